@@ -1,0 +1,49 @@
+//! The connection pool: diesel-async connections managed by deadpool.
+//!
+//! diesel-async refuses to recycle a connection whose transaction is still open (a request future
+//! dropped mid-transaction leaves one), so such a connection is closed, never handed to the next
+//! request; `cancelled_transactions_never_leak_into_the_next_checkout` proves it.
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+
+use crate::DbError;
+
+/// A pool of PostgreSQL connections.
+pub type PgPool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+/// A connection checked out of a [`PgPool`]; returns to the pool on drop.
+pub type PooledConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+/// The error a checkout can fail with.
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// How to build a pool.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// The most connections this process opens.
+    pub max_size: usize,
+    /// How long a request waits for a free connection (and for a new one to open) before it gets
+    /// a 503 `database_unavailable`.
+    pub timeout: Duration,
+}
+
+/// Builds a pool. Connections open lazily, so this succeeds even if the database is down.
+pub fn build_pool(config: &PoolConfig) -> Result<PgPool, DbError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+    PgPool::builder(manager)
+        .max_size(config.max_size)
+        .wait_timeout(Some(config.timeout))
+        .create_timeout(Some(config.timeout))
+        .recycle_timeout(Some(config.timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Unavailable(e.to_string()))
+}
+
+/// Checks a connection out of the pool.
+pub async fn connect(pool: &PgPool) -> Result<PooledConn, DbError> {
+    pool.get().await.map_err(DbError::from)
+}

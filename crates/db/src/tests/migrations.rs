@@ -1,0 +1,105 @@
+use std::collections::BTreeMap;
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use guild_testkit::TestDb;
+
+use crate::migrate;
+
+#[tokio::test]
+async fn every_migration_reverts_cleanly() {
+    let db = TestDb::new().await;
+    assert!(migrate::pending(db.url()).await.unwrap().is_empty());
+
+    let reverted = migrate::revert_all(db.url()).await.unwrap();
+    assert_eq!(reverted.len(), migrate::all().len());
+    assert!(columns(&db).await.is_empty(), "down.sql left tables behind");
+
+    let applied = migrate::run_pending(db.url()).await.unwrap();
+    assert_eq!(applied.len(), migrate::all().len());
+    assert!(!applied.is_empty());
+    assert!(!columns(&db).await.is_empty());
+}
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    udt_name: String,
+    #[diesel(sql_type = Text)]
+    is_nullable: String,
+}
+
+/// `table -> [(column, diesel type)]` as the database has them.
+async fn columns(db: &TestDb) -> BTreeMap<String, Vec<(String, String)>> {
+    let rows: Vec<Column> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text, udt_name::text, is_nullable::text \
+         FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+         ORDER BY table_name, ordinal_position",
+    )
+    .load(&mut db.conn().await)
+    .await
+    .unwrap();
+    let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for row in rows {
+        let base = match row.udt_name.as_str() {
+            "uuid" => "Uuid",
+            "text" => "Text",
+            "jsonb" => "Jsonb",
+            "int4" => "Int4",
+            "int8" => "Int8",
+            "bool" => "Bool",
+            "timestamptz" => "Timestamptz",
+            "date" => "Date",
+            other => panic!("add a mapping for {other} to this test"),
+        };
+        let ty = if row.is_nullable == "YES" {
+            format!("Nullable<{base}>")
+        } else {
+            base.to_owned()
+        };
+        tables
+            .entry(row.table_name)
+            .or_default()
+            .push((row.column_name, ty));
+    }
+    tables
+}
+
+/// `table -> [(column, diesel type)]` as `schema.rs` declares them.
+fn declared() -> BTreeMap<String, Vec<(String, String)>> {
+    let source = include_str!("../schema.rs");
+    let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut current = None;
+    for line in source.lines().map(str::trim) {
+        if let Some(rest) = line.strip_suffix('{') {
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            if !name.is_empty() && name != "diesel::table!" {
+                current = Some(name.to_owned());
+            }
+        } else if line == "}" {
+            current = None;
+        } else if let (Some(table), Some((column, ty))) = (&current, line.split_once("->")) {
+            tables.entry(table.clone()).or_default().push((
+                column.trim().trim_start_matches("r#").to_owned(),
+                ty.trim().trim_end_matches(',').to_owned(),
+            ));
+        }
+    }
+    tables
+}
+
+#[tokio::test]
+async fn schema_rs_matches_the_migrations() {
+    let db = TestDb::new().await;
+    assert_eq!(
+        declared(),
+        columns(&db).await,
+        "crates/db/src/schema.rs differs from migrations/: update it (see migrations/README.md)"
+    );
+}

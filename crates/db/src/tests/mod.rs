@@ -1,0 +1,7 @@
+//! Database-layer tests, each against its own fresh database.
+
+mod errors;
+mod migrations;
+mod outbox;
+mod schedules;
+mod tx;

@@ -1,0 +1,192 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel_async::AsyncConnection;
+use guild_kernel::{DomainEvent, EventId, TenantId};
+use guild_testkit::TestDb;
+use serde::{Deserialize, Serialize};
+
+use crate::worker::{Registry, Worker, WorkerConfig};
+use crate::{DbError, PgPool, outbox};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pinged {
+    n: u32,
+}
+
+impl DomainEvent for Pinged {
+    const KIND: &'static str = "test.pinged";
+}
+
+/// Deliveries seen, per event id.
+type Seen = Arc<Mutex<HashMap<EventId, u32>>>;
+
+fn recording_worker(pool: PgPool, config: WorkerConfig) -> (Worker, Seen) {
+    let seen = Seen::default();
+    let mut registry = Registry::new();
+    let record = Arc::clone(&seen);
+    registry.on_event("record", move |event, _: Pinged| {
+        let record = Arc::clone(&record);
+        async move {
+            *record.lock().unwrap().entry(event.id).or_default() += 1;
+            Ok(())
+        }
+    });
+    (Worker::new(pool, registry, config), seen)
+}
+
+fn quick() -> WorkerConfig {
+    WorkerConfig {
+        lease: Duration::from_secs(1),
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(20),
+        ..WorkerConfig::default()
+    }
+}
+
+async fn publish_in_tx(db: &TestDb, commit: bool) -> EventId {
+    let mut conn = db.conn().await;
+    let mut published = None;
+    let _ = conn
+        .transaction::<(), DbError, _>(async |conn| {
+            published = Some(outbox::publish(conn, Some(TenantId::new()), &Pinged { n: 1 }).await?);
+            if commit {
+                Ok(())
+            } else {
+                Err(DbError::Conflict)
+            }
+        })
+        .await;
+    published.unwrap()
+}
+
+#[tokio::test]
+async fn an_event_from_a_rolled_back_transaction_is_never_delivered() {
+    let db = TestDb::new().await;
+    let rolled_back = publish_in_tx(&db, false).await;
+    let committed = publish_in_tx(&db, true).await;
+
+    let (worker, seen) = recording_worker(db.pool(), quick());
+    let pass = worker.run_once().await.unwrap();
+
+    assert_eq!(pass.events, 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.get(&committed), Some(&1));
+    assert_eq!(seen.get(&rolled_back), None);
+    let mut conn = db.conn().await;
+    assert!(matches!(
+        outbox::find(&mut conn, rolled_back).await,
+        Err(DbError::NotFound)
+    ));
+    let row = outbox::find(&mut conn, committed).await.unwrap();
+    assert_eq!(row.status, "DONE");
+    assert!(row.finished_at.is_some());
+}
+
+#[tokio::test]
+async fn a_committed_event_is_delivered_even_if_the_worker_crashed_mid_way() {
+    let db = TestDb::new().await;
+    let id = publish_in_tx(&db, true).await;
+
+    // The first worker claims the event and dies inside its handler.
+    let mut registry = Registry::new();
+    registry.on_event("hangs", |_, _: Pinged| std::future::pending());
+    let doomed = Worker::new(db.pool(), registry, quick());
+    let crashed = tokio::spawn(async move { doomed.run_once().await });
+    let mut conn = db.conn().await;
+    while outbox::find(&mut conn, id).await.unwrap().status != "RUNNING" {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    crashed.abort();
+
+    // Another instance cannot take it while the lease holds, and does once it runs out.
+    let (survivor, seen) = recording_worker(db.pool(), quick());
+    assert_eq!(survivor.run_once().await.unwrap().events, 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(survivor.run_once().await.unwrap().events, 1);
+
+    assert_eq!(seen.lock().unwrap().get(&id), Some(&1));
+    let row = outbox::find(&mut conn, id).await.unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), ("DONE", 2));
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_retried_with_backoff_then_dead_lettered() {
+    let db = TestDb::new().await;
+    let id = publish_in_tx(&db, true).await;
+    let calls = Arc::new(Mutex::new(0u32));
+    let mut registry = Registry::new();
+    let counter = Arc::clone(&calls);
+    registry.on_event("fails", move |_, _: Pinged| {
+        let counter = Arc::clone(&counter);
+        async move {
+            *counter.lock().unwrap() += 1;
+            Err("smtp is down".into())
+        }
+    });
+    let worker = Worker::new(db.pool(), registry, quick());
+    let mut conn = db.conn().await;
+
+    worker.run_once().await.unwrap();
+    let row = outbox::find(&mut conn, id).await.unwrap();
+    assert_eq!(row.status, "PENDING");
+    assert_eq!(row.last_error.as_deref(), Some("fails: smtp is down"));
+    // Not due again until the backoff has passed.
+    assert_eq!(worker.run_once().await.unwrap().events, 0);
+
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        worker.run_once().await.unwrap();
+        if outbox::find(&mut conn, id).await.unwrap().status == "DEAD" {
+            break;
+        }
+    }
+    let row = outbox::find(&mut conn, id).await.unwrap();
+    assert_eq!(row.status, "DEAD");
+    assert_eq!(row.attempts, 12, "the default max_attempts");
+    assert_eq!(*calls.lock().unwrap(), 12);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_failure_not_a_dead_worker() {
+    let db = TestDb::new().await;
+    let id = publish_in_tx(&db, true).await;
+    let mut registry = Registry::new();
+    registry.on_event("panics", |_, event: Pinged| async move {
+        assert_eq!(event.n, 0, "bad event");
+        Ok(())
+    });
+    let worker = Worker::new(db.pool(), registry, quick());
+    worker.run_once().await.unwrap();
+    let row = outbox::find(&mut *db.conn().await, id).await.unwrap();
+    assert_eq!(row.status, "PENDING");
+    assert!(row.last_error.unwrap_or_default().contains("bad event"));
+}
+
+#[tokio::test]
+async fn concurrent_workers_deliver_each_event_once() {
+    let db = TestDb::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        ids.push(publish_in_tx(&db, true).await);
+    }
+    let config = WorkerConfig {
+        batch_size: 7,
+        ..quick()
+    };
+    let (a, seen_a) = recording_worker(db.pool(), config.clone());
+    let (b, seen_b) = recording_worker(db.pool(), config);
+    let drain =
+        |worker: Worker| async move { while worker.run_once().await.unwrap().events > 0 {} };
+    tokio::join!(drain(a), drain(b));
+
+    let (seen_a, seen_b) = (
+        seen_a.lock().unwrap().clone(),
+        seen_b.lock().unwrap().clone(),
+    );
+    for id in ids {
+        let total = seen_a.get(&id).unwrap_or(&0) + seen_b.get(&id).unwrap_or(&0);
+        assert_eq!(total, 1, "event {id} delivered {total} times");
+    }
+}

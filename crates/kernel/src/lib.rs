@@ -1,0 +1,17 @@
+//! Guild's shared vocabulary, depended on by every other crate.
+//!
+//! It stays tiny and rarely edited: typed ids, the [`ErrorCode`] trait that lets the API render any
+//! domain error, the [`Clock`], cursor pagination and the [`DomainEvent`] trait for the outbox.
+//! Nothing here knows about HTTP, SQL or any external service.
+
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod page;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ErrorCode, FieldError};
+pub use event::DomainEvent;
+pub use ids::{EventId, JobId, TenantId, UserId};
+pub use page::{Cursor, CursorError, Page, PageRequest};
