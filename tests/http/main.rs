@@ -1,1 +1,6 @@
+//! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
+mod openapi;
+mod ops;
+mod problems;
+mod shutdown;

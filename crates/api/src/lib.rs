@@ -1,1 +1,24 @@
-//! placeholder
+//! Guild's HTTP API and the `guild` binary's commands.
+//!
+//! - [`app`]: the actix app — routes declared once, middleware, Swagger UI.
+//! - [`error`]: `ApiError` and the RFC 9457 `Problem` every error is rendered as.
+//! - [`extract`]: extractors that fail with problems (`ValidJson`).
+//! - [`openapi`]: the spec's static parts; `api-spec/openapi.json` is generated from it.
+//! - [`server`]: `serve`, `worker` and `migrate`.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{build_app, build_app_with};
+pub use config::Config;
+pub use error::{ApiError, Problem};
+pub use state::{AppState, HttpSettings};

@@ -1,1 +1,70 @@
-fn main() {}
+//! `guild`: the Guild server and its operational commands.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use guild_api::{Config, openapi, server, telemetry};
+
+const USAGE: &str = "\
+usage: guild <command>
+
+commands:
+  serve     run the HTTP API (and the background worker unless GUILD_RUN_WORKER=false)
+  worker    run only the background worker (outbox events, jobs, schedules)
+  migrate   apply pending database migrations
+  openapi   print the OpenAPI document to stdout
+  help      show this message
+
+Configuration comes from environment variables; see the README or .env.example.";
+
+fn say(out: &mut dyn Write, text: &str) -> ExitCode {
+    if writeln!(out, "{text}").is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    match command.as_str() {
+        "openapi" => return say(&mut std::io::stdout(), openapi::spec_json().trim_end()),
+        "help" | "--help" | "-h" => return say(&mut std::io::stdout(), USAGE),
+        "serve" | "worker" | "migrate" => {}
+        other => {
+            let problem = if other.is_empty() {
+                "a command is required".to_owned()
+            } else {
+                format!("unknown command {other:?}")
+            };
+            say(
+                &mut std::io::stderr(),
+                &format!("guild: {problem}\n\n{USAGE}"),
+            );
+            return ExitCode::from(2);
+        }
+    }
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            say(&mut std::io::stderr(), &format!("guild: {err}"));
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log_filter, config.log_json);
+
+    let outcome = match command.as_str() {
+        "serve" => server::serve(config).await,
+        "worker" => server::worker(config).await,
+        _ => server::run_migrations(&config).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "guild {command} failed");
+            say(&mut std::io::stderr(), &format!("guild {command}: {err}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,45 @@
-//! placeholder
+//! Adapters to the services Guild can use but does not require.
+//!
+//! Each adapter is optional: without its configuration Guild runs on an in-process default. The
+//! heavy client libraries live only in this crate, so domain crates compile and test without them.
+//! Today: Redis (readiness; pub/sub, presence and rate limits build on it). Storage, email and AI
+//! adapters join here with the features that need them.
+
+pub mod redis;
+
+/// A failed call to an external service.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    /// The adapter's configuration is unusable (bad URL, missing setting).
+    #[error("{service} is misconfigured: {message}")]
+    Misconfigured {
+        /// Which service.
+        service: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The service did not answer, or answered with an error.
+    #[error("{service} is unavailable: {message}")]
+    Unavailable {
+        /// Which service.
+        service: &'static str,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl guild_kernel::ErrorCode for IntegrationError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Misconfigured { .. } => "integration_misconfigured",
+            Self::Unavailable { .. } => "dependency_unavailable",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Self::Misconfigured { .. } => 500,
+            Self::Unavailable { .. } => 503,
+        }
+    }
+}

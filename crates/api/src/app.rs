@@ -1,0 +1,165 @@
+//! The actix application: every route, declared once, and the middleware around them.
+//!
+//! Order of middleware, outermost first: [`observe`] (request id, span, access log, metrics) →
+//! [`problems`] (every error becomes problem+json with the request id) → CORS → routes.
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::scope::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::extract::configure_extractors;
+use crate::middleware::{observe, problems};
+use crate::openapi::{ApiDoc, KnownRoutes};
+use crate::routes::ops;
+use crate::state::AppState;
+
+/// Where the spec is served; Swagger UI at `/docs` reads it from here.
+pub const SPEC_PATH: &str = "/v1/openapi.json";
+
+/// Every documented route. Registering here is what puts a route in both the app and the spec.
+fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(ops::livez)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(scope("/v1").configure(v1));
+}
+
+/// The versioned API.
+fn v1(cfg: &mut ServiceConfig<'_>) {
+    // The spec itself is not an operation of the spec.
+    cfg.route("/openapi.json", web::get().to(openapi_json));
+}
+
+/// Registers the routes on `app`, returning it with the spec they produce.
+pub(crate) fn split<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+}
+
+#[derive(Debug, Clone)]
+struct SpecJson(Arc<String>);
+
+async fn openapi_json(spec: web::Data<SpecJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.0.as_str().to_owned())
+}
+
+/// Unknown path: 404 `route_not_found`; known path, other method: 405 with `Allow`.
+async fn fallback(
+    req: HttpRequest,
+    known: web::Data<KnownRoutes>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = known.allowed(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "route_not_found")
+            .detail(format!("no route matches {}", req.path())));
+    }
+    let list = allowed
+        .iter()
+        .map(actix_web::http::Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            .detail(format!(
+                "{} does not answer {}; it answers {list}",
+                req.path(),
+                req.method()
+            ))
+            .header(
+                header::ALLOW,
+                HeaderValue::from_str(&list).unwrap_or(HeaderValue::from_static("GET")),
+            ),
+    )
+}
+
+fn cors(origins: &[String]) -> Cors {
+    if origins.is_empty() {
+        return Cors::default();
+    }
+    let cors = Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::ETAG,
+            header::RETRY_AFTER,
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
+/// Test-only routes to mount beside the documented ones.
+pub type ExtraRoutes = Box<dyn FnOnce(&mut web::ServiceConfig)>;
+
+/// The application over `state`.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    build_app_with(state, Box::new(|_| {}))
+}
+
+/// The application with extra, undocumented routes mounted by `extra` (tests use it to reach
+/// extractors and errors through the real middleware stack). They must live outside `/v1`, whose
+/// scope answers every path under it.
+pub fn build_app_with(
+    state: AppState,
+    extra: ExtraRoutes,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let json_limit = state.http.json_limit;
+    let cors = cors(&state.http.cors_origins);
+    let (app, spec) = split(App::new());
+    let known = KnownRoutes::new(&spec);
+    let spec_json = SpecJson(Arc::new(spec.to_json().unwrap_or_default()));
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(known))
+        .app_data(web::Data::new(spec_json))
+        .configure(|cfg| configure_extractors(cfg, json_limit))
+        .configure(extra)
+        .service(web::redirect("/docs", "/docs/"))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([SPEC_PATH])))
+        .default_service(web::to(fallback))
+        .wrap(cors)
+        .wrap(from_fn(problems))
+        .wrap(from_fn(observe))
+}

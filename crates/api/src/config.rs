@@ -1,0 +1,312 @@
+//! Configuration, read once from environment variables at start-up.
+//!
+//! Every variable is validated before anything starts; all problems are reported together, each
+//! naming the variable, what it expects and what it got. The table in the README lists them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where Guild runs; decides a few defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer's machine: migrations run at start.
+    Development,
+    /// Anything users depend on.
+    Production,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GUILD_ENV`.
+    pub env: Environment,
+    /// `GUILD_HTTP_ADDR`.
+    pub http_addr: SocketAddr,
+    /// `GUILD_HTTP_WORKERS`.
+    pub http_workers: usize,
+    /// `DATABASE_URL`: required by the commands that touch the database.
+    pub database_url: Option<String>,
+    /// `GUILD_DB_POOL_SIZE`.
+    pub db_pool_size: usize,
+    /// `GUILD_DB_TIMEOUT_MS`.
+    pub db_timeout: Duration,
+    /// `REDIS_URL`: optional; without it, in-process defaults are used.
+    pub redis_url: Option<String>,
+    /// `GUILD_MIGRATE_ON_START`.
+    pub migrate_on_start: bool,
+    /// `GUILD_RUN_WORKER`: run the outbox/job worker inside `guild serve`.
+    pub run_worker: bool,
+    /// `GUILD_WORKER_POLL_MS`.
+    pub worker_poll: Duration,
+    /// `GUILD_CORS_ORIGINS`: allowed browser origins; `*` for any.
+    pub cors_origins: Vec<String>,
+    /// `GUILD_JSON_LIMIT_BYTES`: the largest JSON body accepted.
+    pub json_limit: usize,
+    /// `GUILD_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests get to finish on SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `GUILD_LOG`: a tracing filter such as `info` or `guild_api=debug,info`.
+    pub log_filter: String,
+    /// `GUILD_LOG_FORMAT`: `json` or `text`.
+    pub log_json: bool,
+}
+
+/// Everything wrong with the environment, one line per variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigError(pub Vec<String>);
+
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        expected: &str,
+        ok: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        match self.raw(name).map(str::to_owned) {
+            None => default,
+            Some(value) => ok(&value).unwrap_or_else(|| {
+                self.errors
+                    .push(format!("{name}: expected {expected}, got {value:?}"));
+                default
+            }),
+        }
+    }
+
+    fn number(&mut self, name: &str, default: u64, min: u64, max: u64) -> u64 {
+        let expected = format!("an integer from {min} to {max}");
+        self.parse(name, default, &expected, |v| {
+            v.parse::<u64>().ok().filter(|n| (min..=max).contains(n))
+        })
+    }
+
+    fn flag(&mut self, name: &str, default: bool) -> bool {
+        self.parse(name, default, "true or false", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" => Some(false),
+                _ => None,
+            }
+        })
+    }
+
+    fn url(&mut self, name: &str, schemes: &[&str]) -> Option<String> {
+        let value = self.raw(name)?.to_owned();
+        let scheme_ok = value
+            .split_once("://")
+            .is_some_and(|(scheme, rest)| schemes.contains(&scheme) && !rest.is_empty());
+        if scheme_ok {
+            Some(value)
+        } else {
+            let expected = schemes
+                .iter()
+                .map(|s| format!("{s}://…"))
+                .collect::<Vec<_>>();
+            // Never echo a URL back: it may carry a password.
+            self.errors.push(format!(
+                "{name}: expected a URL starting with {}",
+                expected.join(" or ")
+            ));
+            None
+        }
+    }
+}
+
+fn origin_ok(origin: &str) -> bool {
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains('/')
+        && !host.contains(char::is_whitespace)
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the given variables (for tests).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            vars,
+            errors: Vec::new(),
+        };
+        let env = r.parse(
+            "GUILD_ENV",
+            Environment::Development,
+            "development or production",
+            |v| match v.to_ascii_lowercase().as_str() {
+                "development" | "dev" => Some(Environment::Development),
+                "production" | "prod" => Some(Environment::Production),
+                _ => None,
+            },
+        );
+        let default_addr = SocketAddr::from(([0, 0, 0, 0], 8080));
+        let http_addr = r.parse(
+            "GUILD_HTTP_ADDR",
+            default_addr,
+            "host:port such as 0.0.0.0:8080",
+            |v| v.parse().ok(),
+        );
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from) as u64;
+        let http_workers = r.number("GUILD_HTTP_WORKERS", cpus, 1, 256) as usize;
+        let database_url = r.url("DATABASE_URL", &["postgres", "postgresql"]);
+        let db_pool_size = r.number("GUILD_DB_POOL_SIZE", 16, 1, 1000) as usize;
+        let db_timeout = Duration::from_millis(r.number("GUILD_DB_TIMEOUT_MS", 5000, 100, 600_000));
+        let redis_url = r.url("REDIS_URL", &["redis", "rediss"]);
+        let migrate_on_start = r.flag("GUILD_MIGRATE_ON_START", env == Environment::Development);
+        let run_worker = r.flag("GUILD_RUN_WORKER", true);
+        let worker_poll = Duration::from_millis(r.number("GUILD_WORKER_POLL_MS", 500, 10, 60_000));
+        let cors_origins = match r.raw("GUILD_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => {
+                let origins: Vec<String> = list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                for bad in origins.iter().filter(|o| *o != "*" && !origin_ok(o)) {
+                    r.errors.push(format!(
+                        "GUILD_CORS_ORIGINS: expected comma-separated origins such as https://app.example.com, or *, got {bad:?}"
+                    ));
+                }
+                origins
+            }
+        };
+        let json_limit = r.number("GUILD_JSON_LIMIT_BYTES", 1 << 20, 1024, 64 << 20) as usize;
+        let shutdown_timeout =
+            Duration::from_secs(r.number("GUILD_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600));
+        let log_filter = r.raw("GUILD_LOG").unwrap_or("info").to_owned();
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            r.errors.push(format!(
+                "GUILD_LOG: expected a filter such as info or guild_api=debug,info ({e})"
+            ));
+        }
+        let log_json = r.parse("GUILD_LOG_FORMAT", true, "json or text", |v| match v {
+            "json" => Some(true),
+            "text" => Some(false),
+            _ => None,
+        });
+
+        if !r.errors.is_empty() {
+            return Err(ConfigError(r.errors));
+        }
+        Ok(Self {
+            env,
+            http_addr,
+            http_workers,
+            database_url,
+            db_pool_size,
+            db_timeout,
+            redis_url,
+            migrate_on_start,
+            run_worker,
+            worker_poll,
+            cors_origins,
+            json_limit,
+            shutdown_timeout,
+            log_filter,
+            log_json,
+        })
+    }
+
+    /// `DATABASE_URL`, or the error to show when a command needs it.
+    pub fn require_database_url(&self) -> Result<&str, ConfigError> {
+        self.database_url.as_deref().ok_or_else(|| {
+            ConfigError(vec![
+                "DATABASE_URL: required, e.g. postgres://guild:guild@localhost:5432/guild (`make run` starts a local database when it is unset)".into(),
+            ])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(config.env, Environment::Development);
+        assert_eq!(config.http_addr.port(), 8080);
+        assert!(config.migrate_on_start && config.run_worker);
+        assert!(config.database_url.is_none() && config.redis_url.is_none());
+        assert!(config.require_database_url().is_err());
+    }
+
+    #[test]
+    fn production_does_not_migrate_unless_told() {
+        let config = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap();
+        assert!(!config.migrate_on_start);
+        let config = Config::from_vars(&vars(&[
+            ("GUILD_ENV", "production"),
+            ("GUILD_MIGRATE_ON_START", "true"),
+        ]))
+        .unwrap();
+        assert!(config.migrate_on_start);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_by_name() {
+        let err = Config::from_vars(&vars(&[
+            ("GUILD_ENV", "staging"),
+            ("GUILD_HTTP_ADDR", "8080"),
+            ("GUILD_DB_POOL_SIZE", "0"),
+            ("DATABASE_URL", "mysql://root:secret@db/guild"),
+            ("REDIS_URL", "localhost:6379"),
+            ("GUILD_RUN_WORKER", "maybe"),
+            ("GUILD_CORS_ORIGINS", "https://ok.example.com, ftp://bad"),
+            ("GUILD_LOG_FORMAT", "xml"),
+        ]))
+        .unwrap_err();
+        let names: Vec<&str> = err
+            .0
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "GUILD_ENV",
+                "GUILD_HTTP_ADDR",
+                "DATABASE_URL",
+                "GUILD_DB_POOL_SIZE",
+                "REDIS_URL",
+                "GUILD_RUN_WORKER",
+                "GUILD_CORS_ORIGINS",
+                "GUILD_LOG_FORMAT"
+            ]
+        );
+        assert!(
+            !err.to_string().contains("secret"),
+            "a password was echoed: {err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(r#"GUILD_DB_POOL_SIZE: expected an integer from 1 to 1000, got "0""#)
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The long-running commands: `guild serve`, `guild worker`, and `guild migrate`.
+
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use guild_db::worker::{Registry, Worker, WorkerConfig};
+use guild_db::{DbError, PgPool, PoolConfig, build_pool, migrate};
+use guild_integrations::IntegrationError;
+use guild_integrations::redis::Redis;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::build_app;
+use crate::config::{Config, ConfigError};
+use crate::metrics::Metrics;
+use crate::state::{AppState, HttpSettings};
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// An external service failed.
+    #[error(transparent)]
+    Integration(#[from] IntegrationError),
+    /// The socket could not be bound, or the server failed.
+    #[error("http server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn pool(config: &Config) -> Result<PgPool, ServerError> {
+    Ok(build_pool(&PoolConfig {
+        url: config.require_database_url()?.to_owned(),
+        max_size: config.db_pool_size,
+        timeout: config.db_timeout,
+    })?)
+}
+
+/// Applies pending migrations.
+pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
+    let applied = migrate::run_pending(config.require_database_url()?).await?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    } else {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(())
+}
+
+/// The handlers and jobs this binary runs. Domain crates add theirs here as they arrive.
+pub fn registry(_state: &AppState) -> Registry {
+    Registry::new()
+}
+
+fn worker_config(config: &Config) -> WorkerConfig {
+    WorkerConfig {
+        poll_interval: config.worker_poll,
+        ..WorkerConfig::default()
+    }
+}
+
+async fn state(config: &Config) -> Result<AppState, ServerError> {
+    let redis = config
+        .redis_url
+        .as_deref()
+        .map(|url| Redis::connect(url, config.db_timeout))
+        .transpose()?;
+    Ok(AppState {
+        db: pool(config)?,
+        redis,
+        metrics: Arc::new(Metrics::new()),
+        http: HttpSettings {
+            json_limit: config.json_limit,
+            cors_origins: config.cors_origins.clone(),
+        },
+    })
+}
+
+/// `guild serve`: the HTTP API, plus the worker unless `GUILD_RUN_WORKER=false`.
+///
+/// On SIGTERM or SIGINT it stops accepting connections, lets in-flight requests finish (up to
+/// `GUILD_SHUTDOWN_TIMEOUT_SECS`), then lets the worker finish its current pass.
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    if config.migrate_on_start {
+        run_migrations(&config).await?;
+    }
+    let state = state(&config).await?;
+    let shutdown = CancellationToken::new();
+    let worker = config.run_worker.then(|| {
+        let worker = Worker::new(state.db.clone(), registry(&state), worker_config(&config));
+        let shutdown = shutdown.clone();
+        actix_web::rt::spawn(async move { worker.run(shutdown).await })
+    });
+
+    let app_state = state.clone();
+    let server = HttpServer::new(move || build_app(app_state.clone()))
+        .workers(config.http_workers)
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .bind(config.http_addr)?
+        .run();
+    tracing::info!(
+        addr = %config.http_addr,
+        docs = format!("http://{}/docs/", config.http_addr),
+        worker = config.run_worker,
+        redis = state.redis.is_some(),
+        "guild is listening"
+    );
+    server.await?;
+
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    state.db.close();
+    tracing::info!("guild stopped");
+    Ok(())
+}
+
+/// `guild worker`: only the outbox/job worker, until SIGTERM or SIGINT.
+pub async fn worker(config: Config) -> Result<(), ServerError> {
+    let state = state(&config).await?;
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    actix_web::rt::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping after the current pass");
+        stop.cancel();
+    });
+    Worker::new(state.db.clone(), registry(&state), worker_config(&config))
+        .run(shutdown)
+        .await;
+    state.db.close();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

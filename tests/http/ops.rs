@@ -1,0 +1,98 @@
+//! Liveness, readiness and metrics.
+
+use std::time::Duration;
+
+use actix_web::test;
+use guild_db::{PoolConfig, build_pool};
+use guild_integrations::redis::Redis;
+use guild_tests::{app, app_with, assert_problem, send};
+
+#[actix_web::test]
+async fn livez_answers_without_touching_anything() {
+    let (_db, app) = app().await;
+    let reply = send(&app, test::TestRequest::get().uri("/livez").to_request()).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json["status"], "ok");
+}
+
+#[actix_web::test]
+async fn readyz_is_ready_when_the_database_answers() {
+    let (_db, app) = app().await;
+    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["checks"]["database"], "ok");
+    assert_eq!(reply.json["checks"]["redis"], "not_configured");
+}
+
+#[actix_web::test]
+async fn readyz_checks_redis_when_it_is_configured() {
+    let redis = Redis::connect(&guild_testkit::redis_url(), Duration::from_secs(2)).unwrap();
+    let (_db, app) = app_with(|state| state.redis = Some(redis), |_| {}).await;
+    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["checks"]["redis"], "ok");
+}
+
+#[actix_web::test]
+async fn readyz_is_503_when_a_dependency_is_down() {
+    let dead_db = build_pool(&PoolConfig {
+        url: "postgres://postgres@127.0.0.1:1/nothing".into(),
+        max_size: 1,
+        timeout: Duration::from_millis(500),
+    })
+    .unwrap();
+    let dead_redis = Redis::connect("redis://127.0.0.1:1", Duration::from_millis(500)).unwrap();
+    let (_db, app) = app_with(
+        |state| {
+            state.db = dead_db;
+            state.redis = Some(dead_redis);
+        },
+        |_| {},
+    )
+    .await;
+    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_problem(&reply, 503, "not_ready");
+    assert_eq!(reply.json["checks"]["database"], "down");
+    assert_eq!(reply.json["checks"]["redis"], "down");
+    assert!(
+        !reply.text.contains("127.0.0.1"),
+        "internal detail leaked: {}",
+        reply.text
+    );
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let (_db, app) = app().await;
+    send(&app, test::TestRequest::get().uri("/livez").to_request()).await;
+    send(
+        &app,
+        test::TestRequest::get().uri("/v1/nope/123").to_request(),
+    )
+    .await;
+    let reply = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(
+        reply
+            .text
+            .contains(r#"guild_http_requests_total{method="GET",route="/livez",status="200"} 1"#),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains(r#"route="unmatched",status="404"} 1"#),
+        "{}",
+        reply.text
+    );
+    assert!(
+        !reply.text.contains("/v1/nope/123"),
+        "raw paths must not become labels"
+    );
+    assert!(reply.text.contains("guild_db_pool_connections"));
+}
