@@ -73,9 +73,13 @@ impl From<FieldError> for ProblemField {
     }
 }
 
-/// An error a handler returns; rendered as a [`Problem`].
+/// An error a handler returns; rendered as a [`Problem`]. Boxed, so `Result<T, ApiError>` stays
+/// small on the happy path.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     status: StatusCode,
     code: &'static str,
     detail: Option<String>,
@@ -88,8 +92,8 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.code)?;
-        if let Some(detail) = self.detail.as_ref().or(self.source.as_ref()) {
+        write!(f, "{} {}", self.0.status.as_u16(), self.0.code)?;
+        if let Some(detail) = self.0.detail.as_ref().or(self.0.source.as_ref()) {
             write!(f, ": {detail}")?;
         }
         Ok(())
@@ -99,7 +103,7 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// An error with a status and a code.
     pub fn new(status: StatusCode, code: &'static str) -> Self {
-        Self {
+        Self(Box::new(Inner {
             status,
             code,
             detail: None,
@@ -107,34 +111,34 @@ impl ApiError {
             headers: Vec::new(),
             extensions: serde_json::Map::new(),
             source: None,
-        }
+        }))
     }
 
     /// Adds a human-readable detail (shown to clients for 4xx only).
     #[must_use]
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.0.detail = Some(detail.into());
         self
     }
 
     /// Adds field errors.
     #[must_use]
     pub fn fields(mut self, errors: impl IntoIterator<Item = ProblemField>) -> Self {
-        self.errors.extend(errors);
+        self.0.errors.extend(errors);
         self
     }
 
     /// Adds a response header (`Allow`, `Retry-After`…).
     #[must_use]
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     /// Adds an extension member to the problem body.
     #[must_use]
     pub fn extension(mut self, name: &str, value: serde_json::Value) -> Self {
-        self.extensions.insert(name.to_owned(), value);
+        self.0.extensions.insert(name.to_owned(), value);
         self
     }
 
@@ -148,33 +152,33 @@ impl ApiError {
     /// 500 `internal_error`; `cause` is logged, not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
-        err.source = Some(cause.to_string());
+        err.0.source = Some(cause.to_string());
         err
     }
 
     /// The stable code.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     /// What to log about this error, if it is the server's fault.
     pub fn log_cause(&self) -> Option<&str> {
-        self.status.is_server_error().then(|| {
-            self.source
+        self.0.status.is_server_error().then(|| {
+            self.0.source
                 .as_deref()
-                .or(self.detail.as_deref())
-                .unwrap_or(self.code)
+                .or(self.0.detail.as_deref())
+                .unwrap_or(self.0.code)
         })
     }
 
     /// The problem body, without the request id (the middleware adds it).
     pub fn problem(&self) -> Problem {
-        let mut problem = Problem::new(self.status, self.code);
-        if !self.status.is_server_error() {
-            problem.detail.clone_from(&self.detail);
+        let mut problem = Problem::new(self.0.status, self.0.code);
+        if !self.0.status.is_server_error() {
+            problem.detail.clone_from(&self.0.detail);
         }
-        problem.errors.clone_from(&self.errors);
-        problem.extensions.clone_from(&self.extensions);
+        problem.errors.clone_from(&self.0.errors);
+        problem.extensions.clone_from(&self.0.extensions);
         problem
     }
 }
@@ -186,9 +190,9 @@ impl<E: ErrorCode> From<E> for ApiError {
         let mut api = Self::new(status, err.code())
             .fields(err.field_errors().into_iter().map(ProblemField::from));
         if status.is_server_error() {
-            api.source = Some(err.to_string());
+            api.0.source = Some(err.to_string());
         } else {
-            api.detail = Some(err.to_string());
+            api.0.detail = Some(err.to_string());
         }
         api
     }
@@ -196,12 +200,12 @@ impl<E: ErrorCode> From<E> for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        for (name, value) in &self.headers {
+        let mut response = HttpResponse::build(self.0.status);
+        for (name, value) in &self.0.headers {
             response.insert_header((name.clone(), value.clone()));
         }
         response
