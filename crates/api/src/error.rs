@@ -164,7 +164,8 @@ impl ApiError {
     /// What to log about this error, if it is the server's fault.
     pub fn log_cause(&self) -> Option<&str> {
         self.0.status.is_server_error().then(|| {
-            self.0.source
+            self.0
+                .source
                 .as_deref()
                 .or(self.0.detail.as_deref())
                 .unwrap_or(self.0.code)

@@ -186,7 +186,10 @@ impl TestDb {
 }
 
 impl Drop for TestDb {
-    #[expect(clippy::print_stderr, reason = "a failed cleanup is worth a line in the test's output")]
+    #[expect(
+        clippy::print_stderr,
+        reason = "a failed cleanup is worth a line in the test's output"
+    )]
     fn drop(&mut self) {
         self.pool.close();
         let name = std::mem::take(&mut self.name);
