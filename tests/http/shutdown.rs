@@ -2,13 +2,17 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, HttpServer, web};
 use guild_api::{AppState, build_app_with};
 use guild_testkit::TestDb;
 
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
 async fn slow() -> HttpResponse {
+    ENTERED.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(800)).await;
     HttpResponse::Ok().body("finished")
 }
@@ -44,7 +48,9 @@ async fn a_stop_lets_in_flight_requests_finish() {
         stream.read_to_string(&mut reply).unwrap();
         reply
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    while !ENTERED.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     handle.stop(true).await;
     running.await.unwrap().unwrap();
 

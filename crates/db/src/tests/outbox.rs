@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use guild_kernel::{DomainEvent, EventId, TenantId};
 use guild_testkit::TestDb;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ fn recording_worker(pool: PgPool, config: WorkerConfig) -> (Worker, Seen) {
 
 fn quick() -> WorkerConfig {
     WorkerConfig {
-        lease: Duration::from_secs(1),
+        lease: Duration::from_secs(2),
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(20),
         ..WorkerConfig::default()
@@ -103,7 +103,7 @@ async fn a_committed_event_is_delivered_even_if_the_worker_crashed_mid_way() {
     // Another instance cannot take it while the lease holds, and does once it runs out.
     let (survivor, seen) = recording_worker(db.pool(), quick());
     assert_eq!(survivor.run_once().await.unwrap().events, 0);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(survivor.run_once().await.unwrap().events, 1);
 
     assert_eq!(seen.lock().unwrap().get(&id), Some(&1));
@@ -125,7 +125,12 @@ async fn a_failing_handler_is_retried_with_backoff_then_dead_lettered() {
             Err("smtp is down".into())
         }
     });
-    let worker = Worker::new(db.pool(), registry, quick());
+    let config = WorkerConfig {
+        backoff_base: Duration::from_secs(60),
+        backoff_max: Duration::from_secs(60),
+        ..quick()
+    };
+    let worker = Worker::new(db.pool(), registry, config);
     let mut conn = db.conn().await;
 
     worker.run_once().await.unwrap();
@@ -135,12 +140,13 @@ async fn a_failing_handler_is_retried_with_backoff_then_dead_lettered() {
     // Not due again until the backoff has passed.
     assert_eq!(worker.run_once().await.unwrap().events, 0);
 
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(30)).await;
+    // Let the backoff pass each time, until the attempts run out.
+    for _ in 0..20 {
+        diesel::sql_query("UPDATE outbox_events SET available_at = now()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         worker.run_once().await.unwrap();
-        if outbox::find(&mut conn, id).await.unwrap().status == "DEAD" {
-            break;
-        }
     }
     let row = outbox::find(&mut conn, id).await.unwrap();
     assert_eq!(row.status, "DEAD");
