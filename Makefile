@@ -1,0 +1,59 @@
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+SPEC := api-spec/openapi.json
+GUILD := cargo run -q -p guild-api --bin guild --
+
+.PHONY: help run test lint spec spec-check deny migrate db-start db-stop db-psql
+
+help: ## List the targets
+	@printf 'Usage: make <target>\n\n'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN { FS = ":.*## " } { printf "  %-11s %s\n", $$1, $$2 }'
+	@printf '\nWithout DATABASE_URL, run/migrate/db-* use a project-local PostgreSQL on 127.0.0.1:55432.\n'
+
+run: ## Build and serve the API on :8080 (local PostgreSQL unless DATABASE_URL is set)
+	@bash scripts/run.sh serve
+
+test: ## Run every test with cargo-nextest (finds or starts PostgreSQL and Redis)
+	@bash scripts/test.sh
+
+lint: ## cargo fmt --check, then clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+spec: ## Regenerate api-spec/openapi.json
+	@mkdir -p $(dir $(SPEC))
+	$(GUILD) openapi > $(SPEC).tmp || { rm -f $(SPEC).tmp; exit 1; }
+	@mv $(SPEC).tmp $(SPEC)
+	@echo "wrote $(SPEC)"
+
+spec-check: ## Fail if api-spec/openapi.json differs from what the code generates
+	@if [[ ! -f $(SPEC) ]]; then \
+		echo "$(SPEC) is missing: run 'make spec' and commit the result." >&2; exit 1; \
+	fi; \
+	tmp="$$(mktemp)"; trap 'rm -f "$$tmp"' EXIT; \
+	$(GUILD) openapi > "$$tmp"; \
+	if ! diff -u $(SPEC) "$$tmp"; then \
+		echo >&2; \
+		echo "$(SPEC) is out of date: run 'make spec' and commit the result." >&2; exit 1; \
+	fi; \
+	echo "$(SPEC) is up to date"
+
+deny: ## Check licences, banned crates and sources with cargo-deny
+	@command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --locked
+	cargo deny check licenses bans sources
+
+migrate: ## Apply migrations (local PostgreSQL unless DATABASE_URL is set)
+	@bash scripts/run.sh migrate
+
+db-start: ## Start the project-local PostgreSQL and create the guild database
+	@bash scripts/db.sh start
+
+db-stop: ## Stop the project-local PostgreSQL (and Redis, if the tests started one)
+	@bash scripts/db.sh stop
+
+db-psql: ## Open psql on the project-local guild database
+	@bash scripts/db.sh psql

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Find (or start) PostgreSQL and Redis for the test suite, then run it with
+# cargo-nextest. Extra arguments go to `cargo nextest run`.
+#
+#   scripts/test.sh [NEXTEST ARGS...]
+#
+# Honours GUILD_TEST_DATABASE_URL / DATABASE_URL, REDIS_URL, GUILD_LOCAL_PG_PORT,
+# GUILD_LOCAL_PG_DIR, GUILD_LOCAL_REDIS_PORT; GUILD_TEST_DRY_RUN=1 prints the
+# services it would use and stops before cargo.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$GUILD_ROOT"
+
+MACHINE_PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
+
+# A server on 5432 is only useful if we can log in as postgres and create databases.
+machine_pg_usable() {
+  pg_answers 127.0.0.1:5432 && pg_can_create_databases "$MACHINE_PG_URL"
+}
+
+# Start the distribution's own cluster(s) on port 5432 if they are merely stopped.
+start_machine_pg() {
+  if ! have pg_lsclusters || ! have pg_ctlcluster; then
+    return 1
+  fi
+  local -a redirect=()
+  # Without a running systemd, pg_ctlcluster must not hand over to systemctl.
+  [[ -d /run/systemd/system ]] || redirect=(--skip-systemctl-redirect)
+  local version cluster port status started=""
+  while read -r version cluster port status _; do
+    [[ "$port" == 5432 && "$status" == down* ]] || continue
+    log "Starting the machine's PostgreSQL cluster $version/$cluster"
+    if pg_ctlcluster "${redirect[@]}" "$version" "$cluster" start >&2; then
+      started=1
+    else
+      warn "could not start cluster $version/$cluster"
+    fi
+  done < <(pg_lsclusters -h 2>/dev/null)
+  [[ -n "$started" ]]
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+if [[ -n "${GUILD_TEST_DATABASE_URL:-}" ]]; then
+  # The test kit prefers this over DATABASE_URL.
+  pg_source="GUILD_TEST_DATABASE_URL"
+  pg_url="$GUILD_TEST_DATABASE_URL"
+elif [[ -n "${DATABASE_URL:-}" ]]; then
+  pg_source="DATABASE_URL"
+  pg_url="$DATABASE_URL"
+elif machine_pg_usable; then
+  pg_source="machine server on 5432"
+  pg_url="$MACHINE_PG_URL"
+elif start_machine_pg && _wait_for 15 pg_answers 127.0.0.1:5432 &&
+  pg_can_create_databases "$MACHINE_PG_URL"; then
+  pg_source="machine server on 5432 (started)"
+  pg_url="$MACHINE_PG_URL"
+else
+  start_local_pg
+  pg_source="project-local cluster ($LOCAL_PG_DATA)"
+  pg_url="$LOCAL_PG_URL/postgres"
+fi
+export DATABASE_URL="${DATABASE_URL:-$pg_url}"
+if [[ "$pg_source" == *URL ]] && ! pg_answers "$pg_url"; then
+  warn "nothing answers at $pg_source=$(redact_url "$pg_url"); database tests will fail"
+fi
+
+# --- Redis ------------------------------------------------------------------
+if [[ -n "${REDIS_URL:-}" ]]; then
+  redis_source="REDIS_URL"
+  redis_answers "$REDIS_URL" ||
+    warn "nothing answers at REDIS_URL=$(redact_url "$REDIS_URL"); Redis tests will fail"
+elif redis_answers 127.0.0.1:6379; then
+  redis_source="machine server on 6379"
+  REDIS_URL="redis://127.0.0.1:6379"
+else
+  start_local_redis
+  redis_source="project-local Redis"
+  REDIS_URL="$LOCAL_REDIS_URL"
+fi
+export REDIS_URL
+
+log "Test services"
+info "PostgreSQL  $(redact_url "$pg_url")   [$pg_source]"
+info "Redis       $(redact_url "$REDIS_URL")   [$redis_source]"
+
+if [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
+  info "GUILD_TEST_DRY_RUN=1: would run: cargo nextest run --workspace --no-fail-fast $*"
+  exit 0
+fi
+
+ensure_nextest
+exec cargo nextest run --workspace --no-fail-fast "$@"
