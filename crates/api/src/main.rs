@@ -64,7 +64,10 @@ async fn main() -> ExitCode {
         Err(err) => {
             tracing::error!(error = %err, "guild {command} failed");
             say(&mut std::io::stderr(), &format!("guild {command}: {err}"));
-            ExitCode::FAILURE
+            match err {
+                server::ServerError::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -140,9 +140,15 @@ async fn every_tenant_owned_table_has_row_level_security() {
 
     let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     for platform in PLATFORM_TABLES {
-        assert!(names.contains(&platform), "{platform} is allow-listed but missing");
+        assert!(
+            names.contains(&platform),
+            "{platform} is allow-listed but missing"
+        );
     }
-    for table in tables.iter().filter(|t| !PLATFORM_TABLES.contains(&t.name.as_str())) {
+    for table in tables
+        .iter()
+        .filter(|t| !PLATFORM_TABLES.contains(&t.name.as_str()))
+    {
         assert!(
             table.rls && table.forced && table.policies > 0,
             "{} has a tenant_id but no forced row-level security policy",
