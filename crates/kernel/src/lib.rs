@@ -4,12 +4,17 @@
 //! domain error, the [`Clock`], cursor pagination and the [`DomainEvent`] trait for the outbox.
 //! Nothing here knows about HTTP, SQL or any external service.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod page;
+pub mod ports;
 
+pub use auth::{
+    Actor, Denied, GlobalRole, Grant, GrantScope, Permission, Target, TenantRole, authorize,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, FieldError};
 pub use event::DomainEvent;

@@ -1,0 +1,516 @@
+//! Who is acting, and what they may do.
+//!
+//! The api layer builds an [`Actor`] once per request (through the tenancy crate: membership,
+//! role, grants, manager subtree) and every domain function starts with [`authorize`], a pure
+//! function, so domains check permissions without depending on the tenancy crate.
+//!
+//! Effective permissions are the role's defaults ([`TenantRole::default_permissions`], unscoped)
+//! plus explicit grants, each optionally scoped to groups, modules or the actor's manager subtree.
+//! OWNER and SUPER_ADMIN bypass every check.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ids::{TenantId, UserId};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The SCREAMING_SNAKE name used on the wire and in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($text => Ok(Self::$variant),)+ _ => Err(UnknownValue(s.to_owned())) }
+            }
+        }
+    };
+}
+
+/// A string that names no value of the enum it was parsed as.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);
+
+string_enum!(
+    /// A member's role in one tenant, from most to least powerful.
+    TenantRole {
+        /// Owns the tenant; bypasses every permission check.
+        Owner => "OWNER",
+        /// Bypasses every permission check.
+        SuperAdmin => "SUPER_ADMIN",
+        /// Runs the tenant day to day.
+        Admin => "ADMIN",
+        /// People and progress.
+        Hr => "HR",
+        /// Learns.
+        Employee => "EMPLOYEE",
+        /// Reads only.
+        Viewer => "VIEWER",
+    }
+);
+
+string_enum!(
+    /// A user's platform-wide role. A global OWNER may act in any tenant (impersonation).
+    GlobalRole {
+        /// The platform owner.
+        Owner => "OWNER",
+        /// Platform staff.
+        SuperAdmin => "SUPER_ADMIN",
+        /// Platform staff.
+        Admin => "ADMIN",
+        /// Everyone else.
+        Employee => "EMPLOYEE",
+    }
+);
+
+string_enum!(
+    /// The fine-grained capabilities a grant can give.
+    Permission {
+        /// Edit any module.
+        ManageAllModules => "MANAGE_ALL_MODULES",
+        /// Edit modules one created or mentors.
+        ManageOwnModules => "MANAGE_OWN_MODULES",
+        /// See everyone's progress.
+        ViewAllProgress => "VIEW_ALL_PROGRESS",
+        /// See the progress of members of the scoped groups.
+        ViewGroupProgress => "VIEW_GROUP_PROGRESS",
+        /// Invite, edit, deactivate and remove members.
+        ManageUsers => "MANAGE_USERS",
+        /// Create and edit groups and their members.
+        ManageGroups => "MANAGE_GROUPS",
+        /// Edit quizzes.
+        ManageQuizzes => "MANAGE_QUIZZES",
+        /// Override a member's progress.
+        OverrideProgress => "OVERRIDE_PROGRESS",
+        /// See analytics.
+        ViewAnalytics => "VIEW_ANALYTICS",
+        /// Read the audit log.
+        ViewAuditLog => "VIEW_AUDIT_LOG",
+        /// Export reports.
+        ExportReports => "EXPORT_REPORTS",
+        /// Run the reward shop.
+        ManageRewards => "MANAGE_REWARDS",
+        /// See the manager dashboard.
+        ViewManagerDashboard => "VIEW_MANAGER_DASHBOARD",
+        /// Review knowledge suggestions.
+        ManageSuggestions => "MANAGE_SUGGESTIONS",
+    }
+);
+
+impl TenantRole {
+    /// OWNER and SUPER_ADMIN skip permission checks.
+    pub fn bypasses_checks(self) -> bool {
+        matches!(self, Self::Owner | Self::SuperAdmin)
+    }
+
+    /// What the role may do without any explicit grant (see `docs/PERMISSIONS.md`).
+    pub fn default_permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Self::Owner | Self::SuperAdmin => Permission::ALL,
+            Self::Admin => &[
+                ManageAllModules,
+                ManageOwnModules,
+                ViewAllProgress,
+                ViewGroupProgress,
+                ManageUsers,
+                ManageGroups,
+                ManageQuizzes,
+                OverrideProgress,
+                ViewAnalytics,
+                ViewAuditLog,
+                ExportReports,
+                ManageRewards,
+                ViewManagerDashboard,
+                ManageSuggestions,
+            ],
+            Self::Hr => &[
+                ViewAllProgress,
+                ViewGroupProgress,
+                ManageUsers,
+                ManageGroups,
+                ViewAnalytics,
+                ExportReports,
+                ViewManagerDashboard,
+            ],
+            Self::Employee | Self::Viewer => &[],
+        }
+    }
+
+    /// Rank for "may this role manage that role": lower is more powerful.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 0,
+            Self::SuperAdmin => 1,
+            Self::Admin => 2,
+            Self::Hr => 3,
+            Self::Employee => 4,
+            Self::Viewer => 5,
+        }
+    }
+}
+
+/// Where a grant applies. Every list that is `None` does not restrict; a grant with all three
+/// unset applies tenant-wide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantScope {
+    /// Only resources of these groups (members of, modules assigned to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<Uuid>>,
+    /// Only these modules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_ids: Option<Vec<Uuid>>,
+    /// Only the members below the actor in the manager tree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manager_subtree: bool,
+}
+
+impl GrantScope {
+    /// A scope that restricts nothing.
+    pub fn is_unrestricted(&self) -> bool {
+        self.group_ids.is_none() && self.module_ids.is_none() && !self.manager_subtree
+    }
+}
+
+/// One permission with its scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The capability.
+    pub permission: Permission,
+    /// Where it applies.
+    pub scope: GrantScope,
+}
+
+/// What the action touches, for scoped grants.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The tenant as a whole: needs an unscoped grant.
+    Tenant,
+    /// A resource belonging to these groups.
+    Groups(&'a [Uuid]),
+    /// A module.
+    Module(Uuid),
+    /// A member, with the groups they belong to.
+    User {
+        /// The member.
+        id: UserId,
+        /// Their groups.
+        groups: &'a [Uuid],
+    },
+}
+
+/// The authenticated caller of one request, in one tenant.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user acting (for an API key: the admin who created it).
+    pub user_id: UserId,
+    /// The tenant acted in.
+    pub tenant_id: TenantId,
+    /// The user's role in that tenant (a global OWNER impersonating acts as OWNER).
+    pub role: TenantRole,
+    /// The user's platform role.
+    pub global_role: GlobalRole,
+    /// Explicit grants, on top of the role's defaults.
+    pub grants: Vec<Grant>,
+    /// The members below this user in the manager tree (loaded when a grant needs it).
+    pub subtree: Vec<UserId>,
+    /// Set when a global OWNER acts in a tenant they are not a member of.
+    pub impersonating: bool,
+    /// Set when the request authenticated with an API key: only these permissions apply.
+    pub api_key: Option<ApiKeyLimits>,
+}
+
+/// The permissions an API key was limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyLimits {
+    /// The key's id.
+    pub key_id: Uuid,
+    /// What the key may do (never more than its creator may).
+    pub permissions: BTreeSet<Permission>,
+}
+
+/// The actor may not do this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("missing permission {0}")]
+pub struct Denied(pub Permission);
+
+impl crate::ErrorCode for Denied {
+    fn code(&self) -> &'static str {
+        "forbidden"
+    }
+    fn status(&self) -> u16 {
+        403
+    }
+}
+
+/// Decides whether `actor` may use `permission` on `target`.
+pub fn authorize(actor: &Actor, permission: Permission, target: Target<'_>) -> Result<(), Denied> {
+    if let Some(key) = &actor.api_key {
+        if !key.permissions.contains(&permission) {
+            return Err(Denied(permission));
+        }
+    }
+    if actor.role.bypasses_checks() || actor.role.default_permissions().contains(&permission) {
+        return Ok(());
+    }
+    let allowed = actor
+        .grants
+        .iter()
+        .filter(|g| g.permission == permission)
+        .any(|g| scope_covers(actor, &g.scope, target));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied(permission))
+    }
+}
+
+fn scope_covers(actor: &Actor, scope: &GrantScope, target: Target<'_>) -> bool {
+    if scope.is_unrestricted() {
+        return true;
+    }
+    let in_groups = |groups: &[Uuid]| {
+        scope
+            .group_ids
+            .as_ref()
+            .is_some_and(|allowed| groups.iter().any(|g| allowed.contains(g)))
+    };
+    match target {
+        Target::Tenant => false,
+        Target::Groups(groups) => in_groups(groups),
+        Target::Module(module) => scope
+            .module_ids
+            .as_ref()
+            .is_some_and(|allowed| allowed.contains(&module)),
+        Target::User { id, groups } => {
+            in_groups(groups) || (scope.manager_subtree && actor.subtree.contains(&id))
+        }
+    }
+}
+
+/// Every permission the actor holds, with the scopes it holds it in (unscoped first).
+pub fn effective_grants(actor: &Actor) -> Vec<Grant> {
+    let mut out: Vec<Grant> = actor
+        .role
+        .default_permissions()
+        .iter()
+        .map(|p| Grant {
+            permission: *p,
+            scope: GrantScope::default(),
+        })
+        .collect();
+    for grant in &actor.grants {
+        let covered = out
+            .iter()
+            .any(|g| g.permission == grant.permission && g.scope.is_unrestricted());
+        if !covered && !out.contains(grant) {
+            out.push(grant.clone());
+        }
+    }
+    if let Some(key) = &actor.api_key {
+        out.retain(|g| key.permissions.contains(&g.permission));
+    }
+    out.sort_by_key(|g| (g.permission, !g.scope.is_unrestricted()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: TenantRole, grants: Vec<Grant>) -> Actor {
+        Actor {
+            user_id: UserId::new(),
+            tenant_id: TenantId::new(),
+            role,
+            global_role: GlobalRole::Employee,
+            grants,
+            subtree: Vec::new(),
+            impersonating: false,
+            api_key: None,
+        }
+    }
+
+    fn scoped(permission: Permission, scope: GrantScope) -> Grant {
+        Grant { permission, scope }
+    }
+
+    #[test]
+    fn owners_and_super_admins_bypass_checks() {
+        for role in [TenantRole::Owner, TenantRole::SuperAdmin] {
+            for p in Permission::ALL {
+                assert!(authorize(&actor(role, vec![]), *p, Target::Tenant).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn role_defaults_apply_tenant_wide_and_nothing_more() {
+        let hr = actor(TenantRole::Hr, vec![]);
+        assert!(authorize(&hr, Permission::ManageUsers, Target::Tenant).is_ok());
+        assert_eq!(
+            authorize(&hr, Permission::ManageRewards, Target::Tenant),
+            Err(Denied(Permission::ManageRewards))
+        );
+        let employee = actor(TenantRole::Employee, vec![]);
+        for p in Permission::ALL {
+            assert!(authorize(&employee, *p, Target::Tenant).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_group_scoped_grant_covers_only_its_groups() {
+        let (mine, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let lead = actor(
+            TenantRole::Employee,
+            vec![scoped(
+                Permission::ViewGroupProgress,
+                GrantScope {
+                    group_ids: Some(vec![mine]),
+                    ..GrantScope::default()
+                },
+            )],
+        );
+        let p = Permission::ViewGroupProgress;
+        assert!(authorize(&lead, p, Target::Groups(&[other, mine])).is_ok());
+        assert!(authorize(&lead, p, Target::Groups(&[other])).is_err());
+        assert!(authorize(&lead, p, Target::Tenant).is_err());
+        let member = UserId::new();
+        assert!(
+            authorize(
+                &lead,
+                p,
+                Target::User {
+                    id: member,
+                    groups: &[mine]
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &lead,
+                p,
+                Target::User {
+                    id: member,
+                    groups: &[]
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn module_and_subtree_scopes() {
+        let module = Uuid::now_v7();
+        let report = UserId::new();
+        let mut manager = actor(
+            TenantRole::Employee,
+            vec![
+                scoped(
+                    Permission::ManageQuizzes,
+                    GrantScope {
+                        module_ids: Some(vec![module]),
+                        ..GrantScope::default()
+                    },
+                ),
+                scoped(
+                    Permission::ViewManagerDashboard,
+                    GrantScope {
+                        manager_subtree: true,
+                        ..GrantScope::default()
+                    },
+                ),
+            ],
+        );
+        manager.subtree = vec![report];
+        assert!(authorize(&manager, Permission::ManageQuizzes, Target::Module(module)).is_ok());
+        assert!(
+            authorize(
+                &manager,
+                Permission::ManageQuizzes,
+                Target::Module(Uuid::now_v7())
+            )
+            .is_err()
+        );
+        let dash = Permission::ViewManagerDashboard;
+        assert!(
+            authorize(
+                &manager,
+                dash,
+                Target::User {
+                    id: report,
+                    groups: &[]
+                }
+            )
+            .is_ok()
+        );
+        let stranger = UserId::new();
+        assert!(
+            authorize(
+                &manager,
+                dash,
+                Target::User {
+                    id: stranger,
+                    groups: &[]
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn an_api_key_never_exceeds_its_permissions() {
+        let mut admin = actor(TenantRole::Owner, vec![]);
+        admin.api_key = Some(ApiKeyLimits {
+            key_id: Uuid::now_v7(),
+            permissions: [Permission::ViewAnalytics].into_iter().collect(),
+        });
+        assert!(authorize(&admin, Permission::ViewAnalytics, Target::Tenant).is_ok());
+        assert!(authorize(&admin, Permission::ManageUsers, Target::Tenant).is_err());
+        let grants = effective_grants(&admin);
+        assert_eq!(grants.len(), 1);
+        assert_eq!(grants[0].permission, Permission::ViewAnalytics);
+    }
+
+    #[test]
+    fn enums_round_trip_through_their_wire_names() {
+        for p in Permission::ALL {
+            assert_eq!(p.as_str().parse::<Permission>(), Ok(*p));
+            assert_eq!(
+                serde_json::to_value(p).ok(),
+                Some(serde_json::json!(p.as_str()))
+            );
+        }
+        assert_eq!(Permission::ALL.len(), 14);
+        assert_eq!(
+            "SUPER_ADMIN".parse::<TenantRole>(),
+            Ok(TenantRole::SuperAdmin)
+        );
+        assert!("ROOT".parse::<TenantRole>().is_err());
+    }
+}
