@@ -5,6 +5,8 @@
 //! Today: Redis (readiness; pub/sub, presence and rate limits build on it). Storage, email and AI
 //! adapters join here with the features that need them.
 
+pub mod mail;
+pub mod ratelimit;
 pub mod redis;
 
 /// A failed call to an external service.

@@ -1,0 +1,1 @@
+//! Email delivery: SMTP (lettre) and the development recorder.

@@ -1,0 +1,1 @@
+//! Rate limiting: fixed windows in Redis (several instances) or in memory (one instance).
