@@ -1,6 +1,85 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        created_by -> Uuid,
+        permissions -> Array<Text>,
+        key_hash -> Bytea,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_log (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        impersonated_by -> Nullable<Uuid>,
+        api_key_id -> Nullable<Uuid>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Text>,
+        metadata -> Jsonb,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dev_mailbox (id) {
+        id -> Uuid,
+        to_address -> Text,
+        subject -> Text,
+        text_body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_preferences (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        new_modules -> Bool,
+        deadline_reminders -> Bool,
+        quiz_results -> Bool,
+        comment_replies -> Bool,
+        certificates -> Bool,
+        rewards -> Bool,
+        digest -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Uuid,
+        kind -> Text,
+        user_id -> Uuid,
+        invite_tenant_id -> Nullable<Uuid>,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    groups (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        color -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Uuid,
         tenant_id -> Nullable<Uuid>,
@@ -15,6 +94,18 @@ diesel::table! {
         dedupe_key -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    memberships (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        manager_id -> Nullable<Uuid>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -34,4 +125,79 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(jobs, outbox_events,);
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        active_tenant_id -> Nullable<Uuid>,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        plan -> Text,
+        locale -> Text,
+        theme -> Text,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_groups (tenant_id, group_id, user_id) {
+        tenant_id -> Uuid,
+        group_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_permissions (tenant_id, user_id, permission) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        permission -> Text,
+        scope -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        global_role -> Text,
+        password_changed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    audit_log,
+    dev_mailbox,
+    email_preferences,
+    email_tokens,
+    groups,
+    jobs,
+    memberships,
+    outbox_events,
+    refresh_tokens,
+    tenants,
+    user_groups,
+    user_permissions,
+    users,
+);

@@ -1,9 +1,11 @@
 //! Tenant-scoped transactions.
 //!
-//! [`tenant_transaction`] runs a closure in one transaction that first sets `app.tenant_id` with
-//! `set_config(…, true)`: transaction-local, so it is gone at commit or rollback and can never leak
-//! to the next user of the pooled connection. Row-level security policies compare `tenant_id`
-//! with it, so a query that forgot its tenant filter still sees only this tenant's rows.
+//! [`tenant_transaction`] runs a closure in one transaction that first sets `app.tenant_id` and
+//! switches to the role `guild_app`, both with `set_config(…, true)`: transaction-local, so they are
+//! gone at commit or rollback and never leak to the next user of the pooled connection.
+//! `guild_app` owns no table and cannot bypass row-level security, so the policies (which compare
+//! `tenant_id` with `app.tenant_id`) apply: a query that forgot its tenant filter still sees only
+//! this tenant's rows, and cannot write another tenant's.
 
 use std::future::Future;
 
@@ -72,14 +74,19 @@ where
     })
 }
 
-/// Sets `app.tenant_id` for the rest of the current transaction.
+/// The role tenant transactions run as; subject to row-level security.
+pub const APP_ROLE: &str = "guild_app";
+
+/// Sets `app.tenant_id`, and the role to [`APP_ROLE`], for the rest of the current transaction.
 pub async fn set_tenant(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> Result<(), diesel::result::Error> {
-    diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind::<Text, _>(tenant.to_string())
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::sql_query(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('role', 'guild_app', true)",
+    )
+    .bind::<Text, _>(tenant.to_string())
+    .execute(conn)
+    .await
+    .map(drop)
 }
