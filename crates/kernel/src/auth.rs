@@ -269,10 +269,10 @@ impl crate::ErrorCode for Denied {
 
 /// Decides whether `actor` may use `permission` on `target`.
 pub fn authorize(actor: &Actor, permission: Permission, target: Target<'_>) -> Result<(), Denied> {
-    if let Some(key) = &actor.api_key {
-        if !key.permissions.contains(&permission) {
-            return Err(Denied(permission));
-        }
+    if let Some(key) = &actor.api_key
+        && !key.permissions.contains(&permission)
+    {
+        return Err(Denied(permission));
     }
     if actor.role.bypasses_checks() || actor.role.default_permissions().contains(&permission) {
         return Ok(());
