@@ -47,6 +47,11 @@ impl Redis {
         Ok(Self { pool, timeout })
     }
 
+    /// The underlying pool, for adapters in this crate that build on Redis.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Sends `PING`; fails if Redis does not answer `PONG` within the timeout.
     pub async fn ping(&self) -> Result<(), IntegrationError> {
         let unavailable = |message: String| IntegrationError::Unavailable {

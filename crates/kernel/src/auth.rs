@@ -242,6 +242,8 @@ pub struct Actor {
     pub impersonating: bool,
     /// Set when the request authenticated with an API key: only these permissions apply.
     pub api_key: Option<ApiKeyLimits>,
+    /// The request's id, recorded with every audit row the request writes.
+    pub request_id: Option<String>,
 }
 
 /// The permissions an API key was limited to.
@@ -352,6 +354,7 @@ mod tests {
             subtree: Vec::new(),
             impersonating: false,
             api_key: None,
+            request_id: None,
         }
     }
 

@@ -1,0 +1,260 @@
+//! Groups of members (teams, departments, cohorts): any member may list them; MANAGE_GROUPS
+//! (tenant-wide, or scoped to the group) edits them and their members.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{groups, memberships, user_groups};
+use guild_kernel::{Actor, Permission, Target, UserId, authorize};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::on_unique;
+use crate::{TenancyError, audit};
+
+/// A group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Id.
+    pub id: Uuid,
+    /// Name, unique in the tenant (case-insensitive).
+    pub name: String,
+    /// Display colour, `#RRGGBB`.
+    pub color: String,
+    /// How many members it has.
+    pub member_count: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+type GroupRow = (Uuid, String, String, DateTime<Utc>, DateTime<Utc>);
+
+/// Every group of the tenant with its member count, by name (one query).
+pub async fn list(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Vec<Group>, TenancyError> {
+    let counts = user_groups::table
+        .filter(user_groups::tenant_id.eq(groups::tenant_id))
+        .filter(user_groups::group_id.eq(groups::id))
+        .count()
+        .single_value();
+    let rows: Vec<(
+        Uuid,
+        String,
+        String,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        Option<i64>,
+    )> = groups::table
+        .filter(groups::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .select((
+            groups::id,
+            groups::name,
+            groups::color,
+            groups::created_at,
+            groups::updated_at,
+            counts,
+        ))
+        .order(crate::lower(groups::name))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, color, created_at, updated_at, n)| Group {
+            id,
+            name,
+            color,
+            member_count: n.unwrap_or(0),
+            created_at,
+            updated_at,
+        })
+        .collect())
+}
+
+/// One group.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Group, TenancyError> {
+    let row: GroupRow = groups::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select((
+            groups::id,
+            groups::name,
+            groups::color,
+            groups::created_at,
+            groups::updated_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(TenancyError::GroupNotFound)?;
+    let count: i64 = user_groups::table
+        .filter(user_groups::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(user_groups::group_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let (id, name, color, created_at, updated_at) = row;
+    Ok(Group {
+        id,
+        name,
+        color,
+        member_count: count,
+        created_at,
+        updated_at,
+    })
+}
+
+/// Creates a group (MANAGE_GROUPS tenant-wide).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    name: &str,
+    color: Option<&str>,
+) -> Result<Group, TenancyError> {
+    authorize(actor, Permission::ManageGroups, Target::Tenant)?;
+    let id = Uuid::now_v7();
+    diesel::insert_into(groups::table)
+        .values((
+            groups::tenant_id.eq(actor.tenant_id.into_uuid()),
+            groups::id.eq(id),
+            groups::name.eq(name.trim()),
+            groups::color.eq(color.unwrap_or("#6366F1")),
+        ))
+        .execute(conn)
+        .await
+        .map_err(on_unique("groups_name_key", TenancyError::GroupNameTaken))?;
+    audit::record(
+        conn,
+        actor,
+        "GROUP_CREATED",
+        "group",
+        Some(id.to_string()),
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Renames or recolours a group.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    name: Option<&str>,
+    color: Option<&str>,
+) -> Result<Group, TenancyError> {
+    get(conn, actor, id).await?;
+    authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
+    diesel::update(groups::table.find((actor.tenant_id.into_uuid(), id)))
+        .set((
+            name.map(|n| groups::name.eq(n.trim().to_owned())),
+            color.map(|c| groups::color.eq(c.to_owned())),
+            groups::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map_err(on_unique("groups_name_key", TenancyError::GroupNameTaken))?;
+    audit::record(
+        conn,
+        actor,
+        "GROUP_UPDATED",
+        "group",
+        Some(id.to_string()),
+        serde_json::json!({ "name": name, "color": color }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Deletes a group (its memberships go with it; the members stay).
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(), TenancyError> {
+    let group = get(conn, actor, id).await?;
+    authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
+    diesel::delete(groups::table.find((actor.tenant_id.into_uuid(), id)))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "GROUP_DELETED",
+        "group",
+        Some(id.to_string()),
+        serde_json::json!({ "name": group.name }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds members in bulk; ids that are not members of the tenant fail the whole call.
+pub async fn add_members(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    users: &[UserId],
+) -> Result<Group, TenancyError> {
+    get(conn, actor, id).await?;
+    authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+    let known: i64 = memberships::table
+        .filter(memberships::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(memberships::user_id.eq_any(&ids))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    if usize::try_from(known).unwrap_or(0) != unique.len() {
+        return Err(TenancyError::MemberNotFound);
+    }
+    for user in users {
+        crate::members::add_to_groups(conn, actor.tenant_id, *user, &[id]).await?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "GROUP_MEMBERS_ADDED",
+        "group",
+        Some(id.to_string()),
+        serde_json::json!({ "user_ids": ids }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Removes members in bulk; ids not in the group are ignored.
+pub async fn remove_members(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    users: &[UserId],
+) -> Result<Group, TenancyError> {
+    get(conn, actor, id).await?;
+    authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+    diesel::delete(
+        user_groups::table
+            .filter(user_groups::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(user_groups::group_id.eq(id))
+            .filter(user_groups::user_id.eq_any(&ids)),
+    )
+    .execute(conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        "GROUP_MEMBERS_REMOVED",
+        "group",
+        Some(id.to_string()),
+        serde_json::json!({ "user_ids": ids }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}

@@ -1,0 +1,36 @@
+//! Tenancy, identity and access: tenants, global users and their memberships (role, manager),
+//! scoped permission grants, groups, sign-in sessions, API keys, email preferences and the audit
+//! log.
+//!
+//! Every tenant-scoped function takes an [`Actor`](guild_kernel::Actor) and starts with
+//! [`authorize`](guild_kernel::authorize); every mutation writes its audit row in the same
+//! transaction. Cross-tenant identity lookups (sign-in, a user's memberships) live here and only
+//! here.
+
+pub mod actor;
+pub mod audit;
+pub mod error;
+pub mod groups;
+pub mod members;
+pub mod secrets;
+pub mod sessions;
+pub mod tenants;
+
+pub use error::TenancyError;
+
+use guild_kernel::PageRequest;
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`.
+    #[sql_name = "lower"]
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The UUID a list's cursor points after.
+pub(crate) fn cursor_uuid(page: &PageRequest) -> Result<Option<uuid::Uuid>, TenancyError> {
+    let invalid = || TenancyError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
+    match page.cursor().map_err(|_| invalid())? {
+        None => Ok(None),
+        Some(c) => c.0.parse().map(Some).map_err(|_| invalid()),
+    }
+}

@@ -1,0 +1,607 @@
+//! Members of a tenant: listing and searching, inviting, roles, managers, deactivation, removal
+//! and permission grants.
+//!
+//! Role rules: nobody acts on a member whose role is at or above their own (an OWNER may act on
+//! anyone), nobody gives a role at or above their own (an OWNER may give OWNER), and a tenant
+//! always keeps one active OWNER.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{memberships, user_groups, user_permissions, users};
+use guild_kernel::{
+    Actor, DomainEvent, Grant, GrantScope, Page, PageRequest, Permission, Target, TenantId,
+    TenantRole, UserId, authorize,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::on_unique;
+use crate::tenants::{insert_membership, insert_user};
+use crate::{TenancyError, audit};
+
+/// A member as admins see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// The user.
+    pub user_id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role in this tenant.
+    pub role: String,
+    /// INVITED, ACTIVE or DEACTIVATED.
+    pub status: String,
+    /// Their manager, if any.
+    pub manager_id: Option<Uuid>,
+    /// Groups they belong to.
+    pub group_ids: Vec<Uuid>,
+    /// When they joined.
+    pub created_at: DateTime<Utc>,
+}
+
+type MemberRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    Option<Uuid>,
+    DateTime<Utc>,
+);
+
+/// An invitation email must go out: the worker mints the single-use token and sends it, so a
+/// crash between the invite and the email loses nothing and no token is stored in plain text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteRequested {
+    /// The tenant invited to.
+    pub tenant_id: Uuid,
+    /// The invited user.
+    pub user_id: Uuid,
+}
+
+impl DomainEvent for InviteRequested {
+    const KIND: &'static str = "tenancy.invite_requested";
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Only this role.
+    pub role: Option<TenantRole>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only members of this group.
+    pub group_id: Option<Uuid>,
+    /// Name or email contains this (case-insensitive).
+    pub q: Option<String>,
+}
+
+async fn groups_of(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    users: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Uuid>>, TenancyError> {
+    let rows: Vec<(Uuid, Uuid)> = user_groups::table
+        .filter(user_groups::tenant_id.eq(tenant.into_uuid()))
+        .filter(user_groups::user_id.eq_any(users))
+        .select((user_groups::user_id, user_groups::group_id))
+        .order(user_groups::group_id)
+        .load(conn)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (user, group) in rows {
+        map.entry(user).or_default().push(group);
+    }
+    Ok(map)
+}
+
+fn to_member(row: MemberRow, groups: &mut HashMap<Uuid, Vec<Uuid>>) -> Member {
+    let (user_id, email, name, role, status, manager_id, created_at) = row;
+    Member {
+        user_id,
+        email,
+        name,
+        role,
+        status,
+        manager_id,
+        group_ids: groups.remove(&user_id).unwrap_or_default(),
+        created_at,
+    }
+}
+
+fn member_columns() -> (
+    memberships::user_id,
+    users::email,
+    users::name,
+    memberships::role,
+    memberships::status,
+    memberships::manager_id,
+    memberships::created_at,
+) {
+    (
+        memberships::user_id,
+        users::email,
+        users::name,
+        memberships::role,
+        memberships::status,
+        memberships::manager_id,
+        memberships::created_at,
+    )
+}
+
+/// Lists members (MANAGE_USERS), in a fixed number of queries whatever the page size.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &MemberFilter,
+    page: &PageRequest,
+) -> Result<Page<Member>, TenancyError> {
+    authorize(actor, Permission::ManageUsers, Target::Tenant)?;
+    let limit = page.limit();
+    let mut query = memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+        .filter(memberships::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .select(member_columns())
+        .order(memberships::user_id.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_uuid(page)? {
+        query = query.filter(memberships::user_id.gt(after));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(memberships::role.eq(role.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(memberships::status.eq(status.clone()));
+    }
+    if let Some(group) = filter.group_id {
+        query = query.filter(diesel::dsl::exists(
+            user_groups::table
+                .filter(user_groups::tenant_id.eq(memberships::tenant_id))
+                .filter(user_groups::user_id.eq(memberships::user_id))
+                .filter(user_groups::group_id.eq(group)),
+        ));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        query = query.filter(
+            users::name
+                .ilike(pattern.clone())
+                .or(users::email.ilike(pattern)),
+        );
+    }
+    let rows: Vec<MemberRow> = query.load(conn).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let mut groups = groups_of(conn, actor.tenant_id, &ids).await?;
+    let members = rows
+        .into_iter()
+        .map(|r| to_member(r, &mut groups))
+        .collect();
+    Ok(Page::from_overfetch(members, limit, |m: &Member| {
+        m.user_id.to_string()
+    }))
+}
+
+/// One member; members may read themselves, MANAGE_USERS holders anyone in scope.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<Member, TenancyError> {
+    let member = load(conn, actor.tenant_id, user).await?;
+    if user != actor.user_id {
+        authorize(
+            actor,
+            Permission::ManageUsers,
+            Target::User {
+                id: user,
+                groups: &member.group_ids,
+            },
+        )?;
+    }
+    Ok(member)
+}
+
+async fn load(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Member, TenancyError> {
+    let row: MemberRow = memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+        .filter(memberships::tenant_id.eq(tenant.into_uuid()))
+        .filter(memberships::user_id.eq(user.into_uuid()))
+        .select(member_columns())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(TenancyError::MemberNotFound)?;
+    let mut groups = groups_of(conn, tenant, &[row.0]).await?;
+    Ok(to_member(row, &mut groups))
+}
+
+fn role_of(member: &Member) -> TenantRole {
+    member.role.parse().unwrap_or(TenantRole::Viewer)
+}
+
+/// May `actor` act on a member with `role`?
+fn may_act_on(actor: &Actor, role: TenantRole) -> bool {
+    actor.role == TenantRole::Owner || actor.role.rank() < role.rank()
+}
+
+/// May `actor` give `role`?
+fn may_give(actor: &Actor, role: TenantRole) -> bool {
+    actor.role == TenantRole::Owner || actor.role.rank() < role.rank()
+}
+
+/// Loads the target and checks MANAGE_USERS on them and the role rule.
+async fn managed_target(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<Member, TenancyError> {
+    let member = load(conn, actor.tenant_id, user).await?;
+    authorize(
+        actor,
+        Permission::ManageUsers,
+        Target::User {
+            id: user,
+            groups: &member.group_ids,
+        },
+    )?;
+    if !may_act_on(actor, role_of(&member)) {
+        return Err(TenancyError::RoleNotAssignable);
+    }
+    Ok(member)
+}
+
+async fn ensure_another_owner(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    leaving: UserId,
+) -> Result<(), TenancyError> {
+    let others: i64 = memberships::table
+        .filter(memberships::tenant_id.eq(tenant.into_uuid()))
+        .filter(memberships::role.eq(TenantRole::Owner.as_str()))
+        .filter(memberships::status.eq("ACTIVE"))
+        .filter(memberships::user_id.ne(leaving.into_uuid()))
+        .count()
+        .get_result(conn)
+        .await?;
+    if others == 0 {
+        Err(TenancyError::LastOwner)
+    } else {
+        Ok(())
+    }
+}
+
+/// An invitation.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// Who.
+    pub email: String,
+    /// Their name (used when the account is new).
+    pub name: String,
+    /// Their role.
+    pub role: TenantRole,
+    /// Their manager.
+    pub manager_id: Option<UserId>,
+    /// Groups to add them to.
+    pub group_ids: Vec<Uuid>,
+}
+
+/// Invites someone (MANAGE_USERS): creates the account if new, adds an INVITED membership (ACTIVE
+/// straight away for an existing account) and queues the invitation email.
+pub async fn invite(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    invite: &Invite,
+) -> Result<Member, TenancyError> {
+    authorize(
+        actor,
+        Permission::ManageUsers,
+        Target::Groups(&invite.group_ids),
+    )
+    .or_else(|_| authorize(actor, Permission::ManageUsers, Target::Tenant))?;
+    if !may_give(actor, invite.role) {
+        return Err(TenancyError::RoleNotAssignable);
+    }
+    let existing: Option<(Uuid, bool)> = users::table
+        .filter(crate::lower(users::email).eq(invite.email.trim().to_lowercase()))
+        .select((users::id, users::password_hash.is_not_null()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (user, status) = match existing {
+        Some((id, true)) => (UserId(id), "ACTIVE"),
+        Some((id, false)) => (UserId(id), "INVITED"),
+        None => (
+            insert_user(
+                conn,
+                &invite.email,
+                &invite.name,
+                None,
+                guild_kernel::GlobalRole::Employee,
+            )
+            .await?,
+            "INVITED",
+        ),
+    };
+    if let Some(manager) = invite.manager_id {
+        load(conn, actor.tenant_id, manager).await?;
+    }
+    insert_membership(
+        conn,
+        actor.tenant_id,
+        user,
+        invite.role,
+        status,
+        invite.manager_id.map(UserId::into_uuid),
+    )
+    .await?;
+    add_to_groups(conn, actor.tenant_id, user, &invite.group_ids).await?;
+    guild_db::outbox::publish(
+        conn,
+        Some(actor.tenant_id),
+        &InviteRequested {
+            tenant_id: actor.tenant_id.into_uuid(),
+            user_id: user.into_uuid(),
+        },
+    )
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_INVITED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({ "email": invite.email, "role": invite.role, "status": status }),
+    )
+    .await?;
+    load(conn, actor.tenant_id, user).await
+}
+
+pub(crate) async fn add_to_groups(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    groups: &[Uuid],
+) -> Result<(), TenancyError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            (
+                user_groups::tenant_id.eq(tenant.into_uuid()),
+                user_groups::group_id.eq(*g),
+                user_groups::user_id.eq(user.into_uuid()),
+            )
+        })
+        .collect();
+    diesel::insert_into(user_groups::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map_err(|e| match guild_db::DbError::from(e) {
+            guild_db::DbError::ForeignKeyViolation { .. } => TenancyError::GroupNotFound,
+            other => TenancyError::Db(other),
+        })?;
+    Ok(())
+}
+
+/// Changes a member's role.
+pub async fn change_role(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+    role: TenantRole,
+) -> Result<Member, TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if !may_give(actor, role) {
+        return Err(TenancyError::RoleNotAssignable);
+    }
+    let before = role_of(&member);
+    if before == TenantRole::Owner && role != TenantRole::Owner {
+        ensure_another_owner(conn, actor.tenant_id, user).await?;
+    }
+    diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .set((
+            memberships::role.eq(role.as_str()),
+            memberships::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_ROLE_CHANGED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({ "from": before, "to": role }),
+    )
+    .await?;
+    load(conn, actor.tenant_id, user).await
+}
+
+/// Sets (or clears) a member's manager, refusing cycles.
+pub async fn set_manager(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+    manager: Option<UserId>,
+) -> Result<Member, TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if let Some(manager) = manager {
+        load(conn, actor.tenant_id, manager).await?;
+        let below = crate::actor::subtree(conn, actor.tenant_id, user).await?;
+        if manager == user || below.contains(&manager) {
+            return Err(TenancyError::ManagerCycle);
+        }
+    }
+    diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .set((
+            memberships::manager_id.eq(manager.map(UserId::into_uuid)),
+            memberships::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_MANAGER_CHANGED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({ "from": member.manager_id, "to": manager }),
+    )
+    .await?;
+    load(conn, actor.tenant_id, user).await
+}
+
+/// Deactivates (`active = false`) or reactivates a member.
+pub async fn set_active(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+    active: bool,
+) -> Result<Member, TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if !active && role_of(&member) == TenantRole::Owner {
+        ensure_another_owner(conn, actor.tenant_id, user).await?;
+    }
+    let status = if active { "ACTIVE" } else { "DEACTIVATED" };
+    diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .set((
+            memberships::status.eq(status),
+            memberships::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    let action = if active {
+        "MEMBER_REACTIVATED"
+    } else {
+        "MEMBER_DEACTIVATED"
+    };
+    audit::record(
+        conn,
+        actor,
+        action,
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    load(conn, actor.tenant_id, user).await
+}
+
+/// Removes a member from the tenant (their account stays).
+pub async fn remove(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<(), TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if role_of(&member) == TenantRole::Owner {
+        ensure_another_owner(conn, actor.tenant_id, user).await?;
+    }
+    diesel::delete(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_REMOVED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({ "email": member.email, "role": member.role }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A member's explicit grants.
+pub async fn grants(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<Vec<Grant>, TenancyError> {
+    get(conn, actor, user).await?;
+    let rows: Vec<(String, serde_json::Value)> = user_permissions::table
+        .filter(user_permissions::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(user_permissions::user_id.eq(user.into_uuid()))
+        .select((user_permissions::permission, user_permissions::scope))
+        .order(user_permissions::permission)
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, scope)| {
+            Some(Grant {
+                permission: p.parse().ok()?,
+                scope: serde_json::from_value::<GrantScope>(scope).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// Replaces a member's explicit grants. Only permissions the actor holds tenant-wide can be given.
+pub async fn set_grants(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+    grants: &[Grant],
+) -> Result<Vec<Grant>, TenancyError> {
+    managed_target(conn, actor, user).await?;
+    for grant in grants {
+        authorize(actor, grant.permission, Target::Tenant)?;
+    }
+    diesel::delete(
+        user_permissions::table
+            .filter(user_permissions::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(user_permissions::user_id.eq(user.into_uuid())),
+    )
+    .execute(conn)
+    .await?;
+    let rows: Vec<_> = grants
+        .iter()
+        .map(|g| {
+            (
+                user_permissions::tenant_id.eq(actor.tenant_id.into_uuid()),
+                user_permissions::user_id.eq(user.into_uuid()),
+                user_permissions::permission.eq(g.permission.as_str()),
+                user_permissions::scope.eq(serde_json::to_value(&g.scope).unwrap_or_default()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(user_permissions::table)
+            .values(rows)
+            .execute(conn)
+            .await
+            .map_err(on_unique(
+                "user_permissions_pkey",
+                TenancyError::invalid("grants", "duplicate", "each permission may appear once"),
+            ))?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_PERMISSIONS_CHANGED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({ "grants": grants }),
+    )
+    .await?;
+    self::grants(conn, actor, user).await
+}
