@@ -85,6 +85,27 @@ ensure_nextest() {
   cargo install cargo-nextest --locked
 }
 
+# Can python3 import aiosmtpd, the SMTP server the email tests start?
+aiosmtpd_importable() { have python3 && python3 -c 'import aiosmtpd' >/dev/null 2>&1; }
+
+# ensure_aiosmtpd — make aiosmtpd importable: pip first (python3 and pip from apt if missing),
+# then Debian's python3-aiosmtpd when the system python3 refuses pip (PEP 668). Warns instead
+# of failing: without it only the email tests fail.
+ensure_aiosmtpd() {
+  aiosmtpd_importable && return 0
+  have python3 || (apt_install python3) || true
+  python3 -m pip --version >/dev/null 2>&1 || (apt_install python3-pip) || true
+  log "Installing the Python package aiosmtpd (SMTP server for the email tests)"
+  if python3 -m pip install --quiet aiosmtpd >&2 && aiosmtpd_importable; then
+    return 0
+  fi
+  if have apt-get && [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+    (apt_install python3-aiosmtpd) || true
+    aiosmtpd_importable && return 0
+  fi
+  warn "python3 cannot import aiosmtpd; the email tests will fail (install it: python3 -m pip install aiosmtpd)"
+}
+
 # ---------------------------------------------------------------------------
 # PostgreSQL
 

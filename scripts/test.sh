@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Find (or start) PostgreSQL and Redis for the test suite, then run it with
+# Find (or start) PostgreSQL and Redis, make sure python3 can import aiosmtpd
+# (the SMTP server the email tests start), then run the test suite with
 # cargo-nextest. Extra arguments go to `cargo nextest run`.
 #
 #   scripts/test.sh [NEXTEST ARGS...]
@@ -83,11 +84,19 @@ export REDIS_URL
 log "Test services"
 info "PostgreSQL  $(redact_url "$pg_url")   [$pg_source]"
 info "Redis       $(redact_url "$REDIS_URL")   [$redis_source]"
+if aiosmtpd_importable; then
+  info "SMTP        python3 -m aiosmtpd, started by each email test"
+else
+  info "SMTP        aiosmtpd is not installed yet"
+fi
 
 if [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
+  aiosmtpd_importable ||
+    info "GUILD_TEST_DRY_RUN=1: would install aiosmtpd (python3 -m pip install aiosmtpd)"
   info "GUILD_TEST_DRY_RUN=1: would run: cargo nextest run --workspace --no-fail-fast $*"
   exit 0
 fi
 
+ensure_aiosmtpd
 ensure_nextest
 exec cargo nextest run --workspace --no-fail-fast "$@"

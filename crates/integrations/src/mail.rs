@@ -1,1 +1,284 @@
-//! Email delivery: SMTP (lettre) and the development recorder.
+//! Email delivery: the two [`Mailer`]s Guild ships.
+//!
+//! - [`SmtpMailer`] submits mail to an SMTP server (lettre on tokio, TLS through rustls). It is
+//!   configured with one URL (`smtp://`, `smtp://…?tls=required`, `smtps://`) and a `From`
+//!   address, and it sorts failures into [`MailError::Rejected`] (retrying will not help) and
+//!   [`MailError::Unavailable`] (retry later).
+//! - [`RecordingMailer`] keeps the most recent emails in memory and never fails: the development
+//!   default when no SMTP server is configured, and what tests read sign-in links from.
+//!
+//! Bodies carry single-use tokens (sign-in links, password resets), so nothing here logs them, nor
+//! the SMTP password.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use guild_kernel::ports::{BoxFuture, Email, MailError, Mailer};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::response::{Category, Severity};
+use lettre::transport::smtp::{self, AsyncSmtpTransportBuilder};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::IntegrationError;
+
+const SERVICE: &str = "smtp";
+
+/// Sends email through an SMTP server.
+///
+/// Every [`send`](Mailer::send) opens its own connection (connect, TLS, authentication, one
+/// message, `QUIT`): transactional mail is rare enough that reusing connections is not worth a
+/// connection that outlives the runtime that opened it, or one left mid-conversation by a timeout.
+/// Cloning is cheap enough to do per request, and clones send independently.
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransportBuilder,
+    from: Mailbox,
+    timeout: Duration,
+    /// The URL without credentials, for `Debug`.
+    endpoint: String,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("endpoint", &self.endpoint)
+            .field("from", &self.from.to_string())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailer {
+    /// Configures a mailer; nothing connects until the first send.
+    ///
+    /// `url` follows lettre's connection URLs, `scheme://[user:password@]host[:port][/ehlo-name][?tls=…]`
+    /// (percent-encode special characters in the user name and password):
+    ///
+    /// | URL                                   | transport                                  | default port |
+    /// | ------------------------------------- | ------------------------------------------ | ------------ |
+    /// | `smtps://user:pass@host`              | implicit TLS (recommended)                 | 465          |
+    /// | `smtp://user:pass@host?tls=required`  | STARTTLS, refusing to continue without it  | 587          |
+    /// | `smtp://host?tls=opportunistic`       | STARTTLS when offered, else plain text     | 587          |
+    /// | `smtp://host:1025`                    | plain text (local sinks such as Mailpit)   | 25           |
+    ///
+    /// `from` is the sender, with or without a display name (`Guild <no-reply@guild.local>`).
+    /// `timeout` bounds a whole send: connecting, TLS, authentication and delivery.
+    ///
+    /// Fails with [`IntegrationError::Misconfigured`] on an unusable URL, sender or timeout; the
+    /// message never repeats the URL, so it cannot leak the password.
+    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, IntegrationError> {
+        let misconfigured = |message: String| IntegrationError::Misconfigured {
+            service: SERVICE,
+            message,
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| misconfigured(format!("invalid SMTP URL: {e}")))?
+            .timeout(Some(timeout));
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| misconfigured(format!("invalid sender address {from:?}: {e}")))?;
+        if timeout.is_zero() {
+            return Err(misconfigured("the SMTP timeout must be positive".into()));
+        }
+        Ok(Self {
+            transport,
+            from,
+            timeout,
+            endpoint: redact(url),
+        })
+    }
+
+    /// The sender every email goes out as.
+    pub fn from_address(&self) -> &Mailbox {
+        &self.from
+    }
+
+    async fn deliver(&self, email: &Email) -> Result<(), MailError> {
+        let to = email
+            .to
+            .parse::<Mailbox>()
+            .map_err(|e| MailError::Rejected(format!("invalid recipient address: {e}")))?;
+        let domain = to.email.domain().to_owned();
+        let message = self.message(to, email)?;
+
+        // A transport per send: its pool (lettre always builds one) lives and dies with this call.
+        let transport = self.transport.clone().build::<Tokio1Executor>();
+        let outcome = match tokio::time::timeout(self.timeout, transport.send(message)).await {
+            Ok(Ok(_response)) => Ok(()),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_elapsed) => Err(MailError::Unavailable(format!(
+                "the SMTP server did not finish within {:?}",
+                self.timeout
+            ))),
+        };
+        // Not the error text: servers quote the full address in it. The caller gets it instead.
+        match &outcome {
+            Ok(()) => tracing::debug!(recipient_domain = %domain, "email sent"),
+            Err(MailError::Rejected(_)) => {
+                tracing::debug!(recipient_domain = %domain, "email rejected");
+            }
+            Err(MailError::Unavailable(_)) => {
+                tracing::debug!(recipient_domain = %domain, "email not sent: SMTP unavailable");
+            }
+        }
+        outcome
+    }
+
+    fn message(&self, to: Mailbox, email: &Email) -> Result<Message, MailError> {
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.as_str())
+            .message_id(None);
+        let built = match &email.html {
+            None => builder.singlepart(SinglePart::plain(email.text.clone())),
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                html.clone(),
+            )),
+        };
+        built.map_err(|e| MailError::Rejected(format!("cannot build the message: {e}")))
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), MailError>> {
+        Box::pin(self.deliver(email))
+    }
+}
+
+/// Permanent replies (5xx) reject the message, except 53x: those refuse *us* (authentication
+/// required or failed), which is a configuration problem to fix and then retry. Everything else
+/// (4xx, connection, TLS, protocol) is worth retrying.
+fn classify(error: &smtp::Error) -> MailError {
+    match error.status() {
+        Some(code)
+            if code.severity == Severity::PermanentNegativeCompletion
+                && code.category != Category::Unspecified3 =>
+        {
+            MailError::Rejected(error.to_string())
+        }
+        _ => MailError::Unavailable(error.to_string()),
+    }
+}
+
+/// `url` without its user name and password.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<not a URL>".into();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}{tail}")
+}
+
+/// Keeps sent emails in memory instead of delivering them; never fails.
+///
+/// The development default when no SMTP server is configured. Clones share one record, so a test
+/// can keep a clone and read what the application sent. Only the newest
+/// [`capacity`](Self::with_capacity) emails are kept.
+#[derive(Clone)]
+pub struct RecordingMailer {
+    sent: Arc<Mutex<VecDeque<Email>>>,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for RecordingMailer {
+    // Not the emails: their bodies hold tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingMailer")
+            .field("recorded", &self.lock().len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl Default for RecordingMailer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RecordingMailer {
+    /// How many emails [`new`](Self::new) keeps.
+    pub const DEFAULT_CAPACITY: usize = 200;
+
+    /// A recorder keeping the last [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) emails.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// A recorder keeping the last `capacity` emails (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            sent: Arc::new(Mutex::new(VecDeque::with_capacity(capacity.min(64)))),
+            capacity,
+        }
+    }
+
+    /// The recorded emails, oldest first.
+    pub fn sent(&self) -> Vec<Email> {
+        self.lock().iter().cloned().collect()
+    }
+
+    /// The newest email recorded for `to` (compared ignoring ASCII case).
+    pub fn last_to(&self, to: &str) -> Option<Email> {
+        self.lock()
+            .iter()
+            .rev()
+            .find(|email| email.to.eq_ignore_ascii_case(to))
+            .cloned()
+    }
+
+    /// Forgets every recorded email.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn record(&self, email: &Email) {
+        let mut sent = self.lock();
+        while sent.len() >= self.capacity {
+            sent.pop_front();
+        }
+        sent.push_back(email.clone());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Email>> {
+        // Nothing panics while holding the lock, and a half-finished push cannot corrupt a deque.
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Mailer for RecordingMailer {
+    fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), MailError>> {
+        Box::pin(async move {
+            self.record(email);
+            tracing::info!(to = %email.to, subject = %email.subject, "email recorded");
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_credentials_only() {
+        assert_eq!(
+            redact("smtps://user:s3cret@mail.example.com:465/ehlo?tls=required"),
+            "smtps://mail.example.com:465/ehlo?tls=required"
+        );
+        assert_eq!(
+            redact("smtp://p%40ss@localhost:1025"),
+            "smtp://localhost:1025"
+        );
+        assert_eq!(redact("smtp://localhost"), "smtp://localhost");
+        assert_eq!(redact("nonsense"), "<not a URL>");
+    }
+}
