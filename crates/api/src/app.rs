@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
-use crate::routes::ops;
+use crate::routes::{api_keys, audit, auth, groups, members, ops, tenants};
 use crate::state::AppState;
 
 /// Where the spec is served; Swagger UI at `/docs` reads it from here.
@@ -39,7 +39,37 @@ fn routes(cfg: &mut ServiceConfig<'_>) {
 /// The versioned API.
 fn v1(cfg: &mut ServiceConfig<'_>) {
     // The spec itself is not an operation of the spec.
-    cfg.route("/openapi.json", web::get().to(openapi_json));
+    cfg.route("/openapi.json", web::get().to(openapi_json))
+        .service(auth::sign_up)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(tenants::get_tenant)
+        .service(tenants::update_tenant)
+        .service(tenants::archive_tenant)
+        .service(tenants::create_tenant)
+        .service(members::list_members)
+        .service(members::invite_member)
+        .service(members::get_member)
+        .service(members::change_member_role)
+        .service(members::set_member_manager)
+        .service(members::deactivate_member)
+        .service(members::reactivate_member)
+        .service(members::remove_member)
+        .service(members::get_member_permissions)
+        .service(members::set_member_permissions)
+        .service(groups::list_groups)
+        .service(groups::create_group)
+        .service(groups::get_group)
+        .service(groups::update_group)
+        .service(groups::delete_group)
+        .service(groups::add_group_members)
+        .service(groups::remove_group_members)
+        .service(audit::list_audit_log)
+        .service(api_keys::create_api_key)
+        .service(api_keys::list_api_keys)
+        .service(api_keys::revoke_api_key);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -49,6 +49,19 @@ pub struct Config {
     pub log_filter: String,
     /// `GUILD_LOG_FORMAT`: `json` or `text`.
     pub log_json: bool,
+    /// `GUILD_JWT_SECRET`: signs access tokens; required in production (32+ bytes). Without it a
+    /// random key is made at start, so tokens die with the process.
+    pub jwt_secret: Option<String>,
+    /// `GUILD_ACCESS_TOKEN_TTL_SECS`.
+    pub access_ttl: Duration,
+    /// `GUILD_ACTOR_CACHE_SECS`: how long a validated membership is trusted (0 to 30).
+    pub actor_cache: Duration,
+    /// `GUILD_SMTP_URL`: without it, emails are recorded (log and `dev_mailbox`), not sent.
+    pub smtp_url: Option<String>,
+    /// `GUILD_MAIL_FROM`.
+    pub mail_from: String,
+    /// `GUILD_PUBLIC_URL`: the web app's base URL, for links in emails.
+    pub public_url: String,
 }
 
 /// Everything wrong with the environment, one line per variable.
@@ -204,6 +217,28 @@ impl Config {
             _ => None,
         });
 
+        let jwt_secret = r.raw("GUILD_JWT_SECRET").map(str::to_owned);
+        match &jwt_secret {
+            Some(secret) if secret.len() < 32 => r.errors.push(
+                "GUILD_JWT_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)".into(),
+            ),
+            None if env == Environment::Production => r
+                .errors
+                .push("GUILD_JWT_SECRET: required in production (at least 32 bytes)".into()),
+            _ => {}
+        }
+        let access_ttl =
+            Duration::from_secs(r.number("GUILD_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400));
+        let actor_cache = Duration::from_secs(r.number("GUILD_ACTOR_CACHE_SECS", 30, 0, 30));
+        let smtp_url = r.url("GUILD_SMTP_URL", &["smtp", "smtps"]);
+        let mail_from = r
+            .raw("GUILD_MAIL_FROM")
+            .unwrap_or("Guild <no-reply@guild.local>")
+            .to_owned();
+        let public_url = r
+            .url("GUILD_PUBLIC_URL", &["http", "https"])
+            .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
+
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
         }
@@ -223,6 +258,12 @@ impl Config {
             shutdown_timeout,
             log_filter,
             log_json,
+            jwt_secret,
+            access_ttl,
+            actor_cache,
+            smtp_url,
+            mail_from,
+            public_url,
         })
     }
 
@@ -259,14 +300,18 @@ mod tests {
 
     #[test]
     fn production_does_not_migrate_unless_told() {
-        let config = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap();
+        let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        let config = Config::from_vars(&vars(&[("GUILD_ENV", "production"), secret])).unwrap();
         assert!(!config.migrate_on_start);
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             ("GUILD_MIGRATE_ON_START", "true"),
+            secret,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
+        let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
+        assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
     }
 
     #[test]

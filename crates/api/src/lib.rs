@@ -7,6 +7,7 @@
 //! - [`server`]: `serve`, `worker` and `migrate`.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;

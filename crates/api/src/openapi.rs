@@ -29,6 +29,12 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
     ),
     components(schemas(Problem, ProblemField)),
     tags(
+        (name = "auth", description = "Sign-up, sign-in, sessions and who you are."),
+        (name = "tenants", description = "The tenant's settings."),
+        (name = "members", description = "Members, roles, managers and permission grants."),
+        (name = "groups", description = "Groups of members."),
+        (name = "api-keys", description = "Keys for integrators."),
+        (name = "audit", description = "The audit log."),
         (name = "ops", description = "Liveness, readiness and metrics, for orchestrators and monitoring.")
     ),
     modifiers(&Security)

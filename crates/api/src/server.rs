@@ -1,15 +1,19 @@
 //! The long-running commands: `guild serve`, `guild worker`, and `guild migrate`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::HttpServer;
 use guild_db::worker::{Registry, Worker, WorkerConfig};
 use guild_db::{DbError, PgPool, PoolConfig, build_pool, migrate};
 use guild_integrations::IntegrationError;
+use guild_integrations::mail::SmtpMailer;
+use guild_integrations::ratelimit::RedisRateLimiter;
 use guild_integrations::redis::Redis;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::build_app;
+use crate::auth::{ActorCache, TokenKeys};
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::state::{AppState, HttpSettings};
@@ -68,15 +72,40 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
         .as_deref()
         .map(|url| Redis::connect(url, config.db_timeout))
         .transpose()?;
-    Ok(AppState {
-        db: pool(config)?,
-        redis,
-        metrics: Arc::new(Metrics::new()),
-        http: HttpSettings {
-            json_limit: config.json_limit,
-            cors_origins: config.cors_origins.clone(),
-        },
-    })
+    let mut state = AppState::new(pool(config)?);
+    if let Some(secret) = &config.jwt_secret {
+        state.tokens = Arc::new(TokenKeys::new(
+            secret.as_bytes(),
+            "guild",
+            config.access_ttl,
+        ));
+    } else {
+        tracing::warn!(
+            "GUILD_JWT_SECRET is not set: using a random key; sessions end when the process stops"
+        );
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string()))?;
+        state.tokens = Arc::new(TokenKeys::new(&secret, "guild", config.access_ttl));
+    }
+    state.actors = Arc::new(ActorCache::new(config.actor_cache));
+    if let Some(redis) = &redis {
+        state.limiter = Arc::new(RedisRateLimiter::new(redis, None));
+    }
+    if let Some(url) = &config.smtp_url {
+        state.mailer = Arc::new(SmtpMailer::new(
+            url,
+            &config.mail_from,
+            Duration::from_secs(30),
+        )?);
+    }
+    state.redis = redis;
+    state.metrics = Arc::new(Metrics::new());
+    state.http = HttpSettings {
+        json_limit: config.json_limit,
+        cors_origins: config.cors_origins.clone(),
+    };
+    state.public_url = config.public_url.clone();
+    Ok(state)
 }
 
 /// `guild serve`: the HTTP API, plus the worker unless `GUILD_RUN_WORKER=false`.

@@ -1,10 +1,15 @@
 //! What every handler can reach: the database pool, optional adapters, metrics.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use guild_db::PgPool;
+use guild_integrations::mail::RecordingMailer;
+use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
+use guild_kernel::ports::{Mailer, RateLimiter, RateRule};
 
+use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
 
 /// Shared, cheaply cloned application state.
@@ -18,6 +23,46 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// HTTP settings the app is built with.
     pub http: HttpSettings,
+    /// Access-token keys.
+    pub tokens: Arc<TokenKeys>,
+    /// Recently loaded actors (at most 30 s old).
+    pub actors: Arc<ActorCache>,
+    /// Rate limits on sign-in and recovery (Redis with several instances).
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The limits applied.
+    pub limits: Limits,
+    /// Outgoing email.
+    pub mailer: Arc<dyn Mailer>,
+    /// The base URL of the web app, for links in emails.
+    pub public_url: String,
+}
+
+/// Rate limits of the unauthenticated endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Logins per client address.
+    pub login_ip: RateRule,
+    /// Logins per account.
+    pub login_account: RateRule,
+    /// Sign-ups per client address.
+    pub signup: RateRule,
+    /// Password-reset requests per client address and per account.
+    pub reset: RateRule,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let per = |limit, secs| RateRule {
+            limit,
+            window: Duration::from_secs(secs),
+        };
+        Self {
+            login_ip: per(30, 60),
+            login_account: per(10, 900),
+            signup: per(10, 3600),
+            reset: per(5, 3600),
+        }
+    }
 }
 
 /// Settings that shape the HTTP app.
@@ -39,13 +84,22 @@ impl Default for HttpSettings {
 }
 
 impl AppState {
-    /// State over a pool, without Redis, with default HTTP settings.
+    /// State over a pool with the in-process defaults: no Redis, a random signing key, the
+    /// in-memory rate limiter and the recording mailer.
     pub fn new(db: PgPool) -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).unwrap_or_default();
         Self {
             db,
             redis: None,
             metrics: Arc::new(Metrics::new()),
             http: HttpSettings::default(),
+            tokens: Arc::new(TokenKeys::new(&secret, "guild", Duration::from_secs(900))),
+            actors: Arc::new(ActorCache::new(Duration::from_secs(30))),
+            limiter: Arc::new(MemoryRateLimiter::new()),
+            limits: Limits::default(),
+            mailer: Arc::new(RecordingMailer::new()),
+            public_url: "http://localhost:8080".to_owned(),
         }
     }
 }

@@ -11,6 +11,14 @@ use uuid::Uuid;
 
 use crate::TenancyError;
 
+/// Global role, tenant archived-at, membership role and status.
+type AccessRow = (
+    String,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Loads who `user` is in `tenant`, refusing archived tenants and inactive or missing
 /// memberships. A platform OWNER who is not a member acts as OWNER, marked as impersonating.
 pub async fn load_actor(
@@ -18,12 +26,7 @@ pub async fn load_actor(
     user: UserId,
     tenant: TenantId,
 ) -> Result<Actor, TenancyError> {
-    let row: Option<(
-        String,
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<String>,
-        Option<String>,
-    )> = users::table
+    let row: Option<AccessRow> = users::table
         .inner_join(tenants::table.on(tenants::id.eq(tenant.into_uuid())))
         .left_join(
             memberships::table.on(memberships::tenant_id

@@ -12,6 +12,16 @@ use uuid::Uuid;
 use crate::error::on_unique;
 use crate::{TenancyError, audit};
 
+/// A group row with its member count.
+type CountedRow = (
+    Uuid,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<i64>,
+);
+
 /// A group.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
@@ -38,14 +48,7 @@ pub async fn list(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Vec<Gro
         .filter(user_groups::group_id.eq(groups::id))
         .count()
         .single_value();
-    let rows: Vec<(
-        Uuid,
-        String,
-        String,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<i64>,
-    )> = groups::table
+    let rows: Vec<CountedRow> = groups::table
         .filter(groups::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select((
             groups::id,

@@ -8,6 +8,7 @@
 //! here.
 
 pub mod actor;
+pub mod api_keys;
 pub mod audit;
 pub mod error;
 pub mod groups;

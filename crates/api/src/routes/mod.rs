@@ -1,4 +1,11 @@
 //! HTTP handlers, one module per area. Each handler extracts and validates its input, calls one
 //! domain function and maps the result to a DTO.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub(crate) mod common;
+pub mod groups;
+pub mod members;
 pub mod ops;
+pub mod tenants;

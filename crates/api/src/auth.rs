@@ -1,0 +1,279 @@
+//! Authentication: access tokens (HS256 JWTs) and the [`Auth`] extractor.
+//!
+//! An access token names the user (`sub`) and the active tenant (`tid`), is signed with
+//! `GUILD_JWT_SECRET`, and lives 15 minutes. Verification pins the algorithm and requires `iss`,
+//! `aud`, `exp` and `sub`. Every authenticated request then re-validates the membership through
+//! [`guild_tenancy::actor::load_actor`], cached at most `GUILD_ACTOR_CACHE_SECS` (≤ 30 s), so a
+//! removed member or an archived tenant loses access within that window.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use guild_kernel::{Actor, TenantId, UserId};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::middleware::RequestId;
+use crate::state::AppState;
+
+/// The audience every access token is minted for.
+pub const AUDIENCE: &str = "guild-api";
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: Uuid,
+    /// The active tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<Uuid>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: u64,
+    /// Expires at (seconds since the epoch).
+    pub exp: u64,
+}
+
+/// Signs and verifies access tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    /// How long an access token lives.
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("issuer", &self.issuer)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    /// Keys from a shared secret (at least 32 bytes).
+    pub fn new(secret: &[u8], issuer: &str, ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            ttl,
+        }
+    }
+
+    /// Mints an access token for `user` in `tenant`.
+    pub fn issue(&self, user: UserId, tenant: Option<TenantId>) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let claims = Claims {
+            sub: user.into_uuid(),
+            tid: tenant.map(TenantId::into_uuid),
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// Verifies a token's signature, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                let detail = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        "the access token has expired"
+                    }
+                    _ => "the access token is invalid",
+                };
+                unauthenticated("invalid_token", detail)
+            })
+    }
+}
+
+/// A 401 with `WWW-Authenticate: Bearer`.
+pub fn unauthenticated(code: &'static str, detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code)
+        .detail(detail)
+        .header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+}
+
+/// Actors loaded recently, so most requests skip the membership query.
+#[derive(Debug)]
+pub struct ActorCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<(UserId, TenantId), (Instant, Actor)>>,
+}
+
+impl ActorCache {
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// A cache whose entries live `ttl` (capped at 30 s; zero disables it).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl: ttl.min(Duration::from_secs(30)),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets every cached actor (after a change to roles, memberships or grants; other
+    /// instances catch up within the TTL).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn get(&self, key: (UserId, TenantId)) -> Option<Actor> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, actor)| actor.clone())
+    }
+
+    fn put(&self, key: (UserId, TenantId), actor: Actor) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= Self::MAX_ENTRIES {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), actor));
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthenticated("unauthenticated", "send an Authorization: Bearer token"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthenticated(
+            "unauthenticated",
+            "send an Authorization: Bearer token",
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+pub(crate) fn request_id_of(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+/// The signed-in user, with or without an active tenant.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user.
+    pub user_id: UserId,
+    /// The token's active tenant.
+    pub tenant_id: Option<TenantId>,
+    /// The request id.
+    pub request_id: Option<String>,
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::internal("no app state"))?;
+            let claims = state.tokens.verify(&bearer(req)?)?;
+            Ok(Self {
+                user_id: UserId(claims.sub),
+                tenant_id: claims.tid.map(TenantId),
+                request_id: request_id_of(req),
+            })
+        })())
+    }
+}
+
+/// The authenticated actor of a tenant-scoped request.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Actor);
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        let request_id = request_id_of(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
+            let token = token?;
+            let mut actor = if token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
+                let mut conn = guild_db::connect(&state.db).await?;
+                guild_tenancy::api_keys::authenticate(&mut conn, &token)
+                    .await
+                    .map_err(|e| match e {
+                        guild_tenancy::TenancyError::InvalidToken => {
+                            unauthenticated("invalid_token", "the API key is invalid or revoked")
+                        }
+                        other => ApiError::from(other),
+                    })?
+            } else {
+                let claims = state.tokens.verify(&token)?;
+                let tenant = claims.tid.map(TenantId).ok_or_else(|| {
+                    ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant")
+                        .detail("this session has no active tenant; switch to one with POST /v1/auth/refresh")
+                })?;
+                let key = (UserId(claims.sub), tenant);
+                match state.actors.get(key) {
+                    Some(actor) => actor,
+                    None => {
+                        let mut conn = guild_db::connect(&state.db).await?;
+                        let actor =
+                            guild_tenancy::actor::load_actor(&mut conn, key.0, key.1).await?;
+                        state.actors.put(key, actor.clone());
+                        actor
+                    }
+                }
+            };
+            actor.request_id = request_id;
+            if actor.impersonating {
+                tracing::info!(user = %actor.user_id, tenant = %actor.tenant_id, "platform owner acting in a tenant");
+            }
+            Ok(Self(actor))
+        })
+    }
+}

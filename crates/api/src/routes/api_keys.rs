@@ -1,0 +1,124 @@
+//! API keys for integrators.
+
+use std::collections::BTreeSet;
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use guild_kernel::Permission;
+use guild_tenancy::api_keys::{self, ApiKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::routes::common::{AuthErrors, InputErrors, NotFound, in_tenant};
+use crate::state::AppState;
+
+/// An API key (never its secret, except once at creation).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ApiKeyDto {
+    id: Uuid,
+    name: String,
+    /// Requests with the key act as this admin, limited to `permissions`.
+    created_by: Uuid,
+    permissions: Vec<String>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ApiKey> for ApiKeyDto {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            created_by: k.created_by,
+            permissions: k.permissions,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// A key to create.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateApiKey {
+    #[validate(length(min = 1, max = 100))]
+    name: String,
+    /// What the key may do; only permissions you hold tenant-wide.
+    #[schema(value_type = Vec<String>, example = json!(["VIEW_ANALYTICS"]))]
+    permissions: BTreeSet<Permission>,
+}
+
+/// The new key, with its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedApiKey {
+    key: ApiKeyDto,
+    /// Send as `Authorization: Bearer …`. Shown only now; it cannot be recovered.
+    secret: String,
+}
+
+/// Create an API key (ADMIN and above).
+#[utoipa::path(
+    tag = "api-keys",
+    request_body = CreateApiKey,
+    responses((status = 201, body = CreatedApiKey, description = "Created; the secret is shown once"), AuthErrors, InputErrors)
+)]
+#[post("/api-keys")]
+pub(crate) async fn create_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<CreateApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let b = body.into_inner();
+    let (key, secret) = in_tenant(&state, &actor, async |conn| {
+        api_keys::create(conn, &actor, &b.name, &b.permissions).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        key: key.into(),
+        secret,
+    }))
+}
+
+/// List the tenant's API keys (ADMIN and above).
+#[utoipa::path(tag = "api-keys", responses((status = 200, body = Vec<ApiKeyDto>, description = "The keys"), AuthErrors))]
+#[get("/api-keys")]
+pub(crate) async fn list_api_keys(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<web::Json<Vec<ApiKeyDto>>, ApiError> {
+    let actor = auth.0;
+    let keys = in_tenant(&state, &actor, async |conn| {
+        api_keys::list(conn, &actor).await
+    })
+    .await?;
+    Ok(web::Json(keys.into_iter().map(ApiKeyDto::from).collect()))
+}
+
+/// Revoke an API key at once.
+#[utoipa::path(
+    tag = "api-keys",
+    params(("key_id" = Uuid, Path, description = "The key")),
+    responses((status = 200, body = ApiKeyDto, description = "Revoked"), AuthErrors, NotFound)
+)]
+#[post("/api-keys/{key_id}/revoke")]
+pub(crate) async fn revoke_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<ApiKeyDto>, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let key = in_tenant(&state, &actor, async |conn| {
+        api_keys::revoke(conn, &actor, id).await
+    })
+    .await?;
+    Ok(web::Json(key.into()))
+}

@@ -1,0 +1,413 @@
+//! Sign-up, sign-in, token refresh (and tenant switching), sign-out, and `/v1/me`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use guild_kernel::auth::effective_grants;
+use guild_kernel::ports::RateRule;
+use guild_kernel::{GrantScope, TenantId};
+use guild_tenancy::{sessions, tenants};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::CurrentUser;
+use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::routes::common::{AuthErrors, Conflict, InputErrors};
+use crate::routes::tenants::TenantDto;
+use crate::state::AppState;
+
+/// Tokens for a session.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenPair {
+    /// Send as `Authorization: Bearer …`.
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Exchange at `POST /v1/auth/refresh` for the next pair; single use.
+    refresh_token: String,
+    /// When the refresh token expires.
+    refresh_expires_at: DateTime<Utc>,
+    /// The active tenant of this session, if any.
+    tenant_id: Option<Uuid>,
+}
+
+fn token_pair(state: &AppState, session: sessions::Session) -> Result<TokenPair, ApiError> {
+    Ok(TokenPair {
+        access_token: state.tokens.issue(session.user_id, session.tenant_id)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl.as_secs(),
+        refresh_token: session.refresh_token,
+        refresh_expires_at: session.refresh_expires_at,
+        tenant_id: session.tenant_id.map(TenantId::into_uuid),
+    })
+}
+
+/// Counts a hit against a limit; over it, 429 with `Retry-After` and `RateLimit-*` headers. If the
+/// limiter cannot answer, the request is refused (fail closed).
+pub(crate) async fn rate_limit(
+    state: &AppState,
+    key: &str,
+    rule: RateRule,
+) -> Result<(), ApiError> {
+    let decision = state.limiter.hit(key, rule).await.map_err(|e| {
+        tracing::error!(error = %e, "rate limiter unavailable");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limiter_unavailable")
+    })?;
+    if decision.allowed {
+        return Ok(());
+    }
+    let reset = decision.reset_after.as_secs().max(1).to_string();
+    let header = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("0"));
+    Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        .detail("too many attempts; try again later")
+        .header(RETRY_AFTER, header(reset.clone()))
+        .header(
+            HeaderName::from_static("ratelimit-limit"),
+            header(decision.limit.to_string()),
+        )
+        .header(
+            HeaderName::from_static("ratelimit-remaining"),
+            header(decision.remaining.to_string()),
+        )
+        .header(HeaderName::from_static("ratelimit-reset"), header(reset)))
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}
+
+/// Sign-up: a new tenant and its owner.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignUpRequest {
+    /// The company's name.
+    #[validate(length(min = 1, max = 200))]
+    tenant_name: String,
+    /// Its URL name: lowercase letters, digits, inner hyphens.
+    #[validate(length(min = 1, max = 63))]
+    slug: String,
+    /// Your name.
+    #[validate(length(min = 1, max = 200))]
+    name: String,
+    /// Your email; you sign in with it.
+    #[validate(email)]
+    email: String,
+    /// At least 10 characters.
+    #[validate(length(min = 10, max = 1024))]
+    password: String,
+}
+
+/// The new tenant and a session in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SignUpResponse {
+    tenant: TenantDto,
+    tokens: TokenPair,
+}
+
+/// Sign up: create a FREE tenant and become its OWNER.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = SignUpRequest,
+    responses(
+        (status = 201, description = "Created, and signed in", body = SignUpResponse),
+        InputErrors,
+        Conflict,
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/signup")]
+pub(crate) async fn sign_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<SignUpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    rate_limit(
+        &state,
+        &format!("signup:ip:{}", client_ip(&req)),
+        state.limits.signup,
+    )
+    .await?;
+    let body = body.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let request_id = crate::auth::request_id_of(&req);
+    let (tenant, user) = tenants::sign_up(
+        &mut conn,
+        &tenants::SignUp {
+            tenant_name: body.tenant_name,
+            slug: body.slug,
+            name: body.name,
+            email: body.email.clone(),
+            password: body.password.clone(),
+        },
+        request_id,
+    )
+    .await?;
+    let session = sessions::login(
+        &mut conn,
+        &body.email,
+        &body.password,
+        Some(TenantId(tenant.id)),
+    )
+    .await?;
+    debug_assert_eq!(session.user_id, user);
+    Ok(HttpResponse::Created().json(SignUpResponse {
+        tenant: tenant.into(),
+        tokens: token_pair(&state, session)?,
+    }))
+}
+
+/// Email and password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginRequest {
+    /// The account's email.
+    #[validate(length(min = 3, max = 254))]
+    email: String,
+    /// The password.
+    #[validate(length(min = 1, max = 1024))]
+    password: String,
+    /// Start in this tenant (default: your first one).
+    tenant_id: Option<Uuid>,
+}
+
+/// Sign in with email and password.
+///
+/// Rate limited per client address and per account; over the limit, 429 with `Retry-After`.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        InputErrors,
+        (status = 401, description = "`invalid_credentials`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/login")]
+pub(crate) async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<LoginRequest>,
+) -> Result<web::Json<TokenPair>, ApiError> {
+    let body = body.into_inner();
+    rate_limit(
+        &state,
+        &format!("login:ip:{}", client_ip(&req)),
+        state.limits.login_ip,
+    )
+    .await?;
+    let account = body.email.trim().to_lowercase();
+    rate_limit(
+        &state,
+        &format!("login:account:{account}"),
+        state.limits.login_account,
+    )
+    .await?;
+    let mut conn = guild_db::connect(&state.db).await?;
+    let session = sessions::login(
+        &mut conn,
+        &body.email,
+        &body.password,
+        body.tenant_id.map(TenantId),
+    )
+    .await?;
+    Ok(web::Json(token_pair(&state, session)?))
+}
+
+/// A refresh token, and optionally a tenant to switch to.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshRequest {
+    /// The current refresh token.
+    #[validate(length(min = 1, max = 200))]
+    refresh_token: String,
+    /// Switch the session to this tenant (a membership, or any tenant for the platform owner).
+    tenant_id: Option<Uuid>,
+}
+
+/// Refresh the session (and switch tenant).
+///
+/// The refresh token is single use: the response carries the next one. Presenting a used token
+/// revokes every token of that sign-in (`refresh_token_reused`).
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The next token pair", body = TokenPair),
+        InputErrors,
+        (status = 401, description = "`invalid_token`, `refresh_token_reused`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed in the requested tenant", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/refresh")]
+pub(crate) async fn refresh(
+    state: web::Data<AppState>,
+    body: ValidJson<RefreshRequest>,
+) -> Result<web::Json<TokenPair>, ApiError> {
+    let body = body.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let session =
+        sessions::refresh(&mut conn, &body.refresh_token, body.tenant_id.map(TenantId)).await?;
+    Ok(web::Json(token_pair(&state, session)?))
+}
+
+/// A refresh token to end.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogoutRequest {
+    /// The session's refresh token.
+    #[validate(length(min = 1, max = 200))]
+    refresh_token: String,
+}
+
+/// Sign out: revoke the session's refresh tokens.
+///
+/// Access tokens already issued stay valid until they expire (at most 15 minutes).
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = LogoutRequest,
+    responses((status = 204, description = "Signed out"), InputErrors)
+)]
+#[post("/auth/logout")]
+pub(crate) async fn logout(
+    state: web::Data<AppState>,
+    body: ValidJson<LogoutRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    sessions::logout(&mut conn, &body.into_inner().refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserDto {
+    id: Uuid,
+    email: String,
+    name: String,
+    /// OWNER, SUPER_ADMIN, ADMIN or EMPLOYEE (platform-wide).
+    global_role: String,
+}
+
+/// A tenant the user belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MembershipDto {
+    tenant_id: Uuid,
+    tenant_name: String,
+    tenant_slug: String,
+    role: String,
+    status: String,
+}
+
+/// A permission and where it applies.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GrantDto {
+    /// One of the 14 permissions, e.g. `MANAGE_USERS`.
+    #[schema(value_type = String, example = "VIEW_GROUP_PROGRESS")]
+    pub(crate) permission: guild_kernel::Permission,
+    /// Where it applies; empty means tenant-wide.
+    #[serde(default)]
+    #[schema(value_type = ScopeDto)]
+    pub(crate) scope: GrantScope,
+}
+
+/// Limits of a grant; every part left out does not restrict.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScopeDto {
+    /// Only resources of these groups.
+    group_ids: Option<Vec<Uuid>>,
+    /// Only these modules.
+    module_ids: Option<Vec<Uuid>>,
+    /// Only members below you in the manager tree.
+    manager_subtree: Option<bool>,
+}
+
+impl From<guild_kernel::Grant> for GrantDto {
+    fn from(g: guild_kernel::Grant) -> Self {
+        Self {
+            permission: g.permission,
+            scope: g.scope,
+        }
+    }
+}
+
+/// Everything a client needs to decide what to show.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    user: UserDto,
+    memberships: Vec<MembershipDto>,
+    /// The session's tenant.
+    active_tenant: Option<TenantDto>,
+    /// Your role there.
+    role: Option<String>,
+    /// Effective permissions there (role defaults and grants), with scopes.
+    permissions: Vec<GrantDto>,
+    /// True when the platform owner acts in a tenant they are not a member of.
+    impersonating: bool,
+}
+
+/// Who am I: user, memberships, active tenant, role and effective permissions.
+#[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
+#[get("/me")]
+pub(crate) async fn me(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<Me>, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    let account = tenants::user(&mut conn, user.user_id).await?;
+    let memberships = tenants::memberships_of(&mut conn, user.user_id).await?;
+    let (active_tenant, role, permissions, impersonating) = match user.tenant_id {
+        None => (None, None, Vec::new(), false),
+        Some(tenant) => {
+            let actor = guild_tenancy::actor::load_actor(&mut conn, user.user_id, tenant).await?;
+            let row = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+                tenants::get(conn, &actor).await
+            })
+            .await?;
+            let permissions = effective_grants(&actor)
+                .into_iter()
+                .map(GrantDto::from)
+                .collect();
+            (
+                Some(row.into()),
+                Some(actor.role.to_string()),
+                permissions,
+                actor.impersonating,
+            )
+        }
+    };
+    Ok(web::Json(Me {
+        user: UserDto {
+            id: account.id,
+            email: account.email,
+            name: account.name,
+            global_role: account.global_role,
+        },
+        memberships: memberships
+            .into_iter()
+            .map(|m| MembershipDto {
+                tenant_id: m.tenant_id,
+                tenant_name: m.tenant_name,
+                tenant_slug: m.tenant_slug,
+                role: m.role,
+                status: m.status,
+            })
+            .collect(),
+        active_tenant,
+        role,
+        permissions,
+        impersonating,
+    }))
+}

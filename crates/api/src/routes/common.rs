@@ -1,0 +1,127 @@
+//! Pieces shared by the handlers: documented error responses, the tenant-transaction helper,
+//! pagination query parameters.
+
+use diesel_async::AsyncPgConnection;
+use guild_db::tx::TxFn;
+use guild_kernel::{Actor, ErrorCode, PageRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// 401 and 403, on every authenticated operation.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum AuthErrors {
+    /// Missing, malformed, expired or revoked credentials.
+    #[response(
+        status = 401,
+        description = "Not signed in: `unauthenticated`, `invalid_token`",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+    /// Signed in, but not allowed.
+    #[response(
+        status = 403,
+        description = "Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
+/// 400 and 422, on every operation that takes a body or query.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum InputErrors {
+    /// The body is not JSON.
+    #[response(
+        status = 400,
+        description = "`malformed_json`",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    /// A field is missing, unknown, of the wrong type or breaks a rule; see `errors[]`.
+    #[response(
+        status = 422,
+        description = "`validation_failed`",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// 404.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum NotFound {
+    /// No such thing in your tenant (another tenant's is also 404).
+    #[response(
+        status = 404,
+        description = "Not found in your tenant",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+}
+
+/// 409.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum Conflict {
+    /// The change conflicts with existing data.
+    #[response(
+        status = 409,
+        description = "Conflict",
+        content_type = "application/problem+json"
+    )]
+    Conflict(Problem),
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageParams {
+    /// Page size, 1 to 200 (default 50).
+    pub(crate) limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub(crate) cursor: Option<String>,
+}
+
+impl From<&PageParams> for PageRequest {
+    fn from(p: &PageParams) -> Self {
+        Self {
+            limit: p.limit,
+            cursor: p.cursor.clone(),
+        }
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PageOf<T: ToSchema> {
+    /// The rows.
+    pub(crate) data: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub(crate) next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> PageOf<T> {
+    pub(crate) fn map<U>(page: guild_kernel::Page<U>, f: impl FnMut(U) -> T) -> Self {
+        Self {
+            data: page.data.into_iter().map(f).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Runs `f` in one transaction scoped to the actor's tenant.
+pub(crate) async fn in_tenant<T, E, F>(state: &AppState, actor: &Actor, f: F) -> Result<T, ApiError>
+where
+    for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<T, E>
+        + TxFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send>
+        + Send,
+    E: From<guild_db::DbError> + ErrorCode + Send,
+    T: Send,
+{
+    let mut conn = guild_db::connect(&state.db).await?;
+    Ok(guild_db::tenant_transaction(&mut conn, actor.tenant_id, f).await?)
+}

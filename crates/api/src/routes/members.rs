@@ -1,0 +1,361 @@
+//! Members of the current tenant: list and search, invite, role, manager, (de)activation,
+//! removal, permission grants.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Utc};
+use guild_kernel::{Grant, PageRequest, TenantRole, UserId};
+use guild_tenancy::members::{self, Invite, Member, MemberFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::routes::auth::GrantDto;
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+};
+use crate::state::AppState;
+
+/// A member of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MemberDto {
+    user_id: Uuid,
+    email: String,
+    name: String,
+    /// OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER.
+    role: String,
+    /// INVITED, ACTIVE or DEACTIVATED.
+    status: String,
+    manager_id: Option<Uuid>,
+    group_ids: Vec<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Member> for MemberDto {
+    fn from(m: Member) -> Self {
+        Self {
+            user_id: m.user_id,
+            email: m.email,
+            name: m.name,
+            role: m.role,
+            status: m.status,
+            manager_id: m.manager_id,
+            group_ids: m.group_ids,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filters for the member list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberQuery {
+    /// Only this role.
+    #[param(value_type = Option<String>, example = "EMPLOYEE")]
+    role: Option<TenantRole>,
+    /// INVITED, ACTIVE or DEACTIVATED.
+    status: Option<String>,
+    /// Only members of this group.
+    group_id: Option<Uuid>,
+    /// Name or email contains this.
+    q: Option<String>,
+    /// Page size, 1 to 200.
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// List and search members (MANAGE_USERS).
+#[utoipa::path(
+    tag = "members",
+    params(MemberQuery),
+    responses((status = 200, body = PageOf<MemberDto>, description = "A page of members"), AuthErrors, InputErrors)
+)]
+#[get("/members")]
+pub(crate) async fn list_members(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<MemberQuery>,
+) -> Result<web::Json<PageOf<MemberDto>>, ApiError> {
+    let actor = auth.0;
+    let q = query.into_inner();
+    let filter = MemberFilter {
+        role: q.role,
+        status: q.status,
+        group_id: q.group_id,
+        q: q.q,
+    };
+    let page = PageRequest::from(&PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    });
+    let page = in_tenant(&state, &actor, async |conn| {
+        members::list(conn, &actor, &filter, &page).await
+    })
+    .await?;
+    Ok(web::Json(PageOf::map(page, MemberDto::from)))
+}
+
+/// Someone to invite.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InviteRequest {
+    #[validate(email)]
+    email: String,
+    #[validate(length(min = 1, max = 200))]
+    name: String,
+    /// Their role (at most below yours).
+    #[schema(value_type = String, example = "EMPLOYEE")]
+    role: TenantRole,
+    manager_id: Option<Uuid>,
+    #[serde(default)]
+    #[validate(length(max = 100))]
+    group_ids: Vec<Uuid>,
+}
+
+/// Invite a member by email (MANAGE_USERS); the invitation email is sent by the worker.
+#[utoipa::path(
+    tag = "members",
+    request_body = InviteRequest,
+    responses((status = 201, body = MemberDto, description = "Invited"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/members")]
+pub(crate) async fn invite_member(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<InviteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let b = body.into_inner();
+    let invite = Invite {
+        email: b.email,
+        name: b.name,
+        role: b.role,
+        manager_id: b.manager_id.map(UserId),
+        group_ids: b.group_ids,
+    };
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::invite(conn, &actor, &invite).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(MemberDto::from(member)))
+}
+
+/// Get a member (yourself, or with MANAGE_USERS).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = MemberDto, description = "The member"), AuthErrors, NotFound)
+)]
+#[get("/members/{user_id}")]
+pub(crate) async fn get_member(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MemberDto>, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::get(conn, &actor, user).await
+    })
+    .await?;
+    Ok(web::Json(member.into()))
+}
+
+/// A new role.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoleRequest {
+    #[schema(value_type = String, example = "HR")]
+    role: TenantRole,
+}
+
+/// Change a member's role (below your own; a tenant keeps one OWNER).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    request_body = RoleRequest,
+    responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[put("/members/{user_id}/role")]
+pub(crate) async fn change_member_role(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<RoleRequest>,
+) -> Result<web::Json<MemberDto>, ApiError> {
+    let actor = auth.0;
+    let (user, role) = (UserId(path.into_inner()), body.into_inner().role);
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::change_role(conn, &actor, user, role).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(web::Json(member.into()))
+}
+
+/// A manager, or null for none.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ManagerRequest {
+    manager_id: Option<Uuid>,
+}
+
+/// Set or clear a member's manager (no cycles).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    request_body = ManagerRequest,
+    responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound)
+)]
+#[put("/members/{user_id}/manager")]
+pub(crate) async fn set_member_manager(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<ManagerRequest>,
+) -> Result<web::Json<MemberDto>, ApiError> {
+    let actor = auth.0;
+    let (user, manager) = (
+        UserId(path.into_inner()),
+        body.into_inner().manager_id.map(UserId),
+    );
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::set_manager(conn, &actor, user, manager).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(web::Json(member.into()))
+}
+
+/// Deactivate a member: they are refused until reactivated.
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = MemberDto, description = "Deactivated"), AuthErrors, NotFound, Conflict)
+)]
+#[post("/members/{user_id}/deactivate")]
+pub(crate) async fn deactivate_member(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MemberDto>, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::set_active(conn, &actor, user, false).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(web::Json(member.into()))
+}
+
+/// Reactivate a member.
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = MemberDto, description = "Reactivated"), AuthErrors, NotFound)
+)]
+#[post("/members/{user_id}/reactivate")]
+pub(crate) async fn reactivate_member(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MemberDto>, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let member = in_tenant(&state, &actor, async |conn| {
+        members::set_active(conn, &actor, user, true).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(web::Json(member.into()))
+}
+
+/// Remove a member from the tenant (the account stays).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 204, description = "Removed"), AuthErrors, NotFound, Conflict)
+)]
+#[delete("/members/{user_id}")]
+pub(crate) async fn remove_member(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    in_tenant(&state, &actor, async |conn| {
+        members::remove(conn, &actor, user).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A member's explicit grants (on top of their role's defaults).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = Vec<GrantDto>, description = "The grants"), AuthErrors, NotFound)
+)]
+#[get("/members/{user_id}/permissions")]
+pub(crate) async fn get_member_permissions(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<Vec<GrantDto>>, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let grants = in_tenant(&state, &actor, async |conn| {
+        members::grants(conn, &actor, user).await
+    })
+    .await?;
+    Ok(web::Json(grants.into_iter().map(GrantDto::from).collect()))
+}
+
+/// The complete set of grants.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GrantsRequest {
+    #[validate(length(max = 14))]
+    grants: Vec<GrantDto>,
+}
+
+/// Replace a member's explicit grants (only permissions you hold tenant-wide).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    request_body = GrantsRequest,
+    responses((status = 200, body = Vec<GrantDto>, description = "The new grants"), AuthErrors, InputErrors, NotFound)
+)]
+#[put("/members/{user_id}/permissions")]
+pub(crate) async fn set_member_permissions(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<GrantsRequest>,
+) -> Result<web::Json<Vec<GrantDto>>, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let grants: Vec<Grant> = body
+        .into_inner()
+        .grants
+        .into_iter()
+        .map(|g| Grant {
+            permission: g.permission,
+            scope: g.scope,
+        })
+        .collect();
+    let saved = in_tenant(&state, &actor, async |conn| {
+        members::set_grants(conn, &actor, user, &grants).await
+    })
+    .await?;
+    state.actors.clear();
+    Ok(web::Json(saved.into_iter().map(GrantDto::from).collect()))
+}
