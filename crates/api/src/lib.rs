@@ -9,6 +9,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod emails;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -55,8 +55,10 @@ pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
 }
 
 /// The handlers and jobs this binary runs. Domain crates add theirs here as they arrive.
-pub fn registry(_state: &AppState) -> Registry {
-    Registry::new()
+pub fn registry(state: &AppState) -> Registry {
+    let mut registry = Registry::new();
+    crate::emails::register(&mut registry, state);
+    registry
 }
 
 fn worker_config(config: &Config) -> WorkerConfig {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// The base URL of the web app, for links in emails.
     pub public_url: String,
+    /// Record every email in the `dev_mailbox` table (when no SMTP server is configured).
+    pub dev_mailbox: bool,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -100,6 +102,7 @@ impl AppState {
             limits: Limits::default(),
             mailer: Arc::new(RecordingMailer::new()),
             public_url: "http://localhost:8080".to_owned(),
+            dev_mailbox: true,
         }
     }
 }

@@ -13,9 +13,13 @@ pub mod audit;
 pub mod error;
 pub mod groups;
 pub mod members;
+pub mod recovery;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::TenancyError;
 

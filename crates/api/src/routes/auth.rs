@@ -411,3 +411,153 @@ pub(crate) async fn me(
         impersonating,
     }))
 }
+
+/// An invitation token and the password to set.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AcceptInvite {
+    /// The token from the invitation email.
+    #[validate(length(min = 1, max = 200))]
+    token: String,
+    /// At least 10 characters.
+    #[validate(length(min = 10, max = 1024))]
+    password: String,
+}
+
+/// Accept an invitation: set your password and sign in to the tenant.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = AcceptInvite,
+    responses(
+        (status = 200, description = "Joined, and signed in", body = TokenPair),
+        InputErrors,
+        (status = 401, description = "`invalid_token`: unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/accept-invite")]
+pub(crate) async fn accept_invite(
+    state: web::Data<AppState>,
+    body: ValidJson<AcceptInvite>,
+) -> Result<web::Json<TokenPair>, ApiError> {
+    let body = body.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let session =
+        guild_tenancy::recovery::accept_invite(&mut conn, &body.token, &body.password).await?;
+    Ok(web::Json(token_pair(&state, session)?))
+}
+
+/// The account to reset.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetRequest {
+    #[validate(length(min = 3, max = 254))]
+    email: String,
+}
+
+/// Ask for a password-reset email.
+///
+/// Always 202, whether or not the account exists. Rate limited per client address and per account.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "If the account exists, an email is on its way"),
+        InputErrors,
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/password-reset")]
+pub(crate) async fn request_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    rate_limit(
+        &state,
+        &format!("reset:ip:{}", client_ip(&req)),
+        state.limits.reset,
+    )
+    .await?;
+    let account = body.email.trim().to_lowercase();
+    rate_limit(
+        &state,
+        &format!("reset:account:{account}"),
+        state.limits.reset,
+    )
+    .await?;
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::recovery::request_password_reset(&mut conn, &body.email).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// A reset token and the new password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetConfirm {
+    /// The token from the reset email.
+    #[validate(length(min = 1, max = 200))]
+    token: String,
+    /// At least 10 characters.
+    #[validate(length(min = 10, max = 1024))]
+    password: String,
+}
+
+/// Set a new password with a reset token; every session of the account ends.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "Password changed"),
+        InputErrors,
+        (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub(crate) async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    body: ValidJson<ResetConfirm>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The current and the new password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangePassword {
+    #[validate(length(min = 1, max = 1024))]
+    current_password: String,
+    /// At least 10 characters.
+    #[validate(length(min = 10, max = 1024))]
+    new_password: String,
+}
+
+/// Change your password; every session ends (sign in again).
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePassword,
+    responses((status = 204, description = "Password changed"), AuthErrors, InputErrors)
+)]
+#[post("/me/password")]
+pub(crate) async fn change_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ValidJson<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::recovery::change_password(
+        &mut conn,
+        user.user_id,
+        &body.current_password,
+        &body.new_password,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,106 @@
+//! The emails Guild sends, delivered by the worker from outbox events so that a crash between a
+//! write and its email loses nothing. The single-use token is minted at send time and exists in
+//! plain text only inside the email.
+
+use diesel_async::RunQueryDsl;
+use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::ports::{Email, MailError};
+use guild_kernel::{TenantId, UserId};
+use guild_tenancy::members::InviteRequested;
+use guild_tenancy::recovery::{self, Minted, PasswordResetRequested};
+
+use crate::state::AppState;
+
+/// Registers the email handlers.
+pub fn register(registry: &mut Registry, state: &AppState) {
+    let s = state.clone();
+    registry.on_event("email_invite", move |_, event: InviteRequested| {
+        let state = s.clone();
+        async move {
+            let mut conn = guild_db::connect(&state.db).await?;
+            let minted =
+                recovery::mint_invite(&mut conn, TenantId(event.tenant_id), UserId(event.user_id))
+                    .await?;
+            match minted {
+                Some(minted) => deliver(&state, invite_email(&state, &minted)).await,
+                None => Ok(()),
+            }
+        }
+    });
+    let s = state.clone();
+    registry.on_event(
+        "email_password_reset",
+        move |_, event: PasswordResetRequested| {
+            let state = s.clone();
+            async move {
+                let mut conn = guild_db::connect(&state.db).await?;
+                match recovery::mint_reset(&mut conn, UserId(event.user_id)).await? {
+                    Some(minted) => deliver(&state, reset_email(&state, &minted)).await,
+                    None => Ok(()),
+                }
+            }
+        },
+    );
+}
+
+fn invite_email(state: &AppState, minted: &Minted) -> Email {
+    let tenant = minted.tenant_name.as_deref().unwrap_or("Guild");
+    let text = match &minted.token {
+        Some(token) => format!(
+            "Hello {},\n\nYou have been invited to {tenant} on Guild. Choose a password to join:\n\n\
+             {}/accept-invite?token={token}\n\nThe link works once and expires in 7 days.\n",
+            minted.name, state.public_url
+        ),
+        None => format!(
+            "Hello {},\n\nYou have been added to {tenant} on Guild. Sign in with your usual \
+             password at {}.\n",
+            minted.name, state.public_url
+        ),
+    };
+    Email {
+        to: minted.email.clone(),
+        subject: format!("You are invited to {tenant} on Guild"),
+        text,
+        html: None,
+    }
+}
+
+fn reset_email(state: &AppState, minted: &Minted) -> Email {
+    let token = minted.token.as_deref().unwrap_or_default();
+    Email {
+        to: minted.email.clone(),
+        subject: "Reset your Guild password".to_owned(),
+        text: format!(
+            "Hello {},\n\nSomeone asked to reset your Guild password. If it was you, choose a new \
+             one here:\n\n{}/reset-password?token={token}\n\nThe link works once and expires in \
+             1 hour. If it was not you, ignore this email.\n",
+            minted.name, state.public_url
+        ),
+        html: None,
+    }
+}
+
+/// Sends, recording a copy in `dev_mailbox` when no SMTP server is configured. A rejected address
+/// is given up on (retrying cannot help); an unavailable server is retried with backoff.
+async fn deliver(state: &AppState, email: Email) -> Result<(), HandlerError> {
+    if state.dev_mailbox {
+        let mut conn = guild_db::connect(&state.db).await?;
+        diesel::sql_query(
+            "INSERT INTO dev_mailbox (id, to_address, subject, text_body) VALUES ($1, $2, $3, $4)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
+        .bind::<diesel::sql_types::Text, _>(&email.to)
+        .bind::<diesel::sql_types::Text, _>(&email.subject)
+        .bind::<diesel::sql_types::Text, _>(&email.text)
+        .execute(&mut conn)
+        .await?;
+    }
+    match state.mailer.send(&email).await {
+        Ok(()) => Ok(()),
+        Err(MailError::Rejected(reason)) => {
+            tracing::warn!(%reason, "email rejected; not retrying");
+            Ok(())
+        }
+        Err(e @ MailError::Unavailable(_)) => Err(Box::new(e)),
+    }
+}

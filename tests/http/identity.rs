@@ -1,0 +1,758 @@
+//! Tenancy, identity and access, end to end.
+
+use actix_web::http::Method;
+use guild_kernel::ports::RateRule;
+use guild_tests::{TEST_SECRET, access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+fn get(uri: &str, token: &str) -> actix_http::Request {
+    json_request(Method::GET, uri, Some(token), None)
+}
+
+fn post(uri: &str, token: Option<&str>, body: Value) -> actix_http::Request {
+    json_request(Method::POST, uri, token, Some(body))
+}
+
+#[actix_web::test]
+async fn a_new_owner_signs_in_and_sees_every_permission() {
+    let (_w, app) = world(|_| {}).await;
+    let signed_up = sign_up(&app, "acme").await;
+    assert_eq!(signed_up["tenant"]["plan"], "FREE");
+    let me = send(&app, get("/v1/me", &access(&signed_up))).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json["role"], "OWNER");
+    assert_eq!(me.json["active_tenant"]["slug"], "acme");
+    assert_eq!(me.json["permissions"].as_array().map(Vec::len), Some(14));
+
+    let login = json!({ "email": "OWNER@acme.example.com", "password": "correct horse battery" });
+    let ok = send(&app, post("/v1/auth/login", None, login)).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["tenant_id"], signed_up["tenant"]["id"]);
+
+    let wrong = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
+    assert_problem(
+        &send(&app, post("/v1/auth/login", None, wrong)).await,
+        401,
+        "invalid_credentials",
+    );
+    let nobody = json!({ "email": "nobody@acme.example.com", "password": "wrong horse battery" });
+    assert_problem(
+        &send(&app, post("/v1/auth/login", None, nobody)).await,
+        401,
+        "invalid_credentials",
+    );
+
+    let taken = send(
+        &app,
+        post(
+            "/v1/auth/signup",
+            None,
+            json!({ "tenant_name": "Again", "slug": "acme", "name": "X", "email": "x@x.example.com", "password": "correct horse battery" }),
+        ),
+    )
+    .await;
+    assert_problem(&taken, 409, "slug_taken");
+}
+
+#[actix_web::test]
+async fn invitations_are_emailed_and_their_link_works_once() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let pair = join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let me = send(&app, get("/v1/me", &access(&pair))).await;
+    assert_eq!(me.json["role"], "EMPLOYEE");
+    assert_eq!(me.json["permissions"], json!([]));
+
+    let token = w.token_mailed_to("ann@acme.example.com");
+    let again = send(
+        &app,
+        post(
+            "/v1/auth/accept-invite",
+            None,
+            json!({ "token": token, "password": "another password" }),
+        ),
+    )
+    .await;
+    assert_problem(&again, 401, "invalid_token");
+    let stored: i64 = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        guild_db::schema::email_tokens::table
+            .filter(guild_db::schema::email_tokens::token_hash.eq(token.as_bytes()))
+            .count()
+            .get_result(&mut w.db.conn().await)
+            .await
+            .unwrap()
+    };
+    assert_eq!(stored, 0, "the token is stored in plain text");
+}
+
+#[actix_web::test]
+async fn each_role_is_allowed_exactly_its_actions() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let mut tokens = vec![("OWNER", owner.clone())];
+    for role in ["ADMIN", "HR", "EMPLOYEE", "VIEWER"] {
+        let email = format!("{}@acme.example.com", role.to_lowercase());
+        tokens.push((role, access(&join(&app, &w, &owner, &email, role).await)));
+    }
+    // (action, roles allowed)
+    for (role, token) in &tokens {
+        let allowed = |roles: &[&str]| roles.contains(role);
+        let status = send(&app, get("/v1/members", token)).await.status;
+        assert_eq!(
+            status == 200,
+            allowed(&["OWNER", "ADMIN", "HR"]),
+            "{role} list members: {status}"
+        );
+        let group = send(
+            &app,
+            post(
+                "/v1/groups",
+                Some(token),
+                json!({ "name": format!("g-{role}") }),
+            ),
+        )
+        .await;
+        assert_eq!(
+            group.status == 201,
+            allowed(&["OWNER", "ADMIN", "HR"]),
+            "{role} create group: {}",
+            group.text
+        );
+        if group.status != 201 {
+            assert_problem(&group, 403, "forbidden");
+        }
+        let audit = send(&app, get("/v1/audit-log", token)).await.status;
+        assert_eq!(
+            audit == 200,
+            allowed(&["OWNER", "ADMIN"]),
+            "{role} audit log: {audit}"
+        );
+        let key = send(
+            &app,
+            post(
+                "/v1/api-keys",
+                Some(token),
+                json!({ "name": "k", "permissions": [] }),
+            ),
+        )
+        .await;
+        assert_eq!(
+            key.status == 201,
+            allowed(&["OWNER", "ADMIN"]),
+            "{role} api key: {}",
+            key.text
+        );
+        let settings = send(
+            &app,
+            json_request(
+                Method::PATCH,
+                "/v1/tenant",
+                Some(token),
+                Some(json!({ "theme": "OCEAN" })),
+            ),
+        )
+        .await
+        .status;
+        assert_eq!(
+            settings == 200,
+            allowed(&["OWNER", "ADMIN"]),
+            "{role} tenant settings: {settings}"
+        );
+        assert_eq!(
+            send(&app, get("/v1/groups", token)).await.status,
+            200,
+            "{role} list groups"
+        );
+        assert_eq!(
+            send(&app, get("/v1/tenant", token)).await.status,
+            200,
+            "{role} read tenant"
+        );
+    }
+    // HR may not make someone an ADMIN, nor touch an ADMIN.
+    let hr = &tokens[2].1;
+    let invite_admin = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(hr),
+            json!({ "email": "boss@acme.example.com", "name": "Boss", "role": "ADMIN" }),
+        ),
+    )
+    .await;
+    assert_problem(&invite_admin, 403, "role_not_assignable");
+}
+
+#[actix_web::test]
+async fn another_tenants_member_learns_nothing() {
+    let (w, app) = world(|_| {}).await;
+    let a = access(&sign_up(&app, "alpha").await);
+    let b = access(&sign_up(&app, "beta").await);
+    let member = join(&app, &w, &a, "ann@alpha.example.com", "EMPLOYEE").await;
+    let member_id = send(&app, get("/v1/me", &access(&member))).await.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let group = send(
+        &app,
+        post("/v1/groups", Some(&a), json!({ "name": "Sales" })),
+    )
+    .await;
+    let group_id = group.json["id"].as_str().unwrap_or_default().to_owned();
+    let key = send(
+        &app,
+        post(
+            "/v1/api-keys",
+            Some(&a),
+            json!({ "name": "k", "permissions": [] }),
+        ),
+    )
+    .await;
+    let key_id = key.json["key"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let probes = [
+        get(&format!("/v1/members/{member_id}"), &b),
+        json_request(
+            Method::PUT,
+            &format!("/v1/members/{member_id}/role"),
+            Some(&b),
+            Some(json!({ "role": "VIEWER" })),
+        ),
+        json_request(
+            Method::PUT,
+            &format!("/v1/members/{member_id}/manager"),
+            Some(&b),
+            Some(json!({ "manager_id": null })),
+        ),
+        post(
+            &format!("/v1/members/{member_id}/deactivate"),
+            Some(&b),
+            json!({}),
+        ),
+        json_request(
+            Method::DELETE,
+            &format!("/v1/members/{member_id}"),
+            Some(&b),
+            None,
+        ),
+        get(&format!("/v1/members/{member_id}/permissions"), &b),
+        get(&format!("/v1/groups/{group_id}"), &b),
+        json_request(
+            Method::PATCH,
+            &format!("/v1/groups/{group_id}"),
+            Some(&b),
+            Some(json!({ "name": "Mine" })),
+        ),
+        json_request(
+            Method::DELETE,
+            &format!("/v1/groups/{group_id}"),
+            Some(&b),
+            None,
+        ),
+        post(
+            &format!("/v1/groups/{group_id}/members"),
+            Some(&b),
+            json!({ "user_ids": [member_id] }),
+        ),
+        post(
+            &format!("/v1/api-keys/{key_id}/revoke"),
+            Some(&b),
+            json!({}),
+        ),
+    ];
+    for probe in probes {
+        let (method, uri) = (probe.method().clone(), probe.uri().to_string());
+        let reply = send(&app, probe).await;
+        assert_eq!(reply.status, 404, "{method} {uri}: {}", reply.text);
+        assert!(
+            !reply.text.contains("ann@alpha"),
+            "{method} {uri} leaked: {}",
+            reply.text
+        );
+    }
+    let listed = send(&app, get("/v1/members", &b)).await;
+    assert_eq!(
+        listed.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
+    assert_eq!(send(&app, get("/v1/groups", &b)).await.json, json!([]));
+    let audit = send(&app, get("/v1/audit-log", &b)).await;
+    assert!(!audit.text.contains(&group_id));
+    // Still all there for tenant A.
+    assert_eq!(
+        send(&app, get(&format!("/v1/groups/{group_id}"), &a))
+            .await
+            .status,
+        200
+    );
+}
+
+fn forge(claims: &Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("a token")
+}
+
+#[actix_web::test]
+async fn tampered_expired_and_foreign_tokens_are_refused() {
+    let (_w, app) = world(|_| {}).await;
+    let signed_up = sign_up(&app, "acme").await;
+    let token = access(&signed_up);
+    assert_eq!(send(&app, get("/v1/tenant", &token)).await.status, 200);
+
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap_or('A');
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let me = send(&app, get("/v1/me", &token)).await.json;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, exp: i64| json!({ "sub": me["user"]["id"], "tid": signed_up["tenant"]["id"], "iss": iss, "aud": aud, "iat": now - 10, "exp": exp });
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    let none = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = b64.encode(claims("guild", "guild-api", now + 600).to_string());
+        format!("{header}.{body}.")
+    };
+    let cases = [
+        ("tampered", tampered),
+        (
+            "expired",
+            forge(&claims("guild", "guild-api", now - 60), TEST_SECRET, hs256),
+        ),
+        (
+            "wrong audience",
+            forge(
+                &claims("guild", "someone-else", now + 600),
+                TEST_SECRET,
+                hs256,
+            ),
+        ),
+        (
+            "wrong issuer",
+            forge(&claims("evil", "guild-api", now + 600), TEST_SECRET, hs256),
+        ),
+        (
+            "wrong key",
+            forge(
+                &claims("guild", "guild-api", now + 600),
+                b"another-secret-another-secret-1234",
+                hs256,
+            ),
+        ),
+        (
+            "other algorithm",
+            forge(
+                &claims("guild", "guild-api", now + 600),
+                TEST_SECRET,
+                jsonwebtoken::Algorithm::HS512,
+            ),
+        ),
+        ("alg none", none),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (case, bad) in cases {
+        let reply = send(&app, get("/v1/tenant", &bad)).await;
+        assert_problem(&reply, 401, "invalid_token");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{case}");
+    }
+    let anonymous = send(&app, json_request(Method::GET, "/v1/tenant", None, None)).await;
+    assert_problem(&anonymous, 401, "unauthenticated");
+    // A well-formed token with the right key still works.
+    let good = forge(&claims("guild", "guild-api", now + 600), TEST_SECRET, hs256);
+    assert_eq!(send(&app, get("/v1/tenant", &good)).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_reused_refresh_token_revokes_its_whole_family() {
+    let (_w, app) = world(|_| {}).await;
+    let first = sign_up(&app, "acme").await["tokens"]["refresh_token"].clone();
+    let second = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": first })),
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let second = second.json["refresh_token"].clone();
+    assert_ne!(first, second);
+
+    let replay = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": first })),
+    )
+    .await;
+    assert_problem(&replay, 401, "refresh_token_reused");
+    let victim = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": second })),
+    )
+    .await;
+    assert_problem(&victim, 401, "invalid_token");
+
+    let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
+    let fresh = send(&app, post("/v1/auth/login", None, login)).await.json["refresh_token"].clone();
+    let out = send(
+        &app,
+        post("/v1/auth/logout", None, json!({ "refresh_token": fresh })),
+    )
+    .await;
+    assert_eq!(out.status, 204);
+    let after = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": fresh })),
+    )
+    .await;
+    assert_problem(&after, 401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn removed_and_deactivated_members_are_refused() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let id = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            send(app, get("/v1/me", &token)).await.json["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let (ann_id, bob_id) = (id(&ann).await, id(&bob).await);
+    assert_eq!(send(&app, get("/v1/groups", &ann)).await.status, 200);
+
+    let removed = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/members/{ann_id}"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_problem(
+        &send(&app, get("/v1/groups", &ann)).await,
+        403,
+        "not_a_member",
+    );
+
+    let off = send(
+        &app,
+        post(
+            &format!("/v1/members/{bob_id}/deactivate"),
+            Some(&owner),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(off.json["status"], "DEACTIVATED");
+    assert_problem(
+        &send(&app, get("/v1/groups", &bob)).await,
+        403,
+        "membership_inactive",
+    );
+    send(
+        &app,
+        post(
+            &format!("/v1/members/{bob_id}/reactivate"),
+            Some(&owner),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(send(&app, get("/v1/groups", &bob)).await.status, 200);
+
+    let archived = send(&app, post("/v1/tenant/archive", Some(&owner), json!({}))).await;
+    assert_eq!(archived.status, 200, "{}", archived.text);
+    assert_problem(
+        &send(&app, get("/v1/groups", &bob)).await,
+        403,
+        "tenant_archived",
+    );
+}
+
+#[actix_web::test]
+async fn sign_in_is_rate_limited_with_retry_after() {
+    let (_w, app) = world(|state| {
+        state.limits.login_account = RateRule {
+            limit: 3,
+            window: std::time::Duration::from_secs(60),
+        };
+    })
+    .await;
+    sign_up(&app, "acme").await;
+    let attempt = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
+    for _ in 0..3 {
+        let reply = send(&app, post("/v1/auth/login", None, attempt.clone())).await;
+        assert_eq!(reply.status, 401);
+    }
+    let limited = send(&app, post("/v1/auth/login", None, attempt)).await;
+    assert_problem(&limited, 429, "rate_limited");
+    let retry: u64 = limited
+        .header("retry-after")
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(limited.header("ratelimit-limit"), Some("3"));
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    // Even the right password waits for the window.
+    let right = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
+    assert_eq!(
+        send(&app, post("/v1/auth/login", None, right)).await.status,
+        429
+    );
+}
+
+#[actix_web::test]
+async fn api_keys_act_with_their_permissions_only() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let created = send(
+        &app,
+        post(
+            "/v1/api-keys",
+            Some(&owner),
+            json!({ "name": "BI export", "permissions": ["VIEW_AUDIT_LOG"] }),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let secret = created.json["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(secret.starts_with("gk_"));
+    assert_eq!(send(&app, get("/v1/audit-log", &secret)).await.status, 200);
+    assert_problem(
+        &send(&app, get("/v1/members", &secret)).await,
+        403,
+        "forbidden",
+    );
+    let listed = send(&app, get("/v1/api-keys", &owner)).await;
+    assert!(!listed.text.contains(&secret), "the secret is shown again");
+    assert!(
+        listed.json[0]["last_used_at"].is_string(),
+        "{}",
+        listed.text
+    );
+
+    let id = created.json["key"]["id"].as_str().unwrap_or_default();
+    send(
+        &app,
+        post(
+            &format!("/v1/api-keys/{id}/revoke"),
+            Some(&owner),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_problem(
+        &send(&app, get("/v1/audit-log", &secret)).await,
+        401,
+        "invalid_token",
+    );
+    assert_problem(
+        &send(&app, get("/v1/audit-log", "gk_nonsense")).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[actix_web::test]
+async fn every_change_is_audited_with_its_request_id() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let req = actix_web::test::TestRequest::post()
+        .uri("/v1/groups")
+        .insert_header(("authorization", format!("Bearer {owner}")))
+        .insert_header(("x-request-id", "req-audit-1"))
+        .set_json(json!({ "name": "Support", "color": "#112233" }))
+        .to_request();
+    let group = send(&app, req).await;
+    assert_eq!(group.status, 201);
+    let log = send(&app, get("/v1/audit-log?action=GROUP_CREATED", &owner)).await;
+    let entries = log.json["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{}", log.text);
+    assert_eq!(entries[0]["request_id"], "req-audit-1");
+    assert_eq!(entries[0]["entity_id"], group.json["id"]);
+    let all = send(&app, get("/v1/audit-log?limit=1", &owner)).await;
+    assert!(
+        all.json["next_cursor"].is_string(),
+        "sign-up and group creation make two entries"
+    );
+}
+
+#[actix_web::test]
+async fn manager_cycles_and_losing_the_last_owner_are_refused() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let me = |t: &str| get("/v1/me", t);
+    let ann_id = send(&app, me(&ann)).await.json["user"]["id"].clone();
+    let bob_id = send(&app, me(&bob)).await.json["user"]["id"].clone();
+    let owner_id = send(&app, me(&owner)).await.json["user"]["id"].clone();
+    let set = |who: &Value, manager: &Value| {
+        json_request(
+            Method::PUT,
+            &format!("/v1/members/{}/manager", who.as_str().unwrap_or_default()),
+            Some(&owner),
+            Some(json!({ "manager_id": manager })),
+        )
+    };
+    assert_eq!(send(&app, set(&bob_id, &ann_id)).await.status, 200);
+    assert_problem(
+        &send(&app, set(&ann_id, &bob_id)).await,
+        422,
+        "manager_cycle",
+    );
+    assert_problem(
+        &send(&app, set(&ann_id, &ann_id)).await,
+        422,
+        "manager_cycle",
+    );
+
+    let demote = json_request(
+        Method::PUT,
+        &format!("/v1/members/{}/role", owner_id.as_str().unwrap_or_default()),
+        Some(&owner),
+        Some(json!({ "role": "ADMIN" })),
+    );
+    assert_problem(&send(&app, demote).await, 409, "last_owner");
+}
+
+#[actix_web::test]
+async fn a_forgotten_password_is_reset_through_the_emailed_link() {
+    let (w, app) = world(|_| {}).await;
+    let old_refresh = sign_up(&app, "acme").await["tokens"]["refresh_token"].clone();
+    let asked = send(
+        &app,
+        post(
+            "/v1/auth/password-reset",
+            None,
+            json!({ "email": "owner@acme.example.com" }),
+        ),
+    )
+    .await;
+    assert_eq!(asked.status, 202);
+    let unknown = send(
+        &app,
+        post(
+            "/v1/auth/password-reset",
+            None,
+            json!({ "email": "who@acme.example.com" }),
+        ),
+    )
+    .await;
+    assert_eq!(
+        unknown.status, 202,
+        "the answer must not reveal who has an account"
+    );
+    w.run_worker().await;
+    assert_eq!(w.mail.sent().len(), 1);
+    let token = w.token_mailed_to("owner@acme.example.com");
+    let confirm = json!({ "token": token, "password": "a brand new password" });
+    assert_eq!(
+        send(
+            &app,
+            post("/v1/auth/password-reset/confirm", None, confirm.clone())
+        )
+        .await
+        .status,
+        204
+    );
+    assert_problem(
+        &send(&app, post("/v1/auth/password-reset/confirm", None, confirm)).await,
+        401,
+        "invalid_token",
+    );
+    let old = send(
+        &app,
+        post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": old_refresh }),
+        ),
+    )
+    .await;
+    assert_problem(&old, 401, "invalid_token");
+    let login = json!({ "email": "owner@acme.example.com", "password": "a brand new password" });
+    assert_eq!(
+        send(&app, post("/v1/auth/login", None, login)).await.status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() {
+    let (w, app) = world(|_| {}).await;
+    let tenant = sign_up(&app, "acme").await;
+    let customer = access(&tenant);
+    {
+        let mut conn = w.db.conn().await;
+        guild_tenancy::tenants::bootstrap_owner(
+            &mut conn,
+            "root@guild.example.com",
+            "Root",
+            "platform owner pass",
+        )
+        .await
+        .unwrap();
+    }
+    let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
+    let root = send(&app, post("/v1/auth/login", None, login)).await;
+    assert_eq!(
+        root.json["tenant_id"],
+        Value::Null,
+        "the owner belongs to no tenant"
+    );
+    let switched = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
+    )
+    .await;
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    let root = access(&switched.json);
+    let me = send(&app, get("/v1/me", &root)).await;
+    assert_eq!(me.json["impersonating"], true);
+    send(
+        &app,
+        post(
+            "/v1/groups",
+            Some(&root),
+            json!({ "name": "Made by support" }),
+        ),
+    )
+    .await;
+    let log = send(&app, get("/v1/audit-log?action=GROUP_CREATED", &customer)).await;
+    assert_eq!(
+        log.json["data"][0]["impersonated_by"], me.json["user"]["id"],
+        "{}",
+        log.text
+    );
+
+    // An ordinary user cannot switch into a tenant they do not belong to.
+    let other = sign_up(&app, "beta").await;
+    let refused = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": other["tokens"]["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
+    )
+    .await;
+    assert_problem(&refused, 403, "not_a_member");
+}
