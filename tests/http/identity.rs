@@ -756,3 +756,119 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
     .await;
     assert_problem(&refused, 403, "not_a_member");
 }
+
+#[actix_web::test]
+async fn a_csv_import_reports_bad_rows_and_imports_all_or_nothing() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    send(
+        &app,
+        post("/v1/groups", Some(&owner), json!({ "name": "Sales" })),
+    )
+    .await;
+    let bad = "email,name,role,groups\n\
+               ann@acme.example.com,Ann,EMPLOYEE,Sales\n\
+               not-an-email,Bob,EMPLOYEE,\n\
+               cy@acme.example.com,Cy,EMPEROR,\n\
+               ann@acme.example.com,Ann again,VIEWER,\n\
+               dee@acme.example.com,Dee,HR,Nowhere\n\
+               owner@acme.example.com,Me,ADMIN,\n";
+    let dry = send(
+        &app,
+        post(
+            "/v1/members/import",
+            Some(&owner),
+            json!({ "csv": bad, "dry_run": true }),
+        ),
+    )
+    .await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    assert_eq!(dry.json["rows"], 6);
+    assert_eq!(dry.json["imported"], 0);
+    let errors: Vec<(u64, String)> = dry.json["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (3, "email".into()),
+            (4, "role".into()),
+            (5, "email".into()),
+            (6, "groups".into()),
+            (7, "email".into())
+        ]
+    );
+    let real = send(
+        &app,
+        post("/v1/members/import", Some(&owner), json!({ "csv": bad })),
+    )
+    .await;
+    assert_problem(&real, 422, "import_invalid");
+    assert_eq!(
+        real.json["report"]["errors"].as_array().map(Vec::len),
+        Some(5)
+    );
+    let members = send(&app, get("/v1/members", &owner)).await;
+    assert_eq!(
+        members.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "a bad file imported rows"
+    );
+
+    let good = "email,name,role,groups\nann@acme.example.com,Ann,EMPLOYEE,sales\nbob@acme.example.com,Bob,VIEWER,\n";
+    let done = send(
+        &app,
+        post("/v1/members/import", Some(&owner), json!({ "csv": good })),
+    )
+    .await;
+    assert_eq!(done.json["imported"], 2, "{}", done.text);
+    let members = send(&app, get("/v1/members?status=INVITED", &owner)).await;
+    assert_eq!(members.json["data"].as_array().map(Vec::len), Some(2));
+    w.run_worker().await;
+    assert!(
+        w.mail.last_to("bob@acme.example.com").is_some(),
+        "invitations go out for imported rows"
+    );
+}
+
+#[actix_web::test]
+async fn members_keep_their_own_email_preferences() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let prefs = send(&app, get("/v1/me/email-preferences", &owner)).await;
+    assert_eq!(prefs.json["digest"], "INSTANT");
+    let changed = send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/me/email-preferences",
+            Some(&owner),
+            Some(json!({ "digest": "WEEKLY", "quiz_results": false })),
+        ),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json["digest"], "WEEKLY");
+    assert_eq!(changed.json["quiz_results"], false);
+    assert_eq!(changed.json["new_modules"], true);
+    let bad = send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/me/email-preferences",
+            Some(&owner),
+            Some(json!({ "digest": "HOURLY" })),
+        ),
+    )
+    .await;
+    assert_problem(&bad, 422, "validation_failed");
+}

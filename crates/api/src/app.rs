@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
-use crate::routes::{api_keys, audit, auth, groups, members, ops, tenants};
+use crate::routes::{api_keys, audit, auth, groups, members, ops, preferences, tenants};
 use crate::state::AppState;
 
 /// Where the spec is served; Swagger UI at `/docs` reads it from here.
@@ -49,12 +49,15 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(auth::confirm_password_reset)
         .service(auth::me)
         .service(auth::change_password)
+        .service(preferences::get_email_preferences)
+        .service(preferences::update_email_preferences)
         .service(tenants::get_tenant)
         .service(tenants::update_tenant)
         .service(tenants::archive_tenant)
         .service(tenants::create_tenant)
         .service(members::list_members)
         .service(members::invite_member)
+        .service(members::import_members)
         .service(members::get_member)
         .service(members::change_member_role)
         .service(members::set_member_manager)

@@ -359,3 +359,86 @@ pub(crate) async fn set_member_permissions(
     state.actors.clear();
     Ok(web::Json(saved.into_iter().map(GrantDto::from).collect()))
 }
+
+/// A CSV file to import.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImportRequest {
+    /// CSV text with a header row: `email,name,role[,groups]` (groups separated by `;`).
+    #[validate(length(min = 1, max = 1_000_000))]
+    csv: String,
+    /// Check only; import nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// One bad row.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RowErrorDto {
+    /// 1-based, the header being row 1.
+    row: usize,
+    field: String,
+    message: String,
+}
+
+/// What the import did or would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ImportReportDto {
+    dry_run: bool,
+    /// Data rows read.
+    rows: usize,
+    /// Members invited.
+    imported: usize,
+    /// Every problem, by row.
+    errors: Vec<RowErrorDto>,
+}
+
+/// Invite members in bulk from CSV (MANAGE_USERS), all or nothing.
+///
+/// With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
+/// with any bad row imports nothing and answers 422 `import_invalid` with the report in `report`.
+#[utoipa::path(
+    tag = "members",
+    request_body = ImportRequest,
+    responses(
+        (status = 200, body = ImportReportDto, description = "The report (dry run, or everything imported)"),
+        AuthErrors,
+        InputErrors
+    )
+)]
+#[post("/members/import")]
+pub(crate) async fn import_members(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<ImportRequest>,
+) -> Result<web::Json<ImportReportDto>, ApiError> {
+    let actor = auth.0;
+    let b = body.into_inner();
+    let report = in_tenant(&state, &actor, async |conn| {
+        guild_tenancy::import::import_csv(conn, &actor, &b.csv, b.dry_run).await
+    })
+    .await?;
+    let dto = ImportReportDto {
+        dry_run: report.dry_run,
+        rows: report.rows,
+        imported: report.imported,
+        errors: report
+            .errors
+            .into_iter()
+            .map(|e| RowErrorDto {
+                row: e.row,
+                field: e.field,
+                message: e.message,
+            })
+            .collect(),
+    };
+    if !dto.dry_run && !dto.errors.is_empty() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "import_invalid",
+        )
+        .detail("some rows are invalid; nothing was imported")
+        .extension("report", serde_json::to_value(&dto).unwrap_or_default()));
+    }
+    Ok(web::Json(dto))
+}

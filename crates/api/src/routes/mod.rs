@@ -8,4 +8,5 @@ pub(crate) mod common;
 pub mod groups;
 pub mod members;
 pub mod ops;
+pub mod preferences;
 pub mod tenants;

@@ -1,0 +1,106 @@
+//! Per-member, per-tenant email preferences (which notification emails to get, and how often).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::email_preferences;
+use guild_kernel::Actor;
+use serde::Serialize;
+
+use crate::{TenancyError, audit};
+
+/// A member's email preferences in one tenant.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = email_preferences)]
+pub struct EmailPreferences {
+    /// New modules published.
+    pub new_modules: bool,
+    /// Deadline reminders.
+    pub deadline_reminders: bool,
+    /// Quiz results.
+    pub quiz_results: bool,
+    /// Replies to comments.
+    pub comment_replies: bool,
+    /// Certificates issued or expiring.
+    pub certificates: bool,
+    /// Reward redemptions.
+    pub rewards: bool,
+    /// INSTANT, DAILY, WEEKLY or NEVER.
+    pub digest: String,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Changes; `None` keeps the current value.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = email_preferences)]
+pub struct PreferenceChanges {
+    /// New modules published.
+    pub new_modules: Option<bool>,
+    /// Deadline reminders.
+    pub deadline_reminders: Option<bool>,
+    /// Quiz results.
+    pub quiz_results: Option<bool>,
+    /// Replies to comments.
+    pub comment_replies: Option<bool>,
+    /// Certificates.
+    pub certificates: Option<bool>,
+    /// Rewards.
+    pub rewards: Option<bool>,
+    /// INSTANT, DAILY, WEEKLY or NEVER.
+    pub digest: Option<String>,
+}
+
+async fn ensure(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<(), TenancyError> {
+    diesel::insert_into(email_preferences::table)
+        .values((
+            email_preferences::tenant_id.eq(actor.tenant_id.into_uuid()),
+            email_preferences::user_id.eq(actor.user_id.into_uuid()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The actor's own preferences in their tenant (defaults if never set).
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+) -> Result<EmailPreferences, TenancyError> {
+    if actor.impersonating {
+        return Err(TenancyError::NotAMember);
+    }
+    ensure(conn, actor).await?;
+    Ok(email_preferences::table
+        .find((actor.tenant_id.into_uuid(), actor.user_id.into_uuid()))
+        .select(EmailPreferences::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// Changes the actor's own preferences.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    changes: &PreferenceChanges,
+) -> Result<EmailPreferences, TenancyError> {
+    get(conn, actor).await?;
+    let row = diesel::update(
+        email_preferences::table.find((actor.tenant_id.into_uuid(), actor.user_id.into_uuid())),
+    )
+    .set((changes, email_preferences::updated_at.eq(Utc::now())))
+    .returning(EmailPreferences::as_returning())
+    .get_result(conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        "EMAIL_PREFERENCES_UPDATED",
+        "member",
+        Some(actor.user_id.to_string()),
+        serde_json::to_value(&row).unwrap_or_default(),
+    )
+    .await?;
+    Ok(row)
+}
