@@ -59,5 +59,10 @@ elif [[ "$command" != openapi ]]; then
   info "Database   $(redact_url "$DATABASE_URL")"
 fi
 
+# On an empty development database, create the demo tenant and print how to sign in.
+if [[ "$command" == serve && "${GUILD_ENV:-development}" =~ ^(development|dev)$ ]]; then
+  "$bin" seed-demo || warn "could not create the demo tenant"
+fi
+
 # exec, so signals (Ctrl-C, SIGTERM) reach the server itself.
 exec "$bin" "$command" "$@"

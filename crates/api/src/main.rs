@@ -12,6 +12,10 @@ commands:
   serve     run the HTTP API (and the background worker unless GUILD_RUN_WORKER=false)
   worker    run only the background worker (outbox events, jobs, schedules)
   migrate   apply pending database migrations
+  bootstrap create (or promote) the platform owner:
+              guild bootstrap --email E [--name N]   (password from GUILD_BOOTSTRAP_PASSWORD,
+              or --password P; email and name also from GUILD_BOOTSTRAP_EMAIL / _NAME)
+  seed-demo create the demo tenant if the database has no tenant (development only)
   openapi   print the OpenAPI document to stdout
   help      show this message
 
@@ -30,7 +34,7 @@ async fn main() -> ExitCode {
     match command.as_str() {
         "openapi" => return say(&mut std::io::stdout(), openapi::spec_json().trim_end()),
         "help" | "--help" | "-h" => return say(&mut std::io::stdout(), USAGE),
-        "serve" | "worker" | "migrate" => {}
+        "serve" | "worker" | "migrate" | "bootstrap" | "seed-demo" => {}
         other => {
             let problem = if other.is_empty() {
                 "a command is required".to_owned()
@@ -57,6 +61,21 @@ async fn main() -> ExitCode {
     let outcome = match command.as_str() {
         "serve" => server::serve(config).await,
         "worker" => server::worker(config).await,
+        "bootstrap" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            match server::BootstrapArgs::parse(&args) {
+                Ok(args) => server::bootstrap(&config, &args).await,
+                Err(err) => Err(err),
+            }
+        }
+        "seed-demo" => match server::seed_demo(&config).await {
+            Ok(Some(text)) => {
+                say(&mut std::io::stdout(), &text);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(err) => Err(err),
+        },
         _ => server::run_migrations(&config).await,
     };
     match outcome {

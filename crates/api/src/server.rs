@@ -189,3 +189,84 @@ async fn wait_for_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+/// What `guild bootstrap` needs.
+#[derive(Debug)]
+pub struct BootstrapArgs {
+    email: String,
+    name: String,
+    password: String,
+}
+
+impl BootstrapArgs {
+    /// Reads `--email`, `--name`, `--password`, falling back to `GUILD_BOOTSTRAP_EMAIL`,
+    /// `GUILD_BOOTSTRAP_NAME` and `GUILD_BOOTSTRAP_PASSWORD` (prefer the variable for the
+    /// password: arguments are visible to other users of the machine).
+    pub fn parse(args: &[String]) -> Result<Self, ServerError> {
+        let flag = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let missing =
+            |what: &str| ServerError::Config(ConfigError(vec![format!("bootstrap: {what}")]));
+        let email = flag("--email")
+            .or_else(|| env("GUILD_BOOTSTRAP_EMAIL"))
+            .ok_or_else(|| missing("--email or GUILD_BOOTSTRAP_EMAIL is required"))?;
+        let password = flag("--password")
+            .or_else(|| env("GUILD_BOOTSTRAP_PASSWORD"))
+            .ok_or_else(|| missing("GUILD_BOOTSTRAP_PASSWORD (or --password) is required"))?;
+        let name = flag("--name")
+            .or_else(|| env("GUILD_BOOTSTRAP_NAME"))
+            .unwrap_or_else(|| "Platform owner".to_owned());
+        Ok(Self {
+            email,
+            name,
+            password,
+        })
+    }
+}
+
+/// `guild bootstrap`: creates the platform owner, or promotes an existing account to it.
+pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), ServerError> {
+    run_migrations(config).await?;
+    let pool = pool(config)?;
+    let mut conn = guild_db::connect(&pool).await?;
+    let user =
+        guild_tenancy::tenants::bootstrap_owner(&mut conn, &args.email, &args.name, &args.password)
+            .await
+            .map_err(|e| ServerError::Config(ConfigError(vec![format!("bootstrap: {e}")])))?;
+    tracing::info!(%user, email = %args.email, "platform owner ready");
+    Ok(())
+}
+
+/// `guild seed-demo`: the demo tenant on an empty database; returns how to sign in.
+pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
+    if config.env != crate::config::Environment::Development {
+        return Err(ServerError::Config(ConfigError(vec![
+            "seed-demo: only in development (GUILD_ENV=development)".into(),
+        ])));
+    }
+    run_migrations(config).await?;
+    let pool = pool(config)?;
+    let mut conn = guild_db::connect(&pool).await?;
+    let created = guild_tenancy::demo::seed(&mut conn)
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    if !created {
+        return Ok(None);
+    }
+    let mut text = String::from(
+        "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
+    );
+    for (email, role, _) in guild_tenancy::demo::DEMO_ACCOUNTS {
+        text.push_str(&format!("  {:<9} {email}\n", role.as_str()));
+    }
+    text.push_str(&format!(
+        "  password  {} (every demo account)\nThen send the access_token as `Authorization: Bearer …` (the Authorize button in /docs).",
+        guild_tenancy::demo::DEMO_PASSWORD
+    ));
+    Ok(Some(text))
+}

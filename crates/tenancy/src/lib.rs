@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod api_keys;
 pub mod audit;
+pub mod demo;
 pub mod error;
 pub mod groups;
 pub mod import;
