@@ -746,6 +746,25 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
         "{}",
         log.text
     );
+    send(&app, get("/v1/groups", &root)).await;
+    let reads = send(
+        &app,
+        get("/v1/audit-log?action=IMPERSONATED_REQUEST", &customer),
+    )
+    .await;
+    let paths: Vec<&str> = reads.json["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["metadata"]["path"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        paths.contains(&"/v1/groups"),
+        "reads are not marked: {}",
+        reads.text
+    );
 
     // An ordinary user cannot switch into a tenant they do not belong to.
     let other = sign_up(&app, "beta").await;

@@ -238,6 +238,7 @@ impl FromRequest for Auth {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         let request_id = request_id_of(req);
+        let (method, path) = (req.method().to_string(), req.path().to_owned());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
             let token = token?;
@@ -271,7 +272,23 @@ impl FromRequest for Auth {
             };
             actor.request_id = request_id;
             if actor.impersonating {
+                // Every request of a platform owner inside a tenant they do not belong to is
+                // recorded, reads included.
                 tracing::info!(user = %actor.user_id, tenant = %actor.tenant_id, "platform owner acting in a tenant");
+                let mut conn = guild_db::connect(&state.db).await?;
+                let entry = serde_json::json!({ "method": method, "path": path });
+                guild_db::tenant_transaction(&mut conn, actor.tenant_id, async |conn| {
+                    guild_tenancy::audit::record(
+                        conn,
+                        &actor,
+                        "IMPERSONATED_REQUEST",
+                        "request",
+                        None,
+                        entry,
+                    )
+                    .await
+                })
+                .await?;
             }
             Ok(Self(actor))
         })
