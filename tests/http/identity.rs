@@ -693,9 +693,21 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
     .await;
     assert_problem(&old, 401, "invalid_token");
     let login = json!({ "email": "owner@acme.example.com", "password": "a brand new password" });
+    let signed_in = send(&app, post("/v1/auth/login", None, login)).await;
+    assert_eq!(signed_in.status, 200);
+    let log = send(
+        &app,
+        get(
+            "/v1/audit-log?action=PASSWORD_RESET",
+            &access(&signed_in.json),
+        ),
+    )
+    .await;
     assert_eq!(
-        send(&app, post("/v1/auth/login", None, login)).await.status,
-        200
+        log.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        log.text
     );
 }
 

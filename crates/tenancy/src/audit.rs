@@ -41,6 +41,42 @@ pub async fn record(
     Ok(())
 }
 
+/// Records a change to a user's own account (password set, reset or changed) in the audit log
+/// of every tenant they are an active member of, with the user as the actor.
+pub async fn record_for_user(
+    conn: &mut AsyncPgConnection,
+    user: guild_kernel::UserId,
+    action: Action,
+) -> Result<(), TenancyError> {
+    use guild_db::schema::memberships;
+    let tenants: Vec<Uuid> = memberships::table
+        .filter(memberships::user_id.eq(user.into_uuid()))
+        .filter(memberships::status.eq("ACTIVE"))
+        .select(memberships::tenant_id)
+        .load(conn)
+        .await?;
+    let rows: Vec<_> = tenants
+        .into_iter()
+        .map(|tenant| {
+            (
+                audit_log::tenant_id.eq(tenant),
+                audit_log::id.eq(Uuid::now_v7()),
+                audit_log::actor_id.eq(Some(user.into_uuid())),
+                audit_log::action.eq(action),
+                audit_log::entity_type.eq("user"),
+                audit_log::entity_id.eq(Some(user.to_string())),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(audit_log::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// One audit entry.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]

@@ -248,6 +248,7 @@ pub async fn accept_invite(
                 ))
                 .execute(conn)
                 .await?;
+            crate::audit::record_for_user(conn, user, "INVITE_ACCEPTED").await?;
             Ok((user, tenant))
         })
         .await?;
@@ -288,6 +289,7 @@ pub async fn reset_password(
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let (user, _) = consume(conn, "PASSWORD_RESET", token).await?;
         set_password(conn, user, hash).await?;
+        crate::audit::record_for_user(conn, user, "PASSWORD_RESET").await?;
         revoke_sessions(conn, user).await
     })
     .await
@@ -316,6 +318,7 @@ pub async fn change_password(
     let hash = hash_password(new).await?;
     conn.transaction::<_, TenancyError, _>(async |conn| {
         set_password(conn, user, hash).await?;
+        crate::audit::record_for_user(conn, user, "PASSWORD_CHANGED").await?;
         revoke_sessions(conn, user).await
     })
     .await
