@@ -2,6 +2,7 @@
 
 mod cors;
 mod identity;
+mod modules;
 mod openapi;
 mod ops;
 mod problems;

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
-use crate::routes::{api_keys, audit, auth, groups, members, ops, preferences, tenants};
+use crate::routes::{api_keys, audit, auth, groups, members, modules, ops, preferences, tenants};
 use crate::state::AppState;
 
 /// Where the spec is served; Swagger UI at `/docs` reads it from here.
@@ -76,7 +76,27 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(audit::list_audit_log)
         .service(api_keys::create_api_key)
         .service(api_keys::list_api_keys)
-        .service(api_keys::revoke_api_key);
+        .service(api_keys::revoke_api_key)
+        .service(modules::list_modules)
+        .service(modules::create_module)
+        .service(modules::get_module)
+        .service(modules::update_module)
+        .service(modules::set_module_status)
+        .service(modules::delete_module)
+        .service(modules::set_module_prerequisites)
+        .service(modules::set_module_mentors)
+        .service(modules::assign_module)
+        .service(modules::unassign_module)
+        .service(modules::list_sections)
+        .service(modules::create_section)
+        .service(modules::reorder_sections)
+        .service(modules::get_section)
+        .service(modules::update_section)
+        .service(modules::delete_section)
+        .service(modules::list_categories)
+        .service(modules::create_category)
+        .service(modules::update_category)
+        .service(modules::delete_category);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod emails;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;

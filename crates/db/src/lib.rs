@@ -8,6 +8,7 @@
 //! - [`outbox`], [`jobs`], [`worker`]: events written with domain writes, durable jobs, schedules,
 //!   and the worker that delivers and runs them.
 
+pub mod audit;
 pub mod error;
 pub mod jobs;
 pub mod migrate;

@@ -110,6 +110,71 @@ diesel::table! {
 }
 
 diesel::table! {
+    module_categories (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        sort_order -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    module_groups (tenant_id, module_id, group_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        group_id -> Uuid,
+        deadline_days -> Nullable<Int4>,
+        is_mandatory -> Bool,
+        assigned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    module_mentors (tenant_id, module_id, user_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    module_prerequisites (tenant_id, module_id, prerequisite_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        prerequisite_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    module_tags (tenant_id, module_id, tag_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        tag_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    modules (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        difficulty -> Text,
+        cover_image_url -> Nullable<Text>,
+        category_id -> Nullable<Uuid>,
+        estimated_minutes -> Nullable<Int4>,
+        validity_months -> Nullable<Int4>,
+        created_by -> Uuid,
+        revision -> Int4,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     outbox_events (id) {
         id -> Uuid,
         tenant_id -> Nullable<Uuid>,
@@ -140,6 +205,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    sections (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        module_id -> Uuid,
+        title -> Text,
+        kind -> Text,
+        content_html -> Text,
+        video_source -> Nullable<Text>,
+        video_ref -> Nullable<Text>,
+        sort_order -> Int4,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tags (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -150,6 +240,7 @@ diesel::table! {
         archived_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        catalog_open -> Bool,
     }
 }
 
@@ -194,8 +285,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     jobs,
     memberships,
+    module_categories,
+    module_groups,
+    module_mentors,
+    module_prerequisites,
+    module_tags,
+    modules,
     outbox_events,
     refresh_tokens,
+    sections,
+    tags,
     tenants,
     user_groups,
     user_permissions,

@@ -14,7 +14,7 @@ use crate::TenancyError;
 /// What happened, e.g. `MEMBER_INVITED`. Stable: clients filter on it.
 pub type Action = &'static str;
 
-/// Writes one audit row for `actor`'s request.
+/// Writes one audit row for `actor`'s request (see [`guild_db::audit::record`]).
 pub async fn record(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -23,22 +23,7 @@ pub async fn record(
     entity_id: Option<String>,
     metadata: serde_json::Value,
 ) -> Result<(), TenancyError> {
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::tenant_id.eq(actor.tenant_id.into_uuid()),
-            audit_log::id.eq(Uuid::now_v7()),
-            audit_log::actor_id.eq(Some(actor.user_id.into_uuid())),
-            audit_log::impersonated_by.eq(actor.impersonating.then(|| actor.user_id.into_uuid())),
-            audit_log::api_key_id.eq(actor.api_key.as_ref().map(|k| k.key_id)),
-            audit_log::action.eq(action),
-            audit_log::entity_type.eq(entity_type),
-            audit_log::entity_id.eq(entity_id),
-            audit_log::metadata.eq(metadata),
-            audit_log::request_id.eq(actor.request_id.as_deref()),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(guild_db::audit::record(conn, actor, action, entity_type, entity_id, metadata).await?)
 }
 
 /// Records a change to a user's own account (password set, reset or changed) in the audit log

@@ -32,6 +32,8 @@ pub struct Tenant {
     pub theme: String,
     /// Set once archived.
     pub archived_at: Option<DateTime<Utc>>,
+    /// Whether published modules not assigned to a member's groups are open to them.
+    pub catalog_open: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -273,6 +275,8 @@ pub struct TenantChanges {
     pub locale: Option<String>,
     /// New theme.
     pub theme: Option<String>,
+    /// Open the catalog of published modules to every member.
+    pub catalog_open: Option<bool>,
 }
 
 /// Updates settings: ADMIN and above; the plan only by an OWNER.
@@ -303,7 +307,7 @@ pub async fn update(
         "tenant",
         Some(row.id.to_string()),
         serde_json::json!({ "name": changes.name, "slug": changes.slug, "plan": changes.plan,
-            "locale": changes.locale, "theme": changes.theme }),
+            "locale": changes.locale, "theme": changes.theme, "catalog_open": changes.catalog_open }),
     )
     .await?;
     Ok(row)

@@ -7,6 +7,7 @@ pub mod auth;
 pub(crate) mod common;
 pub mod groups;
 pub mod members;
+pub mod modules;
 pub mod ops;
 pub mod preferences;
 pub mod tenants;

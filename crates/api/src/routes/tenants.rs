@@ -26,6 +26,8 @@ pub(crate) struct TenantDto {
     /// DEFAULT, OCEAN or SUNSET.
     theme: String,
     archived_at: Option<DateTime<Utc>>,
+    /// Published modules not assigned to a member's groups are open to them.
+    catalog_open: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -40,6 +42,7 @@ impl From<Tenant> for TenantDto {
             locale: t.locale,
             theme: t.theme,
             archived_at: t.archived_at,
+            catalog_open: t.catalog_open,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -78,6 +81,8 @@ pub(crate) struct UpdateTenant {
     /// DEFAULT, OCEAN or SUNSET.
     #[validate(custom(function = "crate::routes::tenants::theme"))]
     theme: Option<String>,
+    /// Open the catalog of published modules to every member.
+    catalog_open: Option<bool>,
 }
 
 pub(crate) fn plan(value: &str) -> Result<(), validator::ValidationError> {
@@ -118,6 +123,7 @@ pub(crate) async fn update_tenant(
         plan: b.plan,
         locale: b.locale,
         theme: b.theme,
+        catalog_open: b.catalog_open,
     };
     let tenant = in_tenant(&state, &actor, async |conn| {
         tenants::update(conn, &actor, &changes).await

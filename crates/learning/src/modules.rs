@@ -1,0 +1,895 @@
+//! Modules: CRUD with optimistic concurrency (`revision`, exposed as the ETag), the status flow
+//! DRAFT → PUBLISHED → ARCHIVED, tags, mentors, prerequisites (acyclic) and group assignments,
+//! and the catalog a member sees.
+//!
+//! Who sees what: holders of MANAGE_ALL_MODULES see every module; a module's creator and mentors
+//! see it; everyone else sees PUBLISHED modules assigned to one of their groups, or every
+//! PUBLISHED module when the tenant's catalog is open. Anything else is 404, as if it did not
+//! exist.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{
+    module_groups, module_mentors, module_prerequisites, module_tags, modules, sections, tags,
+    tenants, user_groups,
+};
+use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::LearningError;
+
+/// A module's stored fields.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = modules)]
+pub struct ModuleRow {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// DRAFT, PUBLISHED or ARCHIVED.
+    pub status: String,
+    /// BEGINNER, INTERMEDIATE or ADVANCED.
+    pub difficulty: String,
+    /// Cover image.
+    pub cover_image_url: Option<String>,
+    /// Category.
+    pub category_id: Option<Uuid>,
+    /// Estimated minutes to complete.
+    pub estimated_minutes: Option<i32>,
+    /// Months a completion stays valid (compliance).
+    pub validity_months: Option<i32>,
+    /// The author.
+    pub created_by: Uuid,
+    /// Bumped by every change; the ETag.
+    pub revision: i32,
+    /// When first published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A module with its catalog facts, as lists and details show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Module {
+    /// The stored fields.
+    #[serde(flatten)]
+    pub row: ModuleRow,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// Mentors' user ids.
+    pub mentor_ids: Vec<Uuid>,
+    /// Modules to complete first.
+    pub prerequisite_ids: Vec<Uuid>,
+    /// How many sections it has.
+    pub section_count: i64,
+    /// For the actor: the earliest due date from their groups' assignments.
+    pub due_at: Option<DateTime<Utc>>,
+    /// For the actor: assigned as mandatory to one of their groups.
+    pub mandatory: bool,
+}
+
+/// The editable fields of a module; `None` keeps the value (on create: the default).
+#[derive(Debug, Clone, Default)]
+pub struct ModuleInput {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Difficulty.
+    pub difficulty: Option<String>,
+    /// Cover image URL; `Some(None)` clears it.
+    pub cover_image_url: Option<Option<String>>,
+    /// Category; `Some(None)` clears it.
+    pub category_id: Option<Option<Uuid>>,
+    /// Estimated minutes; `Some(None)` clears it.
+    pub estimated_minutes: Option<Option<i32>>,
+    /// Validity in months; `Some(None)` clears it.
+    pub validity_months: Option<Option<i32>>,
+    /// Tag names (created on the fly); replaces the set.
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = modules)]
+struct Changes {
+    title: Option<String>,
+    description: Option<String>,
+    difficulty: Option<String>,
+    cover_image_url: Option<Option<String>>,
+    category_id: Option<Option<Uuid>>,
+    estimated_minutes: Option<Option<i32>>,
+    validity_months: Option<Option<i32>>,
+}
+
+pub(crate) fn may_manage_all(actor: &Actor, module: Option<Uuid>) -> bool {
+    let target = module.map_or(Target::Tenant, Target::Module);
+    authorize(actor, Permission::ManageAllModules, target).is_ok()
+}
+
+async fn is_mentor(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<bool, LearningError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        module_mentors::table
+            .filter(module_mentors::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(module_mentors::module_id.eq(module))
+            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid())),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
+/// Loads a module the actor may see, or `ModuleNotFound`.
+pub(crate) async fn visible(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ModuleRow, LearningError> {
+    let row = modules::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(ModuleRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(LearningError::ModuleNotFound)?;
+    if may_manage_all(actor, Some(id))
+        || row.created_by == actor.user_id.into_uuid()
+        || is_mentor(conn, actor, id).await?
+    {
+        return Ok(row);
+    }
+    if row.status == "PUBLISHED"
+        && (catalog_open(conn, actor).await?
+            || assigned_to_me(conn, actor, &[id]).await?.contains_key(&id))
+    {
+        return Ok(row);
+    }
+    Err(LearningError::ModuleNotFound)
+}
+
+/// Loads a module the actor may edit: MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator
+/// or a mentor. Visible but not editable is 403; invisible is 404.
+pub(crate) async fn editable(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ModuleRow, LearningError> {
+    let row = visible(conn, actor, id).await?;
+    if may_manage_all(actor, Some(id)) {
+        return Ok(row);
+    }
+    let own = row.created_by == actor.user_id.into_uuid() || is_mentor(conn, actor, id).await?;
+    authorize(actor, Permission::ManageOwnModules, Target::Module(id))?;
+    if own {
+        Ok(row)
+    } else {
+        Err(LearningError::Forbidden(guild_kernel::Denied(
+            Permission::ManageAllModules,
+        )))
+    }
+}
+
+async fn catalog_open(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<bool, LearningError> {
+    Ok(tenants::table
+        .find(actor.tenant_id.into_uuid())
+        .select(tenants::catalog_open)
+        .first(conn)
+        .await?)
+}
+
+#[derive(QueryableByName)]
+struct Assignment {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    mandatory: bool,
+}
+
+/// The actor's assignments among `modules`: module → (earliest due date, mandatory).
+async fn assigned_to_me(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    modules: &[Uuid],
+) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
+    let rows: Vec<Assignment> = diesel::sql_query(
+        "SELECT mg.module_id, \
+                min(greatest(ug.created_at, mg.assigned_at) + make_interval(days => mg.deadline_days)) AS due_at, \
+                bool_or(mg.is_mandatory) AS mandatory \
+         FROM module_groups mg \
+         JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+         WHERE mg.tenant_id = $1 AND ug.user_id = $2 AND mg.module_id = ANY($3) \
+         GROUP BY mg.module_id",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<Array<SqlUuid>, _>(modules)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.module_id, (r.due_at, r.mandatory)))
+        .collect())
+}
+
+/// Attaches tags, mentors, prerequisites, section counts and the actor's assignment to `rows`,
+/// in five queries whatever their number.
+async fn enrich(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    rows: Vec<ModuleRow>,
+) -> Result<Vec<Module>, LearningError> {
+    let tenant = actor.tenant_id.into_uuid();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut tag_map: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (module, name) in module_tags::table
+        .inner_join(
+            tags::table.on(tags::tenant_id
+                .eq(module_tags::tenant_id)
+                .and(tags::id.eq(module_tags::tag_id))),
+        )
+        .filter(module_tags::tenant_id.eq(tenant))
+        .filter(module_tags::module_id.eq_any(&ids))
+        .select((module_tags::module_id, tags::name))
+        .order(tags::name)
+        .load::<(Uuid, String)>(conn)
+        .await?
+    {
+        tag_map.entry(module).or_default().push(name);
+    }
+    let mut mentor_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (module, user) in module_mentors::table
+        .filter(module_mentors::tenant_id.eq(tenant))
+        .filter(module_mentors::module_id.eq_any(&ids))
+        .select((module_mentors::module_id, module_mentors::user_id))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+    {
+        mentor_map.entry(module).or_default().push(user);
+    }
+    let mut prereq_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (module, prereq) in module_prerequisites::table
+        .filter(module_prerequisites::tenant_id.eq(tenant))
+        .filter(module_prerequisites::module_id.eq_any(&ids))
+        .select((
+            module_prerequisites::module_id,
+            module_prerequisites::prerequisite_id,
+        ))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+    {
+        prereq_map.entry(module).or_default().push(prereq);
+    }
+    let counts: HashMap<Uuid, i64> = sections::table
+        .filter(sections::tenant_id.eq(tenant))
+        .filter(sections::module_id.eq_any(&ids))
+        .group_by(sections::module_id)
+        .select((sections::module_id, diesel::dsl::count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let assigned = assigned_to_me(conn, actor, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            let (due_at, mandatory) = assigned.get(&id).copied().unwrap_or((None, false));
+            Module {
+                tags: tag_map.remove(&id).unwrap_or_default(),
+                mentor_ids: mentor_map.remove(&id).unwrap_or_default(),
+                prerequisite_ids: prereq_map.remove(&id).unwrap_or_default(),
+                section_count: counts.get(&id).copied().unwrap_or(0),
+                due_at,
+                mandatory,
+                row,
+            }
+        })
+        .collect())
+}
+
+fn check_input(input: &ModuleInput) -> Result<(), LearningError> {
+    if let Some(d) = &input.difficulty
+        && !["BEGINNER", "INTERMEDIATE", "ADVANCED"].contains(&d.as_str())
+    {
+        return Err(LearningError::invalid(
+            "difficulty",
+            "one_of",
+            "must be BEGINNER, INTERMEDIATE or ADVANCED",
+        ));
+    }
+    Ok(())
+}
+
+async fn set_tags(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    names: &[String],
+) -> Result<(), LearningError> {
+    let tenant = actor.tenant_id.into_uuid();
+    diesel::delete(
+        module_tags::table
+            .filter(module_tags::tenant_id.eq(tenant))
+            .filter(module_tags::module_id.eq(module)),
+    )
+    .execute(conn)
+    .await?;
+    let mut unique: Vec<String> = names
+        .iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    unique.sort_by_key(|n| n.to_lowercase());
+    unique.dedup_by_key(|n| n.to_lowercase());
+    if unique.is_empty() {
+        return Ok(());
+    }
+    // Tags are created on the fly; the unique index on lower(name) makes concurrent creation safe.
+    let new: Vec<_> = unique
+        .iter()
+        .map(|n| {
+            (
+                tags::tenant_id.eq(tenant),
+                tags::id.eq(Uuid::now_v7()),
+                tags::name.eq(n.clone()),
+            )
+        })
+        .collect();
+    diesel::insert_into(tags::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    let lowered: Vec<String> = unique.iter().map(|n| n.to_lowercase()).collect();
+    let ids: Vec<Uuid> = tags::table
+        .filter(tags::tenant_id.eq(tenant))
+        .filter(crate::lower(tags::name).eq_any(&lowered))
+        .select(tags::id)
+        .load(conn)
+        .await?;
+    let links: Vec<_> = ids
+        .into_iter()
+        .map(|tag| {
+            (
+                module_tags::tenant_id.eq(tenant),
+                module_tags::module_id.eq(module),
+                module_tags::tag_id.eq(tag),
+            )
+        })
+        .collect();
+    diesel::insert_into(module_tags::table)
+        .values(links)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn category_error(e: diesel::result::Error) -> LearningError {
+    match guild_db::DbError::from(e) {
+        guild_db::DbError::ForeignKeyViolation { .. } => LearningError::CategoryNotFound,
+        other => LearningError::Db(other),
+    }
+}
+
+/// Creates a DRAFT module (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    input: &ModuleInput,
+) -> Result<Module, LearningError> {
+    if !may_manage_all(actor, None) {
+        authorize(actor, Permission::ManageOwnModules, Target::Tenant)?;
+    }
+    check_input(input)?;
+    let title = input
+        .title
+        .clone()
+        .ok_or_else(|| LearningError::invalid("title", "required", "a title is required"))?;
+    let id = Uuid::now_v7();
+    diesel::insert_into(modules::table)
+        .values((
+            modules::tenant_id.eq(actor.tenant_id.into_uuid()),
+            modules::id.eq(id),
+            modules::title.eq(title),
+            modules::description.eq(input.description.clone().unwrap_or_default()),
+            modules::difficulty.eq(input
+                .difficulty
+                .clone()
+                .unwrap_or_else(|| "BEGINNER".into())),
+            modules::cover_image_url.eq(input.cover_image_url.clone().flatten()),
+            modules::category_id.eq(input.category_id.flatten()),
+            modules::estimated_minutes.eq(input.estimated_minutes.flatten()),
+            modules::validity_months.eq(input.validity_months.flatten()),
+            modules::created_by.eq(actor.user_id.into_uuid()),
+        ))
+        .execute(conn)
+        .await
+        .map_err(category_error)?;
+    if let Some(names) = &input.tags {
+        set_tags(conn, actor, id, names).await?;
+    }
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_CREATED",
+        "module",
+        id,
+        serde_json::json!({ "title": input.title }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// One module, with its catalog facts.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Module, LearningError> {
+    let row = visible(conn, actor, id).await?;
+    Ok(enrich(conn, actor, vec![row]).await?.remove(0))
+}
+
+/// Bumps the revision if it is still `expected`; otherwise `StaleRevision`.
+pub(crate) async fn bump(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &ModuleRow,
+    expected: i32,
+) -> Result<(), LearningError> {
+    if row.revision != expected {
+        return Err(LearningError::StaleRevision {
+            expected,
+            current: row.revision,
+        });
+    }
+    let updated = diesel::update(modules::table.find((actor.tenant_id.into_uuid(), row.id)))
+        .filter(modules::revision.eq(expected))
+        .set((
+            modules::revision.eq(expected + 1),
+            modules::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    if updated == 0 {
+        return Err(LearningError::StaleRevision {
+            expected,
+            current: expected + 1,
+        });
+    }
+    Ok(())
+}
+
+/// Changes a module; `expected` is the revision the client read (its `If-Match`).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+    input: &ModuleInput,
+) -> Result<Module, LearningError> {
+    let row = editable(conn, actor, id).await?;
+    if row.status == "ARCHIVED" {
+        return Err(LearningError::InvalidTransition(
+            "an archived module cannot be edited; restore it first",
+        ));
+    }
+    check_input(input)?;
+    bump(conn, actor, &row, expected).await?;
+    let changes = Changes {
+        title: input.title.clone(),
+        description: input.description.clone(),
+        difficulty: input.difficulty.clone(),
+        cover_image_url: input.cover_image_url.clone(),
+        category_id: input.category_id,
+        estimated_minutes: input.estimated_minutes,
+        validity_months: input.validity_months,
+    };
+    diesel::update(modules::table.find((actor.tenant_id.into_uuid(), id)))
+        .set((changes, modules::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map_err(category_error)?;
+    if let Some(names) = &input.tags {
+        set_tags(conn, actor, id, names).await?;
+    }
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_UPDATED",
+        "module",
+        id,
+        serde_json::json!({ "revision": expected + 1 }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Moves a module to `status`: publishing needs a section; archived modules leave the catalog.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+    status: &str,
+) -> Result<Module, LearningError> {
+    let row = editable(conn, actor, id).await?;
+    let allowed = matches!(
+        (row.status.as_str(), status),
+        ("DRAFT", "PUBLISHED")
+            | ("PUBLISHED", "ARCHIVED")
+            | ("PUBLISHED", "DRAFT")
+            | ("ARCHIVED", "DRAFT")
+            | ("DRAFT", "ARCHIVED")
+    );
+    if !allowed {
+        return Err(LearningError::InvalidTransition(
+            "this status change is not allowed",
+        ));
+    }
+    if status == "PUBLISHED" {
+        let count: i64 = sections::table
+            .filter(sections::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(sections::module_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        if count == 0 {
+            return Err(LearningError::EmptyModule);
+        }
+    }
+    bump(conn, actor, &row, expected).await?;
+    let published_at = if status == "PUBLISHED" {
+        row.published_at.or(Some(Utc::now()))
+    } else {
+        row.published_at
+    };
+    diesel::update(modules::table.find((actor.tenant_id.into_uuid(), id)))
+        .set((
+            modules::status.eq(status),
+            modules::published_at.eq(published_at),
+        ))
+        .execute(conn)
+        .await?;
+    let action = match status {
+        "PUBLISHED" => "MODULE_PUBLISHED",
+        "ARCHIVED" => "MODULE_ARCHIVED",
+        _ => "MODULE_UNPUBLISHED",
+    };
+    crate::audit(
+        conn,
+        actor,
+        action,
+        "module",
+        id,
+        serde_json::json!({ "from": row.status }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Deletes a module and everything in it.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+) -> Result<(), LearningError> {
+    let row = editable(conn, actor, id).await?;
+    if row.revision != expected {
+        return Err(LearningError::StaleRevision {
+            expected,
+            current: row.revision,
+        });
+    }
+    diesel::delete(modules::table.find((actor.tenant_id.into_uuid(), id)))
+        .execute(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_DELETED",
+        "module",
+        id,
+        serde_json::json!({ "title": row.title }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Filters for the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFilter {
+    /// Only this status (managers; members only ever see PUBLISHED).
+    pub status: Option<String>,
+    /// Only this category.
+    pub category_id: Option<Uuid>,
+    /// Only modules with this tag.
+    pub tag: Option<String>,
+}
+
+/// The catalog the actor may see, ordered by id, in a fixed number of queries.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &ModuleFilter,
+    page: &PageRequest,
+) -> Result<Page<Module>, LearningError> {
+    let tenant = actor.tenant_id.into_uuid();
+    let limit = page.limit();
+    let mut query = modules::table
+        .filter(modules::tenant_id.eq(tenant))
+        .select(ModuleRow::as_select())
+        .order(modules::id.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if !may_manage_all(actor, None) {
+        let me = actor.user_id.into_uuid();
+        let mine = modules::created_by.eq(me).or(diesel::dsl::exists(
+            module_mentors::table
+                .filter(module_mentors::tenant_id.eq(modules::tenant_id))
+                .filter(module_mentors::module_id.eq(modules::id))
+                .filter(module_mentors::user_id.eq(me)),
+        ));
+        let open = catalog_open(conn, actor).await?;
+        let assigned = diesel::dsl::exists(
+            module_groups::table
+                .inner_join(
+                    user_groups::table.on(user_groups::tenant_id
+                        .eq(module_groups::tenant_id)
+                        .and(user_groups::group_id.eq(module_groups::group_id))),
+                )
+                .filter(module_groups::tenant_id.eq(modules::tenant_id))
+                .filter(module_groups::module_id.eq(modules::id))
+                .filter(user_groups::user_id.eq(me)),
+        );
+        let published = modules::status.eq("PUBLISHED");
+        query = if open {
+            query.filter(published.or(mine))
+        } else {
+            query.filter(published.and(assigned).or(mine))
+        };
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(modules::status.eq(status.clone()));
+    }
+    if let Some(category) = filter.category_id {
+        query = query.filter(modules::category_id.eq(category));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(diesel::dsl::exists(
+            module_tags::table
+                .inner_join(
+                    tags::table.on(tags::tenant_id
+                        .eq(module_tags::tenant_id)
+                        .and(tags::id.eq(module_tags::tag_id))),
+                )
+                .filter(module_tags::tenant_id.eq(modules::tenant_id))
+                .filter(module_tags::module_id.eq(modules::id))
+                .filter(crate::lower(tags::name).eq(tag.to_lowercase())),
+        ));
+    }
+    if let Some(cursor) = page.cursor().map_err(|_| {
+        LearningError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
+    })? {
+        let after: Uuid = cursor.0.parse().map_err(|_| {
+            LearningError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
+        })?;
+        query = query.filter(modules::id.gt(after));
+    }
+    let rows = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |r: &ModuleRow| r.id.to_string());
+    Ok(Page {
+        data: enrich(conn, actor, page.data).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Replaces the prerequisites, refusing cycles and other tenants' modules.
+pub async fn set_prerequisites(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    prerequisites: &[Uuid],
+) -> Result<Module, LearningError> {
+    editable(conn, actor, id).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    if prerequisites.contains(&id) {
+        return Err(LearningError::PrerequisiteCycle);
+    }
+    let found: i64 = modules::table
+        .filter(modules::tenant_id.eq(tenant))
+        .filter(modules::id.eq_any(prerequisites))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut unique = prerequisites.to_vec();
+    unique.sort();
+    unique.dedup();
+    if usize::try_from(found).unwrap_or(0) != unique.len() {
+        return Err(LearningError::ModuleNotFound);
+    }
+    #[derive(QueryableByName)]
+    struct Reached {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        cycle: bool,
+    }
+    // A cycle exists if `id` is reachable from one of the new prerequisites.
+    let reached: Reached = diesel::sql_query(
+        "WITH RECURSIVE reach AS ( \
+             SELECT prerequisite_id AS id FROM module_prerequisites \
+             WHERE tenant_id = $1 AND module_id = ANY($2) \
+             UNION \
+             SELECT p.prerequisite_id FROM module_prerequisites p JOIN reach r ON p.module_id = r.id \
+             WHERE p.tenant_id = $1) \
+         SELECT EXISTS (SELECT 1 FROM reach WHERE id = $3) AS cycle",
+    )
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<Array<SqlUuid>, _>(&unique)
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await?;
+    if reached.cycle {
+        return Err(LearningError::PrerequisiteCycle);
+    }
+    diesel::delete(
+        module_prerequisites::table
+            .filter(module_prerequisites::tenant_id.eq(tenant))
+            .filter(module_prerequisites::module_id.eq(id)),
+    )
+    .execute(conn)
+    .await?;
+    let rows: Vec<_> = unique
+        .iter()
+        .map(|p| {
+            (
+                module_prerequisites::tenant_id.eq(tenant),
+                module_prerequisites::module_id.eq(id),
+                module_prerequisites::prerequisite_id.eq(*p),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(module_prerequisites::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_PREREQUISITES_CHANGED",
+        "module",
+        id,
+        serde_json::json!({ "prerequisite_ids": unique }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Replaces the mentors (members of the tenant).
+pub async fn set_mentors(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    users: &[Uuid],
+) -> Result<Module, LearningError> {
+    editable(conn, actor, id).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    diesel::delete(
+        module_mentors::table
+            .filter(module_mentors::tenant_id.eq(tenant))
+            .filter(module_mentors::module_id.eq(id)),
+    )
+    .execute(conn)
+    .await?;
+    let mut unique = users.to_vec();
+    unique.sort();
+    unique.dedup();
+    let rows: Vec<_> = unique
+        .iter()
+        .map(|u| {
+            (
+                module_mentors::tenant_id.eq(tenant),
+                module_mentors::module_id.eq(id),
+                module_mentors::user_id.eq(*u),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(module_mentors::table)
+            .values(rows)
+            .execute(conn)
+            .await
+            .map_err(|e| match guild_db::DbError::from(e) {
+                guild_db::DbError::ForeignKeyViolation { .. } => LearningError::MentorNotFound,
+                other => LearningError::Db(other),
+            })?;
+    }
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_MENTORS_CHANGED",
+        "module",
+        id,
+        serde_json::json!({ "mentor_ids": unique }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}
+
+/// Assigns the module to a group (or updates the assignment).
+pub async fn assign(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    group: Uuid,
+    deadline_days: Option<i32>,
+    mandatory: bool,
+) -> Result<Module, LearningError> {
+    editable(conn, actor, id).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    diesel::insert_into(module_groups::table)
+        .values((
+            module_groups::tenant_id.eq(tenant),
+            module_groups::module_id.eq(id),
+            module_groups::group_id.eq(group),
+            module_groups::deadline_days.eq(deadline_days),
+            module_groups::is_mandatory.eq(mandatory),
+        ))
+        .on_conflict((
+            module_groups::tenant_id,
+            module_groups::module_id,
+            module_groups::group_id,
+        ))
+        .do_update()
+        .set((
+            module_groups::deadline_days.eq(deadline_days),
+            module_groups::is_mandatory.eq(mandatory),
+        ))
+        .execute(conn)
+        .await
+        .map_err(|e| match guild_db::DbError::from(e) {
+            guild_db::DbError::ForeignKeyViolation { .. } => LearningError::GroupNotFound,
+            other => LearningError::Db(other),
+        })?;
+    crate::audit(conn, actor, "MODULE_ASSIGNED", "module", id,
+        serde_json::json!({ "group_id": group, "deadline_days": deadline_days, "mandatory": mandatory })).await?;
+    get(conn, actor, id).await
+}
+
+/// Removes the module's assignment to a group.
+pub async fn unassign(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    group: Uuid,
+) -> Result<Module, LearningError> {
+    editable(conn, actor, id).await?;
+    diesel::delete(module_groups::table.find((actor.tenant_id.into_uuid(), id, group)))
+        .execute(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_UNASSIGNED",
+        "module",
+        id,
+        serde_json::json!({ "group_id": group }),
+    )
+    .await?;
+    get(conn, actor, id).await
+}

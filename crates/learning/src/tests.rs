@@ -1,0 +1,1 @@
+//! Domain tests of learning content.

@@ -1,0 +1,440 @@
+//! Learning content through the API.
+
+use actix_web::http::Method;
+use guild_tests::{access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+fn get(uri: &str, token: &str) -> actix_http::Request {
+    json_request(Method::GET, uri, Some(token), None)
+}
+
+fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
+    json_request(Method::POST, uri, Some(token), Some(body))
+}
+
+fn with_if_match(
+    method: Method,
+    uri: &str,
+    token: &str,
+    etag: &str,
+    body: Option<Value>,
+) -> actix_http::Request {
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("if-match", etag.to_owned()));
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    req.to_request()
+}
+
+#[actix_web::test]
+async fn an_author_builds_and_publishes_a_module_with_etags() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let created = send(
+        &app,
+        post("/v1/modules", &owner, json!({ "title": "Safety 101", "difficulty": "BEGINNER", "tags": ["safety", "Onboarding", "safety"], "validity_months": 12 })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["status"], "DRAFT");
+    assert_eq!(created.json["tags"], json!(["Onboarding", "safety"]));
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    let etag = created.header("etag").unwrap_or_default().to_owned();
+    assert_eq!(etag, "\"1\"");
+
+    let empty = send(
+        &app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            &owner,
+            &etag,
+            Some(json!({ "status": "PUBLISHED" })),
+        ),
+    )
+    .await;
+    assert_problem(&empty, 422, "module_empty");
+
+    let xss = r#"<p onmouseover="steal()">Wear a helmet<script>alert(document.cookie)</script></p><a href="javascript:alert(1)">click</a><img src=x onerror=alert(1)>"#;
+    let section = send(
+        &app,
+        post(
+            &format!("/v1/modules/{id}/sections"),
+            &owner,
+            json!({ "title": "Helmets", "content_html": xss }),
+        ),
+    )
+    .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let html = section.json["content_html"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    for bad in ["<script", "onmouseover", "onerror", "javascript:"] {
+        assert!(!html.contains(bad), "{bad} survived: {html}");
+    }
+    assert!(html.contains("wear a helmet"));
+    let stored = send(&app, get(&format!("/v1/modules/{id}/sections"), &owner)).await;
+    assert!(!stored.text.contains("<script"), "{}", stored.text);
+
+    let missing = send(
+        &app,
+        json_request(
+            Method::PATCH,
+            &format!("/v1/modules/{id}"),
+            Some(&owner),
+            Some(json!({ "title": "x" })),
+        ),
+    )
+    .await;
+    assert_problem(&missing, 428, "precondition_required");
+    let renamed = send(
+        &app,
+        with_if_match(
+            Method::PATCH,
+            &format!("/v1/modules/{id}"),
+            &owner,
+            &etag,
+            Some(json!({ "title": "Safety 102", "validity_months": null })),
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["validity_months"], Value::Null);
+    assert_eq!(renamed.header("etag"), Some("\"2\""));
+    let stale = send(
+        &app,
+        with_if_match(
+            Method::PATCH,
+            &format!("/v1/modules/{id}"),
+            &owner,
+            &etag,
+            Some(json!({ "title": "Lost update" })),
+        ),
+    )
+    .await;
+    assert_problem(&stale, 412, "precondition_failed");
+
+    let published = send(
+        &app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            &owner,
+            "\"2\"",
+            Some(json!({ "status": "PUBLISHED" })),
+        ),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    assert_eq!(published.json["status"], "PUBLISHED");
+    assert!(published.json["published_at"].is_string());
+    let log = send(&app, get("/v1/audit-log?entity_type=module", &owner)).await;
+    let actions: Vec<&str> = log.json["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        actions,
+        ["MODULE_PUBLISHED", "MODULE_UPDATED", "MODULE_CREATED"]
+    );
+}
+
+async fn module_with_section<S, B>(app: &S, token: &str, title: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let created = send(app, post("/v1/modules", token, json!({ "title": title }))).await;
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    send(
+        app,
+        post(
+            &format!("/v1/modules/{id}/sections"),
+            token,
+            json!({ "title": "Intro", "content_html": "<p>Hi</p>" }),
+        ),
+    )
+    .await;
+    id
+}
+
+async fn publish<S, B>(app: &S, token: &str, id: &str)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let current = send(app, get(&format!("/v1/modules/{id}"), token)).await;
+    let etag = current.header("etag").unwrap_or_default().to_owned();
+    let reply = send(
+        app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            token,
+            &etag,
+            Some(json!({ "status": "PUBLISHED" })),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+#[actix_web::test]
+async fn employees_see_published_modules_of_their_groups_only() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = send(&app, get("/v1/me", &ann)).await.json["user"]["id"].clone();
+    let group = send(
+        &app,
+        post("/v1/groups", &owner, json!({ "name": "Warehouse" })),
+    )
+    .await
+    .json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    send(
+        &app,
+        post(
+            &format!("/v1/groups/{group}/members"),
+            &owner,
+            json!({ "user_ids": [ann_id] }),
+        ),
+    )
+    .await;
+
+    let assigned = module_with_section(&app, &owner, "Forklifts").await;
+    let unassigned = module_with_section(&app, &owner, "Finance").await;
+    let draft = module_with_section(&app, &owner, "Draft").await;
+    publish(&app, &owner, &assigned).await;
+    publish(&app, &owner, &unassigned).await;
+    let reply = send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{assigned}/groups/{group}"),
+            Some(&owner),
+            Some(json!({ "deadline_days": 14, "is_mandatory": true })),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{draft}/groups/{group}"),
+            Some(&owner),
+            Some(json!({})),
+        ),
+    )
+    .await;
+
+    let catalog = send(&app, get("/v1/modules", &ann)).await;
+    let items = catalog.json["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{}", catalog.text);
+    assert_eq!(items[0]["id"], assigned.as_str());
+    assert_eq!(items[0]["mandatory"], true);
+    assert!(items[0]["due_at"].is_string());
+    assert_eq!(items[0]["section_count"], 1);
+    for hidden in [&unassigned, &draft] {
+        assert_problem(
+            &send(&app, get(&format!("/v1/modules/{hidden}"), &ann)).await,
+            404,
+            "module_not_found",
+        );
+        assert_problem(
+            &send(&app, get(&format!("/v1/modules/{hidden}/sections"), &ann)).await,
+            404,
+            "module_not_found",
+        );
+    }
+    assert_eq!(
+        send(&app, get(&format!("/v1/modules/{assigned}/sections"), &ann))
+            .await
+            .status,
+        200
+    );
+    // Seeing is not editing.
+    let edit = send(
+        &app,
+        with_if_match(
+            Method::PATCH,
+            &format!("/v1/modules/{assigned}"),
+            &ann,
+            "\"3\"",
+            Some(json!({ "title": "Mine now" })),
+        ),
+    )
+    .await;
+    assert_problem(&edit, 403, "forbidden");
+
+    // An open catalog shows every published module, still no drafts.
+    send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "catalog_open": true })),
+        ),
+    )
+    .await;
+    let open = send(&app, get("/v1/modules", &ann)).await;
+    assert_eq!(
+        open.json["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        open.text
+    );
+    assert_problem(
+        &send(&app, get(&format!("/v1/modules/{draft}"), &ann)).await,
+        404,
+        "module_not_found",
+    );
+
+    // Admins see all three.
+    let all = send(&app, get("/v1/modules", &owner)).await;
+    assert_eq!(all.json["data"].as_array().map(Vec::len), Some(3));
+    // Another tenant sees none of it.
+    let other = access(&sign_up(&app, "other").await);
+    assert_problem(
+        &send(&app, get(&format!("/v1/modules/{assigned}"), &other)).await,
+        404,
+        "module_not_found",
+    );
+    assert_eq!(
+        send(&app, get("/v1/modules", &other)).await.json["data"],
+        json!([])
+    );
+}
+
+#[actix_web::test]
+async fn prerequisite_cycles_are_refused() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let a = module_with_section(&app, &owner, "A").await;
+    let b = module_with_section(&app, &owner, "B").await;
+    let c = module_with_section(&app, &owner, "C").await;
+    let set = |module: &str, ids: Value| {
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{module}/prerequisites"),
+            Some(&owner),
+            Some(json!({ "ids": ids })),
+        )
+    };
+    assert_eq!(send(&app, set(&b, json!([a]))).await.status, 200);
+    assert_eq!(send(&app, set(&c, json!([b]))).await.status, 200);
+    assert_problem(
+        &send(&app, set(&a, json!([c]))).await,
+        422,
+        "prerequisite_cycle",
+    );
+    assert_problem(
+        &send(&app, set(&a, json!([a]))).await,
+        422,
+        "prerequisite_cycle",
+    );
+    let other = access(&sign_up(&app, "other").await);
+    let foreign = module_with_section(&app, &other, "Theirs").await;
+    assert_problem(
+        &send(&app, set(&a, json!([foreign]))).await,
+        404,
+        "module_not_found",
+    );
+    assert_eq!(
+        send(&app, get(&format!("/v1/modules/{c}"), &owner))
+            .await
+            .json["prerequisite_ids"],
+        json!([b])
+    );
+}
+
+#[actix_web::test]
+async fn sections_are_reordered_at_once_and_videos_validated() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let module = module_with_section(&app, &owner, "Video course").await;
+    let video = |source: &str, reference: &str| json!({ "title": "Clip", "kind": "VIDEO", "video": { "source": source, "reference": reference } });
+    let ok = send(
+        &app,
+        post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            video(
+                "YOUTUBE_VIMEO_URL",
+                "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    for (source, reference) in [
+        ("YOUTUBE_VIMEO_URL", "https://evil.example.com/x"),
+        ("YOUTUBE_VIMEO_URL", "javascript:alert(1)"),
+        ("CLOUDFLARE_STREAM", "not-hex"),
+        ("BETAMAX", "x"),
+    ] {
+        let bad = send(
+            &app,
+            post(
+                &format!("/v1/modules/{module}/sections"),
+                &owner,
+                video(source, reference),
+            ),
+        )
+        .await;
+        assert_problem(&bad, 422, "validation_failed");
+    }
+    send(
+        &app,
+        post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Outro" }),
+        ),
+    )
+    .await;
+    let list = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
+    let ids: Vec<Value> = list
+        .json
+        .as_array()
+        .map(|a| a.iter().map(|s| s["id"].clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 3);
+    let reversed: Vec<Value> = ids.iter().rev().cloned().collect();
+    let order = |ids: &[Value]| {
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{module}/sections/order"),
+            Some(&owner),
+            Some(json!({ "ids": ids })),
+        )
+    };
+    let reordered = send(&app, order(&reversed)).await;
+    assert_eq!(reordered.status, 200, "{}", reordered.text);
+    let now: Vec<Value> = reordered
+        .json
+        .as_array()
+        .map(|a| a.iter().map(|s| s["id"].clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(now, reversed);
+    assert_problem(&send(&app, order(&ids[..2])).await, 422, "invalid_order");
+    let doubled = [ids[0].clone(), ids[0].clone(), ids[1].clone()];
+    assert_problem(&send(&app, order(&doubled)).await, 422, "invalid_order");
+}
