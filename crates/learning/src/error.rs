@@ -112,3 +112,14 @@ impl ErrorCode for LearningError {
         }
     }
 }
+
+/// Maps a foreign-key violation to `err` (a referenced row is missing), passing every other error
+/// through.
+pub(crate) fn on_missing_reference(
+    err: LearningError,
+) -> impl FnOnce(diesel::result::Error) -> LearningError {
+    move |e| match DbError::from(e) {
+        DbError::ForeignKeyViolation { .. } => err,
+        other => LearningError::Db(other),
+    }
+}

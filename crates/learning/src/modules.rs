@@ -22,6 +22,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::LearningError;
+use crate::error::on_missing_reference;
 
 /// A module's stored fields.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -377,13 +378,6 @@ async fn set_tags(
     Ok(())
 }
 
-fn category_error(e: diesel::result::Error) -> LearningError {
-    match guild_db::DbError::from(e) {
-        guild_db::DbError::ForeignKeyViolation { .. } => LearningError::CategoryNotFound,
-        other => LearningError::Db(other),
-    }
-}
-
 /// Creates a DRAFT module (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES).
 pub async fn create(
     conn: &mut AsyncPgConnection,
@@ -417,7 +411,7 @@ pub async fn create(
         ))
         .execute(conn)
         .await
-        .map_err(category_error)?;
+        .map_err(on_missing_reference(LearningError::CategoryNotFound))?;
     if let Some(names) = &input.tags {
         set_tags(conn, actor, id, names).await?;
     }
@@ -502,7 +496,7 @@ pub async fn update(
         .set((changes, modules::updated_at.eq(Utc::now())))
         .execute(conn)
         .await
-        .map_err(category_error)?;
+        .map_err(on_missing_reference(LearningError::CategoryNotFound))?;
     if let Some(names) = &input.tags {
         set_tags(conn, actor, id, names).await?;
     }
@@ -814,10 +808,7 @@ pub async fn set_mentors(
             .values(rows)
             .execute(conn)
             .await
-            .map_err(|e| match guild_db::DbError::from(e) {
-                guild_db::DbError::ForeignKeyViolation { .. } => LearningError::MentorNotFound,
-                other => LearningError::Db(other),
-            })?;
+            .map_err(on_missing_reference(LearningError::MentorNotFound))?;
     }
     crate::audit(
         conn,
@@ -862,10 +853,7 @@ pub async fn assign(
         ))
         .execute(conn)
         .await
-        .map_err(|e| match guild_db::DbError::from(e) {
-            guild_db::DbError::ForeignKeyViolation { .. } => LearningError::GroupNotFound,
-            other => LearningError::Db(other),
-        })?;
+        .map_err(on_missing_reference(LearningError::GroupNotFound))?;
     crate::audit(conn, actor, "MODULE_ASSIGNED", "module", id,
         serde_json::json!({ "group_id": group, "deadline_days": deadline_days, "mandatory": mandatory })).await?;
     get(conn, actor, id).await
