@@ -106,6 +106,52 @@ ensure_aiosmtpd() {
   warn "python3 cannot import aiosmtpd; the email tests will fail (install it: python3 -m pip install aiosmtpd)"
 }
 
+# Can python3 import moto's server, the S3 server the storage tests start?
+moto_importable() { have python3 && python3 -c 'import moto.server' >/dev/null 2>&1; }
+
+# ensure_moto — make moto[server] importable, the way ensure_aiosmtpd does for aiosmtpd (pip
+# first, then Debian's python3-moto). Warns instead of failing: without it only the S3 tests fail.
+ensure_moto() {
+  moto_importable && return 0
+  have python3 || (apt_install python3) || true
+  python3 -m pip --version >/dev/null 2>&1 || (apt_install python3-pip) || true
+  log "Installing the Python package moto[server] (S3 server for the storage tests)"
+  if python3 -m pip install --quiet 'moto[server]' >&2 && moto_importable; then
+    return 0
+  fi
+  if have apt-get && [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+    (apt_install python3-moto python3-flask python3-flask-cors) || true
+    moto_importable && return 0
+  fi
+  warn "python3 cannot import moto.server; the S3 tests will fail (install it: python3 -m pip install 'moto[server]')"
+}
+
+# The s3s-fs version the storage tests run: an S3 server that, unlike moto, checks signatures.
+S3S_FS_VERSION="0.14.1"
+
+# Where s3s-fs is (PATH, then cargo's bin directory), or nothing.
+s3s_fs_path() {
+  local bin="${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs"
+  if have s3s-fs; then
+    command -v s3s-fs
+  elif [[ -x "$bin" ]]; then
+    printf '%s\n' "$bin"
+  else
+    return 1
+  fi
+}
+
+# ensure_s3s_fs — build s3s-fs once with cargo install (a few minutes). Warns instead of
+# failing: without it only the S3 tests fail.
+ensure_s3s_fs() {
+  s3s_fs_path >/dev/null && return 0
+  log "Installing s3s-fs $S3S_FS_VERSION (S3 server for the storage tests; one-off, a few minutes)"
+  if cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked >&2 && s3s_fs_path >/dev/null; then
+    return 0
+  fi
+  warn "s3s-fs is not installed; the S3 tests will fail (install it: cargo install s3s-fs@$S3S_FS_VERSION --features binary --locked)"
+}
+
 # ---------------------------------------------------------------------------
 # PostgreSQL
 

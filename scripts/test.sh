@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Find (or start) PostgreSQL and Redis, make sure python3 can import aiosmtpd
-# (the SMTP server the email tests start), then run the test suite with
-# cargo-nextest. Extra arguments go to `cargo nextest run`.
+# (the SMTP server the email tests start) and moto (an S3 server the storage
+# tests start) and that s3s-fs (the other one) is installed, then run the test
+# suite with cargo-nextest. Extra arguments go to `cargo nextest run`.
 #
 #   scripts/test.sh [NEXTEST ARGS...]
 #
@@ -89,14 +90,25 @@ if aiosmtpd_importable; then
 else
   info "SMTP        aiosmtpd is not installed yet"
 fi
+if moto_importable && s3s_fs_path >/dev/null; then
+  info "S3          python3 -m moto.server and s3s-fs, started by each storage test"
+else
+  info "S3          moto and/or s3s-fs are not installed yet"
+fi
 
 if [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
   aiosmtpd_importable ||
     info "GUILD_TEST_DRY_RUN=1: would install aiosmtpd (python3 -m pip install aiosmtpd)"
+  moto_importable ||
+    info "GUILD_TEST_DRY_RUN=1: would install moto (python3 -m pip install 'moto[server]')"
+  s3s_fs_path >/dev/null ||
+    info "GUILD_TEST_DRY_RUN=1: would install s3s-fs (cargo install s3s-fs@$S3S_FS_VERSION --features binary --locked)"
   info "GUILD_TEST_DRY_RUN=1: would run: cargo nextest run --workspace --no-fail-fast $*"
   exit 0
 fi
 
 ensure_aiosmtpd
+ensure_moto
+ensure_s3s_fs
 ensure_nextest
 exec cargo nextest run --workspace --no-fail-fast "$@"

@@ -2,12 +2,14 @@
 //!
 //! Each adapter is optional: without its configuration Guild runs on an in-process default. The
 //! heavy client libraries live only in this crate, so domain crates compile and test without them.
-//! Today: Redis (readiness; pub/sub, presence and rate limits build on it). Storage, email and AI
+//! Today: Redis (readiness, rate limits), email (SMTP and the development recorder), rate
+//! limiters (Redis and in-memory) and blob storage (local directory and S3-compatible). AI
 //! adapters join here with the features that need them.
 
 pub mod mail;
 pub mod ratelimit;
 pub mod redis;
+pub mod storage;
 
 /// A failed call to an external service.
 #[derive(Debug, thiserror::Error)]

@@ -75,3 +75,102 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>>;
 }
+
+/// What a [`BlobStore`] knows about a stored blob without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    /// The blob's key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The content type given when it was stored.
+    pub content_type: String,
+}
+
+/// A [`BlobStore`] call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlobError {
+    /// No blob has that key.
+    #[error("blob not found")]
+    NotFound,
+    /// The request is unusable (a malformed key, say): retrying will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The storage backend could not be reached or failed: retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The longest key a [`BlobStore`] accepts, in bytes.
+pub const MAX_BLOB_KEY_LEN: usize = 512;
+
+/// The longest `/`-separated segment of a blob key, in bytes: file systems cap a file name at 255
+/// bytes, and the local store adds a suffix to each.
+pub const MAX_BLOB_KEY_SEGMENT_LEN: usize = 200;
+
+/// The longest lifetime a [`BlobStore::signed_get_url`] accepts: 7 days, as on S3.
+pub const MAX_SIGNED_URL_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Checks a blob key, as every [`BlobStore`] does before touching storage.
+///
+/// Keys look like `tenants/<uuid>/assets/<uuid>`: non-empty, at most [`MAX_BLOB_KEY_LEN`] bytes,
+/// only `[A-Za-z0-9/._-]`, no leading `/`, no empty, `.` or `..` segment (so no `//` and no
+/// trailing `/`), and no segment longer than [`MAX_BLOB_KEY_SEGMENT_LEN`]. That keeps keys safe
+/// as relative file paths and as URL paths, and portable between stores.
+pub fn validate_blob_key(key: &str) -> Result<(), BlobError> {
+    let reject = |why: &str| Err(BlobError::Rejected(format!("invalid blob key: {why}")));
+    if key.is_empty() {
+        return reject("empty");
+    }
+    if key.len() > MAX_BLOB_KEY_LEN {
+        return reject("longer than 512 bytes");
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+    {
+        return reject("only A-Z, a-z, 0-9, '/', '.', '_' and '-' are allowed");
+    }
+    if key.starts_with('/') {
+        return reject("starts with '/'");
+    }
+    if key.split('/').any(|s| matches!(s, "" | "." | "..")) {
+        return reject("has an empty, '.' or '..' segment");
+    }
+    if key.split('/').any(|s| s.len() > MAX_BLOB_KEY_SEGMENT_LEN) {
+        return reject("has a segment longer than 200 bytes");
+    }
+    Ok(())
+}
+
+/// Stores opaque blobs (uploaded media, exports) by key.
+///
+/// Every method checks its key with [`validate_blob_key`] and answers [`BlobError::Rejected`]
+/// for a bad one without touching storage. Content types must be printable ASCII, at most 255
+/// bytes; signed URLs live at least one second and at most [`MAX_SIGNED_URL_TTL`]. Failures of
+/// the backend are [`BlobError::Unavailable`]; their messages never carry credentials.
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` under `key` with its content type, replacing any blob already there.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<(), BlobError>>;
+
+    /// Reads a whole blob; [`BlobError::NotFound`] when there is none.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, BlobError>>;
+
+    /// Describes a blob without reading it; [`BlobError::NotFound`] when there is none.
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<BlobMeta, BlobError>>;
+
+    /// Deletes a blob. Deleting a missing key is `Ok` (idempotent).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BlobError>>;
+
+    /// A URL that lets its holder GET the blob until `expires_in` passes.
+    fn signed_get_url<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<String, BlobError>>;
+}

@@ -1,0 +1,782 @@
+//! Blob storage: the two [`BlobStore`]s Guild ships.
+//!
+//! - [`LocalBlobStore`] keeps blobs as files under a directory: the default, needing no setup. It
+//!   signs download URLs itself (HMAC-SHA256 over key and expiry) and offers
+//!   [`LocalBlobStore::verify_signature`], so the API can serve those URLs.
+//! - [`S3BlobStore`] talks to any S3-compatible service (AWS S3, MinIO, Cloudflare R2, ...)
+//!   through aws-sdk-s3, and hands out presigned GET URLs.
+//!
+//! Both check every key with [`validate_blob_key`] before touching storage, sort failures into
+//! [`BlobError::NotFound`], [`BlobError::Rejected`] and [`BlobError::Unavailable`], and never put
+//! a secret (signing key, S3 secret) into an error message or `Debug` output.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use guild_kernel::ports::{
+    BlobError, BlobMeta, BlobStore, BoxFuture, MAX_SIGNED_URL_TTL, validate_blob_key,
+};
+use tokio::io::AsyncWriteExt;
+
+use crate::IntegrationError;
+
+/// The content type reported for a blob stored without one (an S3 object uploaded by another
+/// tool, a local blob whose type file went missing).
+const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// The longest content type accepted, in bytes.
+const MAX_CONTENT_TYPE_LEN: usize = 255;
+
+/// Shortest accepted signing key for [`LocalBlobStore`], in bytes: 256 bits, the strength of
+/// HMAC-SHA256.
+pub const MIN_SIGNING_KEY_LEN: usize = 32;
+
+fn rejected(message: impl Into<String>) -> BlobError {
+    BlobError::Rejected(message.into())
+}
+
+/// Content types end up in HTTP headers and in a file: printable ASCII only, bounded.
+fn validate_content_type(content_type: &str) -> Result<(), BlobError> {
+    if content_type.is_empty() {
+        return Err(rejected("invalid content type: empty"));
+    }
+    if content_type.len() > MAX_CONTENT_TYPE_LEN {
+        return Err(rejected("invalid content type: longer than 255 bytes"));
+    }
+    if !content_type.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(rejected(
+            "invalid content type: only printable ASCII is allowed",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_ttl(expires_in: Duration) -> Result<(), BlobError> {
+    if expires_in < Duration::from_secs(1) {
+        return Err(rejected("a signed URL must live at least one second"));
+    }
+    if expires_in > MAX_SIGNED_URL_TTL {
+        return Err(rejected("a signed URL may live at most 7 days"));
+    }
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `http://` or `https://` followed by a host, without credentials, query or fragment.
+fn check_base_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return Err("must start with http:// or https://".to_owned());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err("has no host".to_owned());
+    }
+    if authority.contains('@') {
+        return Err("must not contain credentials".to_owned());
+    }
+    if rest.contains(['?', '#']) || rest.contains(char::is_whitespace) {
+        return Err("must not contain a query, a fragment or spaces".to_owned());
+    }
+    Ok(())
+}
+
+// --- Local directory -----------------------------------------------------------------------------
+
+/// Suffixes of the files a blob is kept in. `~` cannot occur in a key, so these names never
+/// collide with a key or with the directories its `/`-separated segments make: `a` and `a/b` can
+/// both exist (`a~data` next to directory `a/`), as on S3.
+const DATA_SUFFIX: &str = "~data";
+const TYPE_SUFFIX: &str = "~type";
+const TEMP_INFIX: &str = "~tmp-";
+
+/// Writers to the same key take one of these locks (picked by hashing the key) around the renames
+/// that publish a blob, so the content type and the bytes of one `put` stay together.
+const LOCK_STRIPES: usize = 32;
+
+/// Stores blobs as files under a root directory: the default [`BlobStore`].
+///
+/// Blob `tenants/t/assets/a` lives in `<root>/tenants/t/assets/a~data`, its content type in
+/// `a~type` beside it. A `put` writes and fsyncs temporary files in the same directory and
+/// renames them into place, so readers see the old blob or the new one, never a partial file.
+/// All file access goes through `tokio::fs` (the runtime's blocking pool). Empty directories are
+/// left behind by `delete`.
+///
+/// Signed URLs are `{public_base_url}/blobs/{key}?expires={unix seconds}&sig={hex HMAC-SHA256 of
+/// "{key}|{expires}"}`; [`verify_signature`](Self::verify_signature) checks one. Cloning is cheap
+/// and clones share their locks.
+#[derive(Clone)]
+pub struct LocalBlobStore {
+    inner: Arc<LocalInner>,
+}
+
+struct LocalInner {
+    root: PathBuf,
+    public_base_url: String,
+    signing_key: hmac::Key,
+    locks: [tokio::sync::Mutex<()>; LOCK_STRIPES],
+}
+
+impl std::fmt::Debug for LocalBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBlobStore")
+            .field("root", &self.inner.root)
+            .field("public_base_url", &self.inner.public_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalBlobStore {
+    /// Configures a store under `root` (created on the first `put`).
+    ///
+    /// `public_base_url` is where the API answers (`https://guild.example.com`), used to build
+    /// signed URLs; a trailing `/` is dropped. `signing_key` signs those URLs: at least
+    /// [`MIN_SIGNING_KEY_LEN`] random bytes, kept secret and stable across restarts (URLs signed
+    /// with another key stop verifying).
+    ///
+    /// Fails with [`IntegrationError::Misconfigured`] on an empty root, a base URL that is not
+    /// `http(s)://host[/path]`, or a short signing key.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "taking the key by value leaves the caller no copy to keep around"
+    )]
+    pub fn new(
+        root: PathBuf,
+        public_base_url: String,
+        signing_key: Vec<u8>,
+    ) -> Result<Self, IntegrationError> {
+        let misconfigured = |message: String| IntegrationError::Misconfigured {
+            service: "local blob storage",
+            message,
+        };
+        if root.as_os_str().is_empty() {
+            return Err(misconfigured("the root directory is empty".to_owned()));
+        }
+        let mut public_base_url = public_base_url;
+        while public_base_url.ends_with('/') {
+            public_base_url.pop();
+        }
+        check_base_url(&public_base_url)
+            .map_err(|why| misconfigured(format!("the public base URL {why}")))?;
+        if signing_key.len() < MIN_SIGNING_KEY_LEN {
+            return Err(misconfigured(format!(
+                "the signing key must be at least {MIN_SIGNING_KEY_LEN} bytes"
+            )));
+        }
+        Ok(Self {
+            inner: Arc::new(LocalInner {
+                root,
+                public_base_url,
+                signing_key: hmac::Key::new(hmac::HMAC_SHA256, &signing_key),
+                locks: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+            }),
+        })
+    }
+
+    /// The directory blobs are stored under.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// A signed URL for `key` that expires at `expires` (Unix seconds). [`BlobStore::signed_get_url`]
+    /// uses this with now + its lifetime; call it directly to hand out stable URLs (rounded expiry
+    /// times keep them cacheable).
+    pub fn signed_url_until(&self, key: &str, expires: u64) -> Result<String, BlobError> {
+        validate_blob_key(key)?;
+        let sig = hex::encode(self.tag(key, expires).as_ref());
+        Ok(format!(
+            "{}/blobs/{key}?expires={expires}&sig={sig}",
+            self.inner.public_base_url
+        ))
+    }
+
+    /// Whether `sig` (hex) is this store's signature of `key` and `expires`, and `expires` (Unix
+    /// seconds) has not passed. The comparison runs in constant time.
+    pub fn verify_signature(&self, key: &str, expires: u64, sig: &str) -> bool {
+        if validate_blob_key(key).is_err() || unix_now() >= expires {
+            return false;
+        }
+        let Ok(tag) = hex::decode(sig) else {
+            return false;
+        };
+        hmac::verify(
+            &self.inner.signing_key,
+            Self::signed_message(key, expires).as_bytes(),
+            &tag,
+        )
+        .is_ok()
+    }
+
+    fn signed_message(key: &str, expires: u64) -> String {
+        // Keys cannot contain '|', so the message is unambiguous.
+        format!("{key}|{expires}")
+    }
+
+    fn tag(&self, key: &str, expires: u64) -> hmac::Tag {
+        hmac::sign(
+            &self.inner.signing_key,
+            Self::signed_message(key, expires).as_bytes(),
+        )
+    }
+
+    /// `<root>/<key><suffix>`; the key is already validated, so this stays under the root.
+    fn file(&self, key: &str, suffix: &str) -> PathBuf {
+        self.inner.root.join(format!("{key}{suffix}"))
+    }
+
+    fn lock_for(&self, key: &str) -> &tokio::sync::Mutex<()> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let index = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or_default();
+        &self.inner.locks[index]
+    }
+
+    async fn put_impl(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        validate_blob_key(key)?;
+        validate_content_type(content_type)?;
+        let data = self.file(key, DATA_SUFFIX);
+        let ctype = self.file(key, TYPE_SUFFIX);
+        if let Some(dir) = data.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| io_unavailable("create the blob's directory", &e))?;
+        }
+        // Removes the temporary files if anything below fails or the caller drops this future.
+        let temps = TempFiles::new([
+            temp_path(&self.inner.root, key),
+            temp_path(&self.inner.root, key),
+        ]);
+        let [data_tmp, type_tmp] = &temps.paths;
+        write_synced(data_tmp, &bytes)
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        write_synced(type_tmp, content_type.as_bytes())
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        let _guard = self.lock_for(key).lock().await;
+        // Type first: a new blob becomes visible only once its type is in place.
+        tokio::fs::rename(type_tmp, &ctype)
+            .await
+            .map_err(|e| io_unavailable("store the blob", &e))?;
+        tokio::fs::rename(data_tmp, &data)
+            .await
+            .map_err(|e| io_unavailable("store the blob", &e))?;
+        temps.disarm();
+        Ok(())
+    }
+
+    async fn get_impl(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        validate_blob_key(key)?;
+        tokio::fs::read(self.file(key, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_error("read the blob", &e))
+    }
+
+    async fn head_impl(&self, key: &str) -> Result<BlobMeta, BlobError> {
+        validate_blob_key(key)?;
+        let meta = tokio::fs::metadata(self.file(key, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_error("inspect the blob", &e))?;
+        if !meta.is_file() {
+            return Err(BlobError::NotFound);
+        }
+        let content_type = match tokio::fs::read_to_string(self.file(key, TYPE_SUFFIX)).await {
+            Ok(t) if validate_content_type(t.trim()).is_ok() => t.trim().to_owned(),
+            Ok(_) => DEFAULT_CONTENT_TYPE.to_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => DEFAULT_CONTENT_TYPE.to_owned(),
+            Err(e) => return Err(io_unavailable("read the blob's content type", &e)),
+        };
+        Ok(BlobMeta {
+            key: key.to_owned(),
+            size: meta.len(),
+            content_type,
+        })
+    }
+
+    async fn delete_impl(&self, key: &str) -> Result<(), BlobError> {
+        validate_blob_key(key)?;
+        let _guard = self.lock_for(key).lock().await;
+        // Data first: the blob disappears in one step.
+        for suffix in [DATA_SUFFIX, TYPE_SUFFIX] {
+            match tokio::fs::remove_file(self.file(key, suffix)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_unavailable("delete the blob", &e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Temporary files, removed on drop unless [`disarm`](Self::disarm)ed (once renamed away).
+struct TempFiles {
+    paths: [PathBuf; 2],
+    armed: bool,
+}
+
+impl TempFiles {
+    fn new(paths: [PathBuf; 2]) -> Self {
+        Self { paths, armed: true }
+    }
+
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        if self.armed {
+            // Unlinking is quick, and drop cannot await.
+            for path in &self.paths {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// A fresh temporary name beside `key`'s files.
+fn temp_path(root: &Path, key: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    root.join(format!("{key}{TEMP_INFIX}{}-{n}", std::process::id()))
+}
+
+async fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await
+}
+
+fn io_unavailable(action: &str, e: &io::Error) -> BlobError {
+    BlobError::Unavailable(format!("local blob storage could not {action}: {e}"))
+}
+
+/// `NotFound` for a missing file (or a path through a file), otherwise unavailable.
+fn io_error(action: &str, e: &io::Error) -> BlobError {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
+            BlobError::NotFound
+        }
+        _ => io_unavailable(action, e),
+    }
+}
+
+impl BlobStore for LocalBlobStore {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.put_impl(key, bytes, content_type))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, BlobError>> {
+        Box::pin(self.get_impl(key))
+    }
+
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<BlobMeta, BlobError>> {
+        Box::pin(self.head_impl(key))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.delete_impl(key))
+    }
+
+    fn signed_get_url<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<String, BlobError>> {
+        Box::pin(async move {
+            validate_ttl(expires_in)?;
+            // Round up, so the URL lives at least `expires_in`.
+            let ttl = expires_in.as_secs() + u64::from(expires_in.subsec_nanos() > 0);
+            self.signed_url_until(key, unix_now().saturating_add(ttl))
+        })
+    }
+}
+
+// --- S3 ------------------------------------------------------------------------------------------
+
+/// An error and its sources, `: `-separated (`dispatch failure: io error: ... Connection refused`).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// How to reach an S3-compatible bucket.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// The service URL (`http://127.0.0.1:9000`, `https://<account>.r2.cloudflarestorage.com`);
+    /// `None` for AWS S3 itself, found from the region.
+    pub endpoint: Option<String>,
+    /// The region (`us-east-1`; `auto` for R2).
+    pub region: String,
+    /// The bucket holding Guild's blobs; it must exist.
+    pub bucket: String,
+    /// The access key ID.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// Address buckets in the path (`endpoint/bucket/key`) rather than the host name
+    /// (`bucket.endpoint/key`): needed by MinIO and most self-hosted servers.
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stores blobs in an S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, ...).
+///
+/// Built from an [`S3Config`] with static credentials; no environment or profile lookup. Requests
+/// are signed with SigV4 over the SDK's rustls (aws-lc) HTTPS client, retried by the SDK's
+/// standard policy, and give up connecting after 5 seconds. Signed URLs are presigned `GetObject`
+/// requests, valid for anyone holding them until they expire. Cloning is cheap.
+#[derive(Clone)]
+pub struct S3BlobStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    /// For `Debug` and error messages.
+    endpoint: Option<String>,
+    region: String,
+    /// Kept only to scrub them from error messages, should a server echo them.
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobStore")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long to wait for a TCP (and TLS) connection to the S3 endpoint.
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl S3BlobStore {
+    /// Configures a store; nothing connects until the first call.
+    ///
+    /// Fails with [`IntegrationError::Misconfigured`] on an empty region, bucket or credential, or
+    /// an endpoint that is not `http(s)://host[:port][/path]` (credentials in the endpoint URL are
+    /// refused: they belong in the config fields). The message never contains the credentials.
+    pub fn new(config: S3Config) -> Result<Self, IntegrationError> {
+        let misconfigured = |message: String| IntegrationError::Misconfigured {
+            service: "s3",
+            message,
+        };
+        let S3Config {
+            endpoint,
+            region,
+            bucket,
+            access_key_id,
+            secret_access_key,
+            path_style,
+        } = config;
+        for (name, value) in [
+            ("region", &region),
+            ("bucket", &bucket),
+            ("access key ID", &access_key_id),
+            ("secret access key", &secret_access_key),
+        ] {
+            if value.trim().is_empty() {
+                return Err(misconfigured(format!("the {name} is empty")));
+            }
+        }
+        if bucket.contains(['/', '?', '#']) || bucket.contains(char::is_whitespace) {
+            return Err(misconfigured(format!("invalid bucket name {bucket:?}")));
+        }
+        let endpoint = endpoint.map(|e| e.trim_end_matches('/').to_owned());
+        if let Some(url) = &endpoint {
+            check_base_url(url).map_err(|why| misconfigured(format!("the endpoint URL {why}")))?;
+        }
+
+        let credentials = Credentials::new(
+            access_key_id.clone(),
+            secret_access_key.clone(),
+            None,
+            None,
+            "guild-config",
+        );
+        let mut builder = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(path_style)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(S3_CONNECT_TIMEOUT)
+                    .build(),
+            );
+        if let Some(url) = &endpoint {
+            builder = builder.endpoint_url(url);
+        }
+        Ok(Self {
+            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            bucket,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+        })
+    }
+
+    /// The SDK client, for what the port does not cover (creating buckets in setup scripts and
+    /// tests, listing, lifecycle rules).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// The bucket blobs go to.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Checks that the bucket exists and the credentials may use it (`HeadBucket`), for readiness
+    /// probes.
+    pub async fn ping(&self) -> Result<(), IntegrationError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let message = match self.sdk_error("check the bucket", &e) {
+                    BlobError::NotFound => format!("bucket {:?} does not exist", self.bucket),
+                    BlobError::Rejected(m) | BlobError::Unavailable(m) => m,
+                };
+                IntegrationError::Unavailable {
+                    service: "s3",
+                    message,
+                }
+            })
+    }
+
+    /// Sorts an SDK error: a missing key is `NotFound`, everything else `Unavailable` (retry
+    /// later, or fix the configuration). Messages carry the S3 error code and message, or the
+    /// transport error, never the credentials.
+    fn sdk_error<E>(&self, action: &str, err: &SdkError<E>) -> BlobError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let message = match err {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let code = service.err().code();
+                match code {
+                    Some("NoSuchBucket") => {
+                        format!("S3 bucket {:?} does not exist", self.bucket)
+                    }
+                    Some("NoSuchKey" | "NotFound") => return BlobError::NotFound,
+                    None if status == 404 => return BlobError::NotFound,
+                    _ => format!(
+                        "S3 could not {action}: HTTP {status} {}: {}",
+                        code.unwrap_or("(no error code)"),
+                        service.err().message().unwrap_or("(no message)")
+                    ),
+                }
+            }
+            SdkError::TimeoutError(_) => format!("S3 could not {action}: timed out"),
+            SdkError::DispatchFailure(_) => format!(
+                "S3 could not {action}: could not reach {}: {}",
+                self.endpoint.as_deref().unwrap_or("AWS S3"),
+                error_chain(err)
+            ),
+            _ => format!("S3 could not {action}: {}", error_chain(err)),
+        };
+        BlobError::Unavailable(self.scrub(message))
+    }
+
+    /// Masks the credentials, in case a server or transport error echoed them.
+    fn scrub(&self, message: String) -> String {
+        let mut message = message;
+        for secret in [&self.secret_access_key, &self.access_key_id] {
+            if !secret.is_empty() && message.contains(secret.as_str()) {
+                message = message.replace(secret.as_str(), "***");
+            }
+        }
+        message
+    }
+
+    async fn put_impl(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        validate_blob_key(key)?;
+        validate_content_type(content_type)?;
+        let length = i64::try_from(bytes.len()).map_err(|_| rejected("blob too large"))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("store the blob", &e))?;
+        Ok(())
+    }
+
+    async fn get_impl(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        validate_blob_key(key)?;
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("read the blob", &e))?;
+        let body = output.body.collect().await.map_err(|e| {
+            BlobError::Unavailable(self.scrub(format!(
+                "S3 could not read the blob: the download failed: {}",
+                error_chain(&e)
+            )))
+        })?;
+        Ok(body.to_vec())
+    }
+
+    async fn head_impl(&self, key: &str) -> Result<BlobMeta, BlobError> {
+        validate_blob_key(key)?;
+        let output = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("inspect the blob", &e))?;
+        Ok(BlobMeta {
+            key: key.to_owned(),
+            size: output
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or_default(),
+            content_type: output
+                .content_type()
+                .filter(|t| !t.is_empty())
+                .unwrap_or(DEFAULT_CONTENT_TYPE)
+                .to_owned(),
+        })
+    }
+
+    async fn delete_impl(&self, key: &str) -> Result<(), BlobError> {
+        validate_blob_key(key)?;
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("delete the blob", &e))
+        {
+            // S3 answers 204 for a missing key; some compatible servers say 404.
+            Ok(_) | Err(BlobError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn signed_get_url_impl(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, BlobError> {
+        validate_blob_key(key)?;
+        validate_ttl(expires_in)?;
+        let presigning = PresigningConfig::expires_in(expires_in)
+            .map_err(|e| rejected(format!("invalid signed URL lifetime: {e}")))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| self.sdk_error("sign a download URL", &e))?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+impl BlobStore for S3BlobStore {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.put_impl(key, bytes, content_type))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, BlobError>> {
+        Box::pin(self.get_impl(key))
+    }
+
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<BlobMeta, BlobError>> {
+        Box::pin(self.head_impl(key))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.delete_impl(key))
+    }
+
+    fn signed_get_url<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<String, BlobError>> {
+        Box::pin(self.signed_get_url_impl(key, expires_in))
+    }
+}
