@@ -438,3 +438,105 @@ async fn sections_are_reordered_at_once_and_videos_validated() {
     let doubled = [ids[0].clone(), ids[0].clone(), ids[1].clone()];
     assert_problem(&send(&app, order(&doubled)).await, 422, "invalid_order");
 }
+
+#[actix_web::test]
+async fn members_pin_modules_for_themselves_and_admins_for_everyone() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "catalog_open": true })),
+        ),
+    )
+    .await;
+    let first = module_with_section(&app, &owner, "First").await;
+    let second = module_with_section(&app, &owner, "Second").await;
+    let draft = module_with_section(&app, &owner, "Draft").await;
+    publish(&app, &owner, &first).await;
+    publish(&app, &owner, &second).await;
+
+    let pinned = send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{second}/pin"),
+            Some(&ann),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(pinned.status, 200, "{}", pinned.text);
+    assert_eq!(pinned.json["pinned"], true);
+    let mine = send(&app, get("/v1/modules?pinned=true", &ann)).await;
+    let ids: Vec<&str> = mine.json["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [second.as_str()]);
+    // Pins are personal.
+    assert_eq!(
+        send(&app, get("/v1/modules?pinned=true", &owner))
+            .await
+            .json["data"],
+        json!([])
+    );
+    // A module you cannot see cannot be pinned.
+    assert_problem(
+        &send(
+            &app,
+            json_request(
+                Method::PUT,
+                &format!("/v1/modules/{draft}/pin"),
+                Some(&ann),
+                None,
+            ),
+        )
+        .await,
+        404,
+        "module_not_found",
+    );
+    let unpinned = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/modules/{second}/pin"),
+            Some(&ann),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(unpinned.json["pinned"], false);
+
+    assert_problem(
+        &send(
+            &app,
+            json_request(
+                Method::PUT,
+                &format!("/v1/modules/{first}/company-pin"),
+                Some(&ann),
+                None,
+            ),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    let company = send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{first}/company-pin"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(company.status, 200, "{}", company.text);
+    let seen = send(&app, get(&format!("/v1/modules/{first}"), &ann)).await;
+    assert_eq!(seen.json["company_pinned"], true);
+}

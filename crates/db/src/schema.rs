@@ -31,6 +31,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    company_pinned_modules (tenant_id, module_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        pinned_by -> Uuid,
+        pinned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     dev_mailbox (id) {
         id -> Uuid,
         to_address -> Text,
@@ -264,6 +273,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_pinned_modules (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        pinned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -279,6 +297,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_log,
+    company_pinned_modules,
     dev_mailbox,
     email_preferences,
     email_tokens,
@@ -298,5 +317,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     user_groups,
     user_permissions,
+    user_pinned_modules,
     users,
 );

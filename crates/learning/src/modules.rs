@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{
-    module_groups, module_mentors, module_prerequisites, module_tags, modules, sections, tags,
-    tenants, user_groups,
+    company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
+    modules, sections, tags, tenants, user_groups, user_pinned_modules,
 };
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
@@ -76,6 +76,10 @@ pub struct Module {
     pub due_at: Option<DateTime<Utc>>,
     /// For the actor: assigned as mandatory to one of their groups.
     pub mandatory: bool,
+    /// The actor pinned it.
+    pub pinned: bool,
+    /// Pinned for the whole company.
+    pub company_pinned: bool,
 }
 
 /// The editable fields of a module; `None` keeps the value (on create: the default).
@@ -283,6 +287,23 @@ async fn enrich(
         .into_iter()
         .collect();
     let assigned = assigned_to_me(conn, actor, &ids).await?;
+    let pinned: std::collections::HashSet<Uuid> = user_pinned_modules::table
+        .filter(user_pinned_modules::tenant_id.eq(tenant))
+        .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid()))
+        .filter(user_pinned_modules::module_id.eq_any(&ids))
+        .select(user_pinned_modules::module_id)
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let company: std::collections::HashSet<Uuid> = company_pinned_modules::table
+        .filter(company_pinned_modules::tenant_id.eq(tenant))
+        .filter(company_pinned_modules::module_id.eq_any(&ids))
+        .select(company_pinned_modules::module_id)
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -295,6 +316,8 @@ async fn enrich(
                 section_count: counts.get(&id).copied().unwrap_or(0),
                 due_at,
                 mandatory,
+                pinned: pinned.contains(&id),
+                company_pinned: company.contains(&id),
                 row,
             }
         })
@@ -613,6 +636,8 @@ pub struct ModuleFilter {
     pub category_id: Option<Uuid>,
     /// Only modules with this tag.
     pub tag: Option<String>,
+    /// Only modules the actor pinned.
+    pub pinned: bool,
 }
 
 /// The catalog the actor may see, ordered by id, in a fixed number of queries.
@@ -674,6 +699,14 @@ pub async fn list(
                 .filter(module_tags::tenant_id.eq(modules::tenant_id))
                 .filter(module_tags::module_id.eq(modules::id))
                 .filter(crate::lower(tags::name).eq(tag.to_lowercase())),
+        ));
+    }
+    if filter.pinned {
+        query = query.filter(diesel::dsl::exists(
+            user_pinned_modules::table
+                .filter(user_pinned_modules::tenant_id.eq(modules::tenant_id))
+                .filter(user_pinned_modules::module_id.eq(modules::id))
+                .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid())),
         ));
     }
     if let Some(cursor) = page.cursor().map_err(|_| {
@@ -879,5 +912,68 @@ pub async fn unassign(
         serde_json::json!({ "group_id": group }),
     )
     .await?;
+    get(conn, actor, id).await
+}
+
+/// Pins (or unpins) a module the actor can see, for themselves.
+pub async fn pin(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    pinned: bool,
+) -> Result<Module, LearningError> {
+    visible(conn, actor, id).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    let me = actor.user_id.into_uuid();
+    if pinned {
+        diesel::insert_into(user_pinned_modules::table)
+            .values((
+                user_pinned_modules::tenant_id.eq(tenant),
+                user_pinned_modules::user_id.eq(me),
+                user_pinned_modules::module_id.eq(id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await
+            .map_err(on_missing_reference(LearningError::ModuleNotFound))?;
+    } else {
+        diesel::delete(user_pinned_modules::table.find((tenant, me, id)))
+            .execute(conn)
+            .await?;
+    }
+    get(conn, actor, id).await
+}
+
+/// Pins (or unpins) a module for the whole company (MANAGE_ALL_MODULES).
+pub async fn company_pin(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    pinned: bool,
+) -> Result<Module, LearningError> {
+    visible(conn, actor, id).await?;
+    authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
+    let tenant = actor.tenant_id.into_uuid();
+    if pinned {
+        diesel::insert_into(company_pinned_modules::table)
+            .values((
+                company_pinned_modules::tenant_id.eq(tenant),
+                company_pinned_modules::module_id.eq(id),
+                company_pinned_modules::pinned_by.eq(actor.user_id.into_uuid()),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    } else {
+        diesel::delete(company_pinned_modules::table.find((tenant, id)))
+            .execute(conn)
+            .await?;
+    }
+    let action = if pinned {
+        "MODULE_COMPANY_PINNED"
+    } else {
+        "MODULE_COMPANY_UNPINNED"
+    };
+    crate::audit(conn, actor, action, "module", id, serde_json::json!({})).await?;
     get(conn, actor, id).await
 }

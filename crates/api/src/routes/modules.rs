@@ -69,6 +69,10 @@ pub(crate) struct ModuleDto {
     due_at: Option<DateTime<Utc>>,
     /// Assigned to one of your groups as mandatory.
     mandatory: bool,
+    /// You pinned it.
+    pinned: bool,
+    /// Pinned for the whole company.
+    company_pinned: bool,
 }
 
 impl From<Module> for ModuleDto {
@@ -95,6 +99,8 @@ impl From<Module> for ModuleDto {
             section_count: m.section_count,
             due_at: m.due_at,
             mandatory: m.mandatory,
+            pinned: m.pinned,
+            company_pinned: m.company_pinned,
         }
     }
 }
@@ -181,6 +187,9 @@ pub(crate) struct ModuleQuery {
     category_id: Option<Uuid>,
     /// A tag name.
     tag: Option<String>,
+    /// Only the modules you pinned.
+    #[serde(default)]
+    pinned: bool,
     /// Page size, 1 to 200.
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
@@ -208,6 +217,7 @@ pub(crate) async fn list_modules(
         status: q.status,
         category_id: q.category_id,
         tag: q.tag,
+        pinned: q.pinned,
     };
     let page = PageRequest::from(&PageParams {
         limit: q.limit,
@@ -799,3 +809,38 @@ pub(crate) async fn delete_category(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+macro_rules! pin_route {
+    ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $status:literal, $pinned:literal, $func:path) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            tag = "modules",
+            params(("module_id" = Uuid, Path, description = "The module")),
+            responses((status = 200, body = ModuleDto, description = $status), AuthErrors, NotFound)
+        )]
+        #[$method($path)]
+        pub(crate) async fn $name(state: web::Data<AppState>, auth: Auth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+            let actor = auth.0;
+            let id = path.into_inner();
+            let module = in_tenant(&state, &actor, async |conn| $func(conn, &actor, id, $pinned).await).await?;
+            Ok(module_reply(HttpResponse::Ok(), module))
+        }
+    };
+}
+
+pin_route!(
+    /// Pin a module for yourself.
+    pin_module, put, "/modules/{module_id}/pin", "Pinned", true, modules::pin
+);
+pin_route!(
+    /// Unpin a module.
+    unpin_module, delete, "/modules/{module_id}/pin", "Unpinned", false, modules::pin
+);
+pin_route!(
+    /// Pin a module for the whole company (MANAGE_ALL_MODULES).
+    company_pin_module, put, "/modules/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin
+);
+pin_route!(
+    /// Remove a company-wide pin (MANAGE_ALL_MODULES).
+    company_unpin_module, delete, "/modules/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin
+);

@@ -1,0 +1,2 @@
+DROP TABLE company_pinned_modules;
+DROP TABLE user_pinned_modules;
