@@ -540,3 +540,90 @@ async fn members_pin_modules_for_themselves_and_admins_for_everyone() {
     let seen = send(&app, get(&format!("/v1/modules/{first}"), &ann)).await;
     assert_eq!(seen.json["company_pinned"], true);
 }
+
+#[actix_web::test]
+async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "catalog_open": true })),
+        ),
+    )
+    .await;
+    let forklift = send(
+        &app,
+        post("/v1/modules", &owner, json!({ "title": "Forklift safety" })),
+    )
+    .await
+    .json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    send(&app, post(&format!("/v1/modules/{forklift}/sections"), &owner, json!({ "title": "Gear", "content_html": "<p>Always wear a <b>helmet</b> on the floor</p>" }))).await;
+    let finance = module_with_section(&app, &owner, "Finance basics").await;
+    let hidden = send(
+        &app,
+        post(
+            "/v1/modules",
+            &owner,
+            json!({ "title": "Helmet policy draft" }),
+        ),
+    )
+    .await
+    .json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    send(
+        &app,
+        post(
+            &format!("/v1/modules/{hidden}/sections"),
+            &owner,
+            json!({ "title": "x" }),
+        ),
+    )
+    .await;
+    publish(&app, &owner, &forklift).await;
+    publish(&app, &owner, &finance).await;
+
+    let ids = |reply: &guild_tests::Reply| -> Vec<String> {
+        reply.json["data"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut admin_hits = ids(&send(&app, get("/v1/modules?q=helmet", &owner)).await);
+    admin_hits.sort();
+    let mut expected = vec![forklift.clone(), hidden.clone()];
+    expected.sort();
+    assert_eq!(admin_hits, expected, "by section text and by title");
+    assert_eq!(
+        ids(&send(&app, get("/v1/modules?q=helmet", &ann)).await),
+        std::slice::from_ref(&forklift),
+        "drafts stay hidden"
+    );
+    assert_eq!(
+        ids(&send(&app, get("/v1/modules?q=FINANCE", &ann)).await),
+        [finance]
+    );
+    assert!(
+        ids(&send(&app, get("/v1/modules?q=b", &ann)).await).is_empty(),
+        "HTML tags are not words"
+    );
+    assert!(
+        ids(&send(&app, get("/v1/modules?q=helmet%20-floor", &ann)).await).is_empty(),
+        "exclusions apply"
+    );
+    let other = access(&sign_up(&app, "other").await);
+    assert!(ids(&send(&app, get("/v1/modules?q=helmet", &other)).await).is_empty());
+}

@@ -638,6 +638,9 @@ pub struct ModuleFilter {
     pub tag: Option<String>,
     /// Only modules the actor pinned.
     pub pinned: bool,
+    /// Full-text search (web-search syntax: words, "phrases", -excluded) over titles,
+    /// descriptions and section text.
+    pub q: Option<String>,
 }
 
 /// The catalog the actor may see, ordered by id, in a fixed number of queries.
@@ -700,6 +703,22 @@ pub async fn list(
                 .filter(module_tags::module_id.eq(modules::id))
                 .filter(crate::lower(tags::name).eq(tag.to_lowercase())),
         ));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        use diesel::dsl::sql;
+        use diesel::sql_types::{Bool, Text};
+        // The expressions match the GIN indexes of migration create_module_search.
+        let in_module = sql::<Bool>("to_tsvector('simple'::regconfig, modules.title || ' ' || modules.description) @@ websearch_to_tsquery('simple', ")
+            .bind::<Text, _>(q.to_owned())
+            .sql(")");
+        let in_sections = sql::<Bool>(
+            "EXISTS (SELECT 1 FROM sections s WHERE s.tenant_id = modules.tenant_id AND s.module_id = modules.id \
+             AND to_tsvector('simple'::regconfig, s.title || ' ' || regexp_replace(s.content_html, '<[^>]*>', ' ', 'g')) \
+             @@ websearch_to_tsquery('simple', ",
+        )
+        .bind::<Text, _>(q.to_owned())
+        .sql("))");
+        query = query.filter(in_module.or(in_sections));
     }
     if filter.pinned {
         query = query.filter(diesel::dsl::exists(

@@ -59,6 +59,11 @@ pub fn template_name() -> String {
         .collect();
     entries.sort();
     let mut hash = Sha256::new();
+    // What this build will actually apply, so a build that embedded an older set of migrations
+    // never shares a template with one that embedded the new set.
+    for name in guild_db::migrate::all() {
+        hash.update(name.as_bytes());
+    }
     for migration in entries {
         hash.update(migration.file_name().unwrap_or_default().as_encoded_bytes());
         for file in ["up.sql", "down.sql"] {

@@ -190,6 +190,8 @@ pub(crate) struct ModuleQuery {
     /// Only the modules you pinned.
     #[serde(default)]
     pinned: bool,
+    /// Full-text search over titles, descriptions and section text (words, "phrases", -excluded).
+    q: Option<String>,
     /// Page size, 1 to 200.
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
@@ -218,6 +220,7 @@ pub(crate) async fn list_modules(
         category_id: q.category_id,
         tag: q.tag,
         pinned: q.pinned,
+        q: q.q,
     };
     let page = PageRequest::from(&PageParams {
         limit: q.limit,

@@ -1,0 +1,2 @@
+DROP INDEX sections_search_idx;
+DROP INDEX modules_search_idx;
