@@ -115,12 +115,14 @@ struct Changes {
     validity_months: Option<Option<i32>>,
 }
 
-pub(crate) fn may_manage_all(actor: &Actor, module: Option<Uuid>) -> bool {
+/// Holds MANAGE_ALL_MODULES for this module (or the whole tenant when `module` is `None`).
+pub fn may_manage_all(actor: &Actor, module: Option<Uuid>) -> bool {
     let target = module.map_or(Target::Tenant, Target::Module);
     authorize(actor, Permission::ManageAllModules, target).is_ok()
 }
 
-async fn is_mentor(
+/// The actor is one of the module's mentors.
+pub async fn is_mentor(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
@@ -135,8 +137,8 @@ async fn is_mentor(
     .await?)
 }
 
-/// Loads a module the actor may see, or `ModuleNotFound`.
-pub(crate) async fn visible(
+/// Loads a module the actor may see, or `ModuleNotFound` (404: invisible is as if absent).
+pub async fn visible(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
@@ -165,7 +167,7 @@ pub(crate) async fn visible(
 
 /// Loads a module the actor may edit: MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator
 /// or a mentor. Visible but not editable is 403; invisible is 404.
-pub(crate) async fn editable(
+pub async fn editable(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
