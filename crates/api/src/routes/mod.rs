@@ -11,3 +11,4 @@ pub mod modules;
 pub mod ops;
 pub mod preferences;
 pub mod tenants;
+pub mod versions;
