@@ -2,6 +2,7 @@
 
 mod cors;
 mod identity;
+mod media;
 mod modules;
 mod openapi;
 mod ops;

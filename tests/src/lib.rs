@@ -48,8 +48,10 @@ pub struct Reply {
     pub headers: actix_web::http::header::HeaderMap,
     /// The body, parsed as JSON (`Null` when it is not JSON).
     pub json: serde_json::Value,
-    /// The raw body.
+    /// The body as text (lossy).
     pub text: String,
+    /// The raw body.
+    pub body: Vec<u8>,
 }
 
 impl Reply {
@@ -76,6 +78,7 @@ where
         headers,
         json,
         text,
+        body: bytes.to_vec(),
     }
 }
 
@@ -262,4 +265,164 @@ pub fn access(pair: &serde_json::Value) -> String {
         .as_str()
         .expect("access_token")
         .to_owned()
+}
+
+/// A multipart/form-data upload of `bytes` as `file_name` to `uri`, with an optional title.
+pub fn multipart_upload(
+    uri: &str,
+    token: &str,
+    file_name: &str,
+    bytes: &[u8],
+    title: Option<&str>,
+) -> actix_http::Request {
+    const BOUNDARY: &str = "guild-test-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n");
+    if let Some(title) = title {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header((
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ))
+        .set_payload(body)
+        .to_request()
+}
+
+/// A minimal HTTP/1.1 client for URLs the app hands out (signed storage URLs): sends one request
+/// and returns the status and body.
+pub async fn http_call(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connect to the storage server");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    stream.write_all(body).await.expect("send the body");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .await
+        .expect("read the reply");
+    let split = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a reply with headers");
+    let head = String::from_utf8_lossy(&reply[..split]).to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    let mut content = reply[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut out = Vec::new();
+        let mut rest = content.as_slice();
+        while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
+                .unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            let start = line_end + 2;
+            out.extend_from_slice(&rest[start..start + size]);
+            rest = &rest[start + size + 2..];
+        }
+        content = out;
+    }
+    (status, content)
+}
+
+/// A moto S3 server on a free loopback port with one bucket, stopped on drop.
+#[derive(Debug)]
+pub struct MotoS3 {
+    child: std::process::Child,
+    /// A configuration for its bucket.
+    pub config: guild_integrations::storage::S3Config,
+}
+
+impl MotoS3 {
+    /// Starts `python3 -m moto.server` (installed by `make test`) and creates a bucket.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto (run `make test`, which installs it)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto did not start; run `make test`, which installs it"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let config = guild_integrations::storage::S3Config {
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            region: "us-east-1".to_owned(),
+            bucket: "guild-media".to_owned(),
+            access_key_id: "testing".to_owned(),
+            secret_access_key: "testing".to_owned(),
+            path_style: true,
+        };
+        let store =
+            guild_integrations::storage::S3BlobStore::new(config.clone()).expect("an S3 store");
+        store
+            .client()
+            .create_bucket()
+            .bucket("guild-media")
+            .send()
+            .await
+            .expect("create the bucket");
+        Self { child, config }
+    }
+}
+
+impl Drop for MotoS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

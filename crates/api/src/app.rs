@@ -23,7 +23,7 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, audit, auth, groups, members, modules, ops, preferences, tenants, versions,
+    api_keys, audit, auth, groups, media, members, modules, ops, preferences, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(ops::livez)
         .service(ops::readyz)
         .service(ops::metrics)
+        .route("/blobs/{key:.+}", web::get().to(media::serve_blob))
+        .route("/blobs/{key:.+}", web::put().to(media::receive_blob))
         .service(scope("/v1").configure(v1));
 }
 
@@ -88,6 +90,17 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(versions::list_module_versions)
         .service(versions::publish_module_version)
         .service(versions::acknowledge_module)
+        .service(media::upload_media)
+        .service(media::start_media_upload)
+        .service(media::bulk_delete_media)
+        .service(media::list_media)
+        .service(media::get_media)
+        .service(media::complete_media_upload)
+        .service(media::delete_media)
+        .service(media::download_media)
+        .service(media::list_attachments)
+        .service(media::attach_asset)
+        .service(media::detach_asset)
         .service(modules::set_module_prerequisites)
         .service(modules::set_module_mentors)
         .service(modules::assign_module)

@@ -62,6 +62,27 @@ pub struct Config {
     pub mail_from: String,
     /// `GUILD_PUBLIC_URL`: the web app's base URL, for links in emails.
     pub public_url: String,
+    /// Where uploaded media goes.
+    pub blobs: BlobConfig,
+}
+
+/// Media storage: a local directory (the default) or an S3-compatible bucket.
+#[derive(Debug, Clone)]
+pub enum BlobConfig {
+    /// `GUILD_BLOB_DIR` (default `.data/blobs`), signed URLs under `GUILD_API_URL` (default
+    /// `http://localhost:<port>`) with `GUILD_BLOB_SIGNING_KEY` (32+ bytes; random when unset,
+    /// so URLs die with the process; required in production).
+    Local {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The API's public base URL.
+        api_url: String,
+        /// The URL signing key.
+        signing_key: Option<String>,
+    },
+    /// `GUILD_S3_BUCKET` set: `GUILD_S3_ENDPOINT` (optional), `GUILD_S3_REGION` (default
+    /// us-east-1), `GUILD_S3_ACCESS_KEY_ID`, `GUILD_S3_SECRET_ACCESS_KEY`, `GUILD_S3_PATH_STYLE`.
+    S3(guild_integrations::storage::S3Config),
 }
 
 /// Everything wrong with the environment, one line per variable.
@@ -135,6 +156,51 @@ impl Reader<'_> {
             ));
             None
         }
+    }
+}
+
+fn blob_config(r: &mut Reader<'_>, env: Environment, http_addr: SocketAddr) -> BlobConfig {
+    if let Some(bucket) = r.raw("GUILD_S3_BUCKET").map(str::to_owned) {
+        let endpoint = r.url("GUILD_S3_ENDPOINT", &["http", "https"]);
+        let region = r.raw("GUILD_S3_REGION").unwrap_or("us-east-1").to_owned();
+        let mut required = |name: &str| {
+            r.raw(name).map(str::to_owned).unwrap_or_else(|| {
+                r.errors
+                    .push(format!("{name}: required when GUILD_S3_BUCKET is set"));
+                String::new()
+            })
+        };
+        let access_key_id = required("GUILD_S3_ACCESS_KEY_ID");
+        let secret_access_key = required("GUILD_S3_SECRET_ACCESS_KEY");
+        let path_style = r.flag("GUILD_S3_PATH_STYLE", endpoint.is_some());
+        return BlobConfig::S3(guild_integrations::storage::S3Config {
+            endpoint,
+            region,
+            bucket,
+            access_key_id,
+            secret_access_key,
+            path_style,
+        });
+    }
+    let dir = std::path::PathBuf::from(r.raw("GUILD_BLOB_DIR").unwrap_or(".data/blobs"));
+    let api_url = r
+        .url("GUILD_API_URL", &["http", "https"])
+        .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
+    let signing_key = r.raw("GUILD_BLOB_SIGNING_KEY").map(str::to_owned);
+    match &signing_key {
+        Some(key) if key.len() < 32 => r
+            .errors
+            .push("GUILD_BLOB_SIGNING_KEY: expected at least 32 bytes".into()),
+        None if env == Environment::Production => r.errors.push(
+            "GUILD_BLOB_SIGNING_KEY: required in production with local storage (or set GUILD_S3_BUCKET)"
+                .into(),
+        ),
+        _ => {}
+    }
+    BlobConfig::Local {
+        dir,
+        api_url,
+        signing_key,
     }
 }
 
@@ -239,6 +305,8 @@ impl Config {
             .url("GUILD_PUBLIC_URL", &["http", "https"])
             .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
 
+        let blobs = blob_config(&mut r, env, http_addr);
+
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
         }
@@ -264,6 +332,7 @@ impl Config {
             smtp_url,
             mail_from,
             public_url,
+            blobs,
         })
     }
 
@@ -301,17 +370,34 @@ mod tests {
     #[test]
     fn production_does_not_migrate_unless_told() {
         let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
-        let config = Config::from_vars(&vars(&[("GUILD_ENV", "production"), secret])).unwrap();
+        let blob_key = ("GUILD_BLOB_SIGNING_KEY", "fedcba9876543210fedcba9876543210");
+        let config =
+            Config::from_vars(&vars(&[("GUILD_ENV", "production"), secret, blob_key])).unwrap();
         assert!(!config.migrate_on_start);
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             ("GUILD_MIGRATE_ON_START", "true"),
             secret,
+            blob_key,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
         let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
         assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
+        assert!(err.0[1].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        let s3 = Config::from_vars(&vars(&[
+            ("GUILD_ENV", "production"),
+            secret,
+            ("GUILD_S3_BUCKET", "guild-media"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            s3.0,
+            [
+                "GUILD_S3_ACCESS_KEY_ID: required when GUILD_S3_BUCKET is set",
+                "GUILD_S3_SECRET_ACCESS_KEY: required when GUILD_S3_BUCKET is set"
+            ]
+        );
     }
 
     #[test]

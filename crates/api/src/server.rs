@@ -10,11 +10,12 @@ use guild_integrations::IntegrationError;
 use guild_integrations::mail::SmtpMailer;
 use guild_integrations::ratelimit::RedisRateLimiter;
 use guild_integrations::redis::Redis;
+use guild_integrations::storage::{LocalBlobStore, S3BlobStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::build_app;
 use crate::auth::{ActorCache, TokenKeys};
-use crate::config::{Config, ConfigError};
+use crate::config::{BlobConfig, Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::state::{AppState, HttpSettings};
 
@@ -58,6 +59,7 @@ pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
 pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     crate::emails::register(&mut registry, state);
+    crate::routes::media::register(&mut registry, state);
     registry
 }
 
@@ -107,6 +109,33 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
         cors_origins: config.cors_origins.clone(),
     };
     state.public_url = config.public_url.clone();
+    match &config.blobs {
+        BlobConfig::Local {
+            dir,
+            api_url,
+            signing_key,
+        } => {
+            let key = match signing_key {
+                Some(key) => key.as_bytes().to_vec(),
+                None => {
+                    tracing::warn!(
+                        "GUILD_BLOB_SIGNING_KEY is not set: using a random key; media URLs stop working when the process stops"
+                    );
+                    let mut key = vec![0u8; 32];
+                    getrandom::fill(&mut key).map_err(|e| IntegrationError::Misconfigured {
+                        service: "local blob storage",
+                        message: e.to_string(),
+                    })?;
+                    key
+                }
+            };
+            state = state.with_local_blobs(LocalBlobStore::new(dir.clone(), api_url.clone(), key)?);
+        }
+        BlobConfig::S3(s3) => {
+            state.blobs = Arc::new(S3BlobStore::new(s3.clone())?);
+            state.local_blobs = None;
+        }
+    }
     Ok(state)
 }
 

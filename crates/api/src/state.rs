@@ -7,7 +7,8 @@ use guild_db::PgPool;
 use guild_integrations::mail::RecordingMailer;
 use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
-use guild_kernel::ports::{Mailer, RateLimiter, RateRule};
+use guild_integrations::storage::LocalBlobStore;
+use guild_kernel::ports::{BlobStore, Mailer, RateLimiter, RateRule};
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -37,6 +38,10 @@ pub struct AppState {
     pub public_url: String,
     /// Record every email in the `dev_mailbox` table (when no SMTP server is configured).
     pub dev_mailbox: bool,
+    /// Where uploaded media is stored.
+    pub blobs: Arc<dyn BlobStore>,
+    /// The same store when it is the local directory one: `/blobs` then serves its signed URLs.
+    pub local_blobs: Option<LocalBlobStore>,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -88,9 +93,20 @@ impl Default for HttpSettings {
 impl AppState {
     /// State over a pool with the in-process defaults: no Redis, a random signing key, the
     /// in-memory rate limiter and the recording mailer.
+    ///
+    /// Media goes to a fresh directory under the system's temporary directory, with a random
+    /// signing key and `http://localhost:8080` as the base of its URLs.
     pub fn new(db: PgPool) -> Self {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).unwrap_or_default();
+        let mut blob_key = vec![0u8; 32];
+        getrandom::fill(&mut blob_key).unwrap_or_default();
+        let local = LocalBlobStore::new(
+            std::env::temp_dir().join(format!("guild-blobs-{}", uuid::Uuid::now_v7())),
+            "http://localhost:8080".to_owned(),
+            blob_key,
+        )
+        .expect("a valid default blob store");
         Self {
             db,
             redis: None,
@@ -103,7 +119,16 @@ impl AppState {
             mailer: Arc::new(RecordingMailer::new()),
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
+            blobs: Arc::new(local.clone()),
+            local_blobs: Some(local),
         }
+    }
+
+    /// Uses `store` for media; a local store also gets its `/blobs` routes.
+    pub fn with_local_blobs(mut self, store: LocalBlobStore) -> Self {
+        self.blobs = Arc::new(store.clone());
+        self.local_blobs = Some(store);
+        self
     }
 }
 

@@ -119,6 +119,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    media_assets (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        title -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        blob_key -> Text,
+        failure_reason -> Nullable<Text>,
+        uploaded_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     module_categories (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -228,6 +246,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    section_attachments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        section_id -> Uuid,
+        asset_id -> Uuid,
+        title -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sections (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -241,6 +270,7 @@ diesel::table! {
         revision -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        video_asset_id -> Nullable<Uuid>,
     }
 }
 
@@ -328,6 +358,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     groups,
     jobs,
+    media_assets,
     memberships,
     module_categories,
     module_changelog,
@@ -338,6 +369,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     modules,
     outbox_events,
     refresh_tokens,
+    section_attachments,
     sections,
     tags,
     tenants,

@@ -52,6 +52,43 @@ pub enum LearningError {
     /// A new version of a module that did not change since its latest version.
     #[error("nothing changed since the latest version")]
     NoChanges,
+    /// No such asset in the library (or not one the actor may download).
+    #[error("asset not found")]
+    AssetNotFound,
+    /// No such attachment on the section.
+    #[error("attachment not found")]
+    AttachmentNotFound,
+    /// The asset is not READY (still uploading, failed, or being deleted).
+    #[error("the asset is not ready")]
+    AssetNotReady,
+    /// Deleting assets that sections use, without `force`.
+    #[error("{0} section(s) use these assets; remove them first or delete with force")]
+    AssetInUse(usize),
+    /// The asset is already attached to the section.
+    #[error("the asset is already attached to this section")]
+    AlreadyAttached,
+    /// The file's content is none of the accepted types.
+    #[error("the file is not an accepted type (PDF, Word, PNG, JPEG, GIF, WebP, MP4, MOV, WebM)")]
+    UnsupportedFileType,
+    /// The file's content is another type than its name says.
+    #[error("the file's name says .{extension} but its content is {actual}")]
+    FileTypeMismatch {
+        /// The name's extension.
+        extension: String,
+        /// What the content is.
+        actual: &'static str,
+    },
+    /// The file is larger than its kind allows.
+    #[error("{kind} files may be at most {max} bytes")]
+    FileTooLarge {
+        /// The kind.
+        kind: &'static str,
+        /// Its limit.
+        max: u64,
+    },
+    /// A direct upload was completed but nothing was uploaded.
+    #[error("nothing was uploaded to the upload URL")]
+    UploadMissing,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -89,6 +126,15 @@ impl ErrorCode for LearningError {
             Self::BadOrder => "invalid_order",
             Self::CategoryNameTaken => "category_name_taken",
             Self::NoChanges => "no_changes",
+            Self::AssetNotFound => "asset_not_found",
+            Self::AttachmentNotFound => "attachment_not_found",
+            Self::AssetNotReady => "asset_not_ready",
+            Self::AssetInUse(_) => "asset_in_use",
+            Self::AlreadyAttached => "already_attached",
+            Self::UnsupportedFileType => "unsupported_file_type",
+            Self::FileTypeMismatch { .. } => "file_type_mismatch",
+            Self::FileTooLarge { .. } => "file_too_large",
+            Self::UploadMissing => "upload_missing",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -100,7 +146,12 @@ impl ErrorCode for LearningError {
             | Self::SectionNotFound
             | Self::CategoryNotFound
             | Self::GroupNotFound
-            | Self::MentorNotFound => 404,
+            | Self::MentorNotFound
+            | Self::AssetNotFound
+            | Self::AttachmentNotFound => 404,
+            Self::AssetNotReady | Self::AssetInUse(_) | Self::AlreadyAttached => 409,
+            Self::FileTooLarge { .. } => 413,
+            Self::UnsupportedFileType | Self::FileTypeMismatch { .. } | Self::UploadMissing => 422,
             Self::Forbidden(_) => 403,
             Self::StaleRevision { .. } => 412,
             Self::CategoryNameTaken | Self::InvalidTransition(_) | Self::NoChanges => 409,

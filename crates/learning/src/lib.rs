@@ -8,6 +8,7 @@
 pub mod categories;
 pub mod error;
 pub mod html;
+pub mod media;
 pub mod modules;
 pub mod sections;
 pub mod versions;

@@ -159,6 +159,20 @@ async fn find(
         .ok_or(LearningError::SectionNotFound)
 }
 
+/// The asset of an uploaded video (`UPLOAD` source), checked to be a READY video.
+async fn uploaded_video(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    video: Option<&(String, String)>,
+) -> Result<Option<Uuid>, LearningError> {
+    match video {
+        Some((source, reference)) if source == "UPLOAD" => Ok(Some(
+            crate::media::video_asset(conn, actor, reference).await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// Adds a section at the end.
 pub async fn create(
     conn: &mut AsyncPgConnection,
@@ -177,6 +191,7 @@ pub async fn create(
     if let Some((source, reference)) = &video {
         check_video(source, reference)?;
     }
+    let video_asset = uploaded_video(conn, actor, video.as_ref()).await?;
     let tenant = actor.tenant_id.into_uuid();
     let next: Option<i32> = sections::table
         .filter(sections::tenant_id.eq(tenant))
@@ -197,6 +212,7 @@ pub async fn create(
             )),
             sections::video_source.eq(video.as_ref().map(|v| v.0.clone())),
             sections::video_ref.eq(video.as_ref().map(|v| v.1.clone())),
+            sections::video_asset_id.eq(video_asset),
             sections::sort_order.eq(next.map_or(0, |n| n + 1)),
         ))
         .returning(Section::as_returning())
@@ -239,6 +255,10 @@ pub async fn update(
         check_video(source, reference)?;
     }
     let video = input.video.clone();
+    let video_asset = match &video {
+        Some(v) => Some(uploaded_video(conn, actor, v.as_ref()).await?),
+        None => None,
+    };
     let row = diesel::update(sections::table.find((actor.tenant_id.into_uuid(), id)))
         .filter(sections::revision.eq(expected))
         .set((
@@ -252,6 +272,7 @@ pub async fn update(
                 .clone()
                 .map(|v| sections::video_source.eq(v.map(|(s, _)| s))),
             video.map(|v| sections::video_ref.eq(v.map(|(_, r)| r))),
+            video_asset.map(|a| sections::video_asset_id.eq(a)),
             sections::revision.eq(expected + 1),
             sections::updated_at.eq(Utc::now()),
         ))

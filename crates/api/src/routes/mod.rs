@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub(crate) mod common;
 pub mod groups;
+pub mod media;
 pub mod members;
 pub mod modules;
 pub mod ops;

@@ -1,0 +1,778 @@
+//! The media library: uploads (inline multipart, or direct to storage through a signed URL),
+//! listing with where-used, deletion (refused for used assets unless forced; blobs removed by a
+//! job), signed downloads, and section attachments. Also the `/blobs` routes that serve the
+//! signed URLs of the local store.
+
+use std::collections::BTreeMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::PageRequest;
+use guild_kernel::ports::{BlobError, BlobStore};
+use guild_learning::media::{
+    self, Asset, AssetFilter, Attachment, NewUpload, Removal, RemoveAssetBlob, Stored, Usage,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, Problem};
+use crate::extract::ValidJson;
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+};
+use crate::state::AppState;
+
+/// 413 and 503 of uploads.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum UploadErrors {
+    /// Larger than the kind allows, or than an inline upload may be.
+    #[response(
+        status = 413,
+        description = "`file_too_large`",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    /// The storage backend failed; retry later.
+    #[response(
+        status = 503,
+        description = "`storage_unavailable`",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+fn blob_error(err: BlobError) -> ApiError {
+    match err {
+        BlobError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "blob_not_found")
+            .detail("the stored file is missing"),
+        BlobError::Rejected(why) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "storage_rejected").detail(why)
+        }
+        BlobError::Unavailable(why) => {
+            tracing::warn!(error = %why, "blob storage unavailable");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+                .detail("file storage is unavailable; retry later")
+                .header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+        }
+    }
+}
+
+/// A file in the media library.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AssetDto {
+    id: Uuid,
+    /// IMAGE, DOCUMENT or VIDEO.
+    kind: String,
+    /// PROCESSING (direct upload not completed), READY, FAILED, DELETE_PENDING or DELETE_FAILED.
+    status: String,
+    title: String,
+    file_name: String,
+    /// Found in the file's bytes once READY.
+    content_type: String,
+    size_bytes: i64,
+    /// Why it FAILED (a problem code) or why its deletion failed.
+    failure_reason: Option<String>,
+    uploaded_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Asset> for AssetDto {
+    fn from(a: Asset) -> Self {
+        Self {
+            id: a.id,
+            kind: a.kind,
+            status: a.status,
+            title: a.title,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            failure_reason: a.failure_reason,
+            uploaded_by: a.uploaded_by,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A section that uses an asset.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UsageDto {
+    module_id: Uuid,
+    module_title: String,
+    section_id: Uuid,
+    section_title: String,
+    /// ATTACHMENT or VIDEO.
+    usage: String,
+}
+
+impl From<Usage> for UsageDto {
+    fn from(u: Usage) -> Self {
+        Self {
+            module_id: u.module_id,
+            module_title: u.module_title,
+            section_id: u.section_id,
+            section_title: u.section_title,
+            usage: u.usage.to_owned(),
+        }
+    }
+}
+
+/// An asset and where it is used.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AssetDetailDto {
+    #[serde(flatten)]
+    asset: AssetDto,
+    where_used: Vec<UsageDto>,
+}
+
+/// The multipart form of an inline upload (at most 25 MiB; larger files use
+/// `POST /v1/media/uploads`).
+#[derive(Debug, ToSchema)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct UploadForm {
+    /// The file, with its name in the part's `filename`. Its type is found from its bytes: PDF,
+    /// Word (.docx, .doc), PNG, JPEG, GIF, WebP, MP4, MOV or WebM; the name's extension must
+    /// agree. Limits: images 10 MiB, documents 50 MiB, videos 2 GiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// A display title (default: the file name).
+    title: Option<String>,
+}
+
+fn multipart_error(err: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed_multipart").detail(err.to_string())
+}
+
+fn too_large_inline() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large").detail(format!(
+        "inline uploads may be at most {} bytes; use POST /v1/media/uploads for larger files",
+        media::MAX_INLINE_UPLOAD
+    ))
+}
+
+fn missing_field(field: &str, message: &str) -> ApiError {
+    ApiError::validation(vec![crate::error::ProblemField::from(
+        guild_kernel::FieldError::new(field, "required", message),
+    )])
+}
+
+/// Upload a small file (multipart/form-data, at most 25 MiB) to the media library.
+#[utoipa::path(
+    tag = "media",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = AssetDto, description = "Stored and READY"), AuthErrors, InputErrors, UploadErrors)
+)]
+#[post("/media")]
+pub(crate) async fn upload_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    mut form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut title: Option<String> = None;
+    while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .map(str::to_owned)
+                    .ok_or_else(|| missing_field("file", "the file part needs a filename"))?;
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+                    if (bytes.len() + chunk.len()) as u64 > media::MAX_INLINE_UPLOAD {
+                        return Err(too_large_inline());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some((file_name, bytes));
+            }
+            "title" => {
+                let mut text = Vec::new();
+                while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+                    text.extend_from_slice(&chunk);
+                    if text.len() > 1000 {
+                        return Err(ApiError::validation(vec![
+                            guild_kernel::FieldError::new(
+                                "title",
+                                "length",
+                                "must be 1 to 200 characters",
+                            )
+                            .into(),
+                        ]));
+                    }
+                }
+                title = Some(String::from_utf8(text).map_err(multipart_error)?);
+            }
+            _ => {
+                return Err(ApiError::validation(vec![
+                    guild_kernel::FieldError::new(&name, "unknown_field", "unknown form field")
+                        .into(),
+                ]));
+            }
+        }
+    }
+    let (file_name, bytes) = file.ok_or_else(|| missing_field("file", "a file is required"))?;
+    let file_type = media::check_inline(&actor, &file_name, &bytes)?;
+    let id = Uuid::now_v7();
+    let key = media::blob_key(&actor, id);
+    let upload = NewUpload {
+        title,
+        file_name,
+        size_bytes: bytes.len() as u64,
+    };
+    state
+        .blobs
+        .put(&key, bytes, file_type.mime)
+        .await
+        .map_err(blob_error)?;
+    let stored = in_tenant(&state, &actor, async |conn| {
+        media::create_stored(conn, &actor, id, &upload, file_type).await
+    })
+    .await;
+    if stored.is_err()
+        && let Err(e) = state.blobs.delete(&key).await
+    {
+        tracing::warn!(error = %e, key, "could not remove the blob of a refused upload");
+    }
+    Ok(HttpResponse::Created().json(AssetDto::from(stored?)))
+}
+
+/// A direct upload to start.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DirectUploadBody {
+    /// The file's name; its extension decides the expected type (checked against the bytes on
+    /// completion).
+    #[validate(length(min = 1, max = 255))]
+    file_name: String,
+    /// A display title (default: the file name).
+    #[validate(length(min = 1, max = 200))]
+    title: Option<String>,
+    /// The file's size in bytes (checked on completion).
+    #[validate(range(min = 1))]
+    size_bytes: u64,
+}
+
+/// Where and how to send the bytes.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SignedUploadDto {
+    /// Send the file's bytes here.
+    url: String,
+    /// With this method (PUT).
+    method: String,
+    /// And these headers.
+    headers: BTreeMap<String, String>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A started direct upload.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DirectUploadDto {
+    /// The PROCESSING asset; complete it with `POST /v1/media/{id}/complete`.
+    asset: AssetDto,
+    upload: SignedUploadDto,
+}
+
+/// Start a direct upload of a large file: returns a PROCESSING asset and a signed URL (valid one
+/// hour) to PUT the bytes to; then call `POST /v1/media/{id}/complete`.
+#[utoipa::path(
+    tag = "media",
+    request_body = DirectUploadBody,
+    responses((status = 201, body = DirectUploadDto, description = "Upload the bytes, then complete"), AuthErrors, InputErrors, UploadErrors)
+)]
+#[post("/media/uploads")]
+pub(crate) async fn start_media_upload(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<DirectUploadBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let body = body.into_inner();
+    let upload = NewUpload {
+        title: body.title,
+        file_name: body.file_name,
+        size_bytes: body.size_bytes,
+    };
+    let asset = in_tenant(&state, &actor, async |conn| {
+        media::begin_upload(conn, &actor, &upload).await
+    })
+    .await?;
+    let signed = state
+        .blobs
+        .signed_put_url(
+            &asset.blob_key,
+            &asset.content_type,
+            body.size_bytes,
+            media::UPLOAD_URL_TTL,
+        )
+        .await
+        .map_err(blob_error)?;
+    let expires_at = DateTime::from_timestamp(i64::try_from(signed.expires_at).unwrap_or(0), 0)
+        .unwrap_or_default();
+    Ok(HttpResponse::Created().json(DirectUploadDto {
+        asset: AssetDto::from(asset),
+        upload: SignedUploadDto {
+            url: signed.url,
+            method: signed.method.to_owned(),
+            headers: signed.headers.into_iter().collect(),
+            expires_at,
+        },
+    }))
+}
+
+/// Complete a direct upload: the stored bytes are checked (type from the content, size limit);
+/// the asset becomes READY, or FAILED with 422/413 and the blob is removed.
+#[utoipa::path(
+    tag = "media",
+    params(("asset_id" = Uuid, Path, description = "The asset")),
+    responses((status = 200, body = AssetDto, description = "READY (or already completed)"), AuthErrors, InputErrors, NotFound, UploadErrors)
+)]
+#[post("/media/{asset_id}/complete")]
+pub(crate) async fn complete_media_upload(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let asset = in_tenant(&state, &actor, async |conn| {
+        media::pending_upload(conn, &actor, id).await
+    })
+    .await?;
+    if asset.status != "PROCESSING" {
+        return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
+    }
+    let stored = match state.blobs.head(&asset.blob_key).await {
+        Ok(meta) => Stored::Found {
+            size: meta.size,
+            head: state
+                .blobs
+                .read_prefix(&asset.blob_key, media::SNIFF_LEN)
+                .await
+                .map_err(blob_error)?,
+        },
+        Err(BlobError::NotFound) => Stored::Missing,
+        Err(e) => return Err(blob_error(e)),
+    };
+    let (asset, failure) = in_tenant(&state, &actor, async |conn| {
+        media::complete_upload(conn, &actor, id, &stored).await
+    })
+    .await?;
+    if let Some(failure) = failure {
+        if matches!(stored, Stored::Found { .. })
+            && let Err(e) = state.blobs.delete(&asset.blob_key).await
+        {
+            tracing::warn!(error = %e, "could not remove the blob of a failed upload");
+        }
+        return Err(ApiError::from(failure));
+    }
+    Ok(HttpResponse::Ok().json(AssetDto::from(asset)))
+}
+
+/// Filters of the library.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AssetQuery {
+    /// IMAGE, DOCUMENT or VIDEO.
+    kind: Option<String>,
+    /// PROCESSING, READY, FAILED, DELETE_PENDING or DELETE_FAILED.
+    status: Option<String>,
+    /// Title or file name contains this.
+    q: Option<String>,
+    /// Page size.
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// The media library, newest first (content authors).
+#[utoipa::path(
+    tag = "media",
+    params(AssetQuery),
+    responses((status = 200, body = PageOf<AssetDto>, description = "A page of assets"), AuthErrors, InputErrors)
+)]
+#[get("/media")]
+pub(crate) async fn list_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<AssetQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let q = query.into_inner();
+    let filter = AssetFilter {
+        kind: q.kind,
+        status: q.status,
+        q: q.q,
+    };
+    let page = PageRequest::from(&PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    });
+    let assets = in_tenant(&state, &actor, async |conn| {
+        media::list(conn, &actor, &filter, &page).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::map(assets, AssetDto::from)))
+}
+
+/// One asset and the sections that use it.
+#[utoipa::path(
+    tag = "media",
+    params(("asset_id" = Uuid, Path, description = "The asset")),
+    responses((status = 200, body = AssetDetailDto, description = "The asset"), AuthErrors, NotFound)
+)]
+#[get("/media/{asset_id}")]
+pub(crate) async fn get_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let (asset, used) = in_tenant(&state, &actor, async |conn| {
+        media::get(conn, &actor, id).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AssetDetailDto {
+        asset: AssetDto::from(asset),
+        where_used: used.into_iter().map(UsageDto::from).collect(),
+    }))
+}
+
+/// Whether to delete used assets.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ForceQuery {
+    /// Also remove the attachments and videos that use it (default false: 409 `asset_in_use`).
+    #[serde(default)]
+    force: bool,
+}
+
+/// Delete an asset (its uploader or MANAGE_ALL_MODULES). Refused with 409 `asset_in_use` while
+/// sections use it, unless `force`. It becomes DELETE_PENDING and its file is removed in the
+/// background.
+#[utoipa::path(
+    tag = "media",
+    params(("asset_id" = Uuid, Path, description = "The asset"), ForceQuery),
+    responses((status = 202, body = AssetDto, description = "Deletion under way"), AuthErrors, NotFound, Conflict)
+)]
+#[delete("/media/{asset_id}")]
+pub(crate) async fn delete_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    query: web::Query<ForceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let ids = [path.into_inner()];
+    let force = query.force;
+    let mut deleted = in_tenant(&state, &actor, async |conn| {
+        media::delete(conn, &actor, &ids, force).await
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(AssetDto::from(deleted.remove(0))))
+}
+
+/// Assets to delete at once.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkDeleteBody {
+    /// 1 to 100 asset ids.
+    #[validate(length(min = 1, max = 100))]
+    ids: Vec<Uuid>,
+    /// Also remove the attachments and videos that use them.
+    #[serde(default)]
+    force: bool,
+}
+
+/// The assets deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AssetList {
+    data: Vec<AssetDto>,
+}
+
+/// Delete several assets in one step (all or none; audited as ASSET_BULK_DELETED).
+#[utoipa::path(
+    tag = "media",
+    request_body = BulkDeleteBody,
+    responses((status = 202, body = AssetList, description = "Deletion under way"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/media/bulk-delete")]
+pub(crate) async fn bulk_delete_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<BulkDeleteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let body = body.into_inner();
+    let deleted = in_tenant(&state, &actor, async |conn| {
+        media::delete(conn, &actor, &body.ids, body.force).await
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(AssetList {
+        data: deleted.into_iter().map(AssetDto::from).collect(),
+    }))
+}
+
+/// A short-lived download link.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DownloadDto {
+    /// GET this (no credentials needed) before it expires.
+    url: String,
+    expires_at: DateTime<Utc>,
+    file_name: String,
+    content_type: String,
+}
+
+/// A signed download URL (five minutes) for an asset: content authors, and anyone who can see a
+/// section using it.
+#[utoipa::path(
+    tag = "media",
+    params(("asset_id" = Uuid, Path, description = "The asset")),
+    responses((status = 200, body = DownloadDto, description = "The link"), AuthErrors, NotFound, Conflict, UploadErrors)
+)]
+#[get("/media/{asset_id}/download")]
+pub(crate) async fn download_media(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let asset = in_tenant(&state, &actor, async |conn| {
+        media::downloadable(conn, &actor, id).await
+    })
+    .await?;
+    let url = state
+        .blobs
+        .signed_get_url(&asset.blob_key, media::DOWNLOAD_URL_TTL)
+        .await
+        .map_err(blob_error)?;
+    let ttl = chrono::Duration::from_std(media::DOWNLOAD_URL_TTL).unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(DownloadDto {
+            url,
+            expires_at: Utc::now() + ttl,
+            file_name: asset.file_name,
+            content_type: asset.content_type,
+        }))
+}
+
+/// A section's attachment.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttachmentDto {
+    id: Uuid,
+    section_id: Uuid,
+    title: String,
+    asset: AssetDto,
+}
+
+impl From<Attachment> for AttachmentDto {
+    fn from(a: Attachment) -> Self {
+        Self {
+            id: a.id,
+            section_id: a.section_id,
+            title: a.title,
+            asset: AssetDto::from(a.asset),
+        }
+    }
+}
+
+/// A section's attachments (download each with `GET /v1/media/{id}/download`).
+#[utoipa::path(
+    tag = "media",
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
+    responses((status = 200, body = Vec<AttachmentDto>, description = "The attachments"), AuthErrors, NotFound)
+)]
+#[get("/modules/{module_id}/sections/{section_id}/attachments")]
+pub(crate) async fn list_attachments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let (module, section) = path.into_inner();
+    let list = in_tenant(&state, &actor, async |conn| {
+        media::attachments(conn, &actor, module, section).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        list.into_iter()
+            .map(AttachmentDto::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// An asset to attach.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AttachBody {
+    /// A READY asset of the library.
+    asset_id: Uuid,
+    /// Display title (default: the asset's).
+    #[validate(length(min = 1, max = 200))]
+    title: Option<String>,
+}
+
+/// Attach a library asset to a section.
+#[utoipa::path(
+    tag = "media",
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
+    request_body = AttachBody,
+    responses((status = 201, body = AttachmentDto, description = "Attached"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/modules/{module_id}/sections/{section_id}/attachments")]
+pub(crate) async fn attach_asset(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+    body: ValidJson<AttachBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let (module, section) = path.into_inner();
+    let body = body.into_inner();
+    let attachment = in_tenant(&state, &actor, async |conn| {
+        media::attach(conn, &actor, module, section, body.asset_id, body.title).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(AttachmentDto::from(attachment)))
+}
+
+/// Remove an attachment from a section (the asset stays in the library).
+#[utoipa::path(
+    tag = "media",
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), ("attachment_id" = Uuid, Path, description = "The attachment")),
+    responses((status = 204, description = "Removed"), AuthErrors, NotFound)
+)]
+#[delete("/modules/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
+pub(crate) async fn detach_asset(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let (module, section, attachment) = path.into_inner();
+    in_tenant(&state, &actor, async |conn| {
+        media::detach(conn, &actor, module, section, attachment).await
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// --- The local store's signed URLs ---------------------------------------------------------------
+
+/// The query of a signed blob URL.
+#[derive(Debug, Deserialize)]
+pub(crate) struct BlobQuery {
+    expires: u64,
+    sig: String,
+    max: Option<u64>,
+}
+
+fn bad_signature() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "invalid_signature")
+        .detail("the link is invalid or has expired")
+}
+
+/// Serves a blob of the local store to the holder of a signed GET URL.
+pub(crate) async fn serve_blob(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<BlobQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.local_blobs.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "route_not_found").detail("no such route")
+    })?;
+    let key = path.into_inner();
+    if query.max.is_some() || !store.verify_signature(&key, query.expires, &query.sig) {
+        return Err(bad_signature());
+    }
+    let meta = store.head(&key).await.map_err(blob_error)?;
+    let bytes = store.get(&key).await.map_err(blob_error)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, meta.content_type))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
+        .insert_header((header::CONTENT_DISPOSITION, "attachment"))
+        .body(bytes))
+}
+
+/// Stores a blob of the local store sent to a signed PUT URL.
+pub(crate) async fn receive_blob(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<BlobQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.local_blobs.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "route_not_found").detail("no such route")
+    })?;
+    let key = path.into_inner();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let Some(max) = query.max else {
+        return Err(bad_signature());
+    };
+    if !store.verify_put_signature(&key, query.expires, max, &content_type, &query.sig) {
+        return Err(bad_signature());
+    }
+    let chunks = body.map(|chunk| chunk.map_err(|e| e.to_string()));
+    match store.put_stream(&key, &content_type, chunks, max).await {
+        Ok(_) => Ok(HttpResponse::Ok().finish()),
+        Err(BlobError::Rejected(why)) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large").detail(why))
+        }
+        Err(e) => Err(blob_error(e)),
+    }
+}
+
+/// Registers the job that removes deleted assets' blobs.
+pub fn register(registry: &mut Registry, state: &AppState) {
+    let pool = state.db.clone();
+    let blobs = state.blobs.clone();
+    registry.on_job(move |run, job: RemoveAssetBlob| {
+        let pool = pool.clone();
+        let blobs = blobs.clone();
+        async move {
+            let tenant = run
+                .tenant_id
+                .ok_or_else(|| HandlerError::from("the job has no tenant"))?;
+            let mut conn = guild_db::connect(&pool).await?;
+            let plan = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                media::plan_removal(c, tenant.into_uuid(), job.asset_id).await
+            })
+            .await?;
+            let Removal::DeleteBlob(key) = plan else {
+                return Ok(None);
+            };
+            let result = blobs.delete(&key).await;
+            let last = run.attempt >= <RemoveAssetBlob as guild_db::jobs::Job>::MAX_ATTEMPTS;
+            if result.is_ok() || last {
+                guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                    media::finish_removal(c, tenant.into_uuid(), job.asset_id, &result).await
+                })
+                .await?;
+            }
+            result.map(|()| None).map_err(HandlerError::from)
+        }
+    });
+}

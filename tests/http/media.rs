@@ -1,0 +1,592 @@
+//! The media library through the API: uploads with types found in the bytes, direct uploads
+//! to local storage and to a real S3 server (moto), signed downloads, attachments, where-used,
+//! and deletion with the blob removed by the worker.
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use guild_tests::{
+    MotoS3, World, access, assert_problem, http_call, join, json_request, multipart_upload, send,
+    sign_up, world,
+};
+use serde_json::{Value, json};
+
+const PDF: &[u8] =
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08free";
+
+fn get(uri: &str, token: &str) -> actix_http::Request {
+    json_request(Method::GET, uri, Some(token), None)
+}
+
+fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
+    json_request(Method::POST, uri, Some(token), Some(body))
+}
+
+fn id_of(reply: &guild_tests::Reply) -> String {
+    reply.json["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The path and query of a URL the default local store signed.
+fn local_path(url: &str) -> String {
+    url.strip_prefix("http://localhost:8080")
+        .unwrap_or(url)
+        .to_owned()
+}
+
+async fn published_module_with_section<S, B>(app: &S, token: &str) -> (String, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let module = id_of(
+        &send(
+            app,
+            post("/v1/modules", token, json!({ "title": "Safety" })),
+        )
+        .await,
+    );
+    let section = id_of(
+        &send(
+            app,
+            post(
+                &format!("/v1/modules/{module}/sections"),
+                token,
+                json!({ "title": "Rules", "kind": "ATTACHMENT" }),
+            ),
+        )
+        .await,
+    );
+    let etag = send(app, get(&format!("/v1/modules/{module}"), token))
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let published = send(
+        app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/modules/{module}/status"))
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .insert_header(("if-match", etag))
+            .set_json(json!({ "status": "PUBLISHED" }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    (module, section)
+}
+
+#[actix_web::test]
+async fn uploads_are_typed_by_their_bytes_and_sized_by_their_kind() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+
+    let pdf = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "Rules.PDF", PDF, Some("House rules")),
+    )
+    .await;
+    assert_eq!(pdf.status, 201, "{}", pdf.text);
+    assert_eq!(pdf.json["kind"], "DOCUMENT");
+    assert_eq!(pdf.json["status"], "READY");
+    assert_eq!(pdf.json["content_type"], "application/pdf");
+    assert_eq!(pdf.json["title"], "House rules");
+    assert_eq!(pdf.json["size_bytes"], PDF.len());
+
+    // A PNG named .pdf, a text file, an empty file, an oversized image.
+    let forged = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "invoice.pdf", PNG, None),
+    )
+    .await;
+    assert_problem(&forged, 422, "file_type_mismatch");
+    let text = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "notes.pdf", b"just some text", None),
+    )
+    .await;
+    assert_problem(&text, 422, "unsupported_file_type");
+    let mut huge = PNG.to_vec();
+    huge.resize(11 * 1024 * 1024, 0);
+    let too_big = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "poster.png", &huge, None),
+    )
+    .await;
+    assert_problem(&too_big, 413, "file_too_large");
+    let mut over_inline = MP4.to_vec();
+    over_inline.resize(26 * 1024 * 1024, 0);
+    let inline = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "talk.mp4", &over_inline, None),
+    )
+    .await;
+    assert_problem(&inline, 413, "file_too_large");
+    let no_file = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/v1/media")
+            .insert_header(("authorization", format!("Bearer {owner}")))
+            .insert_header(("content-type", "multipart/form-data; boundary=x"))
+            .set_payload("--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNo file\r\n--x--\r\n")
+            .to_request(),
+    )
+    .await;
+    assert_problem(&no_file, 422, "validation_failed");
+    let not_multipart = send(&app, post("/v1/media", &owner, json!({ "file": "x" }))).await;
+    assert_eq!(not_multipart.status, 400, "{}", not_multipart.text);
+
+    // Employees do not manage the library; other tenants do not see it.
+    let denied = send(
+        &app,
+        multipart_upload("/v1/media", &ann, "rules.pdf", PDF, None),
+    )
+    .await;
+    assert_problem(&denied, 403, "forbidden");
+    let listed = send(&app, get("/v1/media?kind=DOCUMENT", &owner)).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
+    let other = access(&sign_up(&app, "other").await);
+    let pdf_id = id_of(&pdf);
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{pdf_id}"), &other)).await,
+        404,
+        "asset_not_found",
+    );
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{pdf_id}/download"), &other)).await,
+        404,
+        "asset_not_found",
+    );
+    assert_eq!(
+        send(&app, get("/v1/media", &other)).await.json["data"],
+        json!([])
+    );
+    drop(w);
+}
+
+#[actix_web::test]
+async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forced() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "catalog_open": true })),
+        ),
+    )
+    .await;
+    let pdf = id_of(
+        &send(
+            &app,
+            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
+        )
+        .await,
+    );
+    let video = send(
+        &app,
+        multipart_upload("/v1/media", &owner, "intro.mp4", MP4, None),
+    )
+    .await;
+    assert_eq!(video.json["kind"], "VIDEO", "{}", video.text);
+    let video = id_of(&video);
+    let (module, section) = published_module_with_section(&app, &owner).await;
+
+    // Before it is attached, Ann cannot download it.
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{pdf}/download"), &ann)).await,
+        404,
+        "asset_not_found",
+    );
+    let attachments = format!("/v1/modules/{module}/sections/{section}/attachments");
+    let attached = send(&app, post(&attachments, &owner, json!({ "asset_id": pdf }))).await;
+    assert_eq!(attached.status, 201, "{}", attached.text);
+    assert_problem(
+        &send(&app, post(&attachments, &owner, json!({ "asset_id": pdf }))).await,
+        409,
+        "already_attached",
+    );
+    // The same asset is shared by a second section, and the video is an uploaded video.
+    let second = id_of(
+        &send(
+            &app,
+            post(
+                &format!("/v1/modules/{module}/sections"),
+                &owner,
+                json!({ "title": "Video", "kind": "VIDEO", "video": { "source": "UPLOAD", "reference": video } }),
+            ),
+        )
+        .await,
+    );
+    assert!(!second.is_empty());
+    let bad_video = send(
+        &app,
+        post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Bad", "video": { "source": "UPLOAD", "reference": pdf } }),
+        ),
+    )
+    .await;
+    assert_problem(&bad_video, 422, "validation_failed");
+    send(
+        &app,
+        post(
+            &format!("/v1/modules/{module}/sections/{second}/attachments"),
+            &owner,
+            json!({ "asset_id": pdf, "title": "Rules again" }),
+        ),
+    )
+    .await;
+
+    let listed = send(&app, get(&attachments, &ann)).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json[0]["asset"]["id"], pdf.as_str());
+    let link = send(&app, get(&format!("/v1/media/{pdf}/download"), &ann)).await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    let url = link.json["url"].as_str().unwrap_or_default().to_owned();
+    let path = local_path(&url);
+    let fetched = send(
+        &app,
+        actix_web::test::TestRequest::get().uri(&path).to_request(),
+    )
+    .await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.header("content-type"), Some("application/pdf"));
+    assert_eq!(fetched.body, PDF);
+    let tampered = path.replace("sig=", "sig=00");
+    assert_problem(
+        &send(
+            &app,
+            actix_web::test::TestRequest::get()
+                .uri(&tampered)
+                .to_request(),
+        )
+        .await,
+        403,
+        "invalid_signature",
+    );
+
+    // Where used: two attachments; deleting is refused without force.
+    let detail = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    let usages = detail.json["where_used"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(usages.len(), 2, "{}", detail.text);
+    let video_detail = send(&app, get(&format!("/v1/media/{video}"), &owner)).await;
+    assert_eq!(video_detail.json["where_used"][0]["usage"], "VIDEO");
+    assert_problem(
+        &send(
+            &app,
+            json_request(
+                Method::DELETE,
+                &format!("/v1/media/{pdf}"),
+                Some(&owner),
+                None,
+            ),
+        )
+        .await,
+        409,
+        "asset_in_use",
+    );
+    let forced = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/media/{pdf}?force=true"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(forced.status, 202, "{}", forced.text);
+    assert_eq!(forced.json["status"], "DELETE_PENDING");
+    assert_eq!(send(&app, get(&attachments, &ann)).await.json, json!([]));
+    // Not downloadable any more, and the worker removes the blob and the row.
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{pdf}/download"), &owner)).await,
+        409,
+        "asset_not_ready",
+    );
+    w.run_worker().await;
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await,
+        404,
+        "asset_not_found",
+    );
+    assert_problem(
+        &send(
+            &app,
+            actix_web::test::TestRequest::get().uri(&path).to_request(),
+        )
+        .await,
+        404,
+        "blob_not_found",
+    );
+
+    // A bulk delete of the video (forced: a section plays it) is audited as one action.
+    let bulk = send(
+        &app,
+        post(
+            "/v1/media/bulk-delete",
+            &owner,
+            json!({ "ids": [video], "force": true }),
+        ),
+    )
+    .await;
+    assert_eq!(bulk.status, 202, "{}", bulk.text);
+    let sections = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
+    assert!(
+        sections
+            .json
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|s| s["video_source"].is_null()),
+        "{}",
+        sections.text
+    );
+    let actions = send(&app, get("/v1/audit-log?limit=50", &owner)).await;
+    let names: Vec<&str> = actions.json["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for expected in ["ASSET_UPLOADED", "ATTACHMENT_ADDED", "ASSET_DELETED"] {
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
+    // A single-id bulk delete audits as a single deletion.
+    assert!(names.iter().filter(|n| **n == "ASSET_DELETED").count() >= 2);
+    drop(w);
+}
+
+async fn direct_upload<S, B>(app: &S, token: &str, file_name: &str, size: usize) -> (String, Value)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let started = send(
+        app,
+        post(
+            "/v1/media/uploads",
+            token,
+            json!({ "file_name": file_name, "size_bytes": size }),
+        ),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    assert_eq!(started.json["asset"]["status"], "PROCESSING");
+    assert_eq!(started.json["upload"]["method"], "PUT");
+    (
+        started.json["asset"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        started.json["upload"].clone(),
+    )
+}
+
+fn upload_headers(upload: &Value) -> Vec<(String, String)> {
+    upload["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn direct_uploads_to_local_storage_are_checked_on_completion() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let too_big = send(
+        &app,
+        post(
+            "/v1/media/uploads",
+            &owner,
+            json!({ "file_name": "talk.mp4", "size_bytes": 3_000_000_000_u64 }),
+        ),
+    )
+    .await;
+    assert_problem(&too_big, 413, "file_too_large");
+
+    let mut video = MP4.to_vec();
+    video.resize(3 * 1024 * 1024, 7);
+    let (id, upload) = direct_upload(&app, &owner, "talk.mp4", video.len()).await;
+    let mut put = actix_web::test::TestRequest::put()
+        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
+    for (name, value) in upload_headers(&upload) {
+        put = put.insert_header((name, value));
+    }
+    let stored = send(&app, put.set_payload(video.clone()).to_request()).await;
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    let done = send(
+        &app,
+        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json["status"], "READY");
+    assert_eq!(done.json["size_bytes"], video.len());
+    assert_eq!(done.json["content_type"], "video/mp4");
+
+    // A PNG sent for a .pdf: the asset FAILS and the blob is removed.
+    let (forged, upload) = direct_upload(&app, &owner, "contract.pdf", PNG.len()).await;
+    let mut put = actix_web::test::TestRequest::put()
+        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
+    for (name, value) in upload_headers(&upload) {
+        put = put.insert_header((name, value));
+    }
+    assert_eq!(
+        send(&app, put.set_payload(PNG).to_request()).await.status,
+        200
+    );
+    let refused = send(
+        &app,
+        post(&format!("/v1/media/{forged}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_problem(&refused, 422, "file_type_mismatch");
+    let failed = send(&app, get(&format!("/v1/media/{forged}"), &owner)).await;
+    assert_eq!(failed.json["status"], "FAILED");
+    assert_eq!(failed.json["failure_reason"], "file_type_mismatch");
+
+    // Nothing uploaded; and a body over the signed maximum is refused by the store.
+    let (missing, upload) = direct_upload(&app, &owner, "empty.pdf", 100).await;
+    assert_problem(
+        &send(
+            &app,
+            post(&format!("/v1/media/{missing}/complete"), &owner, json!({})),
+        )
+        .await,
+        422,
+        "upload_missing",
+    );
+    let mut put = actix_web::test::TestRequest::put()
+        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
+    for (name, value) in upload_headers(&upload) {
+        put = put.insert_header((name, value));
+    }
+    let oversized = send(&app, put.set_payload(vec![b'%'; 500]).to_request()).await;
+    assert_problem(&oversized, 413, "file_too_large");
+    drop(w);
+}
+
+#[actix_web::test]
+async fn direct_uploads_and_downloads_work_against_a_real_s3_server() {
+    let s3 = MotoS3::start().await;
+    let store = Arc::new(
+        guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("an S3 store"),
+    );
+    let (w, app): (World, _) = world(|state| {
+        state.blobs = store;
+        state.local_blobs = None;
+    })
+    .await;
+    let owner = access(&sign_up(&app, "acme").await);
+
+    // Inline upload, then a signed download straight from S3.
+    let pdf = id_of(
+        &send(
+            &app,
+            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
+        )
+        .await,
+    );
+    let link = send(&app, get(&format!("/v1/media/{pdf}/download"), &owner)).await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    let (status, body) = http_call(
+        "GET",
+        link.json["url"].as_str().unwrap_or_default(),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, PDF);
+    // The local store's routes are off with S3.
+    assert_eq!(
+        send(
+            &app,
+            actix_web::test::TestRequest::get()
+                .uri("/blobs/x?expires=1&sig=00")
+                .to_request()
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Direct upload through a presigned PUT URL.
+    let mut image = PNG.to_vec();
+    image.resize(200_000, 1);
+    let (id, upload) = direct_upload(&app, &owner, "poster.png", image.len()).await;
+    let (status, _) = http_call(
+        "PUT",
+        upload["url"].as_str().unwrap_or_default(),
+        &upload_headers(&upload),
+        &image,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let done = send(
+        &app,
+        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json["status"], "READY");
+    assert_eq!(done.json["kind"], "IMAGE");
+
+    // Deleting removes the object from the bucket.
+    let deleted = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/media/{id}"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, 202, "{}", deleted.text);
+    w.run_worker().await;
+    let key = format!("tenants/{}/assets/{id}", owner_tenant(&app, &owner).await);
+    let store = guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("store");
+    assert!(matches!(
+        guild_kernel::ports::BlobStore::head(&store, &key).await,
+        Err(guild_kernel::ports::BlobError::NotFound)
+    ));
+    drop(w);
+}
+
+async fn owner_tenant<S, B>(app: &S, token: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    send(app, get("/v1/tenant", token)).await.json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
