@@ -1,0 +1,1 @@
+//! Domain tests of assessment.
