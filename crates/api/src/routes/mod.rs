@@ -10,4 +10,5 @@ pub mod members;
 pub mod modules;
 pub mod ops;
 pub mod preferences;
+pub mod quizzes;
 pub mod tenants;
