@@ -6,4 +6,5 @@ mod modules;
 mod openapi;
 mod ops;
 mod problems;
+mod quizzes;
 mod shutdown;

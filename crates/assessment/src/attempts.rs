@@ -357,16 +357,20 @@ async fn time_out(
     .await
 }
 
-/// A started (or resumed) attempt.
+/// What starting gave.
 #[derive(Debug, Clone)]
-pub struct Started {
-    /// The attempt, with its questions and no answers.
-    pub attempt: AttemptView,
-    /// An attempt in progress was returned instead of a new one.
-    pub resumed: bool,
+pub enum Started {
+    /// A new attempt, with its questions and no answers.
+    New(Box<AttemptView>),
+    /// The attempt in progress, returned instead of a new one.
+    Resumed(Box<AttemptView>),
+    /// Every allowed attempt is used: answer 409 `quiz_max_attempts_reached`. An expired attempt
+    /// closed on the way (TIMED_OUT) is committed with this outcome, which is why it is not an
+    /// error.
+    LimitReached,
 }
 
-/// Starts an attempt at a quiz, or resumes the one in progress.
+/// Starts an attempt at a quiz, or resumes the one in progress (closing an expired one first).
 pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -387,17 +391,19 @@ pub async fn start(
     if let Some(open) = mine.iter().find(|a| a.status == "IN_PROGRESS") {
         if open.deadline_at.is_none_or(|d| now <= d + grace()) {
             let questions = question_map(conn, actor, open).await?;
-            return Ok(Started {
-                attempt: view(open, &quiz, &questions, Reveal::Policy),
-                resumed: true,
-            });
+            return Ok(Started::Resumed(Box::new(view(
+                open,
+                &quiz,
+                &questions,
+                Reveal::Policy,
+            ))));
         }
         time_out(conn, actor, open).await?;
     }
     if let Some(max) = quiz.max_attempts
         && mine.len() >= usize::try_from(max).unwrap_or(0)
     {
-        return Err(AssessmentError::MaxAttemptsReached);
+        return Ok(Started::LimitReached);
     }
     let mut all = questions::load(conn, actor, quiz.id).await?;
     if all.is_empty() {
@@ -448,10 +454,12 @@ pub async fn start(
     )
     .await?;
     let questions = all.into_iter().map(|q| (q.id, q)).collect();
-    Ok(Started {
-        attempt: view(&row, &quiz, &questions, Reveal::Policy),
-        resumed: false,
-    })
+    Ok(Started::New(Box::new(view(
+        &row,
+        &quiz,
+        &questions,
+        Reveal::Policy,
+    ))))
 }
 
 /// The outcome of a submission.

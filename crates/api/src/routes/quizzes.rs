@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_assessment::AssessmentError;
 use guild_assessment::attempts::{
-    self, AttemptSummary, AttemptView, EssayGrade, RevealedResult, ReviewItem, Submitted,
+    self, AttemptSummary, AttemptView, EssayGrade, RevealedResult, ReviewItem, Started, Submitted,
     TakerQuestion,
 };
 use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput};
@@ -680,12 +680,11 @@ pub(crate) async fn start_attempt(
         attempts::start(conn, &actor, quiz).await
     })
     .await?;
-    let mut reply = if started.resumed {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::Created()
-    };
-    Ok(reply.json(AttemptDto::from(started.attempt)))
+    match started {
+        Started::New(attempt) => Ok(HttpResponse::Created().json(AttemptDto::from(*attempt))),
+        Started::Resumed(attempt) => Ok(HttpResponse::Ok().json(AttemptDto::from(*attempt))),
+        Started::LimitReached => Err(AssessmentError::MaxAttemptsReached.into()),
+    }
 }
 
 /// List your attempts at a quiz.
