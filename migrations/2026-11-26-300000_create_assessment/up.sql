@@ -56,6 +56,8 @@ CREATE TABLE quiz_attempts (
     user_id uuid NOT NULL,
     -- 1 for the member's first attempt at the quiz, 2 for the next…
     number integer NOT NULL CHECK (number > 0),
+    -- Submissions are scored in the transaction that records them, so they go straight to GRADED
+    -- or PENDING_REVIEW (essays); SUBMITTED is kept for scoring done after the request.
     status text NOT NULL DEFAULT 'IN_PROGRESS'
         CHECK (status IN ('IN_PROGRESS', 'SUBMITTED', 'PENDING_REVIEW', 'GRADED', 'TIMED_OUT')),
     started_at timestamptz NOT NULL DEFAULT now(),

@@ -180,6 +180,7 @@ fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("x-request-id"),
             header::ETAG,
             header::RETRY_AFTER,
+            header::HeaderName::from_static(crate::idempotency::REPLAYED),
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
