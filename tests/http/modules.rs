@@ -140,7 +140,12 @@ async fn an_author_builds_and_publishes_a_module_with_etags() {
         .unwrap_or_default();
     assert_eq!(
         actions,
-        ["MODULE_PUBLISHED", "MODULE_UPDATED", "MODULE_CREATED"]
+        [
+            "MODULE_PUBLISHED",
+            "MODULE_VERSION_PUBLISHED",
+            "MODULE_UPDATED",
+            "MODULE_CREATED"
+        ]
     );
 }
 
@@ -626,4 +631,199 @@ async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see()
     );
     let other = access(&sign_up(&app, "other").await);
     assert!(ids(&send(&app, get("/v1/modules?q=helmet", &other)).await).is_empty());
+}
+
+#[actix_web::test]
+async fn publishing_a_changed_module_records_versions_and_readers_see_material_updates() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "catalog_open": true })),
+        ),
+    )
+    .await;
+    let id = module_with_section(&app, &owner, "Fire drills").await;
+    let draft = send(&app, get(&format!("/v1/modules/{id}"), &owner)).await;
+    assert_eq!(draft.json["version"], 0);
+    // Versions only exist for published modules.
+    let early = send(
+        &app,
+        post(
+            &format!("/v1/modules/{id}/versions"),
+            &owner,
+            json!({ "summary": "x", "kind": "MINOR" }),
+        ),
+    )
+    .await;
+    assert_problem(&early, 409, "invalid_status_transition");
+    publish(&app, &owner, &id).await;
+
+    // Ann reads version 1: nothing is "updated" for her.
+    let first = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    assert_eq!(first.json["version"], 1, "{}", first.text);
+    assert_eq!(first.json["updated_since_last_read"], false);
+    assert!(first.json["last_accessed_at"].is_string());
+
+    // Nothing changed: no new version.
+    let unchanged = send(
+        &app,
+        post(
+            &format!("/v1/modules/{id}/versions"),
+            &owner,
+            json!({ "summary": "Nothing", "kind": "MINOR" }),
+        ),
+    )
+    .await;
+    assert_problem(&unchanged, 409, "no_changes");
+
+    // A minor edit does not flag the module for readers.
+    let section = send(
+        &app,
+        post(
+            &format!("/v1/modules/{id}/sections"),
+            &owner,
+            json!({ "title": "Typos", "content_html": "<p>fixed</p>" }),
+        ),
+    )
+    .await;
+    assert_eq!(section.status, 201);
+    let minor = send(
+        &app,
+        post(
+            &format!("/v1/modules/{id}/versions"),
+            &owner,
+            json!({ "summary": "Fixed typos", "kind": "MINOR" }),
+        ),
+    )
+    .await;
+    assert_eq!(minor.status, 201, "{}", minor.text);
+    assert_eq!(minor.json["version"], 2);
+    let after_minor = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    assert_eq!(after_minor.json["updated_since_last_read"], false);
+
+    // A material change does, until Ann acknowledges it; unpublishing and republishing after an
+    // edit records the next version.
+    let etag = send(&app, get(&format!("/v1/modules/{id}"), &owner))
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let edited = send(
+        &app,
+        with_if_match(
+            Method::PATCH,
+            &format!("/v1/modules/{id}"),
+            &owner,
+            &etag,
+            Some(json!({ "description": "New evacuation routes" })),
+        ),
+    )
+    .await;
+    assert_eq!(edited.status, 200);
+    let etag = edited.header("etag").unwrap_or_default().to_owned();
+    let bad_kind = send(
+        &app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            &owner,
+            &etag,
+            Some(json!({ "status": "PUBLISHED", "kind": "HUGE" })),
+        ),
+    )
+    .await;
+    assert_problem(&bad_kind, 422, "validation_failed");
+    let etag = send(
+        &app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            &owner,
+            &etag,
+            Some(json!({ "status": "DRAFT" })),
+        ),
+    )
+    .await
+    .header("etag")
+    .unwrap_or_default()
+    .to_owned();
+    let republished = send(
+        &app,
+        with_if_match(
+            Method::POST,
+            &format!("/v1/modules/{id}/status"),
+            &owner,
+            &etag,
+            Some(json!({ "status": "PUBLISHED", "summary": "New evacuation routes", "kind": "MATERIAL" })),
+        ),
+    )
+    .await;
+    assert_eq!(republished.status, 200, "{}", republished.text);
+    assert_eq!(republished.json["version"], 3);
+    let flagged = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    assert_eq!(flagged.json["updated_since_last_read"], true);
+    let listed = send(&app, get("/v1/modules", &ann)).await;
+    assert_eq!(listed.json["data"][0]["updated_since_last_read"], true);
+    let ack = send(
+        &app,
+        post(&format!("/v1/modules/{id}/acknowledge"), &ann, json!({})),
+    )
+    .await;
+    assert_eq!(ack.status, 204, "{}", ack.text);
+    let read = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    assert_eq!(read.json["updated_since_last_read"], false);
+
+    // The changelog, newest first, paged.
+    let log = send(
+        &app,
+        get(&format!("/v1/modules/{id}/versions?limit=2"), &ann),
+    )
+    .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let versions: Vec<_> = log.json["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| (e["version"].clone(), e["kind"].clone()))
+        .collect();
+    assert_eq!(
+        versions,
+        [(json!(3), json!("MATERIAL")), (json!(2), json!("MINOR"))]
+    );
+    let cursor = log.json["next_cursor"].as_str().unwrap_or_default();
+    let rest = send(
+        &app,
+        get(&format!("/v1/modules/{id}/versions?cursor={cursor}"), &ann),
+    )
+    .await;
+    assert_eq!(rest.json["data"][0]["version"], 1);
+    assert_eq!(rest.json["data"][0]["summary"], "First publication");
+    assert_eq!(rest.json["next_cursor"], Value::Null);
+
+    // Only the material version is announced to notifications.
+    let mut conn = w.db.conn().await;
+    let kinds: Vec<serde_json::Value> = diesel_async::RunQueryDsl::load(
+        diesel::QueryDsl::select(
+            diesel::QueryDsl::filter(
+                guild_db::schema::outbox_events::table,
+                diesel::ExpressionMethods::eq(
+                    guild_db::schema::outbox_events::kind,
+                    "learning.module_updated",
+                ),
+            ),
+            guild_db::schema::outbox_events::payload,
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap_or_default();
+    assert_eq!(kinds.len(), 1);
+    assert_eq!(kinds[0]["version"], 3);
 }

@@ -23,7 +23,7 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, audit, auth, groups, members, modules, ops, preferences, quizzes, tenants,
+    api_keys, audit, auth, groups, members, modules, ops, preferences, quizzes, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -85,6 +85,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(modules::update_module)
         .service(modules::set_module_status)
         .service(modules::delete_module)
+        .service(versions::list_module_versions)
+        .service(versions::publish_module_version)
+        .service(versions::acknowledge_module)
         .service(modules::set_module_prerequisites)
         .service(modules::set_module_mentors)
         .service(modules::assign_module)

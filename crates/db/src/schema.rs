@@ -141,6 +141,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    module_changelog (tenant_id, module_id, version) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        version -> Int4,
+        summary -> Text,
+        kind -> Text,
+        published_by -> Uuid,
+        published_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     module_groups (tenant_id, module_id, group_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -192,6 +204,8 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
+        content_changed_at -> Timestamptz,
     }
 }
 
@@ -354,6 +368,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_module_access (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        last_accessed_at -> Timestamptz,
+        seen_version -> Int4,
+        acknowledged_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -378,6 +403,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     memberships,
     module_categories,
+    module_changelog,
     module_groups,
     module_mentors,
     module_prerequisites,
@@ -392,6 +418,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     tenants,
     user_groups,
+    user_module_access,
     user_permissions,
     user_pinned_modules,
     users,

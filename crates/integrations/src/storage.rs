@@ -1,10 +1,11 @@
 //! Blob storage: the two [`BlobStore`]s Guild ships.
 //!
 //! - [`LocalBlobStore`] keeps blobs as files under a directory: the default, needing no setup. It
-//!   signs download URLs itself (HMAC-SHA256 over key and expiry) and offers
-//!   [`LocalBlobStore::verify_signature`], so the API can serve those URLs.
+//!   signs download and upload URLs itself (HMAC-SHA256) and offers
+//!   [`LocalBlobStore::verify_signature`], [`LocalBlobStore::verify_put_signature`] and
+//!   [`LocalBlobStore::put_stream`], so the API can serve those URLs.
 //! - [`S3BlobStore`] talks to any S3-compatible service (AWS S3, MinIO, Cloudflare R2, ...)
-//!   through aws-sdk-s3, and hands out presigned GET URLs.
+//!   through aws-sdk-s3, and hands out presigned GET and PUT URLs.
 //!
 //! Both check every key with [`validate_blob_key`] before touching storage, sort failures into
 //! [`BlobError::NotFound`], [`BlobError::Rejected`] and [`BlobError::Unavailable`], and never put
@@ -23,10 +24,11 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use futures_util::{Stream, StreamExt};
 use guild_kernel::ports::{
-    BlobError, BlobMeta, BlobStore, BoxFuture, MAX_SIGNED_URL_TTL, validate_blob_key,
+    BlobError, BlobMeta, BlobStore, BoxFuture, MAX_SIGNED_URL_TTL, SignedUpload, validate_blob_key,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::IntegrationError;
 
@@ -71,6 +73,11 @@ fn validate_ttl(expires_in: Duration) -> Result<(), BlobError> {
     Ok(())
 }
 
+/// A signed URL's lifetime in whole seconds, rounded up so the URL lives at least `expires_in`.
+fn whole_seconds(expires_in: Duration) -> u64 {
+    expires_in.as_secs() + u64::from(expires_in.subsec_nanos() > 0)
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -111,6 +118,9 @@ const TEMP_INFIX: &str = "~tmp-";
 /// that publish a blob, so the content type and the bytes of one `put` stay together.
 const LOCK_STRIPES: usize = 32;
 
+/// How many bytes [`LocalBlobStore::put_stream`] gathers before writing to its file.
+const STREAM_BUFFER: usize = 64 * 1024;
+
 /// Stores blobs as files under a root directory: the default [`BlobStore`].
 ///
 /// Blob `tenants/t/assets/a` lives in `<root>/tenants/t/assets/a~data`, its content type in
@@ -120,8 +130,12 @@ const LOCK_STRIPES: usize = 32;
 /// left behind by `delete`.
 ///
 /// Signed URLs are `{public_base_url}/blobs/{key}?expires={unix seconds}&sig={hex HMAC-SHA256 of
-/// "{key}|{expires}"}`; [`verify_signature`](Self::verify_signature) checks one. Cloning is cheap
-/// and clones share their locks.
+/// "{key}|{expires}"}`; [`verify_signature`](Self::verify_signature) checks one. Signed uploads are
+/// `PUT {public_base_url}/blobs/{key}?expires={unix seconds}&max={bytes}&sig={hex HMAC-SHA256 of
+/// "PUT|{key}|{expires}|{max}|{content type}"}` with the `content-type` header;
+/// [`verify_put_signature`](Self::verify_put_signature) checks one and
+/// [`put_stream`](Self::put_stream) stores the body. Cloning is cheap and clones share their
+/// locks.
 #[derive(Clone)]
 pub struct LocalBlobStore {
     inner: Arc<LocalInner>,
@@ -229,6 +243,72 @@ impl LocalBlobStore {
         format!("{key}|{expires}")
     }
 
+    /// A signed upload for `key` that expires at `expires` (Unix seconds), for at most `max` bytes
+    /// of `content_type`. [`BlobStore::signed_put_url`] uses this with now + its lifetime.
+    ///
+    /// The URL is `{public_base_url}/blobs/{key}?expires={expires}&max={max}&sig={hex HMAC}`; the
+    /// request must carry `content-type: {content_type}`.
+    pub fn signed_put_url_until(
+        &self,
+        key: &str,
+        content_type: &str,
+        max: u64,
+        expires: u64,
+    ) -> Result<SignedUpload, BlobError> {
+        validate_blob_key(key)?;
+        validate_content_type(content_type)?;
+        let tag = hmac::sign(
+            &self.inner.signing_key,
+            Self::signed_put_message(key, expires, max, content_type).as_bytes(),
+        );
+        let sig = hex::encode(tag.as_ref());
+        Ok(SignedUpload {
+            url: format!(
+                "{}/blobs/{key}?expires={expires}&max={max}&sig={sig}",
+                self.inner.public_base_url
+            ),
+            method: "PUT",
+            headers: vec![("content-type".to_owned(), content_type.to_owned())],
+            expires_at: expires,
+        })
+    }
+
+    /// Whether `sig` (hex) is this store's upload signature for `key`, `expires`, `max` and
+    /// `content_type` (the request's `content-type` header), and `expires` (Unix seconds) has not
+    /// passed. A download signature never verifies here, nor an upload signature in
+    /// [`verify_signature`](Self::verify_signature). The comparison runs in constant time.
+    pub fn verify_put_signature(
+        &self,
+        key: &str,
+        expires: u64,
+        max: u64,
+        content_type: &str,
+        sig: &str,
+    ) -> bool {
+        if validate_blob_key(key).is_err()
+            || validate_content_type(content_type).is_err()
+            || unix_now() >= expires
+        {
+            return false;
+        }
+        let Ok(tag) = hex::decode(sig) else {
+            return false;
+        };
+        hmac::verify(
+            &self.inner.signing_key,
+            Self::signed_put_message(key, expires, max, content_type).as_bytes(),
+            &tag,
+        )
+        .is_ok()
+    }
+
+    fn signed_put_message(key: &str, expires: u64, max: u64, content_type: &str) -> String {
+        // Neither keys nor numbers contain '|', and the content type (which may) comes last, so
+        // the message is unambiguous. It has four '|' where a download message has one, so the
+        // two kinds can never be taken for each other.
+        format!("PUT|{key}|{expires}|{max}|{content_type}")
+    }
+
     fn tag(&self, key: &str, expires: u64) -> hmac::Tag {
         hmac::sign(
             &self.inner.signing_key,
@@ -254,33 +334,101 @@ impl LocalBlobStore {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), BlobError> {
+        let temps = self.begin_put(key, content_type).await?;
+        write_synced(&temps.paths[0], &bytes)
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        self.finish_put(key, content_type, temps).await
+    }
+
+    /// Stores the bytes `body` yields under `key` with its content type, replacing any blob
+    /// already there, and returns how many there were.
+    ///
+    /// Chunks go to a temporary file as they arrive, so the body is never held in memory whole;
+    /// the blob is published like [`BlobStore::put`] does (readers see the old blob or the new
+    /// one). More than `max` bytes is [`BlobError::Rejected`] as soon as the chunk crossing the
+    /// limit arrives, as is a body that fails with an error; either way nothing is stored, the
+    /// temporary file is removed and a blob already under `key` stays as it was.
+    pub async fn put_stream<S, B, E>(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: S,
+        max: u64,
+    ) -> Result<u64, BlobError>
+    where
+        S: Stream<Item = Result<B, E>>,
+        B: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
+        let temps = self.begin_put(key, content_type).await?;
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temps.paths[0])
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        let mut file = tokio::io::BufWriter::with_capacity(STREAM_BUFFER, file);
+        let mut body = std::pin::pin!(body);
+        let mut size: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| rejected(format!("the upload could not be received: {e}")))?;
+            let chunk = chunk.as_ref();
+            size = size.saturating_add(chunk.len() as u64);
+            if size > max {
+                return Err(rejected(format!("the upload is larger than {max} bytes")));
+            }
+            file.write_all(chunk)
+                .await
+                .map_err(|e| io_unavailable("write the blob", &e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        file.get_ref()
+            .sync_all()
+            .await
+            .map_err(|e| io_unavailable("write the blob", &e))?;
+        drop(file);
+        self.finish_put(key, content_type, temps).await?;
+        Ok(size)
+    }
+
+    /// Checks a `put` and prepares it: creates the blob's directory and picks the temporary
+    /// names, the data's first.
+    async fn begin_put(&self, key: &str, content_type: &str) -> Result<TempFiles, BlobError> {
         validate_blob_key(key)?;
         validate_content_type(content_type)?;
-        let data = self.file(key, DATA_SUFFIX);
-        let ctype = self.file(key, TYPE_SUFFIX);
-        if let Some(dir) = data.parent() {
+        if let Some(dir) = self.file(key, DATA_SUFFIX).parent() {
             tokio::fs::create_dir_all(dir)
                 .await
                 .map_err(|e| io_unavailable("create the blob's directory", &e))?;
         }
-        // Removes the temporary files if anything below fails or the caller drops this future.
-        let temps = TempFiles::new([
+        // Removes the temporary files if anything fails or the caller drops the future.
+        Ok(TempFiles::new([
             temp_path(&self.inner.root, key),
             temp_path(&self.inner.root, key),
-        ]);
+        ]))
+    }
+
+    /// Publishes a `put` whose bytes are written (and synced) to the first temporary file.
+    async fn finish_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        temps: TempFiles,
+    ) -> Result<(), BlobError> {
         let [data_tmp, type_tmp] = &temps.paths;
-        write_synced(data_tmp, &bytes)
-            .await
-            .map_err(|e| io_unavailable("write the blob", &e))?;
         write_synced(type_tmp, content_type.as_bytes())
             .await
             .map_err(|e| io_unavailable("write the blob", &e))?;
         let _guard = self.lock_for(key).lock().await;
         // Type first: a new blob becomes visible only once its type is in place.
-        tokio::fs::rename(type_tmp, &ctype)
+        tokio::fs::rename(type_tmp, self.file(key, TYPE_SUFFIX))
             .await
             .map_err(|e| io_unavailable("store the blob", &e))?;
-        tokio::fs::rename(data_tmp, &data)
+        tokio::fs::rename(data_tmp, self.file(key, DATA_SUFFIX))
             .await
             .map_err(|e| io_unavailable("store the blob", &e))?;
         temps.disarm();
@@ -292,6 +440,25 @@ impl LocalBlobStore {
         tokio::fs::read(self.file(key, DATA_SUFFIX))
             .await
             .map_err(|e| io_error("read the blob", &e))
+    }
+
+    async fn read_prefix_impl(&self, key: &str, len: usize) -> Result<Vec<u8>, BlobError> {
+        validate_blob_key(key)?;
+        let file = tokio::fs::File::open(self.file(key, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_error("read the blob", &e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| io_error("read the blob", &e))?
+            .len();
+        let want = usize::try_from(size).map_or(len, |size| size.min(len));
+        let mut bytes = Vec::with_capacity(want);
+        file.take(want as u64)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| io_error("read the blob", &e))?;
+        Ok(bytes)
     }
 
     async fn head_impl(&self, key: &str) -> Result<BlobMeta, BlobError> {
@@ -417,10 +584,33 @@ impl BlobStore for LocalBlobStore {
     ) -> BoxFuture<'a, Result<String, BlobError>> {
         Box::pin(async move {
             validate_ttl(expires_in)?;
-            // Round up, so the URL lives at least `expires_in`.
-            let ttl = expires_in.as_secs() + u64::from(expires_in.subsec_nanos() > 0);
-            self.signed_url_until(key, unix_now().saturating_add(ttl))
+            self.signed_url_until(key, unix_now().saturating_add(whole_seconds(expires_in)))
         })
+    }
+
+    /// The upload goes to the API, which checks it with
+    /// [`verify_put_signature`](LocalBlobStore::verify_put_signature) and stores the body with
+    /// [`put_stream`](LocalBlobStore::put_stream), enforcing `max_size` as the bytes arrive.
+    fn signed_put_url<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        max_size: u64,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<SignedUpload, BlobError>> {
+        Box::pin(async move {
+            validate_ttl(expires_in)?;
+            let expires = unix_now().saturating_add(whole_seconds(expires_in));
+            self.signed_put_url_until(key, content_type, max_size, expires)
+        })
+    }
+
+    fn read_prefix<'a>(
+        &'a self,
+        key: &'a str,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Vec<u8>, BlobError>> {
+        Box::pin(self.read_prefix_impl(key, len))
     }
 }
 
@@ -476,7 +666,8 @@ impl std::fmt::Debug for S3Config {
 /// Built from an [`S3Config`] with static credentials; no environment or profile lookup. Requests
 /// are signed with SigV4 over the SDK's rustls (aws-lc) HTTPS client, retried by the SDK's
 /// standard policy, and give up connecting after 5 seconds. Signed URLs are presigned `GetObject`
-/// requests, valid for anyone holding them until they expire. Cloning is cheap.
+/// requests, signed uploads presigned `PutObject` requests (S3 cannot cap their size: check it
+/// with `head` afterwards), valid for anyone holding them until they expire. Cloning is cheap.
 #[derive(Clone)]
 pub struct S3BlobStore {
     client: aws_sdk_s3::Client,
@@ -748,6 +939,92 @@ impl S3BlobStore {
             .map_err(|e| self.sdk_error("sign a download URL", &e))?;
         Ok(request.uri().to_owned())
     }
+
+    async fn signed_put_url_impl(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<SignedUpload, BlobError> {
+        validate_blob_key(key)?;
+        validate_content_type(content_type)?;
+        validate_ttl(expires_in)?;
+        // SigV4 counts in whole seconds: start on one, so `expires_at` is exactly when S3 stops
+        // accepting the URL.
+        let now = unix_now();
+        let ttl = whole_seconds(expires_in);
+        let presigning = PresigningConfig::builder()
+            .start_time(UNIX_EPOCH + Duration::from_secs(now))
+            .expires_in(Duration::from_secs(ttl))
+            .build()
+            .map_err(|e| rejected(format!("invalid signed URL lifetime: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(presigning)
+            .await
+            .map_err(|e| self.sdk_error("sign an upload URL", &e))?;
+        Ok(SignedUpload {
+            url: request.uri().to_owned(),
+            method: "PUT",
+            // The signed headers (content-type); the client's HTTP library sets `host` itself.
+            headers: request
+                .headers()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+                .collect(),
+            expires_at: now.saturating_add(ttl),
+        })
+    }
+
+    async fn read_prefix_impl(&self, key: &str, len: usize) -> Result<Vec<u8>, BlobError> {
+        validate_blob_key(key)?;
+        if len == 0 {
+            // No range means zero bytes; still answer NotFound for a missing blob.
+            self.head_impl(key).await?;
+            return Ok(Vec::new());
+        }
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", len - 1))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            // A range starting at 0 is unsatisfiable only for an empty blob.
+            Err(SdkError::ServiceError(e))
+                if e.raw().status().as_u16() == 416 || e.err().code() == Some("InvalidRange") =>
+            {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(self.sdk_error("read the blob", &e)),
+        };
+        // Servers that ignore ranges send the whole blob: stop reading once `len` bytes are in.
+        let mut body = output.body;
+        let mut bytes = Vec::new();
+        while bytes.len() < len {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let take = chunk.len().min(len - bytes.len());
+                    bytes.extend_from_slice(&chunk[..take]);
+                }
+                Some(Err(e)) => {
+                    return Err(BlobError::Unavailable(self.scrub(format!(
+                        "S3 could not read the blob: the download failed: {}",
+                        error_chain(&e)
+                    ))));
+                }
+                None => break,
+            }
+        }
+        Ok(bytes)
+    }
 }
 
 impl BlobStore for S3BlobStore {
@@ -778,5 +1055,29 @@ impl BlobStore for S3BlobStore {
         expires_in: Duration,
     ) -> BoxFuture<'a, Result<String, BlobError>> {
         Box::pin(self.signed_get_url_impl(key, expires_in))
+    }
+
+    /// A presigned `PutObject` URL, with the `content-type` header it was signed for. S3 cannot
+    /// limit the size of a presigned PUT, so `max_size` is not enforced here: callers check the
+    /// stored size with [`head`](BlobStore::head) after the upload (and delete an oversized
+    /// blob).
+    fn signed_put_url<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        max_size: u64,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<SignedUpload, BlobError>> {
+        let _ = max_size;
+        Box::pin(self.signed_put_url_impl(key, content_type, expires_in))
+    }
+
+    /// A ranged `GetObject` (`bytes=0-{len - 1}`).
+    fn read_prefix<'a>(
+        &'a self,
+        key: &'a str,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Vec<u8>, BlobError>> {
+        Box::pin(self.read_prefix_impl(key, len))
     }
 }

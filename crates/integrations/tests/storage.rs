@@ -15,9 +15,10 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::StreamExt;
 use guild_integrations::IntegrationError;
 use guild_integrations::storage::{LocalBlobStore, S3BlobStore, S3Config};
 use guild_kernel::ports::{BlobError, BlobMeta, BlobStore};
@@ -260,14 +261,47 @@ async fn local_bad_keys_and_content_types_are_rejected_without_touching_disk() {
                 .map(drop),
             "signed_get_url",
         );
+        rejected(
+            store
+                .signed_put_url(&key, "text/plain", 10, Duration::from_secs(60))
+                .await
+                .map(drop),
+            "signed_put_url",
+        );
+        rejected(store.read_prefix(&key, 10).await.map(drop), "read_prefix");
+        rejected(
+            store
+                .put_stream(&key, "text/plain", chunks(&[b"x"]), 10)
+                .await
+                .map(drop),
+            "put_stream",
+        );
         assert!(!store.verify_signature(&key, unix_now() + 60, "00"));
+        assert!(!store.verify_put_signature(&key, unix_now() + 60, 10, "text/plain", "00"));
     }
     for content_type in ["", "text/plain\r\nX-Evil: 1", "text/é", &"a".repeat(256)] {
-        let r = store.put(KEY, b"x".to_vec(), content_type).await;
-        assert!(
-            matches!(&r, Err(BlobError::Rejected(m)) if m.contains("content type")),
-            "{content_type:?}: {r:?}"
-        );
+        for (op, r) in [
+            ("put", store.put(KEY, b"x".to_vec(), content_type).await),
+            (
+                "put_stream",
+                store
+                    .put_stream(KEY, content_type, chunks(&[b"x"]), 10)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "signed_put_url",
+                store
+                    .signed_put_url(KEY, content_type, 10, Duration::from_secs(60))
+                    .await
+                    .map(drop),
+            ),
+        ] {
+            assert!(
+                matches!(&r, Err(BlobError::Rejected(m)) if m.contains("content type")),
+                "{op} {content_type:?}: {r:?}"
+            );
+        }
     }
     assert!(!store.root().exists(), "nothing was written");
 
@@ -362,15 +396,37 @@ async fn signed_url_lifetimes_are_bounded() {
                 matches!(r, Err(BlobError::Rejected(_))),
                 "{store:?} {ttl:?}: {r:?}"
             );
+            let r = store.signed_put_url(KEY, "image/png", 100, ttl).await;
+            assert!(
+                matches!(r, Err(BlobError::Rejected(_))),
+                "{store:?} put {ttl:?}: {r:?}"
+            );
         }
+        let week = Duration::from_secs(7 * 24 * 3600);
+        store
+            .signed_get_url(KEY, week)
+            .await
+            .expect("7 days is allowed");
+        let before = unix_now();
+        let upload = store
+            .signed_put_url(KEY, "image/png", 100, week)
+            .await
+            .expect("7 days is allowed");
+        assert!(
+            (before + 7 * 24 * 3600..=unix_now() + 7 * 24 * 3600).contains(&upload.expires_at),
+            "{store:?}: {upload:?}"
+        );
+        // A fraction of a second rounds up.
+        let before = unix_now();
+        let upload = store
+            .signed_put_url(KEY, "image/png", 100, Duration::from_millis(1500))
+            .await
+            .expect("1.5 s is allowed");
+        assert!(
+            (before + 2..=unix_now() + 2).contains(&upload.expires_at),
+            "{store:?}: {upload:?}"
+        );
     }
-    local
-        .signed_get_url(KEY, Duration::from_secs(7 * 24 * 3600))
-        .await
-        .expect("7 days is allowed");
-    s3.signed_get_url(KEY, Duration::from_secs(7 * 24 * 3600))
-        .await
-        .expect("7 days is allowed");
 }
 
 #[tokio::test]
@@ -452,6 +508,477 @@ fn local_configuration_is_checked_and_debug_hides_the_signing_key() {
             .signed_url_until(KEY, 1)
             .expect("signed")
             .starts_with(&format!("http://127.0.0.1:8080/api/blobs/{KEY}?"))
+    );
+}
+
+// --- LocalBlobStore uploads and prefix reads ------------------------------------------------------
+
+/// A request body that yields `parts` and then ends.
+fn chunks(
+    parts: &[&[u8]],
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + use<> {
+    futures_util::stream::iter(parts.iter().map(|p| Ok(p.to_vec())).collect::<Vec<_>>())
+}
+
+/// The `expires`, `max` and `sig` of a local signed upload URL, after checking its shape.
+fn split_local_put_url(url: &str, base: &str, key: &str) -> (u64, u64, String) {
+    let prefix = format!("{base}/blobs/{key}?");
+    let query = url
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{url} does not start with {prefix}"));
+    let params: Vec<(&str, &str)> = query
+        .split('&')
+        .map(|p| p.split_once('=').expect("name=value"))
+        .collect();
+    let names: Vec<&str> = params.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["expires", "max", "sig"], "{url}");
+    (
+        params[0].1.parse().expect("numeric expires"),
+        params[1].1.parse().expect("numeric max"),
+        params[2].1.to_owned(),
+    )
+}
+
+/// A stand-in for the API's upload route, on loopback: for each `PUT /blobs/{key}?expires=&max=&sig=`
+/// it checks the signature against the request's content type with `verify_put_signature` and
+/// streams the body into `put_stream`, reading it off the socket as it comes. Answers 200, 403
+/// (bad signature) or 413 (over `max`). Returns the base URL; the server ends with the runtime.
+async fn serve_local_uploads(dir: &TempDir) -> (String, LocalBlobStore) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind the upload server");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    let store = LocalBlobStore::new(dir.path().join("blobs"), base.clone(), SIGNING_KEY.to_vec())
+        .expect("valid");
+    let server_store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle_local_upload(server_store.clone(), socket));
+        }
+    });
+    (base, store)
+}
+
+async fn handle_local_upload(store: LocalBlobStore, socket: tokio::net::TcpStream) {
+    let (mut reader, mut writer) = socket.into_split();
+    // The request head, and whatever part of the body came with it.
+    let mut buffer = Vec::new();
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = reader.read(&mut chunk).await.expect("read the request");
+        assert!(n > 0, "the connection closed inside the request head");
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buffer[..head_end].to_vec()).expect("an ASCII head");
+    let early_body = buffer[head_end + 4..].to_vec();
+    let header = |name: &str| {
+        head.split("\r\n")
+            .skip(1)
+            .find_map(|line| {
+                let (n, v) = line.split_once(':')?;
+                n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let content_type = header("content-type");
+    let length: usize = header("content-length").parse().expect("a content length");
+    let target = head
+        .split("\r\n")
+        .next()
+        .and_then(|line| line.strip_prefix("PUT "))
+        .and_then(|rest| rest.strip_suffix(" HTTP/1.1"))
+        .expect("a PUT request line");
+    let (path, _) = target.split_once('?').expect("a query");
+    let key = path.strip_prefix("/blobs/").expect("a blob path");
+    let number = |name: &str| query_param(target, name).parse::<u64>().unwrap_or(0);
+    let (expires, max, sig) = (number("expires"), number("max"), query_param(target, "sig"));
+
+    // The body: what came with the head, then the socket, up to the content length.
+    let body = futures_util::stream::unfold(
+        (reader, early_body, length),
+        |(mut reader, early, remaining)| async move {
+            if remaining == 0 {
+                return None;
+            }
+            if !early.is_empty() {
+                let n = early.len().min(remaining);
+                let chunk = early[..n].to_vec();
+                return Some((Ok(chunk), (reader, Vec::new(), remaining - n)));
+            }
+            let mut chunk = vec![0u8; 8192.min(remaining)];
+            match reader.read(&mut chunk).await {
+                Ok(0) => Some((
+                    Err("the connection closed mid-body".to_owned()),
+                    (reader, Vec::new(), 0),
+                )),
+                Ok(n) => {
+                    chunk.truncate(n);
+                    Some((Ok(chunk), (reader, Vec::new(), remaining - n)))
+                }
+                Err(e) => Some((Err(e.to_string()), (reader, Vec::new(), 0))),
+            }
+        },
+    );
+    // Fused: drained below after `put_stream` may have read it to the end.
+    let mut body = std::pin::pin!(body.fuse());
+    let status = if store.verify_put_signature(key, expires, max, &content_type, sig) {
+        match store
+            .put_stream(key, &content_type, body.as_mut(), max)
+            .await
+        {
+            Ok(_) => "200 OK",
+            Err(BlobError::Rejected(m)) if m.contains("larger than") => "413 Payload Too Large",
+            Err(e) => panic!("put_stream: {e:?}"),
+        }
+    } else {
+        "403 Forbidden"
+    };
+    // Drain what is left, so closing does not reset the connection under the response.
+    while body.next().await.is_some() {}
+    let response = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    writer
+        .write_all(response.as_bytes())
+        .await
+        .expect("send the response");
+    writer.shutdown().await.expect("close the connection");
+}
+
+#[tokio::test]
+async fn local_signed_put_url_uploads_over_http() {
+    let dir = TempDir::new("blobs");
+    let (base, store) = serve_local_uploads(&dir).await;
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let before = unix_now();
+    let upload = store
+        .signed_put_url(KEY, "video/mp4", 250_000, Duration::from_secs(300))
+        .await
+        .expect("signed");
+    assert_eq!(upload.method, "PUT");
+    assert_eq!(
+        upload.headers,
+        [("content-type".to_owned(), "video/mp4".to_owned())]
+    );
+    assert!(
+        (before + 300..=unix_now() + 300).contains(&upload.expires_at),
+        "{upload:?}"
+    );
+    let (expires, max, sig) = split_local_put_url(&upload.url, &base, KEY);
+    assert_eq!((expires, max, sig.len()), (upload.expires_at, 250_000, 64));
+    assert!(store.verify_put_signature(KEY, expires, max, "video/mp4", &sig));
+
+    let (status, _) = http_request("PUT", &upload.url, &upload.headers, &bytes).await;
+    assert_eq!(status, 200);
+    assert_eq!(store.get(KEY).await.expect("stored"), bytes);
+    assert_eq!(
+        store.head(KEY).await.expect("described"),
+        BlobMeta {
+            key: KEY.to_owned(),
+            size: 200_000,
+            content_type: "video/mp4".to_owned(),
+        }
+    );
+
+    // The same URL with another content type, a raised limit or another key is refused, and
+    // changes nothing.
+    let other_type = [("content-type".to_owned(), "text/html".to_owned())];
+    let refused = [
+        (upload.url.clone(), &other_type[..]),
+        (
+            with_query_param(&upload.url, "max", "250001"),
+            &upload.headers[..],
+        ),
+        (upload.url.replace(KEY, OTHER_KEY), &upload.headers[..]),
+        (
+            with_query_param(&upload.url, "expires", &(expires + 60).to_string()),
+            &upload.headers[..],
+        ),
+    ];
+    for (url, headers) in refused {
+        let (status, _) = http_request("PUT", &url, headers, b"<script>").await;
+        assert_eq!(status, 403, "{url} {headers:?}");
+    }
+    assert_eq!(store.get(KEY).await.expect("unchanged"), bytes);
+    assert_eq!(store.get(OTHER_KEY).await, Err(BlobError::NotFound));
+
+    // A body over the signed limit is refused, and the blob stays as it was.
+    let small = store
+        .signed_put_url(KEY, "image/png", 1000, Duration::from_secs(300))
+        .await
+        .expect("signed");
+    let (status, _) = http_request("PUT", &small.url, &small.headers, &[7u8; 1001]).await;
+    assert_eq!(status, 413);
+    assert_eq!(store.get(KEY).await.expect("unchanged"), bytes);
+    let (status, _) = http_request("PUT", &small.url, &small.headers, &[7u8; 1000]).await;
+    assert_eq!(status, 200, "exactly the limit is fine");
+    assert_eq!(
+        store.head(KEY).await.expect("replaced"),
+        BlobMeta {
+            key: KEY.to_owned(),
+            size: 1000,
+            content_type: "image/png".to_owned(),
+        }
+    );
+    let files = files_under(store.root());
+    assert_eq!(files.len(), 2, "no temporary files: {files:?}");
+}
+
+#[tokio::test]
+async fn local_put_signature_tampering_and_expiry_fail() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    let upload = store
+        .signed_put_url(KEY, "application/pdf", 5_000_000, Duration::from_secs(300))
+        .await
+        .expect("signed");
+    let (expires, max, sig) = split_local_put_url(&upload.url, BASE_URL, KEY);
+    assert!(store.verify_put_signature(KEY, expires, max, "application/pdf", &sig));
+
+    let mut flipped = sig.clone().into_bytes();
+    flipped[7] = if flipped[7] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).expect("ASCII");
+    let pdf = "application/pdf";
+    for (key, expires, max, content_type, sig) in [
+        (KEY, expires, max, pdf, flipped.as_str()),
+        (KEY, expires, max, pdf, &sig[..62]),
+        (KEY, expires, max, pdf, ""),
+        (KEY, expires, max, pdf, "not hex at all"),
+        (OTHER_KEY, expires, max, pdf, &sig),
+        (KEY, expires + 1, max, pdf, &sig),
+        (KEY, expires, max + 1, pdf, &sig),
+        (KEY, expires, 0, pdf, &sig),
+        (KEY, expires, max, "application/pdf ", &sig),
+        (KEY, expires, max, "text/html", &sig),
+        (KEY, expires, max, "", &sig),
+    ] {
+        assert!(
+            !store.verify_put_signature(key, expires, max, content_type, sig),
+            "{key} {expires} {max} {content_type:?} {sig}"
+        );
+    }
+
+    // Another signing key refuses it; the same key after a restart accepts it.
+    let other = LocalBlobStore::new(
+        dir.path().join("blobs"),
+        BASE_URL.to_owned(),
+        b"another-signing-key-0123456789abcdef-xxxxxxxx".to_vec(),
+    )
+    .expect("valid");
+    assert!(!other.verify_put_signature(KEY, expires, max, pdf, &sig));
+    assert!(local_store(&dir).verify_put_signature(KEY, expires, max, pdf, &sig));
+    // Deterministic for a given expiry.
+    assert_eq!(
+        store
+            .signed_put_url_until(KEY, pdf, max, expires)
+            .expect("signed"),
+        upload
+    );
+
+    // Correctly signed, but already past.
+    let past = store
+        .signed_put_url_until(KEY, pdf, max, unix_now() - 1)
+        .expect("signed");
+    let (expires, max, sig) = split_local_put_url(&past.url, BASE_URL, KEY);
+    assert!(!store.verify_put_signature(KEY, expires, max, pdf, &sig));
+    // And one that expires while we wait.
+    let short = store
+        .signed_put_url(KEY, pdf, 10, Duration::from_secs(1))
+        .await
+        .expect("signed");
+    let (expires, max, sig) = split_local_put_url(&short.url, BASE_URL, KEY);
+    assert!(store.verify_put_signature(KEY, expires, max, pdf, &sig));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(!store.verify_put_signature(KEY, expires, max, pdf, &sig));
+    assert!(!store.root().exists(), "signing touches no files");
+}
+
+#[tokio::test]
+async fn local_get_and_put_signatures_are_not_interchangeable() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    let expires = unix_now() + 300;
+    // Keys that look like the start of an upload message, too.
+    for key in [KEY, "PUT", "PUT/x"] {
+        let get = store.signed_url_until(key, expires).expect("signed");
+        let (_, get_sig) = split_local_url(&get, key);
+        let put = store
+            .signed_put_url_until(key, "text/plain", 0, expires)
+            .expect("signed");
+        let (_, _, put_sig) = split_local_put_url(&put.url, BASE_URL, key);
+        assert!(store.verify_signature(key, expires, &get_sig));
+        assert!(store.verify_put_signature(key, expires, 0, "text/plain", &put_sig));
+        assert!(!store.verify_signature(key, expires, &put_sig), "{key}");
+        for max in [0, 1, expires] {
+            for content_type in ["text/plain", "application/octet-stream"] {
+                assert!(
+                    !store.verify_put_signature(key, expires, max, content_type, &get_sig),
+                    "{key} {max} {content_type}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn local_put_stream_stores_chunks_and_refuses_a_body_over_max() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+
+    // Chunks arrive as they come; an empty chunk and an empty body are fine.
+    let size = store
+        .put_stream(
+            KEY,
+            "text/plain",
+            chunks(&[b"hello ", b"", b"streamed ", b"world"]),
+            20,
+        )
+        .await
+        .expect("stored");
+    assert_eq!(size, 20);
+    assert_eq!(
+        store.get(KEY).await.expect("read back"),
+        b"hello streamed world"
+    );
+    let size = store
+        .put_stream(OTHER_KEY, "application/x-empty", chunks(&[]), 0)
+        .await
+        .expect("stored");
+    assert_eq!(size, 0);
+    assert_eq!(store.head(OTHER_KEY).await.expect("described").size, 0);
+
+    // One byte over: refused, the blob already there untouched, no temporary file left.
+    let r = store
+        .put_stream(
+            KEY,
+            "image/png",
+            chunks(&[b"0123456789", b"01234567890"]),
+            20,
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(BlobError::Rejected(m)) if m.contains("larger than 20")),
+        "{r:?}"
+    );
+    assert_eq!(
+        store.get(KEY).await.expect("unchanged"),
+        b"hello streamed world"
+    );
+    assert_eq!(
+        store.head(KEY).await.expect("unchanged").content_type,
+        "text/plain"
+    );
+
+    // A new key: nothing is stored at all.
+    let third = format!("{KEY}-3");
+    let r = store
+        .put_stream(&third, "image/png", chunks(&[&[1u8; 21]]), 20)
+        .await;
+    assert!(matches!(r, Err(BlobError::Rejected(_))), "{r:?}");
+    assert_eq!(store.head(&third).await, Err(BlobError::NotFound));
+
+    // It stops reading as soon as the limit is crossed, not at the end of the body.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let endless = futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(vec![9u8; 1000]))
+        .inspect(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+    let r = store.put_stream(&third, "image/png", endless, 2500).await;
+    assert!(matches!(r, Err(BlobError::Rejected(_))), "{r:?}");
+    assert_eq!(pulled.load(Ordering::Relaxed), 3);
+
+    // A body that fails midway is refused too, and leaves nothing.
+    let failing =
+        futures_util::stream::iter([Ok(b"partial".to_vec()), Err("connection reset by peer")]);
+    let r = store.put_stream(&third, "image/png", failing, 100).await;
+    assert!(
+        matches!(&r, Err(BlobError::Rejected(m)) if m.contains("connection reset by peer")),
+        "{r:?}"
+    );
+    assert_eq!(store.head(&third).await, Err(BlobError::NotFound));
+
+    let files = files_under(store.root());
+    let expected: Vec<String> = [
+        format!("{KEY}~data"),
+        format!("{KEY}~type"),
+        format!("{OTHER_KEY}~data"),
+        format!("{OTHER_KEY}~type"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(files, expected);
+}
+
+/// `read_prefix` on `store`: long, short and empty blobs, and a missing one.
+async fn check_read_prefix(store: &dyn BlobStore) {
+    let long: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+    store
+        .put(KEY, long.clone(), "video/mp4")
+        .await
+        .expect("stored");
+    for len in [1, 16, 4096, 99_999, 100_000] {
+        assert_eq!(
+            store.read_prefix(KEY, len).await.expect("prefix"),
+            long[..len],
+            "{store:?} {len}"
+        );
+    }
+    assert_eq!(
+        store.read_prefix(KEY, 1_000_000).await.expect("prefix"),
+        long,
+        "{store:?}: longer than the blob"
+    );
+    assert_eq!(
+        store.read_prefix(KEY, 0).await.expect("prefix"),
+        b"",
+        "{store:?}"
+    );
+
+    store
+        .put(OTHER_KEY, b"%PDF-".to_vec(), "application/pdf")
+        .await
+        .expect("stored");
+    assert_eq!(
+        store.read_prefix(OTHER_KEY, 4096).await.expect("prefix"),
+        b"%PDF-",
+        "{store:?}"
+    );
+    store
+        .put(OTHER_KEY, Vec::new(), "application/pdf")
+        .await
+        .expect("stored");
+    for len in [0, 1, 4096] {
+        assert_eq!(
+            store.read_prefix(OTHER_KEY, len).await.expect("prefix"),
+            b"",
+            "{store:?}: empty blob, {len}"
+        );
+    }
+
+    let missing = format!("{KEY}-missing");
+    for len in [0, 1, 4096] {
+        assert_eq!(
+            store.read_prefix(&missing, len).await,
+            Err(BlobError::NotFound),
+            "{store:?} {len}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn local_read_prefix_reads_only_the_start() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    check_read_prefix(&store).await;
+    // A directory is not a blob.
+    assert_eq!(
+        store.read_prefix("tenants", 10).await,
+        Err(BlobError::NotFound)
     );
 }
 
@@ -636,6 +1163,17 @@ fn aws_sdk_s3_error<E: std::error::Error + 'static>(e: &E) -> String {
 /// A plain HTTP/1.1 GET of `url` (`http://host:port/path?query`) over a TCP socket: what a
 /// browser holding a signed URL does, with no SDK and no credentials. Returns status and body.
 async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    http_request("GET", url, &[], &[]).await
+}
+
+/// A plain HTTP/1.1 request over a TCP socket, as a browser sends a signed upload: `method` to
+/// `url` (`http://host:port/path?query`) with `headers` and `body`. Returns status and body.
+async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let rest = url
         .strip_prefix("http://")
         .unwrap_or_else(|| panic!("not an http:// URL: {url}"));
@@ -644,13 +1182,21 @@ async fn http_get(url: &str) -> (u16, Vec<u8>) {
         let mut stream = tokio::net::TcpStream::connect(host)
             .await
             .expect("connect to the server");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\nConnection: close\r\n"
         );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method != "GET" {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
         stream
             .write_all(request.as_bytes())
             .await
             .expect("send the request");
+        stream.write_all(body).await.expect("send the body");
         let mut response = Vec::new();
         stream
             .read_to_end(&mut response)
@@ -660,7 +1206,7 @@ async fn http_get(url: &str) -> (u16, Vec<u8>) {
     };
     let response = tokio::time::timeout(Duration::from_secs(10), fetch)
         .await
-        .expect("the GET finished within 10 s");
+        .unwrap_or_else(|_| panic!("the {method} finished within 10 s"));
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -901,6 +1447,140 @@ async fn s3_missing_bucket_is_unavailable(kind: Server) {
     }
 }
 
+async fn s3_presigned_put_uploads_with_plain_http(kind: Server) {
+    let server = S3Server::start(kind).await;
+    let store = server.store(BUCKET);
+    let bytes: Vec<u8> = (0..120_000u32).map(|i| (i % 239) as u8).collect();
+    let before = unix_now();
+    let upload = store
+        .signed_put_url(KEY, "video/mp4", 1_000, Duration::from_secs(600))
+        .await
+        .expect("presigned");
+    assert_eq!(upload.method, "PUT");
+    assert!(
+        upload
+            .url
+            .starts_with(&format!("http://127.0.0.1:{}/{BUCKET}/{KEY}?", server.port)),
+        "{upload:?}"
+    );
+    assert_eq!(query_param(&upload.url, "X-Amz-Expires"), "600");
+    assert!(
+        query_param(&upload.url, "X-Amz-SignedHeaders")
+            .split("%3B")
+            .any(|h| h == "content-type"),
+        "{upload:?}"
+    );
+    assert_eq!(
+        upload.headers,
+        [("content-type".to_owned(), "video/mp4".to_owned())]
+    );
+    assert!(
+        (before + 600..=unix_now() + 600).contains(&upload.expires_at),
+        "{upload:?}"
+    );
+    assert!(!upload.url.contains(SECRET_ACCESS_KEY));
+
+    // S3 does not enforce `max_size` (1000 here): the caller checks the size with `head`.
+    let (status, body) = http_request("PUT", &upload.url, &upload.headers, &bytes).await;
+    assert_eq!(
+        status,
+        200,
+        "{}\nserver log:\n{}",
+        String::from_utf8_lossy(&body),
+        server.log()
+    );
+    assert_eq!(store.get(KEY).await.expect("uploaded"), bytes);
+    assert_eq!(
+        store.head(KEY).await.expect("described"),
+        BlobMeta {
+            key: KEY.to_owned(),
+            size: 120_000,
+            content_type: "video/mp4".to_owned(),
+        }
+    );
+
+    // An empty upload is an empty blob.
+    let empty = store
+        .signed_put_url(OTHER_KEY, "text/plain", 0, Duration::from_secs(60))
+        .await
+        .expect("presigned");
+    let (status, body) = http_request("PUT", &empty.url, &empty.headers, &[]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let meta = store.head(OTHER_KEY).await.expect("described");
+    assert_eq!((meta.size, meta.content_type.as_str()), (0, "text/plain"));
+}
+
+/// Only s3s-fs checks signatures, so only it can refuse tampered and expired upload URLs.
+async fn s3_tampered_or_expired_presigned_put_is_refused(kind: Server) {
+    let server = S3Server::start(kind).await;
+    let store = server.store(BUCKET);
+    let upload = store
+        .signed_put_url(KEY, "image/png", 1_000, Duration::from_secs(600))
+        .await
+        .expect("presigned");
+
+    let sig = query_param(&upload.url, "X-Amz-Signature");
+    let mut tampered_sig = sig.to_owned().into_bytes();
+    tampered_sig[0] = if tampered_sig[0] == b'a' { b'b' } else { b'a' };
+    let tampered_sig = String::from_utf8(tampered_sig).expect("ASCII");
+    let html = [("content-type".to_owned(), "text/html".to_owned())];
+    let refused = [
+        (
+            with_query_param(&upload.url, "X-Amz-Signature", &tampered_sig),
+            &upload.headers[..],
+        ),
+        // A longer life than was signed.
+        (
+            with_query_param(&upload.url, "X-Amz-Expires", "604800"),
+            &upload.headers[..],
+        ),
+        // Another key with the same signature.
+        (upload.url.replace(KEY, OTHER_KEY), &upload.headers[..]),
+        // Another content type than was signed, or none.
+        (upload.url.clone(), &html[..]),
+        (upload.url.clone(), &[][..]),
+    ];
+    for (url, headers) in refused {
+        let (status, body) = http_request("PUT", &url, headers, b"<html>").await;
+        assert_eq!(
+            status,
+            403,
+            "{url} {headers:?}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
+    assert_eq!(store.head(OTHER_KEY).await, Err(BlobError::NotFound));
+
+    // A download URL is no upload URL.
+    let get_url = store
+        .signed_get_url(KEY, Duration::from_secs(600))
+        .await
+        .expect("presigned");
+    let (status, _) = http_request("PUT", &get_url, &upload.headers, b"<html>").await;
+    assert_eq!(status, 403);
+    assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
+
+    let short = store
+        .signed_put_url(KEY, "image/png", 1_000, Duration::from_secs(1))
+        .await
+        .expect("presigned");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = http_request("PUT", &short.url, &short.headers, b"late").await;
+    assert_eq!(status, 403, "expired: {}", String::from_utf8_lossy(&body));
+    assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
+
+    // The untampered URL still works.
+    let (status, body) = http_request("PUT", &upload.url, &upload.headers, b"\x89PNG").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(store.get(KEY).await.expect("uploaded"), b"\x89PNG");
+}
+
+async fn s3_read_prefix(kind: Server) {
+    let server = S3Server::start(kind).await;
+    check_read_prefix(&server.store(BUCKET)).await;
+}
+
 macro_rules! s3_tests {
     ($($scenario:ident => $moto:ident, $s3s:ident;)*) => {$(
         #[tokio::test]
@@ -921,11 +1601,18 @@ s3_tests! {
     s3_delete_is_idempotent => moto_delete_is_idempotent, s3s_delete_is_idempotent;
     s3_presigned_url_downloads_with_plain_http => moto_presigned_url_downloads_with_plain_http, s3s_presigned_url_downloads_with_plain_http;
     s3_missing_bucket_is_unavailable => moto_missing_bucket_is_unavailable, s3s_missing_bucket_is_unavailable;
+    s3_presigned_put_uploads_with_plain_http => moto_presigned_put_uploads_with_plain_http, s3s_presigned_put_uploads_with_plain_http;
+    s3_read_prefix => moto_read_prefix_reads_only_the_start, s3s_read_prefix_reads_only_the_start;
 }
 
 #[tokio::test]
 async fn s3s_tampered_or_expired_presigned_url_is_refused() {
     s3_tampered_or_expired_presigned_url_is_refused(Server::S3sFs).await;
+}
+
+#[tokio::test]
+async fn s3s_tampered_or_expired_presigned_put_is_refused() {
+    s3_tampered_or_expired_presigned_put_is_refused(Server::S3sFs).await;
 }
 
 #[tokio::test]
@@ -986,6 +1673,14 @@ async fn s3_bad_keys_and_content_types_are_rejected_before_any_request() {
                     .await
                     .map(drop),
             ),
+            (
+                "signed_put_url",
+                store
+                    .signed_put_url(&key, "text/plain", 10, Duration::from_secs(60))
+                    .await
+                    .map(drop),
+            ),
+            ("read_prefix", store.read_prefix(&key, 10).await.map(drop)),
         ] {
             assert!(
                 matches!(r, Err(BlobError::Rejected(_))),
@@ -994,6 +1689,10 @@ async fn s3_bad_keys_and_content_types_are_rejected_before_any_request() {
         }
     }
     let r = store.put(KEY, b"x".to_vec(), "text/plain\nX-Evil: 1").await;
+    assert!(matches!(r, Err(BlobError::Rejected(_))), "{r:?}");
+    let r = store
+        .signed_put_url(KEY, "text/plain\nX-Evil: 1", 10, Duration::from_secs(60))
+        .await;
     assert!(matches!(r, Err(BlobError::Rejected(_))), "{r:?}");
 }
 

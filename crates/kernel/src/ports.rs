@@ -87,6 +87,20 @@ pub struct BlobMeta {
     pub content_type: String,
 }
 
+/// An upload a client performs itself, straight to storage: send the bytes with `method` to
+/// `url`, with `headers`, before `expires_at` (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedUpload {
+    /// Where to send the bytes.
+    pub url: String,
+    /// The HTTP method (`PUT`).
+    pub method: &'static str,
+    /// Headers the request must carry (the content type the URL was signed for).
+    pub headers: Vec<(String, String)>,
+    /// When the URL stops working, in Unix seconds.
+    pub expires_at: u64,
+}
+
 /// A [`BlobStore`] call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
@@ -173,4 +187,37 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
         key: &'a str,
         expires_in: Duration,
     ) -> BoxFuture<'a, Result<String, BlobError>>;
+
+    /// A signed upload that lets its holder store the blob `key` with `content_type` until
+    /// `expires_in` passes. `max_size` is the most bytes the caller will accept: stores that can
+    /// enforce it at upload time do; the caller checks the stored size with [`head`](Self::head)
+    /// afterwards in any case.
+    fn signed_put_url<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        max_size: u64,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<SignedUpload, BlobError>> {
+        let _ = (key, content_type, max_size, expires_in);
+        Box::pin(async {
+            Err(BlobError::Rejected(
+                "this store does not support direct uploads".to_owned(),
+            ))
+        })
+    }
+
+    /// Reads at most the first `len` bytes of a blob (all of it when shorter), without reading
+    /// the rest; [`BlobError::NotFound`] when there is none.
+    fn read_prefix<'a>(
+        &'a self,
+        key: &'a str,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Vec<u8>, BlobError>> {
+        Box::pin(async move {
+            let mut bytes = self.get(key).await?;
+            bytes.truncate(len);
+            Ok(bytes)
+        })
+    }
 }

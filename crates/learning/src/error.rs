@@ -49,6 +49,9 @@ pub enum LearningError {
     /// A category with that name exists.
     #[error("a category with this name exists")]
     CategoryNameTaken,
+    /// A new version of a module that did not change since its latest version.
+    #[error("nothing changed since the latest version")]
+    NoChanges,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -85,6 +88,7 @@ impl ErrorCode for LearningError {
             Self::PrerequisiteCycle => "prerequisite_cycle",
             Self::BadOrder => "invalid_order",
             Self::CategoryNameTaken => "category_name_taken",
+            Self::NoChanges => "no_changes",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -99,7 +103,7 @@ impl ErrorCode for LearningError {
             | Self::MentorNotFound => 404,
             Self::Forbidden(_) => 403,
             Self::StaleRevision { .. } => 412,
-            Self::CategoryNameTaken | Self::InvalidTransition(_) => 409,
+            Self::CategoryNameTaken | Self::InvalidTransition(_) | Self::NoChanges => 409,
             Self::EmptyModule | Self::PrerequisiteCycle | Self::BadOrder | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }

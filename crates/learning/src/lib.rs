@@ -10,6 +10,7 @@ pub mod error;
 pub mod html;
 pub mod modules;
 pub mod sections;
+pub mod versions;
 
 #[cfg(test)]
 mod tests;

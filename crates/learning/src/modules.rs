@@ -50,6 +50,8 @@ pub struct ModuleRow {
     pub created_by: Uuid,
     /// Bumped by every change; the ETag.
     pub revision: i32,
+    /// The latest published version; 0 before the first publish.
+    pub version: i32,
     /// When first published.
     pub published_at: Option<DateTime<Utc>>,
     /// Created.
@@ -80,6 +82,10 @@ pub struct Module {
     pub pinned: bool,
     /// Pinned for the whole company.
     pub company_pinned: bool,
+    /// When the actor last opened it.
+    pub last_accessed_at: Option<DateTime<Utc>>,
+    /// A material version newer than the one the actor read exists (until they acknowledge it).
+    pub updated_since_last_read: bool,
 }
 
 /// The editable fields of a module; `None` keeps the value (on create: the default).
@@ -289,6 +295,7 @@ async fn enrich(
         .into_iter()
         .collect();
     let assigned = assigned_to_me(conn, actor, &ids).await?;
+    let reading = crate::versions::reader_states(conn, actor, &ids).await?;
     let pinned: std::collections::HashSet<Uuid> = user_pinned_modules::table
         .filter(user_pinned_modules::tenant_id.eq(tenant))
         .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid()))
@@ -311,7 +318,10 @@ async fn enrich(
         .map(|row| {
             let id = row.id;
             let (due_at, mandatory) = assigned.get(&id).copied().unwrap_or((None, false));
+            let read = reading.get(&id).copied().unwrap_or_default();
             Module {
+                last_accessed_at: read.last_accessed_at,
+                updated_since_last_read: read.updated_since_last_read,
                 tags: tag_map.remove(&id).unwrap_or_default(),
                 mentor_ids: mentor_map.remove(&id).unwrap_or_default(),
                 prerequisite_ids: prereq_map.remove(&id).unwrap_or_default(),
@@ -452,6 +462,18 @@ pub async fn create(
     get(conn, actor, id).await
 }
 
+/// Opens a module: like [`get`], and records the actor's access (last access; on the first, the
+/// version they saw).
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Module, LearningError> {
+    let row = visible(conn, actor, id).await?;
+    crate::versions::record_access(conn, actor, &row).await?;
+    Ok(enrich(conn, actor, vec![row]).await?.remove(0))
+}
+
 /// One module, with its catalog facts.
 pub async fn get(
     conn: &mut AsyncPgConnection,
@@ -518,7 +540,11 @@ pub async fn update(
         validity_months: input.validity_months,
     };
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), id)))
-        .set((changes, modules::updated_at.eq(Utc::now())))
+        .set((
+            changes,
+            modules::updated_at.eq(Utc::now()),
+            modules::content_changed_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await
         .map_err(on_missing_reference(LearningError::CategoryNotFound))?;
@@ -537,13 +563,16 @@ pub async fn update(
     get(conn, actor, id).await
 }
 
-/// Moves a module to `status`: publishing needs a section; archived modules leave the catalog.
+/// Moves a module to `status`: publishing needs a section, and records a new version when the
+/// module was never published or changed since its latest version (`note` describes it);
+/// archived modules leave the catalog.
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     expected: i32,
     status: &str,
+    note: &crate::versions::ChangeNote,
 ) -> Result<Module, LearningError> {
     let row = editable(conn, actor, id).await?;
     let allowed = matches!(
@@ -583,6 +612,9 @@ pub async fn set_status(
         ))
         .execute(conn)
         .await?;
+    if status == "PUBLISHED" {
+        crate::versions::record_if_changed(conn, actor, &row, note).await?;
+    }
     let action = match status {
         "PUBLISHED" => "MODULE_PUBLISHED",
         "ARCHIVED" => "MODULE_ARCHIVED",

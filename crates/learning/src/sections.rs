@@ -202,6 +202,7 @@ pub async fn create(
         .returning(Section::as_returning())
         .get_result(conn)
         .await?;
+    crate::versions::touch(conn, actor, module).await?;
     crate::audit(
         conn,
         actor,
@@ -262,6 +263,7 @@ pub async fn update(
             expected,
             current: expected + 1,
         })?;
+    crate::versions::touch(conn, actor, module).await?;
     crate::audit(
         conn,
         actor,
@@ -301,6 +303,7 @@ pub async fn delete(
         .set(sections::sort_order.eq(sections::sort_order - 1))
         .execute(conn)
         .await?;
+    crate::versions::touch(conn, actor, module).await?;
     crate::audit(
         conn,
         actor,
@@ -345,6 +348,7 @@ pub async fn reorder(
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(order)
     .execute(conn)
     .await?;
+    crate::versions::touch(conn, actor, module).await?;
     crate::audit(
         conn,
         actor,

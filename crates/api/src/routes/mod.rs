@@ -12,3 +12,4 @@ pub mod ops;
 pub mod preferences;
 pub mod quizzes;
 pub mod tenants;
+pub mod versions;

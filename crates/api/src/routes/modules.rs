@@ -6,6 +6,7 @@ use guild_kernel::PageRequest;
 use guild_learning::categories::{self, Category};
 use guild_learning::modules::{self, Module, ModuleFilter, ModuleInput};
 use guild_learning::sections::{self, Section, SectionInput};
+use guild_learning::versions::ChangeNote;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
@@ -58,6 +59,8 @@ pub(crate) struct ModuleDto {
     created_by: Uuid,
     /// Bumped by every change; send it back as `If-Match`.
     revision: i32,
+    /// The latest published version (see the changelog); 0 before the first publish.
+    version: i32,
     published_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -73,6 +76,10 @@ pub(crate) struct ModuleDto {
     pinned: bool,
     /// Pinned for the whole company.
     company_pinned: bool,
+    /// When you last opened it.
+    last_accessed_at: Option<DateTime<Utc>>,
+    /// A material version newer than the one you read exists; cleared by acknowledging it.
+    updated_since_last_read: bool,
 }
 
 impl From<Module> for ModuleDto {
@@ -90,6 +97,7 @@ impl From<Module> for ModuleDto {
             validity_months: r.validity_months,
             created_by: r.created_by,
             revision: r.revision,
+            version: r.version,
             published_at: r.published_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -101,11 +109,13 @@ impl From<Module> for ModuleDto {
             mandatory: m.mandatory,
             pinned: m.pinned,
             company_pinned: m.company_pinned,
+            last_accessed_at: m.last_accessed_at,
+            updated_since_last_read: m.updated_since_last_read,
         }
     }
 }
 
-fn module_reply(status: actix_web::HttpResponseBuilder, module: Module) -> HttpResponse {
+pub(crate) fn module_reply(status: actix_web::HttpResponseBuilder, module: Module) -> HttpResponse {
     let revision = module.row.revision;
     with_etag(status, revision, &ModuleDto::from(module))
 }
@@ -254,7 +264,7 @@ pub(crate) async fn create_module(
     Ok(module_reply(HttpResponse::Created(), module))
 }
 
-/// Get a module (404 if you may not see it).
+/// Open a module (404 if you may not see it); records your access.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -269,7 +279,7 @@ pub(crate) async fn get_module(
     let actor = auth.0;
     let id = path.into_inner();
     let module = in_tenant(&state, &actor, async |conn| {
-        modules::get(conn, &actor, id).await
+        modules::open(conn, &actor, id).await
     })
     .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
@@ -306,9 +316,18 @@ pub(crate) async fn update_module(
 pub(crate) struct StatusBody {
     /// PUBLISHED (needs a section), ARCHIVED, or DRAFT.
     status: String,
+    /// On publishing a changed module: what changed (default "First publication" or
+    /// "Content updated").
+    #[validate(length(min = 1, max = 2000))]
+    summary: Option<String>,
+    /// On publishing a changed module: MINOR or MATERIAL (default MATERIAL for the first version,
+    /// MINOR after). Only MATERIAL versions flag the module as updated for its readers.
+    #[validate(custom(function = "crate::routes::versions::change_kind"))]
+    kind: Option<String>,
 }
 
-/// Publish, archive or return a module to draft; requires `If-Match`.
+/// Publish, archive or return a module to draft; requires `If-Match`. Publishing a module that
+/// was never published or changed since its latest version records a new version.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
@@ -325,9 +344,14 @@ pub(crate) async fn set_module_status(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
-    let status = body.into_inner().status;
+    let body = body.into_inner();
+    let note = ChangeNote {
+        summary: body.summary,
+        kind: body.kind,
+    };
+    let status = body.status;
     let module = in_tenant(&state, &actor, async |conn| {
-        modules::set_status(conn, &actor, id, if_match.0, &status).await
+        modules::set_status(conn, &actor, id, if_match.0, &status, &note).await
     })
     .await?;
     Ok(module_reply(HttpResponse::Ok(), module))

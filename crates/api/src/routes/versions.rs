@@ -1,0 +1,142 @@
+//! Module versions: the changelog, publishing a new version of a published module, and
+//! acknowledging an update.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use guild_learning::versions::{self, ChangeNote, ChangelogEntry};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+};
+use crate::state::AppState;
+
+pub(crate) fn change_kind(value: &str) -> Result<(), validator::ValidationError> {
+    if versions::CHANGE_KINDS.contains(&value) {
+        Ok(())
+    } else {
+        let mut err = validator::ValidationError::new("one_of");
+        err.message = Some("must be MINOR or MATERIAL".into());
+        Err(err)
+    }
+}
+
+/// One version of a module.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChangelogEntryDto {
+    module_id: Uuid,
+    /// 1, 2, …
+    version: i32,
+    /// What changed.
+    summary: String,
+    /// MINOR or MATERIAL.
+    kind: String,
+    /// Who published it.
+    published_by: Uuid,
+    published_at: DateTime<Utc>,
+}
+
+impl From<ChangelogEntry> for ChangelogEntryDto {
+    fn from(e: ChangelogEntry) -> Self {
+        Self {
+            module_id: e.module_id,
+            version: e.version,
+            summary: e.summary,
+            kind: e.kind,
+            published_by: e.published_by,
+            published_at: e.published_at,
+        }
+    }
+}
+
+/// A new version's description.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VersionBody {
+    /// What changed.
+    #[validate(length(min = 1, max = 2000))]
+    summary: String,
+    /// MINOR (wording, typos) or MATERIAL (what a learner must know changed: readers see the
+    /// module as updated until they acknowledge it).
+    #[validate(custom(function = "change_kind"))]
+    kind: String,
+}
+
+/// A module's changelog, newest version first.
+#[utoipa::path(
+    tag = "modules",
+    params(("module_id" = Uuid, Path, description = "The module"), PageParams),
+    responses((status = 200, body = PageOf<ChangelogEntryDto>, description = "A page of versions"), AuthErrors, InputErrors, NotFound)
+)]
+#[get("/modules/{module_id}/versions")]
+pub(crate) async fn list_module_versions(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let page = guild_kernel::PageRequest::from(&page.into_inner());
+    let entries = in_tenant(&state, &actor, async |conn| {
+        versions::changelog(conn, &actor, id, &page).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PageOf::map(entries, ChangelogEntryDto::from)))
+}
+
+/// Publish the changes made to a published module as its next version (409 `no_changes` when
+/// nothing changed since the latest one).
+#[utoipa::path(
+    tag = "modules",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    request_body = VersionBody,
+    responses((status = 201, body = ChangelogEntryDto, description = "The new version"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/modules/{module_id}/versions")]
+pub(crate) async fn publish_module_version(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<VersionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let note = ChangeNote {
+        summary: Some(body.summary),
+        kind: Some(body.kind),
+    };
+    let entry = in_tenant(&state, &actor, async |conn| {
+        versions::publish_version(conn, &actor, id, &note).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ChangelogEntryDto::from(entry)))
+}
+
+/// Acknowledge the module's latest version: it is no longer shown as updated since you last read.
+#[utoipa::path(
+    tag = "modules",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    responses((status = 204, description = "Acknowledged"), AuthErrors, NotFound)
+)]
+#[post("/modules/{module_id}/acknowledge")]
+pub(crate) async fn acknowledge_module(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    in_tenant(&state, &actor, async |conn| {
+        versions::acknowledge(conn, &actor, id).await
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,374 @@
+//! Module versions: a changelog entry for each publish of a changed module, and what each member
+//! has read.
+//!
+//! A module's `version` is 0 until it is first published; publishing it records version 1.
+//! Later, whenever its content changed (its own fields or any section: `content_changed_at`)
+//! since the latest entry, publishing again — or [`publish_version`] while it stays published —
+//! records the next version with a summary and a kind: MINOR (typos, wording) or MATERIAL (what
+//! a learner must know changed). Only MATERIAL versions raise "updated since you last read" and
+//! emit [`ModuleUpdated`] for notifications.
+//!
+//! Opening a module records the member's last access; the first access also records the version
+//! they saw. [`acknowledge`] moves that to the current version.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{module_changelog, modules, user_module_access};
+use guild_kernel::{Actor, DomainEvent, Page, PageRequest};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::LearningError;
+use crate::modules::{ModuleRow, editable, visible};
+
+/// MINOR or MATERIAL.
+pub const CHANGE_KINDS: [&str; 2] = ["MINOR", "MATERIAL"];
+
+/// What a publisher says about a new version.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeNote {
+    /// What changed; defaults to "First publication" / "Content updated".
+    pub summary: Option<String>,
+    /// MINOR or MATERIAL; defaults to MATERIAL for the first version, MINOR after.
+    pub kind: Option<String>,
+}
+
+/// One changelog entry.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = module_changelog)]
+pub struct ChangelogEntry {
+    /// The module.
+    pub module_id: Uuid,
+    /// 1, 2, …
+    pub version: i32,
+    /// What changed.
+    pub summary: String,
+    /// MINOR or MATERIAL.
+    pub kind: String,
+    /// Who published it.
+    pub published_by: Uuid,
+    /// When.
+    pub published_at: DateTime<Utc>,
+}
+
+/// A material new version of a published module (notifications tell its readers).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleUpdated {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The new version.
+    pub version: i32,
+    /// What changed.
+    pub summary: String,
+}
+
+impl DomainEvent for ModuleUpdated {
+    const KIND: &'static str = "learning.module_updated";
+}
+
+/// What a member has read of a module.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReaderState {
+    /// When they last opened it.
+    pub last_accessed_at: Option<DateTime<Utc>>,
+    /// A MATERIAL version newer than the one they saw exists.
+    pub updated_since_last_read: bool,
+}
+
+/// Marks a module's content as changed (its fields or a section), so the next publish records a
+/// version.
+pub(crate) async fn touch(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<(), LearningError> {
+    diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
+        .set(modules::content_changed_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn check_note(note: &ChangeNote) -> Result<(), LearningError> {
+    if let Some(kind) = &note.kind
+        && !CHANGE_KINDS.contains(&kind.as_str())
+    {
+        return Err(LearningError::invalid(
+            "kind",
+            "one_of",
+            "must be MINOR or MATERIAL",
+        ));
+    }
+    if let Some(summary) = &note.summary
+        && (summary.trim().is_empty() || summary.chars().count() > 2000)
+    {
+        return Err(LearningError::invalid(
+            "summary",
+            "length",
+            "must be 1 to 2000 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn latest(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<Option<ChangelogEntry>, LearningError> {
+    Ok(module_changelog::table
+        .filter(module_changelog::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(module_changelog::module_id.eq(module))
+        .order(module_changelog::version.desc())
+        .select(ChangelogEntry::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Records the next version of `row` if it was never published or changed since its latest
+/// version; `None` when nothing changed. Called when a module is published.
+pub(crate) async fn record_if_changed(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &ModuleRow,
+    note: &ChangeNote,
+) -> Result<Option<ChangelogEntry>, LearningError> {
+    check_note(note)?;
+    let (version, content_changed_at): (i32, DateTime<Utc>) = modules::table
+        .find((actor.tenant_id.into_uuid(), row.id))
+        .select((modules::version, modules::content_changed_at))
+        .for_update()
+        .first(conn)
+        .await?;
+    let changed = match latest(conn, actor, row.id).await? {
+        None => true,
+        Some(entry) => content_changed_at > entry.published_at,
+    };
+    if !changed {
+        return Ok(None);
+    }
+    let next = version + 1;
+    let (default_summary, default_kind) = if next == 1 {
+        ("First publication", "MATERIAL")
+    } else {
+        ("Content updated", "MINOR")
+    };
+    let entry = ChangelogEntry {
+        module_id: row.id,
+        version: next,
+        summary: note
+            .summary
+            .as_deref()
+            .map_or(default_summary, str::trim)
+            .to_owned(),
+        kind: note.kind.clone().unwrap_or_else(|| default_kind.to_owned()),
+        published_by: actor.user_id.into_uuid(),
+        published_at: Utc::now(),
+    };
+    diesel::insert_into(module_changelog::table)
+        .values((
+            module_changelog::tenant_id.eq(actor.tenant_id.into_uuid()),
+            module_changelog::module_id.eq(entry.module_id),
+            module_changelog::version.eq(entry.version),
+            module_changelog::summary.eq(&entry.summary),
+            module_changelog::kind.eq(&entry.kind),
+            module_changelog::published_by.eq(entry.published_by),
+            module_changelog::published_at.eq(entry.published_at),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(modules::table.find((actor.tenant_id.into_uuid(), row.id)))
+        .set(modules::version.eq(next))
+        .execute(conn)
+        .await?;
+    if entry.kind == "MATERIAL" && next > 1 {
+        guild_db::outbox::publish(
+            conn,
+            Some(actor.tenant_id),
+            &ModuleUpdated {
+                tenant_id: actor.tenant_id.into_uuid(),
+                module_id: row.id,
+                version: next,
+                summary: entry.summary.clone(),
+            },
+        )
+        .await?;
+    }
+    crate::audit(
+        conn,
+        actor,
+        "MODULE_VERSION_PUBLISHED",
+        "module",
+        row.id,
+        serde_json::json!({ "version": next, "kind": entry.kind, "summary": entry.summary }),
+    )
+    .await?;
+    Ok(Some(entry))
+}
+
+/// Publishes the changes made to a module that stays PUBLISHED as its next version.
+/// `NoChanges` when nothing changed since the latest version.
+pub async fn publish_version(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    note: &ChangeNote,
+) -> Result<ChangelogEntry, LearningError> {
+    let row = editable(conn, actor, module).await?;
+    if row.status != "PUBLISHED" {
+        return Err(LearningError::InvalidTransition(
+            "only a published module gets new versions; publish it instead",
+        ));
+    }
+    let entry = record_if_changed(conn, actor, &row, note)
+        .await?
+        .ok_or(LearningError::NoChanges)?;
+    diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
+        .set((
+            modules::revision.eq(modules::revision + 1),
+            modules::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(entry)
+}
+
+/// A module's changelog, newest first.
+pub async fn changelog(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    page: &PageRequest,
+) -> Result<Page<ChangelogEntry>, LearningError> {
+    visible(conn, actor, module).await?;
+    let limit = page.limit();
+    let mut query = module_changelog::table
+        .filter(module_changelog::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(module_changelog::module_id.eq(module))
+        .order(module_changelog::version.desc())
+        .limit(i64::from(limit) + 1)
+        .select(ChangelogEntry::as_select())
+        .into_boxed();
+    if let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? {
+        let before: i32 = cursor.0.parse().map_err(|_| bad_cursor())?;
+        query = query.filter(module_changelog::version.lt(before));
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |e: &ChangelogEntry| {
+        e.version.to_string()
+    }))
+}
+
+fn bad_cursor() -> LearningError {
+    LearningError::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
+}
+
+/// Records that the actor opened `row` now; the first access also records the version seen.
+pub(crate) async fn record_access(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &ModuleRow,
+) -> Result<(), LearningError> {
+    let now = Utc::now();
+    diesel::insert_into(user_module_access::table)
+        .values((
+            user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),
+            user_module_access::user_id.eq(actor.user_id.into_uuid()),
+            user_module_access::module_id.eq(row.id),
+            user_module_access::last_accessed_at.eq(now),
+            user_module_access::seen_version.eq(row.version),
+        ))
+        .on_conflict((
+            user_module_access::tenant_id,
+            user_module_access::user_id,
+            user_module_access::module_id,
+        ))
+        .do_update()
+        .set(user_module_access::last_accessed_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the module's current version as read by the actor.
+pub async fn acknowledge(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<(), LearningError> {
+    let row = visible(conn, actor, module).await?;
+    let version = row.version;
+    let now = Utc::now();
+    diesel::insert_into(user_module_access::table)
+        .values((
+            user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),
+            user_module_access::user_id.eq(actor.user_id.into_uuid()),
+            user_module_access::module_id.eq(row.id),
+            user_module_access::last_accessed_at.eq(now),
+            user_module_access::seen_version.eq(version),
+            user_module_access::acknowledged_at.eq(now),
+        ))
+        .on_conflict((
+            user_module_access::tenant_id,
+            user_module_access::user_id,
+            user_module_access::module_id,
+        ))
+        .do_update()
+        .set((
+            user_module_access::seen_version.eq(version),
+            user_module_access::acknowledged_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct ReaderRow {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_accessed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    updated: bool,
+}
+
+/// The actor's reading state of `modules`, in one query.
+pub(crate) async fn reader_states(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    modules: &[Uuid],
+) -> Result<HashMap<Uuid, ReaderState>, LearningError> {
+    let rows: Vec<ReaderRow> = diesel::sql_query(
+        "SELECT a.module_id, a.last_accessed_at, \
+                EXISTS (SELECT 1 FROM module_changelog c \
+                        WHERE c.tenant_id = a.tenant_id AND c.module_id = a.module_id \
+                          AND c.version > a.seen_version AND c.kind = 'MATERIAL') AS updated \
+         FROM user_module_access a \
+         WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.module_id = ANY($3)",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<Array<SqlUuid>, _>(modules)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.module_id,
+                ReaderState {
+                    last_accessed_at: r.last_accessed_at,
+                    updated_since_last_read: r.updated,
+                },
+            )
+        })
+        .collect())
+}
