@@ -74,6 +74,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             created.row.id,
             created.row.revision,
             "PUBLISHED",
+            &guild_learning::versions::ChangeNote::default(),
         )
         .await?;
         Ok::<_, AssessmentError>(published.row.id)
