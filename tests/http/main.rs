@@ -7,4 +7,5 @@ mod modules;
 mod openapi;
 mod ops;
 mod problems;
+mod quizzes;
 mod shutdown;

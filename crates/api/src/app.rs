@@ -23,7 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, audit, auth, groups, media, members, modules, ops, preferences, tenants, versions,
+    api_keys, audit, auth, groups, media, members, modules, ops, preferences, quizzes, tenants,
+    versions,
 };
 use crate::state::AppState;
 
@@ -118,7 +119,22 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(modules::list_categories)
         .service(modules::create_category)
         .service(modules::update_category)
-        .service(modules::delete_category);
+        .service(modules::delete_category)
+        .service(quizzes::list_quizzes)
+        .service(quizzes::create_quiz)
+        .service(quizzes::get_quiz)
+        .service(quizzes::update_quiz)
+        .service(quizzes::delete_quiz)
+        .service(quizzes::create_question)
+        .service(quizzes::reorder_questions)
+        .service(quizzes::update_question)
+        .service(quizzes::delete_question)
+        .service(quizzes::start_attempt)
+        .service(quizzes::list_my_attempts)
+        .service(quizzes::get_attempt)
+        .service(quizzes::submit_attempt)
+        .service(quizzes::list_quiz_reviews)
+        .service(quizzes::grade_attempt);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.
@@ -181,6 +197,7 @@ fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("x-request-id"),
             header::ETAG,
             header::RETRY_AFTER,
+            header::HeaderName::from_static(crate::idempotency::REPLAYED),
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {

@@ -13,6 +13,7 @@ pub mod emails;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

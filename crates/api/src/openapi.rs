@@ -35,6 +35,7 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         (name = "groups", description = "Groups of members."),
         (name = "modules", description = "Learning modules, their sections, categories, prerequisites, mentors and group assignments."),
         (name = "media", description = "The media library: uploads, downloads through signed links, where each file is used, section attachments."),
+        (name = "quizzes", description = "Quizzes of modules, their questions, attempts, and grading essays."),
         (name = "api-keys", description = "Keys for integrators."),
         (name = "audit", description = "The audit log."),
         (name = "ops", description = "Liveness, readiness and metrics, for orchestrators and monitoring.")

@@ -5,11 +5,13 @@
 //! - [`migrate`]: embedded migrations.
 //! - [`DbError`]: database failures with stable codes.
 //! - [`tx`]: the tenant-scoped transaction helper that row-level security relies on.
+//! - [`idempotency`]: stored responses for POSTs sent with an `Idempotency-Key`.
 //! - [`outbox`], [`jobs`], [`worker`]: events written with domain writes, durable jobs, schedules,
 //!   and the worker that delivers and runs them.
 
 pub mod audit;
 pub mod error;
+pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
 pub mod outbox;

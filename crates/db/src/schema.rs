@@ -89,6 +89,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (tenant_id, user_id, key) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        key -> Text,
+        fingerprint -> Text,
+        response_status -> Int4,
+        response_body -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Uuid,
         tenant_id -> Nullable<Uuid>,
@@ -232,6 +244,66 @@ diesel::table! {
 }
 
 diesel::table! {
+    quiz_attempts (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        quiz_id -> Uuid,
+        user_id -> Uuid,
+        number -> Int4,
+        status -> Text,
+        started_at -> Timestamptz,
+        deadline_at -> Nullable<Timestamptz>,
+        submitted_at -> Nullable<Timestamptz>,
+        score_points -> Nullable<Float8>,
+        max_points -> Nullable<Int4>,
+        score_percent -> Nullable<Float8>,
+        passed -> Nullable<Bool>,
+        question_order -> Jsonb,
+        answers -> Nullable<Jsonb>,
+        results -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    quiz_questions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        quiz_id -> Uuid,
+        kind -> Text,
+        prompt -> Text,
+        options -> Jsonb,
+        accepted_answers -> Array<Text>,
+        points -> Int4,
+        explanation -> Nullable<Text>,
+        sort_order -> Int4,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quizzes (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        module_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        passing_score_percent -> Int4,
+        max_attempts -> Nullable<Int4>,
+        time_limit_seconds -> Nullable<Int4>,
+        shuffle_questions -> Bool,
+        shuffle_options -> Bool,
+        show_answers -> Text,
+        multiple_choice_scoring -> Text,
+        created_by -> Uuid,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -357,6 +429,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_preferences,
     email_tokens,
     groups,
+    idempotency_keys,
     jobs,
     media_assets,
     memberships,
@@ -368,6 +441,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_tags,
     modules,
     outbox_events,
+    quiz_attempts,
+    quiz_questions,
+    quizzes,
     refresh_tokens,
     section_attachments,
     sections,

@@ -11,5 +11,6 @@ pub mod members;
 pub mod modules;
 pub mod ops;
 pub mod preferences;
+pub mod quizzes;
 pub mod tenants;
 pub mod versions;

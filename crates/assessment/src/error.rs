@@ -1,0 +1,132 @@
+//! [`AssessmentError`]: what quiz operations refuse, with stable codes.
+
+use guild_db::DbError;
+use guild_kernel::{Denied, ErrorCode, FieldError};
+use guild_learning::LearningError;
+
+/// A refused or failed quiz operation.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessmentError {
+    /// No such module visible to the actor.
+    #[error("module not found")]
+    ModuleNotFound,
+    /// No such quiz visible to the actor (other tenants' and hidden modules' included).
+    #[error("quiz not found")]
+    QuizNotFound,
+    /// No such question in the quiz.
+    #[error("question not found")]
+    QuestionNotFound,
+    /// No such attempt the actor may see.
+    #[error("attempt not found")]
+    AttemptNotFound,
+    /// The actor lacks a permission.
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
+    /// `If-Match` names another revision.
+    #[error(
+        "the resource changed since you read it (expected revision {expected}, current {current})"
+    )]
+    StaleRevision {
+        /// What the client had.
+        expected: i32,
+        /// What is stored.
+        current: i32,
+    },
+    /// A reorder that does not list exactly the quiz's questions.
+    #[error("the order must list every question of the quiz exactly once")]
+    BadOrder,
+    /// Starting a quiz that has no questions.
+    #[error("the quiz has no questions yet")]
+    QuizEmpty,
+    /// Every attempt the quiz allows has been used.
+    #[error("you have used every attempt this quiz allows")]
+    MaxAttemptsReached,
+    /// The attempt was already submitted (or closed).
+    #[error("the attempt is no longer in progress")]
+    AttemptNotInProgress,
+    /// The attempt's time ran out (deadline plus the grace period).
+    #[error("the attempt's time limit has passed; it was closed as timed out")]
+    AttemptTimedOut,
+    /// Grading an attempt that is not waiting for review.
+    #[error("the attempt is not waiting for review")]
+    AttemptNotPendingReview,
+    /// The `Idempotency-Key` was used before with a different request.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// Input that breaks a rule.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl AssessmentError {
+    /// One invalid field.
+    pub fn invalid(field: &str, code: &str, message: &str) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+}
+
+impl From<diesel::result::Error> for AssessmentError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Db(DbError::from(err))
+    }
+}
+
+impl From<LearningError> for AssessmentError {
+    fn from(err: LearningError) -> Self {
+        match err {
+            LearningError::Forbidden(denied) => Self::Forbidden(denied),
+            LearningError::Db(db) => Self::Db(db),
+            // The module checks only ever refuse with "not found" or "forbidden".
+            _ => Self::ModuleNotFound,
+        }
+    }
+}
+
+impl ErrorCode for AssessmentError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::ModuleNotFound => "module_not_found",
+            Self::QuizNotFound => "quiz_not_found",
+            Self::QuestionNotFound => "question_not_found",
+            Self::AttemptNotFound => "attempt_not_found",
+            Self::Forbidden(e) => e.code(),
+            Self::StaleRevision { .. } => "precondition_failed",
+            Self::BadOrder => "invalid_order",
+            Self::QuizEmpty => "quiz_empty",
+            Self::MaxAttemptsReached => "quiz_max_attempts_reached",
+            Self::AttemptNotInProgress => "attempt_not_in_progress",
+            Self::AttemptTimedOut => "attempt_timed_out",
+            Self::AttemptNotPendingReview => "attempt_not_pending_review",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::Invalid(_) => "validation_failed",
+            Self::Db(e) => e.code(),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Self::ModuleNotFound
+            | Self::QuizNotFound
+            | Self::QuestionNotFound
+            | Self::AttemptNotFound => 404,
+            Self::Forbidden(_) => 403,
+            Self::StaleRevision { .. } => 412,
+            Self::MaxAttemptsReached
+            | Self::AttemptNotInProgress
+            | Self::AttemptTimedOut
+            | Self::AttemptNotPendingReview => 409,
+            Self::BadOrder | Self::QuizEmpty | Self::IdempotencyKeyReused | Self::Invalid(_) => 422,
+            Self::Db(e) => e.status(),
+        }
+    }
+
+    fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Invalid(errors) => errors.clone(),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Facts this crate tells the rest of Guild through the outbox, written in the transaction that
+//! makes an attempt's score final (submit without essays, or the last essay graded).
+
+use guild_kernel::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What both events carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizScore {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member who took the quiz.
+    pub user_id: Uuid,
+    /// The quiz.
+    pub quiz_id: Uuid,
+    /// The quiz's module.
+    pub module_id: Uuid,
+    /// The attempt (unique per event kind: handlers key on it to stay idempotent).
+    pub attempt_id: Uuid,
+    /// Points scored.
+    pub score_points: f64,
+    /// Points possible.
+    pub max_points: i32,
+    /// Score in percent, 0 to 100, rounded to two decimals.
+    pub score_percent: f64,
+}
+
+/// A member passed a quiz (score at or above its passing score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizPassed(pub QuizScore);
+
+impl DomainEvent for QuizPassed {
+    const KIND: &'static str = "assessment.quiz_passed";
+}
+
+/// A member scored at least [`HIGH_SCORE_PERCENT`] on a quiz (XP is awarded for it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizHighScore(pub QuizScore);
+
+impl DomainEvent for QuizHighScore {
+    const KIND: &'static str = "assessment.quiz_high_score";
+}
+
+/// The score, in percent, from which an attempt is a high score.
+pub const HIGH_SCORE_PERCENT: f64 = 90.0;

@@ -1,0 +1,55 @@
+//! Assessment: quizzes attached to modules, their ordered questions, members' attempts, automatic
+//! scoring and manual grading of essays.
+//!
+//! - [`quizzes`]: quiz CRUD with optimistic concurrency (`revision`, the ETag).
+//! - [`questions`]: questions of five kinds, validated on write, atomically reordered.
+//! - [`attempts`]: start (resume, max attempts under a lock), submit (idempotent, scored, late
+//!   submissions refused), manual grading, the graders' queue, and [`attempts::passed_quiz_ids`].
+//! - [`scoring`]: the pure scoring rules.
+//!
+//! Who may do what: a quiz is visible exactly when its module is (invisible is 404, as if
+//! absent); authoring needs MANAGE_QUIZZES on the module or the right to edit the module;
+//! grading needs MANAGE_QUIZZES on the module or being one of its mentors. Every mutation writes
+//! an audit row in its transaction; `assessment.quiz_passed` and `assessment.quiz_high_score`
+//! go to the outbox in the transaction that makes a score final.
+//!
+//! **Dependency on `guild-learning`.** Domain crates do not depend on each other, with this one
+//! exception: a quiz belongs to a module, and who may see or edit a module (catalog rules, group
+//! assignments, mentors) is learning's decision. Re-implementing those rules here would let the
+//! two drift apart and leak hidden modules' quizzes, so this crate calls
+//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions.
+
+pub mod attempts;
+pub mod error;
+pub mod events;
+pub mod questions;
+pub mod quizzes;
+pub mod scoring;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::AssessmentError;
+
+use diesel_async::AsyncPgConnection;
+use guild_kernel::Actor;
+use uuid::Uuid;
+
+pub(crate) async fn audit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    action: &str,
+    entity_type: &str,
+    id: Uuid,
+    metadata: serde_json::Value,
+) -> Result<(), AssessmentError> {
+    Ok(guild_db::audit::record(
+        conn,
+        actor,
+        action,
+        entity_type,
+        Some(id.to_string()),
+        metadata,
+    )
+    .await?)
+}

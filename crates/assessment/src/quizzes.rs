@@ -1,0 +1,465 @@
+//! Quizzes of a module: CRUD with optimistic concurrency (`revision`, exposed as the ETag).
+//!
+//! A quiz is visible exactly when its module is: an invisible module's quizzes are 404
+//! `quiz_not_found`, as if absent. Authors (MANAGE_QUIZZES on the module, or whoever may edit
+//! the module) see questions with their answer keys; everyone else sees the quiz's settings and
+//! size only — questions reach a taker through an attempt, without answers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{quiz_questions, quizzes};
+use guild_kernel::{Actor, Permission, Target, authorize};
+use guild_learning::LearningError;
+use guild_learning::modules::{editable, is_mentor, visible};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::AssessmentError;
+use crate::questions::{self, Question};
+use crate::scoring::SCORING_MODES;
+
+/// What a taker is shown after submitting.
+pub const SHOW_ANSWERS: [&str; 3] = ["NEVER", "AFTER_PASS", "ALWAYS"];
+
+/// A quiz's stored fields.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = quizzes)]
+pub struct Quiz {
+    /// Id.
+    pub id: Uuid,
+    /// Its module.
+    pub module_id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Score, in percent, needed to pass.
+    pub passing_score_percent: i32,
+    /// Attempts each member may make; `None` is unlimited.
+    pub max_attempts: Option<i32>,
+    /// Seconds an attempt may last; `None` is untimed.
+    pub time_limit_seconds: Option<i32>,
+    /// Each attempt shows the questions in its own random order.
+    pub shuffle_questions: bool,
+    /// Each attempt shows the options in its own random order.
+    pub shuffle_options: bool,
+    /// NEVER, AFTER_PASS or ALWAYS.
+    pub show_answers: String,
+    /// ALL_OR_NOTHING or PARTIAL.
+    pub multiple_choice_scoring: String,
+    /// The author.
+    pub created_by: Uuid,
+    /// Bumped by every change; the ETag.
+    pub revision: i32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A quiz with its size, and its questions when the actor may author it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuizDetail {
+    /// The stored fields.
+    #[serde(flatten)]
+    pub quiz: Quiz,
+    /// How many questions it has.
+    pub question_count: i64,
+    /// The points of all its questions.
+    pub total_points: i64,
+    /// The questions with their answer keys (authors only).
+    pub questions: Option<Vec<Question>>,
+}
+
+/// Editable fields; `None` keeps the value (on create: the default).
+#[derive(Debug, Clone, Default)]
+pub struct QuizInput {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Passing score in percent (default 70).
+    pub passing_score_percent: Option<i32>,
+    /// `Some(None)` makes attempts unlimited.
+    pub max_attempts: Option<Option<i32>>,
+    /// `Some(None)` removes the time limit.
+    pub time_limit_seconds: Option<Option<i32>>,
+    /// Shuffle questions per attempt.
+    pub shuffle_questions: Option<bool>,
+    /// Shuffle options per attempt.
+    pub shuffle_options: Option<bool>,
+    /// NEVER, AFTER_PASS (default) or ALWAYS.
+    pub show_answers: Option<String>,
+    /// ALL_OR_NOTHING (default) or PARTIAL.
+    pub multiple_choice_scoring: Option<String>,
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = quizzes)]
+struct Changes {
+    title: Option<String>,
+    description: Option<String>,
+    passing_score_percent: Option<i32>,
+    max_attempts: Option<Option<i32>>,
+    time_limit_seconds: Option<Option<i32>>,
+    shuffle_questions: Option<bool>,
+    shuffle_options: Option<bool>,
+    show_answers: Option<String>,
+    multiple_choice_scoring: Option<String>,
+}
+
+fn check_input(input: &QuizInput) -> Result<(), AssessmentError> {
+    let mut errors = Vec::new();
+    if let Some(t) = &input.title
+        && (t.trim().is_empty() || t.chars().count() > 200)
+    {
+        errors.push(guild_kernel::FieldError::new(
+            "title",
+            "length",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if input
+        .passing_score_percent
+        .is_some_and(|p| !(0..=100).contains(&p))
+    {
+        errors.push(guild_kernel::FieldError::new(
+            "passing_score_percent",
+            "range",
+            "must be 0 to 100",
+        ));
+    }
+    if matches!(input.max_attempts, Some(Some(n)) if n < 1) {
+        errors.push(guild_kernel::FieldError::new(
+            "max_attempts",
+            "range",
+            "must be at least 1 (or null for unlimited)",
+        ));
+    }
+    if matches!(input.time_limit_seconds, Some(Some(n)) if n < 1) {
+        errors.push(guild_kernel::FieldError::new(
+            "time_limit_seconds",
+            "range",
+            "must be at least 1 (or null for no limit)",
+        ));
+    }
+    if let Some(s) = &input.show_answers
+        && !SHOW_ANSWERS.contains(&s.as_str())
+    {
+        errors.push(guild_kernel::FieldError::new(
+            "show_answers",
+            "one_of",
+            "must be NEVER, AFTER_PASS or ALWAYS",
+        ));
+    }
+    if let Some(s) = &input.multiple_choice_scoring
+        && !SCORING_MODES.contains(&s.as_str())
+    {
+        errors.push(guild_kernel::FieldError::new(
+            "multiple_choice_scoring",
+            "one_of",
+            "must be ALL_OR_NOTHING or PARTIAL",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AssessmentError::Invalid(errors))
+    }
+}
+
+/// The actor may author quizzes of `module` (which they can see): MANAGE_QUIZZES on it, or the
+/// right to edit it. Invisible is 404, visible but not allowed is 403.
+pub(crate) async fn check_author(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<(), AssessmentError> {
+    visible(conn, actor, module).await?;
+    if authorize(actor, Permission::ManageQuizzes, Target::Module(module)).is_ok() {
+        return Ok(());
+    }
+    editable(conn, actor, module).await?;
+    Ok(())
+}
+
+/// Whether the actor may author quizzes of a module they can see.
+pub(crate) async fn may_author(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<bool, AssessmentError> {
+    if authorize(actor, Permission::ManageQuizzes, Target::Module(module)).is_ok() {
+        return Ok(true);
+    }
+    match editable(conn, actor, module).await {
+        Ok(_) => Ok(true),
+        Err(LearningError::Forbidden(_) | LearningError::ModuleNotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the actor grades attempts at `module`'s quizzes: MANAGE_QUIZZES on it, or a mentor.
+pub async fn may_grade(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<bool, AssessmentError> {
+    Ok(
+        authorize(actor, Permission::ManageQuizzes, Target::Module(module)).is_ok()
+            || is_mentor(conn, actor, module).await?,
+    )
+}
+
+/// Loads a quiz whose module the actor can see, or `QuizNotFound`.
+pub(crate) async fn visible_quiz(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Quiz, AssessmentError> {
+    let quiz = quizzes::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(Quiz::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::QuizNotFound)?;
+    match visible(conn, actor, quiz.module_id).await {
+        Ok(_) => Ok(quiz),
+        Err(LearningError::ModuleNotFound) => Err(AssessmentError::QuizNotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads a quiz the actor may author (404 if invisible, 403 if not theirs to edit).
+pub(crate) async fn authored_quiz(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Quiz, AssessmentError> {
+    let quiz = visible_quiz(conn, actor, id).await?;
+    check_author(conn, actor, quiz.module_id).await?;
+    Ok(quiz)
+}
+
+/// Question count and total points per quiz, in one query.
+async fn sizes(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (i64, i64)>, AssessmentError> {
+    let rows: Vec<(Uuid, i64, Option<i64>)> = quiz_questions::table
+        .filter(quiz_questions::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(quiz_questions::quiz_id.eq_any(ids))
+        .group_by(quiz_questions::quiz_id)
+        .select((
+            quiz_questions::quiz_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::sum(quiz_questions::points),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, count, points)| (id, (count, points.unwrap_or(0))))
+        .collect())
+}
+
+async fn detail(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    quiz: Quiz,
+) -> Result<QuizDetail, AssessmentError> {
+    let (question_count, total_points) = sizes(conn, actor, &[quiz.id])
+        .await?
+        .get(&quiz.id)
+        .copied()
+        .unwrap_or((0, 0));
+    let questions = if may_author(conn, actor, quiz.module_id).await? {
+        Some(questions::load(conn, actor, quiz.id).await?)
+    } else {
+        None
+    };
+    Ok(QuizDetail {
+        quiz,
+        question_count,
+        total_points,
+        questions,
+    })
+}
+
+/// The quizzes of a module the actor can see, oldest first, without their questions.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<Vec<QuizDetail>, AssessmentError> {
+    visible(conn, actor, module).await?;
+    let rows: Vec<Quiz> = quizzes::table
+        .filter(quizzes::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(quizzes::module_id.eq(module))
+        .select(Quiz::as_select())
+        .order(quizzes::id)
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|q| q.id).collect();
+    let sizes = sizes(conn, actor, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|quiz| {
+            let (question_count, total_points) = sizes.get(&quiz.id).copied().unwrap_or((0, 0));
+            QuizDetail {
+                quiz,
+                question_count,
+                total_points,
+                questions: None,
+            }
+        })
+        .collect())
+}
+
+/// One quiz; with its questions and answer keys when the actor may author it.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<QuizDetail, AssessmentError> {
+    let quiz = visible_quiz(conn, actor, id).await?;
+    detail(conn, actor, quiz).await
+}
+
+/// Creates a quiz in a module.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    input: &QuizInput,
+) -> Result<QuizDetail, AssessmentError> {
+    check_author(conn, actor, module).await?;
+    check_input(input)?;
+    let title = input
+        .title
+        .clone()
+        .ok_or_else(|| AssessmentError::invalid("title", "required", "a title is required"))?;
+    let id = Uuid::now_v7();
+    let quiz = diesel::insert_into(quizzes::table)
+        .values((
+            quizzes::tenant_id.eq(actor.tenant_id.into_uuid()),
+            quizzes::id.eq(id),
+            quizzes::module_id.eq(module),
+            quizzes::title.eq(title.trim()),
+            quizzes::description.eq(input.description.clone().unwrap_or_default()),
+            quizzes::passing_score_percent.eq(input.passing_score_percent.unwrap_or(70)),
+            quizzes::max_attempts.eq(input.max_attempts.flatten()),
+            quizzes::time_limit_seconds.eq(input.time_limit_seconds.flatten()),
+            quizzes::shuffle_questions.eq(input.shuffle_questions.unwrap_or(false)),
+            quizzes::shuffle_options.eq(input.shuffle_options.unwrap_or(false)),
+            quizzes::show_answers.eq(input
+                .show_answers
+                .clone()
+                .unwrap_or_else(|| "AFTER_PASS".into())),
+            quizzes::multiple_choice_scoring.eq(input
+                .multiple_choice_scoring
+                .clone()
+                .unwrap_or_else(|| "ALL_OR_NOTHING".into())),
+            quizzes::created_by.eq(actor.user_id.into_uuid()),
+        ))
+        .returning(Quiz::as_returning())
+        .get_result(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "QUIZ_CREATED",
+        "quiz",
+        id,
+        serde_json::json!({ "module_id": module, "title": quiz.title }),
+    )
+    .await?;
+    detail(conn, actor, quiz).await
+}
+
+/// Changes a quiz's settings; `expected` is the revision the client read.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+    input: &QuizInput,
+) -> Result<QuizDetail, AssessmentError> {
+    let current = authored_quiz(conn, actor, id).await?;
+    if current.revision != expected {
+        return Err(AssessmentError::StaleRevision {
+            expected,
+            current: current.revision,
+        });
+    }
+    check_input(input)?;
+    let changes = Changes {
+        title: input.title.as_ref().map(|t| t.trim().to_owned()),
+        description: input.description.clone(),
+        passing_score_percent: input.passing_score_percent,
+        max_attempts: input.max_attempts,
+        time_limit_seconds: input.time_limit_seconds,
+        shuffle_questions: input.shuffle_questions,
+        shuffle_options: input.shuffle_options,
+        show_answers: input.show_answers.clone(),
+        multiple_choice_scoring: input.multiple_choice_scoring.clone(),
+    };
+    let quiz = diesel::update(quizzes::table.find((actor.tenant_id.into_uuid(), id)))
+        .filter(quizzes::revision.eq(expected))
+        .set((
+            changes,
+            quizzes::revision.eq(expected + 1),
+            quizzes::updated_at.eq(Utc::now()),
+        ))
+        .returning(Quiz::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::StaleRevision {
+            expected,
+            current: expected + 1,
+        })?;
+    crate::audit(
+        conn,
+        actor,
+        "QUIZ_UPDATED",
+        "quiz",
+        id,
+        serde_json::json!({ "module_id": quiz.module_id, "revision": quiz.revision }),
+    )
+    .await?;
+    detail(conn, actor, quiz).await
+}
+
+/// Deletes a quiz with its questions and attempts.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+) -> Result<(), AssessmentError> {
+    let current = authored_quiz(conn, actor, id).await?;
+    if current.revision != expected {
+        return Err(AssessmentError::StaleRevision {
+            expected,
+            current: current.revision,
+        });
+    }
+    diesel::delete(quizzes::table.find((actor.tenant_id.into_uuid(), id)))
+        .execute(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "QUIZ_DELETED",
+        "quiz",
+        id,
+        serde_json::json!({ "module_id": current.module_id, "title": current.title }),
+    )
+    .await
+}

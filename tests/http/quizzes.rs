@@ -1,0 +1,1301 @@
+//! Quizzes through the API: authoring, taking, scoring, grading, and what a taker never sees.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use guild_tests::{Reply, access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, json_request(method, uri, Some(token), body)).await
+}
+
+async fn with_headers<S, B>(
+    app: &S,
+    method: Method,
+    uri: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")));
+    for (name, value) in headers {
+        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    send(app, req.to_request()).await
+}
+
+async fn submit<S, B>(app: &S, token: &str, attempt: &str, key: &str, answers: Value) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    with_headers(
+        app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/submit"),
+        token,
+        &[("idempotency-key", key)],
+        Some(json!({ "answers": answers })),
+    )
+    .await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A published module with one section, in a tenant whose catalog is open to every member.
+async fn published_module<S, B>(app: &S, owner: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let module = call(
+        app,
+        Method::POST,
+        "/v1/modules",
+        owner,
+        Some(json!({ "title": "Site safety" })),
+    )
+    .await;
+    assert_eq!(module.status, 201, "{}", module.text);
+    let module_id = id(&module.json);
+    let section = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module_id}/sections"),
+        owner,
+        Some(json!({ "title": "Intro", "content_html": "<p>Hi</p>" })),
+    )
+    .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let current = call(
+        app,
+        Method::GET,
+        &format!("/v1/modules/{module_id}"),
+        owner,
+        None,
+    )
+    .await;
+    let etag = current.header("etag").unwrap_or_default().to_owned();
+    let published = with_headers(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module_id}/status"),
+        owner,
+        &[("if-match", &etag)],
+        Some(json!({ "status": "PUBLISHED" })),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let opened = call(
+        app,
+        Method::PATCH,
+        "/v1/tenant",
+        owner,
+        Some(json!({ "catalog_open": true })),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    module_id
+}
+
+/// Creates a quiz with `settings` and `questions` in `module`; returns its id and the questions
+/// as created.
+async fn quiz<S, B>(
+    app: &S,
+    owner: &str,
+    module: &str,
+    settings: Value,
+    questions: &[Value],
+) -> (String, Vec<Value>)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let created = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module}/quizzes"),
+        owner,
+        Some(settings),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let quiz_id = id(&created.json);
+    let mut made = Vec::new();
+    for q in questions {
+        let reply = call(
+            app,
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/questions"),
+            owner,
+            Some(q.clone()),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        made.push(reply.json);
+    }
+    (quiz_id, made)
+}
+
+fn single(prompt: &str, right: &str) -> Value {
+    json!({
+        "kind": "SINGLE_CHOICE", "prompt": prompt, "points": 1,
+        "options": [
+            { "id": "a", "text": "Alpha", "correct": right == "a" },
+            { "id": "b", "text": "Bravo", "correct": right == "b" },
+            { "id": "c", "text": "Charlie", "correct": right == "c" }
+        ]
+    })
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(w: &guild_tests::World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(-1)
+}
+
+#[derive(QueryableByName)]
+struct Kind {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+}
+
+async fn events(w: &guild_tests::World) -> Vec<(String, Value)> {
+    diesel::sql_query(
+        "SELECT kind, payload::text AS payload FROM outbox_events \
+         WHERE kind LIKE 'assessment.%' ORDER BY created_at, kind",
+    )
+    .load::<Kind>(&mut w.db.conn().await)
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|k| (k.kind, serde_json::from_str(&k.payload).unwrap_or_default()))
+    .collect()
+}
+
+#[actix_web::test]
+async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+
+    let bad_quiz = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/quizzes"),
+        &owner,
+        Some(json!({ "title": "Q", "passing_score_percent": 150, "show_answers": "SOMETIMES" })),
+    )
+    .await;
+    assert_problem(&bad_quiz, 422, "validation_failed");
+    let smuggled = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/quizzes"),
+        &owner,
+        Some(json!({ "title": "Q", "tenant_id": "x" })),
+    )
+    .await;
+    assert_problem(&smuggled, 422, "validation_failed");
+    let by_employee = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/quizzes"),
+        &ann,
+        Some(json!({ "title": "Mine" })),
+    )
+    .await;
+    assert_problem(&by_employee, 403, "forbidden");
+
+    let (quiz_id, _) = quiz(&app, &owner, &module, json!({ "title": "Helmets" }), &[]).await;
+    let questions = format!("/v1/quizzes/{quiz_id}/questions");
+    let field_errors = |reply: &Reply| -> Vec<(String, String)> {
+        reply.json["errors"]
+            .as_array()
+            .map(|es| {
+                es.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or_default().to_owned(),
+                            e["code"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let cases = [
+        (
+            json!({ "kind": "SINGLE_CHOICE", "prompt": "Two right?", "options": [
+            { "id": "a", "text": "A", "correct": true }, { "id": "b", "text": "B", "correct": true }] }),
+            ("options", "one_correct"),
+        ),
+        (
+            json!({ "kind": "TRUE_FALSE", "prompt": "None right?", "options": [
+            { "id": "t", "text": "True" }, { "id": "f", "text": "False" }] }),
+            ("options", "one_correct"),
+        ),
+        (
+            json!({ "kind": "MULTIPLE_CHOICE", "prompt": "None right?", "options": [
+            { "id": "a", "text": "A" }, { "id": "b", "text": "B" }] }),
+            ("options", "min_correct"),
+        ),
+        (
+            json!({ "kind": "SINGLE_CHOICE", "prompt": "Same ids?", "options": [
+            { "id": "a", "text": "A", "correct": true }, { "id": "a", "text": "B" }] }),
+            ("options[1].id", "unique"),
+        ),
+        (
+            json!({ "kind": "FILL_IN_BLANK", "prompt": "Wear a ___" }),
+            ("accepted_answers", "required"),
+        ),
+        (
+            json!({ "kind": "ESSAY", "prompt": "Why?", "accepted_answers": ["because"] }),
+            ("accepted_answers", "not_allowed"),
+        ),
+        (
+            json!({ "kind": "RIDDLE", "prompt": "Hm?" }),
+            ("kind", "one_of"),
+        ),
+    ];
+    for (body, (field, code)) in cases {
+        let reply = call(&app, Method::POST, &questions, &owner, Some(body.clone())).await;
+        assert_problem(&reply, 422, "validation_failed");
+        assert!(
+            field_errors(&reply).contains(&(field.to_owned(), code.to_owned())),
+            "{body}: {}",
+            reply.text
+        );
+    }
+
+    let first = call(
+        &app,
+        Method::POST,
+        &questions,
+        &owner,
+        Some(single("Pick b", "b")),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("etag"), Some("\"1\""));
+    let second = call(&app, Method::POST, &questions, &owner, Some(json!({
+        "kind": "FILL_IN_BLANK", "prompt": "Wear a ___", "accepted_answers": ["hard hat"], "points": 2,
+        "explanation": "Head protection"
+    }))).await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    let (first_id, second_id) = (id(&first.json), id(&second.json));
+
+    let bad_order = call(
+        &app,
+        Method::PUT,
+        &format!("{questions}/order"),
+        &owner,
+        Some(json!({ "ids": [first_id] })),
+    )
+    .await;
+    assert_problem(&bad_order, 422, "invalid_order");
+    let reordered = call(
+        &app,
+        Method::PUT,
+        &format!("{questions}/order"),
+        &owner,
+        Some(json!({ "ids": [second_id, first_id] })),
+    )
+    .await;
+    assert_eq!(reordered.status, 200, "{}", reordered.text);
+    assert_eq!(reordered.json[0]["id"], second_id.as_str());
+    assert_eq!(reordered.json[1]["sort_order"], 1);
+
+    let stale = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("{questions}/{first_id}"),
+        &owner,
+        &[("if-match", "\"1\"")],
+        Some(json!({ "points": 3 })),
+    )
+    .await;
+    assert_problem(&stale, 412, "precondition_failed");
+    let no_etag = call(
+        &app,
+        Method::PATCH,
+        &format!("{questions}/{first_id}"),
+        &owner,
+        Some(json!({ "points": 3 })),
+    )
+    .await;
+    assert_problem(&no_etag, 428, "precondition_required");
+    let updated = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("{questions}/{first_id}"),
+        &owner,
+        &[("if-match", "\"2\"")],
+        Some(json!({ "points": 3 })),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.json["points"], 3);
+    let broken = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("{questions}/{first_id}"),
+        &owner,
+        &[("if-match", "\"3\"")],
+        Some(json!({ "kind": "MULTIPLE_CHOICE", "options": [] })),
+    )
+    .await;
+    assert_problem(&broken, 422, "validation_failed");
+
+    let for_author = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(for_author.status, 200);
+    assert_eq!(for_author.json["question_count"], 2);
+    assert_eq!(for_author.json["total_points"], 5);
+    assert_eq!(
+        for_author.json["questions"][1]["options"][1]["correct"],
+        true
+    );
+    assert_eq!(
+        for_author.json["questions"][0]["accepted_answers"],
+        json!(["hard hat"])
+    );
+    let for_ann = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(for_ann.status, 200, "{}", for_ann.text);
+    assert!(for_ann.json.get("questions").is_none(), "{}", for_ann.text);
+    for leak in [
+        "correct",
+        "accepted_answers",
+        "hard hat",
+        "explanation",
+        "Head protection",
+    ] {
+        assert!(
+            !for_ann.text.contains(leak),
+            "{leak} leaked: {}",
+            for_ann.text
+        );
+    }
+    let listed = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{module}/quizzes"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed.json.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
+    assert!(!listed.text.contains("correct"));
+
+    let renamed = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("/v1/quizzes/{quiz_id}"),
+        &owner,
+        &[("if-match", "\"1\"")],
+        Some(json!({ "title": "Helmets 2", "max_attempts": 2 })),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.header("etag"), Some("\"2\""));
+    let deleted_q = with_headers(
+        &app,
+        Method::DELETE,
+        &format!("{questions}/{second_id}"),
+        &owner,
+        &[("if-match", "\"2\"")],
+        None,
+    )
+    .await;
+    assert_eq!(deleted_q.status, 204, "{}", deleted_q.text);
+    let deleted = with_headers(
+        &app,
+        Method::DELETE,
+        &format!("/v1/quizzes/{quiz_id}"),
+        &owner,
+        &[("if-match", "\"2\"")],
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let gone = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_problem(&gone, 404, "quiz_not_found");
+
+    let log = call(&app, Method::GET, "/v1/audit-log?limit=50", &owner, None).await;
+    let actions: Vec<&str> = log.json["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    for action in [
+        "QUIZ_CREATED",
+        "QUESTION_CREATED",
+        "QUESTIONS_REORDERED",
+        "QUESTION_UPDATED",
+        "QUIZ_UPDATED",
+        "QUESTION_DELETED",
+        "QUIZ_DELETED",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_taker_never_sees_answer_keys_anywhere() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(&app, &owner, &module,
+        json!({ "title": "Never tell", "show_answers": "NEVER", "shuffle_questions": true, "shuffle_options": true }),
+        &[
+            json!({ "kind": "SINGLE_CHOICE", "prompt": "Pick one", "explanation": "Secret reasoning",
+                    "options": [{ "id": "a", "text": "Alpha", "correct": true }, { "id": "b", "text": "Bravo" }] }),
+            json!({ "kind": "MULTIPLE_CHOICE", "prompt": "Pick some",
+                    "options": [{ "id": "a", "text": "Alpha", "correct": true }, { "id": "b", "text": "Bravo", "correct": true }, { "id": "c", "text": "Charlie" }] }),
+            json!({ "kind": "TRUE_FALSE", "prompt": "Sky is blue",
+                    "options": [{ "id": "t", "text": "True", "correct": true }, { "id": "f", "text": "False" }] }),
+            json!({ "kind": "FILL_IN_BLANK", "prompt": "Wear a ___", "accepted_answers": ["zygomorphic helmet"] }),
+            json!({ "kind": "ESSAY", "prompt": "Tell us why", "points": 2 }),
+        ]).await;
+    let assert_clean = |what: &str, reply: &Reply| {
+        for leak in [
+            "correct",
+            "accepted_answers",
+            "zygomorphic",
+            "explanation",
+            "Secret reasoning",
+        ] {
+            assert!(
+                !reply.text.contains(leak),
+                "{what} leaked {leak}: {}",
+                reply.text
+            );
+        }
+    };
+
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    assert_clean("start", &started);
+    assert_eq!(started.json["questions"].as_array().map(Vec::len), Some(5));
+    assert_eq!(started.json["status"], "IN_PROGRESS");
+    let attempt = id(&started.json);
+    let resumed = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(resumed.status, 200, "{}", resumed.text);
+    assert_eq!(resumed.json["id"], attempt.as_str());
+    assert_eq!(
+        resumed.json["questions"], started.json["questions"],
+        "the shuffled order is stable"
+    );
+    assert_clean("resume", &resumed);
+
+    let fetched = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{attempt}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.json["questions"], started.json["questions"]);
+    assert_clean("get", &fetched);
+
+    let answers = json!([
+        { "question_id": id(&made[0]), "option_ids": ["a"] },
+        { "question_id": id(&made[1]), "option_ids": ["a", "c"] },
+        { "question_id": id(&made[2]), "option_ids": ["f"] },
+        { "question_id": id(&made[3]), "text": "a hat" },
+        { "question_id": id(&made[4]), "text": "Safety first." }
+    ]);
+    let submitted = submit(&app, &ann, &attempt, "k-1", answers).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    assert_eq!(submitted.json["status"], "PENDING_REVIEW");
+    assert!(submitted.json.get("results").is_none());
+    assert_clean("submit", &submitted);
+    let after = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{attempt}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_clean("get after submit", &after);
+    let mine = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(mine.json.as_array().map(Vec::len), Some(1));
+    assert_clean("list", &mine);
+
+    // Graded to a final score: still only the score and the verdict.
+    let graded = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &owner,
+        Some(json!({ "grades": [{ "question_id": id(&made[4]), "points": 2 }] })),
+    )
+    .await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    let final_view = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{attempt}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(final_view.json["status"], "GRADED");
+    assert_eq!(final_view.json["passed"], false);
+    assert_clean("get when graded", &final_view);
+}
+
+#[actix_web::test]
+async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Three tries", "max_attempts": 3 }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let question = id(&made[0]);
+
+    // 50 concurrent clients of the same member each start (or resume) and submit at once, over
+    // and over until refused, so starts keep racing each other and the submissions that free the
+    // way for the next attempt.
+    let runs = (0..50).map(|i| {
+        let (app, ann, quiz_id, question) = (&app, &ann, &quiz_id, &question);
+        async move {
+            let mut created = 0;
+            for round in 0..10 {
+                let started = call(
+                    app,
+                    Method::POST,
+                    &format!("/v1/quizzes/{quiz_id}/attempts"),
+                    ann,
+                    None,
+                )
+                .await;
+                match started.status {
+                    201 | 200 => {
+                        created += i32::from(started.status == 201);
+                        let key = format!("run-{i}-{round}");
+                        let answer = json!([{ "question_id": question, "option_ids": ["b"] }]);
+                        submit(app, ann, &id(&started.json), &key, answer).await;
+                    }
+                    _ => {
+                        assert_problem(&started, 409, "quiz_max_attempts_reached");
+                        return (created, true);
+                    }
+                }
+            }
+            (created, false)
+        }
+    });
+    let outcomes = futures_util::future::join_all(runs).await;
+    assert!(
+        outcomes.iter().all(|(_, refused)| *refused),
+        "every client ends refused: {outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().map(|(created, _)| created).sum::<i32>(),
+        3,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        3
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(DISTINCT number) AS n FROM quiz_attempts WHERE number BETWEEN 1 AND 3"
+        )
+        .await,
+        3
+    );
+    // Whatever is still open can be finished, and then the limit stands.
+    let mine = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    for a in mine.json.as_array().cloned().unwrap_or_default() {
+        if a["status"] == "IN_PROGRESS" {
+            submit(&app, &ann, &id(&a), "finish", json!([])).await;
+        }
+    }
+    let again = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_problem(&again, 409, "quiz_max_attempts_reached");
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        3
+    );
+
+    // Other members are not held back by ann's attempts.
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let bobs = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(bobs.status, 201, "{}", bobs.text);
+}
+
+#[actix_web::test]
+async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Once", "show_answers": "ALWAYS" }),
+        &[single("Pick c", "c")],
+    )
+    .await;
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    let attempt = id(&started.json);
+    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["c"] }]);
+
+    let missing = with_headers(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/submit"),
+        &ann,
+        &[],
+        Some(json!({ "answers": answers })),
+    )
+    .await;
+    assert_problem(&missing, 400, "idempotency_key_required");
+
+    let first = submit(&app, &ann, &attempt, "submit-1", answers.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.json["passed"], true);
+    assert_eq!(first.json["results"][0]["correct_option_ids"], json!(["c"]));
+    let before = (
+        events(&w).await.len(),
+        count(&w, "SELECT count(*) AS n FROM audit_log").await,
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&w, "SELECT count(*) AS n FROM idempotency_keys").await,
+    );
+    assert_eq!(before.0, 2, "quiz_passed and quiz_high_score");
+
+    let replay = submit(&app, &ann, &attempt, "submit-1", answers.clone()).await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(
+        replay.text, first.text,
+        "a replay answers byte for byte the same"
+    );
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let after = (
+        events(&w).await.len(),
+        count(&w, "SELECT count(*) AS n FROM audit_log").await,
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&w, "SELECT count(*) AS n FROM idempotency_keys").await,
+    );
+    assert_eq!(before, after, "a replay creates nothing");
+
+    let other_body = submit(
+        &app,
+        &ann,
+        &attempt,
+        "submit-1",
+        json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]),
+    )
+    .await;
+    assert_problem(&other_body, 422, "idempotency_key_reused");
+    let other_key = submit(&app, &ann, &attempt, "submit-2", answers).await;
+    assert_problem(&other_key, 409, "attempt_not_in_progress");
+}
+
+#[actix_web::test]
+async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_attempt() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Timed", "time_limit_seconds": 60, "max_attempts": 3 }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
+    let start = async || {
+        let reply = call(
+            &app,
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        assert!(reply.json["deadline_at"].is_string());
+        id(&reply.json)
+    };
+    let move_deadline = async |attempt: &str, seconds_ago: i32| {
+        diesel::sql_query(format!(
+            "UPDATE quiz_attempts SET deadline_at = now() - interval '{seconds_ago} seconds' WHERE id = '{attempt}'"
+        ))
+        .execute(&mut w.db.conn().await)
+        .await
+        .unwrap_or_default();
+    };
+
+    // 31 s past the deadline: beyond the 30 s grace.
+    let late = start().await;
+    move_deadline(&late, 31).await;
+    let refused = submit(&app, &ann, &late, "late", answers.clone()).await;
+    assert_problem(&refused, 409, "attempt_timed_out");
+    let closed = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{late}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(closed.json["status"], "TIMED_OUT");
+    assert_eq!(closed.json["passed"], false);
+    let retried = submit(&app, &ann, &late, "late", answers.clone()).await;
+    assert_problem(&retried, 409, "attempt_timed_out");
+
+    // 10 s past the deadline: within the grace, accepted.
+    let slow = start().await;
+    move_deadline(&slow, 10).await;
+    let accepted = submit(&app, &ann, &slow, "slow", answers.clone()).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.json["passed"], true);
+
+    // An expired attempt left open is closed when the member starts again, and counts.
+    let abandoned = start().await;
+    move_deadline(&abandoned, 120).await;
+    let next = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_problem(&next, 409, "quiz_max_attempts_reached");
+    let statuses: Vec<Value> = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await
+    .json
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+    .iter()
+    .map(|a| a["status"].clone())
+    .collect();
+    assert_eq!(
+        statuses,
+        [json!("TIMED_OUT"), json!("GRADED"), json!("TIMED_OUT")]
+    );
+}
+
+#[actix_web::test]
+async fn fill_in_blank_answers_ignore_case_and_extra_whitespace() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(&app, &owner, &module, json!({ "title": "Blanks", "show_answers": "ALWAYS" }), &[
+        json!({ "kind": "FILL_IN_BLANK", "prompt": "Wear a ___", "accepted_answers": ["Hard Hat", "helmet"] }),
+        json!({ "kind": "FILL_IN_BLANK", "prompt": "Use ___ boots", "accepted_answers": ["steel toe"] }),
+        json!({ "kind": "FILL_IN_BLANK", "prompt": "Call the ___", "accepted_answers": ["supervisor"] }),
+    ]).await;
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    let reply = submit(
+        &app,
+        &ann,
+        &id(&started.json),
+        "k",
+        json!([
+            { "question_id": id(&made[0]), "text": "  hard \t  HAT " },
+            { "question_id": id(&made[1]), "text": "Steel\nToe" },
+            { "question_id": id(&made[2]), "text": "super visor" },
+        ]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let points: Vec<Value> = reply.json["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r["points_awarded"].clone())
+        .collect();
+    assert_eq!(points, [json!(1.0), json!(1.0), json!(0.0)]);
+    assert_eq!(reply.json["score_points"], 2.0);
+    assert_eq!(reply.json["score_percent"], 66.67);
+    assert_eq!(
+        reply.json["passed"], false,
+        "70 % is the default passing score"
+    );
+    assert_eq!(
+        reply.json["results"][2]["accepted_answers"],
+        json!(["supervisor"])
+    );
+}
+
+#[actix_web::test]
+async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let question = json!({ "kind": "MULTIPLE_CHOICE", "prompt": "Which protect you?", "points": 3,
+        "options": [{ "id": "a", "text": "Helmet", "correct": true }, { "id": "b", "text": "Gloves", "correct": true },
+                    { "id": "c", "text": "Goggles", "correct": true }, { "id": "d", "text": "Sandals" }] });
+    let mut outcomes = Vec::new();
+    for mode in ["PARTIAL", "ALL_OR_NOTHING"] {
+        let (quiz_id, made) = quiz(&app, &owner, &module,
+            json!({ "title": mode, "multiple_choice_scoring": mode, "passing_score_percent": 60, "show_answers": "AFTER_PASS" }),
+            std::slice::from_ref(&question)).await;
+        let started = call(
+            &app,
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
+        // Two of three right and one wrong: 3 × (2 − 1) / 3 = 1 point partially.
+        let wrong = submit(
+            &app,
+            &ann,
+            &id(&started.json),
+            &format!("{mode}-1"),
+            json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b", "d"] }]),
+        )
+        .await;
+        assert_eq!(wrong.status, 200, "{}", wrong.text);
+        let started = call(
+            &app,
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
+        let two_right = submit(
+            &app,
+            &ann,
+            &id(&started.json),
+            &format!("{mode}-2"),
+            json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b"] }]),
+        )
+        .await;
+        outcomes.push((
+            wrong.json["score_points"].clone(),
+            two_right.json["score_points"].clone(),
+            two_right.json["score_percent"].clone(),
+            two_right.json["passed"].clone(),
+            two_right.json.get("results").is_some(),
+        ));
+    }
+    assert_eq!(
+        outcomes[0],
+        (json!(1.0), json!(2.0), json!(66.67), json!(true), true)
+    );
+    assert_eq!(
+        outcomes[1],
+        (json!(0.0), json!(0.0), json!(0.0), json!(false), false)
+    );
+    // Passed at 66.67 %: quiz_passed, but no high score.
+    let kinds: Vec<String> = events(&w).await.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["assessment.quiz_passed"]);
+}
+
+#[actix_web::test]
+async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = call(&app, Method::GET, "/v1/me", &ann, None).await.json["user"]["id"].clone();
+    let mentor_pair = join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let mia = access(&mentor_pair);
+    let mia_id = call(&app, Method::GET, "/v1/me", &mia, None).await.json["user"]["id"].clone();
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let mentors = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{module}/mentors"),
+        &owner,
+        Some(json!({ "ids": [mia_id] })),
+    )
+    .await;
+    assert_eq!(mentors.status, 200, "{}", mentors.text);
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Essay", "passing_score_percent": 50 }),
+        &[
+            single("Pick a", "a"),
+            json!({ "kind": "ESSAY", "prompt": "Explain lockout/tagout", "points": 4 }),
+        ],
+    )
+    .await;
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    let attempt = id(&started.json);
+    let submitted = submit(
+        &app,
+        &ann,
+        &attempt,
+        "k",
+        json!([
+            { "question_id": id(&made[0]), "option_ids": ["a"] },
+            { "question_id": id(&made[1]), "text": "Isolate energy, lock it, tag it, verify." },
+        ]),
+    )
+    .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    assert_eq!(submitted.json["status"], "PENDING_REVIEW");
+    assert_eq!(submitted.json["passed"], Value::Null);
+    assert_eq!(submitted.json["score_percent"], Value::Null);
+    assert!(events(&w).await.is_empty(), "no verdict, no event");
+
+    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    assert_eq!(queue.status, 200, "{}", queue.text);
+    assert_eq!(queue.json["data"][0]["attempt"]["id"], attempt.as_str());
+    assert_eq!(queue.json["data"][0]["quiz_title"], "Essay");
+    let filtered = call(
+        &app,
+        Method::GET,
+        &format!("/v1/quiz-reviews?module_id={module}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(filtered.json["data"].as_array().map(Vec::len), Some(1));
+    let not_bobs = call(&app, Method::GET, "/v1/quiz-reviews", &bob, None).await;
+    assert_eq!(not_bobs.json["data"], json!([]), "{}", not_bobs.text);
+    let by_bob = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &bob,
+        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
+    )
+    .await;
+    assert_problem(&by_bob, 404, "attempt_not_found");
+    let by_ann = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &ann,
+        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
+    )
+    .await;
+    assert_problem(&by_ann, 403, "forbidden");
+
+    let too_many = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &mia,
+        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 5 }] })),
+    )
+    .await;
+    assert_problem(&too_many, 422, "validation_failed");
+    let not_essay = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &mia,
+        Some(json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] })),
+    )
+    .await;
+    assert_problem(&not_essay, 422, "validation_failed");
+
+    let graded = call(&app, Method::POST, &format!("/v1/attempts/{attempt}/grades"), &mia,
+        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 3.5, "feedback": "Mention verification first." }] }))).await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    assert_eq!(graded.json["status"], "GRADED");
+    assert_eq!(graded.json["score_points"], 4.5);
+    assert_eq!(graded.json["max_points"], 5);
+    assert_eq!(graded.json["score_percent"], 90.0);
+    assert_eq!(graded.json["passed"], true);
+    assert_eq!(
+        graded.json["results"][1]["feedback"],
+        "Mention verification first."
+    );
+
+    let again = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &mia,
+        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
+    )
+    .await;
+    assert_problem(&again, 409, "attempt_not_pending_review");
+    let empty_queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    assert_eq!(empty_queue.json["data"], json!([]));
+
+    // 90 %: passed and a high score, each once, with everything an XP or completion handler needs.
+    let events = events(&w).await;
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["assessment.quiz_high_score", "assessment.quiz_passed"]
+    );
+    for (_, payload) in &events {
+        assert_eq!(payload["attempt_id"], attempt.as_str());
+        assert_eq!(payload["quiz_id"], quiz_id.as_str());
+        assert_eq!(payload["module_id"], module.as_str());
+        assert_eq!(payload["user_id"], ann_id);
+        assert_eq!(payload["score_percent"], 90.0);
+        assert!(payload["tenant_id"].is_string());
+    }
+    let log = call(&app, Method::GET, "/v1/audit-log?limit=50", &owner, None).await;
+    assert!(log.text.contains("ATTEMPT_GRADED"), "{}", log.text);
+}
+
+#[actix_web::test]
+async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Ours" }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    let attempt = id(&started.json);
+
+    let rival = access(&sign_up(&app, "rival").await);
+    for (method, uri) in [
+        (Method::GET, format!("/v1/quizzes/{quiz_id}")),
+        (Method::POST, format!("/v1/quizzes/{quiz_id}/attempts")),
+        (Method::GET, format!("/v1/quizzes/{quiz_id}/attempts")),
+    ] {
+        let reply = call(&app, method, &uri, &rival, None).await;
+        assert_problem(&reply, 404, "quiz_not_found");
+    }
+    let listed = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{module}/quizzes"),
+        &rival,
+        None,
+    )
+    .await;
+    assert_problem(&listed, 404, "module_not_found");
+    let peek = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{attempt}"),
+        &rival,
+        None,
+    )
+    .await;
+    assert_problem(&peek, 404, "attempt_not_found");
+    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
+    let hijack = submit(&app, &rival, &attempt, "x", answers.clone()).await;
+    assert_problem(&hijack, 404, "attempt_not_found");
+    let grade = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &rival,
+        Some(json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] })),
+    )
+    .await;
+    assert_problem(&grade, 404, "attempt_not_found");
+    let edit = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz_id}/questions"),
+        &rival,
+        Some(single("X", "a")),
+    )
+    .await;
+    assert_problem(&edit, 404, "quiz_not_found");
+
+    // A colleague cannot read or submit someone else's attempt either.
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let peek = call(
+        &app,
+        Method::GET,
+        &format!("/v1/attempts/{attempt}"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_problem(&peek, 404, "attempt_not_found");
+    let hijack = submit(&app, &bob, &attempt, "x", answers).await;
+    assert_problem(&hijack, 404, "attempt_not_found");
+
+    // A draft module's quiz is invisible to members.
+    let draft = call(
+        &app,
+        Method::POST,
+        "/v1/modules",
+        &owner,
+        Some(json!({ "title": "Draft" })),
+    )
+    .await;
+    let (hidden, _) = quiz(
+        &app,
+        &owner,
+        &id(&draft.json),
+        json!({ "title": "Hidden" }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let start_hidden = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{hidden}/attempts"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_problem(&start_hidden, 404, "quiz_not_found");
+}
