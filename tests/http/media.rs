@@ -135,7 +135,9 @@ async fn uploads_are_typed_by_their_bytes_and_sized_by_their_kind() {
             .uri("/v1/media")
             .insert_header(("authorization", format!("Bearer {owner}")))
             .insert_header(("content-type", "multipart/form-data; boundary=x"))
-            .set_payload("--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNo file\r\n--x--\r\n")
+            .set_payload(
+                "--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNo file\r\n--x--\r\n",
+            )
             .to_request(),
     )
     .await;
