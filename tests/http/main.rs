@@ -7,5 +7,6 @@ mod modules;
 mod openapi;
 mod ops;
 mod problems;
+mod progress;
 mod quizzes;
 mod shutdown;

@@ -23,8 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, audit, auth, groups, media, members, modules, ops, preferences, quizzes, tenants,
-    versions,
+    api_keys, audit, auth, groups, media, members, modules, ops, preferences, progress, quizzes,
+    tenants, versions,
 };
 use crate::state::AppState;
 
@@ -91,6 +91,20 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(versions::list_module_versions)
         .service(versions::publish_module_version)
         .service(versions::acknowledge_module)
+        .service(progress::complete_section)
+        .service(progress::module_progress)
+        .service(progress::my_dashboard)
+        .service(progress::my_certificates)
+        .service(progress::member_certificates)
+        .service(progress::verify_certificate)
+        .service(progress::get_certificate)
+        .service(progress::certificate_pdf)
+        .service(progress::revoke_certificate)
+        .service(progress::apply_override)
+        .service(progress::list_overrides)
+        .service(progress::revert_override)
+        .service(progress::put_self_assessment)
+        .service(progress::get_self_assessment)
         .service(media::upload_media)
         .service(media::start_media_upload)
         .service(media::bulk_delete_media)

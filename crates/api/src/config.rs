@@ -62,6 +62,9 @@ pub struct Config {
     pub mail_from: String,
     /// `GUILD_PUBLIC_URL`: the web app's base URL, for links in emails.
     pub public_url: String,
+    /// `GUILD_API_URL`: the API's public base URL (default `http://localhost:<port>`), for links
+    /// the API hands out (certificate verification, local-storage URLs).
+    pub api_url: String,
     /// Where uploaded media goes.
     pub blobs: BlobConfig,
 }
@@ -159,7 +162,7 @@ impl Reader<'_> {
     }
 }
 
-fn blob_config(r: &mut Reader<'_>, env: Environment, http_addr: SocketAddr) -> BlobConfig {
+fn blob_config(r: &mut Reader<'_>, env: Environment, api_url: &str) -> BlobConfig {
     if let Some(bucket) = r.raw("GUILD_S3_BUCKET").map(str::to_owned) {
         let endpoint = r.url("GUILD_S3_ENDPOINT", &["http", "https"]);
         let region = r.raw("GUILD_S3_REGION").unwrap_or("us-east-1").to_owned();
@@ -183,9 +186,7 @@ fn blob_config(r: &mut Reader<'_>, env: Environment, http_addr: SocketAddr) -> B
         });
     }
     let dir = std::path::PathBuf::from(r.raw("GUILD_BLOB_DIR").unwrap_or(".data/blobs"));
-    let api_url = r
-        .url("GUILD_API_URL", &["http", "https"])
-        .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
+    let api_url = api_url.to_owned();
     let signing_key = r.raw("GUILD_BLOB_SIGNING_KEY").map(str::to_owned);
     match &signing_key {
         Some(key) if key.len() < 32 => r
@@ -305,7 +306,11 @@ impl Config {
             .url("GUILD_PUBLIC_URL", &["http", "https"])
             .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
 
-        let blobs = blob_config(&mut r, env, http_addr);
+        let api_url = r
+            .url("GUILD_API_URL", &["http", "https"])
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
+        let blobs = blob_config(&mut r, env, &api_url);
 
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
@@ -332,6 +337,7 @@ impl Config {
             smtp_url,
             mail_from,
             public_url,
+            api_url,
             blobs,
         })
     }

@@ -109,6 +109,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
         cors_origins: config.cors_origins.clone(),
     };
     state.public_url = config.public_url.clone();
+    state.api_url = config.api_url.clone();
     match &config.blobs {
         BlobConfig::Local {
             dir,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub public_url: String,
     /// Record every email in the `dev_mailbox` table (when no SMTP server is configured).
     pub dev_mailbox: bool,
+    /// The API's public base URL, for links it hands out.
+    pub api_url: String,
     /// Where uploaded media is stored.
     pub blobs: Arc<dyn BlobStore>,
     /// The same store when it is the local directory one: `/blobs` then serves its signed URLs.
@@ -119,6 +121,7 @@ impl AppState {
             mailer: Arc::new(RecordingMailer::new()),
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
+            api_url: "http://localhost:8080".to_owned(),
             blobs: Arc::new(local.clone()),
             local_blobs: Some(local),
         }

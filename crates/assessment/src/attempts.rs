@@ -597,6 +597,14 @@ async fn publish_final(
     };
     if row.passed == Some(true) {
         outbox::publish(conn, Some(tenant), &QuizPassed(score.clone())).await?;
+        // Passing may finish the module; decided here, in the transaction that made it final.
+        guild_learning::progress::evaluate_completion(
+            conn,
+            tenant,
+            guild_kernel::UserId(row.user_id),
+            quiz.module_id,
+        )
+        .await?;
     }
     if score_percent >= HIGH_SCORE_PERCENT {
         outbox::publish(conn, Some(tenant), &QuizHighScore(score)).await?;

@@ -31,6 +31,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    certificates (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        code -> Text,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        completion_id -> Uuid,
+        holder_name -> Text,
+        module_title -> Text,
+        issued_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+        revoked_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     company_pinned_modules (tenant_id, module_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -171,6 +189,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    module_completions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        completed_at -> Timestamptz,
+        source -> Text,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     module_groups (tenant_id, module_id, group_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -194,6 +224,17 @@ diesel::table! {
         tenant_id -> Uuid,
         module_id -> Uuid,
         prerequisite_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    module_self_assessments (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        rating -> Int4,
+        note -> Text,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -240,6 +281,25 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    progress_overrides (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        action -> Text,
+        reason -> Text,
+        allow_certificate -> Bool,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        completion_id -> Nullable<Uuid>,
+        certificate_id -> Nullable<Uuid>,
+        archived_at -> Nullable<Timestamptz>,
+        reverted_at -> Nullable<Timestamptz>,
+        reverted_by -> Nullable<Uuid>,
     }
 }
 
@@ -325,6 +385,18 @@ diesel::table! {
         asset_id -> Uuid,
         title -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    section_completions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Uuid,
+        completed_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -424,6 +496,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_log,
+    certificates,
     company_pinned_modules,
     dev_mailbox,
     email_preferences,
@@ -435,17 +508,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     module_categories,
     module_changelog,
+    module_completions,
     module_groups,
     module_mentors,
     module_prerequisites,
+    module_self_assessments,
     module_tags,
     modules,
     outbox_events,
+    progress_overrides,
     quiz_attempts,
     quiz_questions,
     quizzes,
     refresh_tokens,
     section_attachments,
+    section_completions,
     sections,
     tags,
     tenants,

@@ -89,6 +89,27 @@ pub enum LearningError {
     /// A direct upload was completed but nothing was uploaded.
     #[error("nothing was uploaded to the upload URL")]
     UploadMissing,
+    /// The module's prerequisites are not all completed.
+    #[error("complete this module's prerequisites first")]
+    ModuleLocked,
+    /// No such certificate (or not one the actor may see).
+    #[error("certificate not found")]
+    CertificateNotFound,
+    /// The certificate is already revoked.
+    #[error("the certificate is already revoked")]
+    AlreadyRevoked,
+    /// No such member in the tenant.
+    #[error("member not found")]
+    MemberNotFound,
+    /// The member already completed the module.
+    #[error("the member has already completed this module")]
+    AlreadyCompleted,
+    /// No such override.
+    #[error("override not found")]
+    OverrideNotFound,
+    /// The override was already reverted.
+    #[error("the override was already reverted")]
+    AlreadyReverted,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -126,6 +147,13 @@ impl ErrorCode for LearningError {
             Self::BadOrder => "invalid_order",
             Self::CategoryNameTaken => "category_name_taken",
             Self::NoChanges => "no_changes",
+            Self::ModuleLocked => "module_locked",
+            Self::CertificateNotFound => "certificate_not_found",
+            Self::AlreadyRevoked => "already_revoked",
+            Self::MemberNotFound => "member_not_found",
+            Self::AlreadyCompleted => "already_completed",
+            Self::OverrideNotFound => "override_not_found",
+            Self::AlreadyReverted => "already_reverted",
             Self::AssetNotFound => "asset_not_found",
             Self::AttachmentNotFound => "attachment_not_found",
             Self::AssetNotReady => "asset_not_ready",
@@ -148,7 +176,14 @@ impl ErrorCode for LearningError {
             | Self::GroupNotFound
             | Self::MentorNotFound
             | Self::AssetNotFound
-            | Self::AttachmentNotFound => 404,
+            | Self::AttachmentNotFound
+            | Self::CertificateNotFound
+            | Self::MemberNotFound
+            | Self::OverrideNotFound => 404,
+            Self::ModuleLocked
+            | Self::AlreadyRevoked
+            | Self::AlreadyCompleted
+            | Self::AlreadyReverted => 409,
             Self::AssetNotReady | Self::AssetInUse(_) | Self::AlreadyAttached => 409,
             Self::FileTooLarge { .. } => 413,
             Self::UnsupportedFileType | Self::FileTypeMismatch { .. } | Self::UploadMissing => 422,

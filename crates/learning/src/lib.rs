@@ -6,10 +6,13 @@
 //! audit row in its transaction. Section HTML is sanitized on write ([`html`]).
 
 pub mod categories;
+pub mod certificates;
 pub mod error;
 pub mod html;
 pub mod media;
 pub mod modules;
+pub mod overrides;
+pub mod progress;
 pub mod sections;
 pub mod versions;
 

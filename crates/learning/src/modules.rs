@@ -86,6 +86,8 @@ pub struct Module {
     pub last_accessed_at: Option<DateTime<Utc>>,
     /// A material version newer than the one the actor read exists (until they acknowledge it).
     pub updated_since_last_read: bool,
+    /// The actor has not completed all of its prerequisites yet.
+    pub locked: bool,
 }
 
 /// The editable fields of a module; `None` keeps the value (on create: the default).
@@ -296,6 +298,8 @@ async fn enrich(
         .collect();
     let assigned = assigned_to_me(conn, actor, &ids).await?;
     let reading = crate::versions::reader_states(conn, actor, &ids).await?;
+    let locked =
+        crate::progress::locked_modules(conn, actor.tenant_id, actor.user_id, &ids).await?;
     let pinned: std::collections::HashSet<Uuid> = user_pinned_modules::table
         .filter(user_pinned_modules::tenant_id.eq(tenant))
         .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid()))
@@ -322,6 +326,7 @@ async fn enrich(
             Module {
                 last_accessed_at: read.last_accessed_at,
                 updated_since_last_read: read.updated_since_last_read,
+                locked: locked.contains(&id),
                 tags: tag_map.remove(&id).unwrap_or_default(),
                 mentor_ids: mentor_map.remove(&id).unwrap_or_default(),
                 prerequisite_ids: prereq_map.remove(&id).unwrap_or_default(),

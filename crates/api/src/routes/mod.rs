@@ -11,6 +11,7 @@ pub mod members;
 pub mod modules;
 pub mod ops;
 pub mod preferences;
+pub mod progress;
 pub mod quizzes;
 pub mod tenants;
 pub mod versions;

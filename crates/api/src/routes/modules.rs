@@ -80,6 +80,8 @@ pub(crate) struct ModuleDto {
     last_accessed_at: Option<DateTime<Utc>>,
     /// A material version newer than the one you read exists; cleared by acknowledging it.
     updated_since_last_read: bool,
+    /// You have not completed all of its prerequisites yet.
+    locked: bool,
 }
 
 impl From<Module> for ModuleDto {
@@ -111,6 +113,7 @@ impl From<Module> for ModuleDto {
             company_pinned: m.company_pinned,
             last_accessed_at: m.last_accessed_at,
             updated_since_last_read: m.updated_since_last_read,
+            locked: m.locked,
         }
     }
 }

@@ -1,0 +1,681 @@
+//! Progress: completing sections, a module's progress, the member's dashboard, certificates (with
+//! their PDF and public verification), administrators' overrides and self-assessments.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use guild_kernel::UserId;
+use guild_learning::certificates::{self, Certificate, Verification};
+use guild_learning::overrides::{self, Override, OverrideRequest, SelfAssessment};
+use guild_learning::progress::{self, Dashboard, DashboardModule, ModuleProgress, RecentModule};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, Problem};
+use crate::extract::ValidJson;
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, in_tenant};
+use crate::state::AppState;
+
+/// A section's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SectionStateDto {
+    section_id: Uuid,
+    /// When you completed it; absent if not yet.
+    completed_at: Option<DateTime<Utc>>,
+}
+
+/// Progress on a module.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ModuleProgressDto {
+    module_id: Uuid,
+    sections_done: i64,
+    sections_total: i64,
+    quizzes_passed: i64,
+    quizzes_total: i64,
+    /// 0–100 over sections and quizzes; 100 once completed.
+    percent: i32,
+    sections: Vec<SectionStateDto>,
+    /// When the module was completed (this cycle).
+    completed_at: Option<DateTime<Utc>>,
+    /// The certificate issued for it.
+    certificate_id: Option<Uuid>,
+    /// Its prerequisites are not all completed yet.
+    locked: bool,
+}
+
+impl From<ModuleProgress> for ModuleProgressDto {
+    fn from(p: ModuleProgress) -> Self {
+        Self {
+            module_id: p.module_id,
+            sections_done: p.sections_done,
+            sections_total: p.sections_total,
+            quizzes_passed: p.quizzes_passed,
+            quizzes_total: p.quizzes_total,
+            percent: p.percent,
+            sections: p
+                .sections
+                .into_iter()
+                .map(|s| SectionStateDto {
+                    section_id: s.section_id,
+                    completed_at: s.completed_at,
+                })
+                .collect(),
+            completed_at: p.completed_at,
+            certificate_id: p.certificate_id,
+            locked: p.locked,
+        }
+    }
+}
+
+/// Mark a section complete (idempotent). The module completes, and its certificate is issued,
+/// when every section is done and every quiz passed. 409 `module_locked` until the module's
+/// prerequisites are completed.
+#[utoipa::path(
+    tag = "progress",
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
+    responses((status = 200, body = ModuleProgressDto, description = "Your progress on the module"), AuthErrors, NotFound, Conflict)
+)]
+#[post("/modules/{module_id}/sections/{section_id}/complete")]
+pub(crate) async fn complete_section(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let (module, section) = path.into_inner();
+    let progress = in_tenant(&state, &actor, async |conn| {
+        progress::complete_section(conn, &actor, module, section).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ModuleProgressDto::from(progress)))
+}
+
+/// Your progress on a module.
+#[utoipa::path(
+    tag = "progress",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    responses((status = 200, body = ModuleProgressDto, description = "Your progress"), AuthErrors, NotFound)
+)]
+#[get("/modules/{module_id}/progress")]
+pub(crate) async fn module_progress(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let module = path.into_inner();
+    let progress = in_tenant(&state, &actor, async |conn| {
+        progress::progress(conn, &actor, module).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ModuleProgressDto::from(progress)))
+}
+
+/// An assigned module on the dashboard.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DashboardModuleDto {
+    module_id: Uuid,
+    title: String,
+    mandatory: bool,
+    due_at: Option<DateTime<Utc>>,
+    /// Past its due date and not completed.
+    overdue: bool,
+    sections_done: i64,
+    sections_total: i64,
+    percent: i32,
+    completed_at: Option<DateTime<Utc>>,
+    pinned: bool,
+    locked: bool,
+}
+
+impl From<DashboardModule> for DashboardModuleDto {
+    fn from(m: DashboardModule) -> Self {
+        Self {
+            module_id: m.module_id,
+            title: m.title,
+            mandatory: m.mandatory,
+            due_at: m.due_at,
+            overdue: m.overdue,
+            sections_done: m.sections_done,
+            sections_total: m.sections_total,
+            percent: m.percent,
+            completed_at: m.completed_at,
+            pinned: m.pinned,
+            locked: m.locked,
+        }
+    }
+}
+
+/// A recently opened module.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecentModuleDto {
+    module_id: Uuid,
+    title: String,
+    last_accessed_at: DateTime<Utc>,
+}
+
+impl From<RecentModule> for RecentModuleDto {
+    fn from(r: RecentModule) -> Self {
+        Self {
+            module_id: r.module_id,
+            title: r.title,
+            last_accessed_at: r.last_accessed_at,
+        }
+    }
+}
+
+/// Your learning at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DashboardDto {
+    /// Published modules assigned to your groups: overdue first, then by due date.
+    assigned: Vec<DashboardModuleDto>,
+    /// The modules you opened most recently.
+    recent: Vec<RecentModuleDto>,
+    completed_count: i64,
+    overdue_count: i64,
+}
+
+impl From<Dashboard> for DashboardDto {
+    fn from(d: Dashboard) -> Self {
+        Self {
+            assigned: d.assigned.into_iter().map(Into::into).collect(),
+            recent: d.recent.into_iter().map(Into::into).collect(),
+            completed_count: d.completed_count,
+            overdue_count: d.overdue_count,
+        }
+    }
+}
+
+/// Your dashboard: assigned modules with progress and due dates, recently opened modules.
+#[utoipa::path(
+    tag = "progress",
+    responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
+)]
+#[get("/me/dashboard")]
+pub(crate) async fn my_dashboard(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let dashboard = in_tenant(&state, &actor, async |conn| {
+        progress::dashboard(conn, &actor, Utc::now()).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(DashboardDto::from(dashboard)))
+}
+
+/// A certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CertificateDto {
+    id: Uuid,
+    /// The public verification code.
+    code: String,
+    user_id: Uuid,
+    module_id: Uuid,
+    holder_name: String,
+    module_title: String,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    /// VALID, EXPIRED or REVOKED.
+    status: String,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_reason: Option<String>,
+    /// Where anyone can verify it.
+    verify_url: String,
+}
+
+fn verify_url(state: &AppState, code: &str) -> String {
+    format!("{}/v1/certificates/verify/{code}", state.api_url)
+}
+
+fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
+    CertificateDto {
+        status: c.status(Utc::now()).to_owned(),
+        verify_url: verify_url(state, &c.code),
+        id: c.id,
+        code: c.code,
+        user_id: c.user_id,
+        module_id: c.module_id,
+        holder_name: c.holder_name,
+        module_title: c.module_title,
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+        revoked_at: c.revoked_at,
+        revoked_reason: c.revoked_reason,
+    }
+}
+
+/// Your certificates, newest first.
+#[utoipa::path(
+    tag = "certificates",
+    responses((status = 200, body = Vec<CertificateDto>, description = "Your certificates"), AuthErrors)
+)]
+#[get("/me/certificates")]
+pub(crate) async fn my_certificates(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let me = actor.user_id;
+    let list = in_tenant(&state, &actor, async |conn| {
+        certificates::list(conn, &actor, me).await
+    })
+    .await?;
+    let dtos: Vec<_> = list
+        .into_iter()
+        .map(|c| certificate_dto(&state, c))
+        .collect();
+    Ok(HttpResponse::Ok().json(dtos))
+}
+
+/// A member's certificates (VIEW_ALL_PROGRESS).
+#[utoipa::path(
+    tag = "certificates",
+    params(("user_id" = Uuid, Path, description = "The member")),
+    responses((status = 200, body = Vec<CertificateDto>, description = "The member's certificates"), AuthErrors)
+)]
+#[get("/members/{user_id}/certificates")]
+pub(crate) async fn member_certificates(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let list = in_tenant(&state, &actor, async |conn| {
+        certificates::list(conn, &actor, user).await
+    })
+    .await?;
+    let dtos: Vec<_> = list
+        .into_iter()
+        .map(|c| certificate_dto(&state, c))
+        .collect();
+    Ok(HttpResponse::Ok().json(dtos))
+}
+
+/// One certificate (its holder, or VIEW_ALL_PROGRESS).
+#[utoipa::path(
+    tag = "certificates",
+    params(("certificate_id" = Uuid, Path, description = "The certificate")),
+    responses((status = 200, body = CertificateDto, description = "The certificate"), AuthErrors, NotFound)
+)]
+#[get("/certificates/{certificate_id}")]
+pub(crate) async fn get_certificate(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let certificate = in_tenant(&state, &actor, async |conn| {
+        certificates::get(conn, &actor, id).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(certificate_dto(&state, certificate)))
+}
+
+/// A certificate as a printable PDF (A4 landscape, with a QR code of its verification URL).
+#[utoipa::path(
+    tag = "certificates",
+    params(("certificate_id" = Uuid, Path, description = "The certificate")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>, description = "The PDF"), AuthErrors, NotFound)
+)]
+#[get("/certificates/{certificate_id}/pdf")]
+pub(crate) async fn certificate_pdf(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let (certificate, tenant_name) = in_tenant(&state, &actor, async |conn| {
+        let certificate = certificates::get(conn, &actor, id).await?;
+        let name = certificates::tenant_name(conn, &actor).await?;
+        Ok::<_, guild_learning::LearningError>((certificate, name))
+    })
+    .await?;
+    let url = verify_url(&state, &certificate.code);
+    let issued = certificate.issued_at.format("%Y-%m-%d").to_string();
+    let expires = certificate
+        .expires_at
+        .map(|e| e.format("%Y-%m-%d").to_string());
+    let code = certificate.code.clone();
+    let bytes = web::block(move || {
+        guild_documents::certificate_pdf(&guild_documents::Certificate {
+            tenant_name: &tenant_name,
+            holder_name: &certificate.holder_name,
+            module_title: &certificate.module_title,
+            issued_on: &issued,
+            expires_on: expires.as_deref(),
+            code: &certificate.code,
+            verify_url: &url,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"certificate-{code}.pdf\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(bytes))
+}
+
+/// A revocation.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeBody {
+    /// Why (shown to administrators; verification only shows REVOKED).
+    #[validate(length(min = 1, max = 1000))]
+    reason: String,
+}
+
+/// Revoke a certificate (OVERRIDE_PROGRESS).
+#[utoipa::path(
+    tag = "certificates",
+    params(("certificate_id" = Uuid, Path, description = "The certificate")),
+    request_body = RevokeBody,
+    responses((status = 200, body = CertificateDto, description = "Revoked"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/certificates/{certificate_id}/revoke")]
+pub(crate) async fn revoke_certificate(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<RevokeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let reason = body.into_inner().reason;
+    let certificate = in_tenant(&state, &actor, async |conn| {
+        certificates::revoke(conn, &actor, id, &reason).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(certificate_dto(&state, certificate)))
+}
+
+/// What a public verification shows: nothing but these fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VerificationDto {
+    holder_name: String,
+    module_title: String,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    /// VALID, EXPIRED or REVOKED.
+    status: String,
+}
+
+impl From<Verification> for VerificationDto {
+    fn from(v: Verification) -> Self {
+        Self {
+            holder_name: v.holder_name,
+            module_title: v.module_title,
+            issued_at: v.issued_at,
+            expires_at: v.expires_at,
+            status: v.status.to_owned(),
+        }
+    }
+}
+
+/// Verify a certificate by its code (public, no sign-in).
+#[utoipa::path(
+    tag = "certificates",
+    security(()),
+    params(("code" = String, Path, description = "The code printed on the certificate")),
+    responses(
+        (status = 200, body = VerificationDto, description = "The certificate's holder, module, dates and status"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`certificate_not_found`")
+    )
+)]
+#[get("/certificates/verify/{code}")]
+pub(crate) async fn verify_certificate(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let found = certificates::verify(&mut conn, &code, Utc::now()).await?;
+    match found {
+        Some(v) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(VerificationDto::from(v))),
+        None => Err(ApiError::from(
+            guild_learning::LearningError::CertificateNotFound,
+        )),
+    }
+}
+
+/// A progress override.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OverrideDto {
+    id: Uuid,
+    user_id: Uuid,
+    module_id: Uuid,
+    /// COMPLETE or RESET.
+    action: String,
+    reason: String,
+    allow_certificate: bool,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    /// The certificate issued (COMPLETE) or revoked (RESET).
+    certificate_id: Option<Uuid>,
+    reverted_at: Option<DateTime<Utc>>,
+    reverted_by: Option<Uuid>,
+}
+
+impl From<Override> for OverrideDto {
+    fn from(o: Override) -> Self {
+        Self {
+            id: o.id,
+            user_id: o.user_id,
+            module_id: o.module_id,
+            action: o.action,
+            reason: o.reason,
+            allow_certificate: o.allow_certificate,
+            created_by: o.created_by,
+            created_at: o.created_at,
+            certificate_id: o.certificate_id,
+            reverted_at: o.reverted_at,
+            reverted_by: o.reverted_by,
+        }
+    }
+}
+
+fn override_action(value: &str) -> Result<(), validator::ValidationError> {
+    if overrides::ACTIONS.contains(&value) {
+        Ok(())
+    } else {
+        let mut err = validator::ValidationError::new("one_of");
+        err.message = Some("must be COMPLETE or RESET".into());
+        Err(err)
+    }
+}
+
+/// An override to apply.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OverrideBody {
+    module_id: Uuid,
+    /// COMPLETE (record a completion) or RESET (archive the member's progress on the module).
+    #[validate(custom(function = "override_action"))]
+    action: String,
+    /// Why; audited.
+    #[validate(length(min = 1, max = 1000))]
+    reason: String,
+    /// On COMPLETE: also issue a certificate.
+    #[serde(default)]
+    allow_certificate: bool,
+}
+
+/// Override a member's progress on a module (OVERRIDE_PROGRESS); audited and reversible.
+#[utoipa::path(
+    tag = "progress",
+    params(("user_id" = Uuid, Path, description = "The member")),
+    request_body = OverrideBody,
+    responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict)
+)]
+#[post("/members/{user_id}/progress-overrides")]
+pub(crate) async fn apply_override(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<OverrideBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let body = body.into_inner();
+    let request = OverrideRequest {
+        module_id: body.module_id,
+        action: body.action,
+        reason: body.reason,
+        allow_certificate: body.allow_certificate,
+    };
+    let row = in_tenant(&state, &actor, async |conn| {
+        overrides::apply(conn, &actor, user, &request).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(OverrideDto::from(row)))
+}
+
+/// Filter of a member's overrides.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OverrideQuery {
+    /// Only this module.
+    module_id: Option<Uuid>,
+}
+
+/// A member's progress overrides, newest first.
+#[utoipa::path(
+    tag = "progress",
+    params(("user_id" = Uuid, Path, description = "The member"), OverrideQuery),
+    responses((status = 200, body = Vec<OverrideDto>, description = "The overrides"), AuthErrors)
+)]
+#[get("/members/{user_id}/progress-overrides")]
+pub(crate) async fn list_overrides(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    query: web::Query<OverrideQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    let module = query.module_id;
+    let rows = in_tenant(&state, &actor, async |conn| {
+        overrides::list(conn, &actor, user, module).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(OverrideDto::from).collect::<Vec<_>>()))
+}
+
+/// Revert an override: exactly what it changed is undone.
+#[utoipa::path(
+    tag = "progress",
+    params(("override_id" = Uuid, Path, description = "The override")),
+    responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict)
+)]
+#[post("/progress-overrides/{override_id}/revert")]
+pub(crate) async fn revert_override(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let id = path.into_inner();
+    let row = in_tenant(&state, &actor, async |conn| {
+        overrides::revert(conn, &actor, id).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(OverrideDto::from(row)))
+}
+
+/// Your self-assessment of a module.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SelfAssessmentDto {
+    module_id: Uuid,
+    /// 1–5.
+    rating: i32,
+    note: String,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SelfAssessment> for SelfAssessmentDto {
+    fn from(s: SelfAssessment) -> Self {
+        Self {
+            module_id: s.module_id,
+            rating: s.rating,
+            note: s.note,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A self-assessment.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SelfAssessmentBody {
+    /// How well you master the module, 1 to 5.
+    #[validate(range(min = 1, max = 5))]
+    rating: i32,
+    #[validate(length(max = 2000))]
+    #[serde(default)]
+    note: String,
+}
+
+/// Record your self-assessment of a module (replaces the previous one).
+#[utoipa::path(
+    tag = "progress",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    request_body = SelfAssessmentBody,
+    responses((status = 200, body = SelfAssessmentDto, description = "Recorded"), AuthErrors, InputErrors, NotFound)
+)]
+#[put("/modules/{module_id}/self-assessment")]
+pub(crate) async fn put_self_assessment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: ValidJson<SelfAssessmentBody>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let module = path.into_inner();
+    let body = body.into_inner();
+    let saved = in_tenant(&state, &actor, async |conn| {
+        overrides::assess(conn, &actor, module, body.rating, &body.note).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(saved)))
+}
+
+/// Your self-assessment of a module (404 `self_assessment_not_found` if none).
+#[utoipa::path(
+    tag = "progress",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    responses((status = 200, body = SelfAssessmentDto, description = "Your self-assessment"), AuthErrors, NotFound)
+)]
+#[get("/modules/{module_id}/self-assessment")]
+pub(crate) async fn get_self_assessment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let module = path.into_inner();
+    let found = in_tenant(&state, &actor, async |conn| {
+        overrides::self_assessment(conn, &actor, module).await
+    })
+    .await?;
+    match found {
+        Some(s) => Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(s))),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "self_assessment_not_found",
+        )
+        .detail("you have not assessed this module")),
+    }
+}

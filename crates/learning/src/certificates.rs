@@ -1,0 +1,327 @@
+//! Certificates: issued automatically when a module is completed (or by an override that allows
+//! it), with an unguessable public code, an expiry from the module's `validity_months`, and a
+//! revocation with a reason. Anyone holding the code can verify it; verification shows the
+//! holder's name, the module, the dates and the status, and nothing else.
+
+use chrono::{DateTime, Months, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{certificates, modules, tenants, users};
+use guild_kernel::{Actor, DomainEvent, Permission, Target, TenantId, UserId, authorize};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::LearningError;
+
+/// A certificate.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct Certificate {
+    /// Id.
+    pub id: Uuid,
+    /// The public verification code.
+    pub code: String,
+    /// The holder.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The completion it certifies.
+    pub completion_id: Uuid,
+    /// The holder's name when issued.
+    pub holder_name: String,
+    /// The module's title when issued.
+    pub module_title: String,
+    /// Issued.
+    pub issued_at: DateTime<Utc>,
+    /// Expires (issue + the module's validity), if it does.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub revoked_reason: Option<String>,
+}
+
+impl Certificate {
+    /// VALID, EXPIRED or REVOKED at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "REVOKED"
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            "EXPIRED"
+        } else {
+            "VALID"
+        }
+    }
+}
+
+/// A certificate was issued (notifications).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateIssued {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The holder.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The certificate.
+    pub certificate_id: Uuid,
+    /// When it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl DomainEvent for CertificateIssued {
+    const KIND: &'static str = "learning.certificate_issued";
+}
+
+/// A new unguessable code: `GC-` and 20 characters of Crockford base32 (100 random bits).
+pub fn new_code() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+        .collect();
+    let groups: Vec<String> = chars.chunks(5).map(|c| c.iter().collect()).collect();
+    format!("GC-{}", groups.join("-"))
+}
+
+/// Issues the certificate of a completion (once: a second call returns the first).
+pub(crate) async fn issue(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    completion: Uuid,
+) -> Result<Certificate, LearningError> {
+    if let Some(existing) = by_completion(conn, tenant, completion).await? {
+        return Ok(existing);
+    }
+    let (title, validity): (String, Option<i32>) = modules::table
+        .find((tenant.into_uuid(), module))
+        .select((modules::title, modules::validity_months))
+        .first(conn)
+        .await?;
+    let holder: String = users::table
+        .find(user.into_uuid())
+        .select(users::name)
+        .first(conn)
+        .await?;
+    let issued_at = Utc::now();
+    let expires_at = validity.and_then(|months| {
+        issued_at.checked_add_months(Months::new(u32::try_from(months).unwrap_or(0)))
+    });
+    let certificate: Certificate = diesel::insert_into(certificates::table)
+        .values((
+            certificates::tenant_id.eq(tenant.into_uuid()),
+            certificates::id.eq(Uuid::now_v7()),
+            certificates::code.eq(new_code()),
+            certificates::user_id.eq(user.into_uuid()),
+            certificates::module_id.eq(module),
+            certificates::completion_id.eq(completion),
+            certificates::holder_name.eq(holder),
+            certificates::module_title.eq(title),
+            certificates::issued_at.eq(issued_at),
+            certificates::expires_at.eq(expires_at),
+        ))
+        .returning(Certificate::as_returning())
+        .get_result(conn)
+        .await?;
+    guild_db::outbox::publish(
+        conn,
+        Some(tenant),
+        &CertificateIssued {
+            tenant_id: tenant.into_uuid(),
+            user_id: user.into_uuid(),
+            module_id: module,
+            certificate_id: certificate.id,
+            expires_at,
+        },
+    )
+    .await?;
+    Ok(certificate)
+}
+
+/// The certificate of a completion.
+pub(crate) async fn by_completion(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    completion: Uuid,
+) -> Result<Option<Certificate>, LearningError> {
+    Ok(certificates::table
+        .filter(certificates::tenant_id.eq(tenant.into_uuid()))
+        .filter(certificates::completion_id.eq(completion))
+        .select(Certificate::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The id of a completion's certificate.
+pub(crate) async fn of_completion(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    completion: Uuid,
+) -> Result<Option<Uuid>, LearningError> {
+    Ok(by_completion(conn, tenant, completion).await?.map(|c| c.id))
+}
+
+/// May see every member's certificates: VIEW_ALL_PROGRESS or OVERRIDE_PROGRESS.
+fn may_see_all(actor: &Actor) -> bool {
+    authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_ok()
+        || authorize(actor, Permission::OverrideProgress, Target::Tenant).is_ok()
+}
+
+/// A member's certificates, newest first: one's own, or anyone's with VIEW_ALL_PROGRESS.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<Vec<Certificate>, LearningError> {
+    if user != actor.user_id && !may_see_all(actor) {
+        authorize(actor, Permission::ViewAllProgress, Target::Tenant)?;
+    }
+    Ok(certificates::table
+        .filter(certificates::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(certificates::user_id.eq(user.into_uuid()))
+        .order(certificates::issued_at.desc())
+        .select(Certificate::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// One certificate: its holder's, or anyone's with VIEW_ALL_PROGRESS.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Certificate, LearningError> {
+    let certificate = certificates::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(Certificate::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(LearningError::CertificateNotFound)?;
+    if certificate.user_id != actor.user_id.into_uuid() && !may_see_all(actor) {
+        return Err(LearningError::CertificateNotFound);
+    }
+    Ok(certificate)
+}
+
+/// The tenant's display name (for the PDF).
+pub async fn tenant_name(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+) -> Result<String, LearningError> {
+    Ok(tenants::table
+        .find(actor.tenant_id.into_uuid())
+        .select(tenants::name)
+        .first(conn)
+        .await?)
+}
+
+/// Revokes a certificate (OVERRIDE_PROGRESS), with a reason; audited.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> Result<Certificate, LearningError> {
+    authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
+    let current = get(conn, actor, id).await?;
+    if current.revoked_at.is_some() {
+        return Err(LearningError::AlreadyRevoked);
+    }
+    let revoked = revoke_row(conn, actor, id, reason).await?;
+    crate::audit(
+        conn,
+        actor,
+        "CERTIFICATE_REVOKED",
+        "certificate",
+        id,
+        serde_json::json!({ "reason": reason, "user_id": current.user_id }),
+    )
+    .await?;
+    Ok(revoked)
+}
+
+pub(crate) async fn revoke_row(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> Result<Certificate, LearningError> {
+    Ok(
+        diesel::update(certificates::table.find((actor.tenant_id.into_uuid(), id)))
+            .filter(certificates::revoked_at.is_null())
+            .set((
+                certificates::revoked_at.eq(Utc::now()),
+                certificates::revoked_reason.eq(reason),
+                certificates::revoked_by.eq(actor.user_id.into_uuid()),
+            ))
+            .returning(Certificate::as_returning())
+            .get_result(conn)
+            .await?,
+    )
+}
+
+/// What a public verification shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// The holder's name.
+    pub holder_name: String,
+    /// The module.
+    pub module_title: String,
+    /// Issued.
+    pub issued_at: DateTime<Utc>,
+    /// Expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// VALID, EXPIRED or REVOKED.
+    pub status: &'static str,
+}
+
+/// Looks a code up across tenants (outside any tenant transaction): `None` when no certificate
+/// has it.
+pub async fn verify(
+    conn: &mut AsyncPgConnection,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Verification>, LearningError> {
+    if code.len() > 64 {
+        return Ok(None);
+    }
+    let found = certificates::table
+        .filter(certificates::code.eq(code.to_ascii_uppercase()))
+        .select(Certificate::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|c| Verification {
+        status: c.status(now),
+        holder_name: c.holder_name,
+        module_title: c.module_title,
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_long_random_and_readable() {
+        let a = new_code();
+        let b = new_code();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "GC-".len() + 20 + 3);
+        assert!(a.starts_with("GC-"));
+        assert!(
+            a[3..]
+                .chars()
+                .all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase())
+        );
+        assert!(!a.contains(['I', 'L', 'O', 'U']));
+    }
+}

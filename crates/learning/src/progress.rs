@@ -1,0 +1,593 @@
+//! Progress: completed sections, module completion, and the member's dashboard.
+//!
+//! A member completes sections of modules they can see whose prerequisites they completed
+//! (idempotently). A module is complete when every section is done and every quiz of the module
+//! has a passed attempt; the completion is recorded once (a partial unique index allows one
+//! active completion per member and module), emits [`ModuleCompleted`] and issues a certificate.
+//!
+//! Completion is evaluated by [`evaluate_completion`] after each write that can finish a module
+//! (a section completed, a quiz passed or graded), in that write's transaction. It first takes a
+//! transaction-level advisory lock on (member, module) *after* the write, so of two racing
+//! transactions (the last section and the passing quiz) the second to get the lock sees the
+//! first's committed write: the module completes exactly once, whichever order they commit in.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{module_completions, section_completions, sections};
+use guild_kernel::{Actor, DomainEvent, TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::LearningError;
+use crate::certificates::{self, Certificate};
+use crate::modules::visible;
+
+/// A member completed a module (notifications, gamification: XP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleCompleted {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The completion.
+    pub completion_id: Uuid,
+    /// PROGRESS or OVERRIDE.
+    pub source: String,
+    /// When.
+    pub completed_at: DateTime<Utc>,
+}
+
+impl DomainEvent for ModuleCompleted {
+    const KIND: &'static str = "learning.module_completed";
+}
+
+/// One section's state for a member.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionState {
+    /// The section.
+    pub section_id: Uuid,
+    /// When the member completed it.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A member's progress on a module.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleProgress {
+    /// The module.
+    pub module_id: Uuid,
+    /// Sections done.
+    pub sections_done: i64,
+    /// Sections in the module.
+    pub sections_total: i64,
+    /// Quizzes passed.
+    pub quizzes_passed: i64,
+    /// Quizzes in the module.
+    pub quizzes_total: i64,
+    /// 0–100: sections and quizzes done over all of them.
+    pub percent: i32,
+    /// Each section, in order.
+    pub sections: Vec<SectionState>,
+    /// When the module was completed (this cycle).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Its certificate, if one was issued.
+    pub certificate_id: Option<Uuid>,
+    /// Prerequisites are not all completed yet.
+    pub locked: bool,
+}
+
+/// The percentage of `done` of `total`, rounded down; 0 of 0 is 0.
+pub fn percent(done: i64, total: i64) -> i32 {
+    if total <= 0 {
+        return 0;
+    }
+    i32::try_from((done.clamp(0, total) * 100) / total).unwrap_or(0)
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+}
+
+/// Which of `modules` the member cannot start yet: a prerequisite lacks an active completion.
+pub(crate) async fn locked_modules(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    modules: &[Uuid],
+) -> Result<HashSet<Uuid>, LearningError> {
+    let rows: Vec<Locked> = diesel::sql_query(
+        "SELECT DISTINCT p.module_id FROM module_prerequisites p \
+         WHERE p.tenant_id = $1 AND p.module_id = ANY($3) \
+           AND NOT EXISTS (SELECT 1 FROM module_completions c \
+                           WHERE c.tenant_id = p.tenant_id AND c.user_id = $2 \
+                             AND c.module_id = p.prerequisite_id AND c.archived_at IS NULL)",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<Array<SqlUuid>, _>(modules)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.module_id).collect())
+}
+
+#[derive(QueryableByName)]
+struct QuizCounts {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    passed: i64,
+}
+
+async fn quiz_counts(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<(i64, i64), LearningError> {
+    let counts: QuizCounts = diesel::sql_query(
+        "SELECT count(*) AS total, \
+                count(*) FILTER (WHERE EXISTS ( \
+                    SELECT 1 FROM quiz_attempts a \
+                    WHERE a.tenant_id = q.tenant_id AND a.quiz_id = q.id \
+                      AND a.user_id = $2 AND a.passed)) AS passed \
+         FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .get_result(conn)
+    .await?;
+    Ok((counts.total, counts.passed))
+}
+
+async fn active_completion(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, LearningError> {
+    Ok(module_completions::table
+        .filter(module_completions::tenant_id.eq(tenant.into_uuid()))
+        .filter(module_completions::user_id.eq(user.into_uuid()))
+        .filter(module_completions::module_id.eq(module))
+        .filter(module_completions::archived_at.is_null())
+        .select((module_completions::id, module_completions::completed_at))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A member's progress on a module, without checking who asks.
+pub(crate) async fn load(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<ModuleProgress, LearningError> {
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = sections::table
+        .left_join(
+            section_completions::table.on(section_completions::tenant_id
+                .eq(sections::tenant_id)
+                .and(section_completions::section_id.eq(sections::id))
+                .and(section_completions::user_id.eq(user.into_uuid()))
+                .and(section_completions::archived_at.is_null())),
+        )
+        .filter(sections::tenant_id.eq(tenant.into_uuid()))
+        .filter(sections::module_id.eq(module))
+        .order(sections::sort_order)
+        .select((sections::id, section_completions::completed_at.nullable()))
+        .load(conn)
+        .await?;
+    let (quizzes_total, quizzes_passed) = quiz_counts(conn, tenant, user, module).await?;
+    let completion = active_completion(conn, tenant, user, module).await?;
+    let certificate_id = match completion {
+        Some((id, _)) => certificates::of_completion(conn, tenant, id).await?,
+        None => None,
+    };
+    let locked = locked_modules(conn, tenant, user, &[module])
+        .await?
+        .contains(&module);
+    let sections_total = rows.len() as i64;
+    let sections_done = rows.iter().filter(|(_, done)| done.is_some()).count() as i64;
+    Ok(ModuleProgress {
+        module_id: module,
+        sections_done,
+        sections_total,
+        quizzes_passed,
+        quizzes_total,
+        percent: if completion.is_some() {
+            100
+        } else {
+            percent(
+                sections_done + quizzes_passed,
+                sections_total + quizzes_total,
+            )
+        },
+        sections: rows
+            .into_iter()
+            .map(|(section_id, completed_at)| SectionState {
+                section_id,
+                completed_at,
+            })
+            .collect(),
+        completed_at: completion.map(|(_, at)| at),
+        certificate_id,
+        locked,
+    })
+}
+
+/// The actor's progress on a module they can see.
+pub async fn progress(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<ModuleProgress, LearningError> {
+    visible(conn, actor, module).await?;
+    load(conn, actor.tenant_id, actor.user_id, module).await
+}
+
+/// Marks a section complete for the actor (idempotent) and completes the module when that was
+/// the last thing missing. Refused for modules whose prerequisites the actor has not completed
+/// (`module_locked`) and for modules not published (`module_not_published`).
+pub async fn complete_section(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    section: Uuid,
+) -> Result<ModuleProgress, LearningError> {
+    let row = visible(conn, actor, module).await?;
+    if row.status != "PUBLISHED" {
+        return Err(LearningError::InvalidTransition(
+            "only sections of published modules can be completed",
+        ));
+    }
+    let tenant = actor.tenant_id;
+    let user = actor.user_id;
+    let in_module: bool = diesel::select(diesel::dsl::exists(
+        sections::table
+            .filter(sections::tenant_id.eq(tenant.into_uuid()))
+            .filter(sections::module_id.eq(module))
+            .filter(sections::id.eq(section)),
+    ))
+    .get_result(conn)
+    .await?;
+    if !in_module {
+        return Err(LearningError::SectionNotFound);
+    }
+    if locked_modules(conn, tenant, user, &[module])
+        .await?
+        .contains(&module)
+    {
+        return Err(LearningError::ModuleLocked);
+    }
+    diesel::sql_query(
+        "INSERT INTO section_completions (tenant_id, id, user_id, module_id, section_id) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, user_id, section_id) WHERE archived_at IS NULL DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .bind::<SqlUuid, _>(section)
+    .execute(conn)
+    .await?;
+    crate::versions::record_access(conn, actor, &row).await?;
+    evaluate_completion(conn, tenant, user, module).await?;
+    load(conn, tenant, user, module).await
+}
+
+/// Completes the module for the member if everything is done and it is not complete yet; call
+/// it in the transaction of any write that can finish a module, after that write.
+pub async fn evaluate_completion(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<Option<Uuid>, LearningError> {
+    lock_member_module(conn, tenant, user, module).await?;
+    if active_completion(conn, tenant, user, module)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    #[derive(QueryableByName)]
+    struct Remaining {
+        #[diesel(sql_type = BigInt)]
+        sections: i64,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+    }
+    let remaining: Remaining = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE NOT EXISTS ( \
+                    SELECT 1 FROM section_completions c \
+                    WHERE c.tenant_id = s.tenant_id AND c.section_id = s.id \
+                      AND c.user_id = $2 AND c.archived_at IS NULL)) AS sections, \
+                count(*) AS total \
+         FROM sections s WHERE s.tenant_id = $1 AND s.module_id = $3",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .get_result(conn)
+    .await?;
+    if remaining.total == 0 || remaining.sections > 0 {
+        return Ok(None);
+    }
+    let (quizzes, passed) = quiz_counts(conn, tenant, user, module).await?;
+    if passed < quizzes {
+        return Ok(None);
+    }
+    let completion = record_completion(conn, tenant, user, module, "PROGRESS").await?;
+    if let Some(id) = completion {
+        certificates::issue(conn, tenant, user, module, id).await?;
+    }
+    Ok(completion)
+}
+
+/// Serializes completion decisions for one member and module until the transaction ends.
+pub(crate) async fn lock_member_module(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<(), LearningError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(format!("completion:{tenant}:{user}:{module}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records an active completion unless one exists; emits [`ModuleCompleted`].
+pub(crate) async fn record_completion(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    source: &str,
+) -> Result<Option<Uuid>, LearningError> {
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Timestamptz)]
+        completed_at: DateTime<Utc>,
+    }
+    let inserted: Option<Inserted> = diesel::sql_query(
+        "INSERT INTO module_completions (tenant_id, id, user_id, module_id, source) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, user_id, module_id) WHERE archived_at IS NULL DO NOTHING \
+         RETURNING id, completed_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .bind::<Text, _>(source)
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = inserted else {
+        return Ok(None);
+    };
+    guild_db::outbox::publish(
+        conn,
+        Some(tenant),
+        &ModuleCompleted {
+            tenant_id: tenant.into_uuid(),
+            user_id: user.into_uuid(),
+            module_id: module,
+            completion_id: row.id,
+            source: source.to_owned(),
+            completed_at: row.completed_at,
+        },
+    )
+    .await?;
+    Ok(Some(row.id))
+}
+
+/// One assigned module on a member's dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardModule {
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// Assigned as mandatory to one of the member's groups.
+    pub mandatory: bool,
+    /// The earliest due date of the assignments.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Due and not completed.
+    pub overdue: bool,
+    /// Sections done.
+    pub sections_done: i64,
+    /// Sections in the module.
+    pub sections_total: i64,
+    /// 0–100 (sections only; 100 once completed).
+    pub percent: i32,
+    /// When completed (this cycle).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Pinned by the member or for the company.
+    pub pinned: bool,
+    /// Prerequisites not completed yet.
+    pub locked: bool,
+}
+
+/// A recently opened module.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentModule {
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// When the member last opened it.
+    pub last_accessed_at: DateTime<Utc>,
+}
+
+/// A member's dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// Published modules assigned to the member's groups: overdue first, then by due date.
+    pub assigned: Vec<DashboardModule>,
+    /// The ten modules opened most recently.
+    pub recent: Vec<RecentModule>,
+    /// Modules completed (this cycle).
+    pub completed_count: i64,
+    /// Assigned modules overdue.
+    pub overdue_count: i64,
+}
+
+#[derive(QueryableByName)]
+struct AssignedRow {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Bool)]
+    mandatory: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    sections_total: i64,
+    #[diesel(sql_type = BigInt)]
+    sections_done: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    completed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    pinned: bool,
+}
+
+#[derive(QueryableByName)]
+struct RecentRow {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Timestamptz)]
+    last_accessed_at: DateTime<Utc>,
+}
+
+/// The actor's dashboard, in four queries whatever the number of modules.
+pub async fn dashboard(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, LearningError> {
+    let tenant = actor.tenant_id;
+    let user = actor.user_id;
+    let rows: Vec<AssignedRow> = diesel::sql_query(
+        "WITH assigned AS ( \
+             SELECT mg.module_id, bool_or(mg.is_mandatory) AS mandatory, \
+                    min(greatest(ug.created_at, mg.assigned_at) \
+                        + make_interval(days => mg.deadline_days)) AS due_at \
+             FROM module_groups mg \
+             JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+             WHERE mg.tenant_id = $1 AND ug.user_id = $2 \
+             GROUP BY mg.module_id) \
+         SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
+                (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
+                (SELECT count(*) FROM section_completions c WHERE c.tenant_id = m.tenant_id \
+                    AND c.module_id = m.id AND c.user_id = $2 AND c.archived_at IS NULL) AS sections_done, \
+                (SELECT mc.completed_at FROM module_completions mc WHERE mc.tenant_id = m.tenant_id \
+                    AND mc.module_id = m.id AND mc.user_id = $2 AND mc.archived_at IS NULL) AS completed_at, \
+                (EXISTS (SELECT 1 FROM user_pinned_modules p WHERE p.tenant_id = m.tenant_id \
+                    AND p.module_id = m.id AND p.user_id = $2) \
+                 OR EXISTS (SELECT 1 FROM company_pinned_modules cp WHERE cp.tenant_id = m.tenant_id \
+                    AND cp.module_id = m.id)) AS pinned \
+         FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
+         WHERE m.status = 'PUBLISHED'",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load(conn)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.module_id).collect();
+    let locked = locked_modules(conn, tenant, user, &ids).await?;
+    let recent: Vec<RecentRow> = diesel::sql_query(
+        "SELECT a.module_id, m.title, a.last_accessed_at \
+         FROM user_module_access a JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
+         WHERE a.tenant_id = $1 AND a.user_id = $2 \
+         ORDER BY a.last_accessed_at DESC LIMIT 10",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load(conn)
+    .await?;
+    let completed_count: i64 = module_completions::table
+        .filter(module_completions::tenant_id.eq(tenant.into_uuid()))
+        .filter(module_completions::user_id.eq(user.into_uuid()))
+        .filter(module_completions::archived_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut assigned: Vec<DashboardModule> = rows
+        .into_iter()
+        .map(|r| {
+            let overdue = r.completed_at.is_none() && r.due_at.is_some_and(|due| due < now);
+            DashboardModule {
+                module_id: r.module_id,
+                locked: locked.contains(&r.module_id),
+                title: r.title,
+                mandatory: r.mandatory,
+                due_at: r.due_at,
+                overdue,
+                sections_done: r.sections_done,
+                sections_total: r.sections_total,
+                percent: if r.completed_at.is_some() {
+                    100
+                } else {
+                    percent(r.sections_done, r.sections_total)
+                },
+                completed_at: r.completed_at,
+                pinned: r.pinned,
+            }
+        })
+        .collect();
+    assigned.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then(a.completed_at.is_some().cmp(&b.completed_at.is_some()))
+            .then(match (a.due_at, b.due_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => a.title.cmp(&b.title),
+            })
+    });
+    let overdue_count = assigned.iter().filter(|m| m.overdue).count() as i64;
+    Ok(Dashboard {
+        assigned,
+        recent: recent
+            .into_iter()
+            .map(|r| RecentModule {
+                module_id: r.module_id,
+                title: r.title,
+                last_accessed_at: r.last_accessed_at,
+            })
+            .collect(),
+        completed_count,
+        overdue_count,
+    })
+}
+
+/// The certificate of the member's active completion of `module`, if any.
+pub async fn certificate_of(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<Option<Certificate>, LearningError> {
+    match active_completion(conn, tenant, user, module).await? {
+        Some((id, _)) => certificates::by_completion(conn, tenant, id).await,
+        None => Ok(None),
+    }
+}
