@@ -322,7 +322,31 @@ async fn an_employee_learns_passes_and_gets_a_verifiable_certificate() {
         1
     );
 
-    // Colleagues and other tenants cannot read it; revocation shows in verification.
+    // Colleagues and other tenants cannot read it by id (only the public code verifies it);
+    // revocation shows in verification.
+    let outsider = access(&sign_up(&app, "other").await);
+    for path in [
+        format!("/v1/certificates/{certificate_id}"),
+        format!("/v1/certificates/{certificate_id}/pdf"),
+    ] {
+        assert_problem(
+            &send(&app, get(&path, &outsider)).await,
+            404,
+            "certificate_not_found",
+        );
+    }
+    let theirs = send(
+        &app,
+        get(
+            &format!(
+                "/v1/members/{}/certificates",
+                ann_id.as_str().unwrap_or_default()
+            ),
+            &outsider,
+        ),
+    )
+    .await;
+    assert_eq!(theirs.json, json!([]), "{}", theirs.text);
     let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
     assert_problem(
         &send(
