@@ -15,6 +15,60 @@ diesel::table! {
 }
 
 diesel::table! {
+    assignment_files (tenant_id, asset_id) {
+        tenant_id -> Uuid,
+        asset_id -> Uuid,
+        assignment_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    assignment_submissions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        assignment_id -> Uuid,
+        user_id -> Uuid,
+        number -> Int4,
+        text_answer -> Nullable<Text>,
+        asset_ids -> Array<Uuid>,
+        submitted_at -> Timestamptz,
+        late -> Bool,
+        status -> Text,
+        superseded -> Bool,
+        score -> Nullable<Float8>,
+        rubric_selection -> Nullable<Jsonb>,
+        feedback -> Nullable<Text>,
+        graded_by -> Nullable<Uuid>,
+        graded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    assignments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Nullable<Uuid>,
+        title -> Text,
+        brief_html -> Text,
+        due_at -> Nullable<Timestamptz>,
+        max_score -> Int4,
+        submission_format -> Text,
+        allowed_file_types -> Array<Text>,
+        max_file_bytes -> Int8,
+        allow_late -> Bool,
+        required -> Bool,
+        rubric -> Nullable<Jsonb>,
+        created_by -> Uuid,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -495,6 +549,9 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    assignment_files,
+    assignment_submissions,
+    assignments,
     audit_log,
     certificates,
     company_pinned_modules,

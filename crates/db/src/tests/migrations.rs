@@ -58,6 +58,7 @@ async fn columns(db: &TestDb) -> BTreeMap<String, Vec<(String, String)>> {
             "date" => "Date",
             "bytea" => "Bytea",
             "_text" => "Array<Text>",
+            "_uuid" => "Array<Uuid>",
             "float8" => "Float8",
             other => panic!("add a mapping for {other} to this test"),
         };

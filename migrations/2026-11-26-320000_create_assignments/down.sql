@@ -1,0 +1,3 @@
+DROP TABLE assignment_submissions;
+DROP TABLE assignment_files;
+DROP TABLE assignments;
