@@ -1,10 +1,10 @@
-//! [`AssessmentError`]: what quiz operations refuse, with stable codes.
+//! [`AssessmentError`]: what quiz and assignment operations refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{Denied, ErrorCode, FieldError};
 use guild_learning::LearningError;
 
-/// A refused or failed quiz operation.
+/// A refused or failed quiz or assignment operation.
 #[derive(Debug, thiserror::Error)]
 pub enum AssessmentError {
     /// No such module visible to the actor.
@@ -50,6 +50,47 @@ pub enum AssessmentError {
     /// Grading an attempt that is not waiting for review.
     #[error("the attempt is not waiting for review")]
     AttemptNotPendingReview,
+    /// No such assignment visible to the actor (other tenants' and hidden modules' included).
+    #[error("assignment not found")]
+    AssignmentNotFound,
+    /// No such submission the actor may see.
+    #[error("submission not found")]
+    SubmissionNotFound,
+    /// The due date has passed and the assignment does not accept late submissions.
+    #[error("the assignment's due date has passed and it does not accept late submissions")]
+    AssignmentClosed,
+    /// The member's submission was graded: no more submissions.
+    #[error("your submission was graded; the assignment takes no more submissions")]
+    AssignmentAlreadyGraded,
+    /// Grading a submission that already has its grade (grades are final).
+    #[error("the submission is already graded")]
+    SubmissionAlreadyGraded,
+    /// Grading a submission that a resubmission replaced.
+    #[error("a newer submission replaced this one; grade the latest")]
+    SubmissionSuperseded,
+    /// A file whose type the assignment does not accept.
+    #[error("this assignment accepts only these file types: {allowed}")]
+    FileTypeNotAllowed {
+        /// The accepted extensions, comma-separated.
+        allowed: String,
+    },
+    /// A file whose content is none of the accepted media types.
+    #[error("the file's type is not supported")]
+    UnsupportedFileType,
+    /// A file whose name's extension names another type than its content.
+    #[error("the file name ends in .{extension} but the file is {actual}")]
+    FileTypeMismatch {
+        /// The name's extension.
+        extension: String,
+        /// The type found in the bytes.
+        actual: &'static str,
+    },
+    /// A file larger than the assignment (or its kind) allows.
+    #[error("the file is larger than the {max} bytes allowed")]
+    FileTooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
     /// The `Idempotency-Key` was used before with a different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -79,6 +120,11 @@ impl From<LearningError> for AssessmentError {
         match err {
             LearningError::Forbidden(denied) => Self::Forbidden(denied),
             LearningError::Db(db) => Self::Db(db),
+            LearningError::UnsupportedFileType => Self::UnsupportedFileType,
+            LearningError::FileTypeMismatch { extension, actual } => {
+                Self::FileTypeMismatch { extension, actual }
+            }
+            LearningError::FileTooLarge { max, .. } => Self::FileTooLarge { max },
             // The module checks only ever refuse with "not found" or "forbidden".
             _ => Self::ModuleNotFound,
         }
@@ -100,6 +146,16 @@ impl ErrorCode for AssessmentError {
             Self::AttemptNotInProgress => "attempt_not_in_progress",
             Self::AttemptTimedOut => "attempt_timed_out",
             Self::AttemptNotPendingReview => "attempt_not_pending_review",
+            Self::AssignmentNotFound => "assignment_not_found",
+            Self::SubmissionNotFound => "submission_not_found",
+            Self::AssignmentClosed => "assignment_closed",
+            Self::AssignmentAlreadyGraded => "assignment_already_graded",
+            Self::SubmissionAlreadyGraded => "submission_already_graded",
+            Self::SubmissionSuperseded => "submission_superseded",
+            Self::FileTypeNotAllowed { .. } => "file_type_not_allowed",
+            Self::UnsupportedFileType => "unsupported_file_type",
+            Self::FileTypeMismatch { .. } => "file_type_mismatch",
+            Self::FileTooLarge { .. } => "file_too_large",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -111,13 +167,23 @@ impl ErrorCode for AssessmentError {
             Self::ModuleNotFound
             | Self::QuizNotFound
             | Self::QuestionNotFound
-            | Self::AttemptNotFound => 404,
+            | Self::AttemptNotFound
+            | Self::AssignmentNotFound
+            | Self::SubmissionNotFound => 404,
             Self::Forbidden(_) => 403,
             Self::StaleRevision { .. } => 412,
             Self::MaxAttemptsReached
             | Self::AttemptNotInProgress
             | Self::AttemptTimedOut
-            | Self::AttemptNotPendingReview => 409,
+            | Self::AttemptNotPendingReview
+            | Self::AssignmentClosed
+            | Self::AssignmentAlreadyGraded
+            | Self::SubmissionAlreadyGraded
+            | Self::SubmissionSuperseded => 409,
+            Self::FileTooLarge { .. } => 413,
+            Self::FileTypeNotAllowed { .. }
+            | Self::UnsupportedFileType
+            | Self::FileTypeMismatch { .. } => 422,
             Self::BadOrder | Self::QuizEmpty | Self::IdempotencyKeyReused | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }

@@ -1,5 +1,6 @@
 //! Facts this crate tells the rest of Guild through the outbox, written in the transaction that
-//! makes an attempt's score final (submit without essays, or the last essay graded).
+//! makes an attempt's score final (submit without essays, or the last essay graded), or that
+//! records an assignment's submission or grade.
 
 use guild_kernel::DomainEvent;
 use serde::{Deserialize, Serialize};
@@ -44,3 +45,51 @@ impl DomainEvent for QuizHighScore {
 
 /// The score, in percent, from which an attempt is a high score.
 pub const HIGH_SCORE_PERCENT: f64 = 90.0;
+
+/// A member submitted (or resubmitted) work for an assignment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentSubmitted {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member who submitted.
+    pub user_id: Uuid,
+    /// The assignment.
+    pub assignment_id: Uuid,
+    /// The assignment's module.
+    pub module_id: Uuid,
+    /// The submission (unique per event: handlers key on it to stay idempotent).
+    pub submission_id: Uuid,
+    /// 1 for the first submission, 2 for the first resubmission…
+    pub number: i32,
+    /// Submitted after the due date.
+    pub late: bool,
+}
+
+impl DomainEvent for AssignmentSubmitted {
+    const KIND: &'static str = "assessment.assignment_submitted";
+}
+
+/// A grader graded a member's submission (grades are final: once per submission).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentGraded {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member whose work was graded.
+    pub user_id: Uuid,
+    /// The assignment.
+    pub assignment_id: Uuid,
+    /// The assignment's module.
+    pub module_id: Uuid,
+    /// The submission (unique per event).
+    pub submission_id: Uuid,
+    /// The score, 0 to `max_score`.
+    pub score: f64,
+    /// The assignment's maximum score.
+    pub max_score: i32,
+    /// Who graded it.
+    pub graded_by: Uuid,
+}
+
+impl DomainEvent for AssignmentGraded {
+    const KIND: &'static str = "assessment.assignment_graded";
+}

@@ -1,17 +1,23 @@
 //! Assessment: quizzes attached to modules, their ordered questions, members' attempts, automatic
-//! scoring and manual grading of essays.
+//! scoring and manual grading of essays; graded assignments and their submissions.
 //!
 //! - [`quizzes`]: quiz CRUD with optimistic concurrency (`revision`, the ETag).
 //! - [`questions`]: questions of five kinds, validated on write, atomically reordered.
 //! - [`attempts`]: start (resume, max attempts under a lock), submit (idempotent, scored, late
 //!   submissions refused), manual grading, the graders' queue, and [`attempts::passed_quiz_ids`].
 //! - [`scoring`]: the pure scoring rules.
+//! - [`assignments`]: assignments of modules (brief, due date, format, accepted files, rubric)
+//!   and the files members upload for them.
+//! - [`submissions`]: submitting and resubmitting (late rules, idempotent), rubric or plain-score
+//!   grading (final), the graders' queue.
 //!
 //! Who may do what: a quiz is visible exactly when its module is (invisible is 404, as if
 //! absent); authoring needs MANAGE_QUIZZES on the module or the right to edit the module;
 //! grading needs MANAGE_QUIZZES on the module or being one of its mentors. Every mutation writes
 //! an audit row in its transaction; `assessment.quiz_passed` and `assessment.quiz_high_score`
-//! go to the outbox in the transaction that makes a score final.
+//! go to the outbox in the transaction that makes a score final; `assessment.assignment_submitted`
+//! and `assessment.assignment_graded` in the transaction that records them. Assignments are
+//! authored and graded under the same rules as quizzes.
 //!
 //! **Dependency on `guild-learning`.** Domain crates do not depend on each other, with this one
 //! exception: a quiz belongs to a module, and who may see or edit a module (catalog rules, group
@@ -19,12 +25,14 @@
 //! two drift apart and leak hidden modules' quizzes, so this crate calls
 //! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions.
 
+pub mod assignments;
 pub mod attempts;
 pub mod error;
 pub mod events;
 pub mod questions;
 pub mod quizzes;
 pub mod scoring;
+pub mod submissions;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,787 @@
+//! Assignments of a module (optionally of one of its sections): a brief, a due date, a maximum
+//! score, what a submission consists of (TEXT, FILE or BOTH), which files are accepted, and an
+//! optional rubric. CRUD with optimistic concurrency (`revision`, the ETag).
+//!
+//! - An assignment is visible exactly when its module is: an invisible module's assignments are
+//!   404 `assignment_not_found`, as if absent. Authoring needs MANAGE_QUIZZES on the module or
+//!   the right to edit it.
+//! - `brief_html` is sanitized on write. A `section_id` must be a section of the module.
+//! - A rubric is criteria × levels with points: every level's points are at most `max_score`,
+//!   and the best levels of all criteria add up to exactly `max_score`, so a rubric grade is
+//!   always a score between 0 and `max_score`. Changing the rubric or the maximum later leaves
+//!   grades already given as they are.
+//! - Members upload the files of their submissions here ([`check_file`], then [`record_file`]
+//!   once the caller stored the bytes): the type is sniffed from the bytes with the media
+//!   library's rules and must be one the assignment accepts, within `max_file_bytes`. The file
+//!   becomes a READY media asset owned by the uploader, recorded in `assignment_files` so that
+//!   only its uploader can put it in a submission to this assignment.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::schema::{assignment_files, assignments, media_assets, sections};
+use guild_kernel::{Actor, FieldError};
+use guild_learning::LearningError;
+use guild_learning::media::{self, FILE_TYPES, FileType};
+use guild_learning::modules::visible;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AssessmentError;
+use crate::quizzes::check_author;
+
+/// What a submission consists of.
+pub const SUBMISSION_FORMATS: [&str; 3] = ["TEXT", "FILE", "BOTH"];
+
+/// The file types accepted when the author names none.
+pub const DEFAULT_FILE_TYPES: [&str; 6] = ["pdf", "docx", "doc", "png", "jpg", "jpeg"];
+
+/// The default largest file: 10 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: i64 = 10 * 1024 * 1024;
+
+/// The largest file an assignment may accept: what one multipart request may carry (25 MiB).
+pub const MAX_FILE_BYTES: i64 = media::MAX_INLINE_UPLOAD as i64;
+
+/// One level of a rubric criterion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    /// The author's id for it, unique in the criterion.
+    pub id: String,
+    /// What the level means ("Excellent").
+    pub title: String,
+    /// Points it earns, 0 to the assignment's `max_score`.
+    pub points: i32,
+}
+
+/// One criterion of a rubric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    /// The author's id for it, unique in the rubric.
+    pub id: String,
+    /// What is judged ("Structure").
+    pub title: String,
+    /// Its levels.
+    pub levels: Vec<Level>,
+}
+
+impl Criterion {
+    /// The points of its best level.
+    pub fn max_points(&self) -> i32 {
+        self.levels.iter().map(|l| l.points).max().unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = assignments)]
+struct Row {
+    id: Uuid,
+    module_id: Uuid,
+    section_id: Option<Uuid>,
+    title: String,
+    brief_html: String,
+    due_at: Option<DateTime<Utc>>,
+    max_score: i32,
+    submission_format: String,
+    allowed_file_types: Vec<String>,
+    max_file_bytes: i64,
+    allow_late: bool,
+    required: bool,
+    rubric: Option<serde_json::Value>,
+    created_by: Uuid,
+    revision: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// An assignment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    /// Id.
+    pub id: Uuid,
+    /// Its module.
+    pub module_id: Uuid,
+    /// The section it belongs to, if any.
+    pub section_id: Option<Uuid>,
+    /// Title.
+    pub title: String,
+    /// The brief, sanitized HTML.
+    pub brief_html: String,
+    /// Submissions after this are late.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The best score.
+    pub max_score: i32,
+    /// TEXT, FILE or BOTH.
+    pub submission_format: String,
+    /// Accepted file types, as extensions.
+    pub allowed_file_types: Vec<String>,
+    /// The largest file accepted, in bytes.
+    pub max_file_bytes: i64,
+    /// Late submissions are accepted (flagged `late`).
+    pub allow_late: bool,
+    /// A graded submission is needed to complete the module.
+    pub required: bool,
+    /// The rubric graders use, if any.
+    pub rubric: Option<Vec<Criterion>>,
+    /// The author.
+    pub created_by: Uuid,
+    /// Bumped by every change; the ETag.
+    pub revision: i32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Assignment {
+    /// Whether submissions include files.
+    pub fn takes_files(&self) -> bool {
+        self.submission_format != "TEXT"
+    }
+
+    /// Whether submissions include text.
+    pub fn takes_text(&self) -> bool {
+        self.submission_format != "FILE"
+    }
+}
+
+impl From<Row> for Assignment {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            module_id: r.module_id,
+            section_id: r.section_id,
+            title: r.title,
+            brief_html: r.brief_html,
+            due_at: r.due_at,
+            max_score: r.max_score,
+            submission_format: r.submission_format,
+            allowed_file_types: r.allowed_file_types,
+            max_file_bytes: r.max_file_bytes,
+            allow_late: r.allow_late,
+            required: r.required,
+            rubric: r.rubric.and_then(|v| serde_json::from_value(v).ok()),
+            created_by: r.created_by,
+            revision: r.revision,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Editable fields; `None` keeps the value (on create: the default). `Some(None)` clears the
+/// optional ones.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentInput {
+    /// Title (required on create).
+    pub title: Option<String>,
+    /// The brief (HTML, sanitized).
+    pub brief_html: Option<String>,
+    /// The section of the module it belongs to.
+    pub section_id: Option<Option<Uuid>>,
+    /// The due date.
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    /// The best score (required on create).
+    pub max_score: Option<i32>,
+    /// TEXT (default), FILE or BOTH.
+    pub submission_format: Option<String>,
+    /// Accepted file types as extensions (default [`DEFAULT_FILE_TYPES`]).
+    pub allowed_file_types: Option<Vec<String>>,
+    /// Largest file in bytes (default [`DEFAULT_MAX_FILE_BYTES`]).
+    pub max_file_bytes: Option<i64>,
+    /// Accept late submissions (default false).
+    pub allow_late: Option<bool>,
+    /// Counts toward module completion (default false).
+    pub required: Option<bool>,
+    /// The rubric; `Some(None)` removes it.
+    pub rubric: Option<Option<Vec<Criterion>>>,
+}
+
+/// Every field, as it will be stored.
+struct Settings {
+    section_id: Option<Uuid>,
+    title: String,
+    brief_html: String,
+    due_at: Option<DateTime<Utc>>,
+    max_score: i32,
+    submission_format: String,
+    allowed_file_types: Vec<String>,
+    max_file_bytes: i64,
+    allow_late: bool,
+    required: bool,
+    rubric: Option<Vec<Criterion>>,
+}
+
+impl Settings {
+    fn merged(current: Option<&Assignment>, input: &AssignmentInput) -> Self {
+        Self {
+            section_id: input
+                .section_id
+                .unwrap_or_else(|| current.and_then(|c| c.section_id)),
+            title: input
+                .title
+                .as_ref()
+                .map(|t| t.trim().to_owned())
+                .or_else(|| current.map(|c| c.title.clone()))
+                .unwrap_or_default(),
+            brief_html: input
+                .brief_html
+                .as_deref()
+                .map(guild_learning::html::sanitize)
+                .or_else(|| current.map(|c| c.brief_html.clone()))
+                .unwrap_or_default(),
+            due_at: input
+                .due_at
+                .unwrap_or_else(|| current.and_then(|c| c.due_at)),
+            max_score: input
+                .max_score
+                .or_else(|| current.map(|c| c.max_score))
+                .unwrap_or(0),
+            submission_format: input
+                .submission_format
+                .clone()
+                .or_else(|| current.map(|c| c.submission_format.clone()))
+                .unwrap_or_else(|| "TEXT".to_owned()),
+            allowed_file_types: input
+                .allowed_file_types
+                .as_ref()
+                .map(|types| {
+                    let mut types: Vec<String> = types
+                        .iter()
+                        .map(|t| t.trim().trim_start_matches('.').to_ascii_lowercase())
+                        .collect();
+                    types.sort();
+                    types.dedup();
+                    types
+                })
+                .or_else(|| current.map(|c| c.allowed_file_types.clone()))
+                .unwrap_or_else(|| DEFAULT_FILE_TYPES.iter().map(|t| (*t).to_owned()).collect()),
+            max_file_bytes: input
+                .max_file_bytes
+                .or_else(|| current.map(|c| c.max_file_bytes))
+                .unwrap_or(DEFAULT_MAX_FILE_BYTES),
+            allow_late: input
+                .allow_late
+                .or_else(|| current.map(|c| c.allow_late))
+                .unwrap_or(false),
+            required: input
+                .required
+                .or_else(|| current.map(|c| c.required))
+                .unwrap_or(false),
+            rubric: input
+                .rubric
+                .clone()
+                .unwrap_or_else(|| current.and_then(|c| c.rubric.clone())),
+        }
+    }
+
+    fn check(&self) -> Result<(), AssessmentError> {
+        let mut errors = Vec::new();
+        if self.title.is_empty() || self.title.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "title",
+                "length",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if self.brief_html.chars().count() > 100_000 {
+            errors.push(FieldError::new(
+                "brief_html",
+                "length",
+                "must be at most 100000 characters",
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_score) {
+            errors.push(FieldError::new("max_score", "range", "must be 1 to 10000"));
+        }
+        if !SUBMISSION_FORMATS.contains(&self.submission_format.as_str()) {
+            errors.push(FieldError::new(
+                "submission_format",
+                "one_of",
+                "must be TEXT, FILE or BOTH",
+            ));
+        }
+        for t in &self.allowed_file_types {
+            if !FILE_TYPES
+                .iter()
+                .any(|f| f.extensions.contains(&t.as_str()))
+            {
+                errors.push(FieldError::new(
+                    "allowed_file_types",
+                    "one_of",
+                    format!("{t:?} is not a supported file type (pdf, docx, doc, png, jpg, jpeg, gif, webp, mp4, m4v, mov, webm)"),
+                ));
+            }
+        }
+        if self.submission_format != "TEXT" && self.allowed_file_types.is_empty() {
+            errors.push(FieldError::new(
+                "allowed_file_types",
+                "required",
+                "name at least one file type when submissions include files",
+            ));
+        }
+        if !(1..=MAX_FILE_BYTES).contains(&self.max_file_bytes) {
+            errors.push(FieldError::new(
+                "max_file_bytes",
+                "range",
+                format!("must be 1 to {MAX_FILE_BYTES}"),
+            ));
+        }
+        if let Some(rubric) = &self.rubric {
+            check_rubric(rubric, self.max_score, &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AssessmentError::Invalid(errors))
+        }
+    }
+}
+
+fn check_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= 64 && !id.chars().any(char::is_control)
+}
+
+/// A rubric is 1 to 20 criteria of 1 to 10 levels with unique ids and points from 0 to
+/// `max_score`; the best levels add up to exactly `max_score`.
+fn check_rubric(rubric: &[Criterion], max_score: i32, errors: &mut Vec<FieldError>) {
+    if rubric.is_empty() || rubric.len() > 20 {
+        errors.push(FieldError::new(
+            "rubric",
+            "length",
+            "must have 1 to 20 criteria (or be null)",
+        ));
+        return;
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, c) in rubric.iter().enumerate() {
+        if !check_id(&c.id) {
+            errors.push(FieldError::new(
+                format!("rubric[{i}].id"),
+                "length",
+                "must be 1 to 64 characters",
+            ));
+        } else if !ids.insert(c.id.as_str()) {
+            errors.push(FieldError::new(
+                format!("rubric[{i}].id"),
+                "unique",
+                "criterion ids must be unique",
+            ));
+        }
+        if c.title.trim().is_empty() || c.title.chars().count() > 200 {
+            errors.push(FieldError::new(
+                format!("rubric[{i}].title"),
+                "length",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if c.levels.is_empty() || c.levels.len() > 10 {
+            errors.push(FieldError::new(
+                format!("rubric[{i}].levels"),
+                "length",
+                "must have 1 to 10 levels",
+            ));
+            continue;
+        }
+        let mut level_ids = std::collections::HashSet::new();
+        for (j, l) in c.levels.iter().enumerate() {
+            if !check_id(&l.id) {
+                errors.push(FieldError::new(
+                    format!("rubric[{i}].levels[{j}].id"),
+                    "length",
+                    "must be 1 to 64 characters",
+                ));
+            } else if !level_ids.insert(l.id.as_str()) {
+                errors.push(FieldError::new(
+                    format!("rubric[{i}].levels[{j}].id"),
+                    "unique",
+                    "level ids must be unique in their criterion",
+                ));
+            }
+            if l.title.trim().is_empty() || l.title.chars().count() > 200 {
+                errors.push(FieldError::new(
+                    format!("rubric[{i}].levels[{j}].title"),
+                    "length",
+                    "must be 1 to 200 characters",
+                ));
+            }
+            if l.points < 0 || l.points > max_score {
+                errors.push(FieldError::new(
+                    format!("rubric[{i}].levels[{j}].points"),
+                    "range",
+                    format!("must be 0 to max_score ({max_score})"),
+                ));
+            }
+        }
+    }
+    let best: i64 = rubric.iter().map(|c| i64::from(c.max_points())).sum();
+    if errors.is_empty() && best != i64::from(max_score) {
+        errors.push(FieldError::new(
+            "rubric",
+            "rubric_total",
+            format!(
+                "the best levels of all criteria add up to {best}, not max_score ({max_score})"
+            ),
+        ));
+    }
+}
+
+/// Loads an assignment whose module the actor can see, or `AssignmentNotFound`.
+pub(crate) async fn visible_assignment(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Assignment, AssessmentError> {
+    let row: Row = assignments::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(Row::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::AssignmentNotFound)?;
+    match visible(conn, actor, row.module_id).await {
+        Ok(_) => Ok(row.into()),
+        Err(LearningError::ModuleNotFound) => Err(AssessmentError::AssignmentNotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn authored(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+) -> Result<Assignment, AssessmentError> {
+    let current = visible_assignment(conn, actor, id).await?;
+    check_author(conn, actor, current.module_id).await?;
+    if current.revision != expected {
+        return Err(AssessmentError::StaleRevision {
+            expected,
+            current: current.revision,
+        });
+    }
+    Ok(current)
+}
+
+async fn check_section(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    section: Option<Uuid>,
+) -> Result<(), AssessmentError> {
+    let Some(section) = section else {
+        return Ok(());
+    };
+    let found: bool = diesel::select(diesel::dsl::exists(
+        sections::table
+            .filter(sections::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(sections::module_id.eq(module))
+            .filter(sections::id.eq(section)),
+    ))
+    .get_result(conn)
+    .await?;
+    if found {
+        Ok(())
+    } else {
+        Err(AssessmentError::invalid(
+            "section_id",
+            "not_in_module",
+            "not a section of this module",
+        ))
+    }
+}
+
+fn rubric_json(rubric: Option<&Vec<Criterion>>) -> Option<serde_json::Value> {
+    rubric.and_then(|r| serde_json::to_value(r).ok())
+}
+
+/// The assignments of a module the actor can see, oldest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<Vec<Assignment>, AssessmentError> {
+    visible(conn, actor, module).await?;
+    let rows: Vec<Row> = assignments::table
+        .filter(assignments::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(assignments::module_id.eq(module))
+        .select(Row::as_select())
+        .order(assignments::id)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(Assignment::from).collect())
+}
+
+/// One assignment.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Assignment, AssessmentError> {
+    visible_assignment(conn, actor, id).await
+}
+
+/// Creates an assignment in a module.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    input: &AssignmentInput,
+) -> Result<Assignment, AssessmentError> {
+    check_author(conn, actor, module).await?;
+    let mut missing = Vec::new();
+    if input.title.is_none() {
+        missing.push(FieldError::new("title", "required", "a title is required"));
+    }
+    if input.max_score.is_none() {
+        missing.push(FieldError::new(
+            "max_score",
+            "required",
+            "a maximum score is required",
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(AssessmentError::Invalid(missing));
+    }
+    let s = Settings::merged(None, input);
+    s.check()?;
+    check_section(conn, actor, module, s.section_id).await?;
+    let id = Uuid::now_v7();
+    let row: Row = diesel::insert_into(assignments::table)
+        .values((
+            assignments::tenant_id.eq(actor.tenant_id.into_uuid()),
+            assignments::id.eq(id),
+            assignments::module_id.eq(module),
+            assignments::section_id.eq(s.section_id),
+            assignments::title.eq(&s.title),
+            assignments::brief_html.eq(&s.brief_html),
+            assignments::due_at.eq(s.due_at),
+            assignments::max_score.eq(s.max_score),
+            assignments::submission_format.eq(&s.submission_format),
+            assignments::allowed_file_types.eq(&s.allowed_file_types),
+            assignments::max_file_bytes.eq(s.max_file_bytes),
+            assignments::allow_late.eq(s.allow_late),
+            assignments::required.eq(s.required),
+            assignments::rubric.eq(rubric_json(s.rubric.as_ref())),
+            assignments::created_by.eq(actor.user_id.into_uuid()),
+        ))
+        .returning(Row::as_returning())
+        .get_result(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_CREATED",
+        "assignment",
+        id,
+        serde_json::json!({ "module_id": module, "title": row.title, "required": row.required }),
+    )
+    .await?;
+    Ok(row.into())
+}
+
+/// Changes an assignment; `expected` is the revision the client read. The result is checked as
+/// a whole (e.g. a new `max_score` must still match the rubric).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+    input: &AssignmentInput,
+) -> Result<Assignment, AssessmentError> {
+    let current = authored(conn, actor, id, expected).await?;
+    let s = Settings::merged(Some(&current), input);
+    s.check()?;
+    check_section(conn, actor, current.module_id, s.section_id).await?;
+    let row: Row = diesel::update(assignments::table.find((actor.tenant_id.into_uuid(), id)))
+        .filter(assignments::revision.eq(expected))
+        .set((
+            assignments::section_id.eq(s.section_id),
+            assignments::title.eq(&s.title),
+            assignments::brief_html.eq(&s.brief_html),
+            assignments::due_at.eq(s.due_at),
+            assignments::max_score.eq(s.max_score),
+            assignments::submission_format.eq(&s.submission_format),
+            assignments::allowed_file_types.eq(&s.allowed_file_types),
+            assignments::max_file_bytes.eq(s.max_file_bytes),
+            assignments::allow_late.eq(s.allow_late),
+            assignments::required.eq(s.required),
+            assignments::rubric.eq(rubric_json(s.rubric.as_ref())),
+            assignments::revision.eq(expected + 1),
+            assignments::updated_at.eq(Utc::now()),
+        ))
+        .returning(Row::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::StaleRevision {
+            expected,
+            current: expected + 1,
+        })?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_UPDATED",
+        "assignment",
+        id,
+        serde_json::json!({ "module_id": row.module_id, "revision": row.revision }),
+    )
+    .await?;
+    Ok(row.into())
+}
+
+/// Deletes an assignment with its submissions. The uploaded files stay in the media library.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: i32,
+) -> Result<(), AssessmentError> {
+    let current = authored(conn, actor, id, expected).await?;
+    diesel::delete(assignments::table.find((actor.tenant_id.into_uuid(), id)))
+        .execute(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_DELETED",
+        "assignment",
+        id,
+        serde_json::json!({ "module_id": current.module_id, "title": current.title }),
+    )
+    .await
+}
+
+/// A file of a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionFile {
+    /// The media asset.
+    pub asset_id: Uuid,
+    /// The uploaded file's name.
+    pub file_name: String,
+    /// The type found in its bytes.
+    pub content_type: String,
+    /// Its size.
+    pub size_bytes: i64,
+}
+
+/// The assignment the actor wants to upload a file for: visible, and taking files. Call it
+/// before reading the upload, to know its limit.
+pub async fn upload_target(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Assignment, AssessmentError> {
+    let assignment = visible_assignment(conn, actor, id).await?;
+    if !assignment.takes_files() {
+        return Err(AssessmentError::invalid(
+            "file",
+            "not_accepted",
+            "this assignment takes text submissions only",
+        ));
+    }
+    Ok(assignment)
+}
+
+/// Checks an upload for `assignment` before its bytes are stored: the name, the type found in
+/// `bytes` (one the assignment accepts) and the size. Returns the file's type.
+pub fn check_file(
+    assignment: &Assignment,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<&'static FileType, AssessmentError> {
+    let name_ok = !file_name.trim().is_empty()
+        && file_name.chars().count() <= 255
+        && !file_name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\');
+    if !name_ok {
+        return Err(AssessmentError::invalid(
+            "file_name",
+            "invalid_file_name",
+            "must be 1 to 255 characters without '/', '\\' or control characters",
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(AssessmentError::invalid(
+            "file",
+            "empty",
+            "the file is empty",
+        ));
+    }
+    let max = u64::try_from(assignment.max_file_bytes).unwrap_or(0);
+    if bytes.len() as u64 > max {
+        return Err(AssessmentError::FileTooLarge { max });
+    }
+    let file_type = media::sniff(file_name, &bytes[..bytes.len().min(media::SNIFF_LEN)])?;
+    if !file_type
+        .extensions
+        .iter()
+        .any(|e| assignment.allowed_file_types.iter().any(|a| a == e))
+    {
+        return Err(AssessmentError::FileTypeNotAllowed {
+            allowed: assignment.allowed_file_types.join(", "),
+        });
+    }
+    if bytes.len() as u64 > file_type.kind.max_size() {
+        return Err(AssessmentError::FileTooLarge {
+            max: file_type.kind.max_size(),
+        });
+    }
+    Ok(file_type)
+}
+
+/// Records a file the actor uploaded for an assignment, whose bytes the caller stored under
+/// `media::blob_key(actor, asset_id)`: a READY media asset owned by the actor, usable in their
+/// submissions to this assignment only.
+pub async fn record_file(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    assignment: Uuid,
+    asset_id: Uuid,
+    file_name: &str,
+    size_bytes: u64,
+    file_type: &'static FileType,
+) -> Result<SubmissionFile, AssessmentError> {
+    let assignment = upload_target(conn, actor, assignment).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    let size = i64::try_from(size_bytes).unwrap_or(i64::MAX);
+    diesel::insert_into(media_assets::table)
+        .values((
+            media_assets::tenant_id.eq(tenant),
+            media_assets::id.eq(asset_id),
+            media_assets::kind.eq(file_type.kind.as_str()),
+            media_assets::status.eq("READY"),
+            media_assets::title.eq(file_name.chars().take(200).collect::<String>().trim()),
+            media_assets::file_name.eq(file_name),
+            media_assets::content_type.eq(file_type.mime),
+            media_assets::size_bytes.eq(size),
+            media_assets::blob_key.eq(media::blob_key(actor, asset_id)),
+            media_assets::uploaded_by.eq(actor.user_id.into_uuid()),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(assignment_files::table)
+        .values((
+            assignment_files::tenant_id.eq(tenant),
+            assignment_files::asset_id.eq(asset_id),
+            assignment_files::assignment_id.eq(assignment.id),
+            assignment_files::user_id.eq(actor.user_id.into_uuid()),
+        ))
+        .execute(conn)
+        .await?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_FILE_UPLOADED",
+        "media_asset",
+        asset_id,
+        serde_json::json!({ "assignment_id": assignment.id, "file_name": file_name, "size_bytes": size }),
+    )
+    .await?;
+    Ok(SubmissionFile {
+        asset_id,
+        file_name: file_name.to_owned(),
+        content_type: file_type.mime.to_owned(),
+        size_bytes: size,
+    })
+}

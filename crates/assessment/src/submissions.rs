@@ -1,0 +1,889 @@
+//! Submissions to assignments, and their grades.
+//!
+//! - **Submit.** A member who can see the assignment submits text, files (uploaded for this
+//!   assignment through [`crate::assignments::record_file`]) or both, as its
+//!   `submission_format` says. Submissions are numbered per member; a resubmission supersedes the
+//!   current one, and only the current one can be graded. Submissions of one member to one
+//!   assignment are serialized by a transaction-scoped advisory lock (a partial unique index
+//!   keeps one current submission per member and assignment as the backstop). Submit takes an
+//!   `Idempotency-Key`: a repeat with the same key and body replays the stored response.
+//! - **Resubmission rules.** Allowed until the current submission is graded
+//!   (`assignment_already_graded`) or the due date passes. After the due date a submission is
+//!   refused with `assignment_closed`, unless the assignment allows late work: then it is
+//!   accepted and flagged `late`.
+//! - **Grading** (a mentor of the module, or MANAGE_QUIZZES on it): the current submission only
+//!   (`submission_superseded` otherwise), with the rubric when the assignment has one (one level
+//!   per criterion, the score is the sum of their points; a plain score is refused) or with a
+//!   plain score from 0 to `max_score`, plus feedback. **Grades are final**: a graded submission
+//!   cannot be graded again (`submission_already_graded`) nor replaced by the member, so the
+//!   `assessment.assignment_graded` event is written exactly once per submission.
+//! - **Completion.** A graded current submission (whatever its score) to a *required*
+//!   assignment counts toward module completion: grading calls
+//!   `guild_learning::progress::evaluate_completion` in the same transaction.
+//! - **Who sees what.** The member sees their own submissions with grade and feedback; graders
+//!   of the module see everyone's; anyone else gets `submission_not_found`.
+//!
+//! Every mutation writes an audit row; `assessment.assignment_submitted` and
+//! `assessment.assignment_graded` go to the outbox in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_db::idempotency::{self, Claim};
+use guild_db::outbox;
+use guild_db::schema::{
+    assignment_files, assignment_submissions, assignments, media_assets, module_mentors,
+};
+use guild_kernel::{Actor, Denied, FieldError, Page, PageRequest, Permission, Target, authorize};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::AssessmentError;
+use crate::assignments::{Assignment, SubmissionFile, visible_assignment};
+use crate::events::{AssignmentGraded, AssignmentSubmitted};
+use crate::quizzes::may_grade;
+use crate::scoring::round2;
+
+/// The most files one submission may have.
+pub const MAX_FILES: usize = 10;
+
+/// The longest text answer, in characters.
+pub const MAX_TEXT: usize = 50_000;
+
+/// The longest feedback, in characters.
+pub const MAX_FEEDBACK: usize = 20_000;
+
+/// The level chosen for one criterion, with the points it gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RubricChoice {
+    /// The criterion.
+    pub criterion_id: String,
+    /// Its chosen level.
+    pub level_id: String,
+    /// The level's points (stored with the grade).
+    #[serde(default)]
+    pub points: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = assignment_submissions)]
+struct Row {
+    id: Uuid,
+    assignment_id: Uuid,
+    user_id: Uuid,
+    number: i32,
+    text_answer: Option<String>,
+    asset_ids: Vec<Uuid>,
+    submitted_at: DateTime<Utc>,
+    late: bool,
+    status: String,
+    superseded: bool,
+    score: Option<f64>,
+    rubric_selection: Option<serde_json::Value>,
+    feedback: Option<String>,
+    graded_by: Option<Uuid>,
+    graded_at: Option<DateTime<Utc>>,
+}
+
+/// A submission with its files and grade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    /// Id.
+    pub id: Uuid,
+    /// The assignment.
+    pub assignment_id: Uuid,
+    /// The assignment's module.
+    pub module_id: Uuid,
+    /// Who submitted.
+    pub user_id: Uuid,
+    /// 1 for the member's first submission to the assignment.
+    pub number: i32,
+    /// The text answer.
+    pub text_answer: Option<String>,
+    /// The files.
+    pub files: Vec<SubmissionFile>,
+    /// When.
+    pub submitted_at: DateTime<Utc>,
+    /// After the due date.
+    pub late: bool,
+    /// SUBMITTED or GRADED.
+    pub status: String,
+    /// Replaced by a later submission.
+    pub superseded: bool,
+    /// The grade, 0 to `max_score`.
+    pub score: Option<f64>,
+    /// The assignment's maximum score.
+    pub max_score: i32,
+    /// The rubric levels chosen, when graded with the rubric.
+    pub rubric_selection: Option<Vec<RubricChoice>>,
+    /// The grader's feedback.
+    pub feedback: Option<String>,
+    /// Who graded it.
+    pub graded_by: Option<Uuid>,
+    /// When.
+    pub graded_at: Option<DateTime<Utc>>,
+}
+
+/// The files of `rows`, in one query.
+async fn files_of(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    rows: &[Row],
+) -> Result<HashMap<Uuid, SubmissionFile>, AssessmentError> {
+    let ids: Vec<Uuid> = rows.iter().flat_map(|r| r.asset_ids.clone()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let files: Vec<(Uuid, String, String, i64)> = media_assets::table
+        .filter(media_assets::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(media_assets::id.eq_any(&ids))
+        .select((
+            media_assets::id,
+            media_assets::file_name,
+            media_assets::content_type,
+            media_assets::size_bytes,
+        ))
+        .load(conn)
+        .await?;
+    Ok(files
+        .into_iter()
+        .map(|(asset_id, file_name, content_type, size_bytes)| {
+            (
+                asset_id,
+                SubmissionFile {
+                    asset_id,
+                    file_name,
+                    content_type,
+                    size_bytes,
+                },
+            )
+        })
+        .collect())
+}
+
+fn view(
+    row: Row,
+    module_id: Uuid,
+    max_score: i32,
+    files: &HashMap<Uuid, SubmissionFile>,
+) -> Submission {
+    Submission {
+        id: row.id,
+        assignment_id: row.assignment_id,
+        module_id,
+        user_id: row.user_id,
+        number: row.number,
+        text_answer: row.text_answer,
+        // A file deleted from the media library since is left out.
+        files: row
+            .asset_ids
+            .iter()
+            .filter_map(|id| files.get(id).cloned())
+            .collect(),
+        submitted_at: row.submitted_at,
+        late: row.late,
+        status: row.status,
+        superseded: row.superseded,
+        score: row.score,
+        max_score,
+        rubric_selection: row
+            .rubric_selection
+            .and_then(|v| serde_json::from_value(v).ok()),
+        feedback: row.feedback,
+        graded_by: row.graded_by,
+        graded_at: row.graded_at,
+    }
+}
+
+async fn views(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    rows: Vec<Row>,
+    assignment: &Assignment,
+) -> Result<Vec<Submission>, AssessmentError> {
+    let files = files_of(conn, actor, &rows).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| view(r, assignment.module_id, assignment.max_score, &files))
+        .collect())
+}
+
+/// What a member submits.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubmissionInput {
+    /// The text answer (TEXT and BOTH).
+    pub text_answer: Option<String>,
+    /// Files uploaded for this assignment (FILE and BOTH).
+    pub asset_ids: Vec<Uuid>,
+}
+
+/// The outcome of a submission.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The new submission.
+    pub submission: Box<Submission>,
+    /// A repeat of an earlier submission with the same `Idempotency-Key`: nothing changed.
+    pub replayed: bool,
+}
+
+fn fingerprint(assignment: Uuid, input: &SubmissionInput) -> String {
+    let mut ids = input.asset_ids.clone();
+    ids.sort();
+    let body = serde_json::json!({ "text_answer": input.text_answer, "asset_ids": ids });
+    hex::encode(Sha256::digest(format!(
+        "POST /assignments/{assignment}/submissions\n{body}"
+    )))
+}
+
+async fn lock_member_assignment(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    assignment: Uuid,
+) -> Result<(), AssessmentError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(format!(
+            "assignment_submissions:{}:{}:{assignment}",
+            actor.tenant_id, actor.user_id
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn check_input(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    assignment: &Assignment,
+    input: &SubmissionInput,
+) -> Result<(), AssessmentError> {
+    let mut errors = Vec::new();
+    let text = input
+        .text_answer
+        .as_deref()
+        .filter(|t| !t.trim().is_empty());
+    if assignment.takes_text() {
+        if text.is_none() {
+            errors.push(FieldError::new(
+                "text_answer",
+                "required",
+                "this assignment needs a text answer",
+            ));
+        } else if text.is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            errors.push(FieldError::new(
+                "text_answer",
+                "length",
+                format!("must be at most {MAX_TEXT} characters"),
+            ));
+        }
+    } else if input.text_answer.is_some() {
+        errors.push(FieldError::new(
+            "text_answer",
+            "not_allowed",
+            "this assignment takes files only",
+        ));
+    }
+    if assignment.takes_files() {
+        let unique: HashSet<&Uuid> = input.asset_ids.iter().collect();
+        if input.asset_ids.is_empty() {
+            errors.push(FieldError::new(
+                "asset_ids",
+                "required",
+                "this assignment needs at least one file",
+            ));
+        } else if input.asset_ids.len() > MAX_FILES {
+            errors.push(FieldError::new(
+                "asset_ids",
+                "length",
+                format!("at most {MAX_FILES} files"),
+            ));
+        } else if unique.len() != input.asset_ids.len() {
+            errors.push(FieldError::new(
+                "asset_ids",
+                "unique",
+                "name each file once",
+            ));
+        } else {
+            let mine: Vec<Uuid> = assignment_files::table
+                .inner_join(
+                    media_assets::table.on(media_assets::tenant_id
+                        .eq(assignment_files::tenant_id)
+                        .and(media_assets::id.eq(assignment_files::asset_id))),
+                )
+                .filter(assignment_files::tenant_id.eq(actor.tenant_id.into_uuid()))
+                .filter(assignment_files::assignment_id.eq(assignment.id))
+                .filter(assignment_files::user_id.eq(actor.user_id.into_uuid()))
+                .filter(assignment_files::asset_id.eq_any(&input.asset_ids))
+                .filter(media_assets::status.eq("READY"))
+                .select(assignment_files::asset_id)
+                .load(conn)
+                .await?;
+            for (i, id) in input.asset_ids.iter().enumerate() {
+                if !mine.contains(id) {
+                    errors.push(FieldError::new(
+                        format!("asset_ids[{i}]"),
+                        "unknown",
+                        "not a file you uploaded for this assignment",
+                    ));
+                }
+            }
+        }
+    } else if !input.asset_ids.is_empty() {
+        errors.push(FieldError::new(
+            "asset_ids",
+            "not_allowed",
+            "this assignment takes text only",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AssessmentError::Invalid(errors))
+    }
+}
+
+/// Submits the actor's work to an assignment, once per `idempotency_key`; supersedes their
+/// current submission. See the module docs for the rules.
+pub async fn submit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    assignment_id: Uuid,
+    input: &SubmissionInput,
+    idempotency_key: &str,
+) -> Result<Submitted, AssessmentError> {
+    let fingerprint = fingerprint(assignment_id, input);
+    match idempotency::claim(
+        conn,
+        actor.tenant_id,
+        actor.user_id,
+        idempotency_key,
+        &fingerprint,
+    )
+    .await?
+    {
+        Claim::Replay { body, .. } => {
+            let submission = serde_json::from_value(body).map_err(|e| {
+                AssessmentError::Db(guild_db::DbError::Other(
+                    diesel::result::Error::DeserializationError(Box::new(e)),
+                ))
+            })?;
+            return Ok(Submitted {
+                submission: Box::new(submission),
+                replayed: true,
+            });
+        }
+        Claim::Reused => return Err(AssessmentError::IdempotencyKeyReused),
+        Claim::New => {}
+    }
+    let assignment = visible_assignment(conn, actor, assignment_id).await?;
+    lock_member_assignment(conn, actor, assignment.id).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    let user = actor.user_id.into_uuid();
+    let mine: Vec<Row> = assignment_submissions::table
+        .filter(assignment_submissions::tenant_id.eq(tenant))
+        .filter(assignment_submissions::user_id.eq(user))
+        .filter(assignment_submissions::assignment_id.eq(assignment.id))
+        .select(Row::as_select())
+        .order(assignment_submissions::number)
+        .load(conn)
+        .await?;
+    let current = mine.iter().find(|r| !r.superseded);
+    if current.is_some_and(|c| c.status == "GRADED") {
+        return Err(AssessmentError::AssignmentAlreadyGraded);
+    }
+    let now = Utc::now();
+    let late = assignment.due_at.is_some_and(|due| now > due);
+    if late && !assignment.allow_late {
+        return Err(AssessmentError::AssignmentClosed);
+    }
+    check_input(conn, actor, &assignment, input).await?;
+    if let Some(current) = current {
+        diesel::update(assignment_submissions::table.find((tenant, current.id)))
+            .set(assignment_submissions::superseded.eq(true))
+            .execute(conn)
+            .await?;
+    }
+    let number = mine.iter().map(|r| r.number).max().unwrap_or(0) + 1;
+    let id = Uuid::now_v7();
+    let row: Row = diesel::insert_into(assignment_submissions::table)
+        .values((
+            assignment_submissions::tenant_id.eq(tenant),
+            assignment_submissions::id.eq(id),
+            assignment_submissions::assignment_id.eq(assignment.id),
+            assignment_submissions::user_id.eq(user),
+            assignment_submissions::number.eq(number),
+            assignment_submissions::text_answer.eq(input
+                .text_answer
+                .as_deref()
+                .filter(|_| assignment.takes_text())),
+            assignment_submissions::asset_ids.eq(&input.asset_ids),
+            assignment_submissions::submitted_at.eq(now),
+            assignment_submissions::late.eq(late),
+        ))
+        .returning(Row::as_returning())
+        .get_result(conn)
+        .await?;
+    outbox::publish(
+        conn,
+        Some(actor.tenant_id),
+        &AssignmentSubmitted {
+            tenant_id: tenant,
+            user_id: user,
+            assignment_id: assignment.id,
+            module_id: assignment.module_id,
+            submission_id: id,
+            number,
+            late,
+        },
+    )
+    .await?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_SUBMITTED",
+        "assignment_submission",
+        id,
+        serde_json::json!({
+            "assignment_id": assignment.id,
+            "number": number,
+            "late": late,
+            "supersedes": current.map(|c| c.id),
+        }),
+    )
+    .await?;
+    let submission = views(conn, actor, vec![row], &assignment)
+        .await?
+        .pop()
+        .ok_or(AssessmentError::SubmissionNotFound)?;
+    let body = serde_json::to_value(&submission).unwrap_or_default();
+    idempotency::store(
+        conn,
+        actor.tenant_id,
+        actor.user_id,
+        idempotency_key,
+        &fingerprint,
+        201,
+        &body,
+    )
+    .await?;
+    Ok(Submitted {
+        submission: Box::new(submission),
+        replayed: false,
+    })
+}
+
+/// A grader's grade: a rubric selection (one level per criterion) when the assignment has a
+/// rubric, else a plain score.
+#[derive(Debug, Clone, Default)]
+pub struct GradeInput {
+    /// A plain score, 0 to `max_score` (assignments without a rubric).
+    pub score: Option<f64>,
+    /// `(criterion_id, level_id)` for every criterion (assignments with a rubric).
+    pub rubric_selection: Option<Vec<(String, String)>>,
+    /// Feedback for the member.
+    pub feedback: Option<String>,
+}
+
+/// The score and stored selection a grade gives, or what is wrong with it.
+fn score_of(
+    assignment: &Assignment,
+    input: &GradeInput,
+) -> Result<(f64, Option<Vec<RubricChoice>>), AssessmentError> {
+    if input
+        .feedback
+        .as_ref()
+        .is_some_and(|f| f.chars().count() > MAX_FEEDBACK)
+    {
+        return Err(AssessmentError::invalid(
+            "feedback",
+            "length",
+            &format!("must be at most {MAX_FEEDBACK} characters"),
+        ));
+    }
+    match (&assignment.rubric, &input.rubric_selection, input.score) {
+        (Some(_), _, Some(_)) => Err(AssessmentError::invalid(
+            "score",
+            "not_allowed",
+            "this assignment is graded with its rubric: send rubric_selection instead",
+        )),
+        (Some(_), None, None) => Err(AssessmentError::invalid(
+            "rubric_selection",
+            "required",
+            "choose one level for every criterion of the rubric",
+        )),
+        (Some(rubric), Some(selection), None) => {
+            let mut errors = Vec::new();
+            let mut chosen: HashMap<&str, &str> = HashMap::new();
+            for (i, (criterion, level)) in selection.iter().enumerate() {
+                let Some(c) = rubric.iter().find(|c| &c.id == criterion) else {
+                    errors.push(FieldError::new(
+                        format!("rubric_selection[{i}].criterion_id"),
+                        "unknown",
+                        "not a criterion of this rubric",
+                    ));
+                    continue;
+                };
+                if !c.levels.iter().any(|l| &l.id == level) {
+                    errors.push(FieldError::new(
+                        format!("rubric_selection[{i}].level_id"),
+                        "unknown",
+                        "not a level of this criterion",
+                    ));
+                    continue;
+                }
+                if chosen.insert(criterion, level).is_some() {
+                    errors.push(FieldError::new(
+                        format!("rubric_selection[{i}].criterion_id"),
+                        "unique",
+                        "choose one level per criterion",
+                    ));
+                }
+            }
+            if errors.is_empty() {
+                for c in rubric
+                    .iter()
+                    .filter(|c| !chosen.contains_key(c.id.as_str()))
+                {
+                    errors.push(FieldError::new(
+                        "rubric_selection",
+                        "missing_criterion",
+                        format!("choose a level for criterion {:?}", c.id),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(AssessmentError::Invalid(errors));
+            }
+            let choices: Vec<RubricChoice> = rubric
+                .iter()
+                .filter_map(|c| {
+                    let level_id = chosen.get(c.id.as_str())?;
+                    let level = c.levels.iter().find(|l| l.id == *level_id)?;
+                    Some(RubricChoice {
+                        criterion_id: c.id.clone(),
+                        level_id: level.id.clone(),
+                        points: level.points,
+                    })
+                })
+                .collect();
+            let score = choices.iter().map(|c| f64::from(c.points)).sum::<f64>();
+            // A rubric edited after validation could exceed the maximum; never store more.
+            Ok((score.min(f64::from(assignment.max_score)), Some(choices)))
+        }
+        (None, Some(_), _) => Err(AssessmentError::invalid(
+            "rubric_selection",
+            "not_allowed",
+            "this assignment has no rubric: send a score",
+        )),
+        (None, None, None) => Err(AssessmentError::invalid(
+            "score",
+            "required",
+            "send a score",
+        )),
+        (None, None, Some(score)) => {
+            if !score.is_finite() || score < 0.0 || score > f64::from(assignment.max_score) {
+                Err(AssessmentError::invalid(
+                    "score",
+                    "range",
+                    &format!("must be 0 to {}", assignment.max_score),
+                ))
+            } else {
+                Ok((round2(score), None))
+            }
+        }
+    }
+}
+
+/// Loads a submission with its assignment when the actor may see it: its author, or a grader of
+/// the module. Returns whether the actor grades it.
+async fn accessible(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    lock: bool,
+) -> Result<(Row, Assignment, bool), AssessmentError> {
+    let query = assignment_submissions::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(Row::as_select());
+    let row: Row = if lock {
+        query.for_update().first(conn).await
+    } else {
+        query.first(conn).await
+    }
+    .optional()?
+    .ok_or(AssessmentError::SubmissionNotFound)?;
+    let assignment = match visible_assignment(conn, actor, row.assignment_id).await {
+        Err(AssessmentError::AssignmentNotFound) => {
+            return Err(AssessmentError::SubmissionNotFound);
+        }
+        other => other?,
+    };
+    let grader = may_grade(conn, actor, assignment.module_id).await?;
+    if !grader && row.user_id != actor.user_id.into_uuid() {
+        return Err(AssessmentError::SubmissionNotFound);
+    }
+    Ok((row, assignment, grader))
+}
+
+/// Grades the current submission of a member (a mentor of the module, or MANAGE_QUIZZES).
+/// Grades are final. A graded required assignment may complete the module, decided here.
+pub async fn grade(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: &GradeInput,
+) -> Result<Submission, AssessmentError> {
+    let (row, assignment, grader) = accessible(conn, actor, id, true).await?;
+    if !grader {
+        return Err(AssessmentError::Forbidden(Denied(
+            Permission::ManageQuizzes,
+        )));
+    }
+    if row.superseded {
+        return Err(AssessmentError::SubmissionSuperseded);
+    }
+    if row.status == "GRADED" {
+        return Err(AssessmentError::SubmissionAlreadyGraded);
+    }
+    let (score, selection) = score_of(&assignment, input)?;
+    let tenant = actor.tenant_id.into_uuid();
+    let grader_id = actor.user_id.into_uuid();
+    let row: Row = diesel::update(assignment_submissions::table.find((tenant, id)))
+        .set((
+            assignment_submissions::status.eq("GRADED"),
+            assignment_submissions::score.eq(Some(score)),
+            assignment_submissions::rubric_selection.eq(selection
+                .as_ref()
+                .and_then(|s| serde_json::to_value(s).ok())),
+            assignment_submissions::feedback.eq(input.feedback.as_deref()),
+            assignment_submissions::graded_by.eq(Some(grader_id)),
+            assignment_submissions::graded_at.eq(Some(Utc::now())),
+        ))
+        .returning(Row::as_returning())
+        .get_result(conn)
+        .await?;
+    outbox::publish(
+        conn,
+        Some(actor.tenant_id),
+        &AssignmentGraded {
+            tenant_id: tenant,
+            user_id: row.user_id,
+            assignment_id: assignment.id,
+            module_id: assignment.module_id,
+            submission_id: id,
+            score,
+            max_score: assignment.max_score,
+            graded_by: grader_id,
+        },
+    )
+    .await?;
+    crate::audit(
+        conn,
+        actor,
+        "ASSIGNMENT_GRADED",
+        "assignment_submission",
+        id,
+        serde_json::json!({
+            "assignment_id": assignment.id,
+            "user_id": row.user_id,
+            "score": score,
+            "max_score": assignment.max_score,
+            "rubric": selection.is_some(),
+        }),
+    )
+    .await?;
+    if assignment.required {
+        // A graded required assignment may finish the module; decided in this transaction.
+        guild_learning::progress::evaluate_completion(
+            conn,
+            actor.tenant_id,
+            guild_kernel::UserId(row.user_id),
+            assignment.module_id,
+        )
+        .await?;
+    }
+    Ok(views(conn, actor, vec![row], &assignment)
+        .await?
+        .pop()
+        .ok_or(AssessmentError::SubmissionNotFound)?)
+}
+
+/// One submission: its author's, or any for a grader of the module.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Submission, AssessmentError> {
+    let (row, assignment, _) = accessible(conn, actor, id, false).await?;
+    Ok(views(conn, actor, vec![row], &assignment)
+        .await?
+        .pop()
+        .ok_or(AssessmentError::SubmissionNotFound)?)
+}
+
+/// A file of a submission the actor may see, to download: `(blob_key, file_name, content_type)`.
+pub async fn file(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    submission: Uuid,
+    asset: Uuid,
+) -> Result<(String, String, String), AssessmentError> {
+    let (row, _, _) = accessible(conn, actor, submission, false).await?;
+    if !row.asset_ids.contains(&asset) {
+        return Err(AssessmentError::SubmissionNotFound);
+    }
+    media_assets::table
+        .find((actor.tenant_id.into_uuid(), asset))
+        .filter(media_assets::status.eq("READY"))
+        .select((
+            media_assets::blob_key,
+            media_assets::file_name,
+            media_assets::content_type,
+        ))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::SubmissionNotFound)
+}
+
+fn bad_cursor() -> AssessmentError {
+    AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
+}
+
+fn after(page: &PageRequest) -> Result<Option<Uuid>, AssessmentError> {
+    match page.cursor().map_err(|_| bad_cursor())? {
+        Some(cursor) => Ok(Some(cursor.0.parse().map_err(|_| bad_cursor())?)),
+        None => Ok(None),
+    }
+}
+
+/// Submissions to an assignment, oldest first: the actor's own, or — for graders of the module —
+/// everyone's, optionally of one member (`user`). A non-grader asking for another member's is
+/// refused.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    assignment: Uuid,
+    user: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<Submission>, AssessmentError> {
+    let assignment = visible_assignment(conn, actor, assignment).await?;
+    let me = actor.user_id.into_uuid();
+    let grader = may_grade(conn, actor, assignment.module_id).await?;
+    let user = match user {
+        Some(other) if other != me && !grader => {
+            return Err(AssessmentError::Forbidden(Denied(
+                Permission::ManageQuizzes,
+            )));
+        }
+        None if !grader => Some(me),
+        other => other,
+    };
+    let limit = page.limit();
+    let mut query = assignment_submissions::table
+        .filter(assignment_submissions::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(assignment_submissions::assignment_id.eq(assignment.id))
+        .select(Row::as_select())
+        .order(assignment_submissions::id.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(user) = user {
+        query = query.filter(assignment_submissions::user_id.eq(user));
+    }
+    if let Some(after) = after(page)? {
+        query = query.filter(assignment_submissions::id.gt(after));
+    }
+    let rows: Vec<Row> = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
+    Ok(Page {
+        data: views(conn, actor, page.data, &assignment).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A submission waiting for a grade.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItem {
+    /// The submission.
+    pub submission: Submission,
+    /// The assignment's title.
+    pub assignment_title: String,
+}
+
+/// The current, ungraded submissions the actor may grade (MANAGE_QUIZZES tenant-wide: all; else
+/// those of modules they mentor or hold MANAGE_QUIZZES for), oldest first.
+pub async fn review_queue(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Option<Uuid>,
+    assignment: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<ReviewItem>, AssessmentError> {
+    let tenant = actor.tenant_id.into_uuid();
+    let limit = page.limit();
+    let mut query = assignment_submissions::table
+        .inner_join(
+            assignments::table.on(assignments::tenant_id
+                .eq(assignment_submissions::tenant_id)
+                .and(assignments::id.eq(assignment_submissions::assignment_id))),
+        )
+        .filter(assignment_submissions::tenant_id.eq(tenant))
+        .filter(assignment_submissions::status.eq("SUBMITTED"))
+        .filter(assignment_submissions::superseded.eq(false))
+        .select((
+            Row::as_select(),
+            assignments::title,
+            assignments::module_id,
+            assignments::max_score,
+        ))
+        .order(assignment_submissions::id.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if authorize(actor, Permission::ManageQuizzes, Target::Tenant).is_err() {
+        let mut allowed: Vec<Uuid> = module_mentors::table
+            .filter(module_mentors::tenant_id.eq(tenant))
+            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
+            .select(module_mentors::module_id)
+            .load(conn)
+            .await?;
+        allowed.extend(
+            actor
+                .grants
+                .iter()
+                .filter(|g| g.permission == Permission::ManageQuizzes)
+                .filter_map(|g| g.scope.module_ids.clone())
+                .flatten()
+                .filter(|m| {
+                    authorize(actor, Permission::ManageQuizzes, Target::Module(*m)).is_ok()
+                }),
+        );
+        query = query.filter(assignments::module_id.eq_any(allowed));
+    }
+    if let Some(module) = module {
+        query = query.filter(assignments::module_id.eq(module));
+    }
+    if let Some(assignment) = assignment {
+        query = query.filter(assignments::id.eq(assignment));
+    }
+    if let Some(after) = after(page)? {
+        query = query.filter(assignment_submissions::id.gt(after));
+    }
+    let rows: Vec<(Row, String, Uuid, i32)> = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |(r, ..)| r.id.to_string());
+    let submissions: Vec<Row> = page.data.iter().map(|(r, ..)| r.clone()).collect();
+    let files = files_of(conn, actor, &submissions).await?;
+    Ok(Page {
+        data: page
+            .data
+            .into_iter()
+            .map(|(row, assignment_title, module_id, max_score)| ReviewItem {
+                submission: view(row, module_id, max_score, &files),
+                assignment_title,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
+}
