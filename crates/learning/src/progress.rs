@@ -1,12 +1,13 @@
 //! Progress: completed sections, module completion, and the member's dashboard.
 //!
 //! A member completes sections of modules they can see whose prerequisites they completed
-//! (idempotently). A module is complete when every section is done and every quiz of the module
-//! has a passed attempt; the completion is recorded once (a partial unique index allows one
+//! (idempotently). A module is complete when every section is done, every quiz of the module
+//! has a passed attempt and every required assignment has a graded current submission (any
+//! score); the completion is recorded once (a partial unique index allows one
 //! active completion per member and module), emits [`ModuleCompleted`] and issues a certificate.
 //!
 //! Completion is evaluated by [`evaluate_completion`] after each write that can finish a module
-//! (a section completed, a quiz passed or graded), in that write's transaction. It first takes a
+//! (a section completed, a quiz passed or graded, a required assignment graded), in that write's transaction. It first takes a
 //! transaction-level advisory lock on (member, module) *after* the write, so of two racing
 //! transactions (the last section and the passing quiz) the second to get the lock sees the
 //! first's committed write: the module completes exactly once, whichever order they commit in.
@@ -69,7 +70,11 @@ pub struct ModuleProgress {
     pub quizzes_passed: i64,
     /// Quizzes in the module.
     pub quizzes_total: i64,
-    /// 0–100: sections and quizzes done over all of them.
+    /// Required assignments with a graded current submission.
+    pub assignments_done: i64,
+    /// Required assignments in the module.
+    pub assignments_total: i64,
+    /// 0–100: sections, quizzes and required assignments done over all of them.
     pub percent: i32,
     /// Each section, in order.
     pub sections: Vec<SectionState>,
@@ -147,6 +152,30 @@ async fn quiz_counts(
     Ok((counts.total, counts.passed))
 }
 
+/// Required assignments of `module`, and how many of them have a graded current (not superseded)
+/// submission by the member: `(total, done)`.
+async fn assignment_counts(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<(i64, i64), LearningError> {
+    let counts: QuizCounts = diesel::sql_query(
+        "SELECT count(*) AS total, \
+                count(*) FILTER (WHERE EXISTS ( \
+                    SELECT 1 FROM assignment_submissions s \
+                    WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id \
+                      AND s.user_id = $2 AND s.status = 'GRADED' AND NOT s.superseded)) AS passed \
+         FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 AND a.required",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .get_result(conn)
+    .await?;
+    Ok((counts.total, counts.passed))
+}
+
 async fn active_completion(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -186,6 +215,8 @@ pub(crate) async fn load(
         .load(conn)
         .await?;
     let (quizzes_total, quizzes_passed) = quiz_counts(conn, tenant, user, module).await?;
+    let (assignments_total, assignments_done) =
+        assignment_counts(conn, tenant, user, module).await?;
     let completion = active_completion(conn, tenant, user, module).await?;
     let certificate_id = match completion {
         Some((id, _)) => certificates::of_completion(conn, tenant, id).await?,
@@ -202,12 +233,14 @@ pub(crate) async fn load(
         sections_total,
         quizzes_passed,
         quizzes_total,
+        assignments_done,
+        assignments_total,
         percent: if completion.is_some() {
             100
         } else {
             percent(
-                sections_done + quizzes_passed,
-                sections_total + quizzes_total,
+                sections_done + quizzes_passed + assignments_done,
+                sections_total + quizzes_total + assignments_total,
             )
         },
         sections: rows
@@ -324,6 +357,10 @@ pub async fn evaluate_completion(
     }
     let (quizzes, passed) = quiz_counts(conn, tenant, user, module).await?;
     if passed < quizzes {
+        return Ok(None);
+    }
+    let (assignments, graded) = assignment_counts(conn, tenant, user, module).await?;
+    if graded < assignments {
         return Ok(None);
     }
     let completion = record_completion(conn, tenant, user, module, "PROGRESS").await?;
