@@ -23,8 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, audit, auth, groups, media, members, modules, ops, preferences, progress, quizzes,
-    tenants, versions,
+    api_keys, assignments, audit, auth, groups, media, members, modules, ops, preferences,
+    progress, quizzes, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -148,7 +148,19 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(quizzes::get_attempt)
         .service(quizzes::submit_attempt)
         .service(quizzes::list_quiz_reviews)
-        .service(quizzes::grade_attempt);
+        .service(quizzes::grade_attempt)
+        .service(assignments::list_assignments)
+        .service(assignments::create_assignment)
+        .service(assignments::get_assignment)
+        .service(assignments::update_assignment)
+        .service(assignments::delete_assignment)
+        .service(assignments::upload_assignment_file)
+        .service(assignments::submit_assignment)
+        .service(assignments::list_submissions)
+        .service(assignments::get_submission)
+        .service(assignments::download_submission_file)
+        .service(assignments::grade_submission)
+        .service(assignments::list_assignment_reviews);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -50,7 +50,7 @@ pub(crate) enum UploadErrors {
     Unavailable(Problem),
 }
 
-fn blob_error(err: BlobError) -> ApiError {
+pub(crate) fn blob_error(err: BlobError) -> ApiError {
     match err {
         BlobError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "blob_not_found")
             .detail("the stored file is missing"),
@@ -149,7 +149,7 @@ pub(crate) struct UploadForm {
     title: Option<String>,
 }
 
-fn multipart_error(err: impl std::fmt::Display) -> ApiError {
+pub(crate) fn multipart_error(err: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "malformed_multipart").detail(err.to_string())
 }
 
@@ -160,7 +160,7 @@ fn too_large_inline() -> ApiError {
     ))
 }
 
-fn missing_field(field: &str, message: &str) -> ApiError {
+pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
     ApiError::validation(vec![crate::error::ProblemField::from(
         guild_kernel::FieldError::new(field, "required", message),
     )])
@@ -531,10 +531,10 @@ pub(crate) async fn bulk_delete_media(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DownloadDto {
     /// GET this (no credentials needed) before it expires.
-    url: String,
-    expires_at: DateTime<Utc>,
-    file_name: String,
-    content_type: String,
+    pub(crate) url: String,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) file_name: String,
+    pub(crate) content_type: String,
 }
 
 /// A signed download URL (five minutes) for an asset: content authors, and anyone who can see a

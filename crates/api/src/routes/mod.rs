@@ -2,6 +2,7 @@
 //! domain function and maps the result to a DTO.
 
 pub mod api_keys;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub(crate) mod common;

@@ -35,7 +35,11 @@ pub(crate) struct ModuleProgressDto {
     sections_total: i64,
     quizzes_passed: i64,
     quizzes_total: i64,
-    /// 0–100 over sections and quizzes; 100 once completed.
+    /// Required assignments whose current submission is graded.
+    assignments_done: i64,
+    /// Required assignments of the module.
+    assignments_total: i64,
+    /// 0–100 over sections, quizzes and required assignments; 100 once completed.
     percent: i32,
     sections: Vec<SectionStateDto>,
     /// When the module was completed (this cycle).
@@ -54,6 +58,8 @@ impl From<ModuleProgress> for ModuleProgressDto {
             sections_total: p.sections_total,
             quizzes_passed: p.quizzes_passed,
             quizzes_total: p.quizzes_total,
+            assignments_done: p.assignments_done,
+            assignments_total: p.assignments_total,
             percent: p.percent,
             sections: p
                 .sections
@@ -71,8 +77,8 @@ impl From<ModuleProgress> for ModuleProgressDto {
 }
 
 /// Mark a section complete (idempotent). The module completes, and its certificate is issued,
-/// when every section is done and every quiz passed. 409 `module_locked` until the module's
-/// prerequisites are completed.
+/// when every section is done, every quiz passed and every required assignment graded. 409
+/// `module_locked` until the module's prerequisites are completed.
 #[utoipa::path(
     tag = "progress",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
