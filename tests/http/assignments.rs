@@ -1,0 +1,1016 @@
+//! Assignments through the API: authoring with rubrics, submission formats and files,
+//! resubmission and late rules, rubric and plain-score grading, completion, isolation.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use guild_tests::{
+    Reply, access, assert_problem, join, json_request, multipart_upload, send, sign_up, world,
+};
+use serde_json::{Value, json};
+
+const PDF: &[u8] =
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, json_request(method, uri, Some(token), body)).await
+}
+
+async fn with_headers<S, B>(
+    app: &S,
+    method: Method,
+    uri: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")));
+    for (name, value) in headers {
+        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    send(app, req.to_request()).await
+}
+
+/// Submits `body` to `assignment` with a fresh Idempotency-Key.
+async fn submit<S, B>(app: &S, token: &str, assignment: &str, body: Value) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let key = uuid::Uuid::now_v7().to_string();
+    submit_with_key(app, token, assignment, &key, body).await
+}
+
+async fn submit_with_key<S, B>(
+    app: &S,
+    token: &str,
+    assignment: &str,
+    key: &str,
+    body: Value,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    with_headers(
+        app,
+        Method::POST,
+        &format!("/v1/assignments/{assignment}/submissions"),
+        token,
+        &[("idempotency-key", key)],
+        Some(body),
+    )
+    .await
+}
+
+async fn grade<S, B>(app: &S, token: &str, submission: &str, body: Value) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(
+        app,
+        Method::POST,
+        &format!("/v1/submissions/{submission}/grade"),
+        token,
+        Some(body),
+    )
+    .await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+fn fields(reply: &Reply) -> Vec<(String, String)> {
+    reply.json["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or_default().to_owned(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A published module with one section, in a tenant whose catalog is open to every member;
+/// returns the module and section ids.
+async fn published_module<S, B>(app: &S, owner: &str) -> (String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let module = call(
+        app,
+        Method::POST,
+        "/v1/modules",
+        owner,
+        Some(json!({ "title": "Report writing" })),
+    )
+    .await;
+    assert_eq!(module.status, 201, "{}", module.text);
+    let module_id = id(&module.json);
+    let section = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module_id}/sections"),
+        owner,
+        Some(json!({ "title": "Intro", "content_html": "<p>Hi</p>" })),
+    )
+    .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let current = call(
+        app,
+        Method::GET,
+        &format!("/v1/modules/{module_id}"),
+        owner,
+        None,
+    )
+    .await;
+    let etag = current.header("etag").unwrap_or_default().to_owned();
+    let published = with_headers(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module_id}/status"),
+        owner,
+        &[("if-match", &etag)],
+        Some(json!({ "status": "PUBLISHED" })),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let opened = call(
+        app,
+        Method::PATCH,
+        "/v1/tenant",
+        owner,
+        Some(json!({ "catalog_open": true })),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    (module_id, id(&section.json))
+}
+
+async fn assignment<S, B>(app: &S, owner: &str, module: &str, body: Value) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let created = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module}/assignments"),
+        owner,
+        Some(body),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.json
+}
+
+async fn make_mentor<S, B>(app: &S, owner: &str, module: &str, mentor: &str)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let me = call(app, Method::GET, "/v1/me", mentor, None).await;
+    let reply = call(
+        app,
+        Method::PUT,
+        &format!("/v1/modules/{module}/mentors"),
+        owner,
+        Some(json!({ "ids": [me.json["user"]["id"]] })),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+fn rubric() -> Value {
+    json!([
+        { "id": "content", "title": "Content", "levels": [
+            { "id": "weak", "title": "Weak", "points": 0 },
+            { "id": "good", "title": "Good", "points": 4 },
+            { "id": "great", "title": "Great", "points": 6 }
+        ]},
+        { "id": "style", "title": "Style", "levels": [
+            { "id": "poor", "title": "Poor", "points": 1 },
+            { "id": "clear", "title": "Clear", "points": 4 }
+        ]}
+    ])
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(w: &guild_tests::World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(-1)
+}
+
+#[derive(QueryableByName)]
+struct Event {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+}
+
+async fn events(w: &guild_tests::World) -> Vec<(String, Value)> {
+    diesel::sql_query(
+        "SELECT kind, payload::text AS payload FROM outbox_events \
+         WHERE kind LIKE 'assessment.assignment_%' ORDER BY created_at, kind",
+    )
+    .load::<Event>(&mut w.db.conn().await)
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|e| (e.kind, serde_json::from_str(&e.payload).unwrap_or_default()))
+    .collect()
+}
+
+#[actix_web::test]
+async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let (module, section) = published_module(&app, &owner).await;
+    make_mentor(&app, &owner, &module, &mia).await;
+
+    // Rubrics that do not add up, or break a rule, are refused field by field.
+    let uri = format!("/v1/modules/{module}/assignments");
+    let short = call(
+        &app,
+        Method::POST,
+        &uri,
+        &owner,
+        Some(json!({ "title": "Report", "max_score": 12, "rubric": rubric() })),
+    )
+    .await;
+    assert_problem(&short, 422, "validation_failed");
+    assert_eq!(
+        fields(&short),
+        vec![("rubric".to_owned(), "rubric_total".to_owned())]
+    );
+    let broken = call(
+        &app,
+        Method::POST,
+        &uri,
+        &owner,
+        Some(json!({ "title": "Report", "max_score": 10, "rubric": [
+            { "id": "a", "title": "A", "levels": [
+                { "id": "x", "title": "X", "points": 11 },
+                { "id": "x", "title": "Y", "points": 1 }
+            ]},
+            { "id": "a", "title": "", "levels": [] }
+        ]})),
+    )
+    .await;
+    assert_problem(&broken, 422, "validation_failed");
+    let broken = fields(&broken);
+    for expected in [
+        ("rubric[0].levels[0].points", "range"),
+        ("rubric[0].levels[1].id", "unique"),
+        ("rubric[1].id", "unique"),
+        ("rubric[1].title", "length"),
+        ("rubric[1].levels", "length"),
+    ] {
+        assert!(
+            broken.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} missing from {broken:?}"
+        );
+    }
+    // A section of another module, and an employee authoring, are refused.
+    let other = call(
+        &app,
+        Method::POST,
+        &uri,
+        &owner,
+        Some(json!({ "title": "Report", "max_score": 10, "section_id": uuid::Uuid::now_v7() })),
+    )
+    .await;
+    assert_eq!(
+        fields(&other),
+        vec![("section_id".to_owned(), "not_in_module".to_owned())]
+    );
+    let by_ann = call(
+        &app,
+        Method::POST,
+        &uri,
+        &ann,
+        Some(json!({ "title": "Report", "max_score": 10 })),
+    )
+    .await;
+    assert_problem(&by_ann, 403, "forbidden");
+
+    let created = assignment(
+        &app,
+        &owner,
+        &module,
+        json!({
+            "title": "Incident report", "section_id": section, "max_score": 10,
+            "brief_html": "<p>Write it up</p><script>alert(1)</script>", "rubric": rubric()
+        }),
+    )
+    .await;
+    let assignment_id = id(&created);
+    assert_eq!(created["brief_html"], "<p>Write it up</p>");
+    assert_eq!(created["rubric"][1]["levels"][1]["points"], 4);
+    assert_eq!(created["submission_format"], "TEXT");
+    let listed = call(&app, Method::GET, &uri, &ann, None).await;
+    assert_eq!(listed.json.as_array().map(Vec::len), Some(1));
+
+    let submitted = submit(
+        &app,
+        &ann,
+        &assignment_id,
+        json!({ "text_answer": "What happened" }),
+    )
+    .await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    assert_eq!(submitted.json["status"], "SUBMITTED");
+    assert_eq!(submitted.json["late"], false);
+    let submission = id(&submitted.json);
+
+    // The graders' queue shows it to the mentor, not to other members.
+    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    assert_eq!(queue.status, 200, "{}", queue.text);
+    assert_eq!(queue.json["data"][0]["submission"]["id"], submission);
+    assert_eq!(queue.json["data"][0]["assignment_title"], "Incident report");
+    let none = call(&app, Method::GET, "/v1/assignment-reviews", &bob, None).await;
+    assert_eq!(none.json["data"], json!([]));
+
+    // Another member neither sees nor grades it; the author cannot grade their own.
+    let peek = call(
+        &app,
+        Method::GET,
+        &format!("/v1/submissions/{submission}"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_problem(&peek, 404, "submission_not_found");
+    let bob_list = call(
+        &app,
+        Method::GET,
+        &format!("/v1/assignments/{assignment_id}/submissions"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(bob_list.json["data"], json!([]));
+    let selection = json!([
+        { "criterion_id": "content", "level_id": "good" },
+        { "criterion_id": "style", "level_id": "clear" }
+    ]);
+    let by_bob = grade(
+        &app,
+        &bob,
+        &submission,
+        json!({ "rubric_selection": selection }),
+    )
+    .await;
+    assert_problem(&by_bob, 404, "submission_not_found");
+    let by_ann = grade(
+        &app,
+        &ann,
+        &submission,
+        json!({ "rubric_selection": selection }),
+    )
+    .await;
+    assert_problem(&by_ann, 403, "forbidden");
+
+    // With a rubric: no plain score, every criterion once, known levels only.
+    let plain = grade(&app, &mia, &submission, json!({ "score": 8 })).await;
+    assert_eq!(
+        fields(&plain),
+        vec![("score".to_owned(), "not_allowed".to_owned())]
+    );
+    let unknown = grade(
+        &app,
+        &mia,
+        &submission,
+        json!({ "rubric_selection": [
+            { "criterion_id": "content", "level_id": "superb" },
+            { "criterion_id": "style", "level_id": "clear" }
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        fields(&unknown),
+        vec![(
+            "rubric_selection[0].level_id".to_owned(),
+            "unknown".to_owned()
+        )]
+    );
+    let partial = grade(
+        &app,
+        &mia,
+        &submission,
+        json!({ "rubric_selection": [{ "criterion_id": "content", "level_id": "good" }] }),
+    )
+    .await;
+    assert_eq!(
+        fields(&partial),
+        vec![(
+            "rubric_selection".to_owned(),
+            "missing_criterion".to_owned()
+        )]
+    );
+    let graded = grade(
+        &app,
+        &mia,
+        &submission,
+        json!({ "rubric_selection": selection, "feedback": "Clear, but thin on causes." }),
+    )
+    .await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    assert_eq!(graded.json["status"], "GRADED");
+    assert_eq!(graded.json["score"], 8.0, "4 (good) + 4 (clear)");
+    assert_eq!(graded.json["rubric_selection"][0]["points"], 4);
+
+    // Grades are final; the student sees theirs and can no longer resubmit.
+    let again = grade(
+        &app,
+        &mia,
+        &submission,
+        json!({ "rubric_selection": selection }),
+    )
+    .await;
+    assert_problem(&again, 409, "submission_already_graded");
+    let seen = call(
+        &app,
+        Method::GET,
+        &format!("/v1/submissions/{submission}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(seen.status, 200, "{}", seen.text);
+    assert_eq!(seen.json["score"], 8.0);
+    assert_eq!(seen.json["max_score"], 10);
+    assert_eq!(seen.json["feedback"], "Clear, but thin on causes.");
+    let mine = call(
+        &app,
+        Method::GET,
+        &format!("/v1/assignments/{assignment_id}/submissions"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(mine.json["data"][0]["score"], 8.0);
+    let resubmit = submit(
+        &app,
+        &ann,
+        &assignment_id,
+        json!({ "text_answer": "More causes" }),
+    )
+    .await;
+    assert_problem(&resubmit, 409, "assignment_already_graded");
+    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    assert_eq!(queue.json["data"], json!([]));
+
+    // Both facts went to the outbox, and every mutation was audited.
+    let events = events(&w).await;
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "assessment.assignment_submitted",
+            "assessment.assignment_graded"
+        ]
+    );
+    let graded_event = &events[1].1;
+    assert_eq!(graded_event["assignment_id"], assignment_id);
+    assert_eq!(graded_event["module_id"], module);
+    assert_eq!(graded_event["score"], 8.0);
+    assert_eq!(graded_event["max_score"], 10);
+    assert_eq!(graded_event["user_id"], submitted.json["user_id"]);
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM audit_log WHERE action IN \
+             ('ASSIGNMENT_CREATED', 'ASSIGNMENT_SUBMITTED', 'ASSIGNMENT_GRADED')"
+        )
+        .await,
+        3
+    );
+}
+
+#[actix_web::test]
+async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ranged() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let created = assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Summary", "max_score": 10 }),
+    )
+    .await;
+    let assignment_id = id(&created);
+
+    let first = submit_with_key(
+        &app,
+        &ann,
+        &assignment_id,
+        "key-1",
+        json!({ "text_answer": "Draft" }),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // A retry with the same key and body replays the response and changes nothing.
+    let replay = submit_with_key(
+        &app,
+        &ann,
+        &assignment_id,
+        "key-1",
+        json!({ "text_answer": "Draft" }),
+    )
+    .await;
+    assert_eq!(replay.status, 201, "{}", replay.text);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["id"], first.json["id"]);
+    let reused = submit_with_key(
+        &app,
+        &ann,
+        &assignment_id,
+        "key-1",
+        json!({ "text_answer": "Other" }),
+    )
+    .await;
+    assert_problem(&reused, 422, "idempotency_key_reused");
+
+    let second = submit(
+        &app,
+        &ann,
+        &assignment_id,
+        json!({ "text_answer": "Final" }),
+    )
+    .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(second.json["number"], 2);
+    let mine = call(
+        &app,
+        Method::GET,
+        &format!("/v1/assignments/{assignment_id}/submissions"),
+        &ann,
+        None,
+    )
+    .await;
+    let data = mine.json["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["superseded"], true);
+    assert_eq!(data[1]["superseded"], false);
+    assert_eq!(data[1]["text_answer"], "Final");
+
+    // Only the latest is graded; plain scores are 0 to max_score; no rubric here.
+    let old = grade(&app, &owner, &id(&first.json), json!({ "score": 5 })).await;
+    assert_problem(&old, 409, "submission_superseded");
+    let latest = id(&second.json);
+    for bad in [json!({ "score": 10.5 }), json!({ "score": -1 }), json!({})] {
+        let reply = grade(&app, &owner, &latest, bad).await;
+        assert_problem(&reply, 422, "validation_failed");
+    }
+    let with_rubric = grade(
+        &app,
+        &owner,
+        &latest,
+        json!({ "rubric_selection": [{ "criterion_id": "a", "level_id": "b" }] }),
+    )
+    .await;
+    assert_eq!(
+        fields(&with_rubric),
+        vec![("rubric_selection".to_owned(), "not_allowed".to_owned())]
+    );
+    let graded = grade(&app, &owner, &latest, json!({ "score": 7.5 })).await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    assert_eq!(graded.json["score"], 7.5);
+    assert_eq!(graded.json["feedback"], Value::Null);
+    let after = submit(
+        &app,
+        &ann,
+        &assignment_id,
+        json!({ "text_answer": "Too late" }),
+    )
+    .await;
+    assert_problem(&after, 409, "assignment_already_graded");
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM assignment_submissions").await,
+        2
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE kind = 'assessment.assignment_submitted'"
+        )
+        .await,
+        2
+    );
+}
+
+#[actix_web::test]
+async fn after_the_due_date_submissions_are_refused_unless_late_work_is_allowed() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let due = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let strict = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Strict", "max_score": 5, "due_at": due }),
+    )
+    .await);
+    let lenient = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Lenient", "max_score": 5, "due_at": due, "allow_late": true }),
+    )
+    .await);
+    let on_time = submit(&app, &ann, &strict, json!({ "text_answer": "On time" })).await;
+    assert_eq!(on_time.status, 201, "{}", on_time.text);
+    assert_eq!(on_time.json["late"], false);
+
+    diesel::sql_query("UPDATE assignments SET due_at = now() - interval '1 hour'")
+        .execute(&mut w.db.conn().await)
+        .await
+        .expect("move the due dates into the past");
+
+    let refused = submit(&app, &ann, &strict, json!({ "text_answer": "Again" })).await;
+    assert_problem(&refused, 409, "assignment_closed");
+    let late = submit(&app, &ann, &lenient, json!({ "text_answer": "Late" })).await;
+    assert_eq!(late.status, 201, "{}", late.text);
+    assert_eq!(late.json["late"], true);
+    let resubmitted = submit(&app, &ann, &lenient, json!({ "text_answer": "Later" })).await;
+    assert_eq!(resubmitted.status, 201, "{}", resubmitted.text);
+    assert_eq!(resubmitted.json["late"], true);
+    assert_eq!(resubmitted.json["number"], 2);
+    let events = events(&w).await;
+    assert_eq!(
+        events.last().map(|(_, p)| p["late"].clone()),
+        Some(json!(true))
+    );
+}
+
+#[actix_web::test]
+async fn submission_formats_and_file_rules_are_enforced() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let text = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Text", "max_score": 5 }),
+    )
+    .await);
+    let file = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "File", "max_score": 5, "submission_format": "FILE",
+                "allowed_file_types": ["PDF"] }),
+    )
+    .await);
+    let both = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Both", "max_score": 5, "submission_format": "BOTH",
+                "allowed_file_types": ["pdf", "png"], "max_file_bytes": 100 }),
+    )
+    .await);
+    let bad_type = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/assignments"),
+        &owner,
+        Some(
+            json!({ "title": "X", "max_score": 5, "submission_format": "FILE",
+                     "allowed_file_types": ["exe"] }),
+        ),
+    )
+    .await;
+    assert_eq!(
+        fields(&bad_type),
+        vec![("allowed_file_types".to_owned(), "one_of".to_owned())]
+    );
+    let upload = |assignment: &str, token: &str, name: &str, bytes: &[u8]| {
+        multipart_upload(
+            &format!("/v1/assignments/{assignment}/files"),
+            token,
+            name,
+            bytes,
+            None,
+        )
+    };
+
+    // TEXT: a text answer and no files.
+    let empty = submit(&app, &ann, &text, json!({ "text_answer": "  " })).await;
+    assert_eq!(
+        fields(&empty),
+        vec![("text_answer".to_owned(), "required".to_owned())]
+    );
+    let to_text = send(&app, upload(&text, &ann, "work.pdf", PDF)).await;
+    assert_problem(&to_text, 422, "validation_failed");
+
+    // FILE: the type comes from the bytes and must be allowed; at least one file, no text.
+    let png = send(&app, upload(&file, &ann, "work.png", PNG)).await;
+    assert_problem(&png, 422, "file_type_not_allowed");
+    let forged = send(&app, upload(&file, &ann, "work.pdf", PNG)).await;
+    assert_problem(&forged, 422, "file_type_mismatch");
+    let pdf = send(&app, upload(&file, &ann, "work.pdf", PDF)).await;
+    assert_eq!(pdf.status, 201, "{}", pdf.text);
+    assert_eq!(pdf.json["content_type"], "application/pdf");
+    let asset = pdf.json["asset_id"].as_str().unwrap_or_default().to_owned();
+    let bobs = send(&app, upload(&file, &bob, "bob.pdf", PDF)).await;
+    let bobs_asset = bobs.json["asset_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let no_files = submit(&app, &ann, &file, json!({ "asset_ids": [] })).await;
+    assert_eq!(
+        fields(&no_files),
+        vec![("asset_ids".to_owned(), "required".to_owned())]
+    );
+    let with_text = submit(
+        &app,
+        &ann,
+        &file,
+        json!({ "asset_ids": [asset], "text_answer": "hi" }),
+    )
+    .await;
+    assert_eq!(
+        fields(&with_text),
+        vec![("text_answer".to_owned(), "not_allowed".to_owned())]
+    );
+    let not_mine = submit(&app, &ann, &file, json!({ "asset_ids": [bobs_asset] })).await;
+    assert_eq!(
+        fields(&not_mine),
+        vec![("asset_ids[0]".to_owned(), "unknown".to_owned())]
+    );
+    let to_text_with_file = submit(
+        &app,
+        &ann,
+        &text,
+        json!({ "text_answer": "hi", "asset_ids": [asset] }),
+    )
+    .await;
+    assert_eq!(
+        fields(&to_text_with_file),
+        vec![("asset_ids".to_owned(), "not_allowed".to_owned())]
+    );
+    let filed = submit(&app, &ann, &file, json!({ "asset_ids": [asset] })).await;
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    assert_eq!(filed.json["files"][0]["file_name"], "work.pdf");
+    let submission = id(&filed.json);
+    let download = format!("/v1/submissions/{submission}/files/{asset}/download");
+    let link = call(&app, Method::GET, &download, &owner, None).await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    assert!(
+        link.json["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("sig="))
+    );
+    let peek = call(&app, Method::GET, &download, &bob, None).await;
+    assert_problem(&peek, 404, "submission_not_found");
+
+    // BOTH: a text answer and files, each within max_file_bytes.
+    let mut big = PDF.to_vec();
+    big.resize(101, b' ');
+    let too_big = send(&app, upload(&both, &ann, "big.pdf", &big)).await;
+    assert_problem(&too_big, 413, "file_too_large");
+    let image = send(&app, upload(&both, &ann, "chart.png", PNG)).await;
+    assert_eq!(image.status, 201, "{}", image.text);
+    let chart = image.json["asset_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let only_text = submit(&app, &ann, &both, json!({ "text_answer": "See chart" })).await;
+    assert_eq!(
+        fields(&only_text),
+        vec![("asset_ids".to_owned(), "required".to_owned())]
+    );
+    // A file uploaded for another assignment does not count here.
+    let elsewhere = submit(
+        &app,
+        &ann,
+        &both,
+        json!({ "text_answer": "See chart", "asset_ids": [asset] }),
+    )
+    .await;
+    assert_eq!(
+        fields(&elsewhere),
+        vec![("asset_ids[0]".to_owned(), "unknown".to_owned())]
+    );
+    let both_ok = submit(
+        &app,
+        &ann,
+        &both,
+        json!({ "text_answer": "See chart", "asset_ids": [chart] }),
+    )
+    .await;
+    assert_eq!(both_ok.status, 201, "{}", both_ok.text);
+    assert_eq!(both_ok.json["files"][0]["content_type"], "image/png");
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM audit_log WHERE action = 'ASSIGNMENT_FILE_UPLOADED'"
+        )
+        .await,
+        3
+    );
+}
+
+#[actix_web::test]
+async fn a_required_assignment_blocks_completion_until_it_is_graded() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
+    let (module, section) = published_module(&app, &owner).await;
+    make_mentor(&app, &owner, &module, &mia).await;
+    let required = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Capstone", "max_score": 10, "required": true }),
+    )
+    .await);
+    // An optional assignment never blocks completion.
+    assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Extra", "max_score": 10 }),
+    )
+    .await;
+
+    let done = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections/{section}/complete"),
+        &ann,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json["completed_at"], Value::Null);
+    assert_eq!(done.json["assignments_total"], 1);
+    assert_eq!(done.json["assignments_done"], 0);
+    assert_eq!(done.json["percent"], 50);
+
+    let submitted = submit(&app, &ann, &required, json!({ "text_answer": "Mine" })).await;
+    let progress_uri = format!("/v1/modules/{module}/progress");
+    let waiting = call(&app, Method::GET, &progress_uri, &ann, None).await;
+    assert_eq!(waiting.json["completed_at"], Value::Null, "not graded yet");
+
+    // Any grade counts.
+    let graded = grade(&app, &mia, &id(&submitted.json), json!({ "score": 2 })).await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    let progress = call(&app, Method::GET, &progress_uri, &ann, None).await;
+    assert_eq!(progress.json["assignments_done"], 1);
+    assert_eq!(progress.json["percent"], 100);
+    assert!(
+        progress.json["completed_at"].is_string(),
+        "{}",
+        progress.text
+    );
+    assert!(progress.json["certificate_id"].is_string());
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
+        )
+        .await,
+        1
+    );
+}
+
+#[actix_web::test]
+async fn assignments_and_submissions_of_other_tenants_are_not_found() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let created = assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Ours", "max_score": 5, "submission_format": "BOTH" }),
+    )
+    .await;
+    let assignment_id = id(&created);
+    let submitted = submit(&app, &ann, &assignment_id, json!({ "text_answer": "x" })).await;
+    assert_eq!(
+        submitted.status, 422,
+        "BOTH needs a file: {}",
+        submitted.text
+    );
+
+    let rival = access(&sign_up(&app, "rival").await);
+    for (method, uri) in [
+        (Method::GET, format!("/v1/assignments/{assignment_id}")),
+        (
+            Method::GET,
+            format!("/v1/assignments/{assignment_id}/submissions"),
+        ),
+    ] {
+        let reply = call(&app, method, &uri, &rival, None).await;
+        assert_problem(&reply, 404, "assignment_not_found");
+    }
+    let listed = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{module}/assignments"),
+        &rival,
+        None,
+    )
+    .await;
+    assert_problem(&listed, 404, "module_not_found");
+    let upload = send(
+        &app,
+        multipart_upload(
+            &format!("/v1/assignments/{assignment_id}/files"),
+            &rival,
+            "x.pdf",
+            PDF,
+            None,
+        ),
+    )
+    .await;
+    assert_problem(&upload, 404, "assignment_not_found");
+    let hijack = submit(&app, &rival, &assignment_id, json!({ "text_answer": "x" })).await;
+    assert_problem(&hijack, 404, "assignment_not_found");
+
+    let mine = send(
+        &app,
+        multipart_upload(
+            &format!("/v1/assignments/{assignment_id}/files"),
+            &ann,
+            "x.pdf",
+            PDF,
+            None,
+        ),
+    )
+    .await;
+    let asset = mine.json["asset_id"].clone();
+    let ok = submit(
+        &app,
+        &ann,
+        &assignment_id,
+        json!({ "text_answer": "x", "asset_ids": [asset] }),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let submission = id(&ok.json);
+    let peek = call(
+        &app,
+        Method::GET,
+        &format!("/v1/submissions/{submission}"),
+        &rival,
+        None,
+    )
+    .await;
+    assert_problem(&peek, 404, "submission_not_found");
+    let graded = grade(&app, &rival, &submission, json!({ "score": 5 })).await;
+    assert_problem(&graded, 404, "submission_not_found");
+    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &rival, None).await;
+    assert_eq!(queue.json["data"], json!([]));
+}
