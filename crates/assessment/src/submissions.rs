@@ -705,10 +705,10 @@ pub async fn grade(
         )
         .await?;
     }
-    Ok(views(conn, actor, vec![row], &assignment)
+    views(conn, actor, vec![row], &assignment)
         .await?
         .pop()
-        .ok_or(AssessmentError::SubmissionNotFound)?)
+        .ok_or(AssessmentError::SubmissionNotFound)
 }
 
 /// One submission: its author's, or any for a grader of the module.
@@ -718,10 +718,10 @@ pub async fn get(
     id: Uuid,
 ) -> Result<Submission, AssessmentError> {
     let (row, assignment, _) = accessible(conn, actor, id, false).await?;
-    Ok(views(conn, actor, vec![row], &assignment)
+    views(conn, actor, vec![row], &assignment)
         .await?
         .pop()
-        .ok_or(AssessmentError::SubmissionNotFound)?)
+        .ok_or(AssessmentError::SubmissionNotFound)
 }
 
 /// A file of a submission the actor may see, to download: `(blob_key, file_name, content_type)`.
@@ -886,4 +886,85 @@ pub async fn review_queue(
             .collect(),
         next_cursor: page.next_cursor,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assignments::{Criterion, Level};
+
+    fn assignment(rubric: Option<Vec<Criterion>>) -> Assignment {
+        let now = Utc::now();
+        Assignment {
+            id: Uuid::now_v7(),
+            module_id: Uuid::now_v7(),
+            section_id: None,
+            title: "A".into(),
+            brief_html: String::new(),
+            due_at: None,
+            max_score: 10,
+            submission_format: "TEXT".into(),
+            allowed_file_types: vec![],
+            max_file_bytes: 1,
+            allow_late: false,
+            required: false,
+            rubric,
+            created_by: Uuid::now_v7(),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn criterion(id: &str, points: &[i32]) -> Criterion {
+        Criterion {
+            id: id.into(),
+            title: id.into(),
+            levels: points
+                .iter()
+                .map(|p| Level {
+                    id: format!("l{p}"),
+                    title: format!("{p}"),
+                    points: *p,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_rubric_grade_is_the_sum_of_the_chosen_levels() {
+        let a = assignment(Some(vec![criterion("a", &[0, 6]), criterion("b", &[1, 4])]));
+        let pick = |x: &str, y: &str| GradeInput {
+            rubric_selection: Some(vec![("a".into(), x.into()), ("b".into(), y.into())]),
+            ..GradeInput::default()
+        };
+        let (score, choices) = score_of(&a, &pick("l6", "l1")).unwrap();
+        assert!((score - 7.0).abs() < f64::EPSILON);
+        assert_eq!(choices.map(|c| c.len()), Some(2));
+        assert!(score_of(&a, &pick("l5", "l1")).is_err());
+        let twice = GradeInput {
+            rubric_selection: Some(vec![("a".into(), "l0".into()), ("a".into(), "l6".into())]),
+            ..GradeInput::default()
+        };
+        assert!(score_of(&a, &twice).is_err());
+        let plain = GradeInput {
+            score: Some(5.0),
+            ..GradeInput::default()
+        };
+        assert!(score_of(&a, &plain).is_err());
+    }
+
+    #[test]
+    fn a_plain_score_is_between_zero_and_the_maximum() {
+        let a = assignment(None);
+        let score = |s: f64| GradeInput {
+            score: Some(s),
+            ..GradeInput::default()
+        };
+        assert!(score_of(&a, &score(10.0)).is_ok());
+        assert!(score_of(&a, &score(0.0)).is_ok());
+        assert!(score_of(&a, &score(10.01)).is_err());
+        assert!(score_of(&a, &score(f64::NAN)).is_err());
+        assert!(score_of(&a, &GradeInput::default()).is_err());
+    }
 }
