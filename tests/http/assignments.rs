@@ -1014,3 +1014,50 @@ async fn assignments_and_submissions_of_other_tenants_are_not_found() {
     let queue = call(&app, Method::GET, "/v1/assignment-reviews", &rival, None).await;
     assert_eq!(queue.json["data"], json!([]));
 }
+
+#[actix_web::test]
+async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let assignment_id = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Race", "max_score": 5 }),
+    )
+    .await);
+    let runs = (0..20).map(|i| {
+        let (app, ann, assignment_id) = (&app, &ann, &assignment_id);
+        async move {
+            submit(
+                app,
+                ann,
+                assignment_id,
+                json!({ "text_answer": format!("version {i}") }),
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures_util::future::join_all(runs).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(DISTINCT number) AS n FROM assignment_submissions \
+             WHERE number BETWEEN 1 AND 20"
+        )
+        .await,
+        20
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM assignment_submissions WHERE NOT superseded"
+        )
+        .await,
+        1
+    );
+}
