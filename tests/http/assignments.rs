@@ -810,6 +810,19 @@ async fn submission_formats_and_file_rules_are_enforced() {
     );
     let peek = call(&app, Method::GET, &download, &bob, None).await;
     assert_problem(&peek, 404, "submission_not_found");
+    // Submission files are not part of the media library, even for its managers.
+    let library = call(&app, Method::GET, "/v1/media", &owner, None).await;
+    assert_eq!(library.status, 200, "{}", library.text);
+    assert_eq!(library.json["data"], json!([]));
+    let as_media = call(
+        &app,
+        Method::GET,
+        &format!("/v1/media/{asset}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_problem(&as_media, 404, "asset_not_found");
 
     // BOTH: a text answer and files, each within max_file_bytes.
     let mut big = PDF.to_vec();

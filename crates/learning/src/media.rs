@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::schema::{media_assets, modules, section_attachments, sections};
+use guild_db::schema::{assignment_files, media_assets, modules, section_attachments, sections};
 use guild_kernel::ports::BlobError;
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::{Deserialize, Serialize};
@@ -306,6 +306,19 @@ fn check_owner(actor: &Actor, asset: &Asset) -> Result<(), LearningError> {
     }
 }
 
+/// Files members uploaded for their assignment submissions (the assessment crate records them in
+/// `assignment_files`): they are not part of the library, and are reached only through their
+/// submissions, by their uploader and the assignment's graders.
+#[diesel::dsl::auto_type]
+fn not_a_submission_file() -> _ {
+    let uses: _ = assignment_files::table.filter(
+        assignment_files::tenant_id
+            .eq(media_assets::tenant_id)
+            .and(assignment_files::asset_id.eq(media_assets::id)),
+    );
+    diesel::dsl::not(diesel::dsl::exists(uses))
+}
+
 async fn find(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -313,6 +326,7 @@ async fn find(
 ) -> Result<Asset, LearningError> {
     media_assets::table
         .find((actor.tenant_id.into_uuid(), id))
+        .filter(not_a_submission_file())
         .select(Asset::as_select())
         .first(conn)
         .await
@@ -546,6 +560,7 @@ pub async fn list(
     let limit = page.limit();
     let mut query = media_assets::table
         .filter(media_assets::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(not_a_submission_file())
         .order(media_assets::id.desc())
         .limit(i64::from(limit) + 1)
         .select(Asset::as_select())
