@@ -311,7 +311,7 @@ fn check_owner(actor: &Actor, asset: &Asset) -> Result<(), LearningError> {
 /// submissions, by their uploader and the assignment's graders.
 #[diesel::dsl::auto_type]
 fn not_a_submission_file() -> _ {
-    let uses: _ = assignment_files::table.filter(
+    let uses = assignment_files::table.filter(
         assignment_files::tenant_id
             .eq(media_assets::tenant_id)
             .and(assignment_files::asset_id.eq(media_assets::id)),
