@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub(crate) mod common;
+pub mod compliance;
 pub mod groups;
 pub mod media;
 pub mod members;
