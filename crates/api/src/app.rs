@@ -23,8 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, assignments, audit, auth, groups, media, members, modules, ops, preferences,
-    progress, quizzes, tenants, versions,
+    api_keys, assignments, audit, auth, compliance, groups, media, members, modules, ops,
+    preferences, progress, quizzes, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -91,6 +91,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(versions::list_module_versions)
         .service(versions::publish_module_version)
         .service(versions::acknowledge_module)
+        .service(compliance::compliance_matrix)
+        .service(compliance::export_compliance)
+        .service(compliance::start_renewal)
         .service(progress::complete_section)
         .service(progress::module_progress)
         .service(progress::my_dashboard)

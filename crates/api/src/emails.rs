@@ -2,10 +2,12 @@
 //! write and its email loses nothing. The single-use token is minted at send time and exists in
 //! plain text only inside the email.
 
+use diesel::OptionalExtension;
 use diesel_async::RunQueryDsl;
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::{Email, MailError};
 use guild_kernel::{TenantId, UserId};
+use guild_learning::compliance::DeadlineReminder;
 use guild_tenancy::members::InviteRequested;
 use guild_tenancy::recovery::{self, Minted, PasswordResetRequested};
 
@@ -41,6 +43,74 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             }
         },
     );
+    let s = state.clone();
+    registry.on_event(
+        "email_deadline_reminder",
+        move |_, event: DeadlineReminder| {
+            let state = s.clone();
+            async move { deadline_email(&state, &event).await }
+        },
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Recipient {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    email: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    wanted: bool,
+}
+
+/// Emails a deadline reminder unless the member turned deadline reminders (or email) off.
+async fn deadline_email(state: &AppState, event: &DeadlineReminder) -> Result<(), HandlerError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    let recipient: Option<Recipient> = diesel::sql_query(
+        "SELECT u.email, u.name, \
+                (coalesce(p.deadline_reminders, true) AND coalesce(p.digest, 'INSTANT') <> 'NEVER') AS wanted \
+         FROM users u LEFT JOIN email_preferences p ON p.tenant_id = $1 AND p.user_id = u.id \
+         WHERE u.id = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event.tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(event.user_id)
+    .get_result(&mut conn)
+    .await
+    .optional()?;
+    let Some(recipient) = recipient.filter(|r| r.wanted) else {
+        return Ok(());
+    };
+    let due = event.due_at.format("%Y-%m-%d %H:%M UTC");
+    let (subject, line) = match event.kind.as_str() {
+        "OVERDUE" => (
+            format!("Overdue: {}", event.module_title),
+            format!(
+                "\"{}\" was due on {due} and is not completed yet.",
+                event.module_title
+            ),
+        ),
+        "DUE_IN_1_DAY" => (
+            format!("Due tomorrow: {}", event.module_title),
+            format!("\"{}\" is due on {due}.", event.module_title),
+        ),
+        _ => (
+            format!("Due in a week: {}", event.module_title),
+            format!("\"{}\" is due on {due}.", event.module_title),
+        ),
+    };
+    deliver(
+        state,
+        Email {
+            to: recipient.email,
+            subject,
+            text: format!(
+                "Hello {},\n\n{line}\n\nContinue at {}/modules/{}\n",
+                recipient.name, state.public_url, event.module_id
+            ),
+            html: None,
+        },
+    )
+    .await
 }
 
 fn invite_email(state: &AppState, minted: &Minted) -> Email {

@@ -60,6 +60,7 @@ pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     crate::emails::register(&mut registry, state);
     crate::routes::media::register(&mut registry, state);
+    crate::routes::compliance::register(&mut registry, state);
     registry
 }
 

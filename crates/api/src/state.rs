@@ -9,6 +9,7 @@ use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
 use guild_kernel::ports::{BlobStore, Mailer, RateLimiter, RateRule};
+use guild_kernel::{Clock, SystemClock};
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub public_url: String,
     /// Record every email in the `dev_mailbox` table (when no SMTP server is configured).
     pub dev_mailbox: bool,
+    /// The time (a manual clock in tests that move time).
+    pub clock: Arc<dyn Clock>,
     /// The API's public base URL, for links it hands out.
     pub api_url: String,
     /// Where uploaded media is stored.
@@ -122,6 +125,7 @@ impl AppState {
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
             api_url: "http://localhost:8080".to_owned(),
+            clock: Arc::new(SystemClock),
             blobs: Arc::new(local.clone()),
             local_blobs: Some(local),
         }

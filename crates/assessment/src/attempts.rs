@@ -85,6 +85,7 @@ struct Row {
     question_order: serde_json::Value,
     answers: Option<serde_json::Value>,
     results: Option<serde_json::Value>,
+    archived_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -375,6 +376,7 @@ pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     quiz_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Started, AssessmentError> {
     let quiz = visible_quiz(conn, actor, quiz_id).await?;
     lock_member_quiz(conn, actor, quiz.id).await?;
@@ -387,8 +389,9 @@ pub async fn start(
         .order(quiz_attempts::number)
         .load(conn)
         .await?;
-    let now = Utc::now();
-    if let Some(open) = mine.iter().find(|a| a.status == "IN_PROGRESS") {
+    // Attempts of earlier compliance cycles are archived: kept, numbered, but no longer counted.
+    let active: Vec<&Row> = mine.iter().filter(|a| a.archived_at.is_none()).collect();
+    if let Some(open) = active.iter().find(|a| a.status == "IN_PROGRESS") {
         if open.deadline_at.is_none_or(|d| now <= d + grace()) {
             let questions = question_map(conn, actor, open).await?;
             return Ok(Started::Resumed(Box::new(view(
@@ -401,7 +404,7 @@ pub async fn start(
         time_out(conn, actor, open).await?;
     }
     if let Some(max) = quiz.max_attempts
-        && mine.len() >= usize::try_from(max).unwrap_or(0)
+        && active.len() >= usize::try_from(max).unwrap_or(0)
     {
         return Ok(Started::LimitReached);
     }
@@ -579,6 +582,7 @@ async fn publish_final(
     tenant: TenantId,
     row: &Row,
     quiz: &Quiz,
+    now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
     let (Some(score_points), Some(max_points), Some(score_percent)) =
         (row.score_points, row.max_points, row.score_percent)
@@ -603,6 +607,7 @@ async fn publish_final(
             tenant,
             guild_kernel::UserId(row.user_id),
             quiz.module_id,
+            now,
         )
         .await?;
     }
@@ -619,6 +624,7 @@ pub async fn submit(
     id: Uuid,
     answers: &[Answer],
     idempotency_key: &str,
+    now: DateTime<Utc>,
 ) -> Result<Submitted, AssessmentError> {
     let fingerprint = fingerprint(id, answers);
     match idempotency::claim(
@@ -663,7 +669,6 @@ pub async fn submit(
         "TIMED_OUT" => return Err(AssessmentError::AttemptTimedOut),
         _ => return Err(AssessmentError::AttemptNotInProgress),
     }
-    let now = Utc::now();
     if row.deadline_at.is_some_and(|d| now > d + grace()) {
         time_out(conn, actor, &row).await?;
         return Ok(Submitted::TimedOut { attempt_id: row.id });
@@ -714,7 +719,7 @@ pub async fn submit(
         .get_result(conn)
         .await?;
     if !pending {
-        publish_final(conn, actor.tenant_id, &row, &quiz).await?;
+        publish_final(conn, actor.tenant_id, &row, &quiz, now).await?;
     }
     crate::audit(
         conn,
@@ -761,6 +766,7 @@ pub async fn grade(
     actor: &Actor,
     id: Uuid,
     grades: &[EssayGrade],
+    now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
@@ -856,7 +862,7 @@ pub async fn grade(
         .get_result(conn)
         .await?;
     if complete {
-        publish_final(conn, actor.tenant_id, &row, &quiz).await?;
+        publish_final(conn, actor.tenant_id, &row, &quiz, now).await?;
     }
     let graded: Vec<Uuid> = grades.iter().map(|g| g.question_id).collect();
     crate::audit(
@@ -1014,6 +1020,7 @@ pub async fn passed_quiz_ids(
         .filter(quiz_attempts::tenant_id.eq(tenant.into_uuid()))
         .filter(quiz_attempts::user_id.eq(user.into_uuid()))
         .filter(quiz_attempts::passed.eq(true))
+        .filter(quiz_attempts::archived_at.is_null())
         .filter(quizzes::module_id.eq(module))
         .select(quiz_attempts::quiz_id)
         .distinct()

@@ -651,6 +651,7 @@ pub async fn grade(
     let (score, selection) = score_of(&assignment, input)?;
     let tenant = actor.tenant_id.into_uuid();
     let grader_id = actor.user_id.into_uuid();
+    let now = Utc::now();
     let row: Row = diesel::update(assignment_submissions::table.find((tenant, id)))
         .set((
             assignment_submissions::status.eq("GRADED"),
@@ -660,7 +661,7 @@ pub async fn grade(
                 .and_then(|s| serde_json::to_value(s).ok())),
             assignment_submissions::feedback.eq(input.feedback.as_deref()),
             assignment_submissions::graded_by.eq(Some(grader_id)),
-            assignment_submissions::graded_at.eq(Some(Utc::now())),
+            assignment_submissions::graded_at.eq(Some(now)),
         ))
         .returning(Row::as_returning())
         .get_result(conn)
@@ -702,6 +703,7 @@ pub async fn grade(
             actor.tenant_id,
             guild_kernel::UserId(row.user_id),
             assignment.module_id,
+            now,
         )
         .await?;
     }

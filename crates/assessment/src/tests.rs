@@ -123,7 +123,7 @@ async fn take(
 ) -> Option<bool> {
     let mut conn = db.conn().await;
     let started = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::start(conn, member, quiz).await
+        attempts::start(conn, member, quiz, chrono::Utc::now()).await
     })
     .await
     .unwrap();
@@ -137,7 +137,7 @@ async fn take(
         text: None,
     }];
     let submitted = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, &answers, key).await
+        attempts::submit(conn, member, attempt, &answers, key, chrono::Utc::now()).await
     })
     .await;
     // A racing client of the same member may have submitted this attempt first.

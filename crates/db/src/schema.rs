@@ -15,6 +15,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    assignment_cycles (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        started_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     assignment_files (tenant_id, asset_id) {
         tenant_id -> Uuid,
         asset_id -> Uuid,
@@ -108,6 +117,26 @@ diesel::table! {
         module_id -> Uuid,
         pinned_by -> Uuid,
         pinned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    compliance_notices (tenant_id, certificate_id, kind) {
+        tenant_id -> Uuid,
+        certificate_id -> Uuid,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    deadline_reminders (tenant_id, user_id, module_id, kind, due_at) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        kind -> Text,
+        due_at -> Timestamptz,
+        sent_at -> Timestamptz,
     }
 }
 
@@ -375,6 +404,7 @@ diesel::table! {
         question_order -> Jsonb,
         answers -> Nullable<Jsonb>,
         results -> Nullable<Jsonb>,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -549,12 +579,15 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    assignment_cycles,
     assignment_files,
     assignment_submissions,
     assignments,
     audit_log,
     certificates,
     company_pinned_modules,
+    compliance_notices,
+    deadline_reminders,
     dev_mailbox,
     email_preferences,
     email_tokens,

@@ -93,6 +93,7 @@ pub(crate) async fn issue(
     user: UserId,
     module: Uuid,
     completion: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Certificate, LearningError> {
     if let Some(existing) = by_completion(conn, tenant, completion).await? {
         return Ok(existing);
@@ -107,7 +108,7 @@ pub(crate) async fn issue(
         .select(users::name)
         .first(conn)
         .await?;
-    let issued_at = Utc::now();
+    let issued_at = now;
     let expires_at = validity.and_then(|months| {
         issued_at.checked_add_months(Months::new(u32::try_from(months).unwrap_or(0)))
     });
@@ -152,6 +153,27 @@ pub(crate) async fn by_completion(
         .filter(certificates::tenant_id.eq(tenant.into_uuid()))
         .filter(certificates::completion_id.eq(completion))
         .select(Certificate::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The member's latest certificate of the module that is neither revoked nor expired at `now`.
+pub(crate) async fn latest_valid(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, LearningError> {
+    Ok(certificates::table
+        .filter(certificates::tenant_id.eq(tenant.into_uuid()))
+        .filter(certificates::user_id.eq(user.into_uuid()))
+        .filter(certificates::module_id.eq(module))
+        .filter(certificates::revoked_at.is_null())
+        .filter(certificates::expires_at.gt(now))
+        .order(certificates::issued_at.desc())
+        .select(certificates::id)
         .first(conn)
         .await
         .optional()?)

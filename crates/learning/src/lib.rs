@@ -7,6 +7,7 @@
 
 pub mod categories;
 pub mod certificates;
+pub mod compliance;
 pub mod error;
 pub mod html;
 pub mod media;

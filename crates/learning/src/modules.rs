@@ -219,15 +219,10 @@ async fn assigned_to_me(
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
-    let rows: Vec<Assignment> = diesel::sql_query(
-        "SELECT mg.module_id, \
-                min(greatest(ug.created_at, mg.assigned_at) + make_interval(days => mg.deadline_days)) AS due_at, \
-                bool_or(mg.is_mandatory) AS mandatory \
-         FROM module_groups mg \
-         JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-         WHERE mg.tenant_id = $1 AND ug.user_id = $2 AND mg.module_id = ANY($3) \
-         GROUP BY mg.module_id",
-    )
+    let rows: Vec<Assignment> = diesel::sql_query(format!(
+        "SELECT a.module_id, a.due_at, a.mandatory FROM ({}) a",
+        crate::compliance::assignments_sql("AND ug.user_id = $2 AND mg.module_id = ANY($3)")
+    ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
     .bind::<Array<SqlUuid>, _>(modules)

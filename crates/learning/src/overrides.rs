@@ -135,6 +135,7 @@ pub async fn apply(
     actor: &Actor,
     user: UserId,
     request: &OverrideRequest,
+    now: DateTime<Utc>,
 ) -> Result<Override, LearningError> {
     authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
     if !ACTIONS.contains(&request.action.as_str()) {
@@ -156,14 +157,13 @@ pub async fn apply(
     let tenant = actor.tenant_id;
     let module = request.module_id;
     lock_member_module(conn, tenant, user, module).await?;
-    let now = Utc::now();
     let (completion_id, certificate_id, archived_at) = if request.action == "COMPLETE" {
-        let completion = record_completion(conn, tenant, user, module, "OVERRIDE")
+        let completion = record_completion(conn, tenant, user, module, "OVERRIDE", now)
             .await?
             .ok_or(LearningError::AlreadyCompleted)?;
         let certificate = if request.allow_certificate {
             Some(
-                crate::certificates::issue(conn, tenant, user, module, completion)
+                crate::certificates::issue(conn, tenant, user, module, completion, now)
                     .await?
                     .id,
             )
@@ -264,6 +264,7 @@ pub async fn revert(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Override, LearningError> {
     authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
     let tenant = actor.tenant_id.into_uuid();
@@ -280,7 +281,6 @@ pub async fn revert(
     }
     let user = UserId(row.user_id);
     lock_member_module(conn, actor.tenant_id, user, row.module_id).await?;
-    let now = Utc::now();
     if row.action == "COMPLETE" {
         if let Some(completion) = row.completion_id {
             diesel::update(module_completions::table.find((tenant, completion)))

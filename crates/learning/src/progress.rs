@@ -141,7 +141,7 @@ async fn quiz_counts(
                 count(*) FILTER (WHERE EXISTS ( \
                     SELECT 1 FROM quiz_attempts a \
                     WHERE a.tenant_id = q.tenant_id AND a.quiz_id = q.id \
-                      AND a.user_id = $2 AND a.passed)) AS passed \
+                      AND a.user_id = $2 AND a.passed AND a.archived_at IS NULL)) AS passed \
          FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -274,6 +274,7 @@ pub async fn complete_section(
     actor: &Actor,
     module: Uuid,
     section: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<ModuleProgress, LearningError> {
     let row = visible(conn, actor, module).await?;
     if row.status != "PUBLISHED" {
@@ -301,8 +302,8 @@ pub async fn complete_section(
         return Err(LearningError::ModuleLocked);
     }
     diesel::sql_query(
-        "INSERT INTO section_completions (tenant_id, id, user_id, module_id, section_id) \
-         VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO section_completions (tenant_id, id, user_id, module_id, section_id, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (tenant_id, user_id, section_id) WHERE archived_at IS NULL DO NOTHING",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -310,10 +311,11 @@ pub async fn complete_section(
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<SqlUuid, _>(module)
     .bind::<SqlUuid, _>(section)
+    .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await?;
     crate::versions::record_access(conn, actor, &row).await?;
-    evaluate_completion(conn, tenant, user, module).await?;
+    evaluate_completion(conn, tenant, user, module, now).await?;
     load(conn, tenant, user, module).await
 }
 
@@ -324,6 +326,7 @@ pub async fn evaluate_completion(
     tenant: TenantId,
     user: UserId,
     module: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
     lock_member_module(conn, tenant, user, module).await?;
     if active_completion(conn, tenant, user, module)
@@ -363,11 +366,38 @@ pub async fn evaluate_completion(
     if graded < assignments {
         return Ok(None);
     }
-    let completion = record_completion(conn, tenant, user, module, "PROGRESS").await?;
+    let completion = record_completion(conn, tenant, user, module, "PROGRESS", now).await?;
     if let Some(id) = completion {
-        certificates::issue(conn, tenant, user, module, id).await?;
+        let previous = certificates::latest_valid(conn, tenant, user, module, now).await?;
+        let issued = certificates::issue(conn, tenant, user, module, id, now).await?;
+        if let Some(previous) = previous {
+            guild_db::outbox::publish(
+                conn,
+                Some(tenant),
+                &crate::compliance::ComplianceRenewal {
+                    tenant_id: tenant.into_uuid(),
+                    user_id: user.into_uuid(),
+                    module_id: module,
+                    previous_certificate_id: previous,
+                    certificate_id: issued.id,
+                },
+            )
+            .await?;
+        }
     }
     Ok(completion)
+}
+
+/// The member has an active completion of the module.
+pub async fn is_completed(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<bool, LearningError> {
+    Ok(active_completion(conn, tenant, user, module)
+        .await?
+        .is_some())
 }
 
 /// Serializes completion decisions for one member and module until the transaction ends.
@@ -391,6 +421,7 @@ pub(crate) async fn record_completion(
     user: UserId,
     module: Uuid,
     source: &str,
+    now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
     #[derive(QueryableByName)]
     struct Inserted {
@@ -400,8 +431,8 @@ pub(crate) async fn record_completion(
         completed_at: DateTime<Utc>,
     }
     let inserted: Option<Inserted> = diesel::sql_query(
-        "INSERT INTO module_completions (tenant_id, id, user_id, module_id, source) \
-         VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO module_completions (tenant_id, id, user_id, module_id, source, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (tenant_id, user_id, module_id) WHERE archived_at IS NULL DO NOTHING \
          RETURNING id, completed_at",
     )
@@ -410,6 +441,7 @@ pub(crate) async fn record_completion(
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<SqlUuid, _>(module)
     .bind::<Text, _>(source)
+    .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await
     .optional()?;
@@ -521,15 +553,8 @@ pub async fn dashboard(
 ) -> Result<Dashboard, LearningError> {
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    let rows: Vec<AssignedRow> = diesel::sql_query(
-        "WITH assigned AS ( \
-             SELECT mg.module_id, bool_or(mg.is_mandatory) AS mandatory, \
-                    min(greatest(ug.created_at, mg.assigned_at) \
-                        + make_interval(days => mg.deadline_days)) AS due_at \
-             FROM module_groups mg \
-             JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-             WHERE mg.tenant_id = $1 AND ug.user_id = $2 \
-             GROUP BY mg.module_id) \
+    let rows: Vec<AssignedRow> = diesel::sql_query(format!(
+        "WITH assigned AS ({}) \
          SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
                 (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
                 (SELECT count(*) FROM section_completions c WHERE c.tenant_id = m.tenant_id \
@@ -542,7 +567,8 @@ pub async fn dashboard(
                     AND cp.module_id = m.id)) AS pinned \
          FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
          WHERE m.status = 'PUBLISHED'",
-    )
+        crate::compliance::assignments_sql("AND ug.user_id = $2")
+    ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .load(conn)

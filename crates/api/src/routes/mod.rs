@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub(crate) mod common;
+pub mod compliance;
 pub mod groups;
 pub mod media;
 pub mod members;

@@ -92,8 +92,9 @@ pub(crate) async fn complete_section(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (module, section) = path.into_inner();
+    let now = state.clock.now();
     let progress = in_tenant(&state, &actor, async |conn| {
-        progress::complete_section(conn, &actor, module, section).await
+        progress::complete_section(conn, &actor, module, section, now).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(ModuleProgressDto::from(progress)))
@@ -206,8 +207,9 @@ pub(crate) async fn my_dashboard(
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    let now = state.clock.now();
     let dashboard = in_tenant(&state, &actor, async |conn| {
-        progress::dashboard(conn, &actor, Utc::now()).await
+        progress::dashboard(conn, &actor, now).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(DashboardDto::from(dashboard)))
@@ -239,7 +241,7 @@ fn verify_url(state: &AppState, code: &str) -> String {
 
 fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
     CertificateDto {
-        status: c.status(Utc::now()).to_owned(),
+        status: c.status(state.clock.now()).to_owned(),
         verify_url: verify_url(state, &c.code),
         id: c.id,
         code: c.code,
@@ -446,7 +448,7 @@ pub(crate) async fn verify_certificate(
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     let mut conn = guild_db::connect(&state.db).await?;
-    let found = certificates::verify(&mut conn, &code, Utc::now()).await?;
+    let found = certificates::verify(&mut conn, &code, state.clock.now()).await?;
     match found {
         Some(v) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -542,8 +544,9 @@ pub(crate) async fn apply_override(
         reason: body.reason,
         allow_certificate: body.allow_certificate,
     };
+    let now = state.clock.now();
     let row = in_tenant(&state, &actor, async |conn| {
-        overrides::apply(conn, &actor, user, &request).await
+        overrides::apply(conn, &actor, user, &request, now).await
     })
     .await?;
     Ok(HttpResponse::Created().json(OverrideDto::from(row)))
@@ -594,8 +597,9 @@ pub(crate) async fn revert_override(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
+    let now = state.clock.now();
     let row = in_tenant(&state, &actor, async |conn| {
-        overrides::revert(conn, &actor, id).await
+        overrides::revert(conn, &actor, id, now).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(OverrideDto::from(row)))

@@ -676,8 +676,9 @@ pub(crate) async fn start_attempt(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let quiz = path.into_inner();
+    let now = state.clock.now();
     let started = in_tenant(&state, &actor, async |conn| {
-        attempts::start(conn, &actor, quiz).await
+        attempts::start(conn, &actor, quiz, now).await
     })
     .await?;
     match started {
@@ -800,8 +801,9 @@ pub(crate) async fn submit_attempt(
             text: a.text,
         })
         .collect();
+    let now = state.clock.now();
     let outcome = in_tenant(&state, &actor, async |conn| {
-        attempts::submit(conn, &actor, id, &answers, &key.0).await
+        attempts::submit(conn, &actor, id, &answers, &key.0, now).await
     })
     .await?;
     match outcome {
@@ -924,8 +926,9 @@ pub(crate) async fn grade_attempt(
             feedback: g.feedback,
         })
         .collect();
+    let now = state.clock.now();
     let view = in_tenant(&state, &actor, async |conn| {
-        attempts::grade(conn, &actor, id, &grades).await
+        attempts::grade(conn, &actor, id, &grades, now).await
     })
     .await?;
     Ok(web::Json(view.into()))

@@ -1,0 +1,303 @@
+//! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export), renewal, and
+//! the scheduled scans (deadline reminders hourly, certificate expiry daily).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use guild_db::jobs::Schedule;
+use guild_db::worker::Registry;
+use guild_kernel::PageRequest;
+use guild_learning::compliance::{
+    self, DeadlineReminderScan, ExpiryScanJob, Matrix, MatrixFilter, MatrixRow,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams, in_tenant};
+use crate::state::AppState;
+
+/// Matrix filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MatrixQuery {
+    /// Only members of this group.
+    group_id: Option<Uuid>,
+    /// Only this module.
+    module_id: Option<Uuid>,
+    /// Members per page (1–200, default 50).
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// A member's state on one mandatory module.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CellDto {
+    module_id: Uuid,
+    /// COMPLIANT, EXPIRING (certificate expires within 30 days), EXPIRED, OVERDUE, IN_PROGRESS
+    /// or NOT_STARTED.
+    status: String,
+    /// Since when the cell has this status.
+    since: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    /// The latest certificate's expiry.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A member's row.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MatrixRowDto {
+    user_id: Uuid,
+    name: String,
+    email: String,
+    /// One per mandatory module assigned to them.
+    cells: Vec<CellDto>,
+}
+
+impl From<MatrixRow> for MatrixRowDto {
+    fn from(r: MatrixRow) -> Self {
+        Self {
+            user_id: r.user_id,
+            name: r.name,
+            email: r.email,
+            cells: r
+                .cells
+                .into_iter()
+                .map(|c| CellDto {
+                    module_id: c.module_id,
+                    status: c.status.to_owned(),
+                    since: c.since,
+                    due_at: c.due_at,
+                    expires_at: c.expires_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A page of the compliance matrix.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MatrixDto {
+    /// Titles of the modules in this page's cells, by id.
+    modules: BTreeMap<Uuid, String>,
+    /// Members, ordered by id.
+    data: Vec<MatrixRowDto>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+impl From<Matrix> for MatrixDto {
+    fn from(m: Matrix) -> Self {
+        Self {
+            modules: m.modules,
+            data: m.rows.data.into_iter().map(Into::into).collect(),
+            next_cursor: m.rows.next_cursor,
+        }
+    }
+}
+
+/// The compliance matrix: members × mandatory modules, each cell with a status and since when.
+/// VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS scoped to groups sees their members; a
+/// grant scoped to the manager subtree sees that subtree.
+#[utoipa::path(
+    tag = "compliance",
+    params(MatrixQuery),
+    responses((status = 200, body = MatrixDto, description = "A page of members"), AuthErrors, InputErrors)
+)]
+#[get("/compliance/matrix")]
+pub(crate) async fn compliance_matrix(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<MatrixQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let q = query.into_inner();
+    let filter = MatrixFilter {
+        group_id: q.group_id,
+        module_id: q.module_id,
+    };
+    let page = PageRequest::from(&PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    });
+    let now = state.clock.now();
+    let matrix = in_tenant(&state, &actor, async |conn| {
+        compliance::matrix(conn, &actor, &filter, &page, now).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MatrixDto::from(matrix)))
+}
+
+/// Export filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// Only members of this group.
+    group_id: Option<Uuid>,
+    /// Only this module.
+    module_id: Option<Uuid>,
+}
+
+fn csv_field(value: &str) -> String {
+    // Quote every field; neutralise spreadsheet formulas.
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
+fn date(value: Option<DateTime<Utc>>) -> String {
+    value.map(|d| d.to_rfc3339()).unwrap_or_default()
+}
+
+/// The whole matrix as CSV (one line per member and module), with the matrix's scope and filters.
+#[utoipa::path(
+    tag = "compliance",
+    params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "user_id, name, email, module_id, module, status, since, due_at, expires_at"), AuthErrors, InputErrors)
+)]
+#[get("/compliance/matrix/export")]
+pub(crate) async fn export_compliance(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let q = query.into_inner();
+    let filter = MatrixFilter {
+        group_id: q.group_id,
+        module_id: q.module_id,
+    };
+    let now = state.clock.now();
+    let mut out =
+        String::from("user_id,name,email,module_id,module,status,since,due_at,expires_at\n");
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = PageRequest {
+            limit: Some(200),
+            cursor: cursor.clone(),
+        };
+        let matrix = in_tenant(&state, &actor, async |conn| {
+            compliance::matrix(conn, &actor, &filter, &page, now).await
+        })
+        .await?;
+        for row in &matrix.rows.data {
+            for cell in &row.cells {
+                let title = matrix
+                    .modules
+                    .get(&cell.module_id)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{}\n",
+                    row.user_id,
+                    csv_field(&row.name),
+                    csv_field(&row.email),
+                    cell.module_id,
+                    csv_field(title),
+                    cell.status,
+                    date(cell.since),
+                    date(cell.due_at),
+                    date(cell.expires_at),
+                ));
+            }
+        }
+        match matrix.rows.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"compliance.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(out))
+}
+
+/// Start renewing a module: allowed within 30 days before your certificate expires; your
+/// progress starts over while the certificate stays valid. Completing it again before expiry is
+/// a renewal.
+#[utoipa::path(
+    tag = "compliance",
+    params(("module_id" = Uuid, Path, description = "The module")),
+    responses((status = 204, description = "Progress archived; take the module again"), AuthErrors, NotFound, Conflict)
+)]
+#[post("/modules/{module_id}/renewal")]
+pub(crate) async fn start_renewal(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let module = path.into_inner();
+    let now = state.clock.now();
+    in_tenant(&state, &actor, async |conn| {
+        compliance::start_renewal(conn, &actor, module, now).await
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the compliance scans: deadline reminders every hour, expiry every day (at 02:00 UTC).
+pub fn register(registry: &mut Registry, state: &AppState) {
+    let s = state.clone();
+    registry.on_job(move |_, _: DeadlineReminderScan| {
+        let state = s.clone();
+        async move {
+            let now = state.clock.now();
+            let mut conn = guild_db::connect(&state.db).await?;
+            let mut sent = 0;
+            for tenant in compliance::active_tenants(&mut conn).await? {
+                sent += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                    compliance::send_deadline_reminders(c, tenant, now).await
+                })
+                .await?;
+            }
+            Ok(Some(serde_json::json!({ "sent": sent })))
+        }
+    });
+    let s = state.clone();
+    registry.on_job(move |_, _: ExpiryScanJob| {
+        let state = s.clone();
+        async move {
+            let now = state.clock.now();
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (mut expiring, mut expired) = (0, 0);
+            for tenant in compliance::active_tenants(&mut conn).await? {
+                let scan = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                    compliance::scan_expiry(c, tenant, now).await
+                })
+                .await?;
+                expiring += scan.expiring;
+                expired += scan.expired;
+            }
+            Ok(Some(
+                serde_json::json!({ "expiring": expiring, "expired": expired }),
+            ))
+        }
+    });
+    registry.schedule(Schedule::every(
+        "deadline_reminders",
+        Duration::from_secs(3600),
+        &DeadlineReminderScan::default(),
+    ));
+    registry.schedule(
+        Schedule::every(
+            "compliance_scan",
+            Duration::from_secs(86_400),
+            &ExpiryScanJob::default(),
+        )
+        .at_offset(Duration::from_secs(2 * 3600)),
+    );
+}

@@ -1,0 +1,753 @@
+//! Compliance: due dates of mandatory modules, deadline reminders, certificate expiry with
+//! re-assignment, renewal, and the compliance matrix.
+//!
+//! **Due dates.** A member's due date for a module is the earliest over their groups' assignments
+//! of `start + deadline_days`, where `start` is the latest of: when they joined the group, when
+//! the module was assigned to it, and when their current cycle started (an expiry restarts it).
+//! Overdue is computed from it at read time, never stored.
+//!
+//! **Reminders** ([`send_deadline_reminders`], hourly): 7 days and 1 day before the due date and
+//! once overdue, each at most once per member, module and due date (`deadline_reminders` is the
+//! record), as [`DeadlineReminder`] events for notifications and email.
+//!
+//! **Expiry** ([`scan_expiry`], daily; safe on several instances and when run twice, because
+//! every effect hangs on inserting a `compliance_notices` row that exists at most once per
+//! certificate and kind): 30 days before a certificate expires, [`ModuleExpiring`] once; at
+//! expiry, [`ModuleExpired`] once, the member's completions and quiz attempts on the module are
+//! archived (kept, read-only, still listed in history), their progress starts over, and a new
+//! cycle begins, which gives them a new due date. Only a member's latest certificate of a module
+//! counts: after a renewal, the older one expiring changes nothing.
+//!
+//! **Renewal.** From 30 days before expiry, [`start_renewal`] archives the member's progress so
+//! they can take the module again while their certificate stays valid; completing it before the
+//! old certificate expires emits [`ComplianceRenewal`] (see `progress::evaluate_completion`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_kernel::auth::effective_grants;
+use guild_kernel::{
+    Actor, DomainEvent, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::LearningError;
+
+/// How long before expiry a certificate is "expiring".
+pub fn expiring_window() -> Duration {
+    Duration::days(30)
+}
+
+/// The assignments of members to modules, one row per (member, module):
+/// `tenant_id, user_id, module_id, mandatory, assigned_at, due_at`. `{filter}` is appended to
+/// the WHERE clause (which already has `mg.tenant_id = $1`).
+pub(crate) fn assignments_sql(filter: &str) -> String {
+    format!(
+        "SELECT mg.tenant_id, ug.user_id, mg.module_id, \
+                bool_or(mg.is_mandatory) AS mandatory, \
+                max(greatest(ug.created_at, mg.assigned_at, c.started_at)) AS assigned_at, \
+                min(greatest(ug.created_at, mg.assigned_at, c.started_at) \
+                    + make_interval(days => mg.deadline_days)) AS due_at \
+         FROM module_groups mg \
+         JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+         LEFT JOIN assignment_cycles c ON c.tenant_id = mg.tenant_id AND c.user_id = ug.user_id \
+                                      AND c.module_id = mg.module_id \
+         WHERE mg.tenant_id = $1 {filter} \
+         GROUP BY mg.tenant_id, ug.user_id, mg.module_id"
+    )
+}
+
+// --- Events ----------------------------------------------------------------------------------
+
+/// A deadline reminder to send (notifications, email).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadlineReminder {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub module_title: String,
+    /// DUE_IN_7_DAYS, DUE_IN_1_DAY or OVERDUE.
+    pub kind: String,
+    /// The due date.
+    pub due_at: DateTime<Utc>,
+}
+
+impl DomainEvent for DeadlineReminder {
+    const KIND: &'static str = "learning.deadline_reminder";
+}
+
+/// A certificate expires within 30 days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleExpiring {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The certificate.
+    pub certificate_id: Uuid,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl DomainEvent for ModuleExpiring {
+    const KIND: &'static str = "learning.module_expiring";
+}
+
+/// A certificate expired: the member's progress was reset and the module re-assigned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleExpired {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The certificate.
+    pub certificate_id: Uuid,
+    /// When it expired.
+    pub expired_at: DateTime<Utc>,
+    /// The new due date, when the module is assigned with a deadline.
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+impl DomainEvent for ModuleExpired {
+    const KIND: &'static str = "learning.module_expired";
+}
+
+/// A member renewed a module before their certificate expired (gamification: XP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComplianceRenewal {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// The module.
+    pub module_id: Uuid,
+    /// The certificate renewed.
+    pub previous_certificate_id: Uuid,
+    /// The new one.
+    pub certificate_id: Uuid,
+}
+
+impl DomainEvent for ComplianceRenewal {
+    const KIND: &'static str = "learning.compliance_renewal";
+}
+
+// --- Jobs ----------------------------------------------------------------------------------
+
+/// The hourly job that sends deadline reminders in every tenant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeadlineReminderScan {}
+
+impl guild_db::jobs::Job for DeadlineReminderScan {
+    const KIND: &'static str = "learning.deadline_reminders";
+}
+
+/// The daily job that handles certificate expiry in every tenant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExpiryScanJob {}
+
+impl guild_db::jobs::Job for ExpiryScanJob {
+    const KIND: &'static str = "learning.compliance_scan";
+}
+
+/// Tenants that are not archived (the scans visit each in its own tenant transaction).
+pub async fn active_tenants(conn: &mut AsyncPgConnection) -> Result<Vec<TenantId>, LearningError> {
+    use guild_db::schema::tenants;
+    Ok(tenants::table
+        .filter(tenants::archived_at.is_null())
+        .select(tenants::id)
+        .order(tenants::id)
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .map(TenantId)
+        .collect())
+}
+
+// --- Reminders -------------------------------------------------------------------------------
+
+#[derive(QueryableByName)]
+struct DueRow {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Timestamptz)]
+    due_at: DateTime<Utc>,
+}
+
+/// Which reminder is due at `now` for a due date, if any.
+pub fn reminder_kind(due_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<&'static str> {
+    if now >= due_at {
+        Some("OVERDUE")
+    } else if now >= due_at - Duration::days(1) {
+        Some("DUE_IN_1_DAY")
+    } else if now >= due_at - Duration::days(7) {
+        Some("DUE_IN_7_DAYS")
+    } else {
+        None
+    }
+}
+
+/// Sends the deadline reminders of one tenant that are due at `now`; returns how many.
+pub async fn send_deadline_reminders(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<usize, LearningError> {
+    let sql = format!(
+        "SELECT a.user_id, a.module_id, m.title, a.due_at FROM ({}) a \
+         JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
+         JOIN memberships ms ON ms.tenant_id = a.tenant_id AND ms.user_id = a.user_id \
+         WHERE a.mandatory AND a.due_at IS NOT NULL AND a.due_at <= $2 + interval '7 days' \
+           AND m.status = 'PUBLISHED' AND ms.status = 'ACTIVE' \
+           AND NOT EXISTS (SELECT 1 FROM module_completions c WHERE c.tenant_id = a.tenant_id \
+                 AND c.user_id = a.user_id AND c.module_id = a.module_id AND c.archived_at IS NULL)",
+        assignments_sql("")
+    );
+    let due: Vec<DueRow> = diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await?;
+    let mut sent = 0;
+    for row in due {
+        let Some(kind) = reminder_kind(row.due_at, now) else {
+            continue;
+        };
+        let inserted = diesel::sql_query(
+            "INSERT INTO deadline_reminders (tenant_id, user_id, module_id, kind, due_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(row.user_id)
+        .bind::<SqlUuid, _>(row.module_id)
+        .bind::<Text, _>(kind)
+        .bind::<Timestamptz, _>(row.due_at)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        if inserted == 1 {
+            guild_db::outbox::publish(
+                conn,
+                Some(tenant),
+                &DeadlineReminder {
+                    tenant_id: tenant.into_uuid(),
+                    user_id: row.user_id,
+                    module_id: row.module_id,
+                    module_title: row.title,
+                    kind: kind.to_owned(),
+                    due_at: row.due_at,
+                },
+            )
+            .await?;
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+// --- Expiry ----------------------------------------------------------------------------------
+
+#[derive(QueryableByName)]
+struct CertRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    expires_at: DateTime<Utc>,
+}
+
+/// What one expiry scan did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ExpiryScan {
+    /// `module_expiring` events emitted.
+    pub expiring: usize,
+    /// Certificates expired and progress reset.
+    pub expired: usize,
+}
+
+/// Latest non-revoked certificates (per member and module) whose expiry is before `until` and
+/// that have no notice of `kind` yet.
+async fn latest_certificates(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    until: DateTime<Utc>,
+    kind: &str,
+) -> Result<Vec<CertRow>, LearningError> {
+    Ok(diesel::sql_query(
+        "SELECT c.id, c.user_id, c.module_id, c.expires_at FROM certificates c \
+         WHERE c.tenant_id = $1 AND c.revoked_at IS NULL AND c.expires_at <= $2 \
+           AND NOT EXISTS (SELECT 1 FROM certificates newer WHERE newer.tenant_id = c.tenant_id \
+                 AND newer.user_id = c.user_id AND newer.module_id = c.module_id \
+                 AND newer.revoked_at IS NULL AND newer.issued_at > c.issued_at) \
+           AND NOT EXISTS (SELECT 1 FROM compliance_notices n WHERE n.tenant_id = c.tenant_id \
+                 AND n.certificate_id = c.id AND n.kind = $3) \
+         ORDER BY c.expires_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Timestamptz, _>(until)
+    .bind::<Text, _>(kind)
+    .load(conn)
+    .await?)
+}
+
+async fn claim_notice(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    certificate: Uuid,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, LearningError> {
+    let inserted = diesel::sql_query(
+        "INSERT INTO compliance_notices (tenant_id, certificate_id, kind, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(certificate)
+    .bind::<Text, _>(kind)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(inserted == 1)
+}
+
+/// Archives a member's active progress on a module at `now`: section completions, the module
+/// completion and quiz attempts (an attempt still in progress is closed as TIMED_OUT).
+pub(crate) async fn archive_cycle(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), LearningError> {
+    for sql in [
+        "UPDATE section_completions SET archived_at = $4 \
+         WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
+        "UPDATE module_completions SET archived_at = $4 \
+         WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
+        "UPDATE quiz_attempts a SET archived_at = $4, \
+                status = CASE WHEN a.status = 'IN_PROGRESS' THEN 'TIMED_OUT' ELSE a.status END, \
+                passed = CASE WHEN a.status = 'IN_PROGRESS' THEN false ELSE a.passed END \
+         FROM quizzes q WHERE q.tenant_id = a.tenant_id AND q.id = a.quiz_id \
+           AND a.tenant_id = $1 AND a.user_id = $2 AND q.module_id = $3 AND a.archived_at IS NULL",
+    ] {
+        diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(tenant.into_uuid())
+            .bind::<SqlUuid, _>(user.into_uuid())
+            .bind::<SqlUuid, _>(module)
+            .bind::<Timestamptz, _>(now)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct NewDue {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+}
+
+/// Emits expiring notices and processes expiries of one tenant at `now`.
+pub async fn scan_expiry(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<ExpiryScan, LearningError> {
+    let mut scan = ExpiryScan::default();
+    for cert in latest_certificates(conn, tenant, now + expiring_window(), "EXPIRING").await? {
+        // A certificate already expired gets its EXPIRED notice below, not a late warning.
+        if cert.expires_at <= now {
+            continue;
+        }
+        if claim_notice(conn, tenant, cert.id, "EXPIRING", now).await? {
+            guild_db::outbox::publish(
+                conn,
+                Some(tenant),
+                &ModuleExpiring {
+                    tenant_id: tenant.into_uuid(),
+                    user_id: cert.user_id,
+                    module_id: cert.module_id,
+                    certificate_id: cert.id,
+                    expires_at: cert.expires_at,
+                },
+            )
+            .await?;
+            scan.expiring += 1;
+        }
+    }
+    for cert in latest_certificates(conn, tenant, now, "EXPIRED").await? {
+        if !claim_notice(conn, tenant, cert.id, "EXPIRED", now).await? {
+            continue;
+        }
+        let user = UserId(cert.user_id);
+        crate::progress::lock_member_module(conn, tenant, user, cert.module_id).await?;
+        archive_cycle(conn, tenant, user, cert.module_id, now).await?;
+        diesel::sql_query(
+            "INSERT INTO assignment_cycles (tenant_id, user_id, module_id, started_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, user_id, module_id) DO UPDATE SET started_at = EXCLUDED.started_at",
+        )
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(cert.user_id)
+        .bind::<SqlUuid, _>(cert.module_id)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        let due: Option<NewDue> = diesel::sql_query(format!(
+            "SELECT a.due_at FROM ({}) a",
+            assignments_sql("AND ug.user_id = $2 AND mg.module_id = $3")
+        ))
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(cert.user_id)
+        .bind::<SqlUuid, _>(cert.module_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &ModuleExpired {
+                tenant_id: tenant.into_uuid(),
+                user_id: cert.user_id,
+                module_id: cert.module_id,
+                certificate_id: cert.id,
+                expired_at: cert.expires_at,
+                new_due_at: due.and_then(|d| d.due_at),
+            },
+        )
+        .await?;
+        scan.expired += 1;
+    }
+    Ok(scan)
+}
+
+/// Starts renewing a module: allowed from 30 days before the member's certificate expires (and
+/// not after); archives their progress so they can take the module again. The certificate stays
+/// valid until it expires.
+pub async fn start_renewal(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), LearningError> {
+    crate::modules::visible(conn, actor, module).await?;
+    let tenant = actor.tenant_id;
+    let user = actor.user_id;
+    crate::progress::lock_member_module(conn, tenant, user, module).await?;
+    let expires: Option<Option<DateTime<Utc>>> = guild_db::schema::certificates::table
+        .filter(guild_db::schema::certificates::tenant_id.eq(tenant.into_uuid()))
+        .filter(guild_db::schema::certificates::user_id.eq(user.into_uuid()))
+        .filter(guild_db::schema::certificates::module_id.eq(module))
+        .filter(guild_db::schema::certificates::revoked_at.is_null())
+        .order(guild_db::schema::certificates::issued_at.desc())
+        .select(guild_db::schema::certificates::expires_at)
+        .first(conn)
+        .await
+        .optional()?;
+    let active = crate::progress::is_completed(conn, tenant, user, module).await?;
+    match expires {
+        Some(Some(at)) if active && at > now && at <= now + expiring_window() => {}
+        _ => {
+            return Err(LearningError::InvalidTransition(
+                "a module can be renewed only within 30 days before your certificate expires",
+            ));
+        }
+    }
+    archive_cycle(conn, tenant, user, module, now).await?;
+    crate::audit(
+        conn,
+        actor,
+        "RENEWAL_STARTED",
+        "module",
+        module,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+// --- Matrix ----------------------------------------------------------------------------------
+
+/// Whose progress the actor may see in the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone in the tenant.
+    Tenant,
+    /// Members of these groups, and these members.
+    Limited {
+        /// Groups.
+        groups: Vec<Uuid>,
+        /// Members (a manager's subtree).
+        users: Vec<Uuid>,
+    },
+}
+
+/// The actor's matrix scope: VIEW_ALL_PROGRESS → the tenant; VIEW_GROUP_PROGRESS (or a scoped
+/// VIEW_ALL_PROGRESS) → the granted groups; any progress or manager-dashboard grant scoped to
+/// the manager subtree → that subtree. Nothing → 403.
+pub fn scope(actor: &Actor) -> Result<Scope, LearningError> {
+    if authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_ok()
+        || authorize(actor, Permission::ViewGroupProgress, Target::Tenant).is_ok()
+    {
+        return Ok(Scope::Tenant);
+    }
+    let mut groups = Vec::new();
+    let mut users = Vec::new();
+    for grant in effective_grants(actor) {
+        let relevant = matches!(
+            grant.permission,
+            Permission::ViewAllProgress
+                | Permission::ViewGroupProgress
+                | Permission::ViewManagerDashboard
+        );
+        if !relevant {
+            continue;
+        }
+        if let Some(ids) = &grant.scope.group_ids
+            && grant.permission != Permission::ViewManagerDashboard
+        {
+            groups.extend(ids.iter().copied());
+        }
+        if grant.scope.manager_subtree {
+            users.extend(actor.subtree.iter().map(|u| u.into_uuid()));
+        }
+    }
+    if groups.is_empty() && users.is_empty() {
+        authorize(actor, Permission::ViewGroupProgress, Target::Tenant)?;
+    }
+    groups.sort();
+    groups.dedup();
+    users.sort();
+    users.dedup();
+    Ok(Scope::Limited { groups, users })
+}
+
+/// Matrix filters.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixFilter {
+    /// Only members of this group.
+    pub group_id: Option<Uuid>,
+    /// Only this module.
+    pub module_id: Option<Uuid>,
+}
+
+/// One cell: a member's state on a mandatory module.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// The module.
+    pub module_id: Uuid,
+    /// COMPLIANT, EXPIRING, EXPIRED, OVERDUE, IN_PROGRESS or NOT_STARTED.
+    pub status: &'static str,
+    /// Since when.
+    pub since: Option<DateTime<Utc>>,
+    /// The due date.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The certificate's expiry, when there is one.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// One member's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
+    /// The member.
+    pub user_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Their mandatory modules.
+    pub cells: Vec<Cell>,
+}
+
+/// A page of the matrix with the titles of the modules in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Matrix {
+    /// Module id → title, for every module in a cell of this page.
+    pub modules: BTreeMap<Uuid, String>,
+    /// The members.
+    pub rows: Page<MatrixRow>,
+}
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+}
+
+#[derive(QueryableByName)]
+struct CellRow {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    assigned_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    completed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    has_certificate: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    issued_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    started_at: Option<DateTime<Utc>>,
+}
+
+/// The status of a cell at `now`: a valid certificate (or a completion without one) is
+/// COMPLIANT, or EXPIRING within 30 days of its expiry; an expired one is EXPIRED until the member
+/// completes the module again, unless their new due date passed (OVERDUE); otherwise OVERDUE,
+/// IN_PROGRESS or NOT_STARTED.
+fn cell(row: &CellRow, now: DateTime<Utc>) -> Cell {
+    let expired = row.expires_at.is_some_and(|e| e <= now);
+    let (status, since) = if row.has_certificate && !expired {
+        match row.expires_at {
+            Some(exp) if exp <= now + expiring_window() => {
+                ("EXPIRING", Some(exp - expiring_window()))
+            }
+            _ => ("COMPLIANT", row.completed_at.or(row.issued_at)),
+        }
+    } else if row.completed_at.is_some() && row.has_certificate {
+        ("EXPIRED", row.expires_at)
+    } else if row.completed_at.is_some() {
+        ("COMPLIANT", row.completed_at)
+    } else if let Some(due) = row.due_at.filter(|d| *d < now) {
+        ("OVERDUE", Some(due))
+    } else if row.has_certificate && expired {
+        ("EXPIRED", row.expires_at)
+    } else if row.started_at.is_some() {
+        ("IN_PROGRESS", row.started_at)
+    } else {
+        ("NOT_STARTED", row.assigned_at)
+    };
+    Cell {
+        module_id: row.module_id,
+        status,
+        since,
+        due_at: row.due_at,
+        expires_at: row.expires_at,
+    }
+}
+
+fn bad_cursor() -> LearningError {
+    LearningError::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
+}
+
+/// A page of the compliance matrix: members in the actor's scope with at least one mandatory
+/// module, ordered by id, each with a cell per mandatory module. Three queries per page.
+pub async fn matrix(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &MatrixFilter,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Matrix, LearningError> {
+    let scope = scope(actor)?;
+    let (limited, groups, users) = match &scope {
+        Scope::Tenant => (false, Vec::new(), Vec::new()),
+        Scope::Limited { groups, users } => (true, groups.clone(), users.clone()),
+    };
+    let after: Option<Uuid> = match page.cursor().map_err(|_| bad_cursor())? {
+        Some(c) => Some(c.0.parse().map_err(|_| bad_cursor())?),
+        None => None,
+    };
+    let limit = page.limit();
+    let members: Vec<MemberRow> = diesel::sql_query(
+        "SELECT ms.user_id, u.name, u.email FROM memberships ms \
+         JOIN users u ON u.id = ms.user_id \
+         WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
+           AND ($2::uuid IS NULL OR ms.user_id > $2) \
+           AND (NOT $3 OR ms.user_id = ANY($5) OR EXISTS (SELECT 1 FROM user_groups g \
+                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = ANY($4))) \
+           AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
+                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = $6)) \
+           AND EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
+                ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+                JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id \
+                WHERE mg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND mg.is_mandatory \
+                  AND m.status = 'PUBLISHED' AND ($7::uuid IS NULL OR mg.module_id = $7)) \
+         ORDER BY ms.user_id LIMIT $8",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<Nullable<SqlUuid>, _>(after)
+    .bind::<Bool, _>(limited)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&users)
+    .bind::<Nullable<SqlUuid>, _>(filter.group_id)
+    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+    .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
+    .load(conn)
+    .await?;
+    let page_users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+    let cells: Vec<CellRow> = diesel::sql_query(format!(
+        "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \
+                mc.completed_at, cert.expires_at, cert.issued_at, \
+                (cert.issued_at IS NOT NULL) AS has_certificate, \
+                (SELECT min(sc.completed_at) FROM section_completions sc WHERE sc.tenant_id = a.tenant_id \
+                   AND sc.user_id = a.user_id AND sc.module_id = a.module_id AND sc.archived_at IS NULL) AS started_at \
+         FROM ({}) a \
+         JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
+         LEFT JOIN module_completions mc ON mc.tenant_id = a.tenant_id AND mc.user_id = a.user_id \
+              AND mc.module_id = a.module_id AND mc.archived_at IS NULL \
+         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM certificates c \
+              WHERE c.tenant_id = a.tenant_id AND c.user_id = a.user_id AND c.module_id = a.module_id \
+                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
+         WHERE a.mandatory AND m.status = 'PUBLISHED' \
+         ORDER BY a.user_id, m.title",
+        assignments_sql("AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR mg.module_id = $3)")
+    ))
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&page_users)
+    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+    .load(conn)
+    .await?;
+    let mut modules = BTreeMap::new();
+    let mut by_user: HashMap<Uuid, Vec<Cell>> = HashMap::new();
+    for row in &cells {
+        modules.insert(row.module_id, row.title.clone());
+        by_user.entry(row.user_id).or_default().push(cell(row, now));
+    }
+    let rows: Vec<MatrixRow> = members
+        .into_iter()
+        .map(|m| MatrixRow {
+            cells: by_user.remove(&m.user_id).unwrap_or_default(),
+            user_id: m.user_id,
+            name: m.name,
+            email: m.email,
+        })
+        .collect();
+    let rows = Page::from_overfetch(rows, limit, |r: &MatrixRow| r.user_id.to_string());
+    // Titles only of modules on this page (the overfetched row may have added some).
+    let used: HashSet<Uuid> = rows
+        .data
+        .iter()
+        .flat_map(|r| r.cells.iter().map(|c| c.module_id))
+        .collect();
+    modules.retain(|id, _| used.contains(id));
+    Ok(Matrix { modules, rows })
+}

@@ -1,0 +1,601 @@
+//! Compliance over HTTP with a manual clock: expiring and expired certificates, progress reset
+//! and re-assignment, renewal, deadline reminders, and the matrix in each permission scope.
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use chrono::{DateTime, Duration, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use guild_kernel::{Clock, ManualClock};
+use guild_tests::{World, access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+fn get(uri: &str, token: &str) -> actix_http::Request {
+    json_request(Method::GET, uri, Some(token), None)
+}
+
+fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
+    json_request(Method::POST, uri, Some(token), Some(body))
+}
+
+fn put(uri: &str, token: &str, body: Value) -> actix_http::Request {
+    json_request(Method::PUT, uri, Some(token), Some(body))
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(w: &World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(-1)
+}
+
+async fn events(w: &World, kind: &str) -> i64 {
+    count(
+        w,
+        &format!("SELECT count(*) AS n FROM outbox_events WHERE kind = '{kind}'"),
+    )
+    .await
+}
+
+/// Runs one job of `job`'s kind through the worker (with the app's clock).
+async fn run_job<J: guild_db::jobs::Job>(w: &World, job: &J) {
+    let mut conn = w.db.conn().await;
+    guild_db::jobs::enqueue(&mut conn, None, job)
+        .await
+        .expect("enqueue");
+    drop(conn);
+    w.run_worker().await;
+}
+
+async fn scan(w: &World) {
+    run_job(w, &guild_learning::compliance::ExpiryScanJob::default()).await;
+}
+
+async fn remind(w: &World) {
+    run_job(
+        w,
+        &guild_learning::compliance::DeadlineReminderScan::default(),
+    )
+    .await;
+}
+
+fn move_to(clock: &ManualClock, at: DateTime<Utc>) {
+    clock.advance(at - clock.now());
+}
+
+struct Setup {
+    owner: String,
+    ann: String,
+    ann_id: String,
+    group: String,
+    module: String,
+    section: String,
+    quiz: String,
+    question: String,
+}
+
+/// A tenant whose group "Floor" (with Ann) has a mandatory module (12 months validity, 14 days
+/// deadline) with one section and a one-question quiz.
+async fn setup<S, B>(app: &S, w: &World) -> Setup
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let owner = access(&sign_up(app, "acme").await);
+    let ann = access(&join(app, w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = send(app, get("/v1/me", &ann)).await.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let group = id(
+        &send(app, post("/v1/groups", &owner, json!({ "name": "Floor" })))
+            .await
+            .json,
+    );
+    send(
+        app,
+        post(
+            &format!("/v1/groups/{group}/members"),
+            &owner,
+            json!({ "user_ids": [ann_id] }),
+        ),
+    )
+    .await;
+    let module = id(&send(
+        app,
+        post(
+            "/v1/modules",
+            &owner,
+            json!({ "title": "Fire safety", "validity_months": 12 }),
+        ),
+    )
+    .await
+    .json);
+    let section = id(&send(
+        app,
+        post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Exits" }),
+        ),
+    )
+    .await
+    .json);
+    let quiz = id(&send(
+        app,
+        post(
+            &format!("/v1/modules/{module}/quizzes"),
+            &owner,
+            json!({ "title": "Check", "passing_score_percent": 100 }),
+        ),
+    )
+    .await
+    .json);
+    let question = id(&send(
+        app,
+        post(
+            &format!("/v1/quizzes/{quiz}/questions"),
+            &owner,
+            json!({ "kind": "TRUE_FALSE", "prompt": "Use the lift in a fire?", "points": 1, "options": [
+                { "id": "t", "text": "True", "correct": false },
+                { "id": "f", "text": "False", "correct": true }
+            ] }),
+        ),
+    )
+    .await
+    .json);
+    let etag = send(app, get(&format!("/v1/modules/{module}"), &owner))
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let published = send(
+        app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/modules/{module}/status"))
+            .insert_header(("authorization", format!("Bearer {owner}")))
+            .insert_header(("if-match", etag))
+            .set_json(json!({ "status": "PUBLISHED" }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let assigned = send(
+        app,
+        put(
+            &format!("/v1/modules/{module}/groups/{group}"),
+            &owner,
+            json!({ "deadline_days": 14, "is_mandatory": true }),
+        ),
+    )
+    .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    Setup {
+        owner,
+        ann,
+        ann_id,
+        group,
+        module,
+        section,
+        quiz,
+        question,
+    }
+}
+
+async fn complete<S, B>(app: &S, s: &Setup, key: &str)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let done = send(
+        app,
+        post(
+            &format!("/v1/modules/{}/sections/{}/complete", s.module, s.section),
+            &s.ann,
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let started = send(
+        app,
+        post(
+            &format!("/v1/quizzes/{}/attempts", s.quiz),
+            &s.ann,
+            json!({}),
+        ),
+    )
+    .await;
+    let submitted = send(
+        app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/attempts/{}/submit", id(&started.json)))
+            .insert_header(("authorization", format!("Bearer {}", s.ann)))
+            .insert_header(("idempotency-key", key.to_owned()))
+            .set_json(json!({ "answers": [{ "question_id": s.question, "option_ids": ["f"] }] }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(submitted.json["passed"], true, "{}", submitted.text);
+}
+
+async fn ann_cell<S, B>(app: &S, s: &Setup) -> Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let matrix = send(app, get("/v1/compliance/matrix", &s.owner)).await;
+    assert_eq!(matrix.status, 200, "{}", matrix.text);
+    matrix.json["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["user_id"] == s.ann_id.as_str())
+        .map(|r| r["cells"][0].clone())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let (w, app) = world(move |state| state.clock = c).await;
+    let s = setup(&app, &w).await;
+    assert_eq!(ann_cell(&app, &s).await["status"], "NOT_STARTED");
+    complete(&app, &s, "first").await;
+    let cert = send(&app, get("/v1/me/certificates", &s.ann)).await.json[0].clone();
+    let expires: DateTime<Utc> =
+        serde_json::from_value(cert["expires_at"].clone()).unwrap_or_default();
+    assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
+
+    // Nothing to do yet.
+    scan(&w).await;
+    assert_eq!(events(&w, "learning.module_expiring").await, 0);
+
+    // 29 days before expiry: one expiring event, however often the scan runs.
+    move_to(&clock, expires - Duration::days(29));
+    scan(&w).await;
+    scan(&w).await;
+    assert_eq!(events(&w, "learning.module_expiring").await, 1);
+    let cell = ann_cell(&app, &s).await;
+    assert_eq!(cell["status"], "EXPIRING");
+
+    // Past expiry: progress reset, attempts archived but still listed, re-assigned.
+    move_to(&clock, expires + Duration::hours(1));
+    assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRED");
+    scan(&w).await;
+    assert_eq!(events(&w, "learning.module_expired").await, 1);
+    let progress = send(
+        &app,
+        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
+    )
+    .await;
+    assert_eq!(progress.json["sections_done"], 0, "{}", progress.text);
+    assert_eq!(progress.json["quizzes_passed"], 0);
+    assert_eq!(progress.json["completed_at"], Value::Null);
+    let attempts = send(
+        &app,
+        get(&format!("/v1/quizzes/{}/attempts", s.quiz), &s.ann),
+    )
+    .await;
+    assert_eq!(
+        attempts.json.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        attempts.text
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM quiz_attempts WHERE archived_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    let due: DateTime<Utc> =
+        serde_json::from_value(dashboard.json["assigned"][0]["due_at"].clone()).unwrap_or_default();
+    assert!(
+        (due - (clock.now() + Duration::days(14)))
+            .num_seconds()
+            .abs()
+            < 5,
+        "re-assigned with a new 14-day deadline: {due}"
+    );
+    assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRED");
+    let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
+    assert_eq!(certs.json[0]["status"], "EXPIRED");
+
+    // The second run the same day changes nothing.
+    let before = (
+        count(&w, "SELECT count(*) AS n FROM outbox_events").await,
+        count(
+            &w,
+            "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL",
+        )
+        .await,
+        count(&w, "SELECT count(*) AS n FROM assignment_cycles").await,
+    );
+    scan(&w).await;
+    let after = (
+        count(&w, "SELECT count(*) AS n FROM outbox_events").await,
+        count(
+            &w,
+            "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL",
+        )
+        .await,
+        count(&w, "SELECT count(*) AS n FROM assignment_cycles").await,
+    );
+    assert_eq!(before, after);
+
+    // Not renewed within the new deadline: overdue.
+    move_to(&clock, due + Duration::hours(1));
+    let cell = ann_cell(&app, &s).await;
+    assert_eq!(cell["status"], "OVERDUE");
+    // Taking it again makes Ann compliant, with a new certificate; no renewal (it had expired).
+    complete(&app, &s, "second").await;
+    assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
+    assert_eq!(events(&w, "learning.compliance_renewal").await, 0);
+}
+
+#[actix_web::test]
+async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_changes_nothing() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let (w, app) = world(move |state| state.clock = c).await;
+    let s = setup(&app, &w).await;
+    complete(&app, &s, "first").await;
+    let expires: DateTime<Utc> = serde_json::from_value(
+        send(&app, get("/v1/me/certificates", &s.ann)).await.json[0]["expires_at"].clone(),
+    )
+    .unwrap_or_default();
+    let renewal = format!("/v1/modules/{}/renewal", s.module);
+    assert_problem(
+        &send(&app, post(&renewal, &s.ann, json!({}))).await,
+        409,
+        "invalid_status_transition",
+    );
+    move_to(&clock, expires - Duration::days(10));
+    let started = send(&app, post(&renewal, &s.ann, json!({}))).await;
+    assert_eq!(started.status, 204, "{}", started.text);
+    // Still certified while renewing.
+    assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRING");
+    complete(&app, &s, "renewal").await;
+    assert_eq!(events(&w, "learning.compliance_renewal").await, 1);
+    let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
+    assert_eq!(certs.json.as_array().map(Vec::len), Some(2));
+    // The old certificate reaching its expiry resets nothing: the new one counts.
+    move_to(&clock, expires + Duration::days(1));
+    scan(&w).await;
+    assert_eq!(events(&w, "learning.module_expired").await, 0);
+    assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
+}
+
+#[actix_web::test]
+async fn deadline_reminders_are_sent_once_each_and_emailed() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let (w, app) = world(move |state| state.clock = c).await;
+    let s = setup(&app, &w).await;
+    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    let due: DateTime<Utc> =
+        serde_json::from_value(dashboard.json["assigned"][0]["due_at"].clone()).unwrap_or_default();
+    remind(&w).await;
+    assert_eq!(events(&w, "learning.deadline_reminder").await, 0);
+    move_to(&clock, due - Duration::days(6));
+    remind(&w).await;
+    remind(&w).await;
+    assert_eq!(events(&w, "learning.deadline_reminder").await, 1);
+    move_to(&clock, due - Duration::hours(12));
+    remind(&w).await;
+    move_to(&clock, due + Duration::hours(1));
+    remind(&w).await;
+    remind(&w).await;
+    assert_eq!(events(&w, "learning.deadline_reminder").await, 3);
+    let kinds = count(
+        &w,
+        "SELECT count(DISTINCT kind) AS n FROM deadline_reminders",
+    )
+    .await;
+    assert_eq!(kinds, 3);
+    let to_ann: Vec<String> = w
+        .mail
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == "ann@acme.example.com")
+        .map(|m| m.subject)
+        .filter(|s| s.starts_with("Due") || s.starts_with("Overdue"))
+        .collect();
+    assert_eq!(to_ann.len(), 3, "{to_ann:?}");
+    assert!(to_ann.iter().any(|s| s.starts_with("Overdue:")));
+    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    assert_eq!(dashboard.json["assigned"][0]["overdue"], true);
+    assert_eq!(dashboard.json["overdue_count"], 1);
+    // Completed modules get no reminders.
+    complete(&app, &s, "done").await;
+    move_to(&clock, due + Duration::days(2));
+    remind(&w).await;
+    assert_eq!(events(&w, "learning.deadline_reminder").await, 3);
+}
+
+#[actix_web::test]
+async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
+    let (w, app) = world(|_| {}).await;
+    let s = setup(&app, &w).await;
+    let bob = access(&join(&app, &w, &s.owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let bob_id = send(&app, get("/v1/me", &bob)).await.json["user"]["id"].clone();
+    let other_group = id(&send(
+        &app,
+        post("/v1/groups", &s.owner, json!({ "name": "Office" })),
+    )
+    .await
+    .json);
+    send(
+        &app,
+        post(
+            &format!("/v1/groups/{other_group}/members"),
+            &s.owner,
+            json!({ "user_ids": [bob_id] }),
+        ),
+    )
+    .await;
+    send(
+        &app,
+        put(
+            &format!("/v1/modules/{}/groups/{other_group}", s.module),
+            &s.owner,
+            json!({ "deadline_days": 30, "is_mandatory": true }),
+        ),
+    )
+    .await;
+    let lead = access(&join(&app, &w, &s.owner, "lead@acme.example.com", "EMPLOYEE").await);
+    let lead_id = send(&app, get("/v1/me", &lead)).await.json["user"]["id"].clone();
+    let manager = access(&join(&app, &w, &s.owner, "mgr@acme.example.com", "EMPLOYEE").await);
+    let manager_id = send(&app, get("/v1/me", &manager)).await.json["user"]["id"].clone();
+    let granted = send(
+        &app,
+        put(
+            &format!("/v1/members/{}/permissions", lead_id.as_str().unwrap_or_default()),
+            &s.owner,
+            json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [s.group] } }] }),
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    send(
+        &app,
+        put(
+            &format!("/v1/members/{}/permissions", manager_id.as_str().unwrap_or_default()),
+            &s.owner,
+            json!({ "grants": [{ "permission": "VIEW_MANAGER_DASHBOARD", "scope": { "manager_subtree": true } }] }),
+        ),
+    )
+    .await;
+    let managed = send(
+        &app,
+        put(
+            &format!(
+                "/v1/members/{}/manager",
+                bob_id.as_str().unwrap_or_default()
+            ),
+            &s.owner,
+            json!({ "manager_id": manager_id }),
+        ),
+    )
+    .await;
+    assert_eq!(managed.status, 200, "{}", managed.text);
+    complete(&app, &s, "ann").await;
+
+    let users = |reply: &guild_tests::Reply| -> Vec<String> {
+        let mut v: Vec<String> = reply.json["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["email"].as_str().map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    };
+    let all = send(&app, get("/v1/compliance/matrix", &s.owner)).await;
+    assert_eq!(
+        users(&all),
+        ["ann@acme.example.com", "bob@acme.example.com"]
+    );
+    assert_eq!(all.json["modules"][&s.module], "Fire safety");
+    let scoped = send(&app, get("/v1/compliance/matrix", &lead)).await;
+    assert_eq!(scoped.status, 200, "{}", scoped.text);
+    assert_eq!(users(&scoped), ["ann@acme.example.com"]);
+    let subtree = send(&app, get("/v1/compliance/matrix", &manager)).await;
+    assert_eq!(users(&subtree), ["bob@acme.example.com"]);
+    assert_problem(
+        &send(&app, get("/v1/compliance/matrix", &s.ann)).await,
+        403,
+        "forbidden",
+    );
+    let filtered = send(
+        &app,
+        get(
+            &format!("/v1/compliance/matrix?group_id={other_group}"),
+            &s.owner,
+        ),
+    )
+    .await;
+    assert_eq!(users(&filtered), ["bob@acme.example.com"]);
+    let paged = send(&app, get("/v1/compliance/matrix?limit=1", &s.owner)).await;
+    assert_eq!(paged.json["data"].as_array().map(Vec::len), Some(1));
+    let next = paged.json["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let rest = send(
+        &app,
+        get(
+            &format!("/v1/compliance/matrix?limit=1&cursor={next}"),
+            &s.owner,
+        ),
+    )
+    .await;
+    assert_eq!(rest.json["data"].as_array().map(Vec::len), Some(1));
+    assert_ne!(
+        rest.json["data"][0]["user_id"],
+        paged.json["data"][0]["user_id"]
+    );
+
+    // Another tenant sees none of it.
+    let outsider = access(&sign_up(&app, "other").await);
+    let theirs = send(&app, get("/v1/compliance/matrix", &outsider)).await;
+    assert_eq!(theirs.json["data"], json!([]));
+
+    // The CSV has the same rows in the same scope.
+    let csv = send(&app, get("/v1/compliance/matrix/export", &s.owner)).await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(
+        csv.header("content-type")
+            .is_some_and(|c| c.starts_with("text/csv"))
+    );
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "user_id,name,email,module_id,module,status,since,due_at,expires_at"
+    );
+    assert_eq!(lines.len(), 3, "{}", csv.text);
+    assert!(csv.text.contains("\"ann@acme.example.com\""));
+    assert!(csv.text.contains(",COMPLIANT,"));
+    assert!(csv.text.contains(",NOT_STARTED,"));
+    let lead_csv = send(&app, get("/v1/compliance/matrix/export", &lead)).await;
+    assert!(!lead_csv.text.contains("bob@acme.example.com"));
+    assert_eq!(lead_csv.text.lines().count(), 2);
+}
