@@ -8,7 +8,7 @@
 set -euo pipefail
 base="${1:-http://localhost:8080}"
 n="${2:-200}"
-: "${DATABASE_URL:?set DATABASE_URL to the server's database}"
+: "${DATABASE_URL:?set DATABASE_URL to the database the server uses}"
 email="owner@compliance-bench.example.com"
 password="compliance-bench-password"
 
@@ -118,3 +118,4 @@ s, d, _ = call("/v1/compliance/matrix/export", token)
 assert s == 200
 print(f"GET /v1/compliance/matrix/export: {len(d.splitlines()) - 1} rows, {len(d) / 1e6:.1f} MB in {(time.perf_counter() - t0):.2f} s")
 PY
+

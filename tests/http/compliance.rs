@@ -599,3 +599,88 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
     assert!(!lead_csv.text.contains("bob@acme.example.com"));
     assert_eq!(lead_csv.text.lines().count(), 2);
 }
+
+#[actix_web::test]
+async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_again() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let (w, app) = world(move |state| state.clock = c).await;
+    let s = setup(&app, &w).await;
+    let assignment = send(
+        &app,
+        post(
+            &format!("/v1/modules/{}/assignments", s.module),
+            &s.owner,
+            json!({ "title": "Evacuation plan", "max_score": 10, "submission_format": "TEXT", "required": true }),
+        ),
+    )
+    .await;
+    assert_eq!(assignment.status, 201, "{}", assignment.text);
+    let assignment = id(&assignment.json);
+    let submit = |key: &'static str| {
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/assignments/{assignment}/submissions"))
+            .insert_header(("authorization", format!("Bearer {}", s.ann)))
+            .insert_header(("idempotency-key", key))
+            .set_json(json!({ "text_answer": "Stairs, then the yard" }))
+            .to_request()
+    };
+    let submitted = send(&app, submit("cycle-1")).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let graded = send(
+        &app,
+        post(
+            &format!("/v1/submissions/{}/grade", id(&submitted.json)),
+            &s.owner,
+            json!({ "score": 9, "feedback": "Good" }),
+        ),
+    )
+    .await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    complete(&app, &s, "quiz-cycle-1").await;
+    let progress = send(
+        &app,
+        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
+    )
+    .await;
+    assert!(
+        progress.json["completed_at"].is_string(),
+        "{}",
+        progress.text
+    );
+    assert_eq!(progress.json["assignments_done"], 1);
+
+    let expires: DateTime<Utc> = serde_json::from_value(
+        send(&app, get("/v1/me/certificates", &s.ann)).await.json[0]["expires_at"].clone(),
+    )
+    .unwrap_or_default();
+    move_to(&clock, expires + Duration::hours(1));
+    scan(&w).await;
+    let progress = send(
+        &app,
+        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
+    )
+    .await;
+    assert_eq!(progress.json["assignments_done"], 0, "{}", progress.text);
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM assignment_submissions WHERE archived_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    let again = send(&app, submit("cycle-2")).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    let history = send(
+        &app,
+        get(&format!("/v1/assignments/{assignment}/submissions"), &s.ann),
+    )
+    .await;
+    assert_eq!(
+        history.json["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        history.text
+    );
+}

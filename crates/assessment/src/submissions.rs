@@ -87,6 +87,7 @@ struct Row {
     feedback: Option<String>,
     graded_by: Option<Uuid>,
     graded_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
 }
 
 /// A submission with its files and grade.
@@ -353,6 +354,7 @@ pub async fn submit(
     assignment_id: Uuid,
     input: &SubmissionInput,
     idempotency_key: &str,
+    now: DateTime<Utc>,
 ) -> Result<Submitted, AssessmentError> {
     let fingerprint = fingerprint(assignment_id, input);
     match idempotency::claim(
@@ -390,11 +392,13 @@ pub async fn submit(
         .order(assignment_submissions::number)
         .load(conn)
         .await?;
-    let current = mine.iter().find(|r| !r.superseded);
+    // Submissions of an earlier compliance cycle are archived and no longer current.
+    let current = mine
+        .iter()
+        .find(|r| !r.superseded && r.archived_at.is_none());
     if current.is_some_and(|c| c.status == "GRADED") {
         return Err(AssessmentError::AssignmentAlreadyGraded);
     }
-    let now = Utc::now();
     let late = assignment.due_at.is_some_and(|due| now > due);
     if late && !assignment.allow_late {
         return Err(AssessmentError::AssignmentClosed);
@@ -635,6 +639,7 @@ pub async fn grade(
     actor: &Actor,
     id: Uuid,
     input: &GradeInput,
+    now: DateTime<Utc>,
 ) -> Result<Submission, AssessmentError> {
     let (row, assignment, grader) = accessible(conn, actor, id, true).await?;
     if !grader {
@@ -642,7 +647,7 @@ pub async fn grade(
             Permission::ManageQuizzes,
         )));
     }
-    if row.superseded {
+    if row.superseded || row.archived_at.is_some() {
         return Err(AssessmentError::SubmissionSuperseded);
     }
     if row.status == "GRADED" {
@@ -651,7 +656,6 @@ pub async fn grade(
     let (score, selection) = score_of(&assignment, input)?;
     let tenant = actor.tenant_id.into_uuid();
     let grader_id = actor.user_id.into_uuid();
-    let now = Utc::now();
     let row: Row = diesel::update(assignment_submissions::table.find((tenant, id)))
         .set((
             assignment_submissions::status.eq("GRADED"),
@@ -835,6 +839,7 @@ pub async fn review_queue(
         .filter(assignment_submissions::tenant_id.eq(tenant))
         .filter(assignment_submissions::status.eq("SUBMITTED"))
         .filter(assignment_submissions::superseded.eq(false))
+        .filter(assignment_submissions::archived_at.is_null())
         .select((
             Row::as_select(),
             assignments::title,

@@ -51,6 +51,7 @@ diesel::table! {
         feedback -> Nullable<Text>,
         graded_by -> Nullable<Uuid>,
         graded_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 

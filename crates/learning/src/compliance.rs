@@ -329,7 +329,8 @@ async fn claim_notice(
 }
 
 /// Archives a member's active progress on a module at `now`: section completions, the module
-/// completion and quiz attempts (an attempt still in progress is closed as TIMED_OUT).
+/// completion, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
+/// submissions.
 pub(crate) async fn archive_cycle(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -347,6 +348,9 @@ pub(crate) async fn archive_cycle(
                 passed = CASE WHEN a.status = 'IN_PROGRESS' THEN false ELSE a.passed END \
          FROM quizzes q WHERE q.tenant_id = a.tenant_id AND q.id = a.quiz_id \
            AND a.tenant_id = $1 AND a.user_id = $2 AND q.module_id = $3 AND a.archived_at IS NULL",
+        "UPDATE assignment_submissions s SET archived_at = $4 \
+         FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.id = s.assignment_id \
+           AND s.tenant_id = $1 AND s.user_id = $2 AND a.module_id = $3 AND s.archived_at IS NULL",
     ] {
         diesel::sql_query(sql)
             .bind::<SqlUuid, _>(tenant.into_uuid())

@@ -165,7 +165,8 @@ async fn assignment_counts(
                 count(*) FILTER (WHERE EXISTS ( \
                     SELECT 1 FROM assignment_submissions s \
                     WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id \
-                      AND s.user_id = $2 AND s.status = 'GRADED' AND NOT s.superseded)) AS passed \
+                      AND s.user_id = $2 AND s.status = 'GRADED' AND NOT s.superseded \
+                      AND s.archived_at IS NULL)) AS passed \
          FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 AND a.required",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())

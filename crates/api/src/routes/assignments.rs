@@ -613,8 +613,9 @@ pub(crate) async fn submit_assignment(
         text_answer: body.text_answer,
         asset_ids: body.asset_ids,
     };
+    let now = state.clock.now();
     let outcome = in_tenant(&state, &actor, async |conn| {
-        submissions::submit(conn, &actor, id, &input, &key.0).await
+        submissions::submit(conn, &actor, id, &input, &key.0, now).await
     })
     .await?;
     let mut reply = HttpResponse::Created();
@@ -787,8 +788,9 @@ pub(crate) async fn grade_submission(
         }),
         feedback: body.feedback,
     };
+    let now = state.clock.now();
     let graded = in_tenant(&state, &actor, async |conn| {
-        submissions::grade(conn, &actor, id, &input).await
+        submissions::grade(conn, &actor, id, &input, now).await
     })
     .await?;
     Ok(web::Json(graded.into()))
