@@ -3,6 +3,7 @@
 mod assignments;
 mod compliance;
 mod cors;
+mod gamification;
 mod identity;
 mod media;
 mod modules;

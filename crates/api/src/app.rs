@@ -23,8 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, assignments, audit, auth, compliance, groups, media, members, modules, ops,
-    preferences, progress, quizzes, tenants, versions,
+    api_keys, assignments, audit, auth, compliance, gamification, groups, media, members, modules,
+    ops, preferences, progress, quizzes, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -163,7 +163,24 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(assignments::get_submission)
         .service(assignments::download_submission_file)
         .service(assignments::grade_submission)
-        .service(assignments::list_assignment_reviews);
+        .service(assignments::list_assignment_reviews)
+        .service(gamification::my_xp)
+        .service(gamification::my_xp_transactions)
+        .service(gamification::adjust_xp)
+        .service(gamification::get_leaderboard)
+        .service(gamification::set_leaderboard_visibility)
+        .service(gamification::get_settings)
+        .service(gamification::update_settings)
+        .service(gamification::list_rewards)
+        .service(gamification::create_reward)
+        .service(gamification::update_reward)
+        .service(gamification::delete_reward)
+        .service(gamification::redeem_reward)
+        .service(gamification::my_redemptions)
+        .service(gamification::list_redemptions)
+        .service(gamification::approve_redemption)
+        .service(gamification::reject_redemption)
+        .service(gamification::cancel_redemption);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

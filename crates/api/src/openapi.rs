@@ -40,6 +40,7 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         (name = "media", description = "The media library: uploads, downloads through signed links, where each file is used, section attachments."),
         (name = "quizzes", description = "Quizzes of modules, their questions, attempts, and grading essays."),
         (name = "assignments", description = "Assignments of modules, submission files, submissions (resubmission and late rules), rubric or plain-score grading, and the graders' queue."),
+        (name = "gamification", description = "XP balances and the ledger, ranks, leaderboards, the reward shop and redemptions."),
         (name = "api-keys", description = "Keys for integrators."),
         (name = "audit", description = "The audit log."),
         (name = "ops", description = "Liveness, readiness and metrics, for orchestrators and monitoring.")

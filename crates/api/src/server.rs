@@ -61,6 +61,7 @@ pub fn registry(state: &AppState) -> Registry {
     crate::emails::register(&mut registry, state);
     crate::routes::media::register(&mut registry, state);
     crate::routes::compliance::register(&mut registry, state);
+    crate::routes::gamification::register(&mut registry, state);
     registry
 }
 

@@ -180,6 +180,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    gamification_settings (tenant_id) {
+        tenant_id -> Uuid,
+        xp_module_completed -> Int4,
+        xp_quiz_high_score -> Int4,
+        xp_mentor_confirmation -> Int4,
+        xp_top_suggestion -> Int4,
+        xp_compliance_renewal -> Int4,
+        xp_event_attended -> Int4,
+        rank_pomocnik -> Int4,
+        rank_mojster -> Int4,
+        rank_mentor -> Int4,
+        leaderboard_opt_out_allowed -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     groups (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -221,18 +238,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    memberships (tenant_id, user_id) {
-        tenant_id -> Uuid,
-        user_id -> Uuid,
-        role -> Text,
-        manager_id -> Nullable<Uuid>,
-        status -> Text,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     media_assets (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -245,6 +250,18 @@ diesel::table! {
         blob_key -> Text,
         failure_reason -> Nullable<Text>,
         uploaded_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        manager_id -> Nullable<Uuid>,
+        status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -463,6 +480,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    reward_redemptions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        reward_id -> Uuid,
+        user_id -> Uuid,
+        cost_xp -> Int4,
+        status -> Text,
+        reason -> Nullable<Text>,
+        reviewed_by -> Nullable<Uuid>,
+        reviewed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rewards (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        title -> Text,
+        description -> Text,
+        image_url -> Nullable<Text>,
+        cost_xp -> Int4,
+        stock -> Nullable<Int4>,
+        monthly_limit -> Nullable<Int4>,
+        approval_required -> Bool,
+        active -> Bool,
+        deleted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     section_attachments (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -536,6 +586,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_module_access (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        last_accessed_at -> Timestamptz,
+        seen_version -> Int4,
+        acknowledged_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     user_permissions (tenant_id, user_id, permission) {
         tenant_id -> Uuid,
         user_id -> Uuid,
@@ -555,13 +616,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    user_module_access (tenant_id, user_id, module_id) {
+    user_xp_balances (tenant_id, user_id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
-        module_id -> Uuid,
-        last_accessed_at -> Timestamptz,
-        seen_version -> Int4,
-        acknowledged_at -> Nullable<Timestamptz>,
+        lifetime_xp -> Int4,
+        total_xp -> Int4,
+        held_xp -> Int4,
+        rank -> Text,
+        leaderboard_hidden -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -575,6 +638,21 @@ diesel::table! {
         password_changed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    xp_transactions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        amount -> Int4,
+        source -> Text,
+        source_entity_id -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -592,6 +670,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dev_mailbox,
     email_preferences,
     email_tokens,
+    gamification_settings,
     groups,
     idempotency_keys,
     jobs,
@@ -612,6 +691,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quiz_questions,
     quizzes,
     refresh_tokens,
+    reward_redemptions,
+    rewards,
     section_attachments,
     section_completions,
     sections,
@@ -621,5 +702,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_module_access,
     user_permissions,
     user_pinned_modules,
+    user_xp_balances,
     users,
+    xp_transactions,
 );

@@ -1,0 +1,270 @@
+//! Leaderboards: all time by `lifetime_xp` (read in index order from
+//! `user_xp_balances_leaderboard_idx`), this month and this week by XP earned in the period
+//! (summed from the ledger through `xp_transactions_period_idx`). Positions are competition
+//! ranks (ties share a position); members who opted out appear as "Anonymous" without an id.
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use guild_kernel::{Actor, Cursor, PageRequest};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::GamificationError;
+use crate::ledger;
+use crate::settings;
+
+/// Which XP counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Lifetime XP.
+    All,
+    /// XP earned since the first of this month (UTC).
+    Month,
+    /// XP earned since Monday (UTC).
+    Week,
+}
+
+impl Period {
+    /// Parses `all`, `month` or `week`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "month" => Some(Self::Month),
+            "week" => Some(Self::Week),
+            _ => None,
+        }
+    }
+
+    fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let day = now.date_naive();
+        let start = match self {
+            Self::All => return None,
+            Self::Month => day.with_day(1).unwrap_or(day),
+            Self::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        };
+        Some(Utc.from_utc_datetime(&start.and_hms_opt(0, 0, 0).unwrap_or_default()))
+    }
+}
+
+/// One row of the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// 1 for the top; ties share a position.
+    pub rank_position: i64,
+    /// The member; `None` when they are hidden.
+    pub user_id: Option<Uuid>,
+    /// Their name, or "Anonymous".
+    pub name: String,
+    /// XP in the period.
+    pub xp: i32,
+}
+
+/// The caller's own place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Me {
+    /// Their position (where they would be when hidden or at 0 XP).
+    pub rank_position: i64,
+    /// Their XP in the period.
+    pub xp: i32,
+}
+
+/// A page of the board and the caller's place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Board {
+    /// The rows.
+    pub data: Vec<Entry>,
+    /// The next page's cursor.
+    pub next_cursor: Option<String>,
+    /// The caller.
+    pub me: Me,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Integer)]
+    xp: i32,
+    #[diesel(sql_type = Bool)]
+    hidden: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Position {
+    #[diesel(sql_type = Integer)]
+    xp: i32,
+    #[diesel(sql_type = BigInt)]
+    above: i64,
+}
+
+/// The rows scored in the period: `$1` tenant, `$2` group (or NULL), `$3` start (or NULL).
+fn scored(period: Period) -> &'static str {
+    match period {
+        Period::All => {
+            "SELECT b.user_id, b.lifetime_xp AS xp FROM user_xp_balances b \
+             WHERE b.tenant_id = $1 AND b.lifetime_xp > 0 AND ($2::uuid IS NULL OR EXISTS \
+               (SELECT 1 FROM user_groups g WHERE g.tenant_id = b.tenant_id \
+                AND g.group_id = $2 AND g.user_id = b.user_id))"
+        }
+        Period::Month | Period::Week => {
+            "SELECT t.user_id, sum(t.amount)::integer AS xp FROM xp_transactions t \
+             WHERE t.tenant_id = $1 AND t.created_at >= $3 \
+               AND (t.kind = 'AWARD' OR (t.kind = 'MANUAL' AND t.amount > 0)) \
+               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
+                 WHERE g.tenant_id = t.tenant_id AND g.group_id = $2 AND g.user_id = t.user_id)) \
+             GROUP BY t.user_id"
+        }
+    }
+}
+
+/// The SQL of one page of the board; `$4` cursor XP, `$5` cursor user, `$6` limit.
+pub fn page_sql(period: Period) -> String {
+    format!(
+        "SELECT s.user_id, u.name, s.xp, coalesce(b.leaderboard_hidden, false) AS hidden \
+         FROM ({}) s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN user_xp_balances b ON b.tenant_id = $1 AND b.user_id = s.user_id \
+         WHERE $4::integer IS NULL OR s.xp < $4 OR (s.xp = $4 AND s.user_id > $5) \
+         ORDER BY s.xp DESC, s.user_id LIMIT $6",
+        scored(period)
+    )
+}
+
+/// The board: `limit`/`cursor` page it; `group` keeps members of that group (positions within
+/// it).
+pub async fn board(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    period: Period,
+    group: Option<Uuid>,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Board, GamificationError> {
+    let limit = page.limit();
+    let bad_cursor =
+        || GamificationError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
+    let after: Option<(i32, Uuid)> = match page.cursor().map_err(|_| bad_cursor())? {
+        Some(c) => {
+            let (xp, user) = c.0.split_once(':').ok_or_else(bad_cursor)?;
+            Some((
+                xp.parse().map_err(|_| bad_cursor())?,
+                user.parse().map_err(|_| bad_cursor())?,
+            ))
+        }
+        None => None,
+    };
+    let tenant = actor.tenant_id.into_uuid();
+    let since = period.since(now);
+    let mut rows: Vec<Row> = diesel::sql_query(page_sql(period))
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<Nullable<SqlUuid>, _>(group)
+        .bind::<Nullable<Timestamptz>, _>(since)
+        .bind::<Nullable<Integer>, _>(after.map(|a| a.0))
+        .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
+        .bind::<Integer, _>(i32::try_from(limit + 1).unwrap_or(201))
+        .load(conn)
+        .await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| Cursor(format!("{}:{}", r.xp, r.user_id)).encode())
+    } else {
+        None
+    };
+    let my_xp = match period {
+        Period::All => {
+            ledger::balance(conn, actor.tenant_id, actor.user_id)
+                .await?
+                .lifetime_xp
+        }
+        _ => {
+            #[derive(diesel::QueryableByName)]
+            struct Sum {
+                #[diesel(sql_type = Integer)]
+                xp: i32,
+            }
+            let sum: Sum = diesel::sql_query(
+                "SELECT coalesce(sum(amount), 0)::integer AS xp FROM xp_transactions \
+                 WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 \
+                   AND (kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0))",
+            )
+            .bind::<SqlUuid, _>(tenant)
+            .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+            .bind::<Nullable<Timestamptz>, _>(since)
+            .get_result(conn)
+            .await?;
+            sum.xp
+        }
+    };
+    // Position = 1 + members with more XP, for every distinct XP on the page and the caller's.
+    let mut xps: Vec<i32> = rows.iter().map(|r| r.xp).collect();
+    xps.push(my_xp);
+    xps.dedup();
+    let positions: Vec<Position> = diesel::sql_query(format!(
+        "SELECT x.xp, (SELECT count(*) FROM ({}) s WHERE s.xp > x.xp) AS above \
+         FROM unnest($4::integer[]) AS x(xp)",
+        scored(period)
+    ))
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<Nullable<SqlUuid>, _>(group)
+    .bind::<Nullable<Timestamptz>, _>(since)
+    .bind::<Array<Integer>, _>(xps)
+    .load(conn)
+    .await?;
+    let position = |xp: i32| 1 + positions.iter().find(|p| p.xp == xp).map_or(0, |p| p.above);
+    let me_self = actor.user_id.into_uuid();
+    Ok(Board {
+        data: rows
+            .iter()
+            .map(|r| {
+                let hidden = r.hidden && r.user_id != me_self;
+                Entry {
+                    rank_position: position(r.xp),
+                    user_id: (!hidden).then_some(r.user_id),
+                    name: if hidden {
+                        "Anonymous".to_owned()
+                    } else {
+                        r.name.clone()
+                    },
+                    xp: r.xp,
+                }
+            })
+            .collect(),
+        next_cursor,
+        me: Me {
+            rank_position: position(my_xp),
+            xp: my_xp,
+        },
+    })
+}
+
+/// Hides (or shows) the actor on the leaderboard; 409 when hiding and the tenant does not allow
+/// opting out.
+pub async fn set_hidden(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    hidden: bool,
+) -> Result<bool, GamificationError> {
+    if hidden
+        && !settings::load(conn, actor.tenant_id)
+            .await?
+            .leaderboard_opt_out_allowed
+    {
+        return Err(GamificationError::OptOutNotAllowed);
+    }
+    ledger::lock_balance(conn, actor.tenant_id, actor.user_id).await?;
+    diesel::sql_query(
+        "UPDATE user_xp_balances SET leaderboard_hidden = $3, updated_at = now() \
+         WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<Bool, _>(hidden)
+    .execute(conn)
+    .await?;
+    Ok(hidden)
+}

@@ -1,0 +1,54 @@
+//! Gamification: the XP ledger, members' balances and ranks, leaderboards and the reward shop.
+//!
+//! - [`ledger`]: awards (from domain events, idempotent per source entity), manual awards and
+//!   deductions, a member's balance and their ledger explained.
+//! - [`settings`]: per-tenant XP amounts, rank thresholds and the leaderboard opt-out switch.
+//! - [`leaderboard`]: all time (by `lifetime_xp`), this month and this week (summed from the
+//!   ledger), with the caller's own position and opted-out members shown anonymously.
+//! - [`rewards`]: the reward catalog and redemptions (spend or hold, approve, reject, cancel).
+//!
+//! **Balances equal the ledger.** Every change to `user_xp_balances` happens in the transaction
+//! that appends its `xp_transactions` row, through one atomic `UPDATE` (or upsert) of the balance
+//! row, so `total_xp = Σ amount` and `lifetime_xp = Σ earned` (AWARD rows and positive MANUAL
+//! rows) hold at every commit. Redemptions lock the reward row, then the balance row, always in
+//! that order. The ledger's kinds are documented in the migration
+//! `2026-11-26-400000_create_gamification`: an approved held redemption is a `SPEND` row of
+//! amount 0, since its XP left `total_xp` when it was held.
+//!
+//! **Dependencies.** This crate depends on `guild-learning` and `guild-assessment` only for the
+//! event types it consumes.
+
+pub mod error;
+pub mod events;
+pub mod leaderboard;
+pub mod ledger;
+pub mod rewards;
+pub mod settings;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::GamificationError;
+
+use diesel_async::AsyncPgConnection;
+use guild_kernel::Actor;
+use uuid::Uuid;
+
+pub(crate) async fn audit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    action: &str,
+    entity_type: &str,
+    id: Uuid,
+    metadata: serde_json::Value,
+) -> Result<(), GamificationError> {
+    Ok(guild_db::audit::record(
+        conn,
+        actor,
+        action,
+        entity_type,
+        Some(id.to_string()),
+        metadata,
+    )
+    .await?)
+}

@@ -1,0 +1,595 @@
+//! Gamification over HTTP: XP from a completed module through the worker, redelivered events,
+//! the explained ledger, manual XP, the reward shop and its review flow, leaderboards (periods,
+//! groups, anonymity, own position) and the settings.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use guild_tests::{Reply, access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, json_request(method, uri, Some(token), body)).await
+}
+
+async fn redeem<S, B>(app: &S, token: &str, reward: &str, key: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(
+        app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/rewards/{reward}/redemptions"))
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .insert_header(("idempotency-key", key.to_owned()))
+            .to_request(),
+    )
+    .await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(w: &guild_tests::World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(-1)
+}
+
+async fn me_id<S, B>(app: &S, token: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(app, Method::GET, "/v1/me", token, None).await.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn adjust<S, B>(app: &S, owner: &str, user: &str, amount: i32) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(
+        app,
+        Method::POST,
+        "/v1/xp/adjustments",
+        owner,
+        Some(json!({ "user_id": user, "amount": amount, "reason": "test" })),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn completing_a_module_earns_xp_once_through_the_worker() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    call(
+        &app,
+        Method::PATCH,
+        "/v1/tenant",
+        &owner,
+        Some(json!({ "catalog_open": true })),
+    )
+    .await;
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+
+    let module = call(
+        &app,
+        Method::POST,
+        "/v1/modules",
+        &owner,
+        Some(json!({ "title": "Fire safety" })),
+    )
+    .await;
+    assert_eq!(module.status, 201, "{}", module.text);
+    let module = id(&module.json);
+    let section = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections"),
+        &owner,
+        Some(json!({ "title": "Exits", "content_html": "<p>Read me</p>" })),
+    )
+    .await;
+    let section = id(&section.json);
+    let etag = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{module}"),
+        &owner,
+        None,
+    )
+    .await
+    .header("etag")
+    .unwrap_or_default()
+    .to_owned();
+    let published = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/modules/{module}/status"))
+            .insert_header(("authorization", format!("Bearer {owner}")))
+            .insert_header(("if-match", etag))
+            .set_json(json!({ "status": "PUBLISHED" }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+
+    let done = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections/{section}/complete"),
+        &ann,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let before = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(before.json["total_xp"], 0, "{}", before.text);
+
+    w.run_worker().await;
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(xp.status, 200, "{}", xp.text);
+    assert_eq!(xp.json["total_xp"], 100, "{}", xp.text);
+    assert_eq!(xp.json["lifetime_xp"], 100);
+    assert_eq!(xp.json["rank"], "VAJENEC");
+    assert_eq!(xp.json["next_rank"], "POMOCNIK");
+    assert_eq!(xp.json["next_rank_xp"], 1500);
+
+    // The same event delivered again awards nothing.
+    let copy = "INSERT INTO outbox_events (id, tenant_id, kind, payload) \
+                SELECT gen_random_uuid(), tenant_id, kind, payload FROM outbox_events \
+                WHERE kind = 'learning.module_completed'";
+    diesel::sql_query(copy)
+        .execute(&mut w.db.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
+        )
+        .await,
+        2
+    );
+    w.run_worker().await;
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(xp.json["total_xp"], 100, "{}", xp.text);
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM xp_transactions").await,
+        1
+    );
+
+    let ledger = call(&app, Method::GET, "/v1/me/xp/transactions", &ann, None).await;
+    assert_eq!(ledger.status, 200, "{}", ledger.text);
+    assert_eq!(
+        ledger.json["data"][0]["description"],
+        "Completed module “Fire safety”"
+    );
+    assert_eq!(ledger.json["data"][0]["amount"], 100);
+}
+
+#[actix_web::test]
+async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me_id(&app, &ann).await;
+
+    // Members cannot manage the shop or give XP.
+    let refused = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &ann,
+        Some(json!({ "title": "Mug", "cost_xp": 10 })),
+    )
+    .await;
+    assert_problem(&refused, 403, "forbidden");
+    assert_problem(&adjust(&app, &ann, &ann_id, 10).await, 403, "forbidden");
+    let invalid = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &owner,
+        Some(json!({ "title": "Mug", "cost_xp": 0 })),
+    )
+    .await;
+    assert_eq!(invalid.status, 422, "{}", invalid.text);
+
+    assert_eq!(adjust(&app, &owner, &ann_id, 500).await.status, 200);
+    assert_problem(
+        &adjust(&app, &owner, &ann_id, -600).await,
+        409,
+        "insufficient_xp",
+    );
+
+    let mug = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &owner,
+        Some(json!({ "title": "Mug", "cost_xp": 100, "stock": 2 })),
+    )
+    .await;
+    assert_eq!(mug.status, 201, "{}", mug.text);
+    let mug = id(&mug.json);
+    let day_off = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &owner,
+        Some(json!({ "title": "Day off", "cost_xp": 150, "approval_required": true, "monthly_limit": 2 })),
+    )
+    .await;
+    let day_off = id(&day_off.json);
+
+    // Without the header: 400; redeeming spends at once; a replay changes nothing.
+    let no_key = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/v1/rewards/{mug}/redemptions"))
+            .insert_header(("authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    assert_problem(&no_key, 400, "idempotency_key_required");
+    let first = redeem(&app, &ann, &mug, "mug-1").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.json["status"], "APPROVED");
+    let replay = redeem(&app, &ann, &mug, "mug-1").await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json["id"], first.json["id"]);
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(
+        (xp.json["total_xp"].clone(), xp.json["lifetime_xp"].clone()),
+        (json!(400), json!(500))
+    );
+
+    // Held redemptions: approve one, reject one; the monthly limit counts pending and approved.
+    let a = redeem(&app, &ann, &day_off, "day-1").await;
+    assert_eq!(a.json["status"], "PENDING", "{}", a.text);
+    let b = redeem(&app, &ann, &day_off, "day-2").await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    assert_problem(
+        &redeem(&app, &ann, &day_off, "day-3").await,
+        409,
+        "reward_monthly_limit_reached",
+    );
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(
+        (xp.json["total_xp"].clone(), xp.json["held_xp"].clone()),
+        (json!(100), json!(300))
+    );
+
+    let pending = call(
+        &app,
+        Method::GET,
+        "/v1/redemptions?status=PENDING",
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        pending.json["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        pending.text
+    );
+    assert_problem(
+        &call(&app, Method::GET, "/v1/redemptions", &ann, None).await,
+        403,
+        "forbidden",
+    );
+    let approved = call(
+        &app,
+        Method::POST,
+        &format!("/v1/redemptions/{}/approve", id(&a.json)),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(approved.json["status"], "APPROVED", "{}", approved.text);
+    let rejected = call(
+        &app,
+        Method::POST,
+        &format!("/v1/redemptions/{}/reject", id(&b.json)),
+        &owner,
+        Some(json!({ "reason": "busy season" })),
+    )
+    .await;
+    assert_eq!(rejected.json["status"], "REJECTED", "{}", rejected.text);
+    assert_problem(
+        &call(
+            &app,
+            Method::POST,
+            &format!("/v1/redemptions/{}/approve", id(&b.json)),
+            &owner,
+            None,
+        )
+        .await,
+        409,
+        "redemption_not_pending",
+    );
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(
+        (xp.json["total_xp"].clone(), xp.json["held_xp"].clone()),
+        (json!(250), json!(0))
+    );
+
+    // Cancel your own pending one.
+    let c = redeem(&app, &ann, &day_off, "day-4").await;
+    let cancelled = call(
+        &app,
+        Method::POST,
+        &format!("/v1/redemptions/{}/cancel", id(&c.json)),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(cancelled.json["status"], "CANCELLED", "{}", cancelled.text);
+    let mine = call(&app, Method::GET, "/v1/me/redemptions", &ann, None).await;
+    assert_eq!(
+        mine.json["data"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        mine.text
+    );
+
+    // Not enough XP, out of stock, removed rewards.
+    assert_eq!(redeem(&app, &ann, &mug, "mug-2").await.status, 201);
+    assert_problem(
+        &redeem(&app, &ann, &mug, "mug-3").await,
+        409,
+        "reward_out_of_stock",
+    );
+    let pricey = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &owner,
+        Some(json!({ "title": "Bike", "cost_xp": 10000 })),
+    )
+    .await;
+    assert_problem(
+        &redeem(&app, &ann, &id(&pricey.json), "bike").await,
+        409,
+        "insufficient_xp",
+    );
+    let gone = call(
+        &app,
+        Method::DELETE,
+        &format!("/v1/rewards/{}", id(&pricey.json)),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204);
+    assert_problem(
+        &redeem(&app, &ann, &id(&pricey.json), "bike-2").await,
+        404,
+        "reward_not_found",
+    );
+
+    // Σ ledger = total_xp, Σ earned = lifetime_xp.
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM user_xp_balances b WHERE total_xp <> \
+                   (SELECT coalesce(sum(amount), 0) FROM xp_transactions t WHERE t.tenant_id = b.tenant_id AND t.user_id = b.user_id) \
+                   OR lifetime_xp <> (SELECT coalesce(sum(amount), 0) FROM xp_transactions t WHERE t.tenant_id = b.tenant_id \
+                   AND t.user_id = b.user_id AND (kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0)))").await,
+        0
+    );
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM outbox_events WHERE kind IN ('gamification.redemption_approved', 'gamification.redemption_rejected')").await,
+        4
+    );
+}
+
+#[actix_web::test]
+async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_your_place() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for (i, xp) in [300, 200, 100].into_iter().enumerate() {
+        let t = access(
+            &join(
+                &app,
+                &w,
+                &owner,
+                &format!("m{i}@acme.example.com"),
+                "EMPLOYEE",
+            )
+            .await,
+        );
+        let u = me_id(&app, &t).await;
+        assert_eq!(adjust(&app, &owner, &u, xp).await.status, 200);
+        tokens.push(t);
+        ids.push(u);
+    }
+    // An old award outside this week and month counts only all time.
+    diesel::sql_query(format!(
+        "UPDATE xp_transactions SET created_at = now() - interval '70 days' WHERE user_id = '{}'",
+        ids[0]
+    ))
+    .execute(&mut w.db.conn().await)
+    .await
+    .unwrap();
+
+    let all = call(
+        &app,
+        Method::GET,
+        "/v1/leaderboard?limit=2",
+        &tokens[2],
+        None,
+    )
+    .await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let xps: Vec<&Value> = all.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["xp"])
+        .collect();
+    assert_eq!(xps, [&json!(300), &json!(200)]);
+    assert_eq!(all.json["me"], json!({ "rank_position": 3, "xp": 100 }));
+    let next = call(
+        &app,
+        Method::GET,
+        &format!(
+            "/v1/leaderboard?limit=2&cursor={}",
+            all.json["next_cursor"].as_str().unwrap()
+        ),
+        &tokens[2],
+        None,
+    )
+    .await;
+    assert_eq!(next.json["data"][0]["rank_position"], 3, "{}", next.text);
+    assert!(next.json["next_cursor"].is_null());
+
+    for period in ["week", "month"] {
+        let board = call(
+            &app,
+            Method::GET,
+            &format!("/v1/leaderboard?period={period}"),
+            &tokens[0],
+            None,
+        )
+        .await;
+        assert_eq!(
+            board.json["data"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            board.text
+        );
+        assert_eq!(board.json["data"][0]["xp"], 200);
+        assert_eq!(board.json["me"]["xp"], 0);
+    }
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/v1/leaderboard?period=year",
+            &owner,
+            None
+        )
+        .await
+        .status,
+        422
+    );
+
+    // A group's board ranks its members only.
+    let group = call(
+        &app,
+        Method::POST,
+        "/v1/groups",
+        &owner,
+        Some(json!({ "name": "Night shift" })),
+    )
+    .await;
+    let group = id(&group.json);
+    call(
+        &app,
+        Method::POST,
+        &format!("/v1/groups/{group}/members"),
+        &owner,
+        Some(json!({ "user_ids": [ids[2]] })),
+    )
+    .await;
+    let board = call(
+        &app,
+        Method::GET,
+        &format!("/v1/leaderboard?group_id={group}"),
+        &tokens[2],
+        None,
+    )
+    .await;
+    assert_eq!(
+        board.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        board.text
+    );
+    assert_eq!(board.json["me"]["rank_position"], 1);
+
+    // Opting out: anonymous for others, yourself for you; refused when the tenant forbids it.
+    let hidden = call(
+        &app,
+        Method::PUT,
+        "/v1/me/leaderboard-visibility",
+        &tokens[0],
+        Some(json!({ "hidden": true })),
+    )
+    .await;
+    assert_eq!(hidden.status, 200, "{}", hidden.text);
+    let seen = call(&app, Method::GET, "/v1/leaderboard", &tokens[1], None).await;
+    assert_eq!(seen.json["data"][0]["name"], "Anonymous");
+    assert!(seen.json["data"][0]["user_id"].is_null());
+    let own = call(&app, Method::GET, "/v1/leaderboard", &tokens[0], None).await;
+    assert_eq!(own.json["data"][0]["user_id"], ids[0].as_str());
+
+    let settings = call(
+        &app,
+        Method::PATCH,
+        "/v1/gamification/settings",
+        &owner,
+        Some(json!({ "leaderboard_opt_out_allowed": false, "xp_module_completed": 120 })),
+    )
+    .await;
+    assert_eq!(settings.status, 200, "{}", settings.text);
+    assert_eq!(settings.json["xp_module_completed"], 120);
+    assert_eq!(settings.json["rank_mentor"], 6000);
+    assert_problem(
+        &call(
+            &app,
+            Method::PUT,
+            "/v1/me/leaderboard-visibility",
+            &tokens[1],
+            Some(json!({ "hidden": true })),
+        )
+        .await,
+        409,
+        "leaderboard_opt_out_not_allowed",
+    );
+    assert_problem(
+        &call(
+            &app,
+            Method::GET,
+            "/v1/gamification/settings",
+            &tokens[1],
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    let bad = call(
+        &app,
+        Method::PATCH,
+        "/v1/gamification/settings",
+        &owner,
+        Some(json!({ "rank_pomocnik": 9000 })),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+}
