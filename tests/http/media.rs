@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use diesel_async::RunQueryDsl;
+
 use actix_web::http::Method;
 use guild_tests::{
     MotoS3, World, access, assert_problem, http_call, join, json_request, multipart_upload, send,
@@ -591,4 +593,101 @@ where
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A local store whose deletes always fail, as when the storage backend is down.
+#[derive(Debug)]
+struct UndeletableStore(guild_integrations::storage::LocalBlobStore);
+
+impl guild_kernel::ports::BlobStore for UndeletableStore {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        bytes: Vec<u8>,
+        content_type: &'a str,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<(), guild_kernel::ports::BlobError>> {
+        self.0.put(key, bytes, content_type)
+    }
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<Vec<u8>, guild_kernel::ports::BlobError>> {
+        self.0.get(key)
+    }
+    fn head<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> guild_kernel::ports::BoxFuture<
+        'a,
+        Result<guild_kernel::ports::BlobMeta, guild_kernel::ports::BlobError>,
+    > {
+        self.0.head(key)
+    }
+    fn delete<'a>(
+        &'a self,
+        _key: &'a str,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<(), guild_kernel::ports::BlobError>> {
+        Box::pin(async {
+            Err(guild_kernel::ports::BlobError::Unavailable(
+                "storage is down".to_owned(),
+            ))
+        })
+    }
+    fn signed_get_url<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: std::time::Duration,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<String, guild_kernel::ports::BlobError>> {
+        self.0.signed_get_url(key, expires_in)
+    }
+}
+
+#[actix_web::test]
+async fn a_blob_that_cannot_be_removed_leaves_the_asset_delete_failed_after_the_last_retry() {
+    let (w, app) = world(|state| {
+        let local = state.local_blobs.clone().expect("the default local store");
+        state.blobs = Arc::new(UndeletableStore(local));
+    })
+    .await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let pdf = id_of(
+        &send(
+            &app,
+            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
+        )
+        .await,
+    );
+    let deleted = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/media/{pdf}"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, 202, "{}", deleted.text);
+    w.run_worker().await;
+    // Retried with backoff: still pending after the first failure.
+    let pending = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    assert_eq!(pending.json["status"], "DELETE_PENDING", "{}", pending.text);
+    // Fast-forward to the last attempt.
+    diesel::sql_query(
+        "UPDATE jobs SET available_at = now(), attempts = max_attempts - 1 \
+         WHERE kind = 'media.remove_blob'",
+    )
+    .execute(&mut w.db.conn().await)
+    .await
+    .expect("fast-forward the job");
+    w.run_worker().await;
+    let failed = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    assert_eq!(failed.json["status"], "DELETE_FAILED", "{}", failed.text);
+    assert!(
+        failed.json["failure_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("storage is down")),
+        "{}",
+        failed.text
+    );
 }
