@@ -593,3 +593,87 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
     .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
 }
+
+#[actix_web::test]
+async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_once() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me_id(&app, &ann).await;
+    let changed = call(
+        &app,
+        Method::PATCH,
+        "/v1/gamification/settings",
+        &owner,
+        Some(json!({ "xp_quiz_high_score": 60, "rank_pomocnik": 100 })),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let tenant: String = {
+        #[derive(QueryableByName)]
+        struct T {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        diesel::sql_query("SELECT tenant_id::text AS id FROM memberships LIMIT 1")
+            .get_result::<T>(&mut w.db.conn().await)
+            .await
+            .unwrap()
+            .id
+    };
+    let (quiz, module, attempt, cert) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    let high = json!({ "tenant_id": tenant, "user_id": ann_id, "quiz_id": quiz, "module_id": module,
+        "attempt_id": attempt, "score_points": 10.0, "max_points": 10, "score_percent": 100.0 });
+    let renewal = json!({ "tenant_id": tenant, "user_id": ann_id, "module_id": module,
+        "previous_certificate_id": uuid::Uuid::now_v7(), "certificate_id": cert });
+    // Each delivered twice.
+    for (kind, payload) in [
+        ("assessment.quiz_high_score", &high),
+        ("learning.compliance_renewal", &renewal),
+        ("assessment.quiz_high_score", &high),
+        ("learning.compliance_renewal", &renewal),
+    ] {
+        diesel::sql_query(format!(
+            "INSERT INTO outbox_events (id, tenant_id, kind, payload) \
+             VALUES (gen_random_uuid(), '{tenant}', '{kind}', '{payload}'::jsonb)"
+        ))
+        .execute(&mut w.db.conn().await)
+        .await
+        .unwrap();
+    }
+    w.run_worker().await;
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(xp.json["total_xp"], 110, "{}", xp.text);
+    assert_eq!(xp.json["rank"], "POMOCNIK");
+    let ledger = call(
+        &app,
+        Method::GET,
+        "/v1/me/xp/transactions?limit=1",
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(ledger.json["data"].as_array().map(Vec::len), Some(1));
+    assert!(ledger.json["next_cursor"].is_string(), "{}", ledger.text);
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE kind = 'gamification.rank_changed'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE status <> 'DONE' AND kind NOT LIKE 'gamification.%'"
+        )
+        .await,
+        0
+    );
+}
