@@ -571,6 +571,14 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         409,
         "leaderboard_opt_out_not_allowed",
     );
+    // Once opting out is not allowed, those who had hidden are shown again.
+    let seen = call(&app, Method::GET, "/v1/leaderboard", &tokens[1], None).await;
+    assert_eq!(
+        seen.json["data"][0]["user_id"],
+        ids[0].as_str(),
+        "{}",
+        seen.text
+    );
     assert_problem(
         &call(
             &app,

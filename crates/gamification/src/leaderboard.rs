@@ -1,7 +1,8 @@
 //! Leaderboards: all time by `lifetime_xp` (read in index order from
 //! `user_xp_balances_leaderboard_idx`), this month and this week by XP earned in the period
 //! (summed from the ledger through `xp_transactions_period_idx`). Positions are competition
-//! ranks (ties share a position); members who opted out appear as "Anonymous" without an id.
+//! ranks (ties share a position); members who opted out appear as "Anonymous" without an id
+//! while the tenant allows opting out.
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use diesel::sql_types::{
@@ -217,11 +218,15 @@ pub async fn board(
     .await?;
     let position = |xp: i32| 1 + positions.iter().find(|p| p.xp == xp).map_or(0, |p| p.above);
     let me_self = actor.user_id.into_uuid();
+    // Hiding counts only while the tenant allows it.
+    let may_hide = settings::load(conn, actor.tenant_id)
+        .await?
+        .leaderboard_opt_out_allowed;
     Ok(Board {
         data: rows
             .iter()
             .map(|r| {
-                let hidden = r.hidden && r.user_id != me_self;
+                let hidden = may_hide && r.hidden && r.user_id != me_self;
                 Entry {
                     rank_position: position(r.xp),
                     user_id: (!hidden).then_some(r.user_id),
