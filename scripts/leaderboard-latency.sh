@@ -22,11 +22,17 @@ BEGIN
     RETURN;
   END IF;
   INSERT INTO xp_transactions (tenant_id, id, user_id, kind, amount, source, source_entity_id, created_at)
-    SELECT t, gen_random_uuid(), m.user_id, 'AWARD', 10 + (k * 37 + hashtext(m.user_id::text)) % 91,
+    SELECT t, gen_random_uuid(), m.user_id, 'AWARD', 10 + abs((k * 37 + hashtext(m.user_id::text)::bigint) % 91)::int,
            'MODULE_COMPLETED', gen_random_uuid(),
-           now() - make_interval(secs => ((k * 7919 + abs(hashtext(m.user_id::text))) % (120 * 86400)))
+           now() - make_interval(secs => ((k::bigint * 7919 + abs(hashtext(m.user_id::text)::bigint)) % (120 * 86400))::double precision)
     FROM memberships m, generate_series(1, 100) k
     WHERE m.tenant_id = t AND m.role = 'EMPLOYEE';
+  -- The month and week totals the API keeps in step with the ledger.
+  INSERT INTO xp_period_totals (tenant_id, user_id, period, period_start, xp)
+    SELECT t, user_id, p.period, date_trunc(lower(p.period), created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(amount)
+    FROM xp_transactions, (VALUES ('MONTH'), ('WEEK')) p(period)
+    WHERE tenant_id = t GROUP BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, period, period_start, user_id) DO UPDATE SET xp = EXCLUDED.xp;
   INSERT INTO user_xp_balances (tenant_id, user_id, lifetime_xp, total_xp, rank)
     SELECT t, user_id, sum(amount), sum(amount),
            CASE WHEN sum(amount) >= 6000 THEN 'MENTOR' WHEN sum(amount) >= 3500 THEN 'MOJSTER'
@@ -38,6 +44,7 @@ END
 $$;
 ANALYZE xp_transactions;
 ANALYZE user_xp_balances;
+ANALYZE xp_period_totals;
 SQL
 
 python3 - "$base" "$n" <<'PY'
@@ -57,7 +64,8 @@ s, d, _ = call("/v1/auth/login", method="POST",
 assert s == 200, d
 token = json.loads(d)["access_token"]
 s, d, _ = call("/v1/groups?limit=1", token)
-group = json.loads(d)["data"][0]["id"]
+groups = json.loads(d)
+group = (groups["data"] if isinstance(groups, dict) else groups)[0]["id"]
 for label, path in (("all time", "/v1/leaderboard?period=all&limit=50"),
                     ("this month", "/v1/leaderboard?period=month&limit=50"),
                     ("this week", "/v1/leaderboard?period=week&limit=50"),

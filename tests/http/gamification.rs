@@ -435,6 +435,14 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
     .execute(&mut w.db.conn().await)
     .await
     .unwrap();
+    // ... and so do the period totals the month and week boards read.
+    diesel::sql_query(format!(
+        "UPDATE xp_period_totals SET period_start = period_start - interval '70 days' WHERE user_id = '{}'",
+        ids[0]
+    ))
+    .execute(&mut w.db.conn().await)
+    .await
+    .unwrap();
 
     let all = call(
         &app,

@@ -642,6 +642,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    xp_period_totals (tenant_id, period, period_start, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        period -> Text,
+        period_start -> Timestamptz,
+        xp -> Int4,
+    }
+}
+
+diesel::table! {
     xp_transactions (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -704,5 +714,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_pinned_modules,
     user_xp_balances,
     users,
+    xp_period_totals,
     xp_transactions,
 );

@@ -112,13 +112,17 @@ fn scored(period: Period) -> &'static str {
                (SELECT 1 FROM user_groups g WHERE g.tenant_id = b.tenant_id \
                 AND g.group_id = $2 AND g.user_id = b.user_id))"
         }
-        Period::Month | Period::Week => {
-            "SELECT t.user_id, sum(t.amount)::integer AS xp FROM xp_transactions t \
-             WHERE t.tenant_id = $1 AND t.created_at >= $3 \
-               AND (t.kind = 'AWARD' OR (t.kind = 'MANUAL' AND t.amount > 0)) \
+        Period::Month => {
+            "SELECT p.user_id, p.xp FROM xp_period_totals p \
+             WHERE p.tenant_id = $1 AND p.period = 'MONTH' AND p.period_start = $3 AND p.xp > 0 \
                AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
-                 WHERE g.tenant_id = t.tenant_id AND g.group_id = $2 AND g.user_id = t.user_id)) \
-             GROUP BY t.user_id"
+                 WHERE g.tenant_id = p.tenant_id AND g.group_id = $2 AND g.user_id = p.user_id))"
+        }
+        Period::Week => {
+            "SELECT p.user_id, p.xp FROM xp_period_totals p \
+             WHERE p.tenant_id = $1 AND p.period = 'WEEK' AND p.period_start = $3 AND p.xp > 0 \
+               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
+                 WHERE g.tenant_id = p.tenant_id AND g.group_id = $2 AND g.user_id = p.user_id))"
         }
     }
 }
@@ -189,13 +193,14 @@ pub async fn board(
                 xp: i32,
             }
             let sum: Sum = diesel::sql_query(
-                "SELECT coalesce(sum(amount), 0)::integer AS xp FROM xp_transactions \
-                 WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 \
-                   AND (kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0))",
+                "SELECT coalesce(sum(xp), 0)::integer AS xp FROM xp_period_totals \
+                 WHERE tenant_id = $1 AND user_id = $2 AND period_start = $3 \
+                   AND period = CASE WHEN $4 THEN 'MONTH' ELSE 'WEEK' END",
             )
             .bind::<SqlUuid, _>(tenant)
             .bind::<SqlUuid, _>(actor.user_id.into_uuid())
             .bind::<Nullable<Timestamptz>, _>(since)
+            .bind::<Bool, _>(period == Period::Month)
             .get_result(conn)
             .await?;
             sum.xp

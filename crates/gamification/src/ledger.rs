@@ -86,6 +86,22 @@ async fn insert_entry(
     .bind::<Nullable<SqlUuid>, _>(entry.created_by)
     .execute(conn)
     .await?;
+    let earned = entry.kind == "AWARD" || (entry.kind == "MANUAL" && entry.amount > 0);
+    if inserted == 1 && earned && entry.amount > 0 {
+        // The month and week leaderboards read these totals (same transaction, same now()).
+        diesel::sql_query(
+            "INSERT INTO xp_period_totals (tenant_id, user_id, period, period_start, xp) \
+             VALUES ($1, $2, 'MONTH', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3), \
+                    ($1, $2, 'WEEK', date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3) \
+             ON CONFLICT (tenant_id, period, period_start, user_id) \
+             DO UPDATE SET xp = xp_period_totals.xp + EXCLUDED.xp",
+        )
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(user.into_uuid())
+        .bind::<Integer, _>(entry.amount)
+        .execute(conn)
+        .await?;
+    }
     Ok(inserted == 1)
 }
 

@@ -208,6 +208,25 @@ async fn two_hundred_racing_redemptions_of_the_last_unit_succeed_once() {
         1
     );
     assert!(mismatches(&db).await.is_empty());
+    // The month and week totals the leaderboards read equal the ledger's earned XP.
+    for period in ["month", "week"] {
+        let off = count(
+            &db,
+            &format!(
+                "SELECT count(*) AS n FROM ( \
+                   SELECT t.user_id, sum(t.amount) AS earned FROM xp_transactions t \
+                   WHERE (t.kind = 'AWARD' OR (t.kind = 'MANUAL' AND t.amount > 0)) \
+                     AND t.created_at >= date_trunc('{period}', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' \
+                   GROUP BY t.user_id) l \
+                 FULL JOIN (SELECT user_id, xp FROM xp_period_totals WHERE period = upper('{period}') \
+                   AND period_start = date_trunc('{period}', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') p \
+                   ON p.user_id = l.user_id \
+                 WHERE coalesce(l.earned, 0) <> coalesce(p.xp, 0)"
+            ),
+        )
+        .await;
+        assert_eq!(off, 0, "{period} totals differ from the ledger");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
