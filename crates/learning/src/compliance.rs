@@ -658,10 +658,6 @@ fn cell(row: &CellRow, now: DateTime<Utc>) -> Cell {
     }
 }
 
-fn bad_cursor() -> LearningError {
-    LearningError::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
-}
-
 /// A page of the compliance matrix: members in the actor's scope with at least one mandatory
 /// module, ordered by id, each with a cell per mandatory module. Three queries per page.
 pub async fn matrix(
@@ -676,8 +672,8 @@ pub async fn matrix(
         Scope::Tenant => (false, Vec::new(), Vec::new()),
         Scope::Limited { groups, users } => (true, groups.clone(), users.clone()),
     };
-    let after: Option<Uuid> = match page.cursor().map_err(|_| bad_cursor())? {
-        Some(c) => Some(c.0.parse().map_err(|_| bad_cursor())?),
+    let after: Option<Uuid> = match page.cursor().map_err(|_| LearningError::bad_cursor())? {
+        Some(c) => Some(c.0.parse().map_err(|_| LearningError::bad_cursor())?),
         None => None,
     };
     let limit = page.limit();

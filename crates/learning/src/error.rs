@@ -119,6 +119,11 @@ pub enum LearningError {
 }
 
 impl LearningError {
+    /// A `cursor` this list did not issue.
+    pub fn bad_cursor() -> Self {
+        Self::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
+    }
+
     /// One invalid field.
     pub fn invalid(field: &str, code: &str, message: &str) -> Self {
         Self::Invalid(vec![FieldError::new(field, code, message)])

@@ -565,8 +565,8 @@ pub async fn list(
         .limit(i64::from(limit) + 1)
         .select(Asset::as_select())
         .into_boxed();
-    if let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? {
-        let before: Uuid = cursor.0.parse().map_err(|_| bad_cursor())?;
+    if let Some(cursor) = page.cursor().map_err(|_| LearningError::bad_cursor())? {
+        let before: Uuid = cursor.0.parse().map_err(|_| LearningError::bad_cursor())?;
         query = query.filter(media_assets::id.lt(before));
     }
     if let Some(kind) = &filter.kind {
@@ -592,10 +592,6 @@ pub async fn list(
     Ok(Page::from_overfetch(rows, limit, |a: &Asset| {
         a.id.to_string()
     }))
-}
-
-fn bad_cursor() -> LearningError {
-    LearningError::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
 }
 
 /// One asset and where it is used.

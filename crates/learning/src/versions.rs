@@ -256,18 +256,14 @@ pub async fn changelog(
         .limit(i64::from(limit) + 1)
         .select(ChangelogEntry::as_select())
         .into_boxed();
-    if let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? {
-        let before: i32 = cursor.0.parse().map_err(|_| bad_cursor())?;
+    if let Some(cursor) = page.cursor().map_err(|_| LearningError::bad_cursor())? {
+        let before: i32 = cursor.0.parse().map_err(|_| LearningError::bad_cursor())?;
         query = query.filter(module_changelog::version.lt(before));
     }
     let rows = query.load(conn).await?;
     Ok(Page::from_overfetch(rows, limit, |e: &ChangelogEntry| {
         e.version.to_string()
     }))
-}
-
-fn bad_cursor() -> LearningError {
-    LearningError::invalid("cursor", "invalid_cursor", "not a cursor this list issued")
 }
 
 /// Records that the actor opened `row` now; the first access also records the version seen.

@@ -27,21 +27,11 @@ use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::routes::common::double_option;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, in_tenant};
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
 use crate::routes::modules::PreconditionErrors;
 use crate::state::AppState;
-
-/// Tells "left out" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
 
 /// One level of a rubric criterion.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

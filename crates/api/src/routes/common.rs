@@ -125,3 +125,15 @@ where
     let mut conn = guild_db::connect(&state.db).await?;
     Ok(guild_db::tenant_transaction(&mut conn, actor.tenant_id, f).await?)
 }
+
+/// For optional fields of updates: tells "left out" (keep, `None`) from `null` (clear,
+/// `Some(None)`). Use with `#[serde(default, with = "double_option")]`.
+pub(crate) mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}

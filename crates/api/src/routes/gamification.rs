@@ -23,6 +23,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
 };
@@ -472,17 +473,6 @@ pub(crate) async fn update_settings(
 }
 
 // --- Rewards --------------------------------------------------------------------------------
-
-/// Tells "left out" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
 
 /// A reward.
 #[derive(Debug, Serialize, ToSchema)]

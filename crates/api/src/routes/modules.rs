@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
+use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
 };
@@ -162,17 +163,6 @@ pub(crate) struct ModuleBody {
     /// Tag names, created on the fly; replaces the set.
     #[validate(length(max = 30))]
     tags: Option<Vec<String>>,
-}
-
-/// Tells "left out" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
 }
 
 impl From<ModuleBody> for ModuleInput {

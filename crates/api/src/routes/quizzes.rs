@@ -25,20 +25,10 @@ use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::routes::common::double_option;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, in_tenant};
 use crate::routes::modules::PreconditionErrors;
 use crate::state::AppState;
-
-/// Tells "left out" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
 
 /// An option with its answer key (authors only).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
