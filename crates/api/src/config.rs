@@ -25,6 +25,9 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// `GUILD_HTTP_WORKERS`.
     pub http_workers: usize,
+    /// `GUILD_BENCH_BARE_ADDR`: where `serve` also answers every request with a fixed body from
+    /// a bare handler (no middleware, no database), the benchmark's baseline. Unset: not served.
+    pub bench_bare_addr: Option<SocketAddr>,
     /// `DATABASE_URL`: required by the commands that touch the database.
     pub database_url: Option<String>,
     /// `GUILD_DB_POOL_SIZE`.
@@ -246,6 +249,12 @@ impl Config {
         );
         let cpus = std::thread::available_parallelism().map_or(2, usize::from) as u64;
         let http_workers = r.number("GUILD_HTTP_WORKERS", cpus, 1, 256) as usize;
+        let bench_bare_addr = r.parse(
+            "GUILD_BENCH_BARE_ADDR",
+            None,
+            "host:port such as 127.0.0.1:8081",
+            |v| v.parse().ok().map(Some),
+        );
         let database_url = r.url("DATABASE_URL", &["postgres", "postgresql"]);
         let db_pool_size = r.number("GUILD_DB_POOL_SIZE", 16, 1, 1000) as usize;
         let db_timeout = Duration::from_millis(r.number("GUILD_DB_TIMEOUT_MS", 5000, 100, 600_000));
@@ -319,6 +328,7 @@ impl Config {
             env,
             http_addr,
             http_workers,
+            bench_bare_addr,
             database_url,
             db_pool_size,
             db_timeout,

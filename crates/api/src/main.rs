@@ -16,6 +16,12 @@ commands:
               guild bootstrap --email E [--name N]   (password from GUILD_BOOTSTRAP_PASSWORD,
               or --password P; email and name also from GUILD_BOOTSTRAP_EMAIL / _NAME)
   seed-demo create the demo tenant if the database has no tenant (development only)
+  seed-bench
+            load the benchmark data set (large tenant `bench` and 100 small ones):
+              guild seed-bench [--seed N] [--scale F]   (F = 0.01 is a smoke-test size)
+  bench-tokens
+            print `user_id<TAB>access token` for bench members user<FROM>…:
+              guild bench-tokens FROM COUNT   (needs the server's GUILD_JWT_SECRET)
   openapi   print the OpenAPI document to stdout
   help      show this message
 
@@ -34,7 +40,8 @@ async fn main() -> ExitCode {
     match command.as_str() {
         "openapi" => return say(&mut std::io::stdout(), openapi::spec_json().trim_end()),
         "help" | "--help" | "-h" => return say(&mut std::io::stdout(), USAGE),
-        "serve" | "worker" | "migrate" | "bootstrap" | "seed-demo" => {}
+        "serve" | "worker" | "migrate" | "bootstrap" | "seed-demo" | "seed-bench"
+        | "bench-tokens" => {}
         other => {
             let problem = if other.is_empty() {
                 "a command is required".to_owned()
@@ -58,26 +65,53 @@ async fn main() -> ExitCode {
     };
     telemetry::init(&config.log_filter, config.log_json);
 
-    let outcome = match command.as_str() {
-        "serve" => server::serve(config).await,
-        "worker" => server::worker(config).await,
-        "bootstrap" => {
-            let args: Vec<String> = std::env::args().skip(2).collect();
-            match server::BootstrapArgs::parse(&args) {
-                Ok(args) => server::bootstrap(&config, &args).await,
+    let outcome =
+        match command.as_str() {
+            "serve" => server::serve(config).await,
+            "worker" => server::worker(config).await,
+            "bootstrap" => {
+                let args: Vec<String> = std::env::args().skip(2).collect();
+                match server::BootstrapArgs::parse(&args) {
+                    Ok(args) => server::bootstrap(&config, &args).await,
+                    Err(err) => Err(err),
+                }
+            }
+            "seed-demo" => match server::seed_demo(&config).await {
+                Ok(Some(text)) => {
+                    say(&mut std::io::stdout(), &text);
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
                 Err(err) => Err(err),
+            },
+            "seed-bench" => {
+                let args: Vec<String> = std::env::args().skip(2).collect();
+                match server::SeedBenchArgs::parse(&args) {
+                    Ok(args) => server::seed_bench(&config, &args).await.map(|text| {
+                        let _ = say(&mut std::io::stdout(), text.trim_end());
+                    }),
+                    Err(err) => Err(err),
+                }
             }
-        }
-        "seed-demo" => match server::seed_demo(&config).await {
-            Ok(Some(text)) => {
-                say(&mut std::io::stdout(), &text);
-                Ok(())
+            "bench-tokens" => {
+                let number = |n: usize| std::env::args().nth(n).and_then(|v| v.parse::<u32>().ok());
+                match (number(2), number(3)) {
+                    (Some(from), Some(count)) => server::bench_tokens(&config, from, count)
+                        .await
+                        .map(|text| {
+                            let _ = say(&mut std::io::stdout(), text.trim_end());
+                        }),
+                    _ => {
+                        say(
+                            &mut std::io::stderr(),
+                            "usage: guild bench-tokens FROM COUNT",
+                        );
+                        return ExitCode::from(2);
+                    }
+                }
             }
-            Ok(None) => Ok(()),
-            Err(err) => Err(err),
-        },
-        _ => server::run_migrations(&config).await,
-    };
+            _ => server::run_migrations(&config).await,
+        };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

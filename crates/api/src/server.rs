@@ -1,9 +1,10 @@
 //! The long-running commands: `guild serve`, `guild worker`, and `guild migrate`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpServer;
+use actix_web::{HttpResponse, HttpServer};
 use guild_db::worker::{Registry, Worker, WorkerConfig};
 use guild_db::{DbError, PgPool, PoolConfig, build_pool, migrate};
 use guild_integrations::IntegrationError;
@@ -164,6 +165,16 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .bind(config.http_addr)?
         .run();
+    let bare = match config.bench_bare_addr {
+        Some(addr) => {
+            let bare = bare_server(addr, config.http_workers)?;
+            let handle = bare.handle();
+            actix_web::rt::spawn(bare);
+            tracing::info!(%addr, "serving the bare benchmark handler");
+            Some(handle)
+        }
+        None => None,
+    };
     tracing::info!(
         addr = %config.http_addr,
         docs = format!("http://{}/docs/", config.http_addr),
@@ -172,6 +183,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         "guild is listening"
     );
     server.await?;
+    if let Some(bare) = bare {
+        bare.stop(true).await;
+    }
 
     shutdown.cancel();
     if let Some(worker) = worker {
@@ -180,6 +194,23 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     state.db.close();
     tracing::info!("guild stopped");
     Ok(())
+}
+
+/// The benchmark's baseline: the same actix runtime and worker count, one handler that returns
+/// a fixed body, no middleware and no database.
+fn bare_server(addr: SocketAddr, workers: usize) -> std::io::Result<actix_web::dev::Server> {
+    async fn bare() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(r#"{"status":"ok"}"#)
+    }
+    Ok(
+        HttpServer::new(|| actix_web::App::new().default_service(actix_web::web::to(bare)))
+            .workers(workers)
+            .disable_signals()
+            .bind(addr)?
+            .run(),
+    )
 }
 
 /// `guild worker`: only the outbox/job worker, until SIGTERM or SIGINT.
@@ -301,4 +332,122 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         guild_tenancy::demo::DEMO_PASSWORD
     ));
     Ok(Some(text))
+}
+
+/// What `guild seed-bench` loads.
+#[derive(Debug)]
+pub struct SeedBenchArgs {
+    seed: u64,
+    scale: f64,
+}
+
+impl SeedBenchArgs {
+    /// Reads `--seed N` (default 1) and `--scale F` (default 1: the standard data set).
+    pub fn parse(args: &[String]) -> Result<Self, ServerError> {
+        let bad =
+            |what: String| ServerError::Config(ConfigError(vec![format!("seed-bench: {what}")]));
+        let mut parsed = Self {
+            seed: 1,
+            scale: 1.0,
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it
+                .next()
+                .ok_or_else(|| bad(format!("{flag} needs a value")))?;
+            match flag.as_str() {
+                "--seed" => {
+                    parsed.seed = value
+                        .parse()
+                        .map_err(|_| bad(format!("--seed: expected an integer, got {value:?}")))?;
+                }
+                "--scale" => {
+                    parsed.scale = value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| *s > 0.0 && *s <= 10.0)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "--scale: expected a number in (0, 10], got {value:?}"
+                            ))
+                        })?;
+                }
+                other => return Err(bad(format!("unknown option {other:?}"))),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// `guild seed-bench`: loads the benchmark data set into the database (nothing if it is there).
+pub async fn seed_bench(config: &Config, args: &SeedBenchArgs) -> Result<String, ServerError> {
+    run_migrations(config).await?;
+    let pool = pool(config)?;
+    let mut conn = guild_db::connect(&pool).await?;
+    let plan = guild_bench::Plan::scaled(args.seed, args.scale);
+    let hash = guild_tenancy::secrets::hash_password(guild_bench::BENCH_PASSWORD)
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-bench: {e}")])))?;
+    let outcome = guild_bench::load(&mut conn, &plan, &hash)
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-bench: {e}")])))?;
+    Ok(match outcome {
+        guild_bench::Outcome::Loaded(loaded) => guild_bench::describe(&loaded),
+        guild_bench::Outcome::AlreadyLoaded => format!(
+            "the tenant {:?} exists already: nothing loaded",
+            guild_bench::BENCH_SLUG
+        ),
+    })
+}
+
+/// `guild bench-tokens`: access tokens for members `user{from}` … of the benchmark tenant, one
+/// `user_id<TAB>token` line each, signed with this configuration's key.
+pub async fn bench_tokens(config: &Config, from: u32, count: u32) -> Result<String, ServerError> {
+    use diesel::sql_types::{Text, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = Text)]
+        email: String,
+        #[diesel(sql_type = SqlUuid)]
+        user_id: uuid::Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        tenant_id: uuid::Uuid,
+    }
+    let pool = pool(config)?;
+    let mut conn = guild_db::connect(&pool).await?;
+    let members: Vec<Member> = diesel::sql_query(
+        "SELECT u.email, m.user_id, m.tenant_id FROM memberships m \
+         JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id \
+         WHERE t.slug = $1",
+    )
+    .bind::<Text, _>(guild_bench::BENCH_SLUG)
+    .load(&mut conn)
+    .await
+    .map_err(DbError::from)?;
+    let by_email: std::collections::HashMap<&str, &Member> =
+        members.iter().map(|m| (m.email.as_str(), m)).collect();
+    let secret = config.jwt_secret.as_deref().ok_or_else(|| {
+        ServerError::Config(ConfigError(vec![
+            "bench-tokens: GUILD_JWT_SECRET must be set (to the server's)".into(),
+        ]))
+    })?;
+    let keys = TokenKeys::new(secret.as_bytes(), "guild", config.access_ttl);
+    let mut out = String::new();
+    for i in from..from.saturating_add(count) {
+        let email = format!("user{i}@bench.example.com");
+        let member = by_email.get(email.as_str()).ok_or_else(|| {
+            ServerError::Config(ConfigError(vec![format!(
+                "bench-tokens: no member {email} (run guild seed-bench first)"
+            )]))
+        })?;
+        let token = keys
+            .issue(
+                guild_kernel::UserId(member.user_id),
+                Some(guild_kernel::TenantId(member.tenant_id)),
+            )
+            .map_err(|e| ServerError::Config(ConfigError(vec![format!("bench-tokens: {e:?}")])))?;
+        out.push_str(&format!("{}\t{token}\n", member.user_id));
+    }
+    Ok(out)
 }

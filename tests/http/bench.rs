@@ -1,0 +1,269 @@
+//! The benchmark data set at smoke-test size: it loads, it is consistent (balances equal the
+//! ledger, completions have their sections, passed quizzes and certificates), loading twice
+//! changes nothing, and every benchmark scenario works on it over HTTP.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use guild_bench::{Outcome, Plan};
+use guild_kernel::{TenantId, UserId};
+use guild_tests::{Reply, TEST_SECRET, World, json_request, send, world};
+use serde_json::json;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+async fn count(w: &World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+async fn ids(w: &World, sql: &str) -> Vec<String> {
+    diesel::sql_query(sql)
+        .load::<Id>(&mut w.db.conn().await)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, key: Option<&str>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = json_request(method, uri, Some(token), None);
+    if let Some(key) = key {
+        req.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::HeaderValue::from_str(key).expect("a header value"),
+        );
+    }
+    send(app, req).await
+}
+
+#[actix_web::test]
+async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
+    let (w, app) = world(|_| {}).await;
+    let plan = Plan::scaled(7, 0.01);
+    let mut conn = w.db.conn().await;
+    let loaded = match guild_bench::load(&mut conn, &plan, "not-a-real-hash").await {
+        Ok(Outcome::Loaded(loaded)) => loaded,
+        other => panic!("expected a load, got {other:?}"),
+    };
+    assert_eq!(loaded.tenants, 2, "the large tenant and one small one");
+    let rows: std::collections::HashMap<_, _> = loaded.large_tenant_rows.into_iter().collect();
+    // 100 members: 100 section completions each (4 modules of 20 sections, 2 of 10), 4 completed
+    // modules with certificates, 100 ledger rows of which 5 are redemptions.
+    assert_eq!(rows["memberships"], 100);
+    assert_eq!(rows["modules"], 200);
+    assert_eq!(rows["sections"], 4000);
+    assert_eq!(rows["quizzes"], 100);
+    assert_eq!(rows["section_completions"], 10_000);
+    assert_eq!(rows["module_completions"], 400);
+    assert_eq!(rows["certificates"], 400);
+    assert_eq!(rows["xp_transactions"], 10_000);
+    assert_eq!(rows["user_xp_balances"], 100);
+    assert_eq!(rows["reward_redemptions"], 500);
+    assert_eq!(rows["rewards"], 100);
+    assert!(rows["quiz_attempts"] > 1000, "{}", rows["quiz_attempts"]);
+
+    // Loading again changes nothing.
+    assert!(matches!(
+        guild_bench::load(&mut conn, &plan, "x").await,
+        Ok(Outcome::AlreadyLoaded)
+    ));
+    drop(conn);
+
+    // Balances equal the ledger; period totals equal the earned rows.
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM user_xp_balances b JOIN (SELECT tenant_id, user_id, sum(amount) AS total, \
+               sum(amount) FILTER (WHERE kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0)) AS earned \
+               FROM xp_transactions GROUP BY 1, 2) l USING (tenant_id, user_id) \
+             WHERE b.total_xp <> l.total OR b.lifetime_xp <> l.earned OR b.total_xp < 0"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM (SELECT tenant_id, user_id, sum(xp) AS xp FROM xp_period_totals \
+               WHERE period = 'MONTH' GROUP BY 1, 2) p JOIN user_xp_balances b USING (tenant_id, user_id) \
+             WHERE p.xp <> b.lifetime_xp"
+        )
+        .await,
+        0
+    );
+    // Every completion has all its sections done, a passed attempt when the module has a quiz,
+    // and exactly one certificate.
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM module_completions c \
+             WHERE (SELECT count(*) FROM sections s WHERE s.tenant_id = c.tenant_id AND s.module_id = c.module_id) \
+                <> (SELECT count(*) FROM section_completions sc WHERE sc.tenant_id = c.tenant_id \
+                    AND sc.user_id = c.user_id AND sc.module_id = c.module_id) \
+                OR (EXISTS (SELECT 1 FROM quizzes q WHERE q.tenant_id = c.tenant_id AND q.module_id = c.module_id) \
+                    AND NOT EXISTS (SELECT 1 FROM quiz_attempts a JOIN quizzes q ON q.tenant_id = a.tenant_id \
+                        AND q.id = a.quiz_id WHERE a.tenant_id = c.tenant_id AND a.user_id = c.user_id \
+                        AND q.module_id = c.module_id AND a.passed)) \
+                OR (SELECT count(*) FROM certificates ce WHERE ce.tenant_id = c.tenant_id \
+                    AND ce.completion_id = c.id) <> 1"
+        )
+        .await,
+        0
+    );
+
+    // The scenarios of `make bench`, as member 20 of the large tenant.
+    let member = ids(
+        &w,
+        "SELECT m.user_id::text || ' ' || m.tenant_id::text AS id FROM memberships m \
+         JOIN users u ON u.id = m.user_id WHERE u.email = 'user20@bench.example.com'",
+    )
+    .await;
+    let (user, tenant) = member[0].split_once(' ').expect("user and tenant");
+    let keys =
+        guild_api::auth::TokenKeys::new(TEST_SECRET, "guild", std::time::Duration::from_secs(900));
+    let token = keys
+        .issue(
+            UserId(user.parse().expect("uuid")),
+            Some(TenantId(tenant.parse().expect("uuid"))),
+        )
+        .expect("a token");
+
+    let dashboard = call(&app, Method::GET, "/v1/me/dashboard", &token, None).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.text);
+    assert_eq!(
+        dashboard.json["assigned"].as_array().map(Vec::len),
+        Some(20)
+    );
+    assert_eq!(dashboard.json["completed_count"], 4);
+
+    let completed = ids(
+        &w,
+        &format!(
+            "SELECT module_id::text AS id FROM module_completions WHERE user_id = '{user}' LIMIT 1"
+        ),
+    )
+    .await;
+    let progress = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{}/progress", completed[0]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(progress.status, 200, "{}", progress.text);
+    assert_eq!(progress.json["percent"], 100);
+    assert!(progress.json["certificate_id"].is_string());
+
+    let board = call(
+        &app,
+        Method::GET,
+        "/v1/leaderboard?period=all",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(board.status, 200, "{}", board.text);
+    assert!(!board.json["data"].as_array().expect("entries").is_empty());
+    let month = call(
+        &app,
+        Method::GET,
+        "/v1/leaderboard?period=month",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(month.status, 200, "{}", month.text);
+
+    // Complete a section of a half-done module.
+    let open_section = ids(
+        &w,
+        &format!(
+            "SELECT s.module_id::text || '/sections/' || s.id::text AS id FROM sections s \
+             WHERE s.module_id IN (SELECT module_id FROM section_completions WHERE user_id = '{user}' \
+                                   GROUP BY module_id HAVING count(*) = 10) \
+               AND NOT EXISTS (SELECT 1 FROM section_completions sc WHERE sc.user_id = '{user}' \
+                               AND sc.section_id = s.id) LIMIT 1"
+        ),
+    )
+    .await;
+    let done = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{}/complete", open_section[0]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json["sections_done"], 11);
+
+    // Submit an open attempt with the answers the bench sends.
+    let attempt = ids(
+        &w,
+        &format!(
+            "SELECT id::text || ' ' || answers_json AS id FROM ( \
+               SELECT a.id, (SELECT json_agg(json_build_object('question_id', e ->> 'question_id', \
+                   'option_ids', json_build_array(e -> 'option_ids' ->> 0)))::text \
+                   FROM jsonb_array_elements(a.question_order) e) AS answers_json \
+               FROM quiz_attempts a WHERE a.user_id = '{user}' AND a.status = 'IN_PROGRESS' LIMIT 1) x"
+        ),
+    )
+    .await;
+    let (attempt_id, answers) = attempt[0].split_once(' ').expect("an open attempt");
+    let answers: serde_json::Value = serde_json::from_str(answers).expect("answers");
+    let mut req = json_request(
+        Method::POST,
+        &format!("/v1/attempts/{attempt_id}/submit"),
+        Some(&token),
+        Some(json!({ "answers": answers })),
+    );
+    req.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("idempotency-key"),
+        actix_web::http::header::HeaderValue::from_str(attempt_id).expect("a header value"),
+    );
+    let submitted = send(&app, req).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    assert_eq!(submitted.json["status"], "GRADED");
+
+    // Redeem the contended reward.
+    let reward = ids(
+        &w,
+        &format!(
+            "SELECT id::text AS id FROM rewards WHERE tenant_id = '{tenant}' AND title = 'Coffee with the team'"
+        ),
+    )
+    .await;
+    let redeemed = call(
+        &app,
+        Method::POST,
+        &format!("/v1/rewards/{}/redemptions", reward[0]),
+        &token,
+        Some("bench-smoke-1"),
+    )
+    .await;
+    assert_eq!(redeemed.status, 201, "{}", redeemed.text);
+    assert_eq!(redeemed.json["status"], "APPROVED");
+}
