@@ -6,7 +6,7 @@ MAKEFLAGS += --no-print-directory
 SPEC := api-spec/openapi.json
 GUILD := cargo run -q -p guild-api --bin guild --
 
-.PHONY: help run test lint spec spec-check deny migrate db-start db-stop db-psql
+.PHONY: help run test lint spec spec-check deny migrate db-start db-stop db-psql bench bench-report
 
 help: ## List the targets
 	@printf 'Usage: make <target>\n\n'
@@ -41,6 +41,12 @@ spec-check: ## Fail if api-spec/openapi.json differs from what the code generate
 		echo "$(SPEC) is out of date: run 'make spec' and commit the result." >&2; exit 1; \
 	fi; \
 	echo "$(SPEC) is up to date"
+
+bench: ## Benchmark suite: release build, data set, pgbench and wrk scenarios (about 15 min)
+	@bash scripts/bench/run.sh
+
+bench-report: ## Rebuild target/bench/report.md from the last run's results
+	@python3 scripts/bench/report.py target/bench
 
 deny: ## Check licences, banned crates and sources with cargo-deny
 	@command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --locked

@@ -332,10 +332,15 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
     let pubm = published(p);
     let k_all = p.modules_per_group;
     let (done, started) = (p.completed, p.started);
-    let mut step = 7;
+    // Group g's k-th module is (g * pubm / groups + k * step) mod pubm + 1: groups start at
+    // evenly spread offsets and step through all published modules (step coprime with pubm, so
+    // a group's modules are distinct).
+    let mut step = (pubm / k_all).max(1);
     while gcd(step, pubm) != 1 {
         step += 1;
     }
+    let offset = format!("(g * {pubm} / {g})");
+    let offset_i = format!("((i % {g}) * {pubm} / {g})");
     let managers = (n / 100).max(1);
     let categories = (m_all / 20).max(1);
     let slug = &p.slug;
@@ -481,10 +486,10 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
                     now() - interval '5 days' \
              FROM generate_series(0, {g1}) g, generate_series(0, {k1}) k;\n\
              CREATE TEMP TABLE bench_work AS \
-             SELECT i, k, ((i % {g}) * 7 + k * {step}) % {pubm} + 1 AS m \
+             SELECT i, k, ({offset_i} + k * {step}) % {pubm} + 1 AS m \
              FROM generate_series(1, {n}) i, generate_series(0, {k1}) k;\n\
              ANALYZE bench_work;",
-            mgk = mid(&format!("(((g * 7 + k * {step}) % {pubm}) + 1)")),
+            mgk = mid(&format!("((({offset} + k * {step}) % {pubm}) + 1)")),
             gg = gid("g"),
             g1 = g - 1,
             k1 = k_all - 1,

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Builds the benchmark report from a results directory.
+
+Usage: report.py RESULTS_DIR
+       report.py --self-test
+
+RESULTS_DIR holds
+  wrk-<scenario>-c<connections>.json   measure.py output for one wrk run
+  pgbench-<scenario>.json              pgbench_json.py output: the database work of one request
+                                       of <scenario>, replayed without HTTP
+  meta.json                            free-form description of the run (optional)
+and receives report.json and report.md.
+
+For every scenario and connection count the report shows throughput, latency, errors and the
+server's CPU and memory. Scenarios with a pgbench result are compared with what the stack could
+at best deliver: with H the rps of the bare handler (`bare`) at the same connection count and D
+the pgbench tps, a request costing 1/H of HTTP work plus 1/D of database work caps throughput
+at ceiling = 1 / (1/H + 1/D); ratio = measured rps / ceiling.
+
+Targets, evaluated at each scenario's highest connection count for reads and at every count
+for writes, are listed with PASS/FAIL and the reason. The exit status is 0 whatever the
+targets say: the report is the product.
+"""
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+
+BARE = "bare"  # the bare handler: HTTP stack cost only
+READS = ("dashboard", "module", "leaderboard")
+WRITES = ("section_complete", "quiz_submit", "redeem")
+SCENARIO_ORDER = (BARE, "livez", *READS, *WRITES)  # others follow, alphabetically
+
+READ_MIN_RATIO = 0.5
+READ_MAX_P99_MS = 50.0
+WRITE_MAX_P99_MS = 100.0
+
+WRK_FILE_RE = re.compile(r"^wrk-(?P<scenario>.+)-c(?P<connections>\d+)\.json$")
+PGBENCH_FILE_RE = re.compile(r"^pgbench-(?P<scenario>.+)\.json$")
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def load_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load(results_dir: str) -> tuple[dict, dict, dict]:
+    """Returns ({(scenario, connections): wrk run}, {scenario: pgbench run}, meta)."""
+    runs, pgbench = {}, {}
+    for name in sorted(os.listdir(results_dir)):
+        path = os.path.join(results_dir, name)
+        if match := WRK_FILE_RE.match(name):
+            runs[(match["scenario"], int(match["connections"]))] = load_json(path)
+        elif match := PGBENCH_FILE_RE.match(name):
+            pgbench[match["scenario"]] = load_json(path)
+    meta_path = os.path.join(results_dir, "meta.json")
+    meta = load_json(meta_path) if os.path.exists(meta_path) else {}
+    return runs, pgbench, meta
+
+
+def scenario_key(scenario: str) -> tuple:
+    if scenario in SCENARIO_ORDER:
+        return (0, SCENARIO_ORDER.index(scenario), "")
+    return (1, 0, scenario)
+
+
+# --- computing ----------------------------------------------------------------------------
+
+def errors_total(run: dict) -> int | None:
+    """Non-2xx/3xx responses plus socket errors; None when wrk reported nothing."""
+    errors = run.get("errors")
+    if not isinstance(errors, dict):
+        return None
+    if "total" in errors:
+        return int(errors["total"])
+    return sum(int(errors.get(k, 0)) for k in ("connect", "read", "write", "status", "timeout"))
+
+
+def ceiling(bare_rps: float | None, db_tps: float | None) -> float | None:
+    """Best throughput when each request costs 1/H of HTTP work and 1/D of database work."""
+    if not bare_rps or not db_tps:
+        return None
+    return 1 / (1 / bare_rps + 1 / db_tps)
+
+
+def build_rows(runs: dict, pgbench: dict) -> list[dict]:
+    rows = []
+    for scenario, connections in sorted(runs, key=lambda k: (scenario_key(k[0]), k[1])):
+        run = runs[(scenario, connections)]
+        latency = run.get("latency_ms") or {}
+        server = run.get("server") or {}
+        rps = run.get("rps")
+        db_tps = (pgbench.get(scenario) or {}).get("tps")
+        bare_rps = (runs.get((BARE, connections)) or {}).get("rps") if db_tps else None
+        cap = ceiling(bare_rps, db_tps)
+        rows.append({
+            "scenario": scenario,
+            "connections": connections,
+            "rps": rps,
+            "latency_ms": {k: latency.get(k) for k in ("p50", "p99", "p999")},
+            "errors": errors_total(run),
+            "cpu_percent": server.get("cpu_percent"),
+            "rss_mb_peak": server.get("rss_mb_peak"),
+            "pgbench_tps": db_tps,
+            "bare_rps": bare_rps,
+            "ceiling_rps": cap,
+            "ratio": rps / cap if cap and rps is not None else None,
+        })
+    return rows
+
+
+def notes_for(runs: dict) -> list[str]:
+    """Anything that makes a run's figures doubtful."""
+    notes = []
+    for (scenario, connections), run in sorted(runs.items(),
+                                               key=lambda i: (scenario_key(i[0][0]), i[0][1])):
+        where = f"{scenario} at {connections} connections"
+        if (run.get("server") or {}).get("server_exited"):
+            notes.append(f"{where}: the server exited during the run")
+        if run.get("exit_code") not in (None, 0):
+            notes.append(f"{where}: wrk exited with status {run['exit_code']}")
+        if "wrk_out_error" in run:
+            notes.append(f"{where}: wrk's report was unreadable ({run['wrk_out_error']})")
+        elif "rps" not in run:
+            notes.append(f"{where}: wrk wrote no report")
+    return notes
+
+
+def evaluate_targets(rows: list[dict]) -> list[dict]:
+    by_scenario: dict[str, list[dict]] = {}
+    for row in rows:
+        by_scenario.setdefault(row["scenario"], []).append(row)
+    overall_max = max((row["connections"] for row in rows), default=None)
+    targets = []
+
+    for scenario in READS:
+        scenario_rows = by_scenario.get(scenario)
+        if not scenario_rows:
+            targets.append(target(scenario, "read", None, None, "not measured"))
+            continue
+        row = max(scenario_rows, key=lambda r: r["connections"])
+        p99 = row["latency_ms"]["p99"]
+        failures, passes = [], []
+        if row["ratio"] is None:
+            failures.append("no ratio (pgbench result or bare run at this count missing)")
+        elif row["ratio"] >= READ_MIN_RATIO:
+            passes.append(f"ratio {row['ratio']:.3f} ≥ {READ_MIN_RATIO}")
+        else:
+            failures.append(f"ratio {row['ratio']:.3f} < {READ_MIN_RATIO}")
+        check_latency_and_errors(row, READ_MAX_P99_MS, failures, passes)
+        reason = "; ".join(failures or passes) + short_of(row["connections"], overall_max)
+        targets.append(target(scenario, "read", row["connections"], not failures, reason))
+
+    for scenario in WRITES:
+        scenario_rows = by_scenario.get(scenario)
+        if not scenario_rows:
+            targets.append(target(scenario, "write", None, None, "not measured"))
+            continue
+        failures, worst_p99 = [], 0.0
+        for row in scenario_rows:
+            row_failures: list[str] = []
+            check_latency_and_errors(row, WRITE_MAX_P99_MS, row_failures, [])
+            failures += [f"c{row['connections']}: {f}" for f in row_failures]
+            if row["latency_ms"]["p99"] is not None:
+                worst_p99 = max(worst_p99, row["latency_ms"]["p99"])
+        counts = ", ".join(str(r["connections"]) for r in scenario_rows)
+        top = max(r["connections"] for r in scenario_rows)
+        reason = "; ".join(failures) if failures else \
+            f"p99 ≤ {worst_p99:.2f} ms < {WRITE_MAX_P99_MS:g} ms; no errors; at {counts} connections"
+        reason += short_of(top, overall_max)
+        targets.append(target(scenario, "write", top, not failures, reason))
+    return targets
+
+
+def short_of(connections: int, overall_max: int | None) -> str:
+    """A remark when a scenario was not measured up to the run's highest connection count."""
+    if overall_max is None or connections >= overall_max:
+        return ""
+    return f" (measured up to {connections} connections only; the run went to {overall_max})"
+
+
+def check_latency_and_errors(row: dict, max_p99: float, failures: list, passes: list) -> None:
+    p99, errors = row["latency_ms"]["p99"], row["errors"]
+    if p99 is None:
+        failures.append("no latency figures")
+    elif p99 < max_p99:
+        passes.append(f"p99 {p99:.2f} ms < {max_p99:g} ms")
+    else:
+        failures.append(f"p99 {p99:.2f} ms ≥ {max_p99:g} ms")
+    if errors is None:
+        failures.append("no error counts")
+    elif errors:
+        failures.append(f"{errors} error(s)")
+    else:
+        passes.append("no errors")
+
+
+def target(scenario: str, kind: str, connections, passed, reason: str) -> dict:
+    status = "MISSING" if passed is None else ("PASS" if passed else "FAIL")
+    return {"scenario": scenario, "kind": kind, "connections": connections, "status": status,
+            "reason": reason}
+
+
+def summarise(targets: list[dict]) -> str:
+    counts = {s: sum(t["status"] == s for t in targets) for s in ("PASS", "FAIL", "MISSING")}
+    text = f"targets: {counts['PASS']}/{len(targets)} pass"
+    if counts["FAIL"]:
+        failed = ", ".join(t["scenario"] for t in targets if t["status"] == "FAIL")
+        text += f", {counts['FAIL']} fail ({failed})"
+    if counts["MISSING"]:
+        missing = ", ".join(t["scenario"] for t in targets if t["status"] == "MISSING")
+        text += f", {counts['MISSING']} not measured ({missing})"
+    return text
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+def num(value, decimals: int = 0) -> str:
+    """A number for a table cell; blank when unknown."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return f"{value:.{decimals}f}"
+
+
+def cell(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def flatten(meta, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested objects become dotted keys; other values are shown as they are."""
+    if not isinstance(meta, dict):
+        return [(prefix or "value", meta)]
+    items = []
+    for key, value in meta.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            items += flatten(value, name)
+        else:
+            items.append((name, value))
+    return items
+
+
+def markdown(rows, pgbench, meta, targets, notes, summary) -> str:
+    parts = ["# Benchmark report", ""]
+    if meta:
+        parts += ["## Run", "",
+                  table(["Item", "Value"], [[cell(k), cell(v)] for k, v in flatten(meta)]), ""]
+
+    parts += ["## Results", "",
+              "Latencies in ms; errors are non-2xx/3xx responses plus socket errors; CPU % is "
+              "server CPU time over wall time (100 = one core). Ceiling = 1/(1/H + 1/D) with H "
+              f"the `{BARE}` rps at the same connection count and D the pgbench tps of the "
+              "scenario's queries; ratio = rps / ceiling.", ""]
+    parts.append(table(
+        ["Scenario", "Conns", "RPS", "p50", "p99", "p99.9", "Errors", "CPU %", "Peak RSS MB",
+         "Ceiling", "Ratio"],
+        [[row["scenario"], str(row["connections"]), num(row["rps"]),
+          num(row["latency_ms"]["p50"], 2), num(row["latency_ms"]["p99"], 2),
+          num(row["latency_ms"]["p999"], 2), num(row["errors"]), num(row["cpu_percent"]),
+          num(row["rss_mb_peak"], 1), num(row["ceiling_rps"]), num(row["ratio"], 2)]
+         for row in rows],
+        right=set(range(1, 11)),
+    ))
+    parts.append("")
+
+    if pgbench:
+        parts += ["## Database only (pgbench)", "", table(
+            ["Scenario", "Clients", "TPS", "Latency avg ms", "Transactions", "Failed"],
+            [[name, num(p.get("clients")), num(p.get("tps")), num(p.get("latency_ms_avg"), 2),
+              num(p.get("transactions")), num(p.get("failed"))]
+             for name, p in sorted(pgbench.items(), key=lambda i: scenario_key(i[0]))],
+            right=set(range(1, 6)),
+        ), ""]
+
+    parts += ["## Targets", "",
+              f"Reads ({', '.join(READS)}), at the highest connection count: ratio ≥ "
+              f"{READ_MIN_RATIO}, p99 < {READ_MAX_P99_MS:g} ms, no errors. Writes "
+              f"({', '.join(WRITES)}), at every connection count: p99 < "
+              f"{WRITE_MAX_P99_MS:g} ms, no errors.", "",
+              table(["Scenario", "Kind", "Conns", "Result", "Reason"],
+                    [[t["scenario"], t["kind"], num(t["connections"]),
+                      f"**{t['status']}**", cell(t["reason"])] for t in targets],
+                    right={2}),
+              "", summary[0].upper() + summary[1:] + ".", ""]
+
+    if notes:
+        parts += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(parts)
+
+
+def report(results_dir: str, out=sys.stdout) -> dict:
+    runs, pgbench, meta = load(results_dir)
+    rows = build_rows(runs, pgbench)
+    targets = evaluate_targets(rows)
+    notes = notes_for(runs)
+    summary = summarise(targets)
+    result = {"meta": meta, "results": rows, "pgbench": pgbench, "targets": targets,
+              "notes": notes, "summary": summary}
+    with open(os.path.join(results_dir, "report.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    with open(os.path.join(results_dir, "report.md"), "w", encoding="utf-8") as f:
+        f.write(markdown(rows, pgbench, meta, targets, notes, summary))
+    for t in targets:
+        where = f" at c{t['connections']}" if t["connections"] is not None else ""
+        print(f"{t['status']:<7} {t['scenario']} ({t['kind']}{where}): {t['reason']}", file=out)
+    for note in notes:
+        print(f"note: {note}", file=out)
+    print(f"{summary} — {os.path.join(results_dir, 'report.md')}", file=out)
+    return result
+
+
+# --- self-test ----------------------------------------------------------------------------
+
+def fake_run(rps: float, p99: float, errors: int = 0) -> dict:
+    return {
+        "requests": int(rps * 10), "duration_s": 10.0, "rps": rps, "bytes": 1000,
+        "latency_ms": {"mean": p99 / 3, "p50": p99 / 4, "p90": p99 / 2, "p99": p99,
+                       "p999": p99 * 2, "max": p99 * 3},
+        "errors": {"connect": 0, "read": 0, "write": 0, "status": errors, "timeout": 0,
+                   "total": errors},
+        "wall_s": 10.01, "exit_code": 0,
+        "server": {"cpu_percent": 180.0, "cpu_s": 18.0, "rss_mb_peak": 64.0, "rss_mb_end": 60.0,
+                   "samples": 100},
+    }
+
+
+def self_test() -> int:
+    import io
+
+    files = {
+        "wrk-bare-c100.json": fake_run(25000, 5),
+        "wrk-bare-c1000.json": fake_run(20000, 40),
+        "wrk-livez-c1000.json": fake_run(18000, 45),
+        "wrk-dashboard-c100.json": fake_run(3500, 10),
+        "wrk-dashboard-c1000.json": fake_run(3000, 20),   # H 20000, D 5000 -> ratio 0.75
+        "pgbench-dashboard.json": {"tps": 5000.0, "clients": 16, "latency_ms_avg": 3.2,
+                                   "transactions": 150000, "failed": 0},
+        "wrk-module-c1000.json": fake_run(1000, 20),      # ratio 0.25
+        "pgbench-module.json": {"tps": 5000.0, "clients": 16, "latency_ms_avg": 3.2,
+                                "transactions": 150000, "failed": 0},
+        "wrk-section_complete-c100.json": fake_run(900, 50),
+        "wrk-section_complete-c1000.json": fake_run(800, 120),
+        "wrk-quiz_submit-c100.json": fake_run(900, 30),
+        "wrk-quiz_submit-c1000.json": fake_run(800, 99.9),
+        "wrk-redeem-c1000.json": fake_run(700, 20, errors=5),
+        "meta.json": {"machine": "2 vCPU | 4 GiB", "commit": "abc1234",
+                      "dataset": {"users": 10000, "modules": 50}, "durations_s": [10, 10]},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, content in files.items():
+            with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+                json.dump(content, f)
+        out = io.StringIO()
+        result = report(tmp, out=out)
+
+        rows = {(r["scenario"], r["connections"]): r for r in result["results"]}
+        dashboard = rows[("dashboard", 1000)]
+        assert math.isclose(dashboard["ceiling_rps"], 4000), dashboard
+        assert math.isclose(dashboard["ratio"], 0.75), dashboard
+        assert math.isclose(rows[("dashboard", 100)]["ceiling_rps"], 1 / (1 / 25000 + 1 / 5000))
+        assert rows[("livez", 1000)]["ratio"] is None
+        assert [r["scenario"] for r in result["results"]][:3] == ["bare", "bare", "livez"]
+
+        status = {t["scenario"]: t["status"] for t in result["targets"]}
+        assert status == {"dashboard": "PASS", "module": "FAIL", "leaderboard": "MISSING",
+                          "section_complete": "FAIL", "quiz_submit": "PASS",
+                          "redeem": "FAIL"}, status
+        reasons = {t["scenario"]: t["reason"] for t in result["targets"]}
+        assert "ratio 0.250 < 0.5" in reasons["module"], reasons
+        assert "c1000: p99 120.00 ms" in reasons["section_complete"], reasons
+        assert "5 error(s)" in reasons["redeem"], reasons
+
+        with open(os.path.join(tmp, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        assert "| dashboard | 1000 | 3000 | 5.00 | 20.00 | 40.00 | 0 | 180 | 64.0 | 4000 | 0.75 |" \
+            in md, md
+        assert "| machine | 2 vCPU \\| 4 GiB |" in md and "| dataset.users | 10000 |" in md, md
+        assert "| livez | 1000 | 18000 | 11.25 | 45.00 | 90.00 | 0 | 180 | 64.0 |  |  |" in md, md
+        with open(os.path.join(tmp, "report.json"), encoding="utf-8") as f:
+            assert json.load(f)["summary"].startswith("targets: 2/6 pass, 3 fail")
+        assert "PASS    dashboard (read at c1000)" in out.getvalue(), out.getvalue()
+    print("report.py self-test: ok")
+    return 0
+
+
+def main() -> int:
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    report(sys.argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

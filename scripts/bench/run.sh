@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmark suite, end to end.
+#
+#  1. installs wrk (Debian) if missing and builds `guild` in release mode;
+#  2. loads the data set (`guild seed-bench`) into a template database on the project-local
+#     PostgreSQL cluster (once per seed, scale and migrations), and copies it to `guild_bench`
+#     for this run, so every run starts from the same data;
+#  3. captures each read endpoint's SQL from the PostgreSQL log (log_statement = all, one
+#     request at a time between marker statements) and runs it with pgbench, as many clients as
+#     the server's pool: D, what the database alone sustains for that endpoint;
+#  4. starts the server (worker included) and runs wrk against every scenario at each number of
+#     connections, sampling the server's CPU and memory: the bare handler (H), /livez, the
+#     dashboard, a module's progress, the leaderboard, completing sections, submitting quizzes,
+#     redeeming one contended reward;
+#  5. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
+#     reads E / (1/(1/H + 1/D)).
+#
+# Settings (environment): BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS
+# ("16 64 256 1000"), BENCH_SCENARIOS (all), BENCH_SEED (1), BENCH_SCALE (1), BENCH_OUT
+# (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$GUILD_ROOT"
+
+bench_dir="$GUILD_ROOT/scripts/bench"
+out="${BENCH_OUT:-$GUILD_ROOT/target/bench}"
+duration="${BENCH_DURATION:-10}"
+connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
+scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem}"
+reads="dashboard module leaderboard"
+seed="${BENCH_SEED:-1}"
+scale="${BENCH_SCALE:-1}"
+pool="${GUILD_DB_POOL_SIZE:-16}"
+captures="${BENCH_CAPTURES:-10}"
+threads=2
+api_port=18080
+bare_port=18081
+started_at="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+
+# --- tools -------------------------------------------------------------------------------
+have wrk || apt_install wrk
+have python3 || apt_install python3
+ensure_pg_binaries
+psql_bin="$(_pg_tool psql)" || die "psql not found"
+pgbench_bin="$(_pg_tool pgbench)" || { apt_install postgresql-contrib; pgbench_bin="$(_pg_tool pgbench)"; }
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[[ "$(ulimit -n)" -gt 2100 ]] || die "wrk needs more open files than ulimit -n allows ($(ulimit -n))"
+
+log "Building guild (release)"
+bin="$(
+  cargo build --release -p guild-api --bin guild --message-format=json-render-diagnostics |
+    sed -n 's/.*"executable":"\([^"]*\/guild\)".*/\1/p' | tail -n 1
+)"
+[[ -n "$bin" && -x "$bin" ]] || die "cargo build did not report the guild binary"
+
+rm -rf "$out"
+mkdir -p "$out/data" "$out/sql"
+
+# --- database ----------------------------------------------------------------------------
+start_local_pg
+pg=(-h 127.0.0.1 -p "$GUILD_LOCAL_PG_PORT" -U postgres -w -X -q -v ON_ERROR_STOP=1)
+sql() { "$psql_bin" "${pg[@]}" -d "$1" -tA -c "$2"; }
+# The template is rebuilt when the schema or the generator changes.
+data_hash="$(cat migrations/*/up.sql crates/bench/src/lib.rs | sha256sum | cut -c1-10)"
+template="guild_bench_t_${seed}_${scale//./_}_${data_hash}"
+export GUILD_ENV=development GUILD_MIGRATE_ON_START=false
+export GUILD_JWT_SECRET="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export GUILD_ACCESS_TOKEN_TTL_SECS=86400
+unset REDIS_URL
+
+seed_seconds=""
+if [[ "$(sql postgres "SELECT count(*) FROM pg_database WHERE datname = '$template'")" != 1 ]]; then
+  log "Loading the data set into $template (seed $seed, scale $scale)"
+  for old in $(sql postgres "SELECT datname FROM pg_database WHERE datname LIKE 'guild_bench_t_%'"); do
+    sql postgres "DROP DATABASE \"$old\"" >/dev/null
+  done
+  sql postgres "CREATE DATABASE \"$template\"" >/dev/null
+  t0=$(date +%s.%N)
+  DATABASE_URL="$LOCAL_PG_URL/$template" GUILD_LOG=warn "$bin" seed-bench --seed "$seed" --scale "$scale" |
+    tee "$out/seed.txt" >&2
+  seed_seconds="$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")"
+  info "loaded in ${seed_seconds} s (migrations included)"
+else
+  info "reusing the data set in $template"
+fi
+log "Copying $template to guild_bench"
+sql postgres "DROP DATABASE IF EXISTS guild_bench WITH (FORCE)" >/dev/null
+sql postgres "CREATE DATABASE guild_bench TEMPLATE \"$template\"" >/dev/null
+# Commits wait for the WAL flush, as in production (the development cluster turns this off).
+sql postgres "ALTER DATABASE guild_bench SET synchronous_commit = on" >/dev/null
+db_url="$LOCAL_PG_URL/guild_bench"
+export DATABASE_URL="$db_url" GUILD_DB_POOL_SIZE="$pool"
+
+# --- request lists -----------------------------------------------------------------------
+members="$(sql guild_bench "SELECT count(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE t.slug = 'bench'")"
+# Employees only (user6 onwards); line n of tokens.tsv is user(n + 5).
+"$bin" bench-tokens 6 $((members - 5)) >"$out/data/tokens.tsv"
+tokens="$(wc -l <"$out/data/tokens.tsv")"
+info "$tokens member tokens"
+# user index -> token line: i - 5
+q_user="(substring(u.email from '^user([0-9]+)@')::int - 5)"
+from_members="FROM memberships m JOIN tenants t ON t.id = m.tenant_id AND t.slug = 'bench'
+              JOIN users u ON u.id = m.user_id WHERE m.role = 'EMPLOYEE'"
+dump() { "$psql_bin" "${pg[@]}" -d guild_bench -tA -F $'\t' -c "$2" >"$out/data/$1"; }
+dump bare.tsv "SELECT 'GET', '/', $q_user, '-', 0 $from_members ORDER BY 3"
+dump livez.tsv "SELECT 'GET', '/livez', $q_user, '-', 0 $from_members ORDER BY 3"
+dump dashboard.tsv "SELECT 'GET', '/v1/me/dashboard', $q_user, '-', 0 $from_members ORDER BY 3"
+dump leaderboard.tsv "SELECT 'GET', '/v1/leaderboard?period=all', $q_user, '-', 0 $from_members ORDER BY 3"
+# Two assigned modules per member.
+dump module.tsv "SELECT 'GET', '/v1/modules/' || module_id || '/progress', tok, '-', 0 FROM (
+    SELECT $q_user AS tok, mg.module_id,
+           row_number() OVER (PARTITION BY u.id ORDER BY md5(mg.module_id::text || u.id::text)) AS r
+    FROM memberships m JOIN tenants t ON t.id = m.tenant_id AND t.slug = 'bench'
+    JOIN users u ON u.id = m.user_id
+    JOIN user_groups ug ON ug.tenant_id = m.tenant_id AND ug.user_id = m.user_id
+    JOIN module_groups mg ON mg.tenant_id = ug.tenant_id AND mg.group_id = ug.group_id
+    WHERE m.role = 'EMPLOYEE') x WHERE r <= 2 ORDER BY r, tok"
+# Sections not done yet, each member's in module and section order, members interleaved.
+dump section_complete.tsv "SELECT 'POST', '/v1/modules/' || module_id || '/sections/' || section_id || '/complete', tok, '-', 0 FROM (
+    SELECT $q_user AS tok, s.module_id, s.id AS section_id,
+           row_number() OVER (PARTITION BY u.id ORDER BY mg.module_id, s.sort_order) AS r
+    FROM memberships m JOIN tenants t ON t.id = m.tenant_id AND t.slug = 'bench'
+    JOIN users u ON u.id = m.user_id
+    JOIN user_groups ug ON ug.tenant_id = m.tenant_id AND ug.user_id = m.user_id
+    JOIN module_groups mg ON mg.tenant_id = ug.tenant_id AND mg.group_id = ug.group_id
+    JOIN sections s ON s.tenant_id = mg.tenant_id AND s.module_id = mg.module_id
+    WHERE m.role = 'EMPLOYEE' AND NOT EXISTS (
+      SELECT 1 FROM section_completions sc WHERE sc.tenant_id = s.tenant_id AND sc.user_id = u.id
+        AND sc.section_id = s.id AND sc.archived_at IS NULL)) x
+    WHERE r <= 40 ORDER BY r, tok"
+# Every open attempt, with answers (the first option of each question) per quiz.
+dump quiz_bodies.tsv "SELECT json_build_object('answers', json_agg(json_build_object(
+      'question_id', e ->> 'question_id', 'option_ids', json_build_array(e -> 'option_ids' ->> 0))
+      ORDER BY o))::text
+    FROM (SELECT DISTINCT ON (a.quiz_id) a.quiz_id, a.question_order FROM quiz_attempts a
+          JOIN tenants t ON t.id = a.tenant_id AND t.slug = 'bench' ORDER BY a.quiz_id) q,
+         jsonb_array_elements(q.question_order) WITH ORDINALITY AS x(e, o)
+    GROUP BY q.quiz_id ORDER BY q.quiz_id"
+dump quiz_submit.tsv "SELECT 'POST', '/v1/attempts/' || a.id || '/submit', $q_user, a.id, b.n
+    FROM quiz_attempts a JOIN tenants t ON t.id = a.tenant_id AND t.slug = 'bench'
+    JOIN users u ON u.id = a.user_id
+    JOIN memberships m ON m.tenant_id = a.tenant_id AND m.user_id = a.user_id AND m.role = 'EMPLOYEE'
+    JOIN (SELECT quiz_id, row_number() OVER (ORDER BY quiz_id) AS n
+          FROM (SELECT DISTINCT a2.quiz_id FROM quiz_attempts a2
+                JOIN tenants t2 ON t2.id = a2.tenant_id AND t2.slug = 'bench') d) b ON b.quiz_id = a.quiz_id
+    WHERE a.status = 'IN_PROGRESS' ORDER BY md5(a.id::text)"
+reward="$(sql guild_bench "SELECT r.id FROM rewards r JOIN tenants t ON t.id = r.tenant_id AND t.slug = 'bench' WHERE r.title = 'Coffee with the team'")"
+dump redeem.tsv "SELECT 'POST', '/v1/rewards/$reward/redemptions', $q_user, '*', 0 $from_members ORDER BY 3"
+for f in "$out"/data/*.tsv; do info "$(basename "$f"): $(wc -l <"$f") lines"; done
+
+# --- server ------------------------------------------------------------------------------
+server_pid=""
+stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+trap 'stop_server' EXIT
+start_server() { # start_server LOGFILE [ENV=VALUE...]
+  local logfile="$1"
+  shift
+  env GUILD_HTTP_ADDR="127.0.0.1:$api_port" GUILD_BENCH_BARE_ADDR="127.0.0.1:$bare_port" \
+    GUILD_LOG="${GUILD_LOG:-info}" "$@" "$bin" serve >>"$logfile" 2>&1 &
+  server_pid=$!
+  _wait_for 30 tcp_answers 127.0.0.1 "$api_port" || die "the server did not start (see $logfile)"
+}
+curl_as() { # curl_as TOKEN_LINE METHOD PATH
+  local token
+  token="$(sed -n "${1}p" "$out/data/tokens.tsv" | cut -f2)"
+  curl -fsS -o /dev/null -X "$2" -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port$3"
+}
+
+# --- D: each read endpoint's SQL under pgbench -------------------------------------------
+log "Capturing the SQL of the read endpoints"
+sql guild_bench "ALTER DATABASE guild_bench SET log_statement = 'all'" >/dev/null
+start_server "$out/server-capture.log" GUILD_RUN_WORKER=false
+for scenario in $reads; do
+  offset="$(stat -c %s "$LOCAL_PG_LOG")"
+  for k in $(seq 1 "$captures"); do
+    line="$(sed -n "$((k * 37))p" "$out/data/$scenario.tsv")"
+    IFS=$'\t' read -r method path tok _ _ <<<"$line"
+    sql guild_bench "SELECT 'bench-capture-$scenario-$k-begin'" >/dev/null
+    curl_as "$tok" "$method" "$path"
+    sql guild_bench "SELECT 'bench-capture-$scenario-$k-end'" >/dev/null
+  done
+  sleep 0.5
+  python3 "$bench_dir/capture.py" --log "$LOCAL_PG_LOG" --from-offset "$offset" \
+    --marker-prefix bench-capture- --out-dir "$out/sql" --name "$scenario" --db guild_bench \
+    >"$out/sql/$scenario.txt"
+done
+stop_server
+sql guild_bench "ALTER DATABASE guild_bench RESET log_statement" >/dev/null
+for scenario in $reads; do
+  log "pgbench: $scenario SQL, $pool clients, ${duration} s"
+  # shellcheck disable=SC2046 # the .args file holds -f arguments
+  "$pgbench_bin" -h 127.0.0.1 -p "$GUILD_LOCAL_PG_PORT" -U postgres -n -M simple \
+    -c "$pool" -j "$threads" -T "$duration" $(cat "$out/sql/$scenario.args") guild_bench \
+    >"$out/sql/pgbench-$scenario.txt" 2>&1 || { tail -n 20 "$out/sql/pgbench-$scenario.txt" >&2; die "pgbench failed"; }
+  python3 "$bench_dir/pgbench_json.py" --clients "$pool" --out "$out/pgbench-$scenario.json" \
+    "$out/sql/pgbench-$scenario.txt"
+done
+
+# --- E: the scenarios over HTTP ----------------------------------------------------------
+log "Starting the server"
+start_server "$out/server.log"
+run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE
+  local scenario="$1" conns="$2" seconds="$3" outfile="$4" port="$api_port" once=0 bodies=""
+  [[ "$scenario" == bare ]] && port="$bare_port"
+  [[ "$scenario" == quiz_submit ]] && bodies="$out/data/quiz_bodies.tsv"
+  [[ " section_complete quiz_submit " == *" $scenario "* ]] && once=1
+  BENCH_DIR="$bench_dir" BENCH_TOKENS="$out/data/tokens.tsv" BENCH_REQUESTS="$out/data/$scenario.tsv" \
+    BENCH_BODIES="$bodies" BENCH_THREADS="$threads" BENCH_RUN="$scenario-c$conns-$RANDOM" BENCH_ONCE="$once" \
+    BENCH_WRK_OUT="$out/wrk-raw.json" \
+    python3 "$bench_dir/measure.py" --pid "$server_pid" --out "$outfile" -- \
+    wrk -t "$threads" -c "$conns" -d "${seconds}s" --timeout 10s -s "$bench_dir/requests.lua" \
+    "http://127.0.0.1:$port" >>"$out/wrk.log" 2>&1
+}
+for scenario in $scenarios; do
+  log "$scenario: warm-up, then ${duration} s at each of: $connections connections"
+  run_wrk "$scenario" 16 2 "$out/warmup-$scenario.json"
+  for c in $connections; do
+    run_wrk "$scenario" "$c" "$duration" "$out/wrk-$scenario-c$c.json"
+    python3 -c "
+import json,sys; r=json.load(open(sys.argv[1])); l=r.get('latency_ms',{}); e=r.get('errors',{})
+print(f\"    c={sys.argv[2]:>5}  {r.get('rps',0):>9.0f} req/s  p50 {l.get('p50',0):7.2f}  p99 {l.get('p99',0):7.2f}  p99.9 {l.get('p999',0):7.2f} ms  errors {e.get('total',0)}\")
+" "$out/wrk-$scenario-c$c.json" "$c" >&2
+  done
+done
+stop_server
+trap - EXIT
+
+# --- report ------------------------------------------------------------------------------
+python3 - "$out" <<PY
+import json, os, subprocess, sys
+out = sys.argv[1]
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception:
+        return ""
+rows = {}
+for line in open(os.path.join(out, "seed.txt")) if os.path.exists(os.path.join(out, "seed.txt")) else []:
+    parts = line.split()
+    if len(parts) == 2 and parts[1].isdigit():
+        rows[parts[0]] = int(parts[1])
+meta = {
+    "started": "$started_at",
+    "commit": sh("git rev-parse --short HEAD"),
+    "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+    "cpus": os.cpu_count(),
+    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    "postgres": sh("$psql_bin ${pg[*]} -d guild_bench -tAc 'SHOW server_version'"),
+    "shared_buffers": sh("$psql_bin ${pg[*]} -d guild_bench -tAc 'SHOW shared_buffers'"),
+    "synchronous_commit": sh("$psql_bin ${pg[*]} -d guild_bench -tAc 'SHOW synchronous_commit'"),
+    "db_pool_size": $pool,
+    "http_workers": os.environ.get("GUILD_HTTP_WORKERS", str(os.cpu_count())),
+    "load_tool": sh("wrk -v 2>&1 | head -n1"),
+    "wrk_threads": $threads,
+    "seconds_per_run": $duration,
+    "seed": $seed, "scale": "$scale",
+    "seed_seconds": "${seed_seconds:-reused}",
+    "pgbench_scripts_per_read": $captures,
+    "dataset_large_tenant": rows,
+}
+json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=2)
+PY
+python3 "$bench_dir/report.py" "$out"
+log "Report: $out/report.md"
