@@ -7,6 +7,9 @@
 --   BENCH_BODIES    one request body per line (optional)
 --   BENCH_THREADS   wrk's -t, so each thread takes every n-th request line
 --   BENCH_RUN       a word that makes generated idempotency keys unique to this run
+--   BENCH_THINK_MS  when set, each connection waits an exponentially distributed time with this
+--                   mean before every request (users with think time: the offered load is
+--                   connections / (think time + latency) instead of as much as the server takes)
 --
 -- Read scenarios repeat their list; write scenarios are given more requests than a run sends
 -- (a repeat would be an idempotent no-op, cheaper than a real write), and a thread that runs out
@@ -47,6 +50,7 @@ local position, sent, wrapped = 1, 0, 0
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
 
 function init(args)
+  math.randomseed(os.time() + thread_index * 7919)
   local n = tonumber(os.getenv("BENCH_THREADS") or "1")
   for _, line in ipairs(lines(os.getenv("BENCH_TOKENS"))) do
     table.insert(tokens, split(line)[2])
@@ -72,6 +76,13 @@ function init(args)
     i = i + 1
   end
   assert(#queue > 0, "no requests for thread " .. thread_index)
+end
+
+local think_ms = tonumber(os.getenv("BENCH_THINK_MS") or "")
+if think_ms then
+  function delay()
+    return math.floor(-think_ms * math.log(1 - math.random()))
+  end
 end
 
 function request()

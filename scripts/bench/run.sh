@@ -12,12 +12,15 @@
 #     connections, sampling the server's CPU and memory: the bare handler (H), /livez, the
 #     dashboard, a module's progress, the leaderboard, completing sections, submitting quizzes,
 #     redeeming one contended reward;
+#     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
+#     the read ceiling (half a write's best throughput), for the latency at that many clients;
 #  5. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
 #     reads E / (1/(1/H + 1/D)).
 #
 # Settings (environment): BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS
 # ("16 64 256 1000"), BENCH_SCENARIOS (all), BENCH_SEED (1), BENCH_SCALE (1), BENCH_OUT
-# (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10).
+# (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10),
+# BENCH_USERS (1000: connections of the think-time runs).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -33,6 +36,7 @@ seed="${BENCH_SEED:-1}"
 scale="${BENCH_SCALE:-1}"
 pool="${GUILD_DB_POOL_SIZE:-16}"
 captures="${BENCH_CAPTURES:-10}"
+users="${BENCH_USERS:-1000}"
 threads=2
 api_port=18080
 bare_port=18081
@@ -182,6 +186,8 @@ for scenario in $reads; do
   for k in $(seq 1 "$captures"); do
     line="$(sed -n "$((k * 37))p" "$out/data/$scenario.tsv")"
     IFS=$'\t' read -r method path tok _ _ <<<"$line"
+    # A first request opens the connection and caches the member: the capture is steady state.
+    curl_as "$tok" "$method" "$path"
     sql guild_bench "SELECT 'bench-capture-$scenario-$k-begin'" >/dev/null
     curl_as "$tok" "$method" "$path"
     sql guild_bench "SELECT 'bench-capture-$scenario-$k-end'" >/dev/null
@@ -189,15 +195,18 @@ for scenario in $reads; do
   sleep 0.5
   python3 "$bench_dir/capture.py" --log "$LOCAL_PG_LOG" --from-offset "$offset" \
     --marker-prefix bench-capture- --out-dir "$out/sql" --name "$scenario" --db guild_bench \
-    >"$out/sql/$scenario.txt"
+    --prepared >"$out/sql/$scenario.txt"
 done
 stop_server
 sql guild_bench "ALTER DATABASE guild_bench RESET log_statement" >/dev/null
 for scenario in $reads; do
   log "pgbench: $scenario SQL, $pool clients, ${duration} s"
+  # Prepared statements with the captured values bound as parameters, as the server runs them.
+  vars=()
+  while IFS= read -r assignment; do vars+=(-D "$assignment"); done <"$out/sql/$scenario.vars"
   # shellcheck disable=SC2046 # the .args file holds -f arguments
-  "$pgbench_bin" -h 127.0.0.1 -p "$GUILD_LOCAL_PG_PORT" -U postgres -n -M simple \
-    -c "$pool" -j "$threads" -T "$duration" $(cat "$out/sql/$scenario.args") guild_bench \
+  "$pgbench_bin" -h 127.0.0.1 -p "$GUILD_LOCAL_PG_PORT" -U postgres -n -M prepared \
+    -c "$pool" -j "$threads" -T "$duration" "${vars[@]}" $(cat "$out/sql/$scenario.args") guild_bench \
     >"$out/sql/pgbench-$scenario.txt" 2>&1 || { tail -n 20 "$out/sql/pgbench-$scenario.txt" >&2; die "pgbench failed"; }
   python3 "$bench_dir/pgbench_json.py" --clients "$pool" --out "$out/pgbench-$scenario.json" \
     "$out/sql/pgbench-$scenario.txt"
@@ -206,14 +215,14 @@ done
 # --- E: the scenarios over HTTP ----------------------------------------------------------
 log "Starting the server"
 start_server "$out/server.log"
-run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE
-  local scenario="$1" conns="$2" seconds="$3" outfile="$4" port="$api_port" once=0 bodies=""
+run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
+  local scenario="$1" conns="$2" seconds="$3" outfile="$4" think="${5:-}" port="$api_port" once=0 bodies=""
   [[ "$scenario" == bare ]] && port="$bare_port"
   [[ "$scenario" == quiz_submit ]] && bodies="$out/data/quiz_bodies.tsv"
   [[ " section_complete quiz_submit " == *" $scenario "* ]] && once=1
   BENCH_DIR="$bench_dir" BENCH_TOKENS="$out/data/tokens.tsv" BENCH_REQUESTS="$out/data/$scenario.tsv" \
     BENCH_BODIES="$bodies" BENCH_THREADS="$threads" BENCH_RUN="$scenario-c$conns-$RANDOM" BENCH_ONCE="$once" \
-    BENCH_WRK_OUT="$out/wrk-raw.json" \
+    BENCH_WRK_OUT="$out/wrk-raw.json" BENCH_THINK_MS="$think" \
     python3 "$bench_dir/measure.py" --pid "$server_pid" --out "$outfile" -- \
     wrk -t "$threads" -c "$conns" -d "${seconds}s" --timeout 10s -s "$bench_dir/requests.lua" \
     "http://127.0.0.1:$port" >>"$out/wrk.log" 2>&1
@@ -228,6 +237,45 @@ import json,sys; r=json.load(open(sys.argv[1])); l=r.get('latency_ms',{}); e=r.g
 print(f\"    c={sys.argv[2]:>5}  {r.get('rps',0):>9.0f} req/s  p50 {l.get('p50',0):7.2f}  p99 {l.get('p99',0):7.2f}  p99.9 {l.get('p999',0):7.2f} ms  errors {e.get('total',0)}\")
 " "$out/wrk-$scenario-c$c.json" "$c" >&2
   done
+  # Latency at 1000 connections, each with a think time, offered a fixed share of capacity:
+  # reads 55 % of the ceiling 1/(1/H + 1/D), the others half their best closed-loop throughput.
+  [[ "$scenario" == bare ]] && continue
+  plan="$(python3 - "$out" "$scenario" "$reads" "$users" <<'PY'
+import glob, json, os, re, sys
+out, scenario, reads, users = sys.argv[1], sys.argv[2], sys.argv[3].split(), int(sys.argv[4])
+def runs(name):
+    found = {}
+    for path in glob.glob(os.path.join(out, f"wrk-{name}-c*.json")):
+        conns = int(re.search(r"-c(\d+)\.json$", path)[1])
+        found[conns] = json.load(open(path)).get("rps") or 0
+    return found
+if scenario in reads:
+    bare = runs("bare")
+    h = bare[max(bare)]
+    d = json.load(open(os.path.join(out, f"pgbench-{scenario}.json")))["tps"]
+    basis, basis_rps, share = "ceiling", 1 / (1 / h + 1 / d), 0.55
+else:
+    basis, basis_rps, share = "saturation", max(runs(scenario).values()), 0.5
+offered = share * basis_rps
+think_ms = users / offered * 1000
+seconds = max(10, round(5 * think_ms / 1000))
+print(basis, round(basis_rps, 1), round(offered, 1), round(think_ms, 1), seconds)
+PY
+)"
+  read -r basis basis_rps offered think_ms seconds <<<"$plan"
+  run_wrk "$scenario" "$users" "$seconds" "$out/users-$scenario.json" "$think_ms"
+  python3 - "$out/users-$scenario.json" "$users" "$think_ms" "$offered" "$basis" "$basis_rps" <<'PY'
+import json, sys
+path, users, think, offered, basis, basis_rps = sys.argv[1:7]
+r = json.load(open(path))
+r.update(connections=int(users), think_ms=float(think), offered_rps=float(offered),
+         basis=basis, basis_rps=float(basis_rps))
+json.dump(r, open(path, "w"), indent=2)
+l, e = r.get("latency_ms", {}), r.get("errors", {})
+print(f"    {users} conns, think {float(think):.0f} ms: offered {float(offered):.0f}, "
+      f"achieved {r.get('rps', 0):.0f} req/s ({r.get('rps', 0) / float(basis_rps):.2f} of {basis}), "
+      f"p99 {l.get('p99', 0):.2f} ms, errors {e.get('total', 0)}", file=sys.stderr)
+PY
 done
 stop_server
 trap - EXIT

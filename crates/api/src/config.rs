@@ -25,6 +25,9 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// `GUILD_HTTP_WORKERS`.
     pub http_workers: usize,
+    /// `GUILD_HTTP_KEEP_ALIVE_SECS`: how long an idle client connection stays open (75 s, longer
+    /// than the 60 s idle timeout of common load balancers, so they close first).
+    pub http_keep_alive: Duration,
     /// `GUILD_BENCH_BARE_ADDR`: where `serve` also answers every request with a fixed body from
     /// a bare handler (no middleware, no database), the benchmark's baseline. Unset: not served.
     pub bench_bare_addr: Option<SocketAddr>,
@@ -249,6 +252,8 @@ impl Config {
         );
         let cpus = std::thread::available_parallelism().map_or(2, usize::from) as u64;
         let http_workers = r.number("GUILD_HTTP_WORKERS", cpus, 1, 256) as usize;
+        let http_keep_alive =
+            Duration::from_secs(r.number("GUILD_HTTP_KEEP_ALIVE_SECS", 75, 1, 3600));
         let bench_bare_addr = r.parse(
             "GUILD_BENCH_BARE_ADDR",
             None,
@@ -328,6 +333,7 @@ impl Config {
             env,
             http_addr,
             http_workers,
+            http_keep_alive,
             bench_bare_addr,
             database_url,
             db_pool_size,

@@ -162,6 +162,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let app_state = state.clone();
     let server = HttpServer::new(move || build_app(app_state.clone()))
         .workers(config.http_workers)
+        .keep_alive(config.http_keep_alive)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .bind(config.http_addr)?
         .run();

@@ -323,7 +323,7 @@ async fn lock_member_quiz(
     actor: &Actor,
     quiz: Uuid,
 ) -> Result<(), AssessmentError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+    guild_db::sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(format!(
             "quiz_attempts:{}:{}:{quiz}",
             actor.tenant_id, actor.user_id

@@ -512,7 +512,7 @@ pub async fn reorder(
     if current != wanted {
         return Err(AssessmentError::BadOrder);
     }
-    diesel::sql_query(
+    guild_db::sql(
         "UPDATE quiz_questions q SET sort_order = o.position - 1, revision = q.revision + 1, updated_at = now() \
          FROM unnest($3::uuid[]) WITH ORDINALITY AS o(id, position) \
          WHERE q.tenant_id = $1 AND q.quiz_id = $2 AND q.id = o.id",

@@ -245,7 +245,7 @@ async fn lock_member_assignment(
     actor: &Actor,
     assignment: Uuid,
 ) -> Result<(), AssessmentError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+    guild_db::sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(format!(
             "assignment_submissions:{}:{}:{assignment}",
             actor.tenant_id, actor.user_id

@@ -40,7 +40,7 @@ pub async fn claim(
     key: &str,
     fingerprint: &str,
 ) -> Result<Claim, DbError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+    crate::sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(format!("idempotency:{tenant}:{user}:{key}"))
         .execute(conn)
         .await?;

@@ -18,12 +18,14 @@ pub mod outbox;
 pub mod pool;
 mod queue;
 pub mod schema;
+pub mod sql;
 pub mod tx;
 pub mod worker;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
 pub use pool::{PgPool, PoolConfig, PooledConn, build_pool, connect};
+pub use sql::sql;
 pub use tx::tenant_transaction;
 #[cfg(test)]
 mod tests;

@@ -54,7 +54,7 @@ pub(crate) async fn claim(
     lease: Duration,
 ) -> Result<Vec<Claimed>, diesel::result::Error> {
     let table = queue.table();
-    diesel::sql_query(format!(
+    crate::sql(format!(
         "UPDATE {table} SET status = 'RUNNING', attempts = attempts + 1, \
              available_at = now() + make_interval(secs => $3) \
          WHERE id IN ( \
@@ -78,7 +78,7 @@ pub(crate) async fn complete(
     result: Option<serde_json::Value>,
 ) -> Result<(), diesel::result::Error> {
     match queue {
-        Queue::Outbox => diesel::sql_query(
+        Queue::Outbox => crate::sql(
             "UPDATE outbox_events SET status = 'DONE', finished_at = now(), last_error = NULL \
              WHERE id = $1 AND status = 'RUNNING'",
         )
@@ -86,7 +86,7 @@ pub(crate) async fn complete(
         .execute(conn)
         .await
         .map(drop),
-        Queue::Jobs => diesel::sql_query(
+        Queue::Jobs => crate::sql(
             "UPDATE jobs SET status = 'DONE', finished_at = now(), last_error = NULL, result = $2 \
              WHERE id = $1 AND status = 'RUNNING'",
         )
@@ -120,7 +120,7 @@ pub(crate) async fn fail(
              last_error = $2 \
          WHERE id = $1 AND status = 'RUNNING'"
     );
-    diesel::sql_query(sql)
+    crate::sql(sql)
         .bind::<SqlUuid, _>(row.id)
         .bind::<Text, _>(error)
         .bind::<Double, _>(retry_in.as_secs_f64())
@@ -137,7 +137,7 @@ pub(crate) async fn prune_done(
     older_than: Duration,
 ) -> Result<usize, diesel::result::Error> {
     let table = queue.table();
-    diesel::sql_query(format!(
+    crate::sql(format!(
         "DELETE FROM {table} WHERE status = 'DONE' \
          AND finished_at < now() - make_interval(secs => $1)"
     ))

@@ -82,7 +82,7 @@ pub async fn set_tenant(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> Result<(), diesel::result::Error> {
-    diesel::sql_query(
+    crate::sql(
         "SELECT set_config('app.tenant_id', $1, true), set_config('role', 'guild_app', true)",
     )
     .bind::<Text, _>(tenant.to_string())

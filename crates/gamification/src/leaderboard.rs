@@ -164,7 +164,7 @@ pub async fn board(
     };
     let tenant = actor.tenant_id.into_uuid();
     let since = period.since(now);
-    let mut rows: Vec<Row> = diesel::sql_query(page_sql(period))
+    let mut rows: Vec<Row> = guild_db::sql(page_sql(period))
         .bind::<SqlUuid, _>(tenant)
         .bind::<Nullable<SqlUuid>, _>(group)
         .bind::<Nullable<Timestamptz>, _>(since)
@@ -192,7 +192,7 @@ pub async fn board(
                 #[diesel(sql_type = Integer)]
                 xp: i32,
             }
-            let sum: Sum = diesel::sql_query(
+            let sum: Sum = guild_db::sql(
                 "SELECT coalesce(sum(xp), 0)::integer AS xp FROM xp_period_totals \
                  WHERE tenant_id = $1 AND user_id = $2 AND period_start = $3 \
                    AND period = CASE WHEN $4 THEN 'MONTH' ELSE 'WEEK' END",
@@ -206,11 +206,14 @@ pub async fn board(
             sum.xp
         }
     };
-    // Position = 1 + members with more XP, for every distinct XP on the page and the caller's.
-    let mut xps: Vec<i32> = rows.iter().map(|r| r.xp).collect();
-    xps.push(my_xp);
-    xps.dedup();
-    let positions: Vec<Position> = diesel::sql_query(format!(
+    // Position = 1 + members with more XP. Counted for the caller and for the page's first row
+    // (nothing is above the first row of the first page); the page is contiguous and sorted, so
+    // a later row's position is the first row's plus the rows before its first equal.
+    let mut xps: Vec<i32> = vec![my_xp];
+    if let Some(first) = rows.as_slice().first().filter(|_| after.is_some()) {
+        xps.push(first.xp);
+    }
+    let positions: Vec<Position> = guild_db::sql(format!(
         "SELECT x.xp, (SELECT count(*) FROM ({}) s WHERE s.xp > x.xp) AS above \
          FROM unnest($4::integer[]) AS x(xp)",
         scored(period)
@@ -221,7 +224,19 @@ pub async fn board(
     .bind::<Array<Integer>, _>(xps)
     .load(conn)
     .await?;
-    let position = |xp: i32| 1 + positions.iter().find(|p| p.xp == xp).map_or(0, |p| p.above);
+    let counted = |xp: i32| positions.iter().find(|p| p.xp == xp).map(|p| 1 + p.above);
+    let first_position = match (after, rows.as_slice().first()) {
+        (Some(_), Some(first)) => counted(first.xp).unwrap_or(1),
+        _ => 1,
+    };
+    let row_positions: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            let before = rows.iter().position(|o| o.xp == r.xp).unwrap_or(0);
+            first_position + before as i64
+        })
+        .collect();
+    let my_position = counted(my_xp).unwrap_or(1);
     let me_self = actor.user_id.into_uuid();
     // Hiding counts only while the tenant allows it.
     let may_hide = settings::load(conn, actor.tenant_id)
@@ -230,10 +245,11 @@ pub async fn board(
     Ok(Board {
         data: rows
             .iter()
-            .map(|r| {
+            .zip(row_positions)
+            .map(|(r, rank_position)| {
                 let hidden = may_hide && r.hidden && r.user_id != me_self;
                 Entry {
-                    rank_position: position(r.xp),
+                    rank_position,
                     user_id: (!hidden).then_some(r.user_id),
                     name: if hidden {
                         "Anonymous".to_owned()
@@ -246,7 +262,7 @@ pub async fn board(
             .collect(),
         next_cursor,
         me: Me {
-            rank_position: position(my_xp),
+            rank_position: my_position,
             xp: my_xp,
         },
     })
@@ -267,7 +283,7 @@ pub async fn set_hidden(
         return Err(GamificationError::OptOutNotAllowed);
     }
     ledger::lock_balance(conn, actor.tenant_id, actor.user_id).await?;
-    diesel::sql_query(
+    guild_db::sql(
         "UPDATE user_xp_balances SET leaderboard_hidden = $3, updated_at = now() \
          WHERE tenant_id = $1 AND user_id = $2",
     )

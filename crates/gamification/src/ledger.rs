@@ -69,7 +69,7 @@ async fn insert_entry(
     user: UserId,
     entry: &Entry<'_>,
 ) -> Result<bool, GamificationError> {
-    let inserted = diesel::sql_query(
+    let inserted = guild_db::sql(
         "INSERT INTO xp_transactions \
            (tenant_id, id, user_id, kind, amount, source, source_entity_id, reason, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -89,7 +89,7 @@ async fn insert_entry(
     let earned = entry.kind == "AWARD" || (entry.kind == "MANUAL" && entry.amount > 0);
     if inserted == 1 && earned && entry.amount > 0 {
         // The month and week leaderboards read these totals (same transaction, same now()).
-        diesel::sql_query(
+        guild_db::sql(
             "INSERT INTO xp_period_totals (tenant_id, user_id, period, period_start, xp) \
              VALUES ($1, $2, 'MONTH', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3), \
                     ($1, $2, 'WEEK', date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3) \
@@ -111,14 +111,14 @@ pub(crate) async fn lock_balance(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Balance, GamificationError> {
-    diesel::sql_query(
+    guild_db::sql(
         "INSERT INTO user_xp_balances (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .execute(conn)
     .await?;
-    Ok(diesel::sql_query(
+    Ok(guild_db::sql(
         "SELECT lifetime_xp, total_xp, held_xp, rank, leaderboard_hidden FROM user_xp_balances \
          WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
     )
@@ -143,14 +143,14 @@ pub(crate) async fn post(
     }
     // The row first (a CHECK would refuse a negative insert candidate even when it conflicts),
     // then one atomic UPDATE: concurrent posts serialize on the row lock it takes.
-    diesel::sql_query(
+    guild_db::sql(
         "INSERT INTO user_xp_balances (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .execute(conn)
     .await?;
-    let balance: Balance = diesel::sql_query(format!(
+    let balance: Balance = guild_db::sql(format!(
         "UPDATE user_xp_balances SET lifetime_xp = lifetime_xp + $3, total_xp = total_xp + $4, \
            held_xp = held_xp + $5, updated_at = now() \
          WHERE tenant_id = $1 AND user_id = $2 {RETURNING}"
@@ -181,14 +181,12 @@ async fn rerank(
     if rank == balance.rank {
         return Ok(balance);
     }
-    diesel::sql_query(
-        "UPDATE user_xp_balances SET rank = $3 WHERE tenant_id = $1 AND user_id = $2",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<Text, _>(rank)
-    .execute(conn)
-    .await?;
+    guild_db::sql("UPDATE user_xp_balances SET rank = $3 WHERE tenant_id = $1 AND user_id = $2")
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(user.into_uuid())
+        .bind::<Text, _>(rank)
+        .execute(conn)
+        .await?;
     outbox::publish(
         conn,
         Some(tenant),
@@ -214,7 +212,7 @@ async fn is_member(
         #[diesel(sql_type = Bool)]
         found: bool,
     }
-    let found: Found = diesel::sql_query(
+    let found: Found = guild_db::sql(
         "SELECT EXISTS (SELECT 1 FROM memberships WHERE tenant_id = $1 AND user_id = $2) AS found",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -343,7 +341,7 @@ pub async fn balance(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Balance, GamificationError> {
-    let row: Option<Balance> = diesel::sql_query(
+    let row: Option<Balance> = guild_db::sql(
         "SELECT lifetime_xp, total_xp, held_xp, rank, leaderboard_hidden FROM user_xp_balances \
          WHERE tenant_id = $1 AND user_id = $2",
     )
@@ -452,7 +450,7 @@ pub async fn transactions(
         Some(c) => Some(c.0.parse().map_err(|_| bad_cursor())?),
         None => None,
     };
-    let rows: Vec<LedgerRow> = diesel::sql_query(
+    let rows: Vec<LedgerRow> = guild_db::sql(
         "SELECT id, kind, amount, source, source_entity_id, reason, created_at FROM xp_transactions \
          WHERE tenant_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id < $3) \
          ORDER BY id DESC LIMIT $4",
@@ -472,7 +470,7 @@ pub async fn transactions(
     let titles: Vec<TitleRow> = if ids.is_empty() {
         Vec::new()
     } else {
-        diesel::sql_query(
+        guild_db::sql(
             "SELECT id, title FROM modules WHERE tenant_id = $1 AND id = ANY($2) \
              UNION ALL SELECT id, title FROM quizzes WHERE tenant_id = $1 AND id = ANY($2) \
              UNION ALL SELECT c.id, m.title FROM certificates c \

@@ -392,7 +392,7 @@ pub async fn redeem(
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let count: Count = diesel::sql_query(
+        let count: Count = guild_db::sql(
             "SELECT count(*) AS n FROM reward_redemptions WHERE tenant_id = $1 AND reward_id = $2 \
              AND user_id = $3 AND status IN ('PENDING', 'APPROVED') \
              AND created_at >= date_trunc('month', $4 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",

@@ -179,15 +179,6 @@ pub(crate) async fn latest_valid(
         .optional()?)
 }
 
-/// The id of a completion's certificate.
-pub(crate) async fn of_completion(
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-    completion: Uuid,
-) -> Result<Option<Uuid>, LearningError> {
-    Ok(by_completion(conn, tenant, completion).await?.map(|c| c.id))
-}
-
 /// May see every member's certificates: VIEW_ALL_PROGRESS or OVERRIDE_PROGRESS.
 fn may_see_all(actor: &Actor) -> bool {
     authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_ok()

@@ -218,7 +218,7 @@ pub async fn send_deadline_reminders(
                  AND c.user_id = a.user_id AND c.module_id = a.module_id AND c.archived_at IS NULL)",
         assignments_sql("")
     );
-    let due: Vec<DueRow> = diesel::sql_query(sql)
+    let due: Vec<DueRow> = guild_db::sql(sql)
         .bind::<SqlUuid, _>(tenant.into_uuid())
         .bind::<Timestamptz, _>(now)
         .load(conn)
@@ -228,7 +228,7 @@ pub async fn send_deadline_reminders(
         let Some(kind) = reminder_kind(row.due_at, now) else {
             continue;
         };
-        let inserted = diesel::sql_query(
+        let inserted = guild_db::sql(
             "INSERT INTO deadline_reminders (tenant_id, user_id, module_id, kind, due_at, sent_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
@@ -291,7 +291,7 @@ async fn latest_certificates(
     until: DateTime<Utc>,
     kind: &str,
 ) -> Result<Vec<CertRow>, LearningError> {
-    Ok(diesel::sql_query(
+    Ok(guild_db::sql(
         "SELECT c.id, c.user_id, c.module_id, c.expires_at FROM certificates c \
          WHERE c.tenant_id = $1 AND c.revoked_at IS NULL AND c.expires_at <= $2 \
            AND NOT EXISTS (SELECT 1 FROM certificates newer WHERE newer.tenant_id = c.tenant_id \
@@ -315,7 +315,7 @@ async fn claim_notice(
     kind: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, LearningError> {
-    let inserted = diesel::sql_query(
+    let inserted = guild_db::sql(
         "INSERT INTO compliance_notices (tenant_id, certificate_id, kind, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
@@ -352,7 +352,7 @@ pub(crate) async fn archive_cycle(
          FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.id = s.assignment_id \
            AND s.tenant_id = $1 AND s.user_id = $2 AND a.module_id = $3 AND s.archived_at IS NULL",
     ] {
-        diesel::sql_query(sql)
+        guild_db::sql(sql)
             .bind::<SqlUuid, _>(tenant.into_uuid())
             .bind::<SqlUuid, _>(user.into_uuid())
             .bind::<SqlUuid, _>(module)
@@ -404,7 +404,7 @@ pub async fn scan_expiry(
         let user = UserId(cert.user_id);
         crate::progress::lock_member_module(conn, tenant, user, cert.module_id).await?;
         archive_cycle(conn, tenant, user, cert.module_id, now).await?;
-        diesel::sql_query(
+        guild_db::sql(
             "INSERT INTO assignment_cycles (tenant_id, user_id, module_id, started_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, user_id, module_id) DO UPDATE SET started_at = EXCLUDED.started_at",
@@ -415,7 +415,7 @@ pub async fn scan_expiry(
         .bind::<Timestamptz, _>(now)
         .execute(conn)
         .await?;
-        let due: Option<NewDue> = diesel::sql_query(format!(
+        let due: Option<NewDue> = guild_db::sql(format!(
             "SELECT a.due_at FROM ({}) a",
             assignments_sql("AND ug.user_id = $2 AND mg.module_id = $3")
         ))
@@ -677,7 +677,7 @@ pub async fn matrix(
         None => None,
     };
     let limit = page.limit();
-    let members: Vec<MemberRow> = diesel::sql_query(
+    let members: Vec<MemberRow> = guild_db::sql(
         "SELECT ms.user_id, u.name, u.email FROM memberships ms \
          JOIN users u ON u.id = ms.user_id \
          WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
@@ -704,7 +704,7 @@ pub async fn matrix(
     .load(conn)
     .await?;
     let page_users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-    let cells: Vec<CellRow> = diesel::sql_query(format!(
+    let cells: Vec<CellRow> = guild_db::sql(format!(
         "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \
                 mc.completed_at, cert.expires_at, cert.issued_at, \
                 (cert.issued_at IS NOT NULL) AS has_certificate, \

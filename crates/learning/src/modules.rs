@@ -145,6 +145,16 @@ pub async fn is_mentor(
     .await?)
 }
 
+#[derive(QueryableByName)]
+struct Access {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    mentor: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    catalog_open: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    assigned: bool,
+}
+
 /// Loads a module the actor may see, or `ModuleNotFound` (404: invisible is as if absent).
 pub async fn visible(
     conn: &mut AsyncPgConnection,
@@ -158,15 +168,25 @@ pub async fn visible(
         .await
         .optional()?
         .ok_or(LearningError::ModuleNotFound)?;
-    if may_manage_all(actor, Some(id))
-        || row.created_by == actor.user_id.into_uuid()
-        || is_mentor(conn, actor, id).await?
-    {
+    if may_manage_all(actor, Some(id)) || row.created_by == actor.user_id.into_uuid() {
         return Ok(row);
     }
-    if row.status == "PUBLISHED"
-        && (catalog_open(conn, actor).await?
-            || assigned_to_me(conn, actor, &[id]).await?.contains_key(&id))
+    // Mentor, or (published and) an open catalog or an assignment: one round trip.
+    let access: Access = guild_db::sql(
+        "SELECT EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = $1 \
+                          AND mm.module_id = $3 AND mm.user_id = $2) AS mentor, \
+                (SELECT t.catalog_open FROM tenants t WHERE t.id = $1) AS catalog_open, \
+                EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
+                          ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+                        WHERE mg.tenant_id = $1 AND mg.module_id = $3 AND ug.user_id = $2) AS assigned",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await?;
+    if access.mentor
+        || (row.status == "PUBLISHED" && (access.catalog_open.unwrap_or(false) || access.assigned))
     {
         return Ok(row);
     }
@@ -219,7 +239,7 @@ async fn assigned_to_me(
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
-    let rows: Vec<Assignment> = diesel::sql_query(format!(
+    let rows: Vec<Assignment> = guild_db::sql(format!(
         "SELECT a.module_id, a.due_at, a.mandatory FROM ({}) a",
         crate::compliance::assignments_sql("AND ug.user_id = $2 AND mg.module_id = ANY($3)")
     ))
@@ -808,7 +828,7 @@ pub async fn set_prerequisites(
         cycle: bool,
     }
     // A cycle exists if `id` is reachable from one of the new prerequisites.
-    let reached: Reached = diesel::sql_query(
+    let reached: Reached = guild_db::sql(
         "WITH RECURSIVE reach AS ( \
              SELECT prerequisite_id AS id FROM module_prerequisites \
              WHERE tenant_id = $1 AND module_id = ANY($2) \

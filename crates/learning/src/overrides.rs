@@ -316,7 +316,7 @@ pub async fn revert(
             ));
         }
         // Sections completed again since the reset stay; the archived duplicates stay archived.
-        diesel::sql_query(
+        guild_db::sql(
             "UPDATE section_completions s SET archived_at = NULL \
              WHERE s.tenant_id = $1 AND s.user_id = $2 AND s.module_id = $3 AND s.archived_at = $4 \
                AND NOT EXISTS (SELECT 1 FROM section_completions a WHERE a.tenant_id = s.tenant_id \

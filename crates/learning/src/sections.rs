@@ -359,7 +359,7 @@ pub async fn reorder(
     if current != wanted {
         return Err(LearningError::BadOrder);
     }
-    diesel::sql_query(
+    guild_db::sql(
         "UPDATE sections s SET sort_order = o.position - 1, revision = s.revision + 1, updated_at = now() \
          FROM unnest($3::uuid[]) WITH ORDINALITY AS o(id, position) \
          WHERE s.tenant_id = $1 AND s.module_id = $2 AND s.id = o.id",

@@ -342,7 +342,7 @@ pub(crate) async fn reader_states(
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, ReaderState>, LearningError> {
-    let rows: Vec<ReaderRow> = diesel::sql_query(
+    let rows: Vec<ReaderRow> = guild_db::sql(
         "SELECT a.module_id, a.last_accessed_at, \
                 EXISTS (SELECT 1 FROM module_changelog c \
                         WHERE c.tenant_id = a.tenant_id AND c.module_id = a.module_id \

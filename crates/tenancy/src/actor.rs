@@ -107,7 +107,7 @@ pub async fn subtree(
     tenant: TenantId,
     manager: UserId,
 ) -> Result<Vec<UserId>, TenancyError> {
-    let rows: Vec<Member> = diesel::sql_query(
+    let rows: Vec<Member> = guild_db::sql(
         "WITH RECURSIVE below AS ( \
              SELECT user_id FROM memberships WHERE tenant_id = $1 AND manager_id = $2 \
              UNION \
