@@ -79,8 +79,19 @@ function init(args)
 end
 
 local think_ms = tonumber(os.getenv("BENCH_THINK_MS") or "")
+local first_delays = 0
 if think_ms then
+  -- wrk opens every connection at the start and asks for a delay before each request, its
+  -- first included. The first delay of each connection is uniform over one think time (starts
+  -- spread out, and no connection stays silent past the server's 5-second wait for a first
+  -- request); later ones are exponential with the mean think time.
+  local per_thread = math.ceil(tonumber(os.getenv("BENCH_CONNECTIONS") or "0") /
+    tonumber(os.getenv("BENCH_THREADS") or "1"))
   function delay()
+    if first_delays < per_thread then
+      first_delays = first_delays + 1
+      return math.floor(math.random() * math.min(think_ms, 4000))
+    end
     return math.floor(-think_ms * math.log(1 - math.random()))
   end
 end

@@ -221,7 +221,7 @@ run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
   [[ "$scenario" == quiz_submit ]] && bodies="$out/data/quiz_bodies.tsv"
   [[ " section_complete quiz_submit " == *" $scenario "* ]] && once=1
   BENCH_DIR="$bench_dir" BENCH_TOKENS="$out/data/tokens.tsv" BENCH_REQUESTS="$out/data/$scenario.tsv" \
-    BENCH_BODIES="$bodies" BENCH_THREADS="$threads" BENCH_RUN="$scenario-c$conns-$RANDOM" BENCH_ONCE="$once" \
+    BENCH_BODIES="$bodies" BENCH_THREADS="$threads" BENCH_RUN="$scenario-c$conns-$RANDOM" BENCH_ONCE="$once" BENCH_CONNECTIONS="$conns" \
     BENCH_WRK_OUT="$out/wrk-raw.json" BENCH_THINK_MS="$think" \
     python3 "$bench_dir/measure.py" --pid "$server_pid" --out "$outfile" -- \
     wrk -t "$threads" -c "$conns" -d "${seconds}s" --timeout 10s -s "$bench_dir/requests.lua" \
