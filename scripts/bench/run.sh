@@ -44,10 +44,12 @@ started_at="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 # --- tools -------------------------------------------------------------------------------
 have wrk || apt_install wrk
+have curl || apt_install curl
 have python3 || apt_install python3
 ensure_pg_binaries
 psql_bin="$(_pg_tool psql)" || die "psql not found"
-pgbench_bin="$(_pg_tool pgbench)" || { apt_install postgresql-contrib; pgbench_bin="$(_pg_tool pgbench)"; }
+# pgbench ships with the server package (postgresql-NN), next to initdb.
+pgbench_bin="$(_pg_tool pgbench)" || { apt_install postgresql; pgbench_bin="$(_pg_tool pgbench)"; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [[ "$(ulimit -n)" -gt 2100 ]] || die "wrk needs more open files than ulimit -n allows ($(ulimit -n))"
 
