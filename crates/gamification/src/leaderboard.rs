@@ -229,13 +229,14 @@ pub async fn board(
         (Some(_), Some(first)) => counted(first.xp).unwrap_or(1),
         _ => 1,
     };
-    let row_positions: Vec<i64> = rows
-        .iter()
-        .map(|r| {
-            let before = rows.iter().position(|o| o.xp == r.xp).unwrap_or(0);
-            first_position + before as i64
-        })
-        .collect();
+    let mut row_positions: Vec<i64> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let tied = i > 0 && rows[i - 1].xp == r.xp;
+        row_positions.push(match row_positions.last() {
+            Some(&previous) if tied => previous,
+            _ => first_position + i as i64,
+        });
+    }
     let my_position = counted(my_xp).unwrap_or(1);
     let me_self = actor.user_id.into_uuid();
     // Hiding counts only while the tenant allows it.

@@ -100,6 +100,11 @@ struct Locked {
     module_id: Uuid,
 }
 
+/// The prerequisite `p` lacks an active completion by the member `$2`.
+const PREREQUISITE_MISSING: &str = "NOT EXISTS (SELECT 1 FROM module_completions pc \
+     WHERE pc.tenant_id = p.tenant_id AND pc.user_id = $2 AND pc.module_id = p.prerequisite_id \
+       AND pc.archived_at IS NULL)";
+
 /// Which of `modules` the member cannot start yet: a prerequisite lacks an active completion.
 pub(crate) async fn locked_modules(
     conn: &mut AsyncPgConnection,
@@ -107,13 +112,10 @@ pub(crate) async fn locked_modules(
     user: UserId,
     modules: &[Uuid],
 ) -> Result<HashSet<Uuid>, LearningError> {
-    let rows: Vec<Locked> = guild_db::sql(
+    let rows: Vec<Locked> = guild_db::sql(format!(
         "SELECT DISTINCT p.module_id FROM module_prerequisites p \
-         WHERE p.tenant_id = $1 AND p.module_id = ANY($3) \
-           AND NOT EXISTS (SELECT 1 FROM module_completions c \
-                           WHERE c.tenant_id = p.tenant_id AND c.user_id = $2 \
-                             AND c.module_id = p.prerequisite_id AND c.archived_at IS NULL)",
-    )
+         WHERE p.tenant_id = $1 AND p.module_id = ANY($3) AND {PREREQUISITE_MISSING}"
+    ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<Array<SqlUuid>, _>(modules)
@@ -140,59 +142,43 @@ struct Summary {
     locked: bool,
 }
 
-#[derive(QueryableByName)]
-struct QuizCounts {
-    #[diesel(sql_type = BigInt)]
-    total: i64,
-    #[diesel(sql_type = BigInt)]
-    passed: i64,
-}
-
-async fn quiz_counts(
+/// Everything about the member's state on a module but its sections, in one statement: quizzes
+/// and required assignments (total and done), the active completion with its certificate, and
+/// whether a prerequisite is missing.
+async fn summary(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
-) -> Result<(i64, i64), LearningError> {
-    let counts: QuizCounts = guild_db::sql(
-        "SELECT count(*) AS total, \
-                count(*) FILTER (WHERE EXISTS ( \
-                    SELECT 1 FROM quiz_attempts a \
-                    WHERE a.tenant_id = q.tenant_id AND a.quiz_id = q.id \
-                      AND a.user_id = $2 AND a.passed AND a.archived_at IS NULL)) AS passed \
-         FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3",
-    )
+) -> Result<Summary, LearningError> {
+    Ok(guild_db::sql(format!(
+        "SELECT \
+           (SELECT count(*) FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3) AS quizzes_total, \
+           (SELECT count(*) FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3 \
+              AND EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.tenant_id = q.tenant_id \
+                          AND a.quiz_id = q.id AND a.user_id = $2 AND a.passed \
+                          AND a.archived_at IS NULL)) AS quizzes_passed, \
+           (SELECT count(*) FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 \
+              AND a.required) AS assignments_total, \
+           (SELECT count(*) FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 \
+              AND a.required AND EXISTS (SELECT 1 FROM assignment_submissions s \
+                  WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id AND s.user_id = $2 \
+                    AND s.status = 'GRADED' AND NOT s.superseded \
+                    AND s.archived_at IS NULL)) AS assignments_done, \
+           c.completed_at, \
+           (SELECT ce.id FROM certificates ce WHERE ce.tenant_id = $1 \
+              AND ce.completion_id = c.id LIMIT 1) AS certificate_id, \
+           EXISTS (SELECT 1 FROM module_prerequisites p WHERE p.tenant_id = $1 AND p.module_id = $3 \
+              AND {PREREQUISITE_MISSING}) AS locked \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN module_completions c ON c.tenant_id = $1 AND c.user_id = $2 \
+              AND c.module_id = $3 AND c.archived_at IS NULL"
+    ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<SqlUuid, _>(module)
     .get_result(conn)
-    .await?;
-    Ok((counts.total, counts.passed))
-}
-
-/// Required assignments of `module`, and how many of them have a graded current (not superseded)
-/// submission by the member: `(total, done)`.
-async fn assignment_counts(
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-    user: UserId,
-    module: Uuid,
-) -> Result<(i64, i64), LearningError> {
-    let counts: QuizCounts = guild_db::sql(
-        "SELECT count(*) AS total, \
-                count(*) FILTER (WHERE EXISTS ( \
-                    SELECT 1 FROM assignment_submissions s \
-                    WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id \
-                      AND s.user_id = $2 AND s.status = 'GRADED' AND NOT s.superseded \
-                      AND s.archived_at IS NULL)) AS passed \
-         FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 AND a.required",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<SqlUuid, _>(module)
-    .get_result(conn)
-    .await?;
-    Ok((counts.total, counts.passed))
+    .await?)
 }
 
 async fn active_completion(
@@ -245,38 +231,7 @@ pub(crate) async fn load(
         .into_iter()
         .map(|id| (id, done.get(&id).copied()))
         .collect();
-    // Everything else in one statement: quizzes and required assignments (total and done), the
-    // active completion with its certificate, and whether a prerequisite is missing.
-    let summary: Summary = guild_db::sql(
-        "SELECT \
-           (SELECT count(*) FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3) AS quizzes_total, \
-           (SELECT count(*) FROM quizzes q WHERE q.tenant_id = $1 AND q.module_id = $3 \
-              AND EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.tenant_id = q.tenant_id \
-                          AND a.quiz_id = q.id AND a.user_id = $2 AND a.passed \
-                          AND a.archived_at IS NULL)) AS quizzes_passed, \
-           (SELECT count(*) FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 \
-              AND a.required) AS assignments_total, \
-           (SELECT count(*) FROM assignments a WHERE a.tenant_id = $1 AND a.module_id = $3 \
-              AND a.required AND EXISTS (SELECT 1 FROM assignment_submissions s \
-                  WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id AND s.user_id = $2 \
-                    AND s.status = 'GRADED' AND NOT s.superseded \
-                    AND s.archived_at IS NULL)) AS assignments_done, \
-           c.completed_at, \
-           (SELECT ce.id FROM certificates ce WHERE ce.tenant_id = $1 \
-              AND ce.completion_id = c.id LIMIT 1) AS certificate_id, \
-           EXISTS (SELECT 1 FROM module_prerequisites p WHERE p.tenant_id = $1 AND p.module_id = $3 \
-              AND NOT EXISTS (SELECT 1 FROM module_completions pc WHERE pc.tenant_id = p.tenant_id \
-                  AND pc.user_id = $2 AND pc.module_id = p.prerequisite_id \
-                  AND pc.archived_at IS NULL)) AS locked \
-         FROM (SELECT 1) AS one \
-         LEFT JOIN module_completions c ON c.tenant_id = $1 AND c.user_id = $2 \
-              AND c.module_id = $3 AND c.archived_at IS NULL",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<SqlUuid, _>(module)
-    .get_result(conn)
-    .await?;
+    let summary = summary(conn, tenant, user, module).await?;
     let Summary {
         quizzes_total,
         quizzes_passed,
@@ -390,9 +345,10 @@ pub async fn evaluate_completion(
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
     lock_member_module(conn, tenant, user, module).await?;
-    if active_completion(conn, tenant, user, module)
-        .await?
-        .is_some()
+    let summary = summary(conn, tenant, user, module).await?;
+    if summary.completed_at.is_some()
+        || summary.quizzes_passed < summary.quizzes_total
+        || summary.assignments_done < summary.assignments_total
     {
         return Ok(None);
     }
@@ -417,14 +373,6 @@ pub async fn evaluate_completion(
     .get_result(conn)
     .await?;
     if remaining.total == 0 || remaining.sections > 0 {
-        return Ok(None);
-    }
-    let (quizzes, passed) = quiz_counts(conn, tenant, user, module).await?;
-    if passed < quizzes {
-        return Ok(None);
-    }
-    let (assignments, graded) = assignment_counts(conn, tenant, user, module).await?;
-    if graded < assignments {
         return Ok(None);
     }
     let completion = record_completion(conn, tenant, user, module, "PROGRESS", now).await?;
