@@ -32,6 +32,10 @@ pub enum GamificationError {
     /// No stock left.
     #[error("the reward is out of stock")]
     OutOfStock,
+    /// The reward's cost, approval rule, limit or kind of stock changed while it was being
+    /// redeemed; nothing was taken, and redeeming again uses the new terms.
+    #[error("the reward changed while it was being redeemed; try again")]
+    RewardChanged,
     /// The member reached the reward's monthly limit.
     #[error("you have redeemed this reward as often as allowed this month")]
     MonthlyLimitReached,
@@ -75,6 +79,7 @@ impl ErrorCode for GamificationError {
             Self::InsufficientXp { .. } => "insufficient_xp",
             Self::RewardInactive => "reward_inactive",
             Self::OutOfStock => "reward_out_of_stock",
+            Self::RewardChanged => "reward_changed",
             Self::MonthlyLimitReached => "reward_monthly_limit_reached",
             Self::RedemptionNotPending => "redemption_not_pending",
             Self::OptOutNotAllowed => "leaderboard_opt_out_not_allowed",
@@ -91,6 +96,7 @@ impl ErrorCode for GamificationError {
             Self::InsufficientXp { .. }
             | Self::RewardInactive
             | Self::OutOfStock
+            | Self::RewardChanged
             | Self::MonthlyLimitReached
             | Self::RedemptionNotPending
             | Self::OptOutNotAllowed => 409,

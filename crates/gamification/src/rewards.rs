@@ -1,12 +1,21 @@
 //! The reward shop: the catalog (MANAGE_REWARDS to manage) and redemptions.
 //!
-//! A redemption is one transaction: the reward row is locked (`FOR UPDATE`), then the member's
-//! balance row; it checks that the reward is active, in stock and under the member's monthly
-//! limit and that the spendable balance covers the cost, takes one unit of stock, and either
-//! spends the XP (SPEND, APPROVED) or holds it (HOLD: `total_xp -= cost`, `held_xp += cost`,
-//! PENDING), so pending redemptions can never exceed what was spendable. Approving a held one
-//! appends a SPEND of 0 (`held_xp -= cost`); rejecting or cancelling appends a RELEASE (`+cost`
-//! back to `total_xp`) and returns the unit of stock. `lifetime_xp` never changes.
+//! A redemption is one transaction. It reads the reward, locks the member's balance row, checks
+//! that the reward is active and in stock, that the member is under its monthly limit (counted
+//! under the balance lock, so one member's redemptions count each other) and that the spendable
+//! balance covers the cost, and either spends the XP (SPEND, APPROVED) or holds it (HOLD:
+//! `total_xp -= cost`, `held_xp += cost`, PENDING), so pending redemptions can never exceed what
+//! was spendable. Approving a held one appends a SPEND of 0 (`held_xp -= cost`); rejecting or
+//! cancelling appends a RELEASE (`+cost` back to `total_xp`) and returns the unit of stock.
+//! `lifetime_xp` never changes.
+//!
+//! The reward row is locked last, just before commit, so redemptions of one popular reward wait
+//! on each other only for a commit: a reward with stock takes its unit with a conditional
+//! `UPDATE … WHERE stock > 0` (exclusive), an unlimited one is read `FOR SHARE` (redemptions run
+//! side by side; an admin's edit waits for them and they for it). The locked row must still be
+//! active with the cost, approval rule and limit the redemption used, or it is refused
+//! (`reward_inactive`, `reward_out_of_stock`, `reward_changed`) and rolled back. Every path locks
+//! a member's balance before a reward, so redemptions, reviews and cancellations cannot deadlock.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -379,13 +388,14 @@ pub async fn redeem(
         Claim::New => {}
     }
     let tenant = actor.tenant_id;
-    let reward = find(conn, actor, reward_id, true).await?;
+    let reward = find(conn, actor, reward_id, false).await?;
     if !reward.active {
         return Err(GamificationError::RewardInactive);
     }
     if reward.stock == Some(0) {
         return Err(GamificationError::OutOfStock);
     }
+    let balance = ledger::lock_balance(conn, tenant, actor.user_id).await?;
     if let Some(limit) = reward.monthly_limit {
         #[derive(QueryableByName)]
         struct Count {
@@ -407,20 +417,11 @@ pub async fn redeem(
             return Err(GamificationError::MonthlyLimitReached);
         }
     }
-    let balance = ledger::lock_balance(conn, tenant, actor.user_id).await?;
     if balance.total_xp < reward.cost_xp {
         return Err(GamificationError::InsufficientXp {
             available: balance.total_xp,
             needed: reward.cost_xp,
         });
-    }
-    if reward.stock.is_some() {
-        diesel::update(rewards::table)
-            .filter(rewards::tenant_id.eq(tenant.into_uuid()))
-            .filter(rewards::id.eq(reward_id))
-            .set(rewards::stock.eq(rewards::stock - 1))
-            .execute(conn)
-            .await?;
     }
     let pending = reward.approval_required;
     let redemption = Redemption {
@@ -485,10 +486,61 @@ pub async fn redeem(
         &body,
     )
     .await?;
+    take_unit(conn, actor, &reward).await?;
     Ok(Redeemed {
         redemption,
         replayed: false,
     })
+}
+
+/// The last statement of a redemption: locks the reward row until commit (exclusively while
+/// taking a unit of stock, shared when the stock is unlimited) and checks that it is still the
+/// reward the redemption was made for.
+async fn take_unit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    seen: &Reward,
+) -> Result<(), GamificationError> {
+    let row = rewards::table
+        .filter(rewards::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(rewards::id.eq(seen.id))
+        .filter(rewards::deleted_at.is_null());
+    let locked = if seen.stock.is_some() {
+        diesel::update(row.filter(rewards::stock.gt(0)))
+            .set(rewards::stock.eq(rewards::stock - 1))
+            .returning(Reward::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?
+    } else {
+        row.select(Reward::as_select())
+            .for_share()
+            .first(conn)
+            .await
+            .optional()?
+    };
+    let Some(locked) = locked else {
+        // No unit left, or the reward is gone or now unlimited: say which.
+        let now = find(conn, actor, seen.id, false).await?;
+        return Err(if !now.active {
+            GamificationError::RewardInactive
+        } else if now.stock == Some(0) {
+            GamificationError::OutOfStock
+        } else {
+            GamificationError::RewardChanged
+        });
+    };
+    if !locked.active {
+        return Err(GamificationError::RewardInactive);
+    }
+    if locked.cost_xp != seen.cost_xp
+        || locked.approval_required != seen.approval_required
+        || locked.monthly_limit != seen.monthly_limit
+        || locked.stock.is_some() != seen.stock.is_some()
+    {
+        return Err(GamificationError::RewardChanged);
+    }
+    Ok(())
 }
 
 fn reviewed(tenant: guild_kernel::TenantId, r: &Redemption) -> RedemptionReviewed {
@@ -562,14 +614,6 @@ pub async fn review(
         };
         ledger::post(conn, tenant, user, &entry, 0, -r.cost_xp).await?;
     } else {
-        // Same lock order as redeem: the reward, then the balance.
-        diesel::update(rewards::table)
-            .filter(rewards::tenant_id.eq(tenant.into_uuid()))
-            .filter(rewards::id.eq(r.reward_id))
-            .filter(rewards::stock.is_not_null())
-            .set(rewards::stock.eq(rewards::stock + 1))
-            .execute(conn)
-            .await?;
         let entry = Entry {
             kind: "RELEASE",
             amount: r.cost_xp,
@@ -579,6 +623,14 @@ pub async fn review(
             created_by: Some(actor.user_id.into_uuid()),
         };
         ledger::post(conn, tenant, user, &entry, 0, -r.cost_xp).await?;
+        // Same lock order as redeem: the balance (just posted to), then the reward.
+        diesel::update(rewards::table)
+            .filter(rewards::tenant_id.eq(tenant.into_uuid()))
+            .filter(rewards::id.eq(r.reward_id))
+            .filter(rewards::stock.is_not_null())
+            .set(rewards::stock.eq(rewards::stock + 1))
+            .execute(conn)
+            .await?;
     }
     r.status = match decision {
         Decision::Approve => "APPROVED",

@@ -256,6 +256,155 @@ async fn a_hundred_racing_redemptions_of_one_member_stop_at_the_balance() {
     assert!(mismatches(&db).await.is_empty());
 }
 
+async fn review_on(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    decision: Decision,
+) -> Result<rewards::Redemption, GamificationError> {
+    let mut conn = guild_db::connect(pool).await.unwrap();
+    tenant_transaction(&mut conn, actor.tenant_id, async |c| {
+        rewards::review(c, actor, id, decision, None, chrono::Utc::now()).await
+    })
+    .await
+}
+
+// Redemptions lock the member's balance and then the reward; cancellations and rejections must
+// take them in the same order, or they deadlock (and PostgreSQL aborts one) under this load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_redemptions_cancellations_and_rejections_of_one_reward_keep_its_stock() {
+    let db = Arc::new(TestDb::new().await);
+    let (owner, members) = people(&db, 16).await;
+    for m in &members {
+        manual(&db, &owner, m, 1000).await.unwrap();
+    }
+    let reward = reward(&db, &owner, 10, Some(24), true).await;
+    let pool = pool(&db);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, member) in members.iter().enumerate() {
+        let (pool, member, owner) = (pool.clone(), member.clone(), owner.clone());
+        tasks.spawn(async move {
+            let mut out_of_stock = 0;
+            for round in 0..6 {
+                match redeem_on(&pool, &member, reward, &format!("k{i}-{round}")).await {
+                    Ok(r) => {
+                        let (who, decision) = match round % 3 {
+                            0 => (&member, Decision::Cancel),
+                            1 => (&owner, Decision::Reject),
+                            _ => continue,
+                        };
+                        review_on(&pool, who, r.redemption.id, decision)
+                            .await
+                            .unwrap();
+                    }
+                    Err(GamificationError::OutOfStock) => out_of_stock += 1,
+                    Err(e) => panic!("unexpected: {e:?}"),
+                }
+            }
+            out_of_stock
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let pending = count(
+        &db,
+        "SELECT count(*) AS n FROM reward_redemptions WHERE status = 'PENDING'",
+    )
+    .await;
+    assert!(pending > 0 && pending <= 24, "{pending} pending");
+    assert_eq!(
+        count(&db, "SELECT stock::bigint AS n FROM rewards").await,
+        24 - pending
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT sum(held_xp)::bigint AS n FROM user_xp_balances"
+        )
+        .await,
+        10 * pending
+    );
+    assert!(mismatches(&db).await.is_empty());
+}
+
+// An admin's edit that commits while a redemption is under way: the redemption waits for it at
+// the reward's row lock, sees the new terms, and is refused and rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reward_edited_during_a_redemption_refuses_it_and_takes_nothing() {
+    let db = Arc::new(TestDb::new().await);
+    let (owner, members) = people(&db, 1).await;
+    let member = members[0].clone();
+    manual(&db, &owner, &member, 500).await.unwrap();
+    let unlimited = reward(&db, &owner, 100, None, false).await;
+    let limited = reward(&db, &owner, 100, Some(5), false).await;
+    let pool = pool(&db);
+    let cases = [
+        (unlimited, "cost_xp = 50", "reward_changed"),
+        (unlimited, "active = false", "reward_inactive"),
+        (limited, "stock = 0", "reward_out_of_stock"),
+        (limited, "approval_required = true", "reward_changed"),
+    ];
+    for (i, (reward, edit, code)) in cases.into_iter().enumerate() {
+        let mut admin = db.conn().await;
+        diesel::sql_query("BEGIN")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        // Lock the row the way an admin's PATCH does, before the redemption starts.
+        diesel::sql_query(format!(
+            "SELECT 1 FROM rewards WHERE id = '{reward}' FOR UPDATE"
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let task = {
+            let (pool, member) = (pool.clone(), member.clone());
+            tokio::spawn(async move { redeem_on(&pool, &member, reward, &format!("e{i}")).await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!task.is_finished(), "{edit}: the redemption did not wait");
+        diesel::sql_query(format!("UPDATE rewards SET {edit} WHERE id = '{reward}'"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        diesel::sql_query("COMMIT")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(guild_kernel::ErrorCode::code(&err), code, "{edit}");
+        diesel::sql_query(format!(
+            "UPDATE rewards SET cost_xp = 100, active = true, approval_required = false, \
+             stock = CASE WHEN stock IS NULL THEN NULL ELSE 5 END WHERE id = '{reward}'"
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM reward_redemptions").await,
+        0
+    );
+    let b = balance(&db, &member).await;
+    assert_eq!((b.total_xp, b.held_xp), (500, 0));
+    // With the terms back, the same member redeems both.
+    for (i, reward) in [unlimited, limited].into_iter().enumerate() {
+        redeem_on(&pool, &member, reward, &format!("ok{i}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT stock::bigint AS n FROM rewards WHERE stock IS NOT NULL"
+        )
+        .await,
+        4
+    );
+    assert!(mismatches(&db).await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_racing_awards_equal_the_ledger_sum() {
     let db = Arc::new(TestDb::new().await);

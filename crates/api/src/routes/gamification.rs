@@ -676,7 +676,7 @@ pub(crate) enum RedeemErrors {
     /// The shop refuses.
     #[response(
         status = 409,
-        description = "`insufficient_xp`, `reward_out_of_stock`, `reward_inactive`, `reward_monthly_limit_reached`",
+        description = "`insufficient_xp`, `reward_out_of_stock`, `reward_inactive`, `reward_monthly_limit_reached`, `reward_changed` (its terms changed during the request; retry)",
         content_type = "application/problem+json"
     )]
     Refused(Problem),
