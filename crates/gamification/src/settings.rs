@@ -120,13 +120,13 @@ pub struct SettingsPatch {
 
 /// The tenant's settings (the defaults when it never changed them).
 pub async fn load(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant: TenantId,
 ) -> Result<Settings, GamificationError> {
     Ok(gs::table
         .find(tenant.into_uuid())
         .select(Settings::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?
         .unwrap_or_default())

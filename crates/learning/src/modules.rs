@@ -161,18 +161,25 @@ pub async fn visible(
     actor: &Actor,
     id: Uuid,
 ) -> Result<ModuleRow, LearningError> {
+    visible_on(conn, actor, id).await
+}
+
+/// [`visible`] on a shared connection, so callers can pipeline it with their own reads: the
+/// module and who may see it are asked in one round trip.
+pub(crate) async fn visible_on(
+    mut conn: &AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ModuleRow, LearningError> {
     let row = modules::table
         .find((actor.tenant_id.into_uuid(), id))
         .select(ModuleRow::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or(LearningError::ModuleNotFound)?;
-    if may_manage_all(actor, Some(id)) || row.created_by == actor.user_id.into_uuid() {
-        return Ok(row);
+        .first(&mut conn);
+    if may_manage_all(actor, Some(id)) {
+        return row.await.optional()?.ok_or(LearningError::ModuleNotFound);
     }
-    // Mentor, or (published and) an open catalog or an assignment: one round trip.
-    let access: Access = guild_db::sql(
+    // Mentor, or (published and) an open catalog or an assignment.
+    let access = guild_db::sql(
         "SELECT EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = $1 \
                           AND mm.module_id = $3 AND mm.user_id = $2) AS mentor, \
                 (SELECT t.catalog_open FROM tenants t WHERE t.id = $1) AS catalog_open, \
@@ -183,8 +190,13 @@ pub async fn visible(
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
     .bind::<SqlUuid, _>(id)
-    .get_result(conn)
-    .await?;
+    .get_result::<Access>(&mut conn);
+    let (row, access) = futures_util::future::join(row, access).await;
+    let row = row.optional()?.ok_or(LearningError::ModuleNotFound)?;
+    if row.created_by == actor.user_id.into_uuid() {
+        return Ok(row);
+    }
+    let access = access?;
     if access.mentor
         || (row.status == "PUBLISHED" && (access.catalog_open.unwrap_or(false) || access.assigned))
     {

@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
+use futures_util::future::try_join5;
 use guild_db::schema::{module_completions, section_completions, sections};
 use guild_kernel::{Actor, DomainEvent, TenantId, UserId};
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,7 @@ use uuid::Uuid;
 
 use crate::LearningError;
 use crate::certificates::{self, Certificate};
-use crate::modules::visible;
+use crate::modules::visible_on;
 
 /// A member completed a module (notifications, gamification: XP).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,7 +109,7 @@ const PREREQUISITE_MISSING: &str = "NOT EXISTS (SELECT 1 FROM module_completions
 
 /// Which of `modules` the member cannot start yet: a prerequisite lacks an active completion.
 pub(crate) async fn locked_modules(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     modules: &[Uuid],
@@ -119,7 +121,7 @@ pub(crate) async fn locked_modules(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<Array<SqlUuid>, _>(modules)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.module_id).collect())
 }
@@ -146,7 +148,7 @@ struct Summary {
 /// and required assignments (total and done), the active completion with its certificate, and
 /// whether a prerequisite is missing.
 async fn summary(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
@@ -177,7 +179,7 @@ async fn summary(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<SqlUuid, _>(module)
-    .get_result(conn)
+    .get_result(&mut conn)
     .await?)
 }
 
@@ -198,9 +200,9 @@ async fn active_completion(
         .optional()?)
 }
 
-/// A member's progress on a module, without checking who asks.
+/// A member's progress on a module, without checking who asks: three reads, pipelined.
 pub(crate) async fn load(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
@@ -208,7 +210,7 @@ pub(crate) async fn load(
     // The sections, then the member's completions in this module (one range of the
     // (tenant, member, module) index), joined here: a join in SQL got a generic plan that
     // scanned all the member's completions once per section.
-    let done: HashMap<Uuid, DateTime<Utc>> = section_completions::table
+    let done = section_completions::table
         .filter(section_completions::tenant_id.eq(tenant.into_uuid()))
         .filter(section_completions::user_id.eq(user.into_uuid()))
         .filter(section_completions::module_id.eq(module))
@@ -217,21 +219,24 @@ pub(crate) async fn load(
             section_completions::section_id,
             section_completions::completed_at,
         ))
-        .load::<(Uuid, DateTime<Utc>)>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = sections::table
+        .load::<(Uuid, DateTime<Utc>)>(&mut conn);
+    let ids = sections::table
         .filter(sections::tenant_id.eq(tenant.into_uuid()))
         .filter(sections::module_id.eq(module))
         .order(sections::sort_order)
         .select(sections::id)
-        .load::<Uuid>(conn)
-        .await?
+        .load::<Uuid>(&mut conn);
+    let (done, ids, summary) = futures_util::future::try_join3(
+        done.err_into(),
+        ids.err_into(),
+        summary(conn, tenant, user, module),
+    )
+    .await?;
+    let done: HashMap<Uuid, DateTime<Utc>> = done.into_iter().collect();
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = ids
         .into_iter()
         .map(|id| (id, done.get(&id).copied()))
         .collect();
-    let summary = summary(conn, tenant, user, module).await?;
     let Summary {
         quizzes_total,
         quizzes_passed,
@@ -278,8 +283,15 @@ pub async fn progress(
     actor: &Actor,
     module: Uuid,
 ) -> Result<ModuleProgress, LearningError> {
-    visible(conn, actor, module).await?;
-    load(conn, actor.tenant_id, actor.user_id, module).await
+    // Whether the actor may see it and what to show, in one round trip; the progress is only
+    // returned when the module is visible.
+    let shared: &AsyncPgConnection = conn;
+    let (_, progress) = futures_util::future::try_join(
+        visible_on(shared, actor, module),
+        load(shared, actor.tenant_id, actor.user_id, module),
+    )
+    .await?;
+    Ok(progress)
 }
 
 /// Marks a section complete for the actor (idempotent) and completes the module when that was
@@ -292,32 +304,36 @@ pub async fn complete_section(
     section: Uuid,
     now: DateTime<Utc>,
 ) -> Result<ModuleProgress, LearningError> {
-    let row = visible(conn, actor, module).await?;
-    if row.status != "PUBLISHED" {
-        return Err(LearningError::InvalidTransition(
-            "only sections of published modules can be completed",
-        ));
-    }
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    let in_module: bool = diesel::select(diesel::dsl::exists(
+    // Who may see the module, whether the section is in it and whether a prerequisite is
+    // missing: pipelined, one round trip.
+    let mut shared: &AsyncPgConnection = conn;
+    let in_module = diesel::select(diesel::dsl::exists(
         sections::table
             .filter(sections::tenant_id.eq(tenant.into_uuid()))
             .filter(sections::module_id.eq(module))
             .filter(sections::id.eq(section)),
     ))
-    .get_result(conn)
+    .get_result::<bool>(&mut shared);
+    let (row, in_module, locked) = futures_util::future::try_join3(
+        visible_on(shared, actor, module),
+        in_module.err_into(),
+        locked_modules(shared, tenant, user, &[module]),
+    )
     .await?;
+    if row.status != "PUBLISHED" {
+        return Err(LearningError::InvalidTransition(
+            "only sections of published modules can be completed",
+        ));
+    }
     if !in_module {
         return Err(LearningError::SectionNotFound);
     }
-    if locked_modules(conn, tenant, user, &[module])
-        .await?
-        .contains(&module)
-    {
+    if locked.contains(&module) {
         return Err(LearningError::ModuleLocked);
     }
-    guild_db::sql(
+    let completed = guild_db::sql(
         "INSERT INTO section_completions (tenant_id, id, user_id, module_id, section_id, completed_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (tenant_id, user_id, section_id) WHERE archived_at IS NULL DO NOTHING",
@@ -328,9 +344,13 @@ pub async fn complete_section(
     .bind::<SqlUuid, _>(module)
     .bind::<SqlUuid, _>(section)
     .bind::<Timestamptz, _>(now)
-    .execute(conn)
+    .execute(&mut shared);
+    // Two independent writes, pipelined.
+    futures_util::future::try_join(
+        completed.err_into(),
+        crate::versions::record_access(shared, actor, &row),
+    )
     .await?;
-    crate::versions::record_access(conn, actor, &row).await?;
     evaluate_completion(conn, tenant, user, module, now).await?;
     load(conn, tenant, user, module).await
 }
@@ -344,14 +364,6 @@ pub async fn evaluate_completion(
     module: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
-    lock_member_module(conn, tenant, user, module).await?;
-    let summary = summary(conn, tenant, user, module).await?;
-    if summary.completed_at.is_some()
-        || summary.quizzes_passed < summary.quizzes_total
-        || summary.assignments_done < summary.assignments_total
-    {
-        return Ok(None);
-    }
     #[derive(QueryableByName)]
     struct Remaining {
         #[diesel(sql_type = BigInt)]
@@ -359,7 +371,12 @@ pub async fn evaluate_completion(
         #[diesel(sql_type = BigInt)]
         total: i64,
     }
-    let remaining: Remaining = guild_db::sql(
+    // The lock first, on its own: a pipelined statement can overtake it (one that still needs
+    // preparing waits for its parse while a cached one goes ahead), and both reads must take
+    // their snapshots after the lock is held. Then what is done and what remains, pipelined.
+    lock_member_module(conn, tenant, user, module).await?;
+    let mut shared: &AsyncPgConnection = conn;
+    let remaining = guild_db::sql(
         "SELECT count(*) FILTER (WHERE NOT EXISTS ( \
                     SELECT 1 FROM section_completions c \
                     WHERE c.tenant_id = s.tenant_id AND c.section_id = s.id \
@@ -370,8 +387,16 @@ pub async fn evaluate_completion(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .bind::<SqlUuid, _>(module)
-    .get_result(conn)
-    .await?;
+    .get_result::<Remaining>(&mut shared);
+    let (summary, remaining) =
+        futures_util::future::try_join(summary(shared, tenant, user, module), remaining.err_into())
+            .await?;
+    if summary.completed_at.is_some()
+        || summary.quizzes_passed < summary.quizzes_total
+        || summary.assignments_done < summary.assignments_total
+    {
+        return Ok(None);
+    }
     if remaining.total == 0 || remaining.sections > 0 {
         return Ok(None);
     }
@@ -411,14 +436,14 @@ pub async fn is_completed(
 
 /// Serializes completion decisions for one member and module until the transaction ends.
 pub(crate) async fn lock_member_module(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
 ) -> Result<(), LearningError> {
     guild_db::sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(format!("completion:{tenant}:{user}:{module}"))
-        .execute(conn)
+        .execute(&mut conn)
         .await?;
     Ok(())
 }
@@ -559,7 +584,8 @@ struct RecentRow {
 /// The actor's dashboard, in six short queries whatever the number of modules: each one simple
 /// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
 /// query joining everything cost milliseconds to plan, and its generic plan aggregated the
-/// member's completions once per module).
+/// member's completions once per module). The first five are pipelined, so the dashboard costs
+/// two round trips inside its transaction.
 pub async fn dashboard(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -567,7 +593,9 @@ pub async fn dashboard(
 ) -> Result<Dashboard, LearningError> {
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    let rows: Vec<AssignedRow> = guild_db::sql(format!(
+    // Five independent reads, pipelined: sent together, answered in one round trip.
+    let mut shared: &AsyncPgConnection = conn;
+    let assigned = guild_db::sql(format!(
         "WITH assigned AS ({}) \
          SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
                 (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total \
@@ -577,20 +605,15 @@ pub async fn dashboard(
     ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
-    .load(conn)
-    .await?;
-    let done: HashMap<Uuid, i64> = guild_db::sql(
+    .load::<AssignedRow>(&mut shared);
+    let done = guild_db::sql(
         "SELECT module_id, count(*) AS n FROM section_completions \
          WHERE tenant_id = $1 AND user_id = $2 AND archived_at IS NULL GROUP BY module_id",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<ModuleCount>(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.module_id, r.n))
-    .collect();
-    let completed: HashMap<Uuid, DateTime<Utc>> = module_completions::table
+    .load::<ModuleCount>(&mut shared);
+    let completed = module_completions::table
         .filter(module_completions::tenant_id.eq(tenant.into_uuid()))
         .filter(module_completions::user_id.eq(user.into_uuid()))
         .filter(module_completions::archived_at.is_null())
@@ -598,24 +621,15 @@ pub async fn dashboard(
             module_completions::module_id,
             module_completions::completed_at,
         ))
-        .load::<(Uuid, DateTime<Utc>)>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let pinned: HashSet<Uuid> = guild_db::sql(
+        .load::<(Uuid, DateTime<Utc>)>(&mut shared);
+    let pinned = guild_db::sql(
         "SELECT module_id FROM user_pinned_modules WHERE tenant_id = $1 AND user_id = $2 \
          UNION SELECT module_id FROM company_pinned_modules WHERE tenant_id = $1",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<Locked>(conn)
-    .await?
-    .into_iter()
-    .map(|r| r.module_id)
-    .collect();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.module_id).collect();
-    let locked = locked_modules(conn, tenant, user, &ids).await?;
-    let recent: Vec<RecentRow> = guild_db::sql(
+    .load::<Locked>(&mut shared);
+    let recent = guild_db::sql(
         "SELECT a.module_id, m.title, a.last_accessed_at \
          FROM user_module_access a JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
          WHERE a.tenant_id = $1 AND a.user_id = $2 \
@@ -623,8 +637,14 @@ pub async fn dashboard(
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
-    .load(conn)
-    .await?;
+    .load::<RecentRow>(&mut shared);
+    let (rows, done, completed, pinned, recent) =
+        try_join5(assigned, done, completed, pinned, recent).await?;
+    let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
+    let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
+    let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.module_id).collect();
+    let locked = locked_modules(conn, tenant, user, &ids).await?;
     let completed_count = completed.len() as i64;
     let mut assigned: Vec<DashboardModule> = rows
         .into_iter()

@@ -268,7 +268,7 @@ pub async fn changelog(
 
 /// Records that the actor opened `row` now; the first access also records the version seen.
 pub(crate) async fn record_access(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     actor: &Actor,
     row: &ModuleRow,
 ) -> Result<(), LearningError> {
@@ -288,7 +288,7 @@ pub(crate) async fn record_access(
         ))
         .do_update()
         .set(user_module_access::last_accessed_at.eq(now))
-        .execute(conn)
+        .execute(&mut conn)
         .await?;
     Ok(())
 }
