@@ -1,14 +1,17 @@
 //! Leaderboards: all time by `lifetime_xp` (read in index order from
 //! `user_xp_balances_leaderboard_idx`), this month and this week by XP earned in the period
 //! (summed from the ledger through `xp_transactions_period_idx`). Positions are competition
-//! ranks (ties share a position); members who opted out appear as "Anonymous" without an id
-//! while the tenant allows opting out.
+//! ranks (ties share a position), found in the board's standings (see [`crate::standings`]);
+//! members who opted out appear as "Anonymous" without an id while the tenant allows opting out.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use diesel::sql_types::{
-    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
-};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
+use futures_util::future::try_join4;
 use guild_kernel::{Actor, Cursor, PageRequest};
 use serde::Serialize;
 use uuid::Uuid;
@@ -16,6 +19,14 @@ use uuid::Uuid;
 use crate::GamificationError;
 use crate::ledger;
 use crate::settings;
+use crate::standings::{BoardKey, Kept, standings};
+
+/// Pages of boards, shared for a second like the standings: every member of a tenant reads the
+/// same first page.
+static PAGES: LazyLock<Kept<PageKey, Arc<[Row]>>> = LazyLock::new(Kept::new);
+
+/// A page of a board: the board, the cursor (XP and member after which it starts), the limit.
+type PageKey = (BoardKey, Option<(i32, Uuid)>, u32);
 
 /// Which XP counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +94,7 @@ pub struct Board {
     pub me: Me,
 }
 
-#[derive(diesel::QueryableByName)]
+#[derive(Debug, Clone, diesel::QueryableByName)]
 struct Row {
     #[diesel(sql_type = SqlUuid)]
     user_id: Uuid,
@@ -96,11 +107,9 @@ struct Row {
 }
 
 #[derive(diesel::QueryableByName)]
-struct Position {
+struct Mine {
     #[diesel(sql_type = Integer)]
     xp: i32,
-    #[diesel(sql_type = BigInt)]
-    above: i64,
 }
 
 /// The rows scored in the period: `$1` tenant, `$2` group (or NULL), `$3` start (or NULL).
@@ -139,6 +148,24 @@ pub fn page_sql(period: Period) -> String {
     )
 }
 
+/// The caller's XP in the period: `$1` tenant, `$2` the caller, `$3` period start.
+fn mine_sql(period: Period) -> String {
+    match period {
+        Period::All => "SELECT coalesce((SELECT lifetime_xp FROM user_xp_balances \
+             WHERE tenant_id = $1 AND user_id = $2), 0) AS xp"
+            .to_owned(),
+        Period::Month | Period::Week => format!(
+            "SELECT coalesce((SELECT sum(xp) FROM xp_period_totals WHERE tenant_id = $1 \
+               AND user_id = $2 AND period = '{}' AND period_start = $3), 0)::integer AS xp",
+            if period == Period::Month {
+                "MONTH"
+            } else {
+                "WEEK"
+            }
+        ),
+    }
+}
+
 /// The board: `limit`/`cursor` page it; `group` keeps members of that group (positions within
 /// it).
 pub async fn board(
@@ -164,15 +191,47 @@ pub async fn board(
     };
     let tenant = actor.tenant_id.into_uuid();
     let since = period.since(now);
-    let mut rows: Vec<Row> = guild_db::sql(page_sql(period))
+    // The page and the board's standings (both kept in memory for a second, see `standings`),
+    // the caller's XP and the tenant's settings: pipelined, one round trip.
+    let mut shared: &AsyncPgConnection = conn;
+    let board = BoardKey {
+        tenant,
+        scored_sql: scored(period),
+        group,
+        since,
+    };
+    let page_key = (board.clone(), after, limit);
+    let page_rows = async move {
+        let started = Instant::now();
+        if let Some(rows) = PAGES.lookup(&page_key, started) {
+            return Ok(rows);
+        }
+        let rows: Arc<[Row]> = guild_db::sql(page_sql(period))
+            .bind::<SqlUuid, _>(tenant)
+            .bind::<Nullable<SqlUuid>, _>(group)
+            .bind::<Nullable<Timestamptz>, _>(since)
+            .bind::<Nullable<Integer>, _>(after.map(|a| a.0))
+            .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
+            .bind::<Integer, _>(i32::try_from(limit + 1).unwrap_or(201))
+            .load::<Row>(&mut { shared })
+            .await?
+            .into();
+        PAGES.store(page_key, rows.clone(), started);
+        Ok::<_, GamificationError>(rows)
+    };
+    let mine = guild_db::sql(mine_sql(period))
         .bind::<SqlUuid, _>(tenant)
-        .bind::<Nullable<SqlUuid>, _>(group)
+        .bind::<SqlUuid, _>(actor.user_id.into_uuid())
         .bind::<Nullable<Timestamptz>, _>(since)
-        .bind::<Nullable<Integer>, _>(after.map(|a| a.0))
-        .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
-        .bind::<Integer, _>(i32::try_from(limit + 1).unwrap_or(201))
-        .load(conn)
-        .await?;
+        .get_result::<Mine>(&mut shared);
+    let (page, mine, settings, standings) = try_join4(
+        page_rows,
+        mine.err_into(),
+        settings::load(shared, actor.tenant_id),
+        standings(shared, board),
+    )
+    .await?;
+    let mut rows = page.to_vec();
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last()
@@ -180,53 +239,12 @@ pub async fn board(
     } else {
         None
     };
-    let my_xp = match period {
-        Period::All => {
-            ledger::balance(conn, actor.tenant_id, actor.user_id)
-                .await?
-                .lifetime_xp
-        }
-        _ => {
-            #[derive(diesel::QueryableByName)]
-            struct Sum {
-                #[diesel(sql_type = Integer)]
-                xp: i32,
-            }
-            let sum: Sum = guild_db::sql(
-                "SELECT coalesce(sum(xp), 0)::integer AS xp FROM xp_period_totals \
-                 WHERE tenant_id = $1 AND user_id = $2 AND period_start = $3 \
-                   AND period = CASE WHEN $4 THEN 'MONTH' ELSE 'WEEK' END",
-            )
-            .bind::<SqlUuid, _>(tenant)
-            .bind::<SqlUuid, _>(actor.user_id.into_uuid())
-            .bind::<Nullable<Timestamptz>, _>(since)
-            .bind::<Bool, _>(period == Period::Month)
-            .get_result(conn)
-            .await?;
-            sum.xp
-        }
-    };
-    // Position = 1 + members with more XP. Counted for the caller and for the page's first row
-    // (nothing is above the first row of the first page); the page is contiguous and sorted, so
-    // a later row's position is the first row's plus the rows before its first equal.
-    let mut xps: Vec<i32> = vec![my_xp];
-    if let Some(first) = rows.as_slice().first().filter(|_| after.is_some()) {
-        xps.push(first.xp);
-    }
-    let positions: Vec<Position> = guild_db::sql(format!(
-        "SELECT x.xp, (SELECT count(*) FROM ({}) s WHERE s.xp > x.xp) AS above \
-         FROM unnest($4::integer[]) AS x(xp)",
-        scored(period)
-    ))
-    .bind::<SqlUuid, _>(tenant)
-    .bind::<Nullable<SqlUuid>, _>(group)
-    .bind::<Nullable<Timestamptz>, _>(since)
-    .bind::<Array<Integer>, _>(xps)
-    .load(conn)
-    .await?;
-    let counted = |xp: i32| positions.iter().find(|p| p.xp == xp).map(|p| 1 + p.above);
+    let my_xp = mine.xp;
+    // The first row of the first page is first; past it, the first row's position comes from
+    // the standings. The page is contiguous and sorted, so a later row's position is the first
+    // row's plus the rows before its first equal.
     let first_position = match (after, rows.as_slice().first()) {
-        (Some(_), Some(first)) => counted(first.xp).unwrap_or(1),
+        (Some(_), Some(first)) => standings.position(first.xp),
         _ => 1,
     };
     let mut row_positions: Vec<i64> = Vec::with_capacity(rows.len());
@@ -237,12 +255,10 @@ pub async fn board(
             _ => first_position + i as i64,
         });
     }
-    let my_position = counted(my_xp).unwrap_or(1);
+    let my_position = standings.position(my_xp);
     let me_self = actor.user_id.into_uuid();
     // Hiding counts only while the tenant allows it.
-    let may_hide = settings::load(conn, actor.tenant_id)
-        .await?
-        .leaderboard_opt_out_allowed;
+    let may_hide = settings.leaderboard_opt_out_allowed;
     Ok(Board {
         data: rows
             .iter()

@@ -24,6 +24,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod rewards;
 pub mod settings;
+mod standings;
 
 #[cfg(test)]
 mod tests;
