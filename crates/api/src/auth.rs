@@ -127,7 +127,10 @@ pub struct ActorCache {
 }
 
 impl ActorCache {
-    const MAX_ENTRIES: usize = 10_000;
+    /// Room for every member of many large tenants (an entry is a few hundred bytes): when the
+    /// cache fills, expired entries go, and all of them only if that is not enough. At 10,000
+    /// it was full with one 10,000-member tenant and emptied itself every few seconds.
+    const MAX_ENTRIES: usize = 100_000;
 
     /// A cache whose entries live `ttl` (capped at 30 s; zero disables it).
     pub fn new(ttl: Duration) -> Self {

@@ -45,7 +45,9 @@ pub(crate) struct Claimed {
     pub(crate) max_attempts: i32,
 }
 
-/// Claims up to `batch` due rows of the given kinds, oldest first, for `lease`.
+/// Claims up to `batch` due rows of the given kinds, oldest first, for `lease`. The due rows are
+/// read kind by kind (the outbox's due index is led by the kind), so rows of kinds this worker
+/// does not handle cost nothing however many wait.
 pub(crate) async fn claim(
     conn: &mut AsyncPgConnection,
     queue: Queue,
@@ -58,9 +60,11 @@ pub(crate) async fn claim(
         "UPDATE {table} SET status = 'RUNNING', attempts = attempts + 1, \
              available_at = now() + make_interval(secs => $3) \
          WHERE id IN ( \
-             SELECT id FROM {table} \
-             WHERE status IN ('PENDING', 'RUNNING') AND available_at <= now() AND kind = ANY($1) \
-             ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             SELECT d.id FROM unnest($1::text[]) AS k(kind) CROSS JOIN LATERAL ( \
+                 SELECT id, available_at FROM {table} \
+                 WHERE kind = k.kind AND status IN ('PENDING', 'RUNNING') AND available_at <= now() \
+                 ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED) d \
+             ORDER BY d.available_at LIMIT $2) \
          RETURNING id, tenant_id, kind, payload, attempts, max_attempts"
     ))
     .bind::<Array<Text>, _>(kinds)
