@@ -82,15 +82,21 @@ local think_ms = tonumber(os.getenv("BENCH_THINK_MS") or "")
 local first_delays = 0
 if think_ms then
   -- wrk opens every connection at the start and asks for a delay before each request, its
-  -- first included. The first delay of each connection is uniform over one think time (starts
-  -- spread out, and no connection stays silent past the server's 5-second wait for a first
-  -- request); later ones are exponential with the mean think time.
+  -- first included. Every delay is exponential with the mean think time, the first too: each
+  -- connection is then a Poisson stream from the first moment, so the offered load is flat from
+  -- the start (a first delay spread uniformly over one think time made the first think time
+  -- carry up to twice the load). A first delay past 4 s, which would outlast the server's
+  -- 5-second wait for a first request, is drawn again uniformly within those 4 s.
   local per_thread = math.ceil(tonumber(os.getenv("BENCH_CONNECTIONS") or "0") /
     tonumber(os.getenv("BENCH_THREADS") or "1"))
   function delay()
     if first_delays < per_thread then
       first_delays = first_delays + 1
-      return math.floor(math.random() * math.min(think_ms, 4000))
+      local first = -think_ms * math.log(1 - math.random())
+      if first > 4000 then
+        first = math.random() * 4000
+      end
+      return math.floor(first)
     end
     return math.floor(-think_ms * math.log(1 - math.random()))
   end

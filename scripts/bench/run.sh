@@ -265,6 +265,8 @@ print(basis, round(basis_rps, 1), round(offered, 1), round(think_ms, 1), seconds
 PY
 )"
   read -r basis basis_rps offered think_ms seconds <<<"$plan"
+  # Let the closed loop's last requests drain first: they are not this run's load.
+  sleep 2
   run_wrk "$scenario" "$users" "$seconds" "$out/users-$scenario.json" "$think_ms"
   python3 - "$out/users-$scenario.json" "$users" "$think_ms" "$offered" "$basis" "$basis_rps" <<'PY'
 import json, sys
