@@ -520,11 +520,12 @@ async fn take_unit(
             .optional()?
     };
     let Some(locked) = locked else {
-        // No unit left, or the reward is gone or now unlimited: say which.
+        // No unit was left, or the reward is gone or now unlimited: say which. Stock read now
+        // may be back above zero (a cancellation returned a unit since); the update found none.
         let now = find(conn, actor, seen.id, false).await?;
         return Err(if !now.active {
             GamificationError::RewardInactive
-        } else if now.stock == Some(0) {
+        } else if now.stock.is_some() {
             GamificationError::OutOfStock
         } else {
             GamificationError::RewardChanged
