@@ -91,9 +91,9 @@ pub async fn set_tenant(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
 ) -> Result<(), diesel::result::Error> {
-    crate::sql(
-        "SELECT set_config('app.tenant_id', $1, true), set_config('role', 'guild_app', true)",
-    )
+    crate::sql(format!(
+        "SELECT set_config('{TENANT_SETTING}', $1, true), set_config('role', '{APP_ROLE}', true)"
+    ))
     .bind::<Text, _>(tenant.to_string())
     .execute(conn)
     .await

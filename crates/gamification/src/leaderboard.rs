@@ -94,7 +94,7 @@ pub struct Board {
     pub me: Me,
 }
 
-#[derive(Debug, Clone, diesel::QueryableByName)]
+#[derive(Debug, diesel::QueryableByName)]
 struct Row {
     #[diesel(sql_type = SqlUuid)]
     user_id: Uuid,
@@ -231,30 +231,15 @@ pub async fn board(
         standings(shared, board),
     )
     .await?;
-    let mut rows = page.to_vec();
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
+    // One row more than the limit was read: its presence says there is a next page.
+    let rows = &page[..page.len().min(limit as usize)];
+    let next_cursor = if page.len() > rows.len() {
         rows.last()
             .map(|r| Cursor(format!("{}:{}", r.xp, r.user_id)).encode())
     } else {
         None
     };
     let my_xp = mine.xp;
-    // The first row of the first page is first; past it, the first row's position comes from
-    // the standings. The page is contiguous and sorted, so a later row's position is the first
-    // row's plus the rows before its first equal.
-    let first_position = match (after, rows.as_slice().first()) {
-        (Some(_), Some(first)) => standings.position(first.xp),
-        _ => 1,
-    };
-    let mut row_positions: Vec<i64> = Vec::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        let tied = i > 0 && rows[i - 1].xp == r.xp;
-        row_positions.push(match row_positions.last() {
-            Some(&previous) if tied => previous,
-            _ => first_position + i as i64,
-        });
-    }
     let my_position = standings.position(my_xp);
     let me_self = actor.user_id.into_uuid();
     // Hiding counts only while the tenant allows it.
@@ -262,11 +247,10 @@ pub async fn board(
     Ok(Board {
         data: rows
             .iter()
-            .zip(row_positions)
-            .map(|(r, rank_position)| {
+            .map(|r| {
                 let hidden = may_hide && r.hidden && r.user_id != me_self;
                 Entry {
-                    rank_position,
+                    rank_position: standings.position(r.xp),
                     user_id: (!hidden).then_some(r.user_id),
                     name: if hidden {
                         "Anonymous".to_owned()

@@ -351,8 +351,7 @@ pub async fn complete_section(
         crate::versions::record_access(shared, actor, &row),
     )
     .await?;
-    evaluate_completion(conn, tenant, user, module, now).await?;
-    load(conn, tenant, user, module).await
+    Ok(evaluate(conn, tenant, user, module, now).await?.1)
 }
 
 /// Completes the module for the member if everything is done and it is not complete yet; call
@@ -364,41 +363,29 @@ pub async fn evaluate_completion(
     module: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
-    #[derive(QueryableByName)]
-    struct Remaining {
-        #[diesel(sql_type = BigInt)]
-        sections: i64,
-        #[diesel(sql_type = BigInt)]
-        total: i64,
-    }
+    Ok(evaluate(conn, tenant, user, module, now).await?.0)
+}
+
+/// [`evaluate_completion`], also returning the member's progress on the module after it.
+async fn evaluate(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(Option<Uuid>, ModuleProgress), LearningError> {
     // The lock first, on its own: a pipelined statement can overtake it (one that still needs
-    // preparing waits for its parse while a cached one goes ahead), and both reads must take
-    // their snapshots after the lock is held. Then what is done and what remains, pipelined.
+    // preparing waits for its parse while a cached one goes ahead), and the progress must be
+    // read after the lock is held.
     lock_member_module(conn, tenant, user, module).await?;
-    let mut shared: &AsyncPgConnection = conn;
-    let remaining = guild_db::sql(
-        "SELECT count(*) FILTER (WHERE NOT EXISTS ( \
-                    SELECT 1 FROM section_completions c \
-                    WHERE c.tenant_id = s.tenant_id AND c.section_id = s.id \
-                      AND c.user_id = $2 AND c.archived_at IS NULL)) AS sections, \
-                count(*) AS total \
-         FROM sections s WHERE s.tenant_id = $1 AND s.module_id = $3",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<SqlUuid, _>(module)
-    .get_result::<Remaining>(&mut shared);
-    let (summary, remaining) =
-        futures_util::future::try_join(summary(shared, tenant, user, module), remaining.err_into())
-            .await?;
-    if summary.completed_at.is_some()
-        || summary.quizzes_passed < summary.quizzes_total
-        || summary.assignments_done < summary.assignments_total
-    {
-        return Ok(None);
-    }
-    if remaining.total == 0 || remaining.sections > 0 {
-        return Ok(None);
+    let progress = load(conn, tenant, user, module).await?;
+    let finished = progress.completed_at.is_none()
+        && progress.sections_total > 0
+        && progress.sections_done == progress.sections_total
+        && progress.quizzes_passed >= progress.quizzes_total
+        && progress.assignments_done >= progress.assignments_total;
+    if !finished {
+        return Ok((None, progress));
     }
     let completion = record_completion(conn, tenant, user, module, "PROGRESS", now).await?;
     if let Some(id) = completion {
@@ -419,7 +406,8 @@ pub async fn evaluate_completion(
             .await?;
         }
     }
-    Ok(completion)
+    // The completion and its certificate change what the progress shows.
+    Ok((completion, load(conn, tenant, user, module).await?))
 }
 
 /// The member has an active completion of the module.
