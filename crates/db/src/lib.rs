@@ -26,6 +26,6 @@ pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
 pub use pool::{PgPool, PoolConfig, PooledConn, build_pool, connect};
 pub use sql::sql;
-pub use tx::tenant_transaction;
+pub use tx::{tenant_read, tenant_transaction};
 #[cfg(test)]
 mod tests;

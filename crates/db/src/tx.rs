@@ -8,10 +8,14 @@
 //! this tenant's rows, and cannot write another tenant's.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, TransactionDepthChange};
 
 use diesel::sql_types::Text;
 use diesel_async::{
-    AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
     TransactionManager,
 };
 use guild_kernel::TenantId;
@@ -98,4 +102,139 @@ pub async fn set_tenant(
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Runs the read-only `f` in one tenant transaction written to the server as a single pipeline:
+/// `BEGIN READ ONLY` with the settings, the statements `f` issues, then `COMMIT`, all sent
+/// together and answered together. A read then costs one round trip where [`tenant_transaction`]
+/// takes three (its `BEGIN` and its `COMMIT` each wait for an answer), and the database wakes
+/// once per request instead of three times.
+///
+/// **`f` must issue every statement before it first waits**: build its statements on the
+/// `&AsyncPgConnection` it is given and join them (`try_join*`), without awaiting one result
+/// before sending another statement. `COMMIT` is queued right after `f` first yields, so a
+/// statement sent later would run after the transaction ended, without the tenant's settings.
+/// That is caught, never served: a connection-level guard sees any statement that starts after
+/// `COMMIT` was queued or finishes after `COMMIT` finished, and the call fails with
+/// [`DbError::Internal`] (a test covers it). Statements keep their order on the wire because
+/// cached and new prepared statements alike wait for the connection's statement cache in the
+/// order they were first polled, and `COMMIT` is one of them (no statement here binds a custom
+/// SQL type, whose first lookup would take another path).
+///
+/// Commit and rollback are the same for a read-only transaction, so `f`'s error is returned
+/// after a `ROLLBACK` that ends whatever the pipeline left open.
+pub async fn tenant_read<T, E, F>(conn: &mut AsyncPgConnection, tenant: TenantId, f: F) -> Result<T, E>
+where
+    for<'r> F: AsyncFnOnce(&'r AsyncPgConnection) -> Result<T, E>
+        + TxFn<&'r AsyncPgConnection, Result<T, E>, Fut: Send>
+        + Send,
+    E: From<DbError> + Send,
+    T: Send,
+{
+    use std::pin::pin;
+    use std::task::Poll;
+
+    use futures_util::future::{join3, maybe_done, poll_fn};
+
+    let db = |e: diesel::result::Error| E::from(DbError::from(e));
+    // Until COMMIT succeeds the connection counts as in a transaction: a request dropped
+    // half-way leaves a connection the pool discards rather than hands out again.
+    depth(conn, TransactionDepthChange::IncreaseDepth).map_err(db)?;
+    let guard = PipelineGuard::default();
+    conn.set_instrumentation(guard.clone());
+    let begin = format!(
+        "BEGIN READ ONLY; SELECT set_config('{TENANT_SETTING}', '{}', true), set_config('role', '{APP_ROLE}', true)",
+        tenant.into_uuid()
+    );
+    let (begun, value, committed) = {
+        let shared: &AsyncPgConnection = conn;
+        let mut begin = pin!(maybe_done(async move {
+            (&mut { shared }).batch_execute(&begin).await
+        }));
+        let mut body = pin!(maybe_done(f(shared)));
+        // One poll each, in order: BEGIN's batch is queued, then every statement of `f`.
+        poll_fn(|cx| {
+            let _ = begin.as_mut().poll(cx);
+            let _ = body.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        let commit = crate::sql("COMMIT").execute(&mut { shared });
+        guard.set(COMMIT_QUEUED);
+        let commit = pin!(maybe_done(async {
+            let done = commit.await;
+            guard.set(COMMIT_DONE);
+            done
+        }));
+        let mut commit = commit;
+        join3(begin.as_mut(), body.as_mut(), commit.as_mut()).await;
+        (
+            begin.as_mut().take_output(),
+            body.as_mut().take_output(),
+            commit.as_mut().take_output(),
+        )
+    };
+    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+    let outcome = match (begun, value, committed) {
+        (Some(Ok(())), Some(Ok(value)), Some(Ok(_))) if !guard.violated() => Ok(value),
+        (_, _, _) if guard.violated() => Err(db(diesel::result::Error::QueryBuilderError(
+            "a statement of a pipelined read ran after its COMMIT: issue every statement before \
+             the first await"
+                .into(),
+        ))),
+        (Some(Err(e)), _, _) => Err(db(e)),
+        (_, Some(Err(e)), _) => Err(e),
+        (_, _, Some(Err(e))) => Err(db(e)),
+        _ => Err(db(diesel::result::Error::BrokenTransactionManager)),
+    };
+    if outcome.is_err() {
+        // Ends the transaction whatever failed; after the COMMIT it is a no-op with a warning.
+        conn.batch_execute("ROLLBACK").await.map_err(db)?;
+    }
+    depth(conn, TransactionDepthChange::DecreaseDepth).map_err(db)?;
+    outcome
+}
+
+fn depth(conn: &mut AsyncPgConnection, change: TransactionDepthChange) -> diesel::QueryResult<()> {
+    AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_state()?
+        .change_transaction_depth(change)
+}
+
+const COMMIT_QUEUED: u8 = 1;
+const COMMIT_DONE: u8 = 2;
+
+/// Watches a pipelined read's statements: none may start once `COMMIT` is queued, nor finish
+/// once it has finished (a statement sent after `COMMIT` is answered after it).
+#[derive(Clone, Default)]
+struct PipelineGuard(Arc<GuardState>);
+
+#[derive(Default)]
+struct GuardState {
+    phase: AtomicU8,
+    late: AtomicBool,
+}
+
+impl PipelineGuard {
+    fn set(&self, phase: u8) {
+        AtomicU8::store(&self.0.phase, phase, Ordering::SeqCst);
+    }
+
+    fn violated(&self) -> bool {
+        AtomicBool::load(&self.0.late, Ordering::SeqCst)
+    }
+}
+
+impl Instrumentation for PipelineGuard {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        let phase = AtomicU8::load(&self.0.phase, Ordering::SeqCst);
+        let late = match event {
+            InstrumentationEvent::StartQuery { .. } => phase >= COMMIT_QUEUED,
+            InstrumentationEvent::FinishQuery { .. } => phase == COMMIT_DONE,
+            _ => false,
+        };
+        if late {
+            AtomicBool::store(&self.0.late, true, Ordering::SeqCst);
+        }
+    }
 }

@@ -169,7 +169,7 @@ fn mine_sql(period: Period) -> String {
 /// The board: `limit`/`cursor` page it; `group` keeps members of that group (positions within
 /// it).
 pub async fn board(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     period: Period,
     group: Option<Uuid>,
@@ -193,7 +193,7 @@ pub async fn board(
     let since = period.since(now);
     // The page and the board's standings (both kept in memory for a second, see `standings`),
     // the caller's XP and the tenant's settings: pipelined, one round trip.
-    let mut shared: &AsyncPgConnection = conn;
+    let mut shared = conn;
     let board = BoardKey {
         tenant,
         scored_sql: scored(period),

@@ -126,6 +126,24 @@ where
     Ok(guild_db::tenant_transaction(&mut conn, actor.tenant_id, f).await?)
 }
 
+/// Runs the read-only `f` in one transaction scoped to the actor's tenant, sent as one pipeline
+/// with its `BEGIN` and `COMMIT` (see [`guild_db::tenant_read`]).
+pub(crate) async fn read_in_tenant<T, E, F>(
+    state: &AppState,
+    actor: &Actor,
+    f: F,
+) -> Result<T, ApiError>
+where
+    for<'r> F: AsyncFnOnce(&'r AsyncPgConnection) -> Result<T, E>
+        + TxFn<&'r AsyncPgConnection, Result<T, E>, Fut: Send>
+        + Send,
+    E: From<guild_db::DbError> + ErrorCode + Send,
+    T: Send,
+{
+    let mut conn = guild_db::connect(&state.db).await?;
+    Ok(guild_db::tenant_read(&mut conn, actor.tenant_id, f).await?)
+}
+
 /// For optional fields of updates: tells "left out" (keep, `None`) from `null` (clear,
 /// `Some(None)`). Use with `#[serde(default, with = "double_option")]`.
 pub(crate) mod double_option {

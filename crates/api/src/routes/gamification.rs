@@ -25,7 +25,7 @@ use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant, read_in_tenant,
 };
 use crate::state::AppState;
 
@@ -339,7 +339,7 @@ pub(crate) async fn get_leaderboard(
         cursor: q.cursor,
     };
     let now = state.clock.now();
-    let board = in_tenant(&state, &actor, async |conn| {
+    let board = read_in_tenant(&state, &actor, async |conn| {
         leaderboard::board(conn, &actor, period, q.group_id, &page, now).await
     })
     .await?;

@@ -2,11 +2,11 @@ use std::time::Duration;
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 use guild_kernel::TenantId;
 use guild_testkit::TestDb;
 
-use crate::{DbError, PoolConfig, build_pool, connect, tenant_transaction};
+use crate::{DbError, PoolConfig, build_pool, connect, tenant_read, tenant_transaction};
 
 #[derive(QueryableByName)]
 struct Setting {
@@ -119,4 +119,137 @@ async fn cancelled_transactions_never_leak_into_the_next_checkout() {
     );
     let mut other = db.conn().await;
     assert_eq!(count_jobs(&mut other).await, 0);
+}
+
+#[derive(QueryableByName)]
+struct ReadState {
+    #[diesel(sql_type = Text)]
+    tenant: String,
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Text)]
+    read_only: String,
+    #[diesel(sql_type = Text)]
+    in_block: String,
+}
+
+const READ_STATE: &str = "SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, \
+     current_user::text AS role, current_setting('transaction_read_only') AS read_only, \
+     (now() = statement_timestamp())::text AS in_block";
+
+#[tokio::test]
+async fn pipelined_reads_run_inside_a_read_only_tenant_transaction_and_leave_nothing_behind() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let tenant = TenantId::new();
+
+    // Two statements joined: both see the tenant, the restricted role and a read-only
+    // transaction (inside a block, now() is the block's start, not the statement's).
+    let (a, b) = tenant_read(&mut conn, tenant, async |conn| {
+        let mut c1 = conn;
+        let mut c2 = conn;
+        let first = crate::sql(READ_STATE).get_result::<ReadState>(&mut c1);
+        let second = crate::sql(format!("{READ_STATE}, pg_sleep(0.01)::text AS pause"))
+            .get_result::<ReadState>(&mut c2);
+        futures_util::future::try_join(first, second)
+            .await
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    for seen in [&a, &b] {
+        assert_eq!(seen.tenant, tenant.to_string());
+        assert_eq!(seen.role, crate::tx::APP_ROLE);
+        assert_eq!(seen.read_only, "on");
+    }
+    assert_eq!(b.in_block, "false", "the second statement ran outside the transaction");
+
+    // Afterwards: no transaction, no setting, the login role, and a pool would reuse it.
+    assert_eq!(current_tenant(&mut conn).await, "", "the setting leaked out");
+    let after = crate::sql(READ_STATE)
+        .get_result::<ReadState>(&mut conn)
+        .await
+        .unwrap();
+    assert_ne!(after.role, crate::tx::APP_ROLE);
+    assert_eq!(after.read_only, "off");
+    assert!(
+        !diesel_async::AnsiTransactionManager::is_broken_transaction_manager(&mut *conn),
+        "the pool would discard this connection"
+    );
+}
+
+#[tokio::test]
+async fn a_pipelined_read_refuses_writes_and_keeps_working_after_an_error() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+
+    let outcome: Result<usize, DbError> = tenant_read(&mut conn, TenantId::new(), async |conn| {
+        let mut c = conn;
+        diesel::sql_query("INSERT INTO jobs (id, kind) VALUES (gen_random_uuid(), 'x')")
+            .execute(&mut c)
+            .await
+            .map_err(DbError::from)
+    })
+    .await;
+    assert!(outcome.is_err(), "a write went through a read-only transaction");
+    assert_eq!(count_jobs(&mut conn).await, 0);
+    // The connection is clean and usable for the next read.
+    let tenant = TenantId::new();
+    let seen = tenant_read(&mut conn, tenant, async |conn| {
+        let mut c = conn;
+        crate::sql(READ_STATE)
+            .get_result::<ReadState>(&mut c)
+            .await
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen.tenant, tenant.to_string());
+}
+
+#[tokio::test]
+async fn a_statement_sent_after_the_pipelined_commit_fails_the_read() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let tenant = TenantId::new();
+
+    // The second statement waits for the first one's answer, so it would run after COMMIT,
+    // outside the transaction and without the tenant: the read must fail, not answer.
+    let outcome = tenant_read(&mut conn, tenant, async |conn| {
+        let mut c = conn;
+        let first = crate::sql(READ_STATE)
+            .get_result::<ReadState>(&mut c)
+            .await?;
+        let second = crate::sql(READ_STATE)
+            .get_result::<ReadState>(&mut c)
+            .await?;
+        Ok::<_, DbError>((first, second))
+    })
+    .await;
+    match outcome {
+        Err(DbError::Other(e)) => assert!(e.to_string().contains("after its COMMIT"), "{e}"),
+        Err(other) => panic!("wrong error: {other:?}"),
+        Ok((_, second)) => panic!(
+            "served a statement that ran after COMMIT (tenant {:?}, role {})",
+            second.tenant, second.role
+        ),
+    }
+    assert_eq!(current_tenant(&mut conn).await, "");
+
+    // Created early but polled only after another statement's answer: caught as well.
+    let outcome = tenant_read(&mut conn, tenant, async |conn| {
+        let mut c1 = conn;
+        let mut c2 = conn;
+        let first = crate::sql(READ_STATE).get_result::<ReadState>(&mut c1);
+        let second = crate::sql(READ_STATE).get_result::<ReadState>(&mut c2);
+        let first = first.await?;
+        let second = second.await?;
+        Ok::<_, DbError>((first, second))
+    })
+    .await;
+    assert!(
+        matches!(outcome, Err(DbError::Other(_))),
+        "served a late statement: {:?}",
+        outcome.map(|(_, s)| s.tenant)
+    );
 }
