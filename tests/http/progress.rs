@@ -655,6 +655,55 @@ async fn prerequisites_lock_a_module_until_completed_and_members_assess_themselv
             .json["locked"],
         true
     );
+    // Assigned to her, both show on her dashboard, the advanced one locked.
+    let ann_id = send(&app, get("/v1/me", &ann)).await.json["user"]["id"].clone();
+    let group = id(&send(
+        &app,
+        post("/v1/groups", &owner, json!({ "name": "Drivers" })),
+    )
+    .await
+    .json);
+    send(
+        &app,
+        post(
+            &format!("/v1/groups/{group}/members"),
+            &owner,
+            json!({ "user_ids": [ann_id] }),
+        ),
+    )
+    .await;
+    for module in [&basics, &advanced] {
+        let assigned = send(
+            &app,
+            json_request(
+                Method::PUT,
+                &format!("/v1/modules/{module}/groups/{group}"),
+                Some(&owner),
+                Some(json!({ "is_mandatory": false })),
+            ),
+        )
+        .await;
+        assert_eq!(assigned.status, 200, "{}", assigned.text);
+    }
+    let locked_on_dashboard = async || {
+        let dashboard = send(&app, get("/v1/me/dashboard", &ann)).await;
+        let mut locked: Vec<(String, bool)> = dashboard.json["assigned"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", dashboard.text))
+            .iter()
+            .map(|m| {
+                (
+                    m["module_id"].as_str().unwrap_or_default().to_owned(),
+                    m["locked"] == true,
+                )
+            })
+            .collect();
+        locked.sort();
+        locked
+    };
+    let mut expected = vec![(basics.clone(), false), (advanced.clone(), true)];
+    expected.sort();
+    assert_eq!(locked_on_dashboard().await, expected);
     assert_problem(
         &send(
             &app,
@@ -688,6 +737,13 @@ async fn prerequisites_lock_a_module_until_completed_and_members_assess_themselv
             .await
             .json["locked"],
         false
+    );
+    assert!(
+        locked_on_dashboard()
+            .await
+            .iter()
+            .all(|(_, locked)| !locked),
+        "still locked on the dashboard"
     );
     let unlocked = send(
         &app,

@@ -193,11 +193,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         }
         build_app(state)
     })
-        .workers(config.http_workers)
-        .keep_alive(config.http_keep_alive)
-        .shutdown_timeout(config.shutdown_timeout.as_secs())
-        .bind(config.http_addr)?
-        .run();
+    .workers(config.http_workers)
+    .keep_alive(config.http_keep_alive)
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .bind(config.http_addr)?
+    .run();
     let bare = match config.bench_bare_addr {
         Some(addr) => {
             let bare = bare_server(addr, config.http_workers)?;

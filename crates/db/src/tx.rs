@@ -123,7 +123,11 @@ pub async fn set_tenant(
 ///
 /// Commit and rollback are the same for a read-only transaction, so `f`'s error is returned
 /// after a `ROLLBACK` that ends whatever the pipeline left open.
-pub async fn tenant_read<T, E, F>(conn: &mut AsyncPgConnection, tenant: TenantId, f: F) -> Result<T, E>
+pub async fn tenant_read<T, E, F>(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    f: F,
+) -> Result<T, E>
 where
     for<'r> F: AsyncFnOnce(&'r AsyncPgConnection) -> Result<T, E>
         + TxFn<&'r AsyncPgConnection, Result<T, E>, Fut: Send>

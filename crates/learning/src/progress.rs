@@ -278,17 +278,19 @@ pub(crate) async fn load(
 }
 
 /// The actor's progress on a module they can see.
+///
+/// One batch of statements, nothing sent after an answer, so it runs as a pipelined read
+/// (`guild_db::tenant_read`).
 pub async fn progress(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
 ) -> Result<ModuleProgress, LearningError> {
     // Whether the actor may see it and what to show, in one round trip; the progress is only
     // returned when the module is visible.
-    let shared: &AsyncPgConnection = conn;
     let (_, progress) = futures_util::future::try_join(
-        visible_on(shared, actor, module),
-        load(shared, actor.tenant_id, actor.user_id, module),
+        visible_on(conn, actor, module),
+        load(conn, actor.tenant_id, actor.user_id, module),
     )
     .await?;
     Ok(progress)
@@ -572,17 +574,17 @@ struct RecentRow {
 /// The actor's dashboard, in six short queries whatever the number of modules: each one simple
 /// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
 /// query joining everything cost milliseconds to plan, and its generic plan aggregated the
-/// member's completions once per module). The first five are pipelined, so the dashboard costs
-/// two round trips inside its transaction.
+/// member's completions once per module). All six are independent and sent together, so the
+/// dashboard is one batch: it runs as a pipelined read (`guild_db::tenant_read`).
 pub async fn dashboard(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Dashboard, LearningError> {
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    // Five independent reads, pipelined: sent together, answered in one round trip.
-    let mut shared: &AsyncPgConnection = conn;
+    // Six independent reads, pipelined: sent together, answered in one round trip.
+    let mut shared = conn;
     let assigned = guild_db::sql(format!(
         "WITH assigned AS ({}) \
          SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
@@ -626,13 +628,27 @@ pub async fn dashboard(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .load::<RecentRow>(&mut shared);
-    let (rows, done, completed, pinned, recent) =
-        try_join5(assigned, done, completed, pinned, recent).await?;
+    // The assigned modules a prerequisite still locks: the same assignments, so it does not
+    // wait for the first query's answer.
+    let locked = guild_db::sql(format!(
+        "WITH assigned AS ({}) \
+         SELECT DISTINCT p.module_id FROM module_prerequisites p \
+         WHERE p.tenant_id = $1 AND p.module_id IN (SELECT module_id FROM assigned) \
+           AND {PREREQUISITE_MISSING}",
+        crate::compliance::assignments_sql("AND ug.user_id = $2")
+    ))
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load::<Locked>(&mut shared);
+    let ((rows, done, completed, pinned, recent), locked) = futures_util::future::try_join(
+        try_join5(assigned, done, completed, pinned, recent),
+        locked,
+    )
+    .await?;
     let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
     let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
     let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.module_id).collect();
-    let locked = locked_modules(conn, tenant, user, &ids).await?;
+    let locked: HashSet<Uuid> = locked.into_iter().map(|r| r.module_id).collect();
     let completed_count = completed.len() as i64;
     let mut assigned: Vec<DashboardModule> = rows
         .into_iter()

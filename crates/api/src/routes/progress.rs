@@ -16,7 +16,9 @@ use validator::Validate;
 use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, in_tenant};
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, in_tenant, read_in_tenant,
+};
 use crate::state::AppState;
 
 /// A section's state.
@@ -114,7 +116,7 @@ pub(crate) async fn module_progress(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
-    let progress = in_tenant(&state, &actor, async |conn| {
+    let progress = read_in_tenant(&state, &actor, async |conn| {
         progress::progress(conn, &actor, module).await
     })
     .await?;
@@ -208,7 +210,7 @@ pub(crate) async fn my_dashboard(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let now = state.clock.now();
-    let dashboard = in_tenant(&state, &actor, async |conn| {
+    let dashboard = read_in_tenant(&state, &actor, async |conn| {
         progress::dashboard(conn, &actor, now).await
     })
     .await?;

@@ -162,10 +162,17 @@ async fn pipelined_reads_run_inside_a_read_only_tenant_transaction_and_leave_not
         assert_eq!(seen.role, crate::tx::APP_ROLE);
         assert_eq!(seen.read_only, "on");
     }
-    assert_eq!(b.in_block, "false", "the second statement ran outside the transaction");
+    assert_eq!(
+        b.in_block, "false",
+        "the second statement ran outside the transaction"
+    );
 
     // Afterwards: no transaction, no setting, the login role, and a pool would reuse it.
-    assert_eq!(current_tenant(&mut conn).await, "", "the setting leaked out");
+    assert_eq!(
+        current_tenant(&mut conn).await,
+        "",
+        "the setting leaked out"
+    );
     let after = crate::sql(READ_STATE)
         .get_result::<ReadState>(&mut conn)
         .await
@@ -191,7 +198,10 @@ async fn a_pipelined_read_refuses_writes_and_keeps_working_after_an_error() {
             .map_err(DbError::from)
     })
     .await;
-    assert!(outcome.is_err(), "a write went through a read-only transaction");
+    assert!(
+        outcome.is_err(),
+        "a write went through a read-only transaction"
+    );
     assert_eq!(count_jobs(&mut conn).await, 0);
     // The connection is clean and usable for the next read.
     let tenant = TenantId::new();
