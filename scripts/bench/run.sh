@@ -188,8 +188,10 @@ for scenario in $reads; do
   for k in $(seq 1 "$captures"); do
     line="$(sed -n "$((k * 37))p" "$out/data/$scenario.tsv")"
     IFS=$'\t' read -r method path tok _ _ <<<"$line"
-    # A first request opens the connection and caches the member: the capture is steady state.
-    curl_as "$tok" "$method" "$path"
+    # First requests open connections and cache the member: the capture is steady state. One
+    # per HTTP worker at least, since each worker thread has its own pool (connections accept
+    # in turn across workers).
+    for _ in 1 2 3 4; do curl_as "$tok" "$method" "$path"; done
     sql guild_bench "SELECT 'bench-capture-$scenario-$k-begin'" >/dev/null
     curl_as "$tok" "$method" "$path"
     sql guild_bench "SELECT 'bench-capture-$scenario-$k-end'" >/dev/null
