@@ -63,10 +63,7 @@ where
     T: Send,
 {
     let db = |e: diesel::result::Error| E::from(DbError::from(e));
-    let begin = format!(
-        "BEGIN; SELECT set_config('{TENANT_SETTING}', '{}', true), set_config('role', '{APP_ROLE}', true)",
-        tenant.into_uuid()
-    );
+    let begin = begin_sql("BEGIN", tenant);
     if let Err(e) = AnsiTransactionManager::begin_transaction_sql(conn, &begin).await {
         // BEGIN may have run without the settings: end it, or the pool would hand out an
         // open transaction. A failure here leaves the error to the caller either way.
@@ -116,7 +113,7 @@ pub async fn set_tenant(
 /// statement sent later would run after the transaction ended, without the tenant's settings.
 /// That is caught, never served: a connection-level guard sees any statement that starts after
 /// `COMMIT` was queued or finishes after `COMMIT` finished, and the call fails with
-/// [`DbError::Internal`] (a test covers it). Statements keep their order on the wire because
+/// [`DbError::Other`], a 500 (a test covers it). Statements keep their order on the wire because
 /// cached and new prepared statements alike wait for the connection's statement cache in the
 /// order they were first polled, and `COMMIT` is one of them (no statement here binds a custom
 /// SQL type, whose first lookup would take another path).
@@ -146,10 +143,7 @@ where
     depth(conn, TransactionDepthChange::IncreaseDepth).map_err(db)?;
     let guard = PipelineGuard::default();
     conn.set_instrumentation(guard.clone());
-    let begin = format!(
-        "BEGIN READ ONLY; SELECT set_config('{TENANT_SETTING}', '{}', true), set_config('role', '{APP_ROLE}', true)",
-        tenant.into_uuid()
-    );
+    let begin = begin_sql("BEGIN READ ONLY", tenant);
     let (begun, value, committed) = {
         let shared: &AsyncPgConnection = conn;
         let mut begin = pin!(maybe_done(async move {
@@ -165,12 +159,11 @@ where
         .await;
         let commit = crate::sql("COMMIT").execute(&mut { shared });
         guard.set(COMMIT_QUEUED);
-        let commit = pin!(maybe_done(async {
+        let mut commit = pin!(maybe_done(async {
             let done = commit.await;
             guard.set(COMMIT_DONE);
             done
         }));
-        let mut commit = commit;
         join3(begin.as_mut(), body.as_mut(), commit.as_mut()).await;
         (
             begin.as_mut().take_output(),
@@ -193,10 +186,20 @@ where
     };
     if outcome.is_err() {
         // Ends the transaction whatever failed; after the COMMIT it is a no-op with a warning.
+        // Should ROLLBACK fail, the connection still counts as in a transaction and is discarded.
         conn.batch_execute("ROLLBACK").await.map_err(db)?;
     }
     depth(conn, TransactionDepthChange::DecreaseDepth).map_err(db)?;
     outcome
+}
+
+/// `begin` and the two settings as one simple-protocol batch (the tenant id is a UUID, so writing
+/// it into the text is safe, and `set_config` costs nothing to parse).
+fn begin_sql(begin: &str, tenant: TenantId) -> String {
+    format!(
+        "{begin}; SELECT set_config('{TENANT_SETTING}', '{}', true), set_config('role', '{APP_ROLE}', true)",
+        tenant.into_uuid()
+    )
 }
 
 fn depth(conn: &mut AsyncPgConnection, change: TransactionDepthChange) -> diesel::QueryResult<()> {

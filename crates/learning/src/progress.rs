@@ -13,6 +13,7 @@
 //! first's committed write: the module completes exactly once, whichever order they commit in.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -551,7 +552,24 @@ struct AssignedRow {
     due_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = BigInt)]
     sections_total: i64,
+    #[diesel(sql_type = Bool)]
+    locked: bool,
 }
+
+/// The member's assigned, published modules with their section counts and whether a
+/// prerequisite still locks them (`$1` tenant, `$2` member). Built once: the text is fixed.
+static DASHBOARD_ASSIGNED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH assigned AS ({}) \
+         SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
+                (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
+                EXISTS (SELECT 1 FROM module_prerequisites p \
+                        WHERE p.tenant_id = m.tenant_id AND p.module_id = m.id AND {PREREQUISITE_MISSING}) AS locked \
+         FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
+         WHERE m.status = 'PUBLISHED'",
+        crate::compliance::assignments_sql("AND ug.user_id = $2")
+    )
+});
 
 #[derive(QueryableByName)]
 struct ModuleCount {
@@ -571,10 +589,10 @@ struct RecentRow {
     last_accessed_at: DateTime<Utc>,
 }
 
-/// The actor's dashboard, in six short queries whatever the number of modules: each one simple
+/// The actor's dashboard, in five short queries whatever the number of modules: each one simple
 /// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
 /// query joining everything cost milliseconds to plan, and its generic plan aggregated the
-/// member's completions once per module). All six are independent and sent together, so the
+/// member's completions once per module). The five are independent and sent together, so the
 /// dashboard is one batch: it runs as a pipelined read (`guild_db::tenant_read`).
 pub async fn dashboard(
     conn: &AsyncPgConnection,
@@ -583,19 +601,12 @@ pub async fn dashboard(
 ) -> Result<Dashboard, LearningError> {
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    // Six independent reads, pipelined: sent together, answered in one round trip.
+    // Five independent reads, pipelined: sent together, answered in one round trip.
     let mut shared = conn;
-    let assigned = guild_db::sql(format!(
-        "WITH assigned AS ({}) \
-         SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
-                (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total \
-         FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
-         WHERE m.status = 'PUBLISHED'",
-        crate::compliance::assignments_sql("AND ug.user_id = $2")
-    ))
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<AssignedRow>(&mut shared);
+    let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(user.into_uuid())
+        .load::<AssignedRow>(&mut shared);
     let done = guild_db::sql(
         "SELECT module_id, count(*) AS n FROM section_completions \
          WHERE tenant_id = $1 AND user_id = $2 AND archived_at IS NULL GROUP BY module_id",
@@ -628,27 +639,11 @@ pub async fn dashboard(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .load::<RecentRow>(&mut shared);
-    // The assigned modules a prerequisite still locks: the same assignments, so it does not
-    // wait for the first query's answer.
-    let locked = guild_db::sql(format!(
-        "WITH assigned AS ({}) \
-         SELECT DISTINCT p.module_id FROM module_prerequisites p \
-         WHERE p.tenant_id = $1 AND p.module_id IN (SELECT module_id FROM assigned) \
-           AND {PREREQUISITE_MISSING}",
-        crate::compliance::assignments_sql("AND ug.user_id = $2")
-    ))
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<Locked>(&mut shared);
-    let ((rows, done, completed, pinned, recent), locked) = futures_util::future::try_join(
-        try_join5(assigned, done, completed, pinned, recent),
-        locked,
-    )
-    .await?;
+    let (rows, done, completed, pinned, recent) =
+        try_join5(assigned, done, completed, pinned, recent).await?;
     let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
     let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
     let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
-    let locked: HashSet<Uuid> = locked.into_iter().map(|r| r.module_id).collect();
     let completed_count = completed.len() as i64;
     let mut assigned: Vec<DashboardModule> = rows
         .into_iter()
@@ -658,7 +653,7 @@ pub async fn dashboard(
             let overdue = completed_at.is_none() && r.due_at.is_some_and(|due| due < now);
             DashboardModule {
                 module_id: r.module_id,
-                locked: locked.contains(&r.module_id),
+                locked: r.locked,
                 title: r.title,
                 mandatory: r.mandatory,
                 due_at: r.due_at,
