@@ -69,7 +69,7 @@ pub(crate) struct CreatedApiKey {
     request_body = CreateApiKey,
     responses((status = 201, body = CreatedApiKey, description = "Created; the secret is shown once"), AuthErrors, InputErrors)
 )]
-#[post("/api-keys")]
+#[post("")]
 pub(crate) async fn create_api_key(
     state: web::Data<AppState>,
     auth: Auth,
@@ -89,7 +89,7 @@ pub(crate) async fn create_api_key(
 
 /// List the tenant's API keys (ADMIN and above).
 #[utoipa::path(tag = "api-keys", responses((status = 200, body = Vec<ApiKeyDto>, description = "The keys"), AuthErrors))]
-#[get("/api-keys")]
+#[get("")]
 pub(crate) async fn list_api_keys(
     state: web::Data<AppState>,
     auth: Auth,
@@ -108,7 +108,7 @@ pub(crate) async fn list_api_keys(
     params(("key_id" = Uuid, Path, description = "The key")),
     responses((status = 200, body = ApiKeyDto, description = "Revoked"), AuthErrors, NotFound)
 )]
-#[post("/api-keys/{key_id}/revoke")]
+#[post("/{key_id}/revoke")]
 pub(crate) async fn revoke_api_key(
     state: web::Data<AppState>,
     auth: Auth,

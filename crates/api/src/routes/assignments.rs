@@ -224,7 +224,7 @@ impl From<AssignmentBody> for AssignmentInput {
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = Vec<AssignmentDto>, description = "The assignments"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/assignments")]
+#[get("/{module_id}/assignments")]
 pub(crate) async fn list_assignments(
     state: web::Data<AppState>,
     auth: Auth,
@@ -248,7 +248,7 @@ pub(crate) async fn list_assignments(
     request_body = AssignmentBody,
     responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/modules/{module_id}/assignments")]
+#[post("/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -271,7 +271,7 @@ pub(crate) async fn create_assignment(
     params(("assignment_id" = Uuid, Path, description = "The assignment")),
     responses((status = 200, body = AssignmentDto, description = "The assignment; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/assignments/{assignment_id}")]
+#[get("/{assignment_id}")]
 pub(crate) async fn get_assignment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -293,7 +293,7 @@ pub(crate) async fn get_assignment(
     request_body = AssignmentBody,
     responses((status = 200, body = AssignmentDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
 )]
-#[patch("/assignments/{assignment_id}")]
+#[patch("/{assignment_id}")]
 pub(crate) async fn update_assignment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -317,7 +317,7 @@ pub(crate) async fn update_assignment(
     params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/assignments/{assignment_id}")]
+#[delete("/{assignment_id}")]
 pub(crate) async fn delete_assignment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -403,7 +403,7 @@ pub(crate) enum FileErrors {
     responses((status = 201, body = SubmissionFileDto, description = "Stored"), AuthErrors, NotFound, FileErrors,
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_multipart`"))
 )]
-#[post("/assignments/{assignment_id}/files")]
+#[post("/{assignment_id}/files")]
 pub(crate) async fn upload_assignment_file(
     state: web::Data<AppState>,
     auth: Auth,
@@ -588,7 +588,7 @@ pub(crate) enum SubmitErrors {
     request_body = SubmitBody,
     responses((status = 201, body = SubmissionDto, description = "Submitted"), AuthErrors, NotFound, SubmitErrors)
 )]
-#[post("/assignments/{assignment_id}/submissions")]
+#[post("/{assignment_id}/submissions")]
 pub(crate) async fn submit_assignment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -636,7 +636,7 @@ pub(crate) struct SubmissionQuery {
     params(("assignment_id" = Uuid, Path, description = "The assignment"), SubmissionQuery),
     responses((status = 200, body = PageOf<SubmissionDto>, description = "A page of submissions"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/assignments/{assignment_id}/submissions")]
+#[get("/{assignment_id}/submissions")]
 pub(crate) async fn list_submissions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -663,7 +663,7 @@ pub(crate) async fn list_submissions(
     params(("submission_id" = Uuid, Path, description = "The submission")),
     responses((status = 200, body = SubmissionDto, description = "The submission"), AuthErrors, NotFound)
 )]
-#[get("/submissions/{submission_id}")]
+#[get("/{submission_id}")]
 pub(crate) async fn get_submission(
     state: web::Data<AppState>,
     auth: Auth,
@@ -685,7 +685,7 @@ pub(crate) async fn get_submission(
     responses((status = 200, body = DownloadDto, description = "The link"), AuthErrors, NotFound,
         (status = 503, body = Problem, content_type = "application/problem+json", description = "`storage_unavailable`"))
 )]
-#[get("/submissions/{submission_id}/files/{asset_id}/download")]
+#[get("/{submission_id}/files/{asset_id}/download")]
 pub(crate) async fn download_submission_file(
     state: web::Data<AppState>,
     auth: Auth,
@@ -758,7 +758,7 @@ pub(crate) enum GradeErrors {
     request_body = GradeBody,
     responses((status = 200, body = SubmissionDto, description = "Graded"), AuthErrors, InputErrors, NotFound, GradeErrors)
 )]
-#[post("/submissions/{submission_id}/grade")]
+#[post("/{submission_id}/grade")]
 pub(crate) async fn grade_submission(
     state: web::Data<AppState>,
     auth: Auth,
@@ -825,7 +825,7 @@ pub(crate) struct AssignmentReviewQuery {
     params(AssignmentReviewQuery),
     responses((status = 200, body = PageOf<AssignmentReviewDto>, description = "A page of submissions"), AuthErrors, InputErrors)
 )]
-#[get("/assignment-reviews")]
+#[get("")]
 pub(crate) async fn list_assignment_reviews(
     state: web::Data<AppState>,
     auth: Auth,

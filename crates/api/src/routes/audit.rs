@@ -75,7 +75,7 @@ pub(crate) struct AuditQuery {
     params(AuditQuery),
     responses((status = 200, body = PageOf<AuditEntryDto>, description = "A page of entries"), AuthErrors, InputErrors)
 )]
-#[get("/audit-log")]
+#[get("")]
 pub(crate) async fn list_audit_log(
     state: web::Data<AppState>,
     auth: Auth,

@@ -123,7 +123,7 @@ pub(crate) struct SignUpResponse {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/signup")]
+#[post("/signup")]
 pub(crate) async fn sign_up(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -193,7 +193,7 @@ pub(crate) struct LoginRequest {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/login")]
+#[post("/login")]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,7 +250,7 @@ pub(crate) struct RefreshRequest {
         (status = 403, description = "Not allowed in the requested tenant", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/refresh")]
+#[post("/refresh")]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
     body: ValidJson<RefreshRequest>,
@@ -280,7 +280,7 @@ pub(crate) struct LogoutRequest {
     request_body = LogoutRequest,
     responses((status = 204, description = "Signed out"), InputErrors)
 )]
-#[post("/auth/logout")]
+#[post("/logout")]
 pub(crate) async fn logout(
     state: web::Data<AppState>,
     body: ValidJson<LogoutRequest>,
@@ -360,7 +360,7 @@ pub(crate) struct Me {
 
 /// Who am I: user, memberships, active tenant, role and effective permissions.
 #[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
-#[get("/me")]
+#[get("")]
 pub(crate) async fn me(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -435,7 +435,7 @@ pub(crate) struct AcceptInvite {
         (status = 401, description = "`invalid_token`: unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/accept-invite")]
+#[post("/accept-invite")]
 pub(crate) async fn accept_invite(
     state: web::Data<AppState>,
     body: ValidJson<AcceptInvite>,
@@ -468,7 +468,7 @@ pub(crate) struct ResetRequest {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/password-reset")]
+#[post("/password-reset")]
 pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -516,7 +516,7 @@ pub(crate) struct ResetConfirm {
         (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/auth/password-reset/confirm")]
+#[post("/password-reset/confirm")]
 pub(crate) async fn confirm_password_reset(
     state: web::Data<AppState>,
     body: ValidJson<ResetConfirm>,
@@ -544,7 +544,7 @@ pub(crate) struct ChangePassword {
     request_body = ChangePassword,
     responses((status = 204, description = "Password changed"), AuthErrors, InputErrors)
 )]
-#[post("/me/password")]
+#[post("/password")]
 pub(crate) async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,

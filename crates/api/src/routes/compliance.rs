@@ -110,7 +110,7 @@ impl From<Matrix> for MatrixDto {
     params(MatrixQuery),
     responses((status = 200, body = MatrixDto, description = "A page of members"), AuthErrors, InputErrors)
 )]
-#[get("/compliance/matrix")]
+#[get("/matrix")]
 pub(crate) async fn compliance_matrix(
     state: web::Data<AppState>,
     auth: Auth,
@@ -164,7 +164,7 @@ fn date(value: Option<DateTime<Utc>>) -> String {
     params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = String, description = "user_id, name, email, module_id, module, status, since, due_at, expires_at"), AuthErrors, InputErrors)
 )]
-#[get("/compliance/matrix/export")]
+#[get("/matrix/export")]
 pub(crate) async fn export_compliance(
     state: web::Data<AppState>,
     auth: Auth,
@@ -233,7 +233,7 @@ pub(crate) async fn export_compliance(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 204, description = "Progress archived; take the module again"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/modules/{module_id}/renewal")]
+#[post("/{module_id}/renewal")]
 pub(crate) async fn start_renewal(
     state: web::Data<AppState>,
     auth: Auth,

@@ -145,7 +145,7 @@ impl From<XpSummary> for MyXpDto {
 
 /// Your balance, rank and what the next rank needs.
 #[utoipa::path(tag = "gamification", responses((status = 200, body = MyXpDto, description = "Your XP"), AuthErrors))]
-#[get("/me/xp")]
+#[get("/xp")]
 pub(crate) async fn my_xp(
     state: web::Data<AppState>,
     auth: Auth,
@@ -196,7 +196,7 @@ impl From<LedgerItem> for LedgerItemDto {
 /// Your XP ledger, newest first, explained.
 #[utoipa::path(tag = "gamification", params(PageParams),
     responses((status = 200, body = PageOf<LedgerItemDto>, description = "Your ledger"), AuthErrors, InputErrors))]
-#[get("/me/xp/transactions")]
+#[get("/xp/transactions")]
 pub(crate) async fn my_xp_transactions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -229,7 +229,7 @@ pub(crate) struct ManualBody {
 /// spendable XP is 409 `insufficient_xp`.
 #[utoipa::path(tag = "gamification", request_body = ManualBody,
     responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict))]
-#[post("/xp/adjustments")]
+#[post("/adjustments")]
 pub(crate) async fn adjust_xp(
     state: web::Data<AppState>,
     auth: Auth,
@@ -319,7 +319,7 @@ impl From<Board> for LeaderboardDto {
 /// The leaderboard: all time by lifetime XP, or this month's or week's earned XP.
 #[utoipa::path(tag = "gamification", params(LeaderboardQuery),
     responses((status = 200, body = LeaderboardDto, description = "The board"), AuthErrors, InputErrors))]
-#[get("/leaderboard")]
+#[get("")]
 pub(crate) async fn get_leaderboard(
     state: web::Data<AppState>,
     auth: Auth,
@@ -358,7 +358,7 @@ pub(crate) struct VisibilityBody {
 /// `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
 #[utoipa::path(tag = "gamification", request_body = VisibilityBody,
     responses((status = 200, body = VisibilityBody, description = "Saved"), AuthErrors, InputErrors, Conflict))]
-#[put("/me/leaderboard-visibility")]
+#[put("/leaderboard-visibility")]
 pub(crate) async fn set_leaderboard_visibility(
     state: web::Data<AppState>,
     auth: Auth,
@@ -429,7 +429,7 @@ pub(crate) struct SettingsBody {
 
 /// The tenant's XP amounts, rank thresholds and leaderboard opt-out switch (MANAGE_REWARDS).
 #[utoipa::path(tag = "gamification", responses((status = 200, body = SettingsDto, description = "The settings"), AuthErrors))]
-#[get("/gamification/settings")]
+#[get("/settings")]
 pub(crate) async fn get_settings(
     state: web::Data<AppState>,
     auth: Auth,
@@ -445,7 +445,7 @@ pub(crate) async fn get_settings(
 /// Change the gamification settings (MANAGE_REWARDS); thresholds must rise.
 #[utoipa::path(tag = "gamification", request_body = SettingsBody,
     responses((status = 200, body = SettingsDto, description = "Updated"), AuthErrors, InputErrors))]
-#[patch("/gamification/settings")]
+#[patch("/settings")]
 pub(crate) async fn update_settings(
     state: web::Data<AppState>,
     auth: Auth,
@@ -559,7 +559,7 @@ impl From<RewardBody> for RewardInput {
 /// The reward shop: active rewards (every reward for MANAGE_REWARDS holders).
 #[utoipa::path(tag = "gamification", params(PageParams),
     responses((status = 200, body = PageOf<RewardDto>, description = "The rewards"), AuthErrors, InputErrors))]
-#[get("/rewards")]
+#[get("")]
 pub(crate) async fn list_rewards(
     state: web::Data<AppState>,
     auth: Auth,
@@ -577,7 +577,7 @@ pub(crate) async fn list_rewards(
 /// Create a reward (MANAGE_REWARDS).
 #[utoipa::path(tag = "gamification", request_body = RewardBody,
     responses((status = 201, body = RewardDto, description = "Created"), AuthErrors, InputErrors))]
-#[post("/rewards")]
+#[post("")]
 pub(crate) async fn create_reward(
     state: web::Data<AppState>,
     auth: Auth,
@@ -595,7 +595,7 @@ pub(crate) async fn create_reward(
 /// Change a reward (MANAGE_REWARDS).
 #[utoipa::path(tag = "gamification", params(("reward_id" = Uuid, Path, description = "The reward")), request_body = RewardBody,
     responses((status = 200, body = RewardDto, description = "Updated"), AuthErrors, InputErrors, NotFound))]
-#[patch("/rewards/{reward_id}")]
+#[patch("/{reward_id}")]
 pub(crate) async fn update_reward(
     state: web::Data<AppState>,
     auth: Auth,
@@ -615,7 +615,7 @@ pub(crate) async fn update_reward(
 /// Remove a reward from the shop (MANAGE_REWARDS); its redemptions are kept.
 #[utoipa::path(tag = "gamification", params(("reward_id" = Uuid, Path, description = "The reward")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound))]
-#[delete("/rewards/{reward_id}")]
+#[delete("/{reward_id}")]
 pub(crate) async fn delete_reward(
     state: web::Data<AppState>,
     auth: Auth,
@@ -695,7 +695,7 @@ pub(crate) enum RedeemErrors {
     params(("reward_id" = Uuid, Path, description = "The reward"),
         ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
     responses((status = 201, body = RedemptionDto, description = "Redeemed"), AuthErrors, NotFound, RedeemErrors))]
-#[post("/rewards/{reward_id}/redemptions")]
+#[post("/{reward_id}/redemptions")]
 pub(crate) async fn redeem_reward(
     state: web::Data<AppState>,
     auth: Auth,
@@ -731,7 +731,7 @@ pub(crate) struct RedemptionsQuery {
 /// Your redemptions, newest first.
 #[utoipa::path(tag = "gamification", params(RedemptionsQuery),
     responses((status = 200, body = PageOf<RedemptionDto>, description = "Your redemptions"), AuthErrors, InputErrors))]
-#[get("/me/redemptions")]
+#[get("/redemptions")]
 pub(crate) async fn my_redemptions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -743,7 +743,7 @@ pub(crate) async fn my_redemptions(
 /// Everyone's redemptions, newest first, e.g. `?status=PENDING` to review (MANAGE_REWARDS).
 #[utoipa::path(tag = "gamification", params(RedemptionsQuery),
     responses((status = 200, body = PageOf<RedemptionDto>, description = "The redemptions"), AuthErrors, InputErrors))]
-#[get("/redemptions")]
+#[get("")]
 pub(crate) async fn list_redemptions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -799,7 +799,7 @@ async fn decide(
 /// Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
     responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict))]
-#[post("/redemptions/{redemption_id}/approve")]
+#[post("/{redemption_id}/approve")]
 pub(crate) async fn approve_redemption(
     state: web::Data<AppState>,
     auth: Auth,
@@ -811,7 +811,7 @@ pub(crate) async fn approve_redemption(
 /// Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")), request_body = ReasonBody,
     responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict))]
-#[post("/redemptions/{redemption_id}/reject")]
+#[post("/{redemption_id}/reject")]
 pub(crate) async fn reject_redemption(
     state: web::Data<AppState>,
     auth: Auth,
@@ -831,7 +831,7 @@ pub(crate) async fn reject_redemption(
 /// Cancel your own pending redemption: the XP and the unit of stock are returned.
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
     responses((status = 200, body = RedemptionDto, description = "Cancelled"), AuthErrors, NotFound, Conflict))]
-#[post("/redemptions/{redemption_id}/cancel")]
+#[post("/{redemption_id}/cancel")]
 pub(crate) async fn cancel_redemption(
     state: web::Data<AppState>,
     auth: Auth,

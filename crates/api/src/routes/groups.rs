@@ -84,7 +84,7 @@ pub(crate) struct GroupMembers {
 
 /// List the tenant's groups with their member counts.
 #[utoipa::path(tag = "groups", responses((status = 200, body = Vec<GroupDto>, description = "The groups"), AuthErrors))]
-#[get("/groups")]
+#[get("")]
 pub(crate) async fn list_groups(
     state: web::Data<AppState>,
     auth: Auth,
@@ -103,7 +103,7 @@ pub(crate) async fn list_groups(
     request_body = CreateGroup,
     responses((status = 201, body = GroupDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
-#[post("/groups")]
+#[post("")]
 pub(crate) async fn create_group(
     state: web::Data<AppState>,
     auth: Auth,
@@ -124,7 +124,7 @@ pub(crate) async fn create_group(
     params(("group_id" = Uuid, Path, description = "The group")),
     responses((status = 200, body = GroupDto, description = "The group"), AuthErrors, NotFound)
 )]
-#[get("/groups/{group_id}")]
+#[get("/{group_id}")]
 pub(crate) async fn get_group(
     state: web::Data<AppState>,
     auth: Auth,
@@ -146,7 +146,7 @@ pub(crate) async fn get_group(
     request_body = UpdateGroup,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[patch("/groups/{group_id}")]
+#[patch("/{group_id}")]
 pub(crate) async fn update_group(
     state: web::Data<AppState>,
     auth: Auth,
@@ -169,7 +169,7 @@ pub(crate) async fn update_group(
     params(("group_id" = Uuid, Path, description = "The group")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/groups/{group_id}")]
+#[delete("/{group_id}")]
 pub(crate) async fn delete_group(
     state: web::Data<AppState>,
     auth: Auth,
@@ -192,7 +192,7 @@ pub(crate) async fn delete_group(
     request_body = GroupMembers,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/groups/{group_id}/members")]
+#[post("/{group_id}/members")]
 pub(crate) async fn add_group_members(
     state: web::Data<AppState>,
     auth: Auth,
@@ -217,7 +217,7 @@ pub(crate) async fn add_group_members(
     request_body = GroupMembers,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/groups/{group_id}/members/remove")]
+#[post("/{group_id}/members/remove")]
 pub(crate) async fn remove_group_members(
     state: web::Data<AppState>,
     auth: Auth,

@@ -172,7 +172,7 @@ pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = AssetDto, description = "Stored and READY"), AuthErrors, InputErrors, UploadErrors)
 )]
-#[post("/media")]
+#[post("")]
 pub(crate) async fn upload_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -293,7 +293,7 @@ pub(crate) struct DirectUploadDto {
     request_body = DirectUploadBody,
     responses((status = 201, body = DirectUploadDto, description = "Upload the bytes, then complete"), AuthErrors, InputErrors, UploadErrors)
 )]
-#[post("/media/uploads")]
+#[post("/uploads")]
 pub(crate) async fn start_media_upload(
     state: web::Data<AppState>,
     auth: Auth,
@@ -340,7 +340,7 @@ pub(crate) async fn start_media_upload(
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = AssetDto, description = "READY (or already completed)"), AuthErrors, InputErrors, NotFound, UploadErrors)
 )]
-#[post("/media/{asset_id}/complete")]
+#[post("/{asset_id}/complete")]
 pub(crate) async fn complete_media_upload(
     state: web::Data<AppState>,
     auth: Auth,
@@ -404,7 +404,7 @@ pub(crate) struct AssetQuery {
     params(AssetQuery),
     responses((status = 200, body = PageOf<AssetDto>, description = "A page of assets"), AuthErrors, InputErrors)
 )]
-#[get("/media")]
+#[get("")]
 pub(crate) async fn list_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -434,7 +434,7 @@ pub(crate) async fn list_media(
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = AssetDetailDto, description = "The asset"), AuthErrors, NotFound)
 )]
-#[get("/media/{asset_id}")]
+#[get("/{asset_id}")]
 pub(crate) async fn get_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -469,7 +469,7 @@ pub(crate) struct ForceQuery {
     params(("asset_id" = Uuid, Path, description = "The asset"), ForceQuery),
     responses((status = 202, body = AssetDto, description = "Deletion under way"), AuthErrors, NotFound, Conflict)
 )]
-#[delete("/media/{asset_id}")]
+#[delete("/{asset_id}")]
 pub(crate) async fn delete_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -510,7 +510,7 @@ pub(crate) struct AssetList {
     request_body = BulkDeleteBody,
     responses((status = 202, body = AssetList, description = "Deletion under way"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/media/bulk-delete")]
+#[post("/bulk-delete")]
 pub(crate) async fn bulk_delete_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -544,7 +544,7 @@ pub(crate) struct DownloadDto {
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = DownloadDto, description = "The link"), AuthErrors, NotFound, Conflict, UploadErrors)
 )]
-#[get("/media/{asset_id}/download")]
+#[get("/{asset_id}/download")]
 pub(crate) async fn download_media(
     state: web::Data<AppState>,
     auth: Auth,
@@ -598,7 +598,7 @@ impl From<Attachment> for AttachmentDto {
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
     responses((status = 200, body = Vec<AttachmentDto>, description = "The attachments"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/sections/{section_id}/attachments")]
+#[get("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn list_attachments(
     state: web::Data<AppState>,
     auth: Auth,
@@ -635,7 +635,7 @@ pub(crate) struct AttachBody {
     request_body = AttachBody,
     responses((status = 201, body = AttachmentDto, description = "Attached"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/modules/{module_id}/sections/{section_id}/attachments")]
+#[post("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn attach_asset(
     state: web::Data<AppState>,
     auth: Auth,
@@ -658,7 +658,7 @@ pub(crate) async fn attach_asset(
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), ("attachment_id" = Uuid, Path, description = "The attachment")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound)
 )]
-#[delete("/modules/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
+#[delete("/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
 pub(crate) async fn detach_asset(
     state: web::Data<AppState>,
     auth: Auth,

@@ -75,7 +75,7 @@ pub(crate) struct MemberQuery {
     params(MemberQuery),
     responses((status = 200, body = PageOf<MemberDto>, description = "A page of members"), AuthErrors, InputErrors)
 )]
-#[get("/members")]
+#[get("")]
 pub(crate) async fn list_members(
     state: web::Data<AppState>,
     auth: Auth,
@@ -123,7 +123,7 @@ pub(crate) struct InviteRequest {
     request_body = InviteRequest,
     responses((status = 201, body = MemberDto, description = "Invited"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/members")]
+#[post("")]
 pub(crate) async fn invite_member(
     state: web::Data<AppState>,
     auth: Auth,
@@ -151,7 +151,7 @@ pub(crate) async fn invite_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "The member"), AuthErrors, NotFound)
 )]
-#[get("/members/{user_id}")]
+#[get("/{user_id}")]
 pub(crate) async fn get_member(
     state: web::Data<AppState>,
     auth: Auth,
@@ -181,7 +181,7 @@ pub(crate) struct RoleRequest {
     request_body = RoleRequest,
     responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[put("/members/{user_id}/role")]
+#[put("/{user_id}/role")]
 pub(crate) async fn change_member_role(
     state: web::Data<AppState>,
     auth: Auth,
@@ -212,7 +212,7 @@ pub(crate) struct ManagerRequest {
     request_body = ManagerRequest,
     responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/members/{user_id}/manager")]
+#[put("/{user_id}/manager")]
 pub(crate) async fn set_member_manager(
     state: web::Data<AppState>,
     auth: Auth,
@@ -238,7 +238,7 @@ pub(crate) async fn set_member_manager(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "Deactivated"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/members/{user_id}/deactivate")]
+#[post("/{user_id}/deactivate")]
 pub(crate) async fn deactivate_member(
     state: web::Data<AppState>,
     auth: Auth,
@@ -260,7 +260,7 @@ pub(crate) async fn deactivate_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "Reactivated"), AuthErrors, NotFound)
 )]
-#[post("/members/{user_id}/reactivate")]
+#[post("/{user_id}/reactivate")]
 pub(crate) async fn reactivate_member(
     state: web::Data<AppState>,
     auth: Auth,
@@ -282,7 +282,7 @@ pub(crate) async fn reactivate_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound, Conflict)
 )]
-#[delete("/members/{user_id}")]
+#[delete("/{user_id}")]
 pub(crate) async fn remove_member(
     state: web::Data<AppState>,
     auth: Auth,
@@ -304,7 +304,7 @@ pub(crate) async fn remove_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = Vec<GrantDto>, description = "The grants"), AuthErrors, NotFound)
 )]
-#[get("/members/{user_id}/permissions")]
+#[get("/{user_id}/permissions")]
 pub(crate) async fn get_member_permissions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -334,7 +334,7 @@ pub(crate) struct GrantsRequest {
     request_body = GrantsRequest,
     responses((status = 200, body = Vec<GrantDto>, description = "The new grants"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/members/{user_id}/permissions")]
+#[put("/{user_id}/permissions")]
 pub(crate) async fn set_member_permissions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -406,7 +406,7 @@ pub(crate) struct ImportReportDto {
         InputErrors
     )
 )]
-#[post("/members/import")]
+#[post("/import")]
 pub(crate) async fn import_members(
     state: web::Data<AppState>,
     auth: Auth,

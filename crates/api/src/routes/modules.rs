@@ -210,7 +210,7 @@ pub(crate) struct ModuleQuery {
     params(ModuleQuery),
     responses((status = 200, body = PageOf<ModuleDto>, description = "A page of modules"), AuthErrors, InputErrors)
 )]
-#[get("/modules")]
+#[get("")]
 pub(crate) async fn list_modules(
     state: web::Data<AppState>,
     auth: Auth,
@@ -242,7 +242,7 @@ pub(crate) async fn list_modules(
     request_body = ModuleBody,
     responses((status = 201, body = ModuleDto, description = "Created"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/modules")]
+#[post("")]
 pub(crate) async fn create_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -263,7 +263,7 @@ pub(crate) async fn create_module(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = ModuleDto, description = "The module; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}")]
+#[get("/{module_id}")]
 pub(crate) async fn get_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -285,7 +285,7 @@ pub(crate) async fn get_module(
     request_body = ModuleBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
-#[patch("/modules/{module_id}")]
+#[patch("/{module_id}")]
 pub(crate) async fn update_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -327,7 +327,7 @@ pub(crate) struct StatusBody {
     request_body = StatusBody,
     responses((status = 200, body = ModuleDto, description = "Moved"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
-#[post("/modules/{module_id}/status")]
+#[post("/{module_id}/status")]
 pub(crate) async fn set_module_status(
     state: web::Data<AppState>,
     auth: Auth,
@@ -356,7 +356,7 @@ pub(crate) async fn set_module_status(
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/modules/{module_id}")]
+#[delete("/{module_id}")]
 pub(crate) async fn delete_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -387,7 +387,7 @@ pub(crate) struct IdsBody {
     request_body = IdsBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/modules/{module_id}/prerequisites")]
+#[put("/{module_id}/prerequisites")]
 pub(crate) async fn set_module_prerequisites(
     state: web::Data<AppState>,
     auth: Auth,
@@ -411,7 +411,7 @@ pub(crate) async fn set_module_prerequisites(
     request_body = IdsBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/modules/{module_id}/mentors")]
+#[put("/{module_id}/mentors")]
 pub(crate) async fn set_module_mentors(
     state: web::Data<AppState>,
     auth: Auth,
@@ -446,7 +446,7 @@ pub(crate) struct AssignmentBody {
     request_body = AssignmentBody,
     responses((status = 200, body = ModuleDto, description = "Assigned"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/modules/{module_id}/groups/{group_id}")]
+#[put("/{module_id}/groups/{group_id}")]
 pub(crate) async fn assign_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -469,7 +469,7 @@ pub(crate) async fn assign_module(
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
     responses((status = 200, body = ModuleDto, description = "Unassigned"), AuthErrors, NotFound)
 )]
-#[delete("/modules/{module_id}/groups/{group_id}")]
+#[delete("/{module_id}/groups/{group_id}")]
 pub(crate) async fn unassign_module(
     state: web::Data<AppState>,
     auth: Auth,
@@ -565,7 +565,7 @@ impl From<SectionBody> for SectionInput {
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = Vec<SectionDto>, description = "The sections"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/sections")]
+#[get("/{module_id}/sections")]
 pub(crate) async fn list_sections(
     state: web::Data<AppState>,
     auth: Auth,
@@ -587,7 +587,7 @@ pub(crate) async fn list_sections(
     request_body = SectionBody,
     responses((status = 201, body = SectionDto, description = "Created"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/modules/{module_id}/sections")]
+#[post("/{module_id}/sections")]
 pub(crate) async fn create_section(
     state: web::Data<AppState>,
     auth: Auth,
@@ -615,7 +615,7 @@ pub(crate) async fn create_section(
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
     responses((status = 200, body = SectionDto, description = "The section; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/sections/{section_id}")]
+#[get("/{module_id}/sections/{section_id}")]
 pub(crate) async fn get_section(
     state: web::Data<AppState>,
     auth: Auth,
@@ -643,7 +643,7 @@ pub(crate) async fn get_section(
     request_body = SectionBody,
     responses((status = 200, body = SectionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
 )]
-#[patch("/modules/{module_id}/sections/{section_id}")]
+#[patch("/{module_id}/sections/{section_id}")]
 pub(crate) async fn update_section(
     state: web::Data<AppState>,
     auth: Auth,
@@ -673,7 +673,7 @@ pub(crate) async fn update_section(
         ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/modules/{module_id}/sections/{section_id}")]
+#[delete("/{module_id}/sections/{section_id}")]
 pub(crate) async fn delete_section(
     state: web::Data<AppState>,
     auth: Auth,
@@ -696,7 +696,7 @@ pub(crate) async fn delete_section(
     request_body = IdsBody,
     responses((status = 200, body = Vec<SectionDto>, description = "The sections in their new order"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/modules/{module_id}/sections/order")]
+#[put("/{module_id}/sections/order")]
 pub(crate) async fn reorder_sections(
     state: web::Data<AppState>,
     auth: Auth,
@@ -744,7 +744,7 @@ pub(crate) struct CategoryBody {
 
 /// List module categories, in order.
 #[utoipa::path(tag = "modules", responses((status = 200, body = Vec<CategoryDto>, description = "The categories"), AuthErrors))]
-#[get("/module-categories")]
+#[get("")]
 pub(crate) async fn list_categories(
     state: web::Data<AppState>,
     auth: Auth,
@@ -763,7 +763,7 @@ pub(crate) async fn list_categories(
     request_body = CategoryBody,
     responses((status = 201, body = CategoryDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
-#[post("/module-categories")]
+#[post("")]
 pub(crate) async fn create_category(
     state: web::Data<AppState>,
     auth: Auth,
@@ -792,7 +792,7 @@ pub(crate) async fn create_category(
     request_body = CategoryBody,
     responses((status = 200, body = CategoryDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[patch("/module-categories/{category_id}")]
+#[patch("/{category_id}")]
 pub(crate) async fn update_category(
     state: web::Data<AppState>,
     auth: Auth,
@@ -815,7 +815,7 @@ pub(crate) async fn update_category(
     params(("category_id" = Uuid, Path, description = "The category")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/module-categories/{category_id}")]
+#[delete("/{category_id}")]
 pub(crate) async fn delete_category(
     state: web::Data<AppState>,
     auth: Auth,
@@ -850,17 +850,17 @@ macro_rules! pin_route {
 
 pin_route!(
     /// Pin a module for yourself.
-    pin_module, put, "/modules/{module_id}/pin", "Pinned", true, modules::pin
+    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin
 );
 pin_route!(
     /// Unpin a module.
-    unpin_module, delete, "/modules/{module_id}/pin", "Unpinned", false, modules::pin
+    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin
 );
 pin_route!(
     /// Pin a module for the whole company (MANAGE_ALL_MODULES).
-    company_pin_module, put, "/modules/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin
+    company_pin_module, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin
 );
 pin_route!(
     /// Remove a company-wide pin (MANAGE_ALL_MODULES).
-    company_unpin_module, delete, "/modules/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin
+    company_unpin_module, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin
 );

@@ -68,7 +68,7 @@ pub(crate) struct UpdatePreferences {
 
 /// Get your email preferences in the current tenant.
 #[utoipa::path(tag = "auth", responses((status = 200, body = EmailPreferencesDto, description = "Your preferences"), AuthErrors))]
-#[get("/me/email-preferences")]
+#[get("/email-preferences")]
 pub(crate) async fn get_email_preferences(
     state: web::Data<AppState>,
     auth: Auth,
@@ -87,7 +87,7 @@ pub(crate) async fn get_email_preferences(
     request_body = UpdatePreferences,
     responses((status = 200, body = EmailPreferencesDto, description = "Updated"), AuthErrors, InputErrors)
 )]
-#[patch("/me/email-preferences")]
+#[patch("/email-preferences")]
 pub(crate) async fn update_email_preferences(
     state: web::Data<AppState>,
     auth: Auth,

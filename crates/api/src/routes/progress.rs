@@ -86,7 +86,7 @@ impl From<ModuleProgress> for ModuleProgressDto {
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress on the module"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/modules/{module_id}/sections/{section_id}/complete")]
+#[post("/{module_id}/sections/{section_id}/complete")]
 pub(crate) async fn complete_section(
     state: web::Data<AppState>,
     auth: Auth,
@@ -108,7 +108,7 @@ pub(crate) async fn complete_section(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/progress")]
+#[get("/{module_id}/progress")]
 pub(crate) async fn module_progress(
     state: web::Data<AppState>,
     auth: Auth,
@@ -203,7 +203,7 @@ impl From<Dashboard> for DashboardDto {
     tag = "progress",
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
 )]
-#[get("/me/dashboard")]
+#[get("/dashboard")]
 pub(crate) async fn my_dashboard(
     state: web::Data<AppState>,
     auth: Auth,
@@ -263,7 +263,7 @@ fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
     tag = "certificates",
     responses((status = 200, body = Vec<CertificateDto>, description = "Your certificates"), AuthErrors)
 )]
-#[get("/me/certificates")]
+#[get("/certificates")]
 pub(crate) async fn my_certificates(
     state: web::Data<AppState>,
     auth: Auth,
@@ -287,7 +287,7 @@ pub(crate) async fn my_certificates(
     params(("user_id" = Uuid, Path, description = "The member")),
     responses((status = 200, body = Vec<CertificateDto>, description = "The member's certificates"), AuthErrors)
 )]
-#[get("/members/{user_id}/certificates")]
+#[get("/{user_id}/certificates")]
 pub(crate) async fn member_certificates(
     state: web::Data<AppState>,
     auth: Auth,
@@ -312,7 +312,7 @@ pub(crate) async fn member_certificates(
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
     responses((status = 200, body = CertificateDto, description = "The certificate"), AuthErrors, NotFound)
 )]
-#[get("/certificates/{certificate_id}")]
+#[get("/{certificate_id}")]
 pub(crate) async fn get_certificate(
     state: web::Data<AppState>,
     auth: Auth,
@@ -333,7 +333,7 @@ pub(crate) async fn get_certificate(
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>, description = "The PDF"), AuthErrors, NotFound)
 )]
-#[get("/certificates/{certificate_id}/pdf")]
+#[get("/{certificate_id}/pdf")]
 pub(crate) async fn certificate_pdf(
     state: web::Data<AppState>,
     auth: Auth,
@@ -393,7 +393,7 @@ pub(crate) struct RevokeBody {
     request_body = RevokeBody,
     responses((status = 200, body = CertificateDto, description = "Revoked"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/certificates/{certificate_id}/revoke")]
+#[post("/{certificate_id}/revoke")]
 pub(crate) async fn revoke_certificate(
     state: web::Data<AppState>,
     auth: Auth,
@@ -443,7 +443,7 @@ impl From<Verification> for VerificationDto {
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`certificate_not_found`")
     )
 )]
-#[get("/certificates/verify/{code}")]
+#[get("/verify/{code}")]
 pub(crate) async fn verify_certificate(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -530,7 +530,7 @@ pub(crate) struct OverrideBody {
     request_body = OverrideBody,
     responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/members/{user_id}/progress-overrides")]
+#[post("/{user_id}/progress-overrides")]
 pub(crate) async fn apply_override(
     state: web::Data<AppState>,
     auth: Auth,
@@ -568,7 +568,7 @@ pub(crate) struct OverrideQuery {
     params(("user_id" = Uuid, Path, description = "The member"), OverrideQuery),
     responses((status = 200, body = Vec<OverrideDto>, description = "The overrides"), AuthErrors)
 )]
-#[get("/members/{user_id}/progress-overrides")]
+#[get("/{user_id}/progress-overrides")]
 pub(crate) async fn list_overrides(
     state: web::Data<AppState>,
     auth: Auth,
@@ -591,7 +591,7 @@ pub(crate) async fn list_overrides(
     params(("override_id" = Uuid, Path, description = "The override")),
     responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/progress-overrides/{override_id}/revert")]
+#[post("/{override_id}/revert")]
 pub(crate) async fn revert_override(
     state: web::Data<AppState>,
     auth: Auth,
@@ -647,7 +647,7 @@ pub(crate) struct SelfAssessmentBody {
     request_body = SelfAssessmentBody,
     responses((status = 200, body = SelfAssessmentDto, description = "Recorded"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/modules/{module_id}/self-assessment")]
+#[put("/{module_id}/self-assessment")]
 pub(crate) async fn put_self_assessment(
     state: web::Data<AppState>,
     auth: Auth,
@@ -670,7 +670,7 @@ pub(crate) async fn put_self_assessment(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = SelfAssessmentDto, description = "Your self-assessment"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/self-assessment")]
+#[get("/{module_id}/self-assessment")]
 pub(crate) async fn get_self_assessment(
     state: web::Data<AppState>,
     auth: Auth,

@@ -263,7 +263,7 @@ pub(crate) struct OrderBody {
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = Vec<QuizDto>, description = "The quizzes, oldest first"), AuthErrors, NotFound)
 )]
-#[get("/modules/{module_id}/quizzes")]
+#[get("/{module_id}/quizzes")]
 pub(crate) async fn list_quizzes(
     state: web::Data<AppState>,
     auth: Auth,
@@ -285,7 +285,7 @@ pub(crate) async fn list_quizzes(
     request_body = QuizBody,
     responses((status = 201, body = QuizDto, description = "Created"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/modules/{module_id}/quizzes")]
+#[post("/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
     state: web::Data<AppState>,
     auth: Auth,
@@ -308,7 +308,7 @@ pub(crate) async fn create_quiz(
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
     responses((status = 200, body = QuizDto, description = "The quiz; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/quizzes/{quiz_id}")]
+#[get("/{quiz_id}")]
 pub(crate) async fn get_quiz(
     state: web::Data<AppState>,
     auth: Auth,
@@ -330,7 +330,7 @@ pub(crate) async fn get_quiz(
     request_body = QuizBody,
     responses((status = 200, body = QuizDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
 )]
-#[patch("/quizzes/{quiz_id}")]
+#[patch("/{quiz_id}")]
 pub(crate) async fn update_quiz(
     state: web::Data<AppState>,
     auth: Auth,
@@ -354,7 +354,7 @@ pub(crate) async fn update_quiz(
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/quizzes/{quiz_id}")]
+#[delete("/{quiz_id}")]
 pub(crate) async fn delete_quiz(
     state: web::Data<AppState>,
     auth: Auth,
@@ -377,7 +377,7 @@ pub(crate) async fn delete_quiz(
     request_body = QuestionBody,
     responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/quizzes/{quiz_id}/questions")]
+#[post("/{quiz_id}/questions")]
 pub(crate) async fn create_question(
     state: web::Data<AppState>,
     auth: Auth,
@@ -406,7 +406,7 @@ pub(crate) async fn create_question(
     request_body = OrderBody,
     responses((status = 200, body = Vec<QuestionDto>, description = "The questions in their new order"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/quizzes/{quiz_id}/questions/order")]
+#[put("/{quiz_id}/questions/order")]
 pub(crate) async fn reorder_questions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -431,7 +431,7 @@ pub(crate) async fn reorder_questions(
     request_body = QuestionBody,
     responses((status = 200, body = QuestionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
 )]
-#[patch("/quizzes/{quiz_id}/questions/{question_id}")]
+#[patch("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn update_question(
     state: web::Data<AppState>,
     auth: Auth,
@@ -461,7 +461,7 @@ pub(crate) async fn update_question(
         ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/quizzes/{quiz_id}/questions/{question_id}")]
+#[delete("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn delete_question(
     state: web::Data<AppState>,
     auth: Auth,
@@ -658,7 +658,7 @@ impl From<AttemptView> for AttemptDto {
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`quiz_empty`")
     )
 )]
-#[post("/quizzes/{quiz_id}/attempts")]
+#[post("/{quiz_id}/attempts")]
 pub(crate) async fn start_attempt(
     state: web::Data<AppState>,
     auth: Auth,
@@ -684,7 +684,7 @@ pub(crate) async fn start_attempt(
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
     responses((status = 200, body = Vec<AttemptSummaryDto>, description = "Your attempts, by number"), AuthErrors, NotFound)
 )]
-#[get("/quizzes/{quiz_id}/attempts")]
+#[get("/{quiz_id}/attempts")]
 pub(crate) async fn list_my_attempts(
     state: web::Data<AppState>,
     auth: Auth,
@@ -707,7 +707,7 @@ pub(crate) async fn list_my_attempts(
     params(("attempt_id" = Uuid, Path, description = "The attempt")),
     responses((status = 200, body = AttemptDto, description = "The attempt"), AuthErrors, NotFound)
 )]
-#[get("/attempts/{attempt_id}")]
+#[get("/{attempt_id}")]
 pub(crate) async fn get_attempt(
     state: web::Data<AppState>,
     auth: Auth,
@@ -771,7 +771,7 @@ pub(crate) enum SubmitErrors {
     request_body = SubmitBody,
     responses((status = 200, body = AttemptDto, description = "Scored"), AuthErrors, NotFound, SubmitErrors)
 )]
-#[post("/attempts/{attempt_id}/submit")]
+#[post("/{attempt_id}/submit")]
 pub(crate) async fn submit_attempt(
     state: web::Data<AppState>,
     auth: Auth,
@@ -847,7 +847,7 @@ pub(crate) struct ReviewQuery {
     params(ReviewQuery),
     responses((status = 200, body = PageOf<ReviewItemDto>, description = "A page of attempts"), AuthErrors, InputErrors)
 )]
-#[get("/quiz-reviews")]
+#[get("")]
 pub(crate) async fn list_quiz_reviews(
     state: web::Data<AppState>,
     auth: Auth,
@@ -897,7 +897,7 @@ pub(crate) struct GradesBody {
     request_body = GradesBody,
     responses((status = 200, body = AttemptDto, description = "Graded; the attempt with every result"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/attempts/{attempt_id}/grades")]
+#[post("/{attempt_id}/grades")]
 pub(crate) async fn grade_attempt(
     state: web::Data<AppState>,
     auth: Auth,

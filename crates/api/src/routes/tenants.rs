@@ -51,7 +51,7 @@ impl From<Tenant> for TenantDto {
 
 /// Get the current tenant's settings.
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "The tenant"), AuthErrors))]
-#[get("/tenant")]
+#[get("")]
 pub(crate) async fn get_tenant(
     state: web::Data<AppState>,
     auth: Auth,
@@ -109,7 +109,7 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<(), validator::ValidationErro
     request_body = UpdateTenant,
     responses((status = 200, body = TenantDto, description = "Updated"), AuthErrors, InputErrors, Conflict)
 )]
-#[patch("/tenant")]
+#[patch("")]
 pub(crate) async fn update_tenant(
     state: web::Data<AppState>,
     auth: Auth,
@@ -135,7 +135,7 @@ pub(crate) async fn update_tenant(
 
 /// Archive the current tenant (OWNER): every member is refused from then on.
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "Archived"), AuthErrors))]
-#[post("/tenant/archive")]
+#[post("/archive")]
 pub(crate) async fn archive_tenant(
     state: web::Data<AppState>,
     auth: Auth,
@@ -168,7 +168,7 @@ pub(crate) struct CreateTenant {
     request_body = CreateTenant,
     responses((status = 201, body = TenantDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
-#[post("/tenants")]
+#[post("")]
 pub(crate) async fn create_tenant(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -74,7 +74,7 @@ pub(crate) struct VersionBody {
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
     responses((status = 200, body = PageOf<ChangelogEntryDto>, description = "A page of versions"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/modules/{module_id}/versions")]
+#[get("/{module_id}/versions")]
 pub(crate) async fn list_module_versions(
     state: web::Data<AppState>,
     auth: Auth,
@@ -99,7 +99,7 @@ pub(crate) async fn list_module_versions(
     request_body = VersionBody,
     responses((status = 201, body = ChangelogEntryDto, description = "The new version"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/modules/{module_id}/versions")]
+#[post("/{module_id}/versions")]
 pub(crate) async fn publish_module_version(
     state: web::Data<AppState>,
     auth: Auth,
@@ -126,7 +126,7 @@ pub(crate) async fn publish_module_version(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 204, description = "Acknowledged"), AuthErrors, NotFound)
 )]
-#[post("/modules/{module_id}/acknowledge")]
+#[post("/{module_id}/acknowledge")]
 pub(crate) async fn acknowledge_module(
     state: web::Data<AppState>,
     auth: Auth,
