@@ -118,7 +118,7 @@ async fn main() -> ExitCode {
             }
             _ => server::run_migrations(&config).await,
         };
-    match outcome {
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "guild {command} failed");
@@ -128,5 +128,7 @@ async fn main() -> ExitCode {
                 _ => ExitCode::FAILURE,
             }
         }
-    }
+    };
+    telemetry::flush();
+    code
 }

@@ -6,7 +6,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON, Problem, code_for_status};
@@ -34,6 +34,11 @@ fn request_id(req: &ServiceRequest) -> String {
 
 /// Outermost: assigns the request id, opens the request's tracing span, logs one line per request
 /// and records its metrics.
+///
+/// The route pattern (`/v1/modules/{id}`) is read once routing has happened, from the resource
+/// the router matched: asking for it before the call would match the path against every route a
+/// second time. The span's `route` is recorded then, so the access line and the error lines carry
+/// it; lines a handler logs carry the request id.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -42,16 +47,20 @@ pub async fn observe(
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        %method,
+        route = tracing::field::Empty
+    );
     let state = req.app_data::<web::Data<AppState>>().cloned();
 
     let mut res = next.call(req).instrument(span.clone()).await?;
 
     let status = res.status();
     let elapsed = started.elapsed();
+    let route = route_of(res.request());
+    span.record("route", route.as_str());
     if let Some(state) = state {
         state
             .metrics
@@ -71,6 +80,12 @@ pub async fn observe(
     Ok(res)
 }
 
+/// The pattern of the route that served `req` (or `unmatched`), once routing has happened.
+fn route_of(req: &HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
 /// Renders every error response (status >= 400) as a problem with the request id, whatever
 /// produced it: an [`ApiError`], a framework error, or a bare status.
 pub async fn problems(
@@ -85,6 +100,7 @@ pub async fn problems(
         return Ok(res);
     }
 
+    tracing::Span::current().record("route", route_of(res.request()).as_str());
     let mut problem = match res.response().error() {
         Some(err) => match err.as_error::<ApiError>() {
             Some(api) => {
