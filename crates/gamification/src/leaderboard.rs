@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::try_join4;
+use futures_util::future::try_join3;
 use guild_kernel::{Actor, Cursor, PageRequest};
 use serde::Serialize;
 use uuid::Uuid;
@@ -110,6 +110,8 @@ struct Row {
 struct Mine {
     #[diesel(sql_type = Integer)]
     xp: i32,
+    #[diesel(sql_type = Bool)]
+    may_hide: bool,
 }
 
 /// The rows scored in the period: `$1` tenant, `$2` group (or NULL), `$3` start (or NULL).
@@ -148,21 +150,28 @@ pub fn page_sql(period: Period) -> String {
     )
 }
 
-/// The caller's XP in the period: `$1` tenant, `$2` the caller, `$3` period start.
-fn mine_sql(period: Period) -> String {
+/// The caller's XP in the period and whether members may hide (the tenant's setting, `$4` when
+/// it never changed it): `$1` tenant, `$2` the caller, `$3` period start.
+fn mine_sql(period: Period) -> &'static str {
     match period {
-        Period::All => "SELECT coalesce((SELECT lifetime_xp FROM user_xp_balances \
-             WHERE tenant_id = $1 AND user_id = $2), 0) AS xp"
-            .to_owned(),
-        Period::Month | Period::Week => format!(
+        Period::All => {
+            "SELECT coalesce((SELECT lifetime_xp FROM user_xp_balances \
+               WHERE tenant_id = $1 AND user_id = $2), 0) AS xp, \
+             coalesce((SELECT leaderboard_opt_out_allowed FROM gamification_settings \
+               WHERE tenant_id = $1), $4) AS may_hide"
+        }
+        Period::Month => {
             "SELECT coalesce((SELECT sum(xp) FROM xp_period_totals WHERE tenant_id = $1 \
-               AND user_id = $2 AND period = '{}' AND period_start = $3), 0)::integer AS xp",
-            if period == Period::Month {
-                "MONTH"
-            } else {
-                "WEEK"
-            }
-        ),
+               AND user_id = $2 AND period = 'MONTH' AND period_start = $3), 0)::integer AS xp, \
+             coalesce((SELECT leaderboard_opt_out_allowed FROM gamification_settings \
+               WHERE tenant_id = $1), $4) AS may_hide"
+        }
+        Period::Week => {
+            "SELECT coalesce((SELECT sum(xp) FROM xp_period_totals WHERE tenant_id = $1 \
+               AND user_id = $2 AND period = 'WEEK' AND period_start = $3), 0)::integer AS xp, \
+             coalesce((SELECT leaderboard_opt_out_allowed FROM gamification_settings \
+               WHERE tenant_id = $1), $4) AS may_hide"
+        }
     }
 }
 
@@ -192,7 +201,7 @@ pub async fn board(
     let tenant = actor.tenant_id.into_uuid();
     let since = period.since(now);
     // The page and the board's standings (both kept in memory for a second, see `standings`),
-    // the caller's XP and the tenant's settings: pipelined, one round trip.
+    // and the caller's XP with the tenant's opt-out setting: pipelined, one round trip.
     let mut shared = conn;
     let board = BoardKey {
         tenant,
@@ -223,14 +232,10 @@ pub async fn board(
         .bind::<SqlUuid, _>(tenant)
         .bind::<SqlUuid, _>(actor.user_id.into_uuid())
         .bind::<Nullable<Timestamptz>, _>(since)
+        .bind::<Bool, _>(settings::Settings::default().leaderboard_opt_out_allowed)
         .get_result::<Mine>(&mut shared);
-    let (page, mine, settings, standings) = try_join4(
-        page_rows,
-        mine.err_into(),
-        settings::load(shared, actor.tenant_id),
-        standings(shared, board),
-    )
-    .await?;
+    let (page, mine, standings) =
+        try_join3(page_rows, mine.err_into(), standings(shared, board)).await?;
     // One row more than the limit was read: its presence says there is a next page.
     let rows = &page[..page.len().min(limit as usize)];
     let next_cursor = if page.len() > rows.len() {
@@ -243,7 +248,7 @@ pub async fn board(
     let my_position = standings.position(my_xp);
     let me_self = actor.user_id.into_uuid();
     // Hiding counts only while the tenant allows it.
-    let may_hide = settings.leaderboard_opt_out_allowed;
+    let may_hide = mine.may_hide;
     Ok(Board {
         data: rows
             .iter()
