@@ -120,6 +120,10 @@ pub fn unauthenticated(code: &'static str, detail: &str) -> ApiError {
 }
 
 /// Actors loaded recently, so most requests skip the membership query.
+///
+/// Each entry lives between half the TTL and the TTL, at random: entries loaded together (every
+/// member's first request after a start) would otherwise expire together, and every member's next
+/// request would load them again at once, a burst that stalled the server for seconds every TTL.
 #[derive(Debug)]
 pub struct ActorCache {
     ttl: Duration,
@@ -154,10 +158,16 @@ impl ActorCache {
             .entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
         entries
             .get(&key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .filter(|(expires, _)| now < *expires)
             .map(|(_, actor)| actor.clone())
+    }
+
+    /// How long a new entry lives: uniformly between half the TTL and the TTL.
+    fn lifetime(&self) -> Duration {
+        self.ttl.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
     fn put(&self, key: (UserId, TenantId), actor: Actor) {
@@ -168,14 +178,14 @@ impl ActorCache {
             .entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
         if entries.len() >= Self::MAX_ENTRIES {
-            let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            entries.retain(|_, (expires, _)| now < *expires);
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(key, (Instant::now(), actor));
+        entries.insert(key, (now + self.lifetime(), actor));
     }
 }
 
@@ -295,5 +305,26 @@ impl FromRequest for Auth {
             }
             Ok(Self(actor))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_actors_expire_at_spread_times_within_the_ttl() {
+        let ttl = Duration::from_secs(30);
+        let cache = ActorCache::new(ttl);
+        let lifetimes: Vec<Duration> = (0..1000).map(|_| cache.lifetime()).collect();
+        assert!(lifetimes.iter().all(|l| *l >= ttl / 2 && *l <= ttl));
+        // Spread over the whole range, not bunched: entries loaded together expire apart.
+        let early = lifetimes.iter().filter(|l| **l < ttl * 3 / 4).count();
+        assert!(
+            (300..=700).contains(&early),
+            "{early} of 1000 in the first half"
+        );
+        // The cap still applies.
+        assert!(ActorCache::new(Duration::from_secs(600)).lifetime() <= Duration::from_secs(30));
     }
 }
