@@ -6,12 +6,12 @@
 #     PostgreSQL cluster (once per seed, scale and migrations), and copies it to `guild_bench`
 #     for this run, so every run starts from the same data;
 #  3. captures each read endpoint's SQL from the PostgreSQL log (log_statement = all, one
-#     request at a time between marker statements) and runs it with pgbench, as many clients as
-#     the server's pool: D, what the database alone sustains for that endpoint;
+#     request at a time between marker statements);
 #  4. starts the server (worker included) and runs wrk against every scenario at each number of
 #     connections, sampling the server's CPU and memory: the bare handler (H), /livez, the
 #     dashboard, a module's progress, the leaderboard, completing sections, submitting quizzes,
-#     redeeming one contended reward;
+#     redeeming one contended reward; before a read's runs, pgbench runs its captured SQL with
+#     as many clients as the server's pool: D, what the database alone sustains for it;
 #     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
 #     the read ceiling (half a write's best throughput), for the latency at that many clients;
 #  5. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
@@ -179,7 +179,7 @@ curl_as() { # curl_as TOKEN_LINE METHOD PATH
   curl -fsS -o /dev/null -X "$2" -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port$3"
 }
 
-# --- D: each read endpoint's SQL under pgbench -------------------------------------------
+# --- the SQL of each read endpoint, for pgbench (D) --------------------------------------
 log "Capturing the SQL of the read endpoints"
 sql guild_bench "ALTER DATABASE guild_bench SET log_statement = 'all'" >/dev/null
 start_server "$out/server-capture.log" GUILD_RUN_WORKER=false
@@ -203,10 +203,12 @@ for scenario in $reads; do
 done
 stop_server
 sql guild_bench "ALTER DATABASE guild_bench RESET log_statement" >/dev/null
-for scenario in $reads; do
+# D is measured just before the endpoint's HTTP runs (the server idle meanwhile): this machine's
+# speed drifts over minutes, and the ratio compares the two.
+run_pgbench() { # run_pgbench SCENARIO
+  local scenario="$1" vars=()
   log "pgbench: $scenario SQL, $pool clients, ${duration} s"
   # Prepared statements with the captured values bound as parameters, as the server runs them.
-  vars=()
   while IFS= read -r assignment; do vars+=(-D "$assignment"); done <"$out/sql/$scenario.vars"
   # shellcheck disable=SC2046 # the .args file holds -f arguments
   "$pgbench_bin" -h 127.0.0.1 -p "$GUILD_LOCAL_PG_PORT" -U postgres -n -M prepared \
@@ -214,7 +216,7 @@ for scenario in $reads; do
     >"$out/sql/pgbench-$scenario.txt" 2>&1 || { tail -n 20 "$out/sql/pgbench-$scenario.txt" >&2; die "pgbench failed"; }
   python3 "$bench_dir/pgbench_json.py" --clients "$pool" --out "$out/pgbench-$scenario.json" \
     "$out/sql/pgbench-$scenario.txt"
-done
+}
 
 # --- E: the scenarios over HTTP ----------------------------------------------------------
 log "Starting the server"
@@ -232,6 +234,7 @@ run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
     "http://127.0.0.1:$port" >>"$out/wrk.log" 2>&1
 }
 for scenario in $scenarios; do
+  [[ " $reads " == *" $scenario "* ]] && run_pgbench "$scenario"
   log "$scenario: warm-up, then ${duration} s at each of: $connections connections"
   run_wrk "$scenario" 16 2 "$out/warmup-$scenario.json"
   for c in $connections; do

@@ -37,8 +37,8 @@ fn request_id(req: &ServiceRequest) -> String {
 ///
 /// The route pattern (`/v1/modules/{id}`) is read once routing has happened, from the resource
 /// the router matched: asking for it before the call would match the path against every route a
-/// second time. The span's `route` is recorded then, so the access line and the error lines carry
-/// it; lines a handler logs carry the request id.
+/// second time. The access line and the error lines carry it; every line logged in the request's
+/// span carries the request id and method.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -47,12 +47,7 @@ pub async fn observe(
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        %method,
-        route = tracing::field::Empty
-    );
+    let span = tracing::info_span!("request", request_id = %id, %method);
     let state = req.app_data::<web::Data<AppState>>().cloned();
 
     let mut res = next.call(req).instrument(span.clone()).await?;
@@ -60,7 +55,6 @@ pub async fn observe(
     let status = res.status();
     let elapsed = started.elapsed();
     let route = route_of(res.request());
-    span.record("route", route.as_str());
     if let Some(state) = state {
         state
             .metrics
@@ -73,6 +67,7 @@ pub async fn observe(
         tracing::info!(
             status = status.as_u16(),
             latency_ms = elapsed.as_secs_f64() * 1000.0,
+            route,
             path = res.request().path(),
             "request finished"
         );
@@ -100,19 +95,20 @@ pub async fn problems(
         return Ok(res);
     }
 
-    tracing::Span::current().record("route", route_of(res.request()).as_str());
     let mut problem = match res.response().error() {
         Some(err) => match err.as_error::<ApiError>() {
             Some(api) => {
                 if let Some(cause) = api.log_cause() {
-                    tracing::error!(code = api.code(), error = cause, "request failed");
+                    let route = route_of(res.request());
+                    tracing::error!(code = api.code(), error = cause, route, "request failed");
                 }
                 api.problem()
             }
             None => {
                 let mut problem = Problem::new(status, code_for_status(status));
                 if status.is_server_error() {
-                    tracing::error!(error = %err, "request failed");
+                    let route = route_of(res.request());
+                    tracing::error!(error = %err, route, "request failed");
                 } else {
                     problem.detail = Some(err.to_string());
                 }

@@ -29,7 +29,7 @@ static PAGES: LazyLock<Kept<PageKey, Arc<[Row]>>> = LazyLock::new(Kept::new);
 type PageKey = (BoardKey, Option<(i32, Uuid)>, u32);
 
 /// Which XP counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     /// Lifetime XP.
     All,
@@ -115,7 +115,7 @@ struct Mine {
 }
 
 /// The rows scored in the period: `$1` tenant, `$2` group (or NULL), `$3` start (or NULL).
-fn scored(period: Period) -> &'static str {
+pub(crate) fn scored(period: Period) -> &'static str {
     match period {
         Period::All => {
             "SELECT b.user_id, b.lifetime_xp AS xp FROM user_xp_balances b \
@@ -205,7 +205,7 @@ pub async fn board(
     let mut shared = conn;
     let board = BoardKey {
         tenant,
-        scored_sql: scored(period),
+        period,
         group,
         since,
     };

@@ -22,6 +22,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::GamificationError;
+use crate::leaderboard::{Period, scored};
 
 /// How long a board's standings and pages are used before they are read again.
 pub(crate) const FRESH_FOR: Duration = Duration::from_secs(1);
@@ -31,11 +32,11 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Entries a [`Kept`] holds at most; past it, stale ones are dropped, then all.
 pub(crate) const MAX_ENTRIES: usize = 4096;
 
-/// Which board: the tenant, the period (as its SQL), the group, the period's start.
+/// Which board: the tenant, the period, the group, the period's start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct BoardKey {
     pub tenant: Uuid,
-    pub scored_sql: &'static str,
+    pub period: Period,
     pub group: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
 }
@@ -118,8 +119,8 @@ struct Scored {
     xp: i32,
 }
 
-/// The board's standings: kept ones while fresh, else read (`scored_sql` takes `$1` tenant, `$2`
-/// group, `$3` period start, like the leaderboard's queries).
+/// The board's standings: kept ones while fresh, else read (from the rows the leaderboard scores
+/// in the period).
 pub(crate) async fn standings(
     mut conn: &AsyncPgConnection,
     key: BoardKey,
@@ -130,7 +131,7 @@ pub(crate) async fn standings(
     }
     let rows: Vec<Scored> = guild_db::sql(format!(
         "SELECT s.xp FROM ({}) s ORDER BY s.xp DESC",
-        key.scored_sql
+        scored(key.period)
     ))
     .bind::<SqlUuid, _>(key.tenant)
     .bind::<Nullable<SqlUuid>, _>(key.group)
@@ -149,7 +150,7 @@ mod tests {
     fn key(n: u128) -> BoardKey {
         BoardKey {
             tenant: Uuid::from_u128(n),
-            scored_sql: "test",
+            period: Period::All,
             group: None,
             since: None,
         }
