@@ -7,14 +7,14 @@
 //! removed member or an archived tenant loses access within that window.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use futures_util::future::{Either, LocalBoxFuture};
 use guild_kernel::{Actor, TenantId, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -189,7 +189,7 @@ impl ActorCache {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -202,7 +202,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
             "send an Authorization: Bearer token",
         ));
     }
-    Ok(token.trim().to_owned())
+    Ok(token.trim())
 }
 
 pub(crate) fn request_id_of(req: &HttpRequest) -> Option<String> {
@@ -229,7 +229,7 @@ impl FromRequest for CurrentUser {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal("no app state"))?;
-            let claims = state.tokens.verify(&bearer(req)?)?;
+            let claims = state.tokens.verify(bearer(req)?)?;
             Ok(Self {
                 user_id: UserId(claims.sub),
                 tenant_id: claims.tid.map(TenantId),
@@ -245,67 +245,93 @@ pub struct Auth(pub Actor);
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
+    /// An access token whose actor is cached is checked without leaving the call (no future to
+    /// allocate, no await); an API key, an actor to load, or a platform owner's request to record
+    /// goes through the database.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
-        let request_id = request_id_of(req);
-        let (method, path) = (req.method().to_string(), req.path().to_owned());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
-            let token = token?;
-            let mut actor = if token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return Either::Left(ready(Err(ApiError::internal("no app state"))));
+        };
+        let token = match bearer(req) {
+            Ok(token) => token,
+            Err(e) => return Either::Left(ready(Err(e))),
+        };
+        if token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
+            let (state, token, req) = (state.clone(), token.to_owned(), req.clone());
+            return Either::Right(Box::pin(async move {
                 let mut conn = guild_db::connect(&state.db).await?;
-                guild_tenancy::api_keys::authenticate(&mut conn, &token)
+                let actor = guild_tenancy::api_keys::authenticate(&mut conn, &token)
                     .await
                     .map_err(|e| match e {
                         guild_tenancy::TenancyError::InvalidToken => {
                             unauthenticated("invalid_token", "the API key is invalid or revoked")
                         }
                         other => ApiError::from(other),
-                    })?
-            } else {
-                let claims = state.tokens.verify(&token)?;
-                let tenant = claims.tid.map(TenantId).ok_or_else(|| {
-                    ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant")
-                        .detail("this session has no active tenant; switch to one with POST /v1/auth/refresh")
-                })?;
-                let key = (UserId(claims.sub), tenant);
-                match state.actors.get(key) {
-                    Some(actor) => actor,
-                    None => {
-                        let mut conn = guild_db::connect(&state.db).await?;
-                        let actor =
-                            guild_tenancy::actor::load_actor(&mut conn, key.0, key.1).await?;
-                        state.actors.put(key, actor.clone());
-                        actor
-                    }
-                }
-            };
-            actor.request_id = request_id;
-            if actor.impersonating {
-                // Every request of a platform owner inside a tenant they do not belong to is
-                // recorded, reads included.
-                tracing::info!(user = %actor.user_id, tenant = %actor.tenant_id, "platform owner acting in a tenant");
-                let mut conn = guild_db::connect(&state.db).await?;
-                let entry = serde_json::json!({ "method": method, "path": path });
-                guild_db::tenant_transaction(&mut conn, actor.tenant_id, async |conn| {
-                    guild_tenancy::audit::record(
-                        conn,
-                        &actor,
-                        "IMPERSONATED_REQUEST",
-                        "request",
-                        None,
-                        entry,
-                    )
-                    .await
-                })
-                .await?;
+                    })?;
+                finish(&state, &req, actor).await
+            }));
+        }
+        let key = match state.tokens.verify(token).and_then(|claims| {
+            let tenant = claims.tid.map(TenantId).ok_or_else(|| {
+                ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant").detail(
+                    "this session has no active tenant; switch to one with POST /v1/auth/refresh",
+                )
+            })?;
+            Ok((UserId(claims.sub), tenant))
+        }) {
+            Ok(key) => key,
+            Err(e) => return Either::Left(ready(Err(e))),
+        };
+        match state.actors.get(key) {
+            Some(mut actor) if !actor.impersonating => {
+                actor.request_id = request_id_of(req);
+                Either::Left(ready(Ok(Self(actor))))
             }
-            Ok(Self(actor))
-        })
+            cached => {
+                let (state, req) = (state.clone(), req.clone());
+                Either::Right(Box::pin(async move {
+                    let actor = match cached {
+                        Some(actor) => actor,
+                        None => {
+                            let mut conn = guild_db::connect(&state.db).await?;
+                            let actor =
+                                guild_tenancy::actor::load_actor(&mut conn, key.0, key.1).await?;
+                            state.actors.put(key, actor.clone());
+                            actor
+                        }
+                    };
+                    finish(&state, &req, actor).await
+                }))
+            }
+        }
     }
+}
+
+/// Stamps the request id on the actor and, when a platform owner acts in a tenant they do not
+/// belong to, records the request (reads included) in the tenant's audit log.
+async fn finish(state: &AppState, req: &HttpRequest, mut actor: Actor) -> Result<Auth, ApiError> {
+    actor.request_id = request_id_of(req);
+    if actor.impersonating {
+        tracing::info!(user = %actor.user_id, tenant = %actor.tenant_id, "platform owner acting in a tenant");
+        let mut conn = guild_db::connect(&state.db).await?;
+        let entry = serde_json::json!({ "method": req.method().as_str(), "path": req.path() });
+        guild_db::tenant_transaction(&mut conn, actor.tenant_id, async |conn| {
+            guild_tenancy::audit::record(
+                conn,
+                &actor,
+                "IMPERSONATED_REQUEST",
+                "request",
+                None,
+                entry,
+            )
+            .await
+        })
+        .await?;
+    }
+    Ok(Auth(actor))
 }
 
 #[cfg(test)]
