@@ -274,14 +274,7 @@ impl FromRequest for Auth {
                 finish(&state, &req, actor).await
             }));
         }
-        let key = match state.tokens.verify(token).and_then(|claims| {
-            let tenant = claims.tid.map(TenantId).ok_or_else(|| {
-                ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant").detail(
-                    "this session has no active tenant; switch to one with POST /v1/auth/refresh",
-                )
-            })?;
-            Ok((UserId(claims.sub), tenant))
-        }) {
+        let key = match session(&state.tokens, token) {
             Ok(key) => key,
             Err(e) => return Either::Left(ready(Err(e))),
         };
@@ -308,6 +301,16 @@ impl FromRequest for Auth {
             }
         }
     }
+}
+
+/// The user and active tenant of a verified access token; 403 when it has no active tenant.
+fn session(tokens: &TokenKeys, token: &str) -> Result<(UserId, TenantId), ApiError> {
+    let claims = tokens.verify(token)?;
+    let tenant = claims.tid.map(TenantId).ok_or_else(|| {
+        ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant")
+            .detail("this session has no active tenant; switch to one with POST /v1/auth/refresh")
+    })?;
+    Ok((UserId(claims.sub), tenant))
 }
 
 /// Stamps the request id on the actor and, when a platform owner acts in a tenant they do not
