@@ -713,7 +713,13 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
 
 #[actix_web::test]
 async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() {
-    let (w, app) = world(|_| {}).await;
+    // With the actor cache on: a cached impersonating actor is recorded on every request too.
+    let (w, app) = world(|state| {
+        state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
+            std::time::Duration::from_secs(30),
+        ));
+    })
+    .await;
     let tenant = sign_up(&app, "acme").await;
     let customer = access(&tenant);
     {
@@ -759,6 +765,7 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
         log.text
     );
     send(&app, get("/v1/groups", &root)).await;
+    send(&app, get("/v1/groups", &root)).await;
     let reads = send(
         &app,
         get("/v1/audit-log?action=IMPERSONATED_REQUEST", &customer),
@@ -777,6 +784,17 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
         "reads are not marked: {}",
         reads.text
     );
+    let group_reads = reads.json["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| {
+                    e["metadata"]["path"] == "/v1/groups" && e["metadata"]["method"] == "GET"
+                })
+                .count()
+        })
+        .unwrap_or_default();
+    assert_eq!(group_reads, 2, "each read is recorded: {}", reads.text);
 
     // An ordinary user cannot switch into a tenant they do not belong to.
     let other = sign_up(&app, "beta").await;
@@ -902,4 +920,37 @@ async fn members_keep_their_own_email_preferences() {
     )
     .await;
     assert_problem(&bad, 422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
+    let (_w, app) = world(|_| {}).await;
+    let signed_up = sign_up(&app, "acme").await;
+    let owner = access(&signed_up);
+    let me = send(&app, get("/v1/me", &owner)).await.json;
+    assert_eq!(send(&app, get("/v1/members", &owner)).await.status, 200);
+
+    let bare = json_request(Method::GET, "/v1/members", None, None);
+    assert_problem(&send(&app, bare).await, 401, "unauthenticated");
+    let basic = actix_web::test::TestRequest::get()
+        .uri("/v1/members")
+        .insert_header(("authorization", "Basic b3duZXI6cGFzcw=="))
+        .to_request();
+    assert_problem(&send(&app, basic).await, 401, "unauthenticated");
+
+    // A valid token with no active tenant reaches no tenant route.
+    let user = me["user"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .map(guild_kernel::UserId)
+        .expect("the user's id");
+    let tenantless =
+        guild_api::auth::TokenKeys::new(TEST_SECRET, "guild", std::time::Duration::from_secs(900))
+            .issue(user, None)
+            .expect("a token");
+    assert_problem(
+        &send(&app, get("/v1/members", &tenantless)).await,
+        403,
+        "no_active_tenant",
+    );
 }
