@@ -147,6 +147,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
         .issue(
             UserId(user.parse().expect("uuid")),
             Some(TenantId(tenant.parse().expect("uuid"))),
+            0,
         )
         .expect("a token");
 

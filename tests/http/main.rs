@@ -13,4 +13,5 @@ mod ops;
 mod problems;
 mod progress;
 mod quizzes;
+mod security;
 mod shutdown;

@@ -426,3 +426,142 @@ impl Drop for MotoS3 {
         let _ = self.child.wait();
     }
 }
+
+/// One message an [`SmtpSink`] received, decoded the way a mail client would.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The `To` header.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+}
+
+impl Received {
+    /// The token of the link in the body (`…?token=…`), if any.
+    pub fn token(&self) -> Option<String> {
+        let rest = self.text.split("token=").nth(1)?;
+        Some(rest.split_whitespace().next()?.to_owned())
+    }
+}
+
+/// A real SMTP server on a free loopback port (Python's `aiosmtpd`, which `make test` installs),
+/// writing what it receives to a Maildir; killed and removed on drop.
+#[derive(Debug)]
+pub struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+/// Prints `To`, `Subject` and the plain body of one message, NUL-separated.
+const PARSE_MESSAGE: &str = r#"
+import email, email.policy, sys
+with open(sys.argv[1], "rb") as f:
+    msg = email.message_from_binary_file(f, policy=email.policy.default)
+plain = msg.get_body(("plain",))
+sys.stdout.write("\0".join([msg["To"] or "", msg["Subject"] or "", plain.get_content() if plain is not None else ""]))
+"#;
+
+impl SmtpSink {
+    /// Starts the server and waits until it listens.
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let dir = std::env::temp_dir().join(format!(
+            "guild-smtp-{}-{port}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.join("maildir"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start python3 -m aiosmtpd (run `make test`, which installs it)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start; run `make test`, which installs it"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { child, port, dir }
+    }
+
+    /// The `GUILD_SMTP_URL` of this server.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// A mailer that delivers here, as `guild serve` builds it from `GUILD_SMTP_URL`.
+    pub fn mailer(&self) -> guild_integrations::mail::SmtpMailer {
+        guild_integrations::mail::SmtpMailer::new(
+            &self.url(),
+            "Guild <no-reply@guild.local>",
+            std::time::Duration::from_secs(10),
+        )
+        .expect("an SMTP configuration")
+    }
+
+    /// Every message received so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("maildir").join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let modified = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                (modified, e.path())
+            })
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|(_, path)| {
+                let out = std::process::Command::new("python3")
+                    .args(["-c", PARSE_MESSAGE])
+                    .arg(path)
+                    .output()
+                    .expect("python3 parses the message");
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let mut fields = text.split('\0').map(str::to_owned);
+                Received {
+                    to: fields.next().unwrap_or_default(),
+                    subject: fields.next().unwrap_or_default(),
+                    text: fields.next().unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// The messages received for `to`, oldest first.
+    pub fn received_by(&self, to: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|m| m.to.contains(to))
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -54,6 +54,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(auth::refresh)
                 .service(auth::logout)
                 .service(auth::accept_invite)
+                .service(auth::verify_email)
                 .service(auth::request_password_reset)
                 .service(auth::confirm_password_reset),
         )
@@ -61,6 +62,10 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
             scope("/me")
                 .service(auth::me)
                 .service(auth::change_password)
+                .service(auth::request_email_verification)
+                .service(auth::list_my_invitations)
+                .service(auth::accept_my_invitation)
+                .service(auth::decline_my_invitation)
                 .service(preferences::get_email_preferences)
                 .service(preferences::update_email_preferences)
                 .service(progress::my_dashboard)

@@ -5,6 +5,13 @@
 //! `aud`, `exp` and `sub`. Every authenticated request then re-validates the membership through
 //! [`guild_tenancy::actor::load_actor`], cached at most `GUILD_ACTOR_CACHE_SECS` (≤ 30 s), so a
 //! removed member or an archived tenant loses access within that window.
+//!
+//! A token also carries the account's session generation (`gen`). A password change, reset or
+//! invitation acceptance bumps the account's generation; a token of an earlier generation is
+//! refused (401 `session_ended`) as soon as the instance that serves it reads the account again:
+//! at once on the instance that made the change (it forgets the account's cached actors), within
+//! the cache TTL on the others. Tenant-less routes ([`CurrentUser`]) read the generation on every
+//! request.
 
 use std::collections::HashMap;
 use std::future::{Ready, ready};
@@ -43,6 +50,10 @@ pub struct Claims {
     pub iat: u64,
     /// Expires at (seconds since the epoch).
     pub exp: u64,
+    /// The account's session generation when the token was minted; a password change, reset or
+    /// invitation acceptance moves the account on and the token stops working.
+    #[serde(default, rename = "gen")]
+    pub generation: i32,
 }
 
 /// Signs and verifies access tokens.
@@ -81,8 +92,13 @@ impl TokenKeys {
         }
     }
 
-    /// Mints an access token for `user` in `tenant`.
-    pub fn issue(&self, user: UserId, tenant: Option<TenantId>) -> Result<String, ApiError> {
+    /// Mints an access token for `user` in `tenant`, in the account's session `generation`.
+    pub fn issue(
+        &self,
+        user: UserId,
+        tenant: Option<TenantId>,
+        generation: i32,
+    ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
             sub: user.into_uuid(),
@@ -91,6 +107,7 @@ impl TokenKeys {
             aud: AUDIENCE.to_owned(),
             iat: now,
             exp: now + self.ttl.as_secs(),
+            generation,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(ApiError::internal)
@@ -127,8 +144,11 @@ pub fn unauthenticated(code: &'static str, detail: &str) -> ApiError {
 #[derive(Debug)]
 pub struct ActorCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(UserId, TenantId), (Instant, Actor)>>,
+    entries: Mutex<HashMap<(UserId, TenantId), Entry>>,
 }
+
+/// A cached actor: when it expires, the actor, and the account's session generation.
+type Entry = (Instant, Actor, i32);
 
 impl ActorCache {
     /// Room for every member of many large tenants (an entry is a few hundred bytes): when the
@@ -144,16 +164,38 @@ impl ActorCache {
         }
     }
 
-    /// Forgets every cached actor (after a change to roles, memberships or grants; other
-    /// instances catch up within the TTL).
-    pub fn clear(&self) {
+    /// Forgets the cached actors of one tenant (after a change to its roles, memberships or
+    /// grants; other instances catch up within the TTL). Other tenants' members stay cached.
+    pub fn clear_tenant(&self, tenant: TenantId) {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+            .retain(|(_, t), _| *t != tenant);
     }
 
-    fn get(&self, key: (UserId, TenantId)) -> Option<Actor> {
+    /// Forgets every cached actor of one account, in every tenant (after its password or
+    /// sessions change).
+    pub fn forget_user(&self, user: UserId) {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(u, _), _| *u != user);
+    }
+
+    /// How many actors are cached (for tests).
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, key: (UserId, TenantId)) -> Option<(Actor, i32)> {
         let entries = self
             .entries
             .lock()
@@ -161,8 +203,8 @@ impl ActorCache {
         let now = Instant::now();
         entries
             .get(&key)
-            .filter(|(expires, _)| now < *expires)
-            .map(|(_, actor)| actor.clone())
+            .filter(|(expires, _, _)| now < *expires)
+            .map(|(_, actor, generation)| (actor.clone(), *generation))
     }
 
     /// How long a new entry lives: uniformly between half the TTL and the TTL.
@@ -170,7 +212,7 @@ impl ActorCache {
         self.ttl.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
-    fn put(&self, key: (UserId, TenantId), actor: Actor) {
+    fn put(&self, key: (UserId, TenantId), actor: Actor, generation: i32) {
         if self.ttl.is_zero() {
             return;
         }
@@ -180,12 +222,12 @@ impl ActorCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (expires, _)| now < *expires);
+            entries.retain(|_, (expires, _, _)| now < *expires);
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(key, (now + self.lifetime(), actor));
+        entries.insert(key, (now + self.lifetime(), actor, generation));
     }
 }
 
@@ -222,21 +264,49 @@ pub struct CurrentUser {
 
 impl FromRequest for CurrentUser {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
+    /// Verifies the token, then checks its session generation against the account's (one
+    /// primary-key read): a token minted before a password change or reset is refused.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
+        let verified = (|| {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal("no app state"))?;
             let claims = state.tokens.verify(bearer(req)?)?;
+            Ok::<_, ApiError>((state.clone(), claims))
+        })();
+        let request_id = request_id_of(req);
+        Box::pin(async move {
+            let (state, claims) = verified?;
+            let user_id = UserId(claims.sub);
+            let mut conn = guild_db::connect(&state.db).await?;
+            let generation = guild_tenancy::sessions::generation(&mut conn, user_id)
+                .await
+                .map_err(|e| match e {
+                    guild_tenancy::TenancyError::InvalidToken => {
+                        unauthenticated("invalid_token", "the access token is invalid")
+                    }
+                    other => ApiError::from(other),
+                })?;
+            if claims.generation < generation {
+                return Err(signed_out());
+            }
             Ok(Self {
-                user_id: UserId(claims.sub),
+                user_id,
                 tenant_id: claims.tid.map(TenantId),
-                request_id: request_id_of(req),
+                request_id,
             })
-        })())
+        })
     }
+}
+
+/// A 401 for an access token minted before the account's sessions were ended.
+fn signed_out() -> ApiError {
+    unauthenticated(
+        "session_ended",
+        "this session ended when the account's password changed; sign in again",
+    )
 }
 
 /// The authenticated actor of a tenant-scoped request.
@@ -274,12 +344,14 @@ impl FromRequest for Auth {
                 finish(&state, &req, actor).await
             }));
         }
-        let key = match session(&state.tokens, token) {
-            Ok(key) => key,
+        let (key, generation) = match session(&state.tokens, token) {
+            Ok(session) => session,
             Err(e) => return Either::Left(ready(Err(e))),
         };
-        match state.actors.get(key) {
-            Some(mut actor) if !actor.impersonating => {
+        let cached = state.actors.get(key);
+        match cached {
+            Some((_, current)) if generation < current => Either::Left(ready(Err(signed_out()))),
+            Some((mut actor, current)) if !actor.impersonating && generation == current => {
                 actor.request_id = request_id_of(req);
                 Either::Left(ready(Ok(Self(actor))))
             }
@@ -287,12 +359,18 @@ impl FromRequest for Auth {
                 let (state, req) = (state.clone(), req.clone());
                 Either::Right(Box::pin(async move {
                     let actor = match cached {
-                        Some(actor) => actor,
-                        None => {
+                        // A token newer than the cached actor: the account moved on since it
+                        // was cached (this instance missed it), so read it again.
+                        Some((actor, current)) if generation == current => actor,
+                        _ => {
                             let mut conn = guild_db::connect(&state.db).await?;
-                            let actor =
-                                guild_tenancy::actor::load_actor(&mut conn, key.0, key.1).await?;
-                            state.actors.put(key, actor.clone());
+                            let (actor, current) =
+                                guild_tenancy::actor::load_session_actor(&mut conn, key.0, key.1)
+                                    .await?;
+                            state.actors.put(key, actor.clone(), current);
+                            if generation < current {
+                                return Err(signed_out());
+                            }
                             actor
                         }
                     };
@@ -303,14 +381,15 @@ impl FromRequest for Auth {
     }
 }
 
-/// The user and active tenant of a verified access token; 403 when it has no active tenant.
-fn session(tokens: &TokenKeys, token: &str) -> Result<(UserId, TenantId), ApiError> {
+/// The user and active tenant of a verified access token, and its session generation; 403 when
+/// it has no active tenant.
+fn session(tokens: &TokenKeys, token: &str) -> Result<((UserId, TenantId), i32), ApiError> {
     let claims = tokens.verify(token)?;
     let tenant = claims.tid.map(TenantId).ok_or_else(|| {
         ApiError::new(StatusCode::FORBIDDEN, "no_active_tenant")
             .detail("this session has no active tenant; switch to one with POST /v1/auth/refresh")
     })?;
-    Ok((UserId(claims.sub), tenant))
+    Ok(((UserId(claims.sub), tenant), claims.generation))
 }
 
 /// Stamps the request id on the actor and, when a platform owner acts in a tenant they do not

@@ -222,6 +222,12 @@ fn origin_ok(origin: &str) -> bool {
 }
 
 impl Config {
+    /// Whether sent mail is copied into the `dev_mailbox` table: only in development without an
+    /// SMTP server. Mail bodies carry single-use links, so production never keeps one.
+    pub fn records_mail(&self) -> bool {
+        self.env == Environment::Development && self.smtp_url.is_none()
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())

@@ -9,7 +9,7 @@ use guild_kernel::ports::{Email, MailError};
 use guild_kernel::{TenantId, UserId};
 use guild_learning::compliance::DeadlineReminder;
 use guild_tenancy::members::InviteRequested;
-use guild_tenancy::recovery::{self, Minted, PasswordResetRequested};
+use guild_tenancy::recovery::{self, Minted, PasswordResetRequested, VerificationRequested};
 
 use crate::state::AppState;
 
@@ -45,12 +45,56 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     );
     let s = state.clone();
     registry.on_event(
+        "email_verification",
+        move |_, event: VerificationRequested| {
+            let state = s.clone();
+            async move {
+                let mut conn = guild_db::connect(&state.db).await?;
+                match recovery::mint_verification(&mut conn, UserId(event.user_id)).await? {
+                    Some(minted) => deliver(&state, verification_email(&state, &minted)).await,
+                    None => Ok(()),
+                }
+            }
+        },
+    );
+    let s = state.clone();
+    registry.on_job(move |_, _: PruneDevMailbox| {
+        let state = s.clone();
+        async move {
+            let mut conn = guild_db::connect(&state.db).await?;
+            let pruned = diesel::sql_query(
+                "DELETE FROM dev_mailbox WHERE created_at < now() - make_interval(days => $1)",
+            )
+            .bind::<diesel::sql_types::Integer, _>(DEV_MAILBOX_DAYS)
+            .execute(&mut conn)
+            .await?;
+            Ok(Some(serde_json::json!({ "pruned": pruned })))
+        }
+    });
+    registry.schedule(guild_db::jobs::Schedule::every(
+        "prune_dev_mailbox",
+        std::time::Duration::from_secs(86_400),
+        &PruneDevMailbox::default(),
+    ));
+    let s = state.clone();
+    registry.on_event(
         "email_deadline_reminder",
         move |_, event: DeadlineReminder| {
             let state = s.clone();
             async move { deadline_email(&state, &event).await }
         },
     );
+}
+
+/// How long the development mailbox keeps a message.
+const DEV_MAILBOX_DAYS: i32 = 7;
+
+/// The daily job that deletes development mailbox messages older than [`DEV_MAILBOX_DAYS`].
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PruneDevMailbox {}
+
+impl guild_db::jobs::Job for PruneDevMailbox {
+    const KIND: &'static str = "mail.prune_dev_mailbox";
 }
 
 #[derive(diesel::QueryableByName)]
@@ -122,8 +166,8 @@ fn invite_email(state: &AppState, minted: &Minted) -> Email {
             minted.name, state.public_url
         ),
         None => format!(
-            "Hello {},\n\nYou have been added to {tenant} on Guild. Sign in with your usual \
-             password at {}.\n",
+            "Hello {},\n\nYou have been invited to {tenant} on Guild. Sign in with your usual \
+             password at {} and accept the invitation there.\n",
             minted.name, state.public_url
         ),
     };
@@ -131,6 +175,21 @@ fn invite_email(state: &AppState, minted: &Minted) -> Email {
         to: minted.email.clone(),
         subject: format!("You are invited to {tenant} on Guild"),
         text,
+        html: None,
+    }
+}
+
+fn verification_email(state: &AppState, minted: &Minted) -> Email {
+    let token = minted.token.as_deref().unwrap_or_default();
+    Email {
+        to: minted.email.clone(),
+        subject: "Verify your Guild email address".to_owned(),
+        text: format!(
+            "Hello {},\n\nConfirm that this address is yours:\n\n{}/verify-email?token={token}\n\n\
+             The link works once and expires in 2 days. If you did not sign up for Guild, ignore \
+             this email.\n",
+            minted.name, state.public_url
+        ),
         html: None,
     }
 }
@@ -150,8 +209,9 @@ fn reset_email(state: &AppState, minted: &Minted) -> Email {
     }
 }
 
-/// Sends, recording a copy in `dev_mailbox` when no SMTP server is configured. A rejected address
-/// is given up on (retrying cannot help); an unavailable server is retried with backoff.
+/// Sends, recording a copy in `dev_mailbox` only in development without an SMTP server (the body
+/// carries single-use links, so production never stores one). A rejected address is given up on
+/// (retrying cannot help); an unavailable server is retried with backoff.
 async fn deliver(state: &AppState, email: Email) -> Result<(), HandlerError> {
     if state.dev_mailbox {
         let mut conn = guild_db::connect(&state.db).await?;

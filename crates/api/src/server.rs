@@ -122,6 +122,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
             Duration::from_secs(30),
         )?);
     }
+    state.dev_mailbox = config.records_mail();
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {
@@ -478,6 +479,7 @@ pub async fn bench_tokens(config: &Config, from: u32, count: u32) -> Result<Stri
             .issue(
                 guild_kernel::UserId(member.user_id),
                 Some(guild_kernel::TenantId(member.tenant_id)),
+                0,
             )
             .map_err(|e| ServerError::Config(ConfigError(vec![format!("bench-tokens: {e:?}")])))?;
         out.push_str(&format!("{}\t{token}\n", member.user_id));

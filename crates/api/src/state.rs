@@ -37,7 +37,7 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// The base URL of the web app, for links in emails.
     pub public_url: String,
-    /// Record every email in the `dev_mailbox` table (when no SMTP server is configured).
+    /// Record every email in the `dev_mailbox` table (development without SMTP only).
     pub dev_mailbox: bool,
     /// The time (a manual clock in tests that move time).
     pub clock: Arc<dyn Clock>,
@@ -60,6 +60,12 @@ pub struct Limits {
     pub signup: RateRule,
     /// Password-reset requests per client address and per account.
     pub reset: RateRule,
+    /// Emailed-token redemptions (accept an invitation, confirm a reset, verify an address) per
+    /// client address: a token is 256 random bits, the limit keeps the server from hashing
+    /// passwords for anyone who sends requests.
+    pub token_ip: RateRule,
+    /// Verification emails asked for per account.
+    pub verification: RateRule,
 }
 
 impl Default for Limits {
@@ -73,6 +79,8 @@ impl Default for Limits {
             login_account: per(10, 900),
             signup: per(10, 3600),
             reset: per(5, 3600),
+            token_ip: per(30, 60),
+            verification: per(5, 3600),
         }
     }
 }

@@ -264,6 +264,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        invited_name -> Nullable<Text>,
     }
 }
 
@@ -638,6 +639,8 @@ diesel::table! {
         password_changed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
+        session_generation -> Int4,
     }
 }
 

@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use crate::TenancyError;
 
-/// Global role, tenant archived-at, membership role and status.
+/// Global role, session generation, tenant archived-at, membership role and status.
 type AccessRow = (
     String,
+    i32,
     Option<chrono::DateTime<chrono::Utc>>,
     Option<String>,
     Option<String>,
@@ -26,6 +27,16 @@ pub async fn load_actor(
     user: UserId,
     tenant: TenantId,
 ) -> Result<Actor, TenancyError> {
+    Ok(load_session_actor(conn, user, tenant).await?.0)
+}
+
+/// [`load_actor`], with the account's session generation read in the same statement (access
+/// tokens of an earlier generation are refused).
+pub async fn load_session_actor(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<(Actor, i32), TenancyError> {
     let row: Option<AccessRow> = users::table
         .inner_join(tenants::table.on(tenants::id.eq(tenant.into_uuid())))
         .left_join(
@@ -36,6 +47,7 @@ pub async fn load_actor(
         .filter(users::id.eq(user.into_uuid()))
         .select((
             users::global_role,
+            users::session_generation,
             tenants::archived_at,
             memberships::role.nullable(),
             memberships::status.nullable(),
@@ -43,7 +55,7 @@ pub async fn load_actor(
         .first(conn)
         .await
         .optional()?;
-    let Some((global_role, archived_at, role, status)) = row else {
+    let Some((global_role, generation, archived_at, role, status)) = row else {
         return Err(TenancyError::NotAMember);
     };
     let global_role = global_role
@@ -82,7 +94,7 @@ pub async fn load_actor(
     } else {
         Vec::new()
     };
-    Ok(Actor {
+    let actor = Actor {
         user_id: user,
         tenant_id: tenant,
         role,
@@ -92,7 +104,8 @@ pub async fn load_actor(
         impersonating,
         api_key: None,
         request_id: None,
-    })
+    };
+    Ok((actor, generation))
 }
 
 #[derive(QueryableByName)]

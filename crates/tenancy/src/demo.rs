@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::TenancyError;
 use crate::secrets::hash_password;
-use crate::tenants::{insert_membership, insert_user};
+use crate::tenants::{Address, insert_membership, insert_user};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "guild-demo-password";
@@ -52,8 +52,15 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<bool, TenancyError> {
             .await?;
         let mut users = Vec::new();
         for (email, role, name) in DEMO_ACCOUNTS {
-            let user =
-                insert_user(conn, email, name, Some(hash.clone()), GlobalRole::Employee).await?;
+            let user = insert_user(
+                conn,
+                email,
+                name,
+                Some(hash.clone()),
+                GlobalRole::Employee,
+                Address::Trusted,
+            )
+            .await?;
             users.push((user, role));
         }
         set_tenant(conn, tenant).await?;

@@ -60,6 +60,21 @@ pub enum TenancyError {
     /// A group with this name exists.
     #[error("a group with this name exists")]
     GroupNameTaken,
+    /// The account's address is not verified yet (follow the link in the verification email).
+    #[error("verify your email address first")]
+    EmailNotVerified,
+    /// The account's address is already verified.
+    #[error("the email address is already verified")]
+    EmailAlreadyVerified,
+    /// No pending invitation of this user to this tenant.
+    #[error("invitation not found")]
+    InvitationNotFound,
+    /// The member has not accepted their invitation yet, so they cannot be (re)activated.
+    #[error("the member has not accepted their invitation yet")]
+    InvitationPending,
+    /// Only the platform owner changes a tenant's plan.
+    #[error("only the platform owner changes a tenant's plan")]
+    PlanChangeForbidden,
     /// Input that passed shape checks but breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -102,6 +117,11 @@ impl ErrorCode for TenancyError {
             Self::EmailTaken => "email_taken",
             Self::AlreadyMember => "already_member",
             Self::GroupNameTaken => "group_name_taken",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::EmailAlreadyVerified => "email_already_verified",
+            Self::InvitationNotFound => "invitation_not_found",
+            Self::InvitationPending => "invitation_pending",
+            Self::PlanChangeForbidden => "plan_change_forbidden",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -114,16 +134,21 @@ impl ErrorCode for TenancyError {
             | Self::NotAMember
             | Self::MembershipInactive
             | Self::Forbidden(_)
-            | Self::RoleNotAssignable => 403,
+            | Self::RoleNotAssignable
+            | Self::EmailNotVerified
+            | Self::PlanChangeForbidden => 403,
             Self::TenantNotFound
             | Self::MemberNotFound
             | Self::GroupNotFound
-            | Self::ApiKeyNotFound => 404,
+            | Self::ApiKeyNotFound
+            | Self::InvitationNotFound => 404,
             Self::LastOwner
             | Self::SlugTaken
             | Self::EmailTaken
             | Self::AlreadyMember
-            | Self::GroupNameTaken => 409,
+            | Self::GroupNameTaken
+            | Self::EmailAlreadyVerified
+            | Self::InvitationPending => 409,
             Self::ManagerCycle | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }

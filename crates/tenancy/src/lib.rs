@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod groups;
 pub mod import;
+pub mod invitations;
 pub mod members;
 pub mod preferences;
 pub mod recovery;

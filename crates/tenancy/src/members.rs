@@ -47,6 +47,7 @@ type MemberRow = (
     Uuid,
     String,
     String,
+    Option<String>,
     String,
     String,
     Option<Uuid>,
@@ -100,7 +101,13 @@ async fn groups_of(
 }
 
 fn to_member(row: MemberRow, groups: &mut HashMap<Uuid, Vec<Uuid>>) -> Member {
-    let (user_id, email, name, role, status, manager_id, created_at) = row;
+    let (user_id, email, name, invited_name, role, status, manager_id, created_at) = row;
+    // Until the invitation is accepted the member is shown with the name the inviter typed, never
+    // the account's own: an invitation must not reveal whether the address already had an account.
+    let name = match invited_name {
+        Some(invited) if status == "INVITED" => invited,
+        _ => name,
+    };
     Member {
         user_id,
         email,
@@ -117,6 +124,7 @@ fn member_columns() -> (
     memberships::user_id,
     users::email,
     users::name,
+    memberships::invited_name,
     memberships::role,
     memberships::status,
     memberships::manager_id,
@@ -126,6 +134,7 @@ fn member_columns() -> (
         memberships::user_id,
         users::email,
         users::name,
+        memberships::invited_name,
         memberships::role,
         memberships::status,
         memberships::manager_id,
@@ -299,8 +308,10 @@ pub struct Invite {
     pub group_ids: Vec<Uuid>,
 }
 
-/// Invites someone (MANAGE_USERS): creates the account if new, adds an INVITED membership (ACTIVE
-/// straight away for an existing account) and queues the invitation email.
+/// Invites someone (MANAGE_USERS): creates the account if new and adds an INVITED membership,
+/// then queues the invitation email. The membership stays INVITED until the address's owner
+/// accepts (see [`crate::invitations`]); an existing account's name is never changed, and the
+/// answer is the same whether or not the address already had an account.
 pub async fn invite(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -315,27 +326,27 @@ pub async fn invite(
     if !may_give(actor, invite.role) {
         return Err(TenancyError::RoleNotAssignable);
     }
-    let existing: Option<(Uuid, bool)> = users::table
+    let existing: Option<Uuid> = users::table
         .filter(crate::lower(users::email).eq(invite.email.trim().to_lowercase()))
-        .select((users::id, users::password_hash.is_not_null()))
+        .select(users::id)
         .first(conn)
         .await
         .optional()?;
-    let (user, status) = match existing {
-        Some((id, true)) => (UserId(id), "ACTIVE"),
-        Some((id, false)) => (UserId(id), "INVITED"),
-        None => (
+    let user = match existing {
+        Some(id) => UserId(id),
+        None => {
             insert_user(
                 conn,
                 &invite.email,
                 &invite.name,
                 None,
                 guild_kernel::GlobalRole::Employee,
+                crate::tenants::Address::Unverified,
             )
-            .await?,
-            "INVITED",
-        ),
+            .await?
+        }
     };
+    let status = "INVITED";
     if let Some(manager) = invite.manager_id {
         load(conn, actor.tenant_id, manager).await?;
     }
@@ -348,6 +359,10 @@ pub async fn invite(
         invite.manager_id.map(UserId::into_uuid),
     )
     .await?;
+    diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .set(memberships::invited_name.eq(Some(invite.name.trim())))
+        .execute(conn)
+        .await?;
     add_to_groups(conn, actor.tenant_id, user, &invite.group_ids).await?;
     guild_db::outbox::publish(
         conn,
@@ -469,7 +484,8 @@ pub async fn set_manager(
     load(conn, actor.tenant_id, user).await
 }
 
-/// Deactivates (`active = false`) or reactivates a member.
+/// Deactivates (`active = false`) or reactivates a member. An invitation not yet accepted can be
+/// neither: only its holder turns it into an active membership (remove it to withdraw it).
 pub async fn set_active(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -477,11 +493,15 @@ pub async fn set_active(
     active: bool,
 ) -> Result<Member, TenancyError> {
     let member = managed_target(conn, actor, user).await?;
+    if member.status == "INVITED" {
+        return Err(TenancyError::InvitationPending);
+    }
     if !active && role_of(&member) == TenantRole::Owner {
         ensure_another_owner(conn, actor.tenant_id, user).await?;
     }
     let status = if active { "ACTIVE" } else { "DEACTIVATED" };
     diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+        .filter(memberships::status.ne("INVITED"))
         .set((
             memberships::status.eq(status),
             memberships::updated_at.eq(Utc::now()),

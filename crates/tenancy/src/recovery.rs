@@ -1,8 +1,19 @@
-//! Email-token flows: accepting an invitation, resetting a forgotten password, changing a password.
+//! Email-token flows: verifying an address, accepting an invitation, resetting a forgotten
+//! password, changing a password.
 //!
-//! Tokens are minted by the worker when it sends the email (see [`mint_invite`], [`mint_reset`]),
-//! stored only as hashes, single use, and expire (invites after 7 days, resets after 1 hour).
-//! Minting a new one invalidates the earlier unused ones of the same kind.
+//! Tokens are minted by the worker when it sends the email (see [`mint_invite`], [`mint_reset`],
+//! [`mint_verification`]), stored only as hashes, single use, and expire (invites after 7 days,
+//! verifications after 2 days, resets after 1 hour). Minting a new one invalidates the earlier
+//! unused ones of the same kind.
+//!
+//! An emailed token proves control of the address, so whoever holds one owns the account: accepting
+//! an invitation or a reset sets the password, marks the address verified and ends every other
+//! session (refresh tokens revoked, the session generation bumped so older access tokens fail).
+//! Once an account has a password and a verified address, no invitation token is minted for it
+//! (it accepts in the app), and setting a password or verifying kills every unused invitation
+//! token, so a leaked invitation link cannot take an account over later.
+//!
+//! Token checks run before argon2: an unknown, used or expired token is refused without hashing.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -27,6 +38,18 @@ type TokenRow = (
 
 const INVITE_TTL_DAYS: i64 = 7;
 const RESET_TTL_MINUTES: i64 = 60;
+const VERIFY_TTL_HOURS: i64 = 48;
+
+/// A verification email must go out to a new account (the worker mints the token and sends it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerificationRequested {
+    /// The account.
+    pub user_id: Uuid,
+}
+
+impl DomainEvent for VerificationRequested {
+    const KIND: &'static str = "tenancy.verification_requested";
+}
 
 /// A password-reset email must go out (the worker mints the token and sends it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,15 +109,17 @@ async fn mint(
     Ok(token)
 }
 
-/// Mints an invitation token for a member still INVITED (none for an existing account that was
-/// simply added); `None` when the membership no longer exists.
+/// What the invitation email says for a member still INVITED: a token when the account has no
+/// password or an unverified address, none for an established account (it accepts in the app);
+/// `None` when the membership no longer exists or was already accepted.
 pub async fn mint_invite(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
 ) -> Result<Option<Minted>, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
-        let row: Option<(String, String, String, String)> = memberships::table
+        type Row = (String, String, Option<String>, String, String, bool);
+        let row: Option<Row> = memberships::table
             .inner_join(users::table.on(users::id.eq(memberships::user_id)))
             .inner_join(tenants::table.on(tenants::id.eq(memberships::tenant_id)))
             .filter(memberships::tenant_id.eq(tenant.into_uuid()))
@@ -102,16 +127,26 @@ pub async fn mint_invite(
             .select((
                 users::email,
                 users::name,
+                memberships::invited_name,
                 tenants::name,
                 memberships::status,
+                users::password_hash
+                    .is_not_null()
+                    .and(users::email_verified_at.is_not_null()),
             ))
             .first(conn)
             .await
             .optional()?;
-        let Some((email, name, tenant_name, status)) = row else {
+        let Some((email, name, invited_name, tenant_name, status, established)) = row else {
             return Ok(None);
         };
-        let token = if status == "INVITED" {
+        if status != "INVITED" {
+            return Ok(None);
+        }
+        // The greeting uses the name the inviter typed: an existing account's own name is not
+        // the inviter's to see, nor to put in an email the inviter chose the address of.
+        let name = invited_name.unwrap_or(name);
+        let token = if !established {
             Some(
                 mint(
                     conn,
@@ -168,6 +203,118 @@ pub async fn mint_reset(
     .await
 }
 
+/// Mints an email-verification token; `None` when the account is gone or already verified.
+pub async fn mint_verification(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<Option<Minted>, TenancyError> {
+    conn.transaction::<_, TenancyError, _>(async |conn| {
+        let row: Option<(String, String, Option<DateTime<Utc>>)> = users::table
+            .find(user.into_uuid())
+            .select((users::email, users::name, users::email_verified_at))
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((email, name, None)) = row else {
+            return Ok(None);
+        };
+        let token = mint(
+            conn,
+            "VERIFY_EMAIL",
+            user,
+            None,
+            Duration::hours(VERIFY_TTL_HOURS),
+        )
+        .await?;
+        Ok(Some(Minted {
+            email,
+            name,
+            tenant_name: None,
+            token: Some(token),
+        }))
+    })
+    .await
+}
+
+/// Asks for another verification email for a signed-in account; `EmailAlreadyVerified` when
+/// there is nothing to verify.
+pub async fn request_verification(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<(), TenancyError> {
+    let verified: Option<DateTime<Utc>> = users::table
+        .find(user.into_uuid())
+        .select(users::email_verified_at)
+        .first(conn)
+        .await?;
+    if verified.is_some() {
+        return Err(TenancyError::EmailAlreadyVerified);
+    }
+    guild_db::outbox::publish(
+        conn,
+        None,
+        &VerificationRequested {
+            user_id: user.into_uuid(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Verifies an address with the emailed token.
+pub async fn verify_email(conn: &mut AsyncPgConnection, token: &str) -> Result<(), TenancyError> {
+    conn.transaction::<_, TenancyError, _>(async |conn| {
+        let (user, _) = consume(conn, "VERIFY_EMAIL", token).await?;
+        mark_verified(conn, user).await?;
+        crate::audit::record_for_user(conn, user, "EMAIL_VERIFIED").await
+    })
+    .await
+}
+
+/// Marks the address verified (once) and kills unused invitation tokens: a verified account
+/// accepts its invitations in the app.
+async fn mark_verified(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
+    diesel::update(users::table.find(user.into_uuid()))
+        .filter(users::email_verified_at.is_null())
+        .set(users::email_verified_at.eq(Some(Utc::now())))
+        .execute(conn)
+        .await?;
+    kill_invite_tokens(conn, user).await
+}
+
+async fn kill_invite_tokens(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<(), TenancyError> {
+    diesel::update(email_tokens::table)
+        .filter(email_tokens::user_id.eq(user.into_uuid()))
+        .filter(email_tokens::kind.eq("INVITE"))
+        .filter(email_tokens::used_at.is_null())
+        .set(email_tokens::used_at.eq(Some(Utc::now())))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a token of `kind` is currently usable, without consuming it: lets a flow refuse a bad
+/// token before it spends time hashing a password.
+async fn check_usable(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    token: &str,
+) -> Result<(), TenancyError> {
+    let usable: Option<Uuid> = email_tokens::table
+        .filter(email_tokens::token_hash.eq(token_hash(token)))
+        .filter(email_tokens::kind.eq(kind))
+        .filter(email_tokens::used_at.is_null())
+        .filter(email_tokens::expires_at.gt(Utc::now()))
+        .select(email_tokens::id)
+        .first(conn)
+        .await
+        .optional()?;
+    usable.map(|_| ()).ok_or(TenancyError::InvalidToken)
+}
+
 /// Consumes a token of `kind`: returns its user and invite tenant, or `InvalidToken`.
 async fn consume(
     conn: &mut AsyncPgConnection,
@@ -201,6 +348,8 @@ async fn consume(
     Ok((UserId(user), tenant.map(TenantId)))
 }
 
+/// Sets the password, ends every session of the account (refresh tokens revoked, access tokens
+/// of earlier generations refused) and kills unused invitation tokens.
 async fn set_password(
     conn: &mut AsyncPgConnection,
     user: UserId,
@@ -210,11 +359,13 @@ async fn set_password(
         .set((
             users::password_hash.eq(Some(hash)),
             users::password_changed_at.eq(Some(Utc::now())),
+            users::session_generation.eq(users::session_generation + 1),
             users::updated_at.eq(Utc::now()),
         ))
         .execute(conn)
         .await?;
-    Ok(())
+    kill_invite_tokens(conn, user).await?;
+    revoke_sessions(conn, user).await
 }
 
 async fn revoke_sessions(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
@@ -227,19 +378,22 @@ async fn revoke_sessions(conn: &mut AsyncPgConnection, user: UserId) -> Result<(
     Ok(())
 }
 
-/// Accepts an invitation: sets the password, activates the membership, signs in there.
+/// Accepts an invitation with its emailed token: sets the password, verifies the address,
+/// activates the membership, ends every other session of the account and signs in there.
 pub async fn accept_invite(
     conn: &mut AsyncPgConnection,
     token: &str,
     password: &str,
 ) -> Result<Session, TenancyError> {
     check_password_rules("password", password)?;
+    check_usable(conn, "INVITE", token).await?;
     let hash = hash_password(password).await?;
     let (user, tenant) = conn
         .transaction::<_, TenancyError, _>(async |conn| {
             let (user, tenant) = consume(conn, "INVITE", token).await?;
             let tenant = tenant.ok_or(TenancyError::InvalidToken)?;
             set_password(conn, user, hash).await?;
+            mark_verified(conn, user).await?;
             diesel::update(memberships::table.find((tenant.into_uuid(), user.into_uuid())))
                 .filter(memberships::status.eq("INVITED"))
                 .set((
@@ -278,19 +432,23 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-/// Sets a new password with a reset token; every session of the account ends.
+/// Sets a new password with a reset token; every session of the account ends and the address
+/// counts as verified.
 pub async fn reset_password(
     conn: &mut AsyncPgConnection,
     token: &str,
     password: &str,
-) -> Result<(), TenancyError> {
+) -> Result<UserId, TenancyError> {
     check_password_rules("password", password)?;
+    check_usable(conn, "PASSWORD_RESET", token).await?;
     let hash = hash_password(password).await?;
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let (user, _) = consume(conn, "PASSWORD_RESET", token).await?;
         set_password(conn, user, hash).await?;
+        // The reset link reached the address: it is the owner's.
+        mark_verified(conn, user).await?;
         crate::audit::record_for_user(conn, user, "PASSWORD_RESET").await?;
-        revoke_sessions(conn, user).await
+        Ok(user)
     })
     .await
 }
@@ -318,8 +476,7 @@ pub async fn change_password(
     let hash = hash_password(new).await?;
     conn.transaction::<_, TenancyError, _>(async |conn| {
         set_password(conn, user, hash).await?;
-        crate::audit::record_for_user(conn, user, "PASSWORD_CHANGED").await?;
-        revoke_sessions(conn, user).await
+        crate::audit::record_for_user(conn, user, "PASSWORD_CHANGED").await
     })
     .await
 }

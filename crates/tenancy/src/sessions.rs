@@ -29,6 +29,20 @@ pub struct Session {
     pub refresh_token: String,
     /// When it expires.
     pub refresh_expires_at: DateTime<Utc>,
+    /// The account's session generation: access tokens minted for this session carry it, and
+    /// a password change, reset or invitation acceptance moves the account past it.
+    pub generation: i32,
+}
+
+/// The account's current session generation (see [`Session::generation`]).
+pub async fn generation(conn: &mut AsyncPgConnection, user: UserId) -> Result<i32, TenancyError> {
+    users::table
+        .find(user.into_uuid())
+        .select(users::session_generation)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(TenancyError::InvalidToken)
 }
 
 /// Checks that `user` may act in `tenant` now: an active membership of a live tenant, or the
@@ -98,6 +112,7 @@ async fn issue(
     tenant: Option<TenantId>,
     family: Uuid,
 ) -> Result<Session, TenancyError> {
+    let generation = generation(conn, user).await?;
     let token = new_token()?;
     let expires_at = Utc::now() + Duration::days(REFRESH_TTL_DAYS);
     diesel::insert_into(refresh_tokens::table)
@@ -116,6 +131,7 @@ async fn issue(
         tenant_id: tenant,
         refresh_token: token,
         refresh_expires_at: expires_at,
+        generation,
     })
 }
 

@@ -55,6 +55,15 @@ pub struct SignUp {
     pub password: String,
 }
 
+/// Whether a new account's address counts as proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Address {
+    /// Created by an operator (the platform owner, the demo data): taken as verified.
+    Trusted,
+    /// Typed by someone who has not shown they read its mail yet.
+    Unverified,
+}
+
 /// Inserts a user with a password; the email must be free.
 pub(crate) async fn insert_user(
     conn: &mut AsyncPgConnection,
@@ -62,11 +71,13 @@ pub(crate) async fn insert_user(
     name: &str,
     password_hash: Option<String>,
     global_role: GlobalRole,
+    address: Address,
 ) -> Result<UserId, TenancyError> {
     let id = Uuid::now_v7();
     diesel::insert_into(users::table)
         .values((
             users::id.eq(id),
+            users::email_verified_at.eq((address == Address::Trusted).then(Utc::now)),
             users::email.eq(email.trim()),
             users::name.eq(name.trim()),
             users::password_changed_at.eq(password_hash.as_ref().map(|_| Utc::now())),
@@ -162,7 +173,8 @@ fn owner_actor(user: UserId, tenant: TenantId, global_role: GlobalRole) -> Actor
     }
 }
 
-/// Creates a FREE tenant and its OWNER account in one transaction.
+/// Creates a FREE tenant and its OWNER account in one transaction, and queues the email that
+/// verifies the account's address (until then no other tenant can add the account).
 pub async fn sign_up(
     conn: &mut AsyncPgConnection,
     input: &SignUp,
@@ -179,6 +191,15 @@ pub async fn sign_up(
             &input.name,
             Some(hash),
             GlobalRole::Employee,
+            Address::Unverified,
+        )
+        .await?;
+        guild_db::outbox::publish(
+            conn,
+            None,
+            &crate::recovery::VerificationRequested {
+                user_id: user.into_uuid(),
+            },
         )
         .await?;
         insert_tenant(conn, tenant, &input.tenant_name, &input.slug, "FREE").await?;
@@ -269,7 +290,7 @@ pub struct TenantChanges {
     pub name: Option<String>,
     /// New slug.
     pub slug: Option<String>,
-    /// New plan (OWNER only).
+    /// New plan (the platform owner only).
     pub plan: Option<String>,
     /// New locale.
     pub locale: Option<String>,
@@ -279,7 +300,7 @@ pub struct TenantChanges {
     pub catalog_open: Option<bool>,
 }
 
-/// Updates settings: ADMIN and above; the plan only by an OWNER.
+/// Updates settings: ADMIN and above; the plan only by the platform owner.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -288,8 +309,10 @@ pub async fn update(
     if actor.role.rank() > TenantRole::Admin.rank() || actor.api_key.is_some() {
         return Err(TenancyError::RoleNotAssignable);
     }
-    if changes.plan.is_some() && actor.role != TenantRole::Owner {
-        return Err(TenancyError::RoleNotAssignable);
+    // The plan is what the tenant pays for: the platform decides it, not the tenant's own owner.
+    if changes.plan.is_some() && (actor.global_role != GlobalRole::Owner || actor.api_key.is_some())
+    {
+        return Err(TenancyError::PlanChangeForbidden);
     }
     if let Some(slug) = &changes.slug {
         check_slug(slug)?;
@@ -401,6 +424,8 @@ pub struct User {
     pub global_role: String,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When the address was verified, if it was.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Reads a user.
@@ -434,6 +459,8 @@ pub async fn bootstrap_owner(
             diesel::update(users::table.find(id))
                 .set((
                     users::global_role.eq(GlobalRole::Owner.as_str()),
+                    users::email_verified_at.eq(Some(Utc::now())),
+                    users::session_generation.eq(users::session_generation + 1),
                     users::password_hash.eq(Some(hash)),
                     users::password_changed_at.eq(Some(Utc::now())),
                     users::updated_at.eq(Utc::now()),
@@ -442,6 +469,16 @@ pub async fn bootstrap_owner(
                 .await?;
             Ok(UserId(id))
         }
-        None => insert_user(conn, email, name, Some(hash), GlobalRole::Owner).await,
+        None => {
+            insert_user(
+                conn,
+                email,
+                name,
+                Some(hash),
+                GlobalRole::Owner,
+                Address::Trusted,
+            )
+            .await
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Sign-up, sign-in, token refresh (and tenant switching), sign-out, and `/v1/me`.
+//! Sign-up (and verifying the address), sign-in, token refresh (and tenant switching), sign-out,
+//! emailed-token flows, and `/v1/me` with the user's pending invitations.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
@@ -39,7 +40,9 @@ pub(crate) struct TokenPair {
 
 fn token_pair(state: &AppState, session: sessions::Session) -> Result<TokenPair, ApiError> {
     Ok(TokenPair {
-        access_token: state.tokens.issue(session.user_id, session.tenant_id)?,
+        access_token: state
+            .tokens
+            .issue(session.user_id, session.tenant_id, session.generation)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl.as_secs(),
         refresh_token: session.refresh_token,
@@ -112,6 +115,9 @@ pub(crate) struct SignUpResponse {
 }
 
 /// Sign up: create a FREE tenant and become its OWNER.
+///
+/// A verification link is emailed to the address. Until it is followed the account works in the
+/// tenant it created, but no other tenant can add it: invitations to it wait until it is verified.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -247,15 +253,18 @@ pub(crate) struct RefreshRequest {
         (status = 200, description = "The next token pair", body = TokenPair),
         InputErrors,
         (status = 401, description = "`invalid_token`, `refresh_token_reused`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed in the requested tenant", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, description = "Not allowed in the requested tenant", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/refresh")]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ValidJson<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let body = body.into_inner();
+    limit_token_use(&state, &req, "refresh").await?;
     let mut conn = guild_db::connect(&state.db).await?;
     let session =
         sessions::refresh(&mut conn, &body.refresh_token, body.tenant_id.map(TenantId)).await?;
@@ -298,6 +307,8 @@ pub(crate) struct UserDto {
     name: String,
     /// OWNER, SUPER_ADMIN, ADMIN or EMPLOYEE (platform-wide).
     global_role: String,
+    /// Whether the address is verified; until it is, no other tenant can add the account.
+    email_verified: bool,
 }
 
 /// A tenant the user belongs to.
@@ -308,6 +319,18 @@ pub(crate) struct MembershipDto {
     tenant_slug: String,
     role: String,
     status: String,
+}
+
+impl From<tenants::MembershipSummary> for MembershipDto {
+    fn from(m: tenants::MembershipSummary) -> Self {
+        Self {
+            tenant_id: m.tenant_id,
+            tenant_name: m.tenant_name,
+            tenant_slug: m.tenant_slug,
+            role: m.role,
+            status: m.status,
+        }
+    }
 }
 
 /// A permission and where it applies.
@@ -394,17 +417,9 @@ pub(crate) async fn me(
             email: account.email,
             name: account.name,
             global_role: account.global_role,
+            email_verified: account.email_verified_at.is_some(),
         },
-        memberships: memberships
-            .into_iter()
-            .map(|m| MembershipDto {
-                tenant_id: m.tenant_id,
-                tenant_name: m.tenant_name,
-                tenant_slug: m.tenant_slug,
-                role: m.role,
-                status: m.status,
-            })
-            .collect(),
+        memberships: memberships.into_iter().map(MembershipDto::from).collect(),
         active_tenant,
         role,
         permissions,
@@ -425,6 +440,11 @@ pub(crate) struct AcceptInvite {
 }
 
 /// Accept an invitation: set your password and sign in to the tenant.
+///
+/// The emailed token proves you read the address's mail: the password becomes the account's,
+/// the address counts as verified, and every other session of the account ends. An account that
+/// already has a password and a verified address gets no token by email; it accepts in the app
+/// (`POST /v1/me/invitations/{tenant_id}/accept`).
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -432,19 +452,180 @@ pub(crate) struct AcceptInvite {
     responses(
         (status = 200, description = "Joined, and signed in", body = TokenPair),
         InputErrors,
-        (status = 401, description = "`invalid_token`: unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 401, description = "`invalid_token`: unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/accept-invite")]
 pub(crate) async fn accept_invite(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ValidJson<AcceptInvite>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let body = body.into_inner();
+    limit_token_use(&state, &req, "accept-invite").await?;
     let mut conn = guild_db::connect(&state.db).await?;
     let session =
         guild_tenancy::recovery::accept_invite(&mut conn, &body.token, &body.password).await?;
+    state.actors.forget_user(session.user_id);
     Ok(web::Json(token_pair(&state, session)?))
+}
+
+/// Counts one emailed-token redemption (or refresh) against the client address's limit.
+async fn limit_token_use(state: &AppState, req: &HttpRequest, flow: &str) -> Result<(), ApiError> {
+    rate_limit(
+        state,
+        &format!("token:{flow}:ip:{}", client_ip(req)),
+        state.limits.token_ip,
+    )
+    .await
+}
+
+/// The token from a verification email.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyEmail {
+    /// The token from the link.
+    #[validate(length(min = 1, max = 200))]
+    token: String,
+}
+
+/// Verify your email address with the emailed token.
+#[utoipa::path(
+    tag = "auth",
+    security(()),
+    request_body = VerifyEmail,
+    responses(
+        (status = 204, description = "The address is verified"),
+        InputErrors,
+        (status = 401, description = "`invalid_token`: unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/verify-email")]
+pub(crate) async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<VerifyEmail>,
+) -> Result<HttpResponse, ApiError> {
+    limit_token_use(&state, &req, "verify-email").await?;
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::recovery::verify_email(&mut conn, &body.into_inner().token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Send the verification email again.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 202, description = "An email with a new link is on its way (earlier links stop working)"),
+        AuthErrors,
+        (status = 409, description = "`email_already_verified`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/email-verification")]
+pub(crate) async fn request_email_verification(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    rate_limit(
+        &state,
+        &format!("verify:account:{}", user.user_id),
+        state.limits.verification,
+    )
+    .await?;
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::recovery::request_verification(&mut conn, user.user_id).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// An invitation waiting for your answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InvitationDto {
+    /// The tenant that invited you; the invitation's id.
+    tenant_id: Uuid,
+    tenant_name: String,
+    tenant_slug: String,
+    /// The role offered.
+    role: String,
+    /// When you were invited.
+    invited_at: DateTime<Utc>,
+}
+
+/// Your pending invitations.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InvitationList {
+    data: Vec<InvitationDto>,
+}
+
+/// List your pending invitations, oldest first.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "Your invitations", body = InvitationList), AuthErrors)
+)]
+#[get("/invitations")]
+pub(crate) async fn list_my_invitations(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<InvitationList>, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    let data = guild_tenancy::invitations::pending(&mut conn, user.user_id)
+        .await?
+        .into_iter()
+        .map(|i| InvitationDto {
+            tenant_id: i.tenant_id,
+            tenant_name: i.tenant_name,
+            tenant_slug: i.tenant_slug,
+            role: i.role,
+            invited_at: i.invited_at,
+        })
+        .collect();
+    Ok(web::Json(InvitationList { data }))
+}
+
+/// Accept an invitation; your address must be verified.
+///
+/// Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
+#[utoipa::path(
+    tag = "auth",
+    params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
+    responses(
+        (status = 200, description = "You are an active member", body = MembershipDto),
+        AuthErrors,
+        (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/invitations/{tenant_id}/accept")]
+pub(crate) async fn accept_my_invitation(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MembershipDto>, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    let m = guild_tenancy::invitations::accept(&mut conn, user.user_id, TenantId(*path)).await?;
+    Ok(web::Json(MembershipDto::from(m)))
+}
+
+/// Decline an invitation.
+#[utoipa::path(
+    tag = "auth",
+    params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
+    responses(
+        (status = 204, description = "Declined"),
+        AuthErrors,
+        (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/invitations/{tenant_id}/decline")]
+pub(crate) async fn decline_my_invitation(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::invitations::decline(&mut conn, user.user_id, TenantId(*path)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The account to reset.
@@ -513,17 +694,22 @@ pub(crate) struct ResetConfirm {
     responses(
         (status = 204, description = "Password changed"),
         InputErrors,
-        (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/password-reset/confirm")]
 pub(crate) async fn confirm_password_reset(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ValidJson<ResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    limit_token_use(&state, &req, "reset-confirm").await?;
     let mut conn = guild_db::connect(&state.db).await?;
-    guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password).await?;
+    let user =
+        guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password).await?;
+    state.actors.forget_user(user);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -559,5 +745,6 @@ pub(crate) async fn change_password(
         &body.new_password,
     )
     .await?;
+    state.actors.forget_user(user.user_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -181,7 +181,7 @@ pub(crate) async fn delete_group(
         groups::delete(conn, &actor, id).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -206,7 +206,7 @@ pub(crate) async fn add_group_members(
         groups::add_members(conn, &actor, id, &users).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(group.into()))
 }
 
@@ -231,6 +231,6 @@ pub(crate) async fn remove_group_members(
         groups::remove_members(conn, &actor, id, &users).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(group.into()))
 }

@@ -194,7 +194,7 @@ pub(crate) async fn change_member_role(
         members::change_role(conn, &actor, user, role).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -228,7 +228,7 @@ pub(crate) async fn set_member_manager(
         members::set_manager(conn, &actor, user, manager).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -250,7 +250,7 @@ pub(crate) async fn deactivate_member(
         members::set_active(conn, &actor, user, false).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -272,7 +272,7 @@ pub(crate) async fn reactivate_member(
         members::set_active(conn, &actor, user, true).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -294,7 +294,7 @@ pub(crate) async fn remove_member(
         members::remove(conn, &actor, user).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -356,7 +356,7 @@ pub(crate) async fn set_member_permissions(
         members::set_grants(conn, &actor, user, &grants).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(saved.into_iter().map(GrantDto::from).collect()))
 }
 

@@ -129,7 +129,7 @@ pub(crate) async fn update_tenant(
         tenants::update(conn, &actor, &changes).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(tenant.into()))
 }
 
@@ -145,7 +145,7 @@ pub(crate) async fn archive_tenant(
         tenants::archive(conn, &actor).await
     })
     .await?;
-    state.actors.clear();
+    state.actors.clear_tenant(actor.tenant_id);
     Ok(web::Json(tenant.into()))
 }
 

@@ -1,0 +1,634 @@
+//! Security hardening, end to end: identity (verified addresses, invitations that only their
+//! holder can accept, sessions that end), mail that production never keeps, and the controls
+//! around them.
+
+use actix_web::http::Method;
+use guild_tests::{SmtpSink, access, assert_problem, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+fn get(uri: &str, token: &str) -> actix_http::Request {
+    json_request(Method::GET, uri, Some(token), None)
+}
+
+fn post(uri: &str, token: Option<&str>, body: Value) -> actix_http::Request {
+    json_request(Method::POST, uri, token, Some(body))
+}
+
+fn signup_body(slug: &str, name: &str, email: &str, password: &str) -> Value {
+    json!({ "tenant_name": format!("Company {slug}"), "slug": slug, "name": name, "email": email, "password": password })
+}
+
+/// The whole takeover sequence of a pre-registered address, with the emails read from a real
+/// SMTP server: the attacker's account never joins, the address's owner does, and the attacker's
+/// sessions end.
+#[actix_web::test]
+async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
+    let smtp = SmtpSink::start();
+    let (w, app) = world(|state| {
+        state.mailer = std::sync::Arc::new(smtp.mailer());
+        state.dev_mailbox = false;
+    })
+    .await;
+    let victim = access(&sign_up(&app, "victim").await);
+
+    // The attacker registers the victim's colleague's address in a tenant of their own.
+    let attacker = send(
+        &app,
+        post(
+            "/v1/auth/signup",
+            None,
+            signup_body(
+                "evil",
+                "Mallory",
+                "alice@victim.example.com",
+                "attacker password",
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(attacker.status, 201, "{}", attacker.text);
+    let attacker_access = access(&attacker.json);
+    let attacker_refresh = attacker.json["tokens"]["refresh_token"].clone();
+    let me = send(&app, get("/v1/me", &attacker_access)).await;
+    assert_eq!(me.json["user"]["email_verified"], false);
+
+    // The company invites the address as ADMIN; the answer is the same as for a new address.
+    let invited = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&victim),
+            json!({ "email": "alice@victim.example.com", "name": "Alice Real", "role": "ADMIN" }),
+        ),
+    )
+    .await;
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    let fresh = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&victim),
+            json!({ "email": "bob@victim.example.com", "name": "Bob New", "role": "ADMIN" }),
+        ),
+    )
+    .await;
+    assert_eq!(fresh.status, 201, "{}", fresh.text);
+    for (reply, name) in [(&invited, "Alice Real"), (&fresh, "Bob New")] {
+        assert_eq!(reply.json["status"], "INVITED");
+        assert_eq!(
+            reply.json["name"], name,
+            "the inviter sees the name they typed"
+        );
+    }
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&invited.json), keys(&fresh.json));
+
+    // The attacker cannot use the membership: not by signing in to it, not in the app.
+    let login = json!({ "email": "alice@victim.example.com", "password": "attacker password",
+        "tenant_id": sign_up_tenant_id(&app, &victim).await });
+    assert_problem(
+        &send(&app, post("/v1/auth/login", None, login)).await,
+        403,
+        "membership_inactive",
+    );
+    let pending = send(&app, get("/v1/me/invitations", &attacker_access)).await;
+    assert_eq!(pending.status, 200, "{}", pending.text);
+    let invitation = &pending.json["data"][0];
+    assert_eq!(invitation["role"], "ADMIN");
+    let tenant_id = invitation["tenant_id"].as_str().unwrap().to_owned();
+    assert_problem(
+        &send(
+            &app,
+            post(
+                &format!("/v1/me/invitations/{tenant_id}/accept"),
+                Some(&attacker_access),
+                json!({}),
+            ),
+        )
+        .await,
+        403,
+        "email_not_verified",
+    );
+    // Nor can the inviting admin activate it for them.
+    let alice_id = invited.json["user_id"].as_str().unwrap();
+    assert_problem(
+        &send(
+            &app,
+            post(
+                &format!("/v1/members/{alice_id}/reactivate"),
+                Some(&victim),
+                json!({}),
+            ),
+        )
+        .await,
+        409,
+        "invitation_pending",
+    );
+    // The account's own name was not changed by the invitation.
+    let me = send(&app, get("/v1/me", &attacker_access)).await;
+    assert_eq!(me.json["user"]["name"], "Mallory");
+
+    // The invitation reaches the address's owner through the real SMTP server.
+    w.run_worker().await;
+    let mails = smtp.received_by("alice@victim.example.com");
+    let invitation_mail = mails
+        .iter()
+        .find(|m| m.subject.contains("invited"))
+        .unwrap_or_else(|| panic!("no invitation in {mails:?}"));
+    let token = invitation_mail.token().expect("a token link");
+    assert!(
+        invitation_mail.text.contains("Hello Alice Real"),
+        "{}",
+        invitation_mail.text
+    );
+
+    // Alice accepts with her own password: she is the ADMIN, the attacker is out.
+    let accepted = send(
+        &app,
+        post(
+            "/v1/auth/accept-invite",
+            None,
+            json!({ "token": token, "password": "alice's own password" }),
+        ),
+    )
+    .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.json["tenant_id"], tenant_id.as_str());
+    let alice = send(&app, get("/v1/me", &access(&accepted.json))).await;
+    assert_eq!(alice.json["role"], "ADMIN");
+    assert_eq!(alice.json["user"]["email_verified"], true);
+    assert_problem(
+        &send(&app, get("/v1/me", &attacker_access)).await,
+        401,
+        "session_ended",
+    );
+    assert_problem(
+        &send(&app, get("/v1/tenant", &attacker_access)).await,
+        401,
+        "session_ended",
+    );
+    assert_problem(
+        &send(
+            &app,
+            post(
+                "/v1/auth/refresh",
+                None,
+                json!({ "refresh_token": attacker_refresh }),
+            ),
+        )
+        .await,
+        401,
+        "invalid_token",
+    );
+    let old_password =
+        json!({ "email": "alice@victim.example.com", "password": "attacker password" });
+    assert_problem(
+        &send(&app, post("/v1/auth/login", None, old_password)).await,
+        401,
+        "invalid_credentials",
+    );
+    let mailbox: i64 = count(&w, "SELECT count(*) AS n FROM dev_mailbox").await;
+    assert_eq!(mailbox, 0, "with SMTP configured no mail body is kept");
+}
+
+async fn sign_up_tenant_id<S, B>(app: &S, token: &str) -> Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    send(app, get("/v1/tenant", token)).await.json["id"].clone()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn count(w: &guild_tests::World, sql: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .expect("count")
+        .n
+}
+
+/// A verified account's invitations wait for its answer in the app: accept joins, decline goes.
+#[actix_web::test]
+async fn a_verified_account_answers_its_invitations_in_the_app() {
+    let (w, app) = world(|_| {}).await;
+    let first = access(&sign_up(&app, "first").await);
+    let second = access(&sign_up(&app, "second").await);
+    let bea = send(
+        &app,
+        post(
+            "/v1/auth/signup",
+            None,
+            signup_body("bea", "Bea", "bea@example.com", "bea's password!"),
+        ),
+    )
+    .await;
+    let bea_access = access(&bea.json);
+    w.run_worker().await;
+    let verify = w.token_mailed_to("bea@example.com");
+    let verified = send(
+        &app,
+        post("/v1/auth/verify-email", None, json!({ "token": verify })),
+    )
+    .await;
+    assert_eq!(verified.status, 204, "{}", verified.text);
+    assert_problem(
+        &send(
+            &app,
+            post("/v1/auth/verify-email", None, json!({ "token": verify })),
+        )
+        .await,
+        401,
+        "invalid_token",
+    );
+    assert_problem(
+        &send(
+            &app,
+            post("/v1/me/email-verification", Some(&bea_access), json!({})),
+        )
+        .await,
+        409,
+        "email_already_verified",
+    );
+    assert_eq!(
+        send(&app, get("/v1/me", &bea_access)).await.json["user"]["email_verified"],
+        true
+    );
+
+    for owner in [&first, &second] {
+        let invited = send(
+            &app,
+            post(
+                "/v1/members",
+                Some(owner),
+                json!({ "email": "bea@example.com", "name": "Beatrice", "role": "EMPLOYEE" }),
+            ),
+        )
+        .await;
+        assert_eq!(invited.status, 201, "{}", invited.text);
+        assert_eq!(invited.json["status"], "INVITED");
+    }
+    w.run_worker().await;
+    let mail = w.mail.last_to("bea@example.com").expect("an invitation");
+    assert!(
+        !mail.text.contains("token="),
+        "a verified account with a password gets no token: {}",
+        mail.text
+    );
+
+    let pending = send(&app, get("/v1/me/invitations", &bea_access)).await;
+    let ids: Vec<String> = pending.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["tenant_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "{}", pending.text);
+    let accepted = send(
+        &app,
+        post(
+            &format!("/v1/me/invitations/{}/accept", ids[0]),
+            Some(&bea_access),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.json["status"], "ACTIVE");
+    let declined = send(
+        &app,
+        post(
+            &format!("/v1/me/invitations/{}/decline", ids[1]),
+            Some(&bea_access),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(declined.status, 204, "{}", declined.text);
+    assert_problem(
+        &send(
+            &app,
+            post(
+                &format!("/v1/me/invitations/{}/accept", ids[1]),
+                Some(&bea_access),
+                json!({}),
+            ),
+        )
+        .await,
+        404,
+        "invitation_not_found",
+    );
+    let pending = send(&app, get("/v1/me/invitations", &bea_access)).await;
+    assert_eq!(pending.json["data"], json!([]));
+
+    // She switches into the tenant she joined, under her own name.
+    let login =
+        json!({ "email": "bea@example.com", "password": "bea's password!", "tenant_id": ids[0] });
+    let signed_in = send(&app, post("/v1/auth/login", None, login)).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    let members = send(&app, get("/v1/members?q=bea", &first)).await;
+    assert_eq!(members.json["data"][0]["name"], "Bea", "{}", members.text);
+    assert_eq!(members.json["data"][0]["status"], "ACTIVE");
+    let members = send(&app, get("/v1/members?q=bea", &second)).await;
+    assert_eq!(members.json["data"], json!([]), "declined: no membership");
+}
+
+/// A password change ends every other session at once, even on an instance that cached the
+/// actor, and a token minted before it stops working on tenant-less routes too.
+#[actix_web::test]
+async fn a_password_change_ends_every_other_session_at_once() {
+    let (_w, app) = world(|state| {
+        state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
+            std::time::Duration::from_secs(30),
+        ));
+    })
+    .await;
+    let first = sign_up(&app, "acme").await;
+    let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
+    let second = send(&app, post("/v1/auth/login", None, login)).await;
+    let (first_access, second_access) = (access(&first), access(&second.json));
+    // Both sessions work, and the actor is now cached.
+    for token in [&first_access, &second_access] {
+        assert_eq!(send(&app, get("/v1/tenant", token)).await.status, 200);
+    }
+    let changed = send(
+        &app,
+        post(
+            "/v1/me/password",
+            Some(&first_access),
+            json!({ "current_password": "correct horse battery", "new_password": "a new password 2" }),
+        ),
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    for token in [&first_access, &second_access] {
+        assert_problem(
+            &send(&app, get("/v1/tenant", token)).await,
+            401,
+            "session_ended",
+        );
+        assert_problem(
+            &send(&app, get("/v1/me", token)).await,
+            401,
+            "session_ended",
+        );
+    }
+    assert_problem(
+        &send(
+            &app,
+            post(
+                "/v1/auth/refresh",
+                None,
+                json!({ "refresh_token": second.json["refresh_token"] }),
+            ),
+        )
+        .await,
+        401,
+        "invalid_token",
+    );
+    let login = json!({ "email": "owner@acme.example.com", "password": "a new password 2" });
+    let fresh = send(&app, post("/v1/auth/login", None, login)).await;
+    assert_eq!(fresh.status, 200);
+    assert_eq!(
+        send(&app, get("/v1/tenant", &access(&fresh.json)))
+            .await
+            .status,
+        200
+    );
+}
+
+/// A bad emailed token is refused before any password is hashed, and the redemptions are
+/// rate limited per client address.
+#[actix_web::test]
+async fn emailed_token_redemptions_are_rate_limited() {
+    let (_w, app) = world(|state| {
+        state.limits.token_ip = guild_kernel::ports::RateRule {
+            limit: 3,
+            window: std::time::Duration::from_secs(60),
+        };
+    })
+    .await;
+    for _ in 0..3 {
+        let reply = send(
+            &app,
+            post(
+                "/v1/auth/accept-invite",
+                None,
+                json!({ "token": "nope", "password": "long enough password" }),
+            ),
+        )
+        .await;
+        assert_problem(&reply, 401, "invalid_token");
+    }
+    let limited = send(
+        &app,
+        post(
+            "/v1/auth/accept-invite",
+            None,
+            json!({ "token": "nope", "password": "long enough password" }),
+        ),
+    )
+    .await;
+    assert_problem(&limited, 429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // Each flow has its own bucket.
+    assert_problem(
+        &send(
+            &app,
+            post("/v1/auth/verify-email", None, json!({ "token": "nope" })),
+        )
+        .await,
+        401,
+        "invalid_token",
+    );
+}
+
+/// Only development without SMTP keeps mail; the application role never reads a kept body back,
+/// and old messages are pruned.
+#[actix_web::test]
+async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
+    let vars = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    let key = ("GUILD_BLOB_SIGNING_KEY", "0123456789abcdef0123456789abcdef");
+    let config = |pairs: &[(&str, &str)]| {
+        guild_api::config::Config::from_vars(&vars(pairs)).expect("a valid configuration")
+    };
+    assert!(config(&[]).records_mail());
+    assert!(!config(&[("GUILD_SMTP_URL", "smtp://127.0.0.1:2525")]).records_mail());
+    assert!(!config(&[("GUILD_ENV", "production"), secret, key]).records_mail());
+
+    let (w, app) = world(|_| {}).await;
+    sign_up(&app, "acme").await;
+    w.run_worker().await;
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM dev_mailbox").await,
+        1,
+        "the verification email is kept in development"
+    );
+    {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let mut conn = w.db.conn().await;
+        let denied = conn
+            .transaction::<(), diesel::result::Error, _>(async |conn| {
+                diesel::sql_query("SET LOCAL ROLE guild_app")
+                    .execute(conn)
+                    .await?;
+                diesel::sql_query("SELECT text_body AS n FROM dev_mailbox")
+                    .execute(conn)
+                    .await
+                    .map(drop)
+            })
+            .await;
+        let message = format!("{denied:?}");
+        assert!(
+            message.contains("permission denied"),
+            "the application role read a mail body: {message}"
+        );
+        diesel::sql_query("UPDATE dev_mailbox SET created_at = now() - interval '8 days'")
+            .execute(&mut conn)
+            .await
+            .expect("age the message");
+        let mut job = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                diesel::sql_query("SET LOCAL ROLE guild_app")
+                    .execute(conn)
+                    .await?;
+                diesel::sql_query(
+                    "DELETE FROM dev_mailbox WHERE created_at < now() - interval '7 days'",
+                )
+                .execute(conn)
+                .await
+            })
+            .await;
+        assert_eq!(
+            job.as_mut().ok().copied(),
+            Some(1),
+            "{job:?}: the role may prune"
+        );
+    }
+    // The scheduled job prunes what is older than a week.
+    sign_up(&app, "beta").await;
+    w.run_worker().await;
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query("UPDATE dev_mailbox SET created_at = now() - interval '8 days'")
+            .execute(&mut w.db.conn().await)
+            .await
+            .expect("age the messages");
+    }
+    let mut conn = w.db.conn().await;
+    guild_db::jobs::enqueue(
+        &mut conn,
+        None,
+        &guild_api::emails::PruneDevMailbox::default(),
+    )
+    .await
+    .expect("enqueue the prune job");
+    w.run_worker().await;
+    assert_eq!(count(&w, "SELECT count(*) AS n FROM dev_mailbox").await, 0);
+}
+
+/// The plan is the platform's to change, not the tenant owner's.
+#[actix_web::test]
+async fn only_the_platform_owner_changes_a_tenants_plan() {
+    let (w, app) = world(|_| {}).await;
+    let tenant = sign_up(&app, "acme").await;
+    let owner = access(&tenant);
+    let upgrade = |token: &str| {
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(token),
+            Some(json!({ "plan": "PRO" })),
+        )
+    };
+    assert_problem(
+        &send(&app, upgrade(&owner)).await,
+        403,
+        "plan_change_forbidden",
+    );
+    let renamed = send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "name": "Acme Inc" })),
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    {
+        let mut conn = w.db.conn().await;
+        guild_tenancy::tenants::bootstrap_owner(
+            &mut conn,
+            "root@guild.example.com",
+            "Root",
+            "platform owner pass",
+        )
+        .await
+        .unwrap();
+    }
+    let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
+    let root = send(&app, post("/v1/auth/login", None, login)).await;
+    let switched = send(
+        &app,
+        post("/v1/auth/refresh", None, json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
+    )
+    .await;
+    let upgraded = send(&app, upgrade(&access(&switched.json))).await;
+    assert_eq!(upgraded.status, 200, "{}", upgraded.text);
+    assert_eq!(upgraded.json["plan"], "PRO");
+}
+
+/// A change in one tenant forgets that tenant's cached actors only.
+#[actix_web::test]
+async fn a_change_in_one_tenant_keeps_other_tenants_actors_cached() {
+    let (w, app) = world(|state| {
+        state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
+            std::time::Duration::from_secs(30),
+        ));
+    })
+    .await;
+    let acme = access(&sign_up(&app, "acme").await);
+    let beta = access(&sign_up(&app, "beta").await);
+    for token in [&acme, &beta] {
+        assert_eq!(send(&app, get("/v1/tenant", token)).await.status, 200);
+    }
+    assert_eq!(w.state.actors.len(), 2);
+    let renamed = send(
+        &app,
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&acme),
+            Some(json!({ "name": "Acme Inc" })),
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(
+        w.state.actors.len(),
+        1,
+        "acme's entry is forgotten, beta's stays"
+    );
+}
