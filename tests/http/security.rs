@@ -632,3 +632,72 @@ async fn a_change_in_one_tenant_keeps_other_tenants_actors_cached() {
         "acme's entry is forgotten, beta's stays"
     );
 }
+
+/// A tenant sends at most its plan's invitations a day, one by one or by CSV, and the inviter's
+/// only text in the email (the name) is one plain line.
+#[actix_web::test]
+async fn invitation_emails_are_capped_per_tenant_and_day() {
+    let (w, app) = world(|state| {
+        state.invite_caps = guild_tenancy::quota::InviteCaps {
+            free: 3,
+            starter: 10,
+            pro: 10,
+        };
+    })
+    .await;
+    let acme = access(&sign_up(&app, "acme").await);
+    let beta = access(&sign_up(&app, "beta").await);
+    let invite = |token: &str, n: usize| {
+        post(
+            "/v1/members",
+            Some(token),
+            json!({ "email": format!("m{n}@example.com"), "name": format!("Member {n}"), "role": "EMPLOYEE" }),
+        )
+    };
+    for n in 0..3 {
+        assert_eq!(send(&app, invite(&acme, n)).await.status, 201);
+    }
+    let capped = send(&app, invite(&acme, 3)).await;
+    assert_problem(&capped, 429, "invitation_cap_reached");
+    assert_eq!(send(&app, invite(&beta, 3)).await.status, 201, "per tenant");
+
+    let csv = "email,name,role\nx@example.com,X,EMPLOYEE\ny@example.com,Y,EMPLOYEE\n";
+    let dry = send(
+        &app,
+        post(
+            "/v1/members/import",
+            Some(&acme),
+            json!({ "csv": csv, "dry_run": true }),
+        ),
+    )
+    .await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    assert_eq!(dry.json["daily_invitation_cap"], 3);
+    assert_eq!(dry.json["invitations_left_today"], 0);
+    assert_eq!(dry.json["errors"][0]["field"], "rows", "{}", dry.text);
+    let big: String = std::iter::once("email,name,role\n".to_owned())
+        .chain((0..3).map(|n| format!("b{n}@example.com,B {n},EMPLOYEE\n")))
+        .collect();
+    let refused = send(
+        &app,
+        post("/v1/members/import", Some(&beta), json!({ "csv": big })),
+    )
+    .await;
+    assert_problem(&refused, 422, "import_invalid");
+    assert_eq!(refused.json["report"]["invitations_left_today"], 2);
+    assert_eq!(refused.json["report"]["imported"], 0);
+
+    let spoof = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&beta),
+            json!({ "email": "z@example.com", "name": "Zed\n\nYour account is locked, see evil.example", "role": "EMPLOYEE" }),
+        ),
+    )
+    .await;
+    assert_problem(&spoof, 422, "validation_failed");
+    w.run_worker().await;
+    let mail = w.mail.last_to("m0@example.com").expect("an invitation");
+    assert!(mail.html.is_none(), "invitations are plain text only");
+}

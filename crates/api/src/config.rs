@@ -73,6 +73,25 @@ pub struct Config {
     pub api_url: String,
     /// Where uploaded media goes.
     pub blobs: BlobConfig,
+    /// `GUILD_DAILY_INVITES`: invitation emails a tenant may send per UTC day, by plan
+    /// (`FREE=20,STARTER=500,PRO=5000`; plans left out keep their default).
+    pub invite_caps: guild_tenancy::quota::InviteCaps,
+}
+
+/// Parses `FREE=20,STARTER=500,PRO=5000` over the defaults.
+fn invite_caps(value: &str) -> Option<guild_tenancy::quota::InviteCaps> {
+    let mut caps = guild_tenancy::quota::InviteCaps::default();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (plan, cap) = part.split_once('=')?;
+        let cap: u32 = cap.trim().parse().ok().filter(|c| *c <= 1_000_000)?;
+        match plan.trim().to_ascii_uppercase().as_str() {
+            "FREE" => caps.free = cap,
+            "STARTER" => caps.starter = cap,
+            "PRO" => caps.pro = cap,
+            _ => return None,
+        }
+    }
+    Some(caps)
 }
 
 /// Media storage: a local directory (the default) or an S3-compatible bucket.
@@ -331,6 +350,12 @@ impl Config {
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
         let blobs = blob_config(&mut r, env, &api_url);
+        let invite_caps = r.parse(
+            "GUILD_DAILY_INVITES",
+            guild_tenancy::quota::InviteCaps::default(),
+            "PLAN=COUNT pairs such as FREE=20,STARTER=500,PRO=5000",
+            invite_caps,
+        );
 
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
@@ -361,6 +386,7 @@ impl Config {
             public_url,
             api_url,
             blobs,
+            invite_caps,
         })
     }
 

@@ -123,6 +123,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
         )?);
     }
     state.dev_mailbox = config.records_mail();
+    state.invite_caps = config.invite_caps;
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     /// The limits applied.
     pub limits: Limits,
+    /// Invitation emails a tenant may send per day, by plan.
+    pub invite_caps: guild_tenancy::quota::InviteCaps,
     /// Outgoing email.
     pub mailer: Arc<dyn Mailer>,
     /// The base URL of the web app, for links in emails.
@@ -132,6 +134,7 @@ impl AppState {
             mailer: Arc::new(RecordingMailer::new()),
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
+            invite_caps: guild_tenancy::quota::InviteCaps::default(),
             api_url: "http://localhost:8080".to_owned(),
             clock: Arc::new(SystemClock),
             blobs: Arc::new(local.clone()),

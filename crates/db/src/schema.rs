@@ -220,6 +220,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitation_quota (tenant_id, day) {
+        tenant_id -> Uuid,
+        day -> Date,
+        sent -> Int4,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Uuid,
         tenant_id -> Nullable<Uuid>,
@@ -686,6 +694,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gamification_settings,
     groups,
     idempotency_keys,
+    invitation_quota,
     jobs,
     media_assets,
     memberships,

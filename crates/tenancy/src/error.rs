@@ -75,6 +75,14 @@ pub enum TenancyError {
     /// Only the platform owner changes a tenant's plan.
     #[error("only the platform owner changes a tenant's plan")]
     PlanChangeForbidden,
+    /// The tenant sent as many invitations today as its plan allows.
+    #[error("the tenant has sent its {cap} invitations for today (the {plan} plan's cap)")]
+    InvitationCapReached {
+        /// The daily cap.
+        cap: u32,
+        /// The tenant's plan.
+        plan: String,
+    },
     /// Input that passed shape checks but breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -122,6 +130,7 @@ impl ErrorCode for TenancyError {
             Self::InvitationNotFound => "invitation_not_found",
             Self::InvitationPending => "invitation_pending",
             Self::PlanChangeForbidden => "plan_change_forbidden",
+            Self::InvitationCapReached { .. } => "invitation_cap_reached",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -150,6 +159,7 @@ impl ErrorCode for TenancyError {
             | Self::EmailAlreadyVerified
             | Self::InvitationPending => 409,
             Self::ManagerCycle | Self::Invalid(_) => 422,
+            Self::InvitationCapReached { .. } => 429,
             Self::Db(e) => e.status(),
         }
     }

@@ -4,7 +4,8 @@
 //! (group names separated by `;`). Every row is checked first — address, name, role (at most
 //! below the importer's), duplicates in the file, existing members, unknown groups — and the
 //! report lists every problem by row. Rows are imported only when there is none and it is not a
-//! dry run.
+//! dry run. An import that would pass the tenant's daily invitation cap is refused as a whole,
+//! and the report says the cap and what is left of it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +17,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::TenancyError;
-use crate::members::{Invite, invite};
+use crate::members::{Invite, check_invited_name, invite};
+use crate::quota::InviteCaps;
 
 /// The largest import accepted, in rows.
 pub const MAX_ROWS: usize = 5000;
@@ -43,6 +45,10 @@ pub struct ImportReport {
     pub imported: usize,
     /// Every problem found.
     pub errors: Vec<RowError>,
+    /// Invitation emails the tenant may send per UTC day on its plan.
+    pub daily_invitation_cap: u32,
+    /// Invitation emails left today, before this import.
+    pub invitations_left_today: u32,
 }
 
 /// Checks, and unless `dry_run` or any row is bad, invites every row.
@@ -51,6 +57,7 @@ pub async fn import_csv(
     actor: &Actor,
     csv_text: &str,
     dry_run: bool,
+    caps: &InviteCaps,
 ) -> Result<ImportReport, TenancyError> {
     authorize(actor, Permission::ManageUsers, Target::Tenant)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -118,8 +125,11 @@ pub async fn import_csv(
             bad("email", "appears twice in the file");
         }
         let name = cell(name_col);
-        if name.is_empty() || name.chars().count() > 200 {
-            bad("name", "must be 1 to 200 characters");
+        if check_invited_name(&name).is_err() {
+            bad(
+                "name",
+                "must be 1 to 200 characters on one line, without control characters",
+            );
         }
         let role = cell(role_col).to_uppercase().parse::<TenantRole>();
         match role {
@@ -193,6 +203,20 @@ pub async fn import_csv(
             }
         }
     }
+    let allowance = crate::quota::allowance(conn, actor.tenant_id, caps).await?;
+    if invites.len() > allowance.left as usize {
+        errors.push(RowError {
+            row: 1,
+            field: "rows".into(),
+            message: format!(
+                "{} invitations, but the tenant may send {} more today ({} a day on the {} plan)",
+                invites.len(),
+                allowance.left,
+                allowance.cap,
+                allowance.plan
+            ),
+        });
+    }
     errors.sort_by_key(|e| e.row);
 
     let mut report = ImportReport {
@@ -200,12 +224,14 @@ pub async fn import_csv(
         rows,
         imported: 0,
         errors,
+        daily_invitation_cap: allowance.cap,
+        invitations_left_today: allowance.left,
     };
     if dry_run || !report.errors.is_empty() {
         return Ok(report);
     }
     for (_, row_invite, _) in &invites {
-        invite(conn, actor, row_invite).await?;
+        invite(conn, actor, row_invite, caps).await?;
     }
     report.imported = invites.len();
     Ok(report)

@@ -17,6 +17,7 @@ pub mod import;
 pub mod invitations;
 pub mod members;
 pub mod preferences;
+pub mod quota;
 pub mod recovery;
 pub mod secrets;
 pub mod sessions;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::on_unique;
+use crate::quota::InviteCaps;
 use crate::tenants::{insert_membership, insert_user};
 use crate::{TenancyError, audit};
 
@@ -309,13 +310,15 @@ pub struct Invite {
 }
 
 /// Invites someone (MANAGE_USERS): creates the account if new and adds an INVITED membership,
-/// then queues the invitation email. The membership stays INVITED until the address's owner
+/// takes one unit of the tenant's daily invitation cap, then queues the invitation email. The
+/// membership stays INVITED until the address's owner
 /// accepts (see [`crate::invitations`]); an existing account's name is never changed, and the
 /// answer is the same whether or not the address already had an account.
 pub async fn invite(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     invite: &Invite,
+    caps: &InviteCaps,
 ) -> Result<Member, TenancyError> {
     authorize(
         actor,
@@ -326,6 +329,7 @@ pub async fn invite(
     if !may_give(actor, invite.role) {
         return Err(TenancyError::RoleNotAssignable);
     }
+    check_invited_name(&invite.name)?;
     let existing: Option<Uuid> = users::table
         .filter(crate::lower(users::email).eq(invite.email.trim().to_lowercase()))
         .select(users::id)
@@ -364,6 +368,7 @@ pub async fn invite(
         .execute(conn)
         .await?;
     add_to_groups(conn, actor.tenant_id, user, &invite.group_ids).await?;
+    crate::quota::take(conn, actor.tenant_id, 1, caps).await?;
     guild_db::outbox::publish(
         conn,
         Some(actor.tenant_id),
@@ -383,6 +388,21 @@ pub async fn invite(
     )
     .await?;
     load(conn, actor.tenant_id, user).await
+}
+
+/// The invited name is the one text an inviter puts in the email: one line, no control
+/// characters, so it cannot lay out a message of its own (the email is plain text, so markup is
+/// shown as typed, never rendered).
+pub(crate) fn check_invited_name(name: &str) -> Result<(), TenancyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(TenancyError::invalid(
+            "name",
+            "invalid_name",
+            "1 to 200 characters on one line, without control characters",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) async fn add_to_groups(

@@ -118,10 +118,21 @@ pub(crate) struct InviteRequest {
 }
 
 /// Invite a member by email (MANAGE_USERS); the invitation email is sent by the worker.
+///
+/// The member stays INVITED until the address's owner accepts; the answer is the same whether
+/// or not the address already has an account. Each invitation counts against the tenant's daily
+/// cap (by plan, `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`.
 #[utoipa::path(
     tag = "members",
     request_body = InviteRequest,
-    responses((status = 201, body = MemberDto, description = "Invited"), AuthErrors, InputErrors, NotFound, Conflict)
+    responses(
+        (status = 201, body = MemberDto, description = "Invited"),
+        AuthErrors,
+        InputErrors,
+        NotFound,
+        Conflict,
+        (status = 429, description = "`invitation_cap_reached`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
 )]
 #[post("")]
 pub(crate) async fn invite_member(
@@ -139,7 +150,7 @@ pub(crate) async fn invite_member(
         group_ids: b.group_ids,
     };
     let member = in_tenant(&state, &actor, async |conn| {
-        members::invite(conn, &actor, &invite).await
+        members::invite(conn, &actor, &invite, &state.invite_caps).await
     })
     .await?;
     Ok(HttpResponse::Created().json(MemberDto::from(member)))
@@ -389,8 +400,13 @@ pub(crate) struct ImportReportDto {
     rows: usize,
     /// Members invited.
     imported: usize,
-    /// Every problem, by row.
+    /// Every problem, by row (an import past the daily invitation cap is reported on row 1,
+    /// field `rows`).
     errors: Vec<RowErrorDto>,
+    /// Invitation emails the tenant may send per UTC day on its plan.
+    daily_invitation_cap: u32,
+    /// Invitation emails left today, before this import.
+    invitations_left_today: u32,
 }
 
 /// Invite members in bulk from CSV (MANAGE_USERS), all or nothing.
@@ -415,7 +431,7 @@ pub(crate) async fn import_members(
     let actor = auth.0;
     let b = body.into_inner();
     let report = in_tenant(&state, &actor, async |conn| {
-        guild_tenancy::import::import_csv(conn, &actor, &b.csv, b.dry_run).await
+        guild_tenancy::import::import_csv(conn, &actor, &b.csv, b.dry_run, &state.invite_caps).await
     })
     .await?;
     let dto = ImportReportDto {
@@ -431,6 +447,8 @@ pub(crate) async fn import_members(
                 message: e.message,
             })
             .collect(),
+        daily_invitation_cap: report.daily_invitation_cap,
+        invitations_left_today: report.invitations_left_today,
     };
     if !dto.dry_run && !dto.errors.is_empty() {
         return Err(ApiError::new(
