@@ -701,3 +701,137 @@ async fn invitation_emails_are_capped_per_tenant_and_day() {
     let mail = w.mail.last_to("m0@example.com").expect("an invitation");
     assert!(mail.html.is_none(), "invitations are plain text only");
 }
+
+/// Per account only failures count, so nobody locks a colleague out by sending requests; per
+/// client address every attempt counts, and behind a trusted proxy each client has its own
+/// bucket while a client cannot pick one by sending the header itself.
+#[actix_web::test]
+async fn sign_in_limits_count_failures_per_account_and_clients_through_trusted_proxies() {
+    use guild_kernel::ports::RateRule;
+    let minute = std::time::Duration::from_secs(60);
+    let (_w, app) = world(|state| {
+        state.limits.login_account = RateRule {
+            limit: 2,
+            window: minute,
+        };
+        state.limits.login_ip = RateRule {
+            limit: 3,
+            window: minute,
+        };
+        state.trusted_proxies = std::sync::Arc::from(vec!["10.0.0.0/8".parse().unwrap()]);
+    })
+    .await;
+    sign_up(&app, "acme").await;
+    let login = |peer: &str, forwarded: Option<&str>, password: &str| {
+        let mut req = actix_web::test::TestRequest::post()
+            .uri("/v1/auth/login")
+            .peer_addr(peer.parse().unwrap())
+            .set_json(json!({ "email": "owner@acme.example.com", "password": password }));
+        if let Some(f) = forwarded {
+            req = req.insert_header(("x-forwarded-for", f));
+        }
+        req.to_request()
+    };
+    let right = "correct horse battery";
+    // Successful sign-ins from many clients do not use up the account's budget.
+    for n in 0..5 {
+        let reply = send(&app, login(&format!("198.51.100.{n}:1000"), None, right)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    // Behind the proxy, clients are told apart by the address the proxy appended.
+    for n in 0..3 {
+        let reply = send(
+            &app,
+            login("10.0.0.5:1000", Some(&format!("203.0.113.{n}")), right),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "client {n}: {}", reply.text);
+    }
+    // A direct client's own header is ignored: its fourth attempt is limited.
+    for n in 0..3 {
+        let reply = send(
+            &app,
+            login(
+                "192.0.2.7:1000",
+                Some(&format!("203.0.113.{}", 50 + n)),
+                right,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    assert_problem(
+        &send(&app, login("192.0.2.7:1000", Some("203.0.113.99"), right)).await,
+        429,
+        "rate_limited",
+    );
+    // Two failures lock the account (from anywhere) until the window passes.
+    for n in 0..2 {
+        let reply = send(
+            &app,
+            login(&format!("198.51.100.{}:1000", 100 + n), None, "wrong horse"),
+        )
+        .await;
+        assert_problem(&reply, 401, "invalid_credentials");
+    }
+    assert_problem(
+        &send(&app, login("198.51.100.200:1000", None, right)).await,
+        429,
+        "rate_limited",
+    );
+}
+
+/// Authenticated traffic counts per tenant and per API key, with `RateLimit-*` headers.
+#[actix_web::test]
+async fn authenticated_requests_are_limited_per_tenant_and_per_api_key() {
+    use guild_kernel::ports::RateRule;
+    let minute = std::time::Duration::from_secs(60);
+    let (_w, app) = world(|state| {
+        state.limits.tenant = Some(RateRule {
+            limit: 6,
+            window: minute,
+        });
+        state.limits.api_key = Some(RateRule {
+            limit: 2,
+            window: minute,
+        });
+    })
+    .await;
+    let acme = access(&sign_up(&app, "acme").await);
+    let beta = access(&sign_up(&app, "beta").await);
+    let first = send(&app, get("/v1/tenant", &acme)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("ratelimit-limit"), Some("6"));
+    assert_eq!(first.header("ratelimit-remaining"), Some("5"));
+    assert!(first.header("ratelimit-reset").is_some());
+    let key = send(
+        &app,
+        post(
+            "/v1/api-keys",
+            Some(&acme),
+            json!({ "name": "sync", "permissions": ["VIEW_AUDIT_LOG"] }),
+        ),
+    )
+    .await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    let key = key.json["secret"].as_str().expect("the secret").to_owned();
+    for remaining in ["1", "0"] {
+        let reply = send(&app, get("/v1/audit-log", &key)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.header("ratelimit-remaining"), Some(remaining));
+    }
+    let limited = send(&app, get("/v1/audit-log", &key)).await;
+    assert_problem(&limited, 429, "rate_limited");
+    assert_eq!(limited.header("ratelimit-limit"), Some("2"));
+    // The tenant's own budget: 6 in all, the key's 3 requests included.
+    let reply = send(&app, get("/v1/tenant", &acme)).await;
+    assert_eq!(reply.status, 200);
+    let reply = send(&app, get("/v1/tenant", &acme)).await;
+    assert_problem(&reply, 429, "rate_limited");
+    assert!(reply.header("retry-after").is_some());
+    assert_eq!(
+        send(&app, get("/v1/tenant", &beta)).await.status,
+        200,
+        "per tenant"
+    );
+}

@@ -352,8 +352,17 @@ impl FromRequest for Auth {
         match cached {
             Some((_, current)) if generation < current => Either::Left(ready(Err(signed_out()))),
             Some((mut actor, current)) if !actor.impersonating && generation == current => {
-                actor.request_id = request_id_of(req);
-                Either::Left(ready(Ok(Self(actor))))
+                match crate::client::limit_actor_now(state, req, &actor) {
+                    Some(Err(e)) => Either::Left(ready(Err(e))),
+                    Some(Ok(())) => {
+                        actor.request_id = request_id_of(req);
+                        Either::Left(ready(Ok(Self(actor))))
+                    }
+                    None => {
+                        let (state, req) = (state.clone(), req.clone());
+                        Either::Right(Box::pin(async move { finish(&state, &req, actor).await }))
+                    }
+                }
             }
             cached => {
                 let (state, req) = (state.clone(), req.clone());
@@ -392,9 +401,11 @@ fn session(tokens: &TokenKeys, token: &str) -> Result<((UserId, TenantId), i32),
     Ok(((UserId(claims.sub), tenant), claims.generation))
 }
 
-/// Stamps the request id on the actor and, when a platform owner acts in a tenant they do not
-/// belong to, records the request (reads included) in the tenant's audit log.
+/// Counts the request against the tenant's (and API key's) rate limits, stamps the request id on
+/// the actor and, when a platform owner acts in a tenant they do not belong to, records the
+/// request (reads included) in the tenant's audit log.
 async fn finish(state: &AppState, req: &HttpRequest, mut actor: Actor) -> Result<Auth, ApiError> {
+    crate::client::limit_actor(state, req, &actor).await?;
     actor.request_id = request_id_of(req);
     if actor.impersonating {
         tracing::info!(user = %actor.user_id, tenant = %actor.tenant_id, "platform owner acting in a tenant");

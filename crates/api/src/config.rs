@@ -76,6 +76,12 @@ pub struct Config {
     /// `GUILD_DAILY_INVITES`: invitation emails a tenant may send per UTC day, by plan
     /// (`FREE=20,STARTER=500,PRO=5000`; plans left out keep their default).
     pub invite_caps: guild_tenancy::quota::InviteCaps,
+    /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `GUILD_TENANT_REQUESTS_PER_MIN`: authenticated requests per tenant and minute (0: no limit).
+    pub tenant_requests_per_min: u32,
+    /// `GUILD_API_KEY_REQUESTS_PER_MIN`: requests per API key and minute (0: no limit).
+    pub api_key_requests_per_min: u32,
 }
 
 /// Parses `FREE=20,STARTER=500,PRO=5000` over the defaults.
@@ -350,6 +356,16 @@ impl Config {
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
         let blobs = blob_config(&mut r, env, &api_url);
+        let trusted_proxies = r.parse(
+            "GUILD_TRUSTED_PROXIES",
+            Vec::new(),
+            "comma-separated CIDRs or addresses such as 10.0.0.0/8,192.168.1.10",
+            crate::client::parse_proxies,
+        );
+        let tenant_requests_per_min =
+            r.number("GUILD_TENANT_REQUESTS_PER_MIN", 60_000, 0, 1_000_000_000) as u32;
+        let api_key_requests_per_min =
+            r.number("GUILD_API_KEY_REQUESTS_PER_MIN", 600, 0, 1_000_000_000) as u32;
         let invite_caps = r.parse(
             "GUILD_DAILY_INVITES",
             guild_tenancy::quota::InviteCaps::default(),
@@ -387,6 +403,9 @@ impl Config {
             api_url,
             blobs,
             invite_caps,
+            trusted_proxies,
+            tenant_requests_per_min,
+            api_key_requests_per_min,
         })
     }
 

@@ -63,6 +63,8 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    let request = res.request().clone();
+    crate::client::write_headers(&request, res.headers_mut());
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

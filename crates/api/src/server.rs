@@ -124,6 +124,13 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     }
     state.dev_mailbox = config.records_mail();
     state.invite_caps = config.invite_caps;
+    state.trusted_proxies = std::sync::Arc::from(config.trusted_proxies.clone());
+    let per_minute = |limit| guild_kernel::ports::RateRule {
+        limit,
+        window: Duration::from_secs(60),
+    };
+    state.limits.tenant = Some(per_minute(config.tenant_requests_per_min));
+    state.limits.api_key = Some(per_minute(config.api_key_requests_per_min));
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {

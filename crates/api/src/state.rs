@@ -33,6 +33,8 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     /// The limits applied.
     pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` is believed (`GUILD_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Invitation emails a tenant may send per day, by plan.
     pub invite_caps: guild_tenancy::quota::InviteCaps,
     /// Outgoing email.
@@ -68,6 +70,10 @@ pub struct Limits {
     pub token_ip: RateRule,
     /// Verification emails asked for per account.
     pub verification: RateRule,
+    /// Authenticated requests per tenant (`None` or a zero limit: unlimited).
+    pub tenant: Option<RateRule>,
+    /// Requests per API key (`None` or a zero limit: unlimited).
+    pub api_key: Option<RateRule>,
 }
 
 impl Default for Limits {
@@ -83,6 +89,8 @@ impl Default for Limits {
             reset: per(5, 3600),
             token_ip: per(30, 60),
             verification: per(5, 3600),
+            tenant: Some(per(60_000, 60)),
+            api_key: Some(per(600, 60)),
         }
     }
 }
@@ -135,6 +143,7 @@ impl AppState {
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
             invite_caps: guild_tenancy::quota::InviteCaps::default(),
+            trusted_proxies: Arc::from(Vec::new()),
             api_url: "http://localhost:8080".to_owned(),
             clock: Arc::new(SystemClock),
             blobs: Arc::new(local.clone()),

@@ -12,7 +12,11 @@
 //!   hit, `PTTL`). Any Redis error or timeout is [`RateLimitUnavailable`]: callers fail closed.
 //! - [`MemoryRateLimiter`] keeps the counters in the process: the default for a single instance.
 //!   It never fails, and prunes expired windows as it grows so memory stays bounded by the keys
-//!   active within their windows.
+//!   active within their windows. It also counts without a future ([`RateLimiter::hit_local`]),
+//!   so the per-tenant limit on every authenticated request costs a lock, not an allocation.
+//!
+//! `peek` reads a key's window without counting, for limits that count failures only (sign-in
+//! per account): the caller peeks before the attempt and hits after a failure.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -147,6 +151,47 @@ impl RedisRateLimiter {
     }
 }
 
+impl RedisRateLimiter {
+    async fn peek_redis(
+        &self,
+        key: &str,
+        rule: RateRule,
+    ) -> Result<RateDecision, RateLimitUnavailable> {
+        let window = rule.window.clamp(MIN_WINDOW, MAX_WINDOW);
+        let redis_key = self.redis_key(key);
+        let read = async {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| RateLimitUnavailable(format!("redis: {e}")))?;
+            deadpool_redis::redis::pipe()
+                .cmd("GET")
+                .arg(&redis_key)
+                .cmd("PTTL")
+                .arg(&redis_key)
+                .query_async::<(Option<i64>, i64)>(&mut conn)
+                .await
+                .map_err(|e| RateLimitUnavailable(format!("redis: {e}")))
+        };
+        let (count, ttl_ms) = tokio::time::timeout(self.timeout, read)
+            .await
+            .map_err(|_| RateLimitUnavailable("redis timed out".into()))??;
+        let count = count.map_or(0, |c| u64::try_from(c).unwrap_or(u64::MAX));
+        let reset_after = u64::try_from(ttl_ms).map_or(window, Duration::from_millis);
+        Ok(peeked(rule, count, reset_after.min(window)))
+    }
+}
+
+/// The decision for the next hit of a window that holds `count` hits.
+fn peeked(rule: RateRule, count: u64, reset_after: Duration) -> RateDecision {
+    let mut decision = decide(rule, count.saturating_add(1), reset_after);
+    if decision.allowed {
+        decision.remaining = decision.remaining.saturating_add(1);
+    }
+    decision
+}
+
 impl RateLimiter for RedisRateLimiter {
     fn hit<'a>(
         &'a self,
@@ -154,6 +199,14 @@ impl RateLimiter for RedisRateLimiter {
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
         Box::pin(self.hit_redis(key, rule))
+    }
+
+    fn peek<'a>(
+        &'a self,
+        key: &'a str,
+        rule: RateRule,
+    ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
+        Box::pin(self.peek_redis(key, rule))
     }
 }
 
@@ -268,6 +321,17 @@ fn count_hit(entry: &mut Window, rule: RateRule, window: Duration, now: Instant)
     )
 }
 
+impl MemoryRateLimiter {
+    fn peek_now(&self, key: &str, rule: RateRule, now: Instant) -> RateDecision {
+        let window = rule.window.clamp(MIN_WINDOW, MAX_WINDOW);
+        let state = self.lock();
+        match state.windows.get(key).filter(|w| w.resets_at > now) {
+            Some(w) => peeked(rule, w.count, w.resets_at.saturating_duration_since(now)),
+            None => peeked(rule, 0, window),
+        }
+    }
+}
+
 impl RateLimiter for MemoryRateLimiter {
     fn hit<'a>(
         &'a self,
@@ -276,5 +340,18 @@ impl RateLimiter for MemoryRateLimiter {
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
         let decision = self.hit_now(key, rule, Instant::now());
         Box::pin(std::future::ready(Ok(decision)))
+    }
+
+    fn peek<'a>(
+        &'a self,
+        key: &'a str,
+        rule: RateRule,
+    ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
+        let decision = self.peek_now(key, rule, Instant::now());
+        Box::pin(std::future::ready(Ok(decision)))
+    }
+
+    fn hit_local(&self, key: &str, rule: RateRule) -> Option<RateDecision> {
+        Some(self.hit_now(key, rule, Instant::now()))
     }
 }

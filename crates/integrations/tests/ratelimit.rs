@@ -276,3 +276,41 @@ async fn memory_zero_limit_refuses_everything() {
     assert!(!d.allowed);
     assert_eq!(d.remaining, 0);
 }
+
+/// Peeking counts nothing; it says whether the next hit is allowed and what is left.
+async fn assert_peek_counts_nothing(limiter: &dyn RateLimiter, key: &str) {
+    let rule = rule(2, 60_000);
+    for _ in 0..5 {
+        let d = limiter.peek(key, rule).await.expect("decision");
+        assert!(d.allowed, "{d:?}");
+        assert_eq!(d.remaining, 2, "{d:?}");
+    }
+    limiter.hit(key, rule).await.expect("decision");
+    let d = limiter.peek(key, rule).await.expect("decision");
+    assert!(d.allowed && d.remaining == 1, "{d:?}");
+    limiter.hit(key, rule).await.expect("decision");
+    let d = limiter.peek(key, rule).await.expect("decision");
+    assert!(!d.allowed && d.remaining == 0, "{d:?}");
+    assert!(d.reset_after > Duration::ZERO && d.reset_after <= rule.window);
+}
+
+#[tokio::test]
+async fn redis_peek_counts_nothing() {
+    let limiter = redis_limiter(&unique_prefix("peek"));
+    assert_peek_counts_nothing(&limiter, "k").await;
+}
+
+#[tokio::test]
+async fn memory_peek_counts_nothing_and_counts_locally() {
+    let limiter = MemoryRateLimiter::new();
+    assert_peek_counts_nothing(&limiter, "k").await;
+    let rule = rule(1, 60_000);
+    assert!(limiter.hit_local("local", rule).is_some_and(|d| d.allowed));
+    assert!(limiter.hit_local("local", rule).is_some_and(|d| !d.allowed));
+    assert!(
+        redis_limiter(&unique_prefix("local"))
+            .hit_local("k", rule)
+            .is_none(),
+        "Redis counts through the server"
+    );
+}

@@ -74,6 +74,21 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
         key: &'a str,
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>>;
+
+    /// Says whether a hit on `key` would be within `rule`, without counting one: for limits
+    /// that count failures only (`allowed` is false once the window holds `rule.limit` hits).
+    fn peek<'a>(
+        &'a self,
+        key: &'a str,
+        rule: RateRule,
+    ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>>;
+
+    /// Counts a hit at once when the counters live in this process (no future, no await);
+    /// `None` when the limiter must ask a server, and the caller uses [`hit`](Self::hit).
+    fn hit_local(&self, key: &str, rule: RateRule) -> Option<RateDecision> {
+        let _ = (key, rule);
+        None
+    }
 }
 
 /// What a [`BlobStore`] knows about a stored blob without reading it.

@@ -1,8 +1,6 @@
 //! Sign-up (and verifying the address), sign-in, token refresh (and tenant switching), sign-out,
 //! emailed-token flows, and `/v1/me` with the user's pending invitations.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::auth::effective_grants;
@@ -58,32 +56,23 @@ pub(crate) async fn rate_limit(
     key: &str,
     rule: RateRule,
 ) -> Result<(), ApiError> {
-    let decision = state.limiter.hit(key, rule).await.map_err(|e| {
-        tracing::error!(error = %e, "rate limiter unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limiter_unavailable")
-    })?;
+    let decision = state
+        .limiter
+        .hit(key, rule)
+        .await
+        .map_err(|e| crate::client::unavailable(&e))?;
     if decision.allowed {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(crate::client::limited(decision))
     }
-    let reset = decision.reset_after.as_secs().max(1).to_string();
-    let header = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("0"));
-    Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
-        .detail("too many attempts; try again later")
-        .header(RETRY_AFTER, header(reset.clone()))
-        .header(
-            HeaderName::from_static("ratelimit-limit"),
-            header(decision.limit.to_string()),
-        )
-        .header(
-            HeaderName::from_static("ratelimit-remaining"),
-            header(decision.remaining.to_string()),
-        )
-        .header(HeaderName::from_static("ratelimit-reset"), header(reset)))
 }
 
 fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    req.app_data::<web::Data<AppState>>().map_or_else(
+        || "unknown".to_owned(),
+        |s| crate::client::client_key(req, s),
+    )
 }
 
 /// Sign-up: a new tenant and its owner.
@@ -186,7 +175,8 @@ pub(crate) struct LoginRequest {
 
 /// Sign in with email and password.
 ///
-/// Rate limited per client address and per account; over the limit, 429 with `Retry-After`.
+/// Rate limited per client address (every attempt) and per account (failed attempts only); over
+/// a limit, 429 with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -212,21 +202,33 @@ pub(crate) async fn login(
         state.limits.login_ip,
     )
     .await?;
-    let account = body.email.trim().to_lowercase();
-    rate_limit(
-        &state,
-        &format!("login:account:{account}"),
-        state.limits.login_account,
-    )
-    .await?;
+    // Per account, only failures count: a stranger sending requests cannot lock anyone out,
+    // and an account that failed too often is refused before its password is hashed again.
+    let account = format!("login:account:{}", body.email.trim().to_lowercase());
+    let rule = state.limits.login_account;
+    let standing = state
+        .limiter
+        .peek(&account, rule)
+        .await
+        .map_err(|e| crate::client::unavailable(&e))?;
+    if !standing.allowed {
+        return Err(crate::client::limited(standing));
+    }
     let mut conn = guild_db::connect(&state.db).await?;
-    let session = sessions::login(
+    let session = match sessions::login(
         &mut conn,
         &body.email,
         &body.password,
         body.tenant_id.map(TenantId),
     )
-    .await?;
+    .await
+    {
+        Err(e @ guild_tenancy::TenancyError::InvalidCredentials) => {
+            rate_limit(&state, &account, rule).await?;
+            return Err(e.into());
+        }
+        other => other?,
+    };
     Ok(web::Json(token_pair(&state, session)?))
 }
 
