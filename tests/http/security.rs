@@ -835,3 +835,107 @@ async fn authenticated_requests_are_limited_per_tenant_and_per_api_key() {
         "per tenant"
     );
 }
+
+/// A MANAGE_GROUPS grant scoped to a group cannot widen itself by pulling people into that
+/// group: only members the holder could already manage, and never a role at or above theirs.
+#[actix_web::test]
+async fn a_scoped_group_grant_pulls_in_only_members_it_already_manages() {
+    let (w, app) = world(|_| {}).await;
+    let signed_up = sign_up(&app, "acme").await;
+    let owner = access(&signed_up);
+    let owner_id = send(&app, get("/v1/me", &owner)).await.json["user"]["id"].clone();
+    let lead = guild_tests::join(&app, &w, &owner, "lead@acme.example.com", "EMPLOYEE").await;
+    let lead_id = send(&app, get("/v1/me", &access(&lead))).await.json["user"]["id"].clone();
+    let mut ids = Vec::new();
+    for name in ["in-g", "outside"] {
+        let pair = guild_tests::join(
+            &app,
+            &w,
+            &owner,
+            &format!("{name}@acme.example.com"),
+            "VIEWER",
+        )
+        .await;
+        ids.push(send(&app, get("/v1/me", &access(&pair))).await.json["user"]["id"].clone());
+    }
+    let group = |name: &str| post("/v1/groups", Some(&owner), json!({ "name": name }));
+    let g = send(&app, group("G")).await.json["id"].clone();
+    let h = send(&app, group("H")).await.json["id"].clone();
+    let add = |token: &str, group: &Value, users: Vec<Value>| {
+        post(
+            &format!("/v1/groups/{}/members", group.as_str().unwrap()),
+            Some(token),
+            json!({ "user_ids": users }),
+        )
+    };
+    assert_eq!(
+        send(&app, add(&owner, &g, vec![ids[0].clone()]))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(&app, add(&owner, &h, vec![ids[1].clone()]))
+            .await
+            .status,
+        200
+    );
+    let granted = send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/members/{}/permissions", lead_id.as_str().unwrap()),
+            Some(&owner),
+            Some(json!({ "grants": [
+                { "permission": "MANAGE_GROUPS", "scope": { "group_ids": [g] } },
+                { "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [g] } }
+            ] })),
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    let lead = access(&lead);
+
+    // Someone already in G: fine. Someone from H, or the owner: refused, nothing added.
+    assert_eq!(
+        send(&app, add(&lead, &g, vec![ids[0].clone()]))
+            .await
+            .status,
+        200
+    );
+    assert_problem(
+        &send(&app, add(&lead, &g, vec![ids[1].clone()])).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &send(&app, add(&lead, &g, vec![owner_id.clone()])).await,
+        403,
+        "role_not_assignable",
+    );
+    assert_problem(
+        &send(&app, add(&lead, &g, vec![lead_id.clone()])).await,
+        403,
+        "role_not_assignable",
+    );
+    let members = send(
+        &app,
+        get(&format!("/v1/groups/{}", g.as_str().unwrap()), &owner),
+    )
+    .await;
+    assert_eq!(members.json["member_count"], 1, "{}", members.text);
+    // An ADMIN with tenant-wide MANAGE_GROUPS adds anyone below them, never the owner.
+    let admin =
+        access(&guild_tests::join(&app, &w, &owner, "admin@acme.example.com", "ADMIN").await);
+    assert_eq!(
+        send(&app, add(&admin, &g, vec![ids[1].clone()]))
+            .await
+            .status,
+        200
+    );
+    assert_problem(
+        &send(&app, add(&admin, &g, vec![owner_id])).await,
+        403,
+        "role_not_assignable",
+    );
+}

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{groups, memberships, user_groups};
-use guild_kernel::{Actor, Permission, Target, UserId, authorize};
+use guild_kernel::{Actor, Permission, Target, TenantRole, UserId, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -195,7 +195,50 @@ pub async fn delete(
     Ok(())
 }
 
-/// Adds members in bulk; ids that are not members of the tenant fail the whole call.
+/// Joining a group puts a member under every grant scoped to it, so a grant cannot widen itself:
+/// nobody pulls in a member whose role is at or above their own (an OWNER may), and an actor whose
+/// MANAGE_GROUPS is scoped pulls in only members they could already manage where they are now.
+async fn may_pull_in(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    members: &[(Uuid, String)],
+) -> Result<(), TenancyError> {
+    for (_, role) in members {
+        let role = role.parse::<TenantRole>().unwrap_or(TenantRole::Owner);
+        if !(actor.role == TenantRole::Owner || actor.role.rank() < role.rank()) {
+            return Err(TenancyError::RoleNotAssignable);
+        }
+    }
+    if authorize(actor, Permission::ManageGroups, Target::Tenant).is_ok() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
+    let rows: Vec<(Uuid, Uuid)> = user_groups::table
+        .filter(user_groups::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(user_groups::user_id.eq_any(&ids))
+        .select((user_groups::user_id, user_groups::group_id))
+        .load(conn)
+        .await?;
+    for user in ids {
+        let groups: Vec<Uuid> = rows
+            .iter()
+            .filter(|(u, _)| *u == user)
+            .map(|(_, g)| *g)
+            .collect();
+        authorize(
+            actor,
+            Permission::ManageGroups,
+            Target::User {
+                id: UserId(user),
+                groups: &groups,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds members in bulk; ids that are not members of the tenant fail the whole call, and so
+/// does any member the actor may not pull in (see [`may_pull_in`]).
 pub async fn add_members(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -205,18 +248,19 @@ pub async fn add_members(
     get(conn, actor, id).await?;
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
-    let known: i64 = memberships::table
+    let roles: Vec<(Uuid, String)> = memberships::table
         .filter(memberships::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(memberships::user_id.eq_any(&ids))
-        .count()
-        .get_result(conn)
+        .select((memberships::user_id, memberships::role))
+        .load(conn)
         .await?;
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
-    if usize::try_from(known).unwrap_or(0) != unique.len() {
+    if roles.len() != unique.len() {
         return Err(TenancyError::MemberNotFound);
     }
+    may_pull_in(conn, actor, &roles).await?;
     for user in users {
         crate::members::add_to_groups(conn, actor.tenant_id, *user, &[id]).await?;
     }
