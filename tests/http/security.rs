@@ -939,3 +939,150 @@ async fn a_scoped_group_grant_pulls_in_only_members_it_already_manages() {
         "role_not_assignable",
     );
 }
+
+/// Sends two requests at once (both in flight on their own connections) and returns the statuses.
+async fn race<S, B>(app: &S, a: actix_http::Request, b: actix_http::Request) -> (u16, u16)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (a, b) = futures_util::future::join(send(app, a), send(app, b)).await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    (statuses[0], statuses[1])
+}
+
+fn put(uri: &str, token: &str, body: Value) -> actix_http::Request {
+    json_request(Method::PUT, uri, Some(token), Some(body))
+}
+
+/// Two owners demoting each other at the same moment leave one owner, every time.
+#[actix_web::test]
+async fn two_owners_demoting_each_other_at_once_leave_one() {
+    let (w, app) = world(|_| {}).await;
+    for round in 0..4 {
+        let first = access(&sign_up(&app, &format!("race{round}")).await);
+        let second = access(
+            &guild_tests::join(
+                &app,
+                &w,
+                &first,
+                &format!("second@race{round}.example.com"),
+                "OWNER",
+            )
+            .await,
+        );
+        let id = |token: String| {
+            let app = &app;
+            async move { send(app, get("/v1/me", &token)).await.json["user"]["id"].clone() }
+        };
+        let (first_id, second_id) = (id(first.clone()).await, id(second.clone()).await);
+        let demote = |token: &str, target: &Value| {
+            put(
+                &format!("/v1/members/{}/role", target.as_str().unwrap()),
+                token,
+                json!({ "role": "ADMIN" }),
+            )
+        };
+        let statuses = race(&app, demote(&first, &second_id), demote(&second, &first_id)).await;
+        assert_eq!(statuses, (200, 409), "round {round}");
+        let owners = send(
+            &app,
+            get(
+                "/v1/members?role=OWNER",
+                &w_token(&app, &first, &second).await,
+            ),
+        )
+        .await;
+        assert_eq!(
+            owners.json["data"].as_array().map(Vec::len),
+            Some(1),
+            "round {round}: {}",
+            owners.text
+        );
+    }
+}
+
+/// Whichever of the two tokens still belongs to an owner.
+async fn w_token<S, B>(app: &S, a: &str, b: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    for token in [a, b] {
+        if send(app, get("/v1/me", token)).await.json["role"] == "OWNER" {
+            return token.to_owned();
+        }
+    }
+    panic!("no owner left")
+}
+
+/// Two managers set at once that together would make a cycle: one is refused.
+#[actix_web::test]
+async fn manager_changes_racing_into_a_cycle_are_refused() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    for round in 0..4 {
+        let mut ids = Vec::new();
+        for name in ["a", "b"] {
+            let pair = guild_tests::join(
+                &app,
+                &w,
+                &owner,
+                &format!("{name}{round}@acme.example.com"),
+                "EMPLOYEE",
+            )
+            .await;
+            ids.push(send(&app, get("/v1/me", &access(&pair))).await.json["user"]["id"].clone());
+        }
+        let manage = |user: &Value, manager: &Value| {
+            put(
+                &format!("/v1/members/{}/manager", user.as_str().unwrap()),
+                &owner,
+                json!({ "manager_id": manager }),
+            )
+        };
+        let statuses = race(&app, manage(&ids[0], &ids[1]), manage(&ids[1], &ids[0])).await;
+        assert_eq!(statuses, (200, 422), "round {round}");
+    }
+}
+
+/// Two prerequisite changes that together would make a cycle: one is refused.
+#[actix_web::test]
+async fn prerequisite_changes_racing_into_a_cycle_are_refused() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    for round in 0..4 {
+        let mut ids = Vec::new();
+        for name in ["A", "B"] {
+            let created = send(
+                &app,
+                post(
+                    "/v1/modules",
+                    Some(&owner),
+                    json!({ "title": format!("{name} {round}") }),
+                ),
+            )
+            .await;
+            assert_eq!(created.status, 201, "{}", created.text);
+            ids.push(created.json["id"].clone());
+        }
+        let needs = |module: &Value, prerequisite: &Value| {
+            put(
+                &format!("/v1/modules/{}/prerequisites", module.as_str().unwrap()),
+                &owner,
+                json!({ "ids": [prerequisite] }),
+            )
+        };
+        let statuses = race(&app, needs(&ids[0], &ids[1]), needs(&ids[1], &ids[0])).await;
+        assert_eq!(statuses, (200, 422), "round {round}");
+    }
+}

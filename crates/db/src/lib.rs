@@ -25,7 +25,7 @@ pub mod worker;
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
 pub use pool::{PgPool, PoolConfig, PooledConn, build_pool, connect};
-pub use sql::sql;
+pub use sql::{lock_xact, sql};
 pub use tx::{tenant_read, tenant_transaction};
 #[cfg(test)]
 mod tests;

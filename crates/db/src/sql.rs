@@ -61,3 +61,19 @@ impl QueryId for Cached<'_> {
 impl Query for Cached<'_> {
     type SqlType = Untyped;
 }
+
+/// Takes a transaction-scoped advisory lock named `key` (hashed to 64 bits): writes that must
+/// check a rule over several rows before they change one (a tree without cycles, at least one
+/// owner) serialize on it, so two of them never both pass a check the other breaks. Released at
+/// commit or rollback.
+pub async fn lock_xact(
+    conn: &mut diesel_async::AsyncPgConnection,
+    key: &str,
+) -> Result<(), diesel::result::Error> {
+    use diesel_async::RunQueryDsl;
+    sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -822,6 +822,9 @@ pub async fn set_prerequisites(
     if prerequisites.contains(&id) {
         return Err(LearningError::PrerequisiteCycle);
     }
+    // Two changes checked at once could each see no cycle and together make one (A needs B, B
+    // needs A): the tenant's prerequisite changes take turns.
+    guild_db::lock_xact(conn, &format!("module_prerequisites:{tenant}")).await?;
     let found: i64 = modules::table
         .filter(modules::tenant_id.eq(tenant))
         .filter(modules::id.eq_any(prerequisites))

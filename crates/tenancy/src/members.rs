@@ -274,19 +274,23 @@ async fn managed_target(
     Ok(member)
 }
 
+/// Fails with `LastOwner` unless an active OWNER other than `leaving` remains. The active owners'
+/// rows are locked first, so two owners demoting (or removing) each other at once take turns and
+/// the second sees the first's change: one of them stays.
 async fn ensure_another_owner(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     leaving: UserId,
 ) -> Result<(), TenancyError> {
-    let others: i64 = memberships::table
+    let owners: Vec<Uuid> = memberships::table
         .filter(memberships::tenant_id.eq(tenant.into_uuid()))
         .filter(memberships::role.eq(TenantRole::Owner.as_str()))
         .filter(memberships::status.eq("ACTIVE"))
-        .filter(memberships::user_id.ne(leaving.into_uuid()))
-        .count()
-        .get_result(conn)
+        .select(memberships::user_id)
+        .for_update()
+        .load(conn)
         .await?;
+    let others = owners.iter().filter(|o| **o != leaving.into_uuid()).count();
     if others == 0 {
         Err(TenancyError::LastOwner)
     } else {
@@ -479,6 +483,9 @@ pub async fn set_manager(
 ) -> Result<Member, TenancyError> {
     let member = managed_target(conn, actor, user).await?;
     if let Some(manager) = manager {
+        // Two changes checked at once could each see no cycle and together make one: the
+        // tenant's manager changes take turns.
+        guild_db::lock_xact(conn, &format!("manager_tree:{}", actor.tenant_id)).await?;
         load(conn, actor.tenant_id, manager).await?;
         let below = crate::actor::subtree(conn, actor.tenant_id, user).await?;
         if manager == user || below.contains(&manager) {
