@@ -1086,3 +1086,74 @@ async fn prerequisite_changes_racing_into_a_cycle_are_refused() {
         assert_eq!(statuses, (200, 422), "round {round}");
     }
 }
+
+/// A member's certificates and overrides answer 404 for an id that is not a member here.
+#[actix_web::test]
+async fn certificates_and_overrides_of_a_non_member_are_not_found() {
+    let (_w, app) = world(|_| {}).await;
+    let acme = access(&sign_up(&app, "acme").await);
+    let beta = access(&sign_up(&app, "beta").await);
+    let beta_owner = send(&app, get("/v1/me", &beta)).await.json["user"]["id"].clone();
+    let stranger = beta_owner.as_str().unwrap().to_owned();
+    let nobody = uuid::Uuid::now_v7().to_string();
+    for id in [&stranger, &nobody] {
+        for list in ["certificates", "progress-overrides"] {
+            assert_problem(
+                &send(&app, get(&format!("/v1/members/{id}/{list}"), &acme)).await,
+                404,
+                "member_not_found",
+            );
+        }
+    }
+    let own = send(&app, get("/v1/me", &acme)).await.json["user"]["id"].clone();
+    let mine = send(
+        &app,
+        get(
+            &format!("/v1/members/{}/certificates", own.as_str().unwrap()),
+            &acme,
+        ),
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+}
+
+/// With `GUILD_METRICS_ADDR`, `/metrics` is served there and not on the public port.
+#[actix_web::test]
+async fn metrics_can_be_kept_off_the_public_port() {
+    let config = guild_api::config::Config::from_vars(
+        &[("GUILD_METRICS_ADDR", "127.0.0.1:9464")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
+    .expect("a valid configuration");
+    assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    let (w, app) = world(|state| state.http.metrics_public = false).await;
+    let public = send(
+        &app,
+        actix_web::test::TestRequest::get()
+            .uri("/metrics")
+            .to_request(),
+    )
+    .await;
+    assert_problem(&public, 404, "not_found");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let server = guild_api::server::metrics_server(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        w.state.clone(),
+    )
+    .expect("bind the metrics address");
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let (status, body) =
+        guild_tests::http_call("GET", &format!("http://127.0.0.1:{port}/metrics"), &[], b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&body).contains("# EOF"),
+        "an OpenMetrics exposition"
+    );
+    handle.stop(true).await;
+}

@@ -76,6 +76,8 @@ pub struct Config {
     /// `GUILD_DAILY_INVITES`: invitation emails a tenant may send per UTC day, by plan
     /// (`FREE=20,STARTER=500,PRO=5000`; plans left out keep their default).
     pub invite_caps: guild_tenancy::quota::InviteCaps,
+    /// `GUILD_METRICS_ADDR`: serve `/metrics` on this address only (not on the public port).
+    pub metrics_addr: Option<SocketAddr>,
     /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `GUILD_TENANT_REQUESTS_PER_MIN`: authenticated requests per tenant and minute (0: no limit).
@@ -356,6 +358,12 @@ impl Config {
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port()));
         let blobs = blob_config(&mut r, env, &api_url);
+        let metrics_addr = r.parse(
+            "GUILD_METRICS_ADDR",
+            None,
+            "host:port such as 127.0.0.1:9090",
+            |v| v.parse().ok().map(Some),
+        );
         let trusted_proxies = r.parse(
             "GUILD_TRUSTED_PROXIES",
             Vec::new(),
@@ -403,6 +411,7 @@ impl Config {
             api_url,
             blobs,
             invite_caps,
+            metrics_addr,
             trusted_proxies,
             tenant_requests_per_min,
             api_key_requests_per_min,

@@ -258,3 +258,32 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
         _ => "bad_request",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use guild_db::DbError;
+
+    use super::*;
+
+    #[test]
+    fn client_errors_from_the_database_name_no_constraint() {
+        for err in [
+            DbError::UniqueViolation {
+                constraint: "users_email_key".into(),
+            },
+            DbError::ForeignKeyViolation {
+                constraint: "modules_tenant_id_category_id_fkey".into(),
+            },
+            DbError::CheckViolation {
+                constraint: "groups_color_check".into(),
+            },
+        ] {
+            let problem = ApiError::from(err).problem();
+            assert!(problem.status >= 400 && problem.status < 500);
+            let body = serde_json::to_string(&problem).unwrap_or_default();
+            for leak in ["users_email_key", "_fkey", "_check"] {
+                assert!(!body.contains(leak), "{leak} in {body}");
+            }
+        }
+    }
+}

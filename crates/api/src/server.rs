@@ -136,6 +136,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.http = HttpSettings {
         json_limit: config.json_limit,
         cors_origins: config.cors_origins.clone(),
+        metrics_public: config.metrics_addr.is_none(),
     };
     state.public_url = config.public_url.clone();
     state.api_url = config.api_url.clone();
@@ -207,6 +208,16 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .bind(config.http_addr)?
     .run();
+    let metrics = match config.metrics_addr {
+        Some(addr) => {
+            let metrics = metrics_server(addr, state.clone())?;
+            let handle = metrics.handle();
+            actix_web::rt::spawn(metrics);
+            tracing::info!(%addr, "serving /metrics");
+            Some(handle)
+        }
+        None => None,
+    };
     let bare = match config.bench_bare_addr {
         Some(addr) => {
             let bare = bare_server(addr, config.http_workers)?;
@@ -228,6 +239,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     if let Some(bare) = bare {
         bare.stop(true).await;
     }
+    if let Some(metrics) = metrics {
+        metrics.stop(true).await;
+    }
 
     shutdown.cancel();
     if let Some(worker) = worker {
@@ -236,6 +250,25 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     state.db.close();
     tracing::info!("guild stopped");
     Ok(())
+}
+
+/// `/metrics` alone on its own address (`GUILD_METRICS_ADDR`), for a scraper on a private network;
+/// the public port then answers 404 there.
+pub fn metrics_server(
+    addr: SocketAddr,
+    state: AppState,
+) -> std::io::Result<actix_web::dev::Server> {
+    let data = actix_web::web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        actix_web::App::new().app_data(data.clone()).route(
+            "/metrics",
+            actix_web::web::get().to(crate::routes::ops::render_metrics),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)?
+    .run())
 }
 
 /// The benchmark's baseline: the same actix runtime and worker count, one handler that returns

@@ -102,6 +102,8 @@ pub struct HttpSettings {
     pub json_limit: usize,
     /// Allowed CORS origins (`*` for any); empty disables CORS.
     pub cors_origins: Vec<String>,
+    /// Whether `/metrics` is served on the public port (not when `GUILD_METRICS_ADDR` is set).
+    pub metrics_public: bool,
 }
 
 impl Default for HttpSettings {
@@ -109,6 +111,7 @@ impl Default for HttpSettings {
         Self {
             json_limit: 1 << 20,
             cors_origins: Vec::new(),
+            metrics_public: true,
         }
     }
 }

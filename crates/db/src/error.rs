@@ -13,20 +13,22 @@ pub enum DbError {
     /// The row asked for does not exist (or belongs to another tenant).
     #[error("not found")]
     NotFound,
-    /// A unique constraint refused the write.
-    #[error("already exists ({constraint})")]
+    /// A unique constraint refused the write. (The messages name no constraint: they reach
+    /// clients as a 4xx `detail`, and the schema is not theirs to learn; `Debug` keeps it for
+    /// logs.)
+    #[error("something with these values already exists")]
     UniqueViolation {
         /// The constraint's name, e.g. `tenants_slug_key`.
         constraint: String,
     },
     /// A foreign key refused the write: the referenced row is missing, or is still referenced.
-    #[error("reference conflict ({constraint})")]
+    #[error("a referenced item does not exist, or is still in use")]
     ForeignKeyViolation {
         /// The constraint's name.
         constraint: String,
     },
     /// A CHECK or NOT NULL constraint refused the write.
-    #[error("constraint violated ({constraint})")]
+    #[error("a value is not allowed here")]
     CheckViolation {
         /// The constraint's name.
         constraint: String,

@@ -194,6 +194,7 @@ pub async fn list(
     if user != actor.user_id && !may_see_all(actor) {
         authorize(actor, Permission::ViewAllProgress, Target::Tenant)?;
     }
+    crate::overrides::check_member(conn, actor, user).await?;
     Ok(certificates::table
         .filter(certificates::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(certificates::user_id.eq(user.into_uuid()))

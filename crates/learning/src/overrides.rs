@@ -89,7 +89,9 @@ pub struct OverrideRequest {
     pub allow_certificate: bool,
 }
 
-async fn check_member(
+/// `MemberNotFound` unless `user` is a member of the actor's tenant: another tenant's user (or
+/// nobody) is not found, not an empty list.
+pub(crate) async fn check_member(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
@@ -380,6 +382,7 @@ pub async fn list(
     if authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_err() {
         authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
     }
+    check_member(conn, actor, user).await?;
     let mut query = progress_overrides::table
         .filter(progress_overrides::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(progress_overrides::user_id.eq(user.into_uuid()))

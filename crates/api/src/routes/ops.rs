@@ -130,10 +130,20 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readi
     tag = "ops",
     security(()),
     responses((status = 200, description = "Metrics in the OpenMetrics text format", body = String,
-        content_type = "application/openmetrics-text"))
+        content_type = "application/openmetrics-text"),
+        (status = 404, description = "`not_found`: `GUILD_METRICS_ADDR` serves them elsewhere", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/metrics")]
-pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.http.metrics_public {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found")
+            .detail("metrics are served on another address"));
+    }
+    Ok(render_metrics(state).await)
+}
+
+/// The Prometheus exposition, wherever it is served.
+pub async fn render_metrics(state: web::Data<AppState>) -> HttpResponse {
     let body = state.metrics.render(&state.db.status());
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
