@@ -959,12 +959,17 @@ pub async fn review_queue(
         .limit(i64::from(limit) + 1)
         .into_boxed();
     if authorize(actor, Permission::ManageQuizzes, Target::Tenant).is_err() {
-        let mut allowed: Vec<Uuid> = module_mentors::table
-            .filter(module_mentors::tenant_id.eq(tenant))
-            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
-            .select(module_mentors::module_id)
-            .load(conn)
-            .await?;
+        // Mentoring is personal: an API key that does not act as a member has none of it.
+        let mut allowed: Vec<Uuid> = if actor.acts_as_member() {
+            module_mentors::table
+                .filter(module_mentors::tenant_id.eq(tenant))
+                .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
+                .select(module_mentors::module_id)
+                .load(conn)
+                .await?
+        } else {
+            Vec::new()
+        };
         allowed.extend(
             actor
                 .grants

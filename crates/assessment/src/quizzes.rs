@@ -202,7 +202,8 @@ pub(crate) async fn may_author(
     }
 }
 
-/// Whether the actor grades attempts at `module`'s quizzes: MANAGE_QUIZZES on it, or a mentor.
+/// Whether the actor grades attempts at `module`'s quizzes: MANAGE_QUIZZES on it, or a mentor
+/// (a personal relation, so not through an API key that does not act as a member).
 pub async fn may_grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -210,7 +211,7 @@ pub async fn may_grade(
 ) -> Result<bool, AssessmentError> {
     Ok(
         authorize(actor, Permission::ManageQuizzes, Target::Module(module)).is_ok()
-            || is_mentor(conn, actor, module).await?,
+            || (actor.acts_as_member() && is_mentor(conn, actor, module).await?),
     )
 }
 
