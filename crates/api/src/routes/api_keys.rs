@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, in_tenant};
@@ -59,7 +59,8 @@ pub(crate) struct CreateApiKey {
     /// Also let the key do what you do as a member for yourself, which no permission grants:
     /// learn (complete sections, take quizzes, submit assignments), spend your XP, grade as a
     /// module mentor, read your dashboard and change your own settings. Off by default: a key
-    /// without it does only what `permissions` allow.
+    /// without it does only what `permissions` allow, and every other operation answers 403
+    /// `api_key_not_permitted`.
     #[serde(default)]
     act_as_member: bool,
 }
@@ -81,7 +82,7 @@ pub(crate) struct CreatedApiKey {
 #[post("")]
 pub(crate) async fn create_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -101,7 +102,7 @@ pub(crate) async fn create_api_key(
 #[get("")]
 pub(crate) async fn list_api_keys(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
 ) -> Result<web::Json<Vec<ApiKeyDto>>, ApiError> {
     let actor = auth.0;
     let keys = in_tenant(&state, &actor, async |conn| {
@@ -120,7 +121,7 @@ pub(crate) async fn list_api_keys(
 #[post("/{key_id}/revoke")]
 pub(crate) async fn revoke_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<ApiKeyDto>, ApiError> {
     let actor = auth.0;
