@@ -7,6 +7,7 @@ mod compliance;
 mod cors;
 mod gamification;
 mod identity;
+mod links;
 mod media;
 mod modules;
 mod openapi;

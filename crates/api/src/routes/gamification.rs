@@ -521,8 +521,11 @@ pub(crate) struct RewardBody {
     title: Option<String>,
     #[validate(length(max = 5000))]
     description: Option<String>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused.
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(custom(function = "crate::extract::https_link"))]
     image_url: Option<Option<String>>,
     /// Greater than 0.
     #[validate(range(min = 1, max = 1_000_000))]

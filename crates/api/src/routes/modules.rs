@@ -145,9 +145,11 @@ pub(crate) struct ModuleBody {
     description: Option<String>,
     #[validate(custom(function = "difficulty_level"))]
     difficulty: Option<String>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused.
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
-    #[validate(url)]
+    #[validate(custom(function = "crate::extract::https_link"))]
     cover_image_url: Option<Option<String>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
