@@ -5,10 +5,10 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, World, access, assert_problem, join, send, sign_up, world};
+use guild_tests::{
+    Reply, access, assert_problem, count, join, published_module, request_with, send, sign_up,
+    world,
+};
 use serde_json::{Value, json};
 
 /// Calls the API with `headers` and an optional JSON body.
@@ -24,17 +24,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let mut req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")));
-    for (name, value) in headers {
-        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    send(app, req.to_request()).await
+    send(app, request_with(method, uri, token, headers, body)).await
 }
 
 /// Creates `what` and returns its id.
@@ -80,68 +70,13 @@ where
     (created.json, secret)
 }
 
-/// A published module with one section, in a tenant whose catalog is open to every member;
-/// returns the module and section ids.
-async fn published_module<S, B>(app: &S, owner: &str) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let module = create(app, owner, "/v1/modules", json!({ "title": "Safety" })).await;
-    let section = create(
-        app,
-        owner,
-        &format!("/v1/modules/{module}/sections"),
-        json!({ "title": "Intro", "content_html": "<p>Hi</p>" }),
-    )
-    .await;
-    let uri = format!("/v1/modules/{module}");
-    let current = call(app, Method::GET, &uri, owner, &[], None).await;
-    let etag = current.header("etag").unwrap_or_default().to_owned();
-    let published = call(
-        app,
-        Method::POST,
-        &format!("{uri}/status"),
-        owner,
-        &[("if-match", &etag)],
-        Some(json!({ "status": "PUBLISHED" })),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    let opened = call(
-        app,
-        Method::PATCH,
-        "/v1/tenant",
-        owner,
-        &[],
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    assert_eq!(opened.status, 200, "{}", opened.text);
-    (module, section)
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
-}
-
 #[actix_web::test]
 async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member() {
     let (w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);
     let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
     let owner_id = user_id(&app, &owner).await;
-    let (module, section) = published_module(&app, &owner).await;
+    let (module, section) = published_module(&app, &owner, "Safety").await;
     let quiz = create(
         &app,
         &owner,
@@ -288,7 +223,7 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
 async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permissions() {
     let (_w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);
-    let (module, section) = published_module(&app, &owner).await;
+    let (module, section) = published_module(&app, &owner, "Safety").await;
     let (created, key) = api_key(
         &app,
         &owner,

@@ -4,7 +4,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use guild_tests::{Reply, access, send, sign_up, world};
+use guild_tests::{Reply, access, request_with, send, sign_up, world};
 use serde_json::{Value, json};
 
 async fn call<S, B>(
@@ -19,15 +19,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let mut req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .set_json(body);
-    for (name, value) in headers {
-        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
-    }
-    send(app, req.to_request()).await
+    send(app, request_with(method, uri, token, headers, Some(body))).await
 }
 
 /// Asserts a 422 whose only field error is `field` with the `url` rule.
