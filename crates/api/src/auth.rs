@@ -340,11 +340,13 @@ impl FromRequest for Auth {
             let (state, token, req) = (state.clone(), token.to_owned(), req.clone());
             return Either::Right(Box::pin(async move {
                 let actor = api_key_actor(&state, &token).await?;
-                if !actor.acts_as_member() {
+                // Counted against the key's rate limit even when refused.
+                let auth = finish(&state, &req, actor).await?;
+                if !auth.0.acts_as_member() {
                     return Err(ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
                         .detail("this API key may only use its permissions; a key created with act_as_member may act as a member"));
                 }
-                finish(&state, &req, actor).await
+                Ok(auth)
             }));
         }
         let (key, generation) = match session(&state.tokens, token) {
