@@ -1,11 +1,13 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
+mod api_keys;
 mod assignments;
 mod bench;
 mod compliance;
 mod cors;
 mod gamification;
 mod identity;
+mod links;
 mod media;
 mod modules;
 mod openapi;

@@ -6,7 +6,9 @@ use actix_web::http::Method;
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{
+    Reply, access, assert_problem, join, json_request, request_with, send, sign_up, world,
+};
 use serde_json::{Value, json};
 
 async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
@@ -29,17 +31,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let mut req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")));
-    for (name, value) in headers {
-        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    send(app, req.to_request()).await
+    send(app, request_with(method, uri, token, headers, body)).await
 }
 
 async fn submit<S, B>(app: &S, token: &str, attempt: &str, key: &str, answers: Value) -> Reply

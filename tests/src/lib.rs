@@ -117,6 +117,94 @@ pub fn json_request(
     req.to_request()
 }
 
+/// A request with a bearer token, extra headers (`If-Match`, `Idempotency-Key`, …) and an optional
+/// JSON body.
+pub fn request_with(
+    method: actix_web::http::Method,
+    uri: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> actix_http::Request {
+    let mut req = test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")));
+    for (name, value) in headers {
+        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    req.to_request()
+}
+
+/// A published module titled `title` with one section, in a tenant whose catalog `owner` opens
+/// to every member; returns the module and section ids.
+pub async fn published_module<S, B>(service: &S, owner: &str, title: &str) -> (String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    use actix_web::http::Method;
+    use serde_json::json;
+    let id = |reply: &Reply| reply.json["id"].as_str().unwrap_or_default().to_owned();
+    let call = async |method, uri: &str, headers: &[(&str, &str)], body| {
+        send(service, request_with(method, uri, owner, headers, body)).await
+    };
+    let module = call(
+        Method::POST,
+        "/v1/modules",
+        &[],
+        Some(json!({ "title": title })),
+    )
+    .await;
+    assert_eq!(module.status, 201, "{}", module.text);
+    let uri = format!("/v1/modules/{}", id(&module));
+    let section = json!({ "title": "Intro", "content_html": "<p>Hi</p>" });
+    let section = call(Method::POST, &format!("{uri}/sections"), &[], Some(section)).await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let etag = call(Method::GET, &uri, &[], None)
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let published = call(
+        Method::POST,
+        &format!("{uri}/status"),
+        &[("if-match", &etag)],
+        Some(json!({ "status": "PUBLISHED" })),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let opened = call(
+        Method::PATCH,
+        "/v1/tenant",
+        &[],
+        Some(json!({ "catalog_open": true })),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    (id(&module), id(&section))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Runs `sql`, a query selecting one `count(*) AS n`, on the world's database (row-level
+/// security does not apply to this connection).
+pub async fn count(world: &World, sql: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut world.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .expect(sql)
+}
+
 /// Signs up a new tenant with slug `slug`; returns the sign-up reply's JSON.
 pub async fn sign_up<S, B>(service: &S, slug: &str) -> serde_json::Value
 where

@@ -12,6 +12,13 @@
 //! at once on the instance that made the change (it forgets the account's cached actors), within
 //! the cache TTL on the others. Tenant-less routes ([`CurrentUser`]) read the generation on every
 //! request.
+//!
+//! An API key acts as its creator limited to its permissions. Two extractors decide where a key
+//! without `act_as_member` may go: [`Auth`] refuses it (403 `api_key_not_permitted`), since a
+//! route taking `Auth` may reach what a member does for themselves, which no permission limits;
+//! [`Authorized`] admits it, on routes whose domain function decides access by permissions alone
+//! (`guild_kernel::authorize` then limits the key to its list). A route is `Auth` unless that
+//! holds: a new route is closed to such keys until someone checks it.
 
 use std::collections::HashMap;
 use std::future::{Ready, ready};
@@ -332,16 +339,14 @@ impl FromRequest for Auth {
         if token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
             let (state, token, req) = (state.clone(), token.to_owned(), req.clone());
             return Either::Right(Box::pin(async move {
-                let mut conn = guild_db::connect(&state.db).await?;
-                let actor = guild_tenancy::api_keys::authenticate(&mut conn, &token)
-                    .await
-                    .map_err(|e| match e {
-                        guild_tenancy::TenancyError::InvalidToken => {
-                            unauthenticated("invalid_token", "the API key is invalid or revoked")
-                        }
-                        other => ApiError::from(other),
-                    })?;
-                finish(&state, &req, actor).await
+                let actor = api_key_actor(&state, &token).await?;
+                // Counted against the key's rate limit even when refused.
+                let auth = finish(&state, &req, actor).await?;
+                if !auth.0.acts_as_member() {
+                    return Err(ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
+                        .detail("this API key may only use its permissions; a key created with act_as_member may act as a member"));
+                }
+                Ok(auth)
             }));
         }
         let (key, generation) = match session(&state.tokens, token) {
@@ -388,6 +393,56 @@ impl FromRequest for Auth {
             }
         }
     }
+}
+
+/// The authenticated actor of a request whose domain function decides access by permissions
+/// alone (every path through it calls `guild_kernel::authorize`, none admits by a personal
+/// relation such as "it is mine" or "I mentor it"). Unlike [`Auth`], it admits every API key:
+/// `authorize` limits the key to its permissions.
+#[derive(Debug, Clone)]
+pub struct Authorized(pub Actor);
+
+impl FromRequest for Authorized {
+    type Error = ApiError;
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
+
+    /// An API key is resolved here, whatever it may do; everything else is [`Auth`]'s.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if let Some(state) = req.app_data::<web::Data<AppState>>()
+            && let Ok(token) = bearer(req)
+            && token.starts_with(guild_tenancy::api_keys::KEY_PREFIX)
+        {
+            let (state, token, req) = (state.clone(), token.to_owned(), req.clone());
+            return Either::Right(Box::pin(async move {
+                let actor = api_key_actor(&state, &token).await?;
+                finish(&state, &req, actor)
+                    .await
+                    .map(|Auth(actor)| Self(actor))
+            }));
+        }
+        match Auth::from_request(req, payload) {
+            Either::Left(done) => Either::Left(ready(done.into_inner().map(|Auth(a)| Self(a)))),
+            Either::Right(pending) => {
+                Either::Right(Box::pin(
+                    async move { pending.await.map(|Auth(a)| Self(a)) },
+                ))
+            }
+        }
+    }
+}
+
+/// The actor a presented API key acts as; 401 when it is unknown or revoked.
+async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_tenancy::api_keys::authenticate(&mut conn, token)
+        .await
+        .map_err(|e| match e {
+            guild_tenancy::TenancyError::InvalidToken => {
+                unauthenticated("invalid_token", "the API key is invalid or revoked")
+            }
+            other => ApiError::from(other),
+        })
 }
 
 /// The user and active tenant of a verified access token, and its session generation; 403 when

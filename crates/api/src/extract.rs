@@ -189,6 +189,17 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<ProblemField>)
     }
 }
 
+/// The `validator` rule of every user-supplied link a client renders (cover and reward images):
+/// an `https://` URL, as [`guild_kernel::links`] defines it. Use it as
+/// `#[validate(custom(function = "crate::extract::https_link"))]`.
+pub fn https_link(value: &str) -> Result<(), validator::ValidationError> {
+    guild_kernel::check_link(value).map_err(|_| {
+        let mut err = validator::ValidationError::new(guild_kernel::links::LINK_CODE);
+        err.message = Some(guild_kernel::links::LINK_MESSAGE.into());
+        err
+    })
+}
+
 /// Configures the framework's own extractors (`Path`, `Query`) to fail with problems too.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(JsonLimit(json_limit))

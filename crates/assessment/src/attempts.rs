@@ -37,7 +37,7 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::idempotency::{self, Claim};
 use guild_db::outbox;
-use guild_db::schema::{module_mentors, quiz_attempts, quizzes};
+use guild_db::schema::{quiz_attempts, quizzes};
 use guild_kernel::{
     Actor, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
 };
@@ -48,7 +48,7 @@ use uuid::Uuid;
 use crate::AssessmentError;
 use crate::events::{HIGH_SCORE_PERCENT, QuizHighScore, QuizPassed, QuizScore};
 use crate::questions::{self, Question, is_choice};
-use crate::quizzes::{Quiz, may_grade, visible_quiz};
+use crate::quizzes::{Quiz, graded_modules, may_grade, visible_quiz};
 use crate::scoring::{self, Answer, QuestionResult, round2};
 
 /// Seconds after the deadline during which a submission is still accepted.
@@ -959,24 +959,7 @@ pub async fn review_queue(
         .limit(i64::from(limit) + 1)
         .into_boxed();
     if authorize(actor, Permission::ManageQuizzes, Target::Tenant).is_err() {
-        let mut allowed: Vec<Uuid> = module_mentors::table
-            .filter(module_mentors::tenant_id.eq(tenant))
-            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
-            .select(module_mentors::module_id)
-            .load(conn)
-            .await?;
-        allowed.extend(
-            actor
-                .grants
-                .iter()
-                .filter(|g| g.permission == Permission::ManageQuizzes)
-                .filter_map(|g| g.scope.module_ids.clone())
-                .flatten()
-                .filter(|m| {
-                    authorize(actor, Permission::ManageQuizzes, Target::Module(*m)).is_ok()
-                }),
-        );
-        query = query.filter(quizzes::module_id.eq_any(allowed));
+        query = query.filter(quizzes::module_id.eq_any(graded_modules(conn, actor).await?));
     }
     if let Some(module) = module {
         query = query.filter(quizzes::module_id.eq(module));

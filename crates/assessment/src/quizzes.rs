@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::schema::{quiz_questions, quizzes};
+use guild_db::schema::{module_mentors, quiz_questions, quizzes};
 use guild_kernel::{Actor, Permission, Target, authorize};
 use guild_learning::LearningError;
 use guild_learning::modules::{editable, is_mentor, visible};
@@ -202,7 +202,8 @@ pub(crate) async fn may_author(
     }
 }
 
-/// Whether the actor grades attempts at `module`'s quizzes: MANAGE_QUIZZES on it, or a mentor.
+/// Whether the actor grades attempts at `module`'s quizzes: MANAGE_QUIZZES on it, or a mentor
+/// (a personal relation, so not through an API key that does not act as a member).
 pub async fn may_grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -210,8 +211,37 @@ pub async fn may_grade(
 ) -> Result<bool, AssessmentError> {
     Ok(
         authorize(actor, Permission::ManageQuizzes, Target::Module(module)).is_ok()
-            || is_mentor(conn, actor, module).await?,
+            || (actor.acts_as_member() && is_mentor(conn, actor, module).await?),
     )
+}
+
+/// The modules whose quiz attempts and submissions the actor grades, for one who does not grade
+/// everywhere (MANAGE_QUIZZES tenant-wide): those they mentor (not through an API key that does
+/// not act as a member) and those a module-scoped MANAGE_QUIZZES grant covers.
+pub(crate) async fn graded_modules(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+) -> Result<Vec<Uuid>, AssessmentError> {
+    let mut allowed: Vec<Uuid> = if actor.acts_as_member() {
+        module_mentors::table
+            .filter(module_mentors::tenant_id.eq(actor.tenant_id.into_uuid()))
+            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
+            .select(module_mentors::module_id)
+            .load(conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    allowed.extend(
+        actor
+            .grants
+            .iter()
+            .filter(|g| g.permission == Permission::ManageQuizzes)
+            .filter_map(|g| g.scope.module_ids.clone())
+            .flatten()
+            .filter(|m| authorize(actor, Permission::ManageQuizzes, Target::Module(*m)).is_ok()),
+    );
+    Ok(allowed)
 }
 
 /// Loads a quiz whose module the actor can see, or `QuizNotFound`.

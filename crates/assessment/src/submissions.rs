@@ -34,9 +34,7 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::idempotency::{self, Claim};
 use guild_db::outbox;
-use guild_db::schema::{
-    assignment_files, assignment_submissions, assignments, media_assets, module_mentors,
-};
+use guild_db::schema::{assignment_files, assignment_submissions, assignments, media_assets};
 use guild_kernel::{Actor, Denied, FieldError, Page, PageRequest, Permission, Target, authorize};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -45,7 +43,7 @@ use uuid::Uuid;
 use crate::AssessmentError;
 use crate::assignments::{Assignment, SubmissionFile, visible_assignment};
 use crate::events::{AssignmentGraded, AssignmentSubmitted};
-use crate::quizzes::may_grade;
+use crate::quizzes::{graded_modules, may_grade};
 use crate::scoring::round2;
 
 /// The most files one submission may have.
@@ -850,24 +848,7 @@ pub async fn review_queue(
         .limit(i64::from(limit) + 1)
         .into_boxed();
     if authorize(actor, Permission::ManageQuizzes, Target::Tenant).is_err() {
-        let mut allowed: Vec<Uuid> = module_mentors::table
-            .filter(module_mentors::tenant_id.eq(tenant))
-            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid()))
-            .select(module_mentors::module_id)
-            .load(conn)
-            .await?;
-        allowed.extend(
-            actor
-                .grants
-                .iter()
-                .filter(|g| g.permission == Permission::ManageQuizzes)
-                .filter_map(|g| g.scope.module_ids.clone())
-                .flatten()
-                .filter(|m| {
-                    authorize(actor, Permission::ManageQuizzes, Target::Module(*m)).is_ok()
-                }),
-        );
-        query = query.filter(assignments::module_id.eq_any(allowed));
+        query = query.filter(assignments::module_id.eq_any(graded_modules(conn, actor).await?));
     }
     if let Some(module) = module {
         query = query.filter(assignments::module_id.eq(module));

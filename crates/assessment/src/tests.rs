@@ -216,3 +216,37 @@ async fn passed_quiz_ids_names_the_quizzes_of_the_module_the_member_passed() {
     assert_eq!(in_safety, [passed]);
     assert!(by_owner.is_empty());
 }
+
+#[tokio::test]
+async fn a_mentor_grades_through_an_api_key_only_when_it_acts_as_a_member() {
+    let db = TestDb::new().await;
+    let (owner, mut mentor) = people(&db).await;
+    let safety = module(&db, &owner, "Safety").await;
+    let mut conn = db.conn().await;
+    tenant_transaction(&mut conn, owner.tenant_id, async |conn| {
+        modules::set_mentors(conn, &owner, safety, &[mentor.user_id.into_uuid()]).await
+    })
+    .await
+    .unwrap();
+    let mut may_grade = async |actor: &Actor| {
+        tenant_transaction(&mut conn, actor.tenant_id, async |conn| {
+            quizzes::may_grade(conn, actor, safety).await
+        })
+        .await
+        .unwrap()
+    };
+    assert!(may_grade(&mentor).await, "signed in");
+    mentor.api_key = Some(guild_kernel::auth::ApiKeyLimits {
+        key_id: Uuid::now_v7(),
+        permissions: std::collections::BTreeSet::new(),
+        act_as_member: false,
+    });
+    assert!(
+        !may_grade(&mentor).await,
+        "a key limited to its permissions"
+    );
+    if let Some(key) = &mut mentor.api_key {
+        key.act_as_member = true;
+    }
+    assert!(may_grade(&mentor).await, "a key that acts as a member");
+}

@@ -93,14 +93,11 @@ fn validate(r: &Reward) -> Result<(), GamificationError> {
         bad("description", "length", "must be at most 5000 characters");
     }
     if r.image_url
-        .as_ref()
-        .is_some_and(|u| u.len() > 2000 || !(u.starts_with("https://") || u.starts_with("http://")))
+        .as_deref()
+        .is_some_and(|u| guild_kernel::check_link(u).is_err())
     {
-        bad(
-            "image_url",
-            "url",
-            "must be an http(s) URL of at most 2000 characters",
-        );
+        use guild_kernel::links::{LINK_CODE, LINK_MESSAGE};
+        bad("image_url", LINK_CODE, LINK_MESSAGE);
     }
     if r.cost_xp <= 0 {
         bad("cost_xp", "range", "must be greater than 0");

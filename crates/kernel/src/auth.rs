@@ -240,7 +240,8 @@ pub struct Actor {
     pub subtree: Vec<UserId>,
     /// Set when a global OWNER acts in a tenant they are not a member of.
     pub impersonating: bool,
-    /// Set when the request authenticated with an API key: only these permissions apply.
+    /// Set when the request authenticated with an API key: only these permissions apply, and
+    /// nothing a member does for themselves unless the key acts as a member.
     pub api_key: Option<ApiKeyLimits>,
     /// The request's id, recorded with every audit row the request writes.
     pub request_id: Option<String>,
@@ -253,6 +254,20 @@ pub struct ApiKeyLimits {
     pub key_id: Uuid,
     /// What the key may do (never more than its creator may).
     pub permissions: BTreeSet<Permission>,
+    /// The key may also do what its creator does as a member (learn, spend XP, grade as a
+    /// mentor, read and change their own things). Without it the key does only what
+    /// `permissions` allow.
+    pub act_as_member: bool,
+}
+
+impl Actor {
+    /// Whether the actor may do what a member does for themselves: what no [`Permission`]
+    /// grants, only a personal relation (their own progress, XP, preferences; the modules they
+    /// mentor). True for a person signed in, and for an API key created with `act_as_member`;
+    /// false for every other key, which does only what its permissions allow.
+    pub fn acts_as_member(&self) -> bool {
+        self.api_key.as_ref().is_none_or(|key| key.act_as_member)
+    }
 }
 
 /// The actor may not do this.
@@ -492,12 +507,30 @@ mod tests {
         admin.api_key = Some(ApiKeyLimits {
             key_id: Uuid::now_v7(),
             permissions: [Permission::ViewAnalytics].into_iter().collect(),
+            act_as_member: false,
         });
+        assert!(!admin.acts_as_member());
         assert!(authorize(&admin, Permission::ViewAnalytics, Target::Tenant).is_ok());
         assert!(authorize(&admin, Permission::ManageUsers, Target::Tenant).is_err());
         let grants = effective_grants(&admin);
         assert_eq!(grants.len(), 1);
         assert_eq!(grants[0].permission, Permission::ViewAnalytics);
+    }
+
+    #[test]
+    fn only_people_and_keys_made_to_act_as_members_act_as_members() {
+        let mut member = actor(TenantRole::Employee, vec![]);
+        assert!(member.acts_as_member());
+        member.api_key = Some(ApiKeyLimits {
+            key_id: Uuid::now_v7(),
+            permissions: BTreeSet::new(),
+            act_as_member: true,
+        });
+        assert!(member.acts_as_member());
+        if let Some(key) = &mut member.api_key {
+            key.act_as_member = false;
+        }
+        assert!(!member.acts_as_member());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod links;
 pub mod page;
 pub mod ports;
 
@@ -19,4 +20,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, FieldError};
 pub use event::DomainEvent;
 pub use ids::{EventId, JobId, TenantId, UserId};
+pub use links::check_link;
 pub use page::{Cursor, CursorError, Page, PageRequest};

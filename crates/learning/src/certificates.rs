@@ -185,13 +185,19 @@ fn may_see_all(actor: &Actor) -> bool {
         || authorize(actor, Permission::OverrideProgress, Target::Tenant).is_ok()
 }
 
+/// Whether `holder` is the actor acting for themselves (an API key that does not act as a
+/// member reads a certificate only through its permissions, even its creator's).
+fn own(actor: &Actor, holder: Uuid) -> bool {
+    holder == actor.user_id.into_uuid() && actor.acts_as_member()
+}
+
 /// A member's certificates, newest first: one's own, or anyone's with VIEW_ALL_PROGRESS.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
 ) -> Result<Vec<Certificate>, LearningError> {
-    if user != actor.user_id && !may_see_all(actor) {
+    if !own(actor, user.into_uuid()) && !may_see_all(actor) {
         authorize(actor, Permission::ViewAllProgress, Target::Tenant)?;
     }
     crate::overrides::check_member(conn, actor, user).await?;
@@ -217,7 +223,7 @@ pub async fn get(
         .await
         .optional()?
         .ok_or(LearningError::CertificateNotFound)?;
-    if certificate.user_id != actor.user_id.into_uuid() && !may_see_all(actor) {
+    if !own(actor, certificate.user_id) && !may_see_all(actor) {
         return Err(LearningError::CertificateNotFound);
     }
     Ok(certificate)

@@ -1,6 +1,7 @@
 //! Sanitizing section HTML on write, with an allow-list: formatting, headings, lists, tables,
-//! links (http, https, mailto only; `rel="noopener noreferrer"` added), images (http, https), code.
-//! Scripts, styles, event handlers, `javascript:` and `data:` URLs and unknown tags are removed.
+//! links (https and mailto only; `rel="noopener noreferrer"` added), images (https), code.
+//! Scripts, styles, event handlers, `javascript:`, `data:`, `file:` and `http:` URLs and unknown
+//! tags are removed: the same rule as every other link a client renders (`guild_kernel::links`).
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -46,7 +47,7 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     ]
     .into_iter()
     .collect();
-    let schemes: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
+    let schemes: HashSet<&str> = ["https", "mailto"].into_iter().collect();
     let mut builder = ammonia::Builder::default();
     builder
         .tags(tags)
@@ -73,7 +74,9 @@ mod tests {
         let dirty = r#"<p onclick="steal()">Hi<script>alert(1)</script></p>
             <a href="javascript:alert(1)">x</a><img src="x" onerror="alert(1)">
             <iframe src="https://evil.example.com"></iframe><a href="https://ok.example.com">ok</a>
-            <svg><script>alert(2)</script></svg><img src="data:image/png;base64,AAAA">"#;
+            <svg><script>alert(2)</script></svg><img src="data:image/png;base64,AAAA">
+            <a href="http://plain.example.com">plain</a><img src="http://plain.example.com/a.png">
+            <a href="file:///etc/passwd">file</a>"#;
         let clean = sanitize(dirty);
         for bad in [
             "script",
@@ -83,6 +86,8 @@ mod tests {
             "iframe",
             "svg",
             "data:",
+            "http:",
+            "file:",
         ] {
             assert!(
                 !clean.to_lowercase().contains(bad),

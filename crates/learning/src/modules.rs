@@ -99,7 +99,7 @@ pub struct ModuleInput {
     pub description: Option<String>,
     /// Difficulty.
     pub difficulty: Option<String>,
-    /// Cover image URL; `Some(None)` clears it.
+    /// Cover image URL (`https:` only, see [`guild_kernel::links`]); `Some(None)` clears it.
     pub cover_image_url: Option<Option<String>>,
     /// Category; `Some(None)` clears it.
     pub category_id: Option<Option<Uuid>>,
@@ -369,6 +369,13 @@ async fn enrich(
 }
 
 fn check_input(input: &ModuleInput) -> Result<(), LearningError> {
+    if let Some(Some(url)) = &input.cover_image_url
+        && let Err(e) = guild_kernel::check_link(url)
+    {
+        return Err(LearningError::Invalid(vec![
+            e.field_error("cover_image_url"),
+        ]));
+    }
     if let Some(d) = &input.difficulty
         && !["BEGINNER", "INTERMEDIATE", "ADVANCED"].contains(&d.as_str())
     {

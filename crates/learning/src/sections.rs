@@ -69,9 +69,9 @@ pub fn check_video(source: &str, reference: &str) -> Result<(), LearningError> {
             ];
             let host = reference
                 .strip_prefix("https://")
-                .and_then(|rest| rest.split(['/', '?']).next())
+                .and_then(|rest| rest.split(['/', '?', '#']).next())
                 .unwrap_or_default();
-            if ok_hosts.contains(&host) && reference.len() <= 2048 {
+            if guild_kernel::check_link(reference).is_ok() && ok_hosts.contains(&host) {
                 Ok(())
             } else {
                 bad("must be an https YouTube or Vimeo URL")

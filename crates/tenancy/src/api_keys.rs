@@ -1,6 +1,12 @@
 //! API keys for integrators: bound to one tenant, limited to a subset of permissions (never more
 //! than their creator holds), shown once, stored as a SHA-256 hash, revocable, last use recorded.
 //!
+//! A key does only what its permissions allow. It does what its creator does as a member for
+//! themselves (learning, spending XP, grading as a mentor, their own settings) only when it was
+//! created with `act_as_member`: no permission grants those, so a key limited to, say,
+//! VIEW_AUDIT_LOG must not gain them by acting as its creator. The API's `Auth` extractor refuses
+//! other keys on every route that such a member path could reach.
+//!
 //! A key reads `gk_<tenant id>_<secret>`: the tenant part lets the lookup run inside that tenant's
 //! transaction, under row-level security, with a hash unique per tenant.
 
@@ -18,11 +24,12 @@ use uuid::Uuid;
 use crate::secrets::{new_token, token_hash};
 use crate::{TenancyError, audit};
 
-/// Id, creator, permissions, revoked-at, last-used-at.
+/// Id, creator, permissions, acts as a member, revoked-at, last-used-at.
 type KeyRow = (
     Uuid,
     Uuid,
     Vec<String>,
+    bool,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
@@ -42,6 +49,8 @@ pub struct ApiKey {
     pub created_by: Uuid,
     /// What the key may do.
     pub permissions: Vec<String>,
+    /// The key may also do what its creator does as a member for themselves.
+    pub act_as_member: bool,
     /// When it was last used (to the minute).
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked.
@@ -57,12 +66,14 @@ fn require_admin(actor: &Actor) -> Result<(), TenancyError> {
     Ok(())
 }
 
-/// Creates a key (ADMIN and above); returns it with the secret, shown this once.
+/// Creates a key (ADMIN and above); returns it with the secret, shown this once. With
+/// `act_as_member` the key may also do what its creator does as a member for themselves.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     name: &str,
     permissions: &BTreeSet<Permission>,
+    act_as_member: bool,
 ) -> Result<(ApiKey, String), TenancyError> {
     require_admin(actor)?;
     for permission in permissions {
@@ -85,6 +96,7 @@ pub async fn create(
                 .map(|p| p.as_str().to_owned())
                 .collect::<Vec<_>>()),
             api_keys::key_hash.eq(token_hash(&secret)),
+            api_keys::act_as_member.eq(act_as_member),
         ))
         .returning(ApiKey::as_returning())
         .get_result(conn)
@@ -95,7 +107,11 @@ pub async fn create(
         "API_KEY_CREATED",
         "api_key",
         Some(id.to_string()),
-        serde_json::json!({ "name": name, "permissions": permissions }),
+        serde_json::json!({
+            "name": name,
+            "permissions": permissions,
+            "act_as_member": act_as_member,
+        }),
     )
     .await?;
     Ok((key, secret))
@@ -142,7 +158,8 @@ pub async fn revoke(
 }
 
 /// Resolves a presented key to the actor it acts as: its creator, limited to the key's
-/// permissions. Unknown, malformed and revoked keys are all `InvalidToken`.
+/// permissions (and to them alone unless the key acts as a member, see
+/// [`Actor::acts_as_member`]). Unknown, malformed and revoked keys are all `InvalidToken`.
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     presented: &str,
@@ -162,6 +179,7 @@ pub async fn authenticate(
                 api_keys::id,
                 api_keys::created_by,
                 api_keys::permissions,
+                api_keys::act_as_member,
                 api_keys::revoked_at,
                 api_keys::last_used_at,
             ))
@@ -171,7 +189,7 @@ pub async fn authenticate(
             .map_err(TenancyError::from)
     })
     .await?;
-    let Some((id, creator, permissions, revoked_at, last_used_at)) = row else {
+    let Some((id, creator, permissions, act_as_member, revoked_at, last_used_at)) = row else {
         return Err(TenancyError::InvalidToken);
     };
     if revoked_at.is_some() {
@@ -192,6 +210,7 @@ pub async fn authenticate(
     actor.api_key = Some(ApiKeyLimits {
         key_id: id,
         permissions: permissions.iter().filter_map(|p| p.parse().ok()).collect(),
+        act_as_member,
     });
     Ok(actor)
 }

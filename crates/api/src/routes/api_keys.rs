@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, in_tenant};
@@ -25,6 +25,8 @@ pub(crate) struct ApiKeyDto {
     /// Requests with the key act as this admin, limited to `permissions`.
     created_by: Uuid,
     permissions: Vec<String>,
+    /// The key may also do what its creator does as a member for themselves.
+    act_as_member: bool,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -37,6 +39,7 @@ impl From<ApiKey> for ApiKeyDto {
             name: k.name,
             created_by: k.created_by,
             permissions: k.permissions,
+            act_as_member: k.act_as_member,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
             created_at: k.created_at,
@@ -53,6 +56,13 @@ pub(crate) struct CreateApiKey {
     /// What the key may do; only permissions you hold tenant-wide.
     #[schema(value_type = Vec<String>, example = json!(["VIEW_ANALYTICS"]))]
     permissions: BTreeSet<Permission>,
+    /// Also let the key do what you do as a member for yourself, which no permission grants:
+    /// learn (complete sections, take quizzes, submit assignments), spend your XP, grade as a
+    /// module mentor, read your dashboard and change your own settings. Off by default: a key
+    /// without it does only what `permissions` allow, and every other operation answers 403
+    /// `api_key_not_permitted`.
+    #[serde(default)]
+    act_as_member: bool,
 }
 
 /// The new key, with its secret.
@@ -72,13 +82,13 @@ pub(crate) struct CreatedApiKey {
 #[post("")]
 pub(crate) async fn create_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let b = body.into_inner();
     let (key, secret) = in_tenant(&state, &actor, async |conn| {
-        api_keys::create(conn, &actor, &b.name, &b.permissions).await
+        api_keys::create(conn, &actor, &b.name, &b.permissions, b.act_as_member).await
     })
     .await?;
     Ok(HttpResponse::Created().json(CreatedApiKey {
@@ -92,7 +102,7 @@ pub(crate) async fn create_api_key(
 #[get("")]
 pub(crate) async fn list_api_keys(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
 ) -> Result<web::Json<Vec<ApiKeyDto>>, ApiError> {
     let actor = auth.0;
     let keys = in_tenant(&state, &actor, async |conn| {
@@ -111,7 +121,7 @@ pub(crate) async fn list_api_keys(
 #[post("/{key_id}/revoke")]
 pub(crate) async fn revoke_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<ApiKeyDto>, ApiError> {
     let actor = auth.0;

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
@@ -251,7 +251,7 @@ pub(crate) async fn list_assignments(
 #[post("/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<AssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -296,7 +296,7 @@ pub(crate) async fn get_assignment(
 #[patch("/{assignment_id}")]
 pub(crate) async fn update_assignment(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<AssignmentBody>,
@@ -320,7 +320,7 @@ pub(crate) async fn update_assignment(
 #[delete("/{assignment_id}")]
 pub(crate) async fn delete_assignment(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {

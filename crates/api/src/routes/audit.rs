@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, InputErrors, PageOf, PageParams, in_tenant};
 use crate::state::AppState;
@@ -78,7 +78,7 @@ pub(crate) struct AuditQuery {
 #[get("")]
 pub(crate) async fn list_audit_log(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<PageOf<AuditEntryDto>>, ApiError> {
     let actor = auth.0;

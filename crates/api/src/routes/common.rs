@@ -24,7 +24,7 @@ pub(crate) enum AuthErrors {
     /// Signed in, but not allowed.
     #[response(
         status = 403,
-        description = "Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`",
+        description = "Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides)",
         content_type = "application/problem+json"
     )]
     Forbidden(Problem),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams, in_tenant};
 use crate::state::AppState;
@@ -113,7 +113,7 @@ impl From<Matrix> for MatrixDto {
 #[get("/matrix")]
 pub(crate) async fn compliance_matrix(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<MatrixQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -167,7 +167,7 @@ fn date(value: Option<DateTime<Utc>>) -> String {
 #[get("/matrix/export")]
 pub(crate) async fn export_compliance(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;

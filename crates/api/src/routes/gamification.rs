@@ -11,7 +11,7 @@ use guild_gamification::leaderboard::{self, Board, Period};
 use guild_gamification::ledger::{self, Balance, LedgerItem, ManualInput, XpSummary};
 use guild_gamification::rewards::{self, Decision, Redemption, Reward, RewardInput};
 use guild_gamification::settings::{self, Settings, SettingsPatch};
-use guild_kernel::{PageRequest, TenantId, UserId};
+use guild_kernel::{Actor, PageRequest, TenantId, UserId};
 use guild_learning::compliance::ComplianceRenewal;
 use guild_learning::progress::ModuleCompleted;
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
@@ -232,7 +232,7 @@ pub(crate) struct ManualBody {
 #[post("/adjustments")]
 pub(crate) async fn adjust_xp(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<ManualBody>,
 ) -> Result<web::Json<BalanceDto>, ApiError> {
     let actor = auth.0;
@@ -432,7 +432,7 @@ pub(crate) struct SettingsBody {
 #[get("/settings")]
 pub(crate) async fn get_settings(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
 ) -> Result<web::Json<SettingsDto>, ApiError> {
     let actor = auth.0;
     let s = in_tenant(&state, &actor, async |conn| {
@@ -448,7 +448,7 @@ pub(crate) async fn get_settings(
 #[patch("/settings")]
 pub(crate) async fn update_settings(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<SettingsBody>,
 ) -> Result<web::Json<SettingsDto>, ApiError> {
     let actor = auth.0;
@@ -521,8 +521,11 @@ pub(crate) struct RewardBody {
     title: Option<String>,
     #[validate(length(max = 5000))]
     description: Option<String>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused.
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(custom(function = "crate::extract::https_link"))]
     image_url: Option<Option<String>>,
     /// Greater than 0.
     #[validate(range(min = 1, max = 1_000_000))]
@@ -580,7 +583,7 @@ pub(crate) async fn list_rewards(
 #[post("")]
 pub(crate) async fn create_reward(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<RewardBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -598,7 +601,7 @@ pub(crate) async fn create_reward(
 #[patch("/{reward_id}")]
 pub(crate) async fn update_reward(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<RewardBody>,
 ) -> Result<web::Json<RewardDto>, ApiError> {
@@ -618,7 +621,7 @@ pub(crate) async fn update_reward(
 #[delete("/{reward_id}")]
 pub(crate) async fn delete_reward(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -737,7 +740,7 @@ pub(crate) async fn my_redemptions(
     auth: Auth,
     query: web::Query<RedemptionsQuery>,
 ) -> Result<web::Json<PageOf<RedemptionDto>>, ApiError> {
-    list_redemptions_of(state, auth, query.into_inner(), true).await
+    list_redemptions_of(state, auth.0, query.into_inner(), true).await
 }
 
 /// Everyone's redemptions, newest first, e.g. `?status=PENDING` to review (MANAGE_REWARDS).
@@ -746,19 +749,18 @@ pub(crate) async fn my_redemptions(
 #[get("")]
 pub(crate) async fn list_redemptions(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<RedemptionsQuery>,
 ) -> Result<web::Json<PageOf<RedemptionDto>>, ApiError> {
-    list_redemptions_of(state, auth, query.into_inner(), false).await
+    list_redemptions_of(state, auth.0, query.into_inner(), false).await
 }
 
 async fn list_redemptions_of(
     state: web::Data<AppState>,
-    auth: Auth,
+    actor: Actor,
     q: RedemptionsQuery,
     mine: bool,
 ) -> Result<web::Json<PageOf<RedemptionDto>>, ApiError> {
-    let actor = auth.0;
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
@@ -782,12 +784,11 @@ pub(crate) struct ReasonBody {
 
 async fn decide(
     state: web::Data<AppState>,
-    auth: Auth,
+    actor: Actor,
     id: Uuid,
     decision: Decision,
     reason: Option<String>,
 ) -> Result<web::Json<RedemptionDto>, ApiError> {
-    let actor = auth.0;
     let now = state.clock.now();
     let r = in_tenant(&state, &actor, async |conn| {
         rewards::review(conn, &actor, id, decision, reason.as_deref(), now).await
@@ -802,10 +803,10 @@ async fn decide(
 #[post("/{redemption_id}/approve")]
 pub(crate) async fn approve_redemption(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<RedemptionDto>, ApiError> {
-    decide(state, auth, path.into_inner(), Decision::Approve, None).await
+    decide(state, auth.0, path.into_inner(), Decision::Approve, None).await
 }
 
 /// Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
@@ -814,13 +815,13 @@ pub(crate) async fn approve_redemption(
 #[post("/{redemption_id}/reject")]
 pub(crate) async fn reject_redemption(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<ReasonBody>,
 ) -> Result<web::Json<RedemptionDto>, ApiError> {
     decide(
         state,
-        auth,
+        auth.0,
         path.into_inner(),
         Decision::Reject,
         body.into_inner().reason,
@@ -837,5 +838,5 @@ pub(crate) async fn cancel_redemption(
     auth: Auth,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<RedemptionDto>, ApiError> {
-    decide(state, auth, path.into_inner(), Decision::Cancel, None).await
+    decide(state, auth.0, path.into_inner(), Decision::Cancel, None).await
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, in_tenant};
@@ -106,7 +106,7 @@ pub(crate) async fn list_groups(
 #[post("")]
 pub(crate) async fn create_group(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<CreateGroup>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -149,7 +149,7 @@ pub(crate) async fn get_group(
 #[patch("/{group_id}")]
 pub(crate) async fn update_group(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<UpdateGroup>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
@@ -172,7 +172,7 @@ pub(crate) async fn update_group(
 #[delete("/{group_id}")]
 pub(crate) async fn delete_group(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -195,7 +195,7 @@ pub(crate) async fn delete_group(
 #[post("/{group_id}/members")]
 pub(crate) async fn add_group_members(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<GroupMembers>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
@@ -220,7 +220,7 @@ pub(crate) async fn add_group_members(
 #[post("/{group_id}/members/remove")]
 pub(crate) async fn remove_group_members(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<GroupMembers>,
 ) -> Result<web::Json<GroupDto>, ApiError> {

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::routes::common::{
@@ -175,7 +175,7 @@ pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
 #[post("")]
 pub(crate) async fn upload_media(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -296,7 +296,7 @@ pub(crate) struct DirectUploadDto {
 #[post("/uploads")]
 pub(crate) async fn start_media_upload(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<DirectUploadBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -343,7 +343,7 @@ pub(crate) async fn start_media_upload(
 #[post("/{asset_id}/complete")]
 pub(crate) async fn complete_media_upload(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -407,7 +407,7 @@ pub(crate) struct AssetQuery {
 #[get("")]
 pub(crate) async fn list_media(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<AssetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -437,7 +437,7 @@ pub(crate) async fn list_media(
 #[get("/{asset_id}")]
 pub(crate) async fn get_media(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -472,7 +472,7 @@ pub(crate) struct ForceQuery {
 #[delete("/{asset_id}")]
 pub(crate) async fn delete_media(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     query: web::Query<ForceQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -513,7 +513,7 @@ pub(crate) struct AssetList {
 #[post("/bulk-delete")]
 pub(crate) async fn bulk_delete_media(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<BulkDeleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -638,7 +638,7 @@ pub(crate) struct AttachBody {
 #[post("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn attach_asset(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     body: ValidJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -661,7 +661,7 @@ pub(crate) async fn attach_asset(
 #[delete("/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
 pub(crate) async fn detach_asset(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;

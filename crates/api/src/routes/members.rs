@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::auth::GrantDto;
@@ -78,7 +78,7 @@ pub(crate) struct MemberQuery {
 #[get("")]
 pub(crate) async fn list_members(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     query: web::Query<MemberQuery>,
 ) -> Result<web::Json<PageOf<MemberDto>>, ApiError> {
     let actor = auth.0;
@@ -137,7 +137,7 @@ pub(crate) struct InviteRequest {
 #[post("")]
 pub(crate) async fn invite_member(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -195,7 +195,7 @@ pub(crate) struct RoleRequest {
 #[put("/{user_id}/role")]
 pub(crate) async fn change_member_role(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<RoleRequest>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
@@ -226,7 +226,7 @@ pub(crate) struct ManagerRequest {
 #[put("/{user_id}/manager")]
 pub(crate) async fn set_member_manager(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<ManagerRequest>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
@@ -252,7 +252,7 @@ pub(crate) async fn set_member_manager(
 #[post("/{user_id}/deactivate")]
 pub(crate) async fn deactivate_member(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
     let actor = auth.0;
@@ -274,7 +274,7 @@ pub(crate) async fn deactivate_member(
 #[post("/{user_id}/reactivate")]
 pub(crate) async fn reactivate_member(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
     let actor = auth.0;
@@ -296,7 +296,7 @@ pub(crate) async fn reactivate_member(
 #[delete("/{user_id}")]
 pub(crate) async fn remove_member(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -348,7 +348,7 @@ pub(crate) struct GrantsRequest {
 #[put("/{user_id}/permissions")]
 pub(crate) async fn set_member_permissions(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<GrantsRequest>,
 ) -> Result<web::Json<Vec<GrantDto>>, ApiError> {
@@ -425,7 +425,7 @@ pub(crate) struct ImportReportDto {
 #[post("/import")]
 pub(crate) async fn import_members(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<ImportRequest>,
 ) -> Result<web::Json<ImportReportDto>, ApiError> {
     let actor = auth.0;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
@@ -145,9 +145,11 @@ pub(crate) struct ModuleBody {
     description: Option<String>,
     #[validate(custom(function = "difficulty_level"))]
     difficulty: Option<String>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused.
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
-    #[validate(url)]
+    #[validate(custom(function = "crate::extract::https_link"))]
     cover_image_url: Option<Option<String>>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
@@ -245,7 +247,7 @@ pub(crate) async fn list_modules(
 #[post("")]
 pub(crate) async fn create_module(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<ModuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -288,7 +290,7 @@ pub(crate) async fn get_module(
 #[patch("/{module_id}")]
 pub(crate) async fn update_module(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<ModuleBody>,
@@ -330,7 +332,7 @@ pub(crate) struct StatusBody {
 #[post("/{module_id}/status")]
 pub(crate) async fn set_module_status(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<StatusBody>,
@@ -359,7 +361,7 @@ pub(crate) async fn set_module_status(
 #[delete("/{module_id}")]
 pub(crate) async fn delete_module(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
@@ -390,7 +392,7 @@ pub(crate) struct IdsBody {
 #[put("/{module_id}/prerequisites")]
 pub(crate) async fn set_module_prerequisites(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -414,7 +416,7 @@ pub(crate) async fn set_module_prerequisites(
 #[put("/{module_id}/mentors")]
 pub(crate) async fn set_module_mentors(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -449,7 +451,7 @@ pub(crate) struct AssignmentBody {
 #[put("/{module_id}/groups/{group_id}")]
 pub(crate) async fn assign_module(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     body: ValidJson<AssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -472,7 +474,7 @@ pub(crate) async fn assign_module(
 #[delete("/{module_id}/groups/{group_id}")]
 pub(crate) async fn unassign_module(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -590,7 +592,7 @@ pub(crate) async fn list_sections(
 #[post("/{module_id}/sections")]
 pub(crate) async fn create_section(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<SectionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -646,7 +648,7 @@ pub(crate) async fn get_section(
 #[patch("/{module_id}/sections/{section_id}")]
 pub(crate) async fn update_section(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     body: ValidJson<SectionBody>,
@@ -676,7 +678,7 @@ pub(crate) async fn update_section(
 #[delete("/{module_id}/sections/{section_id}")]
 pub(crate) async fn delete_section(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
@@ -699,7 +701,7 @@ pub(crate) async fn delete_section(
 #[put("/{module_id}/sections/order")]
 pub(crate) async fn reorder_sections(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<web::Json<Vec<SectionDto>>, ApiError> {
@@ -766,7 +768,7 @@ pub(crate) async fn list_categories(
 #[post("")]
 pub(crate) async fn create_category(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<CategoryBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -795,7 +797,7 @@ pub(crate) async fn create_category(
 #[patch("/{category_id}")]
 pub(crate) async fn update_category(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<CategoryBody>,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
@@ -818,7 +820,7 @@ pub(crate) async fn update_category(
 #[delete("/{category_id}")]
 pub(crate) async fn delete_category(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -831,7 +833,7 @@ pub(crate) async fn delete_category(
 }
 
 macro_rules! pin_route {
-    ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $status:literal, $pinned:literal, $func:path) => {
+    ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $status:literal, $pinned:literal, $func:path, $auth:ty) => {
         $(#[$doc])*
         #[utoipa::path(
             tag = "modules",
@@ -839,7 +841,7 @@ macro_rules! pin_route {
             responses((status = 200, body = ModuleDto, description = $status), AuthErrors, NotFound)
         )]
         #[$method($path)]
-        pub(crate) async fn $name(state: web::Data<AppState>, auth: Auth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+        pub(crate) async fn $name(state: web::Data<AppState>, auth: $auth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
             let actor = auth.0;
             let id = path.into_inner();
             let module = in_tenant(&state, &actor, async |conn| $func(conn, &actor, id, $pinned).await).await?;
@@ -850,17 +852,19 @@ macro_rules! pin_route {
 
 pin_route!(
     /// Pin a module for yourself.
-    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin
+    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin, Auth
 );
 pin_route!(
     /// Unpin a module.
-    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin
+    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin, Auth
 );
 pin_route!(
     /// Pin a module for the whole company (MANAGE_ALL_MODULES).
-    company_pin_module, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin
+    company_pin_module, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
+    Authorized
 );
 pin_route!(
     /// Remove a company-wide pin (MANAGE_ALL_MODULES).
-    company_unpin_module, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin
+    company_unpin_module, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
+    Authorized
 );

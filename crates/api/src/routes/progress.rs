@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::routes::common::{
@@ -290,7 +290,7 @@ pub(crate) async fn my_certificates(
 #[get("/{user_id}/certificates")]
 pub(crate) async fn member_certificates(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -315,7 +315,7 @@ pub(crate) async fn member_certificates(
 #[get("/{certificate_id}")]
 pub(crate) async fn get_certificate(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -336,7 +336,7 @@ pub(crate) async fn get_certificate(
 #[get("/{certificate_id}/pdf")]
 pub(crate) async fn certificate_pdf(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -396,7 +396,7 @@ pub(crate) struct RevokeBody {
 #[post("/{certificate_id}/revoke")]
 pub(crate) async fn revoke_certificate(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -533,7 +533,7 @@ pub(crate) struct OverrideBody {
 #[post("/{user_id}/progress-overrides")]
 pub(crate) async fn apply_override(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -571,7 +571,7 @@ pub(crate) struct OverrideQuery {
 #[get("/{user_id}/progress-overrides")]
 pub(crate) async fn list_overrides(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     query: web::Query<OverrideQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -594,7 +594,7 @@ pub(crate) async fn list_overrides(
 #[post("/{override_id}/revert")]
 pub(crate) async fn revert_override(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
@@ -288,7 +288,7 @@ pub(crate) async fn list_quizzes(
 #[post("/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<QuizBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -333,7 +333,7 @@ pub(crate) async fn get_quiz(
 #[patch("/{quiz_id}")]
 pub(crate) async fn update_quiz(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<QuizBody>,
@@ -357,7 +357,7 @@ pub(crate) async fn update_quiz(
 #[delete("/{quiz_id}")]
 pub(crate) async fn delete_quiz(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
@@ -380,7 +380,7 @@ pub(crate) async fn delete_quiz(
 #[post("/{quiz_id}/questions")]
 pub(crate) async fn create_question(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<QuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -409,7 +409,7 @@ pub(crate) async fn create_question(
 #[put("/{quiz_id}/questions/order")]
 pub(crate) async fn reorder_questions(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<OrderBody>,
 ) -> Result<web::Json<Vec<QuestionDto>>, ApiError> {
@@ -434,7 +434,7 @@ pub(crate) async fn reorder_questions(
 #[patch("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn update_question(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     body: ValidJson<QuestionBody>,
@@ -464,7 +464,7 @@ pub(crate) async fn update_question(
 #[delete("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn delete_question(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, CurrentUser};
+use crate::auth::{Auth, Authorized, CurrentUser};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, in_tenant};
@@ -112,7 +112,7 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<(), validator::ValidationErro
 #[patch("")]
 pub(crate) async fn update_tenant(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     body: ValidJson<UpdateTenant>,
 ) -> Result<web::Json<TenantDto>, ApiError> {
     let actor = auth.0;
@@ -138,7 +138,7 @@ pub(crate) async fn update_tenant(
 #[post("/archive")]
 pub(crate) async fn archive_tenant(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
 ) -> Result<web::Json<TenantDto>, ApiError> {
     let actor = auth.0;
     let tenant = in_tenant(&state, &actor, async |conn| {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{
@@ -102,7 +102,7 @@ pub(crate) async fn list_module_versions(
 #[post("/{module_id}/versions")]
 pub(crate) async fn publish_module_version(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<VersionBody>,
 ) -> Result<HttpResponse, ApiError> {
