@@ -6,6 +6,12 @@
 //! see it; everyone else sees PUBLISHED modules assigned to one of their groups, or every
 //! PUBLISHED module when the tenant's catalog is open. Anything else is 404, as if it did not
 //! exist.
+//!
+//! Who changes what: a module's content (fields, sections, tags, prerequisites, status) is edited
+//! by MANAGE_ALL_MODULES holders and, with MANAGE_OWN_MODULES, by its creator and mentors
+//! ([`editable`]). Who learns it and who grades it are not content: assigning it to groups and
+//! setting its mentors need MANAGE_ALL_MODULES on the module, tenant-wide or scoped to it
+//! ([`stewardable`]), so a mentor cannot make their module mandatory for anyone nor add graders.
 
 use std::collections::HashMap;
 
@@ -225,6 +231,19 @@ pub async fn editable(
             Permission::ManageAllModules,
         )))
     }
+}
+
+/// Loads a module whose assignments and mentors the actor may set: MANAGE_ALL_MODULES on it
+/// (tenant-wide or scoped to the module). Its creator and mentors edit its content only. Visible
+/// but not allowed is 403; invisible is 404.
+pub async fn stewardable(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ModuleRow, LearningError> {
+    let row = visible(conn, actor, id).await?;
+    authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
+    Ok(row)
 }
 
 async fn catalog_open(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<bool, LearningError> {
@@ -895,14 +914,15 @@ pub async fn set_prerequisites(
     get(conn, actor, id).await
 }
 
-/// Replaces the mentors (members of the tenant).
+/// Replaces the mentors (members of the tenant): MANAGE_ALL_MODULES on the module, since mentors
+/// grade its quizzes and assignments.
 pub async fn set_mentors(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     users: &[Uuid],
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::delete(
         module_mentors::table
@@ -943,7 +963,7 @@ pub async fn set_mentors(
     get(conn, actor, id).await
 }
 
-/// Assigns the module to a group (or updates the assignment).
+/// Assigns the module to a group (or updates the assignment): MANAGE_ALL_MODULES on the module.
 pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -952,7 +972,7 @@ pub async fn assign(
     deadline_days: Option<i32>,
     mandatory: bool,
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(module_groups::table)
         .values((
@@ -980,14 +1000,14 @@ pub async fn assign(
     get(conn, actor, id).await
 }
 
-/// Removes the module's assignment to a group.
+/// Removes the module's assignment to a group: MANAGE_ALL_MODULES on the module.
 pub async fn unassign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     group: Uuid,
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     diesel::delete(module_groups::table.find((actor.tenant_id.into_uuid(), id, group)))
         .execute(conn)
         .await?;

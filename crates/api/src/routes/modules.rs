@@ -404,7 +404,10 @@ pub(crate) async fn set_module_prerequisites(
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
-/// Replace a module's mentors (members who answer questions and may edit it with MANAGE_OWN_MODULES).
+/// Replace a module's mentors (members who answer questions, grade and may edit it with MANAGE_OWN_MODULES).
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
+/// cannot choose who grades it (403 `forbidden`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -440,6 +443,9 @@ pub(crate) struct AssignmentBody {
 }
 
 /// Assign a module to a group (or change the assignment).
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
+/// cannot assign it (403 `forbidden`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
@@ -464,6 +470,8 @@ pub(crate) async fn assign_module(
 }
 
 /// Remove a module's assignment to a group.
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),

@@ -1,0 +1,299 @@
+//! Separation of duties over HTTP: nobody grades, reviews, awards or certifies themselves, and a
+//! mentor's rights end at their module's content (who learns it, who grades it and whether its
+//! learners' records may go are an administrator's decisions).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use guild_tests::{Reply, World, access, assert_problem, join, json_request, send, sign_up, world};
+use serde_json::{Value, json};
+
+async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(app, json_request(method, uri, Some(token), body)).await
+}
+
+async fn with_headers<S, B>(
+    app: &S,
+    method: Method,
+    uri: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")));
+    for (name, value) in headers {
+        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    send(app, req.to_request()).await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn me_id<S, B>(app: &S, token: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(app, Method::GET, "/v1/me", token, None).await.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(w: &World, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut w.db.conn().await)
+        .await
+        .map(|c| c.n)
+        .unwrap_or(-1)
+}
+
+/// Replaces `user`'s grants.
+async fn grant<S, B>(app: &S, owner: &str, user: &str, grants: Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = call(
+        app,
+        Method::PUT,
+        &format!("/v1/members/{user}/permissions"),
+        owner,
+        Some(json!({ "grants": grants })),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+/// A member with MANAGE_OWN_MODULES, tenant-wide: an author and mentor, no administrator.
+async fn author<S, B>(app: &S, w: &World, owner: &str, email: &str) -> (String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let token = access(&join(app, w, owner, email, "EMPLOYEE").await);
+    let user = me_id(app, &token).await;
+    grant(
+        app,
+        owner,
+        &user,
+        json!([{ "permission": "MANAGE_OWN_MODULES", "scope": {} }]),
+    )
+    .await;
+    (token, user)
+}
+
+/// The module's current ETag.
+async fn etag<S, B>(app: &S, token: &str, module: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(
+        app,
+        Method::GET,
+        &format!("/v1/modules/{module}"),
+        token,
+        None,
+    )
+    .await
+    .header("etag")
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// A published module by `author` with one section and `fields` (e.g. `validity_months`);
+/// returns the module and the section.
+async fn module_by<S, B>(app: &S, author: &str, fields: Value) -> (String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let created = call(app, Method::POST, "/v1/modules", author, Some(fields)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let module = id(&created.json);
+    let section = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections"),
+        author,
+        Some(json!({ "title": "Intro", "content_html": "<p>Read me</p>" })),
+    )
+    .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let tag = etag(app, author, &module).await;
+    let published = with_headers(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module}/status"),
+        author,
+        &[("if-match", &tag)],
+        Some(json!({ "status": "PUBLISHED" })),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    (module, id(&section.json))
+}
+
+/// A group with `members`; returns its id.
+async fn group<S, B>(app: &S, owner: &str, name: &str, members: &[&str]) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let created = call(
+        app,
+        Method::POST,
+        "/v1/groups",
+        owner,
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let group = id(&created.json);
+    if !members.is_empty() {
+        let added = call(
+            app,
+            Method::POST,
+            &format!("/v1/groups/{group}/members"),
+            owner,
+            Some(json!({ "user_ids": members })),
+        )
+        .await;
+        assert!(added.status < 300, "{}", added.text);
+    }
+    group
+}
+
+// --- Mentors beyond their module ---------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_graders() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let (mia, mia_id) = author(&app, &w, &owner, "mia@acme.example.com").await;
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me_id(&app, &ann).await;
+    let floor = group(&app, &owner, "Floor", &[&ann_id]).await;
+
+    // Mia mentors the owner's module and edits its content…
+    let (module, _) = module_by(&app, &owner, json!({ "title": "Forklifts" })).await;
+    let mentors = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{module}/mentors"),
+        &owner,
+        Some(json!({ "ids": [mia_id] })),
+    )
+    .await;
+    assert_eq!(mentors.status, 200, "{}", mentors.text);
+    let tag = etag(&app, &mia, &module).await;
+    let edited = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("/v1/modules/{module}"),
+        &mia,
+        &[("if-match", &tag)],
+        Some(json!({ "description": "Lifting safely" })),
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+
+    // …but neither makes it mandatory for a group, nor removes an assignment, nor adds graders.
+    let assign = |token: &str, module: &str| {
+        json_request(
+            Method::PUT,
+            &format!("/v1/modules/{module}/groups/{floor}"),
+            Some(token),
+            Some(json!({ "deadline_days": 7, "is_mandatory": true })),
+        )
+    };
+    assert_problem(&send(&app, assign(&mia, &module)).await, 403, "forbidden");
+    assert_eq!(send(&app, assign(&owner, &module)).await.status, 200);
+    let unassigned = call(
+        &app,
+        Method::DELETE,
+        &format!("/v1/modules/{module}/groups/{floor}"),
+        &mia,
+        None,
+    )
+    .await;
+    assert_problem(&unassigned, 403, "forbidden");
+    let graders = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{module}/mentors"),
+        &mia,
+        Some(json!({ "ids": [mia_id, ann_id] })),
+    )
+    .await;
+    assert_problem(&graders, 403, "forbidden");
+
+    // Nor for a module she created herself.
+    let (own, _) = module_by(&app, &mia, json!({ "title": "Mia's tips" })).await;
+    assert_problem(&send(&app, assign(&mia, &own)).await, 403, "forbidden");
+    let own_mentors = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{own}/mentors"),
+        &mia,
+        Some(json!({ "ids": [ann_id] })),
+    )
+    .await;
+    assert_problem(&own_mentors, 403, "forbidden");
+    assert_eq!(
+        count(
+            &w,
+            &format!("SELECT count(*) AS n FROM module_groups WHERE module_id = '{own}'")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &w,
+            &format!("SELECT count(*) AS n FROM module_mentors WHERE module_id = '{module}'")
+        )
+        .await,
+        1
+    );
+
+    // MANAGE_ALL_MODULES scoped to her module is enough for that module.
+    grant(
+        &app,
+        &owner,
+        &mia_id,
+        json!([
+            { "permission": "MANAGE_OWN_MODULES", "scope": {} },
+            { "permission": "MANAGE_ALL_MODULES", "scope": { "module_ids": [own] } }
+        ]),
+    )
+    .await;
+    assert_eq!(send(&app, assign(&mia, &own)).await.status, 200);
+    assert_problem(&send(&app, assign(&mia, &module)).await, 403, "forbidden");
+}
