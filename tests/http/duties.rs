@@ -190,6 +190,22 @@ where
     group
 }
 
+async fn open_catalog<S, B>(app: &S, owner: &str)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let opened = call(
+        app,
+        Method::PATCH,
+        "/v1/tenant",
+        owner,
+        Some(json!({ "catalog_open": true })),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+}
+
 // --- Mentors beyond their module ---------------------------------------------------------------
 
 #[actix_web::test]
@@ -296,4 +312,95 @@ async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_grade
     .await;
     assert_eq!(send(&app, assign(&mia, &own)).await.status, 200);
     assert_problem(&send(&app, assign(&mia, &module)).await, 403, "forbidden");
+}
+
+#[actix_web::test]
+async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_and_its_certificates_stay_revoked()
+ {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    open_catalog(&app, &owner).await;
+    let (mia, _) = author(&app, &w, &owner, "mia@acme.example.com").await;
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, section) = module_by(
+        &app,
+        &mia,
+        json!({ "title": "Ladders", "validity_months": 12 }),
+    )
+    .await;
+    let done = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections/{section}/complete"),
+        &ann,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let certificate = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
+    let code = certificate.json[0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!code.is_empty(), "{}", certificate.text);
+
+    let delete = |token: &str, query: &str, tag: &str| {
+        actix_web::test::TestRequest::delete()
+            .uri(&format!("/v1/modules/{module}{query}"))
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .insert_header(("if-match", tag.to_owned()))
+            .to_request()
+    };
+    let tag = etag(&app, &mia, &module).await;
+    assert_problem(
+        &send(&app, delete(&mia, "", &tag)).await,
+        409,
+        "module_has_completions",
+    );
+    assert_problem(
+        &send(&app, delete(&mia, "?force=true", &tag)).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &send(&app, delete(&owner, "", &tag)).await,
+        409,
+        "module_has_completions",
+    );
+    assert_eq!(
+        count(
+            &w,
+            &format!("SELECT count(*) AS n FROM modules WHERE id = '{module}'")
+        )
+        .await,
+        1
+    );
+
+    let forced = send(&app, delete(&owner, "?force=true", &tag)).await;
+    assert_eq!(forced.status, 204, "{}", forced.text);
+    let kept = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
+    assert_eq!(kept.json.as_array().map(Vec::len), Some(1), "{}", kept.text);
+    assert_eq!(kept.json[0]["status"], "REVOKED");
+    assert_eq!(kept.json[0]["module_id"], Value::Null);
+    assert_eq!(kept.json[0]["module_title"], "Ladders");
+    assert_eq!(kept.json[0]["revoked_reason"], "The module was deleted");
+    let verified = send(
+        &app,
+        actix_web::test::TestRequest::get()
+            .uri(&format!("/v1/certificates/verify/{code}"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    assert_eq!(verified.json["status"], "REVOKED");
+
+    // A module nobody completed is still simply deleted by its author.
+    let (draft, _) = module_by(&app, &mia, json!({ "title": "Scaffolds" })).await;
+    let tag = etag(&app, &mia, &draft).await;
+    let deleted = actix_web::test::TestRequest::delete()
+        .uri(&format!("/v1/modules/{draft}"))
+        .insert_header(("authorization", format!("Bearer {mia}")))
+        .insert_header(("if-match", tag))
+        .to_request();
+    assert_eq!(send(&app, deleted).await.status, 204);
 }

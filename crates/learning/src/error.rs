@@ -40,6 +40,14 @@ pub enum LearningError {
     /// The status change is not allowed (e.g. an archived module edited).
     #[error("{0}")]
     InvalidTransition(&'static str),
+    /// Deleting a module that members completed, without `force`: archive it instead.
+    #[error(
+        "members completed this module ({completions} completion(s)); archive it instead, or have an administrator delete it with force, which revokes its certificates"
+    )]
+    ModuleHasCompletions {
+        /// Completions of the module, active or archived.
+        completions: i64,
+    },
     /// The prerequisites would form a cycle.
     #[error("these prerequisites would form a cycle")]
     PrerequisiteCycle,
@@ -148,6 +156,7 @@ impl ErrorCode for LearningError {
             Self::StaleRevision { .. } => "precondition_failed",
             Self::EmptyModule => "module_empty",
             Self::InvalidTransition(_) => "invalid_status_transition",
+            Self::ModuleHasCompletions { .. } => "module_has_completions",
             Self::PrerequisiteCycle => "prerequisite_cycle",
             Self::BadOrder => "invalid_order",
             Self::CategoryNameTaken => "category_name_taken",
@@ -186,6 +195,7 @@ impl ErrorCode for LearningError {
             | Self::MemberNotFound
             | Self::OverrideNotFound => 404,
             Self::ModuleLocked
+            | Self::ModuleHasCompletions { .. }
             | Self::AlreadyRevoked
             | Self::AlreadyCompleted
             | Self::AlreadyReverted => 409,

@@ -12,6 +12,9 @@
 //! ([`editable`]). Who learns it and who grades it are not content: assigning it to groups and
 //! setting its mentors need MANAGE_ALL_MODULES on the module, tenant-wide or scoped to it
 //! ([`stewardable`]), so a mentor cannot make their module mandatory for anyone nor add graders.
+//! Nor can they delete what members earned: a module with completions is archived, and only a
+//! MANAGE_ALL_MODULES holder may force its deletion, which revokes its certificates and keeps
+//! them ([`delete`]).
 
 use std::collections::HashMap;
 
@@ -20,8 +23,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{
-    company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
-    modules, sections, tags, tenants, user_groups, user_pinned_modules,
+    company_pinned_modules, module_completions, module_groups, module_mentors,
+    module_prerequisites, module_tags, modules, sections, tags, tenants, user_groups,
+    user_pinned_modules,
 };
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
@@ -683,12 +687,18 @@ pub async fn set_status(
     get(conn, actor, id).await
 }
 
-/// Deletes a module and everything in it.
+/// Deletes a module and everything in it, unless members completed it: then it is refused
+/// (`module_has_completions`, archive it instead) unless `force` is set by a holder of
+/// MANAGE_ALL_MODULES on the module. A forced deletion revokes the module's certificates at `now`
+/// and keeps them (certificates are never deleted); completions, progress, quizzes and
+/// assignments of the module go with it.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     expected: i32,
+    force: bool,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     let row = editable(conn, actor, id).await?;
     if row.revision != expected {
@@ -697,7 +707,38 @@ pub async fn delete(
             current: row.revision,
         });
     }
-    diesel::delete(modules::table.find((actor.tenant_id.into_uuid(), id)))
+    let tenant = actor.tenant_id.into_uuid();
+    // Recording a completion takes a key-share lock on the module row (its foreign key): with
+    // the row locked for update, a completion recorded concurrently is either counted here or
+    // fails once the module is gone, so no certificate escapes the revocation below.
+    modules::table
+        .find((tenant, id))
+        .select(modules::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await?;
+    let completions: i64 = module_completions::table
+        .filter(module_completions::tenant_id.eq(tenant))
+        .filter(module_completions::module_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut revoked = 0;
+    if completions > 0 {
+        if !force {
+            return Err(LearningError::ModuleHasCompletions { completions });
+        }
+        authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
+        revoked = crate::certificates::revoke_all_of_module(
+            conn,
+            actor,
+            id,
+            "The module was deleted",
+            now,
+        )
+        .await?;
+    }
+    diesel::delete(modules::table.find((tenant, id)))
         .execute(conn)
         .await?;
     crate::audit(
@@ -706,7 +747,12 @@ pub async fn delete(
         "MODULE_DELETED",
         "module",
         id,
-        serde_json::json!({ "title": row.title }),
+        serde_json::json!({
+            "title": row.title,
+            "forced": completions > 0,
+            "completions": completions,
+            "certificates_revoked": revoked,
+        }),
     )
     .await?;
     Ok(())

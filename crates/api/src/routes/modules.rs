@@ -18,7 +18,7 @@ use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::state::AppState;
 
@@ -350,11 +350,51 @@ pub(crate) async fn set_module_status(
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
+/// `?force=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteModuleQuery {
+    /// Delete even though members completed the module (MANAGE_ALL_MODULES on it): its
+    /// certificates are revoked and kept, its completions and progress deleted.
+    #[serde(default)]
+    force: bool,
+}
+
+/// What deleting a module refuses.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum DeleteModuleErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `forbidden` also for `force` without MANAGE_ALL_MODULES on the module"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    /// Members completed it.
+    #[response(
+        status = 409,
+        description = "`module_has_completions`: archive it instead, or delete it with `force`",
+        content_type = "application/problem+json"
+    )]
+    HasCompletions(Problem),
+}
+
 /// Delete a module and its sections; requires `If-Match`.
+///
+/// A module that members completed is not deleted (409 `module_has_completions`): archive it.
+/// A holder of MANAGE_ALL_MODULES on it may force the deletion (`?force=true`), which revokes
+/// its certificates (they are kept, so holders and verifiers still see them, REVOKED) and deletes
+/// its completions and progress.
 #[utoipa::path(
     tag = "modules",
-    params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
+    params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read"), DeleteModuleQuery),
+    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors, DeleteModuleErrors)
 )]
 #[delete("/{module_id}")]
 pub(crate) async fn delete_module(
@@ -362,11 +402,14 @@ pub(crate) async fn delete_module(
     auth: Auth,
     path: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DeleteModuleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
+    let force = query.force;
+    let now = state.clock.now();
     in_tenant(&state, &actor, async |conn| {
-        modules::delete(conn, &actor, id, if_match.0).await
+        modules::delete(conn, &actor, id, if_match.0, force, now).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

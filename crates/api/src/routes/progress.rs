@@ -224,7 +224,8 @@ pub(crate) struct CertificateDto {
     /// The public verification code.
     code: String,
     user_id: Uuid,
-    module_id: Uuid,
+    /// Null once the module was deleted (its certificates were revoked then).
+    module_id: Option<Uuid>,
     holder_name: String,
     module_title: String,
     issued_at: DateTime<Utc>,
