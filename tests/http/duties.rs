@@ -404,3 +404,154 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
         .to_request();
     assert_eq!(send(&app, deleted).await.status, 204);
 }
+
+// --- Separation of duties ----------------------------------------------------------------------
+
+/// The ids in a page's `data`, at `path` (e.g. `["submission", "id"]`).
+fn ids_at(page: &Reply, path: &[&str]) -> Vec<String> {
+    page.json["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            path.iter()
+                .fold(item, |v, key| &v[*key])
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn nobody_grades_their_own_submission_or_essay_whatever_their_role() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    open_catalog(&app, &owner).await;
+    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
+    let mia_id = me_id(&app, &mia).await;
+    let (module, _) = module_by(&app, &owner, json!({ "title": "Reports" })).await;
+    let mentors = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{module}/mentors"),
+        &owner,
+        Some(json!({ "ids": [mia_id] })),
+    )
+    .await;
+    assert_eq!(mentors.status, 200, "{}", mentors.text);
+
+    // Assignments: the mentor and the owner each submit; neither grades their own.
+    let assignment = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/assignments"),
+        &owner,
+        Some(json!({ "title": "Summary", "max_score": 10 })),
+    )
+    .await;
+    assert_eq!(assignment.status, 201, "{}", assignment.text);
+    let submit = |token: &str, text: &str| {
+        actix_web::test::TestRequest::post()
+            .uri(&format!(
+                "/v1/assignments/{}/submissions",
+                id(&assignment.json)
+            ))
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()))
+            .set_json(json!({ "text_answer": text }))
+            .to_request()
+    };
+    let mias = id(&send(&app, submit(&mia, "Mia's summary")).await.json);
+    let owners = id(&send(&app, submit(&owner, "The owner's summary")).await.json);
+    let grade = |token: &str, submission: &str| {
+        json_request(
+            Method::POST,
+            &format!("/v1/submissions/{submission}/grade"),
+            Some(token),
+            Some(json!({ "score": 10 })),
+        )
+    };
+    assert_problem(
+        &send(&app, grade(&mia, &mias)).await,
+        403,
+        "cannot_grade_own_submission",
+    );
+    assert_problem(
+        &send(&app, grade(&owner, &owners)).await,
+        403,
+        "cannot_grade_own_submission",
+    );
+    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    assert_eq!(ids_at(&queue, &["submission", "id"]), [owners.as_str()]);
+    assert_eq!(send(&app, grade(&mia, &owners)).await.status, 200);
+    assert_eq!(send(&app, grade(&owner, &mias)).await.status, 200);
+
+    // Essays: the mentor's attempt waits for another grader.
+    let quiz = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{module}/quizzes"),
+        &owner,
+        Some(json!({ "title": "Essay", "passing_score_percent": 50 })),
+    )
+    .await;
+    let quiz = id(&quiz.json);
+    let essay = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz}/questions"),
+        &owner,
+        Some(json!({ "kind": "ESSAY", "prompt": "Why summarise?", "points": 4 })),
+    )
+    .await;
+    assert_eq!(essay.status, 201, "{}", essay.text);
+    let essay = id(&essay.json);
+    let started = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz}/attempts"),
+        &mia,
+        None,
+    )
+    .await;
+    let attempt = id(&started.json);
+    let submitted = with_headers(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/submit"),
+        &mia,
+        &[("idempotency-key", "essay")],
+        Some(json!({ "answers": [{ "question_id": essay, "text": "Readers are busy." }] })),
+    )
+    .await;
+    assert_eq!(
+        submitted.json["status"], "PENDING_REVIEW",
+        "{}",
+        submitted.text
+    );
+    let grades = json!({ "grades": [{ "question_id": essay, "points": 4 }] });
+    let own = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &mia,
+        Some(grades.clone()),
+    )
+    .await;
+    assert_problem(&own, 403, "cannot_grade_own_attempt");
+    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    assert_eq!(queue.json["data"], json!([]), "{}", queue.text);
+    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &owner, None).await;
+    assert_eq!(ids_at(&queue, &["attempt", "id"]), [attempt.as_str()]);
+    let graded = call(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{attempt}/grades"),
+        &owner,
+        Some(grades),
+    )
+    .await;
+    assert_eq!(graded.status, 200, "{}", graded.text);
+    assert_eq!(graded.json["status"], "GRADED");
+}

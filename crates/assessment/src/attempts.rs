@@ -15,7 +15,8 @@
 //!   not passed. An expired attempt found when starting again is closed the same way.
 //! - **Essays** are scored by a grader (a mentor of the module or a MANAGE_QUIZZES holder): the
 //!   attempt waits as PENDING_REVIEW with `passed` unknown until every answered essay is graded,
-//!   then becomes GRADED with its final score.
+//!   then becomes GRADED with its final score. Nobody grades their own attempt
+//!   (`cannot_grade_own_attempt`, whatever their role; it is left out of their queue).
 //! - What a taker sees: questions never carry answer keys. After submitting, per-question
 //!   results with the correct answers and explanations are shown according to the quiz's
 //!   `show_answers` — NEVER (score and pass only), AFTER_PASS (when passed), ALWAYS.
@@ -759,8 +760,9 @@ pub struct EssayGrade {
     pub feedback: Option<String>,
 }
 
-/// Grades essays of an attempt waiting for review; when every essay has a grade, the score is
-/// final (GRADED, events written). Returns the attempt as graders see it.
+/// Grades essays of an attempt waiting for review, never the grader's own
+/// (`cannot_grade_own_attempt`); when every essay has a grade, the score is final (GRADED,
+/// events written). Returns the attempt as graders see it.
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -787,6 +789,9 @@ pub async fn grade(
         } else {
             AssessmentError::AttemptNotFound
         });
+    }
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(AssessmentError::CannotGradeOwnAttempt);
     }
     if row.status != "PENDING_REVIEW" {
         return Err(AssessmentError::AttemptNotPendingReview);
@@ -937,7 +942,7 @@ pub struct ReviewItem {
 }
 
 /// The attempts waiting for review that the actor may grade (MANAGE_QUIZZES tenant-wide: all;
-/// else those of modules they mentor or hold MANAGE_QUIZZES for), oldest first.
+/// else those of modules they mentor or hold MANAGE_QUIZZES for), oldest first; never their own.
 pub async fn review_queue(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -953,6 +958,7 @@ pub async fn review_queue(
                 .and(quizzes::id.eq(quiz_attempts::quiz_id))),
         )
         .filter(quiz_attempts::tenant_id.eq(tenant))
+        .filter(quiz_attempts::user_id.ne(actor.user_id.into_uuid()))
         .filter(quiz_attempts::status.eq("PENDING_REVIEW"))
         .select((Row::as_select(), quizzes::title, quizzes::module_id))
         .order(quiz_attempts::id.asc())

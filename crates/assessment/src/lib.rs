@@ -13,7 +13,9 @@
 //!
 //! Who may do what: a quiz is visible exactly when its module is (invisible is 404, as if
 //! absent); authoring needs MANAGE_QUIZZES on the module or the right to edit the module;
-//! grading needs MANAGE_QUIZZES on the module or being one of its mentors. Every mutation writes
+//! grading needs MANAGE_QUIZZES on the module or being one of its mentors, and is never of one's
+//! own attempt or submission (`cannot_grade_own_attempt`, `cannot_grade_own_submission`, whatever
+//! the role: separation of duties is not a permission an owner bypasses). Every mutation writes
 //! an audit row in its transaction; `assessment.quiz_passed` and `assessment.quiz_high_score`
 //! go to the outbox in the transaction that makes a score final; `assessment.assignment_submitted`
 //! and `assessment.assignment_graded` in the transaction that records them. Assignments are
