@@ -555,3 +555,80 @@ async fn nobody_grades_their_own_submission_or_essay_whatever_their_role() {
     assert_eq!(graded.status, 200, "{}", graded.text);
     assert_eq!(graded.json["status"], "GRADED");
 }
+
+#[actix_web::test]
+async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redemption() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let owner_id = me_id(&app, &owner).await;
+    let ada = access(&join(&app, &w, &owner, "ada@acme.example.com", "ADMIN").await);
+    let ada_id = me_id(&app, &ada).await;
+    let adjust = |token: &str, user: &str, amount: i32| {
+        json_request(
+            Method::POST,
+            "/v1/xp/adjustments",
+            Some(token),
+            Some(json!({ "user_id": user, "amount": amount, "reason": "Great work" })),
+        )
+    };
+    for (token, user, amount) in [
+        (&ada, &ada_id, 500),
+        (&ada, &ada_id, -1),
+        (&owner, &owner_id, 500),
+    ] {
+        assert_problem(
+            &send(&app, adjust(token, user, amount)).await,
+            403,
+            "cannot_award_self",
+        );
+    }
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM xp_transactions").await,
+        0
+    );
+    assert_eq!(send(&app, adjust(&owner, &ada_id, 500)).await.status, 200);
+
+    let reward = call(
+        &app,
+        Method::POST,
+        "/v1/rewards",
+        &owner,
+        Some(json!({ "title": "Day off", "cost_xp": 100, "approval_required": true })),
+    )
+    .await;
+    assert_eq!(reward.status, 201, "{}", reward.text);
+    let redeemed = with_headers(
+        &app,
+        Method::POST,
+        &format!("/v1/rewards/{}/redemptions", id(&reward.json)),
+        &ada,
+        &[("idempotency-key", "day-off")],
+        None,
+    )
+    .await;
+    assert_eq!(redeemed.json["status"], "PENDING", "{}", redeemed.text);
+    let redemption = id(&redeemed.json);
+    for decision in ["approve", "reject"] {
+        let own = call(
+            &app,
+            Method::POST,
+            &format!("/v1/redemptions/{redemption}/{decision}"),
+            &ada,
+            Some(json!({})),
+        )
+        .await;
+        assert_problem(&own, 403, "cannot_review_own_redemption");
+    }
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ada, None).await;
+    assert_eq!(xp.json["held_xp"], 100, "{}", xp.text);
+    let approved = call(
+        &app,
+        Method::POST,
+        &format!("/v1/redemptions/{redemption}/approve"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(approved.json["status"], "APPROVED", "{}", approved.text);
+    assert_eq!(approved.json["reviewed_by"], owner_id.as_str());
+}

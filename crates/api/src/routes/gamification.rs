@@ -25,7 +25,8 @@ use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant, read_in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    read_in_tenant,
 };
 use crate::state::AppState;
 
@@ -225,10 +226,29 @@ pub(crate) struct ManualBody {
     reason: String,
 }
 
+/// 403 of a manual adjustment.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum AdjustErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_award_self` (your own XP is adjusted by another admin, whatever your role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
 /// spendable XP is 409 `insufficient_xp`.
+///
+/// Never your own XP (403 `cannot_award_self`).
 #[utoipa::path(tag = "gamification", request_body = ManualBody,
-    responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict, AdjustErrors))]
 #[post("/adjustments")]
 pub(crate) async fn adjust_xp(
     state: web::Data<AppState>,
@@ -796,9 +816,28 @@ async fn decide(
     Ok(web::Json(r.into()))
 }
 
+/// 403 of approving or rejecting a redemption.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum ReviewErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_review_own_redemption` (another admin decides, whatever your role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
+///
+/// Never your own (403 `cannot_review_own_redemption`).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
-    responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict))]
+    responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/approve")]
 pub(crate) async fn approve_redemption(
     state: web::Data<AppState>,
@@ -809,8 +848,10 @@ pub(crate) async fn approve_redemption(
 }
 
 /// Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
+///
+/// Never your own (403 `cannot_review_own_redemption`; cancel it instead).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")), request_body = ReasonBody,
-    responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/reject")]
 pub(crate) async fn reject_redemption(
     state: web::Data<AppState>,
