@@ -632,3 +632,43 @@ async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redempti
     assert_eq!(approved.json["status"], "APPROVED", "{}", approved.text);
     assert_eq!(approved.json["reviewed_by"], owner_id.as_str());
 }
+
+#[actix_web::test]
+async fn nobody_overrides_their_own_progress_nor_reverts_an_override_of_it() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    open_catalog(&app, &owner).await;
+    let ada = access(&join(&app, &w, &owner, "ada@acme.example.com", "ADMIN").await);
+    let ada_id = me_id(&app, &ada).await;
+    let (module, _) = module_by(&app, &owner, json!({ "title": "Ladders" })).await;
+    let complete = |token: &str| {
+        json_request(
+            Method::POST,
+            &format!("/v1/members/{ada_id}/progress-overrides"),
+            Some(token),
+            Some(
+                json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified elsewhere", "allow_certificate": true }),
+            ),
+        )
+    };
+    assert_problem(
+        &send(&app, complete(&ada)).await,
+        403,
+        "cannot_override_own_progress",
+    );
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM module_completions").await,
+        0
+    );
+    let by_owner = send(&app, complete(&owner)).await;
+    assert_eq!(by_owner.status, 201, "{}", by_owner.text);
+    let reverted = call(
+        &app,
+        Method::POST,
+        &format!("/v1/progress-overrides/{}/revert", id(&by_owner.json)),
+        &ada,
+        None,
+    )
+    .await;
+    assert_problem(&reverted, 403, "cannot_override_own_progress");
+}

@@ -112,6 +112,9 @@ pub enum LearningError {
     /// The member already completed the module.
     #[error("the member has already completed this module")]
     AlreadyCompleted,
+    /// An override of one's own progress, or reverting one made on it (nobody certifies themselves).
+    #[error("you cannot override your own progress")]
+    CannotOverrideOwnProgress,
     /// No such override.
     #[error("override not found")]
     OverrideNotFound,
@@ -166,6 +169,7 @@ impl ErrorCode for LearningError {
             Self::AlreadyRevoked => "already_revoked",
             Self::MemberNotFound => "member_not_found",
             Self::AlreadyCompleted => "already_completed",
+            Self::CannotOverrideOwnProgress => "cannot_override_own_progress",
             Self::OverrideNotFound => "override_not_found",
             Self::AlreadyReverted => "already_reverted",
             Self::AssetNotFound => "asset_not_found",
@@ -202,7 +206,7 @@ impl ErrorCode for LearningError {
             Self::AssetNotReady | Self::AssetInUse(_) | Self::AlreadyAttached => 409,
             Self::FileTooLarge { .. } => 413,
             Self::UnsupportedFileType | Self::FileTypeMismatch { .. } | Self::UploadMissing => 422,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::CannotOverrideOwnProgress => 403,
             Self::StaleRevision { .. } => 412,
             Self::CategoryNameTaken | Self::InvalidTransition(_) | Self::NoChanges => 409,
             Self::EmptyModule | Self::PrerequisiteCycle | Self::BadOrder | Self::Invalid(_) => 422,
