@@ -672,3 +672,163 @@ async fn nobody_overrides_their_own_progress_nor_reverts_an_override_of_it() {
     .await;
     assert_problem(&reverted, 403, "cannot_override_own_progress");
 }
+
+/// Completes the section for the member; returns their progress on the module.
+async fn complete_section<S, B>(app: &S, token: &str, module: &str, section: &str) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let done = call(
+        app,
+        Method::POST,
+        &format!("/v1/modules/{module}/sections/{section}/complete"),
+        token,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    done.json
+}
+
+async fn xp_and_certificates<S, B>(app: &S, token: &str) -> (Value, usize)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let xp = call(app, Method::GET, "/v1/me/xp", token, None).await;
+    let certificates = call(app, Method::GET, "/v1/me/certificates", token, None).await;
+    (
+        xp.json["lifetime_xp"].clone(),
+        certificates.json.as_array().map_or(0, Vec::len),
+    )
+}
+
+#[actix_web::test]
+async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_unless_someone_else_assigned_it()
+ {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let owner_id = me_id(&app, &owner).await;
+    open_catalog(&app, &owner).await;
+    let (mia, _) = author(&app, &w, &owner, "mia@acme.example.com").await;
+    let ben = access(&join(&app, &w, &owner, "ben@acme.example.com", "EMPLOYEE").await);
+    let ben_id = me_id(&app, &ben).await;
+
+    // Mia writes a module with a quiz, publishes it and aces it: recorded, but earns nothing.
+    let (own, section) = module_by(&app, &mia, json!({ "title": "Mia's tips" })).await;
+    let quiz = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{own}/quizzes"),
+        &mia,
+        Some(json!({ "title": "Check", "passing_score_percent": 100 })),
+    )
+    .await;
+    let quiz = id(&quiz.json);
+    let question = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz}/questions"),
+        &mia,
+        Some(
+            json!({ "kind": "TRUE_FALSE", "prompt": "Tips help?", "points": 1, "options": [
+            { "id": "t", "text": "True", "correct": true },
+            { "id": "f", "text": "False", "correct": false }
+        ] }),
+        ),
+    )
+    .await;
+    assert_eq!(question.status, 201, "{}", question.text);
+    complete_section(&app, &mia, &own, &section).await;
+    let attempt = call(
+        &app,
+        Method::POST,
+        &format!("/v1/quizzes/{quiz}/attempts"),
+        &mia,
+        None,
+    )
+    .await;
+    let submitted = with_headers(
+        &app,
+        Method::POST,
+        &format!("/v1/attempts/{}/submit", id(&attempt.json)),
+        &mia,
+        &[("idempotency-key", "aced")],
+        Some(json!({ "answers": [{ "question_id": id(&question.json), "option_ids": ["t"] }] })),
+    )
+    .await;
+    assert_eq!(submitted.json["score_percent"], 100.0, "{}", submitted.text);
+    let progress = call(
+        &app,
+        Method::GET,
+        &format!("/v1/modules/{own}/progress"),
+        &mia,
+        None,
+    )
+    .await;
+    assert!(
+        progress.json["completed_at"].is_string(),
+        "{}",
+        progress.text
+    );
+    assert_eq!(progress.json["certificate_id"], Value::Null);
+
+    // Ben mentors two of the owner's modules; only the one the owner assigned to his group earns.
+    let (mentored, mentored_section) =
+        module_by(&app, &owner, json!({ "title": "Forklifts" })).await;
+    let (assigned, assigned_section) = module_by(&app, &owner, json!({ "title": "Ladders" })).await;
+    for module in [&mentored, &assigned] {
+        let set = call(
+            &app,
+            Method::PUT,
+            &format!("/v1/modules/{module}/mentors"),
+            &owner,
+            Some(json!({ "ids": [ben_id] })),
+        )
+        .await;
+        assert_eq!(set.status, 200, "{}", set.text);
+    }
+    let floor = group(&app, &owner, "Floor", &[&ben_id]).await;
+    let put = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{assigned}/groups/{floor}"),
+        &owner,
+        Some(json!({ "is_mandatory": true })),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let done = complete_section(&app, &ben, &mentored, &mentored_section).await;
+    assert_eq!(done["certificate_id"], Value::Null, "{done}");
+    let done = complete_section(&app, &ben, &assigned, &assigned_section).await;
+    assert!(done["certificate_id"].is_string(), "{done}");
+
+    // An assignment the author made to their own group is no one else's.
+    let (notes, notes_section) = module_by(&app, &owner, json!({ "title": "Notes" })).await;
+    let board = group(&app, &owner, "Board", &[&owner_id]).await;
+    let put = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{notes}/groups/{board}"),
+        &owner,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let done = complete_section(&app, &owner, &notes, &notes_section).await;
+    assert_eq!(done["certificate_id"], Value::Null, "{done}");
+
+    w.run_worker().await;
+    assert_eq!(xp_and_certificates(&app, &mia).await, (json!(0), 0));
+    assert_eq!(xp_and_certificates(&app, &ben).await, (json!(100), 1));
+    assert_eq!(xp_and_certificates(&app, &owner).await, (json!(0), 0));
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
+        )
+        .await,
+        4
+    );
+}

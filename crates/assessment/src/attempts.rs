@@ -22,7 +22,9 @@
 //!   `show_answers` — NEVER (score and pass only), AFTER_PASS (when passed), ALWAYS.
 //!
 //! A final score (GRADED) writes `assessment.quiz_passed` when passed and
-//! `assessment.quiz_high_score` at 90 % or more to the outbox, in the same transaction. Submit
+//! `assessment.quiz_high_score` at 90 % or more to the outbox, in the same transaction; both say
+//! whether the score earns XP (`rewarded`: not for an author or mentor of the quiz's module
+//! whom nobody else assigned it to, as learning decides for completions). Submit
 //! and grade return the attempt with its `module_id` and `passed`, so a caller can run a
 //! module-completion check inside the same transaction; [`passed_quiz_ids`] tells which quizzes
 //! of a module a member has passed.
@@ -599,6 +601,13 @@ async fn publish_final(
         score_points,
         max_points,
         score_percent,
+        rewarded: guild_learning::progress::earns_from(
+            conn,
+            tenant,
+            guild_kernel::UserId(row.user_id),
+            quiz.module_id,
+        )
+        .await?,
     };
     if row.passed == Some(true) {
         outbox::publish(conn, Some(tenant), &QuizPassed(score.clone())).await?;

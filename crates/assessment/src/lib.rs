@@ -25,7 +25,10 @@
 //! exception: a quiz belongs to a module, and who may see or edit a module (catalog rules, group
 //! assignments, mentors) is learning's decision. Re-implementing those rules here would let the
 //! two drift apart and leak hidden modules' quizzes, so this crate calls
-//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions.
+//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions. For the
+//! same reason, whether a score earns XP (not for an author or mentor of the module whom nobody
+//! else assigned it to) is asked of `guild_learning::progress::earns_from`, the rule completions
+//! follow.
 
 pub mod assignments;
 pub mod attempts;

@@ -318,6 +318,7 @@ diesel::table! {
         deadline_days -> Nullable<Int4>,
         is_mandatory -> Bool,
         assigned_at -> Timestamptz,
+        assigned_by -> Nullable<Uuid>,
     }
 }
 

@@ -1010,6 +1010,7 @@ pub async fn set_mentors(
 }
 
 /// Assigns the module to a group (or updates the assignment): MANAGE_ALL_MODULES on the module.
+/// The actor is recorded as the assignment's assigner (see [`crate::progress::earns_from`]).
 pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -1027,6 +1028,7 @@ pub async fn assign(
             module_groups::group_id.eq(group),
             module_groups::deadline_days.eq(deadline_days),
             module_groups::is_mandatory.eq(mandatory),
+            module_groups::assigned_by.eq(actor.user_id.into_uuid()),
         ))
         .on_conflict((
             module_groups::tenant_id,
@@ -1037,6 +1039,7 @@ pub async fn assign(
         .set((
             module_groups::deadline_days.eq(deadline_days),
             module_groups::is_mandatory.eq(mandatory),
+            module_groups::assigned_by.eq(actor.user_id.into_uuid()),
         ))
         .execute(conn)
         .await

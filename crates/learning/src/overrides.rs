@@ -167,7 +167,8 @@ pub async fn apply(
     let module = request.module_id;
     lock_member_module(conn, tenant, user, module).await?;
     let (completion_id, certificate_id, archived_at) = if request.action == "COMPLETE" {
-        let completion = record_completion(conn, tenant, user, module, "OVERRIDE", now)
+        // Another member's decision (one's own progress is refused above): it earns.
+        let completion = record_completion(conn, tenant, user, module, "OVERRIDE", true, now)
             .await?
             .ok_or(LearningError::AlreadyCompleted)?;
         let certificate = if request.allow_certificate {

@@ -32,12 +32,16 @@ use crate::state::AppState;
 
 /// Registers the XP awards: `learning.module_completed` (per module), `assessment.quiz_high_score`
 /// (per quiz) and `learning.compliance_renewal` (per new certificate). Each awards once however
-/// often the event is delivered.
+/// often the event is delivered, and nothing for an event that says it is not `rewarded` (an
+/// author's or mentor's own module).
 pub fn register(registry: &mut Registry, state: &AppState) {
     let s = state.clone();
     registry.on_event("xp_module_completed", move |_, e: ModuleCompleted| {
         let state = s.clone();
         async move {
+            if !e.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.tenant_id,
@@ -52,6 +56,9 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     registry.on_event("xp_quiz_high_score", move |_, e: QuizHighScore| {
         let state = s.clone();
         async move {
+            if !e.0.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.0.tenant_id,
