@@ -832,3 +832,43 @@ async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_un
         4
     );
 }
+
+#[actix_web::test]
+async fn renewing_again_within_one_validity_period_earns_the_renewal_xp_once() {
+    use chrono::TimeZone;
+    use guild_kernel::Clock;
+    let day = |d: u32, m: u32| chrono::Utc.with_ymd_and_hms(2027, m, d, 9, 0, 0).unwrap();
+    let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(day(1, 2)));
+    let c = clock.clone();
+    let (w, app) = world(move |state| state.clock = c).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    open_catalog(&app, &owner).await;
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    // Valid for one month: a certificate is renewable the day it is issued.
+    let (module, section) = module_by(
+        &app,
+        &owner,
+        json!({ "title": "Ladders", "validity_months": 1 }),
+    )
+    .await;
+    let renewals = "SELECT count(*) AS n FROM xp_transactions WHERE source = 'COMPLIANCE_RENEWAL'";
+    complete_section(&app, &ann, &module, &section).await;
+    for (d, m, earned) in [(2, 2, 1), (3, 2, 1), (20, 2, 1), (1, 3, 2)] {
+        clock.advance(day(d, m) - clock.now());
+        let started = call(
+            &app,
+            Method::POST,
+            &format!("/v1/modules/{module}/renewal"),
+            &ann,
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(started.status, 204, "{}", started.text);
+        let done = complete_section(&app, &ann, &module, &section).await;
+        assert!(done["certificate_id"].is_string(), "{done}");
+        w.run_worker().await;
+        assert_eq!(count(&w, renewals).await, earned, "on {d}/{m}");
+    }
+    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    assert_eq!(xp.json["lifetime_xp"], 100 + 2 * 50, "{}", xp.text);
+}

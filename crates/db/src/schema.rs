@@ -109,6 +109,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
         revoked_by -> Nullable<Uuid>,
+        renews_certificate_id -> Nullable<Uuid>,
     }
 }
 

@@ -2,8 +2,9 @@
 //! deductions, a member's balance and their explained ledger.
 //!
 //! Source entities that make an award unique: MODULE_COMPLETED the module (a module earns XP
-//! once per member), QUIZ_HIGH_SCORE the quiz, COMPLIANCE_RENEWAL the new certificate (every
-//! timely renewal earns it).
+//! once per member), QUIZ_HIGH_SCORE the quiz, COMPLIANCE_RENEWAL the new certificate (learning
+//! marks only the first renewal of each validity period as rewarded; the others never reach the
+//! ledger).
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};

@@ -91,13 +91,15 @@ pub fn new_code() -> String {
     format!("GC-{}", groups.join("-"))
 }
 
-/// Issues the certificate of a completion (once: a second call returns the first).
+/// Issues the certificate of a completion (once: a second call returns the first); `renews` is
+/// the member's valid certificate it replaces, if any.
 pub(crate) async fn issue(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
     completion: Uuid,
+    renews: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Certificate, LearningError> {
     if let Some(existing) = by_completion(conn, tenant, completion).await? {
@@ -129,6 +131,7 @@ pub(crate) async fn issue(
             certificates::module_title.eq(title),
             certificates::issued_at.eq(issued_at),
             certificates::expires_at.eq(expires_at),
+            certificates::renews_certificate_id.eq(renews),
         ))
         .returning(Certificate::as_returning())
         .get_result(conn)

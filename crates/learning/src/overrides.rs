@@ -173,7 +173,7 @@ pub async fn apply(
             .ok_or(LearningError::AlreadyCompleted)?;
         let certificate = if request.allow_certificate {
             Some(
-                crate::certificates::issue(conn, tenant, user, module, completion, now)
+                crate::certificates::issue(conn, tenant, user, module, completion, None, now)
                     .await?
                     .id,
             )

@@ -414,8 +414,12 @@ async fn evaluate(
         record_completion(conn, tenant, user, module, "PROGRESS", rewarded, now).await?;
     if let Some(id) = completion.filter(|_| rewarded) {
         let previous = certificates::latest_valid(conn, tenant, user, module, now).await?;
-        let issued = certificates::issue(conn, tenant, user, module, id, now).await?;
+        let issued = certificates::issue(conn, tenant, user, module, id, previous, now).await?;
         if let Some(previous) = previous {
+            let rewarded = crate::compliance::first_renewal_of_period(
+                conn, tenant, user, module, issued.id, now,
+            )
+            .await?;
             guild_db::outbox::publish(
                 conn,
                 Some(tenant),
@@ -425,6 +429,7 @@ async fn evaluate(
                     module_id: module,
                     previous_certificate_id: previous,
                     certificate_id: issued.id,
+                    rewarded,
                 },
             )
             .await?;

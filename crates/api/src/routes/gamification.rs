@@ -33,7 +33,7 @@ use crate::state::AppState;
 /// Registers the XP awards: `learning.module_completed` (per module), `assessment.quiz_high_score`
 /// (per quiz) and `learning.compliance_renewal` (per new certificate). Each awards once however
 /// often the event is delivered, and nothing for an event that says it is not `rewarded` (an
-/// author's or mentor's own module).
+/// author's or mentor's own module, a second renewal in one validity period).
 pub fn register(registry: &mut Registry, state: &AppState) {
     let s = state.clone();
     registry.on_event("xp_module_completed", move |_, e: ModuleCompleted| {
@@ -73,6 +73,9 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     registry.on_event("xp_compliance_renewal", move |_, e: ComplianceRenewal| {
         let state = s.clone();
         async move {
+            if !e.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.tenant_id,
