@@ -5,6 +5,7 @@ mod assignments;
 mod bench;
 mod compliance;
 mod cors;
+mod duties;
 mod gamification;
 mod identity;
 mod links;

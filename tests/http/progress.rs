@@ -346,7 +346,7 @@ async fn an_employee_learns_passes_and_gets_a_verifiable_certificate() {
         ),
     )
     .await;
-    assert_eq!(theirs.json, json!([]), "{}", theirs.text);
+    assert_problem(&theirs, 404, "member_not_found");
     let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
     assert_problem(
         &send(

@@ -15,13 +15,16 @@
 //!   not passed. An expired attempt found when starting again is closed the same way.
 //! - **Essays** are scored by a grader (a mentor of the module or a MANAGE_QUIZZES holder): the
 //!   attempt waits as PENDING_REVIEW with `passed` unknown until every answered essay is graded,
-//!   then becomes GRADED with its final score.
+//!   then becomes GRADED with its final score. Nobody grades their own attempt
+//!   (`cannot_grade_own_attempt`, whatever their role; it is left out of their queue).
 //! - What a taker sees: questions never carry answer keys. After submitting, per-question
 //!   results with the correct answers and explanations are shown according to the quiz's
 //!   `show_answers` — NEVER (score and pass only), AFTER_PASS (when passed), ALWAYS.
 //!
 //! A final score (GRADED) writes `assessment.quiz_passed` when passed and
-//! `assessment.quiz_high_score` at 90 % or more to the outbox, in the same transaction. Submit
+//! `assessment.quiz_high_score` at 90 % or more to the outbox, in the same transaction; both say
+//! whether the score earns XP (`rewarded`: not for an author or mentor of the quiz's module
+//! whom nobody else assigned it to, as learning decides for completions). Submit
 //! and grade return the attempt with its `module_id` and `passed`, so a caller can run a
 //! module-completion check inside the same transaction; [`passed_quiz_ids`] tells which quizzes
 //! of a module a member has passed.
@@ -598,6 +601,13 @@ async fn publish_final(
         score_points,
         max_points,
         score_percent,
+        rewarded: guild_learning::progress::earns_from(
+            conn,
+            tenant,
+            guild_kernel::UserId(row.user_id),
+            quiz.module_id,
+        )
+        .await?,
     };
     if row.passed == Some(true) {
         outbox::publish(conn, Some(tenant), &QuizPassed(score.clone())).await?;
@@ -759,8 +769,9 @@ pub struct EssayGrade {
     pub feedback: Option<String>,
 }
 
-/// Grades essays of an attempt waiting for review; when every essay has a grade, the score is
-/// final (GRADED, events written). Returns the attempt as graders see it.
+/// Grades essays of an attempt waiting for review, never the grader's own
+/// (`cannot_grade_own_attempt`); when every essay has a grade, the score is final (GRADED,
+/// events written). Returns the attempt as graders see it.
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -787,6 +798,9 @@ pub async fn grade(
         } else {
             AssessmentError::AttemptNotFound
         });
+    }
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(AssessmentError::CannotGradeOwnAttempt);
     }
     if row.status != "PENDING_REVIEW" {
         return Err(AssessmentError::AttemptNotPendingReview);
@@ -937,7 +951,7 @@ pub struct ReviewItem {
 }
 
 /// The attempts waiting for review that the actor may grade (MANAGE_QUIZZES tenant-wide: all;
-/// else those of modules they mentor or hold MANAGE_QUIZZES for), oldest first.
+/// else those of modules they mentor or hold MANAGE_QUIZZES for), oldest first; never their own.
 pub async fn review_queue(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -953,6 +967,7 @@ pub async fn review_queue(
                 .and(quizzes::id.eq(quiz_attempts::quiz_id))),
         )
         .filter(quiz_attempts::tenant_id.eq(tenant))
+        .filter(quiz_attempts::user_id.ne(actor.user_id.into_uuid()))
         .filter(quiz_attempts::status.eq("PENDING_REVIEW"))
         .select((Row::as_select(), quizzes::title, quizzes::module_id))
         .order(quiz_attempts::id.asc())

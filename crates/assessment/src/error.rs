@@ -62,6 +62,12 @@ pub enum AssessmentError {
     /// The member's submission was graded: no more submissions.
     #[error("your submission was graded; the assignment takes no more submissions")]
     AssignmentAlreadyGraded,
+    /// A grader grading their own submission (nobody grades their own work).
+    #[error("you cannot grade your own submission")]
+    CannotGradeOwnSubmission,
+    /// A grader grading essays of their own quiz attempt (nobody grades their own work).
+    #[error("you cannot grade your own quiz attempt")]
+    CannotGradeOwnAttempt,
     /// Grading a submission that already has its grade (grades are final).
     #[error("the submission is already graded")]
     SubmissionAlreadyGraded,
@@ -150,6 +156,8 @@ impl ErrorCode for AssessmentError {
             Self::SubmissionNotFound => "submission_not_found",
             Self::AssignmentClosed => "assignment_closed",
             Self::AssignmentAlreadyGraded => "assignment_already_graded",
+            Self::CannotGradeOwnSubmission => "cannot_grade_own_submission",
+            Self::CannotGradeOwnAttempt => "cannot_grade_own_attempt",
             Self::SubmissionAlreadyGraded => "submission_already_graded",
             Self::SubmissionSuperseded => "submission_superseded",
             Self::FileTypeNotAllowed { .. } => "file_type_not_allowed",
@@ -170,7 +178,9 @@ impl ErrorCode for AssessmentError {
             | Self::AttemptNotFound
             | Self::AssignmentNotFound
             | Self::SubmissionNotFound => 404,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::CannotGradeOwnSubmission | Self::CannotGradeOwnAttempt => {
+                403
+            }
             Self::StaleRevision { .. } => 412,
             Self::MaxAttemptsReached
             | Self::AttemptNotInProgress

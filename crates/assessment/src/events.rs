@@ -25,6 +25,16 @@ pub struct QuizScore {
     pub max_points: i32,
     /// Score in percent, 0 to 100, rounded to two decimals.
     pub score_percent: f64,
+    /// It earns XP: false when the member created or mentors the quiz's module and nobody else
+    /// assigned it to them (`guild_learning::progress::earns_from`). Events written before this
+    /// field existed earned.
+    #[serde(default = "earned")]
+    pub rewarded: bool,
+}
+
+/// What events written before `rewarded` existed say.
+fn earned() -> bool {
+    true
 }
 
 /// A member passed a quiz (score at or above its passing score).

@@ -13,7 +13,9 @@
 //!
 //! Who may do what: a quiz is visible exactly when its module is (invisible is 404, as if
 //! absent); authoring needs MANAGE_QUIZZES on the module or the right to edit the module;
-//! grading needs MANAGE_QUIZZES on the module or being one of its mentors. Every mutation writes
+//! grading needs MANAGE_QUIZZES on the module or being one of its mentors, and is never of one's
+//! own attempt or submission (`cannot_grade_own_attempt`, `cannot_grade_own_submission`, whatever
+//! the role: separation of duties is not a permission an owner bypasses). Every mutation writes
 //! an audit row in its transaction; `assessment.quiz_passed` and `assessment.quiz_high_score`
 //! go to the outbox in the transaction that makes a score final; `assessment.assignment_submitted`
 //! and `assessment.assignment_graded` in the transaction that records them. Assignments are
@@ -23,7 +25,10 @@
 //! exception: a quiz belongs to a module, and who may see or edit a module (catalog rules, group
 //! assignments, mentors) is learning's decision. Re-implementing those rules here would let the
 //! two drift apart and leak hidden modules' quizzes, so this crate calls
-//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions.
+//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions. For the
+//! same reason, whether a score earns XP (not for an author or mentor of the module whom nobody
+//! else assigned it to) is asked of `guild_learning::progress::earns_from`, the rule completions
+//! follow.
 
 pub mod assignments;
 pub mod attempts;

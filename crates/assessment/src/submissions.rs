@@ -14,7 +14,9 @@
 //! - **Grading** (a mentor of the module, or MANAGE_QUIZZES on it): the current submission only
 //!   (`submission_superseded` otherwise), with the rubric when the assignment has one (one level
 //!   per criterion, the score is the sum of their points; a plain score is refused) or with a
-//!   plain score from 0 to `max_score`, plus feedback. **Grades are final**: a graded submission
+//!   plain score from 0 to `max_score`, plus feedback. **Nobody grades their own work**: a
+//!   grader's own submission is refused (`cannot_grade_own_submission`, whatever their role) and
+//!   left out of their queue; another grader grades it. **Grades are final**: a graded submission
 //!   cannot be graded again (`submission_already_graded`) nor replaced by the member, so the
 //!   `assessment.assignment_graded` event is written exactly once per submission.
 //! - **Completion.** A graded current submission (whatever its score) to a *required*
@@ -630,8 +632,8 @@ async fn accessible(
     Ok((row, assignment, grader))
 }
 
-/// Grades the current submission of a member (a mentor of the module, or MANAGE_QUIZZES).
-/// Grades are final. A graded required assignment may complete the module, decided here.
+/// Grades the current submission of a member (a mentor of the module, or MANAGE_QUIZZES), never
+/// the grader's own (`cannot_grade_own_submission`). Grades are final. A graded required assignment may complete the module, decided here.
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -644,6 +646,9 @@ pub async fn grade(
         return Err(AssessmentError::Forbidden(Denied(
             Permission::ManageQuizzes,
         )));
+    }
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(AssessmentError::CannotGradeOwnSubmission);
     }
     if row.superseded || row.archived_at.is_some() {
         return Err(AssessmentError::SubmissionSuperseded);
@@ -818,7 +823,7 @@ pub struct ReviewItem {
 }
 
 /// The current, ungraded submissions the actor may grade (MANAGE_QUIZZES tenant-wide: all; else
-/// those of modules they mentor or hold MANAGE_QUIZZES for), oldest first.
+/// those of modules they mentor or hold MANAGE_QUIZZES for), oldest first; never their own.
 pub async fn review_queue(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -835,6 +840,7 @@ pub async fn review_queue(
                 .and(assignments::id.eq(assignment_submissions::assignment_id))),
         )
         .filter(assignment_submissions::tenant_id.eq(tenant))
+        .filter(assignment_submissions::user_id.ne(actor.user_id.into_uuid()))
         .filter(assignment_submissions::status.eq("SUBMITTED"))
         .filter(assignment_submissions::superseded.eq(false))
         .filter(assignment_submissions::archived_at.is_null())

@@ -101,8 +101,8 @@ diesel::table! {
         id -> Uuid,
         code -> Text,
         user_id -> Uuid,
-        module_id -> Uuid,
-        completion_id -> Uuid,
+        module_id -> Nullable<Uuid>,
+        completion_id -> Nullable<Uuid>,
         holder_name -> Text,
         module_title -> Text,
         issued_at -> Timestamptz,
@@ -110,6 +110,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
         revoked_by -> Nullable<Uuid>,
+        renews_certificate_id -> Nullable<Uuid>,
     }
 }
 
@@ -319,6 +320,7 @@ diesel::table! {
         deadline_days -> Nullable<Int4>,
         is_mandatory -> Bool,
         assigned_at -> Timestamptz,
+        assigned_by -> Nullable<Uuid>,
     }
 }
 

@@ -18,6 +18,12 @@ pub enum GamificationError {
     /// The actor lacks a permission.
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// Approving or rejecting one's own redemption (nobody reviews their own).
+    #[error("you cannot approve or reject your own redemption")]
+    CannotReviewOwnRedemption,
+    /// A manual award or deduction of one's own XP.
+    #[error("you cannot award or deduct XP to yourself")]
+    CannotAwardSelf,
     /// A deduction or redemption larger than the spendable balance.
     #[error("not enough XP: {available} spendable, {needed} needed")]
     InsufficientXp {
@@ -76,6 +82,8 @@ impl ErrorCode for GamificationError {
             Self::RedemptionNotFound => "redemption_not_found",
             Self::MemberNotFound => "member_not_found",
             Self::Forbidden(e) => e.code(),
+            Self::CannotReviewOwnRedemption => "cannot_review_own_redemption",
+            Self::CannotAwardSelf => "cannot_award_self",
             Self::InsufficientXp { .. } => "insufficient_xp",
             Self::RewardInactive => "reward_inactive",
             Self::OutOfStock => "reward_out_of_stock",
@@ -92,7 +100,7 @@ impl ErrorCode for GamificationError {
     fn status(&self) -> u16 {
         match self {
             Self::RewardNotFound | Self::RedemptionNotFound | Self::MemberNotFound => 404,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::CannotReviewOwnRedemption | Self::CannotAwardSelf => 403,
             Self::InsufficientXp { .. }
             | Self::RewardInactive
             | Self::OutOfStock

@@ -2,8 +2,9 @@
 //! deductions, a member's balance and their explained ledger.
 //!
 //! Source entities that make an award unique: MODULE_COMPLETED the module (a module earns XP
-//! once per member), QUIZ_HIGH_SCORE the quiz, COMPLIANCE_RENEWAL the new certificate (every
-//! timely renewal earns it).
+//! once per member), QUIZ_HIGH_SCORE the quiz, COMPLIANCE_RENEWAL the new certificate (learning
+//! marks only the first renewal of each validity period as rewarded; the others never reach the
+//! ledger).
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -265,14 +266,19 @@ pub struct ManualInput {
     pub reason: String,
 }
 
-/// Awards or deducts XP by hand (MANAGE_REWARDS), audited. A deduction never takes `total_xp`
-/// below 0 (409 `insufficient_xp`); a manual award counts as earned (lifetime XP and rank).
+/// Awards or deducts XP by hand (MANAGE_REWARDS), audited. Never to oneself
+/// (`cannot_award_self`, whatever the role: another admin adjusts an admin's XP). A deduction
+/// never takes `total_xp` below 0 (409 `insufficient_xp`); a manual award counts as earned
+/// (lifetime XP and rank).
 pub async fn manual(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     input: &ManualInput,
 ) -> Result<Balance, GamificationError> {
     authorize(actor, Permission::ManageRewards, Target::Tenant)?;
+    if input.user_id == actor.user_id.into_uuid() {
+        return Err(GamificationError::CannotAwardSelf);
+    }
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(GamificationError::invalid(

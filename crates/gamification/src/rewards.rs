@@ -9,6 +9,10 @@
 //! cancelling appends a RELEASE (`+cost` back to `total_xp`) and returns the unit of stock.
 //! `lifetime_xp` never changes.
 //!
+//! **Nobody reviews their own redemption.** Approving a held redemption is what fulfils it, and
+//! approving or rejecting one's own is refused (`cannot_review_own_redemption`) whatever the role:
+//! another MANAGE_REWARDS holder decides. A member may still cancel their own.
+//!
 //! The reward row is locked last, just before commit, so redemptions of one popular reward wait
 //! on each other only for a commit: a reward with stock takes its unit with a conditional
 //! `UPDATE … WHERE stock > 0` (exclusive), an unlimited one is read `FOR SHARE` (redemptions run
@@ -563,7 +567,8 @@ pub enum Decision {
     Cancel,
 }
 
-/// Approves, rejects (MANAGE_REWARDS) or cancels (the member's own) a pending redemption.
+/// Approves, rejects (MANAGE_REWARDS, never one's own: `cannot_review_own_redemption`) or
+/// cancels (the member's own) a pending redemption.
 pub async fn review(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -587,7 +592,12 @@ pub async fn review(
             return Err(GamificationError::RedemptionNotFound);
         }
         Decision::Cancel => {}
-        Decision::Approve | Decision::Reject => manage(actor)?,
+        Decision::Approve | Decision::Reject => {
+            manage(actor)?;
+            if r.user_id == actor.user_id.into_uuid() {
+                return Err(GamificationError::CannotReviewOwnRedemption);
+            }
+        }
     }
     if r.status != "PENDING" {
         return Err(GamificationError::RedemptionNotPending);

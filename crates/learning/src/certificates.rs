@@ -2,6 +2,11 @@
 //! it), with an unguessable public code, an expiry from the module's `validity_months`, and a
 //! revocation with a reason. Anyone holding the code can verify it; verification shows the
 //! holder's name, the module, the dates and the status, and nothing else.
+//!
+//! Certificates are never deleted: a module members completed can only be deleted when an
+//! administrator forces it, which revokes its certificates first ([`revoke_all_of_module`]); the
+//! rows stay, with the holder's name and the module's title copied at issue, and their module
+//! and completion set to NULL by the database.
 
 use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
@@ -23,10 +28,10 @@ pub struct Certificate {
     pub code: String,
     /// The holder.
     pub user_id: Uuid,
-    /// The module.
-    pub module_id: Uuid,
-    /// The completion it certifies.
-    pub completion_id: Uuid,
+    /// The module; `None` once the module was deleted (the certificate was revoked then).
+    pub module_id: Option<Uuid>,
+    /// The completion it certifies; `None` once the module was deleted.
+    pub completion_id: Option<Uuid>,
     /// The holder's name when issued.
     pub holder_name: String,
     /// The module's title when issued.
@@ -86,13 +91,15 @@ pub fn new_code() -> String {
     format!("GC-{}", groups.join("-"))
 }
 
-/// Issues the certificate of a completion (once: a second call returns the first).
+/// Issues the certificate of a completion (once: a second call returns the first); `renews` is
+/// the member's valid certificate it replaces, if any.
 pub(crate) async fn issue(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
     completion: Uuid,
+    renews: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Certificate, LearningError> {
     if let Some(existing) = by_completion(conn, tenant, completion).await? {
@@ -124,6 +131,7 @@ pub(crate) async fn issue(
             certificates::module_title.eq(title),
             certificates::issued_at.eq(issued_at),
             certificates::expires_at.eq(expires_at),
+            certificates::renews_certificate_id.eq(renews),
         ))
         .returning(Certificate::as_returning())
         .get_result(conn)
@@ -284,6 +292,28 @@ pub(crate) async fn revoke_row(
             .get_result(conn)
             .await?,
     )
+}
+
+/// Revokes every certificate of `module` that is not revoked yet, with `reason`, before the
+/// module is deleted; returns how many.
+pub(crate) async fn revoke_all_of_module(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, LearningError> {
+    Ok(diesel::update(certificates::table)
+        .filter(certificates::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(certificates::module_id.eq(module))
+        .filter(certificates::revoked_at.is_null())
+        .set((
+            certificates::revoked_at.eq(now),
+            certificates::revoked_reason.eq(reason),
+            certificates::revoked_by.eq(actor.user_id.into_uuid()),
+        ))
+        .execute(conn)
+        .await?)
 }
 
 /// What a public verification shows.

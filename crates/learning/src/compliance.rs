@@ -20,7 +20,17 @@
 //!
 //! **Renewal.** From 30 days before expiry, [`start_renewal`] archives the member's progress so
 //! they can take the module again while their certificate stays valid; completing it before the
-//! old certificate expires emits [`ComplianceRenewal`] (see `progress::evaluate_completion`).
+//! old certificate expires issues a certificate that renews the old one (`renews_certificate_id`)
+//! and emits [`ComplianceRenewal`] (see `progress::evaluate_completion`).
+//!
+//! **Renewal XP at most once per validity period.** A module whose validity is no longer than the
+//! 30-day renewal window gives a certificate that can be renewed the day it is issued, again and
+//! again. So a member's validity periods of a module are counted from their first certificate of
+//! it: consecutive spans of the module's `validity_months`. Only the first renewal within a period
+//! is `rewarded` ([`first_renewal_of_period`]); later ones in the same period are recorded and
+//! announced, but earn no XP. A member renewing every year a few days early, as the window
+//! allows, stays in step: each renewal falls in the next period until the days drift by a
+//! whole period.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -137,6 +147,10 @@ pub struct ComplianceRenewal {
     pub previous_certificate_id: Uuid,
     /// The new one.
     pub certificate_id: Uuid,
+    /// It earns renewal XP: only the first renewal of a validity period does
+    /// ([`first_renewal_of_period`]). Events written before this field existed earned.
+    #[serde(default = "crate::progress::earned")]
+    pub rewarded: bool,
 }
 
 impl DomainEvent for ComplianceRenewal {
@@ -485,6 +499,77 @@ pub async fn start_renewal(
         serde_json::json!({}),
     )
     .await
+}
+
+/// The start of the validity period `at` falls in, periods being consecutive spans of
+/// `validity_months` from `first` (the member's first certificate of the module). Month
+/// arithmetic clamps to the end of shorter months, always counted from `first`.
+pub fn period_start(
+    first: DateTime<Utc>,
+    validity_months: u32,
+    at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    use chrono::{Datelike, Months};
+    if at <= first || validity_months == 0 {
+        return first;
+    }
+    let after = |months: u32| first.checked_add_months(Months::new(months));
+    let mut months = u32::try_from(
+        (at.year() - first.year()) * 12 + i32::try_from(at.month()).unwrap_or(0)
+            - i32::try_from(first.month()).unwrap_or(0),
+    )
+    .unwrap_or(0);
+    if after(months).is_none_or(|d| d > at) {
+        months = months.saturating_sub(1);
+    }
+    let periods = months / validity_months;
+    after(periods * validity_months).unwrap_or(first)
+}
+
+#[derive(QueryableByName)]
+struct RenewalFacts {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    first: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    validity_months: Option<i32>,
+}
+
+/// Whether the renewal that issued `certificate` at `now` is the member's first renewal of
+/// `module` in its validity period (see the module docs): only that one earns renewal XP. Call it
+/// under the member's completion lock on the module, as completion does.
+pub(crate) async fn first_renewal_of_period(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    certificate: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, LearningError> {
+    let facts: RenewalFacts = guild_db::sql(
+        "SELECT (SELECT min(c.issued_at) FROM certificates c WHERE c.tenant_id = $1                    AND c.user_id = $2 AND c.module_id = $3) AS first,                 (SELECT m.validity_months FROM modules m WHERE m.tenant_id = $1 AND m.id = $3)                    AS validity_months",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .get_result(conn)
+    .await?;
+    let first = facts.first.unwrap_or(now);
+    // No validity any more: one period, from the first certificate on.
+    let start = match facts.validity_months.and_then(|m| u32::try_from(m).ok()) {
+        Some(months) if months > 0 => period_start(first, months, now),
+        _ => first,
+    };
+    let earlier: i64 = guild_db::schema::certificates::table
+        .filter(guild_db::schema::certificates::tenant_id.eq(tenant.into_uuid()))
+        .filter(guild_db::schema::certificates::user_id.eq(user.into_uuid()))
+        .filter(guild_db::schema::certificates::module_id.eq(module))
+        .filter(guild_db::schema::certificates::renews_certificate_id.is_not_null())
+        .filter(guild_db::schema::certificates::issued_at.ge(start))
+        .filter(guild_db::schema::certificates::id.ne(certificate))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(earlier == 0)
 }
 
 // --- Matrix ----------------------------------------------------------------------------------

@@ -40,6 +40,14 @@ pub enum LearningError {
     /// The status change is not allowed (e.g. an archived module edited).
     #[error("{0}")]
     InvalidTransition(&'static str),
+    /// Deleting a module that members completed, without `force`: archive it instead.
+    #[error(
+        "members completed this module ({completions} completion(s)); archive it instead, or have an administrator delete it with force, which revokes its certificates"
+    )]
+    ModuleHasCompletions {
+        /// Completions of the module, active or archived.
+        completions: i64,
+    },
     /// The prerequisites would form a cycle.
     #[error("these prerequisites would form a cycle")]
     PrerequisiteCycle,
@@ -104,6 +112,9 @@ pub enum LearningError {
     /// The member already completed the module.
     #[error("the member has already completed this module")]
     AlreadyCompleted,
+    /// An override of one's own progress, or reverting one made on it (nobody certifies themselves).
+    #[error("you cannot override your own progress")]
+    CannotOverrideOwnProgress,
     /// No such override.
     #[error("override not found")]
     OverrideNotFound,
@@ -148,6 +159,7 @@ impl ErrorCode for LearningError {
             Self::StaleRevision { .. } => "precondition_failed",
             Self::EmptyModule => "module_empty",
             Self::InvalidTransition(_) => "invalid_status_transition",
+            Self::ModuleHasCompletions { .. } => "module_has_completions",
             Self::PrerequisiteCycle => "prerequisite_cycle",
             Self::BadOrder => "invalid_order",
             Self::CategoryNameTaken => "category_name_taken",
@@ -157,6 +169,7 @@ impl ErrorCode for LearningError {
             Self::AlreadyRevoked => "already_revoked",
             Self::MemberNotFound => "member_not_found",
             Self::AlreadyCompleted => "already_completed",
+            Self::CannotOverrideOwnProgress => "cannot_override_own_progress",
             Self::OverrideNotFound => "override_not_found",
             Self::AlreadyReverted => "already_reverted",
             Self::AssetNotFound => "asset_not_found",
@@ -186,13 +199,14 @@ impl ErrorCode for LearningError {
             | Self::MemberNotFound
             | Self::OverrideNotFound => 404,
             Self::ModuleLocked
+            | Self::ModuleHasCompletions { .. }
             | Self::AlreadyRevoked
             | Self::AlreadyCompleted
             | Self::AlreadyReverted => 409,
             Self::AssetNotReady | Self::AssetInUse(_) | Self::AlreadyAttached => 409,
             Self::FileTooLarge { .. } => 413,
             Self::UnsupportedFileType | Self::FileTypeMismatch { .. } | Self::UploadMissing => 422,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::CannotOverrideOwnProgress => 403,
             Self::StaleRevision { .. } => 412,
             Self::CategoryNameTaken | Self::InvalidTransition(_) | Self::NoChanges => 409,
             Self::EmptyModule | Self::PrerequisiteCycle | Self::BadOrder | Self::Invalid(_) => 422,

@@ -2,8 +2,9 @@
 //! assignment to groups with deadlines, and the catalog each member sees.
 //!
 //! Every function takes an [`Actor`] and checks MANAGE_ALL_MODULES / MANAGE_OWN_MODULES (own =
-//! created by the actor or mentored by them) before touching anything; every mutation writes an
-//! audit row in its transaction. Section HTML is sanitized on write ([`html`]).
+//! created by the actor or mentored by them) before touching anything — except who learns a
+//! module and who grades it (group assignments, mentors), which need MANAGE_ALL_MODULES; every
+//! mutation writes an audit row in its transaction. Section HTML is sanitized on write ([`html`]).
 
 pub mod categories;
 pub mod certificates;

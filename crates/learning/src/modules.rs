@@ -6,6 +6,15 @@
 //! see it; everyone else sees PUBLISHED modules assigned to one of their groups, or every
 //! PUBLISHED module when the tenant's catalog is open. Anything else is 404, as if it did not
 //! exist.
+//!
+//! Who changes what: a module's content (fields, sections, tags, prerequisites, status) is edited
+//! by MANAGE_ALL_MODULES holders and, with MANAGE_OWN_MODULES, by its creator and mentors
+//! ([`editable`]). Who learns it and who grades it are not content: assigning it to groups and
+//! setting its mentors need MANAGE_ALL_MODULES on the module, tenant-wide or scoped to it
+//! ([`stewardable`]), so a mentor cannot make their module mandatory for anyone nor add graders.
+//! Nor can they delete what members earned: a module with completions is archived, and only a
+//! MANAGE_ALL_MODULES holder may force its deletion, which revokes its certificates and keeps
+//! them ([`delete`]).
 
 use std::collections::HashMap;
 
@@ -14,8 +23,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{
-    company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
-    modules, sections, tags, tenants, user_groups, user_pinned_modules,
+    company_pinned_modules, module_completions, module_groups, module_mentors,
+    module_prerequisites, module_tags, modules, sections, tags, tenants, user_groups,
+    user_pinned_modules,
 };
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
@@ -225,6 +235,19 @@ pub async fn editable(
             Permission::ManageAllModules,
         )))
     }
+}
+
+/// Loads a module whose assignments and mentors the actor may set: MANAGE_ALL_MODULES on it
+/// (tenant-wide or scoped to the module). Its creator and mentors edit its content only. Visible
+/// but not allowed is 403; invisible is 404.
+pub async fn stewardable(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ModuleRow, LearningError> {
+    let row = visible(conn, actor, id).await?;
+    authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
+    Ok(row)
 }
 
 async fn catalog_open(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<bool, LearningError> {
@@ -671,12 +694,18 @@ pub async fn set_status(
     get(conn, actor, id).await
 }
 
-/// Deletes a module and everything in it.
+/// Deletes a module and everything in it, unless members completed it: then it is refused
+/// (`module_has_completions`, archive it instead) unless `force` is set by a holder of
+/// MANAGE_ALL_MODULES on the module. A forced deletion revokes the module's certificates at `now`
+/// and keeps them (certificates are never deleted); completions, progress, quizzes and
+/// assignments of the module go with it.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     expected: i32,
+    force: bool,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     let row = editable(conn, actor, id).await?;
     if row.revision != expected {
@@ -685,7 +714,38 @@ pub async fn delete(
             current: row.revision,
         });
     }
-    diesel::delete(modules::table.find((actor.tenant_id.into_uuid(), id)))
+    let tenant = actor.tenant_id.into_uuid();
+    // Recording a completion takes a key-share lock on the module row (its foreign key): with
+    // the row locked for update, a completion recorded concurrently is either counted here or
+    // fails once the module is gone, so no certificate escapes the revocation below.
+    modules::table
+        .find((tenant, id))
+        .select(modules::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await?;
+    let completions: i64 = module_completions::table
+        .filter(module_completions::tenant_id.eq(tenant))
+        .filter(module_completions::module_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut revoked = 0;
+    if completions > 0 {
+        if !force {
+            return Err(LearningError::ModuleHasCompletions { completions });
+        }
+        authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
+        revoked = crate::certificates::revoke_all_of_module(
+            conn,
+            actor,
+            id,
+            "The module was deleted",
+            now,
+        )
+        .await?;
+    }
+    diesel::delete(modules::table.find((tenant, id)))
         .execute(conn)
         .await?;
     crate::audit(
@@ -694,7 +754,12 @@ pub async fn delete(
         "MODULE_DELETED",
         "module",
         id,
-        serde_json::json!({ "title": row.title }),
+        serde_json::json!({
+            "title": row.title,
+            "forced": completions > 0,
+            "completions": completions,
+            "certificates_revoked": revoked,
+        }),
     )
     .await?;
     Ok(())
@@ -902,14 +967,15 @@ pub async fn set_prerequisites(
     get(conn, actor, id).await
 }
 
-/// Replaces the mentors (members of the tenant).
+/// Replaces the mentors (members of the tenant): MANAGE_ALL_MODULES on the module, since mentors
+/// grade its quizzes and assignments.
 pub async fn set_mentors(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     users: &[Uuid],
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::delete(
         module_mentors::table
@@ -950,7 +1016,8 @@ pub async fn set_mentors(
     get(conn, actor, id).await
 }
 
-/// Assigns the module to a group (or updates the assignment).
+/// Assigns the module to a group (or updates the assignment): MANAGE_ALL_MODULES on the module.
+/// The actor is recorded as the assignment's assigner (see [`crate::progress::earns_from`]).
 pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -959,7 +1026,7 @@ pub async fn assign(
     deadline_days: Option<i32>,
     mandatory: bool,
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(module_groups::table)
         .values((
@@ -968,6 +1035,7 @@ pub async fn assign(
             module_groups::group_id.eq(group),
             module_groups::deadline_days.eq(deadline_days),
             module_groups::is_mandatory.eq(mandatory),
+            module_groups::assigned_by.eq(actor.user_id.into_uuid()),
         ))
         .on_conflict((
             module_groups::tenant_id,
@@ -978,6 +1046,7 @@ pub async fn assign(
         .set((
             module_groups::deadline_days.eq(deadline_days),
             module_groups::is_mandatory.eq(mandatory),
+            module_groups::assigned_by.eq(actor.user_id.into_uuid()),
         ))
         .execute(conn)
         .await
@@ -987,14 +1056,14 @@ pub async fn assign(
     get(conn, actor, id).await
 }
 
-/// Removes the module's assignment to a group.
+/// Removes the module's assignment to a group: MANAGE_ALL_MODULES on the module.
 pub async fn unassign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     group: Uuid,
 ) -> Result<Module, LearningError> {
-    editable(conn, actor, id).await?;
+    stewardable(conn, actor, id).await?;
     diesel::delete(module_groups::table.find((actor.tenant_id.into_uuid(), id, group)))
         .execute(conn)
         .await?;

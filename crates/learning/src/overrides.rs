@@ -6,6 +6,10 @@
 //! it restores exactly that: a reverted COMPLETE archives its completion and revokes its
 //! certificate; a reverted RESET brings the archived rows back (unless the member completed
 //! again since) and lifts the revocation it made. All of it is audited.
+//!
+//! Nobody overrides their own progress, nor reverts an override of it
+//! (`cannot_override_own_progress`, whatever the role): a COMPLETE of oneself would mint a
+//! completion, its XP and a certificate for any module.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -131,7 +135,7 @@ async fn publish(
     Ok(())
 }
 
-/// Applies an override to a member's progress on a module.
+/// Applies an override to a member's progress on a module (never the actor's own).
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -140,6 +144,9 @@ pub async fn apply(
     now: DateTime<Utc>,
 ) -> Result<Override, LearningError> {
     authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
+    if user == actor.user_id {
+        return Err(LearningError::CannotOverrideOwnProgress);
+    }
     if !ACTIONS.contains(&request.action.as_str()) {
         return Err(LearningError::invalid(
             "action",
@@ -160,12 +167,13 @@ pub async fn apply(
     let module = request.module_id;
     lock_member_module(conn, tenant, user, module).await?;
     let (completion_id, certificate_id, archived_at) = if request.action == "COMPLETE" {
-        let completion = record_completion(conn, tenant, user, module, "OVERRIDE", now)
+        // Another member's decision (one's own progress is refused above): it earns.
+        let completion = record_completion(conn, tenant, user, module, "OVERRIDE", true, now)
             .await?
             .ok_or(LearningError::AlreadyCompleted)?;
         let certificate = if request.allow_certificate {
             Some(
-                crate::certificates::issue(conn, tenant, user, module, completion, now)
+                crate::certificates::issue(conn, tenant, user, module, completion, None, now)
                     .await?
                     .id,
             )
@@ -261,7 +269,7 @@ async fn archive_progress(
     Ok(certificate)
 }
 
-/// Reverts an override (once).
+/// Reverts an override (once; never one of the actor's own progress).
 pub async fn revert(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -278,6 +286,9 @@ pub async fn revert(
         .await
         .optional()?
         .ok_or(LearningError::OverrideNotFound)?;
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(LearningError::CannotOverrideOwnProgress);
+    }
     if row.reverted_at.is_some() {
         return Err(LearningError::AlreadyReverted);
     }

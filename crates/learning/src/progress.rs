@@ -6,6 +6,16 @@
 //! score); the completion is recorded once (a partial unique index allows one
 //! active completion per member and module), emits [`ModuleCompleted`] and issues a certificate.
 //!
+//! **Authors and mentors earn nothing from their own module** ([`earns_from`]). A member who
+//! created or mentors a module completes it like anyone (the completion is recorded, so progress,
+//! prerequisites and the dashboard stay true), but is issued no certificate, and the
+//! completion's event says `rewarded: false`, so no XP is awarded for it (nor, by assessment, for
+//! a high score in its quizzes). Otherwise creating, publishing and completing one's own modules
+//! would mint XP and certificates without limit. The exception is a module someone else assigned
+//! to them: it is assigned to a group they belong to, and that assignment was last set by another
+//! member (`module_groups.assigned_by`; assigning needs MANAGE_ALL_MODULES). Whether a completion
+//! earns is decided when it is recorded: assigning the module afterwards earns nothing for it.
+//!
 //! Completion is evaluated by [`evaluate_completion`] after each write that can finish a module
 //! (a section completed, a quiz passed or graded, a required assignment graded), in that write's transaction. It first takes a
 //! transaction-level advisory lock on (member, module) *after* the write, so of two racing
@@ -45,6 +55,15 @@ pub struct ModuleCompleted {
     pub source: String,
     /// When.
     pub completed_at: DateTime<Utc>,
+    /// It earns XP: false when the member created or mentors the module and nobody else assigned
+    /// it to them ([`earns_from`]). Events written before this field existed earned.
+    #[serde(default = "earned")]
+    pub rewarded: bool,
+}
+
+/// What events written before `rewarded` existed say.
+pub(crate) fn earned() -> bool {
+    true
 }
 
 impl DomainEvent for ModuleCompleted {
@@ -390,11 +409,17 @@ async fn evaluate(
     if !finished {
         return Ok((None, progress));
     }
-    let completion = record_completion(conn, tenant, user, module, "PROGRESS", now).await?;
-    if let Some(id) = completion {
+    let rewarded = earns_from(conn, tenant, user, module).await?;
+    let completion =
+        record_completion(conn, tenant, user, module, "PROGRESS", rewarded, now).await?;
+    if let Some(id) = completion.filter(|_| rewarded) {
         let previous = certificates::latest_valid(conn, tenant, user, module, now).await?;
-        let issued = certificates::issue(conn, tenant, user, module, id, now).await?;
+        let issued = certificates::issue(conn, tenant, user, module, id, previous, now).await?;
         if let Some(previous) = previous {
+            let rewarded = crate::compliance::first_renewal_of_period(
+                conn, tenant, user, module, issued.id, now,
+            )
+            .await?;
             guild_db::outbox::publish(
                 conn,
                 Some(tenant),
@@ -404,6 +429,7 @@ async fn evaluate(
                     module_id: module,
                     previous_certificate_id: previous,
                     certificate_id: issued.id,
+                    rewarded,
                 },
             )
             .await?;
@@ -439,13 +465,40 @@ pub(crate) async fn lock_member_module(
     Ok(())
 }
 
-/// Records an active completion unless one exists; emits [`ModuleCompleted`].
+#[derive(QueryableByName)]
+struct Earns {
+    #[diesel(sql_type = Bool)]
+    earns: bool,
+}
+
+/// Whether completing `module` earns the member XP and a certificate (see the module docs): yes,
+/// unless they created or mentor it and no assignment of it to one of their groups was made by
+/// someone else.
+pub async fn earns_from(
+    mut conn: &AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<bool, LearningError> {
+    let row: Earns = guild_db::sql(
+        "SELECT (m.created_by <> $2 AND NOT EXISTS (SELECT 1 FROM module_mentors mm                    WHERE mm.tenant_id = m.tenant_id AND mm.module_id = m.id AND mm.user_id = $2))              OR EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug                    ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id                  WHERE mg.tenant_id = m.tenant_id AND mg.module_id = m.id AND ug.user_id = $2                    AND mg.assigned_by <> $2) AS earns          FROM modules m WHERE m.tenant_id = $1 AND m.id = $3",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .get_result(&mut conn)
+    .await?;
+    Ok(row.earns)
+}
+
+/// Records an active completion unless one exists; emits [`ModuleCompleted`], `rewarded` or not.
 pub(crate) async fn record_completion(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     module: Uuid,
     source: &str,
+    rewarded: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, LearningError> {
     #[derive(QueryableByName)]
@@ -483,6 +536,7 @@ pub(crate) async fn record_completion(
             completion_id: row.id,
             source: source.to_owned(),
             completed_at: row.completed_at,
+            rewarded,
         },
     )
     .await?;

@@ -28,7 +28,9 @@ use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
 use crate::routes::common::double_option;
-use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, in_tenant};
+use crate::routes::common::{
+    AuthErrors, InputErrors, NotFound, PageOf, forbidden_codes, in_tenant,
+};
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
 use crate::routes::modules::PreconditionErrors;
 use crate::state::AppState;
@@ -735,10 +737,21 @@ pub(crate) struct GradeBody {
     feedback: Option<String>,
 }
 
-/// 409 of grading.
+/// 403 and 409 of grading.
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "documentation only")]
 pub(crate) enum GradeErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_grade_own_submission` (nobody grades their own work, whatever their role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
     /// Not gradable.
     #[response(
         status = 409,
@@ -749,6 +762,8 @@ pub(crate) enum GradeErrors {
 }
 
 /// Grade a submission (a mentor of the module, or MANAGE_QUIZZES). Grades are final.
+///
+/// Never your own submission (403 `cannot_grade_own_submission`): another grader grades it.
 ///
 /// With the assignment's rubric when it has one (a plain `score` is then refused), else with a
 /// plain score. A graded required assignment counts toward module completion.
@@ -819,7 +834,8 @@ pub(crate) struct AssignmentReviewQuery {
 
 /// The submissions waiting for you to grade them, oldest first.
 ///
-/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'.
+/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own
+/// submissions are never in it.
 #[utoipa::path(
     tag = "assignments",
     params(AssignmentReviewQuery),

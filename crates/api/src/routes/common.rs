@@ -10,6 +10,15 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
+/// The 403 codes of every authenticated operation, for an operation that documents its own 403
+/// on top of them: `concat!("Not allowed: ", forbidden_codes!(), "; …")`.
+macro_rules! forbidden_codes {
+    () => {
+        "`forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides)"
+    };
+}
+pub(crate) use forbidden_codes;
+
 /// 401 and 403, on every authenticated operation.
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "documentation only")]
@@ -17,14 +26,14 @@ pub(crate) enum AuthErrors {
     /// Missing, malformed, expired or revoked credentials.
     #[response(
         status = 401,
-        description = "Not signed in: `unauthenticated`, `invalid_token`",
+        description = "Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed)",
         content_type = "application/problem+json"
     )]
     Unauthenticated(Problem),
     /// Signed in, but not allowed.
     #[response(
         status = 403,
-        description = "Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides)",
+        description = concat!("Not allowed: ", forbidden_codes!()),
         content_type = "application/problem+json"
     )]
     Forbidden(Problem),

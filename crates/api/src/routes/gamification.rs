@@ -25,18 +25,23 @@ use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant, read_in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    read_in_tenant,
 };
 use crate::state::AppState;
 
 /// Registers the XP awards: `learning.module_completed` (per module), `assessment.quiz_high_score`
 /// (per quiz) and `learning.compliance_renewal` (per new certificate). Each awards once however
-/// often the event is delivered.
+/// often the event is delivered, and nothing for an event that says it is not `rewarded` (an
+/// author's or mentor's own module, a second renewal in one validity period).
 pub fn register(registry: &mut Registry, state: &AppState) {
     let s = state.clone();
     registry.on_event("xp_module_completed", move |_, e: ModuleCompleted| {
         let state = s.clone();
         async move {
+            if !e.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.tenant_id,
@@ -51,6 +56,9 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     registry.on_event("xp_quiz_high_score", move |_, e: QuizHighScore| {
         let state = s.clone();
         async move {
+            if !e.0.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.0.tenant_id,
@@ -65,6 +73,9 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     registry.on_event("xp_compliance_renewal", move |_, e: ComplianceRenewal| {
         let state = s.clone();
         async move {
+            if !e.rewarded {
+                return Ok(());
+            }
             award(
                 &state,
                 e.tenant_id,
@@ -225,10 +236,29 @@ pub(crate) struct ManualBody {
     reason: String,
 }
 
+/// 403 of a manual adjustment.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum AdjustErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_award_self` (your own XP is adjusted by another admin, whatever your role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
 /// spendable XP is 409 `insufficient_xp`.
+///
+/// Never your own XP (403 `cannot_award_self`).
 #[utoipa::path(tag = "gamification", request_body = ManualBody,
-    responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict, AdjustErrors))]
 #[post("/adjustments")]
 pub(crate) async fn adjust_xp(
     state: web::Data<AppState>,
@@ -797,9 +827,28 @@ async fn decide(
     Ok(web::Json(r.into()))
 }
 
+/// 403 of approving or rejecting a redemption.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum ReviewErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_review_own_redemption` (another admin decides, whatever your role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
+///
+/// Never your own (403 `cannot_review_own_redemption`).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
-    responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict))]
+    responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/approve")]
 pub(crate) async fn approve_redemption(
     state: web::Data<AppState>,
@@ -810,8 +859,10 @@ pub(crate) async fn approve_redemption(
 }
 
 /// Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
+///
+/// Never your own (403 `cannot_review_own_redemption`; cancel it instead).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")), request_body = ReasonBody,
-    responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/reject")]
 pub(crate) async fn reject_redemption(
     state: web::Data<AppState>,

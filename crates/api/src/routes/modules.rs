@@ -18,7 +18,7 @@ use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::state::AppState;
 
@@ -352,11 +352,51 @@ pub(crate) async fn set_module_status(
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
+/// `?force=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteModuleQuery {
+    /// Delete even though members completed the module (MANAGE_ALL_MODULES on it): its
+    /// certificates are revoked and kept, its completions and progress deleted.
+    #[serde(default)]
+    force: bool,
+}
+
+/// What deleting a module refuses.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum DeleteModuleErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `forbidden` also for `force` without MANAGE_ALL_MODULES on the module"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    /// Members completed it.
+    #[response(
+        status = 409,
+        description = "`module_has_completions`: archive it instead, or delete it with `force`",
+        content_type = "application/problem+json"
+    )]
+    HasCompletions(Problem),
+}
+
 /// Delete a module and its sections; requires `If-Match`.
+///
+/// A module that members completed is not deleted (409 `module_has_completions`): archive it.
+/// A holder of MANAGE_ALL_MODULES on it may force the deletion (`?force=true`), which revokes
+/// its certificates (they are kept, so holders and verifiers still see them, REVOKED) and deletes
+/// its completions and progress.
 #[utoipa::path(
     tag = "modules",
-    params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
+    params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read"), DeleteModuleQuery),
+    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors, DeleteModuleErrors)
 )]
 #[delete("/{module_id}")]
 pub(crate) async fn delete_module(
@@ -364,11 +404,14 @@ pub(crate) async fn delete_module(
     auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
+    query: web::Query<DeleteModuleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
+    let force = query.force;
+    let now = state.clock.now();
     in_tenant(&state, &actor, async |conn| {
-        modules::delete(conn, &actor, id, if_match.0).await
+        modules::delete(conn, &actor, id, if_match.0, force, now).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -406,7 +449,10 @@ pub(crate) async fn set_module_prerequisites(
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
-/// Replace a module's mentors (members who answer questions and may edit it with MANAGE_OWN_MODULES).
+/// Replace a module's mentors (members who answer questions, grade and may edit it with MANAGE_OWN_MODULES).
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
+/// cannot choose who grades it (403 `forbidden`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -442,6 +488,9 @@ pub(crate) struct AssignmentBody {
 }
 
 /// Assign a module to a group (or change the assignment).
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
+/// cannot assign it (403 `forbidden`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
@@ -466,6 +515,8 @@ pub(crate) async fn assign_module(
 }
 
 /// Remove a module's assignment to a group.
+///
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),

@@ -9,7 +9,7 @@ use guild_learning::certificates::{self, Certificate, Verification};
 use guild_learning::overrides::{self, Override, OverrideRequest, SelfAssessment};
 use guild_learning::progress::{self, Dashboard, DashboardModule, ModuleProgress, RecentModule};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -17,7 +17,7 @@ use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, in_tenant, read_in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, forbidden_codes, in_tenant, read_in_tenant,
 };
 use crate::state::AppState;
 
@@ -224,7 +224,8 @@ pub(crate) struct CertificateDto {
     /// The public verification code.
     code: String,
     user_id: Uuid,
-    module_id: Uuid,
+    /// Null once the module was deleted (its certificates were revoked then).
+    module_id: Option<Uuid>,
     holder_name: String,
     module_title: String,
     issued_at: DateTime<Utc>,
@@ -523,12 +524,31 @@ pub(crate) struct OverrideBody {
     allow_certificate: bool,
 }
 
+/// 403 of overriding progress.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum OverrideErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_override_own_progress` (another admin overrides yours, whatever your role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Override a member's progress on a module (OVERRIDE_PROGRESS); audited and reversible.
+///
+/// Never your own progress (403 `cannot_override_own_progress`).
 #[utoipa::path(
     tag = "progress",
     params(("user_id" = Uuid, Path, description = "The member")),
     request_body = OverrideBody,
-    responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict)
+    responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict, OverrideErrors)
 )]
 #[post("/{user_id}/progress-overrides")]
 pub(crate) async fn apply_override(
@@ -586,10 +606,12 @@ pub(crate) async fn list_overrides(
 }
 
 /// Revert an override: exactly what it changed is undone.
+///
+/// Never an override of your own progress (403 `cannot_override_own_progress`).
 #[utoipa::path(
     tag = "progress",
     params(("override_id" = Uuid, Path, description = "The override")),
-    responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict)
+    responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict, OverrideErrors)
 )]
 #[post("/{override_id}/revert")]
 pub(crate) async fn revert_override(

@@ -26,7 +26,9 @@ use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{IdempotencyKey, REPLAYED};
 use crate::routes::common::double_option;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, in_tenant};
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, forbidden_codes, in_tenant,
+};
 use crate::routes::modules::PreconditionErrors;
 use crate::state::AppState;
 
@@ -841,7 +843,8 @@ pub(crate) struct ReviewQuery {
 
 /// The attempts waiting for you to grade their essays, oldest first.
 ///
-/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'.
+/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own attempts
+/// are never in it.
 #[utoipa::path(
     tag = "quizzes",
     params(ReviewQuery),
@@ -887,15 +890,33 @@ pub(crate) struct GradesBody {
     grades: Vec<GradeDto>,
 }
 
+/// 403 of grading essays.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum GradeAttemptErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `cannot_grade_own_attempt` (nobody grades their own work, whatever their role)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// Grade essays of an attempt waiting for review (a mentor of the module, or MANAGE_QUIZZES).
 ///
 /// When every essay has a grade the score is final: the attempt becomes GRADED with `passed`.
-/// 409 `attempt_not_pending_review` when it is not waiting for review.
+/// 409 `attempt_not_pending_review` when it is not waiting for review. Never your own attempt
+/// (403 `cannot_grade_own_attempt`): another grader grades it.
 #[utoipa::path(
     tag = "quizzes",
     params(("attempt_id" = Uuid, Path, description = "The attempt")),
     request_body = GradesBody,
-    responses((status = 200, body = AttemptDto, description = "Graded; the attempt with every result"), AuthErrors, InputErrors, NotFound, Conflict)
+    responses((status = 200, body = AttemptDto, description = "Graded; the attempt with every result"), AuthErrors, InputErrors, NotFound, Conflict, GradeAttemptErrors)
 )]
 #[post("/{attempt_id}/grades")]
 pub(crate) async fn grade_attempt(

@@ -1,0 +1,1 @@
+ALTER TABLE module_groups DROP COLUMN assigned_by;

@@ -1,0 +1,1 @@
+ALTER TABLE certificates DROP COLUMN renews_certificate_id;
