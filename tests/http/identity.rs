@@ -675,7 +675,14 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
         1,
         "one reset email, to the account that exists"
     );
-    let token = w.token_mailed_to("owner@acme.example.com");
+    // The verification email of the sign-up may be sent after it: read the reset email's link.
+    let token = resets[0]
+        .text
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("a token link")
+        .to_owned();
     let confirm = json!({ "token": token, "password": "a brand new password" });
     assert_eq!(
         send(
