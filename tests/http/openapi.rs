@@ -118,3 +118,107 @@ async fn swagger_ui_is_served_without_network_access() {
     assert_eq!(bundle.status, 200);
     assert!(bundle.text.len() > 100_000, "the bundle is not vendored");
 }
+
+/// Every type the spec names is one Rust type: two types deriving `ToSchema` under one name
+/// would share one entry of `components.schemas`, and the last registered would document both
+/// operations (a generated client would then send the wrong body).
+#[test]
+fn no_two_rust_types_share_a_schema_name() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("read the source tree")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut derives_schema = false;
+        let mut renamed: Option<String> = None;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                derives_schema = true;
+                continue;
+            }
+            if derives_schema && line.starts_with("#[schema(") && line.contains("as = ") {
+                renamed = line
+                    .split("as = ")
+                    .nth(1)
+                    .map(|rest| rest.trim_end_matches([')', ']']).trim().to_owned());
+                continue;
+            }
+            if derives_schema && (line.starts_with("#[") || line.starts_with("///")) {
+                continue;
+            }
+            if derives_schema {
+                let name = line
+                    .split_whitespace()
+                    .skip_while(|w| *w != "struct" && *w != "enum")
+                    .nth(1)
+                    .map(|n| {
+                        n.trim_end_matches(['{', '(', ';'])
+                            .split('<')
+                            .next()
+                            .unwrap_or(n)
+                            .to_owned()
+                    });
+                if let Some(name) = renamed.take().or(name) {
+                    let place = format!("{}", file.display());
+                    if let Some(first) = seen.insert(name.clone(), place.clone()) {
+                        clashes.push(format!("{name}: {first} and {place}"));
+                    }
+                }
+                derives_schema = false;
+            }
+        }
+    }
+    assert!(
+        !seen.is_empty(),
+        "the scan found no schema types; is it reading the sources?"
+    );
+    assert!(
+        clashes.is_empty(),
+        "types sharing a schema name: {clashes:#?}"
+    );
+}
+
+/// The quiz submission and the module-to-group assignment document their own bodies.
+#[test]
+fn the_quiz_submit_and_group_assignment_bodies_are_their_own() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json()).expect("the spec");
+    let body_of = |path: &str, method: &str| {
+        let reference = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        spec["components"]["schemas"][&reference]["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let submit = body_of("/v1/attempts/{attempt_id}/submit", "post");
+    assert!(
+        submit
+            .iter()
+            .all(|f| f != "text_answer" && f != "asset_ids"),
+        "{submit:?}"
+    );
+    assert!(submit.iter().any(|f| f == "answers"), "{submit:?}");
+    let assign = body_of("/v1/modules/{module_id}/groups/{group_id}", "put");
+    assert!(assign.iter().all(|f| f != "brief_html"), "{assign:?}");
+}

@@ -541,7 +541,7 @@ impl From<Submission> for SubmissionDto {
 /// FILE, both for BOTH.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SubmitBody {
+pub(crate) struct SubmitAssignmentBody {
     #[validate(length(max = 50_000))]
     text_answer: Option<String>,
     /// 1 to 10 files from `POST /v1/assignments/{assignment_id}/files`.
@@ -587,7 +587,7 @@ pub(crate) enum SubmitErrors {
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment"),
         ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
-    request_body = SubmitBody,
+    request_body = SubmitAssignmentBody,
     responses((status = 201, body = SubmissionDto, description = "Submitted"), AuthErrors, NotFound, SubmitErrors)
 )]
 #[post("/{assignment_id}/submissions")]
@@ -596,7 +596,7 @@ pub(crate) async fn submit_assignment(
     auth: Auth,
     path: web::Path<Uuid>,
     key: IdempotencyKey,
-    body: ValidJson<SubmitBody>,
+    body: ValidJson<SubmitAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();

@@ -479,7 +479,7 @@ pub(crate) async fn set_module_mentors(
 /// An assignment's terms.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AssignmentBody {
+pub(crate) struct GroupAssignmentBody {
     /// Days after a member is assigned by which they should complete it.
     #[validate(range(min = 1, max = 3650))]
     deadline_days: Option<i32>,
@@ -494,7 +494,7 @@ pub(crate) struct AssignmentBody {
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
-    request_body = AssignmentBody,
+    request_body = GroupAssignmentBody,
     responses((status = 200, body = ModuleDto, description = "Assigned"), AuthErrors, InputErrors, NotFound)
 )]
 #[put("/{module_id}/groups/{group_id}")]
@@ -502,7 +502,7 @@ pub(crate) async fn assign_module(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
-    body: ValidJson<AssignmentBody>,
+    body: ValidJson<GroupAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (id, group) = path.into_inner();

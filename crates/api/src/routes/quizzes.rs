@@ -727,7 +727,7 @@ pub(crate) async fn get_attempt(
 /// Your answers. Questions left out earn no points.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SubmitBody {
+pub(crate) struct SubmitAttemptBody {
     #[validate(length(max = 500))]
     answers: Vec<AnswerDto>,
 }
@@ -770,7 +770,7 @@ pub(crate) enum SubmitErrors {
     tag = "quizzes",
     params(("attempt_id" = Uuid, Path, description = "The attempt"),
         ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
-    request_body = SubmitBody,
+    request_body = SubmitAttemptBody,
     responses((status = 200, body = AttemptDto, description = "Scored"), AuthErrors, NotFound, SubmitErrors)
 )]
 #[post("/{attempt_id}/submit")]
@@ -779,7 +779,7 @@ pub(crate) async fn submit_attempt(
     auth: Auth,
     path: web::Path<Uuid>,
     key: IdempotencyKey,
-    body: ValidJson<SubmitBody>,
+    body: ValidJson<SubmitAttemptBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
