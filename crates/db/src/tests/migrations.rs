@@ -108,17 +108,14 @@ async fn schema_rs_matches_the_migrations() {
     );
 }
 
-/// Tables that carry a `tenant_id` but are read across tenants by the worker, so they have no
-/// row-level security. Adding a table here needs a reason in its migration. (Tenant transactions
-/// run as `guild_app`, which is not the owner, so an enabled policy applies to them.)
-const PLATFORM_TABLES: [&str; 2] = ["jobs", "outbox_events"];
-
 #[derive(QueryableByName)]
 struct TenantTable {
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     rls: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    forced: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     policies: i64,
 }
@@ -127,7 +124,7 @@ struct TenantTable {
 async fn every_tenant_owned_table_has_row_level_security() {
     let db = TestDb::new().await;
     let tables: Vec<TenantTable> = diesel::sql_query(
-        "SELECT c.relname::text AS name, c.relrowsecurity AS rls, \
+        "SELECT c.relname::text AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced, \
              (SELECT count(*) FROM pg_policies p \
               WHERE p.schemaname = 'public' AND p.tablename = c.relname) AS policies \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -141,21 +138,78 @@ async fn every_tenant_owned_table_has_row_level_security() {
     .await
     .unwrap();
 
-    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    for platform in PLATFORM_TABLES {
+    assert!(
+        tables.iter().any(|t| t.name == "outbox_events") && tables.iter().any(|t| t.name == "jobs"),
+        "the outbox and the jobs carry a tenant too"
+    );
+    for table in &tables {
         assert!(
-            names.contains(&platform),
-            "{platform} is allow-listed but missing"
-        );
-    }
-    for table in tables
-        .iter()
-        .filter(|t| !PLATFORM_TABLES.contains(&t.name.as_str()))
-    {
-        assert!(
-            table.rls && table.policies > 0,
-            "{} has a tenant_id but no row-level security policy",
+            table.rls && table.forced && table.policies > 0,
+            "{} has a tenant_id but no forced row-level security policy",
             table.name
         );
     }
+}
+
+#[derive(QueryableByName)]
+struct Allowed {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    allowed: bool,
+}
+
+#[tokio::test]
+async fn the_application_role_reads_no_sign_in_secret_and_gets_no_future_table() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let check = async |conn: &mut diesel_async::AsyncPgConnection, sql: &str| -> bool {
+        diesel::sql_query(sql)
+            .get_result::<Allowed>(conn)
+            .await
+            .unwrap()
+            .allowed
+    };
+    for (sql, expected) in [
+        (
+            "SELECT has_column_privilege('guild_app', 'users', 'password_hash', 'SELECT') AS allowed",
+            false,
+        ),
+        (
+            "SELECT has_column_privilege('guild_app', 'users', 'password_hash', 'INSERT') AS allowed",
+            true,
+        ),
+        (
+            "SELECT has_column_privilege('guild_app', 'users', 'email', 'SELECT') AS allowed",
+            true,
+        ),
+        (
+            "SELECT has_table_privilege('guild_app', 'refresh_tokens', 'SELECT') AS allowed",
+            false,
+        ),
+        (
+            "SELECT has_table_privilege('guild_app', 'email_tokens', 'SELECT') AS allowed",
+            false,
+        ),
+        (
+            "SELECT has_column_privilege('guild_app', 'dev_mailbox', 'text_body', 'SELECT') AS allowed",
+            false,
+        ),
+        (
+            "SELECT has_table_privilege('guild_app', 'memberships', 'SELECT') AS allowed",
+            true,
+        ),
+    ] {
+        assert_eq!(check(&mut conn, sql).await, expected, "{sql}");
+    }
+    diesel::sql_query("CREATE TABLE later_table (id int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        !check(
+            &mut conn,
+            "SELECT has_table_privilege('guild_app', 'later_table', 'SELECT') AS allowed"
+        )
+        .await,
+        "a table created later is not granted to guild_app by default"
+    );
 }

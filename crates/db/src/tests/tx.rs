@@ -49,7 +49,8 @@ async fn an_error_in_the_closure_rolls_everything_back() {
     let outcome: Result<(), DbError> =
         tenant_transaction(&mut conn, TenantId::new(), async |conn| {
             diesel::sql_query(
-                "INSERT INTO jobs (id, kind) VALUES (gen_random_uuid(), 'test.kept')",
+                "INSERT INTO jobs (id, tenant_id, kind) \
+                 VALUES (gen_random_uuid(), app_tenant_id(), 'test.kept')",
             )
             .execute(conn)
             .await?;
@@ -58,6 +59,39 @@ async fn an_error_in_the_closure_rolls_everything_back() {
         .await;
     assert!(matches!(outcome, Err(DbError::NotFound)));
     assert_eq!(count_jobs(&mut conn).await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_queues_no_job_or_event_for_another_tenant() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    for (table, columns, extra) in [
+        ("jobs", "(id, tenant_id, kind)", ""),
+        ("outbox_events", "(id, tenant_id, kind, payload)", ", '{}'"),
+    ] {
+        for (tenant, accepted) in [
+            ("app_tenant_id()", true),
+            ("gen_random_uuid()", false),
+            ("NULL", false),
+        ] {
+            let outcome: Result<(), DbError> =
+                tenant_transaction(&mut conn, TenantId::new(), async |conn| {
+                    diesel::sql_query(format!(
+                        "INSERT INTO {table} {columns} \
+                         VALUES (gen_random_uuid(), {tenant}, 'test.x'{extra})"
+                    ))
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+                .await;
+            assert_eq!(
+                outcome.is_ok(),
+                accepted,
+                "{table}, tenant {tenant}: {outcome:?}"
+            );
+        }
+    }
 }
 
 #[derive(QueryableByName)]
