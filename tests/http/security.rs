@@ -1157,3 +1157,200 @@ async fn metrics_can_be_kept_off_the_public_port() {
     );
     handle.stop(true).await;
 }
+
+/// Removing a member keeps their history (the XP ledger, the audit trail) while they lose access
+/// and leave lists and the leaderboard; on request their personal fields are erased, history kept.
+#[actix_web::test]
+async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_personal_fields() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let other = access(&sign_up(&app, "other").await);
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            send(app, get("/v1/me", &token)).await.json["user"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let ann =
+        access(&guild_tests::join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me(ann.clone()).await;
+    let bob =
+        access(&guild_tests::join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let bob_id = me(bob.clone()).await;
+    for user in [&ann_id, &bob_id] {
+        let awarded = send(
+            &app,
+            post(
+                "/v1/xp/adjustments",
+                Some(&owner),
+                json!({ "user_id": user, "amount": 50, "reason": "Great work" }),
+            ),
+        )
+        .await;
+        assert_eq!(awarded.status, 200, "{}", awarded.text);
+    }
+    let board = send(&app, get("/v1/leaderboard", &bob)).await;
+    assert_eq!(
+        board.json["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        board.text
+    );
+
+    assert_problem(
+        &send(
+            &app,
+            post(
+                &format!("/v1/members/{ann_id}/erase"),
+                Some(&owner),
+                json!({}),
+            ),
+        )
+        .await,
+        409,
+        "member_not_removed",
+    );
+    let removed = send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/members/{ann_id}"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_problem(
+        &send(&app, get("/v1/me/xp", &ann)).await,
+        403,
+        "not_a_member",
+    );
+    assert_problem(
+        &send(
+            &app,
+            json_request(
+                Method::DELETE,
+                &format!("/v1/members/{ann_id}"),
+                Some(&owner),
+                None,
+            ),
+        )
+        .await,
+        409,
+        "member_removed",
+    );
+    let listed = send(&app, get("/v1/members", &owner)).await;
+    assert!(!listed.text.contains(&ann_id), "{}", listed.text);
+    let removed_list = send(&app, get("/v1/members?status=REMOVED", &owner)).await;
+    assert_eq!(
+        removed_list.json["data"][0]["user_id"],
+        ann_id.as_str(),
+        "{}",
+        removed_list.text
+    );
+    // Boards are shared in-process for a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let board = send(&app, get("/v1/leaderboard", &bob)).await;
+    assert_eq!(
+        board.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        board.text
+    );
+    let ledger = count(
+        &w,
+        &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'"),
+    )
+    .await;
+    assert_eq!(ledger, 1, "the XP ledger is kept");
+
+    let erased = send(
+        &app,
+        post(
+            &format!("/v1/members/{ann_id}/erase"),
+            Some(&owner),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(erased.status, 204, "{}", erased.text);
+    let removed_list = send(&app, get("/v1/members?status=REMOVED", &owner)).await;
+    assert_eq!(removed_list.json["data"][0]["name"], "Erased member");
+    assert!(
+        !removed_list.text.contains("ann@acme"),
+        "{}",
+        removed_list.text
+    );
+    let audit = send(&app, get("/v1/audit-log?limit=100", &owner)).await;
+    assert!(
+        !audit.text.contains("ann@acme"),
+        "the audit trail keeps no email: {}",
+        audit.text
+    );
+    assert!(audit.text.contains("MEMBER_ERASED"), "{}", audit.text);
+    assert_eq!(
+        count(
+            &w,
+            &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'")
+        )
+        .await,
+        1
+    );
+    let login = json!({ "email": "ann@acme.example.com", "password": "member password 1" });
+    assert_problem(
+        &send(&app, post("/v1/auth/login", None, login)).await,
+        401,
+        "invalid_credentials",
+    );
+
+    // An account another tenant still has is not erased; someone removed can be invited back.
+    let bob_elsewhere = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&other),
+            json!({ "email": "bob@acme.example.com", "name": "Bob", "role": "EMPLOYEE" }),
+        ),
+    )
+    .await;
+    assert_eq!(bob_elsewhere.status, 201, "{}", bob_elsewhere.text);
+    send(
+        &app,
+        json_request(
+            Method::DELETE,
+            &format!("/v1/members/{bob_id}"),
+            Some(&owner),
+            None,
+        ),
+    )
+    .await;
+    assert_problem(
+        &send(
+            &app,
+            post(
+                &format!("/v1/members/{bob_id}/erase"),
+                Some(&owner),
+                json!({}),
+            ),
+        )
+        .await,
+        409,
+        "member_of_another_tenant",
+    );
+    let back = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&owner),
+            json!({ "email": "bob@acme.example.com", "name": "Bob", "role": "VIEWER" }),
+        ),
+    )
+    .await;
+    assert_eq!(back.status, 201, "{}", back.text);
+    assert_eq!(back.json["status"], "INVITED");
+    assert_eq!(back.json["role"], "VIEWER");
+}

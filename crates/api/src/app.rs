@@ -93,6 +93,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(members::deactivate_member)
                 .service(members::reactivate_member)
                 .service(members::remove_member)
+                .service(members::erase_member)
                 .service(members::get_member_permissions)
                 .service(members::set_member_permissions)
                 .service(progress::member_certificates)

@@ -275,6 +275,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         invited_name -> Nullable<Text>,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -652,6 +653,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
         session_generation -> Int4,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 

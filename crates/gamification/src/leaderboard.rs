@@ -138,15 +138,21 @@ pub(crate) fn scored(period: Period) -> &'static str {
     }
 }
 
+/// Members removed from the tenant keep their XP ledger but leave the board (`s` is a scored row,
+/// `$1` the tenant). Removed members are few, so this is an anti-join against a small set.
+pub(crate) const NOT_REMOVED: &str = "NOT EXISTS (SELECT 1 FROM memberships m \
+     WHERE m.tenant_id = $1 AND m.user_id = s.user_id AND m.status = 'REMOVED')";
+
 /// The SQL of one page of the board; `$4` cursor XP, `$5` cursor user, `$6` limit.
 pub fn page_sql(period: Period) -> String {
     format!(
         "SELECT s.user_id, u.name, s.xp, coalesce(b.leaderboard_hidden, false) AS hidden \
          FROM ({}) s JOIN users u ON u.id = s.user_id \
          LEFT JOIN user_xp_balances b ON b.tenant_id = $1 AND b.user_id = s.user_id \
-         WHERE $4::integer IS NULL OR s.xp < $4 OR (s.xp = $4 AND s.user_id > $5) \
+         WHERE ($4::integer IS NULL OR s.xp < $4 OR (s.xp = $4 AND s.user_id > $5)) AND {} \
          ORDER BY s.xp DESC, s.user_id LIMIT $6",
-        scored(period)
+        scored(period),
+        NOT_REMOVED
     )
 }
 

@@ -130,8 +130,9 @@ pub(crate) async fn standings(
         return Ok(Standings(xps));
     }
     let rows: Vec<Scored> = guild_db::sql(format!(
-        "SELECT s.xp FROM ({}) s ORDER BY s.xp DESC",
-        scored(key.period)
+        "SELECT s.xp FROM ({}) s WHERE {} ORDER BY s.xp DESC",
+        scored(key.period),
+        crate::leaderboard::NOT_REMOVED
     ))
     .bind::<SqlUuid, _>(key.tenant)
     .bind::<Nullable<SqlUuid>, _>(key.group)

@@ -65,6 +65,8 @@ pub async fn load_session_actor(
         return Err(TenancyError::TenantArchived);
     }
     let (role, impersonating) = match (role, status.as_deref()) {
+        // A removed member's membership is kept for their history only.
+        (Some(_), Some("REMOVED")) => return Err(TenancyError::NotAMember),
         (Some(role), Some("ACTIVE")) => (
             role.parse::<TenantRole>().unwrap_or(TenantRole::Viewer),
             false,

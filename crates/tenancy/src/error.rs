@@ -72,6 +72,15 @@ pub enum TenancyError {
     /// The member has not accepted their invitation yet, so they cannot be (re)activated.
     #[error("the member has not accepted their invitation yet")]
     InvitationPending,
+    /// The member was removed: only an erasure applies to them now.
+    #[error("the member was removed from this tenant")]
+    MemberRemoved,
+    /// Only a removed member is erased.
+    #[error("remove the member before erasing their personal data")]
+    MemberNotRemoved,
+    /// The account is still a member of a tenant; it cannot be erased.
+    #[error("the account is still a member of a tenant")]
+    MemberElsewhere,
     /// Only the platform owner changes a tenant's plan.
     #[error("only the platform owner changes a tenant's plan")]
     PlanChangeForbidden,
@@ -130,6 +139,9 @@ impl ErrorCode for TenancyError {
             Self::InvitationNotFound => "invitation_not_found",
             Self::InvitationPending => "invitation_pending",
             Self::PlanChangeForbidden => "plan_change_forbidden",
+            Self::MemberRemoved => "member_removed",
+            Self::MemberNotRemoved => "member_not_removed",
+            Self::MemberElsewhere => "member_of_another_tenant",
             Self::InvitationCapReached { .. } => "invitation_cap_reached",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -157,7 +169,10 @@ impl ErrorCode for TenancyError {
             | Self::AlreadyMember
             | Self::GroupNameTaken
             | Self::EmailAlreadyVerified
-            | Self::InvitationPending => 409,
+            | Self::InvitationPending
+            | Self::MemberRemoved
+            | Self::MemberNotRemoved
+            | Self::MemberElsewhere => 409,
             Self::ManagerCycle | Self::Invalid(_) => 422,
             Self::InvitationCapReached { .. } => 429,
             Self::Db(e) => e.status(),

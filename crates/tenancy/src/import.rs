@@ -171,6 +171,7 @@ pub async fn import_csv(
     let existing: HashSet<String> = memberships::table
         .inner_join(users::table.on(users::id.eq(memberships::user_id)))
         .filter(memberships::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(memberships::status.ne("REMOVED"))
         .filter(crate::lower(users::email).eq_any(&emails))
         .select(crate::lower(users::email))
         .load::<String>(conn)

@@ -34,7 +34,7 @@ pub struct Member {
     pub name: String,
     /// Role in this tenant.
     pub role: String,
-    /// INVITED, ACTIVE or DEACTIVATED.
+    /// INVITED, ACTIVE, DEACTIVATED or REMOVED.
     pub status: String,
     /// Their manager, if any.
     pub manager_id: Option<Uuid>,
@@ -165,8 +165,10 @@ pub async fn list(
     if let Some(role) = filter.role {
         query = query.filter(memberships::role.eq(role.as_str()));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(memberships::status.eq(status.clone()));
+    match &filter.status {
+        Some(status) => query = query.filter(memberships::status.eq(status.clone())),
+        // Removed members are listed only when asked for.
+        None => query = query.filter(memberships::status.ne("REMOVED")),
     }
     if let Some(group) = filter.group_id {
         query = query.filter(diesel::dsl::exists(
@@ -274,6 +276,20 @@ async fn managed_target(
     Ok(member)
 }
 
+/// [`managed_target`], refusing a member who was removed (their history stays, nothing about
+/// them changes but an erasure).
+async fn current_target(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<Member, TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if member.status == "REMOVED" {
+        return Err(TenancyError::MemberRemoved);
+    }
+    Ok(member)
+}
+
 /// Fails with `LastOwner` unless an active OWNER other than `leaving` remains. The active owners'
 /// rows are locked first, so two owners demoting (or removing) each other at once take turns and
 /// the second sees the first's change: one of them stays.
@@ -358,16 +374,41 @@ pub async fn invite(
     if let Some(manager) = invite.manager_id {
         load(conn, actor.tenant_id, manager).await?;
     }
-    insert_membership(
-        conn,
-        actor.tenant_id,
-        user,
-        invite.role,
-        status,
-        invite.manager_id.map(UserId::into_uuid),
-    )
-    .await?;
-    diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+    let key = (actor.tenant_id.into_uuid(), user.into_uuid());
+    let earlier: Option<String> = memberships::table
+        .find(key)
+        .select(memberships::status)
+        .first(conn)
+        .await
+        .optional()?;
+    match earlier.as_deref() {
+        // Someone removed earlier is invited again: their kept membership waits for them.
+        Some("REMOVED") => {
+            diesel::update(memberships::table.find(key))
+                .set((
+                    memberships::status.eq(status),
+                    memberships::role.eq(invite.role.as_str()),
+                    memberships::manager_id.eq(invite.manager_id.map(UserId::into_uuid)),
+                    memberships::removed_at.eq(None::<DateTime<Utc>>),
+                    memberships::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        Some(_) => return Err(TenancyError::AlreadyMember),
+        None => {
+            insert_membership(
+                conn,
+                actor.tenant_id,
+                user,
+                invite.role,
+                status,
+                invite.manager_id.map(UserId::into_uuid),
+            )
+            .await?;
+        }
+    }
+    diesel::update(memberships::table.find(key))
         .set(memberships::invited_name.eq(Some(invite.name.trim())))
         .execute(conn)
         .await?;
@@ -447,7 +488,7 @@ pub async fn change_role(
     user: UserId,
     role: TenantRole,
 ) -> Result<Member, TenancyError> {
-    let member = managed_target(conn, actor, user).await?;
+    let member = current_target(conn, actor, user).await?;
     if !may_give(actor, role) {
         return Err(TenancyError::RoleNotAssignable);
     }
@@ -481,7 +522,7 @@ pub async fn set_manager(
     user: UserId,
     manager: Option<UserId>,
 ) -> Result<Member, TenancyError> {
-    let member = managed_target(conn, actor, user).await?;
+    let member = current_target(conn, actor, user).await?;
     if let Some(manager) = manager {
         // Two changes checked at once could each see no cycle and together make one: the
         // tenant's manager changes take turns.
@@ -519,7 +560,7 @@ pub async fn set_active(
     user: UserId,
     active: bool,
 ) -> Result<Member, TenancyError> {
-    let member = managed_target(conn, actor, user).await?;
+    let member = current_target(conn, actor, user).await?;
     if member.status == "INVITED" {
         return Err(TenancyError::InvitationPending);
     }
@@ -558,13 +599,49 @@ pub async fn remove(
     actor: &Actor,
     user: UserId,
 ) -> Result<(), TenancyError> {
-    let member = managed_target(conn, actor, user).await?;
+    let member = current_target(conn, actor, user).await?;
     if role_of(&member) == TenantRole::Owner {
         ensure_another_owner(conn, actor.tenant_id, user).await?;
     }
-    diesel::delete(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
+    let (tenant, id) = (actor.tenant_id.into_uuid(), user.into_uuid());
+    if member.status == "INVITED" {
+        // A withdrawn invitation: the account never acted here, there is no history to keep.
+        diesel::delete(memberships::table.find((tenant, id)))
+            .execute(conn)
+            .await?;
+    } else {
+        // The membership stays as REMOVED, so certificates, the XP ledger, completions and the
+        // audit trail that refer to it stay; what gave access goes.
+        diesel::update(memberships::table.find((tenant, id)))
+            .set((
+                memberships::status.eq("REMOVED"),
+                memberships::removed_at.eq(Some(Utc::now())),
+                memberships::manager_id.eq(None::<Uuid>),
+                memberships::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(memberships::table)
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::manager_id.eq(id))
+            .set(memberships::manager_id.eq(None::<Uuid>))
+            .execute(conn)
+            .await?;
+        diesel::delete(
+            user_groups::table
+                .filter(user_groups::tenant_id.eq(tenant))
+                .filter(user_groups::user_id.eq(id)),
+        )
         .execute(conn)
         .await?;
+        diesel::delete(
+            user_permissions::table
+                .filter(user_permissions::tenant_id.eq(tenant))
+                .filter(user_permissions::user_id.eq(id)),
+        )
+        .execute(conn)
+        .await?;
+    }
     audit::record(
         conn,
         actor,
@@ -575,6 +652,100 @@ pub async fn remove(
     )
     .await?;
     Ok(())
+}
+
+/// Erases a removed member's personal fields on request (MANAGE_USERS, as for removal): their
+/// name and email are replaced in the account and in this tenant's audit trail, and the account
+/// can no longer sign in; certificates, the XP ledger and the audit rows stay, under the
+/// replaced name. Only an account that no tenant has as a member any more is erased (the account
+/// is shared by every tenant it belongs to): the cross-tenant check and the account's own rows
+/// are [`erase_account`]'s, run outside the tenant transaction.
+pub async fn check_erasable(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<(), TenancyError> {
+    let member = managed_target(conn, actor, user).await?;
+    if member.status != "REMOVED" {
+        return Err(TenancyError::MemberNotRemoved);
+    }
+    Ok(())
+}
+
+/// The account's side of an erasure (a cross-tenant write, outside any tenant transaction):
+/// refused while any tenant still has the account as a member.
+pub async fn erase_account(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
+    use diesel_async::AsyncConnection;
+    use guild_db::schema::{email_tokens, refresh_tokens};
+    conn.transaction::<_, TenancyError, _>(async |conn| {
+        let elsewhere: i64 = memberships::table
+            .filter(memberships::user_id.eq(user.into_uuid()))
+            .filter(memberships::status.ne("REMOVED"))
+            .count()
+            .get_result(conn)
+            .await?;
+        if elsewhere > 0 {
+            return Err(TenancyError::MemberElsewhere);
+        }
+        let id = user.into_uuid();
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(format!("erased-{}@erased.invalid", id.simple())),
+                users::name.eq("Erased member"),
+                users::password_hash.eq(None::<String>),
+                users::email_verified_at.eq(None::<DateTime<Utc>>),
+                users::erased_at.eq(Some(Utc::now())),
+                users::session_generation.eq(users::session_generation + 1),
+                users::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(memberships::table)
+            .filter(memberships::user_id.eq(id))
+            .set(memberships::invited_name.eq(None::<String>))
+            .execute(conn)
+            .await?;
+        diesel::update(refresh_tokens::table)
+            .filter(refresh_tokens::user_id.eq(id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .set(refresh_tokens::revoked_at.eq(Some(Utc::now())))
+            .execute(conn)
+            .await?;
+        diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id)))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The tenant's side of an erasure: the email disappears from the audit trail's details, and
+/// the erasure itself is recorded (without personal data).
+pub async fn record_erasure(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+) -> Result<(), TenancyError> {
+    use guild_db::schema::audit_log;
+    diesel::update(audit_log::table)
+        .filter(audit_log::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(audit_log::entity_id.eq(user.to_string()))
+        .set(
+            audit_log::metadata.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
+                "metadata - 'email' - 'name'",
+            )),
+        )
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "MEMBER_ERASED",
+        "member",
+        Some(user.to_string()),
+        serde_json::json!({}),
+    )
+    .await
 }
 
 /// A member's explicit grants.
@@ -609,7 +780,7 @@ pub async fn set_grants(
     user: UserId,
     grants: &[Grant],
 ) -> Result<Vec<Grant>, TenancyError> {
-    managed_target(conn, actor, user).await?;
+    current_target(conn, actor, user).await?;
     for grant in grants {
         authorize(actor, grant.permission, Target::Tenant)?;
     }

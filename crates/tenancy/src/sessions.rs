@@ -76,6 +76,7 @@ pub async fn check_tenant_access(
     }
     match status.as_deref() {
         Some("ACTIVE") => Ok(()),
+        Some("REMOVED") => Err(TenancyError::NotAMember),
         Some(_) => Err(TenancyError::MembershipInactive),
         None if global_role == GlobalRole::Owner.as_str() => Ok(()),
         None => Err(TenancyError::NotAMember),

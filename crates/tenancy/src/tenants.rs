@@ -386,6 +386,7 @@ pub async fn memberships_of(
         .inner_join(tenants::table.on(tenants::id.eq(memberships::tenant_id)))
         .filter(memberships::user_id.eq(user.into_uuid()))
         .filter(tenants::archived_at.is_null())
+        .filter(memberships::status.ne("REMOVED"))
         .order(memberships::created_at.asc())
         .select((
             tenants::id,

@@ -27,7 +27,7 @@ pub(crate) struct MemberDto {
     name: String,
     /// OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER.
     role: String,
-    /// INVITED, ACTIVE or DEACTIVATED.
+    /// INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`).
     status: String,
     manager_id: Option<Uuid>,
     group_ids: Vec<Uuid>,
@@ -57,7 +57,7 @@ pub(crate) struct MemberQuery {
     /// Only this role.
     #[param(value_type = Option<String>, example = "EMPLOYEE")]
     role: Option<TenantRole>,
-    /// INVITED, ACTIVE or DEACTIVATED.
+    /// INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`).
     status: Option<String>,
     /// Only members of this group.
     group_id: Option<Uuid>,
@@ -288,6 +288,11 @@ pub(crate) async fn reactivate_member(
 }
 
 /// Remove a member from the tenant (the account stays).
+///
+/// The membership is kept as REMOVED: the member loses access, their groups, grants and manager
+/// links, but their certificates, XP ledger, completions and audit trail stay (list them with
+/// `?status=REMOVED`; invite them again to bring them back). An invitation not yet accepted is
+/// simply withdrawn. 409 `member_removed` when already removed, `last_owner` for the last OWNER.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -306,6 +311,40 @@ pub(crate) async fn remove_member(
     })
     .await?;
     state.actors.clear_tenant(actor.tenant_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Erase a removed member's personal data on request (MANAGE_USERS).
+///
+/// Their name and email are replaced in the account and in this tenant's audit details, and the
+/// account can no longer sign in; certificates, XP and audit rows stay under the replaced name.
+/// 409 `member_not_removed` unless removed first; 409 `member_of_another_tenant` while another
+/// tenant still has the account as a member (the account is shared, so it is not erased then).
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 204, description = "Erased"), AuthErrors, NotFound, Conflict)
+)]
+#[post("/{user_id}/erase")]
+pub(crate) async fn erase_member(
+    state: web::Data<AppState>,
+    auth: Authorized,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.0;
+    let user = UserId(path.into_inner());
+    in_tenant(&state, &actor, async |conn| {
+        members::check_erasable(conn, &actor, user).await
+    })
+    .await?;
+    let mut conn = guild_db::connect(&state.db).await?;
+    members::erase_account(&mut conn, user).await?;
+    drop(conn);
+    in_tenant(&state, &actor, async |conn| {
+        members::record_erasure(conn, &actor, user).await
+    })
+    .await?;
+    state.actors.forget_user(user);
     Ok(HttpResponse::NoContent().finish())
 }
 
