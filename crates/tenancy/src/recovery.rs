@@ -175,31 +175,13 @@ pub async fn mint_reset(
     conn: &mut AsyncPgConnection,
     user: UserId,
 ) -> Result<Option<Minted>, TenancyError> {
-    conn.transaction::<_, TenancyError, _>(async |conn| {
-        let row: Option<(String, String)> = users::table
-            .find(user.into_uuid())
-            .select((users::email, users::name))
-            .first(conn)
-            .await
-            .optional()?;
-        let Some((email, name)) = row else {
-            return Ok(None);
-        };
-        let token = mint(
-            conn,
-            "PASSWORD_RESET",
-            user,
-            None,
-            Duration::minutes(RESET_TTL_MINUTES),
-        )
-        .await?;
-        Ok(Some(Minted {
-            email,
-            name,
-            tenant_name: None,
-            token: Some(token),
-        }))
-    })
+    mint_for_account(
+        conn,
+        user,
+        "PASSWORD_RESET",
+        Duration::minutes(RESET_TTL_MINUTES),
+        false,
+    )
     .await
 }
 
@@ -208,6 +190,25 @@ pub async fn mint_verification(
     conn: &mut AsyncPgConnection,
     user: UserId,
 ) -> Result<Option<Minted>, TenancyError> {
+    mint_for_account(
+        conn,
+        user,
+        "VERIFY_EMAIL",
+        Duration::hours(VERIFY_TTL_HOURS),
+        true,
+    )
+    .await
+}
+
+/// Mints an account token of `kind` with what its email needs; `None` when the account is gone
+/// (or, with `unverified_only`, already verified).
+async fn mint_for_account(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    kind: &str,
+    ttl: Duration,
+    unverified_only: bool,
+) -> Result<Option<Minted>, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let row: Option<(String, String, Option<DateTime<Utc>>)> = users::table
             .find(user.into_uuid())
@@ -215,17 +216,13 @@ pub async fn mint_verification(
             .first(conn)
             .await
             .optional()?;
-        let Some((email, name, None)) = row else {
+        let Some((email, name, verified)) = row else {
             return Ok(None);
         };
-        let token = mint(
-            conn,
-            "VERIFY_EMAIL",
-            user,
-            None,
-            Duration::hours(VERIFY_TTL_HOURS),
-        )
-        .await?;
+        if unverified_only && verified.is_some() {
+            return Ok(None);
+        }
+        let token = mint(conn, kind, user, None, ttl).await?;
         Ok(Some(Minted {
             email,
             name,
