@@ -1354,3 +1354,30 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     assert_eq!(back.json["status"], "INVITED");
     assert_eq!(back.json["role"], "VIEWER");
 }
+
+/// Changing a password checks the current one (an argon2 hash): a stolen access token buys a
+/// few guesses, not unlimited ones.
+#[actix_web::test]
+async fn password_changes_are_rate_limited_per_account() {
+    let (_w, app) = world(|state| {
+        state.limits.login_account = guild_kernel::ports::RateRule {
+            limit: 2,
+            window: std::time::Duration::from_secs(60),
+        };
+    })
+    .await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let guess = json!({ "current_password": "a wrong guess!", "new_password": "a new password 1" });
+    for _ in 0..2 {
+        assert_problem(
+            &send(&app, post("/v1/me/password", Some(&owner), guess.clone())).await,
+            422,
+            "validation_failed",
+        );
+    }
+    assert_problem(
+        &send(&app, post("/v1/me/password", Some(&owner), guess)).await,
+        429,
+        "rate_limited",
+    );
+}

@@ -727,10 +727,17 @@ pub(crate) struct ChangePassword {
 }
 
 /// Change your password; every session ends (sign in again).
+///
+/// Rate limited per account like failed sign-ins (every attempt counts).
 #[utoipa::path(
     tag = "auth",
     request_body = ChangePassword,
-    responses((status = 204, description = "Password changed"), AuthErrors, InputErrors)
+    responses(
+        (status = 204, description = "Password changed"),
+        AuthErrors,
+        InputErrors,
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
+    )
 )]
 #[post("/password")]
 pub(crate) async fn change_password(
@@ -739,6 +746,14 @@ pub(crate) async fn change_password(
     body: ValidJson<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    // Checking the current password hashes it: a stolen access token must not buy unlimited
+    // guesses (nor unlimited hashing).
+    rate_limit(
+        &state,
+        &format!("password:account:{}", user.user_id),
+        state.limits.login_account,
+    )
+    .await?;
     let mut conn = guild_db::connect(&state.db).await?;
     guild_tenancy::recovery::change_password(
         &mut conn,
