@@ -611,6 +611,167 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
 }
 
 #[actix_web::test]
+async fn leaderboard_cursors_name_no_member_and_still_page_through_ties() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    // One leader and five members tied at 100 XP: pages of two cut through the tie.
+    for (i, xp) in [200, 100, 100, 100, 100, 100].into_iter().enumerate() {
+        let t = access(
+            &join(
+                &app,
+                &w,
+                &owner,
+                &format!("m{i}@acme.example.com"),
+                "EMPLOYEE",
+            )
+            .await,
+        );
+        let u = me_id(&app, &t).await;
+        assert_eq!(adjust(&app, &owner, &u, xp).await.status, 200);
+        tokens.push(t);
+        ids.push(u);
+    }
+    for t in &tokens[1..] {
+        let hidden = call(
+            &app,
+            Method::PUT,
+            "/v1/me/leaderboard-visibility",
+            t,
+            Some(json!({ "hidden": true })),
+        )
+        .await;
+        assert_eq!(hidden.status, 200, "{}", hidden.text);
+    }
+    let mut seen = Vec::new();
+    let mut uri = "/v1/leaderboard?limit=2".to_owned();
+    loop {
+        let page = call(&app, Method::GET, &uri, &tokens[0], None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        for e in page.json["data"].as_array().unwrap() {
+            seen.push((e["xp"].as_i64().unwrap(), e["user_id"].clone()));
+        }
+        let Some(cursor) = page.json["next_cursor"].as_str() else {
+            break;
+        };
+        let text = guild_kernel::Cursor::decode(cursor).unwrap().0;
+        for hidden in &ids[1..] {
+            assert!(!text.contains(hidden.as_str()), "{text} names {hidden}");
+        }
+        assert!(
+            uuid::Uuid::parse_str(text.rsplit(':').next().unwrap()).is_err(),
+            "{text}"
+        );
+        uri = format!("/v1/leaderboard?limit=2&cursor={cursor}");
+    }
+    // Every member once, in order; the hidden ones without an id.
+    assert_eq!(
+        seen,
+        [
+            (200, json!(ids[0])),
+            (100, Value::Null),
+            (100, Value::Null),
+            (100, Value::Null),
+            (100, Value::Null),
+            (100, Value::Null),
+        ]
+    );
+    // A cursor carrying a member id (the old shape) is refused.
+    let old = guild_kernel::Cursor(format!("100:{}", ids[1])).encode();
+    assert_problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/v1/leaderboard?cursor={old}"),
+            &tokens[0],
+            None,
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+#[actix_web::test]
+async fn a_groups_leaderboard_is_shown_only_to_its_members_and_those_who_may_see_them() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let inside = access(&join(&app, &w, &owner, "in@acme.example.com", "EMPLOYEE").await);
+    let outside = access(&join(&app, &w, &owner, "out@acme.example.com", "EMPLOYEE").await);
+    let lead = access(&join(&app, &w, &owner, "lead@acme.example.com", "EMPLOYEE").await);
+    let other_lead = access(&join(&app, &w, &owner, "lead2@acme.example.com", "EMPLOYEE").await);
+    let hr = access(&join(&app, &w, &owner, "hr@acme.example.com", "HR").await);
+    let inside_id = me_id(&app, &inside).await;
+    assert_eq!(adjust(&app, &owner, &inside_id, 50).await.status, 200);
+    let mut groups = Vec::new();
+    for name in ["Night shift", "Day shift"] {
+        let g = call(
+            &app,
+            Method::POST,
+            "/v1/groups",
+            &owner,
+            Some(json!({ "name": name })),
+        )
+        .await;
+        assert_eq!(g.status, 201, "{}", g.text);
+        groups.push(id(&g.json));
+    }
+    let (night, day) = (&groups[0], &groups[1]);
+    let added = call(
+        &app,
+        Method::POST,
+        &format!("/v1/groups/{night}/members"),
+        &owner,
+        Some(json!({ "user_ids": [inside_id] })),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    for (token, group) in [(&lead, night), (&other_lead, day)] {
+        let user = me_id(&app, token).await;
+        let granted = call(
+            &app,
+            Method::PUT,
+            &format!("/v1/members/{user}/permissions"),
+            &owner,
+            Some(json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [group] } }] })),
+        )
+        .await;
+        assert_eq!(granted.status, 200, "{}", granted.text);
+    }
+    let board = format!("/v1/leaderboard?group_id={night}");
+    // Its member, a lead scoped to it, HR and the owner see who is in it.
+    for token in [&inside, &lead, &hr, &owner] {
+        let seen = call(&app, Method::GET, &board, token, None).await;
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        assert_eq!(
+            seen.json["data"][0]["user_id"],
+            inside_id.as_str(),
+            "{}",
+            seen.text
+        );
+    }
+    // A member of another group and a lead of another group learn nothing about its members.
+    for token in [&outside, &other_lead] {
+        let refused = call(&app, Method::GET, &board, token, None).await;
+        assert_problem(&refused, 403, "leaderboard_group_forbidden");
+        assert!(!refused.text.contains(&inside_id), "{}", refused.text);
+    }
+    assert_problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/v1/leaderboard?group_id={}", uuid::Uuid::now_v7()),
+            &owner,
+            None,
+        )
+        .await,
+        404,
+        "group_not_found",
+    );
+}
+
+#[actix_web::test]
 async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_once() {
     let (w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);

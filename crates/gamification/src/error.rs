@@ -15,6 +15,13 @@ pub enum GamificationError {
     /// No such member in the tenant.
     #[error("member not found")]
     MemberNotFound,
+    /// No such group in the tenant.
+    #[error("group not found")]
+    GroupNotFound,
+    /// A group's leaderboard asked for by someone who is not in the group and may not see its
+    /// members (it would tell who belongs to it).
+    #[error("only members of this group and those who may see its members see its leaderboard")]
+    GroupBoardForbidden,
     /// The actor lacks a permission.
     #[error(transparent)]
     Forbidden(#[from] Denied),
@@ -81,6 +88,8 @@ impl ErrorCode for GamificationError {
             Self::RewardNotFound => "reward_not_found",
             Self::RedemptionNotFound => "redemption_not_found",
             Self::MemberNotFound => "member_not_found",
+            Self::GroupNotFound => "group_not_found",
+            Self::GroupBoardForbidden => "leaderboard_group_forbidden",
             Self::Forbidden(e) => e.code(),
             Self::CannotReviewOwnRedemption => "cannot_review_own_redemption",
             Self::CannotAwardSelf => "cannot_award_self",
@@ -99,8 +108,14 @@ impl ErrorCode for GamificationError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::RewardNotFound | Self::RedemptionNotFound | Self::MemberNotFound => 404,
-            Self::Forbidden(_) | Self::CannotReviewOwnRedemption | Self::CannotAwardSelf => 403,
+            Self::RewardNotFound
+            | Self::RedemptionNotFound
+            | Self::MemberNotFound
+            | Self::GroupNotFound => 404,
+            Self::Forbidden(_)
+            | Self::GroupBoardForbidden
+            | Self::CannotReviewOwnRedemption
+            | Self::CannotAwardSelf => 403,
             Self::InsufficientXp { .. }
             | Self::RewardInactive
             | Self::OutOfStock

@@ -3,16 +3,25 @@
 //! (summed from the ledger through `xp_transactions_period_idx`). Positions are competition
 //! ranks (ties share a position), found in the board's standings (see [`crate::standings`]);
 //! members who opted out appear as "Anonymous" without an id while the tenant allows opting out.
+//!
+//! Neither a page nor its cursor names a hidden member: the cursor is the XP of the page's last
+//! row and how many rows with that XP were shown so far (ties are ordered by user id, and the
+//! next page skips that many of them), never a user id. A member whose XP changes between two
+//! page reads can shift the rows of their old or new tie by one, as with any offset.
+//!
+//! A group's board tells who belongs to the group, so it is shown only to the group's members
+//! and to those who may see its members: VIEW_GROUP_PROGRESS, VIEW_ALL_PROGRESS or
+//! MANAGE_GROUPS covering the group (`leaderboard_group_forbidden` otherwise).
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::try_join3;
-use guild_kernel::{Actor, Cursor, PageRequest};
+use futures_util::future::try_join4;
+use guild_kernel::{Actor, Cursor, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -25,8 +34,38 @@ use crate::standings::{BoardKey, Kept, standings};
 /// same first page.
 static PAGES: LazyLock<Kept<PageKey, Arc<[Row]>>> = LazyLock::new(Kept::new);
 
-/// A page of a board: the board, the cursor (XP and member after which it starts), the limit.
-type PageKey = (BoardKey, Option<(i32, Uuid)>, u32);
+/// A page of a board: the board, where it starts (see [`After`]), the limit.
+type PageKey = (BoardKey, Option<After>, u32);
+
+/// Where a page starts: below the members with more than `xp`, past the first `seen` members
+/// with exactly `xp` (in user id order). What a cursor carries: no user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct After {
+    xp: i32,
+    seen: i64,
+}
+
+impl After {
+    fn parse(cursor: &str) -> Option<Self> {
+        let (xp, seen) = cursor.split_once(':')?;
+        let after = Self {
+            xp: xp.parse().ok()?,
+            seen: seen.parse().ok()?,
+        };
+        (after.seen > 0).then_some(after)
+    }
+
+    /// Where the page after `rows` (the rows of the page that started at `self`) starts.
+    fn next(this: Option<Self>, rows: &[Row]) -> Option<Self> {
+        let last = rows.last()?;
+        let tied = rows.iter().filter(|r| r.xp == last.xp).count() as i64;
+        let before = this.filter(|a| a.xp == last.xp).map_or(0, |a| a.seen);
+        Some(Self {
+            xp: last.xp,
+            seen: before + tied,
+        })
+    }
+}
 
 /// Which XP counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,14 +182,15 @@ pub(crate) fn scored(period: Period) -> &'static str {
 pub(crate) const NOT_REMOVED: &str = "NOT EXISTS (SELECT 1 FROM memberships m \
      WHERE m.tenant_id = $1 AND m.user_id = s.user_id AND m.status = 'REMOVED')";
 
-/// The SQL of one page of the board; `$4` cursor XP, `$5` cursor user, `$6` limit.
+/// The SQL of one page of the board; `$4` cursor XP (rows with at most that XP), `$5` how many
+/// rows with exactly that XP to skip, `$6` limit.
 pub fn page_sql(period: Period) -> String {
     format!(
         "SELECT s.user_id, u.name, s.xp, coalesce(b.leaderboard_hidden, false) AS hidden \
          FROM ({}) s JOIN users u ON u.id = s.user_id \
          LEFT JOIN user_xp_balances b ON b.tenant_id = $1 AND b.user_id = s.user_id \
-         WHERE ($4::integer IS NULL OR s.xp < $4 OR (s.xp = $4 AND s.user_id > $5)) AND {} \
-         ORDER BY s.xp DESC, s.user_id LIMIT $6",
+         WHERE ($4::integer IS NULL OR s.xp <= $4) AND {} \
+         ORDER BY s.xp DESC, s.user_id OFFSET $5 LIMIT $6",
         scored(period),
         NOT_REMOVED
     )
@@ -181,8 +221,51 @@ fn mine_sql(period: Period) -> &'static str {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct GroupAccess {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+    #[diesel(sql_type = Bool)]
+    member: bool,
+}
+
+/// Whether the actor may see the board of `group`: `group_not_found`, or
+/// `leaderboard_group_forbidden` unless they belong to it (as themselves, not through an API key
+/// that does not act as a member) or hold a permission that shows its members.
+async fn check_group(
+    mut conn: &AsyncPgConnection,
+    actor: &Actor,
+    group: Uuid,
+) -> Result<(), GamificationError> {
+    let access: GroupAccess = guild_db::sql(
+        "SELECT EXISTS (SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $3) AS found, \
+                EXISTS (SELECT 1 FROM user_groups WHERE tenant_id = $1 AND group_id = $3 \
+                          AND user_id = $2) AS member",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<SqlUuid, _>(group)
+    .get_result(&mut conn)
+    .await?;
+    if !access.found {
+        return Err(GamificationError::GroupNotFound);
+    }
+    let sees_members = [
+        Permission::ViewGroupProgress,
+        Permission::ViewAllProgress,
+        Permission::ManageGroups,
+    ]
+    .into_iter()
+    .any(|p| authorize(actor, p, Target::Groups(&[group])).is_ok());
+    if sees_members || (access.member && actor.acts_as_member()) {
+        Ok(())
+    } else {
+        Err(GamificationError::GroupBoardForbidden)
+    }
+}
+
 /// The board: `limit`/`cursor` page it; `group` keeps members of that group (positions within
-/// it).
+/// it), for those who may see who is in it.
 pub async fn board(
     conn: &AsyncPgConnection,
     actor: &Actor,
@@ -194,20 +277,15 @@ pub async fn board(
     let limit = page.limit();
     let bad_cursor =
         || GamificationError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
-    let after: Option<(i32, Uuid)> = match page.cursor().map_err(|_| bad_cursor())? {
-        Some(c) => {
-            let (xp, user) = c.0.split_once(':').ok_or_else(bad_cursor)?;
-            Some((
-                xp.parse().map_err(|_| bad_cursor())?,
-                user.parse().map_err(|_| bad_cursor())?,
-            ))
-        }
+    let after = match page.cursor().map_err(|_| bad_cursor())? {
+        Some(c) => Some(After::parse(&c.0).ok_or_else(bad_cursor)?),
         None => None,
     };
     let tenant = actor.tenant_id.into_uuid();
     let since = period.since(now);
-    // The page and the board's standings (both kept in memory for a second, see `standings`),
-    // and the caller's XP with the tenant's opt-out setting: pipelined, one round trip.
+    // Whether the actor may see the group's board, the page and the board's standings (both
+    // kept in memory for a second, see `standings`), and the caller's XP with the tenant's
+    // opt-out setting: pipelined, one round trip. Nothing read is shown before the check passed.
     let mut shared = conn;
     let board = BoardKey {
         tenant,
@@ -225,8 +303,8 @@ pub async fn board(
             .bind::<SqlUuid, _>(tenant)
             .bind::<Nullable<SqlUuid>, _>(group)
             .bind::<Nullable<Timestamptz>, _>(since)
-            .bind::<Nullable<Integer>, _>(after.map(|a| a.0))
-            .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.1))
+            .bind::<Nullable<Integer>, _>(after.map(|a| a.xp))
+            .bind::<BigInt, _>(after.map_or(0, |a| a.seen))
             .bind::<Integer, _>(i32::try_from(limit + 1).unwrap_or(201))
             .load::<Row>(&mut { shared })
             .await?
@@ -240,13 +318,23 @@ pub async fn board(
         .bind::<Nullable<Timestamptz>, _>(since)
         .bind::<Bool, _>(settings::Settings::default().leaderboard_opt_out_allowed)
         .get_result::<Mine>(&mut shared);
-    let (page, mine, standings) =
-        try_join3(page_rows, mine.err_into(), standings(shared, board)).await?;
+    let allowed = async move {
+        match group {
+            Some(group) => check_group(shared, actor, group).await,
+            None => Ok(()),
+        }
+    };
+    let ((), page, mine, standings) = try_join4(
+        allowed,
+        page_rows,
+        mine.err_into(),
+        standings(shared, board),
+    )
+    .await?;
     // One row more than the limit was read: its presence says there is a next page.
     let rows = &page[..page.len().min(limit as usize)];
     let next_cursor = if page.len() > rows.len() {
-        rows.last()
-            .map(|r| Cursor(format!("{}:{}", r.xp, r.user_id)).encode())
+        After::next(after, rows).map(|a| Cursor(format!("{}:{}", a.xp, a.seen)).encode())
     } else {
         None
     };

@@ -288,7 +288,8 @@ pub(crate) struct LeaderboardQuery {
     /// `all` (lifetime XP, default), `month` or `week` (XP earned since the start of the UTC
     /// month or ISO week).
     period: Option<String>,
-    /// Only members of this group (positions within it).
+    /// Only members of this group (positions within it): for its members and those who may see
+    /// its members (VIEW_GROUP_PROGRESS, VIEW_ALL_PROGRESS or MANAGE_GROUPS covering it).
     group_id: Option<Uuid>,
     /// Rows per page (1–200, default 50).
     limit: Option<u32>,
@@ -346,9 +347,30 @@ impl From<Board> for LeaderboardDto {
     }
 }
 
+/// Who may not see a group's board.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum LeaderboardErrors {
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = concat!(
+            "Not allowed: ",
+            forbidden_codes!(),
+            "; `leaderboard_group_forbidden` (a group's board is for its members and those who may see its members)"
+        ),
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}
+
 /// The leaderboard: all time by lifetime XP, or this month's or week's earned XP.
+///
+/// A group's board (`group_id`) is shown to the group's members and to those who may see its
+/// members; others get 403 `leaderboard_group_forbidden`, an unknown group 404
+/// `group_not_found`. The cursor names no member.
 #[utoipa::path(tag = "gamification", params(LeaderboardQuery),
-    responses((status = 200, body = LeaderboardDto, description = "The board"), AuthErrors, InputErrors))]
+    responses((status = 200, body = LeaderboardDto, description = "The board"), AuthErrors, InputErrors, NotFound, LeaderboardErrors))]
 #[get("")]
 pub(crate) async fn get_leaderboard(
     state: web::Data<AppState>,
