@@ -1291,3 +1291,50 @@ async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
     .await;
     assert_problem(&start_hidden, 404, "quiz_not_found");
 }
+
+#[actix_web::test]
+async fn a_quiz_of_a_module_locked_by_its_prerequisites_cannot_be_started() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (basics, basics_section) = guild_tests::published_module(&app, &owner, "Basics").await;
+    let (advanced, _) = guild_tests::published_module(&app, &owner, "Advanced").await;
+    let (quiz_id, _) = quiz(
+        &app,
+        &owner,
+        &advanced,
+        json!({ "title": "Advanced check" }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let set = call(
+        &app,
+        Method::PUT,
+        &format!("/v1/modules/{advanced}/prerequisites"),
+        &owner,
+        Some(json!({ "ids": [basics] })),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
+
+    let refused = call(&app, Method::POST, &attempts, &ann, None).await;
+    assert_problem(&refused, 409, "module_locked");
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        0
+    );
+
+    // Once the prerequisite is completed, the quiz starts.
+    let completed = call(
+        &app,
+        Method::POST,
+        &format!("/v1/modules/{basics}/sections/{basics_section}/complete"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(completed.status, 200, "{}", completed.text);
+    let started = call(&app, Method::POST, &attempts, &ann, None).await;
+    assert_eq!(started.status, 201, "{}", started.text);
+}

@@ -1,6 +1,7 @@
 //! Attempts: a member takes a quiz of a module they can see.
 //!
-//! - **Start** creates an attempt with the question (and option) order fixed for it — shuffled
+//! - **Start** is refused (`module_locked`) while the module's prerequisites lock it for the
+//!   member. It creates an attempt with the question (and option) order fixed for it — shuffled
 //!   when the quiz says so — and `deadline_at = now + time limit`. A member with an attempt in
 //!   progress whose time has not run out gets that attempt back (resume) instead of a new one.
 //!   Starts of one member at one quiz are serialized by a transaction-scoped advisory lock, under
@@ -375,6 +376,8 @@ pub enum Started {
 }
 
 /// Starts an attempt at a quiz, or resumes the one in progress (closing an expired one first).
+/// Refused with `module_locked` while a prerequisite of the quiz's module lacks the actor's
+/// completion, as learning decides for sections.
 pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -382,6 +385,11 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> Result<Started, AssessmentError> {
     let quiz = visible_quiz(conn, actor, quiz_id).await?;
+    if guild_learning::progress::is_locked(conn, actor.tenant_id, actor.user_id, quiz.module_id)
+        .await?
+    {
+        return Err(AssessmentError::ModuleLocked);
+    }
     lock_member_quiz(conn, actor, quiz.id).await?;
     let tenant = actor.tenant_id.into_uuid();
     let mine: Vec<Row> = quiz_attempts::table

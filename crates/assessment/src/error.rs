@@ -35,6 +35,9 @@ pub enum AssessmentError {
     /// A reorder that does not list exactly the quiz's questions.
     #[error("the order must list every question of the quiz exactly once")]
     BadOrder,
+    /// Starting a quiz of a module whose prerequisites the actor has not completed.
+    #[error("complete this module's prerequisites first")]
+    ModuleLocked,
     /// Starting a quiz that has no questions.
     #[error("the quiz has no questions yet")]
     QuizEmpty,
@@ -148,6 +151,7 @@ impl ErrorCode for AssessmentError {
             Self::StaleRevision { .. } => "precondition_failed",
             Self::BadOrder => "invalid_order",
             Self::QuizEmpty => "quiz_empty",
+            Self::ModuleLocked => "module_locked",
             Self::MaxAttemptsReached => "quiz_max_attempts_reached",
             Self::AttemptNotInProgress => "attempt_not_in_progress",
             Self::AttemptTimedOut => "attempt_timed_out",
@@ -183,6 +187,7 @@ impl ErrorCode for AssessmentError {
             }
             Self::StaleRevision { .. } => 412,
             Self::MaxAttemptsReached
+            | Self::ModuleLocked
             | Self::AttemptNotInProgress
             | Self::AttemptTimedOut
             | Self::AttemptNotPendingReview

@@ -28,7 +28,8 @@
 //! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions. For the
 //! same reason, whether a score earns XP (not for an author or mentor of the module whom nobody
 //! else assigned it to) is asked of `guild_learning::progress::earns_from`, the rule completions
-//! follow.
+//! follow, and whether a module's prerequisites still lock it for a member (no attempt is started
+//! then) is asked of `guild_learning::progress::is_locked`, the rule sections follow.
 
 pub mod assignments;
 pub mod attempts;

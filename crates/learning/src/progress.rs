@@ -146,6 +146,20 @@ pub(crate) async fn locked_modules(
     Ok(rows.into_iter().map(|r| r.module_id).collect())
 }
 
+/// Whether `module` is locked for `user`: one of its prerequisites lacks an active completion
+/// by them. Nothing of a locked module can be learned yet: its sections are not completed, its
+/// quizzes not started.
+pub async fn is_locked(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+) -> Result<bool, LearningError> {
+    Ok(locked_modules(conn, tenant, user, &[module])
+        .await?
+        .contains(&module))
+}
+
 #[derive(QueryableByName)]
 struct Summary {
     #[diesel(sql_type = BigInt)]

@@ -649,7 +649,8 @@ impl From<AttemptView> for AttemptDto {
 ///
 /// A new attempt is 201; an attempt still in progress (and within its time) is returned as 200
 /// instead of starting another. 409 `quiz_max_attempts_reached` when every allowed attempt is
-/// used; 422 `quiz_empty` when the quiz has no questions.
+/// used, 409 `module_locked` while you have not completed the module's prerequisites; 422
+/// `quiz_empty` when the quiz has no questions.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
