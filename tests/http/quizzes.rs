@@ -1293,6 +1293,124 @@ async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
 }
 
 #[actix_web::test]
+async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_with() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let cy = access(&join(&app, &w, &owner, "cy@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let mut question = single("Pick a", "a");
+    question["explanation"] = json!("Alpha it is");
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Keys", "show_answers": "ALWAYS" }),
+        &[question],
+    )
+    .await;
+    let q = id(&made[0]);
+    let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
+    let answer_a = json!([{ "question_id": q, "option_ids": ["a"] }]);
+
+    // Ann takes the quiz and passes; Bob starts before the key changes.
+    let taken = call(&app, Method::POST, &attempts, &ann, None).await;
+    assert_eq!(taken.status, 201, "{}", taken.text);
+    let taken = id(&taken.json);
+    let passed = submit(&app, &ann, &taken, "ann-1", answer_a.clone()).await;
+    assert_eq!(passed.json["passed"], true, "{}", passed.text);
+    let open = call(&app, Method::POST, &attempts, &bob, None).await;
+    assert_eq!(open.status, 201, "{}", open.text);
+    let open = id(&open.json);
+
+    // An editor changes the prompt, the key and the explanation.
+    let changed = with_headers(
+        &app,
+        Method::PATCH,
+        &format!("/v1/quizzes/{quiz_id}/questions/{q}"),
+        &owner,
+        &[("if-match", &format!("\"{}\"", made[0]["revision"]))],
+        Some(json!({
+            "prompt": "Pick b", "explanation": "Bravo now",
+            "options": [
+                { "id": "a", "text": "Alpha", "correct": false },
+                { "id": "b", "text": "Bravo", "correct": true },
+                { "id": "c", "text": "Charlie", "correct": false }
+            ]
+        })),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+
+    // Ann's review, to her and to a grader, shows the question and key she was scored with.
+    let as_taken = |reply: &Reply| {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.json["passed"], true, "{}", reply.text);
+        assert_eq!(
+            reply.json["questions"][0]["prompt"], "Pick a",
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.json["results"][0]["correct"], true, "{}", reply.text);
+        assert_eq!(
+            reply.json["results"][0]["correct_option_ids"],
+            json!(["a"]),
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.json["results"][0]["explanation"], "Alpha it is");
+    };
+    for token in [&ann, &owner] {
+        as_taken(
+            &call(
+                &app,
+                Method::GET,
+                &format!("/v1/attempts/{taken}"),
+                token,
+                None,
+            )
+            .await,
+        );
+    }
+    // Bob's attempt, started before the change, is scored with the key of the question he saw.
+    let bobs = submit(&app, &bob, &open, "bob-1", answer_a.clone()).await;
+    as_taken(&bobs);
+    // An attempt started after the change uses the new key.
+    let fresh = call(&app, Method::POST, &attempts, &cy, None).await;
+    assert_eq!(
+        fresh.json["questions"][0]["prompt"], "Pick b",
+        "{}",
+        fresh.text
+    );
+    let cys = submit(&app, &cy, &id(&fresh.json), "cy-1", answer_a).await;
+    assert_eq!(cys.json["passed"], false, "{}", cys.text);
+    assert_eq!(cys.json["results"][0]["correct_option_ids"], json!(["b"]));
+
+    // Deleting the question takes nothing from the attempts already taken.
+    let deleted = with_headers(
+        &app,
+        Method::DELETE,
+        &format!("/v1/quizzes/{quiz_id}/questions/{q}"),
+        &owner,
+        &[("if-match", &format!("\"{}\"", changed.json["revision"]))],
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    as_taken(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/v1/attempts/{taken}"),
+            &ann,
+            None,
+        )
+        .await,
+    );
+}
+
+#[actix_web::test]
 async fn a_quiz_of_a_module_locked_by_its_prerequisites_cannot_be_started() {
     let (w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);

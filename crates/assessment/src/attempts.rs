@@ -30,8 +30,10 @@
 //! module-completion check inside the same transaction; [`passed_quiz_ids`] tells which quizzes
 //! of a module a member has passed.
 //!
-//! Questions edited after an attempt started are scored as they are at submission; questions
-//! deleted since are left out of the attempt.
+//! An attempt keeps its questions as they were when it started, answer keys and explanations
+//! included (`quiz_attempts.questions`): what it shows, how it is scored and graded and what its
+//! review reveals come from that copy, so an editor changing or deleting a question afterwards
+//! changes nothing of an attempt already started.
 
 use std::collections::{HashMap, HashSet};
 
@@ -90,9 +92,20 @@ struct Row {
     answers: Option<serde_json::Value>,
     results: Option<serde_json::Value>,
     archived_at: Option<DateTime<Utc>>,
+    questions: serde_json::Value,
 }
 
 impl Row {
+    /// The attempt's questions as they were when it started, by id.
+    fn questions(&self) -> HashMap<Uuid, Question> {
+        // Only `start` writes the column (the migration that added it, from the same rows).
+        serde_json::from_value::<Vec<Question>>(self.questions.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| (q.id, q))
+            .collect()
+    }
+
     fn slots(&self) -> Vec<Slot> {
         serde_json::from_value(self.question_order.clone()).unwrap_or_default()
     }
@@ -308,19 +321,6 @@ fn view(
     }
 }
 
-async fn question_map(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    row: &Row,
-) -> Result<HashMap<Uuid, Question>, AssessmentError> {
-    let ids: Vec<Uuid> = row.slots().iter().map(|s| s.question_id).collect();
-    Ok(questions::by_ids(conn, actor, &ids)
-        .await?
-        .into_iter()
-        .map(|q| (q.id, q))
-        .collect())
-}
-
 /// Serializes starts of one member at one quiz until the transaction ends.
 async fn lock_member_quiz(
     conn: &mut AsyncPgConnection,
@@ -404,11 +404,10 @@ pub async fn start(
     let active: Vec<&Row> = mine.iter().filter(|a| a.archived_at.is_none()).collect();
     if let Some(open) = active.iter().find(|a| a.status == "IN_PROGRESS") {
         if open.deadline_at.is_none_or(|d| now <= d + grace()) {
-            let questions = question_map(conn, actor, open).await?;
             return Ok(Started::Resumed(Box::new(view(
                 open,
                 &quiz,
-                &questions,
+                &open.questions(),
                 Reveal::Policy,
             ))));
         }
@@ -454,6 +453,8 @@ pub async fn start(
                 .map(|s| now + Duration::seconds(i64::from(s)))),
             quiz_attempts::question_order
                 .eq(serde_json::to_value(&slots).unwrap_or_else(|_| serde_json::json!([]))),
+            quiz_attempts::questions
+                .eq(serde_json::to_value(&all).unwrap_or_else(|_| serde_json::json!([]))),
         ))
         .returning(Row::as_returning())
         .get_result(conn)
@@ -691,7 +692,7 @@ pub async fn submit(
         time_out(conn, actor, &row).await?;
         return Ok(Submitted::TimedOut { attempt_id: row.id });
     }
-    let questions = question_map(conn, actor, &row).await?;
+    let questions = row.questions();
     check_answers(answers, &questions)?;
     let by_question: HashMap<Uuid, &Answer> = answers.iter().map(|a| (a.question_id, a)).collect();
     let results: Vec<QuestionResult> = row
@@ -896,8 +897,7 @@ pub async fn grade(
         serde_json::json!({ "quiz_id": quiz.id, "question_ids": graded, "final": complete, "score_percent": percent }),
     )
     .await?;
-    let questions = question_map(conn, actor, &row).await?;
-    Ok(view(&row, &quiz, &questions, Reveal::All))
+    Ok(view(&row, &quiz, &row.questions(), Reveal::All))
 }
 
 /// One attempt: its taker sees it as `show_answers` allows, a grader of the module sees
@@ -925,8 +925,7 @@ pub async fn get(
     } else {
         return Err(AssessmentError::AttemptNotFound);
     };
-    let questions = question_map(conn, actor, &row).await?;
-    Ok(view(&row, &quiz, &questions, reveal))
+    Ok(view(&row, &quiz, &row.questions(), reveal))
 }
 
 /// The actor's attempts at a quiz, by number.

@@ -60,8 +60,9 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
-/// A question with its answer key.
-#[derive(Debug, Clone, Serialize)]
+/// A question with its answer key. An attempt keeps its questions in this shape (see
+/// [`crate::attempts`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Question {
     /// Id.
     pub id: Uuid,
@@ -283,21 +284,6 @@ pub(crate) async fn load(
         .filter(quiz_questions::quiz_id.eq(quiz))
         .select(Row::as_select())
         .order(quiz_questions::sort_order)
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(Question::from).collect())
-}
-
-/// Questions by id, in any order.
-pub(crate) async fn by_ids(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> Result<Vec<Question>, AssessmentError> {
-    let rows: Vec<Row> = quiz_questions::table
-        .filter(quiz_questions::tenant_id.eq(actor.tenant_id.into_uuid()))
-        .filter(quiz_questions::id.eq_any(ids))
-        .select(Row::as_select())
         .load(conn)
         .await?;
     Ok(rows.into_iter().map(Question::from).collect())

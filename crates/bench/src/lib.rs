@@ -545,13 +545,14 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
                         ORDER BY qn.sort_order) AS question_order, \
                     jsonb_agg(jsonb_build_object('question_id', qn.id, 'option_ids', \
                         jsonb_build_array(qn.options -> 0 -> 'id'), 'text', NULL) \
-                        ORDER BY qn.sort_order) AS answers \
+                        ORDER BY qn.sort_order) AS answers, \
+                    jsonb_agg(to_jsonb(qn) - 'tenant_id' ORDER BY qn.sort_order) AS questions \
              FROM generate_series(2, {m_all}, 2) m \
              JOIN quiz_questions qn ON qn.tenant_id = {tid} AND qn.quiz_id = {qq} \
              GROUP BY m;\n\
              INSERT INTO quiz_attempts (tenant_id, id, quiz_id, user_id, number, status, started_at, \
                                         submitted_at, score_points, max_points, score_percent, passed, \
-                                        question_order, answers) \
+                                        question_order, answers, questions) \
              SELECT {tid}, {att}, bq.quiz_id, {u}, a.n, \
                     CASE WHEN a.open THEN 'IN_PROGRESS' ELSE 'GRADED' END, \
                     now() - {day} + make_interval(hours => a.n), \
@@ -560,7 +561,7 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
                     CASE WHEN NOT a.open THEN {q_all} END, \
                     CASE WHEN a.open THEN NULL WHEN a.passed THEN 90 ELSE 40 END, \
                     CASE WHEN NOT a.open THEN a.passed END, \
-                    bq.question_order, CASE WHEN NOT a.open THEN bq.answers END \
+                    bq.question_order, CASE WHEN NOT a.open THEN bq.answers END, bq.questions \
              FROM bench_work w \
              JOIN bench_quiz bq ON bq.m = w.m \
              CROSS JOIN LATERAL ( \

@@ -436,6 +436,7 @@ diesel::table! {
         answers -> Nullable<Jsonb>,
         results -> Nullable<Jsonb>,
         archived_at -> Nullable<Timestamptz>,
+        questions -> Jsonb,
     }
 }
 
