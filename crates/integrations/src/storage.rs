@@ -112,6 +112,10 @@ fn check_base_url(url: &str) -> Result<(), String> {
 /// both exist (`a~data` next to directory `a/`), as on S3.
 const DATA_SUFFIX: &str = "~data";
 const TYPE_SUFFIX: &str = "~type";
+/// An empty file beside a key that [`BlobStore::seal`] moved away: that key takes no more
+/// writes, so a signed upload URL for it is dead once its upload is completed. The marker stays
+/// (deleting the key does not remove it).
+const SEALED_SUFFIX: &str = "~sealed";
 const TEMP_INFIX: &str = "~tmp-";
 
 /// Writers to the same key take one of these locks (picked by hashing the key) around the renames
@@ -120,6 +124,9 @@ const LOCK_STRIPES: usize = 32;
 
 /// How many bytes [`LocalBlobStore::put_stream`] gathers before writing to its file.
 const STREAM_BUFFER: usize = 64 * 1024;
+
+/// The largest chunk [`LocalBlobStore::read_stream`] yields.
+pub const READ_CHUNK: usize = 64 * 1024;
 
 /// Stores blobs as files under a root directory: the default [`BlobStore`].
 ///
@@ -400,6 +407,9 @@ impl LocalBlobStore {
     async fn begin_put(&self, key: &str, content_type: &str) -> Result<TempFiles, BlobError> {
         validate_blob_key(key)?;
         validate_content_type(content_type)?;
+        if self.is_sealed(key).await? {
+            return Err(sealed());
+        }
         if let Some(dir) = self.file(key, DATA_SUFFIX).parent() {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -424,6 +434,10 @@ impl LocalBlobStore {
             .await
             .map_err(|e| io_unavailable("write the blob", &e))?;
         let _guard = self.lock_for(key).lock().await;
+        // Checked again under the lock: `seal` may have run while the body arrived.
+        if self.is_sealed(key).await? {
+            return Err(sealed());
+        }
         // Type first: a new blob becomes visible only once its type is in place.
         tokio::fs::rename(type_tmp, self.file(key, TYPE_SUFFIX))
             .await
@@ -435,11 +449,86 @@ impl LocalBlobStore {
         Ok(())
     }
 
+    /// Whether [`BlobStore::seal`] moved `key` away, so it takes no more writes.
+    pub async fn is_sealed(&self, key: &str) -> Result<bool, BlobError> {
+        validate_blob_key(key)?;
+        match tokio::fs::try_exists(self.file(key, SEALED_SUFFIX)).await {
+            Ok(found) => Ok(found),
+            // A path through a file: nothing was ever stored there.
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(false),
+            Err(e) => Err(io_unavailable("check the upload", &e)),
+        }
+    }
+
+    async fn seal_impl(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        validate_blob_key(from)?;
+        validate_blob_key(to)?;
+        if let Some(dir) = self.file(to, DATA_SUFFIX).parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| io_unavailable("create the blob's directory", &e))?;
+        }
+        let _guard = self.lock_for(from).lock().await;
+        // The marker first: from now on no write to `from` is published, even one whose body
+        // is still arriving (it checks again under this lock).
+        tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.file(from, SEALED_SUFFIX))
+            .await
+            .map_err(|e| io_unavailable("seal the upload", &e))?;
+        if !tokio::fs::try_exists(self.file(from, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_unavailable("seal the upload", &e))?
+        {
+            return Err(BlobError::NotFound);
+        }
+        match tokio::fs::rename(self.file(from, TYPE_SUFFIX), self.file(to, TYPE_SUFFIX)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_unavailable("seal the upload", &e)),
+        }
+        tokio::fs::rename(self.file(from, DATA_SUFFIX), self.file(to, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_error("seal the upload", &e))
+    }
+
     async fn get_impl(&self, key: &str) -> Result<Vec<u8>, BlobError> {
         validate_blob_key(key)?;
         tokio::fs::read(self.file(key, DATA_SUFFIX))
             .await
             .map_err(|e| io_error("read the blob", &e))
+    }
+
+    /// Opens a blob for a streamed download: its description and its bytes in chunks of at
+    /// most [`READ_CHUNK`] bytes, read as the consumer asks for them, so serving a 2 GiB video
+    /// holds one chunk in memory, not the file. The stream reads the file opened here: a blob
+    /// replaced meanwhile is still read whole, as it was.
+    pub async fn read_stream(
+        &self,
+        key: &str,
+    ) -> Result<(BlobMeta, impl Stream<Item = io::Result<Vec<u8>>> + use<>), BlobError> {
+        let meta = self.head_impl(key).await?;
+        let file = tokio::fs::File::open(self.file(key, DATA_SUFFIX))
+            .await
+            .map_err(|e| io_error("read the blob", &e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| io_error("read the blob", &e))?
+            .len();
+        let meta = BlobMeta { size, ..meta };
+        let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+            let mut chunk = vec![0; READ_CHUNK];
+            let n = file.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            chunk.truncate(n);
+            Ok(Some((chunk, file)))
+        });
+        Ok((meta, chunks))
     }
 
     async fn read_prefix_impl(&self, key: &str, len: usize) -> Result<Vec<u8>, BlobError> {
@@ -541,6 +630,10 @@ async fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all().await
 }
 
+fn sealed() -> BlobError {
+    rejected("the upload is complete: this key takes no more writes")
+}
+
 fn io_unavailable(action: &str, e: &io::Error) -> BlobError {
     BlobError::Unavailable(format!("local blob storage could not {action}: {e}"))
 }
@@ -575,6 +668,12 @@ impl BlobStore for LocalBlobStore {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(self.delete_impl(key))
+    }
+
+    /// Renames the files (no copy), and leaves a marker at `from` so that no later write to it
+    /// (through a signed upload URL, or one still arriving) is published.
+    fn seal<'a>(&'a self, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.seal_impl(from, to))
     }
 
     fn signed_get_url<'a>(
@@ -666,8 +765,9 @@ impl std::fmt::Debug for S3Config {
 /// Built from an [`S3Config`] with static credentials; no environment or profile lookup. Requests
 /// are signed with SigV4 over the SDK's rustls (aws-lc) HTTPS client, retried by the SDK's
 /// standard policy, and give up connecting after 5 seconds. Signed URLs are presigned `GetObject`
-/// requests, signed uploads presigned `PutObject` requests (S3 cannot cap their size: check it
-/// with `head` afterwards), valid for anyone holding them until they expire. Cloning is cheap.
+/// requests, signed uploads presigned `PutObject` requests with their `Content-Length` signed
+/// (the body must have the declared size), valid for anyone holding them until they expire.
+/// Cloning is cheap.
 #[derive(Clone)]
 pub struct S3BlobStore {
     client: aws_sdk_s3::Client,
@@ -920,6 +1020,21 @@ impl S3BlobStore {
         }
     }
 
+    async fn seal_impl(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        validate_blob_key(from)?;
+        validate_blob_key(to)?;
+        // Keys are `[A-Za-z0-9/._-]` only, so the copy source needs no escaping.
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("seal the upload", &e))?;
+        self.delete_impl(from).await
+    }
+
     async fn signed_get_url_impl(
         &self,
         key: &str,
@@ -944,11 +1059,13 @@ impl S3BlobStore {
         &self,
         key: &str,
         content_type: &str,
+        size: u64,
         expires_in: Duration,
     ) -> Result<SignedUpload, BlobError> {
         validate_blob_key(key)?;
         validate_content_type(content_type)?;
         validate_ttl(expires_in)?;
+        let length = i64::try_from(size).map_err(|_| rejected("blob too large"))?;
         // SigV4 counts in whole seconds: start on one, so `expires_at` is exactly when S3 stops
         // accepting the URL.
         let now = unix_now();
@@ -964,16 +1081,22 @@ impl S3BlobStore {
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(length)
             .presigned(presigning)
             .await
             .map_err(|e| self.sdk_error("sign an upload URL", &e))?;
         Ok(SignedUpload {
             url: request.uri().to_owned(),
             method: "PUT",
-            // The signed headers (content-type); the client's HTTP library sets `host` itself.
+            // The signed headers the client sends as given (content-type); its HTTP library sets
+            // `host` and `content-length` (signed too: the body must be exactly `size` bytes)
+            // itself, and browsers refuse to let a script set them.
             headers: request
                 .headers()
-                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                .filter(|(name, _)| {
+                    !name.eq_ignore_ascii_case("host")
+                        && !name.eq_ignore_ascii_case("content-length")
+                })
                 .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
                 .collect(),
             expires_at: now.saturating_add(ttl),
@@ -1049,6 +1172,13 @@ impl BlobStore for S3BlobStore {
         Box::pin(self.delete_impl(key))
     }
 
+    /// `CopyObject` to `to` (server-side, content type kept; up to 5 GiB, above every kind's
+    /// limit), then `DeleteObject` of `from`. A PUT through the upload URL after this lands at
+    /// `from` again, never at `to`; the upload sweep deletes it once the URL has expired.
+    fn seal<'a>(&'a self, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(self.seal_impl(from, to))
+    }
+
     fn signed_get_url<'a>(
         &'a self,
         key: &'a str,
@@ -1057,10 +1187,9 @@ impl BlobStore for S3BlobStore {
         Box::pin(self.signed_get_url_impl(key, expires_in))
     }
 
-    /// A presigned `PutObject` URL, with the `content-type` header it was signed for. S3 cannot
-    /// limit the size of a presigned PUT, so `max_size` is not enforced here: callers check the
-    /// stored size with [`head`](BlobStore::head) after the upload (and delete an oversized
-    /// blob).
+    /// A presigned `PutObject` URL, with the `content-type` header it was signed for and
+    /// `content-length` signed as `max_size`: S3 refuses a body of any other length (403), so
+    /// the declared size is the uploaded size.
     fn signed_put_url<'a>(
         &'a self,
         key: &'a str,
@@ -1068,8 +1197,7 @@ impl BlobStore for S3BlobStore {
         max_size: u64,
         expires_in: Duration,
     ) -> BoxFuture<'a, Result<SignedUpload, BlobError>> {
-        let _ = max_size;
-        Box::pin(self.signed_put_url_impl(key, content_type, expires_in))
+        Box::pin(self.signed_put_url_impl(key, content_type, max_size, expires_in))
     }
 
     /// A ranged `GetObject` (`bytes=0-{len - 1}`).

@@ -982,6 +982,82 @@ async fn local_read_prefix_reads_only_the_start() {
     );
 }
 
+#[tokio::test]
+async fn the_local_store_streams_a_blob_in_bounded_chunks_as_it_was_when_opened() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    let bytes: Vec<u8> = (0..=250u8).cycle().take(1_000_003).collect();
+    store
+        .put(KEY, bytes.clone(), "video/mp4")
+        .await
+        .expect("stored");
+    let (meta, chunks) = store.read_stream(KEY).await.expect("opened");
+    assert_eq!(
+        (meta.size, meta.content_type.as_str()),
+        (1_000_003, "video/mp4")
+    );
+    // Replaced while the download runs: the reader keeps the file it opened.
+    store
+        .put(KEY, b"new".to_vec(), "text/plain")
+        .await
+        .expect("replaced");
+    let chunks: Vec<Vec<u8>> = chunks
+        .map(|c| c.expect("a chunk"))
+        .collect::<Vec<_>>()
+        .await;
+    assert!(chunks.len() > 1, "one chunk of {} bytes", bytes.len());
+    assert!(
+        chunks
+            .iter()
+            .all(|c| !c.is_empty() && c.len() <= guild_integrations::storage::READ_CHUNK),
+        "chunks of {:?} bytes",
+        chunks.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    assert_eq!(chunks.concat(), bytes);
+    assert!(matches!(
+        store.read_stream(OTHER_KEY).await,
+        Err(BlobError::NotFound)
+    ));
+}
+
+/// `seal` moves a blob with its content type and answers NotFound when there is none.
+async fn check_seal(store: &dyn BlobStore) {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    store
+        .put(OTHER_KEY, bytes.clone(), "application/pdf")
+        .await
+        .expect("uploaded");
+    store.seal(OTHER_KEY, KEY).await.expect("sealed");
+    assert_eq!(store.get(KEY).await.expect("moved"), bytes);
+    assert_eq!(
+        store.head(KEY).await.expect("described").content_type,
+        "application/pdf"
+    );
+    assert_eq!(store.head(OTHER_KEY).await, Err(BlobError::NotFound));
+    assert_eq!(store.seal(OTHER_KEY, KEY).await, Err(BlobError::NotFound));
+    assert_eq!(store.get(KEY).await.expect("still there"), bytes);
+}
+
+#[tokio::test]
+async fn the_local_store_seals_an_upload_and_refuses_further_writes_to_its_key() {
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    check_seal(&store).await;
+    assert_eq!(store.is_sealed(OTHER_KEY).await, Ok(true));
+    assert_eq!(store.is_sealed(KEY).await, Ok(false));
+    // Neither a put nor a streamed upload reaches the sealed key again.
+    assert!(matches!(
+        store.put(OTHER_KEY, b"swap".to_vec(), "image/png").await,
+        Err(BlobError::Rejected(_))
+    ));
+    let body = futures_util::stream::iter([Ok::<_, String>(b"swap".to_vec())]);
+    assert!(matches!(
+        store.put_stream(OTHER_KEY, "image/png", body, 100).await,
+        Err(BlobError::Rejected(_))
+    ));
+    assert_eq!(store.head(OTHER_KEY).await, Err(BlobError::NotFound));
+}
+
 // --- S3 servers ----------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1453,7 +1529,7 @@ async fn s3_presigned_put_uploads_with_plain_http(kind: Server) {
     let bytes: Vec<u8> = (0..120_000u32).map(|i| (i % 239) as u8).collect();
     let before = unix_now();
     let upload = store
-        .signed_put_url(KEY, "video/mp4", 1_000, Duration::from_secs(600))
+        .signed_put_url(KEY, "video/mp4", 120_000, Duration::from_secs(600))
         .await
         .expect("presigned");
     assert_eq!(upload.method, "PUT");
@@ -1464,12 +1540,14 @@ async fn s3_presigned_put_uploads_with_plain_http(kind: Server) {
         "{upload:?}"
     );
     assert_eq!(query_param(&upload.url, "X-Amz-Expires"), "600");
-    assert!(
-        query_param(&upload.url, "X-Amz-SignedHeaders")
-            .split("%3B")
-            .any(|h| h == "content-type"),
-        "{upload:?}"
-    );
+    for signed in ["content-type", "content-length"] {
+        assert!(
+            query_param(&upload.url, "X-Amz-SignedHeaders")
+                .split("%3B")
+                .any(|h| h == signed),
+            "{signed}: {upload:?}"
+        );
+    }
     assert_eq!(
         upload.headers,
         [("content-type".to_owned(), "video/mp4".to_owned())]
@@ -1480,7 +1558,6 @@ async fn s3_presigned_put_uploads_with_plain_http(kind: Server) {
     );
     assert!(!upload.url.contains(SECRET_ACCESS_KEY));
 
-    // S3 does not enforce `max_size` (1000 here): the caller checks the size with `head`.
     let (status, body) = http_request("PUT", &upload.url, &upload.headers, &bytes).await;
     assert_eq!(
         status,
@@ -1541,7 +1618,7 @@ async fn s3_tampered_or_expired_presigned_put_is_refused(kind: Server) {
         (upload.url.clone(), &[][..]),
     ];
     for (url, headers) in refused {
-        let (status, body) = http_request("PUT", &url, headers, b"<html>").await;
+        let (status, body) = http_request("PUT", &url, headers, &[b'<'; 1_000]).await;
         assert_eq!(
             status,
             403,
@@ -1561,8 +1638,21 @@ async fn s3_tampered_or_expired_presigned_put_is_refused(kind: Server) {
     assert_eq!(status, 403);
     assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
 
+    // A body of another length than was declared (and signed).
+    for body in [&b"\x89PNG"[..], &[7; 1_001][..], &[7; 999][..]] {
+        let (status, reply) = http_request("PUT", &upload.url, &upload.headers, body).await;
+        assert_eq!(
+            status,
+            403,
+            "{} bytes: {}",
+            body.len(),
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
+
     let short = store
-        .signed_put_url(KEY, "image/png", 1_000, Duration::from_secs(1))
+        .signed_put_url(KEY, "image/png", 4, Duration::from_secs(1))
         .await
         .expect("presigned");
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -1570,10 +1660,16 @@ async fn s3_tampered_or_expired_presigned_put_is_refused(kind: Server) {
     assert_eq!(status, 403, "expired: {}", String::from_utf8_lossy(&body));
     assert_eq!(store.head(KEY).await, Err(BlobError::NotFound));
 
-    // The untampered URL still works.
-    let (status, body) = http_request("PUT", &upload.url, &upload.headers, b"\x89PNG").await;
+    // The untampered URL still works, with the declared length.
+    let png = [0x89; 1_000];
+    let (status, body) = http_request("PUT", &upload.url, &upload.headers, &png).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(store.get(KEY).await.expect("uploaded"), b"\x89PNG");
+    assert_eq!(store.get(KEY).await.expect("uploaded"), png);
+}
+
+async fn s3_seal(kind: Server) {
+    let server = S3Server::start(kind).await;
+    check_seal(&server.store(BUCKET)).await;
 }
 
 async fn s3_read_prefix(kind: Server) {
@@ -1603,6 +1699,7 @@ s3_tests! {
     s3_missing_bucket_is_unavailable => moto_missing_bucket_is_unavailable, s3s_missing_bucket_is_unavailable;
     s3_presigned_put_uploads_with_plain_http => moto_presigned_put_uploads_with_plain_http, s3s_presigned_put_uploads_with_plain_http;
     s3_read_prefix => moto_read_prefix_reads_only_the_start, s3s_read_prefix_reads_only_the_start;
+    s3_seal => moto_seal_moves_the_upload_to_its_final_key, s3s_seal_moves_the_upload_to_its_final_key;
 }
 
 #[tokio::test]

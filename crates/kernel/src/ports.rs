@@ -204,9 +204,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<String, BlobError>>;
 
     /// A signed upload that lets its holder store the blob `key` with `content_type` until
-    /// `expires_in` passes. `max_size` is the most bytes the caller will accept: stores that can
-    /// enforce it at upload time do; the caller checks the stored size with [`head`](Self::head)
-    /// afterwards in any case.
+    /// `expires_in` passes. `max_size` is the declared size: stores enforce it at upload time
+    /// (S3 signs it as the exact `Content-Length`; the local store refuses a longer body); the
+    /// caller checks the stored size with [`head`](Self::head) afterwards in any case.
     fn signed_put_url<'a>(
         &'a self,
         key: &'a str,
@@ -219,6 +219,22 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
             Err(BlobError::Rejected(
                 "this store does not support direct uploads".to_owned(),
             ))
+        })
+    }
+
+    /// Seals a direct upload: moves the blob at `from` (the key a signed upload wrote to) to
+    /// `to`, content type included, so the signed upload URL, which names `from`, can no longer
+    /// change what is read at `to`. [`BlobError::NotFound`] when nothing is at `from`. Stores
+    /// that can refuse further uploads to `from` do (the local store); on S3 a later PUT to
+    /// `from` lands beside the sealed blob, never on it.
+    ///
+    /// The default reads the blob, stores it at `to` and deletes `from`.
+    fn seal<'a>(&'a self, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(async move {
+            let meta = self.head(from).await?;
+            let bytes = self.get(from).await?;
+            self.put(to, bytes, &meta.content_type).await?;
+            self.delete(from).await
         })
     }
 
