@@ -1065,3 +1065,88 @@ async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() 
         1
     );
 }
+
+#[actix_web::test]
+async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let target = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Report", "max_score": 5, "submission_format": "FILE" }),
+    )
+    .await);
+    let mut assets = Vec::new();
+    for name in ["kept.pdf", "dropped.pdf", "recent.pdf"] {
+        let stored = send(
+            &app,
+            multipart_upload(
+                &format!("/v1/assignments/{target}/files"),
+                &ann,
+                name,
+                PDF,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(stored.status, 201, "{}", stored.text);
+        assets.push(
+            stored.json["asset_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    let filed = submit(&app, &ann, &target, json!({ "asset_ids": [assets[0]] })).await;
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    // Two of them were uploaded two days ago.
+    diesel::sql_query(format!(
+        "UPDATE assignment_files SET created_at = now() - interval '2 days' \
+         WHERE asset_id IN ('{}', '{}')",
+        assets[0], assets[1]
+    ))
+    .execute(&mut w.db.conn().await)
+    .await
+    .expect("age the files");
+    diesel::sql_query(
+        "INSERT INTO jobs (id, kind, payload, max_attempts) \
+         VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
+    )
+    .execute(&mut w.db.conn().await)
+    .await
+    .expect("queue the sweep");
+    w.run_worker().await;
+    let left = |asset: &str| format!("SELECT count(*) AS n FROM media_assets WHERE id = '{asset}'");
+    assert_eq!(count(&w, &left(&assets[0])).await, 1, "the submitted file");
+    assert_eq!(count(&w, &left(&assets[1])).await, 0, "the orphaned file");
+    assert_eq!(count(&w, &left(&assets[2])).await, 1, "the recent file");
+    let tenant = send(
+        &app,
+        json_request(Method::GET, "/v1/tenant", Some(&owner), None),
+    )
+    .await
+    .json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let blob = |asset: &str| format!("tenants/{tenant}/assets/{asset}");
+    assert!(w.state.blobs.head(&blob(&assets[0])).await.is_ok());
+    assert!(matches!(
+        w.state.blobs.head(&blob(&assets[1])).await,
+        Err(guild_kernel::ports::BlobError::NotFound)
+    ));
+    // The submission still downloads its file.
+    let submission = id(&filed.json);
+    let link = call(
+        &app,
+        Method::GET,
+        &format!("/v1/submissions/{submission}/files/{}/download", assets[0]),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(link.status, 200, "{}", link.text);
+}

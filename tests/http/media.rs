@@ -471,8 +471,11 @@ async fn direct_uploads_to_local_storage_are_checked_on_completion() {
     assert_eq!(failed.json["status"], "FAILED");
     assert_eq!(failed.json["failure_reason"], "file_type_mismatch");
 
-    // Nothing uploaded; and a body over the signed maximum is refused by the store.
+    // A body over the signed maximum is refused by the store; completing with nothing uploaded
+    // fails, and the upload URL is dead from then on.
     let (missing, upload) = direct_upload(&app, &owner, "empty.pdf", 100).await;
+    let oversized = put_local(&app, &upload, &[b'%'; 500]).await;
+    assert_problem(&oversized, 413, "file_too_large");
     assert_problem(
         &send(
             &app,
@@ -482,13 +485,11 @@ async fn direct_uploads_to_local_storage_are_checked_on_completion() {
         422,
         "upload_missing",
     );
-    let mut put = actix_web::test::TestRequest::put()
-        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
-    for (name, value) in upload_headers(&upload) {
-        put = put.insert_header((name, value));
-    }
-    let oversized = send(&app, put.set_payload(vec![b'%'; 500]).to_request()).await;
-    assert_problem(&oversized, 413, "file_too_large");
+    assert_problem(
+        &put_local(&app, &upload, PDF).await,
+        409,
+        "upload_completed",
+    );
     drop(w);
 }
 
@@ -689,5 +690,196 @@ async fn a_blob_that_cannot_be_removed_leaves_the_asset_delete_failed_after_the_
             .is_some_and(|r| r.contains("storage is down")),
         "{}",
         failed.text
+    );
+}
+
+#[actix_web::test]
+async fn a_member_who_may_not_upload_is_refused_before_the_body_is_read() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    // Over the inline limit: read first, this would be 413; refused first, it is 403.
+    let mut big = PDF.to_vec();
+    big.resize(26 * 1024 * 1024, b' ');
+    let refused = send(
+        &app,
+        multipart_upload("/v1/media", &ann, "rules.pdf", &big, None),
+    )
+    .await;
+    assert_problem(&refused, 403, "forbidden");
+    // Not even a well-formed body is needed to be refused.
+    let garbage = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/v1/media")
+            .insert_header(("authorization", format!("Bearer {ann}")))
+            .insert_header(("content-type", "multipart/form-data; boundary=x"))
+            .set_payload("not multipart at all")
+            .to_request(),
+    )
+    .await;
+    assert_problem(&garbage, 403, "forbidden");
+    drop(w);
+}
+
+async fn put_local<S, B>(app: &S, upload: &Value, bytes: &[u8]) -> guild_tests::Reply
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let mut put = actix_web::test::TestRequest::put()
+        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
+    for (name, value) in upload_headers(upload) {
+        put = put.insert_header((name, value));
+    }
+    send(app, put.set_payload(bytes.to_vec()).to_request()).await
+}
+
+async fn download<S, B>(app: &S, token: &str, id: &str) -> Vec<u8>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let link = send(app, get(&format!("/v1/media/{id}/download"), token)).await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    let url = link.json["url"].as_str().unwrap_or_default();
+    if url.starts_with("http://localhost:8080") {
+        let fetched = send(
+            app,
+            actix_web::test::TestRequest::get()
+                .uri(&local_path(url))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(fetched.status, 200);
+        fetched.body
+    } else {
+        let (status, body) = http_call("GET", url, &[], b"").await;
+        assert_eq!(status, 200);
+        body
+    }
+}
+
+#[actix_web::test]
+async fn a_completed_direct_upload_cannot_be_swapped_through_its_upload_url() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let (id, upload) = direct_upload(&app, &owner, "rules.pdf", PDF.len()).await;
+    assert!(
+        upload["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/uploads/")),
+        "{upload}"
+    );
+    assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
+    let done = send(
+        &app,
+        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_eq!(done.json["status"], "READY", "{}", done.text);
+    // The URL still has most of its hour, but the upload is sealed.
+    let mut swapped = PNG.to_vec();
+    swapped.resize(PDF.len(), 0);
+    let again = put_local(&app, &upload, &swapped).await;
+    assert_problem(&again, 409, "upload_completed");
+    assert_eq!(download(&app, &owner, &id).await, PDF);
+    drop(w);
+}
+
+#[actix_web::test]
+async fn a_completed_direct_upload_to_s3_serves_the_checked_file_whatever_is_put_after() {
+    let s3 = MotoS3::start().await;
+    let store = Arc::new(
+        guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("an S3 store"),
+    );
+    let (w, app): (World, _) = world(|state| {
+        state.blobs = store;
+        state.local_blobs = None;
+    })
+    .await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let (id, upload) = direct_upload(&app, &owner, "rules.pdf", PDF.len()).await;
+    let url = upload["url"].as_str().unwrap_or_default().to_owned();
+    let headers = upload_headers(&upload);
+    assert_eq!(http_call("PUT", &url, &headers, PDF).await.0, 200);
+    let done = send(
+        &app,
+        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_eq!(done.json["status"], "READY", "{}", done.text);
+    let mut swapped = PNG.to_vec();
+    swapped.resize(PDF.len(), 0);
+    // S3 takes the PUT (the URL is valid), but it lands beside the sealed file, not on it.
+    assert_eq!(http_call("PUT", &url, &headers, &swapped).await.0, 200);
+    assert_eq!(download(&app, &owner, &id).await, PDF);
+    drop(w);
+}
+
+#[actix_web::test]
+async fn abandoned_direct_uploads_are_removed_by_the_upload_sweep_once_their_url_expired() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let tenant = owner_tenant(&app, &owner).await;
+    let (abandoned, upload) = direct_upload(&app, &owner, "talk.pdf", PDF.len()).await;
+    assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
+    let (fresh, _) = direct_upload(&app, &owner, "fresh.pdf", PDF.len()).await;
+    let (done, upload) = direct_upload(&app, &owner, "done.pdf", PDF.len()).await;
+    assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
+    let completed = send(
+        &app,
+        post(&format!("/v1/media/{done}/complete"), &owner, json!({})),
+    )
+    .await;
+    assert_eq!(completed.json["status"], "READY", "{}", completed.text);
+    diesel::sql_query(format!(
+        "UPDATE media_assets SET upload_expires_at = now() - interval '1 minute' \
+         WHERE id IN ('{abandoned}', '{done}')"
+    ))
+    .execute(&mut w.db.conn().await)
+    .await
+    .expect("expire the upload URLs");
+    diesel::sql_query(
+        "INSERT INTO jobs (id, kind, payload, max_attempts) \
+         VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
+    )
+    .execute(&mut w.db.conn().await)
+    .await
+    .expect("queue the sweep");
+    w.run_worker().await;
+
+    assert_problem(
+        &send(&app, get(&format!("/v1/media/{abandoned}"), &owner)).await,
+        404,
+        "asset_not_found",
+    );
+    let staging = format!("tenants/{tenant}/uploads/{abandoned}");
+    assert!(matches!(
+        w.state.blobs.head(&staging).await,
+        Err(guild_kernel::ports::BlobError::NotFound)
+    ));
+    // The upload whose URL still works waits; the completed one is untouched.
+    let waiting = send(&app, get(&format!("/v1/media/{fresh}"), &owner)).await;
+    assert_eq!(waiting.json["status"], "PROCESSING", "{}", waiting.text);
+    assert_eq!(download(&app, &owner, &done).await, PDF);
+    assert_eq!(
+        guild_tests::count(
+            &w,
+            &format!(
+                "SELECT count(*) AS n FROM media_assets \
+                 WHERE id = '{done}' AND upload_expires_at IS NULL"
+            )
+        )
+        .await,
+        1
     );
 }

@@ -15,6 +15,7 @@
 //!   library's rules and must be one the assignment accepts, within `max_file_bytes`. The file
 //!   becomes a READY media asset owned by the uploader, recorded in `assignment_files` so that
 //!   only its uploader can put it in a submission to this assignment.
+//! - Files never submitted are removed after a day ([`orphaned_files`] names them).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -784,4 +785,36 @@ pub async fn record_file(
         content_type: file_type.mime.to_owned(),
         size_bytes: size,
     })
+}
+
+/// Assignment files of `tenant` uploaded before `before` that no submission names: their
+/// uploader never submitted them. Each row is locked (rows a submission is using are skipped:
+/// that submission locks them while it checks its files), so the caller can have them removed in
+/// the same transaction without racing a submission.
+pub async fn orphaned_files(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    before: DateTime<Utc>,
+) -> Result<Vec<Uuid>, AssessmentError> {
+    #[derive(QueryableByName)]
+    struct Orphan {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        asset_id: Uuid,
+    }
+    let rows: Vec<Orphan> = guild_db::sql(
+        "SELECT f.asset_id FROM assignment_files f \
+         JOIN media_assets m ON m.tenant_id = f.tenant_id AND m.id = f.asset_id \
+         WHERE f.tenant_id = $1 AND f.created_at < $2 AND m.status = 'READY' \
+           AND NOT EXISTS (SELECT 1 FROM assignment_submissions s \
+                           WHERE s.tenant_id = f.tenant_id AND s.assignment_id = f.assignment_id \
+                             AND s.user_id = f.user_id AND f.asset_id = ANY (s.asset_ids)) \
+         ORDER BY f.created_at LIMIT 1000 \
+         FOR UPDATE OF f, m SKIP LOCKED",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .load(conn)
+    .await
+    .map_err(guild_db::DbError::from)?;
+    Ok(rows.into_iter().map(|r| r.asset_id).collect())
 }

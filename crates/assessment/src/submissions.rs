@@ -320,6 +320,8 @@ async fn check_input(
                 .filter(assignment_files::asset_id.eq_any(&input.asset_ids))
                 .filter(media_assets::status.eq("READY"))
                 .select(assignment_files::asset_id)
+                // Held until the submission commits: the sweep of orphaned files skips them.
+                .for_share()
                 .load(conn)
                 .await?;
             for (i, id) in input.asset_ids.iter().enumerate() {

@@ -262,6 +262,7 @@ diesel::table! {
         uploaded_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        upload_expires_at -> Nullable<Timestamptz>,
     }
 }
 

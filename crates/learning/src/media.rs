@@ -7,8 +7,16 @@
 //!
 //! Small files arrive in one request ([`create_stored`], after the caller stored the blob).
 //! Large ones are uploaded straight to storage: [`begin_upload`] creates a PROCESSING asset and
-//! the caller hands out a signed upload URL; [`complete_upload`] then checks the stored blob's
-//! size and first bytes and marks the asset READY, or FAILED with a reason.
+//! the caller hands out a signed upload URL for its [`upload_key`], a staging key; on completion
+//! the caller seals the upload (moves the blob from the staging key to the asset's `blob_key`,
+//! which no signed URL names) and only then reads it, and [`complete_upload`] checks the sealed
+//! blob's size and first bytes and marks the asset READY, or FAILED with a reason. So what was
+//! checked is what is served: the upload URL, valid for an hour, cannot swap the file after.
+//!
+//! The upload sweep ([`abandon_uploads`], [`expired_upload_keys`]) runs once the upload URL has
+//! expired (`upload_expires_at`): a still PROCESSING asset was abandoned and is removed like a
+//! deleted one; for the others the staging key is deleted (an S3 URL can still PUT there until
+//! it expires, though nothing reads it). [`remove_assets`] removes files others found orphaned.
 //!
 //! Deleting an asset that a section uses is refused unless forced; forcing removes the
 //! references first. A deleted asset becomes DELETE_PENDING and a [`RemoveAssetBlob`] job removes
@@ -285,8 +293,19 @@ pub fn blob_key(actor: &Actor, id: Uuid) -> String {
     format!("tenants/{}/assets/{id}", actor.tenant_id)
 }
 
-/// May use the library: MANAGE_ALL_MODULES or MANAGE_OWN_MODULES.
-fn check_author(actor: &Actor) -> Result<(), LearningError> {
+/// The staging key a direct upload's signed URL writes to; completing the upload moves the blob
+/// to the asset's `blob_key`.
+pub fn upload_key(tenant: Uuid, id: Uuid) -> String {
+    format!("tenants/{tenant}/uploads/{id}")
+}
+
+/// How long after its signed URL was made a direct upload counts as abandoned: the URL's life
+/// and a minute for clocks and requests in flight.
+const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// May use the library: MANAGE_ALL_MODULES or MANAGE_OWN_MODULES. Uploads call it before they
+/// read a body, so a caller who may not upload never makes the server buffer one.
+pub fn check_author(actor: &Actor) -> Result<(), LearningError> {
     if may_manage_all(actor, None) {
         return Ok(());
     }
@@ -422,11 +441,13 @@ async fn insert(
 }
 
 /// Starts a direct upload: checks the declared name and size and creates a PROCESSING asset;
-/// the caller hands out a signed upload URL for its `blob_key` and `content_type`.
+/// the caller hands out a signed upload URL (valid [`UPLOAD_URL_TTL`] from `now`) for its
+/// [`upload_key`] and `content_type`.
 pub async fn begin_upload(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     upload: &NewUpload,
+    now: DateTime<Utc>,
 ) -> Result<Asset, LearningError> {
     check_author(actor)?;
     check_file_name(&upload.file_name)?;
@@ -434,6 +455,12 @@ pub async fn begin_upload(
     check_size(file_type.kind, upload.size_bytes)?;
     let id = Uuid::now_v7();
     let asset = insert(conn, actor, id, upload, file_type, "PROCESSING").await?;
+    let expires =
+        now + chrono::Duration::from_std(UPLOAD_URL_TTL + UPLOAD_GRACE).unwrap_or_default();
+    diesel::update(media_assets::table.find((actor.tenant_id.into_uuid(), id)))
+        .set(media_assets::upload_expires_at.eq(expires))
+        .execute(conn)
+        .await?;
     crate::audit(
         conn,
         actor,
@@ -481,7 +508,14 @@ pub async fn complete_upload(
     id: Uuid,
     stored: &Stored,
 ) -> Result<(Asset, Option<LearningError>), LearningError> {
-    let asset = pending_upload(conn, actor, id).await?;
+    pending_upload(conn, actor, id).await?;
+    // Locked: the upload sweep may be abandoning it at this moment.
+    let asset: Asset = media_assets::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(Asset::as_select())
+        .for_update()
+        .first(conn)
+        .await?;
     if asset.status != "PROCESSING" {
         return Ok((asset, None));
     }
@@ -802,8 +836,9 @@ pub async fn delete(
 /// What the removal job should do with an asset.
 #[derive(Debug, Clone)]
 pub enum Removal {
-    /// Delete this blob, then call [`finish_removal`].
-    DeleteBlob(String),
+    /// Delete these blobs (the asset's, and the staging blob of a direct upload whose URL has
+    /// not been swept), then call [`finish_removal`].
+    DeleteBlobs(Vec<String>),
     /// Nothing: the asset is gone, not deleted, or used again.
     Skip,
 }
@@ -814,13 +849,17 @@ pub async fn plan_removal(
     tenant: Uuid,
     asset: Uuid,
 ) -> Result<Removal, LearningError> {
-    let row: Option<(String, String)> = media_assets::table
+    let row: Option<(String, String, Option<DateTime<Utc>>)> = media_assets::table
         .find((tenant, asset))
-        .select((media_assets::status, media_assets::blob_key))
+        .select((
+            media_assets::status,
+            media_assets::blob_key,
+            media_assets::upload_expires_at,
+        ))
         .first(conn)
         .await
         .optional()?;
-    let Some((status, key)) = row else {
+    let Some((status, key, upload_expires_at)) = row else {
         return Ok(Removal::Skip);
     };
     if status != "DELETE_PENDING" && status != "DELETE_FAILED" {
@@ -843,7 +882,127 @@ pub async fn plan_removal(
     if referenced {
         return Ok(Removal::Skip);
     }
-    Ok(Removal::DeleteBlob(key))
+    let mut keys = vec![key];
+    if upload_expires_at.is_some() {
+        keys.push(upload_key(tenant, asset));
+    }
+    Ok(Removal::DeleteBlobs(keys))
+}
+
+/// Marks `ids` (READY assets of `tenant`) DELETE_PENDING with `reason` and queues the removal of
+/// their blobs and rows, as [`delete`] does: for files the caller found orphaned (assignment
+/// files never submitted). Returns how many were marked.
+pub async fn remove_assets(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    ids: &[Uuid],
+    reason: &str,
+) -> Result<usize, LearningError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let marked: Vec<Uuid> = diesel::update(
+        media_assets::table
+            .filter(media_assets::tenant_id.eq(tenant))
+            .filter(media_assets::id.eq_any(ids))
+            .filter(media_assets::status.eq("READY")),
+    )
+    .set((
+        media_assets::status.eq("DELETE_PENDING"),
+        media_assets::failure_reason.eq(reason),
+        media_assets::updated_at.eq(Utc::now()),
+    ))
+    .returning(media_assets::id)
+    .get_results(conn)
+    .await?;
+    for asset_id in &marked {
+        guild_db::jobs::enqueue(
+            conn,
+            Some(guild_kernel::TenantId(tenant)),
+            &RemoveAssetBlob {
+                asset_id: *asset_id,
+            },
+        )
+        .await?;
+    }
+    Ok(marked.len())
+}
+
+/// The upload sweep's first step in `tenant`: direct uploads still PROCESSING when their URL
+/// expired were abandoned; they become DELETE_PENDING (`upload_abandoned`) and their blobs (the
+/// staging one included) and rows are removed by [`RemoveAssetBlob`]. Returns how many.
+pub async fn abandon_uploads(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, LearningError> {
+    let abandoned: Vec<Uuid> = diesel::update(
+        media_assets::table
+            .filter(media_assets::tenant_id.eq(tenant))
+            .filter(media_assets::upload_expires_at.lt(now))
+            .filter(media_assets::status.eq("PROCESSING")),
+    )
+    .set((
+        media_assets::status.eq("DELETE_PENDING"),
+        media_assets::failure_reason.eq("upload_abandoned"),
+        media_assets::updated_at.eq(now),
+    ))
+    .returning(media_assets::id)
+    .get_results(conn)
+    .await?;
+    for asset_id in &abandoned {
+        guild_db::jobs::enqueue(
+            conn,
+            Some(guild_kernel::TenantId(tenant)),
+            &RemoveAssetBlob {
+                asset_id: *asset_id,
+            },
+        )
+        .await?;
+    }
+    Ok(abandoned.len())
+}
+
+/// The upload sweep's second step: direct uploads past their URL's life that are no longer
+/// PROCESSING, as `(asset, staging key)`, at most `limit`. The caller deletes each staging blob
+/// and then calls [`forget_upload_urls`].
+pub async fn expired_upload_keys(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, String)>, LearningError> {
+    let ids: Vec<Uuid> = media_assets::table
+        .filter(media_assets::tenant_id.eq(tenant))
+        .filter(media_assets::upload_expires_at.lt(now))
+        .filter(media_assets::status.ne("PROCESSING"))
+        .select(media_assets::id)
+        .order(media_assets::upload_expires_at)
+        .limit(limit)
+        .load(conn)
+        .await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| (id, upload_key(tenant, id)))
+        .collect())
+}
+
+/// Records that the staging blobs of `ids` are gone: the sweep will not visit them again.
+pub async fn forget_upload_urls(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> Result<(), LearningError> {
+    diesel::update(
+        media_assets::table
+            .filter(media_assets::tenant_id.eq(tenant))
+            .filter(media_assets::id.eq_any(ids))
+            .filter(media_assets::status.ne("PROCESSING")),
+    )
+    .set(media_assets::upload_expires_at.eq(None::<DateTime<Utc>>))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The removal job's last step: the blob is gone (`Ok`), so the row goes; or it could not be

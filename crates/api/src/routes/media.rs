@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::PageRequest;
-use guild_kernel::ports::{BlobError, BlobStore};
+use guild_kernel::ports::BlobError;
 use guild_learning::media::{
     self, Asset, AssetFilter, Attachment, NewUpload, Removal, RemoveAssetBlob, Stored, Usage,
 };
@@ -179,6 +179,7 @@ pub(crate) async fn upload_media(
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    media::check_author(&actor)?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut title: Option<String> = None;
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
@@ -261,7 +262,8 @@ pub(crate) struct DirectUploadBody {
     /// A display title (default: the file name).
     #[validate(length(min = 1, max = 200))]
     title: Option<String>,
-    /// The file's size in bytes (checked on completion).
+    /// The file's size in bytes: send exactly this many (the upload URL is signed for it, and
+    /// the size is checked again on completion).
     #[validate(range(min = 1))]
     size_bytes: u64,
 }
@@ -287,7 +289,8 @@ pub(crate) struct DirectUploadDto {
 }
 
 /// Start a direct upload of a large file: returns a PROCESSING asset and a signed URL (valid one
-/// hour) to PUT the bytes to; then call `POST /v1/media/{id}/complete`.
+/// hour) to PUT the bytes to; then call `POST /v1/media/{id}/complete`, which seals the upload
+/// (the URL takes no more files). An upload not completed within the hour is removed.
 #[utoipa::path(
     tag = "media",
     request_body = DirectUploadBody,
@@ -306,14 +309,15 @@ pub(crate) async fn start_media_upload(
         file_name: body.file_name,
         size_bytes: body.size_bytes,
     };
+    let now = state.clock.now();
     let asset = in_tenant(&state, &actor, async |conn| {
-        media::begin_upload(conn, &actor, &upload).await
+        media::begin_upload(conn, &actor, &upload, now).await
     })
     .await?;
     let signed = state
         .blobs
         .signed_put_url(
-            &asset.blob_key,
+            &media::upload_key(actor.tenant_id.into_uuid(), asset.id),
             &asset.content_type,
             body.size_bytes,
             media::UPLOAD_URL_TTL,
@@ -333,8 +337,9 @@ pub(crate) async fn start_media_upload(
     }))
 }
 
-/// Complete a direct upload: the stored bytes are checked (type from the content, size limit);
-/// the asset becomes READY, or FAILED with 422/413 and the blob is removed.
+/// Complete a direct upload: the upload is sealed (the upload URL can no longer change the file),
+/// then the stored bytes are checked (type from the content, size limit); the asset becomes
+/// READY, or FAILED with 422/413 and the blob is removed.
 #[utoipa::path(
     tag = "media",
     params(("asset_id" = Uuid, Path, description = "The asset")),
@@ -354,6 +359,13 @@ pub(crate) async fn complete_media_upload(
     .await?;
     if asset.status != "PROCESSING" {
         return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
+    }
+    // Sealed before it is read: what is checked is what will be served. Nothing to seal is
+    // either no upload, or a completion that sealed and then failed to record (looked up next).
+    let staging = media::upload_key(actor.tenant_id.into_uuid(), asset.id);
+    match state.blobs.seal(&staging, &asset.blob_key).await {
+        Ok(()) | Err(BlobError::NotFound) => {}
+        Err(e) => return Err(blob_error(e)),
     }
     let stored = match state.blobs.head(&asset.blob_key).await {
         Ok(meta) => Stored::Found {
@@ -683,6 +695,11 @@ pub(crate) struct BlobQuery {
     max: Option<u64>,
 }
 
+fn upload_sealed() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "upload_completed")
+        .detail("this upload is complete; start a new one to send another file")
+}
+
 fn bad_signature() -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "invalid_signature")
         .detail("the link is invalid or has expired")
@@ -701,14 +718,15 @@ pub(crate) async fn serve_blob(
     if query.max.is_some() || !store.verify_signature(&key, query.expires, &query.sig) {
         return Err(bad_signature());
     }
-    let meta = store.head(&key).await.map_err(blob_error)?;
-    let bytes = store.get(&key).await.map_err(blob_error)?;
+    // Streamed from the file as the client reads: a 2 GiB video never sits in memory.
+    let (meta, chunks) = store.read_stream(&key).await.map_err(blob_error)?;
+    let body = actix_web::body::SizedStream::new(meta.size, chunks.map_ok(web::Bytes::from));
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, meta.content_type))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
         .insert_header((header::CONTENT_DISPOSITION, "attachment"))
-        .body(bytes))
+        .body(body))
 }
 
 /// Stores a blob of the local store sent to a signed PUT URL.
@@ -735,9 +753,16 @@ pub(crate) async fn receive_blob(
     if !store.verify_put_signature(&key, query.expires, max, &content_type, &query.sig) {
         return Err(bad_signature());
     }
+    if store.is_sealed(&key).await.map_err(blob_error)? {
+        return Err(upload_sealed());
+    }
     let chunks = body.map(|chunk| chunk.map_err(|e| e.to_string()));
     match store.put_stream(&key, &content_type, chunks, max).await {
         Ok(_) => Ok(HttpResponse::Ok().finish()),
+        // Completed while the body arrived.
+        Err(BlobError::Rejected(_)) if store.is_sealed(&key).await.unwrap_or(false) => {
+            Err(upload_sealed())
+        }
         Err(BlobError::Rejected(why)) => {
             Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large").detail(why))
         }
@@ -745,7 +770,60 @@ pub(crate) async fn receive_blob(
     }
 }
 
-/// Registers the job that removes deleted assets' blobs.
+/// The hourly sweep of uploads: abandoned direct uploads, staging blobs of finished ones, and
+/// assignment files never submitted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SweepUploads {}
+
+impl guild_db::jobs::Job for SweepUploads {
+    const KIND: &'static str = "media.sweep_uploads";
+}
+
+/// How long an assignment file may wait for a submission before the sweep removes it.
+const ORPHAN_FILE_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Staging blobs deleted per tenant and sweep (the rest wait for the next hour).
+const SWEEP_BATCH: i64 = 500;
+
+/// One tenant's sweep: abandoned uploads and orphaned assignment files are marked and their
+/// removal queued (the removal job deletes blobs, then rows); staging blobs of finished uploads
+/// are deleted here. Returns (abandoned, staging blobs deleted, orphaned files).
+async fn sweep_tenant(
+    conn: &mut diesel_async::AsyncPgConnection,
+    blobs: std::sync::Arc<dyn guild_kernel::ports::BlobStore>,
+    tenant: guild_kernel::TenantId,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize, usize), HandlerError> {
+    let t = tenant.into_uuid();
+    let before = now - chrono::Duration::from_std(ORPHAN_FILE_AGE).unwrap_or_default();
+    let (abandoned, orphaned) = guild_db::tenant_transaction(conn, tenant, async |c| {
+        let abandoned = media::abandon_uploads(c, t, now).await?;
+        let files = guild_assessment::assignments::orphaned_files(c, t, before).await?;
+        let orphaned = media::remove_assets(c, t, &files, "orphaned_assignment_file").await?;
+        Ok::<_, guild_assessment::AssessmentError>((abandoned, orphaned))
+    })
+    .await?;
+    let expired = guild_db::tenant_transaction(conn, tenant, async |c| {
+        media::expired_upload_keys(c, t, now, SWEEP_BATCH).await
+    })
+    .await?;
+    let mut swept = Vec::with_capacity(expired.len());
+    for (id, key) in expired {
+        match blobs.delete(&key).await {
+            Ok(()) => swept.push(id),
+            Err(e) => tracing::warn!(error = %e, key, "could not delete a staging blob"),
+        }
+    }
+    if !swept.is_empty() {
+        guild_db::tenant_transaction(conn, tenant, async |c| {
+            media::forget_upload_urls(c, t, &swept).await
+        })
+        .await?;
+    }
+    Ok((abandoned, swept.len(), orphaned))
+}
+
+/// Registers the job that removes deleted assets' blobs, and the hourly upload sweep.
 pub fn register(registry: &mut Registry, state: &AppState) {
     let pool = state.db.clone();
     let blobs = state.blobs.clone();
@@ -761,10 +839,13 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 media::plan_removal(c, tenant.into_uuid(), job.asset_id).await
             })
             .await?;
-            let Removal::DeleteBlob(key) = plan else {
+            let Removal::DeleteBlobs(keys) = plan else {
                 return Ok(None);
             };
-            let result = blobs.delete(&key).await;
+            let mut result = Ok(());
+            for key in &keys {
+                result = result.and(blobs.delete(key).await);
+            }
             let last = run.attempt >= <RemoveAssetBlob as guild_db::jobs::Job>::MAX_ATTEMPTS;
             if result.is_ok() || last {
                 guild_db::tenant_transaction(&mut conn, tenant, async |c| {
@@ -775,4 +856,29 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             result.map(|()| None).map_err(HandlerError::from)
         }
     });
+    let s = state.clone();
+    registry.on_job(move |_, _: SweepUploads| {
+        let state = s.clone();
+        async move {
+            let now = state.clock.now();
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (mut abandoned, mut staging, mut orphaned) = (0, 0, 0);
+            for tenant in guild_learning::compliance::active_tenants(&mut conn).await? {
+                let (a, s, o) = sweep_tenant(&mut conn, state.blobs.clone(), tenant, now).await?;
+                abandoned += a;
+                staging += s;
+                orphaned += o;
+            }
+            Ok(Some(serde_json::json!({
+                "abandoned_uploads": abandoned,
+                "staging_blobs": staging,
+                "orphaned_files": orphaned,
+            })))
+        }
+    });
+    registry.schedule(guild_db::jobs::Schedule::every(
+        "sweep_uploads",
+        std::time::Duration::from_secs(3600),
+        &SweepUploads::default(),
+    ));
 }
