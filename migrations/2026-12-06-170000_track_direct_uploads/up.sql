@@ -8,3 +8,6 @@ CREATE INDEX media_assets_upload_expiry_idx ON media_assets (tenant_id, upload_e
 
 -- The sweep of orphaned assignment files looks for a member's old files per tenant.
 CREATE INDEX assignment_files_age_idx ON assignment_files (tenant_id, created_at);
+
+-- A member's upload quota sums their assignment files in the tenant.
+CREATE INDEX assignment_files_user_idx ON assignment_files (tenant_id, user_id);

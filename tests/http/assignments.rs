@@ -1066,6 +1066,62 @@ async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() 
     );
 }
 
+/// A PDF of `len` bytes.
+fn pdf_of(len: usize) -> Vec<u8> {
+    let mut bytes = PDF.to_vec();
+    bytes.resize(len, b' ');
+    bytes
+}
+
+#[actix_web::test]
+async fn a_members_assignment_files_are_capped_by_the_upload_quota_per_tenant() {
+    let (w, app) = world(|state| state.assignment_file_quota = 2_500).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let mut targets = Vec::new();
+    for title in ["First", "Second"] {
+        targets.push(id(&assignment(
+            &app,
+            &owner,
+            &module,
+            json!({ "title": title, "max_score": 5, "submission_format": "FILE" }),
+        )
+        .await));
+    }
+    let upload = |assignment: &str, token: &str, bytes: &[u8]| {
+        multipart_upload(
+            &format!("/v1/assignments/{assignment}/files"),
+            token,
+            "work.pdf",
+            bytes,
+            None,
+        )
+    };
+    // 1,000 + 1,000 bytes fit in 2,500, over two assignments; 1,000 more do not.
+    for target in &targets {
+        let stored = send(&app, upload(target, &ann, &pdf_of(1_000))).await;
+        assert_eq!(stored.status, 201, "{}", stored.text);
+    }
+    let over = send(&app, upload(&targets[0], &ann, &pdf_of(1_000))).await;
+    assert_problem(&over, 413, "upload_quota_exceeded");
+    // What is left still fits; the quota is the member's, not the tenant's.
+    let rest = send(&app, upload(&targets[1], &ann, &pdf_of(500))).await;
+    assert_eq!(rest.status, 201, "{}", rest.text);
+    let bobs = send(&app, upload(&targets[0], &bob, &pdf_of(2_000))).await;
+    assert_eq!(bobs.status, 201, "{}", bobs.text);
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) AS n FROM assignment_files f JOIN media_assets m \
+             ON m.tenant_id = f.tenant_id AND m.id = f.asset_id"
+        )
+        .await,
+        4
+    );
+}
+
 #[actix_web::test]
 async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
     let (w, app) = world(|_| {}).await;

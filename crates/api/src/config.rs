@@ -76,6 +76,9 @@ pub struct Config {
     /// `GUILD_DAILY_INVITES`: invitation emails a tenant may send per UTC day, by plan
     /// (`FREE=20,STARTER=500,PRO=5000`; plans left out keep their default).
     pub invite_caps: guild_tenancy::quota::InviteCaps,
+    /// `GUILD_ASSIGNMENT_FILE_QUOTA_BYTES`: bytes of assignment files a member may keep per
+    /// tenant (files never submitted are removed after a day).
+    pub assignment_file_quota: u64,
     /// `GUILD_METRICS_ADDR`: serve `/metrics` on this address only (not on the public port).
     pub metrics_addr: Option<SocketAddr>,
     /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
@@ -85,6 +88,9 @@ pub struct Config {
     /// `GUILD_API_KEY_REQUESTS_PER_MIN`: requests per API key and minute (0: no limit).
     pub api_key_requests_per_min: u32,
 }
+
+/// The default of `GUILD_ASSIGNMENT_FILE_QUOTA_BYTES`: 500 MiB per member and tenant.
+pub const DEFAULT_ASSIGNMENT_FILE_QUOTA: u64 = 500 * 1024 * 1024;
 
 /// Parses `FREE=20,STARTER=500,PRO=5000` over the defaults.
 fn invite_caps(value: &str) -> Option<guild_tenancy::quota::InviteCaps> {
@@ -374,6 +380,12 @@ impl Config {
             r.number("GUILD_TENANT_REQUESTS_PER_MIN", 60_000, 0, 1_000_000_000) as u32;
         let api_key_requests_per_min =
             r.number("GUILD_API_KEY_REQUESTS_PER_MIN", 600, 0, 1_000_000_000) as u32;
+        let assignment_file_quota = r.number(
+            "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
+            DEFAULT_ASSIGNMENT_FILE_QUOTA,
+            0,
+            1 << 50,
+        );
         let invite_caps = r.parse(
             "GUILD_DAILY_INVITES",
             guild_tenancy::quota::InviteCaps::default(),
@@ -411,6 +423,7 @@ impl Config {
             api_url,
             blobs,
             invite_caps,
+            assignment_file_quota,
             metrics_addr,
             trusted_proxies,
             tenant_requests_per_min,

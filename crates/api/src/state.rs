@@ -37,6 +37,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Invitation emails a tenant may send per day, by plan.
     pub invite_caps: guild_tenancy::quota::InviteCaps,
+    /// Bytes of assignment files a member may keep per tenant.
+    pub assignment_file_quota: u64,
     /// Outgoing email.
     pub mailer: Arc<dyn Mailer>,
     /// The base URL of the web app, for links in emails.
@@ -146,6 +148,7 @@ impl AppState {
             public_url: "http://localhost:8080".to_owned(),
             dev_mailbox: true,
             invite_caps: guild_tenancy::quota::InviteCaps::default(),
+            assignment_file_quota: crate::config::DEFAULT_ASSIGNMENT_FILE_QUOTA,
             trusted_proxies: Arc::from(Vec::new()),
             api_url: "http://localhost:8080".to_owned(),
             clock: Arc::new(SystemClock),

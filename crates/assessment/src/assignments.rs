@@ -15,7 +15,10 @@
 //!   library's rules and must be one the assignment accepts, within `max_file_bytes`. The file
 //!   becomes a READY media asset owned by the uploader, recorded in `assignment_files` so that
 //!   only its uploader can put it in a submission to this assignment.
-//! - Files never submitted are removed after a day ([`orphaned_files`] names them).
+//! - A member's assignment files in a tenant take at most a quota of bytes in all (the caller's
+//!   setting), checked before the body is read ([`file_quota_left`]) and again, under a
+//!   per-member lock, when the file is recorded, so uploads racing each other cannot pass it.
+//!   Files never submitted are removed after a day ([`orphaned_files`]), which frees the quota.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -731,9 +734,47 @@ pub fn check_file(
     Ok(file_type)
 }
 
+/// Bytes the actor's assignment files (not yet removed) take in the tenant.
+async fn file_bytes_used(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+) -> Result<u64, AssessmentError> {
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    let used: Used = guild_db::sql(
+        "SELECT COALESCE(SUM(m.size_bytes), 0)::bigint AS bytes FROM assignment_files f \
+         JOIN media_assets m ON m.tenant_id = f.tenant_id AND m.id = f.asset_id \
+         WHERE f.tenant_id = $1 AND f.user_id = $2 AND m.status <> 'DELETE_PENDING'",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(actor.tenant_id.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(actor.user_id.into_uuid())
+    .get_result(conn)
+    .await
+    .map_err(guild_db::DbError::from)?;
+    Ok(u64::try_from(used.bytes).unwrap_or(0))
+}
+
+/// How many more bytes of assignment files the actor may upload in this tenant under `quota`:
+/// call it before reading an upload, to stop reading past it.
+pub async fn file_quota_left(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    quota: u64,
+) -> Result<u64, AssessmentError> {
+    Ok(quota.saturating_sub(file_bytes_used(conn, actor).await?))
+}
+
 /// Records a file the actor uploaded for an assignment, whose bytes the caller stored under
 /// `media::blob_key(actor, asset_id)`: a READY media asset owned by the actor, usable in their
-/// submissions to this assignment only.
+/// submissions to this assignment only. Refused with `UploadQuotaExceeded` when the actor's
+/// files would take more than `quota` bytes in the tenant.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one upload's facts; a struct would only rename them"
+)]
 pub async fn record_file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -742,9 +783,21 @@ pub async fn record_file(
     file_name: &str,
     size_bytes: u64,
     file_type: &'static FileType,
+    quota: u64,
 ) -> Result<SubmissionFile, AssessmentError> {
     let assignment = upload_target(conn, actor, assignment).await?;
     let tenant = actor.tenant_id.into_uuid();
+    // One member's uploads take turns here, so two racing files cannot both fit the last bytes.
+    guild_db::lock_xact(
+        conn,
+        &format!("assignment_file_quota:{tenant}:{}", actor.user_id),
+    )
+    .await
+    .map_err(guild_db::DbError::from)?;
+    let used = file_bytes_used(conn, actor).await?;
+    if used.saturating_add(size_bytes) > quota {
+        return Err(AssessmentError::UploadQuotaExceeded { quota, used });
+    }
     let size = i64::try_from(size_bytes).unwrap_or(i64::MAX);
     diesel::insert_into(media_assets::table)
         .values((

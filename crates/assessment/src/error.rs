@@ -100,6 +100,14 @@ pub enum AssessmentError {
         /// The limit in bytes.
         max: u64,
     },
+    /// The member's assignment files would pass their upload quota in this tenant.
+    #[error("your assignment files may take {quota} bytes in all; {used} are used")]
+    UploadQuotaExceeded {
+        /// The quota in bytes.
+        quota: u64,
+        /// Bytes the member's files take already.
+        used: u64,
+    },
     /// The `Idempotency-Key` was used before with a different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -168,6 +176,7 @@ impl ErrorCode for AssessmentError {
             Self::UnsupportedFileType => "unsupported_file_type",
             Self::FileTypeMismatch { .. } => "file_type_mismatch",
             Self::FileTooLarge { .. } => "file_too_large",
+            Self::UploadQuotaExceeded { .. } => "upload_quota_exceeded",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -195,7 +204,7 @@ impl ErrorCode for AssessmentError {
             | Self::AssignmentAlreadyGraded
             | Self::SubmissionAlreadyGraded
             | Self::SubmissionSuperseded => 409,
-            Self::FileTooLarge { .. } => 413,
+            Self::FileTooLarge { .. } | Self::UploadQuotaExceeded { .. } => 413,
             Self::FileTypeNotAllowed { .. }
             | Self::UnsupportedFileType
             | Self::FileTypeMismatch { .. } => 422,

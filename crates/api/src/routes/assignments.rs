@@ -371,10 +371,10 @@ pub(crate) struct SubmissionFileForm {
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "documentation only")]
 pub(crate) enum FileErrors {
-    /// Larger than the assignment allows.
+    /// Larger than the assignment allows, or than the member's upload quota has left.
     #[response(
         status = 413,
-        description = "`file_too_large`",
+        description = "`file_too_large`, `upload_quota_exceeded`",
         content_type = "application/problem+json"
     )]
     TooLarge(Problem),
@@ -414,8 +414,11 @@ pub(crate) async fn upload_assignment_file(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
-    let assignment = in_tenant(&state, &actor, async |conn| {
-        assignments::upload_target(conn, &actor, id).await
+    let quota = state.assignment_file_quota;
+    let (assignment, quota_left) = in_tenant(&state, &actor, async |conn| {
+        let assignment = assignments::upload_target(conn, &actor, id).await?;
+        let left = assignments::file_quota_left(conn, &actor, quota).await?;
+        Ok::<_, guild_assessment::AssessmentError>((assignment, left))
     })
     .await?;
     let limit = u64::try_from(assignment.max_file_bytes).unwrap_or(0);
@@ -434,8 +437,16 @@ pub(crate) async fn upload_assignment_file(
             .ok_or_else(|| missing_field("file", "the file part needs a filename"))?;
         let mut bytes = Vec::new();
         while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
+            let size = (bytes.len() + chunk.len()) as u64;
+            if size > limit {
                 return Err(guild_assessment::AssessmentError::FileTooLarge { max: limit }.into());
+            }
+            if size > quota_left {
+                return Err(guild_assessment::AssessmentError::UploadQuotaExceeded {
+                    quota,
+                    used: quota - quota_left,
+                }
+                .into());
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -452,7 +463,10 @@ pub(crate) async fn upload_assignment_file(
         .await
         .map_err(blob_error)?;
     let stored = in_tenant(&state, &actor, async |conn| {
-        assignments::record_file(conn, &actor, id, asset_id, &file_name, size, file_type).await
+        assignments::record_file(
+            conn, &actor, id, asset_id, &file_name, size, file_type, quota,
+        )
+        .await
     })
     .await;
     if stored.is_err()
