@@ -1087,7 +1087,8 @@ async fn prerequisite_changes_racing_into_a_cycle_are_refused() {
     }
 }
 
-/// A member's certificates and overrides answer 404 for an id that is not a member here.
+/// A member's certificates and overrides, and erasure, answer 404 for an id that is not a
+/// member here.
 #[actix_web::test]
 async fn certificates_and_overrides_of_a_non_member_are_not_found() {
     let (_w, app) = world(|_| {}).await;
@@ -1104,6 +1105,15 @@ async fn certificates_and_overrides_of_a_non_member_are_not_found() {
                 "member_not_found",
             );
         }
+        assert_problem(
+            &send(
+                &app,
+                post(&format!("/v1/members/{id}/erase"), Some(&acme), json!({})),
+            )
+            .await,
+            404,
+            "member_not_found",
+        );
     }
     let own = send(&app, get("/v1/me", &acme)).await.json["user"]["id"].clone();
     let mine = send(
@@ -1380,4 +1390,29 @@ async fn password_changes_are_rate_limited_per_account() {
         429,
         "rate_limited",
     );
+}
+
+/// Two invitations racing for the last unit of the day's cap: one is sent, one is refused.
+#[actix_web::test]
+async fn invitations_racing_for_the_last_of_the_cap_send_one() {
+    let (_w, app) = world(|state| {
+        state.invite_caps = guild_tenancy::quota::InviteCaps {
+            free: 1,
+            starter: 1,
+            pro: 1,
+        };
+    })
+    .await;
+    for round in 0..4 {
+        let owner = access(&sign_up(&app, &format!("cap{round}")).await);
+        let invite = |n: usize| {
+            post(
+                "/v1/members",
+                Some(&owner),
+                json!({ "email": format!("r{round}-{n}@example.com"), "name": "R", "role": "EMPLOYEE" }),
+            )
+        };
+        let statuses = race(&app, invite(0), invite(1)).await;
+        assert_eq!(statuses, (201, 429), "round {round}");
+    }
 }

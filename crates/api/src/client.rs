@@ -78,25 +78,23 @@ pub fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
         .collect()
 }
 
-/// The rules and keys an authenticated actor counts against.
-fn actor_limits(state: &AppState, actor: &Actor) -> [(Option<RateRule>, String); 2] {
-    [
-        (
-            state.limits.tenant.filter(|r| r.limit > 0),
-            format!("tenant:{}", actor.tenant_id),
-        ),
-        (
-            actor
-                .api_key
-                .as_ref()
-                .and(state.limits.api_key)
-                .filter(|r| r.limit > 0),
-            actor
-                .api_key
-                .as_ref()
-                .map_or_else(String::new, |k| format!("key:{}", k.key_id)),
-        ),
-    ]
+/// The rules and keys an authenticated actor counts against (a key is formatted only for a rule
+/// that is set: this runs on every authenticated request).
+fn actor_limits<'a>(
+    state: &'a AppState,
+    actor: &'a Actor,
+) -> impl Iterator<Item = (RateRule, String)> + 'a {
+    let tenant = state
+        .limits
+        .tenant
+        .filter(|r| r.limit > 0)
+        .map(|rule| (rule, format!("tenant:{}", actor.tenant_id)));
+    let key = actor
+        .api_key
+        .as_ref()
+        .zip(state.limits.api_key.filter(|r| r.limit > 0))
+        .map(|(key, rule)| (rule, format!("key:{}", key.key_id)));
+    tenant.into_iter().chain(key)
 }
 
 /// Counts the request against the actor's limits without waiting, when the limiter is in
@@ -108,7 +106,6 @@ pub(crate) fn limit_actor_now(
 ) -> Option<Result<(), ApiError>> {
     let mut tightest: Option<RateDecision> = None;
     for (rule, key) in actor_limits(state, actor) {
-        let Some(rule) = rule else { continue };
         let decision = state.limiter.hit_local(&key, rule)?;
         tightest = Some(tighter(tightest, decision));
     }
@@ -123,7 +120,6 @@ pub(crate) async fn limit_actor(
 ) -> Result<(), ApiError> {
     let mut tightest: Option<RateDecision> = None;
     for (rule, key) in actor_limits(state, actor) {
-        let Some(rule) = rule else { continue };
         let decision = state
             .limiter
             .hit(&key, rule)
