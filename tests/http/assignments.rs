@@ -8,8 +8,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 use guild_tests::{
-    Reply, access, assert_problem, join, json_request, multipart_upload, request_with, send,
-    sign_up, world,
+    Reply, access, assert_problem, call, join, json_request, multipart_upload, send, sign_up,
+    with_headers, world,
 };
 use serde_json::{Value, json};
 
@@ -17,29 +17,6 @@ const PDF: &[u8] =
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
-async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json_request(method, uri, Some(token), body)).await
-}
-
-async fn with_headers<S, B>(
-    app: &S,
-    method: Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, request_with(method, uri, token, headers, body)).await
-}
 
 /// Submits `body` to `assignment` with a fresh Idempotency-Key.
 async fn submit<S, B>(app: &S, token: &str, assignment: &str, body: Value) -> Reply

@@ -8,41 +8,11 @@ use actix_web::http::Method;
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, World, access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{
+    Reply, World, access, assert_problem, call, join, json_request, send, sign_up, with_headers,
+    world,
+};
 use serde_json::{Value, json};
-
-async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json_request(method, uri, Some(token), body)).await
-}
-
-async fn with_headers<S, B>(
-    app: &S,
-    method: Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")));
-    for (name, value) in headers {
-        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    send(app, req.to_request()).await
-}
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap_or_default().to_owned()

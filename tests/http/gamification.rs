@@ -8,16 +8,8 @@ use actix_web::http::Method;
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{Reply, access, assert_problem, call, join, send, sign_up, world};
 use serde_json::{Value, json};
-
-async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json_request(method, uri, Some(token), body)).await
-}
 
 async fn redeem<S, B>(app: &S, token: &str, reward: &str, key: &str) -> Reply
 where

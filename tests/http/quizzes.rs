@@ -6,33 +6,8 @@ use actix_web::http::Method;
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
-use guild_tests::{
-    Reply, access, assert_problem, join, json_request, request_with, send, sign_up, world,
-};
+use guild_tests::{Reply, access, assert_problem, call, join, sign_up, with_headers, world};
 use serde_json::{Value, json};
-
-async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json_request(method, uri, Some(token), body)).await
-}
-
-async fn with_headers<S, B>(
-    app: &S,
-    method: Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, request_with(method, uri, token, headers, body)).await
-}
 
 async fn submit<S, B>(app: &S, token: &str, attempt: &str, key: &str, answers: Value) -> Reply
 where

@@ -653,3 +653,34 @@ impl Drop for SmtpSink {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Sends a JSON request with a bearer token and collects the reply.
+pub async fn call<S, B>(
+    service: &S,
+    method: actix_web::http::Method,
+    uri: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(service, json_request(method, uri, Some(token), body)).await
+}
+
+/// [`call`] with extra headers (`If-Match`, `Idempotency-Key`, …).
+pub async fn with_headers<S, B>(
+    service: &S,
+    method: actix_web::http::Method,
+    uri: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(service, request_with(method, uri, token, headers, body)).await
+}
