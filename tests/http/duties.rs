@@ -534,10 +534,11 @@ async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redempti
     let ada = access(&join(&app, &w, &owner, "ada@acme.example.com", "ADMIN").await);
     let ada_id = me_id(&app, &ada).await;
     let adjust = |token: &str, user: &str, amount: i32| {
-        json_request(
+        guild_tests::request_with(
             Method::POST,
             "/v1/xp/adjustments",
-            Some(token),
+            token,
+            &[("Idempotency-Key", &format!("{user}{amount}"))],
             Some(json!({ "user_id": user, "amount": amount, "reason": "Great work" })),
         )
     };

@@ -8,7 +8,7 @@ use actix_web::http::Method;
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, access, assert_problem, call, join, send, sign_up, world};
+use guild_tests::{Reply, access, assert_problem, call, join, send, sign_up, with_headers, world};
 use serde_json::{Value, json};
 
 async fn redeem<S, B>(app: &S, token: &str, reward: &str, key: &str) -> Reply
@@ -61,11 +61,17 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    call(
+    static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let key = format!(
+        "adjust-{}",
+        KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    with_headers(
         app,
         Method::POST,
         "/v1/xp/adjustments",
         owner,
+        &[("Idempotency-Key", &key)],
         Some(json!({ "user_id": user, "amount": amount, "reason": "test" })),
     )
     .await
@@ -844,5 +850,72 @@ async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_on
         )
         .await,
         0
+    );
+}
+
+#[actix_web::test]
+async fn a_retried_xp_adjustment_is_applied_once_and_a_reused_key_is_refused() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me_id(&app, &ann).await;
+    let body = json!({ "user_id": ann_id, "amount": 40, "reason": "Great work" });
+    let key = [("Idempotency-Key", "award-ann-1")];
+    let first = with_headers(
+        &app,
+        Method::POST,
+        "/v1/xp/adjustments",
+        &owner,
+        &key,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = with_headers(
+        &app,
+        Method::POST,
+        "/v1/xp/adjustments",
+        &owner,
+        &key,
+        Some(body),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json, first.json);
+    let other = json!({ "user_id": ann_id, "amount": 41, "reason": "Great work" });
+    assert_problem(
+        &with_headers(
+            &app,
+            Method::POST,
+            "/v1/xp/adjustments",
+            &owner,
+            &key,
+            Some(other.clone()),
+        )
+        .await,
+        422,
+        "idempotency_key_reused",
+    );
+    assert_problem(
+        &call(
+            &app,
+            Method::POST,
+            "/v1/xp/adjustments",
+            &owner,
+            Some(other),
+        )
+        .await,
+        400,
+        "idempotency_key_required",
+    );
+    assert_eq!(
+        count(
+            &w,
+            &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'")
+        )
+        .await,
+        1
     );
 }

@@ -1191,13 +1191,13 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
         access(&guild_tests::join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
     let bob_id = me(bob.clone()).await;
     for user in [&ann_id, &bob_id] {
-        let awarded = send(
+        let awarded = guild_tests::with_headers(
             &app,
-            post(
-                "/v1/xp/adjustments",
-                Some(&owner),
-                json!({ "user_id": user, "amount": 50, "reason": "Great work" }),
-            ),
+            Method::POST,
+            "/v1/xp/adjustments",
+            &owner,
+            &[("Idempotency-Key", user.as_str())],
+            Some(json!({ "user_id": user, "amount": 50, "reason": "Great work" })),
         )
         .await;
         assert_eq!(awarded.status, 200, "{}", awarded.text);

@@ -45,6 +45,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             if !media_type_ok {
                 return Err(ApiError::new(
@@ -66,6 +67,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
+            crate::idempotency::record_body(&req, &body);
             let value = parse::<T>(&body)?;
             value
                 .validate()

@@ -1,12 +1,31 @@
-//! The `Idempotency-Key` request header, required on POSTs that create or spend: the domain
-//! stores the first successful response per tenant, user and key (`guild_db::idempotency`) and
-//! replays it for a repeat with the same body; a repeat with another body is 422
-//! `idempotency_key_reused`. A replayed response carries `Idempotent-Replayed: true`.
+//! `Idempotency-Key`: one mechanism for every POST that creates a resource or moves XP, stock or
+//! attempts (see `docs/API-DESIGN.md`).
+//!
+//! A handler takes an [`Idempotency`] and runs its write through [`Idempotency::run`]. With a key,
+//! the write's transaction first claims the key (`guild_db::idempotency::claim`, a
+//! transaction-scoped advisory lock per tenant, user and key, so a concurrent repeat waits and
+//! then replays), and stores the response in the same transaction as the write it describes:
+//! - a repeat with the same key and the same request (method, path and the SHA-256 of the body)
+//!   gets the stored status and body again, with `Idempotent-Replayed: true`;
+//! - a repeat with the same key and another request is 422 `idempotency_key_reused`;
+//! - a failed request stores nothing, so its retry is evaluated again.
+//!
+//! Without a key the write simply runs, except on the operations where a retry would spend twice
+//! (a redemption, an XP adjustment, a quiz attempt's submission, an assignment submission): those
+//! call [`Idempotency::require`] and answer 400 `idempotency_key_required` without one.
 
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload};
+use diesel_async::AsyncPgConnection;
+use guild_db::idempotency::{self as store, Claim};
+use guild_db::tx::TxFn;
+use guild_kernel::{Actor, ErrorCode};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The header's name.
 pub const HEADER: &str = "idempotency-key";
@@ -14,7 +33,182 @@ pub const HEADER: &str = "idempotency-key";
 /// The header a replayed response carries.
 pub const REPLAYED: &str = "idempotent-replayed";
 
-/// A client-made key, 1 to 255 visible ASCII characters (a UUID is a good choice).
+/// The `Idempotency-Key` request header, as documented on an operation that takes it.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct IdempotencyHeader {
+    /// A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+    /// to retry this same request: the retry gets the first response again, with
+    /// `Idempotent-Replayed: true`; the same key with another request is 422
+    /// `idempotency_key_reused`.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
+    idempotency_key: Option<String>,
+}
+
+/// The same header where it is required (operations that spend).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct RequiredIdempotencyHeader {
+    /// A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+    /// to retry this same request: the retry gets the first response again, with
+    /// `Idempotent-Replayed: true`; the same key with another request is 422
+    /// `idempotency_key_reused`. Without it the request is 400 `idempotency_key_required`.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
+    idempotency_key: String,
+}
+
+/// The SHA-256 of the request's JSON body, recorded by [`crate::extract::ValidJson`] when the
+/// request carries an `Idempotency-Key`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyDigest(pub(crate) [u8; 32]);
+
+/// The request's `Idempotency-Key`, if any, and what identifies the request.
+#[derive(Debug)]
+pub struct Idempotency {
+    key: Option<String>,
+    req: HttpRequest,
+}
+
+impl FromRequest for Idempotency {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get(HEADER) {
+            None => None,
+            Some(value) => {
+                let key = value.to_str().unwrap_or_default().trim();
+                let valid = !key.is_empty()
+                    && key.len() <= 255
+                    && key.bytes().all(|b| b.is_ascii_graphic());
+                if !valid {
+                    return std::future::ready(Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                    )
+                    .detail("Idempotency-Key must be 1 to 255 visible ASCII characters")));
+                }
+                Some(key.to_owned())
+            }
+        };
+        std::future::ready(Ok(Self {
+            key,
+            req: req.clone(),
+        }))
+    }
+}
+
+/// What the transaction did with the key.
+enum Outcome {
+    Fresh(serde_json::Value),
+    Replay(u16, serde_json::Value),
+    Reused,
+}
+
+impl Idempotency {
+    /// Fails with 400 `idempotency_key_required` unless the request carries a key.
+    pub fn require(&self) -> Result<&str, ApiError> {
+        self.key.as_deref().ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "idempotency_key_required")
+                .detail("send an Idempotency-Key header (e.g. a UUID) with this request")
+        })
+    }
+
+    /// The key, if the request carries one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The method, the path and the body's digest: what a repeat must match.
+    fn fingerprint(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.req.method().as_str());
+        hash.update(b" ");
+        hash.update(self.req.path());
+        hash.update(b"\n");
+        if let Some(BodyDigest(digest)) = self.req.extensions().get::<BodyDigest>() {
+            hash.update(digest);
+        }
+        hex::encode(hash.finalize())
+    }
+
+    /// Runs `f` in one transaction scoped to the actor's tenant and answers `status` with its
+    /// result as JSON; with a key, claims it first and stores the answer with the write (see the
+    /// module docs).
+    pub(crate) async fn run<D, E, F>(
+        &self,
+        state: &AppState,
+        actor: &Actor,
+        status: StatusCode,
+        f: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
+            + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
+            + Send,
+        D: Serialize + Send,
+        E: From<guild_db::DbError> + ErrorCode + Send,
+    {
+        let Some(key) = self.key.as_deref() else {
+            let value = crate::routes::common::in_tenant(state, actor, f).await?;
+            return Ok(HttpResponse::build(status).json(value));
+        };
+        let fingerprint = self.fingerprint();
+        let code = status.as_u16();
+        let (tenant, user) = (actor.tenant_id, actor.user_id);
+        let outcome = crate::routes::common::in_tenant(state, actor, async |conn| {
+            match store::claim(conn, tenant, user, key, &fingerprint).await? {
+                Claim::Replay { status, body } => return Ok(Outcome::Replay(status, body)),
+                Claim::Reused => return Ok(Outcome::Reused),
+                Claim::New => {}
+            }
+            let value = f(conn).await?;
+            let body = serde_json::to_value(&value).map_err(|e| {
+                E::from(guild_db::DbError::Other(
+                    diesel::result::Error::SerializationError(Box::new(e)),
+                ))
+            })?;
+            store::store(conn, tenant, user, key, &fingerprint, code, &body).await?;
+            Ok::<_, E>(Outcome::Fresh(body))
+        })
+        .await?;
+        match outcome {
+            Outcome::Fresh(body) => Ok(HttpResponse::build(status).json(body)),
+            Outcome::Replay(stored, body) => Ok(HttpResponse::build(
+                StatusCode::from_u16(stored).unwrap_or(status),
+            )
+            .insert_header((REPLAYED, "true"))
+            .json(body)),
+            Outcome::Reused => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+            )
+            .detail("this Idempotency-Key was used for a different request")),
+        }
+    }
+}
+
+/// Records the body's digest for [`Idempotency`] when the request carries a key.
+pub(crate) fn record_body(req: &HttpRequest, body: &[u8]) {
+    if req.headers().contains_key(HEADER) {
+        req.extensions_mut()
+            .insert(BodyDigest(Sha256::digest(body).into()));
+    }
+}
+
+/// A required key, for the handlers whose domain function still claims the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub String);
 
@@ -22,24 +216,10 @@ impl FromRequest for IdempotencyKey {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(value) = req.headers().get(HEADER) else {
-            return std::future::ready(Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-            )
-            .detail("send an Idempotency-Key header (e.g. a UUID) with this request")));
-        };
-        let key = value.to_str().unwrap_or_default().trim();
-        let valid =
-            !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
-        std::future::ready(if valid {
-            Ok(Self(key.to_owned()))
-        } else {
-            Err(
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key")
-                    .detail("Idempotency-Key must be 1 to 255 visible ASCII characters"),
-            )
-        })
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = Idempotency::from_request(req, payload)
+            .into_inner()
+            .and_then(|i| i.require().map(str::to_owned));
+        std::future::ready(key.map(Self))
     }
 }

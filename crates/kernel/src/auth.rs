@@ -8,54 +8,15 @@
 //! plus explicit grants, each optionally scoped to groups, modules or the actor's manager subtree.
 //! OWNER and SUPER_ADMIN bypass every check.
 
-use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use crate::ids::{TenantId, UserId};
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
-        }
+pub use crate::enums::UnknownValue;
 
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The SCREAMING_SNAKE name used on the wire and in the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s { $($text => Ok(Self::$variant),)+ _ => Err(UnknownValue(s.to_owned())) }
-            }
-        }
-    };
-}
-
-/// A string that names no value of the enum it was parsed as.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value {0:?}")]
-pub struct UnknownValue(pub String);
-
-string_enum!(
+crate::string_enum!(
     /// A member's role in one tenant, from most to least powerful.
     TenantRole {
         /// Owns the tenant; bypasses every permission check.
@@ -73,7 +34,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::string_enum!(
     /// A user's platform-wide role. A global OWNER may act in any tenant (impersonation).
     GlobalRole {
         /// The platform owner.
@@ -87,7 +48,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::string_enum!(
     /// The fine-grained capabilities a grant can give.
     Permission {
         /// Edit any module.

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod enums;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -17,6 +18,7 @@ pub use auth::{
     Actor, Denied, GlobalRole, Grant, GrantScope, Permission, Target, TenantRole, authorize,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use enums::UnknownValue;
 pub use error::{ErrorCode, FieldError};
 pub use event::DomainEvent;
 pub use ids::{EventId, JobId, TenantId, UserId};

@@ -2,6 +2,7 @@
 //! the reward shop with its redemptions. XP from completed modules, quiz high scores and
 //! compliance renewals is awarded by the worker from the outbox ([`register`]).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_assessment::events::QuizHighScore;
@@ -22,7 +23,7 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
-use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::idempotency::{Idempotency, IdempotencyKey, REPLAYED, RequiredIdempotencyHeader};
 use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
@@ -256,27 +257,31 @@ pub(crate) enum AdjustErrors {
 /// Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
 /// spendable XP is 409 `insufficient_xp`.
 ///
-/// Never your own XP (403 `cannot_award_self`).
-#[utoipa::path(tag = "gamification", request_body = ManualBody,
+/// Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
+/// adjustment is applied once.
+#[utoipa::path(tag = "gamification", request_body = ManualBody, params(RequiredIdempotencyHeader),
     responses((status = 200, body = BalanceDto, description = "The member's balance after it"), AuthErrors, InputErrors, NotFound, Conflict, AdjustErrors))]
 #[post("/adjustments")]
 pub(crate) async fn adjust_xp(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     body: ValidJson<ManualBody>,
-) -> Result<web::Json<BalanceDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    once.require()?;
     let b = body.into_inner();
     let input = ManualInput {
         user_id: b.user_id,
         amount: b.amount,
         reason: b.reason,
     };
-    let balance = in_tenant(&state, &actor, async |conn| {
-        ledger::manual(conn, &actor, &input).await
+    once.run(&state, &actor, StatusCode::OK, async |conn| {
+        ledger::manual(conn, &actor, &input)
+            .await
+            .map(BalanceDto::from)
     })
-    .await?;
-    Ok(web::Json(balance.into()))
+    .await
 }
 
 // --- Leaderboard ----------------------------------------------------------------------------
