@@ -112,7 +112,7 @@ impl FromRequest for Idempotency {
 
 /// What the transaction did with the key.
 enum Outcome {
-    Fresh(serde_json::Value),
+    Fresh(StatusCode, serde_json::Value),
     Replay(u16, serde_json::Value),
     Reused,
 }
@@ -161,12 +161,32 @@ impl Idempotency {
         D: Serialize + Send,
         E: From<guild_db::DbError> + ErrorCode + Send,
     {
+        self.run_with(state, actor, move |_: &D| status, f).await
+    }
+
+    /// [`run`](Self::run) for a write whose success status depends on its result (e.g. 201 for
+    /// a new resource, 200 for an existing one): `status` decides it, and a replay answers the
+    /// stored one.
+    pub(crate) async fn run_with<D, E, F, S>(
+        &self,
+        state: &AppState,
+        actor: &Actor,
+        status: S,
+        f: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
+            + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
+            + Send,
+        D: Serialize + Send,
+        E: From<guild_db::DbError> + ErrorCode + Send,
+        S: FnOnce(&D) -> StatusCode + Send,
+    {
         let Some(key) = self.key.as_deref() else {
             let value = crate::routes::common::in_tenant(state, actor, f).await?;
-            return Ok(HttpResponse::build(status).json(value));
+            return Ok(HttpResponse::build(status(&value)).json(value));
         };
         let fingerprint = self.fingerprint();
-        let code = status.as_u16();
         let (tenant, user) = (actor.tenant_id, actor.user_id);
         let outcome = crate::routes::common::in_tenant(state, actor, async |conn| {
             match store::claim(conn, tenant, user, key, &fingerprint).await? {
@@ -175,19 +195,20 @@ impl Idempotency {
                 Claim::New => {}
             }
             let value = f(conn).await?;
+            let code = status(&value);
             let body = serde_json::to_value(&value).map_err(|e| {
                 E::from(guild_db::DbError::Other(
                     diesel::result::Error::SerializationError(Box::new(e)),
                 ))
             })?;
-            store::store(conn, tenant, user, key, &fingerprint, code, &body).await?;
-            Ok::<_, E>(Outcome::Fresh(body))
+            store::store(conn, tenant, user, key, &fingerprint, code.as_u16(), &body).await?;
+            Ok::<_, E>(Outcome::Fresh(code, body))
         })
         .await?;
         match outcome {
-            Outcome::Fresh(body) => Ok(HttpResponse::build(status).json(body)),
+            Outcome::Fresh(code, body) => Ok(HttpResponse::build(code).json(body)),
             Outcome::Replay(stored, body) => Ok(HttpResponse::build(
-                StatusCode::from_u16(stored).unwrap_or(status),
+                StatusCode::from_u16(stored).unwrap_or(StatusCode::OK),
             )
             .insert_header((REPLAYED, "true"))
             .json(body)),
