@@ -315,7 +315,7 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
     assert_eq!(created["rubric"][1]["levels"][1]["points"], 4);
     assert_eq!(created["submission_format"], "TEXT");
     let listed = call(&app, Method::GET, &uri, &ann, None).await;
-    assert_eq!(listed.json.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
 
     let submitted = submit(
         &app,
@@ -1182,4 +1182,88 @@ async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
     )
     .await;
     assert_eq!(link.status, 200, "{}", link.text);
+}
+
+#[actix_web::test]
+async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort_both_ways() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let uri = format!("/v1/modules/{module}/assignments");
+    let create = async |key: &str, body: Value| {
+        with_headers(
+            &app,
+            Method::POST,
+            &uri,
+            &owner,
+            &[("idempotency-key", key)],
+            Some(body),
+        )
+        .await
+    };
+    let body = json!({ "title": "Summary", "max_score": 10, "submission_format": "TEXT" });
+
+    let first = create("assignment-1", body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("etag"), Some("\"1\""));
+    let retry = create("assignment-1", body).await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.header("etag"), Some("\"1\""));
+    assert_eq!(retry.json["id"], first.json["id"]);
+    let reused = create("assignment-1", json!({ "title": "Other", "max_score": 10 })).await;
+    assert_problem(&reused, 422, "idempotency_key_reused");
+    assert_eq!(count(&w, "SELECT count(*) AS n FROM assignments").await, 1);
+    let missing = call(
+        &app,
+        Method::POST,
+        &uri,
+        &owner,
+        Some(json!({ "title": "No score" })),
+    )
+    .await;
+    assert_eq!(
+        fields(&missing),
+        vec![("max_score".to_owned(), "required".to_owned())]
+    );
+
+    let assignment_id = id(&first.json);
+    for (token, text) in [(&ann, "First"), (&bob, "Second"), (&ann, "Third")] {
+        let reply = submit(&app, token, &assignment_id, json!({ "text_answer": text })).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    let list = format!("/v1/assignments/{assignment_id}/submissions");
+    let texts = async |query: &str| -> (Vec<Value>, Option<String>) {
+        let reply = call(&app, Method::GET, &format!("{list}?{query}"), &owner, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let texts = reply.json["data"]
+            .as_array()
+            .map(|ss| ss.iter().map(|s| s["text_answer"].clone()).collect())
+            .unwrap_or_default();
+        (texts, reply.json["next_cursor"].as_str().map(str::to_owned))
+    };
+    let (oldest, _) = texts("").await;
+    assert_eq!(oldest, [json!("First"), json!("Second"), json!("Third")]);
+    let (newest, cursor) = texts("sort=-submitted_at&limit=2").await;
+    assert_eq!(newest, [json!("Third"), json!("Second")]);
+    let cursor = cursor.unwrap_or_default();
+    let (rest, end) = texts(&format!("sort=-submitted_at&limit=2&cursor={cursor}")).await;
+    assert_eq!(rest, [json!("First")]);
+    assert_eq!(end, None);
+    let (ascending, cursor) = texts("sort=submitted_at&limit=1").await;
+    assert_eq!(ascending, [json!("First")]);
+    let cursor = cursor.unwrap_or_default();
+    let (next, _) = texts(&format!("sort=submitted_at&limit=1&cursor={cursor}")).await;
+    assert_eq!(next, [json!("Second")]);
+    let unknown = call(
+        &app,
+        Method::GET,
+        &format!("{list}?sort=score"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_problem(&unknown, 422, "validation_failed");
 }

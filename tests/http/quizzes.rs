@@ -253,7 +253,7 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
         ),
         (
             json!({ "kind": "RIDDLE", "prompt": "Hm?" }),
-            ("kind", "one_of"),
+            ("kind", "invalid_value"),
         ),
     ];
     for (body, (field, code)) in cases {
@@ -396,7 +396,7 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
     )
     .await;
     assert_eq!(
-        listed.json.as_array().map(Vec::len),
+        listed.json["data"].as_array().map(Vec::len),
         Some(1),
         "{}",
         listed.text
@@ -569,7 +569,7 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
         None,
     )
     .await;
-    assert_eq!(mine.json.as_array().map(Vec::len), Some(1));
+    assert_eq!(mine.json["data"].as_array().map(Vec::len), Some(1));
     assert_clean("list", &mine);
 
     // Graded to a final score: still only the score and the verdict.
@@ -674,7 +674,7 @@ async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
         None,
     )
     .await;
-    for a in mine.json.as_array().cloned().unwrap_or_default() {
+    for a in mine.json["data"].as_array().cloned().unwrap_or_default() {
         if a["status"] == "IN_PROGRESS" {
             submit(&app, &ann, &id(&a), "finish", json!([])).await;
         }
@@ -864,13 +864,13 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
         None,
     )
     .await
-    .json
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-    .iter()
-    .map(|a| a["status"].clone())
-    .collect();
+    .json["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
     assert_eq!(
         statuses,
         [json!("TIMED_OUT"), json!("GRADED"), json!("TIMED_OUT")]
@@ -1430,4 +1430,158 @@ async fn a_quiz_of_a_module_locked_by_its_prerequisites_cannot_be_started() {
     assert_eq!(completed.status, 200, "{}", completed.text);
     let started = call(&app, Method::POST, &attempts, &ann, None).await;
     assert_eq!(started.status, 201, "{}", started.text);
+}
+
+#[actix_web::test]
+async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let module = published_module(&app, &owner).await;
+    let uri = format!("/v1/modules/{module}/quizzes");
+    let create = async |key: &str, title: &str| {
+        with_headers(
+            &app,
+            Method::POST,
+            &uri,
+            &owner,
+            &[("idempotency-key", key)],
+            Some(json!({ "title": title, "show_answers": "NEVER" })),
+        )
+        .await
+    };
+
+    let first = create("quiz-1", "One").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("etag"), Some("\"1\""));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let retry = create("quiz-1", "One").await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.header("etag"), Some("\"1\""));
+    assert_eq!(retry.json["id"], first.json["id"]);
+    assert_eq!(retry.json["show_answers"], "NEVER");
+    assert_problem(
+        &create("quiz-1", "Other").await,
+        422,
+        "idempotency_key_reused",
+    );
+    assert_eq!(count(&w, "SELECT count(*) AS n FROM quizzes").await, 1);
+
+    for title in ["Two", "Three"] {
+        let made = call(
+            &app,
+            Method::POST,
+            &uri,
+            &owner,
+            Some(json!({ "title": title })),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+    }
+    let page = call(&app, Method::GET, &format!("{uri}?limit=2"), &owner, None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let titles = |reply: &Reply| -> Vec<Value> {
+        reply.json["data"]
+            .as_array()
+            .map(|qs| qs.iter().map(|q| q["title"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(titles(&page), [json!("One"), json!("Two")]);
+    let cursor = page.json["next_cursor"].as_str().unwrap_or_default();
+    assert!(!cursor.is_empty(), "{}", page.text);
+    let last = call(
+        &app,
+        Method::GET,
+        &format!("{uri}?limit=2&cursor={cursor}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(titles(&last), [json!("Three")]);
+    assert_eq!(last.json["next_cursor"], Value::Null);
+    let forged = call(
+        &app,
+        Method::GET,
+        &format!("{uri}?cursor=bm90LWEtdXVpZA"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_problem(&forged, 422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn a_start_retried_with_its_key_answers_the_same_attempt_and_attempts_come_in_pages() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let module = published_module(&app, &owner).await;
+    let (quiz_id, made) = quiz(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Again" }),
+        &[single("Pick a", "a")],
+    )
+    .await;
+    let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
+    let start = async |key: &str| {
+        with_headers(
+            &app,
+            Method::POST,
+            &attempts,
+            &ann,
+            &[("idempotency-key", key)],
+            None,
+        )
+        .await
+    };
+
+    let first = start("start-1").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let retry = start("start-1").await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json["id"], first.json["id"]);
+    let resumed = start("start-2").await;
+    assert_eq!(resumed.status, 200, "{}", resumed.text);
+    assert_eq!(resumed.json["id"], first.json["id"]);
+    assert_eq!(
+        start("start-2").await.status,
+        200,
+        "a replay answers the stored status"
+    );
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        1
+    );
+
+    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
+    submit(&app, &ann, &id(&first.json), "submit-1", answers.clone()).await;
+    let second = call(&app, Method::POST, &attempts, &ann, None).await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    submit(&app, &ann, &id(&second.json), "submit-2", answers).await;
+
+    let page = call(
+        &app,
+        Method::GET,
+        &format!("{attempts}?limit=1"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(page.json["data"][0]["number"], 1, "{}", page.text);
+    assert_eq!(page.json["data"][0]["status"], "GRADED");
+    let cursor = page.json["next_cursor"].as_str().unwrap_or_default();
+    let next = call(
+        &app,
+        Method::GET,
+        &format!("{attempts}?limit=1&cursor={cursor}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(next.json["data"][0]["number"], 2, "{}", next.text);
+    assert_eq!(next.json["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(next.json["next_cursor"], Value::Null);
 }

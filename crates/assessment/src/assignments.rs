@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{assignment_files, assignments, media_assets, sections};
-use guild_kernel::{Actor, FieldError};
+use guild_kernel::{Actor, FieldError, Page, PageRequest};
 use guild_learning::LearningError;
 use guild_learning::media::{self, FILE_TYPES, FileType};
 use guild_learning::modules::visible;
@@ -34,8 +34,49 @@ use uuid::Uuid;
 use crate::AssessmentError;
 use crate::quizzes::check_author;
 
-/// What a submission consists of.
-pub const SUBMISSION_FORMATS: [&str; 3] = ["TEXT", "FILE", "BOTH"];
+guild_kernel::string_enum!(
+    /// What a submission to an assignment consists of.
+    SubmissionFormat {
+        /// A text answer.
+        Text => "TEXT",
+        /// Files uploaded for the assignment.
+        File => "FILE",
+        /// A text answer and files.
+        Both => "BOTH",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// The file types an assignment may accept, by extension (the media library's types; see
+    /// `guild_learning::media::FILE_TYPES`). Authors may write them in any case, with or without
+    /// a leading dot.
+    AssignmentFileType {
+        /// PDF.
+        Pdf => "pdf",
+        /// Word (OOXML).
+        Docx => "docx",
+        /// Word (legacy).
+        Doc => "doc",
+        /// PNG image.
+        Png => "png",
+        /// JPEG image.
+        Jpg => "jpg",
+        /// JPEG image.
+        Jpeg => "jpeg",
+        /// GIF image.
+        Gif => "gif",
+        /// WebP image.
+        Webp => "webp",
+        /// MP4 video.
+        Mp4 => "mp4",
+        /// MP4 video.
+        M4v => "m4v",
+        /// QuickTime video.
+        Mov => "mov",
+        /// WebM video.
+        Webm => "webm",
+    }
+);
 
 /// The file types accepted when the author names none.
 pub const DEFAULT_FILE_TYPES: [&str; 6] = ["pdf", "docx", "doc", "png", "jpg", "jpeg"];
@@ -85,7 +126,8 @@ struct Row {
     brief_html: String,
     due_at: Option<DateTime<Utc>>,
     max_score: i32,
-    submission_format: String,
+    #[diesel(deserialize_as = String)]
+    submission_format: SubmissionFormat,
     allowed_file_types: Vec<String>,
     max_file_bytes: i64,
     allow_late: bool,
@@ -114,8 +156,8 @@ pub struct Assignment {
     pub due_at: Option<DateTime<Utc>>,
     /// The best score.
     pub max_score: i32,
-    /// TEXT, FILE or BOTH.
-    pub submission_format: String,
+    /// What a submission consists of.
+    pub submission_format: SubmissionFormat,
     /// Accepted file types, as extensions.
     pub allowed_file_types: Vec<String>,
     /// The largest file accepted, in bytes.
@@ -139,12 +181,12 @@ pub struct Assignment {
 impl Assignment {
     /// Whether submissions include files.
     pub fn takes_files(&self) -> bool {
-        self.submission_format != "TEXT"
+        self.submission_format != SubmissionFormat::Text
     }
 
     /// Whether submissions include text.
     pub fn takes_text(&self) -> bool {
-        self.submission_format != "FILE"
+        self.submission_format != SubmissionFormat::File
     }
 }
 
@@ -186,8 +228,8 @@ pub struct AssignmentInput {
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// The best score (required on create).
     pub max_score: Option<i32>,
-    /// TEXT (default), FILE or BOTH.
-    pub submission_format: Option<String>,
+    /// What a submission consists of (default TEXT).
+    pub submission_format: Option<SubmissionFormat>,
     /// Accepted file types as extensions (default [`DEFAULT_FILE_TYPES`]).
     pub allowed_file_types: Option<Vec<String>>,
     /// Largest file in bytes (default [`DEFAULT_MAX_FILE_BYTES`]).
@@ -207,7 +249,7 @@ struct Settings {
     brief_html: String,
     due_at: Option<DateTime<Utc>>,
     max_score: i32,
-    submission_format: String,
+    submission_format: SubmissionFormat,
     allowed_file_types: Vec<String>,
     max_file_bytes: i64,
     allow_late: bool,
@@ -242,9 +284,8 @@ impl Settings {
                 .unwrap_or(0),
             submission_format: input
                 .submission_format
-                .clone()
-                .or_else(|| current.map(|c| c.submission_format.clone()))
-                .unwrap_or_else(|| "TEXT".to_owned()),
+                .or_else(|| current.map(|c| c.submission_format))
+                .unwrap_or(SubmissionFormat::Text),
             allowed_file_types: input
                 .allowed_file_types
                 .as_ref()
@@ -297,13 +338,6 @@ impl Settings {
         if !(1..=10_000).contains(&self.max_score) {
             errors.push(FieldError::new("max_score", "range", "must be 1 to 10000"));
         }
-        if !SUBMISSION_FORMATS.contains(&self.submission_format.as_str()) {
-            errors.push(FieldError::new(
-                "submission_format",
-                "one_of",
-                "must be TEXT, FILE or BOTH",
-            ));
-        }
         for t in &self.allowed_file_types {
             if !FILE_TYPES
                 .iter()
@@ -316,7 +350,7 @@ impl Settings {
                 ));
             }
         }
-        if self.submission_format != "TEXT" && self.allowed_file_types.is_empty() {
+        if self.submission_format != SubmissionFormat::Text && self.allowed_file_types.is_empty() {
             errors.push(FieldError::new(
                 "allowed_file_types",
                 "required",
@@ -498,21 +532,31 @@ fn rubric_json(rubric: Option<&Vec<Criterion>>) -> Option<serde_json::Value> {
     rubric.and_then(|r| serde_json::to_value(r).ok())
 }
 
-/// The assignments of a module the actor can see, oldest first.
+/// A page of the assignments of a module the actor can see, oldest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-) -> Result<Vec<Assignment>, AssessmentError> {
+    page: &PageRequest,
+) -> Result<Page<Assignment>, AssessmentError> {
     visible(conn, actor, module).await?;
-    let rows: Vec<Row> = assignments::table
+    let limit = page.limit();
+    let mut query = assignments::table
         .filter(assignments::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(assignments::module_id.eq(module))
         .select(Row::as_select())
         .order(assignments::id)
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(Assignment::from).collect())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_after::<Uuid>(page)? {
+        query = query.filter(assignments::id.gt(after));
+    }
+    let rows: Vec<Row> = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
+    Ok(Page {
+        data: page.data.into_iter().map(Assignment::from).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One assignment.
@@ -560,7 +604,7 @@ pub async fn create(
             assignments::brief_html.eq(&s.brief_html),
             assignments::due_at.eq(s.due_at),
             assignments::max_score.eq(s.max_score),
-            assignments::submission_format.eq(&s.submission_format),
+            assignments::submission_format.eq(s.submission_format.as_str()),
             assignments::allowed_file_types.eq(&s.allowed_file_types),
             assignments::max_file_bytes.eq(s.max_file_bytes),
             assignments::allow_late.eq(s.allow_late),
@@ -604,7 +648,7 @@ pub async fn update(
             assignments::brief_html.eq(&s.brief_html),
             assignments::due_at.eq(s.due_at),
             assignments::max_score.eq(s.max_score),
-            assignments::submission_format.eq(&s.submission_format),
+            assignments::submission_format.eq(s.submission_format.as_str()),
             assignments::allowed_file_types.eq(&s.allowed_file_types),
             assignments::max_file_bytes.eq(s.max_file_bytes),
             assignments::allow_late.eq(s.allow_late),
@@ -870,4 +914,24 @@ pub async fn orphaned_files(
     .await
     .map_err(guild_db::DbError::from)?;
     Ok(rows.into_iter().map(|r| r.asset_id).collect())
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn the_file_types_are_the_media_librarys() {
+        let library: Vec<&str> = FILE_TYPES
+            .iter()
+            .flat_map(|t| t.extensions.iter().copied())
+            .collect();
+        let ours: Vec<&str> = AssignmentFileType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(ours, library);
+        assert!(
+            DEFAULT_FILE_TYPES
+                .iter()
+                .all(|t| t.parse::<AssignmentFileType>().is_ok())
+        );
+    }
 }

@@ -7,13 +7,14 @@
 //!   Starts of one member at one quiz are serialized by a transaction-scoped advisory lock, under
 //!   which the attempts are counted, so `max_attempts` holds under any concurrency (the unique
 //!   `(user, quiz, number)` index is the backstop).
-//! - **Submit** scores the answers at once, in the same transaction that records them. It takes
-//!   an `Idempotency-Key`: a repeat with the same key and body replays the stored result and
-//!   changes nothing; the same key with another body is `idempotency_key_reused`.
+//! - **Submit** scores the answers at once, in the same transaction that records them. (Callers
+//!   make a repeated submission replay the first one with the API's `Idempotency-Key`.)
 //! - **Late submissions**: an attempt may be submitted until its deadline plus a grace period of
 //!   [`GRACE_SECONDS`] (network latency, a slow click). After that the submission is refused with
 //!   `attempt_timed_out` and the attempt is closed as TIMED_OUT: it counts as an attempt and is
-//!   not passed. An expired attempt found when starting again is closed the same way.
+//!   not passed. An expired attempt found when starting again is closed the same way. Closing is
+//!   a write of its own ([`close_if_expired`], [`close_expired`]): a caller runs it in its own
+//!   transaction first, so that it is kept when the start or the submission is then refused.
 //! - **Essays** are scored by a grader (a mentor of the module or a MANAGE_QUIZZES holder): the
 //!   attempt waits as PENDING_REVIEW with `passed` unknown until every answered essay is graded,
 //!   then becomes GRADED with its final score. Nobody grades their own attempt
@@ -41,21 +42,35 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::idempotency::{self, Claim};
 use guild_db::outbox;
 use guild_db::schema::{quiz_attempts, quizzes};
 use guild_kernel::{
     Actor, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AssessmentError;
 use crate::events::{HIGH_SCORE_PERCENT, QuizHighScore, QuizPassed, QuizScore};
-use crate::questions::{self, Question, is_choice};
-use crate::quizzes::{Quiz, graded_modules, may_grade, visible_quiz};
+use crate::questions::{self, Question, QuestionKind};
+use crate::quizzes::{Quiz, ShowAnswers, graded_modules, may_grade, visible_quiz};
 use crate::scoring::{self, Answer, QuestionResult, round2};
+
+guild_kernel::string_enum!(
+    /// Where an attempt is.
+    AttemptStatus {
+        /// Started, not submitted; the deadline (plus the grace period) has not passed.
+        InProgress => "IN_PROGRESS",
+        /// Submitted, not scored yet (not written by this version; kept for stored rows).
+        Submitted => "SUBMITTED",
+        /// Submitted; answered essays wait for a grader, so `passed` is unknown.
+        PendingReview => "PENDING_REVIEW",
+        /// Scored: `passed` and `score_percent` are final.
+        Graded => "GRADED",
+        /// Not submitted in time: counts as an attempt, not passed.
+        TimedOut => "TIMED_OUT",
+    }
+);
 
 /// Seconds after the deadline during which a submission is still accepted.
 pub const GRACE_SECONDS: i64 = 30;
@@ -80,7 +95,8 @@ struct Row {
     quiz_id: Uuid,
     user_id: Uuid,
     number: i32,
-    status: String,
+    #[diesel(deserialize_as = String)]
+    status: AttemptStatus,
     started_at: DateTime<Utc>,
     deadline_at: Option<DateTime<Utc>>,
     submitted_at: Option<DateTime<Utc>>,
@@ -130,7 +146,7 @@ impl Row {
             quiz_id: self.quiz_id,
             user_id: self.user_id,
             number: self.number,
-            status: self.status.clone(),
+            status: self.status,
             started_at: self.started_at,
             deadline_at: self.deadline_at,
             submitted_at: self.submitted_at,
@@ -153,8 +169,8 @@ pub struct AttemptSummary {
     pub user_id: Uuid,
     /// 1 for the member's first attempt at the quiz.
     pub number: i32,
-    /// IN_PROGRESS, PENDING_REVIEW, GRADED or TIMED_OUT.
-    pub status: String,
+    /// Where it is.
+    pub status: AttemptStatus,
     /// Started.
     pub started_at: DateTime<Utc>,
     /// When time runs out (submissions are accepted [`GRACE_SECONDS`] longer).
@@ -186,7 +202,7 @@ pub struct TakerQuestion {
     /// Id.
     pub id: Uuid,
     /// Kind.
-    pub kind: String,
+    pub kind: QuestionKind,
     /// Prompt.
     pub prompt: String,
     /// Points.
@@ -202,7 +218,7 @@ pub struct RevealedResult {
     /// The question.
     pub question_id: Uuid,
     /// Its kind.
-    pub kind: String,
+    pub kind: QuestionKind,
     /// Points earned; `None` while an essay waits for a grader.
     pub points_awarded: Option<f64>,
     /// Points possible.
@@ -270,7 +286,7 @@ fn view(
             options.dedup_by(|a, b| a.id == b.id);
             Some(TakerQuestion {
                 id: q.id,
-                kind: q.kind.clone(),
+                kind: q.kind,
                 prompt: q.prompt.clone(),
                 points: q.points,
                 options,
@@ -279,10 +295,10 @@ fn view(
         .collect();
     let shown = match reveal {
         Reveal::All => true,
-        Reveal::Policy => match quiz.show_answers.as_str() {
-            "ALWAYS" => true,
-            "AFTER_PASS" => row.passed == Some(true),
-            _ => false,
+        Reveal::Policy => match quiz.show_answers {
+            ShowAnswers::Always => true,
+            ShowAnswers::AfterPass => row.passed == Some(true),
+            ShowAnswers::Never => false,
         },
     };
     let results = (shown && row.results.is_some()).then(|| {
@@ -344,9 +360,9 @@ async fn time_out(
     row: &Row,
 ) -> Result<(), AssessmentError> {
     diesel::update(quiz_attempts::table.find((actor.tenant_id.into_uuid(), row.id)))
-        .filter(quiz_attempts::status.eq("IN_PROGRESS"))
+        .filter(quiz_attempts::status.eq(AttemptStatus::InProgress.as_str()))
         .set((
-            quiz_attempts::status.eq("TIMED_OUT"),
+            quiz_attempts::status.eq(AttemptStatus::TimedOut.as_str()),
             quiz_attempts::passed.eq(Some(false)),
         ))
         .execute(conn)
@@ -369,15 +385,67 @@ pub enum Started {
     New(Box<AttemptView>),
     /// The attempt in progress, returned instead of a new one.
     Resumed(Box<AttemptView>),
-    /// Every allowed attempt is used: answer 409 `quiz_max_attempts_reached`. An expired attempt
-    /// closed on the way (TIMED_OUT) is committed with this outcome, which is why it is not an
-    /// error.
-    LimitReached,
 }
 
-/// Starts an attempt at a quiz, or resumes the one in progress (closing an expired one first).
-/// Refused with `module_locked` while a prerequisite of the quiz's module lacks the actor's
-/// completion, as learning decides for sections.
+/// Closes the actor's attempts at `quiz` still in progress whose deadline plus the grace period
+/// has passed (TIMED_OUT: they count, not passed). Run it in its own transaction before
+/// [`start`], so that the closing is kept when the start is refused
+/// (`quiz_max_attempts_reached`).
+pub async fn close_expired(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    quiz: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AssessmentError> {
+    lock_member_quiz(conn, actor, quiz).await?;
+    let open: Vec<Row> = quiz_attempts::table
+        .filter(quiz_attempts::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(quiz_attempts::user_id.eq(actor.user_id.into_uuid()))
+        .filter(quiz_attempts::quiz_id.eq(quiz))
+        .filter(quiz_attempts::status.eq(AttemptStatus::InProgress.as_str()))
+        .filter(quiz_attempts::archived_at.is_null())
+        .select(Row::as_select())
+        .load(conn)
+        .await?;
+    for row in open
+        .iter()
+        .filter(|r| r.deadline_at.is_some_and(|d| now > d + grace()))
+    {
+        time_out(conn, actor, row).await?;
+    }
+    Ok(())
+}
+
+/// Closes the actor's attempt `id` as TIMED_OUT when it is still in progress and its deadline
+/// plus the grace period has passed. Run it in its own transaction before [`submit`], so that the
+/// closing is kept when the submission is then refused (`attempt_timed_out`).
+pub async fn close_if_expired(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AssessmentError> {
+    let row: Option<Row> = quiz_attempts::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .filter(quiz_attempts::user_id.eq(actor.user_id.into_uuid()))
+        .filter(quiz_attempts::status.eq(AttemptStatus::InProgress.as_str()))
+        .select(Row::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(row) = row
+        && row.deadline_at.is_some_and(|d| now > d + grace())
+    {
+        time_out(conn, actor, &row).await?;
+    }
+    Ok(())
+}
+
+/// Starts an attempt at a quiz, or resumes the one in progress (closing an expired one first;
+/// see [`close_expired`]). Refused with `module_locked` while a prerequisite of the quiz's module
+/// lacks the actor's completion, as learning decides for sections, and with
+/// `quiz_max_attempts_reached` when every allowed attempt is used.
 pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -402,7 +470,10 @@ pub async fn start(
         .await?;
     // Attempts of earlier compliance cycles are archived: kept, numbered, but no longer counted.
     let active: Vec<&Row> = mine.iter().filter(|a| a.archived_at.is_none()).collect();
-    if let Some(open) = active.iter().find(|a| a.status == "IN_PROGRESS") {
+    if let Some(open) = active
+        .iter()
+        .find(|a| a.status == AttemptStatus::InProgress)
+    {
         if open.deadline_at.is_none_or(|d| now <= d + grace()) {
             return Ok(Started::Resumed(Box::new(view(
                 open,
@@ -416,7 +487,7 @@ pub async fn start(
     if let Some(max) = quiz.max_attempts
         && active.len() >= usize::try_from(max).unwrap_or(0)
     {
-        return Ok(Started::LimitReached);
+        return Err(AssessmentError::MaxAttemptsReached);
     }
     let mut all = questions::load(conn, actor, quiz.id).await?;
     if all.is_empty() {
@@ -477,39 +548,6 @@ pub async fn start(
     ))))
 }
 
-/// The outcome of a submission.
-#[derive(Debug, Clone)]
-pub enum Submitted {
-    /// Scored (GRADED, or PENDING_REVIEW while essays wait).
-    Scored {
-        /// The attempt as its taker may see it; `module_id` and `attempt.passed` tell a caller
-        /// whether a completion check is due.
-        attempt: Box<AttemptView>,
-        /// A repeat of an earlier submission with the same `Idempotency-Key`: nothing changed.
-        replayed: bool,
-    },
-    /// Refused: the deadline plus the grace period had passed. The attempt is now TIMED_OUT
-    /// (committed with this outcome); answer 409 `attempt_timed_out`.
-    TimedOut {
-        /// The attempt.
-        attempt_id: Uuid,
-    },
-}
-
-/// What identifies a submission for its `Idempotency-Key`: the attempt and the answers (in a
-/// canonical order).
-fn fingerprint(attempt: Uuid, answers: &[Answer]) -> String {
-    let mut canonical = answers.to_vec();
-    canonical.sort_by_key(|a| a.question_id);
-    for a in &mut canonical {
-        a.option_ids.sort();
-    }
-    let body = serde_json::to_string(&canonical).unwrap_or_default();
-    hex::encode(Sha256::digest(format!(
-        "POST /attempts/{attempt}/submit\n{body}"
-    )))
-}
-
 fn check_answers(
     answers: &[Answer],
     questions: &HashMap<Uuid, Question>,
@@ -532,7 +570,7 @@ fn check_answers(
                 "answer each question at most once",
             ));
         }
-        if is_choice(&q.kind) {
+        if q.kind.is_choice() {
             if a.text.is_some() {
                 errors.push(FieldError::new(
                     format!("answers[{i}].text"),
@@ -558,7 +596,7 @@ fn check_answers(
                     "not an option of this question",
                 ));
             }
-            if q.kind != "MULTIPLE_CHOICE" && a.option_ids.len() > 1 {
+            if q.kind != QuestionKind::MultipleChoice && a.option_ids.len() > 1 {
                 errors.push(FieldError::new(
                     format!("answers[{i}].option_ids"),
                     "count",
@@ -636,39 +674,17 @@ async fn publish_final(
     Ok(())
 }
 
-/// Submits the actor's answers to their attempt, once per `idempotency_key`.
+/// Submits the actor's answers to their attempt and scores them: GRADED, or PENDING_REVIEW while
+/// essays wait. Returns the attempt as its taker may see it; `module_id` and `attempt.passed`
+/// tell a caller whether a completion check is due. Refused with `attempt_timed_out` after the
+/// deadline plus the grace period (run [`close_if_expired`] first to have the attempt closed).
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     answers: &[Answer],
-    idempotency_key: &str,
     now: DateTime<Utc>,
-) -> Result<Submitted, AssessmentError> {
-    let fingerprint = fingerprint(id, answers);
-    match idempotency::claim(
-        conn,
-        actor.tenant_id,
-        actor.user_id,
-        idempotency_key,
-        &fingerprint,
-    )
-    .await?
-    {
-        Claim::Replay { body, .. } => {
-            let attempt = serde_json::from_value(body).map_err(|e| {
-                AssessmentError::Db(guild_db::DbError::Other(
-                    diesel::result::Error::DeserializationError(Box::new(e)),
-                ))
-            })?;
-            return Ok(Submitted::Scored {
-                attempt: Box::new(attempt),
-                replayed: true,
-            });
-        }
-        Claim::Reused => return Err(AssessmentError::IdempotencyKeyReused),
-        Claim::New => {}
-    }
+) -> Result<AttemptView, AssessmentError> {
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((tenant, id))
@@ -683,14 +699,13 @@ pub async fn submit(
         Err(AssessmentError::QuizNotFound) => return Err(AssessmentError::AttemptNotFound),
         other => other?,
     };
-    match row.status.as_str() {
-        "IN_PROGRESS" => {}
-        "TIMED_OUT" => return Err(AssessmentError::AttemptTimedOut),
+    match row.status {
+        AttemptStatus::InProgress => {}
+        AttemptStatus::TimedOut => return Err(AssessmentError::AttemptTimedOut),
         _ => return Err(AssessmentError::AttemptNotInProgress),
     }
     if row.deadline_at.is_some_and(|d| now > d + grace()) {
-        time_out(conn, actor, &row).await?;
-        return Ok(Submitted::TimedOut { attempt_id: row.id });
+        return Err(AssessmentError::AttemptTimedOut);
     }
     let questions = row.questions();
     check_answers(answers, &questions)?;
@@ -703,7 +718,7 @@ pub async fn submit(
             scoring::score(
                 q,
                 by_question.get(&q.id).copied(),
-                &quiz.multiple_choice_scoring,
+                quiz.multiple_choice_scoring,
             )
         })
         .collect();
@@ -714,18 +729,18 @@ pub async fn submit(
     let earned = round2(results.iter().filter_map(|r| r.points_awarded).sum());
     let pending = results.iter().any(|r| r.points_awarded.is_none());
     let (status, percent, passed) = if pending {
-        ("PENDING_REVIEW", None, None)
+        (AttemptStatus::PendingReview, None, None)
     } else {
         let percent = scoring::percent(earned, max);
         (
-            "GRADED",
+            AttemptStatus::Graded,
             Some(percent),
             Some(percent >= f64::from(quiz.passing_score_percent)),
         )
     };
     let row: Row = diesel::update(quiz_attempts::table.find((tenant, id)))
         .set((
-            quiz_attempts::status.eq(status),
+            quiz_attempts::status.eq(status.as_str()),
             quiz_attempts::submitted_at.eq(Some(now)),
             quiz_attempts::score_points.eq(Some(earned)),
             quiz_attempts::max_points.eq(Some(max)),
@@ -749,22 +764,7 @@ pub async fn submit(
         serde_json::json!({ "quiz_id": quiz.id, "status": status, "score_percent": percent }),
     )
     .await?;
-    let attempt = view(&row, &quiz, &questions, Reveal::Policy);
-    let body = serde_json::to_value(&attempt).unwrap_or_default();
-    idempotency::store(
-        conn,
-        actor.tenant_id,
-        actor.user_id,
-        idempotency_key,
-        &fingerprint,
-        200,
-        &body,
-    )
-    .await?;
-    Ok(Submitted::Scored {
-        attempt: Box::new(attempt),
-        replayed: false,
-    })
+    Ok(view(&row, &quiz, &questions, Reveal::Policy))
 }
 
 /// A grader's score for one essay.
@@ -811,7 +811,7 @@ pub async fn grade(
     if row.user_id == actor.user_id.into_uuid() {
         return Err(AssessmentError::CannotGradeOwnAttempt);
     }
-    if row.status != "PENDING_REVIEW" {
+    if row.status != AttemptStatus::PendingReview {
         return Err(AssessmentError::AttemptNotPendingReview);
     }
     if grades.is_empty() {
@@ -826,7 +826,7 @@ pub async fn grade(
     for (i, g) in grades.iter().enumerate() {
         let Some(result) = results
             .iter_mut()
-            .find(|r| r.question_id == g.question_id && r.kind == "ESSAY")
+            .find(|r| r.question_id == g.question_id && r.kind == QuestionKind::Essay)
         else {
             errors.push(FieldError::new(
                 format!("grades[{i}].question_id"),
@@ -866,16 +866,16 @@ pub async fn grade(
     let (status, percent, passed) = if complete {
         let percent = scoring::percent(earned, max);
         (
-            "GRADED",
+            AttemptStatus::Graded,
             Some(percent),
             Some(percent >= f64::from(quiz.passing_score_percent)),
         )
     } else {
-        ("PENDING_REVIEW", None, None)
+        (AttemptStatus::PendingReview, None, None)
     };
     let row: Row = diesel::update(quiz_attempts::table.find((tenant, id)))
         .set((
-            quiz_attempts::status.eq(status),
+            quiz_attempts::status.eq(status.as_str()),
             quiz_attempts::score_points.eq(Some(earned)),
             quiz_attempts::score_percent.eq(percent),
             quiz_attempts::passed.eq(passed),
@@ -928,22 +928,32 @@ pub async fn get(
     Ok(view(&row, &quiz, &row.questions(), reveal))
 }
 
-/// The actor's attempts at a quiz, by number.
+/// A page of the actor's attempts at a quiz, by number.
 pub async fn mine(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     quiz: Uuid,
-) -> Result<Vec<AttemptSummary>, AssessmentError> {
+    page: &PageRequest,
+) -> Result<Page<AttemptSummary>, AssessmentError> {
     let quiz = visible_quiz(conn, actor, quiz).await?;
-    let rows: Vec<Row> = quiz_attempts::table
+    let limit = page.limit();
+    let mut query = quiz_attempts::table
         .filter(quiz_attempts::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(quiz_attempts::user_id.eq(actor.user_id.into_uuid()))
         .filter(quiz_attempts::quiz_id.eq(quiz.id))
         .select(Row::as_select())
         .order(quiz_attempts::number)
-        .load(conn)
-        .await?;
-    Ok(rows.iter().map(Row::summary).collect())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_after::<i32>(page)? {
+        query = query.filter(quiz_attempts::number.gt(after));
+    }
+    let rows: Vec<Row> = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |r| r.number.to_string());
+    Ok(Page {
+        data: page.data.iter().map(Row::summary).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// An attempt waiting for a grader.
@@ -975,7 +985,7 @@ pub async fn review_queue(
         )
         .filter(quiz_attempts::tenant_id.eq(tenant))
         .filter(quiz_attempts::user_id.ne(actor.user_id.into_uuid()))
-        .filter(quiz_attempts::status.eq("PENDING_REVIEW"))
+        .filter(quiz_attempts::status.eq(AttemptStatus::PendingReview.as_str()))
         .select((Row::as_select(), quizzes::title, quizzes::module_id))
         .order(quiz_attempts::id.asc())
         .limit(i64::from(limit) + 1)
@@ -986,10 +996,7 @@ pub async fn review_queue(
     if let Some(module) = module {
         query = query.filter(quizzes::module_id.eq(module));
     }
-    let bad_cursor =
-        || AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
-    if let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? {
-        let after: Uuid = cursor.0.parse().map_err(|_| bad_cursor())?;
+    if let Some(after) = crate::cursor_after::<Uuid>(page)? {
         query = query.filter(quiz_attempts::id.gt(after));
     }
     let rows: Vec<(Row, String, Uuid)> = query.load(conn).await?;

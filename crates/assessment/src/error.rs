@@ -108,9 +108,6 @@ pub enum AssessmentError {
         /// Bytes the member's files take already.
         used: u64,
     },
-    /// The `Idempotency-Key` was used before with a different request.
-    #[error("this Idempotency-Key was used with a different request")]
-    IdempotencyKeyReused,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -177,7 +174,6 @@ impl ErrorCode for AssessmentError {
             Self::FileTypeMismatch { .. } => "file_type_mismatch",
             Self::FileTooLarge { .. } => "file_too_large",
             Self::UploadQuotaExceeded { .. } => "upload_quota_exceeded",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -208,7 +204,7 @@ impl ErrorCode for AssessmentError {
             Self::FileTypeNotAllowed { .. }
             | Self::UnsupportedFileType
             | Self::FileTypeMismatch { .. } => 422,
-            Self::BadOrder | Self::QuizEmpty | Self::IdempotencyKeyReused | Self::Invalid(_) => 422,
+            Self::BadOrder | Self::QuizEmpty | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
     }

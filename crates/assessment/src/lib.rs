@@ -46,8 +46,20 @@ mod tests;
 pub use error::AssessmentError;
 
 use diesel_async::AsyncPgConnection;
-use guild_kernel::Actor;
+use guild_kernel::{Actor, PageRequest};
 use uuid::Uuid;
+
+/// The key a page's cursor names (the sort key of the last row of the previous page), or
+/// `invalid_cursor` for a cursor Guild did not make.
+pub(crate) fn cursor_after<T: std::str::FromStr>(
+    page: &PageRequest,
+) -> Result<Option<T>, AssessmentError> {
+    let bad = || AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
+    match page.cursor().map_err(|_| bad())? {
+        Some(cursor) => Ok(Some(cursor.0.parse().map_err(|_| bad())?)),
+        None => Ok(None),
+    }
+}
 
 pub(crate) async fn audit(
     conn: &mut AsyncPgConnection,

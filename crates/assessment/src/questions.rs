@@ -18,18 +18,30 @@ use crate::AssessmentError;
 use crate::quizzes::authored_quiz;
 use crate::scoring::normalize;
 
-/// The question kinds.
-pub const KINDS: [&str; 5] = [
-    "SINGLE_CHOICE",
-    "MULTIPLE_CHOICE",
-    "TRUE_FALSE",
-    "FILL_IN_BLANK",
-    "ESSAY",
-];
+guild_kernel::string_enum!(
+    /// What a question asks for, and how it is scored (see [`crate::scoring`]).
+    QuestionKind {
+        /// Choose the one correct option among 2 to 20.
+        SingleChoice => "SINGLE_CHOICE",
+        /// Choose every correct option among 2 to 20 (at least one is correct).
+        MultipleChoice => "MULTIPLE_CHOICE",
+        /// Choose the correct one of exactly two options.
+        TrueFalse => "TRUE_FALSE",
+        /// Type an answer; it must equal one of the accepted answers.
+        FillInBlank => "FILL_IN_BLANK",
+        /// Write freely; a grader scores it.
+        Essay => "ESSAY",
+    }
+);
 
-/// Whether `kind` is answered by choosing options.
-pub fn is_choice(kind: &str) -> bool {
-    matches!(kind, "SINGLE_CHOICE" | "MULTIPLE_CHOICE" | "TRUE_FALSE")
+impl QuestionKind {
+    /// Whether it is answered by choosing options.
+    pub fn is_choice(self) -> bool {
+        matches!(
+            self,
+            Self::SingleChoice | Self::MultipleChoice | Self::TrueFalse
+        )
+    }
 }
 
 /// One option of a choice question, with its answer key.
@@ -48,7 +60,8 @@ pub struct ChoiceOption {
 struct Row {
     id: Uuid,
     quiz_id: Uuid,
-    kind: String,
+    #[diesel(deserialize_as = String)]
+    kind: QuestionKind,
     prompt: String,
     options: serde_json::Value,
     accepted_answers: Vec<String>,
@@ -68,8 +81,8 @@ pub struct Question {
     pub id: Uuid,
     /// Its quiz.
     pub quiz_id: Uuid,
-    /// One of [`KINDS`].
-    pub kind: String,
+    /// Its kind.
+    pub kind: QuestionKind,
     /// What is asked.
     pub prompt: String,
     /// The options (choice kinds).
@@ -114,7 +127,7 @@ impl From<Row> for Question {
 #[derive(Debug, Clone, Default)]
 pub struct QuestionInput {
     /// Kind.
-    pub kind: Option<String>,
+    pub kind: Option<QuestionKind>,
     /// Prompt.
     pub prompt: Option<String>,
     /// Options; replaces them.
@@ -129,7 +142,7 @@ pub struct QuestionInput {
 
 /// What a question would be after a write, checked as a whole.
 struct Draft<'a> {
-    kind: &'a str,
+    kind: QuestionKind,
     prompt: &'a str,
     options: &'a [ChoiceOption],
     accepted_answers: &'a [String],
@@ -142,13 +155,6 @@ fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
     let mut err = |field: String, code: &str, message: &str| {
         errors.push(FieldError::new(field, code, message));
     };
-    if !KINDS.contains(&d.kind) {
-        err(
-            "kind".into(),
-            "one_of",
-            "must be SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY",
-        );
-    }
     if d.prompt.trim().is_empty() || d.prompt.chars().count() > 5000 {
         err("prompt".into(), "length", "must be 1 to 5000 characters");
     }
@@ -162,14 +168,14 @@ fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
             "must be at most 5000 characters",
         );
     }
-    if is_choice(d.kind) {
-        let (min, max) = if d.kind == "TRUE_FALSE" {
+    if d.kind.is_choice() {
+        let (min, max) = if d.kind == QuestionKind::TrueFalse {
             (2, 2)
         } else {
             (2, 20)
         };
         if d.options.len() < min || d.options.len() > max {
-            let message = if d.kind == "TRUE_FALSE" {
+            let message = if d.kind == QuestionKind::TrueFalse {
                 "a TRUE_FALSE question has exactly two options"
             } else {
                 "a choice question has 2 to 20 options"
@@ -200,7 +206,7 @@ fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
             }
         }
         let correct = d.options.iter().filter(|o| o.correct).count();
-        if d.kind == "MULTIPLE_CHOICE" {
+        if d.kind == QuestionKind::MultipleChoice {
             if correct == 0 {
                 err(
                     "options".into(),
@@ -230,7 +236,7 @@ fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
                 "only choice questions have options",
             );
         }
-        if d.kind == "FILL_IN_BLANK" {
+        if d.kind == QuestionKind::FillInBlank {
             if d.accepted_answers.is_empty() {
                 err(
                     "accepted_answers".into(),
@@ -316,7 +322,6 @@ pub async fn create(
     authored_quiz(conn, actor, quiz).await?;
     let kind = input
         .kind
-        .clone()
         .ok_or_else(|| AssessmentError::invalid("kind", "required", "a kind is required"))?;
     let prompt = input
         .prompt
@@ -327,7 +332,7 @@ pub async fn create(
     let points = input.points.unwrap_or(1);
     let explanation = input.explanation.clone().flatten();
     check(&Draft {
-        kind: &kind,
+        kind,
         prompt: &prompt,
         options: &options,
         accepted_answers: &accepted,
@@ -347,7 +352,7 @@ pub async fn create(
             quiz_questions::tenant_id.eq(tenant),
             quiz_questions::id.eq(id),
             quiz_questions::quiz_id.eq(quiz),
-            quiz_questions::kind.eq(&kind),
+            quiz_questions::kind.eq(kind.as_str()),
             quiz_questions::prompt.eq(&prompt),
             quiz_questions::options.eq(options_json(&options)),
             quiz_questions::accepted_answers.eq(&accepted),
@@ -388,7 +393,7 @@ pub async fn update(
             current: current.revision,
         });
     }
-    let kind = input.kind.clone().unwrap_or(current.kind);
+    let kind = input.kind.unwrap_or(current.kind);
     let prompt = input.prompt.clone().unwrap_or(current.prompt);
     let options = input.options.clone().unwrap_or(current.options);
     let accepted = input
@@ -398,7 +403,7 @@ pub async fn update(
     let points = input.points.unwrap_or(current.points);
     let explanation = input.explanation.clone().unwrap_or(current.explanation);
     check(&Draft {
-        kind: &kind,
+        kind,
         prompt: &prompt,
         options: &options,
         accepted_answers: &accepted,
@@ -408,7 +413,7 @@ pub async fn update(
     let row: Row = diesel::update(quiz_questions::table.find((actor.tenant_id.into_uuid(), id)))
         .filter(quiz_questions::revision.eq(expected))
         .set((
-            quiz_questions::kind.eq(&kind),
+            quiz_questions::kind.eq(kind.as_str()),
             quiz_questions::prompt.eq(&prompt),
             quiz_questions::options.eq(options_json(&options)),
             quiz_questions::accepted_answers.eq(&accepted),

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_mentors, quiz_questions, quizzes};
-use guild_kernel::{Actor, Permission, Target, authorize};
+use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use guild_learning::LearningError;
 use guild_learning::modules::{editable, is_mentor, visible};
 use serde::Serialize;
@@ -19,10 +19,19 @@ use uuid::Uuid;
 
 use crate::AssessmentError;
 use crate::questions::{self, Question};
-use crate::scoring::SCORING_MODES;
+use crate::scoring::ScoringMode;
 
-/// What a taker is shown after submitting.
-pub const SHOW_ANSWERS: [&str; 3] = ["NEVER", "AFTER_PASS", "ALWAYS"];
+guild_kernel::string_enum!(
+    /// What a taker is shown of the right answers after submitting.
+    ShowAnswers {
+        /// The score and the verdict only.
+        Never => "NEVER",
+        /// The right answers and explanations once the attempt passed.
+        AfterPass => "AFTER_PASS",
+        /// The right answers and explanations after every submission.
+        Always => "ALWAYS",
+    }
+);
 
 /// A quiz's stored fields.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -46,10 +55,12 @@ pub struct Quiz {
     pub shuffle_questions: bool,
     /// Each attempt shows the options in its own random order.
     pub shuffle_options: bool,
-    /// NEVER, AFTER_PASS or ALWAYS.
-    pub show_answers: String,
-    /// ALL_OR_NOTHING or PARTIAL.
-    pub multiple_choice_scoring: String,
+    /// What takers see of the right answers.
+    #[diesel(deserialize_as = String)]
+    pub show_answers: ShowAnswers,
+    /// How MULTIPLE_CHOICE questions are scored.
+    #[diesel(deserialize_as = String)]
+    pub multiple_choice_scoring: ScoringMode,
     /// The author.
     pub created_by: Uuid,
     /// Bumped by every change; the ETag.
@@ -91,10 +102,10 @@ pub struct QuizInput {
     pub shuffle_questions: Option<bool>,
     /// Shuffle options per attempt.
     pub shuffle_options: Option<bool>,
-    /// NEVER, AFTER_PASS (default) or ALWAYS.
-    pub show_answers: Option<String>,
-    /// ALL_OR_NOTHING (default) or PARTIAL.
-    pub multiple_choice_scoring: Option<String>,
+    /// What takers see of the right answers (default AFTER_PASS).
+    pub show_answers: Option<ShowAnswers>,
+    /// How MULTIPLE_CHOICE questions are scored (default ALL_OR_NOTHING).
+    pub multiple_choice_scoring: Option<ScoringMode>,
 }
 
 #[derive(AsChangeset, Default)]
@@ -107,8 +118,8 @@ struct Changes {
     time_limit_seconds: Option<Option<i32>>,
     shuffle_questions: Option<bool>,
     shuffle_options: Option<bool>,
-    show_answers: Option<String>,
-    multiple_choice_scoring: Option<String>,
+    show_answers: Option<&'static str>,
+    multiple_choice_scoring: Option<&'static str>,
 }
 
 fn check_input(input: &QuizInput) -> Result<(), AssessmentError> {
@@ -144,24 +155,6 @@ fn check_input(input: &QuizInput) -> Result<(), AssessmentError> {
             "time_limit_seconds",
             "range",
             "must be at least 1 (or null for no limit)",
-        ));
-    }
-    if let Some(s) = &input.show_answers
-        && !SHOW_ANSWERS.contains(&s.as_str())
-    {
-        errors.push(guild_kernel::FieldError::new(
-            "show_answers",
-            "one_of",
-            "must be NEVER, AFTER_PASS or ALWAYS",
-        ));
-    }
-    if let Some(s) = &input.multiple_choice_scoring
-        && !SCORING_MODES.contains(&s.as_str())
-    {
-        errors.push(guild_kernel::FieldError::new(
-            "multiple_choice_scoring",
-            "one_of",
-            "must be ALL_OR_NOTHING or PARTIAL",
         ));
     }
     if errors.is_empty() {
@@ -321,34 +314,45 @@ async fn detail(
     })
 }
 
-/// The quizzes of a module the actor can see, oldest first, without their questions.
+/// A page of the quizzes of a module the actor can see, oldest first, without their questions.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-) -> Result<Vec<QuizDetail>, AssessmentError> {
+    page: &PageRequest,
+) -> Result<Page<QuizDetail>, AssessmentError> {
     visible(conn, actor, module).await?;
-    let rows: Vec<Quiz> = quizzes::table
+    let limit = page.limit();
+    let mut query = quizzes::table
         .filter(quizzes::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(quizzes::module_id.eq(module))
         .select(Quiz::as_select())
         .order(quizzes::id)
-        .load(conn)
-        .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|q| q.id).collect();
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_after::<Uuid>(page)? {
+        query = query.filter(quizzes::id.gt(after));
+    }
+    let rows: Vec<Quiz> = query.load(conn).await?;
+    let page = Page::from_overfetch(rows, limit, |q| q.id.to_string());
+    let ids: Vec<Uuid> = page.data.iter().map(|q| q.id).collect();
     let sizes = sizes(conn, actor, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|quiz| {
-            let (question_count, total_points) = sizes.get(&quiz.id).copied().unwrap_or((0, 0));
-            QuizDetail {
-                quiz,
-                question_count,
-                total_points,
-                questions: None,
-            }
-        })
-        .collect())
+    Ok(Page {
+        data: page
+            .data
+            .into_iter()
+            .map(|quiz| {
+                let (question_count, total_points) = sizes.get(&quiz.id).copied().unwrap_or((0, 0));
+                QuizDetail {
+                    quiz,
+                    question_count,
+                    total_points,
+                    questions: None,
+                }
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One quiz; with its questions and answer keys when the actor may author it.
@@ -389,12 +393,12 @@ pub async fn create(
             quizzes::shuffle_options.eq(input.shuffle_options.unwrap_or(false)),
             quizzes::show_answers.eq(input
                 .show_answers
-                .clone()
-                .unwrap_or_else(|| "AFTER_PASS".into())),
+                .unwrap_or(ShowAnswers::AfterPass)
+                .as_str()),
             quizzes::multiple_choice_scoring.eq(input
                 .multiple_choice_scoring
-                .clone()
-                .unwrap_or_else(|| "ALL_OR_NOTHING".into())),
+                .unwrap_or(ScoringMode::AllOrNothing)
+                .as_str()),
             quizzes::created_by.eq(actor.user_id.into_uuid()),
         ))
         .returning(Quiz::as_returning())
@@ -436,8 +440,8 @@ pub async fn update(
         time_limit_seconds: input.time_limit_seconds,
         shuffle_questions: input.shuffle_questions,
         shuffle_options: input.shuffle_options,
-        show_answers: input.show_answers.clone(),
-        multiple_choice_scoring: input.multiple_choice_scoring.clone(),
+        show_answers: input.show_answers.map(ShowAnswers::as_str),
+        multiple_choice_scoring: input.multiple_choice_scoring.map(ScoringMode::as_str),
     };
     let quiz = diesel::update(quizzes::table.find((actor.tenant_id.into_uuid(), id)))
         .filter(quizzes::revision.eq(expected))

@@ -15,10 +15,17 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::questions::{ChoiceOption, Question};
+use crate::questions::{ChoiceOption, Question, QuestionKind};
 
-/// How MULTIPLE_CHOICE questions are scored.
-pub const SCORING_MODES: [&str; 2] = ["ALL_OR_NOTHING", "PARTIAL"];
+guild_kernel::string_enum!(
+    /// How a quiz scores its MULTIPLE_CHOICE questions.
+    ScoringMode {
+        /// Full points for exactly the correct options, else nothing.
+        AllOrNothing => "ALL_OR_NOTHING",
+        /// `points × max(0, (correct chosen − wrong chosen) / correct total)`.
+        Partial => "PARTIAL",
+    }
+);
 
 /// A member's answer to one question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +46,7 @@ pub struct QuestionResult {
     /// The question.
     pub question_id: Uuid,
     /// Its kind.
-    pub kind: String,
+    pub kind: QuestionKind,
     /// Points earned; `None` while an essay waits for a grader.
     pub points_awarded: Option<f64>,
     /// Points possible.
@@ -80,7 +87,7 @@ fn correct_ids(options: &[ChoiceOption]) -> Vec<&str> {
 }
 
 /// Scores one question; `answer` is `None` when it was left out.
-pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> QuestionResult {
+pub fn score(question: &Question, answer: Option<&Answer>, mode: ScoringMode) -> QuestionResult {
     let max = question.points;
     let full = f64::from(max);
     let chosen: Vec<&str> = answer
@@ -90,17 +97,17 @@ pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> Questi
         .and_then(|a| a.text.as_deref())
         .map(normalize)
         .filter(|t| !t.is_empty());
-    let (points, correct) = match question.kind.as_str() {
-        "SINGLE_CHOICE" | "TRUE_FALSE" => {
+    let (points, correct) = match question.kind {
+        QuestionKind::SingleChoice | QuestionKind::TrueFalse => {
             let right = chosen.len() == 1 && correct_ids(&question.options) == chosen;
             (if right { full } else { 0.0 }, Some(right))
         }
-        "MULTIPLE_CHOICE" => {
+        QuestionKind::MultipleChoice => {
             let correct = correct_ids(&question.options);
             let right_chosen = chosen.iter().filter(|c| correct.contains(c)).count();
             let wrong_chosen = chosen.len() - right_chosen;
             let exact = wrong_chosen == 0 && right_chosen == correct.len();
-            let points = if mode == "PARTIAL" && !correct.is_empty() {
+            let points = if mode == ScoringMode::Partial && !correct.is_empty() {
                 let net = right_chosen as f64 - wrong_chosen as f64;
                 round2(full * (net / correct.len() as f64).max(0.0))
             } else if exact {
@@ -110,7 +117,7 @@ pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> Questi
             };
             (points, Some(exact))
         }
-        "FILL_IN_BLANK" => {
+        QuestionKind::FillInBlank => {
             let right = text.as_ref().is_some_and(|t| {
                 question
                     .accepted_answers
@@ -120,10 +127,10 @@ pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> Questi
             (if right { full } else { 0.0 }, Some(right))
         }
         // An answered essay waits for a grader.
-        _ => {
+        QuestionKind::Essay => {
             return QuestionResult {
                 question_id: question.id,
-                kind: question.kind.clone(),
+                kind: question.kind,
                 points_awarded: if text.is_some() { None } else { Some(0.0) },
                 max_points: max,
                 correct: None,
@@ -133,7 +140,7 @@ pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> Questi
     };
     QuestionResult {
         question_id: question.id,
-        kind: question.kind.clone(),
+        kind: question.kind,
         points_awarded: Some(points),
         max_points: max,
         correct,
@@ -145,11 +152,11 @@ pub fn score(question: &Question, answer: Option<&Answer>, mode: &str) -> Questi
 mod unit {
     use super::*;
 
-    fn question(kind: &str, correct: &[&str], all: &[&str], accepted: &[&str]) -> Question {
+    fn question(kind: QuestionKind, correct: &[&str], all: &[&str], accepted: &[&str]) -> Question {
         Question {
             id: Uuid::now_v7(),
             quiz_id: Uuid::now_v7(),
-            kind: kind.into(),
+            kind,
             prompt: "?".into(),
             options: all
                 .iter()
@@ -180,71 +187,84 @@ mod unit {
     #[test]
     fn partial_credit_subtracts_wrong_choices_and_never_goes_negative() {
         let q = question(
-            "MULTIPLE_CHOICE",
+            QuestionKind::MultipleChoice,
             &["a", "b", "c"],
             &["a", "b", "c", "d"],
             &[],
         );
-        let pts = |ids: &[&str], mode: &str| score(&q, Some(&choose(&q, ids)), mode).points_awarded;
-        assert_eq!(pts(&["a", "b"], "PARTIAL"), Some(2.67));
-        assert_eq!(pts(&["a", "b", "d"], "PARTIAL"), Some(1.33));
-        assert_eq!(pts(&["a", "d"], "PARTIAL"), Some(0.0));
-        assert_eq!(pts(&["d"], "PARTIAL"), Some(0.0));
-        assert_eq!(pts(&["a", "b", "c", "d"], "PARTIAL"), Some(2.67));
-        assert_eq!(pts(&["a", "b", "c"], "PARTIAL"), Some(4.0));
-        assert_eq!(pts(&["a", "b"], "ALL_OR_NOTHING"), Some(0.0));
-        assert_eq!(pts(&["a", "b", "c"], "ALL_OR_NOTHING"), Some(4.0));
+        let pts = |ids: &[&str], mode: ScoringMode| {
+            score(&q, Some(&choose(&q, ids)), mode).points_awarded
+        };
+        assert_eq!(pts(&["a", "b"], ScoringMode::Partial), Some(2.67));
+        assert_eq!(pts(&["a", "b", "d"], ScoringMode::Partial), Some(1.33));
+        assert_eq!(pts(&["a", "d"], ScoringMode::Partial), Some(0.0));
+        assert_eq!(pts(&["d"], ScoringMode::Partial), Some(0.0));
+        assert_eq!(pts(&["a", "b", "c", "d"], ScoringMode::Partial), Some(2.67));
+        assert_eq!(pts(&["a", "b", "c"], ScoringMode::Partial), Some(4.0));
+        assert_eq!(pts(&["a", "b"], ScoringMode::AllOrNothing), Some(0.0));
+        assert_eq!(pts(&["a", "b", "c"], ScoringMode::AllOrNothing), Some(4.0));
     }
 
     #[test]
     fn fill_in_blank_ignores_case_and_extra_whitespace() {
-        let q = question("FILL_IN_BLANK", &[], &[], &["Hard  Hat", "helmet"]);
+        let q = question(
+            QuestionKind::FillInBlank,
+            &[],
+            &[],
+            &["Hard  Hat", "helmet"],
+        );
         let answer = |t: &str| Answer {
             question_id: q.id,
             option_ids: vec![],
             text: Some(t.into()),
         };
         assert_eq!(
-            score(&q, Some(&answer("  hard\t hat ")), "PARTIAL").points_awarded,
+            score(&q, Some(&answer("  hard\t hat ")), ScoringMode::Partial).points_awarded,
             Some(4.0)
         );
         assert_eq!(
-            score(&q, Some(&answer("HELMET")), "PARTIAL").points_awarded,
+            score(&q, Some(&answer("HELMET")), ScoringMode::Partial).points_awarded,
             Some(4.0)
         );
         assert_eq!(
-            score(&q, Some(&answer("hardhat")), "PARTIAL").points_awarded,
+            score(&q, Some(&answer("hardhat")), ScoringMode::Partial).points_awarded,
             Some(0.0)
         );
-        assert_eq!(score(&q, None, "PARTIAL").correct, Some(false));
+        assert_eq!(score(&q, None, ScoringMode::Partial).correct, Some(false));
     }
 
     #[test]
     fn single_choice_needs_the_one_correct_option() {
-        let q = question("SINGLE_CHOICE", &["b"], &["a", "b"], &[]);
+        let q = question(QuestionKind::SingleChoice, &["b"], &["a", "b"], &[]);
         assert_eq!(
-            score(&q, Some(&choose(&q, &["b"])), "PARTIAL").points_awarded,
+            score(&q, Some(&choose(&q, &["b"])), ScoringMode::Partial).points_awarded,
             Some(4.0)
         );
         assert_eq!(
-            score(&q, Some(&choose(&q, &["a"])), "PARTIAL").points_awarded,
+            score(&q, Some(&choose(&q, &["a"])), ScoringMode::Partial).points_awarded,
             Some(0.0)
         );
         assert_eq!(
-            score(&q, Some(&choose(&q, &[])), "PARTIAL").points_awarded,
+            score(&q, Some(&choose(&q, &[])), ScoringMode::Partial).points_awarded,
             Some(0.0)
         );
     }
 
     #[test]
     fn an_answered_essay_waits_and_an_empty_one_earns_nothing() {
-        let q = question("ESSAY", &[], &[], &[]);
+        let q = question(QuestionKind::Essay, &[], &[], &[]);
         let essay = Answer {
             question_id: q.id,
             option_ids: vec![],
             text: Some("Because.".into()),
         };
-        assert_eq!(score(&q, Some(&essay), "PARTIAL").points_awarded, None);
-        assert_eq!(score(&q, None, "PARTIAL").points_awarded, Some(0.0));
+        assert_eq!(
+            score(&q, Some(&essay), ScoringMode::Partial).points_awarded,
+            None
+        );
+        assert_eq!(
+            score(&q, None, ScoringMode::Partial).points_awarded,
+            Some(0.0)
+        );
     }
 }

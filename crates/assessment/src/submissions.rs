@@ -5,8 +5,8 @@
 //!   `submission_format` says. Submissions are numbered per member; a resubmission supersedes the
 //!   current one, and only the current one can be graded. Submissions of one member to one
 //!   assignment are serialized by a transaction-scoped advisory lock (a partial unique index
-//!   keeps one current submission per member and assignment as the backstop). Submit takes an
-//!   `Idempotency-Key`: a repeat with the same key and body replays the stored response.
+//!   keeps one current submission per member and assignment as the backstop). (Callers make a
+//!   repeated submission replay the first one with the API's `Idempotency-Key`.)
 //! - **Resubmission rules.** Allowed until the current submission is graded
 //!   (`assignment_already_graded`) or the due date passes. After the due date a submission is
 //!   refused with `assignment_closed`, unless the assignment allows late work: then it is
@@ -30,16 +30,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::idempotency::{self, Claim};
 use guild_db::outbox;
 use guild_db::schema::{assignment_files, assignment_submissions, assignments, media_assets};
 use guild_kernel::{Actor, Denied, FieldError, Page, PageRequest, Permission, Target, authorize};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AssessmentError;
@@ -47,6 +45,26 @@ use crate::assignments::{Assignment, SubmissionFile, visible_assignment};
 use crate::events::{AssignmentGraded, AssignmentSubmitted};
 use crate::quizzes::{graded_modules, may_grade};
 use crate::scoring::round2;
+
+guild_kernel::string_enum!(
+    /// Where a submission is.
+    SubmissionStatus {
+        /// Waiting for a grade (or superseded by a resubmission).
+        Submitted => "SUBMITTED",
+        /// Graded: final.
+        Graded => "GRADED",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// The orders a list of submissions can take; `-` is descending, ties go by id.
+    SubmissionSort {
+        /// Oldest first (the default).
+        SubmittedAt => "submitted_at",
+        /// Newest first.
+        SubmittedAtDesc => "-submitted_at",
+    }
+);
 
 /// The most files one submission may have.
 pub const MAX_FILES: usize = 10;
@@ -80,7 +98,8 @@ struct Row {
     asset_ids: Vec<Uuid>,
     submitted_at: DateTime<Utc>,
     late: bool,
-    status: String,
+    #[diesel(deserialize_as = String)]
+    status: SubmissionStatus,
     superseded: bool,
     score: Option<f64>,
     rubric_selection: Option<serde_json::Value>,
@@ -111,8 +130,8 @@ pub struct Submission {
     pub submitted_at: DateTime<Utc>,
     /// After the due date.
     pub late: bool,
-    /// SUBMITTED or GRADED.
-    pub status: String,
+    /// Where it is.
+    pub status: SubmissionStatus,
     /// Replaced by a later submission.
     pub superseded: bool,
     /// The grade, 0 to `max_score`.
@@ -220,24 +239,6 @@ pub struct SubmissionInput {
     pub text_answer: Option<String>,
     /// Files uploaded for this assignment (FILE and BOTH).
     pub asset_ids: Vec<Uuid>,
-}
-
-/// The outcome of a submission.
-#[derive(Debug, Clone)]
-pub struct Submitted {
-    /// The new submission.
-    pub submission: Box<Submission>,
-    /// A repeat of an earlier submission with the same `Idempotency-Key`: nothing changed.
-    pub replayed: bool,
-}
-
-fn fingerprint(assignment: Uuid, input: &SubmissionInput) -> String {
-    let mut ids = input.asset_ids.clone();
-    ids.sort();
-    let body = serde_json::json!({ "text_answer": input.text_answer, "asset_ids": ids });
-    hex::encode(Sha256::digest(format!(
-        "POST /assignments/{assignment}/submissions\n{body}"
-    )))
 }
 
 async fn lock_member_assignment(
@@ -348,40 +349,15 @@ async fn check_input(
     }
 }
 
-/// Submits the actor's work to an assignment, once per `idempotency_key`; supersedes their
-/// current submission. See the module docs for the rules.
+/// Submits the actor's work to an assignment; supersedes their current submission. See the
+/// module docs for the rules.
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     assignment_id: Uuid,
     input: &SubmissionInput,
-    idempotency_key: &str,
     now: DateTime<Utc>,
-) -> Result<Submitted, AssessmentError> {
-    let fingerprint = fingerprint(assignment_id, input);
-    match idempotency::claim(
-        conn,
-        actor.tenant_id,
-        actor.user_id,
-        idempotency_key,
-        &fingerprint,
-    )
-    .await?
-    {
-        Claim::Replay { body, .. } => {
-            let submission = serde_json::from_value(body).map_err(|e| {
-                AssessmentError::Db(guild_db::DbError::Other(
-                    diesel::result::Error::DeserializationError(Box::new(e)),
-                ))
-            })?;
-            return Ok(Submitted {
-                submission: Box::new(submission),
-                replayed: true,
-            });
-        }
-        Claim::Reused => return Err(AssessmentError::IdempotencyKeyReused),
-        Claim::New => {}
-    }
+) -> Result<Submission, AssessmentError> {
     let assignment = visible_assignment(conn, actor, assignment_id).await?;
     lock_member_assignment(conn, actor, assignment.id).await?;
     let tenant = actor.tenant_id.into_uuid();
@@ -398,7 +374,7 @@ pub async fn submit(
     let current = mine
         .iter()
         .find(|r| !r.superseded && r.archived_at.is_none());
-    if current.is_some_and(|c| c.status == "GRADED") {
+    if current.is_some_and(|c| c.status == SubmissionStatus::Graded) {
         return Err(AssessmentError::AssignmentAlreadyGraded);
     }
     let late = assignment.due_at.is_some_and(|due| now > due);
@@ -460,25 +436,10 @@ pub async fn submit(
         }),
     )
     .await?;
-    let submission = views(conn, actor, vec![row], &assignment)
+    views(conn, actor, vec![row], &assignment)
         .await?
         .pop()
-        .ok_or(AssessmentError::SubmissionNotFound)?;
-    let body = serde_json::to_value(&submission).unwrap_or_default();
-    idempotency::store(
-        conn,
-        actor.tenant_id,
-        actor.user_id,
-        idempotency_key,
-        &fingerprint,
-        201,
-        &body,
-    )
-    .await?;
-    Ok(Submitted {
-        submission: Box::new(submission),
-        replayed: false,
-    })
+        .ok_or(AssessmentError::SubmissionNotFound)
 }
 
 /// A grader's grade: a rubric selection (one level per criterion) when the assignment has a
@@ -655,7 +616,7 @@ pub async fn grade(
     if row.superseded || row.archived_at.is_some() {
         return Err(AssessmentError::SubmissionSuperseded);
     }
-    if row.status == "GRADED" {
+    if row.status == SubmissionStatus::Graded {
         return Err(AssessmentError::SubmissionAlreadyGraded);
     }
     let (score, selection) = score_of(&assignment, input)?;
@@ -663,7 +624,7 @@ pub async fn grade(
     let grader_id = actor.user_id.into_uuid();
     let row: Row = diesel::update(assignment_submissions::table.find((tenant, id)))
         .set((
-            assignment_submissions::status.eq("GRADED"),
+            assignment_submissions::status.eq(SubmissionStatus::Graded.as_str()),
             assignment_submissions::score.eq(Some(score)),
             assignment_submissions::rubric_selection.eq(selection
                 .as_ref()
@@ -760,25 +721,35 @@ pub async fn file(
         .ok_or(AssessmentError::SubmissionNotFound)
 }
 
-fn bad_cursor() -> AssessmentError {
-    AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
-}
+/// The position a submissions cursor names: the last row's `submitted_at` and id.
+struct SubmittedKey(DateTime<Utc>, Uuid);
 
-fn after(page: &PageRequest) -> Result<Option<Uuid>, AssessmentError> {
-    match page.cursor().map_err(|_| bad_cursor())? {
-        Some(cursor) => Ok(Some(cursor.0.parse().map_err(|_| bad_cursor())?)),
-        None => Ok(None),
+impl std::str::FromStr for SubmittedKey {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (at, id) = s.split_once('|').ok_or(())?;
+        let at = DateTime::parse_from_rfc3339(at).map_err(|_| ())?;
+        Ok(Self(at.with_timezone(&Utc), id.parse().map_err(|_| ())?))
     }
 }
 
-/// Submissions to an assignment, oldest first: the actor's own, or — for graders of the module —
-/// everyone's, optionally of one member (`user`). A non-grader asking for another member's is
-/// refused.
+impl std::fmt::Display for SubmittedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self.0.to_rfc3339_opts(SecondsFormat::Micros, true);
+        write!(f, "{at}|{}", self.1)
+    }
+}
+
+/// A page of the submissions to an assignment, in the `sort` order: the actor's own, or — for
+/// graders of the module — everyone's, optionally of one member (`user`). A non-grader asking for
+/// another member's is refused.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     assignment: Uuid,
     user: Option<Uuid>,
+    sort: SubmissionSort,
     page: &PageRequest,
 ) -> Result<Page<Submission>, AssessmentError> {
     let assignment = visible_assignment(conn, actor, assignment).await?;
@@ -798,17 +769,31 @@ pub async fn list(
         .filter(assignment_submissions::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(assignment_submissions::assignment_id.eq(assignment.id))
         .select(Row::as_select())
-        .order(assignment_submissions::id.asc())
         .limit(i64::from(limit) + 1)
         .into_boxed();
     if let Some(user) = user {
         query = query.filter(assignment_submissions::user_id.eq(user));
     }
-    if let Some(after) = after(page)? {
-        query = query.filter(assignment_submissions::id.gt(after));
+    let after = crate::cursor_after::<SubmittedKey>(page)?;
+    use assignment_submissions::{id, submitted_at};
+    query = match sort {
+        SubmissionSort::SubmittedAt => query.order((submitted_at.asc(), id.asc())),
+        SubmissionSort::SubmittedAtDesc => query.order((submitted_at.desc(), id.desc())),
+    };
+    if let Some(SubmittedKey(at, last)) = after {
+        query = match sort {
+            SubmissionSort::SubmittedAt => {
+                query.filter(submitted_at.gt(at).or(submitted_at.eq(at).and(id.gt(last))))
+            }
+            SubmissionSort::SubmittedAtDesc => {
+                query.filter(submitted_at.lt(at).or(submitted_at.eq(at).and(id.lt(last))))
+            }
+        };
     }
     let rows: Vec<Row> = query.load(conn).await?;
-    let page = Page::from_overfetch(rows, limit, |r| r.id.to_string());
+    let page = Page::from_overfetch(rows, limit, |r| {
+        SubmittedKey(r.submitted_at, r.id).to_string()
+    });
     Ok(Page {
         data: views(conn, actor, page.data, &assignment).await?,
         next_cursor: page.next_cursor,
@@ -843,7 +828,7 @@ pub async fn review_queue(
         )
         .filter(assignment_submissions::tenant_id.eq(tenant))
         .filter(assignment_submissions::user_id.ne(actor.user_id.into_uuid()))
-        .filter(assignment_submissions::status.eq("SUBMITTED"))
+        .filter(assignment_submissions::status.eq(SubmissionStatus::Submitted.as_str()))
         .filter(assignment_submissions::superseded.eq(false))
         .filter(assignment_submissions::archived_at.is_null())
         .select((
@@ -864,7 +849,7 @@ pub async fn review_queue(
     if let Some(assignment) = assignment {
         query = query.filter(assignments::id.eq(assignment));
     }
-    if let Some(after) = after(page)? {
+    if let Some(after) = crate::cursor_after::<Uuid>(page)? {
         query = query.filter(assignment_submissions::id.gt(after));
     }
     let rows: Vec<(Row, String, Uuid, i32)> = query.load(conn).await?;
@@ -899,7 +884,7 @@ mod tests {
             brief_html: String::new(),
             due_at: None,
             max_score: 10,
-            submission_format: "TEXT".into(),
+            submission_format: crate::assignments::SubmissionFormat::Text,
             allowed_file_types: vec![],
             max_file_bytes: 1,
             allow_late: false,

@@ -10,8 +10,8 @@ use guild_testkit::TestDb;
 use uuid::Uuid;
 
 use crate::AssessmentError;
-use crate::attempts::{self, Started, Submitted};
-use crate::questions::{self, ChoiceOption, QuestionInput};
+use crate::attempts::{self, Started};
+use crate::questions::{self, ChoiceOption, QuestionInput, QuestionKind};
 use crate::quizzes::{self, QuizInput};
 use crate::scoring::Answer;
 
@@ -100,7 +100,7 @@ async fn quiz(db: &TestDb, owner: &Actor, module: Uuid, max_attempts: Option<i32
             correct,
         };
         let question = QuestionInput {
-            kind: Some("SINGLE_CHOICE".into()),
+            kind: Some(QuestionKind::SingleChoice),
             prompt: Some("Pick".into()),
             options: Some(vec![option("a", true), option("b", false)]),
             ..QuestionInput::default()
@@ -119,17 +119,17 @@ async fn take(
     quiz: Uuid,
     question: Uuid,
     choice: &str,
-    key: &str,
 ) -> Option<bool> {
     let mut conn = db.conn().await;
     let started = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
         attempts::start(conn, member, quiz, chrono::Utc::now()).await
     })
-    .await
-    .unwrap();
+    .await;
     let attempt = match started {
-        Started::New(a) | Started::Resumed(a) => a.attempt.id,
-        Started::LimitReached => return None,
+        Err(AssessmentError::MaxAttemptsReached) => return None,
+        other => match other.unwrap() {
+            Started::New(a) | Started::Resumed(a) => a.attempt.id,
+        },
     };
     let answers = [Answer {
         question_id: question,
@@ -137,11 +137,11 @@ async fn take(
         text: None,
     }];
     let submitted = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, &answers, key, chrono::Utc::now()).await
+        attempts::submit(conn, member, attempt, &answers, chrono::Utc::now()).await
     })
     .await;
     // A racing client of the same member may have submitted this attempt first.
-    Some(matches!(submitted, Ok(Submitted::Scored { .. })))
+    Some(submitted.is_ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -152,15 +152,11 @@ async fn parallel_clients_of_one_member_never_exceed_max_attempts() {
     let (quiz, question) = quiz(&db, &owner, module, Some(3)).await;
 
     let mut tasks = tokio::task::JoinSet::new();
-    for client in 0..16 {
+    for _ in 0..16 {
         let (db, member) = (db.clone(), member.clone());
         tasks.spawn(async move {
-            for round in 0..10 {
-                let key = format!("client-{client}-{round}");
-                if take(&db, &member, quiz, question, "b", &key)
-                    .await
-                    .is_none()
-                {
+            for _ in 0..10 {
+                if take(&db, &member, quiz, question, "b").await.is_none() {
                     return true;
                 }
             }
@@ -195,13 +191,10 @@ async fn passed_quiz_ids_names_the_quizzes_of_the_module_the_member_passed() {
     let (failed, q2) = quiz(&db, &owner, safety, None).await;
     let (elsewhere, q3) = quiz(&db, &owner, other, None).await;
 
-    assert_eq!(take(&db, &member, passed, q1, "b", "1").await, Some(true));
-    assert_eq!(take(&db, &member, passed, q1, "a", "2").await, Some(true));
-    assert_eq!(take(&db, &member, failed, q2, "b", "3").await, Some(true));
-    assert_eq!(
-        take(&db, &member, elsewhere, q3, "a", "4").await,
-        Some(true)
-    );
+    assert_eq!(take(&db, &member, passed, q1, "b").await, Some(true));
+    assert_eq!(take(&db, &member, passed, q1, "a").await, Some(true));
+    assert_eq!(take(&db, &member, failed, q2, "b").await, Some(true));
+    assert_eq!(take(&db, &member, elsewhere, q3, "a").await, Some(true));
 
     let mut conn = db.conn().await;
     let (in_safety, by_owner) = tenant_transaction(&mut conn, member.tenant_id, async |conn| {

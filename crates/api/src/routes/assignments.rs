@@ -5,15 +5,17 @@
 //! accepted, flagged `late`, when the assignment allows it); grades are final.
 
 use actix_multipart::Multipart;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use guild_assessment::assignments::{
-    self, Assignment, AssignmentInput, Criterion, Level, SubmissionFile,
+    self, Assignment, AssignmentFileType, AssignmentInput, Criterion, Level, SubmissionFile,
+    SubmissionFormat,
 };
 use guild_assessment::submissions::{
-    self, GradeInput, ReviewItem, RubricChoice, Submission, SubmissionInput,
+    self, GradeInput, ReviewItem, RubricChoice, Submission, SubmissionInput, SubmissionSort,
+    SubmissionStatus,
 };
 use guild_kernel::PageRequest;
 use guild_learning::media;
@@ -26,24 +28,32 @@ use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
-use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, InputErrors, NotFound, PageOf, forbidden_codes, in_tenant,
+    AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
-use crate::routes::modules::PreconditionErrors;
+use crate::routes::quizzes::{KeyedInputErrors, with_body_etag};
 use crate::state::AppState;
 
 /// One level of a rubric criterion.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LevelDto {
-    /// Your id for it, unique in the criterion, 1 to 64 characters.
+    /// Your id for it, unique in the criterion: 1 to 64 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$",
+        example = "good"
+    )]
     id: String,
-    /// What the level means ("Excellent").
+    /// What the level means ("Excellent"): 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Good")]
     title: String,
     /// Points it earns, 0 to the assignment's `max_score`.
+    #[schema(minimum = 0, maximum = 10_000)]
     points: i32,
 }
 
@@ -51,11 +61,24 @@ pub(crate) struct LevelDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CriterionDto {
-    /// Your id for it, unique in the rubric, 1 to 64 characters.
+    /// Your id for it, unique in the rubric: 1 to 64 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$",
+        example = "structure"
+    )]
     id: String,
-    /// What is judged ("Structure").
+    /// What is judged ("Structure"): 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Structure"
+    )]
     title: String,
-    /// 1 to 10 levels.
+    /// 1 to 10 levels with ids unique in the criterion.
+    #[schema(min_items = 1, max_items = 10)]
     levels: Vec<LevelDto>,
 }
 
@@ -108,9 +131,9 @@ pub(crate) struct AssignmentDto {
     /// Submissions after this are late: refused, or flagged `late` when `allow_late`.
     due_at: Option<DateTime<Utc>>,
     max_score: i32,
-    /// TEXT, FILE or BOTH.
-    submission_format: String,
+    submission_format: SubmissionFormat,
     /// Accepted file types, as extensions (the type is found from the file's bytes).
+    #[schema(value_type = Vec<AssignmentFileType>)]
     allowed_file_types: Vec<String>,
     /// The largest file accepted, in bytes.
     max_file_bytes: i64,
@@ -157,51 +180,140 @@ fn assignment_reply(status: actix_web::HttpResponseBuilder, a: Assignment) -> Ht
     with_etag(status, revision, &AssignmentDto::from(a))
 }
 
-/// An assignment's fields. On create `title` and `max_score` are required; on update fields
-/// left out are kept (send `null` to clear `section_id`, `due_at` or `rubric`) and the result is
-/// checked as a whole.
+fn criteria(rubric: Vec<CriterionDto>) -> Vec<Criterion> {
+    rubric.into_iter().map(Criterion::from).collect()
+}
+
+/// A new assignment; `title` and `max_score` are required, the rest has defaults.
 ///
-/// A rubric has 1 to 20 criteria of 1 to 10 levels; each level's points are 0 to `max_score`,
-/// and the best levels of all criteria must add up to exactly `max_score`.
+/// A rubric has 1 to 20 criteria (ids unique) of 1 to 10 levels; each level's points are 0 to
+/// `max_score`, and the best levels of all criteria must add up to exactly `max_score`. A
+/// `section_id` must be a section of the module; FILE and BOTH need at least one accepted file
+/// type. An assignment that breaks these is 422 `validation_failed`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AssignmentBody {
+#[schema(example = json!({
+    "title": "Write up a near miss",
+    "brief_html": "<p>Describe a near miss you saw and what would have prevented it.</p>",
+    "due_at": "2027-01-31T17:00:00Z",
+    "max_score": 10,
+    "submission_format": "BOTH",
+    "allowed_file_types": ["pdf", "jpg"],
+    "allow_late": true,
+    "required": true,
+    "rubric": [
+        { "id": "facts", "title": "Facts", "levels": [
+            { "id": "vague", "title": "Vague", "points": 0 },
+            { "id": "precise", "title": "Precise", "points": 6 }
+        ] },
+        { "id": "prevention", "title": "Prevention", "levels": [
+            { "id": "none", "title": "None", "points": 0 },
+            { "id": "concrete", "title": "Concrete", "points": 4 }
+        ] }
+    ]
+}))]
+pub(crate) struct CreateAssignmentBody {
+    /// 1 to 200 characters, not only spaces (trimmed).
     #[validate(length(min = 1, max = 200))]
-    title: Option<String>,
-    /// HTML; sanitized (scripts, handlers and unknown tags removed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: String,
+    /// HTML, up to 100000 characters; sanitized (scripts, handlers and unknown tags removed).
     #[validate(length(max = 100_000))]
+    #[schema(max_length = 100_000)]
     brief_html: Option<String>,
     /// A section of the module.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<Uuid>)]
-    section_id: Option<Option<Uuid>>,
-    /// The due date.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    due_at: Option<Option<DateTime<Utc>>>,
+    section_id: Option<Uuid>,
+    /// The due date; none by default.
+    due_at: Option<DateTime<Utc>>,
     /// 1 to 10000.
     #[validate(range(min = 1, max = 10_000))]
-    max_score: Option<i32>,
-    /// TEXT (default), FILE or BOTH.
-    submission_format: Option<String>,
-    /// Extensions of accepted types: pdf, docx, doc, png, jpg, jpeg, gif, webp, mp4, m4v, mov,
-    /// webm (default: pdf, docx, doc, png, jpg, jpeg).
+    #[schema(minimum = 1, maximum = 10_000)]
+    max_score: i32,
+    /// Default TEXT.
+    submission_format: Option<SubmissionFormat>,
+    /// Up to 20 accepted types (default: pdf, docx, doc, png, jpg, jpeg).
     #[validate(length(max = 20))]
+    #[schema(value_type = Option<Vec<AssignmentFileType>>, max_items = 20)]
     allowed_file_types: Option<Vec<String>>,
     /// 1 to 26214400 (25 MiB); default 10 MiB.
+    #[validate(range(min = 1, max = 26_214_400))]
+    #[schema(minimum = 1, maximum = 26_214_400)]
     max_file_bytes: Option<i64>,
     /// Accept submissions after `due_at`, flagged `late` (default false).
     allow_late: Option<bool>,
     /// Counts toward module completion once graded (default false).
     required: Option<bool>,
-    /// The rubric; `null` removes it.
+    /// 1 to 20 criteria; none by default (graders then give a plain score).
+    #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
+    rubric: Option<Vec<CriterionDto>>,
+}
+
+impl From<CreateAssignmentBody> for AssignmentInput {
+    fn from(b: CreateAssignmentBody) -> Self {
+        Self {
+            title: Some(b.title),
+            brief_html: b.brief_html,
+            section_id: Some(b.section_id),
+            due_at: Some(b.due_at),
+            max_score: Some(b.max_score),
+            submission_format: b.submission_format,
+            allowed_file_types: b.allowed_file_types,
+            max_file_bytes: b.max_file_bytes,
+            allow_late: b.allow_late,
+            required: b.required,
+            rubric: Some(b.rubric.map(criteria)),
+        }
+    }
+}
+
+/// Changes to an assignment: fields left out are kept (send `null` to clear `section_id`,
+/// `due_at` or `rubric`), and the result is checked as a whole by the rules of a new assignment
+/// (e.g. a new `max_score` must still match the rubric).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "due_at": "2027-02-28T17:00:00Z", "allow_late": false }))]
+pub(crate) struct UpdateAssignmentBody {
+    /// 1 to 200 characters, not only spaces (trimmed).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: Option<String>,
+    /// HTML, up to 100000 characters; sanitized.
+    #[validate(length(max = 100_000))]
+    #[schema(max_length = 100_000)]
+    brief_html: Option<String>,
+    /// A section of the module; `null` for none.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<Vec<CriterionDto>>)]
+    #[schema(value_type = Option<Uuid>)]
+    section_id: Option<Option<Uuid>>,
+    /// The due date; `null` for none.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    due_at: Option<Option<DateTime<Utc>>>,
+    /// 1 to 10000.
+    #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
+    max_score: Option<i32>,
+    submission_format: Option<SubmissionFormat>,
+    /// Up to 20 accepted types.
+    #[validate(length(max = 20))]
+    #[schema(value_type = Option<Vec<AssignmentFileType>>, max_items = 20)]
+    allowed_file_types: Option<Vec<String>>,
+    /// 1 to 26214400 (25 MiB).
+    #[validate(range(min = 1, max = 26_214_400))]
+    #[schema(minimum = 1, maximum = 26_214_400)]
+    max_file_bytes: Option<i64>,
+    allow_late: Option<bool>,
+    required: Option<bool>,
+    /// 1 to 20 criteria; `null` removes the rubric.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Vec<CriterionDto>>, min_items = 1, max_items = 20)]
+    #[validate(length(min = 1, max = 20))]
     rubric: Option<Option<Vec<CriterionDto>>>,
 }
 
-impl From<AssignmentBody> for AssignmentInput {
-    fn from(b: AssignmentBody) -> Self {
+impl From<UpdateAssignmentBody> for AssignmentInput {
+    fn from(b: UpdateAssignmentBody) -> Self {
         Self {
             title: b.title,
             brief_html: b.brief_html,
@@ -213,61 +325,73 @@ impl From<AssignmentBody> for AssignmentInput {
             max_file_bytes: b.max_file_bytes,
             allow_late: b.allow_late,
             required: b.required,
-            rubric: b
-                .rubric
-                .map(|r| r.map(|cs| cs.into_iter().map(Criterion::from).collect())),
+            rubric: b.rubric.map(|r| r.map(criteria)),
         }
     }
 }
 
-/// List a module's assignments, oldest first.
+/// List a module's assignments.
+///
+/// The assignments of a module you can see, oldest first, a page at a time. 404
+/// `module_not_found` when the module is not visible to you.
 #[utoipa::path(
     tag = "assignments",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 200, body = Vec<AssignmentDto>, description = "The assignments"), AuthErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), PageParams),
+    responses((status = 200, body = PageOf<AssignmentDto>, description = "A page of assignments, oldest first"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{module_id}/assignments")]
 pub(crate) async fn list_assignments(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<AssignmentDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<AssignmentDto>>, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
-    let list = in_tenant(&state, &actor, async |conn| {
-        assignments::list(conn, &actor, module).await
+    let page = PageRequest::from(&query.into_inner());
+    let page = in_tenant(&state, &actor, async |conn| {
+        assignments::list(conn, &actor, module, &page).await
     })
     .await?;
-    Ok(web::Json(
-        list.into_iter().map(AssignmentDto::from).collect(),
-    ))
+    Ok(web::Json(PageOf::map(page, AssignmentDto::from)))
 }
 
-/// Create an assignment in a module (MANAGE_QUIZZES, or the right to edit the module).
+/// Create an assignment.
+///
+/// Adds an assignment to a module, for MANAGE_QUIZZES holders and those who may edit the
+/// module; the rules are in the body's description. Takes an optional `Idempotency-Key`: a retry
+/// with it gets the first assignment back instead of a second one. 404 `module_not_found`.
 #[utoipa::path(
     tag = "assignments",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    request_body = AssignmentBody,
-    responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
+    request_body = CreateAssignmentBody,
+    responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
-    body: ValidJson<AssignmentBody>,
+    once: Idempotency,
+    body: ValidJson<CreateAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
     let input = AssignmentInput::from(body.into_inner());
-    let created = in_tenant(&state, &actor, async |conn| {
-        assignments::create(conn, &actor, module, &input).await
-    })
-    .await?;
-    Ok(assignment_reply(HttpResponse::Created(), created))
+    let reply = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            assignments::create(conn, &actor, module, &input)
+                .await
+                .map(AssignmentDto::from)
+        })
+        .await?;
+    Ok(with_body_etag(reply).await)
 }
 
 /// Get an assignment.
+///
+/// An assignment of a module you can see. `ETag` carries its revision, to send back as
+/// `If-Match` when changing it. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment")),
@@ -288,12 +412,16 @@ pub(crate) async fn get_assignment(
     Ok(assignment_reply(HttpResponse::Ok(), found))
 }
 
-/// Change an assignment; requires `If-Match` with its `ETag`.
+/// Update an assignment.
+///
+/// For MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with the
+/// assignment's `ETag`; fields left out are kept and the result is checked as a whole. Grades
+/// already given stay as they are. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The ETag you read")),
-    request_body = AssignmentBody,
-    responses((status = 200, body = AssignmentDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
+    request_body = UpdateAssignmentBody,
+    responses((status = 200, body = AssignmentDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
 #[patch("/{assignment_id}")]
 pub(crate) async fn update_assignment(
@@ -301,7 +429,7 @@ pub(crate) async fn update_assignment(
     auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ValidJson<AssignmentBody>,
+    body: ValidJson<UpdateAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
@@ -313,11 +441,15 @@ pub(crate) async fn update_assignment(
     Ok(assignment_reply(HttpResponse::Ok(), updated))
 }
 
-/// Delete an assignment with its submissions; requires `If-Match`.
+/// Delete an assignment.
+///
+/// Deletes an assignment with its submissions (the uploaded files stay in the media library),
+/// for MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with its
+/// `ETag`. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
+    responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{assignment_id}")]
 pub(crate) async fn delete_assignment(
@@ -394,10 +526,14 @@ pub(crate) enum FileErrors {
     Unavailable(Problem),
 }
 
-/// Upload a file for your submission to an assignment (multipart/form-data, one `file` part).
+/// Upload a file for an assignment submission.
 ///
-/// The file is stored and recorded as yours, for this assignment only; send its `asset_id` in
-/// `asset_ids` when you submit.
+/// Any member who can see an assignment that takes files uploads one file (multipart/form-data,
+/// one `file` part); it is stored and recorded as theirs, for this assignment only: send its
+/// `asset_id` in `asset_ids` when submitting. A file never submitted is removed after a day.
+/// 413 `file_too_large` beyond the assignment's `max_file_bytes`, `upload_quota_exceeded`
+/// beyond your quota of assignment files; 422 for a type the assignment does not accept; 404
+/// `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment")),
@@ -510,8 +646,7 @@ pub(crate) struct SubmissionDto {
     submitted_at: DateTime<Utc>,
     /// Submitted after the due date (the assignment allows late work).
     late: bool,
-    /// SUBMITTED or GRADED.
-    status: String,
+    status: SubmissionStatus,
     /// Replaced by a later submission (never graded).
     superseded: bool,
     /// The grade, 0 to `max_score`; `null` until graded.
@@ -552,15 +687,23 @@ impl From<Submission> for SubmissionDto {
 }
 
 /// Your work: `text_answer` for TEXT, `asset_ids` (files you uploaded for this assignment) for
-/// FILE, both for BOTH.
+/// FILE, both for BOTH. A missing part, a part the format does not take, or a file that is not
+/// yours for this assignment is 422 `validation_failed`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "text_answer": "The pallet jack was left on the ramp; a parking bay by the door would prevent it.",
+    "asset_ids": ["0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a2"]
+}))]
 pub(crate) struct SubmitAssignmentBody {
+    /// Up to 50000 characters, not only spaces (TEXT and BOTH).
     #[validate(length(max = 50_000))]
+    #[schema(max_length = 50_000)]
     text_answer: Option<String>,
-    /// 1 to 10 files from `POST /v1/assignments/{assignment_id}/files`.
+    /// 1 to 10 distinct files from `POST /v1/assignments/{assignment_id}/files` (FILE and BOTH).
     #[serde(default)]
     #[validate(length(max = 10))]
+    #[schema(max_items = 10)]
     asset_ids: Vec<Uuid>,
 }
 
@@ -591,16 +734,18 @@ pub(crate) enum SubmitErrors {
     Invalid(Problem),
 }
 
-/// Submit your work to an assignment; requires `Idempotency-Key`.
+/// Submit work to an assignment.
 ///
-/// Replaces your previous submission until it is graded. After the due date the submission is
-/// refused with 409 `assignment_closed`, unless the assignment allows late work: then it is
-/// accepted with `late: true`. A repeat with the same `Idempotency-Key` and body returns the
-/// same response (with `Idempotent-Replayed: true`) and changes nothing.
+/// Any member who can see the assignment submits their work; it replaces their previous
+/// submission until that one is graded (409 `assignment_already_graded` after). After the due
+/// date the submission is refused with 409 `assignment_closed`, unless the assignment allows
+/// late work: then it is accepted with `late: true`. Requires `Idempotency-Key` (400
+/// `idempotency_key_required` without it): a repeat with the same key and body returns the first
+/// response (with `Idempotent-Replayed: true`) and changes nothing; the same key with another
+/// body is 422 `idempotency_key_reused`. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
-    params(("assignment_id" = Uuid, Path, description = "The assignment"),
-        ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
+    params(("assignment_id" = Uuid, Path, description = "The assignment"), RequiredIdempotencyHeader),
     request_body = SubmitAssignmentBody,
     responses((status = 201, body = SubmissionDto, description = "Submitted"), AuthErrors, NotFound, SubmitErrors)
 )]
@@ -609,10 +754,11 @@ pub(crate) async fn submit_assignment(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-    key: IdempotencyKey,
+    once: Idempotency,
     body: ValidJson<SubmitAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    once.require()?;
     let id = path.into_inner();
     let body = body.into_inner();
     let input = SubmissionInput {
@@ -620,15 +766,12 @@ pub(crate) async fn submit_assignment(
         asset_ids: body.asset_ids,
     };
     let now = state.clock.now();
-    let outcome = in_tenant(&state, &actor, async |conn| {
-        submissions::submit(conn, &actor, id, &input, &key.0, now).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        submissions::submit(conn, &actor, id, &input, now)
+            .await
+            .map(SubmissionDto::from)
     })
-    .await?;
-    let mut reply = HttpResponse::Created();
-    if outcome.replayed {
-        reply.insert_header((REPLAYED, "true"));
-    }
-    Ok(reply.json(SubmissionDto::from(*outcome.submission)))
+    .await
 }
 
 /// Filters of an assignment's submissions.
@@ -638,15 +781,21 @@ pub(crate) async fn submit_assignment(
 pub(crate) struct SubmissionQuery {
     /// Graders: only this member's (others may only name themselves).
     user_id: Option<Uuid>,
-    /// Page size, 1 to 200.
+    /// The order: `submitted_at` (oldest first, the default) or `-submitted_at` (newest first).
+    sort: Option<SubmissionSort>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// List submissions to an assignment, oldest first: yours, or everyone's for its graders.
+/// List an assignment's submissions.
 ///
-/// Superseded submissions are included (`superseded: true`).
+/// Your own submissions to an assignment, or everyone's for its graders (a mentor of the module
+/// or a MANAGE_QUIZZES holder), a page at a time in the `sort` order; superseded submissions are
+/// included (`superseded: true`). 403 when a member who does not grade names another member's
+/// `user_id`; 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment"), SubmissionQuery),
@@ -667,13 +816,24 @@ pub(crate) async fn list_submissions(
         cursor: q.cursor,
     };
     let page = in_tenant(&state, &actor, async |conn| {
-        submissions::list(conn, &actor, id, q.user_id, &page).await
+        submissions::list(
+            conn,
+            &actor,
+            id,
+            q.user_id,
+            q.sort.unwrap_or(SubmissionSort::SubmittedAt),
+            &page,
+        )
+        .await
     })
     .await?;
     Ok(web::Json(PageOf::map(page, SubmissionDto::from)))
 }
 
-/// Get a submission: yours (with its grade and feedback), or one you grade.
+/// Get a submission.
+///
+/// Your own submission, with its grade and feedback once graded, or one you grade (a mentor of
+/// the module or a MANAGE_QUIZZES holder). Anyone else's is 404 `submission_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("submission_id" = Uuid, Path, description = "The submission")),
@@ -694,7 +854,11 @@ pub(crate) async fn get_submission(
     Ok(web::Json(found.into()))
 }
 
-/// A signed download URL (five minutes) for a file of a submission you may see.
+/// Get a download link for a submission's file.
+///
+/// A signed URL, valid five minutes, for a file of a submission you may see (yours, or one you
+/// grade). 404 `submission_not_found` when the submission or the file is not one you may see;
+/// 503 `storage_unavailable` when the storage backend fails.
 #[utoipa::path(
     tag = "assignments",
     params(("submission_id" = Uuid, Path, description = "The submission"), ("asset_id" = Uuid, Path, description = "One of its files")),
@@ -733,21 +897,37 @@ pub(crate) async fn download_submission_file(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RubricPickDto {
+    /// A criterion of the assignment's rubric.
+    #[schema(min_length = 1, max_length = 64)]
     criterion_id: String,
+    /// One of its levels.
+    #[schema(min_length = 1, max_length = 64)]
     level_id: String,
 }
 
 /// A grade: `rubric_selection` (one level per criterion) when the assignment has a rubric, else
-/// `score`; plus optional feedback for the member.
+/// `score`; plus optional feedback for the member. The other field, or neither, is 422
+/// `validation_failed`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "rubric_selection": [
+        { "criterion_id": "facts", "level_id": "precise" },
+        { "criterion_id": "prevention", "level_id": "none" }
+    ],
+    "feedback": "Precise account; think about what would have stopped it."
+}))]
 pub(crate) struct GradeBody {
-    /// 0 to `max_score` (assignments without a rubric).
+    /// 0 to the assignment's `max_score`, rounded to two decimals (assignments without a rubric).
+    #[schema(minimum = 0, maximum = 10_000)]
     score: Option<f64>,
     /// One level for every criterion (assignments with a rubric); the score is their sum.
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     rubric_selection: Option<Vec<RubricPickDto>>,
+    /// For the member, up to 20000 characters.
     #[validate(length(max = 20_000))]
+    #[schema(max_length = 20_000)]
     feedback: Option<String>,
 }
 
@@ -775,12 +955,14 @@ pub(crate) enum GradeErrors {
     Conflict(Problem),
 }
 
-/// Grade a submission (a mentor of the module, or MANAGE_QUIZZES). Grades are final.
+/// Grade a submission.
 ///
-/// Never your own submission (403 `cannot_grade_own_submission`): another grader grades it.
-///
-/// With the assignment's rubric when it has one (a plain `score` is then refused), else with a
-/// plain score. A graded required assignment counts toward module completion.
+/// A mentor of the module or a MANAGE_QUIZZES holder grades the current submission, with the
+/// assignment's rubric when it has one (a plain `score` is then refused), else with a plain
+/// score. Grades are final (409 `submission_already_graded`); a superseded submission is 409
+/// `submission_superseded`. Never your own submission (403 `cannot_grade_own_submission`):
+/// another grader grades it. A graded required assignment counts toward module completion. 404
+/// `submission_not_found`.
 #[utoipa::path(
     tag = "assignments",
     params(("submission_id" = Uuid, Path, description = "The submission")),
@@ -840,16 +1022,18 @@ pub(crate) struct AssignmentReviewQuery {
     module_id: Option<Uuid>,
     /// Only submissions to this assignment.
     assignment_id: Option<Uuid>,
-    /// Page size, 1 to 200.
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// The submissions waiting for you to grade them, oldest first.
+/// List the submissions waiting for your grades.
 ///
-/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own
-/// submissions are never in it.
+/// The current, ungraded submissions, oldest first, a page at a time: the whole tenant's for
+/// MANAGE_QUIZZES holders, the modules' they mentor (or hold a module-scoped MANAGE_QUIZZES for)
+/// otherwise. Your own submissions are never in it.
 #[utoipa::path(
     tag = "assignments",
     params(AssignmentReviewQuery),

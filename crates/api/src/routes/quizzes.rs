@@ -4,16 +4,17 @@
 //! attempt, without `correct` flags, accepted answers or explanations, and results with the right
 //! answers follow the quiz's `show_answers`.
 
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_assessment::AssessmentError;
 use guild_assessment::attempts::{
-    self, AttemptSummary, AttemptView, EssayGrade, RevealedResult, ReviewItem, Started, Submitted,
-    TakerQuestion,
+    self, AttemptStatus, AttemptSummary, AttemptView, EssayGrade, RevealedResult, ReviewItem,
+    Started, TakerQuestion,
 };
-use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput};
-use guild_assessment::quizzes::{self, QuizDetail, QuizInput};
-use guild_assessment::scoring::Answer;
+use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput, QuestionKind};
+use guild_assessment::quizzes::{self, QuizDetail, QuizInput, ShowAnswers};
+use guild_assessment::scoring::{Answer, ScoringMode};
 use guild_kernel::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -22,27 +23,93 @@ use validator::Validate;
 
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
-use crate::etag::{IfMatch, with_etag};
+use crate::etag::{IfMatch, etag, with_etag};
 use crate::extract::ValidJson;
-use crate::idempotency::{IdempotencyKey, REPLAYED};
+use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, forbidden_codes, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
-use crate::routes::modules::PreconditionErrors;
 use crate::state::AppState;
+
+/// 400 and 422 of a write that takes a JSON body and an `Idempotency-Key`.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum KeyedInputErrors {
+    /// The body is not JSON, or the key is malformed.
+    #[response(
+        status = 400,
+        description = "`malformed_json`, `invalid_idempotency_key`",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    /// A field is missing, unknown, of the wrong type or breaks a rule (see `errors[]`), or the
+    /// key was used with another request.
+    #[response(
+        status = 422,
+        description = "`validation_failed`, `idempotency_key_reused` (the same key with another request)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// Adds the `ETag` of the `revision` in a JSON answer of [`Idempotency::run`] (a replayed one
+/// too, whose body is the stored one).
+pub(crate) async fn with_body_etag(reply: HttpResponse) -> HttpResponse {
+    #[derive(Deserialize)]
+    struct Revision {
+        revision: i32,
+    }
+    let (head, body) = reply.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let revision = serde_json::from_slice::<Revision>(&bytes).ok();
+    let mut reply = head.set_body(bytes).map_into_boxed_body();
+    if let Some(Revision { revision }) = revision
+        && let Ok(value) = HeaderValue::from_str(&etag(revision))
+    {
+        reply.headers_mut().insert(header::ETAG, value);
+    }
+    reply
+}
 
 /// An option with its answer key (authors only).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OptionDto {
-    /// Your id for it, unique in the question (e.g. `a`), 1 to 64 characters.
+    /// Your id for it, unique in the question (e.g. `a`): 1 to 64 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S", example = "a")]
     id: String,
-    /// What the taker reads.
+    /// What the taker reads: 1 to 1000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "\\S",
+        example = "2.5 tonnes"
+    )]
     text: String,
     /// Part of the right answer.
     #[serde(default)]
     correct: bool,
+}
+
+impl From<ChoiceOption> for OptionDto {
+    fn from(o: ChoiceOption) -> Self {
+        Self {
+            id: o.id,
+            text: o.text,
+            correct: o.correct,
+        }
+    }
+}
+
+impl From<OptionDto> for ChoiceOption {
+    fn from(o: OptionDto) -> Self {
+        Self {
+            id: o.id,
+            text: o.text,
+            correct: o.correct,
+        }
+    }
 }
 
 /// A question with its answer key (authors only). The `ETag` header carries `revision`.
@@ -50,8 +117,7 @@ pub(crate) struct OptionDto {
 pub(crate) struct QuestionDto {
     id: Uuid,
     quiz_id: Uuid,
-    /// SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY.
-    kind: String,
+    kind: QuestionKind,
     prompt: String,
     /// The options (choice kinds).
     options: Vec<OptionDto>,
@@ -73,15 +139,7 @@ impl From<Question> for QuestionDto {
             quiz_id: q.quiz_id,
             kind: q.kind,
             prompt: q.prompt,
-            options: q
-                .options
-                .into_iter()
-                .map(|o| OptionDto {
-                    id: o.id,
-                    text: o.text,
-                    correct: o.correct,
-                })
-                .collect(),
+            options: q.options.into_iter().map(OptionDto::from).collect(),
             accepted_answers: q.accepted_answers,
             points: q.points,
             explanation: q.explanation,
@@ -108,10 +166,8 @@ pub(crate) struct QuizDto {
     time_limit_seconds: Option<i32>,
     shuffle_questions: bool,
     shuffle_options: bool,
-    /// NEVER (score and pass only), AFTER_PASS (answers once passed) or ALWAYS.
-    show_answers: String,
-    /// ALL_OR_NOTHING, or PARTIAL: points × max(0, (correct chosen − wrong chosen) / correct total).
-    multiple_choice_scoring: String,
+    show_answers: ShowAnswers,
+    multiple_choice_scoring: ScoringMode,
     created_by: Uuid,
     /// Bumped by every change; send it back as `If-Match`.
     revision: i32,
@@ -157,38 +213,103 @@ fn quiz_reply(status: actix_web::HttpResponseBuilder, quiz: QuizDetail) -> HttpR
     with_etag(status, revision, &QuizDto::from(quiz))
 }
 
-/// A quiz's settings. On create `title` is required; on update every field left out is kept
-/// (send `null` to clear `max_attempts` or `time_limit_seconds`).
+/// A new quiz's settings; every field but `title` has a default.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct QuizBody {
+#[schema(example = json!({
+    "title": "Forklift safety check",
+    "description": "Ten questions on the forklift rules.",
+    "passing_score_percent": 80,
+    "max_attempts": 3,
+    "time_limit_seconds": 900,
+    "shuffle_questions": true,
+    "shuffle_options": true,
+    "show_answers": "AFTER_PASS",
+    "multiple_choice_scoring": "PARTIAL"
+}))]
+pub(crate) struct CreateQuizBody {
+    /// 1 to 200 characters, not only spaces (trimmed).
     #[validate(length(min = 1, max = 200))]
-    title: Option<String>,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: String,
+    /// Up to 10000 characters (default empty).
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     description: Option<String>,
     /// 0 to 100 (default 70).
     #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
     passing_score_percent: Option<i32>,
-    /// At least 1; `null` for unlimited (the default).
+    /// 1 to 1000; `null` or left out for unlimited.
+    #[validate(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
+    max_attempts: Option<i32>,
+    /// 1 to 604800 (a week); `null` or left out for no limit.
+    #[validate(range(min = 1, max = 604_800))]
+    #[schema(minimum = 1, maximum = 604_800)]
+    time_limit_seconds: Option<i32>,
+    /// Each attempt shows the questions in its own order (default false).
+    shuffle_questions: Option<bool>,
+    /// Each attempt shows the options in its own order (default false).
+    shuffle_options: Option<bool>,
+    /// Default AFTER_PASS.
+    show_answers: Option<ShowAnswers>,
+    /// Default ALL_OR_NOTHING.
+    multiple_choice_scoring: Option<ScoringMode>,
+}
+
+impl From<CreateQuizBody> for QuizInput {
+    fn from(b: CreateQuizBody) -> Self {
+        Self {
+            title: Some(b.title),
+            description: b.description,
+            passing_score_percent: b.passing_score_percent,
+            max_attempts: Some(b.max_attempts),
+            time_limit_seconds: Some(b.time_limit_seconds),
+            shuffle_questions: b.shuffle_questions,
+            shuffle_options: b.shuffle_options,
+            show_answers: b.show_answers,
+            multiple_choice_scoring: b.multiple_choice_scoring,
+        }
+    }
+}
+
+/// Changes to a quiz's settings: every field left out is kept (send `null` to clear
+/// `max_attempts` or `time_limit_seconds`).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "passing_score_percent": 75, "max_attempts": null }))]
+pub(crate) struct UpdateQuizBody {
+    /// 1 to 200 characters, not only spaces (trimmed).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: Option<String>,
+    /// Up to 10000 characters.
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    description: Option<String>,
+    /// 0 to 100.
+    #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
+    passing_score_percent: Option<i32>,
+    /// 1 to 1000; `null` for unlimited.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000)]
     #[validate(range(min = 1, max = 1000))]
     max_attempts: Option<Option<i32>>,
-    /// At least 1; `null` for no limit (the default).
+    /// 1 to 604800 (a week); `null` for no limit.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 604_800)]
     #[validate(range(min = 1, max = 604_800))]
     time_limit_seconds: Option<Option<i32>>,
     shuffle_questions: Option<bool>,
     shuffle_options: Option<bool>,
-    /// NEVER, AFTER_PASS (default) or ALWAYS.
-    show_answers: Option<String>,
-    /// ALL_OR_NOTHING (default) or PARTIAL.
-    multiple_choice_scoring: Option<String>,
+    show_answers: Option<ShowAnswers>,
+    multiple_choice_scoring: Option<ScoringMode>,
 }
 
-impl From<QuizBody> for QuizInput {
-    fn from(b: QuizBody) -> Self {
+impl From<UpdateQuizBody> for QuizInput {
+    fn from(b: UpdateQuizBody) -> Self {
         Self {
             title: b.title,
             description: b.description,
@@ -203,47 +324,103 @@ impl From<QuizBody> for QuizInput {
     }
 }
 
-/// A question's fields. On create `kind` and `prompt` are required; on update fields left out
-/// are kept and the result is checked as a whole.
+/// A new question.
 ///
 /// SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
-/// MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: at least one
-/// accepted answer, no options. ESSAY: neither (graded by hand).
+/// MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: 1 to 50
+/// accepted answers (each 1 to 500 characters, not only spaces), no options. ESSAY: neither
+/// (graded by hand). A question that breaks these is 422 `validation_failed`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct QuestionBody {
-    /// SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY.
-    kind: Option<String>,
+#[schema(example = json!({
+    "kind": "SINGLE_CHOICE",
+    "prompt": "What is the largest load of the warehouse forklift?",
+    "options": [
+        { "id": "a", "text": "1 tonne", "correct": false },
+        { "id": "b", "text": "2.5 tonnes", "correct": true }
+    ],
+    "points": 2,
+    "explanation": "The load plate on the mast says 2.5 tonnes."
+}))]
+pub(crate) struct CreateQuestionBody {
+    kind: QuestionKind,
+    /// 1 to 5000 characters, not only spaces.
     #[validate(length(min = 1, max = 5000))]
-    prompt: Option<String>,
+    #[schema(min_length = 1, max_length = 5000, pattern = "\\S")]
+    prompt: String,
+    /// The options of a choice question (2 to 20; exactly 2 for TRUE_FALSE); none otherwise.
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     options: Option<Vec<OptionDto>>,
+    /// The accepted answers of a FILL_IN_BLANK question (1 to 50, each 1 to 500 characters,
+    /// not only spaces); none otherwise.
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     accepted_answers: Option<Vec<String>>,
     /// 1 to 1000 (default 1).
     #[validate(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     points: Option<i32>,
-    /// `null` removes it.
+    /// Shown to takers with the answers; up to 5000 characters.
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    explanation: Option<String>,
+}
+
+impl From<CreateQuestionBody> for QuestionInput {
+    fn from(b: CreateQuestionBody) -> Self {
+        Self {
+            kind: Some(b.kind),
+            prompt: Some(b.prompt),
+            options: b
+                .options
+                .map(|os| os.into_iter().map(ChoiceOption::from).collect()),
+            accepted_answers: b.accepted_answers,
+            points: b.points,
+            explanation: Some(b.explanation),
+        }
+    }
+}
+
+/// Changes to a question: fields left out are kept, and the result is checked as a whole by the
+/// rules of a new question (changing the kind may need new options or accepted answers in the
+/// same request).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "points": 3, "explanation": null }))]
+pub(crate) struct UpdateQuestionBody {
+    kind: Option<QuestionKind>,
+    /// 1 to 5000 characters, not only spaces.
+    #[validate(length(min = 1, max = 5000))]
+    #[schema(min_length = 1, max_length = 5000, pattern = "\\S")]
+    prompt: Option<String>,
+    /// Replaces the options (2 to 20 for choice kinds; exactly 2 for TRUE_FALSE).
+    #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
+    options: Option<Vec<OptionDto>>,
+    /// Replaces the accepted answers (FILL_IN_BLANK: 1 to 50, each 1 to 500 characters).
+    #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
+    accepted_answers: Option<Vec<String>>,
+    /// 1 to 1000.
+    #[validate(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
+    points: Option<i32>,
+    /// Up to 5000 characters; `null` removes it.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     #[validate(length(max = 5000))]
     explanation: Option<Option<String>>,
 }
 
-impl From<QuestionBody> for QuestionInput {
-    fn from(b: QuestionBody) -> Self {
+impl From<UpdateQuestionBody> for QuestionInput {
+    fn from(b: UpdateQuestionBody) -> Self {
         Self {
             kind: b.kind,
             prompt: b.prompt,
-            options: b.options.map(|os| {
-                os.into_iter()
-                    .map(|o| ChoiceOption {
-                        id: o.id,
-                        text: o.text,
-                        correct: o.correct,
-                    })
-                    .collect()
-            }),
+            options: b
+                .options
+                .map(|os| os.into_iter().map(ChoiceOption::from).collect()),
             accepted_answers: b.accepted_answers,
             points: b.points,
             explanation: b.explanation,
@@ -254,57 +431,81 @@ impl From<QuestionBody> for QuestionInput {
 /// Every question id of the quiz, once, in the new order.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "ids": [
+    "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1",
+    "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+] }))]
 pub(crate) struct OrderBody {
+    /// Every question id of the quiz exactly once (else 422 `invalid_order`).
     #[validate(length(max = 500))]
+    #[schema(max_items = 500)]
     ids: Vec<Uuid>,
 }
 
-/// List a module's quizzes (without questions).
+/// List a module's quizzes.
+///
+/// The quizzes of a module you can see, oldest first, a page at a time, with their settings and
+/// size but without their questions (read one quiz for those). 404 `module_not_found` when the
+/// module is not visible to you.
 #[utoipa::path(
     tag = "quizzes",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 200, body = Vec<QuizDto>, description = "The quizzes, oldest first"), AuthErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), PageParams),
+    responses((status = 200, body = PageOf<QuizDto>, description = "A page of quizzes, oldest first"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{module_id}/quizzes")]
 pub(crate) async fn list_quizzes(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<QuizDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<QuizDto>>, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
-    let list = in_tenant(&state, &actor, async |conn| {
-        quizzes::list(conn, &actor, module).await
+    let page = PageRequest::from(&query.into_inner());
+    let page = in_tenant(&state, &actor, async |conn| {
+        quizzes::list(conn, &actor, module, &page).await
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(QuizDto::from).collect()))
+    Ok(web::Json(PageOf::map(page, QuizDto::from)))
 }
 
-/// Create a quiz in a module (MANAGE_QUIZZES, or the right to edit the module).
+/// Create a quiz.
+///
+/// Adds a quiz, without questions yet, to a module: for MANAGE_QUIZZES holders and those who may
+/// edit the module. Takes an optional `Idempotency-Key`: a retry with it gets the first quiz
+/// back instead of a second one. 404 `module_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    request_body = QuizBody,
-    responses((status = 201, body = QuizDto, description = "Created"), AuthErrors, InputErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
+    request_body = CreateQuizBody,
+    responses((status = 201, body = QuizDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
-    body: ValidJson<QuizBody>,
+    once: Idempotency,
+    body: ValidJson<CreateQuizBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
     let input = QuizInput::from(body.into_inner());
-    let quiz = in_tenant(&state, &actor, async |conn| {
-        quizzes::create(conn, &actor, module, &input).await
-    })
-    .await?;
-    Ok(quiz_reply(HttpResponse::Created(), quiz))
+    let reply = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            quizzes::create(conn, &actor, module, &input)
+                .await
+                .map(QuizDto::from)
+        })
+        .await?;
+    Ok(with_body_etag(reply).await)
 }
 
-/// Get a quiz; its questions with answer keys are included only for its authors.
+/// Get a quiz.
+///
+/// A quiz of a module you can see, with its settings and size; its questions with their answer
+/// keys are included only for those who may author it. `ETag` carries its revision, to send
+/// back as `If-Match` when changing it. 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
@@ -325,12 +526,16 @@ pub(crate) async fn get_quiz(
     Ok(quiz_reply(HttpResponse::Ok(), quiz))
 }
 
-/// Change a quiz's settings; requires `If-Match` with its `ETag`.
+/// Update a quiz's settings.
+///
+/// For MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with the
+/// quiz's `ETag`; fields left out are kept. Attempts already started keep their questions.
+/// 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The ETag you read")),
-    request_body = QuizBody,
-    responses((status = 200, body = QuizDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
+    request_body = UpdateQuizBody,
+    responses((status = 200, body = QuizDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
 #[patch("/{quiz_id}")]
 pub(crate) async fn update_quiz(
@@ -338,7 +543,7 @@ pub(crate) async fn update_quiz(
     auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ValidJson<QuizBody>,
+    body: ValidJson<UpdateQuizBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
@@ -350,11 +555,14 @@ pub(crate) async fn update_quiz(
     Ok(quiz_reply(HttpResponse::Ok(), quiz))
 }
 
-/// Delete a quiz with its questions and attempts; requires `If-Match`.
+/// Delete a quiz.
+///
+/// Deletes a quiz with its questions and attempts, for MANAGE_QUIZZES holders and those who may
+/// edit the module. Requires `If-Match` with the quiz's `ETag`. 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
+    responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{quiz_id}")]
 pub(crate) async fn delete_quiz(
@@ -372,41 +580,49 @@ pub(crate) async fn delete_quiz(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Add a question at the end of a quiz.
+/// Create a question.
+///
+/// Adds a question at the end of a quiz, for its authors (MANAGE_QUIZZES, or who may edit the
+/// module); the rules per kind are in the body's description. Takes an optional
+/// `Idempotency-Key`: a retry with it gets the first question back instead of a second one.
+/// 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("quiz_id" = Uuid, Path, description = "The quiz")),
-    request_body = QuestionBody,
-    responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
+    params(("quiz_id" = Uuid, Path, description = "The quiz"), IdempotencyHeader),
+    request_body = CreateQuestionBody,
+    responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{quiz_id}/questions")]
 pub(crate) async fn create_question(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
-    body: ValidJson<QuestionBody>,
+    once: Idempotency,
+    body: ValidJson<CreateQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let quiz = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
-    let question = in_tenant(&state, &actor, async |conn| {
-        questions::create(conn, &actor, quiz, &input).await
-    })
-    .await?;
-    let revision = question.revision;
-    Ok(with_etag(
-        HttpResponse::Created(),
-        revision,
-        &QuestionDto::from(question),
-    ))
+    let reply = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            questions::create(conn, &actor, quiz, &input)
+                .await
+                .map(QuestionDto::from)
+        })
+        .await?;
+    Ok(with_body_etag(reply).await)
 }
 
-/// Reorder all of a quiz's questions at once: list every question id exactly once.
+/// Reorder a quiz's questions.
+///
+/// Puts all of a quiz's questions in a new order at once, for its authors: list every question
+/// id exactly once (else 422 `invalid_order`). Answers every question in its new order.
+/// 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
     request_body = OrderBody,
-    responses((status = 200, body = Vec<QuestionDto>, description = "The questions in their new order"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = Vec<QuestionDto>, description = "Every question of the quiz, in the new order"), AuthErrors, InputErrors, NotFound)
 )]
 #[put("/{quiz_id}/questions/order")]
 pub(crate) async fn reorder_questions(
@@ -425,13 +641,17 @@ pub(crate) async fn reorder_questions(
     Ok(web::Json(list.into_iter().map(QuestionDto::from).collect()))
 }
 
-/// Change a question; requires `If-Match` with its `ETag`.
+/// Update a question.
+///
+/// For the quiz's authors. Requires `If-Match` with the question's `ETag`; fields left out are
+/// kept and the result is checked as a whole. Attempts already started keep the question as it
+/// was. 404 `quiz_not_found`, `question_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("question_id" = Uuid, Path, description = "The question"),
         ("If-Match" = String, Header, description = "The ETag you read")),
-    request_body = QuestionBody,
-    responses((status = 200, body = QuestionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
+    request_body = UpdateQuestionBody,
+    responses((status = 200, body = QuestionDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
 #[patch("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn update_question(
@@ -439,7 +659,7 @@ pub(crate) async fn update_question(
     auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
-    body: ValidJson<QuestionBody>,
+    body: ValidJson<UpdateQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (quiz, id) = path.into_inner();
@@ -456,12 +676,15 @@ pub(crate) async fn update_question(
     ))
 }
 
-/// Delete a question; requires `If-Match`.
+/// Delete a question.
+///
+/// For the quiz's authors; requires `If-Match` with the question's `ETag`. The questions after
+/// it move up. Attempts already started keep it. 404 `quiz_not_found`, `question_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("question_id" = Uuid, Path, description = "The question"),
         ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
+    responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn delete_question(
@@ -487,8 +710,7 @@ pub(crate) struct AttemptSummaryDto {
     user_id: Uuid,
     /// 1 for your first attempt at the quiz.
     number: i32,
-    /// IN_PROGRESS, PENDING_REVIEW (essays wait for a grader), GRADED or TIMED_OUT.
-    status: String,
+    status: AttemptStatus,
     started_at: DateTime<Utc>,
     /// When time runs out; submissions are accepted 30 s longer.
     deadline_at: Option<DateTime<Utc>>,
@@ -532,8 +754,7 @@ pub(crate) struct TakerOptionDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TakerQuestionDto {
     id: Uuid,
-    /// SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY.
-    kind: String,
+    kind: QuestionKind,
     prompt: String,
     points: i32,
     /// In this attempt's order.
@@ -559,14 +780,21 @@ impl From<TakerQuestion> for TakerQuestionDto {
     }
 }
 
-/// One answer: `option_ids` for choice questions, `text` for FILL_IN_BLANK and ESSAY.
+/// One answer: `option_ids` for choice questions (one, except MULTIPLE_CHOICE; each at most
+/// once), `text` for FILL_IN_BLANK and ESSAY (up to 20000 characters). Each question of the
+/// attempt at most once.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnswerDto {
+    /// A question of the attempt.
     question_id: Uuid,
+    /// The options you choose (choice questions).
     #[serde(default)]
+    #[schema(max_items = 20)]
     option_ids: Vec<String>,
+    /// Your answer (FILL_IN_BLANK and ESSAY).
     #[serde(default)]
+    #[schema(max_length = 20000)]
     text: Option<String>,
 }
 
@@ -584,7 +812,7 @@ impl From<Answer> for AnswerDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ResultDto {
     question_id: Uuid,
-    kind: String,
+    kind: QuestionKind,
     /// `null` while an essay waits for a grader.
     points_awarded: Option<f64>,
     max_points: i32,
@@ -645,20 +873,58 @@ impl From<AttemptView> for AttemptDto {
     }
 }
 
-/// Start an attempt, or get back the one in progress.
+/// The attempt a start answers, and whether it was already in progress (201 or 200).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct StartReply {
+    attempt: AttemptDto,
+    #[serde(skip)]
+    resumed: bool,
+}
+
+/// 400, 409 and 422 of starting an attempt.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum StartErrors {
+    /// A malformed key.
+    #[response(
+        status = 400,
+        description = "`invalid_idempotency_key`",
+        content_type = "application/problem+json"
+    )]
+    BadKey(Problem),
+    /// No attempt may start.
+    #[response(
+        status = 409,
+        description = "`quiz_max_attempts_reached` (every allowed attempt is used), `module_locked` (complete the module's prerequisites first)",
+        content_type = "application/problem+json"
+    )]
+    Refused(Problem),
+    /// An empty quiz, or a reused key.
+    #[response(
+        status = 422,
+        description = "`quiz_empty` (the quiz has no questions), `idempotency_key_reused` (the same key with another request)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// Start an attempt at a quiz.
 ///
-/// A new attempt is 201; an attempt still in progress (and within its time) is returned as 200
-/// instead of starting another. 409 `quiz_max_attempts_reached` when every allowed attempt is
-/// used, 409 `module_locked` while you have not completed the module's prerequisites; 422
-/// `quiz_empty` when the quiz has no questions.
+/// Any member who can see the quiz's module starts an attempt: its questions (without answers)
+/// in the order fixed for it, and `deadline_at` when the quiz is timed. An attempt still in
+/// progress (and within its time) is returned as 200 instead of starting another; one whose time
+/// ran out is closed as TIMED_OUT first and counts. Takes an optional `Idempotency-Key`: a retry
+/// with it answers the first response again. 409 `quiz_max_attempts_reached` when every allowed
+/// attempt is used, 409 `module_locked` while you have not completed the module's
+/// prerequisites; 422 `quiz_empty` when the quiz has no questions; 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("quiz_id" = Uuid, Path, description = "The quiz")),
+    params(("quiz_id" = Uuid, Path, description = "The quiz"), IdempotencyHeader),
     responses(
         (status = 201, body = AttemptDto, description = "Started"),
         (status = 200, body = AttemptDto, description = "Resumed: the attempt in progress"),
-        AuthErrors, NotFound, Conflict,
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`quiz_empty`")
+        AuthErrors, NotFound, StartErrors
     )
 )]
 #[post("/{quiz_id}/attempts")]
@@ -666,45 +932,71 @@ pub(crate) async fn start_attempt(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
+    once: Idempotency,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let quiz = path.into_inner();
     let now = state.clock.now();
-    let started = in_tenant(&state, &actor, async |conn| {
-        attempts::start(conn, &actor, quiz, now).await
+    // Kept even when the start is then refused: the expired attempt counts either way.
+    in_tenant(&state, &actor, async |conn| {
+        attempts::close_expired(conn, &actor, quiz, now).await
     })
     .await?;
-    match started {
-        Started::New(attempt) => Ok(HttpResponse::Created().json(AttemptDto::from(*attempt))),
-        Started::Resumed(attempt) => Ok(HttpResponse::Ok().json(AttemptDto::from(*attempt))),
-        Started::LimitReached => Err(AssessmentError::MaxAttemptsReached.into()),
-    }
+    let status = |reply: &StartReply| {
+        if reply.resumed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        }
+    };
+    once.run_with(&state, &actor, status, async |conn| {
+        attempts::start(conn, &actor, quiz, now)
+            .await
+            .map(|started| match started {
+                Started::New(a) => StartReply {
+                    attempt: AttemptDto::from(*a),
+                    resumed: false,
+                },
+                Started::Resumed(a) => StartReply {
+                    attempt: AttemptDto::from(*a),
+                    resumed: true,
+                },
+            })
+    })
+    .await
 }
 
 /// List your attempts at a quiz.
+///
+/// Your own attempts at a quiz you can see, by number, a page at a time, archived ones of
+/// earlier compliance cycles included. 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("quiz_id" = Uuid, Path, description = "The quiz")),
-    responses((status = 200, body = Vec<AttemptSummaryDto>, description = "Your attempts, by number"), AuthErrors, NotFound)
+    params(("quiz_id" = Uuid, Path, description = "The quiz"), PageParams),
+    responses((status = 200, body = PageOf<AttemptSummaryDto>, description = "A page of your attempts, by number"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{quiz_id}/attempts")]
 pub(crate) async fn list_my_attempts(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<AttemptSummaryDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<AttemptSummaryDto>>, ApiError> {
     let actor = auth.0;
     let quiz = path.into_inner();
-    let list = in_tenant(&state, &actor, async |conn| {
-        attempts::mine(conn, &actor, quiz).await
+    let page = PageRequest::from(&query.into_inner());
+    let page = in_tenant(&state, &actor, async |conn| {
+        attempts::mine(conn, &actor, quiz, &page).await
     })
     .await?;
-    Ok(web::Json(
-        list.into_iter().map(AttemptSummaryDto::from).collect(),
-    ))
+    Ok(web::Json(PageOf::map(page, AttemptSummaryDto::from)))
 }
 
-/// Get an attempt: yours (results as the quiz's `show_answers` allows), or one you grade.
+/// Get an attempt.
+///
+/// Your own attempt, with results and right answers as the quiz's `show_answers` allows; or an
+/// attempt you grade (a mentor of the module or a MANAGE_QUIZZES holder), with every result.
+/// Anyone else's is 404 `attempt_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("attempt_id" = Uuid, Path, description = "The attempt")),
@@ -728,8 +1020,14 @@ pub(crate) async fn get_attempt(
 /// Your answers. Questions left out earn no points.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "answers": [
+    { "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a0", "option_ids": ["b"] },
+    { "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1", "text": "Hard hat" }
+] }))]
 pub(crate) struct SubmitAttemptBody {
+    /// At most one per question of the attempt.
     #[validate(length(max = 500))]
+    #[schema(max_items = 500)]
     answers: Vec<AnswerDto>,
 }
 
@@ -760,17 +1058,19 @@ pub(crate) enum SubmitErrors {
     Invalid(Problem),
 }
 
-/// Submit your answers; requires `Idempotency-Key`.
+/// Submit an attempt's answers.
 ///
-/// Scored at once: GRADED with the final score, or PENDING_REVIEW (`passed` null) while essays
-/// wait for a grader. A repeat with the same `Idempotency-Key` and body returns the same response
-/// (with `Idempotent-Replayed: true`) and changes nothing. After the deadline plus a 30-second
-/// grace period the submission is refused with 409 `attempt_timed_out`, and the attempt counts as
-/// a failed attempt (TIMED_OUT).
+/// The taker submits their answers once; they are scored at once: GRADED with the final score,
+/// or PENDING_REVIEW (`passed` null) while essays wait for a grader. Requires `Idempotency-Key`
+/// (400 `idempotency_key_required` without it): a repeat with the same key and body returns the
+/// first response (with `Idempotent-Replayed: true`) and changes nothing; the same key with
+/// another body is 422 `idempotency_key_reused`. After the deadline plus a 30-second grace
+/// period the submission is refused with 409 `attempt_timed_out`, and the attempt counts as a
+/// failed attempt (TIMED_OUT); a submitted attempt is 409 `attempt_not_in_progress`. 404
+/// `attempt_not_found` for anyone else's attempt.
 #[utoipa::path(
     tag = "quizzes",
-    params(("attempt_id" = Uuid, Path, description = "The attempt"),
-        ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
+    params(("attempt_id" = Uuid, Path, description = "The attempt"), RequiredIdempotencyHeader),
     request_body = SubmitAttemptBody,
     responses((status = 200, body = AttemptDto, description = "Scored"), AuthErrors, NotFound, SubmitErrors)
 )]
@@ -779,10 +1079,11 @@ pub(crate) async fn submit_attempt(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-    key: IdempotencyKey,
+    once: Idempotency,
     body: ValidJson<SubmitAttemptBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    once.require()?;
     let id = path.into_inner();
     let answers: Vec<Answer> = body
         .into_inner()
@@ -795,20 +1096,17 @@ pub(crate) async fn submit_attempt(
         })
         .collect();
     let now = state.clock.now();
-    let outcome = in_tenant(&state, &actor, async |conn| {
-        attempts::submit(conn, &actor, id, &answers, &key.0, now).await
+    // Kept even though the submission is then refused: the attempt counts as failed.
+    in_tenant(&state, &actor, async |conn| {
+        attempts::close_if_expired(conn, &actor, id, now).await
     })
     .await?;
-    match outcome {
-        Submitted::Scored { attempt, replayed } => {
-            let mut reply = HttpResponse::Ok();
-            if replayed {
-                reply.insert_header((REPLAYED, "true"));
-            }
-            Ok(reply.json(AttemptDto::from(*attempt)))
-        }
-        Submitted::TimedOut { .. } => Err(AssessmentError::AttemptTimedOut.into()),
-    }
+    once.run(&state, &actor, StatusCode::OK, async |conn| {
+        attempts::submit(conn, &actor, id, &answers, now)
+            .await
+            .map(AttemptDto::from)
+    })
+    .await
 }
 
 /// An attempt waiting for a grader.
@@ -836,16 +1134,18 @@ impl From<ReviewItem> for ReviewItemDto {
 pub(crate) struct ReviewQuery {
     /// Only attempts at this module's quizzes.
     module_id: Option<Uuid>,
-    /// Page size, 1 to 200.
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// The attempts waiting for you to grade their essays, oldest first.
+/// List the attempts waiting for your grades.
 ///
-/// MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own attempts
-/// are never in it.
+/// The attempts whose essays wait for a grader, oldest first, a page at a time: the whole
+/// tenant's for MANAGE_QUIZZES holders, the modules' they mentor (or hold a module-scoped
+/// MANAGE_QUIZZES for) otherwise. Your own attempts are never in it.
 #[utoipa::path(
     tag = "quizzes",
     params(ReviewQuery),
@@ -876,18 +1176,25 @@ pub(crate) async fn list_quiz_reviews(
 pub(crate) struct GradeDto {
     /// An ESSAY question of the attempt.
     question_id: Uuid,
-    /// 0 to the question's points.
+    /// 0 to the question's points (rounded to two decimals).
+    #[schema(minimum = 0, maximum = 1000)]
     points: f64,
-    /// For the taker.
+    /// For the taker, up to 5000 characters.
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     feedback: Option<String>,
 }
 
 /// Grades for some or all essays of an attempt.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "grades": [
+    { "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1", "points": 4, "feedback": "Clear and complete." }
+] }))]
 pub(crate) struct GradesBody {
+    /// 1 to 500 grades, each of an essay of the attempt.
     #[validate(length(min = 1, max = 500), nested)]
+    #[schema(min_items = 1, max_items = 500)]
     grades: Vec<GradeDto>,
 }
 
@@ -908,11 +1215,14 @@ pub(crate) enum GradeAttemptErrors {
     Forbidden(Problem),
 }
 
-/// Grade essays of an attempt waiting for review (a mentor of the module, or MANAGE_QUIZZES).
+/// Grade an attempt's essays.
 ///
-/// When every essay has a grade the score is final: the attempt becomes GRADED with `passed`.
-/// 409 `attempt_not_pending_review` when it is not waiting for review. Never your own attempt
-/// (403 `cannot_grade_own_attempt`): another grader grades it.
+/// A mentor of the module or a MANAGE_QUIZZES holder grades some or all essays of an attempt
+/// waiting for review. When every essay has a grade the score is final: the attempt becomes
+/// GRADED with `passed`. 409 `attempt_not_pending_review` when it is not waiting for review;
+/// 422 `validation_failed` for a question that is not an essay of the attempt or points out of
+/// range. Never your own attempt (403 `cannot_grade_own_attempt`): another grader grades it.
+/// 404 `attempt_not_found`.
 #[utoipa::path(
     tag = "quizzes",
     params(("attempt_id" = Uuid, Path, description = "The attempt")),
