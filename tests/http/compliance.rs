@@ -304,7 +304,7 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     )
     .await;
     assert_eq!(
-        attempts.json.as_array().map(Vec::len),
+        attempts.json["data"].as_array().map(Vec::len),
         Some(1),
         "{}",
         attempts.text
