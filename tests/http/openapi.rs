@@ -222,3 +222,271 @@ fn the_quiz_submit_and_group_assignment_bodies_are_their_own() {
     let assign = body_of("/v1/modules/{module_id}/groups/{group_id}", "put");
     assert!(assign.iter().all(|f| f != "brief_html"), "{assign:?}");
 }
+
+fn rust_sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir)
+        .expect("read the source tree")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text from the bracket at `open` to its match (the whole rest when unbalanced).
+fn balanced(text: &str, open: usize) -> &str {
+    let bytes = text.as_bytes();
+    let (o, c) = match bytes[open] {
+        b'(' => (b'(', b')'),
+        _ => (b'{', b'}'),
+    };
+    let mut depth = 0usize;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        if b == o {
+            depth += 1;
+        } else if b == c {
+            depth -= 1;
+            if depth == 0 {
+                return &text[open..=i];
+            }
+        }
+    }
+    &text[open..]
+}
+
+/// The `"snake_case"` string literals of `text`, in order.
+fn snake_literals(text: &str) -> Vec<String> {
+    text.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every code the sources answer with: the literals of each `fn code(&self) -> &'static str`
+/// (every `ErrorCode`) and of `code_for_status` (the framework's own errors), and the code passed
+/// to each `ApiError::new(status, "code")` and `unauthenticated("code", …)`.
+fn codes_in_sources() -> std::collections::BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut files = Vec::new();
+    rust_sources(&root, &mut files);
+    let mut codes = std::collections::BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for marker in ["fn code(&self) -> &'static str", "fn code_for_status("] {
+            for (at, _) in text.match_indices(marker) {
+                if let Some(open) = text[at..].find('{') {
+                    codes.extend(snake_literals(balanced(&text, at + open)));
+                }
+            }
+        }
+        for marker in ["ApiError::new(", "unauthenticated("] {
+            for (at, _) in text.match_indices(marker) {
+                let open = at + marker.len() - 1;
+                if let Some(code) = snake_literals(balanced(&text, open)).into_iter().next() {
+                    codes.insert(code);
+                }
+            }
+        }
+    }
+    codes
+}
+
+/// `Problem.code` is an `enum` of every code the API can answer, kept in one list
+/// (`guild_api::openapi::PROBLEM_CODES`) that a new code in the sources must join.
+#[test]
+fn every_problem_code_the_sources_answer_is_in_the_enum() {
+    let listed = guild_api::openapi::PROBLEM_CODES;
+    let mut sorted = listed.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, listed, "PROBLEM_CODES must be sorted and unique");
+
+    let found = codes_in_sources();
+    assert!(
+        found.len() > 50 && found.contains("module_not_found") && found.contains("rate_limited"),
+        "the scan found too few codes ({}); is it reading the sources?",
+        found.len()
+    );
+    let missing: Vec<_> = found
+        .iter()
+        .filter(|c| !listed.contains(&c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes answered by the code but missing from PROBLEM_CODES (crates/api/src/openapi.rs): \
+         {missing:?}"
+    );
+
+    let spec: serde_json::Value = serde_json::from_str(&spec_json()).expect("the spec");
+    let documented = spec["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert_eq!(documented, listed);
+}
+
+/// The verbs an operationId may start with: the five of resources, and the actions that are
+/// not one of them.
+const OPERATION_VERBS: &[&str] = &[
+    "list",
+    "get",
+    "create",
+    "update",
+    "delete", // resources
+    "sign_in",
+    "sign_up",
+    "sign_out",
+    "refresh",
+    "accept",
+    "decline",
+    "invite",
+    "verify",
+    "request",
+    "confirm",
+    "change",
+    "set",
+    "add",
+    "remove",
+    "deactivate",
+    "reactivate",
+    "erase",
+    "import",
+    "export",
+    "archive",
+    "publish",
+    "acknowledge",
+    "assign",
+    "unassign",
+    "pin",
+    "unpin",
+    "attach",
+    "detach",
+    "reorder",
+    "start",
+    "complete",
+    "submit",
+    "grade",
+    "apply",
+    "revert",
+    "revoke",
+    "upload",
+    "download",
+    "redeem",
+    "approve",
+    "reject",
+    "cancel",
+    "adjust",
+    "check",
+];
+
+/// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a
+/// generated client reads as calls.
+#[test]
+fn every_operation_id_starts_with_a_verb() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json()).expect("the spec");
+    let mut offenders = Vec::new();
+    for (path, item) in spec["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, op) in item.as_object().cloned().unwrap_or_default() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            let verb_first = OPERATION_VERBS.iter().any(|verb| {
+                id.strip_prefix(verb)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|rest| !rest.is_empty())
+                    || (verb.contains('_') && id == *verb)
+            });
+            if !verb_first {
+                offenders.push(format!("{method} {path}: {id}"));
+            }
+        }
+    }
+    offenders.sort();
+    assert!(
+        offenders.is_empty(),
+        "operationIds not starting with one of {OPERATION_VERBS:?}:\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// What every operation shares is documented on each: `X-Request-Id` on every response, 500 and
+/// 503 everywhere, 429 where a request is counted, 413/415 with a body, 428/412 with `If-Match`,
+/// `Idempotent-Replayed` where `Idempotency-Key` is taken, and `servers` and `contact`.
+#[test]
+fn every_operation_documents_the_shared_responses_and_headers() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json()).expect("the spec");
+    assert!(
+        spec["servers"].as_array().is_some_and(|s| !s.is_empty()),
+        "no servers"
+    );
+    assert!(spec["info"]["contact"].is_object(), "no contact");
+    let resolve = |r: &serde_json::Value| -> serde_json::Value {
+        match r["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference.rsplit('/').next().unwrap_or_default();
+                spec["components"]["responses"][name].clone()
+            }
+            None => r.clone(),
+        }
+    };
+    let mut problems = Vec::new();
+    for (path, item) in spec["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, op) in item.as_object().cloned().unwrap_or_default() {
+            let at = format!("{method} {path}");
+            let responses = op["responses"].as_object().cloned().unwrap_or_default();
+            let header_names: Vec<String> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_ascii_lowercase))
+                .collect();
+            let public = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r == &serde_json::json!({})));
+            let mut want = vec!["500"];
+            if path != "/livez" && path != "/metrics" {
+                want.push("503");
+            }
+            if !public {
+                want.push("429");
+            }
+            if op["requestBody"].is_object() {
+                want.extend(["413", "415"]);
+            }
+            if header_names.iter().any(|h| h == "if-match") {
+                want.extend(["412", "428"]);
+            }
+            for status in want {
+                if !responses.contains_key(status) {
+                    problems.push(format!("{at}: no {status}"));
+                }
+            }
+            for (status, response) in &responses {
+                let response = resolve(response);
+                let headers = &response["headers"];
+                if !headers["X-Request-Id"].is_object() {
+                    problems.push(format!("{at} {status}: no X-Request-Id"));
+                }
+                if status == "429" && !headers["Retry-After"].is_object() {
+                    problems.push(format!("{at} {status}: no Retry-After"));
+                }
+                if status.starts_with('2')
+                    && header_names.iter().any(|h| h == "idempotency-key")
+                    && !headers["Idempotent-Replayed"].is_object()
+                {
+                    problems.push(format!("{at} {status}: no Idempotent-Replayed"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

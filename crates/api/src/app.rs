@@ -250,10 +250,13 @@ pub(crate) fn split<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.into_utoipa_app()
+    let (app, mut spec) = app
+        .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::complete(&mut spec);
+    (app, spec)
 }
 
 #[derive(Debug, Clone)]

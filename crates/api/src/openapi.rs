@@ -5,11 +5,28 @@
 //! `bearer` security scheme (required by default; public operations opt out with `security(())`)
 //! and the shared `Problem` schema. `api-spec/openapi.json` is this document, committed; a test
 //! fails when they differ (`make spec` regenerates it).
+//!
+//! [`complete`] then adds, once the routes have registered their operations, what every operation
+//! shares and no handler should repeat: `servers` and `contact`, the responses any request can get
+//! (429, 500, 503, and 413/415 with a body, 428/412 with `If-Match`…) as `$ref`s to
+//! `components.responses`, the response headers (`X-Request-Id`, `RateLimit-*`, `Retry-After`,
+//! `ETag`, `Idempotent-Replayed`, `WWW-Authenticate`) as `$ref`s to `components.headers`, and the
+//! `enum` of every problem `code` ([`PROBLEM_CODES`]).
+
+use std::collections::BTreeSet;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use utoipa::openapi::OpenApi as Spec;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::info::ContactBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
+use utoipa::openapi::{Components, ObjectBuilder, Ref, RefOr, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField};
@@ -69,6 +86,557 @@ impl Modify for Security {
             Vec::<String>::new(),
         )]);
     }
+}
+
+/// Every `code` a problem can carry, sorted: the `enum` of `Problem.code`. A test scans the
+/// sources (`fn code` of every `ErrorCode`, `ApiError::new`, `unauthenticated`, the framework's
+/// `code_for_status`) and fails when a code answered there is missing here.
+pub const PROBLEM_CODES: &[&str] = &[
+    "already_attached",
+    "already_completed",
+    "already_exists",
+    "already_member",
+    "already_reverted",
+    "already_revoked",
+    "api_key_not_found",
+    "api_key_not_permitted",
+    "asset_in_use",
+    "asset_not_found",
+    "asset_not_ready",
+    "assignment_already_graded",
+    "assignment_closed",
+    "assignment_not_found",
+    "attachment_not_found",
+    "attempt_not_found",
+    "attempt_not_in_progress",
+    "attempt_not_pending_review",
+    "attempt_timed_out",
+    "bad_request",
+    "blob_not_found",
+    "cannot_award_self",
+    "cannot_grade_own_attempt",
+    "cannot_grade_own_submission",
+    "cannot_override_own_progress",
+    "cannot_review_own_redemption",
+    "category_name_taken",
+    "category_not_found",
+    "certificate_not_found",
+    "concurrent_update",
+    "conflict",
+    "constraint_violated",
+    "database_error",
+    "database_unavailable",
+    "dependency_unavailable",
+    "email_already_verified",
+    "email_not_verified",
+    "email_taken",
+    "file_too_large",
+    "file_type_mismatch",
+    "file_type_not_allowed",
+    "forbidden",
+    "gateway_timeout",
+    "group_name_taken",
+    "group_not_found",
+    "headers_too_large",
+    "idempotency_key_required",
+    "idempotency_key_reused",
+    "import_invalid",
+    "insufficient_xp",
+    "integration_misconfigured",
+    "internal_error",
+    "invalid_credentials",
+    "invalid_idempotency_key",
+    "invalid_order",
+    "invalid_path_parameter",
+    "invalid_signature",
+    "invalid_status_transition",
+    "invalid_token",
+    "invitation_cap_reached",
+    "invitation_not_found",
+    "invitation_pending",
+    "last_owner",
+    "leaderboard_group_forbidden",
+    "leaderboard_opt_out_not_allowed",
+    "length_required",
+    "malformed_json",
+    "malformed_multipart",
+    "manager_cycle",
+    "member_not_found",
+    "member_not_removed",
+    "member_of_another_tenant",
+    "member_removed",
+    "membership_inactive",
+    "method_not_allowed",
+    "module_empty",
+    "module_has_completions",
+    "module_locked",
+    "module_not_found",
+    "no_active_tenant",
+    "no_changes",
+    "not_a_member",
+    "not_acceptable",
+    "not_found",
+    "not_ready",
+    "override_not_found",
+    "payload_too_large",
+    "plan_change_forbidden",
+    "precondition_failed",
+    "precondition_required",
+    "prerequisite_cycle",
+    "question_not_found",
+    "quiz_empty",
+    "quiz_max_attempts_reached",
+    "quiz_not_found",
+    "rate_limited",
+    "rate_limiter_unavailable",
+    "redemption_not_found",
+    "redemption_not_pending",
+    "reference_conflict",
+    "refresh_token_reused",
+    "request_timeout",
+    "reward_changed",
+    "reward_inactive",
+    "reward_monthly_limit_reached",
+    "reward_not_found",
+    "reward_out_of_stock",
+    "role_not_assignable",
+    "route_not_found",
+    "section_not_found",
+    "self_assessment_not_found",
+    "service_unavailable",
+    "session_ended",
+    "slug_taken",
+    "storage_rejected",
+    "storage_unavailable",
+    "submission_already_graded",
+    "submission_not_found",
+    "submission_superseded",
+    "tenant_archived",
+    "tenant_not_found",
+    "unauthenticated",
+    "unsupported_file_type",
+    "unsupported_media_type",
+    "upload_completed",
+    "upload_missing",
+    "upload_quota_exceeded",
+    "uri_too_long",
+    "validation_failed",
+];
+
+/// The media type of problem bodies, as the spec names it.
+const PROBLEM: &str = crate::error::PROBLEM_JSON;
+
+/// Completes the document built from the routes with what every operation shares (see the
+/// module's documentation). Called once the routes have registered their operations.
+pub(crate) fn complete(spec: &mut Spec) {
+    spec.servers = Some(vec![
+        ServerBuilder::new()
+            .url("/")
+            .description(Some(
+                "The server that serves this document (`/v1/openapi.json`): paths are relative to \
+its origin.",
+            ))
+            .build(),
+        ServerBuilder::new()
+            .url("{scheme}://{host}")
+            .description(Some(
+                "A deployment, addressed by its public API origin (`GUILD_API_URL`).",
+            ))
+            .parameter(
+                "scheme",
+                ServerVariableBuilder::new()
+                    .default_value("https")
+                    .enum_values(Some(["https", "http"]))
+                    .description(Some("`http` only for a local server.")),
+            )
+            .parameter(
+                "host",
+                ServerVariableBuilder::new()
+                    .default_value("localhost:8080")
+                    .description(Some(
+                        "Host and port of the API (`make run` serves `localhost:8080`).",
+                    )),
+            )
+            .build(),
+    ]);
+    spec.info.contact = Some(
+        ContactBuilder::new()
+            .name(Some("Guild API maintainers"))
+            .build(),
+    );
+
+    let components = spec.components.get_or_insert_with(Default::default);
+    shared_headers(components);
+    shared_responses(components);
+    problem_code_enum(components);
+
+    // The paths whose GET or write answers an `ETag`: those of the writes that take `If-Match`
+    // (the resource itself, read with GET and written with PUT/DELETE/POST).
+    let mut etag_paths = BTreeSet::new();
+    for (path, item) in &spec.paths.paths {
+        let takes_if_match = [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+            .any(|op| has_header(op, "If-Match"));
+        if takes_if_match {
+            etag_paths.insert(path.clone());
+        }
+    }
+    let mut used = BTreeSet::new();
+    for (path, item) in &mut spec.paths.paths {
+        let methods = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ];
+        for (method, op) in methods {
+            if let Some(op) = op {
+                // A create on the collection answers the new resource's `ETag` too.
+                let creates_tagged = method == "post"
+                    && etag_paths
+                        .iter()
+                        .any(|p| p.strip_prefix(path.as_str()).is_some_and(is_one_param));
+                let etag = etag_paths.contains(path) && method != "delete" || creates_tagged;
+                complete_operation(path, op, etag);
+                for response in op.responses.responses.values() {
+                    if let RefOr::Ref(r) = response {
+                        used.insert(r.ref_location.clone());
+                    }
+                }
+            }
+        }
+    }
+    // Keep only the shared responses some operation uses.
+    if let Some(components) = spec.components.as_mut() {
+        components
+            .responses
+            .retain(|name, _| used.contains(&format!("#/components/responses/{name}")));
+    }
+}
+
+/// `/{id}`: one path parameter segment.
+fn is_one_param(rest: &str) -> bool {
+    rest.strip_prefix("/{")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|name| !name.contains('/'))
+}
+
+fn has_header(op: &Operation, name: &str) -> bool {
+    op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(name),
+        RefOr::Ref(_) => false,
+    })
+}
+
+fn has_param_in(op: &Operation, place: &ParameterIn) -> bool {
+    op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => &p.parameter_in == place,
+        RefOr::Ref(_) => false,
+    })
+}
+
+fn is_public(op: &Operation) -> bool {
+    op.security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| *r == SecurityRequirement::default()))
+}
+
+const X_REQUEST_ID: &str = "X-Request-Id";
+const RATE_LIMIT_HEADERS: [&str; 3] = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+fn header_ref(name: &str) -> RefOr<Header> {
+    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+}
+
+fn header(schema: Type, description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(schema)))
+        .description(Some(description))
+        .build()
+}
+
+fn shared_headers(components: &mut Components) {
+    let mut request_id = header(
+        Type::String,
+        "The request's id: the client's own `X-Request-Id` when it is 1 to 128 characters of \
+`A-Z a-z 0-9 - _ . :`, otherwise one the server made (a UUIDv7). Problems carry it as \
+`request_id`; quote it when reporting a problem.",
+    );
+    // utoipa's `Header` has no `required` field; the OpenAPI header object does.
+    request_id.extensions = Some(Extensions::from_iter([("required", true)]));
+    let headers = [
+        (X_REQUEST_ID, request_id),
+        (
+            "RateLimit-Limit",
+            header(
+                Type::Integer,
+                "Requests allowed per window by the tightest rate limit this request counted \
+against (the tenant's or the API key's). Absent when no limit applies.",
+            ),
+        ),
+        (
+            "RateLimit-Remaining",
+            header(
+                Type::Integer,
+                "Requests left in the current window of that limit.",
+            ),
+        ),
+        (
+            "RateLimit-Reset",
+            header(
+                Type::Integer,
+                "Seconds until the window of that limit resets.",
+            ),
+        ),
+        (
+            "Retry-After",
+            header(Type::Integer, "Seconds to wait before retrying."),
+        ),
+        (
+            "ETag",
+            header(
+                Type::String,
+                "The resource's revision; send it back as `If-Match` to change or delete it.",
+            ),
+        ),
+        (
+            "Idempotent-Replayed",
+            HeaderBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["true"])),
+                ))
+                .description(Some(
+                    "`true` when this is the stored response of an earlier request with the same \
+`Idempotency-Key` (the write did not run again).",
+                ))
+                .build(),
+        ),
+        (
+            "WWW-Authenticate",
+            header(Type::String, "`Bearer`: how to authenticate."),
+        ),
+    ];
+    for (name, header) in headers {
+        components.headers.insert(name.to_owned(), RefOr::T(header));
+    }
+}
+
+fn problem_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header_ref(
+            X_REQUEST_ID,
+            Ref::new(format!("#/components/headers/{X_REQUEST_ID}")),
+        )
+}
+
+/// The shared responses, by status, with their `components.responses` names.
+const SHARED: [(&str, &str); 11] = [
+    ("400", "BadRequest"),
+    ("401", "Unauthenticated"),
+    ("403", "Forbidden"),
+    ("404", "NotFound"),
+    ("412", "PreconditionFailed"),
+    ("413", "PayloadTooLarge"),
+    ("415", "UnsupportedMediaType"),
+    ("422", "ValidationFailed"),
+    ("428", "PreconditionRequired"),
+    ("429", "RateLimited"),
+    ("500", "InternalError"),
+];
+const UNAVAILABLE: (&str, &str) = ("503", "ServiceUnavailable");
+
+fn shared_responses(components: &mut Components) {
+    let mut add = |name: &str, response: ResponseBuilder| {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(response.build()));
+    };
+    add(
+        "BadRequest",
+        problem_response(
+            "The request cannot be read: `bad_request`, `malformed_json` (the body is not JSON), \
+`invalid_idempotency_key`, `idempotency_key_required` (on the operations that spend).",
+        ),
+    );
+    add(
+        "Unauthenticated",
+        problem_response(
+            "Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted \
+before the account's password changed).",
+        )
+        .header_ref(
+            "WWW-Authenticate",
+            Ref::new("#/components/headers/WWW-Authenticate"),
+        ),
+    );
+    add(
+        "Forbidden",
+        problem_response(
+            "Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, \
+`membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted`.",
+        ),
+    );
+    add(
+        "NotFound",
+        problem_response(
+            "Not found in your tenant (another tenant's is also 404), or `invalid_path_parameter` \
+(a path parameter that cannot name anything, such as a malformed UUID).",
+        ),
+    );
+    add(
+        "PreconditionFailed",
+        problem_response(
+            "`precondition_failed`: `If-Match` names a revision that is not the current one (read \
+the resource again and reapply the change).",
+        ),
+    );
+    add(
+        "PayloadTooLarge",
+        problem_response(
+            "`payload_too_large`: the body is larger than the server accepts \
+(`GUILD_JSON_LIMIT_BYTES` for JSON, 1 MiB by default).",
+        ),
+    );
+    add(
+        "UnsupportedMediaType",
+        problem_response(
+            "`unsupported_media_type`: the body is not of the documented media type \
+(`application/json` for JSON bodies).",
+        ),
+    );
+    add(
+        "ValidationFailed",
+        problem_response(
+            "`validation_failed`: a field or query parameter is missing, unknown, of the wrong type \
+or breaks a rule; `errors[]` names each.",
+        ),
+    );
+    add(
+        "PreconditionRequired",
+        problem_response("`precondition_required`: send the `ETag` you read as `If-Match`."),
+    );
+    let mut limited = problem_response(
+        "`rate_limited`: too many requests (the tenant's, the API key's, or a per-client or \
+per-account limit of sign-in, sign-up and recovery); retry after `Retry-After` seconds.",
+    )
+    .header_ref("Retry-After", Ref::new("#/components/headers/Retry-After"));
+    for name in RATE_LIMIT_HEADERS {
+        limited = limited.header_ref(name, Ref::new(format!("#/components/headers/{name}")));
+    }
+    add("RateLimited", limited);
+    add(
+        "InternalError",
+        problem_response(
+            "`internal_error` (or `database_error`, `integration_misconfigured`): the server's \
+fault, logged with the request id; the problem carries no detail.",
+        ),
+    );
+    add(
+        "ServiceUnavailable",
+        problem_response(
+            "A dependency is down: `database_unavailable`, `rate_limiter_unavailable`, \
+`storage_unavailable`, `dependency_unavailable`, `service_unavailable`; retry later.",
+        ),
+    );
+}
+
+/// `Problem.code` becomes the `enum` of [`PROBLEM_CODES`].
+fn problem_code_enum(components: &mut Components) {
+    let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") else {
+        return;
+    };
+    let description = match problem.properties.get("code") {
+        Some(RefOr::T(Schema::Object(code))) => code.description.clone(),
+        _ => None,
+    };
+    problem.properties.insert(
+        "code".to_owned(),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(description)
+            .enum_values(Some(PROBLEM_CODES.iter().copied()))
+            .into(),
+    );
+}
+
+/// Adds the shared responses an operation can get but does not list, and the headers of its
+/// responses.
+fn complete_operation(path: &str, op: &mut Operation, etag: bool) {
+    let public = is_public(op);
+    let body = op.request_body.is_some();
+    let query = has_param_in(op, &ParameterIn::Query);
+    let headers = has_param_in(op, &ParameterIn::Header);
+    let if_match = has_header(op, "If-Match");
+    let idempotent = has_header(op, "Idempotency-Key");
+    // The probes check nothing that can fail (liveness) or only render counters (metrics).
+    let probe = path == "/livez" || path == "/metrics";
+
+    let wanted = |status: &str| match status {
+        "400" => body || headers,
+        "401" | "403" => !public,
+        "404" => path.contains('{'),
+        "413" | "415" => body,
+        "422" => body || query,
+        "412" | "428" => if_match,
+        "429" => !public,
+        "500" => true,
+        _ => false,
+    };
+    let responses = &mut op.responses.responses;
+    for (status, name) in SHARED {
+        if wanted(status) && !responses.contains_key(status) {
+            responses.insert(status.to_owned(), RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
+    if !probe && !responses.contains_key(UNAVAILABLE.0) {
+        responses.insert(
+            UNAVAILABLE.0.to_owned(),
+            RefOr::Ref(Ref::from_response_name(UNAVAILABLE.1)),
+        );
+    }
+
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        add_header(response, X_REQUEST_ID);
+        let success = status.starts_with('2');
+        if (success && !public) || status == "429" {
+            for name in RATE_LIMIT_HEADERS {
+                add_header(response, name);
+            }
+        }
+        if status == "429" {
+            add_header(response, "Retry-After");
+        }
+        if status == "401" {
+            add_header(response, "WWW-Authenticate");
+        }
+        if success && etag && status != "204" {
+            add_header(response, "ETag");
+        }
+        if success && idempotent {
+            add_header(response, "Idempotent-Replayed");
+        }
+    }
+}
+
+fn add_header(response: &mut Response, name: &str) {
+    response
+        .headers
+        .entry(name.to_owned())
+        .or_insert_with(|| header_ref(name));
 }
 
 /// The complete document, without building a server.
