@@ -6,7 +6,7 @@ MAKEFLAGS += --no-print-directory
 SPEC := api-spec/openapi.json
 GUILD := cargo run -q -p guild-api --bin guild --
 
-.PHONY: help run test lint spec spec-check deny migrate db-start db-stop db-psql bench bench-report
+.PHONY: help run test lint spec spec-check spec-lint fuzz ts-check deny migrate db-start db-stop db-psql bench bench-report
 
 help: ## List the targets
 	@printf 'Usage: make <target>\n\n'
@@ -24,13 +24,14 @@ lint: ## cargo fmt --check, then clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-spec: ## Regenerate api-spec/openapi.json
+spec: ## Regenerate api-spec/openapi.json and the TypeScript client's types
 	@mkdir -p $(dir $(SPEC))
 	$(GUILD) openapi > $(SPEC).tmp || { rm -f $(SPEC).tmp; exit 1; }
 	@mv $(SPEC).tmp $(SPEC)
 	@echo "wrote $(SPEC)"
+	@bash scripts/ts-client.sh gen
 
-spec-check: ## Fail if api-spec/openapi.json differs from what the code generates
+spec-check: ## Fail if api-spec/openapi.json (or the client's types) differs from what the code generates
 	@if [[ ! -f $(SPEC) ]]; then \
 		echo "$(SPEC) is missing: run 'make spec' and commit the result." >&2; exit 1; \
 	fi; \
@@ -41,6 +42,16 @@ spec-check: ## Fail if api-spec/openapi.json differs from what the code generate
 		echo "$(SPEC) is out of date: run 'make spec' and commit the result." >&2; exit 1; \
 	fi; \
 	echo "$(SPEC) is up to date"
+	@bash scripts/ts-client.sh stale
+
+spec-lint: ## Lint api-spec/openapi.json with Spectral and Redocly (fails on any warning)
+	@bash scripts/spec-lint.sh
+
+fuzz: ## Fuzz a fresh server with schemathesis against the spec (every check; about 5 min)
+	@bash scripts/fuzz.sh
+
+ts-check: ## Type-check the TypeScript client and its examples (tsc --noEmit)
+	@bash scripts/ts-client.sh check
 
 bench: ## Benchmark suite: release build, data set, pgbench and wrk scenarios (about 15 min)
 	@bash scripts/bench/run.sh
