@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Fuzz the API against its own contract with schemathesis: a fresh database with the demo data, the
+# `guild` binary on a free port, a bearer token of the demo owner, every check on, a bounded number
+# of examples per operation. Operations that would lock the token out or end the tenant (sign-out,
+# password change, tenant archive, member removal, erasure, role and permission changes…) run last,
+# in a second pass with a fresh token. Fails on any failure: a server error, a response that
+# violates its schema, a schema-valid request rejected, an undocumented status or header…
+#
+#   scripts/fuzz.sh [SCHEMATHESIS ARGS...]
+#
+# Honours GUILD_FUZZ_MAX_EXAMPLES (per operation, default 10), GUILD_FUZZ_SEED (default 1),
+# GUILD_FUZZ_WORKERS (default 2), DATABASE_URL (a server to create the throw-away database on;
+# by default the machine's PostgreSQL on 5432, else the project-local one), GUILD_FUZZ_KEEP_DB=1.
+# Reports (JSON, JUnit, a pytest file that reproduces the failures) go to target/fuzz/.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/tools.sh
+source "$GUILD_ROOT/scripts/tools.sh"
+cd "$GUILD_ROOT"
+
+MAX_EXAMPLES="${GUILD_FUZZ_MAX_EXAMPLES:-10}"
+SEED="${GUILD_FUZZ_SEED:-1}"
+WORKERS="${GUILD_FUZZ_WORKERS:-2}"
+SPEC=api-spec/openapi.json
+OUT="$GUILD_ROOT/target/fuzz"
+# Operations run last, by method and path (operationIds are still being renamed).
+DESTRUCTIVE='^(POST /v1/auth/logout|POST /v1/me/password|POST /v1/tenant/archive|DELETE /v1/members/\{user_id\}|POST /v1/members/\{user_id\}/(deactivate|erase)|PUT /v1/members/\{user_id\}/(role|permissions))$'
+
+# --- Tools ------------------------------------------------------------------
+python_venv_locked scripts/fuzz/requirements.txt "$GUILD_TOOLS_DIR/fuzz-venv"
+st="$GUILD_TOOLS_DIR/fuzz-venv/bin/schemathesis"
+have psql || ensure_pg_binaries
+
+# --- A fresh database ---------------------------------------------------------
+MACHINE_PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
+if [[ -n "${DATABASE_URL:-}" ]]; then
+  server_url="$DATABASE_URL"
+elif pg_answers 127.0.0.1:5432 && pg_can_create_databases "$MACHINE_PG_URL"; then
+  server_url="$MACHINE_PG_URL"
+else
+  start_local_pg
+  server_url="$LOCAL_PG_URL/postgres"
+fi
+psql_bin="$(_pg_tool psql)" || die "psql not found"
+db="guild_fuzz_$(date +%s)_$$"
+db_url="${server_url%/*}/$db"
+"$psql_bin" -w -X -q -v ON_ERROR_STOP=1 -d "$server_url" -c "create database $db" >/dev/null
+log "Fresh database $db on $(redact_url "${server_url%/*}")"
+
+server_pid=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ "${GUILD_FUZZ_KEEP_DB:-}" != 1 ]]; then
+    "$psql_bin" -w -X -q -d "$server_url" -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true
+  else
+    info "kept database $db"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+# --- The server -----------------------------------------------------------------
+log "Building guild"
+bin="$(
+  cargo build -p guild-api --bin guild --message-format=json-render-diagnostics |
+    sed -n 's/.*"executable":"\([^"]*\/guild\)".*/\1/p' | tail -n 1
+)"
+[[ -n "$bin" && -x "$bin" ]] || die "cargo build did not report the guild binary"
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+mkdir -p "$OUT"
+rm -rf "$OUT/pass1" "$OUT/pass2"
+export DATABASE_URL="$db_url" GUILD_ENV=development GUILD_HTTP_ADDR="127.0.0.1:$port" \
+  GUILD_API_URL="$base" GUILD_BLOB_DIR="$OUT/blobs" GUILD_LOG="${GUILD_LOG:-warn}" \
+  GUILD_LOG_FORMAT=text GUILD_ACCESS_TOKEN_TTL_SECS=7200 \
+  GUILD_TENANT_REQUESTS_PER_MIN=1000000 GUILD_API_KEY_REQUESTS_PER_MIN=1000000 \
+  GUILD_DAILY_INVITES=FREE=1000000,STARTER=1000000,PRO=1000000
+unset REDIS_URL # the in-process limiter and caches: nothing else to start
+"$bin" seed-demo >/dev/null
+"$bin" serve >"$OUT/server.log" 2>&1 &
+server_pid=$!
+_wait_for 60 tcp_answers 127.0.0.1 "$port" || {
+  tail -n 30 "$OUT/server.log" >&2
+  die "guild did not start on $base (log: $OUT/server.log)"
+}
+info "guild on $base (log: $OUT/server.log)"
+
+# The demo owner: every permission, so most operations can succeed.
+sign_in() {
+  curl -fsS -X POST "$base/v1/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"owner@demo.guild.local","password":"guild-demo-password"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+have curl || apt_install curl
+
+# --- Schemathesis -----------------------------------------------------------------
+# Two documents: every operation but the destructive ones, and those alone.
+python3 - "$SPEC" "$DESTRUCTIVE" "$OUT" <<'PY'
+import json, re, sys
+spec_path, pattern, out = sys.argv[1], re.compile(sys.argv[2]), sys.argv[3]
+spec = json.load(open(spec_path))
+methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+for name, keep_destructive in (("pass1", False), ("pass2", True)):
+    part = dict(spec)
+    part["paths"] = {}
+    for path, item in spec["paths"].items():
+        kept = {
+            k: v for k, v in item.items()
+            if k not in methods or bool(pattern.match(f"{k.upper()} {path}")) == keep_destructive
+        }
+        if any(k in methods for k in kept):
+            part["paths"][path] = kept
+    json.dump(part, open(f"{out}/{name}.openapi.json", "w"))
+PY
+
+run_pass() {
+  local name="$1" token
+  shift
+  token="$(sign_in)" || die "could not sign in as the demo owner"
+  log "schemathesis: $name ($MAX_EXAMPLES examples per operation, seed $SEED)"
+  "$st" run "$OUT/$name.openapi.json" --url "$base" \
+    --header "Authorization: Bearer $token" \
+    --checks all \
+    --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
+    --request-timeout 30 \
+    --suppress-health-check all \
+    --report json,junit,pytest --report-dir "$OUT/$name" \
+    --output-truncate true \
+    "$@"
+}
+
+status=0
+start=$SECONDS
+run_pass pass1 "$@" || status=1
+run_pass pass2 "$@" || status=1
+took=$((SECONDS - start))
+
+python3 - "$OUT" "$took" <<'PY' || true
+import json, pathlib, sys
+out, took = pathlib.Path(sys.argv[1]), sys.argv[2]
+ops = examples = failures = 0
+for name in ("pass1", "pass2"):
+    for report in (out / name).glob("*.json"):
+        data = json.loads(report.read_text())
+        s = data.get("summary", data)
+        ops += s.get("operations", {}).get("total", 0) if isinstance(s.get("operations"), dict) else 0
+        examples += s.get("test_cases", {}).get("total", 0) if isinstance(s.get("test_cases"), dict) else 0
+        failures += s.get("failures", {}).get("total", 0) if isinstance(s.get("failures"), dict) else 0
+print(f"fuzz figures: {ops} operations, {examples} examples generated, {failures} failures, {took}s")
+PY
+((status == 0)) || die "schemathesis found failures (reports in $OUT)"
+log "fuzz: no failures"
