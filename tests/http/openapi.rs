@@ -490,3 +490,31 @@ fn every_operation_documents_the_shared_responses_and_headers() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A method the resource a path names does not answer is 405 with that resource's `Allow`, even
+/// when a route with a parameter would take the path (`/v1/media/{asset_id}` takes
+/// `/v1/media/bulk-delete`).
+#[actix_web::test]
+async fn allow_names_the_methods_of_the_resource_the_path_names() {
+    use actix_web::http::Method;
+    let (_db, app) = app().await;
+    let token = guild_tests::access(&guild_tests::sign_up(&app, "allow").await);
+    for (method, uri, allow) in [
+        (Method::GET, "/v1/media/bulk-delete", "POST"),
+        (Method::OPTIONS, "/v1/media/bulk-delete", "POST"),
+        (
+            Method::GET,
+            "/v1/modules/01a24b1a-456b-755c-af29-32b3cd95f302/sections/order",
+            "PUT",
+        ),
+    ] {
+        let reply = guild_tests::call(&app, method.clone(), uri, &token, None).await;
+        assert_eq!(reply.status, 405, "{method} {uri}: {}", reply.text);
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {uri}");
+        assert_eq!(reply.json["code"], "method_not_allowed");
+    }
+    // A malformed id of a resource that answers the method is still 404.
+    let reply = guild_tests::call(&app, Method::GET, "/v1/media/not-a-uuid", &token, None).await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+    assert_eq!(reply.json["code"], "invalid_path_parameter");
+}

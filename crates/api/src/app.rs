@@ -278,23 +278,35 @@ async fn fallback(
         return Err(ApiError::new(StatusCode::NOT_FOUND, "route_not_found")
             .detail(format!("no route matches {}", req.path())));
     }
+    Err(method_not_allowed(&req, &allowed))
+}
+
+/// When a path parameter cannot be read, the path may name another resource that does not answer
+/// this method (`GET /v1/media/bulk-delete` reaches `GET /v1/media/{asset_id}`): 405 with that
+/// resource's `Allow`, not 404. `None` when the method is one the resource answers.
+pub(crate) fn wrong_method_for(req: &HttpRequest) -> Option<ApiError> {
+    let known = req.app_data::<web::Data<KnownRoutes>>()?;
+    let allowed = known.allowed(req.path());
+    (!allowed.is_empty() && !allowed.contains(req.method()))
+        .then(|| method_not_allowed(req, &allowed))
+}
+
+fn method_not_allowed(req: &HttpRequest, allowed: &[actix_web::http::Method]) -> ApiError {
     let list = allowed
         .iter()
         .map(actix_web::http::Method::as_str)
         .collect::<Vec<_>>()
         .join(", ");
-    Err(
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
-            .detail(format!(
-                "{} does not answer {}; it answers {list}",
-                req.path(),
-                req.method()
-            ))
-            .header(
-                header::ALLOW,
-                HeaderValue::from_str(&list).unwrap_or(HeaderValue::from_static("GET")),
-            ),
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        .detail(format!(
+            "{} does not answer {}; it answers {list}",
+            req.path(),
+            req.method()
+        ))
+        .header(
+            header::ALLOW,
+            HeaderValue::from_str(&list).unwrap_or(HeaderValue::from_static("GET")),
+        )
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -206,9 +206,12 @@ pub fn https_link(value: &str) -> Result<(), validator::ValidationError> {
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(JsonLimit(json_limit))
         .app_data(web::PayloadConfig::new(json_limit))
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            ApiError::new(StatusCode::NOT_FOUND, "invalid_path_parameter")
-                .detail(err.to_string())
+        .app_data(web::PathConfig::default().error_handler(|err, req| {
+            crate::app::wrong_method_for(req)
+                .unwrap_or_else(|| {
+                    ApiError::new(StatusCode::NOT_FOUND, "invalid_path_parameter")
+                        .detail(err.to_string())
+                })
                 .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {

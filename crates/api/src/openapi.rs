@@ -654,7 +654,7 @@ pub fn spec_json() -> String {
 /// Every route of the spec with its methods, to tell an unknown path (404) from a known path
 /// asked with the wrong method (405 with `Allow`).
 #[derive(Debug)]
-pub struct KnownRoutes(Vec<(ResourceDef, Vec<Method>)>);
+pub struct KnownRoutes(Vec<(ResourceDef, usize, Vec<Method>)>);
 
 impl KnownRoutes {
     /// Collects the routes of `spec`.
@@ -676,21 +676,55 @@ impl KnownRoutes {
                 .into_iter()
                 .filter_map(|(m, present)| present.then_some(m))
                 .collect();
-                (ResourceDef::new(path.as_str()), methods)
+                let parameters = path.matches('{').count();
+                (ResourceDef::new(path.as_str()), parameters, methods)
             })
             .collect();
         Self(routes)
     }
 
-    /// The methods `path` answers to; empty when no route matches it.
+    /// The methods `path` answers to; empty when no route matches it. When several routes match
+    /// (`/v1/media/bulk-delete` and `/v1/media/{asset_id}`), the one with the fewest parameters
+    /// is the resource the path names, as the spec documents it: only its methods count.
     pub fn allowed(&self, path: &str) -> Vec<Method> {
-        let mut methods: Vec<Method> = self
+        let matching: Vec<_> = self
             .0
             .iter()
-            .filter(|(def, _)| def.is_match(path))
-            .flat_map(|(_, methods)| methods.iter().cloned())
+            .filter(|(def, _, _)| def.is_match(path))
             .collect();
-        methods.dedup();
+        let Some(fewest) = matching.iter().map(|(_, params, _)| *params).min() else {
+            return Vec::new();
+        };
+        let mut methods: Vec<Method> = Vec::new();
+        for (_, _, route_methods) in matching.iter().filter(|(_, p, _)| *p == fewest) {
+            for method in route_methods {
+                if !methods.contains(method) {
+                    methods.push(method.clone());
+                }
+            }
+        }
         methods
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_names_the_methods_of_the_most_specific_route() {
+        let known = KnownRoutes::new(&spec());
+        let names = |path: &str| {
+            known
+                .allowed(path)
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("/v1/media/bulk-delete"), ["POST"]);
+        let id = "01a24b1a-456b-755c-af29-32b3cd95f302";
+        assert_eq!(names(&format!("/v1/modules/{id}/sections/order")), ["PUT"]);
+        assert!(names(&format!("/v1/modules/{id}")).contains(&"GET".to_owned()));
+        assert!(names("/v1/no-such-thing").is_empty());
     }
 }
