@@ -110,7 +110,7 @@ run_pass() {
     --checks all \
     --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
     --request-timeout 30 \
-    --suppress-health-check all \
+    --suppress-health-check all --generation-database none \
     --report json,junit,pytest --report-dir "$OUT/$name" \
     --output-truncate true \
     "$@"
