@@ -42,12 +42,13 @@ export async function learnerJourney(
     if (progress.error) throw new Error(progress.error.code);
   }
 
-  // Take the module's first quiz: start an attempt, answer every question, submit.
+  // Take the module's first quiz (lists come a page at a time: `{data, next_cursor}`): start an
+  // attempt, answer every question, submit.
   const quizzes = await guild.GET("/v1/modules/{module_id}/quizzes", {
     params: { path: { module_id: moduleId } },
   });
   if (quizzes.error) throw new Error(quizzes.error.code);
-  const quiz = quizzes.data[0];
+  const quiz = quizzes.data.data[0];
   if (quiz) {
     const attempt = await guild.POST("/v1/quizzes/{quiz_id}/attempts", {
       params: { path: { quiz_id: quiz.id } },

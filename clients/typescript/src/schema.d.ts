@@ -110,9 +110,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The submissions waiting for you to grade them, oldest first.
-         * @description MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own
-         *     submissions are never in it.
+         * List the submissions waiting for your grades.
+         * @description The current, ungraded submissions, oldest first, a page at a time: the whole tenant's for
+         *     MANAGE_QUIZZES holders, the modules' they mentor (or hold a module-scoped MANAGE_QUIZZES for)
+         *     otherwise. Your own submissions are never in it.
          */
         get: operations["list_assignment_reviews"];
         put?: never;
@@ -130,15 +131,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an assignment. */
+        /**
+         * Get an assignment.
+         * @description An assignment of a module you can see. `ETag` carries its revision, to send back as
+         *     `If-Match` when changing it. 404 `assignment_not_found`.
+         */
         get: operations["get_assignment"];
         put?: never;
         post?: never;
-        /** Delete an assignment with its submissions; requires `If-Match`. */
+        /**
+         * Delete an assignment.
+         * @description Deletes an assignment with its submissions (the uploaded files stay in the media library),
+         *     for MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with its
+         *     `ETag`. 404 `assignment_not_found`.
+         */
         delete: operations["delete_assignment"];
         options?: never;
         head?: never;
-        /** Change an assignment; requires `If-Match` with its `ETag`. */
+        /**
+         * Update an assignment.
+         * @description For MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with the
+         *     assignment's `ETag`; fields left out are kept and the result is checked as a whole. Grades
+         *     already given stay as they are. 404 `assignment_not_found`.
+         */
         patch: operations["update_assignment"];
         trace?: never;
     };
@@ -152,9 +167,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Upload a file for your submission to an assignment (multipart/form-data, one `file` part).
-         * @description The file is stored and recorded as yours, for this assignment only; send its `asset_id` in
-         *     `asset_ids` when you submit.
+         * Upload a file for an assignment submission.
+         * @description Any member who can see an assignment that takes files uploads one file (multipart/form-data,
+         *     one `file` part); it is stored and recorded as theirs, for this assignment only: send its
+         *     `asset_id` in `asset_ids` when submitting. A file never submitted is removed after a day.
+         *     413 `file_too_large` beyond the assignment's `max_file_bytes`, `upload_quota_exceeded`
+         *     beyond your quota of assignment files; 422 for a type the assignment does not accept; 404
+         *     `assignment_not_found`.
          */
         post: operations["upload_assignment_file"];
         delete?: never;
@@ -171,17 +190,23 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List submissions to an assignment, oldest first: yours, or everyone's for its graders.
-         * @description Superseded submissions are included (`superseded: true`).
+         * List an assignment's submissions.
+         * @description Your own submissions to an assignment, or everyone's for its graders (a mentor of the module
+         *     or a MANAGE_QUIZZES holder), a page at a time in the `sort` order; superseded submissions are
+         *     included (`superseded: true`). 403 when a member who does not grade names another member's
+         *     `user_id`; 404 `assignment_not_found`.
          */
         get: operations["list_submissions"];
         put?: never;
         /**
-         * Submit your work to an assignment; requires `Idempotency-Key`.
-         * @description Replaces your previous submission until it is graded. After the due date the submission is
-         *     refused with 409 `assignment_closed`, unless the assignment allows late work: then it is
-         *     accepted with `late: true`. A repeat with the same `Idempotency-Key` and body returns the
-         *     same response (with `Idempotent-Replayed: true`) and changes nothing.
+         * Submit work to an assignment.
+         * @description Any member who can see the assignment submits their work; it replaces their previous
+         *     submission until that one is graded (409 `assignment_already_graded` after). After the due
+         *     date the submission is refused with 409 `assignment_closed`, unless the assignment allows
+         *     late work: then it is accepted with `late: true`. Requires `Idempotency-Key` (400
+         *     `idempotency_key_required` without it): a repeat with the same key and body returns the first
+         *     response (with `Idempotent-Replayed: true`) and changes nothing; the same key with another
+         *     body is 422 `idempotency_key_reused`. 404 `assignment_not_found`.
          */
         post: operations["submit_assignment"];
         delete?: never;
@@ -197,7 +222,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an attempt: yours (results as the quiz's `show_answers` allows), or one you grade. */
+        /**
+         * Get an attempt.
+         * @description Your own attempt, with results and right answers as the quiz's `show_answers` allows; or an
+         *     attempt you grade (a mentor of the module or a MANAGE_QUIZZES holder), with every result.
+         *     Anyone else's is 404 `attempt_not_found`.
+         */
         get: operations["get_attempt"];
         put?: never;
         post?: never;
@@ -217,10 +247,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Grade essays of an attempt waiting for review (a mentor of the module, or MANAGE_QUIZZES).
-         * @description When every essay has a grade the score is final: the attempt becomes GRADED with `passed`.
-         *     409 `attempt_not_pending_review` when it is not waiting for review. Never your own attempt
-         *     (403 `cannot_grade_own_attempt`): another grader grades it.
+         * Grade an attempt's essays.
+         * @description A mentor of the module or a MANAGE_QUIZZES holder grades some or all essays of an attempt
+         *     waiting for review. When every essay has a grade the score is final: the attempt becomes
+         *     GRADED with `passed`. 409 `attempt_not_pending_review` when it is not waiting for review;
+         *     422 `validation_failed` for a question that is not an essay of the attempt or points out of
+         *     range. Never your own attempt (403 `cannot_grade_own_attempt`): another grader grades it.
+         *     404 `attempt_not_found`.
          */
         post: operations["grade_attempt"];
         delete?: never;
@@ -239,12 +272,15 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Submit your answers; requires `Idempotency-Key`.
-         * @description Scored at once: GRADED with the final score, or PENDING_REVIEW (`passed` null) while essays
-         *     wait for a grader. A repeat with the same `Idempotency-Key` and body returns the same response
-         *     (with `Idempotent-Replayed: true`) and changes nothing. After the deadline plus a 30-second
-         *     grace period the submission is refused with 409 `attempt_timed_out`, and the attempt counts as
-         *     a failed attempt (TIMED_OUT).
+         * Submit an attempt's answers.
+         * @description The taker submits their answers once; they are scored at once: GRADED with the final score,
+         *     or PENDING_REVIEW (`passed` null) while essays wait for a grader. Requires `Idempotency-Key`
+         *     (400 `idempotency_key_required` without it): a repeat with the same key and body returns the
+         *     first response (with `Idempotent-Replayed: true`) and changes nothing; the same key with
+         *     another body is 422 `idempotency_key_reused`. After the deadline plus a 30-second grace
+         *     period the submission is refused with 409 `attempt_timed_out`, and the attempt counts as a
+         *     failed attempt (TIMED_OUT); a submitted attempt is 409 `attempt_not_in_progress`. 404
+         *     `attempt_not_found` for anyone else's attempt.
          */
         post: operations["submit_attempt"];
         delete?: never;
@@ -1319,10 +1355,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a module's assignments, oldest first. */
+        /**
+         * List a module's assignments.
+         * @description The assignments of a module you can see, oldest first, a page at a time. 404
+         *     `module_not_found` when the module is not visible to you.
+         */
         get: operations["list_assignments"];
         put?: never;
-        /** Create an assignment in a module (MANAGE_QUIZZES, or the right to edit the module). */
+        /**
+         * Create an assignment.
+         * @description Adds an assignment to a module, for MANAGE_QUIZZES holders and those who may edit the
+         *     module; the rules are in the body's description. Takes an optional `Idempotency-Key`: a retry
+         *     with it gets the first assignment back instead of a second one. 404 `module_not_found`.
+         */
         post: operations["create_assignment"];
         delete?: never;
         options?: never;
@@ -1453,10 +1498,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a module's quizzes (without questions). */
+        /**
+         * List a module's quizzes.
+         * @description The quizzes of a module you can see, oldest first, a page at a time, with their settings and
+         *     size but without their questions (read one quiz for those). 404 `module_not_found` when the
+         *     module is not visible to you.
+         */
         get: operations["list_quizzes"];
         put?: never;
-        /** Create a quiz in a module (MANAGE_QUIZZES, or the right to edit the module). */
+        /**
+         * Create a quiz.
+         * @description Adds a quiz, without questions yet, to a module: for MANAGE_QUIZZES holders and those who may
+         *     edit the module. Takes an optional `Idempotency-Key`: a retry with it gets the first quiz
+         *     back instead of a second one. 404 `module_not_found`.
+         */
         post: operations["create_quiz"];
         delete?: never;
         options?: never;
@@ -1682,9 +1737,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The attempts waiting for you to grade their essays, oldest first.
-         * @description MANAGE_QUIZZES holders see the whole tenant's; mentors see their modules'. Your own attempts
-         *     are never in it.
+         * List the attempts waiting for your grades.
+         * @description The attempts whose essays wait for a grader, oldest first, a page at a time: the whole
+         *     tenant's for MANAGE_QUIZZES holders, the modules' they mentor (or hold a module-scoped
+         *     MANAGE_QUIZZES for) otherwise. Your own attempts are never in it.
          */
         get: operations["list_quiz_reviews"];
         put?: never;
@@ -1702,15 +1758,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a quiz; its questions with answer keys are included only for its authors. */
+        /**
+         * Get a quiz.
+         * @description A quiz of a module you can see, with its settings and size; its questions with their answer
+         *     keys are included only for those who may author it. `ETag` carries its revision, to send
+         *     back as `If-Match` when changing it. 404 `quiz_not_found`.
+         */
         get: operations["get_quiz"];
         put?: never;
         post?: never;
-        /** Delete a quiz with its questions and attempts; requires `If-Match`. */
+        /**
+         * Delete a quiz.
+         * @description Deletes a quiz with its questions and attempts, for MANAGE_QUIZZES holders and those who may
+         *     edit the module. Requires `If-Match` with the quiz's `ETag`. 404 `quiz_not_found`.
+         */
         delete: operations["delete_quiz"];
         options?: never;
         head?: never;
-        /** Change a quiz's settings; requires `If-Match` with its `ETag`. */
+        /**
+         * Update a quiz's settings.
+         * @description For MANAGE_QUIZZES holders and those who may edit the module. Requires `If-Match` with the
+         *     quiz's `ETag`; fields left out are kept. Attempts already started keep their questions.
+         *     404 `quiz_not_found`.
+         */
         patch: operations["update_quiz"];
         trace?: never;
     };
@@ -1721,15 +1791,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your attempts at a quiz. */
+        /**
+         * List your attempts at a quiz.
+         * @description Your own attempts at a quiz you can see, by number, a page at a time, archived ones of
+         *     earlier compliance cycles included. 404 `quiz_not_found`.
+         */
         get: operations["list_my_attempts"];
         put?: never;
         /**
-         * Start an attempt, or get back the one in progress.
-         * @description A new attempt is 201; an attempt still in progress (and within its time) is returned as 200
-         *     instead of starting another. 409 `quiz_max_attempts_reached` when every allowed attempt is
-         *     used, 409 `module_locked` while you have not completed the module's prerequisites; 422
-         *     `quiz_empty` when the quiz has no questions.
+         * Start an attempt at a quiz.
+         * @description Any member who can see the quiz's module starts an attempt: its questions (without answers)
+         *     in the order fixed for it, and `deadline_at` when the quiz is timed. An attempt still in
+         *     progress (and within its time) is returned as 200 instead of starting another; one whose time
+         *     ran out is closed as TIMED_OUT first and counts. Takes an optional `Idempotency-Key`: a retry
+         *     with it answers the first response again. 409 `quiz_max_attempts_reached` when every allowed
+         *     attempt is used, 409 `module_locked` while you have not completed the module's
+         *     prerequisites; 422 `quiz_empty` when the quiz has no questions; 404 `quiz_not_found`.
          */
         post: operations["start_attempt"];
         delete?: never;
@@ -1747,7 +1824,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a question at the end of a quiz. */
+        /**
+         * Create a question.
+         * @description Adds a question at the end of a quiz, for its authors (MANAGE_QUIZZES, or who may edit the
+         *     module); the rules per kind are in the body's description. Takes an optional
+         *     `Idempotency-Key`: a retry with it gets the first question back instead of a second one.
+         *     404 `quiz_not_found`.
+         */
         post: operations["create_question"];
         delete?: never;
         options?: never;
@@ -1763,7 +1846,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Reorder all of a quiz's questions at once: list every question id exactly once. */
+        /**
+         * Reorder a quiz's questions.
+         * @description Puts all of a quiz's questions in a new order at once, for its authors: list every question
+         *     id exactly once (else 422 `invalid_order`). Answers every question in its new order.
+         *     404 `quiz_not_found`.
+         */
         put: operations["reorder_questions"];
         post?: never;
         delete?: never;
@@ -1782,11 +1870,20 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a question; requires `If-Match`. */
+        /**
+         * Delete a question.
+         * @description For the quiz's authors; requires `If-Match` with the question's `ETag`. The questions after
+         *     it move up. Attempts already started keep it. 404 `quiz_not_found`, `question_not_found`.
+         */
         delete: operations["delete_question"];
         options?: never;
         head?: never;
-        /** Change a question; requires `If-Match` with its `ETag`. */
+        /**
+         * Update a question.
+         * @description For the quiz's authors. Requires `If-Match` with the question's `ETag`; fields left out are
+         *     kept and the result is checked as a whole. Attempts already started keep the question as it
+         *     was. 404 `quiz_not_found`, `question_not_found`.
+         */
         patch: operations["update_question"];
         trace?: never;
     };
@@ -1927,7 +2024,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a submission: yours (with its grade and feedback), or one you grade. */
+        /**
+         * Get a submission.
+         * @description Your own submission, with its grade and feedback once graded, or one you grade (a mentor of
+         *     the module or a MANAGE_QUIZZES holder). Anyone else's is 404 `submission_not_found`.
+         */
         get: operations["get_submission"];
         put?: never;
         post?: never;
@@ -1944,7 +2045,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A signed download URL (five minutes) for a file of a submission you may see. */
+        /**
+         * Get a download link for a submission's file.
+         * @description A signed URL, valid five minutes, for a file of a submission you may see (yours, or one you
+         *     grade). 404 `submission_not_found` when the submission or the file is not one you may see;
+         *     503 `storage_unavailable` when the storage backend fails.
+         */
         get: operations["download_submission_file"];
         put?: never;
         post?: never;
@@ -1964,11 +2070,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Grade a submission (a mentor of the module, or MANAGE_QUIZZES). Grades are final.
-         * @description Never your own submission (403 `cannot_grade_own_submission`): another grader grades it.
-         *
-         *     With the assignment's rubric when it has one (a plain `score` is then refused), else with a
-         *     plain score. A graded required assignment counts toward module completion.
+         * Grade a submission.
+         * @description A mentor of the module or a MANAGE_QUIZZES holder grades the current submission, with the
+         *     assignment's rubric when it has one (a plain `score` is then refused), else with a plain
+         *     score. Grades are final (409 `submission_already_graded`); a superseded submission is 409
+         *     `submission_superseded`. Never your own submission (403 `cannot_grade_own_submission`):
+         *     another grader grades it. A graded required assignment counts toward module completion. 404
+         *     `submission_not_found`.
          */
         post: operations["grade_submission"];
         delete?: never;
@@ -2062,11 +2170,20 @@ export interface components {
             /** @description At least 10 characters. */
             password: string;
         };
-        /** @description One answer: `option_ids` for choice questions, `text` for FILL_IN_BLANK and ESSAY. */
+        /**
+         * @description One answer: `option_ids` for choice questions (one, except MULTIPLE_CHOICE; each at most
+         *     once), `text` for FILL_IN_BLANK and ESSAY (up to 20000 characters). Each question of the
+         *     attempt at most once.
+         */
         AnswerDto: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description A question of the attempt.
+             */
             question_id: string;
+            /** @description The options you choose (choice questions). */
             option_ids?: string[];
+            /** @description Your answer (FILL_IN_BLANK and ESSAY). */
             text?: string | null;
         };
         /** @description An API key (never its secret, except once at creation). */
@@ -2120,52 +2237,6 @@ export interface components {
         AssetList: {
             data: components["schemas"]["AssetDto"][];
         };
-        /**
-         * @description An assignment's fields. On create `title` and `max_score` are required; on update fields
-         *     left out are kept (send `null` to clear `section_id`, `due_at` or `rubric`) and the result is
-         *     checked as a whole.
-         *
-         *     A rubric has 1 to 20 criteria of 1 to 10 levels; each level's points are 0 to `max_score`,
-         *     and the best levels of all criteria must add up to exactly `max_score`.
-         */
-        AssignmentBody: {
-            title?: string | null;
-            /** @description HTML; sanitized (scripts, handlers and unknown tags removed). */
-            brief_html?: string | null;
-            /**
-             * Format: uuid
-             * @description A section of the module.
-             */
-            section_id?: string | null;
-            /**
-             * Format: date-time
-             * @description The due date.
-             */
-            due_at?: string | null;
-            /**
-             * Format: int32
-             * @description 1 to 10000.
-             */
-            max_score?: number | null;
-            /** @description TEXT (default), FILE or BOTH. */
-            submission_format?: string | null;
-            /**
-             * @description Extensions of accepted types: pdf, docx, doc, png, jpg, jpeg, gif, webp, mp4, m4v, mov,
-             *     webm (default: pdf, docx, doc, png, jpg, jpeg).
-             */
-            allowed_file_types?: string[] | null;
-            /**
-             * Format: int64
-             * @description 1 to 26214400 (25 MiB); default 10 MiB.
-             */
-            max_file_bytes?: number | null;
-            /** @description Accept submissions after `due_at`, flagged `late` (default false). */
-            allow_late?: boolean | null;
-            /** @description Counts toward module completion once graded (default false). */
-            required?: boolean | null;
-            /** @description The rubric; `null` removes it. */
-            rubric?: components["schemas"]["CriterionDto"][] | null;
-        };
         /** @description An assignment. The `ETag` header carries `revision`. */
         AssignmentDto: {
             /** Format: uuid */
@@ -2187,10 +2258,9 @@ export interface components {
             due_at?: string | null;
             /** Format: int32 */
             max_score: number;
-            /** @description TEXT, FILE or BOTH. */
-            submission_format: string;
+            submission_format: components["schemas"]["SubmissionFormat"];
             /** @description Accepted file types, as extensions (the type is found from the file's bytes). */
-            allowed_file_types: string[];
+            allowed_file_types: components["schemas"]["AssignmentFileType"][];
             /**
              * Format: int64
              * @description The largest file accepted, in bytes.
@@ -2213,6 +2283,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @enum {string} */
+        AssignmentFileType: "pdf" | "docx" | "doc" | "png" | "jpg" | "jpeg" | "gif" | "webp" | "mp4" | "m4v" | "mov" | "webm";
         /** @description A submission waiting for a grade. */
         AssignmentReviewDto: {
             submission: components["schemas"]["SubmissionDto"];
@@ -2249,6 +2321,8 @@ export interface components {
             /** @description Absent under `show_answers` NEVER, under AFTER_PASS until passed, and before submitting. */
             results?: components["schemas"]["ResultDto"][] | null;
         };
+        /** @enum {string} */
+        AttemptStatus: "IN_PROGRESS" | "SUBMITTED" | "PENDING_REVIEW" | "GRADED" | "TIMED_OUT";
         /** @description An attempt's facts. */
         AttemptSummaryDto: {
             /** Format: uuid */
@@ -2262,8 +2336,7 @@ export interface components {
              * @description 1 for your first attempt at the quiz.
              */
             number: number;
-            /** @description IN_PROGRESS, PENDING_REVIEW (essays wait for a grader), GRADED or TIMED_OUT. */
-            status: string;
+            status: components["schemas"]["AttemptStatus"];
             /** Format: date-time */
             started_at: string;
             /**
@@ -2457,11 +2530,187 @@ export interface components {
              */
             act_as_member?: boolean;
         };
+        /**
+         * @description A new assignment; `title` and `max_score` are required, the rest has defaults.
+         *
+         *     A rubric has 1 to 20 criteria (ids unique) of 1 to 10 levels; each level's points are 0 to
+         *     `max_score`, and the best levels of all criteria must add up to exactly `max_score`. A
+         *     `section_id` must be a section of the module; FILE and BOTH need at least one accepted file
+         *     type. An assignment that breaks these is 422 `validation_failed`.
+         * @example {
+         *       "allow_late": true,
+         *       "allowed_file_types": [
+         *         "pdf",
+         *         "jpg"
+         *       ],
+         *       "brief_html": "<p>Describe a near miss you saw and what would have prevented it.</p>",
+         *       "due_at": "2027-01-31T17:00:00Z",
+         *       "max_score": 10,
+         *       "required": true,
+         *       "rubric": [
+         *         {
+         *           "id": "facts",
+         *           "levels": [
+         *             {
+         *               "id": "vague",
+         *               "points": 0,
+         *               "title": "Vague"
+         *             },
+         *             {
+         *               "id": "precise",
+         *               "points": 6,
+         *               "title": "Precise"
+         *             }
+         *           ],
+         *           "title": "Facts"
+         *         },
+         *         {
+         *           "id": "prevention",
+         *           "levels": [
+         *             {
+         *               "id": "none",
+         *               "points": 0,
+         *               "title": "None"
+         *             },
+         *             {
+         *               "id": "concrete",
+         *               "points": 4,
+         *               "title": "Concrete"
+         *             }
+         *           ],
+         *           "title": "Prevention"
+         *         }
+         *       ],
+         *       "submission_format": "BOTH",
+         *       "title": "Write up a near miss"
+         *     }
+         */
+        CreateAssignmentBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            title: string;
+            /** @description HTML, up to 100000 characters; sanitized (scripts, handlers and unknown tags removed). */
+            brief_html?: string | null;
+            /**
+             * Format: uuid
+             * @description A section of the module.
+             */
+            section_id?: string | null;
+            /**
+             * Format: date-time
+             * @description The due date; none by default.
+             */
+            due_at?: string | null;
+            /**
+             * Format: int32
+             * @description 1 to 10000.
+             */
+            max_score: number;
+            submission_format?: components["schemas"]["SubmissionFormat"] | null;
+            /** @description Up to 20 accepted types (default: pdf, docx, doc, png, jpg, jpeg). */
+            allowed_file_types?: components["schemas"]["AssignmentFileType"][] | null;
+            /**
+             * Format: int64
+             * @description 1 to 26214400 (25 MiB); default 10 MiB.
+             */
+            max_file_bytes?: number | null;
+            /** @description Accept submissions after `due_at`, flagged `late` (default false). */
+            allow_late?: boolean | null;
+            /** @description Counts toward module completion once graded (default false). */
+            required?: boolean | null;
+            /** @description 1 to 20 criteria; none by default (graders then give a plain score). */
+            rubric?: components["schemas"]["CriterionDto"][] | null;
+        };
         /** @description A new group. */
         CreateGroup: {
             name: string;
             /** @description `#RRGGBB` (default `#6366F1`). */
             color?: string | null;
+        };
+        /**
+         * @description A new question.
+         *
+         *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
+         *     MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: 1 to 50
+         *     accepted answers (each 1 to 500 characters, not only spaces), no options. ESSAY: neither
+         *     (graded by hand). A question that breaks these is 422 `validation_failed`.
+         * @example {
+         *       "explanation": "The load plate on the mast says 2.5 tonnes.",
+         *       "kind": "SINGLE_CHOICE",
+         *       "options": [
+         *         {
+         *           "correct": false,
+         *           "id": "a",
+         *           "text": "1 tonne"
+         *         },
+         *         {
+         *           "correct": true,
+         *           "id": "b",
+         *           "text": "2.5 tonnes"
+         *         }
+         *       ],
+         *       "points": 2,
+         *       "prompt": "What is the largest load of the warehouse forklift?"
+         *     }
+         */
+        CreateQuestionBody: {
+            kind: components["schemas"]["QuestionKind"];
+            /** @description 1 to 5000 characters, not only spaces. */
+            prompt: string;
+            /** @description The options of a choice question (2 to 20; exactly 2 for TRUE_FALSE); none otherwise. */
+            options?: components["schemas"]["OptionDto"][] | null;
+            /**
+             * @description The accepted answers of a FILL_IN_BLANK question (1 to 50, each 1 to 500 characters,
+             *     not only spaces); none otherwise.
+             */
+            accepted_answers?: string[] | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000 (default 1).
+             */
+            points?: number | null;
+            /** @description Shown to takers with the answers; up to 5000 characters. */
+            explanation?: string | null;
+        };
+        /**
+         * @description A new quiz's settings; every field but `title` has a default.
+         * @example {
+         *       "description": "Ten questions on the forklift rules.",
+         *       "max_attempts": 3,
+         *       "multiple_choice_scoring": "PARTIAL",
+         *       "passing_score_percent": 80,
+         *       "show_answers": "AFTER_PASS",
+         *       "shuffle_options": true,
+         *       "shuffle_questions": true,
+         *       "time_limit_seconds": 900,
+         *       "title": "Forklift safety check"
+         *     }
+         */
+        CreateQuizBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            title: string;
+            /** @description Up to 10000 characters (default empty). */
+            description?: string | null;
+            /**
+             * Format: int32
+             * @description 0 to 100 (default 70).
+             */
+            passing_score_percent?: number | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000; `null` or left out for unlimited.
+             */
+            max_attempts?: number | null;
+            /**
+             * Format: int32
+             * @description 1 to 604800 (a week); `null` or left out for no limit.
+             */
+            time_limit_seconds?: number | null;
+            /** @description Each attempt shows the questions in its own order (default false). */
+            shuffle_questions?: boolean | null;
+            /** @description Each attempt shows the options in its own order (default false). */
+            shuffle_options?: boolean | null;
+            show_answers?: components["schemas"]["ShowAnswers"] | null;
+            multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /** @description A new tenant. */
         CreateTenant: {
@@ -2478,11 +2727,17 @@ export interface components {
         };
         /** @description One criterion of a rubric. */
         CriterionDto: {
-            /** @description Your id for it, unique in the rubric, 1 to 64 characters. */
+            /**
+             * @description Your id for it, unique in the rubric: 1 to 64 characters, no control characters.
+             * @example structure
+             */
             id: string;
-            /** @description What is judged ("Structure"). */
+            /**
+             * @description What is judged ("Structure"): 1 to 200 characters, not only spaces.
+             * @example Structure
+             */
             title: string;
-            /** @description 1 to 10 levels. */
+            /** @description 1 to 10 levels with ids unique in the criterion. */
             levels: components["schemas"]["LevelDto"][];
         };
         /** @description Your learning at a glance. */
@@ -2563,16 +2818,31 @@ export interface components {
         };
         /**
          * @description A grade: `rubric_selection` (one level per criterion) when the assignment has a rubric, else
-         *     `score`; plus optional feedback for the member.
+         *     `score`; plus optional feedback for the member. The other field, or neither, is 422
+         *     `validation_failed`.
+         * @example {
+         *       "feedback": "Precise account; think about what would have stopped it.",
+         *       "rubric_selection": [
+         *         {
+         *           "criterion_id": "facts",
+         *           "level_id": "precise"
+         *         },
+         *         {
+         *           "criterion_id": "prevention",
+         *           "level_id": "none"
+         *         }
+         *       ]
+         *     }
          */
         GradeBody: {
             /**
              * Format: double
-             * @description 0 to `max_score` (assignments without a rubric).
+             * @description 0 to the assignment's `max_score`, rounded to two decimals (assignments without a rubric).
              */
             score?: number | null;
             /** @description One level for every criterion (assignments with a rubric); the score is their sum. */
             rubric_selection?: components["schemas"]["RubricPickDto"][] | null;
+            /** @description For the member, up to 20000 characters. */
             feedback?: string | null;
         };
         /** @description One essay's grade. */
@@ -2584,14 +2854,26 @@ export interface components {
             question_id: string;
             /**
              * Format: double
-             * @description 0 to the question's points.
+             * @description 0 to the question's points (rounded to two decimals).
              */
             points: number;
-            /** @description For the taker. */
+            /** @description For the taker, up to 5000 characters. */
             feedback?: string | null;
         };
-        /** @description Grades for some or all essays of an attempt. */
+        /**
+         * @description Grades for some or all essays of an attempt.
+         * @example {
+         *       "grades": [
+         *         {
+         *           "feedback": "Clear and complete.",
+         *           "points": 4,
+         *           "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1"
+         *         }
+         *       ]
+         *     }
+         */
         GradesBody: {
+            /** @description 1 to 500 grades, each of an essay of the attempt. */
             grades: components["schemas"]["GradeDto"][];
         };
         /** @description A permission and where it applies. */
@@ -2766,9 +3048,15 @@ export interface components {
         };
         /** @description One level of a rubric criterion. */
         LevelDto: {
-            /** @description Your id for it, unique in the criterion, 1 to 64 characters. */
+            /**
+             * @description Your id for it, unique in the criterion: 1 to 64 characters, no control characters.
+             * @example good
+             */
             id: string;
-            /** @description What the level means ("Excellent"). */
+            /**
+             * @description What the level means ("Excellent"): 1 to 200 characters, not only spaces.
+             * @example Good
+             */
             title: string;
             /**
              * Format: int32
@@ -3017,15 +3305,30 @@ export interface components {
         };
         /** @description An option with its answer key (authors only). */
         OptionDto: {
-            /** @description Your id for it, unique in the question (e.g. `a`), 1 to 64 characters. */
+            /**
+             * @description Your id for it, unique in the question (e.g. `a`): 1 to 64 characters, not only spaces.
+             * @example a
+             */
             id: string;
-            /** @description What the taker reads. */
+            /**
+             * @description What the taker reads: 1 to 1000 characters, not only spaces.
+             * @example 2.5 tonnes
+             */
             text: string;
             /** @description Part of the right answer. */
             correct?: boolean;
         };
-        /** @description Every question id of the quiz, once, in the new order. */
+        /**
+         * @description Every question id of the quiz, once, in the new order.
+         * @example {
+         *       "ids": [
+         *         "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1",
+         *         "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *       ]
+         *     }
+         */
         OrderBody: {
+            /** @description Every question id of the quiz exactly once (else 422 `invalid_order`). */
             ids: string[];
         };
         /** @description An override to apply. */
@@ -3094,11 +3397,105 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_AssignmentDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                module_id: string;
+                /**
+                 * Format: uuid
+                 * @description The section of the module it belongs to, if any.
+                 */
+                section_id?: string | null;
+                title: string;
+                /** @description Sanitized HTML. */
+                brief_html: string;
+                /**
+                 * Format: date-time
+                 * @description Submissions after this are late: refused, or flagged `late` when `allow_late`.
+                 */
+                due_at?: string | null;
+                /** Format: int32 */
+                max_score: number;
+                submission_format: components["schemas"]["SubmissionFormat"];
+                /** @description Accepted file types, as extensions (the type is found from the file's bytes). */
+                allowed_file_types: components["schemas"]["AssignmentFileType"][];
+                /**
+                 * Format: int64
+                 * @description The largest file accepted, in bytes.
+                 */
+                max_file_bytes: number;
+                allow_late: boolean;
+                /** @description A graded submission is needed to complete the module. */
+                required: boolean;
+                /** @description Graders choose one level per criterion; the score is the sum of their points. */
+                rubric?: components["schemas"]["CriterionDto"][] | null;
+                /** Format: uuid */
+                created_by: string;
+                /**
+                 * Format: int32
+                 * @description Bumped by every change; send it back as `If-Match`.
+                 */
+                revision: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_AssignmentReviewDto: {
             /** @description The rows. */
             data: {
                 submission: components["schemas"]["SubmissionDto"];
                 assignment_title: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_AttemptSummaryDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                quiz_id: string;
+                /** Format: uuid */
+                user_id: string;
+                /**
+                 * Format: int32
+                 * @description 1 for your first attempt at the quiz.
+                 */
+                number: number;
+                status: components["schemas"]["AttemptStatus"];
+                /** Format: date-time */
+                started_at: string;
+                /**
+                 * Format: date-time
+                 * @description When time runs out; submissions are accepted 30 s longer.
+                 */
+                deadline_at?: string | null;
+                /** Format: date-time */
+                submitted_at?: string | null;
+                /**
+                 * Format: double
+                 * @description Points earned (so far, while essays wait).
+                 */
+                score_points?: number | null;
+                /** Format: int32 */
+                max_points?: number | null;
+                /**
+                 * Format: double
+                 * @description The final score in percent (two decimals).
+                 */
+                score_percent?: number | null;
+                /** @description The final verdict; `null` until the score is final. */
+                passed?: boolean | null;
             }[];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
@@ -3287,6 +3684,56 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_QuizDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                module_id: string;
+                title: string;
+                description: string;
+                /**
+                 * Format: int32
+                 * @description Score, in percent, needed to pass.
+                 */
+                passing_score_percent: number;
+                /**
+                 * Format: int32
+                 * @description Attempts each member may make; `null` is unlimited.
+                 */
+                max_attempts?: number | null;
+                /**
+                 * Format: int32
+                 * @description Seconds an attempt may last; `null` is untimed. Submissions are accepted 30 s longer.
+                 */
+                time_limit_seconds?: number | null;
+                shuffle_questions: boolean;
+                shuffle_options: boolean;
+                show_answers: components["schemas"]["ShowAnswers"];
+                multiple_choice_scoring: components["schemas"]["ScoringMode"];
+                /** Format: uuid */
+                created_by: string;
+                /**
+                 * Format: int32
+                 * @description Bumped by every change; send it back as `If-Match`.
+                 */
+                revision: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int64 */
+                question_count: number;
+                /** Format: int64 */
+                total_points: number;
+                /** @description The questions with their answer keys: present only for those who may author the quiz. */
+                questions?: components["schemas"]["QuestionDto"][] | null;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_RedemptionDto: {
             /** @description The rows. */
             data: {
@@ -3382,8 +3829,7 @@ export interface components {
                 submitted_at: string;
                 /** @description Submitted after the due date (the assignment allows late work). */
                 late: boolean;
-                /** @description SUBMITTED or GRADED. */
-                status: string;
+                status: components["schemas"]["SubmissionStatus"];
                 /** @description Replaced by a later submission (never graded). */
                 superseded: boolean;
                 /**
@@ -3454,36 +3900,13 @@ export interface components {
             /** @description A human-readable explanation. */
             message: string;
         };
-        /**
-         * @description A question's fields. On create `kind` and `prompt` are required; on update fields left out
-         *     are kept and the result is checked as a whole.
-         *
-         *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
-         *     MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: at least one
-         *     accepted answer, no options. ESSAY: neither (graded by hand).
-         */
-        QuestionBody: {
-            /** @description SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY. */
-            kind?: string | null;
-            prompt?: string | null;
-            options?: components["schemas"]["OptionDto"][] | null;
-            accepted_answers?: string[] | null;
-            /**
-             * Format: int32
-             * @description 1 to 1000 (default 1).
-             */
-            points?: number | null;
-            /** @description `null` removes it. */
-            explanation?: string | null;
-        };
         /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             quiz_id: string;
-            /** @description SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY. */
-            kind: string;
+            kind: components["schemas"]["QuestionKind"];
             prompt: string;
             /** @description The options (choice kinds). */
             options: components["schemas"]["OptionDto"][];
@@ -3502,35 +3925,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /**
-         * @description A quiz's settings. On create `title` is required; on update every field left out is kept
-         *     (send `null` to clear `max_attempts` or `time_limit_seconds`).
-         */
-        QuizBody: {
-            title?: string | null;
-            description?: string | null;
-            /**
-             * Format: int32
-             * @description 0 to 100 (default 70).
-             */
-            passing_score_percent?: number | null;
-            /**
-             * Format: int32
-             * @description At least 1; `null` for unlimited (the default).
-             */
-            max_attempts?: number | null;
-            /**
-             * Format: int32
-             * @description At least 1; `null` for no limit (the default).
-             */
-            time_limit_seconds?: number | null;
-            shuffle_questions?: boolean | null;
-            shuffle_options?: boolean | null;
-            /** @description NEVER, AFTER_PASS (default) or ALWAYS. */
-            show_answers?: string | null;
-            /** @description ALL_OR_NOTHING (default) or PARTIAL. */
-            multiple_choice_scoring?: string | null;
-        };
+        /** @enum {string} */
+        QuestionKind: "SINGLE_CHOICE" | "MULTIPLE_CHOICE" | "TRUE_FALSE" | "FILL_IN_BLANK" | "ESSAY";
         /** @description A quiz. The `ETag` header carries `revision`. */
         QuizDto: {
             /** Format: uuid */
@@ -3556,10 +3952,8 @@ export interface components {
             time_limit_seconds?: number | null;
             shuffle_questions: boolean;
             shuffle_options: boolean;
-            /** @description NEVER (score and pass only), AFTER_PASS (answers once passed) or ALWAYS. */
-            show_answers: string;
-            /** @description ALL_OR_NOTHING, or PARTIAL: points × max(0, (correct chosen − wrong chosen) / correct total). */
-            multiple_choice_scoring: string;
+            show_answers: components["schemas"]["ShowAnswers"];
+            multiple_choice_scoring: components["schemas"]["ScoringMode"];
             /** Format: uuid */
             created_by: string;
             /**
@@ -3655,7 +4049,7 @@ export interface components {
         ResultDto: {
             /** Format: uuid */
             question_id: string;
-            kind: string;
+            kind: components["schemas"]["QuestionKind"];
             /**
              * Format: double
              * @description `null` while an essay waits for a grader.
@@ -3767,7 +4161,9 @@ export interface components {
         };
         /** @description A level chosen for a criterion. */
         RubricPickDto: {
+            /** @description A criterion of the assignment's rubric. */
             criterion_id: string;
+            /** @description One of its levels. */
             level_id: string;
         };
         /** @description Limits of a grant; every part left out does not restrict. */
@@ -3779,6 +4175,8 @@ export interface components {
             /** @description Only members below you in the manager tree. */
             manager_subtree?: boolean | null;
         };
+        /** @enum {string} */
+        ScoringMode: "ALL_OR_NOTHING" | "PARTIAL";
         /** @description A section's fields; on create `title` is required; on update, fields left out are kept. */
         SectionBody: {
             title?: string | null;
@@ -3897,6 +4295,8 @@ export interface components {
             /** @description Whether members may hide from the leaderboard. */
             leaderboard_opt_out_allowed: boolean;
         };
+        /** @enum {string} */
+        ShowAnswers: "NEVER" | "AFTER_PASS" | "ALWAYS";
         /** @description Sign-up: a new tenant and its owner. */
         SignUpRequest: {
             /** @description The company's name. */
@@ -3964,8 +4364,7 @@ export interface components {
             submitted_at: string;
             /** @description Submitted after the due date (the assignment allows late work). */
             late: boolean;
-            /** @description SUBMITTED or GRADED. */
-            status: string;
+            status: components["schemas"]["SubmissionStatus"];
             /** @description Replaced by a later submission (never graded). */
             superseded: boolean;
             /**
@@ -4006,17 +4405,48 @@ export interface components {
              */
             file: string;
         };
+        /** @enum {string} */
+        SubmissionFormat: "TEXT" | "FILE" | "BOTH";
+        /** @enum {string} */
+        SubmissionSort: "submitted_at" | "-submitted_at";
+        /** @enum {string} */
+        SubmissionStatus: "SUBMITTED" | "GRADED";
         /**
          * @description Your work: `text_answer` for TEXT, `asset_ids` (files you uploaded for this assignment) for
-         *     FILE, both for BOTH.
+         *     FILE, both for BOTH. A missing part, a part the format does not take, or a file that is not
+         *     yours for this assignment is 422 `validation_failed`.
+         * @example {
+         *       "asset_ids": [
+         *         "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a2"
+         *       ],
+         *       "text_answer": "The pallet jack was left on the ramp; a parking bay by the door would prevent it."
+         *     }
          */
         SubmitAssignmentBody: {
+            /** @description Up to 50000 characters, not only spaces (TEXT and BOTH). */
             text_answer?: string | null;
-            /** @description 1 to 10 files from `POST /v1/assignments/{assignment_id}/files`. */
+            /** @description 1 to 10 distinct files from `POST /v1/assignments/{assignment_id}/files` (FILE and BOTH). */
             asset_ids?: string[];
         };
-        /** @description Your answers. Questions left out earn no points. */
+        /**
+         * @description Your answers. Questions left out earn no points.
+         * @example {
+         *       "answers": [
+         *         {
+         *           "option_ids": [
+         *             "b"
+         *           ],
+         *           "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *         },
+         *         {
+         *           "question_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1",
+         *           "text": "Hard hat"
+         *         }
+         *       ]
+         *     }
+         */
         SubmitAttemptBody: {
+            /** @description At most one per question of the attempt. */
             answers: components["schemas"]["AnswerDto"][];
         };
         /** @description An option as a taker sees it. */
@@ -4028,8 +4458,7 @@ export interface components {
         TakerQuestionDto: {
             /** Format: uuid */
             id: string;
-            /** @description SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE, FILL_IN_BLANK or ESSAY. */
-            kind: string;
+            kind: components["schemas"]["QuestionKind"];
             prompt: string;
             /** Format: int32 */
             points: number;
@@ -4080,6 +4509,48 @@ export interface components {
              */
             tenant_id?: string | null;
         };
+        /**
+         * @description Changes to an assignment: fields left out are kept (send `null` to clear `section_id`,
+         *     `due_at` or `rubric`), and the result is checked as a whole by the rules of a new assignment
+         *     (e.g. a new `max_score` must still match the rubric).
+         * @example {
+         *       "allow_late": false,
+         *       "due_at": "2027-02-28T17:00:00Z"
+         *     }
+         */
+        UpdateAssignmentBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            title?: string | null;
+            /** @description HTML, up to 100000 characters; sanitized. */
+            brief_html?: string | null;
+            /**
+             * Format: uuid
+             * @description A section of the module; `null` for none.
+             */
+            section_id?: string | null;
+            /**
+             * Format: date-time
+             * @description The due date; `null` for none.
+             */
+            due_at?: string | null;
+            /**
+             * Format: int32
+             * @description 1 to 10000.
+             */
+            max_score?: number | null;
+            submission_format?: components["schemas"]["SubmissionFormat"] | null;
+            /** @description Up to 20 accepted types. */
+            allowed_file_types?: components["schemas"]["AssignmentFileType"][] | null;
+            /**
+             * Format: int64
+             * @description 1 to 26214400 (25 MiB).
+             */
+            max_file_bytes?: number | null;
+            allow_late?: boolean | null;
+            required?: boolean | null;
+            /** @description 1 to 20 criteria; `null` removes the rubric. */
+            rubric?: components["schemas"]["CriterionDto"][] | null;
+        };
         /** @description Changes to a group. */
         UpdateGroup: {
             name?: string | null;
@@ -4094,6 +4565,64 @@ export interface components {
             certificates?: boolean | null;
             rewards?: boolean | null;
             digest?: string | null;
+        };
+        /**
+         * @description Changes to a question: fields left out are kept, and the result is checked as a whole by the
+         *     rules of a new question (changing the kind may need new options or accepted answers in the
+         *     same request).
+         * @example {
+         *       "explanation": null,
+         *       "points": 3
+         *     }
+         */
+        UpdateQuestionBody: {
+            kind?: components["schemas"]["QuestionKind"] | null;
+            /** @description 1 to 5000 characters, not only spaces. */
+            prompt?: string | null;
+            /** @description Replaces the options (2 to 20 for choice kinds; exactly 2 for TRUE_FALSE). */
+            options?: components["schemas"]["OptionDto"][] | null;
+            /** @description Replaces the accepted answers (FILL_IN_BLANK: 1 to 50, each 1 to 500 characters). */
+            accepted_answers?: string[] | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000.
+             */
+            points?: number | null;
+            /** @description Up to 5000 characters; `null` removes it. */
+            explanation?: string | null;
+        };
+        /**
+         * @description Changes to a quiz's settings: every field left out is kept (send `null` to clear
+         *     `max_attempts` or `time_limit_seconds`).
+         * @example {
+         *       "max_attempts": null,
+         *       "passing_score_percent": 75
+         *     }
+         */
+        UpdateQuizBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            title?: string | null;
+            /** @description Up to 10000 characters. */
+            description?: string | null;
+            /**
+             * Format: int32
+             * @description 0 to 100.
+             */
+            passing_score_percent?: number | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000; `null` for unlimited.
+             */
+            max_attempts?: number | null;
+            /**
+             * Format: int32
+             * @description 1 to 604800 (a week); `null` for no limit.
+             */
+            time_limit_seconds?: number | null;
+            shuffle_questions?: boolean | null;
+            shuffle_options?: boolean | null;
+            show_answers?: components["schemas"]["ShowAnswers"] | null;
+            multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /** @description Settings to change. */
         UpdateTenant: {
@@ -4217,6 +4746,26 @@ export interface components {
         };
         /** @description `payload_too_large`: the body is larger than the server accepts (`GUILD_JSON_LIMIT_BYTES` for JSON, 1 MiB by default). */
         PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `precondition_failed`: `If-Match` names a revision that is not the current one (read the resource again and reapply the change). */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `precondition_required`: send the `ETag` you read as `If-Match`. */
+        PreconditionRequired: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
@@ -4570,7 +5119,7 @@ export interface operations {
                 module_id?: string;
                 /** @description Only submissions to this assignment. */
                 assignment_id?: string;
-                /** @description Page size, 1 to 200. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -4760,26 +5309,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4800,11 +5331,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AssignmentBody"];
+                "application/json": components["schemas"]["UpdateAssignmentBody"];
             };
         };
         responses: {
-            /** @description Updated */
+            /** @description Updated; `ETag` is its new revision */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -4859,16 +5390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
@@ -4881,16 +5403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -5006,7 +5519,9 @@ export interface operations {
             query?: {
                 /** @description Graders: only this member's (others may only name themselves). */
                 user_id?: string;
-                /** @description Page size, 1 to 200. */
+                /** @description The order: `submitted_at` (oldest first, the default) or `-submitted_at` (newest first). */
+                sort?: components["schemas"]["SubmissionSort"];
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -5093,7 +5608,12 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you make (e.g. a UUID), reused only to retry this same request */
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`. Without it the request is 400 `idempotency_key_required`.
+                 */
                 "Idempotency-Key": string;
             };
             path: {
@@ -5352,7 +5872,12 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you make (e.g. a UUID), reused only to retry this same request */
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`. Without it the request is 400 `idempotency_key_required`.
+                 */
                 "Idempotency-Key": string;
             };
             path: {
@@ -10723,7 +11248,12 @@ export interface operations {
     };
     list_assignments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The module */
@@ -10733,7 +11263,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The assignments */
+            /** @description A page of assignments, oldest first */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -10743,72 +11273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssignmentDto"][];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    create_assignment: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The module */
-                module_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AssignmentBody"];
-            };
-        };
-        responses: {
-            /** @description Created; `ETag` is its revision */
-            201: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AssignmentDto"];
+                    "application/json": components["schemas"]["PageOf_AssignmentDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -10852,9 +11317,103 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_assignment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAssignmentBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `malformed_json`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `validation_failed` */
+            /** @description `validation_failed`, `idempotency_key_reused` (the same key with another request) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11502,7 +12061,12 @@ export interface operations {
     };
     list_quizzes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The module */
@@ -11512,7 +12076,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The quizzes, oldest first */
+            /** @description A page of quizzes, oldest first */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11522,72 +12086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuizDto"][];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    create_quiz: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The module */
-                module_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["QuizBody"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuizDto"];
+                    "application/json": components["schemas"]["PageOf_QuizDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -11631,9 +12130,103 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_quiz: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateQuizBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuizDto"];
+                };
+            };
+            /** @description `malformed_json`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `validation_failed` */
+            /** @description `validation_failed`, `idempotency_key_reused` (the same key with another request) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13041,7 +13634,7 @@ export interface operations {
             query?: {
                 /** @description Only attempts at this module's quizzes. */
                 module_id?: string;
-                /** @description Page size, 1 to 200. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -13231,26 +13824,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -13271,11 +13846,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["QuizBody"];
+                "application/json": components["schemas"]["UpdateQuizBody"];
             };
         };
         responses: {
-            /** @description Updated */
+            /** @description Updated; `ETag` is its new revision */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -13330,16 +13905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
@@ -13352,16 +13918,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -13369,7 +13926,12 @@ export interface operations {
     };
     list_my_attempts: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The quiz */
@@ -13379,7 +13941,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Your attempts, by number */
+            /** @description A page of your attempts, by number */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -13389,167 +13951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AttemptSummaryDto"][];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    start_attempt: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The quiz */
-                quiz_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Resumed: the attempt in progress */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AttemptDto"];
-                };
-            };
-            /** @description Started */
-            201: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AttemptDto"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `quiz_empty` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    create_question: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The quiz */
-                quiz_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["QuestionBody"];
-            };
-        };
-        responses: {
-            /** @description Created; `ETag` is its revision */
-            201: {
-                headers: {
-                    ETag: components["headers"]["ETag"];
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["PageOf_AttemptSummaryDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -13593,9 +13995,218 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    start_attempt: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The quiz */
+                quiz_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Resumed: the attempt in progress */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptDto"];
+                };
+            };
+            /** @description Started */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptDto"];
+                };
+            };
+            /** @description `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `quiz_max_attempts_reached` (every allowed attempt is used), `module_locked` (complete the module's prerequisites first) */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `quiz_empty` (the quiz has no questions), `idempotency_key_reused` (the same key with another request) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_question: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The quiz */
+                quiz_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateQuestionBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionDto"];
+                };
+            };
+            /** @description `malformed_json`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `validation_failed` */
+            /** @description `validation_failed`, `idempotency_key_reused` (the same key with another request) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13626,7 +14237,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The questions in their new order */
+            /** @description Every question of the quiz, in the new order */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -13757,26 +14368,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -13799,11 +14392,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["QuestionBody"];
+                "application/json": components["schemas"]["UpdateQuestionBody"];
             };
         };
         responses: {
-            /** @description Updated */
+            /** @description Updated; `ETag` is its new revision */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -13858,16 +14451,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_failed` */
-            412: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
@@ -13880,16 +14464,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition_required` */
-            428: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -44,7 +44,9 @@ with a stable `code` and the `request_id` (also in the `X-Request-Id` header); l
 cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    components(schemas(Problem, ProblemField)),
+    // Types named only by query parameters are `$ref`ed there but not collected by utoipa: they are
+    // registered here (a test fails on any `$ref` that does not resolve).
+    components(schemas(Problem, ProblemField, guild_assessment::submissions::SubmissionSort)),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sessions and who you are."),
         (name = "tenants", description = "The tenant's settings."),
