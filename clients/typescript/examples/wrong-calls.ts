@@ -6,16 +6,17 @@
  */
 import { createGuildClient } from "../src/index";
 
-export async function wrongCalls(moduleId: string): Promise<void> {
+export async function wrongCalls(moduleId: string, quizId: string): Promise<void> {
   const guild = createGuildClient("http://localhost:8080", "token");
 
   // A missing required field: signing in needs `password`.
   // @ts-expect-error Property 'password' is missing
   await guild.POST("/v1/auth/login", { body: { email: "eve@example.com" } });
 
-  // An unknown enum value: a module's status is DRAFT, PUBLISHED or ARCHIVED.
-  // @ts-expect-error Type '"DELETED"' is not assignable
-  await guild.POST("/v1/modules/{module_id}/status", { params: { path: { module_id: moduleId }, header: { "If-Match": '"1"' } }, body: { status: "DELETED" } });
+  // An unknown enum value: a question's kind is SINGLE_CHOICE, MULTIPLE_CHOICE, TRUE_FALSE,
+  // FILL_IN_BLANK or ESSAY.
+  // @ts-expect-error Type '"ESSAY_LONG"' is not assignable
+  await guild.POST("/v1/quizzes/{quiz_id}/questions", { params: { path: { quiz_id: quizId } }, body: { kind: "ESSAY_LONG", prompt: "Why?" } });
 
   // A missing `If-Match`: changing a module needs the ETag that was read.
   // @ts-expect-error Property 'header' is missing
