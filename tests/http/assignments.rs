@@ -1267,3 +1267,53 @@ async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort
     .await;
     assert_problem(&unknown, 422, "validation_failed");
 }
+
+#[actix_web::test]
+async fn an_upload_retried_with_its_key_stores_one_file() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let (module, _) = published_module(&app, &owner).await;
+    let target = id(&assignment(
+        &app,
+        &owner,
+        &module,
+        json!({ "title": "Files", "max_score": 5, "submission_format": "FILE" }),
+    )
+    .await);
+    let upload = |key: &'static str, bytes: &[u8]| {
+        let mut req = multipart_upload(
+            &format!("/v1/assignments/{target}/files"),
+            &ann,
+            "work.pdf",
+            bytes,
+            None,
+        );
+        req.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::HeaderValue::from_static(key),
+        );
+        req
+    };
+
+    let first = send(&app, upload("upload-1", &pdf_of(300))).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let retry = send(&app, upload("upload-1", &pdf_of(300))).await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json["asset_id"], first.json["asset_id"]);
+    let other = send(&app, upload("upload-1", &pdf_of(400))).await;
+    assert_problem(&other, 422, "idempotency_key_reused");
+    assert_eq!(
+        count(&w, "SELECT count(*) AS n FROM assignment_files").await,
+        1
+    );
+    let submitted = submit(
+        &app,
+        &ann,
+        &target,
+        json!({ "asset_ids": [first.json["asset_id"]] }),
+    )
+    .await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+}

@@ -171,9 +171,10 @@ export interface paths {
          * @description Any member who can see an assignment that takes files uploads one file (multipart/form-data,
          *     one `file` part); it is stored and recorded as theirs, for this assignment only: send its
          *     `asset_id` in `asset_ids` when submitting. A file never submitted is removed after a day.
-         *     413 `file_too_large` beyond the assignment's `max_file_bytes`, `upload_quota_exceeded`
-         *     beyond your quota of assignment files; 422 for a type the assignment does not accept; 404
-         *     `assignment_not_found`.
+         *     Takes an optional `Idempotency-Key`: a retry of the same file with it gets the first answer
+         *     back instead of a second copy. 413 `file_too_large` beyond the assignment's
+         *     `max_file_bytes`, `upload_quota_exceeded` beyond your quota of assignment files; 422 for a
+         *     type the assignment does not accept; 404 `assignment_not_found`.
          */
         post: operations["upload_assignment_file"];
         delete?: never;
@@ -5412,7 +5413,15 @@ export interface operations {
     upload_assignment_file: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The assignment */
                 assignment_id: string;
@@ -5428,6 +5437,7 @@ export interface operations {
             /** @description Stored */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -5438,7 +5448,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubmissionFileDto"];
                 };
             };
-            /** @description `malformed_multipart` */
+            /** @description `malformed_multipart`, `invalid_idempotency_key` */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5490,7 +5500,7 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `file_type_not_allowed`, `unsupported_file_type`, `file_type_mismatch`, `validation_failed` (`file` `not_accepted`: the assignment takes text only) */
+            /** @description `file_type_not_allowed`, `unsupported_file_type`, `file_type_mismatch`, `validation_failed` (`file` `not_accepted`: the assignment takes text only), `idempotency_key_reused` (the same key with another file) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -6,7 +6,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use guild_assessment::assignments::{
@@ -20,6 +20,7 @@ use guild_assessment::submissions::{
 use guild_kernel::PageRequest;
 use guild_learning::media;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -28,7 +29,9 @@ use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
+use crate::idempotency::{
+    Idempotency, IdempotencyHeader, REPLAYED, RequiredIdempotencyHeader, record_body,
+};
 use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
@@ -510,10 +513,10 @@ pub(crate) enum FileErrors {
         content_type = "application/problem+json"
     )]
     TooLarge(Problem),
-    /// A type the assignment does not accept, or a text-only assignment.
+    /// A type the assignment does not accept, a text-only assignment, or a reused key.
     #[response(
         status = 422,
-        description = "`file_type_not_allowed`, `unsupported_file_type`, `file_type_mismatch`, `validation_failed` (`file` `not_accepted`: the assignment takes text only)",
+        description = "`file_type_not_allowed`, `unsupported_file_type`, `file_type_mismatch`, `validation_failed` (`file` `not_accepted`: the assignment takes text only), `idempotency_key_reused` (the same key with another file)",
         content_type = "application/problem+json"
     )]
     Invalid(Problem),
@@ -531,21 +534,23 @@ pub(crate) enum FileErrors {
 /// Any member who can see an assignment that takes files uploads one file (multipart/form-data,
 /// one `file` part); it is stored and recorded as theirs, for this assignment only: send its
 /// `asset_id` in `asset_ids` when submitting. A file never submitted is removed after a day.
-/// 413 `file_too_large` beyond the assignment's `max_file_bytes`, `upload_quota_exceeded`
-/// beyond your quota of assignment files; 422 for a type the assignment does not accept; 404
-/// `assignment_not_found`.
+/// Takes an optional `Idempotency-Key`: a retry of the same file with it gets the first answer
+/// back instead of a second copy. 413 `file_too_large` beyond the assignment's
+/// `max_file_bytes`, `upload_quota_exceeded` beyond your quota of assignment files; 422 for a
+/// type the assignment does not accept; 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
-    params(("assignment_id" = Uuid, Path, description = "The assignment")),
+    params(("assignment_id" = Uuid, Path, description = "The assignment"), IdempotencyHeader),
     request_body(content = SubmissionFileForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = SubmissionFileDto, description = "Stored"), AuthErrors, NotFound, FileErrors,
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_multipart`"))
+    responses((status = 201, body = SubmissionFileDto, description = "Stored"), AuthErrors, NotFound, FileErrors, UploadInputErrors)
 )]
 #[post("/{assignment_id}/files")]
 pub(crate) async fn upload_assignment_file(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
+    once: Idempotency,
+    req: HttpRequest,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -589,6 +594,13 @@ pub(crate) async fn upload_assignment_file(
         file = Some((file_name, bytes));
     }
     let (file_name, bytes) = file.ok_or_else(|| missing_field("file", "a file is required"))?;
+    // What a retry with the same key must send again: the file's name and bytes.
+    let digest = Sha256::new()
+        .chain_update(file_name.as_bytes())
+        .chain_update([0])
+        .chain_update(&bytes)
+        .finalize();
+    record_body(&req, &digest);
     let file_type = assignments::check_file(&assignment, &file_name, &bytes)?;
     let asset_id = Uuid::now_v7();
     let key = media::blob_key(&actor, asset_id);
@@ -598,19 +610,36 @@ pub(crate) async fn upload_assignment_file(
         .put(&key, bytes, file_type.mime)
         .await
         .map_err(blob_error)?;
-    let stored = in_tenant(&state, &actor, async |conn| {
-        assignments::record_file(
-            conn, &actor, id, asset_id, &file_name, size, file_type, quota,
-        )
-        .await
-    })
-    .await;
-    if stored.is_err()
-        && let Err(e) = state.blobs.delete(&key).await
-    {
-        tracing::warn!(error = %e, key, "could not remove the blob of a refused upload");
+    let stored = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            assignments::record_file(
+                conn, &actor, id, asset_id, &file_name, size, file_type, quota,
+            )
+            .await
+            .map(SubmissionFileDto::from)
+        })
+        .await;
+    // A refused upload, or a replay (whose file is the first one), leaves these bytes unused.
+    let unused = stored
+        .as_ref()
+        .map_or(true, |reply| reply.headers().contains_key(REPLAYED));
+    if unused && let Err(e) = state.blobs.delete(&key).await {
+        tracing::warn!(error = %e, key, "could not remove the blob of an unused upload");
     }
-    Ok(HttpResponse::Created().json(SubmissionFileDto::from(stored?)))
+    stored
+}
+
+/// 400 and 422 of an upload, besides the file's own.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum UploadInputErrors {
+    /// Not a multipart form, or a malformed key.
+    #[response(
+        status = 400,
+        description = "`malformed_multipart`, `invalid_idempotency_key`",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
 }
 
 /// The level chosen for one criterion.
