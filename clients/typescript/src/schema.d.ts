@@ -2172,6 +2172,11 @@ export interface components {
             password: string;
         };
         /**
+         * @description 1 to 500 characters, not only spaces; compared case-insensitively with whitespace collapsed.
+         * @example hard hat
+         */
+        AcceptedAnswer: string;
+        /**
          * @description One answer: `option_ids` for choice questions (one, except MULTIPLE_CHOICE; each at most
          *     once), `text` for FILL_IN_BLANK and ESSAY (up to 20000 characters). Each question of the
          *     attempt at most once.
@@ -2659,11 +2664,8 @@ export interface components {
             prompt: string;
             /** @description The options of a choice question (2 to 20; exactly 2 for TRUE_FALSE); none otherwise. */
             options?: components["schemas"]["OptionDto"][] | null;
-            /**
-             * @description The accepted answers of a FILL_IN_BLANK question (1 to 50, each 1 to 500 characters,
-             *     not only spaces); none otherwise.
-             */
-            accepted_answers?: string[] | null;
+            /** @description The accepted answers of a FILL_IN_BLANK question (1 to 50); none otherwise. */
+            accepted_answers?: components["schemas"]["AcceptedAnswer"][] | null;
             /**
              * Format: int32
              * @description 1 to 1000 (default 1).
@@ -4424,7 +4426,7 @@ export interface components {
          *     }
          */
         SubmitAssignmentBody: {
-            /** @description Up to 50000 characters, not only spaces (TEXT and BOTH). */
+            /** @description 1 to 50000 characters, not only spaces (TEXT and BOTH; leave it out for FILE). */
             text_answer?: string | null;
             /** @description 1 to 10 distinct files from `POST /v1/assignments/{assignment_id}/files` (FILE and BOTH). */
             asset_ids?: string[];
@@ -4582,8 +4584,8 @@ export interface components {
             prompt?: string | null;
             /** @description Replaces the options (2 to 20 for choice kinds; exactly 2 for TRUE_FALSE). */
             options?: components["schemas"]["OptionDto"][] | null;
-            /** @description Replaces the accepted answers (FILL_IN_BLANK: 1 to 50, each 1 to 500 characters). */
-            accepted_answers?: string[] | null;
+            /** @description Replaces the accepted answers (FILL_IN_BLANK: 1 to 50). */
+            accepted_answers?: components["schemas"]["AcceptedAnswer"][] | null;
             /**
              * Format: int32
              * @description 1 to 1000.
@@ -5144,16 +5146,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_AssignmentReviewDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -5175,7 +5167,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5558,16 +5550,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_SubmissionDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -5599,7 +5581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11286,16 +11268,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_AssignmentDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -11327,7 +11299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -11369,6 +11341,8 @@ export interface operations {
             /** @description Created; `ETag` is its revision */
             201: {
                 headers: {
+                    /** @description The revision, to send back as `If-Match` */
+                    ETag?: string;
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -12099,16 +12073,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_QuizDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -12140,7 +12104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12182,6 +12146,8 @@ export interface operations {
             /** @description Created; `ETag` is its revision */
             201: {
                 headers: {
+                    /** @description The revision, to send back as `If-Match` */
+                    ETag?: string;
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -13668,16 +13634,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_ReviewItemDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -13699,7 +13655,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13964,16 +13920,6 @@ export interface operations {
                     "application/json": components["schemas"]["PageOf_AttemptSummaryDto"];
                 };
             };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -14005,7 +13951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
+            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -14161,7 +14107,8 @@ export interface operations {
             /** @description Created; `ETag` is its revision */
             201: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    /** @description The revision, to send back as `If-Match` */
+                    ETag?: string;
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];

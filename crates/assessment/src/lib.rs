@@ -3,13 +3,19 @@
 //!
 //! - [`quizzes`]: quiz CRUD with optimistic concurrency (`revision`, the ETag).
 //! - [`questions`]: questions of five kinds, validated on write, atomically reordered.
-//! - [`attempts`]: start (resume, max attempts under a lock), submit (idempotent, scored, late
-//!   submissions refused), manual grading, the graders' queue, and [`attempts::passed_quiz_ids`].
+//! - [`attempts`]: start (resume, max attempts under a lock), submit (scored, late submissions
+//!   refused), manual grading, the graders' queue, and [`attempts::passed_quiz_ids`].
 //! - [`scoring`]: the pure scoring rules.
 //! - [`assignments`]: assignments of modules (brief, due date, format, accepted files, rubric)
 //!   and the files members upload for them.
-//! - [`submissions`]: submitting and resubmitting (late rules, idempotent), rubric or plain-score
-//!   grading (final), the graders' queue.
+//! - [`submissions`]: submitting and resubmitting (late rules), rubric or plain-score grading
+//!   (final), the graders' queue (sortable lists).
+//!
+//! Closed sets are enums ([`questions::QuestionKind`], [`quizzes::ShowAnswers`],
+//! [`scoring::ScoringMode`], [`attempts::AttemptStatus`], [`assignments::SubmissionFormat`],
+//! [`submissions::SubmissionStatus`]) that travel as their SCREAMING_SNAKE names; lists are
+//! keyset-paginated (`guild_kernel::Page`). Retries are the API's business: its
+//! `Idempotency-Key` mechanism wraps these functions' transactions.
 //!
 //! Who may do what: a quiz is visible exactly when its module is (invisible is 404, as if
 //! absent); authoring needs MANAGE_QUIZZES on the module or the right to edit the module;

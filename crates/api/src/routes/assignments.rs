@@ -37,7 +37,7 @@ use crate::routes::common::{
     AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
-use crate::routes::quizzes::{KeyedInputErrors, with_body_etag};
+use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
 use crate::state::AppState;
 
 /// One level of a rubric criterion.
@@ -340,7 +340,7 @@ impl From<UpdateAssignmentBody> for AssignmentInput {
 #[utoipa::path(
     tag = "assignments",
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
-    responses((status = 200, body = PageOf<AssignmentDto>, description = "A page of assignments, oldest first"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = PageOf<AssignmentDto>, description = "A page of assignments, oldest first"), AuthErrors, QueryErrors, NotFound)
 )]
 #[get("/{module_id}/assignments")]
 pub(crate) async fn list_assignments(
@@ -368,7 +368,8 @@ pub(crate) async fn list_assignments(
     tag = "assignments",
     params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
     request_body = CreateAssignmentBody,
-    responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
+    responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision",
+            headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
@@ -725,9 +726,9 @@ impl From<Submission> for SubmissionDto {
     "asset_ids": ["0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a2"]
 }))]
 pub(crate) struct SubmitAssignmentBody {
-    /// Up to 50000 characters, not only spaces (TEXT and BOTH).
+    /// 1 to 50000 characters, not only spaces (TEXT and BOTH; leave it out for FILE).
     #[validate(length(max = 50_000))]
-    #[schema(max_length = 50_000)]
+    #[schema(min_length = 1, max_length = 50_000, pattern = "\\S")]
     text_answer: Option<String>,
     /// 1 to 10 distinct files from `POST /v1/assignments/{assignment_id}/files` (FILE and BOTH).
     #[serde(default)]
@@ -828,7 +829,7 @@ pub(crate) struct SubmissionQuery {
 #[utoipa::path(
     tag = "assignments",
     params(("assignment_id" = Uuid, Path, description = "The assignment"), SubmissionQuery),
-    responses((status = 200, body = PageOf<SubmissionDto>, description = "A page of submissions"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = PageOf<SubmissionDto>, description = "A page of submissions"), AuthErrors, QueryErrors, NotFound)
 )]
 #[get("/{assignment_id}/submissions")]
 pub(crate) async fn list_submissions(
@@ -1066,7 +1067,7 @@ pub(crate) struct AssignmentReviewQuery {
 #[utoipa::path(
     tag = "assignments",
     params(AssignmentReviewQuery),
-    responses((status = 200, body = PageOf<AssignmentReviewDto>, description = "A page of submissions"), AuthErrors, InputErrors)
+    responses((status = 200, body = PageOf<AssignmentReviewDto>, description = "A page of submissions"), AuthErrors, QueryErrors)
 )]
 #[get("")]
 pub(crate) async fn list_assignment_reviews(

@@ -53,6 +53,19 @@ pub(crate) enum KeyedInputErrors {
     Invalid(Problem),
 }
 
+/// 422 of a list's query parameters.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum QueryErrors {
+    /// A parameter of the wrong type or out of its set, or a cursor Guild did not make.
+    #[response(
+        status = 422,
+        description = "`validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
 /// Adds the `ETag` of the `revision` in a JSON answer of [`Idempotency::run`] (a replayed one
 /// too, whose body is the stored one).
 pub(crate) async fn with_body_etag(reply: HttpResponse) -> HttpResponse {
@@ -71,6 +84,28 @@ pub(crate) async fn with_body_etag(reply: HttpResponse) -> HttpResponse {
     }
     reply
 }
+
+/// An accepted answer of a FILL_IN_BLANK question (the schema of its items).
+pub(crate) struct AcceptedAnswer;
+
+impl utoipa::PartialSchema for AcceptedAnswer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(
+                "1 to 500 characters, not only spaces; compared case-insensitively with \
+                 whitespace collapsed.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(500))
+            .pattern(Some("\\S"))
+            .examples([serde_json::json!("hard hat")])
+            .into()
+    }
+}
+
+impl ToSchema for AcceptedAnswer {}
 
 /// An option with its answer key (authors only).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -352,10 +387,9 @@ pub(crate) struct CreateQuestionBody {
     #[validate(length(max = 20))]
     #[schema(max_items = 20)]
     options: Option<Vec<OptionDto>>,
-    /// The accepted answers of a FILL_IN_BLANK question (1 to 50, each 1 to 500 characters,
-    /// not only spaces); none otherwise.
+    /// The accepted answers of a FILL_IN_BLANK question (1 to 50); none otherwise.
     #[validate(length(max = 50))]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Option<Vec<AcceptedAnswer>>, max_items = 50)]
     accepted_answers: Option<Vec<String>>,
     /// 1 to 1000 (default 1).
     #[validate(range(min = 1, max = 1000))]
@@ -398,9 +432,9 @@ pub(crate) struct UpdateQuestionBody {
     #[validate(length(max = 20))]
     #[schema(max_items = 20)]
     options: Option<Vec<OptionDto>>,
-    /// Replaces the accepted answers (FILL_IN_BLANK: 1 to 50, each 1 to 500 characters).
+    /// Replaces the accepted answers (FILL_IN_BLANK: 1 to 50).
     #[validate(length(max = 50))]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Option<Vec<AcceptedAnswer>>, max_items = 50)]
     accepted_answers: Option<Vec<String>>,
     /// 1 to 1000.
     #[validate(range(min = 1, max = 1000))]
@@ -450,7 +484,7 @@ pub(crate) struct OrderBody {
 #[utoipa::path(
     tag = "quizzes",
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
-    responses((status = 200, body = PageOf<QuizDto>, description = "A page of quizzes, oldest first"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = PageOf<QuizDto>, description = "A page of quizzes, oldest first"), AuthErrors, QueryErrors, NotFound)
 )]
 #[get("/{module_id}/quizzes")]
 pub(crate) async fn list_quizzes(
@@ -478,7 +512,8 @@ pub(crate) async fn list_quizzes(
     tag = "quizzes",
     params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
     request_body = CreateQuizBody,
-    responses((status = 201, body = QuizDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
+    responses((status = 201, body = QuizDto, description = "Created; `ETag` is its revision",
+            headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
@@ -590,7 +625,8 @@ pub(crate) async fn delete_quiz(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), IdempotencyHeader),
     request_body = CreateQuestionBody,
-    responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision"), AuthErrors, KeyedInputErrors, NotFound)
+    responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision",
+            headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
 #[post("/{quiz_id}/questions")]
 pub(crate) async fn create_question(
@@ -973,7 +1009,7 @@ pub(crate) async fn start_attempt(
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), PageParams),
-    responses((status = 200, body = PageOf<AttemptSummaryDto>, description = "A page of your attempts, by number"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = PageOf<AttemptSummaryDto>, description = "A page of your attempts, by number"), AuthErrors, QueryErrors, NotFound)
 )]
 #[get("/{quiz_id}/attempts")]
 pub(crate) async fn list_my_attempts(
@@ -1149,7 +1185,7 @@ pub(crate) struct ReviewQuery {
 #[utoipa::path(
     tag = "quizzes",
     params(ReviewQuery),
-    responses((status = 200, body = PageOf<ReviewItemDto>, description = "A page of attempts"), AuthErrors, InputErrors)
+    responses((status = 200, body = PageOf<ReviewItemDto>, description = "A page of attempts"), AuthErrors, QueryErrors)
 )]
 #[get("")]
 pub(crate) async fn list_quiz_reviews(
