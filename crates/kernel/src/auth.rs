@@ -49,6 +49,21 @@ crate::string_enum!(
 );
 
 crate::string_enum!(
+    /// Where a membership is: invited and not yet joined, active, deactivated by an admin, or
+    /// removed from the tenant (kept for its history).
+    MembershipStatus {
+        /// Invited; not yet accepted.
+        Invited => "INVITED",
+        /// A member.
+        Active => "ACTIVE",
+        /// Refused until reactivated.
+        Deactivated => "DEACTIVATED",
+        /// Removed; their history stays.
+        Removed => "REMOVED",
+    }
+);
+
+crate::string_enum!(
     /// The fine-grained capabilities a grant can give.
     Permission {
         /// Edit any module.

@@ -83,6 +83,11 @@ macro_rules! string_enum {
 pub use utoipa as __utoipa;
 
 #[cfg(test)]
+#[expect(
+    unreachable_pub,
+    dead_code,
+    reason = "the macro declares a public API; this test set is private"
+)]
 mod tests {
     crate::string_enum!(
         /// A test set.

@@ -15,7 +15,8 @@ pub mod page;
 pub mod ports;
 
 pub use auth::{
-    Actor, Denied, GlobalRole, Grant, GrantScope, Permission, Target, TenantRole, authorize,
+    Actor, Denied, GlobalRole, Grant, GrantScope, MembershipStatus, Permission, Target, TenantRole,
+    authorize,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use enums::UnknownValue;
@@ -23,4 +24,4 @@ pub use error::{ErrorCode, FieldError};
 pub use event::DomainEvent;
 pub use ids::{EventId, JobId, TenantId, UserId};
 pub use links::check_link;
-pub use page::{Cursor, CursorError, Page, PageRequest};
+pub use page::{Cursor, CursorError, Keyset, Page, PageRequest};

@@ -29,6 +29,11 @@ impl PageRequest {
     pub fn cursor(&self) -> Result<Option<Cursor>, CursorError> {
         self.cursor.as_deref().map(Cursor::decode).transpose()
     }
+
+    /// The decoded keyset position of a list sorted by `sort`, if any.
+    pub fn keyset(&self, sort: &str) -> Result<Option<Keyset>, CursorError> {
+        self.cursor()?.map(|c| Keyset::decode(&c, sort)).transpose()
+    }
 }
 
 /// One page of results.
@@ -60,6 +65,68 @@ impl<T> Page<T> {
 /// The decoded position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub String);
+
+/// Separates the parts of a [`Keyset`] cursor.
+const KEYSET_SEP: char = '\u{1f}';
+
+/// The position of a list sorted by a key other than the id: the sort it was made for, the
+/// last row's sort key and its id (the tie-breaker). Lists order by `(key, id)` in the sort's
+/// direction and continue after this pair; a cursor made for another sort is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset {
+    /// The sort, as the client named it (e.g. `-created_at`).
+    pub sort: String,
+    /// The last row's sort key, as text.
+    pub key: String,
+    /// The last row's id.
+    pub id: uuid::Uuid,
+}
+
+impl Keyset {
+    /// The cursor's text before encoding (what [`Page::from_overfetch`]'s `key` returns).
+    pub fn raw(&self) -> String {
+        format!(
+            "{}{KEYSET_SEP}{}{KEYSET_SEP}{}",
+            self.sort, self.key, self.id
+        )
+    }
+
+    /// The cursor of this position.
+    pub fn encode(&self) -> String {
+        Cursor(self.raw()).encode()
+    }
+
+    /// A time as a sort key (microseconds, like PostgreSQL's `timestamptz`).
+    pub fn time_key(at: chrono::DateTime<chrono::Utc>) -> String {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+
+    /// The sort key as a time written by [`time_key`](Self::time_key).
+    pub fn time(&self) -> Result<chrono::DateTime<chrono::Utc>, CursorError> {
+        chrono::DateTime::parse_from_rfc3339(&self.key)
+            .map(|t| t.to_utc())
+            .map_err(|_| CursorError)
+    }
+
+    /// The sort key as an integer.
+    pub fn int(&self) -> Result<i64, CursorError> {
+        self.key.parse().map_err(|_| CursorError)
+    }
+
+    /// The position `cursor` names, if it was made for `sort`.
+    pub fn decode(cursor: &Cursor, sort: &str) -> Result<Self, CursorError> {
+        let (made_for, rest) = cursor.0.split_once(KEYSET_SEP).ok_or(CursorError)?;
+        let (key, id) = rest.rsplit_once(KEYSET_SEP).ok_or(CursorError)?;
+        if made_for != sort {
+            return Err(CursorError);
+        }
+        Ok(Self {
+            sort: sort.to_owned(),
+            key: key.to_owned(),
+            id: id.parse().map_err(|_| CursorError)?,
+        })
+    }
+}
 
 /// A cursor that was not produced by Guild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -124,6 +191,22 @@ mod tests {
             let c = Cursor(s.to_owned());
             assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         }
+    }
+
+    #[test]
+    fn keyset_cursors_round_trip_and_belong_to_their_sort() {
+        let k = Keyset {
+            sort: "-name".into(),
+            key: "Ann | Bee\u{1f}".into(),
+            id: uuid::Uuid::nil(),
+        };
+        let c = Cursor::decode(&k.encode()).unwrap();
+        assert_eq!(Keyset::decode(&c, "-name"), Ok(k));
+        assert_eq!(Keyset::decode(&c, "name"), Err(CursorError));
+        assert_eq!(
+            Keyset::decode(&Cursor("plain".into()), "name"),
+            Err(CursorError)
+        );
     }
 
     #[test]

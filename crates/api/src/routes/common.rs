@@ -89,10 +89,31 @@ pub(crate) enum Conflict {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct PageParams {
-    /// Page size, 1 to 200 (default 50).
+    /// Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "page_limit")]
     pub(crate) limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+    /// 422 `invalid_cursor`).
+    #[param(max_length = 1024)]
     pub(crate) cursor: Option<String>,
+}
+
+/// Reads `limit` and refuses a value outside 1 to [`MAX_LIMIT`](guild_kernel::page::MAX_LIMIT),
+/// as `PageParams` documents it. A query struct with its own `limit` uses it too:
+/// `#[serde(default, deserialize_with = "crate::routes::common::page_limit")]` with
+/// `#[param(minimum = 1, maximum = 200, default = 50)]`.
+pub(crate) fn page_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let limit = Option::<u32>::deserialize(d)?;
+    match limit {
+        Some(n) if !(1..=guild_kernel::page::MAX_LIMIT).contains(&n) => {
+            Err(serde::de::Error::custom(format!(
+                "limit must be 1 to {}, got {n}",
+                guild_kernel::page::MAX_LIMIT
+            )))
+        }
+        other => Ok(other),
+    }
 }
 
 impl From<&PageParams> for PageRequest {
