@@ -249,7 +249,11 @@ async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permi
     let members = call(&app, Method::GET, "/v1/members", &key, &[], None).await;
     assert_problem(&members, 403, "forbidden");
     let listed = call(&app, Method::GET, "/v1/api-keys", &owner, &[], None).await;
-    assert_eq!(listed.json[0]["act_as_member"], true, "{}", listed.text);
+    assert_eq!(
+        listed.json["data"][0]["act_as_member"], true,
+        "{}",
+        listed.text
+    );
 }
 
 #[actix_web::test]

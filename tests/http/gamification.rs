@@ -919,3 +919,130 @@ async fn a_retried_xp_adjustment_is_applied_once_and_a_reused_key_is_refused() {
         1
     );
 }
+
+/// Every row's `field` over all pages of `uri` (which already has a `?`), one row a page.
+async fn walk<S, B>(app: &S, token: &str, uri: &str, field: &str) -> Vec<Value>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut seen = Vec::new();
+    let mut next = format!("{uri}&limit=1");
+    for _ in 0..50 {
+        let page = call(app, Method::GET, &next, token, None).await;
+        assert_eq!(page.status, 200, "{next}: {}", page.text);
+        let rows = page.json["data"].as_array().cloned().unwrap_or_default();
+        seen.extend(rows.iter().map(|r| r[field].clone()));
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{uri}&limit=1&cursor={cursor}"),
+            None => return seen,
+        }
+    }
+    panic!("{uri} did not end");
+}
+
+#[actix_web::test]
+async fn rewards_and_redemptions_sort_by_an_allowed_key_a_page_at_a_time() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = me_id(&app, &ann).await;
+    assert_eq!(adjust(&app, &owner, &ann_id, 1000).await.status, 200);
+    let mut rewards = Vec::new();
+    for (title, cost) in [("Mug", 100), ("Book", 300), ("Cap", 200)] {
+        let r = call(
+            &app,
+            Method::POST,
+            "/v1/rewards",
+            &owner,
+            Some(json!({ "title": title, "cost_xp": cost })),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        rewards.push(id(&r.json));
+    }
+    assert_eq!(
+        walk(&app, &ann, "/v1/rewards?sort=cost_xp", "title").await,
+        [json!("Mug"), json!("Cap"), json!("Book")]
+    );
+    assert_eq!(
+        walk(&app, &ann, "/v1/rewards?sort=-title", "title").await,
+        [json!("Mug"), json!("Cap"), json!("Book")]
+    );
+    assert_eq!(
+        walk(&app, &ann, "/v1/rewards?sort=created_at", "title").await,
+        [json!("Mug"), json!("Book"), json!("Cap")]
+    );
+    for (i, reward) in rewards.iter().enumerate() {
+        let r = redeem(&app, &ann, reward, &format!("sorted-{i}")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_eq!(
+        walk(&app, &ann, "/v1/me/redemptions?sort=-cost_xp", "cost_xp").await,
+        [json!(300), json!(200), json!(100)]
+    );
+    assert_eq!(
+        walk(&app, &owner, "/v1/redemptions?sort=created_at", "cost_xp").await,
+        [json!(100), json!(300), json!(200)]
+    );
+    assert_eq!(
+        walk(&app, &owner, "/v1/redemptions?status=APPROVED", "cost_xp").await,
+        [json!(200), json!(300), json!(100)],
+        "newest first without a sort"
+    );
+    for bad in ["sort=stock", "status=LOST", "limit=0"] {
+        assert_problem(
+            &call(&app, Method::GET, &format!("/v1/rewards?{bad}"), &ann, None).await,
+            422,
+            "validation_failed",
+        );
+    }
+    let first = call(
+        &app,
+        Method::GET,
+        "/v1/rewards?sort=title&limit=1",
+        &ann,
+        None,
+    )
+    .await;
+    let cursor = first.json["next_cursor"].as_str().unwrap_or_default();
+    assert_problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/v1/rewards?sort=cost_xp&cursor={cursor}"),
+            &ann,
+            None,
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+#[actix_web::test]
+async fn a_reward_needs_its_title_and_cost_and_a_retried_creation_creates_one() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let empty = call(&app, Method::POST, "/v1/rewards", &owner, Some(json!({}))).await;
+    assert_problem(&empty, 422, "validation_failed");
+    let create = async |title: &str| {
+        with_headers(
+            &app,
+            Method::POST,
+            "/v1/rewards",
+            &owner,
+            &[("Idempotency-Key", "reward-hoodie")],
+            Some(json!({ "title": title, "cost_xp": 500 })),
+        )
+        .await
+    };
+    let first = create("Hoodie").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = create("Hoodie").await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_problem(&create("Scarf").await, 422, "idempotency_key_reused");
+    assert_eq!(count(&w, "SELECT count(*) AS n FROM rewards").await, 1);
+}

@@ -282,7 +282,10 @@ async fn another_tenants_member_learns_nothing() {
         "{}",
         listed.text
     );
-    assert_eq!(send(&app, get("/v1/groups", &b)).await.json, json!([]));
+    assert_eq!(
+        send(&app, get("/v1/groups", &b)).await.json["data"],
+        json!([])
+    );
     let audit = send(&app, get("/v1/audit-log", &b)).await;
     assert!(!audit.text.contains(&group_id));
     // Still all there for tenant A.
@@ -547,7 +550,7 @@ async fn api_keys_act_with_their_permissions_only() {
     let listed = send(&app, get("/v1/api-keys", &owner)).await;
     assert!(!listed.text.contains(&secret), "the secret is shown again");
     assert!(
-        listed.json[0]["last_used_at"].is_string(),
+        listed.json["data"][0]["last_used_at"].is_string(),
         "{}",
         listed.text
     );
@@ -968,5 +971,227 @@ async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
         &send(&app, get("/v1/members", &tenantless)).await,
         403,
         "no_active_tenant",
+    );
+}
+
+/// Walks every page of `uri` (which has no query of its own past `?`) with `limit=1`, collecting
+/// `field` of each row.
+async fn walk<S, B>(app: &S, token: &str, uri: &str, field: &str) -> Vec<Value>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let mut seen = Vec::new();
+    let mut next = format!("{uri}&limit=1");
+    for _ in 0..50 {
+        let page = send(app, get(&next, token)).await;
+        assert_eq!(page.status, 200, "{next}: {}", page.text);
+        let rows = page.json["data"].as_array().cloned().unwrap_or_default();
+        assert!(rows.len() <= 1, "{}", page.text);
+        seen.extend(rows.iter().map(|r| r[field].clone()));
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{uri}&limit=1&cursor={cursor}"),
+            None => return seen,
+        }
+    }
+    panic!("{uri} did not end");
+}
+
+#[actix_web::test]
+async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    for (email, name) in [
+        ("c@acme.example.com", "Cene"),
+        ("a@acme.example.com", "Ana"),
+        ("b@acme.example.com", "Bor"),
+    ] {
+        let invited = send(
+            &app,
+            post(
+                "/v1/members",
+                Some(&owner),
+                json!({ "email": email, "name": name, "role": "EMPLOYEE" }),
+            ),
+        )
+        .await;
+        assert_eq!(invited.status, 201, "{}", invited.text);
+    }
+    let by_name = walk(&app, &owner, "/v1/members?sort=name", "name").await;
+    assert_eq!(
+        by_name,
+        [
+            json!("Ana"),
+            json!("Bor"),
+            json!("Cene"),
+            json!("Owner of acme")
+        ],
+        "the invited are sorted by the name they are shown with"
+    );
+    let by_email_desc = walk(&app, &owner, "/v1/members?sort=-email", "email").await;
+    assert_eq!(
+        by_email_desc,
+        [
+            json!("owner@acme.example.com"),
+            json!("c@acme.example.com"),
+            json!("b@acme.example.com"),
+            json!("a@acme.example.com"),
+        ]
+    );
+    let newest = walk(&app, &owner, "/v1/members?sort=-created_at", "email").await;
+    assert_eq!(newest.len(), 4);
+    assert_eq!(newest[0], json!("b@acme.example.com"));
+
+    // A cursor belongs to its sort; a sort off the allow-list and a limit out of range are 422.
+    let first = send(&app, get("/v1/members?sort=name&limit=1", &owner)).await;
+    let cursor = first.json["next_cursor"].as_str().unwrap_or_default();
+    assert_problem(
+        &send(
+            &app,
+            get(&format!("/v1/members?sort=-name&cursor={cursor}"), &owner),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    for bad in ["sort=password", "limit=0", "limit=201", "limit=-1"] {
+        assert_problem(
+            &send(&app, get(&format!("/v1/members?{bad}"), &owner)).await,
+            422,
+            "validation_failed",
+        );
+    }
+    assert_eq!(
+        send(&app, get("/v1/members?limit=200", &owner))
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    for name in ["beta", "Alpha", "gamma"] {
+        let created = send(
+            &app,
+            post("/v1/groups", Some(&owner), json!({ "name": name })),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    assert_eq!(
+        walk(&app, &owner, "/v1/groups?x=1", "name").await,
+        [json!("Alpha"), json!("beta"), json!("gamma")],
+        "by name, whatever its case"
+    );
+    for name in ["one", "two"] {
+        let key = send(
+            &app,
+            post(
+                "/v1/api-keys",
+                Some(&owner),
+                json!({ "name": name, "permissions": ["VIEW_AUDIT_LOG"] }),
+            ),
+        )
+        .await;
+        assert_eq!(key.status, 201, "{}", key.text);
+    }
+    assert_eq!(
+        walk(&app, &owner, "/v1/api-keys?x=1", "name").await,
+        [json!("two"), json!("one")],
+        "newest first"
+    );
+
+    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann_id = send(&app, get("/v1/me", &ann)).await.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let granted = send(
+        &app,
+        json_request(
+            Method::PUT,
+            &format!("/v1/members/{ann_id}/permissions"),
+            Some(&owner),
+            Some(json!({ "grants": [
+                { "permission": "VIEW_AUDIT_LOG" },
+                { "permission": "MANAGE_GROUPS" }
+            ] })),
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    assert_eq!(
+        walk(
+            &app,
+            &ann,
+            &format!("/v1/members/{ann_id}/permissions?x=1"),
+            "permission"
+        )
+        .await,
+        [json!("MANAGE_GROUPS"), json!("VIEW_AUDIT_LOG")]
+    );
+
+    let actions = walk(&app, &owner, "/v1/audit-log?sort=action", "action").await;
+    let mut sorted = actions.clone();
+    sorted.sort_by_key(|a| a.as_str().unwrap_or_default().to_owned());
+    assert_eq!(actions, sorted);
+    assert!(actions.len() >= 6, "{actions:?}");
+
+    // Ann, invited to a second tenant, sees the invitation in an envelope.
+    let other = access(&sign_up(&app, "beta").await);
+    let invited = send(
+        &app,
+        post(
+            "/v1/members",
+            Some(&other),
+            json!({ "email": "ann@acme.example.com", "name": "Ann", "role": "HR" }),
+        ),
+    )
+    .await;
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    let mine = send(&app, get("/v1/me/invitations?limit=1", &ann)).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.json["data"][0]["role"], "HR", "{}", mine.text);
+    assert_eq!(mine.json["next_cursor"], Value::Null);
+}
+
+#[actix_web::test]
+async fn a_retried_group_creation_with_a_key_creates_one_group() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let create = |name: &'static str| {
+        guild_tests::request_with(
+            Method::POST,
+            "/v1/groups",
+            &owner,
+            &[("idempotency-key", "group-sales")],
+            Some(json!({ "name": name })),
+        )
+    };
+    let first = send(&app, create("Sales")).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = send(&app, create("Sales")).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_problem(
+        &send(&app, create("Support")).await,
+        422,
+        "idempotency_key_reused",
+    );
+    let groups = send(&app, get("/v1/groups", &owner)).await;
+    assert_eq!(
+        groups.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        groups.text
     );
 }

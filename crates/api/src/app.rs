@@ -33,9 +33,9 @@ pub const SPEC_PATH: &str = "/v1/openapi.json";
 
 /// Every documented route. Registering here is what puts a route in both the app and the spec.
 fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(ops::livez)
-        .service(ops::readyz)
-        .service(ops::metrics)
+    cfg.service(ops::get_liveness)
+        .service(ops::get_readiness)
+        .service(ops::get_metrics)
         .route("/blobs/{key:.+}", web::get().to(media::serve_blob))
         .route("/blobs/{key:.+}", web::put().to(media::receive_blob))
         .service(scope("/v1").configure(v1));
@@ -50,9 +50,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .service(
             scope("/auth")
                 .service(auth::sign_up)
-                .service(auth::login)
-                .service(auth::refresh)
-                .service(auth::logout)
+                .service(auth::sign_in)
+                .service(auth::refresh_session)
+                .service(auth::sign_out)
                 .service(auth::accept_invite)
                 .service(auth::verify_email)
                 .service(auth::request_password_reset)
@@ -60,7 +60,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         )
         .service(
             scope("/me")
-                .service(auth::me)
+                .service(auth::get_me)
                 .service(auth::change_password)
                 .service(auth::request_email_verification)
                 .service(auth::list_my_invitations)
@@ -70,10 +70,10 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(preferences::update_email_preferences)
                 .service(progress::my_dashboard)
                 .service(progress::my_certificates)
-                .service(gamification::my_xp)
-                .service(gamification::my_xp_transactions)
+                .service(gamification::get_my_xp)
+                .service(gamification::list_my_xp_transactions)
                 .service(gamification::set_leaderboard_visibility)
-                .service(gamification::my_redemptions),
+                .service(gamification::list_my_redemptions),
         )
         .service(
             scope("/tenant")
@@ -94,7 +94,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(members::reactivate_member)
                 .service(members::remove_member)
                 .service(members::erase_member)
-                .service(members::get_member_permissions)
+                .service(members::list_member_permissions)
                 .service(members::set_member_permissions)
                 .service(progress::member_certificates)
                 .service(progress::apply_override)

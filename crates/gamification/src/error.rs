@@ -58,9 +58,6 @@ pub enum GamificationError {
     /// Hiding oneself from the leaderboard where the tenant does not allow it.
     #[error("this organization does not allow hiding from the leaderboard")]
     OptOutNotAllowed,
-    /// The `Idempotency-Key` was used before with a different request.
-    #[error("this Idempotency-Key was used with a different request")]
-    IdempotencyKeyReused,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -100,7 +97,6 @@ impl ErrorCode for GamificationError {
             Self::MonthlyLimitReached => "reward_monthly_limit_reached",
             Self::RedemptionNotPending => "redemption_not_pending",
             Self::OptOutNotAllowed => "leaderboard_opt_out_not_allowed",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -123,7 +119,7 @@ impl ErrorCode for GamificationError {
             | Self::MonthlyLimitReached
             | Self::RedemptionNotPending
             | Self::OptOutNotAllowed => 409,
-            Self::IdempotencyKeyReused | Self::Invalid(_) => 422,
+            Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
     }

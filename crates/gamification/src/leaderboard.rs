@@ -67,28 +67,19 @@ impl After {
     }
 }
 
-/// Which XP counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Period {
-    /// Lifetime XP.
-    All,
-    /// XP earned since the first of this month (UTC).
-    Month,
-    /// XP earned since Monday (UTC).
-    Week,
-}
+guild_kernel::string_enum!(
+    /// Which XP counts.
+    Period {
+        /// Lifetime XP.
+        All => "all",
+        /// XP earned since the first of this month (UTC).
+        Month => "month",
+        /// XP earned since Monday (UTC).
+        Week => "week",
+    }
+);
 
 impl Period {
-    /// Parses `all`, `month` or `week`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "all" => Some(Self::All),
-            "month" => Some(Self::Month),
-            "week" => Some(Self::Week),
-            _ => None,
-        }
-    }
-
     fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let day = now.date_naive();
         let start = match self {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::GamificationError;
 use crate::events::RankChanged;
-use crate::settings::{self, Settings};
+use crate::settings::{self, Rank, Settings};
 
 /// A member's balance as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, diesel::QueryableByName)]
@@ -30,9 +30,9 @@ pub struct Balance {
     /// Held by redemptions waiting for approval.
     #[diesel(sql_type = Integer)]
     pub held_xp: i32,
-    /// VAJENEC, POMOCNIK, MOJSTER or MENTOR.
+    /// The rank.
     #[diesel(sql_type = Text)]
-    pub rank: String,
+    pub rank: Rank,
     /// Hidden from the leaderboard (shown as "Anonymous").
     #[diesel(sql_type = Bool)]
     pub leaderboard_hidden: bool,
@@ -44,7 +44,7 @@ impl Default for Balance {
             lifetime_xp: 0,
             total_xp: 0,
             held_xp: 0,
-            rank: "VAJENEC".into(),
+            rank: Rank::Vajenec,
             leaderboard_hidden: false,
         }
     }
@@ -185,7 +185,7 @@ async fn rerank(
     guild_db::sql("UPDATE user_xp_balances SET rank = $3 WHERE tenant_id = $1 AND user_id = $2")
         .bind::<SqlUuid, _>(tenant.into_uuid())
         .bind::<SqlUuid, _>(user.into_uuid())
-        .bind::<Text, _>(rank)
+        .bind::<Text, _>(rank.as_str())
         .execute(conn)
         .await?;
     outbox::publish(
@@ -194,8 +194,10 @@ async fn rerank(
         &RankChanged {
             tenant_id: tenant.into_uuid(),
             user_id: user.into_uuid(),
-            from: std::mem::replace(&mut balance.rank, rank.to_owned()),
-            to: rank.to_owned(),
+            from: std::mem::replace(&mut balance.rank, rank)
+                .as_str()
+                .to_owned(),
+            to: rank.as_str().to_owned(),
             lifetime_xp: balance.lifetime_xp,
         },
     )
@@ -336,7 +338,7 @@ pub struct XpSummary {
     /// The balance.
     pub balance: Balance,
     /// The next rank, if any.
-    pub next_rank: Option<String>,
+    pub next_rank: Option<Rank>,
     /// Lifetime XP the next rank needs.
     pub next_rank_xp: Option<i32>,
 }
@@ -370,25 +372,65 @@ pub async fn my_xp(
 ) -> Result<XpSummary, GamificationError> {
     let balance = balance(conn, actor.tenant_id, actor.user_id).await?;
     let settings = settings::load(conn, actor.tenant_id).await?;
-    let next = settings.next_rank(&balance.rank);
+    let next = settings.next_rank(balance.rank);
     Ok(XpSummary {
-        next_rank: next.map(|(r, _)| r.to_owned()),
+        next_rank: next.map(|(r, _)| r),
         next_rank_xp: next.map(|(_, xp)| xp),
         balance,
     })
 }
+
+guild_kernel::string_enum!(
+    /// What a ledger row did to the balance.
+    LedgerKind {
+        /// XP earned (also raises lifetime XP).
+        Award => "AWARD",
+        /// XP spent on a reward (0 when a held redemption is approved).
+        Spend => "SPEND",
+        /// XP held by a redemption waiting for approval.
+        Hold => "HOLD",
+        /// Held XP returned (rejected or cancelled redemption).
+        Release => "RELEASE",
+        /// An admin's award or deduction.
+        Manual => "MANUAL",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// Where a ledger row's XP came from.
+    XpSource {
+        /// A completed module.
+        ModuleCompleted => "MODULE_COMPLETED",
+        /// A quiz high score.
+        QuizHighScore => "QUIZ_HIGH_SCORE",
+        /// A mentor's confirmed answer.
+        MentorConfirmation => "MENTOR_CONFIRMATION",
+        /// A top suggestion.
+        TopSuggestion => "TOP_SUGGESTION",
+        /// A renewed compliance certificate.
+        ComplianceRenewal => "COMPLIANCE_RENEWAL",
+        /// An attended event.
+        EventAttended => "EVENT_ATTENDED",
+        /// An admin's adjustment.
+        Manual => "MANUAL",
+        /// A reward redemption.
+        Redemption => "REDEMPTION",
+    }
+);
+
+crate::text_column!(LedgerKind, XpSource);
 
 /// One ledger row, explained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LedgerItem {
     /// The row.
     pub id: Uuid,
-    /// AWARD, SPEND, HOLD, RELEASE or MANUAL.
-    pub kind: String,
+    /// What it did.
+    pub kind: LedgerKind,
     /// Signed XP added to the spendable balance.
     pub amount: i32,
-    /// The source type.
-    pub source: String,
+    /// Where it came from.
+    pub source: XpSource,
     /// The module, quiz, certificate or redemption it came from.
     pub source_entity_id: Option<Uuid>,
     /// A human-readable description, e.g. `Completed module “Fire safety”`.
@@ -404,11 +446,11 @@ struct LedgerRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
-    kind: String,
+    kind: LedgerKind,
     #[diesel(sql_type = Integer)]
     amount: i32,
     #[diesel(sql_type = Text)]
-    source: String,
+    source: XpSource,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     source_entity_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -500,9 +542,9 @@ pub async fn transactions(
             .iter()
             .map(|r| LedgerItem {
                 id: r.id,
-                kind: r.kind.clone(),
+                kind: r.kind,
                 amount: r.amount,
-                source: r.source.clone(),
+                source: r.source,
                 source_entity_id: r.source_entity_id,
                 description: describe(r, title(r.source_entity_id)),
                 reason: r.reason.clone(),

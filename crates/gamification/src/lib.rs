@@ -18,6 +18,23 @@
 //! **Dependencies.** This crate depends on `guild-learning` and `guild-assessment` only for the
 //! event types it consumes.
 
+/// Lets diesel read a `TEXT` column of a closed set straight into its `string_enum!` (a value
+/// outside the set, which the column's CHECK rules out, is a deserialization error).
+macro_rules! text_column {
+    ($($name:ty),+) => {$(
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(bytes)?;
+                Ok(text.parse()?)
+            }
+        }
+    )+};
+}
+pub(crate) use text_column;
+
 pub mod error;
 pub mod events;
 pub mod leaderboard;

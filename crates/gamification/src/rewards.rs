@@ -25,12 +25,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::idempotency::{self, Claim};
 use guild_db::outbox;
 use guild_db::schema::{reward_redemptions as rr, rewards};
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, UserId, authorize};
+use guild_kernel::{Actor, Keyset, Page, PageRequest, Permission, Target, UserId, authorize};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::GamificationError;
@@ -295,28 +293,65 @@ pub async fn delete(
     Ok(())
 }
 
-/// The catalog: active rewards for members, every reward for MANAGE_REWARDS holders.
+/// The catalog: active rewards for members, every reward for MANAGE_REWARDS holders; by id
+/// without a `sort`, else by the sort's key and then id (keyset: the cursor carries both).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
+    sort: Option<RewardSort>,
     page: &PageRequest,
 ) -> Result<Page<Reward>, GamificationError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
     let limit = page.limit();
     let mut query = rewards::table
         .filter(rewards::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(rewards::deleted_at.is_null())
-        .order(rewards::id)
         .limit(i64::from(limit) + 1)
         .select(Reward::as_select())
         .into_boxed();
     if manage(actor).is_err() {
         query = query.filter(rewards::active.eq(true));
     }
-    if let Some(after) = after_id(page)? {
-        query = query.filter(rewards::id.gt(after));
+    match sort {
+        None => {
+            query = query.order(rewards::id);
+            if let Some(after) = after_id(page)? {
+                query = query.filter(rewards::id.gt(after));
+            }
+        }
+        Some(sort) => {
+            let (key, cast, desc) = sort.parts();
+            let dir = if desc { "DESC" } else { "ASC" };
+            query = query.order(sql::<Text>(&format!("{key} {dir}, rewards.id {dir}")));
+            if let Some(after) = after_keyset(page, sort.as_str())? {
+                let op = if desc { "<" } else { ">" };
+                query = query.filter(
+                    sql::<Bool>(&format!("({key}, rewards.id) {op} (CAST("))
+                        .bind::<Text, _>(after.key)
+                        .sql(&format!(" AS {cast}), "))
+                        .bind::<SqlUuid, _>(after.id)
+                        .sql(")"),
+                );
+            }
+        }
     }
     let rows = query.load(conn).await?;
-    Ok(Page::from_overfetch(rows, limit, |r| r.id.to_string()))
+    Ok(Page::from_overfetch(rows, limit, |r: &Reward| match sort {
+        None => r.id.to_string(),
+        Some(sort) => Keyset {
+            sort: sort.as_str().to_owned(),
+            key: sort.key(r),
+            id: r.id,
+        }
+        .raw(),
+    }))
+}
+
+fn after_keyset(page: &PageRequest, sort: &str) -> Result<Option<Keyset>, GamificationError> {
+    page.keyset(sort).map_err(|_| {
+        GamificationError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
+    })
 }
 
 fn after_id(page: &PageRequest) -> Result<Option<Uuid>, GamificationError> {
@@ -324,6 +359,95 @@ fn after_id(page: &PageRequest) -> Result<Option<Uuid>, GamificationError> {
     match page.cursor().map_err(|_| bad())? {
         Some(c) => Ok(Some(c.0.parse().map_err(|_| bad())?)),
         None => Ok(None),
+    }
+}
+
+guild_kernel::string_enum!(
+    /// Where a redemption is.
+    RedemptionStatus {
+        /// Waiting for an admin; its XP is held.
+        Pending => "PENDING",
+        /// Fulfilled; its XP is spent.
+        Approved => "APPROVED",
+        /// Refused by an admin; its XP was returned.
+        Rejected => "REJECTED",
+        /// Withdrawn by the member; its XP was returned.
+        Cancelled => "CANCELLED",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// How the reward list is sorted: by a field, ascending, or descending with a leading `-`;
+    /// ties by reward id.
+    RewardSort {
+        /// By title, A to Z.
+        Title => "title",
+        /// By title, Z to A.
+        TitleDesc => "-title",
+        /// Cheapest first.
+        CostXp => "cost_xp",
+        /// Dearest first.
+        CostXpDesc => "-cost_xp",
+        /// Oldest first.
+        CreatedAt => "created_at",
+        /// Newest first.
+        CreatedAtDesc => "-created_at",
+    }
+);
+
+impl RewardSort {
+    /// The SQL of the sort key, the SQL type of the cursor's key, and whether it is descending.
+    fn parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Self::Title => ("rewards.title", "text", false),
+            Self::TitleDesc => ("rewards.title", "text", true),
+            Self::CostXp => ("rewards.cost_xp", "integer", false),
+            Self::CostXpDesc => ("rewards.cost_xp", "integer", true),
+            Self::CreatedAt => ("rewards.created_at", "timestamptz", false),
+            Self::CreatedAtDesc => ("rewards.created_at", "timestamptz", true),
+        }
+    }
+
+    fn key(self, r: &Reward) -> String {
+        match self {
+            Self::Title | Self::TitleDesc => r.title.clone(),
+            Self::CostXp | Self::CostXpDesc => r.cost_xp.to_string(),
+            Self::CreatedAt | Self::CreatedAtDesc => Keyset::time_key(r.created_at),
+        }
+    }
+}
+
+guild_kernel::string_enum!(
+    /// How redemptions are sorted: by a field, ascending, or descending with a leading `-`;
+    /// ties by redemption id.
+    RedemptionSort {
+        /// Oldest first.
+        CreatedAt => "created_at",
+        /// Newest first (the default).
+        CreatedAtDesc => "-created_at",
+        /// Cheapest first.
+        CostXp => "cost_xp",
+        /// Dearest first.
+        CostXpDesc => "-cost_xp",
+    }
+);
+
+impl RedemptionSort {
+    /// The SQL of the sort key, the SQL type of the cursor's key, and whether it is descending.
+    fn parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Self::CreatedAt => ("reward_redemptions.created_at", "timestamptz", false),
+            Self::CreatedAtDesc => ("reward_redemptions.created_at", "timestamptz", true),
+            Self::CostXp => ("reward_redemptions.cost_xp", "integer", false),
+            Self::CostXpDesc => ("reward_redemptions.cost_xp", "integer", true),
+        }
+    }
+
+    fn key(self, r: &Redemption) -> String {
+        match self {
+            Self::CreatedAt | Self::CreatedAtDesc => Keyset::time_key(r.created_at),
+            Self::CostXp | Self::CostXpDesc => r.cost_xp.to_string(),
+        }
     }
 }
 
@@ -339,8 +463,9 @@ pub struct Redemption {
     pub user_id: Uuid,
     /// XP it cost.
     pub cost_xp: i32,
-    /// PENDING, APPROVED, REJECTED or CANCELLED.
-    pub status: String,
+    /// Where it is.
+    #[diesel(deserialize_as = String)]
+    pub status: RedemptionStatus,
     /// Why it was rejected or cancelled.
     pub reason: Option<String>,
     /// Who approved or rejected it.
@@ -351,43 +476,14 @@ pub struct Redemption {
     pub created_at: DateTime<Utc>,
 }
 
-/// The result of a redemption request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redeemed {
-    /// The redemption.
-    pub redemption: Redemption,
-    /// A replay of an earlier request with the same Idempotency-Key.
-    pub replayed: bool,
-}
-
-fn fingerprint(reward: Uuid) -> String {
-    hex::encode(Sha256::digest(format!("redeem:{reward}")))
-}
-
-/// Redeems a reward for the actor (see the module docs), idempotent on `idempotency_key`.
+/// Redeems a reward for the actor (see the module docs). A retry must not spend twice: the
+/// caller runs it under an `Idempotency-Key` claimed in the same transaction.
 pub async fn redeem(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     reward_id: Uuid,
-    idempotency_key: &str,
     now: DateTime<Utc>,
-) -> Result<Redeemed, GamificationError> {
-    let fp = fingerprint(reward_id);
-    match idempotency::claim(conn, actor.tenant_id, actor.user_id, idempotency_key, &fp).await? {
-        Claim::Replay { body, .. } => {
-            let redemption = serde_json::from_value(body).map_err(|e| {
-                GamificationError::Db(guild_db::DbError::Other(
-                    diesel::result::Error::DeserializationError(Box::new(e)),
-                ))
-            })?;
-            return Ok(Redeemed {
-                redemption,
-                replayed: true,
-            });
-        }
-        Claim::Reused => return Err(GamificationError::IdempotencyKeyReused),
-        Claim::New => {}
-    }
+) -> Result<Redemption, GamificationError> {
     let tenant = actor.tenant_id;
     let reward = find(conn, actor, reward_id, false).await?;
     if !reward.active {
@@ -430,7 +526,11 @@ pub async fn redeem(
         reward_id,
         user_id: actor.user_id.into_uuid(),
         cost_xp: reward.cost_xp,
-        status: if pending { "PENDING" } else { "APPROVED" }.to_owned(),
+        status: if pending {
+            RedemptionStatus::Pending
+        } else {
+            RedemptionStatus::Approved
+        },
         reason: None,
         reviewed_by: None,
         reviewed_at: (!pending).then_some(now),
@@ -443,7 +543,7 @@ pub async fn redeem(
             rr::reward_id.eq(reward_id),
             rr::user_id.eq(redemption.user_id),
             rr::cost_xp.eq(redemption.cost_xp),
-            rr::status.eq(&redemption.status),
+            rr::status.eq(redemption.status.as_str()),
             rr::reviewed_at.eq(redemption.reviewed_at),
             rr::created_at.eq(now),
         ))
@@ -476,22 +576,8 @@ pub async fn redeem(
         serde_json::json!({ "reward_id": reward_id, "cost_xp": reward.cost_xp, "status": redemption.status }),
     )
     .await?;
-    let body = serde_json::to_value(&redemption).unwrap_or_default();
-    idempotency::store(
-        conn,
-        tenant,
-        actor.user_id,
-        idempotency_key,
-        &fp,
-        201,
-        &body,
-    )
-    .await?;
     take_unit(conn, actor, &reward).await?;
-    Ok(Redeemed {
-        redemption,
-        replayed: false,
-    })
+    Ok(redemption)
 }
 
 /// The last statement of a redemption: locks the reward row until commit (exclusively while
@@ -599,7 +685,7 @@ pub async fn review(
             }
         }
     }
-    if r.status != "PENDING" {
+    if r.status != RedemptionStatus::Pending {
         return Err(GamificationError::RedemptionNotPending);
     }
     let reason = reason.map(str::trim).filter(|s| !s.is_empty());
@@ -641,11 +727,10 @@ pub async fn review(
             .await?;
     }
     r.status = match decision {
-        Decision::Approve => "APPROVED",
-        Decision::Reject => "REJECTED",
-        Decision::Cancel => "CANCELLED",
-    }
-    .to_owned();
+        Decision::Approve => RedemptionStatus::Approved,
+        Decision::Reject => RedemptionStatus::Rejected,
+        Decision::Cancel => RedemptionStatus::Cancelled,
+    };
     r.reason = reason.map(str::to_owned);
     if decision != Decision::Cancel {
         r.reviewed_by = Some(actor.user_id.into_uuid());
@@ -655,7 +740,7 @@ pub async fn review(
         .filter(rr::tenant_id.eq(tenant.into_uuid()))
         .filter(rr::id.eq(id))
         .set((
-            rr::status.eq(&r.status),
+            rr::status.eq(r.status.as_str()),
             rr::reason.eq(&r.reason),
             rr::reviewed_by.eq(r.reviewed_by),
             rr::reviewed_at.eq(r.reviewed_at),
@@ -698,31 +783,24 @@ pub async fn review(
     Ok(r)
 }
 
-/// Redemptions, newest first: the actor's own (`mine`), or everyone's (MANAGE_REWARDS),
-/// optionally of one status.
+/// Redemptions, newest first unless `sort` says otherwise: the actor's own (`mine`), or
+/// everyone's (MANAGE_REWARDS), optionally of one status.
 pub async fn redemptions(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     mine: bool,
-    status: Option<&str>,
+    status: Option<RedemptionStatus>,
+    sort: Option<RedemptionSort>,
     page: &PageRequest,
 ) -> Result<Page<Redemption>, GamificationError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
     if !mine {
         manage(actor)?;
-    }
-    if let Some(s) = status
-        && !["PENDING", "APPROVED", "REJECTED", "CANCELLED"].contains(&s)
-    {
-        return Err(GamificationError::invalid(
-            "status",
-            "invalid",
-            "must be PENDING, APPROVED, REJECTED or CANCELLED",
-        ));
     }
     let limit = page.limit();
     let mut query = rr::table
         .filter(rr::tenant_id.eq(actor.tenant_id.into_uuid()))
-        .order(rr::id.desc())
         .limit(i64::from(limit) + 1)
         .select(Redemption::as_select())
         .into_boxed();
@@ -730,11 +808,45 @@ pub async fn redemptions(
         query = query.filter(rr::user_id.eq(actor.user_id.into_uuid()));
     }
     if let Some(s) = status {
-        query = query.filter(rr::status.eq(s.to_owned()));
+        query = query.filter(rr::status.eq(s.as_str()));
     }
-    if let Some(before) = after_id(page)? {
-        query = query.filter(rr::id.lt(before));
+    match sort {
+        None => {
+            query = query.order(rr::id.desc());
+            if let Some(before) = after_id(page)? {
+                query = query.filter(rr::id.lt(before));
+            }
+        }
+        Some(sort) => {
+            let (key, cast, desc) = sort.parts();
+            let dir = if desc { "DESC" } else { "ASC" };
+            query = query.order(sql::<Text>(&format!(
+                "{key} {dir}, reward_redemptions.id {dir}"
+            )));
+            if let Some(after) = after_keyset(page, sort.as_str())? {
+                let op = if desc { "<" } else { ">" };
+                query = query.filter(
+                    sql::<Bool>(&format!("({key}, reward_redemptions.id) {op} (CAST("))
+                        .bind::<Text, _>(after.key)
+                        .sql(&format!(" AS {cast}), "))
+                        .bind::<SqlUuid, _>(after.id)
+                        .sql(")"),
+                );
+            }
+        }
     }
     let rows = query.load(conn).await?;
-    Ok(Page::from_overfetch(rows, limit, |r| r.id.to_string()))
+    Ok(Page::from_overfetch(
+        rows,
+        limit,
+        |r: &Redemption| match sort {
+            None => r.id.to_string(),
+            Some(sort) => Keyset {
+                sort: sort.as_str().to_owned(),
+                key: sort.key(r),
+                id: r.id,
+            }
+            .raw(),
+        },
+    ))
 }

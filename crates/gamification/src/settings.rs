@@ -52,30 +52,43 @@ impl Default for Settings {
     }
 }
 
-/// The ranks, lowest first.
-pub const RANKS: [&str; 4] = ["VAJENEC", "POMOCNIK", "MOJSTER", "MENTOR"];
+guild_kernel::string_enum!(
+    /// A member's rank, from lifetime XP and the tenant's thresholds; lowest first.
+    Rank {
+        /// Apprentice: below POMOCNIK's threshold.
+        Vajenec => "VAJENEC",
+        /// Helper.
+        Pomocnik => "POMOCNIK",
+        /// Master.
+        Mojster => "MOJSTER",
+        /// Mentor: the highest.
+        Mentor => "MENTOR",
+    }
+);
+
+crate::text_column!(Rank);
 
 impl Settings {
     /// The rank `lifetime_xp` earns.
-    pub fn rank_for(&self, lifetime_xp: i32) -> &'static str {
+    pub fn rank_for(&self, lifetime_xp: i32) -> Rank {
         if lifetime_xp >= self.rank_mentor {
-            "MENTOR"
+            Rank::Mentor
         } else if lifetime_xp >= self.rank_mojster {
-            "MOJSTER"
+            Rank::Mojster
         } else if lifetime_xp >= self.rank_pomocnik {
-            "POMOCNIK"
+            Rank::Pomocnik
         } else {
-            "VAJENEC"
+            Rank::Vajenec
         }
     }
 
     /// The next rank above `rank` and its threshold, if any.
-    pub fn next_rank(&self, rank: &str) -> Option<(&'static str, i32)> {
+    pub fn next_rank(&self, rank: Rank) -> Option<(Rank, i32)> {
         match rank {
-            "VAJENEC" => Some(("POMOCNIK", self.rank_pomocnik)),
-            "POMOCNIK" => Some(("MOJSTER", self.rank_mojster)),
-            "MOJSTER" => Some(("MENTOR", self.rank_mentor)),
-            _ => None,
+            Rank::Vajenec => Some((Rank::Pomocnik, self.rank_pomocnik)),
+            Rank::Pomocnik => Some((Rank::Mojster, self.rank_mojster)),
+            Rank::Mojster => Some((Rank::Mentor, self.rank_mentor)),
+            Rank::Mentor => None,
         }
     }
 

@@ -17,7 +17,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::api_keys;
 use guild_kernel::auth::ApiKeyLimits;
-use guild_kernel::{Actor, Permission, Target, TenantId, TenantRole, UserId, authorize};
+use guild_kernel::{
+    Actor, Page, PageRequest, Permission, Target, TenantId, TenantRole, UserId, authorize,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -121,14 +123,23 @@ pub async fn create(
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-) -> Result<Vec<ApiKey>, TenancyError> {
+    page: &PageRequest,
+) -> Result<Page<ApiKey>, TenancyError> {
     require_admin(actor)?;
-    Ok(api_keys::table
+    let limit = page.limit();
+    let mut query = api_keys::table
         .filter(api_keys::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select(ApiKey::as_select())
         .order(api_keys::id.desc())
-        .load(conn)
-        .await?)
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(before) = crate::cursor_uuid(page)? {
+        query = query.filter(api_keys::id.lt(before));
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |k: &ApiKey| {
+        k.id.to_string()
+    }))
 }
 
 /// Revokes a key at once.

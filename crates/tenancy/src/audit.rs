@@ -88,6 +88,40 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+guild_kernel::string_enum!(
+    /// How the audit log is sorted: by a field, ascending, or descending with a leading `-`;
+    /// ties by entry id (time-ordered).
+    AuditSort {
+        /// Oldest first.
+        CreatedAt => "created_at",
+        /// Newest first (the default).
+        CreatedAtDesc => "-created_at",
+        /// By action, A to Z.
+        Action => "action",
+        /// By action, Z to A.
+        ActionDesc => "-action",
+    }
+);
+
+impl AuditSort {
+    /// The SQL of the sort key, the SQL type of the cursor's key, and whether it is descending.
+    fn parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Self::CreatedAt => ("audit_log.created_at", "timestamptz", false),
+            Self::CreatedAtDesc => ("audit_log.created_at", "timestamptz", true),
+            Self::Action => ("audit_log.action", "text", false),
+            Self::ActionDesc => ("audit_log.action", "text", true),
+        }
+    }
+
+    fn key(self, e: &AuditEntry) -> String {
+        match self {
+            Self::CreatedAt | Self::CreatedAtDesc => guild_kernel::Keyset::time_key(e.created_at),
+            Self::Action | Self::ActionDesc => e.action.clone(),
+        }
+    }
+}
+
 /// Filters for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -101,23 +135,46 @@ pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
 }
 
-/// Lists the tenant's audit log, newest first; needs VIEW_AUDIT_LOG.
+/// Lists the tenant's audit log, newest first unless `sort` says otherwise (keyset on the sort
+/// key and the id); needs VIEW_AUDIT_LOG.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     filter: &AuditFilter,
+    sort: Option<AuditSort>,
     page: &PageRequest,
 ) -> Result<Page<AuditEntry>, TenancyError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
     authorize(actor, Permission::ViewAuditLog, Target::Tenant)?;
     let limit = page.limit();
     let mut query = audit_log::table
         .filter(audit_log::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select(AuditEntry::as_select())
-        .order(audit_log::id.desc())
         .limit(i64::from(limit) + 1)
         .into_boxed();
-    if let Some(cursor) = crate::cursor_uuid(page)? {
-        query = query.filter(audit_log::id.lt(cursor));
+    match sort {
+        None => {
+            query = query.order(audit_log::id.desc());
+            if let Some(cursor) = crate::cursor_uuid(page)? {
+                query = query.filter(audit_log::id.lt(cursor));
+            }
+        }
+        Some(sort) => {
+            let (key, cast, desc) = sort.parts();
+            let dir = if desc { "DESC" } else { "ASC" };
+            query = query.order(sql::<Text>(&format!("{key} {dir}, audit_log.id {dir}")));
+            if let Some(after) = crate::cursor_keyset(page, sort.as_str())? {
+                let op = if desc { "<" } else { ">" };
+                query = query.filter(
+                    sql::<Bool>(&format!("({key}, audit_log.id) {op} (CAST("))
+                        .bind::<Text, _>(after.key)
+                        .sql(&format!(" AS {cast}), "))
+                        .bind::<SqlUuid, _>(after.id)
+                        .sql(")"),
+                );
+            }
+        }
     }
     if let Some(action) = &filter.action {
         query = query.filter(audit_log::action.eq(action.clone()));
@@ -132,5 +189,17 @@ pub async fn list(
         query = query.filter(audit_log::actor_id.eq(actor_id));
     }
     let rows = query.load(conn).await?;
-    Ok(Page::from_overfetch(rows, limit, |e| e.id.to_string()))
+    Ok(Page::from_overfetch(
+        rows,
+        limit,
+        |e: &AuditEntry| match sort {
+            None => e.id.to_string(),
+            Some(sort) => guild_kernel::Keyset {
+                sort: sort.as_str().to_owned(),
+                key: sort.key(e),
+                id: e.id,
+            }
+            .raw(),
+        },
+    ))
 }

@@ -67,7 +67,15 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<bool, TenancyError> {
         let owner = users[0].0;
         for (user, role) in &users {
             let manager = (*role != TenantRole::Owner).then(|| owner.into_uuid());
-            insert_membership(conn, tenant, *user, *role, "ACTIVE", manager).await?;
+            insert_membership(
+                conn,
+                tenant,
+                *user,
+                *role,
+                guild_kernel::MembershipStatus::Active,
+                manager,
+            )
+            .await?;
         }
         for (i, (name, color)) in [
             ("Engineering", "#2563EB"),

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{groups, memberships, user_groups};
-use guild_kernel::{Actor, Permission, Target, TenantRole, UserId, authorize};
+use guild_kernel::{
+    Actor, Keyset, Page, PageRequest, Permission, Target, TenantRole, UserId, authorize,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -41,37 +43,74 @@ pub struct Group {
 
 type GroupRow = (Uuid, String, String, DateTime<Utc>, DateTime<Utc>);
 
-/// Every group of the tenant with its member count, by name (one query).
-pub async fn list(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Vec<Group>, TenancyError> {
+/// The tenant's groups with their member counts, by name (case-insensitive) and then id, a page
+/// at a time (one query).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    page: &PageRequest,
+) -> Result<Page<Group>, TenancyError> {
+    const SORT: &str = "name";
+    let limit = page.limit();
     let counts = user_groups::table
         .filter(user_groups::tenant_id.eq(groups::tenant_id))
         .filter(user_groups::group_id.eq(groups::id))
         .count()
         .single_value();
-    let rows: Vec<CountedRow> = groups::table
+    let mut query = groups::table
         .filter(groups::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select((
-            groups::id,
-            groups::name,
-            groups::color,
-            groups::created_at,
-            groups::updated_at,
-            counts,
+            (
+                groups::id,
+                groups::name,
+                groups::color,
+                groups::created_at,
+                groups::updated_at,
+                counts,
+            ),
+            crate::lower(groups::name),
         ))
-        .order(crate::lower(groups::name))
-        .load(conn)
-        .await?;
-    Ok(rows
+        .order((crate::lower(groups::name).asc(), groups::id.asc()))
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_keyset(page, SORT)? {
+        query = query.filter(
+            crate::lower(groups::name)
+                .gt(after.key.clone())
+                .or(crate::lower(groups::name)
+                    .eq(after.key)
+                    .and(groups::id.gt(after.id))),
+        );
+    }
+    let rows: Vec<(CountedRow, String)> = query.load(conn).await?;
+    let rows = rows
         .into_iter()
-        .map(|(id, name, color, created_at, updated_at, n)| Group {
-            id,
-            name,
-            color,
-            member_count: n.unwrap_or(0),
-            created_at,
-            updated_at,
+        .map(|((id, name, color, created_at, updated_at, n), key)| {
+            (
+                Group {
+                    id,
+                    name,
+                    color,
+                    member_count: n.unwrap_or(0),
+                    created_at,
+                    updated_at,
+                },
+                key,
+            )
         })
-        .collect())
+        .collect();
+    let page = Page::from_overfetch(rows, limit, |(g, key): &(Group, String)| {
+        Keyset {
+            sort: SORT.to_owned(),
+            key: key.clone(),
+            id: g.id,
+        }
+        .raw()
+    });
+    Ok(Page {
+        data: page.data.into_iter().map(|(g, _)| g).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One group.

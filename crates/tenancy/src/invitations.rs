@@ -9,12 +9,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{memberships, tenants, users};
-use guild_kernel::{TenantId, UserId};
+use guild_kernel::{Keyset, MembershipStatus, Page, PageRequest, TenantId, TenantRole, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::TenancyError;
 use crate::tenants::MembershipSummary;
+use crate::{TenancyError, parse_column};
 
 /// An invitation waiting for the user's answer.
 #[derive(Debug, Clone, Serialize)]
@@ -26,22 +26,26 @@ pub struct Invitation {
     /// Its slug.
     pub tenant_slug: String,
     /// The role offered.
-    pub role: String,
+    pub role: TenantRole,
     /// When the invitation was made.
     pub invited_at: DateTime<Utc>,
 }
 
-/// The user's pending invitations to live tenants, oldest first (a cross-tenant read).
+/// The user's pending invitations to live tenants, oldest first (a cross-tenant read), a page
+/// at a time (keyset on the invitation's time and tenant).
 pub async fn pending(
     conn: &mut AsyncPgConnection,
     user: UserId,
-) -> Result<Vec<Invitation>, TenancyError> {
-    let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = memberships::table
+    page: &PageRequest,
+) -> Result<Page<Invitation>, TenancyError> {
+    const SORT: &str = "invited_at";
+    let limit = page.limit();
+    let mut query = memberships::table
         .inner_join(tenants::table.on(tenants::id.eq(memberships::tenant_id)))
         .filter(memberships::user_id.eq(user.into_uuid()))
-        .filter(memberships::status.eq("INVITED"))
+        .filter(memberships::status.eq(MembershipStatus::Invited.as_str()))
         .filter(tenants::archived_at.is_null())
-        .order(memberships::created_at.asc())
+        .order((memberships::created_at.asc(), memberships::tenant_id.asc()))
         .select((
             tenants::id,
             tenants::name,
@@ -49,20 +53,37 @@ pub async fn pending(
             memberships::role,
             memberships::created_at,
         ))
-        .load(conn)
-        .await?;
-    Ok(rows
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = crate::cursor_keyset(page, SORT)? {
+        let at = after.time().map_err(|_| crate::invalid_cursor())?;
+        query = query.filter(
+            memberships::created_at.gt(at).or(memberships::created_at
+                .eq(at)
+                .and(memberships::tenant_id.gt(after.id))),
+        );
+    }
+    let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = query.load(conn).await?;
+    let rows = rows
         .into_iter()
-        .map(
-            |(tenant_id, tenant_name, tenant_slug, role, invited_at)| Invitation {
+        .map(|(tenant_id, tenant_name, tenant_slug, role, invited_at)| {
+            Ok(Invitation {
                 tenant_id,
                 tenant_name,
                 tenant_slug,
-                role,
+                role: parse_column(&role)?,
                 invited_at,
-            },
-        )
-        .collect())
+            })
+        })
+        .collect::<Result<Vec<_>, TenancyError>>()?;
+    Ok(Page::from_overfetch(rows, limit, |i: &Invitation| {
+        Keyset {
+            sort: SORT.to_owned(),
+            key: Keyset::time_key(i.invited_at),
+            id: i.tenant_id,
+        }
+        .raw()
+    }))
 }
 
 /// Locks the user's INVITED membership of a live tenant, or `InvitationNotFound`.
@@ -100,6 +121,7 @@ pub async fn accept(
 ) -> Result<MembershipSummary, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let (tenant_name, tenant_slug, role) = lock_pending(conn, user, tenant).await?;
+        let role = parse_column(&role)?;
         let verified: Option<DateTime<Utc>> = users::table
             .find(user.into_uuid())
             .select(users::email_verified_at)
@@ -110,7 +132,7 @@ pub async fn accept(
         }
         diesel::update(memberships::table.find((tenant.into_uuid(), user.into_uuid())))
             .set((
-                memberships::status.eq("ACTIVE"),
+                memberships::status.eq(MembershipStatus::Active.as_str()),
                 memberships::invited_name.eq(None::<String>),
                 memberships::updated_at.eq(Utc::now()),
             ))
@@ -122,7 +144,7 @@ pub async fn accept(
             tenant_name,
             tenant_slug,
             role,
-            status: "ACTIVE".to_owned(),
+            status: MembershipStatus::Active,
         })
     })
     .await

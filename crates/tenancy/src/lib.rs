@@ -36,6 +36,30 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// Reads a closed-set TEXT column read as a string into its enum; a value outside the set (which
+/// the column's CHECK constraint rules out) is a deserialization error.
+pub(crate) fn parse_column<T: std::str::FromStr<Err = guild_kernel::UnknownValue>>(
+    value: &str,
+) -> Result<T, TenancyError> {
+    value.parse().map_err(|e: guild_kernel::UnknownValue| {
+        TenancyError::from(guild_db::DbError::Other(
+            diesel::result::Error::DeserializationError(Box::new(e)),
+        ))
+    })
+}
+
+/// The keyset position a list sorted by `sort` continues after.
+pub(crate) fn cursor_keyset(
+    page: &PageRequest,
+    sort: &str,
+) -> Result<Option<guild_kernel::Keyset>, TenancyError> {
+    page.keyset(sort).map_err(|_| invalid_cursor())
+}
+
+pub(crate) fn invalid_cursor() -> TenancyError {
+    TenancyError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
+}
+
 /// The UUID a list's cursor points after.
 pub(crate) fn cursor_uuid(page: &PageRequest) -> Result<Option<uuid::Uuid>, TenancyError> {
     let invalid = || TenancyError::invalid("cursor", "invalid_cursor", "the cursor is not valid");

@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{memberships, user_groups, user_permissions, users};
 use guild_kernel::{
-    Actor, DomainEvent, Grant, GrantScope, Page, PageRequest, Permission, Target, TenantId,
-    TenantRole, UserId, authorize,
+    Actor, DomainEvent, Grant, GrantScope, Keyset, MembershipStatus, Page, PageRequest, Permission,
+    Target, TenantId, TenantRole, UserId, authorize,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -33,9 +33,9 @@ pub struct Member {
     /// Name.
     pub name: String,
     /// Role in this tenant.
-    pub role: String,
-    /// INVITED, ACTIVE, DEACTIVATED or REMOVED.
-    pub status: String,
+    pub role: TenantRole,
+    /// Where the membership is.
+    pub status: MembershipStatus,
     /// Their manager, if any.
     pub manager_id: Option<Uuid>,
     /// Groups they belong to.
@@ -69,13 +69,59 @@ impl DomainEvent for InviteRequested {
     const KIND: &'static str = "tenancy.invite_requested";
 }
 
+guild_kernel::string_enum!(
+    /// How the member list is sorted: by a field, ascending, or descending with a leading `-`;
+    /// ties by user id.
+    MemberSort {
+        /// By the shown name, A to Z.
+        Name => "name",
+        /// By the shown name, Z to A.
+        NameDesc => "-name",
+        /// By email, A to Z.
+        Email => "email",
+        /// By email, Z to A.
+        EmailDesc => "-email",
+        /// Oldest membership first.
+        CreatedAt => "created_at",
+        /// Newest membership first.
+        CreatedAtDesc => "-created_at",
+    }
+);
+
+/// The shown name: the invited name until the invitation is accepted (see [`to_member`]).
+const SHOWN_NAME: &str = "(CASE WHEN memberships.status = 'INVITED' AND memberships.invited_name IS NOT NULL \
+     THEN memberships.invited_name ELSE users.name END)";
+
+impl MemberSort {
+    /// The SQL of the sort key, the SQL type to cast the cursor's key to, and whether it is
+    /// descending.
+    fn parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Self::Name => (SHOWN_NAME, "text", false),
+            Self::NameDesc => (SHOWN_NAME, "text", true),
+            Self::Email => ("users.email", "text", false),
+            Self::EmailDesc => ("users.email", "text", true),
+            Self::CreatedAt => ("memberships.created_at", "timestamptz", false),
+            Self::CreatedAtDesc => ("memberships.created_at", "timestamptz", true),
+        }
+    }
+
+    fn key(self, m: &Member) -> String {
+        match self {
+            Self::Name | Self::NameDesc => m.name.clone(),
+            Self::Email | Self::EmailDesc => m.email.clone(),
+            Self::CreatedAt | Self::CreatedAtDesc => Keyset::time_key(m.created_at),
+        }
+    }
+}
+
 /// Filters for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct MemberFilter {
     /// Only this role.
     pub role: Option<TenantRole>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<MembershipStatus>,
     /// Only members of this group.
     pub group_id: Option<Uuid>,
     /// Name or email contains this (case-insensitive).
@@ -101,24 +147,28 @@ async fn groups_of(
     Ok(map)
 }
 
-fn to_member(row: MemberRow, groups: &mut HashMap<Uuid, Vec<Uuid>>) -> Member {
+fn to_member(
+    row: MemberRow,
+    groups: &mut HashMap<Uuid, Vec<Uuid>>,
+) -> Result<Member, TenancyError> {
     let (user_id, email, name, invited_name, role, status, manager_id, created_at) = row;
+    let status: MembershipStatus = crate::parse_column(&status)?;
     // Until the invitation is accepted the member is shown with the name the inviter typed, never
     // the account's own: an invitation must not reveal whether the address already had an account.
     let name = match invited_name {
-        Some(invited) if status == "INVITED" => invited,
+        Some(invited) if status == MembershipStatus::Invited => invited,
         _ => name,
     };
-    Member {
+    Ok(Member {
         user_id,
         email,
         name,
-        role,
+        role: crate::parse_column(&role)?,
         status,
         manager_id,
         group_ids: groups.remove(&user_id).unwrap_or_default(),
         created_at,
-    }
+    })
 }
 
 fn member_columns() -> (
@@ -143,32 +193,57 @@ fn member_columns() -> (
     )
 }
 
-/// Lists members (MANAGE_USERS), in a fixed number of queries whatever the page size.
+/// Lists members (MANAGE_USERS), in a fixed number of queries whatever the page size: by user id
+/// without a `sort`, else by the sort's key and then user id (keyset: the cursor carries both).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     filter: &MemberFilter,
+    sort: Option<MemberSort>,
     page: &PageRequest,
 ) -> Result<Page<Member>, TenancyError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
     authorize(actor, Permission::ManageUsers, Target::Tenant)?;
     let limit = page.limit();
     let mut query = memberships::table
         .inner_join(users::table.on(users::id.eq(memberships::user_id)))
         .filter(memberships::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select(member_columns())
-        .order(memberships::user_id.asc())
         .limit(i64::from(limit) + 1)
         .into_boxed();
-    if let Some(after) = crate::cursor_uuid(page)? {
-        query = query.filter(memberships::user_id.gt(after));
+    match sort {
+        None => {
+            query = query.order(memberships::user_id.asc());
+            if let Some(after) = crate::cursor_uuid(page)? {
+                query = query.filter(memberships::user_id.gt(after));
+            }
+        }
+        Some(sort) => {
+            let (key, cast, desc) = sort.parts();
+            let dir = if desc { "DESC" } else { "ASC" };
+            query = query.order(sql::<Text>(&format!(
+                "{key} {dir}, memberships.user_id {dir}"
+            )));
+            if let Some(after) = crate::cursor_keyset(page, sort.as_str())? {
+                let op = if desc { "<" } else { ">" };
+                query = query.filter(
+                    sql::<Bool>(&format!("({key}, memberships.user_id) {op} (CAST("))
+                        .bind::<Text, _>(after.key)
+                        .sql(&format!(" AS {cast}), "))
+                        .bind::<SqlUuid, _>(after.id)
+                        .sql(")"),
+                );
+            }
+        }
     }
     if let Some(role) = filter.role {
         query = query.filter(memberships::role.eq(role.as_str()));
     }
-    match &filter.status {
-        Some(status) => query = query.filter(memberships::status.eq(status.clone())),
+    match filter.status {
+        Some(status) => query = query.filter(memberships::status.eq(status.as_str())),
         // Removed members are listed only when asked for.
-        None => query = query.filter(memberships::status.ne("REMOVED")),
+        None => query = query.filter(memberships::status.ne(MembershipStatus::Removed.as_str())),
     }
     if let Some(group) = filter.group_id {
         query = query.filter(diesel::dsl::exists(
@@ -197,10 +272,20 @@ pub async fn list(
     let members = rows
         .into_iter()
         .map(|r| to_member(r, &mut groups))
-        .collect();
-    Ok(Page::from_overfetch(members, limit, |m: &Member| {
-        m.user_id.to_string()
-    }))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(
+        members,
+        limit,
+        |m: &Member| match sort {
+            None => m.user_id.to_string(),
+            Some(sort) => Keyset {
+                sort: sort.as_str().to_owned(),
+                key: sort.key(m),
+                id: m.user_id,
+            }
+            .raw(),
+        },
+    ))
 }
 
 /// One member; members may read themselves, MANAGE_USERS holders anyone in scope.
@@ -238,11 +323,11 @@ async fn load(
         .optional()?
         .ok_or(TenancyError::MemberNotFound)?;
     let mut groups = groups_of(conn, tenant, &[row.0]).await?;
-    Ok(to_member(row, &mut groups))
+    to_member(row, &mut groups)
 }
 
 fn role_of(member: &Member) -> TenantRole {
-    member.role.parse().unwrap_or(TenantRole::Viewer)
+    member.role
 }
 
 /// May `actor` act on a member with `role`?
@@ -284,7 +369,7 @@ async fn current_target(
     user: UserId,
 ) -> Result<Member, TenancyError> {
     let member = managed_target(conn, actor, user).await?;
-    if member.status == "REMOVED" {
+    if member.status == MembershipStatus::Removed {
         return Err(TenancyError::MemberRemoved);
     }
     Ok(member)
@@ -370,7 +455,7 @@ pub async fn invite(
             .await?
         }
     };
-    let status = "INVITED";
+    let status = MembershipStatus::Invited;
     if let Some(manager) = invite.manager_id {
         load(conn, actor.tenant_id, manager).await?;
     }
@@ -386,7 +471,7 @@ pub async fn invite(
         Some("REMOVED") => {
             diesel::update(memberships::table.find(key))
                 .set((
-                    memberships::status.eq(status),
+                    memberships::status.eq(status.as_str()),
                     memberships::role.eq(invite.role.as_str()),
                     memberships::manager_id.eq(invite.manager_id.map(UserId::into_uuid)),
                     memberships::removed_at.eq(None::<DateTime<Utc>>),
@@ -561,13 +646,18 @@ pub async fn set_active(
     active: bool,
 ) -> Result<Member, TenancyError> {
     let member = current_target(conn, actor, user).await?;
-    if member.status == "INVITED" {
+    if member.status == MembershipStatus::Invited {
         return Err(TenancyError::InvitationPending);
     }
     if !active && role_of(&member) == TenantRole::Owner {
         ensure_another_owner(conn, actor.tenant_id, user).await?;
     }
-    let status = if active { "ACTIVE" } else { "DEACTIVATED" };
+    let status = if active {
+        MembershipStatus::Active
+    } else {
+        MembershipStatus::Deactivated
+    }
+    .as_str();
     diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
         .filter(memberships::status.ne("INVITED"))
         .set((
@@ -604,7 +694,7 @@ pub async fn remove(
         ensure_another_owner(conn, actor.tenant_id, user).await?;
     }
     let (tenant, id) = (actor.tenant_id.into_uuid(), user.into_uuid());
-    if member.status == "INVITED" {
+    if member.status == MembershipStatus::Invited {
         // A withdrawn invitation: the account never acted here, there is no history to keep.
         diesel::delete(memberships::table.find((tenant, id)))
             .execute(conn)
@@ -666,7 +756,7 @@ pub async fn check_erasable(
     user: UserId,
 ) -> Result<(), TenancyError> {
     let member = managed_target(conn, actor, user).await?;
-    if member.status != "REMOVED" {
+    if member.status != MembershipStatus::Removed {
         return Err(TenancyError::MemberNotRemoved);
     }
     Ok(())
@@ -771,6 +861,40 @@ pub async fn grants(
             })
         })
         .collect())
+}
+
+/// A page of a member's explicit grants, by permission (the cursor is the last permission).
+pub async fn grants_page(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: UserId,
+    page: &PageRequest,
+) -> Result<Page<Grant>, TenancyError> {
+    get(conn, actor, user).await?;
+    let limit = page.limit();
+    let mut query = user_permissions::table
+        .filter(user_permissions::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(user_permissions::user_id.eq(user.into_uuid()))
+        .select((user_permissions::permission, user_permissions::scope))
+        .order(user_permissions::permission)
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = page.cursor().map_err(|_| crate::invalid_cursor())? {
+        query = query.filter(user_permissions::permission.gt(after.0));
+    }
+    let rows: Vec<(String, serde_json::Value)> = query.load(conn).await?;
+    let grants = rows
+        .into_iter()
+        .map(|(p, scope)| {
+            Ok(Grant {
+                permission: crate::parse_column(&p)?,
+                scope: serde_json::from_value::<GrantScope>(scope).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, TenancyError>>()?;
+    Ok(Page::from_overfetch(grants, limit, |g: &Grant| {
+        g.permission.as_str().to_owned()
+    }))
 }
 
 /// Replaces a member's explicit grants. Only permissions the actor holds tenant-wide can be given.

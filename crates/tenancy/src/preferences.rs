@@ -9,6 +9,20 @@ use serde::Serialize;
 
 use crate::{TenancyError, audit};
 
+guild_kernel::string_enum!(
+    /// How often notification emails are sent.
+    DigestFrequency {
+        /// One email per notification.
+        Instant => "INSTANT",
+        /// One digest a day.
+        Daily => "DAILY",
+        /// One digest a week.
+        Weekly => "WEEKLY",
+        /// No notification emails.
+        Never => "NEVER",
+    }
+);
+
 /// A member's email preferences in one tenant.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
 #[diesel(table_name = email_preferences)]
@@ -25,8 +39,9 @@ pub struct EmailPreferences {
     pub certificates: bool,
     /// Reward redemptions.
     pub rewards: bool,
-    /// INSTANT, DAILY, WEEKLY or NEVER.
-    pub digest: String,
+    /// How often.
+    #[diesel(deserialize_as = String)]
+    pub digest: DigestFrequency,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -47,8 +62,9 @@ pub struct PreferenceChanges {
     pub certificates: Option<bool>,
     /// Rewards.
     pub rewards: Option<bool>,
-    /// INSTANT, DAILY, WEEKLY or NEVER.
-    pub digest: Option<String>,
+    /// How often.
+    #[diesel(skip_update)]
+    pub digest: Option<DigestFrequency>,
 }
 
 async fn ensure(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<(), TenancyError> {
@@ -89,7 +105,13 @@ pub async fn update(
     let row = diesel::update(
         email_preferences::table.find((actor.tenant_id.into_uuid(), actor.user_id.into_uuid())),
     )
-    .set((changes, email_preferences::updated_at.eq(Utc::now())))
+    .set((
+        changes,
+        changes
+            .digest
+            .map(|d| email_preferences::digest.eq(d.as_str())),
+        email_preferences::updated_at.eq(Utc::now()),
+    ))
     .returning(EmailPreferences::as_returning())
     .get_result(conn)
     .await?;

@@ -6,13 +6,37 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{email_preferences, memberships, tenants, users};
 use guild_db::tx::set_tenant;
-use guild_kernel::{Actor, GlobalRole, TenantId, TenantRole, UserId};
+use guild_kernel::{Actor, GlobalRole, MembershipStatus, TenantId, TenantRole, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::on_unique;
 use crate::secrets::{check_password_rules, hash_password};
-use crate::{TenancyError, audit};
+use crate::{TenancyError, audit, parse_column};
+
+guild_kernel::string_enum!(
+    /// What a tenant pays for; the platform owner decides it.
+    Plan {
+        /// The free plan.
+        Free => "FREE",
+        /// The starter plan.
+        Starter => "STARTER",
+        /// The professional plan.
+        Pro => "PRO",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// The colours of a tenant's app.
+    Theme {
+        /// The default colours.
+        Default => "DEFAULT",
+        /// Blues.
+        Ocean => "OCEAN",
+        /// Warm colours.
+        Sunset => "SUNSET",
+    }
+);
 
 /// A tenant's settings.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -24,12 +48,14 @@ pub struct Tenant {
     pub name: String,
     /// URL-safe unique name.
     pub slug: String,
-    /// FREE, STARTER or PRO.
-    pub plan: String,
+    /// What it pays for.
+    #[diesel(deserialize_as = String)]
+    pub plan: Plan,
     /// Language tag, e.g. `en` or `sl-SI`.
     pub locale: String,
-    /// DEFAULT, OCEAN or SUNSET.
-    pub theme: String,
+    /// Its colours.
+    #[diesel(deserialize_as = String)]
+    pub theme: Theme,
     /// Set once archived.
     pub archived_at: Option<DateTime<Utc>>,
     /// Whether published modules not assigned to a member's groups are open to them.
@@ -95,14 +121,14 @@ async fn insert_tenant(
     id: TenantId,
     name: &str,
     slug: &str,
-    plan: &str,
+    plan: Plan,
 ) -> Result<(), TenancyError> {
     diesel::insert_into(tenants::table)
         .values((
             tenants::id.eq(id.into_uuid()),
             tenants::name.eq(name.trim()),
             tenants::slug.eq(slug),
-            tenants::plan.eq(plan),
+            tenants::plan.eq(plan.as_str()),
         ))
         .execute(conn)
         .await
@@ -116,7 +142,7 @@ pub(crate) async fn insert_membership(
     tenant: TenantId,
     user: UserId,
     role: TenantRole,
-    status: &str,
+    status: MembershipStatus,
     manager: Option<Uuid>,
 ) -> Result<(), TenancyError> {
     diesel::insert_into(memberships::table)
@@ -124,7 +150,7 @@ pub(crate) async fn insert_membership(
             memberships::tenant_id.eq(tenant.into_uuid()),
             memberships::user_id.eq(user.into_uuid()),
             memberships::role.eq(role.as_str()),
-            memberships::status.eq(status),
+            memberships::status.eq(status.as_str()),
             memberships::manager_id.eq(manager),
         ))
         .execute(conn)
@@ -202,9 +228,17 @@ pub async fn sign_up(
             },
         )
         .await?;
-        insert_tenant(conn, tenant, &input.tenant_name, &input.slug, "FREE").await?;
+        insert_tenant(conn, tenant, &input.tenant_name, &input.slug, Plan::Free).await?;
         set_tenant(conn, tenant).await?;
-        insert_membership(conn, tenant, user, TenantRole::Owner, "ACTIVE", None).await?;
+        insert_membership(
+            conn,
+            tenant,
+            user,
+            TenantRole::Owner,
+            MembershipStatus::Active,
+            None,
+        )
+        .await?;
         let mut actor = owner_actor(user, tenant, GlobalRole::Employee);
         actor.request_id = request_id;
         audit::record(
@@ -232,7 +266,7 @@ pub async fn create(
     creator: UserId,
     name: &str,
     slug: &str,
-    plan: &str,
+    plan: Plan,
     request_id: Option<String>,
 ) -> Result<Tenant, TenancyError> {
     check_slug(slug)?;
@@ -250,7 +284,15 @@ pub async fn create(
     conn.transaction::<_, TenancyError, _>(async |conn| {
         insert_tenant(conn, tenant, name, slug, plan).await?;
         set_tenant(conn, tenant).await?;
-        insert_membership(conn, tenant, creator, TenantRole::Owner, "ACTIVE", None).await?;
+        insert_membership(
+            conn,
+            tenant,
+            creator,
+            TenantRole::Owner,
+            MembershipStatus::Active,
+            None,
+        )
+        .await?;
         let mut actor = owner_actor(creator, tenant, GlobalRole::Owner);
         actor.request_id = request_id;
         audit::record(
@@ -291,11 +333,13 @@ pub struct TenantChanges {
     /// New slug.
     pub slug: Option<String>,
     /// New plan (the platform owner only).
-    pub plan: Option<String>,
+    #[diesel(skip_update)]
+    pub plan: Option<Plan>,
     /// New locale.
     pub locale: Option<String>,
     /// New theme.
-    pub theme: Option<String>,
+    #[diesel(skip_update)]
+    pub theme: Option<Theme>,
     /// Open the catalog of published modules to every member.
     pub catalog_open: Option<bool>,
 }
@@ -318,7 +362,12 @@ pub async fn update(
         check_slug(slug)?;
     }
     let row = diesel::update(tenants::table.find(actor.tenant_id.into_uuid()))
-        .set((changes, tenants::updated_at.eq(Utc::now())))
+        .set((
+            changes,
+            changes.plan.map(|p| tenants::plan.eq(p.as_str())),
+            changes.theme.map(|t| tenants::theme.eq(t.as_str())),
+            tenants::updated_at.eq(Utc::now()),
+        ))
         .returning(Tenant::as_returning())
         .get_result(conn)
         .await
@@ -371,9 +420,9 @@ pub struct MembershipSummary {
     /// Its slug.
     pub tenant_slug: String,
     /// The user's role there.
-    pub role: String,
-    /// ACTIVE, INVITED or DEACTIVATED.
-    pub status: String,
+    pub role: TenantRole,
+    /// ACTIVE, INVITED or DEACTIVATED (a REMOVED membership is not listed).
+    pub status: MembershipStatus,
 }
 
 /// Every membership of `user` in live tenants (a cross-tenant read, outside any tenant
@@ -397,18 +446,17 @@ pub async fn memberships_of(
         ))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(tenant_id, tenant_name, tenant_slug, role, status)| MembershipSummary {
+    rows.into_iter()
+        .map(|(tenant_id, tenant_name, tenant_slug, role, status)| {
+            Ok(MembershipSummary {
                 tenant_id,
                 tenant_name,
                 tenant_slug,
-                role,
-                status,
-            },
-        )
-        .collect())
+                role: parse_column(&role)?,
+                status: parse_column(&status)?,
+            })
+        })
+        .collect()
 }
 
 /// A user's account.
@@ -422,7 +470,8 @@ pub struct User {
     /// Name.
     pub name: String,
     /// Platform role.
-    pub global_role: String,
+    #[diesel(deserialize_as = String)]
+    pub global_role: GlobalRole,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// When the address was verified, if it was.

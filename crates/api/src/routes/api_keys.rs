@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::Permission;
+use guild_kernel::{PageRequest, Permission};
 use guild_tenancy::api_keys::{self, ApiKey};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ use validator::Validate;
 use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, InputErrors, NotFound, in_tenant};
+use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams, in_tenant};
 use crate::state::AppState;
 
 /// An API key (never its secret, except once at creation).
@@ -24,7 +24,7 @@ pub(crate) struct ApiKeyDto {
     name: String,
     /// Requests with the key act as this admin, limited to `permissions`.
     created_by: Uuid,
-    permissions: Vec<String>,
+    permissions: Vec<Permission>,
     /// The key may also do what its creator does as a member for themselves.
     act_as_member: bool,
     last_used_at: Option<DateTime<Utc>>,
@@ -38,7 +38,12 @@ impl From<ApiKey> for ApiKeyDto {
             id: k.id,
             name: k.name,
             created_by: k.created_by,
-            permissions: k.permissions,
+            // The column holds only permissions (they were parsed when the key was created).
+            permissions: k
+                .permissions
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
             act_as_member: k.act_as_member,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
@@ -50,11 +55,18 @@ impl From<ApiKey> for ApiKeyDto {
 /// A key to create.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "HR system sync",
+    "permissions": ["MANAGE_USERS", "VIEW_ANALYTICS"],
+    "act_as_member": false
+}))]
 pub(crate) struct CreateApiKey {
+    /// What the key is for, 1 to 100 characters.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
-    /// What the key may do; only permissions you hold tenant-wide.
-    #[schema(value_type = Vec<String>, example = json!(["VIEW_ANALYTICS"]))]
+    /// What the key may do; only permissions you hold tenant-wide (a repeat counts once).
+    #[schema(value_type = Vec<Permission>)]
     permissions: BTreeSet<Permission>,
     /// Also let the key do what you do as a member for yourself, which no permission grants:
     /// learn (complete sections, take quizzes, submit assignments), spend your XP, grade as a
@@ -73,7 +85,12 @@ pub(crate) struct CreatedApiKey {
     secret: String,
 }
 
-/// Create an API key (ADMIN and above).
+/// Create an API key.
+///
+/// For ADMIN and above: a key limited to permissions you hold tenant-wide (403 `forbidden`
+/// otherwise). The secret is in this response only. Takes no `Idempotency-Key`: a stored
+/// response would keep the secret; a retried request makes another key, which an admin can
+/// revoke.
 #[utoipa::path(
     tag = "api-keys",
     request_body = CreateApiKey,
@@ -97,22 +114,29 @@ pub(crate) async fn create_api_key(
     }))
 }
 
-/// List the tenant's API keys (ADMIN and above).
-#[utoipa::path(tag = "api-keys", responses((status = 200, body = Vec<ApiKeyDto>, description = "The keys"), AuthErrors))]
+/// List the tenant's API keys.
+///
+/// For ADMIN and above: every key, revoked ones included, newest first, a page at a time.
+#[utoipa::path(tag = "api-keys", params(PageParams),
+    responses((status = 200, body = PageOf<ApiKeyDto>, description = "The keys"), AuthErrors, InputErrors))]
 #[get("")]
 pub(crate) async fn list_api_keys(
     state: web::Data<AppState>,
     auth: Authorized,
-) -> Result<web::Json<Vec<ApiKeyDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<ApiKeyDto>>, ApiError> {
     let actor = auth.0;
+    let page = PageRequest::from(&query.into_inner());
     let keys = in_tenant(&state, &actor, async |conn| {
-        api_keys::list(conn, &actor).await
+        api_keys::list(conn, &actor, &page).await
     })
     .await?;
-    Ok(web::Json(keys.into_iter().map(ApiKeyDto::from).collect()))
+    Ok(web::Json(PageOf::map(keys, ApiKeyDto::from)))
 }
 
-/// Revoke an API key at once.
+/// Revoke an API key.
+///
+/// For ADMIN and above: the key stops working at once. 404 `api_key_not_found`.
 #[utoipa::path(
     tag = "api-keys",
     params(("key_id" = Uuid, Path, description = "The key")),

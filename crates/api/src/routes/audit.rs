@@ -3,7 +3,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
-use guild_tenancy::audit::{self, AuditEntry, AuditFilter};
+use guild_tenancy::audit::{self, AuditEntry, AuditFilter, AuditSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -63,13 +63,24 @@ pub(crate) struct AuditQuery {
     entity_id: Option<String>,
     /// Only changes by this user.
     actor_id: Option<Uuid>,
-    /// Page size, 1 to 200.
+    /// The order: by time or action, `-` for descending; ties by entry id. Without it, newest
+    /// first. A cursor belongs to the sort it was made with.
+    #[param(inline)]
+    sort: Option<AuditSort>,
+    /// Page size: 1 to 200, 50 when left out.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
     cursor: Option<String>,
 }
 
-/// Read the audit log, newest first (VIEW_AUDIT_LOG).
+/// List the audit log.
+///
+/// For VIEW_AUDIT_LOG holders: every audited change in the tenant, newest first unless `sort`
+/// says otherwise, filtered by action, entity and actor, a page at a time. 422 `invalid_cursor`
+/// for a cursor not made by this list with this sort.
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
@@ -93,8 +104,9 @@ pub(crate) async fn list_audit_log(
         limit: q.limit,
         cursor: q.cursor,
     });
+    let sort = q.sort;
     let page = in_tenant(&state, &actor, async |conn| {
-        audit::list(conn, &actor, &filter, &page).await
+        audit::list(conn, &actor, &filter, sort, &page).await
     })
     .await?;
     Ok(web::Json(PageOf::map(page, AuditEntryDto::from)))

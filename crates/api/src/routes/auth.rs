@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::auth::effective_grants;
 use guild_kernel::ports::RateRule;
-use guild_kernel::{GrantScope, TenantId};
+use guild_kernel::{GlobalRole, GrantScope, MembershipStatus, PageRequest, TenantId, TenantRole};
 use guild_tenancy::{sessions, tenants};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use validator::Validate;
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageOf, PageParams};
 use crate::routes::tenants::TenantDto;
 use crate::state::AppState;
 
@@ -78,21 +78,37 @@ fn client_ip(req: &HttpRequest) -> String {
 /// Sign-up: a new tenant and its owner.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "tenant_name": "Acme d.o.o.",
+    "slug": "acme",
+    "name": "Ana Novak",
+    "email": "ana.novak@example.com",
+    "password": "correct horse battery"
+}))]
 pub(crate) struct SignUpRequest {
     /// The company's name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     tenant_name: String,
     /// Its URL name: lowercase letters, digits, inner hyphens.
     #[validate(length(min = 1, max = 63))]
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
     slug: String,
     /// Your name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
     /// Your email; you sign in with it.
     #[validate(email)]
+    #[schema(format = Email, max_length = 254)]
     email: String,
-    /// At least 10 characters.
+    /// 10 characters to 1024 bytes (UTF-8).
     #[validate(length(min = 10, max = 1024))]
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
@@ -105,7 +121,8 @@ pub(crate) struct SignUpResponse {
 
 /// Sign up: create a FREE tenant and become its OWNER.
 ///
-/// A verification link is emailed to the address. Until it is followed the account works in the
+/// Anyone may sign up; rate limited per client address (429 `rate_limited`). 409 `slug_taken`
+/// or `email_taken`; 422 `invalid_slug`, `weak_password`. A verification link is emailed to the address. Until it is followed the account works in the
 /// tenant it created, but no other tenant can add it: invitations to it wait until it is verified.
 #[utoipa::path(
     tag = "auth",
@@ -162,12 +179,15 @@ pub(crate) async fn sign_up(
 /// Email and password.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ana.novak@example.com", "password": "correct horse battery"}))]
 pub(crate) struct LoginRequest {
     /// The account's email.
     #[validate(length(min = 3, max = 254))]
+    #[schema(min_length = 3, max_length = 254)]
     email: String,
     /// The password.
     #[validate(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     password: String,
     /// Start in this tenant (default: your first one).
     tenant_id: Option<Uuid>,
@@ -175,7 +195,8 @@ pub(crate) struct LoginRequest {
 
 /// Sign in with email and password.
 ///
-/// Rate limited per client address (every attempt) and per account (failed attempts only); over
+/// Answers a token pair for the requested tenant (or your first one). 401
+/// `invalid_credentials` for a wrong email or password, whichever it was. Rate limited per client address (every attempt) and per account (failed attempts only); over
 /// a limit, 429 with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
@@ -190,7 +211,7 @@ pub(crate) struct LoginRequest {
     )
 )]
 #[post("/login")]
-pub(crate) async fn login(
+pub(crate) async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ValidJson<LoginRequest>,
@@ -235,9 +256,14 @@ pub(crate) async fn login(
 /// A refresh token, and optionally a tenant to switch to.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ",
+    "tenant_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+}))]
 pub(crate) struct RefreshRequest {
     /// The current refresh token.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     refresh_token: String,
     /// Switch the session to this tenant (a membership, or any tenant for the platform owner).
     tenant_id: Option<Uuid>,
@@ -245,7 +271,7 @@ pub(crate) struct RefreshRequest {
 
 /// Refresh the session (and switch tenant).
 ///
-/// The refresh token is single use: the response carries the next one. Presenting a used token
+/// Anyone holding a refresh token; rate limited per client address. The refresh token is single use: the response carries the next one. Presenting a used token
 /// revokes every token of that sign-in (`refresh_token_reused`).
 #[utoipa::path(
     tag = "auth",
@@ -260,7 +286,7 @@ pub(crate) struct RefreshRequest {
     )
 )]
 #[post("/refresh")]
-pub(crate) async fn refresh(
+pub(crate) async fn refresh_session(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ValidJson<RefreshRequest>,
@@ -276,15 +302,17 @@ pub(crate) async fn refresh(
 /// A refresh token to end.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ"}))]
 pub(crate) struct LogoutRequest {
     /// The session's refresh token.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     refresh_token: String,
 }
 
 /// Sign out: revoke the session's refresh tokens.
 ///
-/// Access tokens already issued stay valid until they expire (at most 15 minutes).
+/// Anyone holding the refresh token; an unknown token is also 204. Access tokens already issued stay valid until they expire (at most 15 minutes).
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -292,7 +320,7 @@ pub(crate) struct LogoutRequest {
     responses((status = 204, description = "Signed out"), InputErrors)
 )]
 #[post("/logout")]
-pub(crate) async fn logout(
+pub(crate) async fn sign_out(
     state: web::Data<AppState>,
     body: ValidJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -307,8 +335,8 @@ pub(crate) struct UserDto {
     id: Uuid,
     email: String,
     name: String,
-    /// OWNER, SUPER_ADMIN, ADMIN or EMPLOYEE (platform-wide).
-    global_role: String,
+    /// Platform-wide.
+    global_role: GlobalRole,
     /// Whether the address is verified; until it is, no other tenant can add the account.
     email_verified: bool,
 }
@@ -319,8 +347,9 @@ pub(crate) struct MembershipDto {
     tenant_id: Uuid,
     tenant_name: String,
     tenant_slug: String,
-    role: String,
-    status: String,
+    role: TenantRole,
+    /// A REMOVED membership is not listed.
+    status: MembershipStatus,
 }
 
 impl From<tenants::MembershipSummary> for MembershipDto {
@@ -339,8 +368,7 @@ impl From<tenants::MembershipSummary> for MembershipDto {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GrantDto {
-    /// One of the 14 permissions, e.g. `MANAGE_USERS`.
-    #[schema(value_type = String, example = "VIEW_GROUP_PROGRESS")]
+    /// The permission.
     pub(crate) permission: guild_kernel::Permission,
     /// Where it applies; empty means tenant-wide.
     #[serde(default)]
@@ -376,17 +404,20 @@ pub(crate) struct Me {
     /// The session's tenant.
     active_tenant: Option<TenantDto>,
     /// Your role there.
-    role: Option<String>,
+    role: Option<TenantRole>,
     /// Effective permissions there (role defaults and grants), with scopes.
     permissions: Vec<GrantDto>,
     /// True when the platform owner acts in a tenant they are not a member of.
     impersonating: bool,
 }
 
-/// Who am I: user, memberships, active tenant, role and effective permissions.
+/// Get who you are.
+///
+/// Any signed-in user: the account, its memberships, the session's tenant, your role and
+/// effective permissions there (role defaults and grants, with scopes).
 #[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
 #[get("")]
-pub(crate) async fn me(
+pub(crate) async fn get_me(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<web::Json<Me>, ApiError> {
@@ -407,7 +438,7 @@ pub(crate) async fn me(
                 .collect();
             (
                 Some(row.into()),
-                Some(actor.role.to_string()),
+                Some(actor.role),
                 permissions,
                 actor.impersonating,
             )
@@ -432,12 +463,15 @@ pub(crate) async fn me(
 /// An invitation token and the password to set.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "it_9VfJ2mQw0cX4r8LtZp1s", "password": "correct horse battery"}))]
 pub(crate) struct AcceptInvite {
     /// The token from the invitation email.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     token: String,
-    /// At least 10 characters.
+    /// 10 characters to 1024 bytes (UTF-8).
     #[validate(length(min = 10, max = 1024))]
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
@@ -486,13 +520,18 @@ async fn limit_token_use(state: &AppState, req: &HttpRequest, flow: &str) -> Res
 /// The token from a verification email.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "vt_Qm4x8Yp2cL0sN7wB3kRf"}))]
 pub(crate) struct VerifyEmail {
     /// The token from the link.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     token: String,
 }
 
 /// Verify your email address with the emailed token.
+///
+/// Anyone holding the token; rate limited per client address. 401 `invalid_token` for an
+/// unknown, used or expired token.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -517,6 +556,9 @@ pub(crate) async fn verify_email(
 }
 
 /// Send the verification email again.
+///
+/// Any signed-in user whose address is not verified (409 `email_already_verified`); rate
+/// limited per account.
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -550,45 +592,42 @@ pub(crate) struct InvitationDto {
     tenant_name: String,
     tenant_slug: String,
     /// The role offered.
-    role: String,
+    role: TenantRole,
     /// When you were invited.
     invited_at: DateTime<Utc>,
 }
 
-/// Your pending invitations.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct InvitationList {
-    data: Vec<InvitationDto>,
-}
-
-/// List your pending invitations, oldest first.
+/// List your pending invitations.
+///
+/// Any signed-in user: invitations of live tenants waiting for your answer, oldest first, a
+/// page at a time.
 #[utoipa::path(
     tag = "auth",
-    responses((status = 200, description = "Your invitations", body = InvitationList), AuthErrors)
+    params(PageParams),
+    responses((status = 200, description = "Your invitations", body = PageOf<InvitationDto>), AuthErrors, InputErrors)
 )]
 #[get("/invitations")]
 pub(crate) async fn list_my_invitations(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> Result<web::Json<InvitationList>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<InvitationDto>>, ApiError> {
+    let page = PageRequest::from(&query.into_inner());
     let mut conn = guild_db::connect(&state.db).await?;
-    let data = guild_tenancy::invitations::pending(&mut conn, user.user_id)
-        .await?
-        .into_iter()
-        .map(|i| InvitationDto {
-            tenant_id: i.tenant_id,
-            tenant_name: i.tenant_name,
-            tenant_slug: i.tenant_slug,
-            role: i.role,
-            invited_at: i.invited_at,
-        })
-        .collect();
-    Ok(web::Json(InvitationList { data }))
+    let page = guild_tenancy::invitations::pending(&mut conn, user.user_id, &page).await?;
+    Ok(web::Json(PageOf::map(page, |i| InvitationDto {
+        tenant_id: i.tenant_id,
+        tenant_name: i.tenant_name,
+        tenant_slug: i.tenant_slug,
+        role: i.role,
+        invited_at: i.invited_at,
+    })))
 }
 
-/// Accept an invitation; your address must be verified.
+/// Accept an invitation.
 ///
-/// Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
+/// Any signed-in user invited to the tenant; your address must be verified (403
+/// `email_not_verified`). Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
 #[utoipa::path(
     tag = "auth",
     params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
@@ -610,6 +649,8 @@ pub(crate) async fn accept_my_invitation(
 }
 
 /// Decline an invitation.
+///
+/// Any signed-in user invited to the tenant: the invitation is withdrawn.
 #[utoipa::path(
     tag = "auth",
     params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
@@ -633,14 +674,17 @@ pub(crate) async fn decline_my_invitation(
 /// The account to reset.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ana.novak@example.com"}))]
 pub(crate) struct ResetRequest {
+    /// The account's email.
     #[validate(length(min = 3, max = 254))]
+    #[schema(min_length = 3, max_length = 254)]
     email: String,
 }
 
 /// Ask for a password-reset email.
 ///
-/// Always 202, whether or not the account exists. Rate limited per client address and per account.
+/// Anyone; always 202, whether or not the account exists. Rate limited per client address and per account.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -679,16 +723,22 @@ pub(crate) async fn request_password_reset(
 /// A reset token and the new password.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "pr_Lx7cQ2vN9mW4tY0bKs3e", "password": "correct horse battery"}))]
 pub(crate) struct ResetConfirm {
     /// The token from the reset email.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     token: String,
-    /// At least 10 characters.
+    /// 10 characters to 1024 bytes (UTF-8).
     #[validate(length(min = 10, max = 1024))]
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
-/// Set a new password with a reset token; every session of the account ends.
+/// Set a new password with a reset token.
+///
+/// Anyone holding the token; rate limited per client address. Every session of the account
+/// ends. 401 `invalid_token`; 422 `weak_password`.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -718,17 +768,22 @@ pub(crate) async fn confirm_password_reset(
 /// The current and the new password.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "battery staple horse"}))]
 pub(crate) struct ChangePassword {
+    /// Your password now.
     #[validate(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     current_password: String,
-    /// At least 10 characters.
+    /// 10 characters to 1024 bytes (UTF-8).
     #[validate(length(min = 10, max = 1024))]
+    #[schema(min_length = 10, max_length = 1024)]
     new_password: String,
 }
 
-/// Change your password; every session ends (sign in again).
+/// Change your password.
 ///
-/// Rate limited per account like failed sign-ins (every attempt counts).
+/// Any signed-in user; every session ends (sign in again). 401 `invalid_credentials` for a
+/// wrong current password; 422 `weak_password`. Rate limited per account like failed sign-ins (every attempt counts).
 #[utoipa::path(
     tag = "auth",
     request_body = ChangePassword,

@@ -7,11 +7,14 @@ use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_assessment::events::QuizHighScore;
 use guild_db::worker::Registry;
-use guild_gamification::GamificationError;
 use guild_gamification::leaderboard::{self, Board, Period};
-use guild_gamification::ledger::{self, Balance, LedgerItem, ManualInput, XpSummary};
-use guild_gamification::rewards::{self, Decision, Redemption, Reward, RewardInput};
-use guild_gamification::settings::{self, Settings, SettingsPatch};
+use guild_gamification::ledger::{
+    self, Balance, LedgerItem, LedgerKind, ManualInput, XpSource, XpSummary,
+};
+use guild_gamification::rewards::{
+    self, Decision, Redemption, RedemptionSort, RedemptionStatus, Reward, RewardInput, RewardSort,
+};
+use guild_gamification::settings::{self, Rank, Settings, SettingsPatch};
 use guild_kernel::{Actor, PageRequest, TenantId, UserId};
 use guild_learning::compliance::ComplianceRenewal;
 use guild_learning::progress::ModuleCompleted;
@@ -23,7 +26,7 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyKey, REPLAYED, RequiredIdempotencyHeader};
+use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
 use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
@@ -116,8 +119,8 @@ pub(crate) struct BalanceDto {
     total_xp: i32,
     /// XP held by redemptions waiting for approval.
     held_xp: i32,
-    /// VAJENEC, POMOCNIK, MOJSTER or MENTOR.
-    rank: String,
+    /// From lifetime XP.
+    rank: Rank,
     /// Hidden from the leaderboard.
     leaderboard_hidden: bool,
 }
@@ -140,7 +143,7 @@ pub(crate) struct MyXpDto {
     #[serde(flatten)]
     balance: BalanceDto,
     /// The next rank; absent at MENTOR.
-    next_rank: Option<String>,
+    next_rank: Option<Rank>,
     /// Lifetime XP the next rank needs.
     next_rank_xp: Option<i32>,
 }
@@ -155,10 +158,12 @@ impl From<XpSummary> for MyXpDto {
     }
 }
 
-/// Your balance, rank and what the next rank needs.
+/// Get your XP.
+///
+/// Any member: your balance, rank and what the next rank needs.
 #[utoipa::path(tag = "gamification", responses((status = 200, body = MyXpDto, description = "Your XP"), AuthErrors))]
 #[get("/xp")]
-pub(crate) async fn my_xp(
+pub(crate) async fn get_my_xp(
     state: web::Data<AppState>,
     auth: Auth,
 ) -> Result<web::Json<MyXpDto>, ApiError> {
@@ -174,13 +179,12 @@ pub(crate) async fn my_xp(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LedgerItemDto {
     id: Uuid,
-    /// AWARD, SPEND, HOLD, RELEASE or MANUAL.
-    kind: String,
+    /// What it did to the balance.
+    kind: LedgerKind,
     /// Signed change of the spendable balance.
     amount: i32,
-    /// MODULE_COMPLETED, QUIZ_HIGH_SCORE, MENTOR_CONFIRMATION, TOP_SUGGESTION, COMPLIANCE_RENEWAL,
-    /// EVENT_ATTENDED, MANUAL or REDEMPTION.
-    source: String,
+    /// Where the XP came from.
+    source: XpSource,
     /// The module, quiz, certificate or redemption.
     source_entity_id: Option<Uuid>,
     /// E.g. `Completed module “Fire safety”`.
@@ -205,11 +209,13 @@ impl From<LedgerItem> for LedgerItemDto {
     }
 }
 
-/// Your XP ledger, newest first, explained.
+/// List your XP ledger.
+///
+/// Any member: every change of your XP, newest first, explained, a page at a time.
 #[utoipa::path(tag = "gamification", params(PageParams),
     responses((status = 200, body = PageOf<LedgerItemDto>, description = "Your ledger"), AuthErrors, InputErrors))]
 #[get("/xp/transactions")]
-pub(crate) async fn my_xp_transactions(
+pub(crate) async fn list_my_xp_transactions(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<PageParams>,
@@ -226,14 +232,21 @@ pub(crate) async fn my_xp_transactions(
 /// A manual award (positive) or deduction (negative).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "user_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0",
+    "amount": 50,
+    "reason": "Ran the onboarding workshop"
+}))]
 pub(crate) struct ManualBody {
     /// The member.
     user_id: Uuid,
-    /// Non-zero; negative deducts (never below 0 spendable XP).
+    /// Non-zero; negative deducts (never below 0 spendable XP). 0 is 422 `validation_failed`.
     #[validate(range(min = -1_000_000, max = 1_000_000))]
+    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     amount: i32,
     /// Why, 1 to 500 characters.
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
@@ -254,9 +267,10 @@ pub(crate) enum AdjustErrors {
     Forbidden(Problem),
 }
 
-/// Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
-/// spendable XP is 409 `insufficient_xp`.
+/// Adjust a member's XP by hand.
 ///
+/// For MANAGE_REWARDS holders: award or deduct XP, audited. A deduction larger than the
+/// member's spendable XP is 409 `insufficient_xp`; an unknown member 404 `member_not_found`.
 /// Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
 /// adjustment is applied once.
 #[utoipa::path(tag = "gamification", request_body = ManualBody, params(RequiredIdempotencyHeader),
@@ -292,13 +306,17 @@ pub(crate) async fn adjust_xp(
 pub(crate) struct LeaderboardQuery {
     /// `all` (lifetime XP, default), `month` or `week` (XP earned since the start of the UTC
     /// month or ISO week).
-    period: Option<String>,
+    #[param(inline)]
+    period: Option<Period>,
     /// Only members of this group (positions within it): for its members and those who may see
     /// its members (VIEW_GROUP_PROGRESS, VIEW_ALL_PROGRESS or MANAGE_GROUPS covering it).
     group_id: Option<Uuid>,
-    /// Rows per page (1–200, default 50).
+    /// Rows per page: 1 to 200, 50 when left out.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
     cursor: Option<String>,
 }
 
@@ -369,8 +387,9 @@ pub(crate) enum LeaderboardErrors {
     Forbidden(Problem),
 }
 
-/// The leaderboard: all time by lifetime XP, or this month's or week's earned XP.
+/// Get the leaderboard.
 ///
+/// Any member: all time by lifetime XP, or this month's or week's earned XP.
 /// A group's board (`group_id`) is shown to the group's members and to those who may see its
 /// members; others get 403 `leaderboard_group_forbidden`, an unknown group 404
 /// `group_not_found`. The cursor names no member.
@@ -384,13 +403,7 @@ pub(crate) async fn get_leaderboard(
 ) -> Result<web::Json<LeaderboardDto>, ApiError> {
     let actor = auth.0;
     let q = query.into_inner();
-    let period = Period::parse(q.period.as_deref().unwrap_or("all")).ok_or_else(|| {
-        ApiError::from(GamificationError::invalid(
-            "period",
-            "invalid",
-            "must be all, month or week",
-        ))
-    })?;
+    let period = q.period.unwrap_or(Period::All);
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
@@ -406,13 +419,16 @@ pub(crate) async fn get_leaderboard(
 /// Whether to hide yourself.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"hidden": true}))]
 pub(crate) struct VisibilityBody {
     /// `true`: shown as "Anonymous" without your id.
     hidden: bool,
 }
 
-/// Hide yourself from the leaderboard (or show yourself again); 409
-/// `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
+/// Set your leaderboard visibility.
+///
+/// Any member: hide yourself from the leaderboard (shown as "Anonymous"), or show yourself
+/// again. 409 `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
 #[utoipa::path(tag = "gamification", request_body = VisibilityBody,
     responses((status = 200, body = VisibilityBody, description = "Saved"), AuthErrors, InputErrors, Conflict))]
 #[put("/leaderboard-visibility")]
@@ -468,23 +484,48 @@ impl From<Settings> for SettingsDto {
     }
 }
 
-/// Settings to change; fields left out are kept.
+/// Settings to change; fields left out are kept. Every number is 0 to 1000000, and the rank
+/// thresholds must rise after the change: 0 < `rank_pomocnik` < `rank_mojster` <
+/// `rank_mentor` (422 `validation_failed`, `rank_order`, otherwise).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"xp_module_completed": 100, "rank_mentor": 5000, "leaderboard_opt_out_allowed": true}))]
 pub(crate) struct SettingsBody {
+    /// XP for a completed module.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_module_completed: Option<i32>,
+    /// XP for a quiz high score.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_quiz_high_score: Option<i32>,
+    /// XP for a confirmed mentor answer.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_mentor_confirmation: Option<i32>,
+    /// XP for a top suggestion.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_top_suggestion: Option<i32>,
+    /// XP for a compliance renewal.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_compliance_renewal: Option<i32>,
+    /// XP for an attended event.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     xp_event_attended: Option<i32>,
+    /// Lifetime XP from which a member is POMOCNIK (above 0).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     rank_pomocnik: Option<i32>,
+    /// … MOJSTER (above `rank_pomocnik`).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     rank_mojster: Option<i32>,
+    /// … MENTOR (above `rank_mojster`).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     rank_mentor: Option<i32>,
+    /// Whether members may hide from the leaderboard.
     leaderboard_opt_out_allowed: Option<bool>,
 }
 
-/// The tenant's XP amounts, rank thresholds and leaderboard opt-out switch (MANAGE_REWARDS).
+/// Get the gamification settings.
+///
+/// For MANAGE_REWARDS holders: the tenant's XP amounts, rank thresholds and leaderboard opt-out
+/// switch.
 #[utoipa::path(tag = "gamification", responses((status = 200, body = SettingsDto, description = "The settings"), AuthErrors))]
 #[get("/settings")]
 pub(crate) async fn get_settings(
@@ -499,7 +540,10 @@ pub(crate) async fn get_settings(
     Ok(web::Json(s.into()))
 }
 
-/// Change the gamification settings (MANAGE_REWARDS); thresholds must rise.
+/// Update the gamification settings.
+///
+/// For MANAGE_REWARDS holders; fields left out are kept, and the rank thresholds must rise (422
+/// `validation_failed` with `rank_order`).
 #[utoipa::path(tag = "gamification", request_body = SettingsBody,
     responses((status = 200, body = SettingsDto, description = "Updated"), AuthErrors, InputErrors))]
 #[patch("/settings")]
@@ -569,40 +613,107 @@ impl From<Reward> for RewardDto {
     }
 }
 
-/// A reward's fields. On create `title` and `cost_xp` are required; on update every field left
-/// out is kept (send `null` to clear `image_url`, `stock` or `monthly_limit`).
+/// A new reward.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RewardBody {
+#[schema(example = json!({
+    "title": "Company hoodie",
+    "description": "Navy, with the logo; pick your size at the front desk.",
+    "image_url": "https://cdn.example.com/rewards/hoodie.png",
+    "cost_xp": 500,
+    "stock": 25,
+    "monthly_limit": 1,
+    "approval_required": true
+}))]
+pub(crate) struct CreateRewardBody {
+    /// 1 to 200 characters, not blank (trimmed).
     #[validate(length(min = 1, max = 200))]
-    title: Option<String>,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: String,
+    /// Up to 5000 characters (empty when left out).
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     description: Option<String>,
     /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
     /// `http:` links are refused.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
     #[validate(custom(function = "crate::extract::https_link"))]
-    image_url: Option<Option<String>>,
-    /// Greater than 0.
+    #[schema(max_length = 2048, pattern = "^https://")]
+    image_url: Option<String>,
+    /// XP it costs, above 0.
     #[validate(range(min = 1, max = 1_000_000))]
-    cost_xp: Option<i32>,
-    /// 0 or more; `null` is unlimited (the default).
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    cost_xp: i32,
+    /// Units in stock; left out or `null` is unlimited.
     #[validate(range(min = 0, max = 1_000_000))]
-    stock: Option<Option<i32>>,
-    /// 1 or more; `null` is unlimited (the default).
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    stock: Option<i32>,
+    /// Redemptions per member per calendar month; left out or `null` is unlimited.
     #[validate(range(min = 1, max = 1000))]
-    monthly_limit: Option<Option<i32>>,
+    #[schema(minimum = 1, maximum = 1000)]
+    monthly_limit: Option<i32>,
+    /// Redemptions wait for an admin (default false).
     approval_required: Option<bool>,
+    /// Members may redeem it (default true).
     active: Option<bool>,
 }
 
-impl From<RewardBody> for RewardInput {
-    fn from(b: RewardBody) -> Self {
+impl From<CreateRewardBody> for RewardInput {
+    fn from(b: CreateRewardBody) -> Self {
+        Self {
+            title: Some(b.title),
+            description: b.description,
+            image_url: b.image_url.map(Some),
+            cost_xp: Some(b.cost_xp),
+            stock: Some(b.stock),
+            monthly_limit: Some(b.monthly_limit),
+            approval_required: b.approval_required,
+            active: b.active,
+        }
+    }
+}
+
+/// Changes to a reward: every field left out is kept; send `null` to clear `image_url`, or to
+/// make `stock` or `monthly_limit` unlimited.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"cost_xp": 450, "stock": null, "active": true}))]
+pub(crate) struct UpdateRewardBody {
+    /// 1 to 200 characters, not blank (trimmed).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    title: Option<String>,
+    /// Up to 5000 characters.
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    description: Option<String>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused. `null` removes the image.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https://")]
+    #[validate(custom(function = "crate::extract::https_link"))]
+    image_url: Option<Option<String>>,
+    /// XP it costs, above 0.
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    cost_xp: Option<i32>,
+    /// Units in stock; `null` is unlimited.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 1_000_000)]
+    #[validate(range(min = 0, max = 1_000_000))]
+    stock: Option<Option<i32>>,
+    /// Redemptions per member per calendar month; `null` is unlimited.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000)]
+    #[validate(range(min = 1, max = 1000))]
+    monthly_limit: Option<Option<i32>>,
+    /// Redemptions wait for an admin.
+    approval_required: Option<bool>,
+    /// Members may redeem it.
+    active: Option<bool>,
+}
+
+impl From<UpdateRewardBody> for RewardInput {
+    fn from(b: UpdateRewardBody) -> Self {
         Self {
             title: b.title,
             description: b.description,
@@ -616,51 +727,85 @@ impl From<RewardBody> for RewardInput {
     }
 }
 
-/// The reward shop: active rewards (every reward for MANAGE_REWARDS holders).
-#[utoipa::path(tag = "gamification", params(PageParams),
+/// Reward list paging and order.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RewardsQuery {
+    /// The order: by title, cost or creation, `-` for descending; ties by reward id. Without
+    /// it, by reward id. A cursor belongs to the sort it was made with.
+    #[param(inline)]
+    sort: Option<RewardSort>,
+    /// Page size: 1 to 200, 50 when left out.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
+    cursor: Option<String>,
+}
+
+/// List the reward shop.
+///
+/// Any member sees the active rewards; MANAGE_REWARDS holders see every reward. Sorted by
+/// `sort`, a page at a time; 422 `invalid_cursor` for a cursor not made by this list with this
+/// sort.
+#[utoipa::path(tag = "gamification", params(RewardsQuery),
     responses((status = 200, body = PageOf<RewardDto>, description = "The rewards"), AuthErrors, InputErrors))]
 #[get("")]
 pub(crate) async fn list_rewards(
     state: web::Data<AppState>,
     auth: Auth,
-    query: web::Query<PageParams>,
+    query: web::Query<RewardsQuery>,
 ) -> Result<web::Json<PageOf<RewardDto>>, ApiError> {
     let actor = auth.0;
-    let page = PageRequest::from(&query.into_inner());
+    let q = query.into_inner();
+    let sort = q.sort;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let rows = in_tenant(&state, &actor, async |conn| {
-        rewards::list(conn, &actor, &page).await
+        rewards::list(conn, &actor, sort, &page).await
     })
     .await?;
     Ok(web::Json(PageOf::map(rows, RewardDto::from)))
 }
 
-/// Create a reward (MANAGE_REWARDS).
-#[utoipa::path(tag = "gamification", request_body = RewardBody,
+/// Create a reward.
+///
+/// For MANAGE_REWARDS holders: a reward in the shop. With an `Idempotency-Key`, a retry answers
+/// the first response and creates once.
+#[utoipa::path(tag = "gamification", params(IdempotencyHeader), request_body = CreateRewardBody,
     responses((status = 201, body = RewardDto, description = "Created"), AuthErrors, InputErrors))]
 #[post("")]
 pub(crate) async fn create_reward(
     state: web::Data<AppState>,
     auth: Authorized,
-    body: ValidJson<RewardBody>,
+    once: Idempotency,
+    body: ValidJson<CreateRewardBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let input = RewardInput::from(body.into_inner());
-    let r = in_tenant(&state, &actor, async |conn| {
-        rewards::create(conn, &actor, &input).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        rewards::create(conn, &actor, &input)
+            .await
+            .map(RewardDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(RewardDto::from(r)))
+    .await
 }
 
-/// Change a reward (MANAGE_REWARDS).
-#[utoipa::path(tag = "gamification", params(("reward_id" = Uuid, Path, description = "The reward")), request_body = RewardBody,
+/// Update a reward.
+///
+/// For MANAGE_REWARDS holders; fields left out are kept. 404 `reward_not_found`.
+#[utoipa::path(tag = "gamification", params(("reward_id" = Uuid, Path, description = "The reward")), request_body = UpdateRewardBody,
     responses((status = 200, body = RewardDto, description = "Updated"), AuthErrors, InputErrors, NotFound))]
 #[patch("/{reward_id}")]
 pub(crate) async fn update_reward(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
-    body: ValidJson<RewardBody>,
+    body: ValidJson<UpdateRewardBody>,
 ) -> Result<web::Json<RewardDto>, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
@@ -672,7 +817,10 @@ pub(crate) async fn update_reward(
     Ok(web::Json(r.into()))
 }
 
-/// Remove a reward from the shop (MANAGE_REWARDS); its redemptions are kept.
+/// Delete a reward.
+///
+/// For MANAGE_REWARDS holders: the reward leaves the shop; its redemptions are kept. 404
+/// `reward_not_found`.
 #[utoipa::path(tag = "gamification", params(("reward_id" = Uuid, Path, description = "The reward")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound))]
 #[delete("/{reward_id}")]
@@ -697,8 +845,8 @@ pub(crate) struct RedemptionDto {
     reward_id: Uuid,
     user_id: Uuid,
     cost_xp: i32,
-    /// PENDING, APPROVED, REJECTED or CANCELLED.
-    status: String,
+    /// Where it is.
+    status: RedemptionStatus,
     /// Why it was rejected or cancelled.
     reason: Option<String>,
     reviewed_by: Option<Uuid>,
@@ -749,50 +897,63 @@ pub(crate) enum RedeemErrors {
     Reused(Problem),
 }
 
-/// Redeem a reward; requires `Idempotency-Key`. Without approval the XP is spent at once
-/// (APPROVED); with approval it is held (PENDING) until an admin decides.
+/// Redeem a reward.
+///
+/// Any member may redeem an active reward they can afford. Without approval the XP is spent at
+/// once (APPROVED); with approval it is held (PENDING) until a MANAGE_REWARDS holder decides.
+/// Requires `Idempotency-Key` (400 `idempotency_key_required` without it), so a retried
+/// redemption spends once: the retry answers the first response with `Idempotent-Replayed: true`.
+/// 409 `insufficient_xp`, `reward_out_of_stock`, `reward_inactive`,
+/// `reward_monthly_limit_reached` or `reward_changed`; 404 `reward_not_found`.
 #[utoipa::path(tag = "gamification",
-    params(("reward_id" = Uuid, Path, description = "The reward"),
-        ("Idempotency-Key" = String, Header, description = "A key you make (e.g. a UUID), reused only to retry this same request")),
+    params(("reward_id" = Uuid, Path, description = "The reward"), RequiredIdempotencyHeader),
     responses((status = 201, body = RedemptionDto, description = "Redeemed"), AuthErrors, NotFound, RedeemErrors))]
 #[post("/{reward_id}/redemptions")]
 pub(crate) async fn redeem_reward(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-    key: IdempotencyKey,
+    once: Idempotency,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
+    once.require()?;
     let id = path.into_inner();
     let now = state.clock.now();
-    let r = in_tenant(&state, &actor, async |conn| {
-        rewards::redeem(conn, &actor, id, &key.0, now).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        rewards::redeem(conn, &actor, id, now)
+            .await
+            .map(RedemptionDto::from)
     })
-    .await?;
-    let mut reply = HttpResponse::Created();
-    if r.replayed {
-        reply.insert_header((REPLAYED, "true"));
-    }
-    Ok(reply.json(RedemptionDto::from(r.redemption)))
+    .await
 }
 
-/// Redemption filters and paging.
+/// Redemption filters, order and paging.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RedemptionsQuery {
-    /// PENDING, APPROVED, REJECTED or CANCELLED.
-    status: Option<String>,
-    /// Rows per page (1–200, default 50).
+    /// Only this status.
+    status: Option<RedemptionStatus>,
+    /// The order: by time or cost, `-` for descending; ties by redemption id. Without it,
+    /// newest first. A cursor belongs to the sort it was made with.
+    #[param(inline)]
+    sort: Option<RedemptionSort>,
+    /// Rows per page: 1 to 200, 50 when left out.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
     cursor: Option<String>,
 }
 
-/// Your redemptions, newest first.
+/// List your redemptions.
+///
+/// Any member: your own redemptions, newest first unless `sort` says otherwise, a page at a
+/// time.
 #[utoipa::path(tag = "gamification", params(RedemptionsQuery),
     responses((status = 200, body = PageOf<RedemptionDto>, description = "Your redemptions"), AuthErrors, InputErrors))]
 #[get("/redemptions")]
-pub(crate) async fn my_redemptions(
+pub(crate) async fn list_my_redemptions(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<RedemptionsQuery>,
@@ -800,7 +961,10 @@ pub(crate) async fn my_redemptions(
     list_redemptions_of(state, auth.0, query.into_inner(), true).await
 }
 
-/// Everyone's redemptions, newest first, e.g. `?status=PENDING` to review (MANAGE_REWARDS).
+/// List every member's redemptions.
+///
+/// For MANAGE_REWARDS holders: newest first unless `sort` says otherwise, e.g.
+/// `?status=PENDING` to review, a page at a time.
 #[utoipa::path(tag = "gamification", params(RedemptionsQuery),
     responses((status = 200, body = PageOf<RedemptionDto>, description = "The redemptions"), AuthErrors, InputErrors))]
 #[get("")]
@@ -822,9 +986,9 @@ async fn list_redemptions_of(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let status = q.status;
+    let (status, sort) = (q.status, q.sort);
     let rows = in_tenant(&state, &actor, async |conn| {
-        rewards::redemptions(conn, &actor, mine, status.as_deref(), &page).await
+        rewards::redemptions(conn, &actor, mine, status, sort, &page).await
     })
     .await?;
     Ok(web::Json(PageOf::map(rows, RedemptionDto::from)))
@@ -833,9 +997,11 @@ async fn list_redemptions_of(
 /// A reason for rejecting or cancelling.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Out of hoodies in your size until March"}))]
 pub(crate) struct ReasonBody {
     /// Up to 500 characters.
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
@@ -871,9 +1037,10 @@ pub(crate) enum ReviewErrors {
     Forbidden(Problem),
 }
 
-/// Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
+/// Approve a pending redemption.
 ///
-/// Never your own (403 `cannot_review_own_redemption`).
+/// For MANAGE_REWARDS holders: the held XP is spent. 409 `redemption_not_pending`; 404
+/// `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
     responses((status = 200, body = RedemptionDto, description = "Approved"), AuthErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/approve")]
@@ -885,9 +1052,10 @@ pub(crate) async fn approve_redemption(
     decide(state, auth.0, path.into_inner(), Decision::Approve, None).await
 }
 
-/// Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
+/// Reject a pending redemption.
 ///
-/// Never your own (403 `cannot_review_own_redemption`; cancel it instead).
+/// For MANAGE_REWARDS holders: the XP and the unit of stock are returned. 409
+/// `redemption_not_pending`; 404 `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`; cancel it instead).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")), request_body = ReasonBody,
     responses((status = 200, body = RedemptionDto, description = "Rejected"), AuthErrors, InputErrors, NotFound, Conflict, ReviewErrors))]
 #[post("/{redemption_id}/reject")]
@@ -907,7 +1075,10 @@ pub(crate) async fn reject_redemption(
     .await
 }
 
-/// Cancel your own pending redemption: the XP and the unit of stock are returned.
+/// Cancel your own pending redemption.
+///
+/// Any member, on their own redemption: the XP and the unit of stock are returned. 409
+/// `redemption_not_pending`; 404 `redemption_not_found` (also for another member's).
 #[utoipa::path(tag = "gamification", params(("redemption_id" = Uuid, Path, description = "The redemption")),
     responses((status = 200, body = RedemptionDto, description = "Cancelled"), AuthErrors, NotFound, Conflict))]
 #[post("/{redemption_id}/cancel")]

@@ -1,8 +1,9 @@
 //! Groups and their members.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::UserId;
+use guild_kernel::{PageRequest, UserId};
 use guild_tenancy::groups::{self, Group};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +13,10 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, in_tenant};
+use crate::idempotency::{Idempotency, IdempotencyHeader};
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
+};
 use crate::state::AppState;
 
 /// A group of members.
@@ -56,50 +60,72 @@ pub(crate) fn hex_color(value: &str) -> Result<(), validator::ValidationError> {
 /// A new group.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Sales", "color": "#0EA5E9"}))]
 pub(crate) struct CreateGroup {
+    /// Unique in the tenant (case-insensitive); trimmed.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
     /// `#RRGGBB` (default `#6366F1`).
     #[validate(custom(function = "hex_color"))]
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     color: Option<String>,
 }
 
-/// Changes to a group.
+/// Changes to a group; fields left out are kept.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Sales EMEA"}))]
 pub(crate) struct UpdateGroup {
+    /// Unique in the tenant (case-insensitive); trimmed.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
+    /// `#RRGGBB`.
     #[validate(custom(function = "hex_color"))]
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     color: Option<String>,
 }
 
 /// Members to add or remove.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_ids": ["0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"]}))]
 pub(crate) struct GroupMembers {
+    /// 1 to 1000 members of the tenant.
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_items = 1, max_items = 1000)]
     user_ids: Vec<Uuid>,
 }
 
-/// List the tenant's groups with their member counts.
-#[utoipa::path(tag = "groups", responses((status = 200, body = Vec<GroupDto>, description = "The groups"), AuthErrors))]
+/// List the tenant's groups.
+///
+/// Any member may list them: by name (case-insensitive), with their member counts, a page at a
+/// time.
+#[utoipa::path(tag = "groups", params(PageParams),
+    responses((status = 200, body = PageOf<GroupDto>, description = "The groups"), AuthErrors, InputErrors))]
 #[get("")]
 pub(crate) async fn list_groups(
     state: web::Data<AppState>,
     auth: Auth,
-) -> Result<web::Json<Vec<GroupDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<GroupDto>>, ApiError> {
     let actor = auth.0;
+    let page = PageRequest::from(&query.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        groups::list(conn, &actor).await
+        groups::list(conn, &actor, &page).await
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(GroupDto::from).collect()))
+    Ok(web::Json(PageOf::map(list, GroupDto::from)))
 }
 
-/// Create a group (MANAGE_GROUPS).
+/// Create a group.
+///
+/// For MANAGE_GROUPS holders. 409 `group_name_taken` when another group has the name. With an
+/// `Idempotency-Key`, a retry answers the first response and creates once.
 #[utoipa::path(
     tag = "groups",
+    params(IdempotencyHeader),
     request_body = CreateGroup,
     responses((status = 201, body = GroupDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
@@ -107,18 +133,22 @@ pub(crate) async fn list_groups(
 pub(crate) async fn create_group(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     body: ValidJson<CreateGroup>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let b = body.into_inner();
-    let group = in_tenant(&state, &actor, async |conn| {
-        groups::create(conn, &actor, &b.name, b.color.as_deref()).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        groups::create(conn, &actor, &b.name, b.color.as_deref())
+            .await
+            .map(GroupDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(GroupDto::from(group)))
+    .await
 }
 
 /// Get a group.
+///
+/// Any member may read a group of the tenant. 404 `group_not_found`.
 #[utoipa::path(
     tag = "groups",
     params(("group_id" = Uuid, Path, description = "The group")),
@@ -139,7 +169,9 @@ pub(crate) async fn get_group(
     Ok(web::Json(group.into()))
 }
 
-/// Rename or recolour a group (MANAGE_GROUPS).
+/// Update a group.
+///
+/// For MANAGE_GROUPS holders: rename or recolour it. 409 `group_name_taken`.
 #[utoipa::path(
     tag = "groups",
     params(("group_id" = Uuid, Path, description = "The group")),
@@ -163,7 +195,9 @@ pub(crate) async fn update_group(
     Ok(web::Json(group.into()))
 }
 
-/// Delete a group (MANAGE_GROUPS); its members stay in the tenant.
+/// Delete a group.
+///
+/// For MANAGE_GROUPS holders; its members stay in the tenant.
 #[utoipa::path(
     tag = "groups",
     params(("group_id" = Uuid, Path, description = "The group")),
@@ -185,7 +219,10 @@ pub(crate) async fn delete_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Add members to a group in bulk (all must be members of the tenant).
+/// Add members to a group.
+///
+/// For MANAGE_GROUPS holders, in bulk; every user must be a member of the tenant (404
+/// `member_not_found` otherwise). Members already in the group are left as they are.
 #[utoipa::path(
     tag = "groups",
     params(("group_id" = Uuid, Path, description = "The group")),
@@ -210,7 +247,9 @@ pub(crate) async fn add_group_members(
     Ok(web::Json(group.into()))
 }
 
-/// Remove members from a group in bulk.
+/// Remove members from a group.
+///
+/// For MANAGE_GROUPS holders, in bulk; users not in the group are ignored.
 #[utoipa::path(
     tag = "groups",
     params(("group_id" = Uuid, Path, description = "The group")),

@@ -1,10 +1,11 @@
 //! Members of the current tenant: list and search, invite, role, manager, (de)activation,
 //! removal, permission grants.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{Grant, PageRequest, TenantRole, UserId};
-use guild_tenancy::members::{self, Invite, Member, MemberFilter};
+use guild_kernel::{Grant, MembershipStatus, PageRequest, TenantRole, UserId};
+use guild_tenancy::members::{self, Invite, Member, MemberFilter, MemberSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,6 +14,7 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::auth::GrantDto;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
@@ -25,10 +27,9 @@ pub(crate) struct MemberDto {
     user_id: Uuid,
     email: String,
     name: String,
-    /// OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER.
-    role: String,
-    /// INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`).
-    status: String,
+    role: TenantRole,
+    /// REMOVED members are listed only when asked for with `status`.
+    status: MembershipStatus,
     manager_id: Option<Uuid>,
     group_ids: Vec<Uuid>,
     created_at: DateTime<Utc>,
@@ -55,21 +56,31 @@ impl From<Member> for MemberDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemberQuery {
     /// Only this role.
-    #[param(value_type = Option<String>, example = "EMPLOYEE")]
     role: Option<TenantRole>,
-    /// INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`).
-    status: Option<String>,
+    /// Only this status; without it every member but the REMOVED ones.
+    status: Option<MembershipStatus>,
     /// Only members of this group.
     group_id: Option<Uuid>,
-    /// Name or email contains this.
+    /// Name or email contains this (case-insensitive; blank matches everyone).
     q: Option<String>,
-    /// Page size, 1 to 200.
+    /// The order: by shown name, email or membership date, `-` for descending; ties by user
+    /// id. Without it, by user id. A cursor belongs to the sort it was made with.
+    #[param(inline)]
+    sort: Option<MemberSort>,
+    /// Page size: 1 to 200, 50 when left out.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
     cursor: Option<String>,
 }
 
-/// List and search members (MANAGE_USERS).
+/// List and search members.
+///
+/// For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
+/// text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
+/// list with this sort.
 #[utoipa::path(
     tag = "members",
     params(MemberQuery),
@@ -93,8 +104,9 @@ pub(crate) async fn list_members(
         limit: q.limit,
         cursor: q.cursor,
     });
+    let sort = q.sort;
     let page = in_tenant(&state, &actor, async |conn| {
-        members::list(conn, &actor, &filter, &page).await
+        members::list(conn, &actor, &filter, sort, &page).await
     })
     .await?;
     Ok(web::Json(PageOf::map(page, MemberDto::from)))
@@ -103,27 +115,47 @@ pub(crate) async fn list_members(
 /// Someone to invite.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "ana.novak@example.com",
+    "name": "Ana Novak",
+    "role": "EMPLOYEE",
+    "group_ids": ["0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"]
+}))]
 pub(crate) struct InviteRequest {
+    /// Their email address.
     #[validate(email)]
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// The name shown until they accept: one line, no control characters, not blank.
     #[validate(length(min = 1, max = 200))]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     name: String,
-    /// Their role (at most below yours).
-    #[schema(value_type = String, example = "EMPLOYEE")]
+    /// Their role: below yours (an OWNER may give any role).
     role: TenantRole,
+    /// Their manager, a member of the tenant.
     manager_id: Option<Uuid>,
+    /// Groups to add them to (at most 100).
     #[serde(default)]
     #[validate(length(max = 100))]
+    #[schema(max_items = 100)]
     group_ids: Vec<Uuid>,
 }
 
-/// Invite a member by email (MANAGE_USERS); the invitation email is sent by the worker.
+/// Invite a member by email.
 ///
-/// The member stays INVITED until the address's owner accepts; the answer is the same whether
-/// or not the address already has an account. Each invitation counts against the tenant's daily
-/// cap (by plan, `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`.
+/// For MANAGE_USERS holders; the invitation email is sent by the worker. The member stays
+/// INVITED until the address's owner accepts; the answer is the same whether or not the address
+/// already has an account. Each invitation counts against the tenant's daily cap (by plan,
+/// `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`. 409 `already_member`;
+/// 403 `role_not_assignable` for a role at or above yours. With an `Idempotency-Key`, a retry
+/// answers the first response and invites once.
 #[utoipa::path(
     tag = "members",
+    params(IdempotencyHeader),
     request_body = InviteRequest,
     responses(
         (status = 201, body = MemberDto, description = "Invited"),
@@ -138,6 +170,7 @@ pub(crate) struct InviteRequest {
 pub(crate) async fn invite_member(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     body: ValidJson<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
@@ -149,14 +182,18 @@ pub(crate) async fn invite_member(
         manager_id: b.manager_id.map(UserId),
         group_ids: b.group_ids,
     };
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::invite(conn, &actor, &invite, &state.invite_caps).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        members::invite(conn, &actor, &invite, &state.invite_caps)
+            .await
+            .map(MemberDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(MemberDto::from(member)))
+    .await
 }
 
-/// Get a member (yourself, or with MANAGE_USERS).
+/// Get a member.
+///
+/// Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
+/// 404 `member_not_found` otherwise.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -180,12 +217,17 @@ pub(crate) async fn get_member(
 /// A new role.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "HR"}))]
 pub(crate) struct RoleRequest {
-    #[schema(value_type = String, example = "HR")]
+    /// Below yours (an OWNER may give any role).
     role: TenantRole,
 }
 
-/// Change a member's role (below your own; a tenant keeps one OWNER).
+/// Change a member's role.
+///
+/// For MANAGE_USERS holders, on a member below them, to a role below theirs (an OWNER may do
+/// both); 403 `role_not_assignable` otherwise. 409 `last_owner` when it would leave the tenant
+/// without an active OWNER, `member_removed` for a removed member.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -212,11 +254,16 @@ pub(crate) async fn change_member_role(
 /// A manager, or null for none.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"manager_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"}))]
 pub(crate) struct ManagerRequest {
+    /// The manager, a member of the tenant; `null` clears it.
     manager_id: Option<Uuid>,
 }
 
-/// Set or clear a member's manager (no cycles).
+/// Set or clear a member's manager.
+///
+/// For MANAGE_USERS holders. The manager tree has no cycles: a manager below the member is 422
+/// `validation_failed`; an unknown manager 404 `member_not_found`.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -243,7 +290,11 @@ pub(crate) async fn set_member_manager(
     Ok(web::Json(member.into()))
 }
 
-/// Deactivate a member: they are refused until reactivated.
+/// Deactivate a member.
+///
+/// For MANAGE_USERS holders: the member is refused until reactivated. 409
+/// `invitation_pending` for an invitation not yet accepted, `last_owner` for the last active
+/// OWNER, `member_removed` for a removed member.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -266,10 +317,14 @@ pub(crate) async fn deactivate_member(
 }
 
 /// Reactivate a member.
+///
+/// For MANAGE_USERS holders: a deactivated member gets access again. 409
+/// `invitation_pending` for an invitation not yet accepted, `member_removed` for a removed
+/// member.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
-    responses((status = 200, body = MemberDto, description = "Reactivated"), AuthErrors, NotFound)
+    responses((status = 200, body = MemberDto, description = "Reactivated"), AuthErrors, NotFound, Conflict)
 )]
 #[post("/{user_id}/reactivate")]
 pub(crate) async fn reactivate_member(
@@ -287,9 +342,9 @@ pub(crate) async fn reactivate_member(
     Ok(web::Json(member.into()))
 }
 
-/// Remove a member from the tenant (the account stays).
+/// Remove a member from the tenant.
 ///
-/// The membership is kept as REMOVED: the member loses access, their groups, grants and manager
+/// For MANAGE_USERS holders; the account stays. The membership is kept as REMOVED: the member loses access, their groups, grants and manager
 /// links, but their certificates, XP ledger, completions and audit trail stay (list them with
 /// `?status=REMOVED`; invite them again to bring them back). An invitation not yet accepted is
 /// simply withdrawn. 409 `member_removed` when already removed, `last_owner` for the last OWNER.
@@ -314,9 +369,9 @@ pub(crate) async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Erase a removed member's personal data on request (MANAGE_USERS).
+/// Erase a removed member's personal data.
 ///
-/// Their name and email are replaced in the account and in this tenant's audit details, and the
+/// On the member's request, by a MANAGE_USERS holder. Their name and email are replaced in the account and in this tenant's audit details, and the
 /// account can no longer sign in; certificates, XP and audit rows stay under the replaced name.
 /// 409 `member_not_removed` unless removed first; 409 `member_of_another_tenant` while another
 /// tenant still has the account as a member (the account is shared, so it is not erased then).
@@ -348,36 +403,50 @@ pub(crate) async fn erase_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A member's explicit grants (on top of their role's defaults).
+/// List a member's explicit grants.
+///
+/// The grants on top of their role's defaults, by permission, a page at a time; readable by the
+/// member themselves and by MANAGE_USERS holders.
 #[utoipa::path(
     tag = "members",
-    params(("user_id" = Uuid, Path, description = "The member's user id")),
-    responses((status = 200, body = Vec<GrantDto>, description = "The grants"), AuthErrors, NotFound)
+    params(("user_id" = Uuid, Path, description = "The member's user id"), PageParams),
+    responses((status = 200, body = PageOf<GrantDto>, description = "The grants"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{user_id}/permissions")]
-pub(crate) async fn get_member_permissions(
+pub(crate) async fn list_member_permissions(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<GrantDto>>, ApiError> {
+    query: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<GrantDto>>, ApiError> {
     let actor = auth.0;
     let user = UserId(path.into_inner());
+    let page = PageRequest::from(&query.into_inner());
     let grants = in_tenant(&state, &actor, async |conn| {
-        members::grants(conn, &actor, user).await
+        members::grants_page(conn, &actor, user, &page).await
     })
     .await?;
-    Ok(web::Json(grants.into_iter().map(GrantDto::from).collect()))
+    Ok(web::Json(PageOf::map(grants, GrantDto::from)))
 }
 
 /// The complete set of grants.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grants": [
+    {"permission": "VIEW_GROUP_PROGRESS", "scope": {"group_ids": ["0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"]}}
+]}))]
 pub(crate) struct GrantsRequest {
+    /// Each permission at most once.
     #[validate(length(max = 14))]
+    #[schema(max_items = 14)]
     grants: Vec<GrantDto>,
 }
 
-/// Replace a member's explicit grants (only permissions you hold tenant-wide).
+/// Replace a member's explicit grants.
+///
+/// For MANAGE_USERS holders, who may give only permissions they hold tenant-wide (403
+/// `forbidden` otherwise); answers the new set. 422 `validation_failed` (`duplicate`) when a
+/// permission appears twice.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -413,9 +482,14 @@ pub(crate) async fn set_member_permissions(
 /// A CSV file to import.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "csv": "email,name,role,groups\nana.novak@example.com,Ana Novak,EMPLOYEE,Sales;Support\n",
+    "dry_run": true
+}))]
 pub(crate) struct ImportRequest {
     /// CSV text with a header row: `email,name,role[,groups]` (groups separated by `;`).
     #[validate(length(min = 1, max = 1_000_000))]
+    #[schema(min_length = 1, max_length = 1_000_000)]
     csv: String,
     /// Check only; import nothing.
     #[serde(default)]
@@ -448,9 +522,9 @@ pub(crate) struct ImportReportDto {
     invitations_left_today: u32,
 }
 
-/// Invite members in bulk from CSV (MANAGE_USERS), all or nothing.
+/// Import members from CSV.
 ///
-/// With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
+/// For MANAGE_USERS holders: invites every row, all or nothing. With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
 /// with any bad row imports nothing and answers 422 `import_invalid` with the report in `report`.
 #[utoipa::path(
     tag = "members",
@@ -490,12 +564,11 @@ pub(crate) async fn import_members(
         invitations_left_today: report.invitations_left_today,
     };
     if !dto.dry_run && !dto.errors.is_empty() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "import_invalid",
-        )
-        .detail("some rows are invalid; nothing was imported")
-        .extension("report", serde_json::to_value(&dto).unwrap_or_default()));
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "import_invalid")
+                .detail("some rows are invalid; nothing was imported")
+                .extension("report", serde_json::to_value(&dto).unwrap_or_default()),
+        );
     }
     Ok(web::Json(dto))
 }

@@ -33,9 +33,9 @@ pub struct Readiness {
     pub checks: BTreeMap<&'static str, &'static str>,
 }
 
-/// Liveness probe.
+/// Get liveness: the liveness probe.
 ///
-/// Answers 200 as long as the process runs; it checks no dependency, so a database outage never
+/// Unauthenticated. Answers 200 as long as the process runs; it checks no dependency, so a database outage never
 /// gets healthy instances restarted.
 #[utoipa::path(
     tag = "ops",
@@ -43,13 +43,13 @@ pub struct Readiness {
     responses((status = 200, description = "The process is alive", body = Liveness))
 )]
 #[get("/livez")]
-pub(crate) async fn livez() -> web::Json<Liveness> {
+pub(crate) async fn get_liveness() -> web::Json<Liveness> {
     web::Json(Liveness { status: "ok" })
 }
 
-/// Readiness probe.
+/// Get readiness: the readiness probe.
 ///
-/// Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
+/// Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
 /// otherwise 503 `not_ready` with the state of each check in `checks`.
 #[utoipa::path(
     tag = "ops",
@@ -60,7 +60,9 @@ pub(crate) async fn livez() -> web::Json<Liveness> {
     )
 )]
 #[get("/readyz")]
-pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
+pub(crate) async fn get_readiness(
+    state: web::Data<AppState>,
+) -> Result<web::Json<Readiness>, ApiError> {
     let database = async {
         let mut conn = guild_db::connect(&state.db).await?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await?;
@@ -122,9 +124,10 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readi
     }
 }
 
-/// Prometheus metrics.
+/// Get the Prometheus metrics.
 ///
-/// Request counts and latencies by route pattern and status, and the database pool's state, in the
+/// Unauthenticated (keep `/metrics` off the public network, or serve it on
+/// `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
 /// OpenMetrics text format.
 #[utoipa::path(
     tag = "ops",
@@ -134,7 +137,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readi
         (status = 404, description = "`not_found`: `GUILD_METRICS_ADDR` serves them elsewhere", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/metrics")]
-pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.http.metrics_public {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found")
             .detail("metrics are served on another address"));

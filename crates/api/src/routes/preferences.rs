@@ -2,7 +2,7 @@
 
 use actix_web::{get, patch, web};
 use chrono::{DateTime, Utc};
-use guild_tenancy::preferences::{self, EmailPreferences, PreferenceChanges};
+use guild_tenancy::preferences::{self, DigestFrequency, EmailPreferences, PreferenceChanges};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -22,8 +22,8 @@ pub(crate) struct EmailPreferencesDto {
     comment_replies: bool,
     certificates: bool,
     rewards: bool,
-    /// INSTANT, DAILY, WEEKLY or NEVER.
-    digest: String,
+    /// How often notification emails are sent.
+    digest: DigestFrequency,
     updated_at: DateTime<Utc>,
 }
 
@@ -42,19 +42,10 @@ impl From<EmailPreferences> for EmailPreferencesDto {
     }
 }
 
-fn digest_frequency(value: &str) -> Result<(), validator::ValidationError> {
-    if ["INSTANT", "DAILY", "WEEKLY", "NEVER"].contains(&value) {
-        Ok(())
-    } else {
-        let mut err = validator::ValidationError::new("one_of");
-        err.message = Some("must be one of INSTANT, DAILY, WEEKLY, NEVER".into());
-        Err(err)
-    }
-}
-
 /// Changes; fields left out keep their value.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"quiz_results": false, "digest": "WEEKLY"}))]
 pub(crate) struct UpdatePreferences {
     new_modules: Option<bool>,
     deadline_reminders: Option<bool>,
@@ -62,11 +53,15 @@ pub(crate) struct UpdatePreferences {
     comment_replies: Option<bool>,
     certificates: Option<bool>,
     rewards: Option<bool>,
-    #[validate(custom(function = "digest_frequency"))]
-    digest: Option<String>,
+    /// How often notification emails are sent.
+    digest: Option<DigestFrequency>,
 }
 
-/// Get your email preferences in the current tenant.
+/// Get your email preferences.
+///
+/// Which notification emails you get in the current tenant, and how often (the defaults until
+/// you change them). 403 `not_a_member` for the platform owner acting in a tenant they do not
+/// belong to.
 #[utoipa::path(tag = "auth", responses((status = 200, body = EmailPreferencesDto, description = "Your preferences"), AuthErrors))]
 #[get("/email-preferences")]
 pub(crate) async fn get_email_preferences(
@@ -81,7 +76,10 @@ pub(crate) async fn get_email_preferences(
     Ok(web::Json(prefs.into()))
 }
 
-/// Change your email preferences in the current tenant.
+/// Update your email preferences.
+///
+/// In the current tenant; fields left out keep their value. 403 `not_a_member` for the platform
+/// owner acting in a tenant they do not belong to.
 #[utoipa::path(
     tag = "auth",
     request_body = UpdatePreferences,

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use guild_tenancy::tenants::{self, Tenant, TenantChanges};
+use guild_tenancy::tenants::{self, Plan, Tenant, TenantChanges, Theme};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,11 +20,10 @@ pub(crate) struct TenantDto {
     id: Uuid,
     name: String,
     slug: String,
-    /// FREE, STARTER or PRO.
-    plan: String,
+    plan: Plan,
+    /// A language tag such as `en` or `sl-SI`.
     locale: String,
-    /// DEFAULT, OCEAN or SUNSET.
-    theme: String,
+    theme: Theme,
     archived_at: Option<DateTime<Utc>>,
     /// Published modules not assigned to a member's groups are open to them.
     catalog_open: bool,
@@ -49,7 +48,9 @@ impl From<Tenant> for TenantDto {
     }
 }
 
-/// Get the current tenant's settings.
+/// Get the current tenant.
+///
+/// Any member may read their tenant's settings.
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "The tenant"), AuthErrors))]
 #[get("")]
 pub(crate) async fn get_tenant(
@@ -64,46 +65,39 @@ pub(crate) async fn get_tenant(
     Ok(web::Json(tenant.into()))
 }
 
-/// Settings to change.
+/// Settings to change; fields left out are kept.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme d.o.o.", "locale": "sl-SI", "theme": "OCEAN", "catalog_open": true}))]
 pub(crate) struct UpdateTenant {
+    /// The display name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
+    /// The URL name: lowercase letters, digits and inner hyphens.
     #[validate(length(min = 1, max = 63))]
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
     slug: Option<String>,
-    /// FREE, STARTER or PRO (OWNER only).
-    #[validate(custom(function = "crate::routes::tenants::plan"))]
-    plan: Option<String>,
+    /// The plan: the platform owner only (403 `plan_change_forbidden` for anyone else).
+    plan: Option<Plan>,
     /// A language tag such as `en` or `sl-SI`.
     #[validate(length(min = 2, max = 5))]
+    #[schema(min_length = 2, max_length = 5)]
     locale: Option<String>,
-    /// DEFAULT, OCEAN or SUNSET.
-    #[validate(custom(function = "crate::routes::tenants::theme"))]
-    theme: Option<String>,
+    /// The app's colours.
+    theme: Option<Theme>,
     /// Open the catalog of published modules to every member.
     catalog_open: Option<bool>,
 }
 
-pub(crate) fn plan(value: &str) -> Result<(), validator::ValidationError> {
-    one_of(value, &["FREE", "STARTER", "PRO"])
-}
-
-pub(crate) fn theme(value: &str) -> Result<(), validator::ValidationError> {
-    one_of(value, &["DEFAULT", "OCEAN", "SUNSET"])
-}
-
-fn one_of(value: &str, allowed: &[&str]) -> Result<(), validator::ValidationError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        let mut err = validator::ValidationError::new("one_of");
-        err.message = Some(format!("must be one of {}", allowed.join(", ")).into());
-        Err(err)
-    }
-}
-
-/// Update the current tenant's settings (ADMIN and above; the plan: OWNER).
+/// Update the current tenant.
+///
+/// For ADMIN and above (403 `role_not_assignable` below); the plan only by the platform owner
+/// (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`.
 #[utoipa::path(
     tag = "tenants",
     request_body = UpdateTenant,
@@ -133,7 +127,10 @@ pub(crate) async fn update_tenant(
     Ok(web::Json(tenant.into()))
 }
 
-/// Archive the current tenant (OWNER): every member is refused from then on.
+/// Archive the current tenant.
+///
+/// For its OWNER only (403 `role_not_assignable` for anyone else): every member is refused
+/// from then on (403 `tenant_archived`).
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "Archived"), AuthErrors))]
 #[post("/archive")]
 pub(crate) async fn archive_tenant(
@@ -152,17 +149,28 @@ pub(crate) async fn archive_tenant(
 /// A new tenant.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme d.o.o.", "slug": "acme", "plan": "STARTER"}))]
 pub(crate) struct CreateTenant {
+    /// The display name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
+    /// The URL name: lowercase letters, digits and inner hyphens.
     #[validate(length(min = 1, max = 63))]
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
     slug: String,
-    /// FREE (default), STARTER or PRO.
-    #[validate(custom(function = "crate::routes::tenants::plan"))]
-    plan: Option<String>,
+    /// The plan (FREE when left out).
+    plan: Option<Plan>,
 }
 
-/// Create a tenant (platform owner only); you become its OWNER.
+/// Create a tenant.
+///
+/// For the platform owner only (403 `forbidden` for anyone else); you become its OWNER. 409
+/// `slug_taken`; 422 `invalid_slug`.
 #[utoipa::path(
     tag = "tenants",
     request_body = CreateTenant,
@@ -181,7 +189,7 @@ pub(crate) async fn create_tenant(
         user.user_id,
         &b.name,
         &b.slug,
-        b.plan.as_deref().unwrap_or("FREE"),
+        b.plan.unwrap_or(Plan::Free),
         user.request_id,
     )
     .await?;
