@@ -228,19 +228,3 @@ pub(crate) fn record_body(req: &HttpRequest, body: &[u8]) {
             .insert(BodyDigest(Sha256::digest(body).into()));
     }
 }
-
-/// A required key, for the handlers whose domain function still claims the key itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(pub String);
-
-impl FromRequest for IdempotencyKey {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let key = Idempotency::from_request(req, payload)
-            .into_inner()
-            .and_then(|i| i.require().map(str::to_owned));
-        std::future::ready(key.map(Self))
-    }
-}
