@@ -1090,6 +1090,18 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         [json!("Alpha"), json!("beta"), json!("gamma")],
         "by name, whatever its case"
     );
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=2147483648",
+        "cursor=not-ours",
+    ] {
+        assert_problem(
+            &send(&app, get(&format!("/v1/groups?{bad}"), &owner)).await,
+            422,
+            "validation_failed",
+        );
+    }
     for name in ["one", "two"] {
         let key = send(
             &app,

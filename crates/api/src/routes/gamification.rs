@@ -775,7 +775,8 @@ pub(crate) async fn list_rewards(
 /// Create a reward.
 ///
 /// For MANAGE_REWARDS holders: a reward in the shop. With an `Idempotency-Key`, a retry answers
-/// the first response and creates once.
+/// the first response and creates once (the same key with another request is 422
+/// `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
 #[utoipa::path(tag = "gamification", params(IdempotencyHeader), request_body = CreateRewardBody,
     responses((status = 201, body = RewardDto, description = "Created"), AuthErrors, InputErrors))]
 #[post("")]

@@ -122,7 +122,9 @@ pub(crate) async fn list_groups(
 /// Create a group.
 ///
 /// For MANAGE_GROUPS holders. 409 `group_name_taken` when another group has the name. With an
-/// `Idempotency-Key`, a retry answers the first response and creates once.
+/// `Idempotency-Key`, a retry answers the first response and creates once (the same key with
+/// another request is 422 `idempotency_key_reused`; a malformed key 400
+/// `invalid_idempotency_key`).
 #[utoipa::path(
     tag = "groups",
     params(IdempotencyHeader),

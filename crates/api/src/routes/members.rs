@@ -152,7 +152,8 @@ pub(crate) struct InviteRequest {
 /// already has an account. Each invitation counts against the tenant's daily cap (by plan,
 /// `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`. 409 `already_member`;
 /// 403 `role_not_assignable` for a role at or above yours. With an `Idempotency-Key`, a retry
-/// answers the first response and invites once.
+/// answers the first response and invites once (the same key with another request is 422
+/// `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
 #[utoipa::path(
     tag = "members",
     params(IdempotencyHeader),
