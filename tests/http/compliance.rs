@@ -268,7 +268,7 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     let s = setup(&app, &w).await;
     assert_eq!(ann_cell(&app, &s).await["status"], "NOT_STARTED");
     complete(&app, &s, "first").await;
-    let cert = send(&app, get("/v1/me/certificates", &s.ann)).await.json[0].clone();
+    let cert = send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0].clone();
     let expires: DateTime<Utc> =
         serde_json::from_value(cert["expires_at"].clone()).unwrap_or_default();
     assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
@@ -337,7 +337,7 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     );
     assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRED");
     let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
-    assert_eq!(certs.json[0]["status"], "EXPIRED");
+    assert_eq!(certs.json["data"][0]["status"], "EXPIRED");
 
     // The second run the same day changes nothing.
     let before = (
@@ -379,7 +379,7 @@ async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_ch
     let s = setup(&app, &w).await;
     complete(&app, &s, "first").await;
     let expires: DateTime<Utc> = serde_json::from_value(
-        send(&app, get("/v1/me/certificates", &s.ann)).await.json[0]["expires_at"].clone(),
+        send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0]["expires_at"].clone(),
     )
     .unwrap_or_default();
     let renewal = format!("/v1/modules/{}/renewal", s.module);
@@ -396,7 +396,7 @@ async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_ch
     complete(&app, &s, "renewal").await;
     assert_eq!(events(&w, "learning.compliance_renewal").await, 1);
     let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
-    assert_eq!(certs.json.as_array().map(Vec::len), Some(2));
+    assert_eq!(certs.json["data"].as_array().map(Vec::len), Some(2));
     // The old certificate reaching its expiry resets nothing: the new one counts.
     move_to(&clock, expires + Duration::days(1));
     scan(&w).await;
@@ -651,7 +651,7 @@ async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_
     assert_eq!(progress.json["assignments_done"], 1);
 
     let expires: DateTime<Utc> = serde_json::from_value(
-        send(&app, get("/v1/me/certificates", &s.ann)).await.json[0]["expires_at"].clone(),
+        send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0]["expires_at"].clone(),
     )
     .unwrap_or_default();
     move_to(&clock, expires + Duration::hours(1));

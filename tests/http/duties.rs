@@ -308,7 +308,7 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
     .await;
     assert_eq!(done.status, 200, "{}", done.text);
     let certificate = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
-    let code = certificate.json[0]["code"]
+    let code = certificate.json["data"][0]["code"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -349,11 +349,12 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
     let forced = send(&app, delete(&owner, "?force=true", &tag)).await;
     assert_eq!(forced.status, 204, "{}", forced.text);
     let kept = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
-    assert_eq!(kept.json.as_array().map(Vec::len), Some(1), "{}", kept.text);
-    assert_eq!(kept.json[0]["status"], "REVOKED");
-    assert_eq!(kept.json[0]["module_id"], Value::Null);
-    assert_eq!(kept.json[0]["module_title"], "Ladders");
-    assert_eq!(kept.json[0]["revoked_reason"], "The module was deleted");
+    let kept = &kept.json["data"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(kept[0]["status"], "REVOKED");
+    assert_eq!(kept[0]["module_id"], Value::Null);
+    assert_eq!(kept[0]["module_title"], "Ladders");
+    assert_eq!(kept[0]["revoked_reason"], "The module was deleted");
     let verified = send(
         &app,
         actix_web::test::TestRequest::get()
@@ -671,7 +672,7 @@ where
     let certificates = call(app, Method::GET, "/v1/me/certificates", token, None).await;
     (
         xp.json["lifetime_xp"].clone(),
-        certificates.json.as_array().map_or(0, Vec::len),
+        certificates.json["data"].as_array().map_or(0, Vec::len),
     )
 }
 

@@ -255,7 +255,7 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
 
     let listed = send(&app, get(&attachments, &ann)).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
-    assert_eq!(listed.json[0]["asset"]["id"], pdf.as_str());
+    assert_eq!(listed.json["data"][0]["asset"]["id"], pdf.as_str());
     let link = send(&app, get(&format!("/v1/media/{pdf}/download"), &ann)).await;
     assert_eq!(link.status, 200, "{}", link.text);
     let url = link.json["url"].as_str().unwrap_or_default().to_owned();
@@ -316,7 +316,10 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
     .await;
     assert_eq!(forced.status, 202, "{}", forced.text);
     assert_eq!(forced.json["status"], "DELETE_PENDING");
-    assert_eq!(send(&app, get(&attachments, &ann)).await.json, json!([]));
+    assert_eq!(
+        send(&app, get(&attachments, &ann)).await.json,
+        json!({ "data": [], "next_cursor": null })
+    );
     // Not downloadable any more, and the worker removes the blob and the row.
     assert_problem(
         &send(&app, get(&format!("/v1/media/{pdf}/download"), &owner)).await,
@@ -352,12 +355,9 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
     assert_eq!(bulk.status, 202, "{}", bulk.text);
     let sections = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
     assert!(
-        sections
-            .json
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|s| s["video_source"].is_null()),
+        sections.json["data"].as_array().is_some_and(
+            |list| !list.is_empty() && list.iter().all(|s| s["video_source"].is_null())
+        ),
         "{}",
         sections.text
     );

@@ -416,8 +416,7 @@ async fn sections_are_reordered_at_once_and_videos_validated() {
     )
     .await;
     let list = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
-    let ids: Vec<Value> = list
-        .json
+    let ids: Vec<Value> = list.json["data"]
         .as_array()
         .map(|a| a.iter().map(|s| s["id"].clone()).collect())
         .unwrap_or_default();
@@ -433,8 +432,7 @@ async fn sections_are_reordered_at_once_and_videos_validated() {
     };
     let reordered = send(&app, order(&reversed)).await;
     assert_eq!(reordered.status, 200, "{}", reordered.text);
-    let now: Vec<Value> = reordered
-        .json
+    let now: Vec<Value> = reordered.json["data"]
         .as_array()
         .map(|a| a.iter().map(|s| s["id"].clone()).collect())
         .unwrap_or_default();
@@ -826,4 +824,259 @@ async fn publishing_a_changed_module_records_versions_and_readers_see_material_u
     .unwrap_or_default();
     assert_eq!(kinds.len(), 1);
     assert_eq!(kinds[0]["version"], 3);
+}
+
+/// A create takes its own body: the spec requires a title, and so does the server.
+#[actix_web::test]
+async fn creating_a_module_requires_a_title_in_the_spec_and_on_the_server() {
+    let spec: Value = serde_json::from_str(&guild_api::openapi::spec_json()).unwrap_or_default();
+    let schemas = &spec["components"]["schemas"];
+    let create = &spec["paths"]["/v1/modules"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(create, "#/components/schemas/CreateModuleBody");
+    assert_eq!(schemas["CreateModuleBody"]["required"], json!(["title"]));
+    assert_eq!(
+        spec["paths"]["/v1/modules/{module_id}"]["patch"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/UpdateModuleBody"
+    );
+    assert!(schemas["UpdateModuleBody"]["required"].is_null());
+    assert_eq!(
+        schemas["ModuleStatus"]["enum"],
+        json!(["DRAFT", "PUBLISHED", "ARCHIVED"])
+    );
+
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let empty = send(&app, post("/v1/modules", &owner, json!({}))).await;
+    assert_problem(&empty, 422, "validation_failed");
+    let bad = send(
+        &app,
+        post(
+            "/v1/modules",
+            &owner,
+            json!({ "title": "Ladders", "difficulty": "EASY" }),
+        ),
+    )
+    .await;
+    assert_problem(&bad, 422, "validation_failed");
+}
+
+/// A retried create with the same `Idempotency-Key` creates one module and answers the first
+/// response again, `ETag` included; the key with another body is refused.
+#[actix_web::test]
+async fn a_retried_module_create_with_a_key_creates_one_module() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let body = json!({ "title": "Ladders", "tags": ["safety"] });
+    let create = |body: &Value| {
+        guild_tests::request_with(
+            Method::POST,
+            "/v1/modules",
+            &owner,
+            &[("idempotency-key", "create-ladders-1")],
+            Some(body.clone()),
+        )
+    };
+    let first = send(&app, create(&body)).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("etag"), Some("\"1\""));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = send(&app, create(&body)).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("etag"), Some("\"1\""));
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_eq!(
+        guild_tests::count(
+            &w,
+            "SELECT count(*) AS n FROM modules WHERE title = 'Ladders'"
+        )
+        .await,
+        1
+    );
+    assert_problem(
+        &send(&app, create(&json!({ "title": "Scaffolds" }))).await,
+        422,
+        "idempotency_key_reused",
+    );
+    // A section and a category are created once too.
+    let id = first.json["id"].as_str().unwrap_or_default().to_owned();
+    for uri in [
+        format!("/v1/modules/{id}/sections"),
+        "/v1/module-categories".to_owned(),
+    ] {
+        let body = if uri.ends_with("sections") {
+            json!({ "title": "Feet" })
+        } else {
+            json!({ "name": "Safety" })
+        };
+        let req = || {
+            guild_tests::request_with(
+                Method::POST,
+                &uri,
+                &owner,
+                &[("idempotency-key", uri.as_str())],
+                Some(body.clone()),
+            )
+        };
+        let one = send(&app, req()).await;
+        assert_eq!(one.status, 201, "{uri}: {}", one.text);
+        let two = send(&app, req()).await;
+        assert_eq!(two.status, 201, "{uri}: {}", two.text);
+        assert_eq!(two.json["id"], one.json["id"], "{uri}");
+        assert_eq!(two.header("idempotent-replayed"), Some("true"));
+    }
+    assert_eq!(
+        guild_tests::count(&w, "SELECT count(*) AS n FROM sections").await,
+        1
+    );
+    assert_eq!(
+        guild_tests::count(&w, "SELECT count(*) AS n FROM module_categories").await,
+        1
+    );
+}
+
+/// Walks every page of `uri` (which has no query yet, or ends with one) at `limit` a page.
+async fn walk<S, B>(app: &S, token: &str, uri: &str, limit: u32, field: &str) -> Vec<String>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let page_uri = match &cursor {
+            Some(c) => format!("{uri}{sep}limit={limit}&cursor={c}"),
+            None => format!("{uri}{sep}limit={limit}"),
+        };
+        let page = send(app, get(&page_uri, token)).await;
+        assert_eq!(page.status, 200, "{page_uri}: {}", page.text);
+        let data = page.json["data"].as_array().cloned().unwrap_or_default();
+        assert!(data.len() <= limit as usize, "{}", page.text);
+        seen.extend(
+            data.iter()
+                .filter_map(|item| item[field].as_str().map(str::to_owned)),
+        );
+        match page.json["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+    panic!("{uri} never ended");
+}
+
+/// The catalog sorts by an allow-listed key, either way, and pages through it by keyset; a
+/// cursor only continues the order it was issued for.
+#[actix_web::test]
+async fn the_catalog_sorts_and_pages_by_title_creation_or_change() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    for title in ["Bravo", "Alpha", "Charlie", "Bravo"] {
+        let created = send(&app, post("/v1/modules", &owner, json!({ "title": title }))).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    let by_title = walk(&app, &owner, "/v1/modules?sort=title", 1, "title").await;
+    let mut expected = by_title.clone();
+    expected.sort();
+    assert_eq!(by_title, expected);
+    assert_eq!(by_title.len(), 4);
+    let mut reversed = walk(&app, &owner, "/v1/modules?sort=-title", 3, "title").await;
+    reversed.reverse();
+    assert_eq!(reversed, by_title);
+    let oldest = walk(&app, &owner, "/v1/modules", 2, "title").await;
+    assert_eq!(oldest, ["Bravo", "Alpha", "Charlie", "Bravo"]);
+    let mut newest = walk(&app, &owner, "/v1/modules?sort=-created_at", 2, "id").await;
+    newest.reverse();
+    assert_eq!(
+        newest,
+        walk(&app, &owner, "/v1/modules?sort=created_at", 4, "id").await
+    );
+    assert_eq!(
+        walk(&app, &owner, "/v1/modules?sort=-updated_at", 1, "id")
+            .await
+            .len(),
+        4
+    );
+
+    let first = send(&app, get("/v1/modules?sort=title&limit=1", &owner)).await;
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!cursor.is_empty(), "{}", first.text);
+    assert_problem(
+        &send(
+            &app,
+            get(
+                &format!("/v1/modules?sort=-created_at&cursor={cursor}"),
+                &owner,
+            ),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    assert_problem(
+        &send(&app, get("/v1/modules?sort=name", &owner)).await,
+        422,
+        "validation_failed",
+    );
+}
+
+/// Sections and categories are lists with the page envelope.
+#[actix_web::test]
+async fn sections_and_categories_come_a_page_at_a_time() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let module = send(
+        &app,
+        post("/v1/modules", &owner, json!({ "title": "Ladders" })),
+    )
+    .await;
+    let id = module.json["id"].as_str().unwrap_or_default().to_owned();
+    for title in ["Feet", "Rungs", "Locks"] {
+        let made = send(
+            &app,
+            post(
+                &format!("/v1/modules/{id}/sections"),
+                &owner,
+                json!({ "title": title }),
+            ),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+    }
+    assert_eq!(
+        walk(
+            &app,
+            &owner,
+            &format!("/v1/modules/{id}/sections"),
+            2,
+            "title"
+        )
+        .await,
+        ["Feet", "Rungs", "Locks"]
+    );
+    for (name, order) in [("Zeta", 0), ("Alpha", 0), ("First", -1)] {
+        let made = send(
+            &app,
+            post(
+                "/v1/module-categories",
+                &owner,
+                json!({ "name": name, "sort_order": order }),
+            ),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+    }
+    assert_eq!(
+        walk(&app, &owner, "/v1/module-categories", 1, "name").await,
+        ["First", "Alpha", "Zeta"]
+    );
 }

@@ -243,8 +243,13 @@ async fn an_employee_learns_passes_and_gets_a_verifiable_certificate() {
 
     // The certificate: listed, valid for the module's 12 months, verifiable without signing in.
     let mine = send(&app, get("/v1/me/certificates", &ann)).await;
-    assert_eq!(mine.json.as_array().map(Vec::len), Some(1), "{}", mine.text);
-    let cert = &mine.json[0];
+    assert_eq!(
+        mine.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        mine.text
+    );
+    let cert = &mine.json["data"][0];
     assert_eq!(cert["status"], "VALID");
     assert_eq!(cert["module_title"], "Forklift safety");
     let issued: chrono::DateTime<chrono::Utc> =
@@ -551,7 +556,7 @@ async fn administrators_override_progress_and_revert_it() {
     let progress = send(&app, get(&format!("/v1/modules/{module}/progress"), &ann)).await;
     assert_eq!(progress.json["completed_at"], Value::Null);
     let certs = send(&app, get("/v1/me/certificates", &ann)).await;
-    assert_eq!(certs.json[0]["status"], "REVOKED");
+    assert_eq!(certs.json["data"][0]["status"], "REVOKED");
 
     // Ann completes it herself; a RESET archives that, its revert restores it.
     let own = send(
@@ -591,8 +596,7 @@ async fn administrators_override_progress_and_revert_it() {
     assert_eq!(progress.json["sections_done"], 1);
     assert!(progress.json["completed_at"].is_string());
     let certs = send(&app, get("/v1/me/certificates", &ann)).await;
-    let statuses: Vec<&str> = certs
-        .json
+    let statuses: Vec<&str> = certs.json["data"]
         .as_array()
         .into_iter()
         .flatten()
@@ -613,7 +617,7 @@ async fn administrators_override_progress_and_revert_it() {
         "already_reverted",
     );
     let history = send(&app, get(&overrides, &owner)).await;
-    assert_eq!(history.json.as_array().map(Vec::len), Some(2));
+    assert_eq!(history.json["data"].as_array().map(Vec::len), Some(2));
     let audit = send(&app, get("/v1/audit-log?limit=100", &owner)).await;
     for action in ["PROGRESS_OVERRIDDEN", "PROGRESS_OVERRIDE_REVERTED"] {
         assert!(audit.text.contains(action), "{action} missing");

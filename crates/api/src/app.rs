@@ -68,8 +68,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(auth::decline_my_invitation)
                 .service(preferences::get_email_preferences)
                 .service(preferences::update_email_preferences)
-                .service(progress::my_dashboard)
-                .service(progress::my_certificates)
+                .service(progress::get_my_dashboard)
+                .service(progress::list_my_certificates)
                 .service(gamification::get_my_xp)
                 .service(gamification::list_my_xp_transactions)
                 .service(gamification::set_leaderboard_visibility)
@@ -96,9 +96,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(members::erase_member)
                 .service(members::list_member_permissions)
                 .service(members::set_member_permissions)
-                .service(progress::member_certificates)
-                .service(progress::apply_override)
-                .service(progress::list_overrides),
+                .service(progress::list_member_certificates)
+                .service(progress::create_progress_override)
+                .service(progress::list_progress_overrides),
         )
         .service(
             scope("/groups")
@@ -130,8 +130,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(versions::acknowledge_module)
                 .service(compliance::start_renewal)
                 .service(progress::complete_section)
-                .service(progress::module_progress)
-                .service(progress::put_self_assessment)
+                .service(progress::get_module_progress)
+                .service(progress::update_self_assessment)
                 .service(progress::get_self_assessment)
                 .service(media::list_attachments)
                 .service(media::attach_asset)
@@ -142,8 +142,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(modules::unassign_module)
                 .service(modules::pin_module)
                 .service(modules::unpin_module)
-                .service(modules::company_pin_module)
-                .service(modules::company_unpin_module)
+                .service(modules::pin_module_for_company)
+                .service(modules::unpin_module_for_company)
                 .service(modules::list_sections)
                 .service(modules::create_section)
                 .service(modules::reorder_sections)
@@ -157,17 +157,17 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         )
         .service(
             scope("/compliance")
-                .service(compliance::compliance_matrix)
+                .service(compliance::get_compliance_matrix)
                 .service(compliance::export_compliance),
         )
         .service(
             scope("/certificates")
                 .service(progress::verify_certificate)
                 .service(progress::get_certificate)
-                .service(progress::certificate_pdf)
+                .service(progress::get_certificate_pdf)
                 .service(progress::revoke_certificate),
         )
-        .service(scope("/progress-overrides").service(progress::revert_override))
+        .service(scope("/progress-overrides").service(progress::revert_progress_override))
         .service(
             scope("/media")
                 .service(media::upload_media)

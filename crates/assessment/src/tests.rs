@@ -73,7 +73,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             owner,
             created.row.id,
             created.row.revision,
-            "PUBLISHED",
+            modules::ModuleStatus::Published,
             &guild_learning::versions::ChangeNote::default(),
         )
         .await?;

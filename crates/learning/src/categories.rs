@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::module_categories;
-use guild_kernel::{Actor, Permission, Target, authorize};
+use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -31,17 +31,38 @@ fn name_taken(e: diesel::result::Error) -> LearningError {
     }
 }
 
-/// Every category, in order.
+/// The categories, in order (`sort_order`, then name), a page at a time.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-) -> Result<Vec<Category>, LearningError> {
-    Ok(module_categories::table
+    page: &PageRequest,
+) -> Result<Page<Category>, LearningError> {
+    let limit = page.limit();
+    let mut query = module_categories::table
         .filter(module_categories::tenant_id.eq(actor.tenant_id.into_uuid()))
         .select(Category::as_select())
         .order((module_categories::sort_order, module_categories::name))
-        .load(conn)
-        .await?)
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    // The cursor is `{sort_order}|{name}`: names are unique in a tenant.
+    if let Some(cursor) = page.cursor().map_err(|_| LearningError::bad_cursor())? {
+        let (order, name) = cursor
+            .0
+            .split_once('|')
+            .ok_or_else(LearningError::bad_cursor)?;
+        let order: i32 = order.parse().map_err(|_| LearningError::bad_cursor())?;
+        query = query.filter(
+            module_categories::sort_order
+                .gt(order)
+                .or(module_categories::sort_order
+                    .eq(order)
+                    .and(module_categories::name.gt(name.to_owned()))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |c: &Category| {
+        format!("{}|{}", c.sort_order, c.name)
+    }))
 }
 
 /// Creates a category.

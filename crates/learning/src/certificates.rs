@@ -12,11 +12,25 @@ use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{certificates, modules, tenants, users};
-use guild_kernel::{Actor, DomainEvent, Permission, Target, TenantId, UserId, authorize};
+use guild_kernel::{
+    Actor, DomainEvent, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::LearningError;
+
+guild_kernel::string_enum!(
+    /// Whether a certificate still certifies.
+    CertificateStatus {
+        /// Neither expired nor revoked.
+        Valid => "VALID",
+        /// Past its expiry.
+        Expired => "EXPIRED",
+        /// Revoked by an administrator (or with its module's deletion).
+        Revoked => "REVOKED",
+    }
+);
 
 /// A certificate.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -48,13 +62,13 @@ pub struct Certificate {
 
 impl Certificate {
     /// VALID, EXPIRED or REVOKED at `now`.
-    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+    pub fn status(&self, now: DateTime<Utc>) -> CertificateStatus {
         if self.revoked_at.is_some() {
-            "REVOKED"
+            CertificateStatus::Revoked
         } else if self.expires_at.is_some_and(|e| e <= now) {
-            "EXPIRED"
+            CertificateStatus::Expired
         } else {
-            "VALID"
+            CertificateStatus::Valid
         }
     }
 }
@@ -199,23 +213,40 @@ fn own(actor: &Actor, holder: Uuid) -> bool {
     holder == actor.user_id.into_uuid() && actor.acts_as_member()
 }
 
-/// A member's certificates, newest first: one's own, or anyone's with VIEW_ALL_PROGRESS.
+/// A member's certificates, newest first, a page at a time: one's own, or anyone's with
+/// VIEW_ALL_PROGRESS.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
-) -> Result<Vec<Certificate>, LearningError> {
+    page: &PageRequest,
+) -> Result<Page<Certificate>, LearningError> {
     if !own(actor, user.into_uuid()) && !may_see_all(actor) {
         authorize(actor, Permission::ViewAllProgress, Target::Tenant)?;
     }
     crate::overrides::check_member(conn, actor, user).await?;
-    Ok(certificates::table
+    let limit = page.limit();
+    let mut query = certificates::table
         .filter(certificates::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(certificates::user_id.eq(user.into_uuid()))
-        .order(certificates::issued_at.desc())
+        .order((certificates::issued_at.desc(), certificates::id.desc()))
         .select(Certificate::as_select())
-        .load(conn)
-        .await?)
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some((key, id)) = crate::keyset(page)? {
+        let before = crate::cursor_time(&key)?;
+        query = query.filter(
+            certificates::issued_at
+                .lt(before)
+                .or(certificates::issued_at
+                    .eq(before)
+                    .and(certificates::id.lt(id))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |c: &Certificate| {
+        crate::keyset_key(crate::time_key(c.issued_at), c.id)
+    }))
 }
 
 /// One certificate: its holder's, or anyone's with VIEW_ALL_PROGRESS.
@@ -328,7 +359,7 @@ pub struct Verification {
     /// Expires.
     pub expires_at: Option<DateTime<Utc>>,
     /// VALID, EXPIRED or REVOKED.
-    pub status: &'static str,
+    pub status: CertificateStatus,
 }
 
 /// Looks a code up across tenants (outside any tenant transaction): `None` when no certificate

@@ -637,13 +637,31 @@ pub struct MatrixFilter {
     pub module_id: Option<Uuid>,
 }
 
+guild_kernel::string_enum!(
+    /// A member's state on a mandatory module.
+    ComplianceStatus {
+        /// Completed, with a valid certificate (or none needed).
+        Compliant => "COMPLIANT",
+        /// The certificate expires within 30 days.
+        Expiring => "EXPIRING",
+        /// The certificate expired.
+        Expired => "EXPIRED",
+        /// Past its due date and not completed.
+        Overdue => "OVERDUE",
+        /// Started, not completed.
+        InProgress => "IN_PROGRESS",
+        /// Not started.
+        NotStarted => "NOT_STARTED",
+    }
+);
+
 /// One cell: a member's state on a mandatory module.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
     /// The module.
     pub module_id: Uuid,
-    /// COMPLIANT, EXPIRING, EXPIRED, OVERDUE, IN_PROGRESS or NOT_STARTED.
-    pub status: &'static str,
+    /// The state.
+    pub status: ComplianceStatus,
     /// Since when.
     pub since: Option<DateTime<Utc>>,
     /// The due date.
@@ -717,22 +735,25 @@ fn cell(row: &CellRow, now: DateTime<Utc>) -> Cell {
     let (status, since) = if row.has_certificate && !expired {
         match row.expires_at {
             Some(exp) if exp <= now + expiring_window() => {
-                ("EXPIRING", Some(exp - expiring_window()))
+                (ComplianceStatus::Expiring, Some(exp - expiring_window()))
             }
-            _ => ("COMPLIANT", row.completed_at.or(row.issued_at)),
+            _ => (
+                ComplianceStatus::Compliant,
+                row.completed_at.or(row.issued_at),
+            ),
         }
     } else if row.completed_at.is_some() && row.has_certificate {
-        ("EXPIRED", row.expires_at)
+        (ComplianceStatus::Expired, row.expires_at)
     } else if row.completed_at.is_some() {
-        ("COMPLIANT", row.completed_at)
+        (ComplianceStatus::Compliant, row.completed_at)
     } else if let Some(due) = row.due_at.filter(|d| *d < now) {
-        ("OVERDUE", Some(due))
+        (ComplianceStatus::Overdue, Some(due))
     } else if row.has_certificate && expired {
-        ("EXPIRED", row.expires_at)
+        (ComplianceStatus::Expired, row.expires_at)
     } else if row.started_at.is_some() {
-        ("IN_PROGRESS", row.started_at)
+        (ComplianceStatus::InProgress, row.started_at)
     } else {
-        ("NOT_STARTED", row.assigned_at)
+        (ComplianceStatus::NotStarted, row.assigned_at)
     };
     Cell {
         module_id: row.module_id,

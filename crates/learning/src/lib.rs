@@ -24,8 +24,38 @@ mod tests;
 pub use error::LearningError;
 
 use diesel_async::AsyncPgConnection;
-use guild_kernel::Actor;
+use guild_kernel::{Actor, Cursor, PageRequest};
 use uuid::Uuid;
+
+/// The decoded keyset cursor of a list ordered by (sort key, id): `"{key}|{id}"`, the id last
+/// (a key may itself hold `|`). `None` on the first page.
+pub(crate) fn keyset(page: &PageRequest) -> Result<Option<(String, Uuid)>, LearningError> {
+    let Some(Cursor(text)) = page.cursor().map_err(|_| LearningError::bad_cursor())? else {
+        return Ok(None);
+    };
+    let (key, id) = text
+        .rsplit_once('|')
+        .ok_or_else(LearningError::bad_cursor)?;
+    let id = id.parse().map_err(|_| LearningError::bad_cursor())?;
+    Ok(Some((key.to_owned(), id)))
+}
+
+/// The cursor text of a row for [`keyset`].
+pub(crate) fn keyset_key(key: impl std::fmt::Display, id: Uuid) -> String {
+    format!("{key}|{id}")
+}
+
+/// A timestamp of a keyset cursor, exact to the microsecond.
+pub(crate) fn cursor_time(key: &str) -> Result<chrono::DateTime<chrono::Utc>, LearningError> {
+    chrono::DateTime::parse_from_rfc3339(key)
+        .map(|t| t.to_utc())
+        .map_err(|_| LearningError::bad_cursor())
+}
+
+/// The cursor form of a timestamp, for [`cursor_time`].
+pub(crate) fn time_key(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.

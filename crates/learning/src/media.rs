@@ -36,29 +36,50 @@ use uuid::Uuid;
 use crate::LearningError;
 use crate::modules::{editable, may_manage_all, visible};
 
-/// A kind of asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// PNG, JPEG, GIF, WebP.
-    Image,
-    /// PDF, Word.
-    Document,
-    /// MP4, QuickTime, WebM.
-    Video,
-}
+guild_kernel::string_enum!(
+    /// A kind of asset.
+    AssetKind {
+        /// PNG, JPEG, GIF, WebP.
+        Image => "IMAGE",
+        /// PDF, Word.
+        Document => "DOCUMENT",
+        /// MP4, QuickTime, WebM.
+        Video => "VIDEO",
+    }
+);
+
+/// The kind of asset, by its former name.
+pub use AssetKind as Kind;
+
+guild_kernel::string_enum!(
+    /// Where an asset is in its life.
+    AssetStatus {
+        /// A direct upload not completed yet.
+        Processing => "PROCESSING",
+        /// Stored and checked: usable.
+        Ready => "READY",
+        /// Its upload failed (see `failure_reason`).
+        Failed => "FAILED",
+        /// Deleted; its file is being removed.
+        DeletePending => "DELETE_PENDING",
+        /// Its file could not be removed.
+        DeleteFailed => "DELETE_FAILED",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// How a section uses an asset.
+    UsageKind {
+        /// As an attachment.
+        Attachment => "ATTACHMENT",
+        /// As its uploaded video.
+        Video => "VIDEO",
+    }
+);
 
 const MIB: u64 = 1024 * 1024;
 
-impl Kind {
-    /// IMAGE, DOCUMENT or VIDEO.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Image => "IMAGE",
-            Self::Document => "DOCUMENT",
-            Self::Video => "VIDEO",
-        }
-    }
-
+impl AssetKind {
     /// The largest file of this kind, in bytes: 10 MiB for images, 50 MiB for documents,
     /// 2 GiB for videos.
     pub const fn max_size(self) -> u64 {
@@ -224,10 +245,12 @@ fn check_file_name(file_name: &str) -> Result<(), LearningError> {
 pub struct Asset {
     /// Id.
     pub id: Uuid,
-    /// IMAGE, DOCUMENT or VIDEO.
-    pub kind: String,
-    /// PROCESSING, READY, FAILED, DELETE_PENDING or DELETE_FAILED.
-    pub status: String,
+    /// Its kind.
+    #[diesel(deserialize_as = String)]
+    pub kind: AssetKind,
+    /// Where it is in its life.
+    #[diesel(deserialize_as = String)]
+    pub status: AssetStatus,
     /// A display title.
     pub title: String,
     /// The uploaded file's name.
@@ -259,8 +282,8 @@ pub struct Usage {
     pub section_id: Uuid,
     /// Its title.
     pub section_title: String,
-    /// ATTACHMENT or VIDEO.
-    pub usage: &'static str,
+    /// How it is used.
+    pub usage: UsageKind,
 }
 
 /// An attachment of a section.
@@ -516,7 +539,7 @@ pub async fn complete_upload(
         .for_update()
         .first(conn)
         .await?;
-    if asset.status != "PROCESSING" {
+    if asset.status != AssetStatus::Processing {
         return Ok((asset, None));
     }
     let outcome = match stored {
@@ -559,7 +582,7 @@ pub async fn complete_upload(
     crate::audit(
         conn,
         actor,
-        if updated.status == "READY" {
+        if updated.status == AssetStatus::Ready {
             "ASSET_UPLOADED"
         } else {
             "ASSET_UPLOAD_FAILED"
@@ -576,9 +599,9 @@ pub async fn complete_upload(
 #[derive(Debug, Clone, Default)]
 pub struct AssetFilter {
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<AssetKind>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<AssetStatus>,
     /// Title or file name contains this (case-insensitive).
     pub q: Option<String>,
 }
@@ -604,10 +627,10 @@ pub async fn list(
         query = query.filter(media_assets::id.lt(before));
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(media_assets::kind.eq(kind.clone()));
+        query = query.filter(media_assets::kind.eq(kind.as_str()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(media_assets::status.eq(status.clone()));
+        query = query.filter(media_assets::status.eq(status.as_str()));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!(
@@ -690,7 +713,7 @@ async fn where_used(
         .order((modules::title, sections::sort_order))
         .load(conn)
         .await?;
-    let usage = |usage: &'static str| {
+    let usage = |usage: UsageKind| {
         move |(asset, module_id, module_title, section_id, section_title): UsageRow| {
             (
                 asset,
@@ -706,12 +729,12 @@ async fn where_used(
     };
     Ok(attached
         .into_iter()
-        .map(usage("ATTACHMENT"))
+        .map(usage(UsageKind::Attachment))
         .chain(
             videos
                 .into_iter()
                 .filter_map(|(a, m, mt, s, st)| a.map(|a| (a, m, mt, s, st)))
-                .map(usage("VIDEO")),
+                .map(usage(UsageKind::Video)),
         )
         .collect())
 }
@@ -827,7 +850,7 @@ pub async fn delete(
     Ok(assets
         .into_iter()
         .map(|mut a| {
-            a.status = "DELETE_PENDING".into();
+            a.status = AssetStatus::DeletePending;
             a
         })
         .collect())
@@ -1045,7 +1068,7 @@ pub async fn downloadable(
     id: Uuid,
 ) -> Result<Asset, LearningError> {
     let asset = find(conn, actor, id).await?;
-    if asset.status != "READY" {
+    if asset.status != AssetStatus::Ready {
         return Err(LearningError::AssetNotReady);
     }
     if check_author(actor).is_ok() {
@@ -1080,16 +1103,18 @@ async fn section_in(
     }
 }
 
-/// A section's attachments, in the order they were added.
+/// A section's attachments, in the order they were added, a page at a time.
 pub async fn attachments(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
     section: Uuid,
-) -> Result<Vec<Attachment>, LearningError> {
+    page: &PageRequest,
+) -> Result<Page<Attachment>, LearningError> {
     visible(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
-    let rows: Vec<(Uuid, Uuid, String, Asset)> = section_attachments::table
+    let limit = page.limit();
+    let mut query = section_attachments::table
         .inner_join(
             media_assets::table.on(media_assets::tenant_id
                 .eq(section_attachments::tenant_id)
@@ -1098,15 +1123,20 @@ pub async fn attachments(
         .filter(section_attachments::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(section_attachments::section_id.eq(section))
         .order(section_attachments::id)
+        .limit(i64::from(limit) + 1)
         .select((
             section_attachments::id,
             section_attachments::section_id,
             section_attachments::title,
             Asset::as_select(),
         ))
-        .load(conn)
-        .await?;
-    Ok(rows
+        .into_boxed();
+    if let Some(cursor) = page.cursor().map_err(|_| LearningError::bad_cursor())? {
+        let after: Uuid = cursor.0.parse().map_err(|_| LearningError::bad_cursor())?;
+        query = query.filter(section_attachments::id.gt(after));
+    }
+    let rows: Vec<(Uuid, Uuid, String, Asset)> = query.load(conn).await?;
+    let rows = rows
         .into_iter()
         .map(|(id, section_id, title, asset)| Attachment {
             id,
@@ -1114,7 +1144,10 @@ pub async fn attachments(
             title,
             asset,
         })
-        .collect())
+        .collect();
+    Ok(Page::from_overfetch(rows, limit, |a: &Attachment| {
+        a.id.to_string()
+    }))
 }
 
 /// Attaches a READY asset to a section (once per section).
@@ -1129,7 +1162,7 @@ pub async fn attach(
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let found = find(conn, actor, asset).await?;
-    if found.status != "READY" {
+    if found.status != AssetStatus::Ready {
         return Err(LearningError::AssetNotReady);
     }
     let title = title.unwrap_or_else(|| found.title.clone());
@@ -1213,7 +1246,7 @@ pub(crate) async fn video_asset(
     };
     let id: Uuid = reference.parse().map_err(|_| invalid())?;
     let asset = find(conn, actor, id).await.map_err(|_| invalid())?;
-    if asset.kind != "VIDEO" || asset.status != "READY" {
+    if asset.kind != AssetKind::Video || asset.status != AssetStatus::Ready {
         return Err(invalid());
     }
     Ok(id)

@@ -34,6 +34,30 @@ use uuid::Uuid;
 use crate::LearningError;
 use crate::error::on_missing_reference;
 
+guild_kernel::string_enum!(
+    /// Where a module is in its life.
+    ModuleStatus {
+        /// Being written; seen by its authors only.
+        Draft => "DRAFT",
+        /// In the catalog.
+        Published => "PUBLISHED",
+        /// Out of the catalog; kept with its completions and certificates.
+        Archived => "ARCHIVED",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// How demanding a module is.
+    Difficulty {
+        /// For newcomers (the default).
+        Beginner => "BEGINNER",
+        /// Needs some experience.
+        Intermediate => "INTERMEDIATE",
+        /// For experts.
+        Advanced => "ADVANCED",
+    }
+);
+
 /// A module's stored fields.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
 #[diesel(table_name = modules)]
@@ -44,10 +68,12 @@ pub struct ModuleRow {
     pub title: String,
     /// Description.
     pub description: String,
-    /// DRAFT, PUBLISHED or ARCHIVED.
-    pub status: String,
-    /// BEGINNER, INTERMEDIATE or ADVANCED.
-    pub difficulty: String,
+    /// Where it is in its life.
+    #[diesel(deserialize_as = String)]
+    pub status: ModuleStatus,
+    /// How demanding it is.
+    #[diesel(deserialize_as = String)]
+    pub difficulty: Difficulty,
     /// Cover image.
     pub cover_image_url: Option<String>,
     /// Category.
@@ -108,7 +134,7 @@ pub struct ModuleInput {
     /// Description.
     pub description: Option<String>,
     /// Difficulty.
-    pub difficulty: Option<String>,
+    pub difficulty: Option<Difficulty>,
     /// Cover image URL (`https:` only, see [`guild_kernel::links`]); `Some(None)` clears it.
     pub cover_image_url: Option<Option<String>>,
     /// Category; `Some(None)` clears it.
@@ -126,7 +152,7 @@ pub struct ModuleInput {
 struct Changes {
     title: Option<String>,
     description: Option<String>,
-    difficulty: Option<String>,
+    difficulty: Option<&'static str>,
     cover_image_url: Option<Option<String>>,
     category_id: Option<Option<Uuid>>,
     estimated_minutes: Option<Option<i32>>,
@@ -208,7 +234,8 @@ pub(crate) async fn visible_on(
     }
     let access = access?;
     if access.mentor
-        || (row.status == "PUBLISHED" && (access.catalog_open.unwrap_or(false) || access.assigned))
+        || (row.status == ModuleStatus::Published
+            && (access.catalog_open.unwrap_or(false) || access.assigned))
     {
         return Ok(row);
     }
@@ -399,15 +426,6 @@ fn check_input(input: &ModuleInput) -> Result<(), LearningError> {
             e.field_error("cover_image_url"),
         ]));
     }
-    if let Some(d) = &input.difficulty
-        && !["BEGINNER", "INTERMEDIATE", "ADVANCED"].contains(&d.as_str())
-    {
-        return Err(LearningError::invalid(
-            "difficulty",
-            "one_of",
-            "must be BEGINNER, INTERMEDIATE or ADVANCED",
-        ));
-    }
     Ok(())
 }
 
@@ -496,10 +514,7 @@ pub async fn create(
             modules::id.eq(id),
             modules::title.eq(title),
             modules::description.eq(input.description.clone().unwrap_or_default()),
-            modules::difficulty.eq(input
-                .difficulty
-                .clone()
-                .unwrap_or_else(|| "BEGINNER".into())),
+            modules::difficulty.eq(input.difficulty.unwrap_or(Difficulty::Beginner).as_str()),
             modules::cover_image_url.eq(input.cover_image_url.clone().flatten()),
             modules::category_id.eq(input.category_id.flatten()),
             modules::estimated_minutes.eq(input.estimated_minutes.flatten()),
@@ -585,7 +600,7 @@ pub async fn update(
     input: &ModuleInput,
 ) -> Result<Module, LearningError> {
     let row = editable(conn, actor, id).await?;
-    if row.status == "ARCHIVED" {
+    if row.status == ModuleStatus::Archived {
         return Err(LearningError::InvalidTransition(
             "an archived module cannot be edited; restore it first",
         ));
@@ -595,7 +610,7 @@ pub async fn update(
     let changes = Changes {
         title: input.title.clone(),
         description: input.description.clone(),
-        difficulty: input.difficulty.clone(),
+        difficulty: input.difficulty.map(Difficulty::as_str),
         cover_image_url: input.cover_image_url.clone(),
         category_id: input.category_id,
         estimated_minutes: input.estimated_minutes,
@@ -633,24 +648,25 @@ pub async fn set_status(
     actor: &Actor,
     id: Uuid,
     expected: i32,
-    status: &str,
+    status: ModuleStatus,
     note: &crate::versions::ChangeNote,
 ) -> Result<Module, LearningError> {
+    use ModuleStatus::{Archived, Draft, Published};
     let row = editable(conn, actor, id).await?;
     let allowed = matches!(
-        (row.status.as_str(), status),
-        ("DRAFT", "PUBLISHED")
-            | ("PUBLISHED", "ARCHIVED")
-            | ("PUBLISHED", "DRAFT")
-            | ("ARCHIVED", "DRAFT")
-            | ("DRAFT", "ARCHIVED")
+        (row.status, status),
+        (Draft, Published)
+            | (Published, Archived)
+            | (Published, Draft)
+            | (Archived, Draft)
+            | (Draft, Archived)
     );
     if !allowed {
         return Err(LearningError::InvalidTransition(
             "this status change is not allowed",
         ));
     }
-    if status == "PUBLISHED" {
+    if status == Published {
         let count: i64 = sections::table
             .filter(sections::tenant_id.eq(actor.tenant_id.into_uuid()))
             .filter(sections::module_id.eq(id))
@@ -662,25 +678,25 @@ pub async fn set_status(
         }
     }
     bump(conn, actor, &row, expected).await?;
-    let published_at = if status == "PUBLISHED" {
+    let published_at = if status == Published {
         row.published_at.or(Some(Utc::now()))
     } else {
         row.published_at
     };
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), id)))
         .set((
-            modules::status.eq(status),
+            modules::status.eq(status.as_str()),
             modules::published_at.eq(published_at),
         ))
         .execute(conn)
         .await?;
-    if status == "PUBLISHED" {
+    if status == Published {
         crate::versions::record_if_changed(conn, actor, &row, note).await?;
     }
     let action = match status {
-        "PUBLISHED" => "MODULE_PUBLISHED",
-        "ARCHIVED" => "MODULE_ARCHIVED",
-        _ => "MODULE_UNPUBLISHED",
+        Published => "MODULE_PUBLISHED",
+        Archived => "MODULE_ARCHIVED",
+        Draft => "MODULE_UNPUBLISHED",
     };
     crate::audit(
         conn,
@@ -765,11 +781,40 @@ pub async fn delete(
     Ok(())
 }
 
+guild_kernel::string_enum!(
+    /// The orders of the catalog: a field, ascending, or descending with a leading `-`. Ties are
+    /// broken by id, in the same direction.
+    ModuleSort {
+        /// Oldest first (the default).
+        CreatedAt => "created_at",
+        /// Newest first.
+        CreatedAtDesc => "-created_at",
+        /// By title, A to Z.
+        Title => "title",
+        /// By title, Z to A.
+        TitleDesc => "-title",
+        /// Least recently changed first.
+        UpdatedAt => "updated_at",
+        /// Most recently changed first.
+        UpdatedAtDesc => "-updated_at",
+    }
+);
+
+#[expect(
+    clippy::derivable_impls,
+    reason = "string_enum! declares the derives; the default is a choice of the catalog"
+)]
+impl Default for ModuleSort {
+    fn default() -> Self {
+        Self::CreatedAt
+    }
+}
+
 /// Filters for the catalog.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleFilter {
     /// Only this status (managers; members only ever see PUBLISHED).
-    pub status: Option<String>,
+    pub status: Option<ModuleStatus>,
     /// Only this category.
     pub category_id: Option<Uuid>,
     /// Only modules with this tag.
@@ -779,9 +824,12 @@ pub struct ModuleFilter {
     /// Full-text search (web-search syntax: words, "phrases", -excluded) over titles,
     /// descriptions and section text.
     pub q: Option<String>,
+    /// The order.
+    pub sort: ModuleSort,
 }
 
-/// The catalog the actor may see, ordered by id, in a fixed number of queries.
+/// The catalog the actor may see, in `filter.sort`'s order, in a fixed number of queries. The
+/// cursor carries the sort (`{sort}|{key}|{id}`): a cursor of another order is refused.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -793,9 +841,16 @@ pub async fn list(
     let mut query = modules::table
         .filter(modules::tenant_id.eq(tenant))
         .select(ModuleRow::as_select())
-        .order(modules::id.asc())
         .limit(i64::from(limit) + 1)
         .into_boxed();
+    query = match filter.sort {
+        ModuleSort::CreatedAt => query.order((modules::created_at.asc(), modules::id.asc())),
+        ModuleSort::CreatedAtDesc => query.order((modules::created_at.desc(), modules::id.desc())),
+        ModuleSort::Title => query.order((modules::title.asc(), modules::id.asc())),
+        ModuleSort::TitleDesc => query.order((modules::title.desc(), modules::id.desc())),
+        ModuleSort::UpdatedAt => query.order((modules::updated_at.asc(), modules::id.asc())),
+        ModuleSort::UpdatedAtDesc => query.order((modules::updated_at.desc(), modules::id.desc())),
+    };
     if !may_manage_all(actor, None) {
         let me = actor.user_id.into_uuid();
         let mine = modules::created_by.eq(me).or(diesel::dsl::exists(
@@ -824,7 +879,7 @@ pub async fn list(
         };
     }
     if let Some(status) = &filter.status {
-        query = query.filter(modules::status.eq(status.clone()));
+        query = query.filter(modules::status.eq(status.as_str()));
     }
     if let Some(category) = filter.category_id {
         query = query.filter(modules::category_id.eq(category));
@@ -866,16 +921,68 @@ pub async fn list(
                 .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid())),
         ));
     }
-    if let Some(cursor) = page.cursor().map_err(|_| {
-        LearningError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
-    })? {
-        let after: Uuid = cursor.0.parse().map_err(|_| {
-            LearningError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
-        })?;
-        query = query.filter(modules::id.gt(after));
+    if let Some((key, id)) = crate::keyset(page)? {
+        let sort = filter.sort.as_str();
+        let key = key
+            .strip_prefix(sort)
+            .and_then(|k| k.strip_prefix('|'))
+            .ok_or_else(LearningError::bad_cursor)?;
+        let time = || crate::cursor_time(key);
+        query = match filter.sort {
+            ModuleSort::CreatedAt => {
+                let t = time()?;
+                query.filter(
+                    modules::created_at
+                        .gt(t)
+                        .or(modules::created_at.eq(t).and(modules::id.gt(id))),
+                )
+            }
+            ModuleSort::CreatedAtDesc => {
+                let t = time()?;
+                query.filter(
+                    modules::created_at
+                        .lt(t)
+                        .or(modules::created_at.eq(t).and(modules::id.lt(id))),
+                )
+            }
+            ModuleSort::UpdatedAt => {
+                let t = time()?;
+                query.filter(
+                    modules::updated_at
+                        .gt(t)
+                        .or(modules::updated_at.eq(t).and(modules::id.gt(id))),
+                )
+            }
+            ModuleSort::UpdatedAtDesc => {
+                let t = time()?;
+                query.filter(
+                    modules::updated_at
+                        .lt(t)
+                        .or(modules::updated_at.eq(t).and(modules::id.lt(id))),
+                )
+            }
+            ModuleSort::Title => query.filter(
+                modules::title
+                    .gt(key.to_owned())
+                    .or(modules::title.eq(key.to_owned()).and(modules::id.gt(id))),
+            ),
+            ModuleSort::TitleDesc => query.filter(
+                modules::title
+                    .lt(key.to_owned())
+                    .or(modules::title.eq(key.to_owned()).and(modules::id.lt(id))),
+            ),
+        };
     }
     let rows = query.load(conn).await?;
-    let page = Page::from_overfetch(rows, limit, |r: &ModuleRow| r.id.to_string());
+    let sort = filter.sort;
+    let page = Page::from_overfetch(rows, limit, |r: &ModuleRow| {
+        let key = match sort {
+            ModuleSort::CreatedAt | ModuleSort::CreatedAtDesc => crate::time_key(r.created_at),
+            ModuleSort::UpdatedAt | ModuleSort::UpdatedAtDesc => crate::time_key(r.updated_at),
+            ModuleSort::Title | ModuleSort::TitleDesc => r.title.clone(),
+        };
+        crate::keyset_key(format!("{}|{key}", sort.as_str()), r.id)
+    });
     Ok(Page {
         data: enrich(conn, actor, page.data).await?,
         next_cursor: page.next_cursor,

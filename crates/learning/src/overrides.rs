@@ -18,7 +18,7 @@ use guild_db::schema::{
     certificates, memberships, module_completions, module_self_assessments, progress_overrides,
     section_completions,
 };
-use guild_kernel::{Actor, DomainEvent, Permission, Target, UserId, authorize};
+use guild_kernel::{Actor, DomainEvent, Page, PageRequest, Permission, Target, UserId, authorize};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -26,8 +26,15 @@ use crate::LearningError;
 use crate::modules::visible;
 use crate::progress::{lock_member_module, record_completion};
 
-/// COMPLETE or RESET.
-pub const ACTIONS: [&str; 2] = ["COMPLETE", "RESET"];
+guild_kernel::string_enum!(
+    /// What an override does to a member's progress on a module.
+    OverrideAction {
+        /// Records a completion (with a certificate when allowed).
+        Complete => "COMPLETE",
+        /// Archives the member's progress on the module.
+        Reset => "RESET",
+    }
+);
 
 /// A recorded override.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -39,8 +46,9 @@ pub struct Override {
     pub user_id: Uuid,
     /// The module.
     pub module_id: Uuid,
-    /// COMPLETE or RESET.
-    pub action: String,
+    /// What it does.
+    #[diesel(deserialize_as = String)]
+    pub action: OverrideAction,
     /// Why.
     pub reason: String,
     /// A COMPLETE also issued a certificate.
@@ -85,8 +93,8 @@ impl DomainEvent for ProgressOverridden {
 pub struct OverrideRequest {
     /// The module.
     pub module_id: Uuid,
-    /// COMPLETE or RESET.
-    pub action: String,
+    /// What to do.
+    pub action: OverrideAction,
     /// Why (required).
     pub reason: String,
     /// On COMPLETE, issue a certificate.
@@ -147,13 +155,6 @@ pub async fn apply(
     if user == actor.user_id {
         return Err(LearningError::CannotOverrideOwnProgress);
     }
-    if !ACTIONS.contains(&request.action.as_str()) {
-        return Err(LearningError::invalid(
-            "action",
-            "one_of",
-            "must be COMPLETE or RESET",
-        ));
-    }
     if request.reason.trim().is_empty() {
         return Err(LearningError::invalid(
             "reason",
@@ -166,7 +167,8 @@ pub async fn apply(
     let tenant = actor.tenant_id;
     let module = request.module_id;
     lock_member_module(conn, tenant, user, module).await?;
-    let (completion_id, certificate_id, archived_at) = if request.action == "COMPLETE" {
+    let (completion_id, certificate_id, archived_at) = if request.action == OverrideAction::Complete
+    {
         // Another member's decision (one's own progress is refused above): it earns.
         let completion = record_completion(conn, tenant, user, module, "OVERRIDE", true, now)
             .await?
@@ -191,7 +193,7 @@ pub async fn apply(
             progress_overrides::id.eq(Uuid::now_v7()),
             progress_overrides::user_id.eq(user.into_uuid()),
             progress_overrides::module_id.eq(module),
-            progress_overrides::action.eq(&request.action),
+            progress_overrides::action.eq(request.action.as_str()),
             progress_overrides::reason.eq(request.reason.trim()),
             progress_overrides::allow_certificate.eq(request.allow_certificate),
             progress_overrides::created_by.eq(actor.user_id.into_uuid()),
@@ -203,7 +205,7 @@ pub async fn apply(
         .returning(Override::as_returning())
         .get_result(conn)
         .await?;
-    publish(conn, actor, &row, &request.action).await?;
+    publish(conn, actor, &row, request.action.as_str()).await?;
     crate::audit(
         conn,
         actor,
@@ -294,7 +296,7 @@ pub async fn revert(
     }
     let user = UserId(row.user_id);
     lock_member_module(conn, actor.tenant_id, user, row.module_id).await?;
-    if row.action == "COMPLETE" {
+    if row.action == OverrideAction::Complete {
         if let Some(completion) = row.completion_id {
             diesel::update(module_completions::table.find((tenant, completion)))
                 .filter(module_completions::archived_at.is_null())
@@ -383,28 +385,47 @@ pub async fn revert(
     Ok(reverted)
 }
 
-/// A member's overrides, newest first (OVERRIDE_PROGRESS or VIEW_ALL_PROGRESS).
+/// A member's overrides, newest first, a page at a time (OVERRIDE_PROGRESS or
+/// VIEW_ALL_PROGRESS).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
     module: Option<Uuid>,
-) -> Result<Vec<Override>, LearningError> {
+    page: &PageRequest,
+) -> Result<Page<Override>, LearningError> {
     if authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_err() {
         authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
     }
     check_member(conn, actor, user).await?;
+    let limit = page.limit();
     let mut query = progress_overrides::table
         .filter(progress_overrides::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(progress_overrides::user_id.eq(user.into_uuid()))
-        .order(progress_overrides::created_at.desc())
+        .order((
+            progress_overrides::created_at.desc(),
+            progress_overrides::id.desc(),
+        ))
         .select(Override::as_select())
-        .limit(500)
+        .limit(i64::from(limit) + 1)
         .into_boxed();
     if let Some(module) = module {
         query = query.filter(progress_overrides::module_id.eq(module));
     }
-    Ok(query.load(conn).await?)
+    if let Some((key, id)) = crate::keyset(page)? {
+        let before = crate::cursor_time(&key)?;
+        query = query.filter(
+            progress_overrides::created_at
+                .lt(before)
+                .or(progress_overrides::created_at
+                    .eq(before)
+                    .and(progress_overrides::id.lt(id))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |o: &Override| {
+        crate::keyset_key(crate::time_key(o.created_at), o.id)
+    }))
 }
 
 /// A member's own assessment of a module.

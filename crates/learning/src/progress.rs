@@ -358,7 +358,7 @@ pub async fn complete_section(
         locked_modules(shared, tenant, user, &[module]),
     )
     .await?;
-    if row.status != "PUBLISHED" {
+    if row.status != crate::modules::ModuleStatus::Published {
         return Err(LearningError::InvalidTransition(
             "only sections of published modules can be completed",
         ));

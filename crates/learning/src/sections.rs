@@ -5,12 +5,40 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::sections;
-use guild_kernel::Actor;
+use guild_kernel::{Actor, Page, PageRequest};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::modules::{editable, visible};
 use crate::{LearningError, html};
+
+guild_kernel::string_enum!(
+    /// What a section mainly holds.
+    SectionKind {
+        /// Text (the default).
+        Text => "TEXT",
+        /// A video.
+        Video => "VIDEO",
+        /// Attached files.
+        Attachment => "ATTACHMENT",
+        /// Several of these.
+        Mixed => "MIXED",
+    }
+);
+
+guild_kernel::string_enum!(
+    /// Where a section's video is hosted.
+    VideoSource {
+        /// An `https://` YouTube or Vimeo URL.
+        YoutubeVimeoUrl => "YOUTUBE_VIMEO_URL",
+        /// A video asset of the media library (its id).
+        Upload => "UPLOAD",
+        /// A Cloudflare Stream uid (32 hex digits).
+        CloudflareStream => "CLOUDFLARE_STREAM",
+        /// A TargetVideo id.
+        Targetvideo => "TARGETVIDEO",
+    }
+);
 
 /// A section.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable)]
@@ -22,8 +50,9 @@ pub struct Section {
     pub module_id: Uuid,
     /// Title.
     pub title: String,
-    /// TEXT, VIDEO, ATTACHMENT or MIXED.
-    pub kind: String,
+    /// What it mainly holds.
+    #[diesel(deserialize_as = String)]
+    pub kind: SectionKind,
     /// Sanitized HTML.
     pub content_html: String,
     /// YOUTUBE_VIMEO_URL, UPLOAD, CLOUDFLARE_STREAM or TARGETVIDEO.
@@ -46,7 +75,7 @@ pub struct SectionInput {
     /// Title.
     pub title: Option<String>,
     /// Kind.
-    pub kind: Option<String>,
+    pub kind: Option<SectionKind>,
     /// HTML (sanitized before storing).
     pub content_html: Option<String>,
     /// Video source and reference together; `Some(None)` removes the video.
@@ -104,32 +133,34 @@ pub fn check_video(source: &str, reference: &str) -> Result<(), LearningError> {
     }
 }
 
-fn check_kind(kind: &str) -> Result<(), LearningError> {
-    if ["TEXT", "VIDEO", "ATTACHMENT", "MIXED"].contains(&kind) {
-        Ok(())
-    } else {
-        Err(LearningError::invalid(
-            "kind",
-            "one_of",
-            "must be TEXT, VIDEO, ATTACHMENT or MIXED",
-        ))
-    }
-}
-
-/// The module's sections, in order.
+/// The module's sections, in order, a page at a time.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-) -> Result<Vec<Section>, LearningError> {
+    page: &PageRequest,
+) -> Result<Page<Section>, LearningError> {
     visible(conn, actor, module).await?;
-    Ok(sections::table
+    let limit = page.limit();
+    let mut query = sections::table
         .filter(sections::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(sections::module_id.eq(module))
         .select(Section::as_select())
-        .order(sections::sort_order)
-        .load(conn)
-        .await?)
+        .order((sections::sort_order, sections::id))
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some((key, id)) = crate::keyset(page)? {
+        let after: i32 = key.parse().map_err(|_| LearningError::bad_cursor())?;
+        query = query.filter(
+            sections::sort_order
+                .gt(after)
+                .or(sections::sort_order.eq(after).and(sections::id.gt(id))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(Page::from_overfetch(rows, limit, |s: &Section| {
+        crate::keyset_key(s.sort_order, s.id)
+    }))
 }
 
 /// One section.
@@ -185,8 +216,7 @@ pub async fn create(
         .title
         .clone()
         .ok_or_else(|| LearningError::invalid("title", "required", "a title is required"))?;
-    let kind = input.kind.clone().unwrap_or_else(|| "TEXT".into());
-    check_kind(&kind)?;
+    let kind = input.kind.unwrap_or(SectionKind::Text);
     let video = input.video.clone().flatten();
     if let Some((source, reference)) = &video {
         check_video(source, reference)?;
@@ -206,7 +236,7 @@ pub async fn create(
             sections::id.eq(id),
             sections::module_id.eq(module),
             sections::title.eq(title),
-            sections::kind.eq(kind),
+            sections::kind.eq(kind.as_str()),
             sections::content_html.eq(html::sanitize(
                 input.content_html.as_deref().unwrap_or_default(),
             )),
@@ -248,9 +278,6 @@ pub async fn update(
             current: current.revision,
         });
     }
-    if let Some(kind) = &input.kind {
-        check_kind(kind)?;
-    }
     if let Some(Some((source, reference))) = &input.video {
         check_video(source, reference)?;
     }
@@ -263,7 +290,7 @@ pub async fn update(
         .filter(sections::revision.eq(expected))
         .set((
             input.title.clone().map(|t| sections::title.eq(t)),
-            input.kind.clone().map(|k| sections::kind.eq(k)),
+            input.kind.map(|k| sections::kind.eq(k.as_str())),
             input
                 .content_html
                 .as_deref()
@@ -379,5 +406,11 @@ pub async fn reorder(
         serde_json::json!({ "order": order }),
     )
     .await?;
-    list(conn, actor, module).await
+    Ok(sections::table
+        .filter(sections::tenant_id.eq(tenant))
+        .filter(sections::module_id.eq(module))
+        .select(Section::as_select())
+        .order((sections::sort_order, sections::id))
+        .load(conn)
+        .await?)
 }

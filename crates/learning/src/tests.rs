@@ -103,7 +103,7 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             &owner,
             created.row.id,
             created.row.revision,
-            "PUBLISHED",
+            modules::ModuleStatus::Published,
             &ChangeNote::default(),
         )
         .await?;

@@ -25,16 +25,24 @@ use uuid::Uuid;
 use crate::LearningError;
 use crate::modules::{ModuleRow, editable, visible};
 
-/// MINOR or MATERIAL.
-pub const CHANGE_KINDS: [&str; 2] = ["MINOR", "MATERIAL"];
+guild_kernel::string_enum!(
+    /// How much a new version of a module changed.
+    ChangeKind {
+        /// Wording, typos: readers are not told.
+        Minor => "MINOR",
+        /// What a learner must know changed: readers see the module as updated until they
+        /// acknowledge it.
+        Material => "MATERIAL",
+    }
+);
 
 /// What a publisher says about a new version.
 #[derive(Debug, Clone, Default)]
 pub struct ChangeNote {
     /// What changed; defaults to "First publication" / "Content updated".
     pub summary: Option<String>,
-    /// MINOR or MATERIAL; defaults to MATERIAL for the first version, MINOR after.
-    pub kind: Option<String>,
+    /// Defaults to MATERIAL for the first version, MINOR after.
+    pub kind: Option<ChangeKind>,
 }
 
 /// One changelog entry.
@@ -47,8 +55,9 @@ pub struct ChangelogEntry {
     pub version: i32,
     /// What changed.
     pub summary: String,
-    /// MINOR or MATERIAL.
-    pub kind: String,
+    /// How much changed.
+    #[diesel(deserialize_as = String)]
+    pub kind: ChangeKind,
     /// Who published it.
     pub published_by: Uuid,
     /// When.
@@ -96,15 +105,6 @@ pub(crate) async fn touch(
 }
 
 fn check_note(note: &ChangeNote) -> Result<(), LearningError> {
-    if let Some(kind) = &note.kind
-        && !CHANGE_KINDS.contains(&kind.as_str())
-    {
-        return Err(LearningError::invalid(
-            "kind",
-            "one_of",
-            "must be MINOR or MATERIAL",
-        ));
-    }
     if let Some(summary) = &note.summary
         && (summary.trim().is_empty() || summary.chars().count() > 2000)
     {
@@ -156,9 +156,9 @@ pub(crate) async fn record_if_changed(
     }
     let next = version + 1;
     let (default_summary, default_kind) = if next == 1 {
-        ("First publication", "MATERIAL")
+        ("First publication", ChangeKind::Material)
     } else {
-        ("Content updated", "MINOR")
+        ("Content updated", ChangeKind::Minor)
     };
     let entry = ChangelogEntry {
         module_id: row.id,
@@ -168,7 +168,7 @@ pub(crate) async fn record_if_changed(
             .as_deref()
             .map_or(default_summary, str::trim)
             .to_owned(),
-        kind: note.kind.clone().unwrap_or_else(|| default_kind.to_owned()),
+        kind: note.kind.unwrap_or(default_kind),
         published_by: actor.user_id.into_uuid(),
         published_at: Utc::now(),
     };
@@ -178,7 +178,7 @@ pub(crate) async fn record_if_changed(
             module_changelog::module_id.eq(entry.module_id),
             module_changelog::version.eq(entry.version),
             module_changelog::summary.eq(&entry.summary),
-            module_changelog::kind.eq(&entry.kind),
+            module_changelog::kind.eq(entry.kind.as_str()),
             module_changelog::published_by.eq(entry.published_by),
             module_changelog::published_at.eq(entry.published_at),
         ))
@@ -188,7 +188,7 @@ pub(crate) async fn record_if_changed(
         .set(modules::version.eq(next))
         .execute(conn)
         .await?;
-    if entry.kind == "MATERIAL" && next > 1 {
+    if entry.kind == ChangeKind::Material && next > 1 {
         guild_db::outbox::publish(
             conn,
             Some(actor.tenant_id),
@@ -222,7 +222,7 @@ pub async fn publish_version(
     note: &ChangeNote,
 ) -> Result<ChangelogEntry, LearningError> {
     let row = editable(conn, actor, module).await?;
-    if row.status != "PUBLISHED" {
+    if row.status != crate::modules::ModuleStatus::Published {
         return Err(LearningError::InvalidTransition(
             "only a published module gets new versions; publish it instead",
         ));

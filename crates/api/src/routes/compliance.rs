@@ -11,7 +11,7 @@ use guild_db::jobs::Schedule;
 use guild_db::worker::Registry;
 use guild_kernel::PageRequest;
 use guild_learning::compliance::{
-    self, DeadlineReminderScan, ExpiryScanJob, Matrix, MatrixFilter, MatrixRow,
+    self, ComplianceStatus, DeadlineReminderScan, ExpiryScanJob, Matrix, MatrixFilter, MatrixRow,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,7 +30,8 @@ pub(crate) struct MatrixQuery {
     group_id: Option<Uuid>,
     /// Only this module.
     module_id: Option<Uuid>,
-    /// Members per page (1–200, default 50).
+    /// Members per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
@@ -40,9 +41,8 @@ pub(crate) struct MatrixQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CellDto {
     module_id: Uuid,
-    /// COMPLIANT, EXPIRING (certificate expires within 30 days), EXPIRED, OVERDUE, IN_PROGRESS
-    /// or NOT_STARTED.
-    status: String,
+    /// EXPIRING: the certificate expires within 30 days.
+    status: ComplianceStatus,
     /// Since when the cell has this status.
     since: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
@@ -71,7 +71,7 @@ impl From<MatrixRow> for MatrixRowDto {
                 .into_iter()
                 .map(|c| CellDto {
                     module_id: c.module_id,
-                    status: c.status.to_owned(),
+                    status: c.status,
                     since: c.since,
                     due_at: c.due_at,
                     expires_at: c.expires_at,
@@ -102,16 +102,18 @@ impl From<Matrix> for MatrixDto {
     }
 }
 
-/// The compliance matrix: members × mandatory modules, each cell with a status and since when.
-/// VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS scoped to groups sees their members; a
-/// grant scoped to the manager subtree sees that subtree.
+/// Get the compliance matrix: members × mandatory modules.
+///
+/// Each cell has a status and since when. VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
+/// scoped to groups sees their members; a grant scoped to the manager subtree sees that subtree.
+/// Members ordered by id, a page at a time.
 #[utoipa::path(
     tag = "compliance",
     params(MatrixQuery),
     responses((status = 200, body = MatrixDto, description = "A page of members"), AuthErrors, InputErrors)
 )]
 #[get("/matrix")]
-pub(crate) async fn compliance_matrix(
+pub(crate) async fn get_compliance_matrix(
     state: web::Data<AppState>,
     auth: Authorized,
     query: web::Query<MatrixQuery>,
@@ -158,11 +160,21 @@ fn date(value: Option<DateTime<Utc>>) -> String {
     value.map(|d| d.to_rfc3339()).unwrap_or_default()
 }
 
-/// The whole matrix as CSV (one line per member and module), with the matrix's scope and filters.
+/// A CSV file.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "text/csv")]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct CsvFile(Vec<u8>);
+
+/// Export the whole compliance matrix as CSV.
+///
+/// One line per member and module (`user_id, name, email, module_id, module, status, since,
+/// due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
+/// attachment named `compliance.csv`.
 #[utoipa::path(
     tag = "compliance",
     params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String, description = "user_id, name, email, module_id, module, status, since, due_at, expires_at"), AuthErrors, InputErrors)
+    responses((status = 200, content_type = "text/csv", body = CsvFile, description = "The CSV file (UTF-8, a header line first)"), AuthErrors, InputErrors)
 )]
 #[get("/matrix/export")]
 pub(crate) async fn export_compliance(
@@ -225,7 +237,10 @@ pub(crate) async fn export_compliance(
         .body(out))
 }
 
-/// Start renewing a module: allowed within 30 days before your certificate expires; your
+/// Start renewing a module.
+///
+/// Allowed within 30 days before your certificate of the module expires (409
+/// `invalid_status_transition` otherwise): your
 /// progress starts over while the certificate stays valid. Completing it again before expiry is
 /// a renewal.
 #[utoipa::path(

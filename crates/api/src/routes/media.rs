@@ -15,7 +15,8 @@ use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::PageRequest;
 use guild_kernel::ports::BlobError;
 use guild_learning::media::{
-    self, Asset, AssetFilter, Attachment, NewUpload, Removal, RemoveAssetBlob, Stored, Usage,
+    self, Asset, AssetFilter, AssetKind, AssetStatus, Attachment, NewUpload, Removal,
+    RemoveAssetBlob, Stored, Usage, UsageKind,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -25,6 +26,7 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
 };
@@ -70,10 +72,9 @@ pub(crate) fn blob_error(err: BlobError) -> ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AssetDto {
     id: Uuid,
-    /// IMAGE, DOCUMENT or VIDEO.
-    kind: String,
-    /// PROCESSING (direct upload not completed), READY, FAILED, DELETE_PENDING or DELETE_FAILED.
-    status: String,
+    kind: AssetKind,
+    /// PROCESSING until a direct upload is completed.
+    status: AssetStatus,
     title: String,
     file_name: String,
     /// Found in the file's bytes once READY.
@@ -111,8 +112,7 @@ pub(crate) struct UsageDto {
     module_title: String,
     section_id: Uuid,
     section_title: String,
-    /// ATTACHMENT or VIDEO.
-    usage: String,
+    usage: UsageKind,
 }
 
 impl From<Usage> for UsageDto {
@@ -122,7 +122,7 @@ impl From<Usage> for UsageDto {
             module_title: u.module_title,
             section_id: u.section_id,
             section_title: u.section_title,
-            usage: u.usage.to_owned(),
+            usage: u.usage,
         }
     }
 }
@@ -145,7 +145,8 @@ pub(crate) struct UploadForm {
     /// agree. Limits: images 10 MiB, documents 50 MiB, videos 2 GiB.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// A display title (default: the file name).
+    /// A display title, 1 to 200 characters, not blank (default: the file name).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: Option<String>,
 }
 
@@ -166,7 +167,12 @@ pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
     )])
 }
 
-/// Upload a small file (multipart/form-data, at most 25 MiB) to the media library.
+/// Upload a small file to the media library.
+///
+/// Content authors (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES) send multipart/form-data of at
+/// most 25 MiB (413 `file_too_large`; larger files use `POST /v1/media/uploads`). The type is
+/// found from the bytes: 422 `unsupported_file_type`, or `file_type_mismatch` when the name's
+/// extension disagrees; 400 `malformed_multipart` for a broken form.
 #[utoipa::path(
     tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -254,17 +260,27 @@ pub(crate) async fn upload_media(
 /// A direct upload to start.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "file_name": "harness-inspection.mp4", "title": "Harness inspection", "size_bytes": 73400320 }))]
 pub(crate) struct DirectUploadBody {
-    /// The file's name; its extension decides the expected type (checked against the bytes on
-    /// completion).
+    /// The file's name, 1 to 255 characters, not blank, without `/`, `\` or control characters;
+    /// its extension decides the expected type (checked against the bytes on completion): pdf,
+    /// docx, doc, png, jpg, jpeg, gif, webp, mp4, m4v, mov or webm, in any case.
     #[validate(length(min = 1, max = 255))]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\\\x00-\x1f\x7f-\x9f]*[^/\\\s\x00-\x1f\x7f-\x9f][^/\\\x00-\x1f\x7f-\x9f]*\.(?:[Pp][Dd][Ff]|[Dd][Oo][Cc][Xx]?|[Pp][Nn][Gg]|[Jj][Pp][Ee]?[Gg]|[Gg][Ii][Ff]|[Ww][Ee][Bb][Pp]|[Mm][Pp]4|[Mm]4[Vv]|[Mm][Oo][Vv]|[Ww][Ee][Bb][Mm])$"
+    )]
     file_name: String,
-    /// A display title (default: the file name).
+    /// A display title, 1 to 200 characters, not blank (default: the file name).
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: Option<String>,
-    /// The file's size in bytes: send exactly this many (the upload URL is signed for it, and
-    /// the size is checked again on completion).
+    /// The file's size in bytes, at least 1: send exactly this many (the upload URL is signed for
+    /// it, and the size is checked again on completion). Above the kind's limit (images 10 MiB,
+    /// documents 50 MiB, videos 2 GiB) it is 413 `file_too_large`.
     #[validate(range(min = 1))]
+    #[schema(minimum = 1)]
     size_bytes: u64,
 }
 
@@ -288,11 +304,16 @@ pub(crate) struct DirectUploadDto {
     upload: SignedUploadDto,
 }
 
-/// Start a direct upload of a large file: returns a PROCESSING asset and a signed URL (valid one
-/// hour) to PUT the bytes to; then call `POST /v1/media/{id}/complete`, which seals the upload
-/// (the URL takes no more files). An upload not completed within the hour is removed.
+/// Start a direct upload of a large file.
+///
+/// Content authors get a PROCESSING asset and a signed URL (valid one hour) to PUT the bytes to;
+/// then call `POST /v1/media/{id}/complete`, which seals the upload (the URL takes no more
+/// files). An upload not completed within the hour is removed. 503 `storage_unavailable` when
+/// the storage cannot sign. With an `Idempotency-Key`, a retry creates nothing more and answers
+/// the first response again (with the same URL).
 #[utoipa::path(
     tag = "media",
+    params(IdempotencyHeader),
     request_body = DirectUploadBody,
     responses((status = 201, body = DirectUploadDto, description = "Upload the bytes, then complete"), AuthErrors, InputErrors, UploadErrors)
 )]
@@ -337,9 +358,12 @@ pub(crate) async fn start_media_upload(
     }))
 }
 
-/// Complete a direct upload: the upload is sealed (the upload URL can no longer change the file),
-/// then the stored bytes are checked (type from the content, size limit); the asset becomes
-/// READY, or FAILED with 422/413 and the blob is removed.
+/// Complete a direct upload.
+///
+/// The upload is sealed (the upload URL can no longer change the file), then the stored bytes
+/// are checked (type from the content, size limit): the asset becomes READY, or FAILED with 422
+/// (`upload_missing`, `unsupported_file_type`, `file_type_mismatch`) or 413 `file_too_large` and
+/// the blob is removed. Completing a completed upload answers the asset again.
 #[utoipa::path(
     tag = "media",
     params(("asset_id" = Uuid, Path, description = "The asset")),
@@ -357,7 +381,7 @@ pub(crate) async fn complete_media_upload(
         media::pending_upload(conn, &actor, id).await
     })
     .await?;
-    if asset.status != "PROCESSING" {
+    if asset.status != AssetStatus::Processing {
         return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
     }
     // Sealed before it is read: what is checked is what will be served. Nothing to seal is
@@ -398,19 +422,23 @@ pub(crate) async fn complete_media_upload(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AssetQuery {
-    /// IMAGE, DOCUMENT or VIDEO.
-    kind: Option<String>,
-    /// PROCESSING, READY, FAILED, DELETE_PENDING or DELETE_FAILED.
-    status: Option<String>,
-    /// Title or file name contains this.
+    /// Only this kind.
+    kind: Option<AssetKind>,
+    /// Only this status.
+    status: Option<AssetStatus>,
+    /// Title or file name contains this (case-insensitive).
     q: Option<String>,
-    /// Page size.
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// The media library, newest first (content authors).
+/// List the media library, newest first.
+///
+/// Content authors (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES), a page at a time; assignment
+/// submission files are not listed.
 #[utoipa::path(
     tag = "media",
     params(AssetQuery),
@@ -440,7 +468,9 @@ pub(crate) async fn list_media(
     Ok(HttpResponse::Ok().json(PageOf::map(assets, AssetDto::from)))
 }
 
-/// One asset and the sections that use it.
+/// Get an asset and the sections that use it.
+///
+/// Content authors; 404 `asset_not_found` for an asset of no library of yours.
 #[utoipa::path(
     tag = "media",
     params(("asset_id" = Uuid, Path, description = "The asset")),
@@ -470,12 +500,14 @@ pub(crate) async fn get_media(
 pub(crate) struct ForceQuery {
     /// Also remove the attachments and videos that use it (default false: 409 `asset_in_use`).
     #[serde(default)]
+    #[param(default = false)]
     force: bool,
 }
 
-/// Delete an asset (its uploader or MANAGE_ALL_MODULES). Refused with 409 `asset_in_use` while
-/// sections use it, unless `force`. It becomes DELETE_PENDING and its file is removed in the
-/// background.
+/// Delete an asset.
+///
+/// Its uploader or MANAGE_ALL_MODULES. Refused with 409 `asset_in_use` while sections use it,
+/// unless `force`. It becomes DELETE_PENDING and its file is removed in the background.
 #[utoipa::path(
     tag = "media",
     params(("asset_id" = Uuid, Path, description = "The asset"), ForceQuery),
@@ -501,12 +533,15 @@ pub(crate) async fn delete_media(
 /// Assets to delete at once.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "ids": ["0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"], "force": false }))]
 pub(crate) struct BulkDeleteBody {
     /// 1 to 100 asset ids.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_items = 1, max_items = 100)]
     ids: Vec<Uuid>,
-    /// Also remove the attachments and videos that use them.
+    /// Also remove the attachments and videos that use them (default false).
     #[serde(default)]
+    #[schema(default = false)]
     force: bool,
 }
 
@@ -516,7 +551,10 @@ pub(crate) struct AssetList {
     data: Vec<AssetDto>,
 }
 
-/// Delete several assets in one step (all or none; audited as ASSET_BULK_DELETED).
+/// Delete several assets in one step.
+///
+/// All or none, with the rights of `DELETE /v1/media/{id}` on each (404 `asset_not_found`, 409
+/// `asset_in_use` without `force`); audited as ASSET_BULK_DELETED.
 #[utoipa::path(
     tag = "media",
     request_body = BulkDeleteBody,
@@ -549,8 +587,11 @@ pub(crate) struct DownloadDto {
     pub(crate) content_type: String,
 }
 
-/// A signed download URL (five minutes) for an asset: content authors, and anyone who can see a
-/// section using it.
+/// Download an asset: get a signed download URL.
+///
+/// The URL is valid five minutes and needs no credentials. Content authors, and anyone who can
+/// see a section using the asset; 409 `asset_not_ready` for an asset that is not READY, 503
+/// `storage_unavailable` when the storage cannot sign.
 #[utoipa::path(
     tag = "media",
     params(("asset_id" = Uuid, Path, description = "The asset")),
@@ -604,46 +645,52 @@ impl From<Attachment> for AttachmentDto {
     }
 }
 
-/// A section's attachments (download each with `GET /v1/media/{id}/download`).
+/// List a section's attachments, in the order they were added.
+///
+/// Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise), a
+/// page at a time; download each with `GET /v1/media/{id}/download`.
 #[utoipa::path(
     tag = "media",
-    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
-    responses((status = 200, body = Vec<AttachmentDto>, description = "The attachments"), AuthErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), PageParams),
+    responses((status = 200, body = PageOf<AttachmentDto>, description = "A page of attachments"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn list_attachments(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(Uuid, Uuid)>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (module, section) = path.into_inner();
+    let page = PageRequest::from(&page.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        media::attachments(conn, &actor, module, section).await
+        media::attachments(conn, &actor, module, section, &page).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(
-        list.into_iter()
-            .map(AttachmentDto::from)
-            .collect::<Vec<_>>(),
-    ))
+    Ok(HttpResponse::Ok().json(PageOf::map(list, AttachmentDto::from)))
 }
 
 /// An asset to attach.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "asset_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0", "title": "Inspection checklist (PDF)" }))]
 pub(crate) struct AttachBody {
-    /// A READY asset of the library.
+    /// A READY asset of the library (409 `asset_not_ready` otherwise).
     asset_id: Uuid,
-    /// Display title (default: the asset's).
+    /// Display title, 1 to 200 characters (default: the asset's).
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
 }
 
 /// Attach a library asset to a section.
+///
+/// The module's editors; once per section (409 `already_attached`). With an `Idempotency-Key`, a
+/// retry creates nothing more and answers the first response again.
 #[utoipa::path(
     tag = "media",
-    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), IdempotencyHeader),
     request_body = AttachBody,
     responses((status = 201, body = AttachmentDto, description = "Attached"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
@@ -651,20 +698,24 @@ pub(crate) struct AttachBody {
 pub(crate) async fn attach_asset(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     path: web::Path<(Uuid, Uuid)>,
     body: ValidJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (module, section) = path.into_inner();
     let body = body.into_inner();
-    let attachment = in_tenant(&state, &actor, async |conn| {
-        media::attach(conn, &actor, module, section, body.asset_id, body.title).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        media::attach(conn, &actor, module, section, body.asset_id, body.title)
+            .await
+            .map(AttachmentDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(AttachmentDto::from(attachment)))
+    .await
 }
 
-/// Remove an attachment from a section (the asset stays in the library).
+/// Delete (detach) an attachment from a section.
+///
+/// The module's editors; the asset stays in the library.
 #[utoipa::path(
     tag = "media",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), ("attachment_id" = Uuid, Path, description = "The attachment")),

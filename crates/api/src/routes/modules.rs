@@ -1,12 +1,17 @@
 //! Modules, their sections, categories, prerequisites, mentors and group assignments.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
 use guild_learning::categories::{self, Category};
-use guild_learning::modules::{self, Module, ModuleFilter, ModuleInput};
-use guild_learning::sections::{self, Section, SectionInput};
-use guild_learning::versions::ChangeNote;
+use guild_learning::modules::{
+    self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
+};
+use guild_learning::sections::{self, Section, SectionInput, SectionKind, VideoSource};
+use guild_learning::versions::{ChangeKind, ChangeNote};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
@@ -14,8 +19,9 @@ use validator::Validate;
 
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
-use crate::etag::{IfMatch, with_etag};
+use crate::etag::{IfMatch, etag, with_etag};
 use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
@@ -48,10 +54,8 @@ pub(crate) struct ModuleDto {
     id: Uuid,
     title: String,
     description: String,
-    /// DRAFT, PUBLISHED or ARCHIVED.
-    status: String,
-    /// BEGINNER, INTERMEDIATE or ADVANCED.
-    difficulty: String,
+    status: ModuleStatus,
+    difficulty: Difficulty,
     cover_image_url: Option<String>,
     category_id: Option<Uuid>,
     estimated_minutes: Option<i32>,
@@ -124,51 +128,135 @@ pub(crate) fn module_reply(status: actix_web::HttpResponseBuilder, module: Modul
     with_etag(status, revision, &ModuleDto::from(module))
 }
 
-fn difficulty_level(value: &str) -> Result<(), validator::ValidationError> {
-    if ["BEGINNER", "INTERMEDIATE", "ADVANCED"].contains(&value) {
-        Ok(())
-    } else {
-        let mut err = validator::ValidationError::new("one_of");
-        err.message = Some("must be BEGINNER, INTERMEDIATE or ADVANCED".into());
-        Err(err)
+/// Adds the `ETag` of the JSON body's `revision` to a successful response of
+/// [`Idempotency::run`] (a replay answers the stored body, so the tag is read from the body).
+fn with_body_etag(response: HttpResponse) -> HttpResponse {
+    let (mut head, body) = response.into_parts();
+    match body.try_into_bytes() {
+        Ok(bytes) => {
+            let revision = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["revision"].as_i64())
+                .and_then(|r| i32::try_from(r).ok());
+            if let Some(revision) = revision.filter(|_| head.status().is_success())
+                && let Ok(value) = HeaderValue::from_str(&etag(revision))
+            {
+                head.headers_mut().insert(header::ETAG, value);
+            }
+            head.set_body(BoxBody::new(bytes))
+        }
+        Err(body) => head.set_body(body),
     }
 }
 
-/// A module's fields. On create `title` is required; on update every field left out is kept
-/// (send `null` to clear an optional one).
+/// A new module. Only `title` is required; it is created as a DRAFT.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ModuleBody {
+#[schema(example = json!({
+    "title": "Working at height",
+    "description": "Ladders, scaffolds and harnesses: what to check before you climb.",
+    "difficulty": "BEGINNER",
+    "cover_image_url": "https://cdn.example.com/covers/ladders.png",
+    "estimated_minutes": 45,
+    "validity_months": 12,
+    "tags": ["safety", "onboarding"]
+}))]
+pub(crate) struct CreateModuleBody {
+    /// 1 to 200 characters.
     #[validate(length(min = 1, max = 200))]
-    title: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    title: String,
+    /// At most 10,000 characters (default empty).
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     description: Option<String>,
-    #[validate(custom(function = "difficulty_level"))]
-    difficulty: Option<String>,
+    /// Default BEGINNER.
+    difficulty: Option<Difficulty>,
     /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
     /// `http:` links are refused.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
     #[validate(custom(function = "crate::extract::https_link"))]
-    cover_image_url: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<Uuid>)]
-    category_id: Option<Option<Uuid>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9_~%-][A-Za-z0-9_.~%-]*(:[0-9]*)?([/?#][!-\\[\\]-~]*)?$"
+    )]
+    cover_image_url: Option<String>,
+    /// A category of the tenant (404 `category_not_found` otherwise).
+    category_id: Option<Uuid>,
+    /// 1 to 10,000.
     #[validate(range(min = 1, max = 10000))]
-    estimated_minutes: Option<Option<i32>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(minimum = 1, maximum = 10000)]
+    estimated_minutes: Option<i32>,
+    /// Months a completion stays valid, 1 to 600 (compliance); none: forever.
     #[validate(range(min = 1, max = 600))]
-    validity_months: Option<Option<i32>>,
-    /// Tag names, created on the fly; replaces the set.
+    #[schema(minimum = 1, maximum = 600)]
+    validity_months: Option<i32>,
+    /// Tag names (at most 30), created on the fly; blank names are ignored.
     #[validate(length(max = 30))]
+    #[schema(max_items = 30)]
     tags: Option<Vec<String>>,
 }
 
-impl From<ModuleBody> for ModuleInput {
-    fn from(b: ModuleBody) -> Self {
+impl From<CreateModuleBody> for ModuleInput {
+    fn from(b: CreateModuleBody) -> Self {
+        Self {
+            title: Some(b.title),
+            description: b.description,
+            difficulty: b.difficulty,
+            cover_image_url: Some(b.cover_image_url),
+            category_id: Some(b.category_id),
+            estimated_minutes: Some(b.estimated_minutes),
+            validity_months: Some(b.validity_months),
+            tags: b.tags,
+        }
+    }
+}
+
+/// Changes to a module: every field left out is kept; `null` clears an optional one.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Working at height (2027)",
+    "estimated_minutes": 50,
+    "category_id": null
+}))]
+pub(crate) struct UpdateModuleBody {
+    /// 1 to 200 characters.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    title: Option<String>,
+    /// At most 10,000 characters.
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    description: Option<String>,
+    difficulty: Option<Difficulty>,
+    /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+    /// `http:` links are refused. `null` removes it.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9_~%-][A-Za-z0-9_.~%-]*(:[0-9]*)?([/?#][!-\\[\\]-~]*)?$")]
+    #[validate(custom(function = "crate::extract::https_link"))]
+    cover_image_url: Option<Option<String>>,
+    /// A category of the tenant (404 `category_not_found` otherwise); `null` uncategorizes.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    category_id: Option<Option<Uuid>>,
+    /// 1 to 10,000; `null` clears it.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 10000)]
+    #[validate(range(min = 1, max = 10000))]
+    estimated_minutes: Option<Option<i32>>,
+    /// 1 to 600; `null`: valid forever.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 600)]
+    #[validate(range(min = 1, max = 600))]
+    validity_months: Option<Option<i32>>,
+    /// Tag names (at most 30), created on the fly; replaces the set.
+    #[validate(length(max = 30))]
+    #[schema(max_items = 30)]
+    tags: Option<Vec<String>>,
+}
+
+impl From<UpdateModuleBody> for ModuleInput {
+    fn from(b: UpdateModuleBody) -> Self {
         Self {
             title: b.title,
             description: b.description,
@@ -182,31 +270,39 @@ impl From<ModuleBody> for ModuleInput {
     }
 }
 
-/// Filters for the catalog.
+/// Filters, order and paging of the catalog.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ModuleQuery {
-    /// DRAFT, PUBLISHED or ARCHIVED (members only ever see PUBLISHED, plus their own).
-    status: Option<String>,
+    /// Only this status (members only ever see PUBLISHED modules, plus their own).
+    status: Option<ModuleStatus>,
+    /// Only this category.
     category_id: Option<Uuid>,
-    /// A tag name.
+    /// Only modules with this tag (case-insensitive).
     tag: Option<String>,
     /// Only the modules you pinned.
     #[serde(default)]
+    #[param(default = false)]
     pinned: bool,
     /// Full-text search over titles, descriptions and section text (words, "phrases", -excluded).
     q: Option<String>,
-    /// Page size, 1 to 200.
+    /// The order (default `created_at`); a leading `-` is descending. A cursor only continues
+    /// the order it was issued for.
+    sort: Option<ModuleSort>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// The catalog: every module you may see, with your due dates.
+/// List the catalog: every module you may see, with your due dates.
 ///
 /// Managers see every module; a module's creator and mentors see it; members see the published
 /// modules assigned to their groups (or all published ones when the tenant's catalog is open).
+/// Sorted by `sort` (creation, title or last change, either way), keyset-paginated: 422
+/// `validation_failed` (`invalid_cursor`) for a cursor of another order.
 #[utoipa::path(
     tag = "modules",
     params(ModuleQuery),
@@ -226,6 +322,7 @@ pub(crate) async fn list_modules(
         tag: q.tag,
         pinned: q.pinned,
         q: q.q,
+        sort: q.sort.unwrap_or_default(),
     };
     let page = PageRequest::from(&PageParams {
         limit: q.limit,
@@ -238,28 +335,41 @@ pub(crate) async fn list_modules(
     Ok(web::Json(PageOf::map(page, ModuleDto::from)))
 }
 
-/// Create a DRAFT module (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES).
+/// Create a DRAFT module.
+///
+/// Needs MANAGE_ALL_MODULES or MANAGE_OWN_MODULES; the creator may then edit it. Publish it with
+/// `POST /v1/modules/{module_id}/status` once it has a section. 404 `category_not_found` for a
+/// category of no module of yours. With an `Idempotency-Key`, a retry creates nothing more and
+/// answers the first response again.
 #[utoipa::path(
     tag = "modules",
-    request_body = ModuleBody,
-    responses((status = 201, body = ModuleDto, description = "Created"), AuthErrors, InputErrors, NotFound)
+    params(IdempotencyHeader),
+    request_body = CreateModuleBody,
+    responses((status = 201, body = ModuleDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
 )]
 #[post("")]
 pub(crate) async fn create_module(
     state: web::Data<AppState>,
     auth: Authorized,
-    body: ValidJson<ModuleBody>,
+    once: Idempotency,
+    body: ValidJson<CreateModuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let input = ModuleInput::from(body.into_inner());
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::create(conn, &actor, &input).await
-    })
-    .await?;
-    Ok(module_reply(HttpResponse::Created(), module))
+    let response = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            modules::create(conn, &actor, &input)
+                .await
+                .map(ModuleDto::from)
+        })
+        .await?;
+    Ok(with_body_etag(response))
 }
 
-/// Open a module (404 if you may not see it); records your access.
+/// Get (open) a module.
+///
+/// Anyone who may see the module (404 `module_not_found` otherwise, as if it did not exist);
+/// records your access (last opened, and on the first access the version you saw).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -281,10 +391,14 @@ pub(crate) async fn get_module(
 }
 
 /// Update a module; requires `If-Match` with its `ETag`.
+///
+/// Its editors (MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator or mentor) change the
+/// fields sent; left-out fields are kept. 409 `invalid_status_transition` for an ARCHIVED module
+/// (return it to DRAFT first); 404 `category_not_found` for an unknown category.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
-    request_body = ModuleBody,
+    request_body = UpdateModuleBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
 #[patch("/{module_id}")]
@@ -293,7 +407,7 @@ pub(crate) async fn update_module(
     auth: Authorized,
     path: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ValidJson<ModuleBody>,
+    body: ValidJson<UpdateModuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
@@ -308,21 +422,30 @@ pub(crate) async fn update_module(
 /// A status to move to.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "status": "PUBLISHED",
+    "summary": "Adds the harness inspection checklist",
+    "kind": "MATERIAL"
+}))]
 pub(crate) struct StatusBody {
     /// PUBLISHED (needs a section), ARCHIVED, or DRAFT.
-    status: String,
-    /// On publishing a changed module: what changed (default "First publication" or
-    /// "Content updated").
+    status: ModuleStatus,
+    /// On publishing a changed module: what changed, 1 to 2000 characters, not blank (default
+    /// "First publication" or "Content updated").
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     summary: Option<String>,
-    /// On publishing a changed module: MINOR or MATERIAL (default MATERIAL for the first version,
-    /// MINOR after). Only MATERIAL versions flag the module as updated for its readers.
-    #[validate(custom(function = "crate::routes::versions::change_kind"))]
-    kind: Option<String>,
+    /// On publishing a changed module (default MATERIAL for the first version, MINOR after).
+    /// Only MATERIAL versions flag the module as updated for its readers.
+    kind: Option<ChangeKind>,
 }
 
-/// Publish, archive or return a module to draft; requires `If-Match`. Publishing a module that
-/// was never published or changed since its latest version records a new version.
+/// Publish, archive or return a module to draft; requires `If-Match`.
+///
+/// Its editors move DRAFT → PUBLISHED → ARCHIVED, PUBLISHED or ARCHIVED → DRAFT, DRAFT →
+/// ARCHIVED; any other move is 409 `invalid_status_transition`, and publishing a module without
+/// sections is 422 `module_empty`. Publishing a module that was never published or changed since its latest
+/// version records a new version (see the changelog).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read")),
@@ -346,7 +469,7 @@ pub(crate) async fn set_module_status(
     };
     let status = body.status;
     let module = in_tenant(&state, &actor, async |conn| {
-        modules::set_status(conn, &actor, id, if_match.0, &status, &note).await
+        modules::set_status(conn, &actor, id, if_match.0, status, &note).await
     })
     .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
@@ -360,6 +483,7 @@ pub(crate) struct DeleteModuleQuery {
     /// Delete even though members completed the module (MANAGE_ALL_MODULES on it): its
     /// certificates are revoked and kept, its completions and progress deleted.
     #[serde(default)]
+    #[param(default = false)]
     force: bool,
 }
 
@@ -389,14 +513,14 @@ pub(crate) enum DeleteModuleErrors {
 
 /// Delete a module and its sections; requires `If-Match`.
 ///
-/// A module that members completed is not deleted (409 `module_has_completions`): archive it.
-/// A holder of MANAGE_ALL_MODULES on it may force the deletion (`?force=true`), which revokes
-/// its certificates (they are kept, so holders and verifiers still see them, REVOKED) and deletes
-/// its completions and progress.
+/// Its editors delete it. A module that members completed is not deleted (409
+/// `module_has_completions`): archive it. A holder of MANAGE_ALL_MODULES on it may force the
+/// deletion (`?force=true`), which revokes its certificates (they are kept, so holders and
+/// verifiers still see them, REVOKED) and deletes its completions and progress.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read"), DeleteModuleQuery),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors, DeleteModuleErrors)
+    responses((status = 204, description = "Deleted"), AuthErrors, InputErrors, NotFound, PreconditionErrors, DeleteModuleErrors)
 )]
 #[delete("/{module_id}")]
 pub(crate) async fn delete_module(
@@ -417,15 +541,21 @@ pub(crate) async fn delete_module(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Ids to set.
+/// Ids to set (each at most once; at most 100).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "ids": ["0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"] }))]
 pub(crate) struct IdsBody {
+    /// At most 100 ids.
     #[validate(length(max = 100))]
+    #[schema(max_items = 100)]
     ids: Vec<Uuid>,
 }
 
-/// Replace a module's prerequisites (cycles are refused with `prerequisite_cycle`).
+/// Replace a module's prerequisites.
+///
+/// Its editors set the modules a learner must complete first (modules of the tenant; 404
+/// `module_not_found` otherwise). A cycle is refused with 422 `prerequisite_cycle`.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -449,10 +579,12 @@ pub(crate) async fn set_module_prerequisites(
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
-/// Replace a module's mentors (members who answer questions, grade and may edit it with MANAGE_OWN_MODULES).
+/// Replace a module's mentors.
 ///
-/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
-/// cannot choose who grades it (403 `forbidden`).
+/// Mentors are members who answer questions, grade and may edit the module with
+/// MANAGE_OWN_MODULES. Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its
+/// creator and mentors cannot choose who grades it (403 `forbidden`). 404 `member_not_found` for
+/// an id that is no member.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -479,18 +611,22 @@ pub(crate) async fn set_module_mentors(
 /// An assignment's terms.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "deadline_days": 30, "is_mandatory": true }))]
 pub(crate) struct GroupAssignmentBody {
-    /// Days after a member is assigned by which they should complete it.
+    /// Days after a member is assigned by which they should complete it, 1 to 3650.
     #[validate(range(min = 1, max = 3650))]
+    #[schema(minimum = 1, maximum = 3650)]
     deadline_days: Option<i32>,
+    /// Counts for compliance (default false).
     #[serde(default)]
+    #[schema(default = false)]
     is_mandatory: bool,
 }
 
 /// Assign a module to a group (or change the assignment).
 ///
 /// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
-/// cannot assign it (403 `forbidden`).
+/// cannot assign it (403 `forbidden`). 404 `group_not_found` for an unknown group.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
@@ -516,7 +652,8 @@ pub(crate) async fn assign_module(
 
 /// Remove a module's assignment to a group.
 ///
-/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it).
+/// Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it). Members of the group keep
+/// what they completed; the module is no longer due for them.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
@@ -543,13 +680,13 @@ pub(crate) struct SectionDto {
     id: Uuid,
     module_id: Uuid,
     title: String,
-    /// TEXT, VIDEO, ATTACHMENT or MIXED.
-    kind: String,
+    kind: SectionKind,
     /// Sanitized HTML.
     content_html: String,
-    /// YOUTUBE_VIMEO_URL, UPLOAD, CLOUDFLARE_STREAM or TARGETVIDEO.
-    video_source: Option<String>,
+    video_source: Option<VideoSource>,
+    /// The video's URL or id, as its source expects.
     video_ref: Option<String>,
+    /// Position in the module, from 0.
     sort_order: i32,
     revision: i32,
     created_at: DateTime<Utc>,
@@ -564,7 +701,7 @@ impl From<Section> for SectionDto {
             title: s.title,
             kind: s.kind,
             content_html: s.content_html,
-            video_source: s.video_source,
+            video_source: s.video_source.and_then(|v| v.parse().ok()),
             video_ref: s.video_ref,
             sort_order: s.sort_order,
             revision: s.revision,
@@ -577,23 +714,67 @@ impl From<Section> for SectionDto {
 /// A video: its source and reference.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "source": "YOUTUBE_VIMEO_URL", "reference": "https://www.youtube.com/watch?v=dQw4w9WgXcQ" }))]
 pub(crate) struct VideoBody {
-    /// YOUTUBE_VIMEO_URL, UPLOAD, CLOUDFLARE_STREAM or TARGETVIDEO.
-    source: String,
-    /// The https URL (YouTube/Vimeo) or the id.
+    source: VideoSource,
+    /// For YOUTUBE_VIMEO_URL an `https://` YouTube or Vimeo URL; for CLOUDFLARE_STREAM the
+    /// 32-hex-digit uid; for UPLOAD the id of a READY video asset of the media library; for
+    /// TARGETVIDEO an id of letters, digits and `-_./`. A reference its source refuses is 422
+    /// `validation_failed` (`invalid_video`).
+    #[schema(min_length = 1, max_length = 2048)]
     reference: String,
 }
 
-/// A section's fields; on create `title` is required; on update, fields left out are kept.
+/// A new section, added at the end of the module. Only `title` is required.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SectionBody {
+#[schema(example = json!({
+    "title": "Inspecting a ladder",
+    "kind": "MIXED",
+    "content_html": "<p>Check the feet, the rungs and the locking bars.</p>",
+    "video": { "source": "YOUTUBE_VIMEO_URL", "reference": "https://vimeo.com/76979871" }
+}))]
+pub(crate) struct CreateSectionBody {
+    /// 1 to 200 characters.
     #[validate(length(min = 1, max = 200))]
-    title: Option<String>,
-    /// TEXT (default), VIDEO, ATTACHMENT or MIXED.
-    kind: Option<String>,
-    /// HTML; sanitized on write (scripts, event handlers, `javascript:` URLs removed).
+    #[schema(min_length = 1, max_length = 200)]
+    title: String,
+    /// Default TEXT.
+    kind: Option<SectionKind>,
+    /// HTML, at most 500,000 characters; sanitized on write (scripts, event handlers,
+    /// `javascript:` URLs removed).
     #[validate(length(max = 500000))]
+    #[schema(max_length = 500000)]
+    content_html: Option<String>,
+    /// The video, if any.
+    video: Option<VideoBody>,
+}
+
+impl From<CreateSectionBody> for SectionInput {
+    fn from(b: CreateSectionBody) -> Self {
+        Self {
+            title: Some(b.title),
+            kind: b.kind,
+            content_html: b.content_html,
+            video: Some(b.video.map(|v| (v.source.as_str().to_owned(), v.reference))),
+        }
+    }
+}
+
+/// Changes to a section: fields left out are kept.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "title": "Inspecting a ladder before use", "video": null }))]
+pub(crate) struct UpdateSectionBody {
+    /// 1 to 200 characters.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    title: Option<String>,
+    kind: Option<SectionKind>,
+    /// HTML, at most 500,000 characters; sanitized on write (scripts, event handlers,
+    /// `javascript:` URLs removed).
+    #[validate(length(max = 500000))]
+    #[schema(max_length = 500000)]
     content_html: Option<String>,
     /// The video; `null` removes it.
     #[serde(default, with = "double_option")]
@@ -601,68 +782,79 @@ pub(crate) struct SectionBody {
     video: Option<Option<VideoBody>>,
 }
 
-impl From<SectionBody> for SectionInput {
-    fn from(b: SectionBody) -> Self {
+impl From<UpdateSectionBody> for SectionInput {
+    fn from(b: UpdateSectionBody) -> Self {
         Self {
             title: b.title,
             kind: b.kind,
             content_html: b.content_html,
-            video: b.video.map(|v| v.map(|v| (v.source, v.reference))),
+            video: b
+                .video
+                .map(|v| v.map(|v| (v.source.as_str().to_owned(), v.reference))),
         }
     }
 }
 
 /// List a module's sections, in order.
+///
+/// Anyone who may see the module (404 `module_not_found` otherwise); a page at a time.
 #[utoipa::path(
     tag = "modules",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 200, body = Vec<SectionDto>, description = "The sections"), AuthErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), PageParams),
+    responses((status = 200, body = PageOf<SectionDto>, description = "A page of sections"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{module_id}/sections")]
 pub(crate) async fn list_sections(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
-) -> Result<web::Json<Vec<SectionDto>>, ApiError> {
+    page: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<SectionDto>>, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
+    let page = PageRequest::from(&page.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        sections::list(conn, &actor, id).await
+        sections::list(conn, &actor, id, &page).await
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(SectionDto::from).collect()))
+    Ok(web::Json(PageOf::map(list, SectionDto::from)))
 }
 
-/// Add a section at the end of a module.
+/// Create a section at the end of a module.
+///
+/// The module's editors. A video reference its source refuses is 422 (`invalid_video`); an
+/// UPLOAD video must be a READY video asset (404 `asset_not_found`, 409 `asset_not_ready`). With
+/// an `Idempotency-Key`, a retry creates nothing more and answers the first response again.
 #[utoipa::path(
     tag = "modules",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    request_body = SectionBody,
-    responses((status = 201, body = SectionDto, description = "Created"), AuthErrors, InputErrors, NotFound)
+    params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
+    request_body = CreateSectionBody,
+    responses((status = 201, body = SectionDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
 #[post("/{module_id}/sections")]
 pub(crate) async fn create_section(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     path: web::Path<Uuid>,
-    body: ValidJson<SectionBody>,
+    body: ValidJson<CreateSectionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
     let input = SectionInput::from(body.into_inner());
-    let section = in_tenant(&state, &actor, async |conn| {
-        sections::create(conn, &actor, id, &input).await
-    })
-    .await?;
-    let revision = section.revision;
-    Ok(with_etag(
-        HttpResponse::Created(),
-        revision,
-        &SectionDto::from(section),
-    ))
+    let response = once
+        .run(&state, &actor, StatusCode::CREATED, async |conn| {
+            sections::create(conn, &actor, id, &input)
+                .await
+                .map(SectionDto::from)
+        })
+        .await?;
+    Ok(with_body_etag(response))
 }
 
 /// Get a section.
+///
+/// Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
@@ -689,12 +881,16 @@ pub(crate) async fn get_section(
 }
 
 /// Update a section; requires `If-Match` with its `ETag`.
+///
+/// The module's editors change the fields sent. A video reference its source refuses is 422
+/// (`invalid_video`); an UPLOAD video must be a READY video asset (404 `asset_not_found`, 409
+/// `asset_not_ready`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"),
         ("If-Match" = String, Header, description = "The ETag you read")),
-    request_body = SectionBody,
-    responses((status = 200, body = SectionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, PreconditionErrors)
+    request_body = UpdateSectionBody,
+    responses((status = 200, body = SectionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
 #[patch("/{module_id}/sections/{section_id}")]
 pub(crate) async fn update_section(
@@ -702,7 +898,7 @@ pub(crate) async fn update_section(
     auth: Authorized,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
-    body: ValidJson<SectionBody>,
+    body: ValidJson<UpdateSectionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (module, id) = path.into_inner();
@@ -720,6 +916,8 @@ pub(crate) async fn update_section(
 }
 
 /// Delete a section; requires `If-Match`.
+///
+/// The module's editors; the other sections keep their order.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"),
@@ -742,12 +940,21 @@ pub(crate) async fn delete_section(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Reorder all of a module's sections at once: list every section id exactly once.
+/// The sections of a module after a reorder.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SectionList {
+    /// Every section, in the new order.
+    data: Vec<SectionDto>,
+}
+
+/// Reorder all of a module's sections at once.
+///
+/// The module's editors list every section id exactly once (422 `invalid_order` otherwise).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
     request_body = IdsBody,
-    responses((status = 200, body = Vec<SectionDto>, description = "The sections in their new order"), AuthErrors, InputErrors, NotFound)
+    responses((status = 200, body = SectionList, description = "The sections in their new order"), AuthErrors, InputErrors, NotFound)
 )]
 #[put("/{module_id}/sections/order")]
 pub(crate) async fn reorder_sections(
@@ -755,7 +962,7 @@ pub(crate) async fn reorder_sections(
     auth: Authorized,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
-) -> Result<web::Json<Vec<SectionDto>>, ApiError> {
+) -> Result<web::Json<SectionList>, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
     let order = body.into_inner().ids;
@@ -763,7 +970,9 @@ pub(crate) async fn reorder_sections(
         sections::reorder(conn, &actor, id, &order).await
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(SectionDto::from).collect()))
+    Ok(web::Json(SectionList {
+        data: list.into_iter().map(SectionDto::from).collect(),
+    }))
 }
 
 /// A category.
@@ -771,6 +980,7 @@ pub(crate) async fn reorder_sections(
 pub(crate) struct CategoryDto {
     id: Uuid,
     name: String,
+    /// Position in lists (ascending).
     sort_order: i32,
     created_at: DateTime<Utc>,
 }
@@ -786,63 +996,89 @@ impl From<Category> for CategoryDto {
     }
 }
 
-/// A category's fields.
+/// A new category.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CategoryBody {
+#[schema(example = json!({ "name": "Safety", "sort_order": 10 }))]
+pub(crate) struct CreateCategoryBody {
+    /// 1 to 100 characters, not blank (trimmed), unique in the tenant.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    name: String,
+    /// Position in lists (ascending; default 0).
+    sort_order: Option<i32>,
+}
+
+/// Changes to a category: fields left out are kept.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Health and safety" }))]
+pub(crate) struct UpdateCategoryBody {
+    /// 1 to 100 characters, not blank (trimmed), unique in the tenant.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
+    /// Position in lists (ascending).
     sort_order: Option<i32>,
 }
 
 /// List module categories, in order.
-#[utoipa::path(tag = "modules", responses((status = 200, body = Vec<CategoryDto>, description = "The categories"), AuthErrors))]
+///
+/// Anyone signed in; by `sort_order`, then name, a page at a time.
+#[utoipa::path(
+    tag = "modules",
+    params(PageParams),
+    responses((status = 200, body = PageOf<CategoryDto>, description = "A page of categories"), AuthErrors, InputErrors)
+)]
 #[get("")]
 pub(crate) async fn list_categories(
     state: web::Data<AppState>,
     auth: Auth,
-) -> Result<web::Json<Vec<CategoryDto>>, ApiError> {
+    page: web::Query<PageParams>,
+) -> Result<web::Json<PageOf<CategoryDto>>, ApiError> {
     let actor = auth.0;
+    let page = PageRequest::from(&page.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        categories::list(conn, &actor).await
+        categories::list(conn, &actor, &page).await
     })
     .await?;
-    Ok(web::Json(list.into_iter().map(CategoryDto::from).collect()))
+    Ok(web::Json(PageOf::map(list, CategoryDto::from)))
 }
 
-/// Create a category (MANAGE_ALL_MODULES).
+/// Create a category.
+///
+/// Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`. With
+/// an `Idempotency-Key`, a retry creates nothing more and answers the first response again.
 #[utoipa::path(
     tag = "modules",
-    request_body = CategoryBody,
+    params(IdempotencyHeader),
+    request_body = CreateCategoryBody,
     responses((status = 201, body = CategoryDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
 #[post("")]
 pub(crate) async fn create_category(
     state: web::Data<AppState>,
     auth: Authorized,
-    body: ValidJson<CategoryBody>,
+    once: Idempotency,
+    body: ValidJson<CreateCategoryBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let b = body.into_inner();
-    let name = b.name.ok_or_else(|| {
-        ApiError::validation(vec![crate::error::ProblemField {
-            field: "name".into(),
-            code: "required".into(),
-            message: "a name is required".into(),
-        }])
-    })?;
-    let category = in_tenant(&state, &actor, async |conn| {
-        categories::create(conn, &actor, &name, b.sort_order.unwrap_or(0)).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        categories::create(conn, &actor, &b.name, b.sort_order.unwrap_or(0))
+            .await
+            .map(CategoryDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(CategoryDto::from(category)))
+    .await
 }
 
-/// Rename or move a category (MANAGE_ALL_MODULES).
+/// Update (rename or move) a category.
+///
+/// Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`.
 #[utoipa::path(
     tag = "modules",
     params(("category_id" = Uuid, Path, description = "The category")),
-    request_body = CategoryBody,
+    request_body = UpdateCategoryBody,
     responses((status = 200, body = CategoryDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
 #[patch("/{category_id}")]
@@ -850,7 +1086,7 @@ pub(crate) async fn update_category(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
-    body: ValidJson<CategoryBody>,
+    body: ValidJson<UpdateCategoryBody>,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
     let actor = auth.0;
     let id = path.into_inner();
@@ -862,7 +1098,9 @@ pub(crate) async fn update_category(
     Ok(web::Json(category.into()))
 }
 
-/// Delete a category; its modules become uncategorized (MANAGE_ALL_MODULES).
+/// Delete a category.
+///
+/// Needs MANAGE_ALL_MODULES; its modules become uncategorized.
 #[utoipa::path(
     tag = "modules",
     params(("category_id" = Uuid, Path, description = "The category")),
@@ -903,19 +1141,27 @@ macro_rules! pin_route {
 
 pin_route!(
     /// Pin a module for yourself.
+    ///
+    /// Anyone who may see the module; pinned modules are listed with `?pinned=true` (idempotent).
     pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin, Auth
 );
 pin_route!(
     /// Unpin a module.
+    ///
+    /// Removes your own pin (idempotent).
     unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin, Auth
 );
 pin_route!(
-    /// Pin a module for the whole company (MANAGE_ALL_MODULES).
-    company_pin_module, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
+    /// Pin a module for the whole company.
+    ///
+    /// Needs MANAGE_ALL_MODULES; every member sees it as `company_pinned` (idempotent).
+    pin_module_for_company, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
     Authorized
 );
 pin_route!(
-    /// Remove a company-wide pin (MANAGE_ALL_MODULES).
-    company_unpin_module, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
+    /// Remove a company-wide pin.
+    ///
+    /// Needs MANAGE_ALL_MODULES (idempotent).
+    unpin_module_for_company, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
     Authorized
 );

@@ -1,12 +1,13 @@
 //! Progress: completing sections, a module's progress, the member's dashboard, certificates (with
 //! their PDF and public verification), administrators' overrides and self-assessments.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::UserId;
-use guild_learning::certificates::{self, Certificate, Verification};
-use guild_learning::overrides::{self, Override, OverrideRequest, SelfAssessment};
+use guild_kernel::{PageRequest, UserId};
+use guild_learning::certificates::{self, Certificate, CertificateStatus, Verification};
+use guild_learning::overrides::{self, Override, OverrideAction, OverrideRequest, SelfAssessment};
 use guild_learning::progress::{self, Dashboard, DashboardModule, ModuleProgress, RecentModule};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -16,8 +17,10 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, forbidden_codes, in_tenant, read_in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    read_in_tenant,
 };
 use crate::state::AppState;
 
@@ -78,38 +81,46 @@ impl From<ModuleProgress> for ModuleProgressDto {
     }
 }
 
-/// Mark a section complete (idempotent). The module completes, and its certificate is issued,
-/// when every section is done, every quiz passed and every required assignment graded. 409
-/// `module_locked` until the module's prerequisites are completed.
+/// Complete a section (idempotent).
+///
+/// Anyone who may see the module marks a section of it done. The module completes, its XP is
+/// awarded and its certificate issued, when every section is done, every quiz passed and every
+/// required assignment graded. 409 `module_locked` until the module's prerequisites are
+/// completed. With an `Idempotency-Key`, a retry answers the first response again.
 #[utoipa::path(
     tag = "progress",
-    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
+    params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), IdempotencyHeader),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress on the module"), AuthErrors, NotFound, Conflict)
 )]
 #[post("/{module_id}/sections/{section_id}/complete")]
 pub(crate) async fn complete_section(
     state: web::Data<AppState>,
     auth: Auth,
+    once: Idempotency,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let (module, section) = path.into_inner();
     let now = state.clock.now();
-    let progress = in_tenant(&state, &actor, async |conn| {
-        progress::complete_section(conn, &actor, module, section, now).await
+    once.run(&state, &actor, StatusCode::OK, async |conn| {
+        progress::complete_section(conn, &actor, module, section, now)
+            .await
+            .map(ModuleProgressDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(ModuleProgressDto::from(progress)))
+    .await
 }
 
-/// Your progress on a module.
+/// Get your progress on a module.
+///
+/// Anyone who may see the module (404 `module_not_found` otherwise): sections, quizzes and
+/// required assignments done, the percentage, and the completion and certificate once complete.
 #[utoipa::path(
     tag = "progress",
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress"), AuthErrors, NotFound)
 )]
 #[get("/{module_id}/progress")]
-pub(crate) async fn module_progress(
+pub(crate) async fn get_module_progress(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
@@ -198,13 +209,16 @@ impl From<Dashboard> for DashboardDto {
     }
 }
 
-/// Your dashboard: assigned modules with progress and due dates, recently opened modules.
+/// Get your dashboard.
+///
+/// Your assigned modules with progress and due dates (overdue first), the modules you opened
+/// most recently, and your completed and overdue counts.
 #[utoipa::path(
     tag = "progress",
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
 )]
 #[get("/dashboard")]
-pub(crate) async fn my_dashboard(
+pub(crate) async fn get_my_dashboard(
     state: web::Data<AppState>,
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
@@ -230,8 +244,7 @@ pub(crate) struct CertificateDto {
     module_title: String,
     issued_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-    /// VALID, EXPIRED or REVOKED.
-    status: String,
+    status: CertificateStatus,
     revoked_at: Option<DateTime<Utc>>,
     revoked_reason: Option<String>,
     /// Where anyone can verify it.
@@ -244,7 +257,7 @@ fn verify_url(state: &AppState, code: &str) -> String {
 
 fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
     CertificateDto {
-        status: c.status(state.clock.now()).to_owned(),
+        status: c.status(state.clock.now()),
         verify_url: verify_url(state, &c.code),
         id: c.id,
         code: c.code,
@@ -259,55 +272,59 @@ fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
     }
 }
 
-/// Your certificates, newest first.
+/// List your certificates, newest first.
+///
+/// Every certificate issued to you, VALID, EXPIRED or REVOKED, a page at a time.
 #[utoipa::path(
     tag = "certificates",
-    responses((status = 200, body = Vec<CertificateDto>, description = "Your certificates"), AuthErrors)
+    params(PageParams),
+    responses((status = 200, body = PageOf<CertificateDto>, description = "A page of your certificates"), AuthErrors, InputErrors)
 )]
 #[get("/certificates")]
-pub(crate) async fn my_certificates(
+pub(crate) async fn list_my_certificates(
     state: web::Data<AppState>,
     auth: Auth,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let me = actor.user_id;
+    let page = PageRequest::from(&page.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        certificates::list(conn, &actor, me).await
+        certificates::list(conn, &actor, me, &page).await
     })
     .await?;
-    let dtos: Vec<_> = list
-        .into_iter()
-        .map(|c| certificate_dto(&state, c))
-        .collect();
-    Ok(HttpResponse::Ok().json(dtos))
+    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&state, c))))
 }
 
-/// A member's certificates (VIEW_ALL_PROGRESS).
+/// List a member's certificates, newest first.
+///
+/// Needs VIEW_ALL_PROGRESS (or being that member); 404 `member_not_found` for someone who is not
+/// a member of the tenant. A page at a time.
 #[utoipa::path(
     tag = "certificates",
-    params(("user_id" = Uuid, Path, description = "The member")),
-    responses((status = 200, body = Vec<CertificateDto>, description = "The member's certificates"), AuthErrors)
+    params(("user_id" = Uuid, Path, description = "The member"), PageParams),
+    responses((status = 200, body = PageOf<CertificateDto>, description = "A page of the member's certificates"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{user_id}/certificates")]
-pub(crate) async fn member_certificates(
+pub(crate) async fn list_member_certificates(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let user = UserId(path.into_inner());
+    let page = PageRequest::from(&page.into_inner());
     let list = in_tenant(&state, &actor, async |conn| {
-        certificates::list(conn, &actor, user).await
+        certificates::list(conn, &actor, user, &page).await
     })
     .await?;
-    let dtos: Vec<_> = list
-        .into_iter()
-        .map(|c| certificate_dto(&state, c))
-        .collect();
-    Ok(HttpResponse::Ok().json(dtos))
+    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&state, c))))
 }
 
-/// One certificate (its holder, or VIEW_ALL_PROGRESS).
+/// Get a certificate.
+///
+/// Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
 #[utoipa::path(
     tag = "certificates",
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
@@ -328,14 +345,17 @@ pub(crate) async fn get_certificate(
     Ok(HttpResponse::Ok().json(certificate_dto(&state, certificate)))
 }
 
-/// A certificate as a printable PDF (A4 landscape, with a QR code of its verification URL).
+/// Get a certificate as a printable PDF.
+///
+/// A4 landscape, with the holder, the module, the dates and a QR code of its verification URL.
+/// Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
 #[utoipa::path(
     tag = "certificates",
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>, description = "The PDF"), AuthErrors, NotFound)
+    responses((status = 200, content_type = "application/pdf", body = PdfFile, description = "The PDF (shown inline)"), AuthErrors, NotFound)
 )]
 #[get("/{certificate_id}/pdf")]
-pub(crate) async fn certificate_pdf(
+pub(crate) async fn get_certificate_pdf(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
@@ -378,16 +398,27 @@ pub(crate) async fn certificate_pdf(
         .body(bytes))
 }
 
+/// A PDF file.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "application/pdf")]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct PdfFile(Vec<u8>);
+
 /// A revocation.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "reason": "Issued by mistake: the quiz was graded twice" }))]
 pub(crate) struct RevokeBody {
-    /// Why (shown to administrators; verification only shows REVOKED).
+    /// Why, 1 to 1000 characters (shown to administrators; verification only shows REVOKED).
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
-/// Revoke a certificate (OVERRIDE_PROGRESS).
+/// Revoke a certificate.
+///
+/// Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
+/// for a certificate revoked before.
 #[utoipa::path(
     tag = "certificates",
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
@@ -418,8 +449,7 @@ pub(crate) struct VerificationDto {
     module_title: String,
     issued_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-    /// VALID, EXPIRED or REVOKED.
-    status: String,
+    status: CertificateStatus,
 }
 
 impl From<Verification> for VerificationDto {
@@ -429,12 +459,15 @@ impl From<Verification> for VerificationDto {
             module_title: v.module_title,
             issued_at: v.issued_at,
             expires_at: v.expires_at,
-            status: v.status.to_owned(),
+            status: v.status,
         }
     }
 }
 
-/// Verify a certificate by its code (public, no sign-in).
+/// Verify a certificate by its code.
+///
+/// Public, no sign-in: anyone holding the code printed on a certificate sees its holder, module,
+/// dates and status, and nothing else. 404 `certificate_not_found` for an unknown code.
 #[utoipa::path(
     tag = "certificates",
     security(()),
@@ -468,8 +501,7 @@ pub(crate) struct OverrideDto {
     id: Uuid,
     user_id: Uuid,
     module_id: Uuid,
-    /// COMPLETE or RESET.
-    action: String,
+    action: OverrideAction,
     reason: String,
     allow_certificate: bool,
     created_by: Uuid,
@@ -498,29 +530,26 @@ impl From<Override> for OverrideDto {
     }
 }
 
-fn override_action(value: &str) -> Result<(), validator::ValidationError> {
-    if overrides::ACTIONS.contains(&value) {
-        Ok(())
-    } else {
-        let mut err = validator::ValidationError::new("one_of");
-        err.message = Some("must be COMPLETE or RESET".into());
-        Err(err)
-    }
-}
-
 /// An override to apply.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "module_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0",
+    "action": "COMPLETE",
+    "reason": "Completed the classroom session on 2026-11-12",
+    "allow_certificate": true
+}))]
 pub(crate) struct OverrideBody {
     module_id: Uuid,
     /// COMPLETE (record a completion) or RESET (archive the member's progress on the module).
-    #[validate(custom(function = "override_action"))]
-    action: String,
-    /// Why; audited.
+    action: OverrideAction,
+    /// Why, 1 to 1000 characters, not blank; audited.
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     reason: String,
-    /// On COMPLETE: also issue a certificate.
+    /// On COMPLETE: also issue a certificate (default false).
     #[serde(default)]
+    #[schema(default = false)]
     allow_certificate: bool,
 }
 
@@ -541,19 +570,23 @@ pub(crate) enum OverrideErrors {
     Forbidden(Problem),
 }
 
-/// Override a member's progress on a module (OVERRIDE_PROGRESS); audited and reversible.
+/// Create a progress override: complete or reset a member's progress on a module.
 ///
-/// Never your own progress (403 `cannot_override_own_progress`).
+/// Needs OVERRIDE_PROGRESS; audited and reversible (`POST /v1/progress-overrides/{id}/revert`).
+/// Never your own progress (403 `cannot_override_own_progress`). 404 `member_not_found` /
+/// `module_not_found`; 409 `already_completed` for a COMPLETE of a completed module. With an
+/// `Idempotency-Key`, a retry applies nothing more and answers the first response again.
 #[utoipa::path(
     tag = "progress",
-    params(("user_id" = Uuid, Path, description = "The member")),
+    params(("user_id" = Uuid, Path, description = "The member"), IdempotencyHeader),
     request_body = OverrideBody,
     responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict, OverrideErrors)
 )]
 #[post("/{user_id}/progress-overrides")]
-pub(crate) async fn apply_override(
+pub(crate) async fn create_progress_override(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     path: web::Path<Uuid>,
     body: ValidJson<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -567,29 +600,38 @@ pub(crate) async fn apply_override(
         allow_certificate: body.allow_certificate,
     };
     let now = state.clock.now();
-    let row = in_tenant(&state, &actor, async |conn| {
-        overrides::apply(conn, &actor, user, &request, now).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        overrides::apply(conn, &actor, user, &request, now)
+            .await
+            .map(OverrideDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(OverrideDto::from(row)))
+    .await
 }
 
-/// Filter of a member's overrides.
+/// Filter and paging of a member's overrides.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct OverrideQuery {
     /// Only this module.
     module_id: Option<Uuid>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
 }
 
-/// A member's progress overrides, newest first.
+/// List a member's progress overrides, newest first.
+///
+/// Needs OVERRIDE_PROGRESS or VIEW_ALL_PROGRESS; 404 `member_not_found` for someone who is not a
+/// member of the tenant. A page at a time.
 #[utoipa::path(
     tag = "progress",
     params(("user_id" = Uuid, Path, description = "The member"), OverrideQuery),
-    responses((status = 200, body = Vec<OverrideDto>, description = "The overrides"), AuthErrors)
+    responses((status = 200, body = PageOf<OverrideDto>, description = "A page of overrides"), AuthErrors, InputErrors, NotFound)
 )]
 #[get("/{user_id}/progress-overrides")]
-pub(crate) async fn list_overrides(
+pub(crate) async fn list_progress_overrides(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
@@ -597,24 +639,30 @@ pub(crate) async fn list_overrides(
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.0;
     let user = UserId(path.into_inner());
-    let module = query.module_id;
+    let q = query.into_inner();
+    let module = q.module_id;
+    let page = PageRequest::from(&PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    });
     let rows = in_tenant(&state, &actor, async |conn| {
-        overrides::list(conn, &actor, user, module).await
+        overrides::list(conn, &actor, user, module, &page).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rows.into_iter().map(OverrideDto::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(PageOf::map(rows, OverrideDto::from)))
 }
 
-/// Revert an override: exactly what it changed is undone.
+/// Revert a progress override: exactly what it changed is undone.
 ///
-/// Never an override of your own progress (403 `cannot_override_own_progress`).
+/// Needs OVERRIDE_PROGRESS; audited. Never an override of your own progress (403
+/// `cannot_override_own_progress`). 409 `already_reverted` for an override reverted before.
 #[utoipa::path(
     tag = "progress",
     params(("override_id" = Uuid, Path, description = "The override")),
     responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict, OverrideErrors)
 )]
 #[post("/{override_id}/revert")]
-pub(crate) async fn revert_override(
+pub(crate) async fn revert_progress_override(
     state: web::Data<AppState>,
     auth: Authorized,
     path: web::Path<Uuid>,
@@ -653,16 +701,22 @@ impl From<SelfAssessment> for SelfAssessmentDto {
 /// A self-assessment.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "rating": 4, "note": "Confident with ladders; scaffolds need practice." }))]
 pub(crate) struct SelfAssessmentBody {
     /// How well you master the module, 1 to 5.
     #[validate(range(min = 1, max = 5))]
+    #[schema(minimum = 1, maximum = 5)]
     rating: i32,
+    /// At most 2000 characters (default empty).
     #[validate(length(max = 2000))]
     #[serde(default)]
+    #[schema(max_length = 2000, default = "")]
     note: String,
 }
 
-/// Record your self-assessment of a module (replaces the previous one).
+/// Update (record) your self-assessment of a module.
+///
+/// Anyone who may see the module (404 `module_not_found` otherwise); replaces your previous one.
 #[utoipa::path(
     tag = "progress",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -670,7 +724,7 @@ pub(crate) struct SelfAssessmentBody {
     responses((status = 200, body = SelfAssessmentDto, description = "Recorded"), AuthErrors, InputErrors, NotFound)
 )]
 #[put("/{module_id}/self-assessment")]
-pub(crate) async fn put_self_assessment(
+pub(crate) async fn update_self_assessment(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<Uuid>,
@@ -686,7 +740,10 @@ pub(crate) async fn put_self_assessment(
     Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(saved)))
 }
 
-/// Your self-assessment of a module (404 `self_assessment_not_found` if none).
+/// Get your self-assessment of a module.
+///
+/// 404 `self_assessment_not_found` if you have not assessed it, `module_not_found` if you may
+/// not see it.
 #[utoipa::path(
     tag = "progress",
     params(("module_id" = Uuid, Path, description = "The module")),

@@ -1,9 +1,10 @@
 //! Module versions: the changelog, publishing a new version of a published module, and
 //! acknowledging an update.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use guild_learning::versions::{self, ChangeNote, ChangelogEntry};
+use guild_learning::versions::{self, ChangeKind, ChangeNote, ChangelogEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,20 +13,11 @@ use validator::Validate;
 use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
 };
 use crate::state::AppState;
-
-pub(crate) fn change_kind(value: &str) -> Result<(), validator::ValidationError> {
-    if versions::CHANGE_KINDS.contains(&value) {
-        Ok(())
-    } else {
-        let mut err = validator::ValidationError::new("one_of");
-        err.message = Some("must be MINOR or MATERIAL".into());
-        Err(err)
-    }
-}
 
 /// One version of a module.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,8 +27,7 @@ pub(crate) struct ChangelogEntryDto {
     version: i32,
     /// What changed.
     summary: String,
-    /// MINOR or MATERIAL.
-    kind: String,
+    kind: ChangeKind,
     /// Who published it.
     published_by: Uuid,
     published_at: DateTime<Utc>,
@@ -58,17 +49,20 @@ impl From<ChangelogEntry> for ChangelogEntryDto {
 /// A new version's description.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "summary": "Adds the harness inspection checklist", "kind": "MATERIAL" }))]
 pub(crate) struct VersionBody {
-    /// What changed.
+    /// What changed, 1 to 2000 characters, not blank.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     summary: String,
     /// MINOR (wording, typos) or MATERIAL (what a learner must know changed: readers see the
     /// module as updated until they acknowledge it).
-    #[validate(custom(function = "change_kind"))]
-    kind: String,
+    kind: ChangeKind,
 }
 
-/// A module's changelog, newest version first.
+/// List a module's changelog, newest version first.
+///
+/// Anyone who may see the module (404 `module_not_found` otherwise), a page at a time.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
@@ -91,11 +85,15 @@ pub(crate) async fn list_module_versions(
     Ok(HttpResponse::Ok().json(PageOf::map(entries, ChangelogEntryDto::from)))
 }
 
-/// Publish the changes made to a published module as its next version (409 `no_changes` when
-/// nothing changed since the latest one).
+/// Publish the changes made to a published module as its next version.
+///
+/// The module's editors record what changed since the latest version while the module stays
+/// published: 409 `no_changes` when nothing changed since, 409 `invalid_status_transition` when
+/// the module is not PUBLISHED. A MATERIAL version flags the module as updated for its readers.
+/// With an `Idempotency-Key`, a retry records nothing more and answers the first response again.
 #[utoipa::path(
     tag = "modules",
-    params(("module_id" = Uuid, Path, description = "The module")),
+    params(("module_id" = Uuid, Path, description = "The module"), IdempotencyHeader),
     request_body = VersionBody,
     responses((status = 201, body = ChangelogEntryDto, description = "The new version"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
@@ -103,6 +101,7 @@ pub(crate) async fn list_module_versions(
 pub(crate) async fn publish_module_version(
     state: web::Data<AppState>,
     auth: Authorized,
+    once: Idempotency,
     path: web::Path<Uuid>,
     body: ValidJson<VersionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -113,14 +112,17 @@ pub(crate) async fn publish_module_version(
         summary: Some(body.summary),
         kind: Some(body.kind),
     };
-    let entry = in_tenant(&state, &actor, async |conn| {
-        versions::publish_version(conn, &actor, id, &note).await
+    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
+        versions::publish_version(conn, &actor, id, &note)
+            .await
+            .map(ChangelogEntryDto::from)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(ChangelogEntryDto::from(entry)))
+    .await
 }
 
-/// Acknowledge the module's latest version: it is no longer shown as updated since you last read.
+/// Acknowledge the module's latest version.
+///
+/// Anyone who may see the module: it is no longer shown as updated since you last read it.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
