@@ -309,11 +309,9 @@ pub(crate) struct DirectUploadDto {
 /// Content authors get a PROCESSING asset and a signed URL (valid one hour) to PUT the bytes to;
 /// then call `POST /v1/media/{id}/complete`, which seals the upload (the URL takes no more
 /// files). An upload not completed within the hour is removed. 503 `storage_unavailable` when
-/// the storage cannot sign. With an `Idempotency-Key`, a retry creates nothing more and answers
-/// the first response again (with the same URL).
+/// the storage cannot sign.
 #[utoipa::path(
     tag = "media",
-    params(IdempotencyHeader),
     request_body = DirectUploadBody,
     responses((status = 201, body = DirectUploadDto, description = "Upload the bytes, then complete"), AuthErrors, InputErrors, UploadErrors)
 )]
