@@ -397,6 +397,23 @@ async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_ch
     assert_eq!(events(&w, "learning.compliance_renewal").await, 1);
     let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
     assert_eq!(certs.json["data"].as_array().map(Vec::len), Some(2));
+    // A page at a time, newest first: the renewal's certificate, then the first one.
+    let newest = send(&app, get("/v1/me/certificates?limit=1", &s.ann)).await;
+    assert_eq!(newest.json["data"][0]["id"], certs.json["data"][0]["id"]);
+    let next = newest.json["next_cursor"].as_str().unwrap_or_default();
+    let older = send(
+        &app,
+        get(
+            &format!("/v1/me/certificates?limit=1&cursor={next}"),
+            &s.ann,
+        ),
+    )
+    .await;
+    assert_eq!(older.json["data"][0]["id"], certs.json["data"][1]["id"]);
+    assert_eq!(older.json["next_cursor"], Value::Null);
+    assert!(
+        newest.json["data"][0]["issued_at"].as_str() > older.json["data"][0]["issued_at"].as_str()
+    );
     // The old certificate reaching its expiry resets nothing: the new one counts.
     move_to(&clock, expires + Duration::days(1));
     scan(&w).await;

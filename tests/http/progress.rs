@@ -618,6 +618,16 @@ async fn administrators_override_progress_and_revert_it() {
     );
     let history = send(&app, get(&overrides, &owner)).await;
     assert_eq!(history.json["data"].as_array().map(Vec::len), Some(2));
+    let newest = send(&app, get(&format!("{overrides}?limit=1"), &owner)).await;
+    assert_eq!(newest.json["data"][0]["id"], history.json["data"][0]["id"]);
+    let next = newest.json["next_cursor"].as_str().unwrap_or_default();
+    let older = send(
+        &app,
+        get(&format!("{overrides}?limit=1&cursor={next}"), &owner),
+    )
+    .await;
+    assert_eq!(older.json["data"][0]["id"], history.json["data"][1]["id"]);
+    assert_eq!(older.json["next_cursor"], Value::Null);
     let audit = send(&app, get("/v1/audit-log?limit=100", &owner)).await;
     for action in ["PROGRESS_OVERRIDDEN", "PROGRESS_OVERRIDE_REVERTED"] {
         assert!(audit.text.contains(action), "{action} missing");
