@@ -34,7 +34,7 @@ export async function learnerJourney(
   if (sections.error) throw new Error(sections.error.code);
 
   // Complete the first section.
-  const first = sections.data[0];
+  const first = sections.data.data[0];
   if (first) {
     const progress = await guild.POST("/v1/modules/{module_id}/sections/{section_id}/complete", {
       params: { path: { module_id: moduleId, section_id: first.id } },
@@ -72,7 +72,7 @@ export async function learnerJourney(
   // The certificate of the module, as a PDF.
   const certificates = await guild.GET("/v1/me/certificates");
   if (certificates.error) throw new Error(certificates.error.code);
-  const certificate = certificates.data.find((c) => c.module_id === moduleId);
+  const certificate = certificates.data.data.find((c) => c.module_id === moduleId);
   if (!certificate) return undefined;
   const pdf = await guild.GET("/v1/certificates/{certificate_id}/pdf", {
     params: { path: { certificate_id: certificate.id } },

@@ -12,11 +12,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get liveness: the liveness probe.
-         * @description Unauthenticated. Answers 200 as long as the process runs; it checks no dependency, so a database outage never
+         * Liveness probe.
+         * @description Answers 200 as long as the process runs; it checks no dependency, so a database outage never
          *     gets healthy instances restarted.
          */
-        get: operations["get_liveness"];
+        get: operations["livez"];
         put?: never;
         post?: never;
         delete?: never;
@@ -33,12 +33,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get the Prometheus metrics.
-         * @description Unauthenticated (keep `/metrics` off the public network, or serve it on
-         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
+         * Prometheus metrics.
+         * @description Request counts and latencies by route pattern and status, and the database pool's state, in the
          *     OpenMetrics text format.
          */
-        get: operations["get_metrics"];
+        get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -55,11 +54,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get readiness: the readiness probe.
-         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
+         * Readiness probe.
+         * @description Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
          *     otherwise 503 `not_ready` with the state of each check in `checks`.
          */
-        get: operations["get_readiness"];
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -75,19 +74,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List the tenant's API keys.
-         * @description For ADMIN and above: every key, revoked ones included, newest first, a page at a time.
-         */
+        /** List the tenant's API keys (ADMIN and above). */
         get: operations["list_api_keys"];
         put?: never;
-        /**
-         * Create an API key.
-         * @description For ADMIN and above: a key limited to permissions you hold tenant-wide (403 `forbidden`
-         *     otherwise). The secret is in this response only. Takes no `Idempotency-Key`: a stored
-         *     response would keep the secret; a retried request makes another key, which an admin can
-         *     revoke.
-         */
+        /** Create an API key (ADMIN and above). */
         post: operations["create_api_key"];
         delete?: never;
         options?: never;
@@ -104,10 +94,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Revoke an API key.
-         * @description For ADMIN and above: the key stops working at once. 404 `api_key_not_found`.
-         */
+        /** Revoke an API key at once. */
         post: operations["revoke_api_key"];
         delete?: never;
         options?: never;
@@ -310,12 +297,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List the audit log.
-         * @description For VIEW_AUDIT_LOG holders: every audited change in the tenant, newest first unless `sort`
-         *     says otherwise, filtered by action, entity and actor, a page at a time. 422 `invalid_cursor`
-         *     for a cursor not made by this list with this sort.
-         */
+        /** Read the audit log, newest first (VIEW_AUDIT_LOG). */
         get: operations["list_audit_log"];
         put?: never;
         post?: never;
@@ -359,11 +341,10 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password.
-         * @description Answers a token pair for the requested tenant (or your first one). 401
-         *     `invalid_credentials` for a wrong email or password, whichever it was. Rate limited per client address (every attempt) and per account (failed attempts only); over
+         * @description Rate limited per client address (every attempt) and per account (failed attempts only); over
          *     a limit, 429 with `Retry-After`.
          */
-        post: operations["sign_in"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -381,9 +362,9 @@ export interface paths {
         put?: never;
         /**
          * Sign out: revoke the session's refresh tokens.
-         * @description Anyone holding the refresh token; an unknown token is also 204. Access tokens already issued stay valid until they expire (at most 15 minutes).
+         * @description Access tokens already issued stay valid until they expire (at most 15 minutes).
          */
-        post: operations["sign_out"];
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -401,7 +382,7 @@ export interface paths {
         put?: never;
         /**
          * Ask for a password-reset email.
-         * @description Anyone; always 202, whether or not the account exists. Rate limited per client address and per account.
+         * @description Always 202, whether or not the account exists. Rate limited per client address and per account.
          */
         post: operations["request_password_reset"];
         delete?: never;
@@ -419,11 +400,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Set a new password with a reset token.
-         * @description Anyone holding the token; rate limited per client address. Every session of the account
-         *     ends. 401 `invalid_token`; 422 `weak_password`.
-         */
+        /** Set a new password with a reset token; every session of the account ends. */
         post: operations["confirm_password_reset"];
         delete?: never;
         options?: never;
@@ -442,10 +419,10 @@ export interface paths {
         put?: never;
         /**
          * Refresh the session (and switch tenant).
-         * @description Anyone holding a refresh token; rate limited per client address. The refresh token is single use: the response carries the next one. Presenting a used token
+         * @description The refresh token is single use: the response carries the next one. Presenting a used token
          *     revokes every token of that sign-in (`refresh_token_reused`).
          */
-        post: operations["refresh_session"];
+        post: operations["refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -463,8 +440,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up: create a FREE tenant and become its OWNER.
-         * @description Anyone may sign up; rate limited per client address (429 `rate_limited`). 409 `slug_taken`
-         *     or `email_taken`; 422 `invalid_slug`, `weak_password`. A verification link is emailed to the address. Until it is followed the account works in the
+         * @description A verification link is emailed to the address. Until it is followed the account works in the
          *     tenant it created, but no other tenant can add it: invitations to it wait until it is verified.
          */
         post: operations["sign_up"];
@@ -483,11 +459,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Verify your email address with the emailed token.
-         * @description Anyone holding the token; rate limited per client address. 401 `invalid_token` for an
-         *     unknown, used or expired token.
-         */
+        /** Verify your email address with the emailed token. */
         post: operations["verify_email"];
         delete?: never;
         options?: never;
@@ -502,7 +474,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Verify a certificate by its code (public, no sign-in). */
+        /**
+         * Verify a certificate by its code.
+         * @description Public, no sign-in: anyone holding the code printed on a certificate sees its holder, module,
+         *     dates and status, and nothing else. 404 `certificate_not_found` for an unknown code.
+         */
         get: operations["verify_certificate"];
         put?: never;
         post?: never;
@@ -519,7 +495,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One certificate (its holder, or VIEW_ALL_PROGRESS). */
+        /**
+         * Get a certificate.
+         * @description Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
+         */
         get: operations["get_certificate"];
         put?: never;
         post?: never;
@@ -536,8 +515,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A certificate as a printable PDF (A4 landscape, with a QR code of its verification URL). */
-        get: operations["certificate_pdf"];
+        /**
+         * Get a certificate as a printable PDF.
+         * @description A4 landscape, with the holder, the module, the dates and a QR code of its verification URL.
+         *     Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
+         */
+        get: operations["get_certificate_pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -555,7 +538,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a certificate (OVERRIDE_PROGRESS). */
+        /**
+         * Revoke a certificate.
+         * @description Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
+         *     for a certificate revoked before.
+         */
         post: operations["revoke_certificate"];
         delete?: never;
         options?: never;
@@ -571,11 +558,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The compliance matrix: members × mandatory modules, each cell with a status and since when.
-         *     VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS scoped to groups sees their members; a
-         *     grant scoped to the manager subtree sees that subtree.
+         * Get the compliance matrix: members × mandatory modules.
+         * @description Each cell has a status and since when. VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
+         *     scoped to groups sees their members; a grant scoped to the manager subtree sees that subtree.
+         *     Members ordered by id, a page at a time.
          */
-        get: operations["compliance_matrix"];
+        get: operations["get_compliance_matrix"];
         put?: never;
         post?: never;
         delete?: never;
@@ -591,7 +579,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The whole matrix as CSV (one line per member and module), with the matrix's scope and filters. */
+        /**
+         * Export the whole compliance matrix as CSV.
+         * @description One line per member and module (`user_id, name, email, module_id, module, status, since,
+         *     due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
+         *     attachment named `compliance.csv`.
+         */
         get: operations["export_compliance"];
         put?: never;
         post?: never;
@@ -608,22 +601,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get the gamification settings.
-         * @description For MANAGE_REWARDS holders: the tenant's XP amounts, rank thresholds and leaderboard opt-out
-         *     switch.
-         */
+        /** The tenant's XP amounts, rank thresholds and leaderboard opt-out switch (MANAGE_REWARDS). */
         get: operations["get_settings"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Update the gamification settings.
-         * @description For MANAGE_REWARDS holders; fields left out are kept, and the rank thresholds must rise (422
-         *     `validation_failed` with `rank_order`).
-         */
+        /** Change the gamification settings (MANAGE_REWARDS); thresholds must rise. */
         patch: operations["update_settings"];
         trace?: never;
     };
@@ -634,20 +619,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List the tenant's groups.
-         * @description Any member may list them: by name (case-insensitive), with their member counts, a page at a
-         *     time.
-         */
+        /** List the tenant's groups with their member counts. */
         get: operations["list_groups"];
         put?: never;
-        /**
-         * Create a group.
-         * @description For MANAGE_GROUPS holders. 409 `group_name_taken` when another group has the name. With an
-         *     `Idempotency-Key`, a retry answers the first response and creates once (the same key with
-         *     another request is 422 `idempotency_key_reused`; a malformed key 400
-         *     `invalid_idempotency_key`).
-         */
+        /** Create a group (MANAGE_GROUPS). */
         post: operations["create_group"];
         delete?: never;
         options?: never;
@@ -662,24 +637,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get a group.
-         * @description Any member may read a group of the tenant. 404 `group_not_found`.
-         */
+        /** Get a group. */
         get: operations["get_group"];
         put?: never;
         post?: never;
-        /**
-         * Delete a group.
-         * @description For MANAGE_GROUPS holders; its members stay in the tenant.
-         */
+        /** Delete a group (MANAGE_GROUPS); its members stay in the tenant. */
         delete: operations["delete_group"];
         options?: never;
         head?: never;
-        /**
-         * Update a group.
-         * @description For MANAGE_GROUPS holders: rename or recolour it. 409 `group_name_taken`.
-         */
+        /** Rename or recolour a group (MANAGE_GROUPS). */
         patch: operations["update_group"];
         trace?: never;
     };
@@ -692,11 +658,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Add members to a group.
-         * @description For MANAGE_GROUPS holders, in bulk; every user must be a member of the tenant (404
-         *     `member_not_found` otherwise). Members already in the group are left as they are.
-         */
+        /** Add members to a group in bulk (all must be members of the tenant). */
         post: operations["add_group_members"];
         delete?: never;
         options?: never;
@@ -713,10 +675,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Remove members from a group.
-         * @description For MANAGE_GROUPS holders, in bulk; users not in the group are ignored.
-         */
+        /** Remove members from a group in bulk. */
         post: operations["remove_group_members"];
         delete?: never;
         options?: never;
@@ -732,9 +691,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get the leaderboard.
-         * @description Any member: all time by lifetime XP, or this month's or week's earned XP.
-         *     A group's board (`group_id`) is shown to the group's members and to those who may see its
+         * The leaderboard: all time by lifetime XP, or this month's or week's earned XP.
+         * @description A group's board (`group_id`) is shown to the group's members and to those who may see its
          *     members; others get 403 `leaderboard_group_forbidden`, an unknown group 404
          *     `group_not_found`. The cursor names no member.
          */
@@ -754,12 +712,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get who you are.
-         * @description Any signed-in user: the account, its memberships, the session's tenant, your role and
-         *     effective permissions there (role defaults and grants, with scopes).
-         */
-        get: operations["get_me"];
+        /** Who am I: user, memberships, active tenant, role and effective permissions. */
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -775,8 +729,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your certificates, newest first. */
-        get: operations["my_certificates"];
+        /**
+         * List your certificates, newest first.
+         * @description Every certificate issued to you, VALID, EXPIRED or REVOKED, a page at a time.
+         */
+        get: operations["list_my_certificates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -792,8 +749,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your dashboard: assigned modules with progress and due dates, recently opened modules. */
-        get: operations["my_dashboard"];
+        /**
+         * Get your dashboard.
+         * @description Your assigned modules with progress and due dates (overdue first), the modules you opened
+         *     most recently, and your completed and overdue counts.
+         */
+        get: operations["get_my_dashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -809,23 +770,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get your email preferences.
-         * @description Which notification emails you get in the current tenant, and how often (the defaults until
-         *     you change them). 403 `not_a_member` for the platform owner acting in a tenant they do not
-         *     belong to.
-         */
+        /** Get your email preferences in the current tenant. */
         get: operations["get_email_preferences"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Update your email preferences.
-         * @description In the current tenant; fields left out keep their value. 403 `not_a_member` for the platform
-         *     owner acting in a tenant they do not belong to.
-         */
+        /** Change your email preferences in the current tenant. */
         patch: operations["update_email_preferences"];
         trace?: never;
     };
@@ -838,11 +790,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Send the verification email again.
-         * @description Any signed-in user whose address is not verified (409 `email_already_verified`); rate
-         *     limited per account.
-         */
+        /** Send the verification email again. */
         post: operations["request_email_verification"];
         delete?: never;
         options?: never;
@@ -857,11 +805,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List your pending invitations.
-         * @description Any signed-in user: invitations of live tenants waiting for your answer, oldest first, a
-         *     page at a time.
-         */
+        /** List your pending invitations, oldest first. */
         get: operations["list_my_invitations"];
         put?: never;
         post?: never;
@@ -881,9 +825,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Accept an invitation.
-         * @description Any signed-in user invited to the tenant; your address must be verified (403
-         *     `email_not_verified`). Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
+         * Accept an invitation; your address must be verified.
+         * @description Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
          */
         post: operations["accept_my_invitation"];
         delete?: never;
@@ -901,10 +844,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Decline an invitation.
-         * @description Any signed-in user invited to the tenant: the invitation is withdrawn.
-         */
+        /** Decline an invitation. */
         post: operations["decline_my_invitation"];
         delete?: never;
         options?: never;
@@ -921,9 +861,8 @@ export interface paths {
         };
         get?: never;
         /**
-         * Set your leaderboard visibility.
-         * @description Any member: hide yourself from the leaderboard (shown as "Anonymous"), or show yourself
-         *     again. 409 `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
+         * Hide yourself from the leaderboard (or show yourself again); 409
+         *     `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
          */
         put: operations["set_leaderboard_visibility"];
         post?: never;
@@ -943,9 +882,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change your password.
-         * @description Any signed-in user; every session ends (sign in again). 401 `invalid_credentials` for a
-         *     wrong current password; 422 `weak_password`. Rate limited per account like failed sign-ins (every attempt counts).
+         * Change your password; every session ends (sign in again).
+         * @description Rate limited per account like failed sign-ins (every attempt counts).
          */
         post: operations["change_password"];
         delete?: never;
@@ -961,12 +899,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List your redemptions.
-         * @description Any member: your own redemptions, newest first unless `sort` says otherwise, a page at a
-         *     time.
-         */
-        get: operations["list_my_redemptions"];
+        /** Your redemptions, newest first. */
+        get: operations["my_redemptions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -982,11 +916,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get your XP.
-         * @description Any member: your balance, rank and what the next rank needs.
-         */
-        get: operations["get_my_xp"];
+        /** Your balance, rank and what the next rank needs. */
+        get: operations["my_xp"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1002,11 +933,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List your XP ledger.
-         * @description Any member: every change of your XP, newest first, explained, a page at a time.
-         */
-        get: operations["list_my_xp_transactions"];
+        /** Your XP ledger, newest first, explained. */
+        get: operations["my_xp_transactions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1022,10 +950,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The media library, newest first (content authors). */
+        /**
+         * List the media library, newest first.
+         * @description Content authors (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES), a page at a time; assignment
+         *     submission files are not listed.
+         */
         get: operations["list_media"];
         put?: never;
-        /** Upload a small file (multipart/form-data, at most 25 MiB) to the media library. */
+        /**
+         * Upload a small file to the media library.
+         * @description Content authors (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES) send multipart/form-data of at
+         *     most 25 MiB (413 `file_too_large`; larger files use `POST /v1/media/uploads`). The type is
+         *     found from the bytes: 422 `unsupported_file_type`, or `file_type_mismatch` when the name's
+         *     extension disagrees; 400 `malformed_multipart` for a broken form.
+         */
         post: operations["upload_media"];
         delete?: never;
         options?: never;
@@ -1042,7 +980,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Delete several assets in one step (all or none; audited as ASSET_BULK_DELETED). */
+        /**
+         * Delete several assets in one step.
+         * @description All or none, with the rights of `DELETE /v1/media/{id}` on each (404 `asset_not_found`, 409
+         *     `asset_in_use` without `force`); audited as ASSET_BULK_DELETED.
+         */
         post: operations["bulk_delete_media"];
         delete?: never;
         options?: never;
@@ -1060,9 +1002,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start a direct upload of a large file: returns a PROCESSING asset and a signed URL (valid one
-         *     hour) to PUT the bytes to; then call `POST /v1/media/{id}/complete`, which seals the upload
-         *     (the URL takes no more files). An upload not completed within the hour is removed.
+         * Start a direct upload of a large file.
+         * @description Content authors get a PROCESSING asset and a signed URL (valid one hour) to PUT the bytes to;
+         *     then call `POST /v1/media/{id}/complete`, which seals the upload (the URL takes no more
+         *     files). An upload not completed within the hour is removed. 503 `storage_unavailable` when
+         *     the storage cannot sign.
          */
         post: operations["start_media_upload"];
         delete?: never;
@@ -1078,14 +1022,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One asset and the sections that use it. */
+        /**
+         * Get an asset and the sections that use it.
+         * @description Content authors; 404 `asset_not_found` for an asset of no library of yours.
+         */
         get: operations["get_media"];
         put?: never;
         post?: never;
         /**
-         * Delete an asset (its uploader or MANAGE_ALL_MODULES). Refused with 409 `asset_in_use` while
-         *     sections use it, unless `force`. It becomes DELETE_PENDING and its file is removed in the
-         *     background.
+         * Delete an asset.
+         * @description Its uploader or MANAGE_ALL_MODULES. Refused with 409 `asset_in_use` while sections use it,
+         *     unless `force`. It becomes DELETE_PENDING and its file is removed in the background.
          */
         delete: operations["delete_media"];
         options?: never;
@@ -1103,9 +1050,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Complete a direct upload: the upload is sealed (the upload URL can no longer change the file),
-         *     then the stored bytes are checked (type from the content, size limit); the asset becomes
-         *     READY, or FAILED with 422/413 and the blob is removed.
+         * Complete a direct upload.
+         * @description The upload is sealed (the upload URL can no longer change the file), then the stored bytes
+         *     are checked (type from the content, size limit): the asset becomes READY, or FAILED with 422
+         *     (`upload_missing`, `unsupported_file_type`, `file_type_mismatch`) or 413 `file_too_large` and
+         *     the blob is removed. Completing a completed upload answers the asset again.
          */
         post: operations["complete_media_upload"];
         delete?: never;
@@ -1122,8 +1071,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A signed download URL (five minutes) for an asset: content authors, and anyone who can see a
-         *     section using it.
+         * Download an asset: get a signed download URL.
+         * @description The URL is valid five minutes and needs no credentials. Content authors, and anyone who can
+         *     see a section using the asset; 409 `asset_not_ready` for an asset that is not READY, 503
+         *     `storage_unavailable` when the storage cannot sign.
          */
         get: operations["download_media"];
         put?: never;
@@ -1141,23 +1092,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List and search members.
-         * @description For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
-         *     text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
-         *     list with this sort.
-         */
+        /** List and search members (MANAGE_USERS). */
         get: operations["list_members"];
         put?: never;
         /**
-         * Invite a member by email.
-         * @description For MANAGE_USERS holders; the invitation email is sent by the worker. The member stays
-         *     INVITED until the address's owner accepts; the answer is the same whether or not the address
-         *     already has an account. Each invitation counts against the tenant's daily cap (by plan,
-         *     `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`. 409 `already_member`;
-         *     403 `role_not_assignable` for a role at or above yours. With an `Idempotency-Key`, a retry
-         *     answers the first response and invites once (the same key with another request is 422
-         *     `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
+         * Invite a member by email (MANAGE_USERS); the invitation email is sent by the worker.
+         * @description The member stays INVITED until the address's owner accepts; the answer is the same whether
+         *     or not the address already has an account. Each invitation counts against the tenant's daily
+         *     cap (by plan, `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`.
          */
         post: operations["invite_member"];
         delete?: never;
@@ -1176,8 +1118,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import members from CSV.
-         * @description For MANAGE_USERS holders: invites every row, all or nothing. With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
+         * Invite members in bulk from CSV (MANAGE_USERS), all or nothing.
+         * @description With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
          *     with any bad row imports nothing and answers 422 `import_invalid` with the report in `report`.
          */
         post: operations["import_members"];
@@ -1194,17 +1136,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get a member.
-         * @description Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
-         *     404 `member_not_found` otherwise.
-         */
+        /** Get a member (yourself, or with MANAGE_USERS). */
         get: operations["get_member"];
         put?: never;
         post?: never;
         /**
-         * Remove a member from the tenant.
-         * @description For MANAGE_USERS holders; the account stays. The membership is kept as REMOVED: the member loses access, their groups, grants and manager
+         * Remove a member from the tenant (the account stays).
+         * @description The membership is kept as REMOVED: the member loses access, their groups, grants and manager
          *     links, but their certificates, XP ledger, completions and audit trail stay (list them with
          *     `?status=REMOVED`; invite them again to bring them back). An invitation not yet accepted is
          *     simply withdrawn. 409 `member_removed` when already removed, `last_owner` for the last OWNER.
@@ -1222,8 +1160,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's certificates (VIEW_ALL_PROGRESS). */
-        get: operations["member_certificates"];
+        /**
+         * List a member's certificates, newest first.
+         * @description Needs VIEW_ALL_PROGRESS (or being that member); 404 `member_not_found` for someone who is not
+         *     a member of the tenant. A page at a time.
+         */
+        get: operations["list_member_certificates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1241,12 +1183,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Deactivate a member.
-         * @description For MANAGE_USERS holders: the member is refused until reactivated. 409
-         *     `invitation_pending` for an invitation not yet accepted, `last_owner` for the last active
-         *     OWNER, `member_removed` for a removed member.
-         */
+        /** Deactivate a member: they are refused until reactivated. */
         post: operations["deactivate_member"];
         delete?: never;
         options?: never;
@@ -1264,8 +1201,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Erase a removed member's personal data.
-         * @description On the member's request, by a MANAGE_USERS holder. Their name and email are replaced in the account and in this tenant's audit details, and the
+         * Erase a removed member's personal data on request (MANAGE_USERS).
+         * @description Their name and email are replaced in the account and in this tenant's audit details, and the
          *     account can no longer sign in; certificates, XP and audit rows stay under the replaced name.
          *     409 `member_not_removed` unless removed first; 409 `member_of_another_tenant` while another
          *     tenant still has the account as a member (the account is shared, so it is not erased then).
@@ -1285,11 +1222,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /**
-         * Set or clear a member's manager.
-         * @description For MANAGE_USERS holders. The manager tree has no cycles: a manager below the member is 422
-         *     `validation_failed`; an unknown manager 404 `member_not_found`.
-         */
+        /** Set or clear a member's manager (no cycles). */
         put: operations["set_member_manager"];
         post?: never;
         delete?: never;
@@ -1305,18 +1238,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List a member's explicit grants.
-         * @description The grants on top of their role's defaults, by permission, a page at a time; readable by the
-         *     member themselves and by MANAGE_USERS holders.
-         */
-        get: operations["list_member_permissions"];
-        /**
-         * Replace a member's explicit grants.
-         * @description For MANAGE_USERS holders, who may give only permissions they hold tenant-wide (403
-         *     `forbidden` otherwise); answers the new set. 422 `validation_failed` (`duplicate`) when a
-         *     permission appears twice.
-         */
+        /** A member's explicit grants (on top of their role's defaults). */
+        get: operations["get_member_permissions"];
+        /** Replace a member's explicit grants (only permissions you hold tenant-wide). */
         put: operations["set_member_permissions"];
         post?: never;
         delete?: never;
@@ -1332,14 +1256,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's progress overrides, newest first. */
-        get: operations["list_overrides"];
+        /**
+         * List a member's progress overrides, newest first.
+         * @description Needs OVERRIDE_PROGRESS or VIEW_ALL_PROGRESS; 404 `member_not_found` for someone who is not a
+         *     member of the tenant. A page at a time.
+         */
+        get: operations["list_progress_overrides"];
         put?: never;
         /**
-         * Override a member's progress on a module (OVERRIDE_PROGRESS); audited and reversible.
-         * @description Never your own progress (403 `cannot_override_own_progress`).
+         * Create a progress override: complete or reset a member's progress on a module.
+         * @description Needs OVERRIDE_PROGRESS; audited and reversible (`POST /v1/progress-overrides/{id}/revert`).
+         *     Never your own progress (403 `cannot_override_own_progress`). 404 `member_not_found` /
+         *     `module_not_found`; 409 `already_completed` for a COMPLETE of a completed module. With an
+         *     `Idempotency-Key`, a retry applies nothing more and answers the first response again.
          */
-        post: operations["apply_override"];
+        post: operations["create_progress_override"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1355,12 +1286,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Reactivate a member.
-         * @description For MANAGE_USERS holders: a deactivated member gets access again. 409
-         *     `invitation_pending` for an invitation not yet accepted, `member_removed` for a removed
-         *     member.
-         */
+        /** Reactivate a member. */
         post: operations["reactivate_member"];
         delete?: never;
         options?: never;
@@ -1376,12 +1302,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /**
-         * Change a member's role.
-         * @description For MANAGE_USERS holders, on a member below them, to a role below theirs (an OWNER may do
-         *     both); 403 `role_not_assignable` otherwise. 409 `last_owner` when it would leave the tenant
-         *     without an active OWNER, `member_removed` for a removed member.
-         */
+        /** Change a member's role (below your own; a tenant keeps one OWNER). */
         put: operations["change_member_role"];
         post?: never;
         delete?: never;
@@ -1397,10 +1318,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List module categories, in order. */
+        /**
+         * List module categories, in order.
+         * @description Anyone signed in; by `sort_order`, then name, a page at a time.
+         */
         get: operations["list_categories"];
         put?: never;
-        /** Create a category (MANAGE_ALL_MODULES). */
+        /**
+         * Create a category.
+         * @description Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`. With
+         *     an `Idempotency-Key`, a retry creates nothing more and answers the first response again.
+         */
         post: operations["create_category"];
         delete?: never;
         options?: never;
@@ -1418,11 +1346,17 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a category; its modules become uncategorized (MANAGE_ALL_MODULES). */
+        /**
+         * Delete a category.
+         * @description Needs MANAGE_ALL_MODULES; its modules become uncategorized.
+         */
         delete: operations["delete_category"];
         options?: never;
         head?: never;
-        /** Rename or move a category (MANAGE_ALL_MODULES). */
+        /**
+         * Update (rename or move) a category.
+         * @description Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`.
+         */
         patch: operations["update_category"];
         trace?: never;
     };
@@ -1434,13 +1368,21 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The catalog: every module you may see, with your due dates.
+         * List the catalog: every module you may see, with your due dates.
          * @description Managers see every module; a module's creator and mentors see it; members see the published
          *     modules assigned to their groups (or all published ones when the tenant's catalog is open).
+         *     Sorted by `sort` (creation, title or last change, either way), keyset-paginated: 422
+         *     `validation_failed` (`invalid_cursor`) for a cursor of another order.
          */
         get: operations["list_modules"];
         put?: never;
-        /** Create a DRAFT module (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES). */
+        /**
+         * Create a DRAFT module.
+         * @description Needs MANAGE_ALL_MODULES or MANAGE_OWN_MODULES; the creator may then edit it. Publish it with
+         *     `POST /v1/modules/{module_id}/status` once it has a section. 404 `category_not_found` for a
+         *     category of no module of yours. With an `Idempotency-Key`, a retry creates nothing more and
+         *     answers the first response again.
+         */
         post: operations["create_module"];
         delete?: never;
         options?: never;
@@ -1455,21 +1397,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open a module (404 if you may not see it); records your access. */
+        /**
+         * Get (open) a module.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise, as if it did not exist);
+         *     records your access (last opened, and on the first access the version you saw).
+         */
         get: operations["get_module"];
         put?: never;
         post?: never;
         /**
          * Delete a module and its sections; requires `If-Match`.
-         * @description A module that members completed is not deleted (409 `module_has_completions`): archive it.
-         *     A holder of MANAGE_ALL_MODULES on it may force the deletion (`?force=true`), which revokes
-         *     its certificates (they are kept, so holders and verifiers still see them, REVOKED) and deletes
-         *     its completions and progress.
+         * @description Its editors delete it. A module that members completed is not deleted (409
+         *     `module_has_completions`): archive it. A holder of MANAGE_ALL_MODULES on it may force the
+         *     deletion (`?force=true`), which revokes its certificates (they are kept, so holders and
+         *     verifiers still see them, REVOKED) and deletes its completions and progress.
          */
         delete: operations["delete_module"];
         options?: never;
         head?: never;
-        /** Update a module; requires `If-Match` with its `ETag`. */
+        /**
+         * Update a module; requires `If-Match` with its `ETag`.
+         * @description Its editors (MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator or mentor) change the
+         *     fields sent; left-out fields are kept. 409 `invalid_status_transition` for an ARCHIVED module
+         *     (return it to DRAFT first); 404 `category_not_found` for an unknown category.
+         */
         patch: operations["update_module"];
         trace?: never;
     };
@@ -1482,7 +1433,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Acknowledge the module's latest version: it is no longer shown as updated since you last read. */
+        /**
+         * Acknowledge the module's latest version.
+         * @description Anyone who may see the module: it is no longer shown as updated since you last read it.
+         */
         post: operations["acknowledge_module"];
         delete?: never;
         options?: never;
@@ -1525,11 +1479,17 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Pin a module for the whole company (MANAGE_ALL_MODULES). */
-        put: operations["company_pin_module"];
+        /**
+         * Pin a module for the whole company.
+         * @description Needs MANAGE_ALL_MODULES; every member sees it as `company_pinned` (idempotent).
+         */
+        put: operations["pin_module_for_company"];
         post?: never;
-        /** Remove a company-wide pin (MANAGE_ALL_MODULES). */
-        delete: operations["company_unpin_module"];
+        /**
+         * Remove a company-wide pin.
+         * @description Needs MANAGE_ALL_MODULES (idempotent).
+         */
+        delete: operations["unpin_module_for_company"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1546,13 +1506,14 @@ export interface paths {
         /**
          * Assign a module to a group (or change the assignment).
          * @description Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
-         *     cannot assign it (403 `forbidden`).
+         *     cannot assign it (403 `forbidden`). 404 `group_not_found` for an unknown group.
          */
         put: operations["assign_module"];
         post?: never;
         /**
          * Remove a module's assignment to a group.
-         * @description Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it).
+         * @description Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it). Members of the group keep
+         *     what they completed; the module is no longer due for them.
          */
         delete: operations["unassign_module"];
         options?: never;
@@ -1569,9 +1530,11 @@ export interface paths {
         };
         get?: never;
         /**
-         * Replace a module's mentors (members who answer questions, grade and may edit it with MANAGE_OWN_MODULES).
-         * @description Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its creator and mentors
-         *     cannot choose who grades it (403 `forbidden`).
+         * Replace a module's mentors.
+         * @description Mentors are members who answer questions, grade and may edit the module with
+         *     MANAGE_OWN_MODULES. Needs MANAGE_ALL_MODULES on the module (tenant-wide or scoped to it): its
+         *     creator and mentors cannot choose who grades it (403 `forbidden`). 404 `member_not_found` for
+         *     an id that is no member.
          */
         put: operations["set_module_mentors"];
         post?: never;
@@ -1589,10 +1552,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Pin a module for yourself. */
+        /**
+         * Pin a module for yourself.
+         * @description Anyone who may see the module; pinned modules are listed with `?pinned=true` (idempotent).
+         */
         put: operations["pin_module"];
         post?: never;
-        /** Unpin a module. */
+        /**
+         * Unpin a module.
+         * @description Removes your own pin (idempotent).
+         */
         delete: operations["unpin_module"];
         options?: never;
         head?: never;
@@ -1607,7 +1576,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a module's prerequisites (cycles are refused with `prerequisite_cycle`). */
+        /**
+         * Replace a module's prerequisites.
+         * @description Its editors set the modules a learner must complete first (modules of the tenant; 404
+         *     `module_not_found` otherwise). A cycle is refused with 422 `prerequisite_cycle`.
+         */
         put: operations["set_module_prerequisites"];
         post?: never;
         delete?: never;
@@ -1623,8 +1596,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your progress on a module. */
-        get: operations["module_progress"];
+        /**
+         * Get your progress on a module.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise): sections, quizzes and
+         *     required assignments done, the percentage, and the completion and certificate once complete.
+         */
+        get: operations["get_module_progress"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1671,7 +1648,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start renewing a module: allowed within 30 days before your certificate expires; your
+         * Start renewing a module.
+         * @description Allowed within 30 days before your certificate of the module expires (409
+         *     `invalid_status_transition` otherwise): your
          *     progress starts over while the certificate stays valid. Completing it again before expiry is
          *     a renewal.
          */
@@ -1689,10 +1668,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a module's sections, in order. */
+        /**
+         * List a module's sections, in order.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise); a page at a time.
+         */
         get: operations["list_sections"];
         put?: never;
-        /** Add a section at the end of a module. */
+        /**
+         * Create a section at the end of a module.
+         * @description The module's editors. A video reference its source refuses is 422 (`invalid_video`); an
+         *     UPLOAD video must be a READY video asset (404 `asset_not_found`, 409 `asset_not_ready`). With
+         *     an `Idempotency-Key`, a retry creates nothing more and answers the first response again.
+         */
         post: operations["create_section"];
         delete?: never;
         options?: never;
@@ -1708,7 +1695,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Reorder all of a module's sections at once: list every section id exactly once. */
+        /**
+         * Reorder all of a module's sections at once.
+         * @description The module's editors list every section id exactly once (422 `invalid_order` otherwise).
+         */
         put: operations["reorder_sections"];
         post?: never;
         delete?: never;
@@ -1724,15 +1714,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a section. */
+        /**
+         * Get a section.
+         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise).
+         */
         get: operations["get_section"];
         put?: never;
         post?: never;
-        /** Delete a section; requires `If-Match`. */
+        /**
+         * Delete a section; requires `If-Match`.
+         * @description The module's editors; the other sections keep their order.
+         */
         delete: operations["delete_section"];
         options?: never;
         head?: never;
-        /** Update a section; requires `If-Match` with its `ETag`. */
+        /**
+         * Update a section; requires `If-Match` with its `ETag`.
+         * @description The module's editors change the fields sent. A video reference its source refuses is 422
+         *     (`invalid_video`); an UPLOAD video must be a READY video asset (404 `asset_not_found`, 409
+         *     `asset_not_ready`).
+         */
         patch: operations["update_section"];
         trace?: never;
     };
@@ -1743,10 +1744,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A section's attachments (download each with `GET /v1/media/{id}/download`). */
+        /**
+         * List a section's attachments, in the order they were added.
+         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise), a
+         *     page at a time; download each with `GET /v1/media/{id}/download`.
+         */
         get: operations["list_attachments"];
         put?: never;
-        /** Attach a library asset to a section. */
+        /**
+         * Attach a library asset to a section.
+         * @description The module's editors; once per section (409 `already_attached`). With an `Idempotency-Key`, a
+         *     retry creates nothing more and answers the first response again.
+         */
         post: operations["attach_asset"];
         delete?: never;
         options?: never;
@@ -1764,7 +1773,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove an attachment from a section (the asset stays in the library). */
+        /**
+         * Delete (detach) an attachment from a section.
+         * @description The module's editors; the asset stays in the library.
+         */
         delete: operations["detach_asset"];
         options?: never;
         head?: never;
@@ -1781,9 +1793,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark a section complete (idempotent). The module completes, and its certificate is issued,
-         *     when every section is done, every quiz passed and every required assignment graded. 409
-         *     `module_locked` until the module's prerequisites are completed.
+         * Complete a section (idempotent).
+         * @description Anyone who may see the module marks a section of it done. The module completes, its XP is
+         *     awarded and its certificate issued, when every section is done, every quiz passed and every
+         *     required assignment graded. 409 `module_locked` until the module's prerequisites are
+         *     completed. With an `Idempotency-Key`, a retry answers the first response again.
          */
         post: operations["complete_section"];
         delete?: never;
@@ -1799,10 +1813,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your self-assessment of a module (404 `self_assessment_not_found` if none). */
+        /**
+         * Get your self-assessment of a module.
+         * @description 404 `self_assessment_not_found` if you have not assessed it, `module_not_found` if you may
+         *     not see it.
+         */
         get: operations["get_self_assessment"];
-        /** Record your self-assessment of a module (replaces the previous one). */
-        put: operations["put_self_assessment"];
+        /**
+         * Update (record) your self-assessment of a module.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise); replaces your previous one.
+         */
+        put: operations["update_self_assessment"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1820,8 +1841,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publish, archive or return a module to draft; requires `If-Match`. Publishing a module that
-         *     was never published or changed since its latest version records a new version.
+         * Publish, archive or return a module to draft; requires `If-Match`.
+         * @description Its editors move DRAFT → PUBLISHED → ARCHIVED, PUBLISHED or ARCHIVED → DRAFT, DRAFT →
+         *     ARCHIVED; any other move is 409 `invalid_status_transition`, and publishing a module without
+         *     sections is 422 `module_empty`. Publishing a module that was never published or changed since its latest
+         *     version records a new version (see the changelog).
          */
         post: operations["set_module_status"];
         delete?: never;
@@ -1837,12 +1861,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A module's changelog, newest version first. */
+        /**
+         * List a module's changelog, newest version first.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise), a page at a time.
+         */
         get: operations["list_module_versions"];
         put?: never;
         /**
-         * Publish the changes made to a published module as its next version (409 `no_changes` when
-         *     nothing changed since the latest one).
+         * Publish the changes made to a published module as its next version.
+         * @description The module's editors record what changed since the latest version while the module stays
+         *     published: 409 `no_changes` when nothing changed since, 409 `invalid_status_transition` when
+         *     the module is not PUBLISHED. A MATERIAL version flags the module as updated for its readers.
+         *     With an `Idempotency-Key`, a retry records nothing more and answers the first response again.
          */
         post: operations["publish_module_version"];
         delete?: never;
@@ -1861,10 +1891,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Revert an override: exactly what it changed is undone.
-         * @description Never an override of your own progress (403 `cannot_override_own_progress`).
+         * Revert a progress override: exactly what it changed is undone.
+         * @description Needs OVERRIDE_PROGRESS; audited. Never an override of your own progress (403
+         *     `cannot_override_own_progress`). 409 `already_reverted` for an override reverted before.
          */
-        post: operations["revert_override"];
+        post: operations["revert_progress_override"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2036,11 +2067,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List every member's redemptions.
-         * @description For MANAGE_REWARDS holders: newest first unless `sort` says otherwise, e.g.
-         *     `?status=PENDING` to review, a page at a time.
-         */
+        /** Everyone's redemptions, newest first, e.g. `?status=PENDING` to review (MANAGE_REWARDS). */
         get: operations["list_redemptions"];
         put?: never;
         post?: never;
@@ -2060,9 +2087,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a pending redemption.
-         * @description For MANAGE_REWARDS holders: the held XP is spent. 409 `redemption_not_pending`; 404
-         *     `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`).
+         * Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
+         * @description Never your own (403 `cannot_review_own_redemption`).
          */
         post: operations["approve_redemption"];
         delete?: never;
@@ -2080,11 +2106,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Cancel your own pending redemption.
-         * @description Any member, on their own redemption: the XP and the unit of stock are returned. 409
-         *     `redemption_not_pending`; 404 `redemption_not_found` (also for another member's).
-         */
+        /** Cancel your own pending redemption: the XP and the unit of stock are returned. */
         post: operations["cancel_redemption"];
         delete?: never;
         options?: never;
@@ -2102,9 +2124,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reject a pending redemption.
-         * @description For MANAGE_REWARDS holders: the XP and the unit of stock are returned. 409
-         *     `redemption_not_pending`; 404 `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`; cancel it instead).
+         * Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
+         * @description Never your own (403 `cannot_review_own_redemption`; cancel it instead).
          */
         post: operations["reject_redemption"];
         delete?: never;
@@ -2120,20 +2141,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List the reward shop.
-         * @description Any member sees the active rewards; MANAGE_REWARDS holders see every reward. Sorted by
-         *     `sort`, a page at a time; 422 `invalid_cursor` for a cursor not made by this list with this
-         *     sort.
-         */
+        /** The reward shop: active rewards (every reward for MANAGE_REWARDS holders). */
         get: operations["list_rewards"];
         put?: never;
-        /**
-         * Create a reward.
-         * @description For MANAGE_REWARDS holders: a reward in the shop. With an `Idempotency-Key`, a retry answers
-         *     the first response and creates once (the same key with another request is 422
-         *     `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
-         */
+        /** Create a reward (MANAGE_REWARDS). */
         post: operations["create_reward"];
         delete?: never;
         options?: never;
@@ -2151,18 +2162,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /**
-         * Delete a reward.
-         * @description For MANAGE_REWARDS holders: the reward leaves the shop; its redemptions are kept. 404
-         *     `reward_not_found`.
-         */
+        /** Remove a reward from the shop (MANAGE_REWARDS); its redemptions are kept. */
         delete: operations["delete_reward"];
         options?: never;
         head?: never;
-        /**
-         * Update a reward.
-         * @description For MANAGE_REWARDS holders; fields left out are kept. 404 `reward_not_found`.
-         */
+        /** Change a reward (MANAGE_REWARDS). */
         patch: operations["update_reward"];
         trace?: never;
     };
@@ -2176,13 +2180,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Redeem a reward.
-         * @description Any member may redeem an active reward they can afford. Without approval the XP is spent at
-         *     once (APPROVED); with approval it is held (PENDING) until a MANAGE_REWARDS holder decides.
-         *     Requires `Idempotency-Key` (400 `idempotency_key_required` without it), so a retried
-         *     redemption spends once: the retry answers the first response with `Idempotent-Replayed: true`.
-         *     409 `insufficient_xp`, `reward_out_of_stock`, `reward_inactive`,
-         *     `reward_monthly_limit_reached` or `reward_changed`; 404 `reward_not_found`.
+         * Redeem a reward; requires `Idempotency-Key`. Without approval the XP is spent at once
+         *     (APPROVED); with approval it is held (PENDING) until an admin decides.
          */
         post: operations["redeem_reward"];
         delete?: never;
@@ -2266,21 +2265,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get the current tenant.
-         * @description Any member may read their tenant's settings.
-         */
+        /** Get the current tenant's settings. */
         get: operations["get_tenant"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Update the current tenant.
-         * @description For ADMIN and above (403 `role_not_assignable` below); the plan only by the platform owner
-         *     (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`.
-         */
+        /** Update the current tenant's settings (ADMIN and above; the plan: OWNER). */
         patch: operations["update_tenant"];
         trace?: never;
     };
@@ -2293,11 +2285,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Archive the current tenant.
-         * @description For its OWNER only (403 `role_not_assignable` for anyone else): every member is refused
-         *     from then on (403 `tenant_archived`).
-         */
+        /** Archive the current tenant (OWNER): every member is refused from then on. */
         post: operations["archive_tenant"];
         delete?: never;
         options?: never;
@@ -2314,11 +2302,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Create a tenant.
-         * @description For the platform owner only (403 `forbidden` for anyone else); you become its OWNER. 409
-         *     `slug_taken`; 422 `invalid_slug`.
-         */
+        /** Create a tenant (platform owner only); you become its OWNER. */
         post: operations["create_tenant"];
         delete?: never;
         options?: never;
@@ -2336,10 +2320,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Adjust a member's XP by hand.
-         * @description For MANAGE_REWARDS holders: award or deduct XP, audited. A deduction larger than the
-         *     member's spendable XP is 409 `insufficient_xp`; an unknown member 404 `member_not_found`.
-         *     Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
+         * Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
+         *     spendable XP is 409 `insufficient_xp`.
+         * @description Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
          *     adjustment is applied once.
          */
         post: operations["adjust_xp"];
@@ -2353,17 +2336,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * @description An invitation token and the password to set.
-         * @example {
-         *       "password": "correct horse battery",
-         *       "token": "it_9VfJ2mQw0cX4r8LtZp1s"
-         *     }
-         */
+        /** @description An invitation token and the password to set. */
         AcceptInvite: {
             /** @description The token from the invitation email. */
             token: string;
-            /** @description 10 characters to 1024 bytes (UTF-8). */
+            /** @description At least 10 characters. */
             password: string;
         };
         /**
@@ -2397,7 +2374,7 @@ export interface components {
              * @description Requests with the key act as this admin, limited to `permissions`.
              */
             created_by: string;
-            permissions: components["schemas"]["Permission"][];
+            permissions: string[];
             /** @description The key may also do what its creator does as a member for themselves. */
             act_as_member: boolean;
             /** Format: date-time */
@@ -2415,10 +2392,9 @@ export interface components {
         AssetDto: {
             /** Format: uuid */
             id: string;
-            /** @description IMAGE, DOCUMENT or VIDEO. */
-            kind: string;
-            /** @description PROCESSING (direct upload not completed), READY, FAILED, DELETE_PENDING or DELETE_FAILED. */
-            status: string;
+            kind: components["schemas"]["AssetKind"];
+            /** @description PROCESSING until a direct upload is completed. */
+            status: components["schemas"]["AssetStatus"];
             title: string;
             file_name: string;
             /** @description Found in the file's bytes once READY. */
@@ -2434,10 +2410,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @enum {string} */
+        AssetKind: "IMAGE" | "DOCUMENT" | "VIDEO";
         /** @description The assets deleted. */
         AssetList: {
             data: components["schemas"]["AssetDto"][];
         };
+        /** @enum {string} */
+        AssetStatus: "PROCESSING" | "READY" | "FAILED" | "DELETE_PENDING" | "DELETE_FAILED";
         /** @description An assignment. The `ETag` header carries `revision`. */
         AssignmentDto: {
             /** Format: uuid */
@@ -2491,14 +2471,20 @@ export interface components {
             submission: components["schemas"]["SubmissionDto"];
             assignment_title: string;
         };
-        /** @description An asset to attach. */
+        /**
+         * @description An asset to attach.
+         * @example {
+         *       "asset_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0",
+         *       "title": "Inspection checklist (PDF)"
+         *     }
+         */
         AttachBody: {
             /**
              * Format: uuid
-             * @description A READY asset of the library.
+             * @description A READY asset of the library (409 `asset_not_ready` otherwise).
              */
             asset_id: string;
-            /** @description Display title (default: the asset's). */
+            /** @description Display title, 1 to 200 characters (default: the asset's). */
             title?: string | null;
         };
         /** @description A section's attachment. */
@@ -2608,30 +2594,38 @@ export interface components {
              * @description XP held by redemptions waiting for approval.
              */
             held_xp: number;
-            /** @description From lifetime XP. */
-            rank: components["schemas"]["Rank"];
+            /** @description VAJENEC, POMOCNIK, MOJSTER or MENTOR. */
+            rank: string;
             /** @description Hidden from the leaderboard. */
             leaderboard_hidden: boolean;
         };
-        /** @description Assets to delete at once. */
+        /**
+         * @description Assets to delete at once.
+         * @example {
+         *       "force": false,
+         *       "ids": [
+         *         "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *       ]
+         *     }
+         */
         BulkDeleteBody: {
             /** @description 1 to 100 asset ids. */
             ids: string[];
-            /** @description Also remove the attachments and videos that use them. */
-            force?: boolean;
-        };
-        /** @description A category's fields. */
-        CategoryBody: {
-            name?: string | null;
-            /** Format: int32 */
-            sort_order?: number | null;
+            /**
+             * @description Also remove the attachments and videos that use them (default false).
+             * @default false
+             */
+            force: boolean;
         };
         /** @description A category. */
         CategoryDto: {
             /** Format: uuid */
             id: string;
             name: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Position in lists (ascending).
+             */
             sort_order: number;
             /** Format: date-time */
             created_at: string;
@@ -2640,11 +2634,8 @@ export interface components {
         CellDto: {
             /** Format: uuid */
             module_id: string;
-            /**
-             * @description COMPLIANT, EXPIRING (certificate expires within 30 days), EXPIRED, OVERDUE, IN_PROGRESS
-             *     or NOT_STARTED.
-             */
-            status: string;
+            /** @description EXPIRING: the certificate expires within 30 days. */
+            status: components["schemas"]["ComplianceStatus"];
             /**
              * Format: date-time
              * @description Since when the cell has this status.
@@ -2677,25 +2668,21 @@ export interface components {
             issued_at: string;
             /** Format: date-time */
             expires_at?: string | null;
-            /** @description VALID, EXPIRED or REVOKED. */
-            status: string;
+            status: components["schemas"]["CertificateStatus"];
             /** Format: date-time */
             revoked_at?: string | null;
             revoked_reason?: string | null;
             /** @description Where anyone can verify it. */
             verify_url: string;
         };
-        /**
-         * @description The current and the new password.
-         * @example {
-         *       "current_password": "correct horse battery",
-         *       "new_password": "battery staple horse"
-         *     }
-         */
+        /** @enum {string} */
+        CertificateStatus: "VALID" | "EXPIRED" | "REVOKED";
+        /** @enum {string} */
+        ChangeKind: "MINOR" | "MATERIAL";
+        /** @description The current and the new password. */
         ChangePassword: {
-            /** @description Your password now. */
             current_password: string;
-            /** @description 10 characters to 1024 bytes (UTF-8). */
+            /** @description At least 10 characters. */
             new_password: string;
         };
         /** @description One version of a module. */
@@ -2709,8 +2696,7 @@ export interface components {
             version: number;
             /** @description What changed. */
             summary: string;
-            /** @description MINOR or MATERIAL. */
-            kind: string;
+            kind: components["schemas"]["ChangeKind"];
             /**
              * Format: uuid
              * @description Who published it.
@@ -2719,22 +2705,18 @@ export interface components {
             /** Format: date-time */
             published_at: string;
         };
-        /**
-         * @description A key to create.
-         * @example {
-         *       "act_as_member": false,
-         *       "name": "HR system sync",
-         *       "permissions": [
-         *         "MANAGE_USERS",
-         *         "VIEW_ANALYTICS"
-         *       ]
-         *     }
-         */
+        /** @enum {string} */
+        ComplianceStatus: "COMPLIANT" | "EXPIRING" | "EXPIRED" | "OVERDUE" | "IN_PROGRESS" | "NOT_STARTED";
+        /** @description A key to create. */
         CreateApiKey: {
-            /** @description What the key is for, 1 to 100 characters. */
             name: string;
-            /** @description What the key may do; only permissions you hold tenant-wide (a repeat counts once). */
-            permissions: components["schemas"]["Permission"][];
+            /**
+             * @description What the key may do; only permissions you hold tenant-wide.
+             * @example [
+             *       "VIEW_ANALYTICS"
+             *     ]
+             */
+            permissions: string[];
             /**
              * @description Also let the key do what you do as a member for yourself, which no permission grants:
              *     learn (complete sections, take quizzes, submit assignments), spend your XP, grade as a
@@ -2835,17 +2817,70 @@ export interface components {
             rubric?: components["schemas"]["CriterionDto"][] | null;
         };
         /**
-         * @description A new group.
+         * @description A new category.
          * @example {
-         *       "color": "#0EA5E9",
-         *       "name": "Sales"
+         *       "name": "Safety",
+         *       "sort_order": 10
          *     }
          */
+        CreateCategoryBody: {
+            /** @description 1 to 100 characters, not blank (trimmed), unique in the tenant. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Position in lists (ascending; default 0).
+             */
+            sort_order?: number | null;
+        };
+        /** @description A new group. */
         CreateGroup: {
-            /** @description Unique in the tenant (case-insensitive); trimmed. */
             name: string;
             /** @description `#RRGGBB` (default `#6366F1`). */
             color?: string | null;
+        };
+        /**
+         * @description A new module. Only `title` is required; it is created as a DRAFT.
+         * @example {
+         *       "cover_image_url": "https://cdn.example.com/covers/ladders.png",
+         *       "description": "Ladders, scaffolds and harnesses: what to check before you climb.",
+         *       "difficulty": "BEGINNER",
+         *       "estimated_minutes": 45,
+         *       "tags": [
+         *         "safety",
+         *         "onboarding"
+         *       ],
+         *       "title": "Working at height",
+         *       "validity_months": 12
+         *     }
+         */
+        CreateModuleBody: {
+            /** @description 1 to 200 characters. */
+            title: string;
+            /** @description At most 10,000 characters (default empty). */
+            description?: string | null;
+            difficulty?: components["schemas"]["Difficulty"] | null;
+            /**
+             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+             *     `http:` links are refused.
+             */
+            cover_image_url?: string | null;
+            /**
+             * Format: uuid
+             * @description A category of the tenant (404 `category_not_found` otherwise).
+             */
+            category_id?: string | null;
+            /**
+             * Format: int32
+             * @description 1 to 10,000.
+             */
+            estimated_minutes?: number | null;
+            /**
+             * Format: int32
+             * @description Months a completion stays valid, 1 to 600 (compliance); none: forever.
+             */
+            validity_months?: number | null;
+            /** @description Tag names (at most 30), created on the fly; blank names are ignored. */
+            tags?: string[] | null;
         };
         /**
          * @description A new question.
@@ -2931,61 +2966,34 @@ export interface components {
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /**
-         * @description A new reward.
+         * @description A new section, added at the end of the module. Only `title` is required.
          * @example {
-         *       "approval_required": true,
-         *       "cost_xp": 500,
-         *       "description": "Navy, with the logo; pick your size at the front desk.",
-         *       "image_url": "https://cdn.example.com/rewards/hoodie.png",
-         *       "monthly_limit": 1,
-         *       "stock": 25,
-         *       "title": "Company hoodie"
+         *       "content_html": "<p>Check the feet, the rungs and the locking bars.</p>",
+         *       "kind": "MIXED",
+         *       "title": "Inspecting a ladder",
+         *       "video": {
+         *         "reference": "https://vimeo.com/76979871",
+         *         "source": "YOUTUBE_VIMEO_URL"
+         *       }
          *     }
          */
-        CreateRewardBody: {
-            /** @description 1 to 200 characters, not blank (trimmed). */
+        CreateSectionBody: {
+            /** @description 1 to 200 characters. */
             title: string;
-            /** @description Up to 5000 characters (empty when left out). */
-            description?: string | null;
+            kind?: components["schemas"]["SectionKind"] | null;
             /**
-             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
-             *     `http:` links are refused.
+             * @description HTML, at most 500,000 characters; sanitized on write (scripts, event handlers,
+             *     `javascript:` URLs removed).
              */
-            image_url?: string | null;
-            /**
-             * Format: int32
-             * @description XP it costs, above 0.
-             */
-            cost_xp: number;
-            /**
-             * Format: int32
-             * @description Units in stock; left out or `null` is unlimited.
-             */
-            stock?: number | null;
-            /**
-             * Format: int32
-             * @description Redemptions per member per calendar month; left out or `null` is unlimited.
-             */
-            monthly_limit?: number | null;
-            /** @description Redemptions wait for an admin (default false). */
-            approval_required?: boolean | null;
-            /** @description Members may redeem it (default true). */
-            active?: boolean | null;
+            content_html?: string | null;
+            video?: components["schemas"]["VideoBody"] | null;
         };
-        /**
-         * @description A new tenant.
-         * @example {
-         *       "name": "Acme d.o.o.",
-         *       "plan": "STARTER",
-         *       "slug": "acme"
-         *     }
-         */
+        /** @description A new tenant. */
         CreateTenant: {
-            /** @description The display name. */
             name: string;
-            /** @description The URL name: lowercase letters, digits and inner hyphens. */
             slug: string;
-            plan?: components["schemas"]["Plan"] | null;
+            /** @description FREE (default), STARTER or PRO. */
+            plan?: string | null;
         };
         /** @description The new key, with its secret. */
         CreatedApiKey: {
@@ -3008,6 +3016,11 @@ export interface components {
             /** @description 1 to 10 levels with ids unique in the criterion. */
             levels: components["schemas"]["LevelDto"][];
         };
+        /**
+         * Format: binary
+         * @description A CSV file.
+         */
+        CsvFile: string;
         /** @description Your learning at a glance. */
         DashboardDto: {
             /** @description Published modules assigned to your groups: overdue first, then by due date. */
@@ -3041,20 +3054,29 @@ export interface components {
             locked: boolean;
         };
         /** @enum {string} */
-        DigestFrequency: "INSTANT" | "DAILY" | "WEEKLY" | "NEVER";
-        /** @description A direct upload to start. */
+        Difficulty: "BEGINNER" | "INTERMEDIATE" | "ADVANCED";
+        /**
+         * @description A direct upload to start.
+         * @example {
+         *       "file_name": "harness-inspection.mp4",
+         *       "size_bytes": 73400320,
+         *       "title": "Harness inspection"
+         *     }
+         */
         DirectUploadBody: {
             /**
-             * @description The file's name; its extension decides the expected type (checked against the bytes on
-             *     completion).
+             * @description The file's name, 1 to 255 characters, not blank, without `/`, `\` or control characters;
+             *     its extension decides the expected type (checked against the bytes on completion): pdf,
+             *     docx, doc, png, jpg, jpeg, gif, webp, mp4, m4v, mov or webm, in any case.
              */
             file_name: string;
-            /** @description A display title (default: the file name). */
+            /** @description A display title, 1 to 200 characters, not blank (default: the file name). */
             title?: string | null;
             /**
              * Format: int64
-             * @description The file's size in bytes: send exactly this many (the upload URL is signed for it, and
-             *     the size is checked again on completion).
+             * @description The file's size in bytes, at least 1: send exactly this many (the upload URL is signed for
+             *     it, and the size is checked again on completion). Above the kind's limit (images 10 MiB,
+             *     documents 50 MiB, videos 2 GiB) it is 413 `file_too_large`.
              */
             size_bytes: number;
         };
@@ -3081,13 +3103,11 @@ export interface components {
             comment_replies: boolean;
             certificates: boolean;
             rewards: boolean;
-            /** @description How often notification emails are sent. */
-            digest: components["schemas"]["DigestFrequency"];
+            /** @description INSTANT, DAILY, WEEKLY or NEVER. */
+            digest: string;
             /** Format: date-time */
             updated_at: string;
         };
-        /** @enum {string} */
-        GlobalRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "EMPLOYEE";
         /**
          * @description A grade: `rubric_selection` (one level per criterion) when the assignment has a rubric, else
          *     `score`; plus optional feedback for the member. The other field, or neither, is 422
@@ -3150,38 +3170,36 @@ export interface components {
         };
         /** @description A permission and where it applies. */
         GrantDto: {
-            /** @description The permission. */
-            permission: components["schemas"]["Permission"];
+            /**
+             * @description One of the 14 permissions, e.g. `MANAGE_USERS`.
+             * @example VIEW_GROUP_PROGRESS
+             */
+            permission: string;
             /** @description Where it applies; empty means tenant-wide. */
             scope?: components["schemas"]["ScopeDto"];
         };
-        /**
-         * @description The complete set of grants.
-         * @example {
-         *       "grants": [
-         *         {
-         *           "permission": "VIEW_GROUP_PROGRESS",
-         *           "scope": {
-         *             "group_ids": [
-         *               "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
-         *             ]
-         *           }
-         *         }
-         *       ]
-         *     }
-         */
+        /** @description The complete set of grants. */
         GrantsRequest: {
-            /** @description Each permission at most once. */
             grants: components["schemas"]["GrantDto"][];
         };
-        /** @description An assignment's terms. */
+        /**
+         * @description An assignment's terms.
+         * @example {
+         *       "deadline_days": 30,
+         *       "is_mandatory": true
+         *     }
+         */
         GroupAssignmentBody: {
             /**
              * Format: int32
-             * @description Days after a member is assigned by which they should complete it.
+             * @description Days after a member is assigned by which they should complete it, 1 to 3650.
              */
             deadline_days?: number | null;
-            is_mandatory?: boolean;
+            /**
+             * @description Counts for compliance (default false).
+             * @default false
+             */
+            is_mandatory: boolean;
         };
         /** @description A group of members. */
         GroupDto: {
@@ -3197,20 +3215,20 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Members to add or remove. */
+        GroupMembers: {
+            user_ids: string[];
+        };
         /**
-         * @description Members to add or remove.
+         * @description Ids to set (each at most once; at most 100).
          * @example {
-         *       "user_ids": [
+         *       "ids": [
          *         "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
          *       ]
          *     }
          */
-        GroupMembers: {
-            /** @description 1 to 1000 members of the tenant. */
-            user_ids: string[];
-        };
-        /** @description Ids to set. */
         IdsBody: {
+            /** @description At most 100 ids. */
             ids: string[];
         };
         /** @description What the import did or would do. */
@@ -3236,13 +3254,7 @@ export interface components {
              */
             invitations_left_today: number;
         };
-        /**
-         * @description A CSV file to import.
-         * @example {
-         *       "csv": "email,name,role,groups\nana.novak@example.com,Ana Novak,EMPLOYEE,Sales;Support\n",
-         *       "dry_run": true
-         *     }
-         */
+        /** @description A CSV file to import. */
         ImportRequest: {
             /** @description CSV text with a header row: `email,name,role[,groups]` (groups separated by `;`). */
             csv: string;
@@ -3259,40 +3271,28 @@ export interface components {
             tenant_name: string;
             tenant_slug: string;
             /** @description The role offered. */
-            role: components["schemas"]["TenantRole"];
+            role: string;
             /**
              * Format: date-time
              * @description When you were invited.
              */
             invited_at: string;
         };
-        /**
-         * @description Someone to invite.
-         * @example {
-         *       "email": "ana.novak@example.com",
-         *       "group_ids": [
-         *         "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
-         *       ],
-         *       "name": "Ana Novak",
-         *       "role": "EMPLOYEE"
-         *     }
-         */
+        /** @description Your pending invitations. */
+        InvitationList: {
+            data: components["schemas"]["InvitationDto"][];
+        };
+        /** @description Someone to invite. */
         InviteRequest: {
-            /**
-             * Format: email
-             * @description Their email address.
-             */
             email: string;
-            /** @description The name shown until they accept: one line, no control characters, not blank. */
             name: string;
-            /** @description Their role: below yours (an OWNER may give any role). */
-            role: components["schemas"]["TenantRole"];
             /**
-             * Format: uuid
-             * @description Their manager, a member of the tenant.
+             * @description Their role (at most below yours).
+             * @example EMPLOYEE
              */
+            role: string;
+            /** Format: uuid */
             manager_id?: string | null;
-            /** @description Groups to add them to (at most 100). */
             group_ids?: string[];
         };
         /** @description A page of the leaderboard, with your own place even when it is not on the page. */
@@ -3332,15 +3332,18 @@ export interface components {
         LedgerItemDto: {
             /** Format: uuid */
             id: string;
-            /** @description What it did to the balance. */
-            kind: components["schemas"]["LedgerKind"];
+            /** @description AWARD, SPEND, HOLD, RELEASE or MANUAL. */
+            kind: string;
             /**
              * Format: int32
              * @description Signed change of the spendable balance.
              */
             amount: number;
-            /** @description Where the XP came from. */
-            source: components["schemas"]["XpSource"];
+            /**
+             * @description MODULE_COMPLETED, QUIZ_HIGH_SCORE, MENTOR_CONFIRMATION, TOP_SUGGESTION, COMPLIANCE_RENEWAL,
+             *     EVENT_ATTENDED, MANUAL or REDEMPTION.
+             */
+            source: string;
             /**
              * Format: uuid
              * @description The module, quiz, certificate or redemption.
@@ -3353,8 +3356,6 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /** @enum {string} */
-        LedgerKind: "AWARD" | "SPEND" | "HOLD" | "RELEASE" | "MANUAL";
         /** @description One level of a rubric criterion. */
         LevelDto: {
             /**
@@ -3381,13 +3382,7 @@ export interface components {
              */
             status: string;
         };
-        /**
-         * @description Email and password.
-         * @example {
-         *       "email": "ana.novak@example.com",
-         *       "password": "correct horse battery"
-         *     }
-         */
+        /** @description Email and password. */
         LoginRequest: {
             /** @description The account's email. */
             email: string;
@@ -3399,37 +3394,17 @@ export interface components {
              */
             tenant_id?: string | null;
         };
-        /**
-         * @description A refresh token to end.
-         * @example {
-         *       "refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ"
-         *     }
-         */
+        /** @description A refresh token to end. */
         LogoutRequest: {
             /** @description The session's refresh token. */
             refresh_token: string;
         };
-        /**
-         * @description A manager, or null for none.
-         * @example {
-         *       "manager_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
-         *     }
-         */
+        /** @description A manager, or null for none. */
         ManagerRequest: {
-            /**
-             * Format: uuid
-             * @description The manager, a member of the tenant; `null` clears it.
-             */
+            /** Format: uuid */
             manager_id?: string | null;
         };
-        /**
-         * @description A manual award (positive) or deduction (negative).
-         * @example {
-         *       "amount": 50,
-         *       "reason": "Ran the onboarding workshop",
-         *       "user_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
-         *     }
-         */
+        /** @description A manual award (positive) or deduction (negative). */
         ManualBody: {
             /**
              * Format: uuid
@@ -3438,7 +3413,7 @@ export interface components {
             user_id: string;
             /**
              * Format: int32
-             * @description Non-zero; negative deducts (never below 0 spendable XP). 0 is 422 `validation_failed`.
+             * @description Non-zero; negative deducts (never below 0 spendable XP).
              */
             amount: number;
             /** @description Why, 1 to 500 characters. */
@@ -3469,7 +3444,8 @@ export interface components {
             user: components["schemas"]["UserDto"];
             memberships: components["schemas"]["MembershipDto"][];
             active_tenant?: components["schemas"]["TenantDto"] | null;
-            role?: components["schemas"]["TenantRole"] | null;
+            /** @description Your role there. */
+            role?: string | null;
             /** @description Effective permissions there (role defaults and grants), with scopes. */
             permissions: components["schemas"]["GrantDto"][];
             /** @description True when the platform owner acts in a tenant they are not a member of. */
@@ -3481,9 +3457,10 @@ export interface components {
             user_id: string;
             email: string;
             name: string;
-            role: components["schemas"]["TenantRole"];
-            /** @description REMOVED members are listed only when asked for with `status`. */
-            status: components["schemas"]["MembershipStatus"];
+            /** @description OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER. */
+            role: string;
+            /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
+            status: string;
             /** Format: uuid */
             manager_id?: string | null;
             group_ids: string[];
@@ -3496,33 +3473,8 @@ export interface components {
             tenant_id: string;
             tenant_name: string;
             tenant_slug: string;
-            role: components["schemas"]["TenantRole"];
-            /** @description A REMOVED membership is not listed. */
-            status: components["schemas"]["MembershipStatus"];
-        };
-        /** @enum {string} */
-        MembershipStatus: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
-        /**
-         * @description A module's fields. On create `title` is required; on update every field left out is kept
-         *     (send `null` to clear an optional one).
-         */
-        ModuleBody: {
-            title?: string | null;
-            description?: string | null;
-            difficulty?: string | null;
-            /**
-             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
-             *     `http:` links are refused.
-             */
-            cover_image_url?: string | null;
-            /** Format: uuid */
-            category_id?: string | null;
-            /** Format: int32 */
-            estimated_minutes?: number | null;
-            /** Format: int32 */
-            validity_months?: number | null;
-            /** @description Tag names, created on the fly; replaces the set. */
-            tags?: string[] | null;
+            role: string;
+            status: string;
         };
         /** @description A module with its catalog facts. The `ETag` header carries `revision`. */
         ModuleDto: {
@@ -3530,10 +3482,8 @@ export interface components {
             id: string;
             title: string;
             description: string;
-            /** @description DRAFT, PUBLISHED or ARCHIVED. */
-            status: string;
-            /** @description BEGINNER, INTERMEDIATE or ADVANCED. */
-            difficulty: string;
+            status: components["schemas"]["ModuleStatus"];
+            difficulty: components["schemas"]["Difficulty"];
             cover_image_url?: string | null;
             /** Format: uuid */
             category_id?: string | null;
@@ -3629,9 +3579,14 @@ export interface components {
             /** @description Its prerequisites are not all completed yet. */
             locked: boolean;
         };
+        /** @enum {string} */
+        ModuleSort: "created_at" | "-created_at" | "title" | "-title" | "updated_at" | "-updated_at";
+        /** @enum {string} */
+        ModuleStatus: "DRAFT" | "PUBLISHED" | "ARCHIVED";
         /** @description Your XP. */
         MyXpDto: components["schemas"]["BalanceDto"] & {
-            next_rank?: components["schemas"]["Rank"] | null;
+            /** @description The next rank; absent at MENTOR. */
+            next_rank?: string | null;
             /**
              * Format: int32
              * @description Lifetime XP the next rank needs.
@@ -3666,16 +3621,29 @@ export interface components {
             /** @description Every question id of the quiz exactly once (else 422 `invalid_order`). */
             ids: string[];
         };
-        /** @description An override to apply. */
+        /** @enum {string} */
+        OverrideAction: "COMPLETE" | "RESET";
+        /**
+         * @description An override to apply.
+         * @example {
+         *       "action": "COMPLETE",
+         *       "allow_certificate": true,
+         *       "module_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0",
+         *       "reason": "Completed the classroom session on 2026-11-12"
+         *     }
+         */
         OverrideBody: {
             /** Format: uuid */
             module_id: string;
             /** @description COMPLETE (record a completion) or RESET (archive the member's progress on the module). */
-            action: string;
-            /** @description Why; audited. */
+            action: components["schemas"]["OverrideAction"];
+            /** @description Why, 1 to 1000 characters, not blank; audited. */
             reason: string;
-            /** @description On COMPLETE: also issue a certificate. */
-            allow_certificate?: boolean;
+            /**
+             * @description On COMPLETE: also issue a certificate (default false).
+             * @default false
+             */
+            allow_certificate: boolean;
         };
         /** @description A progress override. */
         OverrideDto: {
@@ -3685,8 +3653,7 @@ export interface components {
             user_id: string;
             /** Format: uuid */
             module_id: string;
-            /** @description COMPLETE or RESET. */
-            action: string;
+            action: components["schemas"]["OverrideAction"];
             reason: string;
             allow_certificate: boolean;
             /** Format: uuid */
@@ -3704,40 +3671,14 @@ export interface components {
             reverted_by?: string | null;
         };
         /** @description A page of results. */
-        PageOf_ApiKeyDto: {
-            /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /**
-                 * Format: uuid
-                 * @description Requests with the key act as this admin, limited to `permissions`.
-                 */
-                created_by: string;
-                permissions: components["schemas"]["Permission"][];
-                /** @description The key may also do what its creator does as a member for themselves. */
-                act_as_member: boolean;
-                /** Format: date-time */
-                last_used_at?: string | null;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-            }[];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description A page of results. */
         PageOf_AssetDto: {
             /** @description The rows. */
             data: {
                 /** Format: uuid */
                 id: string;
-                /** @description IMAGE, DOCUMENT or VIDEO. */
-                kind: string;
-                /** @description PROCESSING (direct upload not completed), READY, FAILED, DELETE_PENDING or DELETE_FAILED. */
-                status: string;
+                kind: components["schemas"]["AssetKind"];
+                /** @description PROCESSING until a direct upload is completed. */
+                status: components["schemas"]["AssetStatus"];
                 title: string;
                 file_name: string;
                 /** @description Found in the file's bytes once READY. */
@@ -3813,6 +3754,20 @@ export interface components {
             data: {
                 submission: components["schemas"]["SubmissionDto"];
                 assignment_title: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_AttachmentDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                section_id: string;
+                title: string;
+                asset: components["schemas"]["AssetDto"];
             }[];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
@@ -3895,6 +3850,55 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_CategoryDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /**
+                 * Format: int32
+                 * @description Position in lists (ascending).
+                 */
+                sort_order: number;
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_CertificateDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** @description The public verification code. */
+                code: string;
+                /** Format: uuid */
+                user_id: string;
+                /**
+                 * Format: uuid
+                 * @description Null once the module was deleted (its certificates were revoked then).
+                 */
+                module_id?: string | null;
+                holder_name: string;
+                module_title: string;
+                /** Format: date-time */
+                issued_at: string;
+                /** Format: date-time */
+                expires_at?: string | null;
+                status: components["schemas"]["CertificateStatus"];
+                /** Format: date-time */
+                revoked_at?: string | null;
+                revoked_reason?: string | null;
+                /** @description Where anyone can verify it. */
+                verify_url: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_ChangelogEntryDto: {
             /** @description The rows. */
             data: {
@@ -3907,8 +3911,7 @@ export interface components {
                 version: number;
                 /** @description What changed. */
                 summary: string;
-                /** @description MINOR or MATERIAL. */
-                kind: string;
+                kind: components["schemas"]["ChangeKind"];
                 /**
                  * Format: uuid
                  * @description Who published it.
@@ -3921,73 +3924,23 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
-        PageOf_GrantDto: {
-            /** @description The rows. */
-            data: {
-                /** @description The permission. */
-                permission: components["schemas"]["Permission"];
-                /** @description Where it applies; empty means tenant-wide. */
-                scope?: components["schemas"]["ScopeDto"];
-            }[];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description A page of results. */
-        PageOf_GroupDto: {
-            /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /** @description `#RRGGBB`. */
-                color: string;
-                /** Format: int64 */
-                member_count: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description A page of results. */
-        PageOf_InvitationDto: {
-            /** @description The rows. */
-            data: {
-                /**
-                 * Format: uuid
-                 * @description The tenant that invited you; the invitation's id.
-                 */
-                tenant_id: string;
-                tenant_name: string;
-                tenant_slug: string;
-                /** @description The role offered. */
-                role: components["schemas"]["TenantRole"];
-                /**
-                 * Format: date-time
-                 * @description When you were invited.
-                 */
-                invited_at: string;
-            }[];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description A page of results. */
         PageOf_LedgerItemDto: {
             /** @description The rows. */
             data: {
                 /** Format: uuid */
                 id: string;
-                /** @description What it did to the balance. */
-                kind: components["schemas"]["LedgerKind"];
+                /** @description AWARD, SPEND, HOLD, RELEASE or MANUAL. */
+                kind: string;
                 /**
                  * Format: int32
                  * @description Signed change of the spendable balance.
                  */
                 amount: number;
-                /** @description Where the XP came from. */
-                source: components["schemas"]["XpSource"];
+                /**
+                 * @description MODULE_COMPLETED, QUIZ_HIGH_SCORE, MENTOR_CONFIRMATION, TOP_SUGGESTION, COMPLIANCE_RENEWAL,
+                 *     EVENT_ATTENDED, MANUAL or REDEMPTION.
+                 */
+                source: string;
                 /**
                  * Format: uuid
                  * @description The module, quiz, certificate or redemption.
@@ -4011,9 +3964,10 @@ export interface components {
                 user_id: string;
                 email: string;
                 name: string;
-                role: components["schemas"]["TenantRole"];
-                /** @description REMOVED members are listed only when asked for with `status`. */
-                status: components["schemas"]["MembershipStatus"];
+                /** @description OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER. */
+                role: string;
+                /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
+                status: string;
                 /** Format: uuid */
                 manager_id?: string | null;
                 group_ids: string[];
@@ -4031,10 +3985,8 @@ export interface components {
                 id: string;
                 title: string;
                 description: string;
-                /** @description DRAFT, PUBLISHED or ARCHIVED. */
-                status: string;
-                /** @description BEGINNER, INTERMEDIATE or ADVANCED. */
-                difficulty: string;
+                status: components["schemas"]["ModuleStatus"];
+                difficulty: components["schemas"]["Difficulty"];
                 cover_image_url?: string | null;
                 /** Format: uuid */
                 category_id?: string | null;
@@ -4088,6 +4040,36 @@ export interface components {
                 updated_since_last_read: boolean;
                 /** @description You have not completed all of its prerequisites yet. */
                 locked: boolean;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_OverrideDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                user_id: string;
+                /** Format: uuid */
+                module_id: string;
+                action: components["schemas"]["OverrideAction"];
+                reason: string;
+                allow_certificate: boolean;
+                /** Format: uuid */
+                created_by: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: uuid
+                 * @description The certificate issued (COMPLETE) or revoked (RESET).
+                 */
+                certificate_id?: string | null;
+                /** Format: date-time */
+                reverted_at?: string | null;
+                /** Format: uuid */
+                reverted_by?: string | null;
             }[];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
@@ -4154,8 +4136,8 @@ export interface components {
                 user_id: string;
                 /** Format: int32 */
                 cost_xp: number;
-                /** @description Where it is. */
-                status: components["schemas"]["RedemptionStatus"];
+                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
+                status: string;
                 /** @description Why it was rejected or cancelled. */
                 reason?: string | null;
                 /** Format: uuid */
@@ -4216,6 +4198,36 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_SectionDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                module_id: string;
+                title: string;
+                kind: components["schemas"]["SectionKind"];
+                /** @description Sanitized HTML. */
+                content_html: string;
+                video_source?: components["schemas"]["VideoSource"] | null;
+                /** @description The video's URL or id, as its source expects. */
+                video_ref?: string | null;
+                /**
+                 * Format: int32
+                 * @description Position in the module, from 0.
+                 */
+                sort_order: number;
+                /** Format: int32 */
+                revision: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_SubmissionDto: {
             /** @description The rows. */
             data: {
@@ -4260,10 +4272,11 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
-        /** @enum {string} */
-        Permission: "MANAGE_ALL_MODULES" | "MANAGE_OWN_MODULES" | "VIEW_ALL_PROGRESS" | "VIEW_GROUP_PROGRESS" | "MANAGE_USERS" | "MANAGE_GROUPS" | "MANAGE_QUIZZES" | "OVERRIDE_PROGRESS" | "VIEW_ANALYTICS" | "VIEW_AUDIT_LOG" | "EXPORT_REPORTS" | "MANAGE_REWARDS" | "VIEW_MANAGER_DASHBOARD" | "MANAGE_SUGGESTIONS";
-        /** @enum {string} */
-        Plan: "FREE" | "STARTER" | "PRO";
+        /**
+         * Format: binary
+         * @description A PDF file.
+         */
+        PdfFile: string;
         /**
          * @description An error response as defined by RFC 9457, with Guild's `code`, `request_id` and `errors`.
          * @example {
@@ -4385,8 +4398,6 @@ export interface components {
             /** @description The questions with their answer keys: present only for those who may author the quiz. */
             questions?: components["schemas"]["QuestionDto"][] | null;
         };
-        /** @enum {string} */
-        Rank: "VAJENEC" | "POMOCNIK" | "MOJSTER" | "MENTOR";
         /** @description The instance can serve traffic. */
         Readiness: {
             /**
@@ -4405,12 +4416,7 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /**
-         * @description A reason for rejecting or cancelling.
-         * @example {
-         *       "reason": "Out of hoodies in your size until March"
-         *     }
-         */
+        /** @description A reason for rejecting or cancelling. */
         ReasonBody: {
             /** @description Up to 500 characters. */
             reason?: string | null;
@@ -4433,8 +4439,8 @@ export interface components {
             user_id: string;
             /** Format: int32 */
             cost_xp: number;
-            /** @description Where it is. */
-            status: components["schemas"]["RedemptionStatus"];
+            /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
+            status: string;
             /** @description Why it was rejected or cancelled. */
             reason?: string | null;
             /** Format: uuid */
@@ -4444,15 +4450,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /** @enum {string} */
-        RedemptionStatus: "PENDING" | "APPROVED" | "REJECTED" | "CANCELLED";
-        /**
-         * @description A refresh token, and optionally a tenant to switch to.
-         * @example {
-         *       "refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ",
-         *       "tenant_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
-         *     }
-         */
+        /** @description A refresh token, and optionally a tenant to switch to. */
         RefreshRequest: {
             /** @description The current refresh token. */
             refresh_token: string;
@@ -4462,27 +4460,15 @@ export interface components {
              */
             tenant_id?: string | null;
         };
-        /**
-         * @description A reset token and the new password.
-         * @example {
-         *       "password": "correct horse battery",
-         *       "token": "pr_Lx7cQ2vN9mW4tY0bKs3e"
-         *     }
-         */
+        /** @description A reset token and the new password. */
         ResetConfirm: {
             /** @description The token from the reset email. */
             token: string;
-            /** @description 10 characters to 1024 bytes (UTF-8). */
+            /** @description At least 10 characters. */
             password: string;
         };
-        /**
-         * @description The account to reset.
-         * @example {
-         *       "email": "ana.novak@example.com"
-         *     }
-         */
+        /** @description The account to reset. */
         ResetRequest: {
-            /** @description The account's email. */
             email: string;
         };
         /** @description One question's outcome with the right answer. */
@@ -4512,10 +4498,45 @@ export interface components {
             /** Format: uuid */
             module_id: string;
         };
-        /** @description A revocation. */
+        /**
+         * @description A revocation.
+         * @example {
+         *       "reason": "Issued by mistake: the quiz was graded twice"
+         *     }
+         */
         RevokeBody: {
-            /** @description Why (shown to administrators; verification only shows REVOKED). */
+            /** @description Why, 1 to 1000 characters (shown to administrators; verification only shows REVOKED). */
             reason: string;
+        };
+        /**
+         * @description A reward's fields. On create `title` and `cost_xp` are required; on update every field left
+         *     out is kept (send `null` to clear `image_url`, `stock` or `monthly_limit`).
+         */
+        RewardBody: {
+            title?: string | null;
+            description?: string | null;
+            /**
+             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+             *     `http:` links are refused.
+             */
+            image_url?: string | null;
+            /**
+             * Format: int32
+             * @description Greater than 0.
+             */
+            cost_xp?: number | null;
+            /**
+             * Format: int32
+             * @description 0 or more; `null` is unlimited (the default).
+             */
+            stock?: number | null;
+            /**
+             * Format: int32
+             * @description 1 or more; `null` is unlimited (the default).
+             */
+            monthly_limit?: number | null;
+            approval_required?: boolean | null;
+            active?: boolean | null;
         };
         /** @description A reward. */
         RewardDto: {
@@ -4547,15 +4568,10 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /**
-         * @description A new role.
-         * @example {
-         *       "role": "HR"
-         *     }
-         */
+        /** @description A new role. */
         RoleRequest: {
-            /** @description Below yours (an OWNER may give any role). */
-            role: components["schemas"]["TenantRole"];
+            /** @example HR */
+            role: string;
         };
         /** @description One bad row. */
         RowErrorDto: {
@@ -4592,15 +4608,6 @@ export interface components {
         };
         /** @enum {string} */
         ScoringMode: "ALL_OR_NOTHING" | "PARTIAL";
-        /** @description A section's fields; on create `title` is required; on update, fields left out are kept. */
-        SectionBody: {
-            title?: string | null;
-            /** @description TEXT (default), VIDEO, ATTACHMENT or MIXED. */
-            kind?: string | null;
-            /** @description HTML; sanitized on write (scripts, event handlers, `javascript:` URLs removed). */
-            content_html?: string | null;
-            video?: components["schemas"]["VideoBody"] | null;
-        };
         /** @description A section. The `ETag` header carries `revision`. */
         SectionDto: {
             /** Format: uuid */
@@ -4608,14 +4615,16 @@ export interface components {
             /** Format: uuid */
             module_id: string;
             title: string;
-            /** @description TEXT, VIDEO, ATTACHMENT or MIXED. */
-            kind: string;
+            kind: components["schemas"]["SectionKind"];
             /** @description Sanitized HTML. */
             content_html: string;
-            /** @description YOUTUBE_VIMEO_URL, UPLOAD, CLOUDFLARE_STREAM or TARGETVIDEO. */
-            video_source?: string | null;
+            video_source?: components["schemas"]["VideoSource"] | null;
+            /** @description The video's URL or id, as its source expects. */
             video_ref?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Position in the module, from 0.
+             */
             sort_order: number;
             /** Format: int32 */
             revision: number;
@@ -4623,6 +4632,13 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @enum {string} */
+        SectionKind: "TEXT" | "VIDEO" | "ATTACHMENT" | "MIXED";
+        /** @description The sections of a module after a reorder. */
+        SectionList: {
+            /** @description Every section, in the new order. */
+            data: components["schemas"]["SectionDto"][];
         };
         /** @description A section's state. */
         SectionStateDto: {
@@ -4634,14 +4650,24 @@ export interface components {
              */
             completed_at?: string | null;
         };
-        /** @description A self-assessment. */
+        /**
+         * @description A self-assessment.
+         * @example {
+         *       "note": "Confident with ladders; scaffolds need practice.",
+         *       "rating": 4
+         *     }
+         */
         SelfAssessmentBody: {
             /**
              * Format: int32
              * @description How well you master the module, 1 to 5.
              */
             rating: number;
-            note?: string;
+            /**
+             * @description At most 2000 characters (default empty).
+             * @default
+             */
+            note: string;
         };
         /** @description Your self-assessment of a module. */
         SelfAssessmentDto: {
@@ -4656,63 +4682,26 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /**
-         * @description Settings to change; fields left out are kept. Every number is 0 to 1000000, and the rank
-         *     thresholds must rise after the change: 0 < `rank_pomocnik` < `rank_mojster` <
-         *     `rank_mentor` (422 `validation_failed`, `rank_order`, otherwise).
-         * @example {
-         *       "leaderboard_opt_out_allowed": true,
-         *       "rank_mentor": 5000,
-         *       "xp_module_completed": 100
-         *     }
-         */
+        /** @description Settings to change; fields left out are kept. */
         SettingsBody: {
-            /**
-             * Format: int32
-             * @description XP for a completed module.
-             */
+            /** Format: int32 */
             xp_module_completed?: number | null;
-            /**
-             * Format: int32
-             * @description XP for a quiz high score.
-             */
+            /** Format: int32 */
             xp_quiz_high_score?: number | null;
-            /**
-             * Format: int32
-             * @description XP for a confirmed mentor answer.
-             */
+            /** Format: int32 */
             xp_mentor_confirmation?: number | null;
-            /**
-             * Format: int32
-             * @description XP for a top suggestion.
-             */
+            /** Format: int32 */
             xp_top_suggestion?: number | null;
-            /**
-             * Format: int32
-             * @description XP for a compliance renewal.
-             */
+            /** Format: int32 */
             xp_compliance_renewal?: number | null;
-            /**
-             * Format: int32
-             * @description XP for an attended event.
-             */
+            /** Format: int32 */
             xp_event_attended?: number | null;
-            /**
-             * Format: int32
-             * @description Lifetime XP from which a member is POMOCNIK (above 0).
-             */
+            /** Format: int32 */
             rank_pomocnik?: number | null;
-            /**
-             * Format: int32
-             * @description … MOJSTER (above `rank_pomocnik`).
-             */
+            /** Format: int32 */
             rank_mojster?: number | null;
-            /**
-             * Format: int32
-             * @description … MENTOR (above `rank_mojster`).
-             */
+            /** Format: int32 */
             rank_mentor?: number | null;
-            /** @description Whether members may hide from the leaderboard. */
             leaderboard_opt_out_allowed?: boolean | null;
         };
         /** @description The tenant's gamification settings. */
@@ -4749,16 +4738,7 @@ export interface components {
         };
         /** @enum {string} */
         ShowAnswers: "NEVER" | "AFTER_PASS" | "ALWAYS";
-        /**
-         * @description Sign-up: a new tenant and its owner.
-         * @example {
-         *       "email": "ana.novak@example.com",
-         *       "name": "Ana Novak",
-         *       "password": "correct horse battery",
-         *       "slug": "acme",
-         *       "tenant_name": "Acme d.o.o."
-         *     }
-         */
+        /** @description Sign-up: a new tenant and its owner. */
         SignUpRequest: {
             /** @description The company's name. */
             tenant_name: string;
@@ -4766,12 +4746,9 @@ export interface components {
             slug: string;
             /** @description Your name. */
             name: string;
-            /**
-             * Format: email
-             * @description Your email; you sign in with it.
-             */
+            /** @description Your email; you sign in with it. */
             email: string;
-            /** @description 10 characters to 1024 bytes (UTF-8). */
+            /** @description At least 10 characters. */
             password: string;
         };
         /** @description The new tenant and a session in it. */
@@ -4792,20 +4769,23 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
-        /** @description A status to move to. */
+        /**
+         * @description A status to move to.
+         * @example {
+         *       "kind": "MATERIAL",
+         *       "status": "PUBLISHED",
+         *       "summary": "Adds the harness inspection checklist"
+         *     }
+         */
         StatusBody: {
             /** @description PUBLISHED (needs a section), ARCHIVED, or DRAFT. */
-            status: string;
+            status: components["schemas"]["ModuleStatus"];
             /**
-             * @description On publishing a changed module: what changed (default "First publication" or
-             *     "Content updated").
+             * @description On publishing a changed module: what changed, 1 to 2000 characters, not blank (default
+             *     "First publication" or "Content updated").
              */
             summary?: string | null;
-            /**
-             * @description On publishing a changed module: MINOR or MATERIAL (default MATERIAL for the first version,
-             *     MINOR after). Only MATERIAL versions flag the module as updated for its readers.
-             */
-            kind?: string | null;
+            kind?: components["schemas"]["ChangeKind"] | null;
         };
         /** @description A submission, with its grade and feedback once graded. */
         SubmissionDto: {
@@ -4935,10 +4915,11 @@ export interface components {
             id: string;
             name: string;
             slug: string;
-            plan: components["schemas"]["Plan"];
-            /** @description A language tag such as `en` or `sl-SI`. */
+            /** @description FREE, STARTER or PRO. */
+            plan: string;
             locale: string;
-            theme: components["schemas"]["Theme"];
+            /** @description DEFAULT, OCEAN or SUNSET. */
+            theme: string;
             /** Format: date-time */
             archived_at?: string | null;
             /** @description Published modules not assigned to a member's groups are open to them. */
@@ -4948,10 +4929,6 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @enum {string} */
-        TenantRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
-        /** @enum {string} */
-        Theme: "DEFAULT" | "OCEAN" | "SUNSET";
         /** @description Tokens for a session. */
         TokenPair: {
             /** @description Send as `Authorization: Bearer …`. */
@@ -5019,24 +4996,63 @@ export interface components {
             rubric?: components["schemas"]["CriterionDto"][] | null;
         };
         /**
-         * @description Changes to a group; fields left out are kept.
+         * @description Changes to a category: fields left out are kept.
          * @example {
-         *       "name": "Sales EMEA"
+         *       "name": "Health and safety"
          *     }
          */
-        UpdateGroup: {
-            /** @description Unique in the tenant (case-insensitive); trimmed. */
+        UpdateCategoryBody: {
+            /** @description 1 to 100 characters, not blank (trimmed), unique in the tenant. */
             name?: string | null;
-            /** @description `#RRGGBB`. */
+            /**
+             * Format: int32
+             * @description Position in lists (ascending).
+             */
+            sort_order?: number | null;
+        };
+        /** @description Changes to a group. */
+        UpdateGroup: {
+            name?: string | null;
             color?: string | null;
         };
         /**
-         * @description Changes; fields left out keep their value.
+         * @description Changes to a module: every field left out is kept; `null` clears an optional one.
          * @example {
-         *       "digest": "WEEKLY",
-         *       "quiz_results": false
+         *       "category_id": null,
+         *       "estimated_minutes": 50,
+         *       "title": "Working at height (2027)"
          *     }
          */
+        UpdateModuleBody: {
+            /** @description 1 to 200 characters. */
+            title?: string | null;
+            /** @description At most 10,000 characters. */
+            description?: string | null;
+            difficulty?: components["schemas"]["Difficulty"] | null;
+            /**
+             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+             *     `http:` links are refused. `null` removes it.
+             */
+            cover_image_url?: string | null;
+            /**
+             * Format: uuid
+             * @description A category of the tenant (404 `category_not_found` otherwise); `null` uncategorizes.
+             */
+            category_id?: string | null;
+            /**
+             * Format: int32
+             * @description 1 to 10,000; `null` clears it.
+             */
+            estimated_minutes?: number | null;
+            /**
+             * Format: int32
+             * @description 1 to 600; `null`: valid forever.
+             */
+            validity_months?: number | null;
+            /** @description Tag names (at most 30), created on the fly; replaces the set. */
+            tags?: string[] | null;
+        };
+        /** @description Changes; fields left out keep their value. */
         UpdatePreferences: {
             new_modules?: boolean | null;
             deadline_reminders?: boolean | null;
@@ -5044,7 +5060,7 @@ export interface components {
             comment_replies?: boolean | null;
             certificates?: boolean | null;
             rewards?: boolean | null;
-            digest?: components["schemas"]["DigestFrequency"] | null;
+            digest?: string | null;
         };
         /**
          * @description Changes to a question: fields left out are kept, and the result is checked as a whole by the
@@ -5105,62 +5121,33 @@ export interface components {
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /**
-         * @description Changes to a reward: every field left out is kept; send `null` to clear `image_url`, or to
-         *     make `stock` or `monthly_limit` unlimited.
+         * @description Changes to a section: fields left out are kept.
          * @example {
-         *       "active": true,
-         *       "cost_xp": 450,
-         *       "stock": null
+         *       "title": "Inspecting a ladder before use",
+         *       "video": null
          *     }
          */
-        UpdateRewardBody: {
-            /** @description 1 to 200 characters, not blank (trimmed). */
+        UpdateSectionBody: {
+            /** @description 1 to 200 characters. */
             title?: string | null;
-            /** @description Up to 5000 characters. */
-            description?: string | null;
+            kind?: components["schemas"]["SectionKind"] | null;
             /**
-             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
-             *     `http:` links are refused. `null` removes the image.
+             * @description HTML, at most 500,000 characters; sanitized on write (scripts, event handlers,
+             *     `javascript:` URLs removed).
              */
-            image_url?: string | null;
-            /**
-             * Format: int32
-             * @description XP it costs, above 0.
-             */
-            cost_xp?: number | null;
-            /**
-             * Format: int32
-             * @description Units in stock; `null` is unlimited.
-             */
-            stock?: number | null;
-            /**
-             * Format: int32
-             * @description Redemptions per member per calendar month; `null` is unlimited.
-             */
-            monthly_limit?: number | null;
-            /** @description Redemptions wait for an admin. */
-            approval_required?: boolean | null;
-            /** @description Members may redeem it. */
-            active?: boolean | null;
+            content_html?: string | null;
+            video?: components["schemas"]["VideoBody"] | null;
         };
-        /**
-         * @description Settings to change; fields left out are kept.
-         * @example {
-         *       "catalog_open": true,
-         *       "locale": "sl-SI",
-         *       "name": "Acme d.o.o.",
-         *       "theme": "OCEAN"
-         *     }
-         */
+        /** @description Settings to change. */
         UpdateTenant: {
-            /** @description The display name. */
             name?: string | null;
-            /** @description The URL name: lowercase letters, digits and inner hyphens. */
             slug?: string | null;
-            plan?: components["schemas"]["Plan"] | null;
+            /** @description FREE, STARTER or PRO (OWNER only). */
+            plan?: string | null;
             /** @description A language tag such as `en` or `sl-SI`. */
             locale?: string | null;
-            theme?: components["schemas"]["Theme"] | null;
+            /** @description DEFAULT, OCEAN or SUNSET. */
+            theme?: string | null;
             /** @description Open the catalog of published modules to every member. */
             catalog_open?: boolean | null;
         };
@@ -5176,7 +5163,7 @@ export interface components {
              *     agree. Limits: images 10 MiB, documents 50 MiB, videos 2 GiB.
              */
             file: string;
-            /** @description A display title (default: the file name). */
+            /** @description A display title, 1 to 200 characters, not blank (default: the file name). */
             title?: string | null;
         };
         /** @description A section that uses an asset. */
@@ -5187,17 +5174,18 @@ export interface components {
             /** Format: uuid */
             section_id: string;
             section_title: string;
-            /** @description ATTACHMENT or VIDEO. */
-            usage: string;
+            usage: components["schemas"]["UsageKind"];
         };
+        /** @enum {string} */
+        UsageKind: "ATTACHMENT" | "VIDEO";
         /** @description The signed-in user. */
         UserDto: {
             /** Format: uuid */
             id: string;
             email: string;
             name: string;
-            /** @description Platform-wide. */
-            global_role: components["schemas"]["GlobalRole"];
+            /** @description OWNER, SUPER_ADMIN, ADMIN or EMPLOYEE (platform-wide). */
+            global_role: string;
             /** @description Whether the address is verified; until it is, no other tenant can add the account. */
             email_verified: boolean;
         };
@@ -5209,48 +5197,53 @@ export interface components {
             issued_at: string;
             /** Format: date-time */
             expires_at?: string | null;
-            /** @description VALID, EXPIRED or REVOKED. */
-            status: string;
+            status: components["schemas"]["CertificateStatus"];
         };
-        /**
-         * @description The token from a verification email.
-         * @example {
-         *       "token": "vt_Qm4x8Yp2cL0sN7wB3kRf"
-         *     }
-         */
+        /** @description The token from a verification email. */
         VerifyEmail: {
             /** @description The token from the link. */
             token: string;
         };
-        /** @description A new version's description. */
+        /**
+         * @description A new version's description.
+         * @example {
+         *       "kind": "MATERIAL",
+         *       "summary": "Adds the harness inspection checklist"
+         *     }
+         */
         VersionBody: {
-            /** @description What changed. */
+            /** @description What changed, 1 to 2000 characters, not blank. */
             summary: string;
             /**
              * @description MINOR (wording, typos) or MATERIAL (what a learner must know changed: readers see the
              *     module as updated until they acknowledge it).
              */
-            kind: string;
-        };
-        /** @description A video: its source and reference. */
-        VideoBody: {
-            /** @description YOUTUBE_VIMEO_URL, UPLOAD, CLOUDFLARE_STREAM or TARGETVIDEO. */
-            source: string;
-            /** @description The https URL (YouTube/Vimeo) or the id. */
-            reference: string;
+            kind: components["schemas"]["ChangeKind"];
         };
         /**
-         * @description Whether to hide yourself.
+         * @description A video: its source and reference.
          * @example {
-         *       "hidden": true
+         *       "reference": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+         *       "source": "YOUTUBE_VIMEO_URL"
          *     }
          */
+        VideoBody: {
+            source: components["schemas"]["VideoSource"];
+            /**
+             * @description For YOUTUBE_VIMEO_URL an `https://` YouTube or Vimeo URL; for CLOUDFLARE_STREAM the
+             *     32-hex-digit uid; for UPLOAD the id of a READY video asset of the media library; for
+             *     TARGETVIDEO an id of letters, digits and `-_./`. A reference its source refuses is 422
+             *     `validation_failed` (`invalid_video`).
+             */
+            reference: string;
+        };
+        /** @enum {string} */
+        VideoSource: "YOUTUBE_VIMEO_URL" | "UPLOAD" | "CLOUDFLARE_STREAM" | "TARGETVIDEO";
+        /** @description Whether to hide yourself. */
         VisibilityBody: {
             /** @description `true`: shown as "Anonymous" without your id. */
             hidden: boolean;
         };
-        /** @enum {string} */
-        XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "MANUAL" | "REDEMPTION";
     };
     responses: {
         /** @description The request cannot be read: `bad_request`, `malformed_json` (the body is not JSON), `invalid_idempotency_key`, `idempotency_key_required` (on the operations that spend). */
@@ -5265,16 +5258,6 @@ export interface components {
         };
         /** @description `internal_error` (or `database_error`, `integration_misconfigured`): the server's fault, logged with the request id; the problem carries no detail. */
         InternalError: {
-            headers: {
-                "X-Request-Id": components["headers"]["X-Request-Id"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description Not found in your tenant (another tenant's is also 404), or `invalid_path_parameter` (a path parameter that cannot name anything, such as a malformed UUID). */
-        NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
@@ -5382,7 +5365,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    get_liveness: {
+    livez: {
         parameters: {
             query?: never;
             header?: never;
@@ -5404,7 +5387,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    get_metrics: {
+    metrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -5436,7 +5419,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    get_readiness: {
+    readyz: {
         parameters: {
             query?: never;
             header?: never;
@@ -5470,15 +5453,7 @@ export interface operations {
     };
     list_api_keys: {
         parameters: {
-            query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
-                limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -5495,17 +5470,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageOf_ApiKeyDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["ApiKeyDto"][];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -5521,16 +5486,6 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -6541,12 +6496,7 @@ export interface operations {
                 entity_id?: string;
                 /** @description Only changes by this user. */
                 actor_id?: string;
-                /**
-                 * @description The order: by time or action, `-` for descending; ties by entry id. Without it, newest
-                 *     first. A cursor belongs to the sort it was made with.
-                 */
-                sort?: "created_at" | "-created_at" | "action" | "-action";
-                /** @description Page size: 1 to 200, 50 when left out. */
+                /** @description Page size, 1 to 200. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -6690,7 +6640,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    sign_in: {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -6774,7 +6724,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    sign_out: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -6954,7 +6904,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    refresh_session: {
+    refresh: {
         parameters: {
             query?: never;
             header?: never;
@@ -7280,7 +7230,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    certificate_pdf: {
+    get_certificate_pdf: {
         parameters: {
             query?: never;
             header?: never;
@@ -7292,7 +7242,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The PDF */
+            /** @description The PDF (shown inline) */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -7302,7 +7252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/pdf": number[];
+                    "application/pdf": components["schemas"]["PdfFile"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -7438,14 +7388,14 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    compliance_matrix: {
+    get_compliance_matrix: {
         parameters: {
             query?: {
                 /** @description Only members of this group. */
                 group_id?: string;
                 /** @description Only this module. */
                 module_id?: string;
-                /** @description Members per page (1–200, default 50). */
+                /** @description Members per page, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -7529,7 +7479,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description user_id, name, email, module_id, module, status, since, due_at, expires_at */
+            /** @description The CSV file (UTF-8, a header line first) */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -7539,7 +7489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": string;
+                    "text/csv": components["schemas"]["CsvFile"];
                 };
             };
             /** @description `malformed_json` */
@@ -7712,15 +7662,7 @@ export interface operations {
     };
     list_groups: {
         parameters: {
-            query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
-                limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -7737,17 +7679,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageOf_GroupDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["GroupDto"][];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -7771,16 +7703,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -7789,15 +7711,7 @@ export interface operations {
     create_group: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
-                 *     to retry this same request: the retry gets the first response again, with
-                 *     `Idempotent-Replayed: true`; the same key with another request is 422
-                 *     `idempotency_key_reused`.
-                 */
-                "Idempotency-Key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -7810,7 +7724,6 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -8277,13 +8190,13 @@ export interface operations {
                  * @description `all` (lifetime XP, default), `month` or `week` (XP earned since the start of the UTC
                  *     month or ISO week).
                  */
-                period?: "all" | "month" | "week";
+                period?: string;
                 /**
                  * @description Only members of this group (positions within it): for its members and those who may see
                  *     its members (VIEW_GROUP_PROGRESS, VIEW_ALL_PROGRESS or MANAGE_GROUPS covering it).
                  */
                 group_id?: string;
-                /** @description Rows per page: 1 to 200, 50 when left out. */
+                /** @description Rows per page (1–200, default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -8363,7 +8276,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    get_me: {
+    me: {
         parameters: {
             query?: never;
             header?: never;
@@ -8411,16 +8324,21 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    my_certificates: {
+    list_my_certificates: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Your certificates */
+            /** @description A page of your certificates */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -8430,7 +8348,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CertificateDto"][];
+                    "application/json": components["schemas"]["PageOf_CertificateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -8454,12 +8382,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    my_dashboard: {
+    get_my_dashboard: {
         parameters: {
             query?: never;
             header?: never;
@@ -8700,15 +8638,7 @@ export interface operations {
     };
     list_my_invitations: {
         parameters: {
-            query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
-                limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -8725,17 +8655,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageOf_InvitationDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["InvitationList"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -8751,16 +8671,6 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -9063,17 +8973,12 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    list_my_redemptions: {
+    my_redemptions: {
         parameters: {
             query?: {
-                /** @description Only this status. */
-                status?: components["schemas"]["RedemptionStatus"];
-                /**
-                 * @description The order: by time or cost, `-` for descending; ties by redemption id. Without it,
-                 *     newest first. A cursor belongs to the sort it was made with.
-                 */
-                sort?: "created_at" | "-created_at" | "cost_xp" | "-cost_xp";
-                /** @description Rows per page: 1 to 200, 50 when left out. */
+                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
+                status?: string;
+                /** @description Rows per page (1–200, default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -9143,7 +9048,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    get_my_xp: {
+    my_xp: {
         parameters: {
             query?: never;
             header?: never;
@@ -9191,15 +9096,12 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    list_my_xp_transactions: {
+    my_xp_transactions: {
         parameters: {
             query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -9270,13 +9172,13 @@ export interface operations {
     list_media: {
         parameters: {
             query?: {
-                /** @description IMAGE, DOCUMENT or VIDEO. */
-                kind?: string;
-                /** @description PROCESSING, READY, FAILED, DELETE_PENDING or DELETE_FAILED. */
-                status?: string;
-                /** @description Title or file name contains this. */
+                /** @description Only this kind. */
+                kind?: components["schemas"]["AssetKind"];
+                /** @description Only this status. */
+                status?: components["schemas"]["AssetStatus"];
+                /** @description Title or file name contains this (case-insensitive). */
                 q?: string;
-                /** @description Page size. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -9953,20 +9855,18 @@ export interface operations {
     list_members: {
         parameters: {
             query?: {
-                /** @description Only this role. */
-                role?: components["schemas"]["TenantRole"];
-                /** @description Only this status; without it every member but the REMOVED ones. */
-                status?: components["schemas"]["MembershipStatus"];
+                /**
+                 * @description Only this role.
+                 * @example EMPLOYEE
+                 */
+                role?: string;
+                /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
+                status?: string;
                 /** @description Only members of this group. */
                 group_id?: string;
-                /** @description Name or email contains this (case-insensitive; blank matches everyone). */
+                /** @description Name or email contains this. */
                 q?: string;
-                /**
-                 * @description The order: by shown name, email or membership date, `-` for descending; ties by user
-                 *     id. Without it, by user id. A cursor belongs to the sort it was made with.
-                 */
-                sort?: "name" | "-name" | "email" | "-email" | "created_at" | "-created_at";
-                /** @description Page size: 1 to 200, 50 when left out. */
+                /** @description Page size, 1 to 200. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -10039,15 +9939,7 @@ export interface operations {
     invite_member: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
-                 *     to retry this same request: the retry gets the first response again, with
-                 *     `Idempotent-Replayed: true`; the same key with another request is 422
-                 *     `idempotency_key_reused`.
-                 */
-                "Idempotency-Key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -10060,7 +9952,6 @@ export interface operations {
             /** @description Invited */
             201: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -10356,9 +10247,14 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    member_certificates: {
+    list_member_certificates: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The member */
@@ -10368,7 +10264,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The member's certificates */
+            /** @description A page of the member's certificates */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -10378,7 +10274,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CertificateDto"][];
+                    "application/json": components["schemas"]["PageOf_CertificateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -10402,7 +10308,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            404: components["responses"]["NotFound"];
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -10635,17 +10560,9 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    list_member_permissions: {
+    get_member_permissions: {
         parameters: {
-            query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
-                limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path: {
                 /** @description The member's user id */
@@ -10665,17 +10582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageOf_GrantDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["GrantDto"][];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -10701,16 +10608,6 @@ export interface operations {
             };
             /** @description Not found in your tenant */
             404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -10811,11 +10708,15 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    list_overrides: {
+    list_progress_overrides: {
         parameters: {
             query?: {
                 /** @description Only this module. */
                 module_id?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10826,7 +10727,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The overrides */
+            /** @description A page of overrides */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -10836,7 +10737,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OverrideDto"][];
+                    "application/json": components["schemas"]["PageOf_OverrideDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -10860,17 +10771,43 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["ValidationFailed"];
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    apply_override: {
+    create_progress_override: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The member */
                 user_id: string;
@@ -10886,6 +10823,7 @@ export interface operations {
             /** @description Applied */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -11020,16 +10958,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -11134,14 +11062,19 @@ export interface operations {
     };
     list_categories: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The categories */
+            /** @description A page of categories */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11151,7 +11084,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CategoryDto"][];
+                    "application/json": components["schemas"]["PageOf_CategoryDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -11175,6 +11118,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -11183,19 +11136,28 @@ export interface operations {
     create_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CategoryBody"];
+                "application/json": components["schemas"]["CreateCategoryBody"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -11335,7 +11297,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CategoryBody"];
+                "application/json": components["schemas"]["UpdateCategoryBody"];
             };
         };
         responses: {
@@ -11423,16 +11385,22 @@ export interface operations {
     list_modules: {
         parameters: {
             query?: {
-                /** @description DRAFT, PUBLISHED or ARCHIVED (members only ever see PUBLISHED, plus their own). */
-                status?: string;
+                /** @description Only this status (members only ever see PUBLISHED modules, plus their own). */
+                status?: components["schemas"]["ModuleStatus"];
+                /** @description Only this category. */
                 category_id?: string;
-                /** @description A tag name. */
+                /** @description Only modules with this tag (case-insensitive). */
                 tag?: string;
                 /** @description Only the modules you pinned. */
                 pinned?: boolean;
                 /** @description Full-text search over titles, descriptions and section text (words, "phrases", -excluded). */
                 q?: string;
-                /** @description Page size, 1 to 200. */
+                /**
+                 * @description The order (default `created_at`); a leading `-` is descending. A cursor only continues
+                 *     the order it was issued for.
+                 */
+                sort?: components["schemas"]["ModuleSort"];
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -11505,20 +11473,29 @@ export interface operations {
     create_module: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ModuleBody"];
+                "application/json": components["schemas"]["CreateModuleBody"];
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; `ETag` is its revision */
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -11681,7 +11658,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -11733,7 +11719,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            422: components["responses"]["ValidationFailed"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `precondition_required` */
             428: {
                 headers: {
@@ -11764,7 +11759,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ModuleBody"];
+                "application/json": components["schemas"]["UpdateModuleBody"];
             };
         };
         responses: {
@@ -11932,12 +11927,9 @@ export interface operations {
     list_assignments: {
         parameters: {
             query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -12106,7 +12098,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    company_pin_module: {
+    pin_module_for_company: {
         parameters: {
             query?: never;
             header?: never;
@@ -12167,7 +12159,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    company_unpin_module: {
+    unpin_module_for_company: {
         parameters: {
             query?: never;
             header?: never;
@@ -12676,7 +12668,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    module_progress: {
+    get_module_progress: {
         parameters: {
             query?: never;
             header?: never;
@@ -12740,12 +12732,9 @@ export interface operations {
     list_quizzes: {
         parameters: {
             query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -12985,7 +12974,12 @@ export interface operations {
     };
     list_sections: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The module */
@@ -12995,7 +12989,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sections */
+            /** @description A page of sections */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -13005,7 +12999,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SectionDto"][];
+                    "application/json": components["schemas"]["PageOf_SectionDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -13039,6 +13043,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -13047,7 +13061,15 @@ export interface operations {
     create_section: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The module */
                 module_id: string;
@@ -13056,14 +13078,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SectionBody"];
+                "application/json": components["schemas"]["CreateSectionBody"];
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created; `ETag` is its revision */
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -13115,6 +13138,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
@@ -13158,7 +13191,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SectionDto"][];
+                    "application/json": components["schemas"]["SectionList"];
                 };
             };
             /** @description `malformed_json` */
@@ -13385,7 +13418,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SectionBody"];
+                "application/json": components["schemas"]["UpdateSectionBody"];
             };
         };
         responses: {
@@ -13444,6 +13477,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `precondition_failed` */
             412: {
                 headers: {
@@ -13483,7 +13526,12 @@ export interface operations {
     };
     list_attachments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The module */
@@ -13495,7 +13543,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The attachments */
+            /** @description A page of attachments */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -13505,7 +13553,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AttachmentDto"][];
+                    "application/json": components["schemas"]["PageOf_AttachmentDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -13539,6 +13597,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -13547,7 +13615,15 @@ export interface operations {
     attach_asset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The module */
                 module_id: string;
@@ -13565,6 +13641,7 @@ export interface operations {
             /** @description Attached */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -13709,7 +13786,15 @@ export interface operations {
     complete_section: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The module */
                 module_id: string;
@@ -13723,6 +13808,7 @@ export interface operations {
             /** @description Your progress on the module */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -13733,6 +13819,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModuleProgressDto"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {
@@ -13840,7 +13927,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    put_self_assessment: {
+    update_self_assessment: {
         parameters: {
             query?: never;
             header?: never;
@@ -14051,12 +14138,9 @@ export interface operations {
     list_module_versions: {
         parameters: {
             query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -14140,7 +14224,15 @@ export interface operations {
     publish_module_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description The module */
                 module_id: string;
@@ -14156,6 +14248,7 @@ export interface operations {
             /** @description The new version */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -14234,7 +14327,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    revert_override: {
+    revert_progress_override: {
         parameters: {
             query?: never;
             header?: never;
@@ -14593,12 +14686,9 @@ export interface operations {
     list_my_attempts: {
         parameters: {
             query?: {
-                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /**
-                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
-                 *     422 `invalid_cursor`).
-                 */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -15133,14 +15223,9 @@ export interface operations {
     list_redemptions: {
         parameters: {
             query?: {
-                /** @description Only this status. */
-                status?: components["schemas"]["RedemptionStatus"];
-                /**
-                 * @description The order: by time or cost, `-` for descending; ties by redemption id. Without it,
-                 *     newest first. A cursor belongs to the sort it was made with.
-                 */
-                sort?: "created_at" | "-created_at" | "cost_xp" | "-cost_xp";
-                /** @description Rows per page: 1 to 200, 50 when left out. */
+                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
+                status?: string;
+                /** @description Rows per page (1–200, default 50). */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -15452,14 +15537,9 @@ export interface operations {
     list_rewards: {
         parameters: {
             query?: {
-                /**
-                 * @description The order: by title, cost or creation, `-` for descending; ties by reward id. Without
-                 *     it, by reward id. A cursor belongs to the sort it was made with.
-                 */
-                sort?: "title" | "-title" | "cost_xp" | "-cost_xp" | "created_at" | "-created_at";
-                /** @description Page size: 1 to 200, 50 when left out. */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /** @description The previous page's `next_cursor`. */
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -15530,28 +15610,19 @@ export interface operations {
     create_reward: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
-                 *     to retry this same request: the retry gets the first response again, with
-                 *     `Idempotent-Replayed: true`; the same key with another request is 422
-                 *     `idempotency_key_reused`.
-                 */
-                "Idempotency-Key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateRewardBody"];
+                "application/json": components["schemas"]["RewardBody"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -15681,7 +15752,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateRewardBody"];
+                "application/json": components["schemas"]["RewardBody"];
             };
         };
         responses: {
@@ -15760,12 +15831,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /**
-                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
-                 *     to retry this same request: the retry gets the first response again, with
-                 *     `Idempotent-Replayed: true`; the same key with another request is 422
-                 *     `idempotency_key_reused`. Without it the request is 400 `idempotency_key_required`.
-                 */
+                /** @description A key you make (e.g. a UUID), reused only to retry this same request */
                 "Idempotency-Key": string;
             };
             path: {

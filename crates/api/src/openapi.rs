@@ -46,7 +46,12 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
     ),
     // Types named only by query parameters are `$ref`ed there but not collected by utoipa: they are
     // registered here (a test fails on any `$ref` that does not resolve).
-    components(schemas(Problem, ProblemField, guild_assessment::submissions::SubmissionSort)),
+    components(schemas(
+        Problem,
+        ProblemField,
+        guild_assessment::submissions::SubmissionSort,
+        guild_learning::modules::ModuleSort
+    )),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sessions and who you are."),
         (name = "tenants", description = "The tenant's settings."),
