@@ -12,11 +12,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness probe.
-         * @description Answers 200 as long as the process runs; it checks no dependency, so a database outage never
+         * Get liveness: the liveness probe.
+         * @description Unauthenticated. Answers 200 as long as the process runs; it checks no dependency, so a database outage never
          *     gets healthy instances restarted.
          */
-        get: operations["livez"];
+        get: operations["get_liveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -33,11 +33,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Prometheus metrics.
-         * @description Request counts and latencies by route pattern and status, and the database pool's state, in the
+         * Get the Prometheus metrics.
+         * @description Unauthenticated (keep `/metrics` off the public network, or serve it on
+         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
          *     OpenMetrics text format.
          */
-        get: operations["metrics"];
+        get: operations["get_metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -54,11 +55,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readiness probe.
-         * @description Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
+         * Get readiness: the readiness probe.
+         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
          *     otherwise 503 `not_ready` with the state of each check in `checks`.
          */
-        get: operations["readyz"];
+        get: operations["get_readiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -74,10 +75,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tenant's API keys (ADMIN and above). */
+        /**
+         * List the tenant's API keys.
+         * @description For ADMIN and above: every key, revoked ones included, newest first, a page at a time.
+         */
         get: operations["list_api_keys"];
         put?: never;
-        /** Create an API key (ADMIN and above). */
+        /**
+         * Create an API key.
+         * @description For ADMIN and above: a key limited to permissions you hold tenant-wide (403 `forbidden`
+         *     otherwise). The secret is in this response only. Takes no `Idempotency-Key`: a stored
+         *     response would keep the secret; a retried request makes another key, which an admin can
+         *     revoke.
+         */
         post: operations["create_api_key"];
         delete?: never;
         options?: never;
@@ -94,7 +104,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke an API key at once. */
+        /**
+         * Revoke an API key.
+         * @description For ADMIN and above: the key stops working at once. 404 `api_key_not_found`.
+         */
         post: operations["revoke_api_key"];
         delete?: never;
         options?: never;
@@ -297,7 +310,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read the audit log, newest first (VIEW_AUDIT_LOG). */
+        /**
+         * List the audit log.
+         * @description For VIEW_AUDIT_LOG holders: every audited change in the tenant, newest first unless `sort`
+         *     says otherwise, filtered by action, entity and actor, a page at a time. 422 `invalid_cursor`
+         *     for a cursor not made by this list with this sort.
+         */
         get: operations["list_audit_log"];
         put?: never;
         post?: never;
@@ -341,10 +359,11 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password.
-         * @description Rate limited per client address (every attempt) and per account (failed attempts only); over
+         * @description Answers a token pair for the requested tenant (or your first one). 401
+         *     `invalid_credentials` for a wrong email or password, whichever it was. Rate limited per client address (every attempt) and per account (failed attempts only); over
          *     a limit, 429 with `Retry-After`.
          */
-        post: operations["login"];
+        post: operations["sign_in"];
         delete?: never;
         options?: never;
         head?: never;
@@ -362,9 +381,9 @@ export interface paths {
         put?: never;
         /**
          * Sign out: revoke the session's refresh tokens.
-         * @description Access tokens already issued stay valid until they expire (at most 15 minutes).
+         * @description Anyone holding the refresh token; an unknown token is also 204. Access tokens already issued stay valid until they expire (at most 15 minutes).
          */
-        post: operations["logout"];
+        post: operations["sign_out"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,7 +401,7 @@ export interface paths {
         put?: never;
         /**
          * Ask for a password-reset email.
-         * @description Always 202, whether or not the account exists. Rate limited per client address and per account.
+         * @description Anyone; always 202, whether or not the account exists. Rate limited per client address and per account.
          */
         post: operations["request_password_reset"];
         delete?: never;
@@ -400,7 +419,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with a reset token; every session of the account ends. */
+        /**
+         * Set a new password with a reset token.
+         * @description Anyone holding the token; rate limited per client address. Every session of the account
+         *     ends. 401 `invalid_token`; 422 `weak_password`.
+         */
         post: operations["confirm_password_reset"];
         delete?: never;
         options?: never;
@@ -419,10 +442,10 @@ export interface paths {
         put?: never;
         /**
          * Refresh the session (and switch tenant).
-         * @description The refresh token is single use: the response carries the next one. Presenting a used token
+         * @description Anyone holding a refresh token; rate limited per client address. The refresh token is single use: the response carries the next one. Presenting a used token
          *     revokes every token of that sign-in (`refresh_token_reused`).
          */
-        post: operations["refresh"];
+        post: operations["refresh_session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -440,7 +463,8 @@ export interface paths {
         put?: never;
         /**
          * Sign up: create a FREE tenant and become its OWNER.
-         * @description A verification link is emailed to the address. Until it is followed the account works in the
+         * @description Anyone may sign up; rate limited per client address (429 `rate_limited`). 409 `slug_taken`
+         *     or `email_taken`; 422 `invalid_slug`, `weak_password`. A verification link is emailed to the address. Until it is followed the account works in the
          *     tenant it created, but no other tenant can add it: invitations to it wait until it is verified.
          */
         post: operations["sign_up"];
@@ -459,7 +483,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify your email address with the emailed token. */
+        /**
+         * Verify your email address with the emailed token.
+         * @description Anyone holding the token; rate limited per client address. 401 `invalid_token` for an
+         *     unknown, used or expired token.
+         */
         post: operations["verify_email"];
         delete?: never;
         options?: never;
@@ -601,14 +629,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's XP amounts, rank thresholds and leaderboard opt-out switch (MANAGE_REWARDS). */
+        /**
+         * Get the gamification settings.
+         * @description For MANAGE_REWARDS holders: the tenant's XP amounts, rank thresholds and leaderboard opt-out
+         *     switch.
+         */
         get: operations["get_settings"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the gamification settings (MANAGE_REWARDS); thresholds must rise. */
+        /**
+         * Update the gamification settings.
+         * @description For MANAGE_REWARDS holders; fields left out are kept, and the rank thresholds must rise (422
+         *     `validation_failed` with `rank_order`).
+         */
         patch: operations["update_settings"];
         trace?: never;
     };
@@ -619,10 +655,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tenant's groups with their member counts. */
+        /**
+         * List the tenant's groups.
+         * @description Any member may list them: by name (case-insensitive), with their member counts, a page at a
+         *     time.
+         */
         get: operations["list_groups"];
         put?: never;
-        /** Create a group (MANAGE_GROUPS). */
+        /**
+         * Create a group.
+         * @description For MANAGE_GROUPS holders. 409 `group_name_taken` when another group has the name. With an
+         *     `Idempotency-Key`, a retry answers the first response and creates once.
+         */
         post: operations["create_group"];
         delete?: never;
         options?: never;
@@ -637,15 +681,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a group. */
+        /**
+         * Get a group.
+         * @description Any member may read a group of the tenant. 404 `group_not_found`.
+         */
         get: operations["get_group"];
         put?: never;
         post?: never;
-        /** Delete a group (MANAGE_GROUPS); its members stay in the tenant. */
+        /**
+         * Delete a group.
+         * @description For MANAGE_GROUPS holders; its members stay in the tenant.
+         */
         delete: operations["delete_group"];
         options?: never;
         head?: never;
-        /** Rename or recolour a group (MANAGE_GROUPS). */
+        /**
+         * Update a group.
+         * @description For MANAGE_GROUPS holders: rename or recolour it. 409 `group_name_taken`.
+         */
         patch: operations["update_group"];
         trace?: never;
     };
@@ -658,7 +711,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add members to a group in bulk (all must be members of the tenant). */
+        /**
+         * Add members to a group.
+         * @description For MANAGE_GROUPS holders, in bulk; every user must be a member of the tenant (404
+         *     `member_not_found` otherwise). Members already in the group are left as they are.
+         */
         post: operations["add_group_members"];
         delete?: never;
         options?: never;
@@ -675,7 +732,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remove members from a group in bulk. */
+        /**
+         * Remove members from a group.
+         * @description For MANAGE_GROUPS holders, in bulk; users not in the group are ignored.
+         */
         post: operations["remove_group_members"];
         delete?: never;
         options?: never;
@@ -691,8 +751,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The leaderboard: all time by lifetime XP, or this month's or week's earned XP.
-         * @description A group's board (`group_id`) is shown to the group's members and to those who may see its
+         * Get the leaderboard.
+         * @description Any member: all time by lifetime XP, or this month's or week's earned XP.
+         *     A group's board (`group_id`) is shown to the group's members and to those who may see its
          *     members; others get 403 `leaderboard_group_forbidden`, an unknown group 404
          *     `group_not_found`. The cursor names no member.
          */
@@ -712,8 +773,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who am I: user, memberships, active tenant, role and effective permissions. */
-        get: operations["me"];
+        /**
+         * Get who you are.
+         * @description Any signed-in user: the account, its memberships, the session's tenant, your role and
+         *     effective permissions there (role defaults and grants, with scopes).
+         */
+        get: operations["get_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -770,14 +835,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get your email preferences in the current tenant. */
+        /**
+         * Get your email preferences.
+         * @description Which notification emails you get in the current tenant, and how often (the defaults until
+         *     you change them). 403 `not_a_member` for the platform owner acting in a tenant they do not
+         *     belong to.
+         */
         get: operations["get_email_preferences"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change your email preferences in the current tenant. */
+        /**
+         * Update your email preferences.
+         * @description In the current tenant; fields left out keep their value. 403 `not_a_member` for the platform
+         *     owner acting in a tenant they do not belong to.
+         */
         patch: operations["update_email_preferences"];
         trace?: never;
     };
@@ -790,7 +864,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send the verification email again. */
+        /**
+         * Send the verification email again.
+         * @description Any signed-in user whose address is not verified (409 `email_already_verified`); rate
+         *     limited per account.
+         */
         post: operations["request_email_verification"];
         delete?: never;
         options?: never;
@@ -805,7 +883,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your pending invitations, oldest first. */
+        /**
+         * List your pending invitations.
+         * @description Any signed-in user: invitations of live tenants waiting for your answer, oldest first, a
+         *     page at a time.
+         */
         get: operations["list_my_invitations"];
         put?: never;
         post?: never;
@@ -825,8 +907,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Accept an invitation; your address must be verified.
-         * @description Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
+         * Accept an invitation.
+         * @description Any signed-in user invited to the tenant; your address must be verified (403
+         *     `email_not_verified`). Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
          */
         post: operations["accept_my_invitation"];
         delete?: never;
@@ -844,7 +927,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decline an invitation. */
+        /**
+         * Decline an invitation.
+         * @description Any signed-in user invited to the tenant: the invitation is withdrawn.
+         */
         post: operations["decline_my_invitation"];
         delete?: never;
         options?: never;
@@ -861,8 +947,9 @@ export interface paths {
         };
         get?: never;
         /**
-         * Hide yourself from the leaderboard (or show yourself again); 409
-         *     `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
+         * Set your leaderboard visibility.
+         * @description Any member: hide yourself from the leaderboard (shown as "Anonymous"), or show yourself
+         *     again. 409 `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
          */
         put: operations["set_leaderboard_visibility"];
         post?: never;
@@ -882,8 +969,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change your password; every session ends (sign in again).
-         * @description Rate limited per account like failed sign-ins (every attempt counts).
+         * Change your password.
+         * @description Any signed-in user; every session ends (sign in again). 401 `invalid_credentials` for a
+         *     wrong current password; 422 `weak_password`. Rate limited per account like failed sign-ins (every attempt counts).
          */
         post: operations["change_password"];
         delete?: never;
@@ -899,8 +987,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your redemptions, newest first. */
-        get: operations["my_redemptions"];
+        /**
+         * List your redemptions.
+         * @description Any member: your own redemptions, newest first unless `sort` says otherwise, a page at a
+         *     time.
+         */
+        get: operations["list_my_redemptions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -916,8 +1008,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your balance, rank and what the next rank needs. */
-        get: operations["my_xp"];
+        /**
+         * Get your XP.
+         * @description Any member: your balance, rank and what the next rank needs.
+         */
+        get: operations["get_my_xp"];
         put?: never;
         post?: never;
         delete?: never;
@@ -933,8 +1028,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your XP ledger, newest first, explained. */
-        get: operations["my_xp_transactions"];
+        /**
+         * List your XP ledger.
+         * @description Any member: every change of your XP, newest first, explained, a page at a time.
+         */
+        get: operations["list_my_xp_transactions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1092,14 +1190,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List and search members (MANAGE_USERS). */
+        /**
+         * List and search members.
+         * @description For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
+         *     text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
+         *     list with this sort.
+         */
         get: operations["list_members"];
         put?: never;
         /**
-         * Invite a member by email (MANAGE_USERS); the invitation email is sent by the worker.
-         * @description The member stays INVITED until the address's owner accepts; the answer is the same whether
-         *     or not the address already has an account. Each invitation counts against the tenant's daily
-         *     cap (by plan, `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`.
+         * Invite a member by email.
+         * @description For MANAGE_USERS holders; the invitation email is sent by the worker. The member stays
+         *     INVITED until the address's owner accepts; the answer is the same whether or not the address
+         *     already has an account. Each invitation counts against the tenant's daily cap (by plan,
+         *     `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`. 409 `already_member`;
+         *     403 `role_not_assignable` for a role at or above yours. With an `Idempotency-Key`, a retry
+         *     answers the first response and invites once.
          */
         post: operations["invite_member"];
         delete?: never;
@@ -1118,8 +1224,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Invite members in bulk from CSV (MANAGE_USERS), all or nothing.
-         * @description With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
+         * Import members from CSV.
+         * @description For MANAGE_USERS holders: invites every row, all or nothing. With `dry_run`, nothing is imported and the report lists every bad row. Without it, a file
          *     with any bad row imports nothing and answers 422 `import_invalid` with the report in `report`.
          */
         post: operations["import_members"];
@@ -1136,13 +1242,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a member (yourself, or with MANAGE_USERS). */
+        /**
+         * Get a member.
+         * @description Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
+         *     404 `member_not_found` otherwise.
+         */
         get: operations["get_member"];
         put?: never;
         post?: never;
         /**
-         * Remove a member from the tenant (the account stays).
-         * @description The membership is kept as REMOVED: the member loses access, their groups, grants and manager
+         * Remove a member from the tenant.
+         * @description For MANAGE_USERS holders; the account stays. The membership is kept as REMOVED: the member loses access, their groups, grants and manager
          *     links, but their certificates, XP ledger, completions and audit trail stay (list them with
          *     `?status=REMOVED`; invite them again to bring them back). An invitation not yet accepted is
          *     simply withdrawn. 409 `member_removed` when already removed, `last_owner` for the last OWNER.
@@ -1183,7 +1293,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deactivate a member: they are refused until reactivated. */
+        /**
+         * Deactivate a member.
+         * @description For MANAGE_USERS holders: the member is refused until reactivated. 409
+         *     `invitation_pending` for an invitation not yet accepted, `last_owner` for the last active
+         *     OWNER, `member_removed` for a removed member.
+         */
         post: operations["deactivate_member"];
         delete?: never;
         options?: never;
@@ -1201,8 +1316,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Erase a removed member's personal data on request (MANAGE_USERS).
-         * @description Their name and email are replaced in the account and in this tenant's audit details, and the
+         * Erase a removed member's personal data.
+         * @description On the member's request, by a MANAGE_USERS holder. Their name and email are replaced in the account and in this tenant's audit details, and the
          *     account can no longer sign in; certificates, XP and audit rows stay under the replaced name.
          *     409 `member_not_removed` unless removed first; 409 `member_of_another_tenant` while another
          *     tenant still has the account as a member (the account is shared, so it is not erased then).
@@ -1222,7 +1337,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set or clear a member's manager (no cycles). */
+        /**
+         * Set or clear a member's manager.
+         * @description For MANAGE_USERS holders. The manager tree has no cycles: a manager below the member is 422
+         *     `validation_failed`; an unknown manager 404 `member_not_found`.
+         */
         put: operations["set_member_manager"];
         post?: never;
         delete?: never;
@@ -1238,9 +1357,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's explicit grants (on top of their role's defaults). */
-        get: operations["get_member_permissions"];
-        /** Replace a member's explicit grants (only permissions you hold tenant-wide). */
+        /**
+         * List a member's explicit grants.
+         * @description The grants on top of their role's defaults, by permission, a page at a time; readable by the
+         *     member themselves and by MANAGE_USERS holders.
+         */
+        get: operations["list_member_permissions"];
+        /**
+         * Replace a member's explicit grants.
+         * @description For MANAGE_USERS holders, who may give only permissions they hold tenant-wide (403
+         *     `forbidden` otherwise); answers the new set. 422 `validation_failed` (`duplicate`) when a
+         *     permission appears twice.
+         */
         put: operations["set_member_permissions"];
         post?: never;
         delete?: never;
@@ -1286,7 +1414,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reactivate a member. */
+        /**
+         * Reactivate a member.
+         * @description For MANAGE_USERS holders: a deactivated member gets access again. 409
+         *     `invitation_pending` for an invitation not yet accepted, `member_removed` for a removed
+         *     member.
+         */
         post: operations["reactivate_member"];
         delete?: never;
         options?: never;
@@ -1302,7 +1435,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a member's role (below your own; a tenant keeps one OWNER). */
+        /**
+         * Change a member's role.
+         * @description For MANAGE_USERS holders, on a member below them, to a role below theirs (an OWNER may do
+         *     both); 403 `role_not_assignable` otherwise. 409 `last_owner` when it would leave the tenant
+         *     without an active OWNER, `member_removed` for a removed member.
+         */
         put: operations["change_member_role"];
         post?: never;
         delete?: never;
@@ -2067,7 +2205,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everyone's redemptions, newest first, e.g. `?status=PENDING` to review (MANAGE_REWARDS). */
+        /**
+         * List every member's redemptions.
+         * @description For MANAGE_REWARDS holders: newest first unless `sort` says otherwise, e.g.
+         *     `?status=PENDING` to review, a page at a time.
+         */
         get: operations["list_redemptions"];
         put?: never;
         post?: never;
@@ -2087,8 +2229,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a pending redemption (MANAGE_REWARDS): the held XP is spent.
-         * @description Never your own (403 `cannot_review_own_redemption`).
+         * Approve a pending redemption.
+         * @description For MANAGE_REWARDS holders: the held XP is spent. 409 `redemption_not_pending`; 404
+         *     `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`).
          */
         post: operations["approve_redemption"];
         delete?: never;
@@ -2106,7 +2249,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel your own pending redemption: the XP and the unit of stock are returned. */
+        /**
+         * Cancel your own pending redemption.
+         * @description Any member, on their own redemption: the XP and the unit of stock are returned. 409
+         *     `redemption_not_pending`; 404 `redemption_not_found` (also for another member's).
+         */
         post: operations["cancel_redemption"];
         delete?: never;
         options?: never;
@@ -2124,8 +2271,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reject a pending redemption (MANAGE_REWARDS): the XP and the unit of stock are returned.
-         * @description Never your own (403 `cannot_review_own_redemption`; cancel it instead).
+         * Reject a pending redemption.
+         * @description For MANAGE_REWARDS holders: the XP and the unit of stock are returned. 409
+         *     `redemption_not_pending`; 404 `redemption_not_found`. Never your own (403 `cannot_review_own_redemption`; cancel it instead).
          */
         post: operations["reject_redemption"];
         delete?: never;
@@ -2141,10 +2289,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reward shop: active rewards (every reward for MANAGE_REWARDS holders). */
+        /**
+         * List the reward shop.
+         * @description Any member sees the active rewards; MANAGE_REWARDS holders see every reward. Sorted by
+         *     `sort`, a page at a time; 422 `invalid_cursor` for a cursor not made by this list with this
+         *     sort.
+         */
         get: operations["list_rewards"];
         put?: never;
-        /** Create a reward (MANAGE_REWARDS). */
+        /**
+         * Create a reward.
+         * @description For MANAGE_REWARDS holders: a reward in the shop. With an `Idempotency-Key`, a retry answers
+         *     the first response and creates once.
+         */
         post: operations["create_reward"];
         delete?: never;
         options?: never;
@@ -2162,11 +2319,18 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a reward from the shop (MANAGE_REWARDS); its redemptions are kept. */
+        /**
+         * Delete a reward.
+         * @description For MANAGE_REWARDS holders: the reward leaves the shop; its redemptions are kept. 404
+         *     `reward_not_found`.
+         */
         delete: operations["delete_reward"];
         options?: never;
         head?: never;
-        /** Change a reward (MANAGE_REWARDS). */
+        /**
+         * Update a reward.
+         * @description For MANAGE_REWARDS holders; fields left out are kept. 404 `reward_not_found`.
+         */
         patch: operations["update_reward"];
         trace?: never;
     };
@@ -2180,8 +2344,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Redeem a reward; requires `Idempotency-Key`. Without approval the XP is spent at once
-         *     (APPROVED); with approval it is held (PENDING) until an admin decides.
+         * Redeem a reward.
+         * @description Any member may redeem an active reward they can afford. Without approval the XP is spent at
+         *     once (APPROVED); with approval it is held (PENDING) until a MANAGE_REWARDS holder decides.
+         *     Requires `Idempotency-Key` (400 `idempotency_key_required` without it), so a retried
+         *     redemption spends once: the retry answers the first response with `Idempotent-Replayed: true`.
+         *     409 `insufficient_xp`, `reward_out_of_stock`, `reward_inactive`,
+         *     `reward_monthly_limit_reached` or `reward_changed`; 404 `reward_not_found`.
          */
         post: operations["redeem_reward"];
         delete?: never;
@@ -2265,14 +2434,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get the current tenant's settings. */
+        /**
+         * Get the current tenant.
+         * @description Any member may read their tenant's settings.
+         */
         get: operations["get_tenant"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update the current tenant's settings (ADMIN and above; the plan: OWNER). */
+        /**
+         * Update the current tenant.
+         * @description For ADMIN and above (403 `role_not_assignable` below); the plan only by the platform owner
+         *     (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`.
+         */
         patch: operations["update_tenant"];
         trace?: never;
     };
@@ -2285,7 +2461,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Archive the current tenant (OWNER): every member is refused from then on. */
+        /**
+         * Archive the current tenant.
+         * @description For its OWNER only (403 `role_not_assignable` for anyone else): every member is refused
+         *     from then on (403 `tenant_archived`).
+         */
         post: operations["archive_tenant"];
         delete?: never;
         options?: never;
@@ -2302,7 +2482,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a tenant (platform owner only); you become its OWNER. */
+        /**
+         * Create a tenant.
+         * @description For the platform owner only (403 `forbidden` for anyone else); you become its OWNER. 409
+         *     `slug_taken`; 422 `invalid_slug`.
+         */
         post: operations["create_tenant"];
         delete?: never;
         options?: never;
@@ -2320,9 +2504,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Award or deduct XP by hand (MANAGE_REWARDS); audited. A deduction larger than the member's
-         *     spendable XP is 409 `insufficient_xp`.
-         * @description Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
+         * Adjust a member's XP by hand.
+         * @description For MANAGE_REWARDS holders: award or deduct XP, audited. A deduction larger than the
+         *     member's spendable XP is 409 `insufficient_xp`; an unknown member 404 `member_not_found`.
+         *     Never your own XP (403 `cannot_award_self`). Requires `Idempotency-Key`, so a retried
          *     adjustment is applied once.
          */
         post: operations["adjust_xp"];
@@ -2336,11 +2521,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description An invitation token and the password to set. */
+        /**
+         * @description An invitation token and the password to set.
+         * @example {
+         *       "password": "correct horse battery",
+         *       "token": "it_9VfJ2mQw0cX4r8LtZp1s"
+         *     }
+         */
         AcceptInvite: {
             /** @description The token from the invitation email. */
             token: string;
-            /** @description At least 10 characters. */
+            /** @description 10 characters to 1024 bytes (UTF-8). */
             password: string;
         };
         /**
@@ -2374,7 +2565,7 @@ export interface components {
              * @description Requests with the key act as this admin, limited to `permissions`.
              */
             created_by: string;
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
             /** @description The key may also do what its creator does as a member for themselves. */
             act_as_member: boolean;
             /** Format: date-time */
@@ -2594,8 +2785,8 @@ export interface components {
              * @description XP held by redemptions waiting for approval.
              */
             held_xp: number;
-            /** @description VAJENEC, POMOCNIK, MOJSTER or MENTOR. */
-            rank: string;
+            /** @description From lifetime XP. */
+            rank: components["schemas"]["Rank"];
             /** @description Hidden from the leaderboard. */
             leaderboard_hidden: boolean;
         };
@@ -2679,10 +2870,17 @@ export interface components {
         CertificateStatus: "VALID" | "EXPIRED" | "REVOKED";
         /** @enum {string} */
         ChangeKind: "MINOR" | "MATERIAL";
-        /** @description The current and the new password. */
+        /**
+         * @description The current and the new password.
+         * @example {
+         *       "current_password": "correct horse battery",
+         *       "new_password": "battery staple horse"
+         *     }
+         */
         ChangePassword: {
+            /** @description Your password now. */
             current_password: string;
-            /** @description At least 10 characters. */
+            /** @description 10 characters to 1024 bytes (UTF-8). */
             new_password: string;
         };
         /** @description One version of a module. */
@@ -2707,16 +2905,22 @@ export interface components {
         };
         /** @enum {string} */
         ComplianceStatus: "COMPLIANT" | "EXPIRING" | "EXPIRED" | "OVERDUE" | "IN_PROGRESS" | "NOT_STARTED";
-        /** @description A key to create. */
+        /**
+         * @description A key to create.
+         * @example {
+         *       "act_as_member": false,
+         *       "name": "HR system sync",
+         *       "permissions": [
+         *         "MANAGE_USERS",
+         *         "VIEW_ANALYTICS"
+         *       ]
+         *     }
+         */
         CreateApiKey: {
+            /** @description What the key is for, 1 to 100 characters. */
             name: string;
-            /**
-             * @description What the key may do; only permissions you hold tenant-wide.
-             * @example [
-             *       "VIEW_ANALYTICS"
-             *     ]
-             */
-            permissions: string[];
+            /** @description What the key may do; only permissions you hold tenant-wide (a repeat counts once). */
+            permissions: components["schemas"]["Permission"][];
             /**
              * @description Also let the key do what you do as a member for yourself, which no permission grants:
              *     learn (complete sections, take quizzes, submit assignments), spend your XP, grade as a
@@ -2832,8 +3036,15 @@ export interface components {
              */
             sort_order?: number | null;
         };
-        /** @description A new group. */
+        /**
+         * @description A new group.
+         * @example {
+         *       "color": "#0EA5E9",
+         *       "name": "Sales"
+         *     }
+         */
         CreateGroup: {
+            /** @description Unique in the tenant (case-insensitive); trimmed. */
             name: string;
             /** @description `#RRGGBB` (default `#6366F1`). */
             color?: string | null;
@@ -2966,6 +3177,48 @@ export interface components {
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /**
+         * @description A new reward.
+         * @example {
+         *       "approval_required": true,
+         *       "cost_xp": 500,
+         *       "description": "Navy, with the logo; pick your size at the front desk.",
+         *       "image_url": "https://cdn.example.com/rewards/hoodie.png",
+         *       "monthly_limit": 1,
+         *       "stock": 25,
+         *       "title": "Company hoodie"
+         *     }
+         */
+        CreateRewardBody: {
+            /** @description 1 to 200 characters, not blank (trimmed). */
+            title: string;
+            /** @description Up to 5000 characters (empty when left out). */
+            description?: string | null;
+            /**
+             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+             *     `http:` links are refused.
+             */
+            image_url?: string | null;
+            /**
+             * Format: int32
+             * @description XP it costs, above 0.
+             */
+            cost_xp: number;
+            /**
+             * Format: int32
+             * @description Units in stock; left out or `null` is unlimited.
+             */
+            stock?: number | null;
+            /**
+             * Format: int32
+             * @description Redemptions per member per calendar month; left out or `null` is unlimited.
+             */
+            monthly_limit?: number | null;
+            /** @description Redemptions wait for an admin (default false). */
+            approval_required?: boolean | null;
+            /** @description Members may redeem it (default true). */
+            active?: boolean | null;
+        };
+        /**
          * @description A new section, added at the end of the module. Only `title` is required.
          * @example {
          *       "content_html": "<p>Check the feet, the rungs and the locking bars.</p>",
@@ -2988,12 +3241,20 @@ export interface components {
             content_html?: string | null;
             video?: components["schemas"]["VideoBody"] | null;
         };
-        /** @description A new tenant. */
+        /**
+         * @description A new tenant.
+         * @example {
+         *       "name": "Acme d.o.o.",
+         *       "plan": "STARTER",
+         *       "slug": "acme"
+         *     }
+         */
         CreateTenant: {
+            /** @description The display name. */
             name: string;
+            /** @description The URL name: lowercase letters, digits and inner hyphens. */
             slug: string;
-            /** @description FREE (default), STARTER or PRO. */
-            plan?: string | null;
+            plan?: components["schemas"]["Plan"] | null;
         };
         /** @description The new key, with its secret. */
         CreatedApiKey: {
@@ -3055,6 +3316,8 @@ export interface components {
         };
         /** @enum {string} */
         Difficulty: "BEGINNER" | "INTERMEDIATE" | "ADVANCED";
+        /** @enum {string} */
+        DigestFrequency: "INSTANT" | "DAILY" | "WEEKLY" | "NEVER";
         /**
          * @description A direct upload to start.
          * @example {
@@ -3103,11 +3366,13 @@ export interface components {
             comment_replies: boolean;
             certificates: boolean;
             rewards: boolean;
-            /** @description INSTANT, DAILY, WEEKLY or NEVER. */
-            digest: string;
+            /** @description How often notification emails are sent. */
+            digest: components["schemas"]["DigestFrequency"];
             /** Format: date-time */
             updated_at: string;
         };
+        /** @enum {string} */
+        GlobalRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "EMPLOYEE";
         /**
          * @description A grade: `rubric_selection` (one level per criterion) when the assignment has a rubric, else
          *     `score`; plus optional feedback for the member. The other field, or neither, is 422
@@ -3170,16 +3435,28 @@ export interface components {
         };
         /** @description A permission and where it applies. */
         GrantDto: {
-            /**
-             * @description One of the 14 permissions, e.g. `MANAGE_USERS`.
-             * @example VIEW_GROUP_PROGRESS
-             */
-            permission: string;
+            /** @description The permission. */
+            permission: components["schemas"]["Permission"];
             /** @description Where it applies; empty means tenant-wide. */
             scope?: components["schemas"]["ScopeDto"];
         };
-        /** @description The complete set of grants. */
+        /**
+         * @description The complete set of grants.
+         * @example {
+         *       "grants": [
+         *         {
+         *           "permission": "VIEW_GROUP_PROGRESS",
+         *           "scope": {
+         *             "group_ids": [
+         *               "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *             ]
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         GrantsRequest: {
+            /** @description Each permission at most once. */
             grants: components["schemas"]["GrantDto"][];
         };
         /**
@@ -3215,8 +3492,16 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description Members to add or remove. */
+        /**
+         * @description Members to add or remove.
+         * @example {
+         *       "user_ids": [
+         *         "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *       ]
+         *     }
+         */
         GroupMembers: {
+            /** @description 1 to 1000 members of the tenant. */
             user_ids: string[];
         };
         /**
@@ -3254,7 +3539,13 @@ export interface components {
              */
             invitations_left_today: number;
         };
-        /** @description A CSV file to import. */
+        /**
+         * @description A CSV file to import.
+         * @example {
+         *       "csv": "email,name,role,groups\nana.novak@example.com,Ana Novak,EMPLOYEE,Sales;Support\n",
+         *       "dry_run": true
+         *     }
+         */
         ImportRequest: {
             /** @description CSV text with a header row: `email,name,role[,groups]` (groups separated by `;`). */
             csv: string;
@@ -3271,28 +3562,40 @@ export interface components {
             tenant_name: string;
             tenant_slug: string;
             /** @description The role offered. */
-            role: string;
+            role: components["schemas"]["TenantRole"];
             /**
              * Format: date-time
              * @description When you were invited.
              */
             invited_at: string;
         };
-        /** @description Your pending invitations. */
-        InvitationList: {
-            data: components["schemas"]["InvitationDto"][];
-        };
-        /** @description Someone to invite. */
+        /**
+         * @description Someone to invite.
+         * @example {
+         *       "email": "ana.novak@example.com",
+         *       "group_ids": [
+         *         "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *       ],
+         *       "name": "Ana Novak",
+         *       "role": "EMPLOYEE"
+         *     }
+         */
         InviteRequest: {
-            email: string;
-            name: string;
             /**
-             * @description Their role (at most below yours).
-             * @example EMPLOYEE
+             * Format: email
+             * @description Their email address.
              */
-            role: string;
-            /** Format: uuid */
+            email: string;
+            /** @description The name shown until they accept: one line, no control characters, not blank. */
+            name: string;
+            /** @description Their role: below yours (an OWNER may give any role). */
+            role: components["schemas"]["TenantRole"];
+            /**
+             * Format: uuid
+             * @description Their manager, a member of the tenant.
+             */
             manager_id?: string | null;
+            /** @description Groups to add them to (at most 100). */
             group_ids?: string[];
         };
         /** @description A page of the leaderboard, with your own place even when it is not on the page. */
@@ -3332,18 +3635,15 @@ export interface components {
         LedgerItemDto: {
             /** Format: uuid */
             id: string;
-            /** @description AWARD, SPEND, HOLD, RELEASE or MANUAL. */
-            kind: string;
+            /** @description What it did to the balance. */
+            kind: components["schemas"]["LedgerKind"];
             /**
              * Format: int32
              * @description Signed change of the spendable balance.
              */
             amount: number;
-            /**
-             * @description MODULE_COMPLETED, QUIZ_HIGH_SCORE, MENTOR_CONFIRMATION, TOP_SUGGESTION, COMPLIANCE_RENEWAL,
-             *     EVENT_ATTENDED, MANUAL or REDEMPTION.
-             */
-            source: string;
+            /** @description Where the XP came from. */
+            source: components["schemas"]["XpSource"];
             /**
              * Format: uuid
              * @description The module, quiz, certificate or redemption.
@@ -3356,6 +3656,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** @enum {string} */
+        LedgerKind: "AWARD" | "SPEND" | "HOLD" | "RELEASE" | "MANUAL";
         /** @description One level of a rubric criterion. */
         LevelDto: {
             /**
@@ -3382,7 +3684,13 @@ export interface components {
              */
             status: string;
         };
-        /** @description Email and password. */
+        /**
+         * @description Email and password.
+         * @example {
+         *       "email": "ana.novak@example.com",
+         *       "password": "correct horse battery"
+         *     }
+         */
         LoginRequest: {
             /** @description The account's email. */
             email: string;
@@ -3394,17 +3702,37 @@ export interface components {
              */
             tenant_id?: string | null;
         };
-        /** @description A refresh token to end. */
+        /**
+         * @description A refresh token to end.
+         * @example {
+         *       "refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ"
+         *     }
+         */
         LogoutRequest: {
             /** @description The session's refresh token. */
             refresh_token: string;
         };
-        /** @description A manager, or null for none. */
+        /**
+         * @description A manager, or null for none.
+         * @example {
+         *       "manager_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *     }
+         */
         ManagerRequest: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The manager, a member of the tenant; `null` clears it.
+             */
             manager_id?: string | null;
         };
-        /** @description A manual award (positive) or deduction (negative). */
+        /**
+         * @description A manual award (positive) or deduction (negative).
+         * @example {
+         *       "amount": 50,
+         *       "reason": "Ran the onboarding workshop",
+         *       "user_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *     }
+         */
         ManualBody: {
             /**
              * Format: uuid
@@ -3413,7 +3741,7 @@ export interface components {
             user_id: string;
             /**
              * Format: int32
-             * @description Non-zero; negative deducts (never below 0 spendable XP).
+             * @description Non-zero; negative deducts (never below 0 spendable XP). 0 is 422 `validation_failed`.
              */
             amount: number;
             /** @description Why, 1 to 500 characters. */
@@ -3444,8 +3772,7 @@ export interface components {
             user: components["schemas"]["UserDto"];
             memberships: components["schemas"]["MembershipDto"][];
             active_tenant?: components["schemas"]["TenantDto"] | null;
-            /** @description Your role there. */
-            role?: string | null;
+            role?: components["schemas"]["TenantRole"] | null;
             /** @description Effective permissions there (role defaults and grants), with scopes. */
             permissions: components["schemas"]["GrantDto"][];
             /** @description True when the platform owner acts in a tenant they are not a member of. */
@@ -3457,10 +3784,9 @@ export interface components {
             user_id: string;
             email: string;
             name: string;
-            /** @description OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER. */
-            role: string;
-            /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
-            status: string;
+            role: components["schemas"]["TenantRole"];
+            /** @description REMOVED members are listed only when asked for with `status`. */
+            status: components["schemas"]["MembershipStatus"];
             /** Format: uuid */
             manager_id?: string | null;
             group_ids: string[];
@@ -3473,9 +3799,12 @@ export interface components {
             tenant_id: string;
             tenant_name: string;
             tenant_slug: string;
-            role: string;
-            status: string;
+            role: components["schemas"]["TenantRole"];
+            /** @description A REMOVED membership is not listed. */
+            status: components["schemas"]["MembershipStatus"];
         };
+        /** @enum {string} */
+        MembershipStatus: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
         /** @description A module with its catalog facts. The `ETag` header carries `revision`. */
         ModuleDto: {
             /** Format: uuid */
@@ -3585,8 +3914,7 @@ export interface components {
         ModuleStatus: "DRAFT" | "PUBLISHED" | "ARCHIVED";
         /** @description Your XP. */
         MyXpDto: components["schemas"]["BalanceDto"] & {
-            /** @description The next rank; absent at MENTOR. */
-            next_rank?: string | null;
+            next_rank?: components["schemas"]["Rank"] | null;
             /**
              * Format: int32
              * @description Lifetime XP the next rank needs.
@@ -3669,6 +3997,31 @@ export interface components {
             reverted_at?: string | null;
             /** Format: uuid */
             reverted_by?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_ApiKeyDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /**
+                 * Format: uuid
+                 * @description Requests with the key act as this admin, limited to `permissions`.
+                 */
+                created_by: string;
+                permissions: components["schemas"]["Permission"][];
+                /** @description The key may also do what its creator does as a member for themselves. */
+                act_as_member: boolean;
+                /** Format: date-time */
+                last_used_at?: string | null;
+                /** Format: date-time */
+                revoked_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AssetDto: {
@@ -3924,23 +4277,73 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_GrantDto: {
+            /** @description The rows. */
+            data: {
+                /** @description The permission. */
+                permission: components["schemas"]["Permission"];
+                /** @description Where it applies; empty means tenant-wide. */
+                scope?: components["schemas"]["ScopeDto"];
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_GroupDto: {
+            /** @description The rows. */
+            data: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** @description `#RRGGBB`. */
+                color: string;
+                /** Format: int64 */
+                member_count: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_InvitationDto: {
+            /** @description The rows. */
+            data: {
+                /**
+                 * Format: uuid
+                 * @description The tenant that invited you; the invitation's id.
+                 */
+                tenant_id: string;
+                tenant_name: string;
+                tenant_slug: string;
+                /** @description The role offered. */
+                role: components["schemas"]["TenantRole"];
+                /**
+                 * Format: date-time
+                 * @description When you were invited.
+                 */
+                invited_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_LedgerItemDto: {
             /** @description The rows. */
             data: {
                 /** Format: uuid */
                 id: string;
-                /** @description AWARD, SPEND, HOLD, RELEASE or MANUAL. */
-                kind: string;
+                /** @description What it did to the balance. */
+                kind: components["schemas"]["LedgerKind"];
                 /**
                  * Format: int32
                  * @description Signed change of the spendable balance.
                  */
                 amount: number;
-                /**
-                 * @description MODULE_COMPLETED, QUIZ_HIGH_SCORE, MENTOR_CONFIRMATION, TOP_SUGGESTION, COMPLIANCE_RENEWAL,
-                 *     EVENT_ATTENDED, MANUAL or REDEMPTION.
-                 */
-                source: string;
+                /** @description Where the XP came from. */
+                source: components["schemas"]["XpSource"];
                 /**
                  * Format: uuid
                  * @description The module, quiz, certificate or redemption.
@@ -3964,10 +4367,9 @@ export interface components {
                 user_id: string;
                 email: string;
                 name: string;
-                /** @description OWNER, SUPER_ADMIN, ADMIN, HR, EMPLOYEE or VIEWER. */
-                role: string;
-                /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
-                status: string;
+                role: components["schemas"]["TenantRole"];
+                /** @description REMOVED members are listed only when asked for with `status`. */
+                status: components["schemas"]["MembershipStatus"];
                 /** Format: uuid */
                 manager_id?: string | null;
                 group_ids: string[];
@@ -4136,8 +4538,8 @@ export interface components {
                 user_id: string;
                 /** Format: int32 */
                 cost_xp: number;
-                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
-                status: string;
+                /** @description Where it is. */
+                status: components["schemas"]["RedemptionStatus"];
                 /** @description Why it was rejected or cancelled. */
                 reason?: string | null;
                 /** Format: uuid */
@@ -4277,6 +4679,10 @@ export interface components {
          * @description A PDF file.
          */
         PdfFile: string;
+        /** @enum {string} */
+        Permission: "MANAGE_ALL_MODULES" | "MANAGE_OWN_MODULES" | "VIEW_ALL_PROGRESS" | "VIEW_GROUP_PROGRESS" | "MANAGE_USERS" | "MANAGE_GROUPS" | "MANAGE_QUIZZES" | "OVERRIDE_PROGRESS" | "VIEW_ANALYTICS" | "VIEW_AUDIT_LOG" | "EXPORT_REPORTS" | "MANAGE_REWARDS" | "VIEW_MANAGER_DASHBOARD" | "MANAGE_SUGGESTIONS";
+        /** @enum {string} */
+        Plan: "FREE" | "STARTER" | "PRO";
         /**
          * @description An error response as defined by RFC 9457, with Guild's `code`, `request_id` and `errors`.
          * @example {
@@ -4398,6 +4804,8 @@ export interface components {
             /** @description The questions with their answer keys: present only for those who may author the quiz. */
             questions?: components["schemas"]["QuestionDto"][] | null;
         };
+        /** @enum {string} */
+        Rank: "VAJENEC" | "POMOCNIK" | "MOJSTER" | "MENTOR";
         /** @description The instance can serve traffic. */
         Readiness: {
             /**
@@ -4416,7 +4824,12 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** @description A reason for rejecting or cancelling. */
+        /**
+         * @description A reason for rejecting or cancelling.
+         * @example {
+         *       "reason": "Out of hoodies in your size until March"
+         *     }
+         */
         ReasonBody: {
             /** @description Up to 500 characters. */
             reason?: string | null;
@@ -4439,8 +4852,8 @@ export interface components {
             user_id: string;
             /** Format: int32 */
             cost_xp: number;
-            /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
-            status: string;
+            /** @description Where it is. */
+            status: components["schemas"]["RedemptionStatus"];
             /** @description Why it was rejected or cancelled. */
             reason?: string | null;
             /** Format: uuid */
@@ -4450,7 +4863,15 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /** @description A refresh token, and optionally a tenant to switch to. */
+        /** @enum {string} */
+        RedemptionStatus: "PENDING" | "APPROVED" | "REJECTED" | "CANCELLED";
+        /**
+         * @description A refresh token, and optionally a tenant to switch to.
+         * @example {
+         *       "refresh_token": "rt_3q2-7wKcN0v5Y1mZbq9XfQ",
+         *       "tenant_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *     }
+         */
         RefreshRequest: {
             /** @description The current refresh token. */
             refresh_token: string;
@@ -4460,15 +4881,27 @@ export interface components {
              */
             tenant_id?: string | null;
         };
-        /** @description A reset token and the new password. */
+        /**
+         * @description A reset token and the new password.
+         * @example {
+         *       "password": "correct horse battery",
+         *       "token": "pr_Lx7cQ2vN9mW4tY0bKs3e"
+         *     }
+         */
         ResetConfirm: {
             /** @description The token from the reset email. */
             token: string;
-            /** @description At least 10 characters. */
+            /** @description 10 characters to 1024 bytes (UTF-8). */
             password: string;
         };
-        /** @description The account to reset. */
+        /**
+         * @description The account to reset.
+         * @example {
+         *       "email": "ana.novak@example.com"
+         *     }
+         */
         ResetRequest: {
+            /** @description The account's email. */
             email: string;
         };
         /** @description One question's outcome with the right answer. */
@@ -4508,36 +4941,6 @@ export interface components {
             /** @description Why, 1 to 1000 characters (shown to administrators; verification only shows REVOKED). */
             reason: string;
         };
-        /**
-         * @description A reward's fields. On create `title` and `cost_xp` are required; on update every field left
-         *     out is kept (send `null` to clear `image_url`, `stock` or `monthly_limit`).
-         */
-        RewardBody: {
-            title?: string | null;
-            description?: string | null;
-            /**
-             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
-             *     `http:` links are refused.
-             */
-            image_url?: string | null;
-            /**
-             * Format: int32
-             * @description Greater than 0.
-             */
-            cost_xp?: number | null;
-            /**
-             * Format: int32
-             * @description 0 or more; `null` is unlimited (the default).
-             */
-            stock?: number | null;
-            /**
-             * Format: int32
-             * @description 1 or more; `null` is unlimited (the default).
-             */
-            monthly_limit?: number | null;
-            approval_required?: boolean | null;
-            active?: boolean | null;
-        };
         /** @description A reward. */
         RewardDto: {
             /** Format: uuid */
@@ -4568,10 +4971,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description A new role. */
+        /**
+         * @description A new role.
+         * @example {
+         *       "role": "HR"
+         *     }
+         */
         RoleRequest: {
-            /** @example HR */
-            role: string;
+            /** @description Below yours (an OWNER may give any role). */
+            role: components["schemas"]["TenantRole"];
         };
         /** @description One bad row. */
         RowErrorDto: {
@@ -4682,26 +5090,63 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description Settings to change; fields left out are kept. */
+        /**
+         * @description Settings to change; fields left out are kept. Every number is 0 to 1000000, and the rank
+         *     thresholds must rise after the change: 0 < `rank_pomocnik` < `rank_mojster` <
+         *     `rank_mentor` (422 `validation_failed`, `rank_order`, otherwise).
+         * @example {
+         *       "leaderboard_opt_out_allowed": true,
+         *       "rank_mentor": 5000,
+         *       "xp_module_completed": 100
+         *     }
+         */
         SettingsBody: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for a completed module.
+             */
             xp_module_completed?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for a quiz high score.
+             */
             xp_quiz_high_score?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for a confirmed mentor answer.
+             */
             xp_mentor_confirmation?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for a top suggestion.
+             */
             xp_top_suggestion?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for a compliance renewal.
+             */
             xp_compliance_renewal?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description XP for an attended event.
+             */
             xp_event_attended?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Lifetime XP from which a member is POMOCNIK (above 0).
+             */
             rank_pomocnik?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description … MOJSTER (above `rank_pomocnik`).
+             */
             rank_mojster?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description … MENTOR (above `rank_mojster`).
+             */
             rank_mentor?: number | null;
+            /** @description Whether members may hide from the leaderboard. */
             leaderboard_opt_out_allowed?: boolean | null;
         };
         /** @description The tenant's gamification settings. */
@@ -4738,7 +5183,16 @@ export interface components {
         };
         /** @enum {string} */
         ShowAnswers: "NEVER" | "AFTER_PASS" | "ALWAYS";
-        /** @description Sign-up: a new tenant and its owner. */
+        /**
+         * @description Sign-up: a new tenant and its owner.
+         * @example {
+         *       "email": "ana.novak@example.com",
+         *       "name": "Ana Novak",
+         *       "password": "correct horse battery",
+         *       "slug": "acme",
+         *       "tenant_name": "Acme d.o.o."
+         *     }
+         */
         SignUpRequest: {
             /** @description The company's name. */
             tenant_name: string;
@@ -4746,9 +5200,12 @@ export interface components {
             slug: string;
             /** @description Your name. */
             name: string;
-            /** @description Your email; you sign in with it. */
+            /**
+             * Format: email
+             * @description Your email; you sign in with it.
+             */
             email: string;
-            /** @description At least 10 characters. */
+            /** @description 10 characters to 1024 bytes (UTF-8). */
             password: string;
         };
         /** @description The new tenant and a session in it. */
@@ -4915,11 +5372,10 @@ export interface components {
             id: string;
             name: string;
             slug: string;
-            /** @description FREE, STARTER or PRO. */
-            plan: string;
+            plan: components["schemas"]["Plan"];
+            /** @description A language tag such as `en` or `sl-SI`. */
             locale: string;
-            /** @description DEFAULT, OCEAN or SUNSET. */
-            theme: string;
+            theme: components["schemas"]["Theme"];
             /** Format: date-time */
             archived_at?: string | null;
             /** @description Published modules not assigned to a member's groups are open to them. */
@@ -4929,6 +5385,10 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @enum {string} */
+        TenantRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+        /** @enum {string} */
+        Theme: "DEFAULT" | "OCEAN" | "SUNSET";
         /** @description Tokens for a session. */
         TokenPair: {
             /** @description Send as `Authorization: Bearer …`. */
@@ -5010,9 +5470,16 @@ export interface components {
              */
             sort_order?: number | null;
         };
-        /** @description Changes to a group. */
+        /**
+         * @description Changes to a group; fields left out are kept.
+         * @example {
+         *       "name": "Sales EMEA"
+         *     }
+         */
         UpdateGroup: {
+            /** @description Unique in the tenant (case-insensitive); trimmed. */
             name?: string | null;
+            /** @description `#RRGGBB`. */
             color?: string | null;
         };
         /**
@@ -5052,7 +5519,13 @@ export interface components {
             /** @description Tag names (at most 30), created on the fly; replaces the set. */
             tags?: string[] | null;
         };
-        /** @description Changes; fields left out keep their value. */
+        /**
+         * @description Changes; fields left out keep their value.
+         * @example {
+         *       "digest": "WEEKLY",
+         *       "quiz_results": false
+         *     }
+         */
         UpdatePreferences: {
             new_modules?: boolean | null;
             deadline_reminders?: boolean | null;
@@ -5060,7 +5533,7 @@ export interface components {
             comment_replies?: boolean | null;
             certificates?: boolean | null;
             rewards?: boolean | null;
-            digest?: string | null;
+            digest?: components["schemas"]["DigestFrequency"] | null;
         };
         /**
          * @description Changes to a question: fields left out are kept, and the result is checked as a whole by the
@@ -5121,6 +5594,45 @@ export interface components {
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
         };
         /**
+         * @description Changes to a reward: every field left out is kept; send `null` to clear `image_url`, or to
+         *     make `stock` or `monthly_limit` unlimited.
+         * @example {
+         *       "active": true,
+         *       "cost_xp": 450,
+         *       "stock": null
+         *     }
+         */
+        UpdateRewardBody: {
+            /** @description 1 to 200 characters, not blank (trimmed). */
+            title?: string | null;
+            /** @description Up to 5000 characters. */
+            description?: string | null;
+            /**
+             * @description An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
+             *     `http:` links are refused. `null` removes the image.
+             */
+            image_url?: string | null;
+            /**
+             * Format: int32
+             * @description XP it costs, above 0.
+             */
+            cost_xp?: number | null;
+            /**
+             * Format: int32
+             * @description Units in stock; `null` is unlimited.
+             */
+            stock?: number | null;
+            /**
+             * Format: int32
+             * @description Redemptions per member per calendar month; `null` is unlimited.
+             */
+            monthly_limit?: number | null;
+            /** @description Redemptions wait for an admin. */
+            approval_required?: boolean | null;
+            /** @description Members may redeem it. */
+            active?: boolean | null;
+        };
+        /**
          * @description Changes to a section: fields left out are kept.
          * @example {
          *       "title": "Inspecting a ladder before use",
@@ -5138,16 +5650,24 @@ export interface components {
             content_html?: string | null;
             video?: components["schemas"]["VideoBody"] | null;
         };
-        /** @description Settings to change. */
+        /**
+         * @description Settings to change; fields left out are kept.
+         * @example {
+         *       "catalog_open": true,
+         *       "locale": "sl-SI",
+         *       "name": "Acme d.o.o.",
+         *       "theme": "OCEAN"
+         *     }
+         */
         UpdateTenant: {
+            /** @description The display name. */
             name?: string | null;
+            /** @description The URL name: lowercase letters, digits and inner hyphens. */
             slug?: string | null;
-            /** @description FREE, STARTER or PRO (OWNER only). */
-            plan?: string | null;
+            plan?: components["schemas"]["Plan"] | null;
             /** @description A language tag such as `en` or `sl-SI`. */
             locale?: string | null;
-            /** @description DEFAULT, OCEAN or SUNSET. */
-            theme?: string | null;
+            theme?: components["schemas"]["Theme"] | null;
             /** @description Open the catalog of published modules to every member. */
             catalog_open?: boolean | null;
         };
@@ -5184,8 +5704,8 @@ export interface components {
             id: string;
             email: string;
             name: string;
-            /** @description OWNER, SUPER_ADMIN, ADMIN or EMPLOYEE (platform-wide). */
-            global_role: string;
+            /** @description Platform-wide. */
+            global_role: components["schemas"]["GlobalRole"];
             /** @description Whether the address is verified; until it is, no other tenant can add the account. */
             email_verified: boolean;
         };
@@ -5199,7 +5719,12 @@ export interface components {
             expires_at?: string | null;
             status: components["schemas"]["CertificateStatus"];
         };
-        /** @description The token from a verification email. */
+        /**
+         * @description The token from a verification email.
+         * @example {
+         *       "token": "vt_Qm4x8Yp2cL0sN7wB3kRf"
+         *     }
+         */
         VerifyEmail: {
             /** @description The token from the link. */
             token: string;
@@ -5239,11 +5764,18 @@ export interface components {
         };
         /** @enum {string} */
         VideoSource: "YOUTUBE_VIMEO_URL" | "UPLOAD" | "CLOUDFLARE_STREAM" | "TARGETVIDEO";
-        /** @description Whether to hide yourself. */
+        /**
+         * @description Whether to hide yourself.
+         * @example {
+         *       "hidden": true
+         *     }
+         */
         VisibilityBody: {
             /** @description `true`: shown as "Anonymous" without your id. */
             hidden: boolean;
         };
+        /** @enum {string} */
+        XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "MANUAL" | "REDEMPTION";
     };
     responses: {
         /** @description The request cannot be read: `bad_request`, `malformed_json` (the body is not JSON), `invalid_idempotency_key`, `idempotency_key_required` (on the operations that spend). */
@@ -5365,7 +5897,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    livez: {
+    get_liveness: {
         parameters: {
             query?: never;
             header?: never;
@@ -5387,7 +5919,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    metrics: {
+    get_metrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -5419,7 +5951,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    readyz: {
+    get_readiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -5453,7 +5985,15 @@ export interface operations {
     };
     list_api_keys: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5470,7 +6010,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyDto"][];
+                    "application/json": components["schemas"]["PageOf_ApiKeyDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -5486,6 +6036,16 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -6496,7 +7056,12 @@ export interface operations {
                 entity_id?: string;
                 /** @description Only changes by this user. */
                 actor_id?: string;
-                /** @description Page size, 1 to 200. */
+                /**
+                 * @description The order: by time or action, `-` for descending; ties by entry id. Without it, newest
+                 *     first. A cursor belongs to the sort it was made with.
+                 */
+                sort?: "created_at" | "-created_at" | "action" | "-action";
+                /** @description Page size: 1 to 200, 50 when left out. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -6640,7 +7205,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    login: {
+    sign_in: {
         parameters: {
             query?: never;
             header?: never;
@@ -6724,7 +7289,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    logout: {
+    sign_out: {
         parameters: {
             query?: never;
             header?: never;
@@ -6904,7 +7469,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    refresh: {
+    refresh_session: {
         parameters: {
             query?: never;
             header?: never;
@@ -7662,7 +8227,15 @@ export interface operations {
     };
     list_groups: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7679,7 +8252,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupDto"][];
+                    "application/json": components["schemas"]["PageOf_GroupDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -7703,6 +8286,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -7711,7 +8304,15 @@ export interface operations {
     create_group: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7724,6 +8325,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -8190,13 +8792,13 @@ export interface operations {
                  * @description `all` (lifetime XP, default), `month` or `week` (XP earned since the start of the UTC
                  *     month or ISO week).
                  */
-                period?: string;
+                period?: "all" | "month" | "week";
                 /**
                  * @description Only members of this group (positions within it): for its members and those who may see
                  *     its members (VIEW_GROUP_PROGRESS, VIEW_ALL_PROGRESS or MANAGE_GROUPS covering it).
                  */
                 group_id?: string;
-                /** @description Rows per page (1–200, default 50). */
+                /** @description Rows per page: 1 to 200, 50 when left out. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -8276,7 +8878,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    me: {
+    get_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -8327,9 +8929,12 @@ export interface operations {
     list_my_certificates: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -8638,7 +9243,15 @@ export interface operations {
     };
     list_my_invitations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -8655,7 +9268,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["PageOf_InvitationDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -8671,6 +9294,16 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -8973,12 +9606,17 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    my_redemptions: {
+    list_my_redemptions: {
         parameters: {
             query?: {
-                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
-                status?: string;
-                /** @description Rows per page (1–200, default 50). */
+                /** @description Only this status. */
+                status?: components["schemas"]["RedemptionStatus"];
+                /**
+                 * @description The order: by time or cost, `-` for descending; ties by redemption id. Without it,
+                 *     newest first. A cursor belongs to the sort it was made with.
+                 */
+                sort?: "created_at" | "-created_at" | "cost_xp" | "-cost_xp";
+                /** @description Rows per page: 1 to 200, 50 when left out. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -9048,7 +9686,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    my_xp: {
+    get_my_xp: {
         parameters: {
             query?: never;
             header?: never;
@@ -9096,12 +9734,15 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    my_xp_transactions: {
+    list_my_xp_transactions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -9855,18 +10496,20 @@ export interface operations {
     list_members: {
         parameters: {
             query?: {
-                /**
-                 * @description Only this role.
-                 * @example EMPLOYEE
-                 */
-                role?: string;
-                /** @description INVITED, ACTIVE, DEACTIVATED or REMOVED (listed only when asked for with `status`). */
-                status?: string;
+                /** @description Only this role. */
+                role?: components["schemas"]["TenantRole"];
+                /** @description Only this status; without it every member but the REMOVED ones. */
+                status?: components["schemas"]["MembershipStatus"];
                 /** @description Only members of this group. */
                 group_id?: string;
-                /** @description Name or email contains this. */
+                /** @description Name or email contains this (case-insensitive; blank matches everyone). */
                 q?: string;
-                /** @description Page size, 1 to 200. */
+                /**
+                 * @description The order: by shown name, email or membership date, `-` for descending; ties by user
+                 *     id. Without it, by user id. A cursor belongs to the sort it was made with.
+                 */
+                sort?: "name" | "-name" | "email" | "-email" | "created_at" | "-created_at";
+                /** @description Page size: 1 to 200, 50 when left out. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -9939,7 +10582,15 @@ export interface operations {
     invite_member: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9952,6 +10603,7 @@ export interface operations {
             /** @description Invited */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -10250,9 +10902,12 @@ export interface operations {
     list_member_certificates: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -10560,9 +11215,17 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    get_member_permissions: {
+    list_member_permissions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The member's user id */
@@ -10582,7 +11245,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GrantDto"][];
+                    "application/json": components["schemas"]["PageOf_GrantDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -10608,6 +11281,16 @@ export interface operations {
             };
             /** @description Not found in your tenant */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -10958,6 +11641,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -11063,9 +11756,12 @@ export interface operations {
     list_categories: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -11927,9 +12623,12 @@ export interface operations {
     list_assignments: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -12732,9 +13431,12 @@ export interface operations {
     list_quizzes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -12975,9 +13677,12 @@ export interface operations {
     list_sections: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -13527,9 +14232,12 @@ export interface operations {
     list_attachments: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -14138,9 +14846,12 @@ export interface operations {
     list_module_versions: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -14686,9 +15397,12 @@ export interface operations {
     list_my_attempts: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -15223,9 +15937,14 @@ export interface operations {
     list_redemptions: {
         parameters: {
             query?: {
-                /** @description PENDING, APPROVED, REJECTED or CANCELLED. */
-                status?: string;
-                /** @description Rows per page (1–200, default 50). */
+                /** @description Only this status. */
+                status?: components["schemas"]["RedemptionStatus"];
+                /**
+                 * @description The order: by time or cost, `-` for descending; ties by redemption id. Without it,
+                 *     newest first. A cursor belongs to the sort it was made with.
+                 */
+                sort?: "created_at" | "-created_at" | "cost_xp" | "-cost_xp";
+                /** @description Rows per page: 1 to 200, 50 when left out. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -15537,9 +16256,14 @@ export interface operations {
     list_rewards: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /**
+                 * @description The order: by title, cost or creation, `-` for descending; ties by reward id. Without
+                 *     it, by reward id. A cursor belongs to the sort it was made with.
+                 */
+                sort?: "title" | "-title" | "cost_xp" | "-cost_xp" | "created_at" | "-created_at";
+                /** @description Page size: 1 to 200, 50 when left out. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page. */
+                /** @description The previous page's `next_cursor`. */
                 cursor?: string;
             };
             header?: never;
@@ -15610,19 +16334,28 @@ export interface operations {
     create_reward: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RewardBody"];
+                "application/json": components["schemas"]["CreateRewardBody"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -15752,7 +16485,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RewardBody"];
+                "application/json": components["schemas"]["UpdateRewardBody"];
             };
         };
         responses: {
@@ -15831,7 +16564,12 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description A key you make (e.g. a UUID), reused only to retry this same request */
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`. Without it the request is 400 `idempotency_key_required`.
+                 */
                 "Idempotency-Key": string;
             };
             path: {

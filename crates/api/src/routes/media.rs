@@ -428,8 +428,10 @@ pub(crate) struct AssetQuery {
     q: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
+    #[param(max_length = 1024)]
     cursor: Option<String>,
 }
 
