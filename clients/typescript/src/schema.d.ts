@@ -665,7 +665,9 @@ export interface paths {
         /**
          * Create a group.
          * @description For MANAGE_GROUPS holders. 409 `group_name_taken` when another group has the name. With an
-         *     `Idempotency-Key`, a retry answers the first response and creates once.
+         *     `Idempotency-Key`, a retry answers the first response and creates once (the same key with
+         *     another request is 422 `idempotency_key_reused`; a malformed key 400
+         *     `invalid_idempotency_key`).
          */
         post: operations["create_group"];
         delete?: never;
@@ -1205,7 +1207,8 @@ export interface paths {
          *     already has an account. Each invitation counts against the tenant's daily cap (by plan,
          *     `GUILD_DAILY_INVITES`): past it, 429 `invitation_cap_reached`. 409 `already_member`;
          *     403 `role_not_assignable` for a role at or above yours. With an `Idempotency-Key`, a retry
-         *     answers the first response and invites once.
+         *     answers the first response and invites once (the same key with another request is 422
+         *     `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
          */
         post: operations["invite_member"];
         delete?: never;
@@ -2300,7 +2303,8 @@ export interface paths {
         /**
          * Create a reward.
          * @description For MANAGE_REWARDS holders: a reward in the shop. With an `Idempotency-Key`, a retry answers
-         *     the first response and creates once.
+         *     the first response and creates once (the same key with another request is 422
+         *     `idempotency_key_reused`; a malformed key 400 `invalid_idempotency_key`).
          */
         post: operations["create_reward"];
         delete?: never;
