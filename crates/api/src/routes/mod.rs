@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub(crate) mod common;
 pub mod compliance;
+mod constraints;
 pub mod gamification;
 pub mod groups;
 pub mod media;
