@@ -97,7 +97,87 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Deserializes with the path of the failing field: syntax errors are 400, shape errors 422.
+///
+/// Two things JSON allows and the server cannot take are settled here, for every body: a number
+/// with a zero fraction where an integer is expected (`5.0`, an integer by JSON Schema) is read as
+/// that integer, and a string holding U+0000 (which PostgreSQL text cannot store) is 422
+/// `invalid_character` instead of a database error.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if let Some(field) = nul_in(body) {
+        return Err(ApiError::validation(vec![ProblemField {
+            field,
+            code: "invalid_character".into(),
+            message: "must not contain the NUL character (U+0000)".into(),
+        }]));
+    }
+    match parse_exact::<T>(body) {
+        Err(err) if err.integral_float => {
+            let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+                return Err(err.error);
+            };
+            integral_floats_to_integers(&mut value);
+            serde_path_to_error::deserialize::<_, T>(value).map_err(|_| err.error)
+        }
+        result => result.map_err(|err| err.error),
+    }
+}
+
+/// The path of the first string (or key) holding U+0000, if the body escapes one.
+fn nul_in(body: &[u8]) -> Option<String> {
+    fn find(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| find(v, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let at = join_path(path, k);
+                if k.contains('\0') {
+                    Some(at)
+                } else {
+                    find(v, &at)
+                }
+            }),
+            _ => None,
+        }
+    }
+    if !body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    find(&value, "")
+}
+
+fn integral_floats_to_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0)
+                && f.abs() < 9.0e15
+            {
+                #[expect(clippy::cast_possible_truncation, reason = "integral and in range")]
+                let i = f as i64;
+                *n = serde_json::Number::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
+
+struct ParseError {
+    error: ApiError,
+    /// A float where an integer was expected: worth a second try with integral floats read as
+    /// integers.
+    integral_float: bool,
+}
+
+fn parse_exact<T: DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
+    let plain = |error: ApiError| ParseError {
+        error,
+        integral_float: false,
+    };
     let malformed = |err: &serde_json::Error| {
         let detail = if body.iter().all(u8::is_ascii_whitespace) {
             "the body is empty; send a JSON document".to_owned()
@@ -110,11 +190,11 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
         let inner = err.inner();
         if !inner.is_data() {
-            return malformed(inner);
+            return plain(malformed(inner));
         }
         // A shape error can surface before a syntax error later in the body; syntax wins.
         if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            return malformed(&syntax);
+            return plain(malformed(&syntax));
         }
         let message = inner.to_string();
         let message = message
@@ -135,13 +215,17 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             (path, "invalid_value")
         };
         let field = if field == "." { String::new() } else { field };
-        ApiError::validation(vec![ProblemField {
-            field,
-            code: code.to_owned(),
-            message,
-        }])
+        let integral_float = message.starts_with("invalid type: floating point");
+        ParseError {
+            error: ApiError::validation(vec![ProblemField {
+                field,
+                code: code.to_owned(),
+                message,
+            }]),
+            integral_float,
+        }
     })?;
-    de.end().map_err(|e| malformed(&e))?;
+    de.end().map_err(|e| plain(malformed(&e)))?;
     Ok(value)
 }
 
@@ -259,6 +343,25 @@ mod tests {
             .into_iter()
             .map(|f| (f.field, f.code))
             .collect()
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_nul_is_refused() {
+        let input = parse::<Input>(br#"{"title": "a", "items": [{"qty": 5.0}]}"#).unwrap();
+        assert_eq!(input.items[0].qty, 5);
+        assert_eq!(
+            fields(r#"{"title": "a", "items": [{"qty": 5.5}]}"#),
+            [("items[0].qty".into(), "invalid_type".into())]
+        );
+        assert_eq!(
+            fields(r#"{"title": "a\u0000b"}"#),
+            [("title".into(), "invalid_character".into())]
+        );
+        // An escaped backslash before `u0000` is text, not NUL.
+        assert_eq!(
+            parse::<Input>(br#"{"title": "\\u0000"}"#).unwrap().title,
+            "\\u0000"
+        );
     }
 
     #[test]
