@@ -105,7 +105,8 @@ run_pass() {
   shift
   token="$(sign_in)" || die "could not sign in as the demo owner"
   log "schemathesis: $name ($MAX_EXAMPLES examples per operation, seed $SEED)"
-  "$st" --config-file scripts/fuzz/schemathesis.toml run "$SPEC" --url "$base" \
+  # From target/fuzz, where schemathesis keeps its cache of failures (`st replay ID` there).
+  (cd "$OUT" && "$st" --config-file "$GUILD_ROOT/scripts/fuzz/schemathesis.toml" run "$GUILD_ROOT/$SPEC" --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
@@ -113,7 +114,7 @@ run_pass() {
     --suppress-health-check all --generation-database none \
     --report json,junit,pytest --report-dir "$OUT/$name" \
     --output-truncate true \
-    "$@"
+    "$@")
 }
 
 status=0
