@@ -1508,6 +1508,8 @@ async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() 
     )
     .await;
     assert_problem(&forged, 422, "validation_failed");
+    let empty = call(&app, Method::GET, &format!("{uri}?cursor="), &owner, None).await;
+    assert_eq!(titles(&empty), [json!("One"), json!("Two"), json!("Three")]);
 }
 
 #[actix_web::test]

@@ -6331,7 +6331,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {
@@ -6396,7 +6396,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {
@@ -15244,7 +15244,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {
@@ -15309,7 +15309,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {
@@ -15780,7 +15780,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {
@@ -15847,7 +15847,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag you read */
+                /** @description The `ETag` you read, e.g. `"3"` */
                 "If-Match": string;
             };
             path: {

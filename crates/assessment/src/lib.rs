@@ -56,10 +56,13 @@ use guild_kernel::{Actor, PageRequest};
 use uuid::Uuid;
 
 /// The key a page's cursor names (the sort key of the last row of the previous page), or
-/// `invalid_cursor` for a cursor Guild did not make.
+/// `invalid_cursor` for a cursor Guild did not make. An empty cursor is the first page.
 pub(crate) fn cursor_after<T: std::str::FromStr>(
     page: &PageRequest,
 ) -> Result<Option<T>, AssessmentError> {
+    if page.cursor.as_deref().is_some_and(str::is_empty) {
+        return Ok(None);
+    }
     let bad = || AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
     match page.cursor().map_err(|_| bad())? {
         Some(cursor) => Ok(Some(cursor.0.parse().map_err(|_| bad())?)),

@@ -423,7 +423,7 @@ pub(crate) async fn get_assignment(
 /// already given stay as they are. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
-    params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The ETag you read")),
+    params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     request_body = UpdateAssignmentBody,
     responses((status = 200, body = AssignmentDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
@@ -452,7 +452,7 @@ pub(crate) async fn update_assignment(
 /// `ETag`. 404 `assignment_not_found`.
 #[utoipa::path(
     tag = "assignments",
-    params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The ETag you read")),
+    params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{assignment_id}")]

@@ -568,7 +568,7 @@ pub(crate) async fn get_quiz(
 /// 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The ETag you read")),
+    params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     request_body = UpdateQuizBody,
     responses((status = 200, body = QuizDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
@@ -596,7 +596,7 @@ pub(crate) async fn update_quiz(
 /// edit the module. Requires `If-Match` with the quiz's `ETag`. 404 `quiz_not_found`.
 #[utoipa::path(
     tag = "quizzes",
-    params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The ETag you read")),
+    params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{quiz_id}")]
@@ -685,7 +685,7 @@ pub(crate) async fn reorder_questions(
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("question_id" = Uuid, Path, description = "The question"),
-        ("If-Match" = String, Header, description = "The ETag you read")),
+        ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     request_body = UpdateQuestionBody,
     responses((status = 200, body = QuestionDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
@@ -719,7 +719,7 @@ pub(crate) async fn update_question(
 #[utoipa::path(
     tag = "quizzes",
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("question_id" = Uuid, Path, description = "The question"),
-        ("If-Match" = String, Header, description = "The ETag you read")),
+        ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
 #[delete("/{quiz_id}/questions/{question_id}")]
