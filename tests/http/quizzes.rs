@@ -1510,6 +1510,18 @@ async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() 
     assert_problem(&forged, 422, "validation_failed");
     let empty = call(&app, Method::GET, &format!("{uri}?cursor="), &owner, None).await;
     assert_eq!(titles(&empty), [json!("One"), json!("Two"), json!("Three")]);
+    for limit in [0, 201] {
+        let out = call(
+            &app,
+            Method::GET,
+            &format!("{uri}?limit={limit}"),
+            &owner,
+            None,
+        )
+        .await;
+        assert_problem(&out, 422, "validation_failed");
+        assert_eq!(out.json["errors"][0]["field"], "limit", "{}", out.text);
+    }
 }
 
 #[actix_web::test]

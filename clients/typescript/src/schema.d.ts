@@ -6250,7 +6250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6664,7 +6664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12688,7 +12688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13496,7 +13496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15163,7 +15163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15462,7 +15462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`, or `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -17,7 +17,6 @@ use guild_assessment::submissions::{
     self, GradeInput, ReviewItem, RubricChoice, Submission, SubmissionInput, SubmissionSort,
     SubmissionStatus,
 };
-use guild_kernel::PageRequest;
 use guild_learning::media;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,7 +36,7 @@ use crate::routes::common::{
     AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
-use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
+use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, page_request, with_body_etag};
 use crate::state::AppState;
 
 /// One level of a rubric criterion.
@@ -351,7 +350,8 @@ pub(crate) async fn list_assignments(
 ) -> Result<web::Json<PageOf<AssignmentDto>>, ApiError> {
     let actor = auth.0;
     let module = path.into_inner();
-    let page = PageRequest::from(&query.into_inner());
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor)?;
     let page = in_tenant(&state, &actor, async |conn| {
         assignments::list(conn, &actor, module, &page).await
     })
@@ -841,10 +841,7 @@ pub(crate) async fn list_submissions(
     let actor = auth.0;
     let id = path.into_inner();
     let q = query.into_inner();
-    let page = PageRequest {
-        limit: q.limit,
-        cursor: q.cursor,
-    };
+    let page = page_request(q.limit, q.cursor)?;
     let page = in_tenant(&state, &actor, async |conn| {
         submissions::list(
             conn,
@@ -1077,10 +1074,7 @@ pub(crate) async fn list_assignment_reviews(
 ) -> Result<web::Json<PageOf<AssignmentReviewDto>>, ApiError> {
     let actor = auth.0;
     let q = query.into_inner();
-    let page = PageRequest {
-        limit: q.limit,
-        cursor: q.cursor,
-    };
+    let page = page_request(q.limit, q.cursor)?;
     let page = in_tenant(&state, &actor, async |conn| {
         submissions::review_queue(conn, &actor, q.module_id, q.assignment_id, &page).await
     })
