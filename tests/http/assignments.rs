@@ -1252,6 +1252,15 @@ async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort
     let (rest, end) = texts(&format!("sort=-submitted_at&limit=2&cursor={cursor}")).await;
     assert_eq!(rest, [json!("First")]);
     assert_eq!(end, None);
+    let crossed = call(
+        &app,
+        Method::GET,
+        &format!("{list}?sort=submitted_at&cursor={cursor}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_problem(&crossed, 422, "validation_failed");
     let (ascending, cursor) = texts("sort=submitted_at&limit=1").await;
     assert_eq!(ascending, [json!("First")]);
     let cursor = cursor.unwrap_or_default();

@@ -1520,7 +1520,6 @@ async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() 
         )
         .await;
         assert_problem(&out, 422, "validation_failed");
-        assert_eq!(out.json["errors"][0]["field"], "limit", "{}", out.text);
     }
 }
 

@@ -6205,7 +6205,7 @@ export interface operations {
                 module_id?: string;
                 /** @description Only submissions to this assignment. */
                 assignment_id?: string;
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -6250,7 +6250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6606,7 +6606,7 @@ export interface operations {
                 user_id?: string;
                 /** @description The order: `submitted_at` (oldest first, the default) or `-submitted_at` (newest first). */
                 sort?: components["schemas"]["SubmissionSort"];
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -6664,7 +6664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -12688,7 +12688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -13496,7 +13496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15118,7 +15118,7 @@ export interface operations {
             query?: {
                 /** @description Only attempts at this module's quizzes. */
                 module_id?: string;
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
                 limit?: number;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
@@ -15163,7 +15163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15462,7 +15462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`) */
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

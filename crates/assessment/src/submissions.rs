@@ -30,13 +30,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{assignment_files, assignment_submissions, assignments, media_assets};
-use guild_kernel::{Actor, Denied, FieldError, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{
+    Actor, Denied, FieldError, Keyset, Page, PageRequest, Permission, Target, authorize,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -721,26 +723,6 @@ pub async fn file(
         .ok_or(AssessmentError::SubmissionNotFound)
 }
 
-/// The position a submissions cursor names: the last row's `submitted_at` and id.
-struct SubmittedKey(DateTime<Utc>, Uuid);
-
-impl std::str::FromStr for SubmittedKey {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (at, id) = s.split_once('|').ok_or(())?;
-        let at = DateTime::parse_from_rfc3339(at).map_err(|_| ())?;
-        Ok(Self(at.with_timezone(&Utc), id.parse().map_err(|_| ())?))
-    }
-}
-
-impl std::fmt::Display for SubmittedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = self.0.to_rfc3339_opts(SecondsFormat::Micros, true);
-        write!(f, "{at}|{}", self.1)
-    }
-}
-
 /// A page of the submissions to an assignment, in the `sort` order: the actor's own, or — for
 /// graders of the module — everyone's, optionally of one member (`user`). A non-grader asking for
 /// another member's is refused.
@@ -774,13 +756,23 @@ pub async fn list(
     if let Some(user) = user {
         query = query.filter(assignment_submissions::user_id.eq(user));
     }
-    let after = crate::cursor_after::<SubmittedKey>(page)?;
+    let after = if page.cursor.as_deref().is_some_and(str::is_empty) {
+        None
+    } else {
+        let bad =
+            || AssessmentError::invalid("cursor", "invalid_cursor", "the cursor is not valid");
+        let keyset = page.keyset(sort.as_str()).map_err(|_| bad())?;
+        keyset
+            .map(|k| k.time().map(|at| (at, k.id)))
+            .transpose()
+            .map_err(|_| bad())?
+    };
     use assignment_submissions::{id, submitted_at};
     query = match sort {
         SubmissionSort::SubmittedAt => query.order((submitted_at.asc(), id.asc())),
         SubmissionSort::SubmittedAtDesc => query.order((submitted_at.desc(), id.desc())),
     };
-    if let Some(SubmittedKey(at, last)) = after {
+    if let Some((at, last)) = after {
         query = match sort {
             SubmissionSort::SubmittedAt => {
                 query.filter(submitted_at.gt(at).or(submitted_at.eq(at).and(id.gt(last))))
@@ -792,7 +784,12 @@ pub async fn list(
     }
     let rows: Vec<Row> = query.load(conn).await?;
     let page = Page::from_overfetch(rows, limit, |r| {
-        SubmittedKey(r.submitted_at, r.id).to_string()
+        Keyset {
+            sort: sort.as_str().to_owned(),
+            key: Keyset::time_key(r.submitted_at),
+            id: r.id,
+        }
+        .raw()
     });
     Ok(Page {
         data: views(conn, actor, page.data, &assignment).await?,

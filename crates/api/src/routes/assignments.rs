@@ -17,6 +17,7 @@ use guild_assessment::submissions::{
     self, GradeInput, ReviewItem, RubricChoice, Submission, SubmissionInput, SubmissionSort,
     SubmissionStatus,
 };
+use guild_kernel::PageRequest;
 use guild_learning::media;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,7 +37,7 @@ use crate::routes::common::{
     AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
-use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, page_request, with_body_etag};
+use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
 use crate::state::AppState;
 
 /// One level of a rubric criterion.
@@ -351,7 +352,10 @@ pub(crate) async fn list_assignments(
     let actor = auth.0;
     let module = path.into_inner();
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         assignments::list(conn, &actor, module, &page).await
     })
@@ -813,8 +817,9 @@ pub(crate) struct SubmissionQuery {
     user_id: Option<Uuid>,
     /// The order: `submitted_at` (oldest first, the default) or `-submitted_at` (newest first).
     sort: Option<SubmissionSort>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`.
     #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
@@ -841,7 +846,10 @@ pub(crate) async fn list_submissions(
     let actor = auth.0;
     let id = path.into_inner();
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         submissions::list(
             conn,
@@ -1049,8 +1057,9 @@ pub(crate) struct AssignmentReviewQuery {
     module_id: Option<Uuid>,
     /// Only submissions to this assignment.
     assignment_id: Option<Uuid>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`.
     #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
@@ -1074,7 +1083,10 @@ pub(crate) async fn list_assignment_reviews(
 ) -> Result<web::Json<PageOf<AssignmentReviewDto>>, ApiError> {
     let actor = auth.0;
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         submissions::review_queue(conn, &actor, q.module_id, q.assignment_id, &page).await
     })

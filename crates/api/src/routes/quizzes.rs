@@ -22,7 +22,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::{Auth, Authorized};
-use crate::error::{ApiError, Problem, ProblemField};
+use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, etag, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
@@ -53,23 +53,6 @@ pub(crate) enum KeyedInputErrors {
     Invalid(Problem),
 }
 
-/// The page a list's `limit` and `cursor` ask for; a `limit` outside 1 to 200 is 422
-/// `validation_failed` (`limit` `range`), as its schema says.
-pub(crate) fn page_request(
-    limit: Option<u32>,
-    cursor: Option<String>,
-) -> Result<PageRequest, ApiError> {
-    let max = guild_kernel::page::MAX_LIMIT;
-    if limit.is_some_and(|l| !(1..=max).contains(&l)) {
-        return Err(ApiError::validation(vec![ProblemField {
-            field: "limit".to_owned(),
-            code: "range".to_owned(),
-            message: format!("must be 1 to {max}"),
-        }]));
-    }
-    Ok(PageRequest { limit, cursor })
-}
-
 /// 422 of a list's query parameters.
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "documentation only")]
@@ -77,7 +60,7 @@ pub(crate) enum QueryErrors {
     /// A parameter of the wrong type or out of its set, or a cursor Guild did not make.
     #[response(
         status = 422,
-        description = "`validation_failed` (`invalid_query`; `range` on `limit`; `invalid_cursor` on `cursor`)",
+        description = "`validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`)",
         content_type = "application/problem+json"
     )]
     Invalid(Problem),
@@ -513,7 +496,10 @@ pub(crate) async fn list_quizzes(
     let actor = auth.0;
     let module = path.into_inner();
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         quizzes::list(conn, &actor, module, &page).await
     })
@@ -1039,7 +1025,10 @@ pub(crate) async fn list_my_attempts(
     let actor = auth.0;
     let quiz = path.into_inner();
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         attempts::mine(conn, &actor, quiz, &page).await
     })
@@ -1189,8 +1178,9 @@ impl From<ReviewItem> for ReviewItemDto {
 pub(crate) struct ReviewQuery {
     /// Only attempts at this module's quizzes.
     module_id: Option<Uuid>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`.
     #[param(minimum = 1, maximum = 200, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::common::page_limit")]
     limit: Option<u32>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
@@ -1214,7 +1204,10 @@ pub(crate) async fn list_quiz_reviews(
 ) -> Result<web::Json<PageOf<ReviewItemDto>>, ApiError> {
     let actor = auth.0;
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor)?;
+    let page = PageRequest {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let page = in_tenant(&state, &actor, async |conn| {
         attempts::review_queue(conn, &actor, q.module_id, &page).await
     })
