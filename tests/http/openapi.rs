@@ -392,7 +392,6 @@ const OPERATION_VERBS: &[&str] = &[
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a
 /// generated client reads as calls.
 #[test]
-#[ignore = "until the handlers are renamed verb-first (issue 19, item 8)"]
 fn every_operation_id_starts_with_a_verb() {
     let spec: serde_json::Value = serde_json::from_str(&spec_json()).expect("the spec");
     let mut offenders = Vec::new();

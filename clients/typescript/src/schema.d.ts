@@ -1085,7 +1085,7 @@ export interface paths {
          * @description All or none, with the rights of `DELETE /v1/media/{id}` on each (404 `asset_not_found`, 409
          *     `asset_in_use` without `force`); audited as ASSET_BULK_DELETED.
          */
-        post: operations["bulk_delete_media"];
+        post: operations["delete_media_in_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4005,676 +4005,161 @@ export interface components {
         /** @description A page of results. */
         PageOf_ApiKeyDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /**
-                 * Format: uuid
-                 * @description Requests with the key act as this admin, limited to `permissions`.
-                 */
-                created_by: string;
-                permissions: components["schemas"]["Permission"][];
-                /** @description The key may also do what its creator does as a member for themselves. */
-                act_as_member: boolean;
-                /** Format: date-time */
-                last_used_at?: string | null;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["ApiKeyDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AssetDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                kind: components["schemas"]["AssetKind"];
-                /** @description PROCESSING until a direct upload is completed. */
-                status: components["schemas"]["AssetStatus"];
-                title: string;
-                file_name: string;
-                /** @description Found in the file's bytes once READY. */
-                content_type: string;
-                /** Format: int64 */
-                size_bytes: number;
-                /** @description Why it FAILED (a problem code) or why its deletion failed. */
-                failure_reason?: string | null;
-                /** Format: uuid */
-                uploaded_by: string;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["AssetDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AssignmentDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                module_id: string;
-                /**
-                 * Format: uuid
-                 * @description The section of the module it belongs to, if any.
-                 */
-                section_id?: string | null;
-                title: string;
-                /** @description Sanitized HTML. */
-                brief_html: string;
-                /**
-                 * Format: date-time
-                 * @description Submissions after this are late: refused, or flagged `late` when `allow_late`.
-                 */
-                due_at?: string | null;
-                /** Format: int32 */
-                max_score: number;
-                submission_format: components["schemas"]["SubmissionFormat"];
-                /** @description Accepted file types, as extensions (the type is found from the file's bytes). */
-                allowed_file_types: components["schemas"]["AssignmentFileType"][];
-                /**
-                 * Format: int64
-                 * @description The largest file accepted, in bytes.
-                 */
-                max_file_bytes: number;
-                allow_late: boolean;
-                /** @description A graded submission is needed to complete the module. */
-                required: boolean;
-                /** @description Graders choose one level per criterion; the score is the sum of their points. */
-                rubric?: components["schemas"]["CriterionDto"][] | null;
-                /** Format: uuid */
-                created_by: string;
-                /**
-                 * Format: int32
-                 * @description Bumped by every change; send it back as `If-Match`.
-                 */
-                revision: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["AssignmentDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AssignmentReviewDto: {
             /** @description The rows. */
-            data: {
-                submission: components["schemas"]["SubmissionDto"];
-                assignment_title: string;
-            }[];
+            data: components["schemas"]["AssignmentReviewDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AttachmentDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                section_id: string;
-                title: string;
-                asset: components["schemas"]["AssetDto"];
-            }[];
+            data: components["schemas"]["AttachmentDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AttemptSummaryDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                quiz_id: string;
-                /** Format: uuid */
-                user_id: string;
-                /**
-                 * Format: int32
-                 * @description 1 for your first attempt at the quiz.
-                 */
-                number: number;
-                status: components["schemas"]["AttemptStatus"];
-                /** Format: date-time */
-                started_at: string;
-                /**
-                 * Format: date-time
-                 * @description When time runs out; submissions are accepted 30 s longer.
-                 */
-                deadline_at?: string | null;
-                /** Format: date-time */
-                submitted_at?: string | null;
-                /**
-                 * Format: double
-                 * @description Points earned (so far, while essays wait).
-                 */
-                score_points?: number | null;
-                /** Format: int32 */
-                max_points?: number | null;
-                /**
-                 * Format: double
-                 * @description The final score in percent (two decimals).
-                 */
-                score_percent?: number | null;
-                /** @description The final verdict; `null` until the score is final. */
-                passed?: boolean | null;
-            }[];
+            data: components["schemas"]["AttemptSummaryDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_AuditEntryDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description Who acted.
-                 */
-                actor_id?: string | null;
-                /**
-                 * Format: uuid
-                 * @description Set when the platform owner acted in a tenant they are not a member of.
-                 */
-                impersonated_by?: string | null;
-                /**
-                 * Format: uuid
-                 * @description Set when the change came through an API key.
-                 */
-                api_key_id?: string | null;
-                /** @description e.g. `MEMBER_INVITED`. */
-                action: string;
-                entity_type: string;
-                entity_id?: string | null;
-                metadata: unknown;
-                /** @description The request that made the change. */
-                request_id?: string | null;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["AuditEntryDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_CategoryDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /**
-                 * Format: int32
-                 * @description Position in lists (ascending).
-                 */
-                sort_order: number;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["CategoryDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_CertificateDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** @description The public verification code. */
-                code: string;
-                /** Format: uuid */
-                user_id: string;
-                /**
-                 * Format: uuid
-                 * @description Null once the module was deleted (its certificates were revoked then).
-                 */
-                module_id?: string | null;
-                holder_name: string;
-                module_title: string;
-                /** Format: date-time */
-                issued_at: string;
-                /** Format: date-time */
-                expires_at?: string | null;
-                status: components["schemas"]["CertificateStatus"];
-                /** Format: date-time */
-                revoked_at?: string | null;
-                revoked_reason?: string | null;
-                /** @description Where anyone can verify it. */
-                verify_url: string;
-            }[];
+            data: components["schemas"]["CertificateDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_ChangelogEntryDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                module_id: string;
-                /**
-                 * Format: int32
-                 * @description 1, 2, …
-                 */
-                version: number;
-                /** @description What changed. */
-                summary: string;
-                kind: components["schemas"]["ChangeKind"];
-                /**
-                 * Format: uuid
-                 * @description Who published it.
-                 */
-                published_by: string;
-                /** Format: date-time */
-                published_at: string;
-            }[];
+            data: components["schemas"]["ChangelogEntryDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_GrantDto: {
             /** @description The rows. */
-            data: {
-                /** @description The permission. */
-                permission: components["schemas"]["Permission"];
-                /** @description Where it applies; empty means tenant-wide. */
-                scope?: components["schemas"]["ScopeDto"];
-            }[];
+            data: components["schemas"]["GrantDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_GroupDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /** @description `#RRGGBB`. */
-                color: string;
-                /** Format: int64 */
-                member_count: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["GroupDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_InvitationDto: {
             /** @description The rows. */
-            data: {
-                /**
-                 * Format: uuid
-                 * @description The tenant that invited you; the invitation's id.
-                 */
-                tenant_id: string;
-                tenant_name: string;
-                tenant_slug: string;
-                /** @description The role offered. */
-                role: components["schemas"]["TenantRole"];
-                /**
-                 * Format: date-time
-                 * @description When you were invited.
-                 */
-                invited_at: string;
-            }[];
+            data: components["schemas"]["InvitationDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_LedgerItemDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** @description What it did to the balance. */
-                kind: components["schemas"]["LedgerKind"];
-                /**
-                 * Format: int32
-                 * @description Signed change of the spendable balance.
-                 */
-                amount: number;
-                /** @description Where the XP came from. */
-                source: components["schemas"]["XpSource"];
-                /**
-                 * Format: uuid
-                 * @description The module, quiz, certificate or redemption.
-                 */
-                source_entity_id?: string | null;
-                /** @description E.g. `Completed module “Fire safety”`. */
-                description: string;
-                /** @description The admin's reason. */
-                reason?: string | null;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["LedgerItemDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_MemberDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                user_id: string;
-                email: string;
-                name: string;
-                role: components["schemas"]["TenantRole"];
-                /** @description REMOVED members are listed only when asked for with `status`. */
-                status: components["schemas"]["MembershipStatus"];
-                /** Format: uuid */
-                manager_id?: string | null;
-                group_ids: string[];
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["MemberDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_ModuleDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                title: string;
-                description: string;
-                status: components["schemas"]["ModuleStatus"];
-                difficulty: components["schemas"]["Difficulty"];
-                cover_image_url?: string | null;
-                /** Format: uuid */
-                category_id?: string | null;
-                /** Format: int32 */
-                estimated_minutes?: number | null;
-                /**
-                 * Format: int32
-                 * @description Months a completion stays valid (compliance).
-                 */
-                validity_months?: number | null;
-                /** Format: uuid */
-                created_by: string;
-                /**
-                 * Format: int32
-                 * @description Bumped by every change; send it back as `If-Match`.
-                 */
-                revision: number;
-                /**
-                 * Format: int32
-                 * @description The latest published version (see the changelog); 0 before the first publish.
-                 */
-                version: number;
-                /** Format: date-time */
-                published_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-                tags: string[];
-                mentor_ids: string[];
-                prerequisite_ids: string[];
-                /** Format: int64 */
-                section_count: number;
-                /**
-                 * Format: date-time
-                 * @description Your earliest due date from your groups' assignments.
-                 */
-                due_at?: string | null;
-                /** @description Assigned to one of your groups as mandatory. */
-                mandatory: boolean;
-                /** @description You pinned it. */
-                pinned: boolean;
-                /** @description Pinned for the whole company. */
-                company_pinned: boolean;
-                /**
-                 * Format: date-time
-                 * @description When you last opened it.
-                 */
-                last_accessed_at?: string | null;
-                /** @description A material version newer than the one you read exists; cleared by acknowledging it. */
-                updated_since_last_read: boolean;
-                /** @description You have not completed all of its prerequisites yet. */
-                locked: boolean;
-            }[];
+            data: components["schemas"]["ModuleDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_OverrideDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                user_id: string;
-                /** Format: uuid */
-                module_id: string;
-                action: components["schemas"]["OverrideAction"];
-                reason: string;
-                allow_certificate: boolean;
-                /** Format: uuid */
-                created_by: string;
-                /** Format: date-time */
-                created_at: string;
-                /**
-                 * Format: uuid
-                 * @description The certificate issued (COMPLETE) or revoked (RESET).
-                 */
-                certificate_id?: string | null;
-                /** Format: date-time */
-                reverted_at?: string | null;
-                /** Format: uuid */
-                reverted_by?: string | null;
-            }[];
+            data: components["schemas"]["OverrideDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_QuizDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                module_id: string;
-                title: string;
-                description: string;
-                /**
-                 * Format: int32
-                 * @description Score, in percent, needed to pass.
-                 */
-                passing_score_percent: number;
-                /**
-                 * Format: int32
-                 * @description Attempts each member may make; `null` is unlimited.
-                 */
-                max_attempts?: number | null;
-                /**
-                 * Format: int32
-                 * @description Seconds an attempt may last; `null` is untimed. Submissions are accepted 30 s longer.
-                 */
-                time_limit_seconds?: number | null;
-                shuffle_questions: boolean;
-                shuffle_options: boolean;
-                show_answers: components["schemas"]["ShowAnswers"];
-                multiple_choice_scoring: components["schemas"]["ScoringMode"];
-                /** Format: uuid */
-                created_by: string;
-                /**
-                 * Format: int32
-                 * @description Bumped by every change; send it back as `If-Match`.
-                 */
-                revision: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-                /** Format: int64 */
-                question_count: number;
-                /** Format: int64 */
-                total_points: number;
-                /** @description The questions with their answer keys: present only for those who may author the quiz. */
-                questions?: components["schemas"]["QuestionDto"][] | null;
-            }[];
+            data: components["schemas"]["QuizDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_RedemptionDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                reward_id: string;
-                /** Format: uuid */
-                user_id: string;
-                /** Format: int32 */
-                cost_xp: number;
-                /** @description Where it is. */
-                status: components["schemas"]["RedemptionStatus"];
-                /** @description Why it was rejected or cancelled. */
-                reason?: string | null;
-                /** Format: uuid */
-                reviewed_by?: string | null;
-                /** Format: date-time */
-                reviewed_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+            data: components["schemas"]["RedemptionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_ReviewItemDto: {
             /** @description The rows. */
-            data: {
-                attempt: components["schemas"]["AttemptSummaryDto"];
-                quiz_title: string;
-                /** Format: uuid */
-                module_id: string;
-            }[];
+            data: components["schemas"]["ReviewItemDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_RewardDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                title: string;
-                description: string;
-                image_url?: string | null;
-                /**
-                 * Format: int32
-                 * @description XP it costs.
-                 */
-                cost_xp: number;
-                /**
-                 * Format: int32
-                 * @description Units left; `null` is unlimited.
-                 */
-                stock?: number | null;
-                /**
-                 * Format: int32
-                 * @description Redemptions per member per calendar month; `null` is unlimited.
-                 */
-                monthly_limit?: number | null;
-                /** @description Redemptions wait for an admin. */
-                approval_required: boolean;
-                active: boolean;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["RewardDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_SectionDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                module_id: string;
-                title: string;
-                kind: components["schemas"]["SectionKind"];
-                /** @description Sanitized HTML. */
-                content_html: string;
-                video_source?: components["schemas"]["VideoSource"] | null;
-                /** @description The video's URL or id, as its source expects. */
-                video_ref?: string | null;
-                /**
-                 * Format: int32
-                 * @description Position in the module, from 0.
-                 */
-                sort_order: number;
-                /** Format: int32 */
-                revision: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["SectionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of results. */
         PageOf_SubmissionDto: {
             /** @description The rows. */
-            data: {
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                assignment_id: string;
-                /** Format: uuid */
-                module_id: string;
-                /** Format: uuid */
-                user_id: string;
-                /**
-                 * Format: int32
-                 * @description 1 for the member's first submission to the assignment.
-                 */
-                number: number;
-                text_answer?: string | null;
-                files: components["schemas"]["SubmissionFileDto"][];
-                /** Format: date-time */
-                submitted_at: string;
-                /** @description Submitted after the due date (the assignment allows late work). */
-                late: boolean;
-                status: components["schemas"]["SubmissionStatus"];
-                /** @description Replaced by a later submission (never graded). */
-                superseded: boolean;
-                /**
-                 * Format: double
-                 * @description The grade, 0 to `max_score`; `null` until graded.
-                 */
-                score?: number | null;
-                /** Format: int32 */
-                max_score: number;
-                /** @description The levels chosen, when graded with the rubric. */
-                rubric_selection?: components["schemas"]["RubricChoiceDto"][] | null;
-                /** @description The grader's feedback. */
-                feedback?: string | null;
-                /** Format: uuid */
-                graded_by?: string | null;
-                /** Format: date-time */
-                graded_at?: string | null;
-            }[];
+            data: components["schemas"]["SubmissionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -9985,7 +9470,7 @@ export interface operations {
             };
         };
     };
-    bulk_delete_media: {
+    delete_media_in_bulk: {
         parameters: {
             query?: never;
             header?: never;

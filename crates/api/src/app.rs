@@ -172,7 +172,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
             scope("/media")
                 .service(media::upload_media)
                 .service(media::start_media_upload)
-                .service(media::bulk_delete_media)
+                .service(media::delete_media_in_bulk)
                 .service(media::list_media)
                 .service(media::get_media)
                 .service(media::complete_media_upload)

@@ -24,6 +24,7 @@ use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::info::ContactBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::ArrayItems;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::openapi::{Components, ObjectBuilder, Ref, RefOr, Schema, Type};
@@ -276,6 +277,7 @@ its origin.",
     shared_headers(components);
     shared_responses(components);
     problem_code_enum(components);
+    page_items_by_ref(components);
 
     // The paths whose GET or write answers an `ETag`: those of the writes that take `If-Match`
     // (the resource itself, read with GET and written with PUT/DELETE/POST).
@@ -556,6 +558,27 @@ fault, logged with the request id; the problem carries no detail.",
 `storage_unavailable`, `dependency_unavailable`, `service_unavailable`; retry later.",
         ),
     );
+}
+
+/// A page's rows name their schema: `PageOf_X.data.items` becomes a `$ref` to `X` when `X` is a
+/// component (the generic is inlined otherwise, leaving `X` unused and clients with two types for
+/// one row).
+fn page_items_by_ref(components: &mut Components) {
+    let names: BTreeSet<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in &mut components.schemas {
+        let Some(row) = name.strip_prefix("PageOf_") else {
+            continue;
+        };
+        if !names.contains(row) {
+            continue;
+        }
+        let RefOr::T(Schema::Object(page)) = schema else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
+            data.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(row))));
+        }
+    }
 }
 
 /// `Problem.code` becomes the `enum` of [`PROBLEM_CODES`].

@@ -561,7 +561,7 @@ pub(crate) struct AssetList {
     responses((status = 202, body = AssetList, description = "Deletion under way"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
 #[post("/bulk-delete")]
-pub(crate) async fn bulk_delete_media(
+pub(crate) async fn delete_media_in_bulk(
     state: web::Data<AppState>,
     auth: Authorized,
     body: ValidJson<BulkDeleteBody>,
