@@ -59,16 +59,16 @@ mod tests {
             if line.starts_with("///") || line.starts_with("//") {
                 continue;
             }
-            if let Some((name, ty)) = field(line) {
-                if !attrs.is_empty() {
-                    out.push(Field {
-                        file: file.clone(),
-                        line: i + 1,
-                        name,
-                        ty,
-                        attrs: std::mem::take(&mut attrs),
-                    });
-                }
+            if let Some((name, ty)) = field(line)
+                && !attrs.is_empty()
+            {
+                out.push(Field {
+                    file: file.clone(),
+                    line: i + 1,
+                    name,
+                    ty,
+                    attrs: std::mem::take(&mut attrs),
+                });
             }
             attrs.clear();
         }
@@ -172,10 +172,10 @@ mod tests {
             .any(|t| f.ty.contains(t));
         let mut wrong = Vec::new();
         let expect = |wrong: &mut Vec<String>, key: &str, value: Option<String>| {
-            if let Some(value) = value {
-                if number(&schema, key).as_deref() != Some(value.as_str()) {
-                    wrong.push(format!("{key} = {value}"));
-                }
+            if let Some(value) = value
+                && number(&schema, key).as_deref() != Some(value.as_str())
+            {
+                wrong.push(format!("{key} = {value}"));
             }
         };
         for rule in &validate {
