@@ -4500,8 +4500,8 @@ export interface components {
             group_ids?: string[] | null;
             /** @description Only these modules. */
             module_ids?: string[] | null;
-            /** @description Only members below you in the manager tree. */
-            manager_subtree?: boolean | null;
+            /** @description Only members below you in the manager tree (`false` when left out; not `null`). */
+            manager_subtree?: boolean;
         };
         /** @enum {string} */
         ScoringMode: "ALL_OR_NOTHING" | "PARTIAL";
@@ -14058,6 +14058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -286,6 +286,22 @@ pub fn https_link(value: &str) -> Result<(), validator::ValidationError> {
     })
 }
 
+/// The `validator` rule of a text field whose schema has `pattern = "\\S"`: at least one
+/// character that is not white space. White space is what a JSON Schema validator's `\s` may
+/// mean: Unicode `White_Space` and the separators U+001C–U+001F. Use it as
+/// `#[validate(custom(function = "crate::extract::has_text"))]`.
+pub fn has_text(value: &str) -> Result<(), validator::ValidationError> {
+    if value
+        .chars()
+        .any(|c| !c.is_whitespace() && !('\u{1c}'..='\u{1f}').contains(&c))
+    {
+        return Ok(());
+    }
+    let mut err = validator::ValidationError::new("blank");
+    err.message = Some("must hold a character other than white space".into());
+    Err(err)
+}
+
 /// Configures the framework's own extractors (`Path`, `Query`) to fail with problems too.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(JsonLimit(json_limit))

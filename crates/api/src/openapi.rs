@@ -617,7 +617,8 @@ fn complete_operation(path: &str, op: &mut Operation, etag: bool) {
         "401" | "403" => !public,
         "404" => path.contains('{'),
         "413" | "415" => body,
-        "422" => body || query,
+        // A reused `Idempotency-Key` with a different request is 422 `idempotency_key_reused`.
+        "422" => body || query || idempotent,
         "412" | "428" => if_match,
         "429" => !public,
         "500" => true,

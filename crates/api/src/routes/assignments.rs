@@ -499,6 +499,8 @@ impl From<SubmissionFile> for SubmissionFileDto {
 
 /// The multipart form of a submission file.
 #[derive(Debug, ToSchema)]
+// Any other part is 422 `unknown_field`, as in the JSON bodies.
+#[serde(deny_unknown_fields)]
 #[expect(dead_code, reason = "documentation only")]
 pub(crate) struct SubmissionFileForm {
     /// The file, with its name in the part's `filename`. Its type is found from its bytes and

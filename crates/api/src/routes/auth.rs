@@ -383,8 +383,9 @@ pub(crate) struct ScopeDto {
     group_ids: Option<Vec<Uuid>>,
     /// Only these modules.
     module_ids: Option<Vec<Uuid>>,
-    /// Only members below you in the manager tree.
-    manager_subtree: Option<bool>,
+    /// Only members below you in the manager tree (`false` when left out; not `null`).
+    #[serde(default)]
+    manager_subtree: bool,
 }
 
 impl From<guild_kernel::Grant> for GrantDto {

@@ -63,7 +63,10 @@ pub(crate) fn hex_color(value: &str) -> Result<(), validator::ValidationError> {
 #[schema(example = json!({"name": "Sales", "color": "#0EA5E9"}))]
 pub(crate) struct CreateGroup {
     /// Unique in the tenant (case-insensitive); trimmed.
-    #[validate(length(min = 1, max = 100))]
+    #[validate(
+        length(min = 1, max = 100),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
     /// `#RRGGBB` (default `#6366F1`).
@@ -78,7 +81,10 @@ pub(crate) struct CreateGroup {
 #[schema(example = json!({"name": "Sales EMEA"}))]
 pub(crate) struct UpdateGroup {
     /// Unique in the tenant (case-insensitive); trimmed.
-    #[validate(length(min = 1, max = 100))]
+    #[validate(
+        length(min = 1, max = 100),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: Option<String>,
     /// `#RRGGBB`.

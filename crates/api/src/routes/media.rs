@@ -138,6 +138,8 @@ pub(crate) struct AssetDetailDto {
 /// The multipart form of an inline upload (at most 25 MiB; larger files use
 /// `POST /v1/media/uploads`).
 #[derive(Debug, ToSchema)]
+// Any other part is 422 `unknown_field`, as in the JSON bodies.
+#[serde(deny_unknown_fields)]
 #[expect(dead_code, reason = "documentation only")]
 pub(crate) struct UploadForm {
     /// The file, with its name in the part's `filename`. Its type is found from its bytes: PDF,

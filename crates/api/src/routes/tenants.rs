@@ -71,7 +71,10 @@ pub(crate) async fn get_tenant(
 #[schema(example = json!({"name": "Acme d.o.o.", "locale": "sl-SI", "theme": "OCEAN", "catalog_open": true}))]
 pub(crate) struct UpdateTenant {
     /// The display name.
-    #[validate(length(min = 1, max = 200))]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
     /// The URL name: lowercase letters, digits and inner hyphens.
@@ -152,7 +155,10 @@ pub(crate) async fn archive_tenant(
 #[schema(example = json!({"name": "Acme d.o.o.", "slug": "acme", "plan": "STARTER"}))]
 pub(crate) struct CreateTenant {
     /// The display name.
-    #[validate(length(min = 1, max = 200))]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
     /// The URL name: lowercase letters, digits and inner hyphens.
