@@ -108,8 +108,8 @@ run_pass() {
   # From target/fuzz, where schemathesis keeps its cache of failures (`st replay ID` there).
   # scripts/fuzz/hooks.py: a fresh Idempotency-Key per request, no forged page cursor in the
   # requests meant to be valid (the reasons are given there).
-  (cd "$OUT" && SCHEMATHESIS_HOOKS="$GUILD_ROOT/scripts/fuzz/hooks.py" "$st" --config-file "$GUILD_ROOT/scripts/fuzz/schemathesis.toml" run "$GUILD_ROOT/$SPEC" --url "$base" \
-    --header "Authorization: Bearer $token" \
+  # The token goes in as the spec's `bearer` scheme (scripts/fuzz/schemathesis.toml).
+  (cd "$OUT" && GUILD_FUZZ_TOKEN="$token" SCHEMATHESIS_HOOKS="$GUILD_ROOT/scripts/fuzz/hooks.py" "$st" --config-file "$GUILD_ROOT/scripts/fuzz/schemathesis.toml" run "$GUILD_ROOT/$SPEC" --url "$base" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
     --request-timeout 30 \

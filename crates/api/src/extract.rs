@@ -101,13 +101,25 @@ fn too_large(limit: usize) -> ApiError {
 /// Two things JSON allows and the server cannot take are settled here, for every body: a number
 /// with a zero fraction where an integer is expected (`5.0`, an integer by JSON Schema) is read as
 /// that integer, and a string holding U+0000 (which PostgreSQL text cannot store) is 422
-/// `invalid_character` instead of a database error.
+/// `invalid_character` instead of a database error. A body that is an array is 422
+/// `invalid_type`: every body is an object.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if let Some(field) = nul_in(body) {
         return Err(ApiError::validation(vec![ProblemField {
             field,
             code: "invalid_character".into(),
             message: "must not contain the NUL character (U+0000)".into(),
+        }]));
+    }
+    // Every request body is a JSON object; serde would also read a struct from an array of its
+    // fields in order (`[null, null]`), which no schema allows.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    {
+        return Err(ApiError::validation(vec![ProblemField {
+            field: String::new(),
+            code: "invalid_type".into(),
+            message: "invalid type: sequence, expected a JSON object".into(),
         }]));
     }
     match parse_exact::<T>(body) {
