@@ -1416,3 +1416,45 @@ async fn invitations_racing_for_the_last_of_the_cap_send_one() {
         assert_eq!(statuses, (201, 429), "round {round}");
     }
 }
+
+/// The same XP adjustment sent twice at once with one `Idempotency-Key` is applied once: the
+/// second waits for the first to commit and replays its answer.
+#[actix_web::test]
+async fn one_key_racing_itself_awards_xp_once() {
+    let (w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let ann =
+        access(&guild_tests::join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let me = send(&app, json_request(Method::GET, "/v1/me", Some(&ann), None)).await;
+    let ann_id = me.json["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!ann_id.is_empty(), "{}", me.text);
+    for round in 0..4 {
+        let key = format!("race-award-{round}");
+        let award = || {
+            guild_tests::request_with(
+                Method::POST,
+                "/v1/xp/adjustments",
+                &owner,
+                &[("Idempotency-Key", &key)],
+                Some(json!({ "user_id": ann_id, "amount": 10, "reason": "Race" })),
+            )
+        };
+        assert_eq!(
+            race(&app, award(), award()).await,
+            (200, 200),
+            "round {round}"
+        );
+        let awarded = guild_tests::count(
+            &w,
+            &format!(
+                "SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}' \
+                 AND reason = 'Race'"
+            ),
+        )
+        .await;
+        assert_eq!(awarded, round + 1, "round {round}");
+    }
+}
