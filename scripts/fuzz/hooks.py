@@ -3,7 +3,9 @@
 Each hook narrows one thing the generator cannot know from the schema; every check stays on.
 """
 
+import pathlib
 import re
+import tomllib
 import uuid
 
 import schemathesis
@@ -47,3 +49,153 @@ def _negative_query(case):
     if meta is None:
         return False
     return meta.is_negative_at(ParameterLocation.QUERY)
+
+
+# Rules no JSON Schema keyword can state: they depend on stored state, on uploaded bytes, or tie
+# fields together. scripts/fuzz/schemathesis.toml lets these operations refuse a schema-valid
+# request with 413 or 422; the check below holds them to the codes that name those rules. A
+# problem code, or `validation_failed:<field error code>` when every field error of a
+# `validation_failed` has one of the listed codes.
+STATE_RULES = {
+    # The file's real type is read from its bytes and must match its extension.
+    # An empty file has no type at all.
+    "POST /v1/media": {"unsupported_file_type", "file_type_mismatch", "validation_failed:empty"},
+    # Completion reads what arrived at the upload URL (nothing yet, or other bytes).
+    "POST /v1/media/{asset_id}/complete": {
+        "upload_missing",
+        "unsupported_file_type",
+        "file_type_mismatch",
+        "file_too_large",
+    },
+    # The assignment lists the file types it accepts; each member has a storage quota.
+    "POST /v1/assignments/{assignment_id}/files": {
+        "file_type_not_allowed",
+        "unsupported_file_type",
+        "file_type_mismatch",
+        "file_too_large",
+        "upload_quota_exceeded",
+        "validation_failed:empty",
+        # A text-only assignment takes no files; the part's file name is not in the schema.
+        "validation_failed:not_accepted",
+        "validation_failed:invalid_file_name",
+    },
+    # The assignment says whether it takes a text answer, files or both; the files are ones the
+    # member uploaded for this assignment.
+    "POST /v1/assignments/{assignment_id}/submissions": {
+        "validation_failed:required",
+        "validation_failed:not_allowed",
+        "validation_failed:unknown",
+    },
+    # The CSV's header row and rows are read from the file; a row may name someone who is
+    # already a member (the whole import is refused, with a report per row).
+    "POST /v1/members/import": {
+        "validation_failed:missing_columns",
+        "validation_failed:invalid_csv",
+        "import_invalid",
+    },
+    # An attempt needs a quiz with questions.
+    "POST /v1/quizzes/{quiz_id}/attempts": {"quiz_empty"},
+    # Options, correct answers and accepted answers depend on the question's kind.
+    "POST /v1/quizzes/{quiz_id}/questions": {
+        "validation_failed:not_allowed",
+        "validation_failed:required",
+        "validation_failed:count",
+        "validation_failed:one_correct",
+        "validation_failed:min_correct",
+        "validation_failed:unique",
+    },
+    "PATCH /v1/quizzes/{quiz_id}/questions/{question_id}": {
+        "validation_failed:not_allowed",
+        "validation_failed:required",
+        "validation_failed:count",
+        "validation_failed:one_correct",
+        "validation_failed:min_correct",
+        "validation_failed:unique",
+    },
+    # A new order lists every stored section or question exactly once.
+    "PUT /v1/modules/{module_id}/sections/order": {"invalid_order"},
+    "PUT /v1/quizzes/{quiz_id}/questions/order": {"invalid_order"},
+    # A video reference must fit its source (a YouTube or Vimeo URL, a Stream uid, an id).
+    "POST /v1/modules/{module_id}/sections": {"validation_failed:invalid_video", "validation_failed:required"},
+    "PATCH /v1/modules/{module_id}/sections/{section_id}": {
+        "validation_failed:invalid_video",
+        "validation_failed:required",
+    },
+    # The best level of every rubric criterion adds up to max_score; levels lie within it; ids are
+    # unique within their list (uniqueItems compares whole items, not one property).
+    "POST /v1/modules/{module_id}/assignments": {
+        "validation_failed:rubric_total",
+        "validation_failed:range",
+        "validation_failed:unique",
+        # The section it belongs to is a section of this module; a format with files names the
+        # file types it takes.
+        "validation_failed:not_in_module",
+        "validation_failed:required",
+    },
+    "PATCH /v1/assignments/{assignment_id}": {
+        "validation_failed:rubric_total",
+        "validation_failed:range",
+        "validation_failed:unique",
+        # The section it belongs to is a section of this module; a format with files names the
+        # file types it takes.
+        "validation_failed:not_in_module",
+        "validation_failed:required",
+    },
+    # Rank thresholds rise: 0 < POMOCNIK < MOJSTER < MENTOR, whichever of them a request changes.
+    "PATCH /v1/gamification/settings": {"validation_failed:rank_order"},
+    # The current password is checked against the stored hash.
+    "POST /v1/me/password": {"validation_failed:wrong_password"},
+    # A direct upload's announced size is checked against its kind's limit.
+    "POST /v1/media/uploads": {"file_too_large"},
+}
+
+
+def _widened_operations():
+    """The operations scripts/fuzz/schemathesis.toml lets refuse valid data with 413 or 422."""
+    config = tomllib.loads(
+        (pathlib.Path(__file__).with_name("schemathesis.toml")).read_text(encoding="utf-8")
+    )
+    names = set()
+    for block in config.get("operations", []):
+        statuses = block.get("checks", {}).get("positive_data_acceptance", {}).get("expected-statuses", [])
+        if "413" in statuses or "422" in statuses:
+            included = block.get("include-name", [])
+            names.update([included] if isinstance(included, str) else included)
+    return names
+
+
+if _widened_operations() != set(STATE_RULES):
+    raise RuntimeError(
+        "scripts/fuzz/schemathesis.toml and STATE_RULES in scripts/fuzz/hooks.py name different operations: "
+        f"{sorted(_widened_operations() ^ set(STATE_RULES))}"
+    )
+
+
+@schemathesis.check
+def refusals_name_a_state_rule(ctx, response, case):
+    """A schema-valid request refused by an operation of STATE_RULES names one of its rules."""
+    rules = STATE_RULES.get(case.operation.label)
+    meta = getattr(case, "meta", None)
+    if rules is None or meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code not in (413, 422):
+        return None
+    try:
+        problem = response.json()
+    except ValueError:
+        raise AssertionError(f"{response.status_code} without a problem body")
+    code = problem.get("code")
+    if code in rules:
+        return None
+    if code == "validation_failed":
+        fields = problem.get("errors") or []
+        found = {f"validation_failed:{error.get('code')}" for error in fields}
+        if fields and found <= rules:
+            return None
+        raise AssertionError(
+            f"schema-valid request refused for fields {sorted(found)}; "
+            f"this operation's state rules are {sorted(rules)}"
+        )
+    raise AssertionError(
+        f"schema-valid request refused with `{code}`; this operation's state rules are {sorted(rules)}"
+    )

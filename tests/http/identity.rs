@@ -55,6 +55,32 @@ async fn a_new_owner_signs_in_and_sees_every_permission() {
 }
 
 #[actix_web::test]
+async fn tenant_settings_refuse_a_locale_the_tenant_cannot_store() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let patch = |locale: &str| {
+        json_request(
+            Method::PATCH,
+            "/v1/tenant",
+            Some(&owner),
+            Some(json!({ "locale": locale })),
+        )
+    };
+    for bad in ["0000", "EN", "en-si", "en_SI", "eng"] {
+        let refused = send(&app, patch(bad)).await;
+        assert_problem(&refused, 422, "validation_failed");
+        assert_eq!(
+            refused.json["errors"][0]["field"], "locale",
+            "{bad}: {}",
+            refused.text
+        );
+    }
+    let ok = send(&app, patch("sl-SI")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["locale"], "sl-SI");
+}
+
+#[actix_web::test]
 async fn invitations_are_emailed_and_their_link_works_once() {
     let (w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);

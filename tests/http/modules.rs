@@ -31,6 +31,40 @@ fn with_if_match(
 }
 
 #[actix_web::test]
+async fn a_tag_name_longer_than_fifty_characters_is_refused_by_name() {
+    let (_w, app) = world(|_| {}).await;
+    let owner = access(&sign_up(&app, "acme").await);
+    let long = "é".repeat(51);
+    let refused = send(
+        &app,
+        post(
+            "/v1/modules",
+            &owner,
+            json!({ "title": "Tags", "tags": ["ok", long] }),
+        ),
+    )
+    .await;
+    assert_problem(&refused, 422, "validation_failed");
+    assert_eq!(
+        refused.json["errors"][0]["field"], "tags[1]",
+        "{}",
+        refused.text
+    );
+    let fifty = "é".repeat(50);
+    let created = send(
+        &app,
+        post(
+            "/v1/modules",
+            &owner,
+            json!({ "title": "Tags", "tags": [fifty] }),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["tags"], json!([fifty]));
+}
+
+#[actix_web::test]
 async fn an_author_builds_and_publishes_a_module_with_etags() {
     let (_w, app) = world(|_| {}).await;
     let owner = access(&sign_up(&app, "acme").await);

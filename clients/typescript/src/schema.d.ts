@@ -2451,7 +2451,7 @@ export interface paths {
         /**
          * Update the current tenant.
          * @description For ADMIN and above (403 `role_not_assignable` below); the plan only by the platform owner
-         *     (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`.
+         *     (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`, `invalid_locale`.
          */
         patch: operations["update_tenant"];
         trace?: never;
@@ -3095,7 +3095,7 @@ export interface components {
              */
             validity_months?: number | null;
             /** @description Tag names (at most 30), created on the fly; blank names are ignored. */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
         };
         /**
          * @description A new question.
@@ -4839,6 +4839,11 @@ export interface components {
             /** @description At most one per question of the attempt. */
             answers: components["schemas"]["AnswerDto"][];
         };
+        /**
+         * @description A tag's name, at most 50 characters (surrounding white space is trimmed, and a blank name is
+         *     ignored).
+         */
+        TagName: string;
         /** @description An option as a taker sees it. */
         TakerOptionDto: {
             id: string;
@@ -5006,7 +5011,7 @@ export interface components {
              */
             validity_months?: number | null;
             /** @description Tag names (at most 30), created on the fly; replaces the set. */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
         };
         /**
          * @description Changes; fields left out keep their value.
@@ -5154,7 +5159,10 @@ export interface components {
             /** @description The URL name: lowercase letters, digits and inner hyphens. */
             slug?: string | null;
             plan?: components["schemas"]["Plan"] | null;
-            /** @description A language tag such as `en` or `sl-SI`. */
+            /**
+             * @description A language tag: two lowercase letters, optionally `-` and two uppercase letters (`en`,
+             *     `sl-SI`); 422 `invalid_locale` otherwise.
+             */
             locale?: string | null;
             theme?: components["schemas"]["Theme"] | null;
             /** @description Open the catalog of published modules to every member. */

@@ -463,10 +463,14 @@ impl LocalBlobStore {
     async fn seal_impl(&self, from: &str, to: &str) -> Result<(), BlobError> {
         validate_blob_key(from)?;
         validate_blob_key(to)?;
-        if let Some(dir) = self.file(to, DATA_SUFFIX).parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| io_unavailable("create the blob's directory", &e))?;
+        // Both directories: the marker is written even when nothing was ever uploaded to `from`,
+        // so that a later write to it is refused too.
+        for key in [to, from] {
+            if let Some(dir) = self.file(key, DATA_SUFFIX).parent() {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| io_unavailable("create the blob's directory", &e))?;
+            }
         }
         let _guard = self.lock_for(from).lock().await;
         // The marker first: from now on no write to `from` is published, even one whose body

@@ -1058,6 +1058,22 @@ async fn the_local_store_seals_an_upload_and_refuses_further_writes_to_its_key()
     assert_eq!(store.head(OTHER_KEY).await, Err(BlobError::NotFound));
 }
 
+#[tokio::test]
+async fn the_local_store_seals_a_key_nothing_was_uploaded_to() {
+    // A completion before any upload: the staging directory was never made. Nothing to move is
+    // NotFound (not an unavailable store), and the key is sealed all the same.
+    let dir = TempDir::new("blobs");
+    let store = local_store(&dir);
+    let staging =
+        "tenants/0190a0b1-7c2d-7e3f-8a4b-5c6d7e8f9a0b/uploads/0190a0b1-7c2d-7e3f-8a4b-000000000003";
+    assert_eq!(store.seal(staging, KEY).await, Err(BlobError::NotFound));
+    assert_eq!(store.is_sealed(staging).await, Ok(true));
+    assert!(matches!(
+        store.put(staging, b"late".to_vec(), "image/png").await,
+        Err(BlobError::Rejected(_))
+    ));
+}
+
 // --- S3 servers ----------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -448,6 +448,13 @@ async fn set_tags(
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .collect();
+    if unique.iter().any(|n| n.chars().count() > 50) {
+        return Err(LearningError::invalid(
+            "tags",
+            "length",
+            "a tag name is at most 50 characters",
+        ));
+    }
     unique.sort_by_key(|n| n.to_lowercase());
     unique.dedup_by_key(|n| n.to_lowercase());
     if unique.is_empty() {

@@ -185,6 +185,31 @@ fn check_slug(slug: &str) -> Result<(), TenancyError> {
     }
 }
 
+/// A language tag as the tenant stores it: two lowercase letters, optionally a hyphen and two
+/// uppercase letters (`en`, `sl-SI`). The API states the same as the field's `pattern`.
+fn check_locale(locale: &str) -> Result<(), TenancyError> {
+    let b = locale.as_bytes();
+    let ok = match b {
+        [l1, l2] => l1.is_ascii_lowercase() && l2.is_ascii_lowercase(),
+        [l1, l2, b'-', r1, r2] => {
+            l1.is_ascii_lowercase()
+                && l2.is_ascii_lowercase()
+                && r1.is_ascii_uppercase()
+                && r2.is_ascii_uppercase()
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(TenancyError::invalid(
+            "locale",
+            "invalid_locale",
+            "use a language tag such as `en` or `sl-SI`",
+        ))
+    }
+}
+
 fn owner_actor(user: UserId, tenant: TenantId, global_role: GlobalRole) -> Actor {
     Actor {
         user_id: user,
@@ -360,6 +385,9 @@ pub async fn update(
     }
     if let Some(slug) = &changes.slug {
         check_slug(slug)?;
+    }
+    if let Some(locale) = &changes.locale {
+        check_locale(locale)?;
     }
     let row = diesel::update(tenants::table.find(actor.tenant_id.into_uuid()))
         .set((

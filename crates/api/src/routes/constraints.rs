@@ -9,7 +9,8 @@
 //! - `range(min = a, max = b)` → `minimum = a`, `maximum = b`;
 //! - `email` → `format = Email`;
 //! - `custom(...)` on a text field → a `pattern` (a custom rule on an enum field is not allowed:
-//!   the enum already says it).
+//!   the enum already says it); `custom(function = "crate::extract::https_link")` → exactly
+//!   [`guild_kernel::links::LINK_PATTERN`].
 
 #[cfg(test)]
 mod tests {
@@ -206,6 +207,13 @@ mod tests {
                     ));
                 } else if !schema.contains("pattern") {
                     wrong.push("pattern = \"…\" (what the custom rule accepts)".to_owned());
+                } else if rule.contains("https_link")
+                    && !schema.contains(&format!(
+                        "pattern = r\"{}\"",
+                        guild_kernel::links::LINK_PATTERN
+                    ))
+                {
+                    wrong.push("pattern = r\"<guild_kernel::links::LINK_PATTERN>\"".to_owned());
                 }
             }
         }

@@ -177,7 +177,7 @@ pub(crate) struct CreateModuleBody {
     #[validate(custom(function = "crate::extract::https_link"))]
     #[schema(
         max_length = 2048,
-        pattern = "^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9_~%-][A-Za-z0-9_.~%-]*(:[0-9]*)?([/?#][!-\\[\\]-~]*)?$"
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]://(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.:][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*|[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@]*:[0-9]*|(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@]*)?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*\][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*)(?:[/?#][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\]*)?$"
     )]
     cover_image_url: Option<String>,
     /// A category of the tenant (404 `category_not_found` otherwise).
@@ -193,7 +193,31 @@ pub(crate) struct CreateModuleBody {
     /// Tag names (at most 30), created on the fly; blank names are ignored.
     #[validate(length(max = 30))]
     #[schema(max_items = 30)]
-    tags: Option<Vec<String>>,
+    tags: Option<Vec<TagName>>,
+}
+
+/// A tag's name, at most 50 characters (surrounding white space is trimmed, and a blank name is
+/// ignored).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String")]
+#[schema(value_type = String, max_length = 50)]
+pub(crate) struct TagName(String);
+
+impl TryFrom<String> for TagName {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        if name.chars().count() > 50 {
+            return Err("a tag name is at most 50 characters");
+        }
+        Ok(Self(name))
+    }
+}
+
+impl TagName {
+    fn names(tags: Vec<Self>) -> Vec<String> {
+        tags.into_iter().map(|t| t.0).collect()
+    }
 }
 
 impl From<CreateModuleBody> for ModuleInput {
@@ -206,7 +230,7 @@ impl From<CreateModuleBody> for ModuleInput {
             category_id: Some(b.category_id),
             estimated_minutes: Some(b.estimated_minutes),
             validity_months: Some(b.validity_months),
-            tags: b.tags,
+            tags: b.tags.map(TagName::names),
         }
     }
 }
@@ -232,7 +256,7 @@ pub(crate) struct UpdateModuleBody {
     /// An `https://` URL of at most 2048 characters; `javascript:`, `data:`, `file:` and
     /// `http:` links are refused. `null` removes it.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9_~%-][A-Za-z0-9_.~%-]*(:[0-9]*)?([/?#][!-\\[\\]-~]*)?$")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = r"^[Hh][Tt][Tt][Pp][Ss]://(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.:][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*|[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@]*:[0-9]*|(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@.][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@]*)?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*\][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\/?#@:]*)(?:[/?#][^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\\]*)?$")]
     #[validate(custom(function = "crate::extract::https_link"))]
     cover_image_url: Option<Option<String>>,
     /// A category of the tenant (404 `category_not_found` otherwise); `null` uncategorizes.
@@ -252,7 +276,7 @@ pub(crate) struct UpdateModuleBody {
     /// Tag names (at most 30), created on the fly; replaces the set.
     #[validate(length(max = 30))]
     #[schema(max_items = 30)]
-    tags: Option<Vec<String>>,
+    tags: Option<Vec<TagName>>,
 }
 
 impl From<UpdateModuleBody> for ModuleInput {
@@ -265,7 +289,7 @@ impl From<UpdateModuleBody> for ModuleInput {
             category_id: b.category_id,
             estimated_minutes: b.estimated_minutes,
             validity_months: b.validity_months,
-            tags: b.tags,
+            tags: b.tags.map(TagName::names),
         }
     }
 }

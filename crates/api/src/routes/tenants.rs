@@ -87,9 +87,10 @@ pub(crate) struct UpdateTenant {
     slug: Option<String>,
     /// The plan: the platform owner only (403 `plan_change_forbidden` for anyone else).
     plan: Option<Plan>,
-    /// A language tag such as `en` or `sl-SI`.
+    /// A language tag: two lowercase letters, optionally `-` and two uppercase letters (`en`,
+    /// `sl-SI`); 422 `invalid_locale` otherwise.
     #[validate(length(min = 2, max = 5))]
-    #[schema(min_length = 2, max_length = 5)]
+    #[schema(min_length = 2, max_length = 5, pattern = "^[a-z]{2}(-[A-Z]{2})?$")]
     locale: Option<String>,
     /// The app's colours.
     theme: Option<Theme>,
@@ -100,7 +101,7 @@ pub(crate) struct UpdateTenant {
 /// Update the current tenant.
 ///
 /// For ADMIN and above (403 `role_not_assignable` below); the plan only by the platform owner
-/// (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`.
+/// (403 `plan_change_forbidden`). 409 `slug_taken`; 422 `invalid_slug`, `invalid_locale`.
 #[utoipa::path(
     tag = "tenants",
     request_body = UpdateTenant,
