@@ -2,72 +2,57 @@
 
 use actix_web::http::Method;
 use guild_kernel::ports::RateRule;
-use guild_tests::{TEST_SECRET, access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{TEST_SECRET, TestApp, access, assert_problem};
 use serde_json::{Value, json};
-
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: Option<&str>, body: Value) -> actix_http::Request {
-    json_request(Method::POST, uri, token, Some(body))
-}
 
 #[actix_web::test]
 async fn a_new_owner_signs_in_and_sees_every_permission() {
-    let (_w, app) = world(|_| {}).await;
-    let signed_up = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let signed_up = app.sign_up("acme").await;
     assert_eq!(signed_up["tenant"]["plan"], "FREE");
-    let me = send(&app, get("/v1/me", &access(&signed_up))).await;
+    let me = app.get("/v1/me", &access(&signed_up)).await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["role"], "OWNER");
     assert_eq!(me.json["active_tenant"]["slug"], "acme");
     assert_eq!(me.json["permissions"].as_array().map(Vec::len), Some(14));
 
     let login = json!({ "email": "OWNER@acme.example.com", "password": "correct horse battery" });
-    let ok = send(&app, post("/v1/auth/login", None, login)).await;
+    let ok = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.json["tenant_id"], signed_up["tenant"]["id"]);
 
     let wrong = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
     assert_problem(
-        &send(&app, post("/v1/auth/login", None, wrong)).await,
+        &app.request(Method::POST, "/v1/auth/login")
+            .json(wrong)
+            .await,
         401,
         "invalid_credentials",
     );
     let nobody = json!({ "email": "nobody@acme.example.com", "password": "wrong horse battery" });
     assert_problem(
-        &send(&app, post("/v1/auth/login", None, nobody)).await,
+        &app.request(Method::POST, "/v1/auth/login")
+            .json(nobody)
+            .await,
         401,
         "invalid_credentials",
     );
 
-    let taken = send(
-        &app,
-        post(
-            "/v1/auth/signup",
-            None,
-            json!({ "tenant_name": "Again", "slug": "acme", "name": "X", "email": "x@x.example.com", "password": "correct horse battery" }),
-        ),
-    )
+    let taken = app.request(Method::POST, "/v1/auth/signup").json(json!({ "tenant_name": "Again", "slug": "acme", "name": "X", "email": "x@x.example.com", "password": "correct horse battery" }))
     .await;
     assert_problem(&taken, 409, "slug_taken");
 }
 
 #[actix_web::test]
 async fn tenant_settings_refuse_a_locale_the_tenant_cannot_store() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let patch = |locale: &str| {
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "locale": locale })),
-        )
-    };
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let patch = |locale: &str| app.patch("/v1/tenant", &owner, json!({ "locale": locale }));
     for bad in ["0000", "EN", "en-si", "en_SI", "eng"] {
-        let refused = send(&app, patch(bad)).await;
+        let refused = app.send(patch(bad)).await;
         assert_problem(&refused, 422, "validation_failed");
         assert_eq!(
             refused.json["errors"][0]["field"], "locale",
@@ -75,30 +60,25 @@ async fn tenant_settings_refuse_a_locale_the_tenant_cannot_store() {
             refused.text
         );
     }
-    let ok = send(&app, patch("sl-SI")).await;
+    let ok = app.send(patch("sl-SI")).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.json["locale"], "sl-SI");
 }
 
 #[actix_web::test]
 async fn invitations_are_emailed_and_their_link_works_once() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let pair = join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await;
-    let me = send(&app, get("/v1/me", &access(&pair))).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let pair = app.join(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let me = app.get("/v1/me", &access(&pair)).await;
     assert_eq!(me.json["role"], "EMPLOYEE");
     assert_eq!(me.json["permissions"], json!([]));
 
-    let token = w.token_mailed_to("ann@acme.example.com");
-    let again = send(
-        &app,
-        post(
-            "/v1/auth/accept-invite",
-            None,
-            json!({ "token": token, "password": "another password" }),
-        ),
-    )
-    .await;
+    let token = app.token_mailed_to("ann@acme.example.com");
+    let again = app
+        .request(Method::POST, "/v1/auth/accept-invite")
+        .json(json!({ "token": token, "password": "another password" }))
+        .await;
     assert_problem(&again, 401, "invalid_token");
     let stored: i64 = {
         use diesel::prelude::*;
@@ -106,7 +86,7 @@ async fn invitations_are_emailed_and_their_link_works_once() {
         guild_db::schema::email_tokens::table
             .filter(guild_db::schema::email_tokens::token_hash.eq(token.as_bytes()))
             .count()
-            .get_result(&mut w.db.conn().await)
+            .get_result(&mut app.db.conn().await)
             .await
             .unwrap()
     };
@@ -115,31 +95,25 @@ async fn invitations_are_emailed_and_their_link_works_once() {
 
 #[actix_web::test]
 async fn each_role_is_allowed_exactly_its_actions() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let mut tokens = vec![("OWNER", owner.clone())];
     for role in ["ADMIN", "HR", "EMPLOYEE", "VIEWER"] {
         let email = format!("{}@acme.example.com", role.to_lowercase());
-        tokens.push((role, access(&join(&app, &w, &owner, &email, role).await)));
+        tokens.push((role, app.member(&owner, &email, role).await));
     }
     // (action, roles allowed)
     for (role, token) in &tokens {
         let allowed = |roles: &[&str]| roles.contains(role);
-        let status = send(&app, get("/v1/members", token)).await.status;
+        let status = app.get("/v1/members", token).await.status;
         assert_eq!(
             status == 200,
             allowed(&["OWNER", "ADMIN", "HR"]),
             "{role} list members: {status}"
         );
-        let group = send(
-            &app,
-            post(
-                "/v1/groups",
-                Some(token),
-                json!({ "name": format!("g-{role}") }),
-            ),
-        )
-        .await;
+        let group = app
+            .post("/v1/groups", token, json!({ "name": format!("g-{role}") }))
+            .await;
         assert_eq!(
             group.status == 201,
             allowed(&["OWNER", "ADMIN", "HR"]),
@@ -149,151 +123,118 @@ async fn each_role_is_allowed_exactly_its_actions() {
         if group.status != 201 {
             assert_problem(&group, 403, "forbidden");
         }
-        let audit = send(&app, get("/v1/audit-log", token)).await.status;
+        let audit = app.get("/v1/audit-log", token).await.status;
         assert_eq!(
             audit == 200,
             allowed(&["OWNER", "ADMIN"]),
             "{role} audit log: {audit}"
         );
-        let key = send(
-            &app,
-            post(
+        let key = app
+            .post(
                 "/v1/api-keys",
-                Some(token),
+                token,
                 json!({ "name": "k", "permissions": [] }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(
             key.status == 201,
             allowed(&["OWNER", "ADMIN"]),
             "{role} api key: {}",
             key.text
         );
-        let settings = send(
-            &app,
-            json_request(
-                Method::PATCH,
-                "/v1/tenant",
-                Some(token),
-                Some(json!({ "theme": "OCEAN" })),
-            ),
-        )
-        .await
-        .status;
+        let settings = app
+            .patch("/v1/tenant", token, json!({ "theme": "OCEAN" }))
+            .await
+            .status;
         assert_eq!(
             settings == 200,
             allowed(&["OWNER", "ADMIN"]),
             "{role} tenant settings: {settings}"
         );
         assert_eq!(
-            send(&app, get("/v1/groups", token)).await.status,
+            app.get("/v1/groups", token).await.status,
             200,
             "{role} list groups"
         );
         assert_eq!(
-            send(&app, get("/v1/tenant", token)).await.status,
+            app.get("/v1/tenant", token).await.status,
             200,
             "{role} read tenant"
         );
     }
     // HR may not make someone an ADMIN, nor touch an ADMIN.
     let hr = &tokens[2].1;
-    let invite_admin = send(
-        &app,
-        post(
+    let invite_admin = app
+        .post(
             "/v1/members",
-            Some(hr),
+            hr,
             json!({ "email": "boss@acme.example.com", "name": "Boss", "role": "ADMIN" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&invite_admin, 403, "role_not_assignable");
 }
 
 #[actix_web::test]
 async fn another_tenants_member_learns_nothing() {
-    let (w, app) = world(|_| {}).await;
-    let a = access(&sign_up(&app, "alpha").await);
-    let b = access(&sign_up(&app, "beta").await);
-    let member = join(&app, &w, &a, "ann@alpha.example.com", "EMPLOYEE").await;
-    let member_id = send(&app, get("/v1/me", &access(&member))).await.json["user"]["id"]
+    let app = TestApp::new().await;
+    let a = app.owner("alpha").await;
+    let b = app.owner("beta").await;
+    let member = app.join(&a, "ann@alpha.example.com", "EMPLOYEE").await;
+    let member_id = app.get("/v1/me", &access(&member)).await.json["user"]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let group = send(
-        &app,
-        post("/v1/groups", Some(&a), json!({ "name": "Sales" })),
-    )
-    .await;
+    let group = app.post("/v1/groups", &a, json!({ "name": "Sales" })).await;
     let group_id = group.json["id"].as_str().unwrap_or_default().to_owned();
-    let key = send(
-        &app,
-        post(
+    let key = app
+        .post(
             "/v1/api-keys",
-            Some(&a),
+            &a,
             json!({ "name": "k", "permissions": [] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     let key_id = key.json["key"]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
 
     let probes = [
-        get(&format!("/v1/members/{member_id}"), &b),
-        json_request(
-            Method::PUT,
+        app.get(&format!("/v1/members/{member_id}"), &b),
+        app.put(
             &format!("/v1/members/{member_id}/role"),
-            Some(&b),
-            Some(json!({ "role": "VIEWER" })),
+            &b,
+            json!({ "role": "VIEWER" }),
         ),
-        json_request(
-            Method::PUT,
+        app.put(
             &format!("/v1/members/{member_id}/manager"),
-            Some(&b),
-            Some(json!({ "manager_id": null })),
+            &b,
+            json!({ "manager_id": null }),
         ),
-        post(
+        app.post(
             &format!("/v1/members/{member_id}/deactivate"),
-            Some(&b),
+            &b,
             json!({}),
         ),
-        json_request(
-            Method::DELETE,
-            &format!("/v1/members/{member_id}"),
-            Some(&b),
-            None,
-        ),
-        get(&format!("/v1/members/{member_id}/permissions"), &b),
-        get(&format!("/v1/groups/{group_id}"), &b),
-        json_request(
-            Method::PATCH,
+        app.delete(&format!("/v1/members/{member_id}"), &b),
+        app.get(&format!("/v1/members/{member_id}/permissions"), &b),
+        app.get(&format!("/v1/groups/{group_id}"), &b),
+        app.patch(
             &format!("/v1/groups/{group_id}"),
-            Some(&b),
-            Some(json!({ "name": "Mine" })),
+            &b,
+            json!({ "name": "Mine" }),
         ),
-        json_request(
-            Method::DELETE,
-            &format!("/v1/groups/{group_id}"),
-            Some(&b),
-            None,
-        ),
-        post(
+        app.delete(&format!("/v1/groups/{group_id}"), &b),
+        app.post(
             &format!("/v1/groups/{group_id}/members"),
-            Some(&b),
+            &b,
             json!({ "user_ids": [member_id] }),
         ),
-        post(
-            &format!("/v1/api-keys/{key_id}/revoke"),
-            Some(&b),
-            json!({}),
-        ),
+        app.post(&format!("/v1/api-keys/{key_id}/revoke"), &b, json!({})),
     ];
     for probe in probes {
+        let probe = probe.to_request();
         let (method, uri) = (probe.method().clone(), probe.uri().to_string());
-        let reply = send(&app, probe).await;
+        let reply = app.send(probe).await;
         assert_eq!(reply.status, 404, "{method} {uri}: {}", reply.text);
         assert!(
             !reply.text.contains("ann@alpha"),
@@ -301,24 +242,19 @@ async fn another_tenants_member_learns_nothing() {
             reply.text
         );
     }
-    let listed = send(&app, get("/v1/members", &b)).await;
+    let listed = app.get("/v1/members", &b).await;
     assert_eq!(
         listed.json["data"].as_array().map(Vec::len),
         Some(1),
         "{}",
         listed.text
     );
-    assert_eq!(
-        send(&app, get("/v1/groups", &b)).await.json["data"],
-        json!([])
-    );
-    let audit = send(&app, get("/v1/audit-log", &b)).await;
+    assert_eq!(app.get("/v1/groups", &b).await.json["data"], json!([]));
+    let audit = app.get("/v1/audit-log", &b).await;
     assert!(!audit.text.contains(&group_id));
     // Still all there for tenant A.
     assert_eq!(
-        send(&app, get(&format!("/v1/groups/{group_id}"), &a))
-            .await
-            .status,
+        app.get(&format!("/v1/groups/{group_id}"), &a).await.status,
         200
     );
 }
@@ -334,15 +270,15 @@ fn forge(claims: &Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String 
 
 #[actix_web::test]
 async fn tampered_expired_and_foreign_tokens_are_refused() {
-    let (_w, app) = world(|_| {}).await;
-    let signed_up = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let signed_up = app.sign_up("acme").await;
     let token = access(&signed_up);
-    assert_eq!(send(&app, get("/v1/tenant", &token)).await.status, 200);
+    assert_eq!(app.get("/v1/tenant", &token).await.status, 200);
 
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap_or('A');
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    let me = send(&app, get("/v1/me", &token)).await.json;
+    let me = app.get("/v1/me", &token).await.json;
     let now = chrono::Utc::now().timestamp();
     let claims = |iss: &str, aud: &str, exp: i64| json!({ "sub": me["user"]["id"], "tid": signed_up["tenant"]["id"], "iss": iss, "aud": aud, "iat": now - 10, "exp": exp });
     let hs256 = jsonwebtoken::Algorithm::HS256;
@@ -391,146 +327,130 @@ async fn tampered_expired_and_foreign_tokens_are_refused() {
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (case, bad) in cases {
-        let reply = send(&app, get("/v1/tenant", &bad)).await;
+        let reply = app.get("/v1/tenant", &bad).await;
         assert_problem(&reply, 401, "invalid_token");
         assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{case}");
     }
-    let anonymous = send(&app, json_request(Method::GET, "/v1/tenant", None, None)).await;
+    let anonymous = app.request(Method::GET, "/v1/tenant").await;
     assert_problem(&anonymous, 401, "unauthenticated");
     // A well-formed token with the right key still works.
     let good = forge(&claims("guild", "guild-api", now + 600), TEST_SECRET, hs256);
-    assert_eq!(send(&app, get("/v1/tenant", &good)).await.status, 200);
+    assert_eq!(app.get("/v1/tenant", &good).await.status, 200);
 }
 
 #[actix_web::test]
 async fn a_reused_refresh_token_revokes_its_whole_family() {
-    let (_w, app) = world(|_| {}).await;
-    let first = sign_up(&app, "acme").await["tokens"]["refresh_token"].clone();
-    let second = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": first })),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let first = app.sign_up("acme").await["tokens"]["refresh_token"].clone();
+    let second = app
+        .request(Method::POST, "/v1/auth/refresh")
+        .json(json!({ "refresh_token": first }))
+        .await;
     assert_eq!(second.status, 200, "{}", second.text);
     let second = second.json["refresh_token"].clone();
     assert_ne!(first, second);
 
-    let replay = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": first })),
-    )
-    .await;
+    let replay = app
+        .request(Method::POST, "/v1/auth/refresh")
+        .json(json!({ "refresh_token": first }))
+        .await;
     assert_problem(&replay, 401, "refresh_token_reused");
-    let victim = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": second })),
-    )
-    .await;
+    let victim = app
+        .request(Method::POST, "/v1/auth/refresh")
+        .json(json!({ "refresh_token": second }))
+        .await;
     assert_problem(&victim, 401, "invalid_token");
 
     let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
-    let fresh = send(&app, post("/v1/auth/login", None, login)).await.json["refresh_token"].clone();
-    let out = send(
-        &app,
-        post("/v1/auth/logout", None, json!({ "refresh_token": fresh })),
-    )
-    .await;
+    let fresh = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await
+        .json["refresh_token"]
+        .clone();
+    let out = app
+        .request(Method::POST, "/v1/auth/logout")
+        .json(json!({ "refresh_token": fresh }))
+        .await;
     assert_eq!(out.status, 204);
-    let after = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": fresh })),
-    )
-    .await;
+    let after = app
+        .request(Method::POST, "/v1/auth/refresh")
+        .json(json!({ "refresh_token": fresh }))
+        .await;
     assert_problem(&after, 401, "invalid_token");
 }
 
 #[actix_web::test]
 async fn removed_and_deactivated_members_are_refused() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
     let id = |token: &str| {
         let token = token.to_owned();
         let app = &app;
         async move {
-            send(app, get("/v1/me", &token)).await.json["user"]["id"]
+            app.get("/v1/me", &token).await.json["user"]["id"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()
         }
     };
     let (ann_id, bob_id) = (id(&ann).await, id(&bob).await);
-    assert_eq!(send(&app, get("/v1/groups", &ann)).await.status, 200);
+    assert_eq!(app.get("/v1/groups", &ann).await.status, 200);
 
-    let removed = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/members/{ann_id}"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
+    let removed = app.delete(&format!("/v1/members/{ann_id}"), &owner).await;
     assert_eq!(removed.status, 204, "{}", removed.text);
-    assert_problem(
-        &send(&app, get("/v1/groups", &ann)).await,
-        403,
-        "not_a_member",
-    );
+    assert_problem(&app.get("/v1/groups", &ann).await, 403, "not_a_member");
 
-    let off = send(
-        &app,
-        post(
+    let off = app
+        .post(
             &format!("/v1/members/{bob_id}/deactivate"),
-            Some(&owner),
+            &owner,
             json!({}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(off.json["status"], "DEACTIVATED");
     assert_problem(
-        &send(&app, get("/v1/groups", &bob)).await,
+        &app.get("/v1/groups", &bob).await,
         403,
         "membership_inactive",
     );
-    send(
-        &app,
-        post(
-            &format!("/v1/members/{bob_id}/reactivate"),
-            Some(&owner),
-            json!({}),
-        ),
+    app.post(
+        &format!("/v1/members/{bob_id}/reactivate"),
+        &owner,
+        json!({}),
     )
     .await;
-    assert_eq!(send(&app, get("/v1/groups", &bob)).await.status, 200);
+    assert_eq!(app.get("/v1/groups", &bob).await.status, 200);
 
-    let archived = send(&app, post("/v1/tenant/archive", Some(&owner), json!({}))).await;
+    let archived = app.post("/v1/tenant/archive", &owner, json!({})).await;
     assert_eq!(archived.status, 200, "{}", archived.text);
-    assert_problem(
-        &send(&app, get("/v1/groups", &bob)).await,
-        403,
-        "tenant_archived",
-    );
+    assert_problem(&app.get("/v1/groups", &bob).await, 403, "tenant_archived");
 }
 
 #[actix_web::test]
 async fn sign_in_is_rate_limited_with_retry_after() {
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.limits.login_account = RateRule {
             limit: 3,
             window: std::time::Duration::from_secs(60),
         };
     })
     .await;
-    sign_up(&app, "acme").await;
+    app.sign_up("acme").await;
     let attempt = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
     for _ in 0..3 {
-        let reply = send(&app, post("/v1/auth/login", None, attempt.clone())).await;
+        let reply = app
+            .request(Method::POST, "/v1/auth/login")
+            .json(attempt.clone())
+            .await;
         assert_eq!(reply.status, 401);
     }
-    let limited = send(&app, post("/v1/auth/login", None, attempt)).await;
+    let limited = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(attempt)
+        .await;
     assert_problem(&limited, 429, "rate_limited");
     let retry: u64 = limited
         .header("retry-after")
@@ -543,37 +463,34 @@ async fn sign_in_is_rate_limited_with_retry_after() {
     // Even the right password waits for the window.
     let right = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
     assert_eq!(
-        send(&app, post("/v1/auth/login", None, right)).await.status,
+        app.request(Method::POST, "/v1/auth/login")
+            .json(right)
+            .await
+            .status,
         429
     );
 }
 
 #[actix_web::test]
 async fn api_keys_act_with_their_permissions_only() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let created = send(
-        &app,
-        post(
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let created = app
+        .post(
             "/v1/api-keys",
-            Some(&owner),
+            &owner,
             json!({ "name": "BI export", "permissions": ["VIEW_AUDIT_LOG"] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let secret = created.json["secret"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(secret.starts_with("gk_"));
-    assert_eq!(send(&app, get("/v1/audit-log", &secret)).await.status, 200);
-    assert_problem(
-        &send(&app, get("/v1/members", &secret)).await,
-        403,
-        "forbidden",
-    );
-    let listed = send(&app, get("/v1/api-keys", &owner)).await;
+    assert_eq!(app.get("/v1/audit-log", &secret).await.status, 200);
+    assert_problem(&app.get("/v1/members", &secret).await, 403, "forbidden");
+    let listed = app.get("/v1/api-keys", &owner).await;
     assert!(!listed.text.contains(&secret), "the secret is shown again");
     assert!(
         listed.json["data"][0]["last_used_at"].is_string(),
@@ -582,22 +499,15 @@ async fn api_keys_act_with_their_permissions_only() {
     );
 
     let id = created.json["key"]["id"].as_str().unwrap_or_default();
-    send(
-        &app,
-        post(
-            &format!("/v1/api-keys/{id}/revoke"),
-            Some(&owner),
-            json!({}),
-        ),
-    )
-    .await;
+    app.post(&format!("/v1/api-keys/{id}/revoke"), &owner, json!({}))
+        .await;
     assert_problem(
-        &send(&app, get("/v1/audit-log", &secret)).await,
+        &app.get("/v1/audit-log", &secret).await,
         401,
         "invalid_token",
     );
     assert_problem(
-        &send(&app, get("/v1/audit-log", "gk_nonsense")).await,
+        &app.get("/v1/audit-log", "gk_nonsense").await,
         401,
         "invalid_token",
     );
@@ -605,22 +515,22 @@ async fn api_keys_act_with_their_permissions_only() {
 
 #[actix_web::test]
 async fn every_change_is_audited_with_its_request_id() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let req = actix_web::test::TestRequest::post()
         .uri("/v1/groups")
         .insert_header(("authorization", format!("Bearer {owner}")))
         .insert_header(("x-request-id", "req-audit-1"))
         .set_json(json!({ "name": "Support", "color": "#112233" }))
         .to_request();
-    let group = send(&app, req).await;
+    let group = app.send(req).await;
     assert_eq!(group.status, 201);
-    let log = send(&app, get("/v1/audit-log?action=GROUP_CREATED", &owner)).await;
+    let log = app.get("/v1/audit-log?action=GROUP_CREATED", &owner).await;
     let entries = log.json["data"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 1, "{}", log.text);
     assert_eq!(entries[0]["request_id"], "req-audit-1");
     assert_eq!(entries[0]["entity_id"], group.json["id"]);
-    let all = send(&app, get("/v1/audit-log?limit=1", &owner)).await;
+    let all = app.get("/v1/audit-log?limit=1", &owner).await;
     assert!(
         all.json["next_cursor"].is_string(),
         "sign-up and group creation make two entries"
@@ -629,72 +539,52 @@ async fn every_change_is_audited_with_its_request_id() {
 
 #[actix_web::test]
 async fn manager_cycles_and_losing_the_last_owner_are_refused() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let me = |t: &str| get("/v1/me", t);
-    let ann_id = send(&app, me(&ann)).await.json["user"]["id"].clone();
-    let bob_id = send(&app, me(&bob)).await.json["user"]["id"].clone();
-    let owner_id = send(&app, me(&owner)).await.json["user"]["id"].clone();
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let me = |t: &str| app.get("/v1/me", t);
+    let ann_id = app.send(me(&ann)).await.json["user"]["id"].clone();
+    let bob_id = app.send(me(&bob)).await.json["user"]["id"].clone();
+    let owner_id = app.send(me(&owner)).await.json["user"]["id"].clone();
     let set = |who: &Value, manager: &Value| {
-        json_request(
-            Method::PUT,
+        app.put(
             &format!("/v1/members/{}/manager", who.as_str().unwrap_or_default()),
-            Some(&owner),
-            Some(json!({ "manager_id": manager })),
+            &owner,
+            json!({ "manager_id": manager }),
         )
     };
-    assert_eq!(send(&app, set(&bob_id, &ann_id)).await.status, 200);
-    assert_problem(
-        &send(&app, set(&ann_id, &bob_id)).await,
-        422,
-        "manager_cycle",
-    );
-    assert_problem(
-        &send(&app, set(&ann_id, &ann_id)).await,
-        422,
-        "manager_cycle",
-    );
+    assert_eq!(app.send(set(&bob_id, &ann_id)).await.status, 200);
+    assert_problem(&app.send(set(&ann_id, &bob_id)).await, 422, "manager_cycle");
+    assert_problem(&app.send(set(&ann_id, &ann_id)).await, 422, "manager_cycle");
 
-    let demote = json_request(
-        Method::PUT,
+    let demote = app.put(
         &format!("/v1/members/{}/role", owner_id.as_str().unwrap_or_default()),
-        Some(&owner),
-        Some(json!({ "role": "ADMIN" })),
+        &owner,
+        json!({ "role": "ADMIN" }),
     );
-    assert_problem(&send(&app, demote).await, 409, "last_owner");
+    assert_problem(&app.send(demote).await, 409, "last_owner");
 }
 
 #[actix_web::test]
 async fn a_forgotten_password_is_reset_through_the_emailed_link() {
-    let (w, app) = world(|_| {}).await;
-    let old_refresh = sign_up(&app, "acme").await["tokens"]["refresh_token"].clone();
-    let asked = send(
-        &app,
-        post(
-            "/v1/auth/password-reset",
-            None,
-            json!({ "email": "owner@acme.example.com" }),
-        ),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let old_refresh = app.sign_up("acme").await["tokens"]["refresh_token"].clone();
+    let asked = app
+        .request(Method::POST, "/v1/auth/password-reset")
+        .json(json!({ "email": "owner@acme.example.com" }))
+        .await;
     assert_eq!(asked.status, 202);
-    let unknown = send(
-        &app,
-        post(
-            "/v1/auth/password-reset",
-            None,
-            json!({ "email": "who@acme.example.com" }),
-        ),
-    )
-    .await;
+    let unknown = app
+        .request(Method::POST, "/v1/auth/password-reset")
+        .json(json!({ "email": "who@acme.example.com" }))
+        .await;
     assert_eq!(
         unknown.status, 202,
         "the answer must not reveal who has an account"
     );
-    w.run_worker().await;
-    let resets = w.mail.sent();
+    app.run_worker().await;
+    let resets = app.mail.sent();
     let resets: Vec<_> = resets
         .iter()
         .filter(|m| m.subject.contains("Reset"))
@@ -714,40 +604,36 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
         .to_owned();
     let confirm = json!({ "token": token, "password": "a brand new password" });
     assert_eq!(
-        send(
-            &app,
-            post("/v1/auth/password-reset/confirm", None, confirm.clone())
-        )
-        .await
-        .status,
+        app.request(Method::POST, "/v1/auth/password-reset/confirm")
+            .json(confirm.clone())
+            .await
+            .status,
         204
     );
     assert_problem(
-        &send(&app, post("/v1/auth/password-reset/confirm", None, confirm)).await,
+        &app.request(Method::POST, "/v1/auth/password-reset/confirm")
+            .json(confirm)
+            .await,
         401,
         "invalid_token",
     );
-    let old = send(
-        &app,
-        post(
-            "/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": old_refresh }),
-        ),
-    )
-    .await;
+    let old = app
+        .request(Method::POST, "/v1/auth/refresh")
+        .json(json!({ "refresh_token": old_refresh }))
+        .await;
     assert_problem(&old, 401, "invalid_token");
     let login = json!({ "email": "owner@acme.example.com", "password": "a brand new password" });
-    let signed_in = send(&app, post("/v1/auth/login", None, login)).await;
+    let signed_in = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     assert_eq!(signed_in.status, 200);
-    let log = send(
-        &app,
-        get(
+    let log = app
+        .get(
             "/v1/audit-log?action=PASSWORD_RESET",
             &access(&signed_in.json),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         log.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -759,16 +645,16 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
 #[actix_web::test]
 async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() {
     // With the actor cache on: a cached impersonating actor is recorded on every request too.
-    let (w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
             std::time::Duration::from_secs(30),
         ));
     })
     .await;
-    let tenant = sign_up(&app, "acme").await;
+    let tenant = app.sign_up("acme").await;
     let customer = access(&tenant);
     {
-        let mut conn = w.db.conn().await;
+        let mut conn = app.db.conn().await;
         guild_tenancy::tenants::bootstrap_owner(
             &mut conn,
             "root@guild.example.com",
@@ -779,43 +665,36 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
         .unwrap();
     }
     let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = send(&app, post("/v1/auth/login", None, login)).await;
+    let root = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     assert_eq!(
         root.json["tenant_id"],
         Value::Null,
         "the owner belongs to no tenant"
     );
-    let switched = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
-    )
+    let switched = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     assert_eq!(switched.status, 200, "{}", switched.text);
     let root = access(&switched.json);
-    let me = send(&app, get("/v1/me", &root)).await;
+    let me = app.get("/v1/me", &root).await;
     assert_eq!(me.json["impersonating"], true);
-    send(
-        &app,
-        post(
-            "/v1/groups",
-            Some(&root),
-            json!({ "name": "Made by support" }),
-        ),
-    )
-    .await;
-    let log = send(&app, get("/v1/audit-log?action=GROUP_CREATED", &customer)).await;
+    app.post("/v1/groups", &root, json!({ "name": "Made by support" }))
+        .await;
+    let log = app
+        .get("/v1/audit-log?action=GROUP_CREATED", &customer)
+        .await;
     assert_eq!(
         log.json["data"][0]["impersonated_by"], me.json["user"]["id"],
         "{}",
         log.text
     );
-    send(&app, get("/v1/groups", &root)).await;
-    send(&app, get("/v1/groups", &root)).await;
-    let reads = send(
-        &app,
-        get("/v1/audit-log?action=IMPERSONATED_REQUEST", &customer),
-    )
-    .await;
+    app.get("/v1/groups", &root).await;
+    app.get("/v1/groups", &root).await;
+    let reads = app
+        .get("/v1/audit-log?action=IMPERSONATED_REQUEST", &customer)
+        .await;
     let paths: Vec<&str> = reads.json["data"]
         .as_array()
         .map(|a| {
@@ -842,24 +721,18 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
     assert_eq!(group_reads, 2, "each read is recorded: {}", reads.text);
 
     // An ordinary user cannot switch into a tenant they do not belong to.
-    let other = sign_up(&app, "beta").await;
-    let refused = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": other["tokens"]["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
-    )
+    let other = app.sign_up("beta").await;
+    let refused = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": other["tokens"]["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     assert_problem(&refused, 403, "not_a_member");
 }
 
 #[actix_web::test]
 async fn a_csv_import_reports_bad_rows_and_imports_all_or_nothing() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    send(
-        &app,
-        post("/v1/groups", Some(&owner), json!({ "name": "Sales" })),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.post("/v1/groups", &owner, json!({ "name": "Sales" }))
+        .await;
     let bad = "email,name,role,groups\n\
                ann@acme.example.com,Ann,EMPLOYEE,Sales\n\
                not-an-email,Bob,EMPLOYEE,\n\
@@ -867,15 +740,13 @@ async fn a_csv_import_reports_bad_rows_and_imports_all_or_nothing() {
                ann@acme.example.com,Ann again,VIEWER,\n\
                dee@acme.example.com,Dee,HR,Nowhere\n\
                owner@acme.example.com,Me,ADMIN,\n";
-    let dry = send(
-        &app,
-        post(
+    let dry = app
+        .post(
             "/v1/members/import",
-            Some(&owner),
+            &owner,
             json!({ "csv": bad, "dry_run": true }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(dry.status, 200, "{}", dry.text);
     assert_eq!(dry.json["rows"], 6);
     assert_eq!(dry.json["imported"], 0);
@@ -901,17 +772,15 @@ async fn a_csv_import_reports_bad_rows_and_imports_all_or_nothing() {
             (7, "email".into())
         ]
     );
-    let real = send(
-        &app,
-        post("/v1/members/import", Some(&owner), json!({ "csv": bad })),
-    )
-    .await;
+    let real = app
+        .post("/v1/members/import", &owner, json!({ "csv": bad }))
+        .await;
     assert_problem(&real, 422, "import_invalid");
     assert_eq!(
         real.json["report"]["errors"].as_array().map(Vec::len),
         Some(5)
     );
-    let members = send(&app, get("/v1/members", &owner)).await;
+    let members = app.get("/v1/members", &owner).await;
     assert_eq!(
         members.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -919,69 +788,61 @@ async fn a_csv_import_reports_bad_rows_and_imports_all_or_nothing() {
     );
 
     let good = "email,name,role,groups\nann@acme.example.com,Ann,EMPLOYEE,sales\nbob@acme.example.com,Bob,VIEWER,\n";
-    let done = send(
-        &app,
-        post("/v1/members/import", Some(&owner), json!({ "csv": good })),
-    )
-    .await;
+    let done = app
+        .post("/v1/members/import", &owner, json!({ "csv": good }))
+        .await;
     assert_eq!(done.json["imported"], 2, "{}", done.text);
-    let members = send(&app, get("/v1/members?status=INVITED", &owner)).await;
+    let members = app.get("/v1/members?status=INVITED", &owner).await;
     assert_eq!(members.json["data"].as_array().map(Vec::len), Some(2));
-    w.run_worker().await;
+    app.run_worker().await;
     assert!(
-        w.mail.last_to("bob@acme.example.com").is_some(),
+        app.mail.last_to("bob@acme.example.com").is_some(),
         "invitations go out for imported rows"
     );
 }
 
 #[actix_web::test]
 async fn members_keep_their_own_email_preferences() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let prefs = send(&app, get("/v1/me/email-preferences", &owner)).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let prefs = app.get("/v1/me/email-preferences", &owner).await;
     assert_eq!(prefs.json["digest"], "INSTANT");
-    let changed = send(
-        &app,
-        json_request(
-            Method::PATCH,
+    let changed = app
+        .patch(
             "/v1/me/email-preferences",
-            Some(&owner),
-            Some(json!({ "digest": "WEEKLY", "quiz_results": false })),
-        ),
-    )
-    .await;
+            &owner,
+            json!({ "digest": "WEEKLY", "quiz_results": false }),
+        )
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(changed.json["digest"], "WEEKLY");
     assert_eq!(changed.json["quiz_results"], false);
     assert_eq!(changed.json["new_modules"], true);
-    let bad = send(
-        &app,
-        json_request(
-            Method::PATCH,
+    let bad = app
+        .patch(
             "/v1/me/email-preferences",
-            Some(&owner),
-            Some(json!({ "digest": "HOURLY" })),
-        ),
-    )
-    .await;
+            &owner,
+            json!({ "digest": "HOURLY" }),
+        )
+        .await;
     assert_problem(&bad, 422, "validation_failed");
 }
 
 #[actix_web::test]
 async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
-    let (_w, app) = world(|_| {}).await;
-    let signed_up = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let signed_up = app.sign_up("acme").await;
     let owner = access(&signed_up);
-    let me = send(&app, get("/v1/me", &owner)).await.json;
-    assert_eq!(send(&app, get("/v1/members", &owner)).await.status, 200);
+    let me = app.get("/v1/me", &owner).await.json;
+    assert_eq!(app.get("/v1/members", &owner).await.status, 200);
 
-    let bare = json_request(Method::GET, "/v1/members", None, None);
-    assert_problem(&send(&app, bare).await, 401, "unauthenticated");
+    let bare = app.request(Method::GET, "/v1/members");
+    assert_problem(&app.send(bare).await, 401, "unauthenticated");
     let basic = actix_web::test::TestRequest::get()
         .uri("/v1/members")
         .insert_header(("authorization", "Basic b3duZXI6cGFzcw=="))
         .to_request();
-    assert_problem(&send(&app, basic).await, 401, "unauthenticated");
+    assert_problem(&app.send(basic).await, 401, "unauthenticated");
 
     // A valid token with no active tenant reaches no tenant route.
     let user = me["user"]["id"]
@@ -994,7 +855,7 @@ async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
             .issue(user, None, 0)
             .expect("a token");
     assert_problem(
-        &send(&app, get("/v1/members", &tenantless)).await,
+        &app.get("/v1/members", &tenantless).await,
         403,
         "no_active_tenant",
     );
@@ -1002,19 +863,11 @@ async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
 
 /// Walks every page of `uri` (which has no query of its own past `?`) with `limit=1`, collecting
 /// `field` of each row.
-async fn walk<S, B>(app: &S, token: &str, uri: &str, field: &str) -> Vec<Value>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn walk(app: &TestApp, token: &str, uri: &str, field: &str) -> Vec<Value> {
     let mut seen = Vec::new();
     let mut next = format!("{uri}&limit=1");
     for _ in 0..50 {
-        let page = send(app, get(&next, token)).await;
+        let page = app.get(&next, token).await;
         assert_eq!(page.status, 200, "{next}: {}", page.text);
         let rows = page.json["data"].as_array().cloned().unwrap_or_default();
         assert!(rows.len() <= 1, "{}", page.text);
@@ -1029,22 +882,20 @@ where
 
 #[actix_web::test]
 async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     for (email, name) in [
         ("c@acme.example.com", "Cene"),
         ("a@acme.example.com", "Ana"),
         ("b@acme.example.com", "Bor"),
     ] {
-        let invited = send(
-            &app,
-            post(
+        let invited = app
+            .post(
                 "/v1/members",
-                Some(&owner),
+                &owner,
                 json!({ "email": email, "name": name, "role": "EMPLOYEE" }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(invited.status, 201, "{}", invited.text);
     }
     let by_name = walk(&app, &owner, "/v1/members?sort=name", "name").await;
@@ -1073,42 +924,32 @@ async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
     assert_eq!(newest[0], json!("b@acme.example.com"));
 
     // A cursor belongs to its sort; a sort off the allow-list and a limit out of range are 422.
-    let first = send(&app, get("/v1/members?sort=name&limit=1", &owner)).await;
+    let first = app.get("/v1/members?sort=name&limit=1", &owner).await;
     let cursor = first.json["next_cursor"].as_str().unwrap_or_default();
     assert_problem(
-        &send(
-            &app,
-            get(&format!("/v1/members?sort=-name&cursor={cursor}"), &owner),
-        )
-        .await,
+        &app.get(&format!("/v1/members?sort=-name&cursor={cursor}"), &owner)
+            .await,
         422,
         "validation_failed",
     );
     for bad in ["sort=password", "limit=0", "limit=201", "limit=-1"] {
         assert_problem(
-            &send(&app, get(&format!("/v1/members?{bad}"), &owner)).await,
+            &app.get(&format!("/v1/members?{bad}"), &owner).await,
             422,
             "validation_failed",
         );
     }
-    assert_eq!(
-        send(&app, get("/v1/members?limit=200", &owner))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/v1/members?limit=200", &owner).await.status, 200);
 }
 
 #[actix_web::test]
 async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     for name in ["beta", "Alpha", "gamma"] {
-        let created = send(
-            &app,
-            post("/v1/groups", Some(&owner), json!({ "name": name })),
-        )
-        .await;
+        let created = app
+            .post("/v1/groups", &owner, json!({ "name": name }))
+            .await;
         assert_eq!(created.status, 201, "{}", created.text);
     }
     assert_eq!(
@@ -1123,21 +964,19 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         "cursor=not-ours",
     ] {
         assert_problem(
-            &send(&app, get(&format!("/v1/groups?{bad}"), &owner)).await,
+            &app.get(&format!("/v1/groups?{bad}"), &owner).await,
             422,
             "validation_failed",
         );
     }
     for name in ["one", "two"] {
-        let key = send(
-            &app,
-            post(
+        let key = app
+            .post(
                 "/v1/api-keys",
-                Some(&owner),
+                &owner,
                 json!({ "name": name, "permissions": ["VIEW_AUDIT_LOG"] }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(key.status, 201, "{}", key.text);
     }
     assert_eq!(
@@ -1146,24 +985,21 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         "newest first"
     );
 
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = send(&app, get("/v1/me", &ann)).await.json["user"]["id"]
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let granted = send(
-        &app,
-        json_request(
-            Method::PUT,
+    let granted = app
+        .put(
             &format!("/v1/members/{ann_id}/permissions"),
-            Some(&owner),
-            Some(json!({ "grants": [
+            &owner,
+            json!({ "grants": [
                 { "permission": "VIEW_AUDIT_LOG" },
                 { "permission": "MANAGE_GROUPS" }
-            ] })),
-        ),
-    )
-    .await;
+            ] }),
+        )
+        .await;
     assert_eq!(granted.status, 200, "{}", granted.text);
     assert_eq!(
         walk(
@@ -1183,18 +1019,16 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
     assert!(actions.len() >= 6, "{actions:?}");
 
     // Ann, invited to a second tenant, sees the invitation in an envelope.
-    let other = access(&sign_up(&app, "beta").await);
-    let invited = send(
-        &app,
-        post(
+    let other = app.owner("beta").await;
+    let invited = app
+        .post(
             "/v1/members",
-            Some(&other),
+            &other,
             json!({ "email": "ann@acme.example.com", "name": "Ann", "role": "HR" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(invited.status, 201, "{}", invited.text);
-    let mine = send(&app, get("/v1/me/invitations?limit=1", &ann)).await;
+    let mine = app.get("/v1/me/invitations?limit=1", &ann).await;
     assert_eq!(mine.status, 200, "{}", mine.text);
     assert_eq!(mine.json["data"][0]["role"], "HR", "{}", mine.text);
     assert_eq!(mine.json["next_cursor"], Value::Null);
@@ -1202,8 +1036,8 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
 
 #[actix_web::test]
 async fn a_retried_group_creation_with_a_key_creates_one_group() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let create = |name: &'static str| {
         guild_tests::request_with(
             Method::POST,
@@ -1213,19 +1047,19 @@ async fn a_retried_group_creation_with_a_key_creates_one_group() {
             Some(json!({ "name": name })),
         )
     };
-    let first = send(&app, create("Sales")).await;
+    let first = app.send(create("Sales")).await;
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(first.header("idempotent-replayed"), None);
-    let again = send(&app, create("Sales")).await;
+    let again = app.send(create("Sales")).await;
     assert_eq!(again.status, 201, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json["id"], first.json["id"]);
     assert_problem(
-        &send(&app, create("Support")).await,
+        &app.send(create("Support")).await,
         422,
         "idempotency_key_reused",
     );
-    let groups = send(&app, get("/v1/groups", &owner)).await;
+    let groups = app.get("/v1/groups", &owner).await;
     assert_eq!(
         groups.json["data"].as_array().map(Vec::len),
         Some(1),

@@ -1,49 +1,21 @@
 //! Learning content through the API.
 
 use actix_web::http::Method;
-use guild_tests::{access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{TestApp, assert_problem};
 use serde_json::{Value, json};
-
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
-    json_request(Method::POST, uri, Some(token), Some(body))
-}
-
-fn with_if_match(
-    method: Method,
-    uri: &str,
-    token: &str,
-    etag: &str,
-    body: Option<Value>,
-) -> actix_http::Request {
-    let mut req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .insert_header(("if-match", etag.to_owned()));
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    req.to_request()
-}
 
 #[actix_web::test]
 async fn a_tag_name_longer_than_fifty_characters_is_refused_by_name() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let long = "é".repeat(51);
-    let refused = send(
-        &app,
-        post(
+    let refused = app
+        .post(
             "/v1/modules",
             &owner,
             json!({ "title": "Tags", "tags": ["ok", long] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&refused, 422, "validation_failed");
     assert_eq!(
         refused.json["errors"][0]["field"], "tags[1]",
@@ -51,27 +23,22 @@ async fn a_tag_name_longer_than_fifty_characters_is_refused_by_name() {
         refused.text
     );
     let fifty = "é".repeat(50);
-    let created = send(
-        &app,
-        post(
+    let created = app
+        .post(
             "/v1/modules",
             &owner,
             json!({ "title": "Tags", "tags": [fifty] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.json["tags"], json!([fifty]));
 }
 
 #[actix_web::test]
 async fn an_author_builds_and_publishes_a_module_with_etags() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let created = send(
-        &app,
-        post("/v1/modules", &owner, json!({ "title": "Safety 101", "difficulty": "BEGINNER", "tags": ["safety", "Onboarding", "safety"], "validity_months": 12 })),
-    )
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let created = app.post("/v1/modules", &owner, json!({ "title": "Safety 101", "difficulty": "BEGINNER", "tags": ["safety", "Onboarding", "safety"], "validity_months": 12 }))
     .await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.json["status"], "DRAFT");
@@ -80,29 +47,24 @@ async fn an_author_builds_and_publishes_a_module_with_etags() {
     let etag = created.header("etag").unwrap_or_default().to_owned();
     assert_eq!(etag, "\"1\"");
 
-    let empty = send(
-        &app,
-        with_if_match(
-            Method::POST,
+    let empty = app
+        .post(
             &format!("/v1/modules/{id}/status"),
             &owner,
-            &etag,
-            Some(json!({ "status": "PUBLISHED" })),
-        ),
-    )
-    .await;
+            json!({ "status": "PUBLISHED" }),
+        )
+        .if_match(&etag)
+        .await;
     assert_problem(&empty, 422, "module_empty");
 
     let xss = r#"<p onmouseover="steal()">Wear a helmet<script>alert(document.cookie)</script></p><a href="javascript:alert(1)">click</a><img src=x onerror=alert(1)>"#;
-    let section = send(
-        &app,
-        post(
+    let section = app
+        .post(
             &format!("/v1/modules/{id}/sections"),
             &owner,
             json!({ "title": "Helmets", "content_html": xss }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(section.status, 201, "{}", section.text);
     let html = section.json["content_html"]
         .as_str()
@@ -112,62 +74,50 @@ async fn an_author_builds_and_publishes_a_module_with_etags() {
         assert!(!html.contains(bad), "{bad} survived: {html}");
     }
     assert!(html.contains("wear a helmet"));
-    let stored = send(&app, get(&format!("/v1/modules/{id}/sections"), &owner)).await;
+    let stored = app.get(&format!("/v1/modules/{id}/sections"), &owner).await;
     assert!(!stored.text.contains("<script"), "{}", stored.text);
 
-    let missing = send(
-        &app,
-        json_request(
-            Method::PATCH,
-            &format!("/v1/modules/{id}"),
-            Some(&owner),
-            Some(json!({ "title": "x" })),
-        ),
-    )
-    .await;
-    assert_problem(&missing, 428, "precondition_required");
-    let renamed = send(
-        &app,
-        with_if_match(
-            Method::PATCH,
+    let missing = app
+        .patch(
             &format!("/v1/modules/{id}"),
             &owner,
-            &etag,
-            Some(json!({ "title": "Safety 102", "validity_months": null })),
-        ),
-    )
-    .await;
+            json!({ "title": "x" }),
+        )
+        .await;
+    assert_problem(&missing, 428, "precondition_required");
+    let renamed = app
+        .patch(
+            &format!("/v1/modules/{id}"),
+            &owner,
+            json!({ "title": "Safety 102", "validity_months": null }),
+        )
+        .if_match(&etag)
+        .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     assert_eq!(renamed.json["validity_months"], Value::Null);
     assert_eq!(renamed.header("etag"), Some("\"2\""));
-    let stale = send(
-        &app,
-        with_if_match(
-            Method::PATCH,
+    let stale = app
+        .patch(
             &format!("/v1/modules/{id}"),
             &owner,
-            &etag,
-            Some(json!({ "title": "Lost update" })),
-        ),
-    )
-    .await;
+            json!({ "title": "Lost update" }),
+        )
+        .if_match(&etag)
+        .await;
     assert_problem(&stale, 412, "precondition_failed");
 
-    let published = send(
-        &app,
-        with_if_match(
-            Method::POST,
+    let published = app
+        .post(
             &format!("/v1/modules/{id}/status"),
             &owner,
-            "\"2\"",
-            Some(json!({ "status": "PUBLISHED" })),
-        ),
-    )
-    .await;
+            json!({ "status": "PUBLISHED" }),
+        )
+        .if_match("\"2\"")
+        .await;
     assert_eq!(published.status, 200, "{}", published.text);
     assert_eq!(published.json["status"], "PUBLISHED");
     assert!(published.json["published_at"].is_string());
-    let log = send(&app, get("/v1/audit-log?entity_type=module", &owner)).await;
+    let log = app.get("/v1/audit-log?entity_type=module", &owner).await;
     let actions: Vec<&str> = log.json["data"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
@@ -183,107 +133,54 @@ async fn an_author_builds_and_publishes_a_module_with_etags() {
     );
 }
 
-async fn module_with_section<S, B>(app: &S, token: &str, title: &str) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let created = send(app, post("/v1/modules", token, json!({ "title": title }))).await;
-    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
-    send(
-        app,
-        post(
-            &format!("/v1/modules/{id}/sections"),
-            token,
-            json!({ "title": "Intro", "content_html": "<p>Hi</p>" }),
-        ),
-    )
-    .await;
-    id
-}
-
-async fn publish<S, B>(app: &S, token: &str, id: &str)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let current = send(app, get(&format!("/v1/modules/{id}"), token)).await;
-    let etag = current.header("etag").unwrap_or_default().to_owned();
-    let reply = send(
-        app,
-        with_if_match(
-            Method::POST,
-            &format!("/v1/modules/{id}/status"),
-            token,
-            &etag,
-            Some(json!({ "status": "PUBLISHED" })),
-        ),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
+async fn module_with_section(app: &TestApp, token: &str, title: &str) -> String {
+    let section = json!({ "title": "Intro", "content_html": "<p>Hi</p>" });
+    app.module_with_section(token, json!({ "title": title }), section)
+        .await
+        .0
 }
 
 #[actix_web::test]
 async fn employees_see_published_modules_of_their_groups_only() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = send(&app, get("/v1/me", &ann)).await.json["user"]["id"].clone();
-    let group = send(
-        &app,
-        post("/v1/groups", &owner, json!({ "name": "Warehouse" })),
-    )
-    .await
-    .json["id"]
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"].clone();
+    let group = app
+        .post("/v1/groups", &owner, json!({ "name": "Warehouse" }))
+        .await
+        .json["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    send(
-        &app,
-        post(
-            &format!("/v1/groups/{group}/members"),
-            &owner,
-            json!({ "user_ids": [ann_id] }),
-        ),
+    app.post(
+        &format!("/v1/groups/{group}/members"),
+        &owner,
+        json!({ "user_ids": [ann_id] }),
     )
     .await;
 
     let assigned = module_with_section(&app, &owner, "Forklifts").await;
     let unassigned = module_with_section(&app, &owner, "Finance").await;
     let draft = module_with_section(&app, &owner, "Draft").await;
-    publish(&app, &owner, &assigned).await;
-    publish(&app, &owner, &unassigned).await;
-    let reply = send(
-        &app,
-        json_request(
-            Method::PUT,
+    app.publish(&owner, &assigned).await;
+    app.publish(&owner, &unassigned).await;
+    let reply = app
+        .put(
             &format!("/v1/modules/{assigned}/groups/{group}"),
-            Some(&owner),
-            Some(json!({ "deadline_days": 14, "is_mandatory": true })),
-        ),
-    )
-    .await;
+            &owner,
+            json!({ "deadline_days": 14, "is_mandatory": true }),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    send(
-        &app,
-        json_request(
-            Method::PUT,
-            &format!("/v1/modules/{draft}/groups/{group}"),
-            Some(&owner),
-            Some(json!({})),
-        ),
+    app.put(
+        &format!("/v1/modules/{draft}/groups/{group}"),
+        &owner,
+        json!({}),
     )
     .await;
 
-    let catalog = send(&app, get("/v1/modules", &ann)).await;
+    let catalog = app.get("/v1/modules", &ann).await;
     let items = catalog.json["data"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 1, "{}", catalog.text);
     assert_eq!(items[0]["id"], assigned.as_str());
@@ -292,48 +189,38 @@ async fn employees_see_published_modules_of_their_groups_only() {
     assert_eq!(items[0]["section_count"], 1);
     for hidden in [&unassigned, &draft] {
         assert_problem(
-            &send(&app, get(&format!("/v1/modules/{hidden}"), &ann)).await,
+            &app.get(&format!("/v1/modules/{hidden}"), &ann).await,
             404,
             "module_not_found",
         );
         assert_problem(
-            &send(&app, get(&format!("/v1/modules/{hidden}/sections"), &ann)).await,
+            &app.get(&format!("/v1/modules/{hidden}/sections"), &ann)
+                .await,
             404,
             "module_not_found",
         );
     }
     assert_eq!(
-        send(&app, get(&format!("/v1/modules/{assigned}/sections"), &ann))
+        app.get(&format!("/v1/modules/{assigned}/sections"), &ann)
             .await
             .status,
         200
     );
     // Seeing is not editing.
-    let edit = send(
-        &app,
-        with_if_match(
-            Method::PATCH,
+    let edit = app
+        .patch(
             &format!("/v1/modules/{assigned}"),
             &ann,
-            "\"3\"",
-            Some(json!({ "title": "Mine now" })),
-        ),
-    )
-    .await;
+            json!({ "title": "Mine now" }),
+        )
+        .if_match("\"3\"")
+        .await;
     assert_problem(&edit, 403, "forbidden");
 
     // An open catalog shows every published module, still no drafts.
-    send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
-    let open = send(&app, get("/v1/modules", &ann)).await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
+    let open = app.get("/v1/modules", &ann).await;
     assert_eq!(
         open.json["data"].as_array().map(Vec::len),
         Some(2),
@@ -341,87 +228,79 @@ async fn employees_see_published_modules_of_their_groups_only() {
         open.text
     );
     assert_problem(
-        &send(&app, get(&format!("/v1/modules/{draft}"), &ann)).await,
+        &app.get(&format!("/v1/modules/{draft}"), &ann).await,
         404,
         "module_not_found",
     );
 
     // Admins see all three.
-    let all = send(&app, get("/v1/modules", &owner)).await;
+    let all = app.get("/v1/modules", &owner).await;
     assert_eq!(all.json["data"].as_array().map(Vec::len), Some(3));
     // Another tenant sees none of it.
-    let other = access(&sign_up(&app, "other").await);
+    let other = app.owner("other").await;
     assert_problem(
-        &send(&app, get(&format!("/v1/modules/{assigned}"), &other)).await,
+        &app.get(&format!("/v1/modules/{assigned}"), &other).await,
         404,
         "module_not_found",
     );
-    assert_eq!(
-        send(&app, get("/v1/modules", &other)).await.json["data"],
-        json!([])
-    );
+    assert_eq!(app.get("/v1/modules", &other).await.json["data"], json!([]));
 }
 
 #[actix_web::test]
 async fn prerequisite_cycles_are_refused() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let a = module_with_section(&app, &owner, "A").await;
     let b = module_with_section(&app, &owner, "B").await;
     let c = module_with_section(&app, &owner, "C").await;
     let set = |module: &str, ids: Value| {
-        json_request(
-            Method::PUT,
+        app.put(
             &format!("/v1/modules/{module}/prerequisites"),
-            Some(&owner),
-            Some(json!({ "ids": ids })),
+            &owner,
+            json!({ "ids": ids }),
         )
     };
-    assert_eq!(send(&app, set(&b, json!([a]))).await.status, 200);
-    assert_eq!(send(&app, set(&c, json!([b]))).await.status, 200);
+    assert_eq!(app.send(set(&b, json!([a]))).await.status, 200);
+    assert_eq!(app.send(set(&c, json!([b]))).await.status, 200);
     assert_problem(
-        &send(&app, set(&a, json!([c]))).await,
+        &app.send(set(&a, json!([c]))).await,
         422,
         "prerequisite_cycle",
     );
     assert_problem(
-        &send(&app, set(&a, json!([a]))).await,
+        &app.send(set(&a, json!([a]))).await,
         422,
         "prerequisite_cycle",
     );
-    let other = access(&sign_up(&app, "other").await);
+    let other = app.owner("other").await;
     let foreign = module_with_section(&app, &other, "Theirs").await;
     assert_problem(
-        &send(&app, set(&a, json!([foreign]))).await,
+        &app.send(set(&a, json!([foreign]))).await,
         404,
         "module_not_found",
     );
     assert_eq!(
-        send(&app, get(&format!("/v1/modules/{c}"), &owner))
-            .await
-            .json["prerequisite_ids"],
+        app.get(&format!("/v1/modules/{c}"), &owner).await.json["prerequisite_ids"],
         json!([b])
     );
 }
 
 #[actix_web::test]
 async fn sections_are_reordered_at_once_and_videos_validated() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let module = module_with_section(&app, &owner, "Video course").await;
     let video = |source: &str, reference: &str| json!({ "title": "Clip", "kind": "VIDEO", "video": { "source": source, "reference": reference } });
-    let ok = send(
-        &app,
-        post(
+    let ok = app
+        .post(
             &format!("/v1/modules/{module}/sections"),
             &owner,
             video(
                 "YOUTUBE_VIMEO_URL",
                 "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
             ),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
     for (source, reference) in [
         ("YOUTUBE_VIMEO_URL", "https://evil.example.com/x"),
@@ -429,27 +308,24 @@ async fn sections_are_reordered_at_once_and_videos_validated() {
         ("CLOUDFLARE_STREAM", "not-hex"),
         ("BETAMAX", "x"),
     ] {
-        let bad = send(
-            &app,
-            post(
+        let bad = app
+            .post(
                 &format!("/v1/modules/{module}/sections"),
                 &owner,
                 video(source, reference),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_problem(&bad, 422, "validation_failed");
     }
-    send(
-        &app,
-        post(
-            &format!("/v1/modules/{module}/sections"),
-            &owner,
-            json!({ "title": "Outro" }),
-        ),
+    app.post(
+        &format!("/v1/modules/{module}/sections"),
+        &owner,
+        json!({ "title": "Outro" }),
     )
     .await;
-    let list = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
+    let list = app
+        .get(&format!("/v1/modules/{module}/sections"), &owner)
+        .await;
     let ids: Vec<Value> = list.json["data"]
         .as_array()
         .map(|a| a.iter().map(|s| s["id"].clone()).collect())
@@ -457,59 +333,48 @@ async fn sections_are_reordered_at_once_and_videos_validated() {
     assert_eq!(ids.len(), 3);
     let reversed: Vec<Value> = ids.iter().rev().cloned().collect();
     let order = |ids: &[Value]| {
-        json_request(
-            Method::PUT,
+        app.put(
             &format!("/v1/modules/{module}/sections/order"),
-            Some(&owner),
-            Some(json!({ "ids": ids })),
+            &owner,
+            json!({ "ids": ids }),
         )
     };
-    let reordered = send(&app, order(&reversed)).await;
+    let reordered = app.send(order(&reversed)).await;
     assert_eq!(reordered.status, 200, "{}", reordered.text);
     let now: Vec<Value> = reordered.json["data"]
         .as_array()
         .map(|a| a.iter().map(|s| s["id"].clone()).collect())
         .unwrap_or_default();
     assert_eq!(now, reversed);
-    assert_problem(&send(&app, order(&ids[..2])).await, 422, "invalid_order");
+    assert_problem(&app.send(order(&ids[..2])).await, 422, "invalid_order");
     let doubled = [ids[0].clone(), ids[0].clone(), ids[1].clone()];
-    assert_problem(&send(&app, order(&doubled)).await, 422, "invalid_order");
+    assert_problem(&app.send(order(&doubled)).await, 422, "invalid_order");
 }
 
 #[actix_web::test]
 async fn members_pin_modules_for_themselves_and_admins_for_everyone() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
     let first = module_with_section(&app, &owner, "First").await;
     let second = module_with_section(&app, &owner, "Second").await;
     let draft = module_with_section(&app, &owner, "Draft").await;
-    publish(&app, &owner, &first).await;
-    publish(&app, &owner, &second).await;
+    app.publish(&owner, &first).await;
+    app.publish(&owner, &second).await;
 
-    let pinned = send(
-        &app,
-        json_request(
+    let pinned = app
+        .call(
             Method::PUT,
             &format!("/v1/modules/{second}/pin"),
-            Some(&ann),
+            &ann,
             None,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(pinned.status, 200, "{}", pinned.text);
     assert_eq!(pinned.json["pinned"], true);
-    let mine = send(&app, get("/v1/modules?pinned=true", &ann)).await;
+    let mine = app.get("/v1/modules?pinned=true", &ann).await;
     let ids: Vec<&str> = mine.json["data"]
         .as_array()
         .map(|a| a.iter().filter_map(|m| m["id"].as_str()).collect())
@@ -517,117 +382,78 @@ async fn members_pin_modules_for_themselves_and_admins_for_everyone() {
     assert_eq!(ids, [second.as_str()]);
     // Pins are personal.
     assert_eq!(
-        send(&app, get("/v1/modules?pinned=true", &owner))
-            .await
-            .json["data"],
+        app.get("/v1/modules?pinned=true", &owner).await.json["data"],
         json!([])
     );
     // A module you cannot see cannot be pinned.
     assert_problem(
-        &send(
-            &app,
-            json_request(
-                Method::PUT,
-                &format!("/v1/modules/{draft}/pin"),
-                Some(&ann),
-                None,
-            ),
-        )
-        .await,
+        &app.call(Method::PUT, &format!("/v1/modules/{draft}/pin"), &ann, None)
+            .await,
         404,
         "module_not_found",
     );
-    let unpinned = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/modules/{second}/pin"),
-            Some(&ann),
-            None,
-        ),
-    )
-    .await;
+    let unpinned = app.delete(&format!("/v1/modules/{second}/pin"), &ann).await;
     assert_eq!(unpinned.json["pinned"], false);
 
     assert_problem(
-        &send(
-            &app,
-            json_request(
-                Method::PUT,
-                &format!("/v1/modules/{first}/company-pin"),
-                Some(&ann),
-                None,
-            ),
+        &app.call(
+            Method::PUT,
+            &format!("/v1/modules/{first}/company-pin"),
+            &ann,
+            None,
         )
         .await,
         403,
         "forbidden",
     );
-    let company = send(
-        &app,
-        json_request(
+    let company = app
+        .call(
             Method::PUT,
             &format!("/v1/modules/{first}/company-pin"),
-            Some(&owner),
+            &owner,
             None,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(company.status, 200, "{}", company.text);
-    let seen = send(&app, get(&format!("/v1/modules/{first}"), &ann)).await;
+    let seen = app.get(&format!("/v1/modules/{first}"), &ann).await;
     assert_eq!(seen.json["company_pinned"], true);
 }
 
 #[actix_web::test]
 async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
-    let forklift = send(
-        &app,
-        post("/v1/modules", &owner, json!({ "title": "Forklift safety" })),
-    )
-    .await
-    .json["id"]
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
+    let forklift = app
+        .post("/v1/modules", &owner, json!({ "title": "Forklift safety" }))
+        .await
+        .json["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    send(&app, post(&format!("/v1/modules/{forklift}/sections"), &owner, json!({ "title": "Gear", "content_html": "<p>Always wear a <b>helmet</b> on the floor</p>" }))).await;
+    app.post(&format!("/v1/modules/{forklift}/sections"), &owner, json!({ "title": "Gear", "content_html": "<p>Always wear a <b>helmet</b> on the floor</p>" })).await;
     let finance = module_with_section(&app, &owner, "Finance basics").await;
-    let hidden = send(
-        &app,
-        post(
+    let hidden = app
+        .post(
             "/v1/modules",
             &owner,
             json!({ "title": "Helmet policy draft" }),
-        ),
-    )
-    .await
-    .json["id"]
+        )
+        .await
+        .json["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    send(
-        &app,
-        post(
-            &format!("/v1/modules/{hidden}/sections"),
-            &owner,
-            json!({ "title": "x" }),
-        ),
+    app.post(
+        &format!("/v1/modules/{hidden}/sections"),
+        &owner,
+        json!({ "title": "x" }),
     )
     .await;
-    publish(&app, &owner, &forklift).await;
-    publish(&app, &owner, &finance).await;
+    app.publish(&owner, &forklift).await;
+    app.publish(&owner, &finance).await;
 
     let ids = |reply: &guild_tests::Reply| -> Vec<String> {
         reply.json["data"]
@@ -639,184 +465,147 @@ async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see()
             })
             .unwrap_or_default()
     };
-    let mut admin_hits = ids(&send(&app, get("/v1/modules?q=helmet", &owner)).await);
+    let mut admin_hits = ids(&app.get("/v1/modules?q=helmet", &owner).await);
     admin_hits.sort();
     let mut expected = vec![forklift.clone(), hidden.clone()];
     expected.sort();
     assert_eq!(admin_hits, expected, "by section text and by title");
     assert_eq!(
-        ids(&send(&app, get("/v1/modules?q=helmet", &ann)).await),
+        ids(&app.get("/v1/modules?q=helmet", &ann).await),
         std::slice::from_ref(&forklift),
         "drafts stay hidden"
     );
     assert_eq!(
-        ids(&send(&app, get("/v1/modules?q=FINANCE", &ann)).await),
+        ids(&app.get("/v1/modules?q=FINANCE", &ann).await),
         [finance]
     );
     assert!(
-        ids(&send(&app, get("/v1/modules?q=b", &ann)).await).is_empty(),
+        ids(&app.get("/v1/modules?q=b", &ann).await).is_empty(),
         "HTML tags are not words"
     );
     assert!(
-        ids(&send(&app, get("/v1/modules?q=helmet%20-floor", &ann)).await).is_empty(),
+        ids(&app.get("/v1/modules?q=helmet%20-floor", &ann).await).is_empty(),
         "exclusions apply"
     );
-    let other = access(&sign_up(&app, "other").await);
-    assert!(ids(&send(&app, get("/v1/modules?q=helmet", &other)).await).is_empty());
+    let other = app.owner("other").await;
+    assert!(ids(&app.get("/v1/modules?q=helmet", &other).await).is_empty());
 }
 
 #[actix_web::test]
 async fn publishing_a_changed_module_records_versions_and_readers_see_material_updates() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
     let id = module_with_section(&app, &owner, "Fire drills").await;
-    let draft = send(&app, get(&format!("/v1/modules/{id}"), &owner)).await;
+    let draft = app.get(&format!("/v1/modules/{id}"), &owner).await;
     assert_eq!(draft.json["version"], 0);
     // Versions only exist for published modules.
-    let early = send(
-        &app,
-        post(
+    let early = app
+        .post(
             &format!("/v1/modules/{id}/versions"),
             &owner,
             json!({ "summary": "x", "kind": "MINOR" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&early, 409, "invalid_status_transition");
-    publish(&app, &owner, &id).await;
+    app.publish(&owner, &id).await;
 
     // Ann reads version 1: nothing is "updated" for her.
-    let first = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    let first = app.get(&format!("/v1/modules/{id}"), &ann).await;
     assert_eq!(first.json["version"], 1, "{}", first.text);
     assert_eq!(first.json["updated_since_last_read"], false);
     assert!(first.json["last_accessed_at"].is_string());
 
     // Nothing changed: no new version.
-    let unchanged = send(
-        &app,
-        post(
+    let unchanged = app
+        .post(
             &format!("/v1/modules/{id}/versions"),
             &owner,
             json!({ "summary": "Nothing", "kind": "MINOR" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&unchanged, 409, "no_changes");
 
     // A minor edit does not flag the module for readers.
-    let section = send(
-        &app,
-        post(
+    let section = app
+        .post(
             &format!("/v1/modules/{id}/sections"),
             &owner,
             json!({ "title": "Typos", "content_html": "<p>fixed</p>" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(section.status, 201);
-    let minor = send(
-        &app,
-        post(
+    let minor = app
+        .post(
             &format!("/v1/modules/{id}/versions"),
             &owner,
             json!({ "summary": "Fixed typos", "kind": "MINOR" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(minor.status, 201, "{}", minor.text);
     assert_eq!(minor.json["version"], 2);
-    let after_minor = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    let after_minor = app.get(&format!("/v1/modules/{id}"), &ann).await;
     assert_eq!(after_minor.json["updated_since_last_read"], false);
 
     // A material change does, until Ann acknowledges it; unpublishing and republishing after an
     // edit records the next version.
-    let etag = send(&app, get(&format!("/v1/modules/{id}"), &owner))
+    let etag = app
+        .get(&format!("/v1/modules/{id}"), &owner)
         .await
         .header("etag")
         .unwrap_or_default()
         .to_owned();
-    let edited = send(
-        &app,
-        with_if_match(
-            Method::PATCH,
+    let edited = app
+        .patch(
             &format!("/v1/modules/{id}"),
             &owner,
-            &etag,
-            Some(json!({ "description": "New evacuation routes" })),
-        ),
-    )
-    .await;
+            json!({ "description": "New evacuation routes" }),
+        )
+        .if_match(&etag)
+        .await;
     assert_eq!(edited.status, 200);
     let etag = edited.header("etag").unwrap_or_default().to_owned();
-    let bad_kind = send(
-        &app,
-        with_if_match(
-            Method::POST,
+    let bad_kind = app
+        .post(
             &format!("/v1/modules/{id}/status"),
             &owner,
-            &etag,
-            Some(json!({ "status": "PUBLISHED", "kind": "HUGE" })),
-        ),
-    )
-    .await;
+            json!({ "status": "PUBLISHED", "kind": "HUGE" }),
+        )
+        .if_match(&etag)
+        .await;
     assert_problem(&bad_kind, 422, "validation_failed");
-    let etag = send(
-        &app,
-        with_if_match(
-            Method::POST,
+    let etag = app
+        .post(
             &format!("/v1/modules/{id}/status"),
             &owner,
-            &etag,
-            Some(json!({ "status": "DRAFT" })),
-        ),
-    )
-    .await
-    .header("etag")
-    .unwrap_or_default()
-    .to_owned();
-    let republished = send(
-        &app,
-        with_if_match(
-            Method::POST,
-            &format!("/v1/modules/{id}/status"),
-            &owner,
-            &etag,
-            Some(json!({ "status": "PUBLISHED", "summary": "New evacuation routes", "kind": "MATERIAL" })),
-        ),
-    )
+            json!({ "status": "DRAFT" }),
+        )
+        .if_match(&etag)
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let republished = app.post(&format!("/v1/modules/{id}/status"), &owner, json!({ "status": "PUBLISHED", "summary": "New evacuation routes", "kind": "MATERIAL" })).if_match(&etag)
     .await;
     assert_eq!(republished.status, 200, "{}", republished.text);
     assert_eq!(republished.json["version"], 3);
-    let flagged = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    let flagged = app.get(&format!("/v1/modules/{id}"), &ann).await;
     assert_eq!(flagged.json["updated_since_last_read"], true);
-    let listed = send(&app, get("/v1/modules", &ann)).await;
+    let listed = app.get("/v1/modules", &ann).await;
     assert_eq!(listed.json["data"][0]["updated_since_last_read"], true);
-    let ack = send(
-        &app,
-        post(&format!("/v1/modules/{id}/acknowledge"), &ann, json!({})),
-    )
-    .await;
+    let ack = app
+        .post(&format!("/v1/modules/{id}/acknowledge"), &ann, json!({}))
+        .await;
     assert_eq!(ack.status, 204, "{}", ack.text);
-    let read = send(&app, get(&format!("/v1/modules/{id}"), &ann)).await;
+    let read = app.get(&format!("/v1/modules/{id}"), &ann).await;
     assert_eq!(read.json["updated_since_last_read"], false);
 
     // The changelog, newest first, paged.
-    let log = send(
-        &app,
-        get(&format!("/v1/modules/{id}/versions?limit=2"), &ann),
-    )
-    .await;
+    let log = app
+        .get(&format!("/v1/modules/{id}/versions?limit=2"), &ann)
+        .await;
     assert_eq!(log.status, 200, "{}", log.text);
     let versions: Vec<_> = log.json["data"]
         .as_array()
@@ -830,17 +619,15 @@ async fn publishing_a_changed_module_records_versions_and_readers_see_material_u
         [(json!(3), json!("MATERIAL")), (json!(2), json!("MINOR"))]
     );
     let cursor = log.json["next_cursor"].as_str().unwrap_or_default();
-    let rest = send(
-        &app,
-        get(&format!("/v1/modules/{id}/versions?cursor={cursor}"), &ann),
-    )
-    .await;
+    let rest = app
+        .get(&format!("/v1/modules/{id}/versions?cursor={cursor}"), &ann)
+        .await;
     assert_eq!(rest.json["data"][0]["version"], 1);
     assert_eq!(rest.json["data"][0]["summary"], "First publication");
     assert_eq!(rest.json["next_cursor"], Value::Null);
 
     // Only the material version is announced to notifications.
-    let mut conn = w.db.conn().await;
+    let mut conn = app.db.conn().await;
     let kinds: Vec<serde_json::Value> = diesel_async::RunQueryDsl::load(
         diesel::QueryDsl::select(
             diesel::QueryDsl::filter(
@@ -880,19 +667,17 @@ async fn creating_a_module_requires_a_title_in_the_spec_and_on_the_server() {
         json!(["DRAFT", "PUBLISHED", "ARCHIVED"])
     );
 
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let empty = send(&app, post("/v1/modules", &owner, json!({}))).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let empty = app.post("/v1/modules", &owner, json!({})).await;
     assert_problem(&empty, 422, "validation_failed");
-    let bad = send(
-        &app,
-        post(
+    let bad = app
+        .post(
             "/v1/modules",
             &owner,
             json!({ "title": "Ladders", "difficulty": "EASY" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&bad, 422, "validation_failed");
 }
 
@@ -900,8 +685,8 @@ async fn creating_a_module_requires_a_title_in_the_spec_and_on_the_server() {
 /// response again, `ETag` included; the key with another body is refused.
 #[actix_web::test]
 async fn a_retried_module_create_with_a_key_creates_one_module() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let body = json!({ "title": "Ladders", "tags": ["safety"] });
     let create = |body: &Value| {
         guild_tests::request_with(
@@ -912,25 +697,25 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
             Some(body.clone()),
         )
     };
-    let first = send(&app, create(&body)).await;
+    let first = app.send(create(&body)).await;
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(first.header("etag"), Some("\"1\""));
     assert_eq!(first.header("idempotent-replayed"), None);
-    let again = send(&app, create(&body)).await;
+    let again = app.send(create(&body)).await;
     assert_eq!(again.status, 201, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.header("etag"), Some("\"1\""));
     assert_eq!(again.json["id"], first.json["id"]);
     assert_eq!(
         guild_tests::count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM modules WHERE title = 'Ladders'"
         )
         .await,
         1
     );
     assert_problem(
-        &send(&app, create(&json!({ "title": "Scaffolds" }))).await,
+        &app.send(create(&json!({ "title": "Scaffolds" }))).await,
         422,
         "idempotency_key_reused",
     );
@@ -954,33 +739,25 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
                 Some(body.clone()),
             )
         };
-        let one = send(&app, req()).await;
+        let one = app.send(req()).await;
         assert_eq!(one.status, 201, "{uri}: {}", one.text);
-        let two = send(&app, req()).await;
+        let two = app.send(req()).await;
         assert_eq!(two.status, 201, "{uri}: {}", two.text);
         assert_eq!(two.json["id"], one.json["id"], "{uri}");
         assert_eq!(two.header("idempotent-replayed"), Some("true"));
     }
     assert_eq!(
-        guild_tests::count(&w, "SELECT count(*) AS n FROM sections").await,
+        guild_tests::count(&app, "SELECT count(*) AS n FROM sections").await,
         1
     );
     assert_eq!(
-        guild_tests::count(&w, "SELECT count(*) AS n FROM module_categories").await,
+        guild_tests::count(&app, "SELECT count(*) AS n FROM module_categories").await,
         1
     );
 }
 
 /// Walks every page of `uri` (which has no query yet, or ends with one) at `limit` a page.
-async fn walk<S, B>(app: &S, token: &str, uri: &str, limit: u32, field: &str) -> Vec<String>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn walk(app: &TestApp, token: &str, uri: &str, limit: u32, field: &str) -> Vec<String> {
     let sep = if uri.contains('?') { '&' } else { '?' };
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -989,7 +766,7 @@ where
             Some(c) => format!("{uri}{sep}limit={limit}&cursor={c}"),
             None => format!("{uri}{sep}limit={limit}"),
         };
-        let page = send(app, get(&page_uri, token)).await;
+        let page = app.get(&page_uri, token).await;
         assert_eq!(page.status, 200, "{page_uri}: {}", page.text);
         let data = page.json["data"].as_array().cloned().unwrap_or_default();
         assert!(data.len() <= limit as usize, "{}", page.text);
@@ -1009,10 +786,12 @@ where
 /// cursor only continues the order it was issued for.
 #[actix_web::test]
 async fn the_catalog_sorts_and_pages_by_title_creation_or_change() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     for title in ["Bravo", "Alpha", "Charlie", "Bravo"] {
-        let created = send(&app, post("/v1/modules", &owner, json!({ "title": title }))).await;
+        let created = app
+            .post("/v1/modules", &owner, json!({ "title": title }))
+            .await;
         assert_eq!(created.status, 201, "{}", created.text);
     }
     let by_title = walk(&app, &owner, "/v1/modules?sort=title", 1, "title").await;
@@ -1038,26 +817,23 @@ async fn the_catalog_sorts_and_pages_by_title_creation_or_change() {
         4
     );
 
-    let first = send(&app, get("/v1/modules?sort=title&limit=1", &owner)).await;
+    let first = app.get("/v1/modules?sort=title&limit=1", &owner).await;
     let cursor = first.json["next_cursor"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(!cursor.is_empty(), "{}", first.text);
     assert_problem(
-        &send(
-            &app,
-            get(
-                &format!("/v1/modules?sort=-created_at&cursor={cursor}"),
-                &owner,
-            ),
+        &app.get(
+            &format!("/v1/modules?sort=-created_at&cursor={cursor}"),
+            &owner,
         )
         .await,
         422,
         "validation_failed",
     );
     assert_problem(
-        &send(&app, get("/v1/modules?sort=name", &owner)).await,
+        &app.get("/v1/modules?sort=name", &owner).await,
         422,
         "validation_failed",
     );
@@ -1066,24 +842,20 @@ async fn the_catalog_sorts_and_pages_by_title_creation_or_change() {
 /// Sections and categories are lists with the page envelope.
 #[actix_web::test]
 async fn sections_and_categories_come_a_page_at_a_time() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let module = send(
-        &app,
-        post("/v1/modules", &owner, json!({ "title": "Ladders" })),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let module = app
+        .post("/v1/modules", &owner, json!({ "title": "Ladders" }))
+        .await;
     let id = module.json["id"].as_str().unwrap_or_default().to_owned();
     for title in ["Feet", "Rungs", "Locks"] {
-        let made = send(
-            &app,
-            post(
+        let made = app
+            .post(
                 &format!("/v1/modules/{id}/sections"),
                 &owner,
                 json!({ "title": title }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(made.status, 201, "{}", made.text);
     }
     assert_eq!(
@@ -1098,15 +870,13 @@ async fn sections_and_categories_come_a_page_at_a_time() {
         ["Feet", "Rungs", "Locks"]
     );
     for (name, order) in [("Zeta", 0), ("Alpha", 0), ("First", -1)] {
-        let made = send(
-            &app,
-            post(
+        let made = app
+            .post(
                 "/v1/module-categories",
                 &owner,
                 json!({ "name": name, "sort_order": order }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(made.status, 201, "{}", made.text);
     }
     assert_eq!(

@@ -7,6 +7,12 @@ use actix_web::web;
 use guild_api::{AppState, build_app_with};
 use guild_testkit::TestDb;
 
+mod app;
+mod fixtures;
+
+pub use app::{IntoRequest, Request, TestApp};
+pub use fixtures::{fields, id};
+
 /// Builds the app on a fresh database; `configure` adjusts the state, `extra` mounts test-only
 /// routes behind the real middleware.
 pub async fn app_with(
@@ -265,22 +271,56 @@ pub async fn world(
         Error = actix_web::Error,
     >,
 ) {
-    let db = TestDb::new().await;
-    let mut state = AppState::new(db.pool());
-    let mail = guild_integrations::mail::RecordingMailer::new();
-    state.mailer = std::sync::Arc::new(mail.clone());
-    state.tokens = std::sync::Arc::new(guild_api::auth::TokenKeys::new(
-        TEST_SECRET,
-        "guild",
-        std::time::Duration::from_secs(900),
-    ));
-    state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(std::time::Duration::ZERO));
-    configure(&mut state);
-    let service = test::init_service(build_app_with(state.clone(), Box::new(|_| {}))).await;
-    (World { db, state, mail }, service)
+    world_with(configure, |_| {}).await
+}
+
+/// [`world`] with test-only routes mounted by `extra` behind the real middleware.
+pub async fn world_with(
+    configure: impl FnOnce(&mut AppState),
+    extra: impl FnOnce(&mut web::ServiceConfig) + 'static,
+) -> (
+    World,
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+) {
+    let world = World::new(configure).await;
+    let service = serve(world.state.clone(), Box::new(extra)).await;
+    (world, service)
+}
+
+/// The app service over `state`; not generic over the test's closures, so its type names none.
+async fn serve(
+    state: AppState,
+    extra: Box<dyn FnOnce(&mut web::ServiceConfig)>,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> + 'static {
+    test::init_service(build_app_with(state, extra)).await
 }
 
 impl World {
+    /// A fresh database and the state [`world`] builds the app with, adjusted by `configure`.
+    async fn new(configure: impl FnOnce(&mut AppState)) -> Self {
+        let db = TestDb::new().await;
+        let mut state = AppState::new(db.pool());
+        let mail = guild_integrations::mail::RecordingMailer::new();
+        state.mailer = std::sync::Arc::new(mail.clone());
+        state.tokens = std::sync::Arc::new(guild_api::auth::TokenKeys::new(
+            TEST_SECRET,
+            "guild",
+            std::time::Duration::from_secs(900),
+        ));
+        state.actors =
+            std::sync::Arc::new(guild_api::auth::ActorCache::new(std::time::Duration::ZERO));
+        configure(&mut state);
+        Self { db, state, mail }
+    }
+
     /// Runs the worker until nothing is due (delivers queued emails).
     pub async fn run_worker(&self) {
         let worker = guild_db::worker::Worker::new(
@@ -363,6 +403,18 @@ pub fn multipart_upload(
     bytes: &[u8],
     title: Option<&str>,
 ) -> actix_http::Request {
+    let (content_type, body) = multipart_body(file_name, bytes, title);
+    test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .insert_header(("content-type", content_type))
+        .set_payload(body)
+        .to_request()
+}
+
+/// The content type and body of a multipart/form-data form: `bytes` as the file `file_name`, and
+/// a title if given.
+fn multipart_body(file_name: &str, bytes: &[u8], title: Option<&str>) -> (String, Vec<u8>) {
     const BOUNDARY: &str = "guild-test-boundary-7MA4YWxk";
     let mut body = Vec::new();
     body.extend_from_slice(
@@ -383,15 +435,7 @@ pub fn multipart_upload(
         );
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .insert_header((
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        ))
-        .set_payload(body)
-        .to_request()
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 /// A minimal HTTP/1.1 client for URLs the app hands out (signed storage URLs): sends one request
