@@ -1,16 +1,9 @@
 //! Assignments through the API: authoring with rubrics, submission formats and files,
 //! resubmission and late rules, rubric and plain-score grading, completion, isolation.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
-use guild_tests::{
-    Reply, access, assert_problem, call, join, json_request, multipart_upload, send, sign_up,
-    with_headers, world,
-};
+use guild_tests::{Reply, TestApp, assert_problem, count, events, fields, id};
 use serde_json::{Value, json};
 
 const PDF: &[u8] =
@@ -19,160 +12,30 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// Submits `body` to `assignment` with a fresh Idempotency-Key.
-async fn submit<S, B>(app: &S, token: &str, assignment: &str, body: Value) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+async fn submit(app: &TestApp, token: &str, assignment: &str, body: Value) -> Reply {
     let key = uuid::Uuid::now_v7().to_string();
     submit_with_key(app, token, assignment, &key, body).await
 }
 
-async fn submit_with_key<S, B>(
-    app: &S,
+async fn submit_with_key(
+    app: &TestApp,
     token: &str,
     assignment: &str,
     key: &str,
     body: Value,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    with_headers(
-        app,
-        Method::POST,
+) -> Reply {
+    app.post(
         &format!("/v1/assignments/{assignment}/submissions"),
         token,
-        &[("idempotency-key", key)],
-        Some(body),
+        body,
     )
+    .idempotency_key(key)
     .await
 }
 
-async fn grade<S, B>(app: &S, token: &str, submission: &str, body: Value) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    call(
-        app,
-        Method::POST,
-        &format!("/v1/submissions/{submission}/grade"),
-        token,
-        Some(body),
-    )
-    .await
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-fn fields(reply: &Reply) -> Vec<(String, String)> {
-    reply.json["errors"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap_or_default().to_owned(),
-                e["code"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// A published module with one section, in a tenant whose catalog is open to every member;
-/// returns the module and section ids.
-async fn published_module<S, B>(app: &S, owner: &str) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let module = call(
-        app,
-        Method::POST,
-        "/v1/modules",
-        owner,
-        Some(json!({ "title": "Report writing" })),
-    )
-    .await;
-    assert_eq!(module.status, 201, "{}", module.text);
-    let module_id = id(&module.json);
-    let section = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module_id}/sections"),
-        owner,
-        Some(json!({ "title": "Intro", "content_html": "<p>Hi</p>" })),
-    )
-    .await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let current = call(
-        app,
-        Method::GET,
-        &format!("/v1/modules/{module_id}"),
-        owner,
-        None,
-    )
-    .await;
-    let etag = current.header("etag").unwrap_or_default().to_owned();
-    let published = with_headers(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module_id}/status"),
-        owner,
-        &[("if-match", &etag)],
-        Some(json!({ "status": "PUBLISHED" })),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    let opened = call(
-        app,
-        Method::PATCH,
-        "/v1/tenant",
-        owner,
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    assert_eq!(opened.status, 200, "{}", opened.text);
-    (module_id, id(&section.json))
-}
-
-async fn assignment<S, B>(app: &S, owner: &str, module: &str, body: Value) -> Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let created = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module}/assignments"),
-        owner,
-        Some(body),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    created.json
-}
-
-async fn make_mentor<S, B>(app: &S, owner: &str, module: &str, mentor: &str)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let me = call(app, Method::GET, "/v1/me", mentor, None).await;
-    let reply = call(
-        app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        owner,
-        Some(json!({ "ids": [me.json["user"]["id"]] })),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
+async fn grade(app: &TestApp, token: &str, submission: &str, body: Value) -> Reply {
+    app.post(&format!("/v1/submissions/{submission}/grade"), token, body)
+        .await
 }
 
 fn rubric() -> Value {
@@ -189,80 +52,43 @@ fn rubric() -> Value {
     ])
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &guild_tests::World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
-}
-
-#[derive(QueryableByName)]
-struct Event {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Text)]
-    payload: String,
-}
-
-async fn events(w: &guild_tests::World) -> Vec<(String, Value)> {
-    diesel::sql_query(
-        "SELECT kind, payload::text AS payload FROM outbox_events \
-         WHERE kind LIKE 'assessment.assignment_%' ORDER BY created_at, kind",
-    )
-    .load::<Event>(&mut w.db.conn().await)
-    .await
-    .unwrap_or_default()
-    .into_iter()
-    .map(|e| (e.kind, serde_json::from_str(&e.payload).unwrap_or_default()))
-    .collect()
-}
-
 #[actix_web::test]
 async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let (module, section) = published_module(&app, &owner).await;
-    make_mentor(&app, &owner, &module, &mia).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let mia = app.member(&owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, section) = app.published_module(&owner, "Report writing").await;
+    app.make_mentor(&owner, &module, &mia).await;
 
     // Rubrics that do not add up, or break a rule, are refused field by field.
     let uri = format!("/v1/modules/{module}/assignments");
-    let short = call(
-        &app,
-        Method::POST,
-        &uri,
-        &owner,
-        Some(json!({ "title": "Report", "max_score": 12, "rubric": rubric() })),
-    )
-    .await;
+    let short = app
+        .post(
+            &uri,
+            &owner,
+            json!({ "title": "Report", "max_score": 12, "rubric": rubric() }),
+        )
+        .await;
     assert_problem(&short, 422, "validation_failed");
     assert_eq!(
         fields(&short),
         vec![("rubric".to_owned(), "rubric_total".to_owned())]
     );
-    let broken = call(
-        &app,
-        Method::POST,
-        &uri,
-        &owner,
-        Some(json!({ "title": "Report", "max_score": 10, "rubric": [
-            { "id": "a", "title": "A", "levels": [
-                { "id": "x", "title": "X", "points": 11 },
-                { "id": "x", "title": "Y", "points": 1 }
-            ]},
-            { "id": "a", "title": "", "levels": [] }
-        ]})),
-    )
-    .await;
+    let broken = app
+        .post(
+            &uri,
+            &owner,
+            json!({ "title": "Report", "max_score": 10, "rubric": [
+                { "id": "a", "title": "A", "levels": [
+                    { "id": "x", "title": "X", "points": 11 },
+                    { "id": "x", "title": "Y", "points": 1 }
+                ]},
+                { "id": "a", "title": "", "levels": [] }
+            ]}),
+        )
+        .await;
     assert_problem(&broken, 422, "validation_failed");
     let broken = fields(&broken);
     for expected in [
@@ -278,43 +104,37 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
         );
     }
     // A section of another module, and an employee authoring, are refused.
-    let other = call(
-        &app,
-        Method::POST,
-        &uri,
-        &owner,
-        Some(json!({ "title": "Report", "max_score": 10, "section_id": uuid::Uuid::now_v7() })),
-    )
-    .await;
+    let other = app
+        .post(
+            &uri,
+            &owner,
+            json!({ "title": "Report", "max_score": 10, "section_id": uuid::Uuid::now_v7() }),
+        )
+        .await;
     assert_eq!(
         fields(&other),
         vec![("section_id".to_owned(), "not_in_module".to_owned())]
     );
-    let by_ann = call(
-        &app,
-        Method::POST,
-        &uri,
-        &ann,
-        Some(json!({ "title": "Report", "max_score": 10 })),
-    )
-    .await;
+    let by_ann = app
+        .post(&uri, &ann, json!({ "title": "Report", "max_score": 10 }))
+        .await;
     assert_problem(&by_ann, 403, "forbidden");
 
-    let created = assignment(
-        &app,
-        &owner,
-        &module,
-        json!({
-            "title": "Incident report", "section_id": section, "max_score": 10,
-            "brief_html": "<p>Write it up</p><script>alert(1)</script>", "rubric": rubric()
-        }),
-    )
-    .await;
+    let created = app
+        .assignment(
+            &owner,
+            &module,
+            json!({
+                "title": "Incident report", "section_id": section, "max_score": 10,
+                "brief_html": "<p>Write it up</p><script>alert(1)</script>", "rubric": rubric()
+            }),
+        )
+        .await;
     let assignment_id = id(&created);
     assert_eq!(created["brief_html"], "<p>Write it up</p>");
     assert_eq!(created["rubric"][1]["levels"][1]["points"], 4);
     assert_eq!(created["submission_format"], "TEXT");
-    let listed = call(&app, Method::GET, &uri, &ann, None).await;
+    let listed = app.get(&uri, &ann).await;
     assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
 
     let submitted = submit(
@@ -330,31 +150,24 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
     let submission = id(&submitted.json);
 
     // The graders' queue shows it to the mentor, not to other members.
-    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    let queue = app.get("/v1/assignment-reviews", &mia).await;
     assert_eq!(queue.status, 200, "{}", queue.text);
     assert_eq!(queue.json["data"][0]["submission"]["id"], submission);
     assert_eq!(queue.json["data"][0]["assignment_title"], "Incident report");
-    let none = call(&app, Method::GET, "/v1/assignment-reviews", &bob, None).await;
+    let none = app.get("/v1/assignment-reviews", &bob).await;
     assert_eq!(none.json["data"], json!([]));
 
     // Another member neither sees nor grades it; the author cannot grade their own.
-    let peek = call(
-        &app,
-        Method::GET,
-        &format!("/v1/submissions/{submission}"),
-        &bob,
-        None,
-    )
-    .await;
+    let peek = app
+        .get(&format!("/v1/submissions/{submission}"), &bob)
+        .await;
     assert_problem(&peek, 404, "submission_not_found");
-    let bob_list = call(
-        &app,
-        Method::GET,
-        &format!("/v1/assignments/{assignment_id}/submissions"),
-        &bob,
-        None,
-    )
-    .await;
+    let bob_list = app
+        .get(
+            &format!("/v1/assignments/{assignment_id}/submissions"),
+            &bob,
+        )
+        .await;
     assert_eq!(bob_list.json["data"], json!([]));
     let selection = json!([
         { "criterion_id": "content", "level_id": "good" },
@@ -435,26 +248,19 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
     )
     .await;
     assert_problem(&again, 409, "submission_already_graded");
-    let seen = call(
-        &app,
-        Method::GET,
-        &format!("/v1/submissions/{submission}"),
-        &ann,
-        None,
-    )
-    .await;
+    let seen = app
+        .get(&format!("/v1/submissions/{submission}"), &ann)
+        .await;
     assert_eq!(seen.status, 200, "{}", seen.text);
     assert_eq!(seen.json["score"], 8.0);
     assert_eq!(seen.json["max_score"], 10);
     assert_eq!(seen.json["feedback"], "Clear, but thin on causes.");
-    let mine = call(
-        &app,
-        Method::GET,
-        &format!("/v1/assignments/{assignment_id}/submissions"),
-        &ann,
-        None,
-    )
-    .await;
+    let mine = app
+        .get(
+            &format!("/v1/assignments/{assignment_id}/submissions"),
+            &ann,
+        )
+        .await;
     assert_eq!(mine.json["data"][0]["score"], 8.0);
     let resubmit = submit(
         &app,
@@ -464,11 +270,11 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
     )
     .await;
     assert_problem(&resubmit, 409, "assignment_already_graded");
-    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    let queue = app.get("/v1/assignment-reviews", &mia).await;
     assert_eq!(queue.json["data"], json!([]));
 
     // Both facts went to the outbox, and every mutation was audited.
-    let events = events(&w).await;
+    let events = events(&app, "assessment.assignment_%").await;
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         kinds,
@@ -485,7 +291,7 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
     assert_eq!(graded_event["user_id"], submitted.json["user_id"]);
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM audit_log WHERE action IN \
              ('ASSIGNMENT_CREATED', 'ASSIGNMENT_SUBMITTED', 'ASSIGNMENT_GRADED')"
         )
@@ -496,17 +302,17 @@ async fn rubrics_are_validated_and_rubric_grading_adds_up_the_chosen_levels() {
 
 #[actix_web::test]
 async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ranged() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let created = assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Summary", "max_score": 10 }),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let created = app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Summary", "max_score": 10 }),
+        )
+        .await;
     let assignment_id = id(&created);
 
     let first = submit_with_key(
@@ -549,14 +355,12 @@ async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ra
     .await;
     assert_eq!(second.status, 201, "{}", second.text);
     assert_eq!(second.json["number"], 2);
-    let mine = call(
-        &app,
-        Method::GET,
-        &format!("/v1/assignments/{assignment_id}/submissions"),
-        &ann,
-        None,
-    )
-    .await;
+    let mine = app
+        .get(
+            &format!("/v1/assignments/{assignment_id}/submissions"),
+            &ann,
+        )
+        .await;
     let data = mine.json["data"].as_array().cloned().unwrap_or_default();
     assert_eq!(data.len(), 2);
     assert_eq!(data[0]["superseded"], true);
@@ -595,12 +399,12 @@ async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ra
     .await;
     assert_problem(&after, 409, "assignment_already_graded");
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM assignment_submissions").await,
+        count(&app, "SELECT count(*) AS n FROM assignment_submissions").await,
         2
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE kind = 'assessment.assignment_submitted'"
         )
         .await,
@@ -610,31 +414,31 @@ async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ra
 
 #[actix_web::test]
 async fn after_the_due_date_submissions_are_refused_unless_late_work_is_allowed() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
     let due = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
-    let strict = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Strict", "max_score": 5, "due_at": due }),
-    )
-    .await);
-    let lenient = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Lenient", "max_score": 5, "due_at": due, "allow_late": true }),
-    )
-    .await);
+    let strict = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Strict", "max_score": 5, "due_at": due }),
+        )
+        .await);
+    let lenient = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Lenient", "max_score": 5, "due_at": due, "allow_late": true }),
+        )
+        .await);
     let on_time = submit(&app, &ann, &strict, json!({ "text_answer": "On time" })).await;
     assert_eq!(on_time.status, 201, "{}", on_time.text);
     assert_eq!(on_time.json["late"], false);
 
     diesel::sql_query("UPDATE assignments SET due_at = now() - interval '1 hour'")
-        .execute(&mut w.db.conn().await)
+        .execute(&mut app.db.conn().await)
         .await
         .expect("move the due dates into the past");
 
@@ -647,7 +451,7 @@ async fn after_the_due_date_submissions_are_refused_unless_late_work_is_allowed(
     assert_eq!(resubmitted.status, 201, "{}", resubmitted.text);
     assert_eq!(resubmitted.json["late"], true);
     assert_eq!(resubmitted.json["number"], 2);
-    let events = events(&w).await;
+    let events = events(&app, "assessment.assignment_%").await;
     assert_eq!(
         events.last().map(|(_, p)| p["late"].clone()),
         Some(json!(true))
@@ -656,51 +460,44 @@ async fn after_the_due_date_submissions_are_refused_unless_late_work_is_allowed(
 
 #[actix_web::test]
 async fn submission_formats_and_file_rules_are_enforced() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let text = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Text", "max_score": 5 }),
-    )
-    .await);
-    let file = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "File", "max_score": 5, "submission_format": "FILE",
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let text = id(&app
+        .assignment(&owner, &module, json!({ "title": "Text", "max_score": 5 }))
+        .await);
+    let file = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "File", "max_score": 5, "submission_format": "FILE",
                 "allowed_file_types": ["PDF"] }),
-    )
-    .await);
-    let both = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Both", "max_score": 5, "submission_format": "BOTH",
+        )
+        .await);
+    let both = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Both", "max_score": 5, "submission_format": "BOTH",
                 "allowed_file_types": ["pdf", "png"], "max_file_bytes": 100 }),
-    )
-    .await);
-    let bad_type = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/assignments"),
-        &owner,
-        Some(
+        )
+        .await);
+    let bad_type = app
+        .post(
+            &format!("/v1/modules/{module}/assignments"),
+            &owner,
             json!({ "title": "X", "max_score": 5, "submission_format": "FILE",
                      "allowed_file_types": ["exe"] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         fields(&bad_type),
         vec![("allowed_file_types".to_owned(), "one_of".to_owned())]
     );
     let upload = |assignment: &str, token: &str, name: &str, bytes: &[u8]| {
-        multipart_upload(
+        app.upload(
             &format!("/v1/assignments/{assignment}/files"),
             token,
             name,
@@ -715,19 +512,19 @@ async fn submission_formats_and_file_rules_are_enforced() {
         fields(&empty),
         vec![("text_answer".to_owned(), "required".to_owned())]
     );
-    let to_text = send(&app, upload(&text, &ann, "work.pdf", PDF)).await;
+    let to_text = app.send(upload(&text, &ann, "work.pdf", PDF)).await;
     assert_problem(&to_text, 422, "validation_failed");
 
     // FILE: the type comes from the bytes and must be allowed; at least one file, no text.
-    let png = send(&app, upload(&file, &ann, "work.png", PNG)).await;
+    let png = app.send(upload(&file, &ann, "work.png", PNG)).await;
     assert_problem(&png, 422, "file_type_not_allowed");
-    let forged = send(&app, upload(&file, &ann, "work.pdf", PNG)).await;
+    let forged = app.send(upload(&file, &ann, "work.pdf", PNG)).await;
     assert_problem(&forged, 422, "file_type_mismatch");
-    let pdf = send(&app, upload(&file, &ann, "work.pdf", PDF)).await;
+    let pdf = app.send(upload(&file, &ann, "work.pdf", PDF)).await;
     assert_eq!(pdf.status, 201, "{}", pdf.text);
     assert_eq!(pdf.json["content_type"], "application/pdf");
     let asset = pdf.json["asset_id"].as_str().unwrap_or_default().to_owned();
-    let bobs = send(&app, upload(&file, &bob, "bob.pdf", PDF)).await;
+    let bobs = app.send(upload(&file, &bob, "bob.pdf", PDF)).await;
     let bobs_asset = bobs.json["asset_id"]
         .as_str()
         .unwrap_or_default()
@@ -769,35 +566,28 @@ async fn submission_formats_and_file_rules_are_enforced() {
     assert_eq!(filed.json["files"][0]["file_name"], "work.pdf");
     let submission = id(&filed.json);
     let download = format!("/v1/submissions/{submission}/files/{asset}/download");
-    let link = call(&app, Method::GET, &download, &owner, None).await;
+    let link = app.get(&download, &owner).await;
     assert_eq!(link.status, 200, "{}", link.text);
     assert!(
         link.json["url"]
             .as_str()
             .is_some_and(|u| u.contains("sig="))
     );
-    let peek = call(&app, Method::GET, &download, &bob, None).await;
+    let peek = app.get(&download, &bob).await;
     assert_problem(&peek, 404, "submission_not_found");
     // Submission files are not part of the media library, even for its managers.
-    let library = call(&app, Method::GET, "/v1/media", &owner, None).await;
+    let library = app.get("/v1/media", &owner).await;
     assert_eq!(library.status, 200, "{}", library.text);
     assert_eq!(library.json["data"], json!([]));
-    let as_media = call(
-        &app,
-        Method::GET,
-        &format!("/v1/media/{asset}"),
-        &owner,
-        None,
-    )
-    .await;
+    let as_media = app.get(&format!("/v1/media/{asset}"), &owner).await;
     assert_problem(&as_media, 404, "asset_not_found");
 
     // BOTH: a text answer and files, each within max_file_bytes.
     let mut big = PDF.to_vec();
     big.resize(101, b' ');
-    let too_big = send(&app, upload(&both, &ann, "big.pdf", &big)).await;
+    let too_big = app.send(upload(&both, &ann, "big.pdf", &big)).await;
     assert_problem(&too_big, 413, "file_too_large");
-    let image = send(&app, upload(&both, &ann, "chart.png", PNG)).await;
+    let image = app.send(upload(&both, &ann, "chart.png", PNG)).await;
     assert_eq!(image.status, 201, "{}", image.text);
     let chart = image.json["asset_id"]
         .as_str()
@@ -831,7 +621,7 @@ async fn submission_formats_and_file_rules_are_enforced() {
     assert_eq!(both_ok.json["files"][0]["content_type"], "image/png");
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM audit_log WHERE action = 'ASSIGNMENT_FILE_UPLOADED'"
         )
         .await,
@@ -841,36 +631,34 @@ async fn submission_formats_and_file_rules_are_enforced() {
 
 #[actix_web::test]
 async fn a_required_assignment_blocks_completion_until_it_is_graded() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
-    let (module, section) = published_module(&app, &owner).await;
-    make_mentor(&app, &owner, &module, &mia).await;
-    let required = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Capstone", "max_score": 10, "required": true }),
-    )
-    .await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let mia = app.member(&owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let (module, section) = app.published_module(&owner, "Report writing").await;
+    app.make_mentor(&owner, &module, &mia).await;
+    let required = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Capstone", "max_score": 10, "required": true }),
+        )
+        .await);
     // An optional assignment never blocks completion.
-    assignment(
-        &app,
+    app.assignment(
         &owner,
         &module,
         json!({ "title": "Extra", "max_score": 10 }),
     )
     .await;
 
-    let done = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections/{section}/complete"),
-        &ann,
-        Some(json!({})),
-    )
-    .await;
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &ann,
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.json["completed_at"], Value::Null);
     assert_eq!(done.json["assignments_total"], 1);
@@ -879,13 +667,13 @@ async fn a_required_assignment_blocks_completion_until_it_is_graded() {
 
     let submitted = submit(&app, &ann, &required, json!({ "text_answer": "Mine" })).await;
     let progress_uri = format!("/v1/modules/{module}/progress");
-    let waiting = call(&app, Method::GET, &progress_uri, &ann, None).await;
+    let waiting = app.get(&progress_uri, &ann).await;
     assert_eq!(waiting.json["completed_at"], Value::Null, "not graded yet");
 
     // Any grade counts.
     let graded = grade(&app, &mia, &id(&submitted.json), json!({ "score": 2 })).await;
     assert_eq!(graded.status, 200, "{}", graded.text);
-    let progress = call(&app, Method::GET, &progress_uri, &ann, None).await;
+    let progress = app.get(&progress_uri, &ann).await;
     assert_eq!(progress.json["assignments_done"], 1);
     assert_eq!(progress.json["percent"], 100);
     assert!(
@@ -896,7 +684,7 @@ async fn a_required_assignment_blocks_completion_until_it_is_graded() {
     assert!(progress.json["certificate_id"].is_string());
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
         )
         .await,
@@ -906,17 +694,17 @@ async fn a_required_assignment_blocks_completion_until_it_is_graded() {
 
 #[actix_web::test]
 async fn assignments_and_submissions_of_other_tenants_are_not_found() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let created = assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Ours", "max_score": 5, "submission_format": "BOTH" }),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let created = app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Ours", "max_score": 5, "submission_format": "BOTH" }),
+        )
+        .await;
     let assignment_id = id(&created);
     let submitted = submit(&app, &ann, &assignment_id, json!({ "text_answer": "x" })).await;
     assert_eq!(
@@ -925,7 +713,7 @@ async fn assignments_and_submissions_of_other_tenants_are_not_found() {
         submitted.text
     );
 
-    let rival = access(&sign_up(&app, "rival").await);
+    let rival = app.owner("rival").await;
     for (method, uri) in [
         (Method::GET, format!("/v1/assignments/{assignment_id}")),
         (
@@ -933,44 +721,35 @@ async fn assignments_and_submissions_of_other_tenants_are_not_found() {
             format!("/v1/assignments/{assignment_id}/submissions"),
         ),
     ] {
-        let reply = call(&app, method, &uri, &rival, None).await;
+        let reply = app.call(method, &uri, &rival, None).await;
         assert_problem(&reply, 404, "assignment_not_found");
     }
-    let listed = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{module}/assignments"),
-        &rival,
-        None,
-    )
-    .await;
+    let listed = app
+        .get(&format!("/v1/modules/{module}/assignments"), &rival)
+        .await;
     assert_problem(&listed, 404, "module_not_found");
-    let upload = send(
-        &app,
-        multipart_upload(
+    let upload = app
+        .upload(
             &format!("/v1/assignments/{assignment_id}/files"),
             &rival,
             "x.pdf",
             PDF,
             None,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&upload, 404, "assignment_not_found");
     let hijack = submit(&app, &rival, &assignment_id, json!({ "text_answer": "x" })).await;
     assert_problem(&hijack, 404, "assignment_not_found");
 
-    let mine = send(
-        &app,
-        multipart_upload(
+    let mine = app
+        .upload(
             &format!("/v1/assignments/{assignment_id}/files"),
             &ann,
             "x.pdf",
             PDF,
             None,
-        ),
-    )
-    .await;
+        )
+        .await;
     let asset = mine.json["asset_id"].clone();
     let ok = submit(
         &app,
@@ -981,34 +760,25 @@ async fn assignments_and_submissions_of_other_tenants_are_not_found() {
     .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
     let submission = id(&ok.json);
-    let peek = call(
-        &app,
-        Method::GET,
-        &format!("/v1/submissions/{submission}"),
-        &rival,
-        None,
-    )
-    .await;
+    let peek = app
+        .get(&format!("/v1/submissions/{submission}"), &rival)
+        .await;
     assert_problem(&peek, 404, "submission_not_found");
     let graded = grade(&app, &rival, &submission, json!({ "score": 5 })).await;
     assert_problem(&graded, 404, "submission_not_found");
-    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &rival, None).await;
+    let queue = app.get("/v1/assignment-reviews", &rival).await;
     assert_eq!(queue.json["data"], json!([]));
 }
 
 #[actix_web::test]
 async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let assignment_id = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Race", "max_score": 5 }),
-    )
-    .await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let assignment_id = id(&app
+        .assignment(&owner, &module, json!({ "title": "Race", "max_score": 5 }))
+        .await);
     let runs = (0..20).map(|i| {
         let (app, ann, assignment_id) = (&app, &ann, &assignment_id);
         async move {
@@ -1026,7 +796,7 @@ async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() 
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(DISTINCT number) AS n FROM assignment_submissions \
              WHERE number BETWEEN 1 AND 20"
         )
@@ -1035,7 +805,7 @@ async fn twenty_racing_submissions_of_one_member_leave_one_current_submission() 
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM assignment_submissions WHERE NOT superseded"
         )
         .await,
@@ -1052,23 +822,23 @@ fn pdf_of(len: usize) -> Vec<u8> {
 
 #[actix_web::test]
 async fn a_members_assignment_files_are_capped_by_the_upload_quota_per_tenant() {
-    let (w, app) = world(|state| state.assignment_file_quota = 2_500).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
+    let app = TestApp::with(|state| state.assignment_file_quota = 2_500).await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
     let mut targets = Vec::new();
     for title in ["First", "Second"] {
-        targets.push(id(&assignment(
-            &app,
-            &owner,
-            &module,
-            json!({ "title": title, "max_score": 5, "submission_format": "FILE" }),
-        )
-        .await));
+        targets.push(id(&app
+            .assignment(
+                &owner,
+                &module,
+                json!({ "title": title, "max_score": 5, "submission_format": "FILE" }),
+            )
+            .await));
     }
     let upload = |assignment: &str, token: &str, bytes: &[u8]| {
-        multipart_upload(
+        app.upload(
             &format!("/v1/assignments/{assignment}/files"),
             token,
             "work.pdf",
@@ -1078,19 +848,19 @@ async fn a_members_assignment_files_are_capped_by_the_upload_quota_per_tenant() 
     };
     // 1,000 + 1,000 bytes fit in 2,500, over two assignments; 1,000 more do not.
     for target in &targets {
-        let stored = send(&app, upload(target, &ann, &pdf_of(1_000))).await;
+        let stored = app.send(upload(target, &ann, &pdf_of(1_000))).await;
         assert_eq!(stored.status, 201, "{}", stored.text);
     }
-    let over = send(&app, upload(&targets[0], &ann, &pdf_of(1_000))).await;
+    let over = app.send(upload(&targets[0], &ann, &pdf_of(1_000))).await;
     assert_problem(&over, 413, "upload_quota_exceeded");
     // What is left still fits; the quota is the member's, not the tenant's.
-    let rest = send(&app, upload(&targets[1], &ann, &pdf_of(500))).await;
+    let rest = app.send(upload(&targets[1], &ann, &pdf_of(500))).await;
     assert_eq!(rest.status, 201, "{}", rest.text);
-    let bobs = send(&app, upload(&targets[0], &bob, &pdf_of(2_000))).await;
+    let bobs = app.send(upload(&targets[0], &bob, &pdf_of(2_000))).await;
     assert_eq!(bobs.status, 201, "{}", bobs.text);
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM assignment_files f JOIN media_assets m \
              ON m.tenant_id = f.tenant_id AND m.id = f.asset_id"
         )
@@ -1101,30 +871,28 @@ async fn a_members_assignment_files_are_capped_by_the_upload_quota_per_tenant() 
 
 #[actix_web::test]
 async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let target = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Report", "max_score": 5, "submission_format": "FILE" }),
-    )
-    .await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let target = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Report", "max_score": 5, "submission_format": "FILE" }),
+        )
+        .await);
     let mut assets = Vec::new();
     for name in ["kept.pdf", "dropped.pdf", "recent.pdf"] {
-        let stored = send(
-            &app,
-            multipart_upload(
+        let stored = app
+            .upload(
                 &format!("/v1/assignments/{target}/files"),
                 &ann,
                 name,
                 PDF,
                 None,
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(stored.status, 201, "{}", stored.text);
         assets.push(
             stored.json["asset_id"]
@@ -1141,68 +909,56 @@ async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
          WHERE asset_id IN ('{}', '{}')",
         assets[0], assets[1]
     ))
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .expect("age the files");
     diesel::sql_query(
         "INSERT INTO jobs (id, kind, payload, max_attempts) \
          VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
     )
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .expect("queue the sweep");
-    w.run_worker().await;
+    app.run_worker().await;
     let left = |asset: &str| format!("SELECT count(*) AS n FROM media_assets WHERE id = '{asset}'");
-    assert_eq!(count(&w, &left(&assets[0])).await, 1, "the submitted file");
-    assert_eq!(count(&w, &left(&assets[1])).await, 0, "the orphaned file");
-    assert_eq!(count(&w, &left(&assets[2])).await, 1, "the recent file");
-    let tenant = send(
-        &app,
-        json_request(Method::GET, "/v1/tenant", Some(&owner), None),
-    )
-    .await
-    .json["id"]
+    assert_eq!(
+        count(&app, &left(&assets[0])).await,
+        1,
+        "the submitted file"
+    );
+    assert_eq!(count(&app, &left(&assets[1])).await, 0, "the orphaned file");
+    assert_eq!(count(&app, &left(&assets[2])).await, 1, "the recent file");
+    let tenant = app.get("/v1/tenant", &owner).await.json["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     let blob = |asset: &str| format!("tenants/{tenant}/assets/{asset}");
-    assert!(w.state.blobs.head(&blob(&assets[0])).await.is_ok());
+    assert!(app.state.blobs.head(&blob(&assets[0])).await.is_ok());
     assert!(matches!(
-        w.state.blobs.head(&blob(&assets[1])).await,
+        app.state.blobs.head(&blob(&assets[1])).await,
         Err(guild_kernel::ports::BlobError::NotFound)
     ));
     // The submission still downloads its file.
     let submission = id(&filed.json);
-    let link = call(
-        &app,
-        Method::GET,
-        &format!("/v1/submissions/{submission}/files/{}/download", assets[0]),
-        &owner,
-        None,
-    )
-    .await;
+    let link = app
+        .get(
+            &format!("/v1/submissions/{submission}/files/{}/download", assets[0]),
+            &owner,
+        )
+        .await;
     assert_eq!(link.status, 200, "{}", link.text);
 }
 
 #[actix_web::test]
 async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort_both_ways() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
     let uri = format!("/v1/modules/{module}/assignments");
-    let create = async |key: &str, body: Value| {
-        with_headers(
-            &app,
-            Method::POST,
-            &uri,
-            &owner,
-            &[("idempotency-key", key)],
-            Some(body),
-        )
-        .await
-    };
+    let create =
+        async |key: &str, body: Value| app.post(&uri, &owner, body).idempotency_key(key).await;
     let body = json!({ "title": "Summary", "max_score": 10, "submission_format": "TEXT" });
 
     let first = create("assignment-1", body.clone()).await;
@@ -1215,15 +971,11 @@ async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort
     assert_eq!(retry.json["id"], first.json["id"]);
     let reused = create("assignment-1", json!({ "title": "Other", "max_score": 10 })).await;
     assert_problem(&reused, 422, "idempotency_key_reused");
-    assert_eq!(count(&w, "SELECT count(*) AS n FROM assignments").await, 1);
-    let missing = call(
-        &app,
-        Method::POST,
-        &uri,
-        &owner,
-        Some(json!({ "title": "No score" })),
-    )
-    .await;
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM assignments").await,
+        1
+    );
+    let missing = app.post(&uri, &owner, json!({ "title": "No score" })).await;
     assert_eq!(
         fields(&missing),
         vec![("max_score".to_owned(), "required".to_owned())]
@@ -1236,7 +988,7 @@ async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort
     }
     let list = format!("/v1/assignments/{assignment_id}/submissions");
     let texts = async |query: &str| -> (Vec<Value>, Option<String>) {
-        let reply = call(&app, Method::GET, &format!("{list}?{query}"), &owner, None).await;
+        let reply = app.get(&format!("{list}?{query}"), &owner).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         let texts = reply.json["data"]
             .as_array()
@@ -1252,69 +1004,53 @@ async fn a_create_retried_with_its_key_makes_one_assignment_and_submissions_sort
     let (rest, end) = texts(&format!("sort=-submitted_at&limit=2&cursor={cursor}")).await;
     assert_eq!(rest, [json!("First")]);
     assert_eq!(end, None);
-    let crossed = call(
-        &app,
-        Method::GET,
-        &format!("{list}?sort=submitted_at&cursor={cursor}"),
-        &owner,
-        None,
-    )
-    .await;
+    let crossed = app
+        .get(&format!("{list}?sort=submitted_at&cursor={cursor}"), &owner)
+        .await;
     assert_problem(&crossed, 422, "validation_failed");
     let (ascending, cursor) = texts("sort=submitted_at&limit=1").await;
     assert_eq!(ascending, [json!("First")]);
     let cursor = cursor.unwrap_or_default();
     let (next, _) = texts(&format!("sort=submitted_at&limit=1&cursor={cursor}")).await;
     assert_eq!(next, [json!("Second")]);
-    let unknown = call(
-        &app,
-        Method::GET,
-        &format!("{list}?sort=score"),
-        &owner,
-        None,
-    )
-    .await;
+    let unknown = app.get(&format!("{list}?sort=score"), &owner).await;
     assert_problem(&unknown, 422, "validation_failed");
 }
 
 #[actix_web::test]
 async fn an_upload_retried_with_its_key_stores_one_file() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (module, _) = published_module(&app, &owner).await;
-    let target = id(&assignment(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Files", "max_score": 5, "submission_format": "FILE" }),
-    )
-    .await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Report writing").await;
+    let target = id(&app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Files", "max_score": 5, "submission_format": "FILE" }),
+        )
+        .await);
     let upload = |key: &'static str, bytes: &[u8]| {
-        let mut req = multipart_upload(
+        app.upload(
             &format!("/v1/assignments/{target}/files"),
             &ann,
             "work.pdf",
             bytes,
             None,
-        );
-        req.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("idempotency-key"),
-            actix_web::http::header::HeaderValue::from_static(key),
-        );
-        req
+        )
+        .idempotency_key(key)
     };
 
-    let first = send(&app, upload("upload-1", &pdf_of(300))).await;
+    let first = app.send(upload("upload-1", &pdf_of(300))).await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let retry = send(&app, upload("upload-1", &pdf_of(300))).await;
+    let retry = app.send(upload("upload-1", &pdf_of(300))).await;
     assert_eq!(retry.status, 201, "{}", retry.text);
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     assert_eq!(retry.json["asset_id"], first.json["asset_id"]);
-    let other = send(&app, upload("upload-1", &pdf_of(400))).await;
+    let other = app.send(upload("upload-1", &pdf_of(400))).await;
     assert_problem(&other, 422, "idempotency_key_reused");
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM assignment_files").await,
+        count(&app, "SELECT count(*) AS n FROM assignment_files").await,
         1
     );
     let submitted = submit(

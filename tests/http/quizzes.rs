@@ -1,127 +1,18 @@
 //! Quizzes through the API: authoring, taking, scoring, grading, and what a taker never sees.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, access, assert_problem, call, join, sign_up, with_headers, world};
+use guild_tests::{Reply, TestApp, access, assert_problem, count, events, id};
 use serde_json::{Value, json};
 
-async fn submit<S, B>(app: &S, token: &str, attempt: &str, key: &str, answers: Value) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    with_headers(
-        app,
-        Method::POST,
+async fn submit(app: &TestApp, token: &str, attempt: &str, key: &str, answers: Value) -> Reply {
+    app.post(
         &format!("/v1/attempts/{attempt}/submit"),
         token,
-        &[("idempotency-key", key)],
-        Some(json!({ "answers": answers })),
+        json!({ "answers": answers }),
     )
+    .idempotency_key(key)
     .await
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-/// A published module with one section, in a tenant whose catalog is open to every member.
-async fn published_module<S, B>(app: &S, owner: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let module = call(
-        app,
-        Method::POST,
-        "/v1/modules",
-        owner,
-        Some(json!({ "title": "Site safety" })),
-    )
-    .await;
-    assert_eq!(module.status, 201, "{}", module.text);
-    let module_id = id(&module.json);
-    let section = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module_id}/sections"),
-        owner,
-        Some(json!({ "title": "Intro", "content_html": "<p>Hi</p>" })),
-    )
-    .await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let current = call(
-        app,
-        Method::GET,
-        &format!("/v1/modules/{module_id}"),
-        owner,
-        None,
-    )
-    .await;
-    let etag = current.header("etag").unwrap_or_default().to_owned();
-    let published = with_headers(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module_id}/status"),
-        owner,
-        &[("if-match", &etag)],
-        Some(json!({ "status": "PUBLISHED" })),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    let opened = call(
-        app,
-        Method::PATCH,
-        "/v1/tenant",
-        owner,
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    assert_eq!(opened.status, 200, "{}", opened.text);
-    module_id
-}
-
-/// Creates a quiz with `settings` and `questions` in `module`; returns its id and the questions
-/// as created.
-async fn quiz<S, B>(
-    app: &S,
-    owner: &str,
-    module: &str,
-    settings: Value,
-    questions: &[Value],
-) -> (String, Vec<Value>)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let created = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module}/quizzes"),
-        owner,
-        Some(settings),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let quiz_id = id(&created.json);
-    let mut made = Vec::new();
-    for q in questions {
-        let reply = call(
-            app,
-            Method::POST,
-            &format!("/v1/quizzes/{quiz_id}/questions"),
-            owner,
-            Some(q.clone()),
-        )
-        .await;
-        assert_eq!(reply.status, 201, "{}", reply.text);
-        made.push(reply.json);
-    }
-    (quiz_id, made)
 }
 
 fn single(prompt: &str, right: &str) -> Value {
@@ -135,77 +26,41 @@ fn single(prompt: &str, right: &str) -> Value {
     })
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &guild_tests::World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
-}
-
-#[derive(QueryableByName)]
-struct Kind {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Text)]
-    payload: String,
-}
-
-async fn events(w: &guild_tests::World) -> Vec<(String, Value)> {
-    diesel::sql_query(
-        "SELECT kind, payload::text AS payload FROM outbox_events \
-         WHERE kind LIKE 'assessment.%' ORDER BY created_at, kind",
-    )
-    .load::<Kind>(&mut w.db.conn().await)
-    .await
-    .unwrap_or_default()
-    .into_iter()
-    .map(|k| (k.kind, serde_json::from_str(&k.payload).unwrap_or_default()))
-    .collect()
-}
-
 #[actix_web::test]
 async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
 
-    let bad_quiz = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/quizzes"),
-        &owner,
-        Some(json!({ "title": "Q", "passing_score_percent": 150, "show_answers": "SOMETIMES" })),
-    )
-    .await;
+    let bad_quiz = app
+        .post(
+            &format!("/v1/modules/{module}/quizzes"),
+            &owner,
+            json!({ "title": "Q", "passing_score_percent": 150, "show_answers": "SOMETIMES" }),
+        )
+        .await;
     assert_problem(&bad_quiz, 422, "validation_failed");
-    let smuggled = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/quizzes"),
-        &owner,
-        Some(json!({ "title": "Q", "tenant_id": "x" })),
-    )
-    .await;
+    let smuggled = app
+        .post(
+            &format!("/v1/modules/{module}/quizzes"),
+            &owner,
+            json!({ "title": "Q", "tenant_id": "x" }),
+        )
+        .await;
     assert_problem(&smuggled, 422, "validation_failed");
-    let by_employee = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/quizzes"),
-        &ann,
-        Some(json!({ "title": "Mine" })),
-    )
-    .await;
+    let by_employee = app
+        .post(
+            &format!("/v1/modules/{module}/quizzes"),
+            &ann,
+            json!({ "title": "Mine" }),
+        )
+        .await;
     assert_problem(&by_employee, 403, "forbidden");
 
-    let (quiz_id, _) = quiz(&app, &owner, &module, json!({ "title": "Helmets" }), &[]).await;
+    let (quiz_id, _) = app
+        .quiz(&owner, &module, json!({ "title": "Helmets" }), &[])
+        .await;
     let questions = format!("/v1/quizzes/{quiz_id}/questions");
     let field_errors = |reply: &Reply| -> Vec<(String, String)> {
         reply.json["errors"]
@@ -257,7 +112,7 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
         ),
     ];
     for (body, (field, code)) in cases {
-        let reply = call(&app, Method::POST, &questions, &owner, Some(body.clone())).await;
+        let reply = app.post(&questions, &owner, body.clone()).await;
         assert_problem(&reply, 422, "validation_failed");
         assert!(
             field_errors(&reply).contains(&(field.to_owned(), code.to_owned())),
@@ -266,93 +121,73 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
         );
     }
 
-    let first = call(
-        &app,
-        Method::POST,
-        &questions,
-        &owner,
-        Some(single("Pick b", "b")),
-    )
-    .await;
+    let first = app.post(&questions, &owner, single("Pick b", "b")).await;
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(first.header("etag"), Some("\"1\""));
-    let second = call(&app, Method::POST, &questions, &owner, Some(json!({
+    let second = app.post(&questions, &owner, json!({
         "kind": "FILL_IN_BLANK", "prompt": "Wear a ___", "accepted_answers": ["hard hat"], "points": 2,
         "explanation": "Head protection"
-    }))).await;
+    })).await;
     assert_eq!(second.status, 201, "{}", second.text);
     let (first_id, second_id) = (id(&first.json), id(&second.json));
 
-    let bad_order = call(
-        &app,
-        Method::PUT,
-        &format!("{questions}/order"),
-        &owner,
-        Some(json!({ "ids": [first_id] })),
-    )
-    .await;
+    let bad_order = app
+        .put(
+            &format!("{questions}/order"),
+            &owner,
+            json!({ "ids": [first_id] }),
+        )
+        .await;
     assert_problem(&bad_order, 422, "invalid_order");
-    let reordered = call(
-        &app,
-        Method::PUT,
-        &format!("{questions}/order"),
-        &owner,
-        Some(json!({ "ids": [second_id, first_id] })),
-    )
-    .await;
+    let reordered = app
+        .put(
+            &format!("{questions}/order"),
+            &owner,
+            json!({ "ids": [second_id, first_id] }),
+        )
+        .await;
     assert_eq!(reordered.status, 200, "{}", reordered.text);
     assert_eq!(reordered.json[0]["id"], second_id.as_str());
     assert_eq!(reordered.json[1]["sort_order"], 1);
 
-    let stale = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("{questions}/{first_id}"),
-        &owner,
-        &[("if-match", "\"1\"")],
-        Some(json!({ "points": 3 })),
-    )
-    .await;
+    let stale = app
+        .patch(
+            &format!("{questions}/{first_id}"),
+            &owner,
+            json!({ "points": 3 }),
+        )
+        .if_match("\"1\"")
+        .await;
     assert_problem(&stale, 412, "precondition_failed");
-    let no_etag = call(
-        &app,
-        Method::PATCH,
-        &format!("{questions}/{first_id}"),
-        &owner,
-        Some(json!({ "points": 3 })),
-    )
-    .await;
+    let no_etag = app
+        .patch(
+            &format!("{questions}/{first_id}"),
+            &owner,
+            json!({ "points": 3 }),
+        )
+        .await;
     assert_problem(&no_etag, 428, "precondition_required");
-    let updated = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("{questions}/{first_id}"),
-        &owner,
-        &[("if-match", "\"2\"")],
-        Some(json!({ "points": 3 })),
-    )
-    .await;
+    let updated = app
+        .patch(
+            &format!("{questions}/{first_id}"),
+            &owner,
+            json!({ "points": 3 }),
+        )
+        .if_match("\"2\"")
+        .await;
     assert_eq!(updated.status, 200, "{}", updated.text);
     assert_eq!(updated.json["points"], 3);
-    let broken = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("{questions}/{first_id}"),
-        &owner,
-        &[("if-match", "\"3\"")],
-        Some(json!({ "kind": "MULTIPLE_CHOICE", "options": [] })),
-    )
-    .await;
+    let broken = app
+        .patch(
+            &format!("{questions}/{first_id}"),
+            &owner,
+            json!({ "kind": "MULTIPLE_CHOICE", "options": [] }),
+        )
+        .if_match("\"3\"")
+        .await;
     assert_problem(&broken, 422, "validation_failed");
 
-    let for_author = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}"),
-        &owner,
-        None,
-    )
-    .await;
+    let for_author = app.get(&format!("/v1/quizzes/{quiz_id}"), &owner).await;
     assert_eq!(for_author.status, 200);
     assert_eq!(for_author.json["question_count"], 2);
     assert_eq!(for_author.json["total_points"], 5);
@@ -364,14 +199,7 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
         for_author.json["questions"][0]["accepted_answers"],
         json!(["hard hat"])
     );
-    let for_ann = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}"),
-        &ann,
-        None,
-    )
-    .await;
+    let for_ann = app.get(&format!("/v1/quizzes/{quiz_id}"), &ann).await;
     assert_eq!(for_ann.status, 200, "{}", for_ann.text);
     assert!(for_ann.json.get("questions").is_none(), "{}", for_ann.text);
     for leak in [
@@ -387,14 +215,9 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
             for_ann.text
         );
     }
-    let listed = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{module}/quizzes"),
-        &ann,
-        None,
-    )
-    .await;
+    let listed = app
+        .get(&format!("/v1/modules/{module}/quizzes"), &ann)
+        .await;
     assert_eq!(
         listed.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -403,48 +226,30 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
     );
     assert!(!listed.text.contains("correct"));
 
-    let renamed = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("/v1/quizzes/{quiz_id}"),
-        &owner,
-        &[("if-match", "\"1\"")],
-        Some(json!({ "title": "Helmets 2", "max_attempts": 2 })),
-    )
-    .await;
+    let renamed = app
+        .patch(
+            &format!("/v1/quizzes/{quiz_id}"),
+            &owner,
+            json!({ "title": "Helmets 2", "max_attempts": 2 }),
+        )
+        .if_match("\"1\"")
+        .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     assert_eq!(renamed.header("etag"), Some("\"2\""));
-    let deleted_q = with_headers(
-        &app,
-        Method::DELETE,
-        &format!("{questions}/{second_id}"),
-        &owner,
-        &[("if-match", "\"2\"")],
-        None,
-    )
-    .await;
+    let deleted_q = app
+        .delete(&format!("{questions}/{second_id}"), &owner)
+        .if_match("\"2\"")
+        .await;
     assert_eq!(deleted_q.status, 204, "{}", deleted_q.text);
-    let deleted = with_headers(
-        &app,
-        Method::DELETE,
-        &format!("/v1/quizzes/{quiz_id}"),
-        &owner,
-        &[("if-match", "\"2\"")],
-        None,
-    )
-    .await;
+    let deleted = app
+        .delete(&format!("/v1/quizzes/{quiz_id}"), &owner)
+        .if_match("\"2\"")
+        .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
-    let gone = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}"),
-        &owner,
-        None,
-    )
-    .await;
+    let gone = app.get(&format!("/v1/quizzes/{quiz_id}"), &owner).await;
     assert_problem(&gone, 404, "quiz_not_found");
 
-    let log = call(&app, Method::GET, "/v1/audit-log?limit=50", &owner, None).await;
+    let log = app.get("/v1/audit-log?limit=50", &owner).await;
     let actions: Vec<&str> = log.json["data"]
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
@@ -467,11 +272,11 @@ async fn authors_build_quizzes_and_invalid_questions_are_refused_field_by_field(
 
 #[actix_web::test]
 async fn a_taker_never_sees_answer_keys_anywhere() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(&app, &owner, &module,
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app.quiz(&owner, &module,
         json!({ "title": "Never tell", "show_answers": "NEVER", "shuffle_questions": true, "shuffle_options": true }),
         &[
             json!({ "kind": "SINGLE_CHOICE", "prompt": "Pick one", "explanation": "Secret reasoning",
@@ -499,27 +304,27 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
         }
     };
 
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     assert_eq!(started.status, 201, "{}", started.text);
     assert_clean("start", &started);
     assert_eq!(started.json["questions"].as_array().map(Vec::len), Some(5));
     assert_eq!(started.json["status"], "IN_PROGRESS");
     let attempt = id(&started.json);
-    let resumed = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let resumed = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     assert_eq!(resumed.status, 200, "{}", resumed.text);
     assert_eq!(resumed.json["id"], attempt.as_str());
     assert_eq!(
@@ -528,14 +333,7 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
     );
     assert_clean("resume", &resumed);
 
-    let fetched = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{attempt}"),
-        &ann,
-        None,
-    )
-    .await;
+    let fetched = app.get(&format!("/v1/attempts/{attempt}"), &ann).await;
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.json["questions"], started.json["questions"]);
     assert_clean("get", &fetched);
@@ -552,44 +350,24 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
     assert_eq!(submitted.json["status"], "PENDING_REVIEW");
     assert!(submitted.json.get("results").is_none());
     assert_clean("submit", &submitted);
-    let after = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{attempt}"),
-        &ann,
-        None,
-    )
-    .await;
+    let after = app.get(&format!("/v1/attempts/{attempt}"), &ann).await;
     assert_clean("get after submit", &after);
-    let mine = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let mine = app
+        .get(&format!("/v1/quizzes/{quiz_id}/attempts"), &ann)
+        .await;
     assert_eq!(mine.json["data"].as_array().map(Vec::len), Some(1));
     assert_clean("list", &mine);
 
     // Graded to a final score: still only the score and the verdict.
-    let graded = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &owner,
-        Some(json!({ "grades": [{ "question_id": id(&made[4]), "points": 2 }] })),
-    )
-    .await;
+    let graded = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &owner,
+            json!({ "grades": [{ "question_id": id(&made[4]), "points": 2 }] }),
+        )
+        .await;
     assert_eq!(graded.status, 200, "{}", graded.text);
-    let final_view = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{attempt}"),
-        &ann,
-        None,
-    )
-    .await;
+    let final_view = app.get(&format!("/v1/attempts/{attempt}"), &ann).await;
     assert_eq!(final_view.json["status"], "GRADED");
     assert_eq!(final_view.json["passed"], false);
     assert_clean("get when graded", &final_view);
@@ -597,18 +375,18 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
 
 #[actix_web::test]
 async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Three tries", "max_attempts": 3 }),
-        &[single("Pick a", "a")],
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Three tries", "max_attempts": 3 }),
+            &[single("Pick a", "a")],
+        )
+        .await;
     let question = id(&made[0]);
 
     // 50 concurrent clients of the same member each start (or resume) and submit at once, over
@@ -619,14 +397,14 @@ async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
         async move {
             let mut created = 0;
             for round in 0..10 {
-                let started = call(
-                    app,
-                    Method::POST,
-                    &format!("/v1/quizzes/{quiz_id}/attempts"),
-                    ann,
-                    None,
-                )
-                .await;
+                let started = app
+                    .call(
+                        Method::POST,
+                        &format!("/v1/quizzes/{quiz_id}/attempts"),
+                        ann,
+                        None,
+                    )
+                    .await;
                 match started.status {
                     201 | 200 => {
                         created += i32::from(started.status == 201);
@@ -654,92 +432,85 @@ async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
         "{outcomes:?}"
     );
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
         3
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(DISTINCT number) AS n FROM quiz_attempts WHERE number BETWEEN 1 AND 3"
         )
         .await,
         3
     );
     // Whatever is still open can be finished, and then the limit stands.
-    let mine = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let mine = app
+        .get(&format!("/v1/quizzes/{quiz_id}/attempts"), &ann)
+        .await;
     for a in mine.json["data"].as_array().cloned().unwrap_or_default() {
         if a["status"] == "IN_PROGRESS" {
             submit(&app, &ann, &id(&a), "finish", json!([])).await;
         }
     }
-    let again = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let again = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     assert_problem(&again, 409, "quiz_max_attempts_reached");
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
         3
     );
 
     // Other members are not held back by ann's attempts.
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let bobs = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &bob,
-        None,
-    )
-    .await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let bobs = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &bob,
+            None,
+        )
+        .await;
     assert_eq!(bobs.status, 201, "{}", bobs.text);
 }
 
 #[actix_web::test]
 async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Once", "show_answers": "ALWAYS" }),
-        &[single("Pick c", "c")],
-    )
-    .await;
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Once", "show_answers": "ALWAYS" }),
+            &[single("Pick c", "c")],
+        )
+        .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     let attempt = id(&started.json);
     let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["c"] }]);
 
-    let missing = with_headers(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/submit"),
-        &ann,
-        &[],
-        Some(json!({ "answers": answers })),
-    )
-    .await;
+    let missing = app
+        .post(
+            &format!("/v1/attempts/{attempt}/submit"),
+            &ann,
+            json!({ "answers": answers }),
+        )
+        .await;
     assert_problem(&missing, 400, "idempotency_key_required");
 
     let first = submit(&app, &ann, &attempt, "submit-1", answers.clone()).await;
@@ -747,10 +518,10 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
     assert_eq!(first.json["passed"], true);
     assert_eq!(first.json["results"][0]["correct_option_ids"], json!(["c"]));
     let before = (
-        events(&w).await.len(),
-        count(&w, "SELECT count(*) AS n FROM audit_log").await,
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
-        count(&w, "SELECT count(*) AS n FROM idempotency_keys").await,
+        events(&app, "assessment.%").await.len(),
+        count(&app, "SELECT count(*) AS n FROM audit_log").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM idempotency_keys").await,
     );
     assert_eq!(before.0, 2, "quiz_passed and quiz_high_score");
 
@@ -762,10 +533,10 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
     );
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     let after = (
-        events(&w).await.len(),
-        count(&w, "SELECT count(*) AS n FROM audit_log").await,
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
-        count(&w, "SELECT count(*) AS n FROM idempotency_keys").await,
+        events(&app, "assessment.%").await.len(),
+        count(&app, "SELECT count(*) AS n FROM audit_log").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM idempotency_keys").await,
     );
     assert_eq!(before, after, "a replay creates nothing");
 
@@ -784,28 +555,28 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
 
 #[actix_web::test]
 async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_attempt() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Timed", "time_limit_seconds": 60, "max_attempts": 3 }),
-        &[single("Pick a", "a")],
-    )
-    .await;
-    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
-    let start = async || {
-        let reply = call(
-            &app,
-            Method::POST,
-            &format!("/v1/quizzes/{quiz_id}/attempts"),
-            &ann,
-            None,
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Timed", "time_limit_seconds": 60, "max_attempts": 3 }),
+            &[single("Pick a", "a")],
         )
         .await;
+    let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
+    let start = async || {
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/v1/quizzes/{quiz_id}/attempts"),
+                &ann,
+                None,
+            )
+            .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         assert!(reply.json["deadline_at"].is_string());
         id(&reply.json)
@@ -814,7 +585,7 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
         diesel::sql_query(format!(
             "UPDATE quiz_attempts SET deadline_at = now() - interval '{seconds_ago} seconds' WHERE id = '{attempt}'"
         ))
-        .execute(&mut w.db.conn().await)
+        .execute(&mut app.db.conn().await)
         .await
         .unwrap_or_default();
     };
@@ -824,14 +595,7 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
     move_deadline(&late, 31).await;
     let refused = submit(&app, &ann, &late, "late", answers.clone()).await;
     assert_problem(&refused, 409, "attempt_timed_out");
-    let closed = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{late}"),
-        &ann,
-        None,
-    )
-    .await;
+    let closed = app.get(&format!("/v1/attempts/{late}"), &ann).await;
     assert_eq!(closed.json["status"], "TIMED_OUT");
     assert_eq!(closed.json["passed"], false);
     let retried = submit(&app, &ann, &late, "late", answers.clone()).await;
@@ -847,24 +611,19 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
     // An expired attempt left open is closed when the member starts again, and counts.
     let abandoned = start().await;
     move_deadline(&abandoned, 120).await;
-    let next = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let next = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     assert_problem(&next, 409, "quiz_max_attempts_reached");
-    let statuses: Vec<Value> = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await
-    .json["data"]
+    let statuses: Vec<Value> = app
+        .get(&format!("/v1/quizzes/{quiz_id}/attempts"), &ann)
+        .await
+        .json["data"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -879,23 +638,23 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
 
 #[actix_web::test]
 async fn fill_in_blank_answers_ignore_case_and_extra_whitespace() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(&app, &owner, &module, json!({ "title": "Blanks", "show_answers": "ALWAYS" }), &[
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app.quiz(&owner, &module, json!({ "title": "Blanks", "show_answers": "ALWAYS" }), &[
         json!({ "kind": "FILL_IN_BLANK", "prompt": "Wear a ___", "accepted_answers": ["Hard Hat", "helmet"] }),
         json!({ "kind": "FILL_IN_BLANK", "prompt": "Use ___ boots", "accepted_answers": ["steel toe"] }),
         json!({ "kind": "FILL_IN_BLANK", "prompt": "Call the ___", "accepted_answers": ["supervisor"] }),
     ]).await;
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     let reply = submit(
         &app,
         &ann,
@@ -931,26 +690,26 @@ async fn fill_in_blank_answers_ignore_case_and_extra_whitespace() {
 
 #[actix_web::test]
 async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
     let question = json!({ "kind": "MULTIPLE_CHOICE", "prompt": "Which protect you?", "points": 3,
         "options": [{ "id": "a", "text": "Helmet", "correct": true }, { "id": "b", "text": "Gloves", "correct": true },
                     { "id": "c", "text": "Goggles", "correct": true }, { "id": "d", "text": "Sandals" }] });
     let mut outcomes = Vec::new();
     for mode in ["PARTIAL", "ALL_OR_NOTHING"] {
-        let (quiz_id, made) = quiz(&app, &owner, &module,
+        let (quiz_id, made) = app.quiz(&owner, &module,
             json!({ "title": mode, "multiple_choice_scoring": mode, "passing_score_percent": 60, "show_answers": "AFTER_PASS" }),
             std::slice::from_ref(&question)).await;
-        let started = call(
-            &app,
-            Method::POST,
-            &format!("/v1/quizzes/{quiz_id}/attempts"),
-            &ann,
-            None,
-        )
-        .await;
+        let started = app
+            .call(
+                Method::POST,
+                &format!("/v1/quizzes/{quiz_id}/attempts"),
+                &ann,
+                None,
+            )
+            .await;
         // Two of three right and one wrong: 3 × (2 − 1) / 3 = 1 point partially.
         let wrong = submit(
             &app,
@@ -961,14 +720,14 @@ async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() 
         )
         .await;
         assert_eq!(wrong.status, 200, "{}", wrong.text);
-        let started = call(
-            &app,
-            Method::POST,
-            &format!("/v1/quizzes/{quiz_id}/attempts"),
-            &ann,
-            None,
-        )
-        .await;
+        let started = app
+            .call(
+                Method::POST,
+                &format!("/v1/quizzes/{quiz_id}/attempts"),
+                &ann,
+                None,
+            )
+            .await;
         let two_right = submit(
             &app,
             &ann,
@@ -994,49 +753,52 @@ async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() 
         (json!(0.0), json!(0.0), json!(0.0), json!(false), false)
     );
     // Passed at 66.67 %: quiz_passed, but no high score.
-    let kinds: Vec<String> = events(&w).await.into_iter().map(|(k, _)| k).collect();
+    let kinds: Vec<String> = events(&app, "assessment.%")
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(kinds, ["assessment.quiz_passed"]);
 }
 
 #[actix_web::test]
 async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = call(&app, Method::GET, "/v1/me", &ann, None).await.json["user"]["id"].clone();
-    let mentor_pair = join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"].clone();
+    let mentor_pair = app.join(&owner, "mia@acme.example.com", "EMPLOYEE").await;
     let mia = access(&mentor_pair);
-    let mia_id = call(&app, Method::GET, "/v1/me", &mia, None).await.json["user"]["id"].clone();
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let mentors = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        &owner,
-        Some(json!({ "ids": [mia_id] })),
-    )
-    .await;
+    let mia_id = app.get("/v1/me", &mia).await.json["user"]["id"].clone();
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let mentors = app
+        .put(
+            &format!("/v1/modules/{module}/mentors"),
+            &owner,
+            json!({ "ids": [mia_id] }),
+        )
+        .await;
     assert_eq!(mentors.status, 200, "{}", mentors.text);
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Essay", "passing_score_percent": 50 }),
-        &[
-            single("Pick a", "a"),
-            json!({ "kind": "ESSAY", "prompt": "Explain lockout/tagout", "points": 4 }),
-        ],
-    )
-    .await;
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Essay", "passing_score_percent": 50 }),
+            &[
+                single("Pick a", "a"),
+                json!({ "kind": "ESSAY", "prompt": "Explain lockout/tagout", "points": 4 }),
+            ],
+        )
+        .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     let attempt = id(&started.json);
     let submitted = submit(
         &app,
@@ -1053,63 +815,56 @@ async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
     assert_eq!(submitted.json["status"], "PENDING_REVIEW");
     assert_eq!(submitted.json["passed"], Value::Null);
     assert_eq!(submitted.json["score_percent"], Value::Null);
-    assert!(events(&w).await.is_empty(), "no verdict, no event");
+    assert!(
+        events(&app, "assessment.%").await.is_empty(),
+        "no verdict, no event"
+    );
 
-    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    let queue = app.get("/v1/quiz-reviews", &mia).await;
     assert_eq!(queue.status, 200, "{}", queue.text);
     assert_eq!(queue.json["data"][0]["attempt"]["id"], attempt.as_str());
     assert_eq!(queue.json["data"][0]["quiz_title"], "Essay");
-    let filtered = call(
-        &app,
-        Method::GET,
-        &format!("/v1/quiz-reviews?module_id={module}"),
-        &owner,
-        None,
-    )
-    .await;
+    let filtered = app
+        .get(&format!("/v1/quiz-reviews?module_id={module}"), &owner)
+        .await;
     assert_eq!(filtered.json["data"].as_array().map(Vec::len), Some(1));
-    let not_bobs = call(&app, Method::GET, "/v1/quiz-reviews", &bob, None).await;
+    let not_bobs = app.get("/v1/quiz-reviews", &bob).await;
     assert_eq!(not_bobs.json["data"], json!([]), "{}", not_bobs.text);
-    let by_bob = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &bob,
-        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
-    )
-    .await;
+    let by_bob = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &bob,
+            json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] }),
+        )
+        .await;
     assert_problem(&by_bob, 404, "attempt_not_found");
-    let by_ann = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &ann,
-        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
-    )
-    .await;
+    let by_ann = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &ann,
+            json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] }),
+        )
+        .await;
     assert_problem(&by_ann, 403, "forbidden");
 
-    let too_many = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &mia,
-        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 5 }] })),
-    )
-    .await;
+    let too_many = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &mia,
+            json!({ "grades": [{ "question_id": id(&made[1]), "points": 5 }] }),
+        )
+        .await;
     assert_problem(&too_many, 422, "validation_failed");
-    let not_essay = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &mia,
-        Some(json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] })),
-    )
-    .await;
+    let not_essay = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &mia,
+            json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] }),
+        )
+        .await;
     assert_problem(&not_essay, 422, "validation_failed");
 
-    let graded = call(&app, Method::POST, &format!("/v1/attempts/{attempt}/grades"), &mia,
-        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 3.5, "feedback": "Mention verification first." }] }))).await;
+    let graded = app.post(&format!("/v1/attempts/{attempt}/grades"), &mia, json!({ "grades": [{ "question_id": id(&made[1]), "points": 3.5, "feedback": "Mention verification first." }] })).await;
     assert_eq!(graded.status, 200, "{}", graded.text);
     assert_eq!(graded.json["status"], "GRADED");
     assert_eq!(graded.json["score_points"], 4.5);
@@ -1121,20 +876,19 @@ async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
         "Mention verification first."
     );
 
-    let again = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &mia,
-        Some(json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] })),
-    )
-    .await;
+    let again = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &mia,
+            json!({ "grades": [{ "question_id": id(&made[1]), "points": 4 }] }),
+        )
+        .await;
     assert_problem(&again, 409, "attempt_not_pending_review");
-    let empty_queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    let empty_queue = app.get("/v1/quiz-reviews", &mia).await;
     assert_eq!(empty_queue.json["data"], json!([]));
 
     // 90 %: passed and a high score, each once, with everything an XP or completion handler needs.
-    let events = events(&w).await;
+    let events = events(&app, "assessment.%").await;
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         kinds,
@@ -1148,174 +902,147 @@ async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
         assert_eq!(payload["score_percent"], 90.0);
         assert!(payload["tenant_id"].is_string());
     }
-    let log = call(&app, Method::GET, "/v1/audit-log?limit=50", &owner, None).await;
+    let log = app.get("/v1/audit-log?limit=50", &owner).await;
     assert!(log.text.contains("ATTEMPT_GRADED"), "{}", log.text);
 }
 
 #[actix_web::test]
 async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Ours" }),
-        &[single("Pick a", "a")],
-    )
-    .await;
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Ours" }),
+            &[single("Pick a", "a")],
+        )
+        .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz_id}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     let attempt = id(&started.json);
 
-    let rival = access(&sign_up(&app, "rival").await);
+    let rival = app.owner("rival").await;
     for (method, uri) in [
         (Method::GET, format!("/v1/quizzes/{quiz_id}")),
         (Method::POST, format!("/v1/quizzes/{quiz_id}/attempts")),
         (Method::GET, format!("/v1/quizzes/{quiz_id}/attempts")),
     ] {
-        let reply = call(&app, method, &uri, &rival, None).await;
+        let reply = app.call(method, &uri, &rival, None).await;
         assert_problem(&reply, 404, "quiz_not_found");
     }
-    let listed = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{module}/quizzes"),
-        &rival,
-        None,
-    )
-    .await;
+    let listed = app
+        .get(&format!("/v1/modules/{module}/quizzes"), &rival)
+        .await;
     assert_problem(&listed, 404, "module_not_found");
-    let peek = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{attempt}"),
-        &rival,
-        None,
-    )
-    .await;
+    let peek = app.get(&format!("/v1/attempts/{attempt}"), &rival).await;
     assert_problem(&peek, 404, "attempt_not_found");
     let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
     let hijack = submit(&app, &rival, &attempt, "x", answers.clone()).await;
     assert_problem(&hijack, 404, "attempt_not_found");
-    let grade = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &rival,
-        Some(json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] })),
-    )
-    .await;
+    let grade = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &rival,
+            json!({ "grades": [{ "question_id": id(&made[0]), "points": 1 }] }),
+        )
+        .await;
     assert_problem(&grade, 404, "attempt_not_found");
-    let edit = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz_id}/questions"),
-        &rival,
-        Some(single("X", "a")),
-    )
-    .await;
+    let edit = app
+        .post(
+            &format!("/v1/quizzes/{quiz_id}/questions"),
+            &rival,
+            single("X", "a"),
+        )
+        .await;
     assert_problem(&edit, 404, "quiz_not_found");
 
     // A colleague cannot read or submit someone else's attempt either.
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let peek = call(
-        &app,
-        Method::GET,
-        &format!("/v1/attempts/{attempt}"),
-        &bob,
-        None,
-    )
-    .await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let peek = app.get(&format!("/v1/attempts/{attempt}"), &bob).await;
     assert_problem(&peek, 404, "attempt_not_found");
     let hijack = submit(&app, &bob, &attempt, "x", answers).await;
     assert_problem(&hijack, 404, "attempt_not_found");
 
     // A draft module's quiz is invisible to members.
-    let draft = call(
-        &app,
-        Method::POST,
-        "/v1/modules",
-        &owner,
-        Some(json!({ "title": "Draft" })),
-    )
-    .await;
-    let (hidden, _) = quiz(
-        &app,
-        &owner,
-        &id(&draft.json),
-        json!({ "title": "Hidden" }),
-        &[single("Pick a", "a")],
-    )
-    .await;
-    let start_hidden = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{hidden}/attempts"),
-        &ann,
-        None,
-    )
-    .await;
+    let draft = app
+        .post("/v1/modules", &owner, json!({ "title": "Draft" }))
+        .await;
+    let (hidden, _) = app
+        .quiz(
+            &owner,
+            &id(&draft.json),
+            json!({ "title": "Hidden" }),
+            &[single("Pick a", "a")],
+        )
+        .await;
+    let start_hidden = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{hidden}/attempts"),
+            &ann,
+            None,
+        )
+        .await;
     assert_problem(&start_hidden, 404, "quiz_not_found");
 }
 
 #[actix_web::test]
 async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_with() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let bob = access(&join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let cy = access(&join(&app, &w, &owner, "cy@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let cy = app.member(&owner, "cy@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
     let mut question = single("Pick a", "a");
     question["explanation"] = json!("Alpha it is");
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Keys", "show_answers": "ALWAYS" }),
-        &[question],
-    )
-    .await;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Keys", "show_answers": "ALWAYS" }),
+            &[question],
+        )
+        .await;
     let q = id(&made[0]);
     let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
     let answer_a = json!([{ "question_id": q, "option_ids": ["a"] }]);
 
     // Ann takes the quiz and passes; Bob starts before the key changes.
-    let taken = call(&app, Method::POST, &attempts, &ann, None).await;
+    let taken = app.call(Method::POST, &attempts, &ann, None).await;
     assert_eq!(taken.status, 201, "{}", taken.text);
     let taken = id(&taken.json);
     let passed = submit(&app, &ann, &taken, "ann-1", answer_a.clone()).await;
     assert_eq!(passed.json["passed"], true, "{}", passed.text);
-    let open = call(&app, Method::POST, &attempts, &bob, None).await;
+    let open = app.call(Method::POST, &attempts, &bob, None).await;
     assert_eq!(open.status, 201, "{}", open.text);
     let open = id(&open.json);
 
     // An editor changes the prompt, the key and the explanation.
-    let changed = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("/v1/quizzes/{quiz_id}/questions/{q}"),
-        &owner,
-        &[("if-match", &format!("\"{}\"", made[0]["revision"]))],
-        Some(json!({
-            "prompt": "Pick b", "explanation": "Bravo now",
-            "options": [
-                { "id": "a", "text": "Alpha", "correct": false },
-                { "id": "b", "text": "Bravo", "correct": true },
-                { "id": "c", "text": "Charlie", "correct": false }
-            ]
-        })),
-    )
-    .await;
+    let changed = app
+        .patch(
+            &format!("/v1/quizzes/{quiz_id}/questions/{q}"),
+            &owner,
+            json!({
+                "prompt": "Pick b", "explanation": "Bravo now",
+                "options": [
+                    { "id": "a", "text": "Alpha", "correct": false },
+                    { "id": "b", "text": "Bravo", "correct": true },
+                    { "id": "c", "text": "Charlie", "correct": false }
+                ]
+            }),
+        )
+        .if_match(&format!("\"{}\"", made[0]["revision"]))
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.text);
 
     // Ann's review, to her and to a grader, shows the question and key she was scored with.
@@ -1337,22 +1064,13 @@ async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_wi
         assert_eq!(reply.json["results"][0]["explanation"], "Alpha it is");
     };
     for token in [&ann, &owner] {
-        as_taken(
-            &call(
-                &app,
-                Method::GET,
-                &format!("/v1/attempts/{taken}"),
-                token,
-                None,
-            )
-            .await,
-        );
+        as_taken(&app.get(&format!("/v1/attempts/{taken}"), token).await);
     }
     // Bob's attempt, started before the change, is scored with the key of the question he saw.
     let bobs = submit(&app, &bob, &open, "bob-1", answer_a.clone()).await;
     as_taken(&bobs);
     // An attempt started after the change uses the new key.
-    let fresh = call(&app, Method::POST, &attempts, &cy, None).await;
+    let fresh = app.call(Method::POST, &attempts, &cy, None).await;
     assert_eq!(
         fresh.json["questions"][0]["prompt"], "Pick b",
         "{}",
@@ -1363,90 +1081,73 @@ async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_wi
     assert_eq!(cys.json["results"][0]["correct_option_ids"], json!(["b"]));
 
     // Deleting the question takes nothing from the attempts already taken.
-    let deleted = with_headers(
-        &app,
-        Method::DELETE,
-        &format!("/v1/quizzes/{quiz_id}/questions/{q}"),
-        &owner,
-        &[("if-match", &format!("\"{}\"", changed.json["revision"]))],
-        None,
-    )
-    .await;
+    let deleted = app
+        .delete(&format!("/v1/quizzes/{quiz_id}/questions/{q}"), &owner)
+        .if_match(&format!("\"{}\"", changed.json["revision"]))
+        .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
-    as_taken(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/v1/attempts/{taken}"),
-            &ann,
-            None,
-        )
-        .await,
-    );
+    as_taken(&app.get(&format!("/v1/attempts/{taken}"), &ann).await);
 }
 
 #[actix_web::test]
 async fn a_quiz_of_a_module_locked_by_its_prerequisites_cannot_be_started() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (basics, basics_section) = guild_tests::published_module(&app, &owner, "Basics").await;
-    let (advanced, _) = guild_tests::published_module(&app, &owner, "Advanced").await;
-    let (quiz_id, _) = quiz(
-        &app,
-        &owner,
-        &advanced,
-        json!({ "title": "Advanced check" }),
-        &[single("Pick a", "a")],
-    )
-    .await;
-    let set = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{advanced}/prerequisites"),
-        &owner,
-        Some(json!({ "ids": [basics] })),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (basics, basics_section) = app.published_module(&owner, "Basics").await;
+    let (advanced, _) = app.published_module(&owner, "Advanced").await;
+    let (quiz_id, _) = app
+        .quiz(
+            &owner,
+            &advanced,
+            json!({ "title": "Advanced check" }),
+            &[single("Pick a", "a")],
+        )
+        .await;
+    let set = app
+        .put(
+            &format!("/v1/modules/{advanced}/prerequisites"),
+            &owner,
+            json!({ "ids": [basics] }),
+        )
+        .await;
     assert_eq!(set.status, 200, "{}", set.text);
     let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
 
-    let refused = call(&app, Method::POST, &attempts, &ann, None).await;
+    let refused = app.call(Method::POST, &attempts, &ann, None).await;
     assert_problem(&refused, 409, "module_locked");
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
         0
     );
 
     // Once the prerequisite is completed, the quiz starts.
-    let completed = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{basics}/sections/{basics_section}/complete"),
-        &ann,
-        None,
-    )
-    .await;
+    let completed = app
+        .call(
+            Method::POST,
+            &format!("/v1/modules/{basics}/sections/{basics_section}/complete"),
+            &ann,
+            None,
+        )
+        .await;
     assert_eq!(completed.status, 200, "{}", completed.text);
-    let started = call(&app, Method::POST, &attempts, &ann, None).await;
+    let started = app.call(Method::POST, &attempts, &ann, None).await;
     assert_eq!(started.status, 201, "{}", started.text);
 }
 
 #[actix_web::test]
 async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let module = published_module(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
     let uri = format!("/v1/modules/{module}/quizzes");
     let create = async |key: &str, title: &str| {
-        with_headers(
-            &app,
-            Method::POST,
+        app.post(
             &uri,
             &owner,
-            &[("idempotency-key", key)],
-            Some(json!({ "title": title, "show_answers": "NEVER" })),
+            json!({ "title": title, "show_answers": "NEVER" }),
         )
+        .idempotency_key(key)
         .await
     };
 
@@ -1465,20 +1166,13 @@ async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() 
         422,
         "idempotency_key_reused",
     );
-    assert_eq!(count(&w, "SELECT count(*) AS n FROM quizzes").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM quizzes").await, 1);
 
     for title in ["Two", "Three"] {
-        let made = call(
-            &app,
-            Method::POST,
-            &uri,
-            &owner,
-            Some(json!({ "title": title })),
-        )
-        .await;
+        let made = app.post(&uri, &owner, json!({ "title": title })).await;
         assert_eq!(made.status, 201, "{}", made.text);
     }
-    let page = call(&app, Method::GET, &format!("{uri}?limit=2"), &owner, None).await;
+    let page = app.get(&format!("{uri}?limit=2"), &owner).await;
     assert_eq!(page.status, 200, "{}", page.text);
     let titles = |reply: &Reply| -> Vec<Value> {
         reply.json["data"]
@@ -1489,65 +1183,42 @@ async fn a_create_retried_with_its_key_makes_one_quiz_and_lists_come_in_pages() 
     assert_eq!(titles(&page), [json!("One"), json!("Two")]);
     let cursor = page.json["next_cursor"].as_str().unwrap_or_default();
     assert!(!cursor.is_empty(), "{}", page.text);
-    let last = call(
-        &app,
-        Method::GET,
-        &format!("{uri}?limit=2&cursor={cursor}"),
-        &owner,
-        None,
-    )
-    .await;
+    let last = app
+        .get(&format!("{uri}?limit=2&cursor={cursor}"), &owner)
+        .await;
     assert_eq!(titles(&last), [json!("Three")]);
     assert_eq!(last.json["next_cursor"], Value::Null);
-    let forged = call(
-        &app,
-        Method::GET,
-        &format!("{uri}?cursor=bm90LWEtdXVpZA"),
-        &owner,
-        None,
-    )
-    .await;
+    let forged = app
+        .get(&format!("{uri}?cursor=bm90LWEtdXVpZA"), &owner)
+        .await;
     assert_problem(&forged, 422, "validation_failed");
-    let empty = call(&app, Method::GET, &format!("{uri}?cursor="), &owner, None).await;
+    let empty = app.get(&format!("{uri}?cursor="), &owner).await;
     assert_eq!(titles(&empty), [json!("One"), json!("Two"), json!("Three")]);
     for limit in [0, 201] {
-        let out = call(
-            &app,
-            Method::GET,
-            &format!("{uri}?limit={limit}"),
-            &owner,
-            None,
-        )
-        .await;
+        let out = app.get(&format!("{uri}?limit={limit}"), &owner).await;
         assert_problem(&out, 422, "validation_failed");
     }
 }
 
 #[actix_web::test]
 async fn a_start_retried_with_its_key_answers_the_same_attempt_and_attempts_come_in_pages() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let module = published_module(&app, &owner).await;
-    let (quiz_id, made) = quiz(
-        &app,
-        &owner,
-        &module,
-        json!({ "title": "Again" }),
-        &[single("Pick a", "a")],
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let module = app.published_module(&owner, "Site safety").await.0;
+    let (quiz_id, made) = app
+        .quiz(
+            &owner,
+            &module,
+            json!({ "title": "Again" }),
+            &[single("Pick a", "a")],
+        )
+        .await;
     let attempts = format!("/v1/quizzes/{quiz_id}/attempts");
     let start = async |key: &str| {
-        with_headers(
-            &app,
-            Method::POST,
-            &attempts,
-            &ann,
-            &[("idempotency-key", key)],
-            None,
-        )
-        .await
+        app.call(Method::POST, &attempts, &ann, None)
+            .idempotency_key(key)
+            .await
     };
 
     let first = start("start-1").await;
@@ -1565,35 +1236,23 @@ async fn a_start_retried_with_its_key_answers_the_same_attempt_and_attempts_come
         "a replay answers the stored status"
     );
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM quiz_attempts").await,
+        count(&app, "SELECT count(*) AS n FROM quiz_attempts").await,
         1
     );
 
     let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
     submit(&app, &ann, &id(&first.json), "submit-1", answers.clone()).await;
-    let second = call(&app, Method::POST, &attempts, &ann, None).await;
+    let second = app.call(Method::POST, &attempts, &ann, None).await;
     assert_eq!(second.status, 201, "{}", second.text);
     submit(&app, &ann, &id(&second.json), "submit-2", answers).await;
 
-    let page = call(
-        &app,
-        Method::GET,
-        &format!("{attempts}?limit=1"),
-        &ann,
-        None,
-    )
-    .await;
+    let page = app.get(&format!("{attempts}?limit=1"), &ann).await;
     assert_eq!(page.json["data"][0]["number"], 1, "{}", page.text);
     assert_eq!(page.json["data"][0]["status"], "GRADED");
     let cursor = page.json["next_cursor"].as_str().unwrap_or_default();
-    let next = call(
-        &app,
-        Method::GET,
-        &format!("{attempts}?limit=1&cursor={cursor}"),
-        &ann,
-        None,
-    )
-    .await;
+    let next = app
+        .get(&format!("{attempts}?limit=1&cursor={cursor}"), &ann)
+        .await;
     assert_eq!(next.json["data"][0]["number"], 2, "{}", next.text);
     assert_eq!(next.json["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(next.json["next_cursor"], Value::Null);

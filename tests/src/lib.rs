@@ -211,6 +211,30 @@ pub async fn count(world: &World, sql: &str) -> i64 {
         .expect(sql)
 }
 
+#[derive(diesel::QueryableByName)]
+struct Event {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    payload: String,
+}
+
+/// The outbox events whose kind is `LIKE kind_like`, oldest first, with their payloads.
+pub async fn events(world: &World, kind_like: &str) -> Vec<(String, serde_json::Value)> {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT kind, payload::text AS payload FROM outbox_events \
+         WHERE kind LIKE $1 ORDER BY created_at, kind",
+    )
+    .bind::<diesel::sql_types::Text, _>(kind_like)
+    .load::<Event>(&mut world.db.conn().await)
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|e| (e.kind, serde_json::from_str(&e.payload).unwrap_or_default()))
+    .collect()
+}
+
 /// Signs up a new tenant with slug `slug`; returns the sign-up reply's JSON.
 pub async fn sign_up<S, B>(service: &S, slug: &str) -> serde_json::Value
 where
