@@ -5,42 +5,9 @@ use std::sync::Arc;
 
 use actix_web::http::Method;
 use chrono::{DateTime, Duration, Utc};
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use guild_kernel::{Clock, ManualClock};
-use guild_tests::{World, access, assert_problem, join, json_request, send, sign_up, world};
+use guild_tests::{TestApp, World, assert_problem, count, id};
 use serde_json::{Value, json};
-
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
-    json_request(Method::POST, uri, Some(token), Some(body))
-}
-
-fn put(uri: &str, token: &str, body: Value) -> actix_http::Request {
-    json_request(Method::PUT, uri, Some(token), Some(body))
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
-}
 
 async fn events(w: &World, kind: &str) -> i64 {
     count(
@@ -89,103 +56,39 @@ struct Setup {
 
 /// A tenant whose group "Floor" (with Ann) has a mandatory module (12 months validity, 14 days
 /// deadline) with one section and a one-question quiz.
-async fn setup<S, B>(app: &S, w: &World) -> Setup
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let owner = access(&sign_up(app, "acme").await);
-    let ann = access(&join(app, w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = send(app, get("/v1/me", &ann)).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let group = id(
-        &send(app, post("/v1/groups", &owner, json!({ "name": "Floor" })))
-            .await
-            .json,
-    );
-    send(
-        app,
-        post(
-            &format!("/v1/groups/{group}/members"),
-            &owner,
-            json!({ "user_ids": [ann_id] }),
-        ),
-    )
-    .await;
-    let module = id(&send(
-        app,
-        post(
-            "/v1/modules",
+async fn setup(app: &TestApp) -> Setup {
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let group = app.group(&owner, "Floor", &[&ann_id]).await;
+    let (module, section) = app
+        .module_with_section(
             &owner,
             json!({ "title": "Fire safety", "validity_months": 12 }),
-        ),
-    )
-    .await
-    .json);
-    let section = id(&send(
-        app,
-        post(
-            &format!("/v1/modules/{module}/sections"),
-            &owner,
             json!({ "title": "Exits" }),
-        ),
-    )
-    .await
-    .json);
-    let quiz = id(&send(
-        app,
-        post(
-            &format!("/v1/modules/{module}/quizzes"),
+        )
+        .await;
+    let question = json!({ "kind": "TRUE_FALSE", "prompt": "Use the lift in a fire?", "points": 1, "options": [
+        { "id": "t", "text": "True", "correct": false },
+        { "id": "f", "text": "False", "correct": true }
+    ] });
+    let (quiz, questions) = app
+        .quiz(
             &owner,
+            &module,
             json!({ "title": "Check", "passing_score_percent": 100 }),
-        ),
-    )
-    .await
-    .json);
-    let question = id(&send(
-        app,
-        post(
-            &format!("/v1/quizzes/{quiz}/questions"),
-            &owner,
-            json!({ "kind": "TRUE_FALSE", "prompt": "Use the lift in a fire?", "points": 1, "options": [
-                { "id": "t", "text": "True", "correct": false },
-                { "id": "f", "text": "False", "correct": true }
-            ] }),
-        ),
-    )
-    .await
-    .json);
-    let etag = send(app, get(&format!("/v1/modules/{module}"), &owner))
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
-    let published = send(
-        app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/modules/{module}/status"))
-            .insert_header(("authorization", format!("Bearer {owner}")))
-            .insert_header(("if-match", etag))
-            .set_json(json!({ "status": "PUBLISHED" }))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    let assigned = send(
-        app,
-        put(
+            &[question],
+        )
+        .await;
+    let question = id(&questions[0]);
+    app.publish(&owner, &module).await;
+    let assigned = app
+        .put(
             &format!("/v1/modules/{module}/groups/{group}"),
             &owner,
             json!({ "deadline_days": 14, "is_mandatory": true }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(assigned.status, 200, "{}", assigned.text);
     Setup {
         owner,
@@ -199,57 +102,36 @@ where
     }
 }
 
-async fn complete<S, B>(app: &S, s: &Setup, key: &str)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let done = send(
-        app,
-        post(
+async fn complete(app: &TestApp, s: &Setup, key: &str) {
+    let done = app
+        .post(
             &format!("/v1/modules/{}/sections/{}/complete", s.module, s.section),
             &s.ann,
             json!({}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
-    let started = send(
-        app,
-        post(
+    let started = app
+        .post(
             &format!("/v1/quizzes/{}/attempts", s.quiz),
             &s.ann,
             json!({}),
-        ),
-    )
-    .await;
-    let submitted = send(
-        app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/attempts/{}/submit", id(&started.json)))
-            .insert_header(("authorization", format!("Bearer {}", s.ann)))
-            .insert_header(("idempotency-key", key.to_owned()))
-            .set_json(json!({ "answers": [{ "question_id": s.question, "option_ids": ["f"] }] }))
-            .to_request(),
-    )
-    .await;
+        )
+        .await;
+    let submitted = app
+        .request(
+            Method::POST,
+            &format!("/v1/attempts/{}/submit", id(&started.json)),
+        )
+        .token(&s.ann)
+        .idempotency_key(key)
+        .json(json!({ "answers": [{ "question_id": s.question, "option_ids": ["f"] }] }))
+        .await;
     assert_eq!(submitted.json["passed"], true, "{}", submitted.text);
 }
 
-async fn ann_cell<S, B>(app: &S, s: &Setup) -> Value
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let matrix = send(app, get("/v1/compliance/matrix", &s.owner)).await;
+async fn ann_cell(app: &TestApp, s: &Setup) -> Value {
+    let matrix = app.get("/v1/compliance/matrix", &s.owner).await;
     assert_eq!(matrix.status, 200, "{}", matrix.text);
     matrix.json["data"]
         .as_array()
@@ -264,45 +146,41 @@ where
 async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let c = clock.clone();
-    let (w, app) = world(move |state| state.clock = c).await;
-    let s = setup(&app, &w).await;
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let s = setup(&app).await;
     assert_eq!(ann_cell(&app, &s).await["status"], "NOT_STARTED");
     complete(&app, &s, "first").await;
-    let cert = send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0].clone();
+    let cert = app.get("/v1/me/certificates", &s.ann).await.json["data"][0].clone();
     let expires: DateTime<Utc> =
         serde_json::from_value(cert["expires_at"].clone()).unwrap_or_default();
     assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
 
     // Nothing to do yet.
-    scan(&w).await;
-    assert_eq!(events(&w, "learning.module_expiring").await, 0);
+    scan(&app).await;
+    assert_eq!(events(&app, "learning.module_expiring").await, 0);
 
     // 29 days before expiry: one expiring event, however often the scan runs.
     move_to(&clock, expires - Duration::days(29));
-    scan(&w).await;
-    scan(&w).await;
-    assert_eq!(events(&w, "learning.module_expiring").await, 1);
+    scan(&app).await;
+    scan(&app).await;
+    assert_eq!(events(&app, "learning.module_expiring").await, 1);
     let cell = ann_cell(&app, &s).await;
     assert_eq!(cell["status"], "EXPIRING");
 
     // Past expiry: progress reset, attempts archived but still listed, re-assigned.
     move_to(&clock, expires + Duration::hours(1));
     assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRED");
-    scan(&w).await;
-    assert_eq!(events(&w, "learning.module_expired").await, 1);
-    let progress = send(
-        &app,
-        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
-    )
-    .await;
+    scan(&app).await;
+    assert_eq!(events(&app, "learning.module_expired").await, 1);
+    let progress = app
+        .get(&format!("/v1/modules/{}/progress", s.module), &s.ann)
+        .await;
     assert_eq!(progress.json["sections_done"], 0, "{}", progress.text);
     assert_eq!(progress.json["quizzes_passed"], 0);
     assert_eq!(progress.json["completed_at"], Value::Null);
-    let attempts = send(
-        &app,
-        get(&format!("/v1/quizzes/{}/attempts", s.quiz), &s.ann),
-    )
-    .await;
+    let attempts = app
+        .get(&format!("/v1/quizzes/{}/attempts", s.quiz), &s.ann)
+        .await;
     assert_eq!(
         attempts.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -311,7 +189,7 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM quiz_attempts WHERE archived_at IS NOT NULL"
         )
         .await,
@@ -319,13 +197,13 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL"
         )
         .await,
         1
     );
-    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    let dashboard = app.get("/v1/me/dashboard", &s.ann).await;
     let due: DateTime<Utc> =
         serde_json::from_value(dashboard.json["assigned"][0]["due_at"].clone()).unwrap_or_default();
     assert!(
@@ -336,28 +214,28 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
         "re-assigned with a new 14-day deadline: {due}"
     );
     assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRED");
-    let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
+    let certs = app.get("/v1/me/certificates", &s.ann).await;
     assert_eq!(certs.json["data"][0]["status"], "EXPIRED");
 
     // The second run the same day changes nothing.
     let before = (
-        count(&w, "SELECT count(*) AS n FROM outbox_events").await,
+        count(&app, "SELECT count(*) AS n FROM outbox_events").await,
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL",
         )
         .await,
-        count(&w, "SELECT count(*) AS n FROM assignment_cycles").await,
+        count(&app, "SELECT count(*) AS n FROM assignment_cycles").await,
     );
-    scan(&w).await;
+    scan(&app).await;
     let after = (
-        count(&w, "SELECT count(*) AS n FROM outbox_events").await,
+        count(&app, "SELECT count(*) AS n FROM outbox_events").await,
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM module_completions WHERE archived_at IS NOT NULL",
         )
         .await,
-        count(&w, "SELECT count(*) AS n FROM assignment_cycles").await,
+        count(&app, "SELECT count(*) AS n FROM assignment_cycles").await,
     );
     assert_eq!(before, after);
 
@@ -368,47 +246,45 @@ async fn certificates_expire_progress_resets_and_the_module_is_reassigned_once()
     // Taking it again makes Ann compliant, with a new certificate; no renewal (it had expired).
     complete(&app, &s, "second").await;
     assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
-    assert_eq!(events(&w, "learning.compliance_renewal").await, 0);
+    assert_eq!(events(&app, "learning.compliance_renewal").await, 0);
 }
 
 #[actix_web::test]
 async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_changes_nothing() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let c = clock.clone();
-    let (w, app) = world(move |state| state.clock = c).await;
-    let s = setup(&app, &w).await;
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let s = setup(&app).await;
     complete(&app, &s, "first").await;
     let expires: DateTime<Utc> = serde_json::from_value(
-        send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0]["expires_at"].clone(),
+        app.get("/v1/me/certificates", &s.ann).await.json["data"][0]["expires_at"].clone(),
     )
     .unwrap_or_default();
     let renewal = format!("/v1/modules/{}/renewal", s.module);
     assert_problem(
-        &send(&app, post(&renewal, &s.ann, json!({}))).await,
+        &app.post(&renewal, &s.ann, json!({})).await,
         409,
         "invalid_status_transition",
     );
     move_to(&clock, expires - Duration::days(10));
-    let started = send(&app, post(&renewal, &s.ann, json!({}))).await;
+    let started = app.post(&renewal, &s.ann, json!({})).await;
     assert_eq!(started.status, 204, "{}", started.text);
     // Still certified while renewing.
     assert_eq!(ann_cell(&app, &s).await["status"], "EXPIRING");
     complete(&app, &s, "renewal").await;
-    assert_eq!(events(&w, "learning.compliance_renewal").await, 1);
-    let certs = send(&app, get("/v1/me/certificates", &s.ann)).await;
+    assert_eq!(events(&app, "learning.compliance_renewal").await, 1);
+    let certs = app.get("/v1/me/certificates", &s.ann).await;
     assert_eq!(certs.json["data"].as_array().map(Vec::len), Some(2));
     // A page at a time, newest first: the renewal's certificate, then the first one.
-    let newest = send(&app, get("/v1/me/certificates?limit=1", &s.ann)).await;
+    let newest = app.get("/v1/me/certificates?limit=1", &s.ann).await;
     assert_eq!(newest.json["data"][0]["id"], certs.json["data"][0]["id"]);
     let next = newest.json["next_cursor"].as_str().unwrap_or_default();
-    let older = send(
-        &app,
-        get(
+    let older = app
+        .get(
             &format!("/v1/me/certificates?limit=1&cursor={next}"),
             &s.ann,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(older.json["data"][0]["id"], certs.json["data"][1]["id"]);
     assert_eq!(older.json["next_cursor"], Value::Null);
     assert!(
@@ -416,8 +292,8 @@ async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_ch
     );
     // The old certificate reaching its expiry resets nothing: the new one counts.
     move_to(&clock, expires + Duration::days(1));
-    scan(&w).await;
-    assert_eq!(events(&w, "learning.module_expired").await, 0);
+    scan(&app).await;
+    assert_eq!(events(&app, "learning.module_expired").await, 0);
     assert_eq!(ann_cell(&app, &s).await["status"], "COMPLIANT");
 }
 
@@ -425,30 +301,30 @@ async fn renewing_before_expiry_is_a_renewal_and_the_old_certificate_expiring_ch
 async fn deadline_reminders_are_sent_once_each_and_emailed() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let c = clock.clone();
-    let (w, app) = world(move |state| state.clock = c).await;
-    let s = setup(&app, &w).await;
-    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let s = setup(&app).await;
+    let dashboard = app.get("/v1/me/dashboard", &s.ann).await;
     let due: DateTime<Utc> =
         serde_json::from_value(dashboard.json["assigned"][0]["due_at"].clone()).unwrap_or_default();
-    remind(&w).await;
-    assert_eq!(events(&w, "learning.deadline_reminder").await, 0);
+    remind(&app).await;
+    assert_eq!(events(&app, "learning.deadline_reminder").await, 0);
     move_to(&clock, due - Duration::days(6));
-    remind(&w).await;
-    remind(&w).await;
-    assert_eq!(events(&w, "learning.deadline_reminder").await, 1);
+    remind(&app).await;
+    remind(&app).await;
+    assert_eq!(events(&app, "learning.deadline_reminder").await, 1);
     move_to(&clock, due - Duration::hours(12));
-    remind(&w).await;
+    remind(&app).await;
     move_to(&clock, due + Duration::hours(1));
-    remind(&w).await;
-    remind(&w).await;
-    assert_eq!(events(&w, "learning.deadline_reminder").await, 3);
+    remind(&app).await;
+    remind(&app).await;
+    assert_eq!(events(&app, "learning.deadline_reminder").await, 3);
     let kinds = count(
-        &w,
+        &app,
         "SELECT count(DISTINCT kind) AS n FROM deadline_reminders",
     )
     .await;
     assert_eq!(kinds, 3);
-    let to_ann: Vec<String> = w
+    let to_ann: Vec<String> = app
         .mail
         .sent()
         .into_iter()
@@ -458,81 +334,63 @@ async fn deadline_reminders_are_sent_once_each_and_emailed() {
         .collect();
     assert_eq!(to_ann.len(), 3, "{to_ann:?}");
     assert!(to_ann.iter().any(|s| s.starts_with("Overdue:")));
-    let dashboard = send(&app, get("/v1/me/dashboard", &s.ann)).await;
+    let dashboard = app.get("/v1/me/dashboard", &s.ann).await;
     assert_eq!(dashboard.json["assigned"][0]["overdue"], true);
     assert_eq!(dashboard.json["overdue_count"], 1);
     // Completed modules get no reminders.
     complete(&app, &s, "done").await;
     move_to(&clock, due + Duration::days(2));
-    remind(&w).await;
-    assert_eq!(events(&w, "learning.deadline_reminder").await, 3);
+    remind(&app).await;
+    assert_eq!(events(&app, "learning.deadline_reminder").await, 3);
 }
 
 #[actix_web::test]
 async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
-    let (w, app) = world(|_| {}).await;
-    let s = setup(&app, &w).await;
-    let bob = access(&join(&app, &w, &s.owner, "bob@acme.example.com", "EMPLOYEE").await);
-    let bob_id = send(&app, get("/v1/me", &bob)).await.json["user"]["id"].clone();
-    let other_group = id(&send(
-        &app,
-        post("/v1/groups", &s.owner, json!({ "name": "Office" })),
-    )
-    .await
-    .json);
-    send(
-        &app,
-        post(
-            &format!("/v1/groups/{other_group}/members"),
-            &s.owner,
-            json!({ "user_ids": [bob_id] }),
-        ),
+    let app = TestApp::new().await;
+    let s = setup(&app).await;
+    let bob = app
+        .member(&s.owner, "bob@acme.example.com", "EMPLOYEE")
+        .await;
+    let bob_id = app.get("/v1/me", &bob).await.json["user"]["id"].clone();
+    let other_group = id(&app
+        .post("/v1/groups", &s.owner, json!({ "name": "Office" }))
+        .await
+        .json);
+    app.post(
+        &format!("/v1/groups/{other_group}/members"),
+        &s.owner,
+        json!({ "user_ids": [bob_id] }),
     )
     .await;
-    send(
-        &app,
-        put(
-            &format!("/v1/modules/{}/groups/{other_group}", s.module),
-            &s.owner,
-            json!({ "deadline_days": 30, "is_mandatory": true }),
-        ),
+    app.put(
+        &format!("/v1/modules/{}/groups/{other_group}", s.module),
+        &s.owner,
+        json!({ "deadline_days": 30, "is_mandatory": true }),
     )
     .await;
-    let lead = access(&join(&app, &w, &s.owner, "lead@acme.example.com", "EMPLOYEE").await);
-    let lead_id = send(&app, get("/v1/me", &lead)).await.json["user"]["id"].clone();
-    let manager = access(&join(&app, &w, &s.owner, "mgr@acme.example.com", "EMPLOYEE").await);
-    let manager_id = send(&app, get("/v1/me", &manager)).await.json["user"]["id"].clone();
-    let granted = send(
-        &app,
-        put(
-            &format!("/v1/members/{}/permissions", lead_id.as_str().unwrap_or_default()),
-            &s.owner,
-            json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [s.group] } }] }),
-        ),
-    )
+    let lead = app
+        .member(&s.owner, "lead@acme.example.com", "EMPLOYEE")
+        .await;
+    let lead_id = app.get("/v1/me", &lead).await.json["user"]["id"].clone();
+    let manager = app
+        .member(&s.owner, "mgr@acme.example.com", "EMPLOYEE")
+        .await;
+    let manager_id = app.get("/v1/me", &manager).await.json["user"]["id"].clone();
+    let granted = app.put(&format!("/v1/members/{}/permissions", lead_id.as_str().unwrap_or_default()), &s.owner, json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [s.group] } }] }))
     .await;
     assert_eq!(granted.status, 200, "{}", granted.text);
-    send(
-        &app,
-        put(
-            &format!("/v1/members/{}/permissions", manager_id.as_str().unwrap_or_default()),
-            &s.owner,
-            json!({ "grants": [{ "permission": "VIEW_MANAGER_DASHBOARD", "scope": { "manager_subtree": true } }] }),
-        ),
-    )
+    app.put(&format!("/v1/members/{}/permissions", manager_id.as_str().unwrap_or_default()), &s.owner, json!({ "grants": [{ "permission": "VIEW_MANAGER_DASHBOARD", "scope": { "manager_subtree": true } }] }))
     .await;
-    let managed = send(
-        &app,
-        put(
+    let managed = app
+        .put(
             &format!(
                 "/v1/members/{}/manager",
                 bob_id.as_str().unwrap_or_default()
             ),
             &s.owner,
             json!({ "manager_id": manager_id }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(managed.status, 200, "{}", managed.text);
     complete(&app, &s, "ann").await;
 
@@ -546,45 +404,41 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
         v.sort();
         v
     };
-    let all = send(&app, get("/v1/compliance/matrix", &s.owner)).await;
+    let all = app.get("/v1/compliance/matrix", &s.owner).await;
     assert_eq!(
         users(&all),
         ["ann@acme.example.com", "bob@acme.example.com"]
     );
     assert_eq!(all.json["modules"][&s.module], "Fire safety");
-    let scoped = send(&app, get("/v1/compliance/matrix", &lead)).await;
+    let scoped = app.get("/v1/compliance/matrix", &lead).await;
     assert_eq!(scoped.status, 200, "{}", scoped.text);
     assert_eq!(users(&scoped), ["ann@acme.example.com"]);
-    let subtree = send(&app, get("/v1/compliance/matrix", &manager)).await;
+    let subtree = app.get("/v1/compliance/matrix", &manager).await;
     assert_eq!(users(&subtree), ["bob@acme.example.com"]);
     assert_problem(
-        &send(&app, get("/v1/compliance/matrix", &s.ann)).await,
+        &app.get("/v1/compliance/matrix", &s.ann).await,
         403,
         "forbidden",
     );
-    let filtered = send(
-        &app,
-        get(
+    let filtered = app
+        .get(
             &format!("/v1/compliance/matrix?group_id={other_group}"),
             &s.owner,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(users(&filtered), ["bob@acme.example.com"]);
-    let paged = send(&app, get("/v1/compliance/matrix?limit=1", &s.owner)).await;
+    let paged = app.get("/v1/compliance/matrix?limit=1", &s.owner).await;
     assert_eq!(paged.json["data"].as_array().map(Vec::len), Some(1));
     let next = paged.json["next_cursor"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let rest = send(
-        &app,
-        get(
+    let rest = app
+        .get(
             &format!("/v1/compliance/matrix?limit=1&cursor={next}"),
             &s.owner,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(rest.json["data"].as_array().map(Vec::len), Some(1));
     assert_ne!(
         rest.json["data"][0]["user_id"],
@@ -592,12 +446,12 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
     );
 
     // Another tenant sees none of it.
-    let outsider = access(&sign_up(&app, "other").await);
-    let theirs = send(&app, get("/v1/compliance/matrix", &outsider)).await;
+    let outsider = app.owner("other").await;
+    let theirs = app.get("/v1/compliance/matrix", &outsider).await;
     assert_eq!(theirs.json["data"], json!([]));
 
     // The CSV has the same rows in the same scope.
-    let csv = send(&app, get("/v1/compliance/matrix/export", &s.owner)).await;
+    let csv = app.get("/v1/compliance/matrix/export", &s.owner).await;
     assert_eq!(csv.status, 200, "{}", csv.text);
     assert!(
         csv.header("content-type")
@@ -612,7 +466,7 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
     assert!(csv.text.contains("\"ann@acme.example.com\""));
     assert!(csv.text.contains(",COMPLIANT,"));
     assert!(csv.text.contains(",NOT_STARTED,"));
-    let lead_csv = send(&app, get("/v1/compliance/matrix/export", &lead)).await;
+    let lead_csv = app.get("/v1/compliance/matrix/export", &lead).await;
     assert!(!lead_csv.text.contains("bob@acme.example.com"));
     assert_eq!(lead_csv.text.lines().count(), 2);
 }
@@ -621,45 +475,36 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
 async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_again() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let c = clock.clone();
-    let (w, app) = world(move |state| state.clock = c).await;
-    let s = setup(&app, &w).await;
-    let assignment = send(
-        &app,
-        post(
-            &format!("/v1/modules/{}/assignments", s.module),
-            &s.owner,
-            json!({ "title": "Evacuation plan", "max_score": 10, "submission_format": "TEXT", "required": true }),
-        ),
-    )
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let s = setup(&app).await;
+    let assignment = app.post(&format!("/v1/modules/{}/assignments", s.module), &s.owner, json!({ "title": "Evacuation plan", "max_score": 10, "submission_format": "TEXT", "required": true }))
     .await;
     assert_eq!(assignment.status, 201, "{}", assignment.text);
     let assignment = id(&assignment.json);
     let submit = |key: &'static str| {
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/assignments/{assignment}/submissions"))
-            .insert_header(("authorization", format!("Bearer {}", s.ann)))
-            .insert_header(("idempotency-key", key))
-            .set_json(json!({ "text_answer": "Stairs, then the yard" }))
-            .to_request()
+        app.request(
+            Method::POST,
+            &format!("/v1/assignments/{assignment}/submissions"),
+        )
+        .token(&s.ann)
+        .idempotency_key(key)
+        .json(json!({ "text_answer": "Stairs, then the yard" }))
+        .to_request()
     };
-    let submitted = send(&app, submit("cycle-1")).await;
+    let submitted = app.send(submit("cycle-1")).await;
     assert_eq!(submitted.status, 201, "{}", submitted.text);
-    let graded = send(
-        &app,
-        post(
+    let graded = app
+        .post(
             &format!("/v1/submissions/{}/grade", id(&submitted.json)),
             &s.owner,
             json!({ "score": 9, "feedback": "Good" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(graded.status, 200, "{}", graded.text);
     complete(&app, &s, "quiz-cycle-1").await;
-    let progress = send(
-        &app,
-        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
-    )
-    .await;
+    let progress = app
+        .get(&format!("/v1/modules/{}/progress", s.module), &s.ann)
+        .await;
     assert!(
         progress.json["completed_at"].is_string(),
         "{}",
@@ -668,32 +513,28 @@ async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_
     assert_eq!(progress.json["assignments_done"], 1);
 
     let expires: DateTime<Utc> = serde_json::from_value(
-        send(&app, get("/v1/me/certificates", &s.ann)).await.json["data"][0]["expires_at"].clone(),
+        app.get("/v1/me/certificates", &s.ann).await.json["data"][0]["expires_at"].clone(),
     )
     .unwrap_or_default();
     move_to(&clock, expires + Duration::hours(1));
-    scan(&w).await;
-    let progress = send(
-        &app,
-        get(&format!("/v1/modules/{}/progress", s.module), &s.ann),
-    )
-    .await;
+    scan(&app).await;
+    let progress = app
+        .get(&format!("/v1/modules/{}/progress", s.module), &s.ann)
+        .await;
     assert_eq!(progress.json["assignments_done"], 0, "{}", progress.text);
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM assignment_submissions WHERE archived_at IS NOT NULL"
         )
         .await,
         1
     );
-    let again = send(&app, submit("cycle-2")).await;
+    let again = app.send(submit("cycle-2")).await;
     assert_eq!(again.status, 201, "{}", again.text);
-    let history = send(
-        &app,
-        get(&format!("/v1/assignments/{assignment}/submissions"), &s.ann),
-    )
-    .await;
+    let history = app
+        .get(&format!("/v1/assignments/{assignment}/submissions"), &s.ann)
+        .await;
     assert_eq!(
         history.json["data"].as_array().map(Vec::len),
         Some(2),

@@ -2,74 +2,15 @@
 //! mentor's rights end at their module's content (who learns it, who grades it and whether its
 //! learners' records may go are an administrator's decisions).
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
-use guild_tests::{
-    Reply, World, access, assert_problem, call, join, json_request, send, sign_up, with_headers,
-    world,
-};
+use guild_tests::{Reply, TestApp, assert_problem, count, id};
 use serde_json::{Value, json};
 
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn me_id<S, B>(app: &S, token: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    call(app, Method::GET, "/v1/me", token, None).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
-}
-
-/// Replaces `user`'s grants.
-async fn grant<S, B>(app: &S, owner: &str, user: &str, grants: Value)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = call(
-        app,
-        Method::PUT,
-        &format!("/v1/members/{user}/permissions"),
-        owner,
-        Some(json!({ "grants": grants })),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-}
-
 /// A member with MANAGE_OWN_MODULES, tenant-wide: an author and mentor, no administrator.
-async fn author<S, B>(app: &S, w: &World, owner: &str, email: &str) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let token = access(&join(app, w, owner, email, "EMPLOYEE").await);
-    let user = me_id(app, &token).await;
-    grant(
-        app,
+async fn author(app: &TestApp, owner: &str, email: &str) -> (String, String) {
+    let token = app.member(owner, email, "EMPLOYEE").await;
+    let user = app.me_id(&token).await;
+    app.grant(
         owner,
         &user,
         json!([{ "permission": "MANAGE_OWN_MODULES", "scope": {} }]),
@@ -78,183 +19,84 @@ where
     (token, user)
 }
 
-/// The module's current ETag.
-async fn etag<S, B>(app: &S, token: &str, module: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    call(
-        app,
-        Method::GET,
-        &format!("/v1/modules/{module}"),
-        token,
-        None,
-    )
-    .await
-    .header("etag")
-    .unwrap_or_default()
-    .to_owned()
-}
-
 /// A published module by `author` with one section and `fields` (e.g. `validity_months`);
 /// returns the module and the section.
-async fn module_by<S, B>(app: &S, author: &str, fields: Value) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let created = call(app, Method::POST, "/v1/modules", author, Some(fields)).await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let module = id(&created.json);
-    let section = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections"),
-        author,
-        Some(json!({ "title": "Intro", "content_html": "<p>Read me</p>" })),
-    )
-    .await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let tag = etag(app, author, &module).await;
-    let published = with_headers(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module}/status"),
-        author,
-        &[("if-match", &tag)],
-        Some(json!({ "status": "PUBLISHED" })),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    (module, id(&section.json))
-}
-
-/// A group with `members`; returns its id.
-async fn group<S, B>(app: &S, owner: &str, name: &str, members: &[&str]) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let created = call(
-        app,
-        Method::POST,
-        "/v1/groups",
-        owner,
-        Some(json!({ "name": name })),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let group = id(&created.json);
-    if !members.is_empty() {
-        let added = call(
-            app,
-            Method::POST,
-            &format!("/v1/groups/{group}/members"),
-            owner,
-            Some(json!({ "user_ids": members })),
-        )
-        .await;
-        assert!(added.status < 300, "{}", added.text);
-    }
-    group
-}
-
-async fn open_catalog<S, B>(app: &S, owner: &str)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let opened = call(
-        app,
-        Method::PATCH,
-        "/v1/tenant",
-        owner,
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    assert_eq!(opened.status, 200, "{}", opened.text);
+async fn module_by(app: &TestApp, author: &str, fields: Value) -> (String, String) {
+    let section = json!({ "title": "Intro", "content_html": "<p>Read me</p>" });
+    let ids = app.module_with_section(author, fields, section).await;
+    app.publish(author, &ids.0).await;
+    ids
 }
 
 // --- Mentors beyond their module ---------------------------------------------------------------
 
 #[actix_web::test]
 async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_graders() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let (mia, mia_id) = author(&app, &w, &owner, "mia@acme.example.com").await;
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = me_id(&app, &ann).await;
-    let floor = group(&app, &owner, "Floor", &[&ann_id]).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (mia, mia_id) = author(&app, &owner, "mia@acme.example.com").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let floor = app.group(&owner, "Floor", &[&ann_id]).await;
 
     // Mia mentors the owner's module and edits its content…
     let (module, _) = module_by(&app, &owner, json!({ "title": "Forklifts" })).await;
-    let mentors = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        &owner,
-        Some(json!({ "ids": [mia_id] })),
-    )
-    .await;
+    let mentors = app
+        .put(
+            &format!("/v1/modules/{module}/mentors"),
+            &owner,
+            json!({ "ids": [mia_id] }),
+        )
+        .await;
     assert_eq!(mentors.status, 200, "{}", mentors.text);
-    let tag = etag(&app, &mia, &module).await;
-    let edited = with_headers(
-        &app,
-        Method::PATCH,
-        &format!("/v1/modules/{module}"),
-        &mia,
-        &[("if-match", &tag)],
-        Some(json!({ "description": "Lifting safely" })),
-    )
-    .await;
+    let tag = app.etag(&format!("/v1/modules/{}", &module), &mia).await;
+    let edited = app
+        .patch(
+            &format!("/v1/modules/{module}"),
+            &mia,
+            json!({ "description": "Lifting safely" }),
+        )
+        .if_match(&tag)
+        .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
 
     // …but neither makes it mandatory for a group, nor removes an assignment, nor adds graders.
     let assign = |token: &str, module: &str| {
-        json_request(
-            Method::PUT,
+        app.put(
             &format!("/v1/modules/{module}/groups/{floor}"),
-            Some(token),
-            Some(json!({ "deadline_days": 7, "is_mandatory": true })),
+            token,
+            json!({ "deadline_days": 7, "is_mandatory": true }),
         )
     };
-    assert_problem(&send(&app, assign(&mia, &module)).await, 403, "forbidden");
-    assert_eq!(send(&app, assign(&owner, &module)).await.status, 200);
-    let unassigned = call(
-        &app,
-        Method::DELETE,
-        &format!("/v1/modules/{module}/groups/{floor}"),
-        &mia,
-        None,
-    )
-    .await;
+    assert_problem(&app.send(assign(&mia, &module)).await, 403, "forbidden");
+    assert_eq!(app.send(assign(&owner, &module)).await.status, 200);
+    let unassigned = app
+        .delete(&format!("/v1/modules/{module}/groups/{floor}"), &mia)
+        .await;
     assert_problem(&unassigned, 403, "forbidden");
-    let graders = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        &mia,
-        Some(json!({ "ids": [mia_id, ann_id] })),
-    )
-    .await;
+    let graders = app
+        .put(
+            &format!("/v1/modules/{module}/mentors"),
+            &mia,
+            json!({ "ids": [mia_id, ann_id] }),
+        )
+        .await;
     assert_problem(&graders, 403, "forbidden");
 
     // Nor for a module she created herself.
     let (own, _) = module_by(&app, &mia, json!({ "title": "Mia's tips" })).await;
-    assert_problem(&send(&app, assign(&mia, &own)).await, 403, "forbidden");
-    let own_mentors = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{own}/mentors"),
-        &mia,
-        Some(json!({ "ids": [ann_id] })),
-    )
-    .await;
+    assert_problem(&app.send(assign(&mia, &own)).await, 403, "forbidden");
+    let own_mentors = app
+        .put(
+            &format!("/v1/modules/{own}/mentors"),
+            &mia,
+            json!({ "ids": [ann_id] }),
+        )
+        .await;
     assert_problem(&own_mentors, 403, "forbidden");
     assert_eq!(
         count(
-            &w,
+            &app,
             &format!("SELECT count(*) AS n FROM module_groups WHERE module_id = '{own}'")
         )
         .await,
@@ -262,7 +104,7 @@ async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_grade
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             &format!("SELECT count(*) AS n FROM module_mentors WHERE module_id = '{module}'")
         )
         .await,
@@ -270,8 +112,7 @@ async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_grade
     );
 
     // MANAGE_ALL_MODULES scoped to her module is enough for that module.
-    grant(
-        &app,
+    app.grant(
         &owner,
         &mia_id,
         json!([
@@ -280,34 +121,33 @@ async fn a_mentor_can_neither_assign_their_module_to_groups_nor_choose_its_grade
         ]),
     )
     .await;
-    assert_eq!(send(&app, assign(&mia, &own)).await.status, 200);
-    assert_problem(&send(&app, assign(&mia, &module)).await, 403, "forbidden");
+    assert_eq!(app.send(assign(&mia, &own)).await.status, 200);
+    assert_problem(&app.send(assign(&mia, &module)).await, 403, "forbidden");
 }
 
 #[actix_web::test]
 async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_and_its_certificates_stay_revoked()
  {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    open_catalog(&app, &owner).await;
-    let (mia, _) = author(&app, &w, &owner, "mia@acme.example.com").await;
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let (mia, _) = author(&app, &owner, "mia@acme.example.com").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let (module, section) = module_by(
         &app,
         &mia,
         json!({ "title": "Ladders", "validity_months": 12 }),
     )
     .await;
-    let done = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections/{section}/complete"),
-        &ann,
-        Some(json!({})),
-    )
-    .await;
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &ann,
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
-    let certificate = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
+    let certificate = app.get("/v1/me/certificates", &ann).await;
     let code = certificate.json["data"][0]["code"]
         .as_str()
         .unwrap_or_default()
@@ -315,65 +155,60 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
     assert!(!code.is_empty(), "{}", certificate.text);
 
     let delete = |token: &str, query: &str, tag: &str| {
-        actix_web::test::TestRequest::delete()
-            .uri(&format!("/v1/modules/{module}{query}"))
-            .insert_header(("authorization", format!("Bearer {token}")))
-            .insert_header(("if-match", tag.to_owned()))
+        app.request(Method::DELETE, &format!("/v1/modules/{module}{query}"))
+            .token(token)
+            .if_match(tag)
             .to_request()
     };
-    let tag = etag(&app, &mia, &module).await;
+    let tag = app.etag(&format!("/v1/modules/{}", &module), &mia).await;
     assert_problem(
-        &send(&app, delete(&mia, "", &tag)).await,
+        &app.send(delete(&mia, "", &tag)).await,
         409,
         "module_has_completions",
     );
     assert_problem(
-        &send(&app, delete(&mia, "?force=true", &tag)).await,
+        &app.send(delete(&mia, "?force=true", &tag)).await,
         403,
         "forbidden",
     );
     assert_problem(
-        &send(&app, delete(&owner, "", &tag)).await,
+        &app.send(delete(&owner, "", &tag)).await,
         409,
         "module_has_completions",
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             &format!("SELECT count(*) AS n FROM modules WHERE id = '{module}'")
         )
         .await,
         1
     );
 
-    let forced = send(&app, delete(&owner, "?force=true", &tag)).await;
+    let forced = app.send(delete(&owner, "?force=true", &tag)).await;
     assert_eq!(forced.status, 204, "{}", forced.text);
-    let kept = call(&app, Method::GET, "/v1/me/certificates", &ann, None).await;
+    let kept = app.get("/v1/me/certificates", &ann).await;
     let kept = &kept.json["data"];
     assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
     assert_eq!(kept[0]["status"], "REVOKED");
     assert_eq!(kept[0]["module_id"], Value::Null);
     assert_eq!(kept[0]["module_title"], "Ladders");
     assert_eq!(kept[0]["revoked_reason"], "The module was deleted");
-    let verified = send(
-        &app,
-        actix_web::test::TestRequest::get()
-            .uri(&format!("/v1/certificates/verify/{code}"))
-            .to_request(),
-    )
-    .await;
+    let verified = app
+        .request(Method::GET, &format!("/v1/certificates/verify/{code}"))
+        .await;
     assert_eq!(verified.status, 200, "{}", verified.text);
     assert_eq!(verified.json["status"], "REVOKED");
 
     // A module nobody completed is still simply deleted by its author.
     let (draft, _) = module_by(&app, &mia, json!({ "title": "Scaffolds" })).await;
-    let tag = etag(&app, &mia, &draft).await;
-    let deleted = actix_web::test::TestRequest::delete()
-        .uri(&format!("/v1/modules/{draft}"))
-        .insert_header(("authorization", format!("Bearer {mia}")))
-        .insert_header(("if-match", tag))
+    let tag = app.etag(&format!("/v1/modules/{}", &draft), &mia).await;
+    let deleted = app
+        .request(Method::DELETE, &format!("/v1/modules/{draft}"))
+        .token(&mia)
+        .if_match(&tag)
         .to_request();
-    assert_eq!(send(&app, deleted).await.status, 204);
+    assert_eq!(app.send(deleted).await.status, 204);
 }
 
 // --- Separation of duties ----------------------------------------------------------------------
@@ -396,144 +231,131 @@ fn ids_at(page: &Reply, path: &[&str]) -> Vec<String> {
 
 #[actix_web::test]
 async fn nobody_grades_their_own_submission_or_essay_whatever_their_role() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    open_catalog(&app, &owner).await;
-    let mia = access(&join(&app, &w, &owner, "mia@acme.example.com", "EMPLOYEE").await);
-    let mia_id = me_id(&app, &mia).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let mia = app.member(&owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let mia_id = app.me_id(&mia).await;
     let (module, _) = module_by(&app, &owner, json!({ "title": "Reports" })).await;
-    let mentors = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        &owner,
-        Some(json!({ "ids": [mia_id] })),
-    )
-    .await;
+    let mentors = app
+        .put(
+            &format!("/v1/modules/{module}/mentors"),
+            &owner,
+            json!({ "ids": [mia_id] }),
+        )
+        .await;
     assert_eq!(mentors.status, 200, "{}", mentors.text);
 
     // Assignments: the mentor and the owner each submit; neither grades their own.
-    let assignment = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/assignments"),
-        &owner,
-        Some(json!({ "title": "Summary", "max_score": 10 })),
-    )
-    .await;
+    let assignment = app
+        .post(
+            &format!("/v1/modules/{module}/assignments"),
+            &owner,
+            json!({ "title": "Summary", "max_score": 10 }),
+        )
+        .await;
     assert_eq!(assignment.status, 201, "{}", assignment.text);
     let submit = |token: &str, text: &str| {
-        actix_web::test::TestRequest::post()
-            .uri(&format!(
-                "/v1/assignments/{}/submissions",
-                id(&assignment.json)
-            ))
-            .insert_header(("authorization", format!("Bearer {token}")))
-            .insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()))
-            .set_json(json!({ "text_answer": text }))
-            .to_request()
-    };
-    let mias = id(&send(&app, submit(&mia, "Mia's summary")).await.json);
-    let owners = id(&send(&app, submit(&owner, "The owner's summary")).await.json);
-    let grade = |token: &str, submission: &str| {
-        json_request(
+        app.request(
             Method::POST,
+            &format!("/v1/assignments/{}/submissions", id(&assignment.json)),
+        )
+        .token(token)
+        .idempotency_key(&uuid::Uuid::now_v7().to_string())
+        .json(json!({ "text_answer": text }))
+        .to_request()
+    };
+    let mias = id(&app.send(submit(&mia, "Mia's summary")).await.json);
+    let owners = id(&app.send(submit(&owner, "The owner's summary")).await.json);
+    let grade = |token: &str, submission: &str| {
+        app.post(
             &format!("/v1/submissions/{submission}/grade"),
-            Some(token),
-            Some(json!({ "score": 10 })),
+            token,
+            json!({ "score": 10 }),
         )
     };
     assert_problem(
-        &send(&app, grade(&mia, &mias)).await,
+        &app.send(grade(&mia, &mias)).await,
         403,
         "cannot_grade_own_submission",
     );
     assert_problem(
-        &send(&app, grade(&owner, &owners)).await,
+        &app.send(grade(&owner, &owners)).await,
         403,
         "cannot_grade_own_submission",
     );
-    let queue = call(&app, Method::GET, "/v1/assignment-reviews", &mia, None).await;
+    let queue = app.get("/v1/assignment-reviews", &mia).await;
     assert_eq!(ids_at(&queue, &["submission", "id"]), [owners.as_str()]);
-    assert_eq!(send(&app, grade(&mia, &owners)).await.status, 200);
-    assert_eq!(send(&app, grade(&owner, &mias)).await.status, 200);
+    assert_eq!(app.send(grade(&mia, &owners)).await.status, 200);
+    assert_eq!(app.send(grade(&owner, &mias)).await.status, 200);
 
     // Essays: the mentor's attempt waits for another grader.
-    let quiz = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/quizzes"),
-        &owner,
-        Some(json!({ "title": "Essay", "passing_score_percent": 50 })),
-    )
-    .await;
+    let quiz = app
+        .post(
+            &format!("/v1/modules/{module}/quizzes"),
+            &owner,
+            json!({ "title": "Essay", "passing_score_percent": 50 }),
+        )
+        .await;
     let quiz = id(&quiz.json);
-    let essay = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz}/questions"),
-        &owner,
-        Some(json!({ "kind": "ESSAY", "prompt": "Why summarise?", "points": 4 })),
-    )
-    .await;
+    let essay = app
+        .post(
+            &format!("/v1/quizzes/{quiz}/questions"),
+            &owner,
+            json!({ "kind": "ESSAY", "prompt": "Why summarise?", "points": 4 }),
+        )
+        .await;
     assert_eq!(essay.status, 201, "{}", essay.text);
     let essay = id(&essay.json);
-    let started = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz}/attempts"),
-        &mia,
-        None,
-    )
-    .await;
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz}/attempts"),
+            &mia,
+            None,
+        )
+        .await;
     let attempt = id(&started.json);
-    let submitted = with_headers(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/submit"),
-        &mia,
-        &[("idempotency-key", "essay")],
-        Some(json!({ "answers": [{ "question_id": essay, "text": "Readers are busy." }] })),
-    )
-    .await;
+    let submitted = app
+        .post(
+            &format!("/v1/attempts/{attempt}/submit"),
+            &mia,
+            json!({ "answers": [{ "question_id": essay, "text": "Readers are busy." }] }),
+        )
+        .idempotency_key("essay")
+        .await;
     assert_eq!(
         submitted.json["status"], "PENDING_REVIEW",
         "{}",
         submitted.text
     );
     let grades = json!({ "grades": [{ "question_id": essay, "points": 4 }] });
-    let own = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &mia,
-        Some(grades.clone()),
-    )
-    .await;
+    let own = app
+        .post(
+            &format!("/v1/attempts/{attempt}/grades"),
+            &mia,
+            grades.clone(),
+        )
+        .await;
     assert_problem(&own, 403, "cannot_grade_own_attempt");
-    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &mia, None).await;
+    let queue = app.get("/v1/quiz-reviews", &mia).await;
     assert_eq!(queue.json["data"], json!([]), "{}", queue.text);
-    let queue = call(&app, Method::GET, "/v1/quiz-reviews", &owner, None).await;
+    let queue = app.get("/v1/quiz-reviews", &owner).await;
     assert_eq!(ids_at(&queue, &["attempt", "id"]), [attempt.as_str()]);
-    let graded = call(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{attempt}/grades"),
-        &owner,
-        Some(grades),
-    )
-    .await;
+    let graded = app
+        .post(&format!("/v1/attempts/{attempt}/grades"), &owner, grades)
+        .await;
     assert_eq!(graded.status, 200, "{}", graded.text);
     assert_eq!(graded.json["status"], "GRADED");
 }
 
 #[actix_web::test]
 async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redemption() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let owner_id = me_id(&app, &owner).await;
-    let ada = access(&join(&app, &w, &owner, "ada@acme.example.com", "ADMIN").await);
-    let ada_id = me_id(&app, &ada).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let owner_id = app.me_id(&owner).await;
+    let ada = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    let ada_id = app.me_id(&ada).await;
     let adjust = |token: &str, user: &str, amount: i32| {
         guild_tests::request_with(
             Method::POST,
@@ -549,127 +371,111 @@ async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redempti
         (&owner, &owner_id, 500),
     ] {
         assert_problem(
-            &send(&app, adjust(token, user, amount)).await,
+            &app.send(adjust(token, user, amount)).await,
             403,
             "cannot_award_self",
         );
     }
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM xp_transactions").await,
+        count(&app, "SELECT count(*) AS n FROM xp_transactions").await,
         0
     );
-    assert_eq!(send(&app, adjust(&owner, &ada_id, 500)).await.status, 200);
+    assert_eq!(app.send(adjust(&owner, &ada_id, 500)).await.status, 200);
 
-    let reward = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &owner,
-        Some(json!({ "title": "Day off", "cost_xp": 100, "approval_required": true })),
-    )
-    .await;
+    let reward = app
+        .post(
+            "/v1/rewards",
+            &owner,
+            json!({ "title": "Day off", "cost_xp": 100, "approval_required": true }),
+        )
+        .await;
     assert_eq!(reward.status, 201, "{}", reward.text);
-    let redeemed = with_headers(
-        &app,
-        Method::POST,
-        &format!("/v1/rewards/{}/redemptions", id(&reward.json)),
-        &ada,
-        &[("idempotency-key", "day-off")],
-        None,
-    )
-    .await;
+    let redeemed = app
+        .call(
+            Method::POST,
+            &format!("/v1/rewards/{}/redemptions", id(&reward.json)),
+            &ada,
+            None,
+        )
+        .idempotency_key("day-off")
+        .await;
     assert_eq!(redeemed.json["status"], "PENDING", "{}", redeemed.text);
     let redemption = id(&redeemed.json);
     for decision in ["approve", "reject"] {
-        let own = call(
-            &app,
-            Method::POST,
-            &format!("/v1/redemptions/{redemption}/{decision}"),
-            &ada,
-            Some(json!({})),
-        )
-        .await;
+        let own = app
+            .post(
+                &format!("/v1/redemptions/{redemption}/{decision}"),
+                &ada,
+                json!({}),
+            )
+            .await;
         assert_problem(&own, 403, "cannot_review_own_redemption");
     }
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ada, None).await;
+    let xp = app.get("/v1/me/xp", &ada).await;
     assert_eq!(xp.json["held_xp"], 100, "{}", xp.text);
-    let approved = call(
-        &app,
-        Method::POST,
-        &format!("/v1/redemptions/{redemption}/approve"),
-        &owner,
-        None,
-    )
-    .await;
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/redemptions/{redemption}/approve"),
+            &owner,
+            None,
+        )
+        .await;
     assert_eq!(approved.json["status"], "APPROVED", "{}", approved.text);
     assert_eq!(approved.json["reviewed_by"], owner_id.as_str());
 }
 
 #[actix_web::test]
 async fn nobody_overrides_their_own_progress_nor_reverts_an_override_of_it() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    open_catalog(&app, &owner).await;
-    let ada = access(&join(&app, &w, &owner, "ada@acme.example.com", "ADMIN").await);
-    let ada_id = me_id(&app, &ada).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let ada = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    let ada_id = app.me_id(&ada).await;
     let (module, _) = module_by(&app, &owner, json!({ "title": "Ladders" })).await;
     let complete = |token: &str| {
-        json_request(
-            Method::POST,
-            &format!("/v1/members/{ada_id}/progress-overrides"),
-            Some(token),
-            Some(
+        app.post(&format!("/v1/members/{ada_id}/progress-overrides"), token, 
                 json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified elsewhere", "allow_certificate": true }),
-            ),
-        )
+            )
     };
     assert_problem(
-        &send(&app, complete(&ada)).await,
+        &app.send(complete(&ada)).await,
         403,
         "cannot_override_own_progress",
     );
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM module_completions").await,
+        count(&app, "SELECT count(*) AS n FROM module_completions").await,
         0
     );
-    let by_owner = send(&app, complete(&owner)).await;
+    let by_owner = app.send(complete(&owner)).await;
     assert_eq!(by_owner.status, 201, "{}", by_owner.text);
-    let reverted = call(
-        &app,
-        Method::POST,
-        &format!("/v1/progress-overrides/{}/revert", id(&by_owner.json)),
-        &ada,
-        None,
-    )
-    .await;
+    let reverted = app
+        .call(
+            Method::POST,
+            &format!("/v1/progress-overrides/{}/revert", id(&by_owner.json)),
+            &ada,
+            None,
+        )
+        .await;
     assert_problem(&reverted, 403, "cannot_override_own_progress");
 }
 
 /// Completes the section for the member; returns their progress on the module.
-async fn complete_section<S, B>(app: &S, token: &str, module: &str, section: &str) -> Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let done = call(
-        app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections/{section}/complete"),
-        token,
-        Some(json!({})),
-    )
-    .await;
+async fn complete_section(app: &TestApp, token: &str, module: &str, section: &str) -> Value {
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            token,
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
     done.json
 }
 
-async fn xp_and_certificates<S, B>(app: &S, token: &str) -> (Value, usize)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let xp = call(app, Method::GET, "/v1/me/xp", token, None).await;
-    let certificates = call(app, Method::GET, "/v1/me/certificates", token, None).await;
+async fn xp_and_certificates(app: &TestApp, token: &str) -> (Value, usize) {
+    let xp = app.get("/v1/me/xp", token).await;
+    let certificates = app.get("/v1/me/certificates", token).await;
     (
         xp.json["lifetime_xp"].clone(),
         certificates.json["data"].as_array().map_or(0, Vec::len),
@@ -679,66 +485,54 @@ where
 #[actix_web::test]
 async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_unless_someone_else_assigned_it()
  {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let owner_id = me_id(&app, &owner).await;
-    open_catalog(&app, &owner).await;
-    let (mia, _) = author(&app, &w, &owner, "mia@acme.example.com").await;
-    let ben = access(&join(&app, &w, &owner, "ben@acme.example.com", "EMPLOYEE").await);
-    let ben_id = me_id(&app, &ben).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let owner_id = app.me_id(&owner).await;
+    app.open_catalog(&owner).await;
+    let (mia, _) = author(&app, &owner, "mia@acme.example.com").await;
+    let ben = app.member(&owner, "ben@acme.example.com", "EMPLOYEE").await;
+    let ben_id = app.me_id(&ben).await;
 
     // Mia writes a module with a quiz, publishes it and aces it: recorded, but earns nothing.
     let (own, section) = module_by(&app, &mia, json!({ "title": "Mia's tips" })).await;
-    let quiz = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{own}/quizzes"),
-        &mia,
-        Some(json!({ "title": "Check", "passing_score_percent": 100 })),
-    )
-    .await;
+    let quiz = app
+        .post(
+            &format!("/v1/modules/{own}/quizzes"),
+            &mia,
+            json!({ "title": "Check", "passing_score_percent": 100 }),
+        )
+        .await;
     let quiz = id(&quiz.json);
-    let question = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz}/questions"),
-        &mia,
-        Some(
+    let question = app
+        .post(
+            &format!("/v1/quizzes/{quiz}/questions"),
+            &mia,
             json!({ "kind": "TRUE_FALSE", "prompt": "Tips help?", "points": 1, "options": [
             { "id": "t", "text": "True", "correct": true },
             { "id": "f", "text": "False", "correct": false }
         ] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(question.status, 201, "{}", question.text);
     complete_section(&app, &mia, &own, &section).await;
-    let attempt = call(
-        &app,
-        Method::POST,
-        &format!("/v1/quizzes/{quiz}/attempts"),
-        &mia,
-        None,
-    )
-    .await;
-    let submitted = with_headers(
-        &app,
-        Method::POST,
-        &format!("/v1/attempts/{}/submit", id(&attempt.json)),
-        &mia,
-        &[("idempotency-key", "aced")],
-        Some(json!({ "answers": [{ "question_id": id(&question.json), "option_ids": ["t"] }] })),
-    )
-    .await;
+    let attempt = app
+        .call(
+            Method::POST,
+            &format!("/v1/quizzes/{quiz}/attempts"),
+            &mia,
+            None,
+        )
+        .await;
+    let submitted = app
+        .post(
+            &format!("/v1/attempts/{}/submit", id(&attempt.json)),
+            &mia,
+            json!({ "answers": [{ "question_id": id(&question.json), "option_ids": ["t"] }] }),
+        )
+        .idempotency_key("aced")
+        .await;
     assert_eq!(submitted.json["score_percent"], 100.0, "{}", submitted.text);
-    let progress = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{own}/progress"),
-        &mia,
-        None,
-    )
-    .await;
+    let progress = app.get(&format!("/v1/modules/{own}/progress"), &mia).await;
     assert!(
         progress.json["completed_at"].is_string(),
         "{}",
@@ -751,25 +545,23 @@ async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_un
         module_by(&app, &owner, json!({ "title": "Forklifts" })).await;
     let (assigned, assigned_section) = module_by(&app, &owner, json!({ "title": "Ladders" })).await;
     for module in [&mentored, &assigned] {
-        let set = call(
-            &app,
-            Method::PUT,
-            &format!("/v1/modules/{module}/mentors"),
-            &owner,
-            Some(json!({ "ids": [ben_id] })),
-        )
-        .await;
+        let set = app
+            .put(
+                &format!("/v1/modules/{module}/mentors"),
+                &owner,
+                json!({ "ids": [ben_id] }),
+            )
+            .await;
         assert_eq!(set.status, 200, "{}", set.text);
     }
-    let floor = group(&app, &owner, "Floor", &[&ben_id]).await;
-    let put = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{assigned}/groups/{floor}"),
-        &owner,
-        Some(json!({ "is_mandatory": true })),
-    )
-    .await;
+    let floor = app.group(&owner, "Floor", &[&ben_id]).await;
+    let put = app
+        .put(
+            &format!("/v1/modules/{assigned}/groups/{floor}"),
+            &owner,
+            json!({ "is_mandatory": true }),
+        )
+        .await;
     assert_eq!(put.status, 200, "{}", put.text);
     let done = complete_section(&app, &ben, &mentored, &mentored_section).await;
     assert_eq!(done["certificate_id"], Value::Null, "{done}");
@@ -778,26 +570,25 @@ async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_un
 
     // An assignment the author made to their own group is no one else's.
     let (notes, notes_section) = module_by(&app, &owner, json!({ "title": "Notes" })).await;
-    let board = group(&app, &owner, "Board", &[&owner_id]).await;
-    let put = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{notes}/groups/{board}"),
-        &owner,
-        Some(json!({})),
-    )
-    .await;
+    let board = app.group(&owner, "Board", &[&owner_id]).await;
+    let put = app
+        .put(
+            &format!("/v1/modules/{notes}/groups/{board}"),
+            &owner,
+            json!({}),
+        )
+        .await;
     assert_eq!(put.status, 200, "{}", put.text);
     let done = complete_section(&app, &owner, &notes, &notes_section).await;
     assert_eq!(done["certificate_id"], Value::Null, "{done}");
 
-    w.run_worker().await;
+    app.run_worker().await;
     assert_eq!(xp_and_certificates(&app, &mia).await, (json!(0), 0));
     assert_eq!(xp_and_certificates(&app, &ben).await, (json!(100), 1));
     assert_eq!(xp_and_certificates(&app, &owner).await, (json!(0), 0));
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
         )
         .await,
@@ -812,10 +603,10 @@ async fn renewing_again_within_one_validity_period_earns_the_renewal_xp_once() {
     let day = |d: u32, m: u32| chrono::Utc.with_ymd_and_hms(2027, m, d, 9, 0, 0).unwrap();
     let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(day(1, 2)));
     let c = clock.clone();
-    let (w, app) = world(move |state| state.clock = c).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    open_catalog(&app, &owner).await;
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     // Valid for one month: a certificate is renewable the day it is issued.
     let (module, section) = module_by(
         &app,
@@ -827,20 +618,15 @@ async fn renewing_again_within_one_validity_period_earns_the_renewal_xp_once() {
     complete_section(&app, &ann, &module, &section).await;
     for (d, m, earned) in [(2, 2, 1), (3, 2, 1), (20, 2, 1), (1, 3, 2)] {
         clock.advance(day(d, m) - clock.now());
-        let started = call(
-            &app,
-            Method::POST,
-            &format!("/v1/modules/{module}/renewal"),
-            &ann,
-            Some(json!({})),
-        )
-        .await;
+        let started = app
+            .post(&format!("/v1/modules/{module}/renewal"), &ann, json!({}))
+            .await;
         assert_eq!(started.status, 204, "{}", started.text);
         let done = complete_section(&app, &ann, &module, &section).await;
         assert!(done["certificate_id"].is_string(), "{done}");
-        w.run_worker().await;
-        assert_eq!(count(&w, renewals).await, earned, "on {d}/{m}");
+        app.run_worker().await;
+        assert_eq!(count(&app, renewals).await, earned, "on {d}/{m}");
     }
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(xp.json["lifetime_xp"], 100 + 2 * 50, "{}", xp.text);
 }

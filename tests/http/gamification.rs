@@ -2,151 +2,82 @@
 //! the explained ledger, manual XP, the reward shop and its review flow, leaderboards (periods,
 //! groups, anonymity, own position) and the settings.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use guild_tests::{Reply, access, assert_problem, call, join, send, sign_up, with_headers, world};
+use guild_tests::{Reply, TestApp, access, assert_problem, count, id};
 use serde_json::{Value, json};
 
-async fn redeem<S, B>(app: &S, token: &str, reward: &str, key: &str) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(
-        app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/rewards/{reward}/redemptions"))
-            .insert_header(("authorization", format!("Bearer {token}")))
-            .insert_header(("idempotency-key", key.to_owned()))
-            .to_request(),
-    )
-    .await
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(w: &guild_tests::World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
+async fn redeem(app: &TestApp, token: &str, reward: &str, key: &str) -> Reply {
+    app.request(Method::POST, &format!("/v1/rewards/{reward}/redemptions"))
+        .token(token)
+        .idempotency_key(key)
         .await
-        .map(|c| c.n)
-        .unwrap_or(-1)
 }
 
-async fn me_id<S, B>(app: &S, token: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    call(app, Method::GET, "/v1/me", token, None).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn adjust<S, B>(app: &S, owner: &str, user: &str, amount: i32) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+async fn adjust(app: &TestApp, owner: &str, user: &str, amount: i32) -> Reply {
     static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let key = format!(
         "adjust-{}",
         KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    with_headers(
-        app,
-        Method::POST,
+    app.post(
         "/v1/xp/adjustments",
         owner,
-        &[("Idempotency-Key", &key)],
-        Some(json!({ "user_id": user, "amount": amount, "reason": "test" })),
+        json!({ "user_id": user, "amount": amount, "reason": "test" }),
     )
+    .idempotency_key(&key)
     .await
 }
 
 #[actix_web::test]
 async fn completing_a_module_earns_xp_once_through_the_worker() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    call(
-        &app,
-        Method::PATCH,
-        "/v1/tenant",
-        &owner,
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
 
-    let module = call(
-        &app,
-        Method::POST,
-        "/v1/modules",
-        &owner,
-        Some(json!({ "title": "Fire safety" })),
-    )
-    .await;
+    let module = app
+        .post("/v1/modules", &owner, json!({ "title": "Fire safety" }))
+        .await;
     assert_eq!(module.status, 201, "{}", module.text);
     let module = id(&module.json);
-    let section = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections"),
-        &owner,
-        Some(json!({ "title": "Exits", "content_html": "<p>Read me</p>" })),
-    )
-    .await;
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Exits", "content_html": "<p>Read me</p>" }),
+        )
+        .await;
     let section = id(&section.json);
-    let etag = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{module}"),
-        &owner,
-        None,
-    )
-    .await
-    .header("etag")
-    .unwrap_or_default()
-    .to_owned();
-    let published = send(
-        &app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/modules/{module}/status"))
-            .insert_header(("authorization", format!("Bearer {owner}")))
-            .insert_header(("if-match", etag))
-            .set_json(json!({ "status": "PUBLISHED" }))
-            .to_request(),
-    )
-    .await;
+    let etag = app
+        .get(&format!("/v1/modules/{module}"), &owner)
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let published = app
+        .request(Method::POST, &format!("/v1/modules/{module}/status"))
+        .token(&owner)
+        .if_match(&etag)
+        .json(json!({ "status": "PUBLISHED" }))
+        .await;
     assert_eq!(published.status, 200, "{}", published.text);
 
-    let done = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections/{section}/complete"),
-        &ann,
-        Some(json!({})),
-    )
-    .await;
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &ann,
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
-    let before = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    let before = app.get("/v1/me/xp", &ann).await;
     assert_eq!(before.json["total_xp"], 0, "{}", before.text);
 
-    w.run_worker().await;
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    app.run_worker().await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(xp.status, 200, "{}", xp.text);
     assert_eq!(xp.json["total_xp"], 100, "{}", xp.text);
     assert_eq!(xp.json["lifetime_xp"], 100);
@@ -159,26 +90,26 @@ async fn completing_a_module_earns_xp_once_through_the_worker() {
                 SELECT gen_random_uuid(), tenant_id, kind, payload FROM outbox_events \
                 WHERE kind = 'learning.module_completed'";
     diesel::sql_query(copy)
-        .execute(&mut w.db.conn().await)
+        .execute(&mut app.db.conn().await)
         .await
         .unwrap();
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE kind = 'learning.module_completed'"
         )
         .await,
         2
     );
-    w.run_worker().await;
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    app.run_worker().await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(xp.json["total_xp"], 100, "{}", xp.text);
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM xp_transactions").await,
+        count(&app, "SELECT count(*) AS n FROM xp_transactions").await,
         1
     );
 
-    let ledger = call(&app, Method::GET, "/v1/me/xp/transactions", &ann, None).await;
+    let ledger = app.get("/v1/me/xp/transactions", &ann).await;
     assert_eq!(ledger.status, 200, "{}", ledger.text);
     assert_eq!(
         ledger.json["data"][0]["description"],
@@ -189,30 +120,28 @@ async fn completing_a_module_earns_xp_once_through_the_worker() {
 
 #[actix_web::test]
 async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = me_id(&app, &ann).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
 
     // Members cannot manage the shop or give XP.
-    let refused = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &ann,
-        Some(json!({ "title": "Mug", "cost_xp": 10 })),
-    )
-    .await;
+    let refused = app
+        .post(
+            "/v1/rewards",
+            &ann,
+            json!({ "title": "Mug", "cost_xp": 10 }),
+        )
+        .await;
     assert_problem(&refused, 403, "forbidden");
     assert_problem(&adjust(&app, &ann, &ann_id, 10).await, 403, "forbidden");
-    let invalid = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &owner,
-        Some(json!({ "title": "Mug", "cost_xp": 0 })),
-    )
-    .await;
+    let invalid = app
+        .post(
+            "/v1/rewards",
+            &owner,
+            json!({ "title": "Mug", "cost_xp": 0 }),
+        )
+        .await;
     assert_eq!(invalid.status, 422, "{}", invalid.text);
 
     assert_eq!(adjust(&app, &owner, &ann_id, 500).await.status, 200);
@@ -222,35 +151,24 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
         "insufficient_xp",
     );
 
-    let mug = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &owner,
-        Some(json!({ "title": "Mug", "cost_xp": 100, "stock": 2 })),
-    )
-    .await;
+    let mug = app
+        .post(
+            "/v1/rewards",
+            &owner,
+            json!({ "title": "Mug", "cost_xp": 100, "stock": 2 }),
+        )
+        .await;
     assert_eq!(mug.status, 201, "{}", mug.text);
     let mug = id(&mug.json);
-    let day_off = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &owner,
-        Some(json!({ "title": "Day off", "cost_xp": 150, "approval_required": true, "monthly_limit": 2 })),
-    )
+    let day_off = app.post("/v1/rewards", &owner, json!({ "title": "Day off", "cost_xp": 150, "approval_required": true, "monthly_limit": 2 }))
     .await;
     let day_off = id(&day_off.json);
 
     // Without the header: 400; redeeming spends at once; a replay changes nothing.
-    let no_key = send(
-        &app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/rewards/{mug}/redemptions"))
-            .insert_header(("authorization", format!("Bearer {ann}")))
-            .to_request(),
-    )
-    .await;
+    let no_key = app
+        .request(Method::POST, &format!("/v1/rewards/{mug}/redemptions"))
+        .token(&ann)
+        .await;
     assert_problem(&no_key, 400, "idempotency_key_required");
     let first = redeem(&app, &ann, &mug, "mug-1").await;
     assert_eq!(first.status, 201, "{}", first.text);
@@ -258,7 +176,7 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
     let replay = redeem(&app, &ann, &mug, "mug-1").await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.json["id"], first.json["id"]);
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(
         (xp.json["total_xp"].clone(), xp.json["lifetime_xp"].clone()),
         (json!(400), json!(500))
@@ -274,52 +192,39 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
         409,
         "reward_monthly_limit_reached",
     );
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(
         (xp.json["total_xp"].clone(), xp.json["held_xp"].clone()),
         (json!(100), json!(300))
     );
 
-    let pending = call(
-        &app,
-        Method::GET,
-        "/v1/redemptions?status=PENDING",
-        &owner,
-        None,
-    )
-    .await;
+    let pending = app.get("/v1/redemptions?status=PENDING", &owner).await;
     assert_eq!(
         pending.json["data"].as_array().map(Vec::len),
         Some(2),
         "{}",
         pending.text
     );
-    assert_problem(
-        &call(&app, Method::GET, "/v1/redemptions", &ann, None).await,
-        403,
-        "forbidden",
-    );
-    let approved = call(
-        &app,
-        Method::POST,
-        &format!("/v1/redemptions/{}/approve", id(&a.json)),
-        &owner,
-        None,
-    )
-    .await;
+    assert_problem(&app.get("/v1/redemptions", &ann).await, 403, "forbidden");
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/redemptions/{}/approve", id(&a.json)),
+            &owner,
+            None,
+        )
+        .await;
     assert_eq!(approved.json["status"], "APPROVED", "{}", approved.text);
-    let rejected = call(
-        &app,
-        Method::POST,
-        &format!("/v1/redemptions/{}/reject", id(&b.json)),
-        &owner,
-        Some(json!({ "reason": "busy season" })),
-    )
-    .await;
+    let rejected = app
+        .post(
+            &format!("/v1/redemptions/{}/reject", id(&b.json)),
+            &owner,
+            json!({ "reason": "busy season" }),
+        )
+        .await;
     assert_eq!(rejected.json["status"], "REJECTED", "{}", rejected.text);
     assert_problem(
-        &call(
-            &app,
+        &app.call(
             Method::POST,
             &format!("/v1/redemptions/{}/approve", id(&b.json)),
             &owner,
@@ -329,7 +234,7 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
         409,
         "redemption_not_pending",
     );
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(
         (xp.json["total_xp"].clone(), xp.json["held_xp"].clone()),
         (json!(250), json!(0))
@@ -337,16 +242,16 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
 
     // Cancel your own pending one.
     let c = redeem(&app, &ann, &day_off, "day-4").await;
-    let cancelled = call(
-        &app,
-        Method::POST,
-        &format!("/v1/redemptions/{}/cancel", id(&c.json)),
-        &ann,
-        None,
-    )
-    .await;
+    let cancelled = app
+        .call(
+            Method::POST,
+            &format!("/v1/redemptions/{}/cancel", id(&c.json)),
+            &ann,
+            None,
+        )
+        .await;
     assert_eq!(cancelled.json["status"], "CANCELLED", "{}", cancelled.text);
-    let mine = call(&app, Method::GET, "/v1/me/redemptions", &ann, None).await;
+    let mine = app.get("/v1/me/redemptions", &ann).await;
     assert_eq!(
         mine.json["data"].as_array().map(Vec::len),
         Some(4),
@@ -361,27 +266,21 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
         409,
         "reward_out_of_stock",
     );
-    let pricey = call(
-        &app,
-        Method::POST,
-        "/v1/rewards",
-        &owner,
-        Some(json!({ "title": "Bike", "cost_xp": 10000 })),
-    )
-    .await;
+    let pricey = app
+        .post(
+            "/v1/rewards",
+            &owner,
+            json!({ "title": "Bike", "cost_xp": 10000 }),
+        )
+        .await;
     assert_problem(
         &redeem(&app, &ann, &id(&pricey.json), "bike").await,
         409,
         "insufficient_xp",
     );
-    let gone = call(
-        &app,
-        Method::DELETE,
-        &format!("/v1/rewards/{}", id(&pricey.json)),
-        &owner,
-        None,
-    )
-    .await;
+    let gone = app
+        .delete(&format!("/v1/rewards/{}", id(&pricey.json)), &owner)
+        .await;
     assert_eq!(gone.status, 204);
     assert_problem(
         &redeem(&app, &ann, &id(&pricey.json), "bike-2").await,
@@ -391,36 +290,30 @@ async fn the_reward_shop_spends_holds_approves_rejects_and_cancels() {
 
     // Σ ledger = total_xp, Σ earned = lifetime_xp.
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM user_xp_balances b WHERE total_xp <> \
+        count(&app, "SELECT count(*) AS n FROM user_xp_balances b WHERE total_xp <> \
                    (SELECT coalesce(sum(amount), 0) FROM xp_transactions t WHERE t.tenant_id = b.tenant_id AND t.user_id = b.user_id) \
                    OR lifetime_xp <> (SELECT coalesce(sum(amount), 0) FROM xp_transactions t WHERE t.tenant_id = b.tenant_id \
                    AND t.user_id = b.user_id AND (kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0)))").await,
         0
     );
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM outbox_events WHERE kind IN ('gamification.redemption_approved', 'gamification.redemption_rejected')").await,
+        count(&app, "SELECT count(*) AS n FROM outbox_events WHERE kind IN ('gamification.redemption_approved', 'gamification.redemption_rejected')").await,
         4
     );
 }
 
 #[actix_web::test]
 async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_your_place() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let mut tokens = Vec::new();
     let mut ids = Vec::new();
     for (i, xp) in [300, 200, 100].into_iter().enumerate() {
         let t = access(
-            &join(
-                &app,
-                &w,
-                &owner,
-                &format!("m{i}@acme.example.com"),
-                "EMPLOYEE",
-            )
-            .await,
+            &app.join(&owner, &format!("m{i}@acme.example.com"), "EMPLOYEE")
+                .await,
         );
-        let u = me_id(&app, &t).await;
+        let u = app.me_id(&t).await;
         assert_eq!(adjust(&app, &owner, &u, xp).await.status, 200);
         tokens.push(t);
         ids.push(u);
@@ -430,7 +323,7 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         "UPDATE xp_transactions SET created_at = now() - interval '70 days' WHERE user_id = '{}'",
         ids[0]
     ))
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .unwrap();
     // ... and so do the period totals the month and week boards read.
@@ -438,18 +331,11 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         "UPDATE xp_period_totals SET period_start = period_start - interval '70 days' WHERE user_id = '{}'",
         ids[0]
     ))
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .unwrap();
 
-    let all = call(
-        &app,
-        Method::GET,
-        "/v1/leaderboard?limit=2",
-        &tokens[2],
-        None,
-    )
-    .await;
+    let all = app.get("/v1/leaderboard?limit=2", &tokens[2]).await;
     assert_eq!(all.status, 200, "{}", all.text);
     let xps: Vec<&Value> = all.json["data"]
         .as_array()
@@ -459,29 +345,22 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         .collect();
     assert_eq!(xps, [&json!(300), &json!(200)]);
     assert_eq!(all.json["me"], json!({ "rank_position": 3, "xp": 100 }));
-    let next = call(
-        &app,
-        Method::GET,
-        &format!(
-            "/v1/leaderboard?limit=2&cursor={}",
-            all.json["next_cursor"].as_str().unwrap()
-        ),
-        &tokens[2],
-        None,
-    )
-    .await;
+    let next = app
+        .get(
+            &format!(
+                "/v1/leaderboard?limit=2&cursor={}",
+                all.json["next_cursor"].as_str().unwrap()
+            ),
+            &tokens[2],
+        )
+        .await;
     assert_eq!(next.json["data"][0]["rank_position"], 3, "{}", next.text);
     assert!(next.json["next_cursor"].is_null());
 
     for period in ["week", "month"] {
-        let board = call(
-            &app,
-            Method::GET,
-            &format!("/v1/leaderboard?period={period}"),
-            &tokens[0],
-            None,
-        )
-        .await;
+        let board = app
+            .get(&format!("/v1/leaderboard?period={period}"), &tokens[0])
+            .await;
         assert_eq!(
             board.json["data"].as_array().map(Vec::len),
             Some(2),
@@ -492,44 +371,24 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         assert_eq!(board.json["me"]["xp"], 0);
     }
     assert_eq!(
-        call(
-            &app,
-            Method::GET,
-            "/v1/leaderboard?period=year",
-            &owner,
-            None
-        )
-        .await
-        .status,
+        app.get("/v1/leaderboard?period=year", &owner).await.status,
         422
     );
 
     // A group's board ranks its members only.
-    let group = call(
-        &app,
-        Method::POST,
-        "/v1/groups",
-        &owner,
-        Some(json!({ "name": "Night shift" })),
-    )
-    .await;
+    let group = app
+        .post("/v1/groups", &owner, json!({ "name": "Night shift" }))
+        .await;
     let group = id(&group.json);
-    call(
-        &app,
-        Method::POST,
+    app.post(
         &format!("/v1/groups/{group}/members"),
         &owner,
-        Some(json!({ "user_ids": [ids[2]] })),
+        json!({ "user_ids": [ids[2]] }),
     )
     .await;
-    let board = call(
-        &app,
-        Method::GET,
-        &format!("/v1/leaderboard?group_id={group}"),
-        &tokens[2],
-        None,
-    )
-    .await;
+    let board = app
+        .get(&format!("/v1/leaderboard?group_id={group}"), &tokens[2])
+        .await;
     assert_eq!(
         board.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -539,46 +398,42 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
     assert_eq!(board.json["me"]["rank_position"], 1);
 
     // Opting out: anonymous for others, yourself for you; refused when the tenant forbids it.
-    let hidden = call(
-        &app,
-        Method::PUT,
-        "/v1/me/leaderboard-visibility",
-        &tokens[0],
-        Some(json!({ "hidden": true })),
-    )
-    .await;
+    let hidden = app
+        .put(
+            "/v1/me/leaderboard-visibility",
+            &tokens[0],
+            json!({ "hidden": true }),
+        )
+        .await;
     assert_eq!(hidden.status, 200, "{}", hidden.text);
-    let seen = call(&app, Method::GET, "/v1/leaderboard", &tokens[1], None).await;
+    let seen = app.get("/v1/leaderboard", &tokens[1]).await;
     assert_eq!(seen.json["data"][0]["name"], "Anonymous");
     assert!(seen.json["data"][0]["user_id"].is_null());
-    let own = call(&app, Method::GET, "/v1/leaderboard", &tokens[0], None).await;
+    let own = app.get("/v1/leaderboard", &tokens[0]).await;
     assert_eq!(own.json["data"][0]["user_id"], ids[0].as_str());
 
-    let settings = call(
-        &app,
-        Method::PATCH,
-        "/v1/gamification/settings",
-        &owner,
-        Some(json!({ "leaderboard_opt_out_allowed": false, "xp_module_completed": 120 })),
-    )
-    .await;
+    let settings = app
+        .patch(
+            "/v1/gamification/settings",
+            &owner,
+            json!({ "leaderboard_opt_out_allowed": false, "xp_module_completed": 120 }),
+        )
+        .await;
     assert_eq!(settings.status, 200, "{}", settings.text);
     assert_eq!(settings.json["xp_module_completed"], 120);
     assert_eq!(settings.json["rank_mentor"], 6000);
     assert_problem(
-        &call(
-            &app,
-            Method::PUT,
+        &app.put(
             "/v1/me/leaderboard-visibility",
             &tokens[1],
-            Some(json!({ "hidden": true })),
+            json!({ "hidden": true }),
         )
         .await,
         409,
         "leaderboard_opt_out_not_allowed",
     );
     // Once opting out is not allowed, those who had hidden are shown again.
-    let seen = call(&app, Method::GET, "/v1/leaderboard", &tokens[1], None).await;
+    let seen = app.get("/v1/leaderboard", &tokens[1]).await;
     assert_eq!(
         seen.json["data"][0]["user_id"],
         ids[0].as_str(),
@@ -586,66 +441,51 @@ async fn leaderboards_rank_by_period_and_group_hide_opted_out_members_and_show_y
         seen.text
     );
     assert_problem(
-        &call(
-            &app,
-            Method::GET,
-            "/v1/gamification/settings",
-            &tokens[1],
-            None,
-        )
-        .await,
+        &app.get("/v1/gamification/settings", &tokens[1]).await,
         403,
         "forbidden",
     );
-    let bad = call(
-        &app,
-        Method::PATCH,
-        "/v1/gamification/settings",
-        &owner,
-        Some(json!({ "rank_pomocnik": 9000 })),
-    )
-    .await;
+    let bad = app
+        .patch(
+            "/v1/gamification/settings",
+            &owner,
+            json!({ "rank_pomocnik": 9000 }),
+        )
+        .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
 }
 
 #[actix_web::test]
 async fn leaderboard_cursors_name_no_member_and_still_page_through_ties() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let mut tokens = Vec::new();
     let mut ids = Vec::new();
     // One leader and five members tied at 100 XP: pages of two cut through the tie.
     for (i, xp) in [200, 100, 100, 100, 100, 100].into_iter().enumerate() {
         let t = access(
-            &join(
-                &app,
-                &w,
-                &owner,
-                &format!("m{i}@acme.example.com"),
-                "EMPLOYEE",
-            )
-            .await,
+            &app.join(&owner, &format!("m{i}@acme.example.com"), "EMPLOYEE")
+                .await,
         );
-        let u = me_id(&app, &t).await;
+        let u = app.me_id(&t).await;
         assert_eq!(adjust(&app, &owner, &u, xp).await.status, 200);
         tokens.push(t);
         ids.push(u);
     }
     for t in &tokens[1..] {
-        let hidden = call(
-            &app,
-            Method::PUT,
-            "/v1/me/leaderboard-visibility",
-            t,
-            Some(json!({ "hidden": true })),
-        )
-        .await;
+        let hidden = app
+            .put(
+                "/v1/me/leaderboard-visibility",
+                t,
+                json!({ "hidden": true }),
+            )
+            .await;
         assert_eq!(hidden.status, 200, "{}", hidden.text);
     }
     let mut seen = Vec::new();
     let mut uri = "/v1/leaderboard?limit=2".to_owned();
     loop {
-        let page = call(&app, Method::GET, &uri, &tokens[0], None).await;
+        let page = app.get(&uri, &tokens[0]).await;
         assert_eq!(page.status, 200, "{}", page.text);
         for e in page.json["data"].as_array().unwrap() {
             seen.push((e["xp"].as_i64().unwrap(), e["user_id"].clone()));
@@ -678,14 +518,8 @@ async fn leaderboard_cursors_name_no_member_and_still_page_through_ties() {
     // A cursor carrying a member id (the old shape) is refused.
     let old = guild_kernel::Cursor(format!("100:{}", ids[1])).encode();
     assert_problem(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/v1/leaderboard?cursor={old}"),
-            &tokens[0],
-            None,
-        )
-        .await,
+        &app.get(&format!("/v1/leaderboard?cursor={old}"), &tokens[0])
+            .await,
         422,
         "validation_failed",
     );
@@ -693,54 +527,46 @@ async fn leaderboard_cursors_name_no_member_and_still_page_through_ties() {
 
 #[actix_web::test]
 async fn a_groups_leaderboard_is_shown_only_to_its_members_and_those_who_may_see_them() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let inside = access(&join(&app, &w, &owner, "in@acme.example.com", "EMPLOYEE").await);
-    let outside = access(&join(&app, &w, &owner, "out@acme.example.com", "EMPLOYEE").await);
-    let lead = access(&join(&app, &w, &owner, "lead@acme.example.com", "EMPLOYEE").await);
-    let other_lead = access(&join(&app, &w, &owner, "lead2@acme.example.com", "EMPLOYEE").await);
-    let hr = access(&join(&app, &w, &owner, "hr@acme.example.com", "HR").await);
-    let inside_id = me_id(&app, &inside).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let inside = app.member(&owner, "in@acme.example.com", "EMPLOYEE").await;
+    let outside = app.member(&owner, "out@acme.example.com", "EMPLOYEE").await;
+    let lead = app
+        .member(&owner, "lead@acme.example.com", "EMPLOYEE")
+        .await;
+    let other_lead = app
+        .member(&owner, "lead2@acme.example.com", "EMPLOYEE")
+        .await;
+    let hr = app.member(&owner, "hr@acme.example.com", "HR").await;
+    let inside_id = app.me_id(&inside).await;
     assert_eq!(adjust(&app, &owner, &inside_id, 50).await.status, 200);
     let mut groups = Vec::new();
     for name in ["Night shift", "Day shift"] {
-        let g = call(
-            &app,
-            Method::POST,
-            "/v1/groups",
-            &owner,
-            Some(json!({ "name": name })),
-        )
-        .await;
+        let g = app
+            .post("/v1/groups", &owner, json!({ "name": name }))
+            .await;
         assert_eq!(g.status, 201, "{}", g.text);
         groups.push(id(&g.json));
     }
     let (night, day) = (&groups[0], &groups[1]);
-    let added = call(
-        &app,
-        Method::POST,
-        &format!("/v1/groups/{night}/members"),
-        &owner,
-        Some(json!({ "user_ids": [inside_id] })),
-    )
-    .await;
+    let added = app
+        .post(
+            &format!("/v1/groups/{night}/members"),
+            &owner,
+            json!({ "user_ids": [inside_id] }),
+        )
+        .await;
     assert_eq!(added.status, 200, "{}", added.text);
     for (token, group) in [(&lead, night), (&other_lead, day)] {
-        let user = me_id(&app, token).await;
-        let granted = call(
-            &app,
-            Method::PUT,
-            &format!("/v1/members/{user}/permissions"),
-            &owner,
-            Some(json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [group] } }] })),
-        )
+        let user = app.me_id(token).await;
+        let granted = app.put(&format!("/v1/members/{user}/permissions"), &owner, json!({ "grants": [{ "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [group] } }] }))
         .await;
         assert_eq!(granted.status, 200, "{}", granted.text);
     }
     let board = format!("/v1/leaderboard?group_id={night}");
     // Its member, a lead scoped to it, HR and the owner see who is in it.
     for token in [&inside, &lead, &hr, &owner] {
-        let seen = call(&app, Method::GET, &board, token, None).await;
+        let seen = app.get(&board, token).await;
         assert_eq!(seen.status, 200, "{}", seen.text);
         assert_eq!(
             seen.json["data"][0]["user_id"],
@@ -751,17 +577,14 @@ async fn a_groups_leaderboard_is_shown_only_to_its_members_and_those_who_may_see
     }
     // A member of another group and a lead of another group learn nothing about its members.
     for token in [&outside, &other_lead] {
-        let refused = call(&app, Method::GET, &board, token, None).await;
+        let refused = app.get(&board, token).await;
         assert_problem(&refused, 403, "leaderboard_group_forbidden");
         assert!(!refused.text.contains(&inside_id), "{}", refused.text);
     }
     assert_problem(
-        &call(
-            &app,
-            Method::GET,
+        &app.get(
             &format!("/v1/leaderboard?group_id={}", uuid::Uuid::now_v7()),
             &owner,
-            None,
         )
         .await,
         404,
@@ -771,18 +594,17 @@ async fn a_groups_leaderboard_is_shown_only_to_its_members_and_those_who_may_see
 
 #[actix_web::test]
 async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_once() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = me_id(&app, &ann).await;
-    let changed = call(
-        &app,
-        Method::PATCH,
-        "/v1/gamification/settings",
-        &owner,
-        Some(json!({ "xp_quiz_high_score": 60, "rank_pomocnik": 100 })),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let changed = app
+        .patch(
+            "/v1/gamification/settings",
+            &owner,
+            json!({ "xp_quiz_high_score": 60, "rank_pomocnik": 100 }),
+        )
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     let tenant: String = {
         #[derive(QueryableByName)]
@@ -791,7 +613,7 @@ async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_on
             id: String,
         }
         diesel::sql_query("SELECT tenant_id::text AS id FROM memberships LIMIT 1")
-            .get_result::<T>(&mut w.db.conn().await)
+            .get_result::<T>(&mut app.db.conn().await)
             .await
             .unwrap()
             .id
@@ -817,27 +639,20 @@ async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_on
             "INSERT INTO outbox_events (id, tenant_id, kind, payload) \
              VALUES (gen_random_uuid(), '{tenant}', '{kind}', '{payload}'::jsonb)"
         ))
-        .execute(&mut w.db.conn().await)
+        .execute(&mut app.db.conn().await)
         .await
         .unwrap();
     }
-    w.run_worker().await;
-    let xp = call(&app, Method::GET, "/v1/me/xp", &ann, None).await;
+    app.run_worker().await;
+    let xp = app.get("/v1/me/xp", &ann).await;
     assert_eq!(xp.json["total_xp"], 110, "{}", xp.text);
     assert_eq!(xp.json["rank"], "POMOCNIK");
-    let ledger = call(
-        &app,
-        Method::GET,
-        "/v1/me/xp/transactions?limit=1",
-        &ann,
-        None,
-    )
-    .await;
+    let ledger = app.get("/v1/me/xp/transactions?limit=1", &ann).await;
     assert_eq!(ledger.json["data"].as_array().map(Vec::len), Some(1));
     assert!(ledger.json["next_cursor"].is_string(), "{}", ledger.text);
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE kind = 'gamification.rank_changed'"
         )
         .await,
@@ -845,7 +660,7 @@ async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_on
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM outbox_events WHERE status <> 'DONE' AND kind NOT LIKE 'gamification.%'"
         )
         .await,
@@ -855,64 +670,41 @@ async fn quiz_high_scores_and_compliance_renewals_earn_their_settings_amounts_on
 
 #[actix_web::test]
 async fn a_retried_xp_adjustment_is_applied_once_and_a_reused_key_is_refused() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = me_id(&app, &ann).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
     let body = json!({ "user_id": ann_id, "amount": 40, "reason": "Great work" });
     let key = [("Idempotency-Key", "award-ann-1")];
-    let first = with_headers(
-        &app,
-        Method::POST,
-        "/v1/xp/adjustments",
-        &owner,
-        &key,
-        Some(body.clone()),
-    )
-    .await;
+    let first = app
+        .post("/v1/xp/adjustments", &owner, body.clone())
+        .headers(&key)
+        .await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.header("idempotent-replayed"), None);
-    let again = with_headers(
-        &app,
-        Method::POST,
-        "/v1/xp/adjustments",
-        &owner,
-        &key,
-        Some(body),
-    )
-    .await;
+    let again = app
+        .post("/v1/xp/adjustments", &owner, body)
+        .headers(&key)
+        .await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json, first.json);
     let other = json!({ "user_id": ann_id, "amount": 41, "reason": "Great work" });
     assert_problem(
-        &with_headers(
-            &app,
-            Method::POST,
-            "/v1/xp/adjustments",
-            &owner,
-            &key,
-            Some(other.clone()),
-        )
-        .await,
+        &app.post("/v1/xp/adjustments", &owner, other.clone())
+            .headers(&key)
+            .await,
         422,
         "idempotency_key_reused",
     );
     assert_problem(
-        &call(
-            &app,
-            Method::POST,
-            "/v1/xp/adjustments",
-            &owner,
-            Some(other),
-        )
-        .await,
+        &app.post("/v1/xp/adjustments", &owner, other).await,
         400,
         "idempotency_key_required",
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'")
         )
         .await,
@@ -920,57 +712,36 @@ async fn a_retried_xp_adjustment_is_applied_once_and_a_reused_key_is_refused() {
     );
 }
 
-/// Every row's `field` over all pages of `uri` (which already has a `?`), one row a page.
-async fn walk<S, B>(app: &S, token: &str, uri: &str, field: &str) -> Vec<Value>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut seen = Vec::new();
-    let mut next = format!("{uri}&limit=1");
-    for _ in 0..50 {
-        let page = call(app, Method::GET, &next, token, None).await;
-        assert_eq!(page.status, 200, "{next}: {}", page.text);
-        let rows = page.json["data"].as_array().cloned().unwrap_or_default();
-        seen.extend(rows.iter().map(|r| r[field].clone()));
-        match page.json["next_cursor"].as_str() {
-            Some(cursor) => next = format!("{uri}&limit=1&cursor={cursor}"),
-            None => return seen,
-        }
-    }
-    panic!("{uri} did not end");
-}
-
 #[actix_web::test]
 async fn rewards_and_redemptions_sort_by_an_allowed_key_a_page_at_a_time() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = me_id(&app, &ann).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
     assert_eq!(adjust(&app, &owner, &ann_id, 1000).await.status, 200);
     let mut rewards = Vec::new();
     for (title, cost) in [("Mug", 100), ("Book", 300), ("Cap", 200)] {
-        let r = call(
-            &app,
-            Method::POST,
-            "/v1/rewards",
-            &owner,
-            Some(json!({ "title": title, "cost_xp": cost })),
-        )
-        .await;
+        let r = app
+            .post(
+                "/v1/rewards",
+                &owner,
+                json!({ "title": title, "cost_xp": cost }),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text);
         rewards.push(id(&r.json));
     }
     assert_eq!(
-        walk(&app, &ann, "/v1/rewards?sort=cost_xp", "title").await,
+        app.walk(&ann, "/v1/rewards?sort=cost_xp", 1, "title").await,
         [json!("Mug"), json!("Cap"), json!("Book")]
     );
     assert_eq!(
-        walk(&app, &ann, "/v1/rewards?sort=-title", "title").await,
+        app.walk(&ann, "/v1/rewards?sort=-title", 1, "title").await,
         [json!("Mug"), json!("Cap"), json!("Book")]
     );
     assert_eq!(
-        walk(&app, &ann, "/v1/rewards?sort=created_at", "title").await,
+        app.walk(&ann, "/v1/rewards?sort=created_at", 1, "title")
+            .await,
         [json!("Mug"), json!("Book"), json!("Cap")]
     );
     for (i, reward) in rewards.iter().enumerate() {
@@ -978,43 +749,33 @@ async fn rewards_and_redemptions_sort_by_an_allowed_key_a_page_at_a_time() {
         assert_eq!(r.status, 201, "{}", r.text);
     }
     assert_eq!(
-        walk(&app, &ann, "/v1/me/redemptions?sort=-cost_xp", "cost_xp").await,
+        app.walk(&ann, "/v1/me/redemptions?sort=-cost_xp", 1, "cost_xp")
+            .await,
         [json!(300), json!(200), json!(100)]
     );
     assert_eq!(
-        walk(&app, &owner, "/v1/redemptions?sort=created_at", "cost_xp").await,
+        app.walk(&owner, "/v1/redemptions?sort=created_at", 1, "cost_xp")
+            .await,
         [json!(100), json!(300), json!(200)]
     );
     assert_eq!(
-        walk(&app, &owner, "/v1/redemptions?status=APPROVED", "cost_xp").await,
+        app.walk(&owner, "/v1/redemptions?status=APPROVED", 1, "cost_xp")
+            .await,
         [json!(200), json!(300), json!(100)],
         "newest first without a sort"
     );
     for bad in ["sort=stock", "status=LOST", "limit=0"] {
         assert_problem(
-            &call(&app, Method::GET, &format!("/v1/rewards?{bad}"), &ann, None).await,
+            &app.get(&format!("/v1/rewards?{bad}"), &ann).await,
             422,
             "validation_failed",
         );
     }
-    let first = call(
-        &app,
-        Method::GET,
-        "/v1/rewards?sort=title&limit=1",
-        &ann,
-        None,
-    )
-    .await;
+    let first = app.get("/v1/rewards?sort=title&limit=1", &ann).await;
     let cursor = first.json["next_cursor"].as_str().unwrap_or_default();
     assert_problem(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/v1/rewards?sort=cost_xp&cursor={cursor}"),
-            &ann,
-            None,
-        )
-        .await,
+        &app.get(&format!("/v1/rewards?sort=cost_xp&cursor={cursor}"), &ann)
+            .await,
         422,
         "validation_failed",
     );
@@ -1022,19 +783,17 @@ async fn rewards_and_redemptions_sort_by_an_allowed_key_a_page_at_a_time() {
 
 #[actix_web::test]
 async fn a_reward_needs_its_title_and_cost_and_a_retried_creation_creates_one() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let empty = call(&app, Method::POST, "/v1/rewards", &owner, Some(json!({}))).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let empty = app.post("/v1/rewards", &owner, json!({})).await;
     assert_problem(&empty, 422, "validation_failed");
     let create = async |title: &str| {
-        with_headers(
-            &app,
-            Method::POST,
+        app.post(
             "/v1/rewards",
             &owner,
-            &[("Idempotency-Key", "reward-hoodie")],
-            Some(json!({ "title": title, "cost_xp": 500 })),
+            json!({ "title": title, "cost_xp": 500 }),
         )
+        .idempotency_key("reward-hoodie")
         .await
     };
     let first = create("Hoodie").await;
@@ -1044,5 +803,5 @@ async fn a_reward_needs_its_title_and_cost_and_a_retried_creation_creates_one() 
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json["id"], first.json["id"]);
     assert_problem(&create("Scarf").await, 422, "idempotency_key_reused");
-    assert_eq!(count(&w, "SELECT count(*) AS n FROM rewards").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM rewards").await, 1);
 }

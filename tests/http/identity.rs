@@ -517,11 +517,11 @@ async fn api_keys_act_with_their_permissions_only() {
 async fn every_change_is_audited_with_its_request_id() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    let req = actix_web::test::TestRequest::post()
-        .uri("/v1/groups")
-        .insert_header(("authorization", format!("Bearer {owner}")))
-        .insert_header(("x-request-id", "req-audit-1"))
-        .set_json(json!({ "name": "Support", "color": "#112233" }))
+    let req = app
+        .request(Method::POST, "/v1/groups")
+        .token(&owner)
+        .header("x-request-id", "req-audit-1")
+        .json(json!({ "name": "Support", "color": "#112233" }))
         .to_request();
     let group = app.send(req).await;
     assert_eq!(group.status, 201);
@@ -838,9 +838,9 @@ async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
 
     let bare = app.request(Method::GET, "/v1/members");
     assert_problem(&app.send(bare).await, 401, "unauthenticated");
-    let basic = actix_web::test::TestRequest::get()
-        .uri("/v1/members")
-        .insert_header(("authorization", "Basic b3duZXI6cGFzcw=="))
+    let basic = app
+        .request(Method::GET, "/v1/members")
+        .header("authorization", "Basic b3duZXI6cGFzcw==")
         .to_request();
     assert_problem(&app.send(basic).await, 401, "unauthenticated");
 
@@ -861,25 +861,6 @@ async fn tenant_routes_refuse_a_missing_bearer_or_a_tenantless_token() {
     );
 }
 
-/// Walks every page of `uri` (which has no query of its own past `?`) with `limit=1`, collecting
-/// `field` of each row.
-async fn walk(app: &TestApp, token: &str, uri: &str, field: &str) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let mut next = format!("{uri}&limit=1");
-    for _ in 0..50 {
-        let page = app.get(&next, token).await;
-        assert_eq!(page.status, 200, "{next}: {}", page.text);
-        let rows = page.json["data"].as_array().cloned().unwrap_or_default();
-        assert!(rows.len() <= 1, "{}", page.text);
-        seen.extend(rows.iter().map(|r| r[field].clone()));
-        match page.json["next_cursor"].as_str() {
-            Some(cursor) => next = format!("{uri}&limit=1&cursor={cursor}"),
-            None => return seen,
-        }
-    }
-    panic!("{uri} did not end");
-}
-
 #[actix_web::test]
 async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
     let app = TestApp::new().await;
@@ -898,7 +879,7 @@ async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
             .await;
         assert_eq!(invited.status, 201, "{}", invited.text);
     }
-    let by_name = walk(&app, &owner, "/v1/members?sort=name", "name").await;
+    let by_name = app.walk(&owner, "/v1/members?sort=name", 1, "name").await;
     assert_eq!(
         by_name,
         [
@@ -909,7 +890,9 @@ async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
         ],
         "the invited are sorted by the name they are shown with"
     );
-    let by_email_desc = walk(&app, &owner, "/v1/members?sort=-email", "email").await;
+    let by_email_desc = app
+        .walk(&owner, "/v1/members?sort=-email", 1, "email")
+        .await;
     assert_eq!(
         by_email_desc,
         [
@@ -919,7 +902,9 @@ async fn members_sort_by_an_allowed_key_a_page_at_a_time() {
             json!("a@acme.example.com"),
         ]
     );
-    let newest = walk(&app, &owner, "/v1/members?sort=-created_at", "email").await;
+    let newest = app
+        .walk(&owner, "/v1/members?sort=-created_at", 1, "email")
+        .await;
     assert_eq!(newest.len(), 4);
     assert_eq!(newest[0], json!("b@acme.example.com"));
 
@@ -953,7 +938,7 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         assert_eq!(created.status, 201, "{}", created.text);
     }
     assert_eq!(
-        walk(&app, &owner, "/v1/groups?x=1", "name").await,
+        app.walk(&owner, "/v1/groups?x=1", 1, "name").await,
         [json!("Alpha"), json!("beta"), json!("gamma")],
         "by name, whatever its case"
     );
@@ -980,7 +965,7 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         assert_eq!(key.status, 201, "{}", key.text);
     }
     assert_eq!(
-        walk(&app, &owner, "/v1/api-keys?x=1", "name").await,
+        app.walk(&owner, "/v1/api-keys?x=1", 1, "name").await,
         [json!("two"), json!("one")],
         "newest first"
     );
@@ -1002,17 +987,19 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
         .await;
     assert_eq!(granted.status, 200, "{}", granted.text);
     assert_eq!(
-        walk(
-            &app,
+        app.walk(
             &ann,
             &format!("/v1/members/{ann_id}/permissions?x=1"),
+            1,
             "permission"
         )
         .await,
         [json!("MANAGE_GROUPS"), json!("VIEW_AUDIT_LOG")]
     );
 
-    let actions = walk(&app, &owner, "/v1/audit-log?sort=action", "action").await;
+    let actions = app
+        .walk(&owner, "/v1/audit-log?sort=action", 1, "action")
+        .await;
     let mut sorted = actions.clone();
     sorted.sort_by_key(|a| a.as_str().unwrap_or_default().to_owned());
     assert_eq!(actions, sorted);

@@ -1,7 +1,7 @@
 //! Learning content through the API.
 
 use actix_web::http::Method;
-use guild_tests::{TestApp, assert_problem};
+use guild_tests::{TestApp, assert_problem, count};
 use serde_json::{Value, json};
 
 #[actix_web::test]
@@ -746,40 +746,19 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
         assert_eq!(two.json["id"], one.json["id"], "{uri}");
         assert_eq!(two.header("idempotent-replayed"), Some("true"));
     }
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM sections").await, 1);
     assert_eq!(
-        guild_tests::count(&app, "SELECT count(*) AS n FROM sections").await,
-        1
-    );
-    assert_eq!(
-        guild_tests::count(&app, "SELECT count(*) AS n FROM module_categories").await,
+        count(&app, "SELECT count(*) AS n FROM module_categories").await,
         1
     );
 }
 
-/// Walks every page of `uri` (which has no query yet, or ends with one) at `limit` a page.
-async fn walk(app: &TestApp, token: &str, uri: &str, limit: u32, field: &str) -> Vec<String> {
-    let sep = if uri.contains('?') { '&' } else { '?' };
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..20 {
-        let page_uri = match &cursor {
-            Some(c) => format!("{uri}{sep}limit={limit}&cursor={c}"),
-            None => format!("{uri}{sep}limit={limit}"),
-        };
-        let page = app.get(&page_uri, token).await;
-        assert_eq!(page.status, 200, "{page_uri}: {}", page.text);
-        let data = page.json["data"].as_array().cloned().unwrap_or_default();
-        assert!(data.len() <= limit as usize, "{}", page.text);
-        seen.extend(
-            data.iter()
-                .filter_map(|item| item[field].as_str().map(str::to_owned)),
-        );
-        match page.json["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return seen,
-        }
-    }
-    panic!("{uri} never ended");
+/// The text `field` of every row over all pages of `uri` at `limit` a page.
+async fn walk(app: &TestApp, token: &str, uri: &str, limit: usize, field: &str) -> Vec<String> {
+    let rows = app.walk(token, uri, limit, field).await;
+    rows.iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The catalog sorts by an allow-listed key, either way, and pages through it by keyset; a

@@ -226,4 +226,24 @@ impl TestApp {
             .await;
         expect(reply, 200);
     }
+
+    /// Every row's `field` over all pages of `uri`, `limit` rows a page, checking that no page is
+    /// longer.
+    pub async fn walk(&self, token: &str, uri: &str, limit: usize, field: &str) -> Vec<Value> {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        let mut seen = Vec::new();
+        let mut next = format!("{uri}{sep}limit={limit}");
+        for _ in 0..50 {
+            let page = self.get(&next, token).await;
+            assert_eq!(page.status, 200, "{next}: {}", page.text);
+            let rows = page.json["data"].as_array().cloned().unwrap_or_default();
+            assert!(rows.len() <= limit, "{}", page.text);
+            seen.extend(rows.iter().map(|r| r[field].clone()));
+            match page.json["next_cursor"].as_str() {
+                Some(cursor) => next = format!("{uri}{sep}limit={limit}&cursor={cursor}"),
+                None => return seen,
+            }
+        }
+        panic!("{uri} did not end");
+    }
 }
