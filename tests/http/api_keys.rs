@@ -2,66 +2,20 @@
 //! a member (learning, spending XP, grading as a mentor, their own settings and dashboard) only
 //! when it was created with `act_as_member`.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
-use guild_tests::{
-    Reply, access, assert_problem, count, join, published_module, request_with, send, sign_up,
-    world,
-};
+use guild_tests::{TestApp, assert_problem, count, id};
 use serde_json::{Value, json};
 
-/// Calls the API with `headers` and an optional JSON body.
-async fn call<S, B>(
-    app: &S,
-    method: Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, request_with(method, uri, token, headers, body)).await
-}
-
 /// Creates `what` and returns its id.
-async fn create<S, B>(app: &S, token: &str, uri: &str, body: Value) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = call(app, Method::POST, uri, token, &[], Some(body)).await;
+async fn create(app: &TestApp, token: &str, uri: &str, body: Value) -> String {
+    let reply = app.post(uri, token, body).await;
     assert_eq!(reply.status, 201, "{uri}: {}", reply.text);
     id(&reply.json)
 }
 
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-/// The id of the user behind `token`.
-async fn user_id<S, B>(app: &S, token: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let me = call(app, Method::GET, "/v1/me", token, &[], None).await;
-    me.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// A key with `body`'s permissions (and capabilities); returns the reply and the secret.
-async fn api_key<S, B>(app: &S, owner: &str, body: Value) -> (Value, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let created = call(app, Method::POST, "/v1/api-keys", owner, &[], Some(body)).await;
+async fn api_key(app: &TestApp, owner: &str, body: Value) -> (Value, String) {
+    let created = app.post("/v1/api-keys", owner, body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     let secret = created.json["secret"]
         .as_str()
@@ -72,11 +26,11 @@ where
 
 #[actix_web::test]
 async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let owner_id = user_id(&app, &owner).await;
-    let (module, section) = published_module(&app, &owner, "Safety").await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let owner_id = app.me_id(&owner).await;
+    let (module, section) = app.published_module(&owner, "Safety").await;
     let quiz = create(
         &app,
         &owner,
@@ -109,25 +63,22 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
     )
     .await;
     // The owner mentors the module, and Ann's submission waits for a grade.
-    let mentors = call(
-        &app,
-        Method::PUT,
-        &format!("/v1/modules/{module}/mentors"),
-        &owner,
-        &[],
-        Some(json!({ "ids": [owner_id] })),
-    )
-    .await;
+    let mentors = app
+        .put(
+            &format!("/v1/modules/{module}/mentors"),
+            &owner,
+            json!({ "ids": [owner_id] }),
+        )
+        .await;
     assert_eq!(mentors.status, 200, "{}", mentors.text);
-    let submission = call(
-        &app,
-        Method::POST,
-        &format!("/v1/assignments/{assignment}/submissions"),
-        &ann,
-        &[("idempotency-key", "ann-1")],
-        Some(json!({ "text_answer": "What happened" })),
-    )
-    .await;
+    let submission = app
+        .post(
+            &format!("/v1/assignments/{assignment}/submissions"),
+            &ann,
+            json!({ "text_answer": "What happened" }),
+        )
+        .idempotency_key("ann-1")
+        .await;
     assert_eq!(submission.status, 201, "{}", submission.text);
     let submission = id(&submission.json);
 
@@ -169,15 +120,10 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
         (Method::GET, "/v1/me/dashboard".to_owned(), None),
     ];
     for (method, uri, body) in refused {
-        let reply = call(
-            &app,
-            method.clone(),
-            &uri,
-            &key,
-            &[("idempotency-key", "key-1")],
-            body,
-        )
-        .await;
+        let reply = app
+            .call(method.clone(), &uri, &key, body)
+            .idempotency_key("key-1")
+            .await;
         assert_eq!(
             (reply.status, reply.json["code"].clone()),
             (403, json!("api_key_not_permitted")),
@@ -187,7 +133,7 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
     }
 
     // What its permission allows it still does.
-    let log = call(&app, Method::GET, "/v1/audit-log", &key, &[], None).await;
+    let log = app.get("/v1/audit-log", &key).await;
     assert_eq!(log.status, 200, "{}", log.text);
 
     // And nothing was done in the owner's name.
@@ -210,10 +156,10 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
             "SELECT count(*) AS n FROM email_preferences WHERE digest = 'NEVER'",
         ),
     ] {
-        assert_eq!(count(&w, sql).await, 0, "{what}");
+        assert_eq!(count(&app, sql).await, 0, "{what}");
     }
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM assignment_submissions").await,
+        count(&app, "SELECT count(*) AS n FROM assignment_submissions").await,
         1,
         "only Ann's submission"
     );
@@ -221,9 +167,9 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
 
 #[actix_web::test]
 async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permissions() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let (module, section) = published_module(&app, &owner, "Safety").await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (module, section) = app.published_module(&owner, "Safety").await;
     let (created, key) = api_key(
         &app,
         &owner,
@@ -232,23 +178,22 @@ async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permi
     .await;
     assert_eq!(created["key"]["act_as_member"], true, "{created}");
 
-    let completed = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{module}/sections/{section}/complete"),
-        &key,
-        &[],
-        None,
-    )
-    .await;
+    let completed = app
+        .call(
+            Method::POST,
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &key,
+            None,
+        )
+        .await;
     assert_eq!(completed.status, 200, "{}", completed.text);
-    let dashboard = call(&app, Method::GET, "/v1/me/dashboard", &key, &[], None).await;
+    let dashboard = app.get("/v1/me/dashboard", &key).await;
     assert_eq!(dashboard.status, 200, "{}", dashboard.text);
 
     // Acting as a member adds no permission.
-    let members = call(&app, Method::GET, "/v1/members", &key, &[], None).await;
+    let members = app.get("/v1/members", &key).await;
     assert_problem(&members, 403, "forbidden");
-    let listed = call(&app, Method::GET, "/v1/api-keys", &owner, &[], None).await;
+    let listed = app.get("/v1/api-keys", &owner).await;
     assert_eq!(
         listed.json["data"][0]["act_as_member"], true,
         "{}",
@@ -258,32 +203,30 @@ async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permi
 
 #[actix_web::test]
 async fn routes_decided_by_permissions_admit_a_key_limited_to_them() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let (owner_id, ann_id) = (user_id(&app, &owner).await, user_id(&app, &ann).await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (owner_id, ann_id) = (app.me_id(&owner).await, app.me_id(&ann).await);
     let (_, hr_key) = api_key(
         &app,
         &owner,
         json!({ "name": "HR sync", "permissions": ["MANAGE_USERS", "VIEW_ALL_PROGRESS"] }),
     )
     .await;
-    let members = call(&app, Method::GET, "/v1/members", &hr_key, &[], None).await;
+    let members = app.get("/v1/members", &hr_key).await;
     assert_eq!(members.status, 200, "{}", members.text);
     for user in [&ann_id, &owner_id] {
         let uri = format!("/v1/members/{user}/certificates");
-        let certificates = call(&app, Method::GET, &uri, &hr_key, &[], None).await;
+        let certificates = app.get(&uri, &hr_key).await;
         assert_eq!(certificates.status, 200, "{uri}: {}", certificates.text);
     }
-    let group = call(
-        &app,
-        Method::POST,
-        "/v1/groups",
-        &hr_key,
-        &[],
-        Some(json!({ "name": "Support", "color": "#112233" })),
-    )
-    .await;
+    let group = app
+        .post(
+            "/v1/groups",
+            &hr_key,
+            json!({ "name": "Support", "color": "#112233" }),
+        )
+        .await;
     assert_problem(&group, 403, "forbidden");
 
     // A key reads even its creator's own certificates only through a permission.
@@ -293,14 +236,8 @@ async fn routes_decided_by_permissions_admit_a_key_limited_to_them() {
         json!({ "name": "Audit", "permissions": ["VIEW_AUDIT_LOG"] }),
     )
     .await;
-    let own = call(
-        &app,
-        Method::GET,
-        &format!("/v1/members/{owner_id}/certificates"),
-        &audit_key,
-        &[],
-        None,
-    )
-    .await;
+    let own = app
+        .get(&format!("/v1/members/{owner_id}/certificates"), &audit_key)
+        .await;
     assert_problem(&own, 403, "forbidden");
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::http::Method;
 use chrono::{DateTime, Duration, Utc};
 use guild_kernel::{Clock, ManualClock};
-use guild_tests::{TestApp, World, assert_problem, count, id};
+use guild_tests::{Reply, TestApp, World, assert_problem, count, id};
 use serde_json::{Value, json};
 
 async fn events(w: &World, kind: &str) -> i64 {
@@ -394,7 +394,7 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
     assert_eq!(managed.status, 200, "{}", managed.text);
     complete(&app, &s, "ann").await;
 
-    let users = |reply: &guild_tests::Reply| -> Vec<String> {
+    let users = |reply: &Reply| -> Vec<String> {
         let mut v: Vec<String> = reply.json["data"]
             .as_array()
             .into_iter()

@@ -357,13 +357,12 @@ async fn an_admin_neither_awards_xp_to_themselves_nor_reviews_their_own_redempti
     let ada = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
     let ada_id = app.me_id(&ada).await;
     let adjust = |token: &str, user: &str, amount: i32| {
-        guild_tests::request_with(
-            Method::POST,
+        app.post(
             "/v1/xp/adjustments",
             token,
-            &[("Idempotency-Key", &format!("{user}{amount}"))],
-            Some(json!({ "user_id": user, "amount": amount, "reason": "Great work" })),
+            json!({ "user_id": user, "amount": amount, "reason": "Great work" }),
         )
+        .idempotency_key(&format!("{user}{amount}"))
     };
     for (token, user, amount) in [
         (&ada, &ada_id, 500),

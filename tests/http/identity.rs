@@ -1026,13 +1026,8 @@ async fn a_retried_group_creation_with_a_key_creates_one_group() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let create = |name: &'static str| {
-        guild_tests::request_with(
-            Method::POST,
-            "/v1/groups",
-            &owner,
-            &[("idempotency-key", "group-sales")],
-            Some(json!({ "name": name })),
-        )
+        app.post("/v1/groups", &owner, json!({ "name": name }))
+            .idempotency_key("group-sales")
     };
     let first = app.send(create("Sales")).await;
     assert_eq!(first.status, 201, "{}", first.text);

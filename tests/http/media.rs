@@ -7,10 +7,7 @@ use std::sync::Arc;
 use diesel_async::RunQueryDsl;
 
 use actix_web::http::Method;
-use guild_tests::{
-    MotoS3, World, access, assert_problem, http_call, join, json_request, multipart_upload, send,
-    sign_up, world,
-};
+use guild_tests::{MotoS3, Reply, TestApp, assert_problem, count, http_call, id};
 use serde_json::{Value, json};
 
 const PDF: &[u8] =
@@ -19,18 +16,6 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 const MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08free";
 
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: &str, body: Value) -> actix_http::Request {
-    json_request(Method::POST, uri, Some(token), Some(body))
-}
-
-fn id_of(reply: &guild_tests::Reply) -> String {
-    reply.json["id"].as_str().unwrap_or_default().to_owned()
-}
-
 /// The path and query of a URL the default local store signed.
 fn local_path(url: &str) -> String {
     url.strip_prefix("http://localhost:8080")
@@ -38,63 +23,25 @@ fn local_path(url: &str) -> String {
         .to_owned()
 }
 
-async fn published_module_with_section<S, B>(app: &S, token: &str) -> (String, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let module = id_of(
-        &send(
-            app,
-            post("/v1/modules", token, json!({ "title": "Safety" })),
-        )
-        .await,
-    );
-    let section = id_of(
-        &send(
-            app,
-            post(
-                &format!("/v1/modules/{module}/sections"),
-                token,
-                json!({ "title": "Rules", "kind": "ATTACHMENT" }),
-            ),
-        )
-        .await,
-    );
-    let etag = send(app, get(&format!("/v1/modules/{module}"), token))
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
-    let published = send(
-        app,
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/modules/{module}/status"))
-            .insert_header(("authorization", format!("Bearer {token}")))
-            .insert_header(("if-match", etag))
-            .set_json(json!({ "status": "PUBLISHED" }))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    (module, section)
+/// A published module "Safety" with one attachment section "Rules"; returns both ids.
+async fn published_module_with_section(app: &TestApp, token: &str) -> (String, String) {
+    let section = json!({ "title": "Rules", "kind": "ATTACHMENT" });
+    let ids = app
+        .module_with_section(token, json!({ "title": "Safety" }), section)
+        .await;
+    app.publish(token, &ids.0).await;
+    ids
 }
 
 #[actix_web::test]
 async fn uploads_are_typed_by_their_bytes_and_sized_by_their_kind() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
 
-    let pdf = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "Rules.PDF", PDF, Some("House rules")),
-    )
-    .await;
+    let pdf = app
+        .upload("/v1/media", &owner, "Rules.PDF", PDF, Some("House rules"))
+        .await;
     assert_eq!(pdf.status, 201, "{}", pdf.text);
     assert_eq!(pdf.json["kind"], "DOCUMENT");
     assert_eq!(pdf.json["status"], "READY");
@@ -103,257 +50,184 @@ async fn uploads_are_typed_by_their_bytes_and_sized_by_their_kind() {
     assert_eq!(pdf.json["size_bytes"], PDF.len());
 
     // A PNG named .pdf, a text file, an empty file, an oversized image.
-    let forged = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "invoice.pdf", PNG, None),
-    )
-    .await;
+    let forged = app
+        .upload("/v1/media", &owner, "invoice.pdf", PNG, None)
+        .await;
     assert_problem(&forged, 422, "file_type_mismatch");
-    let text = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "notes.pdf", b"just some text", None),
-    )
-    .await;
+    let text = app
+        .upload("/v1/media", &owner, "notes.pdf", b"just some text", None)
+        .await;
     assert_problem(&text, 422, "unsupported_file_type");
     let mut huge = PNG.to_vec();
     huge.resize(11 * 1024 * 1024, 0);
-    let too_big = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "poster.png", &huge, None),
-    )
-    .await;
+    let too_big = app
+        .upload("/v1/media", &owner, "poster.png", &huge, None)
+        .await;
     assert_problem(&too_big, 413, "file_too_large");
     let mut over_inline = MP4.to_vec();
     over_inline.resize(26 * 1024 * 1024, 0);
-    let inline = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "talk.mp4", &over_inline, None),
-    )
-    .await;
+    let inline = app
+        .upload("/v1/media", &owner, "talk.mp4", &over_inline, None)
+        .await;
     assert_problem(&inline, 413, "file_too_large");
-    let no_file = send(
-        &app,
-        actix_web::test::TestRequest::post()
-            .uri("/v1/media")
-            .insert_header(("authorization", format!("Bearer {owner}")))
-            .insert_header(("content-type", "multipart/form-data; boundary=x"))
-            .set_payload(
-                "--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNo file\r\n--x--\r\n",
-            )
-            .to_request(),
-    )
-    .await;
+    let no_file = app
+        .request(Method::POST, "/v1/media")
+        .token(&owner)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .payload(
+            "--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNo file\r\n--x--\r\n",
+        )
+        .await;
     assert_problem(&no_file, 422, "validation_failed");
-    let not_multipart = send(&app, post("/v1/media", &owner, json!({ "file": "x" }))).await;
+    let not_multipart = app.post("/v1/media", &owner, json!({ "file": "x" })).await;
     assert_eq!(not_multipart.status, 400, "{}", not_multipart.text);
 
     // Employees do not manage the library; other tenants do not see it.
-    let denied = send(
-        &app,
-        multipart_upload("/v1/media", &ann, "rules.pdf", PDF, None),
-    )
-    .await;
+    let denied = app.upload("/v1/media", &ann, "rules.pdf", PDF, None).await;
     assert_problem(&denied, 403, "forbidden");
-    let listed = send(&app, get("/v1/media?kind=DOCUMENT", &owner)).await;
+    let listed = app.get("/v1/media?kind=DOCUMENT", &owner).await;
     assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
-    let other = access(&sign_up(&app, "other").await);
-    let pdf_id = id_of(&pdf);
+    let other = app.owner("other").await;
+    let pdf_id = id(&pdf.json);
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{pdf_id}"), &other)).await,
+        &app.get(&format!("/v1/media/{pdf_id}"), &other).await,
         404,
         "asset_not_found",
     );
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{pdf_id}/download"), &other)).await,
+        &app.get(&format!("/v1/media/{pdf_id}/download"), &other)
+            .await,
         404,
         "asset_not_found",
     );
-    assert_eq!(
-        send(&app, get("/v1/media", &other)).await.json["data"],
-        json!([])
-    );
-    drop(w);
+    assert_eq!(app.get("/v1/media", &other).await.json["data"], json!([]));
 }
 
 #[actix_web::test]
 async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forced() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
-    let pdf = id_of(
-        &send(
-            &app,
-            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
-        )
-        .await,
-    );
-    let video = send(
-        &app,
-        multipart_upload("/v1/media", &owner, "intro.mp4", MP4, None),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
+        .await;
+    let pdf = id(&app
+        .upload("/v1/media", &owner, "rules.pdf", PDF, None)
+        .await
+        .json);
+    let video = app
+        .upload("/v1/media", &owner, "intro.mp4", MP4, None)
+        .await;
     assert_eq!(video.json["kind"], "VIDEO", "{}", video.text);
-    let video = id_of(&video);
+    let video = id(&video.json);
     let (module, section) = published_module_with_section(&app, &owner).await;
 
     // Before it is attached, Ann cannot download it.
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{pdf}/download"), &ann)).await,
+        &app.get(&format!("/v1/media/{pdf}/download"), &ann).await,
         404,
         "asset_not_found",
     );
     let attachments = format!("/v1/modules/{module}/sections/{section}/attachments");
-    let attached = send(&app, post(&attachments, &owner, json!({ "asset_id": pdf }))).await;
+    let attached = app
+        .post(&attachments, &owner, json!({ "asset_id": pdf }))
+        .await;
     assert_eq!(attached.status, 201, "{}", attached.text);
     assert_problem(
-        &send(&app, post(&attachments, &owner, json!({ "asset_id": pdf }))).await,
+        &app.post(&attachments, &owner, json!({ "asset_id": pdf }))
+            .await,
         409,
         "already_attached",
     );
     // The same asset is shared by a second section, and the video is an uploaded video.
-    let second = id_of(
-        &send(
-            &app,
-            post(
-                &format!("/v1/modules/{module}/sections"),
-                &owner,
-                json!({ "title": "Video", "kind": "VIDEO", "video": { "source": "UPLOAD", "reference": video } }),
-            ),
-        )
-        .await,
-    );
+    let second = id(&app.post(&format!("/v1/modules/{module}/sections"), &owner, json!({ "title": "Video", "kind": "VIDEO", "video": { "source": "UPLOAD", "reference": video } }))
+        .await.json);
     assert!(!second.is_empty());
-    let bad_video = send(
-        &app,
-        post(
+    let bad_video = app
+        .post(
             &format!("/v1/modules/{module}/sections"),
             &owner,
             json!({ "title": "Bad", "video": { "source": "UPLOAD", "reference": pdf } }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&bad_video, 422, "validation_failed");
-    send(
-        &app,
-        post(
-            &format!("/v1/modules/{module}/sections/{second}/attachments"),
-            &owner,
-            json!({ "asset_id": pdf, "title": "Rules again" }),
-        ),
+    app.post(
+        &format!("/v1/modules/{module}/sections/{second}/attachments"),
+        &owner,
+        json!({ "asset_id": pdf, "title": "Rules again" }),
     )
     .await;
 
-    let listed = send(&app, get(&attachments, &ann)).await;
+    let listed = app.get(&attachments, &ann).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
     assert_eq!(listed.json["data"][0]["asset"]["id"], pdf.as_str());
-    let link = send(&app, get(&format!("/v1/media/{pdf}/download"), &ann)).await;
+    let link = app.get(&format!("/v1/media/{pdf}/download"), &ann).await;
     assert_eq!(link.status, 200, "{}", link.text);
     let url = link.json["url"].as_str().unwrap_or_default().to_owned();
     let path = local_path(&url);
-    let fetched = send(
-        &app,
-        actix_web::test::TestRequest::get().uri(&path).to_request(),
-    )
-    .await;
+    let fetched = app.request(Method::GET, &path).await;
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.header("content-type"), Some("application/pdf"));
     assert_eq!(fetched.body, PDF);
     let tampered = path.replace("sig=", "sig=00");
     assert_problem(
-        &send(
-            &app,
-            actix_web::test::TestRequest::get()
-                .uri(&tampered)
-                .to_request(),
-        )
-        .await,
+        &app.request(Method::GET, &tampered).await,
         403,
         "invalid_signature",
     );
 
     // Where used: two attachments; deleting is refused without force.
-    let detail = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    let detail = app.get(&format!("/v1/media/{pdf}"), &owner).await;
     let usages = detail.json["where_used"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     assert_eq!(usages.len(), 2, "{}", detail.text);
-    let video_detail = send(&app, get(&format!("/v1/media/{video}"), &owner)).await;
+    let video_detail = app.get(&format!("/v1/media/{video}"), &owner).await;
     assert_eq!(video_detail.json["where_used"][0]["usage"], "VIDEO");
     assert_problem(
-        &send(
-            &app,
-            json_request(
-                Method::DELETE,
-                &format!("/v1/media/{pdf}"),
-                Some(&owner),
-                None,
-            ),
-        )
-        .await,
+        &app.delete(&format!("/v1/media/{pdf}"), &owner).await,
         409,
         "asset_in_use",
     );
-    let forced = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/media/{pdf}?force=true"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
+    let forced = app
+        .delete(&format!("/v1/media/{pdf}?force=true"), &owner)
+        .await;
     assert_eq!(forced.status, 202, "{}", forced.text);
     assert_eq!(forced.json["status"], "DELETE_PENDING");
     assert_eq!(
-        send(&app, get(&attachments, &ann)).await.json,
+        app.get(&attachments, &ann).await.json,
         json!({ "data": [], "next_cursor": null })
     );
     // Not downloadable any more, and the worker removes the blob and the row.
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{pdf}/download"), &owner)).await,
+        &app.get(&format!("/v1/media/{pdf}/download"), &owner).await,
         409,
         "asset_not_ready",
     );
-    w.run_worker().await;
+    app.run_worker().await;
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await,
+        &app.get(&format!("/v1/media/{pdf}"), &owner).await,
         404,
         "asset_not_found",
     );
     assert_problem(
-        &send(
-            &app,
-            actix_web::test::TestRequest::get().uri(&path).to_request(),
-        )
-        .await,
+        &app.request(Method::GET, &path).await,
         404,
         "blob_not_found",
     );
 
     // A bulk delete of the video (forced: a section plays it) is audited as one action.
-    let bulk = send(
-        &app,
-        post(
+    let bulk = app
+        .post(
             "/v1/media/bulk-delete",
             &owner,
             json!({ "ids": [video], "force": true }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(bulk.status, 202, "{}", bulk.text);
-    let sections = send(&app, get(&format!("/v1/modules/{module}/sections"), &owner)).await;
+    let sections = app
+        .get(&format!("/v1/modules/{module}/sections"), &owner)
+        .await;
     assert!(
         sections.json["data"].as_array().is_some_and(
             |list| !list.is_empty() && list.iter().all(|s| s["video_source"].is_null())
@@ -361,7 +235,7 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
         "{}",
         sections.text
     );
-    let actions = send(&app, get("/v1/audit-log?limit=50", &owner)).await;
+    let actions = app.get("/v1/audit-log?limit=50", &owner).await;
     let names: Vec<&str> = actions.json["data"]
         .as_array()
         .into_iter()
@@ -373,27 +247,21 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
     }
     // A single-id bulk delete audits as a single deletion.
     assert!(names.iter().filter(|n| **n == "ASSET_DELETED").count() >= 2);
-    drop(w);
 }
 
-async fn direct_upload<S, B>(app: &S, token: &str, file_name: &str, size: usize) -> (String, Value)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let started = send(
-        app,
-        post(
+async fn direct_upload(
+    app: &TestApp,
+    token: &str,
+    file_name: &str,
+    size: usize,
+) -> (String, Value) {
+    let started = app
+        .post(
             "/v1/media/uploads",
             token,
             json!({ "file_name": file_name, "size_bytes": size }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(started.status, 201, "{}", started.text);
     assert_eq!(started.json["asset"]["status"], "PROCESSING");
     assert_eq!(started.json["upload"]["method"], "PUT");
@@ -417,34 +285,25 @@ fn upload_headers(upload: &Value) -> Vec<(String, String)> {
 
 #[actix_web::test]
 async fn direct_uploads_to_local_storage_are_checked_on_completion() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let too_big = send(
-        &app,
-        post(
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let too_big = app
+        .post(
             "/v1/media/uploads",
             &owner,
             json!({ "file_name": "talk.mp4", "size_bytes": 3_000_000_000_u64 }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_problem(&too_big, 413, "file_too_large");
 
     let mut video = MP4.to_vec();
     video.resize(3 * 1024 * 1024, 7);
     let (id, upload) = direct_upload(&app, &owner, "talk.mp4", video.len()).await;
-    let mut put = actix_web::test::TestRequest::put()
-        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
-    for (name, value) in upload_headers(&upload) {
-        put = put.insert_header((name, value));
-    }
-    let stored = send(&app, put.set_payload(video.clone()).to_request()).await;
+    let stored = put_local(&app, &upload, &video).await;
     assert_eq!(stored.status, 200, "{}", stored.text);
-    let done = send(
-        &app,
-        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
-    )
-    .await;
+    let done = app
+        .post(&format!("/v1/media/{id}/complete"), &owner, json!({}))
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.json["status"], "READY");
     assert_eq!(done.json["size_bytes"], video.len());
@@ -452,22 +311,12 @@ async fn direct_uploads_to_local_storage_are_checked_on_completion() {
 
     // A PNG sent for a .pdf: the asset FAILS and the blob is removed.
     let (forged, upload) = direct_upload(&app, &owner, "contract.pdf", PNG.len()).await;
-    let mut put = actix_web::test::TestRequest::put()
-        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
-    for (name, value) in upload_headers(&upload) {
-        put = put.insert_header((name, value));
-    }
-    assert_eq!(
-        send(&app, put.set_payload(PNG).to_request()).await.status,
-        200
-    );
-    let refused = send(
-        &app,
-        post(&format!("/v1/media/{forged}/complete"), &owner, json!({})),
-    )
-    .await;
+    assert_eq!(put_local(&app, &upload, PNG).await.status, 200);
+    let refused = app
+        .post(&format!("/v1/media/{forged}/complete"), &owner, json!({}))
+        .await;
     assert_problem(&refused, 422, "file_type_mismatch");
-    let failed = send(&app, get(&format!("/v1/media/{forged}"), &owner)).await;
+    let failed = app.get(&format!("/v1/media/{forged}"), &owner).await;
     assert_eq!(failed.json["status"], "FAILED");
     assert_eq!(failed.json["failure_reason"], "file_type_mismatch");
 
@@ -477,11 +326,8 @@ async fn direct_uploads_to_local_storage_are_checked_on_completion() {
     let oversized = put_local(&app, &upload, &[b'%'; 500]).await;
     assert_problem(&oversized, 413, "file_too_large");
     assert_problem(
-        &send(
-            &app,
-            post(&format!("/v1/media/{missing}/complete"), &owner, json!({})),
-        )
-        .await,
+        &app.post(&format!("/v1/media/{missing}/complete"), &owner, json!({}))
+            .await,
         422,
         "upload_missing",
     );
@@ -490,7 +336,6 @@ async fn direct_uploads_to_local_storage_are_checked_on_completion() {
         409,
         "upload_completed",
     );
-    drop(w);
 }
 
 #[actix_web::test]
@@ -499,22 +344,19 @@ async fn direct_uploads_and_downloads_work_against_a_real_s3_server() {
     let store = Arc::new(
         guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("an S3 store"),
     );
-    let (w, app): (World, _) = world(|state| {
+    let app = TestApp::with(|state| {
         state.blobs = store;
         state.local_blobs = None;
     })
     .await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let owner = app.owner("acme").await;
 
     // Inline upload, then a signed download straight from S3.
-    let pdf = id_of(
-        &send(
-            &app,
-            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
-        )
-        .await,
-    );
-    let link = send(&app, get(&format!("/v1/media/{pdf}/download"), &owner)).await;
+    let pdf = id(&app
+        .upload("/v1/media", &owner, "rules.pdf", PDF, None)
+        .await
+        .json);
+    let link = app.get(&format!("/v1/media/{pdf}/download"), &owner).await;
     assert_eq!(link.status, 200, "{}", link.text);
     let (status, body) = http_call(
         "GET",
@@ -527,14 +369,9 @@ async fn direct_uploads_and_downloads_work_against_a_real_s3_server() {
     assert_eq!(body, PDF);
     // The local store's routes are off with S3.
     assert_eq!(
-        send(
-            &app,
-            actix_web::test::TestRequest::get()
-                .uri("/blobs/x?expires=1&sig=00")
-                .to_request()
-        )
-        .await
-        .status,
+        app.request(Method::GET, "/blobs/x?expires=1&sig=00")
+            .await
+            .status,
         404
     );
 
@@ -550,50 +387,26 @@ async fn direct_uploads_and_downloads_work_against_a_real_s3_server() {
     )
     .await;
     assert_eq!(status, 200);
-    let done = send(
-        &app,
-        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
-    )
-    .await;
+    let done = app
+        .post(&format!("/v1/media/{id}/complete"), &owner, json!({}))
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.json["status"], "READY");
     assert_eq!(done.json["kind"], "IMAGE");
 
     // Deleting removes the object from the bucket.
-    let deleted = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/media/{id}"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
+    let deleted = app.delete(&format!("/v1/media/{id}"), &owner).await;
     assert_eq!(deleted.status, 202, "{}", deleted.text);
-    w.run_worker().await;
-    let key = format!("tenants/{}/assets/{id}", owner_tenant(&app, &owner).await);
+    app.run_worker().await;
+    let key = format!(
+        "tenants/{}/assets/{id}",
+        guild_tests::id(&app.get("/v1/tenant", &owner).await.json)
+    );
     let store = guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("store");
     assert!(matches!(
         guild_kernel::ports::BlobStore::head(&store, &key).await,
         Err(guild_kernel::ports::BlobError::NotFound)
     ));
-    drop(w);
-}
-
-async fn owner_tenant<S, B>(app: &S, token: &str) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    send(app, get("/v1/tenant", token)).await.json["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// A local store whose deletes always fail, as when the storage backend is down.
@@ -645,44 +458,32 @@ impl guild_kernel::ports::BlobStore for UndeletableStore {
 
 #[actix_web::test]
 async fn a_blob_that_cannot_be_removed_leaves_the_asset_delete_failed_after_the_last_retry() {
-    let (w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         let local = state.local_blobs.clone().expect("the default local store");
         state.blobs = Arc::new(UndeletableStore(local));
     })
     .await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let pdf = id_of(
-        &send(
-            &app,
-            multipart_upload("/v1/media", &owner, "rules.pdf", PDF, None),
-        )
-        .await,
-    );
-    let deleted = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/media/{pdf}"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
+    let owner = app.owner("acme").await;
+    let pdf = id(&app
+        .upload("/v1/media", &owner, "rules.pdf", PDF, None)
+        .await
+        .json);
+    let deleted = app.delete(&format!("/v1/media/{pdf}"), &owner).await;
     assert_eq!(deleted.status, 202, "{}", deleted.text);
-    w.run_worker().await;
+    app.run_worker().await;
     // Retried with backoff: still pending after the first failure.
-    let pending = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    let pending = app.get(&format!("/v1/media/{pdf}"), &owner).await;
     assert_eq!(pending.json["status"], "DELETE_PENDING", "{}", pending.text);
     // Fast-forward to the last attempt.
     diesel::sql_query(
         "UPDATE jobs SET available_at = now(), attempts = max_attempts - 1 \
          WHERE kind = 'media.remove_blob'",
     )
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .expect("fast-forward the job");
-    w.run_worker().await;
-    let failed = send(&app, get(&format!("/v1/media/{pdf}"), &owner)).await;
+    app.run_worker().await;
+    let failed = app.get(&format!("/v1/media/{pdf}"), &owner).await;
     assert_eq!(failed.json["status"], "DELETE_FAILED", "{}", failed.text);
     assert!(
         failed.json["failure_reason"]
@@ -695,70 +496,41 @@ async fn a_blob_that_cannot_be_removed_leaves_the_asset_delete_failed_after_the_
 
 #[actix_web::test]
 async fn a_member_who_may_not_upload_is_refused_before_the_body_is_read() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann = access(&join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     // Over the inline limit: read first, this would be 413; refused first, it is 403.
     let mut big = PDF.to_vec();
     big.resize(26 * 1024 * 1024, b' ');
-    let refused = send(
-        &app,
-        multipart_upload("/v1/media", &ann, "rules.pdf", &big, None),
-    )
-    .await;
+    let refused = app.upload("/v1/media", &ann, "rules.pdf", &big, None).await;
     assert_problem(&refused, 403, "forbidden");
     // Not even a well-formed body is needed to be refused.
-    let garbage = send(
-        &app,
-        actix_web::test::TestRequest::post()
-            .uri("/v1/media")
-            .insert_header(("authorization", format!("Bearer {ann}")))
-            .insert_header(("content-type", "multipart/form-data; boundary=x"))
-            .set_payload("not multipart at all")
-            .to_request(),
-    )
-    .await;
+    let garbage = app
+        .request(Method::POST, "/v1/media")
+        .token(&ann)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .payload("not multipart at all")
+        .await;
     assert_problem(&garbage, 403, "forbidden");
-    drop(w);
 }
 
-async fn put_local<S, B>(app: &S, upload: &Value, bytes: &[u8]) -> guild_tests::Reply
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let mut put = actix_web::test::TestRequest::put()
-        .uri(&local_path(upload["url"].as_str().unwrap_or_default()));
-    for (name, value) in upload_headers(upload) {
-        put = put.insert_header((name, value));
-    }
-    send(app, put.set_payload(bytes.to_vec()).to_request()).await
+async fn put_local(app: &TestApp, upload: &Value, bytes: &[u8]) -> Reply {
+    let uri = local_path(upload["url"].as_str().unwrap_or_default());
+    upload_headers(upload)
+        .iter()
+        .fold(app.request(Method::PUT, &uri), |put, (name, value)| {
+            put.header(name, value)
+        })
+        .payload(bytes.to_vec())
+        .await
 }
 
-async fn download<S, B>(app: &S, token: &str, id: &str) -> Vec<u8>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let link = send(app, get(&format!("/v1/media/{id}/download"), token)).await;
+async fn download(app: &TestApp, token: &str, id: &str) -> Vec<u8> {
+    let link = app.get(&format!("/v1/media/{id}/download"), token).await;
     assert_eq!(link.status, 200, "{}", link.text);
     let url = link.json["url"].as_str().unwrap_or_default();
     if url.starts_with("http://localhost:8080") {
-        let fetched = send(
-            app,
-            actix_web::test::TestRequest::get()
-                .uri(&local_path(url))
-                .to_request(),
-        )
-        .await;
+        let fetched = app.request(Method::GET, &local_path(url)).await;
         assert_eq!(fetched.status, 200);
         fetched.body
     } else {
@@ -770,8 +542,8 @@ where
 
 #[actix_web::test]
 async fn a_completed_direct_upload_cannot_be_swapped_through_its_upload_url() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     let (id, upload) = direct_upload(&app, &owner, "rules.pdf", PDF.len()).await;
     assert!(
         upload["url"]
@@ -780,11 +552,9 @@ async fn a_completed_direct_upload_cannot_be_swapped_through_its_upload_url() {
         "{upload}"
     );
     assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
-    let done = send(
-        &app,
-        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
-    )
-    .await;
+    let done = app
+        .post(&format!("/v1/media/{id}/complete"), &owner, json!({}))
+        .await;
     assert_eq!(done.json["status"], "READY", "{}", done.text);
     // The URL still has most of its hour, but the upload is sealed.
     let mut swapped = PNG.to_vec();
@@ -792,7 +562,6 @@ async fn a_completed_direct_upload_cannot_be_swapped_through_its_upload_url() {
     let again = put_local(&app, &upload, &swapped).await;
     assert_problem(&again, 409, "upload_completed");
     assert_eq!(download(&app, &owner, &id).await, PDF);
-    drop(w);
 }
 
 #[actix_web::test]
@@ -801,79 +570,74 @@ async fn a_completed_direct_upload_to_s3_serves_the_checked_file_whatever_is_put
     let store = Arc::new(
         guild_integrations::storage::S3BlobStore::new(s3.config.clone()).expect("an S3 store"),
     );
-    let (w, app): (World, _) = world(|state| {
+    let app = TestApp::with(|state| {
         state.blobs = store;
         state.local_blobs = None;
     })
     .await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let owner = app.owner("acme").await;
     let (id, upload) = direct_upload(&app, &owner, "rules.pdf", PDF.len()).await;
     let url = upload["url"].as_str().unwrap_or_default().to_owned();
     let headers = upload_headers(&upload);
     assert_eq!(http_call("PUT", &url, &headers, PDF).await.0, 200);
-    let done = send(
-        &app,
-        post(&format!("/v1/media/{id}/complete"), &owner, json!({})),
-    )
-    .await;
+    let done = app
+        .post(&format!("/v1/media/{id}/complete"), &owner, json!({}))
+        .await;
     assert_eq!(done.json["status"], "READY", "{}", done.text);
     let mut swapped = PNG.to_vec();
     swapped.resize(PDF.len(), 0);
     // S3 takes the PUT (the URL is valid), but it lands beside the sealed file, not on it.
     assert_eq!(http_call("PUT", &url, &headers, &swapped).await.0, 200);
     assert_eq!(download(&app, &owner, &id).await, PDF);
-    drop(w);
 }
 
 #[actix_web::test]
 async fn abandoned_direct_uploads_are_removed_by_the_upload_sweep_once_their_url_expired() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let tenant = owner_tenant(&app, &owner).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let tenant = id(&app.get("/v1/tenant", &owner).await.json);
     let (abandoned, upload) = direct_upload(&app, &owner, "talk.pdf", PDF.len()).await;
     assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
     let (fresh, _) = direct_upload(&app, &owner, "fresh.pdf", PDF.len()).await;
     let (done, upload) = direct_upload(&app, &owner, "done.pdf", PDF.len()).await;
     assert_eq!(put_local(&app, &upload, PDF).await.status, 200);
-    let completed = send(
-        &app,
-        post(&format!("/v1/media/{done}/complete"), &owner, json!({})),
-    )
-    .await;
+    let completed = app
+        .post(&format!("/v1/media/{done}/complete"), &owner, json!({}))
+        .await;
     assert_eq!(completed.json["status"], "READY", "{}", completed.text);
     diesel::sql_query(format!(
         "UPDATE media_assets SET upload_expires_at = now() - interval '1 minute' \
          WHERE id IN ('{abandoned}', '{done}')"
     ))
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .expect("expire the upload URLs");
     diesel::sql_query(
         "INSERT INTO jobs (id, kind, payload, max_attempts) \
          VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
     )
-    .execute(&mut w.db.conn().await)
+    .execute(&mut app.db.conn().await)
     .await
     .expect("queue the sweep");
-    w.run_worker().await;
+    app.run_worker().await;
 
     assert_problem(
-        &send(&app, get(&format!("/v1/media/{abandoned}"), &owner)).await,
+        &app.get(&format!("/v1/media/{abandoned}"), &owner).await,
         404,
         "asset_not_found",
     );
     let staging = format!("tenants/{tenant}/uploads/{abandoned}");
     assert!(matches!(
-        w.state.blobs.head(&staging).await,
+        app.state.blobs.head(&staging).await,
         Err(guild_kernel::ports::BlobError::NotFound)
     ));
     // The upload whose URL still works waits; the completed one is untouched.
-    let waiting = send(&app, get(&format!("/v1/media/{fresh}"), &owner)).await;
+    let waiting = app.get(&format!("/v1/media/{fresh}"), &owner).await;
     assert_eq!(waiting.json["status"], "PROCESSING", "{}", waiting.text);
     assert_eq!(download(&app, &owner, &done).await, PDF);
     assert_eq!(
-        guild_tests::count(
-            &w,
+        count(
+            &app,
             &format!(
                 "SELECT count(*) AS n FROM media_assets \
                  WHERE id = '{done}' AND upload_expires_at IS NULL"

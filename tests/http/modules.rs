@@ -1,7 +1,7 @@
 //! Learning content through the API.
 
 use actix_web::http::Method;
-use guild_tests::{TestApp, assert_problem, count};
+use guild_tests::{Reply, TestApp, assert_problem, count};
 use serde_json::{Value, json};
 
 #[actix_web::test]
@@ -455,7 +455,7 @@ async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see()
     app.publish(&owner, &forklift).await;
     app.publish(&owner, &finance).await;
 
-    let ids = |reply: &guild_tests::Reply| -> Vec<String> {
+    let ids = |reply: &Reply| -> Vec<String> {
         reply.json["data"]
             .as_array()
             .map(|a| {
@@ -689,13 +689,8 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
     let owner = app.owner("acme").await;
     let body = json!({ "title": "Ladders", "tags": ["safety"] });
     let create = |body: &Value| {
-        guild_tests::request_with(
-            Method::POST,
-            "/v1/modules",
-            &owner,
-            &[("idempotency-key", "create-ladders-1")],
-            Some(body.clone()),
-        )
+        app.post("/v1/modules", &owner, body.clone())
+            .idempotency_key("create-ladders-1")
     };
     let first = app.send(create(&body)).await;
     assert_eq!(first.status, 201, "{}", first.text);
@@ -707,7 +702,7 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
     assert_eq!(again.header("etag"), Some("\"1\""));
     assert_eq!(again.json["id"], first.json["id"]);
     assert_eq!(
-        guild_tests::count(
+        count(
             &app,
             "SELECT count(*) AS n FROM modules WHERE title = 'Ladders'"
         )
@@ -731,13 +726,8 @@ async fn a_retried_module_create_with_a_key_creates_one_module() {
             json!({ "name": "Safety" })
         };
         let req = || {
-            guild_tests::request_with(
-                Method::POST,
-                &uri,
-                &owner,
-                &[("idempotency-key", uri.as_str())],
-                Some(body.clone()),
-            )
+            app.post(&uri, &owner, body.clone())
+                .idempotency_key(uri.as_str())
         };
         let one = app.send(req()).await;
         assert_eq!(one.status, 201, "{uri}: {}", one.text);

@@ -3,16 +3,8 @@
 //! around them.
 
 use actix_web::http::Method;
-use guild_tests::{SmtpSink, access, assert_problem, json_request, send, sign_up, world};
+use guild_tests::{IntoRequest, SmtpSink, TestApp, access, assert_problem, count, http_call};
 use serde_json::{Value, json};
-
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: Option<&str>, body: Value) -> actix_http::Request {
-    json_request(Method::POST, uri, token, Some(body))
-}
 
 fn signup_body(slug: &str, name: &str, email: &str, password: &str) -> Value {
     json!({ "tenant_name": format!("Company {slug}"), "slug": slug, "name": name, "email": email, "password": password })
@@ -24,54 +16,45 @@ fn signup_body(slug: &str, name: &str, email: &str, password: &str) -> Value {
 #[actix_web::test]
 async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
     let smtp = SmtpSink::start();
-    let (w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.mailer = std::sync::Arc::new(smtp.mailer());
         state.dev_mailbox = false;
     })
     .await;
-    let victim = access(&sign_up(&app, "victim").await);
+    let victim = app.owner("victim").await;
 
     // The attacker registers the victim's colleague's address in a tenant of their own.
-    let attacker = send(
-        &app,
-        post(
-            "/v1/auth/signup",
-            None,
-            signup_body(
-                "evil",
-                "Mallory",
-                "alice@victim.example.com",
-                "attacker password",
-            ),
-        ),
-    )
-    .await;
+    let attacker = app
+        .request(Method::POST, "/v1/auth/signup")
+        .json(signup_body(
+            "evil",
+            "Mallory",
+            "alice@victim.example.com",
+            "attacker password",
+        ))
+        .await;
     assert_eq!(attacker.status, 201, "{}", attacker.text);
     let attacker_access = access(&attacker.json);
     let attacker_refresh = attacker.json["tokens"]["refresh_token"].clone();
-    let me = send(&app, get("/v1/me", &attacker_access)).await;
+    let me = app.get("/v1/me", &attacker_access).await;
     assert_eq!(me.json["user"]["email_verified"], false);
 
     // The company invites the address as ADMIN; the answer is the same as for a new address.
-    let invited = send(
-        &app,
-        post(
+    let invited = app
+        .post(
             "/v1/members",
-            Some(&victim),
+            &victim,
             json!({ "email": "alice@victim.example.com", "name": "Alice Real", "role": "ADMIN" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(invited.status, 201, "{}", invited.text);
-    let fresh = send(
-        &app,
-        post(
+    let fresh = app
+        .post(
             "/v1/members",
-            Some(&victim),
+            &victim,
             json!({ "email": "bob@victim.example.com", "name": "Bob New", "role": "ADMIN" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(fresh.status, 201, "{}", fresh.text);
     for (reply, name) in [(&invited, "Alice Real"), (&fresh, "Bob New")] {
         assert_eq!(reply.json["status"], "INVITED");
@@ -89,25 +72,24 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
 
     // The attacker cannot use the membership: not by signing in to it, not in the app.
     let login = json!({ "email": "alice@victim.example.com", "password": "attacker password",
-        "tenant_id": sign_up_tenant_id(&app, &victim).await });
+        "tenant_id": app.get("/v1/tenant", &victim).await.json["id"].clone() });
     assert_problem(
-        &send(&app, post("/v1/auth/login", None, login)).await,
+        &app.request(Method::POST, "/v1/auth/login")
+            .json(login)
+            .await,
         403,
         "membership_inactive",
     );
-    let pending = send(&app, get("/v1/me/invitations", &attacker_access)).await;
+    let pending = app.get("/v1/me/invitations", &attacker_access).await;
     assert_eq!(pending.status, 200, "{}", pending.text);
     let invitation = &pending.json["data"][0];
     assert_eq!(invitation["role"], "ADMIN");
     let tenant_id = invitation["tenant_id"].as_str().unwrap().to_owned();
     assert_problem(
-        &send(
-            &app,
-            post(
-                &format!("/v1/me/invitations/{tenant_id}/accept"),
-                Some(&attacker_access),
-                json!({}),
-            ),
+        &app.post(
+            &format!("/v1/me/invitations/{tenant_id}/accept"),
+            &attacker_access,
+            json!({}),
         )
         .await,
         403,
@@ -116,24 +98,21 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
     // Nor can the inviting admin activate it for them.
     let alice_id = invited.json["user_id"].as_str().unwrap();
     assert_problem(
-        &send(
-            &app,
-            post(
-                &format!("/v1/members/{alice_id}/reactivate"),
-                Some(&victim),
-                json!({}),
-            ),
+        &app.post(
+            &format!("/v1/members/{alice_id}/reactivate"),
+            &victim,
+            json!({}),
         )
         .await,
         409,
         "invitation_pending",
     );
     // The account's own name was not changed by the invitation.
-    let me = send(&app, get("/v1/me", &attacker_access)).await;
+    let me = app.get("/v1/me", &attacker_access).await;
     assert_eq!(me.json["user"]["name"], "Mallory");
 
     // The invitation reaches the address's owner through the real SMTP server.
-    w.run_worker().await;
+    app.run_worker().await;
     let mails = smtp.received_by("alice@victim.example.com");
     let invitation_mail = mails
         .iter()
@@ -147,150 +126,106 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
     );
 
     // Alice accepts with her own password: she is the ADMIN, the attacker is out.
-    let accepted = send(
-        &app,
-        post(
-            "/v1/auth/accept-invite",
-            None,
-            json!({ "token": token, "password": "alice's own password" }),
-        ),
-    )
-    .await;
+    let accepted = app
+        .request(Method::POST, "/v1/auth/accept-invite")
+        .json(json!({ "token": token, "password": "alice's own password" }))
+        .await;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     assert_eq!(accepted.json["tenant_id"], tenant_id.as_str());
-    let alice = send(&app, get("/v1/me", &access(&accepted.json))).await;
+    let alice = app.get("/v1/me", &access(&accepted.json)).await;
     assert_eq!(alice.json["role"], "ADMIN");
     assert_eq!(alice.json["user"]["email_verified"], true);
     assert_problem(
-        &send(&app, get("/v1/me", &attacker_access)).await,
+        &app.get("/v1/me", &attacker_access).await,
         401,
         "session_ended",
     );
     assert_problem(
-        &send(&app, get("/v1/tenant", &attacker_access)).await,
+        &app.get("/v1/tenant", &attacker_access).await,
         401,
         "session_ended",
     );
     assert_problem(
-        &send(
-            &app,
-            post(
-                "/v1/auth/refresh",
-                None,
-                json!({ "refresh_token": attacker_refresh }),
-            ),
-        )
-        .await,
+        &app.request(Method::POST, "/v1/auth/refresh")
+            .json(json!({ "refresh_token": attacker_refresh }))
+            .await,
         401,
         "invalid_token",
     );
     let old_password =
         json!({ "email": "alice@victim.example.com", "password": "attacker password" });
     assert_problem(
-        &send(&app, post("/v1/auth/login", None, old_password)).await,
+        &app.request(Method::POST, "/v1/auth/login")
+            .json(old_password)
+            .await,
         401,
         "invalid_credentials",
     );
-    let mailbox: i64 = count(&w, "SELECT count(*) AS n FROM dev_mailbox").await;
+    let mailbox: i64 = count(&app, "SELECT count(*) AS n FROM dev_mailbox").await;
     assert_eq!(mailbox, 0, "with SMTP configured no mail body is kept");
-}
-
-async fn sign_up_tenant_id<S, B>(app: &S, token: &str) -> Value
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    send(app, get("/v1/tenant", token)).await.json["id"].clone()
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-async fn count(w: &guild_tests::World, sql: &str) -> i64 {
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .expect("count")
-        .n
 }
 
 /// A verified account's invitations wait for its answer in the app: accept joins, decline goes.
 #[actix_web::test]
 async fn a_verified_account_answers_its_invitations_in_the_app() {
-    let (w, app) = world(|_| {}).await;
-    let first = access(&sign_up(&app, "first").await);
-    let second = access(&sign_up(&app, "second").await);
-    let bea = send(
-        &app,
-        post(
-            "/v1/auth/signup",
-            None,
-            signup_body("bea", "Bea", "bea@example.com", "bea's password!"),
-        ),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let first = app.owner("first").await;
+    let second = app.owner("second").await;
+    let bea = app
+        .request(Method::POST, "/v1/auth/signup")
+        .json(signup_body(
+            "bea",
+            "Bea",
+            "bea@example.com",
+            "bea's password!",
+        ))
+        .await;
     let bea_access = access(&bea.json);
-    w.run_worker().await;
-    let verify = w.token_mailed_to("bea@example.com");
-    let verified = send(
-        &app,
-        post("/v1/auth/verify-email", None, json!({ "token": verify })),
-    )
-    .await;
+    app.run_worker().await;
+    let verify = app.token_mailed_to("bea@example.com");
+    let verified = app
+        .request(Method::POST, "/v1/auth/verify-email")
+        .json(json!({ "token": verify }))
+        .await;
     assert_eq!(verified.status, 204, "{}", verified.text);
     assert_problem(
-        &send(
-            &app,
-            post("/v1/auth/verify-email", None, json!({ "token": verify })),
-        )
-        .await,
+        &app.request(Method::POST, "/v1/auth/verify-email")
+            .json(json!({ "token": verify }))
+            .await,
         401,
         "invalid_token",
     );
     assert_problem(
-        &send(
-            &app,
-            post("/v1/me/email-verification", Some(&bea_access), json!({})),
-        )
-        .await,
+        &app.post("/v1/me/email-verification", &bea_access, json!({}))
+            .await,
         409,
         "email_already_verified",
     );
     assert_eq!(
-        send(&app, get("/v1/me", &bea_access)).await.json["user"]["email_verified"],
+        app.get("/v1/me", &bea_access).await.json["user"]["email_verified"],
         true
     );
 
     for owner in [&first, &second] {
-        let invited = send(
-            &app,
-            post(
+        let invited = app
+            .post(
                 "/v1/members",
-                Some(owner),
+                owner,
                 json!({ "email": "bea@example.com", "name": "Beatrice", "role": "EMPLOYEE" }),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(invited.status, 201, "{}", invited.text);
         assert_eq!(invited.json["status"], "INVITED");
     }
-    w.run_worker().await;
-    let mail = w.mail.last_to("bea@example.com").expect("an invitation");
+    app.run_worker().await;
+    let mail = app.mail.last_to("bea@example.com").expect("an invitation");
     assert!(
         !mail.text.contains("token="),
         "a verified account with a password gets no token: {}",
         mail.text
     );
 
-    let pending = send(&app, get("/v1/me/invitations", &bea_access)).await;
+    let pending = app.get("/v1/me/invitations", &bea_access).await;
     let ids: Vec<String> = pending.json["data"]
         .as_array()
         .unwrap()
@@ -298,52 +233,48 @@ async fn a_verified_account_answers_its_invitations_in_the_app() {
         .map(|i| i["tenant_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 2, "{}", pending.text);
-    let accepted = send(
-        &app,
-        post(
+    let accepted = app
+        .post(
             &format!("/v1/me/invitations/{}/accept", ids[0]),
-            Some(&bea_access),
+            &bea_access,
             json!({}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     assert_eq!(accepted.json["status"], "ACTIVE");
-    let declined = send(
-        &app,
-        post(
+    let declined = app
+        .post(
             &format!("/v1/me/invitations/{}/decline", ids[1]),
-            Some(&bea_access),
+            &bea_access,
             json!({}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(declined.status, 204, "{}", declined.text);
     assert_problem(
-        &send(
-            &app,
-            post(
-                &format!("/v1/me/invitations/{}/accept", ids[1]),
-                Some(&bea_access),
-                json!({}),
-            ),
+        &app.post(
+            &format!("/v1/me/invitations/{}/accept", ids[1]),
+            &bea_access,
+            json!({}),
         )
         .await,
         404,
         "invitation_not_found",
     );
-    let pending = send(&app, get("/v1/me/invitations", &bea_access)).await;
+    let pending = app.get("/v1/me/invitations", &bea_access).await;
     assert_eq!(pending.json["data"], json!([]));
 
     // She switches into the tenant she joined, under her own name.
     let login =
         json!({ "email": "bea@example.com", "password": "bea's password!", "tenant_id": ids[0] });
-    let signed_in = send(&app, post("/v1/auth/login", None, login)).await;
+    let signed_in = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
-    let members = send(&app, get("/v1/members?q=bea", &first)).await;
+    let members = app.get("/v1/members?q=bea", &first).await;
     assert_eq!(members.json["data"][0]["name"], "Bea", "{}", members.text);
     assert_eq!(members.json["data"][0]["status"], "ACTIVE");
-    let members = send(&app, get("/v1/members?q=bea", &second)).await;
+    let members = app.get("/v1/members?q=bea", &second).await;
     assert_eq!(members.json["data"], json!([]), "declined: no membership");
 }
 
@@ -351,62 +282,45 @@ async fn a_verified_account_answers_its_invitations_in_the_app() {
 /// actor, and a token minted before it stops working on tenant-less routes too.
 #[actix_web::test]
 async fn a_password_change_ends_every_other_session_at_once() {
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
             std::time::Duration::from_secs(30),
         ));
     })
     .await;
-    let first = sign_up(&app, "acme").await;
+    let first = app.sign_up("acme").await;
     let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
-    let second = send(&app, post("/v1/auth/login", None, login)).await;
+    let second = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     let (first_access, second_access) = (access(&first), access(&second.json));
     // Both sessions work, and the actor is now cached.
     for token in [&first_access, &second_access] {
-        assert_eq!(send(&app, get("/v1/tenant", token)).await.status, 200);
+        assert_eq!(app.get("/v1/tenant", token).await.status, 200);
     }
-    let changed = send(
-        &app,
-        post(
-            "/v1/me/password",
-            Some(&first_access),
-            json!({ "current_password": "correct horse battery", "new_password": "a new password 2" }),
-        ),
-    )
+    let changed = app.post("/v1/me/password", &first_access, json!({ "current_password": "correct horse battery", "new_password": "a new password 2" }))
     .await;
     assert_eq!(changed.status, 204, "{}", changed.text);
     for token in [&first_access, &second_access] {
-        assert_problem(
-            &send(&app, get("/v1/tenant", token)).await,
-            401,
-            "session_ended",
-        );
-        assert_problem(
-            &send(&app, get("/v1/me", token)).await,
-            401,
-            "session_ended",
-        );
+        assert_problem(&app.get("/v1/tenant", token).await, 401, "session_ended");
+        assert_problem(&app.get("/v1/me", token).await, 401, "session_ended");
     }
     assert_problem(
-        &send(
-            &app,
-            post(
-                "/v1/auth/refresh",
-                None,
-                json!({ "refresh_token": second.json["refresh_token"] }),
-            ),
-        )
-        .await,
+        &app.request(Method::POST, "/v1/auth/refresh")
+            .json(json!({ "refresh_token": second.json["refresh_token"] }))
+            .await,
         401,
         "invalid_token",
     );
     let login = json!({ "email": "owner@acme.example.com", "password": "a new password 2" });
-    let fresh = send(&app, post("/v1/auth/login", None, login)).await;
+    let fresh = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
     assert_eq!(fresh.status, 200);
     assert_eq!(
-        send(&app, get("/v1/tenant", &access(&fresh.json)))
-            .await
-            .status,
+        app.get("/v1/tenant", &access(&fresh.json)).await.status,
         200
     );
 }
@@ -415,7 +329,7 @@ async fn a_password_change_ends_every_other_session_at_once() {
 /// rate limited per client address.
 #[actix_web::test]
 async fn emailed_token_redemptions_are_rate_limited() {
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.limits.token_ip = guild_kernel::ports::RateRule {
             limit: 3,
             window: std::time::Duration::from_secs(60),
@@ -423,35 +337,23 @@ async fn emailed_token_redemptions_are_rate_limited() {
     })
     .await;
     for _ in 0..3 {
-        let reply = send(
-            &app,
-            post(
-                "/v1/auth/accept-invite",
-                None,
-                json!({ "token": "nope", "password": "long enough password" }),
-            ),
-        )
-        .await;
+        let reply = app
+            .request(Method::POST, "/v1/auth/accept-invite")
+            .json(json!({ "token": "nope", "password": "long enough password" }))
+            .await;
         assert_problem(&reply, 401, "invalid_token");
     }
-    let limited = send(
-        &app,
-        post(
-            "/v1/auth/accept-invite",
-            None,
-            json!({ "token": "nope", "password": "long enough password" }),
-        ),
-    )
-    .await;
+    let limited = app
+        .request(Method::POST, "/v1/auth/accept-invite")
+        .json(json!({ "token": "nope", "password": "long enough password" }))
+        .await;
     assert_problem(&limited, 429, "rate_limited");
     assert!(limited.header("retry-after").is_some());
     // Each flow has its own bucket.
     assert_problem(
-        &send(
-            &app,
-            post("/v1/auth/verify-email", None, json!({ "token": "nope" })),
-        )
-        .await,
+        &app.request(Method::POST, "/v1/auth/verify-email")
+            .json(json!({ "token": "nope" }))
+            .await,
         401,
         "invalid_token",
     );
@@ -476,17 +378,17 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
     assert!(!config(&[("GUILD_SMTP_URL", "smtp://127.0.0.1:2525")]).records_mail());
     assert!(!config(&[("GUILD_ENV", "production"), secret, key]).records_mail());
 
-    let (w, app) = world(|_| {}).await;
-    sign_up(&app, "acme").await;
-    w.run_worker().await;
+    let app = TestApp::new().await;
+    app.sign_up("acme").await;
+    app.run_worker().await;
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM dev_mailbox").await,
+        count(&app, "SELECT count(*) AS n FROM dev_mailbox").await,
         1,
         "the verification email is kept in development"
     );
     {
         use diesel_async::{AsyncConnection, RunQueryDsl};
-        let mut conn = w.db.conn().await;
+        let mut conn = app.db.conn().await;
         let denied = conn
             .transaction::<(), diesel::result::Error, _>(async |conn| {
                 diesel::sql_query("SET LOCAL ROLE guild_app")
@@ -526,16 +428,16 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
         );
     }
     // The scheduled job prunes what is older than a week.
-    sign_up(&app, "beta").await;
-    w.run_worker().await;
+    app.sign_up("beta").await;
+    app.run_worker().await;
     {
         use diesel_async::RunQueryDsl;
         diesel::sql_query("UPDATE dev_mailbox SET created_at = now() - interval '8 days'")
-            .execute(&mut w.db.conn().await)
+            .execute(&mut app.db.conn().await)
             .await
             .expect("age the messages");
     }
-    let mut conn = w.db.conn().await;
+    let mut conn = app.db.conn().await;
     guild_db::jobs::enqueue(
         &mut conn,
         None,
@@ -543,42 +445,31 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
     )
     .await
     .expect("enqueue the prune job");
-    w.run_worker().await;
-    assert_eq!(count(&w, "SELECT count(*) AS n FROM dev_mailbox").await, 0);
+    app.run_worker().await;
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM dev_mailbox").await,
+        0
+    );
 }
 
 /// The plan is the platform's to change, not the tenant owner's.
 #[actix_web::test]
 async fn only_the_platform_owner_changes_a_tenants_plan() {
-    let (w, app) = world(|_| {}).await;
-    let tenant = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let tenant = app.sign_up("acme").await;
     let owner = access(&tenant);
-    let upgrade = |token: &str| {
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(token),
-            Some(json!({ "plan": "PRO" })),
-        )
-    };
+    let upgrade = |token: &str| app.patch("/v1/tenant", token, json!({ "plan": "PRO" }));
     assert_problem(
-        &send(&app, upgrade(&owner)).await,
+        &app.send(upgrade(&owner)).await,
         403,
         "plan_change_forbidden",
     );
-    let renamed = send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "name": "Acme Inc" })),
-        ),
-    )
-    .await;
+    let renamed = app
+        .patch("/v1/tenant", &owner, json!({ "name": "Acme Inc" }))
+        .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     {
-        let mut conn = w.db.conn().await;
+        let mut conn = app.db.conn().await;
         guild_tenancy::tenants::bootstrap_owner(
             &mut conn,
             "root@guild.example.com",
@@ -589,13 +480,13 @@ async fn only_the_platform_owner_changes_a_tenants_plan() {
         .unwrap();
     }
     let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = send(&app, post("/v1/auth/login", None, login)).await;
-    let switched = send(
-        &app,
-        post("/v1/auth/refresh", None, json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] })),
-    )
+    let root = app
+        .request(Method::POST, "/v1/auth/login")
+        .json(login)
+        .await;
+    let switched = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
-    let upgraded = send(&app, upgrade(&access(&switched.json))).await;
+    let upgraded = app.send(upgrade(&access(&switched.json))).await;
     assert_eq!(upgraded.status, 200, "{}", upgraded.text);
     assert_eq!(upgraded.json["plan"], "PRO");
 }
@@ -603,31 +494,24 @@ async fn only_the_platform_owner_changes_a_tenants_plan() {
 /// A change in one tenant forgets that tenant's cached actors only.
 #[actix_web::test]
 async fn a_change_in_one_tenant_keeps_other_tenants_actors_cached() {
-    let (w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.actors = std::sync::Arc::new(guild_api::auth::ActorCache::new(
             std::time::Duration::from_secs(30),
         ));
     })
     .await;
-    let acme = access(&sign_up(&app, "acme").await);
-    let beta = access(&sign_up(&app, "beta").await);
+    let acme = app.owner("acme").await;
+    let beta = app.owner("beta").await;
     for token in [&acme, &beta] {
-        assert_eq!(send(&app, get("/v1/tenant", token)).await.status, 200);
+        assert_eq!(app.get("/v1/tenant", token).await.status, 200);
     }
-    assert_eq!(w.state.actors.len(), 2);
-    let renamed = send(
-        &app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&acme),
-            Some(json!({ "name": "Acme Inc" })),
-        ),
-    )
-    .await;
+    assert_eq!(app.state.actors.len(), 2);
+    let renamed = app
+        .patch("/v1/tenant", &acme, json!({ "name": "Acme Inc" }))
+        .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     assert_eq!(
-        w.state.actors.len(),
+        app.state.actors.len(),
         1,
         "acme's entry is forgotten, beta's stays"
     );
@@ -637,7 +521,7 @@ async fn a_change_in_one_tenant_keeps_other_tenants_actors_cached() {
 /// only text in the email (the name) is one plain line.
 #[actix_web::test]
 async fn invitation_emails_are_capped_per_tenant_and_day() {
-    let (w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.invite_caps = guild_tenancy::quota::InviteCaps {
             free: 3,
             starter: 10,
@@ -645,32 +529,26 @@ async fn invitation_emails_are_capped_per_tenant_and_day() {
         };
     })
     .await;
-    let acme = access(&sign_up(&app, "acme").await);
-    let beta = access(&sign_up(&app, "beta").await);
+    let acme = app.owner("acme").await;
+    let beta = app.owner("beta").await;
     let invite = |token: &str, n: usize| {
-        post(
-            "/v1/members",
-            Some(token),
-            json!({ "email": format!("m{n}@example.com"), "name": format!("Member {n}"), "role": "EMPLOYEE" }),
-        )
+        app.post("/v1/members", token, json!({ "email": format!("m{n}@example.com"), "name": format!("Member {n}"), "role": "EMPLOYEE" }))
     };
     for n in 0..3 {
-        assert_eq!(send(&app, invite(&acme, n)).await.status, 201);
+        assert_eq!(app.send(invite(&acme, n)).await.status, 201);
     }
-    let capped = send(&app, invite(&acme, 3)).await;
+    let capped = app.send(invite(&acme, 3)).await;
     assert_problem(&capped, 429, "invitation_cap_reached");
-    assert_eq!(send(&app, invite(&beta, 3)).await.status, 201, "per tenant");
+    assert_eq!(app.send(invite(&beta, 3)).await.status, 201, "per tenant");
 
     let csv = "email,name,role\nx@example.com,X,EMPLOYEE\ny@example.com,Y,EMPLOYEE\n";
-    let dry = send(
-        &app,
-        post(
+    let dry = app
+        .post(
             "/v1/members/import",
-            Some(&acme),
+            &acme,
             json!({ "csv": csv, "dry_run": true }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(dry.status, 200, "{}", dry.text);
     assert_eq!(dry.json["daily_invitation_cap"], 3);
     assert_eq!(dry.json["invitations_left_today"], 0);
@@ -678,27 +556,18 @@ async fn invitation_emails_are_capped_per_tenant_and_day() {
     let big: String = std::iter::once("email,name,role\n".to_owned())
         .chain((0..3).map(|n| format!("b{n}@example.com,B {n},EMPLOYEE\n")))
         .collect();
-    let refused = send(
-        &app,
-        post("/v1/members/import", Some(&beta), json!({ "csv": big })),
-    )
-    .await;
+    let refused = app
+        .post("/v1/members/import", &beta, json!({ "csv": big }))
+        .await;
     assert_problem(&refused, 422, "import_invalid");
     assert_eq!(refused.json["report"]["invitations_left_today"], 2);
     assert_eq!(refused.json["report"]["imported"], 0);
 
-    let spoof = send(
-        &app,
-        post(
-            "/v1/members",
-            Some(&beta),
-            json!({ "email": "z@example.com", "name": "Zed\n\nYour account is locked, see evil.example", "role": "EMPLOYEE" }),
-        ),
-    )
+    let spoof = app.post("/v1/members", &beta, json!({ "email": "z@example.com", "name": "Zed\n\nYour account is locked, see evil.example", "role": "EMPLOYEE" }))
     .await;
     assert_problem(&spoof, 422, "validation_failed");
-    w.run_worker().await;
-    let mail = w.mail.last_to("m0@example.com").expect("an invitation");
+    app.run_worker().await;
+    let mail = app.mail.last_to("m0@example.com").expect("an invitation");
     assert!(mail.html.is_none(), "invitations are plain text only");
 }
 
@@ -709,7 +578,7 @@ async fn invitation_emails_are_capped_per_tenant_and_day() {
 async fn sign_in_limits_count_failures_per_account_and_clients_through_trusted_proxies() {
     use guild_kernel::ports::RateRule;
     let minute = std::time::Duration::from_secs(60);
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.limits.login_account = RateRule {
             limit: 2,
             window: minute,
@@ -721,7 +590,7 @@ async fn sign_in_limits_count_failures_per_account_and_clients_through_trusted_p
         state.trusted_proxies = std::sync::Arc::from(vec!["10.0.0.0/8".parse().unwrap()]);
     })
     .await;
-    sign_up(&app, "acme").await;
+    app.sign_up("acme").await;
     let login = |peer: &str, forwarded: Option<&str>, password: &str| {
         let mut req = actix_web::test::TestRequest::post()
             .uri("/v1/auth/login")
@@ -735,47 +604,52 @@ async fn sign_in_limits_count_failures_per_account_and_clients_through_trusted_p
     let right = "correct horse battery";
     // Successful sign-ins from many clients do not use up the account's budget.
     for n in 0..5 {
-        let reply = send(&app, login(&format!("198.51.100.{n}:1000"), None, right)).await;
+        let reply = app
+            .send(login(&format!("198.51.100.{n}:1000"), None, right))
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
     // Behind the proxy, clients are told apart by the address the proxy appended.
     for n in 0..3 {
-        let reply = send(
-            &app,
-            login("10.0.0.5:1000", Some(&format!("203.0.113.{n}")), right),
-        )
-        .await;
+        let reply = app
+            .send(login(
+                "10.0.0.5:1000",
+                Some(&format!("203.0.113.{n}")),
+                right,
+            ))
+            .await;
         assert_eq!(reply.status, 200, "client {n}: {}", reply.text);
     }
     // A direct client's own header is ignored: its fourth attempt is limited.
     for n in 0..3 {
-        let reply = send(
-            &app,
-            login(
+        let reply = app
+            .send(login(
                 "192.0.2.7:1000",
                 Some(&format!("203.0.113.{}", 50 + n)),
                 right,
-            ),
-        )
-        .await;
+            ))
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
     assert_problem(
-        &send(&app, login("192.0.2.7:1000", Some("203.0.113.99"), right)).await,
+        &app.send(login("192.0.2.7:1000", Some("203.0.113.99"), right))
+            .await,
         429,
         "rate_limited",
     );
     // Two failures lock the account (from anywhere) until the window passes.
     for n in 0..2 {
-        let reply = send(
-            &app,
-            login(&format!("198.51.100.{}:1000", 100 + n), None, "wrong horse"),
-        )
-        .await;
+        let reply = app
+            .send(login(
+                &format!("198.51.100.{}:1000", 100 + n),
+                None,
+                "wrong horse",
+            ))
+            .await;
         assert_problem(&reply, 401, "invalid_credentials");
     }
     assert_problem(
-        &send(&app, login("198.51.100.200:1000", None, right)).await,
+        &app.send(login("198.51.100.200:1000", None, right)).await,
         429,
         "rate_limited",
     );
@@ -786,7 +660,7 @@ async fn sign_in_limits_count_failures_per_account_and_clients_through_trusted_p
 async fn authenticated_requests_are_limited_per_tenant_and_per_api_key() {
     use guild_kernel::ports::RateRule;
     let minute = std::time::Duration::from_secs(60);
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.limits.tenant = Some(RateRule {
             limit: 6,
             window: minute,
@@ -797,192 +671,149 @@ async fn authenticated_requests_are_limited_per_tenant_and_per_api_key() {
         });
     })
     .await;
-    let acme = access(&sign_up(&app, "acme").await);
-    let beta = access(&sign_up(&app, "beta").await);
-    let first = send(&app, get("/v1/tenant", &acme)).await;
+    let acme = app.owner("acme").await;
+    let beta = app.owner("beta").await;
+    let first = app.get("/v1/tenant", &acme).await;
     assert_eq!(first.status, 200);
     assert_eq!(first.header("ratelimit-limit"), Some("6"));
     assert_eq!(first.header("ratelimit-remaining"), Some("5"));
     assert!(first.header("ratelimit-reset").is_some());
-    let key = send(
-        &app,
-        post(
+    let key = app
+        .post(
             "/v1/api-keys",
-            Some(&acme),
+            &acme,
             json!({ "name": "sync", "permissions": ["VIEW_AUDIT_LOG"] }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(key.status, 201, "{}", key.text);
     let key = key.json["secret"].as_str().expect("the secret").to_owned();
     for remaining in ["1", "0"] {
-        let reply = send(&app, get("/v1/audit-log", &key)).await;
+        let reply = app.get("/v1/audit-log", &key).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.header("ratelimit-remaining"), Some(remaining));
     }
-    let limited = send(&app, get("/v1/audit-log", &key)).await;
+    let limited = app.get("/v1/audit-log", &key).await;
     assert_problem(&limited, 429, "rate_limited");
     assert_eq!(limited.header("ratelimit-limit"), Some("2"));
     // The tenant's own budget: 6 in all, the key's 3 requests included.
-    let reply = send(&app, get("/v1/tenant", &acme)).await;
+    let reply = app.get("/v1/tenant", &acme).await;
     assert_eq!(reply.status, 200);
-    let reply = send(&app, get("/v1/tenant", &acme)).await;
+    let reply = app.get("/v1/tenant", &acme).await;
     assert_problem(&reply, 429, "rate_limited");
     assert!(reply.header("retry-after").is_some());
-    assert_eq!(
-        send(&app, get("/v1/tenant", &beta)).await.status,
-        200,
-        "per tenant"
-    );
+    assert_eq!(app.get("/v1/tenant", &beta).await.status, 200, "per tenant");
 }
 
 /// A MANAGE_GROUPS grant scoped to a group cannot widen itself by pulling people into that
 /// group: only members the holder could already manage, and never a role at or above theirs.
 #[actix_web::test]
 async fn a_scoped_group_grant_pulls_in_only_members_it_already_manages() {
-    let (w, app) = world(|_| {}).await;
-    let signed_up = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let signed_up = app.sign_up("acme").await;
     let owner = access(&signed_up);
-    let owner_id = send(&app, get("/v1/me", &owner)).await.json["user"]["id"].clone();
-    let lead = guild_tests::join(&app, &w, &owner, "lead@acme.example.com", "EMPLOYEE").await;
-    let lead_id = send(&app, get("/v1/me", &access(&lead))).await.json["user"]["id"].clone();
+    let owner_id = app.get("/v1/me", &owner).await.json["user"]["id"].clone();
+    let lead = app.join(&owner, "lead@acme.example.com", "EMPLOYEE").await;
+    let lead_id = app.get("/v1/me", &access(&lead)).await.json["user"]["id"].clone();
     let mut ids = Vec::new();
     for name in ["in-g", "outside"] {
-        let pair = guild_tests::join(
-            &app,
-            &w,
-            &owner,
-            &format!("{name}@acme.example.com"),
-            "VIEWER",
-        )
-        .await;
-        ids.push(send(&app, get("/v1/me", &access(&pair))).await.json["user"]["id"].clone());
+        let pair = app
+            .join(&owner, &format!("{name}@acme.example.com"), "VIEWER")
+            .await;
+        ids.push(app.get("/v1/me", &access(&pair)).await.json["user"]["id"].clone());
     }
-    let group = |name: &str| post("/v1/groups", Some(&owner), json!({ "name": name }));
-    let g = send(&app, group("G")).await.json["id"].clone();
-    let h = send(&app, group("H")).await.json["id"].clone();
+    let group = |name: &str| app.post("/v1/groups", &owner, json!({ "name": name }));
+    let g = app.send(group("G")).await.json["id"].clone();
+    let h = app.send(group("H")).await.json["id"].clone();
     let add = |token: &str, group: &Value, users: Vec<Value>| {
-        post(
+        app.post(
             &format!("/v1/groups/{}/members", group.as_str().unwrap()),
-            Some(token),
+            token,
             json!({ "user_ids": users }),
         )
     };
     assert_eq!(
-        send(&app, add(&owner, &g, vec![ids[0].clone()]))
-            .await
-            .status,
+        app.send(add(&owner, &g, vec![ids[0].clone()])).await.status,
         200
     );
     assert_eq!(
-        send(&app, add(&owner, &h, vec![ids[1].clone()]))
-            .await
-            .status,
+        app.send(add(&owner, &h, vec![ids[1].clone()])).await.status,
         200
     );
-    let granted = send(
-        &app,
-        json_request(
-            Method::PUT,
+    let granted = app
+        .put(
             &format!("/v1/members/{}/permissions", lead_id.as_str().unwrap()),
-            Some(&owner),
-            Some(json!({ "grants": [
+            &owner,
+            json!({ "grants": [
                 { "permission": "MANAGE_GROUPS", "scope": { "group_ids": [g] } },
                 { "permission": "VIEW_GROUP_PROGRESS", "scope": { "group_ids": [g] } }
-            ] })),
-        ),
-    )
-    .await;
+            ] }),
+        )
+        .await;
     assert_eq!(granted.status, 200, "{}", granted.text);
     let lead = access(&lead);
 
     // Someone already in G: fine. Someone from H, or the owner: refused, nothing added.
     assert_eq!(
-        send(&app, add(&lead, &g, vec![ids[0].clone()]))
-            .await
-            .status,
+        app.send(add(&lead, &g, vec![ids[0].clone()])).await.status,
         200
     );
     assert_problem(
-        &send(&app, add(&lead, &g, vec![ids[1].clone()])).await,
+        &app.send(add(&lead, &g, vec![ids[1].clone()])).await,
         403,
         "forbidden",
     );
     assert_problem(
-        &send(&app, add(&lead, &g, vec![owner_id.clone()])).await,
+        &app.send(add(&lead, &g, vec![owner_id.clone()])).await,
         403,
         "role_not_assignable",
     );
     assert_problem(
-        &send(&app, add(&lead, &g, vec![lead_id.clone()])).await,
+        &app.send(add(&lead, &g, vec![lead_id.clone()])).await,
         403,
         "role_not_assignable",
     );
-    let members = send(
-        &app,
-        get(&format!("/v1/groups/{}", g.as_str().unwrap()), &owner),
-    )
-    .await;
+    let members = app
+        .get(&format!("/v1/groups/{}", g.as_str().unwrap()), &owner)
+        .await;
     assert_eq!(members.json["member_count"], 1, "{}", members.text);
     // An ADMIN with tenant-wide MANAGE_GROUPS adds anyone below them, never the owner.
-    let admin =
-        access(&guild_tests::join(&app, &w, &owner, "admin@acme.example.com", "ADMIN").await);
+    let admin = access(&app.join(&owner, "admin@acme.example.com", "ADMIN").await);
     assert_eq!(
-        send(&app, add(&admin, &g, vec![ids[1].clone()]))
-            .await
-            .status,
+        app.send(add(&admin, &g, vec![ids[1].clone()])).await.status,
         200
     );
     assert_problem(
-        &send(&app, add(&admin, &g, vec![owner_id])).await,
+        &app.send(add(&admin, &g, vec![owner_id])).await,
         403,
         "role_not_assignable",
     );
 }
 
 /// Sends two requests at once (both in flight on their own connections) and returns the statuses.
-async fn race<S, B>(app: &S, a: actix_http::Request, b: actix_http::Request) -> (u16, u16)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let (a, b) = futures_util::future::join(send(app, a), send(app, b)).await;
+async fn race(app: &TestApp, a: impl IntoRequest, b: impl IntoRequest) -> (u16, u16) {
+    let (a, b) = futures_util::future::join(app.send(a), app.send(b)).await;
     let mut statuses = [a.status, b.status];
     statuses.sort_unstable();
     (statuses[0], statuses[1])
 }
 
-fn put(uri: &str, token: &str, body: Value) -> actix_http::Request {
-    json_request(Method::PUT, uri, Some(token), Some(body))
-}
-
 /// Two owners demoting each other at the same moment leave one owner, every time.
 #[actix_web::test]
 async fn two_owners_demoting_each_other_at_once_leave_one() {
-    let (w, app) = world(|_| {}).await;
+    let app = TestApp::new().await;
     for round in 0..4 {
-        let first = access(&sign_up(&app, &format!("race{round}")).await);
+        let first = access(&app.sign_up(&format!("race{round}")).await);
         let second = access(
-            &guild_tests::join(
-                &app,
-                &w,
-                &first,
-                &format!("second@race{round}.example.com"),
-                "OWNER",
-            )
-            .await,
+            &app.join(&first, &format!("second@race{round}.example.com"), "OWNER")
+                .await,
         );
         let id = |token: String| {
             let app = &app;
-            async move { send(app, get("/v1/me", &token)).await.json["user"]["id"].clone() }
+            async move { app.get("/v1/me", &token).await.json["user"]["id"].clone() }
         };
         let (first_id, second_id) = (id(first.clone()).await, id(second.clone()).await);
         let demote = |token: &str, target: &Value| {
-            put(
+            app.put(
                 &format!("/v1/members/{}/role", target.as_str().unwrap()),
                 token,
                 json!({ "role": "ADMIN" }),
@@ -990,14 +821,12 @@ async fn two_owners_demoting_each_other_at_once_leave_one() {
         };
         let statuses = race(&app, demote(&first, &second_id), demote(&second, &first_id)).await;
         assert_eq!(statuses, (200, 409), "round {round}");
-        let owners = send(
-            &app,
-            get(
+        let owners = app
+            .get(
                 "/v1/members?role=OWNER",
                 &w_token(&app, &first, &second).await,
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(
             owners.json["data"].as_array().map(Vec::len),
             Some(1),
@@ -1008,17 +837,9 @@ async fn two_owners_demoting_each_other_at_once_leave_one() {
 }
 
 /// Whichever of the two tokens still belongs to an owner.
-async fn w_token<S, B>(app: &S, a: &str, b: &str) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn w_token(app: &TestApp, a: &str, b: &str) -> String {
     for token in [a, b] {
-        if send(app, get("/v1/me", token)).await.json["role"] == "OWNER" {
+        if app.get("/v1/me", token).await.json["role"] == "OWNER" {
             return token.to_owned();
         }
     }
@@ -1028,23 +849,22 @@ where
 /// Two managers set at once that together would make a cycle: one is refused.
 #[actix_web::test]
 async fn manager_changes_racing_into_a_cycle_are_refused() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     for round in 0..4 {
         let mut ids = Vec::new();
         for name in ["a", "b"] {
-            let pair = guild_tests::join(
-                &app,
-                &w,
-                &owner,
-                &format!("{name}{round}@acme.example.com"),
-                "EMPLOYEE",
-            )
-            .await;
-            ids.push(send(&app, get("/v1/me", &access(&pair))).await.json["user"]["id"].clone());
+            let pair = app
+                .join(
+                    &owner,
+                    &format!("{name}{round}@acme.example.com"),
+                    "EMPLOYEE",
+                )
+                .await;
+            ids.push(app.get("/v1/me", &access(&pair)).await.json["user"]["id"].clone());
         }
         let manage = |user: &Value, manager: &Value| {
-            put(
+            app.put(
                 &format!("/v1/members/{}/manager", user.as_str().unwrap()),
                 &owner,
                 json!({ "manager_id": manager }),
@@ -1058,25 +878,23 @@ async fn manager_changes_racing_into_a_cycle_are_refused() {
 /// Two prerequisite changes that together would make a cycle: one is refused.
 #[actix_web::test]
 async fn prerequisite_changes_racing_into_a_cycle_are_refused() {
-    let (_w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
     for round in 0..4 {
         let mut ids = Vec::new();
         for name in ["A", "B"] {
-            let created = send(
-                &app,
-                post(
+            let created = app
+                .post(
                     "/v1/modules",
-                    Some(&owner),
+                    &owner,
                     json!({ "title": format!("{name} {round}") }),
-                ),
-            )
-            .await;
+                )
+                .await;
             assert_eq!(created.status, 201, "{}", created.text);
             ids.push(created.json["id"].clone());
         }
         let needs = |module: &Value, prerequisite: &Value| {
-            put(
+            app.put(
                 &format!("/v1/modules/{}/prerequisites", module.as_str().unwrap()),
                 &owner,
                 json!({ "ids": [prerequisite] }),
@@ -1091,39 +909,34 @@ async fn prerequisite_changes_racing_into_a_cycle_are_refused() {
 /// member here.
 #[actix_web::test]
 async fn certificates_and_overrides_of_a_non_member_are_not_found() {
-    let (_w, app) = world(|_| {}).await;
-    let acme = access(&sign_up(&app, "acme").await);
-    let beta = access(&sign_up(&app, "beta").await);
-    let beta_owner = send(&app, get("/v1/me", &beta)).await.json["user"]["id"].clone();
+    let app = TestApp::new().await;
+    let acme = app.owner("acme").await;
+    let beta = app.owner("beta").await;
+    let beta_owner = app.get("/v1/me", &beta).await.json["user"]["id"].clone();
     let stranger = beta_owner.as_str().unwrap().to_owned();
     let nobody = uuid::Uuid::now_v7().to_string();
     for id in [&stranger, &nobody] {
         for list in ["certificates", "progress-overrides"] {
             assert_problem(
-                &send(&app, get(&format!("/v1/members/{id}/{list}"), &acme)).await,
+                &app.get(&format!("/v1/members/{id}/{list}"), &acme).await,
                 404,
                 "member_not_found",
             );
         }
         assert_problem(
-            &send(
-                &app,
-                post(&format!("/v1/members/{id}/erase"), Some(&acme), json!({})),
-            )
-            .await,
+            &app.post(&format!("/v1/members/{id}/erase"), &acme, json!({}))
+                .await,
             404,
             "member_not_found",
         );
     }
-    let own = send(&app, get("/v1/me", &acme)).await.json["user"]["id"].clone();
-    let mine = send(
-        &app,
-        get(
+    let own = app.get("/v1/me", &acme).await.json["user"]["id"].clone();
+    let mine = app
+        .get(
             &format!("/v1/members/{}/certificates", own.as_str().unwrap()),
             &acme,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(mine.status, 200, "{}", mine.text);
 }
 
@@ -1138,14 +951,8 @@ async fn metrics_can_be_kept_off_the_public_port() {
     )
     .expect("a valid configuration");
     assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
-    let (w, app) = world(|state| state.http.metrics_public = false).await;
-    let public = send(
-        &app,
-        actix_web::test::TestRequest::get()
-            .uri("/metrics")
-            .to_request(),
-    )
-    .await;
+    let app = TestApp::with(|state| state.http.metrics_public = false).await;
+    let public = app.request(Method::GET, "/metrics").await;
     assert_problem(&public, 404, "not_found");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -1153,13 +960,13 @@ async fn metrics_can_be_kept_off_the_public_port() {
         .expect("a free port");
     let server = guild_api::server::metrics_server(
         format!("127.0.0.1:{port}").parse().unwrap(),
-        w.state.clone(),
+        app.state.clone(),
     )
     .expect("bind the metrics address");
     let handle = server.handle();
     actix_web::rt::spawn(server);
     let (status, body) =
-        guild_tests::http_call("GET", &format!("http://127.0.0.1:{port}/metrics"), &[], b"").await;
+        http_call("GET", &format!("http://127.0.0.1:{port}/metrics"), &[], b"").await;
     assert_eq!(status, 200);
     assert!(
         String::from_utf8_lossy(&body).contains("# EOF"),
@@ -1172,37 +979,34 @@ async fn metrics_can_be_kept_off_the_public_port() {
 /// and leave lists and the leaderboard; on request their personal fields are erased, history kept.
 #[actix_web::test]
 async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_personal_fields() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let other = access(&sign_up(&app, "other").await);
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let other = app.owner("other").await;
     let me = |token: String| {
         let app = &app;
         async move {
-            send(app, get("/v1/me", &token)).await.json["user"]["id"]
+            app.get("/v1/me", &token).await.json["user"]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned()
         }
     };
-    let ann =
-        access(&guild_tests::join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let ann = access(&app.join(&owner, "ann@acme.example.com", "EMPLOYEE").await);
     let ann_id = me(ann.clone()).await;
-    let bob =
-        access(&guild_tests::join(&app, &w, &owner, "bob@acme.example.com", "EMPLOYEE").await);
+    let bob = access(&app.join(&owner, "bob@acme.example.com", "EMPLOYEE").await);
     let bob_id = me(bob.clone()).await;
     for user in [&ann_id, &bob_id] {
-        let awarded = guild_tests::with_headers(
-            &app,
-            Method::POST,
-            "/v1/xp/adjustments",
-            &owner,
-            &[("Idempotency-Key", user.as_str())],
-            Some(json!({ "user_id": user, "amount": 50, "reason": "Great work" })),
-        )
-        .await;
+        let awarded = app
+            .post(
+                "/v1/xp/adjustments",
+                &owner,
+                json!({ "user_id": user, "amount": 50, "reason": "Great work" }),
+            )
+            .idempotency_key(user.as_str())
+            .await;
         assert_eq!(awarded.status, 200, "{}", awarded.text);
     }
-    let board = send(&app, get("/v1/leaderboard", &bob)).await;
+    let board = app.get("/v1/leaderboard", &bob).await;
     assert_eq!(
         board.json["data"].as_array().map(Vec::len),
         Some(2),
@@ -1211,51 +1015,22 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     );
 
     assert_problem(
-        &send(
-            &app,
-            post(
-                &format!("/v1/members/{ann_id}/erase"),
-                Some(&owner),
-                json!({}),
-            ),
-        )
-        .await,
+        &app.post(&format!("/v1/members/{ann_id}/erase"), &owner, json!({}))
+            .await,
         409,
         "member_not_removed",
     );
-    let removed = send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/members/{ann_id}"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
+    let removed = app.delete(&format!("/v1/members/{ann_id}"), &owner).await;
     assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_problem(&app.get("/v1/me/xp", &ann).await, 403, "not_a_member");
     assert_problem(
-        &send(&app, get("/v1/me/xp", &ann)).await,
-        403,
-        "not_a_member",
-    );
-    assert_problem(
-        &send(
-            &app,
-            json_request(
-                Method::DELETE,
-                &format!("/v1/members/{ann_id}"),
-                Some(&owner),
-                None,
-            ),
-        )
-        .await,
+        &app.delete(&format!("/v1/members/{ann_id}"), &owner).await,
         409,
         "member_removed",
     );
-    let listed = send(&app, get("/v1/members", &owner)).await;
+    let listed = app.get("/v1/members", &owner).await;
     assert!(!listed.text.contains(&ann_id), "{}", listed.text);
-    let removed_list = send(&app, get("/v1/members?status=REMOVED", &owner)).await;
+    let removed_list = app.get("/v1/members?status=REMOVED", &owner).await;
     assert_eq!(
         removed_list.json["data"][0]["user_id"],
         ann_id.as_str(),
@@ -1264,7 +1039,7 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     );
     // Boards are shared in-process for a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let board = send(&app, get("/v1/leaderboard", &bob)).await;
+    let board = app.get("/v1/leaderboard", &bob).await;
     assert_eq!(
         board.json["data"].as_array().map(Vec::len),
         Some(1),
@@ -1272,30 +1047,24 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
         board.text
     );
     let ledger = count(
-        &w,
+        &app,
         &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'"),
     )
     .await;
     assert_eq!(ledger, 1, "the XP ledger is kept");
 
-    let erased = send(
-        &app,
-        post(
-            &format!("/v1/members/{ann_id}/erase"),
-            Some(&owner),
-            json!({}),
-        ),
-    )
-    .await;
+    let erased = app
+        .post(&format!("/v1/members/{ann_id}/erase"), &owner, json!({}))
+        .await;
     assert_eq!(erased.status, 204, "{}", erased.text);
-    let removed_list = send(&app, get("/v1/members?status=REMOVED", &owner)).await;
+    let removed_list = app.get("/v1/members?status=REMOVED", &owner).await;
     assert_eq!(removed_list.json["data"][0]["name"], "Erased member");
     assert!(
         !removed_list.text.contains("ann@acme"),
         "{}",
         removed_list.text
     );
-    let audit = send(&app, get("/v1/audit-log?limit=100", &owner)).await;
+    let audit = app.get("/v1/audit-log?limit=100", &owner).await;
     assert!(
         !audit.text.contains("ann@acme"),
         "the audit trail keeps no email: {}",
@@ -1304,7 +1073,7 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     assert!(audit.text.contains("MEMBER_ERASED"), "{}", audit.text);
     assert_eq!(
         count(
-            &w,
+            &app,
             &format!("SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}'")
         )
         .await,
@@ -1312,54 +1081,36 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     );
     let login = json!({ "email": "ann@acme.example.com", "password": "member password 1" });
     assert_problem(
-        &send(&app, post("/v1/auth/login", None, login)).await,
+        &app.request(Method::POST, "/v1/auth/login")
+            .json(login)
+            .await,
         401,
         "invalid_credentials",
     );
 
     // An account another tenant still has is not erased; someone removed can be invited back.
-    let bob_elsewhere = send(
-        &app,
-        post(
+    let bob_elsewhere = app
+        .post(
             "/v1/members",
-            Some(&other),
+            &other,
             json!({ "email": "bob@acme.example.com", "name": "Bob", "role": "EMPLOYEE" }),
-        ),
-    )
-    .await;
-    assert_eq!(bob_elsewhere.status, 201, "{}", bob_elsewhere.text);
-    send(
-        &app,
-        json_request(
-            Method::DELETE,
-            &format!("/v1/members/{bob_id}"),
-            Some(&owner),
-            None,
-        ),
-    )
-    .await;
-    assert_problem(
-        &send(
-            &app,
-            post(
-                &format!("/v1/members/{bob_id}/erase"),
-                Some(&owner),
-                json!({}),
-            ),
         )
-        .await,
+        .await;
+    assert_eq!(bob_elsewhere.status, 201, "{}", bob_elsewhere.text);
+    app.delete(&format!("/v1/members/{bob_id}"), &owner).await;
+    assert_problem(
+        &app.post(&format!("/v1/members/{bob_id}/erase"), &owner, json!({}))
+            .await,
         409,
         "member_of_another_tenant",
     );
-    let back = send(
-        &app,
-        post(
+    let back = app
+        .post(
             "/v1/members",
-            Some(&owner),
+            &owner,
             json!({ "email": "bob@acme.example.com", "name": "Bob", "role": "VIEWER" }),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(back.status, 201, "{}", back.text);
     assert_eq!(back.json["status"], "INVITED");
     assert_eq!(back.json["role"], "VIEWER");
@@ -1369,24 +1120,24 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
 /// few guesses, not unlimited ones.
 #[actix_web::test]
 async fn password_changes_are_rate_limited_per_account() {
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.limits.login_account = guild_kernel::ports::RateRule {
             limit: 2,
             window: std::time::Duration::from_secs(60),
         };
     })
     .await;
-    let owner = access(&sign_up(&app, "acme").await);
+    let owner = app.owner("acme").await;
     let guess = json!({ "current_password": "a wrong guess!", "new_password": "a new password 1" });
     for _ in 0..2 {
         assert_problem(
-            &send(&app, post("/v1/me/password", Some(&owner), guess.clone())).await,
+            &app.post("/v1/me/password", &owner, guess.clone()).await,
             422,
             "validation_failed",
         );
     }
     assert_problem(
-        &send(&app, post("/v1/me/password", Some(&owner), guess)).await,
+        &app.post("/v1/me/password", &owner, guess).await,
         429,
         "rate_limited",
     );
@@ -1395,7 +1146,7 @@ async fn password_changes_are_rate_limited_per_account() {
 /// Two invitations racing for the last unit of the day's cap: one is sent, one is refused.
 #[actix_web::test]
 async fn invitations_racing_for_the_last_of_the_cap_send_one() {
-    let (_w, app) = world(|state| {
+    let app = TestApp::with(|state| {
         state.invite_caps = guild_tenancy::quota::InviteCaps {
             free: 1,
             starter: 1,
@@ -1404,13 +1155,9 @@ async fn invitations_racing_for_the_last_of_the_cap_send_one() {
     })
     .await;
     for round in 0..4 {
-        let owner = access(&sign_up(&app, &format!("cap{round}")).await);
+        let owner = access(&app.sign_up(&format!("cap{round}")).await);
         let invite = |n: usize| {
-            post(
-                "/v1/members",
-                Some(&owner),
-                json!({ "email": format!("r{round}-{n}@example.com"), "name": "R", "role": "EMPLOYEE" }),
-            )
+            app.post("/v1/members", &owner, json!({ "email": format!("r{round}-{n}@example.com"), "name": "R", "role": "EMPLOYEE" }))
         };
         let statuses = race(&app, invite(0), invite(1)).await;
         assert_eq!(statuses, (201, 429), "round {round}");
@@ -1421,11 +1168,10 @@ async fn invitations_racing_for_the_last_of_the_cap_send_one() {
 /// second waits for the first to commit and replays its answer.
 #[actix_web::test]
 async fn one_key_racing_itself_awards_xp_once() {
-    let (w, app) = world(|_| {}).await;
-    let owner = access(&sign_up(&app, "acme").await);
-    let ann =
-        access(&guild_tests::join(&app, &w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let me = send(&app, json_request(Method::GET, "/v1/me", Some(&ann), None)).await;
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = access(&app.join(&owner, "ann@acme.example.com", "EMPLOYEE").await);
+    let me = app.get("/v1/me", &ann).await;
     let ann_id = me.json["user"]["id"]
         .as_str()
         .unwrap_or_default()
@@ -1434,21 +1180,20 @@ async fn one_key_racing_itself_awards_xp_once() {
     for round in 0..4 {
         let key = format!("race-award-{round}");
         let award = || {
-            guild_tests::request_with(
-                Method::POST,
+            app.post(
                 "/v1/xp/adjustments",
                 &owner,
-                &[("Idempotency-Key", &key)],
-                Some(json!({ "user_id": ann_id, "amount": 10, "reason": "Race" })),
+                json!({ "user_id": ann_id, "amount": 10, "reason": "Race" }),
             )
+            .idempotency_key(&key)
         };
         assert_eq!(
             race(&app, award(), award()).await,
             (200, 200),
             "round {round}"
         );
-        let awarded = guild_tests::count(
-            &w,
+        let awarded = count(
+            &app,
             &format!(
                 "SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{ann_id}' \
                  AND reason = 'Race'"

@@ -215,6 +215,13 @@ impl Request<'_> {
         self
     }
 
+    /// Sets a raw body (the content type, if any, is a header of its own).
+    #[must_use]
+    pub fn payload(mut self, body: impl Into<actix_web::web::Bytes>) -> Self {
+        self.req = self.req.set_payload(body);
+        self
+    }
+
     /// Sets a multipart/form-data body: `bytes` as the file `file_name`, and a title if given.
     #[must_use]
     pub fn multipart(mut self, file_name: &str, bytes: &[u8], title: Option<&str>) -> Self {
