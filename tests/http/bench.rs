@@ -2,35 +2,19 @@
 //! ledger, completions have their sections, passed quizzes and certificates), loading twice
 //! changes nothing, and every benchmark scenario works on it over HTTP.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use guild_bench::{Outcome, Plan};
 use guild_kernel::{TenantId, UserId};
-use guild_tests::{Reply, TEST_SECRET, World, json_request, send, world};
+use guild_tests::{TEST_SECRET, TestApp, World, count};
 use serde_json::json;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = Text)]
     id: String,
-}
-
-async fn count(w: &World, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut w.db.conn().await)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
 }
 
 async fn ids(w: &World, sql: &str) -> Vec<String> {
@@ -43,26 +27,11 @@ async fn ids(w: &World, sql: &str) -> Vec<String> {
         .collect()
 }
 
-async fn call<S, B>(app: &S, method: Method, uri: &str, token: &str, key: Option<&str>) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut req = json_request(method, uri, Some(token), None);
-    if let Some(key) = key {
-        req.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("idempotency-key"),
-            actix_web::http::header::HeaderValue::from_str(key).expect("a header value"),
-        );
-    }
-    send(app, req).await
-}
-
 #[actix_web::test]
 async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
-    let (w, app) = world(|_| {}).await;
+    let app = TestApp::new().await;
     let plan = Plan::scaled(7, 0.01);
-    let mut conn = w.db.conn().await;
+    let mut conn = app.db.conn().await;
     let loaded = match guild_bench::load(&mut conn, &plan, "not-a-real-hash").await {
         Ok(Outcome::Loaded(loaded)) => loaded,
         other => panic!("expected a load, got {other:?}"),
@@ -94,7 +63,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     // Balances equal the ledger; period totals equal the earned rows.
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM user_xp_balances b JOIN (SELECT tenant_id, user_id, sum(amount) AS total, \
                sum(amount) FILTER (WHERE kind = 'AWARD' OR (kind = 'MANUAL' AND amount > 0)) AS earned \
                FROM xp_transactions GROUP BY 1, 2) l USING (tenant_id, user_id) \
@@ -105,7 +74,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     );
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM (SELECT tenant_id, user_id, sum(xp) AS xp FROM xp_period_totals \
                WHERE period = 'MONTH' GROUP BY 1, 2) p JOIN user_xp_balances b USING (tenant_id, user_id) \
              WHERE p.xp <> b.lifetime_xp"
@@ -117,7 +86,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     // and exactly one certificate.
     assert_eq!(
         count(
-            &w,
+            &app,
             "SELECT count(*) AS n FROM module_completions c \
              WHERE (SELECT count(*) FROM sections s WHERE s.tenant_id = c.tenant_id AND s.module_id = c.module_id) \
                 <> (SELECT count(*) FROM section_completions sc WHERE sc.tenant_id = c.tenant_id \
@@ -135,7 +104,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
 
     // The scenarios of `make bench`, as member 20 of the large tenant.
     let member = ids(
-        &w,
+        &app,
         "SELECT m.user_id::text || ' ' || m.tenant_id::text AS id FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE u.email = 'user20@bench.example.com'",
     )
@@ -151,7 +120,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
         )
         .expect("a token");
 
-    let dashboard = call(&app, Method::GET, "/v1/me/dashboard", &token, None).await;
+    let dashboard = app.get("/v1/me/dashboard", &token).await;
     assert_eq!(dashboard.status, 200, "{}", dashboard.text);
     assert_eq!(
         dashboard.json["assigned"].as_array().map(Vec::len),
@@ -160,47 +129,28 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     assert_eq!(dashboard.json["completed_count"], 4);
 
     let completed = ids(
-        &w,
+        &app,
         &format!(
             "SELECT module_id::text AS id FROM module_completions WHERE user_id = '{user}' LIMIT 1"
         ),
     )
     .await;
-    let progress = call(
-        &app,
-        Method::GET,
-        &format!("/v1/modules/{}/progress", completed[0]),
-        &token,
-        None,
-    )
-    .await;
+    let progress = app
+        .get(&format!("/v1/modules/{}/progress", completed[0]), &token)
+        .await;
     assert_eq!(progress.status, 200, "{}", progress.text);
     assert_eq!(progress.json["percent"], 100);
     assert!(progress.json["certificate_id"].is_string());
 
-    let board = call(
-        &app,
-        Method::GET,
-        "/v1/leaderboard?period=all",
-        &token,
-        None,
-    )
-    .await;
+    let board = app.get("/v1/leaderboard?period=all", &token).await;
     assert_eq!(board.status, 200, "{}", board.text);
     assert!(!board.json["data"].as_array().expect("entries").is_empty());
-    let month = call(
-        &app,
-        Method::GET,
-        "/v1/leaderboard?period=month",
-        &token,
-        None,
-    )
-    .await;
+    let month = app.get("/v1/leaderboard?period=month", &token).await;
     assert_eq!(month.status, 200, "{}", month.text);
 
     // Complete a section of a half-done module.
     let open_section = ids(
-        &w,
+        &app,
         &format!(
             "SELECT s.module_id::text || '/sections/' || s.id::text AS id FROM sections s \
              WHERE s.module_id IN (SELECT module_id FROM section_completions WHERE user_id = '{user}' \
@@ -210,20 +160,20 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
         ),
     )
     .await;
-    let done = call(
-        &app,
-        Method::POST,
-        &format!("/v1/modules/{}/complete", open_section[0]),
-        &token,
-        None,
-    )
-    .await;
+    let done = app
+        .call(
+            Method::POST,
+            &format!("/v1/modules/{}/complete", open_section[0]),
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.json["sections_done"], 11);
 
     // Submit an open attempt with the answers the bench sends.
     let attempt = ids(
-        &w,
+        &app,
         &format!(
             "SELECT id::text || ' ' || answers_json AS id FROM ( \
                SELECT a.id, (SELECT json_agg(json_build_object('question_id', e ->> 'question_id', \
@@ -235,36 +185,34 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     .await;
     let (attempt_id, answers) = attempt[0].split_once(' ').expect("an open attempt");
     let answers: serde_json::Value = serde_json::from_str(answers).expect("answers");
-    let mut req = json_request(
-        Method::POST,
-        &format!("/v1/attempts/{attempt_id}/submit"),
-        Some(&token),
-        Some(json!({ "answers": answers })),
-    );
-    req.headers_mut().insert(
-        actix_web::http::header::HeaderName::from_static("idempotency-key"),
-        actix_web::http::header::HeaderValue::from_str(attempt_id).expect("a header value"),
-    );
-    let submitted = send(&app, req).await;
+    let submitted = app
+        .post(
+            &format!("/v1/attempts/{attempt_id}/submit"),
+            &token,
+            json!({ "answers": answers }),
+        )
+        .idempotency_key(attempt_id)
+        .await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     assert_eq!(submitted.json["status"], "GRADED");
 
     // Redeem the contended reward.
     let reward = ids(
-        &w,
+        &app,
         &format!(
             "SELECT id::text AS id FROM rewards WHERE tenant_id = '{tenant}' AND title = 'Coffee with the team'"
         ),
     )
     .await;
-    let redeemed = call(
-        &app,
-        Method::POST,
-        &format!("/v1/rewards/{}/redemptions", reward[0]),
-        &token,
-        Some("bench-smoke-1"),
-    )
-    .await;
+    let redeemed = app
+        .call(
+            Method::POST,
+            &format!("/v1/rewards/{}/redemptions", reward[0]),
+            &token,
+            None,
+        )
+        .idempotency_key("bench-smoke-1")
+        .await;
     assert_eq!(redeemed.status, 201, "{}", redeemed.text);
     assert_eq!(redeemed.json["status"], "APPROVED");
 }

@@ -1,8 +1,8 @@
 //! The published contract: served, browsable offline, and identical to the committed file.
 
-use actix_web::test::TestRequest;
+use actix_web::http::Method;
 use guild_api::openapi::spec_json;
-use guild_tests::{app, send};
+use guild_tests::TestApp;
 
 #[test]
 fn the_committed_spec_matches_the_code() {
@@ -16,12 +16,8 @@ fn the_committed_spec_matches_the_code() {
 
 #[actix_web::test]
 async fn the_spec_is_served_as_openapi_3_1() {
-    let (_db, app) = app().await;
-    let reply = send(
-        &app,
-        TestRequest::get().uri("/v1/openapi.json").to_request(),
-    )
-    .await;
+    let app = TestApp::new().await;
+    let reply = app.request(Method::GET, "/v1/openapi.json").await;
     assert_eq!(reply.status, 200);
     let spec = reply.json;
     assert_eq!(spec["openapi"], "3.1.0");
@@ -86,12 +82,12 @@ fn every_operation_is_fully_described() {
 
 #[actix_web::test]
 async fn swagger_ui_is_served_without_network_access() {
-    let (_db, app) = app().await;
-    let redirect = send(&app, TestRequest::get().uri("/docs").to_request()).await;
+    let app = TestApp::new().await;
+    let redirect = app.request(Method::GET, "/docs").await;
     assert!((300..400).contains(&redirect.status));
     assert_eq!(redirect.header("location"), Some("/docs/"));
 
-    let page = send(&app, TestRequest::get().uri("/docs/").to_request()).await;
+    let page = app.request(Method::GET, "/docs/").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("swagger-ui"), "{}", page.text);
     assert!(
@@ -99,22 +95,12 @@ async fn swagger_ui_is_served_without_network_access() {
         "the page loads assets from the internet"
     );
 
-    let init = send(
-        &app,
-        TestRequest::get()
-            .uri("/docs/swagger-initializer.js")
-            .to_request(),
-    )
-    .await;
+    let init = app
+        .request(Method::GET, "/docs/swagger-initializer.js")
+        .await;
     assert_eq!(init.status, 200);
     assert!(init.text.contains("/v1/openapi.json"), "{}", init.text);
-    let bundle = send(
-        &app,
-        TestRequest::get()
-            .uri("/docs/swagger-ui-bundle.js")
-            .to_request(),
-    )
-    .await;
+    let bundle = app.request(Method::GET, "/docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status, 200);
     assert!(bundle.text.len() > 100_000, "the bundle is not vendored");
 }
@@ -497,8 +483,8 @@ fn every_operation_documents_the_shared_responses_and_headers() {
 #[actix_web::test]
 async fn allow_names_the_methods_of_the_resource_the_path_names() {
     use actix_web::http::Method;
-    let (_db, app) = app().await;
-    let token = guild_tests::access(&guild_tests::sign_up(&app, "allow").await);
+    let app = TestApp::new().await;
+    let token = app.owner("allow").await;
     for (method, uri, allow) in [
         (Method::GET, "/v1/media/bulk-delete", "POST"),
         (Method::OPTIONS, "/v1/media/bulk-delete", "POST"),
@@ -508,13 +494,13 @@ async fn allow_names_the_methods_of_the_resource_the_path_names() {
             "PUT",
         ),
     ] {
-        let reply = guild_tests::call(&app, method.clone(), uri, &token, None).await;
+        let reply = app.call(method.clone(), uri, &token, None).await;
         assert_eq!(reply.status, 405, "{method} {uri}: {}", reply.text);
         assert_eq!(reply.header("allow"), Some(allow), "{method} {uri}");
         assert_eq!(reply.json["code"], "method_not_allowed");
     }
     // A malformed id of a resource that answers the method is still 404.
-    let reply = guild_tests::call(&app, Method::GET, "/v1/media/not-a-uuid", &token, None).await;
+    let reply = app.get("/v1/media/not-a-uuid", &token).await;
     assert_eq!(reply.status, 404, "{}", reply.text);
     assert_eq!(reply.json["code"], "invalid_path_parameter");
 }

@@ -2,23 +2,23 @@
 
 use std::time::Duration;
 
-use actix_web::test;
+use actix_web::http::Method;
 use guild_db::{PoolConfig, build_pool};
 use guild_integrations::redis::Redis;
-use guild_tests::{app, app_with, assert_problem, send};
+use guild_tests::{TestApp, assert_problem};
 
 #[actix_web::test]
 async fn livez_answers_without_touching_anything() {
-    let (_db, app) = app().await;
-    let reply = send(&app, test::TestRequest::get().uri("/livez").to_request()).await;
+    let app = TestApp::new().await;
+    let reply = app.request(Method::GET, "/livez").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json["status"], "ok");
 }
 
 #[actix_web::test]
 async fn readyz_is_ready_when_the_database_answers() {
-    let (_db, app) = app().await;
-    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    let app = TestApp::new().await;
+    let reply = app.request(Method::GET, "/readyz").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["checks"]["database"], "ok");
     assert_eq!(reply.json["checks"]["redis"], "not_configured");
@@ -27,8 +27,8 @@ async fn readyz_is_ready_when_the_database_answers() {
 #[actix_web::test]
 async fn readyz_checks_redis_when_it_is_configured() {
     let redis = Redis::connect(&guild_testkit::redis_url(), Duration::from_secs(2)).unwrap();
-    let (_db, app) = app_with(|state| state.redis = Some(redis), |_| {}).await;
-    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    let app = TestApp::with(|state| state.redis = Some(redis)).await;
+    let reply = app.request(Method::GET, "/readyz").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["checks"]["redis"], "ok");
 }
@@ -42,15 +42,12 @@ async fn readyz_is_503_when_a_dependency_is_down() {
     })
     .unwrap();
     let dead_redis = Redis::connect("redis://127.0.0.1:1", Duration::from_millis(500)).unwrap();
-    let (_db, app) = app_with(
-        |state| {
-            state.db = dead_db;
-            state.redis = Some(dead_redis);
-        },
-        |_| {},
-    )
+    let app = TestApp::with(|state| {
+        state.db = dead_db;
+        state.redis = Some(dead_redis);
+    })
     .await;
-    let reply = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    let reply = app.request(Method::GET, "/readyz").await;
     assert_problem(&reply, 503, "not_ready");
     assert_eq!(reply.json["checks"]["database"], "down");
     assert_eq!(reply.json["checks"]["redis"], "down");
@@ -63,14 +60,10 @@ async fn readyz_is_503_when_a_dependency_is_down() {
 
 #[actix_web::test]
 async fn metrics_count_requests_by_route_pattern() {
-    let (_db, app) = app().await;
-    send(&app, test::TestRequest::get().uri("/livez").to_request()).await;
-    send(
-        &app,
-        test::TestRequest::get().uri("/v1/nope/123").to_request(),
-    )
-    .await;
-    let reply = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let app = TestApp::new().await;
+    app.request(Method::GET, "/livez").await;
+    app.request(Method::GET, "/v1/nope/123").await;
+    let reply = app.request(Method::GET, "/metrics").await;
     assert_eq!(reply.status, 200);
     assert!(
         reply

@@ -56,8 +56,8 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
-    /// The app as [`crate::world`] builds it: a known signing secret, a recording mailer, no actor
-    /// cache.
+    /// The app on a fresh database with a known signing secret ([`crate::TEST_SECRET`]), a
+    /// recording mailer and no actor cache.
     pub async fn new() -> Self {
         Self::with(|_| {}).await
     }

@@ -1,4 +1,10 @@
 //! The harness for Guild's HTTP tests: the real app, in process, on a fresh database.
+//!
+//! A test makes a [`TestApp`] and speaks to it the one way every test does: `app.get(uri, token)`,
+//! `app.post(uri, token, body)` (and `put`, `patch`, `delete`), each a [`Request`] that headers
+//! (`.if_match`, `.idempotency_key`, `.header`) refine before it is awaited into a [`Reply`]. The
+//! fixtures on [`TestApp`] (`owner`, `member`, `published_module`, `quiz`, `group`, …) make what
+//! tests need before they test something; [`assert_problem`] checks an error reply.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -12,38 +18,6 @@ mod fixtures;
 
 pub use app::{IntoRequest, Request, TestApp};
 pub use fixtures::{fields, id};
-
-/// Builds the app on a fresh database; `configure` adjusts the state, `extra` mounts test-only
-/// routes behind the real middleware.
-pub async fn app_with(
-    configure: impl FnOnce(&mut AppState),
-    extra: impl FnOnce(&mut web::ServiceConfig) + 'static,
-) -> (
-    TestDb,
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-) {
-    let db = TestDb::new().await;
-    let mut state = AppState::new(db.pool());
-    configure(&mut state);
-    let service = test::init_service(build_app_with(state, Box::new(extra))).await;
-    (db, service)
-}
-
-/// The app on a fresh database, as `guild serve` builds it.
-pub async fn app() -> (
-    TestDb,
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-) {
-    app_with(|_| {}, |_| {}).await
-}
 
 /// A response's status, headers and JSON body.
 #[derive(Debug)]
@@ -106,94 +80,6 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     );
 }
 
-/// A JSON request, with a bearer token when given.
-pub fn json_request(
-    method: actix_web::http::Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> actix_http::Request {
-    let mut req = test::TestRequest::default().method(method).uri(uri);
-    if let Some(token) = token {
-        req = req.insert_header(("authorization", format!("Bearer {token}")));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    req.to_request()
-}
-
-/// A request with a bearer token, extra headers (`If-Match`, `Idempotency-Key`, …) and an optional
-/// JSON body.
-pub fn request_with(
-    method: actix_web::http::Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<serde_json::Value>,
-) -> actix_http::Request {
-    let mut req = test::TestRequest::default()
-        .method(method)
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")));
-    for (name, value) in headers {
-        req = req.insert_header(((*name).to_owned(), (*value).to_owned()));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    req.to_request()
-}
-
-/// A published module titled `title` with one section, in a tenant whose catalog `owner` opens
-/// to every member; returns the module and section ids.
-pub async fn published_module<S, B>(service: &S, owner: &str, title: &str) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    use actix_web::http::Method;
-    use serde_json::json;
-    let id = |reply: &Reply| reply.json["id"].as_str().unwrap_or_default().to_owned();
-    let call = async |method, uri: &str, headers: &[(&str, &str)], body| {
-        send(service, request_with(method, uri, owner, headers, body)).await
-    };
-    let module = call(
-        Method::POST,
-        "/v1/modules",
-        &[],
-        Some(json!({ "title": title })),
-    )
-    .await;
-    assert_eq!(module.status, 201, "{}", module.text);
-    let uri = format!("/v1/modules/{}", id(&module));
-    let section = json!({ "title": "Intro", "content_html": "<p>Hi</p>" });
-    let section = call(Method::POST, &format!("{uri}/sections"), &[], Some(section)).await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let etag = call(Method::GET, &uri, &[], None)
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
-    let published = call(
-        Method::POST,
-        &format!("{uri}/status"),
-        &[("if-match", &etag)],
-        Some(json!({ "status": "PUBLISHED" })),
-    )
-    .await;
-    assert_eq!(published.status, 200, "{}", published.text);
-    let opened = call(
-        Method::PATCH,
-        "/v1/tenant",
-        &[],
-        Some(json!({ "catalog_open": true })),
-    )
-    .await;
-    assert_eq!(opened.status, 200, "{}", opened.text);
-    (id(&module), id(&section))
-}
-
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -235,33 +121,6 @@ pub async fn events(world: &World, kind_like: &str) -> Vec<(String, serde_json::
     .collect()
 }
 
-/// Signs up a new tenant with slug `slug`; returns the sign-up reply's JSON.
-pub async fn sign_up<S, B>(service: &S, slug: &str) -> serde_json::Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let body = serde_json::json!({
-        "tenant_name": format!("Company {slug}"),
-        "slug": slug,
-        "name": format!("Owner of {slug}"),
-        "email": format!("owner@{slug}.example.com"),
-        "password": "correct horse battery",
-    });
-    let reply = send(
-        service,
-        json_request(
-            actix_web::http::Method::POST,
-            "/v1/auth/signup",
-            None,
-            Some(body),
-        ),
-    )
-    .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    reply.json
-}
-
 /// The app plus what tests reach behind it: its database, its state and the recorded emails.
 pub struct World {
     /// The test's database.
@@ -283,38 +142,6 @@ impl std::fmt::Debug for World {
 /// The signing secret of test apps, so tests can forge tokens.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
-/// Builds the app on a fresh database with a known signing secret, a recording mailer and no
-/// actor cache; `configure` adjusts the state further.
-pub async fn world(
-    configure: impl FnOnce(&mut AppState),
-) -> (
-    World,
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-) {
-    world_with(configure, |_| {}).await
-}
-
-/// [`world`] with test-only routes mounted by `extra` behind the real middleware.
-pub async fn world_with(
-    configure: impl FnOnce(&mut AppState),
-    extra: impl FnOnce(&mut web::ServiceConfig) + 'static,
-) -> (
-    World,
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-) {
-    let world = World::new(configure).await;
-    let service = serve(world.state.clone(), Box::new(extra)).await;
-    (world, service)
-}
-
 /// The app service over `state`; not generic over the test's closures, so its type names none.
 async fn serve(
     state: AppState,
@@ -328,7 +155,8 @@ async fn serve(
 }
 
 impl World {
-    /// A fresh database and the state [`world`] builds the app with, adjusted by `configure`.
+    /// A fresh database and the state test apps run on: a known signing secret, a recording
+    /// mailer and no actor cache, adjusted by `configure`.
     async fn new(configure: impl FnOnce(&mut AppState)) -> Self {
         let db = TestDb::new().await;
         let mut state = AppState::new(db.pool());
@@ -370,70 +198,12 @@ impl World {
     }
 }
 
-/// Invites `email` with `role` as `owner`, delivers the invitation and accepts it; returns the
-/// new member's token pair.
-pub async fn join<S, B>(
-    service: &S,
-    world: &World,
-    owner: &str,
-    email: &str,
-    role: &str,
-) -> serde_json::Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    use actix_web::http::Method;
-    let invited = send(
-        service,
-        json_request(
-            Method::POST,
-            "/v1/members",
-            Some(owner),
-            Some(serde_json::json!({ "email": email, "name": email, "role": role })),
-        ),
-    )
-    .await;
-    assert_eq!(invited.status, 201, "{}", invited.text);
-    world.run_worker().await;
-    let token = world.token_mailed_to(email);
-    let accepted = send(
-        service,
-        json_request(
-            Method::POST,
-            "/v1/auth/accept-invite",
-            None,
-            Some(serde_json::json!({ "token": token, "password": "member password 1" })),
-        ),
-    )
-    .await;
-    assert_eq!(accepted.status, 200, "{}", accepted.text);
-    accepted.json
-}
-
 /// The access token in a token pair (or a sign-up reply).
 pub fn access(pair: &serde_json::Value) -> String {
     pair.get("tokens").unwrap_or(pair)["access_token"]
         .as_str()
         .expect("access_token")
         .to_owned()
-}
-
-/// A multipart/form-data upload of `bytes` as `file_name` to `uri`, with an optional title.
-pub fn multipart_upload(
-    uri: &str,
-    token: &str,
-    file_name: &str,
-    bytes: &[u8],
-    title: Option<&str>,
-) -> actix_http::Request {
-    let (content_type, body) = multipart_body(file_name, bytes, title);
-    test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .insert_header(("content-type", content_type))
-        .set_payload(body)
-        .to_request()
 }
 
 /// The content type and body of a multipart/form-data form: `bytes` as the file `file_name`, and
@@ -720,35 +490,4 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Sends a JSON request with a bearer token and collects the reply.
-pub async fn call<S, B>(
-    service: &S,
-    method: actix_web::http::Method,
-    uri: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(service, json_request(method, uri, Some(token), body)).await
-}
-
-/// [`call`] with extra headers (`If-Match`, `Idempotency-Key`, …).
-pub async fn with_headers<S, B>(
-    service: &S,
-    method: actix_web::http::Method,
-    uri: &str,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Option<serde_json::Value>,
-) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(service, request_with(method, uri, token, headers, body)).await
 }
