@@ -72,12 +72,12 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
         .await;
     assert_eq!(mentors.status, 200, "{}", mentors.text);
     let submission = app
-        .post(
-            &format!("/v1/assignments/{assignment}/submissions"),
+        .submit_assignment(
             &ann,
+            &assignment,
+            "ann-1",
             json!({ "text_answer": "What happened" }),
         )
-        .idempotency_key("ann-1")
         .await;
     assert_eq!(submission.status, 201, "{}", submission.text);
     let submission = id(&submission.json);

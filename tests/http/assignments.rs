@@ -14,23 +14,7 @@ const PNG: &[u8] =
 /// Submits `body` to `assignment` with a fresh Idempotency-Key.
 async fn submit(app: &TestApp, token: &str, assignment: &str, body: Value) -> Reply {
     let key = uuid::Uuid::now_v7().to_string();
-    submit_with_key(app, token, assignment, &key, body).await
-}
-
-async fn submit_with_key(
-    app: &TestApp,
-    token: &str,
-    assignment: &str,
-    key: &str,
-    body: Value,
-) -> Reply {
-    app.post(
-        &format!("/v1/assignments/{assignment}/submissions"),
-        token,
-        body,
-    )
-    .idempotency_key(key)
-    .await
+    app.submit_assignment(token, assignment, &key, body).await
 }
 
 async fn grade(app: &TestApp, token: &str, submission: &str, body: Value) -> Reply {
@@ -315,35 +299,35 @@ async fn resubmissions_replace_the_previous_until_graded_and_plain_scores_are_ra
         .await;
     let assignment_id = id(&created);
 
-    let first = submit_with_key(
-        &app,
-        &ann,
-        &assignment_id,
-        "key-1",
-        json!({ "text_answer": "Draft" }),
-    )
-    .await;
+    let first = app
+        .submit_assignment(
+            &ann,
+            &assignment_id,
+            "key-1",
+            json!({ "text_answer": "Draft" }),
+        )
+        .await;
     assert_eq!(first.status, 201, "{}", first.text);
     // A retry with the same key and body replays the response and changes nothing.
-    let replay = submit_with_key(
-        &app,
-        &ann,
-        &assignment_id,
-        "key-1",
-        json!({ "text_answer": "Draft" }),
-    )
-    .await;
+    let replay = app
+        .submit_assignment(
+            &ann,
+            &assignment_id,
+            "key-1",
+            json!({ "text_answer": "Draft" }),
+        )
+        .await;
     assert_eq!(replay.status, 201, "{}", replay.text);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.json["id"], first.json["id"]);
-    let reused = submit_with_key(
-        &app,
-        &ann,
-        &assignment_id,
-        "key-1",
-        json!({ "text_answer": "Other" }),
-    )
-    .await;
+    let reused = app
+        .submit_assignment(
+            &ann,
+            &assignment_id,
+            "key-1",
+            json!({ "text_answer": "Other" }),
+        )
+        .await;
     assert_problem(&reused, 422, "idempotency_key_reused");
 
     let second = submit(
@@ -912,13 +896,7 @@ async fn assignment_files_never_submitted_are_removed_by_the_upload_sweep() {
     .execute(&mut app.db.conn().await)
     .await
     .expect("age the files");
-    diesel::sql_query(
-        "INSERT INTO jobs (id, kind, payload, max_attempts) \
-         VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
-    )
-    .execute(&mut app.db.conn().await)
-    .await
-    .expect("queue the sweep");
+    app.queue_job("media.sweep_uploads").await;
     app.run_worker().await;
     let left = |asset: &str| format!("SELECT count(*) AS n FROM media_assets WHERE id = '{asset}'");
     assert_eq!(

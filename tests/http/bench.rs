@@ -9,7 +9,6 @@ use diesel_async::RunQueryDsl;
 use guild_bench::{Outcome, Plan};
 use guild_kernel::{TenantId, UserId};
 use guild_tests::{TEST_SECRET, TestApp, World, count};
-use serde_json::json;
 
 #[derive(QueryableByName)]
 struct Id {
@@ -186,12 +185,7 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     let (attempt_id, answers) = attempt[0].split_once(' ').expect("an open attempt");
     let answers: serde_json::Value = serde_json::from_str(answers).expect("answers");
     let submitted = app
-        .post(
-            &format!("/v1/attempts/{attempt_id}/submit"),
-            &token,
-            json!({ "answers": answers }),
-        )
-        .idempotency_key(attempt_id)
+        .submit_attempt(&token, attempt_id, attempt_id, answers)
         .await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     assert_eq!(submitted.json["status"], "GRADED");

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use actix_web::http::Method;
 use chrono::{DateTime, Duration, Utc};
 use guild_kernel::{Clock, ManualClock};
 use guild_tests::{Reply, TestApp, World, assert_problem, count, id};
@@ -119,13 +118,12 @@ async fn complete(app: &TestApp, s: &Setup, key: &str) {
         )
         .await;
     let submitted = app
-        .request(
-            Method::POST,
-            &format!("/v1/attempts/{}/submit", id(&started.json)),
+        .submit_attempt(
+            &s.ann,
+            &id(&started.json),
+            key,
+            json!([{ "question_id": s.question, "option_ids": ["f"] }]),
         )
-        .token(&s.ann)
-        .idempotency_key(key)
-        .json(json!({ "answers": [{ "question_id": s.question, "option_ids": ["f"] }] }))
         .await;
     assert_eq!(submitted.json["passed"], true, "{}", submitted.text);
 }
@@ -482,13 +480,12 @@ async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_
     assert_eq!(assignment.status, 201, "{}", assignment.text);
     let assignment = id(&assignment.json);
     let submit = |key: &'static str| {
-        app.request(
-            Method::POST,
-            &format!("/v1/assignments/{assignment}/submissions"),
+        app.submit_assignment(
+            &s.ann,
+            &assignment,
+            key,
+            json!({ "text_answer": "Stairs, then the yard" }),
         )
-        .token(&s.ann)
-        .idempotency_key(key)
-        .json(json!({ "text_answer": "Stairs, then the yard" }))
         .to_request()
     };
     let submitted = app.send(submit("cycle-1")).await;

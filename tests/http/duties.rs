@@ -256,13 +256,12 @@ async fn nobody_grades_their_own_submission_or_essay_whatever_their_role() {
         .await;
     assert_eq!(assignment.status, 201, "{}", assignment.text);
     let submit = |token: &str, text: &str| {
-        app.request(
-            Method::POST,
-            &format!("/v1/assignments/{}/submissions", id(&assignment.json)),
+        app.submit_assignment(
+            token,
+            &id(&assignment.json),
+            &uuid::Uuid::now_v7().to_string(),
+            json!({ "text_answer": text }),
         )
-        .token(token)
-        .idempotency_key(&uuid::Uuid::now_v7().to_string())
-        .json(json!({ "text_answer": text }))
         .to_request()
     };
     let mias = id(&app.send(submit(&mia, "Mia's summary")).await.json);
@@ -317,12 +316,12 @@ async fn nobody_grades_their_own_submission_or_essay_whatever_their_role() {
         .await;
     let attempt = id(&started.json);
     let submitted = app
-        .post(
-            &format!("/v1/attempts/{attempt}/submit"),
+        .submit_attempt(
             &mia,
-            json!({ "answers": [{ "question_id": essay, "text": "Readers are busy." }] }),
+            &attempt,
+            "essay",
+            json!([{ "question_id": essay, "text": "Readers are busy." }]),
         )
-        .idempotency_key("essay")
         .await;
     assert_eq!(
         submitted.json["status"], "PENDING_REVIEW",
@@ -523,12 +522,12 @@ async fn authors_and_mentors_earn_no_xp_nor_certificate_from_their_own_module_un
         )
         .await;
     let submitted = app
-        .post(
-            &format!("/v1/attempts/{}/submit", id(&attempt.json)),
+        .submit_attempt(
             &mia,
-            json!({ "answers": [{ "question_id": id(&question.json), "option_ids": ["t"] }] }),
+            &id(&attempt.json),
+            "aced",
+            json!([{ "question_id": id(&question.json), "option_ids": ["t"] }]),
         )
-        .idempotency_key("aced")
         .await;
     assert_eq!(submitted.json["score_percent"], 100.0, "{}", submitted.text);
     let progress = app.get(&format!("/v1/modules/{own}/progress"), &mia).await;

@@ -34,8 +34,7 @@ async fn adjust(app: &TestApp, owner: &str, user: &str, amount: i32) -> Reply {
 async fn completing_a_module_earns_xp_once_through_the_worker() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
 
     let module = app

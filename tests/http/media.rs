@@ -108,8 +108,7 @@ async fn shared_assets_are_downloaded_by_signed_links_and_deleted_only_when_forc
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let pdf = id(&app
         .upload("/v1/media", &owner, "rules.pdf", PDF, None)
         .await
@@ -612,13 +611,7 @@ async fn abandoned_direct_uploads_are_removed_by_the_upload_sweep_once_their_url
     .execute(&mut app.db.conn().await)
     .await
     .expect("expire the upload URLs");
-    diesel::sql_query(
-        "INSERT INTO jobs (id, kind, payload, max_attempts) \
-         VALUES (gen_random_uuid(), 'media.sweep_uploads', '{}', 5)",
-    )
-    .execute(&mut app.db.conn().await)
-    .await
-    .expect("queue the sweep");
+    app.queue_job("media.sweep_uploads").await;
     app.run_worker().await;
 
     assert_problem(

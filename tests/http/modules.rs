@@ -218,8 +218,7 @@ async fn employees_see_published_modules_of_their_groups_only() {
     assert_problem(&edit, 403, "forbidden");
 
     // An open catalog shows every published module, still no drafts.
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let open = app.get("/v1/modules", &ann).await;
     assert_eq!(
         open.json["data"].as_array().map(Vec::len),
@@ -356,8 +355,7 @@ async fn members_pin_modules_for_themselves_and_admins_for_everyone() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let first = module_with_section(&app, &owner, "First").await;
     let second = module_with_section(&app, &owner, "Second").await;
     let draft = module_with_section(&app, &owner, "Draft").await;
@@ -424,8 +422,7 @@ async fn search_finds_words_in_titles_and_section_text_within_what_you_may_see()
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let forklift = app
         .post("/v1/modules", &owner, json!({ "title": "Forklift safety" }))
         .await
@@ -496,8 +493,7 @@ async fn publishing_a_changed_module_records_versions_and_readers_see_material_u
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let id = module_with_section(&app, &owner, "Fire drills").await;
     let draft = app.get(&format!("/v1/modules/{id}"), &owner).await;
     assert_eq!(draft.json["version"], 0);

@@ -87,10 +87,12 @@ async fn take_quiz(app: &TestApp, token: &str, quiz: &str, question: &str, answe
     );
     let attempt = id(&started.json);
     let submitted = app
-        .request(Method::POST, &format!("/v1/attempts/{attempt}/submit"))
-        .token(token)
-        .idempotency_key(&format!("submit-{attempt}"))
-        .json(json!({ "answers": [{ "question_id": question, "option_ids": [answer] }] }))
+        .submit_attempt(
+            token,
+            &attempt,
+            &format!("submit-{attempt}"),
+            json!([{ "question_id": question, "option_ids": [answer] }]),
+        )
         .await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     submitted.json
@@ -311,8 +313,7 @@ async fn an_employee_learns_passes_and_gets_a_verifiable_certificate() {
 async fn the_last_section_and_the_passing_quiz_racing_complete_the_module_once() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let (module, sections, quiz, question) = build_module(&app, &owner, "Race", 1, true).await;
     let members = 12;
     for i in 0..members {
@@ -329,11 +330,12 @@ async fn the_last_section_and_the_passing_quiz_racing_complete_the_module_once()
             &token,
             json!({}),
         );
-        let submit = app
-            .request(Method::POST, &format!("/v1/attempts/{attempt}/submit"))
-            .token(&token)
-            .idempotency_key(&format!("race-{i}"))
-            .json(json!({ "answers": [{ "question_id": question, "option_ids": ["b"] }] }));
+        let submit = app.submit_attempt(
+            &token,
+            &attempt,
+            &format!("race-{i}"),
+            json!([{ "question_id": question, "option_ids": ["b"] }]),
+        );
         let (a, b) = futures_util::future::join(section.into_future(), submit.into_future()).await;
         assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
     }
@@ -363,8 +365,7 @@ async fn the_last_section_and_the_passing_quiz_racing_complete_the_module_once()
 async fn administrators_override_progress_and_revert_it() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"]
         .as_str()
@@ -501,8 +502,7 @@ async fn administrators_override_progress_and_revert_it() {
 async fn prerequisites_lock_a_module_until_completed_and_members_assess_themselves() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    app.patch("/v1/tenant", &owner, json!({ "catalog_open": true }))
-        .await;
+    app.open_catalog(&owner).await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let (basics, basic_sections, _, _) = build_module(&app, &owner, "Basics", 1, false).await;
     let (advanced, advanced_sections, _, _) =

@@ -5,16 +5,6 @@ use diesel_async::RunQueryDsl;
 use guild_tests::{Reply, TestApp, access, assert_problem, count, events, id};
 use serde_json::{Value, json};
 
-async fn submit(app: &TestApp, token: &str, attempt: &str, key: &str, answers: Value) -> Reply {
-    app.post(
-        &format!("/v1/attempts/{attempt}/submit"),
-        token,
-        json!({ "answers": answers }),
-    )
-    .idempotency_key(key)
-    .await
-}
-
 fn single(prompt: &str, right: &str) -> Value {
     json!({
         "kind": "SINGLE_CHOICE", "prompt": prompt, "points": 1,
@@ -345,7 +335,7 @@ async fn a_taker_never_sees_answer_keys_anywhere() {
         { "question_id": id(&made[3]), "text": "a hat" },
         { "question_id": id(&made[4]), "text": "Safety first." }
     ]);
-    let submitted = submit(&app, &ann, &attempt, "k-1", answers).await;
+    let submitted = app.submit_attempt(&ann, &attempt, "k-1", answers).await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     assert_eq!(submitted.json["status"], "PENDING_REVIEW");
     assert!(submitted.json.get("results").is_none());
@@ -410,7 +400,8 @@ async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
                         created += i32::from(started.status == 201);
                         let key = format!("run-{i}-{round}");
                         let answer = json!([{ "question_id": question, "option_ids": ["b"] }]);
-                        submit(app, ann, &id(&started.json), &key, answer).await;
+                        app.submit_attempt(ann, &id(&started.json), &key, answer)
+                            .await;
                     }
                     _ => {
                         assert_problem(&started, 409, "quiz_max_attempts_reached");
@@ -449,7 +440,7 @@ async fn fifty_racing_starts_of_one_member_never_exceed_max_attempts() {
         .await;
     for a in mine.json["data"].as_array().cloned().unwrap_or_default() {
         if a["status"] == "IN_PROGRESS" {
-            submit(&app, &ann, &id(&a), "finish", json!([])).await;
+            app.submit_attempt(&ann, &id(&a), "finish", json!([])).await;
         }
     }
     let again = app
@@ -513,7 +504,9 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
         .await;
     assert_problem(&missing, 400, "idempotency_key_required");
 
-    let first = submit(&app, &ann, &attempt, "submit-1", answers.clone()).await;
+    let first = app
+        .submit_attempt(&ann, &attempt, "submit-1", answers.clone())
+        .await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.json["passed"], true);
     assert_eq!(first.json["results"][0]["correct_option_ids"], json!(["c"]));
@@ -525,7 +518,9 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
     );
     assert_eq!(before.0, 2, "quiz_passed and quiz_high_score");
 
-    let replay = submit(&app, &ann, &attempt, "submit-1", answers.clone()).await;
+    let replay = app
+        .submit_attempt(&ann, &attempt, "submit-1", answers.clone())
+        .await;
     assert_eq!(replay.status, 200, "{}", replay.text);
     assert_eq!(
         replay.text, first.text,
@@ -540,16 +535,18 @@ async fn a_replayed_submit_returns_the_same_body_and_changes_nothing() {
     );
     assert_eq!(before, after, "a replay creates nothing");
 
-    let other_body = submit(
-        &app,
-        &ann,
-        &attempt,
-        "submit-1",
-        json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]),
-    )
-    .await;
+    let other_body = app
+        .submit_attempt(
+            &ann,
+            &attempt,
+            "submit-1",
+            json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]),
+        )
+        .await;
     assert_problem(&other_body, 422, "idempotency_key_reused");
-    let other_key = submit(&app, &ann, &attempt, "submit-2", answers).await;
+    let other_key = app
+        .submit_attempt(&ann, &attempt, "submit-2", answers)
+        .await;
     assert_problem(&other_key, 409, "attempt_not_in_progress");
 }
 
@@ -593,18 +590,24 @@ async fn a_submission_after_the_deadline_and_grace_is_refused_and_counts_as_an_a
     // 31 s past the deadline: beyond the 30 s grace.
     let late = start().await;
     move_deadline(&late, 31).await;
-    let refused = submit(&app, &ann, &late, "late", answers.clone()).await;
+    let refused = app
+        .submit_attempt(&ann, &late, "late", answers.clone())
+        .await;
     assert_problem(&refused, 409, "attempt_timed_out");
     let closed = app.get(&format!("/v1/attempts/{late}"), &ann).await;
     assert_eq!(closed.json["status"], "TIMED_OUT");
     assert_eq!(closed.json["passed"], false);
-    let retried = submit(&app, &ann, &late, "late", answers.clone()).await;
+    let retried = app
+        .submit_attempt(&ann, &late, "late", answers.clone())
+        .await;
     assert_problem(&retried, 409, "attempt_timed_out");
 
     // 10 s past the deadline: within the grace, accepted.
     let slow = start().await;
     move_deadline(&slow, 10).await;
-    let accepted = submit(&app, &ann, &slow, "slow", answers.clone()).await;
+    let accepted = app
+        .submit_attempt(&ann, &slow, "slow", answers.clone())
+        .await;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     assert_eq!(accepted.json["passed"], true);
 
@@ -655,18 +658,18 @@ async fn fill_in_blank_answers_ignore_case_and_extra_whitespace() {
             None,
         )
         .await;
-    let reply = submit(
-        &app,
-        &ann,
-        &id(&started.json),
-        "k",
-        json!([
-            { "question_id": id(&made[0]), "text": "  hard \t  HAT " },
-            { "question_id": id(&made[1]), "text": "Steel\nToe" },
-            { "question_id": id(&made[2]), "text": "super visor" },
-        ]),
-    )
-    .await;
+    let reply = app
+        .submit_attempt(
+            &ann,
+            &id(&started.json),
+            "k",
+            json!([
+                { "question_id": id(&made[0]), "text": "  hard \t  HAT " },
+                { "question_id": id(&made[1]), "text": "Steel\nToe" },
+                { "question_id": id(&made[2]), "text": "super visor" },
+            ]),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let points: Vec<Value> = reply.json["results"]
         .as_array()
@@ -711,14 +714,14 @@ async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() 
             )
             .await;
         // Two of three right and one wrong: 3 × (2 − 1) / 3 = 1 point partially.
-        let wrong = submit(
-            &app,
-            &ann,
-            &id(&started.json),
-            &format!("{mode}-1"),
-            json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b", "d"] }]),
-        )
-        .await;
+        let wrong = app
+            .submit_attempt(
+                &ann,
+                &id(&started.json),
+                &format!("{mode}-1"),
+                json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b", "d"] }]),
+            )
+            .await;
         assert_eq!(wrong.status, 200, "{}", wrong.text);
         let started = app
             .call(
@@ -728,14 +731,14 @@ async fn multiple_choice_earns_partial_credit_or_all_or_nothing_as_configured() 
                 None,
             )
             .await;
-        let two_right = submit(
-            &app,
-            &ann,
-            &id(&started.json),
-            &format!("{mode}-2"),
-            json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b"] }]),
-        )
-        .await;
+        let two_right = app
+            .submit_attempt(
+                &ann,
+                &id(&started.json),
+                &format!("{mode}-2"),
+                json!([{ "question_id": id(&made[0]), "option_ids": ["a", "b"] }]),
+            )
+            .await;
         outcomes.push((
             wrong.json["score_points"].clone(),
             two_right.json["score_points"].clone(),
@@ -800,17 +803,17 @@ async fn essays_wait_for_a_mentor_and_the_graded_score_is_final() {
         )
         .await;
     let attempt = id(&started.json);
-    let submitted = submit(
-        &app,
-        &ann,
-        &attempt,
-        "k",
-        json!([
-            { "question_id": id(&made[0]), "option_ids": ["a"] },
-            { "question_id": id(&made[1]), "text": "Isolate energy, lock it, tag it, verify." },
-        ]),
-    )
-    .await;
+    let submitted = app
+        .submit_attempt(
+            &ann,
+            &attempt,
+            "k",
+            json!([
+                { "question_id": id(&made[0]), "option_ids": ["a"] },
+                { "question_id": id(&made[1]), "text": "Isolate energy, lock it, tag it, verify." },
+            ]),
+        )
+        .await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     assert_eq!(submitted.json["status"], "PENDING_REVIEW");
     assert_eq!(submitted.json["passed"], Value::Null);
@@ -946,7 +949,9 @@ async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
     let peek = app.get(&format!("/v1/attempts/{attempt}"), &rival).await;
     assert_problem(&peek, 404, "attempt_not_found");
     let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
-    let hijack = submit(&app, &rival, &attempt, "x", answers.clone()).await;
+    let hijack = app
+        .submit_attempt(&rival, &attempt, "x", answers.clone())
+        .await;
     assert_problem(&hijack, 404, "attempt_not_found");
     let grade = app
         .post(
@@ -969,7 +974,7 @@ async fn quizzes_of_other_tenants_and_hidden_modules_are_not_found() {
     let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
     let peek = app.get(&format!("/v1/attempts/{attempt}"), &bob).await;
     assert_problem(&peek, 404, "attempt_not_found");
-    let hijack = submit(&app, &bob, &attempt, "x", answers).await;
+    let hijack = app.submit_attempt(&bob, &attempt, "x", answers).await;
     assert_problem(&hijack, 404, "attempt_not_found");
 
     // A draft module's quiz is invisible to members.
@@ -1021,7 +1026,9 @@ async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_wi
     let taken = app.call(Method::POST, &attempts, &ann, None).await;
     assert_eq!(taken.status, 201, "{}", taken.text);
     let taken = id(&taken.json);
-    let passed = submit(&app, &ann, &taken, "ann-1", answer_a.clone()).await;
+    let passed = app
+        .submit_attempt(&ann, &taken, "ann-1", answer_a.clone())
+        .await;
     assert_eq!(passed.json["passed"], true, "{}", passed.text);
     let open = app.call(Method::POST, &attempts, &bob, None).await;
     assert_eq!(open.status, 201, "{}", open.text);
@@ -1067,7 +1074,9 @@ async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_wi
         as_taken(&app.get(&format!("/v1/attempts/{taken}"), token).await);
     }
     // Bob's attempt, started before the change, is scored with the key of the question he saw.
-    let bobs = submit(&app, &bob, &open, "bob-1", answer_a.clone()).await;
+    let bobs = app
+        .submit_attempt(&bob, &open, "bob-1", answer_a.clone())
+        .await;
     as_taken(&bobs);
     // An attempt started after the change uses the new key.
     let fresh = app.call(Method::POST, &attempts, &cy, None).await;
@@ -1076,7 +1085,9 @@ async fn an_attempt_is_scored_and_reviewed_with_the_answer_key_it_was_started_wi
         "{}",
         fresh.text
     );
-    let cys = submit(&app, &cy, &id(&fresh.json), "cy-1", answer_a).await;
+    let cys = app
+        .submit_attempt(&cy, &id(&fresh.json), "cy-1", answer_a)
+        .await;
     assert_eq!(cys.json["passed"], false, "{}", cys.text);
     assert_eq!(cys.json["results"][0]["correct_option_ids"], json!(["b"]));
 
@@ -1241,10 +1252,12 @@ async fn a_start_retried_with_its_key_answers_the_same_attempt_and_attempts_come
     );
 
     let answers = json!([{ "question_id": id(&made[0]), "option_ids": ["a"] }]);
-    submit(&app, &ann, &id(&first.json), "submit-1", answers.clone()).await;
+    app.submit_attempt(&ann, &id(&first.json), "submit-1", answers.clone())
+        .await;
     let second = app.call(Method::POST, &attempts, &ann, None).await;
     assert_eq!(second.status, 201, "{}", second.text);
-    submit(&app, &ann, &id(&second.json), "submit-2", answers).await;
+    app.submit_attempt(&ann, &id(&second.json), "submit-2", answers)
+        .await;
 
     let page = app.get(&format!("{attempts}?limit=1"), &ann).await;
     assert_eq!(page.json["data"][0]["number"], 1, "{}", page.text);

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Reply, TestApp, access};
+use crate::{Reply, Request, TestApp, access};
 
 /// The `id` of a JSON object (empty when it has none).
 pub fn id(v: &Value) -> String {
@@ -213,6 +213,35 @@ impl TestApp {
             assert!(added.status < 300, "{}", added.text);
         }
         group
+    }
+
+    /// Submits `answers` to quiz `attempt` under Idempotency-Key `key`.
+    pub fn submit_attempt(
+        &self,
+        token: &str,
+        attempt: &str,
+        key: &str,
+        answers: Value,
+    ) -> Request<'_> {
+        let body = Value::Object([("answers".to_owned(), answers)].into_iter().collect());
+        self.post(&format!("/v1/attempts/{attempt}/submit"), token, body)
+            .idempotency_key(key)
+    }
+
+    /// Submits `body` (text or files) to `assignment` under Idempotency-Key `key`.
+    pub fn submit_assignment(
+        &self,
+        token: &str,
+        assignment: &str,
+        key: &str,
+        body: Value,
+    ) -> Request<'_> {
+        self.post(
+            &format!("/v1/assignments/{assignment}/submissions"),
+            token,
+            body,
+        )
+        .idempotency_key(key)
     }
 
     /// Replaces `user`'s grants.

@@ -183,6 +183,19 @@ impl World {
         while !worker.run_once().await.expect("worker pass").is_idle() {}
     }
 
+    /// Queues a job of `kind` with an empty payload, as the scheduler would; `run_worker` runs it.
+    pub async fn queue_job(&self, kind: &str) {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(
+            "INSERT INTO jobs (id, kind, payload, max_attempts) \
+             VALUES (gen_random_uuid(), $1, '{}', 5)",
+        )
+        .bind::<diesel::sql_types::Text, _>(kind)
+        .execute(&mut self.db.conn().await)
+        .await
+        .expect("queue the job");
+    }
+
     /// The token in the last email to `to`.
     pub fn token_mailed_to(&self, to: &str) -> String {
         let email = self
