@@ -155,8 +155,7 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
     assert!(!code.is_empty(), "{}", certificate.text);
 
     let delete = |token: &str, query: &str, tag: &str| {
-        app.request(Method::DELETE, &format!("/v1/modules/{module}{query}"))
-            .token(token)
+        app.delete(&format!("/v1/modules/{module}{query}"), token)
             .if_match(tag)
             .to_request()
     };
@@ -204,8 +203,7 @@ async fn a_completed_module_is_archived_not_deleted_unless_an_admin_forces_it_an
     let (draft, _) = module_by(&app, &mia, json!({ "title": "Scaffolds" })).await;
     let tag = app.etag(&format!("/v1/modules/{}", &draft), &mia).await;
     let deleted = app
-        .request(Method::DELETE, &format!("/v1/modules/{draft}"))
-        .token(&mia)
+        .delete(&format!("/v1/modules/{draft}"), &mia)
         .if_match(&tag)
         .to_request();
     assert_eq!(app.send(deleted).await.status, 204);

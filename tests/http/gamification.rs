@@ -50,19 +50,7 @@ async fn completing_a_module_earns_xp_once_through_the_worker() {
         )
         .await;
     let section = id(&section.json);
-    let etag = app
-        .get(&format!("/v1/modules/{module}"), &owner)
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
-    let published = app
-        .request(Method::POST, &format!("/v1/modules/{module}/status"))
-        .token(&owner)
-        .if_match(&etag)
-        .json(json!({ "status": "PUBLISHED" }))
-        .await;
-    assert_eq!(published.status, 200, "{}", published.text);
+    app.publish(&owner, &module).await;
 
     let done = app
         .post(

@@ -17,31 +17,24 @@ async fn a_new_owner_signs_in_and_sees_every_permission() {
     assert_eq!(me.json["permissions"].as_array().map(Vec::len), Some(14));
 
     let login = json!({ "email": "OWNER@acme.example.com", "password": "correct horse battery" });
-    let ok = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let ok = app.post_anonymous("/v1/auth/login", login).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.json["tenant_id"], signed_up["tenant"]["id"]);
 
     let wrong = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/login")
-            .json(wrong)
-            .await,
+        &app.post_anonymous("/v1/auth/login", wrong).await,
         401,
         "invalid_credentials",
     );
     let nobody = json!({ "email": "nobody@acme.example.com", "password": "wrong horse battery" });
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/login")
-            .json(nobody)
-            .await,
+        &app.post_anonymous("/v1/auth/login", nobody).await,
         401,
         "invalid_credentials",
     );
 
-    let taken = app.request(Method::POST, "/v1/auth/signup").json(json!({ "tenant_name": "Again", "slug": "acme", "name": "X", "email": "x@x.example.com", "password": "correct horse battery" }))
+    let taken = app.post_anonymous("/v1/auth/signup", json!({ "tenant_name": "Again", "slug": "acme", "name": "X", "email": "x@x.example.com", "password": "correct horse battery" }))
     .await;
     assert_problem(&taken, 409, "slug_taken");
 }
@@ -76,8 +69,10 @@ async fn invitations_are_emailed_and_their_link_works_once() {
 
     let token = app.token_mailed_to("ann@acme.example.com");
     let again = app
-        .request(Method::POST, "/v1/auth/accept-invite")
-        .json(json!({ "token": token, "password": "another password" }))
+        .post_anonymous(
+            "/v1/auth/accept-invite",
+            json!({ "token": token, "password": "another password" }),
+        )
         .await;
     assert_problem(&again, 401, "invalid_token");
     let stored: i64 = {
@@ -343,39 +338,29 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
     let app = TestApp::new().await;
     let first = app.sign_up("acme").await["tokens"]["refresh_token"].clone();
     let second = app
-        .request(Method::POST, "/v1/auth/refresh")
-        .json(json!({ "refresh_token": first }))
+        .post_anonymous("/v1/auth/refresh", json!({ "refresh_token": first }))
         .await;
     assert_eq!(second.status, 200, "{}", second.text);
     let second = second.json["refresh_token"].clone();
     assert_ne!(first, second);
 
     let replay = app
-        .request(Method::POST, "/v1/auth/refresh")
-        .json(json!({ "refresh_token": first }))
+        .post_anonymous("/v1/auth/refresh", json!({ "refresh_token": first }))
         .await;
     assert_problem(&replay, 401, "refresh_token_reused");
     let victim = app
-        .request(Method::POST, "/v1/auth/refresh")
-        .json(json!({ "refresh_token": second }))
+        .post_anonymous("/v1/auth/refresh", json!({ "refresh_token": second }))
         .await;
     assert_problem(&victim, 401, "invalid_token");
 
     let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
-    let fresh = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await
-        .json["refresh_token"]
-        .clone();
+    let fresh = app.post_anonymous("/v1/auth/login", login).await.json["refresh_token"].clone();
     let out = app
-        .request(Method::POST, "/v1/auth/logout")
-        .json(json!({ "refresh_token": fresh }))
+        .post_anonymous("/v1/auth/logout", json!({ "refresh_token": fresh }))
         .await;
     assert_eq!(out.status, 204);
     let after = app
-        .request(Method::POST, "/v1/auth/refresh")
-        .json(json!({ "refresh_token": fresh }))
+        .post_anonymous("/v1/auth/refresh", json!({ "refresh_token": fresh }))
         .await;
     assert_problem(&after, 401, "invalid_token");
 }
@@ -441,16 +426,10 @@ async fn sign_in_is_rate_limited_with_retry_after() {
     app.sign_up("acme").await;
     let attempt = json!({ "email": "owner@acme.example.com", "password": "wrong horse battery" });
     for _ in 0..3 {
-        let reply = app
-            .request(Method::POST, "/v1/auth/login")
-            .json(attempt.clone())
-            .await;
+        let reply = app.post_anonymous("/v1/auth/login", attempt.clone()).await;
         assert_eq!(reply.status, 401);
     }
-    let limited = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(attempt)
-        .await;
+    let limited = app.post_anonymous("/v1/auth/login", attempt).await;
     assert_problem(&limited, 429, "rate_limited");
     let retry: u64 = limited
         .header("retry-after")
@@ -463,10 +442,7 @@ async fn sign_in_is_rate_limited_with_retry_after() {
     // Even the right password waits for the window.
     let right = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
     assert_eq!(
-        app.request(Method::POST, "/v1/auth/login")
-            .json(right)
-            .await
-            .status,
+        app.post_anonymous("/v1/auth/login", right).await.status,
         429
     );
 }
@@ -518,10 +494,12 @@ async fn every_change_is_audited_with_its_request_id() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let req = app
-        .request(Method::POST, "/v1/groups")
-        .token(&owner)
+        .post(
+            "/v1/groups",
+            &owner,
+            json!({ "name": "Support", "color": "#112233" }),
+        )
         .header("x-request-id", "req-audit-1")
-        .json(json!({ "name": "Support", "color": "#112233" }))
         .to_request();
     let group = app.send(req).await;
     assert_eq!(group.status, 201);
@@ -571,13 +549,17 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
     let app = TestApp::new().await;
     let old_refresh = app.sign_up("acme").await["tokens"]["refresh_token"].clone();
     let asked = app
-        .request(Method::POST, "/v1/auth/password-reset")
-        .json(json!({ "email": "owner@acme.example.com" }))
+        .post_anonymous(
+            "/v1/auth/password-reset",
+            json!({ "email": "owner@acme.example.com" }),
+        )
         .await;
     assert_eq!(asked.status, 202);
     let unknown = app
-        .request(Method::POST, "/v1/auth/password-reset")
-        .json(json!({ "email": "who@acme.example.com" }))
+        .post_anonymous(
+            "/v1/auth/password-reset",
+            json!({ "email": "who@acme.example.com" }),
+        )
         .await;
     assert_eq!(
         unknown.status, 202,
@@ -604,29 +586,23 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link() {
         .to_owned();
     let confirm = json!({ "token": token, "password": "a brand new password" });
     assert_eq!(
-        app.request(Method::POST, "/v1/auth/password-reset/confirm")
-            .json(confirm.clone())
+        app.post_anonymous("/v1/auth/password-reset/confirm", confirm.clone())
             .await
             .status,
         204
     );
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/password-reset/confirm")
-            .json(confirm)
+        &app.post_anonymous("/v1/auth/password-reset/confirm", confirm)
             .await,
         401,
         "invalid_token",
     );
     let old = app
-        .request(Method::POST, "/v1/auth/refresh")
-        .json(json!({ "refresh_token": old_refresh }))
+        .post_anonymous("/v1/auth/refresh", json!({ "refresh_token": old_refresh }))
         .await;
     assert_problem(&old, 401, "invalid_token");
     let login = json!({ "email": "owner@acme.example.com", "password": "a brand new password" });
-    let signed_in = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let signed_in = app.post_anonymous("/v1/auth/login", login).await;
     assert_eq!(signed_in.status, 200);
     let log = app
         .get(
@@ -665,16 +641,13 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
         .unwrap();
     }
     let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let root = app.post_anonymous("/v1/auth/login", login).await;
     assert_eq!(
         root.json["tenant_id"],
         Value::Null,
         "the owner belongs to no tenant"
     );
-    let switched = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
+    let switched = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     assert_eq!(switched.status, 200, "{}", switched.text);
     let root = access(&switched.json);
@@ -722,7 +695,7 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
 
     // An ordinary user cannot switch into a tenant they do not belong to.
     let other = app.sign_up("beta").await;
-    let refused = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": other["tokens"]["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
+    let refused = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": other["tokens"]["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     assert_problem(&refused, 403, "not_a_member");
 }

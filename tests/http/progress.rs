@@ -38,41 +38,15 @@ async fn build_module(
     }
     let (mut quiz, mut question) = (String::new(), String::new());
     if with_quiz {
-        let q = app
-            .post(
-                &format!("/v1/modules/{module}/quizzes"),
-                owner,
-                json!({ "title": "Check", "passing_score_percent": 100 }),
-            )
-            .await;
-        assert_eq!(q.status, 201, "{}", q.text);
-        quiz = id(&q.json);
-        let made = app
-            .post(
-                &format!("/v1/quizzes/{quiz}/questions"),
-                owner,
-                json!({ "kind": "SINGLE_CHOICE", "prompt": "Which?", "points": 1, "options": [
-                    { "id": "a", "text": "A", "correct": false },
-                    { "id": "b", "text": "B", "correct": true }
-                ] }),
-            )
-            .await;
-        assert_eq!(made.status, 201, "{}", made.text);
-        question = id(&made.json);
+        let which = json!({ "kind": "SINGLE_CHOICE", "prompt": "Which?", "points": 1, "options": [
+            { "id": "a", "text": "A", "correct": false },
+            { "id": "b", "text": "B", "correct": true }
+        ] });
+        let settings = json!({ "title": "Check", "passing_score_percent": 100 });
+        let (made, questions) = app.quiz(owner, &module, settings, &[which]).await;
+        (quiz, question) = (made, id(&questions[0]));
     }
-    let etag = app
-        .get(&format!("/v1/modules/{module}"), owner)
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
-    let published = app
-        .request(Method::POST, &format!("/v1/modules/{module}/status"))
-        .token(owner)
-        .if_match(&etag)
-        .json(json!({ "status": "PUBLISHED" }))
-        .await;
-    assert_eq!(published.status, 200, "{}", published.text);
+    app.publish(owner, &module).await;
     (module, ids, quiz, question)
 }
 

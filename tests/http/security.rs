@@ -25,13 +25,15 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
 
     // The attacker registers the victim's colleague's address in a tenant of their own.
     let attacker = app
-        .request(Method::POST, "/v1/auth/signup")
-        .json(signup_body(
-            "evil",
-            "Mallory",
-            "alice@victim.example.com",
-            "attacker password",
-        ))
+        .post_anonymous(
+            "/v1/auth/signup",
+            signup_body(
+                "evil",
+                "Mallory",
+                "alice@victim.example.com",
+                "attacker password",
+            ),
+        )
         .await;
     assert_eq!(attacker.status, 201, "{}", attacker.text);
     let attacker_access = access(&attacker.json);
@@ -74,9 +76,7 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
     let login = json!({ "email": "alice@victim.example.com", "password": "attacker password",
         "tenant_id": app.get("/v1/tenant", &victim).await.json["id"].clone() });
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/login")
-            .json(login)
-            .await,
+        &app.post_anonymous("/v1/auth/login", login).await,
         403,
         "membership_inactive",
     );
@@ -127,8 +127,10 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
 
     // Alice accepts with her own password: she is the ADMIN, the attacker is out.
     let accepted = app
-        .request(Method::POST, "/v1/auth/accept-invite")
-        .json(json!({ "token": token, "password": "alice's own password" }))
+        .post_anonymous(
+            "/v1/auth/accept-invite",
+            json!({ "token": token, "password": "alice's own password" }),
+        )
         .await;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     assert_eq!(accepted.json["tenant_id"], tenant_id.as_str());
@@ -146,18 +148,18 @@ async fn an_address_registered_in_advance_cannot_take_over_its_invitation() {
         "session_ended",
     );
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/refresh")
-            .json(json!({ "refresh_token": attacker_refresh }))
-            .await,
+        &app.post_anonymous(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": attacker_refresh }),
+        )
+        .await,
         401,
         "invalid_token",
     );
     let old_password =
         json!({ "email": "alice@victim.example.com", "password": "attacker password" });
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/login")
-            .json(old_password)
-            .await,
+        &app.post_anonymous("/v1/auth/login", old_password).await,
         401,
         "invalid_credentials",
     );
@@ -172,25 +174,20 @@ async fn a_verified_account_answers_its_invitations_in_the_app() {
     let first = app.owner("first").await;
     let second = app.owner("second").await;
     let bea = app
-        .request(Method::POST, "/v1/auth/signup")
-        .json(signup_body(
-            "bea",
-            "Bea",
-            "bea@example.com",
-            "bea's password!",
-        ))
+        .post_anonymous(
+            "/v1/auth/signup",
+            signup_body("bea", "Bea", "bea@example.com", "bea's password!"),
+        )
         .await;
     let bea_access = access(&bea.json);
     app.run_worker().await;
     let verify = app.token_mailed_to("bea@example.com");
     let verified = app
-        .request(Method::POST, "/v1/auth/verify-email")
-        .json(json!({ "token": verify }))
+        .post_anonymous("/v1/auth/verify-email", json!({ "token": verify }))
         .await;
     assert_eq!(verified.status, 204, "{}", verified.text);
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/verify-email")
-            .json(json!({ "token": verify }))
+        &app.post_anonymous("/v1/auth/verify-email", json!({ "token": verify }))
             .await,
         401,
         "invalid_token",
@@ -266,10 +263,7 @@ async fn a_verified_account_answers_its_invitations_in_the_app() {
     // She switches into the tenant she joined, under her own name.
     let login =
         json!({ "email": "bea@example.com", "password": "bea's password!", "tenant_id": ids[0] });
-    let signed_in = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let signed_in = app.post_anonymous("/v1/auth/login", login).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
     let members = app.get("/v1/members?q=bea", &first).await;
     assert_eq!(members.json["data"][0]["name"], "Bea", "{}", members.text);
@@ -290,10 +284,7 @@ async fn a_password_change_ends_every_other_session_at_once() {
     .await;
     let first = app.sign_up("acme").await;
     let login = json!({ "email": "owner@acme.example.com", "password": "correct horse battery" });
-    let second = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let second = app.post_anonymous("/v1/auth/login", login).await;
     let (first_access, second_access) = (access(&first), access(&second.json));
     // Both sessions work, and the actor is now cached.
     for token in [&first_access, &second_access] {
@@ -307,17 +298,16 @@ async fn a_password_change_ends_every_other_session_at_once() {
         assert_problem(&app.get("/v1/me", token).await, 401, "session_ended");
     }
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/refresh")
-            .json(json!({ "refresh_token": second.json["refresh_token"] }))
-            .await,
+        &app.post_anonymous(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": second.json["refresh_token"] }),
+        )
+        .await,
         401,
         "invalid_token",
     );
     let login = json!({ "email": "owner@acme.example.com", "password": "a new password 2" });
-    let fresh = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
+    let fresh = app.post_anonymous("/v1/auth/login", login).await;
     assert_eq!(fresh.status, 200);
     assert_eq!(
         app.get("/v1/tenant", &access(&fresh.json)).await.status,
@@ -338,21 +328,24 @@ async fn emailed_token_redemptions_are_rate_limited() {
     .await;
     for _ in 0..3 {
         let reply = app
-            .request(Method::POST, "/v1/auth/accept-invite")
-            .json(json!({ "token": "nope", "password": "long enough password" }))
+            .post_anonymous(
+                "/v1/auth/accept-invite",
+                json!({ "token": "nope", "password": "long enough password" }),
+            )
             .await;
         assert_problem(&reply, 401, "invalid_token");
     }
     let limited = app
-        .request(Method::POST, "/v1/auth/accept-invite")
-        .json(json!({ "token": "nope", "password": "long enough password" }))
+        .post_anonymous(
+            "/v1/auth/accept-invite",
+            json!({ "token": "nope", "password": "long enough password" }),
+        )
         .await;
     assert_problem(&limited, 429, "rate_limited");
     assert!(limited.header("retry-after").is_some());
     // Each flow has its own bucket.
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/verify-email")
-            .json(json!({ "token": "nope" }))
+        &app.post_anonymous("/v1/auth/verify-email", json!({ "token": "nope" }))
             .await,
         401,
         "invalid_token",
@@ -480,11 +473,8 @@ async fn only_the_platform_owner_changes_a_tenants_plan() {
         .unwrap();
     }
     let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = app
-        .request(Method::POST, "/v1/auth/login")
-        .json(login)
-        .await;
-    let switched = app.request(Method::POST, "/v1/auth/refresh").json(json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
+    let root = app.post_anonymous("/v1/auth/login", login).await;
+    let switched = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     let upgraded = app.send(upgrade(&access(&switched.json))).await;
     assert_eq!(upgraded.status, 200, "{}", upgraded.text);
@@ -1081,9 +1071,7 @@ async fn removing_a_member_keeps_their_history_and_erasing_replaces_their_person
     );
     let login = json!({ "email": "ann@acme.example.com", "password": "member password 1" });
     assert_problem(
-        &app.request(Method::POST, "/v1/auth/login")
-            .json(login)
-            .await,
+        &app.post_anonymous("/v1/auth/login", login).await,
         401,
         "invalid_credentials",
     );

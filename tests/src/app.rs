@@ -103,6 +103,11 @@ impl TestApp {
         self.request(Method::POST, uri).token(token).json(body)
     }
 
+    /// `POST uri` with a JSON `body` and no token (sign-up, sign-in, the emailed links).
+    pub fn post_anonymous(&self, uri: &str, body: Value) -> Request<'_> {
+        self.request(Method::POST, uri).json(body)
+    }
+
     /// `PUT uri` with `token` and a JSON `body`.
     pub fn put(&self, uri: &str, token: &str, body: Value) -> Request<'_> {
         self.request(Method::PUT, uri).token(token).json(body)

@@ -43,10 +43,7 @@ impl TestApp {
             "email": format!("owner@{slug}.example.com"),
             "password": "correct horse battery",
         });
-        let reply = self
-            .request(actix_web::http::Method::POST, "/v1/auth/signup")
-            .json(body)
-            .await;
+        let reply = self.post_anonymous("/v1/auth/signup", body).await;
         expect(reply, 201).json
     }
 
@@ -68,10 +65,8 @@ impl TestApp {
         expect(invited, 201);
         self.run_worker().await;
         let token = self.token_mailed_to(email);
-        let accepted = self
-            .request(actix_web::http::Method::POST, "/v1/auth/accept-invite")
-            .json(json!({ "token": token, "password": "member password 1" }))
-            .await;
+        let body = json!({ "token": token, "password": "member password 1" });
+        let accepted = self.post_anonymous("/v1/auth/accept-invite", body).await;
         expect(accepted, 200).json
     }
 
