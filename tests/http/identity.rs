@@ -371,17 +371,7 @@ async fn removed_and_deactivated_members_are_refused() {
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
-    let id = |token: &str| {
-        let token = token.to_owned();
-        let app = &app;
-        async move {
-            app.get("/v1/me", &token).await.json["user"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        }
-    };
-    let (ann_id, bob_id) = (id(&ann).await, id(&bob).await);
+    let (ann_id, bob_id) = (app.me_id(&ann).await, app.me_id(&bob).await);
     assert_eq!(app.get("/v1/groups", &ann).await.status, 200);
 
     let removed = app.delete(&format!("/v1/members/{ann_id}"), &owner).await;
@@ -944,10 +934,7 @@ async fn groups_keys_grants_invitations_and_the_audit_log_are_pages() {
     );
 
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ann_id = app.me_id(&ann).await;
     let granted = app
         .put(
             &format!("/v1/members/{ann_id}/permissions"),

@@ -341,10 +341,7 @@ async fn administrators_override_progress_and_revert_it() {
     let owner = app.owner("acme").await;
     app.open_catalog(&owner).await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
-    let ann_id = app.get("/v1/me", &ann).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ann_id = app.me_id(&ann).await;
     let (module, sections, _, _) = build_module(&app, &owner, "Ladders", 1, false).await;
     let overrides = format!("/v1/members/{ann_id}/progress-overrides");
 
