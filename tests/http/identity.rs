@@ -619,19 +619,7 @@ async fn the_platform_owner_acts_in_any_tenant_and_is_marked_in_the_audit_log() 
     .await;
     let tenant = app.sign_up("acme").await;
     let customer = access(&tenant);
-    {
-        let mut conn = app.db.conn().await;
-        guild_tenancy::tenants::bootstrap_owner(
-            &mut conn,
-            "root@guild.example.com",
-            "Root",
-            "platform owner pass",
-        )
-        .await
-        .unwrap();
-    }
-    let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = app.post_anonymous("/v1/auth/login", login).await;
+    let root = app.platform_owner().await;
     assert_eq!(
         root.json["tenant_id"],
         Value::Null,

@@ -461,19 +461,7 @@ async fn only_the_platform_owner_changes_a_tenants_plan() {
         .patch("/v1/tenant", &owner, json!({ "name": "Acme Inc" }))
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
-    {
-        let mut conn = app.db.conn().await;
-        guild_tenancy::tenants::bootstrap_owner(
-            &mut conn,
-            "root@guild.example.com",
-            "Root",
-            "platform owner pass",
-        )
-        .await
-        .unwrap();
-    }
-    let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
-    let root = app.post_anonymous("/v1/auth/login", login).await;
+    let root = app.platform_owner().await;
     let switched = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": root.json["refresh_token"], "tenant_id": tenant["tenant"]["id"] }))
     .await;
     let upgraded = app.send(upgrade(&access(&switched.json))).await;

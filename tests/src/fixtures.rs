@@ -47,6 +47,24 @@ impl TestApp {
         expect(reply, 201).json
     }
 
+    /// Creates the platform owner (`root@guild.example.com`, in no tenant) and signs them in;
+    /// returns the sign-in reply.
+    pub async fn platform_owner(&self) -> Reply {
+        {
+            let mut conn = self.db.conn().await;
+            guild_tenancy::tenants::bootstrap_owner(
+                &mut conn,
+                "root@guild.example.com",
+                "Root",
+                "platform owner pass",
+            )
+            .await
+            .expect("bootstrap the platform owner");
+        }
+        let login = json!({ "email": "root@guild.example.com", "password": "platform owner pass" });
+        self.post_anonymous("/v1/auth/login", login).await
+    }
+
     /// The access token of the owner of a new tenant with slug `slug`.
     pub async fn owner(&self, slug: &str) -> String {
         access(&self.sign_up(slug).await)
