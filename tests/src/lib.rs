@@ -306,6 +306,14 @@ pub async fn http_call(
     (status, content)
 }
 
+/// A loopback port nothing listens on, for a server a test starts.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A moto S3 server on a free loopback port with one bucket, stopped on drop.
 #[derive(Debug)]
 pub struct MotoS3 {
@@ -317,10 +325,7 @@ pub struct MotoS3 {
 impl MotoS3 {
     /// Starts `python3 -m moto.server` (installed by `make test`) and creates a bucket.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        let port = free_port();
         let child = std::process::Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
             .arg(port.to_string())
@@ -406,10 +411,7 @@ sys.stdout.write("\0".join([msg["To"] or "", msg["Subject"] or "", plain.get_con
 impl SmtpSink {
     /// Starts the server and waits until it listens.
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!(
             "guild-smtp-{}-{port}-{}",
             std::process::id(),
