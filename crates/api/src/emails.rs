@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::{Email, MailError};
 use guild_kernel::{TenantId, UserId};
-use guild_learning::compliance::DeadlineReminder;
+use guild_progress::compliance::DeadlineReminder;
 use guild_tenancy::members::InviteRequested;
 use guild_tenancy::recovery::{self, Minted, PasswordResetRequested, VerificationRequested};
 

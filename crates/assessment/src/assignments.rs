@@ -26,8 +26,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{assignment_files, assignments, media_assets, sections};
 use guild_kernel::{Actor, FieldError, Page, PageRequest};
 use guild_learning::LearningError;
+use guild_learning::access::visible;
 use guild_learning::media::{self, FILE_TYPES, FileType};
-use guild_learning::modules::visible;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

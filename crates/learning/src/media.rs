@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::LearningError;
-use crate::modules::{editable, may_manage_all, visible};
+use crate::access::{editable, may_manage_all, visible};
 
 guild_kernel::string_enum!(
     /// A kind of asset.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use guild_db::jobs::Schedule;
 use guild_db::worker::Registry;
 use guild_kernel::PageRequest;
-use guild_learning::compliance::{
+use guild_progress::compliance::{
     self, ComplianceStatus, DeadlineReminderScan, ExpiryScanJob, Matrix, MatrixFilter, MatrixRow,
 };
 use serde::{Deserialize, Serialize};

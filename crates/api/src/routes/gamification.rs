@@ -16,8 +16,8 @@ use guild_gamification::rewards::{
 };
 use guild_gamification::settings::{self, Rank, Settings, SettingsPatch};
 use guild_kernel::{Actor, PageRequest, TenantId, UserId};
-use guild_learning::compliance::ComplianceRenewal;
-use guild_learning::progress::ModuleCompleted;
+use guild_progress::completion::ModuleCompleted;
+use guild_progress::compliance::ComplianceRenewal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;

@@ -916,7 +916,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             let now = state.clock.now();
             let mut conn = guild_db::connect(&state.db).await?;
             let (mut abandoned, mut staging, mut orphaned) = (0, 0, 0);
-            for tenant in guild_learning::compliance::active_tenants(&mut conn).await? {
+            for tenant in guild_progress::compliance::active_tenants(&mut conn).await? {
                 let (a, s, o) = sweep_tenant(&mut conn, state.blobs.clone(), tenant, now).await?;
                 abandoned += a;
                 staging += s;
