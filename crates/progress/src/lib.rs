@@ -11,6 +11,7 @@
 //!   cycle), the compliance matrix.
 //! - [`dashboard`]: the member's dashboard.
 //! - [`modules`]: deleting a module, which revokes its certificates.
+//! - [`titles`]: the titles of modules, quizzes and certificates, for gamification's ledger.
 //!
 //! Owns the tables `section_completions`, `module_completions`, `certificates`,
 //! `progress_overrides`, `module_self_assessments`, `compliance_notices` and
@@ -27,6 +28,7 @@ pub mod compliance;
 pub mod dashboard;
 pub mod modules;
 pub mod overrides;
+pub mod titles;
 
 #[cfg(test)]
 mod tests;

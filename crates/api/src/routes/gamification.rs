@@ -223,7 +223,11 @@ pub(crate) async fn list_my_xp_transactions(
     let actor = auth.0;
     let page = PageRequest::from(&query.into_inner());
     let rows = in_tenant(&state, &actor, async |conn| {
-        ledger::transactions(conn, &actor, &page).await
+        let tenant = actor.tenant_id;
+        ledger::transactions(conn, &actor, &page, async |c, ids| {
+            guild_progress::titles::of(c, tenant, ids).await
+        })
+        .await
     })
     .await?;
     Ok(web::Json(PageOf::map(rows, LedgerItemDto::from)))
