@@ -316,6 +316,36 @@ pub fn blob_key(actor: &Actor, id: Uuid) -> String {
     format!("tenants/{}/assets/{id}", actor.tenant_id)
 }
 
+/// Records a file a member uploaded for their own use (an assignment file, see
+/// `guild_assessment::assignments::record_file`) whose bytes the caller stored under
+/// [`blob_key`]: a READY media asset uploaded by the actor. Not audited here: the caller audits
+/// what the file is for.
+pub async fn record_member_file(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    asset_id: Uuid,
+    file_name: &str,
+    size_bytes: i64,
+    file_type: &'static FileType,
+) -> Result<(), LearningError> {
+    diesel::insert_into(media_assets::table)
+        .values((
+            media_assets::tenant_id.eq(actor.tenant_id.into_uuid()),
+            media_assets::id.eq(asset_id),
+            media_assets::kind.eq(file_type.kind.as_str()),
+            media_assets::status.eq("READY"),
+            media_assets::title.eq(file_name.chars().take(200).collect::<String>().trim()),
+            media_assets::file_name.eq(file_name),
+            media_assets::content_type.eq(file_type.mime),
+            media_assets::size_bytes.eq(size_bytes),
+            media_assets::blob_key.eq(blob_key(actor, asset_id)),
+            media_assets::uploaded_by.eq(actor.user_id.into_uuid()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The staging key a direct upload's signed URL writes to; completing the upload moves the blob
 /// to the asset's `blob_key`.
 pub fn upload_key(tenant: Uuid, id: Uuid) -> String {

@@ -816,16 +816,7 @@ pub async fn record_erasure(
     actor: &Actor,
     user: UserId,
 ) -> Result<(), TenancyError> {
-    use guild_db::schema::audit_log;
-    diesel::update(audit_log::table)
-        .filter(audit_log::tenant_id.eq(actor.tenant_id.into_uuid()))
-        .filter(audit_log::entity_id.eq(user.to_string()))
-        .set(
-            audit_log::metadata.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
-                "metadata - 'email' - 'name'",
-            )),
-        )
-        .execute(conn)
+    guild_db::audit::scrub_personal_details(conn, actor.tenant_id.into_uuid(), &user.to_string())
         .await?;
     audit::record(
         conn,
