@@ -263,6 +263,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         upload_expires_at -> Nullable<Timestamptz>,
+        submission_file -> Bool,
     }
 }
 
