@@ -384,6 +384,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        entity_kind -> Nullable<Text>,
+        entity_id -> Nullable<Uuid>,
+        dedup_key -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     outbox_events (id) {
         id -> Uuid,
         tenant_id -> Nullable<Uuid>,
@@ -714,6 +731,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_self_assessments,
     module_tags,
     modules,
+    notifications,
     outbox_events,
     progress_overrides,
     quiz_attempts,

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod media;
 pub mod members;
 pub mod modules;
+pub mod notifications;
 pub mod ops;
 pub mod preferences;
 pub mod progress;
