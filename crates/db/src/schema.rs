@@ -267,6 +267,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_stream_events (tenant_id, user_id, seq) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        seq -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_stream_heads (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
     memberships (tenant_id, user_id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
@@ -721,6 +740,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_quota,
     jobs,
     media_assets,
+    member_stream_events,
+    member_stream_heads,
     memberships,
     module_categories,
     module_changelog,

@@ -336,3 +336,146 @@ async fn long_titles_are_cut_and_blank_ones_refused() {
         Err(NotificationsError::Invalid(_))
     ));
 }
+
+mod streams {
+    use std::collections::BTreeSet;
+    use std::time::Duration as StdDuration;
+
+    use guild_db::{PoolConfig, build_pool};
+    use serde_json::json;
+
+    use super::*;
+    use crate::stream::{self, Resume, StreamEvent};
+
+    async fn append(db: &TestDb, who: &Actor, n: i64, now: DateTime<Utc>) -> StreamEvent {
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, who.tenant_id, async |c| {
+            stream::append(
+                c,
+                who.tenant_id,
+                who.user_id,
+                "notification",
+                &json!({ "n": n }),
+                now,
+            )
+            .await
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn since(db: &TestDb, who: &Actor, after: i64) -> Resume {
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, who.tenant_id, async |c| {
+            stream::since(c, who.tenant_id, who.user_id, after).await
+        })
+        .await
+        .unwrap()
+    }
+
+    fn seqs(resume: &Resume) -> Vec<i64> {
+        match resume {
+            Resume::Events { events, .. } => events.iter().map(|e| e.seq).collect(),
+            Resume::Reset { .. } => panic!("a reset where events were expected"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_resumes_exactly_after_the_last_id_they_saw() {
+        let db = TestDb::new().await;
+        let (_, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE"]).await;
+        let (ana, bo) = (&people[0], &people[1]);
+        for i in 1..=5 {
+            assert_eq!(
+                append(&db, ana, i, at(i)).await.seq,
+                i,
+                "numbered per member"
+            );
+        }
+        assert_eq!(
+            append(&db, bo, 1, at(1)).await.seq,
+            1,
+            "Bo's stream counts on its own"
+        );
+        assert_eq!(seqs(&since(&db, ana, 0).await), vec![1, 2, 3, 4, 5]);
+        assert_eq!(seqs(&since(&db, ana, 3).await), vec![4, 5]);
+        assert_eq!(seqs(&since(&db, ana, 5).await), Vec::<i64>::new());
+        assert_eq!(seqs(&since(&db, bo, 0).await), vec![1]);
+        // An id never given out asks the client to refetch.
+        assert_eq!(since(&db, ana, 9).await, Resume::Reset { head: 5 });
+        assert_eq!(since(&db, ana, -1).await, Resume::Reset { head: 5 });
+    }
+
+    #[tokio::test]
+    async fn events_older_than_the_window_resume_as_a_reset() {
+        let db = TestDb::new().await;
+        let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+        let ana = &people[0];
+        for i in 1..=4 {
+            append(&db, ana, i, at(i * 60)).await;
+        }
+        let mut conn = db.conn().await;
+        let pruned = tenant_transaction(&mut conn, TenantId(t), async |c| {
+            stream::prune(c, TenantId(t), at(150)).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(pruned, 2, "the events at 60 and 120 minutes");
+        assert_eq!(since(&db, ana, 1).await, Resume::Reset { head: 4 });
+        assert_eq!(
+            seqs(&since(&db, ana, 2).await),
+            vec![3, 4],
+            "nothing after 2 was lost"
+        );
+        // Everything pruned: ids keep rising, and an old id is a reset.
+        tenant_transaction(&mut conn, TenantId(t), async |c| {
+            stream::prune(c, TenantId(t), at(1000)).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(since(&db, ana, 3).await, Resume::Reset { head: 4 });
+        assert_eq!(seqs(&since(&db, ana, 4).await), Vec::<i64>::new());
+        assert_eq!(append(&db, ana, 5, at(2000)).await.seq, 5);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_number_a_members_events_without_gaps_or_repeats() {
+        let db = TestDb::new().await;
+        let (_, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+        let ana = people[0].clone();
+        let pool = build_pool(&PoolConfig {
+            url: db.url().to_owned(),
+            max_size: 8,
+            timeout: StdDuration::from_secs(60),
+        })
+        .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let (pool, ana) = (pool.clone(), ana.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = guild_db::connect(&pool).await.unwrap();
+                tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+                    stream::append(
+                        c,
+                        ana.tenant_id,
+                        ana.user_id,
+                        "notification",
+                        &json!({ "i": i }),
+                        at(0),
+                    )
+                    .await
+                })
+                .await
+                .unwrap()
+                .seq
+            }));
+        }
+        let mut numbers = BTreeSet::new();
+        for task in tasks {
+            numbers.insert(task.await.unwrap());
+        }
+        assert_eq!(numbers, (1..=40).collect::<BTreeSet<i64>>());
+        let all = seqs(&since(&db, &ana, 0).await);
+        assert_eq!(all, (1..=40).collect::<Vec<i64>>());
+    }
+}
