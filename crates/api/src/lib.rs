@@ -17,6 +17,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+mod no_sql;
 pub mod openapi;
 pub mod routes;
 pub mod server;
