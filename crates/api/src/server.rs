@@ -73,13 +73,10 @@ pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The handlers and jobs this binary runs. Domain crates add theirs here as they arrive.
+/// The handlers, jobs and schedules this binary runs: [`crate::reactions`].
 pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
-    crate::emails::register(&mut registry, state);
-    crate::routes::media::register(&mut registry, state);
-    crate::routes::compliance::register(&mut registry, state);
-    crate::routes::gamification::register(&mut registry, state);
+    crate::reactions::register_all(&mut registry, state);
     registry
 }
 
