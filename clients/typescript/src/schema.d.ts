@@ -2466,6 +2466,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open your event stream.
+         * @description Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
+         *     after `Last-Event-ID` when given (every event after it, in order), else with what happens from
+         *     now on. Event types: `notification` (data: a `NotificationDto`) and `reset` (data:
+         *     `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
+         */
+        get: operations["open_my_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/submissions/{submission_id}": {
         parameters: {
             query?: never;
@@ -4065,7 +4088,7 @@ export interface components {
             archived_at?: string | null;
         };
         /** @enum {string} */
-        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP";
+        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED";
         /** @description An option with its answer key (authors only). */
         OptionDto: {
             /**
@@ -16596,6 +16619,58 @@ export interface operations {
             };
             /** @description `idempotency_key_reused` */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    open_my_stream: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `id` of the last event received, to resume after it */
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events: `id`, `event` (`notification` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -24,7 +24,7 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     api_keys, assignments, audit, auth, compliance, gamification, groups, media, members, modules,
-    notifications, ops, preferences, progress, quizzes, tenants, versions,
+    notifications, ops, preferences, progress, quizzes, stream, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -87,6 +87,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(tenants::archive_tenant),
         )
         .service(scope("/tenants").service(tenants::create_tenant))
+        .service(stream::open_my_stream)
         .service(
             scope("/members")
                 .service(members::list_members)

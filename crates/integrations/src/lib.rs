@@ -10,6 +10,7 @@
 //! share stays in the port's `mod.rs`, which re-exports them.
 
 pub mod mail;
+pub mod pubsub;
 pub mod ratelimit;
 pub mod redis;
 pub mod storage;

@@ -41,6 +41,8 @@ guild_kernel::string_enum!(
         ModuleExpired => "MODULE_EXPIRED",
         /// The member reached a new rank.
         RankUp => "RANK_UP",
+        /// The member's assignment submission was graded.
+        AssignmentGraded => "ASSIGNMENT_GRADED",
     }
 );
 

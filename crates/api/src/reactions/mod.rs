@@ -7,6 +7,8 @@
 //! - [`media`]: removing deleted assets' blobs, and the hourly upload sweep.
 //! - [`compliance`]: the hourly deadline-reminder scan and the daily expiry scan.
 //! - [`gamification`]: XP awards from completions, quiz high scores and compliance renewals.
+//! - [`notifications`]: in-app notifications (and their stream events) from the events a member
+//!   should hear about.
 //!
 //! Delivery is at least once, so every reaction is idempotent (see `docs/ARCHITECTURE.md`).
 
@@ -18,6 +20,7 @@ pub mod compliance;
 pub mod emails;
 pub mod gamification;
 pub mod media;
+pub mod notifications;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {
@@ -25,4 +28,5 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     media::register(registry, state);
     compliance::register(registry, state);
     gamification::register(registry, state);
+    notifications::register(registry, state);
 }

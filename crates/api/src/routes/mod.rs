@@ -18,5 +18,6 @@ pub mod ops;
 pub mod preferences;
 pub mod progress;
 pub mod quizzes;
+pub mod stream;
 pub mod tenants;
 pub mod versions;
