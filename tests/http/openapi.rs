@@ -387,6 +387,7 @@ const OPERATION_VERBS: &[&str] = &[
     "cancel",
     "adjust",
     "check",
+    "mark",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

@@ -268,6 +268,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_stream_events (tenant_id, user_id, seq) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        seq -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_stream_heads (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
     memberships (tenant_id, user_id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
@@ -381,6 +400,23 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         content_changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        entity_kind -> Nullable<Text>,
+        entity_id -> Nullable<Uuid>,
+        dedup_key -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -705,6 +741,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_quota,
     jobs,
     media_assets,
+    member_stream_events,
+    member_stream_heads,
     memberships,
     module_categories,
     module_changelog,
@@ -715,6 +753,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_self_assessments,
     module_tags,
     modules,
+    notifications,
     outbox_events,
     progress_overrides,
     quiz_attempts,

@@ -938,3 +938,33 @@ pub async fn set_grants(
     .await?;
     self::grants(conn, actor, user).await
 }
+
+/// A member of a tenant found by its slug: who to sign in as.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SlugMember {
+    /// The user's email address.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub email: String,
+    /// The user.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    /// The tenant.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub tenant_id: Uuid,
+}
+
+/// Every member of the tenant `slug` (none if there is no such tenant), across tenants: for the
+/// command that signs tokens for the benchmark's members, not for requests.
+pub async fn of_tenant_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Vec<SlugMember>, guild_db::DbError> {
+    Ok(diesel::sql_query(
+        "SELECT u.email, m.user_id, m.tenant_id FROM memberships m \
+         JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id \
+         WHERE t.slug = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(slug)
+    .load(conn)
+    .await?)
+}
