@@ -388,6 +388,7 @@ const OPERATION_VERBS: &[&str] = &[
     "adjust",
     "check",
     "mark",
+    "open",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a
