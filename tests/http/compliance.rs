@@ -27,13 +27,13 @@ async fn run_job<J: guild_db::jobs::Job>(w: &World, job: &J) {
 }
 
 async fn scan(w: &World) {
-    run_job(w, &guild_learning::compliance::ExpiryScanJob::default()).await;
+    run_job(w, &guild_progress::compliance::ExpiryScanJob::default()).await;
 }
 
 async fn remind(w: &World) {
     run_job(
         w,
-        &guild_learning::compliance::DeadlineReminderScan::default(),
+        &guild_progress::compliance::DeadlineReminderScan::default(),
     )
     .await;
 }

@@ -11,6 +11,7 @@ mod identity;
 mod links;
 mod media;
 mod modules;
+mod notifications;
 mod openapi;
 mod ops;
 mod problems;

@@ -373,6 +373,8 @@ const OPERATION_VERBS: &[&str] = &[
     "cancel",
     "adjust",
     "check",
+    "mark",
+    "open",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

@@ -434,7 +434,7 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
     guild_db::jobs::enqueue(
         &mut conn,
         None,
-        &guild_api::emails::PruneDevMailbox::default(),
+        &guild_api::reactions::emails::PruneDevMailbox::default(),
     )
     .await
     .expect("enqueue the prune job");

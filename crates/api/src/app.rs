@@ -24,7 +24,7 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     api_keys, assignments, audit, auth, compliance, gamification, groups, media, members, modules,
-    ops, preferences, progress, quizzes, tenants, versions,
+    notifications, ops, preferences, progress, quizzes, stream, tenants, versions,
 };
 use crate::state::AppState;
 
@@ -73,7 +73,12 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(gamification::get_my_xp)
                 .service(gamification::list_my_xp_transactions)
                 .service(gamification::set_leaderboard_visibility)
-                .service(gamification::list_my_redemptions),
+                .service(gamification::list_my_redemptions)
+                .service(notifications::list_my_notifications)
+                .service(notifications::get_my_unread_notification_count)
+                .service(notifications::mark_all_notifications_read)
+                .service(notifications::mark_notification_read)
+                .service(notifications::archive_notification),
         )
         .service(
             scope("/tenant")
@@ -82,6 +87,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(tenants::archive_tenant),
         )
         .service(scope("/tenants").service(tenants::create_tenant))
+        .service(stream::open_my_stream)
         .service(
             scope("/members")
                 .service(members::list_members)

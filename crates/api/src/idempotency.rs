@@ -196,11 +196,7 @@ impl Idempotency {
             }
             let value = f(conn).await?;
             let code = status(&value);
-            let body = serde_json::to_value(&value).map_err(|e| {
-                E::from(guild_db::DbError::Other(
-                    diesel::result::Error::SerializationError(Box::new(e)),
-                ))
-            })?;
+            let body = store::body(&value).map_err(E::from)?;
             store::store(conn, tenant, user, key, &fingerprint, code.as_u16(), &body).await?;
             Ok::<_, E>(Outcome::Fresh(code, body))
         })

@@ -4,20 +4,22 @@
 //! - [`error`]: `ApiError` and the RFC 9457 `Problem` every error is rendered as.
 //! - [`extract`]: extractors that fail with problems (`ValidJson`).
 //! - [`openapi`]: the spec's static parts; `api-spec/openapi.json` is generated from it.
+//! - [`reactions`]: the worker's event handlers, jobs and schedules, one file per domain.
 //! - [`server`]: `serve`, `worker` and `migrate`.
 
 pub mod app;
 pub mod auth;
 pub mod client;
 pub mod config;
-pub mod emails;
 pub mod error;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+mod no_sql;
 pub mod openapi;
+pub mod reactions;
 pub mod routes;
 pub mod server;
 pub mod state;

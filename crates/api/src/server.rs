@@ -73,13 +73,10 @@ pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The handlers and jobs this binary runs. Domain crates add theirs here as they arrive.
+/// The handlers, jobs and schedules this binary runs: [`crate::reactions`].
 pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
-    crate::emails::register(&mut registry, state);
-    crate::routes::media::register(&mut registry, state);
-    crate::routes::compliance::register(&mut registry, state);
-    crate::routes::gamification::register(&mut registry, state);
+    crate::reactions::register_all(&mut registry, state);
     registry
 }
 
@@ -479,29 +476,11 @@ pub async fn seed_bench(config: &Config, args: &SeedBenchArgs) -> Result<String,
 /// `guild bench-tokens`: access tokens for members `user{from}` … of the benchmark tenant, one
 /// `user_id<TAB>token` line each, signed with this configuration's key.
 pub async fn bench_tokens(config: &Config, from: u32, count: u32) -> Result<String, ServerError> {
-    use diesel::sql_types::{Text, Uuid as SqlUuid};
-    use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Member {
-        #[diesel(sql_type = Text)]
-        email: String,
-        #[diesel(sql_type = SqlUuid)]
-        user_id: uuid::Uuid,
-        #[diesel(sql_type = SqlUuid)]
-        tenant_id: uuid::Uuid,
-    }
     let pool = pool(config)?;
     let mut conn = guild_db::connect(&pool).await?;
-    let members: Vec<Member> = diesel::sql_query(
-        "SELECT u.email, m.user_id, m.tenant_id FROM memberships m \
-         JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id \
-         WHERE t.slug = $1",
-    )
-    .bind::<Text, _>(guild_bench::BENCH_SLUG)
-    .load(&mut conn)
-    .await
-    .map_err(DbError::from)?;
-    let by_email: std::collections::HashMap<&str, &Member> =
+    let members =
+        guild_tenancy::members::of_tenant_slug(&mut conn, guild_bench::BENCH_SLUG).await?;
+    let by_email: std::collections::HashMap<&str, &guild_tenancy::members::SlugMember> =
         members.iter().map(|m| (m.email.as_str(), m)).collect();
     let secret = config.jwt_secret.as_deref().ok_or_else(|| {
         ServerError::Config(ConfigError(vec![

@@ -8,7 +8,7 @@ use guild_integrations::mail::RecordingMailer;
 use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
-use guild_kernel::ports::{BlobStore, Mailer, RateLimiter, RateRule};
+use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
 
 use crate::auth::{ActorCache, TokenKeys};
@@ -53,6 +53,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// The same store when it is the local directory one: `/blobs` then serves its signed URLs.
     pub local_blobs: Option<LocalBlobStore>,
+    /// Real-time pushes between instances (in-process by default).
+    pub pubsub: Arc<dyn PubSub>,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -154,6 +156,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             blobs: Arc::new(local.clone()),
             local_blobs: Some(local),
+            pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
         }
     }
 

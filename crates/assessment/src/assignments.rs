@@ -23,11 +23,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::schema::{assignment_files, assignments, media_assets, sections};
+use guild_db::schema::{assignment_files, assignments, sections};
 use guild_kernel::{Actor, FieldError, Page, PageRequest};
 use guild_learning::LearningError;
+use guild_learning::access::visible;
 use guild_learning::media::{self, FILE_TYPES, FileType};
-use guild_learning::modules::visible;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -843,21 +843,7 @@ pub async fn record_file(
         return Err(AssessmentError::UploadQuotaExceeded { quota, used });
     }
     let size = i64::try_from(size_bytes).unwrap_or(i64::MAX);
-    diesel::insert_into(media_assets::table)
-        .values((
-            media_assets::tenant_id.eq(tenant),
-            media_assets::id.eq(asset_id),
-            media_assets::kind.eq(file_type.kind.as_str()),
-            media_assets::status.eq("READY"),
-            media_assets::title.eq(file_name.chars().take(200).collect::<String>().trim()),
-            media_assets::file_name.eq(file_name),
-            media_assets::content_type.eq(file_type.mime),
-            media_assets::size_bytes.eq(size),
-            media_assets::blob_key.eq(media::blob_key(actor, asset_id)),
-            media_assets::uploaded_by.eq(actor.user_id.into_uuid()),
-        ))
-        .execute(conn)
-        .await?;
+    media::record_member_file(conn, actor, asset_id, file_name, size, file_type).await?;
     diesel::insert_into(assignment_files::table)
         .values((
             assignment_files::tenant_id.eq(tenant),

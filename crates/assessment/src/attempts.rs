@@ -453,7 +453,7 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> Result<Started, AssessmentError> {
     let quiz = visible_quiz(conn, actor, quiz_id).await?;
-    if guild_learning::progress::is_locked(conn, actor.tenant_id, actor.user_id, quiz.module_id)
+    if guild_learning::access::is_locked(conn, actor.tenant_id, actor.user_id, quiz.module_id)
         .await?
     {
         return Err(AssessmentError::ModuleLocked);
@@ -632,7 +632,6 @@ async fn publish_final(
     tenant: TenantId,
     row: &Row,
     quiz: &Quiz,
-    now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
     let (Some(score_points), Some(max_points), Some(score_percent)) =
         (row.score_points, row.max_points, row.score_percent)
@@ -648,7 +647,7 @@ async fn publish_final(
         score_points,
         max_points,
         score_percent,
-        rewarded: guild_learning::progress::earns_from(
+        rewarded: guild_learning::access::earns_from(
             conn,
             tenant,
             guild_kernel::UserId(row.user_id),
@@ -657,16 +656,9 @@ async fn publish_final(
         .await?,
     };
     if row.passed == Some(true) {
+        // Passing may finish the module: the caller decides that in this transaction
+        // (`guild_progress::attempts`), told by the attempt's `passed`.
         outbox::publish(conn, Some(tenant), &QuizPassed(score.clone())).await?;
-        // Passing may finish the module; decided here, in the transaction that made it final.
-        guild_learning::progress::evaluate_completion(
-            conn,
-            tenant,
-            guild_kernel::UserId(row.user_id),
-            quiz.module_id,
-            now,
-        )
-        .await?;
     }
     if score_percent >= HIGH_SCORE_PERCENT {
         outbox::publish(conn, Some(tenant), &QuizHighScore(score)).await?;
@@ -676,7 +668,7 @@ async fn publish_final(
 
 /// Submits the actor's answers to their attempt and scores them: GRADED, or PENDING_REVIEW while
 /// essays wait. Returns the attempt as its taker may see it; `module_id` and `attempt.passed`
-/// tell a caller whether a completion check is due. Refused with `attempt_timed_out` after the
+/// tell a caller whether a completion check is due (`guild_progress::attempts::submit`). Refused with `attempt_timed_out` after the
 /// deadline plus the grace period (run [`close_if_expired`] first to have the attempt closed).
 pub async fn submit(
     conn: &mut AsyncPgConnection,
@@ -753,7 +745,7 @@ pub async fn submit(
         .get_result(conn)
         .await?;
     if !pending {
-        publish_final(conn, actor.tenant_id, &row, &quiz, now).await?;
+        publish_final(conn, actor.tenant_id, &row, &quiz).await?;
     }
     crate::audit(
         conn,
@@ -780,13 +772,13 @@ pub struct EssayGrade {
 
 /// Grades essays of an attempt waiting for review, never the grader's own
 /// (`cannot_grade_own_attempt`); when every essay has a grade, the score is final (GRADED,
-/// events written). Returns the attempt as graders see it.
+/// events written). Returns the attempt as graders see it; `module_id` and `attempt.passed`
+/// tell a caller whether a completion check is due (`guild_progress::attempts::grade`).
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     grades: &[EssayGrade],
-    now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
@@ -885,7 +877,7 @@ pub async fn grade(
         .get_result(conn)
         .await?;
     if complete {
-        publish_final(conn, actor.tenant_id, &row, &quiz, now).await?;
+        publish_final(conn, actor.tenant_id, &row, &quiz).await?;
     }
     let graded: Vec<Uuid> = grades.iter().map(|g| g.question_id).collect();
     crate::audit(
@@ -1039,4 +1031,30 @@ pub async fn passed_quiz_ids(
         .order(quiz_attempts::quiz_id)
         .load(conn)
         .await?)
+}
+
+/// Archives a member's active attempts at the quizzes of `module` at `now`, for a new compliance
+/// cycle: kept and numbered, no longer counted. An attempt still in progress is closed as
+/// TIMED_OUT (not passed), as the deadline closes it.
+pub async fn archive_member_module(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), guild_db::DbError> {
+    guild_db::sql(
+        "UPDATE quiz_attempts a SET archived_at = $4, \
+                status = CASE WHEN a.status = 'IN_PROGRESS' THEN 'TIMED_OUT' ELSE a.status END, \
+                passed = CASE WHEN a.status = 'IN_PROGRESS' THEN false ELSE a.passed END \
+         FROM quizzes q WHERE q.tenant_id = a.tenant_id AND q.id = a.quiz_id \
+           AND a.tenant_id = $1 AND a.user_id = $2 AND q.module_id = $3 AND a.archived_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(module)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -26,7 +26,7 @@ pub struct QuizScore {
     /// Score in percent, 0 to 100, rounded to two decimals.
     pub score_percent: f64,
     /// It earns XP: false when the member created or mentors the quiz's module and nobody else
-    /// assigned it to them (`guild_learning::progress::earns_from`). Events written before this
+    /// assigned it to them (`guild_learning::access::earns_from`). Events written before this
     /// field existed earned.
     #[serde(default = "earned")]
     pub rewarded: bool,

@@ -27,15 +27,24 @@
 //! and `assessment.assignment_graded` in the transaction that records them. Assignments are
 //! authored and graded under the same rules as quizzes.
 //!
-//! **Dependency on `guild-learning`.** Domain crates do not depend on each other, with this one
-//! exception: a quiz belongs to a module, and who may see or edit a module (catalog rules, group
-//! assignments, mentors) is learning's decision. Re-implementing those rules here would let the
-//! two drift apart and leak hidden modules' quizzes, so this crate calls
-//! `guild_learning::modules::{visible, editable, is_mentor}` inside its own transactions. For the
-//! same reason, whether a score earns XP (not for an author or mentor of the module whom nobody
-//! else assigned it to) is asked of `guild_learning::progress::earns_from`, the rule completions
-//! follow, and whether a module's prerequisites still lock it for a member (no attempt is started
-//! then) is asked of `guild_learning::progress::is_locked`, the rule sections follow.
+//! Owns the tables `quizzes`, `quiz_questions`, `quiz_attempts`, `assignments`,
+//! `assignment_files` and `assignment_submissions` (the ownership map is in
+//! `docs/ARCHITECTURE.md`).
+//!
+//! **Below `guild-progress`, above `guild-learning`.** A quiz belongs to a module, and who may
+//! see or edit a module (catalog rules, group assignments, mentors) is learning's decision.
+//! Re-implementing those rules here would let the two drift apart and leak hidden modules'
+//! quizzes, so this crate calls `guild_learning::access::{visible, editable, is_mentor}` inside
+//! its own transactions. For the same reason, whether a score earns XP (not for an author or
+//! mentor of the module whom nobody else assigned it to) is asked of
+//! `guild_learning::access::earns_from`, the rule completions follow, and whether a module's
+//! prerequisites still lock it for a member (no attempt is started then) of
+//! `guild_learning::access::is_locked`, the rule sections follow. Module completion is not
+//! decided here: a final score says whether it passed ([`attempts::AttemptView`]) and a grade
+//! whether its assignment is required ([`submissions::Graded`]), and `guild_progress::attempts`
+//! evaluates the completion in the same transaction. Starting a member's new compliance cycle
+//! archives their attempts and submissions through [`attempts::archive_member_module`] and
+//! [`submissions::archive_member_module`].
 
 pub mod assignments;
 pub mod attempts;

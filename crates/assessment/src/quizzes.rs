@@ -13,7 +13,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_mentors, quiz_questions, quizzes};
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use guild_learning::LearningError;
-use guild_learning::modules::{editable, is_mentor, visible};
+use guild_learning::access::{editable, is_mentor, visible};
 use serde::Serialize;
 use uuid::Uuid;
 

@@ -20,8 +20,9 @@
 //!   cannot be graded again (`submission_already_graded`) nor replaced by the member, so the
 //!   `assessment.assignment_graded` event is written exactly once per submission.
 //! - **Completion.** A graded current submission (whatever its score) to a *required*
-//!   assignment counts toward module completion: grading calls
-//!   `guild_learning::progress::evaluate_completion` in the same transaction.
+//!   assignment counts toward module completion: [`grade`] says whether the assignment is
+//!   required, and the caller (`guild_progress::attempts::grade_submission`) evaluates the
+//!   completion in the same transaction.
 //! - **Who sees what.** The member sees their own submissions with grade and feedback; graders
 //!   of the module see everyone's; anyone else gets `submission_not_found`.
 //!
@@ -37,7 +38,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{assignment_files, assignment_submissions, assignments, media_assets};
 use guild_kernel::{
-    Actor, Denied, FieldError, Keyset, Page, PageRequest, Permission, Target, authorize,
+    Actor, Denied, FieldError, Keyset, Page, PageRequest, Permission, Target, TenantId, UserId,
+    authorize,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -597,15 +599,25 @@ async fn accessible(
     Ok((row, assignment, grader))
 }
 
+/// A submission just graded.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    /// The submission, as its grader sees it.
+    pub submission: Submission,
+    /// Its assignment is required: the grade counts toward completing the module.
+    pub required: bool,
+}
+
 /// Grades the current submission of a member (a mentor of the module, or MANAGE_QUIZZES), never
-/// the grader's own (`cannot_grade_own_submission`). Grades are final. A graded required assignment may complete the module, decided here.
+/// the grader's own (`cannot_grade_own_submission`). Grades are final. A graded required
+/// assignment may complete the module: [`Graded::required`] tells the caller to check.
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     input: &GradeInput,
     now: DateTime<Utc>,
-) -> Result<Submission, AssessmentError> {
+) -> Result<Graded, AssessmentError> {
     let (row, assignment, grader) = accessible(conn, actor, id, true).await?;
     if !grader {
         return Err(AssessmentError::Forbidden(Denied(
@@ -668,21 +680,14 @@ pub async fn grade(
         }),
     )
     .await?;
-    if assignment.required {
-        // A graded required assignment may finish the module; decided in this transaction.
-        guild_learning::progress::evaluate_completion(
-            conn,
-            actor.tenant_id,
-            guild_kernel::UserId(row.user_id),
-            assignment.module_id,
-            now,
-        )
-        .await?;
-    }
-    views(conn, actor, vec![row], &assignment)
+    let submission = views(conn, actor, vec![row], &assignment)
         .await?
         .pop()
-        .ok_or(AssessmentError::SubmissionNotFound)
+        .ok_or(AssessmentError::SubmissionNotFound)?;
+    Ok(Graded {
+        submission,
+        required: assignment.required,
+    })
 }
 
 /// One submission: its author's, or any for a grader of the module.
@@ -864,6 +869,29 @@ pub async fn review_queue(
             .collect(),
         next_cursor: page.next_cursor,
     })
+}
+
+/// Archives a member's active submissions to the assignments of `module` at `now`, for a new
+/// compliance cycle: kept, no longer counted.
+pub async fn archive_member_module(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), guild_db::DbError> {
+    guild_db::sql(
+        "UPDATE assignment_submissions s SET archived_at = $4 \
+         FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.id = s.assignment_id \
+           AND s.tenant_id = $1 AND s.user_id = $2 AND a.module_id = $3 AND s.archived_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(module)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

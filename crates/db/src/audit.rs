@@ -37,3 +37,53 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// Writes one row per tenant in `tenants` for a change `user` made to their own account (no
+/// request actor: the user acts outside any tenant).
+pub async fn record_for_user_in(
+    conn: &mut AsyncPgConnection,
+    tenants: &[Uuid],
+    user: Uuid,
+    action: &str,
+) -> Result<(), DbError> {
+    let rows: Vec<_> = tenants
+        .iter()
+        .map(|tenant| {
+            (
+                audit_log::tenant_id.eq(*tenant),
+                audit_log::id.eq(Uuid::now_v7()),
+                audit_log::actor_id.eq(Some(user)),
+                audit_log::action.eq(action),
+                audit_log::entity_type.eq("user"),
+                audit_log::entity_id.eq(Some(user.to_string())),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(audit_log::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes the `email` and `name` details from the tenant's audit rows about `entity_id` (an
+/// erased member): the rows stay, without personal data.
+pub async fn scrub_personal_details(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    entity_id: &str,
+) -> Result<(), DbError> {
+    diesel::update(audit_log::table)
+        .filter(audit_log::tenant_id.eq(tenant))
+        .filter(audit_log::entity_id.eq(entity_id))
+        .set(
+            audit_log::metadata.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
+                "metadata - 'email' - 'name'",
+            )),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
+}

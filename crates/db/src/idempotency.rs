@@ -87,3 +87,10 @@ pub async fn store(
         .await?;
     Ok(())
 }
+
+/// The JSON body to [`store`] for a response. A value that does not serialize (a map with
+/// non-string keys) fails as a database error, so the write it answers rolls back.
+pub fn body<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, DbError> {
+    serde_json::to_value(value)
+        .map_err(|e| DbError::Other(diesel::result::Error::SerializationError(Box::new(e))))
+}

@@ -58,3 +58,11 @@ pub fn build_pool(config: &PoolConfig) -> Result<PgPool, DbError> {
 pub async fn connect(pool: &PgPool) -> Result<PooledConn, DbError> {
     pool.get().await.map_err(DbError::from)
 }
+
+/// Whether the database answers: a connection from `pool` runs `SELECT 1`. For readiness probes.
+pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = connect(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

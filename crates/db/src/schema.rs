@@ -263,6 +263,26 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         upload_expires_at -> Nullable<Timestamptz>,
+        submission_file -> Bool,
+    }
+}
+
+diesel::table! {
+    member_stream_events (tenant_id, user_id, seq) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        seq -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_stream_heads (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        last_seq -> Int8,
     }
 }
 
@@ -380,6 +400,23 @@ diesel::table! {
         updated_at -> Timestamptz,
         version -> Int4,
         content_changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        entity_kind -> Nullable<Text>,
+        entity_id -> Nullable<Uuid>,
+        dedup_key -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -704,6 +741,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_quota,
     jobs,
     media_assets,
+    member_stream_events,
+    member_stream_heads,
     memberships,
     module_categories,
     module_changelog,
@@ -714,6 +753,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_self_assessments,
     module_tags,
     modules,
+    notifications,
     outbox_events,
     progress_overrides,
     quiz_attempts,

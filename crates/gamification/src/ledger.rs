@@ -484,12 +484,18 @@ fn describe(row: &LedgerRow, title: Option<&str>) -> String {
     }
 }
 
-/// The actor's ledger, newest first, with human-readable sources (titles looked up in one query
-/// per page).
+/// The actor's ledger, newest first, with human-readable sources. Rewards' titles are looked up
+/// here; the titles of what gamification does not own (modules, quizzes, certificates' modules)
+/// are asked of `titles`, given the page's source entity ids (the api layer passes
+/// `guild_progress::titles::of`, which may read those tables).
 pub async fn transactions(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     page: &PageRequest,
+    titles: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &[Uuid],
+    ) -> Result<Vec<(Uuid, String)>, guild_db::DbError>,
 ) -> Result<Page<LedgerItem>, GamificationError> {
     let limit = page.limit();
     let bad_cursor =
@@ -515,26 +521,24 @@ pub async fn transactions(
         .iter()
         .filter_map(|r| r.source_entity_id)
         .collect();
-    let titles: Vec<TitleRow> = if ids.is_empty() {
+    let titles: Vec<(Uuid, String)> = if ids.is_empty() {
         Vec::new()
     } else {
-        guild_db::sql(
-            "SELECT id, title FROM modules WHERE tenant_id = $1 AND id = ANY($2) \
-             UNION ALL SELECT id, title FROM quizzes WHERE tenant_id = $1 AND id = ANY($2) \
-             UNION ALL SELECT c.id, m.title FROM certificates c \
-               JOIN modules m ON m.tenant_id = c.tenant_id AND m.id = c.module_id \
-               WHERE c.tenant_id = $1 AND c.id = ANY($2) \
-             UNION ALL SELECT d.id, r.title FROM reward_redemptions d \
+        let mut found = titles(conn, &ids).await?;
+        let rewards: Vec<TitleRow> = guild_db::sql(
+            "SELECT d.id, r.title FROM reward_redemptions d \
                JOIN rewards r ON r.tenant_id = d.tenant_id AND r.id = d.reward_id \
                WHERE d.tenant_id = $1 AND d.id = ANY($2)",
         )
         .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
         .bind::<Array<SqlUuid>, _>(ids)
         .load(conn)
-        .await?
+        .await?;
+        found.extend(rewards.into_iter().map(|t| (t.id, t.title)));
+        found
     };
     let title = |id: Option<Uuid>| {
-        id.and_then(|id| titles.iter().find(|t| t.id == id).map(|t| t.title.as_str()))
+        id.and_then(|id| titles.iter().find(|t| t.0 == id).map(|t| t.1.as_str()))
     };
     Ok(Page {
         data: page

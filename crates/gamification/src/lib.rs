@@ -15,8 +15,13 @@
 //! `2026-11-26-400000_create_gamification`: an approved held redemption is a `SPEND` row of
 //! amount 0, since its XP left `total_xp` when it was held.
 //!
-//! **Dependencies.** This crate depends on `guild-learning` and `guild-assessment` only for the
-//! event types it consumes.
+//! Owns the tables `xp_transactions`, `user_xp_balances`, `xp_period_totals`, `rewards`,
+//! `reward_redemptions` and `gamification_settings` (the ownership map is in
+//! `docs/ARCHITECTURE.md`).
+//!
+//! **Dependencies.** Only `guild-kernel` and `guild-db`: the events it reacts to are decoded by
+//! the api layer, which calls [`ledger`] with their facts, and the titles of modules, quizzes and
+//! certificates its ledger shows are passed in by the caller ([`ledger::transactions`]).
 
 /// Lets diesel read a `TEXT` column of a closed set straight into its `string_enum!` (a value
 /// outside the set, which the column's CHECK rules out, is a deserialization error).

@@ -850,3 +850,18 @@ pub async fn redemptions(
         },
     ))
 }
+
+/// A reward's title in `tenant`, for messages that name it; `None` when the reward is gone.
+pub async fn title_of(
+    conn: &mut AsyncPgConnection,
+    tenant: guild_kernel::TenantId,
+    reward: Uuid,
+) -> Result<Option<String>, GamificationError> {
+    Ok(rewards::table
+        .filter(rewards::tenant_id.eq(tenant.into_uuid()))
+        .filter(rewards::id.eq(reward))
+        .select(rewards::title)
+        .first(conn)
+        .await
+        .optional()?)
+}

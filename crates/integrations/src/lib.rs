@@ -5,8 +5,12 @@
 //! Today: Redis (readiness, rate limits), email (SMTP and the development recorder), rate
 //! limiters (Redis and in-memory) and blob storage (local directory and S3-compatible). AI
 //! adapters join here with the features that need them.
+//!
+//! One file per adapter (`storage/local.rs`, `storage/s3.rs`, …); what the adapters of one port
+//! share stays in the port's `mod.rs`, which re-exports them.
 
 pub mod mail;
+pub mod pubsub;
 pub mod ratelimit;
 pub mod redis;
 pub mod storage;

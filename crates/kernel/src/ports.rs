@@ -252,3 +252,39 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
         })
     }
 }
+
+/// What a [`Subscription`] receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A message published on the channel.
+    Message(String),
+    /// Messages were dropped because this subscriber fell behind: whoever relies on every
+    /// message reads what it missed from where it is stored.
+    Lagged,
+}
+
+/// The messages of one subscribed channel, from the moment of subscribing.
+pub trait Subscription: Send + std::fmt::Debug {
+    /// The next delivery; `None` once the bus is closed.
+    fn next(&mut self) -> BoxFuture<'_, Option<Delivery>>;
+}
+
+/// Publishing failed (the shared bus is unreachable).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pub/sub unavailable: {0}")]
+pub struct PubSubError(pub String);
+
+/// Publish/subscribe between the processes of one deployment, for real-time pushes: a write
+/// commits to PostgreSQL first, then is published; a subscriber that misses a message reads it
+/// back from PostgreSQL. Delivery is best effort and at most once.
+pub trait PubSub: Send + Sync + std::fmt::Debug {
+    /// Publishes `message` to every current subscriber of `channel`.
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), PubSubError>>;
+
+    /// Subscribes to `channel`; the subscription ends when it is dropped.
+    fn subscribe(&self, channel: &str) -> Box<dyn Subscription>;
+}

@@ -1,25 +1,29 @@
 //! Learning content: modules of ordered sections, categories, tags, prerequisites, mentors,
-//! assignment to groups with deadlines, and the catalog each member sees.
+//! assignment to groups with deadlines, versions, pins, the media library, and the catalog each
+//! member sees.
+//!
+//! Owns the tables `modules`, `sections`, `section_attachments`, `module_categories`, `tags`,
+//! `module_tags`, `module_mentors`, `module_prerequisites`, `module_groups`,
+//! `assignment_cycles`, `module_changelog`, `user_module_access`,
+//! `user_pinned_modules`, `company_pinned_modules` and `media_assets` (the ownership map is in
+//! `docs/ARCHITECTURE.md`). [`access`] holds who may see, edit and steward a module and who
+//! earns from it, the rules the crates above (assessment, progress) ask rather than copy.
+//! Progress, completions, certificates and compliance are `guild-progress`'s.
 //!
 //! Every function takes an [`Actor`] and checks MANAGE_ALL_MODULES / MANAGE_OWN_MODULES (own =
 //! created by the actor or mentored by them) before touching anything — except who learns a
 //! module and who grades it (group assignments, mentors), which need MANAGE_ALL_MODULES; every
 //! mutation writes an audit row in its transaction. Section HTML is sanitized on write ([`html`]).
 
+pub mod access;
+pub mod assigned;
 pub mod categories;
-pub mod certificates;
-pub mod compliance;
 pub mod error;
 pub mod html;
 pub mod media;
 pub mod modules;
-pub mod overrides;
-pub mod progress;
 pub mod sections;
 pub mod versions;
-
-#[cfg(test)]
-mod tests;
 
 pub use error::LearningError;
 
@@ -29,7 +33,7 @@ use uuid::Uuid;
 
 /// The decoded keyset cursor of a list ordered by (sort key, id): `"{key}|{id}"`, the id last
 /// (a key may itself hold `|`). `None` on the first page.
-pub(crate) fn keyset(page: &PageRequest) -> Result<Option<(String, Uuid)>, LearningError> {
+pub fn keyset(page: &PageRequest) -> Result<Option<(String, Uuid)>, LearningError> {
     let Some(Cursor(text)) = page.cursor().map_err(|_| LearningError::bad_cursor())? else {
         return Ok(None);
     };
@@ -41,19 +45,19 @@ pub(crate) fn keyset(page: &PageRequest) -> Result<Option<(String, Uuid)>, Learn
 }
 
 /// The cursor text of a row for [`keyset`].
-pub(crate) fn keyset_key(key: impl std::fmt::Display, id: Uuid) -> String {
+pub fn keyset_key(key: impl std::fmt::Display, id: Uuid) -> String {
     format!("{key}|{id}")
 }
 
 /// A timestamp of a keyset cursor, exact to the microsecond.
-pub(crate) fn cursor_time(key: &str) -> Result<chrono::DateTime<chrono::Utc>, LearningError> {
+pub fn cursor_time(key: &str) -> Result<chrono::DateTime<chrono::Utc>, LearningError> {
     chrono::DateTime::parse_from_rfc3339(key)
         .map(|t| t.to_utc())
         .map_err(|_| LearningError::bad_cursor())
 }
 
 /// The cursor form of a timestamp, for [`cursor_time`].
-pub(crate) fn time_key(t: chrono::DateTime<chrono::Utc>) -> String {
+pub fn time_key(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
@@ -63,7 +67,8 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-pub(crate) async fn audit(
+/// Records an audit row of a learning entity in the transaction (`guild_db::audit::record`).
+pub async fn audit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     action: &str,

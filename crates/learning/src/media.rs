@@ -27,14 +27,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_db::schema::{assignment_files, media_assets, modules, section_attachments, sections};
+use guild_db::schema::{media_assets, modules, section_attachments, sections};
 use guild_kernel::ports::BlobError;
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::LearningError;
-use crate::modules::{editable, may_manage_all, visible};
+use crate::access::{editable, may_manage_all, visible};
 
 guild_kernel::string_enum!(
     /// A kind of asset.
@@ -316,6 +316,37 @@ pub fn blob_key(actor: &Actor, id: Uuid) -> String {
     format!("tenants/{}/assets/{id}", actor.tenant_id)
 }
 
+/// Records a file a member uploaded for an assignment submission (see
+/// `guild_assessment::assignments::record_file`) whose bytes the caller stored under
+/// [`blob_key`]: a READY media asset uploaded by the actor, marked as a submission file so the
+/// library leaves it out. Not audited here: the caller audits what the file is for.
+pub async fn record_member_file(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    asset_id: Uuid,
+    file_name: &str,
+    size_bytes: i64,
+    file_type: &'static FileType,
+) -> Result<(), LearningError> {
+    diesel::insert_into(media_assets::table)
+        .values((
+            media_assets::tenant_id.eq(actor.tenant_id.into_uuid()),
+            media_assets::id.eq(asset_id),
+            media_assets::kind.eq(file_type.kind.as_str()),
+            media_assets::status.eq("READY"),
+            media_assets::title.eq(file_name.chars().take(200).collect::<String>().trim()),
+            media_assets::file_name.eq(file_name),
+            media_assets::content_type.eq(file_type.mime),
+            media_assets::size_bytes.eq(size_bytes),
+            media_assets::blob_key.eq(blob_key(actor, asset_id)),
+            media_assets::uploaded_by.eq(actor.user_id.into_uuid()),
+            media_assets::submission_file.eq(true),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The staging key a direct upload's signed URL writes to; completing the upload moves the blob
 /// to the asset's `blob_key`.
 pub fn upload_key(tenant: Uuid, id: Uuid) -> String {
@@ -348,17 +379,12 @@ fn check_owner(actor: &Actor, asset: &Asset) -> Result<(), LearningError> {
     }
 }
 
-/// Files members uploaded for their assignment submissions (the assessment crate records them in
-/// `assignment_files`): they are not part of the library, and are reached only through their
-/// submissions, by their uploader and the assignment's graders.
+/// Files members uploaded for their assignment submissions ([`record_member_file`]; the
+/// assessment crate links them to their assignment): they are not part of the library, and are
+/// reached only through their submissions, by their uploader and the assignment's graders.
 #[diesel::dsl::auto_type]
 fn not_a_submission_file() -> _ {
-    let uses = assignment_files::table.filter(
-        assignment_files::tenant_id
-            .eq(media_assets::tenant_id)
-            .and(assignment_files::asset_id.eq(media_assets::id)),
-    );
-    diesel::dsl::not(diesel::dsl::exists(uses))
+    media_assets::submission_file.eq(false)
 }
 
 async fn find(

@@ -2,10 +2,7 @@
 //! DRAFT → PUBLISHED → ARCHIVED, tags, mentors, prerequisites (acyclic) and group assignments,
 //! and the catalog a member sees.
 //!
-//! Who sees what: holders of MANAGE_ALL_MODULES see every module; a module's creator and mentors
-//! see it; everyone else sees PUBLISHED modules assigned to one of their groups, or every
-//! PUBLISHED module when the tenant's catalog is open. Anything else is 404, as if it did not
-//! exist.
+//! Who sees what is [`crate::access`]'s rule ([`visible`]).
 //!
 //! Who changes what: a module's content (fields, sections, tags, prerequisites, status) is edited
 //! by MANAGE_ALL_MODULES holders and, with MANAGE_OWN_MODULES, by its creator and mentors
@@ -14,7 +11,7 @@
 //! ([`stewardable`]), so a mentor cannot make their module mandatory for anyone nor add graders.
 //! Nor can they delete what members earned: a module with completions is archived, and only a
 //! MANAGE_ALL_MODULES holder may force its deletion, which revokes its certificates and keeps
-//! them ([`delete`]).
+//! them (`guild_progress::modules::delete`, over [`lock_for_delete`] and [`delete_locked`]).
 
 use std::collections::HashMap;
 
@@ -23,15 +20,15 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{
-    company_pinned_modules, module_completions, module_groups, module_mentors,
-    module_prerequisites, module_tags, modules, sections, tags, tenants, user_groups,
-    user_pinned_modules,
+    company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
+    modules, sections, tags, tenants, user_groups, user_pinned_modules,
 };
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::LearningError;
+use crate::access::{editable, may_manage_all, stewardable, visible};
 use crate::error::on_missing_reference;
 
 guild_kernel::string_enum!(
@@ -159,124 +156,6 @@ struct Changes {
     validity_months: Option<Option<i32>>,
 }
 
-/// Holds MANAGE_ALL_MODULES for this module (or the whole tenant when `module` is `None`).
-pub fn may_manage_all(actor: &Actor, module: Option<Uuid>) -> bool {
-    let target = module.map_or(Target::Tenant, Target::Module);
-    authorize(actor, Permission::ManageAllModules, target).is_ok()
-}
-
-/// The actor is one of the module's mentors.
-pub async fn is_mentor(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    module: Uuid,
-) -> Result<bool, LearningError> {
-    Ok(diesel::select(diesel::dsl::exists(
-        module_mentors::table
-            .filter(module_mentors::tenant_id.eq(actor.tenant_id.into_uuid()))
-            .filter(module_mentors::module_id.eq(module))
-            .filter(module_mentors::user_id.eq(actor.user_id.into_uuid())),
-    ))
-    .get_result(conn)
-    .await?)
-}
-
-#[derive(QueryableByName)]
-struct Access {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    mentor: bool,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
-    catalog_open: Option<bool>,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    assigned: bool,
-}
-
-/// Loads a module the actor may see, or `ModuleNotFound` (404: invisible is as if absent).
-pub async fn visible(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<ModuleRow, LearningError> {
-    visible_on(conn, actor, id).await
-}
-
-/// [`visible`] on a shared connection, so callers can pipeline it with their own reads: the
-/// module and who may see it are asked in one round trip.
-pub(crate) async fn visible_on(
-    mut conn: &AsyncPgConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<ModuleRow, LearningError> {
-    let row = modules::table
-        .find((actor.tenant_id.into_uuid(), id))
-        .select(ModuleRow::as_select())
-        .first(&mut conn);
-    if may_manage_all(actor, Some(id)) {
-        return row.await.optional()?.ok_or(LearningError::ModuleNotFound);
-    }
-    // Mentor, or (published and) an open catalog or an assignment.
-    let access = guild_db::sql(
-        "SELECT EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = $1 \
-                          AND mm.module_id = $3 AND mm.user_id = $2) AS mentor, \
-                (SELECT t.catalog_open FROM tenants t WHERE t.id = $1) AS catalog_open, \
-                EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
-                          ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-                        WHERE mg.tenant_id = $1 AND mg.module_id = $3 AND ug.user_id = $2) AS assigned",
-    )
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
-    .bind::<SqlUuid, _>(id)
-    .get_result::<Access>(&mut conn);
-    let (row, access) = futures_util::future::join(row, access).await;
-    let row = row.optional()?.ok_or(LearningError::ModuleNotFound)?;
-    if row.created_by == actor.user_id.into_uuid() {
-        return Ok(row);
-    }
-    let access = access?;
-    if access.mentor
-        || (row.status == ModuleStatus::Published
-            && (access.catalog_open.unwrap_or(false) || access.assigned))
-    {
-        return Ok(row);
-    }
-    Err(LearningError::ModuleNotFound)
-}
-
-/// Loads a module the actor may edit: MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator
-/// or a mentor. Visible but not editable is 403; invisible is 404.
-pub async fn editable(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<ModuleRow, LearningError> {
-    let row = visible(conn, actor, id).await?;
-    if may_manage_all(actor, Some(id)) {
-        return Ok(row);
-    }
-    let own = row.created_by == actor.user_id.into_uuid() || is_mentor(conn, actor, id).await?;
-    authorize(actor, Permission::ManageOwnModules, Target::Module(id))?;
-    if own {
-        Ok(row)
-    } else {
-        Err(LearningError::Forbidden(guild_kernel::Denied(
-            Permission::ManageAllModules,
-        )))
-    }
-}
-
-/// Loads a module whose assignments and mentors the actor may set: MANAGE_ALL_MODULES on it
-/// (tenant-wide or scoped to the module). Its creator and mentors edit its content only. Visible
-/// but not allowed is 403; invisible is 404.
-pub async fn stewardable(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    id: Uuid,
-) -> Result<ModuleRow, LearningError> {
-    let row = visible(conn, actor, id).await?;
-    authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
-    Ok(row)
-}
-
 async fn catalog_open(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<bool, LearningError> {
     Ok(tenants::table
         .find(actor.tenant_id.into_uuid())
@@ -303,7 +182,7 @@ async fn assigned_to_me(
 ) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
     let rows: Vec<Assignment> = guild_db::sql(format!(
         "SELECT a.module_id, a.due_at, a.mandatory FROM ({}) a",
-        crate::compliance::assignments_sql("AND ug.user_id = $2 AND mg.module_id = ANY($3)")
+        crate::assigned::assignments_sql("AND ug.user_id = $2 AND mg.module_id = ANY($3)")
     ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
@@ -375,8 +254,7 @@ async fn enrich(
         .collect();
     let assigned = assigned_to_me(conn, actor, &ids).await?;
     let reading = crate::versions::reader_states(conn, actor, &ids).await?;
-    let locked =
-        crate::progress::locked_modules(conn, actor.tenant_id, actor.user_id, &ids).await?;
+    let locked = crate::access::locked_modules(conn, actor.tenant_id, actor.user_id, &ids).await?;
     let pinned: std::collections::HashSet<Uuid> = user_pinned_modules::table
         .filter(user_pinned_modules::tenant_id.eq(tenant))
         .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid()))
@@ -717,19 +595,15 @@ pub async fn set_status(
     get(conn, actor, id).await
 }
 
-/// Deletes a module and everything in it, unless members completed it: then it is refused
-/// (`module_has_completions`, archive it instead) unless `force` is set by a holder of
-/// MANAGE_ALL_MODULES on the module. A forced deletion revokes the module's certificates at `now`
-/// and keeps them (certificates are never deleted); completions, progress, quizzes and
-/// assignments of the module go with it.
-pub async fn delete(
+/// The first half of deleting a module (`guild_progress::modules::delete` does the whole): loads
+/// a module the actor may edit at revision `expected` and locks its row for update, so that the
+/// completions the caller then counts are all there will be.
+pub async fn lock_for_delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     expected: i32,
-    force: bool,
-    now: DateTime<Utc>,
-) -> Result<(), LearningError> {
+) -> Result<ModuleRow, LearningError> {
     let row = editable(conn, actor, id).await?;
     if row.revision != expected {
         return Err(LearningError::StaleRevision {
@@ -737,38 +611,28 @@ pub async fn delete(
             current: row.revision,
         });
     }
-    let tenant = actor.tenant_id.into_uuid();
     // Recording a completion takes a key-share lock on the module row (its foreign key): with
-    // the row locked for update, a completion recorded concurrently is either counted here or
-    // fails once the module is gone, so no certificate escapes the revocation below.
+    // the row locked for update, a completion recorded concurrently is either counted by the
+    // caller or fails once the module is gone, so no certificate escapes its revocation.
     modules::table
-        .find((tenant, id))
+        .find((actor.tenant_id.into_uuid(), id))
         .select(modules::id)
         .for_update()
         .first::<Uuid>(conn)
         .await?;
-    let completions: i64 = module_completions::table
-        .filter(module_completions::tenant_id.eq(tenant))
-        .filter(module_completions::module_id.eq(id))
-        .count()
-        .get_result(conn)
-        .await?;
-    let mut revoked = 0;
-    if completions > 0 {
-        if !force {
-            return Err(LearningError::ModuleHasCompletions { completions });
-        }
-        authorize(actor, Permission::ManageAllModules, Target::Module(id))?;
-        revoked = crate::certificates::revoke_all_of_module(
-            conn,
-            actor,
-            id,
-            "The module was deleted",
-            now,
-        )
-        .await?;
-    }
-    diesel::delete(modules::table.find((tenant, id)))
+    Ok(row)
+}
+
+/// Deletes a module locked by [`lock_for_delete`], recording in the audit row how many
+/// completions it had and how many certificates the caller revoked.
+pub async fn delete_locked(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &ModuleRow,
+    completions: i64,
+    revoked: usize,
+) -> Result<(), LearningError> {
+    diesel::delete(modules::table.find((actor.tenant_id.into_uuid(), row.id)))
         .execute(conn)
         .await?;
     crate::audit(
@@ -776,7 +640,7 @@ pub async fn delete(
         actor,
         "MODULE_DELETED",
         "module",
-        id,
+        row.id,
         serde_json::json!({
             "title": row.title,
             "forced": completions > 0,
@@ -1131,7 +995,7 @@ pub async fn set_mentors(
 }
 
 /// Assigns the module to a group (or updates the assignment): MANAGE_ALL_MODULES on the module.
-/// The actor is recorded as the assignment's assigner (see [`crate::progress::earns_from`]).
+/// The actor is recorded as the assignment's assigner (see [`crate::access::earns_from`]).
 pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -1254,4 +1118,20 @@ pub async fn company_pin(
     };
     crate::audit(conn, actor, action, "module", id, serde_json::json!({})).await?;
     get(conn, actor, id).await
+}
+
+/// A module's title in `tenant`, for messages that name it (notifications, emails); `None` when
+/// the module is gone. No access check: the caller tells the member about their own module.
+pub async fn title_of(
+    conn: &mut AsyncPgConnection,
+    tenant: guild_kernel::TenantId,
+    module: Uuid,
+) -> Result<Option<String>, LearningError> {
+    Ok(modules::table
+        .filter(modules::tenant_id.eq(tenant.into_uuid()))
+        .filter(modules::id.eq(module))
+        .select(modules::title)
+        .first(conn)
+        .await
+        .optional()?)
 }

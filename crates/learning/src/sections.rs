@@ -9,7 +9,7 @@ use guild_kernel::{Actor, Page, PageRequest};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::modules::{editable, visible};
+use crate::access::{editable, visible};
 use crate::{LearningError, html};
 
 guild_kernel::string_enum!(

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::LearningError;
-use crate::modules::{ModuleRow, editable, visible};
+use crate::access::{editable, visible};
+use crate::modules::ModuleRow;
 
 guild_kernel::string_enum!(
     /// How much a new version of a module changed.
@@ -267,7 +268,7 @@ pub async fn changelog(
 }
 
 /// Records that the actor opened `row` now; the first access also records the version seen.
-pub(crate) async fn record_access(
+pub async fn record_access(
     mut conn: &AsyncPgConnection,
     actor: &Actor,
     row: &ModuleRow,

@@ -40,25 +40,7 @@ pub async fn record_for_user(
         .select(memberships::tenant_id)
         .load(conn)
         .await?;
-    let rows: Vec<_> = tenants
-        .into_iter()
-        .map(|tenant| {
-            (
-                audit_log::tenant_id.eq(tenant),
-                audit_log::id.eq(Uuid::now_v7()),
-                audit_log::actor_id.eq(Some(user.into_uuid())),
-                audit_log::action.eq(action),
-                audit_log::entity_type.eq("user"),
-                audit_log::entity_id.eq(Some(user.to_string())),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        diesel::insert_into(audit_log::table)
-            .values(rows)
-            .execute(conn)
-            .await?;
-    }
+    guild_db::audit::record_for_user_in(conn, &tenants, user.into_uuid(), action).await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Tenancy, identity and access: tenants, global users and their memberships (role, manager),
-//! scoped permission grants, groups, sign-in sessions, API keys, email preferences and the audit
-//! log.
+//! scoped permission grants, groups, sign-in sessions, API keys, email preferences (and who gets a
+//! deadline reminder), the development mailbox and the audit log.
 //!
 //! Every tenant-scoped function takes an [`Actor`](guild_kernel::Actor) and starts with
 //! [`authorize`](guild_kernel::authorize); every mutation writes its audit row in the same
@@ -11,6 +11,7 @@ pub mod actor;
 pub mod api_keys;
 pub mod audit;
 pub mod demo;
+pub mod dev_mailbox;
 pub mod error;
 pub mod groups;
 pub mod import;

@@ -816,16 +816,7 @@ pub async fn record_erasure(
     actor: &Actor,
     user: UserId,
 ) -> Result<(), TenancyError> {
-    use guild_db::schema::audit_log;
-    diesel::update(audit_log::table)
-        .filter(audit_log::tenant_id.eq(actor.tenant_id.into_uuid()))
-        .filter(audit_log::entity_id.eq(user.to_string()))
-        .set(
-            audit_log::metadata.eq(diesel::dsl::sql::<diesel::sql_types::Jsonb>(
-                "metadata - 'email' - 'name'",
-            )),
-        )
-        .execute(conn)
+    guild_db::audit::scrub_personal_details(conn, actor.tenant_id.into_uuid(), &user.to_string())
         .await?;
     audit::record(
         conn,
@@ -946,4 +937,34 @@ pub async fn set_grants(
     )
     .await?;
     self::grants(conn, actor, user).await
+}
+
+/// A member of a tenant found by its slug: who to sign in as.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SlugMember {
+    /// The user's email address.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub email: String,
+    /// The user.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    /// The tenant.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub tenant_id: Uuid,
+}
+
+/// Every member of the tenant `slug` (none if there is no such tenant), across tenants: for the
+/// command that signs tokens for the benchmark's members, not for requests.
+pub async fn of_tenant_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Vec<SlugMember>, guild_db::DbError> {
+    Ok(diesel::sql_query(
+        "SELECT u.email, m.user_id, m.tenant_id FROM memberships m \
+         JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id \
+         WHERE t.slug = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(slug)
+    .load(conn)
+    .await?)
 }

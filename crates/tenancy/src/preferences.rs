@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::email_preferences;
-use guild_kernel::Actor;
+use guild_kernel::{Actor, TenantId, UserId};
 use serde::Serialize;
 
 use crate::{TenancyError, audit};
@@ -125,4 +125,39 @@ pub async fn update(
     )
     .await?;
     Ok(row)
+}
+
+/// Who gets a deadline reminder: the member's address and name.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Recipient {
+    /// The member's email address.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub email: String,
+    /// The member's name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    wanted: bool,
+}
+
+/// The member to email a deadline reminder to, or `None` when they turned deadline reminders
+/// (or every notification email) off in `tenant`, or do not exist. A member who never set
+/// preferences gets them. For the worker: no actor, no tenant transaction.
+pub async fn deadline_reminder_recipient(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Option<Recipient>, TenancyError> {
+    let recipient: Option<Recipient> = diesel::sql_query(
+        "SELECT u.email, u.name, \
+                (coalesce(p.deadline_reminders, true) AND coalesce(p.digest, 'INSTANT') <> 'NEVER') AS wanted \
+         FROM users u LEFT JOIN email_preferences p ON p.tenant_id = $1 AND p.user_id = u.id \
+         WHERE u.id = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(recipient.filter(|r| r.wanted))
 }

@@ -1028,7 +1028,7 @@ pub(crate) async fn grade_submission(
     };
     let now = state.clock.now();
     let graded = in_tenant(&state, &actor, async |conn| {
-        submissions::grade(conn, &actor, id, &input, now).await
+        guild_progress::attempts::grade_submission(conn, &actor, id, &input, now).await
     })
     .await?;
     Ok(web::Json(graded.into()))

@@ -1,18 +1,13 @@
-//! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export), renewal, and
-//! the scheduled scans (deadline reminders hourly, certificate expiry daily).
+//! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export) and renewal. The
+//! scheduled scans are in [`crate::reactions::compliance`].
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use guild_db::jobs::Schedule;
-use guild_db::worker::Registry;
 use guild_kernel::PageRequest;
-use guild_learning::compliance::{
-    self, ComplianceStatus, DeadlineReminderScan, ExpiryScanJob, Matrix, MatrixFilter, MatrixRow,
-};
+use guild_progress::compliance::{self, ComplianceStatus, Matrix, MatrixFilter, MatrixRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -264,57 +259,4 @@ pub(crate) async fn start_renewal(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Registers the compliance scans: deadline reminders every hour, expiry every day (at 02:00 UTC).
-pub fn register(registry: &mut Registry, state: &AppState) {
-    let s = state.clone();
-    registry.on_job(move |_, _: DeadlineReminderScan| {
-        let state = s.clone();
-        async move {
-            let now = state.clock.now();
-            let mut conn = guild_db::connect(&state.db).await?;
-            let mut sent = 0;
-            for tenant in compliance::active_tenants(&mut conn).await? {
-                sent += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                    compliance::send_deadline_reminders(c, tenant, now).await
-                })
-                .await?;
-            }
-            Ok(Some(serde_json::json!({ "sent": sent })))
-        }
-    });
-    let s = state.clone();
-    registry.on_job(move |_, _: ExpiryScanJob| {
-        let state = s.clone();
-        async move {
-            let now = state.clock.now();
-            let mut conn = guild_db::connect(&state.db).await?;
-            let (mut expiring, mut expired) = (0, 0);
-            for tenant in compliance::active_tenants(&mut conn).await? {
-                let scan = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                    compliance::scan_expiry(c, tenant, now).await
-                })
-                .await?;
-                expiring += scan.expiring;
-                expired += scan.expired;
-            }
-            Ok(Some(
-                serde_json::json!({ "expiring": expiring, "expired": expired }),
-            ))
-        }
-    });
-    registry.schedule(Schedule::every(
-        "deadline_reminders",
-        Duration::from_secs(3600),
-        &DeadlineReminderScan::default(),
-    ));
-    registry.schedule(
-        Schedule::every(
-            "compliance_scan",
-            Duration::from_secs(86_400),
-            &ExpiryScanJob::default(),
-        )
-        .at_offset(Duration::from_secs(2 * 3600)),
-    );
 }

@@ -1,12 +1,11 @@
 //! Gamification: XP balances and the explained ledger, leaderboards, manual XP, settings, and
 //! the reward shop with its redemptions. XP from completed modules, quiz high scores and
-//! compliance renewals is awarded by the worker from the outbox ([`register`]).
+//! compliance renewals is awarded by the worker from the outbox
+//! ([`crate::reactions::gamification`]).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_assessment::events::QuizHighScore;
-use guild_db::worker::Registry;
 use guild_gamification::leaderboard::{self, Board, Period};
 use guild_gamification::ledger::{
     self, Balance, LedgerItem, LedgerKind, ManualInput, XpSource, XpSummary,
@@ -15,9 +14,7 @@ use guild_gamification::rewards::{
     self, Decision, Redemption, RedemptionSort, RedemptionStatus, Reward, RewardInput, RewardSort,
 };
 use guild_gamification::settings::{self, Rank, Settings, SettingsPatch};
-use guild_kernel::{Actor, PageRequest, TenantId, UserId};
-use guild_learning::compliance::ComplianceRenewal;
-use guild_learning::progress::ModuleCompleted;
+use guild_kernel::{Actor, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
@@ -33,80 +30,6 @@ use crate::routes::common::{
     read_in_tenant,
 };
 use crate::state::AppState;
-
-/// Registers the XP awards: `learning.module_completed` (per module), `assessment.quiz_high_score`
-/// (per quiz) and `learning.compliance_renewal` (per new certificate). Each awards once however
-/// often the event is delivered, and nothing for an event that says it is not `rewarded` (an
-/// author's or mentor's own module, a second renewal in one validity period).
-pub fn register(registry: &mut Registry, state: &AppState) {
-    let s = state.clone();
-    registry.on_event("xp_module_completed", move |_, e: ModuleCompleted| {
-        let state = s.clone();
-        async move {
-            if !e.rewarded {
-                return Ok(());
-            }
-            award(
-                &state,
-                e.tenant_id,
-                e.user_id,
-                "MODULE_COMPLETED",
-                e.module_id,
-            )
-            .await
-        }
-    });
-    let s = state.clone();
-    registry.on_event("xp_quiz_high_score", move |_, e: QuizHighScore| {
-        let state = s.clone();
-        async move {
-            if !e.0.rewarded {
-                return Ok(());
-            }
-            award(
-                &state,
-                e.0.tenant_id,
-                e.0.user_id,
-                "QUIZ_HIGH_SCORE",
-                e.0.quiz_id,
-            )
-            .await
-        }
-    });
-    let s = state.clone();
-    registry.on_event("xp_compliance_renewal", move |_, e: ComplianceRenewal| {
-        let state = s.clone();
-        async move {
-            if !e.rewarded {
-                return Ok(());
-            }
-            award(
-                &state,
-                e.tenant_id,
-                e.user_id,
-                "COMPLIANCE_RENEWAL",
-                e.certificate_id,
-            )
-            .await
-        }
-    });
-}
-
-async fn award(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-    source: &'static str,
-    entity: Uuid,
-) -> Result<(), guild_db::worker::HandlerError> {
-    let mut conn = guild_db::connect(&state.db).await?;
-    let tenant = TenantId(tenant);
-    guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-        ledger::award(c, tenant, UserId(user), source, entity).await
-    })
-    .await?;
-    Ok(())
-}
 
 // --- XP -------------------------------------------------------------------------------------
 
@@ -223,7 +146,11 @@ pub(crate) async fn list_my_xp_transactions(
     let actor = auth.0;
     let page = PageRequest::from(&query.into_inner());
     let rows = in_tenant(&state, &actor, async |conn| {
-        ledger::transactions(conn, &actor, &page).await
+        let tenant = actor.tenant_id;
+        ledger::transactions(conn, &actor, &page, async |c, ids| {
+            guild_progress::titles::of(c, tenant, ids).await
+        })
+        .await
     })
     .await?;
     Ok(web::Json(PageOf::map(rows, LedgerItemDto::from)))

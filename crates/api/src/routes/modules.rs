@@ -561,7 +561,7 @@ pub(crate) async fn delete_module(
     let force = query.force;
     let now = state.clock.now();
     in_tenant(&state, &actor, async |conn| {
-        modules::delete(conn, &actor, id, if_match.0, force, now).await
+        guild_progress::modules::delete(conn, &actor, id, if_match.0, force, now).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

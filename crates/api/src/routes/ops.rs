@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -63,11 +62,7 @@ pub(crate) async fn get_liveness() -> web::Json<Liveness> {
 pub(crate) async fn get_readiness(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Readiness>, ApiError> {
-    let database = async {
-        let mut conn = guild_db::connect(&state.db).await?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
-        Ok::<_, guild_db::DbError>(())
-    };
+    let database = guild_db::ping(&state.db);
     let redis = async {
         match &state.redis {
             None => None,

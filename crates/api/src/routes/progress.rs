@@ -6,9 +6,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::{PageRequest, UserId};
-use guild_learning::certificates::{self, Certificate, CertificateStatus, Verification};
-use guild_learning::overrides::{self, Override, OverrideAction, OverrideRequest, SelfAssessment};
-use guild_learning::progress::{self, Dashboard, DashboardModule, ModuleProgress, RecentModule};
+use guild_progress::certificates::{self, Certificate, CertificateStatus, Verification};
+use guild_progress::completion::{self as progress, ModuleProgress};
+use guild_progress::dashboard::{self, Dashboard, DashboardModule, RecentModule};
+use guild_progress::overrides::{self, Override, OverrideAction, OverrideRequest, SelfAssessment};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
@@ -225,7 +226,7 @@ pub(crate) async fn get_my_dashboard(
     let actor = auth.0;
     let now = state.clock.now();
     let dashboard = read_in_tenant(&state, &actor, async |conn| {
-        progress::dashboard(conn, &actor, now).await
+        dashboard::dashboard(conn, &actor, now).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(DashboardDto::from(dashboard)))

@@ -1146,7 +1146,7 @@ pub(crate) async fn submit_attempt(
     })
     .await?;
     once.run(&state, &actor, StatusCode::OK, async |conn| {
-        attempts::submit(conn, &actor, id, &answers, now)
+        guild_progress::attempts::submit(conn, &actor, id, &answers, now)
             .await
             .map(AttemptDto::from)
     })
@@ -1295,7 +1295,7 @@ pub(crate) async fn grade_attempt(
         .collect();
     let now = state.clock.now();
     let view = in_tenant(&state, &actor, async |conn| {
-        attempts::grade(conn, &actor, id, &grades, now).await
+        guild_progress::attempts::grade(conn, &actor, id, &grades, now).await
     })
     .await?;
     Ok(web::Json(view.into()))

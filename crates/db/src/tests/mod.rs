@@ -3,5 +3,6 @@
 mod errors;
 mod migrations;
 mod outbox;
+mod ownership;
 mod schedules;
 mod tx;

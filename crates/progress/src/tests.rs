@@ -1,4 +1,4 @@
-//! Domain tests of learning content: the rules of who earns what from completing a module.
+//! Domain tests of progress: the rules of who earns what from completing a module.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::QueryableByName;
@@ -9,12 +9,13 @@ use guild_kernel::{Actor, GlobalRole, TenantId, TenantRole, UserId};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
-use crate::LearningError;
+use guild_learning::LearningError;
+use guild_learning::modules::{self, ModuleInput};
+use guild_learning::sections::{self, SectionInput};
+use guild_learning::versions::ChangeNote;
+
+use crate::completion as progress;
 use crate::compliance::{self, period_start};
-use crate::modules::{self, ModuleInput};
-use crate::progress;
-use crate::sections::{self, SectionInput};
-use crate::versions::ChangeNote;
 
 fn actor(tenant: Uuid, user: Uuid, role: TenantRole) -> Actor {
     Actor {

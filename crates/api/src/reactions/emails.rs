@@ -2,13 +2,12 @@
 //! write and its email loses nothing. The single-use token is minted at send time and exists in
 //! plain text only inside the email.
 
-use diesel::OptionalExtension;
-use diesel_async::RunQueryDsl;
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::{Email, MailError};
 use guild_kernel::{TenantId, UserId};
-use guild_learning::compliance::DeadlineReminder;
+use guild_progress::compliance::DeadlineReminder;
 use guild_tenancy::members::InviteRequested;
+use guild_tenancy::preferences;
 use guild_tenancy::recovery::{self, Minted, PasswordResetRequested, VerificationRequested};
 
 use crate::state::AppState;
@@ -62,12 +61,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         let state = s.clone();
         async move {
             let mut conn = guild_db::connect(&state.db).await?;
-            let pruned = diesel::sql_query(
-                "DELETE FROM dev_mailbox WHERE created_at < now() - make_interval(days => $1)",
-            )
-            .bind::<diesel::sql_types::Integer, _>(DEV_MAILBOX_DAYS)
-            .execute(&mut conn)
-            .await?;
+            let pruned = guild_tenancy::dev_mailbox::prune(&mut conn, DEV_MAILBOX_DAYS).await?;
             Ok(Some(serde_json::json!({ "pruned": pruned })))
         }
     });
@@ -97,31 +91,16 @@ impl guild_db::jobs::Job for PruneDevMailbox {
     const KIND: &'static str = "mail.prune_dev_mailbox";
 }
 
-#[derive(diesel::QueryableByName)]
-struct Recipient {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    email: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    wanted: bool,
-}
-
 /// Emails a deadline reminder unless the member turned deadline reminders (or email) off.
 async fn deadline_email(state: &AppState, event: &DeadlineReminder) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
-    let recipient: Option<Recipient> = diesel::sql_query(
-        "SELECT u.email, u.name, \
-                (coalesce(p.deadline_reminders, true) AND coalesce(p.digest, 'INSTANT') <> 'NEVER') AS wanted \
-         FROM users u LEFT JOIN email_preferences p ON p.tenant_id = $1 AND p.user_id = u.id \
-         WHERE u.id = $2",
+    let recipient = preferences::deadline_reminder_recipient(
+        &mut conn,
+        TenantId(event.tenant_id),
+        UserId(event.user_id),
     )
-    .bind::<diesel::sql_types::Uuid, _>(event.tenant_id)
-    .bind::<diesel::sql_types::Uuid, _>(event.user_id)
-    .get_result(&mut conn)
-    .await
-    .optional()?;
-    let Some(recipient) = recipient.filter(|r| r.wanted) else {
+    .await?;
+    let Some(recipient) = recipient else {
         return Ok(());
     };
     let due = event.due_at.format("%Y-%m-%d %H:%M UTC");
@@ -215,15 +194,8 @@ fn reset_email(state: &AppState, minted: &Minted) -> Email {
 async fn deliver(state: &AppState, email: Email) -> Result<(), HandlerError> {
     if state.dev_mailbox {
         let mut conn = guild_db::connect(&state.db).await?;
-        diesel::sql_query(
-            "INSERT INTO dev_mailbox (id, to_address, subject, text_body) VALUES ($1, $2, $3, $4)",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
-        .bind::<diesel::sql_types::Text, _>(&email.to)
-        .bind::<diesel::sql_types::Text, _>(&email.subject)
-        .bind::<diesel::sql_types::Text, _>(&email.text)
-        .execute(&mut conn)
-        .await?;
+        guild_tenancy::dev_mailbox::record(&mut conn, &email.to, &email.subject, &email.text)
+            .await?;
     }
     match state.mailer.send(&email).await {
         Ok(()) => Ok(()),

@@ -233,8 +233,8 @@ pub async fn list(
         .select(Certificate::as_select())
         .limit(i64::from(limit) + 1)
         .into_boxed();
-    if let Some((key, id)) = crate::keyset(page)? {
-        let before = crate::cursor_time(&key)?;
+    if let Some((key, id)) = guild_learning::keyset(page)? {
+        let before = guild_learning::cursor_time(&key)?;
         query = query.filter(
             certificates::issued_at
                 .lt(before)
@@ -245,7 +245,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     Ok(Page::from_overfetch(rows, limit, |c: &Certificate| {
-        crate::keyset_key(crate::time_key(c.issued_at), c.id)
+        guild_learning::keyset_key(guild_learning::time_key(c.issued_at), c.id)
     }))
 }
 
@@ -293,7 +293,7 @@ pub async fn revoke(
         return Err(LearningError::AlreadyRevoked);
     }
     let revoked = revoke_row(conn, actor, id, reason).await?;
-    crate::audit(
+    guild_learning::audit(
         conn,
         actor,
         "CERTIFICATE_REVOKED",

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::LearningError;
-use crate::modules::visible;
-use crate::progress::{lock_member_module, record_completion};
+use crate::completion::{lock_member_module, record_completion};
+use guild_learning::access::visible;
 
 guild_kernel::string_enum!(
     /// What an override does to a member's progress on a module.
@@ -206,7 +206,7 @@ pub async fn apply(
         .get_result(conn)
         .await?;
     publish(conn, actor, &row, request.action.as_str()).await?;
-    crate::audit(
+    guild_learning::audit(
         conn,
         actor,
         "PROGRESS_OVERRIDDEN",
@@ -373,7 +373,7 @@ pub async fn revert(
         .get_result(conn)
         .await?;
     publish(conn, actor, &reverted, "REVERTED").await?;
-    crate::audit(
+    guild_learning::audit(
         conn,
         actor,
         "PROGRESS_OVERRIDE_REVERTED",
@@ -412,8 +412,8 @@ pub async fn list(
     if let Some(module) = module {
         query = query.filter(progress_overrides::module_id.eq(module));
     }
-    if let Some((key, id)) = crate::keyset(page)? {
-        let before = crate::cursor_time(&key)?;
+    if let Some((key, id)) = guild_learning::keyset(page)? {
+        let before = guild_learning::cursor_time(&key)?;
         query = query.filter(
             progress_overrides::created_at
                 .lt(before)
@@ -424,7 +424,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     Ok(Page::from_overfetch(rows, limit, |o: &Override| {
-        crate::keyset_key(crate::time_key(o.created_at), o.id)
+        guild_learning::keyset_key(guild_learning::time_key(o.created_at), o.id)
     }))
 }
 

@@ -1,4 +1,4 @@
-//! Progress: completed sections, module completion, and the member's dashboard.
+//! Completion: completed sections and module completion.
 //!
 //! A member completes sections of modules they can see whose prerequisites they completed
 //! (idempotently). A module is complete when every section is done, every quiz of the module
@@ -6,7 +6,7 @@
 //! score); the completion is recorded once (a partial unique index allows one
 //! active completion per member and module), emits [`ModuleCompleted`] and issues a certificate.
 //!
-//! **Authors and mentors earn nothing from their own module** ([`earns_from`]). A member who
+//! **Authors and mentors earn nothing from their own module** (`guild_learning::access::earns_from`). A member who
 //! created or mentors a module completes it like anyone (the completion is recorded, so progress,
 //! prerequisites and the dashboard stay true), but is issued no certificate, and the
 //! completion's event says `rewarded: false`, so no XP is awarded for it (nor, by assessment, for
@@ -17,20 +17,19 @@
 //! earns is decided when it is recorded: assigning the module afterwards earns nothing for it.
 //!
 //! Completion is evaluated by [`evaluate_completion`] after each write that can finish a module
-//! (a section completed, a quiz passed or graded, a required assignment graded), in that write's transaction. It first takes a
+//! (a section completed here; a quiz passed or graded, a required assignment graded: see
+//! [`crate::attempts`]), in that write's transaction. It first takes a
 //! transaction-level advisory lock on (member, module) *after* the write, so of two racing
 //! transactions (the last section and the passing quiz) the second to get the lock sees the
 //! first's committed write: the module completes exactly once, whichever order they commit in.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::try_join5;
 use guild_db::schema::{module_completions, section_completions, sections};
 use guild_kernel::{Actor, DomainEvent, TenantId, UserId};
 use serde::{Deserialize, Serialize};
@@ -38,7 +37,7 @@ use uuid::Uuid;
 
 use crate::LearningError;
 use crate::certificates::{self, Certificate};
-use crate::modules::visible_on;
+use guild_learning::access::{PREREQUISITE_MISSING, earns_from, visible_on};
 
 /// A member completed a module (notifications, gamification: XP).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,7 +55,7 @@ pub struct ModuleCompleted {
     /// When.
     pub completed_at: DateTime<Utc>,
     /// It earns XP: false when the member created or mentors the module and nobody else assigned
-    /// it to them ([`earns_from`]). Events written before this field existed earned.
+    /// it to them (`guild_learning::access::earns_from`). Events written before this field existed earned.
     #[serde(default = "earned")]
     pub rewarded: bool,
 }
@@ -114,50 +113,6 @@ pub fn percent(done: i64, total: i64) -> i32 {
         return 0;
     }
     i32::try_from((done.clamp(0, total) * 100) / total).unwrap_or(0)
-}
-
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-}
-
-/// The prerequisite `p` lacks an active completion by the member `$2`.
-const PREREQUISITE_MISSING: &str = "NOT EXISTS (SELECT 1 FROM module_completions pc \
-     WHERE pc.tenant_id = p.tenant_id AND pc.user_id = $2 AND pc.module_id = p.prerequisite_id \
-       AND pc.archived_at IS NULL)";
-
-/// Which of `modules` the member cannot start yet: a prerequisite lacks an active completion.
-pub(crate) async fn locked_modules(
-    mut conn: &AsyncPgConnection,
-    tenant: TenantId,
-    user: UserId,
-    modules: &[Uuid],
-) -> Result<HashSet<Uuid>, LearningError> {
-    let rows: Vec<Locked> = guild_db::sql(format!(
-        "SELECT DISTINCT p.module_id FROM module_prerequisites p \
-         WHERE p.tenant_id = $1 AND p.module_id = ANY($3) AND {PREREQUISITE_MISSING}"
-    ))
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<Array<SqlUuid>, _>(modules)
-    .load(&mut conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.module_id).collect())
-}
-
-/// Whether `module` is locked for `user`: one of its prerequisites lacks an active completion
-/// by them. Nothing of a locked module can be learned yet: its sections are not completed, its
-/// quizzes not started.
-pub async fn is_locked(
-    conn: &mut AsyncPgConnection,
-    tenant: TenantId,
-    user: UserId,
-    module: Uuid,
-) -> Result<bool, LearningError> {
-    Ok(locked_modules(conn, tenant, user, &[module])
-        .await?
-        .contains(&module))
 }
 
 #[derive(QueryableByName)]
@@ -355,10 +310,10 @@ pub async fn complete_section(
     let (row, in_module, locked) = futures_util::future::try_join3(
         visible_on(shared, actor, module),
         in_module.err_into(),
-        locked_modules(shared, tenant, user, &[module]),
+        guild_learning::access::locked_modules(shared, tenant, user, &[module]),
     )
     .await?;
-    if row.status != crate::modules::ModuleStatus::Published {
+    if row.status != guild_learning::modules::ModuleStatus::Published {
         return Err(LearningError::InvalidTransition(
             "only sections of published modules can be completed",
         ));
@@ -384,7 +339,7 @@ pub async fn complete_section(
     // Two independent writes, pipelined.
     futures_util::future::try_join(
         completed.err_into(),
-        crate::versions::record_access(shared, actor, &row),
+        guild_learning::versions::record_access(shared, actor, &row),
     )
     .await?;
     Ok(evaluate(conn, tenant, user, module, now).await?.1)
@@ -479,32 +434,6 @@ pub(crate) async fn lock_member_module(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Earns {
-    #[diesel(sql_type = Bool)]
-    earns: bool,
-}
-
-/// Whether completing `module` earns the member XP and a certificate (see the module docs): yes,
-/// unless they created or mentor it and no assignment of it to one of their groups was made by
-/// someone else.
-pub async fn earns_from(
-    mut conn: &AsyncPgConnection,
-    tenant: TenantId,
-    user: UserId,
-    module: Uuid,
-) -> Result<bool, LearningError> {
-    let row: Earns = guild_db::sql(
-        "SELECT (m.created_by <> $2 AND NOT EXISTS (SELECT 1 FROM module_mentors mm                    WHERE mm.tenant_id = m.tenant_id AND mm.module_id = m.id AND mm.user_id = $2))              OR EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug                    ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id                  WHERE mg.tenant_id = m.tenant_id AND mg.module_id = m.id AND ug.user_id = $2                    AND mg.assigned_by <> $2) AS earns          FROM modules m WHERE m.tenant_id = $1 AND m.id = $3",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<SqlUuid, _>(module)
-    .get_result(&mut conn)
-    .await?;
-    Ok(row.earns)
-}
-
 /// Records an active completion unless one exists; emits [`ModuleCompleted`], `rewarded` or not.
 pub(crate) async fn record_completion(
     conn: &mut AsyncPgConnection,
@@ -555,214 +484,6 @@ pub(crate) async fn record_completion(
     )
     .await?;
     Ok(Some(row.id))
-}
-
-/// One assigned module on a member's dashboard.
-#[derive(Debug, Clone, Serialize)]
-pub struct DashboardModule {
-    /// The module.
-    pub module_id: Uuid,
-    /// Its title.
-    pub title: String,
-    /// Assigned as mandatory to one of the member's groups.
-    pub mandatory: bool,
-    /// The earliest due date of the assignments.
-    pub due_at: Option<DateTime<Utc>>,
-    /// Due and not completed.
-    pub overdue: bool,
-    /// Sections done.
-    pub sections_done: i64,
-    /// Sections in the module.
-    pub sections_total: i64,
-    /// 0–100 (sections only; 100 once completed).
-    pub percent: i32,
-    /// When completed (this cycle).
-    pub completed_at: Option<DateTime<Utc>>,
-    /// Pinned by the member or for the company.
-    pub pinned: bool,
-    /// Prerequisites not completed yet.
-    pub locked: bool,
-}
-
-/// A recently opened module.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecentModule {
-    /// The module.
-    pub module_id: Uuid,
-    /// Its title.
-    pub title: String,
-    /// When the member last opened it.
-    pub last_accessed_at: DateTime<Utc>,
-}
-
-/// A member's dashboard.
-#[derive(Debug, Clone, Serialize)]
-pub struct Dashboard {
-    /// Published modules assigned to the member's groups: overdue first, then by due date.
-    pub assigned: Vec<DashboardModule>,
-    /// The ten modules opened most recently.
-    pub recent: Vec<RecentModule>,
-    /// Modules completed (this cycle).
-    pub completed_count: i64,
-    /// Assigned modules overdue.
-    pub overdue_count: i64,
-}
-
-#[derive(QueryableByName)]
-struct AssignedRow {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Bool)]
-    mandatory: bool,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    due_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = BigInt)]
-    sections_total: i64,
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-}
-
-/// The member's assigned, published modules with their section counts and whether a
-/// prerequisite still locks them (`$1` tenant, `$2` member). Built once: the text is fixed.
-static DASHBOARD_ASSIGNED: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH assigned AS ({}) \
-         SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
-                (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
-                EXISTS (SELECT 1 FROM module_prerequisites p \
-                        WHERE p.tenant_id = m.tenant_id AND p.module_id = m.id AND {PREREQUISITE_MISSING}) AS locked \
-         FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
-         WHERE m.status = 'PUBLISHED'",
-        crate::compliance::assignments_sql("AND ug.user_id = $2")
-    )
-});
-
-#[derive(QueryableByName)]
-struct ModuleCount {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct RecentRow {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Timestamptz)]
-    last_accessed_at: DateTime<Utc>,
-}
-
-/// The actor's dashboard, in five short queries whatever the number of modules: each one simple
-/// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
-/// query joining everything cost milliseconds to plan, and its generic plan aggregated the
-/// member's completions once per module). The five are independent and sent together, so the
-/// dashboard is one batch: it runs as a pipelined read (`guild_db::tenant_read`).
-pub async fn dashboard(
-    conn: &AsyncPgConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Dashboard, LearningError> {
-    let tenant = actor.tenant_id;
-    let user = actor.user_id;
-    // Five independent reads, pipelined: sent together, answered in one round trip.
-    let mut shared = conn;
-    let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())
-        .bind::<SqlUuid, _>(tenant.into_uuid())
-        .bind::<SqlUuid, _>(user.into_uuid())
-        .load::<AssignedRow>(&mut shared);
-    let done = guild_db::sql(
-        "SELECT module_id, count(*) AS n FROM section_completions \
-         WHERE tenant_id = $1 AND user_id = $2 AND archived_at IS NULL GROUP BY module_id",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<ModuleCount>(&mut shared);
-    let completed = module_completions::table
-        .filter(module_completions::tenant_id.eq(tenant.into_uuid()))
-        .filter(module_completions::user_id.eq(user.into_uuid()))
-        .filter(module_completions::archived_at.is_null())
-        .select((
-            module_completions::module_id,
-            module_completions::completed_at,
-        ))
-        .load::<(Uuid, DateTime<Utc>)>(&mut shared);
-    let pinned = guild_db::sql(
-        "SELECT module_id FROM user_pinned_modules WHERE tenant_id = $1 AND user_id = $2 \
-         UNION SELECT module_id FROM company_pinned_modules WHERE tenant_id = $1",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<Locked>(&mut shared);
-    let recent = guild_db::sql(
-        "SELECT a.module_id, m.title, a.last_accessed_at \
-         FROM user_module_access a JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
-         WHERE a.tenant_id = $1 AND a.user_id = $2 \
-         ORDER BY a.last_accessed_at DESC LIMIT 10",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .load::<RecentRow>(&mut shared);
-    let (rows, done, completed, pinned, recent) =
-        try_join5(assigned, done, completed, pinned, recent).await?;
-    let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
-    let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
-    let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
-    let completed_count = completed.len() as i64;
-    let mut assigned: Vec<DashboardModule> = rows
-        .into_iter()
-        .map(|r| {
-            let completed_at = completed.get(&r.module_id).copied();
-            let sections_done = done.get(&r.module_id).copied().unwrap_or(0);
-            let overdue = completed_at.is_none() && r.due_at.is_some_and(|due| due < now);
-            DashboardModule {
-                module_id: r.module_id,
-                locked: r.locked,
-                title: r.title,
-                mandatory: r.mandatory,
-                due_at: r.due_at,
-                overdue,
-                sections_done,
-                sections_total: r.sections_total,
-                percent: if completed_at.is_some() {
-                    100
-                } else {
-                    percent(sections_done, r.sections_total)
-                },
-                completed_at,
-                pinned: pinned.contains(&r.module_id),
-            }
-        })
-        .collect();
-    assigned.sort_by(|a, b| {
-        b.overdue
-            .cmp(&a.overdue)
-            .then(a.completed_at.is_some().cmp(&b.completed_at.is_some()))
-            .then(match (a.due_at, b.due_at) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => a.title.cmp(&b.title),
-            })
-    });
-    let overdue_count = assigned.iter().filter(|m| m.overdue).count() as i64;
-    Ok(Dashboard {
-        assigned,
-        recent: recent
-            .into_iter()
-            .map(|r| RecentModule {
-                module_id: r.module_id,
-                title: r.title,
-                last_accessed_at: r.last_accessed_at,
-            })
-            .collect(),
-        completed_count,
-        overdue_count,
-    })
 }
 
 /// The certificate of the member's active completion of `module`, if any.

@@ -21,7 +21,7 @@
 //! **Renewal.** From 30 days before expiry, [`start_renewal`] archives the member's progress so
 //! they can take the module again while their certificate stays valid; completing it before the
 //! old certificate expires issues a certificate that renews the old one (`renews_certificate_id`)
-//! and emits [`ComplianceRenewal`] (see `progress::evaluate_completion`).
+//! and emits [`ComplianceRenewal`] (see [`crate::completion::evaluate_completion`]).
 //!
 //! **Renewal XP at most once per validity period.** A module whose validity is no longer than the
 //! 30-day renewal window gives a certificate that can be renewed the day it is issued, again and
@@ -50,25 +50,6 @@ use crate::LearningError;
 /// How long before expiry a certificate is "expiring".
 pub fn expiring_window() -> Duration {
     Duration::days(30)
-}
-
-/// The assignments of members to modules, one row per (member, module):
-/// `tenant_id, user_id, module_id, mandatory, assigned_at, due_at`. `{filter}` is appended to
-/// the WHERE clause (which already has `mg.tenant_id = $1`).
-pub(crate) fn assignments_sql(filter: &str) -> String {
-    format!(
-        "SELECT mg.tenant_id, ug.user_id, mg.module_id, \
-                bool_or(mg.is_mandatory) AS mandatory, \
-                max(greatest(ug.created_at, mg.assigned_at, c.started_at)) AS assigned_at, \
-                min(greatest(ug.created_at, mg.assigned_at, c.started_at) \
-                    + make_interval(days => mg.deadline_days)) AS due_at \
-         FROM module_groups mg \
-         JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-         LEFT JOIN assignment_cycles c ON c.tenant_id = mg.tenant_id AND c.user_id = ug.user_id \
-                                      AND c.module_id = mg.module_id \
-         WHERE mg.tenant_id = $1 {filter} \
-         GROUP BY mg.tenant_id, ug.user_id, mg.module_id"
-    )
 }
 
 // --- Events ----------------------------------------------------------------------------------
@@ -149,7 +130,7 @@ pub struct ComplianceRenewal {
     pub certificate_id: Uuid,
     /// It earns renewal XP: only the first renewal of a validity period does
     /// ([`first_renewal_of_period`]). Events written before this field existed earned.
-    #[serde(default = "crate::progress::earned")]
+    #[serde(default = "crate::completion::earned")]
     pub rewarded: bool,
 }
 
@@ -230,7 +211,7 @@ pub async fn send_deadline_reminders(
            AND m.status = 'PUBLISHED' AND ms.status = 'ACTIVE' \
            AND NOT EXISTS (SELECT 1 FROM module_completions c WHERE c.tenant_id = a.tenant_id \
                  AND c.user_id = a.user_id AND c.module_id = a.module_id AND c.archived_at IS NULL)",
-        assignments_sql("")
+        guild_learning::assigned::assignments_sql("")
     );
     let due: Vec<DueRow> = guild_db::sql(sql)
         .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -357,14 +338,6 @@ pub(crate) async fn archive_cycle(
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
         "UPDATE module_completions SET archived_at = $4 \
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
-        "UPDATE quiz_attempts a SET archived_at = $4, \
-                status = CASE WHEN a.status = 'IN_PROGRESS' THEN 'TIMED_OUT' ELSE a.status END, \
-                passed = CASE WHEN a.status = 'IN_PROGRESS' THEN false ELSE a.passed END \
-         FROM quizzes q WHERE q.tenant_id = a.tenant_id AND q.id = a.quiz_id \
-           AND a.tenant_id = $1 AND a.user_id = $2 AND q.module_id = $3 AND a.archived_at IS NULL",
-        "UPDATE assignment_submissions s SET archived_at = $4 \
-         FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.id = s.assignment_id \
-           AND s.tenant_id = $1 AND s.user_id = $2 AND a.module_id = $3 AND s.archived_at IS NULL",
     ] {
         guild_db::sql(sql)
             .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -374,6 +347,9 @@ pub(crate) async fn archive_cycle(
             .execute(conn)
             .await?;
     }
+    // What assessment owns, archived by assessment.
+    guild_assessment::attempts::archive_member_module(conn, tenant, user, module, now).await?;
+    guild_assessment::submissions::archive_member_module(conn, tenant, user, module, now).await?;
     Ok(())
 }
 
@@ -416,22 +392,12 @@ pub async fn scan_expiry(
             continue;
         }
         let user = UserId(cert.user_id);
-        crate::progress::lock_member_module(conn, tenant, user, cert.module_id).await?;
+        crate::completion::lock_member_module(conn, tenant, user, cert.module_id).await?;
         archive_cycle(conn, tenant, user, cert.module_id, now).await?;
-        guild_db::sql(
-            "INSERT INTO assignment_cycles (tenant_id, user_id, module_id, started_at) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, user_id, module_id) DO UPDATE SET started_at = EXCLUDED.started_at",
-        )
-        .bind::<SqlUuid, _>(tenant.into_uuid())
-        .bind::<SqlUuid, _>(cert.user_id)
-        .bind::<SqlUuid, _>(cert.module_id)
-        .bind::<Timestamptz, _>(now)
-        .execute(conn)
-        .await?;
+        guild_learning::assigned::restart_cycle(conn, tenant, user, cert.module_id, now).await?;
         let due: Option<NewDue> = guild_db::sql(format!(
             "SELECT a.due_at FROM ({}) a",
-            assignments_sql("AND ug.user_id = $2 AND mg.module_id = $3")
+            guild_learning::assigned::assignments_sql("AND ug.user_id = $2 AND mg.module_id = $3")
         ))
         .bind::<SqlUuid, _>(tenant.into_uuid())
         .bind::<SqlUuid, _>(cert.user_id)
@@ -466,10 +432,10 @@ pub async fn start_renewal(
     module: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
-    crate::modules::visible(conn, actor, module).await?;
+    guild_learning::access::visible(conn, actor, module).await?;
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    crate::progress::lock_member_module(conn, tenant, user, module).await?;
+    crate::completion::lock_member_module(conn, tenant, user, module).await?;
     let expires: Option<Option<DateTime<Utc>>> = guild_db::schema::certificates::table
         .filter(guild_db::schema::certificates::tenant_id.eq(tenant.into_uuid()))
         .filter(guild_db::schema::certificates::user_id.eq(user.into_uuid()))
@@ -480,7 +446,7 @@ pub async fn start_renewal(
         .first(conn)
         .await
         .optional()?;
-    let active = crate::progress::is_completed(conn, tenant, user, module).await?;
+    let active = crate::completion::is_completed(conn, tenant, user, module).await?;
     match expires {
         Some(Some(at)) if active && at > now && at <= now + expiring_window() => {}
         _ => {
@@ -490,7 +456,7 @@ pub async fn start_renewal(
         }
     }
     archive_cycle(conn, tenant, user, module, now).await?;
-    crate::audit(
+    guild_learning::audit(
         conn,
         actor,
         "RENEWAL_STARTED",
@@ -825,7 +791,7 @@ pub async fn matrix(
                 AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
          WHERE a.mandatory AND m.status = 'PUBLISHED' \
          ORDER BY a.user_id, m.title",
-        assignments_sql("AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR mg.module_id = $3)")
+        guild_learning::assigned::assignments_sql("AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR mg.module_id = $3)")
     ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<Array<SqlUuid>, _>(&page_users)

@@ -1,0 +1,32 @@
+//! The worker's reactions, all in one place: what runs when a domain event is delivered from the
+//! outbox, what each job kind does, and the schedules that enqueue jobs. One file per domain;
+//! route files hold only HTTP handlers.
+//!
+//! - [`emails`]: invitation, password-reset, verification and deadline-reminder emails, and the
+//!   daily prune of the development mailbox.
+//! - [`media`]: removing deleted assets' blobs, and the hourly upload sweep.
+//! - [`compliance`]: the hourly deadline-reminder scan and the daily expiry scan.
+//! - [`gamification`]: XP awards from completions, quiz high scores and compliance renewals.
+//! - [`notifications`]: in-app notifications (and their stream events) from the events a member
+//!   should hear about.
+//!
+//! Delivery is at least once, so every reaction is idempotent (see `docs/ARCHITECTURE.md`).
+
+use guild_db::worker::Registry;
+
+use crate::state::AppState;
+
+pub mod compliance;
+pub mod emails;
+pub mod gamification;
+pub mod media;
+pub mod notifications;
+
+/// Registers every event handler, job and schedule this binary runs.
+pub fn register_all(registry: &mut Registry, state: &AppState) {
+    emails::register(registry, state);
+    media::register(registry, state);
+    compliance::register(registry, state);
+    gamification::register(registry, state);
+    notifications::register(registry, state);
+}

@@ -1,0 +1,328 @@
+//! In-app notifications from domain events: each event a member should hear about becomes one
+//! notification in their inbox (once, however often it is delivered: the dedup key names the
+//! event), then an event on their stream, published to the instances holding it once committed.
+
+use chrono::{DateTime, Utc};
+use guild_assessment::events::{AssignmentGraded, QuizPassed};
+use guild_db::worker::{HandlerError, Registry};
+use guild_gamification::events::{RankChanged, RedemptionApproved, RedemptionRejected};
+use guild_kernel::{TenantId, UserId};
+use guild_notifications::inbox::{self, NewNotification};
+use guild_notifications::stream;
+use guild_notifications::{EntityKind, NotificationType};
+use guild_progress::certificates::CertificateIssued;
+use guild_progress::compliance::{DeadlineReminder, ModuleExpired, ModuleExpiring};
+use guild_progress::overrides::ProgressOverridden;
+use uuid::Uuid;
+
+use crate::routes::notifications::NotificationDto;
+use crate::state::AppState;
+
+/// What a notification says; the module (or reward) it names is looked up when it is written.
+struct Draft {
+    tenant: Uuid,
+    user: Uuid,
+    kind: NotificationType,
+    entity: Option<(EntityKind, Uuid)>,
+    dedup_key: String,
+    subject: Subject,
+    /// Writes the title and body from the subject's name.
+    text: Box<dyn FnOnce(String) -> (String, String) + Send>,
+}
+
+/// What the text names.
+enum Subject {
+    Module(Uuid),
+    Reward(Uuid),
+    Nothing,
+}
+
+/// Registers one notification per event kind a member should hear about.
+pub fn register(registry: &mut Registry, state: &AppState) {
+    on(
+        registry,
+        state,
+        "notify_certificate_issued",
+        |e: CertificateIssued| Draft {
+            tenant: e.tenant_id,
+            user: e.user_id,
+            kind: NotificationType::CertificateIssued,
+            entity: Some((EntityKind::Certificate, e.certificate_id)),
+            dedup_key: format!("certificate_issued:{}", e.certificate_id),
+            subject: Subject::Module(e.module_id),
+            text: Box::new(move |module| {
+                let body = match e.expires_at {
+                    Some(at) => format!("It is valid until {}.", day(at)),
+                    None => "It does not expire.".to_owned(),
+                };
+                (format!("Your certificate for {module}"), body)
+            }),
+        },
+    );
+    on(
+        registry,
+        state,
+        "notify_module_expiring",
+        |e: ModuleExpiring| Draft {
+            tenant: e.tenant_id,
+            user: e.user_id,
+            kind: NotificationType::ModuleExpiring,
+            entity: Some((EntityKind::Module, e.module_id)),
+            dedup_key: format!("module_expiring:{}", e.certificate_id),
+            subject: Subject::Module(e.module_id),
+            text: Box::new(move |module| {
+                (
+                    format!("{module} needs renewing"),
+                    format!(
+                        "Your certificate expires on {}; take the module again before then.",
+                        day(e.expires_at)
+                    ),
+                )
+            }),
+        },
+    );
+    on(
+        registry,
+        state,
+        "notify_module_expired",
+        |e: ModuleExpired| Draft {
+            tenant: e.tenant_id,
+            user: e.user_id,
+            kind: NotificationType::ModuleExpired,
+            entity: Some((EntityKind::Module, e.module_id)),
+            dedup_key: format!("module_expired:{}", e.certificate_id),
+            subject: Subject::Module(e.module_id),
+            text: Box::new(move |module| {
+                let body = match e.new_due_at {
+                    Some(due) => format!(
+                        "Your certificate expired and your progress was reset; it is due again on {}.",
+                        day(due)
+                    ),
+                    None => "Your certificate expired and your progress was reset.".to_owned(),
+                };
+                (format!("{module} expired"), body)
+            }),
+        },
+    );
+    on(
+        registry,
+        state,
+        "notify_deadline_reminder",
+        |e: DeadlineReminder| {
+            let overdue = e.kind == "OVERDUE";
+            Draft {
+                tenant: e.tenant_id,
+                user: e.user_id,
+                kind: NotificationType::DeadlineReminder,
+                entity: Some((EntityKind::Module, e.module_id)),
+                dedup_key: format!(
+                    "deadline:{}:{}:{}",
+                    e.module_id,
+                    e.kind,
+                    e.due_at.timestamp()
+                ),
+                subject: Subject::Nothing,
+                text: Box::new(move |_| {
+                    if overdue {
+                        (
+                            format!("{} is overdue", e.module_title),
+                            format!("It was due on {}.", day(e.due_at)),
+                        )
+                    } else {
+                        (
+                            format!("{} is due soon", e.module_title),
+                            format!("It is due on {}.", day(e.due_at)),
+                        )
+                    }
+                }),
+            }
+        },
+    );
+    on(
+        registry,
+        state,
+        "notify_progress_override",
+        |e: ProgressOverridden| Draft {
+            tenant: e.tenant_id,
+            user: e.user_id,
+            kind: NotificationType::ProgressOverride,
+            entity: Some((EntityKind::Module, e.module_id)),
+            dedup_key: format!("override:{}:{}", e.override_id, e.action),
+            subject: Subject::Module(e.module_id),
+            text: Box::new(move |module| {
+                let title = match e.action.as_str() {
+                    "COMPLETE" => format!("{module} was marked complete for you"),
+                    "RESET" => format!("Your progress in {module} was reset"),
+                    _ => format!("A change to your progress in {module} was undone"),
+                };
+                (title, String::new())
+            }),
+        },
+    );
+    on(registry, state, "notify_quiz_passed", |e: QuizPassed| {
+        let score = e.0;
+        Draft {
+            tenant: score.tenant_id,
+            user: score.user_id,
+            kind: NotificationType::QuizResult,
+            entity: Some((EntityKind::QuizAttempt, score.attempt_id)),
+            dedup_key: format!("quiz_passed:{}", score.attempt_id),
+            subject: Subject::Module(score.module_id),
+            text: Box::new(move |module| {
+                (
+                    format!("You passed the quiz of {module}"),
+                    format!("You scored {:.0}%.", score.score_percent),
+                )
+            }),
+        }
+    });
+    on(
+        registry,
+        state,
+        "notify_assignment_graded",
+        |e: AssignmentGraded| Draft {
+            tenant: e.tenant_id,
+            user: e.user_id,
+            kind: NotificationType::AssignmentGraded,
+            entity: Some((EntityKind::Submission, e.submission_id)),
+            dedup_key: format!("assignment_graded:{}", e.submission_id),
+            subject: Subject::Module(e.module_id),
+            text: Box::new(move |module| {
+                (
+                    format!("Your assignment in {module} was graded"),
+                    format!("You scored {} of {}.", e.score, e.max_score),
+                )
+            }),
+        },
+    );
+    on(registry, state, "notify_rank_up", |e: RankChanged| Draft {
+        tenant: e.tenant_id,
+        user: e.user_id,
+        kind: NotificationType::RankUp,
+        entity: None,
+        dedup_key: format!("rank:{}:{}", e.to, e.lifetime_xp),
+        subject: Subject::Nothing,
+        text: Box::new(move |_| {
+            (
+                format!("You reached the rank {}", e.to),
+                format!("With {} XP earned.", e.lifetime_xp),
+            )
+        }),
+    });
+    on(
+        registry,
+        state,
+        "notify_reward_approved",
+        |e: RedemptionApproved| {
+            let r = e.0;
+            Draft {
+                tenant: r.tenant_id,
+                user: r.user_id,
+                kind: NotificationType::RewardApproved,
+                entity: Some((EntityKind::Redemption, r.redemption_id)),
+                dedup_key: format!("redemption_reviewed:{}", r.redemption_id),
+                subject: Subject::Reward(r.reward_id),
+                text: Box::new(move |reward| {
+                    (
+                        format!("Your redemption of {reward} was approved"),
+                        format!("{} XP spent.", r.cost_xp),
+                    )
+                }),
+            }
+        },
+    );
+    on(
+        registry,
+        state,
+        "notify_reward_rejected",
+        |e: RedemptionRejected| {
+            let r = e.0;
+            Draft {
+                tenant: r.tenant_id,
+                user: r.user_id,
+                kind: NotificationType::RewardRejected,
+                entity: Some((EntityKind::Redemption, r.redemption_id)),
+                dedup_key: format!("redemption_reviewed:{}", r.redemption_id),
+                subject: Subject::Reward(r.reward_id),
+                text: Box::new(move |reward| {
+                    let body = match r.reason {
+                        Some(reason) => format!("{} XP returned. Reason: {reason}", r.cost_xp),
+                        None => format!("{} XP returned.", r.cost_xp),
+                    };
+                    (format!("Your redemption of {reward} was rejected"), body)
+                }),
+            }
+        },
+    );
+}
+
+/// Runs `draft` for every event of type `E`.
+fn on<E, F>(registry: &mut Registry, state: &AppState, name: &'static str, draft: F)
+where
+    E: guild_kernel::DomainEvent,
+    F: Fn(E) -> Draft + Send + Sync + Copy + 'static,
+{
+    let state = state.clone();
+    registry.on_event(name, move |_, event: E| {
+        let state = state.clone();
+        async move { notify(&state, draft(event)).await }
+    });
+}
+
+/// What writing a notification can fail with.
+#[derive(Debug, thiserror::Error)]
+enum NotifyError {
+    #[error(transparent)]
+    Db(#[from] guild_db::DbError),
+    #[error(transparent)]
+    Learning(#[from] guild_learning::LearningError),
+    #[error(transparent)]
+    Gamification(#[from] guild_gamification::GamificationError),
+    #[error(transparent)]
+    Notifications(#[from] guild_notifications::NotificationsError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// Writes the notification and its stream event in the member's tenant, then publishes it.
+async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
+    let tenant = TenantId(draft.tenant);
+    let user = UserId(draft.user);
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let published = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        let name = match draft.subject {
+            Subject::Module(id) => guild_learning::modules::title_of(conn, tenant, id).await?,
+            Subject::Reward(id) => guild_gamification::rewards::title_of(conn, tenant, id).await?,
+            Subject::Nothing => Some(String::new()),
+        };
+        // The module or reward was deleted since: nothing to tell about.
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let (title, body) = (draft.text)(name);
+        let note = NewNotification {
+            user,
+            kind: draft.kind,
+            title,
+            body,
+            entity: draft.entity,
+            dedup_key: draft.dedup_key,
+        };
+        let Some(written) = inbox::deliver(conn, tenant, &note, now).await? else {
+            return Ok(None);
+        };
+        let payload = serde_json::to_value(NotificationDto::from(written))?;
+        let event = stream::append(conn, tenant, user, "notification", &payload, now).await?;
+        Ok::<_, NotifyError>(Some(event))
+    })
+    .await?;
+    if let Some(event) = published {
+        crate::routes::stream::publish(state, tenant, user, &event).await;
+    }
+    Ok(())
+}
+
+fn day(at: DateTime<Utc>) -> String {
+    at.format("%-d %B %Y").to_string()
+}

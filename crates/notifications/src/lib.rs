@@ -1,0 +1,30 @@
+//! Notifications: each member's in-app inbox and their event stream.
+//!
+//! Owns the `notifications`, `member_stream_heads` and `member_stream_events` tables. A notification has a [`NotificationType`], a title and a body
+//! already written for its recipient, the entity it links to (an [`EntityKind`] and an id) and
+//! its read and archived state.
+//!
+//! - [`inbox::deliver`] writes one notification, once per recipient and dedup key: the outbox
+//!   delivers events at least once, and a redelivered event must not notify twice. Whoever reacts
+//!   to an event (the api layer's reactions) builds the notification and names the key.
+//! - [`inbox::list`], [`inbox::unread_count`], [`inbox::mark_read`], [`inbox::mark_all_read`] and
+//!   [`inbox::archive`] are the member's own view; nobody reads or changes another member's inbox.
+//! - [`stream`]: what is pushed to a member (`GET /v1/stream`), numbered per member in commit
+//!   order and kept for a window, so a reconnecting client resumes exactly after the last id it
+//!   saw, or is told to refetch when that is gone.
+//!
+//! Time that decides a rule (`read_at`, `archived_at`, `created_at`) comes in as `now` from the
+//! caller's clock. This crate depends on `kernel` and `db` only; it reads `memberships` (owned by
+//! `tenancy`, below it) to skip members who left.
+
+pub mod error;
+pub mod inbox;
+pub mod kinds;
+pub mod stream;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::NotificationsError;
+pub use inbox::{Link, NewNotification, Notification};
+pub use kinds::{EntityKind, NotificationType};

@@ -1,0 +1,481 @@
+//! Domain tests of the inbox on a real database: delivery once per dedup key, only to active
+//! members, each member's own view, and the read state with a manual clock.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use diesel_async::RunQueryDsl;
+use guild_db::tenant_transaction;
+use guild_kernel::{Actor, GlobalRole, Page, PageRequest, TenantId, TenantRole, UserId};
+use guild_testkit::TestDb;
+use uuid::Uuid;
+
+use crate::inbox::{self, InboxFilter, NewNotification};
+use crate::{EntityKind, Notification, NotificationType, NotificationsError};
+
+fn actor(tenant: Uuid, user: Uuid) -> Actor {
+    Actor {
+        user_id: UserId(user),
+        tenant_id: TenantId(tenant),
+        role: TenantRole::Employee,
+        global_role: GlobalRole::Employee,
+        grants: Vec::new(),
+        subtree: Vec::new(),
+        impersonating: false,
+        api_key: None,
+        request_id: None,
+    }
+}
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap() + Duration::minutes(minute)
+}
+
+/// A tenant whose members have the given membership statuses.
+async fn tenant(db: &TestDb, slug: &str, statuses: &[&str]) -> (Uuid, Vec<Actor>) {
+    let tenant = Uuid::now_v7();
+    let mut conn = db.conn().await;
+    let mut sql = vec![format!(
+        "INSERT INTO tenants (id, name, slug) VALUES ('{tenant}', '{slug}', '{slug}')"
+    )];
+    let mut actors = Vec::new();
+    for (i, status) in statuses.iter().enumerate() {
+        let user = Uuid::now_v7();
+        sql.push(format!(
+            "INSERT INTO users (id, email, name) VALUES ('{user}', 'm{i}@{slug}.example.com', 'Member {i}')"
+        ));
+        sql.push(format!(
+            "INSERT INTO memberships (tenant_id, user_id, role, status) VALUES ('{tenant}', '{user}', 'EMPLOYEE', '{status}')"
+        ));
+        actors.push(actor(tenant, user));
+    }
+    for s in sql {
+        diesel::sql_query(s).execute(&mut conn).await.unwrap();
+    }
+    (tenant, actors)
+}
+
+fn note(to: &Actor, key: &str) -> NewNotification {
+    NewNotification {
+        user: to.user_id,
+        kind: NotificationType::CertificateIssued,
+        title: "Your certificate for Forklift safety".into(),
+        body: "Valid until 1 December 2027.".into(),
+        entity: Some((EntityKind::Certificate, Uuid::now_v7())),
+        dedup_key: key.into(),
+    }
+}
+
+async fn deliver(
+    db: &TestDb,
+    tenant: Uuid,
+    n: &NewNotification,
+    now: DateTime<Utc>,
+) -> Result<Option<Notification>, NotificationsError> {
+    let mut conn = db.conn().await;
+    tenant_transaction(&mut conn, TenantId(tenant), async |c| {
+        inbox::deliver(c, TenantId(tenant), n, now).await
+    })
+    .await
+}
+
+async fn list(
+    db: &TestDb,
+    who: &Actor,
+    filter: InboxFilter,
+    page: &PageRequest,
+) -> Page<Notification> {
+    let mut conn = db.conn().await;
+    tenant_transaction(&mut conn, who.tenant_id, async |c| {
+        inbox::list(c, who, filter, page).await
+    })
+    .await
+    .unwrap()
+}
+
+async fn unread(db: &TestDb, who: &Actor) -> i64 {
+    let mut conn = db.conn().await;
+    tenant_transaction(&mut conn, who.tenant_id, async |c| {
+        inbox::unread_count(c, who).await
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_notifies_once() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let ana = &people[0];
+    let first = deliver(&db, t, &note(ana, "certificate_issued:1"), at(0))
+        .await
+        .unwrap()
+        .expect("delivered");
+    assert_eq!(first.kind, NotificationType::CertificateIssued);
+    assert_eq!(first.created_at, at(0));
+    assert_eq!(first.link.map(|l| l.kind), Some(EntityKind::Certificate));
+    for minute in 1..4 {
+        let again = deliver(&db, t, &note(ana, "certificate_issued:1"), at(minute))
+            .await
+            .unwrap();
+        assert_eq!(again, None, "the same key notifies once");
+    }
+    let other = deliver(&db, t, &note(ana, "certificate_issued:2"), at(5))
+        .await
+        .unwrap();
+    assert!(other.is_some(), "another key is another notification");
+    let inbox = list(&db, ana, InboxFilter::default(), &PageRequest::default()).await;
+    assert_eq!(inbox.data.len(), 2);
+    assert_eq!(unread(&db, ana).await, 2);
+}
+
+#[tokio::test]
+async fn only_active_members_are_notified() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(
+        &db,
+        "acme",
+        &["ACTIVE", "INVITED", "DEACTIVATED", "REMOVED"],
+    )
+    .await;
+    for (who, expected) in people.iter().zip([true, false, false, false]) {
+        let written = deliver(&db, t, &note(who, "k"), at(0)).await.unwrap();
+        assert_eq!(written.is_some(), expected, "{:?}", who.user_id);
+    }
+    // Someone who is not a member of the tenant at all.
+    let (_, strangers) = tenant(&db, "other", &["ACTIVE"]).await;
+    let written = deliver(&db, t, &note(&strangers[0], "k"), at(0))
+        .await
+        .unwrap();
+    assert_eq!(written, None);
+}
+
+#[tokio::test]
+async fn a_member_sees_and_changes_only_their_own_inbox() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE"]).await;
+    let (ana, bo) = (&people[0], &people[1]);
+    let anas = deliver(&db, t, &note(ana, "a"), at(0))
+        .await
+        .unwrap()
+        .unwrap();
+    deliver(&db, t, &note(bo, "b"), at(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let bos_view = list(&db, bo, InboxFilter::default(), &PageRequest::default()).await;
+    assert_eq!(bos_view.data.len(), 1);
+    assert!(
+        bos_view
+            .data
+            .iter()
+            .all(|n| n.user_id == bo.user_id.into_uuid())
+    );
+
+    let mut conn = db.conn().await;
+    let read = tenant_transaction(&mut conn, bo.tenant_id, async |c| {
+        inbox::mark_read(c, bo, anas.id, at(1)).await
+    })
+    .await;
+    assert!(matches!(read, Err(NotificationsError::NotFound)));
+    let archived = tenant_transaction(&mut conn, bo.tenant_id, async |c| {
+        inbox::archive(c, bo, anas.id, at(1)).await
+    })
+    .await;
+    assert!(matches!(archived, Err(NotificationsError::NotFound)));
+    assert_eq!(unread(&db, ana).await, 1, "Ana's notification is untouched");
+
+    // Another tenant's transaction sees nothing of this one, whatever the actor says.
+    let (other, _) = tenant(&db, "other", &["ACTIVE"]).await;
+    let mut intruder = ana.clone();
+    intruder.tenant_id = TenantId(other);
+    let seen = list(
+        &db,
+        &intruder,
+        InboxFilter::default(),
+        &PageRequest::default(),
+    )
+    .await;
+    assert!(seen.data.is_empty());
+}
+
+#[tokio::test]
+async fn read_state_and_the_archive_follow_the_clock() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let ana = &people[0];
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let n = deliver(&db, t, &note(ana, &format!("k{i}")), at(i))
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(n.id);
+    }
+    let mut conn = db.conn().await;
+    let read = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+        inbox::mark_read(c, ana, ids[0], at(10)).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(read.read_at, Some(at(10)));
+    let again = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+        inbox::mark_read(c, ana, ids[0], at(20)).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        again.read_at,
+        Some(at(10)),
+        "reading again keeps the first time"
+    );
+    assert_eq!(unread(&db, ana).await, 2);
+
+    let unread_only = InboxFilter {
+        unread_only: true,
+        archived: false,
+    };
+    let page = list(&db, ana, unread_only, &PageRequest::default()).await;
+    assert_eq!(
+        page.data.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]],
+        "unread, newest first"
+    );
+
+    let archived = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+        inbox::archive(c, ana, ids[1], at(30)).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(archived.archived_at, Some(at(30)));
+    assert_eq!(archived.read_at, Some(at(30)), "archiving reads it");
+    let inbox_now = list(&db, ana, InboxFilter::default(), &PageRequest::default()).await;
+    assert_eq!(
+        inbox_now.data.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[0]]
+    );
+    let archive = InboxFilter {
+        unread_only: false,
+        archived: true,
+    };
+    let archive_view = list(&db, ana, archive, &PageRequest::default()).await;
+    assert_eq!(
+        archive_view.data.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+
+    let changed = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+        inbox::mark_all_read(c, ana, at(40)).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(changed, 1, "only the one still unread in the inbox");
+    assert_eq!(unread(&db, ana).await, 0);
+}
+
+#[tokio::test]
+async fn the_inbox_pages_newest_first_without_gaps() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let ana = &people[0];
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let n = deliver(&db, t, &note(ana, &format!("k{i}")), at(i))
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(n.id);
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut page = PageRequest {
+        limit: Some(3),
+        cursor: None,
+    };
+    loop {
+        let got = list(&db, ana, InboxFilter::default(), &page).await;
+        seen.extend(got.data.iter().map(|n| n.id));
+        match got.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let mut conn = db.conn().await;
+    let forged = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+        let page = PageRequest {
+            limit: None,
+            cursor: Some("not-a-cursor".into()),
+        };
+        inbox::list(c, ana, InboxFilter::default(), &page).await
+    })
+    .await;
+    assert!(matches!(forged, Err(NotificationsError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn long_titles_are_cut_and_blank_ones_refused() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let ana = &people[0];
+    let mut long = note(ana, "long");
+    long.title = "ž".repeat(inbox::MAX_TITLE + 40);
+    long.body = "b".repeat(inbox::MAX_BODY + 1);
+    let written = deliver(&db, t, &long, at(0)).await.unwrap().unwrap();
+    assert_eq!(written.title.chars().count(), inbox::MAX_TITLE);
+    assert!(written.title.ends_with('…'));
+    assert_eq!(written.body.chars().count(), inbox::MAX_BODY);
+    let mut blank = note(ana, "blank");
+    blank.title = "   ".into();
+    assert!(matches!(
+        deliver(&db, t, &blank, at(0)).await,
+        Err(NotificationsError::Invalid(_))
+    ));
+    let mut keyless = note(ana, " ");
+    keyless.title = "t".into();
+    assert!(matches!(
+        deliver(&db, t, &keyless, at(0)).await,
+        Err(NotificationsError::Invalid(_))
+    ));
+}
+
+mod streams {
+    use std::collections::BTreeSet;
+    use std::time::Duration as StdDuration;
+
+    use guild_db::{PoolConfig, build_pool};
+    use serde_json::json;
+
+    use super::*;
+    use crate::stream::{self, Resume, StreamEvent};
+
+    async fn append(db: &TestDb, who: &Actor, n: i64, now: DateTime<Utc>) -> StreamEvent {
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, who.tenant_id, async |c| {
+            stream::append(
+                c,
+                who.tenant_id,
+                who.user_id,
+                "notification",
+                &json!({ "n": n }),
+                now,
+            )
+            .await
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn since(db: &TestDb, who: &Actor, after: i64) -> Resume {
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, who.tenant_id, async |c| {
+            stream::since(c, who.tenant_id, who.user_id, after).await
+        })
+        .await
+        .unwrap()
+    }
+
+    fn seqs(resume: &Resume) -> Vec<i64> {
+        match resume {
+            Resume::Events { events, .. } => events.iter().map(|e| e.seq).collect(),
+            Resume::Reset { .. } => panic!("a reset where events were expected"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_resumes_exactly_after_the_last_id_they_saw() {
+        let db = TestDb::new().await;
+        let (_, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE"]).await;
+        let (ana, bo) = (&people[0], &people[1]);
+        for i in 1..=5 {
+            assert_eq!(
+                append(&db, ana, i, at(i)).await.seq,
+                i,
+                "numbered per member"
+            );
+        }
+        assert_eq!(
+            append(&db, bo, 1, at(1)).await.seq,
+            1,
+            "Bo's stream counts on its own"
+        );
+        assert_eq!(seqs(&since(&db, ana, 0).await), vec![1, 2, 3, 4, 5]);
+        assert_eq!(seqs(&since(&db, ana, 3).await), vec![4, 5]);
+        assert_eq!(seqs(&since(&db, ana, 5).await), Vec::<i64>::new());
+        assert_eq!(seqs(&since(&db, bo, 0).await), vec![1]);
+        // An id never given out asks the client to refetch.
+        assert_eq!(since(&db, ana, 9).await, Resume::Reset { head: 5 });
+        assert_eq!(since(&db, ana, -1).await, Resume::Reset { head: 5 });
+    }
+
+    #[tokio::test]
+    async fn events_older_than_the_window_resume_as_a_reset() {
+        let db = TestDb::new().await;
+        let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+        let ana = &people[0];
+        for i in 1..=4 {
+            append(&db, ana, i, at(i * 60)).await;
+        }
+        let mut conn = db.conn().await;
+        let pruned = tenant_transaction(&mut conn, TenantId(t), async |c| {
+            stream::prune(c, TenantId(t), at(150)).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(pruned, 2, "the events at 60 and 120 minutes");
+        assert_eq!(since(&db, ana, 1).await, Resume::Reset { head: 4 });
+        assert_eq!(
+            seqs(&since(&db, ana, 2).await),
+            vec![3, 4],
+            "nothing after 2 was lost"
+        );
+        // Everything pruned: ids keep rising, and an old id is a reset.
+        tenant_transaction(&mut conn, TenantId(t), async |c| {
+            stream::prune(c, TenantId(t), at(1000)).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(since(&db, ana, 3).await, Resume::Reset { head: 4 });
+        assert_eq!(seqs(&since(&db, ana, 4).await), Vec::<i64>::new());
+        assert_eq!(append(&db, ana, 5, at(2000)).await.seq, 5);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_number_a_members_events_without_gaps_or_repeats() {
+        let db = TestDb::new().await;
+        let (_, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+        let ana = people[0].clone();
+        let pool = build_pool(&PoolConfig {
+            url: db.url().to_owned(),
+            max_size: 8,
+            timeout: StdDuration::from_secs(60),
+        })
+        .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let (pool, ana) = (pool.clone(), ana.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = guild_db::connect(&pool).await.unwrap();
+                tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+                    stream::append(
+                        c,
+                        ana.tenant_id,
+                        ana.user_id,
+                        "notification",
+                        &json!({ "i": i }),
+                        at(0),
+                    )
+                    .await
+                })
+                .await
+                .unwrap()
+                .seq
+            }));
+        }
+        let mut numbers = BTreeSet::new();
+        for task in tasks {
+            numbers.insert(task.await.unwrap());
+        }
+        assert_eq!(numbers, (1..=40).collect::<BTreeSet<i64>>());
+        let all = seqs(&since(&db, &ana, 0).await);
+        assert_eq!(all, (1..=40).collect::<Vec<i64>>());
+    }
+}

@@ -1,0 +1,234 @@
+//! The member's dashboard: their assigned, published modules (overdue first), what they opened
+//! recently and how much they completed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use futures_util::future::try_join5;
+use guild_db::schema::module_completions;
+use guild_kernel::Actor;
+use guild_learning::LearningError;
+use guild_learning::access::PREREQUISITE_MISSING;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::completion::percent;
+
+#[derive(QueryableByName)]
+struct Pinned {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+}
+
+/// One assigned module on a member's dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardModule {
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// Assigned as mandatory to one of the member's groups.
+    pub mandatory: bool,
+    /// The earliest due date of the assignments.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Due and not completed.
+    pub overdue: bool,
+    /// Sections done.
+    pub sections_done: i64,
+    /// Sections in the module.
+    pub sections_total: i64,
+    /// 0–100 (sections only; 100 once completed).
+    pub percent: i32,
+    /// When completed (this cycle).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Pinned by the member or for the company.
+    pub pinned: bool,
+    /// Prerequisites not completed yet.
+    pub locked: bool,
+}
+
+/// A recently opened module.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentModule {
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// When the member last opened it.
+    pub last_accessed_at: DateTime<Utc>,
+}
+
+/// A member's dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// Published modules assigned to the member's groups: overdue first, then by due date.
+    pub assigned: Vec<DashboardModule>,
+    /// The ten modules opened most recently.
+    pub recent: Vec<RecentModule>,
+    /// Modules completed (this cycle).
+    pub completed_count: i64,
+    /// Assigned modules overdue.
+    pub overdue_count: i64,
+}
+
+#[derive(QueryableByName)]
+struct AssignedRow {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Bool)]
+    mandatory: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    sections_total: i64,
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// The member's assigned, published modules with their section counts and whether a
+/// prerequisite still locks them (`$1` tenant, `$2` member). Built once: the text is fixed.
+static DASHBOARD_ASSIGNED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH assigned AS ({}) \
+         SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
+                (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
+                EXISTS (SELECT 1 FROM module_prerequisites p \
+                        WHERE p.tenant_id = m.tenant_id AND p.module_id = m.id AND {PREREQUISITE_MISSING}) AS locked \
+         FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
+         WHERE m.status = 'PUBLISHED'",
+        guild_learning::assigned::assignments_sql("AND ug.user_id = $2")
+    )
+});
+
+#[derive(QueryableByName)]
+struct ModuleCount {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct RecentRow {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Timestamptz)]
+    last_accessed_at: DateTime<Utc>,
+}
+
+/// The actor's dashboard, in five short queries whatever the number of modules: each one simple
+/// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
+/// query joining everything cost milliseconds to plan, and its generic plan aggregated the
+/// member's completions once per module). The five are independent and sent together, so the
+/// dashboard is one batch: it runs as a pipelined read (`guild_db::tenant_read`).
+pub async fn dashboard(
+    conn: &AsyncPgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, LearningError> {
+    let tenant = actor.tenant_id;
+    let user = actor.user_id;
+    // Five independent reads, pipelined: sent together, answered in one round trip.
+    let mut shared = conn;
+    let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(user.into_uuid())
+        .load::<AssignedRow>(&mut shared);
+    let done = guild_db::sql(
+        "SELECT module_id, count(*) AS n FROM section_completions \
+         WHERE tenant_id = $1 AND user_id = $2 AND archived_at IS NULL GROUP BY module_id",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load::<ModuleCount>(&mut shared);
+    let completed = module_completions::table
+        .filter(module_completions::tenant_id.eq(tenant.into_uuid()))
+        .filter(module_completions::user_id.eq(user.into_uuid()))
+        .filter(module_completions::archived_at.is_null())
+        .select((
+            module_completions::module_id,
+            module_completions::completed_at,
+        ))
+        .load::<(Uuid, DateTime<Utc>)>(&mut shared);
+    let pinned = guild_db::sql(
+        "SELECT module_id FROM user_pinned_modules WHERE tenant_id = $1 AND user_id = $2 \
+         UNION SELECT module_id FROM company_pinned_modules WHERE tenant_id = $1",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load::<Pinned>(&mut shared);
+    let recent = guild_db::sql(
+        "SELECT a.module_id, m.title, a.last_accessed_at \
+         FROM user_module_access a JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
+         WHERE a.tenant_id = $1 AND a.user_id = $2 \
+         ORDER BY a.last_accessed_at DESC LIMIT 10",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load::<RecentRow>(&mut shared);
+    let (rows, done, completed, pinned, recent) =
+        try_join5(assigned, done, completed, pinned, recent).await?;
+    let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
+    let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
+    let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
+    let completed_count = completed.len() as i64;
+    let mut assigned: Vec<DashboardModule> = rows
+        .into_iter()
+        .map(|r| {
+            let completed_at = completed.get(&r.module_id).copied();
+            let sections_done = done.get(&r.module_id).copied().unwrap_or(0);
+            let overdue = completed_at.is_none() && r.due_at.is_some_and(|due| due < now);
+            DashboardModule {
+                module_id: r.module_id,
+                locked: r.locked,
+                title: r.title,
+                mandatory: r.mandatory,
+                due_at: r.due_at,
+                overdue,
+                sections_done,
+                sections_total: r.sections_total,
+                percent: if completed_at.is_some() {
+                    100
+                } else {
+                    percent(sections_done, r.sections_total)
+                },
+                completed_at,
+                pinned: pinned.contains(&r.module_id),
+            }
+        })
+        .collect();
+    assigned.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then(a.completed_at.is_some().cmp(&b.completed_at.is_some()))
+            .then(match (a.due_at, b.due_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => a.title.cmp(&b.title),
+            })
+    });
+    let overdue_count = assigned.iter().filter(|m| m.overdue).count() as i64;
+    Ok(Dashboard {
+        assigned,
+        recent: recent
+            .into_iter()
+            .map(|r| RecentModule {
+                module_id: r.module_id,
+                title: r.title,
+                last_accessed_at: r.last_accessed_at,
+            })
+            .collect(),
+        completed_count,
+        overdue_count,
+    })
+}

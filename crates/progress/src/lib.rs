@@ -1,0 +1,37 @@
+//! Progress: what members have done with learning content, and what follows from it.
+//!
+//! - [`completion`]: completed sections, module completion ([`completion::evaluate_completion`],
+//!   exactly once per member and module), a member's progress on a module.
+//! - [`attempts`]: the assessment writes that can finish a module (a quiz attempt submitted or
+//!   graded, an assignment submission graded), each followed by the completion check in its
+//!   transaction.
+//! - [`certificates`]: issued on completion, verified publicly, revoked, expiring.
+//! - [`overrides`]: administrators' progress overrides and members' self-assessments.
+//! - [`compliance`]: deadline reminders, certificate expiry and renewal (archiving a member's
+//!   cycle), the compliance matrix.
+//! - [`dashboard`]: the member's dashboard.
+//! - [`modules`]: deleting a module, which revokes its certificates.
+//! - [`titles`]: the titles of modules, quizzes and certificates, for gamification's ledger.
+//!
+//! Owns the tables `section_completions`, `module_completions`, `certificates`,
+//! `progress_overrides`, `module_self_assessments`, `compliance_notices` and
+//! `deadline_reminders` (the ownership map is in `docs/ARCHITECTURE.md`). It sits above
+//! `guild-learning` and `guild-assessment` and reads their tables; what they own it changes only
+//! through their functions (archiving a member's attempts and submissions, a new assignment
+//! cycle). Errors are learning's [`LearningError`] (codes such as `module_locked`,
+//! `certificate_not_found`), kept as they were when this code lived in learning.
+
+pub mod attempts;
+pub mod certificates;
+pub mod completion;
+pub mod compliance;
+pub mod dashboard;
+pub mod modules;
+pub mod overrides;
+pub mod titles;
+
+#[cfg(test)]
+mod tests;
+
+pub use completion::evaluate_completion;
+pub use guild_learning::LearningError;

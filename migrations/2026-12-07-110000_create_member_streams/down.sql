@@ -1,0 +1,2 @@
+DROP TABLE member_stream_events;
+DROP TABLE member_stream_heads;
