@@ -1,24 +1,15 @@
-//! The member's inbox over HTTP: listing, the badge, read state, the archive, and nobody else's.
+//! The member's inbox and event stream over HTTP: listing, the badge, read state, the archive,
+//! nobody else's; notifications from domain events, once; the stream live and resumed.
 
-use actix_web::http::Method;
+use std::pin::Pin;
+
 use chrono::Utc;
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::inbox::{self, NewNotification};
 use guild_notifications::{EntityKind, NotificationType};
-use guild_tests::{
-    World, access, assert_problem, count, join, json_request, published_module, send, sign_up,
-    world,
-};
+use guild_tests::{TestApp, World, access, assert_problem, count};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn get(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::GET, uri, Some(token), None)
-}
-
-fn post(uri: &str, token: &str) -> actix_http::Request {
-    json_request(Method::POST, uri, Some(token), None)
-}
 
 fn uuid(v: &Value) -> Uuid {
     v.as_str().and_then(|s| s.parse().ok()).expect("a uuid")
@@ -46,19 +37,19 @@ async fn deliver(w: &World, tenant: Uuid, user: Uuid, key: &str, title: &str) ->
 
 #[actix_web::test]
 async fn a_member_reads_and_archives_their_own_notifications() {
-    let (w, app) = world(|_| {}).await;
-    let signed_up = sign_up(&app, "acme").await;
+    let app = TestApp::new().await;
+    let signed_up = app.sign_up("acme").await;
     let owner = access(&signed_up);
     let tenant = uuid(&signed_up["tenant"]["id"]);
-    let ana = access(&join(&app, &w, &owner, "ana@acme.example.com", "EMPLOYEE").await);
-    let ana_id = uuid(&send(&app, get("/v1/me", &ana)).await.json["user"]["id"]);
-    let owner_id = uuid(&send(&app, get("/v1/me", &owner)).await.json["user"]["id"]);
+    let ana = app.member(&owner, "ana@acme.example.com", "EMPLOYEE").await;
+    let ana_id: Uuid = app.me_id(&ana).await.parse().expect("a uuid");
+    let owner_id: Uuid = app.me_id(&owner).await.parse().expect("a uuid");
 
-    let first = deliver(&w, tenant, ana_id, "quiz:1", "Forklift quiz: passed").await;
-    let second = deliver(&w, tenant, ana_id, "quiz:2", "Ladders quiz: passed").await;
-    let owners = deliver(&w, tenant, owner_id, "quiz:3", "Owner's result").await;
+    let first = deliver(&app, tenant, ana_id, "quiz:1", "Forklift quiz: passed").await;
+    let second = deliver(&app, tenant, ana_id, "quiz:2", "Ladders quiz: passed").await;
+    let owners = deliver(&app, tenant, owner_id, "quiz:3", "Owner's result").await;
 
-    let inbox = send(&app, get("/v1/me/notifications", &ana)).await;
+    let inbox = app.get("/v1/me/notifications", &ana).await;
     assert_eq!(inbox.status, 200, "{}", inbox.text);
     let ids: Vec<Uuid> = inbox.json["data"]
         .as_array()
@@ -70,125 +61,113 @@ async fn a_member_reads_and_archives_their_own_notifications() {
     assert_eq!(inbox.json["data"][0]["kind"], "QUIZ_RESULT");
     assert_eq!(inbox.json["data"][0]["link"]["kind"], "QUIZ_ATTEMPT");
     assert_eq!(inbox.json["data"][0]["read_at"], Value::Null);
-    let badge = send(&app, get("/v1/me/notifications/unread-count", &ana)).await;
+    let badge = app.get("/v1/me/notifications/unread-count", &ana).await;
     assert_eq!(badge.json["unread"], 2, "{}", badge.text);
 
     // Someone else's notification is not found, for reading and for archiving.
     for action in ["read", "archive"] {
-        let refused = send(
-            &app,
-            post(&format!("/v1/me/notifications/{owners}/{action}"), &ana),
-        )
-        .await;
+        let refused = app
+            .post(
+                &format!("/v1/me/notifications/{owners}/{action}"),
+                &ana,
+                json!({}),
+            )
+            .await;
         assert_problem(&refused, 404, "notification_not_found");
     }
 
-    let read = send(
-        &app,
-        post(&format!("/v1/me/notifications/{first}/read"), &ana),
-    )
-    .await;
+    let read = app
+        .post(
+            &format!("/v1/me/notifications/{first}/read"),
+            &ana,
+            json!({}),
+        )
+        .await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert!(read.json["read_at"].is_string());
-    let unread = send(&app, get("/v1/me/notifications?unread=true", &ana)).await;
+    let unread = app.get("/v1/me/notifications?unread=true", &ana).await;
     assert_eq!(unread.json["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(uuid(&unread.json["data"][0]["id"]), second);
 
-    let archived = send(
-        &app,
-        post(&format!("/v1/me/notifications/{second}/archive"), &ana),
-    )
-    .await;
+    let archived = app
+        .post(
+            &format!("/v1/me/notifications/{second}/archive"),
+            &ana,
+            json!({}),
+        )
+        .await;
     assert_eq!(archived.status, 200, "{}", archived.text);
     assert!(archived.json["archived_at"].is_string());
-    let inbox = send(&app, get("/v1/me/notifications", &ana)).await;
+    let inbox = app.get("/v1/me/notifications", &ana).await;
     assert_eq!(inbox.json["data"].as_array().map(Vec::len), Some(1));
-    let archive = send(&app, get("/v1/me/notifications?archived=true", &ana)).await;
+    let archive = app.get("/v1/me/notifications?archived=true", &ana).await;
     assert_eq!(uuid(&archive.json["data"][0]["id"]), second);
-    let badge = send(&app, get("/v1/me/notifications/unread-count", &ana)).await;
+    let badge = app.get("/v1/me/notifications/unread-count", &ana).await;
     assert_eq!(badge.json["unread"], 0);
 
     // The owner's badge never moved; read-all clears it.
-    let owners_badge = send(&app, get("/v1/me/notifications/unread-count", &owner)).await;
+    let owners_badge = app.get("/v1/me/notifications/unread-count", &owner).await;
     assert_eq!(owners_badge.json["unread"], 1);
-    let all = send(&app, post("/v1/me/notifications/read-all", &owner)).await;
+    let all = app
+        .post("/v1/me/notifications/read-all", &owner, json!({}))
+        .await;
     assert_eq!(all.json["marked"], 1, "{}", all.text);
-    let owners_badge = send(&app, get("/v1/me/notifications/unread-count", &owner)).await;
+    let owners_badge = app.get("/v1/me/notifications/unread-count", &owner).await;
     assert_eq!(owners_badge.json["unread"], 0);
 }
 
 #[actix_web::test]
 async fn another_tenants_member_cannot_touch_a_notification() {
-    let (w, app) = world(|_| {}).await;
-    let alpha = sign_up(&app, "alpha").await;
-    let beta = access(&sign_up(&app, "beta").await);
-    let alpha_owner = uuid(&send(&app, get("/v1/me", &access(&alpha))).await.json["user"]["id"]);
+    let app = TestApp::new().await;
+    let alpha = app.sign_up("alpha").await;
+    let beta = app.owner("beta").await;
+    let alpha_owner: Uuid = app.me_id(&access(&alpha)).await.parse().expect("a uuid");
     let id = deliver(
-        &w,
+        &app,
         uuid(&alpha["tenant"]["id"]),
         alpha_owner,
         "k",
         "Alpha only",
     )
     .await;
-    let refused = send(
-        &app,
-        post(&format!("/v1/me/notifications/{id}/read"), &beta),
-    )
-    .await;
+    let refused = app
+        .post(&format!("/v1/me/notifications/{id}/read"), &beta, json!({}))
+        .await;
     assert_problem(&refused, 404, "notification_not_found");
-    let seen = send(&app, get("/v1/me/notifications", &beta)).await;
+    let seen = app.get("/v1/me/notifications", &beta).await;
     assert_eq!(seen.json["data"].as_array().map(Vec::len), Some(0));
 }
 
-/// A member with a published module of the tenant, and the owner's token.
-async fn member_and_module<S, B>(app: &S, w: &World) -> (String, String, String, String)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let owner = access(&sign_up(app, "acme").await);
-    send(
-        app,
-        json_request(
-            Method::PATCH,
-            "/v1/tenant",
-            Some(&owner),
-            Some(json!({ "catalog_open": true })),
-        ),
-    )
-    .await;
-    let ann = access(&join(app, w, &owner, "ann@acme.example.com", "EMPLOYEE").await);
-    let ann_id = send(app, get("/v1/me", &ann)).await.json["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let (module, _) = published_module(app, &owner, "Ladders").await;
+/// The owner's token, a member's token and id, and a published module of the tenant.
+async fn member_and_module(app: &TestApp) -> (String, String, String, String) {
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let (module, _) = app.published_module(&owner, "Ladders").await;
     (owner, ann, ann_id, module)
+}
+
+/// A manager completes the module for Ann, with a certificate.
+async fn complete_for(app: &TestApp, owner: &str, ann_id: &str, module: &str) {
+    let done = app
+        .post(
+            &format!("/v1/members/{ann_id}/progress-overrides"),
+            owner,
+            json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified externally", "allow_certificate": true }),
+        )
+        .await;
+    assert_eq!(done.status, 201, "{}", done.text);
 }
 
 #[actix_web::test]
 async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
-    let (w, app) = world(|_| {}).await;
-    let (owner, ann, ann_id, module) = member_and_module(&app, &w).await;
-    let done = send(
-        &app,
-        json_request(
-            Method::POST,
-            &format!("/v1/members/{ann_id}/progress-overrides"),
-            Some(&owner),
-            Some(json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified externally", "allow_certificate": true })),
-        ),
-    )
-    .await;
-    assert_eq!(done.status, 201, "{}", done.text);
-    w.run_worker().await;
+    let app = TestApp::new().await;
+    let (owner, ann, ann_id, module) = member_and_module(&app).await;
+    complete_for(&app, &owner, &ann_id, &module).await;
+    app.run_worker().await;
 
-    let inbox = send(&app, get("/v1/me/notifications", &ann)).await;
+    let inbox = app.get("/v1/me/notifications", &ann).await;
     let mut kinds: Vec<String> = inbox.json["data"]
         .as_array()
         .expect("a page")
@@ -217,9 +196,9 @@ async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
     assert_eq!(certificate["link"]["kind"], "CERTIFICATE");
 
     // The outbox delivers at least once: every event delivered again notifies nobody twice.
-    let before = count(&w, "SELECT count(*) AS n FROM notifications").await;
+    let before = count(&app, "SELECT count(*) AS n FROM notifications").await;
     let redelivered = count(
-        &w,
+        &app,
         "WITH again AS (UPDATE outbox_events SET status = 'PENDING', available_at = now() \
          RETURNING 1) SELECT count(*) AS n FROM again",
     )
@@ -228,13 +207,13 @@ async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
         redelivered >= 2,
         "the override's events are delivered again"
     );
-    w.run_worker().await;
+    app.run_worker().await;
     assert_eq!(
-        count(&w, "SELECT count(*) AS n FROM notifications").await,
+        count(&app, "SELECT count(*) AS n FROM notifications").await,
         before
     );
     // Nobody else heard of it.
-    let owners = send(&app, get("/v1/me/notifications", &owner)).await;
+    let owners = app.get("/v1/me/notifications", &owner).await;
     assert_eq!(owners.json["data"].as_array().map(Vec::len), Some(0));
 }
 
@@ -269,7 +248,7 @@ async fn push(w: &World, tenant: Uuid, user: Uuid, n: i64, publish: bool) -> i64
 }
 
 /// The next frame of an open event stream (each frame is one chunk).
-async fn frame<B: actix_web::body::MessageBody>(body: &mut std::pin::Pin<Box<B>>) -> String {
+async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> String {
     let chunk = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
@@ -292,10 +271,17 @@ fn id_of(frame: &str) -> Option<i64> {
 
 #[actix_web::test]
 async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once() {
-    let (w, app) = world(|_| {}).await;
-    let (owner, ann, ann_id, module) = member_and_module(&app, &w).await;
-    let tenant = uuid(&send(&app, get("/v1/me", &ann)).await.json["active_tenant"]["id"]);
+    let app = TestApp::new().await;
+    let (owner, ann, ann_id, module) = member_and_module(&app).await;
+    let tenant = uuid(&app.get("/v1/me", &ann).await.json["active_tenant"]["id"]);
     let ann_uuid: Uuid = ann_id.parse().expect("a uuid");
+    // The stream is read frame by frame from the raw service over the same state (the TestApp
+    // collects whole bodies).
+    let raw = actix_web::test::init_service(guild_api::build_app_with(
+        app.state.clone(),
+        Box::new(|_| {}),
+    ))
+    .await;
     let open = |last: Option<&str>| {
         let mut req = actix_web::test::TestRequest::get()
             .uri("/v1/stream")
@@ -307,7 +293,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     };
 
     // Live: what the worker's reactions write reaches an open stream.
-    let live = actix_web::test::call_service(&app, open(None)).await;
+    let live = actix_web::test::call_service(&raw, open(None)).await;
     assert_eq!(live.status(), 200);
     assert_eq!(
         live.headers()
@@ -317,18 +303,8 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     );
     let mut body = Box::pin(live.into_body());
     assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
-    let done = send(
-        &app,
-        json_request(
-            Method::POST,
-            &format!("/v1/members/{ann_id}/progress-overrides"),
-            Some(&owner),
-            Some(json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified externally", "allow_certificate": true })),
-        ),
-    )
-    .await;
-    assert_eq!(done.status, 201, "{}", done.text);
-    w.run_worker().await;
+    complete_for(&app, &owner, &ann_id, &module).await;
+    app.run_worker().await;
     let first = frame(&mut body).await;
     let second = frame(&mut body).await;
     assert_eq!(
@@ -344,27 +320,27 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     drop(body);
 
     // Disconnected: two events are written (and published to nobody).
-    assert_eq!(push(&w, tenant, ann_uuid, 3, true).await, 3);
-    assert_eq!(push(&w, tenant, ann_uuid, 4, false).await, 4);
+    assert_eq!(push(&app, tenant, ann_uuid, 3, true).await, 3);
+    assert_eq!(push(&app, tenant, ann_uuid, 4, false).await, 4);
 
     // Reconnecting after id 2 receives 3 and 4, then what follows, in order, once each.
-    let resumed = actix_web::test::call_service(&app, open(Some("2"))).await;
+    let resumed = actix_web::test::call_service(&raw, open(Some("2"))).await;
     let mut body = Box::pin(resumed.into_body());
     assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
     assert_eq!(id_of(&frame(&mut body).await), Some(3));
     assert_eq!(id_of(&frame(&mut body).await), Some(4));
-    push(&w, tenant, ann_uuid, 5, true).await;
+    push(&app, tenant, ann_uuid, 5, true).await;
     assert_eq!(id_of(&frame(&mut body).await), Some(5));
     // A publish that never arrives (6) is read back when the next one (7) shows the gap.
-    push(&w, tenant, ann_uuid, 6, false).await;
-    push(&w, tenant, ann_uuid, 7, true).await;
+    push(&app, tenant, ann_uuid, 6, false).await;
+    push(&app, tenant, ann_uuid, 7, true).await;
     assert_eq!(id_of(&frame(&mut body).await), Some(6));
     assert_eq!(id_of(&frame(&mut body).await), Some(7));
     drop(body);
 
     // An id the server never gave out: a reset to the current head.
     for bogus in ["abc", "99"] {
-        let reset = actix_web::test::call_service(&app, open(Some(bogus))).await;
+        let reset = actix_web::test::call_service(&raw, open(Some(bogus))).await;
         let mut body = Box::pin(reset.into_body());
         assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
         let reset = frame(&mut body).await;
@@ -373,7 +349,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     }
     // Without a token there is no stream.
     let anonymous = actix_web::test::call_service(
-        &app,
+        &raw,
         actix_web::test::TestRequest::get()
             .uri("/v1/stream")
             .to_request(),
