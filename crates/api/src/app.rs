@@ -23,8 +23,9 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    api_keys, assignments, audit, auth, compliance, gamification, groups, media, members, modules,
-    notifications, ops, preferences, progress, quizzes, stream, tenants, versions,
+    V1, api_keys, assignments, audit, auth, compliance, gamification, groups, leaderboard, me,
+    media, members, modules, ops, progress, quizzes, redemptions, rewards, stream, tenants,
+    versions, xp,
 };
 use crate::state::AppState;
 
@@ -38,12 +39,14 @@ fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(ops::get_metrics)
         .route("/blobs/{key:.+}", web::get().to(media::serve_blob))
         .route("/blobs/{key:.+}", web::put().to(media::receive_blob))
-        .service(scope("/v1").configure(v1));
+        .service(scope(V1).configure(v1));
 }
 
 /// The versioned API: one scope per first path segment, so a request is matched against the
 /// routes of its resource only (a route is a regex match; a flat list of ~135 was tried in turn,
-/// for every request). Order within a scope is registration order.
+/// for every request). A route file declares its segment (`routes::segment`) and registers its
+/// handlers in its `configure`. Order within a scope is registration order, and the spec lists
+/// paths in that order.
 fn v1(cfg: &mut ServiceConfig<'_>) {
     // The spec itself is not an operation of the spec.
     cfg.route("/openapi.json", web::get().to(openapi_json))
@@ -58,28 +61,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(auth::request_password_reset)
                 .service(auth::confirm_password_reset),
         )
-        .service(
-            scope("/me")
-                .service(auth::get_me)
-                .service(auth::change_password)
-                .service(auth::request_email_verification)
-                .service(auth::list_my_invitations)
-                .service(auth::accept_my_invitation)
-                .service(auth::decline_my_invitation)
-                .service(preferences::get_email_preferences)
-                .service(preferences::update_email_preferences)
-                .service(progress::get_my_dashboard)
-                .service(progress::list_my_certificates)
-                .service(gamification::get_my_xp)
-                .service(gamification::list_my_xp_transactions)
-                .service(gamification::set_leaderboard_visibility)
-                .service(gamification::list_my_redemptions)
-                .service(notifications::list_my_notifications)
-                .service(notifications::get_my_unread_notification_count)
-                .service(notifications::mark_all_notifications_read)
-                .service(notifications::mark_notification_read)
-                .service(notifications::archive_notification),
-        )
+        .configure(me::configure)
         .service(
             scope("/tenant")
                 .service(tenants::get_tenant)
@@ -227,28 +209,11 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(assignments::grade_submission),
         )
         .service(scope("/assignment-reviews").service(assignments::list_assignment_reviews))
-        .service(scope("/xp").service(gamification::adjust_xp))
-        .service(scope("/leaderboard").service(gamification::get_leaderboard))
-        .service(
-            scope("/gamification")
-                .service(gamification::get_settings)
-                .service(gamification::update_settings),
-        )
-        .service(
-            scope("/rewards")
-                .service(gamification::list_rewards)
-                .service(gamification::create_reward)
-                .service(gamification::update_reward)
-                .service(gamification::delete_reward)
-                .service(gamification::redeem_reward),
-        )
-        .service(
-            scope("/redemptions")
-                .service(gamification::list_redemptions)
-                .service(gamification::approve_redemption)
-                .service(gamification::reject_redemption)
-                .service(gamification::cancel_redemption),
-        );
+        .configure(xp::configure)
+        .configure(leaderboard::configure)
+        .configure(gamification::configure)
+        .configure(rewards::configure)
+        .configure(redemptions::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: one mechanism for every POST that creates a resource or moves XP, stock or
 //! attempts (see `docs/API-DESIGN.md`).
 //!
-//! A handler takes an [`Idempotency`] and runs its write through [`Idempotency::run`]. With a key,
+//! A handler takes an [`Idempotency`] and runs its write through [`once`]. With a key,
 //! the write's transaction first claims the key (`guild_db::idempotency::claim`, a
 //! transaction-scoped advisory lock per tenant, user and key, so a concurrent repeat waits and
 //! then replays), and stores the response in the same transaction as the write it describes:
@@ -24,6 +24,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
+use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -144,30 +145,10 @@ impl Idempotency {
         hex::encode(hash.finalize())
     }
 
-    /// Runs `f` in one transaction scoped to the actor's tenant and answers `status` with its
-    /// result as JSON; with a key, claims it first and stores the answer with the write (see the
-    /// module docs).
-    pub(crate) async fn run<D, E, F>(
-        &self,
-        state: &AppState,
-        actor: &Actor,
-        status: StatusCode,
-        f: F,
-    ) -> Result<HttpResponse, ApiError>
-    where
-        for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
-            + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
-            + Send,
-        D: Serialize + Send,
-        E: From<guild_db::DbError> + ErrorCode + Send,
-    {
-        self.run_with(state, actor, move |_: &D| status, f).await
-    }
-
-    /// [`run`](Self::run) for a write whose success status depends on its result (e.g. 201 for
-    /// a new resource, 200 for an existing one): `status` decides it, and a replay answers the
-    /// stored one.
-    pub(crate) async fn run_with<D, E, F, S>(
+    /// Runs `f` in one transaction scoped to the actor's tenant and answers its result as JSON
+    /// with the status `status` decides; with a key, claims it first and stores the answer with
+    /// the write (see the module docs).
+    pub(crate) async fn run<D, E, F, S>(
         &self,
         state: &AppState,
         actor: &Actor,
@@ -180,8 +161,9 @@ impl Idempotency {
             + Send,
         D: Serialize + Send,
         E: From<guild_db::DbError> + ErrorCode + Send,
-        S: FnOnce(&D) -> StatusCode + Send,
+        S: Success<D>,
     {
+        let status = move |value: &D| status.of(value);
         let Some(key) = self.key.as_deref() else {
             let value = crate::routes::common::in_tenant(state, actor, f).await?;
             return Ok(HttpResponse::build(status(&value)).json(value));
@@ -215,6 +197,46 @@ impl Idempotency {
             .detail("this Idempotency-Key was used for a different request")),
         }
     }
+}
+
+/// The success status of an idempotent write: a [`StatusCode`], or a function of the result for
+/// a write whose status depends on it (e.g. 201 for a new resource, 200 for an existing one; a
+/// replay answers the stored one).
+pub(crate) trait Success<D>: Send {
+    /// The status to answer `value` with.
+    fn of(self, value: &D) -> StatusCode;
+}
+
+impl<D> Success<D> for StatusCode {
+    fn of(self, _: &D) -> StatusCode {
+        self
+    }
+}
+
+impl<D, F: FnOnce(&D) -> StatusCode + Send> Success<D> for F {
+    fn of(self, value: &D) -> StatusCode {
+        self(value)
+    }
+}
+
+/// Runs the idempotent write `f` for `ctx`'s actor under the request's `key` and answers its
+/// result as JSON with `status` (see the module docs): the one way an idempotent operation
+/// writes. An operation that requires a key calls [`Idempotency::require`] first.
+pub(crate) async fn once<A, D, E, F, S>(
+    ctx: &Ctx<A>,
+    key: &Idempotency,
+    status: S,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
+        + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
+        + Send,
+    D: Serialize + Send,
+    E: From<guild_db::DbError> + ErrorCode + Send,
+    S: Success<D>,
+{
+    key.run(&ctx.state, &ctx.actor, status, f).await
 }
 
 /// Records the body's digest for [`Idempotency`] when the request carries a key.

@@ -1,6 +1,7 @@
 //! Guild's HTTP API and the `guild` binary's commands.
 //!
 //! - [`app`]: the actix app — routes declared once, middleware, Swagger UI.
+//! - `ctx`: the request context a handler works with (actor, state, `now`, transactions).
 //! - [`error`]: `ApiError` and the RFC 9457 `Problem` every error is rendered as.
 //! - [`extract`]: extractors that fail with problems (`ValidJson`).
 //! - [`openapi`]: the spec's static parts; `api-spec/openapi.json` is generated from it.
@@ -11,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod client;
 pub mod config;
+mod ctx;
 pub mod error;
 pub mod etag;
 pub mod extract;

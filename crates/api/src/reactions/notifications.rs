@@ -15,7 +15,7 @@ use guild_progress::compliance::{DeadlineReminder, ModuleExpired, ModuleExpiring
 use guild_progress::overrides::ProgressOverridden;
 use uuid::Uuid;
 
-use crate::routes::notifications::NotificationDto;
+use crate::routes::me::notifications::NotificationDto;
 use crate::state::AppState;
 
 /// What a notification says; the module (or reward) it names is looked up when it is written.

@@ -417,7 +417,7 @@ pub(crate) struct Me {
 /// Any signed-in user: the account, its memberships, the session's tenant, your role and
 /// effective permissions there (role defaults and grants, with scopes).
 #[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
-#[get("")]
+#[get("/me")]
 pub(crate) async fn get_me(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -569,7 +569,7 @@ pub(crate) async fn verify_email(
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/email-verification")]
+#[post("/me/email-verification")]
 pub(crate) async fn request_email_verification(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -607,7 +607,7 @@ pub(crate) struct InvitationDto {
     params(PageParams),
     responses((status = 200, description = "Your invitations", body = PageOf<InvitationDto>), AuthErrors, InputErrors)
 )]
-#[get("/invitations")]
+#[get("/me/invitations")]
 pub(crate) async fn list_my_invitations(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -638,7 +638,7 @@ pub(crate) async fn list_my_invitations(
         (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/invitations/{tenant_id}/accept")]
+#[post("/me/invitations/{tenant_id}/accept")]
 pub(crate) async fn accept_my_invitation(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -661,7 +661,7 @@ pub(crate) async fn accept_my_invitation(
         (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/invitations/{tenant_id}/decline")]
+#[post("/me/invitations/{tenant_id}/decline")]
 pub(crate) async fn decline_my_invitation(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -795,7 +795,7 @@ pub(crate) struct ChangePassword {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/password")]
+#[post("/me/password")]
 pub(crate) async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,

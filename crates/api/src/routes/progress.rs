@@ -218,7 +218,7 @@ impl From<Dashboard> for DashboardDto {
     tag = "progress",
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
 )]
-#[get("/dashboard")]
+#[get("/me/dashboard")]
 pub(crate) async fn get_my_dashboard(
     state: web::Data<AppState>,
     auth: Auth,
@@ -281,7 +281,7 @@ fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
     params(PageParams),
     responses((status = 200, body = PageOf<CertificateDto>, description = "A page of your certificates"), AuthErrors, InputErrors)
 )]
-#[get("/certificates")]
+#[get("/me/certificates")]
 pub(crate) async fn list_my_certificates(
     state: web::Data<AppState>,
     auth: Auth,

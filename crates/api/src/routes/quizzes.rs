@@ -989,7 +989,7 @@ pub(crate) async fn start_attempt(
             StatusCode::CREATED
         }
     };
-    once.run_with(&state, &actor, status, async |conn| {
+    once.run(&state, &actor, status, async |conn| {
         attempts::start(conn, &actor, quiz, now)
             .await
             .map(|started| match started {

@@ -1,4 +1,4 @@
-//! Your email preferences in the current tenant.
+//! `/v1/me/email-preferences`: your email preferences in the current tenant.
 
 use actix_web::{get, patch, web};
 use chrono::{DateTime, Utc};
@@ -63,7 +63,7 @@ pub(crate) struct UpdatePreferences {
 /// you change them). 403 `not_a_member` for the platform owner acting in a tenant they do not
 /// belong to.
 #[utoipa::path(tag = "auth", responses((status = 200, body = EmailPreferencesDto, description = "Your preferences"), AuthErrors))]
-#[get("/email-preferences")]
+#[get("/me/email-preferences")]
 pub(crate) async fn get_email_preferences(
     state: web::Data<AppState>,
     auth: Auth,
@@ -85,7 +85,7 @@ pub(crate) async fn get_email_preferences(
     request_body = UpdatePreferences,
     responses((status = 200, body = EmailPreferencesDto, description = "Updated"), AuthErrors, InputErrors)
 )]
-#[patch("/email-preferences")]
+#[patch("/me/email-preferences")]
 pub(crate) async fn update_email_preferences(
     state: web::Data<AppState>,
     auth: Auth,

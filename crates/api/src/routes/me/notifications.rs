@@ -95,7 +95,7 @@ pub(crate) struct MarkedReadDto {
 /// time; `unread=true` keeps only those you have not read.
 #[utoipa::path(tag = "notifications", params(NotificationsQuery),
     responses((status = 200, body = PageOf<NotificationDto>, description = "Your notifications"), AuthErrors, InputErrors))]
-#[get("/notifications")]
+#[get("/me/notifications")]
 pub(crate) async fn list_my_notifications(
     state: web::Data<AppState>,
     auth: Auth,
@@ -123,7 +123,7 @@ pub(crate) async fn list_my_notifications(
 /// Any member: the number for the badge.
 #[utoipa::path(tag = "notifications",
     responses((status = 200, body = UnreadCountDto, description = "Unread notifications"), AuthErrors))]
-#[get("/notifications/unread-count")]
+#[get("/me/notifications/unread-count")]
 pub(crate) async fn get_my_unread_notification_count(
     state: web::Data<AppState>,
     auth: Auth,
@@ -143,7 +143,7 @@ pub(crate) async fn get_my_unread_notification_count(
 #[utoipa::path(tag = "notifications",
     params(("notification_id" = Uuid, Path, description = "The notification's id")),
     responses((status = 200, body = NotificationDto, description = "The notification, read"), AuthErrors, NotFound))]
-#[post("/notifications/{notification_id}/read")]
+#[post("/me/notifications/{notification_id}/read")]
 pub(crate) async fn mark_notification_read(
     state: web::Data<AppState>,
     auth: Auth,
@@ -164,7 +164,7 @@ pub(crate) async fn mark_notification_read(
 /// Any member: every unread notification in your inbox; answers how many changed.
 #[utoipa::path(tag = "notifications",
     responses((status = 200, body = MarkedReadDto, description = "How many were marked read"), AuthErrors))]
-#[post("/notifications/read-all")]
+#[post("/me/notifications/read-all")]
 pub(crate) async fn mark_all_notifications_read(
     state: web::Data<AppState>,
     auth: Auth,
@@ -185,7 +185,7 @@ pub(crate) async fn mark_all_notifications_read(
 #[utoipa::path(tag = "notifications",
     params(("notification_id" = Uuid, Path, description = "The notification's id")),
     responses((status = 200, body = NotificationDto, description = "The notification, archived"), AuthErrors, NotFound))]
-#[post("/notifications/{notification_id}/archive")]
+#[post("/me/notifications/{notification_id}/archive")]
 pub(crate) async fn archive_notification(
     state: web::Data<AppState>,
     auth: Auth,

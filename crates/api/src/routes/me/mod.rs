@@ -1,0 +1,38 @@
+//! `/v1/me`: the signed-in member's own things, one module per sub-resource.
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::routes::segment;
+use crate::routes::{auth, progress};
+
+pub mod email_preferences;
+pub mod leaderboard;
+pub mod notifications;
+pub mod redemptions;
+pub mod xp;
+
+/// Registers `/v1/me`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/me")
+            .service(auth::get_me)
+            .service(auth::change_password)
+            .service(auth::request_email_verification)
+            .service(auth::list_my_invitations)
+            .service(auth::accept_my_invitation)
+            .service(auth::decline_my_invitation)
+            .service(email_preferences::get_email_preferences)
+            .service(email_preferences::update_email_preferences)
+            .service(progress::get_my_dashboard)
+            .service(progress::list_my_certificates)
+            .service(xp::get_my_xp)
+            .service(xp::list_my_xp_transactions)
+            .service(leaderboard::set_leaderboard_visibility)
+            .service(redemptions::list_my_redemptions)
+            .service(notifications::list_my_notifications)
+            .service(notifications::get_my_unread_notification_count)
+            .service(notifications::mark_all_notifications_read)
+            .service(notifications::mark_notification_read)
+            .service(notifications::archive_notification),
+    );
+}
