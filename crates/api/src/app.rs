@@ -62,13 +62,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(auth::confirm_password_reset),
         )
         .configure(me::configure)
-        .service(
-            scope("/tenant")
-                .service(tenants::get_tenant)
-                .service(tenants::update_tenant)
-                .service(tenants::archive_tenant),
-        )
-        .service(scope("/tenants").service(tenants::create_tenant))
+        .configure(tenants::configure)
         .service(stream::open_my_stream)
         .service(
             scope("/members")
@@ -88,23 +82,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(progress::create_progress_override)
                 .service(progress::list_progress_overrides),
         )
-        .service(
-            scope("/groups")
-                .service(groups::list_groups)
-                .service(groups::create_group)
-                .service(groups::get_group)
-                .service(groups::update_group)
-                .service(groups::delete_group)
-                .service(groups::add_group_members)
-                .service(groups::remove_group_members),
-        )
-        .service(scope("/audit-log").service(audit::list_audit_log))
-        .service(
-            scope("/api-keys")
-                .service(api_keys::create_api_key)
-                .service(api_keys::list_api_keys)
-                .service(api_keys::revoke_api_key),
-        )
+        .configure(groups::configure)
+        .configure(audit::configure)
+        .configure(api_keys::configure)
         .service(
             scope("/modules")
                 .service(modules::list_modules)
@@ -143,11 +123,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
                 .service(assignments::list_assignments)
                 .service(assignments::create_assignment),
         )
-        .service(
-            scope("/compliance")
-                .service(compliance::get_compliance_matrix)
-                .service(compliance::export_compliance),
-        )
+        .configure(compliance::configure)
         .service(
             scope("/certificates")
                 .service(progress::verify_certificate)

@@ -15,7 +15,19 @@ use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams, in_tenant};
+use crate::routes::segment;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers `/v1/api-keys`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/api-keys")
+            .service(create_api_key)
+            .service(list_api_keys)
+            .service(revoke_api_key),
+    );
+}
 
 /// An API key (never its secret, except once at creation).
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,7 +108,7 @@ pub(crate) struct CreatedApiKey {
     request_body = CreateApiKey,
     responses((status = 201, body = CreatedApiKey, description = "Created; the secret is shown once"), AuthErrors, InputErrors)
 )]
-#[post("")]
+#[post("/api-keys")]
 pub(crate) async fn create_api_key(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -119,7 +131,7 @@ pub(crate) async fn create_api_key(
 /// For ADMIN and above: every key, revoked ones included, newest first, a page at a time.
 #[utoipa::path(tag = "api-keys", params(PageParams),
     responses((status = 200, body = PageOf<ApiKeyDto>, description = "The keys"), AuthErrors, InputErrors))]
-#[get("")]
+#[get("/api-keys")]
 pub(crate) async fn list_api_keys(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -142,7 +154,7 @@ pub(crate) async fn list_api_keys(
     params(("key_id" = Uuid, Path, description = "The key")),
     responses((status = 200, body = ApiKeyDto, description = "Revoked"), AuthErrors, NotFound)
 )]
-#[post("/{key_id}/revoke")]
+#[post("/api-keys/{key_id}/revoke")]
 pub(crate) async fn revoke_api_key(
     state: web::Data<AppState>,
     auth: Authorized,

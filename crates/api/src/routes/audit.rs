@@ -11,7 +11,14 @@ use uuid::Uuid;
 use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, InputErrors, PageOf, PageParams, in_tenant};
+use crate::routes::segment;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers `/v1/audit-log`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(segment("/audit-log").service(list_audit_log));
+}
 
 /// One audited change.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,7 +93,7 @@ pub(crate) struct AuditQuery {
     params(AuditQuery),
     responses((status = 200, body = PageOf<AuditEntryDto>, description = "A page of entries"), AuthErrors, InputErrors)
 )]
-#[get("")]
+#[get("/audit-log")]
 pub(crate) async fn list_audit_log(
     state: web::Data<AppState>,
     auth: Authorized,

@@ -15,7 +15,18 @@ use uuid::Uuid;
 use crate::auth::{Auth, Authorized};
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams, in_tenant};
+use crate::routes::segment;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers `/v1/compliance`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/compliance")
+            .service(get_compliance_matrix)
+            .service(export_compliance),
+    );
+}
 
 /// Matrix filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -109,7 +120,7 @@ impl From<Matrix> for MatrixDto {
     params(MatrixQuery),
     responses((status = 200, body = MatrixDto, description = "A page of members"), AuthErrors, InputErrors)
 )]
-#[get("/matrix")]
+#[get("/compliance/matrix")]
 pub(crate) async fn get_compliance_matrix(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -173,7 +184,7 @@ pub(crate) struct CsvFile(Vec<u8>);
     params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = CsvFile, description = "The CSV file (UTF-8, a header line first)"), AuthErrors, InputErrors)
 )]
-#[get("/matrix/export")]
+#[get("/compliance/matrix/export")]
 pub(crate) async fn export_compliance(
     state: web::Data<AppState>,
     auth: Authorized,

@@ -17,7 +17,23 @@ use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
 };
+use crate::routes::segment;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers `/v1/groups`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/groups")
+            .service(list_groups)
+            .service(create_group)
+            .service(get_group)
+            .service(update_group)
+            .service(delete_group)
+            .service(add_group_members)
+            .service(remove_group_members),
+    );
+}
 
 /// A group of members.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,7 +126,7 @@ pub(crate) struct GroupMembers {
 /// time.
 #[utoipa::path(tag = "groups", params(PageParams),
     responses((status = 200, body = PageOf<GroupDto>, description = "The groups"), AuthErrors, InputErrors))]
-#[get("")]
+#[get("/groups")]
 pub(crate) async fn list_groups(
     state: web::Data<AppState>,
     auth: Auth,
@@ -137,7 +153,7 @@ pub(crate) async fn list_groups(
     request_body = CreateGroup,
     responses((status = 201, body = GroupDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
-#[post("")]
+#[post("/groups")]
 pub(crate) async fn create_group(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -162,7 +178,7 @@ pub(crate) async fn create_group(
     params(("group_id" = Uuid, Path, description = "The group")),
     responses((status = 200, body = GroupDto, description = "The group"), AuthErrors, NotFound)
 )]
-#[get("/{group_id}")]
+#[get("/groups/{group_id}")]
 pub(crate) async fn get_group(
     state: web::Data<AppState>,
     auth: Auth,
@@ -186,7 +202,7 @@ pub(crate) async fn get_group(
     request_body = UpdateGroup,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[patch("/{group_id}")]
+#[patch("/groups/{group_id}")]
 pub(crate) async fn update_group(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -211,7 +227,7 @@ pub(crate) async fn update_group(
     params(("group_id" = Uuid, Path, description = "The group")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/{group_id}")]
+#[delete("/groups/{group_id}")]
 pub(crate) async fn delete_group(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -237,7 +253,7 @@ pub(crate) async fn delete_group(
     request_body = GroupMembers,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/{group_id}/members")]
+#[post("/groups/{group_id}/members")]
 pub(crate) async fn add_group_members(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -264,7 +280,7 @@ pub(crate) async fn add_group_members(
     request_body = GroupMembers,
     responses((status = 200, body = GroupDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("/{group_id}/members/remove")]
+#[post("/groups/{group_id}/members/remove")]
 pub(crate) async fn remove_group_members(
     state: web::Data<AppState>,
     auth: Authorized,

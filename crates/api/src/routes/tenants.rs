@@ -12,7 +12,20 @@ use crate::auth::{Auth, Authorized, CurrentUser};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, in_tenant};
+use crate::routes::segment;
 use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers `/v1/tenant` and `/v1/tenants`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/tenant")
+            .service(get_tenant)
+            .service(update_tenant)
+            .service(archive_tenant),
+    );
+    cfg.service(segment("/tenants").service(create_tenant));
+}
 
 /// A tenant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +65,7 @@ impl From<Tenant> for TenantDto {
 ///
 /// Any member may read their tenant's settings.
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "The tenant"), AuthErrors))]
-#[get("")]
+#[get("/tenant")]
 pub(crate) async fn get_tenant(
     state: web::Data<AppState>,
     auth: Auth,
@@ -107,7 +120,7 @@ pub(crate) struct UpdateTenant {
     request_body = UpdateTenant,
     responses((status = 200, body = TenantDto, description = "Updated"), AuthErrors, InputErrors, Conflict)
 )]
-#[patch("")]
+#[patch("/tenant")]
 pub(crate) async fn update_tenant(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -136,7 +149,7 @@ pub(crate) async fn update_tenant(
 /// For its OWNER only (403 `role_not_assignable` for anyone else): every member is refused
 /// from then on (403 `tenant_archived`).
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "Archived"), AuthErrors))]
-#[post("/archive")]
+#[post("/tenant/archive")]
 pub(crate) async fn archive_tenant(
     state: web::Data<AppState>,
     auth: Authorized,
@@ -183,7 +196,7 @@ pub(crate) struct CreateTenant {
     request_body = CreateTenant,
     responses((status = 201, body = TenantDto, description = "Created"), AuthErrors, InputErrors, Conflict)
 )]
-#[post("")]
+#[post("/tenants")]
 pub(crate) async fn create_tenant(
     state: web::Data<AppState>,
     user: CurrentUser,
