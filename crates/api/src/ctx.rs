@@ -105,7 +105,8 @@ impl<A> Ctx<A> {
         E: From<guild_db::DbError> + ErrorCode + Send,
         T: Send,
     {
-        crate::routes::common::in_tenant(&self.state, &self.actor, f).await
+        let mut conn = guild_db::connect(&self.state.db).await?;
+        Ok(guild_db::tenant_transaction(&mut conn, self.actor.tenant_id, f).await?)
     }
 }
 

@@ -19,14 +19,13 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payloa
 use diesel_async::AsyncPgConnection;
 use guild_db::idempotency::{self as store, Claim};
 use guild_db::tx::TxFn;
-use guild_kernel::{Actor, ErrorCode};
+use guild_kernel::ErrorCode;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use crate::ctx::Ctx;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The header's name.
 pub const HEADER: &str = "idempotency-key";
@@ -148,10 +147,9 @@ impl Idempotency {
     /// Runs `f` in one transaction scoped to the actor's tenant and answers its result as JSON
     /// with the status `status` decides; with a key, claims it first and stores the answer with
     /// the write (see the module docs).
-    pub(crate) async fn run<D, E, F, S>(
+    async fn answer<A, D, E, F, S>(
         &self,
-        state: &AppState,
-        actor: &Actor,
+        ctx: &Ctx<A>,
         status: S,
         f: F,
     ) -> Result<HttpResponse, ApiError>
@@ -165,24 +163,25 @@ impl Idempotency {
     {
         let status = move |value: &D| status.of(value);
         let Some(key) = self.key.as_deref() else {
-            let value = crate::routes::common::in_tenant(state, actor, f).await?;
+            let value = ctx.write(f).await?;
             return Ok(HttpResponse::build(status(&value)).json(value));
         };
         let fingerprint = self.fingerprint();
-        let (tenant, user) = (actor.tenant_id, actor.user_id);
-        let outcome = crate::routes::common::in_tenant(state, actor, async |conn| {
-            match store::claim(conn, tenant, user, key, &fingerprint).await? {
-                Claim::Replay { status, body } => return Ok(Outcome::Replay(status, body)),
-                Claim::Reused => return Ok(Outcome::Reused),
-                Claim::New => {}
-            }
-            let value = f(conn).await?;
-            let code = status(&value);
-            let body = store::body(&value).map_err(E::from)?;
-            store::store(conn, tenant, user, key, &fingerprint, code.as_u16(), &body).await?;
-            Ok::<_, E>(Outcome::Fresh(code, body))
-        })
-        .await?;
+        let (tenant, user) = (ctx.actor.tenant_id, ctx.actor.user_id);
+        let outcome = ctx
+            .write(async |conn| {
+                match store::claim(conn, tenant, user, key, &fingerprint).await? {
+                    Claim::Replay { status, body } => return Ok(Outcome::Replay(status, body)),
+                    Claim::Reused => return Ok(Outcome::Reused),
+                    Claim::New => {}
+                }
+                let value = f(conn).await?;
+                let code = status(&value);
+                let body = store::body(&value).map_err(E::from)?;
+                store::store(conn, tenant, user, key, &fingerprint, code.as_u16(), &body).await?;
+                Ok::<_, E>(Outcome::Fresh(code, body))
+            })
+            .await?;
         match outcome {
             Outcome::Fresh(code, body) => Ok(HttpResponse::build(code).json(body)),
             Outcome::Replay(stored, body) => Ok(HttpResponse::build(
@@ -236,7 +235,7 @@ where
     E: From<guild_db::DbError> + ErrorCode + Send,
     S: Success<D>,
 {
-    key.run(&ctx.state, &ctx.actor, status, f).await
+    key.answer(ctx, status, f).await
 }
 
 /// Records the body's digest for [`Idempotency`] when the request carries a key.

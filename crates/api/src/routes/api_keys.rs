@@ -11,12 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Authorized;
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams, in_tenant};
+use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/api-keys`.
@@ -110,16 +109,15 @@ pub(crate) struct CreatedApiKey {
 )]
 #[post("/api-keys")]
 pub(crate) async fn create_api_key(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     body: ValidJson<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
-    let (key, secret) = in_tenant(&state, &actor, async |conn| {
-        api_keys::create(conn, &actor, &b.name, &b.permissions, b.act_as_member).await
-    })
-    .await?;
+    let (key, secret) = ctx
+        .write(async |conn| {
+            api_keys::create(conn, &ctx.actor, &b.name, &b.permissions, b.act_as_member).await
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CreatedApiKey {
         key: key.into(),
         secret,
@@ -133,16 +131,13 @@ pub(crate) async fn create_api_key(
     responses((status = 200, body = PageOf<ApiKeyDto>, description = "The keys"), AuthErrors, InputErrors))]
 #[get("/api-keys")]
 pub(crate) async fn list_api_keys(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<ApiKeyDto>>, ApiError> {
-    let actor = auth.0;
     let page = PageRequest::from(&query.into_inner());
-    let keys = in_tenant(&state, &actor, async |conn| {
-        api_keys::list(conn, &actor, &page).await
-    })
-    .await?;
+    let keys = ctx
+        .write(async |conn| api_keys::list(conn, &ctx.actor, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(keys, ApiKeyDto::from)))
 }
 
@@ -156,15 +151,12 @@ pub(crate) async fn list_api_keys(
 )]
 #[post("/api-keys/{key_id}/revoke")]
 pub(crate) async fn revoke_api_key(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<ApiKeyDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let key = in_tenant(&state, &actor, async |conn| {
-        api_keys::revoke(conn, &actor, id).await
-    })
-    .await?;
+    let key = ctx
+        .write(async |conn| api_keys::revoke(conn, &ctx.actor, id).await)
+        .await?;
     Ok(web::Json(key.into()))
 }

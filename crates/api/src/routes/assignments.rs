@@ -25,20 +25,19 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, with_etag};
 use crate::extract::ValidJson;
 use crate::idempotency::{
-    Idempotency, IdempotencyHeader, REPLAYED, RequiredIdempotencyHeader, record_body,
+    Idempotency, IdempotencyHeader, REPLAYED, RequiredIdempotencyHeader, once, record_body,
 };
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
 use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
-use crate::state::AppState;
 
 /// One level of a rubric criterion.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -344,22 +343,19 @@ impl From<UpdateAssignmentBody> for AssignmentInput {
 )]
 #[get("/{module_id}/assignments")]
 pub(crate) async fn list_assignments(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<AssignmentDto>>, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        assignments::list(conn, &actor, module, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| assignments::list(conn, &ctx.actor, module, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, AssignmentDto::from)))
 }
 
@@ -377,22 +373,19 @@ pub(crate) async fn list_assignments(
 )]
 #[post("/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     body: ValidJson<CreateAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
     let input = AssignmentInput::from(body.into_inner());
-    let reply = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            assignments::create(conn, &actor, module, &input)
-                .await
-                .map(AssignmentDto::from)
-        })
-        .await?;
+    let reply = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        assignments::create(conn, &ctx.actor, module, &input)
+            .await
+            .map(AssignmentDto::from)
+    })
+    .await?;
     Ok(with_body_etag(reply).await)
 }
 
@@ -407,16 +400,13 @@ pub(crate) async fn create_assignment(
 )]
 #[get("/{assignment_id}")]
 pub(crate) async fn get_assignment(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let found = in_tenant(&state, &actor, async |conn| {
-        assignments::get(conn, &actor, id).await
-    })
-    .await?;
+    let found = ctx
+        .write(async |conn| assignments::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(assignment_reply(HttpResponse::Ok(), found))
 }
 
@@ -433,19 +423,16 @@ pub(crate) async fn get_assignment(
 )]
 #[patch("/{assignment_id}")]
 pub(crate) async fn update_assignment(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<UpdateAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let input = AssignmentInput::from(body.into_inner());
-    let updated = in_tenant(&state, &actor, async |conn| {
-        assignments::update(conn, &actor, id, if_match.0, &input).await
-    })
-    .await?;
+    let updated = ctx
+        .write(async |conn| assignments::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .await?;
     Ok(assignment_reply(HttpResponse::Ok(), updated))
 }
 
@@ -461,17 +448,13 @@ pub(crate) async fn update_assignment(
 )]
 #[delete("/{assignment_id}")]
 pub(crate) async fn delete_assignment(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        assignments::delete(conn, &actor, id, if_match.0).await
-    })
-    .await?;
+    ctx.write(async |conn| assignments::delete(conn, &ctx.actor, id, if_match.0).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -553,22 +536,21 @@ pub(crate) enum FileErrors {
 )]
 #[post("/{assignment_id}/files")]
 pub(crate) async fn upload_assignment_file(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     req: HttpRequest,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let quota = state.assignment_file_quota;
-    let (assignment, quota_left) = in_tenant(&state, &actor, async |conn| {
-        let assignment = assignments::upload_target(conn, &actor, id).await?;
-        let left = assignments::file_quota_left(conn, &actor, quota).await?;
-        Ok::<_, guild_assessment::AssessmentError>((assignment, left))
-    })
-    .await?;
+    let quota = ctx.state.assignment_file_quota;
+    let (assignment, quota_left) = ctx
+        .write(async |conn| {
+            let assignment = assignments::upload_target(conn, &ctx.actor, id).await?;
+            let left = assignments::file_quota_left(conn, &ctx.actor, quota).await?;
+            Ok::<_, guild_assessment::AssessmentError>((assignment, left))
+        })
+        .await?;
     let limit = u64::try_from(assignment.max_file_bytes).unwrap_or(0);
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
@@ -610,28 +592,27 @@ pub(crate) async fn upload_assignment_file(
     record_body(&req, &digest);
     let file_type = assignments::check_file(&assignment, &file_name, &bytes)?;
     let asset_id = Uuid::now_v7();
-    let key = media::blob_key(&actor, asset_id);
+    let blob = media::blob_key(&ctx.actor, asset_id);
     let size = bytes.len() as u64;
-    state
+    ctx.state
         .blobs
-        .put(&key, bytes, file_type.mime)
+        .put(&blob, bytes, file_type.mime)
         .await
         .map_err(blob_error)?;
-    let stored = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            assignments::record_file(
-                conn, &actor, id, asset_id, &file_name, size, file_type, quota,
-            )
-            .await
-            .map(SubmissionFileDto::from)
-        })
-        .await;
+    let stored = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        assignments::record_file(
+            conn, &ctx.actor, id, asset_id, &file_name, size, file_type, quota,
+        )
+        .await
+        .map(SubmissionFileDto::from)
+    })
+    .await;
     // A refused upload, or a replay (whose file is the first one), leaves these bytes unused.
     let unused = stored
         .as_ref()
         .map_or(true, |reply| reply.headers().contains_key(REPLAYED));
-    if unused && let Err(e) = state.blobs.delete(&key).await {
-        tracing::warn!(error = %e, key, "could not remove the blob of an unused upload");
+    if unused && let Err(e) = ctx.state.blobs.delete(&blob).await {
+        tracing::warn!(error = %e, key = blob, "could not remove the blob of an unused upload");
     }
     stored
 }
@@ -787,23 +768,21 @@ pub(crate) enum SubmitErrors {
 )]
 #[post("/{assignment_id}/submissions")]
 pub(crate) async fn submit_assignment(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     body: ValidJson<SubmitAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    once.require()?;
+    key.require()?;
     let id = path.into_inner();
     let body = body.into_inner();
     let input = SubmissionInput {
         text_answer: body.text_answer,
         asset_ids: body.asset_ids,
     };
-    let now = state.clock.now();
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        submissions::submit(conn, &actor, id, &input, now)
+    let now = ctx.now;
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        submissions::submit(conn, &ctx.actor, id, &input, now)
             .await
             .map(SubmissionDto::from)
     })
@@ -840,30 +819,29 @@ pub(crate) struct SubmissionQuery {
 )]
 #[get("/{assignment_id}/submissions")]
 pub(crate) async fn list_submissions(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     query: web::Query<SubmissionQuery>,
 ) -> Result<web::Json<PageOf<SubmissionDto>>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        submissions::list(
-            conn,
-            &actor,
-            id,
-            q.user_id,
-            q.sort.unwrap_or(SubmissionSort::SubmittedAt),
-            &page,
-        )
-        .await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| {
+            submissions::list(
+                conn,
+                &ctx.actor,
+                id,
+                q.user_id,
+                q.sort.unwrap_or(SubmissionSort::SubmittedAt),
+                &page,
+            )
+            .await
+        })
+        .await?;
     Ok(web::Json(PageOf::map(page, SubmissionDto::from)))
 }
 
@@ -878,16 +856,13 @@ pub(crate) async fn list_submissions(
 )]
 #[get("/{submission_id}")]
 pub(crate) async fn get_submission(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<SubmissionDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let found = in_tenant(&state, &actor, async |conn| {
-        submissions::get(conn, &actor, id).await
-    })
-    .await?;
+    let found = ctx
+        .write(async |conn| submissions::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(web::Json(found.into()))
 }
 
@@ -904,17 +879,15 @@ pub(crate) async fn get_submission(
 )]
 #[get("/{submission_id}/files/{asset_id}/download")]
 pub(crate) async fn download_submission_file(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (submission, asset) = path.into_inner();
-    let (key, file_name, content_type) = in_tenant(&state, &actor, async |conn| {
-        submissions::file(conn, &actor, submission, asset).await
-    })
-    .await?;
-    let url = state
+    let (key, file_name, content_type) = ctx
+        .write(async |conn| submissions::file(conn, &ctx.actor, submission, asset).await)
+        .await?;
+    let url = ctx
+        .state
         .blobs
         .signed_get_url(&key, media::DOWNLOAD_URL_TTL)
         .await
@@ -1008,12 +981,10 @@ pub(crate) enum GradeErrors {
 )]
 #[post("/{submission_id}/grade")]
 pub(crate) async fn grade_submission(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<GradeBody>,
 ) -> Result<web::Json<SubmissionDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let body = body.into_inner();
     let input = GradeInput {
@@ -1026,11 +997,12 @@ pub(crate) async fn grade_submission(
         }),
         feedback: body.feedback,
     };
-    let now = state.clock.now();
-    let graded = in_tenant(&state, &actor, async |conn| {
-        guild_progress::attempts::grade_submission(conn, &actor, id, &input, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let graded = ctx
+        .write(async |conn| {
+            guild_progress::attempts::grade_submission(conn, &ctx.actor, id, &input, now).await
+        })
+        .await?;
     Ok(web::Json(graded.into()))
 }
 
@@ -1079,19 +1051,18 @@ pub(crate) struct AssignmentReviewQuery {
 )]
 #[get("")]
 pub(crate) async fn list_assignment_reviews(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     query: web::Query<AssignmentReviewQuery>,
 ) -> Result<web::Json<PageOf<AssignmentReviewDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        submissions::review_queue(conn, &actor, q.module_id, q.assignment_id, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| {
+            submissions::review_queue(conn, &ctx.actor, q.module_id, q.assignment_id, &page).await
+        })
+        .await?;
     Ok(web::Json(PageOf::map(page, AssignmentReviewDto::from)))
 }

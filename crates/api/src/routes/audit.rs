@@ -8,11 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Authorized;
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
-use crate::routes::common::{AuthErrors, InputErrors, PageOf, PageParams, in_tenant};
+use crate::routes::common::{AuthErrors, InputErrors, PageOf, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/audit-log`.
@@ -95,11 +94,9 @@ pub(crate) struct AuditQuery {
 )]
 #[get("/audit-log")]
 pub(crate) async fn list_audit_log(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<PageOf<AuditEntryDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = AuditFilter {
         action: q.action,
@@ -112,9 +109,8 @@ pub(crate) async fn list_audit_log(
         cursor: q.cursor,
     });
     let sort = q.sort;
-    let page = in_tenant(&state, &actor, async |conn| {
-        audit::list(conn, &actor, &filter, sort, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| audit::list(conn, &ctx.actor, &filter, sort, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, AuditEntryDto::from)))
 }

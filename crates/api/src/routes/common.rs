@@ -1,14 +1,10 @@
-//! Pieces shared by the handlers: documented error responses, the tenant-transaction helper,
-//! pagination query parameters.
+//! Pieces shared by the handlers: documented error responses, pagination query parameters.
 
-use diesel_async::AsyncPgConnection;
-use guild_db::tx::TxFn;
-use guild_kernel::{Actor, ErrorCode, PageRequest};
+use guild_kernel::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
-use crate::error::{ApiError, Problem};
-use crate::state::AppState;
+use crate::error::Problem;
 
 /// The 403 codes of every authenticated operation, for an operation that documents its own 403
 /// on top of them: `concat!("Not allowed: ", forbidden_codes!(), "; …")`.
@@ -141,37 +137,6 @@ impl<T: ToSchema> PageOf<T> {
             next_cursor: page.next_cursor,
         }
     }
-}
-
-/// Runs `f` in one transaction scoped to the actor's tenant.
-pub(crate) async fn in_tenant<T, E, F>(state: &AppState, actor: &Actor, f: F) -> Result<T, ApiError>
-where
-    for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<T, E>
-        + TxFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send>
-        + Send,
-    E: From<guild_db::DbError> + ErrorCode + Send,
-    T: Send,
-{
-    let mut conn = guild_db::connect(&state.db).await?;
-    Ok(guild_db::tenant_transaction(&mut conn, actor.tenant_id, f).await?)
-}
-
-/// Runs the read-only `f` in one transaction scoped to the actor's tenant, sent as one pipeline
-/// with its `BEGIN` and `COMMIT` (see [`guild_db::tenant_read`]).
-pub(crate) async fn read_in_tenant<T, E, F>(
-    state: &AppState,
-    actor: &Actor,
-    f: F,
-) -> Result<T, ApiError>
-where
-    for<'r> F: AsyncFnOnce(&'r AsyncPgConnection) -> Result<T, E>
-        + TxFn<&'r AsyncPgConnection, Result<T, E>, Fut: Send>
-        + Send,
-    E: From<guild_db::DbError> + ErrorCode + Send,
-    T: Send,
-{
-    let mut conn = guild_db::connect(&state.db).await?;
-    Ok(guild_db::tenant_read(&mut conn, actor.tenant_id, f).await?)
 }
 
 /// For optional fields of updates: tells "left out" (keep, `None`) from `null` (clear,

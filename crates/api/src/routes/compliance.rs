@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams, in_tenant};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/compliance`.
@@ -122,11 +121,9 @@ impl From<Matrix> for MatrixDto {
 )]
 #[get("/compliance/matrix")]
 pub(crate) async fn get_compliance_matrix(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<MatrixQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = MatrixFilter {
         group_id: q.group_id,
@@ -136,11 +133,10 @@ pub(crate) async fn get_compliance_matrix(
         limit: q.limit,
         cursor: q.cursor,
     });
-    let now = state.clock.now();
-    let matrix = in_tenant(&state, &actor, async |conn| {
-        compliance::matrix(conn, &actor, &filter, &page, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let matrix = ctx
+        .write(async |conn| compliance::matrix(conn, &ctx.actor, &filter, &page, now).await)
+        .await?;
     Ok(HttpResponse::Ok().json(MatrixDto::from(matrix)))
 }
 
@@ -186,17 +182,15 @@ pub(crate) struct CsvFile(Vec<u8>);
 )]
 #[get("/compliance/matrix/export")]
 pub(crate) async fn export_compliance(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = MatrixFilter {
         group_id: q.group_id,
         module_id: q.module_id,
     };
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut out =
         String::from("user_id,name,email,module_id,module,status,since,due_at,expires_at\n");
     let mut cursor: Option<String> = None;
@@ -205,10 +199,9 @@ pub(crate) async fn export_compliance(
             limit: Some(200),
             cursor: cursor.clone(),
         };
-        let matrix = in_tenant(&state, &actor, async |conn| {
-            compliance::matrix(conn, &actor, &filter, &page, now).await
-        })
-        .await?;
+        let matrix = ctx
+            .write(async |conn| compliance::matrix(conn, &ctx.actor, &filter, &page, now).await)
+            .await?;
         for row in &matrix.rows.data {
             for cell in &row.cells {
                 let title = matrix
@@ -258,16 +251,12 @@ pub(crate) async fn export_compliance(
 )]
 #[post("/{module_id}/renewal")]
 pub(crate) async fn start_renewal(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
-    let now = state.clock.now();
-    in_tenant(&state, &actor, async |conn| {
-        compliance::start_renewal(conn, &actor, module, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    ctx.write(async |conn| compliance::start_renewal(conn, &ctx.actor, module, now).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,15 +10,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
-use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
-};
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/groups`.
@@ -128,16 +125,13 @@ pub(crate) struct GroupMembers {
     responses((status = 200, body = PageOf<GroupDto>, description = "The groups"), AuthErrors, InputErrors))]
 #[get("/groups")]
 pub(crate) async fn list_groups(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<GroupDto>>, ApiError> {
-    let actor = auth.0;
     let page = PageRequest::from(&query.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        groups::list(conn, &actor, &page).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| groups::list(conn, &ctx.actor, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(list, GroupDto::from)))
 }
 
@@ -155,15 +149,13 @@ pub(crate) async fn list_groups(
 )]
 #[post("/groups")]
 pub(crate) async fn create_group(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     body: ValidJson<CreateGroup>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        groups::create(conn, &actor, &b.name, b.color.as_deref())
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        groups::create(conn, &ctx.actor, &b.name, b.color.as_deref())
             .await
             .map(GroupDto::from)
     })
@@ -180,16 +172,13 @@ pub(crate) async fn create_group(
 )]
 #[get("/groups/{group_id}")]
 pub(crate) async fn get_group(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let group = in_tenant(&state, &actor, async |conn| {
-        groups::get(conn, &actor, id).await
-    })
-    .await?;
+    let group = ctx
+        .write(async |conn| groups::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(web::Json(group.into()))
 }
 
@@ -204,18 +193,17 @@ pub(crate) async fn get_group(
 )]
 #[patch("/groups/{group_id}")]
 pub(crate) async fn update_group(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<UpdateGroup>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let b = body.into_inner();
-    let group = in_tenant(&state, &actor, async |conn| {
-        groups::update(conn, &actor, id, b.name.as_deref(), b.color.as_deref()).await
-    })
-    .await?;
+    let group = ctx
+        .write(async |conn| {
+            groups::update(conn, &ctx.actor, id, b.name.as_deref(), b.color.as_deref()).await
+        })
+        .await?;
     Ok(web::Json(group.into()))
 }
 
@@ -229,17 +217,13 @@ pub(crate) async fn update_group(
 )]
 #[delete("/groups/{group_id}")]
 pub(crate) async fn delete_group(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        groups::delete(conn, &actor, id).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    ctx.write(async |conn| groups::delete(conn, &ctx.actor, id).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -255,19 +239,16 @@ pub(crate) async fn delete_group(
 )]
 #[post("/groups/{group_id}/members")]
 pub(crate) async fn add_group_members(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<GroupMembers>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let users: Vec<UserId> = body.into_inner().user_ids.into_iter().map(UserId).collect();
-    let group = in_tenant(&state, &actor, async |conn| {
-        groups::add_members(conn, &actor, id, &users).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let group = ctx
+        .write(async |conn| groups::add_members(conn, &ctx.actor, id, &users).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(group.into()))
 }
 
@@ -282,18 +263,15 @@ pub(crate) async fn add_group_members(
 )]
 #[post("/groups/{group_id}/members/remove")]
 pub(crate) async fn remove_group_members(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<GroupMembers>,
 ) -> Result<web::Json<GroupDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let users: Vec<UserId> = body.into_inner().user_ids.into_iter().map(UserId).collect();
-    let group = in_tenant(&state, &actor, async |conn| {
-        groups::remove_members(conn, &actor, id, &users).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let group = ctx
+        .write(async |conn| groups::remove_members(conn, &ctx.actor, id, &users).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(group.into()))
 }

@@ -22,13 +22,11 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
-use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
-};
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 use crate::state::AppState;
 
 /// 413 and 503 of uploads.
@@ -181,12 +179,10 @@ pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
 )]
 #[post("")]
 pub(crate) async fn upload_media(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    media::check_author(&actor)?;
+    media::check_author(&ctx.actor)?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut title: Option<String> = None;
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
@@ -233,25 +229,24 @@ pub(crate) async fn upload_media(
         }
     }
     let (file_name, bytes) = file.ok_or_else(|| missing_field("file", "a file is required"))?;
-    let file_type = media::check_inline(&actor, &file_name, &bytes)?;
+    let file_type = media::check_inline(&ctx.actor, &file_name, &bytes)?;
     let id = Uuid::now_v7();
-    let key = media::blob_key(&actor, id);
+    let key = media::blob_key(&ctx.actor, id);
     let upload = NewUpload {
         title,
         file_name,
         size_bytes: bytes.len() as u64,
     };
-    state
+    ctx.state
         .blobs
         .put(&key, bytes, file_type.mime)
         .await
         .map_err(blob_error)?;
-    let stored = in_tenant(&state, &actor, async |conn| {
-        media::create_stored(conn, &actor, id, &upload, file_type).await
-    })
-    .await;
+    let stored = ctx
+        .write(async |conn| media::create_stored(conn, &ctx.actor, id, &upload, file_type).await)
+        .await;
     if stored.is_err()
-        && let Err(e) = state.blobs.delete(&key).await
+        && let Err(e) = ctx.state.blobs.delete(&key).await
     {
         tracing::warn!(error = %e, key, "could not remove the blob of a refused upload");
     }
@@ -318,26 +313,24 @@ pub(crate) struct DirectUploadDto {
 )]
 #[post("/uploads")]
 pub(crate) async fn start_media_upload(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     body: ValidJson<DirectUploadBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let body = body.into_inner();
     let upload = NewUpload {
         title: body.title,
         file_name: body.file_name,
         size_bytes: body.size_bytes,
     };
-    let now = state.clock.now();
-    let asset = in_tenant(&state, &actor, async |conn| {
-        media::begin_upload(conn, &actor, &upload, now).await
-    })
-    .await?;
-    let signed = state
+    let now = ctx.now;
+    let asset = ctx
+        .write(async |conn| media::begin_upload(conn, &ctx.actor, &upload, now).await)
+        .await?;
+    let signed = ctx
+        .state
         .blobs
         .signed_put_url(
-            &media::upload_key(actor.tenant_id.into_uuid(), asset.id),
+            &media::upload_key(ctx.actor.tenant_id.into_uuid(), asset.id),
             &asset.content_type,
             body.size_bytes,
             media::UPLOAD_URL_TTL,
@@ -370,30 +363,28 @@ pub(crate) async fn start_media_upload(
 )]
 #[post("/{asset_id}/complete")]
 pub(crate) async fn complete_media_upload(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let asset = in_tenant(&state, &actor, async |conn| {
-        media::pending_upload(conn, &actor, id).await
-    })
-    .await?;
+    let asset = ctx
+        .write(async |conn| media::pending_upload(conn, &ctx.actor, id).await)
+        .await?;
     if asset.status != AssetStatus::Processing {
         return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
     }
     // Sealed before it is read: what is checked is what will be served. Nothing to seal is
     // either no upload, or a completion that sealed and then failed to record (looked up next).
-    let staging = media::upload_key(actor.tenant_id.into_uuid(), asset.id);
-    match state.blobs.seal(&staging, &asset.blob_key).await {
+    let staging = media::upload_key(ctx.actor.tenant_id.into_uuid(), asset.id);
+    match ctx.state.blobs.seal(&staging, &asset.blob_key).await {
         Ok(()) | Err(BlobError::NotFound) => {}
         Err(e) => return Err(blob_error(e)),
     }
-    let stored = match state.blobs.head(&asset.blob_key).await {
+    let stored = match ctx.state.blobs.head(&asset.blob_key).await {
         Ok(meta) => Stored::Found {
             size: meta.size,
-            head: state
+            head: ctx
+                .state
                 .blobs
                 .read_prefix(&asset.blob_key, media::SNIFF_LEN)
                 .await
@@ -402,13 +393,12 @@ pub(crate) async fn complete_media_upload(
         Err(BlobError::NotFound) => Stored::Missing,
         Err(e) => return Err(blob_error(e)),
     };
-    let (asset, failure) = in_tenant(&state, &actor, async |conn| {
-        media::complete_upload(conn, &actor, id, &stored).await
-    })
-    .await?;
+    let (asset, failure) = ctx
+        .write(async |conn| media::complete_upload(conn, &ctx.actor, id, &stored).await)
+        .await?;
     if let Some(failure) = failure {
         if matches!(stored, Stored::Found { .. })
-            && let Err(e) = state.blobs.delete(&asset.blob_key).await
+            && let Err(e) = ctx.state.blobs.delete(&asset.blob_key).await
         {
             tracing::warn!(error = %e, "could not remove the blob of a failed upload");
         }
@@ -447,11 +437,9 @@ pub(crate) struct AssetQuery {
 )]
 #[get("")]
 pub(crate) async fn list_media(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<AssetQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = AssetFilter {
         kind: q.kind,
@@ -462,10 +450,9 @@ pub(crate) async fn list_media(
         limit: q.limit,
         cursor: q.cursor,
     });
-    let assets = in_tenant(&state, &actor, async |conn| {
-        media::list(conn, &actor, &filter, &page).await
-    })
-    .await?;
+    let assets = ctx
+        .write(async |conn| media::list(conn, &ctx.actor, &filter, &page).await)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(assets, AssetDto::from)))
 }
 
@@ -479,16 +466,13 @@ pub(crate) async fn list_media(
 )]
 #[get("/{asset_id}")]
 pub(crate) async fn get_media(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let (asset, used) = in_tenant(&state, &actor, async |conn| {
-        media::get(conn, &actor, id).await
-    })
-    .await?;
+    let (asset, used) = ctx
+        .write(async |conn| media::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(HttpResponse::Ok().json(AssetDetailDto {
         asset: AssetDto::from(asset),
         where_used: used.into_iter().map(UsageDto::from).collect(),
@@ -516,18 +500,15 @@ pub(crate) struct ForceQuery {
 )]
 #[delete("/{asset_id}")]
 pub(crate) async fn delete_media(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     query: web::Query<ForceQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let ids = [path.into_inner()];
     let force = query.force;
-    let mut deleted = in_tenant(&state, &actor, async |conn| {
-        media::delete(conn, &actor, &ids, force).await
-    })
-    .await?;
+    let mut deleted = ctx
+        .write(async |conn| media::delete(conn, &ctx.actor, &ids, force).await)
+        .await?;
     Ok(HttpResponse::Accepted().json(AssetDto::from(deleted.remove(0))))
 }
 
@@ -563,16 +544,13 @@ pub(crate) struct AssetList {
 )]
 #[post("/bulk-delete")]
 pub(crate) async fn delete_media_in_bulk(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     body: ValidJson<BulkDeleteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let body = body.into_inner();
-    let deleted = in_tenant(&state, &actor, async |conn| {
-        media::delete(conn, &actor, &body.ids, body.force).await
-    })
-    .await?;
+    let deleted = ctx
+        .write(async |conn| media::delete(conn, &ctx.actor, &body.ids, body.force).await)
+        .await?;
     Ok(HttpResponse::Accepted().json(AssetList {
         data: deleted.into_iter().map(AssetDto::from).collect(),
     }))
@@ -600,17 +578,15 @@ pub(crate) struct DownloadDto {
 )]
 #[get("/{asset_id}/download")]
 pub(crate) async fn download_media(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let asset = in_tenant(&state, &actor, async |conn| {
-        media::downloadable(conn, &actor, id).await
-    })
-    .await?;
-    let url = state
+    let asset = ctx
+        .write(async |conn| media::downloadable(conn, &ctx.actor, id).await)
+        .await?;
+    let url = ctx
+        .state
         .blobs
         .signed_get_url(&asset.blob_key, media::DOWNLOAD_URL_TTL)
         .await
@@ -657,18 +633,15 @@ impl From<Attachment> for AttachmentDto {
 )]
 #[get("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn list_attachments(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, section) = path.into_inner();
     let page = PageRequest::from(&page.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        media::attachments(conn, &actor, module, section, &page).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| media::attachments(conn, &ctx.actor, module, section, &page).await)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(list, AttachmentDto::from)))
 }
 
@@ -697,17 +670,15 @@ pub(crate) struct AttachBody {
 )]
 #[post("/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn attach_asset(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     path: web::Path<(Uuid, Uuid)>,
     body: ValidJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, section) = path.into_inner();
     let body = body.into_inner();
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        media::attach(conn, &actor, module, section, body.asset_id, body.title)
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        media::attach(conn, &ctx.actor, module, section, body.asset_id, body.title)
             .await
             .map(AttachmentDto::from)
     })
@@ -724,16 +695,12 @@ pub(crate) async fn attach_asset(
 )]
 #[delete("/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
 pub(crate) async fn detach_asset(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, section, attachment) = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        media::detach(conn, &actor, module, section, attachment).await
-    })
-    .await?;
+    ctx.write(async |conn| media::detach(conn, &ctx.actor, module, section, attachment).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

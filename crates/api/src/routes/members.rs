@@ -11,15 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::auth::GrantDto;
-use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
-};
-use crate::state::AppState;
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 
 /// A member of the tenant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,11 +85,9 @@ pub(crate) struct MemberQuery {
 )]
 #[get("")]
 pub(crate) async fn list_members(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     query: web::Query<MemberQuery>,
 ) -> Result<web::Json<PageOf<MemberDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = MemberFilter {
         role: q.role,
@@ -105,10 +100,9 @@ pub(crate) async fn list_members(
         cursor: q.cursor,
     });
     let sort = q.sort;
-    let page = in_tenant(&state, &actor, async |conn| {
-        members::list(conn, &actor, &filter, sort, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| members::list(conn, &ctx.actor, &filter, sort, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, MemberDto::from)))
 }
 
@@ -169,12 +163,10 @@ pub(crate) struct InviteRequest {
 )]
 #[post("")]
 pub(crate) async fn invite_member(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     body: ValidJson<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
     let invite = Invite {
         email: b.email,
@@ -183,8 +175,8 @@ pub(crate) async fn invite_member(
         manager_id: b.manager_id.map(UserId),
         group_ids: b.group_ids,
     };
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        members::invite(conn, &actor, &invite, &state.invite_caps)
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        members::invite(conn, &ctx.actor, &invite, &ctx.state.invite_caps)
             .await
             .map(MemberDto::from)
     })
@@ -202,16 +194,13 @@ pub(crate) async fn invite_member(
 )]
 #[get("/{user_id}")]
 pub(crate) async fn get_member(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::get(conn, &actor, user).await
-    })
-    .await?;
+    let member = ctx
+        .write(async |conn| members::get(conn, &ctx.actor, user).await)
+        .await?;
     Ok(web::Json(member.into()))
 }
 
@@ -237,18 +226,15 @@ pub(crate) struct RoleRequest {
 )]
 #[put("/{user_id}/role")]
 pub(crate) async fn change_member_role(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<RoleRequest>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
-    let actor = auth.0;
     let (user, role) = (UserId(path.into_inner()), body.into_inner().role);
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::change_role(conn, &actor, user, role).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let member = ctx
+        .write(async |conn| members::change_role(conn, &ctx.actor, user, role).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -273,21 +259,18 @@ pub(crate) struct ManagerRequest {
 )]
 #[put("/{user_id}/manager")]
 pub(crate) async fn set_member_manager(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<ManagerRequest>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
-    let actor = auth.0;
     let (user, manager) = (
         UserId(path.into_inner()),
         body.into_inner().manager_id.map(UserId),
     );
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::set_manager(conn, &actor, user, manager).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let member = ctx
+        .write(async |conn| members::set_manager(conn, &ctx.actor, user, manager).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -303,17 +286,14 @@ pub(crate) async fn set_member_manager(
 )]
 #[post("/{user_id}/deactivate")]
 pub(crate) async fn deactivate_member(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::set_active(conn, &actor, user, false).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let member = ctx
+        .write(async |conn| members::set_active(conn, &ctx.actor, user, false).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -329,17 +309,14 @@ pub(crate) async fn deactivate_member(
 )]
 #[post("/{user_id}/reactivate")]
 pub(crate) async fn reactivate_member(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MemberDto>, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
-    let member = in_tenant(&state, &actor, async |conn| {
-        members::set_active(conn, &actor, user, true).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let member = ctx
+        .write(async |conn| members::set_active(conn, &ctx.actor, user, true).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
 }
 
@@ -356,17 +333,13 @@ pub(crate) async fn reactivate_member(
 )]
 #[delete("/{user_id}")]
 pub(crate) async fn remove_member(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
-    in_tenant(&state, &actor, async |conn| {
-        members::remove(conn, &actor, user).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    ctx.write(async |conn| members::remove(conn, &ctx.actor, user).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -383,24 +356,18 @@ pub(crate) async fn remove_member(
 )]
 #[post("/{user_id}/erase")]
 pub(crate) async fn erase_member(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
-    in_tenant(&state, &actor, async |conn| {
-        members::check_erasable(conn, &actor, user).await
-    })
-    .await?;
-    let mut conn = guild_db::connect(&state.db).await?;
+    ctx.write(async |conn| members::check_erasable(conn, &ctx.actor, user).await)
+        .await?;
+    let mut conn = guild_db::connect(&ctx.state.db).await?;
     members::erase_account(&mut conn, user).await?;
     drop(conn);
-    in_tenant(&state, &actor, async |conn| {
-        members::record_erasure(conn, &actor, user).await
-    })
-    .await?;
-    state.actors.forget_user(user);
+    ctx.write(async |conn| members::record_erasure(conn, &ctx.actor, user).await)
+        .await?;
+    ctx.state.actors.forget_user(user);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -415,18 +382,15 @@ pub(crate) async fn erase_member(
 )]
 #[get("/{user_id}/permissions")]
 pub(crate) async fn list_member_permissions(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<GrantDto>>, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
     let page = PageRequest::from(&query.into_inner());
-    let grants = in_tenant(&state, &actor, async |conn| {
-        members::grants_page(conn, &actor, user, &page).await
-    })
-    .await?;
+    let grants = ctx
+        .write(async |conn| members::grants_page(conn, &ctx.actor, user, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(grants, GrantDto::from)))
 }
 
@@ -456,12 +420,10 @@ pub(crate) struct GrantsRequest {
 )]
 #[put("/{user_id}/permissions")]
 pub(crate) async fn set_member_permissions(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<GrantsRequest>,
 ) -> Result<web::Json<Vec<GrantDto>>, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
     let grants: Vec<Grant> = body
         .into_inner()
@@ -472,11 +434,10 @@ pub(crate) async fn set_member_permissions(
             scope: g.scope,
         })
         .collect();
-    let saved = in_tenant(&state, &actor, async |conn| {
-        members::set_grants(conn, &actor, user, &grants).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let saved = ctx
+        .write(async |conn| members::set_grants(conn, &ctx.actor, user, &grants).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(saved.into_iter().map(GrantDto::from).collect()))
 }
 
@@ -538,16 +499,22 @@ pub(crate) struct ImportReportDto {
 )]
 #[post("/import")]
 pub(crate) async fn import_members(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     body: ValidJson<ImportRequest>,
 ) -> Result<web::Json<ImportReportDto>, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
-    let report = in_tenant(&state, &actor, async |conn| {
-        guild_tenancy::import::import_csv(conn, &actor, &b.csv, b.dry_run, &state.invite_caps).await
-    })
-    .await?;
+    let report = ctx
+        .write(async |conn| {
+            guild_tenancy::import::import_csv(
+                conn,
+                &ctx.actor,
+                &b.csv,
+                b.dry_run,
+                &ctx.state.invite_caps,
+            )
+            .await
+        })
+        .await?;
     let dto = ImportReportDto {
         dry_run: report.dry_run,
         rows: report.rows,

@@ -17,16 +17,15 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, etag, with_etag};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
-use crate::state::AppState;
 
 /// 412 and 428, on every write of an editable resource.
 #[derive(IntoResponses)]
@@ -336,11 +335,9 @@ pub(crate) struct ModuleQuery {
 )]
 #[get("")]
 pub(crate) async fn list_modules(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     query: web::Query<ModuleQuery>,
 ) -> Result<web::Json<PageOf<ModuleDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = ModuleFilter {
         status: q.status,
@@ -354,10 +351,9 @@ pub(crate) async fn list_modules(
         limit: q.limit,
         cursor: q.cursor,
     });
-    let page = in_tenant(&state, &actor, async |conn| {
-        modules::list(conn, &actor, &filter, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| modules::list(conn, &ctx.actor, &filter, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, ModuleDto::from)))
 }
 
@@ -375,20 +371,17 @@ pub(crate) async fn list_modules(
 )]
 #[post("")]
 pub(crate) async fn create_module(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     body: ValidJson<CreateModuleBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let input = ModuleInput::from(body.into_inner());
-    let response = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            modules::create(conn, &actor, &input)
-                .await
-                .map(ModuleDto::from)
-        })
-        .await?;
+    let response = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        modules::create(conn, &ctx.actor, &input)
+            .await
+            .map(ModuleDto::from)
+    })
+    .await?;
     Ok(with_body_etag(response))
 }
 
@@ -402,17 +395,11 @@ pub(crate) async fn create_module(
     responses((status = 200, body = ModuleDto, description = "The module; `ETag` is its revision"), AuthErrors, NotFound)
 )]
 #[get("/{module_id}")]
-pub(crate) async fn get_module(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
+pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::open(conn, &actor, id).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| modules::open(conn, &ctx.actor, id).await)
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -429,19 +416,16 @@ pub(crate) async fn get_module(
 )]
 #[patch("/{module_id}")]
 pub(crate) async fn update_module(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<UpdateModuleBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let input = ModuleInput::from(body.into_inner());
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::update(conn, &actor, id, if_match.0, &input).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| modules::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -480,13 +464,11 @@ pub(crate) struct StatusBody {
 )]
 #[post("/{module_id}/status")]
 pub(crate) async fn set_module_status(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<StatusBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let body = body.into_inner();
     let note = ChangeNote {
@@ -494,10 +476,11 @@ pub(crate) async fn set_module_status(
         kind: body.kind,
     };
     let status = body.status;
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::set_status(conn, &actor, id, if_match.0, status, &note).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| {
+            modules::set_status(conn, &ctx.actor, id, if_match.0, status, &note).await
+        })
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -550,18 +533,16 @@ pub(crate) enum DeleteModuleErrors {
 )]
 #[delete("/{module_id}")]
 pub(crate) async fn delete_module(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     query: web::Query<DeleteModuleQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let force = query.force;
-    let now = state.clock.now();
-    in_tenant(&state, &actor, async |conn| {
-        guild_progress::modules::delete(conn, &actor, id, if_match.0, force, now).await
+    let now = ctx.now;
+    ctx.write(async |conn| {
+        guild_progress::modules::delete(conn, &ctx.actor, id, if_match.0, force, now).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -590,18 +571,15 @@ pub(crate) struct IdsBody {
 )]
 #[put("/{module_id}/prerequisites")]
 pub(crate) async fn set_module_prerequisites(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let ids = body.into_inner().ids;
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::set_prerequisites(conn, &actor, id, &ids).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| modules::set_prerequisites(conn, &ctx.actor, id, &ids).await)
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -619,18 +597,15 @@ pub(crate) async fn set_module_prerequisites(
 )]
 #[put("/{module_id}/mentors")]
 pub(crate) async fn set_module_mentors(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let ids = body.into_inner().ids;
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::set_mentors(conn, &actor, id, &ids).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| modules::set_mentors(conn, &ctx.actor, id, &ids).await)
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -661,18 +636,17 @@ pub(crate) struct GroupAssignmentBody {
 )]
 #[put("/{module_id}/groups/{group_id}")]
 pub(crate) async fn assign_module(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
     body: ValidJson<GroupAssignmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (id, group) = path.into_inner();
     let b = body.into_inner();
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::assign(conn, &actor, id, group, b.deadline_days, b.is_mandatory).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| {
+            modules::assign(conn, &ctx.actor, id, group, b.deadline_days, b.is_mandatory).await
+        })
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -687,16 +661,13 @@ pub(crate) async fn assign_module(
 )]
 #[delete("/{module_id}/groups/{group_id}")]
 pub(crate) async fn unassign_module(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (id, group) = path.into_inner();
-    let module = in_tenant(&state, &actor, async |conn| {
-        modules::unassign(conn, &actor, id, group).await
-    })
-    .await?;
+    let module = ctx
+        .write(async |conn| modules::unassign(conn, &ctx.actor, id, group).await)
+        .await?;
     Ok(module_reply(HttpResponse::Ok(), module))
 }
 
@@ -831,18 +802,15 @@ impl From<UpdateSectionBody> for SectionInput {
 )]
 #[get("/{module_id}/sections")]
 pub(crate) async fn list_sections(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<SectionDto>>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let page = PageRequest::from(&page.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        sections::list(conn, &actor, id, &page).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| sections::list(conn, &ctx.actor, id, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(list, SectionDto::from)))
 }
 
@@ -859,22 +827,19 @@ pub(crate) async fn list_sections(
 )]
 #[post("/{module_id}/sections")]
 pub(crate) async fn create_section(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     path: web::Path<Uuid>,
     body: ValidJson<CreateSectionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let input = SectionInput::from(body.into_inner());
-    let response = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            sections::create(conn, &actor, id, &input)
-                .await
-                .map(SectionDto::from)
-        })
-        .await?;
+    let response = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        sections::create(conn, &ctx.actor, id, &input)
+            .await
+            .map(SectionDto::from)
+    })
+    .await?;
     Ok(with_body_etag(response))
 }
 
@@ -888,16 +853,13 @@ pub(crate) async fn create_section(
 )]
 #[get("/{module_id}/sections/{section_id}")]
 pub(crate) async fn get_section(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, id) = path.into_inner();
-    let section = in_tenant(&state, &actor, async |conn| {
-        sections::get(conn, &actor, module, id).await
-    })
-    .await?;
+    let section = ctx
+        .write(async |conn| sections::get(conn, &ctx.actor, module, id).await)
+        .await?;
     let revision = section.revision;
     Ok(with_etag(
         HttpResponse::Ok(),
@@ -920,19 +882,18 @@ pub(crate) async fn get_section(
 )]
 #[patch("/{module_id}/sections/{section_id}")]
 pub(crate) async fn update_section(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     body: ValidJson<UpdateSectionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, id) = path.into_inner();
     let input = SectionInput::from(body.into_inner());
-    let section = in_tenant(&state, &actor, async |conn| {
-        sections::update(conn, &actor, module, id, if_match.0, &input).await
-    })
-    .await?;
+    let section = ctx
+        .write(async |conn| {
+            sections::update(conn, &ctx.actor, module, id, if_match.0, &input).await
+        })
+        .await?;
     let revision = section.revision;
     Ok(with_etag(
         HttpResponse::Ok(),
@@ -952,17 +913,13 @@ pub(crate) async fn update_section(
 )]
 #[delete("/{module_id}/sections/{section_id}")]
 pub(crate) async fn delete_section(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, id) = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        sections::delete(conn, &actor, module, id, if_match.0).await
-    })
-    .await?;
+    ctx.write(async |conn| sections::delete(conn, &ctx.actor, module, id, if_match.0).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -984,18 +941,15 @@ pub(crate) struct SectionList {
 )]
 #[put("/{module_id}/sections/order")]
 pub(crate) async fn reorder_sections(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<IdsBody>,
 ) -> Result<web::Json<SectionList>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let order = body.into_inner().ids;
-    let list = in_tenant(&state, &actor, async |conn| {
-        sections::reorder(conn, &actor, id, &order).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| sections::reorder(conn, &ctx.actor, id, &order).await)
+        .await?;
     Ok(web::Json(SectionList {
         data: list.into_iter().map(SectionDto::from).collect(),
     }))
@@ -1058,16 +1012,13 @@ pub(crate) struct UpdateCategoryBody {
 )]
 #[get("")]
 pub(crate) async fn list_categories(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<CategoryDto>>, ApiError> {
-    let actor = auth.0;
     let page = PageRequest::from(&page.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        categories::list(conn, &actor, &page).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| categories::list(conn, &ctx.actor, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(list, CategoryDto::from)))
 }
 
@@ -1083,15 +1034,13 @@ pub(crate) async fn list_categories(
 )]
 #[post("")]
 pub(crate) async fn create_category(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     body: ValidJson<CreateCategoryBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        categories::create(conn, &actor, &b.name, b.sort_order.unwrap_or(0))
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        categories::create(conn, &ctx.actor, &b.name, b.sort_order.unwrap_or(0))
             .await
             .map(CategoryDto::from)
     })
@@ -1109,18 +1058,17 @@ pub(crate) async fn create_category(
 )]
 #[patch("/{category_id}")]
 pub(crate) async fn update_category(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<UpdateCategoryBody>,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let b = body.into_inner();
-    let category = in_tenant(&state, &actor, async |conn| {
-        categories::update(conn, &actor, id, b.name.as_deref(), b.sort_order).await
-    })
-    .await?;
+    let category = ctx
+        .write(async |conn| {
+            categories::update(conn, &ctx.actor, id, b.name.as_deref(), b.sort_order).await
+        })
+        .await?;
     Ok(web::Json(category.into()))
 }
 
@@ -1134,21 +1082,17 @@ pub(crate) async fn update_category(
 )]
 #[delete("/{category_id}")]
 pub(crate) async fn delete_category(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        categories::delete(conn, &actor, id).await
-    })
-    .await?;
+    ctx.write(async |conn| categories::delete(conn, &ctx.actor, id).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 macro_rules! pin_route {
-    ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $status:literal, $pinned:literal, $func:path, $auth:ty) => {
+    ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $status:literal, $pinned:literal, $func:path, $ctx:ty) => {
         $(#[$doc])*
         #[utoipa::path(
             tag = "modules",
@@ -1156,10 +1100,9 @@ macro_rules! pin_route {
             responses((status = 200, body = ModuleDto, description = $status), AuthErrors, NotFound)
         )]
         #[$method($path)]
-        pub(crate) async fn $name(state: web::Data<AppState>, auth: $auth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-            let actor = auth.0;
+        pub(crate) async fn $name(ctx: $ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
             let id = path.into_inner();
-            let module = in_tenant(&state, &actor, async |conn| $func(conn, &actor, id, $pinned).await).await?;
+            let module = ctx.write(async |conn| $func(conn, &ctx.actor, id, $pinned).await).await?;
             Ok(module_reply(HttpResponse::Ok(), module))
         }
     };
@@ -1169,25 +1112,25 @@ pin_route!(
     /// Pin a module for yourself.
     ///
     /// Anyone who may see the module; pinned modules are listed with `?pinned=true` (idempotent).
-    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin, Auth
+    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin, Ctx
 );
 pin_route!(
     /// Unpin a module.
     ///
     /// Removes your own pin (idempotent).
-    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin, Auth
+    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin, Ctx
 );
 pin_route!(
     /// Pin a module for the whole company.
     ///
     /// Needs MANAGE_ALL_MODULES; every member sees it as `company_pinned` (idempotent).
     pin_module_for_company, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
-    Authorized
+    Ctx<Permitted>
 );
 pin_route!(
     /// Remove a company-wide pin.
     ///
     /// Needs MANAGE_ALL_MODULES (idempotent).
     unpin_module_for_company, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
-    Authorized
+    Ctx<Permitted>
 );

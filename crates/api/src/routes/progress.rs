@@ -15,13 +15,12 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
-    read_in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::state::AppState;
 
@@ -95,16 +94,14 @@ impl From<ModuleProgress> for ModuleProgressDto {
 )]
 #[post("/{module_id}/sections/{section_id}/complete")]
 pub(crate) async fn complete_section(
-    state: web::Data<AppState>,
-    auth: Auth,
-    once: Idempotency,
+    ctx: Ctx,
+    key: Idempotency,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (module, section) = path.into_inner();
-    let now = state.clock.now();
-    once.run(&state, &actor, StatusCode::OK, async |conn| {
-        progress::complete_section(conn, &actor, module, section, now)
+    let now = ctx.now;
+    once(&ctx, &key, StatusCode::OK, async |conn| {
+        progress::complete_section(conn, &ctx.actor, module, section, now)
             .await
             .map(ModuleProgressDto::from)
     })
@@ -122,16 +119,13 @@ pub(crate) async fn complete_section(
 )]
 #[get("/{module_id}/progress")]
 pub(crate) async fn get_module_progress(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
-    let progress = read_in_tenant(&state, &actor, async |conn| {
-        progress::progress(conn, &actor, module).await
-    })
-    .await?;
+    let progress = ctx
+        .read(async |conn| progress::progress(conn, &ctx.actor, module).await)
+        .await?;
     Ok(HttpResponse::Ok().json(ModuleProgressDto::from(progress)))
 }
 
@@ -219,16 +213,11 @@ impl From<Dashboard> for DashboardDto {
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
 )]
 #[get("/me/dashboard")]
-pub(crate) async fn get_my_dashboard(
-    state: web::Data<AppState>,
-    auth: Auth,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    let now = state.clock.now();
-    let dashboard = read_in_tenant(&state, &actor, async |conn| {
-        dashboard::dashboard(conn, &actor, now).await
-    })
-    .await?;
+pub(crate) async fn get_my_dashboard(ctx: Ctx) -> Result<HttpResponse, ApiError> {
+    let now = ctx.now;
+    let dashboard = ctx
+        .read(async |conn| dashboard::dashboard(conn, &ctx.actor, now).await)
+        .await?;
     Ok(HttpResponse::Ok().json(DashboardDto::from(dashboard)))
 }
 
@@ -283,18 +272,15 @@ fn certificate_dto(state: &AppState, c: Certificate) -> CertificateDto {
 )]
 #[get("/me/certificates")]
 pub(crate) async fn list_my_certificates(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    let me = actor.user_id;
+    let me = ctx.actor.user_id;
     let page = PageRequest::from(&page.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        certificates::list(conn, &actor, me, &page).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&state, c))))
+    let list = ctx
+        .write(async |conn| certificates::list(conn, &ctx.actor, me, &page).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&ctx.state, c))))
 }
 
 /// List a member's certificates, newest first.
@@ -308,19 +294,16 @@ pub(crate) async fn list_my_certificates(
 )]
 #[get("/{user_id}/certificates")]
 pub(crate) async fn list_member_certificates(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
     let page = PageRequest::from(&page.into_inner());
-    let list = in_tenant(&state, &actor, async |conn| {
-        certificates::list(conn, &actor, user, &page).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&state, c))))
+    let list = ctx
+        .write(async |conn| certificates::list(conn, &ctx.actor, user, &page).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf::map(list, |c| certificate_dto(&ctx.state, c))))
 }
 
 /// Get a certificate.
@@ -333,17 +316,14 @@ pub(crate) async fn list_member_certificates(
 )]
 #[get("/{certificate_id}")]
 pub(crate) async fn get_certificate(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let certificate = in_tenant(&state, &actor, async |conn| {
-        certificates::get(conn, &actor, id).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(certificate_dto(&state, certificate)))
+    let certificate = ctx
+        .write(async |conn| certificates::get(conn, &ctx.actor, id).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(certificate_dto(&ctx.state, certificate)))
 }
 
 /// Get a certificate as a printable PDF.
@@ -357,19 +337,18 @@ pub(crate) async fn get_certificate(
 )]
 #[get("/{certificate_id}/pdf")]
 pub(crate) async fn get_certificate_pdf(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let (certificate, tenant_name) = in_tenant(&state, &actor, async |conn| {
-        let certificate = certificates::get(conn, &actor, id).await?;
-        let name = certificates::tenant_name(conn, &actor).await?;
-        Ok::<_, guild_learning::LearningError>((certificate, name))
-    })
-    .await?;
-    let url = verify_url(&state, &certificate.code);
+    let (certificate, tenant_name) = ctx
+        .write(async |conn| {
+            let certificate = certificates::get(conn, &ctx.actor, id).await?;
+            let name = certificates::tenant_name(conn, &ctx.actor).await?;
+            Ok::<_, guild_learning::LearningError>((certificate, name))
+        })
+        .await?;
+    let url = verify_url(&ctx.state, &certificate.code);
     let issued = certificate.issued_at.format("%Y-%m-%d").to_string();
     let expires = certificate
         .expires_at
@@ -428,19 +407,16 @@ pub(crate) struct RevokeBody {
 )]
 #[post("/{certificate_id}/revoke")]
 pub(crate) async fn revoke_certificate(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let reason = body.into_inner().reason;
-    let certificate = in_tenant(&state, &actor, async |conn| {
-        certificates::revoke(conn, &actor, id, &reason).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(certificate_dto(&state, certificate)))
+    let certificate = ctx
+        .write(async |conn| certificates::revoke(conn, &ctx.actor, id, &reason).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(certificate_dto(&ctx.state, certificate)))
 }
 
 /// What a public verification shows: nothing but these fields.
@@ -585,13 +561,11 @@ pub(crate) enum OverrideErrors {
 )]
 #[post("/{user_id}/progress-overrides")]
 pub(crate) async fn create_progress_override(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     path: web::Path<Uuid>,
     body: ValidJson<OverrideBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
     let body = body.into_inner();
     let request = OverrideRequest {
@@ -600,9 +574,9 @@ pub(crate) async fn create_progress_override(
         reason: body.reason,
         allow_certificate: body.allow_certificate,
     };
-    let now = state.clock.now();
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        overrides::apply(conn, &actor, user, &request, now)
+    let now = ctx.now;
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        overrides::apply(conn, &ctx.actor, user, &request, now)
             .await
             .map(OverrideDto::from)
     })
@@ -635,12 +609,10 @@ pub(crate) struct OverrideQuery {
 )]
 #[get("/{user_id}/progress-overrides")]
 pub(crate) async fn list_progress_overrides(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     query: web::Query<OverrideQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let user = UserId(path.into_inner());
     let q = query.into_inner();
     let module = q.module_id;
@@ -648,10 +620,9 @@ pub(crate) async fn list_progress_overrides(
         limit: q.limit,
         cursor: q.cursor,
     });
-    let rows = in_tenant(&state, &actor, async |conn| {
-        overrides::list(conn, &actor, user, module, &page).await
-    })
-    .await?;
+    let rows = ctx
+        .write(async |conn| overrides::list(conn, &ctx.actor, user, module, &page).await)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(rows, OverrideDto::from)))
 }
 
@@ -666,17 +637,14 @@ pub(crate) async fn list_progress_overrides(
 )]
 #[post("/{override_id}/revert")]
 pub(crate) async fn revert_progress_override(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let now = state.clock.now();
-    let row = in_tenant(&state, &actor, async |conn| {
-        overrides::revert(conn, &actor, id, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let row = ctx
+        .write(async |conn| overrides::revert(conn, &ctx.actor, id, now).await)
+        .await?;
     Ok(HttpResponse::Ok().json(OverrideDto::from(row)))
 }
 
@@ -728,18 +696,17 @@ pub(crate) struct SelfAssessmentBody {
 )]
 #[put("/{module_id}/self-assessment")]
 pub(crate) async fn update_self_assessment(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<SelfAssessmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
     let body = body.into_inner();
-    let saved = in_tenant(&state, &actor, async |conn| {
-        overrides::assess(conn, &actor, module, body.rating, &body.note).await
-    })
-    .await?;
+    let saved = ctx
+        .write(async |conn| {
+            overrides::assess(conn, &ctx.actor, module, body.rating, &body.note).await
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(saved)))
 }
 
@@ -754,16 +721,13 @@ pub(crate) async fn update_self_assessment(
 )]
 #[get("/{module_id}/self-assessment")]
 pub(crate) async fn get_self_assessment(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
-    let found = in_tenant(&state, &actor, async |conn| {
-        overrides::self_assessment(conn, &actor, module).await
-    })
-    .await?;
+    let found = ctx
+        .write(async |conn| overrides::self_assessment(conn, &ctx.actor, module).await)
+        .await?;
     match found {
         Some(s) => Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(s))),
         None => Err(ApiError::new(

@@ -21,16 +21,15 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
 use crate::etag::{IfMatch, etag, with_etag};
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader};
+use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader, once};
 use crate::routes::common::double_option;
 use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes, in_tenant,
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
-use crate::state::AppState;
 
 /// 400 and 422 of a write that takes a JSON body and an `Idempotency-Key`.
 #[derive(IntoResponses)]
@@ -488,22 +487,19 @@ pub(crate) struct OrderBody {
 )]
 #[get("/{module_id}/quizzes")]
 pub(crate) async fn list_quizzes(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<QuizDto>>, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        quizzes::list(conn, &actor, module, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| quizzes::list(conn, &ctx.actor, module, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, QuizDto::from)))
 }
 
@@ -521,22 +517,19 @@ pub(crate) async fn list_quizzes(
 )]
 #[post("/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     body: ValidJson<CreateQuizBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let module = path.into_inner();
     let input = QuizInput::from(body.into_inner());
-    let reply = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            quizzes::create(conn, &actor, module, &input)
-                .await
-                .map(QuizDto::from)
-        })
-        .await?;
+    let reply = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        quizzes::create(conn, &ctx.actor, module, &input)
+            .await
+            .map(QuizDto::from)
+    })
+    .await?;
     Ok(with_body_etag(reply).await)
 }
 
@@ -551,17 +544,11 @@ pub(crate) async fn create_quiz(
     responses((status = 200, body = QuizDto, description = "The quiz; `ETag` is its revision"), AuthErrors, NotFound)
 )]
 #[get("/{quiz_id}")]
-pub(crate) async fn get_quiz(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
+pub(crate) async fn get_quiz(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let quiz = in_tenant(&state, &actor, async |conn| {
-        quizzes::get(conn, &actor, id).await
-    })
-    .await?;
+    let quiz = ctx
+        .write(async |conn| quizzes::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(quiz_reply(HttpResponse::Ok(), quiz))
 }
 
@@ -578,19 +565,16 @@ pub(crate) async fn get_quiz(
 )]
 #[patch("/{quiz_id}")]
 pub(crate) async fn update_quiz(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
     body: ValidJson<UpdateQuizBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let input = QuizInput::from(body.into_inner());
-    let quiz = in_tenant(&state, &actor, async |conn| {
-        quizzes::update(conn, &actor, id, if_match.0, &input).await
-    })
-    .await?;
+    let quiz = ctx
+        .write(async |conn| quizzes::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .await?;
     Ok(quiz_reply(HttpResponse::Ok(), quiz))
 }
 
@@ -605,17 +589,13 @@ pub(crate) async fn update_quiz(
 )]
 #[delete("/{quiz_id}")]
 pub(crate) async fn delete_quiz(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        quizzes::delete(conn, &actor, id, if_match.0).await
-    })
-    .await?;
+    ctx.write(async |conn| quizzes::delete(conn, &ctx.actor, id, if_match.0).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -634,22 +614,19 @@ pub(crate) async fn delete_quiz(
 )]
 #[post("/{quiz_id}/questions")]
 pub(crate) async fn create_question(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     body: ValidJson<CreateQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let quiz = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
-    let reply = once
-        .run(&state, &actor, StatusCode::CREATED, async |conn| {
-            questions::create(conn, &actor, quiz, &input)
-                .await
-                .map(QuestionDto::from)
-        })
-        .await?;
+    let reply = once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        questions::create(conn, &ctx.actor, quiz, &input)
+            .await
+            .map(QuestionDto::from)
+    })
+    .await?;
     Ok(with_body_etag(reply).await)
 }
 
@@ -666,18 +643,15 @@ pub(crate) async fn create_question(
 )]
 #[put("/{quiz_id}/questions/order")]
 pub(crate) async fn reorder_questions(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<OrderBody>,
 ) -> Result<web::Json<Vec<QuestionDto>>, ApiError> {
-    let actor = auth.0;
     let quiz = path.into_inner();
     let order = body.into_inner().ids;
-    let list = in_tenant(&state, &actor, async |conn| {
-        questions::reorder(conn, &actor, quiz, &order).await
-    })
-    .await?;
+    let list = ctx
+        .write(async |conn| questions::reorder(conn, &ctx.actor, quiz, &order).await)
+        .await?;
     Ok(web::Json(list.into_iter().map(QuestionDto::from).collect()))
 }
 
@@ -695,19 +669,16 @@ pub(crate) async fn reorder_questions(
 )]
 #[patch("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn update_question(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     body: ValidJson<UpdateQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (quiz, id) = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
-    let question = in_tenant(&state, &actor, async |conn| {
-        questions::update(conn, &actor, quiz, id, if_match.0, &input).await
-    })
-    .await?;
+    let question = ctx
+        .write(async |conn| questions::update(conn, &ctx.actor, quiz, id, if_match.0, &input).await)
+        .await?;
     let revision = question.revision;
     Ok(with_etag(
         HttpResponse::Ok(),
@@ -728,17 +699,13 @@ pub(crate) async fn update_question(
 )]
 #[delete("/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn delete_question(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let (quiz, id) = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        questions::delete(conn, &actor, quiz, id, if_match.0).await
-    })
-    .await?;
+    ctx.write(async |conn| questions::delete(conn, &ctx.actor, quiz, id, if_match.0).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -969,19 +936,15 @@ pub(crate) enum StartErrors {
 )]
 #[post("/{quiz_id}/attempts")]
 pub(crate) async fn start_attempt(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let quiz = path.into_inner();
-    let now = state.clock.now();
+    let now = ctx.now;
     // Kept even when the start is then refused: the expired attempt counts either way.
-    in_tenant(&state, &actor, async |conn| {
-        attempts::close_expired(conn, &actor, quiz, now).await
-    })
-    .await?;
+    ctx.write(async |conn| attempts::close_expired(conn, &ctx.actor, quiz, now).await)
+        .await?;
     let status = |reply: &StartReply| {
         if reply.resumed {
             StatusCode::OK
@@ -989,8 +952,8 @@ pub(crate) async fn start_attempt(
             StatusCode::CREATED
         }
     };
-    once.run(&state, &actor, status, async |conn| {
-        attempts::start(conn, &actor, quiz, now)
+    once(&ctx, &key, status, async |conn| {
+        attempts::start(conn, &ctx.actor, quiz, now)
             .await
             .map(|started| match started {
                 Started::New(a) => StartReply {
@@ -1017,22 +980,19 @@ pub(crate) async fn start_attempt(
 )]
 #[get("/{quiz_id}/attempts")]
 pub(crate) async fn list_my_attempts(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<AttemptSummaryDto>>, ApiError> {
-    let actor = auth.0;
     let quiz = path.into_inner();
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        attempts::mine(conn, &actor, quiz, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| attempts::mine(conn, &ctx.actor, quiz, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, AttemptSummaryDto::from)))
 }
 
@@ -1048,16 +1008,13 @@ pub(crate) async fn list_my_attempts(
 )]
 #[get("/{attempt_id}")]
 pub(crate) async fn get_attempt(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<AttemptDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let view = in_tenant(&state, &actor, async |conn| {
-        attempts::get(conn, &actor, id).await
-    })
-    .await?;
+    let view = ctx
+        .write(async |conn| attempts::get(conn, &ctx.actor, id).await)
+        .await?;
     Ok(web::Json(view.into()))
 }
 
@@ -1120,14 +1077,12 @@ pub(crate) enum SubmitErrors {
 )]
 #[post("/{attempt_id}/submit")]
 pub(crate) async fn submit_attempt(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
-    once: Idempotency,
+    key: Idempotency,
     body: ValidJson<SubmitAttemptBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    once.require()?;
+    key.require()?;
     let id = path.into_inner();
     let answers: Vec<Answer> = body
         .into_inner()
@@ -1139,14 +1094,12 @@ pub(crate) async fn submit_attempt(
             text: a.text,
         })
         .collect();
-    let now = state.clock.now();
+    let now = ctx.now;
     // Kept even though the submission is then refused: the attempt counts as failed.
-    in_tenant(&state, &actor, async |conn| {
-        attempts::close_if_expired(conn, &actor, id, now).await
-    })
-    .await?;
-    once.run(&state, &actor, StatusCode::OK, async |conn| {
-        guild_progress::attempts::submit(conn, &actor, id, &answers, now)
+    ctx.write(async |conn| attempts::close_if_expired(conn, &ctx.actor, id, now).await)
+        .await?;
+    once(&ctx, &key, StatusCode::OK, async |conn| {
+        guild_progress::attempts::submit(conn, &ctx.actor, id, &answers, now)
             .await
             .map(AttemptDto::from)
     })
@@ -1198,20 +1151,17 @@ pub(crate) struct ReviewQuery {
 )]
 #[get("")]
 pub(crate) async fn list_quiz_reviews(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     query: web::Query<ReviewQuery>,
 ) -> Result<web::Json<PageOf<ReviewItemDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let page = PageRequest {
         limit: q.limit,
         cursor: q.cursor,
     };
-    let page = in_tenant(&state, &actor, async |conn| {
-        attempts::review_queue(conn, &actor, q.module_id, &page).await
-    })
-    .await?;
+    let page = ctx
+        .write(async |conn| attempts::review_queue(conn, &ctx.actor, q.module_id, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(page, ReviewItemDto::from)))
 }
 
@@ -1276,12 +1226,10 @@ pub(crate) enum GradeAttemptErrors {
 )]
 #[post("/{attempt_id}/grades")]
 pub(crate) async fn grade_attempt(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<GradesBody>,
 ) -> Result<web::Json<AttemptDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let grades: Vec<EssayGrade> = body
         .into_inner()
@@ -1293,10 +1241,11 @@ pub(crate) async fn grade_attempt(
             feedback: g.feedback,
         })
         .collect();
-    let now = state.clock.now();
-    let view = in_tenant(&state, &actor, async |conn| {
-        guild_progress::attempts::grade(conn, &actor, id, &grades, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let view = ctx
+        .write(async |conn| {
+            guild_progress::attempts::grade(conn, &ctx.actor, id, &grades, now).await
+        })
+        .await?;
     Ok(web::Json(view.into()))
 }

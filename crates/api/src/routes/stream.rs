@@ -22,9 +22,9 @@ use guild_kernel::{TenantId, UserId};
 use guild_notifications::NotificationsError;
 use guild_notifications::stream::{self as member_stream, Resume, StreamEvent};
 
-use crate::auth::Auth;
+use crate::ctx::Ctx;
 use crate::error::ApiError;
-use crate::routes::common::{AuthErrors, read_in_tenant};
+use crate::routes::common::AuthErrors;
 use crate::state::AppState;
 
 /// How often an idle stream sends a comment.
@@ -59,15 +59,11 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
          description = "Server-Sent Events: `id`, `event` (`notification` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
         AuthErrors))]
 #[get("/stream")]
-pub(crate) async fn open_my_stream(
-    state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
-    let (tenant, user) = (actor.tenant_id, actor.user_id);
+pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (tenant, user) = (ctx.actor.tenant_id, ctx.actor.user_id);
     // Subscribed first: what is published while the backlog is read is not missed.
-    let subscription = state
+    let subscription = ctx
+        .state
         .pubsub
         .subscribe(&member_stream::channel(tenant, user));
     let resume_after = req
@@ -79,24 +75,21 @@ pub(crate) async fn open_my_stream(
     let last = match resume_after {
         // No id: from now on.
         None => {
-            read_in_tenant(&state, &actor, async |conn| {
-                member_stream::head(conn, tenant, user).await
-            })
-            .await?
+            ctx.read(async |conn| member_stream::head(conn, tenant, user).await)
+                .await?
         }
         // An id that is not a number cannot be resumed from.
         Some(None) => {
-            let head = read_in_tenant(&state, &actor, async |conn| {
-                member_stream::head(conn, tenant, user).await
-            })
-            .await?;
+            let head = ctx
+                .read(async |conn| member_stream::head(conn, tenant, user).await)
+                .await?;
             pending.push_back(reset_frame(head));
             head
         }
-        Some(Some(after)) => catch_up(&state, tenant, user, after, &mut pending).await?,
+        Some(Some(after)) => catch_up(&ctx.state, tenant, user, after, &mut pending).await?,
     };
     let open = Open {
-        state: state.into_inner(),
+        state: ctx.state.into_inner(),
         tenant,
         user,
         last,

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized, CurrentUser};
+use crate::auth::CurrentUser;
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, in_tenant};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors};
 use crate::routes::segment;
 use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -66,15 +67,10 @@ impl From<Tenant> for TenantDto {
 /// Any member may read their tenant's settings.
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "The tenant"), AuthErrors))]
 #[get("/tenant")]
-pub(crate) async fn get_tenant(
-    state: web::Data<AppState>,
-    auth: Auth,
-) -> Result<web::Json<TenantDto>, ApiError> {
-    let actor = auth.0;
-    let tenant = in_tenant(&state, &actor, async |conn| {
-        tenants::get(conn, &actor).await
-    })
-    .await?;
+pub(crate) async fn get_tenant(ctx: Ctx) -> Result<web::Json<TenantDto>, ApiError> {
+    let tenant = ctx
+        .write(async |conn| tenants::get(conn, &ctx.actor).await)
+        .await?;
     Ok(web::Json(tenant.into()))
 }
 
@@ -122,11 +118,9 @@ pub(crate) struct UpdateTenant {
 )]
 #[patch("/tenant")]
 pub(crate) async fn update_tenant(
-    state: web::Data<AppState>,
-    auth: Authorized,
+    ctx: Ctx<Permitted>,
     body: ValidJson<UpdateTenant>,
 ) -> Result<web::Json<TenantDto>, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
     let changes = TenantChanges {
         name: b.name,
@@ -136,11 +130,10 @@ pub(crate) async fn update_tenant(
         theme: b.theme,
         catalog_open: b.catalog_open,
     };
-    let tenant = in_tenant(&state, &actor, async |conn| {
-        tenants::update(conn, &actor, &changes).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+    let tenant = ctx
+        .write(async |conn| tenants::update(conn, &ctx.actor, &changes).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(tenant.into()))
 }
 
@@ -150,16 +143,11 @@ pub(crate) async fn update_tenant(
 /// from then on (403 `tenant_archived`).
 #[utoipa::path(tag = "tenants", responses((status = 200, body = TenantDto, description = "Archived"), AuthErrors))]
 #[post("/tenant/archive")]
-pub(crate) async fn archive_tenant(
-    state: web::Data<AppState>,
-    auth: Authorized,
-) -> Result<web::Json<TenantDto>, ApiError> {
-    let actor = auth.0;
-    let tenant = in_tenant(&state, &actor, async |conn| {
-        tenants::archive(conn, &actor).await
-    })
-    .await?;
-    state.actors.clear_tenant(actor.tenant_id);
+pub(crate) async fn archive_tenant(ctx: Ctx<Permitted>) -> Result<web::Json<TenantDto>, ApiError> {
+    let tenant = ctx
+        .write(async |conn| tenants::archive(conn, &ctx.actor).await)
+        .await?;
+    ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(tenant.into()))
 }
 

@@ -10,14 +10,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{Auth, Authorized};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::idempotency::{Idempotency, IdempotencyHeader};
-use crate::routes::common::{
-    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, in_tenant,
-};
-use crate::state::AppState;
+use crate::idempotency::{Idempotency, IdempotencyHeader, once};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 
 /// One version of a module.
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,18 +67,15 @@ pub(crate) struct VersionBody {
 )]
 #[get("/{module_id}/versions")]
 pub(crate) async fn list_module_versions(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let page = guild_kernel::PageRequest::from(&page.into_inner());
-    let entries = in_tenant(&state, &actor, async |conn| {
-        versions::changelog(conn, &actor, id, &page).await
-    })
-    .await?;
+    let entries = ctx
+        .write(async |conn| versions::changelog(conn, &ctx.actor, id, &page).await)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(entries, ChangelogEntryDto::from)))
 }
 
@@ -99,21 +93,19 @@ pub(crate) async fn list_module_versions(
 )]
 #[post("/{module_id}/versions")]
 pub(crate) async fn publish_module_version(
-    state: web::Data<AppState>,
-    auth: Authorized,
-    once: Idempotency,
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
     path: web::Path<Uuid>,
     body: ValidJson<VersionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
     let body = body.into_inner();
     let note = ChangeNote {
         summary: Some(body.summary),
         kind: Some(body.kind),
     };
-    once.run(&state, &actor, StatusCode::CREATED, async |conn| {
-        versions::publish_version(conn, &actor, id, &note)
+    once(&ctx, &key, StatusCode::CREATED, async |conn| {
+        versions::publish_version(conn, &ctx.actor, id, &note)
             .await
             .map(ChangelogEntryDto::from)
     })
@@ -130,15 +122,11 @@ pub(crate) async fn publish_module_version(
 )]
 #[post("/{module_id}/acknowledge")]
 pub(crate) async fn acknowledge_module(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    in_tenant(&state, &actor, async |conn| {
-        versions::acknowledge(conn, &actor, id).await
-    })
-    .await?;
+    ctx.write(async |conn| versions::acknowledge(conn, &ctx.actor, id).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

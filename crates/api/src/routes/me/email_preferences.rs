@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::Auth;
+use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, InputErrors, in_tenant};
-use crate::state::AppState;
+use crate::routes::common::{AuthErrors, InputErrors};
 
 /// Which emails you get, and how often.
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,14 +64,11 @@ pub(crate) struct UpdatePreferences {
 #[utoipa::path(tag = "auth", responses((status = 200, body = EmailPreferencesDto, description = "Your preferences"), AuthErrors))]
 #[get("/me/email-preferences")]
 pub(crate) async fn get_email_preferences(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
 ) -> Result<web::Json<EmailPreferencesDto>, ApiError> {
-    let actor = auth.0;
-    let prefs = in_tenant(&state, &actor, async |conn| {
-        preferences::get(conn, &actor).await
-    })
-    .await?;
+    let prefs = ctx
+        .write(async |conn| preferences::get(conn, &ctx.actor).await)
+        .await?;
     Ok(web::Json(prefs.into()))
 }
 
@@ -87,11 +83,9 @@ pub(crate) async fn get_email_preferences(
 )]
 #[patch("/me/email-preferences")]
 pub(crate) async fn update_email_preferences(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     body: ValidJson<UpdatePreferences>,
 ) -> Result<web::Json<EmailPreferencesDto>, ApiError> {
-    let actor = auth.0;
     let b = body.into_inner();
     let changes = PreferenceChanges {
         new_modules: b.new_modules,
@@ -102,9 +96,8 @@ pub(crate) async fn update_email_preferences(
         rewards: b.rewards,
         digest: b.digest,
     };
-    let prefs = in_tenant(&state, &actor, async |conn| {
-        preferences::update(conn, &actor, &changes).await
-    })
-    .await?;
+    let prefs = ctx
+        .write(async |conn| preferences::update(conn, &ctx.actor, &changes).await)
+        .await?;
     Ok(web::Json(prefs.into()))
 }

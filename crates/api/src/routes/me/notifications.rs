@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::ctx::Ctx;
 use crate::error::ApiError;
-use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, in_tenant, read_in_tenant};
-use crate::state::AppState;
+use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf};
 
 /// A notification.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,11 +96,9 @@ pub(crate) struct MarkedReadDto {
     responses((status = 200, body = PageOf<NotificationDto>, description = "Your notifications"), AuthErrors, InputErrors))]
 #[get("/me/notifications")]
 pub(crate) async fn list_my_notifications(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     query: web::Query<NotificationsQuery>,
 ) -> Result<web::Json<PageOf<NotificationDto>>, ApiError> {
-    let actor = auth.0;
     let q = query.into_inner();
     let filter = InboxFilter {
         unread_only: q.unread,
@@ -111,10 +108,9 @@ pub(crate) async fn list_my_notifications(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let found = read_in_tenant(&state, &actor, async |conn| {
-        inbox::list(conn, &actor, filter, &page).await
-    })
-    .await?;
+    let found = ctx
+        .read(async |conn| inbox::list(conn, &ctx.actor, filter, &page).await)
+        .await?;
     Ok(web::Json(PageOf::map(found, NotificationDto::from)))
 }
 
@@ -125,14 +121,11 @@ pub(crate) async fn list_my_notifications(
     responses((status = 200, body = UnreadCountDto, description = "Unread notifications"), AuthErrors))]
 #[get("/me/notifications/unread-count")]
 pub(crate) async fn get_my_unread_notification_count(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
 ) -> Result<web::Json<UnreadCountDto>, ApiError> {
-    let actor = auth.0;
-    let unread = read_in_tenant(&state, &actor, async |conn| {
-        inbox::unread_count(conn, &actor).await
-    })
-    .await?;
+    let unread = ctx
+        .read(async |conn| inbox::unread_count(conn, &ctx.actor).await)
+        .await?;
     Ok(web::Json(UnreadCountDto { unread }))
 }
 
@@ -145,17 +138,14 @@ pub(crate) async fn get_my_unread_notification_count(
     responses((status = 200, body = NotificationDto, description = "The notification, read"), AuthErrors, NotFound))]
 #[post("/me/notifications/{notification_id}/read")]
 pub(crate) async fn mark_notification_read(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<NotificationDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let now = state.clock.now();
-    let read = in_tenant(&state, &actor, async |conn| {
-        inbox::mark_read(conn, &actor, id, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let read = ctx
+        .write(async |conn| inbox::mark_read(conn, &ctx.actor, id, now).await)
+        .await?;
     Ok(web::Json(read.into()))
 }
 
@@ -166,15 +156,12 @@ pub(crate) async fn mark_notification_read(
     responses((status = 200, body = MarkedReadDto, description = "How many were marked read"), AuthErrors))]
 #[post("/me/notifications/read-all")]
 pub(crate) async fn mark_all_notifications_read(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
 ) -> Result<web::Json<MarkedReadDto>, ApiError> {
-    let actor = auth.0;
-    let now = state.clock.now();
-    let marked = in_tenant(&state, &actor, async |conn| {
-        inbox::mark_all_read(conn, &actor, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let marked = ctx
+        .write(async |conn| inbox::mark_all_read(conn, &ctx.actor, now).await)
+        .await?;
     Ok(web::Json(MarkedReadDto { marked }))
 }
 
@@ -187,16 +174,13 @@ pub(crate) async fn mark_all_notifications_read(
     responses((status = 200, body = NotificationDto, description = "The notification, archived"), AuthErrors, NotFound))]
 #[post("/me/notifications/{notification_id}/archive")]
 pub(crate) async fn archive_notification(
-    state: web::Data<AppState>,
-    auth: Auth,
+    ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<NotificationDto>, ApiError> {
-    let actor = auth.0;
     let id = path.into_inner();
-    let now = state.clock.now();
-    let archived = in_tenant(&state, &actor, async |conn| {
-        inbox::archive(conn, &actor, id, now).await
-    })
-    .await?;
+    let now = ctx.now;
+    let archived = ctx
+        .write(async |conn| inbox::archive(conn, &ctx.actor, id, now).await)
+        .await?;
     Ok(web::Json(archived.into()))
 }
