@@ -24,8 +24,8 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, api_keys, assignments, audit, auth, compliance, gamification, groups, leaderboard, me,
-    media, members, modules, ops, progress, quizzes, redemptions, rewards, stream, tenants,
-    versions, xp,
+    media, members, module_categories, modules, ops, progress, quizzes, redemptions, rewards,
+    stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -50,141 +50,21 @@ fn routes(cfg: &mut ServiceConfig<'_>) {
 fn v1(cfg: &mut ServiceConfig<'_>) {
     // The spec itself is not an operation of the spec.
     cfg.route("/openapi.json", web::get().to(openapi_json))
-        .service(
-            scope("/auth")
-                .service(auth::sign_up)
-                .service(auth::sign_in)
-                .service(auth::refresh_session)
-                .service(auth::sign_out)
-                .service(auth::accept_invite)
-                .service(auth::verify_email)
-                .service(auth::request_password_reset)
-                .service(auth::confirm_password_reset),
-        )
+        .configure(auth::configure)
         .configure(me::configure)
         .configure(tenants::configure)
-        .service(stream::open_my_stream)
-        .service(
-            scope("/members")
-                .service(members::list_members)
-                .service(members::invite_member)
-                .service(members::import_members)
-                .service(members::get_member)
-                .service(members::change_member_role)
-                .service(members::set_member_manager)
-                .service(members::deactivate_member)
-                .service(members::reactivate_member)
-                .service(members::remove_member)
-                .service(members::erase_member)
-                .service(members::list_member_permissions)
-                .service(members::set_member_permissions)
-                .service(progress::list_member_certificates)
-                .service(progress::create_progress_override)
-                .service(progress::list_progress_overrides),
-        )
+        .configure(stream::configure)
+        .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)
         .configure(api_keys::configure)
-        .service(
-            scope("/modules")
-                .service(modules::list_modules)
-                .service(modules::create_module)
-                .service(modules::get_module)
-                .service(modules::update_module)
-                .service(modules::set_module_status)
-                .service(modules::delete_module)
-                .service(versions::list_module_versions)
-                .service(versions::publish_module_version)
-                .service(versions::acknowledge_module)
-                .service(compliance::start_renewal)
-                .service(progress::complete_section)
-                .service(progress::get_module_progress)
-                .service(progress::update_self_assessment)
-                .service(progress::get_self_assessment)
-                .service(media::list_attachments)
-                .service(media::attach_asset)
-                .service(media::detach_asset)
-                .service(modules::set_module_prerequisites)
-                .service(modules::set_module_mentors)
-                .service(modules::assign_module)
-                .service(modules::unassign_module)
-                .service(modules::pin_module)
-                .service(modules::unpin_module)
-                .service(modules::pin_module_for_company)
-                .service(modules::unpin_module_for_company)
-                .service(modules::list_sections)
-                .service(modules::create_section)
-                .service(modules::reorder_sections)
-                .service(modules::get_section)
-                .service(modules::update_section)
-                .service(modules::delete_section)
-                .service(quizzes::list_quizzes)
-                .service(quizzes::create_quiz)
-                .service(assignments::list_assignments)
-                .service(assignments::create_assignment),
-        )
+        .configure(modules::configure)
         .configure(compliance::configure)
-        .service(
-            scope("/certificates")
-                .service(progress::verify_certificate)
-                .service(progress::get_certificate)
-                .service(progress::get_certificate_pdf)
-                .service(progress::revoke_certificate),
-        )
-        .service(scope("/progress-overrides").service(progress::revert_progress_override))
-        .service(
-            scope("/media")
-                .service(media::upload_media)
-                .service(media::start_media_upload)
-                .service(media::delete_media_in_bulk)
-                .service(media::list_media)
-                .service(media::get_media)
-                .service(media::complete_media_upload)
-                .service(media::delete_media)
-                .service(media::download_media),
-        )
-        .service(
-            scope("/module-categories")
-                .service(modules::list_categories)
-                .service(modules::create_category)
-                .service(modules::update_category)
-                .service(modules::delete_category),
-        )
-        .service(
-            scope("/quizzes")
-                .service(quizzes::get_quiz)
-                .service(quizzes::update_quiz)
-                .service(quizzes::delete_quiz)
-                .service(quizzes::create_question)
-                .service(quizzes::reorder_questions)
-                .service(quizzes::update_question)
-                .service(quizzes::delete_question)
-                .service(quizzes::start_attempt)
-                .service(quizzes::list_my_attempts),
-        )
-        .service(
-            scope("/attempts")
-                .service(quizzes::get_attempt)
-                .service(quizzes::submit_attempt)
-                .service(quizzes::grade_attempt),
-        )
-        .service(scope("/quiz-reviews").service(quizzes::list_quiz_reviews))
-        .service(
-            scope("/assignments")
-                .service(assignments::get_assignment)
-                .service(assignments::update_assignment)
-                .service(assignments::delete_assignment)
-                .service(assignments::upload_assignment_file)
-                .service(assignments::submit_assignment)
-                .service(assignments::list_submissions),
-        )
-        .service(
-            scope("/submissions")
-                .service(assignments::get_submission)
-                .service(assignments::download_submission_file)
-                .service(assignments::grade_submission),
-        )
-        .service(scope("/assignment-reviews").service(assignments::list_assignment_reviews))
+        .configure(progress::configure)
+        .configure(media::configure)
+        .configure(module_categories::configure)
+        .configure(quizzes::configure)
+        .configure(assignments::configure)
         .configure(xp::configure)
         .configure(leaderboard::configure)
         .configure(gamification::configure)

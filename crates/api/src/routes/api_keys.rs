@@ -1,13 +1,13 @@
 //! API keys for integrators.
 
-use std::collections::BTreeSet;
-
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::{PageRequest, Permission};
 use guild_tenancy::api_keys::{self, ApiKey};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -16,7 +16,6 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/api-keys`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {

@@ -22,6 +22,7 @@ use guild_learning::media;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -38,6 +39,27 @@ use crate::routes::common::{
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
 use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
+use crate::routes::segment;
+
+/// Registers `/v1/assignments`, `/v1/submissions`, `/v1/assignment-reviews`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/assignments")
+            .service(get_assignment)
+            .service(update_assignment)
+            .service(delete_assignment)
+            .service(upload_assignment_file)
+            .service(submit_assignment)
+            .service(list_submissions),
+    );
+    cfg.service(
+        segment("/submissions")
+            .service(get_submission)
+            .service(download_submission_file)
+            .service(grade_submission),
+    );
+    cfg.service(segment("/assignment-reviews").service(list_assignment_reviews));
+}
 
 /// One level of a rubric criterion.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -341,7 +363,7 @@ impl From<UpdateAssignmentBody> for AssignmentInput {
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
     responses((status = 200, body = PageOf<AssignmentDto>, description = "A page of assignments, oldest first"), AuthErrors, QueryErrors, NotFound)
 )]
-#[get("/{module_id}/assignments")]
+#[get("/modules/{module_id}/assignments")]
 pub(crate) async fn list_assignments(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -371,7 +393,7 @@ pub(crate) async fn list_assignments(
     responses((status = 201, body = AssignmentDto, description = "Created; `ETag` is its revision",
             headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
-#[post("/{module_id}/assignments")]
+#[post("/modules/{module_id}/assignments")]
 pub(crate) async fn create_assignment(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -398,7 +420,7 @@ pub(crate) async fn create_assignment(
     params(("assignment_id" = Uuid, Path, description = "The assignment")),
     responses((status = 200, body = AssignmentDto, description = "The assignment; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/{assignment_id}")]
+#[get("/assignments/{assignment_id}")]
 pub(crate) async fn get_assignment(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -421,7 +443,7 @@ pub(crate) async fn get_assignment(
     request_body = UpdateAssignmentBody,
     responses((status = 200, body = AssignmentDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[patch("/{assignment_id}")]
+#[patch("/assignments/{assignment_id}")]
 pub(crate) async fn update_assignment(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -446,7 +468,7 @@ pub(crate) async fn update_assignment(
     params(("assignment_id" = Uuid, Path, description = "The assignment"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/{assignment_id}")]
+#[delete("/assignments/{assignment_id}")]
 pub(crate) async fn delete_assignment(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -534,7 +556,7 @@ pub(crate) enum FileErrors {
     request_body(content = SubmissionFileForm, content_type = "multipart/form-data"),
     responses((status = 201, body = SubmissionFileDto, description = "Stored"), AuthErrors, NotFound, FileErrors, UploadInputErrors)
 )]
-#[post("/{assignment_id}/files")]
+#[post("/assignments/{assignment_id}/files")]
 pub(crate) async fn upload_assignment_file(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -766,7 +788,7 @@ pub(crate) enum SubmitErrors {
     request_body = SubmitAssignmentBody,
     responses((status = 201, body = SubmissionDto, description = "Submitted"), AuthErrors, NotFound, SubmitErrors)
 )]
-#[post("/{assignment_id}/submissions")]
+#[post("/assignments/{assignment_id}/submissions")]
 pub(crate) async fn submit_assignment(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -817,7 +839,7 @@ pub(crate) struct SubmissionQuery {
     params(("assignment_id" = Uuid, Path, description = "The assignment"), SubmissionQuery),
     responses((status = 200, body = PageOf<SubmissionDto>, description = "A page of submissions"), AuthErrors, QueryErrors, NotFound)
 )]
-#[get("/{assignment_id}/submissions")]
+#[get("/assignments/{assignment_id}/submissions")]
 pub(crate) async fn list_submissions(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -854,7 +876,7 @@ pub(crate) async fn list_submissions(
     params(("submission_id" = Uuid, Path, description = "The submission")),
     responses((status = 200, body = SubmissionDto, description = "The submission"), AuthErrors, NotFound)
 )]
-#[get("/{submission_id}")]
+#[get("/submissions/{submission_id}")]
 pub(crate) async fn get_submission(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -877,7 +899,7 @@ pub(crate) async fn get_submission(
     responses((status = 200, body = DownloadDto, description = "The link"), AuthErrors, NotFound,
         (status = 503, body = Problem, content_type = "application/problem+json", description = "`storage_unavailable`"))
 )]
-#[get("/{submission_id}/files/{asset_id}/download")]
+#[get("/submissions/{submission_id}/files/{asset_id}/download")]
 pub(crate) async fn download_submission_file(
     ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
@@ -979,7 +1001,7 @@ pub(crate) enum GradeErrors {
     request_body = GradeBody,
     responses((status = 200, body = SubmissionDto, description = "Graded"), AuthErrors, InputErrors, NotFound, GradeErrors)
 )]
-#[post("/{submission_id}/grade")]
+#[post("/submissions/{submission_id}/grade")]
 pub(crate) async fn grade_submission(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -1049,7 +1071,7 @@ pub(crate) struct AssignmentReviewQuery {
     params(AssignmentReviewQuery),
     responses((status = 200, body = PageOf<AssignmentReviewDto>, description = "A page of submissions"), AuthErrors, QueryErrors)
 )]
-#[get("")]
+#[get("/assignment-reviews")]
 pub(crate) async fn list_assignment_reviews(
     ctx: Ctx,
     query: web::Query<AssignmentReviewQuery>,

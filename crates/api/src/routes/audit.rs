@@ -6,13 +6,13 @@ use guild_kernel::PageRequest;
 use guild_tenancy::audit::{self, AuditEntry, AuditFilter, AuditSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, InputErrors, PageOf, PageParams};
 use crate::routes::segment;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/audit-log`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {

@@ -9,6 +9,7 @@ use guild_kernel::{GlobalRole, GrantScope, MembershipStatus, PageRequest, Tenant
 use guild_tenancy::{sessions, tenants};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -16,8 +17,24 @@ use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageOf, PageParams};
+use crate::routes::segment;
 use crate::routes::tenants::TenantDto;
 use crate::state::AppState;
+
+/// Registers `/v1/auth`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/auth")
+            .service(sign_up)
+            .service(sign_in)
+            .service(refresh_session)
+            .service(sign_out)
+            .service(accept_invite)
+            .service(verify_email)
+            .service(request_password_reset)
+            .service(confirm_password_reset),
+    );
+}
 
 /// Tokens for a session.
 #[derive(Debug, Serialize, ToSchema)]
@@ -135,7 +152,7 @@ pub(crate) struct SignUpResponse {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/signup")]
+#[post("/auth/signup")]
 pub(crate) async fn sign_up(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -210,7 +227,7 @@ pub(crate) struct LoginRequest {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/login")]
+#[post("/auth/login")]
 pub(crate) async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -285,7 +302,7 @@ pub(crate) struct RefreshRequest {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/refresh")]
+#[post("/auth/refresh")]
 pub(crate) async fn refresh_session(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -319,7 +336,7 @@ pub(crate) struct LogoutRequest {
     request_body = LogoutRequest,
     responses((status = 204, description = "Signed out"), InputErrors)
 )]
-#[post("/logout")]
+#[post("/auth/logout")]
 pub(crate) async fn sign_out(
     state: web::Data<AppState>,
     body: ValidJson<LogoutRequest>,
@@ -493,7 +510,7 @@ pub(crate) struct AcceptInvite {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/accept-invite")]
+#[post("/auth/accept-invite")]
 pub(crate) async fn accept_invite(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -544,7 +561,7 @@ pub(crate) struct VerifyEmail {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/verify-email")]
+#[post("/auth/verify-email")]
 pub(crate) async fn verify_email(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -696,7 +713,7 @@ pub(crate) struct ResetRequest {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/password-reset")]
+#[post("/auth/password-reset")]
 pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -751,7 +768,7 @@ pub(crate) struct ResetConfirm {
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("/password-reset/confirm")]
+#[post("/auth/password-reset/confirm")]
 pub(crate) async fn confirm_password_reset(
     state: web::Data<AppState>,
     req: HttpRequest,

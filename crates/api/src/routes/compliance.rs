@@ -1,22 +1,21 @@
 //! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export) and renewal. The
 //! scheduled scans are in [`crate::reactions::compliance`].
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
 use guild_progress::compliance::{self, ComplianceStatus, Matrix, MatrixFilter, MatrixRow};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams};
 use crate::routes::segment;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/compliance`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -249,7 +248,7 @@ pub(crate) async fn export_compliance(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 204, description = "Progress archived; take the module again"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/{module_id}/renewal")]
+#[post("/modules/{module_id}/renewal")]
 pub(crate) async fn start_renewal(
     ctx: Ctx,
     path: web::Path<Uuid>,

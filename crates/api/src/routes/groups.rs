@@ -7,6 +7,7 @@ use guild_kernel::{PageRequest, UserId};
 use guild_tenancy::groups::{self, Group};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -16,7 +17,6 @@ use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/groups`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {

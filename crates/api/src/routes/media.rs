@@ -3,8 +3,6 @@
 //! job), signed downloads, and section attachments. Also the `/blobs` routes that serve the
 //! signed URLs of the local store.
 
-use std::collections::BTreeMap;
-
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -18,7 +16,9 @@ use guild_learning::media::{
     UsageKind,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -27,7 +27,23 @@ use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
+use crate::routes::segment;
 use crate::state::AppState;
+
+/// Registers `/v1/media`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/media")
+            .service(upload_media)
+            .service(start_media_upload)
+            .service(delete_media_in_bulk)
+            .service(list_media)
+            .service(get_media)
+            .service(complete_media_upload)
+            .service(delete_media)
+            .service(download_media),
+    );
+}
 
 /// 413 and 503 of uploads.
 #[derive(IntoResponses)]
@@ -177,7 +193,7 @@ pub(crate) fn missing_field(field: &str, message: &str) -> ApiError {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = AssetDto, description = "Stored and READY"), AuthErrors, InputErrors, UploadErrors)
 )]
-#[post("")]
+#[post("/media")]
 pub(crate) async fn upload_media(
     ctx: Ctx<Permitted>,
     mut form: Multipart,
@@ -311,7 +327,7 @@ pub(crate) struct DirectUploadDto {
     request_body = DirectUploadBody,
     responses((status = 201, body = DirectUploadDto, description = "Upload the bytes, then complete"), AuthErrors, InputErrors, UploadErrors)
 )]
-#[post("/uploads")]
+#[post("/media/uploads")]
 pub(crate) async fn start_media_upload(
     ctx: Ctx<Permitted>,
     body: ValidJson<DirectUploadBody>,
@@ -361,7 +377,7 @@ pub(crate) async fn start_media_upload(
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = AssetDto, description = "READY (or already completed)"), AuthErrors, InputErrors, NotFound, UploadErrors)
 )]
-#[post("/{asset_id}/complete")]
+#[post("/media/{asset_id}/complete")]
 pub(crate) async fn complete_media_upload(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -435,7 +451,7 @@ pub(crate) struct AssetQuery {
     params(AssetQuery),
     responses((status = 200, body = PageOf<AssetDto>, description = "A page of assets"), AuthErrors, InputErrors)
 )]
-#[get("")]
+#[get("/media")]
 pub(crate) async fn list_media(
     ctx: Ctx<Permitted>,
     query: web::Query<AssetQuery>,
@@ -464,7 +480,7 @@ pub(crate) async fn list_media(
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = AssetDetailDto, description = "The asset"), AuthErrors, NotFound)
 )]
-#[get("/{asset_id}")]
+#[get("/media/{asset_id}")]
 pub(crate) async fn get_media(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -498,7 +514,7 @@ pub(crate) struct ForceQuery {
     params(("asset_id" = Uuid, Path, description = "The asset"), ForceQuery),
     responses((status = 202, body = AssetDto, description = "Deletion under way"), AuthErrors, NotFound, Conflict)
 )]
-#[delete("/{asset_id}")]
+#[delete("/media/{asset_id}")]
 pub(crate) async fn delete_media(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -542,7 +558,7 @@ pub(crate) struct AssetList {
     request_body = BulkDeleteBody,
     responses((status = 202, body = AssetList, description = "Deletion under way"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/bulk-delete")]
+#[post("/media/bulk-delete")]
 pub(crate) async fn delete_media_in_bulk(
     ctx: Ctx<Permitted>,
     body: ValidJson<BulkDeleteBody>,
@@ -576,7 +592,7 @@ pub(crate) struct DownloadDto {
     params(("asset_id" = Uuid, Path, description = "The asset")),
     responses((status = 200, body = DownloadDto, description = "The link"), AuthErrors, NotFound, Conflict, UploadErrors)
 )]
-#[get("/{asset_id}/download")]
+#[get("/media/{asset_id}/download")]
 pub(crate) async fn download_media(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -631,7 +647,7 @@ impl From<Attachment> for AttachmentDto {
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), PageParams),
     responses((status = 200, body = PageOf<AttachmentDto>, description = "A page of attachments"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{module_id}/sections/{section_id}/attachments")]
+#[get("/modules/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn list_attachments(
     ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
@@ -668,7 +684,7 @@ pub(crate) struct AttachBody {
     request_body = AttachBody,
     responses((status = 201, body = AttachmentDto, description = "Attached"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/{module_id}/sections/{section_id}/attachments")]
+#[post("/modules/{module_id}/sections/{section_id}/attachments")]
 pub(crate) async fn attach_asset(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -693,7 +709,7 @@ pub(crate) async fn attach_asset(
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), ("attachment_id" = Uuid, Path, description = "The attachment")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound)
 )]
-#[delete("/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
+#[delete("/modules/{module_id}/sections/{section_id}/attachments/{attachment_id}")]
 pub(crate) async fn detach_asset(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid, Uuid)>,

@@ -8,6 +8,7 @@ use guild_kernel::{Grant, MembershipStatus, PageRequest, TenantRole, UserId};
 use guild_tenancy::members::{self, Invite, Member, MemberFilter, MemberSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -17,6 +18,30 @@ use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::auth::GrantDto;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
+use crate::routes::progress;
+use crate::routes::segment;
+
+/// Registers `/v1/members`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/members")
+            .service(list_members)
+            .service(invite_member)
+            .service(import_members)
+            .service(get_member)
+            .service(change_member_role)
+            .service(set_member_manager)
+            .service(deactivate_member)
+            .service(reactivate_member)
+            .service(remove_member)
+            .service(erase_member)
+            .service(list_member_permissions)
+            .service(set_member_permissions)
+            .service(progress::list_member_certificates)
+            .service(progress::create_progress_override)
+            .service(progress::list_progress_overrides),
+    );
+}
 
 /// A member of the tenant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +108,7 @@ pub(crate) struct MemberQuery {
     params(MemberQuery),
     responses((status = 200, body = PageOf<MemberDto>, description = "A page of members"), AuthErrors, InputErrors)
 )]
-#[get("")]
+#[get("/members")]
 pub(crate) async fn list_members(
     ctx: Ctx<Permitted>,
     query: web::Query<MemberQuery>,
@@ -161,7 +186,7 @@ pub(crate) struct InviteRequest {
         (status = 429, description = "`invitation_cap_reached`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
-#[post("")]
+#[post("/members")]
 pub(crate) async fn invite_member(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -192,7 +217,7 @@ pub(crate) async fn invite_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "The member"), AuthErrors, NotFound)
 )]
-#[get("/{user_id}")]
+#[get("/members/{user_id}")]
 pub(crate) async fn get_member(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -224,7 +249,7 @@ pub(crate) struct RoleRequest {
     request_body = RoleRequest,
     responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[put("/{user_id}/role")]
+#[put("/members/{user_id}/role")]
 pub(crate) async fn change_member_role(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -257,7 +282,7 @@ pub(crate) struct ManagerRequest {
     request_body = ManagerRequest,
     responses((status = 200, body = MemberDto, description = "Changed"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{user_id}/manager")]
+#[put("/members/{user_id}/manager")]
 pub(crate) async fn set_member_manager(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -284,7 +309,7 @@ pub(crate) async fn set_member_manager(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "Deactivated"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/{user_id}/deactivate")]
+#[post("/members/{user_id}/deactivate")]
 pub(crate) async fn deactivate_member(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -307,7 +332,7 @@ pub(crate) async fn deactivate_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 200, body = MemberDto, description = "Reactivated"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/{user_id}/reactivate")]
+#[post("/members/{user_id}/reactivate")]
 pub(crate) async fn reactivate_member(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -331,7 +356,7 @@ pub(crate) async fn reactivate_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound, Conflict)
 )]
-#[delete("/{user_id}")]
+#[delete("/members/{user_id}")]
 pub(crate) async fn remove_member(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -354,7 +379,7 @@ pub(crate) async fn remove_member(
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 204, description = "Erased"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/{user_id}/erase")]
+#[post("/members/{user_id}/erase")]
 pub(crate) async fn erase_member(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -380,7 +405,7 @@ pub(crate) async fn erase_member(
     params(("user_id" = Uuid, Path, description = "The member's user id"), PageParams),
     responses((status = 200, body = PageOf<GrantDto>, description = "The grants"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{user_id}/permissions")]
+#[get("/members/{user_id}/permissions")]
 pub(crate) async fn list_member_permissions(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -418,7 +443,7 @@ pub(crate) struct GrantsRequest {
     request_body = GrantsRequest,
     responses((status = 200, body = Vec<GrantDto>, description = "The new grants"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{user_id}/permissions")]
+#[put("/members/{user_id}/permissions")]
 pub(crate) async fn set_member_permissions(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -497,7 +522,7 @@ pub(crate) struct ImportReportDto {
         InputErrors
     )
 )]
-#[post("/import")]
+#[post("/members/import")]
 pub(crate) async fn import_members(
     ctx: Ctx<Permitted>,
     body: ValidJson<ImportRequest>,

@@ -21,6 +21,7 @@ pub mod leaderboard;
 pub mod me;
 pub mod media;
 pub mod members;
+pub mod module_categories;
 pub mod modules;
 pub mod ops;
 pub mod progress;

@@ -6,7 +6,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
-use guild_learning::categories::{self, Category};
 use guild_learning::modules::{
     self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
 };
@@ -14,6 +13,7 @@ use guild_learning::sections::{self, Section, SectionInput, SectionKind, VideoSo
 use guild_learning::versions::{ChangeKind, ChangeNote};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -26,6 +26,50 @@ use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
+use crate::routes::segment;
+use crate::routes::{assignments, compliance, media, progress, quizzes, versions};
+
+/// Registers `/v1/modules`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/modules")
+            .service(list_modules)
+            .service(create_module)
+            .service(get_module)
+            .service(update_module)
+            .service(set_module_status)
+            .service(delete_module)
+            .service(versions::list_module_versions)
+            .service(versions::publish_module_version)
+            .service(versions::acknowledge_module)
+            .service(compliance::start_renewal)
+            .service(progress::complete_section)
+            .service(progress::get_module_progress)
+            .service(progress::update_self_assessment)
+            .service(progress::get_self_assessment)
+            .service(media::list_attachments)
+            .service(media::attach_asset)
+            .service(media::detach_asset)
+            .service(set_module_prerequisites)
+            .service(set_module_mentors)
+            .service(assign_module)
+            .service(unassign_module)
+            .service(pin_module)
+            .service(unpin_module)
+            .service(pin_module_for_company)
+            .service(unpin_module_for_company)
+            .service(list_sections)
+            .service(create_section)
+            .service(reorder_sections)
+            .service(get_section)
+            .service(update_section)
+            .service(delete_section)
+            .service(quizzes::list_quizzes)
+            .service(quizzes::create_quiz)
+            .service(assignments::list_assignments)
+            .service(assignments::create_assignment),
+    );
+}
 
 /// 412 and 428, on every write of an editable resource.
 #[derive(IntoResponses)]
@@ -333,7 +377,7 @@ pub(crate) struct ModuleQuery {
     params(ModuleQuery),
     responses((status = 200, body = PageOf<ModuleDto>, description = "A page of modules"), AuthErrors, InputErrors)
 )]
-#[get("")]
+#[get("/modules")]
 pub(crate) async fn list_modules(
     ctx: Ctx,
     query: web::Query<ModuleQuery>,
@@ -369,7 +413,7 @@ pub(crate) async fn list_modules(
     request_body = CreateModuleBody,
     responses((status = 201, body = ModuleDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[post("")]
+#[post("/modules")]
 pub(crate) async fn create_module(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -394,7 +438,7 @@ pub(crate) async fn create_module(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = ModuleDto, description = "The module; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/{module_id}")]
+#[get("/modules/{module_id}")]
 pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let module = ctx
@@ -414,7 +458,7 @@ pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpRe
     request_body = UpdateModuleBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
-#[patch("/{module_id}")]
+#[patch("/modules/{module_id}")]
 pub(crate) async fn update_module(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -462,7 +506,7 @@ pub(crate) struct StatusBody {
     request_body = StatusBody,
     responses((status = 200, body = ModuleDto, description = "Moved"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
-#[post("/{module_id}/status")]
+#[post("/modules/{module_id}/status")]
 pub(crate) async fn set_module_status(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -531,7 +575,7 @@ pub(crate) enum DeleteModuleErrors {
     params(("module_id" = Uuid, Path, description = "The module"), ("If-Match" = String, Header, description = "The ETag you read"), DeleteModuleQuery),
     responses((status = 204, description = "Deleted"), AuthErrors, InputErrors, NotFound, PreconditionErrors, DeleteModuleErrors)
 )]
-#[delete("/{module_id}")]
+#[delete("/modules/{module_id}")]
 pub(crate) async fn delete_module(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -569,7 +613,7 @@ pub(crate) struct IdsBody {
     request_body = IdsBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{module_id}/prerequisites")]
+#[put("/modules/{module_id}/prerequisites")]
 pub(crate) async fn set_module_prerequisites(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -595,7 +639,7 @@ pub(crate) async fn set_module_prerequisites(
     request_body = IdsBody,
     responses((status = 200, body = ModuleDto, description = "Updated"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{module_id}/mentors")]
+#[put("/modules/{module_id}/mentors")]
 pub(crate) async fn set_module_mentors(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -634,7 +678,7 @@ pub(crate) struct GroupAssignmentBody {
     request_body = GroupAssignmentBody,
     responses((status = 200, body = ModuleDto, description = "Assigned"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{module_id}/groups/{group_id}")]
+#[put("/modules/{module_id}/groups/{group_id}")]
 pub(crate) async fn assign_module(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -659,7 +703,7 @@ pub(crate) async fn assign_module(
     params(("module_id" = Uuid, Path, description = "The module"), ("group_id" = Uuid, Path, description = "The group")),
     responses((status = 200, body = ModuleDto, description = "Unassigned"), AuthErrors, NotFound)
 )]
-#[delete("/{module_id}/groups/{group_id}")]
+#[delete("/modules/{module_id}/groups/{group_id}")]
 pub(crate) async fn unassign_module(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -800,7 +844,7 @@ impl From<UpdateSectionBody> for SectionInput {
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
     responses((status = 200, body = PageOf<SectionDto>, description = "A page of sections"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{module_id}/sections")]
+#[get("/modules/{module_id}/sections")]
 pub(crate) async fn list_sections(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -825,7 +869,7 @@ pub(crate) async fn list_sections(
     request_body = CreateSectionBody,
     responses((status = 201, body = SectionDto, description = "Created; `ETag` is its revision"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/{module_id}/sections")]
+#[post("/modules/{module_id}/sections")]
 pub(crate) async fn create_section(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -851,7 +895,7 @@ pub(crate) async fn create_section(
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
     responses((status = 200, body = SectionDto, description = "The section; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/{module_id}/sections/{section_id}")]
+#[get("/modules/{module_id}/sections/{section_id}")]
 pub(crate) async fn get_section(
     ctx: Ctx,
     path: web::Path<(Uuid, Uuid)>,
@@ -880,7 +924,7 @@ pub(crate) async fn get_section(
     request_body = UpdateSectionBody,
     responses((status = 200, body = SectionDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict, PreconditionErrors)
 )]
-#[patch("/{module_id}/sections/{section_id}")]
+#[patch("/modules/{module_id}/sections/{section_id}")]
 pub(crate) async fn update_section(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -911,7 +955,7 @@ pub(crate) async fn update_section(
         ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound, PreconditionErrors)
 )]
-#[delete("/{module_id}/sections/{section_id}")]
+#[delete("/modules/{module_id}/sections/{section_id}")]
 pub(crate) async fn delete_section(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -939,7 +983,7 @@ pub(crate) struct SectionList {
     request_body = IdsBody,
     responses((status = 200, body = SectionList, description = "The sections in their new order"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{module_id}/sections/order")]
+#[put("/modules/{module_id}/sections/order")]
 pub(crate) async fn reorder_sections(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -953,142 +997,6 @@ pub(crate) async fn reorder_sections(
     Ok(web::Json(SectionList {
         data: list.into_iter().map(SectionDto::from).collect(),
     }))
-}
-
-/// A category.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CategoryDto {
-    id: Uuid,
-    name: String,
-    /// Position in lists (ascending).
-    sort_order: i32,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Category> for CategoryDto {
-    fn from(c: Category) -> Self {
-        Self {
-            id: c.id,
-            name: c.name,
-            sort_order: c.sort_order,
-            created_at: c.created_at,
-        }
-    }
-}
-
-/// A new category.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "name": "Safety", "sort_order": 10 }))]
-pub(crate) struct CreateCategoryBody {
-    /// 1 to 100 characters, not blank (trimmed), unique in the tenant.
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
-    name: String,
-    /// Position in lists (ascending; default 0).
-    sort_order: Option<i32>,
-}
-
-/// Changes to a category: fields left out are kept.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "name": "Health and safety" }))]
-pub(crate) struct UpdateCategoryBody {
-    /// 1 to 100 characters, not blank (trimmed), unique in the tenant.
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
-    name: Option<String>,
-    /// Position in lists (ascending).
-    sort_order: Option<i32>,
-}
-
-/// List module categories, in order.
-///
-/// Anyone signed in; by `sort_order`, then name, a page at a time.
-#[utoipa::path(
-    tag = "modules",
-    params(PageParams),
-    responses((status = 200, body = PageOf<CategoryDto>, description = "A page of categories"), AuthErrors, InputErrors)
-)]
-#[get("")]
-pub(crate) async fn list_categories(
-    ctx: Ctx,
-    page: web::Query<PageParams>,
-) -> Result<web::Json<PageOf<CategoryDto>>, ApiError> {
-    let page = PageRequest::from(&page.into_inner());
-    let list = ctx
-        .write(async |conn| categories::list(conn, &ctx.actor, &page).await)
-        .await?;
-    Ok(web::Json(PageOf::map(list, CategoryDto::from)))
-}
-
-/// Create a category.
-///
-/// Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`. With
-/// an `Idempotency-Key`, a retry creates nothing more and answers the first response again.
-#[utoipa::path(
-    tag = "modules",
-    params(IdempotencyHeader),
-    request_body = CreateCategoryBody,
-    responses((status = 201, body = CategoryDto, description = "Created"), AuthErrors, InputErrors, Conflict)
-)]
-#[post("")]
-pub(crate) async fn create_category(
-    ctx: Ctx<Permitted>,
-    key: Idempotency,
-    body: ValidJson<CreateCategoryBody>,
-) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        categories::create(conn, &ctx.actor, &b.name, b.sort_order.unwrap_or(0))
-            .await
-            .map(CategoryDto::from)
-    })
-    .await
-}
-
-/// Update (rename or move) a category.
-///
-/// Needs MANAGE_ALL_MODULES. A name already used in the tenant is 409 `category_name_taken`.
-#[utoipa::path(
-    tag = "modules",
-    params(("category_id" = Uuid, Path, description = "The category")),
-    request_body = UpdateCategoryBody,
-    responses((status = 200, body = CategoryDto, description = "Updated"), AuthErrors, InputErrors, NotFound, Conflict)
-)]
-#[patch("/{category_id}")]
-pub(crate) async fn update_category(
-    ctx: Ctx<Permitted>,
-    path: web::Path<Uuid>,
-    body: ValidJson<UpdateCategoryBody>,
-) -> Result<web::Json<CategoryDto>, ApiError> {
-    let id = path.into_inner();
-    let b = body.into_inner();
-    let category = ctx
-        .write(async |conn| {
-            categories::update(conn, &ctx.actor, id, b.name.as_deref(), b.sort_order).await
-        })
-        .await?;
-    Ok(web::Json(category.into()))
-}
-
-/// Delete a category.
-///
-/// Needs MANAGE_ALL_MODULES; its modules become uncategorized.
-#[utoipa::path(
-    tag = "modules",
-    params(("category_id" = Uuid, Path, description = "The category")),
-    responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
-)]
-#[delete("/{category_id}")]
-pub(crate) async fn delete_category(
-    ctx: Ctx<Permitted>,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    ctx.write(async |conn| categories::delete(conn, &ctx.actor, id).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 macro_rules! pin_route {
@@ -1112,25 +1020,25 @@ pin_route!(
     /// Pin a module for yourself.
     ///
     /// Anyone who may see the module; pinned modules are listed with `?pinned=true` (idempotent).
-    pin_module, put, "/{module_id}/pin", "Pinned", true, modules::pin, Ctx
+    pin_module, put, "/modules/{module_id}/pin", "Pinned", true, modules::pin, Ctx
 );
 pin_route!(
     /// Unpin a module.
     ///
     /// Removes your own pin (idempotent).
-    unpin_module, delete, "/{module_id}/pin", "Unpinned", false, modules::pin, Ctx
+    unpin_module, delete, "/modules/{module_id}/pin", "Unpinned", false, modules::pin, Ctx
 );
 pin_route!(
     /// Pin a module for the whole company.
     ///
     /// Needs MANAGE_ALL_MODULES; every member sees it as `company_pinned` (idempotent).
-    pin_module_for_company, put, "/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
+    pin_module_for_company, put, "/modules/{module_id}/company-pin", "Pinned for everyone", true, modules::company_pin,
     Ctx<Permitted>
 );
 pin_route!(
     /// Remove a company-wide pin.
     ///
     /// Needs MANAGE_ALL_MODULES (idempotent).
-    unpin_module_for_company, delete, "/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
+    unpin_module_for_company, delete, "/modules/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
     Ctx<Permitted>
 );

@@ -1,11 +1,10 @@
 //! Liveness, readiness and metrics: unauthenticated, outside `/v1`, for orchestrators.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};

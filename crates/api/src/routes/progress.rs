@@ -12,6 +12,7 @@ use guild_progress::dashboard::{self, Dashboard, DashboardModule, RecentModule};
 use guild_progress::overrides::{self, Override, OverrideAction, OverrideRequest, SelfAssessment};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -22,7 +23,20 @@ use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
+use crate::routes::segment;
 use crate::state::AppState;
+
+/// Registers `/v1/certificates`, `/v1/progress-overrides`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/certificates")
+            .service(verify_certificate)
+            .service(get_certificate)
+            .service(get_certificate_pdf)
+            .service(revoke_certificate),
+    );
+    cfg.service(segment("/progress-overrides").service(revert_progress_override));
+}
 
 /// A section's state.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,7 +106,7 @@ impl From<ModuleProgress> for ModuleProgressDto {
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section"), IdempotencyHeader),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress on the module"), AuthErrors, NotFound, Conflict)
 )]
-#[post("/{module_id}/sections/{section_id}/complete")]
+#[post("/modules/{module_id}/sections/{section_id}/complete")]
 pub(crate) async fn complete_section(
     ctx: Ctx,
     key: Idempotency,
@@ -117,7 +131,7 @@ pub(crate) async fn complete_section(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = ModuleProgressDto, description = "Your progress"), AuthErrors, NotFound)
 )]
-#[get("/{module_id}/progress")]
+#[get("/modules/{module_id}/progress")]
 pub(crate) async fn get_module_progress(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -292,7 +306,7 @@ pub(crate) async fn list_my_certificates(
     params(("user_id" = Uuid, Path, description = "The member"), PageParams),
     responses((status = 200, body = PageOf<CertificateDto>, description = "A page of the member's certificates"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{user_id}/certificates")]
+#[get("/members/{user_id}/certificates")]
 pub(crate) async fn list_member_certificates(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -314,7 +328,7 @@ pub(crate) async fn list_member_certificates(
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
     responses((status = 200, body = CertificateDto, description = "The certificate"), AuthErrors, NotFound)
 )]
-#[get("/{certificate_id}")]
+#[get("/certificates/{certificate_id}")]
 pub(crate) async fn get_certificate(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -335,7 +349,7 @@ pub(crate) async fn get_certificate(
     params(("certificate_id" = Uuid, Path, description = "The certificate")),
     responses((status = 200, content_type = "application/pdf", body = PdfFile, description = "The PDF (shown inline)"), AuthErrors, NotFound)
 )]
-#[get("/{certificate_id}/pdf")]
+#[get("/certificates/{certificate_id}/pdf")]
 pub(crate) async fn get_certificate_pdf(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -405,7 +419,7 @@ pub(crate) struct RevokeBody {
     request_body = RevokeBody,
     responses((status = 200, body = CertificateDto, description = "Revoked"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/{certificate_id}/revoke")]
+#[post("/certificates/{certificate_id}/revoke")]
 pub(crate) async fn revoke_certificate(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -454,7 +468,7 @@ impl From<Verification> for VerificationDto {
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`certificate_not_found`")
     )
 )]
-#[get("/verify/{code}")]
+#[get("/certificates/verify/{code}")]
 pub(crate) async fn verify_certificate(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -559,7 +573,7 @@ pub(crate) enum OverrideErrors {
     request_body = OverrideBody,
     responses((status = 201, body = OverrideDto, description = "Applied"), AuthErrors, InputErrors, NotFound, Conflict, OverrideErrors)
 )]
-#[post("/{user_id}/progress-overrides")]
+#[post("/members/{user_id}/progress-overrides")]
 pub(crate) async fn create_progress_override(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -607,7 +621,7 @@ pub(crate) struct OverrideQuery {
     params(("user_id" = Uuid, Path, description = "The member"), OverrideQuery),
     responses((status = 200, body = PageOf<OverrideDto>, description = "A page of overrides"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{user_id}/progress-overrides")]
+#[get("/members/{user_id}/progress-overrides")]
 pub(crate) async fn list_progress_overrides(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -635,7 +649,7 @@ pub(crate) async fn list_progress_overrides(
     params(("override_id" = Uuid, Path, description = "The override")),
     responses((status = 200, body = OverrideDto, description = "Reverted"), AuthErrors, NotFound, Conflict, OverrideErrors)
 )]
-#[post("/{override_id}/revert")]
+#[post("/progress-overrides/{override_id}/revert")]
 pub(crate) async fn revert_progress_override(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -694,7 +708,7 @@ pub(crate) struct SelfAssessmentBody {
     request_body = SelfAssessmentBody,
     responses((status = 200, body = SelfAssessmentDto, description = "Recorded"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{module_id}/self-assessment")]
+#[put("/modules/{module_id}/self-assessment")]
 pub(crate) async fn update_self_assessment(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -719,7 +733,7 @@ pub(crate) async fn update_self_assessment(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 200, body = SelfAssessmentDto, description = "Your self-assessment"), AuthErrors, NotFound)
 )]
-#[get("/{module_id}/self-assessment")]
+#[get("/modules/{module_id}/self-assessment")]
 pub(crate) async fn get_self_assessment(
     ctx: Ctx,
     path: web::Path<Uuid>,

@@ -18,6 +18,7 @@ use guild_assessment::scoring::{Answer, ScoringMode};
 use guild_kernel::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -30,6 +31,30 @@ use crate::routes::common::double_option;
 use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
+use crate::routes::segment;
+
+/// Registers `/v1/quizzes`, `/v1/attempts`, `/v1/quiz-reviews`.
+pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(
+        segment("/quizzes")
+            .service(get_quiz)
+            .service(update_quiz)
+            .service(delete_quiz)
+            .service(create_question)
+            .service(reorder_questions)
+            .service(update_question)
+            .service(delete_question)
+            .service(start_attempt)
+            .service(list_my_attempts),
+    );
+    cfg.service(
+        segment("/attempts")
+            .service(get_attempt)
+            .service(submit_attempt)
+            .service(grade_attempt),
+    );
+    cfg.service(segment("/quiz-reviews").service(list_quiz_reviews));
+}
 
 /// 400 and 422 of a write that takes a JSON body and an `Idempotency-Key`.
 #[derive(IntoResponses)]
@@ -485,7 +510,7 @@ pub(crate) struct OrderBody {
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
     responses((status = 200, body = PageOf<QuizDto>, description = "A page of quizzes, oldest first"), AuthErrors, QueryErrors, NotFound)
 )]
-#[get("/{module_id}/quizzes")]
+#[get("/modules/{module_id}/quizzes")]
 pub(crate) async fn list_quizzes(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -515,7 +540,7 @@ pub(crate) async fn list_quizzes(
     responses((status = 201, body = QuizDto, description = "Created; `ETag` is its revision",
             headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
-#[post("/{module_id}/quizzes")]
+#[post("/modules/{module_id}/quizzes")]
 pub(crate) async fn create_quiz(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -543,7 +568,7 @@ pub(crate) async fn create_quiz(
     params(("quiz_id" = Uuid, Path, description = "The quiz")),
     responses((status = 200, body = QuizDto, description = "The quiz; `ETag` is its revision"), AuthErrors, NotFound)
 )]
-#[get("/{quiz_id}")]
+#[get("/quizzes/{quiz_id}")]
 pub(crate) async fn get_quiz(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let quiz = ctx
@@ -563,7 +588,7 @@ pub(crate) async fn get_quiz(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResp
     request_body = UpdateQuizBody,
     responses((status = 200, body = QuizDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[patch("/{quiz_id}")]
+#[patch("/quizzes/{quiz_id}")]
 pub(crate) async fn update_quiz(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -587,7 +612,7 @@ pub(crate) async fn update_quiz(
     params(("quiz_id" = Uuid, Path, description = "The quiz"), ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/{quiz_id}")]
+#[delete("/quizzes/{quiz_id}")]
 pub(crate) async fn delete_quiz(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -612,7 +637,7 @@ pub(crate) async fn delete_quiz(
     responses((status = 201, body = QuestionDto, description = "Created; `ETag` is its revision",
             headers(("ETag" = String, description = "The revision, to send back as `If-Match`"))), AuthErrors, KeyedInputErrors, NotFound)
 )]
-#[post("/{quiz_id}/questions")]
+#[post("/quizzes/{quiz_id}/questions")]
 pub(crate) async fn create_question(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -641,7 +666,7 @@ pub(crate) async fn create_question(
     request_body = OrderBody,
     responses((status = 200, body = Vec<QuestionDto>, description = "Every question of the quiz, in the new order"), AuthErrors, InputErrors, NotFound)
 )]
-#[put("/{quiz_id}/questions/order")]
+#[put("/quizzes/{quiz_id}/questions/order")]
 pub(crate) async fn reorder_questions(
     ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
@@ -667,7 +692,7 @@ pub(crate) async fn reorder_questions(
     request_body = UpdateQuestionBody,
     responses((status = 200, body = QuestionDto, description = "Updated; `ETag` is its new revision"), AuthErrors, InputErrors, NotFound)
 )]
-#[patch("/{quiz_id}/questions/{question_id}")]
+#[patch("/quizzes/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn update_question(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -697,7 +722,7 @@ pub(crate) async fn update_question(
         ("If-Match" = String, Header, description = "The `ETag` you read, e.g. `\"3\"`", pattern = "^(W/)?\"[0-9]{1,9}\"$")),
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound)
 )]
-#[delete("/{quiz_id}/questions/{question_id}")]
+#[delete("/quizzes/{quiz_id}/questions/{question_id}")]
 pub(crate) async fn delete_question(
     ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
@@ -934,7 +959,7 @@ pub(crate) enum StartErrors {
         AuthErrors, NotFound, StartErrors
     )
 )]
-#[post("/{quiz_id}/attempts")]
+#[post("/quizzes/{quiz_id}/attempts")]
 pub(crate) async fn start_attempt(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -978,7 +1003,7 @@ pub(crate) async fn start_attempt(
     params(("quiz_id" = Uuid, Path, description = "The quiz"), PageParams),
     responses((status = 200, body = PageOf<AttemptSummaryDto>, description = "A page of your attempts, by number"), AuthErrors, QueryErrors, NotFound)
 )]
-#[get("/{quiz_id}/attempts")]
+#[get("/quizzes/{quiz_id}/attempts")]
 pub(crate) async fn list_my_attempts(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -1006,7 +1031,7 @@ pub(crate) async fn list_my_attempts(
     params(("attempt_id" = Uuid, Path, description = "The attempt")),
     responses((status = 200, body = AttemptDto, description = "The attempt"), AuthErrors, NotFound)
 )]
-#[get("/{attempt_id}")]
+#[get("/attempts/{attempt_id}")]
 pub(crate) async fn get_attempt(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -1075,7 +1100,7 @@ pub(crate) enum SubmitErrors {
     request_body = SubmitAttemptBody,
     responses((status = 200, body = AttemptDto, description = "Scored"), AuthErrors, NotFound, SubmitErrors)
 )]
-#[post("/{attempt_id}/submit")]
+#[post("/attempts/{attempt_id}/submit")]
 pub(crate) async fn submit_attempt(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -1149,7 +1174,7 @@ pub(crate) struct ReviewQuery {
     params(ReviewQuery),
     responses((status = 200, body = PageOf<ReviewItemDto>, description = "A page of attempts"), AuthErrors, QueryErrors)
 )]
-#[get("")]
+#[get("/quiz-reviews")]
 pub(crate) async fn list_quiz_reviews(
     ctx: Ctx,
     query: web::Query<ReviewQuery>,
@@ -1224,7 +1249,7 @@ pub(crate) enum GradeAttemptErrors {
     request_body = GradesBody,
     responses((status = 200, body = AttemptDto, description = "Graded; the attempt with every result"), AuthErrors, InputErrors, NotFound, Conflict, GradeAttemptErrors)
 )]
-#[post("/{attempt_id}/grades")]
+#[post("/attempts/{attempt_id}/grades")]
 pub(crate) async fn grade_attempt(
     ctx: Ctx,
     path: web::Path<Uuid>,

@@ -11,9 +11,6 @@
 //! out of order or lost (a lagging subscriber, another instance's failed publish) is read back
 //! from PostgreSQL by its number.
 
-use std::collections::VecDeque;
-use std::time::Duration;
-
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use futures_util::stream;
@@ -21,11 +18,19 @@ use guild_kernel::ports::{Delivery, Subscription};
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::NotificationsError;
 use guild_notifications::stream::{self as member_stream, Resume, StreamEvent};
+use std::collections::VecDeque;
+use std::time::Duration;
 
 use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::routes::common::AuthErrors;
+use crate::routes::segment;
 use crate::state::AppState;
+
+/// Registers `/v1/stream`.
+pub(crate) fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(segment("/stream").service(open_my_stream));
+}
 
 /// How often an idle stream sends a comment.
 const HEARTBEAT: Duration = Duration::from_secs(15);

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use guild_tenancy::tenants::{self, Plan, Tenant, TenantChanges, Theme};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -15,7 +16,6 @@ use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors};
 use crate::routes::segment;
 use crate::state::AppState;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers `/v1/tenant` and `/v1/tenants`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {

@@ -65,7 +65,7 @@ pub(crate) struct VersionBody {
     params(("module_id" = Uuid, Path, description = "The module"), PageParams),
     responses((status = 200, body = PageOf<ChangelogEntryDto>, description = "A page of versions"), AuthErrors, InputErrors, NotFound)
 )]
-#[get("/{module_id}/versions")]
+#[get("/modules/{module_id}/versions")]
 pub(crate) async fn list_module_versions(
     ctx: Ctx,
     path: web::Path<Uuid>,
@@ -91,7 +91,7 @@ pub(crate) async fn list_module_versions(
     request_body = VersionBody,
     responses((status = 201, body = ChangelogEntryDto, description = "The new version"), AuthErrors, InputErrors, NotFound, Conflict)
 )]
-#[post("/{module_id}/versions")]
+#[post("/modules/{module_id}/versions")]
 pub(crate) async fn publish_module_version(
     ctx: Ctx<Permitted>,
     key: Idempotency,
@@ -120,7 +120,7 @@ pub(crate) async fn publish_module_version(
     params(("module_id" = Uuid, Path, description = "The module")),
     responses((status = 204, description = "Acknowledged"), AuthErrors, NotFound)
 )]
-#[post("/{module_id}/acknowledge")]
+#[post("/modules/{module_id}/acknowledge")]
 pub(crate) async fn acknowledge_module(
     ctx: Ctx,
     path: web::Path<Uuid>,
