@@ -28,7 +28,7 @@ use validator::Validate;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
-use crate::etag::{IfMatch, with_etag};
+use crate::etag::{IfMatch, Tagged, tag_by_body};
 use crate::extract::ValidJson;
 use crate::idempotency::{
     Idempotency, IdempotencyHeader, REPLAYED, RequiredIdempotencyHeader, once, record_body,
@@ -38,7 +38,7 @@ use crate::routes::common::{
     AuthErrors, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::routes::media::{DownloadDto, blob_error, missing_field, multipart_error};
-use crate::routes::quizzes::{KeyedInputErrors, QueryErrors, with_body_etag};
+use crate::routes::quizzes::{KeyedInputErrors, QueryErrors};
 use crate::routes::segment;
 
 /// Registers `/v1/assignments`, `/v1/submissions`, `/v1/assignment-reviews`.
@@ -197,11 +197,6 @@ impl From<Assignment> for AssignmentDto {
             updated_at: a.updated_at,
         }
     }
-}
-
-fn assignment_reply(status: actix_web::HttpResponseBuilder, a: Assignment) -> HttpResponse {
-    let revision = a.revision;
-    with_etag(status, revision, &AssignmentDto::from(a))
 }
 
 fn criteria(rubric: Vec<CriterionDto>) -> Vec<Criterion> {
@@ -408,7 +403,7 @@ pub(crate) async fn create_assignment(
             .map(AssignmentDto::from)
     })
     .await?;
-    Ok(with_body_etag(reply).await)
+    Ok(tag_by_body(reply).await)
 }
 
 /// Get an assignment.
@@ -429,7 +424,7 @@ pub(crate) async fn get_assignment(
     let found = ctx
         .write(async |conn| assignments::get(conn, &ctx.actor, id).await)
         .await?;
-    Ok(assignment_reply(HttpResponse::Ok(), found))
+    Ok(Tagged(AssignmentDto::from(found)).into())
 }
 
 /// Update an assignment.
@@ -455,7 +450,7 @@ pub(crate) async fn update_assignment(
     let updated = ctx
         .write(async |conn| assignments::update(conn, &ctx.actor, id, if_match.0, &input).await)
         .await?;
-    Ok(assignment_reply(HttpResponse::Ok(), updated))
+    Ok(Tagged(AssignmentDto::from(updated)).into())
 }
 
 /// Delete an assignment.
@@ -1087,4 +1082,10 @@ pub(crate) async fn list_assignment_reviews(
         })
         .await?;
     Ok(web::Json(PageOf::map(page, AssignmentReviewDto::from)))
+}
+
+impl crate::etag::Revised for AssignmentDto {
+    fn revision(&self) -> i32 {
+        self.revision
+    }
 }

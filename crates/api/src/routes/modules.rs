@@ -1,8 +1,6 @@
 //! Modules, their sections, categories, prerequisites, mentors and group assignments.
 
-use actix_web::body::{BoxBody, MessageBody};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
@@ -19,7 +17,7 @@ use validator::Validate;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
-use crate::etag::{IfMatch, etag, with_etag};
+use crate::etag::{IfMatch, Tagged, tag_by_body};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::double_option;
@@ -163,32 +161,6 @@ impl From<Module> for ModuleDto {
             updated_since_last_read: m.updated_since_last_read,
             locked: m.locked,
         }
-    }
-}
-
-pub(crate) fn module_reply(status: actix_web::HttpResponseBuilder, module: Module) -> HttpResponse {
-    let revision = module.row.revision;
-    with_etag(status, revision, &ModuleDto::from(module))
-}
-
-/// Adds the `ETag` of the JSON body's `revision` to a successful response of
-/// [`Idempotency::run`] (a replay answers the stored body, so the tag is read from the body).
-fn with_body_etag(response: HttpResponse) -> HttpResponse {
-    let (mut head, body) = response.into_parts();
-    match body.try_into_bytes() {
-        Ok(bytes) => {
-            let revision = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v["revision"].as_i64())
-                .and_then(|r| i32::try_from(r).ok());
-            if let Some(revision) = revision.filter(|_| head.status().is_success())
-                && let Ok(value) = HeaderValue::from_str(&etag(revision))
-            {
-                head.headers_mut().insert(header::ETAG, value);
-            }
-            head.set_body(BoxBody::new(bytes))
-        }
-        Err(body) => head.set_body(body),
     }
 }
 
@@ -426,7 +398,7 @@ pub(crate) async fn create_module(
             .map(ModuleDto::from)
     })
     .await?;
-    Ok(with_body_etag(response))
+    Ok(tag_by_body(response).await)
 }
 
 /// Get (open) a module.
@@ -444,7 +416,7 @@ pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpRe
     let module = ctx
         .write(async |conn| modules::open(conn, &ctx.actor, id).await)
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// Update a module; requires `If-Match` with its `ETag`.
@@ -470,7 +442,7 @@ pub(crate) async fn update_module(
     let module = ctx
         .write(async |conn| modules::update(conn, &ctx.actor, id, if_match.0, &input).await)
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// A status to move to.
@@ -525,7 +497,7 @@ pub(crate) async fn set_module_status(
             modules::set_status(conn, &ctx.actor, id, if_match.0, status, &note).await
         })
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// `?force=`.
@@ -624,7 +596,7 @@ pub(crate) async fn set_module_prerequisites(
     let module = ctx
         .write(async |conn| modules::set_prerequisites(conn, &ctx.actor, id, &ids).await)
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// Replace a module's mentors.
@@ -650,7 +622,7 @@ pub(crate) async fn set_module_mentors(
     let module = ctx
         .write(async |conn| modules::set_mentors(conn, &ctx.actor, id, &ids).await)
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// An assignment's terms.
@@ -691,7 +663,7 @@ pub(crate) async fn assign_module(
             modules::assign(conn, &ctx.actor, id, group, b.deadline_days, b.is_mandatory).await
         })
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// Remove a module's assignment to a group.
@@ -712,7 +684,7 @@ pub(crate) async fn unassign_module(
     let module = ctx
         .write(async |conn| modules::unassign(conn, &ctx.actor, id, group).await)
         .await?;
-    Ok(module_reply(HttpResponse::Ok(), module))
+    Ok(Tagged(ModuleDto::from(module)).into())
 }
 
 /// A section. The `ETag` header carries `revision`.
@@ -884,7 +856,7 @@ pub(crate) async fn create_section(
             .map(SectionDto::from)
     })
     .await?;
-    Ok(with_body_etag(response))
+    Ok(tag_by_body(response).await)
 }
 
 /// Get a section.
@@ -904,12 +876,7 @@ pub(crate) async fn get_section(
     let section = ctx
         .write(async |conn| sections::get(conn, &ctx.actor, module, id).await)
         .await?;
-    let revision = section.revision;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        revision,
-        &SectionDto::from(section),
-    ))
+    Ok(Tagged(SectionDto::from(section)).into())
 }
 
 /// Update a section; requires `If-Match` with its `ETag`.
@@ -938,12 +905,7 @@ pub(crate) async fn update_section(
             sections::update(conn, &ctx.actor, module, id, if_match.0, &input).await
         })
         .await?;
-    let revision = section.revision;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        revision,
-        &SectionDto::from(section),
-    ))
+    Ok(Tagged(SectionDto::from(section)).into())
 }
 
 /// Delete a section; requires `If-Match`.
@@ -1011,7 +973,7 @@ macro_rules! pin_route {
         pub(crate) async fn $name(ctx: $ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
             let id = path.into_inner();
             let module = ctx.write(async |conn| $func(conn, &ctx.actor, id, $pinned).await).await?;
-            Ok(module_reply(HttpResponse::Ok(), module))
+            Ok(Tagged(ModuleDto::from(module)).into())
         }
     };
 }
@@ -1042,3 +1004,15 @@ pin_route!(
     unpin_module_for_company, delete, "/modules/{module_id}/company-pin", "Unpinned for everyone", false, modules::company_pin,
     Ctx<Permitted>
 );
+
+impl crate::etag::Revised for ModuleDto {
+    fn revision(&self) -> i32 {
+        self.revision
+    }
+}
+
+impl crate::etag::Revised for SectionDto {
+    fn revision(&self) -> i32 {
+        self.revision
+    }
+}

@@ -5,7 +5,6 @@
 //! answers follow the quiz's `show_answers`.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_assessment::attempts::{
@@ -24,7 +23,7 @@ use validator::Validate;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::{ApiError, Problem};
-use crate::etag::{IfMatch, etag, with_etag};
+use crate::etag::{IfMatch, Tagged, tag_by_body};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, RequiredIdempotencyHeader, once};
 use crate::routes::common::double_option;
@@ -88,25 +87,6 @@ pub(crate) enum QueryErrors {
         content_type = "application/problem+json"
     )]
     Invalid(Problem),
-}
-
-/// Adds the `ETag` of the `revision` in a JSON answer of [`Idempotency::run`] (a replayed one
-/// too, whose body is the stored one).
-pub(crate) async fn with_body_etag(reply: HttpResponse) -> HttpResponse {
-    #[derive(Deserialize)]
-    struct Revision {
-        revision: i32,
-    }
-    let (head, body) = reply.into_parts();
-    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-    let revision = serde_json::from_slice::<Revision>(&bytes).ok();
-    let mut reply = head.set_body(bytes).map_into_boxed_body();
-    if let Some(Revision { revision }) = revision
-        && let Ok(value) = HeaderValue::from_str(&etag(revision))
-    {
-        reply.headers_mut().insert(header::ETAG, value);
-    }
-    reply
 }
 
 /// An accepted answer of a FILL_IN_BLANK question (the schema of its items).
@@ -265,11 +245,6 @@ impl From<QuizDetail> for QuizDto {
                 .map(|qs| qs.into_iter().map(QuestionDto::from).collect()),
         }
     }
-}
-
-fn quiz_reply(status: actix_web::HttpResponseBuilder, quiz: QuizDetail) -> HttpResponse {
-    let revision = quiz.quiz.revision;
-    with_etag(status, revision, &QuizDto::from(quiz))
 }
 
 /// A new quiz's settings; every field but `title` has a default.
@@ -555,7 +530,7 @@ pub(crate) async fn create_quiz(
             .map(QuizDto::from)
     })
     .await?;
-    Ok(with_body_etag(reply).await)
+    Ok(tag_by_body(reply).await)
 }
 
 /// Get a quiz.
@@ -574,7 +549,7 @@ pub(crate) async fn get_quiz(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResp
     let quiz = ctx
         .write(async |conn| quizzes::get(conn, &ctx.actor, id).await)
         .await?;
-    Ok(quiz_reply(HttpResponse::Ok(), quiz))
+    Ok(Tagged(QuizDto::from(quiz)).into())
 }
 
 /// Update a quiz's settings.
@@ -600,7 +575,7 @@ pub(crate) async fn update_quiz(
     let quiz = ctx
         .write(async |conn| quizzes::update(conn, &ctx.actor, id, if_match.0, &input).await)
         .await?;
-    Ok(quiz_reply(HttpResponse::Ok(), quiz))
+    Ok(Tagged(QuizDto::from(quiz)).into())
 }
 
 /// Delete a quiz.
@@ -652,7 +627,7 @@ pub(crate) async fn create_question(
             .map(QuestionDto::from)
     })
     .await?;
-    Ok(with_body_etag(reply).await)
+    Ok(tag_by_body(reply).await)
 }
 
 /// Reorder a quiz's questions.
@@ -704,12 +679,7 @@ pub(crate) async fn update_question(
     let question = ctx
         .write(async |conn| questions::update(conn, &ctx.actor, quiz, id, if_match.0, &input).await)
         .await?;
-    let revision = question.revision;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        revision,
-        &QuestionDto::from(question),
-    ))
+    Ok(Tagged(QuestionDto::from(question)).into())
 }
 
 /// Delete a question.
@@ -1273,4 +1243,16 @@ pub(crate) async fn grade_attempt(
         })
         .await?;
     Ok(web::Json(view.into()))
+}
+
+impl crate::etag::Revised for QuizDto {
+    fn revision(&self) -> i32 {
+        self.revision
+    }
+}
+
+impl crate::etag::Revised for QuestionDto {
+    fn revision(&self) -> i32 {
+        self.revision
+    }
 }
