@@ -357,3 +357,56 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     .await;
     assert_eq!(anonymous.status(), 401);
 }
+
+#[actix_web::test]
+async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another() {
+    use guild_integrations::pubsub::RedisPubSub;
+    use guild_integrations::redis::Redis;
+    let url = guild_testkit::redis_url();
+    let bus = |url: &str| {
+        let redis = Redis::connect(url, std::time::Duration::from_secs(2)).expect("redis");
+        RedisPubSub::start(redis, url).expect("started")
+    };
+    let on_a = bus(&url);
+    let a_bus = on_a.clone();
+    // Instance A: the app and its worker.
+    let app = TestApp::with(move |state| state.pubsub = std::sync::Arc::new(a_bus)).await;
+    // Instance B: the same database, its own subscription to Redis.
+    let on_b = bus(&url);
+    let mut state_b = app.state.clone();
+    state_b.pubsub = std::sync::Arc::new(on_b.clone());
+    let b =
+        actix_web::test::init_service(guild_api::build_app_with(state_b, Box::new(|_| {}))).await;
+    for instance in [&on_a, &on_b] {
+        for _ in 0..100 {
+            if instance.is_subscribed() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(instance.is_subscribed(), "subscribed to redis");
+    }
+
+    let (owner, ann, ann_id, module) = member_and_module(&app).await;
+    let stream = actix_web::test::call_service(
+        &b,
+        actix_web::test::TestRequest::get()
+            .uri("/v1/stream")
+            .insert_header(("authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    let mut body = Box::pin(stream.into_body());
+    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    complete_for(&app, &owner, &ann_id, &module).await;
+    app.run_worker().await;
+    // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
+    // two notifications arrive, in order, once.
+    let mut ids = Vec::new();
+    while ids.len() < 2 {
+        if let Some(id) = id_of(&frame(&mut body).await) {
+            ids.push(id);
+        }
+    }
+    assert_eq!(ids, vec![1, 2]);
+}

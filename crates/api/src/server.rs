@@ -111,6 +111,13 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.actors = Arc::new(ActorCache::new(config.actor_cache));
     if let Some(redis) = &redis {
         state.limiter = Arc::new(RedisRateLimiter::new(redis, None));
+        if let Some(url) = &config.redis_url {
+            state.pubsub = Arc::new(
+                guild_integrations::pubsub::RedisPubSub::start(redis.clone(), url).map_err(
+                    |e| ServerError::Config(ConfigError(vec![format!("REDIS_URL: {e}")])),
+                )?,
+            );
+        }
     }
     if let Some(url) = &config.smtp_url {
         state.mailer = Arc::new(SmtpMailer::new(
