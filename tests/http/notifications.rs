@@ -410,3 +410,48 @@ async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another
     }
     assert_eq!(ids, vec![1, 2]);
 }
+
+#[actix_web::test]
+async fn stream_events_older_than_the_retention_window_are_pruned_hourly() {
+    use guild_kernel::{Clock, ManualClock};
+    use guild_notifications::stream::{self, Resume};
+    use std::sync::Arc;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let (_, ann, ann_id, _) = member_and_module(&app).await;
+    let tenant = TenantId(uuid(
+        &app.get("/v1/me", &ann).await.json["active_tenant"]["id"],
+    ));
+    let user = UserId(ann_id.parse().expect("a uuid"));
+    let append = async |at| {
+        let mut conn = app.db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            stream::append(c, tenant, user, "notification", &json!({}), at).await
+        })
+        .await
+        .expect("appended")
+        .seq
+    };
+    append(clock.now()).await;
+    append(clock.now()).await;
+    clock.advance(chrono::Duration::hours(25));
+    let kept = append(clock.now()).await;
+    app.queue_job("notifications.prune_streams").await;
+    app.run_worker().await;
+    let resume = async |after| {
+        let mut conn = app.db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            stream::since(c, tenant, user, after).await
+        })
+        .await
+        .expect("read")
+    };
+    assert_eq!(resume(0).await, Resume::Reset { head: kept });
+    match resume(kept - 1).await {
+        Resume::Events { events, .. } => {
+            assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![kept]);
+        }
+        Resume::Reset { .. } => panic!("the event inside the window is kept"),
+    }
+}

@@ -129,6 +129,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.dev_mailbox = config.records_mail();
     state.invite_caps = config.invite_caps;
     state.assignment_file_quota = config.assignment_file_quota;
+    state.stream_retention = config.stream_retention;
     state.trusted_proxies = std::sync::Arc::from(config.trusted_proxies.clone());
     let per_minute = |limit| guild_kernel::ports::RateRule {
         limit,
