@@ -262,6 +262,11 @@ async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> Strin
     String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
+/// The frame a stream opens with: continuing after `after`.
+fn ready(after: i64) -> String {
+    format!("retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n")
+}
+
 fn id_of(frame: &str) -> Option<i64> {
     frame
         .lines()
@@ -302,7 +307,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
         Some("text/event-stream")
     );
     let mut body = Box::pin(live.into_body());
-    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    assert_eq!(frame(&mut body).await, ready(0));
     complete_for(&app, &owner, &ann_id, &module).await;
     app.run_worker().await;
     let first = frame(&mut body).await;
@@ -326,7 +331,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     // Reconnecting after id 2 receives 3 and 4, then what follows, in order, once each.
     let resumed = actix_web::test::call_service(&raw, open(Some("2"))).await;
     let mut body = Box::pin(resumed.into_body());
-    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    assert_eq!(frame(&mut body).await, ready(2));
     assert_eq!(id_of(&frame(&mut body).await), Some(3));
     assert_eq!(id_of(&frame(&mut body).await), Some(4));
     push(&app, tenant, ann_uuid, 5, true).await;
@@ -338,11 +343,12 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     assert_eq!(id_of(&frame(&mut body).await), Some(7));
     drop(body);
 
-    // An id the server never gave out: a reset to the current head.
-    for bogus in ["abc", "99"] {
+    // An id the server never gave out: a reset to the current head (`ready` says what was asked,
+    // or the head when the id is not a number).
+    for (bogus, after) in [("abc", 7), ("99", 99)] {
         let reset = actix_web::test::call_service(&raw, open(Some(bogus))).await;
         let mut body = Box::pin(reset.into_body());
-        assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+        assert_eq!(frame(&mut body).await, ready(after));
         let reset = frame(&mut body).await;
         assert!(reset.contains("event: reset\n"), "{reset}");
         assert_eq!(id_of(&reset), Some(7));
@@ -397,7 +403,7 @@ async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another
     )
     .await;
     let mut body = Box::pin(stream.into_body());
-    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    assert_eq!(frame(&mut body).await, ready(0));
     complete_for(&app, &owner, &ann_id, &module).await;
     app.run_worker().await;
     // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
