@@ -93,6 +93,14 @@ STATE_RULES = {
         "validation_failed:invalid_csv",
         "import_invalid",
     },
+    # Answers name the attempt's own questions (and their options), once each; a choice question
+    # is answered with options (one, unless MULTIPLE_CHOICE), the others with text.
+    "POST /v1/attempts/{attempt_id}/submit": {
+        "validation_failed:unknown",
+        "validation_failed:unique",
+        "validation_failed:not_allowed",
+        "validation_failed:count",
+    },
     # An attempt needs a quiz with questions.
     "POST /v1/quizzes/{quiz_id}/attempts": {"quiz_empty"},
     # Options, correct answers and accepted answers depend on the question's kind.

@@ -262,6 +262,11 @@ async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> Strin
     String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
+/// The frame a stream opens with: continuing after `after`.
+fn ready(after: i64) -> String {
+    format!("retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n")
+}
+
 fn id_of(frame: &str) -> Option<i64> {
     frame
         .lines()
@@ -302,7 +307,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
         Some("text/event-stream")
     );
     let mut body = Box::pin(live.into_body());
-    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    assert_eq!(frame(&mut body).await, ready(0));
     complete_for(&app, &owner, &ann_id, &module).await;
     app.run_worker().await;
     let first = frame(&mut body).await;
@@ -326,7 +331,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     // Reconnecting after id 2 receives 3 and 4, then what follows, in order, once each.
     let resumed = actix_web::test::call_service(&raw, open(Some("2"))).await;
     let mut body = Box::pin(resumed.into_body());
-    assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+    assert_eq!(frame(&mut body).await, ready(2));
     assert_eq!(id_of(&frame(&mut body).await), Some(3));
     assert_eq!(id_of(&frame(&mut body).await), Some(4));
     push(&app, tenant, ann_uuid, 5, true).await;
@@ -338,11 +343,12 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     assert_eq!(id_of(&frame(&mut body).await), Some(7));
     drop(body);
 
-    // An id the server never gave out: a reset to the current head.
-    for bogus in ["abc", "99"] {
+    // An id the server never gave out: a reset to the current head (`ready` says what was asked,
+    // or the head when the id is not a number).
+    for (bogus, after) in [("abc", 7), ("99", 99)] {
         let reset = actix_web::test::call_service(&raw, open(Some(bogus))).await;
         let mut body = Box::pin(reset.into_body());
-        assert_eq!(frame(&mut body).await, "retry: 3000\n\n");
+        assert_eq!(frame(&mut body).await, ready(after));
         let reset = frame(&mut body).await;
         assert!(reset.contains("event: reset\n"), "{reset}");
         assert_eq!(id_of(&reset), Some(7));
@@ -356,4 +362,102 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     )
     .await;
     assert_eq!(anonymous.status(), 401);
+}
+
+#[actix_web::test]
+async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another() {
+    use guild_integrations::pubsub::RedisPubSub;
+    use guild_integrations::redis::Redis;
+    let url = guild_testkit::redis_url();
+    let bus = |url: &str| {
+        let redis = Redis::connect(url, std::time::Duration::from_secs(2)).expect("redis");
+        RedisPubSub::start(redis, url).expect("started")
+    };
+    let on_a = bus(&url);
+    let a_bus = on_a.clone();
+    // Instance A: the app and its worker.
+    let app = TestApp::with(move |state| state.pubsub = std::sync::Arc::new(a_bus)).await;
+    // Instance B: the same database, its own subscription to Redis.
+    let on_b = bus(&url);
+    let mut state_b = app.state.clone();
+    state_b.pubsub = std::sync::Arc::new(on_b.clone());
+    let b =
+        actix_web::test::init_service(guild_api::build_app_with(state_b, Box::new(|_| {}))).await;
+    for instance in [&on_a, &on_b] {
+        for _ in 0..100 {
+            if instance.is_subscribed() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(instance.is_subscribed(), "subscribed to redis");
+    }
+
+    let (owner, ann, ann_id, module) = member_and_module(&app).await;
+    let stream = actix_web::test::call_service(
+        &b,
+        actix_web::test::TestRequest::get()
+            .uri("/v1/stream")
+            .insert_header(("authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    let mut body = Box::pin(stream.into_body());
+    assert_eq!(frame(&mut body).await, ready(0));
+    complete_for(&app, &owner, &ann_id, &module).await;
+    app.run_worker().await;
+    // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
+    // two notifications arrive, in order, once.
+    let mut ids = Vec::new();
+    while ids.len() < 2 {
+        if let Some(id) = id_of(&frame(&mut body).await) {
+            ids.push(id);
+        }
+    }
+    assert_eq!(ids, vec![1, 2]);
+}
+
+#[actix_web::test]
+async fn stream_events_older_than_the_retention_window_are_pruned_hourly() {
+    use guild_kernel::{Clock, ManualClock};
+    use guild_notifications::stream::{self, Resume};
+    use std::sync::Arc;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let (_, ann, ann_id, _) = member_and_module(&app).await;
+    let tenant = TenantId(uuid(
+        &app.get("/v1/me", &ann).await.json["active_tenant"]["id"],
+    ));
+    let user = UserId(ann_id.parse().expect("a uuid"));
+    let append = async |at| {
+        let mut conn = app.db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            stream::append(c, tenant, user, "notification", &json!({}), at).await
+        })
+        .await
+        .expect("appended")
+        .seq
+    };
+    append(clock.now()).await;
+    append(clock.now()).await;
+    clock.advance(chrono::Duration::hours(25));
+    let kept = append(clock.now()).await;
+    app.queue_job("notifications.prune_streams").await;
+    app.run_worker().await;
+    let resume = async |after| {
+        let mut conn = app.db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            stream::since(c, tenant, user, after).await
+        })
+        .await
+        .expect("read")
+    };
+    assert_eq!(resume(0).await, Resume::Reset { head: kept });
+    match resume(kept - 1).await {
+        Resume::Events { events, .. } => {
+            assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![kept]);
+        }
+        Resume::Reset { .. } => panic!("the event inside the window is kept"),
+    }
 }

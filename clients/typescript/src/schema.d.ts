@@ -2477,7 +2477,8 @@ export interface paths {
          * Open your event stream.
          * @description Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
          *     after `Last-Event-ID` when given (every event after it, in order), else with what happens from
-         *     now on. Event types: `notification` (data: a `NotificationDto`) and `reset` (data:
+         *     now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
+         *     no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
          *     `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
          */
         get: operations["open_my_stream"];
@@ -4904,6 +4905,22 @@ export interface components {
             summary?: string | null;
             kind?: components["schemas"]["ChangeKind"] | null;
         };
+        /** @description One event of the stream, as an SSE parser hands it over. */
+        StreamFrame: {
+            /** @description The event's number in your stream (absent on `ready`): send it back as `Last-Event-ID`. */
+            id?: string | null;
+            /** @description The event type. */
+            event: components["schemas"]["StreamFrameKind"];
+            /** @description JSON: `{"after": n}` (ready), a `NotificationDto` (notification), `{"head": n}` (reset). */
+            data: string;
+            /**
+             * Format: int32
+             * @description The reconnection delay in milliseconds (on `ready`).
+             */
+            retry?: number | null;
+        };
+        /** @enum {string} */
+        StreamFrameKind: "ready" | "notification" | "reset";
         /** @description A submission, with its grade and feedback once graded. */
         SubmissionDto: {
             /** Format: uuid */
@@ -16654,7 +16671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["StreamFrame"];
                 };
             };
             400: components["responses"]["BadRequest"];

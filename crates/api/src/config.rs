@@ -79,6 +79,9 @@ pub struct Config {
     /// `GUILD_ASSIGNMENT_FILE_QUOTA_BYTES`: bytes of assignment files a member may keep per
     /// tenant (files never submitted are removed after a day).
     pub assignment_file_quota: u64,
+    /// `GUILD_STREAM_RETENTION_HOURS`: how long a member's stream events are kept for clients
+    /// that reconnect with `Last-Event-ID` (1 to 720 hours, default 24).
+    pub stream_retention: Duration,
     /// `GUILD_METRICS_ADDR`: serve `/metrics` on this address only (not on the public port).
     pub metrics_addr: Option<SocketAddr>,
     /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
@@ -380,6 +383,8 @@ impl Config {
             r.number("GUILD_TENANT_REQUESTS_PER_MIN", 60_000, 0, 1_000_000_000) as u32;
         let api_key_requests_per_min =
             r.number("GUILD_API_KEY_REQUESTS_PER_MIN", 600, 0, 1_000_000_000) as u32;
+        let stream_retention =
+            Duration::from_secs(3600 * r.number("GUILD_STREAM_RETENTION_HOURS", 24, 1, 720));
         let assignment_file_quota = r.number(
             "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
             DEFAULT_ASSIGNMENT_FILE_QUOTA,
@@ -424,6 +429,7 @@ impl Config {
             blobs,
             invite_caps,
             assignment_file_quota,
+            stream_retention,
             metrics_addr,
             trusted_proxies,
             tenant_requests_per_min,

@@ -111,6 +111,13 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.actors = Arc::new(ActorCache::new(config.actor_cache));
     if let Some(redis) = &redis {
         state.limiter = Arc::new(RedisRateLimiter::new(redis, None));
+        if let Some(url) = &config.redis_url {
+            state.pubsub = Arc::new(
+                guild_integrations::pubsub::RedisPubSub::start(redis.clone(), url).map_err(
+                    |e| ServerError::Config(ConfigError(vec![format!("REDIS_URL: {e}")])),
+                )?,
+            );
+        }
     }
     if let Some(url) = &config.smtp_url {
         state.mailer = Arc::new(SmtpMailer::new(
@@ -122,6 +129,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.dev_mailbox = config.records_mail();
     state.invite_caps = config.invite_caps;
     state.assignment_file_quota = config.assignment_file_quota;
+    state.stream_retention = config.stream_retention;
     state.trusted_proxies = std::sync::Arc::from(config.trusted_proxies.clone());
     let per_minute = |limit| guild_kernel::ports::RateRule {
         limit,

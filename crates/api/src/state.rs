@@ -55,6 +55,8 @@ pub struct AppState {
     pub local_blobs: Option<LocalBlobStore>,
     /// Real-time pushes between instances (in-process by default).
     pub pubsub: Arc<dyn PubSub>,
+    /// How long a member's stream events are kept for reconnecting clients.
+    pub stream_retention: Duration,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -157,6 +159,7 @@ impl AppState {
             blobs: Arc::new(local.clone()),
             local_blobs: Some(local),
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
+            stream_retention: Duration::from_secs(24 * 3600),
         }
     }
 

@@ -180,9 +180,10 @@ async fn assigned_to_me(
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
-    let rows: Vec<Assignment> = guild_db::sql(format!(
-        "SELECT a.module_id, a.due_at, a.mandatory FROM ({}) a",
-        crate::assigned::assignments_sql("AND ug.user_id = $2 AND mg.module_id = ANY($3)")
+    let rows: Vec<Assignment> = guild_db::sql(concat!(
+        "SELECT a.module_id, a.due_at, a.mandatory FROM (",
+        crate::assignments_sql!(),
+        ") a WHERE a.user_id = $2 AND a.module_id = ANY($3)"
     ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())

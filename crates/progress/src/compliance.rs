@@ -203,15 +203,16 @@ pub async fn send_deadline_reminders(
     tenant: TenantId,
     now: DateTime<Utc>,
 ) -> Result<usize, LearningError> {
-    let sql = format!(
-        "SELECT a.user_id, a.module_id, m.title, a.due_at FROM ({}) a \
+    let sql = concat!(
+        "SELECT a.user_id, a.module_id, m.title, a.due_at FROM (",
+        guild_learning::assignments_sql!(),
+        ") a \
          JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
          JOIN memberships ms ON ms.tenant_id = a.tenant_id AND ms.user_id = a.user_id \
          WHERE a.mandatory AND a.due_at IS NOT NULL AND a.due_at <= $2 + interval '7 days' \
            AND m.status = 'PUBLISHED' AND ms.status = 'ACTIVE' \
            AND NOT EXISTS (SELECT 1 FROM module_completions c WHERE c.tenant_id = a.tenant_id \
-                 AND c.user_id = a.user_id AND c.module_id = a.module_id AND c.archived_at IS NULL)",
-        guild_learning::assigned::assignments_sql("")
+                 AND c.user_id = a.user_id AND c.module_id = a.module_id AND c.archived_at IS NULL)"
     );
     let due: Vec<DueRow> = guild_db::sql(sql)
         .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -395,9 +396,10 @@ pub async fn scan_expiry(
         crate::completion::lock_member_module(conn, tenant, user, cert.module_id).await?;
         archive_cycle(conn, tenant, user, cert.module_id, now).await?;
         guild_learning::assigned::restart_cycle(conn, tenant, user, cert.module_id, now).await?;
-        let due: Option<NewDue> = guild_db::sql(format!(
-            "SELECT a.due_at FROM ({}) a",
-            guild_learning::assigned::assignments_sql("AND ug.user_id = $2 AND mg.module_id = $3")
+        let due: Option<NewDue> = guild_db::sql(concat!(
+            "SELECT a.due_at FROM (",
+            guild_learning::assignments_sql!(),
+            ") a WHERE a.user_id = $2 AND a.module_id = $3"
         ))
         .bind::<SqlUuid, _>(tenant.into_uuid())
         .bind::<SqlUuid, _>(cert.user_id)
@@ -776,22 +778,24 @@ pub async fn matrix(
     .load(conn)
     .await?;
     let page_users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-    let cells: Vec<CellRow> = guild_db::sql(format!(
+    let cells: Vec<CellRow> = guild_db::sql(concat!(
         "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \
                 mc.completed_at, cert.expires_at, cert.issued_at, \
                 (cert.issued_at IS NOT NULL) AS has_certificate, \
                 (SELECT min(sc.completed_at) FROM section_completions sc WHERE sc.tenant_id = a.tenant_id \
                    AND sc.user_id = a.user_id AND sc.module_id = a.module_id AND sc.archived_at IS NULL) AS started_at \
-         FROM ({}) a \
+         FROM (",
+        guild_learning::assignments_sql!(),
+        ") a \
          JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
          LEFT JOIN module_completions mc ON mc.tenant_id = a.tenant_id AND mc.user_id = a.user_id \
               AND mc.module_id = a.module_id AND mc.archived_at IS NULL \
          LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM certificates c \
               WHERE c.tenant_id = a.tenant_id AND c.user_id = a.user_id AND c.module_id = a.module_id \
                 AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
-         WHERE a.mandatory AND m.status = 'PUBLISHED' \
-         ORDER BY a.user_id, m.title",
-        guild_learning::assigned::assignments_sql("AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR mg.module_id = $3)")
+         WHERE a.user_id = ANY($2) AND ($3::uuid IS NULL OR a.module_id = $3) \
+           AND a.mandatory AND m.status = 'PUBLISHED' \
+         ORDER BY a.user_id, m.title"
     ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<Array<SqlUuid>, _>(&page_users)

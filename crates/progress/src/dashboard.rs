@@ -102,8 +102,8 @@ static DASHBOARD_ASSIGNED: LazyLock<String> = LazyLock::new(|| {
                 EXISTS (SELECT 1 FROM module_prerequisites p \
                         WHERE p.tenant_id = m.tenant_id AND p.module_id = m.id AND {PREREQUISITE_MISSING}) AS locked \
          FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
-         WHERE m.status = 'PUBLISHED'",
-        guild_learning::assigned::assignments_sql("AND ug.user_id = $2")
+         WHERE a.user_id = $2 AND m.status = 'PUBLISHED'",
+        guild_learning::assignments_sql!()
     )
 });
 

@@ -37,8 +37,43 @@ enum Subject {
     Nothing,
 }
 
-/// Registers one notification per event kind a member should hear about.
+/// Removes stream events older than the retention window (`GUILD_STREAM_RETENTION_HOURS`), hourly.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PruneStreams {}
+
+impl guild_db::jobs::Job for PruneStreams {
+    const KIND: &'static str = "notifications.prune_streams";
+}
+
+/// Registers one notification per event kind a member should hear about, and the hourly prune
+/// of stream events.
 pub fn register(registry: &mut Registry, state: &AppState) {
+    let s = state.clone();
+    registry.on_job(move |_, _: PruneStreams| {
+        let state = s.clone();
+        async move {
+            let retention = chrono::Duration::from_std(state.stream_retention)
+                .map_err(|e| Box::new(e) as HandlerError)?;
+            let before = state.clock.now() - retention;
+            let mut conn = guild_db::connect(&state.db).await?;
+            let mut pruned = 0;
+            for tenant in guild_progress::compliance::active_tenants(&mut conn).await? {
+                pruned += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                    stream::prune(c, tenant, before).await
+                })
+                .await?;
+            }
+            Ok(Some(serde_json::json!({ "pruned": pruned })))
+        }
+    });
+    registry.schedule(
+        guild_db::jobs::Schedule::every(
+            "prune_streams",
+            std::time::Duration::from_secs(3600),
+            &PruneStreams::default(),
+        )
+        .at_offset(std::time::Duration::from_secs(25 * 60)),
+    );
     on(
         registry,
         state,

@@ -1,6 +1,7 @@
 //! The member's event stream: `GET /v1/stream`, Server-Sent Events.
 //!
-//! Each event has an `id` (its number in the member's stream), an `event` type and JSON `data`.
+//! The stream opens with a `ready` event (`{"after": n}`: the id it continues after). Then each
+//! event has an `id` (its number in the member's stream), an `event` type and JSON `data`.
 //! A client that reconnects with `Last-Event-ID` receives every event after that id, in order,
 //! exactly once, while it is kept (`GUILD_STREAM_RETENTION`); after that it receives a `reset`
 //! event and refetches what it shows. Comments (`: keep-alive`) every 15 seconds keep proxies
@@ -55,12 +56,13 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
 ///
 /// Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
 /// after `Last-Event-ID` when given (every event after it, in order), else with what happens from
-/// now on. Event types: `notification` (data: a `NotificationDto`) and `reset` (data:
+/// now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
+/// no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
 /// `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
 #[utoipa::path(tag = "notifications",
     params(("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it")),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String,
+        (status = 200, content_type = "text/event-stream", body = StreamFrame,
          description = "Server-Sent Events: `id`, `event` (`notification` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
         AuthErrors))]
 #[get("/stream")]
@@ -76,22 +78,28 @@ pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpRes
         .get("last-event-id")
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<i64>().ok()));
     let mut pending = VecDeque::new();
-    pending.push_back(web::Bytes::from_static(b"retry: 3000\n\n"));
     let last = match resume_after {
         // No id: from now on.
         None => {
-            ctx.read(async |conn| member_stream::head(conn, tenant, user).await)
-                .await?
+            let head = ctx
+                .read(async |conn| member_stream::head(conn, tenant, user).await)
+                .await?;
+            pending.push_back(ready_frame(head));
+            head
         }
         // An id that is not a number cannot be resumed from.
         Some(None) => {
             let head = ctx
                 .read(async |conn| member_stream::head(conn, tenant, user).await)
                 .await?;
+            pending.push_back(ready_frame(head));
             pending.push_back(reset_frame(head));
             head
         }
-        Some(Some(after)) => catch_up(&ctx.state, tenant, user, after, &mut pending).await?,
+        Some(Some(after)) => {
+            pending.push_back(ready_frame(after));
+            catch_up(&ctx.state, tenant, user, after, &mut pending).await?
+        }
     };
     let open = Open {
         state: ctx.state.into_inner(),
@@ -115,6 +123,35 @@ pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpRes
         .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
         .streaming(body))
 }
+
+/// One event of the stream, as an SSE parser hands it over.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "documents the wire format; frames are written by hand"
+)]
+pub(crate) struct StreamFrame {
+    /// The event's number in your stream (absent on `ready`): send it back as `Last-Event-ID`.
+    id: Option<String>,
+    /// The event type.
+    event: StreamFrameKind,
+    /// JSON: `{"after": n}` (ready), a `NotificationDto` (notification), `{"head": n}` (reset).
+    data: String,
+    /// The reconnection delay in milliseconds (on `ready`).
+    retry: Option<u32>,
+}
+
+guild_kernel::string_enum!(
+    /// The event types of the stream.
+    StreamFrameKind {
+        /// The stream is open; `data` says after which id it continues.
+        Ready => "ready",
+        /// A notification was delivered to you.
+        Notification => "notification",
+        /// Events you missed are no longer kept: refetch, then continue after `data.head`.
+        Reset => "reset",
+    }
+);
 
 /// An open stream's state.
 struct Open {
@@ -230,6 +267,14 @@ fn event_frame(event: &StreamEvent) -> web::Bytes {
     web::Bytes::from(format!(
         "id: {}\nevent: {}\ndata: {}\n\n",
         event.seq, event.kind, event.payload
+    ))
+}
+
+/// The first frame: the client's reconnection delay, and a `ready` event (without an `id`, so the
+/// client's last id stays) telling after which id the stream continues.
+fn ready_frame(after: i64) -> web::Bytes {
+    web::Bytes::from(format!(
+        "retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n"
     ))
 }
 

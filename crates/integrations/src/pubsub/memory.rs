@@ -9,6 +9,10 @@ use tokio::sync::broadcast;
 /// How many messages a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 256;
 
+/// Sent through every channel by [`MemoryPubSub::lag_all`]; starts with NUL, which no published
+/// message does (they are JSON), and reaches subscribers as [`Delivery::Lagged`].
+const LAGGED: &str = "\0lagged";
+
 type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>>;
 
 /// Publish/subscribe within this process: what one request publishes reaches the subscribers
@@ -22,6 +26,15 @@ impl MemoryPubSub {
     /// A bus with no channels.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Tells every subscriber it may have missed messages (they read back what they rely on):
+    /// the shared bus feeding this one was cut off for a while.
+    pub fn lag_all(&self) {
+        let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        for sender in channels.values() {
+            let _ = sender.send(Arc::from(LAGGED));
+        }
     }
 
     /// How many channels have subscribers (for tests and metrics).
@@ -74,6 +87,7 @@ impl Subscription for MemorySubscription {
     fn next(&mut self) -> BoxFuture<'_, Option<Delivery>> {
         Box::pin(async move {
             match self.receiver.recv().await {
+                Ok(message) if &*message == LAGGED => Some(Delivery::Lagged),
                 Ok(message) => Some(Delivery::Message(message.to_string())),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(Delivery::Lagged),
                 Err(broadcast::error::RecvError::Closed) => None,
@@ -136,5 +150,15 @@ mod tests {
         assert_eq!(slow.next().await, Some(Delivery::Lagged));
         // It then continues with the messages still kept.
         assert!(matches!(slow.next().await, Some(Delivery::Message(_))));
+    }
+
+    #[tokio::test]
+    async fn lag_all_tells_every_subscriber() {
+        let bus = MemoryPubSub::new();
+        let mut a = bus.subscribe("a");
+        let mut b = bus.subscribe("b");
+        bus.lag_all();
+        assert_eq!(a.next().await, Some(Delivery::Lagged));
+        assert_eq!(b.next().await, Some(Delivery::Lagged));
     }
 }
