@@ -90,7 +90,7 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
     .await;
     assert_eq!(created["key"]["act_as_member"], false, "off by default");
 
-    let refused: [(Method, String, Option<Value>); 9] = [
+    let refused: [(Method, String, Option<Value>); 10] = [
         (
             Method::POST,
             format!("/v1/modules/{module}/sections/{section}/complete"),
@@ -124,6 +124,7 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
             "/v1/me/notifications/read-all".to_owned(),
             None,
         ),
+        (Method::GET, "/v1/stream".to_owned(), None),
     ];
     for (method, uri, body) in refused {
         let reply = app

@@ -5,7 +5,7 @@
 
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, GlobalRole, TenantId, TenantRole, UserId};
+use guild_kernel::{Actor, TenantRole};
 use guild_learning::modules::{self, ModuleInput};
 use guild_learning::sections::{self, SectionInput};
 use guild_testkit::TestDb;
@@ -17,19 +17,7 @@ use crate::questions::{self, ChoiceOption, QuestionInput, QuestionKind};
 use crate::quizzes::{self, QuizInput};
 use crate::scoring::Answer;
 
-fn actor(tenant: Uuid, user: Uuid, role: TenantRole) -> Actor {
-    Actor {
-        user_id: UserId(user),
-        tenant_id: TenantId(tenant),
-        role,
-        global_role: GlobalRole::Employee,
-        grants: Vec::new(),
-        subtree: Vec::new(),
-        impersonating: false,
-        api_key: None,
-        request_id: None,
-    }
-}
+use guild_testkit::actor;
 
 /// A tenant with an open catalog, its owner and one employee.
 async fn people(db: &TestDb) -> (Actor, Actor) {

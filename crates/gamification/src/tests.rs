@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use guild_db::{PgPool, PoolConfig, build_pool, tenant_transaction};
-use guild_kernel::{Actor, GlobalRole, PageRequest, TenantId, TenantRole, UserId};
+use guild_kernel::{Actor, PageRequest, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -17,19 +17,7 @@ use crate::leaderboard::{self, Period};
 use crate::ledger::{self, Balance, ManualInput};
 use crate::rewards::{self, Decision, RewardInput};
 
-fn actor(tenant: Uuid, user: Uuid, role: TenantRole) -> Actor {
-    Actor {
-        user_id: UserId(user),
-        tenant_id: TenantId(tenant),
-        role,
-        global_role: GlobalRole::Employee,
-        grants: Vec::new(),
-        subtree: Vec::new(),
-        impersonating: false,
-        api_key: None,
-        request_id: None,
-    }
-}
+use guild_testkit::actor;
 
 /// A tenant with its owner and `n` employees.
 async fn people(db: &TestDb, n: usize) -> (Actor, Vec<Actor>) {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, GlobalRole, Page, PageRequest, TenantId, TenantRole, UserId};
+use guild_kernel::{Actor, Page, PageRequest, TenantId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -12,17 +12,7 @@ use crate::inbox::{self, InboxFilter, NewNotification};
 use crate::{EntityKind, Notification, NotificationType, NotificationsError};
 
 fn actor(tenant: Uuid, user: Uuid) -> Actor {
-    Actor {
-        user_id: UserId(user),
-        tenant_id: TenantId(tenant),
-        role: TenantRole::Employee,
-        global_role: GlobalRole::Employee,
-        grants: Vec::new(),
-        subtree: Vec::new(),
-        impersonating: false,
-        api_key: None,
-        request_id: None,
-    }
+    guild_testkit::actor(tenant, user, TenantRole::Employee)
 }
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -125,6 +115,38 @@ async fn a_redelivered_event_notifies_once() {
     let inbox = list(&db, ana, InboxFilter::default(), &PageRequest::default()).await;
     assert_eq!(inbox.data.len(), 2);
     assert_eq!(unread(&db, ana).await, 2);
+}
+
+#[tokio::test]
+async fn deliveries_of_one_event_racing_each_other_notify_once() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let ana = people[0].clone();
+    let pool = guild_db::build_pool(&guild_db::PoolConfig {
+        url: db.url().to_owned(),
+        max_size: 8,
+        timeout: std::time::Duration::from_secs(60),
+    })
+    .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (pool, n) = (pool.clone(), note(&ana, "certificate_issued:race"));
+        tasks.push(tokio::spawn(async move {
+            let mut conn = guild_db::connect(&pool).await.unwrap();
+            tenant_transaction(&mut conn, TenantId(t), async |c| {
+                inbox::deliver(c, TenantId(t), &n, at(0)).await
+            })
+            .await
+            .unwrap()
+            .is_some()
+        }));
+    }
+    let mut written = 0;
+    for task in tasks {
+        written += usize::from(task.await.unwrap());
+    }
+    assert_eq!(written, 1, "one delivery writes, the others find it");
+    assert_eq!(unread(&db, &ana).await, 1);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, Clock, GlobalRole, ManualClock, TenantId, TenantRole, UserId};
+use guild_kernel::{Actor, Clock, ManualClock, TenantId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -21,19 +21,7 @@ use guild_learning::versions::ChangeNote;
 use crate::completion as progress;
 use crate::compliance::{self, period_start};
 
-fn actor(tenant: Uuid, user: Uuid, role: TenantRole) -> Actor {
-    Actor {
-        user_id: UserId(user),
-        tenant_id: TenantId(tenant),
-        role,
-        global_role: GlobalRole::Employee,
-        grants: Vec::new(),
-        subtree: Vec::new(),
-        impersonating: false,
-        api_key: None,
-        request_id: None,
-    }
-}
+use guild_testkit::actor;
 
 /// A tenant with an open catalog, its owner and one employee.
 async fn people(db: &TestDb) -> (Actor, Actor) {

@@ -217,6 +217,25 @@ impl Drop for TestDb {
     }
 }
 
+/// A member of `tenant` signed in as a person (no grants, no API key), for domain tests.
+pub fn actor(
+    tenant: uuid::Uuid,
+    user: uuid::Uuid,
+    role: guild_kernel::TenantRole,
+) -> guild_kernel::Actor {
+    guild_kernel::Actor {
+        user_id: guild_kernel::UserId(user),
+        tenant_id: guild_kernel::TenantId(tenant),
+        role,
+        global_role: guild_kernel::GlobalRole::Employee,
+        grants: Vec::new(),
+        subtree: Vec::new(),
+        impersonating: false,
+        api_key: None,
+        request_id: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
