@@ -1120,19 +1120,3 @@ pub async fn company_pin(
     crate::audit(conn, actor, action, "module", id, serde_json::json!({})).await?;
     get(conn, actor, id).await
 }
-
-/// A module's title in `tenant`, for messages that name it (notifications, emails); `None` when
-/// the module is gone. No access check: the caller tells the member about their own module.
-pub async fn title_of(
-    conn: &mut AsyncPgConnection,
-    tenant: guild_kernel::TenantId,
-    module: Uuid,
-) -> Result<Option<String>, LearningError> {
-    Ok(modules::table
-        .filter(modules::tenant_id.eq(tenant.into_uuid()))
-        .filter(modules::id.eq(module))
-        .select(modules::title)
-        .first(conn)
-        .await
-        .optional()?)
-}

@@ -310,8 +310,6 @@ enum NotifyError {
     #[error(transparent)]
     Db(#[from] guild_db::DbError),
     #[error(transparent)]
-    Learning(#[from] guild_learning::LearningError),
-    #[error(transparent)]
     Gamification(#[from] guild_gamification::GamificationError),
     #[error(transparent)]
     Notifications(#[from] guild_notifications::NotificationsError),
@@ -327,7 +325,10 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
     let published = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         let name = match draft.subject {
-            Subject::Module(id) => guild_learning::modules::title_of(conn, tenant, id).await?,
+            Subject::Module(id) => guild_progress::titles::of(conn, tenant, &[id])
+                .await?
+                .pop()
+                .map(|(_, title)| title),
             Subject::Reward(id) => guild_gamification::rewards::title_of(conn, tenant, id).await?,
             Subject::Nothing => Some(String::new()),
         };
