@@ -13,17 +13,6 @@ async fn create(app: &TestApp, token: &str, uri: &str, body: Value) -> String {
     id(&reply.json)
 }
 
-/// A key with `body`'s permissions (and capabilities); returns the reply and the secret.
-async fn api_key(app: &TestApp, owner: &str, body: Value) -> (Value, String) {
-    let created = app.post("/v1/api-keys", owner, body).await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let secret = created.json["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (created.json, secret)
-}
-
 #[actix_web::test]
 async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member() {
     let app = TestApp::new().await;
@@ -82,15 +71,15 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
     assert_eq!(submission.status, 201, "{}", submission.text);
     let submission = id(&submission.json);
 
-    let (created, key) = api_key(
-        &app,
-        &owner,
-        json!({ "name": "BI export", "permissions": ["VIEW_AUDIT_LOG"] }),
-    )
-    .await;
+    let (created, key) = app
+        .api_key(
+            &owner,
+            json!({ "name": "BI export", "permissions": ["VIEW_AUDIT_LOG"] }),
+        )
+        .await;
     assert_eq!(created["key"]["act_as_member"], false, "off by default");
 
-    let refused: [(Method, String, Option<Value>); 10] = [
+    let refused: [(Method, String, Option<Value>); 13] = [
         (
             Method::POST,
             format!("/v1/modules/{module}/sections/{section}/complete"),
@@ -125,6 +114,9 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
             None,
         ),
         (Method::GET, "/v1/stream".to_owned(), None),
+        (Method::GET, "/v1/me/jobs".to_owned(), None),
+        (Method::GET, "/v1/changelog".to_owned(), None),
+        (Method::POST, "/v1/changelog/read".to_owned(), None),
     ];
     for (method, uri, body) in refused {
         let reply = app
@@ -177,8 +169,7 @@ async fn a_key_created_to_act_as_a_member_learns_as_its_creator_within_its_permi
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
     let (module, section) = app.published_module(&owner, "Safety").await;
-    let (created, key) = api_key(
-        &app,
+    let (created, key) = app.api_key(
         &owner,
         json!({ "name": "My learning app", "permissions": ["VIEW_AUDIT_LOG"], "act_as_member": true }),
     )
@@ -214,12 +205,12 @@ async fn routes_decided_by_permissions_admit_a_key_limited_to_them() {
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let (owner_id, ann_id) = (app.me_id(&owner).await, app.me_id(&ann).await);
-    let (_, hr_key) = api_key(
-        &app,
-        &owner,
-        json!({ "name": "HR sync", "permissions": ["MANAGE_USERS", "VIEW_ALL_PROGRESS"] }),
-    )
-    .await;
+    let (_, hr_key) = app
+        .api_key(
+            &owner,
+            json!({ "name": "HR sync", "permissions": ["MANAGE_USERS", "VIEW_ALL_PROGRESS"] }),
+        )
+        .await;
     let members = app.get("/v1/members", &hr_key).await;
     assert_eq!(members.status, 200, "{}", members.text);
     for user in [&ann_id, &owner_id] {
@@ -237,12 +228,12 @@ async fn routes_decided_by_permissions_admit_a_key_limited_to_them() {
     assert_problem(&group, 403, "forbidden");
 
     // A key reads even its creator's own certificates only through a permission.
-    let (_, audit_key) = api_key(
-        &app,
-        &owner,
-        json!({ "name": "Audit", "permissions": ["VIEW_AUDIT_LOG"] }),
-    )
-    .await;
+    let (_, audit_key) = app
+        .api_key(
+            &owner,
+            json!({ "name": "Audit", "permissions": ["VIEW_AUDIT_LOG"] }),
+        )
+        .await;
     let own = app
         .get(&format!("/v1/members/{owner_id}/certificates"), &audit_key)
         .await;

@@ -3,11 +3,13 @@
 mod api_keys;
 mod assignments;
 mod bench;
+mod changelog;
 mod compliance;
 mod cors;
 mod duties;
 mod gamification;
 mod identity;
+mod jobs;
 mod links;
 mod media;
 mod modules;

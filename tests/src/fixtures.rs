@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Reply, Request, TestApp, access};
+use crate::{Reply, Request, TestApp, access, execute};
 
 /// The `id` of a JSON object (empty when it has none).
 pub fn id(v: &Value) -> String {
@@ -287,5 +287,36 @@ impl TestApp {
             }
         }
         panic!("{uri} did not end");
+    }
+
+    /// `n` active EMPLOYEE members of `tenant` made straight in the database (`bulk{i}@{slug}…`),
+    /// in `group` when given: for lists and fan-outs larger than a test makes through the API.
+    pub async fn bulk_members(&self, tenant: &str, slug: &str, group: Option<&str>, n: usize) {
+        let mut sql = format!(
+            "CREATE TEMP TABLE bulk ON COMMIT DROP AS \
+             SELECT gen_random_uuid() AS id, i FROM generate_series(1, {n}) AS i; \
+             INSERT INTO users (id, email, name) \
+             SELECT id, 'bulk' || i || '@{slug}.example.com', 'Bulk ' || i FROM bulk; \
+             INSERT INTO memberships (tenant_id, user_id, role, status) \
+             SELECT '{tenant}', id, 'EMPLOYEE', 'ACTIVE' FROM bulk;"
+        );
+        if let Some(group) = group {
+            sql.push_str(&format!(
+                "INSERT INTO user_groups (tenant_id, group_id, user_id) \
+                 SELECT '{tenant}', '{group}', id FROM bulk;"
+            ));
+        }
+        execute(self, &format!("BEGIN; {sql} COMMIT;")).await;
+    }
+
+    /// An API key of `owner`'s made of `body` (name, permissions, `act_as_member`); returns the
+    /// reply and the secret.
+    pub async fn api_key(&self, owner: &str, body: Value) -> (Value, String) {
+        let created = expect(self.post("/v1/api-keys", owner, body).await, 201);
+        let secret = created.json["secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (created.json, secret)
     }
 }

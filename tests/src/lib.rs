@@ -97,6 +97,20 @@ pub async fn count(world: &World, sql: &str) -> i64 {
         .expect(sql)
 }
 
+/// Runs `sql` (statements separated by `;`, no result) on the world's database, as the
+/// connecting role (row-level security does not apply): fixtures too large to make through the
+/// API.
+pub async fn execute(world: &World, sql: &str) {
+    use diesel_async::SimpleAsyncConnection;
+    world
+        .db
+        .conn()
+        .await
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
 #[derive(diesel::QueryableByName)]
 struct Event {
     #[diesel(sql_type = diesel::sql_types::Text)]

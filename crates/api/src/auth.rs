@@ -258,7 +258,8 @@ pub(crate) fn request_id_of(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
 
-/// The signed-in user, with or without an active tenant.
+/// The signed-in user, with or without an active tenant: an access token, never an API key (403
+/// `api_key_not_permitted`).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// The user.
@@ -280,7 +281,16 @@ impl FromRequest for CurrentUser {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal("no app state"))?;
-            let claims = state.tokens.verify(bearer(req)?)?;
+            let token = bearer(req)?;
+            // An API key belongs to a tenant and acts within its permissions: what needs the
+            // person themselves (their account, the platform owner's writes) is not for it.
+            if token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
+                return Err(
+                    ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
+                        .detail("this operation is for a signed-in person; API keys cannot use it"),
+                );
+            }
+            let claims = state.tokens.verify(token)?;
             Ok::<_, ApiError>((state.clone(), claims))
         })();
         let request_id = request_id_of(req);

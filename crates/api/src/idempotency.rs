@@ -117,6 +117,29 @@ enum Outcome {
     Reused,
 }
 
+/// An idempotent write's answer: its status and JSON body, first given or replayed.
+#[derive(Debug)]
+pub(crate) struct Answered {
+    /// The status (the stored one on a replay).
+    pub(crate) status: StatusCode,
+    /// The body.
+    pub(crate) body: serde_json::Value,
+    /// Whether it was replayed from an earlier request with the same key.
+    pub(crate) replayed: bool,
+}
+
+impl Answered {
+    /// A response builder with the status and, on a replay, `Idempotent-Replayed: true`; the
+    /// caller adds headers of its own and the body.
+    pub(crate) fn builder(&self) -> actix_web::HttpResponseBuilder {
+        let mut builder = HttpResponse::build(self.status);
+        if self.replayed {
+            builder.insert_header((REPLAYED, "true"));
+        }
+        builder
+    }
+}
+
 impl Idempotency {
     /// Fails with 400 `idempotency_key_required` unless the request carries a key.
     pub fn require(&self) -> Result<&str, ApiError> {
@@ -161,11 +184,32 @@ impl Idempotency {
         E: From<guild_db::DbError> + ErrorCode + Send,
         S: Success<D>,
     {
-        let status = move |value: &D| status.of(value);
         let Some(key) = self.key.as_deref() else {
             let value = ctx.write(f).await?;
-            return Ok(HttpResponse::build(status(&value)).json(value));
+            return Ok(HttpResponse::build(status.of(&value)).json(value));
         };
+        let answered = self.keyed(ctx, key, status, f).await?;
+        Ok(answered.builder().json(answered.body))
+    }
+
+    /// [`answer`](Self::answer) with a key: claims it, then runs `f` and stores its answer, or
+    /// replays the stored one.
+    async fn keyed<A, D, E, F, S>(
+        &self,
+        ctx: &Ctx<A>,
+        key: &str,
+        status: S,
+        f: F,
+    ) -> Result<Answered, ApiError>
+    where
+        for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
+            + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
+            + Send,
+        D: Serialize + Send,
+        E: From<guild_db::DbError> + ErrorCode + Send,
+        S: Success<D>,
+    {
+        let status = move |value: &D| status.of(value);
         let fingerprint = self.fingerprint();
         let (tenant, user) = (ctx.actor.tenant_id, ctx.actor.user_id);
         let outcome = ctx
@@ -183,12 +227,16 @@ impl Idempotency {
             })
             .await?;
         match outcome {
-            Outcome::Fresh(code, body) => Ok(HttpResponse::build(code).json(body)),
-            Outcome::Replay(stored, body) => Ok(HttpResponse::build(
-                StatusCode::from_u16(stored).unwrap_or(StatusCode::OK),
-            )
-            .insert_header((REPLAYED, "true"))
-            .json(body)),
+            Outcome::Fresh(status, body) => Ok(Answered {
+                status,
+                body,
+                replayed: false,
+            }),
+            Outcome::Replay(stored, body) => Ok(Answered {
+                status: StatusCode::from_u16(stored).unwrap_or(StatusCode::OK),
+                body,
+                replayed: true,
+            }),
             Outcome::Reused => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -236,6 +284,35 @@ where
     S: Success<D>,
 {
     key.answer(ctx, status, f).await
+}
+
+/// [`once`] for a caller that builds the response itself (adding headers of its own, such as the
+/// `Location` of an accepted job): answers the status and the JSON body, first given or replayed.
+pub(crate) async fn once_answered<A, D, E, F, S>(
+    ctx: &Ctx<A>,
+    key: &Idempotency,
+    status: S,
+    f: F,
+) -> Result<Answered, ApiError>
+where
+    for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<D, E>
+        + TxFn<&'r mut AsyncPgConnection, Result<D, E>, Fut: Send>
+        + Send,
+    D: Serialize + Send,
+    E: From<guild_db::DbError> + ErrorCode + Send,
+    S: Success<D>,
+{
+    match key.key.as_deref() {
+        Some(k) => key.keyed(ctx, k, status, f).await,
+        None => {
+            let value = ctx.write(f).await?;
+            Ok(Answered {
+                status: status.of(&value),
+                body: serde_json::to_value(&value).map_err(ApiError::internal)?,
+                replayed: false,
+            })
+        }
+    }
 }
 
 /// Records the body's digest for [`Idempotency`] when the request carries a key.

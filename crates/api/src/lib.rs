@@ -4,6 +4,8 @@
 //! - `ctx`: the request context a handler works with (actor, state, `now`, transactions).
 //! - [`error`]: `ApiError` and the RFC 9457 `Problem` every error is rendered as.
 //! - [`extract`]: extractors that fail with problems (`ValidJson`).
+//! - [`jobs`]: long operations members wait on (`202 Accepted`, `/v1/jobs/{id}`, progress on
+//!   the stream), the mechanism exports, imports and AI builds plug into.
 //! - [`openapi`]: the spec's static parts; `api-spec/openapi.json` is generated from it.
 //! - [`reactions`]: the worker's event handlers, jobs and schedules, one file per domain.
 //! - [`server`]: `serve`, `worker` and `migrate`.
@@ -17,6 +19,7 @@ pub mod error;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 mod no_sql;

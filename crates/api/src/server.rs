@@ -386,7 +386,8 @@ pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), Serv
     Ok(())
 }
 
-/// `guild seed-demo`: the demo tenant on an empty database; returns how to sign in.
+/// `guild seed-demo`: the demo tenant, and the demo changelog, on an empty database; returns how
+/// to sign in.
 pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     if config.env != crate::config::Environment::Development {
         return Err(ServerError::Config(ConfigError(vec![
@@ -402,6 +403,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     if !created {
         return Ok(None);
     }
+    // What's new, for a newcomer to find (the worker notifies the demo members of each entry).
+    guild_notifications::changelog::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );

@@ -8,11 +8,14 @@
 //! - [`idempotency`]: stored responses for POSTs sent with an `Idempotency-Key`.
 //! - [`outbox`], [`jobs`], [`worker`]: events written with domain writes, durable jobs, schedules,
 //!   and the worker that delivers and runs them.
+//! - [`member_jobs`]: the jobs members start and wait on (`/v1/jobs`), each tied to a job of the
+//!   queue.
 
 pub mod audit;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod member_jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod pool;

@@ -115,6 +115,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    changelog_entries (id) {
+        id -> Uuid,
+        version -> Text,
+        title -> Text,
+        summary -> Text,
+        date -> Date,
+        published_by -> Nullable<Uuid>,
+        published_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    changelog_reads (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        seen_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
     company_pinned_modules (tenant_id, module_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -264,6 +285,26 @@ diesel::table! {
         updated_at -> Timestamptz,
         upload_expires_at -> Nullable<Timestamptz>,
         submission_file -> Bool,
+    }
+}
+
+diesel::table! {
+    member_jobs (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        api_key_id -> Nullable<Uuid>,
+        kind -> Text,
+        state -> Text,
+        progress -> Int4,
+        message -> Text,
+        result -> Nullable<Jsonb>,
+        result_blob -> Nullable<Text>,
+        problem -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -729,6 +770,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     audit_log,
     certificates,
+    changelog_entries,
+    changelog_reads,
     company_pinned_modules,
     compliance_notices,
     deadline_reminders,
@@ -741,6 +784,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_quota,
     jobs,
     media_assets,
+    member_jobs,
     member_stream_events,
     member_stream_heads,
     memberships,

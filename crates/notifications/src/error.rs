@@ -1,4 +1,4 @@
-//! [`NotificationsError`]: what inbox operations refuse, with stable codes.
+//! [`NotificationsError`]: what inbox and changelog operations refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
@@ -9,6 +9,15 @@ pub enum NotificationsError {
     /// No such notification in the actor's own inbox.
     #[error("notification not found")]
     NotFound,
+    /// No such changelog entry.
+    #[error("changelog entry not found")]
+    EntryNotFound,
+    /// Only the platform owner writes the changelog.
+    #[error("only the platform owner writes the changelog")]
+    NotPlatformOwner,
+    /// The actor has no membership to keep a read marker on (a platform owner acting in a tenant).
+    #[error("only members of the tenant keep a read marker")]
+    NotAMember,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -34,6 +43,9 @@ impl ErrorCode for NotificationsError {
     fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "notification_not_found",
+            Self::EntryNotFound => "changelog_entry_not_found",
+            Self::NotPlatformOwner => "forbidden",
+            Self::NotAMember => "not_a_member",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -41,7 +53,8 @@ impl ErrorCode for NotificationsError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::NotFound => 404,
+            Self::NotFound | Self::EntryNotFound => 404,
+            Self::NotPlatformOwner | Self::NotAMember => 403,
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }

@@ -81,6 +81,41 @@ struct Row {
     archived_at: Option<DateTime<Utc>>,
 }
 
+/// [`Row`] as raw SQL returns it (the kind as text).
+#[derive(QueryableByName)]
+#[diesel(table_name = n)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct RawRow {
+    id: Uuid,
+    user_id: Uuid,
+    kind: String,
+    title: String,
+    body: String,
+    entity_kind: Option<String>,
+    entity_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
+}
+
+impl RawRow {
+    /// The row, unless its kind is not one of the set (the column's CHECK keeps it in the set).
+    fn typed(self) -> Option<Row> {
+        Some(Row {
+            id: self.id,
+            user_id: self.user_id,
+            kind: self.kind.parse().ok()?,
+            title: self.title,
+            body: self.body,
+            entity_kind: self.entity_kind,
+            entity_id: self.entity_id,
+            created_at: self.created_at,
+            read_at: self.read_at,
+            archived_at: self.archived_at,
+        })
+    }
+}
+
 impl From<Row> for Notification {
     fn from(row: Row) -> Self {
         // The column's CHECK holds `entity_kind` to the set and to `entity_id`'s presence.
@@ -167,6 +202,88 @@ pub async fn deliver(
         .await
         .optional()?;
     Ok(written.map(Notification::from))
+}
+
+/// One notification for many members (a platform announcement): the same text, link and dedup
+/// key for each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast {
+    /// What it is about.
+    pub kind: NotificationType,
+    /// One line for the list.
+    pub title: String,
+    /// The details (plain text), or empty.
+    pub body: String,
+    /// What it links to.
+    pub entity: Option<(EntityKind, Uuid)>,
+    /// Each recipient is notified once per key (see [`NewNotification::dedup_key`]).
+    pub dedup_key: String,
+}
+
+/// Delivers `broadcast` to each of `users` in `tenant` who is an active member and does not have
+/// it yet, in one statement; answers the notifications written (one per member at most, in user
+/// order). Run it in a transaction for `tenant`.
+pub async fn deliver_many(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    users: &[UserId],
+    broadcast: &Broadcast,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notification>, NotificationsError> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let key = broadcast.dedup_key.trim();
+    if key.is_empty() || key.chars().count() > 300 {
+        return Err(NotificationsError::invalid(
+            "dedup_key",
+            "length",
+            "must be 1 to 300 characters",
+        ));
+    }
+    let title = cut(broadcast.title.trim(), MAX_TITLE);
+    if title.is_empty() {
+        return Err(NotificationsError::invalid(
+            "title",
+            "required",
+            "a notification needs a title",
+        ));
+    }
+    let mut users: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+    users.sort_unstable();
+    users.dedup();
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = users.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<RawRow> = guild_db::sql(
+        "INSERT INTO notifications (tenant_id, id, user_id, kind, title, body, entity_kind, \
+             entity_id, dedup_key, created_at) \
+         SELECT $1, t.id, t.user_id, $4, $5, $6, $7, $8, $9, $10 \
+         FROM unnest($2::uuid[], $3::uuid[]) AS t(id, user_id) \
+         JOIN memberships m ON m.tenant_id = $1 AND m.user_id = t.user_id AND m.status = 'ACTIVE' \
+         ORDER BY t.user_id \
+         ON CONFLICT (tenant_id, user_id, dedup_key) DO NOTHING \
+         RETURNING id, user_id, kind, title, body, entity_kind, entity_id, created_at, read_at, \
+             archived_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<SqlUuid>, _>(&users)
+    .bind::<Text, _>(broadcast.kind.as_str())
+    .bind::<Text, _>(&title)
+    .bind::<Text, _>(cut(broadcast.body.trim(), MAX_BODY))
+    .bind::<Nullable<Text>, _>(broadcast.entity.map(|(kind, _)| kind.as_str()))
+    .bind::<Nullable<SqlUuid>, _>(broadcast.entity.map(|(_, id)| id))
+    .bind::<Text, _>(key)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    let mut written: Vec<Notification> = rows
+        .into_iter()
+        .filter_map(RawRow::typed)
+        .map(Notification::from)
+        .collect();
+    written.sort_by_key(|n| n.user_id);
+    Ok(written)
 }
 
 /// The actor's own notifications, newest first, a page at a time.

@@ -61,5 +61,7 @@ guild_kernel::string_enum!(
         Redemption => "REDEMPTION",
         /// A progress override (`/v1/progress-overrides/{id}`).
         Override => "OVERRIDE",
+        /// An entry of the platform changelog (`/v1/changelog`).
+        ChangelogEntry => "CHANGELOG_ENTRY",
     }
 );

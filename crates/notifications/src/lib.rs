@@ -1,6 +1,7 @@
 //! Notifications: each member's in-app inbox and their event stream.
 //!
-//! Owns the `notifications`, `member_stream_heads` and `member_stream_events` tables. A notification has a [`NotificationType`], a title and a body
+//! Owns the `notifications`, `member_stream_heads`, `member_stream_events`, `changelog_entries`
+//! and `changelog_reads` tables. A notification has a [`NotificationType`], a title and a body
 //! already written for its recipient, the entity it links to (an [`EntityKind`] and an id) and
 //! its read and archived state.
 //!
@@ -12,11 +13,14 @@
 //! - [`stream`]: what is pushed to a member (`GET /v1/stream`), numbered per member in commit
 //!   order and kept for a window, so a reconnecting client resumes exactly after the last id it
 //!   saw, or is told to refetch when that is gone.
+//! - [`changelog`]: the platform's "what's new", which the platform owner publishes and every
+//!   member reads with an unread marker and hears about as a SYSTEM notification.
 //!
 //! Time that decides a rule (`read_at`, `archived_at`, `created_at`) comes in as `now` from the
 //! caller's clock. This crate depends on `kernel` and `db` only; it reads `memberships` (owned by
 //! `tenancy`, below it) to skip members who left.
 
+pub mod changelog;
 pub mod error;
 pub mod inbox;
 pub mod kinds;

@@ -1,6 +1,6 @@
-//! Each member's event stream: what is pushed to them (notifications now; chat, feed and job
-//! progress later), numbered per member and kept for a window, so a client that reconnects with
-//! the last id it saw receives exactly what it missed, in order.
+//! Each member's event stream: what is pushed to them (notifications and the progress of their
+//! jobs now; chat and the feed later), numbered per member and kept for a window, so a client
+//! that reconnects with the last id it saw receives exactly what it missed, in order.
 //!
 //! [`append`] numbers an event from the member's head row, whose lock is held until the writing
 //! transaction ends: one member's events commit in `seq` order. The caller publishes the event
@@ -64,18 +64,7 @@ pub async fn append(
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<StreamEvent, NotificationsError> {
-    let kind_ok = kind.len() <= 64
-        && kind.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
-    if !kind_ok {
-        return Err(NotificationsError::invalid(
-            "kind",
-            "invalid_kind",
-            "lowercase letters, `_` and `.`, at most 64",
-        ));
-    }
+    check_kind(kind)?;
     let seq: i64 = diesel::insert_into(h::table)
         .values((
             h::tenant_id.eq(tenant.into_uuid()),
@@ -100,6 +89,117 @@ pub async fn append(
         .returning(StreamEvent::as_returning())
         .get_result(conn)
         .await?)
+}
+
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: uuid::Uuid,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+}
+
+#[derive(QueryableByName)]
+struct Appended {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: uuid::Uuid,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+/// [`append`] for many members at once (one event each, at most one per member): two statements
+/// whatever their number. The heads are taken in user order, so two such batches over the same
+/// members lock them in the same order. Answers each member's event.
+pub async fn append_many(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    kind: &str,
+    events: &[(UserId, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(UserId, StreamEvent)>, NotificationsError> {
+    use diesel::sql_types::{Array, Jsonb, Text, Timestamptz};
+    check_kind(kind)?;
+    let mut events: Vec<(uuid::Uuid, &serde_json::Value)> = events
+        .iter()
+        .map(|(user, payload)| (user.into_uuid(), payload))
+        .collect();
+    events.sort_by_key(|(user, _)| *user);
+    events.dedup_by_key(|(user, _)| *user);
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users: Vec<uuid::Uuid> = events.iter().map(|(user, _)| *user).collect();
+    let heads: Vec<Head> = guild_db::sql(
+        "INSERT INTO member_stream_heads (tenant_id, user_id, last_seq) \
+         SELECT $1, u, 1 FROM unnest($2::uuid[]) AS u ORDER BY u \
+         ON CONFLICT (tenant_id, user_id) \
+         DO UPDATE SET last_seq = member_stream_heads.last_seq + 1 \
+         RETURNING user_id, last_seq",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&users)
+    .load(conn)
+    .await?;
+    let seq: std::collections::HashMap<uuid::Uuid, i64> =
+        heads.into_iter().map(|h| (h.user_id, h.last_seq)).collect();
+    let seqs: Vec<i64> = users
+        .iter()
+        .map(|u| seq.get(u).copied().unwrap_or(0))
+        .collect();
+    let payloads: Vec<serde_json::Value> = events.iter().map(|(_, p)| (*p).clone()).collect();
+    let written: Vec<Appended> = guild_db::sql(
+        "INSERT INTO member_stream_events (tenant_id, user_id, seq, kind, payload, created_at) \
+         SELECT $1, t.user_id, t.seq, $4, t.payload, $5 \
+         FROM unnest($2::uuid[], $3::int8[], $6::jsonb[]) AS t(user_id, seq, payload) \
+         RETURNING user_id, seq, kind, payload, created_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&users)
+    .bind::<Array<BigInt>, _>(&seqs)
+    .bind::<Text, _>(kind)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Jsonb>, _>(&payloads)
+    .load(conn)
+    .await?;
+    let mut out: Vec<(UserId, StreamEvent)> = written
+        .into_iter()
+        .map(|a| {
+            (
+                UserId(a.user_id),
+                StreamEvent {
+                    seq: a.seq,
+                    kind: a.kind,
+                    payload: a.payload,
+                    created_at: a.created_at,
+                },
+            )
+        })
+        .collect();
+    out.sort_by_key(|(user, _)| user.into_uuid());
+    Ok(out)
+}
+
+fn check_kind(kind: &str) -> Result<(), NotificationsError> {
+    let kind_ok = kind.len() <= 64
+        && kind.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    if kind_ok {
+        Ok(())
+    } else {
+        Err(NotificationsError::invalid(
+            "kind",
+            "invalid_kind",
+            "lowercase letters, `_` and `.`, at most 64",
+        ))
+    }
 }
 
 /// The member's last event id (0 before their first event).

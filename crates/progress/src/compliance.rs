@@ -732,6 +732,56 @@ fn cell(row: &CellRow, now: DateTime<Utc>) -> Cell {
     }
 }
 
+/// The members a matrix lists, after `$2` (a user id, or null), in the scope `$3`–`$5` (limited,
+/// groups, users), filtered by group `$6` and module `$7`: [`matrix`]'s pages and
+/// [`matrix_size`]'s count share it.
+macro_rules! matrix_members {
+    () => {
+        "FROM memberships ms \
+         JOIN users u ON u.id = ms.user_id \
+         WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
+           AND ($2::uuid IS NULL OR ms.user_id > $2) \
+           AND (NOT $3 OR ms.user_id = ANY($5) OR EXISTS (SELECT 1 FROM user_groups g \
+                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = ANY($4))) \
+           AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
+                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = $6)) \
+           AND EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
+                ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+                JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id \
+                WHERE mg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND mg.is_mandatory \
+                  AND m.status = 'PUBLISHED' AND ($7::uuid IS NULL OR mg.module_id = $7))"
+    };
+}
+
+#[derive(QueryableByName)]
+struct MemberCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many members the actor's matrix (with `filter`) lists: what an export pages through.
+pub async fn matrix_size(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &MatrixFilter,
+) -> Result<i64, LearningError> {
+    let (limited, groups, users) = match scope(actor)? {
+        Scope::Tenant => (false, Vec::new(), Vec::new()),
+        Scope::Limited { groups, users } => (true, groups, users),
+    };
+    let count: MemberCount = guild_db::sql(concat!("SELECT count(*) AS n ", matrix_members!()))
+        .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+        .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+        .bind::<Bool, _>(limited)
+        .bind::<Array<SqlUuid>, _>(&groups)
+        .bind::<Array<SqlUuid>, _>(&users)
+        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+        .get_result(conn)
+        .await?;
+    Ok(count.n)
+}
+
 /// A page of the compliance matrix: members in the actor's scope with at least one mandatory
 /// module, ordered by id, each with a cell per mandatory module. Three queries per page.
 pub async fn matrix(
@@ -751,22 +801,11 @@ pub async fn matrix(
         None => None,
     };
     let limit = page.limit();
-    let members: Vec<MemberRow> = guild_db::sql(
-        "SELECT ms.user_id, u.name, u.email FROM memberships ms \
-         JOIN users u ON u.id = ms.user_id \
-         WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
-           AND ($2::uuid IS NULL OR ms.user_id > $2) \
-           AND (NOT $3 OR ms.user_id = ANY($5) OR EXISTS (SELECT 1 FROM user_groups g \
-                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = ANY($4))) \
-           AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
-                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = $6)) \
-           AND EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
-                ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-                JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id \
-                WHERE mg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND mg.is_mandatory \
-                  AND m.status = 'PUBLISHED' AND ($7::uuid IS NULL OR mg.module_id = $7)) \
-         ORDER BY ms.user_id LIMIT $8",
-    )
+    let members: Vec<MemberRow> = guild_db::sql(concat!(
+        "SELECT ms.user_id, u.name, u.email ",
+        matrix_members!(),
+        " ORDER BY ms.user_id LIMIT $8"
+    ))
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<Nullable<SqlUuid>, _>(after)
     .bind::<Bool, _>(limited)

@@ -9,6 +9,10 @@
 //! - [`gamification`]: XP awards from completions, quiz high scores and compliance renewals.
 //! - [`notifications`]: in-app notifications (and their stream events) from the events a member
 //!   should hear about.
+//! - [`changelog`]: a published changelog entry's SYSTEM notification to every member, in
+//!   per-tenant batches.
+//! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
+//!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
 //! Delivery is at least once, so every reaction is idempotent (see `docs/ARCHITECTURE.md`).
 
@@ -16,9 +20,11 @@ use guild_db::worker::Registry;
 
 use crate::state::AppState;
 
+pub mod changelog;
 pub mod compliance;
 pub mod emails;
 pub mod gamification;
+pub mod jobs;
 pub mod media;
 pub mod notifications;
 
@@ -29,4 +35,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     compliance::register(registry, state);
     gamification::register(registry, state);
     notifications::register(registry, state);
+    changelog::register(registry, state);
+    jobs::register(registry, state);
 }

@@ -1,5 +1,6 @@
-//! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export) and renewal. The
-//! scheduled scans are in [`crate::reactions::compliance`].
+//! Compliance: the users × mandatory modules matrix (JSON pages and a CSV export, in the response
+//! or as a background job) and renewal. The scheduled scans and the export job are in
+//! [`crate::reactions::compliance`].
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
@@ -11,10 +12,15 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::idempotency::{Idempotency, IdempotencyHeader};
+use crate::reactions::compliance::ComplianceExport;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams};
+use crate::routes::jobs::JobDto;
 use crate::routes::segment;
 
 /// Registers `/v1/compliance`.
@@ -22,7 +28,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/compliance")
             .service(get_compliance_matrix)
-            .service(export_compliance),
+            .service(export_compliance)
+            .service(start_compliance_export),
     );
 }
 
@@ -169,11 +176,41 @@ fn date(value: Option<DateTime<Utc>>) -> String {
 #[expect(dead_code, reason = "documentation only")]
 pub(crate) struct CsvFile(Vec<u8>);
 
+/// The first line of the CSV export.
+pub(crate) const CSV_HEADER: &str =
+    "user_id,name,email,module_id,module,status,since,due_at,expires_at\n";
+
+/// Appends the lines of one matrix page to a CSV export: one per member and module.
+pub(crate) fn csv_lines(matrix: &Matrix, out: &mut String) {
+    for row in &matrix.rows.data {
+        for cell in &row.cells {
+            let title = matrix
+                .modules
+                .get(&cell.module_id)
+                .map(String::as_str)
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                row.user_id,
+                csv_field(&row.name),
+                csv_field(&row.email),
+                cell.module_id,
+                csv_field(title),
+                cell.status,
+                date(cell.since),
+                date(cell.due_at),
+                date(cell.expires_at),
+            ));
+        }
+    }
+}
+
 /// Export the whole compliance matrix as CSV.
 ///
 /// One line per member and module (`user_id, name, email, module_id, module, status, since,
 /// due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
-/// attachment named `compliance.csv`.
+/// attachment named `compliance.csv`, in this response. A large tenant's export takes a while:
+/// `POST /v1/compliance/matrix/exports` makes the same file in the background instead.
 #[utoipa::path(
     tag = "compliance",
     params(ExportQuery),
@@ -190,8 +227,7 @@ pub(crate) async fn export_compliance(
         module_id: q.module_id,
     };
     let now = ctx.now;
-    let mut out =
-        String::from("user_id,name,email,module_id,module,status,since,due_at,expires_at\n");
+    let mut out = String::from(CSV_HEADER);
     let mut cursor: Option<String> = None;
     loop {
         let page = PageRequest {
@@ -201,27 +237,7 @@ pub(crate) async fn export_compliance(
         let matrix = ctx
             .write(async |conn| compliance::matrix(conn, &ctx.actor, &filter, &page, now).await)
             .await?;
-        for row in &matrix.rows.data {
-            for cell in &row.cells {
-                let title = matrix
-                    .modules
-                    .get(&cell.module_id)
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{}\n",
-                    row.user_id,
-                    csv_field(&row.name),
-                    csv_field(&row.email),
-                    cell.module_id,
-                    csv_field(title),
-                    cell.status,
-                    date(cell.since),
-                    date(cell.due_at),
-                    date(cell.expires_at),
-                ));
-            }
-        }
+        csv_lines(&matrix, &mut out);
         match matrix.rows.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
@@ -235,6 +251,53 @@ pub(crate) async fn export_compliance(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(out))
+}
+
+/// What to export in the background.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "group_id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e" }))]
+pub(crate) struct ExportRequest {
+    /// Only members of this group.
+    group_id: Option<Uuid>,
+    /// Only this module.
+    module_id: Option<Uuid>,
+}
+
+/// Export the compliance matrix as CSV in the background.
+///
+/// The same file as `GET /v1/compliance/matrix/export`, made by a job: answers `202 Accepted`
+/// with the job and its `Location` (`/v1/jobs/{id}`) at once. The job reports its progress
+/// (members done of the total) there and on your event stream (`event: job`), may be cancelled
+/// (`POST /v1/jobs/{id}/cancel`), and once SUCCEEDED its `result_url` gives the file. Needs what
+/// the matrix needs (403 otherwise, before anything is queued); the file covers your scope as
+/// it is when the job runs.
+#[utoipa::path(
+    tag = "compliance",
+    params(IdempotencyHeader),
+    request_body = ExportRequest,
+    responses(
+        (status = 202, body = JobDto, description = "Queued: follow the job",
+         headers(("Location" = String, description = "The job: `/v1/jobs/{id}`"))),
+        AuthErrors, InputErrors)
+)]
+#[post("/compliance/matrix/exports")]
+pub(crate) async fn start_compliance_export(
+    ctx: Ctx<Permitted>,
+    key: Idempotency,
+    body: ValidJson<ExportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    compliance::scope(&ctx.actor)?;
+    let b = body.into_inner();
+    crate::jobs::accept(
+        &ctx,
+        &key,
+        ComplianceExport {
+            group_id: b.group_id,
+            module_id: b.module_id,
+        },
+    )
+    .await
 }
 
 /// Start renewing a module.

@@ -57,13 +57,14 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
 /// Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
 /// after `Last-Event-ID` when given (every event after it, in order), else with what happens from
 /// now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
-/// no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
-/// `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
+/// no `id` of its own), `notification` (data: a `NotificationDto`), `job` (data: a `JobDto`: a
+/// job you started began, progressed or ended) and `reset` (data: `{"head": n}`: events you
+/// missed are no longer kept — refetch, then continue from `n`).
 #[utoipa::path(tag = "notifications",
     params(("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it")),
     responses(
         (status = 200, content_type = "text/event-stream", body = StreamFrame,
-         description = "Server-Sent Events: `id`, `event` (`notification` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
+         description = "Server-Sent Events: `id`, `event` (`notification`, `job` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
         AuthErrors))]
 #[get("/stream")]
 pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -135,7 +136,8 @@ pub(crate) struct StreamFrame {
     id: Option<String>,
     /// The event type.
     event: StreamFrameKind,
-    /// JSON: `{"after": n}` (ready), a `NotificationDto` (notification), `{"head": n}` (reset).
+    /// JSON: `{"after": n}` (ready), a `NotificationDto` (notification), a `JobDto` (job),
+    /// `{"head": n}` (reset).
     data: String,
     /// The reconnection delay in milliseconds (on `ready`).
     retry: Option<u32>,
@@ -148,6 +150,8 @@ guild_kernel::string_enum!(
         Ready => "ready",
         /// A notification was delivered to you.
         Notification => "notification",
+        /// A job you started began, progressed or ended.
+        Job => "job",
         /// Events you missed are no longer kept: refetch, then continue after `data.head`.
         Reset => "reset",
     }

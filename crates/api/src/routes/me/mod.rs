@@ -6,6 +6,7 @@ use crate::routes::segment;
 use crate::routes::{auth, progress};
 
 pub mod email_preferences;
+pub mod jobs;
 pub mod leaderboard;
 pub mod notifications;
 pub mod redemptions;
@@ -33,6 +34,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(notifications::get_my_unread_notification_count)
             .service(notifications::mark_all_notifications_read)
             .service(notifications::mark_notification_read)
-            .service(notifications::archive_notification),
+            .service(notifications::archive_notification)
+            .service(jobs::list_my_jobs),
     );
 }
