@@ -34,6 +34,9 @@ CREATE TABLE member_jobs (
 );
 -- A member's jobs, newest first.
 CREATE INDEX member_jobs_owner_idx ON member_jobs (tenant_id, user_id, id DESC);
+-- A member's unfinished jobs (at most 5 at once).
+CREATE INDEX member_jobs_unfinished_idx ON member_jobs (tenant_id, user_id)
+    WHERE finished_at IS NULL;
 -- The daily prune of finished jobs.
 CREATE INDEX member_jobs_finished_idx ON member_jobs (tenant_id, finished_at)
     WHERE finished_at IS NOT NULL;

@@ -161,6 +161,46 @@ async fn an_export_cancelled_while_queued_never_starts() {
     );
 }
 
+#[actix_web::test]
+async fn a_member_waits_on_at_most_five_jobs_at_once() {
+    let app = TestApp::new().await;
+    let (owner, _) = tenant_with_matrix(&app, "acme", 1).await;
+    let hr = app.member(&owner, "hr@acme.example.com", "HR").await;
+    let mut jobs = Vec::new();
+    for _ in 0..5 {
+        jobs.push(start_export(&app, &owner).await.0);
+    }
+    let sixth = app
+        .post("/v1/compliance/matrix/exports", &owner, json!({}))
+        .await;
+    assert_problem(&sixth, 409, "job_limit_reached");
+    // Someone else's jobs are their own.
+    start_export(&app, &hr).await;
+    // Cancelling one makes room.
+    let cancelled = app
+        .post(&format!("/v1/jobs/{}/cancel", jobs[0]), &owner, json!({}))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    start_export(&app, &owner).await;
+    assert_problem(
+        &app.post("/v1/compliance/matrix/exports", &owner, json!({}))
+            .await,
+        409,
+        "job_limit_reached",
+    );
+    // Ended jobs do not count.
+    app.run_worker().await;
+    start_export(&app, &owner).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'compliance.export'"
+        )
+        .await,
+        8
+    );
+}
+
 /// Steps `SlowCount` took, and the gate it waits at after each.
 static STEPS: AtomicI32 = AtomicI32::new(0);
 static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);

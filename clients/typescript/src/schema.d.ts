@@ -578,6 +578,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/changelog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the changelog.
+         * @description Any member: the platform's entries, newest first (by date), a page at a time, each with
+         *     `unread` when it was published since you last marked the changelog read.
+         */
+        get: operations["list_changelog"];
+        put?: never;
+        /**
+         * Publish a changelog entry.
+         * @description For the platform owner only (403 `forbidden` for anyone else; API keys are refused with 403
+         *     `api_key_not_permitted`). Every active member of every tenant then gets a SYSTEM
+         *     notification linking to it, once, delivered by the worker in batches.
+         */
+        post: operations["publish_changelog_entry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changelog/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark the changelog read.
+         * @description Any member: every entry published so far becomes read for you (your marker never moves
+         *     back); entries published later are unread. 403 `not_a_member` for a platform owner acting in
+         *     a tenant they do not belong to.
+         */
+        post: operations["mark_changelog_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changelog/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count the changelog entries you have not read.
+         * @description Any member: the number for the "what's new" badge.
+         */
+        get: operations["get_changelog_unread_count"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changelog/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a changelog entry.
+         * @description For the platform owner only (403 `forbidden` for anyone else). Notifications already
+         *     delivered stay; 404 `changelog_entry_not_found`.
+         */
+        delete: operations["delete_changelog_entry"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a changelog entry.
+         * @description For the platform owner only (403 `forbidden` for anyone else). Members are not notified
+         *     again; 404 `changelog_entry_not_found`.
+         */
+        patch: operations["update_changelog_entry"];
+        trace?: never;
+    };
     "/v1/compliance/matrix": {
         parameters: {
             query?: never;
@@ -611,11 +706,37 @@ export interface paths {
          * Export the whole compliance matrix as CSV.
          * @description One line per member and module (`user_id, name, email, module_id, module, status, since,
          *     due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
-         *     attachment named `compliance.csv`.
+         *     attachment named `compliance.csv`, in this response. A large tenant's export takes a while:
+         *     `POST /v1/compliance/matrix/exports` makes the same file in the background instead.
          */
         get: operations["export_compliance"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compliance/matrix/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export the compliance matrix as CSV in the background.
+         * @description The same file as `GET /v1/compliance/matrix/export`, made by a job: answers `202 Accepted`
+         *     with the job and its `Location` (`/v1/jobs/{id}`) at once. The job reports its progress
+         *     (members done of the total) there and on your event stream (`event: job`), may be cancelled
+         *     (`POST /v1/jobs/{id}/cancel`), and once SUCCEEDED its `result_url` gives the file. Needs what
+         *     the matrix needs (403 otherwise, before anything is queued); the file covers your scope as
+         *     it is when the job runs. 409 `job_limit_reached` while you have 5 jobs waiting or running.
+         */
+        post: operations["start_compliance_export"];
         delete?: never;
         options?: never;
         head?: never;
@@ -739,6 +860,74 @@ export interface paths {
          * @description For MANAGE_GROUPS holders, in bulk; users not in the group are ignored.
          */
         post: operations["remove_group_members"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a job.
+         * @description Poll it after an operation answered `202 Accepted` (its `Location`), or follow it on your
+         *     event stream (`event: job`). Its owner and the tenant's ADMINs and above may read it; an API
+         *     key, the jobs it started (and its creator's, when it acts as a member). Anyone else, in this
+         *     tenant or another, gets 404 `job_not_found`.
+         */
+        get: operations["get_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a job.
+         * @description For whoever started it (403 `job_not_owned` for an admin who only sees it; 404
+         *     `job_not_found` for anyone else): a QUEUED job never starts; a RUNNING one stops at its next
+         *     step, keeping the progress it reported. Cancelling a cancelled job answers it again; one that
+         *     ended otherwise is 409 `job_already_finished`.
+         */
+        post: operations["cancel_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the file a job produced: get a signed download URL.
+         * @description Whoever may read the job; the URL is valid five minutes and needs no credentials. 409
+         *     `job_result_unavailable` until the job SUCCEEDED with a file (its `result_url`); files are
+         *     kept seven days after the job ends.
+         */
+        get: operations["download_job_result"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -934,6 +1123,27 @@ export interface paths {
          * @description Any signed-in user invited to the tenant: the invitation is withdrawn.
          */
         post: operations["decline_my_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your jobs.
+         * @description Any member: the jobs you started (exports and the like), newest first, a page at a time,
+         *     whatever their state. Each is also `GET /v1/jobs/{job_id}`.
+         */
+        get: operations["list_my_jobs"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2478,8 +2688,9 @@ export interface paths {
          * @description Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
          *     after `Last-Event-ID` when given (every event after it, in order), else with what happens from
          *     now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
-         *     no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
-         *     `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
+         *     no `id` of its own), `notification` (data: a `NotificationDto`), `job` (data: a `JobDto`: a
+         *     job you started began, progressed or ended) and `reset` (data: `{"head": n}`: events you
+         *     missed are no longer kept — refetch, then continue from `n`).
          */
         get: operations["open_my_stream"];
         put?: never;
@@ -3503,7 +3714,25 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE";
+        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY";
+        /**
+         * @description What to export in the background.
+         * @example {
+         *       "group_id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e"
+         *     }
+         */
+        ExportRequest: {
+            /**
+             * Format: uuid
+             * @description Only members of this group.
+             */
+            group_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Only this module.
+             */
+            module_id?: string | null;
+        };
         /** @enum {string} */
         GlobalRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "EMPLOYEE";
         /**
@@ -3731,6 +3960,68 @@ export interface components {
             /** @description Groups to add them to (at most 100). */
             group_ids?: string[];
         };
+        /**
+         * @description A job you started (or, for admins, anyone's in the tenant).
+         * @example {
+         *       "created_at": "2026-12-08T13:00:00Z",
+         *       "finished_at": null,
+         *       "id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e",
+         *       "kind": "compliance.export",
+         *       "message": "80 of 200 members",
+         *       "owner_id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b00",
+         *       "problem": null,
+         *       "progress": 40,
+         *       "result": null,
+         *       "result_url": null,
+         *       "started_at": "2026-12-08T13:00:01Z",
+         *       "state": "RUNNING",
+         *       "updated_at": "2026-12-08T13:00:03Z"
+         *     }
+         */
+        JobDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description What it does: `compliance.export`, … */
+            kind: string;
+            /** @description QUEUED → RUNNING → SUCCEEDED, FAILED or CANCELLED (the last three are final). */
+            state: components["schemas"]["JobState"];
+            /**
+             * Format: int32
+             * @description How far it got, 0 to 100.
+             */
+            progress: number;
+            /** @description What it is doing, for people. */
+            message: string;
+            /**
+             * Format: uuid
+             * @description Who started it.
+             */
+            owner_id: string;
+            /**
+             * @description What it produced, once SUCCEEDED (for a file: `file_name`, `content_type`, `size_bytes`
+             *     and what the job adds).
+             */
+            result?: Record<string, never> | null;
+            /** @description Where to get the file it produced, once SUCCEEDED: `GET` it for a short-lived link. */
+            result_url?: string | null;
+            problem?: components["schemas"]["Problem"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a worker took it.
+             */
+            started_at?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            finished_at?: string | null;
+        };
+        /** @enum {string} */
+        JobState: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
         /** @description A page of the leaderboard, with your own place even when it is not on the page. */
         LeaderboardDto: {
             data: components["schemas"]["LeaderboardEntryDto"][];
@@ -4259,6 +4550,13 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_JobDto: {
+            /** @description The rows. */
+            data: components["schemas"]["JobDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_LedgerItemDto: {
             /** @description The rows. */
             data: components["schemas"]["LedgerItemDto"][];
@@ -4290,6 +4588,13 @@ export interface components {
         PageOf_OverrideDto: {
             /** @description The rows. */
             data: components["schemas"]["OverrideDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_PlatformChangelogListEntryDto: {
+            /** @description The rows. */
+            data: components["schemas"]["PlatformChangelogListEntryDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -4344,6 +4649,46 @@ export interface components {
         Permission: "MANAGE_ALL_MODULES" | "MANAGE_OWN_MODULES" | "VIEW_ALL_PROGRESS" | "VIEW_GROUP_PROGRESS" | "MANAGE_USERS" | "MANAGE_GROUPS" | "MANAGE_QUIZZES" | "OVERRIDE_PROGRESS" | "VIEW_ANALYTICS" | "VIEW_AUDIT_LOG" | "EXPORT_REPORTS" | "MANAGE_REWARDS" | "VIEW_MANAGER_DASHBOARD" | "MANAGE_SUGGESTIONS";
         /** @enum {string} */
         Plan: "FREE" | "STARTER" | "PRO";
+        /** @description An entry of the changelog. */
+        PlatformChangelogEntryDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description The release it describes. */
+            version: string;
+            title: string;
+            /** @description What changed (plain text). */
+            summary: string;
+            /**
+             * Format: date
+             * @description The release's date.
+             */
+            date: string;
+            /** Format: date-time */
+            published_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description An entry as you list it. */
+        PlatformChangelogListEntryDto: components["schemas"]["PlatformChangelogEntryDto"] & {
+            /** @description Published since you last marked the changelog read. */
+            unread: boolean;
+        };
+        /** @description Your read marker. */
+        PlatformChangelogReadDto: {
+            /**
+             * Format: date-time
+             * @description Entries published up to this time are read.
+             */
+            seen_until: string;
+        };
+        /** @description The "what's new" badge. */
+        PlatformChangelogUnreadDto: {
+            /**
+             * Format: int64
+             * @description Entries published since you last marked the changelog read.
+             */
+            unread: number;
+        };
         /**
          * @description An error response as defined by RFC 9457, with Guild's `code`, `request_id` and `errors`.
          * @example {
@@ -4378,7 +4723,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "email_already_verified" | "email_not_verified" | "email_taken" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
+            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "email_already_verified" | "email_not_verified" | "email_taken" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -4392,6 +4737,28 @@ export interface components {
             code: string;
             /** @description A human-readable explanation. */
             message: string;
+        };
+        /**
+         * @description A new changelog entry.
+         * @example {
+         *       "date": "2026-12-08",
+         *       "summary": "The compliance matrix exports in the background and tells you when it is ready.",
+         *       "title": "Background exports",
+         *       "version": "2.4"
+         *     }
+         */
+        PublishPlatformChangelogEntry: {
+            /** @description The release it describes (`2.4`, `2026.12`). */
+            version: string;
+            /** @description One line. */
+            title: string;
+            /** @description What changed (plain text). */
+            summary: string;
+            /**
+             * Format: date
+             * @description The release's date; today (UTC) when left out.
+             */
+            date?: string | null;
         };
         /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
@@ -4911,7 +5278,10 @@ export interface components {
             id?: string | null;
             /** @description The event type. */
             event: components["schemas"]["StreamFrameKind"];
-            /** @description JSON: `{"after": n}` (ready), a `NotificationDto` (notification), `{"head": n}` (reset). */
+            /**
+             * @description JSON: `{"after": n}` (ready), a `NotificationDto` (notification), a `JobDto` (job),
+             *     `{"head": n}` (reset).
+             */
             data: string;
             /**
              * Format: int32
@@ -4920,7 +5290,7 @@ export interface components {
             retry?: number | null;
         };
         /** @enum {string} */
-        StreamFrameKind: "ready" | "notification" | "reset";
+        StreamFrameKind: "ready" | "notification" | "job" | "reset";
         /** @description A submission, with its grade and feedback once graded. */
         SubmissionDto: {
             /** Format: uuid */
@@ -5208,6 +5578,25 @@ export interface components {
             validity_months?: number | null;
             /** @description Tag names (at most 30), created on the fly; replaces the set. */
             tags?: components["schemas"]["TagName"][] | null;
+        };
+        /**
+         * @description Changes to a changelog entry; fields left out are kept.
+         * @example {
+         *       "title": "Exports in the background"
+         *     }
+         */
+        UpdatePlatformChangelogEntry: {
+            /** @description The release it describes. */
+            version?: string | null;
+            /** @description One line. */
+            title?: string | null;
+            /** @description What changed (plain text). */
+            summary?: string | null;
+            /**
+             * Format: date
+             * @description The release's date.
+             */
+            date?: string | null;
         };
         /**
          * @description Changes; fields left out keep their value.
@@ -7646,6 +8035,398 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    list_changelog: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_PlatformChangelogListEntryDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    publish_changelog_entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishPlatformChangelogEntry"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformChangelogEntryDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    mark_changelog_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your marker */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformChangelogReadDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_changelog_unread_count: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unread entries */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformChangelogUnreadDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_changelog_entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The entry */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_changelog_entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The entry */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePlatformChangelogEntry"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformChangelogEntryDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_compliance_matrix: {
         parameters: {
             query?: {
@@ -7781,6 +8562,101 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    start_compliance_export: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued: follow the job */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description The job: `/v1/jobs/{id}` */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
                 headers: {
@@ -8478,6 +9354,228 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    get_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancel_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, CANCELLED */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    download_job_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `file_too_large` */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            /** @description `storage_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_leaderboard: {
         parameters: {
             query?: {
@@ -9117,6 +10215,82 @@ export interface operations {
             };
             /** @description `invitation_not_found` */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_my_jobs: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your jobs */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_JobDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -16661,7 +17835,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event` (`notification` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s */
+            /** @description Server-Sent Events: `id`, `event` (`notification`, `job` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

@@ -167,6 +167,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invitation_not_found",
     "invitation_pending",
     "job_already_finished",
+    "job_limit_reached",
     "job_not_found",
     "job_not_owned",
     "job_result_unavailable",

@@ -30,6 +30,10 @@ use crate::schema::member_jobs as mj;
 /// How long a finished job (and the file it produced) is kept.
 pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
+/// The most jobs a member may have waiting or running at once (per tenant): each holds a worker
+/// and, for an export, a file; a member who wants more waits for one to end or cancels one.
+pub const MAX_UNFINISHED: i64 = 5;
+
 /// The longest progress message kept; a longer one is cut.
 pub const MAX_MESSAGE: usize = 500;
 
@@ -106,6 +110,9 @@ pub enum MemberJobError {
     /// The job already ended.
     #[error("the job already ended")]
     Finished,
+    /// The member already has [`MAX_UNFINISHED`] jobs waiting or running.
+    #[error("you have 5 jobs waiting or running; wait for one to end or cancel one")]
+    TooMany,
     /// The job has not produced a file (it has not succeeded, or produces none).
     #[error("the job has no file to download")]
     NoFile,
@@ -133,6 +140,7 @@ impl ErrorCode for MemberJobError {
             Self::NotOwner => "job_not_owned",
             Self::Finished => "job_already_finished",
             Self::NoFile => "job_result_unavailable",
+            Self::TooMany => "job_limit_reached",
             Self::NotAMember => "not_a_member",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -143,7 +151,7 @@ impl ErrorCode for MemberJobError {
         match self {
             Self::NotFound => 404,
             Self::NotOwner | Self::NotAMember => 403,
-            Self::Finished | Self::NoFile => 409,
+            Self::Finished | Self::NoFile | Self::TooMany => 409,
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
@@ -179,7 +187,8 @@ fn started_by(actor: &Actor, job: &MemberJob) -> bool {
 }
 
 /// Enqueues `job` for the worker and records it as the actor's, both in the caller's transaction
-/// (for the actor's tenant). Answers the member job, `QUEUED`.
+/// (for the actor's tenant), unless the actor already has [`MAX_UNFINISHED`] jobs waiting or
+/// running (`job_limit_reached`). Answers the member job, `QUEUED`.
 pub async fn start<J: Job>(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -188,6 +197,22 @@ pub async fn start<J: Job>(
 ) -> Result<MemberJob, MemberJobError> {
     if actor.impersonating {
         return Err(MemberJobError::NotAMember);
+    }
+    // Two starts racing for the last place take turns.
+    crate::lock_xact(
+        conn,
+        &format!("member_jobs:{}:{}", actor.tenant_id, actor.user_id),
+    )
+    .await?;
+    let unfinished: i64 = mj::table
+        .filter(mj::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(mj::user_id.eq(actor.user_id.into_uuid()))
+        .filter(mj::finished_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    if unfinished >= MAX_UNFINISHED {
+        return Err(MemberJobError::TooMany);
     }
     let id = crate::jobs::enqueue(conn, Some(actor.tenant_id), job).await?;
     Ok(diesel::insert_into(mj::table)

@@ -501,3 +501,179 @@ mod streams {
         assert_eq!(all, (1..=40).collect::<Vec<i64>>());
     }
 }
+
+/// Announcements to many members at once, and the changelog's read marker.
+mod broadcasts {
+    use super::*;
+    use crate::changelog::{self, NewEntry};
+    use crate::inbox::Broadcast;
+    use crate::stream;
+    use guild_kernel::UserId;
+    use serde_json::json;
+
+    fn announcement(key: &str) -> Broadcast {
+        Broadcast {
+            kind: NotificationType::System,
+            title: "What's new in 2.4: Background exports".into(),
+            body: "Exports run in the background.".into(),
+            entity: Some((EntityKind::ChangelogEntry, Uuid::now_v7())),
+            dedup_key: key.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_reaches_each_active_member_once_and_numbers_their_streams() {
+        let db = TestDb::new().await;
+        let (t, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE", "DEACTIVATED", "ACTIVE"]).await;
+        let tenant = TenantId(t);
+        let users: Vec<UserId> = people.iter().map(|p| p.user_id).collect();
+        // Ana already has an event on her stream.
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, tenant, async |c| {
+            stream::append(c, tenant, users[0], "notification", &json!({}), at(0)).await
+        })
+        .await
+        .unwrap();
+
+        let deliver = async |users: &[UserId]| {
+            let mut conn = db.conn().await;
+            tenant_transaction(&mut conn, tenant, async |c| {
+                let written =
+                    inbox::deliver_many(c, tenant, users, &announcement("changelog:1"), at(1))
+                        .await?;
+                let events: Vec<(UserId, serde_json::Value)> = written
+                    .iter()
+                    .map(|n| (UserId(n.user_id), json!({ "id": n.id })))
+                    .collect();
+                let appended =
+                    stream::append_many(c, tenant, "notification", &events, at(1)).await?;
+                Ok::<_, NotificationsError>((written, appended))
+            })
+            .await
+            .unwrap()
+        };
+        let (written, appended) = deliver(&users).await;
+        let mut expected: Vec<Uuid> = [0, 1, 3].iter().map(|i| users[*i].into_uuid()).collect();
+        expected.sort();
+        assert_eq!(
+            written.iter().map(|n| n.user_id).collect::<Vec<_>>(),
+            expected,
+            "the deactivated member is skipped"
+        );
+        let seq_of = |user: UserId| {
+            appended
+                .iter()
+                .find(|(u, _)| *u == user)
+                .map(|(_, e)| e.seq)
+        };
+        assert_eq!(seq_of(users[0]), Some(2), "after Ana's first event");
+        assert_eq!(seq_of(users[1]), Some(1));
+        assert_eq!(seq_of(users[2]), None);
+        assert_eq!(unread(&db, &people[1]).await, 1);
+
+        // Delivered again (a redelivered event, a job run twice): nobody hears of it twice.
+        let (again, appended) = deliver(&users).await;
+        assert!(again.is_empty() && appended.is_empty());
+        assert_eq!(unread(&db, &people[1]).await, 1);
+    }
+
+    async fn platform_owner(db: &TestDb) -> UserId {
+        let user = Uuid::now_v7();
+        diesel::sql_query(format!(
+            "INSERT INTO users (id, email, name, global_role) \
+             VALUES ('{user}', 'root@guild.example.com', 'Root', 'OWNER')"
+        ))
+        .execute(&mut db.conn().await)
+        .await
+        .unwrap();
+        UserId(user)
+    }
+
+    fn entry(version: &str) -> NewEntry {
+        NewEntry {
+            version: version.into(),
+            title: format!("Release {version}"),
+            summary: "What changed.".into(),
+            date: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_read_marker_covers_what_was_published_before_it_and_never_moves_back() {
+        let db = TestDb::new().await;
+        let root = platform_owner(&db).await;
+        let (_, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+        let ana = &people[0];
+        let mut conn = db.conn().await;
+        let first = changelog::publish(&mut conn, root, &entry("1.0"), at(10))
+            .await
+            .unwrap();
+        assert_eq!(first.date, at(10).date_naive(), "dated today by default");
+        changelog::publish(&mut conn, root, &entry("1.1"), at(20))
+            .await
+            .unwrap();
+        // Not the platform owner: refused, and nothing published.
+        let refused = changelog::publish(&mut conn, ana.user_id, &entry("x"), at(20)).await;
+        assert!(matches!(refused, Err(NotificationsError::NotPlatformOwner)));
+        let blank = changelog::publish(&mut conn, root, &entry(" "), at(20)).await;
+        assert!(matches!(blank, Err(NotificationsError::Invalid(_))));
+
+        let count = async || {
+            let mut conn = db.conn().await;
+            tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+                changelog::unread_count(c, ana).await
+            })
+            .await
+            .unwrap()
+        };
+        let mark = async |now| {
+            let mut conn = db.conn().await;
+            tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+                changelog::mark_read(c, ana, now).await
+            })
+            .await
+            .unwrap()
+        };
+        assert_eq!(count().await, 2);
+        assert_eq!(mark(at(30)).await, at(20), "up to the newest publication");
+        assert_eq!(count().await, 0);
+        changelog::publish(&mut conn, root, &entry("1.2"), at(40))
+            .await
+            .unwrap();
+        assert_eq!(count().await, 1);
+        // Deleting the newest entry does not move the marker back.
+        let newest = changelog::publish(&mut conn, root, &entry("1.3"), at(50))
+            .await
+            .unwrap();
+        assert_eq!(mark(at(55)).await, at(50));
+        changelog::delete(&mut conn, root, newest.id).await.unwrap();
+        assert_eq!(mark(at(60)).await, at(50));
+        assert_eq!(count().await, 0);
+        // A platform owner visiting the tenant keeps no marker there.
+        let mut visiting = ana.clone();
+        visiting.impersonating = true;
+        let refused = tenant_transaction(&mut conn, ana.tenant_id, async |c| {
+            changelog::mark_read(c, &visiting, at(60)).await
+        })
+        .await;
+        assert!(matches!(refused, Err(NotificationsError::NotAMember)));
+    }
+
+    #[tokio::test]
+    async fn the_demo_changelog_is_published_once() {
+        let db = TestDb::new().await;
+        let mut conn = db.conn().await;
+        assert_eq!(changelog::seed_demo(&mut conn, at(0)).await.unwrap(), 3);
+        assert_eq!(changelog::seed_demo(&mut conn, at(5)).await.unwrap(), 0);
+        let events: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT count(*) FROM outbox_events WHERE kind = 'notifications.changelog_published'",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            events, 3,
+            "each entry reaches the members through the worker"
+        );
+    }
+}

@@ -35,7 +35,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
 
 /// An entry of the changelog.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ChangelogEntryDto {
+pub(crate) struct PlatformChangelogEntryDto {
     id: Uuid,
     /// The release it describes.
     version: String,
@@ -48,7 +48,7 @@ pub(crate) struct ChangelogEntryDto {
     updated_at: DateTime<Utc>,
 }
 
-impl From<Entry> for ChangelogEntryDto {
+impl From<Entry> for PlatformChangelogEntryDto {
     fn from(e: Entry) -> Self {
         Self {
             id: e.id,
@@ -64,14 +64,14 @@ impl From<Entry> for ChangelogEntryDto {
 
 /// An entry as you list it.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ChangelogListEntryDto {
+pub(crate) struct PlatformChangelogListEntryDto {
     #[serde(flatten)]
-    entry: ChangelogEntryDto,
+    entry: PlatformChangelogEntryDto,
     /// Published since you last marked the changelog read.
     unread: bool,
 }
 
-impl From<Listed> for ChangelogListEntryDto {
+impl From<Listed> for PlatformChangelogListEntryDto {
     fn from(l: Listed) -> Self {
         Self {
             entry: l.entry.into(),
@@ -82,14 +82,14 @@ impl From<Listed> for ChangelogListEntryDto {
 
 /// The "what's new" badge.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ChangelogUnreadDto {
+pub(crate) struct PlatformChangelogUnreadDto {
     /// Entries published since you last marked the changelog read.
     unread: i64,
 }
 
 /// Your read marker.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ChangelogReadDto {
+pub(crate) struct PlatformChangelogReadDto {
     /// Entries published up to this time are read.
     seen_until: DateTime<Utc>,
 }
@@ -99,32 +99,35 @@ pub(crate) struct ChangelogReadDto {
 /// Any member: the platform's entries, newest first (by date), a page at a time, each with
 /// `unread` when it was published since you last marked the changelog read.
 #[utoipa::path(tag = "changelog", params(PageParams),
-    responses((status = 200, body = PageOf<ChangelogListEntryDto>, description = "The entries"), AuthErrors, InputErrors))]
+    responses((status = 200, body = PageOf<PlatformChangelogListEntryDto>, description = "The entries"), AuthErrors, InputErrors))]
 #[get("/changelog")]
 pub(crate) async fn list_changelog(
     ctx: Ctx,
     query: web::Query<PageParams>,
-) -> Result<web::Json<PageOf<ChangelogListEntryDto>>, ApiError> {
+) -> Result<web::Json<PageOf<PlatformChangelogListEntryDto>>, ApiError> {
     let page = guild_kernel::PageRequest::from(&query.into_inner());
     let entries = ctx
         .read(async |conn| changelog::list(conn, &ctx.actor, &page).await)
         .await?;
-    Ok(web::Json(PageOf::map(entries, ChangelogListEntryDto::from)))
+    Ok(web::Json(PageOf::map(
+        entries,
+        PlatformChangelogListEntryDto::from,
+    )))
 }
 
 /// Count the changelog entries you have not read.
 ///
 /// Any member: the number for the "what's new" badge.
 #[utoipa::path(tag = "changelog",
-    responses((status = 200, body = ChangelogUnreadDto, description = "Unread entries"), AuthErrors))]
+    responses((status = 200, body = PlatformChangelogUnreadDto, description = "Unread entries"), AuthErrors))]
 #[get("/changelog/unread-count")]
 pub(crate) async fn get_changelog_unread_count(
     ctx: Ctx,
-) -> Result<web::Json<ChangelogUnreadDto>, ApiError> {
+) -> Result<web::Json<PlatformChangelogUnreadDto>, ApiError> {
     let unread = ctx
         .read(async |conn| changelog::unread_count(conn, &ctx.actor).await)
         .await?;
-    Ok(web::Json(ChangelogUnreadDto { unread }))
+    Ok(web::Json(PlatformChangelogUnreadDto { unread }))
 }
 
 /// Mark the changelog read.
@@ -133,14 +136,16 @@ pub(crate) async fn get_changelog_unread_count(
 /// back); entries published later are unread. 403 `not_a_member` for a platform owner acting in
 /// a tenant they do not belong to.
 #[utoipa::path(tag = "changelog",
-    responses((status = 200, body = ChangelogReadDto, description = "Your marker"), AuthErrors))]
+    responses((status = 200, body = PlatformChangelogReadDto, description = "Your marker"), AuthErrors))]
 #[post("/changelog/read")]
-pub(crate) async fn mark_changelog_read(ctx: Ctx) -> Result<web::Json<ChangelogReadDto>, ApiError> {
+pub(crate) async fn mark_changelog_read(
+    ctx: Ctx,
+) -> Result<web::Json<PlatformChangelogReadDto>, ApiError> {
     let now = ctx.now;
     let seen_until = ctx
         .write(async |conn| changelog::mark_read(conn, &ctx.actor, now).await)
         .await?;
-    Ok(web::Json(ChangelogReadDto { seen_until }))
+    Ok(web::Json(PlatformChangelogReadDto { seen_until }))
 }
 
 /// A new changelog entry.
@@ -152,7 +157,7 @@ pub(crate) async fn mark_changelog_read(ctx: Ctx) -> Result<web::Json<ChangelogR
     "summary": "The compliance matrix exports in the background and tells you when it is ready.",
     "date": "2026-12-08"
 }))]
-pub(crate) struct PublishChangelogEntry {
+pub(crate) struct PublishPlatformChangelogEntry {
     /// The release it describes (`2.4`, `2026.12`).
     #[validate(
         length(min = 1, max = 50),
@@ -183,13 +188,13 @@ pub(crate) struct PublishChangelogEntry {
 /// For the platform owner only (403 `forbidden` for anyone else; API keys are refused with 403
 /// `api_key_not_permitted`). Every active member of every tenant then gets a SYSTEM
 /// notification linking to it, once, delivered by the worker in batches.
-#[utoipa::path(tag = "changelog", request_body = PublishChangelogEntry,
-    responses((status = 201, body = ChangelogEntryDto, description = "Published"), AuthErrors, InputErrors))]
+#[utoipa::path(tag = "changelog", request_body = PublishPlatformChangelogEntry,
+    responses((status = 201, body = PlatformChangelogEntryDto, description = "Published"), AuthErrors, InputErrors))]
 #[post("/changelog")]
 pub(crate) async fn publish_changelog_entry(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: ValidJson<PublishChangelogEntry>,
+    body: ValidJson<PublishPlatformChangelogEntry>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = NewEntry {
@@ -200,14 +205,14 @@ pub(crate) async fn publish_changelog_entry(
     };
     let mut conn = guild_db::connect(&state.db).await?;
     let entry = changelog::publish(&mut conn, user.user_id, &input, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(ChangelogEntryDto::from(entry)))
+    Ok(HttpResponse::Created().json(PlatformChangelogEntryDto::from(entry)))
 }
 
 /// Changes to a changelog entry; fields left out are kept.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "title": "Exports in the background" }))]
-pub(crate) struct UpdateChangelogEntry {
+pub(crate) struct UpdatePlatformChangelogEntry {
     /// The release it describes.
     #[validate(
         length(min = 1, max = 50),
@@ -237,16 +242,16 @@ pub(crate) struct UpdateChangelogEntry {
 ///
 /// For the platform owner only (403 `forbidden` for anyone else). Members are not notified
 /// again; 404 `changelog_entry_not_found`.
-#[utoipa::path(tag = "changelog", request_body = UpdateChangelogEntry,
+#[utoipa::path(tag = "changelog", request_body = UpdatePlatformChangelogEntry,
     params(("entry_id" = Uuid, Path, description = "The entry")),
-    responses((status = 200, body = ChangelogEntryDto, description = "Updated"), AuthErrors, InputErrors, NotFound))]
+    responses((status = 200, body = PlatformChangelogEntryDto, description = "Updated"), AuthErrors, InputErrors, NotFound))]
 #[patch("/changelog/{entry_id}")]
 pub(crate) async fn update_changelog_entry(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<Uuid>,
-    body: ValidJson<UpdateChangelogEntry>,
-) -> Result<web::Json<ChangelogEntryDto>, ApiError> {
+    body: ValidJson<UpdatePlatformChangelogEntry>,
+) -> Result<web::Json<PlatformChangelogEntryDto>, ApiError> {
     let b = body.into_inner();
     let changes = EntryChanges {
         version: b.version,

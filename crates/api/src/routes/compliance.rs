@@ -271,7 +271,7 @@ pub(crate) struct ExportRequest {
 /// (members done of the total) there and on your event stream (`event: job`), may be cancelled
 /// (`POST /v1/jobs/{id}/cancel`), and once SUCCEEDED its `result_url` gives the file. Needs what
 /// the matrix needs (403 otherwise, before anything is queued); the file covers your scope as
-/// it is when the job runs.
+/// it is when the job runs. 409 `job_limit_reached` while you have 5 jobs waiting or running.
 #[utoipa::path(
     tag = "compliance",
     params(IdempotencyHeader),
@@ -279,7 +279,7 @@ pub(crate) struct ExportRequest {
     responses(
         (status = 202, body = JobDto, description = "Queued: follow the job",
          headers(("Location" = String, description = "The job: `/v1/jobs/{id}`"))),
-        AuthErrors, InputErrors)
+        AuthErrors, InputErrors, Conflict)
 )]
 #[post("/compliance/matrix/exports")]
 pub(crate) async fn start_compliance_export(

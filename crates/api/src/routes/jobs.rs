@@ -51,6 +51,7 @@ pub(crate) struct JobDto {
     /// QUEUED → RUNNING → SUCCEEDED, FAILED or CANCELLED (the last three are final).
     state: JobState,
     /// How far it got, 0 to 100.
+    #[schema(minimum = 0, maximum = 100)]
     progress: i32,
     /// What it is doing, for people.
     message: String,

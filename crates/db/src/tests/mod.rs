@@ -1,6 +1,7 @@
 //! Database-layer tests, each against its own fresh database.
 
 mod errors;
+mod member_jobs;
 mod migrations;
 mod outbox;
 mod ownership;
