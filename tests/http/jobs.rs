@@ -2,14 +2,13 @@
 //! its file, cancellation before and while a job runs, who sees a job, the stream's `job`
 //! events, API keys, and a job whose owner lost the right to it before it ran.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use actix_web::http::Method;
 use chrono::Utc;
 use guild_api::jobs::{Output, Run, Stop, TrackedJob};
 use guild_kernel::{TenantId, UserId};
-use guild_tests::{Reply, TestApp, access, assert_problem, count, id};
+use guild_tests::{Reply, TestApp, access, assert_problem, count, id, next_frame};
 use serde_json::{Value, json};
 
 /// A tenant whose group "Floor" has a published mandatory module and `members` members made in
@@ -368,21 +367,6 @@ async fn a_job_is_seen_by_its_owner_and_the_tenants_admins_and_cancelled_by_its_
     assert_problem(&too_late, 409, "job_already_finished");
 }
 
-/// The next frame of an open event stream.
-async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> String {
-    let chunk = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
-    )
-    .await
-    .expect("a frame within 10 s")
-    .expect("the stream is still open");
-    let Ok(bytes) = chunk else {
-        panic!("the stream failed");
-    };
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
-
 /// The JSON data of a stream frame.
 fn data(frame: &str) -> Value {
     frame
@@ -411,13 +395,13 @@ async fn a_jobs_progress_and_its_end_arrive_on_its_owners_stream() {
     .await;
     assert_eq!(stream.status(), 200);
     let mut body = Box::pin(stream.into_body());
-    assert!(frame(&mut body).await.contains("event: ready"));
+    assert!(next_frame(&mut body).await.contains("event: ready"));
 
     let (job, _) = start_export(&app, &owner).await;
     app.run_worker().await;
     let mut seen = Vec::new();
     loop {
-        let next = frame(&mut body).await;
+        let next = next_frame(&mut body).await;
         if !next.contains("event: job\n") {
             continue;
         }

@@ -1,13 +1,11 @@
 //! The member's inbox and event stream over HTTP: listing, the badge, read state, the archive,
 //! nobody else's; notifications from domain events, once; the stream live and resumed.
 
-use std::pin::Pin;
-
 use chrono::Utc;
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::inbox::{self, NewNotification};
 use guild_notifications::{EntityKind, NotificationType};
-use guild_tests::{TestApp, World, access, assert_problem, count};
+use guild_tests::{TestApp, World, access, assert_problem, count, next_frame};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -247,21 +245,6 @@ async fn push(w: &World, tenant: Uuid, user: Uuid, n: i64, publish: bool) -> i64
     event.seq
 }
 
-/// The next frame of an open event stream (each frame is one chunk).
-async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> String {
-    let chunk = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
-    )
-    .await
-    .expect("a frame within 10 s")
-    .expect("the stream is still open");
-    let Ok(bytes) = chunk else {
-        panic!("the stream failed");
-    };
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
-
 /// The frame a stream opens with: continuing after `after`.
 fn ready(after: i64) -> String {
     format!("retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n")
@@ -307,11 +290,11 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
         Some("text/event-stream")
     );
     let mut body = Box::pin(live.into_body());
-    assert_eq!(frame(&mut body).await, ready(0));
+    assert_eq!(next_frame(&mut body).await, ready(0));
     complete_for(&app, &owner, &ann_id, &module).await;
     app.run_worker().await;
-    let first = frame(&mut body).await;
-    let second = frame(&mut body).await;
+    let first = next_frame(&mut body).await;
+    let second = next_frame(&mut body).await;
     assert_eq!(
         (id_of(&first), id_of(&second)),
         (Some(1), Some(2)),
@@ -331,16 +314,16 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     // Reconnecting after id 2 receives 3 and 4, then what follows, in order, once each.
     let resumed = actix_web::test::call_service(&raw, open(Some("2"))).await;
     let mut body = Box::pin(resumed.into_body());
-    assert_eq!(frame(&mut body).await, ready(2));
-    assert_eq!(id_of(&frame(&mut body).await), Some(3));
-    assert_eq!(id_of(&frame(&mut body).await), Some(4));
+    assert_eq!(next_frame(&mut body).await, ready(2));
+    assert_eq!(id_of(&next_frame(&mut body).await), Some(3));
+    assert_eq!(id_of(&next_frame(&mut body).await), Some(4));
     push(&app, tenant, ann_uuid, 5, true).await;
-    assert_eq!(id_of(&frame(&mut body).await), Some(5));
+    assert_eq!(id_of(&next_frame(&mut body).await), Some(5));
     // A publish that never arrives (6) is read back when the next one (7) shows the gap.
     push(&app, tenant, ann_uuid, 6, false).await;
     push(&app, tenant, ann_uuid, 7, true).await;
-    assert_eq!(id_of(&frame(&mut body).await), Some(6));
-    assert_eq!(id_of(&frame(&mut body).await), Some(7));
+    assert_eq!(id_of(&next_frame(&mut body).await), Some(6));
+    assert_eq!(id_of(&next_frame(&mut body).await), Some(7));
     drop(body);
 
     // An id the server never gave out: a reset to the current head (`ready` says what was asked,
@@ -348,8 +331,8 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     for (bogus, after) in [("abc", 7), ("99", 99)] {
         let reset = actix_web::test::call_service(&raw, open(Some(bogus))).await;
         let mut body = Box::pin(reset.into_body());
-        assert_eq!(frame(&mut body).await, ready(after));
-        let reset = frame(&mut body).await;
+        assert_eq!(next_frame(&mut body).await, ready(after));
+        let reset = next_frame(&mut body).await;
         assert!(reset.contains("event: reset\n"), "{reset}");
         assert_eq!(id_of(&reset), Some(7));
     }
@@ -403,14 +386,14 @@ async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another
     )
     .await;
     let mut body = Box::pin(stream.into_body());
-    assert_eq!(frame(&mut body).await, ready(0));
+    assert_eq!(next_frame(&mut body).await, ready(0));
     complete_for(&app, &owner, &ann_id, &module).await;
     app.run_worker().await;
     // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
     // two notifications arrive, in order, once.
     let mut ids = Vec::new();
     while ids.len() < 2 {
-        if let Some(id) = id_of(&frame(&mut body).await) {
+        if let Some(id) = id_of(&next_frame(&mut body).await) {
             ids.push(id);
         }
     }

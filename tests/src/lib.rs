@@ -62,6 +62,22 @@ where
     }
 }
 
+/// The next frame of an open event stream (`GET /v1/stream` sends each frame as one chunk),
+/// within 10 seconds.
+pub async fn next_frame<B: MessageBody>(body: &mut std::pin::Pin<Box<B>>) -> String {
+    let chunk = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
+    )
+    .await
+    .expect("a frame within 10 s")
+    .expect("the stream is still open");
+    let Ok(bytes) = chunk else {
+        panic!("the stream failed");
+    };
+    String::from_utf8(bytes.to_vec()).expect("utf-8")
+}
+
 /// Asserts `reply` is a problem with `status` and `code`, carrying the request id of the response.
 pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.text);

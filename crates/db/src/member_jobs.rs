@@ -372,27 +372,22 @@ pub async fn begin(
     id: JobId,
     now: DateTime<Utc>,
 ) -> Result<Option<MemberJob>, MemberJobError> {
-    Ok(diesel::update(
-        mj::table
-            .filter(mj::tenant_id.eq(tenant.into_uuid()))
-            .filter(mj::id.eq(id.into_uuid()))
-            .filter(mj::state.eq_any([JobState::Queued.as_str(), JobState::Running.as_str()])),
-    )
-    .set((
-        mj::state.eq(JobState::Running.as_str()),
-        mj::progress.eq(0),
-        mj::message.eq(""),
-        mj::started_at.eq(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-        >("coalesce(started_at, ")
-        .bind::<diesel::sql_types::Timestamptz, _>(now)
-        .sql(")")),
-        mj::updated_at.eq(now),
-    ))
-    .returning(MemberJob::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?)
+    Ok(diesel::update(unfinished(tenant, id))
+        .set((
+            mj::state.eq(JobState::Running.as_str()),
+            mj::progress.eq(0),
+            mj::message.eq(""),
+            mj::started_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("coalesce(started_at, ")
+            .bind::<diesel::sql_types::Timestamptz, _>(now)
+            .sql(")")),
+            mj::updated_at.eq(now),
+        ))
+        .returning(MemberJob::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
 }
 
 /// Records how far a running job got (`progress` clamped to 0–100); `None` when it is no longer
@@ -452,23 +447,18 @@ pub async fn fail(
     problem: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<Option<MemberJob>, MemberJobError> {
-    Ok(diesel::update(
-        mj::table
-            .filter(mj::tenant_id.eq(tenant.into_uuid()))
-            .filter(mj::id.eq(id.into_uuid()))
-            .filter(mj::state.eq_any([JobState::Queued.as_str(), JobState::Running.as_str()])),
-    )
-    .set((
-        mj::state.eq(JobState::Failed.as_str()),
-        mj::message.eq("Failed"),
-        mj::problem.eq(Some(problem)),
-        mj::updated_at.eq(now),
-        mj::finished_at.eq(Some(now)),
-    ))
-    .returning(MemberJob::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?)
+    Ok(diesel::update(unfinished(tenant, id))
+        .set((
+            mj::state.eq(JobState::Failed.as_str()),
+            mj::message.eq("Failed"),
+            mj::problem.eq(Some(problem)),
+            mj::updated_at.eq(now),
+            mj::finished_at.eq(Some(now)),
+        ))
+        .returning(MemberJob::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
 }
 
 /// Deletes the tenant's jobs that ended before `before`; answers the blobs of the files they
@@ -497,6 +487,23 @@ type Running = diesel::dsl::Filter<
     diesel::dsl::Eq<mj::state, &'static str>,
 >;
 
+/// The job, while it has not ended (QUEUED or RUNNING).
+fn unfinished(tenant: TenantId, id: JobId) -> Unfinished {
+    mj::table
+        .filter(mj::tenant_id.eq(tenant.into_uuid()))
+        .filter(mj::id.eq(id.into_uuid()))
+        .filter(mj::finished_at.is_null())
+}
+
+type Unfinished = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<mj::table, diesel::dsl::Eq<mj::tenant_id, Uuid>>,
+        diesel::dsl::Eq<mj::id, Uuid>,
+    >,
+    diesel::dsl::IsNull<mj::finished_at>,
+>;
+
+/// The job, while it is RUNNING.
 fn running(tenant: TenantId, id: JobId) -> Running {
     mj::table
         .filter(mj::tenant_id.eq(tenant.into_uuid()))

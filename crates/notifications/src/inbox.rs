@@ -156,14 +156,7 @@ pub async fn deliver(
     notification: &NewNotification,
     now: DateTime<Utc>,
 ) -> Result<Option<Notification>, NotificationsError> {
-    let key = notification.dedup_key.trim();
-    if key.is_empty() || key.chars().count() > 300 {
-        return Err(NotificationsError::invalid(
-            "dedup_key",
-            "length",
-            "must be 1 to 300 characters",
-        ));
-    }
+    let key = dedup_key(&notification.dedup_key)?;
     let active: Option<String> = memberships::table
         .filter(memberships::tenant_id.eq(tenant.into_uuid()))
         .filter(memberships::user_id.eq(notification.user.into_uuid()))
@@ -174,14 +167,7 @@ pub async fn deliver(
     if active.as_deref() != Some("ACTIVE") {
         return Ok(None);
     }
-    let title = cut(notification.title.trim(), MAX_TITLE);
-    if title.is_empty() {
-        return Err(NotificationsError::invalid(
-            "title",
-            "required",
-            "a notification needs a title",
-        ));
-    }
+    let title = title_of(&notification.title)?;
     let written = diesel::insert_into(n::table)
         .values((
             n::tenant_id.eq(tenant.into_uuid()),
@@ -231,22 +217,8 @@ pub async fn deliver_many(
     now: DateTime<Utc>,
 ) -> Result<Vec<Notification>, NotificationsError> {
     use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let key = broadcast.dedup_key.trim();
-    if key.is_empty() || key.chars().count() > 300 {
-        return Err(NotificationsError::invalid(
-            "dedup_key",
-            "length",
-            "must be 1 to 300 characters",
-        ));
-    }
-    let title = cut(broadcast.title.trim(), MAX_TITLE);
-    if title.is_empty() {
-        return Err(NotificationsError::invalid(
-            "title",
-            "required",
-            "a notification needs a title",
-        ));
-    }
+    let key = dedup_key(&broadcast.dedup_key)?;
+    let title = title_of(&broadcast.title)?;
     let mut users: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
     users.sort_unstable();
     users.dedup();
@@ -418,6 +390,32 @@ fn after_id(page: &PageRequest) -> Result<Option<Uuid>, NotificationsError> {
         Some(c) => Ok(Some(c.0.parse().map_err(|_| bad())?)),
         None => Ok(None),
     }
+}
+
+/// The dedup key, trimmed: 1 to 300 characters.
+fn dedup_key(key: &str) -> Result<&str, NotificationsError> {
+    let key = key.trim();
+    if key.is_empty() || key.chars().count() > 300 {
+        return Err(NotificationsError::invalid(
+            "dedup_key",
+            "length",
+            "must be 1 to 300 characters",
+        ));
+    }
+    Ok(key)
+}
+
+/// The title as kept: trimmed, cut to [`MAX_TITLE`], never blank.
+fn title_of(title: &str) -> Result<String, NotificationsError> {
+    let title = cut(title.trim(), MAX_TITLE);
+    if title.is_empty() {
+        return Err(NotificationsError::invalid(
+            "title",
+            "required",
+            "a notification needs a title",
+        ));
+    }
+    Ok(title)
 }
 
 /// `text` cut to at most `max` characters, ending with `…` when cut.
