@@ -1,6 +1,10 @@
 //! Jobs members wait on: `/v1/jobs/{job_id}` (state, progress, result or problem), its
 //! cancellation and the file it produced. Operations that start one answer `202 Accepted` with
 //! `Location: /v1/jobs/{id}` (see [`crate::jobs`]); `GET /v1/me/jobs` lists your own.
+//!
+//! These take `Ctx<Permitted>`, which admits every API key: a key follows the jobs it started
+//! itself. `guild_db::member_jobs` decides for a key by the key (its own jobs, and its creator's
+//! only when it acts as a member), never by its creator's role.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
