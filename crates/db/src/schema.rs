@@ -437,6 +437,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    presence_preferences (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        hidden -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    presence_settings (tenant_id) {
+        tenant_id -> Uuid,
+        enabled -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     progress_overrides (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -606,6 +623,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    stream_tickets (tenant_id, token_hash) {
+        tenant_id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        session_generation -> Int4,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -625,6 +653,17 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         catalog_open -> Bool,
+    }
+}
+
+diesel::table! {
+    usage_sessions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        started_at -> Timestamptz,
+        last_ping_at -> Timestamptz,
+        latest -> Bool,
     }
 }
 
@@ -755,6 +794,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     modules,
     notifications,
     outbox_events,
+    presence_preferences,
+    presence_settings,
     progress_overrides,
     quiz_attempts,
     quiz_questions,
@@ -765,8 +806,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_attachments,
     section_completions,
     sections,
+    stream_tickets,
     tags,
     tenants,
+    usage_sessions,
     user_groups,
     user_module_access,
     user_permissions,

@@ -1,4 +1,5 @@
-//! [`NotificationsError`]: what inbox operations refuse, with stable codes.
+//! [`NotificationsError`]: what inbox, stream, presence and session operations refuse, with
+//! stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
@@ -9,6 +10,15 @@ pub enum NotificationsError {
     /// No such notification in the actor's own inbox.
     #[error("notification not found")]
     NotFound,
+    /// Only a member of the tenant may do this (not the platform owner acting in it).
+    #[error("not a member of this tenant")]
+    NotAMember,
+    /// Not allowed for the actor's role.
+    #[error("not allowed")]
+    Forbidden,
+    /// The tenant turned presence off.
+    #[error("presence is turned off in this organization")]
+    PresenceDisabled,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -34,6 +44,9 @@ impl ErrorCode for NotificationsError {
     fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "notification_not_found",
+            Self::NotAMember => "not_a_member",
+            Self::Forbidden => "forbidden",
+            Self::PresenceDisabled => "presence_disabled",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -42,6 +55,7 @@ impl ErrorCode for NotificationsError {
     fn status(&self) -> u16 {
         match self {
             Self::NotFound => 404,
+            Self::NotAMember | Self::Forbidden | Self::PresenceDisabled => 403,
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }

@@ -11,6 +11,9 @@ use uuid::Uuid;
 use crate::inbox::{self, InboxFilter, NewNotification};
 use crate::{EntityKind, Notification, NotificationType, NotificationsError};
 
+/// Stream tickets, usage sessions and the online list.
+mod realtime;
+
 fn actor(tenant: Uuid, user: Uuid) -> Actor {
     guild_testkit::actor(tenant, user, TenantRole::Employee)
 }
