@@ -15,6 +15,7 @@ use guild_testkit::TestDb;
 
 mod app;
 mod fixtures;
+pub mod sse;
 
 pub use app::{IntoRequest, Request, TestApp};
 pub use fixtures::{fields, id};
@@ -141,6 +142,19 @@ impl std::fmt::Debug for World {
 
 /// The signing secret of test apps, so tests can forge tokens.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// Another instance of the app over `state` (a clone of a [`World`]'s, with its own adapters if
+/// the test swaps them), for requests whose body a test reads a frame at a time (event streams)
+/// or that must reach a second instance.
+pub async fn instance(
+    state: AppState,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> + 'static {
+    serve(state, Box::new(|_| {})).await
+}
 
 /// The app service over `state`; not generic over the test's closures, so its type names none.
 async fn serve(

@@ -24,8 +24,8 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, api_keys, assignments, audit, auth, compliance, gamification, groups, leaderboard, me,
-    media, members, module_categories, modules, ops, progress, quizzes, redemptions, rewards,
-    stream, tenants, xp,
+    media, members, module_categories, modules, ops, presence, progress, quizzes, redemptions,
+    rewards, stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -54,6 +54,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(me::configure)
         .configure(tenants::configure)
         .configure(stream::configure)
+        .configure(presence::configure)
         .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)

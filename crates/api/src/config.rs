@@ -82,6 +82,12 @@ pub struct Config {
     /// `GUILD_STREAM_RETENTION_HOURS`: how long a member's stream events are kept for clients
     /// that reconnect with `Last-Event-ID` (1 to 720 hours, default 24).
     pub stream_retention: Duration,
+    /// `GUILD_STREAMS_PER_MEMBER`: event streams one member may hold open at once, across
+    /// instances with Redis (1 to 100, default 5).
+    pub streams_per_member: u32,
+    /// `GUILD_PRESENCE_TTL_SECS`: how long a member stays online after their last heartbeat or
+    /// their stream's last refresh (10 to 3600 seconds, default 90).
+    pub presence_ttl: Duration,
     /// `GUILD_METRICS_ADDR`: serve `/metrics` on this address only (not on the public port).
     pub metrics_addr: Option<SocketAddr>,
     /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
@@ -385,6 +391,8 @@ impl Config {
             r.number("GUILD_API_KEY_REQUESTS_PER_MIN", 600, 0, 1_000_000_000) as u32;
         let stream_retention =
             Duration::from_secs(3600 * r.number("GUILD_STREAM_RETENTION_HOURS", 24, 1, 720));
+        let streams_per_member = r.number("GUILD_STREAMS_PER_MEMBER", 5, 1, 100) as u32;
+        let presence_ttl = Duration::from_secs(r.number("GUILD_PRESENCE_TTL_SECS", 90, 10, 3600));
         let assignment_file_quota = r.number(
             "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
             DEFAULT_ASSIGNMENT_FILE_QUOTA,
@@ -430,6 +438,8 @@ impl Config {
             invite_caps,
             assignment_file_quota,
             stream_retention,
+            streams_per_member,
+            presence_ttl,
             metrics_addr,
             trusted_proxies,
             tenant_requests_per_min,

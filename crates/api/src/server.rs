@@ -130,6 +130,17 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.invite_caps = config.invite_caps;
     state.assignment_file_quota = config.assignment_file_quota;
     state.stream_retention = config.stream_retention;
+    state.streams_per_member = config.streams_per_member;
+    state.presence_ttl = config.presence_ttl;
+    state.presence = match &redis {
+        Some(redis) => Arc::new(guild_integrations::presence::RedisPresence::new(
+            redis,
+            config.presence_ttl,
+        )),
+        None => Arc::new(guild_integrations::presence::MemoryPresence::new(
+            config.presence_ttl,
+        )),
+    };
     state.trusted_proxies = std::sync::Arc::from(config.trusted_proxies.clone());
     let per_minute = |limit| guild_kernel::ports::RateRule {
         limit,

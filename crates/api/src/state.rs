@@ -8,7 +8,7 @@ use guild_integrations::mail::RecordingMailer;
 use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
-use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
+use guild_kernel::ports::{BlobStore, Mailer, Presence, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
 
 use crate::auth::{ActorCache, TokenKeys};
@@ -57,6 +57,12 @@ pub struct AppState {
     pub pubsub: Arc<dyn PubSub>,
     /// How long a member's stream events are kept for reconnecting clients.
     pub stream_retention: Duration,
+    /// Who is online and each member's open streams (in-process by default, Redis when set).
+    pub presence: Arc<dyn Presence>,
+    /// How long a member stays online after they were last seen.
+    pub presence_ttl: Duration,
+    /// Event streams one member may hold open at once.
+    pub streams_per_member: u32,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -80,6 +86,8 @@ pub struct Limits {
     pub tenant: Option<RateRule>,
     /// Requests per API key (`None` or a zero limit: unlimited).
     pub api_key: Option<RateRule>,
+    /// Stream tickets a member may mint (a ticket lives 30 s; a browser needs one per connect).
+    pub stream_tickets: RateRule,
 }
 
 impl Default for Limits {
@@ -97,6 +105,7 @@ impl Default for Limits {
             verification: per(5, 3600),
             tenant: Some(per(60_000, 60)),
             api_key: Some(per(600, 60)),
+            stream_tickets: per(30, 60),
         }
     }
 }
@@ -160,6 +169,11 @@ impl AppState {
             local_blobs: Some(local),
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
             stream_retention: Duration::from_secs(24 * 3600),
+            presence: Arc::new(guild_integrations::presence::MemoryPresence::new(
+                guild_integrations::presence::DEFAULT_TTL,
+            )),
+            presence_ttl: guild_integrations::presence::DEFAULT_TTL,
+            streams_per_member: 5,
         }
     }
 

@@ -37,7 +37,8 @@ enum Subject {
     Nothing,
 }
 
-/// Removes stream events older than the retention window (`GUILD_STREAM_RETENTION_HOURS`), hourly.
+/// Removes stream events older than the retention window (`GUILD_STREAM_RETENTION_HOURS`) and
+/// expired stream tickets, hourly.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PruneStreams {}
 
@@ -46,7 +47,7 @@ impl guild_db::jobs::Job for PruneStreams {
 }
 
 /// Registers one notification per event kind a member should hear about, and the hourly prune
-/// of stream events.
+/// of stream events and expired stream tickets.
 pub fn register(registry: &mut Registry, state: &AppState) {
     let s = state.clone();
     registry.on_job(move |_, _: PruneStreams| {
@@ -54,16 +55,24 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         async move {
             let retention = chrono::Duration::from_std(state.stream_retention)
                 .map_err(|e| Box::new(e) as HandlerError)?;
-            let before = state.clock.now() - retention;
+            let now = state.clock.now();
+            let before = now - retention;
             let mut conn = guild_db::connect(&state.db).await?;
-            let mut pruned = 0;
+            let (mut pruned, mut tickets_pruned) = (0, 0);
             for tenant in guild_progress::compliance::active_tenants(&mut conn).await? {
-                pruned += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                    stream::prune(c, tenant, before).await
-                })
-                .await?;
+                let (events, tickets) =
+                    guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                        let events = stream::prune(c, tenant, before).await?;
+                        let tickets = guild_notifications::tickets::prune(c, tenant, now).await?;
+                        Ok::<_, guild_notifications::NotificationsError>((events, tickets))
+                    })
+                    .await?;
+                pruned += events;
+                tickets_pruned += tickets;
             }
-            Ok(Some(serde_json::json!({ "pruned": pruned })))
+            Ok(Some(
+                serde_json::json!({ "pruned": pruned, "tickets_pruned": tickets_pruned }),
+            ))
         }
     });
     registry.schedule(

@@ -24,6 +24,7 @@ pub mod members;
 pub mod module_categories;
 pub mod modules;
 pub mod ops;
+pub mod presence;
 pub mod progress;
 pub mod quizzes;
 pub mod redemptions;

@@ -8,7 +8,9 @@ use crate::routes::{auth, progress};
 pub mod email_preferences;
 pub mod leaderboard;
 pub mod notifications;
+pub mod presence;
 pub mod redemptions;
+pub mod sessions;
 pub mod xp;
 
 /// Registers `/v1/me`.
@@ -33,6 +35,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(notifications::get_my_unread_notification_count)
             .service(notifications::mark_all_notifications_read)
             .service(notifications::mark_notification_read)
-            .service(notifications::archive_notification),
+            .service(notifications::archive_notification)
+            .service(presence::get_presence_visibility)
+            .service(presence::set_presence_visibility)
+            .service(sessions::list_my_sessions),
     );
 }
