@@ -85,6 +85,9 @@ pub struct Config {
     /// `GUILD_STREAMS_PER_MEMBER`: event streams one member may hold open at once, across
     /// instances with Redis (1 to 100, default 5).
     pub streams_per_member: u32,
+    /// `GUILD_STREAM_TICKETS_PER_MIN`: stream tickets one member may get per minute (1 to
+    /// 1000000, default 30).
+    pub stream_tickets_per_min: u32,
     /// `GUILD_PRESENCE_TTL_SECS`: how long a member stays online after their last heartbeat or
     /// their stream's last refresh (10 to 3600 seconds, default 90).
     pub presence_ttl: Duration,
@@ -392,6 +395,8 @@ impl Config {
         let stream_retention =
             Duration::from_secs(3600 * r.number("GUILD_STREAM_RETENTION_HOURS", 24, 1, 720));
         let streams_per_member = r.number("GUILD_STREAMS_PER_MEMBER", 5, 1, 100) as u32;
+        let stream_tickets_per_min =
+            r.number("GUILD_STREAM_TICKETS_PER_MIN", 30, 1, 1_000_000) as u32;
         let presence_ttl = Duration::from_secs(r.number("GUILD_PRESENCE_TTL_SECS", 90, 10, 3600));
         let assignment_file_quota = r.number(
             "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
@@ -439,6 +444,7 @@ impl Config {
             assignment_file_quota,
             stream_retention,
             streams_per_member,
+            stream_tickets_per_min,
             presence_ttl,
             metrics_addr,
             trusted_proxies,

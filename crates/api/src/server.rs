@@ -148,6 +148,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     };
     state.limits.tenant = Some(per_minute(config.tenant_requests_per_min));
     state.limits.api_key = Some(per_minute(config.api_key_requests_per_min));
+    state.limits.stream_tickets = per_minute(config.stream_tickets_per_min);
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {
