@@ -156,6 +156,44 @@ async fn a_stream_ticket_opens_the_members_stream_once_within_30_seconds() {
 }
 
 #[actix_web::test]
+async fn failed_ticket_redemptions_are_limited_per_client_address() {
+    let app = TestApp::with(|state| {
+        state.limits.token_ip = guild_kernel::ports::RateRule {
+            limit: 2,
+            window: std::time::Duration::from_secs(60),
+        };
+    })
+    .await;
+    let owner = app.owner("acme").await;
+    let raw = instance(app.state.clone()).await;
+    // Tickets that work count nothing.
+    for _ in 0..3 {
+        let good = ticket(&app, &owner).await;
+        let opened = call_service(&raw, stream_request(None, &format!("?ticket={good}"))).await;
+        assert_eq!(opened.status(), 200);
+    }
+    // Failures do: past the limit even a good ticket waits (and is not used up).
+    for _ in 0..2 {
+        let forged = app
+            .request(actix_web::http::Method::GET, "/v1/stream?ticket=gst_forged")
+            .await;
+        assert_problem(&forged, 401, "invalid_stream_ticket");
+    }
+    let good = ticket(&app, &owner).await;
+    let limited = app
+        .request(
+            actix_web::http::Method::GET,
+            &format!("/v1/stream?ticket={good}"),
+        )
+        .await;
+    assert_problem(&limited, 429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // The Authorization header is not limited by it.
+    let opened = call_service(&raw, stream_request(Some(&owner), "")).await;
+    assert_eq!(opened.status(), 200);
+}
+
+#[actix_web::test]
 async fn stream_tickets_are_limited_per_member() {
     let app = TestApp::with(|state| {
         state.limits.stream_tickets = guild_kernel::ports::RateRule {

@@ -219,7 +219,8 @@ impl Drop for Slot {
 ///
 /// Authenticate with the `Authorization` header, or, from a browser's `EventSource`, with a
 /// `ticket` from `POST /v1/stream/tickets` (401 `invalid_stream_ticket` when it is malformed,
-/// used, expired or of another tenant). You hold at most `GUILD_STREAMS_PER_MEMBER` (5) streams
+/// used, expired or of another tenant; after 30 such failures from one address in a minute, 429
+/// `rate_limited`). You hold at most `GUILD_STREAMS_PER_MEMBER` (5) streams
 /// at once: the next is 429 `stream_limit_reached`. While the stream is open you are online
 /// (`GET /v1/presence`) and your usage session goes on (`GET /v1/me/sessions`).
 #[utoipa::path(tag = "notifications",
