@@ -5,19 +5,18 @@
 //! - `guild:presence:{T}`, a sorted set of members scored by their last sighting (Unix ms of the
 //!   caller's clock), and `guild:presence:{T}:since`, a hash of when each came online. Both
 //!   expire twice the TTL after the tenant's last sighting; a listing drops members gone
-//!   offline from the set.
+//!   offline from both.
 //! - `guild:streams:{T}:<user>`, a sorted set of the member's open streams scored by when their
 //!   slot lapses; it expires twice the TTL after its last change.
 //!
-//! Each write is one Lua script (`EVAL`, atomic: two instances claiming a member's last stream
-//! slot at once cannot both get it); a listing is one pipeline.
+//! Each call is one Lua script (`EVAL`, atomic: two instances claiming a member's last stream
+//! slot at once cannot both get it); a listing's cost grows with the tenant's online members.
 //!
 //! When Redis fails or does not answer within a second, the adapter answers from its own
 //! [`MemoryPresence`] and logs it once; it tries Redis again after the retry interval (5 s by
 //! default) and logs once more when Redis answers. Meanwhile its answers are this instance's
 //! alone: members seen by other instances are missing, and the stream cap counts per instance.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -85,6 +84,24 @@ redis.call('ZADD', KEYS[3], now + ttl, ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ttl * 2)
 touch()
 return 1
+";
+
+/// Drops the members last seen at or before the cutoff (ARGV[1], ms) from the set and the since
+/// hash, then answers the others as `user, since` pairs (`since` empty if missing). One script:
+/// the hash is read only for the members listed.
+const ONLINE: &str = r"
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, user in ipairs(gone) do
+  redis.call('ZREM', KEYS[1], user)
+  redis.call('HDEL', KEYS[2], user)
+end
+local users = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {}
+for i, user in ipairs(users) do
+  out[2 * i - 1] = user
+  out[2 * i] = redis.call('HGET', KEYS[2], user) or ''
+end
+return out
 ";
 
 /// Whether Redis answers, and since when it did not.
@@ -219,35 +236,29 @@ impl RedisPresence {
     async fn online_redis(&self, tenant: TenantId, now: DateTime<Utc>) -> Option<Vec<Online>> {
         let (set, since) = Self::keys(tenant);
         let cutoff = now.timestamp_millis().saturating_sub(self.ttl_ms);
-        let (users, since): (Vec<String>, HashMap<String, i64>) = self
+        let pairs: Vec<String> = self
             .attempt(async |conn| {
-                let (users, since) = redis::pipe()
-                    .cmd("ZREMRANGEBYSCORE")
+                redis::cmd("EVAL")
+                    .arg(ONLINE)
+                    .arg(2)
                     .arg(&set)
-                    .arg("-inf")
-                    .arg(cutoff)
-                    .ignore()
-                    .cmd("ZRANGEBYSCORE")
-                    .arg(&set)
-                    .arg(format!("({cutoff}"))
-                    .arg("+inf")
-                    .cmd("HGETALL")
                     .arg(&since)
-                    .query_async::<(Vec<String>, HashMap<String, i64>)>(conn)
-                    .await?;
-                Ok((users, since))
+                    .arg(cutoff)
+                    .query_async::<Vec<String>>(conn)
+                    .await
             })
             .await?;
         Some(
-            users
-                .iter()
-                .filter_map(|user| {
-                    let id = user.parse::<UserId>().ok()?;
-                    let since = since
-                        .get(user)
-                        .and_then(|ms| DateTime::from_timestamp_millis(*ms))
+            pairs
+                .chunks_exact(2)
+                .filter_map(|pair| {
+                    let user = pair[0].parse::<UserId>().ok()?;
+                    let since = pair[1]
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(DateTime::from_timestamp_millis)
                         .unwrap_or(now);
-                    Some(Online { user: id, since })
+                    Some(Online { user, since })
                 })
                 .collect(),
         )
