@@ -25,6 +25,7 @@ async fn deliver(w: &World, tenant: Uuid, user: Uuid, key: &str, title: &str) ->
         body: "You scored 9 of 10.".into(),
         entity: Some((EntityKind::QuizAttempt, Uuid::now_v7())),
         dedup_key: key.into(),
+        data: json!({ "module": "Forklift safety", "score": 90 }),
     };
     guild_db::tenant_transaction(&mut conn, TenantId(tenant), async |c| {
         inbox::deliver(c, TenantId(tenant), &n, Utc::now()).await

@@ -23,9 +23,9 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, compliance, gamification, groups, leaderboard, me,
-    media, members, module_categories, modules, ops, progress, quizzes, redemptions, rewards,
-    stream, tenants, xp,
+    V1, api_keys, assignments, audit, auth, compliance, email, gamification, groups, leaderboard,
+    me, media, members, module_categories, modules, notification_templates, ops, progress, quizzes,
+    redemptions, rewards, stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -54,6 +54,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(me::configure)
         .configure(tenants::configure)
         .configure(stream::configure)
+        .configure(notification_templates::configure)
+        .configure(email::configure)
         .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)

@@ -12,6 +12,7 @@ use guild_integrations::mail::SmtpMailer;
 use guild_integrations::ratelimit::RedisRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::{LocalBlobStore, S3BlobStore};
+use guild_notifications::unsubscribe::UnsubscribeKey;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::build_app;
@@ -146,6 +147,12 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     };
     state.public_url = config.public_url.clone();
     state.api_url = config.api_url.clone();
+    match &config.unsubscribe_secret {
+        Some(secret) => state.unsubscribe_key = UnsubscribeKey::new(secret.as_bytes()),
+        None => tracing::warn!(
+            "GUILD_UNSUBSCRIBE_SECRET is not set: using a random key; unsubscribe links in emails stop working when the process stops"
+        ),
+    }
     match &config.blobs {
         BlobConfig::Local {
             dir,

@@ -10,6 +10,8 @@ use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
 use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
+use guild_notifications::email::MailLinks;
+use guild_notifications::unsubscribe::UnsubscribeKey;
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub pubsub: Arc<dyn PubSub>,
     /// How long a member's stream events are kept for reconnecting clients.
     pub stream_retention: Duration,
+    /// Signs the one-click unsubscribe links of notification emails.
+    pub unsubscribe_key: UnsubscribeKey,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -123,8 +127,8 @@ impl Default for HttpSettings {
 }
 
 impl AppState {
-    /// State over a pool with the in-process defaults: no Redis, a random signing key, the
-    /// in-memory rate limiter and the recording mailer.
+    /// State over a pool with the in-process defaults: no Redis, random signing keys (access
+    /// tokens, unsubscribe links), the in-memory rate limiter and the recording mailer.
     ///
     /// Media goes to a fresh directory under the system's temporary directory, with a random
     /// signing key and `http://localhost:8080` as the base of its URLs.
@@ -133,6 +137,8 @@ impl AppState {
         getrandom::fill(&mut secret).unwrap_or_default();
         let mut blob_key = vec![0u8; 32];
         getrandom::fill(&mut blob_key).unwrap_or_default();
+        let mut unsubscribe_secret = [0u8; 32];
+        getrandom::fill(&mut unsubscribe_secret).unwrap_or_default();
         let local = LocalBlobStore::new(
             std::env::temp_dir().join(format!("guild-blobs-{}", uuid::Uuid::now_v7())),
             "http://localhost:8080".to_owned(),
@@ -160,6 +166,16 @@ impl AppState {
             local_blobs: Some(local),
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
             stream_retention: Duration::from_secs(24 * 3600),
+            unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
+        }
+    }
+
+    /// Where notification emails link to, and their unsubscribe key.
+    pub fn mail_links(&self) -> MailLinks {
+        MailLinks {
+            app_url: self.public_url.clone(),
+            api_url: self.api_url.clone(),
+            key: self.unsubscribe_key.clone(),
         }
     }
 

@@ -1,20 +1,57 @@
-//! [`NotificationsError`]: what inbox operations refuse, with stable codes.
+//! [`NotificationsError`]: what inbox, template and email operations refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
 
-/// A refused or failed inbox operation.
+use crate::templates::TemplateProblem;
+
+/// A refused or failed operation.
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationsError {
     /// No such notification in the actor's own inbox.
     #[error("notification not found")]
     NotFound,
+    /// The tenant has no template of its own for that type and locale.
+    #[error("the tenant has no template of its own for this type and locale")]
+    TemplateNotFound,
+    /// Managing templates is for the tenant's admins, in person.
+    #[error("managing notification templates is for ADMIN and above, not API keys")]
+    Forbidden,
+    /// `If-Match` names another revision.
+    #[error(
+        "the template changed since you read it (expected revision {expected}, current {current})"
+    )]
+    StaleRevision {
+        /// What the client had.
+        expected: i32,
+        /// What is stored (0: none).
+        current: i32,
+    },
+    /// A template that does not parse or render.
+    #[error("{}", describe(.0))]
+    Template(Vec<TemplateProblem>),
+    /// The tenant keeps as many templates as it may.
+    #[error("a tenant keeps at most {} templates", crate::templates::MAX_TEMPLATES)]
+    TemplateLimit,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+fn describe(problems: &[TemplateProblem]) -> String {
+    let kind = if problems.iter().any(|p| p.syntax) {
+        "has a syntax error"
+    } else {
+        "does not render"
+    };
+    let first = problems.first().map(|p| {
+        let at = p.line.map(|l| format!(" on line {l}")).unwrap_or_default();
+        format!(": {}{at}: {}", p.part, p.message)
+    });
+    format!("the template {kind}{}", first.unwrap_or_default())
 }
 
 impl NotificationsError {
@@ -34,6 +71,14 @@ impl ErrorCode for NotificationsError {
     fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "notification_not_found",
+            Self::TemplateNotFound => "template_not_found",
+            Self::Forbidden => "forbidden",
+            Self::StaleRevision { .. } => "precondition_failed",
+            Self::Template(problems) if problems.iter().any(|p| p.syntax) => {
+                "template_syntax_error"
+            }
+            Self::Template(_) => "template_render_error",
+            Self::TemplateLimit => "template_limit_reached",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -41,8 +86,11 @@ impl ErrorCode for NotificationsError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::NotFound => 404,
-            Self::Invalid(_) => 422,
+            Self::NotFound | Self::TemplateNotFound => 404,
+            Self::Forbidden => 403,
+            Self::StaleRevision { .. } => 412,
+            Self::TemplateLimit => 409,
+            Self::Template(_) | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
     }
@@ -50,6 +98,7 @@ impl ErrorCode for NotificationsError {
     fn field_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Invalid(errors) => errors.clone(),
+            Self::Template(problems) => problems.iter().map(TemplateProblem::field_error).collect(),
             _ => Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ use guild_db::schema::{memberships, notifications as n};
 use guild_kernel::{Actor, Page, PageRequest, TenantId, UserId};
 use uuid::Uuid;
 
+use crate::events::NotificationDelivered;
 use crate::{EntityKind, NotificationType, NotificationsError};
 
 /// The longest title kept; a longer one is cut at a character boundary and ends with `…`.
@@ -30,6 +31,9 @@ pub struct NewNotification {
     /// Names the event and the reason it notifies (`"certificate_issued:{id}"`): the recipient is
     /// notified once per key, however often the event is delivered.
     pub dedup_key: String,
+    /// The values its email template names beside the title and body (`module`, `due_at`…; see
+    /// [`templates::variables`](crate::templates::variables)): a JSON object, or `null` for none.
+    pub data: serde_json::Value,
 }
 
 /// A notification in a member's inbox.
@@ -114,6 +118,8 @@ pub struct InboxFilter {
 /// Delivers `notification` to its recipient in `tenant`, unless they already have one with its
 /// dedup key or are no longer an active member. Answers the notification written, if any.
 ///
+/// A written notification waits for its email (`email_status` PENDING) and publishes
+/// [`NotificationDelivered`] to the outbox, so its email follows through the worker, once.
 /// Run it in a transaction for `tenant`; the write commits with the caller's.
 pub async fn deliver(
     conn: &mut AsyncPgConnection,
@@ -147,6 +153,17 @@ pub async fn deliver(
             "a notification needs a title",
         ));
     }
+    let data = match &notification.data {
+        serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+        object @ serde_json::Value::Object(_) => object.clone(),
+        _ => {
+            return Err(NotificationsError::invalid(
+                "data",
+                "invalid_type",
+                "the template values are a JSON object",
+            ));
+        }
+    };
     let written = diesel::insert_into(n::table)
         .values((
             n::tenant_id.eq(tenant.into_uuid()),
@@ -159,6 +176,8 @@ pub async fn deliver(
             n::entity_id.eq(notification.entity.map(|(_, id)| id)),
             n::dedup_key.eq(key),
             n::created_at.eq(now),
+            n::data.eq(data),
+            n::email_status.eq(Some("PENDING")),
         ))
         .on_conflict((n::tenant_id, n::user_id, n::dedup_key))
         .do_nothing()
@@ -166,6 +185,18 @@ pub async fn deliver(
         .get_result::<Row>(conn)
         .await
         .optional()?;
+    if let Some(row) = &written {
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &NotificationDelivered {
+                tenant_id: tenant.into_uuid(),
+                user_id: row.user_id,
+                notification_id: row.id,
+            },
+        )
+        .await?;
+    }
     Ok(written.map(Notification::from))
 }
 

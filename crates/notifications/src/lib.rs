@@ -17,14 +17,18 @@
 //! caller's clock. This crate depends on `kernel` and `db` only; it reads `memberships` (owned by
 //! `tenancy`, below it) to skip members who left.
 
+pub mod email;
 pub mod error;
+pub mod events;
 pub mod inbox;
 pub mod kinds;
 pub mod stream;
+pub mod templates;
+pub mod unsubscribe;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::NotificationsError;
 pub use inbox::{Link, NewNotification, Notification};
-pub use kinds::{EntityKind, NotificationType};
+pub use kinds::{EmailCategory, EntityKind, NotificationType};

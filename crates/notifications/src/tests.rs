@@ -51,6 +51,7 @@ fn note(to: &Actor, key: &str) -> NewNotification {
         body: "Valid until 1 December 2027.".into(),
         entity: Some((EntityKind::Certificate, Uuid::now_v7())),
         dedup_key: key.into(),
+        data: serde_json::json!({ "module": "Forklift safety", "expires_at": null }),
     }
 }
 

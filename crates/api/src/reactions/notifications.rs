@@ -13,6 +13,7 @@ use guild_notifications::{EntityKind, NotificationType};
 use guild_progress::certificates::CertificateIssued;
 use guild_progress::compliance::{DeadlineReminder, ModuleExpired, ModuleExpiring};
 use guild_progress::overrides::ProgressOverridden;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::routes::me::notifications::NotificationDto;
@@ -26,8 +27,8 @@ struct Draft {
     entity: Option<(EntityKind, Uuid)>,
     dedup_key: String,
     subject: Subject,
-    /// Writes the title and body from the subject's name.
-    text: Box<dyn FnOnce(String) -> (String, String) + Send>,
+    /// Writes the title, the body and the email template's values from the subject's name.
+    text: Box<dyn FnOnce(String) -> (String, String, Value) + Send>,
 }
 
 /// What the text names.
@@ -90,7 +91,8 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                     Some(at) => format!("It is valid until {}.", day(at)),
                     None => "It does not expire.".to_owned(),
                 };
-                (format!("Your certificate for {module}"), body)
+                let data = json!({ "module": module, "expires_at": e.expires_at.map(stamp) });
+                (format!("Your certificate for {module}"), body, data)
             }),
         },
     );
@@ -112,6 +114,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                         "Your certificate expires on {}; take the module again before then.",
                         day(e.expires_at)
                     ),
+                    json!({ "module": module, "expires_at": stamp(e.expires_at) }),
                 )
             }),
         },
@@ -135,7 +138,8 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                     ),
                     None => "Your certificate expired and your progress was reset.".to_owned(),
                 };
-                (format!("{module} expired"), body)
+                let data = json!({ "module": module, "due_at": e.new_due_at.map(stamp) });
+                (format!("{module} expired"), body, data)
             }),
         },
     );
@@ -158,15 +162,22 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 ),
                 subject: Subject::Nothing,
                 text: Box::new(move |_| {
+                    let data = json!({
+                        "module": e.module_title,
+                        "due_at": stamp(e.due_at),
+                        "reminder": e.kind,
+                    });
                     if overdue {
                         (
                             format!("{} is overdue", e.module_title),
                             format!("It was due on {}.", day(e.due_at)),
+                            data,
                         )
                     } else {
                         (
                             format!("{} is due soon", e.module_title),
                             format!("It is due on {}.", day(e.due_at)),
+                            data,
                         )
                     }
                 }),
@@ -190,7 +201,8 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                     "RESET" => format!("Your progress in {module} was reset"),
                     _ => format!("A change to your progress in {module} was undone"),
                 };
-                (title, String::new())
+                let data = json!({ "module": module, "action": e.action });
+                (title, String::new(), data)
             }),
         },
     );
@@ -207,6 +219,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 (
                     format!("You passed the quiz of {module}"),
                     format!("You scored {:.0}%.", score.score_percent),
+                    json!({ "module": module, "score": score.score_percent.round() }),
                 )
             }),
         }
@@ -226,6 +239,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 (
                     format!("Your assignment in {module} was graded"),
                     format!("You scored {} of {}.", e.score, e.max_score),
+                    json!({ "module": module, "score": e.score, "max_score": e.max_score }),
                 )
             }),
         },
@@ -241,6 +255,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             (
                 format!("You reached the rank {}", e.to),
                 format!("With {} XP earned.", e.lifetime_xp),
+                json!({ "rank": e.to, "lifetime_xp": e.lifetime_xp }),
             )
         }),
     });
@@ -261,6 +276,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                     (
                         format!("Your redemption of {reward} was approved"),
                         format!("{} XP spent.", r.cost_xp),
+                        json!({ "reward": reward, "cost_xp": r.cost_xp }),
                     )
                 }),
             }
@@ -280,11 +296,17 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 dedup_key: format!("redemption_reviewed:{}", r.redemption_id),
                 subject: Subject::Reward(r.reward_id),
                 text: Box::new(move |reward| {
-                    let body = match r.reason {
+                    let data =
+                        json!({ "reward": reward, "cost_xp": r.cost_xp, "reason": r.reason });
+                    let body = match &r.reason {
                         Some(reason) => format!("{} XP returned. Reason: {reason}", r.cost_xp),
                         None => format!("{} XP returned.", r.cost_xp),
                     };
-                    (format!("Your redemption of {reward} was rejected"), body)
+                    (
+                        format!("Your redemption of {reward} was rejected"),
+                        body,
+                        data,
+                    )
                 }),
             }
         },
@@ -336,7 +358,7 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
         let Some(name) = name else {
             return Ok(None);
         };
-        let (title, body) = (draft.text)(name);
+        let (title, body, data) = (draft.text)(name);
         let note = NewNotification {
             user,
             kind: draft.kind,
@@ -344,6 +366,7 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
             body,
             entity: draft.entity,
             dedup_key: draft.dedup_key,
+            data,
         };
         let Some(written) = inbox::deliver(conn, tenant, &note, now).await? else {
             return Ok(None);
@@ -361,4 +384,9 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
 
 fn day(at: DateTime<Utc>) -> String {
     at.format("%-d %B %Y").to_string()
+}
+
+/// A moment as email templates get it: `2026-12-08 17:00 UTC`.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
