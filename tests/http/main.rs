@@ -6,6 +6,7 @@ mod bench;
 mod compliance;
 mod cors;
 mod duties;
+mod emails;
 mod gamification;
 mod identity;
 mod links;

@@ -149,23 +149,11 @@ async fn member_and_module(app: &TestApp) -> (String, String, String, String) {
     (owner, ann, ann_id, module)
 }
 
-/// A manager completes the module for Ann, with a certificate.
-async fn complete_for(app: &TestApp, owner: &str, ann_id: &str, module: &str) {
-    let done = app
-        .post(
-            &format!("/v1/members/{ann_id}/progress-overrides"),
-            owner,
-            json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified externally", "allow_certificate": true }),
-        )
-        .await;
-    assert_eq!(done.status, 201, "{}", done.text);
-}
-
 #[actix_web::test]
 async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
     let app = TestApp::new().await;
     let (owner, ann, ann_id, module) = member_and_module(&app).await;
-    complete_for(&app, &owner, &ann_id, &module).await;
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
 
     let inbox = app.get("/v1/me/notifications", &ann).await;
@@ -309,7 +297,7 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     );
     let mut body = Box::pin(live.into_body());
     assert_eq!(frame(&mut body).await, ready(0));
-    complete_for(&app, &owner, &ann_id, &module).await;
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
     let first = frame(&mut body).await;
     let second = frame(&mut body).await;
@@ -405,7 +393,7 @@ async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another
     .await;
     let mut body = Box::pin(stream.into_body());
     assert_eq!(frame(&mut body).await, ready(0));
-    complete_for(&app, &owner, &ann_id, &module).await;
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
     // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
     // two notifications arrive, in order, once.
