@@ -396,7 +396,7 @@ pub fn check(kind: NotificationType, template: &TemplateSource) -> Result<(), No
             errors.push(FieldError::new(
                 part,
                 "length",
-                &format!("must be 1 to {max} characters, not blank"),
+                format!("must be 1 to {max} characters, not blank"),
             ));
         }
     };
@@ -758,7 +758,7 @@ fn check_sizes(template: &TemplateSource) -> Result<(), NotificationsError> {
     ]
     .into_iter()
     .filter(|(_, n, max)| n > max)
-    .map(|(part, _, max)| FieldError::new(part, "length", &format!("at most {max} characters")))
+    .map(|(part, _, max)| FieldError::new(part, "length", format!("at most {max} characters")))
     .collect::<Vec<_>>();
     if too_long.is_empty() {
         Ok(())
