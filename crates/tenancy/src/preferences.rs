@@ -110,16 +110,36 @@ pub struct PreferenceChanges {
     pub types: BTreeMap<String, Option<bool>>,
 }
 
-async fn ensure(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<(), TenancyError> {
+/// Stores the defaults for the member unless they have preferences.
+async fn ensure(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<(), TenancyError> {
     diesel::insert_into(email_preferences::table)
         .values((
-            email_preferences::tenant_id.eq(actor.tenant_id.into_uuid()),
-            email_preferences::user_id.eq(actor.user_id.into_uuid()),
+            email_preferences::tenant_id.eq(tenant.into_uuid()),
+            email_preferences::user_id.eq(user.into_uuid()),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The member's per-type switches, their row locked until the transaction ends (so two changes
+/// of different types both land).
+async fn locked_overrides(
+    conn: &mut AsyncPgConnection,
+    key: (Uuid, Uuid),
+) -> Result<TypeOverrides, TenancyError> {
+    Ok(email_preferences::table
+        .find(key)
+        .select(email_preferences::type_overrides)
+        .for_update()
+        .first::<serde_json::Value>(conn)
+        .await?
+        .into())
 }
 
 /// The actor's own preferences in their tenant (defaults if never set).
@@ -130,7 +150,7 @@ pub async fn get(
     if actor.impersonating {
         return Err(TenancyError::NotAMember);
     }
-    ensure(conn, actor).await?;
+    ensure(conn, actor.tenant_id, actor.user_id).await?;
     Ok(email_preferences::table
         .find((actor.tenant_id.into_uuid(), actor.user_id.into_uuid()))
         .select(EmailPreferences::as_select())
@@ -146,14 +166,7 @@ pub async fn update(
 ) -> Result<EmailPreferences, TenancyError> {
     get(conn, actor).await?;
     let key = (actor.tenant_id.into_uuid(), actor.user_id.into_uuid());
-    // Locked, so two updates of different types both land.
-    let mut overrides: TypeOverrides = email_preferences::table
-        .find(key)
-        .select(email_preferences::type_overrides)
-        .for_update()
-        .first::<serde_json::Value>(conn)
-        .await?
-        .into();
+    let mut overrides = locked_overrides(conn, key).await?;
     for (kind, on) in &changes.types {
         match on {
             Some(on) => overrides.0.insert(kind.clone(), *on),
@@ -237,23 +250,10 @@ pub async fn unsubscribe(
         return Ok(None);
     };
     let key = (tenant.into_uuid(), user.into_uuid());
-    diesel::insert_into(email_preferences::table)
-        .values((
-            email_preferences::tenant_id.eq(key.0),
-            email_preferences::user_id.eq(key.1),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+    ensure(conn, tenant, user).await?;
     let row = match kind {
         Some(kind) => {
-            let mut overrides: TypeOverrides = email_preferences::table
-                .find(key)
-                .select(email_preferences::type_overrides)
-                .for_update()
-                .first::<serde_json::Value>(conn)
-                .await?
-                .into();
+            let mut overrides = locked_overrides(conn, key).await?;
             if overrides.0.get(kind) == Some(&false) {
                 return Ok(Some(current));
             }

@@ -7,11 +7,11 @@ use guild_notifications::NotificationType;
 use guild_notifications::unsubscribe::{Scope, Unsubscribe};
 use guild_tenancy::preferences::{self, DigestFrequency, EmailPreferences};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::segment;
 use crate::state::AppState;
 
@@ -106,6 +106,40 @@ async fn verified(
     })
 }
 
+/// What both unsubscribe operations refuse.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum LinkErrors {
+    /// Not a token Guild signed, or altered.
+    #[response(
+        status = 401,
+        description = "`invalid_token`: not a link Guild signed, or altered",
+        content_type = "application/problem+json"
+    )]
+    Token(Problem),
+    /// The member left the tenant.
+    #[response(
+        status = 404,
+        description = "`member_not_found`",
+        content_type = "application/problem+json"
+    )]
+    Member(Problem),
+    /// No token.
+    #[response(
+        status = 422,
+        description = "`validation_failed`: no token",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+    /// Too many links from this address.
+    #[response(
+        status = 429,
+        description = "`rate_limited`",
+        content_type = "application/problem+json"
+    )]
+    Limited(Problem),
+}
+
 fn member_not_found() -> ApiError {
     ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "member_not_found")
         .detail("the link's member is no longer in that tenant")
@@ -121,13 +155,7 @@ fn member_not_found() -> ApiError {
     tag = "notifications",
     security(()),
     params(TokenQuery),
-    responses(
-        (status = 200, body = UnsubscribeDto, description = "What the link turns off"),
-        (status = 401, description = "`invalid_token`: not a link Guild signed, or altered", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`member_not_found`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: no token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses((status = 200, body = UnsubscribeDto, description = "What the link turns off"), LinkErrors)
 )]
 #[get("/email/unsubscribe")]
 pub(crate) async fn get_email_unsubscribe(
@@ -159,13 +187,7 @@ pub(crate) async fn get_email_unsubscribe(
     tag = "notifications",
     security(()),
     params(TokenQuery),
-    responses(
-        (status = 200, body = UnsubscribeDto, description = "Turned off"),
-        (status = 401, description = "`invalid_token`: not a link Guild signed, or altered", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`member_not_found`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: no token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses((status = 200, body = UnsubscribeDto, description = "Turned off"), LinkErrors)
 )]
 #[post("/email/unsubscribe")]
 pub(crate) async fn unsubscribe_email(
