@@ -17,5 +17,6 @@ mod ops;
 mod problems;
 mod progress;
 mod quizzes;
+mod resilience;
 mod security;
 mod shutdown;

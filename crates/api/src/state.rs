@@ -10,6 +10,7 @@ use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
 use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -29,7 +30,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Recently loaded actors (at most 30 s old).
     pub actors: Arc<ActorCache>,
-    /// Rate limits on sign-in and recovery (Redis with several instances).
+    /// Rate limits on sign-in and recovery (Redis with several instances, counted per instance
+    /// while Redis is down).
     pub limiter: Arc<dyn RateLimiter>,
     /// The limits applied.
     pub limits: Limits,
@@ -57,6 +59,9 @@ pub struct AppState {
     pub pubsub: Arc<dyn PubSub>,
     /// How long a member's stream events are kept for reconnecting clients.
     pub stream_retention: Duration,
+    /// Cancelled when the instance starts shutting down: open event streams end at once, so
+    /// they do not hold the server until its shutdown timeout.
+    pub stopping: CancellationToken,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -160,6 +165,7 @@ impl AppState {
             local_blobs: Some(local),
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
             stream_retention: Duration::from_secs(24 * 3600),
+            stopping: CancellationToken::new(),
         }
     }
 
