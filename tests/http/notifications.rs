@@ -461,3 +461,163 @@ async fn stream_events_older_than_the_retention_window_are_pruned_hourly() {
         Resume::Reset { .. } => panic!("the event inside the window is kept"),
     }
 }
+
+/// The kinds of a member's notifications, sorted.
+async fn kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let inbox = app.get("/v1/me/notifications", token).await;
+    assert_eq!(inbox.status, 200, "{}", inbox.text);
+    let mut kinds: Vec<String> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[actix_web::test]
+async fn a_module_published_to_a_group_notifies_its_members_once_and_only_them() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let cy = app.member(&owner, "cy@acme.example.com", "EMPLOYEE").await;
+    let (ann_id, cy_id) = (app.me_id(&ann).await, app.me_id(&cy).await);
+    let drivers = app.group(&owner, "Drivers", &[&ann_id]).await;
+    let (module, _) = app
+        .module_with_section(
+            &owner,
+            json!({ "title": "Forklifts" }),
+            json!({ "title": "Intro", "content_html": "<p>Hi</p>" }),
+        )
+        .await;
+    // Assigned while a draft: nobody hears of it yet.
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{drivers}"),
+            &owner,
+            json!({ "is_mandatory": true }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    app.run_worker().await;
+    assert!(kinds(&app, &ann).await.is_empty());
+
+    app.publish(&owner, &module).await;
+    app.run_worker().await;
+    assert_eq!(kinds(&app, &ann).await, vec!["NEW_MODULE"]);
+    let inbox = app.get("/v1/me/notifications", &ann).await;
+    assert_eq!(inbox.json["data"][0]["title"], "New module: Forklifts");
+    assert_eq!(inbox.json["data"][0]["link"]["kind"], "MODULE");
+    assert_eq!(inbox.json["data"][0]["link"]["id"], module.as_str());
+    assert!(kinds(&app, &bob).await.is_empty(), "not in the group");
+    assert!(
+        kinds(&app, &owner).await.is_empty(),
+        "not told of their own work"
+    );
+
+    // Assigned to a second group holding Ann and Cy: Cy hears of it, Ann not twice.
+    let loaders = app.group(&owner, "Loaders", &[&ann_id, &cy_id]).await;
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{loaders}"),
+            &owner,
+            json!({ "is_mandatory": false }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    app.run_worker().await;
+    assert_eq!(kinds(&app, &cy).await, vec!["NEW_MODULE"]);
+    assert_eq!(kinds(&app, &ann).await, vec!["NEW_MODULE"]);
+
+    // Every event delivered again notifies nobody twice.
+    let before = count(&app, "SELECT count(*) AS n FROM notifications").await;
+    count(
+        &app,
+        "WITH again AS (UPDATE outbox_events SET status = 'PENDING', available_at = now() \
+         RETURNING 1) SELECT count(*) AS n FROM again",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM notifications").await,
+        before
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM member_stream_events").await,
+        before,
+        "one stream event per notification"
+    );
+}
+
+#[actix_web::test]
+async fn a_material_update_notifies_the_members_who_read_the_module() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Fire drills").await;
+    // Ann reads version 1; Bob never opens it.
+    let read = app.get(&format!("/v1/modules/{module}"), &ann).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    app.run_worker().await;
+    let before_ann = kinds(&app, &ann).await;
+
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Typos", "content_html": "<p>fixed</p>" }),
+        )
+        .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let minor = app
+        .post(
+            &format!("/v1/modules/{module}/versions"),
+            &owner,
+            json!({ "summary": "Fixed typos", "kind": "MINOR" }),
+        )
+        .await;
+    assert_eq!(minor.status, 201, "{}", minor.text);
+    app.run_worker().await;
+    assert_eq!(
+        kinds(&app, &ann).await,
+        before_ann,
+        "a minor version tells nobody"
+    );
+
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "New routes", "content_html": "<p>Use stair B</p>" }),
+        )
+        .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let material = app
+        .post(
+            &format!("/v1/modules/{module}/versions"),
+            &owner,
+            json!({ "summary": "New evacuation routes", "kind": "MATERIAL" }),
+        )
+        .await;
+    assert_eq!(material.status, 201, "{}", material.text);
+    app.run_worker().await;
+    let inbox = app.get("/v1/me/notifications", &ann).await;
+    let updated: Vec<&Value> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] == "MODULE_UPDATED")
+        .collect();
+    assert_eq!(updated.len(), 1, "{}", inbox.text);
+    assert_eq!(updated[0]["title"], "Fire drills was updated");
+    assert_eq!(updated[0]["body"], "Version 3: New evacuation routes");
+    assert!(
+        !kinds(&app, &bob)
+            .await
+            .contains(&"MODULE_UPDATED".to_owned()),
+        "Bob never read it"
+    );
+}

@@ -7,7 +7,9 @@ use guild_assessment::events::{AssignmentGraded, QuizPassed};
 use guild_db::worker::{HandlerError, Registry};
 use guild_gamification::events::{RankChanged, RedemptionApproved, RedemptionRejected};
 use guild_kernel::{TenantId, UserId};
-use guild_notifications::inbox::{self, NewNotification};
+use guild_learning::audience::{self, ModuleAvailable};
+use guild_learning::versions::ModuleUpdated;
+use guild_notifications::inbox::{self, Broadcast, NewNotification};
 use guild_notifications::stream;
 use guild_notifications::{EntityKind, NotificationType};
 use guild_progress::certificates::CertificateIssued;
@@ -74,6 +76,54 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         )
         .at_offset(std::time::Duration::from_secs(25 * 60)),
     );
+    let s = state.clone();
+    registry.on_event("notify_module_available", move |_, e: ModuleAvailable| {
+        let state = s.clone();
+        async move {
+            let tenant = TenantId(e.tenant_id);
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (users, title) = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                let users = audience::newly_available(c, tenant, &e).await?;
+                Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+            })
+            .await?;
+            let Some(title) = title else {
+                return Ok(());
+            };
+            let note = Broadcast {
+                kind: NotificationType::NewModule,
+                title: format!("New module: {title}"),
+                body: "It is now available to you.".to_owned(),
+                entity: Some((EntityKind::Module, e.module_id)),
+                dedup_key: format!("new_module:{}", e.module_id),
+            };
+            broadcast(&state, tenant, &users, &note).await
+        }
+    });
+    let s = state.clone();
+    registry.on_event("notify_module_updated", move |_, e: ModuleUpdated| {
+        let state = s.clone();
+        async move {
+            let tenant = TenantId(e.tenant_id);
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (users, title) = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                let users = audience::readers(c, tenant, e.module_id, e.version).await?;
+                Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+            })
+            .await?;
+            let Some(title) = title else {
+                return Ok(());
+            };
+            let note = Broadcast {
+                kind: NotificationType::ModuleUpdated,
+                title: format!("{title} was updated"),
+                body: format!("Version {}: {}", e.version, e.summary),
+                entity: Some((EntityKind::Module, e.module_id)),
+                dedup_key: format!("module_updated:{}:{}", e.module_id, e.version),
+            };
+            broadcast(&state, tenant, &users, &note).await
+        }
+    });
     on(
         registry,
         state,
@@ -312,6 +362,8 @@ enum NotifyError {
     #[error(transparent)]
     Gamification(#[from] guild_gamification::GamificationError),
     #[error(transparent)]
+    Learning(#[from] guild_learning::LearningError),
+    #[error(transparent)]
     Notifications(#[from] guild_notifications::NotificationsError),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
@@ -325,10 +377,7 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
     let published = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         let name = match draft.subject {
-            Subject::Module(id) => guild_progress::titles::of(conn, tenant, &[id])
-                .await?
-                .pop()
-                .map(|(_, title)| title),
+            Subject::Module(id) => module_title(conn, tenant, id).await?,
             Subject::Reward(id) => guild_gamification::rewards::title_of(conn, tenant, id).await?,
             Subject::Nothing => Some(String::new()),
         };
@@ -357,6 +406,56 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
         crate::routes::stream::publish(state, tenant, user, &event).await;
     }
     Ok(())
+}
+
+/// How many recipients of a broadcast are written per transaction.
+const BROADCAST_BATCH: usize = 500;
+
+/// Delivers one notification to many members, a batch per transaction, each batch's stream
+/// events published once it commits. A redelivered event skips whoever was already notified.
+async fn broadcast(
+    state: &AppState,
+    tenant: TenantId,
+    users: &[Uuid],
+    note: &Broadcast,
+) -> Result<(), HandlerError> {
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    for chunk in users.chunks(BROADCAST_BATCH) {
+        let recipients: Vec<UserId> = chunk.iter().copied().map(UserId).collect();
+        let events = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            let written = inbox::deliver_many(c, tenant, &recipients, note, now).await?;
+            let payloads = written
+                .into_iter()
+                .map(|n| {
+                    Ok((
+                        UserId(n.user_id),
+                        serde_json::to_value(NotificationDto::from(n))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            Ok::<_, NotifyError>(
+                stream::append_many(c, tenant, "notification", &payloads, now).await?,
+            )
+        })
+        .await?;
+        for (user, event) in &events {
+            crate::routes::stream::publish(state, tenant, *user, event).await;
+        }
+    }
+    Ok(())
+}
+
+/// A module's title, `None` once it is deleted.
+async fn module_title(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    module: Uuid,
+) -> Result<Option<String>, NotifyError> {
+    Ok(guild_progress::titles::of(conn, tenant, &[module])
+        .await?
+        .pop()
+        .map(|(_, title)| title))
 }
 
 fn day(at: DateTime<Utc>) -> String {
