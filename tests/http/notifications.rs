@@ -138,13 +138,15 @@ async fn another_tenants_member_cannot_touch_a_notification() {
     assert_eq!(seen.json["data"].as_array().map(Vec::len), Some(0));
 }
 
-/// The owner's token, a member's token and id, and a published module of the tenant.
+/// The owner's token, a member's token and id, and a published module of the tenant. The module
+/// is published before the member joins: nobody is told of it (the tests count what follows).
 async fn member_and_module(app: &TestApp) -> (String, String, String, String) {
     let owner = app.owner("acme").await;
     app.open_catalog(&owner).await;
+    let (module, _) = app.published_module(&owner, "Ladders").await;
+    app.run_worker().await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let ann_id = app.me_id(&ann).await;
-    let (module, _) = app.published_module(&owner, "Ladders").await;
     (owner, ann, ann_id, module)
 }
 

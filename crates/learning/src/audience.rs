@@ -2,7 +2,8 @@
 //! a module that changed materially. The notifications built from these are written by the
 //! worker (`api/src/reactions/notifications.rs`), in batches.
 
-use diesel::sql_types::{Nullable, Uuid as SqlUuid};
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_kernel::{DomainEvent, TenantId};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ pub struct ModuleAvailable {
     pub group_id: Option<Uuid>,
     /// Who made it available (not told about their own work).
     pub by: Uuid,
+    /// When: members who joined the tenant later are not told (it was not news to them).
+    pub at: DateTime<Utc>,
 }
 
 impl DomainEvent for ModuleAvailable {
@@ -34,7 +37,8 @@ struct Recipient {
     user_id: Uuid,
 }
 
-/// The active members a newly available module is for, excluding `by`: the members of `group`
+/// The active members a newly available module is for, excluding `by` and those who joined
+/// after it became available: the members of `group`
 /// (or of every group the module is assigned to), and everyone when the tenant's catalog is
 /// open and the whole module was published. Empty when the module is no longer published.
 pub async fn newly_available(
@@ -46,6 +50,7 @@ pub async fn newly_available(
         "SELECT m.user_id FROM memberships m \
          JOIN modules md ON md.tenant_id = m.tenant_id AND md.id = $2 AND md.status = 'PUBLISHED' \
          WHERE m.tenant_id = $1 AND m.status = 'ACTIVE' AND m.user_id <> $4 \
+           AND m.created_at <= $5 \
            AND ( ($3::uuid IS NULL AND (SELECT t.catalog_open FROM tenants t WHERE t.id = $1)) \
               OR EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
                            ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
@@ -57,6 +62,7 @@ pub async fn newly_available(
     .bind::<SqlUuid, _>(event.module_id)
     .bind::<Nullable<SqlUuid>, _>(event.group_id)
     .bind::<SqlUuid, _>(event.by)
+    .bind::<Timestamptz, _>(event.at)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.user_id).collect())

@@ -583,6 +583,7 @@ pub async fn set_status(
             module_id: id,
             group_id: None,
             by: actor.user_id.into_uuid(),
+            at: Utc::now(),
         };
         guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
     }
@@ -1045,6 +1046,7 @@ pub async fn assign(
             module_id: id,
             group_id: Some(group),
             by: actor.user_id.into_uuid(),
+            at: Utc::now(),
         };
         guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
     }
