@@ -100,3 +100,22 @@ pub async fn readers(
     .await?;
     Ok(rows.into_iter().map(|r| r.user_id).collect())
 }
+
+/// The active mentors of `module`: who grades its submissions and answers its questions.
+pub async fn mentors(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    module: Uuid,
+) -> Result<Vec<Uuid>, LearningError> {
+    let rows: Vec<Recipient> = guild_db::sql(
+        "SELECT mm.user_id FROM module_mentors mm \
+         JOIN memberships m ON m.tenant_id = mm.tenant_id AND m.user_id = mm.user_id \
+                           AND m.status = 'ACTIVE' \
+         WHERE mm.tenant_id = $1 AND mm.module_id = $2 ORDER BY mm.user_id",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(module)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.user_id).collect())
+}

@@ -379,6 +379,25 @@ async fn a_broadcast_reaches_each_active_member_once_per_key() {
 }
 
 #[tokio::test]
+async fn the_table_takes_every_notification_type_and_entity_kind() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    for (i, kind) in NotificationType::ALL.iter().enumerate() {
+        let entity = EntityKind::ALL[i % EntityKind::ALL.len()];
+        let n = NewNotification {
+            kind: *kind,
+            entity: Some((entity, Uuid::now_v7())),
+            ..note(&people[0], &format!("every_kind:{i}"))
+        };
+        let written = deliver(&db, t, &n, at(0)).await;
+        assert!(
+            matches!(written, Ok(Some(_))),
+            "{kind:?} / {entity:?}: {written:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn long_titles_are_cut_and_blank_ones_refused() {
     let db = TestDb::new().await;
     let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;

@@ -3,7 +3,7 @@
 //! event), then an event on their stream, published to the instances holding it once committed.
 
 use chrono::{DateTime, Utc};
-use guild_assessment::events::{AssignmentGraded, QuizPassed};
+use guild_assessment::events::{AssignmentGraded, AssignmentSubmitted, QuizPassed};
 use guild_db::worker::{HandlerError, Registry};
 use guild_gamification::events::{RankChanged, RedemptionApproved, RedemptionRejected};
 use guild_kernel::{TenantId, UserId};
@@ -124,6 +124,44 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             broadcast(&state, tenant, &users, &note).await
         }
     });
+    let s = state.clone();
+    registry.on_event(
+        "notify_submission_received",
+        move |_, e: AssignmentSubmitted| {
+            let state = s.clone();
+            async move {
+                let tenant = TenantId(e.tenant_id);
+                let mut conn = guild_db::connect(&state.db).await?;
+                let (mut users, title) =
+                    guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                        let users = audience::mentors(c, tenant, e.module_id).await?;
+                        Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+                    })
+                    .await?;
+                // A mentor who submitted to their own module's assignment is not told of it.
+                users.retain(|u| *u != e.user_id);
+                let Some(title) = title else {
+                    return Ok(());
+                };
+                let what = if e.number > 1 {
+                    format!("Resubmission {}", e.number)
+                } else {
+                    "A first submission".to_owned()
+                };
+                let note = Broadcast {
+                    kind: NotificationType::SubmissionReceived,
+                    title: format!("New submission to grade in {title}"),
+                    body: format!(
+                        "{what}{}.",
+                        if e.late { ", after the due date" } else { "" }
+                    ),
+                    entity: Some((EntityKind::Submission, e.submission_id)),
+                    dedup_key: format!("submission_received:{}", e.submission_id),
+                };
+                broadcast(&state, tenant, &users, &note).await
+            }
+        },
+    );
     on(
         registry,
         state,
@@ -356,7 +394,7 @@ where
 
 /// What writing a notification can fail with.
 #[derive(Debug, thiserror::Error)]
-enum NotifyError {
+pub(crate) enum NotifyError {
     #[error(transparent)]
     Db(#[from] guild_db::DbError),
     #[error(transparent)]
@@ -367,6 +405,23 @@ enum NotifyError {
     Notifications(#[from] guild_notifications::NotificationsError),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+}
+
+/// Writes `note` and its stream event in the caller's tenant transaction; answers the event to
+/// publish once that commits (`None` when the member already has it or is not active).
+pub(crate) async fn write(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    note: &NewNotification,
+    now: DateTime<Utc>,
+) -> Result<Option<stream::StreamEvent>, NotifyError> {
+    let Some(written) = inbox::deliver(conn, tenant, note, now).await? else {
+        return Ok(None);
+    };
+    let payload = serde_json::to_value(NotificationDto::from(written))?;
+    Ok(Some(
+        stream::append(conn, tenant, note.user, "notification", &payload, now).await?,
+    ))
 }
 
 /// Writes the notification and its stream event in the member's tenant, then publishes it.
@@ -394,12 +449,7 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
             entity: draft.entity,
             dedup_key: draft.dedup_key,
         };
-        let Some(written) = inbox::deliver(conn, tenant, &note, now).await? else {
-            return Ok(None);
-        };
-        let payload = serde_json::to_value(NotificationDto::from(written))?;
-        let event = stream::append(conn, tenant, user, "notification", &payload, now).await?;
-        Ok::<_, NotifyError>(Some(event))
+        write(conn, tenant, &note, now).await
     })
     .await?;
     if let Some(event) = published {
