@@ -43,6 +43,8 @@ guild_kernel::string_enum!(
         RankUp => "RANK_UP",
         /// The member's assignment submission was graded.
         AssignmentGraded => "ASSIGNMENT_GRADED",
+        /// A submission to an assignment of a module the member mentors awaits grading.
+        SubmissionReceived => "SUBMISSION_RECEIVED",
     }
 );
 
