@@ -1,12 +1,11 @@
 //! The member's inbox and event stream over HTTP: listing, the badge, read state, the archive,
 //! nobody else's; notifications from domain events, once; the stream live and resumed.
 
-use std::pin::Pin;
-
 use chrono::Utc;
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::inbox::{self, NewNotification};
 use guild_notifications::{EntityKind, NotificationType};
+use guild_tests::sse::{frame_id as id_of, next_frame as frame, ready_frame as ready};
 use guild_tests::{TestApp, World, access, assert_problem, count};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -252,33 +251,6 @@ async fn push(w: &World, tenant: Uuid, user: Uuid, n: i64, publish: bool) -> i64
             .expect("published");
     }
     event.seq
-}
-
-/// The next frame of an open event stream (each frame is one chunk).
-async fn frame<B: actix_web::body::MessageBody>(body: &mut Pin<Box<B>>) -> String {
-    let chunk = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
-    )
-    .await
-    .expect("a frame within 10 s")
-    .expect("the stream is still open");
-    let Ok(bytes) = chunk else {
-        panic!("the stream failed");
-    };
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
-
-/// The frame a stream opens with: continuing after `after`.
-fn ready(after: i64) -> String {
-    format!("retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n")
-}
-
-fn id_of(frame: &str) -> Option<i64> {
-    frame
-        .lines()
-        .find_map(|l| l.strip_prefix("id: "))
-        .and_then(|id| id.parse().ok())
 }
 
 #[actix_web::test]
