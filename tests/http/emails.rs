@@ -104,15 +104,17 @@ async fn each_preference_delivers_the_emails_it_says_once() {
     let got = |i: usize| subjects(&notices_in(&all, &people[i].0));
     let certificate = "Your certificate for Ladders".to_owned();
     let completed = "Ladders was marked complete for you".to_owned();
-    assert_eq!(got(0), [completed.clone(), certificate.clone()]);
-    assert_eq!(got(1), std::slice::from_ref(&completed));
-    assert_eq!(got(2), std::slice::from_ref(&completed));
+    // The XP the completion earned is in the rewards category, on for all three.
+    let xp = "You earned 100 XP".to_owned();
+    assert_eq!(got(0), [completed.clone(), xp.clone(), certificate.clone()]);
+    assert_eq!(got(1), [completed.clone(), xp.clone()]);
+    assert_eq!(got(2), [completed.clone(), xp.clone()]);
     assert!(got(3).is_empty());
     assert!(got(4).is_empty(), "waits for the digest");
-    // Everyone has both notifications in the app, whatever they get by email.
+    // Everyone has the three notifications in the app, whatever they get by email.
     for (_, token, _) in &people {
         let inbox = app.get("/v1/me/notifications", token).await;
-        assert_eq!(inbox.json["data"].as_array().map(Vec::len), Some(2));
+        assert_eq!(inbox.json["data"].as_array().map(Vec::len), Some(3));
     }
     let prefs = app.get("/v1/me/email-preferences", &people[1].1).await;
     assert_eq!(prefs.json["types"], json!({ "PROGRESS_OVERRIDE": true }));
@@ -155,7 +157,7 @@ async fn each_preference_delivers_the_emails_it_says_once() {
     let digest = notices(&smtp, &people[4].0);
     assert_eq!(digest.len(), 1, "{digest:?}");
     assert!(
-        digest[0].subject.ends_with(": 2 notifications"),
+        digest[0].subject.ends_with(": 3 notifications"),
         "{}",
         digest[0].subject
     );
@@ -369,8 +371,19 @@ async fn a_notification_email_carries_one_click_unsubscribe_and_escapes_what_mem
     app.complete_for(&owner, &ann_id, &second).await;
     app.run_worker().await;
     let after = subjects(&notices(&smtp, "ann@acme.example.com"));
-    assert_eq!(after.len(), 3, "{after:?}");
+    // Before: the override, the certificate and the XP; now the new module, the override and
+    // the XP again, and no second certificate.
+    assert_eq!(after.len(), 6, "{after:?}");
     assert!(after.contains(&"Ladders was marked complete for you".to_owned()));
+    assert!(after.contains(&"New module: Ladders".to_owned()));
+    assert_eq!(
+        after
+            .iter()
+            .filter(|s| s.starts_with("Your certificate for"))
+            .count(),
+        1,
+        "{after:?}"
+    );
 }
 
 /// The token in the `List-Unsubscribe` header of the newest notification email to `to`.
@@ -628,7 +641,8 @@ async fn a_tenant_writes_its_own_templates_per_locale_over_the_english_ones() {
         subjects(&notices(&smtp, "ann@acme.example.com")),
         [
             "Lestve was marked complete for you",
-            "Vaše potrdilo: Lestve"
+            "Vaše potrdilo: Lestve",
+            "You earned 100 XP"
         ]
     );
     let slovenian = notices(&smtp, "ann@acme.example.com")

@@ -18,5 +18,6 @@ mod ops;
 mod problems;
 mod progress;
 mod quizzes;
+mod resilience;
 mod security;
 mod shutdown;

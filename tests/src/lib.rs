@@ -4,7 +4,8 @@
 //! `app.post(uri, token, body)` (and `put`, `patch`, `delete`), each a [`Request`] that headers
 //! (`.if_match`, `.idempotency_key`, `.header`) refine before it is awaited into a [`Reply`]. The
 //! fixtures on [`TestApp`] (`owner`, `member`, `published_module`, `quiz`, `group`, …) make what
-//! tests need before they test something; [`assert_problem`] checks an error reply.
+//! tests need before they test something; [`assert_problem`] checks an error reply; [`sse`] reads
+//! an event stream frame by frame.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -15,6 +16,7 @@ use guild_testkit::TestDb;
 
 mod app;
 mod fixtures;
+pub mod sse;
 
 pub use app::{IntoRequest, Request, TestApp};
 pub use fixtures::{fields, id};

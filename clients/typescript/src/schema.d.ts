@@ -35,8 +35,9 @@ export interface paths {
         /**
          * Get the Prometheus metrics.
          * @description Unauthenticated (keep `/metrics` off the public network, or serve it on
-         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
-         *     OpenMetrics text format.
+         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, the database pool's state, and
+         *     whether Redis is degraded (`guild_dependency_degraded`, `guild_dependency_degradations_total`), in the OpenMetrics
+         *     text format.
          */
         get: operations["get_metrics"];
         put?: never;
@@ -56,8 +57,10 @@ export interface paths {
         };
         /**
          * Get readiness: the readiness probe.
-         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
-         *     otherwise 503 `not_ready` with the state of each check in `checks`.
+         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when the database
+         *     answers, with each check's state in `checks`: Redis not answering is `degraded`, not a reason to take the instance
+         *     out of service (rate limits then count per instance, real-time pushes reach the instance's own streams, and both
+         *     return to Redis when it answers). 503 `not_ready`, with `checks`, when the database does not answer.
          */
         get: operations["get_readiness"];
         put?: never;
@@ -2598,7 +2601,8 @@ export interface paths {
          *     after `Last-Event-ID` when given (every event after it, in order), else with what happens from
          *     now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
          *     no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
-         *     `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
+         *     `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`). The
+         *     server ends the stream when it shuts down: reconnect with `Last-Event-ID` to resume.
          */
         get: operations["open_my_stream"];
         put?: never;
@@ -4272,7 +4276,7 @@ export interface components {
             updated_at?: string | null;
         };
         /** @enum {string} */
-        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED";
+        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED" | "SUBMISSION_RECEIVED";
         /** @description An option with its answer key (authors only). */
         OptionDto: {
             /**
@@ -4678,15 +4682,17 @@ export interface components {
         /** @description The instance can serve traffic. */
         Readiness: {
             /**
-             * @description Always `ready`.
+             * @description Always `ready`, also while an optional dependency is `degraded`.
              * @example ready
              */
             status: string;
             /**
-             * @description Each dependency and its state: `ok`, `down` or `not_configured`.
+             * @description Each dependency and its state: `ok`; `degraded` (Redis does not answer: the instance
+             *     serves with rate limits counted per instance and real-time pushes delivered within the
+             *     instance until it answers again); `down` (the database: not ready); or `not_configured`.
              * @example {
              *       "database": "ok",
-             *       "redis": "not_configured"
+             *       "redis": "degraded"
              *     }
              */
             checks: {
@@ -5914,7 +5920,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every dependency answers */
+            /** @description The database answers; `checks.redis` is `degraded` while Redis does not */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5925,7 +5931,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            /** @description A dependency is down */
+            /** @description The database is down */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

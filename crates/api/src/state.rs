@@ -12,6 +12,7 @@ use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
 use guild_notifications::email::MailLinks;
 use guild_notifications::unsubscribe::UnsubscribeKey;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -31,7 +32,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Recently loaded actors (at most 30 s old).
     pub actors: Arc<ActorCache>,
-    /// Rate limits on sign-in and recovery (Redis with several instances).
+    /// Rate limits on sign-in and recovery (Redis with several instances, counted per instance
+    /// while Redis is down).
     pub limiter: Arc<dyn RateLimiter>,
     /// The limits applied.
     pub limits: Limits,
@@ -61,6 +63,9 @@ pub struct AppState {
     pub stream_retention: Duration,
     /// Signs the one-click unsubscribe links of notification emails.
     pub unsubscribe_key: UnsubscribeKey,
+    /// Cancelled when the instance starts shutting down: open event streams end at once, so
+    /// they do not hold the server until its shutdown timeout.
+    pub stopping: CancellationToken,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -167,6 +172,7 @@ impl AppState {
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
             stream_retention: Duration::from_secs(24 * 3600),
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
+            stopping: CancellationToken::new(),
         }
     }
 

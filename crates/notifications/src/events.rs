@@ -18,3 +18,17 @@ pub struct NotificationDelivered {
 impl guild_kernel::DomainEvent for NotificationDelivered {
     const KIND: &'static str = "notifications.delivered";
 }
+
+/// A broadcast reached many inboxes (up to 1,000 notifications): each one's email follows as
+/// for [`NotificationDelivered`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastDelivered {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The notifications written.
+    pub notification_ids: Vec<Uuid>,
+}
+
+impl guild_kernel::DomainEvent for BroadcastDelivered {
+    const KIND: &'static str = "notifications.broadcast_delivered";
+}

@@ -43,6 +43,8 @@ guild_kernel::string_enum!(
         RankUp => "RANK_UP",
         /// The member's assignment submission was graded.
         AssignmentGraded => "ASSIGNMENT_GRADED",
+        /// A submission to an assignment of a module the member mentors awaits grading.
+        SubmissionReceived => "SUBMISSION_RECEIVED",
     }
 );
 
@@ -91,7 +93,7 @@ impl NotificationType {
         Some(match self {
             Self::NewModule | Self::ModuleUpdated | Self::NewKnowledge => C::NewModules,
             Self::DeadlineReminder => C::DeadlineReminders,
-            Self::QuizResult | Self::AssignmentGraded => C::QuizResults,
+            Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
             Self::CommentReply
             | Self::RadarApproved
             | Self::RadarRejected

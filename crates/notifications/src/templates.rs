@@ -154,6 +154,10 @@ pub fn variables(kind: NotificationType) -> &'static [&'static str] {
         N::RankUp => &["rank", "lifetime_xp"],
         N::RewardApproved => &["reward", "cost_xp"],
         N::RewardRejected => &["reward", "cost_xp", "reason"],
+        N::NewModule => &["module"],
+        N::ModuleUpdated => &["module", "version", "summary"],
+        N::XpEarned => &["xp"],
+        N::SubmissionReceived => &["module", "late"],
         _ => &[],
     }
 }
@@ -182,6 +186,10 @@ pub fn sample(kind: NotificationType) -> Value {
         "reward": "Coffee mug",
         "cost_xp": 150,
         "reason": "Out of stock this month",
+        "version": 3,
+        "summary": "New evacuation routes",
+        "xp": 100,
+        "late": false,
     });
     if let Some(map) = values.as_object_mut() {
         for name in variables(kind) {

@@ -20,7 +20,7 @@ use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::{Email, MailError};
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::email::{self, Frequency, Outgoing};
-use guild_notifications::events::NotificationDelivered;
+use guild_notifications::events::{BroadcastDelivered, NotificationDelivered};
 use guild_tenancy::members::InviteRequested;
 use guild_tenancy::recovery::{self, Minted, PasswordResetRequested, VerificationRequested};
 
@@ -93,6 +93,16 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         },
     );
     let s = state.clone();
+    registry.on_event("email_broadcast", move |_, event: BroadcastDelivered| {
+        let state = s.clone();
+        async move {
+            for id in &event.notification_ids {
+                email_one(&state, TenantId(event.tenant_id), *id).await?;
+            }
+            Ok(())
+        }
+    });
+    let s = state.clone();
     registry.on_job(move |_, _: SendDigests| {
         let state = s.clone();
         async move { send_digests(&state).await }
@@ -158,16 +168,19 @@ async fn email_notification(
     state: &AppState,
     event: &NotificationDelivered,
 ) -> Result<(), HandlerError> {
-    let tenant = TenantId(event.tenant_id);
+    email_one(state, TenantId(event.tenant_id), event.notification_id).await
+}
+
+/// Emails notification `id` if its recipient wants it now and it was not sent yet (its row is
+/// locked and marked in the same transaction: a redelivered event sends nothing twice).
+async fn email_one(state: &AppState, tenant: TenantId, id: uuid::Uuid) -> Result<(), HandlerError> {
     let links = state.mail_links();
     let now = state.clock.now();
     let mut conn = guild_db::connect(&state.db).await?;
     guild_db::tenant_transaction(
         &mut conn,
         tenant,
-        async |conn| match email::prepare_immediate(conn, tenant, event.notification_id, &links)
-            .await?
-        {
+        async |conn| match email::prepare_immediate(conn, tenant, id, &links).await? {
             Some(outgoing) => send_and_record(state, conn, tenant, outgoing, now).await,
             None => Ok(()),
         },

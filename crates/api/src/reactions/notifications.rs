@@ -3,11 +3,13 @@
 //! event), then an event on their stream, published to the instances holding it once committed.
 
 use chrono::{DateTime, Utc};
-use guild_assessment::events::{AssignmentGraded, QuizPassed};
+use guild_assessment::events::{AssignmentGraded, AssignmentSubmitted, QuizPassed};
 use guild_db::worker::{HandlerError, Registry};
 use guild_gamification::events::{RankChanged, RedemptionApproved, RedemptionRejected};
 use guild_kernel::{TenantId, UserId};
-use guild_notifications::inbox::{self, NewNotification};
+use guild_learning::audience::{self, ModuleAvailable};
+use guild_learning::versions::ModuleUpdated;
+use guild_notifications::inbox::{self, Broadcast, NewNotification};
 use guild_notifications::stream;
 use guild_notifications::{EntityKind, NotificationType};
 use guild_progress::certificates::CertificateIssued;
@@ -74,6 +76,95 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             &PruneStreams::default(),
         )
         .at_offset(std::time::Duration::from_secs(25 * 60)),
+    );
+    let s = state.clone();
+    registry.on_event("notify_module_available", move |_, e: ModuleAvailable| {
+        let state = s.clone();
+        async move {
+            let tenant = TenantId(e.tenant_id);
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (users, title) = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                let users = audience::newly_available(c, tenant, &e).await?;
+                Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+            })
+            .await?;
+            let Some(title) = title else {
+                return Ok(());
+            };
+            let note = Broadcast {
+                kind: NotificationType::NewModule,
+                title: format!("New module: {title}"),
+                body: "It is now available to you.".to_owned(),
+                entity: Some((EntityKind::Module, e.module_id)),
+                dedup_key: format!("new_module:{}", e.module_id),
+                data: json!({ "module": title }),
+            };
+            broadcast(&state, tenant, &users, &note).await
+        }
+    });
+    let s = state.clone();
+    registry.on_event("notify_module_updated", move |_, e: ModuleUpdated| {
+        let state = s.clone();
+        async move {
+            let tenant = TenantId(e.tenant_id);
+            let mut conn = guild_db::connect(&state.db).await?;
+            let (users, title) = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                let users = audience::readers(c, tenant, e.module_id, e.version).await?;
+                Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+            })
+            .await?;
+            let Some(title) = title else {
+                return Ok(());
+            };
+            let note = Broadcast {
+                kind: NotificationType::ModuleUpdated,
+                title: format!("{title} was updated"),
+                body: format!("Version {}: {}", e.version, e.summary),
+                entity: Some((EntityKind::Module, e.module_id)),
+                dedup_key: format!("module_updated:{}:{}", e.module_id, e.version),
+                data: json!({ "module": title, "version": e.version, "summary": e.summary }),
+            };
+            broadcast(&state, tenant, &users, &note).await
+        }
+    });
+    let s = state.clone();
+    registry.on_event(
+        "notify_submission_received",
+        move |_, e: AssignmentSubmitted| {
+            let state = s.clone();
+            async move {
+                let tenant = TenantId(e.tenant_id);
+                let mut conn = guild_db::connect(&state.db).await?;
+                let (mut users, title) =
+                    guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                        let users = audience::mentors(c, tenant, e.module_id).await?;
+                        Ok::<_, NotifyError>((users, module_title(c, tenant, e.module_id).await?))
+                    })
+                    .await?;
+                // A mentor who submitted to their own module's assignment is not told of it.
+                users.retain(|u| *u != e.user_id);
+                let Some(title) = title else {
+                    return Ok(());
+                };
+                let what = if e.number > 1 {
+                    format!("Resubmission {}", e.number)
+                } else {
+                    "A first submission".to_owned()
+                };
+                let note = Broadcast {
+                    kind: NotificationType::SubmissionReceived,
+                    title: format!("New submission to grade in {title}"),
+                    body: format!(
+                        "{what}{}.",
+                        if e.late { ", after the due date" } else { "" }
+                    ),
+                    entity: Some((EntityKind::Submission, e.submission_id)),
+                    dedup_key: format!("submission_received:{}", e.submission_id),
+                    data: json!({ "module": title, "late": e.late }),
+                };
+                broadcast(&state, tenant, &users, &note).await
+            }
+        },
     );
     on(
         registry,
@@ -328,15 +419,34 @@ where
 
 /// What writing a notification can fail with.
 #[derive(Debug, thiserror::Error)]
-enum NotifyError {
+pub(crate) enum NotifyError {
     #[error(transparent)]
     Db(#[from] guild_db::DbError),
     #[error(transparent)]
     Gamification(#[from] guild_gamification::GamificationError),
     #[error(transparent)]
+    Learning(#[from] guild_learning::LearningError),
+    #[error(transparent)]
     Notifications(#[from] guild_notifications::NotificationsError),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+}
+
+/// Writes `note` and its stream event in the caller's tenant transaction; answers the event to
+/// publish once that commits (`None` when the member already has it or is not active).
+pub(crate) async fn write(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    note: &NewNotification,
+    now: DateTime<Utc>,
+) -> Result<Option<stream::StreamEvent>, NotifyError> {
+    let Some(written) = inbox::deliver(conn, tenant, note, now).await? else {
+        return Ok(None);
+    };
+    let payload = serde_json::to_value(NotificationDto::from(written))?;
+    Ok(Some(
+        stream::append(conn, tenant, note.user, "notification", &payload, now).await?,
+    ))
 }
 
 /// Writes the notification and its stream event in the member's tenant, then publishes it.
@@ -347,10 +457,7 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
     let published = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         let name = match draft.subject {
-            Subject::Module(id) => guild_progress::titles::of(conn, tenant, &[id])
-                .await?
-                .pop()
-                .map(|(_, title)| title),
+            Subject::Module(id) => module_title(conn, tenant, id).await?,
             Subject::Reward(id) => guild_gamification::rewards::title_of(conn, tenant, id).await?,
             Subject::Nothing => Some(String::new()),
         };
@@ -368,18 +475,63 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
             dedup_key: draft.dedup_key,
             data,
         };
-        let Some(written) = inbox::deliver(conn, tenant, &note, now).await? else {
-            return Ok(None);
-        };
-        let payload = serde_json::to_value(NotificationDto::from(written))?;
-        let event = stream::append(conn, tenant, user, "notification", &payload, now).await?;
-        Ok::<_, NotifyError>(Some(event))
+        write(conn, tenant, &note, now).await
     })
     .await?;
     if let Some(event) = published {
         crate::routes::stream::publish(state, tenant, user, &event).await;
     }
     Ok(())
+}
+
+/// How many recipients of a broadcast are written per transaction.
+const BROADCAST_BATCH: usize = 500;
+
+/// Delivers one notification to many members, a batch per transaction, each batch's stream
+/// events published once it commits. A redelivered event skips whoever was already notified.
+async fn broadcast(
+    state: &AppState,
+    tenant: TenantId,
+    users: &[Uuid],
+    note: &Broadcast,
+) -> Result<(), HandlerError> {
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    for chunk in users.chunks(BROADCAST_BATCH) {
+        let recipients: Vec<UserId> = chunk.iter().copied().map(UserId).collect();
+        let events = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            let written = inbox::deliver_many(c, tenant, &recipients, note, now).await?;
+            let payloads = written
+                .into_iter()
+                .map(|n| {
+                    Ok((
+                        UserId(n.user_id),
+                        serde_json::to_value(NotificationDto::from(n))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            Ok::<_, NotifyError>(
+                stream::append_many(c, tenant, "notification", &payloads, now).await?,
+            )
+        })
+        .await?;
+        for (user, event) in &events {
+            crate::routes::stream::publish(state, tenant, *user, event).await;
+        }
+    }
+    Ok(())
+}
+
+/// A module's title, `None` once it is deleted.
+async fn module_title(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    module: Uuid,
+) -> Result<Option<String>, NotifyError> {
+    Ok(guild_progress::titles::of(conn, tenant, &[module])
+        .await?
+        .pop()
+        .map(|(_, title)| title))
 }
 
 fn day(at: DateTime<Utc>) -> String {

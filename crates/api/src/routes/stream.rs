@@ -7,6 +7,9 @@
 //! event and refetches what it shows. Comments (`: keep-alive`) every 15 seconds keep proxies
 //! from closing an idle stream.
 //!
+//! When the instance starts shutting down (`AppState::stopping`), every open stream ends at once:
+//! the client reconnects after the `retry` delay and resumes after its last id, elsewhere.
+//!
 //! On the server, a stream subscribes to its member's channel on the kernel's `PubSub` before it
 //! reads what it missed from PostgreSQL, so nothing falls between the two; an event published
 //! out of order or lost (a lagging subscriber, another instance's failed publish) is read back
@@ -58,7 +61,8 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
 /// after `Last-Event-ID` when given (every event after it, in order), else with what happens from
 /// now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
 /// no `id` of its own), `notification` (data: a `NotificationDto`) and `reset` (data:
-/// `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
+/// `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`). The
+/// server ends the stream when it shuts down: reconnect with `Last-Event-ID` to resume.
 #[utoipa::path(tag = "notifications",
     params(("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it")),
     responses(
@@ -198,6 +202,9 @@ impl Open {
                 _ = self.heartbeat.tick() => {
                     return Some(web::Bytes::from_static(b": keep-alive\n\n"));
                 }
+                // The instance is shutting down: end the stream so the server need not wait for
+                // it; the client reconnects (to another instance) and resumes after its last id.
+                () = self.state.stopping.cancelled() => return None,
             }
         }
     }
