@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::test::{TestRequest, call_service, read_body};
 use chrono::{Duration, SubsecRound, Utc};
 use guild_kernel::{Clock, ManualClock};
-use guild_tests::sse::{frame, ready};
+use guild_tests::sse::{next_frame as frame, ready_frame as ready};
 use guild_tests::{TestApp, access, assert_problem, instance};
 use serde_json::{Value, json};
 

@@ -4,7 +4,8 @@
 //! `app.post(uri, token, body)` (and `put`, `patch`, `delete`), each a [`Request`] that headers
 //! (`.if_match`, `.idempotency_key`, `.header`) refine before it is awaited into a [`Reply`]. The
 //! fixtures on [`TestApp`] (`owner`, `member`, `published_module`, `quiz`, `group`, …) make what
-//! tests need before they test something; [`assert_problem`] checks an error reply.
+//! tests need before they test something; [`assert_problem`] checks an error reply; [`sse`] reads
+//! an event stream frame by frame.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -394,6 +395,12 @@ pub struct Received {
     pub subject: String,
     /// The plain-text body.
     pub text: String,
+    /// The HTML body (empty without one).
+    pub html: String,
+    /// The `List-Unsubscribe` header (empty without one).
+    pub list_unsubscribe: String,
+    /// The `List-Unsubscribe-Post` header (empty without one).
+    pub list_unsubscribe_post: String,
 }
 
 impl Received {
@@ -413,13 +420,22 @@ pub struct SmtpSink {
     dir: std::path::PathBuf,
 }
 
-/// Prints `To`, `Subject` and the plain body of one message, NUL-separated.
+/// Prints `To`, `Subject`, the plain and HTML bodies and the unsubscribe headers of one
+/// message, NUL-separated.
 const PARSE_MESSAGE: &str = r#"
 import email, email.policy, sys
 with open(sys.argv[1], "rb") as f:
     msg = email.message_from_binary_file(f, policy=email.policy.default)
 plain = msg.get_body(("plain",))
-sys.stdout.write("\0".join([msg["To"] or "", msg["Subject"] or "", plain.get_content() if plain is not None else ""]))
+html = msg.get_body(("html",))
+sys.stdout.write("\0".join([
+    msg["To"] or "",
+    msg["Subject"] or "",
+    plain.get_content() if plain is not None else "",
+    html.get_content() if html is not None else "",
+    msg["List-Unsubscribe"] or "",
+    msg["List-Unsubscribe-Post"] or "",
+]))
 "#;
 
 impl SmtpSink {
@@ -499,9 +515,21 @@ impl SmtpSink {
                     to: fields.next().unwrap_or_default(),
                     subject: fields.next().unwrap_or_default(),
                     text: fields.next().unwrap_or_default(),
+                    html: fields.next().unwrap_or_default(),
+                    list_unsubscribe: fields.next().unwrap_or_default(),
+                    list_unsubscribe_post: fields.next().unwrap_or_default(),
                 }
             })
             .collect()
+    }
+
+    /// `mailer` (the app's recording one, so fixtures still read invitation links) and this
+    /// server both getting every email, the server after `mailer` accepted it.
+    pub fn alongside(
+        &self,
+        mailer: std::sync::Arc<dyn guild_kernel::ports::Mailer>,
+    ) -> std::sync::Arc<dyn guild_kernel::ports::Mailer> {
+        std::sync::Arc::new(Tee(mailer, self.mailer()))
     }
 
     /// The messages received for `to`, oldest first.
@@ -510,6 +538,25 @@ impl SmtpSink {
             .into_iter()
             .filter(|m| m.to.contains(to))
             .collect()
+    }
+}
+
+/// Sends every email through both mailers, in order; fails as the first that fails.
+#[derive(Debug)]
+struct Tee(
+    std::sync::Arc<dyn guild_kernel::ports::Mailer>,
+    guild_integrations::mail::SmtpMailer,
+);
+
+impl guild_kernel::ports::Mailer for Tee {
+    fn send<'a>(
+        &'a self,
+        email: &'a guild_kernel::ports::Email,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<(), guild_kernel::ports::MailError>> {
+        Box::pin(async move {
+            self.0.send(email).await?;
+            self.1.send(email).await
+        })
     }
 }
 

@@ -23,9 +23,9 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, compliance, gamification, groups, leaderboard, me,
-    media, members, module_categories, modules, ops, presence, progress, quizzes, redemptions,
-    rewards, stream, tenants, xp,
+    V1, api_keys, assignments, audit, auth, compliance, email, gamification, groups, leaderboard,
+    me, media, members, module_categories, modules, notification_templates, ops, presence,
+    progress, quizzes, redemptions, rewards, stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -55,6 +55,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(tenants::configure)
         .configure(stream::configure)
         .configure(presence::configure)
+        .configure(notification_templates::configure)
+        .configure(email::configure)
         .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)

@@ -68,6 +68,10 @@ pub struct Config {
     pub mail_from: String,
     /// `GUILD_PUBLIC_URL`: the web app's base URL, for links in emails.
     pub public_url: String,
+    /// `GUILD_UNSUBSCRIBE_SECRET`: signs the one-click unsubscribe links of notification emails;
+    /// required in production (32+ bytes). Without it a random key is made at start, so links
+    /// in emails sent before a restart stop working.
+    pub unsubscribe_secret: Option<String>,
     /// `GUILD_API_URL`: the API's public base URL (default `http://localhost:<port>`), for links
     /// the API hands out (certificate verification, local-storage URLs).
     pub api_url: String,
@@ -359,6 +363,17 @@ impl Config {
                 .push("GUILD_JWT_SECRET: required in production (at least 32 bytes)".into()),
             _ => {}
         }
+        let unsubscribe_secret = r.raw("GUILD_UNSUBSCRIBE_SECRET").map(str::to_owned);
+        match &unsubscribe_secret {
+            Some(secret) if secret.len() < 32 => r.errors.push(
+                "GUILD_UNSUBSCRIBE_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ),
+            None if env == Environment::Production => r.errors.push(
+                "GUILD_UNSUBSCRIBE_SECRET: required in production (at least 32 bytes)".into(),
+            ),
+            _ => {}
+        }
         let access_ttl =
             Duration::from_secs(r.number("GUILD_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400));
         let actor_cache = Duration::from_secs(r.number("GUILD_ACTOR_CACHE_SECS", 30, 0, 30));
@@ -438,6 +453,7 @@ impl Config {
             smtp_url,
             mail_from,
             public_url,
+            unsubscribe_secret,
             api_url,
             blobs,
             invite_caps,
@@ -488,23 +504,40 @@ mod tests {
     fn production_does_not_migrate_unless_told() {
         let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
         let blob_key = ("GUILD_BLOB_SIGNING_KEY", "fedcba9876543210fedcba9876543210");
-        let config =
-            Config::from_vars(&vars(&[("GUILD_ENV", "production"), secret, blob_key])).unwrap();
+        let unsubscribe = (
+            "GUILD_UNSUBSCRIBE_SECRET",
+            "00112233445566778899aabbccddeeff",
+        );
+        let config = Config::from_vars(&vars(&[
+            ("GUILD_ENV", "production"),
+            secret,
+            blob_key,
+            unsubscribe,
+        ]))
+        .unwrap();
         assert!(!config.migrate_on_start);
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             ("GUILD_MIGRATE_ON_START", "true"),
             secret,
             blob_key,
+            unsubscribe,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
         let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
         assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
-        assert!(err.0[1].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        assert!(err.0[1].starts_with("GUILD_UNSUBSCRIBE_SECRET: required in production"));
+        assert!(err.0[2].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        let short = Config::from_vars(&vars(&[("GUILD_UNSUBSCRIBE_SECRET", "short")])).unwrap_err();
+        assert_eq!(
+            short.0,
+            ["GUILD_UNSUBSCRIBE_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"]
+        );
         let s3 = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             secret,
+            unsubscribe,
             ("GUILD_S3_BUCKET", "guild-media"),
         ]))
         .unwrap_err();

@@ -165,6 +165,7 @@ diesel::table! {
         rewards -> Bool,
         digest -> Text,
         updated_at -> Timestamptz,
+        type_overrides -> Jsonb,
     }
 }
 
@@ -404,6 +405,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_digests (tenant_id, user_id, frequency, period_end) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        frequency -> Text,
+        period_end -> Timestamptz,
+        notifications -> Int4,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_templates (tenant_id, kind, locale) {
+        tenant_id -> Uuid,
+        kind -> Text,
+        locale -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Nullable<Text>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notifications (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -417,6 +443,9 @@ diesel::table! {
         created_at -> Timestamptz,
         read_at -> Nullable<Timestamptz>,
         archived_at -> Nullable<Timestamptz>,
+        data -> Jsonb,
+        email_status -> Nullable<Text>,
+        emailed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -792,6 +821,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_self_assessments,
     module_tags,
     modules,
+    notification_digests,
+    notification_templates,
     notifications,
     outbox_events,
     presence_preferences,

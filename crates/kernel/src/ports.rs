@@ -20,6 +20,32 @@ pub struct Email {
     pub text: String,
     /// An optional HTML body.
     pub html: Option<String>,
+    /// Extra header fields (`List-Unsubscribe`, …), name and value. Names are ASCII letters,
+    /// digits and `-`; values one line of printable ASCII. A mailer refuses an email whose headers
+    /// break that ([`MailError::Rejected`]), so no value can inject another header.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Email {
+    /// Checks [`headers`](Self::headers): a name of ASCII letters, digits and `-` (at most 76
+    /// characters), a value of printable ASCII without line breaks (at most 900 characters).
+    pub fn check_headers(&self) -> Result<(), MailError> {
+        for (name, value) in &self.headers {
+            let name_ok = !name.is_empty()
+                && name.len() <= 76
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !name_ok {
+                return Err(MailError::Rejected(format!("invalid header name {name:?}")));
+            }
+            let value_ok = value.len() <= 900 && value.bytes().all(|b| (b' '..=b'~').contains(&b));
+            if !value_ok {
+                return Err(MailError::Rejected(format!(
+                    "invalid value of header {name}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sending an email failed.
@@ -352,4 +378,44 @@ pub trait Presence: Send + Sync + std::fmt::Debug {
         user: crate::UserId,
         stream: uuid::Uuid,
     ) -> BoxFuture<'a, ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_header(name: &str, value: &str) -> Email {
+        Email {
+            to: "a@example.com".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: None,
+            headers: vec![(name.into(), value.into())],
+        }
+    }
+
+    #[test]
+    fn headers_cannot_inject_another_header() {
+        assert!(
+            with_header("List-Unsubscribe", "<https://example.com/u?t=1>")
+                .check_headers()
+                .is_ok()
+        );
+        for (name, value) in [
+            ("List-Unsubscribe", "<https://x>\r\nBcc: victim@example.com"),
+            ("List-Unsubscribe", "<https://x>\nBcc: v@example.com"),
+            ("Bad Name", "v"),
+            ("Bad:Name", "v"),
+            ("", "v"),
+            ("X-Name", "caf\u{e9}"),
+        ] {
+            assert!(
+                matches!(
+                    with_header(name, value).check_headers(),
+                    Err(MailError::Rejected(_))
+                ),
+                "{name:?}: {value:?}"
+            );
+        }
+    }
 }

@@ -1,10 +1,12 @@
-//! [`NotificationsError`]: what inbox, stream, presence and session operations refuse, with
-//! stable codes.
+//! [`NotificationsError`]: what inbox, stream, presence, session, template and email operations
+//! refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
 
-/// A refused or failed inbox operation.
+use crate::templates::TemplateProblem;
+
+/// A refused or failed operation.
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationsError {
     /// No such notification in the actor's own inbox.
@@ -13,18 +15,51 @@ pub enum NotificationsError {
     /// Only a member of the tenant may do this (not the platform owner acting in it).
     #[error("not a member of this tenant")]
     NotAMember,
-    /// Not allowed for the actor's role.
-    #[error("not allowed")]
-    Forbidden,
     /// The tenant turned presence off.
     #[error("presence is turned off in this organization")]
     PresenceDisabled,
+    /// The tenant has no template of its own for that type and locale.
+    #[error("the tenant has no template of its own for this type and locale")]
+    TemplateNotFound,
+    /// Not allowed for the actor's role (templates and presence settings are for ADMIN and
+    /// above, in person, not API keys).
+    #[error("not allowed for your role")]
+    Forbidden,
+    /// `If-Match` names another revision.
+    #[error(
+        "the template changed since you read it (expected revision {expected}, current {current})"
+    )]
+    StaleRevision {
+        /// What the client had.
+        expected: i32,
+        /// What is stored (0: none).
+        current: i32,
+    },
+    /// A template that does not parse or render.
+    #[error("{}", describe(.0))]
+    Template(Vec<TemplateProblem>),
+    /// The tenant keeps as many templates as it may.
+    #[error("a tenant keeps at most {} templates", crate::templates::MAX_TEMPLATES)]
+    TemplateLimit,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+fn describe(problems: &[TemplateProblem]) -> String {
+    let kind = if problems.iter().any(|p| p.syntax) {
+        "has a syntax error"
+    } else {
+        "does not render"
+    };
+    let first = problems.first().map(|p| {
+        let at = p.line.map(|l| format!(" on line {l}")).unwrap_or_default();
+        format!(": {}{at}: {}", p.part, p.message)
+    });
+    format!("the template {kind}{}", first.unwrap_or_default())
 }
 
 impl NotificationsError {
@@ -47,6 +82,13 @@ impl ErrorCode for NotificationsError {
             Self::NotAMember => "not_a_member",
             Self::Forbidden => "forbidden",
             Self::PresenceDisabled => "presence_disabled",
+            Self::TemplateNotFound => "template_not_found",
+            Self::StaleRevision { .. } => "precondition_failed",
+            Self::Template(problems) if problems.iter().any(|p| p.syntax) => {
+                "template_syntax_error"
+            }
+            Self::Template(_) => "template_render_error",
+            Self::TemplateLimit => "template_limit_reached",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -54,9 +96,11 @@ impl ErrorCode for NotificationsError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::NotFound => 404,
+            Self::NotFound | Self::TemplateNotFound => 404,
             Self::NotAMember | Self::Forbidden | Self::PresenceDisabled => 403,
-            Self::Invalid(_) => 422,
+            Self::StaleRevision { .. } => 412,
+            Self::TemplateLimit => 409,
+            Self::Template(_) | Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
     }
@@ -64,6 +108,7 @@ impl ErrorCode for NotificationsError {
     fn field_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Invalid(errors) => errors.clone(),
+            Self::Template(problems) => problems.iter().map(TemplateProblem::field_error).collect(),
             _ => Vec::new(),
         }
     }

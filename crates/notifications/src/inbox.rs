@@ -7,6 +7,7 @@ use guild_db::schema::{memberships, notifications as n};
 use guild_kernel::{Actor, Page, PageRequest, TenantId, UserId};
 use uuid::Uuid;
 
+use crate::events::{BroadcastDelivered, NotificationDelivered};
 use crate::{EntityKind, NotificationType, NotificationsError};
 
 /// The longest title kept; a longer one is cut at a character boundary and ends with `…`.
@@ -30,6 +31,9 @@ pub struct NewNotification {
     /// Names the event and the reason it notifies (`"certificate_issued:{id}"`): the recipient is
     /// notified once per key, however often the event is delivered.
     pub dedup_key: String,
+    /// The values its email template names beside the title and body (`module`, `due_at`…; see
+    /// [`templates::variables`](crate::templates::variables)): a JSON object, or `null` for none.
+    pub data: serde_json::Value,
 }
 
 /// A notification in a member's inbox.
@@ -81,6 +85,44 @@ struct Row {
     archived_at: Option<DateTime<Utc>>,
 }
 
+/// [`Row`] as a raw statement returns it.
+#[derive(QueryableByName)]
+#[diesel(table_name = n)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct RawRow {
+    id: Uuid,
+    user_id: Uuid,
+    kind: String,
+    title: String,
+    body: String,
+    entity_kind: Option<String>,
+    entity_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<RawRow> for Row {
+    type Error = NotificationsError;
+
+    fn try_from(raw: RawRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: raw.id,
+            user_id: raw.user_id,
+            kind: raw.kind.parse().map_err(|_| {
+                NotificationsError::invalid("kind", "unknown", "not a notification type")
+            })?,
+            title: raw.title,
+            body: raw.body,
+            entity_kind: raw.entity_kind,
+            entity_id: raw.entity_id,
+            created_at: raw.created_at,
+            read_at: raw.read_at,
+            archived_at: raw.archived_at,
+        })
+    }
+}
+
 impl From<Row> for Notification {
     fn from(row: Row) -> Self {
         // The column's CHECK holds `entity_kind` to the set and to `entity_id`'s presence.
@@ -114,6 +156,8 @@ pub struct InboxFilter {
 /// Delivers `notification` to its recipient in `tenant`, unless they already have one with its
 /// dedup key or are no longer an active member. Answers the notification written, if any.
 ///
+/// A written notification waits for its email (`email_status` PENDING) and publishes
+/// [`NotificationDelivered`] to the outbox, so its email follows through the worker, once.
 /// Run it in a transaction for `tenant`; the write commits with the caller's.
 pub async fn deliver(
     conn: &mut AsyncPgConnection,
@@ -147,6 +191,7 @@ pub async fn deliver(
             "a notification needs a title",
         ));
     }
+    let data = template_data(&notification.data)?;
     let written = diesel::insert_into(n::table)
         .values((
             n::tenant_id.eq(tenant.into_uuid()),
@@ -159,6 +204,8 @@ pub async fn deliver(
             n::entity_id.eq(notification.entity.map(|(_, id)| id)),
             n::dedup_key.eq(key),
             n::created_at.eq(now),
+            n::data.eq(data),
+            n::email_status.eq(Some("PENDING")),
         ))
         .on_conflict((n::tenant_id, n::user_id, n::dedup_key))
         .do_nothing()
@@ -166,7 +213,135 @@ pub async fn deliver(
         .get_result::<Row>(conn)
         .await
         .optional()?;
+    if let Some(row) = &written {
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &NotificationDelivered {
+                tenant_id: tenant.into_uuid(),
+                user_id: row.user_id,
+                notification_id: row.id,
+            },
+        )
+        .await?;
+    }
     Ok(written.map(Notification::from))
+}
+
+/// The template values as stored: `null` is no values, anything but an object is refused.
+fn template_data(data: &serde_json::Value) -> Result<serde_json::Value, NotificationsError> {
+    match data {
+        serde_json::Value::Null => Ok(serde_json::Value::Object(serde_json::Map::new())),
+        object @ serde_json::Value::Object(_) => Ok(object.clone()),
+        _ => Err(NotificationsError::invalid(
+            "data",
+            "invalid_type",
+            "the template values are a JSON object",
+        )),
+    }
+}
+
+/// The same notification for many members (a module published to their groups, an
+/// announcement): what [`NewNotification`] says, without the recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast {
+    /// What it is about.
+    pub kind: NotificationType,
+    /// One line for the list.
+    pub title: String,
+    /// The details (plain text), or empty.
+    pub body: String,
+    /// What it links to.
+    pub entity: Option<(EntityKind, Uuid)>,
+    /// Names the event: each recipient is notified once per key.
+    pub dedup_key: String,
+    /// The values its email template names (see [`NewNotification::data`]).
+    pub data: serde_json::Value,
+}
+
+/// The most recipients [`deliver_many`] takes at once.
+pub const MAX_RECIPIENTS: usize = 1000;
+
+/// Delivers `broadcast` to each of `users` in one statement, with [`deliver`]'s rules: once per
+/// recipient and dedup key, active members only. Answers the notifications written (in no
+/// particular order). At most [`MAX_RECIPIENTS`] users; run it in a transaction for `tenant`.
+pub async fn deliver_many(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    users: &[UserId],
+    broadcast: &Broadcast,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notification>, NotificationsError> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    if users.len() > MAX_RECIPIENTS {
+        return Err(NotificationsError::invalid(
+            "users",
+            "too_many",
+            "at most 1000 recipients at once",
+        ));
+    }
+    let key = broadcast.dedup_key.trim();
+    if key.is_empty() || key.chars().count() > 300 {
+        return Err(NotificationsError::invalid(
+            "dedup_key",
+            "length",
+            "must be 1 to 300 characters",
+        ));
+    }
+    let title = cut(broadcast.title.trim(), MAX_TITLE);
+    if title.is_empty() {
+        return Err(NotificationsError::invalid(
+            "title",
+            "required",
+            "a notification needs a title",
+        ));
+    }
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let data = template_data(&broadcast.data)?;
+    let recipients: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+    let ids: Vec<Uuid> = users.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<RawRow> = guild_db::sql(
+        "INSERT INTO notifications (tenant_id, id, user_id, kind, title, body, entity_kind, \
+                                    entity_id, dedup_key, created_at, data, email_status) \
+         SELECT $1, r.id, r.user_id, $4, $5, $6, $7, $8, $9, $10, $11, 'PENDING' \
+         FROM unnest($2::uuid[], $3::uuid[]) AS r(user_id, id) \
+         JOIN memberships m ON m.tenant_id = $1 AND m.user_id = r.user_id AND m.status = 'ACTIVE' \
+         ON CONFLICT (tenant_id, user_id, dedup_key) DO NOTHING \
+         RETURNING id, user_id, kind, title, body, entity_kind, entity_id, created_at, read_at, \
+                   archived_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&recipients)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Text, _>(broadcast.kind.as_str())
+    .bind::<Text, _>(&title)
+    .bind::<Text, _>(cut(broadcast.body.trim(), MAX_BODY))
+    .bind::<Nullable<Text>, _>(broadcast.entity.map(|(kind, _)| kind.as_str()))
+    .bind::<Nullable<SqlUuid>, _>(broadcast.entity.map(|(_, id)| id))
+    .bind::<Text, _>(key)
+    .bind::<Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Jsonb, _>(&data)
+    .load(conn)
+    .await?;
+    let written: Vec<Notification> = rows
+        .into_iter()
+        .map(|raw| Row::try_from(raw).map(Notification::from))
+        .collect::<Result<_, _>>()?;
+    // One event for the batch: its emails follow like a single delivery's.
+    if !written.is_empty() {
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &BroadcastDelivered {
+                tenant_id: tenant.into_uuid(),
+                notification_ids: written.iter().map(|n| n.id).collect(),
+            },
+        )
+        .await?;
+    }
+    Ok(written)
 }
 
 /// The actor's own notifications, newest first, a page at a time.

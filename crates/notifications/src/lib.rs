@@ -24,17 +24,21 @@
 //! `db` only; it reads `memberships` and `users` (owned by `tenancy`, below it) to skip members
 //! who left, name online members and stamp a ticket with the account's session generation.
 
+pub mod email;
 pub mod error;
+pub mod events;
 pub mod inbox;
 pub mod kinds;
 pub mod presence;
 pub mod sessions;
 pub mod stream;
+pub mod templates;
 pub mod tickets;
+pub mod unsubscribe;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::NotificationsError;
 pub use inbox::{Link, NewNotification, Notification};
-pub use kinds::{EntityKind, NotificationType};
+pub use kinds::{EmailCategory, EntityKind, NotificationType};

@@ -21,7 +21,9 @@ use crate::NotificationsError;
 pub const MAX_BATCH: i64 = 500;
 
 /// One event of a member's stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable, QueryableByName,
+)]
 #[diesel(table_name = e)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct StreamEvent {
@@ -64,18 +66,7 @@ pub async fn append(
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<StreamEvent, NotificationsError> {
-    let kind_ok = kind.len() <= 64
-        && kind.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
-    if !kind_ok {
-        return Err(NotificationsError::invalid(
-            "kind",
-            "invalid_kind",
-            "lowercase letters, `_` and `.`, at most 64",
-        ));
-    }
+    check_kind(kind)?;
     let seq: i64 = diesel::insert_into(h::table)
         .values((
             h::tenant_id.eq(tenant.into_uuid()),
@@ -100,6 +91,78 @@ pub async fn append(
         .returning(StreamEvent::as_returning())
         .get_result(conn)
         .await?)
+}
+
+#[derive(QueryableByName)]
+struct Appended {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: uuid::Uuid,
+    #[diesel(embed)]
+    event: StreamEvent,
+}
+
+/// Appends one event of type `kind` to each member's stream, with its own payload: [`append`]
+/// for many members in two statements. Each member appears at most once; their head rows are
+/// locked in id order, so two concurrent batches cannot deadlock. Answers each member's event.
+pub async fn append_many(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    kind: &str,
+    events: &[(UserId, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(UserId, StreamEvent)>, NotificationsError> {
+    use diesel::sql_types::{Array, Jsonb, Text, Timestamptz};
+    check_kind(kind)?;
+    let mut sorted: Vec<&(UserId, serde_json::Value)> = events.iter().collect();
+    sorted.sort_by_key(|(user, _)| user.into_uuid());
+    sorted.dedup_by_key(|(user, _)| user.into_uuid());
+    if sorted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users: Vec<uuid::Uuid> = sorted.iter().map(|(u, _)| u.into_uuid()).collect();
+    let payloads: Vec<&serde_json::Value> = sorted.iter().map(|(_, p)| p).collect();
+    let rows: Vec<Appended> = guild_db::sql(
+        "WITH heads AS ( \
+           INSERT INTO member_stream_heads (tenant_id, user_id, last_seq) \
+           SELECT $1, u, 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS x(u, n) ORDER BY n \
+           ON CONFLICT (tenant_id, user_id) \
+             DO UPDATE SET last_seq = member_stream_heads.last_seq + 1 \
+           RETURNING user_id, last_seq) \
+         INSERT INTO member_stream_events (tenant_id, user_id, seq, kind, payload, created_at) \
+         SELECT $1, h.user_id, h.last_seq, $4, p.payload, $5 \
+         FROM heads h JOIN unnest($2::uuid[], $3::jsonb[]) AS p(user_id, payload) \
+           ON p.user_id = h.user_id \
+         RETURNING user_id, seq, kind, payload, created_at",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&users)
+    .bind::<Array<Jsonb>, _>(&payloads)
+    .bind::<Text, _>(kind)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (UserId(row.user_id), row.event))
+        .collect())
+}
+
+/// Refuses an event type that is not lowercase letters, `_` and `.` (at most 64).
+fn check_kind(kind: &str) -> Result<(), NotificationsError> {
+    let kind_ok = kind.len() <= 64
+        && kind.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    if kind_ok {
+        Ok(())
+    } else {
+        Err(NotificationsError::invalid(
+            "kind",
+            "invalid_kind",
+            "lowercase letters, `_` and `.`, at most 64",
+        ))
+    }
 }
 
 /// The member's last event id (0 before their first event).

@@ -12,6 +12,9 @@
 //! `/v1/stream?ticket=…`. A request with an `Authorization` header is admitted by it, and its
 //! `ticket` is not read.
 //!
+//! When the instance starts shutting down (`AppState::stopping`), every open stream ends at once:
+//! the client reconnects after the `retry` delay and resumes after its last id, elsewhere.
+//!
 //! On the server, a stream subscribes to its member's channel on the kernel's `PubSub` before it
 //! reads what it missed from PostgreSQL, so nothing falls between the two; an event published
 //! out of order or lost (a lagging subscriber, another instance's failed publish) is read back
@@ -223,6 +226,7 @@ impl Drop for Slot {
 /// `rate_limited`). You hold at most `GUILD_STREAMS_PER_MEMBER` (5) streams
 /// at once: the next is 429 `stream_limit_reached`. While the stream is open you are online
 /// (`GET /v1/presence`) and your usage session goes on (`GET /v1/me/sessions`).
+/// The server ends the stream when it shuts down: reconnect with `Last-Event-ID` to resume.
 #[utoipa::path(tag = "notifications",
     params(
         ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it"),
@@ -418,6 +422,9 @@ impl Open {
                 _ = self.heartbeat.tick() => {
                     return Some(web::Bytes::from_static(b": keep-alive\n\n"));
                 }
+                // The instance is shutting down: end the stream so the server need not wait for
+                // it; the client reconnects (to another instance) and resumes after its last id.
+                () = self.state.stopping.cancelled() => return None,
                 _ = self.refresh.tick() => self.keep_up().await,
             }
         }
