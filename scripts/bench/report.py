@@ -381,7 +381,7 @@ def flatten(meta, prefix: str = "") -> list[tuple[str, object]]:
     return items
 
 
-def markdown(rows, user_rows, pgbench, meta, targets, notes, summary) -> str:
+def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None) -> str:
     parts = ["# Benchmark report", ""]
     if meta:
         parts += ["## Run", "",
@@ -457,25 +457,96 @@ def markdown(rows, user_rows, pgbench, meta, targets, notes, summary) -> str:
                     right={3}),
               "", summary[0].upper() + summary[1:] + ".", ""]
 
+    if push:
+        parts += push_markdown(push)
     if notes:
         parts += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(parts)
 
 
+PUSH_MAX_P99_MS = 100.0
+PUSH_MAX_RSS_MIB = 300.0
+PUSH_MAX_FANOUT_S = 5.0
+
+
+def push_targets(push: dict) -> list[dict]:
+    """The push scenario's three goals, judged on push.json."""
+    lat = (push.get("latency") or {}).get("from_response_ms") or {}
+    rss = (push.get("rss_mib") or {}).get("streams_idle")
+    fan = push.get("fanout") or {}
+    idle = (push.get("idle_streams") or {}).get("open")
+    out = []
+    p99 = lat.get("p99")
+    out.append(target("push", "latency", (push.get("latency_streams") or {}).get("open"),
+                      p99 is not None and p99 < PUSH_MAX_P99_MS
+                      and not (push.get("latency") or {}).get("missed"),
+                      f"p99 {num(p99, 1)} ms commit to client (goal < {PUSH_MAX_P99_MS:g} ms), "
+                      f"{(push.get('latency') or {}).get('missed', 0)} missed", "streams"))
+    out.append(target("push", "memory", idle, rss is not None and rss < PUSH_MAX_RSS_MIB,
+                      f"RSS {num(rss, 1)} MiB with {num(idle)} idle streams "
+                      f"(goal < {PUSH_MAX_RSS_MIB:g} MiB)", "streams"))
+    took = fan.get("seconds_to_all")
+    out.append(target("push", "fan-out", fan.get("recipients_with_streams"),
+                      took is not None and took < PUSH_MAX_FANOUT_S,
+                      (f"every open stream had it after {num(took, 2)} s "
+                       if took is not None else
+                       f"only {num(fan.get('received'))} of {num(fan.get('recipients_with_streams'))} "
+                       "open streams had it before the timeout ")
+                      + f"(goal < {PUSH_MAX_FANOUT_S:g} s)",
+                      "streams"))
+    return out
+
+
+def push_markdown(push: dict) -> list[str]:
+    lat = push.get("latency") or {}
+    rss = push.get("rss_mib") or {}
+    fan = push.get("fanout") or {}
+    rows = [
+        ["Streams open for the latency run", num((push.get("latency_streams") or {}).get("open"))],
+        ["Writes (progress overrides) per second", num(lat.get("rate_per_s"))],
+        ["Samples / missed / errors",
+         f"{num(lat.get('samples'))} / {num(lat.get('missed'))} / {num(lat.get('errors'))}"],
+        ["Push latency from the write's response, p50 / p90 / p99 / max ms",
+         " / ".join(num((lat.get("from_response_ms") or {}).get(k), 1)
+                    for k in ("p50", "p90", "p99", "max"))],
+        ["Push latency from sending the write, p50 / p99 ms",
+         " / ".join(num((lat.get("from_send_ms") or {}).get(k), 1) for k in ("p50", "p99"))],
+        ["Idle streams open", num((push.get("idle_streams") or {}).get("open"))],
+        ["Server RSS: idle / latency run / idle streams / after fan-out (MiB)",
+         " / ".join(num(rss.get(k), 1)
+                    for k in ("idle_server", "streams_latency", "streams_idle", "after_fanout"))],
+        ["Fan-out: open streams told / received", f"{num(fan.get('recipients_with_streams'))} / "
+                                                   f"{num(fan.get('received'))}"],
+        ["Fan-out: seconds until half / 99 % / all had it",
+         " / ".join(num(fan.get(k), 2) for k in ("seconds_to_half", "seconds_to_p99",
+                                                  "seconds_to_all"))],
+    ]
+    return ["## Push (event streams)", "",
+            "A notification's way from a write to the member's open `GET /v1/stream`: the write "
+            "commits its outbox event, the worker (woken by LISTEN/NOTIFY) writes the "
+            "notification and publishes it, the stream sends the frame. Latency is timed from "
+            "the write's response (its commit is inside the request) to the frame's arrival. "
+            "Fan-out publishes one module to every member of the open-catalog tenant and times "
+            "each open stream's NEW_MODULE frame from the publish response.", "",
+            table(["Measure", "Value"], rows, right={1}), ""]
+
+
 def report(results_dir: str, out=sys.stdout) -> dict:
     runs, pgbench, users, meta = load(results_dir)
+    push_path = os.path.join(results_dir, "push.json")
+    push = load_json(push_path) if os.path.exists(push_path) else None
     rows = build_rows(runs, pgbench)
     user_rows = build_user_rows(users, runs, pgbench)
-    targets = evaluate_targets(rows, user_rows)
+    targets = evaluate_targets(rows, user_rows) + (push_targets(push) if push else [])
     notes = notes_for(runs, users)
     summary = summarise(targets)
     result = {"meta": meta, "results": rows, "users": user_rows, "pgbench": pgbench,
-              "targets": targets, "notes": notes, "summary": summary}
+              "push": push, "targets": targets, "notes": notes, "summary": summary}
     with open(os.path.join(results_dir, "report.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(results_dir, "report.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary))
+        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push))
     for t in targets:
         where = f" at c{t['connections']}" if t["connections"] is not None else ""
         where += f", {t['run']}" if t["run"] else ""
@@ -636,6 +707,31 @@ def self_test() -> int:
         assert saved["summary"].startswith("targets: 3/6 pass, 2 fail"), saved["summary"]
         assert len(saved["users"]) == 5, saved["users"]
         assert "PASS    dashboard (read at c1000, think time)" in out.getvalue(), out.getvalue()
+
+    # The push scenario: two goals met, fan-out incomplete.
+    with tempfile.TemporaryDirectory() as tmp:
+        write_files(tmp, {**files, "push.json": {
+            "latency_streams": {"open": 1000, "failed": 0},
+            "latency": {"samples": 500, "missed": 0, "errors": 0, "rate_per_s": 20,
+                        "from_response_ms": {"p50": 8.0, "p90": 15.0, "p99": 42.5, "max": 60.0},
+                        "from_send_ms": {"p50": 20.0, "p99": 70.0}},
+            "idle_streams": {"open": 10000, "failed": 0},
+            "rss_mib": {"idle_server": 40.0, "streams_latency": 60.0, "streams_idle": 180.2,
+                        "after_fanout": 190.0},
+            "fanout": {"recipients_with_streams": 9999, "received": 9000,
+                       "seconds_to_half": 1.0, "seconds_to_p99": 2.0, "seconds_to_all": None},
+        }})
+        out = io.StringIO()
+        saved = report(tmp, out=out)
+        kinds = {t["kind"]: t for t in saved["targets"] if t["scenario"] == "push"}
+        assert kinds["latency"]["status"] == "PASS", kinds
+        assert kinds["memory"]["status"] == "PASS", kinds
+        assert kinds["fan-out"]["status"] == "FAIL", kinds
+        assert "only 9000 of 9999 open streams" in kinds["fan-out"]["reason"], kinds
+        with open(os.path.join(tmp, "report.md"), encoding="utf-8") as f:
+            md = f.read()
+        assert "## Push (event streams)" in md, md
+        assert "8.0 / 15.0 / 42.5 / 60.0" in md, md
     print("report.py self-test: ok")
     return 0
 

@@ -14,13 +14,18 @@
 #     as many clients as the server's pool: D, what the database alone sustains for it;
 #     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
 #     the read ceiling (half a write's best throughput), for the latency at that many clients;
-#  5. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
-#     reads E / (1/(1/H + 1/D)).
+#  5. push (last, on a freshly started server): opens 1,000 event streams and times the push
+#     of a notification from a write's commit to its client, opens streams up to 10,000 and
+#     reads the server's RSS, then times one module published to every member reaching each
+#     open stream (scripts/bench/push.py);
+#  6. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
+#     reads E / (1/(1/H + 1/D)); the push figures and their goals.
 #
 # Settings (environment): BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS
 # ("16 64 256 1000"), BENCH_SCENARIOS (all), BENCH_SEED (1), BENCH_SCALE (1), BENCH_OUT
 # (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10),
-# BENCH_USERS (1000: connections of the think-time runs).
+# BENCH_USERS (1000: connections of the think-time runs), BENCH_PUSH_STREAMS (1000),
+# BENCH_IDLE_STREAMS (10000), BENCH_PUSH_SAMPLES (500), BENCH_PUSH_RATE (20 writes/s).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -30,7 +35,7 @@ bench_dir="$GUILD_ROOT/scripts/bench"
 out="${BENCH_OUT:-$GUILD_ROOT/target/bench}"
 duration="${BENCH_DURATION:-10}"
 connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
-scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem}"
+scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem push}"
 reads="dashboard module leaderboard"
 seed="${BENCH_SEED:-1}"
 scale="${BENCH_SCALE:-1}"
@@ -237,6 +242,7 @@ run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
     "http://127.0.0.1:$port" >>"$out/wrk.log" 2>&1
 }
 for scenario in $scenarios; do
+  [[ "$scenario" == push ]] && continue
   [[ " $reads " == *" $scenario "* ]] && run_pgbench "$scenario"
   log "$scenario: warm-up, then ${duration} s at each of: $connections connections"
   run_wrk "$scenario" 16 2 "$out/warmup-$scenario.json"
@@ -290,6 +296,37 @@ print(f"    {users} conns, think {float(think):.0f} ms: offered {float(offered):
 PY
 done
 stop_server
+
+# --- push: event streams, on a freshly started server --------------------------------------
+if [[ " $scenarios " == *" push "* ]]; then
+  log "push: ${BENCH_PUSH_STREAMS:-1000} streams and push latency, ${BENCH_IDLE_STREAMS:-10000} idle streams, fan-out"
+  # Every member of the tenant (line n is user n): user1 is the owner, user2 an admin.
+  "$bin" bench-tokens 1 "$members" >"$out/data/push_tokens.tsv"
+  # One assigned module each member has not completed, in member order.
+  dump push_targets.tsv "SELECT x.user_id, x.module_id FROM (
+      SELECT u.id AS user_id, mg.module_id, substring(u.email from '^user([0-9]+)@')::int AS n,
+             row_number() OVER (PARTITION BY u.id ORDER BY mg.module_id) AS r
+      FROM memberships m JOIN tenants t ON t.id = m.tenant_id AND t.slug = 'bench'
+      JOIN users u ON u.id = m.user_id
+      JOIN user_groups ug ON ug.tenant_id = m.tenant_id AND ug.user_id = m.user_id
+      JOIN module_groups mg ON mg.tenant_id = ug.tenant_id AND mg.group_id = ug.group_id
+      WHERE m.role = 'EMPLOYEE' AND NOT EXISTS (
+        SELECT 1 FROM module_completions c WHERE c.tenant_id = m.tenant_id AND c.user_id = u.id
+          AND c.module_id = mg.module_id AND c.archived_at IS NULL)) x
+    WHERE x.r = 1 ORDER BY x.n"
+  start_server "$out/server-push.log"
+  sleep 2
+  python3 "$bench_dir/push.py" --port "$api_port" --pid "$server_pid" \
+    --tokens "$out/data/push_tokens.tsv" --targets "$out/data/push_targets.tsv" \
+    --owner-token "$(sed -n 1p "$out/data/push_tokens.tsv" | cut -f2)" \
+    --admin-token "$(sed -n 2p "$out/data/push_tokens.tsv" | cut -f2)" \
+    --latency-streams "${BENCH_PUSH_STREAMS:-1000}" --idle-streams "${BENCH_IDLE_STREAMS:-10000}" \
+    --samples "${BENCH_PUSH_SAMPLES:-500}" --rate "${BENCH_PUSH_RATE:-20}" \
+    --out "$out/push.json" || warn "the push scenario failed (see $out/server-push.log)"
+  stop_server
+  grep -v '"message":"request finished"' "$out/server-push.log" >"$out/server-push.log.kept" || true
+  mv "$out/server-push.log.kept" "$out/server-push.log"
+fi
 trap - EXIT
 # The access log runs to gigabytes (one line per request, as in production): keep every other
 # line (start-up, warnings, errors, shutdown) and the number of access lines.

@@ -79,7 +79,7 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
         .await;
     assert_eq!(created["key"]["act_as_member"], false, "off by default");
 
-    let refused: [(Method, String, Option<Value>); 13] = [
+    let refused: [(Method, String, Option<Value>); 18] = [
         (
             Method::POST,
             format!("/v1/modules/{module}/sections/{section}/complete"),
@@ -117,6 +117,15 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
         (Method::GET, "/v1/me/jobs".to_owned(), None),
         (Method::GET, "/v1/changelog".to_owned(), None),
         (Method::POST, "/v1/changelog/read".to_owned(), None),
+        (Method::POST, "/v1/stream/tickets".to_owned(), None),
+        (Method::POST, "/v1/presence/heartbeat".to_owned(), None),
+        (Method::GET, "/v1/presence".to_owned(), None),
+        (
+            Method::PUT,
+            "/v1/me/presence-visibility".to_owned(),
+            Some(json!({ "hidden": true })),
+        ),
+        (Method::GET, "/v1/me/sessions".to_owned(), None),
     ];
     for (method, uri, body) in refused {
         let reply = app
@@ -153,6 +162,12 @@ async fn a_key_without_act_as_member_does_nothing_its_creator_does_as_a_member()
         (
             "preferences",
             "SELECT count(*) AS n FROM email_preferences WHERE digest = 'NEVER'",
+        ),
+        ("stream tickets", "SELECT count(*) AS n FROM stream_tickets"),
+        ("usage sessions", "SELECT count(*) AS n FROM usage_sessions"),
+        (
+            "presence preferences",
+            "SELECT count(*) AS n FROM presence_preferences",
         ),
     ] {
         assert_eq!(count(&app, sql).await, 0, "{what}");

@@ -8,7 +8,8 @@ use actix_web::http::Method;
 use chrono::Utc;
 use guild_api::jobs::{Output, Run, Stop, TrackedJob};
 use guild_kernel::{TenantId, UserId};
-use guild_tests::{Reply, TestApp, access, assert_problem, count, id, next_frame};
+use guild_tests::sse::next_frame;
+use guild_tests::{Reply, TestApp, access, assert_problem, count, id};
 use serde_json::{Value, json};
 
 /// A tenant whose group "Floor" has a published mandatory module and `members` members made in

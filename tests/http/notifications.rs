@@ -5,7 +5,8 @@ use chrono::Utc;
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::inbox::{self, NewNotification};
 use guild_notifications::{EntityKind, NotificationType};
-use guild_tests::{TestApp, World, access, assert_problem, count, next_frame};
+use guild_tests::sse::{frame_id as id_of, next_frame as frame, ready_frame as ready};
+use guild_tests::{TestApp, World, access, assert_problem, count};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -23,6 +24,7 @@ async fn deliver(w: &World, tenant: Uuid, user: Uuid, key: &str, title: &str) ->
         body: "You scored 9 of 10.".into(),
         entity: Some((EntityKind::QuizAttempt, Uuid::now_v7())),
         dedup_key: key.into(),
+        data: json!({ "module": "Forklift safety", "score": 90 }),
     };
     guild_db::tenant_transaction(&mut conn, TenantId(tenant), async |c| {
         inbox::deliver(c, TenantId(tenant), &n, Utc::now()).await
@@ -136,33 +138,23 @@ async fn another_tenants_member_cannot_touch_a_notification() {
     assert_eq!(seen.json["data"].as_array().map(Vec::len), Some(0));
 }
 
-/// The owner's token, a member's token and id, and a published module of the tenant.
+/// The owner's token, a member's token and id, and a published module of the tenant. The module
+/// is published before the member joins: nobody is told of it (the tests count what follows).
 async fn member_and_module(app: &TestApp) -> (String, String, String, String) {
     let owner = app.owner("acme").await;
     app.open_catalog(&owner).await;
+    let (module, _) = app.published_module(&owner, "Ladders").await;
+    app.run_worker().await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
     let ann_id = app.me_id(&ann).await;
-    let (module, _) = app.published_module(&owner, "Ladders").await;
     (owner, ann, ann_id, module)
-}
-
-/// A manager completes the module for Ann, with a certificate.
-async fn complete_for(app: &TestApp, owner: &str, ann_id: &str, module: &str) {
-    let done = app
-        .post(
-            &format!("/v1/members/{ann_id}/progress-overrides"),
-            owner,
-            json!({ "module_id": module, "action": "COMPLETE", "reason": "Certified externally", "allow_certificate": true }),
-        )
-        .await;
-    assert_eq!(done.status, 201, "{}", done.text);
 }
 
 #[actix_web::test]
 async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
     let app = TestApp::new().await;
     let (owner, ann, ann_id, module) = member_and_module(&app).await;
-    complete_for(&app, &owner, &ann_id, &module).await;
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
 
     let inbox = app.get("/v1/me/notifications", &ann).await;
@@ -175,11 +167,16 @@ async fn a_manager_completing_a_module_for_a_member_notifies_them_once() {
     kinds.sort();
     assert_eq!(
         kinds,
-        vec!["CERTIFICATE_ISSUED", "PROGRESS_OVERRIDE"],
+        vec!["CERTIFICATE_ISSUED", "PROGRESS_OVERRIDE", "XP_EARNED"],
         "{}",
         inbox.text
     );
-    for n in inbox.json["data"].as_array().expect("a page") {
+    for n in inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] != "XP_EARNED")
+    {
         assert!(
             n["title"].as_str().unwrap_or_default().contains("Ladders"),
             "names the module: {n}"
@@ -245,18 +242,6 @@ async fn push(w: &World, tenant: Uuid, user: Uuid, n: i64, publish: bool) -> i64
     event.seq
 }
 
-/// The frame a stream opens with: continuing after `after`.
-fn ready(after: i64) -> String {
-    format!("retry: 3000\nevent: ready\ndata: {{\"after\":{after}}}\n\n")
-}
-
-fn id_of(frame: &str) -> Option<i64> {
-    frame
-        .lines()
-        .find_map(|l| l.strip_prefix("id: "))
-        .and_then(|id| id.parse().ok())
-}
-
 #[actix_web::test]
 async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once() {
     let app = TestApp::new().await;
@@ -290,16 +275,22 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
         Some("text/event-stream")
     );
     let mut body = Box::pin(live.into_body());
-    assert_eq!(next_frame(&mut body).await, ready(0));
-    complete_for(&app, &owner, &ann_id, &module).await;
+    assert_eq!(frame(&mut body).await, ready(0));
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
-    let first = next_frame(&mut body).await;
-    let second = next_frame(&mut body).await;
+    // The override, its certificate and the XP it earned: three notifications, in order.
+    let live: Vec<String> = [
+        frame(&mut body).await,
+        frame(&mut body).await,
+        frame(&mut body).await,
+    ]
+    .into();
     assert_eq!(
-        (id_of(&first), id_of(&second)),
-        (Some(1), Some(2)),
-        "{first}{second}"
+        live.iter().map(|f| id_of(f)).collect::<Vec<_>>(),
+        vec![Some(1), Some(2), Some(3)],
+        "{live:?}"
     );
+    let first = &live[0];
     assert!(first.contains("event: notification\n"), "{first}");
     assert!(
         first.contains("\"kind\":"),
@@ -308,33 +299,33 @@ async fn a_stream_delivers_live_and_resumes_after_the_last_event_id_exactly_once
     drop(body);
 
     // Disconnected: two events are written (and published to nobody).
-    assert_eq!(push(&app, tenant, ann_uuid, 3, true).await, 3);
-    assert_eq!(push(&app, tenant, ann_uuid, 4, false).await, 4);
+    assert_eq!(push(&app, tenant, ann_uuid, 4, true).await, 4);
+    assert_eq!(push(&app, tenant, ann_uuid, 5, false).await, 5);
 
-    // Reconnecting after id 2 receives 3 and 4, then what follows, in order, once each.
-    let resumed = actix_web::test::call_service(&raw, open(Some("2"))).await;
+    // Reconnecting after id 3 receives 4 and 5, then what follows, in order, once each.
+    let resumed = actix_web::test::call_service(&raw, open(Some("3"))).await;
     let mut body = Box::pin(resumed.into_body());
-    assert_eq!(next_frame(&mut body).await, ready(2));
-    assert_eq!(id_of(&next_frame(&mut body).await), Some(3));
-    assert_eq!(id_of(&next_frame(&mut body).await), Some(4));
-    push(&app, tenant, ann_uuid, 5, true).await;
-    assert_eq!(id_of(&next_frame(&mut body).await), Some(5));
-    // A publish that never arrives (6) is read back when the next one (7) shows the gap.
-    push(&app, tenant, ann_uuid, 6, false).await;
-    push(&app, tenant, ann_uuid, 7, true).await;
-    assert_eq!(id_of(&next_frame(&mut body).await), Some(6));
-    assert_eq!(id_of(&next_frame(&mut body).await), Some(7));
+    assert_eq!(frame(&mut body).await, ready(3));
+    assert_eq!(id_of(&frame(&mut body).await), Some(4));
+    assert_eq!(id_of(&frame(&mut body).await), Some(5));
+    push(&app, tenant, ann_uuid, 6, true).await;
+    assert_eq!(id_of(&frame(&mut body).await), Some(6));
+    // A publish that never arrives (7) is read back when the next one (8) shows the gap.
+    push(&app, tenant, ann_uuid, 7, false).await;
+    push(&app, tenant, ann_uuid, 8, true).await;
+    assert_eq!(id_of(&frame(&mut body).await), Some(7));
+    assert_eq!(id_of(&frame(&mut body).await), Some(8));
     drop(body);
 
     // An id the server never gave out: a reset to the current head (`ready` says what was asked,
     // or the head when the id is not a number).
-    for (bogus, after) in [("abc", 7), ("99", 99)] {
+    for (bogus, after) in [("abc", 8), ("99", 99)] {
         let reset = actix_web::test::call_service(&raw, open(Some(bogus))).await;
         let mut body = Box::pin(reset.into_body());
-        assert_eq!(next_frame(&mut body).await, ready(after));
-        let reset = next_frame(&mut body).await;
+        assert_eq!(frame(&mut body).await, ready(after));
+        let reset = frame(&mut body).await;
         assert!(reset.contains("event: reset\n"), "{reset}");
-        assert_eq!(id_of(&reset), Some(7));
+        assert_eq!(id_of(&reset), Some(8));
     }
     // Without a token there is no stream.
     let anonymous = actix_web::test::call_service(
@@ -386,14 +377,14 @@ async fn a_notification_written_on_one_instance_reaches_a_stream_held_by_another
     )
     .await;
     let mut body = Box::pin(stream.into_body());
-    assert_eq!(next_frame(&mut body).await, ready(0));
-    complete_for(&app, &owner, &ann_id, &module).await;
+    assert_eq!(frame(&mut body).await, ready(0));
+    app.complete_for(&owner, &ann_id, &module).await;
     app.run_worker().await;
     // A reconnect notice may come first (a Lagged read back from PostgreSQL); either way the
     // two notifications arrive, in order, once.
     let mut ids = Vec::new();
     while ids.len() < 2 {
-        if let Some(id) = id_of(&next_frame(&mut body).await) {
+        if let Some(id) = id_of(&frame(&mut body).await) {
             ids.push(id);
         }
     }
@@ -442,5 +433,271 @@ async fn stream_events_older_than_the_retention_window_are_pruned_hourly() {
             assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![kept]);
         }
         Resume::Reset { .. } => panic!("the event inside the window is kept"),
+    }
+}
+
+/// The kinds of a member's notifications, sorted.
+async fn kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let inbox = app.get("/v1/me/notifications", token).await;
+    assert_eq!(inbox.status, 200, "{}", inbox.text);
+    let mut kinds: Vec<String> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[actix_web::test]
+async fn a_module_published_to_a_group_notifies_its_members_once_and_only_them() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let cy = app.member(&owner, "cy@acme.example.com", "EMPLOYEE").await;
+    let (ann_id, cy_id) = (app.me_id(&ann).await, app.me_id(&cy).await);
+    let drivers = app.group(&owner, "Drivers", &[&ann_id]).await;
+    let (module, _) = app
+        .module_with_section(
+            &owner,
+            json!({ "title": "Forklifts" }),
+            json!({ "title": "Intro", "content_html": "<p>Hi</p>" }),
+        )
+        .await;
+    // Assigned while a draft: nobody hears of it yet.
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{drivers}"),
+            &owner,
+            json!({ "is_mandatory": true }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    app.run_worker().await;
+    assert!(kinds(&app, &ann).await.is_empty());
+
+    app.publish(&owner, &module).await;
+    app.run_worker().await;
+    assert_eq!(kinds(&app, &ann).await, vec!["NEW_MODULE"]);
+    let inbox = app.get("/v1/me/notifications", &ann).await;
+    assert_eq!(inbox.json["data"][0]["title"], "New module: Forklifts");
+    assert_eq!(inbox.json["data"][0]["link"]["kind"], "MODULE");
+    assert_eq!(inbox.json["data"][0]["link"]["id"], module.as_str());
+    assert!(kinds(&app, &bob).await.is_empty(), "not in the group");
+    assert!(
+        kinds(&app, &owner).await.is_empty(),
+        "not told of their own work"
+    );
+
+    // Assigned to a second group holding Ann and Cy: Cy hears of it, Ann not twice.
+    let loaders = app.group(&owner, "Loaders", &[&ann_id, &cy_id]).await;
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{loaders}"),
+            &owner,
+            json!({ "is_mandatory": false }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    app.run_worker().await;
+    assert_eq!(kinds(&app, &cy).await, vec!["NEW_MODULE"]);
+    assert_eq!(kinds(&app, &ann).await, vec!["NEW_MODULE"]);
+
+    // Every event delivered again notifies nobody twice.
+    let before = count(&app, "SELECT count(*) AS n FROM notifications").await;
+    count(
+        &app,
+        "WITH again AS (UPDATE outbox_events SET status = 'PENDING', available_at = now() \
+         RETURNING 1) SELECT count(*) AS n FROM again",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM notifications").await,
+        before
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM member_stream_events").await,
+        before,
+        "one stream event per notification"
+    );
+}
+
+#[actix_web::test]
+async fn a_material_update_notifies_the_members_who_read_the_module() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Fire drills").await;
+    // Ann reads version 1; Bob never opens it.
+    let read = app.get(&format!("/v1/modules/{module}"), &ann).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    app.run_worker().await;
+    let before_ann = kinds(&app, &ann).await;
+
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Typos", "content_html": "<p>fixed</p>" }),
+        )
+        .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let minor = app
+        .post(
+            &format!("/v1/modules/{module}/versions"),
+            &owner,
+            json!({ "summary": "Fixed typos", "kind": "MINOR" }),
+        )
+        .await;
+    assert_eq!(minor.status, 201, "{}", minor.text);
+    app.run_worker().await;
+    assert_eq!(
+        kinds(&app, &ann).await,
+        before_ann,
+        "a minor version tells nobody"
+    );
+
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "New routes", "content_html": "<p>Use stair B</p>" }),
+        )
+        .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let material = app
+        .post(
+            &format!("/v1/modules/{module}/versions"),
+            &owner,
+            json!({ "summary": "New evacuation routes", "kind": "MATERIAL" }),
+        )
+        .await;
+    assert_eq!(material.status, 201, "{}", material.text);
+    app.run_worker().await;
+    let inbox = app.get("/v1/me/notifications", &ann).await;
+    let updated: Vec<&Value> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] == "MODULE_UPDATED")
+        .collect();
+    assert_eq!(updated.len(), 1, "{}", inbox.text);
+    assert_eq!(updated[0]["title"], "Fire drills was updated");
+    assert_eq!(updated[0]["body"], "Version 3: New evacuation routes");
+    assert!(
+        !kinds(&app, &bob)
+            .await
+            .contains(&"MODULE_UPDATED".to_owned()),
+        "Bob never read it"
+    );
+}
+
+#[actix_web::test]
+async fn completing_a_module_tells_the_member_the_xp_they_earned_once() {
+    let app = TestApp::new().await;
+    let (owner, ann, _, module) = member_and_module(&app).await;
+    let section = app
+        .get(&format!("/v1/modules/{module}/sections"), &ann)
+        .await;
+    let section = section.json["data"][0]["id"]
+        .as_str()
+        .expect("a section")
+        .to_owned();
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &ann,
+            json!({}),
+        )
+        .await;
+    assert!(done.status < 300, "{}", done.text);
+    app.run_worker().await;
+    let inbox = app.get("/v1/me/notifications", &ann).await;
+    let earned: Vec<&Value> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] == "XP_EARNED")
+        .collect();
+    assert_eq!(earned.len(), 1, "{}", inbox.text);
+    let balance = app.get("/v1/me/xp", &ann).await;
+    let total = balance.json["lifetime_xp"].as_i64().expect("a balance");
+    assert!(total > 0, "{}", balance.text);
+    assert_eq!(earned[0]["title"], format!("You earned {total} XP"));
+    assert_eq!(earned[0]["link"]["kind"], "MODULE");
+    assert_eq!(earned[0]["link"]["id"], module.as_str());
+
+    // Delivered again: no second award, no second notification.
+    count(
+        &app,
+        "WITH again AS (UPDATE outbox_events SET status = 'PENDING', available_at = now() \
+         RETURNING 1) SELECT count(*) AS n FROM again",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM notifications WHERE kind = 'XP_EARNED'"
+        )
+        .await,
+        1
+    );
+    let again = app.get("/v1/me/xp", &ann).await;
+    assert_eq!(again.json["lifetime_xp"].as_i64(), Some(total));
+    assert!(
+        !kinds(&app, &owner).await.contains(&"XP_EARNED".to_owned()),
+        "only the member who earned it"
+    );
+}
+
+#[actix_web::test]
+async fn a_submission_tells_the_modules_mentors_and_nobody_else() {
+    let app = TestApp::new().await;
+    let (owner, ann, _, module) = member_and_module(&app).await;
+    let mia = app.member(&owner, "mia@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    app.make_mentor(&owner, &module, &mia).await;
+    let assignment = app
+        .assignment(
+            &owner,
+            &module,
+            json!({ "title": "Summary", "max_score": 10 }),
+        )
+        .await;
+    let assignment = assignment["id"].as_str().expect("an id").to_owned();
+    let submitted = app
+        .submit_assignment(
+            &ann,
+            &assignment,
+            "key-1",
+            json!({ "text_answer": "Draft" }),
+        )
+        .await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    app.run_worker().await;
+    let inbox = app.get("/v1/me/notifications", &mia).await;
+    let received: Vec<&Value> = inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] == "SUBMISSION_RECEIVED")
+        .collect();
+    assert_eq!(received.len(), 1, "{}", inbox.text);
+    assert_eq!(received[0]["title"], "New submission to grade in Ladders");
+    assert_eq!(received[0]["body"], "A first submission.");
+    assert_eq!(received[0]["link"]["kind"], "SUBMISSION");
+    assert_eq!(received[0]["link"]["id"], submitted.json["id"]);
+    for other in [&ann, &bob] {
+        assert!(
+            !kinds(&app, other)
+                .await
+                .contains(&"SUBMISSION_RECEIVED".to_owned()),
+            "not a mentor of the module"
+        );
     }
 }

@@ -375,6 +375,8 @@ const OPERATION_VERBS: &[&str] = &[
     "check",
     "mark",
     "open",
+    "preview",
+    "unsubscribe",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

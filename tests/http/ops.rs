@@ -34,7 +34,7 @@ async fn readyz_checks_redis_when_it_is_configured() {
 }
 
 #[actix_web::test]
-async fn readyz_is_503_when_a_dependency_is_down() {
+async fn readyz_is_503_when_the_database_is_down() {
     let dead_db = build_pool(&PoolConfig {
         url: "postgres://postgres@127.0.0.1:1/nothing".into(),
         max_size: 1,
@@ -50,11 +50,51 @@ async fn readyz_is_503_when_a_dependency_is_down() {
     let reply = app.request(Method::GET, "/readyz").await;
     assert_problem(&reply, 503, "not_ready");
     assert_eq!(reply.json["checks"]["database"], "down");
-    assert_eq!(reply.json["checks"]["redis"], "down");
+    assert_eq!(reply.json["checks"]["redis"], "degraded");
     assert!(
         !reply.text.contains("127.0.0.1"),
         "internal detail leaked: {}",
         reply.text
+    );
+}
+
+#[actix_web::test]
+async fn readyz_stays_ready_and_metrics_say_degraded_while_redis_does_not_answer() {
+    let dead_redis = Redis::connect("redis://127.0.0.1:1", Duration::from_millis(500)).unwrap();
+    let app = TestApp::with(|state| state.redis = Some(dead_redis)).await;
+    let metric = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{dependency=\"redis\"}} ")))
+            .map(str::to_owned)
+    };
+    let before = app.request(Method::GET, "/metrics").await;
+    assert_eq!(
+        metric(&before.text, "guild_dependency_degraded").as_deref(),
+        Some("0"),
+        "{}",
+        before.text
+    );
+
+    let reply = app.request(Method::GET, "/readyz").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["status"], "ready");
+    assert_eq!(reply.json["checks"]["database"], "ok");
+    assert_eq!(reply.json["checks"]["redis"], "degraded");
+    // Asked again: still one outage.
+    app.request(Method::GET, "/readyz").await;
+
+    let after = app.request(Method::GET, "/metrics").await;
+    assert_eq!(
+        metric(&after.text, "guild_dependency_degraded").as_deref(),
+        Some("1"),
+        "{}",
+        after.text
+    );
+    assert_eq!(
+        metric(&after.text, "guild_dependency_degradations_total").as_deref(),
+        Some("1"),
+        "{}",
+        after.text
     );
 }
 

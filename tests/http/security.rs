@@ -364,12 +364,16 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
     };
     let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
     let key = ("GUILD_BLOB_SIGNING_KEY", "0123456789abcdef0123456789abcdef");
+    let unsubscribe = (
+        "GUILD_UNSUBSCRIBE_SECRET",
+        "0123456789abcdef0123456789abcdef",
+    );
     let config = |pairs: &[(&str, &str)]| {
         guild_api::config::Config::from_vars(&vars(pairs)).expect("a valid configuration")
     };
     assert!(config(&[]).records_mail());
     assert!(!config(&[("GUILD_SMTP_URL", "smtp://127.0.0.1:2525")]).records_mail());
-    assert!(!config(&[("GUILD_ENV", "production"), secret, key]).records_mail());
+    assert!(!config(&[("GUILD_ENV", "production"), secret, key, unsubscribe]).records_mail());
 
     let app = TestApp::new().await;
     app.sign_up("acme").await;

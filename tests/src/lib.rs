@@ -4,7 +4,8 @@
 //! `app.post(uri, token, body)` (and `put`, `patch`, `delete`), each a [`Request`] that headers
 //! (`.if_match`, `.idempotency_key`, `.header`) refine before it is awaited into a [`Reply`]. The
 //! fixtures on [`TestApp`] (`owner`, `member`, `published_module`, `quiz`, `group`, …) make what
-//! tests need before they test something; [`assert_problem`] checks an error reply.
+//! tests need before they test something; [`assert_problem`] checks an error reply; [`sse`] reads
+//! an event stream frame by frame.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -15,6 +16,7 @@ use guild_testkit::TestDb;
 
 mod app;
 mod fixtures;
+pub mod sse;
 
 pub use app::{IntoRequest, Request, TestApp};
 pub use fixtures::{fields, id};
@@ -60,22 +62,6 @@ where
         text,
         body: bytes.to_vec(),
     }
-}
-
-/// The next frame of an open event stream (`GET /v1/stream` sends each frame as one chunk),
-/// within 10 seconds.
-pub async fn next_frame<B: MessageBody>(body: &mut std::pin::Pin<Box<B>>) -> String {
-    let chunk = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
-    )
-    .await
-    .expect("a frame within 10 s")
-    .expect("the stream is still open");
-    let Ok(bytes) = chunk else {
-        panic!("the stream failed");
-    };
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
 /// Asserts `reply` is a problem with `status` and `code`, carrying the request id of the response.
@@ -171,6 +157,19 @@ impl std::fmt::Debug for World {
 
 /// The signing secret of test apps, so tests can forge tokens.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// Another instance of the app over `state` (a clone of a [`World`]'s, with its own adapters if
+/// the test swaps them), for requests whose body a test reads a frame at a time (event streams)
+/// or that must reach a second instance.
+pub async fn instance(
+    state: AppState,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> + 'static {
+    serve(state, Box::new(|_| {})).await
+}
 
 /// The app service over `state`; not generic over the test's closures, so its type names none.
 async fn serve(
@@ -410,6 +409,12 @@ pub struct Received {
     pub subject: String,
     /// The plain-text body.
     pub text: String,
+    /// The HTML body (empty without one).
+    pub html: String,
+    /// The `List-Unsubscribe` header (empty without one).
+    pub list_unsubscribe: String,
+    /// The `List-Unsubscribe-Post` header (empty without one).
+    pub list_unsubscribe_post: String,
 }
 
 impl Received {
@@ -429,13 +434,22 @@ pub struct SmtpSink {
     dir: std::path::PathBuf,
 }
 
-/// Prints `To`, `Subject` and the plain body of one message, NUL-separated.
+/// Prints `To`, `Subject`, the plain and HTML bodies and the unsubscribe headers of one
+/// message, NUL-separated.
 const PARSE_MESSAGE: &str = r#"
 import email, email.policy, sys
 with open(sys.argv[1], "rb") as f:
     msg = email.message_from_binary_file(f, policy=email.policy.default)
 plain = msg.get_body(("plain",))
-sys.stdout.write("\0".join([msg["To"] or "", msg["Subject"] or "", plain.get_content() if plain is not None else ""]))
+html = msg.get_body(("html",))
+sys.stdout.write("\0".join([
+    msg["To"] or "",
+    msg["Subject"] or "",
+    plain.get_content() if plain is not None else "",
+    html.get_content() if html is not None else "",
+    msg["List-Unsubscribe"] or "",
+    msg["List-Unsubscribe-Post"] or "",
+]))
 "#;
 
 impl SmtpSink {
@@ -515,9 +529,21 @@ impl SmtpSink {
                     to: fields.next().unwrap_or_default(),
                     subject: fields.next().unwrap_or_default(),
                     text: fields.next().unwrap_or_default(),
+                    html: fields.next().unwrap_or_default(),
+                    list_unsubscribe: fields.next().unwrap_or_default(),
+                    list_unsubscribe_post: fields.next().unwrap_or_default(),
                 }
             })
             .collect()
+    }
+
+    /// `mailer` (the app's recording one, so fixtures still read invitation links) and this
+    /// server both getting every email, the server after `mailer` accepted it.
+    pub fn alongside(
+        &self,
+        mailer: std::sync::Arc<dyn guild_kernel::ports::Mailer>,
+    ) -> std::sync::Arc<dyn guild_kernel::ports::Mailer> {
+        std::sync::Arc::new(Tee(mailer, self.mailer()))
     }
 
     /// The messages received for `to`, oldest first.
@@ -526,6 +552,25 @@ impl SmtpSink {
             .into_iter()
             .filter(|m| m.to.contains(to))
             .collect()
+    }
+}
+
+/// Sends every email through both mailers, in order; fails as the first that fails.
+#[derive(Debug)]
+struct Tee(
+    std::sync::Arc<dyn guild_kernel::ports::Mailer>,
+    guild_integrations::mail::SmtpMailer,
+);
+
+impl guild_kernel::ports::Mailer for Tee {
+    fn send<'a>(
+        &'a self,
+        email: &'a guild_kernel::ports::Email,
+    ) -> guild_kernel::ports::BoxFuture<'a, Result<(), guild_kernel::ports::MailError>> {
+        Box::pin(async move {
+            self.0.send(email).await?;
+            self.1.send(email).await
+        })
     }
 }
 

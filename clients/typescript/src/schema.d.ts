@@ -35,8 +35,9 @@ export interface paths {
         /**
          * Get the Prometheus metrics.
          * @description Unauthenticated (keep `/metrics` off the public network, or serve it on
-         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
-         *     OpenMetrics text format.
+         *     `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, the database pool's state, and
+         *     whether Redis is degraded (`guild_dependency_degraded`, `guild_dependency_degradations_total`), in the OpenMetrics
+         *     text format.
          */
         get: operations["get_metrics"];
         put?: never;
@@ -56,8 +57,10 @@ export interface paths {
         };
         /**
          * Get readiness: the readiness probe.
-         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
-         *     otherwise 503 `not_ready` with the state of each check in `checks`.
+         * @description Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when the database
+         *     answers, with each check's state in `checks`: Redis not answering is `degraded`, not a reason to take the instance
+         *     out of service (rate limits then count per instance, real-time pushes reach the instance's own streams, and both
+         *     return to Redis when it answers). 503 `not_ready`, with `checks`, when the database does not answer.
          */
         get: operations["get_readiness"];
         put?: never;
@@ -743,6 +746,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/email/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show what an unsubscribe link would do.
+         * @description Anyone holding the link (no sign-in; rate limited per client address): which emails it turns
+         *     off and whether they still come. Changes nothing, so mail scanners that follow links do no
+         *     harm. 401 `invalid_token` for a token Guild did not sign or that was altered; 404
+         *     `member_not_found` when the member left the tenant.
+         */
+        get: operations["get_email_unsubscribe"];
+        put?: never;
+        /**
+         * Unsubscribe with one click (RFC 8058).
+         * @description What a mail client posts (`List-Unsubscribe=One-Click`, any body is ignored) and what the web
+         *     app's unsubscribe page posts: no sign-in, the signed token is the credential (rate limited
+         *     per client address). Turns off the emails of the link's notification type (its per-type
+         *     switch in the member's email preferences), or every notification email (frequency `NEVER`)
+         *     for a digest's link. Doing it again changes nothing. Invitation, password-reset and
+         *     verification emails are not affected. 401 `invalid_token` for a token Guild did not sign or
+         *     that was altered; 404 `member_not_found` when the member left the tenant.
+         */
+        post: operations["unsubscribe_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/gamification/settings": {
         parameters: {
             query?: never;
@@ -1029,8 +1065,10 @@ export interface paths {
         /**
          * Get your email preferences.
          * @description Which notification emails you get in the current tenant, and how often (the defaults until
-         *     you change them). 403 `not_a_member` for the platform owner acting in a tenant they do not
-         *     belong to.
+         *     you change them). Every notification type's emails follow its category's switch unless you
+         *     set the type itself (`types`); `email_types` says, for each, whether its emails reach you.
+         *     Invitation, password-reset and verification emails are not notifications: they always come.
+         *     403 `not_a_member` for the platform owner acting in a tenant they do not belong to.
          */
         get: operations["get_email_preferences"];
         put?: never;
@@ -1040,7 +1078,8 @@ export interface paths {
         head?: never;
         /**
          * Update your email preferences.
-         * @description In the current tenant; fields left out keep their value. 403 `not_a_member` for the platform
+         * @description In the current tenant; fields left out keep their value, and so do types left out of
+         *     `types` (an unknown type is 422 `validation_failed`). 403 `not_a_member` for the platform
          *     owner acting in a tenant they do not belong to.
          */
         patch: operations["update_email_preferences"];
@@ -1295,6 +1334,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/presence-visibility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get your presence visibility.
+         * @description Any member: whether you hide your presence in the current tenant (shown by default).
+         */
+        get: operations["get_presence_visibility"];
+        /**
+         * Set your presence visibility.
+         * @description Any member: hide yourself from the list of who is online (`GET /v1/presence`), or show
+         *     yourself again; your heartbeats still record your usage sessions. 403 `not_a_member` for the
+         *     platform owner acting in a tenant they do not belong to.
+         */
+        put: operations["set_presence_visibility"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/redemptions": {
         parameters: {
             query?: never;
@@ -1308,6 +1373,28 @@ export interface paths {
          *     time.
          */
         get: operations["list_my_redemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your usage sessions.
+         * @description Any member: your sessions in the current tenant, newest first, a page at a time. Heartbeats
+         *     (`POST /v1/presence/heartbeat`) and open event streams record them; a pause longer than 30
+         *     minutes starts a new one.
+         */
+        get: operations["list_my_sessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2335,6 +2422,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notification-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the notification email templates.
+         * @description For ADMIN and above, in person (403 `forbidden` for others and for API keys): every
+         *     notification type's template in use in `locale` (the tenant's locale when left out), whether
+         *     the tenant has its own for exactly that locale, and the variables each may use. Emails are
+         *     rendered in the tenant's locale: the tenant's template for it, else for its language (`sl`
+         *     for `sl-SI`), else for `en`, else Guild's built-in English one. All types are on one page.
+         */
+        get: operations["list_notification_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notification-templates/{notification_type}/locales/{locale}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a notification type's email template in a locale.
+         * @description For ADMIN and above, in person (403 `forbidden` otherwise). The template in use, with the
+         *     `ETag` of the tenant's own for exactly this locale (`"0"` when it has none). An unknown type
+         *     is 404 `invalid_path_parameter`; a malformed locale 422.
+         */
+        get: operations["get_notification_template"];
+        /**
+         * Set the tenant's email template of a notification type in a locale; requires `If-Match`.
+         * @description For ADMIN and above, in person (403 `forbidden` otherwise). Creates it with `If-Match: "0"`
+         *     or replaces the revision read. Each part must parse and render with the type's sample
+         *     values: 422 `template_syntax_error` (a syntax error) or `template_render_error` (e.g. a
+         *     variable the type does not have), each in `errors[]` with the part (`subject`, `text`,
+         *     `html`) and its line. A tenant keeps at most 200 templates (409 `template_limit_reached`).
+         */
+        put: operations["update_notification_template"];
+        post?: never;
+        /**
+         * Remove the tenant's email template of a type in a locale; requires `If-Match`.
+         * @description For ADMIN and above, in person (403 `forbidden` otherwise); 404 `template_not_found` when
+         *     the tenant has none for exactly this locale. Answers the template that applies from now on
+         *     (the next in the locale chain, or the built-in one).
+         */
+        delete: operations["delete_notification_template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notification-templates/{notification_type}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a notification type's email with sample values.
+         * @description For ADMIN and above, in person (403 `forbidden` otherwise). Renders `template` when given,
+         *     else the template in use in `locale`, with example values of every variable of the type.
+         *     Nothing is stored or sent. 422 `template_syntax_error` or `template_render_error` with the
+         *     part and line of each problem in `errors[]`.
+         */
+        post: operations["preview_notification_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List who is online.
+         * @description Any member: the tenant's members online now — with an open event stream, or a heartbeat
+         *     (`POST /v1/presence/heartbeat`) within the presence TTL (90 s) — by name, a page at a time.
+         *     Members who hide their presence are left out. 403 `presence_disabled` when your organization
+         *     turned presence off.
+         */
+        get: operations["list_online_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/presence/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark yourself online.
+         * @description Any member: you are online for the presence TTL (90 s) from now, and your usage session goes
+         *     on (a pause longer than 30 minutes since your last heartbeat or open stream starts a new
+         *     one). Send it every 30 to 60 seconds while your app is in use; an open event stream does the
+         *     same by itself. 403 `not_a_member` for the platform owner acting in a tenant they do not
+         *     belong to.
+         */
+        post: operations["mark_me_online"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/presence/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the presence settings.
+         * @description Any member: whether your organization shows who is online.
+         */
+        get: operations["get_presence_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update the presence settings.
+         * @description ADMIN and above (never an API key): turn presence on or off for the whole organization. Off,
+         *     `GET /v1/presence` answers 403 `presence_disabled`; heartbeats still record usage sessions.
+         *     Audited as `PRESENCE_SETTINGS_UPDATED`.
+         */
+        patch: operations["update_presence_settings"];
+        trace?: never;
+    };
     "/v1/progress-overrides/{override_id}/revert": {
         parameters: {
             query?: never;
@@ -2691,10 +2934,42 @@ export interface paths {
          *     no `id` of its own), `notification` (data: a `NotificationDto`), `job` (data: a `JobDto`: a
          *     job you started began, progressed or ended) and `reset` (data: `{"head": n}`: events you
          *     missed are no longer kept — refetch, then continue from `n`).
+         *
+         *     Authenticate with the `Authorization` header, or, from a browser's `EventSource`, with a
+         *     `ticket` from `POST /v1/stream/tickets` (401 `invalid_stream_ticket` when it is malformed,
+         *     used, expired or of another tenant; after 30 such failures from one address in a minute, 429
+         *     `rate_limited`). You hold at most `GUILD_STREAMS_PER_MEMBER` (5) streams
+         *     at once: the next is 429 `stream_limit_reached`. While the stream is open you are online
+         *     (`GET /v1/presence`) and your usage session goes on (`GET /v1/me/sessions`).
+         *     The server ends the stream when it shuts down: reconnect with `Last-Event-ID` to resume.
          */
         get: operations["open_my_stream"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stream/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a stream ticket.
+         * @description Any member: a ticket that opens your event stream once, within 30 seconds, without an
+         *     `Authorization` header (`GET /v1/stream?ticket=…`), for browsers, whose `EventSource` cannot
+         *     send one. It acts as you in the current tenant and stops working when used, when it expires,
+         *     or when your password changes. At most 30 a minute (429 `rate_limited`); 403 `not_a_member`
+         *     for the platform owner acting in a tenant they do not belong to.
+         */
+        post: operations["create_stream_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3700,6 +3975,8 @@ export interface components {
             file_name: string;
             content_type: string;
         };
+        /** @enum {string} */
+        EmailCategory: "NEW_MODULES" | "DEADLINE_REMINDERS" | "QUIZ_RESULTS" | "COMMENT_REPLIES" | "CERTIFICATES" | "REWARDS";
         /** @description Which emails you get, and how often. */
         EmailPreferencesDto: {
             new_modules: boolean;
@@ -3708,10 +3985,34 @@ export interface components {
             comment_replies: boolean;
             certificates: boolean;
             rewards: boolean;
-            /** @description How often notification emails are sent. */
+            /**
+             * @description How often notification emails are sent: `INSTANT` (one email per notification, at
+             *     once), `DAILY` or `WEEKLY` (one digest per UTC day, or per week from Monday), `NEVER`.
+             */
             digest: components["schemas"]["DigestFrequency"];
             /** Format: date-time */
             updated_at: string;
+            /**
+             * @description The notification types you switched on or off yourself, over their category's switch.
+             * @example {
+             *       "RANK_UP": false
+             *     }
+             */
+            types: {
+                [key: string]: boolean;
+            };
+            /** @description Every notification type: its category switch and whether its emails reach you. */
+            email_types: components["schemas"]["EmailTypeDto"][];
+        };
+        /** @description Whether one notification type's emails reach you. */
+        EmailTypeDto: {
+            /** @description The notification type. */
+            type: components["schemas"]["NotificationType"];
+            category?: components["schemas"]["EmailCategory"] | null;
+            /** @description You get its emails (at the frequency of `digest`, unless that is `NEVER`). */
+            enabled: boolean;
+            /** @description You set this type on its own (`types`). */
+            overridden: boolean;
         };
         /** @enum {string} */
         EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY";
@@ -4379,8 +4680,57 @@ export interface components {
              */
             archived_at?: string | null;
         };
+        /**
+         * @description The email template a notification type uses in a locale. The `ETag` header carries
+         *     `revision`.
+         */
+        NotificationTemplateDto: {
+            /** @description The notification type. */
+            type: components["schemas"]["NotificationType"];
+            /** @description The locale asked for. */
+            locale: string;
+            /** @description The tenant stored its own template for exactly this type and locale. */
+            overridden: boolean;
+            /**
+             * Format: int32
+             * @description That template's revision (the `ETag`); 0 when there is none (send `If-Match: "0"` to
+             *     create one).
+             */
+            revision: number;
+            /**
+             * @description Where the template in use comes from: the tenant's own (of `origin_locale`, which may be
+             *     the locale's language or `en`) or Guild's built-in English one.
+             */
+            origin: components["schemas"]["TemplateOrigin"];
+            /** @description The locale of the template in use. */
+            origin_locale: string;
+            /** @description The subject line (MiniJinja; plain text). */
+            subject: string;
+            /** @description The plain-text body (MiniJinja). */
+            text: string;
+            /** @description The HTML body (MiniJinja; every value is HTML-escaped); absent: plain text only. */
+            html?: string | null;
+            /** @description The variables this type's templates may use. */
+            variables: string[];
+            /**
+             * Format: date-time
+             * @description When the tenant's template for this locale last changed.
+             */
+            updated_at?: string | null;
+        };
         /** @enum {string} */
-        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED";
+        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED" | "SUBMISSION_RECEIVED";
+        /** @description A member who is online. */
+        OnlineMemberDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description Online since (without a gap longer than the presence TTL).
+             */
+            since: string;
+        };
         /** @description An option with its answer key (authors only). */
         OptionDto: {
             /**
@@ -4585,6 +4935,20 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_NotificationTemplateDto: {
+            /** @description The rows. */
+            data: components["schemas"]["NotificationTemplateDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_OnlineMemberDto: {
+            /** @description The rows. */
+            data: components["schemas"]["OnlineMemberDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_OverrideDto: {
             /** @description The rows. */
             data: components["schemas"]["OverrideDto"][];
@@ -4640,6 +5004,13 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description A page of results. */
+        PageOf_UsageSessionDto: {
+            /** @description The rows. */
+            data: components["schemas"]["UsageSessionDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
         /**
          * Format: binary
          * @description A PDF file.
@@ -4690,6 +5061,49 @@ export interface components {
             unread: number;
         };
         /**
+         * @description The switch's new position.
+         * @example {
+         *       "enabled": false
+         *     }
+         */
+        PresenceSettingsBody: {
+            /** @description Whether members see who is online. */
+            enabled: boolean;
+        };
+        /** @description The tenant's presence switch. */
+        PresenceSettingsDto: {
+            /** @description Whether members see who is online. */
+            enabled: boolean;
+        };
+        /**
+         * @description Whether you hide your presence.
+         * @example {
+         *       "hidden": true
+         *     }
+         */
+        PresenceVisibility: {
+            /** @description `true`: you never appear in `GET /v1/presence`. */
+            hidden: boolean;
+        };
+        /**
+         * @description What to preview.
+         * @example {
+         *       "locale": "sl-SI",
+         *       "template": {
+         *         "subject": "{{ module }}",
+         *         "text": "{{ body }}"
+         *       }
+         *     }
+         */
+        PreviewBody: {
+            /**
+             * @description The locale whose template to preview when `template` is left out (the tenant's locale
+             *     when left out).
+             */
+            locale?: string | null;
+            template?: components["schemas"]["TemplateBody"] | null;
+        };
+        /**
          * @description An error response as defined by RFC 9457, with Guild's `code`, `request_id` and `errors`.
          * @example {
          *       "code": "validation_failed",
@@ -4723,7 +5137,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "email_already_verified" | "email_not_verified" | "email_taken" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
+            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "email_already_verified" | "email_not_verified" | "email_taken" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -4837,15 +5251,17 @@ export interface components {
         /** @description The instance can serve traffic. */
         Readiness: {
             /**
-             * @description Always `ready`.
+             * @description Always `ready`, also while an optional dependency is `degraded`.
              * @example ready
              */
             status: string;
             /**
-             * @description Each dependency and its state: `ok`, `down` or `not_configured`.
+             * @description Each dependency and its state: `ok`; `degraded` (Redis does not answer: the instance
+             *     serves with rate limits counted per instance and real-time pushes delivered within the
+             *     instance until it answers again); `down` (the database: not ready); or `not_configured`.
              * @example {
              *       "database": "ok",
-             *       "redis": "not_configured"
+             *       "redis": "degraded"
              *     }
              */
             checks: {
@@ -4908,6 +5324,15 @@ export interface components {
              * @description Switch the session to this tenant (a membership, or any tenant for the platform owner).
              */
             tenant_id?: string | null;
+        };
+        /** @description An email as it would be sent. */
+        RenderedEmailDto: {
+            /** @description The subject line. */
+            subject: string;
+            /** @description The plain-text body. */
+            text: string;
+            /** @description The HTML body, if the template has one. */
+            html?: string | null;
         };
         /**
          * @description A reset token and the new password.
@@ -5291,6 +5716,16 @@ export interface components {
         };
         /** @enum {string} */
         StreamFrameKind: "ready" | "notification" | "job" | "reset";
+        /** @description A stream ticket: `GET /v1/stream?ticket=…` opens your stream once with it. */
+        StreamTicketDto: {
+            /** @description The ticket: use it once, before `expires_at`. */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @description When it stops working (30 seconds after it was made).
+             */
+            expires_at: string;
+        };
         /** @description A submission, with its grade and feedback once graded. */
         SubmissionDto: {
             /** Format: uuid */
@@ -5418,6 +5853,24 @@ export interface components {
             /** @description In this attempt's order. */
             options: components["schemas"]["TakerOptionDto"][];
         };
+        /**
+         * @description A template of the tenant's own.
+         * @example {
+         *       "html": "<p>Pozdravljeni, {{ recipient_name }}!</p><p>Dosegli ste {{ score }} %.</p>",
+         *       "subject": "Rezultat kviza: {{ module }}",
+         *       "text": "Pozdravljeni, {{ recipient_name }}!\n\nDosegli ste {{ score }} %.\n\n{{ url }}\n\nOdjava: {{ unsubscribe_url }}\n"
+         *     }
+         */
+        TemplateBody: {
+            /** @description The subject line, one line once rendered. */
+            subject: string;
+            /** @description The plain-text body. */
+            text: string;
+            /** @description The HTML body; left out, the email is plain text only. */
+            html?: string | null;
+        };
+        /** @enum {string} */
+        TemplateOrigin: "BUILT_IN" | "TENANT";
         /** @description A tenant. */
         TenantDto: {
             /** Format: uuid */
@@ -5473,6 +5926,21 @@ export interface components {
              */
             unread: number;
         };
+        /** @description What an unsubscribe link does, and where it stands. */
+        UnsubscribeDto: {
+            /**
+             * Format: uuid
+             * @description The tenant whose emails.
+             */
+            tenant_id: string;
+            /** @description What the link turns off. */
+            scope: components["schemas"]["UnsubscribeScope"];
+            type?: components["schemas"]["NotificationType"] | null;
+            /** @description Whether those emails still reach the member. */
+            subscribed: boolean;
+        };
+        /** @enum {string} */
+        UnsubscribeScope: "TYPE" | "ALL";
         /**
          * @description Changes to an assignment: fields left out are kept (send `null` to clear `section_id`,
          *     `due_at` or `rubric`), and the result is checked as a whole by the rules of a new assignment
@@ -5602,7 +6070,11 @@ export interface components {
          * @description Changes; fields left out keep their value.
          * @example {
          *       "digest": "WEEKLY",
-         *       "quiz_results": false
+         *       "quiz_results": false,
+         *       "types": {
+         *         "RANK_UP": false,
+         *         "XP_EARNED": null
+         *       }
          *     }
          */
         UpdatePreferences: {
@@ -5613,6 +6085,13 @@ export interface components {
             certificates?: boolean | null;
             rewards?: boolean | null;
             digest?: components["schemas"]["DigestFrequency"] | null;
+            /**
+             * @description Per-type switches, keyed by notification type: `true` or `false` over the category's
+             *     switch, `null` to let the category decide again. Types left out keep their setting.
+             */
+            types?: {
+                [key: string]: boolean | null;
+            } | null;
         };
         /**
          * @description Changes to a question: fields left out are kept, and the result is checked as a whole by the
@@ -5780,6 +6259,23 @@ export interface components {
         };
         /** @enum {string} */
         UsageKind: "ATTACHMENT" | "VIDEO";
+        /**
+         * @description A stretch of time you used Guild: from the first heartbeat (or open stream) to the last, with
+         *     no pause longer than 30 minutes.
+         */
+        UsageSessionDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            last_ping_at: string;
+            /**
+             * Format: int64
+             * @description `last_ping_at - started_at`, in seconds.
+             */
+            duration_seconds: number;
+        };
         /** @description The signed-in user. */
         UserDto: {
             /** Format: uuid */
@@ -6042,7 +6538,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every dependency answers */
+            /** @description The database answers; `checks.redis` is `degraded` while Redis does not */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6053,7 +6549,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            /** @description A dependency is down */
+            /** @description The database is down */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -8672,6 +9168,148 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    get_email_unsubscribe: {
+        parameters: {
+            query: {
+                /** @description The signed token of the link. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the link turns off */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeDto"];
+                };
+            };
+            /** @description `invalid_token`: not a link Guild signed, or altered */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `member_not_found` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no token */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unsubscribe_email: {
+        parameters: {
+            query: {
+                /** @description The signed token of the link. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Turned off */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeDto"];
+                };
+            };
+            /** @description `invalid_token`: not a link Guild signed, or altered */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `member_not_found` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no token */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_settings: {
         parameters: {
             query?: never;
@@ -10768,6 +11406,128 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    get_presence_visibility: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your choice */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceVisibility"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    set_presence_visibility: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresenceVisibility"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceVisibility"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_my_redemptions: {
         parameters: {
             query?: {
@@ -10800,6 +11560,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageOf_RedemptionDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_my_sessions: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your sessions */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_UsageSessionDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -16201,6 +17037,724 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    list_notification_templates: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A language tag such as `en` or `sl-SI` (the tenant's locale when left out); 422
+                 *     `validation_failed` (`invalid_locale`) otherwise.
+                 */
+                locale?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every type's template */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_NotificationTemplateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_notification_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification type */
+                notification_type: components["schemas"]["NotificationType"];
+                /** @description A language tag such as `en` or `sl-SI` */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template; `ETag` is its revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_notification_template: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read (`"0"` to create) */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The notification type */
+                notification_type: components["schemas"]["NotificationType"];
+                /** @description A language tag such as `en` or `sl-SI` */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateBody"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed` */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_required` */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_notification_template: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The notification type */
+                notification_type: components["schemas"]["NotificationType"];
+                /** @description A language tag such as `en` or `sl-SI` */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; the template in use now */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed` */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_required` */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    preview_notification_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification type */
+                notification_type: components["schemas"]["NotificationType"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewBody"];
+            };
+        };
+        responses: {
+            /** @description The email as it would be sent */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenderedEmailDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_online_members: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who is online */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_OnlineMemberDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    mark_me_online: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description You are online */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_presence_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The switch */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceSettingsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_presence_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresenceSettingsBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceSettingsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     revert_progress_override: {
         parameters: {
             query?: never;
@@ -17825,7 +19379,13 @@ export interface operations {
     };
     open_my_stream: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description A ticket from `POST /v1/stream/tickets`, when the request has no `Authorization` header
+                 *     (ignored when it has one).
+                 */
+                ticket?: string;
+            };
             header?: {
                 /** @description The `id` of the last event received, to resume after it */
                 "Last-Event-ID"?: string | null;
@@ -17849,6 +19409,68 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            /** @description `stream_limit_reached`: you already hold `GUILD_STREAMS_PER_MEMBER` open streams (close one; a stream whose client vanished frees its slot within the presence TTL); or `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_stream_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A ticket, shown once */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicketDto"];
+                };
+            };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
             401: {
                 headers: {

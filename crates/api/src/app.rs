@@ -23,9 +23,9 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, changelog, compliance, gamification, groups, jobs,
-    leaderboard, me, media, members, module_categories, modules, ops, progress, quizzes,
-    redemptions, rewards, stream, tenants, xp,
+    V1, api_keys, assignments, audit, auth, changelog, compliance, email, gamification, groups,
+    jobs, leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
+    presence, progress, quizzes, redemptions, rewards, stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -56,6 +56,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(stream::configure)
         .configure(jobs::configure)
         .configure(changelog::configure)
+        .configure(presence::configure)
+        .configure(notification_templates::configure)
+        .configure(email::configure)
         .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)

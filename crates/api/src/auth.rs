@@ -442,6 +442,61 @@ impl FromRequest for Authorized {
     }
 }
 
+/// The member a stream ticket (`GET /v1/stream?ticket=…`) stands for, admitted as [`Auth`]
+/// admits a person: the ticket is used up, then the membership is loaded and checked, the
+/// ticket's session generation compared with the account's (a password change since minting
+/// ends it, 401 `session_ended`), and the request counted and audited as any other. 401
+/// `invalid_stream_ticket` for a ticket that is malformed, forged, used, expired or of another
+/// tenant; such failures count against the client address's limit on emailed-token redemptions
+/// (peeked first, 429 `rate_limited` past it), while tickets that work count nothing, so an
+/// office behind one address reconnects freely.
+pub(crate) async fn ticket_actor(
+    state: &AppState,
+    req: &HttpRequest,
+    ticket: &str,
+) -> Result<Actor, ApiError> {
+    use guild_notifications::tickets;
+    let key = format!(
+        "token:stream-ticket:ip:{}",
+        crate::client::client_key(req, state)
+    );
+    let rule = state.limits.token_ip;
+    let peeked = state
+        .limiter
+        .peek(&key, rule)
+        .await
+        .map_err(|e| crate::client::unavailable(&e))?;
+    if !peeked.allowed {
+        return Err(crate::client::limited(peeked));
+    }
+    let invalid = async || {
+        let _ = state.limiter.hit(&key, rule).await;
+        unauthenticated(
+            "invalid_stream_ticket",
+            "the stream ticket is invalid, expired or already used; get a new one with POST /v1/stream/tickets",
+        )
+    };
+    let Some((tenant, hash)) = tickets::parse(ticket) else {
+        return Err(invalid().await);
+    };
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let redeemed = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+        tickets::redeem(c, tenant, &hash, now).await
+    })
+    .await?;
+    let Some(redeemed) = redeemed else {
+        return Err(invalid().await);
+    };
+    let (actor, current) =
+        guild_tenancy::actor::load_session_actor(&mut conn, redeemed.user, tenant).await?;
+    drop(conn);
+    if redeemed.session_generation < current {
+        return Err(signed_out());
+    }
+    finish(state, req, actor).await.map(|Auth(actor)| actor)
+}
+
 /// The actor a presented API key acts as; 401 when it is unknown or revoked.
 async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
     let mut conn = guild_db::connect(&state.db).await?;

@@ -154,12 +154,21 @@ pub(crate) fn unavailable(e: &guild_kernel::ports::RateLimitUnavailable) -> ApiE
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limiter_unavailable")
 }
 
-/// 429 with `Retry-After` and the `RateLimit-*` headers of `decision`.
+/// 429 `rate_limited` with `Retry-After` and the `RateLimit-*` headers of `decision`.
 pub(crate) fn limited(decision: RateDecision) -> ApiError {
+    limited_as(
+        "rate_limited",
+        "too many requests; try again later",
+        decision,
+    )
+}
+
+/// 429 with `code`, `Retry-After` and the `RateLimit-*` headers of `decision`.
+pub(crate) fn limited_as(code: &'static str, detail: &str, decision: RateDecision) -> ApiError {
     let reset = decision.reset_after.as_secs().max(1).to_string();
     let value = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("0"));
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
-        .detail("too many requests; try again later")
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code)
+        .detail(detail)
         .header(RETRY_AFTER, value(reset.clone()))
         .header(LIMIT, value(decision.limit.to_string()))
         .header(REMAINING, value(decision.remaining.to_string()))

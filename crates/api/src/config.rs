@@ -68,6 +68,10 @@ pub struct Config {
     pub mail_from: String,
     /// `GUILD_PUBLIC_URL`: the web app's base URL, for links in emails.
     pub public_url: String,
+    /// `GUILD_UNSUBSCRIBE_SECRET`: signs the one-click unsubscribe links of notification emails;
+    /// required in production (32+ bytes). Without it a random key is made at start, so links
+    /// in emails sent before a restart stop working.
+    pub unsubscribe_secret: Option<String>,
     /// `GUILD_API_URL`: the API's public base URL (default `http://localhost:<port>`), for links
     /// the API hands out (certificate verification, local-storage URLs).
     pub api_url: String,
@@ -82,6 +86,15 @@ pub struct Config {
     /// `GUILD_STREAM_RETENTION_HOURS`: how long a member's stream events are kept for clients
     /// that reconnect with `Last-Event-ID` (1 to 720 hours, default 24).
     pub stream_retention: Duration,
+    /// `GUILD_STREAMS_PER_MEMBER`: event streams one member may hold open at once, across
+    /// instances with Redis (1 to 100, default 5).
+    pub streams_per_member: u32,
+    /// `GUILD_STREAM_TICKETS_PER_MIN`: stream tickets one member may get per minute (1 to
+    /// 1000000, default 30).
+    pub stream_tickets_per_min: u32,
+    /// `GUILD_PRESENCE_TTL_SECS`: how long a member stays online after their last heartbeat or
+    /// their stream's last refresh (10 to 3600 seconds, default 90).
+    pub presence_ttl: Duration,
     /// `GUILD_METRICS_ADDR`: serve `/metrics` on this address only (not on the public port).
     pub metrics_addr: Option<SocketAddr>,
     /// `GUILD_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
@@ -350,6 +363,17 @@ impl Config {
                 .push("GUILD_JWT_SECRET: required in production (at least 32 bytes)".into()),
             _ => {}
         }
+        let unsubscribe_secret = r.raw("GUILD_UNSUBSCRIBE_SECRET").map(str::to_owned);
+        match &unsubscribe_secret {
+            Some(secret) if secret.len() < 32 => r.errors.push(
+                "GUILD_UNSUBSCRIBE_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ),
+            None if env == Environment::Production => r.errors.push(
+                "GUILD_UNSUBSCRIBE_SECRET: required in production (at least 32 bytes)".into(),
+            ),
+            _ => {}
+        }
         let access_ttl =
             Duration::from_secs(r.number("GUILD_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400));
         let actor_cache = Duration::from_secs(r.number("GUILD_ACTOR_CACHE_SECS", 30, 0, 30));
@@ -385,6 +409,10 @@ impl Config {
             r.number("GUILD_API_KEY_REQUESTS_PER_MIN", 600, 0, 1_000_000_000) as u32;
         let stream_retention =
             Duration::from_secs(3600 * r.number("GUILD_STREAM_RETENTION_HOURS", 24, 1, 720));
+        let streams_per_member = r.number("GUILD_STREAMS_PER_MEMBER", 5, 1, 100) as u32;
+        let stream_tickets_per_min =
+            r.number("GUILD_STREAM_TICKETS_PER_MIN", 30, 1, 1_000_000) as u32;
+        let presence_ttl = Duration::from_secs(r.number("GUILD_PRESENCE_TTL_SECS", 90, 10, 3600));
         let assignment_file_quota = r.number(
             "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
             DEFAULT_ASSIGNMENT_FILE_QUOTA,
@@ -425,11 +453,15 @@ impl Config {
             smtp_url,
             mail_from,
             public_url,
+            unsubscribe_secret,
             api_url,
             blobs,
             invite_caps,
             assignment_file_quota,
             stream_retention,
+            streams_per_member,
+            stream_tickets_per_min,
+            presence_ttl,
             metrics_addr,
             trusted_proxies,
             tenant_requests_per_min,
@@ -472,23 +504,40 @@ mod tests {
     fn production_does_not_migrate_unless_told() {
         let secret = ("GUILD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
         let blob_key = ("GUILD_BLOB_SIGNING_KEY", "fedcba9876543210fedcba9876543210");
-        let config =
-            Config::from_vars(&vars(&[("GUILD_ENV", "production"), secret, blob_key])).unwrap();
+        let unsubscribe = (
+            "GUILD_UNSUBSCRIBE_SECRET",
+            "00112233445566778899aabbccddeeff",
+        );
+        let config = Config::from_vars(&vars(&[
+            ("GUILD_ENV", "production"),
+            secret,
+            blob_key,
+            unsubscribe,
+        ]))
+        .unwrap();
         assert!(!config.migrate_on_start);
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             ("GUILD_MIGRATE_ON_START", "true"),
             secret,
             blob_key,
+            unsubscribe,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
         let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
         assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
-        assert!(err.0[1].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        assert!(err.0[1].starts_with("GUILD_UNSUBSCRIBE_SECRET: required in production"));
+        assert!(err.0[2].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        let short = Config::from_vars(&vars(&[("GUILD_UNSUBSCRIBE_SECRET", "short")])).unwrap_err();
+        assert_eq!(
+            short.0,
+            ["GUILD_UNSUBSCRIBE_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"]
+        );
         let s3 = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             secret,
+            unsubscribe,
             ("GUILD_S3_BUCKET", "guild-media"),
         ]))
         .unwrap_err();

@@ -72,7 +72,8 @@ pub(crate) struct Ctx<A = Member> {
 }
 
 impl<A> Ctx<A> {
-    fn new(state: web::Data<AppState>, actor: Actor) -> Self {
+    /// The context of an actor admitted some other way than `A`'s extractor (a stream ticket).
+    pub(crate) fn new(state: web::Data<AppState>, actor: Actor) -> Self {
         let now = state.clock.now();
         Self {
             actor,

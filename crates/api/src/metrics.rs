@@ -1,7 +1,9 @@
 //! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
 //!
 //! Requests are labelled by route pattern (`/v1/modules/{id}`), never by raw path, so the number
-//! of series stays bounded whatever clients send.
+//! of series stays bounded whatever clients send. Optional dependencies (Redis) report whether
+//! the instance runs on their in-process fallbacks (`guild_dependency_degraded`, 1 or 0) and how
+//! many outages it has seen (`guild_dependency_degradations_total`).
 
 use std::time::Duration;
 
@@ -20,6 +22,22 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DependencyLabels {
+    dependency: &'static str,
+}
+
+/// An optional dependency's state, sampled when metrics are rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct DependencyState {
+    /// Its name (`redis`).
+    pub name: &'static str,
+    /// Whether the instance runs on its in-process fallbacks now.
+    pub degraded: bool,
+    /// How many times it went from answering to degraded since start.
+    pub degradations: u64,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
     method: String,
     route: String,
@@ -34,6 +52,10 @@ pub struct Metrics {
     db_connections: Gauge,
     db_idle: Gauge,
     db_waiting: Gauge,
+    degraded: Family<DependencyLabels, Gauge>,
+    degradations: Family<DependencyLabels, Counter>,
+    /// Held while the degradation counters catch up, so two scrapes do not both add.
+    sampling: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -70,6 +92,18 @@ impl Metrics {
             "Requests waiting for a database connection",
             db_waiting.clone(),
         );
+        let degraded = Family::<DependencyLabels, Gauge>::default();
+        registry.register(
+            "dependency_degraded",
+            "1 while an optional dependency does not answer and the instance runs on its in-process fallbacks",
+            degraded.clone(),
+        );
+        let degradations = Family::<DependencyLabels, Counter>::default();
+        registry.register(
+            "dependency_degradations",
+            "Times an optional dependency went from answering to degraded",
+            degradations.clone(),
+        );
         Self {
             registry,
             requests,
@@ -77,6 +111,9 @@ impl Metrics {
             db_connections,
             db_idle,
             db_waiting,
+            degraded,
+            degradations,
+            sampling: std::sync::Mutex::new(()),
         }
     }
 
@@ -97,12 +134,30 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Encodes every metric, after sampling the pool's state.
-    pub fn render(&self, pool: &deadpool::Status) -> String {
+    /// Encodes every metric, after sampling the pool's state and the optional dependencies'.
+    pub fn render(&self, pool: &deadpool::Status, dependencies: &[DependencyState]) -> String {
         let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         self.db_connections.set(as_i64(pool.size));
         self.db_idle.set(as_i64(pool.available));
         self.db_waiting.set(as_i64(pool.waiting));
+        let _sampling = self
+            .sampling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for dependency in dependencies {
+            let labels = DependencyLabels {
+                dependency: dependency.name,
+            };
+            self.degraded
+                .get_or_create(&labels)
+                .set(i64::from(dependency.degraded));
+            // The adapter counts outages; the counter catches up with it.
+            let counter = self.degradations.get_or_create(&labels);
+            let seen = counter.get();
+            if dependency.degradations > seen {
+                counter.inc_by(dependency.degradations - seen);
+            }
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

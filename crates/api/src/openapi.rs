@@ -25,7 +25,9 @@ use utoipa::openapi::info::ContactBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::ArrayItems;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::openapi::{Components, ObjectBuilder, Ref, RefOr, Schema, Type};
 use utoipa::{Modify, OpenApi};
@@ -66,7 +68,8 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         (name = "quizzes", description = "Quizzes of modules, their questions, attempts, and grading essays."),
         (name = "assignments", description = "Assignments of modules, submission files, submissions (resubmission and late rules), rubric or plain-score grading, and the graders' queue."),
         (name = "gamification", description = "XP balances and the ledger, ranks, leaderboards, the reward shop and redemptions."),
-        (name = "notifications", description = "Your in-app notifications: the inbox, the unread badge, read state and the archive."),
+        (name = "notifications", description = "Your in-app notifications: the inbox, the unread badge, read state and the archive; your event stream and its tickets; the tenant's notification email templates; one-click unsubscribe from notification emails."),
+        (name = "presence", description = "Who is online, heartbeats, hiding your presence, and your usage sessions."),
         (name = "jobs", description = "Long operations you wait on: an operation that starts one answers `202 Accepted` with `Location: /v1/jobs/{id}`; poll the job (or follow it on your event stream), cancel it, download what it produced."),
         (name = "changelog", description = "The platform's changelog (what's new): every member reads it with an unread marker; the platform owner publishes it."),
         (name = "api-keys", description = "Keys for integrators."),
@@ -91,6 +94,14 @@ impl Modify for Security {
                     .description(Some("An access token from the authentication endpoints."))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "stream_ticket",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "ticket",
+                "A single-use ticket from `POST /v1/stream/tickets` (30 seconds), for the event \
+stream only: browsers' `EventSource` cannot send an `Authorization` header.",
+            ))),
         );
         spec.security = Some(vec![SecurityRequirement::new(
             "bearer",
@@ -162,6 +173,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_path_parameter",
     "invalid_signature",
     "invalid_status_transition",
+    "invalid_stream_ticket",
     "invalid_token",
     "invitation_cap_reached",
     "invitation_not_found",
@@ -201,6 +213,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "precondition_failed",
     "precondition_required",
     "prerequisite_cycle",
+    "presence_disabled",
     "question_not_found",
     "quiz_empty",
     "quiz_max_attempts_reached",
@@ -226,9 +239,14 @@ pub const PROBLEM_CODES: &[&str] = &[
     "slug_taken",
     "storage_rejected",
     "storage_unavailable",
+    "stream_limit_reached",
     "submission_already_graded",
     "submission_not_found",
     "submission_superseded",
+    "template_limit_reached",
+    "template_not_found",
+    "template_render_error",
+    "template_syntax_error",
     "tenant_archived",
     "tenant_not_found",
     "unauthenticated",

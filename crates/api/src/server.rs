@@ -12,6 +12,7 @@ use guild_integrations::mail::SmtpMailer;
 use guild_integrations::ratelimit::RedisRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::{LocalBlobStore, S3BlobStore};
+use guild_notifications::unsubscribe::UnsubscribeKey;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::build_app;
@@ -130,6 +131,17 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.invite_caps = config.invite_caps;
     state.assignment_file_quota = config.assignment_file_quota;
     state.stream_retention = config.stream_retention;
+    state.streams_per_member = config.streams_per_member;
+    state.presence_ttl = config.presence_ttl;
+    state.presence = match &redis {
+        Some(redis) => Arc::new(guild_integrations::presence::RedisPresence::new(
+            redis,
+            config.presence_ttl,
+        )),
+        None => Arc::new(guild_integrations::presence::MemoryPresence::new(
+            config.presence_ttl,
+        )),
+    };
     state.trusted_proxies = std::sync::Arc::from(config.trusted_proxies.clone());
     let per_minute = |limit| guild_kernel::ports::RateRule {
         limit,
@@ -137,6 +149,7 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     };
     state.limits.tenant = Some(per_minute(config.tenant_requests_per_min));
     state.limits.api_key = Some(per_minute(config.api_key_requests_per_min));
+    state.limits.stream_tickets = per_minute(config.stream_tickets_per_min);
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {
@@ -146,6 +159,12 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     };
     state.public_url = config.public_url.clone();
     state.api_url = config.api_url.clone();
+    match &config.unsubscribe_secret {
+        Some(secret) => state.unsubscribe_key = UnsubscribeKey::new(secret.as_bytes()),
+        None => tracing::warn!(
+            "GUILD_UNSUBSCRIBE_SECRET is not set: using a random key; unsubscribe links in emails stop working when the process stops"
+        ),
+    }
     match &config.blobs {
         BlobConfig::Local {
             dir,
@@ -178,8 +197,10 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
 
 /// `guild serve`: the HTTP API, plus the worker unless `GUILD_RUN_WORKER=false`.
 ///
-/// On SIGTERM or SIGINT it stops accepting connections, lets in-flight requests finish (up to
-/// `GUILD_SHUTDOWN_TIMEOUT_SECS`), then lets the worker finish its current pass.
+/// On SIGTERM or SIGINT it shuts down as [`shut_down`] does: it stops accepting connections,
+/// ends open event streams, lets in-flight requests finish (up to
+/// `GUILD_SHUTDOWN_TIMEOUT_SECS`), then lets the worker finish its current pass. A second signal
+/// stops at once.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     if config.migrate_on_start {
         run_migrations(&config).await?;
@@ -212,8 +233,23 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     .workers(config.http_workers)
     .keep_alive(config.http_keep_alive)
     .shutdown_timeout(config.shutdown_timeout.as_secs())
+    // Signals are handled here, so that shutting down also ends the open event streams.
+    .disable_signals()
     .bind(config.http_addr)?
     .run();
+    let handle = server.handle();
+    let stopping = state.stopping.clone();
+    actix_web::rt::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests, ending event streams");
+        let forced = handle.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::warn!("second signal: stopping now");
+            forced.stop(false).await;
+        });
+        shut_down(&handle, &stopping).await;
+    });
     let metrics = match config.metrics_addr {
         Some(addr) => {
             let metrics = metrics_server(addr, state.clone())?;
@@ -256,6 +292,17 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     state.db.close();
     tracing::info!("guild stopped");
     Ok(())
+}
+
+/// Shuts a running server down gracefully: it stops accepting connections and lets in-flight
+/// requests finish (up to its shutdown timeout), while `stopping` (the state's
+/// [`AppState::stopping`]) ends every open event stream at once, which would otherwise hold the
+/// server until that timeout. Completes when the server has stopped.
+pub async fn shut_down(server: &actix_web::dev::ServerHandle, stopping: &CancellationToken) {
+    // Sent at once: no new connection is accepted from here on.
+    let stopped = server.stop(true);
+    stopping.cancel();
+    stopped.await;
 }
 
 /// `/metrics` alone on its own address (`GUILD_METRICS_ADDR`), for a scraper on a private network;

@@ -8,8 +8,11 @@ use guild_integrations::mail::RecordingMailer;
 use guild_integrations::ratelimit::MemoryRateLimiter;
 use guild_integrations::redis::Redis;
 use guild_integrations::storage::LocalBlobStore;
-use guild_kernel::ports::{BlobStore, Mailer, PubSub, RateLimiter, RateRule};
+use guild_kernel::ports::{BlobStore, Mailer, Presence, PubSub, RateLimiter, RateRule};
 use guild_kernel::{Clock, SystemClock};
+use guild_notifications::email::MailLinks;
+use guild_notifications::unsubscribe::UnsubscribeKey;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{ActorCache, TokenKeys};
 use crate::metrics::Metrics;
@@ -29,7 +32,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Recently loaded actors (at most 30 s old).
     pub actors: Arc<ActorCache>,
-    /// Rate limits on sign-in and recovery (Redis with several instances).
+    /// Rate limits on sign-in and recovery (Redis with several instances, counted per instance
+    /// while Redis is down).
     pub limiter: Arc<dyn RateLimiter>,
     /// The limits applied.
     pub limits: Limits,
@@ -57,6 +61,17 @@ pub struct AppState {
     pub pubsub: Arc<dyn PubSub>,
     /// How long a member's stream events are kept for reconnecting clients.
     pub stream_retention: Duration,
+    /// Who is online and each member's open streams (in-process by default, Redis when set).
+    pub presence: Arc<dyn Presence>,
+    /// How long a member stays online after they were last seen.
+    pub presence_ttl: Duration,
+    /// Event streams one member may hold open at once.
+    pub streams_per_member: u32,
+    /// Signs the one-click unsubscribe links of notification emails.
+    pub unsubscribe_key: UnsubscribeKey,
+    /// Cancelled when the instance starts shutting down: open event streams end at once, so
+    /// they do not hold the server until its shutdown timeout.
+    pub stopping: CancellationToken,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -80,6 +95,8 @@ pub struct Limits {
     pub tenant: Option<RateRule>,
     /// Requests per API key (`None` or a zero limit: unlimited).
     pub api_key: Option<RateRule>,
+    /// Stream tickets a member may mint (a ticket lives 30 s; a browser needs one per connect).
+    pub stream_tickets: RateRule,
 }
 
 impl Default for Limits {
@@ -97,6 +114,7 @@ impl Default for Limits {
             verification: per(5, 3600),
             tenant: Some(per(60_000, 60)),
             api_key: Some(per(600, 60)),
+            stream_tickets: per(30, 60),
         }
     }
 }
@@ -123,8 +141,8 @@ impl Default for HttpSettings {
 }
 
 impl AppState {
-    /// State over a pool with the in-process defaults: no Redis, a random signing key, the
-    /// in-memory rate limiter and the recording mailer.
+    /// State over a pool with the in-process defaults: no Redis, random signing keys (access
+    /// tokens, unsubscribe links), the in-memory rate limiter and the recording mailer.
     ///
     /// Media goes to a fresh directory under the system's temporary directory, with a random
     /// signing key and `http://localhost:8080` as the base of its URLs.
@@ -133,6 +151,8 @@ impl AppState {
         getrandom::fill(&mut secret).unwrap_or_default();
         let mut blob_key = vec![0u8; 32];
         getrandom::fill(&mut blob_key).unwrap_or_default();
+        let mut unsubscribe_secret = [0u8; 32];
+        getrandom::fill(&mut unsubscribe_secret).unwrap_or_default();
         let local = LocalBlobStore::new(
             std::env::temp_dir().join(format!("guild-blobs-{}", uuid::Uuid::now_v7())),
             "http://localhost:8080".to_owned(),
@@ -160,6 +180,22 @@ impl AppState {
             local_blobs: Some(local),
             pubsub: Arc::new(guild_integrations::pubsub::MemoryPubSub::new()),
             stream_retention: Duration::from_secs(24 * 3600),
+            presence: Arc::new(guild_integrations::presence::MemoryPresence::new(
+                guild_integrations::presence::DEFAULT_TTL,
+            )),
+            presence_ttl: guild_integrations::presence::DEFAULT_TTL,
+            streams_per_member: 5,
+            unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// Where notification emails link to, and their unsubscribe key.
+    pub fn mail_links(&self) -> MailLinks {
+        MailLinks {
+            app_url: self.public_url.clone(),
+            api_url: self.api_url.clone(),
+            key: self.unsubscribe_key.clone(),
         }
     }
 

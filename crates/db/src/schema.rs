@@ -186,6 +186,7 @@ diesel::table! {
         rewards -> Bool,
         digest -> Text,
         updated_at -> Timestamptz,
+        type_overrides -> Jsonb,
     }
 }
 
@@ -445,6 +446,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_digests (tenant_id, user_id, frequency, period_end) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        frequency -> Text,
+        period_end -> Timestamptz,
+        notifications -> Int4,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_templates (tenant_id, kind, locale) {
+        tenant_id -> Uuid,
+        kind -> Text,
+        locale -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Nullable<Text>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notifications (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -458,6 +484,9 @@ diesel::table! {
         created_at -> Timestamptz,
         read_at -> Nullable<Timestamptz>,
         archived_at -> Nullable<Timestamptz>,
+        data -> Jsonb,
+        email_status -> Nullable<Text>,
+        emailed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -474,6 +503,23 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    presence_preferences (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        hidden -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    presence_settings (tenant_id) {
+        tenant_id -> Uuid,
+        enabled -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -647,6 +693,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    stream_tickets (tenant_id, token_hash) {
+        tenant_id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        session_generation -> Int4,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -666,6 +723,17 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         catalog_open -> Bool,
+    }
+}
+
+diesel::table! {
+    usage_sessions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        started_at -> Timestamptz,
+        last_ping_at -> Timestamptz,
+        latest -> Bool,
     }
 }
 
@@ -797,8 +865,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_self_assessments,
     module_tags,
     modules,
+    notification_digests,
+    notification_templates,
     notifications,
     outbox_events,
+    presence_preferences,
+    presence_settings,
     progress_overrides,
     quiz_attempts,
     quiz_questions,
@@ -809,8 +881,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_attachments,
     section_completions,
     sections,
+    stream_tickets,
     tags,
     tenants,
+    usage_sessions,
     user_groups,
     user_module_access,
     user_permissions,

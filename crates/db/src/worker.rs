@@ -154,7 +154,14 @@ pub struct WorkerConfig {
     pub backoff_max: Duration,
     /// How long `DONE` rows are kept before the daily prune deletes them.
     pub retention: Duration,
+    /// Wake as soon as a row is queued (`LISTEN` on [`WAKE_CHANNEL`], one connection taken from
+    /// the pool for it), not only every `poll_interval`.
+    pub listen: bool,
 }
+
+/// The channel an insert into `outbox_events` or `jobs` notifies (a statement trigger), so an
+/// idle worker starts on a new row at once instead of at its next poll.
+pub const WAKE_CHANNEL: &str = "guild_worker";
 
 impl Default for WorkerConfig {
     fn default() -> Self {
@@ -166,6 +173,7 @@ impl Default for WorkerConfig {
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(3600),
             retention: Duration::from_secs(7 * 86_400),
+            listen: true,
         }
     }
 }
@@ -197,6 +205,48 @@ pub struct PruneFinished {
 
 impl Job for PruneFinished {
     const KIND: &'static str = "platform.prune_finished";
+}
+
+/// Wakes the worker whenever a row is queued: `LISTEN`s on [`WAKE_CHANNEL`] over a connection
+/// taken out of the pool, reconnecting with backoff when it drops (the worker polls meanwhile).
+/// Each (re)connection wakes the worker once, for rows queued while nobody listened.
+async fn listen(pool: PgPool, wake: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
+    use diesel_async::RunQueryDsl;
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let listened: Result<(), DbError> = async {
+            let mut conn = deadpool::managed::Object::take(connect(&pool).await?);
+            diesel::sql_query(format!("LISTEN {WAKE_CHANNEL}"))
+                .execute(&mut conn)
+                .await?;
+            wake.notify_one();
+            let mut notifications = std::pin::pin!(conn.notifications_stream());
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    next = notifications.next() => match next {
+                        Some(Ok(_)) => wake.notify_one(),
+                        Some(Err(e)) => return Err(e.into()),
+                        None => return Err(DbError::Unavailable(
+                            "the listening connection closed".to_owned(),
+                        )),
+                    },
+                }
+            }
+        }
+        .await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if let Err(err) = listened {
+            tracing::warn!(error = %err, retry_in_ms = delay.as_millis(), "worker wake-up listener lost");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
 }
 
 /// Delivers events, runs jobs and ticks schedules until cancelled.
@@ -260,6 +310,14 @@ impl Worker {
             jobs = ?self.job_kinds,
             "worker started"
         );
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let listener = self.config.listen.then(|| {
+            tokio::spawn(listen(
+                self.pool.clone(),
+                Arc::clone(&wake),
+                shutdown.child_token(),
+            ))
+        });
         loop {
             let idle = match self.run_once().await {
                 Ok(pass) => pass.is_idle(),
@@ -275,8 +333,12 @@ impl Worker {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = wake.notified() => {}
                 }
             }
+        }
+        if let Some(listener) = listener {
+            listener.abort();
         }
         tracing::info!("worker stopped");
     }

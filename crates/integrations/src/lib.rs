@@ -2,14 +2,17 @@
 //!
 //! Each adapter is optional: without its configuration Guild runs on an in-process default. The
 //! heavy client libraries live only in this crate, so domain crates compile and test without them.
-//! Today: Redis (readiness, rate limits), email (SMTP and the development recorder), rate
-//! limiters (Redis and in-memory) and blob storage (local directory and S3-compatible). AI
+//! Today: Redis (readiness, and the health that lets its adapters fall back to in-process state
+//! while it does not answer), email (SMTP and the development recorder), rate limiters, pub/sub and
+//! presence (Redis and in-memory) and blob storage (local directory and
+//! S3-compatible). AI
 //! adapters join here with the features that need them.
 //!
 //! One file per adapter (`storage/local.rs`, `storage/s3.rs`, …); what the adapters of one port
 //! share stays in the port's `mod.rs`, which re-exports them.
 
 pub mod mail;
+pub mod presence;
 pub mod pubsub;
 pub mod ratelimit;
 pub mod redis;

@@ -182,12 +182,23 @@ async fn redis_concurrent_hits_allow_exactly_the_limit() {
 }
 
 #[tokio::test]
-async fn redis_unreachable_is_unavailable_quickly() {
+async fn redis_unreachable_falls_back_to_counting_in_process_quickly() {
     let redis = Redis::connect("redis://127.0.0.1:1", TIMEOUT).expect("valid URL");
     let limiter = RedisRateLimiter::new(&redis, None);
     let started = Instant::now();
-    let result = limiter.hit("k", rule(10, 1_000)).await;
-    assert!(result.is_err(), "{result:?}");
+    // Limits still hold, counted in this process.
+    assert_limit_enforced(&limiter, "k", rule(3, 10_000)).await;
+    assert!(limiter.is_degraded() && redis.is_degraded());
+    assert_eq!(redis.degradations(), 1, "one outage, counted once");
+    assert_peek_counts_nothing(&limiter, "peeked").await;
+    // Counted without a future while degraded.
+    let local = rule(1, 60_000);
+    assert!(limiter.hit_local("local", local).is_some_and(|d| d.allowed));
+    assert!(
+        limiter
+            .hit_local("local", local)
+            .is_some_and(|d| !d.allowed)
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -195,26 +206,117 @@ async fn redis_unreachable_is_unavailable_quickly() {
     );
 }
 
-#[tokio::test]
-async fn redis_silent_server_times_out_as_unavailable() {
-    // Accepts connections and never answers.
+/// A server that accepts connections and never answers; counts the connections.
+fn silent_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
     std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().collect();
-        drop(held);
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(conn);
+        }
     });
-    let redis =
-        Redis::connect(&format!("redis://{addr}"), Duration::from_millis(300)).expect("valid URL");
+    (format!("redis://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn a_silent_redis_costs_one_timeout_then_is_left_alone_until_its_probe() {
+    let (url, accepted) = silent_server();
+    let redis = Redis::connect(&url, Duration::from_millis(300))
+        .expect("valid URL")
+        .with_probe_interval(Duration::from_secs(600));
     let limiter = RedisRateLimiter::new(&redis, None);
     let started = Instant::now();
-    let result = limiter.hit("k", rule(10, 1_000)).await;
-    assert!(result.is_err(), "{result:?}");
+    let d = limiter.hit("k", rule(10, 60_000)).await.expect("decision");
+    assert!(d.allowed && d.remaining == 9, "{d:?}");
+    let first = started.elapsed();
+    assert!(first < Duration::from_secs(2), "{first:?}");
+    // Every later hit is counted here at once: no connection, no timeout.
+    for _ in 0..50 {
+        limiter.hit("k", rule(10, 60_000)).await.expect("decision");
+    }
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() - first < Duration::from_millis(200),
         "{:?}",
         started.elapsed()
     );
+    let d = limiter.hit("k", rule(10, 60_000)).await.expect("decision");
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_redis_that_stays_down_is_probed_at_most_once_per_interval() {
+    let (url, accepted) = silent_server();
+    let redis = Redis::connect(&url, Duration::from_millis(100))
+        .expect("valid URL")
+        .with_probe_interval(Duration::from_millis(250));
+    let limiter = RedisRateLimiter::new(&redis, None);
+    let started = Instant::now();
+    let mut hits = 0;
+    while started.elapsed() < Duration::from_millis(1_500) {
+        limiter
+            .hit("k", rule(1_000, 60_000))
+            .await
+            .expect("decision");
+        hits += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The first failure, then a probe every interval plus its own timeout (~350 ms) at most.
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(hits > 100, "{hits}");
+    assert!((2..=6).contains(&connections), "{connections} connections");
+    assert!(redis.is_degraded());
+    assert_eq!(redis.degradations(), 1);
+}
+
+#[tokio::test]
+async fn a_limiter_whose_redis_stops_counts_in_process_then_returns_to_redis_when_it_answers() {
+    let mut server = guild_testkit::RedisServer::start();
+    let redis = Redis::connect(&server.url(), TIMEOUT)
+        .expect("valid URL")
+        .with_probe_interval(Duration::from_millis(200));
+    let prefix = unique_prefix("outage");
+    let limiter = RedisRateLimiter::new(&redis, Some(&prefix));
+    let rule = rule(3, 60_000);
+    for remaining in [2, 1] {
+        let d = limiter.hit("k", rule).await.expect("decision");
+        assert_eq!(d.remaining, remaining, "{d:?}");
+    }
+    assert!(!limiter.is_degraded());
+
+    server.stop();
+    // Redis is gone: the count starts again here, and the limit still holds.
+    assert_limit_enforced(&limiter, "k", rule).await;
+    assert!(limiter.is_degraded());
+
+    server.resume();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while limiter.is_degraded() {
+        assert!(
+            Instant::now() < deadline,
+            "the limiter never went back to redis"
+        );
+        limiter.hit("waiting", rule).await.expect("decision");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Counted in the restarted (empty) Redis again.
+    let d = limiter.hit("k", rule).await.expect("decision");
+    assert!(d.allowed && d.remaining == 2, "{d:?}");
+    let pool = deadpool_redis::Config::from_url(server.url())
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("pool");
+    let mut conn = pool.get().await.expect("connection");
+    let count: i64 = cmd("GET")
+        .arg(limiter.redis_key("k"))
+        .query_async(&mut conn)
+        .await
+        .expect("GET");
+    assert_eq!(count, 1);
+    assert_eq!(redis.degradations(), 1);
 }
 
 #[tokio::test]

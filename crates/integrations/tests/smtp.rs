@@ -55,6 +55,8 @@ fields = [
     plain.get_content() if plain is not None else "",
     html.get_content() if html is not None else "",
     msg["Message-ID"] or "",
+    msg["List-Unsubscribe"] or "",
+    msg["List-Unsubscribe-Post"] or "",
 ]
 sys.stdout.write("\0".join(fields))
 "#;
@@ -210,6 +212,8 @@ struct Delivered {
     text: String,
     html: String,
     message_id: String,
+    list_unsubscribe: String,
+    list_unsubscribe_post: String,
     raw: String,
 }
 
@@ -238,6 +242,8 @@ impl Delivered {
             plain,
             html,
             message_id,
+            list_unsubscribe,
+            list_unsubscribe_post,
         ] = fields[..]
         else {
             panic!("unexpected parser output: {fields:?}");
@@ -256,6 +262,8 @@ impl Delivered {
             text: plain.to_owned(),
             html: html.to_owned(),
             message_id: message_id.to_owned(),
+            list_unsubscribe: list_unsubscribe.to_owned(),
+            list_unsubscribe_post: list_unsubscribe_post.to_owned(),
             raw,
         }
     }
@@ -267,6 +275,7 @@ fn email(to: &str, subject: &str, text: &str, html: Option<&str>) -> Email {
         subject: subject.to_owned(),
         text: text.to_owned(),
         html: html.map(str::to_owned),
+        headers: Vec::new(),
     }
 }
 
@@ -360,6 +369,40 @@ async fn sends_one_email_after_another_and_from_clones() {
     let mut subjects: Vec<String> = sink.delivered().into_iter().map(|d| d.subject).collect();
     subjects.sort();
     assert_eq!(subjects, ["Message 0", "Message 1", "Message 2"]);
+}
+
+#[tokio::test]
+async fn sends_the_extra_headers_unchanged_and_refuses_injected_ones() {
+    let sink = SmtpSink::start();
+    let mailer = sink.mailer();
+    let url = format!(
+        "<https://api.guild.example.com/v1/email/unsubscribe?token={}>",
+        "uA1_-x".repeat(30)
+    );
+    let mut message = email("learner@example.com", "Quiz result", "You passed.", None);
+    message.headers = vec![
+        ("List-Unsubscribe".into(), url.clone()),
+        (
+            "List-Unsubscribe-Post".into(),
+            "List-Unsubscribe=One-Click".into(),
+        ),
+    ];
+    mailer.send(&message).await.expect("delivered");
+    let delivered = sink.delivered();
+    let [received] = &delivered[..] else {
+        panic!("expected one message, got {delivered:#?}");
+    };
+    assert_eq!(received.list_unsubscribe, url);
+    assert_eq!(received.list_unsubscribe_post, "List-Unsubscribe=One-Click");
+
+    let mut injected = email("learner@example.com", "Hello", "body", None);
+    injected.headers = vec![(
+        "List-Unsubscribe".into(),
+        "<https://x>\r\nBcc: victim@example.com".into(),
+    )];
+    let err = mailer.send(&injected).await.expect_err("refused");
+    assert!(matches!(err, MailError::Rejected(_)), "{err:?}");
+    assert_eq!(sink.delivered().len(), 1, "nothing more was sent");
 }
 
 // --- Failures ----------------------------------------------------------------------------------

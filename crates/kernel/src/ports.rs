@@ -1,6 +1,6 @@
-//! The traits behind which optional external services sit. Implementations live in
-//! `guild-integrations` (SMTP, Redis) with in-process defaults, so domain crates and tests never
-//! depend on a client library.
+//! The traits behind which optional external services sit (mail, rate limits, blob storage,
+//! pub/sub, presence). Implementations live in `guild-integrations` (SMTP, Redis, S3) with
+//! in-process defaults, so domain crates and tests never depend on a client library.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +20,32 @@ pub struct Email {
     pub text: String,
     /// An optional HTML body.
     pub html: Option<String>,
+    /// Extra header fields (`List-Unsubscribe`, …), name and value. Names are ASCII letters,
+    /// digits and `-`; values one line of printable ASCII. A mailer refuses an email whose headers
+    /// break that ([`MailError::Rejected`]), so no value can inject another header.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Email {
+    /// Checks [`headers`](Self::headers): a name of ASCII letters, digits and `-` (at most 76
+    /// characters), a value of printable ASCII without line breaks (at most 900 characters).
+    pub fn check_headers(&self) -> Result<(), MailError> {
+        for (name, value) in &self.headers {
+            let name_ok = !name.is_empty()
+                && name.len() <= 76
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !name_ok {
+                return Err(MailError::Rejected(format!("invalid header name {name:?}")));
+            }
+            let value_ok = value.len() <= 900 && value.bytes().all(|b| (b' '..=b'~').contains(&b));
+            if !value_ok {
+                return Err(MailError::Rejected(format!(
+                    "invalid value of header {name}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sending an email failed.
@@ -287,4 +313,109 @@ pub trait PubSub: Send + Sync + std::fmt::Debug {
 
     /// Subscribes to `channel`; the subscription ends when it is dropped.
     fn subscribe(&self, channel: &str) -> Box<dyn Subscription>;
+}
+
+/// A member seen online, as [`Presence::online`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Online {
+    /// The member.
+    pub user: crate::UserId,
+    /// Since when they have been online without a gap longer than the presence TTL.
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who is online, per tenant, and each member's open event streams.
+///
+/// A member is online for the adapter's TTL (90 s by default) after they were last seen:
+/// [`touch`](Self::touch) (a heartbeat), or [`open_stream`](Self::open_stream) and
+/// [`refresh_stream`](Self::refresh_stream) while a stream is open. Time comes in as `now` from
+/// the caller's clock, so whether someone is still online is decided by the app's clock, not the
+/// store's. A stream holds one of the member's at most `cap` slots until it is closed or its TTL
+/// passes without a refresh (an instance that died releases nothing, and its slots lapse).
+///
+/// No method fails: an adapter whose shared store is unreachable answers from its own process
+/// meanwhile (what other instances saw is then missing from its answers).
+pub trait Presence: Send + Sync + std::fmt::Debug {
+    /// Marks the member seen at `now`.
+    fn touch<'a>(
+        &'a self,
+        tenant: crate::TenantId,
+        user: crate::UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, ()>;
+
+    /// The tenant's members seen within the TTL before `now`, in no particular order.
+    fn online<'a>(
+        &'a self,
+        tenant: crate::TenantId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Vec<Online>>;
+
+    /// Claims a slot for `stream` among the member's at most `cap` open streams and marks the
+    /// member seen; `false`, claiming nothing, when every slot is held.
+    fn open_stream<'a>(
+        &'a self,
+        tenant: crate::TenantId,
+        user: crate::UserId,
+        stream: uuid::Uuid,
+        cap: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, bool>;
+
+    /// Keeps an open stream's slot for another TTL and marks its member seen.
+    fn refresh_stream<'a>(
+        &'a self,
+        tenant: crate::TenantId,
+        user: crate::UserId,
+        stream: uuid::Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, ()>;
+
+    /// Releases a stream's slot (the member stays online until the TTL passes).
+    fn close_stream<'a>(
+        &'a self,
+        tenant: crate::TenantId,
+        user: crate::UserId,
+        stream: uuid::Uuid,
+    ) -> BoxFuture<'a, ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_header(name: &str, value: &str) -> Email {
+        Email {
+            to: "a@example.com".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: None,
+            headers: vec![(name.into(), value.into())],
+        }
+    }
+
+    #[test]
+    fn headers_cannot_inject_another_header() {
+        assert!(
+            with_header("List-Unsubscribe", "<https://example.com/u?t=1>")
+                .check_headers()
+                .is_ok()
+        );
+        for (name, value) in [
+            ("List-Unsubscribe", "<https://x>\r\nBcc: victim@example.com"),
+            ("List-Unsubscribe", "<https://x>\nBcc: v@example.com"),
+            ("Bad Name", "v"),
+            ("Bad:Name", "v"),
+            ("", "v"),
+            ("X-Name", "caf\u{e9}"),
+        ] {
+            assert!(
+                matches!(
+                    with_header(name, value).check_headers(),
+                    Err(MailError::Rejected(_))
+                ),
+                "{name:?}: {value:?}"
+            );
+        }
+    }
 }

@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod assigned;
+pub mod audience;
 pub mod categories;
 pub mod error;
 pub mod html;

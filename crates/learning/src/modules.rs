@@ -578,6 +578,14 @@ pub async fn set_status(
         .await?;
     if status == Published {
         crate::versions::record_if_changed(conn, actor, &row, note).await?;
+        let event = crate::audience::ModuleAvailable {
+            tenant_id: actor.tenant_id.into_uuid(),
+            module_id: id,
+            group_id: None,
+            by: actor.user_id.into_uuid(),
+            at: Utc::now(),
+        };
+        guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
     }
     let action = match status {
         Published => "MODULE_PUBLISHED",
@@ -1005,7 +1013,7 @@ pub async fn assign(
     deadline_days: Option<i32>,
     mandatory: bool,
 ) -> Result<Module, LearningError> {
-    stewardable(conn, actor, id).await?;
+    let row = stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(module_groups::table)
         .values((
@@ -1032,6 +1040,16 @@ pub async fn assign(
         .map_err(on_missing_reference(LearningError::GroupNotFound))?;
     crate::audit(conn, actor, "MODULE_ASSIGNED", "module", id,
         serde_json::json!({ "group_id": group, "deadline_days": deadline_days, "mandatory": mandatory })).await?;
+    if row.status == ModuleStatus::Published {
+        let event = crate::audience::ModuleAvailable {
+            tenant_id: tenant,
+            module_id: id,
+            group_id: Some(group),
+            by: actor.user_id.into_uuid(),
+            at: Utc::now(),
+        };
+        guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
+    }
     get(conn, actor, id).await
 }
 

@@ -327,6 +327,7 @@ pub fn broadcast(entry: &Entry) -> Broadcast {
         body: entry.summary.clone(),
         entity: Some((EntityKind::ChangelogEntry, entry.id)),
         dedup_key: format!("changelog:{}", entry.id),
+        data: serde_json::Value::Null,
     }
 }
 

@@ -7,6 +7,7 @@ use guild_db::schema::{memberships, notifications as n};
 use guild_kernel::{Actor, Page, PageRequest, TenantId, UserId};
 use uuid::Uuid;
 
+use crate::events::{BroadcastDelivered, NotificationDelivered};
 use crate::{EntityKind, NotificationType, NotificationsError};
 
 /// The longest title kept; a longer one is cut at a character boundary and ends with `…`.
@@ -30,6 +31,9 @@ pub struct NewNotification {
     /// Names the event and the reason it notifies (`"certificate_issued:{id}"`): the recipient is
     /// notified once per key, however often the event is delivered.
     pub dedup_key: String,
+    /// The values its email template names beside the title and body (`module`, `due_at`…; see
+    /// [`templates::variables`](crate::templates::variables)): a JSON object, or `null` for none.
+    pub data: serde_json::Value,
 }
 
 /// A notification in a member's inbox.
@@ -168,6 +172,7 @@ pub async fn deliver(
         return Ok(None);
     }
     let title = title_of(&notification.title)?;
+    let data = template_data(&notification.data)?;
     let written = diesel::insert_into(n::table)
         .values((
             n::tenant_id.eq(tenant.into_uuid()),
@@ -180,6 +185,8 @@ pub async fn deliver(
             n::entity_id.eq(notification.entity.map(|(_, id)| id)),
             n::dedup_key.eq(key),
             n::created_at.eq(now),
+            n::data.eq(data),
+            n::email_status.eq(Some("PENDING")),
         ))
         .on_conflict((n::tenant_id, n::user_id, n::dedup_key))
         .do_nothing()
@@ -187,7 +194,32 @@ pub async fn deliver(
         .get_result::<Row>(conn)
         .await
         .optional()?;
+    if let Some(row) = &written {
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &NotificationDelivered {
+                tenant_id: tenant.into_uuid(),
+                user_id: row.user_id,
+                notification_id: row.id,
+            },
+        )
+        .await?;
+    }
     Ok(written.map(Notification::from))
+}
+
+/// The template values as stored: `null` is no values, anything but an object is refused.
+fn template_data(data: &serde_json::Value) -> Result<serde_json::Value, NotificationsError> {
+    match data {
+        serde_json::Value::Null => Ok(serde_json::Value::Object(serde_json::Map::new())),
+        object @ serde_json::Value::Object(_) => Ok(object.clone()),
+        _ => Err(NotificationsError::invalid(
+            "data",
+            "invalid_type",
+            "the template values are a JSON object",
+        )),
+    }
 }
 
 /// One notification for many members (a platform announcement): the same text, link and dedup
@@ -204,7 +236,12 @@ pub struct Broadcast {
     pub entity: Option<(EntityKind, Uuid)>,
     /// Each recipient is notified once per key (see [`NewNotification::dedup_key`]).
     pub dedup_key: String,
+    /// The values its email template names (see [`NewNotification::data`]).
+    pub data: serde_json::Value,
 }
+
+/// The most recipients [`deliver_many`] takes at once (its emails follow in one outbox event).
+pub const MAX_RECIPIENTS: usize = 1000;
 
 /// Delivers `broadcast` to each of `users` in `tenant` who is an active member and does not have
 /// it yet, in two statements whatever their number; answers the notifications written (one per
@@ -217,8 +254,16 @@ pub async fn deliver_many(
     now: DateTime<Utc>,
 ) -> Result<Vec<Notification>, NotificationsError> {
     use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    if users.len() > MAX_RECIPIENTS {
+        return Err(NotificationsError::invalid(
+            "users",
+            "too_many",
+            "at most 1000 recipients at once",
+        ));
+    }
     let key = dedup_key(&broadcast.dedup_key)?;
     let title = title_of(&broadcast.title)?;
+    let data = template_data(&broadcast.data)?;
     let users: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
     // The active ones, in one statement whatever its plan: joined to the insert below, a cached
     // generic plan (made for an array of ten) could look each member up by a scan.
@@ -236,8 +281,8 @@ pub async fn deliver_many(
     let ids: Vec<Uuid> = users.iter().map(|_| Uuid::now_v7()).collect();
     let rows: Vec<RawRow> = guild_db::sql(
         "INSERT INTO notifications (tenant_id, id, user_id, kind, title, body, entity_kind, \
-             entity_id, dedup_key, created_at) \
-         SELECT $1, t.id, t.user_id, $4, $5, $6, $7, $8, $9, $10 \
+             entity_id, dedup_key, created_at, data, email_status) \
+         SELECT $1, t.id, t.user_id, $4, $5, $6, $7, $8, $9, $10, $11, 'PENDING' \
          FROM unnest($2::uuid[], $3::uuid[]) AS t(id, user_id) \
          ORDER BY t.user_id \
          ON CONFLICT (tenant_id, user_id, dedup_key) DO NOTHING \
@@ -254,6 +299,7 @@ pub async fn deliver_many(
     .bind::<Nullable<SqlUuid>, _>(broadcast.entity.map(|(_, id)| id))
     .bind::<Text, _>(key)
     .bind::<Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Jsonb, _>(&data)
     .load(conn)
     .await?;
     let mut written: Vec<Notification> = rows
@@ -262,6 +308,18 @@ pub async fn deliver_many(
         .map(Notification::from)
         .collect();
     written.sort_by_key(|n| n.user_id);
+    // One event for the batch: its emails follow like a single delivery's.
+    if !written.is_empty() {
+        guild_db::outbox::publish(
+            conn,
+            Some(tenant),
+            &BroadcastDelivered {
+                tenant_id: tenant.into_uuid(),
+                notification_ids: written.iter().map(|n| n.id).collect(),
+            },
+        )
+        .await?;
+    }
     Ok(written)
 }
 

@@ -43,6 +43,8 @@ guild_kernel::string_enum!(
         RankUp => "RANK_UP",
         /// The member's assignment submission was graded.
         AssignmentGraded => "ASSIGNMENT_GRADED",
+        /// A submission to an assignment of a module the member mentors awaits grading.
+        SubmissionReceived => "SUBMISSION_RECEIVED",
     }
 );
 
@@ -65,3 +67,48 @@ guild_kernel::string_enum!(
         ChangelogEntry => "CHANGELOG_ENTRY",
     }
 );
+
+guild_kernel::string_enum!(
+    /// The switch of a member's email preferences (`/v1/me/email-preferences`) that covers a
+    /// notification type's emails, unless the member set that type on its own.
+    EmailCategory {
+        /// `new_modules`: content to learn.
+        NewModules => "NEW_MODULES",
+        /// `deadline_reminders`.
+        DeadlineReminders => "DEADLINE_REMINDERS",
+        /// `quiz_results`: quiz and assignment results.
+        QuizResults => "QUIZ_RESULTS",
+        /// `comment_replies`: answers to what the member shared.
+        CommentReplies => "COMMENT_REPLIES",
+        /// `certificates`: certificates, their expiry, and changes to the member's progress.
+        Certificates => "CERTIFICATES",
+        /// `rewards`: XP, ranks and the reward shop.
+        Rewards => "REWARDS",
+    }
+);
+
+impl NotificationType {
+    /// The preference switch that covers this type's emails; `None` for platform messages
+    /// (`SYSTEM`), which only their own per-type switch turns off.
+    pub fn email_category(self) -> Option<EmailCategory> {
+        use EmailCategory as C;
+        Some(match self {
+            Self::NewModule | Self::ModuleUpdated | Self::NewKnowledge => C::NewModules,
+            Self::DeadlineReminder => C::DeadlineReminders,
+            Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
+            Self::CommentReply
+            | Self::RadarApproved
+            | Self::RadarRejected
+            | Self::SuggestionPopular
+            | Self::SuggestionStatusChanged => C::CommentReplies,
+            Self::CertificateIssued
+            | Self::ModuleExpiring
+            | Self::ModuleExpired
+            | Self::ProgressOverride => C::Certificates,
+            Self::XpEarned | Self::RewardApproved | Self::RewardRejected | Self::RankUp => {
+                C::Rewards
+            }
+            Self::System => return None,
+        })
+    }
+}

@@ -11,6 +11,9 @@ use uuid::Uuid;
 use crate::inbox::{self, InboxFilter, NewNotification};
 use crate::{EntityKind, Notification, NotificationType, NotificationsError};
 
+/// Stream tickets, usage sessions and the online list.
+mod realtime;
+
 fn actor(tenant: Uuid, user: Uuid) -> Actor {
     guild_testkit::actor(tenant, user, TenantRole::Employee)
 }
@@ -51,6 +54,7 @@ fn note(to: &Actor, key: &str) -> NewNotification {
         body: "Valid until 1 December 2027.".into(),
         entity: Some((EntityKind::Certificate, Uuid::now_v7())),
         dedup_key: key.into(),
+        data: serde_json::json!({ "module": "Forklift safety", "expires_at": null }),
     }
 }
 
@@ -334,6 +338,96 @@ async fn the_inbox_pages_newest_first_without_gaps() {
 }
 
 #[tokio::test]
+async fn a_broadcast_reaches_each_active_member_once_per_key() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE", "DEACTIVATED", "ACTIVE"]).await;
+    let (_, strangers) = tenant(&db, "other", &["ACTIVE"]).await;
+    let note = inbox::Broadcast {
+        kind: NotificationType::NewModule,
+        title: "New module: Forklifts".into(),
+        body: "It is now available to you.".into(),
+        entity: Some((EntityKind::Module, Uuid::now_v7())),
+        dedup_key: "new_module:1".into(),
+        data: serde_json::json!({ "module": "Forklifts" }),
+    };
+    let send = async |users: Vec<guild_kernel::UserId>| {
+        let mut conn = db.conn().await;
+        let note = note.clone();
+        tenant_transaction(&mut conn, TenantId(t), async |c| {
+            inbox::deliver_many(c, TenantId(t), &users, &note, at(0)).await
+        })
+        .await
+        .unwrap()
+    };
+    // The deactivated member and another tenant's member are skipped.
+    let first = send(vec![
+        people[0].user_id,
+        people[2].user_id,
+        strangers[0].user_id,
+    ])
+    .await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].user_id, people[0].user_id.into_uuid());
+    assert_eq!(first[0].kind, NotificationType::NewModule);
+    // Sent again with more recipients: only the new ones are written.
+    let again = send(people.iter().map(|p| p.user_id).collect()).await;
+    let mut got: Vec<Uuid> = again.iter().map(|n| n.user_id).collect();
+    got.sort();
+    let mut want = vec![people[1].user_id.into_uuid(), people[3].user_id.into_uuid()];
+    want.sort();
+    assert_eq!(got, want);
+    for who in [&people[0], &people[1], &people[3]] {
+        assert_eq!(unread(&db, who).await, 1);
+    }
+    assert_eq!(unread(&db, &people[2]).await, 0);
+    assert_eq!(unread(&db, &strangers[0]).await, 0);
+    // Each batch that wrote something hands its notifications' emails to the worker at once.
+    #[derive(diesel::QueryableByName)]
+    struct Batch {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        ids: i64,
+    }
+    let batches: Vec<Batch> = diesel::sql_query(
+        "SELECT jsonb_array_length(payload -> 'notification_ids')::int8 AS ids FROM outbox_events \
+         WHERE kind = 'notifications.broadcast_delivered' ORDER BY id",
+    )
+    .load(&mut *db.conn().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        batches.iter().map(|b| b.ids).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let pending: Vec<Batch> = diesel::sql_query(
+        "SELECT count(*) AS ids FROM notifications WHERE email_status = 'PENDING' \
+           AND data = '{\"module\": \"Forklifts\"}'::jsonb",
+    )
+    .load(&mut *db.conn().await)
+    .await
+    .unwrap();
+    assert_eq!(pending[0].ids, 3);
+}
+
+#[tokio::test]
+async fn the_table_takes_every_notification_type_and_entity_kind() {
+    let db = TestDb::new().await;
+    let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    for (i, kind) in NotificationType::ALL.iter().enumerate() {
+        let entity = EntityKind::ALL[i % EntityKind::ALL.len()];
+        let n = NewNotification {
+            kind: *kind,
+            entity: Some((entity, Uuid::now_v7())),
+            ..note(&people[0], &format!("every_kind:{i}"))
+        };
+        let written = deliver(&db, t, &n, at(0)).await;
+        assert!(
+            matches!(written, Ok(Some(_))),
+            "{kind:?} / {entity:?}: {written:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn long_titles_are_cut_and_blank_ones_refused() {
     let db = TestDb::new().await;
     let (t, people) = tenant(&db, "acme", &["ACTIVE"]).await;
@@ -499,6 +593,73 @@ mod streams {
         assert_eq!(numbers, (1..=40).collect::<BTreeSet<i64>>());
         let all = seqs(&since(&db, &ana, 0).await);
         assert_eq!(all, (1..=40).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test]
+    async fn batches_and_single_appends_racing_number_each_stream_without_gaps() {
+        let db = TestDb::new().await;
+        let (t, people) = tenant(&db, "acme", &["ACTIVE", "ACTIVE", "ACTIVE"]).await;
+        let pool = build_pool(&PoolConfig {
+            url: db.url().to_owned(),
+            max_size: 8,
+            timeout: StdDuration::from_secs(60),
+        })
+        .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let (pool, people) = (pool.clone(), people.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = guild_db::connect(&pool).await.unwrap();
+                tenant_transaction(&mut conn, TenantId(t), async |c| {
+                    if i % 3 == 0 {
+                        stream::append(
+                            c,
+                            TenantId(t),
+                            people[1].user_id,
+                            "notification",
+                            &json!({ "i": i }),
+                            at(0),
+                        )
+                        .await
+                        .map(|_| ())
+                    } else {
+                        // Listed in a different order each time; a repeat counts once.
+                        let mut batch: Vec<_> = people
+                            .iter()
+                            .map(|p| (p.user_id, json!({ "i": i, "to": p.user_id })))
+                            .collect();
+                        batch.rotate_left(i % 3);
+                        batch.push(batch[0].clone());
+                        let written =
+                            stream::append_many(c, TenantId(t), "notification", &batch, at(0))
+                                .await?;
+                        assert_eq!(written.len(), 3);
+                        for (user, event) in &written {
+                            assert_eq!(event.payload["to"], json!(user), "each gets their own");
+                        }
+                        Ok(())
+                    }
+                })
+                .await
+                .unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // 20 batches reach everyone; Bo also got 10 single events.
+        assert_eq!(
+            seqs(&since(&db, &people[0], 0).await),
+            (1..=20).collect::<Vec<i64>>()
+        );
+        assert_eq!(
+            seqs(&since(&db, &people[1], 0).await),
+            (1..=30).collect::<Vec<i64>>()
+        );
+        assert_eq!(
+            seqs(&since(&db, &people[2], 0).await),
+            (1..=20).collect::<Vec<i64>>()
+        );
     }
 }
 

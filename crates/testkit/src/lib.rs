@@ -9,6 +9,8 @@
 //! The server comes from `GUILD_TEST_DATABASE_URL`, else `DATABASE_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/postgres`; only the databases this crate names are
 //! created or dropped there.
+//!
+//! [`RedisServer`] is a Redis of a test's own, for tests that stop it mid-way.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +18,10 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use guild_db::{PgPool, PoolConfig, PooledConn, build_pool};
 use sha2::{Digest, Sha256};
+
+mod redis_server;
+
+pub use redis_server::RedisServer;
 
 const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TEMPLATE_LOCK: i64 = 0x6775_696c_6454_504c; // "guildTPL"

@@ -3,13 +3,16 @@
 //! certificate), each in the member's tenant transaction.
 
 use guild_assessment::events::QuizHighScore;
-use guild_db::worker::Registry;
+use guild_db::worker::{HandlerError, Registry};
 use guild_gamification::ledger;
 use guild_kernel::{TenantId, UserId};
+use guild_notifications::inbox::NewNotification;
+use guild_notifications::{EntityKind, NotificationType};
 use guild_progress::completion::ModuleCompleted;
 use guild_progress::compliance::ComplianceRenewal;
 use uuid::Uuid;
 
+use super::notifications::NotifyError;
 use crate::state::AppState;
 
 /// Registers the XP awards: `learning.module_completed` (per module), `assessment.quiz_high_score`
@@ -70,18 +73,48 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     });
 }
 
+/// Awards the XP and, in the same transaction, tells the member (XP_EARNED): a redelivered event
+/// neither awards nor notifies twice, and a failure retries both.
 async fn award(
     state: &AppState,
     tenant: Uuid,
     user: Uuid,
     source: &'static str,
     entity: Uuid,
-) -> Result<(), guild_db::worker::HandlerError> {
+) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
     let tenant = TenantId(tenant);
-    guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-        ledger::award(c, tenant, UserId(user), source, entity).await
+    let now = state.clock.now();
+    let event = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+        if ledger::award(c, tenant, UserId(user), source, entity)
+            .await?
+            .is_none()
+        {
+            return Ok::<_, NotifyError>(None);
+        }
+        let amount = guild_gamification::settings::load(c, tenant)
+            .await?
+            .amount_for(source)
+            .unwrap_or_default();
+        let (why, link) = match source {
+            "MODULE_COMPLETED" => ("For completing a module.", Some(EntityKind::Module)),
+            "QUIZ_HIGH_SCORE" => ("For a high quiz score.", None),
+            _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
+        };
+        let note = NewNotification {
+            user: UserId(user),
+            kind: NotificationType::XpEarned,
+            title: format!("You earned {amount} XP"),
+            body: why.to_owned(),
+            entity: link.map(|kind| (kind, entity)),
+            dedup_key: format!("xp_earned:{source}:{entity}"),
+            data: serde_json::json!({ "xp": amount }),
+        };
+        super::notifications::write(c, tenant, &note, now).await
     })
     .await?;
+    if let Some(event) = event {
+        crate::routes::stream::publish(state, tenant, UserId(user), &event).await;
+    }
     Ok(())
 }

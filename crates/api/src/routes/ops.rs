@@ -8,6 +8,7 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
+use crate::metrics::DependencyState;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -23,11 +24,13 @@ pub struct Liveness {
 /// The instance can serve traffic.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// Always `ready`.
+    /// Always `ready`, also while an optional dependency is `degraded`.
     #[schema(example = "ready")]
     pub status: &'static str,
-    /// Each dependency and its state: `ok`, `down` or `not_configured`.
-    #[schema(example = json!({"database": "ok", "redis": "not_configured"}))]
+    /// Each dependency and its state: `ok`; `degraded` (Redis does not answer: the instance
+    /// serves with rate limits counted per instance and real-time pushes delivered within the
+    /// instance until it answers again); `down` (the database: not ready); or `not_configured`.
+    #[schema(example = json!({"database": "ok", "redis": "degraded"}))]
     pub checks: BTreeMap<&'static str, &'static str>,
 }
 
@@ -47,14 +50,16 @@ pub(crate) async fn get_liveness() -> web::Json<Liveness> {
 
 /// Get readiness: the readiness probe.
 ///
-/// Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when all answer;
-/// otherwise 503 `not_ready` with the state of each check in `checks`.
+/// Unauthenticated. Checks the database, and Redis when configured, each within 2 seconds. 200 when the database
+/// answers, with each check's state in `checks`: Redis not answering is `degraded`, not a reason to take the instance
+/// out of service (rate limits then count per instance, real-time pushes reach the instance's own streams, and both
+/// return to Redis when it answers). 503 `not_ready`, with `checks`, when the database does not answer.
 #[utoipa::path(
     tag = "ops",
     security(()),
     responses(
-        (status = 200, description = "Every dependency answers", body = Readiness),
-        (status = 503, description = "A dependency is down", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "The database answers; `checks.redis` is `degraded` while Redis does not", body = Readiness),
+        (status = 503, description = "The database is down", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/readyz")]
@@ -65,6 +70,7 @@ pub(crate) async fn get_readiness(
     let redis = async {
         match &state.redis {
             None => None,
+            // The ping also tells the adapters on this Redis whether it answers.
             Some(redis) => Some(redis.ping().await),
         }
     };
@@ -86,28 +92,15 @@ pub(crate) async fn get_readiness(
         }
     };
     checks.insert("database", if database_ok { "ok" } else { "down" });
-    let redis_ok = match redis {
-        Ok(None) => {
-            checks.insert("redis", "not_configured");
-            true
-        }
-        Ok(Some(Ok(()))) => {
-            checks.insert("redis", "ok");
-            true
-        }
-        Ok(Some(Err(e))) => {
-            tracing::warn!(error = %e, "readiness: redis check failed");
-            checks.insert("redis", "down");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("readiness: redis check timed out");
-            checks.insert("redis", "down");
-            false
-        }
+    let redis_state = match redis {
+        Ok(None) => "not_configured",
+        Ok(Some(Ok(()))) => "ok",
+        // Logged once per outage by the adapters' shared health.
+        Ok(Some(Err(_))) | Err(_) => "degraded",
     };
+    checks.insert("redis", redis_state);
 
-    if database_ok && redis_ok {
+    if database_ok {
         Ok(web::Json(Readiness {
             status: "ready",
             checks,
@@ -121,8 +114,9 @@ pub(crate) async fn get_readiness(
 /// Get the Prometheus metrics.
 ///
 /// Unauthenticated (keep `/metrics` off the public network, or serve it on
-/// `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, and the database pool's state, in the
-/// OpenMetrics text format.
+/// `GUILD_METRICS_ADDR`). Request counts and latencies by route pattern and status, the database pool's state, and
+/// whether Redis is degraded (`guild_dependency_degraded`, `guild_dependency_degradations_total`), in the OpenMetrics
+/// text format.
 #[utoipa::path(
     tag = "ops",
     security(()),
@@ -141,7 +135,16 @@ pub(crate) async fn get_metrics(state: web::Data<AppState>) -> Result<HttpRespon
 
 /// The Prometheus exposition, wherever it is served.
 pub async fn render_metrics(state: web::Data<AppState>) -> HttpResponse {
-    let body = state.metrics.render(&state.db.status());
+    let dependencies: Vec<DependencyState> = state
+        .redis
+        .iter()
+        .map(|redis| DependencyState {
+            name: "redis",
+            degraded: redis.is_degraded(),
+            degradations: redis.degradations(),
+        })
+        .collect();
+    let body = state.metrics.render(&state.db.status(), &dependencies);
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(body)

@@ -7,34 +7,69 @@
 //! event and refetches what it shows. Comments (`: keep-alive`) every 15 seconds keep proxies
 //! from closing an idle stream.
 //!
+//! A browser's `EventSource` cannot send an `Authorization` header: it first gets a ticket
+//! (`POST /v1/stream/tickets`, 30 seconds, single use, stored hashed) and opens
+//! `/v1/stream?ticket=…`. A request with an `Authorization` header is admitted by it, and its
+//! `ticket` is not read.
+//!
+//! When the instance starts shutting down (`AppState::stopping`), every open stream ends at once:
+//! the client reconnects after the `retry` delay and resumes after its last id, elsewhere.
+//!
 //! On the server, a stream subscribes to its member's channel on the kernel's `PubSub` before it
 //! reads what it missed from PostgreSQL, so nothing falls between the two; an event published
 //! out of order or lost (a lagging subscriber, another instance's failed publish) is read back
 //! from PostgreSQL by its number.
+//!
+//! A member holds at most `GUILD_STREAMS_PER_MEMBER` streams at once (a slot in the kernel's
+//! `Presence`, across instances with Redis; the next one is 429 `stream_limit_reached`). While
+//! open, a stream keeps its slot and its member online (refreshed every third of the presence
+//! TTL, at most every 30 s) and pings the member's usage session every minute, never per frame.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, get, post, web,
+};
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
 use futures_util::stream;
-use guild_kernel::ports::{Delivery, Subscription};
+use guild_kernel::ports::{Delivery, Presence, RateDecision, Subscription};
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::NotificationsError;
 use guild_notifications::stream::{self as member_stream, Resume, StreamEvent};
+use guild_notifications::{sessions, tickets};
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+use uuid::Uuid;
 
 use crate::ctx::Ctx;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::common::AuthErrors;
 use crate::routes::segment;
 use crate::state::AppState;
 
 /// Registers `/v1/stream`.
 pub(crate) fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(segment("/stream").service(open_my_stream));
+    cfg.service(
+        segment("/stream")
+            .service(open_my_stream)
+            .service(create_stream_ticket),
+    );
 }
 
 /// How often an idle stream sends a comment.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// How often an open stream pings its member's usage session.
+const SESSION_PING: Duration = Duration::from_secs(60);
+
+/// How often an open stream refreshes its slot and its member's presence: three times per TTL,
+/// at most every 30 s.
+fn refresh_every(ttl: Duration) -> Duration {
+    (ttl / 3).clamp(Duration::from_secs(1), Duration::from_secs(30))
+}
 
 /// Publishes `event` to the instances holding the member's stream; called once the transaction
 /// that wrote it has committed. A failed publish is logged: streams read the event back from
@@ -52,6 +87,131 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
     }
 }
 
+/// A stream ticket: `GET /v1/stream?ticket=…` opens your stream once with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StreamTicketDto {
+    /// The ticket: use it once, before `expires_at`.
+    #[schema(min_length = 80, max_length = 80)]
+    ticket: String,
+    /// When it stops working (30 seconds after it was made).
+    expires_at: DateTime<Utc>,
+}
+
+/// Get a stream ticket.
+///
+/// Any member: a ticket that opens your event stream once, within 30 seconds, without an
+/// `Authorization` header (`GET /v1/stream?ticket=…`), for browsers, whose `EventSource` cannot
+/// send one. It acts as you in the current tenant and stops working when used, when it expires,
+/// or when your password changes. At most 30 a minute (429 `rate_limited`); 403 `not_a_member`
+/// for the platform owner acting in a tenant they do not belong to.
+#[utoipa::path(tag = "notifications",
+    responses((status = 201, body = StreamTicketDto, description = "A ticket, shown once"), AuthErrors))]
+#[post("/stream/tickets")]
+pub(crate) async fn create_stream_ticket(
+    ctx: Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = format!(
+        "stream-ticket:{}:{}",
+        ctx.actor.tenant_id, ctx.actor.user_id
+    );
+    let decision = ctx
+        .state
+        .limiter
+        .hit(&key, ctx.state.limits.stream_tickets)
+        .await
+        .map_err(|e| crate::client::unavailable(&e))?;
+    if !decision.allowed {
+        req.extensions_mut().insert(decision);
+        return Err(crate::client::limited(decision));
+    }
+    let now = ctx.now;
+    let minted = ctx
+        .write(async |conn| tickets::mint(conn, &ctx.actor, now).await)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(StreamTicketDto {
+            ticket: minted.ticket,
+            expires_at: minted.expires_at,
+        }))
+}
+
+/// How a browser authenticates a stream.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StreamQuery {
+    /// A ticket from `POST /v1/stream/tickets`, when the request has no `Authorization` header
+    /// (ignored when it has one).
+    #[param(min_length = 80, max_length = 80)]
+    ticket: Option<String>,
+}
+
+/// The stream's own 429.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) enum TooManyStreams {
+    /// Every stream slot of yours is in use.
+    #[response(
+        status = 429,
+        description = "`stream_limit_reached`: you already hold `GUILD_STREAMS_PER_MEMBER` open streams (close one; a stream whose client vanished frees its slot within the presence TTL); or `rate_limited`",
+        content_type = "application/problem+json"
+    )]
+    TooMany(Problem),
+}
+
+/// Who opens a stream: the bearer of the `Authorization` header, as [`Ctx`] admits them, or,
+/// without that header, the member the `ticket` query parameter stands for.
+pub(crate) struct Opener(Ctx);
+
+impl FromRequest for Opener {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let ticket = if req.headers().contains_key(header::AUTHORIZATION) {
+            None
+        } else {
+            web::Query::<StreamQuery>::from_query(req.query_string())
+                .ok()
+                .and_then(|q| q.into_inner().ticket)
+        };
+        let Some(ticket) = ticket else {
+            let ctx = Ctx::from_request(req, payload);
+            return Box::pin(async move { ctx.await.map(Opener) });
+        };
+        let (state, req) = (req.app_data::<web::Data<AppState>>().cloned(), req.clone());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
+            let actor = crate::auth::ticket_actor(&state, &req, &ticket).await?;
+            Ok(Opener(Ctx::new(state, actor)))
+        })
+    }
+}
+
+/// A member's claim on one of their stream slots; released when dropped (the stream ended, or
+/// failed before it began).
+struct Slot {
+    presence: Arc<dyn Presence>,
+    tenant: TenantId,
+    user: UserId,
+    stream: Uuid,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (presence, tenant, user, stream) = (
+            Arc::clone(&self.presence),
+            self.tenant,
+            self.user,
+            self.stream,
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { presence.close_stream(tenant, user, stream).await });
+        }
+    }
+}
+
 /// Open your event stream.
 ///
 /// Any member: a `text/event-stream` of what is pushed to you in the current tenant, starting
@@ -60,15 +220,67 @@ pub(crate) async fn publish(state: &AppState, tenant: TenantId, user: UserId, ev
 /// no `id` of its own), `notification` (data: a `NotificationDto`), `job` (data: a `JobDto`: a
 /// job you started began, progressed or ended) and `reset` (data: `{"head": n}`: events you
 /// missed are no longer kept — refetch, then continue from `n`).
+///
+/// Authenticate with the `Authorization` header, or, from a browser's `EventSource`, with a
+/// `ticket` from `POST /v1/stream/tickets` (401 `invalid_stream_ticket` when it is malformed,
+/// used, expired or of another tenant; after 30 such failures from one address in a minute, 429
+/// `rate_limited`). You hold at most `GUILD_STREAMS_PER_MEMBER` (5) streams
+/// at once: the next is 429 `stream_limit_reached`. While the stream is open you are online
+/// (`GET /v1/presence`) and your usage session goes on (`GET /v1/me/sessions`).
+/// The server ends the stream when it shuts down: reconnect with `Last-Event-ID` to resume.
 #[utoipa::path(tag = "notifications",
-    params(("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it")),
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received, to resume after it"),
+        StreamQuery),
+    security(("bearer" = []), ("stream_ticket" = [])),
     responses(
         (status = 200, content_type = "text/event-stream", body = StreamFrame,
          description = "Server-Sent Events: `id`, `event` (`notification`, `job` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
-        AuthErrors))]
+        AuthErrors, TooManyStreams))]
 #[get("/stream")]
-pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn open_my_stream(
+    Opener(ctx): Opener,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (tenant, user) = (ctx.actor.tenant_id, ctx.actor.user_id);
+    let cap = ctx.state.streams_per_member;
+    let stream_id = Uuid::now_v7();
+    let claimed = ctx
+        .state
+        .presence
+        .open_stream(tenant, user, stream_id, cap, ctx.now)
+        .await;
+    if !claimed {
+        let decision = RateDecision {
+            allowed: false,
+            limit: cap,
+            remaining: 0,
+            reset_after: HEARTBEAT,
+        };
+        // The response's `RateLimit-*` headers are this limit's, not the tenant's.
+        req.extensions_mut().insert(decision);
+        return Err(crate::client::limited_as(
+            "stream_limit_reached",
+            &format!("you already hold {cap} open streams; close one first"),
+            decision,
+        ));
+    }
+    let slot = Slot {
+        presence: Arc::clone(&ctx.state.presence),
+        tenant,
+        user,
+        stream: stream_id,
+    };
+    let pings = !ctx.actor.impersonating;
+    if pings {
+        let now = ctx.now;
+        if let Err(e) = ctx
+            .write(async |conn| sessions::ping(conn, tenant, user, now).await)
+            .await
+        {
+            tracing::warn!(error = %e.code(), "could not record the stream's usage session");
+        }
+    }
     // Subscribed first: what is published while the backlog is read is not missed.
     let subscription = ctx
         .state
@@ -102,6 +314,7 @@ pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpRes
             catch_up(&ctx.state, tenant, user, after, &mut pending).await?
         }
     };
+    let every = refresh_every(ctx.state.presence_ttl);
     let open = Open {
         state: ctx.state.into_inner(),
         tenant,
@@ -110,6 +323,10 @@ pub(crate) async fn open_my_stream(ctx: Ctx, req: HttpRequest) -> Result<HttpRes
         pending,
         subscription,
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+        refresh: tokio::time::interval_at(tokio::time::Instant::now() + every, every),
+        pings,
+        pinged: Instant::now(),
+        slot,
     };
     let body = stream::unfold(open, |mut open| async move {
         let frame = open.next_frame().await?;
@@ -168,6 +385,13 @@ struct Open {
     pending: VecDeque<web::Bytes>,
     subscription: Box<dyn Subscription>,
     heartbeat: tokio::time::Interval,
+    /// Keeps the slot and the member's presence.
+    refresh: tokio::time::Interval,
+    /// Whether the stream pings its member's usage session (not the platform owner's).
+    pings: bool,
+    /// When it last did.
+    pinged: Instant,
+    slot: Slot,
 }
 
 impl Open {
@@ -202,6 +426,31 @@ impl Open {
                 _ = self.heartbeat.tick() => {
                     return Some(web::Bytes::from_static(b": keep-alive\n\n"));
                 }
+                // The instance is shutting down: end the stream so the server need not wait for
+                // it; the client reconnects (to another instance) and resumes after its last id.
+                () = self.state.stopping.cancelled() => return None,
+                _ = self.refresh.tick() => self.keep_up().await,
+            }
+        }
+    }
+
+    /// Keeps the stream's slot and its member online, and pings the usage session when a minute
+    /// passed since the last ping.
+    async fn keep_up(&mut self) {
+        let now = self.state.clock.now();
+        let (tenant, user) = (self.tenant, self.user);
+        self.state
+            .presence
+            .refresh_stream(tenant, user, self.slot.stream, now)
+            .await;
+        if self.pings && self.pinged.elapsed() >= SESSION_PING {
+            self.pinged = Instant::now();
+            let pinged = in_member_tenant(&self.state, tenant, async |conn| {
+                sessions::ping(conn, tenant, user, now).await
+            })
+            .await;
+            if let Err(e) = pinged {
+                tracing::warn!(error = %e.code(), "could not record the stream's usage session");
             }
         }
     }

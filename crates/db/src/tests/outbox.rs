@@ -196,3 +196,64 @@ async fn concurrent_workers_deliver_each_event_once() {
         assert_eq!(total, 1, "event {id} delivered {total} times");
     }
 }
+
+#[tokio::test]
+async fn an_idle_worker_wakes_on_a_new_event_without_waiting_for_its_poll() {
+    let db = TestDb::new().await;
+    // A poll interval far longer than the test: only the wake-up can deliver in time.
+    let config = WorkerConfig {
+        poll_interval: Duration::from_secs(600),
+        ..quick()
+    };
+    let (worker, seen) = recording_worker(db.pool(), config);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    let delivered = async |id: EventId| {
+        for _ in 0..100 {
+            if seen.lock().unwrap().contains_key(&id) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    // Let the worker finish its first (empty) pass and go idle, twice over.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let id = publish_in_tx(&db, true).await;
+        assert!(delivered(id).await, "delivered within 5 s of the commit");
+    }
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the worker stops when cancelled")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_worker_that_does_not_listen_waits_for_its_poll() {
+    let db = TestDb::new().await;
+    let config = WorkerConfig {
+        poll_interval: Duration::from_secs(600),
+        listen: false,
+        ..quick()
+    };
+    let (worker, seen) = recording_worker(db.pool(), config);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = publish_in_tx(&db, true).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !seen.lock().unwrap().contains_key(&id),
+        "the control: without the wake-up the event waits for the next poll"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}

@@ -5,7 +5,7 @@
 //!   address, and it sorts failures into
 //!   [`MailError::Rejected`](guild_kernel::ports::MailError::Rejected) (retrying will not help)
 //!   and [`MailError::Unavailable`](guild_kernel::ports::MailError::Unavailable) (retry later).
-//! - [`RecordingMailer`] keeps the most recent emails in memory and never fails: the development
+//! - [`RecordingMailer`] keeps the most recent emails in memory (refusing only malformed headers): the development
 //!   default when no SMTP server is configured, and what tests read sign-in links from.
 //!
 //! Bodies carry single-use tokens (sign-in links, password resets), so nothing here logs them, nor

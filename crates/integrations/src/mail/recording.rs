@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use guild_kernel::ports::{BoxFuture, Email, MailError, Mailer};
 
-/// Keeps sent emails in memory instead of delivering them; never fails.
+/// Keeps sent emails in memory instead of delivering them; fails only as an SMTP server would
+/// refuse the message itself (headers that are not one line of printable ASCII).
 ///
 /// The development default when no SMTP server is configured. Clones share one record, so a test
 /// can keep a clone and read what the application sent. Only the newest
@@ -86,6 +87,7 @@ impl RecordingMailer {
 impl Mailer for RecordingMailer {
     fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
+            email.check_headers()?;
             self.record(email);
             tracing::info!(to = %email.to, subject = %email.subject, "email recorded");
             Ok(())

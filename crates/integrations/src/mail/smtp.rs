@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use guild_kernel::ports::{BoxFuture, Email, MailError, Mailer};
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::response::{Category, Severity};
 use lettre::transport::smtp::{self, AsyncSmtpTransportBuilder};
@@ -114,11 +115,23 @@ impl SmtpMailer {
     }
 
     fn message(&self, to: Mailbox, email: &Email) -> Result<Message, MailError> {
-        let builder = Message::builder()
+        email.check_headers()?;
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.as_str())
             .message_id(None);
+        for (name, value) in &email.headers {
+            let name = HeaderName::new_from_ascii(name.clone())
+                .map_err(|_| MailError::Rejected(format!("invalid header name {name:?}")))?;
+            // Checked above: one line of printable ASCII, sent as it is (a URL in angle brackets
+            // must reach the client unchanged).
+            builder = builder.raw_header(HeaderValue::dangerous_new_pre_encoded(
+                name,
+                value.clone(),
+                value.clone(),
+            ));
+        }
         let built = match &email.html {
             None => builder.singlepart(SinglePart::plain(email.text.clone())),
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(

@@ -82,7 +82,17 @@ impl MemoryRateLimiter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn hit_now(&self, key: &str, rule: RateRule, now: Instant) -> RateDecision {
+    /// Counts a hit now.
+    pub(super) fn hit_now(&self, key: &str, rule: RateRule) -> RateDecision {
+        self.hit_at(key, rule, Instant::now())
+    }
+
+    /// Peeks now.
+    pub(super) fn peek_now(&self, key: &str, rule: RateRule) -> RateDecision {
+        self.peek_at(key, rule, Instant::now())
+    }
+
+    fn hit_at(&self, key: &str, rule: RateRule, now: Instant) -> RateDecision {
         let window = rule.window.clamp(MIN_WINDOW, MAX_WINDOW);
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -120,7 +130,7 @@ fn count_hit(entry: &mut Window, rule: RateRule, window: Duration, now: Instant)
 }
 
 impl MemoryRateLimiter {
-    fn peek_now(&self, key: &str, rule: RateRule, now: Instant) -> RateDecision {
+    fn peek_at(&self, key: &str, rule: RateRule, now: Instant) -> RateDecision {
         let window = rule.window.clamp(MIN_WINDOW, MAX_WINDOW);
         let state = self.lock();
         match state.windows.get(key).filter(|w| w.resets_at > now) {
@@ -136,7 +146,7 @@ impl RateLimiter for MemoryRateLimiter {
         key: &'a str,
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
-        let decision = self.hit_now(key, rule, Instant::now());
+        let decision = self.hit_now(key, rule);
         Box::pin(std::future::ready(Ok(decision)))
     }
 
@@ -145,11 +155,11 @@ impl RateLimiter for MemoryRateLimiter {
         key: &'a str,
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
-        let decision = self.peek_now(key, rule, Instant::now());
+        let decision = self.peek_now(key, rule);
         Box::pin(std::future::ready(Ok(decision)))
     }
 
     fn hit_local(&self, key: &str, rule: RateRule) -> Option<RateDecision> {
-        Some(self.hit_now(key, rule, Instant::now()))
+        Some(self.hit_now(key, rule))
     }
 }

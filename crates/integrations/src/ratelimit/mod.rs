@@ -9,8 +9,11 @@
 //!
 //! - [`RedisRateLimiter`] keeps the counters in Redis, so every instance of Guild sharing that
 //!   Redis shares the limits. Each hit is one atomic Lua script (`INCR`, `PEXPIRE` on the first
-//!   hit, `PTTL`). Any Redis error or timeout is
-//!   [`RateLimitUnavailable`](guild_kernel::ports::RateLimitUnavailable): callers fail closed.
+//!   hit, `PTTL`). A Redis error or timeout marks Redis degraded (see
+//!   [`Redis`](crate::redis::Redis)): until it answers again, hits are counted by an in-process
+//!   [`MemoryRateLimiter`] without calling Redis, so limits keep holding per instance and
+//!   sign-in stays available; it never answers
+//!   [`RateLimitUnavailable`](guild_kernel::ports::RateLimitUnavailable).
 //! - [`MemoryRateLimiter`] keeps the counters in the process: the default for a single instance.
 //!   It never fails, and prunes expired windows as it grows so memory stays bounded by the keys
 //!   active within their windows. It also counts without a future

@@ -1,12 +1,13 @@
-//! [`RedisRateLimiter`]: fixed windows whose counters live in Redis, shared by every instance.
+//! [`RedisRateLimiter`]: fixed windows whose counters live in Redis, shared by every instance,
+//! and in this process while Redis does not answer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::Pool;
 use deadpool_redis::redis::cmd;
 use guild_kernel::ports::{BoxFuture, RateDecision, RateLimitUnavailable, RateLimiter, RateRule};
 
-use super::{MAX_WINDOW, MIN_WINDOW, decide, peeked};
+use super::{MAX_WINDOW, MIN_WINDOW, MemoryRateLimiter, decide, peeked};
 use crate::redis::Redis;
 
 /// The prefix of every rate-limit key in Redis.
@@ -36,13 +37,19 @@ return {count, ttl}
 /// A fixed-window rate limiter whose counters live in Redis, shared by every instance using it.
 ///
 /// Keys are stored as `guild:rl:<key>`, or `guild:rl:<prefix>:<key>` with an extra prefix, and
-/// expire with their window. A hit that Redis does not answer within the pool's wait timeout
-/// (one second if the pool has none) is [`RateLimitUnavailable`].
+/// expire with their window.
+///
+/// While Redis is degraded (a call failed or did not answer within the pool's wait timeout, one
+/// second if the pool has none: see [`Redis`]) hits are counted by an in-process
+/// [`MemoryRateLimiter`] instead, without calling Redis: limits keep holding, per instance,
+/// counted from the start of the outage. Once Redis answers again the counters in Redis are used
+/// again. So a hit is never [`RateLimitUnavailable`].
 #[derive(Clone)]
 pub struct RedisRateLimiter {
-    pool: Pool,
+    redis: Redis,
     prefix: String,
     timeout: Duration,
+    fallback: Arc<MemoryRateLimiter>,
 }
 
 impl std::fmt::Debug for RedisRateLimiter {
@@ -50,25 +57,31 @@ impl std::fmt::Debug for RedisRateLimiter {
         f.debug_struct("RedisRateLimiter")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("degraded", &self.redis.is_degraded())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisRateLimiter {
-    /// A limiter on `redis`'s pool. `extra_prefix` namespaces the keys further
-    /// (`guild:rl:<extra_prefix>:<key>`), e.g. to isolate tests sharing one Redis.
+    /// A limiter on `redis`'s pool, sharing its health. `extra_prefix` namespaces the keys
+    /// further (`guild:rl:<extra_prefix>:<key>`), e.g. to isolate tests sharing one Redis.
     pub fn new(redis: &Redis, extra_prefix: Option<&str>) -> Self {
-        let pool = redis.pool().clone();
-        let timeout = pool.timeouts().wait.unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = redis.pool().timeouts().wait.unwrap_or(DEFAULT_TIMEOUT);
         let prefix = match extra_prefix {
             Some(extra) => format!("{KEY_PREFIX}{extra}:"),
             None => KEY_PREFIX.to_owned(),
         };
         Self {
-            pool,
+            redis: redis.clone(),
             prefix,
             timeout,
+            fallback: Arc::new(MemoryRateLimiter::new()),
         }
+    }
+
+    /// Whether hits are counted in this process because Redis does not answer.
+    pub fn is_degraded(&self) -> bool {
+        self.redis.is_degraded()
     }
 
     /// The Redis key holding `key`'s counter.
@@ -86,7 +99,8 @@ impl RedisRateLimiter {
         let redis_key = self.redis_key(key);
         let hit = async {
             let mut conn = self
-                .pool
+                .redis
+                .pool()
                 .get()
                 .await
                 .map_err(|e| RateLimitUnavailable(format!("redis: {e}")))?;
@@ -119,7 +133,8 @@ impl RedisRateLimiter {
         let redis_key = self.redis_key(key);
         let read = async {
             let mut conn = self
-                .pool
+                .redis
+                .pool()
                 .get()
                 .await
                 .map_err(|e| RateLimitUnavailable(format!("redis: {e}")))?;
@@ -141,13 +156,37 @@ impl RedisRateLimiter {
     }
 }
 
+impl RedisRateLimiter {
+    /// A hit counted in Redis, or in this process while Redis is degraded.
+    async fn hit_or_fall_back(&self, key: &str, rule: RateRule) -> RateDecision {
+        if self.redis.admit() {
+            match self.hit_redis(key, rule).await {
+                Ok(decision) => return decision,
+                Err(e) => self.redis.report_failure("rate limit", &e),
+            }
+        }
+        self.fallback.hit_now(key, rule)
+    }
+
+    /// A peek at Redis, or at this process's counters while Redis is degraded.
+    async fn peek_or_fall_back(&self, key: &str, rule: RateRule) -> RateDecision {
+        if self.redis.admit() {
+            match self.peek_redis(key, rule).await {
+                Ok(decision) => return decision,
+                Err(e) => self.redis.report_failure("rate limit", &e),
+            }
+        }
+        self.fallback.peek_now(key, rule)
+    }
+}
+
 impl RateLimiter for RedisRateLimiter {
     fn hit<'a>(
         &'a self,
         key: &'a str,
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
-        Box::pin(self.hit_redis(key, rule))
+        Box::pin(async move { Ok(self.hit_or_fall_back(key, rule).await) })
     }
 
     fn peek<'a>(
@@ -155,6 +194,11 @@ impl RateLimiter for RedisRateLimiter {
         key: &'a str,
         rule: RateRule,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitUnavailable>> {
-        Box::pin(self.peek_redis(key, rule))
+        Box::pin(async move { Ok(self.peek_or_fall_back(key, rule).await) })
+    }
+
+    /// While Redis is degraded the counters are in this process: counted without a future.
+    fn hit_local(&self, key: &str, rule: RateRule) -> Option<RateDecision> {
+        (!self.redis.admit()).then(|| self.fallback.hit_now(key, rule))
     }
 }

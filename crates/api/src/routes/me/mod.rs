@@ -9,7 +9,9 @@ pub mod email_preferences;
 pub mod jobs;
 pub mod leaderboard;
 pub mod notifications;
+pub mod presence;
 pub mod redemptions;
+pub mod sessions;
 pub mod xp;
 
 /// Registers `/v1/me`.
@@ -35,6 +37,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(notifications::mark_all_notifications_read)
             .service(notifications::mark_notification_read)
             .service(notifications::archive_notification)
-            .service(jobs::list_my_jobs),
+            .service(jobs::list_my_jobs)
+            .service(presence::get_presence_visibility)
+            .service(presence::set_presence_visibility)
+            .service(sessions::list_my_sessions),
     );
 }

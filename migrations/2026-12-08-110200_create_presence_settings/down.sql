@@ -1,0 +1,2 @@
+DROP TABLE presence_preferences;
+DROP TABLE presence_settings;
