@@ -679,6 +679,7 @@ mod broadcasts {
             body: "Exports run in the background.".into(),
             entity: Some((EntityKind::ChangelogEntry, Uuid::now_v7())),
             dedup_key: key.into(),
+            data: serde_json::Value::Null,
         }
     }
 
