@@ -57,6 +57,8 @@ def _negative_query(case):
 # problem code, or `validation_failed:<field error code>` when every field error of a
 # `validation_failed` has one of the listed codes.
 STATE_RULES = {
+    # A template may name only the variables its notification type (in the path) provides.
+    "POST /v1/notification-templates/{notification_type}/preview": {"template_render_error"},
     # The file's real type is read from its bytes and must match its extension.
     # An empty file has no type at all.
     "POST /v1/media": {"unsupported_file_type", "file_type_mismatch", "validation_failed:empty"},

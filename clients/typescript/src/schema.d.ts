@@ -5856,9 +5856,9 @@ export interface components {
         /**
          * @description A template of the tenant's own.
          * @example {
-         *       "html": "<p>Pozdravljeni, {{ recipient_name }}!</p><p>Dosegli ste {{ score }} %.</p>",
-         *       "subject": "Rezultat kviza: {{ module }}",
-         *       "text": "Pozdravljeni, {{ recipient_name }}!\n\nDosegli ste {{ score }} %.\n\n{{ url }}\n\nOdjava: {{ unsubscribe_url }}\n"
+         *       "html": "<p>Pozdravljeni, {{ recipient_name }}!</p><p>{{ body }}</p>",
+         *       "subject": "Obvestilo: {{ title }}",
+         *       "text": "Pozdravljeni, {{ recipient_name }}!\n\n{{ body }}\n\n{{ url }}\n\nOdjava: {{ unsubscribe_url }}\n"
          *     }
          */
         TemplateBody: {

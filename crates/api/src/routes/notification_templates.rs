@@ -113,9 +113,9 @@ pub(crate) struct TemplatePath {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "subject": "Rezultat kviza: {{ module }}",
-    "text": "Pozdravljeni, {{ recipient_name }}!\n\nDosegli ste {{ score }} %.\n\n{{ url }}\n\nOdjava: {{ unsubscribe_url }}\n",
-    "html": "<p>Pozdravljeni, {{ recipient_name }}!</p><p>Dosegli ste {{ score }} %.</p>"
+    "subject": "Obvestilo: {{ title }}",
+    "text": "Pozdravljeni, {{ recipient_name }}!\n\n{{ body }}\n\n{{ url }}\n\nOdjava: {{ unsubscribe_url }}\n",
+    "html": "<p>Pozdravljeni, {{ recipient_name }}!</p><p>{{ body }}</p>"
 }))]
 pub(crate) struct TemplateBody {
     /// The subject line, one line once rendered.

@@ -29,7 +29,7 @@ pub(crate) struct EmailPreferencesDto {
     digest: DigestFrequency,
     updated_at: DateTime<Utc>,
     /// The notification types you switched on or off yourself, over their category's switch.
-    #[schema(value_type = BTreeMap<String, bool>, example = json!({"RANK_UP": false}))]
+    #[schema(value_type = BTreeMap<NotificationType, bool>, example = json!({"RANK_UP": false}))]
     types: BTreeMap<NotificationType, bool>,
     /// Every notification type: its category switch and whether its emails reach you.
     email_types: Vec<EmailTypeDto>,
@@ -113,7 +113,7 @@ pub(crate) struct UpdatePreferences {
     digest: Option<DigestFrequency>,
     /// Per-type switches, keyed by notification type: `true` or `false` over the category's
     /// switch, `null` to let the category decide again. Types left out keep their setting.
-    #[schema(value_type = Option<BTreeMap<String, Option<bool>>>)]
+    #[schema(value_type = Option<BTreeMap<NotificationType, Option<bool>>>)]
     types: Option<BTreeMap<NotificationType, Option<bool>>>,
 }
 
