@@ -450,6 +450,46 @@ async fn kinds(app: &TestApp, token: &str) -> Vec<String> {
     kinds
 }
 
+/// A member's notifications of `kind`, newest first (the first page).
+async fn of_kind(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
+    let inbox = app.get("/v1/me/notifications", token).await;
+    assert_eq!(inbox.status, 200, "{}", inbox.text);
+    inbox.json["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .filter(|n| n["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// Adds a section titled `title` to `module` and publishes the change as a version of `kind`.
+async fn publish_change(
+    app: &TestApp,
+    owner: &str,
+    module: &str,
+    title: &str,
+    summary: &str,
+    kind: &str,
+) {
+    let section = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            owner,
+            json!({ "title": title, "content_html": "<p>Changed</p>" }),
+        )
+        .await;
+    assert_eq!(section.status, 201, "{}", section.text);
+    let version = app
+        .post(
+            &format!("/v1/modules/{module}/versions"),
+            owner,
+            json!({ "summary": summary, "kind": kind }),
+        )
+        .await;
+    assert_eq!(version.status, 201, "{}", version.text);
+}
+
 #[actix_web::test]
 async fn a_module_published_to_a_group_notifies_its_members_once_and_only_them() {
     let app = TestApp::new().await;
@@ -538,22 +578,7 @@ async fn a_material_update_notifies_the_members_who_read_the_module() {
     app.run_worker().await;
     let before_ann = kinds(&app, &ann).await;
 
-    let section = app
-        .post(
-            &format!("/v1/modules/{module}/sections"),
-            &owner,
-            json!({ "title": "Typos", "content_html": "<p>fixed</p>" }),
-        )
-        .await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let minor = app
-        .post(
-            &format!("/v1/modules/{module}/versions"),
-            &owner,
-            json!({ "summary": "Fixed typos", "kind": "MINOR" }),
-        )
-        .await;
-    assert_eq!(minor.status, 201, "{}", minor.text);
+    publish_change(&app, &owner, &module, "Typos", "Fixed typos", "MINOR").await;
     app.run_worker().await;
     assert_eq!(
         kinds(&app, &ann).await,
@@ -561,31 +586,18 @@ async fn a_material_update_notifies_the_members_who_read_the_module() {
         "a minor version tells nobody"
     );
 
-    let section = app
-        .post(
-            &format!("/v1/modules/{module}/sections"),
-            &owner,
-            json!({ "title": "New routes", "content_html": "<p>Use stair B</p>" }),
-        )
-        .await;
-    assert_eq!(section.status, 201, "{}", section.text);
-    let material = app
-        .post(
-            &format!("/v1/modules/{module}/versions"),
-            &owner,
-            json!({ "summary": "New evacuation routes", "kind": "MATERIAL" }),
-        )
-        .await;
-    assert_eq!(material.status, 201, "{}", material.text);
+    publish_change(
+        &app,
+        &owner,
+        &module,
+        "New routes",
+        "New evacuation routes",
+        "MATERIAL",
+    )
+    .await;
     app.run_worker().await;
-    let inbox = app.get("/v1/me/notifications", &ann).await;
-    let updated: Vec<&Value> = inbox.json["data"]
-        .as_array()
-        .expect("a page")
-        .iter()
-        .filter(|n| n["kind"] == "MODULE_UPDATED")
-        .collect();
-    assert_eq!(updated.len(), 1, "{}", inbox.text);
+    let updated = of_kind(&app, &ann, "MODULE_UPDATED").await;
+    assert_eq!(updated.len(), 1, "{updated:?}");
     assert_eq!(updated[0]["title"], "Fire drills was updated");
     assert_eq!(updated[0]["body"], "Version 3: New evacuation routes");
     assert!(
@@ -616,14 +628,8 @@ async fn completing_a_module_tells_the_member_the_xp_they_earned_once() {
         .await;
     assert!(done.status < 300, "{}", done.text);
     app.run_worker().await;
-    let inbox = app.get("/v1/me/notifications", &ann).await;
-    let earned: Vec<&Value> = inbox.json["data"]
-        .as_array()
-        .expect("a page")
-        .iter()
-        .filter(|n| n["kind"] == "XP_EARNED")
-        .collect();
-    assert_eq!(earned.len(), 1, "{}", inbox.text);
+    let earned = of_kind(&app, &ann, "XP_EARNED").await;
+    assert_eq!(earned.len(), 1, "{earned:?}");
     let balance = app.get("/v1/me/xp", &ann).await;
     let total = balance.json["lifetime_xp"].as_i64().expect("a balance");
     assert!(total > 0, "{}", balance.text);
@@ -680,14 +686,8 @@ async fn a_submission_tells_the_modules_mentors_and_nobody_else() {
         .await;
     assert_eq!(submitted.status, 201, "{}", submitted.text);
     app.run_worker().await;
-    let inbox = app.get("/v1/me/notifications", &mia).await;
-    let received: Vec<&Value> = inbox.json["data"]
-        .as_array()
-        .expect("a page")
-        .iter()
-        .filter(|n| n["kind"] == "SUBMISSION_RECEIVED")
-        .collect();
-    assert_eq!(received.len(), 1, "{}", inbox.text);
+    let received = of_kind(&app, &mia, "SUBMISSION_RECEIVED").await;
+    assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0]["title"], "New submission to grade in Ladders");
     assert_eq!(received[0]["body"], "A first submission.");
     assert_eq!(received[0]["link"]["kind"], "SUBMISSION");
