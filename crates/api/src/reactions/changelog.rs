@@ -11,12 +11,9 @@
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::changelog::{self, ChangelogPublished};
-use guild_notifications::inbox;
-use guild_notifications::stream;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::routes::me::notifications::NotificationDto;
 use crate::state::AppState;
 
 /// Members notified per transaction.
@@ -74,7 +71,7 @@ enum FanOutError {
     #[error(transparent)]
     Notifications(#[from] guild_notifications::NotificationsError),
     #[error(transparent)]
-    Json(#[from] serde_json::Error),
+    Notify(#[from] super::notifications::NotifyError),
 }
 
 /// Notifies the tenant's active members of the entry, a batch at a time; answers how many were
@@ -91,15 +88,9 @@ async fn fan_out(state: &AppState, tenant: TenantId, entry: Uuid) -> Result<usiz
                 return Ok::<_, FanOutError>(None);
             };
             let members = changelog::members_after(conn, tenant, after, BATCH).await?;
-            let written =
-                inbox::deliver_many(conn, tenant, &members, &changelog::broadcast(&entry), now)
-                    .await?;
-            let mut events = Vec::with_capacity(written.len());
-            for note in written {
-                let user = UserId(note.user_id);
-                events.push((user, serde_json::to_value(NotificationDto::from(note))?));
-            }
-            let appended = stream::append_many(conn, tenant, "notification", &events, now).await?;
+            let note = changelog::broadcast(&entry);
+            let appended =
+                super::notifications::write_many(conn, tenant, &members, &note, now).await?;
             Ok(Some((members, appended)))
         })
         .await?;

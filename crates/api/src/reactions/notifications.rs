@@ -458,6 +458,29 @@ pub(crate) async fn write(
     ))
 }
 
+/// [`write`] for many members: `note` to each of `users` who does not have it yet, and their
+/// stream events, in the caller's tenant transaction; answers the events to publish once that
+/// commits.
+pub(crate) async fn write_many(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    users: &[UserId],
+    note: &Broadcast,
+    now: DateTime<Utc>,
+) -> Result<Vec<(UserId, stream::StreamEvent)>, NotifyError> {
+    let written = inbox::deliver_many(conn, tenant, users, note, now).await?;
+    let payloads = written
+        .into_iter()
+        .map(|n| {
+            Ok((
+                UserId(n.user_id),
+                serde_json::to_value(NotificationDto::from(n))?,
+            ))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    Ok(stream::append_many(conn, tenant, "notification", &payloads, now).await?)
+}
+
 /// Writes the notification and its stream event in the member's tenant, then publishes it.
 async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
     let tenant = TenantId(draft.tenant);
@@ -509,19 +532,7 @@ async fn broadcast(
     for chunk in users.chunks(BROADCAST_BATCH) {
         let recipients: Vec<UserId> = chunk.iter().copied().map(UserId).collect();
         let events = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-            let written = inbox::deliver_many(c, tenant, &recipients, note, now).await?;
-            let payloads = written
-                .into_iter()
-                .map(|n| {
-                    Ok((
-                        UserId(n.user_id),
-                        serde_json::to_value(NotificationDto::from(n))?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, serde_json::Error>>()?;
-            Ok::<_, NotifyError>(
-                stream::append_many(c, tenant, "notification", &payloads, now).await?,
-            )
+            write_many(c, tenant, &recipients, note, now).await
         })
         .await?;
         for (user, event) in &events {
