@@ -306,3 +306,41 @@ async fn a_job_is_seen_by_its_owner_and_admins_and_cancelled_by_its_owner_only()
     .await;
     assert!(matches!(refused, Err(MemberJobError::NotAMember)));
 }
+
+#[tokio::test]
+async fn starts_racing_for_the_last_places_stay_within_the_limit() {
+    let db = TestDb::new().await;
+    let ann = tenant(&db, &[TenantRole::Employee]).await.remove(0);
+    let pool = crate::build_pool(&crate::PoolConfig {
+        url: db.url().to_owned(),
+        max_size: 8,
+        timeout: std::time::Duration::from_secs(60),
+    })
+    .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (pool, ann) = (pool.clone(), ann.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = crate::connect(&pool).await.unwrap();
+            tenant_transaction(&mut conn, ann.tenant_id, async |c| {
+                member_jobs::start(c, &ann, &Export {}, at(0)).await
+            })
+            .await
+        }));
+    }
+    let (mut started, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => started += 1,
+            Err(MemberJobError::TooMany) => refused += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (started, refused),
+        (
+            member_jobs::MAX_UNFINISHED,
+            12 - member_jobs::MAX_UNFINISHED
+        )
+    );
+}

@@ -364,3 +364,38 @@ async fn the_online_list_shows_active_members_who_do_not_hide_unless_the_tenant_
     .await;
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn a_ticket_redeemed_by_racing_requests_opens_one_stream() {
+    let db = TestDb::new().await;
+    let (_, people) = tenant(&db, "acme", &["ACTIVE"]).await;
+    let minted = mint(&db, &people[0], 0).await;
+    let pool = guild_db::build_pool(&guild_db::PoolConfig {
+        url: db.url().to_owned(),
+        max_size: 8,
+        timeout: std::time::Duration::from_secs(60),
+    })
+    .unwrap();
+    let (tenant, hash) = tickets::parse(&minted.ticket).expect("a well-formed ticket");
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (pool, hash) = (pool.clone(), hash.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = guild_db::connect(&pool).await.unwrap();
+            tenant_transaction(&mut conn, tenant, async |c| {
+                tickets::redeem(c, tenant, &hash, at(0)).await
+            })
+            .await
+            .unwrap()
+            .is_some()
+        }));
+    }
+    let mut opened = 0;
+    for task in tasks {
+        opened += usize::from(task.await.unwrap());
+    }
+    assert_eq!(
+        opened, 1,
+        "a ticket is single use, however many race for it"
+    );
+}
