@@ -1,0 +1,63 @@
+//! [`SocialError`]: what chat, discussion, announcement and reaction operations refuse, with
+//! stable codes.
+
+use guild_db::DbError;
+use guild_kernel::{ErrorCode, FieldError};
+
+/// A refused or failed operation.
+#[derive(Debug, thiserror::Error)]
+pub enum SocialError {
+    /// No such thing the actor may see (other tenants' ids included); the problem code names it
+    /// (`room_not_found`, `message_not_found`, …).
+    #[error("not found ({0})")]
+    NotFound(&'static str),
+    /// Not allowed for the actor's role.
+    #[error("not allowed for your role")]
+    Forbidden,
+    /// Input that breaks a rule.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl SocialError {
+    /// One invalid field.
+    pub fn invalid(field: &str, code: &str, message: &str) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+}
+
+impl From<diesel::result::Error> for SocialError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Db(DbError::from(err))
+    }
+}
+
+impl ErrorCode for SocialError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(code) => code,
+            Self::Forbidden => "forbidden",
+            Self::Invalid(_) => "validation_failed",
+            Self::Db(e) => e.code(),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::Forbidden => 403,
+            Self::Invalid(_) => 422,
+            Self::Db(e) => e.status(),
+        }
+    }
+
+    fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Invalid(errors) => errors.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
