@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use guild_kernel::ports::{BoxFuture, Delivery, PubSub, PubSubError, Subscription};
 use tokio::sync::broadcast;
 
-/// How many messages a subscriber may fall behind before it is told it lagged.
-const CAPACITY: usize = 256;
+/// How many messages a subscriber may fall behind before it is told it lagged. A channel's ring
+/// of this many slots is allocated when its first subscriber comes (48 bytes a slot): a member's
+/// stream holds one, so 10,000 open streams hold 10,000 rings. Subscribers that lag read back
+/// from PostgreSQL what they rely on, so a short ring costs a read after a burst, never an event.
+const CAPACITY: usize = 16;
 
 /// Sent through every channel by [`MemoryPubSub::lag_all`]; starts with NUL, which no published
 /// message does (they are JSON), and reaches subscribers as [`Delivery::Lagged`].
