@@ -23,7 +23,7 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, changelog, compliance, email, gamification, groups,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, compliance, discussions, email, gamification, groups,
     jobs, leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
     presence, progress, quizzes, redemptions, rewards, stream, tenants, xp,
 };
@@ -74,7 +74,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(leaderboard::configure)
         .configure(gamification::configure)
         .configure(rewards::configure)
-        .configure(redemptions::configure);
+        .configure(redemptions::configure)
+        .configure(discussions::configure)
+        .configure(announcements::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.
