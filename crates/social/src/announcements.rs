@@ -500,7 +500,8 @@ pub async fn list(
     };
     let order = match listing {
         Listing::Received => "coalesce(a.pinned_until > $3, false)",
-        Listing::Sent => "false",
+        // Not a constant: PostgreSQL refuses one in ORDER BY.
+        Listing::Sent => "(a.id IS NULL)",
     };
     let rows: Vec<Row> = guild_db::sql(format!(
         "SELECT {COLUMNS} WHERE a.tenant_id = $1 AND {filter} \
