@@ -22,7 +22,9 @@ async fn app_with(clock: Arc<ManualClock>) -> TestApp {
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 12, 9, 9, 0, 0).single().expect("a time"),
+        Utc.with_ymd_and_hms(2026, 12, 9, 9, 0, 0)
+            .single()
+            .expect("a time"),
     ))
 }
 
@@ -67,12 +69,10 @@ async fn an_employee_cannot_announce_and_a_mentor_only_to_their_modules_learners
     app.make_mentor(&owner, &module, &mentor).await;
     let group = app.group(&owner, "Workshop", &[]).await;
 
-    let to_tenant = json!({ "title": "Hello", "body": "All of you", "audience": { "kind": "TENANT" } });
-    let to_group =
-        json!({ "title": "Hello", "body": "Group", "audience": { "kind": "GROUPS", "group_ids": [group] } });
-    let to_module = |m: &str| {
-        json!({ "title": "Drill", "body": "Friday", "audience": { "kind": "MODULE", "module_id": m } })
-    };
+    let to_tenant =
+        json!({ "title": "Hello", "body": "All of you", "audience": { "kind": "TENANT" } });
+    let to_group = json!({ "title": "Hello", "body": "Group", "audience": { "kind": "GROUPS", "group_ids": [group] } });
+    let to_module = |m: &str| json!({ "title": "Drill", "body": "Friday", "audience": { "kind": "MODULE", "module_id": m } });
     for (token, body) in [
         (&ann, to_tenant.clone()),
         (&ann, to_module(&module)),
@@ -87,8 +87,15 @@ async fn an_employee_cannot_announce_and_a_mentor_only_to_their_modules_learners
     let posted = announce(&app, &mentor, to_module(&module)).await;
     assert_eq!(posted["audience"], "MODULE");
     app.run_worker().await;
-    assert_eq!(received(&app, &ann).await, ["Drill"], "the catalog is open: Ann learns it");
-    assert!(received(&app, &mentor).await.is_empty(), "never to its author");
+    assert_eq!(
+        received(&app, &ann).await,
+        ["Drill"],
+        "the catalog is open: Ann learns it"
+    );
+    assert!(
+        received(&app, &mentor).await.is_empty(),
+        "never to its author"
+    );
 
     // Admins announce to anyone, in person only.
     announce(&app, &owner, to_group.clone()).await;
@@ -105,7 +112,10 @@ async fn an_employee_cannot_announce_and_a_mentor_only_to_their_modules_learners
         "forbidden",
     );
     let (_, bare) = app
-        .api_key(&owner, json!({ "name": "BI", "permissions": ["MANAGE_ALL_MODULES"] }))
+        .api_key(
+            &owner,
+            json!({ "name": "BI", "permissions": ["MANAGE_ALL_MODULES"] }),
+        )
         .await;
     assert_problem(
         &app.post("/v1/announcements", &bare, to_tenant).await,
@@ -126,7 +136,10 @@ async fn an_employee_cannot_announce_and_a_mentor_only_to_their_modules_learners
     assert_problem(&refused, 422, "validation_failed");
     assert_eq!(
         fields(&refused),
-        vec![("audience.group_ids".to_owned(), "group_not_found".to_owned())]
+        vec![(
+            "audience.group_ids".to_owned(),
+            "group_not_found".to_owned()
+        )]
     );
     let refused = app
         .post(
@@ -185,12 +198,22 @@ async fn recipients_hear_of_an_announcement_in_app_and_by_email_as_they_prefer()
     };
     let expected = vec![("Fire drill on Friday".to_owned(), "ANNOUNCEMENT".to_owned())];
     assert_eq!(inbox(ann.clone()).await, expected);
-    assert_eq!(inbox(bob.clone()).await, expected, "in-app whatever the emails");
+    assert_eq!(
+        inbox(bob.clone()).await,
+        expected,
+        "in-app whatever the emails"
+    );
     assert!(inbox(cy.clone()).await.is_empty(), "not in the group");
     assert!(inbox(owner.clone()).await.is_empty(), "not its author");
 
-    assert_eq!(mailed(&app, "ann@acme.example.com"), ["Fire drill on Friday"]);
-    assert!(mailed(&app, "bob@acme.example.com").is_empty(), "Bob turned them off");
+    assert_eq!(
+        mailed(&app, "ann@acme.example.com"),
+        ["Fire drill on Friday"]
+    );
+    assert!(
+        mailed(&app, "bob@acme.example.com").is_empty(),
+        "Bob turned them off"
+    );
     assert!(mailed(&app, "cy@acme.example.com").is_empty());
 
     // Delivered again, nobody hears twice.
@@ -242,23 +265,33 @@ async fn read_receipts_count_who_opened_or_marked_an_announcement_read() {
     let other = app.owner("globex").await;
     assert_problem(&app.get(&uri, &other).await, 404, "announcement_not_found");
     assert_problem(
-        &app.put(&format!("{uri}/reactions/heart"), &other, json!({})).await,
+        &app.put(&format!("{uri}/reactions/heart"), &other, json!({}))
+            .await,
         404,
         "announcement_not_found",
     );
     // A recipient does not pin it.
     let refused = app
-        .put(&format!("{uri}/pin"), &ann, json!({ "until": "2027-01-01T00:00:00Z" }))
+        .put(
+            &format!("{uri}/pin"),
+            &ann,
+            json!({ "until": "2027-01-01T00:00:00Z" }),
+        )
         .await;
     assert_problem(&refused, 403, "forbidden");
 
     // Recipients react; the author sees the counts.
-    let reacted = app.put(&format!("{uri}/reactions/clap"), &ann, json!({})).await;
+    let reacted = app
+        .put(&format!("{uri}/reactions/clap"), &ann, json!({}))
+        .await;
     assert_eq!(reacted.status, 200, "{}", reacted.text);
-    app.put(&format!("{uri}/reactions/clap"), &bob, json!({})).await;
+    app.put(&format!("{uri}/reactions/clap"), &bob, json!({}))
+        .await;
     let seen = app.get(&uri, &owner).await;
     assert_eq!(seen.json["reactions"][0]["count"], 2, "{}", seen.text);
-    let refused = app.put(&format!("{uri}/reactions/skull"), &ann, json!({})).await;
+    let refused = app
+        .put(&format!("{uri}/reactions/skull"), &ann, json!({}))
+        .await;
     assert_problem(&refused, 422, "validation_failed");
 }
 
@@ -298,11 +331,19 @@ async fn pinned_announcements_come_first_until_their_pin_ends() {
     // Pinned again by its author, until a date in the future only.
     let uri = format!("/v1/announcements/{}/pin", s(&last["id"]));
     let past = app
-        .put(&uri, &owner, json!({ "until": clock.now() - Duration::hours(1) }))
+        .put(
+            &uri,
+            &owner,
+            json!({ "until": clock.now() - Duration::hours(1) }),
+        )
         .await;
     assert_problem(&past, 422, "validation_failed");
     let pinned = app
-        .put(&uri, &owner, json!({ "until": clock.now() + Duration::hours(1) }))
+        .put(
+            &uri,
+            &owner,
+            json!({ "until": clock.now() + Duration::hours(1) }),
+        )
         .await;
     assert_eq!(pinned.json["pinned"], true, "{}", pinned.text);
     assert_eq!(received(&app, &ann).await[0], "Newest");

@@ -126,11 +126,18 @@ async fn a_discussion_is_visible_exactly_when_its_module_is() {
     assert_eq!(thread["following"], true, "its author follows it");
 
     let listed = app
-        .walk(&s1.cy, &format!("/v1/discussions?module_id={}", s1.module), 10, "id")
+        .walk(
+            &s1.cy,
+            &format!("/v1/discussions?module_id={}", s1.module),
+            10,
+            "id",
+        )
         .await;
     assert_eq!(listed, vec![json!(id)]);
     assert_eq!(
-        app.get(&format!("/v1/discussions/{id}"), &s1.owner).await.status,
+        app.get(&format!("/v1/discussions/{id}"), &s1.owner)
+            .await
+            .status,
         200
     );
 
@@ -364,7 +371,13 @@ async fn a_locked_discussion_takes_replies_from_its_moderators_only() {
         )
         .await;
     assert_problem(&refused, 409, "discussion_locked");
-    reply(&app, &s1.mentor, &thread, json!({ "body": "Closed: see the FAQ" })).await;
+    reply(
+        &app,
+        &s1.mentor,
+        &thread,
+        json!({ "body": "Closed: see the FAQ" }),
+    )
+    .await;
     assert_eq!(reply_ids(&app, &s1.ann, &thread).await.len(), 1);
 
     let unlocked = app
@@ -412,7 +425,12 @@ async fn a_reply_notifies_the_parents_author_and_mentions_notify_who_may_see_it(
     assert_eq!(ann[0]["link"]["kind"], "DISCUSSION_THREAD", "{ann:?}");
     let cy = notices(&app, &s1.cy, "COMMENT_REPLY").await;
     assert_eq!(cy.len(), 1, "{cy:?}");
-    assert!(cy[0]["title"].as_str().unwrap_or_default().contains("mentioned you"));
+    assert!(
+        cy[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("mentioned you")
+    );
     assert!(notices(&app, &s1.bob, "COMMENT_REPLY").await.is_empty());
     assert!(notices(&app, &s1.mentor, "COMMENT_REPLY").await.is_empty());
 
@@ -565,10 +583,7 @@ async fn racing_reactions_are_each_counted_once() {
     }
     let got = app.get(&format!("/v1/discussions/{thread}"), &owner).await;
     assert_eq!(got.json["reactions"][0]["count"], 9, "{}", got.text);
-    assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM reactions").await,
-        9
-    );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM reactions").await, 9);
 
     // And all of them leaving at once leaves nothing.
     let requests = members

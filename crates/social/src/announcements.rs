@@ -16,7 +16,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{announcement_recipients as ar, announcements as a, groups};
 use guild_kernel::{Actor, DomainEvent, Page, PageRequest, TenantId, UserId};
@@ -128,11 +130,7 @@ impl DomainEvent for AnnouncementPosted {
 fn text(field: &str, value: &str, max: usize) -> Result<String, SocialError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(SocialError::invalid(
-            field,
-            "required",
-            "must not be blank",
-        ));
+        return Err(SocialError::invalid(field, "required", "must not be blank"));
     }
     if value.chars().count() > max {
         return Err(SocialError::invalid(
@@ -486,7 +484,7 @@ pub async fn list(
     page: &PageRequest,
     now: DateTime<Utc>,
 ) -> Result<Page<Announcement>, SocialError> {
-    if !actor.acts_as_member() && !(listing == Listing::Sent && is_admin(actor)) {
+    if !actor.acts_as_member() {
         return Err(SocialError::Forbidden);
     }
     let limit = page.limit();

@@ -286,11 +286,7 @@ async fn post_hidden(
 fn text(field: &str, value: &str, max: usize) -> Result<String, SocialError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(SocialError::invalid(
-            field,
-            "required",
-            "must not be blank",
-        ));
+        return Err(SocialError::invalid(field, "required", "must not be blank"));
     }
     if value.chars().count() > max {
         return Err(SocialError::invalid(
@@ -657,7 +653,12 @@ impl ThreadListed {
             reply_count: self.reply_count,
             last_post_at: self.last_post_at,
             created_at: self.created_at,
-            hidden: hidden(self.hidden_at, self.hidden_by, self.hidden_reason, moderator),
+            hidden: hidden(
+                self.hidden_at,
+                self.hidden_by,
+                self.hidden_reason,
+                moderator,
+            ),
             following: self.following,
             moderator,
             reactions,
@@ -1128,9 +1129,7 @@ pub async fn post_audience(
         .await
         .optional()?;
     match row {
-        Some((module, thread, None)) => {
-            followers(conn, tenant, module, thread, Uuid::nil()).await
-        }
+        Some((module, thread, None)) => followers(conn, tenant, module, thread, Uuid::nil()).await,
         _ => Ok(Vec::new()),
     }
 }

@@ -328,7 +328,12 @@ pub async fn counts(
             mine: row.mine,
         });
     }
-    let order = |e: &str| EMOJI.iter().position(|(n, _)| *n == e).unwrap_or(usize::MAX);
+    let order = |e: &str| {
+        EMOJI
+            .iter()
+            .position(|(n, _)| *n == e)
+            .unwrap_or(usize::MAX)
+    };
     for list in out.values_mut() {
         list.sort_by_key(|c| order(&c.emoji));
     }
@@ -350,7 +355,12 @@ pub async fn totals(
         .select((rc::emoji, rc::total))
         .load(conn)
         .await?;
-    let order = |e: &str| EMOJI.iter().position(|(n, _)| *n == e).unwrap_or(usize::MAX);
+    let order = |e: &str| {
+        EMOJI
+            .iter()
+            .position(|(n, _)| *n == e)
+            .unwrap_or(usize::MAX)
+    };
     rows.sort_by_key(|(e, _)| order(e));
     Ok(rows)
 }

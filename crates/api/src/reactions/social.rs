@@ -93,7 +93,10 @@ async fn discussion_posted(state: &AppState, e: DiscussionPosted) -> Result<(), 
             let replied = Some(user) == reply_to;
             let (title, key) = if replied {
                 (
-                    format!("{} replied in \u{201c}{}\u{201d}", e.author_name, e.thread_title),
+                    format!(
+                        "{} replied in \u{201c}{}\u{201d}",
+                        e.author_name, e.thread_title
+                    ),
                     format!("discussion_reply:{}", e.post_id),
                 )
             } else {

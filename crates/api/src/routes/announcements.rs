@@ -172,11 +172,17 @@ pub(crate) struct AudienceBody {
 }))]
 pub(crate) struct CreateAnnouncement {
     /// One line.
-    #[validate(length(min = 1, max = 200), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: String,
     /// Plain text.
-    #[validate(length(min = 1, max = 10000), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 10000),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     body: String,
     /// Who it is for.
@@ -209,7 +215,10 @@ pub(crate) async fn create_announcement(
         audience,
         pinned_until: b.pinned_until,
     };
-    let key = format!("announcements:{}:{}", ctx.actor.tenant_id, ctx.actor.user_id);
+    let key = format!(
+        "announcements:{}:{}",
+        ctx.actor.tenant_id, ctx.actor.user_id
+    );
     crate::routes::auth::rate_limit(&ctx.state, &key, ANNOUNCEMENTS_PER_HOUR).await?;
     let now = ctx.now;
     let posted = ctx

@@ -262,11 +262,17 @@ pub(crate) struct CreateDiscussion {
     /// One of its sections, if it is about one.
     section_id: Option<Uuid>,
     /// One line.
-    #[validate(length(min = 1, max = 200), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: String,
     /// The opening post (plain text).
-    #[validate(length(min = 1, max = 10000), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 10000),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     body: String,
     /// Members to mention (ids of active members; notified when they may see the module).
@@ -460,7 +466,10 @@ pub(crate) struct CreateDiscussionPost {
     /// What it answers: a reply of this discussion; the opening post when left out.
     parent_id: Option<Uuid>,
     /// Plain text.
-    #[validate(length(min = 1, max = 10000), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 10000),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     body: String,
     /// Members to mention.
@@ -507,7 +516,10 @@ pub(crate) async fn create_discussion_post(
 #[schema(example = json!({ "reason": "Personal details of a colleague" }))]
 pub(crate) struct HideDiscussionPost {
     /// Shown to moderators, written to the audit log.
-    #[validate(length(min = 1, max = 500), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 500),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
