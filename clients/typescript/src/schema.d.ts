@@ -4505,6 +4505,8 @@ export interface components {
             overridden: boolean;
         };
         /** @enum {string} */
+        Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
+        /** @enum {string} */
         EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT";
         /**
          * @description What to export in the background.
@@ -7608,7 +7610,7 @@ export interface operations {
                 /** @description The announcement */
                 announcement_id: string;
                 /** @description The emoji's name */
-                emoji: string;
+                emoji: components["schemas"]["Emoji"];
             };
             cookie?: never;
         };
@@ -7691,7 +7693,7 @@ export interface operations {
                 /** @description The announcement */
                 announcement_id: string;
                 /** @description The emoji's name */
-                emoji: string;
+                emoji: components["schemas"]["Emoji"];
             };
             cookie?: never;
         };
@@ -11216,7 +11218,7 @@ export interface operations {
                 /** @description The post */
                 post_id: string;
                 /** @description The emoji's name */
-                emoji: string;
+                emoji: components["schemas"]["Emoji"];
             };
             cookie?: never;
         };
@@ -11301,7 +11303,7 @@ export interface operations {
                 /** @description The post */
                 post_id: string;
                 /** @description The emoji's name */
-                emoji: string;
+                emoji: components["schemas"]["Emoji"];
             };
             cookie?: never;
         };

@@ -53,7 +53,8 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         Problem,
         ProblemField,
         guild_assessment::submissions::SubmissionSort,
-        guild_learning::modules::ModuleSort
+        guild_learning::modules::ModuleSort,
+        guild_social::reactions::Emoji
     )),
     tags(
         (name = "auth", description = "Sign-up, sign-in, sessions and who you are."),

@@ -1,5 +1,5 @@
 //! Reactions: members react to what they can see (a discussion post, an announcement, a chat
-//! message) with one of an allow-listed set of emoji ([`EMOJI`]).
+//! message) with one of an allow-listed set of emoji ([`Emoji`]).
 //!
 //! Owns `reactions` (one row per member, emoji and target: reacting twice changes nothing) and
 //! `reaction_counts` (one row per target and emoji, kept on write in the same transaction: a
@@ -36,25 +36,67 @@ guild_kernel::string_enum!(
     }
 );
 
-/// The emoji members may react with: the name used in URLs and bodies, and the character.
-pub const EMOJI: &[(&str, &str)] = &[
-    ("thumbs_up", "\u{1F44D}"),
-    ("heart", "\u{2764}\u{FE0F}"),
-    ("tada", "\u{1F389}"),
-    ("laugh", "\u{1F604}"),
-    ("surprised", "\u{1F62E}"),
-    ("sad", "\u{1F622}"),
-    ("thinking", "\u{1F914}"),
-    ("eyes", "\u{1F440}"),
-    ("rocket", "\u{1F680}"),
-    ("check", "\u{2705}"),
-    ("clap", "\u{1F44F}"),
-    ("pray", "\u{1F64F}"),
-];
+guild_kernel::string_enum!(
+    /// The emoji members may react with, by name (in URLs and bodies).
+    Emoji {
+        /// 👍
+        ThumbsUp => "thumbs_up",
+        /// ❤️
+        Heart => "heart",
+        /// 🎉
+        Tada => "tada",
+        /// 😄
+        Laugh => "laugh",
+        /// 😮
+        Surprised => "surprised",
+        /// 😢
+        Sad => "sad",
+        /// 🤔
+        Thinking => "thinking",
+        /// 👀
+        Eyes => "eyes",
+        /// 🚀
+        Rocket => "rocket",
+        /// ✅
+        Check => "check",
+        /// 👏
+        Clap => "clap",
+        /// 🙏
+        Pray => "pray",
+    }
+);
+
+impl Emoji {
+    /// The character itself.
+    pub fn char(self) -> &'static str {
+        match self {
+            Self::ThumbsUp => "\u{1F44D}",
+            Self::Heart => "\u{2764}\u{FE0F}",
+            Self::Tada => "\u{1F389}",
+            Self::Laugh => "\u{1F604}",
+            Self::Surprised => "\u{1F62E}",
+            Self::Sad => "\u{1F622}",
+            Self::Thinking => "\u{1F914}",
+            Self::Eyes => "\u{1F440}",
+            Self::Rocket => "\u{1F680}",
+            Self::Check => "\u{2705}",
+            Self::Clap => "\u{1F44F}",
+            Self::Pray => "\u{1F64F}",
+        }
+    }
+}
 
 /// The character of an allow-listed emoji name.
 pub fn emoji_char(name: &str) -> Option<&'static str> {
-    EMOJI.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    name.parse::<Emoji>().ok().map(Emoji::char)
+}
+
+/// Where an emoji name sorts: the allow-list's order.
+fn position(name: &str) -> usize {
+    Emoji::ALL
+        .iter()
+        .position(|e| e.as_str() == name)
+        .unwrap_or(usize::MAX)
 }
 
 /// One emoji's count on a target.
@@ -92,19 +134,15 @@ impl DomainEvent for ReactionChanged {
     const KIND: &'static str = "social.reaction_changed";
 }
 
-/// The emoji name, refused (422 `emoji_not_allowed`) when it is not in [`EMOJI`].
+/// The emoji name, refused (422 `emoji_not_allowed`) when it is not an [`Emoji`].
 pub fn check_emoji(name: &str) -> Result<&'static str, SocialError> {
-    EMOJI
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, _)| *n)
-        .ok_or_else(|| {
-            SocialError::invalid(
-                "emoji",
-                "emoji_not_allowed",
-                "not one of the allowed emoji (see the API description)",
-            )
-        })
+    name.parse::<Emoji>().map(Emoji::as_str).map_err(|_| {
+        SocialError::invalid(
+            "emoji",
+            "emoji_not_allowed",
+            "not one of the allowed emoji (see the API description)",
+        )
+    })
 }
 
 /// Who may react at all: a member acting for themselves (not a read-only VIEWER, not the
@@ -296,7 +334,7 @@ struct CountRow {
     mine: bool,
 }
 
-/// The counts of each of `targets`, in [`EMOJI`] order, with whether the actor reacted: what a
+/// The counts of each of `targets`, in the allow-list's order, with whether the actor reacted: what a
 /// target is returned with. A target nobody reacted to has no entry.
 pub async fn counts(
     mut conn: &AsyncPgConnection,
@@ -328,14 +366,8 @@ pub async fn counts(
             mine: row.mine,
         });
     }
-    let order = |e: &str| {
-        EMOJI
-            .iter()
-            .position(|(n, _)| *n == e)
-            .unwrap_or(usize::MAX)
-    };
     for list in out.values_mut() {
-        list.sort_by_key(|c| order(&c.emoji));
+        list.sort_by_key(|c| position(&c.emoji));
     }
     Ok(out)
 }
@@ -355,12 +387,6 @@ pub async fn totals(
         .select((rc::emoji, rc::total))
         .load(conn)
         .await?;
-    let order = |e: &str| {
-        EMOJI
-            .iter()
-            .position(|(n, _)| *n == e)
-            .unwrap_or(usize::MAX)
-    };
-    rows.sort_by_key(|(e, _)| order(e));
+    rows.sort_by_key(|(e, _)| position(e));
     Ok(rows)
 }

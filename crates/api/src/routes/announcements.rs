@@ -347,7 +347,7 @@ pub(crate) async fn unpin_announcement(
 /// `emoji` is one of the allow-listed names (see reacting to a discussion post; 422
 /// `emoji_not_allowed` in `errors[]` otherwise).
 #[utoipa::path(tag = "announcements",
-    params(("announcement_id" = Uuid, Path, description = "The announcement"), ("emoji" = String, Path, description = "The emoji's name")),
+    params(("announcement_id" = Uuid, Path, description = "The announcement"), ("emoji" = guild_social::reactions::Emoji, Path, description = "The emoji's name")),
     responses((status = 200, body = ReactionsDto, description = "Its reactions"), AuthErrors, InputErrors, NotFound))]
 #[put("/announcements/{announcement_id}/reactions/{emoji}")]
 pub(crate) async fn add_announcement_reaction(
@@ -370,7 +370,7 @@ pub(crate) async fn add_announcement_reaction(
 ///
 /// Removing one you did not make changes nothing.
 #[utoipa::path(tag = "announcements",
-    params(("announcement_id" = Uuid, Path, description = "The announcement"), ("emoji" = String, Path, description = "The emoji's name")),
+    params(("announcement_id" = Uuid, Path, description = "The announcement"), ("emoji" = guild_social::reactions::Emoji, Path, description = "The emoji's name")),
     responses((status = 200, body = ReactionsDto, description = "Its reactions"), AuthErrors, InputErrors, NotFound))]
 #[delete("/announcements/{announcement_id}/reactions/{emoji}")]
 pub(crate) async fn remove_announcement_reaction(

@@ -570,7 +570,7 @@ pub(crate) async fn unhide_discussion_post(
 /// `thumbs_up`, `heart`, `tada`, `laugh`, `surprised`, `sad`, `thinking`, `eyes`, `rocket`,
 /// `check`, `clap`, `pray` (422 `emoji_not_allowed` in `errors[]` otherwise).
 #[utoipa::path(tag = "discussions",
-    params(("discussion_id" = Uuid, Path, description = "The discussion"), ("post_id" = Uuid, Path, description = "The post"), ("emoji" = String, Path, description = "The emoji's name")),
+    params(("discussion_id" = Uuid, Path, description = "The discussion"), ("post_id" = Uuid, Path, description = "The post"), ("emoji" = guild_social::reactions::Emoji, Path, description = "The emoji's name")),
     responses((status = 200, body = ReactionsDto, description = "The post's reactions"), AuthErrors, InputErrors, NotFound))]
 #[put("/discussions/{discussion_id}/posts/{post_id}/reactions/{emoji}")]
 pub(crate) async fn add_discussion_post_reaction(
@@ -593,7 +593,7 @@ pub(crate) async fn add_discussion_post_reaction(
 ///
 /// Removing one you did not make changes nothing.
 #[utoipa::path(tag = "discussions",
-    params(("discussion_id" = Uuid, Path, description = "The discussion"), ("post_id" = Uuid, Path, description = "The post"), ("emoji" = String, Path, description = "The emoji's name")),
+    params(("discussion_id" = Uuid, Path, description = "The discussion"), ("post_id" = Uuid, Path, description = "The post"), ("emoji" = guild_social::reactions::Emoji, Path, description = "The emoji's name")),
     responses((status = 200, body = ReactionsDto, description = "The post's reactions"), AuthErrors, InputErrors, NotFound))]
 #[delete("/discussions/{discussion_id}/posts/{post_id}/reactions/{emoji}")]
 pub(crate) async fn remove_discussion_post_reaction(
