@@ -20,4 +20,7 @@ pub mod discussions;
 pub mod error;
 pub mod reactions;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::SocialError;
