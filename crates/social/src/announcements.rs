@@ -667,3 +667,57 @@ pub async fn audience(
     .await?;
     Ok(rows.into_iter().map(|r| r.user_id).collect())
 }
+
+/// Posts the demo tenant's welcome announcement (to everyone, pinned for a week, by its ADMIN)
+/// when the demo tenant exists and has none yet; answers whether it posted. The worker then
+/// notifies the demo members.
+pub async fn seed_demo(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<bool, SocialError> {
+    use guild_db::schema::{memberships, tenants};
+    let admin: Option<(Uuid, Uuid)> = tenants::table
+        .inner_join(memberships::table.on(memberships::tenant_id.eq(tenants::id)))
+        .filter(tenants::slug.eq("demo"))
+        .filter(memberships::role.eq("ADMIN"))
+        .select((tenants::id, memberships::user_id))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((tenant, user)) = admin else {
+        return Ok(false);
+    };
+    let tenant = TenantId(tenant);
+    guild_db::tenant_transaction(conn, tenant, async |conn| {
+        let any: i64 = a::table
+            .filter(a::tenant_id.eq(tenant.into_uuid()))
+            .count()
+            .get_result(conn)
+            .await?;
+        if any > 0 {
+            return Ok::<_, SocialError>(false);
+        }
+        let actor = Actor {
+            user_id: UserId(user),
+            tenant_id: tenant,
+            role: guild_kernel::TenantRole::Admin,
+            global_role: guild_kernel::GlobalRole::Employee,
+            grants: Vec::new(),
+            subtree: Vec::new(),
+            impersonating: false,
+            api_key: None,
+            request_id: None,
+        };
+        let welcome = NewAnnouncement {
+            title: "Welcome to Guild".to_owned(),
+            body: "Modules, quizzes and certificates are in the catalog; ask questions in each \
+                   module's discussions, and react to this announcement to say hello."
+                .to_owned(),
+            audience: Audience::Tenant,
+            pinned_until: Some(now + chrono::Duration::days(7)),
+        };
+        post(conn, &actor, &welcome, now).await?;
+        Ok(true)
+    })
+    .await
+}

@@ -29,11 +29,15 @@ struct World {
 }
 
 async fn world() -> World {
+    world_in("acme").await
+}
+
+async fn world_in(slug: &str) -> World {
     let db = TestDb::new().await;
     let tenant = Uuid::now_v7();
     let module = Uuid::now_v7();
     let mut sql = vec![format!(
-        "INSERT INTO tenants (id, name, slug, catalog_open) VALUES ('{tenant}', 'Acme', 'acme', true)"
+        "INSERT INTO tenants (id, name, slug, catalog_open) VALUES ('{tenant}', 'Acme', '{slug}', true)"
     )];
     let mut actors = Vec::new();
     for (i, role) in ["ADMIN", "EMPLOYEE", "EMPLOYEE", "EMPLOYEE"]
@@ -42,7 +46,7 @@ async fn world() -> World {
     {
         let user = Uuid::now_v7();
         sql.push(format!(
-            "INSERT INTO users (id, email, name) VALUES ('{user}', 'm{i}@acme.example.com', 'Member {i}')"
+            "INSERT INTO users (id, email, name) VALUES ('{user}', 'm{i}@{slug}.example.com', 'Member {i}')"
         ));
         sql.push(format!(
             "INSERT INTO memberships (tenant_id, user_id, role, status) VALUES ('{tenant}', '{user}', '{role}', 'ACTIVE')"
@@ -376,4 +380,23 @@ async fn only_admins_announce_to_the_tenant_and_mentors_to_their_modules_learner
         anns.data[0].receipts.is_none(),
         "receipts are its author's and admins'"
     );
+}
+
+#[tokio::test]
+async fn the_demo_tenant_gets_one_pinned_welcome_for_everyone_else() {
+    let w = world_in("demo").await;
+    let mut conn = w.db.conn().await;
+    assert!(announcements::seed_demo(&mut conn, at(0)).await.unwrap());
+    assert!(
+        !announcements::seed_demo(&mut conn, at(5)).await.unwrap(),
+        "once"
+    );
+    let page = PageRequest::default();
+    let listed = announcements::list(&mut conn, &w.ann, Listing::Received, &page, at(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.data.len(), 1);
+    assert!(listed.data[0].pinned);
+    assert_eq!(listed.data[0].author_id, w.admin.user_id.into_uuid());
+    assert_eq!(w.events("social.announcement_posted").await, 1);
 }
