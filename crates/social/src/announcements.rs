@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::SocialError;
 use crate::discussions::is_admin;
+use crate::input::{after_pinned, pinned_cursor, text};
 use crate::reactions::{self, Count, TargetKind};
 
 /// The longest title.
@@ -125,21 +126,6 @@ pub struct AnnouncementPosted {
 
 impl DomainEvent for AnnouncementPosted {
     const KIND: &'static str = "social.announcement_posted";
-}
-
-fn text(field: &str, value: &str, max: usize) -> Result<String, SocialError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(SocialError::invalid(field, "required", "must not be blank"));
-    }
-    if value.chars().count() > max {
-        return Err(SocialError::invalid(
-            field,
-            "length",
-            &format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 #[derive(QueryableByName)]
@@ -488,7 +474,7 @@ pub async fn list(
         return Err(SocialError::Forbidden);
     }
     let limit = page.limit();
-    let after = cursor(page)?;
+    let after = after_pinned(page)?;
     let filter = match listing {
         Listing::Received => {
             "EXISTS (SELECT 1 FROM announcement_recipients r WHERE r.tenant_id = a.tenant_id \
@@ -527,34 +513,8 @@ pub async fn list(
         })
         .collect();
     Ok(Page::from_overfetch(items, limit, |x: &Announcement| {
-        format!(
-            "{}|{}|{}",
-            x.pinned && !sent,
-            guild_kernel::page::Keyset::time_key(x.created_at),
-            x.id
-        )
+        pinned_cursor(x.pinned && !sent, x.created_at, x.id)
     }))
-}
-
-fn bad_cursor() -> SocialError {
-    SocialError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
-}
-
-fn cursor(page: &PageRequest) -> Result<Option<(bool, DateTime<Utc>, Uuid)>, SocialError> {
-    let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? else {
-        return Ok(None);
-    };
-    let mut parts = cursor.0.splitn(3, '|');
-    let (Some(pinned), Some(at), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad_cursor());
-    };
-    Ok(Some((
-        pinned.parse().map_err(|_| bad_cursor())?,
-        DateTime::parse_from_rfc3339(at)
-            .map_err(|_| bad_cursor())?
-            .with_timezone(&Utc),
-        id.parse().map_err(|_| bad_cursor())?,
-    )))
 }
 
 /// Changes how long an announcement stays pinned (`None` unpins), as its author or ADMIN and

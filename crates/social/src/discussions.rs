@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::SocialError;
+use crate::input::{after_pinned, after_time, pinned_cursor, text, time_cursor};
 use crate::reactions::{self, Count, TargetKind};
 
 /// The longest title.
@@ -281,21 +282,6 @@ async fn post_hidden(
         .await
         .optional()?;
     Ok(hidden.flatten().is_some())
-}
-
-fn text(field: &str, value: &str, max: usize) -> Result<String, SocialError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(SocialError::invalid(field, "required", "must not be blank"));
-    }
-    if value.chars().count() > max {
-        return Err(SocialError::invalid(
-            field,
-            "length",
-            &format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 /// The mentioned members, deduplicated; each must be an active member of the tenant.
@@ -707,7 +693,7 @@ pub async fn list(
 ) -> Result<Page<Thread>, SocialError> {
     let access = access(conn, actor, filter.module_id).await?;
     let limit = page.limit();
-    let after = thread_cursor(page)?;
+    let after = after_pinned(page)?;
     let rows: Vec<ThreadListed> = guild_db::sql(format!(
         "SELECT {THREAD_COLUMNS} \
          WHERE t.tenant_id = $1 AND t.module_id = $4 \
@@ -737,34 +723,8 @@ pub async fn list(
         })
         .collect();
     Ok(Page::from_overfetch(threads, limit, |t: &Thread| {
-        format!(
-            "{}|{}|{}",
-            t.pinned,
-            guild_kernel::page::Keyset::time_key(t.last_post_at),
-            t.id
-        )
+        pinned_cursor(t.pinned, t.last_post_at, t.id)
     }))
-}
-
-fn bad_cursor() -> SocialError {
-    SocialError::invalid("cursor", "invalid_cursor", "the cursor is not valid")
-}
-
-fn thread_cursor(page: &PageRequest) -> Result<Option<(bool, DateTime<Utc>, Uuid)>, SocialError> {
-    let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? else {
-        return Ok(None);
-    };
-    let mut parts = cursor.0.splitn(3, '|');
-    let (Some(pinned), Some(at), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad_cursor());
-    };
-    Ok(Some((
-        pinned.parse().map_err(|_| bad_cursor())?,
-        DateTime::parse_from_rfc3339(at)
-            .map_err(|_| bad_cursor())?
-            .with_timezone(&Utc),
-        id.parse().map_err(|_| bad_cursor())?,
-    )))
 }
 
 #[derive(QueryableByName)]
@@ -803,18 +763,7 @@ pub async fn posts(
 ) -> Result<Page<Post>, SocialError> {
     let (_, access) = thread_access(conn, actor, thread).await?;
     let limit = page.limit();
-    let after = match page.cursor().map_err(|_| bad_cursor())? {
-        None => None,
-        Some(c) => {
-            let (at, id) = c.0.split_once('|').ok_or_else(bad_cursor)?;
-            Some((
-                DateTime::parse_from_rfc3339(at)
-                    .map_err(|_| bad_cursor())?
-                    .with_timezone(&Utc),
-                id.parse::<Uuid>().map_err(|_| bad_cursor())?,
-            ))
-        }
-    };
+    let after = after_time(page)?;
     let rows: Vec<PostRow> = guild_db::sql(
         "SELECT p.id, p.thread_id, p.parent_id, p.author_id, coalesce(u.name, '') AS author_name, \
                 p.body, p.mentions, p.created_at, p.hidden_at, p.hidden_by, p.hidden_reason \
@@ -850,11 +799,7 @@ pub async fn posts(
         })
         .collect();
     Ok(Page::from_overfetch(posts, limit, |p: &Post| {
-        format!(
-            "{}|{}",
-            guild_kernel::page::Keyset::time_key(p.created_at),
-            p.id
-        )
+        time_cursor(p.created_at, p.id)
     }))
 }
 

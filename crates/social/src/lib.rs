@@ -18,6 +18,7 @@
 pub mod announcements;
 pub mod discussions;
 pub mod error;
+mod input;
 pub mod reactions;
 
 #[cfg(test)]

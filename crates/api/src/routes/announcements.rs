@@ -361,9 +361,7 @@ pub(crate) async fn add_announcement_reaction(
             reactions::add(conn, &ctx.actor, TargetKind::Announcement, id, &emoji, now).await
         })
         .await?;
-    Ok(web::Json(ReactionsDto {
-        reactions: ReactionCountDto::list(counts),
-    }))
+    Ok(ReactionsDto::json(counts))
 }
 
 /// Remove your reaction from an announcement.
@@ -383,7 +381,5 @@ pub(crate) async fn remove_announcement_reaction(
             reactions::remove(conn, &ctx.actor, TargetKind::Announcement, id, &emoji).await
         })
         .await?;
-    Ok(web::Json(ReactionsDto {
-        reactions: ReactionCountDto::list(counts),
-    }))
+    Ok(ReactionsDto::json(counts))
 }

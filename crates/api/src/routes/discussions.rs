@@ -63,6 +63,15 @@ pub(crate) struct ReactionCountDto {
     mine: bool,
 }
 
+impl ReactionsDto {
+    /// The reply to a reaction: the target's counts.
+    pub(crate) fn json(counts: Vec<Count>) -> web::Json<Self> {
+        web::Json(Self {
+            reactions: ReactionCountDto::list(counts),
+        })
+    }
+}
+
 impl ReactionCountDto {
     pub(crate) fn list(counts: Vec<Count>) -> Vec<Self> {
         counts
@@ -577,16 +586,22 @@ pub(crate) async fn add_discussion_post_reaction(
     ctx: Ctx,
     path: web::Path<(Uuid, Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
-    let (thread, post, emoji) = path.into_inner();
+    react(&ctx, path.into_inner(), true).await
+}
+
+/// Adds (or removes) the actor's reaction to a post of a discussion.
+async fn react(
+    ctx: &Ctx,
+    (thread, post, emoji): (Uuid, Uuid, String),
+    add: bool,
+) -> Result<web::Json<ReactionsDto>, ApiError> {
     let now = ctx.now;
     let counts = ctx
         .write(async |conn| {
-            discussions::react(conn, &ctx.actor, thread, post, &emoji, true, now).await
+            discussions::react(conn, &ctx.actor, thread, post, &emoji, add, now).await
         })
         .await?;
-    Ok(web::Json(ReactionsDto {
-        reactions: ReactionCountDto::list(counts),
-    }))
+    Ok(ReactionsDto::json(counts))
 }
 
 /// Remove your reaction from a post.
@@ -600,14 +615,5 @@ pub(crate) async fn remove_discussion_post_reaction(
     ctx: Ctx,
     path: web::Path<(Uuid, Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
-    let (thread, post, emoji) = path.into_inner();
-    let now = ctx.now;
-    let counts = ctx
-        .write(async |conn| {
-            discussions::react(conn, &ctx.actor, thread, post, &emoji, false, now).await
-        })
-        .await?;
-    Ok(web::Json(ReactionsDto {
-        reactions: ReactionCountDto::list(counts),
-    }))
+    react(&ctx, path.into_inner(), false).await
 }
