@@ -57,6 +57,17 @@ def _negative_query(case):
 # problem code, or `validation_failed:<field error code>` when every field error of a
 # `validation_failed` has one of the listed codes.
 STATE_RULES = {
+    # Mentions name active members of the tenant.
+    "POST /v1/discussions": {"validation_failed:member_not_found"},
+    "POST /v1/discussions/{discussion_id}/posts": {"validation_failed:member_not_found"},
+    # The groups are the tenant's; `group_ids` goes with GROUPS and `module_id` with MODULE; a
+    # pin ends in the future.
+    "POST /v1/announcements": {
+        "validation_failed:group_not_found",
+        "validation_failed:invalid",
+        "validation_failed:in_the_past",
+    },
+    "PUT /v1/announcements/{announcement_id}/pin": {"validation_failed:in_the_past"},
     # A template may name only the variables its notification type (in the path) provides.
     "POST /v1/notification-templates/{notification_type}/preview": {"template_render_error"},
     # The file's real type is read from its bytes and must match its extension.

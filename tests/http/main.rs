@@ -1,11 +1,13 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
+mod announcements;
 mod api_keys;
 mod assignments;
 mod bench;
 mod changelog;
 mod compliance;
 mod cors;
+mod discussions;
 mod duties;
 mod emails;
 mod gamification;

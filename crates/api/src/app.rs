@@ -23,9 +23,10 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, changelog, compliance, email, gamification, groups,
-    jobs, leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
-    presence, progress, quizzes, redemptions, rewards, stream, tenants, xp,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, compliance, discussions,
+    email, gamification, groups, jobs, leaderboard, me, media, members, module_categories, modules,
+    notification_templates, ops, presence, progress, quizzes, redemptions, rewards, stream,
+    tenants, xp,
 };
 use crate::state::AppState;
 
@@ -74,7 +75,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(leaderboard::configure)
         .configure(gamification::configure)
         .configure(rewards::configure)
-        .configure(redemptions::configure);
+        .configure(redemptions::configure)
+        .configure(discussions::configure)
+        .configure(announcements::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -433,8 +433,8 @@ pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), Serv
     Ok(())
 }
 
-/// `guild seed-demo`: the demo tenant, and the demo changelog, on an empty database; returns how
-/// to sign in.
+/// `guild seed-demo`: the demo tenant, the demo changelog and a welcome announcement, on an
+/// empty database; returns how to sign in.
 pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     if config.env != crate::config::Environment::Development {
         return Err(ServerError::Config(ConfigError(vec![
@@ -452,6 +452,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     }
     // What's new, for a newcomer to find (the worker notifies the demo members of each entry).
     guild_notifications::changelog::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // A pinned welcome announcement to every demo member (the worker notifies them).
+    guild_social::announcements::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(

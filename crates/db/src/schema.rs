@@ -1,6 +1,31 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    announcement_recipients (tenant_id, announcement_id, user_id) {
+        tenant_id -> Uuid,
+        announcement_id -> Uuid,
+        user_id -> Uuid,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    announcements (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        author_id -> Uuid,
+        title -> Text,
+        body -> Text,
+        audience -> Text,
+        group_ids -> Array<Uuid>,
+        module_id -> Nullable<Uuid>,
+        pinned_until -> Nullable<Timestamptz>,
+        recipient_count -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -170,6 +195,48 @@ diesel::table! {
         to_address -> Text,
         subject -> Text,
         text_body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    discussion_follows (tenant_id, thread_id, user_id) {
+        tenant_id -> Uuid,
+        thread_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    discussion_posts (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        thread_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        author_id -> Uuid,
+        body -> Text,
+        mentions -> Array<Uuid>,
+        hidden_at -> Nullable<Timestamptz>,
+        hidden_by -> Nullable<Uuid>,
+        hidden_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    discussion_threads (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Nullable<Uuid>,
+        author_id -> Uuid,
+        title -> Text,
+        pinned -> Bool,
+        locked -> Bool,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Uuid>,
+        last_post_at -> Timestamptz,
         created_at -> Timestamptz,
     }
 }
@@ -605,6 +672,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    reaction_counts (tenant_id, target_kind, target_id, emoji) {
+        tenant_id -> Uuid,
+        target_kind -> Text,
+        target_id -> Uuid,
+        emoji -> Text,
+        total -> Int4,
+    }
+}
+
+diesel::table! {
+    reactions (tenant_id, target_kind, target_id, emoji, user_id) {
+        tenant_id -> Uuid,
+        target_kind -> Text,
+        target_id -> Uuid,
+        emoji -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -831,6 +919,8 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    announcement_recipients,
+    announcements,
     api_keys,
     assignment_cycles,
     assignment_files,
@@ -844,6 +934,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     compliance_notices,
     deadline_reminders,
     dev_mailbox,
+    discussion_follows,
+    discussion_posts,
+    discussion_threads,
     email_preferences,
     email_tokens,
     gamification_settings,
@@ -875,6 +968,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quiz_attempts,
     quiz_questions,
     quizzes,
+    reaction_counts,
+    reactions,
     refresh_tokens,
     reward_redemptions,
     rewards,

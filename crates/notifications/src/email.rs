@@ -270,6 +270,8 @@ impl Pending {
                     EntityKind::Redemption => "redemptions",
                     EntityKind::Override => "progress-overrides",
                     EntityKind::ChangelogEntry => "changelog",
+                    EntityKind::DiscussionThread => "discussions",
+                    EntityKind::Announcement => "announcements",
                 };
                 links.app(&format!("/{path}/{id}"))
             }

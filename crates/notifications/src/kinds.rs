@@ -45,6 +45,9 @@ guild_kernel::string_enum!(
         AssignmentGraded => "ASSIGNMENT_GRADED",
         /// A submission to an assignment of a module the member mentors awaits grading.
         SubmissionReceived => "SUBMISSION_RECEIVED",
+        /// An announcement addressed to the member (the tenant, one of their groups, or a
+        /// module they learn).
+        Announcement => "ANNOUNCEMENT",
     }
 );
 
@@ -65,6 +68,10 @@ guild_kernel::string_enum!(
         Override => "OVERRIDE",
         /// An entry of the platform changelog (`/v1/changelog`).
         ChangelogEntry => "CHANGELOG_ENTRY",
+        /// A discussion thread of a module (`/v1/discussions/{id}`).
+        DiscussionThread => "DISCUSSION_THREAD",
+        /// An announcement (`/v1/announcements/{id}`).
+        Announcement => "ANNOUNCEMENT",
     }
 );
 
@@ -89,7 +96,8 @@ guild_kernel::string_enum!(
 
 impl NotificationType {
     /// The preference switch that covers this type's emails; `None` for platform messages
-    /// (`SYSTEM`), which only their own per-type switch turns off.
+    /// (`SYSTEM`) and the tenant's announcements (`ANNOUNCEMENT`), which only their own per-type
+    /// switch turns off.
     pub fn email_category(self) -> Option<EmailCategory> {
         use EmailCategory as C;
         Some(match self {
@@ -108,7 +116,7 @@ impl NotificationType {
             Self::XpEarned | Self::RewardApproved | Self::RewardRejected | Self::RankUp => {
                 C::Rewards
             }
-            Self::System => return None,
+            Self::System | Self::Announcement => return None,
         })
     }
 }

@@ -158,6 +158,8 @@ pub fn variables(kind: NotificationType) -> &'static [&'static str] {
         N::ModuleUpdated => &["module", "version", "summary"],
         N::XpEarned => &["xp"],
         N::SubmissionReceived => &["module", "late"],
+        N::CommentReply => &["module", "author"],
+        N::Announcement => &["author"],
         _ => &[],
     }
 }
@@ -190,6 +192,7 @@ pub fn sample(kind: NotificationType) -> Value {
         "summary": "New evacuation routes",
         "xp": 100,
         "late": false,
+        "author": "Mia Mentor",
     });
     if let Some(map) = values.as_object_mut() {
         for name in variables(kind) {
@@ -256,6 +259,8 @@ fn built_in_parts(
         N::RewardApproved | N::RewardRejected => {
             ("{{ title }}", TEXT_LEAD, HTML_LEAD, "See your redemption")
         }
+        N::CommentReply => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Open the discussion"),
+        N::Announcement => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Read the announcement"),
         _ => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Open it in Guild"),
     }
 }

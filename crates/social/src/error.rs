@@ -14,6 +14,15 @@ pub enum SocialError {
     /// Not allowed for the actor's role.
     #[error("not allowed for your role")]
     Forbidden,
+    /// The discussion is locked: only its moderators reply.
+    #[error("the discussion is locked")]
+    Locked,
+    /// The discussion holds as many posts as it may.
+    #[error("the discussion is full")]
+    Full,
+    /// A rule of learning (a module's visibility) refused.
+    #[error(transparent)]
+    Learning(#[from] guild_learning::LearningError),
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -40,6 +49,9 @@ impl ErrorCode for SocialError {
         match self {
             Self::NotFound(code) => code,
             Self::Forbidden => "forbidden",
+            Self::Locked => "discussion_locked",
+            Self::Full => "discussion_full",
+            Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -49,6 +61,8 @@ impl ErrorCode for SocialError {
         match self {
             Self::NotFound(_) => 404,
             Self::Forbidden => 403,
+            Self::Locked | Self::Full => 409,
+            Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),
         }
@@ -57,6 +71,7 @@ impl ErrorCode for SocialError {
     fn field_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Invalid(errors) => errors.clone(),
+            Self::Learning(e) => e.field_errors(),
             _ => Vec::new(),
         }
     }

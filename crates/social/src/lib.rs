@@ -1,12 +1,27 @@
 //! Social: what members say to each other — chat rooms and their messages, discussions attached
 //! to modules, announcements, and reactions.
 //!
+//! - [`discussions`] owns `discussion_threads`, `discussion_posts` and `discussion_follows`:
+//!   threads of a module (or one of its sections), replies nested by parent, resolve, pin, lock
+//!   and hide for moderation.
+//! - [`announcements`] owns `announcements` and `announcement_recipients`: messages to the
+//!   tenant, to groups or to a module's learners, with read receipts.
+//! - [`reactions`] owns `reactions` and `reaction_counts`: allow-listed emoji on posts,
+//!   announcements and chat messages, counted on write.
+//!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a module's room and discussions are visible exactly when the
 //! module is: `guild_learning::access`); it reads tenancy's identity tables (`memberships`,
 //! `users`, `groups`) in SQL. What members hear about (notifications, the stream, XP) is done by
 //! the api layer's reactions to this crate's events.
 
+pub mod announcements;
+pub mod discussions;
 pub mod error;
+mod input;
+pub mod reactions;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::SocialError;

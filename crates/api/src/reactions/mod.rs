@@ -11,6 +11,8 @@
 //!   should hear about.
 //! - [`changelog`]: a published changelog entry's SYSTEM notification to every member, in
 //!   per-tenant batches.
+//! - [`social`]: replies and mentions in discussions (COMMENT_REPLY), announcements to their
+//!   recipients, and the stream events of new posts and changed reactions.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -27,6 +29,7 @@ pub mod gamification;
 pub mod jobs;
 pub mod media;
 pub mod notifications;
+pub mod social;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {
@@ -36,5 +39,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     gamification::register(registry, state);
     notifications::register(registry, state);
     changelog::register(registry, state);
+    social::register(registry, state);
     jobs::register(registry, state);
 }

@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse, Url};
 use actix_web::guard::{Guard, GuardContext};
 use utoipa_actix_web::scope::{Scope, scope};
 
+pub mod announcements;
 pub mod api_keys;
 pub mod assignments;
 pub mod audit;
@@ -16,6 +17,7 @@ pub mod changelog;
 pub(crate) mod common;
 pub mod compliance;
 mod constraints;
+pub mod discussions;
 pub mod email;
 pub mod gamification;
 pub mod groups;
