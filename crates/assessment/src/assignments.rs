@@ -635,6 +635,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &AssignmentInput,
+    now: DateTime<Utc>,
 ) -> Result<Assignment, AssessmentError> {
     let current = authored(conn, actor, id, expected).await?;
     let s = Settings::merged(Some(&current), input);
@@ -655,7 +656,7 @@ pub async fn update(
             assignments::required.eq(s.required),
             assignments::rubric.eq(rubric_json(s.rubric.as_ref())),
             assignments::revision.eq(expected + 1),
-            assignments::updated_at.eq(Utc::now()),
+            assignments::updated_at.eq(now),
         ))
         .returning(Row::as_returning())
         .get_result(conn)

@@ -384,6 +384,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &QuestionInput,
+    now: DateTime<Utc>,
 ) -> Result<Question, AssessmentError> {
     authored_quiz(conn, actor, quiz).await?;
     let current = find(conn, actor, quiz, id).await?;
@@ -420,7 +421,7 @@ pub async fn update(
             quiz_questions::points.eq(points),
             quiz_questions::explanation.eq(&explanation),
             quiz_questions::revision.eq(expected + 1),
-            quiz_questions::updated_at.eq(Utc::now()),
+            quiz_questions::updated_at.eq(now),
         ))
         .returning(Row::as_returning())
         .get_result(conn)

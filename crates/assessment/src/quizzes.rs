@@ -423,6 +423,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &QuizInput,
+    now: DateTime<Utc>,
 ) -> Result<QuizDetail, AssessmentError> {
     let current = authored_quiz(conn, actor, id).await?;
     if current.revision != expected {
@@ -448,7 +449,7 @@ pub async fn update(
         .set((
             changes,
             quizzes::revision.eq(expected + 1),
-            quizzes::updated_at.eq(Utc::now()),
+            quizzes::updated_at.eq(now),
         ))
         .returning(Quiz::as_returning())
         .get_result(conn)

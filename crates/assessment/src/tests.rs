@@ -57,7 +57,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             title: Some("Intro".into()),
             ..SectionInput::default()
         };
-        sections::create(conn, owner, created.row.id, &section).await?;
+        sections::create(conn, owner, created.row.id, &section, chrono::Utc::now()).await?;
         let published = modules::set_status(
             conn,
             owner,
@@ -65,6 +65,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             created.row.revision,
             modules::ModuleStatus::Published,
             &guild_learning::versions::ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, AssessmentError>(published.row.id)

@@ -157,9 +157,9 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     input: &RewardInput,
+    now: DateTime<Utc>,
 ) -> Result<Reward, GamificationError> {
     manage(actor)?;
-    let now = Utc::now();
     let mut r = Reward {
         id: Uuid::now_v7(),
         title: String::new(),
@@ -229,12 +229,13 @@ pub async fn update(
     actor: &Actor,
     id: Uuid,
     input: &RewardInput,
+    now: DateTime<Utc>,
 ) -> Result<Reward, GamificationError> {
     manage(actor)?;
     let mut r = find(conn, actor, id, true).await?;
     apply(&mut r, input);
     validate(&r)?;
-    r.updated_at = Utc::now();
+    r.updated_at = now;
     diesel::update(rewards::table)
         .filter(rewards::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(rewards::id.eq(id))

@@ -91,7 +91,7 @@ async fn reward(db: &TestDb, owner: &Actor, cost: i32, stock: Option<i32>, appro
         ..RewardInput::default()
     };
     tenant_transaction(&mut conn, owner.tenant_id, async |c| {
-        rewards::create(c, owner, &input).await
+        rewards::create(c, owner, &input, chrono::Utc::now()).await
     })
     .await
     .unwrap()

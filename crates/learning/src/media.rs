@@ -556,6 +556,7 @@ pub async fn complete_upload(
     actor: &Actor,
     id: Uuid,
     stored: &Stored,
+    now: DateTime<Utc>,
 ) -> Result<(Asset, Option<LearningError>), LearningError> {
     pending_upload(conn, actor, id).await?;
     // Locked: the upload sweep may be abandoning it at this moment.
@@ -584,7 +585,7 @@ pub async fn complete_upload(
                     media_assets::kind.eq(file_type.kind.as_str()),
                     media_assets::content_type.eq(file_type.mime),
                     media_assets::size_bytes.eq(i64::try_from(size).unwrap_or(i64::MAX)),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .returning(Asset::as_returning())
                 .get_result(conn)
@@ -597,7 +598,7 @@ pub async fn complete_upload(
                 .set((
                     media_assets::status.eq("FAILED"),
                     media_assets::failure_reason.eq(err.code()),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .returning(Asset::as_returning())
                 .get_result(conn)
@@ -773,6 +774,7 @@ pub async fn delete(
     actor: &Actor,
     ids: &[Uuid],
     force: bool,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, LearningError> {
     check_author(actor)?;
     let tenant = actor.tenant_id.into_uuid();
@@ -821,7 +823,7 @@ pub async fn delete(
             sections::video_source.eq(None::<String>),
             sections::video_ref.eq(None::<String>),
             sections::revision.eq(sections::revision + 1),
-            sections::updated_at.eq(Utc::now()),
+            sections::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -829,7 +831,7 @@ pub async fn delete(
         touched.sort();
         touched.dedup();
         for module in touched {
-            crate::versions::touch(conn, actor, module).await?;
+            crate::versions::touch(conn, actor, module, now).await?;
         }
     }
     let deleted: Vec<Asset> = diesel::update(
@@ -840,7 +842,7 @@ pub async fn delete(
     )
     .set((
         media_assets::status.eq("DELETE_PENDING"),
-        media_assets::updated_at.eq(Utc::now()),
+        media_assets::updated_at.eq(now),
     ))
     .returning(Asset::as_returning())
     .get_results(conn)
@@ -946,6 +948,7 @@ pub async fn remove_assets(
     tenant: Uuid,
     ids: &[Uuid],
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<usize, LearningError> {
     if ids.is_empty() {
         return Ok(0);
@@ -959,7 +962,7 @@ pub async fn remove_assets(
     .set((
         media_assets::status.eq("DELETE_PENDING"),
         media_assets::failure_reason.eq(reason),
-        media_assets::updated_at.eq(Utc::now()),
+        media_assets::updated_at.eq(now),
     ))
     .returning(media_assets::id)
     .get_results(conn)
@@ -1061,6 +1064,7 @@ pub async fn finish_removal(
     tenant: Uuid,
     asset: Uuid,
     blob: &Result<(), BlobError>,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     match blob {
         Ok(()) => {
@@ -1077,7 +1081,7 @@ pub async fn finish_removal(
                 .set((
                     media_assets::status.eq("DELETE_FAILED"),
                     media_assets::failure_reason.eq(err.to_string()),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
@@ -1184,6 +1188,7 @@ pub async fn attach(
     section: Uuid,
     asset: Uuid,
     title: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<Attachment, LearningError> {
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
@@ -1207,7 +1212,7 @@ pub async fn attach(
             guild_db::DbError::UniqueViolation { .. } => LearningError::AlreadyAttached,
             other => LearningError::Db(other),
         })?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -1232,6 +1237,7 @@ pub async fn detach(
     module: Uuid,
     section: Uuid,
     attachment: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
@@ -1245,7 +1251,7 @@ pub async fn detach(
     if removed == 0 {
         return Err(LearningError::AttachmentNotFound);
     }
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,

@@ -210,6 +210,7 @@ pub async fn create(
     actor: &Actor,
     module: Uuid,
     input: &SectionInput,
+    now: DateTime<Utc>,
 ) -> Result<Section, LearningError> {
     editable(conn, actor, module).await?;
     let title = input
@@ -248,7 +249,7 @@ pub async fn create(
         .returning(Section::as_returning())
         .get_result(conn)
         .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -269,6 +270,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &SectionInput,
+    now: DateTime<Utc>,
 ) -> Result<Section, LearningError> {
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
@@ -301,7 +303,7 @@ pub async fn update(
             video.map(|v| sections::video_ref.eq(v.map(|(_, r)| r))),
             video_asset.map(|a| sections::video_asset_id.eq(a)),
             sections::revision.eq(expected + 1),
-            sections::updated_at.eq(Utc::now()),
+            sections::updated_at.eq(now),
         ))
         .returning(Section::as_returning())
         .get_result(conn)
@@ -311,7 +313,7 @@ pub async fn update(
             expected,
             current: expected + 1,
         })?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -331,6 +333,7 @@ pub async fn delete(
     module: Uuid,
     id: Uuid,
     expected: i32,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
@@ -351,7 +354,7 @@ pub async fn delete(
         .set(sections::sort_order.eq(sections::sort_order - 1))
         .execute(conn)
         .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -370,6 +373,7 @@ pub async fn reorder(
     actor: &Actor,
     module: Uuid,
     order: &[Uuid],
+    now: DateTime<Utc>,
 ) -> Result<Vec<Section>, LearningError> {
     editable(conn, actor, module).await?;
     let tenant = actor.tenant_id.into_uuid();
@@ -396,7 +400,7 @@ pub async fn reorder(
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(order)
     .execute(conn)
     .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,

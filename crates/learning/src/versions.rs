@@ -97,9 +97,10 @@ pub(crate) async fn touch(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
-        .set(modules::content_changed_at.eq(Utc::now()))
+        .set(modules::content_changed_at.eq(now))
         .execute(conn)
         .await?;
     Ok(())
@@ -140,6 +141,7 @@ pub(crate) async fn record_if_changed(
     actor: &Actor,
     row: &ModuleRow,
     note: &ChangeNote,
+    now: DateTime<Utc>,
 ) -> Result<Option<ChangelogEntry>, LearningError> {
     check_note(note)?;
     let (version, content_changed_at): (i32, DateTime<Utc>) = modules::table
@@ -171,7 +173,7 @@ pub(crate) async fn record_if_changed(
             .to_owned(),
         kind: note.kind.unwrap_or(default_kind),
         published_by: actor.user_id.into_uuid(),
-        published_at: Utc::now(),
+        published_at: now,
     };
     diesel::insert_into(module_changelog::table)
         .values((
@@ -221,6 +223,7 @@ pub async fn publish_version(
     actor: &Actor,
     module: Uuid,
     note: &ChangeNote,
+    now: DateTime<Utc>,
 ) -> Result<ChangelogEntry, LearningError> {
     let row = editable(conn, actor, module).await?;
     if row.status != crate::modules::ModuleStatus::Published {
@@ -228,13 +231,13 @@ pub async fn publish_version(
             "only a published module gets new versions; publish it instead",
         ));
     }
-    let entry = record_if_changed(conn, actor, &row, note)
+    let entry = record_if_changed(conn, actor, &row, note, now)
         .await?
         .ok_or(LearningError::NoChanges)?;
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
         .set((
             modules::revision.eq(modules::revision + 1),
-            modules::updated_at.eq(Utc::now()),
+            modules::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -272,8 +275,8 @@ pub async fn record_access(
     mut conn: &AsyncPgConnection,
     actor: &Actor,
     row: &ModuleRow,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
-    let now = Utc::now();
     diesel::insert_into(user_module_access::table)
         .values((
             user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),
@@ -299,10 +302,10 @@ pub async fn acknowledge(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     let row = visible(conn, actor, module).await?;
     let version = row.version;
-    let now = Utc::now();
     diesel::insert_into(user_module_access::table)
         .values((
             user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),

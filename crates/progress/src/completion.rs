@@ -339,7 +339,7 @@ pub async fn complete_section(
     // Two independent writes, pipelined.
     futures_util::future::try_join(
         completed.err_into(),
-        guild_learning::versions::record_access(shared, actor, &row),
+        guild_learning::versions::record_access(shared, actor, &row, now),
     )
     .await?;
     Ok(evaluate(conn, tenant, user, module, now).await?.1)

@@ -90,7 +90,8 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             title: Some("Intro".into()),
             ..SectionInput::default()
         };
-        let section = sections::create(c, &owner, created.row.id, &section).await?;
+        let section =
+            sections::create(c, &owner, created.row.id, &section, chrono::Utc::now()).await?;
         modules::set_status(
             c,
             &owner,
@@ -98,6 +99,7 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             created.row.revision,
             modules::ModuleStatus::Published,
             &ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, LearningError>((created.row.id, section.id))
@@ -162,7 +164,7 @@ async fn published(
                 ..SectionInput::default()
             };
             ids.push(
-                sections::create(c, owner, created.row.id, &section)
+                sections::create(c, owner, created.row.id, &section, chrono::Utc::now())
                     .await?
                     .id,
             );
@@ -174,6 +176,7 @@ async fn published(
             created.row.revision,
             modules::ModuleStatus::Published,
             &ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, LearningError>((created.row.id, ids))

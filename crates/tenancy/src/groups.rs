@@ -187,6 +187,7 @@ pub async fn update(
     id: Uuid,
     name: Option<&str>,
     color: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<Group, TenancyError> {
     get(conn, actor, id).await?;
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
@@ -194,7 +195,7 @@ pub async fn update(
         .set((
             name.map(|n| groups::name.eq(n.trim().to_owned())),
             color.map(|c| groups::color.eq(c.to_owned())),
-            groups::updated_at.eq(Utc::now()),
+            groups::updated_at.eq(now),
         ))
         .execute(conn)
         .await

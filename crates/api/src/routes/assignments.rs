@@ -448,7 +448,9 @@ pub(crate) async fn update_assignment(
     let id = path.into_inner();
     let input = AssignmentInput::from(body.into_inner());
     let updated = ctx
-        .write(async |conn| assignments::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .write(async |conn| {
+            assignments::update(conn, &ctx.actor, id, if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(AssignmentDto::from(updated)).into())
 }

@@ -201,7 +201,15 @@ pub(crate) async fn update_group(
     let b = body.into_inner();
     let group = ctx
         .write(async |conn| {
-            groups::update(conn, &ctx.actor, id, b.name.as_deref(), b.color.as_deref()).await
+            groups::update(
+                conn,
+                &ctx.actor,
+                id,
+                b.name.as_deref(),
+                b.color.as_deref(),
+                ctx.now,
+            )
+            .await
         })
         .await?;
     Ok(web::Json(group.into()))

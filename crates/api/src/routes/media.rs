@@ -410,7 +410,7 @@ pub(crate) async fn complete_media_upload(
         Err(e) => return Err(blob_error(e)),
     };
     let (asset, failure) = ctx
-        .write(async |conn| media::complete_upload(conn, &ctx.actor, id, &stored).await)
+        .write(async |conn| media::complete_upload(conn, &ctx.actor, id, &stored, ctx.now).await)
         .await?;
     if let Some(failure) = failure {
         if matches!(stored, Stored::Found { .. })
@@ -523,7 +523,7 @@ pub(crate) async fn delete_media(
     let ids = [path.into_inner()];
     let force = query.force;
     let mut deleted = ctx
-        .write(async |conn| media::delete(conn, &ctx.actor, &ids, force).await)
+        .write(async |conn| media::delete(conn, &ctx.actor, &ids, force, ctx.now).await)
         .await?;
     Ok(HttpResponse::Accepted().json(AssetDto::from(deleted.remove(0))))
 }
@@ -565,7 +565,7 @@ pub(crate) async fn delete_media_in_bulk(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let deleted = ctx
-        .write(async |conn| media::delete(conn, &ctx.actor, &body.ids, body.force).await)
+        .write(async |conn| media::delete(conn, &ctx.actor, &body.ids, body.force, ctx.now).await)
         .await?;
     Ok(HttpResponse::Accepted().json(AssetList {
         data: deleted.into_iter().map(AssetDto::from).collect(),
@@ -694,9 +694,17 @@ pub(crate) async fn attach_asset(
     let (module, section) = path.into_inner();
     let body = body.into_inner();
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        media::attach(conn, &ctx.actor, module, section, body.asset_id, body.title)
-            .await
-            .map(AttachmentDto::from)
+        media::attach(
+            conn,
+            &ctx.actor,
+            module,
+            section,
+            body.asset_id,
+            body.title,
+            ctx.now,
+        )
+        .await
+        .map(AttachmentDto::from)
     })
     .await
 }
@@ -715,8 +723,10 @@ pub(crate) async fn detach_asset(
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (module, section, attachment) = path.into_inner();
-    ctx.write(async |conn| media::detach(conn, &ctx.actor, module, section, attachment).await)
-        .await?;
+    ctx.write(async |conn| {
+        media::detach(conn, &ctx.actor, module, section, attachment, ctx.now).await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

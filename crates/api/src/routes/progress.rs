@@ -428,7 +428,7 @@ pub(crate) async fn revoke_certificate(
     let id = path.into_inner();
     let reason = body.into_inner().reason;
     let certificate = ctx
-        .write(async |conn| certificates::revoke(conn, &ctx.actor, id, &reason).await)
+        .write(async |conn| certificates::revoke(conn, &ctx.actor, id, &reason, ctx.now).await)
         .await?;
     Ok(HttpResponse::Ok().json(certificate_dto(&ctx.state, certificate)))
 }
@@ -718,7 +718,7 @@ pub(crate) async fn update_self_assessment(
     let body = body.into_inner();
     let saved = ctx
         .write(async |conn| {
-            overrides::assess(conn, &ctx.actor, module, body.rating, &body.note).await
+            overrides::assess(conn, &ctx.actor, module, body.rating, &body.note, ctx.now).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(saved)))

@@ -573,7 +573,9 @@ pub(crate) async fn update_quiz(
     let id = path.into_inner();
     let input = QuizInput::from(body.into_inner());
     let quiz = ctx
-        .write(async |conn| quizzes::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .write(async |conn| {
+            quizzes::update(conn, &ctx.actor, id, if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(QuizDto::from(quiz)).into())
 }
@@ -677,7 +679,9 @@ pub(crate) async fn update_question(
     let (quiz, id) = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
     let question = ctx
-        .write(async |conn| questions::update(conn, &ctx.actor, quiz, id, if_match.0, &input).await)
+        .write(async |conn| {
+            questions::update(conn, &ctx.actor, quiz, id, if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(QuestionDto::from(question)).into())
 }

@@ -242,7 +242,7 @@ pub(crate) async fn create_reward(
 ) -> Result<HttpResponse, ApiError> {
     let input = RewardInput::from(body.into_inner());
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        rewards::create(conn, &ctx.actor, &input)
+        rewards::create(conn, &ctx.actor, &input, ctx.now)
             .await
             .map(RewardDto::from)
     })
@@ -262,7 +262,7 @@ pub(crate) async fn update_reward(
 ) -> Result<web::Json<RewardDto>, ApiError> {
     let id = path.into_inner();
     let input = RewardInput::from(body.into_inner());
-    ctx.write(async |conn| rewards::update(conn, &ctx.actor, id, &input).await)
+    ctx.write(async |conn| rewards::update(conn, &ctx.actor, id, &input, ctx.now).await)
         .await
         .map(|r| web::Json(r.into()))
 }

@@ -105,7 +105,7 @@ pub(crate) async fn publish_module_version(
         kind: Some(body.kind),
     };
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        versions::publish_version(conn, &ctx.actor, id, &note)
+        versions::publish_version(conn, &ctx.actor, id, &note, ctx.now)
             .await
             .map(ChangelogEntryDto::from)
     })
@@ -126,7 +126,7 @@ pub(crate) async fn acknowledge_module(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    ctx.write(async |conn| versions::acknowledge(conn, &ctx.actor, id).await)
+    ctx.write(async |conn| versions::acknowledge(conn, &ctx.actor, id, ctx.now).await)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
