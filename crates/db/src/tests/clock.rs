@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 /// The crates that are the edge, where the clock lives: they are not scanned.
 const EDGE: [&str; 4] = [
     // Handlers pass `ctx.now`, reactions and jobs their clock's `now`.
-    "api", // The benchmark data set generator.
-    "bench", // `SystemClock`, the one wall clock every other reads.
+    "api",    // The benchmark data set generator.
+    "bench",  // `SystemClock`, the one wall clock every other reads.
     "kernel", // Test databases.
     "testkit",
 ];
