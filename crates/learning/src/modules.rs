@@ -23,7 +23,7 @@ use guild_db::schema::{
     company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
     modules, sections, tags, tenants, user_groups, user_pinned_modules,
 };
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, GroupId, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -1014,10 +1014,11 @@ pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
-    group: Uuid,
+    group: GroupId,
     deadline_days: Option<i32>,
     mandatory: bool,
 ) -> Result<Module, LearningError> {
+    let group = group.into_uuid();
     let row = stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(module_groups::table)
@@ -1064,8 +1065,9 @@ pub async fn unassign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
-    group: Uuid,
+    group: GroupId,
 ) -> Result<Module, LearningError> {
+    let group = group.into_uuid();
     stewardable(conn, actor, id).await?;
     diesel::delete(module_groups::table.find((actor.tenant_id.into_uuid(), id, group)))
         .execute(conn)

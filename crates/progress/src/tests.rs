@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, Clock, ManualClock, TenantId, TenantRole};
+use guild_kernel::{Actor, Clock, GroupId, ManualClock, TenantId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -463,7 +463,7 @@ async fn assign_to_group(
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
     tenant_transaction(&mut conn, owner.tenant_id, async |c| {
-        modules::assign(c, owner, module, group, Some(deadline_days), true).await
+        modules::assign(c, owner, module, GroupId(group), Some(deadline_days), true).await
     })
     .await
     .unwrap();

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::PageRequest;
+use guild_kernel::{GroupId, PageRequest};
 use guild_learning::modules::{
     self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
 };
@@ -662,7 +662,15 @@ pub(crate) async fn assign_module(
     let b = body.into_inner();
     let module = ctx
         .write(async |conn| {
-            modules::assign(conn, &ctx.actor, id, group, b.deadline_days, b.is_mandatory).await
+            modules::assign(
+                conn,
+                &ctx.actor,
+                id,
+                GroupId(group),
+                b.deadline_days,
+                b.is_mandatory,
+            )
+            .await
         })
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
@@ -684,7 +692,7 @@ pub(crate) async fn unassign_module(
 ) -> Result<HttpResponse, ApiError> {
     let (id, group) = path.into_inner();
     let module = ctx
-        .write(async |conn| modules::unassign(conn, &ctx.actor, id, group).await)
+        .write(async |conn| modules::unassign(conn, &ctx.actor, id, GroupId(group)).await)
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
 }
