@@ -45,7 +45,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{quiz_attempts, quizzes};
 use guild_kernel::{
-    Actor, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
+    Actor, AttemptId, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId,
+    authorize,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -422,9 +423,10 @@ pub async fn close_expired(
 pub async fn close_if_expired(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
+    let id = id.into_uuid();
     let row: Option<Row> = quiz_attempts::table
         .find((actor.tenant_id.into_uuid(), id))
         .filter(quiz_attempts::user_id.eq(actor.user_id.into_uuid()))
@@ -673,10 +675,11 @@ async fn publish_final(
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     answers: &[Answer],
     now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((tenant, id))
@@ -777,9 +780,10 @@ pub struct EssayGrade {
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     grades: &[EssayGrade],
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((tenant, id))
@@ -897,8 +901,9 @@ pub async fn grade(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((actor.tenant_id.into_uuid(), id))
         .select(Row::as_select())

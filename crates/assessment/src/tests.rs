@@ -5,7 +5,7 @@
 
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, TenantRole};
+use guild_kernel::{Actor, AttemptId, TenantRole};
 use guild_learning::modules::{self, ModuleInput};
 use guild_learning::sections::{self, SectionInput};
 use guild_testkit::TestDb;
@@ -128,7 +128,14 @@ async fn take(
         text: None,
     }];
     let submitted = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, &answers, chrono::Utc::now()).await
+        attempts::submit(
+            conn,
+            member,
+            AttemptId(attempt),
+            &answers,
+            chrono::Utc::now(),
+        )
+        .await
     })
     .await;
     // A racing client of the same member may have submitted this attempt first.
@@ -334,7 +341,7 @@ async fn submit_at(
 ) -> Result<attempts::AttemptView, AssessmentError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, answers, now).await
+        attempts::submit(conn, member, AttemptId(attempt), answers, now).await
     })
     .await
 }
@@ -431,7 +438,7 @@ async fn each_question_kind_scores_by_its_rule_and_an_answered_essay_holds_the_v
             points: 2.0,
             feedback: Some("And the fourth?".into()),
         };
-        attempts::grade(conn, &owner, attempt, &[grade]).await
+        attempts::grade(conn, &owner, AttemptId(attempt), &[grade]).await
     })
     .await
     .unwrap();

@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, Clock, GroupId, ManualClock, TenantId, TenantRole};
+use guild_kernel::{Actor, AttemptId, Clock, GroupId, ManualClock, TenantId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -234,7 +234,7 @@ async fn take_quiz(
             text: None,
         }];
         // Through progress, which checks completion after a passing score.
-        let view = crate::attempts::submit(c, member, attempt, &answers, now).await?;
+        let view = crate::attempts::submit(c, member, AttemptId(attempt), &answers, now).await?;
         Ok::<_, guild_assessment::AssessmentError>(view.attempt.passed)
     })
     .await

@@ -14,7 +14,7 @@ use guild_assessment::attempts::{
 use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput, QuestionKind};
 use guild_assessment::quizzes::{self, QuizDetail, QuizInput, ShowAnswers};
 use guild_assessment::scoring::{Answer, ScoringMode};
-use guild_kernel::PageRequest;
+use guild_kernel::{AttemptId, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -1012,7 +1012,7 @@ pub(crate) async fn get_attempt(
 ) -> Result<web::Json<AttemptDto>, ApiError> {
     let id = path.into_inner();
     let view = ctx
-        .write(async |conn| attempts::get(conn, &ctx.actor, id).await)
+        .write(async |conn| attempts::get(conn, &ctx.actor, AttemptId(id)).await)
         .await?;
     Ok(web::Json(view.into()))
 }
@@ -1095,10 +1095,10 @@ pub(crate) async fn submit_attempt(
         .collect();
     let now = ctx.now;
     // Kept even though the submission is then refused: the attempt counts as failed.
-    ctx.write(async |conn| attempts::close_if_expired(conn, &ctx.actor, id, now).await)
+    ctx.write(async |conn| attempts::close_if_expired(conn, &ctx.actor, AttemptId(id), now).await)
         .await?;
     once(&ctx, &key, StatusCode::OK, async |conn| {
-        guild_progress::attempts::submit(conn, &ctx.actor, id, &answers, now)
+        guild_progress::attempts::submit(conn, &ctx.actor, AttemptId(id), &answers, now)
             .await
             .map(AttemptDto::from)
     })
@@ -1243,7 +1243,7 @@ pub(crate) async fn grade_attempt(
     let now = ctx.now;
     let view = ctx
         .write(async |conn| {
-            guild_progress::attempts::grade(conn, &ctx.actor, id, &grades, now).await
+            guild_progress::attempts::grade(conn, &ctx.actor, AttemptId(id), &grades, now).await
         })
         .await?;
     Ok(web::Json(view.into()))
