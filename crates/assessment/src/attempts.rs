@@ -45,7 +45,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{quiz_attempts, quizzes};
 use guild_kernel::{
-    Actor, AttemptId, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId,
+    Actor, AttemptId, FieldError, Page, PageRequest, Permission, QuizId, Target, TenantId, UserId,
     authorize,
 };
 use serde::{Deserialize, Serialize};
@@ -395,9 +395,10 @@ pub enum Started {
 pub async fn close_expired(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
+    let quiz = quiz.into_uuid();
     lock_member_quiz(conn, actor, quiz).await?;
     let open: Vec<Row> = quiz_attempts::table
         .filter(quiz_attempts::tenant_id.eq(actor.tenant_id.into_uuid()))
@@ -451,9 +452,10 @@ pub async fn close_if_expired(
 pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz_id: Uuid,
+    quiz_id: QuizId,
     now: DateTime<Utc>,
 ) -> Result<Started, AssessmentError> {
+    let quiz_id = quiz_id.into_uuid();
     let quiz = visible_quiz(conn, actor, quiz_id).await?;
     if guild_learning::access::is_locked(conn, actor.tenant_id, actor.user_id, quiz.module_id)
         .await?
@@ -929,9 +931,10 @@ pub async fn get(
 pub async fn mine(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     page: &PageRequest,
 ) -> Result<Page<AttemptSummary>, AssessmentError> {
+    let quiz = quiz.into_uuid();
     let quiz = visible_quiz(conn, actor, quiz).await?;
     let limit = page.limit();
     let mut query = quiz_attempts::table

@@ -5,7 +5,7 @@
 
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, AttemptId, TenantRole};
+use guild_kernel::{Actor, AttemptId, QuizId, TenantRole};
 use guild_learning::modules::{self, ModuleInput};
 use guild_learning::sections::{self, SectionInput};
 use guild_testkit::TestDb;
@@ -96,7 +96,7 @@ async fn quiz(db: &TestDb, owner: &Actor, module: Uuid, max_attempts: Option<i32
             options: Some(vec![option("a", true), option("b", false)]),
             ..QuestionInput::default()
         };
-        let question = questions::create(conn, owner, quiz.quiz.id, &question).await?;
+        let question = questions::create(conn, owner, QuizId(quiz.quiz.id), &question).await?;
         Ok::<_, AssessmentError>((quiz.quiz.id, question.id))
     })
     .await
@@ -113,7 +113,7 @@ async fn take(
 ) -> Option<bool> {
     let mut conn = db.conn().await;
     let started = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::start(conn, member, quiz, chrono::Utc::now()).await
+        attempts::start(conn, member, QuizId(quiz), chrono::Utc::now()).await
     })
     .await;
     let attempt = match started {
@@ -290,7 +290,11 @@ async fn quiz_of(
         let quiz = quizzes::create(conn, owner, module, &input).await?;
         let mut ids = Vec::new();
         for q in questions {
-            ids.push(questions::create(conn, owner, quiz.quiz.id, q).await?.id);
+            ids.push(
+                questions::create(conn, owner, QuizId(quiz.quiz.id), q)
+                    .await?
+                    .id,
+            );
         }
         Ok::<_, AssessmentError>((quiz.quiz.id, ids))
     })
@@ -323,7 +327,7 @@ async fn start_at(
 ) -> Result<Uuid, AssessmentError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::start(conn, member, quiz, now).await
+        attempts::start(conn, member, QuizId(quiz), now).await
     })
     .await
     .map(|started| match started {

@@ -9,7 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, AttemptId, Clock, GroupId, ManualClock, TenantId, TenantRole};
+use guild_kernel::{Actor, AttemptId, Clock, GroupId, ManualClock, QuizId, TenantId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -207,7 +207,7 @@ async fn true_false_quiz(db: &TestDb, owner: &Actor, module: Uuid) -> (Uuid, Uui
             options: Some(vec![option("true", true), option("false", false)]),
             ..QuestionInput::default()
         };
-        let question = questions::create(c, owner, quiz.quiz.id, &question).await?;
+        let question = questions::create(c, owner, QuizId(quiz.quiz.id), &question).await?;
         Ok::<_, guild_assessment::AssessmentError>((quiz.quiz.id, question.id))
     })
     .await
@@ -225,7 +225,7 @@ async fn take_quiz(
     use guild_assessment::attempts::{self, Started};
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |c| {
-        let attempt = match attempts::start(c, member, quiz, now).await? {
+        let attempt = match attempts::start(c, member, QuizId(quiz), now).await? {
             Started::New(a) | Started::Resumed(a) => a.attempt.id,
         };
         let answers = [guild_assessment::scoring::Answer {
