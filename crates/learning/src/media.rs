@@ -28,8 +28,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{media_assets, modules, section_attachments, sections};
-use guild_kernel::ports::BlobError;
 use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{SectionId, ports::BlobError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -1138,9 +1138,10 @@ pub async fn attachments(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     page: &PageRequest,
 ) -> Result<Page<Attachment>, LearningError> {
+    let section = section.into_uuid();
     visible(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let limit = page.limit();
@@ -1185,11 +1186,12 @@ pub async fn attach(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     asset: Uuid,
     title: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Attachment, LearningError> {
+    let section = section.into_uuid();
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let found = find(conn, actor, asset).await?;
@@ -1235,10 +1237,11 @@ pub async fn detach(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     attachment: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let section = section.into_uuid();
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let removed = diesel::delete(

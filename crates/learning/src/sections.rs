@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::sections;
-use guild_kernel::{Actor, Page, PageRequest};
+use guild_kernel::{Actor, Page, PageRequest, SectionId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -168,8 +168,9 @@ pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
 ) -> Result<Section, LearningError> {
+    let id = id.into_uuid();
     visible(conn, actor, module).await?;
     find(conn, actor, module, id).await
 }
@@ -267,11 +268,12 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
     expected: i32,
     input: &SectionInput,
     now: DateTime<Utc>,
 ) -> Result<Section, LearningError> {
+    let id = id.into_uuid();
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
     if current.revision != expected {
@@ -331,10 +333,11 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
     expected: i32,
     now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let id = id.into_uuid();
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
     if current.revision != expected {

@@ -9,7 +9,9 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, AttemptId, Clock, GroupId, ManualClock, QuizId, TenantId, TenantRole};
+use guild_kernel::{
+    Actor, AttemptId, Clock, GroupId, ManualClock, QuizId, SectionId, TenantId, TenantRole,
+};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -111,7 +113,8 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             if !first {
                 compliance::start_renewal(c, &ann, module, now).await?;
             }
-            let progress = progress::complete_section(c, &ann, module, section, now).await?;
+            let progress =
+                progress::complete_section(c, &ann, module, SectionId(section), now).await?;
             assert!(progress.certificate_id.is_some(), "{now}");
             Ok::<_, LearningError>(())
         })
@@ -250,7 +253,7 @@ async fn complete_at(
 ) -> Result<progress::ModuleProgress, LearningError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |c| {
-        progress::complete_section(c, member, module, section, now).await
+        progress::complete_section(c, member, module, SectionId(section), now).await
     })
     .await
 }

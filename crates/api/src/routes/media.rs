@@ -9,8 +9,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use guild_kernel::PageRequest;
 use guild_kernel::ports::BlobError;
+use guild_kernel::{PageRequest, SectionId};
 use guild_learning::media::{
     self, Asset, AssetFilter, AssetKind, AssetStatus, Attachment, NewUpload, Stored, Usage,
     UsageKind,
@@ -656,7 +656,9 @@ pub(crate) async fn list_attachments(
     let (module, section) = path.into_inner();
     let page = PageRequest::from(&page.into_inner());
     let list = ctx
-        .write(async |conn| media::attachments(conn, &ctx.actor, module, section, &page).await)
+        .write(async |conn| {
+            media::attachments(conn, &ctx.actor, module, SectionId(section), &page).await
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(list, AttachmentDto::from)))
 }
@@ -698,7 +700,7 @@ pub(crate) async fn attach_asset(
             conn,
             &ctx.actor,
             module,
-            section,
+            SectionId(section),
             body.asset_id,
             body.title,
             ctx.now,
@@ -724,7 +726,15 @@ pub(crate) async fn detach_asset(
 ) -> Result<HttpResponse, ApiError> {
     let (module, section, attachment) = path.into_inner();
     ctx.write(async |conn| {
-        media::detach(conn, &ctx.actor, module, section, attachment, ctx.now).await
+        media::detach(
+            conn,
+            &ctx.actor,
+            module,
+            SectionId(section),
+            attachment,
+            ctx.now,
+        )
+        .await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

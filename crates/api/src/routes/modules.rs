@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{GroupId, PageRequest};
+use guild_kernel::{GroupId, PageRequest, SectionId};
 use guild_learning::modules::{
     self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
 };
@@ -884,7 +884,7 @@ pub(crate) async fn get_section(
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
     let section = ctx
-        .write(async |conn| sections::get(conn, &ctx.actor, module, id).await)
+        .write(async |conn| sections::get(conn, &ctx.actor, module, SectionId(id)).await)
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
 }
@@ -912,7 +912,16 @@ pub(crate) async fn update_section(
     let input = SectionInput::from(body.into_inner());
     let section = ctx
         .write(async |conn| {
-            sections::update(conn, &ctx.actor, module, id, if_match.0, &input, ctx.now).await
+            sections::update(
+                conn,
+                &ctx.actor,
+                module,
+                SectionId(id),
+                if_match.0,
+                &input,
+                ctx.now,
+            )
+            .await
         })
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
@@ -935,7 +944,7 @@ pub(crate) async fn delete_section(
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
     ctx.write(async |conn| {
-        sections::delete(conn, &ctx.actor, module, id, if_match.0, ctx.now).await
+        sections::delete(conn, &ctx.actor, module, SectionId(id), if_match.0, ctx.now).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

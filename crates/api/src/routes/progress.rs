@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{PageRequest, UserId};
+use guild_kernel::{PageRequest, SectionId, UserId};
 use guild_progress::certificates::{self, Certificate, CertificateStatus, Verification};
 use guild_progress::completion::{self as progress, ModuleProgress};
 use guild_progress::dashboard::{self, Dashboard, DashboardModule, RecentModule};
@@ -115,7 +115,7 @@ pub(crate) async fn complete_section(
     let (module, section) = path.into_inner();
     let now = ctx.now;
     once(&ctx, &key, StatusCode::OK, async |conn| {
-        progress::complete_section(conn, &ctx.actor, module, section, now)
+        progress::complete_section(conn, &ctx.actor, module, SectionId(section), now)
             .await
             .map(ModuleProgressDto::from)
     })
