@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{media_assets, modules, section_attachments, sections};
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, AssetId, Page, PageRequest, Permission, Target, authorize};
 use guild_kernel::{SectionId, ports::BlobError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -323,11 +323,12 @@ pub fn blob_key(actor: &Actor, id: Uuid) -> String {
 pub async fn record_member_file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    asset_id: Uuid,
+    asset_id: AssetId,
     file_name: &str,
     size_bytes: i64,
     file_type: &'static FileType,
 ) -> Result<(), LearningError> {
+    let asset_id = asset_id.into_uuid();
     diesel::insert_into(media_assets::table)
         .values((
             media_assets::tenant_id.eq(actor.tenant_id.into_uuid()),
@@ -540,8 +541,9 @@ pub enum Stored {
 pub async fn pending_upload(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<Asset, LearningError> {
+    let id = id.into_uuid();
     let asset = find(conn, actor, id).await?;
     check_owner(actor, &asset)?;
     Ok(asset)
@@ -554,11 +556,12 @@ pub async fn pending_upload(
 pub async fn complete_upload(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
     stored: &Stored,
     now: DateTime<Utc>,
 ) -> Result<(Asset, Option<LearningError>), LearningError> {
-    pending_upload(conn, actor, id).await?;
+    let id = id.into_uuid();
+    pending_upload(conn, actor, AssetId(id)).await?;
     // Locked: the upload sweep may be abandoning it at this moment.
     let asset: Asset = media_assets::table
         .find((actor.tenant_id.into_uuid(), id))
@@ -682,8 +685,9 @@ pub async fn list(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<(Asset, Vec<Usage>), LearningError> {
+    let id = id.into_uuid();
     check_author(actor)?;
     let asset = find(conn, actor, id).await?;
     let used = where_used(conn, actor, &[id]).await?;
@@ -898,8 +902,9 @@ pub enum Removal {
 pub async fn plan_removal(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
-    asset: Uuid,
+    asset: AssetId,
 ) -> Result<Removal, LearningError> {
+    let asset = asset.into_uuid();
     let row: Option<(String, String, Option<DateTime<Utc>>)> = media_assets::table
         .find((tenant, asset))
         .select((
@@ -1062,10 +1067,11 @@ pub async fn forget_upload_urls(
 pub async fn finish_removal(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
-    asset: Uuid,
+    asset: AssetId,
     blob: &Result<(), BlobError>,
     now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let asset = asset.into_uuid();
     match blob {
         Ok(()) => {
             diesel::delete(
@@ -1095,8 +1101,9 @@ pub async fn finish_removal(
 pub async fn downloadable(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<Asset, LearningError> {
+    let id = id.into_uuid();
     let asset = find(conn, actor, id).await?;
     if asset.status != AssetStatus::Ready {
         return Err(LearningError::AssetNotReady);
@@ -1187,10 +1194,11 @@ pub async fn attach(
     actor: &Actor,
     module: Uuid,
     section: SectionId,
-    asset: Uuid,
+    asset: AssetId,
     title: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Attachment, LearningError> {
+    let asset = asset.into_uuid();
     let section = section.into_uuid();
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::AssetId;
 use guild_learning::media::{self, Removal, RemoveAssetBlob};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 .ok_or_else(|| HandlerError::from("the job has no tenant"))?;
             let mut conn = guild_db::connect(&pool).await?;
             let plan = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                media::plan_removal(c, tenant.into_uuid(), job.asset_id).await
+                media::plan_removal(c, tenant.into_uuid(), AssetId(job.asset_id)).await
             })
             .await?;
             let Removal::DeleteBlobs(keys) = plan else {
@@ -91,8 +92,14 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             let last = run.attempt >= <RemoveAssetBlob as guild_db::jobs::Job>::MAX_ATTEMPTS;
             if result.is_ok() || last {
                 guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                    media::finish_removal(c, tenant.into_uuid(), job.asset_id, &result, clock.now())
-                        .await
+                    media::finish_removal(
+                        c,
+                        tenant.into_uuid(),
+                        AssetId(job.asset_id),
+                        &result,
+                        clock.now(),
+                    )
+                    .await
                 })
                 .await?;
             }

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use guild_kernel::ports::BlobError;
+use guild_kernel::{AssetId, ports::BlobError};
 use guild_kernel::{PageRequest, SectionId};
 use guild_learning::media::{
     self, Asset, AssetFilter, AssetKind, AssetStatus, Attachment, NewUpload, Stored, Usage,
@@ -384,7 +384,7 @@ pub(crate) async fn complete_media_upload(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let asset = ctx
-        .write(async |conn| media::pending_upload(conn, &ctx.actor, id).await)
+        .write(async |conn| media::pending_upload(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     if asset.status != AssetStatus::Processing {
         return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
@@ -410,7 +410,9 @@ pub(crate) async fn complete_media_upload(
         Err(e) => return Err(blob_error(e)),
     };
     let (asset, failure) = ctx
-        .write(async |conn| media::complete_upload(conn, &ctx.actor, id, &stored, ctx.now).await)
+        .write(async |conn| {
+            media::complete_upload(conn, &ctx.actor, AssetId(id), &stored, ctx.now).await
+        })
         .await?;
     if let Some(failure) = failure {
         if matches!(stored, Stored::Found { .. })
@@ -487,7 +489,7 @@ pub(crate) async fn get_media(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (asset, used) = ctx
-        .write(async |conn| media::get(conn, &ctx.actor, id).await)
+        .write(async |conn| media::get(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     Ok(HttpResponse::Ok().json(AssetDetailDto {
         asset: AssetDto::from(asset),
@@ -599,7 +601,7 @@ pub(crate) async fn download_media(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let asset = ctx
-        .write(async |conn| media::downloadable(conn, &ctx.actor, id).await)
+        .write(async |conn| media::downloadable(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     let url = ctx
         .state
@@ -701,7 +703,7 @@ pub(crate) async fn attach_asset(
             &ctx.actor,
             module,
             SectionId(section),
-            body.asset_id,
+            AssetId(body.asset_id),
             body.title,
             ctx.now,
         )
