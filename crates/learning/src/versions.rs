@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_changelog, modules, user_module_access};
-use guild_kernel::{Actor, DomainEvent, Page, PageRequest};
+use guild_kernel::{Actor, DomainEvent, ModuleId, Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -221,10 +221,11 @@ pub(crate) async fn record_if_changed(
 pub async fn publish_version(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
     note: &ChangeNote,
     now: DateTime<Utc>,
 ) -> Result<ChangelogEntry, LearningError> {
+    let module = module.into_uuid();
     let row = editable(conn, actor, module).await?;
     if row.status != crate::modules::ModuleStatus::Published {
         return Err(LearningError::InvalidTransition(
@@ -248,9 +249,10 @@ pub async fn publish_version(
 pub async fn changelog(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
     page: &PageRequest,
 ) -> Result<Page<ChangelogEntry>, LearningError> {
+    let module = module.into_uuid();
     visible(conn, actor, module).await?;
     let limit = page.limit();
     let mut query = module_changelog::table
@@ -301,9 +303,10 @@ pub async fn record_access(
 pub async fn acknowledge(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
     now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let module = module.into_uuid();
     let row = visible(conn, actor, module).await?;
     let version = row.version;
     diesel::insert_into(user_module_access::table)
