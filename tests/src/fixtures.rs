@@ -57,6 +57,7 @@ impl TestApp {
                 "root@guild.example.com",
                 "Root",
                 "platform owner pass",
+                chrono::Utc::now(),
             )
             .await
             .expect("bootstrap the platform owner");

@@ -500,7 +500,7 @@ pub(crate) async fn ticket_actor(
 /// The actor a presented API key acts as; 401 when it is unknown or revoked.
 async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
     let mut conn = guild_db::connect(&state.db).await?;
-    guild_tenancy::api_keys::authenticate(&mut conn, token)
+    guild_tenancy::api_keys::authenticate(&mut conn, token, state.clock.now())
         .await
         .map_err(|e| match e {
             guild_tenancy::TenancyError::InvalidToken => {

@@ -425,10 +425,15 @@ pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), Serv
     run_migrations(config).await?;
     let pool = pool(config)?;
     let mut conn = guild_db::connect(&pool).await?;
-    let user =
-        guild_tenancy::tenants::bootstrap_owner(&mut conn, &args.email, &args.name, &args.password)
-            .await
-            .map_err(|e| ServerError::Config(ConfigError(vec![format!("bootstrap: {e}")])))?;
+    let user = guild_tenancy::tenants::bootstrap_owner(
+        &mut conn,
+        &args.email,
+        &args.name,
+        &args.password,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| ServerError::Config(ConfigError(vec![format!("bootstrap: {e}")])))?;
     tracing::info!(%user, email = %args.email, "platform owner ready");
     Ok(())
 }
@@ -444,7 +449,7 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     run_migrations(config).await?;
     let pool = pool(config)?;
     let mut conn = guild_db::connect(&pool).await?;
-    let created = guild_tenancy::demo::seed(&mut conn)
+    let created = guild_tenancy::demo::seed(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     if !created {

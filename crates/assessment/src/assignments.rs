@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{assignment_files, assignments, sections};
-use guild_kernel::{Actor, FieldError, Page, PageRequest};
+use guild_kernel::{Actor, AssetId, FieldError, Page, PageRequest};
 use guild_learning::LearningError;
 use guild_learning::access::visible;
 use guild_learning::media::{self, FILE_TYPES, FileType};
@@ -635,6 +635,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &AssignmentInput,
+    now: DateTime<Utc>,
 ) -> Result<Assignment, AssessmentError> {
     let current = authored(conn, actor, id, expected).await?;
     let s = Settings::merged(Some(&current), input);
@@ -655,7 +656,7 @@ pub async fn update(
             assignments::required.eq(s.required),
             assignments::rubric.eq(rubric_json(s.rubric.as_ref())),
             assignments::revision.eq(expected + 1),
-            assignments::updated_at.eq(Utc::now()),
+            assignments::updated_at.eq(now),
         ))
         .returning(Row::as_returning())
         .get_result(conn)
@@ -823,12 +824,13 @@ pub async fn record_file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     assignment: Uuid,
-    asset_id: Uuid,
+    asset_id: AssetId,
     file_name: &str,
     size_bytes: u64,
     file_type: &'static FileType,
     quota: u64,
 ) -> Result<SubmissionFile, AssessmentError> {
+    let asset_id = asset_id.into_uuid();
     let assignment = upload_target(conn, actor, assignment).await?;
     let tenant = actor.tenant_id.into_uuid();
     // One member's uploads take turns here, so two racing files cannot both fit the last bytes.
@@ -843,7 +845,7 @@ pub async fn record_file(
         return Err(AssessmentError::UploadQuotaExceeded { quota, used });
     }
     let size = i64::try_from(size_bytes).unwrap_or(i64::MAX);
-    media::record_member_file(conn, actor, asset_id, file_name, size, file_type).await?;
+    media::record_member_file(conn, actor, AssetId(asset_id), file_name, size, file_type).await?;
     diesel::insert_into(assignment_files::table)
         .values((
             assignment_files::tenant_id.eq(tenant),

@@ -45,7 +45,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{quiz_attempts, quizzes};
 use guild_kernel::{
-    Actor, FieldError, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
+    Actor, AttemptId, FieldError, Page, PageRequest, Permission, QuizId, Target, TenantId, UserId,
+    authorize,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -394,9 +395,10 @@ pub enum Started {
 pub async fn close_expired(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
+    let quiz = quiz.into_uuid();
     lock_member_quiz(conn, actor, quiz).await?;
     let open: Vec<Row> = quiz_attempts::table
         .filter(quiz_attempts::tenant_id.eq(actor.tenant_id.into_uuid()))
@@ -422,9 +424,10 @@ pub async fn close_expired(
 pub async fn close_if_expired(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     now: DateTime<Utc>,
 ) -> Result<(), AssessmentError> {
+    let id = id.into_uuid();
     let row: Option<Row> = quiz_attempts::table
         .find((actor.tenant_id.into_uuid(), id))
         .filter(quiz_attempts::user_id.eq(actor.user_id.into_uuid()))
@@ -449,9 +452,10 @@ pub async fn close_if_expired(
 pub async fn start(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz_id: Uuid,
+    quiz_id: QuizId,
     now: DateTime<Utc>,
 ) -> Result<Started, AssessmentError> {
+    let quiz_id = quiz_id.into_uuid();
     let quiz = visible_quiz(conn, actor, quiz_id).await?;
     if guild_learning::access::is_locked(conn, actor.tenant_id, actor.user_id, quiz.module_id)
         .await?
@@ -673,10 +677,11 @@ async fn publish_final(
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     answers: &[Answer],
     now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((tenant, id))
@@ -777,9 +782,10 @@ pub struct EssayGrade {
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     grades: &[EssayGrade],
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let tenant = actor.tenant_id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((tenant, id))
@@ -897,8 +903,9 @@ pub async fn grade(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
 ) -> Result<AttemptView, AssessmentError> {
+    let id = id.into_uuid();
     let row: Row = quiz_attempts::table
         .find((actor.tenant_id.into_uuid(), id))
         .select(Row::as_select())
@@ -924,9 +931,10 @@ pub async fn get(
 pub async fn mine(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     page: &PageRequest,
 ) -> Result<Page<AttemptSummary>, AssessmentError> {
+    let quiz = quiz.into_uuid();
     let quiz = visible_quiz(conn, actor, quiz).await?;
     let limit = page.limit();
     let mut query = quiz_attempts::table

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::quiz_questions;
-use guild_kernel::{Actor, FieldError};
+use guild_kernel::{Actor, FieldError, QuizId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -316,9 +316,10 @@ async fn find(
 pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     input: &QuestionInput,
 ) -> Result<Question, AssessmentError> {
+    let quiz = quiz.into_uuid();
     authored_quiz(conn, actor, quiz).await?;
     let kind = input
         .kind
@@ -380,11 +381,13 @@ pub async fn create(
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     id: Uuid,
     expected: i32,
     input: &QuestionInput,
+    now: DateTime<Utc>,
 ) -> Result<Question, AssessmentError> {
+    let quiz = quiz.into_uuid();
     authored_quiz(conn, actor, quiz).await?;
     let current = find(conn, actor, quiz, id).await?;
     if current.revision != expected {
@@ -420,7 +423,7 @@ pub async fn update(
             quiz_questions::points.eq(points),
             quiz_questions::explanation.eq(&explanation),
             quiz_questions::revision.eq(expected + 1),
-            quiz_questions::updated_at.eq(Utc::now()),
+            quiz_questions::updated_at.eq(now),
         ))
         .returning(Row::as_returning())
         .get_result(conn)
@@ -446,10 +449,11 @@ pub async fn update(
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     id: Uuid,
     expected: i32,
 ) -> Result<(), AssessmentError> {
+    let quiz = quiz.into_uuid();
     authored_quiz(conn, actor, quiz).await?;
     let current = find(conn, actor, quiz, id).await?;
     if current.revision != expected {
@@ -485,9 +489,10 @@ pub async fn delete(
 pub async fn reorder(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    quiz: Uuid,
+    quiz: QuizId,
     order: &[Uuid],
 ) -> Result<Vec<Question>, AssessmentError> {
+    let quiz = quiz.into_uuid();
     authored_quiz(conn, actor, quiz).await?;
     let tenant = actor.tenant_id.into_uuid();
     let mut current: Vec<Uuid> = quiz_questions::table

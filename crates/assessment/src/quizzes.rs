@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_mentors, quiz_questions, quizzes};
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, Page, PageRequest, Permission, QuizId, Target, authorize};
 use guild_learning::LearningError;
 use guild_learning::access::{editable, is_mentor, visible};
 use serde::Serialize;
@@ -359,8 +359,9 @@ pub async fn list(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: QuizId,
 ) -> Result<QuizDetail, AssessmentError> {
+    let id = id.into_uuid();
     let quiz = visible_quiz(conn, actor, id).await?;
     detail(conn, actor, quiz).await
 }
@@ -420,10 +421,12 @@ pub async fn create(
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: QuizId,
     expected: i32,
     input: &QuizInput,
+    now: DateTime<Utc>,
 ) -> Result<QuizDetail, AssessmentError> {
+    let id = id.into_uuid();
     let current = authored_quiz(conn, actor, id).await?;
     if current.revision != expected {
         return Err(AssessmentError::StaleRevision {
@@ -448,7 +451,7 @@ pub async fn update(
         .set((
             changes,
             quizzes::revision.eq(expected + 1),
-            quizzes::updated_at.eq(Utc::now()),
+            quizzes::updated_at.eq(now),
         ))
         .returning(Quiz::as_returning())
         .get_result(conn)
@@ -474,9 +477,10 @@ pub async fn update(
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: QuizId,
     expected: i32,
 ) -> Result<(), AssessmentError> {
+    let id = id.into_uuid();
     let current = authored_quiz(conn, actor, id).await?;
     if current.revision != expected {
         return Err(AssessmentError::StaleRevision {

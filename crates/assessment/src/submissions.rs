@@ -38,8 +38,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{assignment_files, assignment_submissions, assignments, media_assets};
 use guild_kernel::{
-    Actor, Denied, FieldError, Keyset, Page, PageRequest, Permission, Target, TenantId, UserId,
-    authorize,
+    Actor, AssetId, Denied, FieldError, Keyset, Page, PageRequest, Permission, Target, TenantId,
+    UserId, authorize,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -708,8 +708,9 @@ pub async fn file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     submission: Uuid,
-    asset: Uuid,
+    asset: AssetId,
 ) -> Result<(String, String, String), AssessmentError> {
+    let asset = asset.into_uuid();
     let (row, _, _) = accessible(conn, actor, submission, false).await?;
     if !row.asset_ids.contains(&asset) {
         return Err(AssessmentError::SubmissionNotFound);

@@ -5,7 +5,7 @@
 
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, TenantRole};
+use guild_kernel::{Actor, AttemptId, QuizId, TenantRole};
 use guild_learning::modules::{self, ModuleInput};
 use guild_learning::sections::{self, SectionInput};
 use guild_testkit::TestDb;
@@ -57,7 +57,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             title: Some("Intro".into()),
             ..SectionInput::default()
         };
-        sections::create(conn, owner, created.row.id, &section).await?;
+        sections::create(conn, owner, created.row.id, &section, chrono::Utc::now()).await?;
         let published = modules::set_status(
             conn,
             owner,
@@ -65,6 +65,7 @@ async fn module(db: &TestDb, owner: &Actor, title: &str) -> Uuid {
             created.row.revision,
             modules::ModuleStatus::Published,
             &guild_learning::versions::ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, AssessmentError>(published.row.id)
@@ -95,7 +96,7 @@ async fn quiz(db: &TestDb, owner: &Actor, module: Uuid, max_attempts: Option<i32
             options: Some(vec![option("a", true), option("b", false)]),
             ..QuestionInput::default()
         };
-        let question = questions::create(conn, owner, quiz.quiz.id, &question).await?;
+        let question = questions::create(conn, owner, QuizId(quiz.quiz.id), &question).await?;
         Ok::<_, AssessmentError>((quiz.quiz.id, question.id))
     })
     .await
@@ -112,7 +113,7 @@ async fn take(
 ) -> Option<bool> {
     let mut conn = db.conn().await;
     let started = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::start(conn, member, quiz, chrono::Utc::now()).await
+        attempts::start(conn, member, QuizId(quiz), chrono::Utc::now()).await
     })
     .await;
     let attempt = match started {
@@ -127,7 +128,14 @@ async fn take(
         text: None,
     }];
     let submitted = tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, &answers, chrono::Utc::now()).await
+        attempts::submit(
+            conn,
+            member,
+            AttemptId(attempt),
+            &answers,
+            chrono::Utc::now(),
+        )
+        .await
     })
     .await;
     // A racing client of the same member may have submitted this attempt first.
@@ -282,7 +290,11 @@ async fn quiz_of(
         let quiz = quizzes::create(conn, owner, module, &input).await?;
         let mut ids = Vec::new();
         for q in questions {
-            ids.push(questions::create(conn, owner, quiz.quiz.id, q).await?.id);
+            ids.push(
+                questions::create(conn, owner, QuizId(quiz.quiz.id), q)
+                    .await?
+                    .id,
+            );
         }
         Ok::<_, AssessmentError>((quiz.quiz.id, ids))
     })
@@ -315,7 +327,7 @@ async fn start_at(
 ) -> Result<Uuid, AssessmentError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::start(conn, member, quiz, now).await
+        attempts::start(conn, member, QuizId(quiz), now).await
     })
     .await
     .map(|started| match started {
@@ -333,7 +345,7 @@ async fn submit_at(
 ) -> Result<attempts::AttemptView, AssessmentError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |conn| {
-        attempts::submit(conn, member, attempt, answers, now).await
+        attempts::submit(conn, member, AttemptId(attempt), answers, now).await
     })
     .await
 }
@@ -430,7 +442,7 @@ async fn each_question_kind_scores_by_its_rule_and_an_answered_essay_holds_the_v
             points: 2.0,
             feedback: Some("And the fourth?".into()),
         };
-        attempts::grade(conn, &owner, attempt, &[grade]).await
+        attempts::grade(conn, &owner, AttemptId(attempt), &[grade]).await
     })
     .await
     .unwrap();

@@ -21,7 +21,7 @@ use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
 use futures_util::future::try_join4;
-use guild_kernel::{Actor, Cursor, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, Cursor, GroupId, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -261,10 +261,11 @@ pub async fn board(
     conn: &AsyncPgConnection,
     actor: &Actor,
     period: Period,
-    group: Option<Uuid>,
+    group: Option<GroupId>,
     page: &PageRequest,
     now: DateTime<Utc>,
 ) -> Result<Board, GamificationError> {
+    let group = group.map(GroupId::into_uuid);
     let limit = page.limit();
     let bad_cursor =
         || GamificationError::invalid("cursor", "invalid_cursor", "the cursor is not valid");

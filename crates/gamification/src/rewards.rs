@@ -27,7 +27,9 @@ use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::outbox;
 use guild_db::schema::{reward_redemptions as rr, rewards};
-use guild_kernel::{Actor, Keyset, Page, PageRequest, Permission, Target, UserId, authorize};
+use guild_kernel::{
+    Actor, Keyset, Page, PageRequest, Permission, RewardId, Target, UserId, authorize,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -157,9 +159,9 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     input: &RewardInput,
+    now: DateTime<Utc>,
 ) -> Result<Reward, GamificationError> {
     manage(actor)?;
-    let now = Utc::now();
     let mut r = Reward {
         id: Uuid::now_v7(),
         title: String::new(),
@@ -227,14 +229,16 @@ async fn find(
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: RewardId,
     input: &RewardInput,
+    now: DateTime<Utc>,
 ) -> Result<Reward, GamificationError> {
+    let id = id.into_uuid();
     manage(actor)?;
     let mut r = find(conn, actor, id, true).await?;
     apply(&mut r, input);
     validate(&r)?;
-    r.updated_at = Utc::now();
+    r.updated_at = now;
     diesel::update(rewards::table)
         .filter(rewards::tenant_id.eq(actor.tenant_id.into_uuid()))
         .filter(rewards::id.eq(id))
@@ -268,8 +272,9 @@ pub async fn update(
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: RewardId,
 ) -> Result<(), GamificationError> {
+    let id = id.into_uuid();
     manage(actor)?;
     find(conn, actor, id, true).await?;
     diesel::update(rewards::table)
@@ -481,9 +486,10 @@ pub struct Redemption {
 pub async fn redeem(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    reward_id: Uuid,
+    reward_id: RewardId,
     now: DateTime<Utc>,
 ) -> Result<Redemption, GamificationError> {
+    let reward_id = reward_id.into_uuid();
     let tenant = actor.tenant_id;
     let reward = find(conn, actor, reward_id, false).await?;
     if !reward.active {
@@ -855,8 +861,9 @@ pub async fn redemptions(
 pub async fn title_of(
     conn: &mut AsyncPgConnection,
     tenant: guild_kernel::TenantId,
-    reward: Uuid,
+    reward: RewardId,
 ) -> Result<Option<String>, GamificationError> {
+    let reward = reward.into_uuid();
     Ok(rewards::table
         .filter(rewards::tenant_id.eq(tenant.into_uuid()))
         .filter(rewards::id.eq(reward))

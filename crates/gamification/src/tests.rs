@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use guild_db::{PgPool, PoolConfig, build_pool, tenant_transaction};
-use guild_kernel::{Actor, PageRequest, TenantRole};
+use guild_kernel::{Actor, PageRequest, RewardId, TenantRole};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -91,7 +91,7 @@ async fn reward(db: &TestDb, owner: &Actor, cost: i32, stock: Option<i32>, appro
         ..RewardInput::default()
     };
     tenant_transaction(&mut conn, owner.tenant_id, async |c| {
-        rewards::create(c, owner, &input).await
+        rewards::create(c, owner, &input, chrono::Utc::now()).await
     })
     .await
     .unwrap()
@@ -106,7 +106,7 @@ async fn redeem_on(
 ) -> Result<rewards::Redemption, GamificationError> {
     let mut conn = guild_db::connect(pool).await.unwrap();
     tenant_transaction(&mut conn, member.tenant_id, async |c| {
-        rewards::redeem(c, member, reward, chrono::Utc::now()).await
+        rewards::redeem(c, member, RewardId(reward), chrono::Utc::now()).await
     })
     .await
 }

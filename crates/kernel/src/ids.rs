@@ -75,3 +75,31 @@ id_type!(
     /// A background job.
     JobId
 );
+id_type!(
+    /// A learning module.
+    ModuleId
+);
+id_type!(
+    /// A section of a module.
+    SectionId
+);
+id_type!(
+    /// A quiz of a module.
+    QuizId
+);
+id_type!(
+    /// A member's attempt at a quiz.
+    AttemptId
+);
+id_type!(
+    /// A reward of the shop.
+    RewardId
+);
+id_type!(
+    /// A group of members.
+    GroupId
+);
+id_type!(
+    /// A media asset.
+    AssetId
+);

@@ -22,6 +22,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use enums::UnknownValue;
 pub use error::{ErrorCode, FieldError};
 pub use event::DomainEvent;
-pub use ids::{EventId, JobId, TenantId, UserId};
+pub use ids::{
+    AssetId, AttemptId, EventId, GroupId, JobId, ModuleId, QuizId, RewardId, SectionId, TenantId,
+    UserId,
+};
 pub use links::check_link;
 pub use page::{Cursor, CursorError, Keyset, Page, PageRequest};

@@ -28,8 +28,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{media_assets, modules, section_attachments, sections};
-use guild_kernel::ports::BlobError;
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, AssetId, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{SectionId, ports::BlobError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -323,11 +323,12 @@ pub fn blob_key(actor: &Actor, id: Uuid) -> String {
 pub async fn record_member_file(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    asset_id: Uuid,
+    asset_id: AssetId,
     file_name: &str,
     size_bytes: i64,
     file_type: &'static FileType,
 ) -> Result<(), LearningError> {
+    let asset_id = asset_id.into_uuid();
     diesel::insert_into(media_assets::table)
         .values((
             media_assets::tenant_id.eq(actor.tenant_id.into_uuid()),
@@ -540,8 +541,9 @@ pub enum Stored {
 pub async fn pending_upload(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<Asset, LearningError> {
+    let id = id.into_uuid();
     let asset = find(conn, actor, id).await?;
     check_owner(actor, &asset)?;
     Ok(asset)
@@ -554,10 +556,12 @@ pub async fn pending_upload(
 pub async fn complete_upload(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
     stored: &Stored,
+    now: DateTime<Utc>,
 ) -> Result<(Asset, Option<LearningError>), LearningError> {
-    pending_upload(conn, actor, id).await?;
+    let id = id.into_uuid();
+    pending_upload(conn, actor, AssetId(id)).await?;
     // Locked: the upload sweep may be abandoning it at this moment.
     let asset: Asset = media_assets::table
         .find((actor.tenant_id.into_uuid(), id))
@@ -584,7 +588,7 @@ pub async fn complete_upload(
                     media_assets::kind.eq(file_type.kind.as_str()),
                     media_assets::content_type.eq(file_type.mime),
                     media_assets::size_bytes.eq(i64::try_from(size).unwrap_or(i64::MAX)),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .returning(Asset::as_returning())
                 .get_result(conn)
@@ -597,7 +601,7 @@ pub async fn complete_upload(
                 .set((
                     media_assets::status.eq("FAILED"),
                     media_assets::failure_reason.eq(err.code()),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .returning(Asset::as_returning())
                 .get_result(conn)
@@ -681,8 +685,9 @@ pub async fn list(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<(Asset, Vec<Usage>), LearningError> {
+    let id = id.into_uuid();
     check_author(actor)?;
     let asset = find(conn, actor, id).await?;
     let used = where_used(conn, actor, &[id]).await?;
@@ -773,6 +778,7 @@ pub async fn delete(
     actor: &Actor,
     ids: &[Uuid],
     force: bool,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, LearningError> {
     check_author(actor)?;
     let tenant = actor.tenant_id.into_uuid();
@@ -821,7 +827,7 @@ pub async fn delete(
             sections::video_source.eq(None::<String>),
             sections::video_ref.eq(None::<String>),
             sections::revision.eq(sections::revision + 1),
-            sections::updated_at.eq(Utc::now()),
+            sections::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -829,7 +835,7 @@ pub async fn delete(
         touched.sort();
         touched.dedup();
         for module in touched {
-            crate::versions::touch(conn, actor, module).await?;
+            crate::versions::touch(conn, actor, module, now).await?;
         }
     }
     let deleted: Vec<Asset> = diesel::update(
@@ -840,7 +846,7 @@ pub async fn delete(
     )
     .set((
         media_assets::status.eq("DELETE_PENDING"),
-        media_assets::updated_at.eq(Utc::now()),
+        media_assets::updated_at.eq(now),
     ))
     .returning(Asset::as_returning())
     .get_results(conn)
@@ -896,8 +902,9 @@ pub enum Removal {
 pub async fn plan_removal(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
-    asset: Uuid,
+    asset: AssetId,
 ) -> Result<Removal, LearningError> {
+    let asset = asset.into_uuid();
     let row: Option<(String, String, Option<DateTime<Utc>>)> = media_assets::table
         .find((tenant, asset))
         .select((
@@ -946,6 +953,7 @@ pub async fn remove_assets(
     tenant: Uuid,
     ids: &[Uuid],
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<usize, LearningError> {
     if ids.is_empty() {
         return Ok(0);
@@ -959,7 +967,7 @@ pub async fn remove_assets(
     .set((
         media_assets::status.eq("DELETE_PENDING"),
         media_assets::failure_reason.eq(reason),
-        media_assets::updated_at.eq(Utc::now()),
+        media_assets::updated_at.eq(now),
     ))
     .returning(media_assets::id)
     .get_results(conn)
@@ -1059,9 +1067,11 @@ pub async fn forget_upload_urls(
 pub async fn finish_removal(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
-    asset: Uuid,
+    asset: AssetId,
     blob: &Result<(), BlobError>,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let asset = asset.into_uuid();
     match blob {
         Ok(()) => {
             diesel::delete(
@@ -1077,7 +1087,7 @@ pub async fn finish_removal(
                 .set((
                     media_assets::status.eq("DELETE_FAILED"),
                     media_assets::failure_reason.eq(err.to_string()),
-                    media_assets::updated_at.eq(Utc::now()),
+                    media_assets::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
@@ -1091,8 +1101,9 @@ pub async fn finish_removal(
 pub async fn downloadable(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AssetId,
 ) -> Result<Asset, LearningError> {
+    let id = id.into_uuid();
     let asset = find(conn, actor, id).await?;
     if asset.status != AssetStatus::Ready {
         return Err(LearningError::AssetNotReady);
@@ -1134,9 +1145,10 @@ pub async fn attachments(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     page: &PageRequest,
 ) -> Result<Page<Attachment>, LearningError> {
+    let section = section.into_uuid();
     visible(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let limit = page.limit();
@@ -1181,10 +1193,13 @@ pub async fn attach(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
-    asset: Uuid,
+    section: SectionId,
+    asset: AssetId,
     title: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<Attachment, LearningError> {
+    let asset = asset.into_uuid();
+    let section = section.into_uuid();
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let found = find(conn, actor, asset).await?;
@@ -1207,7 +1222,7 @@ pub async fn attach(
             guild_db::DbError::UniqueViolation { .. } => LearningError::AlreadyAttached,
             other => LearningError::Db(other),
         })?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -1230,9 +1245,11 @@ pub async fn detach(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     attachment: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let section = section.into_uuid();
     editable(conn, actor, module).await?;
     section_in(conn, actor, module, section).await?;
     let removed = diesel::delete(
@@ -1245,7 +1262,7 @@ pub async fn detach(
     if removed == 0 {
         return Err(LearningError::AttachmentNotFound);
     }
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,

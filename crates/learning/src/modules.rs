@@ -23,7 +23,7 @@ use guild_db::schema::{
     company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
     modules, sections, tags, tenants, user_groups, user_pinned_modules,
 };
-use guild_kernel::{Actor, Page, PageRequest, Permission, Target, authorize};
+use guild_kernel::{Actor, GroupId, Page, PageRequest, Permission, Target, authorize};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -431,9 +431,10 @@ pub async fn open(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Module, LearningError> {
     let row = visible(conn, actor, id).await?;
-    crate::versions::record_access(conn, actor, &row).await?;
+    crate::versions::record_access(conn, actor, &row, now).await?;
     Ok(enrich(conn, actor, vec![row]).await?.remove(0))
 }
 
@@ -453,6 +454,7 @@ pub(crate) async fn bump(
     actor: &Actor,
     row: &ModuleRow,
     expected: i32,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     if row.revision != expected {
         return Err(LearningError::StaleRevision {
@@ -464,7 +466,7 @@ pub(crate) async fn bump(
         .filter(modules::revision.eq(expected))
         .set((
             modules::revision.eq(expected + 1),
-            modules::updated_at.eq(Utc::now()),
+            modules::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -484,6 +486,7 @@ pub async fn update(
     id: Uuid,
     expected: i32,
     input: &ModuleInput,
+    now: DateTime<Utc>,
 ) -> Result<Module, LearningError> {
     let row = editable(conn, actor, id).await?;
     if row.status == ModuleStatus::Archived {
@@ -492,7 +495,7 @@ pub async fn update(
         ));
     }
     check_input(input)?;
-    bump(conn, actor, &row, expected).await?;
+    bump(conn, actor, &row, expected, now).await?;
     let changes = Changes {
         title: input.title.clone(),
         description: input.description.clone(),
@@ -505,8 +508,8 @@ pub async fn update(
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), id)))
         .set((
             changes,
-            modules::updated_at.eq(Utc::now()),
-            modules::content_changed_at.eq(Utc::now()),
+            modules::updated_at.eq(now),
+            modules::content_changed_at.eq(now),
         ))
         .execute(conn)
         .await
@@ -536,6 +539,7 @@ pub async fn set_status(
     expected: i32,
     status: ModuleStatus,
     note: &crate::versions::ChangeNote,
+    now: DateTime<Utc>,
 ) -> Result<Module, LearningError> {
     use ModuleStatus::{Archived, Draft, Published};
     let row = editable(conn, actor, id).await?;
@@ -563,9 +567,9 @@ pub async fn set_status(
             return Err(LearningError::EmptyModule);
         }
     }
-    bump(conn, actor, &row, expected).await?;
+    bump(conn, actor, &row, expected, now).await?;
     let published_at = if status == Published {
-        row.published_at.or(Some(Utc::now()))
+        row.published_at.or(Some(now))
     } else {
         row.published_at
     };
@@ -577,12 +581,13 @@ pub async fn set_status(
         .execute(conn)
         .await?;
     if status == Published {
-        crate::versions::record_if_changed(conn, actor, &row, note).await?;
+        crate::versions::record_if_changed(conn, actor, &row, note, now).await?;
         let event = crate::audience::ModuleAvailable {
             tenant_id: actor.tenant_id.into_uuid(),
             module_id: id,
             group_id: None,
             by: actor.user_id.into_uuid(),
+            // Compared with `memberships.created_at`, which the database stamps: the same clock.
             at: Utc::now(),
         };
         guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
@@ -1009,10 +1014,11 @@ pub async fn assign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
-    group: Uuid,
+    group: GroupId,
     deadline_days: Option<i32>,
     mandatory: bool,
 ) -> Result<Module, LearningError> {
+    let group = group.into_uuid();
     let row = stewardable(conn, actor, id).await?;
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(module_groups::table)
@@ -1046,6 +1052,7 @@ pub async fn assign(
             module_id: id,
             group_id: Some(group),
             by: actor.user_id.into_uuid(),
+            // Compared with `memberships.created_at`, which the database stamps: the same clock.
             at: Utc::now(),
         };
         guild_db::outbox::publish(conn, Some(actor.tenant_id), &event).await?;
@@ -1058,8 +1065,9 @@ pub async fn unassign(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
-    group: Uuid,
+    group: GroupId,
 ) -> Result<Module, LearningError> {
+    let group = group.into_uuid();
     stewardable(conn, actor, id).await?;
     diesel::delete(module_groups::table.find((actor.tenant_id.into_uuid(), id, group)))
         .execute(conn)

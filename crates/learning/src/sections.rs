@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::sections;
-use guild_kernel::{Actor, Page, PageRequest};
+use guild_kernel::{Actor, Page, PageRequest, SectionId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -168,8 +168,9 @@ pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
 ) -> Result<Section, LearningError> {
+    let id = id.into_uuid();
     visible(conn, actor, module).await?;
     find(conn, actor, module, id).await
 }
@@ -210,6 +211,7 @@ pub async fn create(
     actor: &Actor,
     module: Uuid,
     input: &SectionInput,
+    now: DateTime<Utc>,
 ) -> Result<Section, LearningError> {
     editable(conn, actor, module).await?;
     let title = input
@@ -248,7 +250,7 @@ pub async fn create(
         .returning(Section::as_returning())
         .get_result(conn)
         .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -266,10 +268,12 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
     expected: i32,
     input: &SectionInput,
+    now: DateTime<Utc>,
 ) -> Result<Section, LearningError> {
+    let id = id.into_uuid();
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
     if current.revision != expected {
@@ -301,7 +305,7 @@ pub async fn update(
             video.map(|v| sections::video_ref.eq(v.map(|(_, r)| r))),
             video_asset.map(|a| sections::video_asset_id.eq(a)),
             sections::revision.eq(expected + 1),
-            sections::updated_at.eq(Utc::now()),
+            sections::updated_at.eq(now),
         ))
         .returning(Section::as_returning())
         .get_result(conn)
@@ -311,7 +315,7 @@ pub async fn update(
             expected,
             current: expected + 1,
         })?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -329,9 +333,11 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    id: Uuid,
+    id: SectionId,
     expected: i32,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let id = id.into_uuid();
     editable(conn, actor, module).await?;
     let current = find(conn, actor, module, id).await?;
     if current.revision != expected {
@@ -351,7 +357,7 @@ pub async fn delete(
         .set(sections::sort_order.eq(sections::sort_order - 1))
         .execute(conn)
         .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,
@@ -370,6 +376,7 @@ pub async fn reorder(
     actor: &Actor,
     module: Uuid,
     order: &[Uuid],
+    now: DateTime<Utc>,
 ) -> Result<Vec<Section>, LearningError> {
     editable(conn, actor, module).await?;
     let tenant = actor.tenant_id.into_uuid();
@@ -396,7 +403,7 @@ pub async fn reorder(
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(order)
     .execute(conn)
     .await?;
-    crate::versions::touch(conn, actor, module).await?;
+    crate::versions::touch(conn, actor, module, now).await?;
     crate::audit(
         conn,
         actor,

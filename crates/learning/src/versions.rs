@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_changelog, modules, user_module_access};
-use guild_kernel::{Actor, DomainEvent, Page, PageRequest};
+use guild_kernel::{Actor, DomainEvent, ModuleId, Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -97,9 +97,10 @@ pub(crate) async fn touch(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
-        .set(modules::content_changed_at.eq(Utc::now()))
+        .set(modules::content_changed_at.eq(now))
         .execute(conn)
         .await?;
     Ok(())
@@ -140,6 +141,7 @@ pub(crate) async fn record_if_changed(
     actor: &Actor,
     row: &ModuleRow,
     note: &ChangeNote,
+    now: DateTime<Utc>,
 ) -> Result<Option<ChangelogEntry>, LearningError> {
     check_note(note)?;
     let (version, content_changed_at): (i32, DateTime<Utc>) = modules::table
@@ -171,7 +173,7 @@ pub(crate) async fn record_if_changed(
             .to_owned(),
         kind: note.kind.unwrap_or(default_kind),
         published_by: actor.user_id.into_uuid(),
-        published_at: Utc::now(),
+        published_at: now,
     };
     diesel::insert_into(module_changelog::table)
         .values((
@@ -219,22 +221,24 @@ pub(crate) async fn record_if_changed(
 pub async fn publish_version(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
     note: &ChangeNote,
+    now: DateTime<Utc>,
 ) -> Result<ChangelogEntry, LearningError> {
+    let module = module.into_uuid();
     let row = editable(conn, actor, module).await?;
     if row.status != crate::modules::ModuleStatus::Published {
         return Err(LearningError::InvalidTransition(
             "only a published module gets new versions; publish it instead",
         ));
     }
-    let entry = record_if_changed(conn, actor, &row, note)
+    let entry = record_if_changed(conn, actor, &row, note, now)
         .await?
         .ok_or(LearningError::NoChanges)?;
     diesel::update(modules::table.find((actor.tenant_id.into_uuid(), module)))
         .set((
             modules::revision.eq(modules::revision + 1),
-            modules::updated_at.eq(Utc::now()),
+            modules::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -245,9 +249,10 @@ pub async fn publish_version(
 pub async fn changelog(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
     page: &PageRequest,
 ) -> Result<Page<ChangelogEntry>, LearningError> {
+    let module = module.into_uuid();
     visible(conn, actor, module).await?;
     let limit = page.limit();
     let mut query = module_changelog::table
@@ -272,8 +277,8 @@ pub async fn record_access(
     mut conn: &AsyncPgConnection,
     actor: &Actor,
     row: &ModuleRow,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
-    let now = Utc::now();
     diesel::insert_into(user_module_access::table)
         .values((
             user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),
@@ -298,11 +303,12 @@ pub async fn record_access(
 pub async fn acknowledge(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    module: Uuid,
+    module: ModuleId,
+    now: DateTime<Utc>,
 ) -> Result<(), LearningError> {
+    let module = module.into_uuid();
     let row = visible(conn, actor, module).await?;
     let version = row.version;
-    let now = Utc::now();
     diesel::insert_into(user_module_access::table)
         .values((
             user_module_access::tenant_id.eq(actor.tenant_id.into_uuid()),

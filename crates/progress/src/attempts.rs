@@ -14,7 +14,7 @@ use guild_assessment::AssessmentError;
 use guild_assessment::attempts::{self, AttemptView, EssayGrade};
 use guild_assessment::scoring::Answer;
 use guild_assessment::submissions::{self, GradeInput, Submission};
-use guild_kernel::{Actor, UserId};
+use guild_kernel::{Actor, AttemptId, UserId};
 use uuid::Uuid;
 
 use crate::completion::evaluate_completion;
@@ -44,7 +44,7 @@ async fn after_attempt(
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     answers: &[Answer],
     now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {
@@ -58,7 +58,7 @@ pub async fn submit(
 pub async fn grade(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: AttemptId,
     grades: &[EssayGrade],
     now: DateTime<Utc>,
 ) -> Result<AttemptView, AssessmentError> {

@@ -286,13 +286,14 @@ pub async fn revoke(
     actor: &Actor,
     id: Uuid,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<Certificate, LearningError> {
     authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
     let current = get(conn, actor, id).await?;
     if current.revoked_at.is_some() {
         return Err(LearningError::AlreadyRevoked);
     }
-    let revoked = revoke_row(conn, actor, id, reason).await?;
+    let revoked = revoke_row(conn, actor, id, reason, now).await?;
     guild_learning::audit(
         conn,
         actor,
@@ -310,12 +311,13 @@ pub(crate) async fn revoke_row(
     actor: &Actor,
     id: Uuid,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<Certificate, LearningError> {
     Ok(
         diesel::update(certificates::table.find((actor.tenant_id.into_uuid(), id)))
             .filter(certificates::revoked_at.is_null())
             .set((
-                certificates::revoked_at.eq(Utc::now()),
+                certificates::revoked_at.eq(now),
                 certificates::revoked_reason.eq(reason),
                 certificates::revoked_by.eq(actor.user_id.into_uuid()),
             ))

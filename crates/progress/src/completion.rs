@@ -31,7 +31,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUu
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
 use guild_db::schema::{module_completions, section_completions, sections};
-use guild_kernel::{Actor, DomainEvent, TenantId, UserId};
+use guild_kernel::{Actor, DomainEvent, SectionId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -292,9 +292,10 @@ pub async fn complete_section(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
-    section: Uuid,
+    section: SectionId,
     now: DateTime<Utc>,
 ) -> Result<ModuleProgress, LearningError> {
+    let section = section.into_uuid();
     let tenant = actor.tenant_id;
     let user = actor.user_id;
     // Who may see the module, whether the section is in it and whether a prerequisite is
@@ -339,7 +340,7 @@ pub async fn complete_section(
     // Two independent writes, pipelined.
     futures_util::future::try_join(
         completed.err_into(),
-        guild_learning::versions::record_access(shared, actor, &row),
+        guild_learning::versions::record_access(shared, actor, &row, now),
     )
     .await?;
     Ok(evaluate(conn, tenant, user, module, now).await?.1)

@@ -265,7 +265,7 @@ async fn archive_progress(
         .await
         .optional()?;
     if let Some(id) = certificate {
-        crate::certificates::revoke_row(conn, actor, id, "progress reset by an administrator")
+        crate::certificates::revoke_row(conn, actor, id, "progress reset by an administrator", now)
             .await?;
     }
     Ok(certificate)
@@ -449,6 +449,7 @@ pub async fn assess(
     module: Uuid,
     rating: i32,
     note: &str,
+    now: DateTime<Utc>,
 ) -> Result<SelfAssessment, LearningError> {
     if !(1..=5).contains(&rating) {
         return Err(LearningError::invalid("rating", "range", "must be 1 to 5"));
@@ -461,7 +462,6 @@ pub async fn assess(
         ));
     }
     visible(conn, actor, module).await?;
-    let now = Utc::now();
     Ok(diesel::insert_into(module_self_assessments::table)
         .values((
             module_self_assessments::tenant_id.eq(actor.tenant_id.into_uuid()),

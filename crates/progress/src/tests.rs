@@ -9,7 +9,9 @@ use diesel::QueryableByName;
 use diesel::sql_types::Jsonb;
 use diesel_async::RunQueryDsl;
 use guild_db::tenant_transaction;
-use guild_kernel::{Actor, Clock, ManualClock, TenantId, TenantRole};
+use guild_kernel::{
+    Actor, AttemptId, Clock, GroupId, ManualClock, QuizId, SectionId, TenantId, TenantRole,
+};
 use guild_testkit::TestDb;
 use uuid::Uuid;
 
@@ -90,7 +92,8 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             title: Some("Intro".into()),
             ..SectionInput::default()
         };
-        let section = sections::create(c, &owner, created.row.id, &section).await?;
+        let section =
+            sections::create(c, &owner, created.row.id, &section, chrono::Utc::now()).await?;
         modules::set_status(
             c,
             &owner,
@@ -98,6 +101,7 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             created.row.revision,
             modules::ModuleStatus::Published,
             &ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, LearningError>((created.row.id, section.id))
@@ -109,7 +113,8 @@ async fn renewal_xp_is_earned_by_the_first_renewal_of_each_validity_period_only(
             if !first {
                 compliance::start_renewal(c, &ann, module, now).await?;
             }
-            let progress = progress::complete_section(c, &ann, module, section, now).await?;
+            let progress =
+                progress::complete_section(c, &ann, module, SectionId(section), now).await?;
             assert!(progress.certificate_id.is_some(), "{now}");
             Ok::<_, LearningError>(())
         })
@@ -162,7 +167,7 @@ async fn published(
                 ..SectionInput::default()
             };
             ids.push(
-                sections::create(c, owner, created.row.id, &section)
+                sections::create(c, owner, created.row.id, &section, chrono::Utc::now())
                     .await?
                     .id,
             );
@@ -174,6 +179,7 @@ async fn published(
             created.row.revision,
             modules::ModuleStatus::Published,
             &ChangeNote::default(),
+            chrono::Utc::now(),
         )
         .await?;
         Ok::<_, LearningError>((created.row.id, ids))
@@ -204,7 +210,7 @@ async fn true_false_quiz(db: &TestDb, owner: &Actor, module: Uuid) -> (Uuid, Uui
             options: Some(vec![option("true", true), option("false", false)]),
             ..QuestionInput::default()
         };
-        let question = questions::create(c, owner, quiz.quiz.id, &question).await?;
+        let question = questions::create(c, owner, QuizId(quiz.quiz.id), &question).await?;
         Ok::<_, guild_assessment::AssessmentError>((quiz.quiz.id, question.id))
     })
     .await
@@ -222,7 +228,7 @@ async fn take_quiz(
     use guild_assessment::attempts::{self, Started};
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |c| {
-        let attempt = match attempts::start(c, member, quiz, now).await? {
+        let attempt = match attempts::start(c, member, QuizId(quiz), now).await? {
             Started::New(a) | Started::Resumed(a) => a.attempt.id,
         };
         let answers = [guild_assessment::scoring::Answer {
@@ -231,7 +237,7 @@ async fn take_quiz(
             text: None,
         }];
         // Through progress, which checks completion after a passing score.
-        let view = crate::attempts::submit(c, member, attempt, &answers, now).await?;
+        let view = crate::attempts::submit(c, member, AttemptId(attempt), &answers, now).await?;
         Ok::<_, guild_assessment::AssessmentError>(view.attempt.passed)
     })
     .await
@@ -247,7 +253,7 @@ async fn complete_at(
 ) -> Result<progress::ModuleProgress, LearningError> {
     let mut conn = db.conn().await;
     tenant_transaction(&mut conn, member.tenant_id, async |c| {
-        progress::complete_section(c, member, module, section, now).await
+        progress::complete_section(c, member, module, SectionId(section), now).await
     })
     .await
 }
@@ -460,7 +466,7 @@ async fn assign_to_group(
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
     tenant_transaction(&mut conn, owner.tenant_id, async |c| {
-        modules::assign(c, owner, module, group, Some(deadline_days), true).await
+        modules::assign(c, owner, module, GroupId(group), Some(deadline_days), true).await
     })
     .await
     .unwrap();

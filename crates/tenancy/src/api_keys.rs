@@ -147,10 +147,11 @@ pub async fn revoke(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<ApiKey, TenancyError> {
     require_admin(actor)?;
     let key = diesel::update(api_keys::table.find((actor.tenant_id.into_uuid(), id)))
-        .set(api_keys::revoked_at.eq(Some(Utc::now())))
+        .set(api_keys::revoked_at.eq(Some(now)))
         .returning(ApiKey::as_returning())
         .get_result(conn)
         .await
@@ -174,6 +175,7 @@ pub async fn revoke(
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     presented: &str,
+    now: DateTime<Utc>,
 ) -> Result<Actor, TenancyError> {
     let tenant = presented
         .strip_prefix(KEY_PREFIX)
@@ -207,10 +209,10 @@ pub async fn authenticate(
         return Err(TenancyError::InvalidToken);
     }
     // Record use at most once a minute: a busy integration must not write on every request.
-    if last_used_at.is_none_or(|at| Utc::now() - at > Duration::minutes(1)) {
+    if last_used_at.is_none_or(|at| now - at > Duration::minutes(1)) {
         guild_db::tenant_transaction(conn, tenant, async |conn| {
             diesel::update(api_keys::table.find((tenant.into_uuid(), id)))
-                .set(api_keys::last_used_at.eq(Some(Utc::now())))
+                .set(api_keys::last_used_at.eq(Some(now)))
                 .execute(conn)
                 .await
                 .map_err(TenancyError::from)

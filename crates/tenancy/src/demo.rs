@@ -1,6 +1,7 @@
 //! The demo tenant `make run` creates on an empty database, so a newcomer can try the API from
 //! `/docs` at once. Development only: every account shares one published password.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{groups, tenants, user_groups};
@@ -33,7 +34,7 @@ pub const DEMO_ACCOUNTS: [(&str, TenantRole, &str); 5] = [
 ];
 
 /// Creates the demo tenant unless the database already has a tenant; true if it did.
-pub async fn seed(conn: &mut AsyncPgConnection) -> Result<bool, TenancyError> {
+pub async fn seed(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<bool, TenancyError> {
     let any: i64 = tenants::table.count().get_result(conn).await?;
     if any > 0 {
         return Ok(false);
@@ -59,6 +60,7 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<bool, TenancyError> {
                 Some(hash.clone()),
                 GlobalRole::Employee,
                 Address::Trusted,
+                now,
             )
             .await?;
             users.push((user, role));

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{groups, memberships, user_groups};
 use guild_kernel::{
-    Actor, Keyset, Page, PageRequest, Permission, Target, TenantRole, UserId, authorize,
+    Actor, GroupId, Keyset, Page, PageRequest, Permission, Target, TenantRole, UserId, authorize,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -117,8 +117,9 @@ pub async fn list(
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: GroupId,
 ) -> Result<Group, TenancyError> {
+    let id = id.into_uuid();
     let row: GroupRow = groups::table
         .find((actor.tenant_id.into_uuid(), id))
         .select((
@@ -177,24 +178,26 @@ pub async fn create(
         serde_json::json!({ "name": name }),
     )
     .await?;
-    get(conn, actor, id).await
+    get(conn, actor, GroupId(id)).await
 }
 
 /// Renames or recolours a group.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: GroupId,
     name: Option<&str>,
     color: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<Group, TenancyError> {
     get(conn, actor, id).await?;
+    let id = id.into_uuid();
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     diesel::update(groups::table.find((actor.tenant_id.into_uuid(), id)))
         .set((
             name.map(|n| groups::name.eq(n.trim().to_owned())),
             color.map(|c| groups::color.eq(c.to_owned())),
-            groups::updated_at.eq(Utc::now()),
+            groups::updated_at.eq(now),
         ))
         .execute(conn)
         .await
@@ -208,16 +211,17 @@ pub async fn update(
         serde_json::json!({ "name": name, "color": color }),
     )
     .await?;
-    get(conn, actor, id).await
+    get(conn, actor, GroupId(id)).await
 }
 
 /// Deletes a group (its memberships go with it; the members stay).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: GroupId,
 ) -> Result<(), TenancyError> {
     let group = get(conn, actor, id).await?;
+    let id = id.into_uuid();
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     diesel::delete(groups::table.find((actor.tenant_id.into_uuid(), id)))
         .execute(conn)
@@ -281,10 +285,11 @@ async fn may_pull_in(
 pub async fn add_members(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: GroupId,
     users: &[UserId],
 ) -> Result<Group, TenancyError> {
     get(conn, actor, id).await?;
+    let id = id.into_uuid();
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
     let roles: Vec<(Uuid, String)> = memberships::table
@@ -312,17 +317,18 @@ pub async fn add_members(
         serde_json::json!({ "user_ids": ids }),
     )
     .await?;
-    get(conn, actor, id).await
+    get(conn, actor, GroupId(id)).await
 }
 
 /// Removes members in bulk; ids not in the group are ignored.
 pub async fn remove_members(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    id: Uuid,
+    id: GroupId,
     users: &[UserId],
 ) -> Result<Group, TenancyError> {
     get(conn, actor, id).await?;
+    let id = id.into_uuid();
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
     diesel::delete(
@@ -342,5 +348,5 @@ pub async fn remove_members(
         serde_json::json!({ "user_ids": ids }),
     )
     .await?;
-    get(conn, actor, id).await
+    get(conn, actor, GroupId(id)).await
 }

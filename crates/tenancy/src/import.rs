@@ -7,6 +7,7 @@
 //! dry run. An import that would pass the tenant's daily invitation cap is refused as a whole,
 //! and the report says the cap and what is left of it.
 
+use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -58,6 +59,7 @@ pub async fn import_csv(
     csv_text: &str,
     dry_run: bool,
     caps: &InviteCaps,
+    now: DateTime<Utc>,
 ) -> Result<ImportReport, TenancyError> {
     authorize(actor, Permission::ManageUsers, Target::Tenant)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -204,7 +206,7 @@ pub async fn import_csv(
             }
         }
     }
-    let allowance = crate::quota::allowance(conn, actor.tenant_id, caps).await?;
+    let allowance = crate::quota::allowance(conn, actor.tenant_id, caps, now).await?;
     if invites.len() > allowance.left as usize {
         errors.push(RowError {
             row: 1,
@@ -232,7 +234,7 @@ pub async fn import_csv(
         return Ok(report);
     }
     for (_, row_invite, _) in &invites {
-        invite(conn, actor, row_invite, caps).await?;
+        invite(conn, actor, row_invite, caps, now).await?;
     }
     report.imported = invites.len();
     Ok(report)

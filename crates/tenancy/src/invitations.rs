@@ -118,6 +118,7 @@ pub async fn accept(
     conn: &mut AsyncPgConnection,
     user: UserId,
     tenant: TenantId,
+    now: DateTime<Utc>,
 ) -> Result<MembershipSummary, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let (tenant_name, tenant_slug, role) = lock_pending(conn, user, tenant).await?;
@@ -134,7 +135,7 @@ pub async fn accept(
             .set((
                 memberships::status.eq(MembershipStatus::Active.as_str()),
                 memberships::invited_name.eq(None::<String>),
-                memberships::updated_at.eq(Utc::now()),
+                memberships::updated_at.eq(now),
             ))
             .execute(conn)
             .await?;

@@ -424,6 +424,7 @@ pub async fn invite(
     actor: &Actor,
     invite: &Invite,
     caps: &InviteCaps,
+    now: DateTime<Utc>,
 ) -> Result<Member, TenancyError> {
     authorize(
         actor,
@@ -451,6 +452,7 @@ pub async fn invite(
                 None,
                 guild_kernel::GlobalRole::Employee,
                 crate::tenants::Address::Unverified,
+                now,
             )
             .await?
         }
@@ -475,7 +477,7 @@ pub async fn invite(
                     memberships::role.eq(invite.role.as_str()),
                     memberships::manager_id.eq(invite.manager_id.map(UserId::into_uuid)),
                     memberships::removed_at.eq(None::<DateTime<Utc>>),
-                    memberships::updated_at.eq(Utc::now()),
+                    memberships::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
@@ -498,7 +500,7 @@ pub async fn invite(
         .execute(conn)
         .await?;
     add_to_groups(conn, actor.tenant_id, user, &invite.group_ids).await?;
-    crate::quota::take(conn, actor.tenant_id, 1, caps).await?;
+    crate::quota::take(conn, actor.tenant_id, 1, caps, now).await?;
     guild_db::outbox::publish(
         conn,
         Some(actor.tenant_id),
@@ -572,6 +574,7 @@ pub async fn change_role(
     actor: &Actor,
     user: UserId,
     role: TenantRole,
+    now: DateTime<Utc>,
 ) -> Result<Member, TenancyError> {
     let member = current_target(conn, actor, user).await?;
     if !may_give(actor, role) {
@@ -584,7 +587,7 @@ pub async fn change_role(
     diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
         .set((
             memberships::role.eq(role.as_str()),
-            memberships::updated_at.eq(Utc::now()),
+            memberships::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -606,6 +609,7 @@ pub async fn set_manager(
     actor: &Actor,
     user: UserId,
     manager: Option<UserId>,
+    now: DateTime<Utc>,
 ) -> Result<Member, TenancyError> {
     let member = current_target(conn, actor, user).await?;
     if let Some(manager) = manager {
@@ -621,7 +625,7 @@ pub async fn set_manager(
     diesel::update(memberships::table.find((actor.tenant_id.into_uuid(), user.into_uuid())))
         .set((
             memberships::manager_id.eq(manager.map(UserId::into_uuid)),
-            memberships::updated_at.eq(Utc::now()),
+            memberships::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -644,6 +648,7 @@ pub async fn set_active(
     actor: &Actor,
     user: UserId,
     active: bool,
+    now: DateTime<Utc>,
 ) -> Result<Member, TenancyError> {
     let member = current_target(conn, actor, user).await?;
     if member.status == MembershipStatus::Invited {
@@ -662,7 +667,7 @@ pub async fn set_active(
         .filter(memberships::status.ne("INVITED"))
         .set((
             memberships::status.eq(status),
-            memberships::updated_at.eq(Utc::now()),
+            memberships::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
@@ -688,6 +693,7 @@ pub async fn remove(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     let member = current_target(conn, actor, user).await?;
     if role_of(&member) == TenantRole::Owner {
@@ -705,9 +711,9 @@ pub async fn remove(
         diesel::update(memberships::table.find((tenant, id)))
             .set((
                 memberships::status.eq("REMOVED"),
-                memberships::removed_at.eq(Some(Utc::now())),
+                memberships::removed_at.eq(Some(now)),
                 memberships::manager_id.eq(None::<Uuid>),
-                memberships::updated_at.eq(Utc::now()),
+                memberships::updated_at.eq(now),
             ))
             .execute(conn)
             .await?;
@@ -764,7 +770,11 @@ pub async fn check_erasable(
 
 /// The account's side of an erasure (a cross-tenant write, outside any tenant transaction):
 /// refused while any tenant still has the account as a member.
-pub async fn erase_account(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
+pub async fn erase_account(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), TenancyError> {
     use diesel_async::AsyncConnection;
     use guild_db::schema::{email_tokens, refresh_tokens};
     conn.transaction::<_, TenancyError, _>(async |conn| {
@@ -784,9 +794,9 @@ pub async fn erase_account(conn: &mut AsyncPgConnection, user: UserId) -> Result
                 users::name.eq("Erased member"),
                 users::password_hash.eq(None::<String>),
                 users::email_verified_at.eq(None::<DateTime<Utc>>),
-                users::erased_at.eq(Some(Utc::now())),
+                users::erased_at.eq(Some(now)),
                 users::session_generation.eq(users::session_generation + 1),
-                users::updated_at.eq(Utc::now()),
+                users::updated_at.eq(now),
             ))
             .execute(conn)
             .await?;
@@ -798,7 +808,7 @@ pub async fn erase_account(conn: &mut AsyncPgConnection, user: UserId) -> Result
         diesel::update(refresh_tokens::table)
             .filter(refresh_tokens::user_id.eq(id))
             .filter(refresh_tokens::revoked_at.is_null())
-            .set(refresh_tokens::revoked_at.eq(Some(Utc::now())))
+            .set(refresh_tokens::revoked_at.eq(Some(now)))
             .execute(conn)
             .await?;
         diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(id)))

@@ -163,6 +163,7 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     changes: &PreferenceChanges,
+    now: DateTime<Utc>,
 ) -> Result<EmailPreferences, TenancyError> {
     get(conn, actor).await?;
     let key = (actor.tenant_id.into_uuid(), actor.user_id.into_uuid());
@@ -180,7 +181,7 @@ pub async fn update(
                 .digest
                 .map(|d| email_preferences::digest.eq(d.as_str())),
             email_preferences::type_overrides.eq(overrides.to_json()),
-            email_preferences::updated_at.eq(Utc::now()),
+            email_preferences::updated_at.eq(now),
         ))
         .returning(EmailPreferences::as_returning())
         .get_result(conn)

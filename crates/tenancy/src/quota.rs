@@ -6,7 +6,7 @@
 //! the day's row and never pass the cap together, and a failed invitation gives its unit back by
 //! rolling back.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -58,15 +58,12 @@ pub struct Allowance {
     pub left: u32,
 }
 
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// The tenant's cap and what is left of it today.
 pub async fn allowance(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     caps: &InviteCaps,
+    now: DateTime<Utc>,
 ) -> Result<Allowance, TenancyError> {
     let plan: String = tenants::table
         .find(tenant.into_uuid())
@@ -74,7 +71,7 @@ pub async fn allowance(
         .first(conn)
         .await?;
     let sent: Option<i32> = invitation_quota::table
-        .find((tenant.into_uuid(), today()))
+        .find((tenant.into_uuid(), now.date_naive()))
         .select(invitation_quota::sent)
         .first(conn)
         .await
@@ -101,6 +98,7 @@ pub async fn take(
     tenant: TenantId,
     count: u32,
     caps: &InviteCaps,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     let plan: String = tenants::table
         .find(tenant.into_uuid())
@@ -122,7 +120,7 @@ pub async fn take(
          RETURNING sent",
     )
     .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<Date, _>(today())
+    .bind::<Date, _>(now.date_naive())
     .bind::<Integer, _>(i32::try_from(count).unwrap_or(i32::MAX))
     .bind::<Integer, _>(i32::try_from(cap).unwrap_or(i32::MAX))
     .get_result(conn)

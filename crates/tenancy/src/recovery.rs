@@ -81,6 +81,7 @@ async fn mint(
     user: UserId,
     tenant: Option<TenantId>,
     ttl: Duration,
+    now: DateTime<Utc>,
 ) -> Result<String, TenancyError> {
     let mut stale = diesel::update(email_tokens::table)
         .filter(email_tokens::user_id.eq(user.into_uuid()))
@@ -91,7 +92,7 @@ async fn mint(
         stale = stale.filter(email_tokens::invite_tenant_id.eq(tenant.into_uuid()));
     }
     stale
-        .set(email_tokens::used_at.eq(Some(Utc::now())))
+        .set(email_tokens::used_at.eq(Some(now)))
         .execute(conn)
         .await?;
     let token = new_token()?;
@@ -102,7 +103,7 @@ async fn mint(
             email_tokens::user_id.eq(user.into_uuid()),
             email_tokens::invite_tenant_id.eq(tenant.map(TenantId::into_uuid)),
             email_tokens::token_hash.eq(token_hash(&token)),
-            email_tokens::expires_at.eq(Utc::now() + ttl),
+            email_tokens::expires_at.eq(now + ttl),
         ))
         .execute(conn)
         .await?;
@@ -116,6 +117,7 @@ pub async fn mint_invite(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
+    now: DateTime<Utc>,
 ) -> Result<Option<Minted>, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
         type Row = (String, String, Option<String>, String, String, bool);
@@ -154,6 +156,7 @@ pub async fn mint_invite(
                     user,
                     Some(tenant),
                     Duration::days(INVITE_TTL_DAYS),
+                    now,
                 )
                 .await?,
             )
@@ -174,6 +177,7 @@ pub async fn mint_invite(
 pub async fn mint_reset(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    now: DateTime<Utc>,
 ) -> Result<Option<Minted>, TenancyError> {
     mint_for_account(
         conn,
@@ -181,6 +185,7 @@ pub async fn mint_reset(
         "PASSWORD_RESET",
         Duration::minutes(RESET_TTL_MINUTES),
         false,
+        now,
     )
     .await
 }
@@ -189,6 +194,7 @@ pub async fn mint_reset(
 pub async fn mint_verification(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    now: DateTime<Utc>,
 ) -> Result<Option<Minted>, TenancyError> {
     mint_for_account(
         conn,
@@ -196,6 +202,7 @@ pub async fn mint_verification(
         "VERIFY_EMAIL",
         Duration::hours(VERIFY_TTL_HOURS),
         true,
+        now,
     )
     .await
 }
@@ -208,6 +215,7 @@ async fn mint_for_account(
     kind: &str,
     ttl: Duration,
     unverified_only: bool,
+    now: DateTime<Utc>,
 ) -> Result<Option<Minted>, TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
         let row: Option<(String, String, Option<DateTime<Utc>>)> = users::table
@@ -222,7 +230,7 @@ async fn mint_for_account(
         if unverified_only && verified.is_some() {
             return Ok(None);
         }
-        let token = mint(conn, kind, user, None, ttl).await?;
+        let token = mint(conn, kind, user, None, ttl, now).await?;
         Ok(Some(Minted {
             email,
             name,
@@ -259,10 +267,14 @@ pub async fn request_verification(
 }
 
 /// Verifies an address with the emailed token.
-pub async fn verify_email(conn: &mut AsyncPgConnection, token: &str) -> Result<(), TenancyError> {
+pub async fn verify_email(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), TenancyError> {
     conn.transaction::<_, TenancyError, _>(async |conn| {
-        let (user, _) = consume(conn, "VERIFY_EMAIL", token).await?;
-        mark_verified(conn, user).await?;
+        let (user, _) = consume(conn, "VERIFY_EMAIL", token, now).await?;
+        mark_verified(conn, user, now).await?;
         crate::audit::record_for_user(conn, user, "EMAIL_VERIFIED").await
     })
     .await
@@ -270,24 +282,29 @@ pub async fn verify_email(conn: &mut AsyncPgConnection, token: &str) -> Result<(
 
 /// Marks the address verified (once) and kills unused invitation tokens: a verified account
 /// accepts its invitations in the app.
-async fn mark_verified(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
+async fn mark_verified(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), TenancyError> {
     diesel::update(users::table.find(user.into_uuid()))
         .filter(users::email_verified_at.is_null())
-        .set(users::email_verified_at.eq(Some(Utc::now())))
+        .set(users::email_verified_at.eq(Some(now)))
         .execute(conn)
         .await?;
-    kill_invite_tokens(conn, user).await
+    kill_invite_tokens(conn, user, now).await
 }
 
 async fn kill_invite_tokens(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     diesel::update(email_tokens::table)
         .filter(email_tokens::user_id.eq(user.into_uuid()))
         .filter(email_tokens::kind.eq("INVITE"))
         .filter(email_tokens::used_at.is_null())
-        .set(email_tokens::used_at.eq(Some(Utc::now())))
+        .set(email_tokens::used_at.eq(Some(now)))
         .execute(conn)
         .await?;
     Ok(())
@@ -299,12 +316,13 @@ async fn check_usable(
     conn: &mut AsyncPgConnection,
     kind: &str,
     token: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     let usable: Option<Uuid> = email_tokens::table
         .filter(email_tokens::token_hash.eq(token_hash(token)))
         .filter(email_tokens::kind.eq(kind))
         .filter(email_tokens::used_at.is_null())
-        .filter(email_tokens::expires_at.gt(Utc::now()))
+        .filter(email_tokens::expires_at.gt(now))
         .select(email_tokens::id)
         .first(conn)
         .await
@@ -317,6 +335,7 @@ async fn consume(
     conn: &mut AsyncPgConnection,
     kind: &str,
     token: &str,
+    now: DateTime<Utc>,
 ) -> Result<(UserId, Option<TenantId>), TenancyError> {
     let row: Option<TokenRow> = email_tokens::table
         .filter(email_tokens::token_hash.eq(token_hash(token)))
@@ -335,11 +354,11 @@ async fn consume(
     let Some((id, user, tenant, expires_at, used_at)) = row else {
         return Err(TenancyError::InvalidToken);
     };
-    if used_at.is_some() || expires_at <= Utc::now() {
+    if used_at.is_some() || expires_at <= now {
         return Err(TenancyError::InvalidToken);
     }
     diesel::update(email_tokens::table.find(id))
-        .set(email_tokens::used_at.eq(Some(Utc::now())))
+        .set(email_tokens::used_at.eq(Some(now)))
         .execute(conn)
         .await?;
     Ok((UserId(user), tenant.map(TenantId)))
@@ -351,25 +370,30 @@ async fn set_password(
     conn: &mut AsyncPgConnection,
     user: UserId,
     hash: String,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     diesel::update(users::table.find(user.into_uuid()))
         .set((
             users::password_hash.eq(Some(hash)),
-            users::password_changed_at.eq(Some(Utc::now())),
+            users::password_changed_at.eq(Some(now)),
             users::session_generation.eq(users::session_generation + 1),
-            users::updated_at.eq(Utc::now()),
+            users::updated_at.eq(now),
         ))
         .execute(conn)
         .await?;
-    kill_invite_tokens(conn, user).await?;
-    revoke_sessions(conn, user).await
+    kill_invite_tokens(conn, user, now).await?;
+    revoke_sessions(conn, user, now).await
 }
 
-async fn revoke_sessions(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), TenancyError> {
+async fn revoke_sessions(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), TenancyError> {
     diesel::update(refresh_tokens::table)
         .filter(refresh_tokens::user_id.eq(user.into_uuid()))
         .filter(refresh_tokens::revoked_at.is_null())
-        .set(refresh_tokens::revoked_at.eq(Some(Utc::now())))
+        .set(refresh_tokens::revoked_at.eq(Some(now)))
         .execute(conn)
         .await?;
     Ok(())
@@ -381,21 +405,22 @@ pub async fn accept_invite(
     conn: &mut AsyncPgConnection,
     token: &str,
     password: &str,
+    now: DateTime<Utc>,
 ) -> Result<Session, TenancyError> {
     check_password_rules("password", password)?;
-    check_usable(conn, "INVITE", token).await?;
+    check_usable(conn, "INVITE", token, now).await?;
     let hash = hash_password(password).await?;
     let (user, tenant) = conn
         .transaction::<_, TenancyError, _>(async |conn| {
-            let (user, tenant) = consume(conn, "INVITE", token).await?;
+            let (user, tenant) = consume(conn, "INVITE", token, now).await?;
             let tenant = tenant.ok_or(TenancyError::InvalidToken)?;
-            set_password(conn, user, hash).await?;
-            mark_verified(conn, user).await?;
+            set_password(conn, user, hash, now).await?;
+            mark_verified(conn, user, now).await?;
             diesel::update(memberships::table.find((tenant.into_uuid(), user.into_uuid())))
                 .filter(memberships::status.eq("INVITED"))
                 .set((
                     memberships::status.eq("ACTIVE"),
-                    memberships::updated_at.eq(Utc::now()),
+                    memberships::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
@@ -408,7 +433,7 @@ pub async fn accept_invite(
         .select(users::email)
         .first(conn)
         .await?;
-    sessions::login(conn, &email, password, Some(tenant)).await
+    sessions::login(conn, &email, password, Some(tenant), now).await
 }
 
 /// Asks for a reset email. Always succeeds, whether or not the account exists, so the answer
@@ -435,15 +460,16 @@ pub async fn reset_password(
     conn: &mut AsyncPgConnection,
     token: &str,
     password: &str,
+    now: DateTime<Utc>,
 ) -> Result<UserId, TenancyError> {
     check_password_rules("password", password)?;
-    check_usable(conn, "PASSWORD_RESET", token).await?;
+    check_usable(conn, "PASSWORD_RESET", token, now).await?;
     let hash = hash_password(password).await?;
     conn.transaction::<_, TenancyError, _>(async |conn| {
-        let (user, _) = consume(conn, "PASSWORD_RESET", token).await?;
-        set_password(conn, user, hash).await?;
+        let (user, _) = consume(conn, "PASSWORD_RESET", token, now).await?;
+        set_password(conn, user, hash, now).await?;
         // The reset link reached the address: it is the owner's.
-        mark_verified(conn, user).await?;
+        mark_verified(conn, user, now).await?;
         crate::audit::record_for_user(conn, user, "PASSWORD_RESET").await?;
         Ok(user)
     })
@@ -456,6 +482,7 @@ pub async fn change_password(
     user: UserId,
     current: &str,
     new: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), TenancyError> {
     check_password_rules("new_password", new)?;
     let stored: Option<String> = users::table
@@ -472,7 +499,7 @@ pub async fn change_password(
     }
     let hash = hash_password(new).await?;
     conn.transaction::<_, TenancyError, _>(async |conn| {
-        set_password(conn, user, hash).await?;
+        set_password(conn, user, hash, now).await?;
         crate::audit::record_for_user(conn, user, "PASSWORD_CHANGED").await
     })
     .await

@@ -112,10 +112,11 @@ async fn issue(
     user: UserId,
     tenant: Option<TenantId>,
     family: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Session, TenancyError> {
     let generation = generation(conn, user).await?;
     let token = new_token()?;
-    let expires_at = Utc::now() + Duration::days(REFRESH_TTL_DAYS);
+    let expires_at = now + Duration::days(REFRESH_TTL_DAYS);
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::id.eq(Uuid::now_v7()),
@@ -142,6 +143,7 @@ pub async fn login(
     email: &str,
     password: &str,
     tenant: Option<TenantId>,
+    now: DateTime<Utc>,
 ) -> Result<Session, TenancyError> {
     let user: Option<(Uuid, Option<String>)> = users::table
         .filter(crate::lower(users::email).eq(email.trim().to_lowercase()))
@@ -159,7 +161,7 @@ pub async fn login(
     };
     let user = UserId(user_id);
     let tenant = pick_tenant(conn, user, tenant).await?;
-    issue(conn, user, tenant, Uuid::now_v7()).await
+    issue(conn, user, tenant, Uuid::now_v7(), now).await
 }
 
 enum Rotation {
@@ -174,6 +176,7 @@ pub async fn refresh(
     conn: &mut AsyncPgConnection,
     token: &str,
     switch_to: Option<TenantId>,
+    now: DateTime<Utc>,
 ) -> Result<Session, TenancyError> {
     let hash = token_hash(token);
     let outcome = conn
@@ -209,16 +212,16 @@ pub async fn refresh(
                 diesel::update(refresh_tokens::table)
                     .filter(refresh_tokens::family_id.eq(family))
                     .filter(refresh_tokens::revoked_at.is_null())
-                    .set(refresh_tokens::revoked_at.eq(Utc::now()))
+                    .set(refresh_tokens::revoked_at.eq(now))
                     .execute(conn)
                     .await?;
                 return Ok(Rotation::Reused);
             }
-            if revoked_at.is_some() || expires_at <= Utc::now() {
+            if revoked_at.is_some() || expires_at <= now {
                 return Err(TenancyError::InvalidToken);
             }
             diesel::update(refresh_tokens::table.find(id))
-                .set(refresh_tokens::used_at.eq(Utc::now()))
+                .set(refresh_tokens::used_at.eq(now))
                 .execute(conn)
                 .await?;
             let user = UserId(user);
@@ -233,7 +236,9 @@ pub async fn refresh(
                     _ => pick_tenant(conn, user, None).await?,
                 },
             };
-            Ok(Rotation::Rotated(issue(conn, user, tenant, family).await?))
+            Ok(Rotation::Rotated(
+                issue(conn, user, tenant, family, now).await?,
+            ))
         })
         .await?;
     match outcome {
@@ -246,7 +251,11 @@ pub async fn refresh(
 }
 
 /// Ends the session the refresh token belongs to (its whole family). Unknown tokens are ignored.
-pub async fn logout(conn: &mut AsyncPgConnection, token: &str) -> Result<(), TenancyError> {
+pub async fn logout(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), TenancyError> {
     let family: Option<Uuid> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash(token)))
         .select(refresh_tokens::family_id)
@@ -257,7 +266,7 @@ pub async fn logout(conn: &mut AsyncPgConnection, token: &str) -> Result<(), Ten
         diesel::update(refresh_tokens::table)
             .filter(refresh_tokens::family_id.eq(family))
             .filter(refresh_tokens::revoked_at.is_null())
-            .set(refresh_tokens::revoked_at.eq(Utc::now()))
+            .set(refresh_tokens::revoked_at.eq(now))
             .execute(conn)
             .await?;
     }

@@ -98,6 +98,7 @@ pub(crate) async fn insert_user(
     password_hash: Option<String>,
     global_role: GlobalRole,
     address: Address,
+    now: DateTime<Utc>,
 ) -> Result<UserId, TenancyError> {
     let id = Uuid::now_v7();
     diesel::insert_into(users::table)
@@ -106,7 +107,7 @@ pub(crate) async fn insert_user(
             users::email_verified_at.eq((address == Address::Trusted).then(Utc::now)),
             users::email.eq(email.trim()),
             users::name.eq(name.trim()),
-            users::password_changed_at.eq(password_hash.as_ref().map(|_| Utc::now())),
+            users::password_changed_at.eq(password_hash.as_ref().map(|_| now)),
             users::password_hash.eq(password_hash),
             users::global_role.eq(global_role.as_str()),
         ))
@@ -230,6 +231,7 @@ pub async fn sign_up(
     conn: &mut AsyncPgConnection,
     input: &SignUp,
     request_id: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<(Tenant, UserId), TenancyError> {
     check_slug(&input.slug)?;
     check_password_rules("password", &input.password)?;
@@ -243,6 +245,7 @@ pub async fn sign_up(
             Some(hash),
             GlobalRole::Employee,
             Address::Unverified,
+            now,
         )
         .await?;
         guild_db::outbox::publish(
@@ -374,6 +377,7 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     changes: &TenantChanges,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, TenancyError> {
     if actor.role.rank() > TenantRole::Admin.rank() || actor.api_key.is_some() {
         return Err(TenancyError::RoleNotAssignable);
@@ -394,7 +398,7 @@ pub async fn update(
             changes,
             changes.plan.map(|p| tenants::plan.eq(p.as_str())),
             changes.theme.map(|t| tenants::theme.eq(t.as_str())),
-            tenants::updated_at.eq(Utc::now()),
+            tenants::updated_at.eq(now),
         ))
         .returning(Tenant::as_returning())
         .get_result(conn)
@@ -414,15 +418,16 @@ pub async fn update(
 }
 
 /// Archives the tenant (OWNER only): its members are refused from then on.
-pub async fn archive(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Tenant, TenancyError> {
+pub async fn archive(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Tenant, TenancyError> {
     if actor.role != TenantRole::Owner || actor.api_key.is_some() {
         return Err(TenancyError::RoleNotAssignable);
     }
     let row = diesel::update(tenants::table.find(actor.tenant_id.into_uuid()))
-        .set((
-            tenants::archived_at.eq(Utc::now()),
-            tenants::updated_at.eq(Utc::now()),
-        ))
+        .set((tenants::archived_at.eq(now), tenants::updated_at.eq(now)))
         .returning(Tenant::as_returning())
         .get_result(conn)
         .await?;
@@ -523,6 +528,7 @@ pub async fn bootstrap_owner(
     email: &str,
     name: &str,
     password: &str,
+    now: DateTime<Utc>,
 ) -> Result<UserId, TenancyError> {
     check_password_rules("password", password)?;
     let hash = hash_password(password).await?;
@@ -537,11 +543,11 @@ pub async fn bootstrap_owner(
             diesel::update(users::table.find(id))
                 .set((
                     users::global_role.eq(GlobalRole::Owner.as_str()),
-                    users::email_verified_at.eq(Some(Utc::now())),
+                    users::email_verified_at.eq(Some(now)),
                     users::session_generation.eq(users::session_generation + 1),
                     users::password_hash.eq(Some(hash)),
-                    users::password_changed_at.eq(Some(Utc::now())),
-                    users::updated_at.eq(Utc::now()),
+                    users::password_changed_at.eq(Some(now)),
+                    users::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
@@ -555,6 +561,7 @@ pub async fn bootstrap_owner(
                 Some(hash),
                 GlobalRole::Owner,
                 Address::Trusted,
+                now,
             )
             .await
         }

@@ -18,7 +18,9 @@ async fn tenant(db: &TestDb, slug: &str) -> TenantId {
         email: format!("owner@{slug}.example.com"),
         password: "correct horse battery".into(),
     };
-    let (tenant, _) = sign_up(&mut conn, &input, None).await.unwrap();
+    let (tenant, _) = sign_up(&mut conn, &input, None, chrono::Utc::now())
+        .await
+        .unwrap();
     let mut conn = db.conn().await;
     diesel::insert_into(groups::table)
         .values((

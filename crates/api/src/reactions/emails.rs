@@ -33,9 +33,13 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         let state = s.clone();
         async move {
             let mut conn = guild_db::connect(&state.db).await?;
-            let minted =
-                recovery::mint_invite(&mut conn, TenantId(event.tenant_id), UserId(event.user_id))
-                    .await?;
+            let minted = recovery::mint_invite(
+                &mut conn,
+                TenantId(event.tenant_id),
+                UserId(event.user_id),
+                state.clock.now(),
+            )
+            .await?;
             match minted {
                 Some(minted) => deliver(&state, invite_email(&state, &minted)).await,
                 None => Ok(()),
@@ -49,7 +53,9 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             let state = s.clone();
             async move {
                 let mut conn = guild_db::connect(&state.db).await?;
-                match recovery::mint_reset(&mut conn, UserId(event.user_id)).await? {
+                match recovery::mint_reset(&mut conn, UserId(event.user_id), state.clock.now())
+                    .await?
+                {
                     Some(minted) => deliver(&state, reset_email(&state, &minted)).await,
                     None => Ok(()),
                 }
@@ -63,7 +69,13 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             let state = s.clone();
             async move {
                 let mut conn = guild_db::connect(&state.db).await?;
-                match recovery::mint_verification(&mut conn, UserId(event.user_id)).await? {
+                match recovery::mint_verification(
+                    &mut conn,
+                    UserId(event.user_id),
+                    state.clock.now(),
+                )
+                .await?
+                {
                     Some(minted) => deliver(&state, verification_email(&state, &minted)).await,
                     None => Ok(()),
                 }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::AssetId;
 use guild_learning::media::{self, Removal, RemoveAssetBlob};
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +40,7 @@ async fn sweep_tenant(
     let (abandoned, orphaned) = guild_db::tenant_transaction(conn, tenant, async |c| {
         let abandoned = media::abandon_uploads(c, t, now).await?;
         let files = guild_assessment::assignments::orphaned_files(c, t, before).await?;
-        let orphaned = media::remove_assets(c, t, &files, "orphaned_assignment_file").await?;
+        let orphaned = media::remove_assets(c, t, &files, "orphaned_assignment_file", now).await?;
         Ok::<_, guild_assessment::AssessmentError>((abandoned, orphaned))
     })
     .await?;
@@ -67,16 +68,18 @@ async fn sweep_tenant(
 pub fn register(registry: &mut Registry, state: &AppState) {
     let pool = state.db.clone();
     let blobs = state.blobs.clone();
+    let clock = state.clock.clone();
     registry.on_job(move |run, job: RemoveAssetBlob| {
         let pool = pool.clone();
         let blobs = blobs.clone();
+        let clock = clock.clone();
         async move {
             let tenant = run
                 .tenant_id
                 .ok_or_else(|| HandlerError::from("the job has no tenant"))?;
             let mut conn = guild_db::connect(&pool).await?;
             let plan = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                media::plan_removal(c, tenant.into_uuid(), job.asset_id).await
+                media::plan_removal(c, tenant.into_uuid(), AssetId(job.asset_id)).await
             })
             .await?;
             let Removal::DeleteBlobs(keys) = plan else {
@@ -89,7 +92,14 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             let last = run.attempt >= <RemoveAssetBlob as guild_db::jobs::Job>::MAX_ATTEMPTS;
             if result.is_ok() || last {
                 guild_db::tenant_transaction(&mut conn, tenant, async |c| {
-                    media::finish_removal(c, tenant.into_uuid(), job.asset_id, &result).await
+                    media::finish_removal(
+                        c,
+                        tenant.into_uuid(),
+                        AssetId(job.asset_id),
+                        &result,
+                        clock.now(),
+                    )
+                    .await
                 })
                 .await?;
             }

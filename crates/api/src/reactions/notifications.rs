@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use guild_assessment::events::{AssignmentGraded, AssignmentSubmitted, QuizPassed};
 use guild_db::worker::{HandlerError, Registry};
 use guild_gamification::events::{RankChanged, RedemptionApproved, RedemptionRejected};
-use guild_kernel::{TenantId, UserId};
+use guild_kernel::{RewardId, TenantId, UserId};
 use guild_learning::audience::{self, ModuleAvailable};
 use guild_learning::versions::ModuleUpdated;
 use guild_notifications::inbox::{self, Broadcast, NewNotification};
@@ -490,7 +490,9 @@ async fn notify(state: &AppState, draft: Draft) -> Result<(), HandlerError> {
     let published = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         let name = match draft.subject {
             Subject::Module(id) => module_title(conn, tenant, id).await?,
-            Subject::Reward(id) => guild_gamification::rewards::title_of(conn, tenant, id).await?,
+            Subject::Reward(id) => {
+                guild_gamification::rewards::title_of(conn, tenant, RewardId(id)).await?
+            }
             Subject::Nothing => Some(String::new()),
         };
         // The module or reward was deleted since: nothing to tell about.

@@ -155,7 +155,7 @@ pub(crate) async fn revoke_api_key(
 ) -> Result<web::Json<ApiKeyDto>, ApiError> {
     let id = path.into_inner();
     let key = ctx
-        .write(async |conn| api_keys::revoke(conn, &ctx.actor, id).await)
+        .write(async |conn| api_keys::revoke(conn, &ctx.actor, id, ctx.now).await)
         .await?;
     Ok(web::Json(key.into()))
 }

@@ -17,7 +17,7 @@ use guild_assessment::submissions::{
     self, GradeInput, ReviewItem, RubricChoice, Submission, SubmissionInput, SubmissionSort,
     SubmissionStatus,
 };
-use guild_kernel::PageRequest;
+use guild_kernel::{AssetId, PageRequest};
 use guild_learning::media;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -448,7 +448,9 @@ pub(crate) async fn update_assignment(
     let id = path.into_inner();
     let input = AssignmentInput::from(body.into_inner());
     let updated = ctx
-        .write(async |conn| assignments::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .write(async |conn| {
+            assignments::update(conn, &ctx.actor, id, if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(AssignmentDto::from(updated)).into())
 }
@@ -618,7 +620,14 @@ pub(crate) async fn upload_assignment_file(
         .map_err(blob_error)?;
     let stored = once(&ctx, &key, StatusCode::CREATED, async |conn| {
         assignments::record_file(
-            conn, &ctx.actor, id, asset_id, &file_name, size, file_type, quota,
+            conn,
+            &ctx.actor,
+            id,
+            AssetId(asset_id),
+            &file_name,
+            size,
+            file_type,
+            quota,
         )
         .await
         .map(SubmissionFileDto::from)
@@ -901,7 +910,7 @@ pub(crate) async fn download_submission_file(
 ) -> Result<HttpResponse, ApiError> {
     let (submission, asset) = path.into_inner();
     let (key, file_name, content_type) = ctx
-        .write(async |conn| submissions::file(conn, &ctx.actor, submission, asset).await)
+        .write(async |conn| submissions::file(conn, &ctx.actor, submission, AssetId(asset)).await)
         .await?;
     let url = ctx
         .state

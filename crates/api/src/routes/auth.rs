@@ -177,6 +177,7 @@ pub(crate) async fn sign_up(
             password: body.password.clone(),
         },
         request_id,
+        state.clock.now(),
     )
     .await?;
     let session = sessions::login(
@@ -184,6 +185,7 @@ pub(crate) async fn sign_up(
         &body.email,
         &body.password,
         Some(TenantId(tenant.id)),
+        state.clock.now(),
     )
     .await?;
     debug_assert_eq!(session.user_id, user);
@@ -258,6 +260,7 @@ pub(crate) async fn sign_in(
         &body.email,
         &body.password,
         body.tenant_id.map(TenantId),
+        state.clock.now(),
     )
     .await
     {
@@ -311,8 +314,13 @@ pub(crate) async fn refresh_session(
     let body = body.into_inner();
     limit_token_use(&state, &req, "refresh").await?;
     let mut conn = guild_db::connect(&state.db).await?;
-    let session =
-        sessions::refresh(&mut conn, &body.refresh_token, body.tenant_id.map(TenantId)).await?;
+    let session = sessions::refresh(
+        &mut conn,
+        &body.refresh_token,
+        body.tenant_id.map(TenantId),
+        state.clock.now(),
+    )
+    .await?;
     Ok(web::Json(token_pair(&state, session)?))
 }
 
@@ -342,7 +350,12 @@ pub(crate) async fn sign_out(
     body: ValidJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = guild_db::connect(&state.db).await?;
-    sessions::logout(&mut conn, &body.into_inner().refresh_token).await?;
+    sessions::logout(
+        &mut conn,
+        &body.into_inner().refresh_token,
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -519,8 +532,13 @@ pub(crate) async fn accept_invite(
     let body = body.into_inner();
     limit_token_use(&state, &req, "accept-invite").await?;
     let mut conn = guild_db::connect(&state.db).await?;
-    let session =
-        guild_tenancy::recovery::accept_invite(&mut conn, &body.token, &body.password).await?;
+    let session = guild_tenancy::recovery::accept_invite(
+        &mut conn,
+        &body.token,
+        &body.password,
+        state.clock.now(),
+    )
+    .await?;
     state.actors.forget_user(session.user_id);
     Ok(web::Json(token_pair(&state, session)?))
 }
@@ -569,7 +587,8 @@ pub(crate) async fn verify_email(
 ) -> Result<HttpResponse, ApiError> {
     limit_token_use(&state, &req, "verify-email").await?;
     let mut conn = guild_db::connect(&state.db).await?;
-    guild_tenancy::recovery::verify_email(&mut conn, &body.into_inner().token).await?;
+    guild_tenancy::recovery::verify_email(&mut conn, &body.into_inner().token, state.clock.now())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -662,7 +681,13 @@ pub(crate) async fn accept_my_invitation(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MembershipDto>, ApiError> {
     let mut conn = guild_db::connect(&state.db).await?;
-    let m = guild_tenancy::invitations::accept(&mut conn, user.user_id, TenantId(*path)).await?;
+    let m = guild_tenancy::invitations::accept(
+        &mut conn,
+        user.user_id,
+        TenantId(*path),
+        state.clock.now(),
+    )
+    .await?;
     Ok(web::Json(MembershipDto::from(m)))
 }
 
@@ -777,8 +802,13 @@ pub(crate) async fn confirm_password_reset(
     let body = body.into_inner();
     limit_token_use(&state, &req, "reset-confirm").await?;
     let mut conn = guild_db::connect(&state.db).await?;
-    let user =
-        guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password).await?;
+    let user = guild_tenancy::recovery::reset_password(
+        &mut conn,
+        &body.token,
+        &body.password,
+        state.clock.now(),
+    )
+    .await?;
     state.actors.forget_user(user);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -833,6 +863,7 @@ pub(crate) async fn change_password(
         user.user_id,
         &body.current_password,
         &body.new_password,
+        state.clock.now(),
     )
     .await?;
     state.actors.forget_user(user.user_id);

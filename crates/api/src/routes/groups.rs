@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{PageRequest, UserId};
+use guild_kernel::{GroupId, PageRequest, UserId};
 use guild_tenancy::groups::{self, Group};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -177,7 +177,7 @@ pub(crate) async fn get_group(
 ) -> Result<web::Json<GroupDto>, ApiError> {
     let id = path.into_inner();
     let group = ctx
-        .write(async |conn| groups::get(conn, &ctx.actor, id).await)
+        .write(async |conn| groups::get(conn, &ctx.actor, GroupId(id)).await)
         .await?;
     Ok(web::Json(group.into()))
 }
@@ -201,7 +201,15 @@ pub(crate) async fn update_group(
     let b = body.into_inner();
     let group = ctx
         .write(async |conn| {
-            groups::update(conn, &ctx.actor, id, b.name.as_deref(), b.color.as_deref()).await
+            groups::update(
+                conn,
+                &ctx.actor,
+                GroupId(id),
+                b.name.as_deref(),
+                b.color.as_deref(),
+                ctx.now,
+            )
+            .await
         })
         .await?;
     Ok(web::Json(group.into()))
@@ -221,7 +229,7 @@ pub(crate) async fn delete_group(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    ctx.write(async |conn| groups::delete(conn, &ctx.actor, id).await)
+    ctx.write(async |conn| groups::delete(conn, &ctx.actor, GroupId(id)).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
@@ -246,7 +254,7 @@ pub(crate) async fn add_group_members(
     let id = path.into_inner();
     let users: Vec<UserId> = body.into_inner().user_ids.into_iter().map(UserId).collect();
     let group = ctx
-        .write(async |conn| groups::add_members(conn, &ctx.actor, id, &users).await)
+        .write(async |conn| groups::add_members(conn, &ctx.actor, GroupId(id), &users).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(group.into()))
@@ -270,7 +278,7 @@ pub(crate) async fn remove_group_members(
     let id = path.into_inner();
     let users: Vec<UserId> = body.into_inner().user_ids.into_iter().map(UserId).collect();
     let group = ctx
-        .write(async |conn| groups::remove_members(conn, &ctx.actor, id, &users).await)
+        .write(async |conn| groups::remove_members(conn, &ctx.actor, GroupId(id), &users).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(group.into()))

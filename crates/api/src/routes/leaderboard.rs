@@ -127,7 +127,15 @@ pub(crate) async fn get_leaderboard(
         cursor: q.cursor,
     };
     ctx.read(async |conn| {
-        leaderboard::board(conn, &ctx.actor, period, q.group_id, &page, ctx.now).await
+        leaderboard::board(
+            conn,
+            &ctx.actor,
+            period,
+            q.group_id.map(guild_kernel::GroupId),
+            &page,
+            ctx.now,
+        )
+        .await
     })
     .await
     .map(|board| web::Json(board.into()))

@@ -9,8 +9,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use guild_kernel::PageRequest;
-use guild_kernel::ports::BlobError;
+use guild_kernel::{AssetId, ports::BlobError};
+use guild_kernel::{PageRequest, SectionId};
 use guild_learning::media::{
     self, Asset, AssetFilter, AssetKind, AssetStatus, Attachment, NewUpload, Stored, Usage,
     UsageKind,
@@ -384,7 +384,7 @@ pub(crate) async fn complete_media_upload(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let asset = ctx
-        .write(async |conn| media::pending_upload(conn, &ctx.actor, id).await)
+        .write(async |conn| media::pending_upload(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     if asset.status != AssetStatus::Processing {
         return Ok(HttpResponse::Ok().json(AssetDto::from(asset)));
@@ -410,7 +410,9 @@ pub(crate) async fn complete_media_upload(
         Err(e) => return Err(blob_error(e)),
     };
     let (asset, failure) = ctx
-        .write(async |conn| media::complete_upload(conn, &ctx.actor, id, &stored).await)
+        .write(async |conn| {
+            media::complete_upload(conn, &ctx.actor, AssetId(id), &stored, ctx.now).await
+        })
         .await?;
     if let Some(failure) = failure {
         if matches!(stored, Stored::Found { .. })
@@ -487,7 +489,7 @@ pub(crate) async fn get_media(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (asset, used) = ctx
-        .write(async |conn| media::get(conn, &ctx.actor, id).await)
+        .write(async |conn| media::get(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     Ok(HttpResponse::Ok().json(AssetDetailDto {
         asset: AssetDto::from(asset),
@@ -523,7 +525,7 @@ pub(crate) async fn delete_media(
     let ids = [path.into_inner()];
     let force = query.force;
     let mut deleted = ctx
-        .write(async |conn| media::delete(conn, &ctx.actor, &ids, force).await)
+        .write(async |conn| media::delete(conn, &ctx.actor, &ids, force, ctx.now).await)
         .await?;
     Ok(HttpResponse::Accepted().json(AssetDto::from(deleted.remove(0))))
 }
@@ -565,7 +567,7 @@ pub(crate) async fn delete_media_in_bulk(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let deleted = ctx
-        .write(async |conn| media::delete(conn, &ctx.actor, &body.ids, body.force).await)
+        .write(async |conn| media::delete(conn, &ctx.actor, &body.ids, body.force, ctx.now).await)
         .await?;
     Ok(HttpResponse::Accepted().json(AssetList {
         data: deleted.into_iter().map(AssetDto::from).collect(),
@@ -599,7 +601,7 @@ pub(crate) async fn download_media(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let asset = ctx
-        .write(async |conn| media::downloadable(conn, &ctx.actor, id).await)
+        .write(async |conn| media::downloadable(conn, &ctx.actor, AssetId(id)).await)
         .await?;
     let url = ctx
         .state
@@ -656,7 +658,9 @@ pub(crate) async fn list_attachments(
     let (module, section) = path.into_inner();
     let page = PageRequest::from(&page.into_inner());
     let list = ctx
-        .write(async |conn| media::attachments(conn, &ctx.actor, module, section, &page).await)
+        .write(async |conn| {
+            media::attachments(conn, &ctx.actor, module, SectionId(section), &page).await
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(list, AttachmentDto::from)))
 }
@@ -694,9 +698,17 @@ pub(crate) async fn attach_asset(
     let (module, section) = path.into_inner();
     let body = body.into_inner();
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        media::attach(conn, &ctx.actor, module, section, body.asset_id, body.title)
-            .await
-            .map(AttachmentDto::from)
+        media::attach(
+            conn,
+            &ctx.actor,
+            module,
+            SectionId(section),
+            AssetId(body.asset_id),
+            body.title,
+            ctx.now,
+        )
+        .await
+        .map(AttachmentDto::from)
     })
     .await
 }
@@ -715,8 +727,18 @@ pub(crate) async fn detach_asset(
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (module, section, attachment) = path.into_inner();
-    ctx.write(async |conn| media::detach(conn, &ctx.actor, module, section, attachment).await)
-        .await?;
+    ctx.write(async |conn| {
+        media::detach(
+            conn,
+            &ctx.actor,
+            module,
+            SectionId(section),
+            attachment,
+            ctx.now,
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

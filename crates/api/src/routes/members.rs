@@ -201,7 +201,7 @@ pub(crate) async fn invite_member(
         group_ids: b.group_ids,
     };
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        members::invite(conn, &ctx.actor, &invite, &ctx.state.invite_caps)
+        members::invite(conn, &ctx.actor, &invite, &ctx.state.invite_caps, ctx.now)
             .await
             .map(MemberDto::from)
     })
@@ -257,7 +257,7 @@ pub(crate) async fn change_member_role(
 ) -> Result<web::Json<MemberDto>, ApiError> {
     let (user, role) = (UserId(path.into_inner()), body.into_inner().role);
     let member = ctx
-        .write(async |conn| members::change_role(conn, &ctx.actor, user, role).await)
+        .write(async |conn| members::change_role(conn, &ctx.actor, user, role, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
@@ -293,7 +293,7 @@ pub(crate) async fn set_member_manager(
         body.into_inner().manager_id.map(UserId),
     );
     let member = ctx
-        .write(async |conn| members::set_manager(conn, &ctx.actor, user, manager).await)
+        .write(async |conn| members::set_manager(conn, &ctx.actor, user, manager, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
@@ -316,7 +316,7 @@ pub(crate) async fn deactivate_member(
 ) -> Result<web::Json<MemberDto>, ApiError> {
     let user = UserId(path.into_inner());
     let member = ctx
-        .write(async |conn| members::set_active(conn, &ctx.actor, user, false).await)
+        .write(async |conn| members::set_active(conn, &ctx.actor, user, false, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
@@ -339,7 +339,7 @@ pub(crate) async fn reactivate_member(
 ) -> Result<web::Json<MemberDto>, ApiError> {
     let user = UserId(path.into_inner());
     let member = ctx
-        .write(async |conn| members::set_active(conn, &ctx.actor, user, true).await)
+        .write(async |conn| members::set_active(conn, &ctx.actor, user, true, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(member.into()))
@@ -362,7 +362,7 @@ pub(crate) async fn remove_member(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId(path.into_inner());
-    ctx.write(async |conn| members::remove(conn, &ctx.actor, user).await)
+    ctx.write(async |conn| members::remove(conn, &ctx.actor, user, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(HttpResponse::NoContent().finish())
@@ -388,7 +388,7 @@ pub(crate) async fn erase_member(
     ctx.write(async |conn| members::check_erasable(conn, &ctx.actor, user).await)
         .await?;
     let mut conn = guild_db::connect(&ctx.state.db).await?;
-    members::erase_account(&mut conn, user).await?;
+    members::erase_account(&mut conn, user, ctx.now).await?;
     drop(conn);
     ctx.write(async |conn| members::record_erasure(conn, &ctx.actor, user).await)
         .await?;
@@ -536,6 +536,7 @@ pub(crate) async fn import_members(
                 &b.csv,
                 b.dry_run,
                 &ctx.state.invite_caps,
+                ctx.now,
             )
             .await
         })

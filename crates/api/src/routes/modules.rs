@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::PageRequest;
+use guild_kernel::{GroupId, PageRequest, SectionId};
 use guild_learning::modules::{
     self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
 };
@@ -414,7 +414,7 @@ pub(crate) async fn create_module(
 pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let module = ctx
-        .write(async |conn| modules::open(conn, &ctx.actor, id).await)
+        .write(async |conn| modules::open(conn, &ctx.actor, id, ctx.now).await)
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
 }
@@ -440,7 +440,9 @@ pub(crate) async fn update_module(
     let id = path.into_inner();
     let input = ModuleInput::from(body.into_inner());
     let module = ctx
-        .write(async |conn| modules::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .write(async |conn| {
+            modules::update(conn, &ctx.actor, id, if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
 }
@@ -494,7 +496,7 @@ pub(crate) async fn set_module_status(
     let status = body.status;
     let module = ctx
         .write(async |conn| {
-            modules::set_status(conn, &ctx.actor, id, if_match.0, status, &note).await
+            modules::set_status(conn, &ctx.actor, id, if_match.0, status, &note, ctx.now).await
         })
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
@@ -660,7 +662,15 @@ pub(crate) async fn assign_module(
     let b = body.into_inner();
     let module = ctx
         .write(async |conn| {
-            modules::assign(conn, &ctx.actor, id, group, b.deadline_days, b.is_mandatory).await
+            modules::assign(
+                conn,
+                &ctx.actor,
+                id,
+                GroupId(group),
+                b.deadline_days,
+                b.is_mandatory,
+            )
+            .await
         })
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
@@ -682,7 +692,7 @@ pub(crate) async fn unassign_module(
 ) -> Result<HttpResponse, ApiError> {
     let (id, group) = path.into_inner();
     let module = ctx
-        .write(async |conn| modules::unassign(conn, &ctx.actor, id, group).await)
+        .write(async |conn| modules::unassign(conn, &ctx.actor, id, GroupId(group)).await)
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
 }
@@ -851,7 +861,7 @@ pub(crate) async fn create_section(
     let id = path.into_inner();
     let input = SectionInput::from(body.into_inner());
     let response = once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        sections::create(conn, &ctx.actor, id, &input)
+        sections::create(conn, &ctx.actor, id, &input, ctx.now)
             .await
             .map(SectionDto::from)
     })
@@ -874,7 +884,7 @@ pub(crate) async fn get_section(
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
     let section = ctx
-        .write(async |conn| sections::get(conn, &ctx.actor, module, id).await)
+        .write(async |conn| sections::get(conn, &ctx.actor, module, SectionId(id)).await)
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
 }
@@ -902,7 +912,16 @@ pub(crate) async fn update_section(
     let input = SectionInput::from(body.into_inner());
     let section = ctx
         .write(async |conn| {
-            sections::update(conn, &ctx.actor, module, id, if_match.0, &input).await
+            sections::update(
+                conn,
+                &ctx.actor,
+                module,
+                SectionId(id),
+                if_match.0,
+                &input,
+                ctx.now,
+            )
+            .await
         })
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
@@ -924,8 +943,10 @@ pub(crate) async fn delete_section(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
-    ctx.write(async |conn| sections::delete(conn, &ctx.actor, module, id, if_match.0).await)
-        .await?;
+    ctx.write(async |conn| {
+        sections::delete(conn, &ctx.actor, module, SectionId(id), if_match.0, ctx.now).await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -954,7 +975,7 @@ pub(crate) async fn reorder_sections(
     let id = path.into_inner();
     let order = body.into_inner().ids;
     let list = ctx
-        .write(async |conn| sections::reorder(conn, &ctx.actor, id, &order).await)
+        .write(async |conn| sections::reorder(conn, &ctx.actor, id, &order, ctx.now).await)
         .await?;
     Ok(web::Json(SectionList {
         data: list.into_iter().map(SectionDto::from).collect(),

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{PageRequest, UserId};
+use guild_kernel::{PageRequest, SectionId, UserId};
 use guild_progress::certificates::{self, Certificate, CertificateStatus, Verification};
 use guild_progress::completion::{self as progress, ModuleProgress};
 use guild_progress::dashboard::{self, Dashboard, DashboardModule, RecentModule};
@@ -115,7 +115,7 @@ pub(crate) async fn complete_section(
     let (module, section) = path.into_inner();
     let now = ctx.now;
     once(&ctx, &key, StatusCode::OK, async |conn| {
-        progress::complete_section(conn, &ctx.actor, module, section, now)
+        progress::complete_section(conn, &ctx.actor, module, SectionId(section), now)
             .await
             .map(ModuleProgressDto::from)
     })
@@ -428,7 +428,7 @@ pub(crate) async fn revoke_certificate(
     let id = path.into_inner();
     let reason = body.into_inner().reason;
     let certificate = ctx
-        .write(async |conn| certificates::revoke(conn, &ctx.actor, id, &reason).await)
+        .write(async |conn| certificates::revoke(conn, &ctx.actor, id, &reason, ctx.now).await)
         .await?;
     Ok(HttpResponse::Ok().json(certificate_dto(&ctx.state, certificate)))
 }
@@ -718,7 +718,7 @@ pub(crate) async fn update_self_assessment(
     let body = body.into_inner();
     let saved = ctx
         .write(async |conn| {
-            overrides::assess(conn, &ctx.actor, module, body.rating, &body.note).await
+            overrides::assess(conn, &ctx.actor, module, body.rating, &body.note, ctx.now).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(SelfAssessmentDto::from(saved)))

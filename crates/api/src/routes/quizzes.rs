@@ -14,7 +14,7 @@ use guild_assessment::attempts::{
 use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput, QuestionKind};
 use guild_assessment::quizzes::{self, QuizDetail, QuizInput, ShowAnswers};
 use guild_assessment::scoring::{Answer, ScoringMode};
-use guild_kernel::PageRequest;
+use guild_kernel::{AttemptId, PageRequest, QuizId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -547,7 +547,7 @@ pub(crate) async fn create_quiz(
 pub(crate) async fn get_quiz(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let quiz = ctx
-        .write(async |conn| quizzes::get(conn, &ctx.actor, id).await)
+        .write(async |conn| quizzes::get(conn, &ctx.actor, QuizId(id)).await)
         .await?;
     Ok(Tagged(QuizDto::from(quiz)).into())
 }
@@ -573,7 +573,9 @@ pub(crate) async fn update_quiz(
     let id = path.into_inner();
     let input = QuizInput::from(body.into_inner());
     let quiz = ctx
-        .write(async |conn| quizzes::update(conn, &ctx.actor, id, if_match.0, &input).await)
+        .write(async |conn| {
+            quizzes::update(conn, &ctx.actor, QuizId(id), if_match.0, &input, ctx.now).await
+        })
         .await?;
     Ok(Tagged(QuizDto::from(quiz)).into())
 }
@@ -594,7 +596,7 @@ pub(crate) async fn delete_quiz(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    ctx.write(async |conn| quizzes::delete(conn, &ctx.actor, id, if_match.0).await)
+    ctx.write(async |conn| quizzes::delete(conn, &ctx.actor, QuizId(id), if_match.0).await)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -622,7 +624,7 @@ pub(crate) async fn create_question(
     let quiz = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
     let reply = once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        questions::create(conn, &ctx.actor, quiz, &input)
+        questions::create(conn, &ctx.actor, QuizId(quiz), &input)
             .await
             .map(QuestionDto::from)
     })
@@ -650,7 +652,7 @@ pub(crate) async fn reorder_questions(
     let quiz = path.into_inner();
     let order = body.into_inner().ids;
     let list = ctx
-        .write(async |conn| questions::reorder(conn, &ctx.actor, quiz, &order).await)
+        .write(async |conn| questions::reorder(conn, &ctx.actor, QuizId(quiz), &order).await)
         .await?;
     Ok(web::Json(list.into_iter().map(QuestionDto::from).collect()))
 }
@@ -677,7 +679,18 @@ pub(crate) async fn update_question(
     let (quiz, id) = path.into_inner();
     let input = QuestionInput::from(body.into_inner());
     let question = ctx
-        .write(async |conn| questions::update(conn, &ctx.actor, quiz, id, if_match.0, &input).await)
+        .write(async |conn| {
+            questions::update(
+                conn,
+                &ctx.actor,
+                QuizId(quiz),
+                id,
+                if_match.0,
+                &input,
+                ctx.now,
+            )
+            .await
+        })
         .await?;
     Ok(Tagged(QuestionDto::from(question)).into())
 }
@@ -699,7 +712,7 @@ pub(crate) async fn delete_question(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (quiz, id) = path.into_inner();
-    ctx.write(async |conn| questions::delete(conn, &ctx.actor, quiz, id, if_match.0).await)
+    ctx.write(async |conn| questions::delete(conn, &ctx.actor, QuizId(quiz), id, if_match.0).await)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -938,7 +951,7 @@ pub(crate) async fn start_attempt(
     let quiz = path.into_inner();
     let now = ctx.now;
     // Kept even when the start is then refused: the expired attempt counts either way.
-    ctx.write(async |conn| attempts::close_expired(conn, &ctx.actor, quiz, now).await)
+    ctx.write(async |conn| attempts::close_expired(conn, &ctx.actor, QuizId(quiz), now).await)
         .await?;
     let status = |reply: &StartReply| {
         if reply.resumed {
@@ -948,7 +961,7 @@ pub(crate) async fn start_attempt(
         }
     };
     once(&ctx, &key, status, async |conn| {
-        attempts::start(conn, &ctx.actor, quiz, now)
+        attempts::start(conn, &ctx.actor, QuizId(quiz), now)
             .await
             .map(|started| match started {
                 Started::New(a) => StartReply {
@@ -986,7 +999,7 @@ pub(crate) async fn list_my_attempts(
         cursor: q.cursor,
     };
     let page = ctx
-        .write(async |conn| attempts::mine(conn, &ctx.actor, quiz, &page).await)
+        .write(async |conn| attempts::mine(conn, &ctx.actor, QuizId(quiz), &page).await)
         .await?;
     Ok(web::Json(PageOf::map(page, AttemptSummaryDto::from)))
 }
@@ -1008,7 +1021,7 @@ pub(crate) async fn get_attempt(
 ) -> Result<web::Json<AttemptDto>, ApiError> {
     let id = path.into_inner();
     let view = ctx
-        .write(async |conn| attempts::get(conn, &ctx.actor, id).await)
+        .write(async |conn| attempts::get(conn, &ctx.actor, AttemptId(id)).await)
         .await?;
     Ok(web::Json(view.into()))
 }
@@ -1091,10 +1104,10 @@ pub(crate) async fn submit_attempt(
         .collect();
     let now = ctx.now;
     // Kept even though the submission is then refused: the attempt counts as failed.
-    ctx.write(async |conn| attempts::close_if_expired(conn, &ctx.actor, id, now).await)
+    ctx.write(async |conn| attempts::close_if_expired(conn, &ctx.actor, AttemptId(id), now).await)
         .await?;
     once(&ctx, &key, StatusCode::OK, async |conn| {
-        guild_progress::attempts::submit(conn, &ctx.actor, id, &answers, now)
+        guild_progress::attempts::submit(conn, &ctx.actor, AttemptId(id), &answers, now)
             .await
             .map(AttemptDto::from)
     })
@@ -1239,7 +1252,7 @@ pub(crate) async fn grade_attempt(
     let now = ctx.now;
     let view = ctx
         .write(async |conn| {
-            guild_progress::attempts::grade(conn, &ctx.actor, id, &grades, now).await
+            guild_progress::attempts::grade(conn, &ctx.actor, AttemptId(id), &grades, now).await
         })
         .await?;
     Ok(web::Json(view.into()))

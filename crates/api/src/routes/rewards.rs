@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use guild_gamification::rewards::{self, Reward, RewardInput, RewardSort};
-use guild_kernel::PageRequest;
+use guild_kernel::{PageRequest, RewardId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -242,7 +242,7 @@ pub(crate) async fn create_reward(
 ) -> Result<HttpResponse, ApiError> {
     let input = RewardInput::from(body.into_inner());
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        rewards::create(conn, &ctx.actor, &input)
+        rewards::create(conn, &ctx.actor, &input, ctx.now)
             .await
             .map(RewardDto::from)
     })
@@ -262,7 +262,7 @@ pub(crate) async fn update_reward(
 ) -> Result<web::Json<RewardDto>, ApiError> {
     let id = path.into_inner();
     let input = RewardInput::from(body.into_inner());
-    ctx.write(async |conn| rewards::update(conn, &ctx.actor, id, &input).await)
+    ctx.write(async |conn| rewards::update(conn, &ctx.actor, RewardId(id), &input, ctx.now).await)
         .await
         .map(|r| web::Json(r.into()))
 }
@@ -279,7 +279,7 @@ pub(crate) async fn delete_reward(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    ctx.write(async |conn| rewards::delete(conn, &ctx.actor, id).await)
+    ctx.write(async |conn| rewards::delete(conn, &ctx.actor, RewardId(id)).await)
         .await
         .map(|()| HttpResponse::NoContent().finish())
 }
@@ -331,7 +331,7 @@ pub(crate) async fn redeem_reward(
     key.require()?;
     let id = path.into_inner();
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        rewards::redeem(conn, &ctx.actor, id, ctx.now)
+        rewards::redeem(conn, &ctx.actor, RewardId(id), ctx.now)
             .await
             .map(RedemptionDto::from)
     })

@@ -131,7 +131,7 @@ pub(crate) async fn update_tenant(
         catalog_open: b.catalog_open,
     };
     let tenant = ctx
-        .write(async |conn| tenants::update(conn, &ctx.actor, &changes).await)
+        .write(async |conn| tenants::update(conn, &ctx.actor, &changes, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(tenant.into()))
@@ -145,7 +145,7 @@ pub(crate) async fn update_tenant(
 #[post("/tenant/archive")]
 pub(crate) async fn archive_tenant(ctx: Ctx<Permitted>) -> Result<web::Json<TenantDto>, ApiError> {
     let tenant = ctx
-        .write(async |conn| tenants::archive(conn, &ctx.actor).await)
+        .write(async |conn| tenants::archive(conn, &ctx.actor, ctx.now).await)
         .await?;
     ctx.state.actors.clear_tenant(ctx.actor.tenant_id);
     Ok(web::Json(tenant.into()))

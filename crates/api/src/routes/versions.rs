@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use guild_kernel::ModuleId;
 use guild_learning::versions::{self, ChangeKind, ChangeNote, ChangelogEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -74,7 +75,7 @@ pub(crate) async fn list_module_versions(
     let id = path.into_inner();
     let page = guild_kernel::PageRequest::from(&page.into_inner());
     let entries = ctx
-        .write(async |conn| versions::changelog(conn, &ctx.actor, id, &page).await)
+        .write(async |conn| versions::changelog(conn, &ctx.actor, ModuleId(id), &page).await)
         .await?;
     Ok(HttpResponse::Ok().json(PageOf::map(entries, ChangelogEntryDto::from)))
 }
@@ -105,7 +106,7 @@ pub(crate) async fn publish_module_version(
         kind: Some(body.kind),
     };
     once(&ctx, &key, StatusCode::CREATED, async |conn| {
-        versions::publish_version(conn, &ctx.actor, id, &note)
+        versions::publish_version(conn, &ctx.actor, ModuleId(id), &note, ctx.now)
             .await
             .map(ChangelogEntryDto::from)
     })
@@ -126,7 +127,7 @@ pub(crate) async fn acknowledge_module(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    ctx.write(async |conn| versions::acknowledge(conn, &ctx.actor, id).await)
+    ctx.write(async |conn| versions::acknowledge(conn, &ctx.actor, ModuleId(id), ctx.now).await)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

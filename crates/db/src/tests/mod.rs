@@ -1,5 +1,6 @@
 //! Database-layer tests, each against its own fresh database.
 
+mod clock;
 mod errors;
 mod member_jobs;
 mod migrations;

@@ -167,7 +167,7 @@ pub(crate) async fn update_email_preferences(
             .collect(),
     };
     let prefs = ctx
-        .write(async |conn| preferences::update(conn, &ctx.actor, &changes).await)
+        .write(async |conn| preferences::update(conn, &ctx.actor, &changes, ctx.now).await)
         .await?;
     Ok(web::Json(prefs.into()))
 }
