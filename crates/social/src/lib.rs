@@ -7,6 +7,7 @@
 //! `users`, `groups`) in SQL. What members hear about (notifications, the stream, XP) is done by
 //! the api layer's reactions to this crate's events.
 
+pub mod chat;
 pub mod error;
 
 pub use error::SocialError;
