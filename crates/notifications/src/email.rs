@@ -270,6 +270,7 @@ impl Pending {
                     EntityKind::Redemption => "redemptions",
                     EntityKind::Override => "progress-overrides",
                     EntityKind::ChangelogEntry => "changelog",
+                    EntityKind::ChatRoom => "chat/rooms",
                 };
                 links.app(&format!("/{path}/{id}"))
             }

@@ -45,6 +45,8 @@ guild_kernel::string_enum!(
         AssignmentGraded => "ASSIGNMENT_GRADED",
         /// A submission to an assignment of a module the member mentors awaits grading.
         SubmissionReceived => "SUBMISSION_RECEIVED",
+        /// Someone mentioned the member in a chat room they may read.
+        ChatMention => "CHAT_MENTION",
     }
 );
 
@@ -65,6 +67,8 @@ guild_kernel::string_enum!(
         Override => "OVERRIDE",
         /// An entry of the platform changelog (`/v1/changelog`).
         ChangelogEntry => "CHANGELOG_ENTRY",
+        /// A chat room (`/v1/chat/rooms/{id}`).
+        ChatRoom => "CHAT_ROOM",
     }
 );
 
@@ -97,6 +101,7 @@ impl NotificationType {
             Self::DeadlineReminder => C::DeadlineReminders,
             Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
             Self::CommentReply
+            | Self::ChatMention
             | Self::RadarApproved
             | Self::RadarRejected
             | Self::SuggestionPopular

@@ -11,6 +11,7 @@
 //!   should hear about.
 //! - [`changelog`]: a published changelog entry's SYSTEM notification to every member, in
 //!   per-tenant batches.
+//! - [`social`]: MENTOR_CONFIRMATION XP for an answer a mentor confirmed in a module's chat room.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -27,6 +28,7 @@ pub mod gamification;
 pub mod jobs;
 pub mod media;
 pub mod notifications;
+pub mod social;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {
@@ -36,5 +38,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     gamification::register(registry, state);
     notifications::register(registry, state);
     changelog::register(registry, state);
+    social::register(registry, state);
     jobs::register(registry, state);
 }
