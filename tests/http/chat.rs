@@ -85,7 +85,10 @@ fn chat_event(frame: &str) -> Option<(String, Value)> {
         return None;
     }
     let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
-    Some((kind.to_owned(), serde_json::from_str(data).expect("json data")))
+    Some((
+        kind.to_owned(),
+        serde_json::from_str(data).expect("json data"),
+    ))
 }
 
 /// No chat event arrives within a moment.
@@ -146,9 +149,20 @@ async fn a_module_room_is_read_by_whoever_sees_the_module_and_by_nobody_else() {
     assert_problem(&sent, 404, "room_not_found");
 
     // The owner (ADMIN and above) joins as a moderator; Ann's message reaches both, not Bob.
-    let owner_room = open(&app, &owner, json!({ "kind": "MODULE", "module_id": module })).await;
+    let owner_room = open(
+        &app,
+        &owner,
+        json!({ "kind": "MODULE", "module_id": module }),
+    )
+    .await;
     assert_eq!(owner_room["moderator"], true);
-    let message = say(&app, &ann, &room, json!({ "body": "Where is the checklist?" })).await;
+    let message = say(
+        &app,
+        &ann,
+        &room,
+        json!({ "body": "Where is the checklist?" }),
+    )
+    .await;
     assert_eq!(message["seq"], 1);
     let owner_id = app.me_id(&owner).await;
     assert_eq!(chat_events_of(&app, &ann_id).await, 1);
@@ -182,7 +196,8 @@ async fn a_module_room_is_read_by_whoever_sees_the_module_and_by_nobody_else() {
     )
     .await;
     assert_problem(
-        &app.get(&format!("/v1/chat/rooms/{room}/messages"), &ann).await,
+        &app.get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
+            .await,
         404,
         "room_not_found",
     );
@@ -214,7 +229,10 @@ async fn a_module_room_is_read_by_whoever_sees_the_module_and_by_nobody_else() {
         .await;
     assert_problem(&opened, 404, "module_not_found");
     let deleted = app
-        .delete(&format!("/v1/chat/rooms/{room}/messages/{message_id}"), &other)
+        .delete(
+            &format!("/v1/chat/rooms/{room}/messages/{message_id}"),
+            &other,
+        )
         .await;
     assert_problem(&deleted, 404, "room_not_found");
     let direct = app
@@ -346,7 +364,10 @@ async fn two_hundred_concurrent_sends_are_all_stored_and_reach_every_subscriber_
         .collect();
     assert_eq!(
         ids,
-        orders[0].iter().map(|(_, id)| id.clone()).collect::<Vec<_>>()
+        orders[0]
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect::<Vec<_>>()
     );
 }
 
@@ -375,7 +396,13 @@ async fn question_and_answer() -> Qa {
     let mentor_view = open(&app, &mia, json!({ "kind": "MODULE", "module_id": module })).await;
     assert_eq!(mentor_view["mentor"], true);
     assert_eq!(mentor_view["moderator"], true);
-    let question = say(&app, &ann, &room, json!({ "body": "Max load on the lift?" })).await;
+    let question = say(
+        &app,
+        &ann,
+        &room,
+        json!({ "body": "Max load on the lift?" }),
+    )
+    .await;
     let answer = say(
         &app,
         &bob,
@@ -437,7 +464,11 @@ async fn a_confirmed_answer_earns_its_author_xp_once_and_nobody_confirms_their_o
     let history = app
         .get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
         .await;
-    assert_eq!(history.json["data"][1]["confirmed"], true, "{}", history.text);
+    assert_eq!(
+        history.json["data"][1]["confirmed"], true,
+        "{}",
+        history.text
+    );
 
     app.run_worker().await;
     let awards = format!(
@@ -559,11 +590,16 @@ async fn read_markers_give_unread_counts_for_every_room_in_one_request() {
     // A direct conversation Ann opened reaches Bob without his opening it.
     let direct = id(&open(&app, &ann, json!({ "kind": "DIRECT", "member_id": bob_id })).await);
     say(&app, &ann, &direct, json!({ "body": "psst" })).await;
-    let again = open(&app, &bob, json!({ "kind": "DIRECT", "member_id": app.me_id(&ann).await }))
-        .await;
+    let again = open(
+        &app,
+        &bob,
+        json!({ "kind": "DIRECT", "member_id": app.me_id(&ann).await }),
+    )
+    .await;
     assert_eq!(id(&again), direct, "one conversation per pair");
     assert_problem(
-        &app.get(&format!("/v1/chat/rooms/{direct}/messages"), &cid).await,
+        &app.get(&format!("/v1/chat/rooms/{direct}/messages"), &cid)
+            .await,
         404,
         "room_not_found",
     );
@@ -593,25 +629,19 @@ async fn read_markers_give_unread_counts_for_every_room_in_one_request() {
     let raw = instance(app.state.clone()).await;
     let mut other_device = open_stream(&raw, &bob, None).await;
     let read = format!("/v1/chat/rooms/{room}/read");
-    let marked = app
-        .put(&read, &bob, json!({ "message_id": sent[1] }))
-        .await;
+    let marked = app.put(&read, &bob, json!({ "message_id": sent[1] })).await;
     assert_eq!(marked.status, 200, "{}", marked.text);
     assert_eq!(marked.json["last_read_seq"], 2);
     let (kind, data) = next_chat(&mut other_device).await;
     assert_eq!(kind, "chat.read_marker");
     assert_eq!(data["last_read_seq"], 2);
     // It never moves back.
-    let back = app
-        .put(&read, &bob, json!({ "message_id": sent[0] }))
-        .await;
+    let back = app.put(&read, &bob, json!({ "message_id": sent[0] })).await;
     assert_eq!(back.json["last_read_seq"], 2);
     no_chat_within(&mut other_device).await;
     let list = app.get("/v1/chat/rooms", &bob).await.json;
     assert_eq!(unread(&list, &room), Some(1));
-    let elsewhere = app
-        .put(&read, &bob, json!({ "message_id": direct }))
-        .await;
+    let elsewhere = app.put(&read, &bob, json!({ "message_id": direct })).await;
     assert_problem(&elsewhere, 422, "validation_failed");
 }
 
@@ -677,20 +707,38 @@ async fn history_pages_both_ways_and_search_finds_words_in_one_room() {
     let search = |q: &str| app.get(&format!("/v1/chat/rooms/{room}/search?q={q}"), &owner);
     let found = search("forklift").await;
     assert_eq!(found.status, 200, "{}", found.text);
-    let found: Vec<String> = found.json["data"].as_array().unwrap().iter().map(id).collect();
+    let found: Vec<String> = found.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
     assert_eq!(found, [ids[2].clone(), ids[0].clone()], "newest first");
     let deleted = app
-        .delete(&format!("/v1/chat/rooms/{room}/messages/{}", ids[2]), &owner)
+        .delete(
+            &format!("/v1/chat/rooms/{room}/messages/{}", ids[2]),
+            &owner,
+        )
         .await;
     assert_eq!(deleted.status, 204);
     let found = search("forklift").await;
-    assert_eq!(found.json["data"].as_array().unwrap().len(), 1, "{}", found.text);
+    assert_eq!(
+        found.json["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        found.text
+    );
     // Another room's messages are not searched.
     let other = app.owner("globex").await;
     let theirs = tenant_room(&app, &other).await;
     say(&app, &other, &theirs, json!({ "body": "forklift" })).await;
     let found = search("forklift").await;
-    assert_eq!(found.json["data"].as_array().unwrap().len(), 1, "{}", found.text);
+    assert_eq!(
+        found.json["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        found.text
+    );
 }
 
 #[actix_web::test]
@@ -771,17 +819,28 @@ async fn limits_hold_on_text_attachments_and_new_direct_conversations() {
         .await;
     assert_problem(&attached, 422, "validation_failed");
     // An asset Ann may not download is not hers to attach.
-    let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
+    let pdf =
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
     let asset = app
         .upload("/v1/media", &owner, "notes.pdf", pdf, Some("Notes"))
         .await;
     assert_eq!(asset.status, 201, "{}", asset.text);
     let asset = id(&asset.json);
     let theirs = app
-        .post(&uri, &ann, json!({ "body": "look", "attachments": [asset] }))
+        .post(
+            &uri,
+            &ann,
+            json!({ "body": "look", "attachments": [asset] }),
+        )
         .await;
     assert_problem(&theirs, 422, "validation_failed");
-    let own = say(&app, &owner, &room, json!({ "body": "look", "attachments": [asset] })).await;
+    let own = say(
+        &app,
+        &owner,
+        &room,
+        json!({ "body": "look", "attachments": [asset] }),
+    )
+    .await;
     assert_eq!(own["attachments"][0], asset.as_str());
     let unknown = app
         .post(&uri, &ann, json!({ "body": "hi", "tenant_id": asset }))
@@ -801,7 +860,7 @@ async fn limits_hold_on_text_attachments_and_new_direct_conversations() {
             .unwrap()
             .iter()
             .filter(|m| m["email"].as_str().is_some_and(|e| e.starts_with("bulk")))
-            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .map(|m| m["user_id"].as_str().unwrap().to_owned())
             .collect()
     };
     assert_eq!(ids.len(), 31);
@@ -816,7 +875,11 @@ async fn limits_hold_on_text_attachments_and_new_direct_conversations() {
         )
         .await;
     assert_problem(&over, 422, "validation_failed");
-    assert!(over.text.contains("direct_room_limit_reached"), "{}", over.text);
+    assert!(
+        over.text.contains("direct_room_limit_reached"),
+        "{}",
+        over.text
+    );
 }
 
 #[actix_web::test]

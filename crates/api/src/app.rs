@@ -23,9 +23,10 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, api_keys, assignments, audit, auth, changelog, chat, compliance, email, gamification, groups,
-    jobs, leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
-    presence, progress, quizzes, redemptions, rewards, stream, tenants, xp,
+    V1, api_keys, assignments, audit, auth, changelog, chat, compliance, email, gamification,
+    groups, jobs, leaderboard, me, media, members, module_categories, modules,
+    notification_templates, ops, presence, progress, quizzes, redemptions, rewards, stream,
+    tenants, xp,
 };
 use crate::state::AppState;
 

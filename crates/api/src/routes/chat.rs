@@ -523,7 +523,11 @@ pub(crate) async fn list_chat_messages(
         .write(async |conn| messages::history(conn, &ctx.actor, room, from, limit).await)
         .await?;
     Ok(web::Json(ChatHistoryDto {
-        data: page.messages.into_iter().map(ChatMessageDto::from).collect(),
+        data: page
+            .messages
+            .into_iter()
+            .map(ChatMessageDto::from)
+            .collect(),
         has_more: page.more,
     }))
 }
@@ -666,9 +670,11 @@ pub(crate) async fn delete_chat_message(
             let Some(change) = messages::delete(conn, &ctx.actor, room, id, now).await? else {
                 return Ok::<_, ChatFailure>(Vec::new());
             };
-            Ok(push_change(conn, tenant, "chat.message_deleted", &change, now)
-                .await?
-                .1)
+            Ok(
+                push_change(conn, tenant, "chat.message_deleted", &change, now)
+                    .await?
+                    .1,
+            )
         })
         .await?;
     publish_all(&ctx, &events).await;

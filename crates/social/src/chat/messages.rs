@@ -15,8 +15,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{
-    chat_confirmed_answers as ca, chat_message_edits as ce, chat_messages as cm,
-    chat_rooms as r, media_assets, memberships, users,
+    chat_confirmed_answers as ca, chat_message_edits as ce, chat_messages as cm, chat_rooms as r,
+    media_assets, memberships, users,
 };
 use guild_kernel::{Actor, DomainEvent, UserId};
 use serde::{Deserialize, Serialize};
@@ -216,9 +216,11 @@ async fn resolve_mentions(
         .filter(
             memberships::user_id
                 .eq_any(&ids)
-                .or(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(users.email) = ANY(")
-                    .bind::<diesel::sql_types::Array<Text>, _>(&emails)
-                    .sql(")")),
+                .or(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("lower(users.email) = ANY(")
+                        .bind::<diesel::sql_types::Array<Text>, _>(&emails)
+                        .sql(")"),
+                ),
         )
         .select(memberships::user_id)
         .load(conn)
@@ -304,11 +306,9 @@ pub async fn send(
     let body = check_text(&input.body)?;
     let RoomAccess { room, .. } = rooms::access(conn, actor, room).await?;
     if let Some(reply_to) = input.reply_to {
-        in_room(conn, actor, room.id, reply_to)
-            .await
-            .map_err(|_| {
-                SocialError::invalid("reply_to", "not_in_room", "not a message of this room")
-            })?;
+        in_room(conn, actor, room.id, reply_to).await.map_err(|_| {
+            SocialError::invalid("reply_to", "not_in_room", "not a message of this room")
+        })?;
     }
     let attachments = check_attachments(conn, actor, &input.attachments).await?;
     let mentions = resolve_mentions(conn, actor, &body).await?;

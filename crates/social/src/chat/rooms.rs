@@ -273,7 +273,8 @@ async fn open_direct(
         .await?)
 }
 
-/// Makes the actor's read marker at the room's last message, unless they have one.
+/// Makes the actor's read marker at the room's last message (a direct conversation's at its
+/// start: every message in it was written to them), unless they have one.
 async fn join(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -287,7 +288,11 @@ async fn join(
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(room.id)
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
-    .bind::<BigInt, _>(room.last_seq)
+    .bind::<BigInt, _>(if room.kind == RoomKind::Direct {
+        0
+    } else {
+        room.last_seq
+    })
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await?;
