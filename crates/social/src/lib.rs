@@ -18,3 +18,6 @@ pub mod chat;
 pub mod error;
 
 pub use error::SocialError;
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ use guild_learning::LearningError;
 
 use crate::SocialError;
 
+pub mod demo;
 pub mod messages;
 pub mod rooms;
 
