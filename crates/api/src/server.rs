@@ -150,6 +150,10 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.limits.tenant = Some(per_minute(config.tenant_requests_per_min));
     state.limits.api_key = Some(per_minute(config.api_key_requests_per_min));
     state.limits.stream_tickets = per_minute(config.stream_tickets_per_min);
+    state.limits.chat_messages = guild_kernel::ports::RateRule {
+        limit: config.chat_messages_per_10s,
+        window: Duration::from_secs(10),
+    };
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {
