@@ -139,3 +139,25 @@ async fn the_demo_room_is_written_once() {
     assert_eq!(page.messages.len(), 3);
     assert_eq!(page.messages[2].reply_to, Some(page.messages[1].id));
 }
+
+#[tokio::test]
+async fn the_platform_owner_visiting_a_tenant_reads_its_room_but_says_nothing() {
+    let db = TestDb::new().await;
+    let people = tenant(&db, "acme", 1).await;
+    let ann = &people[0];
+    let mut visitor =
+        guild_testkit::actor(ann.tenant_id.into_uuid(), Uuid::now_v7(), TenantRole::Owner);
+    visitor.impersonating = true;
+    let mut conn = db.conn().await;
+    let (read, sent) = tenant_transaction(&mut conn, ann.tenant_id, async |c| {
+        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.room;
+        messages::send(c, ann, room.id, text("hello"), at(1)).await?;
+        let read = messages::history(c, &visitor, room.id, messages::From::Latest, 10).await?;
+        let sent = messages::send(c, &visitor, room.id, text("hi"), at(2)).await;
+        Ok::<_, SocialError>((read, sent))
+    })
+    .await
+    .unwrap();
+    assert_eq!(read.messages.len(), 1);
+    assert!(matches!(sent, Err(SocialError::Forbidden)), "{sent:?}");
+}

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::rooms::{self, Room, RoomAccess, RoomKind};
-use super::{MAX_ATTACHMENTS, MAX_MENTIONS, MAX_TEXT};
+use super::{MAX_ATTACHMENTS, MAX_MENTIONS, MAX_TEXT, check_member};
 use crate::SocialError;
 
 guild_kernel::string_enum!(
@@ -303,6 +303,7 @@ pub async fn send(
             "members send MESSAGE or ACTION",
         ));
     }
+    check_member(actor)?;
     let body = check_text(&input.body)?;
     let RoomAccess { room, .. } = rooms::access(conn, actor, room).await?;
     if let Some(reply_to) = input.reply_to {
@@ -626,6 +627,7 @@ pub async fn confirm(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Confirmed, SocialError> {
+    check_member(actor)?;
     let access = rooms::access(conn, actor, room).await?;
     let room = access.room;
     let (RoomKind::Module, Some(module)) = (room.kind, room.module_id) else {

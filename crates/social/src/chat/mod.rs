@@ -43,6 +43,16 @@ pub(crate) fn is_admin(actor: &Actor) -> bool {
     )
 }
 
+/// Only members speak and keep markers: the platform owner visiting a tenant they do not belong
+/// to reads rooms but writes nothing in them (403).
+pub(crate) fn check_member(actor: &Actor) -> Result<(), SocialError> {
+    if actor.impersonating {
+        Err(SocialError::Forbidden)
+    } else {
+        Ok(())
+    }
+}
+
 /// A learning refusal as chat shows it: an invisible module is a room that does not exist.
 pub(crate) fn from_learning(e: LearningError, not_found: &'static str) -> SocialError {
     match e {

@@ -17,7 +17,7 @@ use guild_learning::access;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{MAX_NEW_DIRECT_PER_DAY, from_learning, is_admin};
+use super::{MAX_NEW_DIRECT_PER_DAY, check_member, from_learning, is_admin};
 use crate::SocialError;
 
 guild_kernel::string_enum!(
@@ -141,6 +141,7 @@ pub async fn open(
     target: Target,
     now: DateTime<Utc>,
 ) -> Result<RoomAccess, SocialError> {
+    check_member(actor)?;
     let tenant = actor.tenant_id.into_uuid();
     let me = actor.user_id.into_uuid();
     let found = match target {
@@ -502,6 +503,7 @@ pub async fn mark_read(
     message: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(Marker, bool), SocialError> {
+    check_member(actor)?;
     let room = access(conn, actor, room).await?.room;
     let seq: i64 = cm::table
         .filter(cm::tenant_id.eq(actor.tenant_id.into_uuid()))
