@@ -446,7 +446,7 @@ pub(crate) async fn list_chat_rooms(ctx: Ctx) -> Result<web::Json<ChatRoomListDt
 /// `module_not_found` unless you see the module — its audience, creator, mentors and those who
 /// manage all modules), or your direct conversation with another active member (`DIRECT` with
 /// `member_id`: 404 `member_not_found` otherwise; at most 30 new ones in 24 hours, then 422
-/// `direct_room_limit_reached`). Made on first use, found afterwards; opening joins you, so the
+/// `validation_failed` with `direct_room_limit_reached` on `member_id`). Made on first use, found afterwards; opening joins you, so the
 /// room's messages reach your stream from then on.
 #[utoipa::path(tag = "chat", request_body = OpenChatRoomBody,
     responses((status = 200, body = OpenedChatRoomDto, description = "The room"), AuthErrors, InputErrors, NotFound))]
@@ -494,7 +494,8 @@ pub(crate) async fn get_chat_room(
 /// List a room's messages.
 ///
 /// A member who may read the room (404 `room_not_found` otherwise): the latest messages, or
-/// those `before` or `after` a message of the room (422 `not_in_room` for another), oldest
+/// those `before` or `after` a message of the room (422 `validation_failed` with `not_in_room`
+/// for another), oldest
 /// first, `limit` at a time. Deleted messages are tombstones (empty `body`, `deleted_at` set).
 #[utoipa::path(tag = "chat", params(("room_id" = Uuid, Path, description = "The room"), HistoryParams),
     responses((status = 200, body = ChatHistoryDto, description = "A page of messages"), AuthErrors, InputErrors, NotFound))]
@@ -536,7 +537,7 @@ pub(crate) async fn list_chat_messages(
 ///
 /// A member who may read the room (404 `room_not_found` otherwise; sending joins it): plain
 /// text with mentions, up to 5 attachments (your own media or media you may download, else 422
-/// `asset_not_found` on `attachments`), optionally replying to a message of the room. It
+/// `validation_failed` with `asset_not_found` on `attachments`), optionally replying to a message of the room. It
 /// reaches the stream of every member of the room who may read it (`chat.message_created`), and
 /// each active member it mentions who may read the room gets a `CHAT_MENTION` notification.
 /// Rate limited per member (429 `rate_limited` with `Retry-After` and `RateLimit-*`).
@@ -626,7 +627,7 @@ pub(crate) async fn search_chat_messages(
 /// Edit your message.
 ///
 /// Its author only (403 `forbidden` for anyone else, moderators included); not a deleted one
-/// (422 `not_editable`). The text it replaces is kept, for moderators
+/// (422 `validation_failed` with `not_editable`). The text it replaces is kept, for moderators
 /// (`GET …/messages/{message_id}/edits`). Pushed as `chat.message_updated`.
 #[utoipa::path(tag = "chat",
     params(("room_id" = Uuid, Path, description = "The room"), ("message_id" = Uuid, Path, description = "The message")),
@@ -709,8 +710,8 @@ pub(crate) async fn list_chat_message_edits(
 /// marks a message that replies to a question of the room as its confirmed answer. Its author
 /// earns MENTOR_CONFIRMATION XP, once per message; the pair is recorded among the module's
 /// confirmed answers, and every member of the room sees the flag (`chat.message_updated`).
-/// Confirming it again changes nothing. 422 `not_a_module_room`, `not_an_answer` (deleted, or
-/// not a MESSAGE) or `not_a_reply`.
+/// Confirming it again changes nothing. 422 `validation_failed` with `not_a_module_room`,
+/// `not_an_answer` (deleted, or not a MESSAGE) or `not_a_reply`.
 #[utoipa::path(tag = "chat",
     params(("room_id" = Uuid, Path, description = "The room"), ("message_id" = Uuid, Path, description = "The answer")),
     responses((status = 200, body = ChatMessageDto, description = "Confirmed"), AuthErrors, InputErrors, NotFound))]
@@ -738,7 +739,8 @@ pub(crate) async fn confirm_chat_answer(
 /// Mark a room read.
 ///
 /// A member who may read the room (404 `room_not_found` otherwise): your read marker moves to
-/// `message_id` (a message of the room, else 422 `not_in_room`), never back. Your other
+/// `message_id` (a message of the room, else 422 `validation_failed` with `not_in_room`), never
+/// back. Your other
 /// connections hear of it on your stream (`chat.read_marker`).
 #[utoipa::path(tag = "chat", params(("room_id" = Uuid, Path, description = "The room")),
     request_body = MarkChatRoomReadBody,
