@@ -3,7 +3,7 @@ DELETE FROM notifications
 ALTER TABLE notifications DROP CONSTRAINT notifications_entity_kind_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_entity_kind_check CHECK (entity_kind IN (
     'MODULE', 'CERTIFICATE', 'QUIZ_ATTEMPT', 'SUBMISSION', 'REDEMPTION', 'OVERRIDE',
-    'CHANGELOG_ENTRY'
+    'CHANGELOG_ENTRY', 'CHAT_ROOM'
 ));
 ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check CHECK (kind IN (
@@ -11,7 +11,7 @@ ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check CHECK (kind IN
     'PROGRESS_OVERRIDE', 'MODULE_UPDATED', 'SYSTEM', 'RADAR_APPROVED', 'RADAR_REJECTED',
     'NEW_KNOWLEDGE', 'XP_EARNED', 'REWARD_APPROVED', 'REWARD_REJECTED', 'SUGGESTION_POPULAR',
     'SUGGESTION_STATUS_CHANGED', 'MODULE_EXPIRING', 'MODULE_EXPIRED', 'RANK_UP', 'ASSIGNMENT_GRADED',
-    'SUBMISSION_RECEIVED'
+    'SUBMISSION_RECEIVED', 'CHAT_MENTION'
 ));
 DROP TABLE reaction_counts;
 DROP TABLE reactions;

@@ -381,7 +381,7 @@ def flatten(meta, prefix: str = "") -> list[tuple[str, object]]:
     return items
 
 
-def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None) -> str:
+def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None, chat=None) -> str:
     parts = ["# Benchmark report", ""]
     if meta:
         parts += ["## Run", "",
@@ -459,6 +459,8 @@ def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None)
 
     if push:
         parts += push_markdown(push)
+    if chat:
+        parts += chat_markdown(chat)
     if notes:
         parts += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(parts)
@@ -531,22 +533,81 @@ def push_markdown(push: dict) -> list[str]:
             table(["Measure", "Value"], rows, right={1}), ""]
 
 
+CHAT_MAX_DELIVERY_P99_MS = 100.0
+CHAT_MAX_HISTORY_P99_MS = 20.0
+
+
+def chat_targets(chat: dict) -> list[dict]:
+    """The chat scenario's goals, judged on chat.json: delivery to every subscriber and history
+    pages."""
+    subs = (chat.get("subscribers") or {}).get("open")
+    d = chat.get("delivery") or {}
+    p99 = (d.get("from_response_ms") or {}).get("p99")
+    h = chat.get("history") or {}
+    hp99 = (h.get("before_cursor_ms") or {}).get("p99")
+    return [
+        target("chat", "delivery", subs,
+               p99 is not None and p99 < CHAT_MAX_DELIVERY_P99_MS and not d.get("missed_deliveries")
+               and not d.get("errors"),
+               f"p99 {num(p99, 1)} ms send response to each subscriber (goal < "
+               f"{CHAT_MAX_DELIVERY_P99_MS:g} ms), {num(d.get('missed_deliveries'))} missed", "streams"),
+        target("chat", "history", h.get("messages_in_room"),
+               hp99 is not None and hp99 < CHAT_MAX_HISTORY_P99_MS and not h.get("errors"),
+               f"p99 {num(hp99, 2)} ms a page of 50 (goal < {CHAT_MAX_HISTORY_P99_MS:g} ms)",
+               "messages"),
+    ]
+
+
+def chat_markdown(chat: dict) -> list[str]:
+    d = chat.get("delivery") or {}
+    t = chat.get("throughput") or {}
+    h = chat.get("history") or {}
+    ms = lambda v, k, p=1: " / ".join(num((v or {}).get(x), p) for x in k)  # noqa: E731
+    rows = [
+        ["Subscribers (joined, stream open)", num((chat.get("subscribers") or {}).get("open"))],
+        ["Paced messages, per second / errors / missed deliveries",
+         f"{num(d.get('samples'))}, {num(d.get('rate_per_s'))} / {num(d.get('errors'))} / "
+         f"{num(d.get('missed_deliveries'))}"],
+        ["Delivery from the send's response, p50 / p90 / p99 / max ms",
+         ms(d.get("from_response_ms"), ("p50", "p90", "p99", "max"))],
+        ["Until every subscriber had it, p50 / p99 ms", ms(d.get("to_every_subscriber_ms"), ("p50", "p99"))],
+        ["Burst: messages / connections / seconds / errors",
+         f"{num(t.get('messages'))} / {num(t.get('connections'))} / {num(t.get('seconds'), 2)} / "
+         f"{num(t.get('errors'))}"],
+        ["Send throughput (messages/s)", num(t.get("messages_per_s"), 1)],
+        ["Send latency in the burst, p50 / p99 ms", ms(t.get("send_ms"), ("p50", "p99"))],
+        ["History: messages in the room / pages read", f"{num(h.get('messages_in_room'))} / {num(h.get('pages'))}"],
+        ["A page of 50 before a random message, p50 / p99 ms", ms(h.get("before_cursor_ms"), ("p50", "p99"), 2)],
+        ["The latest page of 50, p50 / p99 ms", ms(h.get("latest_ms"), ("p50", "p99"), 2)],
+    ]
+    return ["## Chat", "",
+            "One room (the tenant's), its subscribers joined with open streams. A message is "
+            "appended to every subscriber's stream in the send's transaction and published after "
+            "its commit; delivery is timed from the send's response to each `chat.message_created` "
+            "frame. History is read one request at a time after the room was filled in "
+            "PostgreSQL.", "",
+            table(["Measure", "Value"], rows, right={1}), ""]
+
+
 def report(results_dir: str, out=sys.stdout) -> dict:
     runs, pgbench, users, meta = load(results_dir)
     push_path = os.path.join(results_dir, "push.json")
     push = load_json(push_path) if os.path.exists(push_path) else None
+    chat_path = os.path.join(results_dir, "chat.json")
+    chat = load_json(chat_path) if os.path.exists(chat_path) else None
     rows = build_rows(runs, pgbench)
     user_rows = build_user_rows(users, runs, pgbench)
-    targets = evaluate_targets(rows, user_rows) + (push_targets(push) if push else [])
+    targets = (evaluate_targets(rows, user_rows) + (push_targets(push) if push else [])
+               + (chat_targets(chat) if chat else []))
     notes = notes_for(runs, users)
     summary = summarise(targets)
     result = {"meta": meta, "results": rows, "users": user_rows, "pgbench": pgbench,
-              "push": push, "targets": targets, "notes": notes, "summary": summary}
+              "push": push, "chat": chat, "targets": targets, "notes": notes, "summary": summary}
     with open(os.path.join(results_dir, "report.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(results_dir, "report.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push))
+        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push, chat))
     for t in targets:
         where = f" at c{t['connections']}" if t["connections"] is not None else ""
         where += f", {t['run']}" if t["run"] else ""

@@ -18,14 +18,19 @@
 #     of a notification from a write's commit to its client, opens streams up to 10,000 and
 #     reads the server's RSS, then times one module published to every member reaching each
 #     open stream (scripts/bench/push.py);
-#  6. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
+#  6. chat (on a freshly started server, the send limit raised): 500 members join the tenant's
+#     room and open their streams; paced messages are timed from the send's response to each
+#     subscriber, then a burst gives the send throughput, then the room is filled to 100,000
+#     messages and history pages are timed (scripts/bench/chat.py);
+#  7. writes target/bench/report.{md,json}: throughput, p50/p99/p99.9, errors, CPU, RSS, and for
 #     reads E / (1/(1/H + 1/D)); the push figures and their goals.
 #
 # Settings (environment): BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS
 # ("16 64 256 1000"), BENCH_SCENARIOS (all), BENCH_SEED (1), BENCH_SCALE (1), BENCH_OUT
 # (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10),
 # BENCH_USERS (1000: connections of the think-time runs), BENCH_PUSH_STREAMS (1000),
-# BENCH_IDLE_STREAMS (10000), BENCH_PUSH_SAMPLES (500), BENCH_PUSH_RATE (20 writes/s).
+# BENCH_IDLE_STREAMS (10000), BENCH_PUSH_SAMPLES (500), BENCH_PUSH_RATE (20 writes/s),
+# BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -35,7 +40,7 @@ bench_dir="$GUILD_ROOT/scripts/bench"
 out="${BENCH_OUT:-$GUILD_ROOT/target/bench}"
 duration="${BENCH_DURATION:-10}"
 connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
-scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem push}"
+scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem push chat}"
 reads="dashboard module leaderboard"
 seed="${BENCH_SEED:-1}"
 scale="${BENCH_SCALE:-1}"
@@ -326,6 +331,20 @@ if [[ " $scenarios " == *" push "* ]]; then
   stop_server
   grep -v '"message":"request finished"' "$out/server-push.log" >"$out/server-push.log.kept" || true
   mv "$out/server-push.log.kept" "$out/server-push.log"
+fi
+# --- chat: one room, its subscribers' streams, its history -------------------------------
+if [[ " $scenarios " == *" chat "* ]]; then
+  log "chat: ${BENCH_CHAT_SUBSCRIBERS:-500} subscribers of one room, delivery, throughput, history of ${BENCH_CHAT_HISTORY:-100000}"
+  [[ -f "$out/data/push_tokens.tsv" ]] || "$bin" bench-tokens 1 "$members" >"$out/data/push_tokens.tsv"
+  start_server "$out/server-chat.log" GUILD_CHAT_MESSAGES_PER_10S=1000000
+  sleep 2
+  (cd "$bench_dir" && python3 chat.py --port "$api_port" --tokens "$out/data/push_tokens.tsv" \
+    --psql "$psql_bin ${pg[*]} -d guild_bench" \
+    --subscribers "${BENCH_CHAT_SUBSCRIBERS:-500}" --history "${BENCH_CHAT_HISTORY:-100000}" \
+    --out "$out/chat.json") || warn "the chat scenario failed (see $out/server-chat.log)"
+  stop_server
+  grep -v '"message":"request finished"' "$out/server-chat.log" >"$out/server-chat.log.kept" || true
+  mv "$out/server-chat.log.kept" "$out/server-chat.log"
 fi
 trap - EXIT
 # The access log runs to gigabytes (one line per request, as in production): keep every other

@@ -168,6 +168,43 @@ STATE_RULES = {
     "POST /v1/me/password": {"validation_failed:wrong_password"},
     # A direct upload's announced size is checked against its kind's limit.
     "POST /v1/media/uploads": {"file_too_large"},
+    # A room's kind decides which id it needs; a direct conversation is with someone else, and a
+    # member opens at most 30 new ones a day.
+    "POST /v1/chat/rooms": {
+        "validation_failed:required",
+        "validation_failed:direct_with_self",
+        "validation_failed:direct_room_limit_reached",
+    },
+    # Text is checked trimmed, mentions are counted in it, a reply names a message of the room,
+    # attachments are media the sender may use, and members send MESSAGE or ACTION only.
+    "POST /v1/chat/rooms/{room_id}/messages": {
+        "validation_failed:length",
+        "validation_failed:too_many_mentions",
+        "validation_failed:not_in_room",
+        "validation_failed:asset_not_found",
+        "validation_failed:too_many",
+        "validation_failed:not_allowed",
+    },
+    "PATCH /v1/chat/rooms/{room_id}/messages/{message_id}": {
+        "validation_failed:length",
+        "validation_failed:too_many_mentions",
+        "validation_failed:not_editable",
+    },
+    # A history cursor is a message of the room, and only one direction is read at a time.
+    "GET /v1/chat/rooms/{room_id}/messages": {
+        "validation_failed:not_in_room",
+        "validation_failed:exclusive",
+    },
+    # The query is checked trimmed.
+    "GET /v1/chat/rooms/{room_id}/search": {"validation_failed:length"},
+    # Only a reply by someone else, in a module's room, is an answer.
+    "POST /v1/chat/rooms/{room_id}/messages/{message_id}/confirm": {
+        "validation_failed:not_a_module_room",
+        "validation_failed:not_an_answer",
+        "validation_failed:not_a_reply",
+    },
+    # The marker moves to a message of the room.
+    "PUT /v1/chat/rooms/{room_id}/read": {"validation_failed:not_in_room"},
 }
 
 

@@ -5,6 +5,7 @@ mod api_keys;
 mod assignments;
 mod bench;
 mod changelog;
+mod chat;
 mod compliance;
 mod cors;
 mod discussions;

@@ -381,6 +381,8 @@ const OPERATION_VERBS: &[&str] = &[
     "open",
     "preview",
     "unsubscribe",
+    "send",
+    "search",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

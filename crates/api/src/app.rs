@@ -23,10 +23,10 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, announcements, api_keys, assignments, audit, auth, changelog, compliance, discussions,
-    email, gamification, groups, jobs, leaderboard, me, media, members, module_categories, modules,
-    notification_templates, ops, presence, progress, quizzes, redemptions, rewards, stream,
-    tenants, xp,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
+    discussions, email, gamification, groups, jobs, leaderboard, me, media, members,
+    module_categories, modules, notification_templates, ops, presence, progress, quizzes,
+    redemptions, rewards, stream, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -58,6 +58,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(jobs::configure)
         .configure(changelog::configure)
         .configure(presence::configure)
+        .configure(chat::configure)
         .configure(notification_templates::configure)
         .configure(email::configure)
         .configure(members::configure)

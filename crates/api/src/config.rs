@@ -92,6 +92,9 @@ pub struct Config {
     /// `GUILD_STREAM_TICKETS_PER_MIN`: stream tickets one member may get per minute (1 to
     /// 1000000, default 30).
     pub stream_tickets_per_min: u32,
+    /// `GUILD_CHAT_MESSAGES_PER_10S`: chat messages one member may send in 10 seconds (1 to
+    /// 1000000, default 20).
+    pub chat_messages_per_10s: u32,
     /// `GUILD_PRESENCE_TTL_SECS`: how long a member stays online after their last heartbeat or
     /// their stream's last refresh (10 to 3600 seconds, default 90).
     pub presence_ttl: Duration,
@@ -412,6 +415,8 @@ impl Config {
         let streams_per_member = r.number("GUILD_STREAMS_PER_MEMBER", 5, 1, 100) as u32;
         let stream_tickets_per_min =
             r.number("GUILD_STREAM_TICKETS_PER_MIN", 30, 1, 1_000_000) as u32;
+        let chat_messages_per_10s =
+            r.number("GUILD_CHAT_MESSAGES_PER_10S", 20, 1, 1_000_000) as u32;
         let presence_ttl = Duration::from_secs(r.number("GUILD_PRESENCE_TTL_SECS", 90, 10, 3600));
         let assignment_file_quota = r.number(
             "GUILD_ASSIGNMENT_FILE_QUOTA_BYTES",
@@ -461,6 +466,7 @@ impl Config {
             stream_retention,
             streams_per_member,
             stream_tickets_per_min,
+            chat_messages_per_10s,
             presence_ttl,
             metrics_addr,
             trusted_proxies,

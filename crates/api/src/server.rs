@@ -150,6 +150,10 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.limits.tenant = Some(per_minute(config.tenant_requests_per_min));
     state.limits.api_key = Some(per_minute(config.api_key_requests_per_min));
     state.limits.stream_tickets = per_minute(config.stream_tickets_per_min);
+    state.limits.chat_messages = guild_kernel::ports::RateRule {
+        limit: config.chat_messages_per_10s,
+        window: Duration::from_secs(10),
+    };
     state.redis = redis;
     state.metrics = Arc::new(Metrics::new());
     state.http = HttpSettings {
@@ -461,6 +465,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // A pinned welcome announcement to every demo member (the worker notifies them).
     guild_social::announcements::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // The team room, with a short conversation.
+    guild_social::chat::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(

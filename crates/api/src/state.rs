@@ -97,6 +97,8 @@ pub struct Limits {
     pub api_key: Option<RateRule>,
     /// Stream tickets a member may mint (a ticket lives 30 s; a browser needs one per connect).
     pub stream_tickets: RateRule,
+    /// Chat messages a member sends.
+    pub chat_messages: RateRule,
 }
 
 impl Default for Limits {
@@ -115,6 +117,7 @@ impl Default for Limits {
             tenant: Some(per(60_000, 60)),
             api_key: Some(per(600, 60)),
             stream_tickets: per(30, 60),
+            chat_messages: per(20, 10),
         }
     }
 }

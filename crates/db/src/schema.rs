@@ -161,6 +161,74 @@ diesel::table! {
 }
 
 diesel::table! {
+    chat_confirmed_answers (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        module_id -> Uuid,
+        room_id -> Uuid,
+        question_id -> Uuid,
+        answer_id -> Uuid,
+        confirmed_by -> Uuid,
+        confirmed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_message_edits (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        message_id -> Uuid,
+        body -> Text,
+        edited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_messages (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        room_id -> Uuid,
+        seq -> Int8,
+        kind -> Text,
+        author_id -> Nullable<Uuid>,
+        body -> Text,
+        mentions -> Array<Uuid>,
+        attachments -> Array<Uuid>,
+        reply_to -> Nullable<Uuid>,
+        confirmed_by -> Nullable<Uuid>,
+        confirmed_at -> Nullable<Timestamptz>,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+        deleted_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_read_markers (tenant_id, user_id, room_id) {
+        tenant_id -> Uuid,
+        room_id -> Uuid,
+        user_id -> Uuid,
+        last_read_seq -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_rooms (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        kind -> Text,
+        module_id -> Nullable<Uuid>,
+        member_a -> Nullable<Uuid>,
+        member_b -> Nullable<Uuid>,
+        last_seq -> Int8,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     company_pinned_modules (tenant_id, module_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -930,6 +998,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificates,
     changelog_entries,
     changelog_reads,
+    chat_confirmed_answers,
+    chat_message_edits,
+    chat_messages,
+    chat_read_markers,
+    chat_rooms,
     company_pinned_modules,
     compliance_notices,
     deadline_reminders,

@@ -272,6 +272,7 @@ impl Pending {
                     EntityKind::ChangelogEntry => "changelog",
                     EntityKind::DiscussionThread => "discussions",
                     EntityKind::Announcement => "announcements",
+                    EntityKind::ChatRoom => "chat/rooms",
                 };
                 links.app(&format!("/{path}/{id}"))
             }

@@ -48,6 +48,8 @@ guild_kernel::string_enum!(
         /// An announcement addressed to the member (the tenant, one of their groups, or a
         /// module they learn).
         Announcement => "ANNOUNCEMENT",
+        /// Someone mentioned the member in a chat room they may read.
+        ChatMention => "CHAT_MENTION",
     }
 );
 
@@ -72,6 +74,8 @@ guild_kernel::string_enum!(
         DiscussionThread => "DISCUSSION_THREAD",
         /// An announcement (`/v1/announcements/{id}`).
         Announcement => "ANNOUNCEMENT",
+        /// A chat room (`/v1/chat/rooms/{id}`).
+        ChatRoom => "CHAT_ROOM",
     }
 );
 
@@ -105,6 +109,7 @@ impl NotificationType {
             Self::DeadlineReminder => C::DeadlineReminders,
             Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
             Self::CommentReply
+            | Self::ChatMention
             | Self::RadarApproved
             | Self::RadarRejected
             | Self::SuggestionPopular

@@ -1,5 +1,5 @@
-//! Each member's event stream: what is pushed to them (notifications and the progress of their
-//! jobs now; chat and the feed later), numbered per member and kept for a window, so a client
+//! Each member's event stream: what is pushed to them (notifications, the progress of their
+//! jobs and the changes of the chat rooms they joined now; the feed later), numbered per member and kept for a window, so a client
 //! that reconnects with the last id it saw receives exactly what it missed, in order.
 //!
 //! [`append`] numbers an event from the member's head row, whose lock is held until the writing

@@ -13,9 +13,17 @@
 //! `kernel`, `db` and `learning` (a module's room and discussions are visible exactly when the
 //! module is: `guild_learning::access`); it reads tenancy's identity tables (`memberships`,
 //! `users`, `groups`) in SQL. What members hear about (notifications, the stream, XP) is done by
-//! the api layer's reactions to this crate's events.
+//! the api layer: in the request's transaction for a room's changes (the stream events of
+//! [`chat::rooms::audience`]) and mentions, by its reactions to this crate's events for XP.
+//!
+//! [`chat`] owns `chat_rooms`, `chat_messages`, `chat_message_edits`, `chat_read_markers` and
+//! `chat_confirmed_answers`. Module rooms read learning's tables for who may see a module in
+//! bulk ([`chat::rooms::audience`] applies `guild_learning::access::visible`'s rule to many
+//! members in one statement; the two must change together) and ask `guild_learning::media` whether
+//! an attachment may be downloaded.
 
 pub mod announcements;
+pub mod chat;
 pub mod discussions;
 pub mod error;
 mod input;

@@ -171,15 +171,16 @@ pub async fn check_visible(
         TargetKind::Announcement => {
             crate::announcements::visible_to(conn, actor, target).await?;
         }
-        // Chat wires its own rule here (`chat::message_visible_to`) with its messages.
-        TargetKind::ChatMessage => return Err(SocialError::NotFound("message_not_found")),
+        TargetKind::ChatMessage => {
+            crate::chat::message_visible_to(conn, actor, target).await?;
+        }
     }
     Ok(())
 }
 
 /// Who may see a target now, of those who hear of its reactions: a discussion post's thread's
 /// followers who may see its module (nobody while the post is hidden), an announcement's author
-/// and recipients.
+/// and recipients, a chat message's room members who may read it.
 pub async fn audience(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -189,8 +190,9 @@ pub async fn audience(
     match kind {
         TargetKind::DiscussionPost => crate::discussions::post_audience(conn, tenant, target).await,
         TargetKind::Announcement => crate::announcements::audience(conn, tenant, target).await,
-        // Chat pushes its reactions with its messages once it wires them.
-        TargetKind::ChatMessage => Ok(Vec::new()),
+        TargetKind::ChatMessage => {
+            crate::chat::messages::reaction_audience(conn, tenant, target).await
+        }
     }
 }
 

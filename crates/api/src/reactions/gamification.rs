@@ -75,7 +75,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
 
 /// Awards the XP and, in the same transaction, tells the member (XP_EARNED): a redelivered event
 /// neither awards nor notifies twice, and a failure retries both.
-async fn award(
+pub(crate) async fn award(
     state: &AppState,
     tenant: Uuid,
     user: Uuid,
@@ -99,6 +99,7 @@ async fn award(
         let (why, link) = match source {
             "MODULE_COMPLETED" => ("For completing a module.", Some(EntityKind::Module)),
             "QUIZ_HIGH_SCORE" => ("For a high quiz score.", None),
+            "MENTOR_CONFIRMATION" => ("A mentor confirmed your answer.", None),
             _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
         };
         let note = NewNotification {

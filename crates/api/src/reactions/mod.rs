@@ -12,7 +12,8 @@
 //! - [`changelog`]: a published changelog entry's SYSTEM notification to every member, in
 //!   per-tenant batches.
 //! - [`social`]: replies and mentions in discussions (COMMENT_REPLY), announcements to their
-//!   recipients, and the stream events of new posts and changed reactions.
+//!   recipients, the stream events of new posts and changed reactions, and MENTOR_CONFIRMATION
+//!   XP for an answer a mentor confirmed in a module's chat room.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!

@@ -9,6 +9,10 @@
 //! - `social.reaction_changed`: the members who may see the target get a `reaction.changed`
 //!   event with its new counts.
 //!
+//! - `social.answer_confirmed`: the author of an answer a module's mentor confirmed in its chat
+//!   room earns MENTOR_CONFIRMATION XP, once per message however often the event is delivered
+//!   (the ledger is unique per member, source and source entity).
+//!
 //! Each notification's dedup key names the post or announcement, so a redelivered event
 //! notifies nobody twice; stream events are written in the same transaction as the notifications
 //! and published once it commits.
@@ -19,6 +23,7 @@ use guild_notifications::inbox::{Broadcast, NewNotification};
 use guild_notifications::stream::{self, StreamEvent};
 use guild_notifications::{EntityKind, NotificationType};
 use guild_social::announcements::{self, AnnouncementPosted};
+use guild_social::chat::AnswerConfirmed;
 use guild_social::discussions::{self, DiscussionPosted};
 use guild_social::reactions::{self, ReactionChanged};
 use serde_json::json;
@@ -61,6 +66,24 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     registry.on_event("push_reaction_changed", move |_, e: ReactionChanged| {
         let state = s.clone();
         async move { reaction_changed(&state, e).await }
+    });
+    let s = state.clone();
+    registry.on_event("xp_answer_confirmed", move |_, e: AnswerConfirmed| {
+        let state = s.clone();
+        async move {
+            // Social refuses a confirmation of one's own message; this keeps it so for any event.
+            if e.author_id == e.confirmed_by {
+                return Ok(());
+            }
+            super::gamification::award(
+                &state,
+                e.tenant_id,
+                e.author_id,
+                "MENTOR_CONFIRMATION",
+                e.message_id,
+            )
+            .await
+        }
     });
 }
 

@@ -14,6 +14,7 @@ pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod changelog;
+pub mod chat;
 pub(crate) mod common;
 pub mod compliance;
 mod constraints;

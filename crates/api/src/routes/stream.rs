@@ -218,8 +218,10 @@ impl Drop for Slot {
 /// after `Last-Event-ID` when given (every event after it, in order), else with what happens from
 /// now on. Event types: `ready` first (data: `{"after": n}`, the id the stream continues after;
 /// no `id` of its own), `notification` (data: a `NotificationDto`), `job` (data: a `JobDto`: a
-/// job you started began, progressed or ended) and `reset` (data: `{"head": n}`: events you
-/// missed are no longer kept — refetch, then continue from `n`).
+/// job you started began, progressed or ended), `chat.message_created`, `chat.message_updated`,
+/// `chat.message_deleted` (data: a `ChatMessageDto`, in a chat room you joined and may read),
+/// `chat.read_marker` (data: a `ChatReadMarkerDto`: you read a room elsewhere) and `reset`
+/// (data: `{"head": n}`: events you missed are no longer kept — refetch, then continue from `n`).
 ///
 /// Authenticate with the `Authorization` header, or, from a browser's `EventSource`, with a
 /// `ticket` from `POST /v1/stream/tickets` (401 `invalid_stream_ticket` when it is malformed,
@@ -235,7 +237,7 @@ impl Drop for Slot {
     security(("bearer" = []), ("stream_ticket" = [])),
     responses(
         (status = 200, content_type = "text/event-stream", body = StreamFrame,
-         description = "Server-Sent Events: `id`, `event` (`notification`, `job` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
+         description = "Server-Sent Events: `id`, `event` (`notification`, `job`, `chat.message_created`, `chat.message_updated`, `chat.message_deleted`, `chat.read_marker` or `reset`) and JSON `data` per event; `: keep-alive` comments every 15 s"),
         AuthErrors, TooManyStreams))]
 #[get("/stream")]
 pub(crate) async fn open_my_stream(
@@ -353,7 +355,8 @@ pub(crate) struct StreamFrame {
     id: Option<String>,
     /// The event type.
     event: StreamFrameKind,
-    /// JSON: `{"after": n}` (ready), a `NotificationDto` (notification), a `JobDto` (job),
+    /// JSON: `{"after": n}` (ready), a `NotificationDto` (notification), a `JobDto` (job), a
+    /// `ChatMessageDto` (chat.message_*), a `ChatReadMarkerDto` (chat.read_marker),
     /// `{"head": n}` (reset).
     data: String,
     /// The reconnection delay in milliseconds (on `ready`).
@@ -369,6 +372,14 @@ guild_kernel::string_enum!(
         Notification => "notification",
         /// A job you started began, progressed or ended.
         Job => "job",
+        /// A message was sent to a chat room you joined.
+        ChatMessageCreated => "chat.message_created",
+        /// A message of a chat room you joined was edited or confirmed as an answer.
+        ChatMessageUpdated => "chat.message_updated",
+        /// A message of a chat room you joined was deleted (its tombstone).
+        ChatMessageDeleted => "chat.message_deleted",
+        /// You moved your read marker in a room (on another connection).
+        ChatReadMarker => "chat.read_marker",
         /// Events you missed are no longer kept: refetch, then continue after `data.head`.
         Reset => "reset",
     }

@@ -1,0 +1,4 @@
+//! Domain tests of social on a real database, one file per capability.
+
+mod chat;
+mod discussions;

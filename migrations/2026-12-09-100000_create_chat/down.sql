@@ -1,0 +1,19 @@
+DELETE FROM notifications WHERE kind = 'CHAT_MENTION' OR entity_kind = 'CHAT_ROOM';
+ALTER TABLE notifications DROP CONSTRAINT notifications_entity_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_entity_kind_check CHECK (entity_kind IN (
+    'MODULE', 'CERTIFICATE', 'QUIZ_ATTEMPT', 'SUBMISSION', 'REDEMPTION', 'OVERRIDE',
+    'CHANGELOG_ENTRY'
+));
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check CHECK (kind IN (
+    'NEW_MODULE', 'DEADLINE_REMINDER', 'QUIZ_RESULT', 'COMMENT_REPLY', 'CERTIFICATE_ISSUED',
+    'PROGRESS_OVERRIDE', 'MODULE_UPDATED', 'SYSTEM', 'RADAR_APPROVED', 'RADAR_REJECTED',
+    'NEW_KNOWLEDGE', 'XP_EARNED', 'REWARD_APPROVED', 'REWARD_REJECTED', 'SUGGESTION_POPULAR',
+    'SUGGESTION_STATUS_CHANGED', 'MODULE_EXPIRING', 'MODULE_EXPIRED', 'RANK_UP', 'ASSIGNMENT_GRADED',
+    'SUBMISSION_RECEIVED'
+));
+DROP TABLE chat_confirmed_answers;
+DROP TABLE chat_read_markers;
+DROP TABLE chat_message_edits;
+DROP TABLE chat_messages;
+DROP TABLE chat_rooms;
