@@ -98,15 +98,20 @@ async fn no_chat_within<B: MessageBody>(body: &mut StreamBody<B>) {
     }
 }
 
-async fn chat_events_of(app: &TestApp, user: &str) -> i64 {
+/// How many stream events of a kind like `kind` (a LIKE pattern) `user` was sent.
+async fn stream_events_of(app: &TestApp, user: &str, kind: &str) -> i64 {
     count(
         app,
         &format!(
             "SELECT count(*) AS n FROM member_stream_events \
-             WHERE user_id = '{user}' AND kind LIKE 'chat.%'"
+             WHERE user_id = '{user}' AND kind LIKE '{kind}'"
         ),
     )
     .await
+}
+
+async fn chat_events_of(app: &TestApp, user: &str) -> i64 {
+    stream_events_of(app, user, "chat.%").await
 }
 
 #[actix_web::test]
@@ -917,17 +922,6 @@ async fn an_api_key_without_act_as_member_is_refused() {
     assert_eq!(sent["author_id"], app.me_id(&owner).await.as_str());
 }
 
-async fn reaction_events_of(app: &TestApp, user: &str) -> i64 {
-    count(
-        app,
-        &format!(
-            "SELECT count(*) AS n FROM member_stream_events \
-             WHERE user_id = '{user}' AND kind = 'reaction.changed'"
-        ),
-    )
-    .await
-}
-
 #[actix_web::test]
 async fn reactions_on_messages_count_once_reach_the_room_and_stay_within_it() {
     let app = TestApp::new().await;
@@ -1007,8 +1001,8 @@ async fn reactions_on_messages_count_once_reach_the_room_and_stay_within_it() {
 
     // The room's readers heard of each change on their streams; Bob heard nothing.
     app.run_worker().await;
-    assert!(reaction_events_of(&app, &ann_id).await >= 3);
-    assert_eq!(reaction_events_of(&app, &bob_id).await, 0);
+    assert!(stream_events_of(&app, &ann_id, "reaction.changed").await >= 3);
+    assert_eq!(stream_events_of(&app, &bob_id, "reaction.changed").await, 0);
 
     // A deleted message takes no more reactions.
     let deleted = app
