@@ -247,7 +247,8 @@ run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
     "http://127.0.0.1:$port" >>"$out/wrk.log" 2>&1
 }
 for scenario in $scenarios; do
-  [[ "$scenario" == push ]] && continue
+  # push and chat run after these, each on a freshly started server of its own.
+  [[ " push chat " == *" $scenario "* ]] && continue
   [[ " $reads " == *" $scenario "* ]] && run_pgbench "$scenario"
   log "$scenario: warm-up, then ${duration} s at each of: $connections connections"
   run_wrk "$scenario" 16 2 "$out/warmup-$scenario.json"
