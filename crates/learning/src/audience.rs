@@ -122,11 +122,12 @@ pub async fn mentors(
 }
 
 /// Who may see `module` as [`access::visible`](crate::access::visible) decides it, as SQL over a
-/// candidate `m.user_id` (an active membership `m` of tenant `$1`) and the module `$2`: holders
+/// candidate `m.user_id` (an active membership `m` of tenant `$1`) and the module `md` (id `$2`),
+/// for queries that pick many members at once (here, and chat's module rooms): holders
 /// of MANAGE_ALL_MODULES (by role or by a grant unscoped or scoped to the module), its creator
 /// and mentors, and — once it is published — everyone when the catalog is open, else the members
 /// of the groups it is assigned to.
-const SEES_MODULE: &str = "( m.role IN ('OWNER', 'SUPER_ADMIN', 'ADMIN') \
+pub const SEES_MODULE: &str = "( m.role IN ('OWNER', 'SUPER_ADMIN', 'ADMIN') \
     OR EXISTS (SELECT 1 FROM user_permissions up WHERE up.tenant_id = $1 \
                  AND up.user_id = m.user_id AND up.permission = 'MANAGE_ALL_MODULES' \
                  AND (up.scope = '{}'::jsonb OR (up.scope -> 'module_ids') ? ($2::uuid)::text)) \

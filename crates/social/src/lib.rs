@@ -17,10 +17,10 @@
 //! [`chat::rooms::audience`]) and mentions, by its reactions to this crate's events for XP.
 //!
 //! [`chat`] owns `chat_rooms`, `chat_messages`, `chat_message_edits`, `chat_read_markers` and
-//! `chat_confirmed_answers`. Module rooms read learning's tables for who may see a module in
-//! bulk ([`chat::rooms::audience`] applies `guild_learning::access::visible`'s rule to many
-//! members in one statement; the two must change together) and ask `guild_learning::media` whether
-//! an attachment may be downloaded.
+//! `chat_confirmed_answers`. Module rooms ask learning who may see a module, for many members in
+//! one statement ([`chat::rooms::audience`] embeds `guild_learning::audience::SEES_MODULE`, the
+//! rule `guild_learning::access::visible` applies to one), and ask `guild_learning::media`
+//! whether an attachment may be downloaded.
 
 pub mod announcements;
 pub mod chat;

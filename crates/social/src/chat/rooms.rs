@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::{MAX_NEW_DIRECT_PER_DAY, check_member, from_learning, is_admin};
 use crate::SocialError;
+use guild_learning::audience::SEES_MODULE;
 
 guild_kernel::string_enum!(
     /// What a room is for.
@@ -321,11 +322,9 @@ struct Viewer {
 }
 
 /// Who hears of the room's changes, in id order: its joined members (or, with `among`, those
-/// members), active, who may read it now — for a module's room the rule of
-/// `guild_learning::access::visible`, applied to many members in one statement (ADMIN and above,
-/// an unscoped or module-scoped MANAGE_ALL_MODULES grant, its creator, its mentors, or, once
-/// published, an open catalog or an assignment to one of their groups); for a direct
-/// conversation its two members.
+/// members), active, who may read it now — for a module's room those who may see the module,
+/// by learning's own rule for many members in one statement
+/// (`guild_learning::audience::SEES_MODULE`); for a direct conversation its two members.
 pub async fn audience(
     conn: &mut AsyncPgConnection,
     tenant: guild_kernel::TenantId,
@@ -344,38 +343,21 @@ pub async fn audience(
         (RoomKind::Direct, None) => Some(direct),
         (_, among) => among.map(<[Uuid]>::to_vec),
     };
-    let rows: Vec<Viewer> = guild_db::sql(
-        "SELECT ms.user_id FROM memberships ms \
-         WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
-           AND (CASE WHEN $3::uuid[] IS NULL \
+    let rows: Vec<Viewer> = guild_db::sql(format!(
+        "SELECT m.user_id FROM memberships m \
+         LEFT JOIN modules md ON md.tenant_id = m.tenant_id AND md.id = $2 \
+         WHERE m.tenant_id = $1 AND m.status = 'ACTIVE' \
+           AND (CASE WHEN $4::uuid[] IS NULL \
                   THEN EXISTS (SELECT 1 FROM chat_read_markers k WHERE k.tenant_id = $1 \
-                                 AND k.room_id = $2 AND k.user_id = ms.user_id) \
-                  ELSE ms.user_id = ANY($3::uuid[]) END) \
-           AND ($4::uuid IS NULL \
-             OR ms.role IN ('OWNER', 'SUPER_ADMIN', 'ADMIN') \
-             OR EXISTS (SELECT 1 FROM user_permissions p WHERE p.tenant_id = $1 \
-                          AND p.user_id = ms.user_id AND p.permission = 'MANAGE_ALL_MODULES' \
-                          AND NOT jsonb_exists(p.scope, 'group_ids') \
-                          AND NOT coalesce((p.scope ->> 'manager_subtree')::boolean, false) \
-                          AND (NOT jsonb_exists(p.scope, 'module_ids') \
-                               OR jsonb_exists(p.scope -> 'module_ids', $4::text))) \
-             OR EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = $1 \
-                          AND mm.module_id = $4 AND mm.user_id = ms.user_id) \
-             OR EXISTS (SELECT 1 FROM modules md WHERE md.tenant_id = $1 AND md.id = $4 \
-                          AND (md.created_by = ms.user_id \
-                            OR (md.status = 'PUBLISHED' \
-                                AND ((SELECT t.catalog_open FROM tenants t WHERE t.id = $1) \
-                                  OR EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
-                                               ON ug.tenant_id = mg.tenant_id \
-                                              AND ug.group_id = mg.group_id \
-                                             WHERE mg.tenant_id = $1 AND mg.module_id = $4 \
-                                               AND ug.user_id = ms.user_id))))) ) \
-         ORDER BY ms.user_id",
-    )
+                                 AND k.room_id = $3 AND k.user_id = m.user_id) \
+                  ELSE m.user_id = ANY($4::uuid[]) END) \
+           AND ($2::uuid IS NULL OR (md.id IS NOT NULL AND {SEES_MODULE})) \
+         ORDER BY m.user_id"
+    ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Nullable<SqlUuid>, _>(room.module_id)
     .bind::<SqlUuid, _>(room.id)
     .bind::<Nullable<Array<SqlUuid>>, _>(candidates)
-    .bind::<Nullable<SqlUuid>, _>(room.module_id)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|v| UserId(v.user_id)).collect())
