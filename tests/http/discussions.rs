@@ -677,3 +677,35 @@ async fn a_member_posting_too_fast_is_told_to_wait() {
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 9);
     assert_eq!(statuses.last(), Some(&429));
 }
+
+#[actix_web::test]
+async fn a_post_mentions_members_named_in_its_text_as_chat_does() {
+    let app = TestApp::new().await;
+    let s1 = setup(&app, "acme").await;
+    let cy_id = app.me_id(&s1.cy).await;
+    let thread = s(&start(&app, &s1.ann, &s1.module, "Extinguishers").await["id"]);
+    // Cy by address, Bob (who does not see the module) by id: only Cy hears of it.
+    let bob_id = app.me_id(&s1.bob).await;
+    let posted = reply(
+        &app,
+        &s1.mentor,
+        &thread,
+        json!({ "body": format!("ask @cy@acme.example.com or @{bob_id}") }),
+    )
+    .await;
+    let mut mentioned: Vec<String> = posted["mentions"]
+        .as_array()
+        .expect("mentions")
+        .iter()
+        .map(|m| m.as_str().unwrap_or_default().to_owned())
+        .collect();
+    mentioned.sort();
+    let mut expected = vec![cy_id, bob_id];
+    expected.sort();
+    assert_eq!(mentioned, expected, "{posted}");
+    app.run_worker().await;
+    app.run_worker().await;
+    let cy = notices(&app, &s1.cy, "COMMENT_REPLY").await;
+    assert_eq!(cy.len(), 1, "{cy:?}");
+    assert!(notices(&app, &s1.bob, "COMMENT_REPLY").await.is_empty());
+}

@@ -4424,7 +4424,10 @@ export interface components {
             title: string;
             /** @description The opening post (plain text). */
             body: string;
-            /** @description Members to mention (ids of active members; notified when they may see the module). */
+            /**
+             * @description Members to mention (ids of active members; notified when they may see the module), besides
+             *     those the text mentions as `@<member id>` or `@<email>`.
+             */
             mentions?: string[];
         };
         /**
@@ -4442,7 +4445,7 @@ export interface components {
             parent_id?: string | null;
             /** @description Plain text. */
             body: string;
-            /** @description Members to mention. */
+            /** @description Members to mention, besides those the text mentions as `@<member id>` or `@<email>`. */
             mentions?: string[];
         };
         /**

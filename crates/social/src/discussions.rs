@@ -284,12 +284,16 @@ async fn post_hidden(
     Ok(hidden.flatten().is_some())
 }
 
-/// The mentioned members, deduplicated; each must be an active member of the tenant.
+/// The mentioned members, deduplicated: those `ids` names, each of which must be an active
+/// member of the tenant, and those the text mentions as chat messages do (`@<member id>`,
+/// `@<email>`: [`crate::chat::messages::resolve_mentions`]).
 async fn mentions(
     conn: &mut AsyncPgConnection,
-    tenant: TenantId,
+    actor: &Actor,
     ids: &[Uuid],
+    body: &str,
 ) -> Result<Vec<Uuid>, SocialError> {
+    let tenant = actor.tenant_id;
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -300,16 +304,17 @@ async fn mentions(
             &format!("at most {MAX_MENTIONS} members"),
         ));
     }
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let found: i64 = memberships::table
-        .filter(memberships::tenant_id.eq(tenant.into_uuid()))
-        .filter(memberships::user_id.eq_any(&ids))
-        .filter(memberships::status.eq("ACTIVE"))
-        .count()
-        .get_result(conn)
-        .await?;
+    let found: i64 = if ids.is_empty() {
+        0
+    } else {
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant.into_uuid()))
+            .filter(memberships::user_id.eq_any(&ids))
+            .filter(memberships::status.eq("ACTIVE"))
+            .count()
+            .get_result(conn)
+            .await?
+    };
     if usize::try_from(found).unwrap_or(0) != ids.len() {
         return Err(SocialError::invalid(
             "mentions",
@@ -317,7 +322,18 @@ async fn mentions(
             "every mentioned member must be an active member of the tenant",
         ));
     }
-    Ok(ids)
+    let mut all = ids;
+    all.extend(crate::chat::messages::resolve_mentions(conn, actor, body).await?);
+    all.sort_unstable();
+    all.dedup();
+    if all.len() > MAX_MENTIONS {
+        return Err(SocialError::invalid(
+            "mentions",
+            "too_many",
+            &format!("at most {MAX_MENTIONS} members"),
+        ));
+    }
+    Ok(all)
 }
 
 async fn name_of(conn: &mut AsyncPgConnection, user: Uuid) -> Result<String, SocialError> {
@@ -374,7 +390,7 @@ pub async fn create(
             return Err(SocialError::NotFound("section_not_found"));
         }
     }
-    let mentions = mentions(conn, tenant, &input.mentions).await?;
+    let mentions = mentions(conn, actor, &input.mentions, &body).await?;
     let id = Uuid::now_v7();
     let author = actor.user_id.into_uuid();
     diesel::insert_into(t::table)
@@ -495,7 +511,7 @@ pub async fn reply(
     if posts >= MAX_POSTS_PER_THREAD {
         return Err(SocialError::Full);
     }
-    let mentions = mentions(conn, tenant, &input.mentions).await?;
+    let mentions = mentions(conn, actor, &input.mentions, &body).await?;
     let id = Uuid::now_v7();
     let author = actor.user_id.into_uuid();
     insert_post(

@@ -1,4 +1,4 @@
-//! What discussions and announcements both read from their callers: trimmed text within a
+//! What chat, discussions and announcements read from their callers: trimmed text within a
 //! length, and the keyset cursors of their lists (`pinned|time|id`, `time|id`).
 
 use chrono::{DateTime, Utc};

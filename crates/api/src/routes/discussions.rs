@@ -284,7 +284,8 @@ pub(crate) struct CreateDiscussion {
     )]
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     body: String,
-    /// Members to mention (ids of active members; notified when they may see the module).
+    /// Members to mention (ids of active members; notified when they may see the module), besides
+    /// those the text mentions as `@<member id>` or `@<email>`.
     #[serde(default)]
     #[validate(length(max = 20))]
     #[schema(max_items = 20)]
@@ -481,7 +482,7 @@ pub(crate) struct CreateDiscussionPost {
     )]
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     body: String,
-    /// Members to mention.
+    /// Members to mention, besides those the text mentions as `@<member id>` or `@<email>`.
     #[serde(default)]
     #[validate(length(max = 20))]
     #[schema(max_items = 20)]

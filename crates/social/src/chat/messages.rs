@@ -149,19 +149,6 @@ impl DomainEvent for AnswerConfirmed {
     const KIND: &'static str = "social.answer_confirmed";
 }
 
-fn check_text(body: &str) -> Result<String, SocialError> {
-    let text = body.trim();
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_TEXT {
-        return Err(SocialError::invalid(
-            "body",
-            "length",
-            &format!("1 to {MAX_TEXT} characters"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
 /// The tokens after `@` in `text`: member ids or email addresses.
 fn mention_tokens(text: &str) -> (Vec<Uuid>, Vec<String>) {
     let (mut ids, mut emails) = (Vec::new(), Vec::new());
@@ -193,7 +180,7 @@ fn mention_tokens(text: &str) -> (Vec<Uuid>, Vec<String>) {
 }
 
 /// The active members of the tenant the text mentions, at most [`MAX_MENTIONS`].
-async fn resolve_mentions(
+pub(crate) async fn resolve_mentions(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     text: &str,
@@ -304,7 +291,7 @@ pub async fn send(
         ));
     }
     check_member(actor)?;
-    let body = check_text(&input.body)?;
+    let body = crate::input::text("body", &input.body, MAX_TEXT)?;
     let RoomAccess { room, .. } = rooms::access(conn, actor, room).await?;
     if let Some(reply_to) = input.reply_to {
         in_room(conn, actor, room.id, reply_to).await.map_err(|_| {
@@ -380,7 +367,7 @@ pub async fn edit(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<Change, SocialError> {
-    let body = check_text(body)?;
+    let body = crate::input::text("body", body, MAX_TEXT)?;
     let RoomAccess { room, .. } = rooms::access(conn, actor, room).await?;
     let message = in_room(conn, actor, room.id, id).await?;
     if message.author_id != Some(actor.user_id.into_uuid()) {
