@@ -4879,7 +4879,7 @@ export interface components {
         /** @enum {string} */
         Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
         /** @enum {string} */
-        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT" | "CHAT_ROOM";
+        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT" | "CHAT_ROOM" | "RADAR_POST" | "SUGGESTION";
         /**
          * @description What to export in the background.
          * @example {

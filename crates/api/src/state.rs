@@ -69,6 +69,9 @@ pub struct AppState {
     pub streams_per_member: u32,
     /// Signs the one-click unsubscribe links of notification emails.
     pub unsubscribe_key: UnsubscribeKey,
+    /// Fetches link previews of feed posts through the SSRF guard; `None` when previews are
+    /// off (`GUILD_LINK_PREVIEWS=off`, and in tests unless one sets it): posts then have none.
+    pub previewer: Option<Arc<dyn guild_kernel::ports::LinkPreviewer>>,
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
     /// they do not hold the server until its shutdown timeout.
     pub stopping: CancellationToken,
@@ -189,6 +192,7 @@ impl AppState {
             presence_ttl: guild_integrations::presence::DEFAULT_TTL,
             streams_per_member: 5,
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
+            previewer: None,
             stopping: CancellationToken::new(),
         }
     }

@@ -419,3 +419,57 @@ mod tests {
         }
     }
 }
+
+/// What a web page says about itself, for a link preview: its `og:`/`twitter:` meta tags, or its
+/// `<title>` and `description` meta tag when it has no Open Graph tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkPreview {
+    /// The page's title (at most 300 characters, whitespace collapsed).
+    pub title: Option<String>,
+    /// The page's description (at most 1,000 characters, whitespace collapsed).
+    pub description: Option<String>,
+    /// The page's image, downloaded through the same guard (a preview never hot-links it). `None`
+    /// when the page names none, or it could not be fetched, is not an image, or is too large.
+    pub image: Option<FetchedImage>,
+}
+
+/// An image downloaded for a [`LinkPreview`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct FetchedImage {
+    /// The content type the image's bytes were sniffed as (`image/png`, `image/jpeg`, …).
+    pub content_type: String,
+    /// The image.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for FetchedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchedImage")
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Fetching a URL on a member's behalf failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The guard refused the destination (a scheme other than `https`, a loopback, private,
+    /// link-local or metadata address, a redirect to one, too many redirects): never retried.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The answer was not usable (an error status, not HTML, larger than the limit).
+    #[error("unusable: {0}")]
+    Unusable(String),
+    /// The host could not be reached or did not answer in time: a later retry may succeed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Fetches link previews through a guard against server-side request forgery: every connection
+/// (redirects included) goes only to a public address, checked on the address actually
+/// connected to, within time and size limits.
+pub trait LinkPreviewer: Send + Sync + std::fmt::Debug {
+    /// The preview of `url` (an absolute `https` URL).
+    fn preview<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<LinkPreview, FetchError>>;
+}

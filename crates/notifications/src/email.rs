@@ -273,6 +273,8 @@ impl Pending {
                     EntityKind::DiscussionThread => "discussions",
                     EntityKind::Announcement => "announcements",
                     EntityKind::ChatRoom => "chat/rooms",
+                    EntityKind::RadarPost => "feed/posts",
+                    EntityKind::Suggestion => "suggestions",
                 };
                 links.app(&format!("/{path}/{id}"))
             }

@@ -76,6 +76,10 @@ guild_kernel::string_enum!(
         Announcement => "ANNOUNCEMENT",
         /// A chat room (`/v1/chat/rooms/{id}`).
         ChatRoom => "CHAT_ROOM",
+        /// A post of the knowledge feed (`/v1/feed/posts/{id}`).
+        RadarPost => "RADAR_POST",
+        /// A knowledge suggestion (`/v1/suggestions/{id}`).
+        Suggestion => "SUGGESTION",
     }
 );
 
