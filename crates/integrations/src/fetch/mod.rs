@@ -10,8 +10,8 @@
 //! same way and must sniff as PNG, JPEG, GIF or WebP.
 //!
 //! The test switch ([`FetchPolicy::allowing_loopback_for_tests`]) lets plain `http` reach
-//! loopback addresses, so tests serve pages from a local listener; every other private address
-//! stays refused with it on.
+//! loopback addresses (an `https` URL to one is fetched over plain http), so tests serve pages
+//! from a local listener; every other private address stays refused with it on.
 
 pub mod guard;
 mod html;
@@ -61,8 +61,8 @@ impl Default for FetchPolicy {
 
 impl FetchPolicy {
     /// The test switch: plain `http` and any port to loopback addresses (`127.0.0.0/8`, `::1`)
-    /// are allowed, so a test can serve pages from a local listener. Every other non-public
-    /// address stays refused.
+    /// are allowed, and an `https` URL to one is fetched over plain http, so a test can serve
+    /// pages from a local listener. Every other non-public address stays refused.
     pub fn allowing_loopback_for_tests(mut self) -> Self {
         self.allow_loopback = true;
         self
@@ -108,31 +108,33 @@ impl SafeFetcher {
         })
     }
 
-    /// Refuses a URL the guard does not let through before any connection is made.
-    fn check(&self, url: &Url) -> Result<(), FetchError> {
+    /// Refuses a URL the guard does not let through before any connection is made; answers
+    /// the URL to connect to (the test switch fetches loopback over plain http).
+    fn check(&self, url: &Url) -> Result<Url, FetchError> {
         let refuse = |why: &str| Err(FetchError::Refused(why.to_owned()));
         if !url.username().is_empty() || url.password().is_some() {
             return refuse("a URL with credentials");
         }
-        let loopback_literal = match url.host() {
+        let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
             Some(url::Host::Domain(_)) => None,
             None => return refuse("a URL without a host"),
+        };
+        if let Some(ip) = literal
+            && !guard::allowed(ip, self.policy.allow_loopback)
+        {
+            return refuse(&format!("{ip} is not a public address"));
         }
-        .map(|ip| {
-            if guard::allowed(ip, self.policy.allow_loopback) {
-                Ok(ip.is_loopback())
-            } else {
-                Err(FetchError::Refused(format!("{ip} is not a public address")))
-            }
-        })
-        .transpose()?
-        .unwrap_or(false);
-        // The test switch lets loopback listeners use plain http on any port.
-        if self.policy.allow_loopback && loopback_literal {
+        // The test switch lets loopback listeners serve plain http on any port, for `http` and
+        // `https` URLs alike (a test's pages have no certificate).
+        if self.policy.allow_loopback && literal.is_some_and(|ip| ip.is_loopback()) {
+            let mut plain = url.clone();
             return match url.scheme() {
-                "http" | "https" => Ok(()),
+                "http" | "https" => {
+                    let _ = plain.set_scheme("http");
+                    Ok(plain)
+                }
                 _ => refuse("a scheme other than https"),
             };
         }
@@ -142,7 +144,7 @@ impl SafeFetcher {
         if url.port().is_some_and(|p| p != 443) {
             return refuse("a port other than 443");
         }
-        Ok(())
+        Ok(url.clone())
     }
 
     /// GETs `url`, following redirects through the guard; answers the final URL, the content
@@ -157,10 +159,10 @@ impl SafeFetcher {
     ) -> Result<(Url, String, Option<Vec<u8>>), FetchError> {
         let mut url = Url::parse(url).map_err(|_| FetchError::Refused("not a URL".to_owned()))?;
         for _ in 0..=self.policy.max_redirects {
-            self.check(&url)?;
+            let target = self.check(&url)?;
             let mut response = self
                 .client
-                .get(url.clone())
+                .get(target)
                 .header(ACCEPT, accept)
                 .send()
                 .await
