@@ -1288,9 +1288,9 @@ pub async fn knowledge_ready(
     Ok(Some((id, title, voters)))
 }
 
-/// Seeds the demo tenant's suggestions when it exists and has none: one popular (its members'
-/// votes reach the threshold), one anonymous, one converted into a DRAFT module by its ADMIN;
-/// answers whether it seeded. The worker then tells whom each concerns.
+/// Seeds the demo tenant's suggestions when it exists and has none: one by its EMPLOYEE made
+/// popular by the other members' votes (the demo's threshold is their number), one anonymous,
+/// one converted into a DRAFT module by its ADMIN; answers whether it seeded. The worker then tells whom each concerns.
 pub async fn seed_demo(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -1322,21 +1322,30 @@ pub async fn seed_demo(
             .select((memberships::user_id, memberships::role))
             .load(conn)
             .await?;
-        let Some(admin) = members
-            .iter()
-            .find(|(_, role)| role == "ADMIN")
-            .map(|(id, _)| *id)
-        else {
+        let find = |want: &str| {
+            members
+                .iter()
+                .find(|(_, role)| role == want)
+                .map(|(id, _)| *id)
+        };
+        let (Some(admin), Some(proposer)) = (find("ADMIN"), find("EMPLOYEE")) else {
             return Ok(false);
         };
-        let others: Vec<Uuid> = members
+        // Everyone else who may vote: popular at once, with the demo's lower threshold.
+        let voters: Vec<Uuid> = members
             .iter()
-            .filter(|(id, role)| *id != admin && role != "VIEWER")
+            .filter(|(id, role)| *id != proposer && role != "VIEWER")
             .map(|(id, _)| *id)
             .collect();
-        let Some(&proposer) = others.iter().next() else {
-            return Ok(false);
-        };
+        diesel::insert_into(ss::table)
+            .values((
+                ss::tenant_id.eq(tenant.into_uuid()),
+                ss::popularity_threshold.eq(i32::try_from(voters.len()).unwrap_or(1).max(1)),
+                ss::updated_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
         let actor = |user: Uuid, role: TenantRole| Actor {
             user_id: UserId(user),
             tenant_id: tenant,
@@ -1363,13 +1372,8 @@ pub async fn seed_demo(
             now,
         )
         .await?;
-        for voter in others.iter().skip(1).chain([&admin.user_id.into_uuid()]) {
-            let role = if *voter == admin.user_id.into_uuid() {
-                TenantRole::Admin
-            } else {
-                TenantRole::Employee
-            };
-            vote(conn, &actor(*voter, role), popular.id, now).await?;
+        for voter in &voters {
+            vote(conn, &actor(*voter, TenantRole::Employee), popular.id, now).await?;
         }
         create(
             conn,
