@@ -19,7 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
@@ -171,7 +171,7 @@ pub(crate) struct SuggestionQuery {
     responses((status = 200, body = PageOf<SuggestionDto>, description = "The suggestions"), AuthErrors, InputErrors))]
 #[get("/suggestions")]
 pub(crate) async fn list_suggestions(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     query: web::Query<SuggestionQuery>,
 ) -> Result<web::Json<PageOf<SuggestionDto>>, ApiError> {
     let q = query.into_inner();
@@ -257,7 +257,7 @@ pub(crate) async fn create_suggestion(
     responses((status = 200, body = SuggestionDto, description = "The suggestion"), AuthErrors, NotFound))]
 #[get("/suggestions/{suggestion_id}")]
 pub(crate) async fn get_suggestion(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<SuggestionDto>, ApiError> {
     let id = path.into_inner();
@@ -337,7 +337,7 @@ pub(crate) struct ChangeSuggestionStatus {
     responses((status = 200, body = SuggestionDto, description = "Changed"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[put("/suggestions/{suggestion_id}/status")]
 pub(crate) async fn change_suggestion_status(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<ChangeSuggestionStatus>,
 ) -> Result<web::Json<SuggestionDto>, ApiError> {
@@ -393,7 +393,7 @@ pub(crate) struct SuggestionModuleDto {
     responses((status = 201, body = SuggestionModuleDto, description = "Converted"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[post("/suggestions/{suggestion_id}/module")]
 pub(crate) async fn create_suggestion_module(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     body: ValidJson<CreateSuggestionModule>,
 ) -> Result<HttpResponse, ApiError> {
@@ -458,7 +458,7 @@ impl From<Comment> for SuggestionCommentDto {
     responses((status = 200, body = PageOf<SuggestionCommentDto>, description = "The comments"), AuthErrors, InputErrors, NotFound))]
 #[get("/suggestions/{suggestion_id}/comments")]
 pub(crate) async fn list_suggestion_comments(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     path: web::Path<Uuid>,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<SuggestionCommentDto>>, ApiError> {
@@ -563,7 +563,7 @@ pub(crate) async fn update_suggestion_comment(
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound))]
 #[delete("/suggestions/{suggestion_id}/comments/{comment_id}")]
 pub(crate) async fn delete_suggestion_comment(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, comment) = path.into_inner();
@@ -648,7 +648,7 @@ pub(crate) struct UpdateSuggestionSettings {
     responses((status = 200, body = SuggestionSettingsDto, description = "The settings"), AuthErrors))]
 #[get("/suggestions/settings")]
 pub(crate) async fn get_suggestion_settings(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
 ) -> Result<web::Json<SuggestionSettingsDto>, ApiError> {
     let settings = ctx
         .write(async |conn| suggestions::get_settings(conn, &ctx.actor).await)
@@ -664,7 +664,7 @@ pub(crate) async fn get_suggestion_settings(
     responses((status = 200, body = SuggestionSettingsDto, description = "Updated"), AuthErrors, InputErrors))]
 #[patch("/suggestions/settings")]
 pub(crate) async fn update_suggestion_settings(
-    ctx: Ctx,
+    ctx: Ctx<Permitted>,
     body: ValidJson<UpdateSuggestionSettings>,
 ) -> Result<web::Json<SuggestionSettingsDto>, ApiError> {
     let threshold = body.into_inner().popularity_threshold;
