@@ -180,7 +180,7 @@ async fn an_anonymous_authors_identity_is_in_no_response_to_anyone() {
     for token in [&owner, &ada, &bob, &cy] {
         seen.keep(app.get("/v1/me/notifications", token).await);
     }
-    let bodies = seen.0.borrow();
+    let bodies = seen.0.borrow().clone();
     assert!(bodies.len() > 30);
     for body in bodies.iter() {
         assert!(!body.contains(&ann_id), "the author's id in {body}");

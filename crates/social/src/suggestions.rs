@@ -761,17 +761,16 @@ pub async fn set_status(
         }
         _ => return Err(SocialError::InvalidTransition),
     }
-    review(conn, actor, id, from, status, &reason, None, now).await?;
+    review(conn, actor, id, (from, status), &reason, None, now).await?;
     get_row(conn, actor, id, now).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Records a review decision (`from` → `status`), audited, and tells whom it concerns.
 async fn review(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
-    from: SuggestionStatus,
-    status: SuggestionStatus,
+    (from, status): (SuggestionStatus, SuggestionStatus),
     reason: &str,
     module: Option<Uuid>,
     now: DateTime<Utc>,
@@ -893,8 +892,7 @@ pub async fn convert(
         conn,
         actor,
         id,
-        from,
-        SuggestionStatus::Converted,
+        (from, SuggestionStatus::Converted),
         &reason,
         Some(module.row.id),
         now,
