@@ -4325,8 +4325,8 @@ export interface components {
          *     }
          */
         ChangeSuggestionStatus: {
-            /** @description `APPROVED` or `REJECTED` (create a module from it to make it `CONVERTED`). */
-            status: components["schemas"]["SuggestionStatus"];
+            /** @description The decision. */
+            status: components["schemas"]["ReviewStatus"];
             /** @description Why (told to its author and voters). */
             reason: string;
         };
@@ -6686,6 +6686,11 @@ export interface components {
             /** Format: uuid */
             module_id: string;
         };
+        /**
+         * @description What a review decides (create a module from a suggestion to make it `CONVERTED`).
+         * @enum {string}
+         */
+        ReviewStatus: "APPROVED" | "REJECTED";
         /**
          * @description A revocation.
          * @example {

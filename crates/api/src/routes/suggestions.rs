@@ -310,13 +310,23 @@ pub(crate) async fn remove_suggestion_vote(
     Ok(web::Json(item.into()))
 }
 
+/// What a review decides (create a module from a suggestion to make it `CONVERTED`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum ReviewStatus {
+    /// It should be done.
+    Approved,
+    /// It will not be.
+    Rejected,
+}
+
 /// A review decision.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "status": "APPROVED", "reason": "We will write it next quarter." }))]
 pub(crate) struct ChangeSuggestionStatus {
-    /// `APPROVED` or `REJECTED` (create a module from it to make it `CONVERTED`).
-    status: SuggestionStatus,
+    /// The decision.
+    status: ReviewStatus,
     /// Why (told to its author and voters).
     #[validate(
         length(min = 1, max = 500),
@@ -343,10 +353,14 @@ pub(crate) async fn change_suggestion_status(
 ) -> Result<web::Json<SuggestionDto>, ApiError> {
     let id = path.into_inner();
     let b = body.into_inner();
+    let status = match b.status {
+        ReviewStatus::Approved => SuggestionStatus::Approved,
+        ReviewStatus::Rejected => SuggestionStatus::Rejected,
+    };
     let now = ctx.now;
     let item = ctx
         .write(async |conn| {
-            suggestions::set_status(conn, &ctx.actor, id, b.status, &b.reason, now).await
+            suggestions::set_status(conn, &ctx.actor, id, status, &b.reason, now).await
         })
         .await?;
     Ok(web::Json(item.into()))
