@@ -27,3 +27,4 @@ mod realtime;
 mod resilience;
 mod security;
 mod shutdown;
+mod suggestions;

@@ -26,7 +26,7 @@ use crate::routes::{
     V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
     discussions, email, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, presence, progress, quizzes,
-    redemptions, rewards, stream, tenants, xp,
+    redemptions, rewards, stream, suggestions, tenants, xp,
 };
 use crate::state::AppState;
 
@@ -78,7 +78,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(rewards::configure)
         .configure(redemptions::configure)
         .configure(discussions::configure)
-        .configure(announcements::configure);
+        .configure(announcements::configure)
+        .configure(suggestions::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -860,6 +860,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    suggestion_comments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        suggestion_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        author_id -> Uuid,
+        body -> Text,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+        deleted_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    suggestion_settings (tenant_id) {
+        tenant_id -> Uuid,
+        popularity_threshold -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    suggestion_votes (tenant_id, suggestion_id, user_id) {
+        tenant_id -> Uuid,
+        suggestion_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    suggestions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        author_id -> Uuid,
+        anonymous -> Bool,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamptz>,
+        status_changed_by -> Nullable<Uuid>,
+        vote_count -> Int4,
+        popular_at -> Nullable<Timestamptz>,
+        module_id -> Nullable<Uuid>,
+        knowledge_notified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1050,6 +1102,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_completions,
     sections,
     stream_tickets,
+    suggestion_comments,
+    suggestion_settings,
+    suggestion_votes,
+    suggestions,
     tags,
     tenants,
     usage_sessions,

@@ -1,5 +1,5 @@
-//! [`SocialError`]: what chat, discussion, announcement and reaction operations refuse, with
-//! stable codes.
+//! [`SocialError`]: what chat, discussion, announcement, suggestion and reaction operations
+//! refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
@@ -20,6 +20,24 @@ pub enum SocialError {
     /// The discussion holds as many posts as it may.
     #[error("the discussion is full")]
     Full,
+    /// The suggestion is closed (REJECTED or CONVERTED): its votes no longer change.
+    #[error("the suggestion is closed")]
+    SuggestionClosed,
+    /// One does not vote for one's own suggestion.
+    #[error("you cannot vote for your own suggestion")]
+    CannotVoteOwnSuggestion,
+    /// One does not review (change the status of, convert) one's own suggestion.
+    #[error("another reviewer decides on your own suggestion")]
+    CannotReviewOwnSuggestion,
+    /// The status cannot move from where it is to where it was asked to.
+    #[error("this status change is not allowed")]
+    InvalidTransition,
+    /// The member has as many open suggestions as they may.
+    #[error("you have as many open suggestions as you may")]
+    SuggestionLimitReached,
+    /// The suggestion holds as many comments as it may.
+    #[error("the suggestion has as many comments as it may")]
+    CommentsFull,
     /// A rule of learning (a module's visibility) refused.
     #[error(transparent)]
     Learning(#[from] guild_learning::LearningError),
@@ -51,6 +69,12 @@ impl ErrorCode for SocialError {
             Self::Forbidden => "forbidden",
             Self::Locked => "discussion_locked",
             Self::Full => "discussion_full",
+            Self::SuggestionClosed => "suggestion_closed",
+            Self::CannotVoteOwnSuggestion => "cannot_vote_own_suggestion",
+            Self::CannotReviewOwnSuggestion => "cannot_review_own_suggestion",
+            Self::InvalidTransition => "invalid_status_transition",
+            Self::SuggestionLimitReached => "suggestion_limit_reached",
+            Self::CommentsFull => "suggestion_comments_full",
             Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -60,8 +84,15 @@ impl ErrorCode for SocialError {
     fn status(&self) -> u16 {
         match self {
             Self::NotFound(_) => 404,
-            Self::Forbidden => 403,
-            Self::Locked | Self::Full => 409,
+            Self::Forbidden | Self::CannotVoteOwnSuggestion | Self::CannotReviewOwnSuggestion => {
+                403
+            }
+            Self::Locked
+            | Self::Full
+            | Self::SuggestionClosed
+            | Self::InvalidTransition
+            | Self::SuggestionLimitReached
+            | Self::CommentsFull => 409,
             Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),

@@ -1,5 +1,6 @@
-//! What chat, discussions and announcements read from their callers: trimmed text within a
-//! length, and the keyset cursors of their lists (`pinned|time|id`, `time|id`).
+//! What chat, discussions, announcements and suggestions read from their callers: trimmed text
+//! within a length, and the keyset cursors of their lists (`pinned|time|id`, `time|id`,
+//! `rank|time|id`).
 
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
@@ -69,4 +70,27 @@ pub(crate) fn after_time(page: &PageRequest) -> Result<Option<(DateTime<Utc>, Uu
     };
     let (at, id) = cursor.0.split_once('|').ok_or_else(bad_cursor)?;
     Ok(Some((time(at)?, id.parse().map_err(|_| bad_cursor())?)))
+}
+
+/// The cursor of a list ordered by a rank (votes), a time and an id.
+pub(crate) fn rank_cursor(rank: i64, at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{rank}|{}|{id}", Keyset::time_key(at))
+}
+
+/// Reads a [`rank_cursor`].
+pub(crate) fn after_rank(
+    page: &PageRequest,
+) -> Result<Option<(i64, DateTime<Utc>, Uuid)>, SocialError> {
+    let Some(cursor) = page.cursor().map_err(|_| bad_cursor())? else {
+        return Ok(None);
+    };
+    let mut parts = cursor.0.splitn(3, '|');
+    let (Some(rank), Some(at), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_cursor());
+    };
+    Ok(Some((
+        rank.parse().map_err(|_| bad_cursor())?,
+        time(at)?,
+        id.parse().map_err(|_| bad_cursor())?,
+    )))
 }

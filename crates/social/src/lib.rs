@@ -1,13 +1,17 @@
 //! Social: what members say to each other — chat rooms and their messages, discussions attached
-//! to modules, announcements, and reactions.
+//! to modules, announcements, knowledge suggestions, and reactions.
 //!
 //! - [`discussions`] owns `discussion_threads`, `discussion_posts` and `discussion_follows`:
 //!   threads of a module (or one of its sections), replies nested by parent, resolve, pin, lock
 //!   and hide for moderation.
 //! - [`announcements`] owns `announcements` and `announcement_recipients`: messages to the
 //!   tenant, to groups or to a module's learners, with read receipts.
+//! - [`suggestions`] owns `suggestions`, `suggestion_votes`, `suggestion_comments` and
+//!   `suggestion_settings`: ideas members propose (optionally anonymous), vote for once each and
+//!   comment on; reviewed by MANAGE_SUGGESTIONS holders, converted into DRAFT modules through
+//!   `guild_learning::{modules, sections}`.
 //! - [`reactions`] owns `reactions` and `reaction_counts`: allow-listed emoji on posts,
-//!   announcements and chat messages, counted on write.
+//!   announcements, chat messages and suggestions, counted on write.
 //!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a module's room and discussions are visible exactly when the
@@ -28,6 +32,7 @@ pub mod discussions;
 pub mod error;
 mod input;
 pub mod reactions;
+pub mod suggestions;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! Reactions: members react to what they can see (a discussion post, an announcement, a chat
-//! message) with one of an allow-listed set of emoji ([`Emoji`]).
+//! message, a knowledge suggestion) with one of an allow-listed set of emoji ([`Emoji`]).
 //!
 //! Owns `reactions` (one row per member, emoji and target: reacting twice changes nothing) and
 //! `reaction_counts` (one row per target and emoji, kept on write in the same transaction: a
@@ -9,7 +9,8 @@
 //!
 //! A target must be visible to the member: a discussion post when its module is (and it is not
 //! hidden, unless they moderate it), an announcement when it is addressed to them or they wrote
-//! it or administer the tenant. Anything else is 404, as if it did not exist.
+//! it or administer the tenant, a suggestion always (every member sees every suggestion of their
+//! tenant). Anything else is 404, as if it did not exist.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,8 @@ guild_kernel::string_enum!(
         Announcement => "ANNOUNCEMENT",
         /// A chat message.
         ChatMessage => "CHAT_MESSAGE",
+        /// A knowledge suggestion.
+        Suggestion => "SUGGESTION",
     }
 );
 
@@ -116,7 +119,7 @@ pub struct Count {
 pub struct ReactionChanged {
     /// The tenant.
     pub tenant_id: Uuid,
-    /// `DISCUSSION_POST`, `ANNOUNCEMENT` or `CHAT_MESSAGE`.
+    /// `DISCUSSION_POST`, `ANNOUNCEMENT`, `CHAT_MESSAGE` or `SUGGESTION`.
     pub target_kind: TargetKind,
     /// The target.
     pub target_id: Uuid,
@@ -174,13 +177,17 @@ pub async fn check_visible(
         TargetKind::ChatMessage => {
             crate::chat::message_visible_to(conn, actor, target).await?;
         }
+        TargetKind::Suggestion => {
+            crate::suggestions::visible_to(conn, actor, target).await?;
+        }
     }
     Ok(())
 }
 
 /// Who may see a target now, of those who hear of its reactions: a discussion post's thread's
 /// followers who may see its module (nobody while the post is hidden), an announcement's author
-/// and recipients, a chat message's room members who may read it.
+/// and recipients, a chat message's room members who may read it, a suggestion's author, voters
+/// and commenters.
 pub async fn audience(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -193,6 +200,7 @@ pub async fn audience(
         TargetKind::ChatMessage => {
             crate::chat::messages::reaction_audience(conn, tenant, target).await
         }
+        TargetKind::Suggestion => crate::suggestions::audience(conn, tenant, target).await,
     }
 }
 

@@ -100,6 +100,10 @@ pub(crate) async fn award(
             "MODULE_COMPLETED" => ("For completing a module.", Some(EntityKind::Module)),
             "QUIZ_HIGH_SCORE" => ("For a high quiz score.", None),
             "MENTOR_CONFIRMATION" => ("A mentor confirmed your answer.", None),
+            "TOP_SUGGESTION" => (
+                "Your suggestion became popular.",
+                Some(EntityKind::Suggestion),
+            ),
             _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
         };
         let note = NewNotification {

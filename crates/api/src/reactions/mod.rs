@@ -14,6 +14,10 @@
 //! - [`social`]: replies and mentions in discussions (COMMENT_REPLY), announcements to their
 //!   recipients, the stream events of new posts and changed reactions, and MENTOR_CONFIRMATION
 //!   XP for an answer a mentor confirmed in a module's chat room.
+//! - [`suggestions`]: knowledge suggestions that became popular (SUGGESTION_POPULAR to their
+//!   reviewers, TOP_SUGGESTION XP to their author), changed status (SUGGESTION_STATUS_CHANGED to
+//!   their author and voters) or whose module was first published (NEW_KNOWLEDGE to their
+//!   voters), and the stream events of their votes, comments and status.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -31,6 +35,7 @@ pub mod jobs;
 pub mod media;
 pub mod notifications;
 pub mod social;
+pub mod suggestions;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {
@@ -41,5 +46,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     notifications::register(registry, state);
     changelog::register(registry, state);
     social::register(registry, state);
+    suggestions::register(registry, state);
     jobs::register(registry, state);
 }

@@ -37,6 +37,7 @@ pub mod quizzes;
 pub mod redemptions;
 pub mod rewards;
 pub mod stream;
+pub mod suggestions;
 pub mod tenants;
 pub mod versions;
 pub mod xp;
