@@ -1,4 +1,4 @@
-//! [`SocialError`]: what chat, discussion, announcement and reaction operations refuse, with
+//! [`SocialError`]: what chat, discussion, announcement, feed and reaction operations refuse, with
 //! stable codes.
 
 use guild_db::DbError;
@@ -20,6 +20,15 @@ pub enum SocialError {
     /// The discussion holds as many posts as it may.
     #[error("the discussion is full")]
     Full,
+    /// A moderator acting on their own feed post.
+    #[error("you cannot moderate your own post")]
+    CannotModerateOwnPost,
+    /// The post's status does not allow this.
+    #[error("not allowed in the post's current status")]
+    InvalidTransition,
+    /// The post holds as many replies as it may.
+    #[error("the post takes no more replies")]
+    ReplyLimit,
     /// A rule of learning (a module's visibility) refused.
     #[error(transparent)]
     Learning(#[from] guild_learning::LearningError),
@@ -51,6 +60,9 @@ impl ErrorCode for SocialError {
             Self::Forbidden => "forbidden",
             Self::Locked => "discussion_locked",
             Self::Full => "discussion_full",
+            Self::CannotModerateOwnPost => "cannot_moderate_own_post",
+            Self::InvalidTransition => "invalid_status_transition",
+            Self::ReplyLimit => "reply_limit_reached",
             Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -60,8 +72,8 @@ impl ErrorCode for SocialError {
     fn status(&self) -> u16 {
         match self {
             Self::NotFound(_) => 404,
-            Self::Forbidden => 403,
-            Self::Locked | Self::Full => 409,
+            Self::Forbidden | Self::CannotModerateOwnPost => 403,
+            Self::Locked | Self::Full | Self::InvalidTransition | Self::ReplyLimit => 409,
             Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),

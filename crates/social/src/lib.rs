@@ -6,8 +6,12 @@
 //!   and hide for moderation.
 //! - [`announcements`] owns `announcements` and `announcement_recipients`: messages to the
 //!   tenant, to groups or to a module's learners, with read receipts.
+//! - [`feed`] owns `feed_posts`, `feed_saves`, `feed_replies` and `feed_seen`: the knowledge
+//!   feed's shared links with moderation (PENDING → APPROVED / REJECTED, ARCHIVED), pins, saves,
+//!   flat replies, each member's "seen until" marker and the link previews the api layer's
+//!   worker fills in.
 //! - [`reactions`] owns `reactions` and `reaction_counts`: allow-listed emoji on posts,
-//!   announcements and chat messages, counted on write.
+//!   announcements, chat messages and feed posts, counted on write.
 //!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a module's room and discussions are visible exactly when the
@@ -26,6 +30,7 @@ pub mod announcements;
 pub mod chat;
 pub mod discussions;
 pub mod error;
+pub mod feed;
 mod input;
 pub mod reactions;
 

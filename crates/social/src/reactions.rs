@@ -9,7 +9,8 @@
 //!
 //! A target must be visible to the member: a discussion post when its module is (and it is not
 //! hidden, unless they moderate it), an announcement when it is addressed to them or they wrote
-//! it or administer the tenant. Anything else is 404, as if it did not exist.
+//! it or administer the tenant, a feed post when it is approved, theirs, or they moderate the
+//! feed. Anything else is 404, as if it did not exist.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,8 @@ guild_kernel::string_enum!(
         Announcement => "ANNOUNCEMENT",
         /// A chat message.
         ChatMessage => "CHAT_MESSAGE",
+        /// A post of the knowledge feed.
+        RadarPost => "RADAR_POST",
     }
 );
 
@@ -116,7 +119,7 @@ pub struct Count {
 pub struct ReactionChanged {
     /// The tenant.
     pub tenant_id: Uuid,
-    /// `DISCUSSION_POST`, `ANNOUNCEMENT` or `CHAT_MESSAGE`.
+    /// `DISCUSSION_POST`, `ANNOUNCEMENT`, `CHAT_MESSAGE` or `RADAR_POST`.
     pub target_kind: TargetKind,
     /// The target.
     pub target_id: Uuid,
@@ -174,6 +177,9 @@ pub async fn check_visible(
         TargetKind::ChatMessage => {
             crate::chat::message_visible_to(conn, actor, target).await?;
         }
+        TargetKind::RadarPost => {
+            crate::feed::visible_to(conn, actor, target).await?;
+        }
     }
     Ok(())
 }
@@ -193,6 +199,7 @@ pub async fn audience(
         TargetKind::ChatMessage => {
             crate::chat::messages::reaction_audience(conn, tenant, target).await
         }
+        TargetKind::RadarPost => crate::feed::audience(conn, tenant, target).await,
     }
 }
 
