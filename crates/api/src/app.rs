@@ -23,7 +23,7 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance, feed,
     discussions, email, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, presence, progress, quizzes,
     redemptions, rewards, stream, tenants, xp,
@@ -78,7 +78,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(rewards::configure)
         .configure(redemptions::configure)
         .configure(discussions::configure)
-        .configure(announcements::configure);
+        .configure(announcements::configure)
+        .configure(feed::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

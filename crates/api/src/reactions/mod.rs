@@ -14,6 +14,9 @@
 //! - [`social`]: replies and mentions in discussions (COMMENT_REPLY), announcements to their
 //!   recipients, the stream events of new posts and changed reactions, and MENTOR_CONFIRMATION
 //!   XP for an answer a mentor confirmed in a module's chat room.
+//! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
+//!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
+//!   and COMMENT_REPLY for replies.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -26,6 +29,7 @@ use crate::state::AppState;
 pub mod changelog;
 pub mod compliance;
 pub mod emails;
+pub mod feed;
 pub mod gamification;
 pub mod jobs;
 pub mod media;
@@ -41,5 +45,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     notifications::register(registry, state);
     changelog::register(registry, state);
     social::register(registry, state);
+    feed::register(registry, state);
     jobs::register(registry, state);
 }
