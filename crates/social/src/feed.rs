@@ -1117,7 +1117,18 @@ pub async fn seed_demo(
     };
     let tenant = TenantId(admin.0);
     let admin_user = admin.1;
-    let employee = members.iter().find(|m| m.2 == "EMPLOYEE").map(|m| m.1);
+    // A member who mentors nothing: their post waits for a moderator.
+    let employee: Option<UserRow> = guild_db::sql(
+        "SELECT m.user_id FROM memberships m WHERE m.tenant_id = $1 AND m.role = 'EMPLOYEE' \
+           AND m.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM module_mentors mm \
+             WHERE mm.tenant_id = m.tenant_id AND mm.user_id = m.user_id) \
+         ORDER BY m.user_id LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .get_result(conn)
+    .await
+    .optional()?;
+    let employee = employee.map(|e| e.user_id);
     guild_db::tenant_transaction(conn, tenant, async |conn| {
         let any: i64 = p::table
             .filter(p::tenant_id.eq(tenant.into_uuid()))
