@@ -52,7 +52,11 @@ async fn urls(app: &TestApp, token: &str, uri: &str) -> Vec<String> {
 }
 
 /// `(kind, title, body, link kind)` of the member's notifications of these kinds.
-async fn notes(app: &TestApp, token: &str, kinds: &[&str]) -> Vec<(String, String, String, String)> {
+async fn notes(
+    app: &TestApp,
+    token: &str,
+    kinds: &[&str],
+) -> Vec<(String, String, String, String)> {
     let got = app.get("/v1/me/notifications", token).await;
     assert_eq!(got.status, 200, "{}", got.text);
     got.json["data"]
@@ -130,7 +134,11 @@ async fn a_members_post_waits_for_a_moderator_and_its_author_hears_the_decision(
     assert_eq!(approved.status, 200, "{}", approved.text);
     assert_eq!(approved.json["status"], "APPROVED");
     let no_reason = app
-        .post(&format!("/v1/feed/posts/{second}/reject"), &owner, json!({}))
+        .post(
+            &format!("/v1/feed/posts/{second}/reject"),
+            &owner,
+            json!({}),
+        )
         .await;
     assert_problem(&no_reason, 422, "validation_failed");
     let rejected = app
@@ -142,8 +150,12 @@ async fn a_members_post_waits_for_a_moderator_and_its_author_hears_the_decision(
         .await;
     assert_eq!(rejected.status, 200, "{}", rejected.text);
     assert_problem(
-        &app.post(&format!("/v1/feed/posts/{first}/approve"), &owner, json!({}))
-            .await,
+        &app.post(
+            &format!("/v1/feed/posts/{first}/approve"),
+            &owner,
+            json!({}),
+        )
+        .await,
         409,
         "invalid_status_transition",
     );
@@ -252,8 +264,12 @@ async fn mentors_and_admins_are_approved_on_submit_and_nobody_moderates_their_ow
         )
         .await;
     assert_problem(
-        &app.post(&format!("/v1/feed/posts/{pending}/approve"), &narrow, json!({}))
-            .await,
+        &app.post(
+            &format!("/v1/feed/posts/{pending}/approve"),
+            &narrow,
+            json!({}),
+        )
+        .await,
         404,
         "feed_post_not_found",
     );
@@ -275,7 +291,11 @@ async fn mentors_and_admins_are_approved_on_submit_and_nobody_moderates_their_ow
         )
         .await;
     let by_key = app
-        .post(&format!("/v1/feed/posts/{pending}/approve"), &moderating, json!({}))
+        .post(
+            &format!("/v1/feed/posts/{pending}/approve"),
+            &moderating,
+            json!({}),
+        )
         .await;
     assert_eq!(by_key.json["status"], "APPROVED", "{}", by_key.text);
 }
@@ -386,13 +406,17 @@ async fn saved_posts_are_listed_under_me_saved_newest_first() {
     );
     let post = app.get(&format!("/v1/feed/posts/{a}"), &ann).await;
     assert_eq!(post.json["save_count"], 1, "saving twice counts once");
-    let unsaved = app
-        .delete(&format!("/v1/feed/posts/{c}/save"), &ann)
-        .await;
+    let unsaved = app.delete(&format!("/v1/feed/posts/{c}/save"), &ann).await;
     assert_eq!(unsaved.json["saved"], false, "{}", unsaved.text);
     assert_eq!(unsaved.json["save_count"], 0);
-    assert_eq!(urls(&app, &ann, "/v1/me/saved").await, [link("a"), link("b")]);
-    assert!(urls(&app, &owner, "/v1/me/saved").await.is_empty(), "per member");
+    assert_eq!(
+        urls(&app, &ann, "/v1/me/saved").await,
+        [link("a"), link("b")]
+    );
+    assert!(
+        urls(&app, &owner, "/v1/me/saved").await.is_empty(),
+        "per member"
+    );
 
     // An archived post drops out of the saved list.
     let mod_ = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
@@ -459,10 +483,15 @@ async fn pinned_posts_come_first_and_the_feed_pages_by_cursor_and_filters_by_tag
     let mut ids = Vec::new();
     for (i, tag) in ["rust", "ops", "rust", "ops", "rust"].iter().enumerate() {
         clock.advance(Duration::minutes(1));
-        ids.push(s(&share(&app, &owner, &format!("p{i}"), &[tag]).await["id"]));
+        ids.push(s(
+            &share(&app, &owner, &format!("p{i}"), &[tag]).await["id"],
+        ));
     }
     let all = |v: &[usize]| v.iter().map(|i| link(&format!("p{i}"))).collect::<Vec<_>>();
-    assert_eq!(urls(&app, &ann, "/v1/feed/posts").await, all(&[4, 3, 2, 1, 0]));
+    assert_eq!(
+        urls(&app, &ann, "/v1/feed/posts").await,
+        all(&[4, 3, 2, 1, 0])
+    );
 
     assert_problem(
         &app.put(&format!("/v1/feed/posts/{}/pin", ids[1]), &ann, json!({}))
@@ -474,18 +503,27 @@ async fn pinned_posts_come_first_and_the_feed_pages_by_cursor_and_filters_by_tag
         .put(&format!("/v1/feed/posts/{}/pin", ids[1]), &owner, json!({}))
         .await;
     assert_eq!(pinned.json["pinned"], true, "{}", pinned.text);
-    assert_eq!(urls(&app, &ann, "/v1/feed/posts").await, all(&[1, 4, 3, 2, 0]));
+    assert_eq!(
+        urls(&app, &ann, "/v1/feed/posts").await,
+        all(&[1, 4, 3, 2, 0])
+    );
     assert_eq!(
         urls(&app, &ann, "/v1/feed/posts?tag=RUST").await,
         all(&[4, 2, 0])
     );
-    assert_eq!(urls(&app, &ann, "/v1/feed/posts?tag=ops").await, all(&[1, 3]));
+    assert_eq!(
+        urls(&app, &ann, "/v1/feed/posts?tag=ops").await,
+        all(&[1, 3])
+    );
 
     let unpinned = app
         .delete(&format!("/v1/feed/posts/{}/pin", ids[1]), &owner)
         .await;
     assert_eq!(unpinned.json["pinned"], false, "{}", unpinned.text);
-    assert_eq!(urls(&app, &ann, "/v1/feed/posts").await, all(&[4, 3, 2, 1, 0]));
+    assert_eq!(
+        urls(&app, &ann, "/v1/feed/posts").await,
+        all(&[4, 3, 2, 1, 0])
+    );
 
     // A pending post is not pinned.
     let pending = s(&share(&app, &ann, "pending", &[]).await["id"]);
@@ -515,9 +553,7 @@ async fn members_react_and_reply_and_the_author_hears_of_replies() {
     let seen = app.get(&uri, &owner).await;
     assert_eq!(seen.json["reactions"][0]["emoji"], "rocket");
     assert_eq!(seen.json["reactions"][0]["count"], 2, "{}", seen.text);
-    let removed = app
-        .delete(&format!("{uri}/reactions/rocket"), &bob)
-        .await;
+    let removed = app.delete(&format!("{uri}/reactions/rocket"), &bob).await;
     assert_eq!(removed.json["reactions"][0]["count"], 1, "{}", removed.text);
     assert_problem(
         &app.put(&format!("{uri}/reactions/skull"), &ann, json!({}))
@@ -534,8 +570,12 @@ async fn members_react_and_reply_and_the_author_hears_of_replies() {
         )
         .await;
     assert_eq!(replied.status, 201, "{}", replied.text);
-    app.post(&format!("{uri}/replies"), &owner, json!({ "body": "Glad it did" }))
-        .await;
+    app.post(
+        &format!("{uri}/replies"),
+        &owner,
+        json!({ "body": "Glad it did" }),
+    )
+    .await;
     let bodies: Vec<String> = app
         .walk(&bob, &format!("{uri}/replies"), 1, "body")
         .await

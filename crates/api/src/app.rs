@@ -23,8 +23,8 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance, feed,
-    discussions, email, gamification, groups, jobs, leaderboard, me, media, members,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
+    discussions, email, feed, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, presence, progress, quizzes,
     redemptions, rewards, stream, tenants, xp,
 };

@@ -635,11 +635,11 @@ pub async fn moderate(
     let tenant = actor.tenant_id.into_uuid();
     let (author, status, description, approved_at): (Uuid, String, String, Option<DateTime<Utc>>) =
         p::table
-        .find((tenant, id))
-        .select((p::author_id, p::status, p::description, p::approved_at))
-        .for_update()
-        .first(conn)
-        .await?;
+            .find((tenant, id))
+            .select((p::author_id, p::status, p::description, p::approved_at))
+            .for_update()
+            .first(conn)
+            .await?;
     if author == actor.user_id.into_uuid() {
         return Err(SocialError::CannotModerateOwnPost);
     }
@@ -923,10 +923,7 @@ struct UnseenRow {
 }
 
 /// The actor's marker and how many approvals by others came after it.
-pub async fn unseen(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-) -> Result<Unseen, SocialError> {
+pub async fn unseen(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Unseen, SocialError> {
     if !actor.acts_as_member() {
         return Err(SocialError::Forbidden);
     }

@@ -55,10 +55,13 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         async move { submitted(&state, e).await }
     });
     let s = state.clone();
-    registry.on_event("notify_feed_post_moderated", move |_, e: FeedPostModerated| {
-        let state = s.clone();
-        async move { moderated(&state, e).await }
-    });
+    registry.on_event(
+        "notify_feed_post_moderated",
+        move |_, e: FeedPostModerated| {
+            let state = s.clone();
+            async move { moderated(&state, e).await }
+        },
+    );
     let s = state.clone();
     registry.on_event("notify_feed_replied", move |_, e: FeedReplied| {
         let state = s.clone();
@@ -160,8 +163,7 @@ async fn store_image(
 ) -> Option<(Uuid, i64, &'static media::FileType)> {
     let file_type = media::sniff("", &image.bytes).ok()?;
     let size = u64::try_from(image.bytes.len()).ok()?;
-    if file_type.kind != media::AssetKind::Image || size == 0 || size > file_type.kind.max_size()
-    {
+    if file_type.kind != media::AssetKind::Image || size == 0 || size > file_type.kind.max_size() {
         return None;
     }
     let id = Uuid::now_v7();

@@ -15,8 +15,8 @@ use guild_social::feed::{
 };
 use guild_social::reactions::{self, TargetKind};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -369,7 +369,10 @@ pub(crate) async fn approve_feed_post(
 #[schema(example = json!({ "reason": "The link is behind a paywall." }))]
 pub(crate) struct RejectFeedPost {
     /// Shown to the post's author.
-    #[validate(length(min = 1, max = 500), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 500),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
@@ -547,7 +550,10 @@ pub(crate) async fn list_feed_post_replies(
 #[schema(example = json!({ "body": "Chapter 3 answered our question about retries." }))]
 pub(crate) struct CreateFeedReply {
     /// Plain text.
-    #[validate(length(min = 1, max = 2000), custom(function = "crate::extract::has_text"))]
+    #[validate(
+        length(min = 1, max = 2000),
+        custom(function = "crate::extract::has_text")
+    )]
     #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     body: String,
 }

@@ -99,9 +99,15 @@ fn tags_are_lower_cased_and_limited_to_letters_digits_and_dashes() {
 async fn mentors_and_admins_are_approved_on_submit_and_members_wait() {
     let (db, admin, mentor, ann) = world("acme").await;
     let mut conn = db.conn().await;
-    let by_admin = feed::submit(&mut conn, &admin, &post("a"), at(0)).await.unwrap();
-    let by_mentor = feed::submit(&mut conn, &mentor, &post("m"), at(1)).await.unwrap();
-    let by_ann = feed::submit(&mut conn, &ann, &post("e"), at(2)).await.unwrap();
+    let by_admin = feed::submit(&mut conn, &admin, &post("a"), at(0))
+        .await
+        .unwrap();
+    let by_mentor = feed::submit(&mut conn, &mentor, &post("m"), at(1))
+        .await
+        .unwrap();
+    let by_ann = feed::submit(&mut conn, &ann, &post("e"), at(2))
+        .await
+        .unwrap();
     assert_eq!(by_admin.status, PostStatus::Approved);
     assert_eq!(by_admin.approved_at, Some(at(0)));
     assert_eq!(by_mentor.status, PostStatus::Approved);
@@ -114,7 +120,10 @@ async fn mentors_and_admins_are_approved_on_submit_and_members_wait() {
 async fn a_decision_is_the_moderators_alone_and_publishes_one_event() {
     let (db, admin, mentor, ann) = world("acme").await;
     let mut conn = db.conn().await;
-    let id = feed::submit(&mut conn, &ann, &post("e"), at(0)).await.unwrap().id;
+    let id = feed::submit(&mut conn, &ann, &post("e"), at(0))
+        .await
+        .unwrap()
+        .id;
     let refused = feed::moderate(&mut conn, &mentor, id, &Decision::Approve, at(1)).await;
     assert!(
         matches!(refused, Err(SocialError::NotFound("feed_post_not_found"))),
@@ -125,10 +134,17 @@ async fn a_decision_is_the_moderators_alone_and_publishes_one_event() {
     let approved = feed::moderate(&mut conn, &admin, id, &Decision::Approve, at(5))
         .await
         .unwrap();
-    assert_eq!(approved.approved_at, Some(at(5)), "the approval's time, not the submission's");
+    assert_eq!(
+        approved.approved_at,
+        Some(at(5)),
+        "the approval's time, not the submission's"
+    );
     assert_eq!(events(&mut conn, "social.feed_post_moderated").await, 1);
     let again = feed::moderate(&mut conn, &admin, id, &Decision::Approve, at(6)).await;
-    assert!(matches!(again, Err(SocialError::InvalidTransition)), "{again:?}");
+    assert!(
+        matches!(again, Err(SocialError::InvalidTransition)),
+        "{again:?}"
+    );
     assert_eq!(events(&mut conn, "social.feed_post_moderated").await, 1);
 }
 
@@ -136,14 +152,24 @@ async fn a_decision_is_the_moderators_alone_and_publishes_one_event() {
 async fn the_seen_marker_never_moves_back_nor_past_now() {
     let (db, admin, _, ann) = world("acme").await;
     let mut conn = db.conn().await;
-    feed::submit(&mut conn, &admin, &post("a"), at(0)).await.unwrap();
-    feed::submit(&mut conn, &admin, &post("b"), at(10)).await.unwrap();
-    let ahead = feed::mark_seen(&mut conn, &ann, Some(at(60)), at(5)).await.unwrap();
+    feed::submit(&mut conn, &admin, &post("a"), at(0))
+        .await
+        .unwrap();
+    feed::submit(&mut conn, &admin, &post("b"), at(10))
+        .await
+        .unwrap();
+    let ahead = feed::mark_seen(&mut conn, &ann, Some(at(60)), at(5))
+        .await
+        .unwrap();
     assert_eq!(ahead.seen_until, Some(at(5)), "no later than now");
     assert_eq!(ahead.count, 1);
-    let back = feed::mark_seen(&mut conn, &ann, Some(at(1)), at(20)).await.unwrap();
+    let back = feed::mark_seen(&mut conn, &ann, Some(at(1)), at(20))
+        .await
+        .unwrap();
     assert_eq!(back.seen_until, Some(at(5)));
-    let now = feed::mark_seen(&mut conn, &ann, None, at(20)).await.unwrap();
+    let now = feed::mark_seen(&mut conn, &ann, None, at(20))
+        .await
+        .unwrap();
     assert_eq!((now.seen_until, now.count), (Some(at(20)), 0));
 }
 
@@ -154,10 +180,14 @@ async fn the_demo_tenant_gets_pinned_approved_posts_and_one_pending_once() {
     assert!(feed::seed_demo(&mut conn, at(0)).await.unwrap());
     assert!(!feed::seed_demo(&mut conn, at(1)).await.unwrap(), "once");
     let page = PageRequest::default();
-    let shown = feed::list(&mut conn, &ann, Listing::Feed, None, &page).await.unwrap();
+    let shown = feed::list(&mut conn, &ann, Listing::Feed, None, &page)
+        .await
+        .unwrap();
     assert_eq!(shown.data.len(), 3);
     assert!(shown.data[0].pinned);
     assert!(shown.data[1..].iter().all(|p| !p.pinned));
-    let pending = feed::list(&mut conn, &admin, Listing::Pending, None, &page).await.unwrap();
+    let pending = feed::list(&mut conn, &admin, Listing::Pending, None, &page)
+        .await
+        .unwrap();
     assert_eq!(pending.data.len(), 1);
 }
