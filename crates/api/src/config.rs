@@ -95,6 +95,9 @@ pub struct Config {
     /// `GUILD_CHAT_MESSAGES_PER_10S`: chat messages one member may send in 10 seconds (1 to
     /// 1000000, default 20).
     pub chat_messages_per_10s: u32,
+    /// `GUILD_LINK_PREVIEWS`: fetch a title, description and image for the links of new feed
+    /// posts, through the SSRF guard (default on; off leaves posts without previews).
+    pub link_previews: bool,
     /// `GUILD_PRESENCE_TTL_SECS`: how long a member stays online after their last heartbeat or
     /// their stream's last refresh (10 to 3600 seconds, default 90).
     pub presence_ttl: Duration,
@@ -324,6 +327,7 @@ impl Config {
         let redis_url = r.url("REDIS_URL", &["redis", "rediss"]);
         let migrate_on_start = r.flag("GUILD_MIGRATE_ON_START", env == Environment::Development);
         let run_worker = r.flag("GUILD_RUN_WORKER", true);
+        let link_previews = r.flag("GUILD_LINK_PREVIEWS", true);
         let worker_poll = Duration::from_millis(r.number("GUILD_WORKER_POLL_MS", 500, 10, 60_000));
         let cors_origins = match r.raw("GUILD_CORS_ORIGINS") {
             None => Vec::new(),
@@ -467,6 +471,7 @@ impl Config {
             streams_per_member,
             stream_tickets_per_min,
             chat_messages_per_10s,
+            link_previews,
             presence_ttl,
             metrics_addr,
             trusted_proxies,

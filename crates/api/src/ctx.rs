@@ -132,3 +132,52 @@ impl<A: Admission> FromRequest for Ctx<A> {
         }
     }
 }
+
+/// What a handler no tenant scopes works with (sign-up, sign-in, emailed links, public pages,
+/// the platform's own routes): the app state, the request's `now` from the app's clock, and the
+/// client's key for per-address rate limits. A route that also needs the signed-in account takes
+/// [`crate::auth::CurrentUser`] beside it.
+#[derive(Debug)]
+pub(crate) struct Public {
+    /// The app state.
+    pub(crate) state: web::Data<AppState>,
+    /// The request's time.
+    pub(crate) now: DateTime<Utc>,
+    /// The client's address as the trusted proxies report it (see [`crate::client::client_key`]).
+    client: String,
+}
+
+impl Public {
+    /// A connection outside any tenant (the tenant-less tables; the domain function opens a
+    /// tenant's transaction itself when it learns which).
+    pub(crate) async fn conn(&self) -> Result<guild_db::PooledConn, ApiError> {
+        Ok(guild_db::connect(&self.state.db).await?)
+    }
+
+    /// Counts a hit of this client against `rule` under `scope` (`signup`, `token:reset`, …);
+    /// over it, 429 with the limit headers; fails closed when the limiter cannot answer.
+    pub(crate) async fn limit_client(
+        &self,
+        scope: &str,
+        rule: guild_kernel::ports::RateRule,
+    ) -> Result<(), ApiError> {
+        crate::routes::auth::rate_limit(&self.state, &format!("{scope}:ip:{}", self.client), rule)
+            .await
+    }
+}
+
+impl FromRequest for Public {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.app_data::<web::Data<AppState>>() {
+            Some(state) => Ok(Self {
+                now: state.clock.now(),
+                client: crate::client::client_key(req, state),
+                state: state.clone(),
+            }),
+            None => Err(ApiError::internal("no app state")),
+        })
+    }
+}

@@ -132,6 +132,12 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     state.assignment_file_quota = config.assignment_file_quota;
     state.stream_retention = config.stream_retention;
     state.streams_per_member = config.streams_per_member;
+    if config.link_previews {
+        let fetcher = guild_integrations::fetch::SafeFetcher::new(
+            guild_integrations::fetch::FetchPolicy::default(),
+        )?;
+        state.previewer = Some(Arc::new(fetcher));
+    }
     state.presence_ttl = config.presence_ttl;
     state.presence = match &redis {
         Some(redis) => Arc::new(guild_integrations::presence::RedisPresence::new(

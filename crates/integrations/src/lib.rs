@@ -11,6 +11,7 @@
 //! One file per adapter (`storage/local.rs`, `storage/s3.rs`, …); what the adapters of one port
 //! share stays in the port's `mod.rs`, which re-exports them.
 
+pub mod fetch;
 pub mod mail;
 pub mod presence;
 pub mod pubsub;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
+use crate::ctx::Public;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageOf, PageParams};
@@ -85,13 +86,6 @@ pub(crate) async fn rate_limit(
     }
 }
 
-fn client_ip(req: &HttpRequest) -> String {
-    req.app_data::<web::Data<AppState>>().map_or_else(
-        || "unknown".to_owned(),
-        |s| crate::client::client_key(req, s),
-    )
-}
-
 /// Sign-up: a new tenant and its owner.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,18 +148,13 @@ pub(crate) struct SignUpResponse {
 )]
 #[post("/auth/signup")]
 pub(crate) async fn sign_up(
-    state: web::Data<AppState>,
+    cx: Public,
     req: HttpRequest,
     body: ValidJson<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    rate_limit(
-        &state,
-        &format!("signup:ip:{}", client_ip(&req)),
-        state.limits.signup,
-    )
-    .await?;
+    cx.limit_client("signup", cx.state.limits.signup).await?;
     let body = body.into_inner();
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     let request_id = crate::auth::request_id_of(&req);
     let (tenant, user) = tenants::sign_up(
         &mut conn,
@@ -177,7 +166,7 @@ pub(crate) async fn sign_up(
             password: body.password.clone(),
         },
         request_id,
-        state.clock.now(),
+        cx.now,
     )
     .await?;
     let session = sessions::login(
@@ -185,13 +174,13 @@ pub(crate) async fn sign_up(
         &body.email,
         &body.password,
         Some(TenantId(tenant.id)),
-        state.clock.now(),
+        cx.now,
     )
     .await?;
     debug_assert_eq!(session.user_id, user);
     Ok(HttpResponse::Created().json(SignUpResponse {
         tenant: tenant.into(),
-        tokens: token_pair(&state, session)?,
+        tokens: token_pair(&cx.state, session)?,
     }))
 }
 
@@ -231,22 +220,17 @@ pub(crate) struct LoginRequest {
 )]
 #[post("/auth/login")]
 pub(crate) async fn sign_in(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let body = body.into_inner();
-    rate_limit(
-        &state,
-        &format!("login:ip:{}", client_ip(&req)),
-        state.limits.login_ip,
-    )
-    .await?;
+    cx.limit_client("login", cx.state.limits.login_ip).await?;
     // Per account, only failures count: a stranger sending requests cannot lock anyone out,
     // and an account that failed too often is refused before its password is hashed again.
     let account = format!("login:account:{}", body.email.trim().to_lowercase());
-    let rule = state.limits.login_account;
-    let standing = state
+    let rule = cx.state.limits.login_account;
+    let standing = cx
+        .state
         .limiter
         .peek(&account, rule)
         .await
@@ -254,23 +238,23 @@ pub(crate) async fn sign_in(
     if !standing.allowed {
         return Err(crate::client::limited(standing));
     }
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     let session = match sessions::login(
         &mut conn,
         &body.email,
         &body.password,
         body.tenant_id.map(TenantId),
-        state.clock.now(),
+        cx.now,
     )
     .await
     {
         Err(e @ guild_tenancy::TenancyError::InvalidCredentials) => {
-            rate_limit(&state, &account, rule).await?;
+            rate_limit(&cx.state, &account, rule).await?;
             return Err(e.into());
         }
         other => other?,
     };
-    Ok(web::Json(token_pair(&state, session)?))
+    Ok(web::Json(token_pair(&cx.state, session)?))
 }
 
 /// A refresh token, and optionally a tenant to switch to.
@@ -307,21 +291,20 @@ pub(crate) struct RefreshRequest {
 )]
 #[post("/auth/refresh")]
 pub(crate) async fn refresh_session(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let body = body.into_inner();
-    limit_token_use(&state, &req, "refresh").await?;
-    let mut conn = guild_db::connect(&state.db).await?;
+    limit_token_use(&cx, "refresh").await?;
+    let mut conn = cx.conn().await?;
     let session = sessions::refresh(
         &mut conn,
         &body.refresh_token,
         body.tenant_id.map(TenantId),
-        state.clock.now(),
+        cx.now,
     )
     .await?;
-    Ok(web::Json(token_pair(&state, session)?))
+    Ok(web::Json(token_pair(&cx.state, session)?))
 }
 
 /// A refresh token to end.
@@ -346,16 +329,11 @@ pub(crate) struct LogoutRequest {
 )]
 #[post("/auth/logout")]
 pub(crate) async fn sign_out(
-    state: web::Data<AppState>,
+    cx: Public,
     body: ValidJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = guild_db::connect(&state.db).await?;
-    sessions::logout(
-        &mut conn,
-        &body.into_inner().refresh_token,
-        state.clock.now(),
-    )
-    .await?;
+    let mut conn = cx.conn().await?;
+    sessions::logout(&mut conn, &body.into_inner().refresh_token, cx.now).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -448,11 +426,8 @@ pub(crate) struct Me {
 /// effective permissions there (role defaults and grants, with scopes).
 #[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
 #[get("/me")]
-pub(crate) async fn get_me(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<web::Json<Me>, ApiError> {
-    let mut conn = guild_db::connect(&state.db).await?;
+pub(crate) async fn get_me(cx: Public, user: CurrentUser) -> Result<web::Json<Me>, ApiError> {
+    let mut conn = cx.conn().await?;
     let account = tenants::user(&mut conn, user.user_id).await?;
     let memberships = tenants::memberships_of(&mut conn, user.user_id).await?;
     let (active_tenant, role, permissions, impersonating) = match user.tenant_id {
@@ -525,32 +500,23 @@ pub(crate) struct AcceptInvite {
 )]
 #[post("/auth/accept-invite")]
 pub(crate) async fn accept_invite(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<AcceptInvite>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let body = body.into_inner();
-    limit_token_use(&state, &req, "accept-invite").await?;
-    let mut conn = guild_db::connect(&state.db).await?;
-    let session = guild_tenancy::recovery::accept_invite(
-        &mut conn,
-        &body.token,
-        &body.password,
-        state.clock.now(),
-    )
-    .await?;
-    state.actors.forget_user(session.user_id);
-    Ok(web::Json(token_pair(&state, session)?))
+    limit_token_use(&cx, "accept-invite").await?;
+    let mut conn = cx.conn().await?;
+    let session =
+        guild_tenancy::recovery::accept_invite(&mut conn, &body.token, &body.password, cx.now)
+            .await?;
+    cx.state.actors.forget_user(session.user_id);
+    Ok(web::Json(token_pair(&cx.state, session)?))
 }
 
 /// Counts one emailed-token redemption (or refresh) against the client address's limit.
-async fn limit_token_use(state: &AppState, req: &HttpRequest, flow: &str) -> Result<(), ApiError> {
-    rate_limit(
-        state,
-        &format!("token:{flow}:ip:{}", client_ip(req)),
-        state.limits.token_ip,
-    )
-    .await
+async fn limit_token_use(cx: &Public, flow: &str) -> Result<(), ApiError> {
+    cx.limit_client(&format!("token:{flow}"), cx.state.limits.token_ip)
+        .await
 }
 
 /// The token from a verification email.
@@ -581,14 +547,12 @@ pub(crate) struct VerifyEmail {
 )]
 #[post("/auth/verify-email")]
 pub(crate) async fn verify_email(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<VerifyEmail>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_token_use(&state, &req, "verify-email").await?;
-    let mut conn = guild_db::connect(&state.db).await?;
-    guild_tenancy::recovery::verify_email(&mut conn, &body.into_inner().token, state.clock.now())
-        .await?;
+    limit_token_use(&cx, "verify-email").await?;
+    let mut conn = cx.conn().await?;
+    guild_tenancy::recovery::verify_email(&mut conn, &body.into_inner().token, cx.now).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -607,16 +571,16 @@ pub(crate) async fn verify_email(
 )]
 #[post("/me/email-verification")]
 pub(crate) async fn request_email_verification(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit(
-        &state,
+        &cx.state,
         &format!("verify:account:{}", user.user_id),
-        state.limits.verification,
+        cx.state.limits.verification,
     )
     .await?;
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     guild_tenancy::recovery::request_verification(&mut conn, user.user_id).await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -645,12 +609,12 @@ pub(crate) struct InvitationDto {
 )]
 #[get("/me/invitations")]
 pub(crate) async fn list_my_invitations(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     query: web::Query<PageParams>,
 ) -> Result<web::Json<PageOf<InvitationDto>>, ApiError> {
     let page = PageRequest::from(&query.into_inner());
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     let page = guild_tenancy::invitations::pending(&mut conn, user.user_id, &page).await?;
     Ok(web::Json(PageOf::map(page, |i| InvitationDto {
         tenant_id: i.tenant_id,
@@ -676,18 +640,13 @@ pub(crate) async fn list_my_invitations(
 )]
 #[post("/me/invitations/{tenant_id}/accept")]
 pub(crate) async fn accept_my_invitation(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<MembershipDto>, ApiError> {
-    let mut conn = guild_db::connect(&state.db).await?;
-    let m = guild_tenancy::invitations::accept(
-        &mut conn,
-        user.user_id,
-        TenantId(*path),
-        state.clock.now(),
-    )
-    .await?;
+    let mut conn = cx.conn().await?;
+    let m = guild_tenancy::invitations::accept(&mut conn, user.user_id, TenantId(*path), cx.now)
+        .await?;
     Ok(web::Json(MembershipDto::from(m)))
 }
 
@@ -705,11 +664,11 @@ pub(crate) async fn accept_my_invitation(
 )]
 #[post("/me/invitations/{tenant_id}/decline")]
 pub(crate) async fn decline_my_invitation(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     guild_tenancy::invitations::decline(&mut conn, user.user_id, TenantId(*path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -740,25 +699,19 @@ pub(crate) struct ResetRequest {
 )]
 #[post("/auth/password-reset")]
 pub(crate) async fn request_password_reset(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    rate_limit(
-        &state,
-        &format!("reset:ip:{}", client_ip(&req)),
-        state.limits.reset,
-    )
-    .await?;
+    cx.limit_client("reset", cx.state.limits.reset).await?;
     let account = body.email.trim().to_lowercase();
     rate_limit(
-        &state,
+        &cx.state,
         &format!("reset:account:{account}"),
-        state.limits.reset,
+        cx.state.limits.reset,
     )
     .await?;
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     guild_tenancy::recovery::request_password_reset(&mut conn, &body.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -795,21 +748,16 @@ pub(crate) struct ResetConfirm {
 )]
 #[post("/auth/password-reset/confirm")]
 pub(crate) async fn confirm_password_reset(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     body: ValidJson<ResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    limit_token_use(&state, &req, "reset-confirm").await?;
-    let mut conn = guild_db::connect(&state.db).await?;
-    let user = guild_tenancy::recovery::reset_password(
-        &mut conn,
-        &body.token,
-        &body.password,
-        state.clock.now(),
-    )
-    .await?;
-    state.actors.forget_user(user);
+    limit_token_use(&cx, "reset-confirm").await?;
+    let mut conn = cx.conn().await?;
+    let user =
+        guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password, cx.now)
+            .await?;
+    cx.state.actors.forget_user(user);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -844,7 +792,7 @@ pub(crate) struct ChangePassword {
 )]
 #[post("/me/password")]
 pub(crate) async fn change_password(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     body: ValidJson<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
@@ -852,20 +800,20 @@ pub(crate) async fn change_password(
     // Checking the current password hashes it: a stolen access token must not buy unlimited
     // guesses (nor unlimited hashing).
     rate_limit(
-        &state,
+        &cx.state,
         &format!("password:account:{}", user.user_id),
-        state.limits.login_account,
+        cx.state.limits.login_account,
     )
     .await?;
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     guild_tenancy::recovery::change_password(
         &mut conn,
         user.user_id,
         &body.current_password,
         &body.new_password,
-        state.clock.now(),
+        cx.now,
     )
     .await?;
-    state.actors.forget_user(user.user_id);
+    cx.state.actors.forget_user(user.user_id);
     Ok(HttpResponse::NoContent().finish())
 }

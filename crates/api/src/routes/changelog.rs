@@ -14,11 +14,11 @@ use validator::Validate;
 
 use crate::auth::CurrentUser;
 use crate::ctx::Ctx;
+use crate::ctx::Public;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 
 /// Registers `/v1/changelog`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -192,7 +192,7 @@ pub(crate) struct PublishPlatformChangelogEntry {
     responses((status = 201, body = PlatformChangelogEntryDto, description = "Published"), AuthErrors, InputErrors))]
 #[post("/changelog")]
 pub(crate) async fn publish_changelog_entry(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     body: ValidJson<PublishPlatformChangelogEntry>,
 ) -> Result<HttpResponse, ApiError> {
@@ -203,8 +203,8 @@ pub(crate) async fn publish_changelog_entry(
         summary: b.summary,
         date: b.date,
     };
-    let mut conn = guild_db::connect(&state.db).await?;
-    let entry = changelog::publish(&mut conn, user.user_id, &input, state.clock.now()).await?;
+    let mut conn = cx.conn().await?;
+    let entry = changelog::publish(&mut conn, user.user_id, &input, cx.now).await?;
     Ok(HttpResponse::Created().json(PlatformChangelogEntryDto::from(entry)))
 }
 
@@ -247,7 +247,7 @@ pub(crate) struct UpdatePlatformChangelogEntry {
     responses((status = 200, body = PlatformChangelogEntryDto, description = "Updated"), AuthErrors, InputErrors, NotFound))]
 #[patch("/changelog/{entry_id}")]
 pub(crate) async fn update_changelog_entry(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     path: web::Path<Uuid>,
     body: ValidJson<UpdatePlatformChangelogEntry>,
@@ -259,15 +259,9 @@ pub(crate) async fn update_changelog_entry(
         summary: b.summary,
         date: b.date,
     };
-    let mut conn = guild_db::connect(&state.db).await?;
-    let entry = changelog::update(
-        &mut conn,
-        user.user_id,
-        path.into_inner(),
-        &changes,
-        state.clock.now(),
-    )
-    .await?;
+    let mut conn = cx.conn().await?;
+    let entry =
+        changelog::update(&mut conn, user.user_id, path.into_inner(), &changes, cx.now).await?;
     Ok(web::Json(entry.into()))
 }
 
@@ -280,11 +274,11 @@ pub(crate) async fn update_changelog_entry(
     responses((status = 204, description = "Deleted"), AuthErrors, NotFound))]
 #[delete("/changelog/{entry_id}")]
 pub(crate) async fn delete_changelog_entry(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     changelog::delete(&mut conn, user.user_id, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,7 @@
 //! `/v1/email`: what an email's recipient does without signing in — the one-click unsubscribe
 //! (RFC 8058) of notification and digest emails.
 
-use actix_web::{HttpRequest, get, post, web};
+use actix_web::{get, post, web};
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::NotificationType;
 use guild_notifications::unsubscribe::{Scope, Unsubscribe};
@@ -11,9 +11,9 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::ctx::Public;
 use crate::error::{ApiError, Problem};
 use crate::routes::segment;
-use crate::state::AppState;
 
 /// Registers `/v1/email`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -86,21 +86,10 @@ fn describe(what: &Unsubscribe, prefs: &EmailPreferences) -> UnsubscribeDto {
 }
 
 /// Checks the rate limit of the client's address and the token's signature.
-async fn verified(
-    state: &AppState,
-    req: &HttpRequest,
-    token: &str,
-) -> Result<Unsubscribe, ApiError> {
-    crate::routes::auth::rate_limit(
-        state,
-        &format!(
-            "token:unsubscribe:ip:{}",
-            crate::client::client_key(req, state)
-        ),
-        state.limits.token_ip,
-    )
-    .await?;
-    state.unsubscribe_key.verify(token).map_err(|e| {
+async fn verified(cx: &Public, token: &str) -> Result<Unsubscribe, ApiError> {
+    cx.limit_client("token:unsubscribe", cx.state.limits.token_ip)
+        .await?;
+    cx.state.unsubscribe_key.verify(token).map_err(|e| {
         ApiError::new(actix_web::http::StatusCode::UNAUTHORIZED, "invalid_token")
             .detail(e.to_string())
     })
@@ -159,13 +148,12 @@ fn member_not_found() -> ApiError {
 )]
 #[get("/email/unsubscribe")]
 pub(crate) async fn get_email_unsubscribe(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     query: web::Query<TokenQuery>,
 ) -> Result<web::Json<UnsubscribeDto>, ApiError> {
-    let what = verified(&state, &req, &query.token).await?;
-    let now = state.clock.now();
-    let mut conn = guild_db::connect(&state.db).await?;
+    let what = verified(&cx, &query.token).await?;
+    let now = cx.now;
+    let mut conn = cx.conn().await?;
     let prefs = guild_db::tenant_transaction(&mut conn, what.tenant, async |conn| {
         preferences::of_member(conn, what.tenant, what.user, now).await
     })
@@ -191,17 +179,16 @@ pub(crate) async fn get_email_unsubscribe(
 )]
 #[post("/email/unsubscribe")]
 pub(crate) async fn unsubscribe_email(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Public,
     query: web::Query<TokenQuery>,
 ) -> Result<web::Json<UnsubscribeDto>, ApiError> {
-    let what = verified(&state, &req, &query.token).await?;
-    let now = state.clock.now();
+    let what = verified(&cx, &query.token).await?;
+    let now = cx.now;
     let kind = match what.scope {
         Scope::Type(kind) => Some(kind.as_str()),
         Scope::All => None,
     };
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     let prefs = guild_db::tenant_transaction(&mut conn, what.tenant, async |conn| {
         preferences::unsubscribe(conn, what.tenant, what.user, kind, now).await
     })

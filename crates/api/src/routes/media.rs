@@ -22,13 +22,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::ctx::{Ctx, Permitted};
+use crate::ctx::{Ctx, Permitted, Public};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::segment;
-use crate::state::AppState;
 
 /// Registers `/v1/media`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -764,11 +763,11 @@ fn bad_signature() -> ApiError {
 
 /// Serves a blob of the local store to the holder of a signed GET URL.
 pub(crate) async fn serve_blob(
-    state: web::Data<AppState>,
+    cx: Public,
     path: web::Path<String>,
     query: web::Query<BlobQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.local_blobs.as_ref().ok_or_else(|| {
+    let store = cx.state.local_blobs.as_ref().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "route_not_found").detail("no such route")
     })?;
     let key = path.into_inner();
@@ -788,13 +787,13 @@ pub(crate) async fn serve_blob(
 
 /// Stores a blob of the local store sent to a signed PUT URL.
 pub(crate) async fn receive_blob(
-    state: web::Data<AppState>,
+    cx: Public,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<BlobQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.local_blobs.as_ref().ok_or_else(|| {
+    let store = cx.state.local_blobs.as_ref().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "route_not_found").detail("no such route")
     })?;
     let key = path.into_inner();

@@ -16,7 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::ctx::{Ctx, Permitted};
+use crate::ctx::{Ctx, Permitted, Public};
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
@@ -470,12 +470,12 @@ impl From<Verification> for VerificationDto {
 )]
 #[get("/certificates/verify/{code}")]
 pub(crate) async fn verify_certificate(
-    state: web::Data<AppState>,
+    cx: Public,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
-    let mut conn = guild_db::connect(&state.db).await?;
-    let found = certificates::verify(&mut conn, &code, state.clock.now()).await?;
+    let mut conn = cx.conn().await?;
+    let found = certificates::verify(&mut conn, &code, cx.now).await?;
     match found {
         Some(v) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))

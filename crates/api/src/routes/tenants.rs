@@ -10,12 +10,12 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
+use crate::ctx::Public;
 use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors};
 use crate::routes::segment;
-use crate::state::AppState;
 
 /// Registers `/v1/tenant` and `/v1/tenants`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -186,12 +186,12 @@ pub(crate) struct CreateTenant {
 )]
 #[post("/tenants")]
 pub(crate) async fn create_tenant(
-    state: web::Data<AppState>,
+    cx: Public,
     user: CurrentUser,
     body: ValidJson<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let mut conn = guild_db::connect(&state.db).await?;
+    let mut conn = cx.conn().await?;
     let tenant = tenants::create(
         &mut conn,
         user.user_id,
