@@ -731,3 +731,103 @@ async fn posts_have_no_preview_when_previews_are_off() {
     assert_eq!(again.json["preview"]["status"], "OFF");
     assert_eq!(again.json["preview"]["has_image"], false);
 }
+
+/// Serves a page with Open Graph tags and its PNG card on 127.0.0.1 until the test ends.
+async fn serve_article() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..read]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (content_type, body): (&str, Vec<u8>) = if path == "/card.png" {
+                    ("image/png", PNG.to_vec())
+                } else {
+                    (
+                        "text/html; charset=utf-8",
+                        br#"<html><head><title>Fallback</title>
+                        <meta property="og:title" content="Ten rules for safe lifting">
+                        <meta property="og:description" content="What the warehouse team learned.">
+                        <meta property="og:image" content="/card.png"></head><body>x</body></html>"#
+                            .to_vec(),
+                    )
+                };
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    addr
+}
+
+#[actix_web::test]
+async fn a_real_preview_goes_through_the_guard_and_a_metadata_address_is_refused() {
+    use guild_integrations::fetch::{FetchPolicy, SafeFetcher};
+    let fetcher =
+        SafeFetcher::new(FetchPolicy::default().allowing_loopback_for_tests()).expect("a fetcher");
+    let app = TestApp::with(|state| {
+        state.previewer = Some(Arc::new(fetcher));
+    })
+    .await;
+    let owner = app.owner("acme").await;
+    let addr = serve_article().await;
+    let post = |url: String| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let posted = app
+                .post(
+                    "/v1/feed/posts",
+                    &owner,
+                    json!({ "url": url, "description": "Worth a read" }),
+                )
+                .await;
+            assert_eq!(posted.status, 201, "{}", posted.text);
+            s(&posted.json["id"])
+        }
+    };
+    let article = post(format!("https://127.0.0.1:{}/article", addr.port())).await;
+    let metadata = post("https://169.254.169.254/latest/meta-data/".to_owned()).await;
+    app.run_worker().await;
+
+    let got = app.get(&format!("/v1/feed/posts/{article}"), &owner).await;
+    assert_eq!(
+        got.json["preview"],
+        json!({ "status": "READY", "title": "Ten rules for safe lifting",
+                "description": "What the warehouse team learned.", "has_image": true }),
+        "{}",
+        got.text
+    );
+    let image = app
+        .get(&format!("/v1/feed/posts/{article}/preview-image"), &owner)
+        .await;
+    assert_eq!(image.status, 200, "{}", image.text);
+    assert_eq!(image.json["content_type"], "image/png");
+
+    let refused = app.get(&format!("/v1/feed/posts/{metadata}"), &owner).await;
+    assert_eq!(
+        refused.json["preview"]["status"], "FAILED",
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.json["status"], "APPROVED");
+}
