@@ -24,7 +24,7 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
-    discussions, email, gamification, groups, jobs, leaderboard, me, media, members,
+    discussions, email, feed, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, presence, progress, quizzes,
     redemptions, rewards, stream, suggestions, tenants, xp,
 };
@@ -79,7 +79,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(redemptions::configure)
         .configure(discussions::configure)
         .configure(announcements::configure)
-        .configure(suggestions::configure);
+        .configure(suggestions::configure)
+        .configure(feed::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

@@ -448,8 +448,8 @@ pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), Serv
     Ok(())
 }
 
-/// `guild seed-demo`: the demo tenant, the demo changelog, a welcome announcement and a few
-/// knowledge suggestions, on an empty database; returns how to sign in.
+/// `guild seed-demo`: the demo tenant, the demo changelog, a welcome announcement, a few
+/// knowledge suggestions and the first feed posts, on an empty database; returns how to sign in.
 pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     if config.env != crate::config::Environment::Development {
         return Err(ServerError::Config(ConfigError(vec![
@@ -475,6 +475,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // Knowledge suggestions: a popular one, an anonymous one, one converted into a module.
     guild_social::suggestions::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // The knowledge feed: three approved posts (one pinned) and one waiting for a moderator.
+    guild_social::feed::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // The team room, with a short conversation.

@@ -70,7 +70,7 @@ pub struct AppState {
     /// Signs the one-click unsubscribe links of notification emails.
     pub unsubscribe_key: UnsubscribeKey,
     /// Fetches link previews of feed posts through the SSRF guard; `None` when previews are
-    /// off (`GUILD_LINK_PREVIEWS=off`, and in tests unless one sets it): posts then have none.
+    /// off (`GUILD_LINK_PREVIEWS=false`, and in tests unless one sets it): posts then have none.
     pub previewer: Option<Arc<dyn guild_kernel::ports::LinkPreviewer>>,
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
     /// they do not hold the server until its shutdown timeout.

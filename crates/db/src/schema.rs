@@ -339,6 +339,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_posts (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        author_id -> Uuid,
+        url -> Text,
+        description -> Text,
+        tags -> Array<Text>,
+        status -> Text,
+        reject_reason -> Nullable<Text>,
+        moderated_by -> Nullable<Uuid>,
+        moderated_at -> Nullable<Timestamptz>,
+        pinned -> Bool,
+        preview_status -> Text,
+        preview_title -> Nullable<Text>,
+        preview_description -> Nullable<Text>,
+        preview_image_id -> Nullable<Uuid>,
+        save_count -> Int4,
+        reply_count -> Int4,
+        created_at -> Timestamptz,
+        approved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    feed_replies (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        post_id -> Uuid,
+        author_id -> Uuid,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    feed_saves (tenant_id, user_id, post_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        post_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    feed_seen (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        seen_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
     gamification_settings (tenant_id) {
         tenant_id -> Uuid,
         xp_module_completed -> Int4,
@@ -1064,6 +1116,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     discussion_threads,
     email_preferences,
     email_tokens,
+    feed_posts,
+    feed_replies,
+    feed_saves,
+    feed_seen,
     gamification_settings,
     groups,
     idempotency_keys,

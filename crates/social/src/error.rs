@@ -1,5 +1,5 @@
-//! [`SocialError`]: what chat, discussion, announcement, suggestion and reaction operations
-//! refuse, with stable codes.
+//! [`SocialError`]: what chat, discussion, announcement, suggestion, feed and reaction
+//! operations refuse, with stable codes.
 
 use guild_db::DbError;
 use guild_kernel::{ErrorCode, FieldError};
@@ -29,7 +29,8 @@ pub enum SocialError {
     /// One does not review (change the status of, convert) one's own suggestion.
     #[error("another reviewer decides on your own suggestion")]
     CannotReviewOwnSuggestion,
-    /// The status cannot move from where it is to where it was asked to.
+    /// The status (of a suggestion or a feed post) cannot move from where it is to where it was
+    /// asked to.
     #[error("this status change is not allowed")]
     InvalidTransition,
     /// The member has as many open suggestions as they may.
@@ -38,6 +39,12 @@ pub enum SocialError {
     /// The suggestion holds as many comments as it may.
     #[error("the suggestion has as many comments as it may")]
     CommentsFull,
+    /// A moderator acting on their own feed post.
+    #[error("you cannot moderate your own post")]
+    CannotModerateOwnPost,
+    /// The post holds as many replies as it may.
+    #[error("the post takes no more replies")]
+    ReplyLimit,
     /// A rule of learning (a module's visibility) refused.
     #[error(transparent)]
     Learning(#[from] guild_learning::LearningError),
@@ -75,6 +82,8 @@ impl ErrorCode for SocialError {
             Self::InvalidTransition => "invalid_status_transition",
             Self::SuggestionLimitReached => "suggestion_limit_reached",
             Self::CommentsFull => "suggestion_comments_full",
+            Self::CannotModerateOwnPost => "cannot_moderate_own_post",
+            Self::ReplyLimit => "reply_limit_reached",
             Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -84,15 +93,17 @@ impl ErrorCode for SocialError {
     fn status(&self) -> u16 {
         match self {
             Self::NotFound(_) => 404,
-            Self::Forbidden | Self::CannotVoteOwnSuggestion | Self::CannotReviewOwnSuggestion => {
-                403
-            }
+            Self::Forbidden
+            | Self::CannotVoteOwnSuggestion
+            | Self::CannotReviewOwnSuggestion
+            | Self::CannotModerateOwnPost => 403,
             Self::Locked
             | Self::Full
             | Self::SuggestionClosed
             | Self::InvalidTransition
             | Self::SuggestionLimitReached
-            | Self::CommentsFull => 409,
+            | Self::CommentsFull
+            | Self::ReplyLimit => 409,
             Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),

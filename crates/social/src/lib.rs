@@ -1,5 +1,5 @@
 //! Social: what members say to each other — chat rooms and their messages, discussions attached
-//! to modules, announcements, knowledge suggestions, and reactions.
+//! to modules, announcements, knowledge suggestions, the knowledge feed, and reactions.
 //!
 //! - [`discussions`] owns `discussion_threads`, `discussion_posts` and `discussion_follows`:
 //!   threads of a module (or one of its sections), replies nested by parent, resolve, pin, lock
@@ -10,8 +10,12 @@
 //!   `suggestion_settings`: ideas members propose (optionally anonymous), vote for once each and
 //!   comment on; reviewed by MANAGE_SUGGESTIONS holders, converted into DRAFT modules through
 //!   `guild_learning::{modules, sections}`.
+//! - [`feed`] owns `feed_posts`, `feed_saves`, `feed_replies` and `feed_seen`: the knowledge
+//!   feed's shared links with moderation (PENDING → APPROVED / REJECTED, ARCHIVED), pins, saves,
+//!   flat replies, each member's "seen until" marker and the link previews the api layer's
+//!   worker fills in.
 //! - [`reactions`] owns `reactions` and `reaction_counts`: allow-listed emoji on posts,
-//!   announcements, chat messages and suggestions, counted on write.
+//!   announcements, chat messages, suggestions and feed posts, counted on write.
 //!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a module's room and discussions are visible exactly when the
@@ -30,6 +34,7 @@ pub mod announcements;
 pub mod chat;
 pub mod discussions;
 pub mod error;
+pub mod feed;
 mod input;
 pub mod reactions;
 pub mod suggestions;

@@ -10,7 +10,8 @@
 //! A target must be visible to the member: a discussion post when its module is (and it is not
 //! hidden, unless they moderate it), an announcement when it is addressed to them or they wrote
 //! it or administer the tenant, a suggestion always (every member sees every suggestion of their
-//! tenant). Anything else is 404, as if it did not exist.
+//! tenant), a feed post when it is approved, theirs, or they moderate the feed. Anything else is
+//! 404, as if it did not exist.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,8 @@ guild_kernel::string_enum!(
         ChatMessage => "CHAT_MESSAGE",
         /// A knowledge suggestion.
         Suggestion => "SUGGESTION",
+        /// A post of the knowledge feed.
+        RadarPost => "RADAR_POST",
     }
 );
 
@@ -119,7 +122,7 @@ pub struct Count {
 pub struct ReactionChanged {
     /// The tenant.
     pub tenant_id: Uuid,
-    /// `DISCUSSION_POST`, `ANNOUNCEMENT`, `CHAT_MESSAGE` or `SUGGESTION`.
+    /// `DISCUSSION_POST`, `ANNOUNCEMENT`, `CHAT_MESSAGE`, `SUGGESTION` or `RADAR_POST`.
     pub target_kind: TargetKind,
     /// The target.
     pub target_id: Uuid,
@@ -180,6 +183,9 @@ pub async fn check_visible(
         TargetKind::Suggestion => {
             crate::suggestions::visible_to(conn, actor, target).await?;
         }
+        TargetKind::RadarPost => {
+            crate::feed::visible_to(conn, actor, target).await?;
+        }
     }
     Ok(())
 }
@@ -201,6 +207,7 @@ pub async fn audience(
             crate::chat::messages::reaction_audience(conn, tenant, target).await
         }
         TargetKind::Suggestion => crate::suggestions::audience(conn, tenant, target).await,
+        TargetKind::RadarPost => crate::feed::audience(conn, tenant, target).await,
     }
 }
 

@@ -18,6 +18,9 @@
 //!   reviewers, TOP_SUGGESTION XP to their author), changed status (SUGGESTION_STATUS_CHANGED to
 //!   their author and voters) or whose module was first published (NEW_KNOWLEDGE to their
 //!   voters), and the stream events of their votes, comments and status.
+//! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
+//!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
+//!   and COMMENT_REPLY for replies.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -30,6 +33,7 @@ use crate::state::AppState;
 pub mod changelog;
 pub mod compliance;
 pub mod emails;
+pub mod feed;
 pub mod gamification;
 pub mod jobs;
 pub mod media;
@@ -47,5 +51,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     changelog::register(registry, state);
     social::register(registry, state);
     suggestions::register(registry, state);
+    feed::register(registry, state);
     jobs::register(registry, state);
 }

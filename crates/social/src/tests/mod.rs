@@ -2,4 +2,5 @@
 
 mod chat;
 mod discussions;
+mod feed;
 mod suggestions;

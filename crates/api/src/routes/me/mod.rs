@@ -11,6 +11,7 @@ pub mod leaderboard;
 pub mod notifications;
 pub mod presence;
 pub mod redemptions;
+pub mod saved;
 pub mod sessions;
 pub mod xp;
 
@@ -38,6 +39,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(notifications::mark_notification_read)
             .service(notifications::archive_notification)
             .service(jobs::list_my_jobs)
+            .service(saved::list_my_saved_feed_posts)
             .service(presence::get_presence_visibility)
             .service(presence::set_presence_visibility)
             .service(sessions::list_my_sessions),
