@@ -168,10 +168,12 @@ async fn a_module_room_is_read_by_whoever_sees_the_module_and_by_nobody_else() {
         json!({ "body": "Where is the checklist?" }),
     )
     .await;
-    assert_eq!(message["seq"], 1);
+    // After Ann's JOIN (1) and the owner's (2).
+    assert_eq!(message["seq"], 3);
     let owner_id = app.me_id(&owner).await;
-    assert_eq!(chat_events_of(&app, &ann_id).await, 1);
-    assert_eq!(chat_events_of(&app, &owner_id).await, 1);
+    // Ann heard both JOINs and her message; the owner his JOIN and the message.
+    assert_eq!(chat_events_of(&app, &ann_id).await, 3);
+    assert_eq!(chat_events_of(&app, &owner_id).await, 2);
     assert_eq!(chat_events_of(&app, &bob_id).await, 0);
     let listed = app.get("/v1/chat/rooms", &bob).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
@@ -207,8 +209,8 @@ async fn a_module_room_is_read_by_whoever_sees_the_module_and_by_nobody_else() {
         "room_not_found",
     );
     say(&app, &owner, &room, json!({ "body": "Section 2." })).await;
-    assert_eq!(chat_events_of(&app, &ann_id).await, 1);
-    assert_eq!(chat_events_of(&app, &owner_id).await, 2);
+    assert_eq!(chat_events_of(&app, &ann_id).await, 3);
+    assert_eq!(chat_events_of(&app, &owner_id).await, 3);
 
     // Another tenant's owner: every id is 404.
     let other = app.owner("globex").await;
@@ -313,6 +315,7 @@ async fn two_hundred_concurrent_sends_are_all_stored_and_reach_every_subscriber_
     for m in &members {
         tenant_room(&app, m).await;
     }
+    // Five JOINs came first (1 to 5), before anyone subscribed.
     let raw = instance(app.state.clone()).await;
     // Three subscribers: two members and the owner.
     let mut streams = Vec::new();
@@ -337,7 +340,7 @@ async fn two_hundred_concurrent_sends_are_all_stored_and_reach_every_subscriber_
         &app,
         &format!(
             "SELECT count(*) AS n FROM chat_messages WHERE room_id = '{room}' \
-             AND kind = 'MESSAGE' AND seq BETWEEN 1 AND 200"
+             AND kind = 'MESSAGE' AND seq BETWEEN 6 AND 205"
         ),
     )
     .await;
@@ -355,7 +358,7 @@ async fn two_hundred_concurrent_sends_are_all_stored_and_reach_every_subscriber_
         orders.push(order);
     }
     let seqs: Vec<i64> = orders[0].iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "in the room's order");
+    assert_eq!(seqs, (6..=205).collect::<Vec<_>>(), "in the room's order");
     assert_eq!(orders[0], orders[1]);
     assert_eq!(orders[0], orders[2]);
     let history = app
@@ -365,6 +368,7 @@ async fn two_hundred_concurrent_sends_are_all_stored_and_reach_every_subscriber_
         .as_array()
         .unwrap()
         .iter()
+        .filter(|m| m["kind"] == "MESSAGE")
         .map(id)
         .collect();
     assert_eq!(
@@ -465,15 +469,23 @@ async fn a_confirmed_answer_earns_its_author_xp_once_and_nobody_confirms_their_o
         count(&app, "SELECT count(*) AS n FROM chat_confirmed_answers").await,
         1
     );
-    // Everyone sees the flag.
+    // Everyone sees the flag, and one SYSTEM message, replying to the answer, says who confirmed
+    // whose answer.
     let history = app
         .get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
         .await;
+    let data = history.json["data"].as_array().unwrap();
+    let answered = data.iter().find(|m| m["id"] == answer.as_str()).unwrap();
+    assert_eq!(answered["confirmed"], true, "{}", history.text);
+    let notices: Vec<&Value> = data.iter().filter(|m| m["kind"] == "SYSTEM").collect();
+    assert_eq!(notices.len(), 1, "{}", history.text);
     assert_eq!(
-        history.json["data"][1]["confirmed"], true,
-        "{}",
-        history.text
+        notices[0]["body"],
+        "mia@acme.example.com confirmed bob@acme.example.com's answer"
     );
+    assert_eq!(notices[0]["reply_to"], answer.as_str());
+    assert!(notices[0]["author_id"].is_null());
+    assert_eq!(data.last().unwrap()["kind"], "SYSTEM", "written last");
 
     app.run_worker().await;
     let awards = format!(
@@ -498,10 +510,13 @@ async fn a_confirmed_answer_earns_its_author_xp_once_and_nobody_confirms_their_o
     let question = app
         .get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
         .await
-        .json["data"][0]["id"]
-        .as_str()
+        .json["data"]
+        .as_array()
         .unwrap()
-        .to_owned();
+        .iter()
+        .find(|m| m["kind"] == "MESSAGE")
+        .map(id)
+        .unwrap();
     let own = say(
         &app,
         &mia,
@@ -561,8 +576,12 @@ async fn edit_history_is_for_moderators_and_moderators_delete_anyones_message() 
     let history = app
         .get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
         .await;
-    let tomb = &history.json["data"][1];
-    assert_eq!(tomb["id"], answer.as_str());
+    let tomb = history.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == answer.as_str())
+        .unwrap();
     assert_eq!(tomb["body"], "");
     assert!(tomb["deleted_at"].is_string());
     // Deleting again changes nothing; a deleted message is not edited.
@@ -636,13 +655,14 @@ async fn read_markers_give_unread_counts_for_every_room_in_one_request() {
     let read = format!("/v1/chat/rooms/{room}/read");
     let marked = app.put(&read, &bob, json!({ "message_id": sent[1] })).await;
     assert_eq!(marked.status, 200, "{}", marked.text);
-    assert_eq!(marked.json["last_read_seq"], 2);
+    // The second of three messages after Ann's and Bob's JOINs.
+    assert_eq!(marked.json["last_read_seq"], 4);
     let (kind, data) = next_chat(&mut other_device).await;
     assert_eq!(kind, "chat.read_marker");
-    assert_eq!(data["last_read_seq"], 2);
+    assert_eq!(data["last_read_seq"], 4);
     // It never moves back.
     let back = app.put(&read, &bob, json!({ "message_id": sent[0] })).await;
-    assert_eq!(back.json["last_read_seq"], 2);
+    assert_eq!(back.json["last_read_seq"], 4);
     no_chat_within(&mut other_device).await;
     let list = app.get("/v1/chat/rooms", &bob).await.json;
     assert_eq!(unread(&list, &room), Some(1));
@@ -686,10 +706,13 @@ async fn history_pages_both_ways_and_search_finds_words_in_one_room() {
         page(format!("limit=2&before={}", ids[3])).await,
         (ids[1..3].to_vec(), true)
     );
+    // The owner's JOIN lies before the first message.
     assert_eq!(
         page(format!("limit=2&before={}", ids[1])).await,
-        (ids[..1].to_vec(), false)
+        (ids[..1].to_vec(), true)
     );
+    let (first, more) = page(format!("limit=2&before={}", ids[0])).await;
+    assert_eq!((first.len(), more), (1, false));
     assert_eq!(
         page(format!("limit=3&after={}", ids[0])).await,
         (ids[1..4].to_vec(), true)
@@ -800,8 +823,17 @@ async fn sending_too_fast_answers_429_with_the_limit_headers() {
     assert_eq!(refused.header("ratelimit-limit"), Some("3"));
     assert_eq!(refused.header("ratelimit-remaining"), Some("0"));
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM chat_messages").await,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM chat_messages WHERE kind = 'MESSAGE'"
+        )
+        .await,
         3
+    );
+    // And the JOIN of the owner's first opening.
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM chat_messages").await,
+        4
     );
 }
 
@@ -955,8 +987,10 @@ async fn reactions_on_messages_count_once_reach_the_room_and_stay_within_it() {
     let history = app
         .get(&format!("/v1/chat/rooms/{room}/messages"), &ann)
         .await;
+    // After Ann's JOIN.
+    assert_eq!(history.json["data"][1]["id"], message.as_str());
     assert_eq!(
-        history.json["data"][0]["reactions"],
+        history.json["data"][1]["reactions"],
         json!([{ "emoji": "thumbs_up", "char": "\u{1F44D}", "count": 2, "mine": true }]),
         "{}",
         history.text
@@ -1014,4 +1048,172 @@ async fn reactions_on_messages_count_once_reach_the_room_and_stay_within_it() {
         404,
         "message_not_found",
     );
+}
+
+#[actix_web::test]
+async fn the_server_writes_one_join_per_member_and_room_and_members_cannot_send_its_kinds() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let (ann_id, bob_id) = (app.me_id(&ann).await, app.me_id(&bob).await);
+    let room = tenant_room(&app, &owner).await;
+    let raw = instance(app.state.clone()).await;
+    let mut owner_stream = open_stream(&raw, &owner, None).await;
+
+    // Ann's first opening writes her JOIN (her name), pushed to whoever joined; opening again
+    // writes nothing.
+    let opened = open(&app, &ann, json!({ "kind": "TENANT" })).await;
+    assert_eq!(opened["last_seq"], 2);
+    let (kind, join) = next_chat(&mut owner_stream).await;
+    assert_eq!(kind, "chat.message_created");
+    assert_eq!(join["kind"], "JOIN");
+    assert_eq!(join["body"], "ann@acme.example.com");
+    assert_eq!(join["author_id"], ann_id.as_str());
+    assert_eq!(join["seq"], 2);
+    tenant_room(&app, &ann).await;
+    no_chat_within(&mut owner_stream).await;
+    // Bob joins by sending, without opening: his JOIN comes just before his message.
+    let sent = say(&app, &bob, &room, json!({ "body": "hello" })).await;
+    assert_eq!(sent["seq"], 4);
+    let (_, join) = next_chat(&mut owner_stream).await;
+    assert_eq!(
+        (join["kind"].as_str(), join["seq"].as_i64()),
+        (Some("JOIN"), Some(3))
+    );
+    assert_eq!(join["author_id"], bob_id.as_str());
+    let (_, message) = next_chat(&mut owner_stream).await;
+    assert_eq!(message["id"], sent["id"]);
+    say(&app, &bob, &room, json!({ "body": "again" })).await;
+    let joins = format!(
+        "SELECT count(*) AS n FROM chat_messages WHERE room_id = '{room}' AND kind = 'JOIN'"
+    );
+    assert_eq!(
+        count(&app, &joins).await,
+        3,
+        "the owner, Ann and Bob, once each"
+    );
+    // A JOIN is nobody's unread message.
+    let list = app.get("/v1/chat/rooms", &ann).await.json;
+    assert_eq!(list["data"][0]["unread"], 2, "{list}");
+
+    // A direct conversation has no JOIN.
+    let direct = id(&open(&app, &ann, json!({ "kind": "DIRECT", "member_id": bob_id })).await);
+    say(&app, &bob, &direct, json!({ "body": "psst" })).await;
+    let history = app
+        .get(&format!("/v1/chat/rooms/{direct}/messages"), &ann)
+        .await;
+    let kinds: Vec<&Value> = history.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["kind"])
+        .collect();
+    assert_eq!(kinds, [&json!("MESSAGE")], "{}", history.text);
+
+    // Members send MESSAGE or ACTION only, and do not edit what Guild wrote.
+    let uri = format!("/v1/chat/rooms/{room}/messages");
+    for kind in ["JOIN", "SYSTEM"] {
+        let refused = app
+            .post(&uri, &ann, json!({ "body": "hi", "kind": kind }))
+            .await;
+        assert_problem(&refused, 422, "validation_failed");
+        assert!(refused.text.contains("not_allowed"), "{}", refused.text);
+    }
+    let action = say(
+        &app,
+        &ann,
+        &room,
+        json!({ "body": "waves", "kind": "ACTION" }),
+    )
+    .await;
+    assert_eq!(action["kind"], "ACTION");
+    let ann_join = app.get(&uri, &ann).await.json["data"][1].clone();
+    assert_eq!(ann_join["kind"], "JOIN");
+    let edited = app
+        .patch(
+            &format!("{uri}/{}", id(&ann_join)),
+            &ann,
+            json!({ "body": "someone else" }),
+        )
+        .await;
+    assert_problem(&edited, 422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn an_edit_that_adds_a_mention_notifies_the_newly_mentioned_once() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let cid = app.member(&owner, "cid@acme.example.com", "EMPLOYEE").await;
+    let (ann_id, bob_id, cid_id) = (
+        app.me_id(&ann).await,
+        app.me_id(&bob).await,
+        app.me_id(&cid).await,
+    );
+    // Cid does not see the module: never notified of its room.
+    let module = group_module(&app, &owner, &[&ann_id, &bob_id]).await;
+    let room = id(&open(&app, &ann, json!({ "kind": "MODULE", "module_id": module })).await);
+    let message = say(&app, &ann, &room, json!({ "body": "see section 2" })).await;
+    let uri = format!("/v1/chat/rooms/{room}/messages/{}", id(&message));
+    let mentions = |user: &str| {
+        format!(
+            "SELECT count(*) AS n FROM notifications WHERE user_id = '{user}' \
+             AND kind = 'CHAT_MENTION' AND entity_id = '{room}'"
+        )
+    };
+    let raw = instance(app.state.clone()).await;
+    let mut bob_stream = open_stream(&raw, &bob, None).await;
+
+    let edited = app
+        .patch(
+            &uri,
+            &ann,
+            json!({ "body": format!("@{bob_id} @{ann_id} @{cid_id} see section 2") }),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(count(&app, &mentions(&bob_id)).await, 1);
+    assert_eq!(count(&app, &mentions(&ann_id)).await, 0, "never the author");
+    assert_eq!(
+        count(&app, &mentions(&cid_id)).await,
+        0,
+        "only who may read the room"
+    );
+    let notified = loop {
+        let frame = next_frame(&mut bob_stream).await;
+        if frame.contains("event: notification") {
+            break frame;
+        }
+    };
+    assert!(notified.contains("CHAT_MENTION"), "{notified}");
+    // Edited again, mentioned again, or mentioned after being dropped: still once.
+    for body in [
+        format!("@{bob_id} see section 3"),
+        "see section 3".to_owned(),
+        format!("@{bob_id} see section 4"),
+    ] {
+        let edited = app.patch(&uri, &ann, json!({ "body": body })).await;
+        assert_eq!(edited.status, 200, "{}", edited.text);
+    }
+    assert_eq!(count(&app, &mentions(&bob_id)).await, 1);
+    // A sent message that mentions is not notified again when its edit keeps the mention.
+    let sent = say(
+        &app,
+        &ann,
+        &room,
+        json!({ "body": format!("@{bob_id} hi") }),
+    )
+    .await;
+    assert_eq!(count(&app, &mentions(&bob_id)).await, 2);
+    let edited = app
+        .patch(
+            &format!("/v1/chat/rooms/{room}/messages/{}", id(&sent)),
+            &ann,
+            json!({ "body": format!("@{bob_id} hello") }),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(count(&app, &mentions(&bob_id)).await, 2);
 }

@@ -153,7 +153,7 @@ pub(crate) struct ChatRoomSummaryDto {
     room: ChatRoomDto,
     /// The number of the last message you read (0: none).
     last_read_seq: i64,
-    /// Messages after it by others, not deleted; counted up to 1000.
+    /// Messages after it by others, not deleted, JOINs aside; counted up to 1000.
     unread: i64,
 }
 
@@ -195,8 +195,11 @@ pub(crate) struct ChatMessageDto {
     room_id: Uuid,
     /// Its number in the room: 1, 2, … in the order messages were stored.
     seq: i64,
+    /// MESSAGE or ACTION (a member's); JOIN (a member joined: `body` is their name) or SYSTEM
+    /// (Guild tells the room, e.g. a confirmed answer, replying to it).
     kind: MessageKind,
-    /// Who wrote it; absent for Guild's own messages and members removed since.
+    /// Who wrote it (for a JOIN, who joined); absent for SYSTEM messages and members removed
+    /// since.
     author_id: Option<Uuid>,
     /// Plain text (empty once deleted).
     body: String,
@@ -274,7 +277,8 @@ pub(crate) struct SendChatMessageBody {
     /// active member of your organization.
     #[schema(min_length = 1, max_length = 4000)]
     body: String,
-    /// MESSAGE (default) or ACTION.
+    /// MESSAGE (default) or ACTION; JOIN and SYSTEM are written by Guild only (422
+    /// `validation_failed` with `not_allowed` on `kind`).
     kind: Option<MessageKind>,
     /// Up to 5 media-library assets: your own, or ones you may download.
     #[validate(length(max = 5))]
@@ -289,8 +293,8 @@ pub(crate) struct SendChatMessageBody {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "The torque is in section 4, sorry"}))]
 pub(crate) struct UpdateChatMessageBody {
-    /// Plain text, 1 to 4000 characters (trimmed); mentions as when sending (nobody is notified
-    /// again).
+    /// Plain text, 1 to 4000 characters (trimmed); mentions as when sending: a member the edit
+    /// newly mentions is notified (`CHAT_MENTION`), nobody twice for one message.
     #[schema(min_length = 1, max_length = 4000)]
     body: String,
 }
@@ -439,6 +443,37 @@ async fn push_change(
     Ok((dto, events))
 }
 
+/// Notifies each of `mentioned` (members who may read the room) that `message` mentions them
+/// (`CHAT_MENTION`, once per member and message: its dedup key names the message), and appends
+/// each notification to their stream.
+async fn notify_mentions(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    message: &Message,
+    mentioned: &[UserId],
+    now: DateTime<Utc>,
+) -> Result<Vec<(UserId, StreamEvent)>, ChatFailure> {
+    let mut events = Vec::new();
+    for user in mentioned {
+        let note = NewNotification {
+            user: *user,
+            kind: NotificationType::ChatMention,
+            title: "You were mentioned in chat".to_owned(),
+            body: message.body.chars().take(200).collect(),
+            entity: Some((EntityKind::ChatRoom, message.room_id)),
+            dedup_key: format!("chat_mention:{}", message.id),
+            data: serde_json::Value::Null,
+        };
+        if let Some(written) = inbox::deliver(conn, tenant, &note, now).await? {
+            let payload = serde_json::to_value(NotificationDto::from(written)).unwrap_or_default();
+            let event =
+                member_stream::append(conn, tenant, *user, "notification", &payload, now).await?;
+            events.push((*user, event));
+        }
+    }
+    Ok(events)
+}
+
 /// Publishes the events of a committed change.
 async fn publish_all(ctx: &Ctx, events: &[(UserId, StreamEvent)]) {
     let tenant = ctx.actor.tenant_id;
@@ -474,7 +509,9 @@ pub(crate) async fn list_chat_rooms(ctx: Ctx) -> Result<web::Json<ChatRoomListDt
 /// manage all modules), or your direct conversation with another active member (`DIRECT` with
 /// `member_id`: 404 `member_not_found` otherwise; at most 30 new ones in 24 hours, then 422
 /// `validation_failed` with `direct_room_limit_reached` on `member_id`). Made on first use, found afterwards; opening joins you, so the
-/// room's messages reach your stream from then on.
+/// room's messages reach your stream from then on. Your first opening of the tenant's or a
+/// module's room (or your first message there) writes a JOIN message with your name, pushed like
+/// any message; direct conversations get none.
 #[utoipa::path(tag = "chat", request_body = OpenChatRoomBody,
     responses((status = 200, body = OpenedChatRoomDto, description = "The room"), AuthErrors, InputErrors, NotFound))]
 #[post("/chat/rooms")]
@@ -495,10 +532,23 @@ pub(crate) async fn open_chat_room(
         RoomKind::Module => Target::Module(body.module_id.ok_or_else(|| missing("module_id"))?),
         RoomKind::Direct => Target::Direct(body.member_id.ok_or_else(|| missing("member_id"))?),
     };
-    let now = ctx.now;
-    ctx.write(async |conn| rooms::open(conn, &ctx.actor, target, now).await)
-        .await
-        .map(|a| web::Json(a.into()))
+    let (now, tenant) = (ctx.now, ctx.actor.tenant_id);
+    let (opened, events) = ctx
+        .write(async |conn| {
+            let (opened, joined) = rooms::open(conn, &ctx.actor, target, now).await?;
+            let events = match joined {
+                Some(joined) => {
+                    push_change(conn, tenant, "chat.message_created", &joined, now)
+                        .await?
+                        .1
+                }
+                None => Vec::new(),
+            };
+            Ok::<_, ChatFailure>((opened, events))
+        })
+        .await?;
+    publish_all(&ctx, &events).await;
+    Ok(web::Json(opened.into()))
 }
 
 /// Get a room.
@@ -601,27 +651,17 @@ pub(crate) async fn send_chat_message(
     let (dto, events) = ctx
         .write(async |conn| {
             let sent = messages::send(conn, &ctx.actor, room, input, now).await?;
-            let (dto, mut events) =
-                push_change(conn, tenant, "chat.message_created", &sent.change, now).await?;
-            for user in &sent.mentioned {
-                let note = NewNotification {
-                    user: *user,
-                    kind: NotificationType::ChatMention,
-                    title: "You were mentioned in chat".to_owned(),
-                    body: sent.change.message.body.chars().take(200).collect(),
-                    entity: Some((EntityKind::ChatRoom, sent.room.id)),
-                    dedup_key: format!("chat_mention:{}", sent.change.message.id),
-                    data: serde_json::Value::Null,
-                };
-                if let Some(written) = inbox::deliver(conn, tenant, &note, now).await? {
-                    let payload =
-                        serde_json::to_value(NotificationDto::from(written)).unwrap_or_default();
-                    let event =
-                        member_stream::append(conn, tenant, *user, "notification", &payload, now)
-                            .await?;
-                    events.push((*user, event));
-                }
+            let mut events = Vec::new();
+            if let Some(joined) = &sent.joined {
+                events = push_change(conn, tenant, "chat.message_created", joined, now)
+                    .await?
+                    .1;
             }
+            let (dto, created) =
+                push_change(conn, tenant, "chat.message_created", &sent.change, now).await?;
+            events.extend(created);
+            let message = &sent.change.message;
+            events.extend(notify_mentions(conn, tenant, message, &sent.mentioned, now).await?);
             Ok::<_, ChatFailure>((dto, events))
         })
         .await?;
@@ -676,8 +716,12 @@ pub(crate) async fn update_chat_message(
     let (now, tenant) = (ctx.now, ctx.actor.tenant_id);
     let (dto, events) = ctx
         .write(async |conn| {
-            let change = messages::edit(conn, &ctx.actor, room, id, &body, now).await?;
-            push_change(conn, tenant, "chat.message_updated", &change, now).await
+            let edited = messages::edit(conn, &ctx.actor, room, id, &body, now).await?;
+            let (dto, mut events) =
+                push_change(conn, tenant, "chat.message_updated", &edited.change, now).await?;
+            let message = &edited.change.message;
+            events.extend(notify_mentions(conn, tenant, message, &edited.mentioned, now).await?);
+            Ok::<_, ChatFailure>((dto, events))
         })
         .await?;
     publish_all(&ctx, &events).await;
@@ -742,7 +786,8 @@ pub(crate) async fn list_chat_message_edits(
 /// A mentor of the room's module (403 `forbidden` for anyone else, and for your own message):
 /// marks a message that replies to a question of the room as its confirmed answer. Its author
 /// earns MENTOR_CONFIRMATION XP, once per message; the pair is recorded among the module's
-/// confirmed answers, and every member of the room sees the flag (`chat.message_updated`).
+/// confirmed answers, and every member of the room sees the flag (`chat.message_updated`) and a
+/// SYSTEM message replying to the answer (`<mentor> confirmed <author>'s answer`).
 /// Confirming it again changes nothing. 422 `validation_failed` with `not_a_module_room`,
 /// `not_an_answer` (deleted, or not a MESSAGE) or `not_a_reply`.
 #[utoipa::path(tag = "chat",
@@ -762,7 +807,16 @@ pub(crate) async fn confirm_chat_answer(
                 let dto = ChatMessageDto::from(confirmed.change.message);
                 return Ok::<_, ChatFailure>((dto, Vec::new()));
             }
-            push_change(conn, tenant, "chat.message_updated", &confirmed.change, now).await
+            let (dto, mut events) =
+                push_change(conn, tenant, "chat.message_updated", &confirmed.change, now).await?;
+            if let Some(notice) = &confirmed.notice {
+                events.extend(
+                    push_change(conn, tenant, "chat.message_created", notice, now)
+                        .await?
+                        .1,
+                );
+            }
+            Ok((dto, events))
         })
         .await?;
     publish_all(&ctx, &events).await;

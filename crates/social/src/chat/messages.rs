@@ -1,5 +1,7 @@
 //! Messages: sending (text with mentions, attachments from the media library, a reply to a
-//! message of the same room), editing one's own (the previous text kept for moderators),
+//! message of the same room), the messages Guild writes itself (a member's JOIN on first joining
+//! the tenant's or a module's room; a SYSTEM notice when a mentor confirms an answer), editing
+//! one's own (the previous text kept for moderators; a mention the edit adds is notified),
 //! deleting (one's own, or any as a moderator: a tombstone stays in its place), history a page
 //! at a time either way from a message, full-text search in a room, and a mentor's confirmation
 //! of an answer.
@@ -117,6 +119,8 @@ pub struct Change {
 /// A sent message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
+    /// The JOIN message written before it when sending joined the sender to the room.
+    pub joined: Option<Change>,
     /// The message and its audience.
     pub change: Change,
     /// The members it mentions who may read the room, the sender aside.
@@ -274,6 +278,57 @@ async fn in_room(
         .ok_or(SocialError::NotFound("message_not_found"))
 }
 
+/// Writes a message of Guild's own (JOIN, SYSTEM) to a room, numbered like any other under the
+/// room's row lock.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_guild_message(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    room: Uuid,
+    kind: MessageKind,
+    author: Option<Uuid>,
+    body: &str,
+    reply_to: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Message, SocialError> {
+    let seq: i64 = diesel::update(r::table.find((tenant, room)))
+        .set(r::last_seq.eq(r::last_seq + 1))
+        .returning(r::last_seq)
+        .get_result(conn)
+        .await?;
+    Ok(diesel::insert_into(cm::table)
+        .values((
+            cm::tenant_id.eq(tenant),
+            cm::id.eq(Uuid::now_v7()),
+            cm::room_id.eq(room),
+            cm::seq.eq(seq),
+            cm::kind.eq(kind.as_str()),
+            cm::author_id.eq(author),
+            cm::body.eq(body),
+            cm::mentions.eq(Vec::<Uuid>::new()),
+            cm::attachments.eq(Vec::<Uuid>::new()),
+            cm::reply_to.eq(reply_to),
+            cm::created_at.eq(now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// A member's name as messages of Guild's own show it (empty for someone no longer found).
+pub(crate) async fn member_name(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+) -> Result<String, SocialError> {
+    Ok(users::table
+        .find(user)
+        .select(users::name)
+        .first::<String>(conn)
+        .await
+        .optional()?
+        .unwrap_or_default())
+}
+
 /// Sends a message to a room the actor may read (joining it). 404 `room_not_found`; 422 for
 /// text, mentions, attachments or a reply that break a rule.
 pub async fn send(
@@ -301,6 +356,8 @@ pub async fn send(
     let attachments = check_attachments(conn, actor, &input.attachments).await?;
     let mentions = resolve_mentions(conn, actor, &body).await?;
     let tenant = actor.tenant_id.into_uuid();
+    // A first message joins the room: its JOIN comes first.
+    let joined = rooms::join(conn, actor, &room, now).await?;
     // The room's row stays locked until commit: numbers follow commit order.
     let seq: i64 = diesel::update(r::table.find((tenant, room.id)))
         .set(r::last_seq.eq(r::last_seq + 1))
@@ -340,6 +397,10 @@ pub async fn send(
     .execute(conn)
     .await?;
     let audience = rooms::audience(conn, actor.tenant_id, &room, None).await?;
+    let joined = joined.map(|message| Change {
+        message,
+        audience: audience.clone(),
+    });
     let others: Vec<Uuid> = mentions
         .iter()
         .copied()
@@ -351,10 +412,22 @@ pub async fn send(
         rooms::audience(conn, actor.tenant_id, &room, Some(&others)).await?
     };
     Ok(Sent {
+        joined,
         change: Change { message, audience },
         mentioned,
         room,
     })
+}
+
+/// An edited message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edited {
+    /// The message and its audience.
+    pub change: Change,
+    /// The members the edit newly mentions (not mentioned before it) who may read the room, the
+    /// author aside: notified as a sent message's are, under the same key (once per member and
+    /// message, however often they are mentioned again).
+    pub mentioned: Vec<UserId>,
 }
 
 /// Edits the actor's own message (MESSAGE or ACTION, not deleted): the text it replaces is kept
@@ -366,7 +439,7 @@ pub async fn edit(
     id: Uuid,
     body: &str,
     now: DateTime<Utc>,
-) -> Result<Change, SocialError> {
+) -> Result<Edited, SocialError> {
     let body = crate::input::text("body", body, MAX_TEXT)?;
     let RoomAccess { room, .. } = rooms::access(conn, actor, room).await?;
     let message = in_room(conn, actor, room.id, id).await?;
@@ -383,6 +456,11 @@ pub async fn edit(
         ));
     }
     let mentions = resolve_mentions(conn, actor, &body).await?;
+    let newly: Vec<Uuid> = mentions
+        .iter()
+        .copied()
+        .filter(|m| *m != actor.user_id.into_uuid() && !message.mentions.contains(m))
+        .collect();
     let tenant = actor.tenant_id.into_uuid();
     diesel::insert_into(ce::table)
         .values((
@@ -404,7 +482,15 @@ pub async fn edit(
         .get_result(conn)
         .await?;
     let audience = rooms::audience(conn, actor.tenant_id, &room, None).await?;
-    Ok(Change { message, audience })
+    let mentioned = if newly.is_empty() {
+        Vec::new()
+    } else {
+        rooms::audience(conn, actor.tenant_id, &room, Some(&newly)).await?
+    };
+    Ok(Edited {
+        change: Change { message, audience },
+        mentioned,
+    })
 }
 
 /// Deletes a message: its author, or a moderator of the room; it stays as a tombstone. Deleting
@@ -601,6 +687,9 @@ pub struct Confirmed {
     pub change: Change,
     /// This call confirmed it (a second confirmation changes nothing).
     pub first: bool,
+    /// The SYSTEM message that tells the room (`<mentor> confirmed <author>'s answer`), replying
+    /// to the answer: written by the first confirmation only.
+    pub notice: Option<Change>,
 }
 
 /// A mentor of the room's module confirms `id` (a reply to a question, by someone else) as the
@@ -673,6 +762,7 @@ pub async fn confirm(
                 audience: Vec::new(),
             },
             first: false,
+            notice: None,
         });
     }
     diesel::insert_into(ca::table)
@@ -710,10 +800,33 @@ pub async fn confirm(
         },
     )
     .await?;
+    let text = format!(
+        "{} confirmed {}'s answer",
+        member_name(conn, actor.user_id.into_uuid()).await?,
+        member_name(conn, author).await?
+    );
+    let notice = write_guild_message(
+        conn,
+        tenant,
+        room.id,
+        MessageKind::System,
+        None,
+        &text,
+        Some(id),
+        now,
+    )
+    .await?;
     let audience = rooms::audience(conn, actor.tenant_id, &room, None).await?;
     Ok(Confirmed {
-        change: Change { message, audience },
+        change: Change {
+            message,
+            audience: audience.clone(),
+        },
         first: true,
+        notice: Some(Change {
+            message: notice,
+            audience,
+        }),
     })
 }
 

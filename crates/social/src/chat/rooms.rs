@@ -17,6 +17,7 @@ use guild_learning::access;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::messages::{self, Change, Message, MessageKind};
 use super::{MAX_NEW_DIRECT_PER_DAY, check_member, from_learning, is_admin};
 use crate::SocialError;
 use guild_learning::audience::SEES_MODULE;
@@ -146,7 +147,9 @@ async fn access_to(
     }
 }
 
-/// Opens (finds, or makes on first use) a room the actor may read and joins it: 404
+/// Opens (finds, or makes on first use) a room the actor may read and joins it, answering the
+/// JOIN message a first join to the tenant's or a module's room writes (direct conversations
+/// get none): 404
 /// `module_not_found` for a module the actor does not see, `member_not_found` for someone who is
 /// not an active member; 422 for a conversation with oneself or past the daily limit of new
 /// direct conversations.
@@ -155,7 +158,7 @@ pub async fn open(
     actor: &Actor,
     target: Target,
     now: DateTime<Utc>,
-) -> Result<RoomAccess, SocialError> {
+) -> Result<(RoomAccess, Option<Change>), SocialError> {
     check_member(actor)?;
     let tenant = actor.tenant_id.into_uuid();
     let me = actor.user_id.into_uuid();
@@ -205,9 +208,13 @@ pub async fn open(
         }
         Target::Direct(other) => open_direct(conn, actor, other, now).await?,
     };
-    let opened = access_to(conn, actor, found).await?;
-    join(conn, actor, &opened.room, now).await?;
-    Ok(opened)
+    let mut opened = access_to(conn, actor, found).await?;
+    let Some(message) = join(conn, actor, &opened.room, now).await? else {
+        return Ok((opened, None));
+    };
+    opened.room.last_seq = message.seq;
+    let audience = audience(conn, actor.tenant_id, &opened.room, None).await?;
+    Ok((opened, Some(Change { message, audience })))
 }
 
 async fn open_direct(
@@ -290,14 +297,16 @@ async fn open_direct(
 }
 
 /// Makes the actor's read marker at the room's last message (a direct conversation's at its
-/// start: every message in it was written to them), unless they have one.
-async fn join(
+/// start: every message in it was written to them), unless they have one. A first join to the
+/// tenant's or a module's room writes a JOIN message with the member's name (their marker moves
+/// past it) and answers it.
+pub(crate) async fn join(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     room: &Room,
     now: DateTime<Utc>,
-) -> Result<(), SocialError> {
-    guild_db::sql(
+) -> Result<Option<Message>, SocialError> {
+    let made = guild_db::sql(
         "INSERT INTO chat_read_markers (tenant_id, room_id, user_id, last_read_seq, updated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
@@ -312,7 +321,33 @@ async fn join(
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await?;
-    Ok(())
+    if made == 0 || room.kind == RoomKind::Direct {
+        return Ok(None);
+    }
+    let (tenant, me) = (actor.tenant_id.into_uuid(), actor.user_id.into_uuid());
+    let name = messages::member_name(conn, me).await?;
+    let message = messages::write_guild_message(
+        conn,
+        tenant,
+        room.id,
+        MessageKind::Join,
+        Some(me),
+        &name,
+        None,
+        now,
+    )
+    .await?;
+    guild_db::sql(
+        "UPDATE chat_read_markers SET last_read_seq = greatest(last_read_seq, $4) \
+         WHERE tenant_id = $1 AND room_id = $2 AND user_id = $3",
+    )
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<SqlUuid, _>(room.id)
+    .bind::<SqlUuid, _>(me)
+    .bind::<BigInt, _>(message.seq)
+    .execute(conn)
+    .await?;
+    Ok(Some(message))
 }
 
 #[derive(QueryableByName)]
@@ -370,7 +405,7 @@ pub struct RoomSummary {
     pub room: Room,
     /// The number of the last message they read (0: none).
     pub last_read_seq: i64,
-    /// Messages after it, by others, not deleted (counted up to [`UNREAD_CAP`]).
+    /// Messages after it, by others, not deleted, JOINs aside (counted up to [`UNREAD_CAP`]).
     pub unread: i64,
 }
 
@@ -422,6 +457,7 @@ pub async fn mine(
                 (SELECT count(*) FROM (SELECT 1 FROM chat_messages c \
                    WHERE c.tenant_id = r.tenant_id AND c.room_id = r.id \
                      AND c.seq > coalesce(k.last_read_seq, 0) AND c.deleted_at IS NULL \
+                     AND c.kind <> 'JOIN' \
                      AND c.author_id IS DISTINCT FROM $2 LIMIT $3) u) AS unread, \
                 md.status, coalesce(md.created_by = $2, false) AS creator, \
                 EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = r.tenant_id \

@@ -61,19 +61,30 @@ async fn a_rooms_messages_are_numbered_in_order_and_markers_never_move_back() {
     let tenant = ann.tenant_id;
     let mut conn = db.conn().await;
     let (room, sent) = tenant_transaction(&mut conn, tenant, async |c| {
-        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.room;
-        rooms::open(c, bob, Target::Tenant, at(0)).await?;
+        let (room, ann_joined) = rooms::open(c, ann, Target::Tenant, at(0)).await?;
+        let (_, bob_joined) = rooms::open(c, bob, Target::Tenant, at(0)).await?;
+        let (_, again) = rooms::open(c, bob, Target::Tenant, at(0)).await?;
         let mut sent = Vec::new();
         for (i, body) in ["one", "two", "three"].into_iter().enumerate() {
             let who = if i % 2 == 0 { ann } else { bob };
-            sent.push(messages::send(c, who, room.id, text(body), at(1)).await?);
+            sent.push(messages::send(c, who, room.room.id, text(body), at(1)).await?);
         }
-        Ok::<_, SocialError>((room, sent))
+        let joins = [ann_joined, bob_joined, again].map(|j| j.map(|j| j.message));
+        Ok::<_, SocialError>((room.room, (joins, sent)))
     })
     .await
     .unwrap();
+    let (joins, sent) = sent;
+    // Each member's first opening wrote a JOIN, in the room's numbering; a second one nothing.
+    let [Some(ann_join), Some(bob_join), None] = joins else {
+        panic!("one JOIN per member: {joins:?}");
+    };
+    assert_eq!((ann_join.seq, ann_join.kind), (1, MessageKind::Join));
+    assert_eq!(ann_join.author_id, Some(ann.user_id.into_uuid()));
+    assert_eq!((bob_join.seq, bob_join.kind), (2, MessageKind::Join));
+    assert!(sent.iter().all(|s| s.joined.is_none()));
     let seqs: Vec<i64> = sent.iter().map(|s| s.change.message.seq).collect();
-    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(seqs, [3, 4, 5]);
     // Both joined: each change reaches both of them.
     assert_eq!(sent[2].change.audience.len(), 2);
 
@@ -86,8 +97,8 @@ async fn a_rooms_messages_are_numbered_in_order_and_markers_never_move_back() {
     })
     .await
     .unwrap();
-    assert_eq!((marker.0.last_read_seq, marker.1), (3, true));
-    assert_eq!((back.0.last_read_seq, back.1), (3, false));
+    assert_eq!((marker.0.last_read_seq, marker.1), (5, true));
+    assert_eq!((back.0.last_read_seq, back.1), (5, false));
 }
 
 #[tokio::test]
@@ -97,7 +108,7 @@ async fn answers_are_confirmed_only_in_a_module_room() {
     let (ann, bob) = (&people[0], &people[1]);
     let mut conn = db.conn().await;
     let refused = tenant_transaction(&mut conn, ann.tenant_id, async |c| {
-        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.room;
+        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.0.room;
         let question = messages::send(c, ann, room.id, text("why?"), at(1)).await?;
         let mut reply = text("because");
         reply.reply_to = Some(question.change.message.id);
@@ -120,7 +131,7 @@ async fn the_demo_room_is_written_once() {
         crate::chat::demo::seed_demo(&mut conn, at(0))
             .await
             .unwrap(),
-        3
+        6
     );
     assert_eq!(
         crate::chat::demo::seed_demo(&mut conn, at(5))
@@ -131,13 +142,18 @@ async fn the_demo_room_is_written_once() {
     let page = tenant_transaction(&mut conn, people[0].tenant_id, async |c| {
         let room = rooms::open(c, &people[0], Target::Tenant, at(6))
             .await?
+            .0
             .room;
         messages::history(c, &people[0], room.id, messages::From::Latest, 10).await
     })
     .await
     .unwrap();
-    assert_eq!(page.messages.len(), 3);
-    assert_eq!(page.messages[2].reply_to, Some(page.messages[1].id));
+    // Its three members joined, then spoke; opening it again joins nobody anew.
+    assert_eq!(page.messages.len(), 6);
+    let kinds: Vec<MessageKind> = page.messages.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds[..3], [MessageKind::Join; 3]);
+    assert_eq!(kinds[3..], [MessageKind::Message; 3]);
+    assert_eq!(page.messages[5].reply_to, Some(page.messages[4].id));
 }
 
 #[tokio::test]
@@ -150,7 +166,7 @@ async fn the_platform_owner_visiting_a_tenant_reads_its_room_but_says_nothing() 
     visitor.impersonating = true;
     let mut conn = db.conn().await;
     let (read, sent) = tenant_transaction(&mut conn, ann.tenant_id, async |c| {
-        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.room;
+        let room = rooms::open(c, ann, Target::Tenant, at(0)).await?.0.room;
         messages::send(c, ann, room.id, text("hello"), at(1)).await?;
         let read = messages::history(c, &visitor, room.id, messages::From::Latest, 10).await?;
         let sent = messages::send(c, &visitor, room.id, text("hi"), at(2)).await;
@@ -158,6 +174,6 @@ async fn the_platform_owner_visiting_a_tenant_reads_its_room_but_says_nothing() 
     })
     .await
     .unwrap();
-    assert_eq!(read.messages.len(), 1);
+    assert_eq!(read.messages.len(), 2, "Ann's JOIN and her message");
     assert!(matches!(sent, Err(SocialError::Forbidden)), "{sent:?}");
 }
