@@ -838,7 +838,9 @@ export interface paths {
          *     manage all modules), or your direct conversation with another active member (`DIRECT` with
          *     `member_id`: 404 `member_not_found` otherwise; at most 30 new ones in 24 hours, then 422
          *     `validation_failed` with `direct_room_limit_reached` on `member_id`). Made on first use, found afterwards; opening joins you, so the
-         *     room's messages reach your stream from then on.
+         *     room's messages reach your stream from then on. Your first opening of the tenant's or a
+         *     module's room (or your first message there) writes a JOIN message with your name, pushed like
+         *     any message; direct conversations get none.
          */
         post: operations["open_chat_room"];
         delete?: never;
@@ -942,7 +944,8 @@ export interface paths {
          * @description A mentor of the room's module (403 `forbidden` for anyone else, and for your own message):
          *     marks a message that replies to a question of the room as its confirmed answer. Its author
          *     earns MENTOR_CONFIRMATION XP, once per message; the pair is recorded among the module's
-         *     confirmed answers, and every member of the room sees the flag (`chat.message_updated`).
+         *     confirmed answers, and every member of the room sees the flag (`chat.message_updated`) and a
+         *     SYSTEM message replying to the answer (`<mentor> confirmed <author>'s answer`).
          *     Confirming it again changes nothing. 422 `validation_failed` with `not_a_module_room`,
          *     `not_an_answer` (deleted, or not a MESSAGE) or `not_a_reply`.
          */
@@ -4709,10 +4712,15 @@ export interface components {
              * @description Its number in the room: 1, 2, … in the order messages were stored.
              */
             seq: number;
+            /**
+             * @description MESSAGE or ACTION (a member's); JOIN (a member joined: `body` is their name) or SYSTEM
+             *     (Guild tells the room, e.g. a confirmed answer, replying to it).
+             */
             kind: components["schemas"]["MessageKind"];
             /**
              * Format: uuid
-             * @description Who wrote it; absent for Guild's own messages and members removed since.
+             * @description Who wrote it (for a JOIN, who joined); absent for SYSTEM messages and members removed
+             *     since.
              */
             author_id?: string | null;
             /** @description Plain text (empty once deleted). */
@@ -4815,7 +4823,7 @@ export interface components {
             last_read_seq: number;
             /**
              * Format: int64
-             * @description Messages after it by others, not deleted; counted up to 1000.
+             * @description Messages after it by others, not deleted, JOINs aside; counted up to 1000.
              */
             unread: number;
         };
@@ -7915,8 +7923,8 @@ export interface components {
          */
         UpdateChatMessageBody: {
             /**
-             * @description Plain text, 1 to 4000 characters (trimmed); mentions as when sending (nobody is notified
-             *     again).
+             * @description Plain text, 1 to 4000 characters (trimmed); mentions as when sending: a member the edit
+             *     newly mentions is notified (`CHAT_MENTION`), nobody twice for one message.
              */
             body: string;
         };
