@@ -280,7 +280,7 @@ async fn in_room(
 
 /// Writes a message of Guild's own (JOIN, SYSTEM) to a room, numbered like any other under the
 /// room's row lock.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "a message's columns, each its own")]
 pub(crate) async fn write_guild_message(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
