@@ -280,7 +280,10 @@ async fn in_room(
 
 /// Writes a message of Guild's own (JOIN, SYSTEM) to a room, numbered like any other under the
 /// room's row lock.
-#[expect(clippy::too_many_arguments, reason = "a message's columns, each its own")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a message's columns, each its own"
+)]
 pub(crate) async fn write_guild_message(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
