@@ -12,7 +12,7 @@ use guild_kernel::ports::RateRule;
 use guild_social::announcements::{
     self, Announcement, Audience, AudienceKind, Listing, NewAnnouncement,
 };
-use guild_social::reactions::{self, TargetKind};
+use guild_social::reactions::TargetKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -355,13 +355,7 @@ pub(crate) async fn add_announcement_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let now = ctx.now;
-    let counts = ctx
-        .write(async |conn| {
-            reactions::add(conn, &ctx.actor, TargetKind::Announcement, id, &emoji, now).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::add(&ctx, TargetKind::Announcement, id, &emoji).await
 }
 
 /// Remove your reaction from an announcement.
@@ -376,10 +370,5 @@ pub(crate) async fn remove_announcement_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let counts = ctx
-        .write(async |conn| {
-            reactions::remove(conn, &ctx.actor, TargetKind::Announcement, id, &emoji).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::remove(&ctx, TargetKind::Announcement, id, &emoji).await
 }

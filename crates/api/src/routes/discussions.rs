@@ -70,6 +70,37 @@ impl ReactionsDto {
             reactions: ReactionCountDto::list(counts),
         })
     }
+
+    /// Adds the actor's `emoji` reaction to a target of `kind`; answers its counts.
+    pub(crate) async fn add(
+        ctx: &Ctx,
+        kind: guild_social::reactions::TargetKind,
+        target: Uuid,
+        emoji: &str,
+    ) -> Result<web::Json<Self>, ApiError> {
+        let now = ctx.now;
+        let counts = ctx
+            .write(async |conn| {
+                guild_social::reactions::add(conn, &ctx.actor, kind, target, emoji, now).await
+            })
+            .await?;
+        Ok(Self::json(counts))
+    }
+
+    /// Takes the actor's `emoji` reaction off a target of `kind`; answers its counts.
+    pub(crate) async fn remove(
+        ctx: &Ctx,
+        kind: guild_social::reactions::TargetKind,
+        target: Uuid,
+        emoji: &str,
+    ) -> Result<web::Json<Self>, ApiError> {
+        let counts = ctx
+            .write(async |conn| {
+                guild_social::reactions::remove(conn, &ctx.actor, kind, target, emoji).await
+            })
+            .await?;
+        Ok(Self::json(counts))
+    }
 }
 
 impl ReactionCountDto {

@@ -13,7 +13,7 @@ use guild_kernel::ports::RateRule;
 use guild_social::feed::{
     self, Decision, Listing, NewPost, Post, PostStatus, PreviewStatus, Reply, Unseen,
 };
-use guild_social::reactions::{self, TargetKind};
+use guild_social::reactions::TargetKind;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -496,13 +496,7 @@ pub(crate) async fn add_feed_post_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let now = ctx.now;
-    let counts = ctx
-        .write(async |conn| {
-            reactions::add(conn, &ctx.actor, TargetKind::RadarPost, id, &emoji, now).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::add(&ctx, TargetKind::RadarPost, id, &emoji).await
 }
 
 /// Remove your reaction from a post.
@@ -517,12 +511,7 @@ pub(crate) async fn remove_feed_post_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let counts = ctx
-        .write(async |conn| {
-            reactions::remove(conn, &ctx.actor, TargetKind::RadarPost, id, &emoji).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::remove(&ctx, TargetKind::RadarPost, id, &emoji).await
 }
 
 /// List a post's replies.

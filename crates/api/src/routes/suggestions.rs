@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::ports::RateRule;
-use guild_social::reactions::{self, TargetKind};
+use guild_social::reactions::TargetKind;
 use guild_social::suggestions::{
     self, Comment, Filter, NewSuggestion, Settings, Sort, Suggestion, SuggestionStatus,
 };
@@ -600,13 +600,7 @@ pub(crate) async fn add_suggestion_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let now = ctx.now;
-    let counts = ctx
-        .write(async |conn| {
-            reactions::add(conn, &ctx.actor, TargetKind::Suggestion, id, &emoji, now).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::add(&ctx, TargetKind::Suggestion, id, &emoji).await
 }
 
 /// Remove your reaction from a suggestion.
@@ -621,12 +615,7 @@ pub(crate) async fn remove_suggestion_reaction(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<ReactionsDto>, ApiError> {
     let (id, emoji) = path.into_inner();
-    let counts = ctx
-        .write(async |conn| {
-            reactions::remove(conn, &ctx.actor, TargetKind::Suggestion, id, &emoji).await
-        })
-        .await?;
-    Ok(ReactionsDto::json(counts))
+    ReactionsDto::remove(&ctx, TargetKind::Suggestion, id, &emoji).await
 }
 
 /// The tenant's suggestion settings.
