@@ -126,6 +126,30 @@ ensure_moto() {
   warn "python3 cannot import moto.server; the S3 tests will fail (install it: python3 -m pip install 'moto[server]')"
 }
 
+# The Python packages tests use as independent peers, each pinned: an iCalendar parser for the
+# calendar files Guild writes, and the Standard Webhooks reference library that verifies its
+# webhook signatures.
+TEST_PEER_PACKAGES=("icalendar==7.3.2" "standardwebhooks==1.3.0")
+
+# Can python3 import every test peer package?
+test_peers_importable() {
+  have python3 && python3 -c 'import icalendar, standardwebhooks' >/dev/null 2>&1
+}
+
+# ensure_test_peers — pip-install the test peer packages (with --break-system-packages when the
+# system python3 refuses pip otherwise, PEP 668). Warns instead of failing: without them only
+# the tests that parse calendars or verify webhooks fail.
+ensure_test_peers() {
+  test_peers_importable && return 0
+  have python3 || (apt_install python3) || true
+  python3 -m pip --version >/dev/null 2>&1 || (apt_install python3-pip) || true
+  log "Installing the Python test peers: ${TEST_PEER_PACKAGES[*]}"
+  python3 -m pip install --quiet "${TEST_PEER_PACKAGES[@]}" >&2 ||
+    python3 -m pip install --quiet --break-system-packages "${TEST_PEER_PACKAGES[@]}" >&2 || true
+  test_peers_importable && return 0
+  warn "python3 cannot import icalendar and standardwebhooks; the calendar and webhook tests will fail (python3 -m pip install ${TEST_PEER_PACKAGES[*]})"
+}
+
 # The s3s-fs version the storage tests run: an S3 server that, unlike moto, checks signatures.
 S3S_FS_VERSION="0.14.1"
 

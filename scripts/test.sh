@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Find (or start) PostgreSQL and Redis, make sure python3 can import aiosmtpd
+# (and the test peers icalendar and standardwebhooks)
 # (the SMTP server the email tests start) and moto (an S3 server the storage
 # tests start) and that s3s-fs (the other one) is installed, then run the test
 # suite with cargo-nextest. Extra arguments go to `cargo nextest run`.
@@ -96,7 +97,15 @@ else
   info "S3          moto and/or s3s-fs are not installed yet"
 fi
 
+if test_peers_importable; then
+  info "Peers       python3 icalendar and standardwebhooks"
+else
+  info "Peers       icalendar and/or standardwebhooks are not installed yet"
+fi
+
 if [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
+  test_peers_importable ||
+    info "GUILD_TEST_DRY_RUN=1: would install ${TEST_PEER_PACKAGES[*]} (python3 -m pip install)"
   aiosmtpd_importable ||
     info "GUILD_TEST_DRY_RUN=1: would install aiosmtpd (python3 -m pip install aiosmtpd)"
   moto_importable ||
@@ -109,6 +118,7 @@ fi
 
 ensure_aiosmtpd
 ensure_moto
+ensure_test_peers
 ensure_s3s_fs
 ensure_nextest
 exec cargo nextest run --workspace --no-fail-fast "$@"

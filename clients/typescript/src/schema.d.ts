@@ -5544,7 +5544,7 @@ export interface components {
         /** @enum {string} */
         Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
         /** @enum {string} */
-        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT" | "CHAT_ROOM" | "RADAR_POST" | "SUGGESTION";
+        EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT" | "CHAT_ROOM" | "RADAR_POST" | "SUGGESTION" | "LIVE_EVENT" | "LEARNING_PATH" | "WEBHOOK_ENDPOINT";
         /**
          * @description What to export in the background.
          * @example {
@@ -6353,7 +6353,7 @@ export interface components {
             updated_at?: string | null;
         };
         /** @enum {string} */
-        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED" | "SUBMISSION_RECEIVED" | "ANNOUNCEMENT" | "CHAT_MENTION";
+        NotificationType: "NEW_MODULE" | "DEADLINE_REMINDER" | "QUIZ_RESULT" | "COMMENT_REPLY" | "CERTIFICATE_ISSUED" | "PROGRESS_OVERRIDE" | "MODULE_UPDATED" | "SYSTEM" | "RADAR_APPROVED" | "RADAR_REJECTED" | "NEW_KNOWLEDGE" | "XP_EARNED" | "REWARD_APPROVED" | "REWARD_REJECTED" | "SUGGESTION_POPULAR" | "SUGGESTION_STATUS_CHANGED" | "MODULE_EXPIRING" | "MODULE_EXPIRED" | "RANK_UP" | "ASSIGNMENT_GRADED" | "SUBMISSION_RECEIVED" | "ANNOUNCEMENT" | "CHAT_MENTION" | "EVENT_REGISTERED" | "EVENT_PROMOTED" | "EVENT_REMINDER" | "EVENT_CHANGED" | "EVENT_CANCELLED" | "PATH_ASSIGNED" | "PATH_COMPLETED" | "WEBHOOK_DISABLED";
         /** @description A member who is online. */
         OnlineMemberDto: {
             /** Format: uuid */

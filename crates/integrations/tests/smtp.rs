@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use guild_integrations::IntegrationError;
 use guild_integrations::mail::{RecordingMailer, SmtpMailer};
-use guild_kernel::ports::{Email, MailError, Mailer};
+use guild_kernel::ports::{Attachment, Email, MailError, Mailer};
 
 const FROM: &str = "Guild <no-reply@guild.local>";
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +44,8 @@ import email, email.policy, sys
 with open(sys.argv[1], "rb") as f:
     msg = email.message_from_binary_file(f, policy=email.policy.default)
 plain = msg.get_body(("plain",))
+email.message.EmailMessage.get_content_type_params_str = lambda m: ";".join(
+    k + "=" + v for k, v in m.get_params()[1:])
 html = msg.get_body(("html",))
 fields = [
     msg["X-RcptTo"] or "",
@@ -57,6 +59,12 @@ fields = [
     msg["Message-ID"] or "",
     msg["List-Unsubscribe"] or "",
     msg["List-Unsubscribe-Post"] or "",
+    "\x1e".join(
+        a.get_filename() + "\x1f" + a.get_content_type() + "\x1f"
+        + a.get_content_type_params_str() + "\x1f"
+        + a.get_payload(decode=True).decode("utf-8")
+        for a in msg.iter_attachments()
+    ),
 ]
 sys.stdout.write("\0".join(fields))
 "#;
@@ -214,6 +222,8 @@ struct Delivered {
     message_id: String,
     list_unsubscribe: String,
     list_unsubscribe_post: String,
+    /// Each attachment: file name, media type, its parameters (`k=v;…`) and decoded text.
+    attachments: Vec<[String; 4]>,
     raw: String,
 }
 
@@ -244,6 +254,7 @@ impl Delivered {
             message_id,
             list_unsubscribe,
             list_unsubscribe_post,
+            attachments,
         ] = fields[..]
         else {
             panic!("unexpected parser output: {fields:?}");
@@ -264,6 +275,14 @@ impl Delivered {
             message_id: message_id.to_owned(),
             list_unsubscribe: list_unsubscribe.to_owned(),
             list_unsubscribe_post: list_unsubscribe_post.to_owned(),
+            attachments: attachments
+                .split('\x1e')
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    let parts: Vec<String> = a.split('\x1f').map(str::to_owned).collect();
+                    parts.try_into().expect("four fields per attachment")
+                })
+                .collect(),
             raw,
         }
     }
@@ -276,6 +295,7 @@ fn email(to: &str, subject: &str, text: &str, html: Option<&str>) -> Email {
         text: text.to_owned(),
         html: html.map(str::to_owned),
         headers: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 
@@ -349,6 +369,59 @@ async fn delivers_html_alternative_and_non_ascii_text() {
         "raw message is not ASCII:\n{}",
         message.raw
     );
+}
+
+#[tokio::test]
+async fn sends_attachments_after_the_text_and_html_and_refuses_a_bad_file_name() {
+    let sink = SmtpSink::start();
+    let mailer = sink.mailer();
+    let calendar = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n";
+    let mut invitation = email(
+        "learner@example.com",
+        "Registered: Forklift drill",
+        "See you there.",
+        Some("<p>See you there.</p>"),
+    );
+    invitation.attachments.push(Attachment {
+        filename: "event.ics".to_owned(),
+        content_type: "text/calendar; method=REQUEST; charset=UTF-8".to_owned(),
+        content: calendar.as_bytes().to_vec(),
+    });
+    mailer.send(&invitation).await.expect("delivered");
+
+    let mut plain = email("learner@example.com", "Plain", "Only text.", None);
+    plain.attachments = invitation.attachments.clone();
+    mailer.send(&plain).await.expect("delivered");
+
+    let mut bad = plain.clone();
+    bad.attachments[0].filename = "../event.ics\r\nX-Evil: 1".to_owned();
+    assert!(matches!(
+        mailer.send(&bad).await,
+        Err(MailError::Rejected(_))
+    ));
+
+    let delivered = sink.delivered();
+    let [first, second] = &delivered[..] else {
+        panic!("expected two messages, got {delivered:#?}");
+    };
+    for message in [first, second] {
+        assert_eq!(message.content_type, "multipart/mixed");
+        let [attachment] = &message.attachments[..] else {
+            panic!("expected one attachment, got {:?}", message.attachments);
+        };
+        assert_eq!(attachment[0], "event.ics");
+        assert_eq!(attachment[1], "text/calendar");
+        assert!(attachment[2].contains("method=REQUEST"), "{attachment:?}");
+        // The maildir stores lines with LF; the text is the same line for line.
+        assert_eq!(
+            attachment[3].replace("\r\n", "\n"),
+            calendar.replace("\r\n", "\n")
+        );
+    }
+    assert_eq!(first.text.trim_end(), "See you there.");
+    assert_eq!(first.html.trim_end(), "<p>See you there.</p>");
+    assert_eq!(second.text.trim_end(), "Only text.");
+    assert_eq!(second.html, "");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An email to one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Email {
     /// The recipient's address.
     pub to: String,
@@ -24,6 +24,19 @@ pub struct Email {
     /// digits and `-`; values one line of printable ASCII. A mailer refuses an email whose headers
     /// break that ([`MailError::Rejected`]), so no value can inject another header.
     pub headers: Vec<(String, String)>,
+    /// Files sent with the email (a calendar invitation, …), after the body.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an [`Email`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name the recipient sees (`event.ics`): letters, digits, `.`, `-` and `_`.
+    pub filename: String,
+    /// Its media type with parameters (`text/calendar; method=REQUEST; charset=UTF-8`).
+    pub content_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
 }
 
 impl Email {
@@ -41,6 +54,20 @@ impl Email {
             if !value_ok {
                 return Err(MailError::Rejected(format!(
                     "invalid value of header {name}"
+                )));
+            }
+        }
+        for attachment in &self.attachments {
+            let name_ok = !attachment.filename.is_empty()
+                && attachment.filename.len() <= 100
+                && attachment
+                    .filename
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !name_ok {
+                return Err(MailError::Rejected(format!(
+                    "invalid attachment name {:?}",
+                    attachment.filename
                 )));
             }
         }
@@ -391,6 +418,31 @@ mod tests {
             text: "t".into(),
             html: None,
             headers: vec![(name.into(), value.into())],
+            attachments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn attachment_names_cannot_break_out_of_their_header() {
+        let mut email = with_header("X-Ok", "v");
+        email.attachments.push(Attachment {
+            filename: "event-2.ics".into(),
+            content_type: "text/calendar".into(),
+            content: b"BEGIN:VCALENDAR".to_vec(),
+        });
+        assert!(email.check_headers().is_ok());
+        for bad in [
+            "",
+            "../x.ics",
+            "a b.ics",
+            "x.ics\r\nBcc: v@example.com",
+            "x\".ics",
+        ] {
+            email.attachments[0].filename = bad.into();
+            assert!(
+                matches!(email.check_headers(), Err(MailError::Rejected(_))),
+                "{bad:?} was accepted"
+            );
         }
     }
 

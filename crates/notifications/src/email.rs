@@ -275,6 +275,9 @@ impl Pending {
                     EntityKind::ChatRoom => "chat/rooms",
                     EntityKind::RadarPost => "feed/posts",
                     EntityKind::Suggestion => "suggestions",
+                    EntityKind::LiveEvent => "events",
+                    EntityKind::LearningPath => "paths",
+                    EntityKind::WebhookEndpoint => "settings/webhooks",
                 };
                 links.app(&format!("/{path}/{id}"))
             }
@@ -381,6 +384,7 @@ async fn single(
         text: rendered.text,
         html: rendered.html,
         headers,
+        attachments: Vec::new(),
     })
 }
 
@@ -646,6 +650,7 @@ fn digest_email(
         text: rendered.text,
         html: rendered.html,
         headers,
+        attachments: Vec::new(),
     }
 }
 

@@ -50,6 +50,22 @@ guild_kernel::string_enum!(
         Announcement => "ANNOUNCEMENT",
         /// Someone mentioned the member in a chat room they may read.
         ChatMention => "CHAT_MENTION",
+        /// The member is registered for a live event (with its calendar invitation).
+        EventRegistered => "EVENT_REGISTERED",
+        /// A seat freed up and the member moved from an event's waitlist to its registrants.
+        EventPromoted => "EVENT_PROMOTED",
+        /// A live event the member registered for starts soon.
+        EventReminder => "EVENT_REMINDER",
+        /// The time or place of a live event the member registered for changed.
+        EventChanged => "EVENT_CHANGED",
+        /// A live event the member registered for was cancelled.
+        EventCancelled => "EVENT_CANCELLED",
+        /// A learning path was assigned to one of the member's groups.
+        PathAssigned => "PATH_ASSIGNED",
+        /// The member completed every module of a learning path.
+        PathCompleted => "PATH_COMPLETED",
+        /// One of the tenant's webhook endpoints was disabled after failing for too long.
+        WebhookDisabled => "WEBHOOK_DISABLED",
     }
 );
 
@@ -80,6 +96,12 @@ guild_kernel::string_enum!(
         RadarPost => "RADAR_POST",
         /// A knowledge suggestion (`/v1/suggestions/{id}`).
         Suggestion => "SUGGESTION",
+        /// A live event (`/v1/events/{id}`).
+        LiveEvent => "LIVE_EVENT",
+        /// A learning path (`/v1/paths/{id}`).
+        LearningPath => "LEARNING_PATH",
+        /// A webhook endpoint (`/v1/webhooks/endpoints/{id}`).
+        WebhookEndpoint => "WEBHOOK_ENDPOINT",
     }
 );
 
@@ -104,13 +126,21 @@ guild_kernel::string_enum!(
 
 impl NotificationType {
     /// The preference switch that covers this type's emails; `None` for platform messages
-    /// (`SYSTEM`) and the tenant's announcements (`ANNOUNCEMENT`), which only their own per-type
-    /// switch turns off.
+    /// (`SYSTEM`), the tenant's announcements (`ANNOUNCEMENT`) and failing webhooks
+    /// (`WEBHOOK_DISABLED`), which only their own per-type switch turns off.
     pub fn email_category(self) -> Option<EmailCategory> {
         use EmailCategory as C;
         Some(match self {
-            Self::NewModule | Self::ModuleUpdated | Self::NewKnowledge => C::NewModules,
-            Self::DeadlineReminder => C::DeadlineReminders,
+            Self::NewModule | Self::ModuleUpdated | Self::NewKnowledge | Self::PathAssigned => {
+                C::NewModules
+            }
+            // Live events are the member's schedule, like their deadlines.
+            Self::DeadlineReminder
+            | Self::EventRegistered
+            | Self::EventPromoted
+            | Self::EventReminder
+            | Self::EventChanged
+            | Self::EventCancelled => C::DeadlineReminders,
             Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
             Self::CommentReply
             | Self::ChatMention
@@ -121,11 +151,12 @@ impl NotificationType {
             Self::CertificateIssued
             | Self::ModuleExpiring
             | Self::ModuleExpired
+            | Self::PathCompleted
             | Self::ProgressOverride => C::Certificates,
             Self::XpEarned | Self::RewardApproved | Self::RewardRejected | Self::RankUp => {
                 C::Rewards
             }
-            Self::System | Self::Announcement => return None,
+            Self::System | Self::Announcement | Self::WebhookDisabled => return None,
         })
     }
 }

@@ -278,6 +278,7 @@ fn invite_email(state: &AppState, minted: &Minted) -> Email {
         text,
         html: None,
         headers: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 
@@ -294,6 +295,7 @@ fn verification_email(state: &AppState, minted: &Minted) -> Email {
         ),
         html: None,
         headers: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 
@@ -310,6 +312,7 @@ fn reset_email(state: &AppState, minted: &Minted) -> Email {
         ),
         html: None,
         headers: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use guild_kernel::ports::{BoxFuture, Email, MailError, Mailer};
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::response::{Category, Severity};
 use lettre::transport::smtp::{self, AsyncSmtpTransportBuilder};
@@ -132,12 +132,34 @@ impl SmtpMailer {
                 value.clone(),
             ));
         }
-        let built = match &email.html {
-            None => builder.singlepart(SinglePart::plain(email.text.clone())),
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+        let built = match (&email.html, email.attachments.is_empty()) {
+            (None, true) => builder.singlepart(SinglePart::plain(email.text.clone())),
+            (Some(html), true) => builder.multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 html.clone(),
             )),
+            (html, false) => {
+                let mut mixed = match html {
+                    None => MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone())),
+                    Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+                        email.text.clone(),
+                        html.clone(),
+                    )),
+                };
+                for file in &email.attachments {
+                    let content_type = ContentType::parse(&file.content_type).map_err(|_| {
+                        MailError::Rejected(format!(
+                            "invalid attachment type {:?}",
+                            file.content_type
+                        ))
+                    })?;
+                    mixed = mixed.singlepart(
+                        lettre::message::Attachment::new(file.filename.clone())
+                            .body(file.content.clone(), content_type),
+                    );
+                }
+                builder.multipart(mixed)
+            }
         };
         built.map_err(|e| MailError::Rejected(format!("cannot build the message: {e}")))
     }
