@@ -20,9 +20,12 @@ run: ## Build and serve the API on :8080 (local PostgreSQL unless DATABASE_URL i
 test: ## Run every test with cargo-nextest (finds or starts PostgreSQL and Redis)
 	@bash scripts/test.sh
 
-lint: ## cargo fmt --check, then clippy with warnings as errors
+lint: ## cargo fmt --check, clippy with warnings as errors, the benchmark scripts' self-tests
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/bench/report.py --self-test
+	python3 scripts/bench/capture.py --self-test
+	python3 scripts/bench/pgbench_json.py --self-test
 
 spec: ## Regenerate api-spec/openapi.json and the TypeScript client's types
 	@mkdir -p $(dir $(SPEC))

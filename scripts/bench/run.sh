@@ -9,11 +9,13 @@
 #     request at a time between marker statements);
 #  4. starts the server (worker included) and runs wrk against every scenario at each number of
 #     connections, sampling the server's CPU and memory: the bare handler (H), /livez, the
-#     dashboard, a module's progress, the leaderboard, completing sections, submitting quizzes,
-#     redeeming one contended reward; before a read's runs, pgbench runs its captured SQL with
-#     as many clients as the server's pool: D, what the database alone sustains for it;
+#     dashboard, a module's progress, the leaderboard, the member's catalog (`GET /v1/modules`,
+#     20 a page), the module page (`GET /v1/modules/{id}`), completing sections, submitting
+#     quizzes, redeeming one contended reward; before a read's runs, pgbench runs its captured
+#     SQL with as many clients as the server's pool: D, what the database alone sustains for it;
 #     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
 #     the read ceiling (half a write's best throughput), for the latency at that many clients;
+#     then 1,000 idle keep-alive connections, for the memory each costs (scripts/bench/idle.py);
 #  5. push (last, on a freshly started server): opens 1,000 event streams and times the push
 #     of a notification from a write's commit to its client, opens streams up to 10,000 and
 #     reads the server's RSS, then times one module published to every member reaching each
@@ -30,7 +32,12 @@
 # (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10),
 # BENCH_USERS (1000: connections of the think-time runs), BENCH_PUSH_STREAMS (1000),
 # BENCH_IDLE_STREAMS (10000), BENCH_PUSH_SAMPLES (500), BENCH_PUSH_RATE (20 writes/s),
-# BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000).
+# BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000), BENCH_IDLE_CONNECTIONS (1000).
+#
+# BENCH_QUICK=1, for use while developing: the reads only (bare, dashboard, module, leaderboard,
+# catalog, module_page) at 16 connections, 5 s runs, 3 captures per read, no think-time runs, no
+# idle, push or chat scenarios; the report marks itself as a quick run. With the release build
+# and the data set's template already there, it takes about two minutes.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -38,14 +45,22 @@ cd "$GUILD_ROOT"
 
 bench_dir="$GUILD_ROOT/scripts/bench"
 out="${BENCH_OUT:-$GUILD_ROOT/target/bench}"
-duration="${BENCH_DURATION:-10}"
-connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
-scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard section_complete quiz_submit redeem push chat}"
-reads="dashboard module leaderboard"
+quick="$([[ "${BENCH_QUICK:-}" == 1 ]] && echo true || echo false)"
+if [[ "$quick" == true ]]; then
+  duration="${BENCH_DURATION:-5}"
+  connections="${BENCH_CONNECTIONS:-16}"
+  scenarios="${BENCH_SCENARIOS:-bare dashboard module leaderboard catalog module_page}"
+  captures="${BENCH_CAPTURES:-3}"
+else
+  duration="${BENCH_DURATION:-10}"
+  connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
+  scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard catalog module_page section_complete quiz_submit redeem push chat}"
+  captures="${BENCH_CAPTURES:-10}"
+fi
+reads="dashboard module leaderboard catalog module_page"
 seed="${BENCH_SEED:-1}"
 scale="${BENCH_SCALE:-1}"
 pool="${GUILD_DB_POOL_SIZE:-16}"
-captures="${BENCH_CAPTURES:-10}"
 users="${BENCH_USERS:-1000}"
 threads=2
 api_port=18080
@@ -126,8 +141,10 @@ dump bare.tsv "SELECT 'GET', '/', $q_user, '-', 0 $from_members ORDER BY 3"
 dump livez.tsv "SELECT 'GET', '/livez', $q_user, '-', 0 $from_members ORDER BY 3"
 dump dashboard.tsv "SELECT 'GET', '/v1/me/dashboard', $q_user, '-', 0 $from_members ORDER BY 3"
 dump leaderboard.tsv "SELECT 'GET', '/v1/leaderboard?period=all', $q_user, '-', 0 $from_members ORDER BY 3"
-# Two assigned modules per member.
-dump module.tsv "SELECT 'GET', '/v1/modules/' || module_id || '/progress', tok, '-', 0 FROM (
+dump catalog.tsv "SELECT 'GET', '/v1/modules?limit=20', $q_user, '-', 0 $from_members ORDER BY 3"
+# Two assigned modules per member: their progress, and the module itself.
+assigned_modules() { # assigned_modules PATH_SUFFIX
+  echo "SELECT 'GET', '/v1/modules/' || module_id || '$1', tok, '-', 0 FROM (
     SELECT $q_user AS tok, mg.module_id,
            row_number() OVER (PARTITION BY u.id ORDER BY md5(mg.module_id::text || u.id::text)) AS r
     FROM memberships m JOIN tenants t ON t.id = m.tenant_id AND t.slug = 'bench'
@@ -135,6 +152,9 @@ dump module.tsv "SELECT 'GET', '/v1/modules/' || module_id || '/progress', tok, 
     JOIN user_groups ug ON ug.tenant_id = m.tenant_id AND ug.user_id = m.user_id
     JOIN module_groups mg ON mg.tenant_id = ug.tenant_id AND mg.group_id = ug.group_id
     WHERE m.role = 'EMPLOYEE') x WHERE r <= 2 ORDER BY r, tok"
+}
+dump module.tsv "$(assigned_modules /progress)"
+dump module_page.tsv "$(assigned_modules '')"
 # Sections not done yet, each member's in module and section order, members interleaved.
 dump section_complete.tsv "SELECT 'POST', '/v1/modules/' || module_id || '/sections/' || section_id || '/complete', tok, '-', 0 FROM (
     SELECT $q_user AS tok, s.module_id, s.id AS section_id,
@@ -197,6 +217,7 @@ log "Capturing the SQL of the read endpoints"
 sql guild_bench "ALTER DATABASE guild_bench SET log_statement = 'all'" >/dev/null
 start_server "$out/server-capture.log" GUILD_RUN_WORKER=false
 for scenario in $reads; do
+  [[ " $scenarios " == *" $scenario "* ]] || continue
   offset="$(stat -c %s "$LOCAL_PG_LOG")"
   for k in $(seq 1 "$captures"); do
     line="$(sed -n "$((k * 37))p" "$out/data/$scenario.tsv")"
@@ -261,7 +282,7 @@ print(f\"    c={sys.argv[2]:>5}  {r.get('rps',0):>9.0f} req/s  p50 {l.get('p50',
   done
   # Latency at 1000 connections, each with a think time, offered a fixed share of capacity:
   # reads 55 % of the ceiling 1/(1/H + 1/D), the others half their best closed-loop throughput.
-  [[ "$scenario" == bare ]] && continue
+  [[ "$scenario" == bare || "$quick" == true ]] && continue
   plan="$(python3 - "$out" "$scenario" "$reads" "$users" <<'PY'
 import glob, json, os, re, sys
 out, scenario, reads, users = sys.argv[1], sys.argv[2], sys.argv[3].split(), int(sys.argv[4])
@@ -301,6 +322,12 @@ print(f"    {users} conns, think {float(think):.0f} ms: offered {float(offered):
       f"p99 {l.get('p99', 0):.2f} ms, errors {e.get('total', 0)}", file=sys.stderr)
 PY
 done
+if [[ "$quick" == false ]]; then
+  log "idle: ${BENCH_IDLE_CONNECTIONS:-1000} keep-alive connections left open"
+  python3 "$bench_dir/idle.py" --port "$api_port" --pid "$server_pid" \
+    --connections "${BENCH_IDLE_CONNECTIONS:-1000}" --out "$out/idle.json" ||
+    warn "the idle scenario failed"
+fi
 stop_server
 
 # --- push: event streams, on a freshly started server --------------------------------------
@@ -371,6 +398,7 @@ for line in open(os.path.join(out, "seed.txt")) if os.path.exists(os.path.join(o
         rows[parts[0]] = int(parts[1])
 meta = {
     "started": "$started_at",
+    "quick": $([[ "$quick" == true ]] && echo True || echo False),
     "commit": sh("git rev-parse --short HEAD"),
     "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
     "cpus": os.cpu_count(),
