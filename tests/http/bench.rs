@@ -147,6 +147,16 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     let month = app.get("/v1/leaderboard?period=month", &token).await;
     assert_eq!(month.status, 200, "{}", month.text);
 
+    // The member's catalog (20 a page, the assigned modules among them) and a module's page.
+    let catalog = app.get("/v1/modules?limit=20", &token).await;
+    assert_eq!(catalog.status, 200, "{}", catalog.text);
+    assert_eq!(catalog.json["data"].as_array().map(Vec::len), Some(20));
+    let page = app
+        .get(&format!("/v1/modules/{}", completed[0]), &token)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json["id"], completed[0].as_str());
+
     // Complete a section of a half-done module.
     let open_section = ids(
         &app,
