@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::{try_join, try_join4, try_join5};
 use guild_db::schema::{
     company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
     modules, sections, tags, tenants, user_groups, user_pinned_modules,
@@ -156,14 +157,6 @@ struct Changes {
     validity_months: Option<Option<i32>>,
 }
 
-async fn catalog_open(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<bool, LearningError> {
-    Ok(tenants::table
-        .find(actor.tenant_id.into_uuid())
-        .select(tenants::catalog_open)
-        .first(conn)
-        .await?)
-}
-
 #[derive(QueryableByName)]
 struct Assignment {
     #[diesel(sql_type = SqlUuid)]
@@ -176,7 +169,7 @@ struct Assignment {
 
 /// The actor's assignments among `modules`: module → (earliest due date, mandatory).
 async fn assigned_to_me(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
@@ -188,7 +181,7 @@ async fn assigned_to_me(
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
     .bind::<Array<SqlUuid>, _>(modules)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -196,83 +189,109 @@ async fn assigned_to_me(
         .collect())
 }
 
-/// Attaches tags, mentors, prerequisites, section counts and the actor's assignment to `rows`,
-/// in five queries whatever their number.
+/// Attaches tags, mentors, prerequisites, section counts, the actor's assignment, reading
+/// state, locks and pins to `rows`: nine queries whatever their number, sent together on the
+/// connection (pipelined: one round trip), since none depends on another's answer.
 async fn enrich(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     rows: Vec<ModuleRow>,
 ) -> Result<Vec<Module>, LearningError> {
     let tenant = actor.tenant_id.into_uuid();
+    let me = actor.user_id.into_uuid();
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut tag_map: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for (module, name) in module_tags::table
-        .inner_join(
-            tags::table.on(tags::tenant_id
-                .eq(module_tags::tenant_id)
-                .and(tags::id.eq(module_tags::tag_id))),
+    let ids = &ids;
+    let tags = async move {
+        module_tags::table
+            .inner_join(
+                tags::table.on(tags::tenant_id
+                    .eq(module_tags::tenant_id)
+                    .and(tags::id.eq(module_tags::tag_id))),
+            )
+            .filter(module_tags::tenant_id.eq(tenant))
+            .filter(module_tags::module_id.eq_any(ids))
+            .select((module_tags::module_id, tags::name))
+            .order(tags::name)
+            .load::<(Uuid, String)>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let mentors = async move {
+        module_mentors::table
+            .filter(module_mentors::tenant_id.eq(tenant))
+            .filter(module_mentors::module_id.eq_any(ids))
+            .select((module_mentors::module_id, module_mentors::user_id))
+            .load::<(Uuid, Uuid)>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let prerequisites = async move {
+        module_prerequisites::table
+            .filter(module_prerequisites::tenant_id.eq(tenant))
+            .filter(module_prerequisites::module_id.eq_any(ids))
+            .select((
+                module_prerequisites::module_id,
+                module_prerequisites::prerequisite_id,
+            ))
+            .load::<(Uuid, Uuid)>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let counts = async move {
+        sections::table
+            .filter(sections::tenant_id.eq(tenant))
+            .filter(sections::module_id.eq_any(ids))
+            .group_by(sections::module_id)
+            .select((sections::module_id, diesel::dsl::count_star()))
+            .load::<(Uuid, i64)>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let pinned = async move {
+        user_pinned_modules::table
+            .filter(user_pinned_modules::tenant_id.eq(tenant))
+            .filter(user_pinned_modules::user_id.eq(me))
+            .filter(user_pinned_modules::module_id.eq_any(ids))
+            .select(user_pinned_modules::module_id)
+            .load::<Uuid>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let company = async move {
+        company_pinned_modules::table
+            .filter(company_pinned_modules::tenant_id.eq(tenant))
+            .filter(company_pinned_modules::module_id.eq_any(ids))
+            .select(company_pinned_modules::module_id)
+            .load::<Uuid>(&mut { conn })
+            .await
+            .map_err(LearningError::from)
+    };
+    let ((tags, mentors, prerequisites, counts, pinned), (company, assigned, reading, locked)) =
+        try_join(
+            try_join5(tags, mentors, prerequisites, counts, pinned),
+            try_join4(
+                company,
+                assigned_to_me(conn, actor, ids),
+                crate::versions::reader_states(conn, actor, ids),
+                crate::access::locked_modules(conn, actor.tenant_id, actor.user_id, ids),
+            ),
         )
-        .filter(module_tags::tenant_id.eq(tenant))
-        .filter(module_tags::module_id.eq_any(&ids))
-        .select((module_tags::module_id, tags::name))
-        .order(tags::name)
-        .load::<(Uuid, String)>(conn)
-        .await?
-    {
+        .await?;
+    let mut tag_map: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (module, name) in tags {
         tag_map.entry(module).or_default().push(name);
     }
     let mut mentor_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (module, user) in module_mentors::table
-        .filter(module_mentors::tenant_id.eq(tenant))
-        .filter(module_mentors::module_id.eq_any(&ids))
-        .select((module_mentors::module_id, module_mentors::user_id))
-        .load::<(Uuid, Uuid)>(conn)
-        .await?
-    {
+    for (module, user) in mentors {
         mentor_map.entry(module).or_default().push(user);
     }
     let mut prereq_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (module, prereq) in module_prerequisites::table
-        .filter(module_prerequisites::tenant_id.eq(tenant))
-        .filter(module_prerequisites::module_id.eq_any(&ids))
-        .select((
-            module_prerequisites::module_id,
-            module_prerequisites::prerequisite_id,
-        ))
-        .load::<(Uuid, Uuid)>(conn)
-        .await?
-    {
+    for (module, prereq) in prerequisites {
         prereq_map.entry(module).or_default().push(prereq);
     }
-    let counts: HashMap<Uuid, i64> = sections::table
-        .filter(sections::tenant_id.eq(tenant))
-        .filter(sections::module_id.eq_any(&ids))
-        .group_by(sections::module_id)
-        .select((sections::module_id, diesel::dsl::count_star()))
-        .load::<(Uuid, i64)>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let assigned = assigned_to_me(conn, actor, &ids).await?;
-    let reading = crate::versions::reader_states(conn, actor, &ids).await?;
-    let locked = crate::access::locked_modules(conn, actor.tenant_id, actor.user_id, &ids).await?;
-    let pinned: std::collections::HashSet<Uuid> = user_pinned_modules::table
-        .filter(user_pinned_modules::tenant_id.eq(tenant))
-        .filter(user_pinned_modules::user_id.eq(actor.user_id.into_uuid()))
-        .filter(user_pinned_modules::module_id.eq_any(&ids))
-        .select(user_pinned_modules::module_id)
-        .load::<Uuid>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let company: std::collections::HashSet<Uuid> = company_pinned_modules::table
-        .filter(company_pinned_modules::tenant_id.eq(tenant))
-        .filter(company_pinned_modules::module_id.eq_any(&ids))
-        .select(company_pinned_modules::module_id)
-        .load::<Uuid>(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let counts: HashMap<Uuid, i64> = counts.into_iter().collect();
+    let pinned: std::collections::HashSet<Uuid> = pinned.into_iter().collect();
+    let company: std::collections::HashSet<Uuid> = company.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -744,7 +763,13 @@ pub async fn list(
                 .filter(module_mentors::module_id.eq(modules::id))
                 .filter(module_mentors::user_id.eq(me)),
         ));
-        let open = catalog_open(conn, actor).await?;
+        // The tenant's open-catalog switch, in the same statement (an uncorrelated subquery,
+        // evaluated once) rather than a round trip of its own.
+        let open = diesel::dsl::exists(
+            tenants::table
+                .filter(tenants::id.eq(tenant))
+                .filter(tenants::catalog_open),
+        );
         let assigned = diesel::dsl::exists(
             module_groups::table
                 .inner_join(
@@ -757,11 +782,7 @@ pub async fn list(
                 .filter(user_groups::user_id.eq(me)),
         );
         let published = modules::status.eq("PUBLISHED");
-        query = if open {
-            query.filter(published.or(mine))
-        } else {
-            query.filter(published.and(assigned).or(mine))
-        };
+        query = query.filter(published.and(open.or(assigned)).or(mine));
     }
     if let Some(status) = &filter.status {
         query = query.filter(modules::status.eq(status.as_str()));

@@ -345,7 +345,7 @@ struct ReaderRow {
 
 /// The actor's reading state of `modules`, in one query.
 pub(crate) async fn reader_states(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     actor: &Actor,
     modules: &[Uuid],
 ) -> Result<HashMap<Uuid, ReaderState>, LearningError> {
@@ -360,7 +360,7 @@ pub(crate) async fn reader_states(
     .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
     .bind::<SqlUuid, _>(actor.user_id.into_uuid())
     .bind::<Array<SqlUuid>, _>(modules)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
