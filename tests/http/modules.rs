@@ -849,3 +849,163 @@ async fn sections_and_categories_come_a_page_at_a_time() {
         ["First", "Alpha", "Zeta"]
     );
 }
+
+#[actix_web::test]
+async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_none_is_lost() {
+    let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 9, 9, 0, 0)
+            .single()
+            .expect("a time"),
+    ));
+    let app = TestApp::with(|state| {
+        state.clock = clock.clone();
+        state.access_log = std::sync::Arc::new(guild_api::access_log::AccessLog::batched());
+    })
+    .await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, _) = app.published_module(&owner, "Fire drills").await;
+    let (gone, _) = app.published_module(&owner, "Old drills").await;
+    let at = |time: &str| {
+        format!(
+            "SELECT count(*) AS n FROM user_module_access WHERE module_id = '{module}' \
+             AND last_accessed_at = '2026-12-09T{time}Z'"
+        )
+    };
+    let log = app.state.access_log.clone();
+    let gone_etag = app
+        .get(&format!("/v1/modules/{gone}"), &owner)
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    // What the owner viewed so far.
+    log.flush(&app.state.db).await;
+    let all = "SELECT count(*) AS n FROM user_module_access";
+    let before = count(&app, all).await;
+
+    // Three views of one module a minute apart and one of another: each answered with its own
+    // time, nothing written yet.
+    for minute in 0..3 {
+        if minute > 0 {
+            clock.advance(chrono::Duration::minutes(1));
+        }
+        let view = app.get(&format!("/v1/modules/{module}"), &ann).await;
+        assert_eq!(view.status, 200, "{}", view.text);
+        assert_eq!(
+            view.json["last_accessed_at"],
+            format!("2026-12-09T09:0{minute}:00Z")
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/v1/modules/{gone}"), &ann).await.status,
+        200
+    );
+    assert_eq!(
+        count(&app, all).await,
+        before,
+        "a view is not a write of its own"
+    );
+    assert_eq!(
+        log.pending(),
+        2,
+        "ann's views of one module are one pending access"
+    );
+
+    // The other module is deleted before the flush: its view is skipped, the rest is written.
+    let deleted = app
+        .delete(&format!("/v1/modules/{gone}"), &owner)
+        .if_match(&gone_etag)
+        .await;
+    assert!(deleted.status < 300, "{}", deleted.text);
+    assert_eq!(log.pending(), 2);
+    assert_eq!(log.flush(&app.state.db).await, 1);
+    assert_eq!(log.pending(), 0);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM user_module_access WHERE module_id = '{module}' \
+                 AND last_accessed_at = '2026-12-09T09:02:00Z' AND seen_version = 1"
+            )
+        )
+        .await,
+        1,
+        "the latest of the three views, and the version first seen"
+    );
+    let dashboard = app.get("/v1/me/dashboard", &ann).await;
+    assert_eq!(
+        dashboard.json["recent"][0]["module_id"],
+        module.as_str(),
+        "{}",
+        dashboard.text
+    );
+
+    // Another instance wrote a later view meanwhile: this one's older batch does not move it back.
+    guild_tests::execute(
+        &app,
+        &format!(
+            "UPDATE user_module_access SET last_accessed_at = '2026-12-09T09:30:00Z' \
+             WHERE module_id = '{module}'"
+        ),
+    )
+    .await;
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}"), &ann).await.status,
+        200
+    );
+    assert_eq!(log.pending(), 1);
+    assert_eq!(log.flush(&app.state.db).await, 1);
+    assert_eq!(
+        count(&app, &at("09:30:00")).await,
+        2,
+        "ann's row (and the owner's) still at 09:30"
+    );
+
+    // Views that cannot be written (the database does not answer) are kept for the next flush.
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}"), &ann).await.status,
+        200
+    );
+    // A pool of a server that does not answer: nothing listens on port 1.
+    let broken = guild_db::build_pool(&guild_db::PoolConfig {
+        url: "postgres://nobody@127.0.0.1:1/none".to_owned(),
+        max_size: 1,
+        timeout: std::time::Duration::from_millis(500),
+    })
+    .expect("a pool");
+    assert_eq!(log.flush(&broken).await, 0);
+    assert_eq!(log.pending(), 1, "kept");
+    assert_eq!(log.flush(&app.state.db).await, 1);
+    assert_eq!(count(&app, &at("10:03:00")).await, 1);
+
+    // What `guild serve` runs: a flush every interval until it stops.
+    let stop = app.state.stopping.child_token();
+    let running = tokio::spawn({
+        let (log, pool, stop) = (log.clone(), app.state.db.clone(), stop.clone());
+        async move {
+            log.run(&pool, std::time::Duration::from_millis(20), stop)
+                .await;
+        }
+    });
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}"), &ann).await.status,
+        200
+    );
+    let mut written = 0;
+    for _ in 0..100 {
+        written = count(&app, &at("10:04:00")).await;
+        if written == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(written, 1, "written by the periodic flush");
+    stop.cancel();
+    running
+        .await
+        .expect("the flush loop ends when told to stop");
+}

@@ -2814,7 +2814,9 @@ export interface paths {
         /**
          * Get (open) a module.
          * @description Anyone who may see the module (404 `module_not_found` otherwise, as if it did not exist);
-         *     records your access (last opened, and on the first access the version you saw).
+         *     records your access (last opened, and on the first access the version you saw). Views are
+         *     written in batches, once a second by default: `last_accessed_at` elsewhere (the dashboard's
+         *     recent modules) follows within that time.
          */
         get: operations["get_module"];
         put?: never;

@@ -28,6 +28,9 @@ pub struct Config {
     /// `GUILD_HTTP_KEEP_ALIVE_SECS`: how long an idle client connection stays open (75 s, longer
     /// than the 60 s idle timeout of common load balancers, so they close first).
     pub http_keep_alive: Duration,
+    /// `GUILD_ACCESS_FLUSH_MS`: how often members' module views are written, in one batch per
+    /// tenant (1000; 0 writes each view in its request). See `crate::access_log`.
+    pub access_flush: Duration,
     /// `GUILD_BENCH_BARE_ADDR`: where `serve` also answers every request with a fixed body from
     /// a bare handler (no middleware, no database), the benchmark's baseline. Unset: not served.
     pub bench_bare_addr: Option<SocketAddr>,
@@ -315,6 +318,8 @@ impl Config {
         let http_workers = r.number("GUILD_HTTP_WORKERS", cpus, 1, 256) as usize;
         let http_keep_alive =
             Duration::from_secs(r.number("GUILD_HTTP_KEEP_ALIVE_SECS", 75, 1, 3600));
+        let access_flush =
+            Duration::from_millis(r.number("GUILD_ACCESS_FLUSH_MS", 1000, 0, 60_000));
         let bench_bare_addr = r.parse(
             "GUILD_BENCH_BARE_ADDR",
             None,
@@ -443,6 +448,7 @@ impl Config {
             http_addr,
             http_workers,
             http_keep_alive,
+            access_flush,
             bench_bare_addr,
             database_url,
             db_pool_size,

@@ -1,5 +1,6 @@
 //! Guild's HTTP API and the `guild` binary's commands.
 //!
+//! - [`access_log`]: members' module views, written in batches off the request path.
 //! - [`app`]: the actix app — routes declared once, middleware, Swagger UI.
 //! - `ctx`: the request context a handler works with (actor, state, `now`, transactions).
 //! - [`error`]: `ApiError` and the RFC 9457 `Problem` every error is rendered as.
@@ -10,6 +11,7 @@
 //! - [`reactions`]: the worker's event handlers, jobs and schedules, one file per domain.
 //! - [`server`]: `serve`, `worker` and `migrate`.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod client;

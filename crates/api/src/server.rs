@@ -169,6 +169,9 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     };
     state.public_url = config.public_url.clone();
     state.api_url = config.api_url.clone();
+    if !config.access_flush.is_zero() {
+        state.access_log = Arc::new(crate::access_log::AccessLog::batched());
+    }
     match &config.unsubscribe_secret {
         Some(secret) => state.unsubscribe_key = UnsubscribeKey::new(secret.as_bytes()),
         None => tracing::warn!(
@@ -223,6 +226,15 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .min(worker_config(&config).concurrency + 1);
     state.db = pool_of_size(&config, background)?;
     let shutdown = CancellationToken::new();
+    let access_log = (!config.access_flush.is_zero()).then(|| {
+        let (log, pool, every, stop) = (
+            state.access_log.clone(),
+            state.db.clone(),
+            config.access_flush,
+            shutdown.clone(),
+        );
+        actix_web::rt::spawn(async move { log.run(&pool, every, stop).await })
+    });
     let worker = config.run_worker.then(|| {
         let worker = Worker::new(state.db.clone(), registry(&state), worker_config(&config));
         let shutdown = shutdown.clone();
@@ -296,6 +308,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     }
 
     shutdown.cancel();
+    if let Some(flushing) = access_log {
+        let _ = flushing.await;
+        // The last requests' views.
+        state.access_log.flush(&state.db).await;
+    }
     if let Some(worker) = worker {
         let _ = worker.await;
     }

@@ -75,6 +75,9 @@ pub struct AppState {
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
     /// they do not hold the server until its shutdown timeout.
     pub stopping: CancellationToken,
+    /// Where members' module views are recorded: in the request (the default here), or noted
+    /// and written in batches (`guild serve` with `GUILD_ACCESS_FLUSH_MS` > 0).
+    pub access_log: Arc<crate::access_log::AccessLog>,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -194,6 +197,7 @@ impl AppState {
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
             previewer: None,
             stopping: CancellationToken::new(),
+            access_log: Arc::new(crate::access_log::AccessLog::immediate()),
         }
     }
 

@@ -13,7 +13,7 @@
 //! MANAGE_ALL_MODULES holder may force its deletion, which revokes its certificates and keeps
 //! them (`guild_progress::modules::delete`, over [`lock_for_delete`] and [`delete_locked`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -190,17 +190,38 @@ async fn assigned_to_me(
 }
 
 /// Attaches tags, mentors, prerequisites, section counts, the actor's assignment, reading
-/// state, locks and pins to `rows`: nine queries whatever their number, sent together on the
-/// connection (pipelined: one round trip), since none depends on another's answer.
+/// state, locks and pins to `rows`.
 async fn enrich(
     conn: &AsyncPgConnection,
     actor: &Actor,
     rows: Vec<ModuleRow>,
 ) -> Result<Vec<Module>, LearningError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    Ok(assemble(rows, facts(conn, actor, &ids).await?))
+}
+
+/// What [`facts`] reads about a set of modules, by module.
+struct Facts {
+    tags: HashMap<Uuid, Vec<String>>,
+    mentors: HashMap<Uuid, Vec<Uuid>>,
+    prerequisites: HashMap<Uuid, Vec<Uuid>>,
+    counts: HashMap<Uuid, i64>,
+    pinned: HashSet<Uuid>,
+    company: HashSet<Uuid>,
+    assigned: HashMap<Uuid, (Option<DateTime<Utc>>, bool)>,
+    reading: HashMap<Uuid, crate::versions::ReaderState>,
+    locked: HashSet<Uuid>,
+}
+
+/// The catalog facts of `ids` for the actor: nine queries whatever their number, sent together
+/// on the connection (pipelined: one round trip), since none depends on another's answer.
+async fn facts(
+    conn: &AsyncPgConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> Result<Facts, LearningError> {
     let tenant = actor.tenant_id.into_uuid();
     let me = actor.user_id.into_uuid();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let ids = &ids;
     let tags = async move {
         module_tags::table
             .inner_join(
@@ -289,31 +310,42 @@ async fn enrich(
     for (module, prereq) in prerequisites {
         prereq_map.entry(module).or_default().push(prereq);
     }
-    let counts: HashMap<Uuid, i64> = counts.into_iter().collect();
-    let pinned: std::collections::HashSet<Uuid> = pinned.into_iter().collect();
-    let company: std::collections::HashSet<Uuid> = company.into_iter().collect();
-    Ok(rows
-        .into_iter()
+    Ok(Facts {
+        tags: tag_map,
+        mentors: mentor_map,
+        prerequisites: prereq_map,
+        counts: counts.into_iter().collect(),
+        pinned: pinned.into_iter().collect(),
+        company: company.into_iter().collect(),
+        assigned,
+        reading,
+        locked,
+    })
+}
+
+/// The modules of `rows` with their facts.
+fn assemble(rows: Vec<ModuleRow>, mut facts: Facts) -> Vec<Module> {
+    rows.into_iter()
         .map(|row| {
             let id = row.id;
-            let (due_at, mandatory) = assigned.get(&id).copied().unwrap_or((None, false));
-            let read = reading.get(&id).copied().unwrap_or_default();
+            let (due_at, mandatory) = facts.assigned.get(&id).copied().unwrap_or((None, false));
+            let read = facts.reading.get(&id).copied().unwrap_or_default();
             Module {
                 last_accessed_at: read.last_accessed_at,
                 updated_since_last_read: read.updated_since_last_read,
-                locked: locked.contains(&id),
-                tags: tag_map.remove(&id).unwrap_or_default(),
-                mentor_ids: mentor_map.remove(&id).unwrap_or_default(),
-                prerequisite_ids: prereq_map.remove(&id).unwrap_or_default(),
-                section_count: counts.get(&id).copied().unwrap_or(0),
+                locked: facts.locked.contains(&id),
+                tags: facts.tags.remove(&id).unwrap_or_default(),
+                mentor_ids: facts.mentors.remove(&id).unwrap_or_default(),
+                prerequisite_ids: facts.prerequisites.remove(&id).unwrap_or_default(),
+                section_count: facts.counts.get(&id).copied().unwrap_or(0),
                 due_at,
                 mandatory,
-                pinned: pinned.contains(&id),
-                company_pinned: company.contains(&id),
+                pinned: facts.pinned.contains(&id),
+                company_pinned: facts.company.contains(&id),
                 row,
             }
         })
-        .collect())
+        .collect()
 }
 
 fn check_input(input: &ModuleInput) -> Result<(), LearningError> {
@@ -444,17 +476,25 @@ pub async fn create(
     get(conn, actor, id).await
 }
 
-/// Opens a module: like [`get`], and records the actor's access (last access; on the first, the
-/// version they saw).
-pub async fn open(
-    conn: &mut AsyncPgConnection,
+/// A member opening a module: like [`get`], in one round trip for a read-only pipelined
+/// transaction (whether the actor may see it and every fact are asked together; nothing read is
+/// returned unless the check passes), with `now` as its last access. The caller records the
+/// access ([`crate::versions::record_accesses`], at once or batched with others).
+pub async fn view(
+    conn: &AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Module, LearningError> {
-    let row = visible(conn, actor, id).await?;
-    crate::versions::record_access(conn, actor, &row, now).await?;
-    Ok(enrich(conn, actor, vec![row]).await?.remove(0))
+    let ids = [id];
+    let (row, facts) = futures_util::future::join(
+        crate::access::visible_on(conn, actor, id),
+        facts(conn, actor, &ids),
+    )
+    .await;
+    let mut module = assemble(vec![row?], facts?).remove(0);
+    module.last_accessed_at = Some(now);
+    Ok(module)
 }
 
 /// One module, with its catalog facts.

@@ -9,16 +9,17 @@
 //! emit [`ModuleUpdated`] for notifications.
 //!
 //! Opening a module records the member's last access; the first access also records the version
-//! they saw. [`acknowledge`] moves that to the current version.
+//! they saw. [`record_accesses`] writes many at once: the API coalesces members' module views
+//! and writes them in batches, so viewing a module is not a commit of its own. [`acknowledge`] moves that to the current version.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Integer, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_changelog, modules, user_module_access};
-use guild_kernel::{Actor, DomainEvent, ModuleId, Page, PageRequest};
+use guild_kernel::{Actor, DomainEvent, ModuleId, Page, PageRequest, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -270,6 +271,55 @@ pub async fn changelog(
     Ok(Page::from_overfetch(rows, limit, |e: &ChangelogEntry| {
         e.version.to_string()
     }))
+}
+
+/// A member's opening of a module, to record with [`record_accesses`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// The member.
+    pub user: UserId,
+    /// The module.
+    pub module: ModuleId,
+    /// The module's version they saw (kept only by their first access).
+    pub version: i32,
+    /// When they opened it.
+    pub at: DateTime<Utc>,
+}
+
+/// Records members' accesses to modules of one tenant in one statement: each one's last access
+/// (never moved back: an older access recorded late changes nothing) and, on a member's first
+/// access to a module, the version they saw. Accesses of members or modules that no longer
+/// exist are skipped. At most one access per member and module (the caller coalesces them).
+pub async fn record_accesses(
+    mut conn: &AsyncPgConnection,
+    tenant: TenantId,
+    accesses: &[Access],
+) -> Result<usize, LearningError> {
+    let mut sorted = accesses.to_vec();
+    // One order for every writer, so two instances writing overlapping batches cannot deadlock.
+    sorted.sort_by_key(|a| (a.user.into_uuid(), a.module.into_uuid()));
+    let users: Vec<Uuid> = sorted.iter().map(|a| a.user.into_uuid()).collect();
+    let modules: Vec<Uuid> = sorted.iter().map(|a| a.module.into_uuid()).collect();
+    let versions: Vec<i32> = sorted.iter().map(|a| a.version).collect();
+    let at: Vec<DateTime<Utc>> = sorted.iter().map(|a| a.at).collect();
+    Ok(guild_db::sql(
+        "INSERT INTO user_module_access (tenant_id, user_id, module_id, last_accessed_at, seen_version) \
+         SELECT $1, a.user_id, a.module_id, a.at, a.version \
+         FROM unnest($2::uuid[], $3::uuid[], $4::integer[], $5::timestamptz[]) \
+              AS a(user_id, module_id, version, at) \
+         WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $1 AND m.user_id = a.user_id) \
+           AND EXISTS (SELECT 1 FROM modules d WHERE d.tenant_id = $1 AND d.id = a.module_id) \
+         ORDER BY a.user_id, a.module_id \
+         ON CONFLICT (tenant_id, user_id, module_id) DO UPDATE \
+         SET last_accessed_at = greatest(user_module_access.last_accessed_at, EXCLUDED.last_accessed_at)",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Array<SqlUuid>, _>(modules)
+    .bind::<Array<Integer>, _>(versions)
+    .bind::<Array<Timestamptz>, _>(at)
+    .execute(&mut conn)
+    .await?)
 }
 
 /// Records that the actor opened `row` now; the first access also records the version seen.

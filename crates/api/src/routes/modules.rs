@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::{GroupId, PageRequest, SectionId};
+use guild_kernel::{GroupId, ModuleId, PageRequest, SectionId};
 use guild_learning::modules::{
     self, Difficulty, Module, ModuleFilter, ModuleInput, ModuleSort, ModuleStatus,
 };
@@ -404,7 +404,9 @@ pub(crate) async fn create_module(
 /// Get (open) a module.
 ///
 /// Anyone who may see the module (404 `module_not_found` otherwise, as if it did not exist);
-/// records your access (last opened, and on the first access the version you saw).
+/// records your access (last opened, and on the first access the version you saw). Views are
+/// written in batches, once a second by default: `last_accessed_at` elsewhere (the dashboard's
+/// recent modules) follows within that time.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -414,7 +416,11 @@ pub(crate) async fn create_module(
 pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let module = ctx
-        .write(async |conn| modules::open(conn, &ctx.actor, id, ctx.now).await)
+        .read(async |conn| modules::view(conn, &ctx.actor, id, ctx.now).await)
+        .await?;
+    let access_log = ctx.state.access_log.clone();
+    access_log
+        .record(&ctx, ModuleId(id), module.row.version)
         .await?;
     Ok(Tagged(ModuleDto::from(module)).into())
 }
