@@ -325,7 +325,7 @@ async fn claim_notice(
 }
 
 /// Archives a member's active progress on a module at `now`: section completions, the module
-/// completion, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
+/// completion, the completions of the learning paths holding the module, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
 /// submissions.
 pub(crate) async fn archive_cycle(
     conn: &mut AsyncPgConnection,
@@ -339,6 +339,11 @@ pub(crate) async fn archive_cycle(
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
         "UPDATE module_completions SET archived_at = $4 \
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
+        // A new cycle of a module is a new cycle of every path holding it.
+        "UPDATE path_completions pc SET archived_at = $4 \
+         WHERE pc.tenant_id = $1 AND pc.user_id = $2 AND pc.archived_at IS NULL \
+           AND EXISTS (SELECT 1 FROM learning_path_modules lm WHERE lm.tenant_id = pc.tenant_id \
+                       AND lm.path_id = pc.path_id AND lm.module_id = $3)",
     ] {
         guild_db::sql(sql)
             .bind::<SqlUuid, _>(tenant.into_uuid())
