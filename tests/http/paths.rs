@@ -208,6 +208,21 @@ async fn editors_write_paths_with_etags_and_members_see_only_the_paths_they_have
     assert_eq!(paths[0]["due_at"], seen.json["due_at"]);
     assert_eq!(paths[0]["overdue"], false);
     assert_eq!(paths[0]["modules_total"], 2);
+    // The compliance matrix lists her for the mandatory path alone, with its due date.
+    let matrix = app.get("/v1/compliance/matrix", &owner).await;
+    assert_eq!(matrix.status, 200, "{}", matrix.text);
+    let row = matrix.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == ann_id.as_str())
+        .cloned()
+        .expect("Ann's row");
+    assert_eq!(row["cells"], json!([]));
+    assert_eq!(row["paths"][0]["path_id"], path.as_str());
+    assert_eq!(row["paths"][0]["status"], "NOT_STARTED");
+    assert_eq!(row["paths"][0]["due_at"], seen.json["due_at"]);
+    assert_eq!(matrix.json["paths"][&path], "Working at height");
     app.run_worker().await;
     app.run_worker().await;
     assert_eq!(

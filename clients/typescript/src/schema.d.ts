@@ -1058,8 +1058,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get the compliance matrix: members × mandatory modules.
-         * @description Each cell has a status and since when. VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
+         * Get the compliance matrix: members × mandatory modules and learning paths.
+         * @description Each cell has a status and since when; a member's mandatory learning paths are in their
+         *     row's `paths` (left out when `module_id` filters, and not in the CSV export). VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
          *     scoped to groups sees their members; a grant scoped to the manager subtree sees that subtree.
          *     Members ordered by id, a page at a time.
          */
@@ -6441,6 +6442,10 @@ export interface components {
             modules: {
                 [key: string]: string;
             };
+            /** @description Titles of the learning paths in this page's path cells, by id. */
+            paths: {
+                [key: string]: string;
+            };
             /** @description Members, ordered by id. */
             data: components["schemas"]["MatrixRowDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
@@ -6454,6 +6459,8 @@ export interface components {
             email: string;
             /** @description One per mandatory module assigned to them. */
             cells: components["schemas"]["CellDto"][];
+            /** @description One per mandatory learning path assigned to them (left out when `module_id` filters). */
+            paths: components["schemas"]["PathCellDto"][];
         };
         /** @description Everything a client needs to decide what to show. */
         Me: {
@@ -7076,6 +7083,28 @@ export interface components {
             deadline_days?: number | null;
             /** @description Mandatory for the group's members (default false). */
             is_mandatory?: boolean;
+        };
+        /**
+         * @description A member's state on one mandatory learning path: COMPLIANT once completed this cycle
+         *     (EXPIRING or EXPIRED by its path certificate), OVERDUE past its due date, IN_PROGRESS with one
+         *     of its modules completed, else NOT_STARTED.
+         */
+        PathCellDto: {
+            /** Format: uuid */
+            path_id: string;
+            status: components["schemas"]["ComplianceStatus"];
+            /**
+             * Format: date-time
+             * @description Since when the cell has this status.
+             */
+            since?: string | null;
+            /** Format: date-time */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The latest path certificate's expiry.
+             */
+            expires_at?: string | null;
         };
         /** @description A learning path's certificate. */
         PathCertificateDto: {
