@@ -499,3 +499,42 @@ async fn members_enrol_in_an_open_catalog_and_see_it_in_my_learning() {
         .await;
     assert_problem(&over, 409, "enrolment_limit_reached");
 }
+
+#[actix_web::test]
+async fn api_keys_manage_paths_only_with_the_permission_and_enrol_only_acting_as_a_member() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let (a, _) = module(&app, &owner, "Ladders").await;
+    let (_, editor) = app
+        .api_key(
+            &owner,
+            json!({ "name": "LMS sync", "permissions": ["MANAGE_ALL_MODULES"] }),
+        )
+        .await;
+    let (_, reader) = app
+        .api_key(
+            &owner,
+            json!({ "name": "Reports", "permissions": ["VIEW_AUDIT_LOG"] }),
+        )
+        .await;
+    let created = app
+        .post(
+            "/v1/paths",
+            &editor,
+            json!({ "title": "Synced", "module_ids": [a] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let refused = app
+        .post("/v1/paths", &reader, json!({ "title": "Not mine" }))
+        .await;
+    assert_problem(&refused, 403, "forbidden");
+    let path = published_path(&app, &owner, &[&a], false).await;
+    let enrol = app
+        .put(&format!("/v1/paths/{path}/enrolment"), &editor, json!({}))
+        .await;
+    assert_problem(&enrol, 403, "api_key_not_permitted");
+    let learning = app.get("/v1/me/learning", &editor).await;
+    assert_problem(&learning, 403, "api_key_not_permitted");
+}
