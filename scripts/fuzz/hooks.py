@@ -133,6 +133,15 @@ STATE_RULES = {
         "validation_failed:min_correct",
         "validation_failed:unique",
     },
+    # A learning path's cover is a ready image of the library, and names each module once; a
+    # published path keeps at least one module, all published.
+    "POST /v1/paths": {"validation_failed:not_an_image", "validation_failed:duplicate"},
+    "PATCH /v1/paths/{path_id}": {
+        "validation_failed:not_an_image",
+        "validation_failed:duplicate",
+        "path_not_publishable",
+    },
+    "POST /v1/paths/{path_id}/status": {"path_not_publishable"},
     # A new order lists every stored section or question exactly once.
     "PUT /v1/modules/{module_id}/sections/order": {"invalid_order"},
     "PUT /v1/quizzes/{quiz_id}/questions/order": {"invalid_order"},

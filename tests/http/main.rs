@@ -21,6 +21,7 @@ mod modules;
 mod notifications;
 mod openapi;
 mod ops;
+mod paths;
 mod problems;
 mod progress;
 mod quizzes;

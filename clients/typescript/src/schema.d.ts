@@ -1058,8 +1058,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get the compliance matrix: members × mandatory modules.
-         * @description Each cell has a status and since when. VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
+         * Get the compliance matrix: members × mandatory modules and learning paths.
+         * @description Each cell has a status and since when; a member's mandatory learning paths are in their
+         *     row's `paths` (left out when `module_id` filters, and not in the CSV export). VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
          *     scoped to groups sees their members; a grant scoped to the manager subtree sees that subtree.
          *     Members ordered by id, a page at a time.
          */
@@ -1896,8 +1897,9 @@ export interface paths {
         };
         /**
          * Get your dashboard.
-         * @description Your assigned modules with progress and due dates (overdue first), the modules you opened
-         *     most recently, and your completed and overdue counts.
+         * @description Your assigned modules with progress and due dates (overdue first), your learning paths with
+         *     progress, due dates and overdue state, the modules you opened most recently, and your
+         *     completed and overdue counts.
          */
         get: operations["get_my_dashboard"];
         put?: never;
@@ -2056,6 +2058,27 @@ export interface paths {
          *     again. 409 `leaderboard_opt_out_not_allowed` when your organization does not allow hiding.
          */
         put: operations["set_leaderboard_visibility"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/learning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get what you are learning.
+         * @description The published modules and learning paths assigned to your groups or that you enrolled in,
+         *     with your progress on each.
+         */
+        get: operations["get_my_learning"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -2911,6 +2934,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/modules/{module_id}/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enrol in a module.
+         * @description Members (API keys with `act_as_member`), in an organization whose catalog is open (403
+         *     `catalog_closed` otherwise), in a PUBLISHED module you may see (404 `module_not_found`, 409
+         *     `invalid_status_transition`). Enrolling again answers the same enrolment. At most 200
+         *     enrolments per member (409 `enrolment_limit_reached`).
+         */
+        put: operations["create_module_enrolment"];
+        post?: never;
+        /**
+         * Leave a module you enrolled in.
+         * @description What you completed stays; leaving a module you are not enrolled in changes nothing.
+         */
+        delete: operations["delete_module_enrolment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/modules/{module_id}/groups/{group_id}": {
         parameters: {
             query?: never;
@@ -3374,6 +3424,201 @@ export interface paths {
          *     part and line of each problem in `errors[]`.
          */
         post: operations["preview_notification_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/path-certificates/{certificate_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a learning path's certificate.
+         * @description Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
+         */
+        get: operations["get_path_certificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/path-certificates/{certificate_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a learning path's certificate as a printable PDF.
+         * @description A4 landscape, with the holder, the path, the dates and a QR code of its verification URL.
+         *     Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
+         */
+        get: operations["get_path_certificate_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/paths": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the learning paths you may see, newest first.
+         * @description Editors (MANAGE_ALL_MODULES) see every path; members the PUBLISHED ones assigned to their
+         *     groups, those they enrolled in, and every PUBLISHED one when the catalog is open.
+         */
+        get: operations["list_paths"];
+        put?: never;
+        /**
+         * Create a DRAFT learning path.
+         * @description Needs MANAGE_ALL_MODULES tenant-wide. At most 1,000 paths per organization (409
+         *     `path_limit_reached`). With an `Idempotency-Key`, a retry creates nothing more.
+         */
+        post: operations["create_path"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/paths/{path_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a learning path.
+         * @description Anyone who may see it (404 `path_not_found` otherwise, another tenant's included).
+         */
+        get: operations["get_path"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a learning path nobody completed; requires `If-Match`.
+         * @description Needs MANAGE_ALL_MODULES tenant-wide. A path members completed is archived instead (409
+         *     `path_has_completions`): its completions and certificates stay.
+         */
+        delete: operations["delete_path"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a learning path; requires `If-Match` with its `ETag`.
+         * @description Needs MANAGE_ALL_MODULES tenant-wide. 409 `invalid_status_transition` for an ARCHIVED path;
+         *     a PUBLISHED path keeps at least one module, all published (422 `path_not_publishable`).
+         */
+        patch: operations["update_path"];
+        trace?: never;
+    };
+    "/v1/paths/{path_id}/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enrol in a learning path.
+         * @description Members (API keys with `act_as_member`), in an organization whose catalog is open (403
+         *     `catalog_closed` otherwise), in a PUBLISHED path (409 `invalid_status_transition`
+         *     otherwise). Enrolling again answers the same enrolment. At most 200 enrolments per member
+         *     (409 `enrolment_limit_reached`). A strict path's order then locks its modules for you.
+         */
+        put: operations["create_path_enrolment"];
+        post?: never;
+        /**
+         * Leave a learning path you enrolled in.
+         * @description What you completed stays; leaving a path you are not enrolled in changes nothing.
+         */
+        delete: operations["delete_path_enrolment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/paths/{path_id}/groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Assign a learning path to a group (or change the assignment).
+         * @description Needs MANAGE_ALL_MODULES tenant-wide; 404 `group_not_found` for an unknown group. The
+         *     group's members see the path, its due date on their dashboard, and (when it is published)
+         *     are told (PATH_ASSIGNED).
+         */
+        put: operations["assign_path"];
+        post?: never;
+        /**
+         * Remove a learning path's assignment to a group.
+         * @description Needs MANAGE_ALL_MODULES tenant-wide. Members keep what they completed.
+         */
+        delete: operations["unassign_path"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/paths/{path_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get your progress on a learning path.
+         * @description Anyone who may see the path (404 `path_not_found` otherwise): each module with whether you
+         *     completed it and whether it is locked, modules done, the percentage, the due date, and the
+         *     completion and its certificate once every module is complete.
+         */
+        get: operations["get_path_progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/paths/{path_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish, archive or return a learning path to draft; requires `If-Match`.
+         * @description Needs MANAGE_ALL_MODULES tenant-wide. DRAFT → PUBLISHED → ARCHIVED, PUBLISHED or ARCHIVED →
+         *     DRAFT, DRAFT → ARCHIVED; anything else is 409 `invalid_status_transition`. Publishing needs
+         *     at least one module, all PUBLISHED (422 `path_not_publishable`), and tells the members of
+         *     the groups it is assigned to (PATH_ASSIGNED).
+         */
+        post: operations["set_path_status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5131,6 +5376,36 @@ export interface components {
             tags?: components["schemas"]["TagName"][] | null;
         };
         /**
+         * @description A new learning path.
+         * @example {
+         *       "description": "Everything a new colleague on the floor needs, in order.",
+         *       "module_ids": [],
+         *       "strict_order": true,
+         *       "title": "Safety basics",
+         *       "validity_months": 12
+         *     }
+         */
+        CreatePathBody: {
+            /** @description 1 to 200 characters. */
+            title: string;
+            /** @description At most 10,000 characters. */
+            description?: string | null;
+            /**
+             * Format: uuid
+             * @description A READY image of the media library (422 otherwise).
+             */
+            cover_asset_id?: string | null;
+            /** @description Modules unlock in order (default false). */
+            strict_order?: boolean;
+            /**
+             * Format: int32
+             * @description 1 to 120; absent: the path certificate does not expire.
+             */
+            validity_months?: number | null;
+            /** @description The modules in order, at most 50, each once (404 `module_not_found` for an unknown one). */
+            module_ids?: string[];
+        };
+        /**
          * @description A new question.
          *
          *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
@@ -5369,8 +5644,16 @@ export interface components {
             recent: components["schemas"]["RecentModuleDto"][];
             /** Format: int64 */
             completed_count: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Assigned modules past their due date (paths count apart: their `overdue` flag).
+             */
             overdue_count: number;
+            /**
+             * @description Published learning paths assigned to your groups or that you enrolled in, with your
+             *     progress, due date and overdue state: overdue first, then by due date.
+             */
+            paths: components["schemas"]["PathSummaryDto"][];
         };
         /** @description An assigned module on the dashboard. */
         DashboardModuleDto: {
@@ -5545,6 +5828,23 @@ export interface components {
         };
         /** @enum {string} */
         Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
+        /** @description An enrolment. */
+        EnrolmentDto: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The module (a module's enrolment).
+             */
+            module_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The path (a path's enrolment).
+             */
+            path_id?: string | null;
+            /** Format: date-time */
+            enrolled_at: string;
+        };
         /** @enum {string} */
         EntityKind: "MODULE" | "CERTIFICATE" | "QUIZ_ATTEMPT" | "SUBMISSION" | "REDEMPTION" | "OVERRIDE" | "CHANGELOG_ENTRY" | "DISCUSSION_THREAD" | "ANNOUNCEMENT" | "CHAT_ROOM" | "RADAR_POST" | "SUGGESTION" | "LIVE_EVENT" | "LEARNING_PATH" | "WEBHOOK_ENDPOINT";
         /**
@@ -5963,6 +6263,28 @@ export interface components {
             /** Format: int32 */
             xp: number;
         };
+        /** @description A module you are assigned or enrolled in, with your progress. */
+        LearningModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            assigned: boolean;
+            enrolled: boolean;
+            mandatory: boolean;
+            /** Format: date-time */
+            due_at?: string | null;
+            /** Format: int64 */
+            sections_done: number;
+            /** Format: int64 */
+            sections_total: number;
+            /**
+             * Format: int32
+             * @description 0 to 100 (sections; 100 once completed).
+             */
+            percent: number;
+            /** Format: date-time */
+            completed_at?: string | null;
+        };
         /** @description One ledger row. */
         LedgerItemDto: {
             /** Format: uuid */
@@ -6122,6 +6444,10 @@ export interface components {
             modules: {
                 [key: string]: string;
             };
+            /** @description Titles of the learning paths in this page's path cells, by id. */
+            paths: {
+                [key: string]: string;
+            };
             /** @description Members, ordered by id. */
             data: components["schemas"]["MatrixRowDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
@@ -6135,6 +6461,8 @@ export interface components {
             email: string;
             /** @description One per mandatory module assigned to them. */
             cells: components["schemas"]["CellDto"][];
+            /** @description One per mandatory learning path assigned to them (left out when `module_id` filters). */
+            paths: components["schemas"]["PathCellDto"][];
         };
         /** @description Everything a client needs to decide what to show. */
         Me: {
@@ -6283,6 +6611,13 @@ export interface components {
         ModuleSort: "created_at" | "-created_at" | "title" | "-title" | "updated_at" | "-updated_at";
         /** @enum {string} */
         ModuleStatus: "DRAFT" | "PUBLISHED" | "ARCHIVED";
+        /** @description What you are learning. */
+        MyLearningDto: {
+            /** @description Published modules assigned to you or that you enrolled in, by title. */
+            modules: components["schemas"]["LearningModuleDto"][];
+            /** @description Published paths assigned to you or that you enrolled in: overdue first, then by due date. */
+            paths: components["schemas"]["PathSummaryDto"][];
+        };
         /** @description Your XP. */
         MyXpDto: components["schemas"]["BalanceDto"] & {
             next_rank?: components["schemas"]["Rank"] | null;
@@ -6658,6 +6993,13 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_PathDto: {
+            /** @description The rows. */
+            data: components["schemas"]["PathDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_PlatformChangelogListEntryDto: {
             /** @description The rows. */
             data: components["schemas"]["PlatformChangelogListEntryDto"][];
@@ -6726,6 +7068,226 @@ export interface components {
             data: components["schemas"]["UsageSessionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
+        };
+        /**
+         * @description A path's assignment to a group.
+         * @example {
+         *       "deadline_days": 30,
+         *       "is_mandatory": true
+         *     }
+         */
+        PathAssignmentBody: {
+            /**
+             * Format: int32
+             * @description Days from the assignment (or joining the group) to the due date, 1 to 3650; absent: no
+             *     due date.
+             */
+            deadline_days?: number | null;
+            /** @description Mandatory for the group's members (default false). */
+            is_mandatory?: boolean;
+        };
+        /**
+         * @description A member's state on one mandatory learning path: COMPLIANT once completed this cycle
+         *     (EXPIRING or EXPIRED by its path certificate), OVERDUE past its due date, IN_PROGRESS with one
+         *     of its modules completed, else NOT_STARTED.
+         */
+        PathCellDto: {
+            /** Format: uuid */
+            path_id: string;
+            status: components["schemas"]["ComplianceStatus"];
+            /**
+             * Format: date-time
+             * @description Since when the cell has this status.
+             */
+            since?: string | null;
+            /** Format: date-time */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The latest path certificate's expiry.
+             */
+            expires_at?: string | null;
+        };
+        /** @description A learning path's certificate. */
+        PathCertificateDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description The public verification code (`GP-…`). */
+            code: string;
+            /** Format: uuid */
+            user_id: string;
+            /** Format: uuid */
+            path_id: string;
+            holder_name: string;
+            path_title: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The holder's earlier certificate of the path it follows.
+             */
+            renews_certificate_id?: string | null;
+            status: components["schemas"]["CertificateStatus"];
+            /** @description Where anyone can verify it. */
+            verify_url: string;
+        };
+        /** @description A learning path. The `ETag` header carries `revision`. */
+        PathDto: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            /** @description Plain text. */
+            description: string;
+            /**
+             * Format: uuid
+             * @description An IMAGE of the media library.
+             */
+            cover_asset_id?: string | null;
+            /** @description A module unlocks when the ones before it are complete (for members who have the path). */
+            strict_order: boolean;
+            /**
+             * Format: int32
+             * @description Months a path certificate stays valid; absent: it does not expire.
+             */
+            validity_months?: number | null;
+            status: components["schemas"]["PathStatus"];
+            /** Format: int32 */
+            revision: number;
+            /** Format: uuid */
+            created_by: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Its modules in order: those you may see. */
+            modules: components["schemas"]["PathModuleDto"][];
+            /** @description The groups it is assigned to (shown to its editors only). */
+            groups: components["schemas"]["PathGroupDto"][];
+            /**
+             * Format: date-time
+             * @description For you: the earliest due date of its assignments to your groups.
+             */
+            due_at?: string | null;
+            /** @description For you: assigned as mandatory to one of your groups. */
+            mandatory: boolean;
+            /** @description You enrolled in it. */
+            enrolled: boolean;
+        };
+        /** @description A group a path is assigned to. */
+        PathGroupDto: {
+            /** Format: uuid */
+            group_id: string;
+            /**
+             * Format: int32
+             * @description Days from the assignment (or joining the group) to the due date.
+             */
+            deadline_days?: number | null;
+            is_mandatory: boolean;
+            /** Format: date-time */
+            assigned_at: string;
+        };
+        /** @description One module of a path. */
+        PathModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            /**
+             * Format: int32
+             * @description Its place, from 0.
+             */
+            position: number;
+        };
+        /** @description A module of a path with your state on it. */
+        PathModuleProgressDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            /** Format: int32 */
+            position: number;
+            /**
+             * Format: date-time
+             * @description When you completed it (this cycle).
+             */
+            completed_at?: string | null;
+            /** @description Not startable yet: a prerequisite, or a module before it in a strict path you have. */
+            locked: boolean;
+        };
+        /** @description Your progress on a learning path. */
+        PathProgressDto: {
+            /** Format: uuid */
+            path_id: string;
+            title: string;
+            modules: components["schemas"]["PathModuleProgressDto"][];
+            /** Format: int64 */
+            modules_done: number;
+            /** Format: int64 */
+            modules_total: number;
+            /**
+             * Format: int32
+             * @description 0 to 100.
+             */
+            percent: number;
+            /** Format: date-time */
+            due_at?: string | null;
+            /** @description Past its due date and not completed. */
+            overdue: boolean;
+            mandatory: boolean;
+            enrolled: boolean;
+            /**
+             * Format: date-time
+             * @description When you completed the path (this cycle).
+             */
+            completed_at?: string | null;
+            /**
+             * Format: uuid
+             * @description Its certificate (`GET /v1/path-certificates/{certificate_id}`).
+             */
+            certificate_id?: string | null;
+        };
+        /** @enum {string} */
+        PathStatus: "DRAFT" | "PUBLISHED" | "ARCHIVED";
+        /**
+         * @description A status to move a path to.
+         * @example {
+         *       "status": "PUBLISHED"
+         *     }
+         */
+        PathStatusBody: {
+            /** @description PUBLISHED (needs a module, all published), ARCHIVED, or DRAFT. */
+            status: components["schemas"]["PathStatus"];
+        };
+        /** @description A path you have, with your progress (dashboard, my learning). */
+        PathSummaryDto: {
+            /** Format: uuid */
+            path_id: string;
+            title: string;
+            /**
+             * Format: date-time
+             * @description The earliest due date of its assignments to your groups.
+             */
+            due_at?: string | null;
+            /** @description Past its due date and not completed. */
+            overdue: boolean;
+            mandatory: boolean;
+            /** @description Assigned to one of your groups. */
+            assigned: boolean;
+            /** @description You enrolled in it. */
+            enrolled: boolean;
+            /** Format: int64 */
+            modules_done: number;
+            /** Format: int64 */
+            modules_total: number;
+            /**
+             * Format: int32
+             * @description 0 to 100.
+             */
+            percent: number;
+            /** Format: date-time */
+            completed_at?: string | null;
         };
         /**
          * Format: binary
@@ -6879,7 +7441,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
+            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -7402,6 +7964,11 @@ export interface components {
             xp_event_attended?: number | null;
             /**
              * Format: int32
+             * @description XP for a completed learning path.
+             */
+            xp_path_completed?: number | null;
+            /**
+             * Format: int32
              * @description Lifetime XP from which a member is POMOCNIK (above 0).
              */
             rank_pomocnik?: number | null;
@@ -7432,6 +7999,11 @@ export interface components {
             xp_compliance_renewal: number;
             /** Format: int32 */
             xp_event_attended: number;
+            /**
+             * Format: int32
+             * @description XP for completing a learning path.
+             */
+            xp_path_completed: number;
             /**
              * Format: int32
              * @description Lifetime XP from which a member is POMOCNIK.
@@ -7994,6 +8566,35 @@ export interface components {
             tags?: components["schemas"]["TagName"][] | null;
         };
         /**
+         * @description Changes to a learning path; left-out fields are kept.
+         * @example {
+         *       "title": "Safety basics (2027)",
+         *       "validity_months": 24
+         *     }
+         */
+        UpdatePathBody: {
+            /** @description 1 to 200 characters. */
+            title?: string | null;
+            /** @description At most 10,000 characters. */
+            description?: string | null;
+            /**
+             * Format: uuid
+             * @description A READY image of the media library; `null` removes it.
+             */
+            cover_asset_id?: string | null;
+            strict_order?: boolean | null;
+            /**
+             * Format: int32
+             * @description 1 to 120; `null`: the path certificate does not expire.
+             */
+            validity_months?: number | null;
+            /**
+             * @description The modules in order (replaces them), at most 50, each once. Members' progress is kept:
+             *     it is derived from their module completions.
+             */
+            module_ids?: string[] | null;
+        };
+        /**
          * @description Changes to a changelog entry; fields left out are kept.
          * @example {
          *       "title": "Exports in the background"
@@ -8322,7 +8923,7 @@ export interface components {
             hidden: boolean;
         };
         /** @enum {string} */
-        XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "MANUAL" | "REDEMPTION";
+        XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
     };
     responses: {
         /** @description The request cannot be read: `bad_request`, `malformed_json` (the body is not JSON), `invalid_idempotency_key`, `idempotency_key_required` (on the operations that spend). */
@@ -8337,6 +8938,16 @@ export interface components {
         };
         /** @description `internal_error` (or `database_error`, `integration_misconfigured`): the server's fault, logged with the request id; the problem carries no detail. */
         InternalError: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not found in your tenant (another tenant's is also 404), or `invalid_path_parameter` (a path parameter that cannot name anything, such as a malformed UUID). */
+        NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
@@ -17041,6 +17652,54 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    get_my_learning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your modules and paths */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyLearningDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_my_notifications: {
         parameters: {
             query?: {
@@ -21008,6 +21667,127 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    create_module_enrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enrolled */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_module_enrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     assign_module: {
         parameters: {
             query?: never;
@@ -23589,6 +24369,1039 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_path_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The certificate */
+                certificate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathCertificateDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_path_certificate_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The certificate */
+                certificate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PDF (shown inline) */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["PdfFile"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_paths: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of paths */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_PathDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_path: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePathBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_path: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The path; `ETag` is its revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_path: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed` */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_required` */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_path: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePathBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed` */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_required` */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_path_enrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enrolled */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolmentDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_path_enrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    assign_path: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+                /** @description The group */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PathAssignmentBody"];
+            };
+        };
+        responses: {
+            /** @description Assigned */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unassign_path: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+                /** @description The group */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unassigned */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_path_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your progress */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathProgressDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    set_path_status: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The path */
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PathStatusBody"];
+            };
+        };
+        responses: {
+            /** @description Moved */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed` */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_required` */
+            428: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -502,6 +502,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_social::chat::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // A draft learning path of the demo's modules.
+    guild_progress::paths::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );

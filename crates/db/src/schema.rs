@@ -339,6 +339,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    enrolments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Nullable<Uuid>,
+        path_id -> Nullable<Uuid>,
+        enrolled_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     feed_posts (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -404,6 +415,7 @@ diesel::table! {
         rank_mentor -> Int4,
         leaderboard_opt_out_allowed -> Bool,
         updated_at -> Timestamptz,
+        xp_path_completed -> Int4,
     }
 }
 
@@ -453,6 +465,45 @@ diesel::table! {
         dedupe_key -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    learning_path_groups (tenant_id, path_id, group_id) {
+        tenant_id -> Uuid,
+        path_id -> Uuid,
+        group_id -> Uuid,
+        deadline_days -> Nullable<Int4>,
+        is_mandatory -> Bool,
+        assigned_by -> Uuid,
+        assigned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    learning_path_modules (tenant_id, path_id, module_id) {
+        tenant_id -> Uuid,
+        path_id -> Uuid,
+        module_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    learning_paths (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        title -> Text,
+        description -> Text,
+        cover_asset_id -> Nullable<Uuid>,
+        strict_order -> Bool,
+        validity_months -> Nullable<Int4>,
+        status -> Text,
+        revision -> Int4,
+        created_by -> Uuid,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -690,6 +741,35 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    path_certificates (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        code -> Text,
+        user_id -> Uuid,
+        path_id -> Uuid,
+        completion_id -> Uuid,
+        holder_name -> Text,
+        path_title -> Text,
+        issued_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        renews_certificate_id -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    path_completions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        path_id -> Uuid,
+        completed_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -1116,6 +1196,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     discussion_threads,
     email_preferences,
     email_tokens,
+    enrolments,
     feed_posts,
     feed_replies,
     feed_saves,
@@ -1125,6 +1206,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     invitation_quota,
     jobs,
+    learning_path_groups,
+    learning_path_modules,
+    learning_paths,
     media_assets,
     member_jobs,
     member_stream_events,
@@ -1143,6 +1227,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_templates,
     notifications,
     outbox_events,
+    path_certificates,
+    path_completions,
     presence_preferences,
     presence_settings,
     progress_overrides,

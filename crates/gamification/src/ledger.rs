@@ -411,6 +411,8 @@ guild_kernel::string_enum!(
         ComplianceRenewal => "COMPLIANCE_RENEWAL",
         /// An attended event.
         EventAttended => "EVENT_ATTENDED",
+        /// A completed learning path.
+        PathCompleted => "PATH_COMPLETED",
         /// An admin's adjustment.
         Manual => "MANUAL",
         /// A reward redemption.
@@ -476,6 +478,7 @@ fn describe(row: &LedgerRow, title: Option<&str>) -> String {
         ("MENTOR_CONFIRMATION", _) => "Mentor answer confirmed".to_owned(),
         ("TOP_SUGGESTION", _) => "Top suggestion".to_owned(),
         ("EVENT_ATTENDED", _) => "Attended an event".to_owned(),
+        ("PATH_COMPLETED", _) => format!("Completed learning path “{t}”"),
         ("REDEMPTION", "HOLD") => format!("Reserved for reward “{t}” (awaiting approval)"),
         ("REDEMPTION", "RELEASE") => format!("Returned from reward “{t}”"),
         ("REDEMPTION", _) => format!("Redeemed reward “{t}”"),

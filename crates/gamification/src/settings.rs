@@ -25,6 +25,8 @@ pub struct Settings {
     pub xp_compliance_renewal: i32,
     /// XP for attending an event.
     pub xp_event_attended: i32,
+    /// XP for completing a learning path.
+    pub xp_path_completed: i32,
     /// Lifetime XP from which a member is POMOCNIK.
     pub rank_pomocnik: i32,
     /// Lifetime XP from which a member is MOJSTER.
@@ -44,6 +46,7 @@ impl Default for Settings {
             xp_top_suggestion: 75,
             xp_compliance_renewal: 50,
             xp_event_attended: 30,
+            xp_path_completed: 150,
             rank_pomocnik: 1500,
             rank_mojster: 3500,
             rank_mentor: 6000,
@@ -101,6 +104,7 @@ impl Settings {
             "TOP_SUGGESTION" => self.xp_top_suggestion,
             "COMPLIANCE_RENEWAL" => self.xp_compliance_renewal,
             "EVENT_ATTENDED" => self.xp_event_attended,
+            "PATH_COMPLETED" => self.xp_path_completed,
             _ => return None,
         })
     }
@@ -121,6 +125,8 @@ pub struct SettingsPatch {
     pub xp_compliance_renewal: Option<i32>,
     /// See [`Settings`].
     pub xp_event_attended: Option<i32>,
+    /// See [`Settings`].
+    pub xp_path_completed: Option<i32>,
     /// See [`Settings`].
     pub rank_pomocnik: Option<i32>,
     /// See [`Settings`].
@@ -194,6 +200,11 @@ pub async fn update(
             patch.xp_event_attended,
             &mut s.xp_event_attended,
         ),
+        (
+            "xp_path_completed",
+            patch.xp_path_completed,
+            &mut s.xp_path_completed,
+        ),
         ("rank_pomocnik", patch.rank_pomocnik, &mut s.rank_pomocnik),
         ("rank_mojster", patch.rank_mojster, &mut s.rank_mojster),
         ("rank_mentor", patch.rank_mentor, &mut s.rank_mentor),
@@ -232,6 +243,7 @@ pub async fn update(
             gs::xp_top_suggestion.eq(s.xp_top_suggestion),
             gs::xp_compliance_renewal.eq(s.xp_compliance_renewal),
             gs::xp_event_attended.eq(s.xp_event_attended),
+            gs::xp_path_completed.eq(s.xp_path_completed),
             gs::rank_pomocnik.eq(s.rank_pomocnik),
             gs::rank_mojster.eq(s.rank_mojster),
             gs::rank_mentor.eq(s.rank_mentor),

@@ -175,32 +175,71 @@ pub const PREREQUISITE_MISSING: &str = "NOT EXISTS (SELECT 1 FROM module_complet
      WHERE pc.tenant_id = p.tenant_id AND pc.user_id = $2 AND pc.module_id = p.prerequisite_id \
        AND pc.archived_at IS NULL)";
 
-/// Which of `modules` the member cannot start yet: a prerequisite lacks an active completion.
+/// The one rule of what locks a module, as an SQL predicate on the module id expression
+/// `module`, with the tenant bound as `$1` and the member as `$2`: a prerequisite lacks an
+/// active completion by them, or the module is in a PUBLISHED strict-order learning path the
+/// member has (assigned to one of their groups, or enrolled in) and a module before it in that
+/// path lacks an active completion by them.
 ///
-/// This reads `module_completions`, which progress owns: the catalog shows whether a module is
-/// locked, and assessment refuses to start a quiz of a locked module. It is the one read of a
-/// table of a crate above learning (see `docs/ARCHITECTURE.md`, table ownership).
+/// Its own aliases start with `x`, so `module` may name a column of the caller's tables.
+///
+/// Learning paths are progress's tables (`learning_paths`, `learning_path_modules`,
+/// `learning_path_groups`, `enrolments`), read here like `module_completions`: the catalog's
+/// `locked` flag, the sections progress refuses and the quizzes assessment refuses to start all
+/// ask this one predicate.
+pub fn locked_predicate(module: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM module_prerequisites p \
+                  WHERE p.tenant_id = $1 AND p.module_id = {module} AND {PREREQUISITE_MISSING}) \
+          OR EXISTS (SELECT 1 FROM learning_path_modules xlm \
+                  JOIN learning_paths xlp ON xlp.tenant_id = xlm.tenant_id AND xlp.id = xlm.path_id \
+                  JOIN learning_path_modules xpm ON xpm.tenant_id = xlm.tenant_id \
+                       AND xpm.path_id = xlm.path_id AND xpm.position < xlm.position \
+                  WHERE xlm.tenant_id = $1 AND xlm.module_id = {module} \
+                    AND xlp.strict_order AND xlp.status = 'PUBLISHED' \
+                    AND (EXISTS (SELECT 1 FROM learning_path_groups xpg JOIN user_groups xug \
+                                   ON xug.tenant_id = xpg.tenant_id AND xug.group_id = xpg.group_id \
+                                 WHERE xpg.tenant_id = xlm.tenant_id AND xpg.path_id = xlm.path_id \
+                                   AND xug.user_id = $2) \
+                         OR EXISTS (SELECT 1 FROM enrolments xe WHERE xe.tenant_id = xlm.tenant_id \
+                                   AND xe.user_id = $2 AND xe.path_id = xlm.path_id)) \
+                    AND NOT EXISTS (SELECT 1 FROM module_completions xsc \
+                        WHERE xsc.tenant_id = xlm.tenant_id AND xsc.user_id = $2 \
+                          AND xsc.module_id = xpm.module_id AND xsc.archived_at IS NULL)))"
+    )
+}
+
+static LOCKED_MODULES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT u.m AS module_id FROM unnest($3::uuid[]) AS u(m) WHERE {}",
+        locked_predicate("u.m")
+    )
+});
+
+/// Which of `modules` the member cannot start yet ([`locked_predicate`]): a prerequisite lacks
+/// an active completion, or a module before it in a strict learning path they have does.
+///
+/// This reads `module_completions` and the learning paths, which progress owns: the catalog
+/// shows whether a module is locked, and assessment refuses to start a quiz of a locked module.
+/// These are the reads of tables of a crate above learning (see `docs/ARCHITECTURE.md`, table
+/// ownership).
 pub async fn locked_modules(
     mut conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     modules: &[Uuid],
 ) -> Result<HashSet<Uuid>, LearningError> {
-    let rows: Vec<Locked> = guild_db::sql(format!(
-        "SELECT DISTINCT p.module_id FROM module_prerequisites p \
-         WHERE p.tenant_id = $1 AND p.module_id = ANY($3) AND {PREREQUISITE_MISSING}"
-    ))
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(user.into_uuid())
-    .bind::<Array<SqlUuid>, _>(modules)
-    .load(&mut conn)
-    .await?;
+    let rows: Vec<Locked> = guild_db::sql(LOCKED_MODULES.as_str())
+        .bind::<SqlUuid, _>(tenant.into_uuid())
+        .bind::<SqlUuid, _>(user.into_uuid())
+        .bind::<Array<SqlUuid>, _>(modules)
+        .load(&mut conn)
+        .await?;
     Ok(rows.into_iter().map(|r| r.module_id).collect())
 }
 
-/// Whether `module` is locked for `user`: one of its prerequisites lacks an active completion
-/// by them. Nothing of a locked module can be learned yet: its sections are not completed, its
-/// quizzes not started.
+/// Whether `module` is locked for `user` ([`locked_predicate`]). Nothing of a locked module can
+/// be learned yet: its sections are not completed, its quizzes not started.
 pub async fn is_locked(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,

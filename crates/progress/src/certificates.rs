@@ -364,8 +364,8 @@ pub struct Verification {
     pub status: CertificateStatus,
 }
 
-/// Looks a code up across tenants (outside any tenant transaction): `None` when no certificate
-/// has it.
+/// Looks a code up across tenants (outside any tenant transaction), module certificates then
+/// learning paths' (`module_title` is then the path's title): `None` when no certificate has it.
 pub async fn verify(
     conn: &mut AsyncPgConnection,
     code: &str,
@@ -380,13 +380,17 @@ pub async fn verify(
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map(|c| Verification {
-        status: c.status(now),
-        holder_name: c.holder_name,
-        module_title: c.module_title,
-        issued_at: c.issued_at,
-        expires_at: c.expires_at,
-    }))
+    match found {
+        Some(c) => Ok(Some(Verification {
+            status: c.status(now),
+            holder_name: c.holder_name,
+            module_title: c.module_title,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+        })),
+        // A learning path's certificate (`GP-…`): the same answer, the path's title.
+        None => crate::paths::verify(conn, code, now).await,
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::LearningError;
 use crate::certificates::{self, Certificate};
-use guild_learning::access::{PREREQUISITE_MISSING, earns_from, visible_on};
+use guild_learning::access::{earns_from, locked_predicate, visible_on};
 
 /// A member completed a module (notifications, gamification: XP).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +133,10 @@ struct Summary {
     locked: bool,
 }
 
+/// Whether the module `$3` is locked for the member `$2` (learning's one rule).
+static SUMMARY_LOCKED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| locked_predicate("$3"));
+
 /// Everything about the member's state on a module but its sections, in one statement: quizzes
 /// and required assignments (total and done), the active completion with its certificate, and
 /// whether a prerequisite is missing.
@@ -159,11 +163,11 @@ async fn summary(
            c.completed_at, \
            (SELECT ce.id FROM certificates ce WHERE ce.tenant_id = $1 \
               AND ce.completion_id = c.id LIMIT 1) AS certificate_id, \
-           EXISTS (SELECT 1 FROM module_prerequisites p WHERE p.tenant_id = $1 AND p.module_id = $3 \
-              AND {PREREQUISITE_MISSING}) AS locked \
+           {locked} AS locked \
          FROM (SELECT 1) AS one \
          LEFT JOIN module_completions c ON c.tenant_id = $1 AND c.user_id = $2 \
-              AND c.module_id = $3 AND c.archived_at IS NULL"
+              AND c.module_id = $3 AND c.archived_at IS NULL",
+        locked = SUMMARY_LOCKED.as_str()
     ))
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
@@ -484,6 +488,8 @@ pub(crate) async fn record_completion(
         },
     )
     .await?;
+    // The paths this completion finishes, in the same transaction, after the write.
+    crate::paths::after_module_completed(conn, tenant, user, module, now).await?;
     Ok(Some(row.id))
 }
 

@@ -325,7 +325,7 @@ async fn claim_notice(
 }
 
 /// Archives a member's active progress on a module at `now`: section completions, the module
-/// completion, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
+/// completion, the completions of the learning paths holding the module, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
 /// submissions.
 pub(crate) async fn archive_cycle(
     conn: &mut AsyncPgConnection,
@@ -339,6 +339,11 @@ pub(crate) async fn archive_cycle(
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
         "UPDATE module_completions SET archived_at = $4 \
          WHERE tenant_id = $1 AND user_id = $2 AND module_id = $3 AND archived_at IS NULL",
+        // A new cycle of a module is a new cycle of every path holding it.
+        "UPDATE path_completions pc SET archived_at = $4 \
+         WHERE pc.tenant_id = $1 AND pc.user_id = $2 AND pc.archived_at IS NULL \
+           AND EXISTS (SELECT 1 FROM learning_path_modules lm WHERE lm.tenant_id = pc.tenant_id \
+                       AND lm.path_id = pc.path_id AND lm.module_id = $3)",
     ] {
         guild_db::sql(sql)
             .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -649,6 +654,10 @@ pub struct MatrixRow {
     pub email: String,
     /// Their mandatory modules.
     pub cells: Vec<Cell>,
+    /// Their mandatory learning paths (`module_id` is then the path's id): COMPLIANT once
+    /// completed this cycle (EXPIRING, EXPIRED by the path certificate's expiry), else OVERDUE
+    /// past the due date, IN_PROGRESS with a module of it completed, or NOT_STARTED.
+    pub paths: Vec<Cell>,
 }
 
 /// A page of the matrix with the titles of the modules in it.
@@ -656,6 +665,8 @@ pub struct MatrixRow {
 pub struct Matrix {
     /// Module id → title, for every module in a cell of this page.
     pub modules: BTreeMap<Uuid, String>,
+    /// Path id → title, for every learning path in a path cell of this page.
+    pub paths: BTreeMap<Uuid, String>,
     /// The members.
     pub rows: Page<MatrixRow>,
 }
@@ -745,11 +756,16 @@ macro_rules! matrix_members {
                 WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = ANY($4))) \
            AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
                 WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = $6)) \
-           AND EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
+           AND (EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
                 ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
                 JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id \
                 WHERE mg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND mg.is_mandatory \
-                  AND m.status = 'PUBLISHED' AND ($7::uuid IS NULL OR mg.module_id = $7))"
+                  AND m.status = 'PUBLISHED' AND ($7::uuid IS NULL OR mg.module_id = $7)) \
+             OR ($7::uuid IS NULL AND EXISTS (SELECT 1 FROM learning_path_groups pg \
+                JOIN user_groups ug ON ug.tenant_id = pg.tenant_id AND ug.group_id = pg.group_id \
+                JOIN learning_paths lp ON lp.tenant_id = pg.tenant_id AND lp.id = pg.path_id \
+                WHERE pg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND pg.is_mandatory \
+                  AND lp.status = 'PUBLISHED')))"
     };
 }
 
@@ -783,7 +799,8 @@ pub async fn matrix_size(
 }
 
 /// A page of the compliance matrix: members in the actor's scope with at least one mandatory
-/// module, ordered by id, each with a cell per mandatory module. Three queries per page.
+/// module or learning path, ordered by id, each with a cell per mandatory module and per
+/// mandatory path. Four queries per page.
 pub async fn matrix(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -841,6 +858,43 @@ pub async fn matrix(
     .bind::<Nullable<SqlUuid>, _>(filter.module_id)
     .load(conn)
     .await?;
+    // The mandatory learning paths of the page's members (none when one module is asked for).
+    let path_cells: Vec<CellRow> = guild_db::sql(
+        "SELECT ug.user_id, p.id AS module_id, p.title, \
+                max(greatest(ug.created_at, pg.assigned_at)) AS assigned_at, \
+                min(greatest(ug.created_at, pg.assigned_at) + make_interval(days => pg.deadline_days)) AS due_at, \
+                (SELECT pc.completed_at FROM path_completions pc WHERE pc.tenant_id = p.tenant_id \
+                   AND pc.user_id = ug.user_id AND pc.path_id = p.id AND pc.archived_at IS NULL) AS completed_at, \
+                cert.expires_at, cert.issued_at, (cert.issued_at IS NOT NULL) AS has_certificate, \
+                (SELECT min(mc.completed_at) FROM learning_path_modules lm JOIN module_completions mc \
+                   ON mc.tenant_id = lm.tenant_id AND mc.module_id = lm.module_id \
+                  WHERE lm.tenant_id = p.tenant_id AND lm.path_id = p.id AND mc.user_id = ug.user_id \
+                    AND mc.archived_at IS NULL) AS started_at \
+         FROM learning_path_groups pg \
+         JOIN user_groups ug ON ug.tenant_id = pg.tenant_id AND ug.group_id = pg.group_id \
+         JOIN learning_paths p ON p.tenant_id = pg.tenant_id AND p.id = pg.path_id \
+         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM path_certificates c \
+              WHERE c.tenant_id = pg.tenant_id AND c.user_id = ug.user_id AND c.path_id = pg.path_id \
+                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
+         WHERE pg.tenant_id = $1 AND ug.user_id = ANY($2) AND $3::uuid IS NULL \
+           AND pg.is_mandatory AND p.status = 'PUBLISHED' \
+         GROUP BY ug.user_id, p.tenant_id, p.id, p.title, cert.expires_at, cert.issued_at \
+         ORDER BY ug.user_id, p.title",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<Array<SqlUuid>, _>(&page_users)
+    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+    .load(conn)
+    .await?;
+    let mut paths = BTreeMap::new();
+    let mut paths_by_user: HashMap<Uuid, Vec<Cell>> = HashMap::new();
+    for row in &path_cells {
+        paths.insert(row.module_id, row.title.clone());
+        paths_by_user
+            .entry(row.user_id)
+            .or_default()
+            .push(cell(row, now));
+    }
     let mut modules = BTreeMap::new();
     let mut by_user: HashMap<Uuid, Vec<Cell>> = HashMap::new();
     for row in &cells {
@@ -851,6 +905,7 @@ pub async fn matrix(
         .into_iter()
         .map(|m| MatrixRow {
             cells: by_user.remove(&m.user_id).unwrap_or_default(),
+            paths: paths_by_user.remove(&m.user_id).unwrap_or_default(),
             user_id: m.user_id,
             name: m.name,
             email: m.email,
@@ -864,5 +919,15 @@ pub async fn matrix(
         .flat_map(|r| r.cells.iter().map(|c| c.module_id))
         .collect();
     modules.retain(|id, _| used.contains(id));
-    Ok(Matrix { modules, rows })
+    let used: HashSet<Uuid> = rows
+        .data
+        .iter()
+        .flat_map(|r| r.paths.iter().map(|c| c.module_id))
+        .collect();
+    paths.retain(|id, _| used.contains(id));
+    Ok(Matrix {
+        modules,
+        paths,
+        rows,
+    })
 }

@@ -1,5 +1,5 @@
-//! The member's dashboard: their assigned, published modules (overdue first), what they opened
-//! recently and how much they completed.
+//! The member's dashboard: their assigned, published modules (overdue first), their learning
+//! paths with progress and due dates, what they opened recently and how much they completed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -9,11 +9,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
+use futures_util::TryFutureExt;
 use futures_util::future::try_join5;
 use guild_db::schema::module_completions;
 use guild_kernel::Actor;
 use guild_learning::LearningError;
-use guild_learning::access::PREREQUISITE_MISSING;
+use guild_learning::access::locked_predicate;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -74,6 +75,9 @@ pub struct Dashboard {
     pub completed_count: i64,
     /// Assigned modules overdue.
     pub overdue_count: i64,
+    /// Published learning paths assigned to the member or that they enrolled in, with their
+    /// progress: overdue first, then by due date.
+    pub paths: Vec<crate::paths::PathSummary>,
 }
 
 #[derive(QueryableByName)]
@@ -99,11 +103,11 @@ static DASHBOARD_ASSIGNED: LazyLock<String> = LazyLock::new(|| {
         "WITH assigned AS ({}) \
          SELECT m.id AS module_id, m.title, a.mandatory, a.due_at, \
                 (SELECT count(*) FROM sections s WHERE s.tenant_id = m.tenant_id AND s.module_id = m.id) AS sections_total, \
-                EXISTS (SELECT 1 FROM module_prerequisites p \
-                        WHERE p.tenant_id = m.tenant_id AND p.module_id = m.id AND {PREREQUISITE_MISSING}) AS locked \
+                {locked} AS locked \
          FROM assigned a JOIN modules m ON m.tenant_id = $1 AND m.id = a.module_id \
          WHERE a.user_id = $2 AND m.status = 'PUBLISHED'",
-        guild_learning::assignments_sql!()
+        guild_learning::assignments_sql!(),
+        locked = locked_predicate("m.id")
     )
 });
 
@@ -128,8 +132,9 @@ struct RecentRow {
 /// The actor's dashboard, in five short queries whatever the number of modules: each one simple
 /// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
 /// query joining everything cost milliseconds to plan, and its generic plan aggregated the
-/// member's completions once per module). The five are independent and sent together, so the
-/// dashboard is one batch: it runs as a pipelined read (`guild_db::tenant_read`).
+/// member's completions once per module). A sixth reads the member's learning paths
+/// (`paths::summaries`). The six are independent and sent together, so the dashboard is one
+/// batch: it runs as a pipelined read (`guild_db::tenant_read`).
 pub async fn dashboard(
     conn: &AsyncPgConnection,
     actor: &Actor,
@@ -137,7 +142,7 @@ pub async fn dashboard(
 ) -> Result<Dashboard, LearningError> {
     let tenant = actor.tenant_id;
     let user = actor.user_id;
-    // Five independent reads, pipelined: sent together, answered in one round trip.
+    // Six independent reads, pipelined: sent together, answered in one round trip.
     let mut shared = conn;
     let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())
         .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -175,8 +180,11 @@ pub async fn dashboard(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .load::<RecentRow>(&mut shared);
-    let (rows, done, completed, pinned, recent) =
-        try_join5(assigned, done, completed, pinned, recent).await?;
+    let ((rows, done, completed, pinned, recent), paths) = futures_util::future::try_join(
+        try_join5(assigned, done, completed, pinned, recent).err_into(),
+        crate::paths::summaries(conn, tenant, user, now),
+    )
+    .await?;
     let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
     let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
     let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
@@ -230,5 +238,6 @@ pub async fn dashboard(
             .collect(),
         completed_count,
         overdue_count,
+        paths,
     })
 }

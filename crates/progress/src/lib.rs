@@ -9,13 +9,17 @@
 //! - [`overrides`]: administrators' progress overrides and members' self-assessments.
 //! - [`compliance`]: deadline reminders, certificate expiry and renewal (archiving a member's
 //!   cycle), the compliance matrix.
-//! - [`dashboard`]: the member's dashboard.
+//! - [`dashboard`]: the member's dashboard (assigned modules and paths).
+//! - [`enrolment`]: self-enrolment in modules and paths in an open catalog, and "my learning".
 //! - [`modules`]: deleting a module, which revokes its certificates.
+//! - [`paths`]: learning paths (ordered modules, strict order, group assignments, completion
+//!   exactly once, path certificates) and self-enrolment.
 //! - [`titles`]: the titles of modules, quizzes and certificates, for gamification's ledger.
 //!
 //! Owns the tables `section_completions`, `module_completions`, `certificates`,
-//! `progress_overrides`, `module_self_assessments`, `compliance_notices` and
-//! `deadline_reminders` (the ownership map is in `docs/ARCHITECTURE.md`). It sits above
+//! `progress_overrides`, `module_self_assessments`, `compliance_notices`,
+//! `deadline_reminders`, and the learning paths' `learning_paths`, `learning_path_modules`,
+//! `learning_path_groups`, `path_completions`, `path_certificates` and `enrolments` (the ownership map is in `docs/ARCHITECTURE.md`). It sits above
 //! `guild-learning` and `guild-assessment` and reads their tables; what they own it changes only
 //! through their functions (archiving a member's attempts and submissions, a new assignment
 //! cycle). Errors are learning's [`LearningError`] (codes such as `module_locked`,
@@ -26,8 +30,10 @@ pub mod certificates;
 pub mod completion;
 pub mod compliance;
 pub mod dashboard;
+pub mod enrolment;
 pub mod modules;
 pub mod overrides;
+pub mod paths;
 pub mod titles;
 
 #[cfg(test)]

@@ -650,3 +650,94 @@ async fn renewal_opens_thirty_days_before_expiry_and_its_certificate_replaces_th
     );
     assert!(progress_of(&db, &ann, module).await.completed_at.is_some());
 }
+
+// --- Learning paths -----------------------------------------------------------------------------
+
+/// A published path of `modules` (not strict) with the validity given; returns its id.
+async fn published_path(db: &TestDb, owner: &Actor, modules: &[Uuid], validity: i32) -> Uuid {
+    use crate::paths::{self, PathError, PathInput, PathStatus};
+    let mut conn = db.conn().await;
+    tenant_transaction(&mut conn, owner.tenant_id, async |c| {
+        let input = PathInput {
+            title: Some("Safety basics".into()),
+            validity_months: Some(Some(validity)),
+            module_ids: Some(modules.to_vec()),
+            ..PathInput::default()
+        };
+        let now = chrono::Utc::now();
+        let path = paths::create(c, owner, &input, now).await?;
+        paths::set_status(
+            c,
+            owner,
+            path.row.id,
+            path.row.revision,
+            PathStatus::Published,
+            now,
+        )
+        .await?;
+        Ok::<_, PathError>(path.row.id)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_module_expiring_resets_the_path_and_completing_it_again_certifies_the_path_again() {
+    let db = TestDb::new().await;
+    let (owner, ann) = people(&db).await;
+    let tenant = ann.tenant_id;
+    let clock = ManualClock::new(day(2027, 1, 4));
+    let (yearly, yearly_parts) = published(&db, &owner, "Fire safety", Some(12), 1).await;
+    let (forever, forever_parts) = published(&db, &owner, "Ladders", None, 1).await;
+    let path = published_path(&db, &owner, &[yearly, forever], 24).await;
+    complete_at(&db, &ann, yearly, yearly_parts[0], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM path_completions").await,
+        0,
+        "one module of two"
+    );
+    complete_at(&db, &ann, forever, forever_parts[0], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(events(&db, "progress.path_completed").await, 1);
+    let valid_for_the_path = count(
+        &db,
+        "SELECT count(*) AS n FROM path_certificates \
+         WHERE expires_at = issued_at + interval '24 months' AND code LIKE 'GP-%'",
+    )
+    .await;
+    assert_eq!(valid_for_the_path, 1, "the path's own validity");
+
+    // The yearly module expires: its new cycle is a new cycle of the path.
+    let expires = day(2028, 1, 4);
+    move_to(&clock, expires);
+    assert_eq!(scan_at(&db, tenant, clock.now()).await.expired, 1);
+    let active = "SELECT count(*) AS n FROM path_completions WHERE archived_at IS NULL";
+    assert_eq!(count(&db, active).await, 0);
+    let mut conn = db.conn().await;
+    let progress = tenant_transaction(&mut conn, tenant, async |c| {
+        crate::paths::progress(c, &ann, path, clock.now()).await
+    })
+    .await
+    .unwrap();
+    assert_eq!((progress.modules_done, progress.modules_total), (1, 2));
+    assert_eq!(progress.completed_at, None);
+
+    // Completing it again completes the path again, with a certificate that renews the first.
+    complete_at(&db, &ann, yearly, yearly_parts[0], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(count(&db, active).await, 1);
+    assert_eq!(events(&db, "progress.path_completed").await, 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM path_certificates n JOIN path_certificates o \
+             ON o.id = n.renews_certificate_id AND o.issued_at < n.issued_at"
+        )
+        .await,
+        1
+    );
+}

@@ -1,5 +1,5 @@
-//! The titles of the things members earn XP from that progress can read: modules, quizzes and
-//! certificates (named by their module). Gamification's ledger shows them without reading
+//! The titles of the things members earn XP from that progress can read: modules, quizzes,
+//! learning paths and certificates (named by their module). Gamification's ledger shows them without reading
 //! tables of the crates above it.
 
 use diesel::QueryableByName;
@@ -17,7 +17,7 @@ struct TitleRow {
     title: String,
 }
 
-/// `(id, title)` for each of `ids` that is a module, a quiz or a certificate of the tenant (a
+/// `(id, title)` for each of `ids` that is a module, a quiz, a learning path or a certificate of the tenant (a
 /// certificate by its module's title); other ids are left out.
 pub async fn of(
     conn: &mut AsyncPgConnection,
@@ -27,6 +27,7 @@ pub async fn of(
     let rows: Vec<TitleRow> = guild_db::sql(
         "SELECT id, title FROM modules WHERE tenant_id = $1 AND id = ANY($2) \
          UNION ALL SELECT id, title FROM quizzes WHERE tenant_id = $1 AND id = ANY($2) \
+         UNION ALL SELECT id, title FROM learning_paths WHERE tenant_id = $1 AND id = ANY($2) \
          UNION ALL SELECT c.id, m.title FROM certificates c \
            JOIN modules m ON m.tenant_id = c.tenant_id AND m.id = c.module_id \
            WHERE c.tenant_id = $1 AND c.id = ANY($2)",

@@ -104,6 +104,10 @@ pub(crate) async fn award(
                 "Your suggestion became popular.",
                 Some(EntityKind::Suggestion),
             ),
+            "PATH_COMPLETED" => (
+                "For completing a learning path.",
+                Some(EntityKind::LearningPath),
+            ),
             _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
         };
         let note = NewNotification {

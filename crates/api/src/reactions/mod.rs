@@ -21,6 +21,8 @@
 //! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
 //!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
 //!   and COMMENT_REPLY for replies.
+//! - [`paths`]: learning paths assigned (PATH_ASSIGNED to the groups' members) and completed
+//!   (PATH_COMPLETED to the member, PATH_COMPLETED XP).
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -38,6 +40,7 @@ pub mod gamification;
 pub mod jobs;
 pub mod media;
 pub mod notifications;
+pub mod paths;
 pub mod social;
 pub mod suggestions;
 
@@ -51,6 +54,7 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     changelog::register(registry, state);
     social::register(registry, state);
     suggestions::register(registry, state);
+    paths::register(registry, state);
     feed::register(registry, state);
     jobs::register(registry, state);
 }

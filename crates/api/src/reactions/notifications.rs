@@ -523,7 +523,7 @@ const BROADCAST_BATCH: usize = 500;
 
 /// Delivers one notification to many members, a batch per transaction, each batch's stream
 /// events published once it commits. A redelivered event skips whoever was already notified.
-async fn broadcast(
+pub(crate) async fn broadcast(
     state: &AppState,
     tenant: TenantId,
     users: &[Uuid],

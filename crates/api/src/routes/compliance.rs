@@ -71,6 +71,22 @@ pub(crate) struct MatrixRowDto {
     email: String,
     /// One per mandatory module assigned to them.
     cells: Vec<CellDto>,
+    /// One per mandatory learning path assigned to them (left out when `module_id` filters).
+    paths: Vec<PathCellDto>,
+}
+
+/// A member's state on one mandatory learning path: COMPLIANT once completed this cycle
+/// (EXPIRING or EXPIRED by its path certificate), OVERDUE past its due date, IN_PROGRESS with one
+/// of its modules completed, else NOT_STARTED.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PathCellDto {
+    path_id: Uuid,
+    status: ComplianceStatus,
+    /// Since when the cell has this status.
+    since: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    /// The latest path certificate's expiry.
+    expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<MatrixRow> for MatrixRowDto {
@@ -90,6 +106,17 @@ impl From<MatrixRow> for MatrixRowDto {
                     expires_at: c.expires_at,
                 })
                 .collect(),
+            paths: r
+                .paths
+                .into_iter()
+                .map(|c| PathCellDto {
+                    path_id: c.module_id,
+                    status: c.status,
+                    since: c.since,
+                    due_at: c.due_at,
+                    expires_at: c.expires_at,
+                })
+                .collect(),
         }
     }
 }
@@ -99,6 +126,8 @@ impl From<MatrixRow> for MatrixRowDto {
 pub(crate) struct MatrixDto {
     /// Titles of the modules in this page's cells, by id.
     modules: BTreeMap<Uuid, String>,
+    /// Titles of the learning paths in this page's path cells, by id.
+    paths: BTreeMap<Uuid, String>,
     /// Members, ordered by id.
     data: Vec<MatrixRowDto>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -109,15 +138,17 @@ impl From<Matrix> for MatrixDto {
     fn from(m: Matrix) -> Self {
         Self {
             modules: m.modules,
+            paths: m.paths,
             data: m.rows.data.into_iter().map(Into::into).collect(),
             next_cursor: m.rows.next_cursor,
         }
     }
 }
 
-/// Get the compliance matrix: members × mandatory modules.
+/// Get the compliance matrix: members × mandatory modules and learning paths.
 ///
-/// Each cell has a status and since when. VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
+/// Each cell has a status and since when; a member's mandatory learning paths are in their
+/// row's `paths` (left out when `module_id` filters, and not in the CSV export). VIEW_ALL_PROGRESS sees the tenant; VIEW_GROUP_PROGRESS
 /// scoped to groups sees their members; a grant scoped to the manager subtree sees that subtree.
 /// Members ordered by id, a page at a time.
 #[utoipa::path(

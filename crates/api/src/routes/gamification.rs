@@ -33,6 +33,8 @@ pub(crate) struct SettingsDto {
     xp_top_suggestion: i32,
     xp_compliance_renewal: i32,
     xp_event_attended: i32,
+    /// XP for completing a learning path.
+    xp_path_completed: i32,
     /// Lifetime XP from which a member is POMOCNIK.
     rank_pomocnik: i32,
     /// … MOJSTER.
@@ -52,6 +54,7 @@ impl From<Settings> for SettingsDto {
             xp_top_suggestion: s.xp_top_suggestion,
             xp_compliance_renewal: s.xp_compliance_renewal,
             xp_event_attended: s.xp_event_attended,
+            xp_path_completed: s.xp_path_completed,
             rank_pomocnik: s.rank_pomocnik,
             rank_mojster: s.rank_mojster,
             rank_mentor: s.rank_mentor,
@@ -85,6 +88,9 @@ pub(crate) struct SettingsBody {
     /// XP for an attended event.
     #[schema(minimum = 0, maximum = 1_000_000)]
     xp_event_attended: Option<i32>,
+    /// XP for a completed learning path.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    xp_path_completed: Option<i32>,
     /// Lifetime XP from which a member is POMOCNIK (above 0).
     #[schema(minimum = 1, maximum = 1_000_000)]
     rank_pomocnik: Option<i32>,
@@ -129,6 +135,7 @@ pub(crate) async fn update_settings(
         xp_top_suggestion: b.xp_top_suggestion,
         xp_compliance_renewal: b.xp_compliance_renewal,
         xp_event_attended: b.xp_event_attended,
+        xp_path_completed: b.xp_path_completed,
         rank_pomocnik: b.rank_pomocnik,
         rank_mojster: b.rank_mojster,
         rank_mentor: b.rank_mentor,

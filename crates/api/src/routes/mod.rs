@@ -32,6 +32,7 @@ pub mod module_categories;
 pub mod modules;
 pub mod notification_templates;
 pub mod ops;
+pub mod paths;
 pub mod presence;
 pub mod progress;
 pub mod quizzes;

@@ -25,7 +25,7 @@ use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::routes::segment;
-use crate::routes::{assignments, compliance, media, progress, quizzes, versions};
+use crate::routes::{assignments, compliance, media, paths, progress, quizzes, versions};
 
 /// Registers `/v1/modules`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -43,6 +43,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(compliance::start_renewal)
             .service(progress::complete_section)
             .service(progress::get_module_progress)
+            .service(paths::create_module_enrolment)
+            .service(paths::delete_module_enrolment)
             .service(progress::update_self_assessment)
             .service(progress::get_self_assessment)
             .service(media::list_attachments)

@@ -204,7 +204,11 @@ pub(crate) struct DashboardDto {
     /// The modules you opened most recently.
     recent: Vec<RecentModuleDto>,
     completed_count: i64,
+    /// Assigned modules past their due date (paths count apart: their `overdue` flag).
     overdue_count: i64,
+    /// Published learning paths assigned to your groups or that you enrolled in, with your
+    /// progress, due date and overdue state: overdue first, then by due date.
+    paths: Vec<crate::routes::paths::PathSummaryDto>,
 }
 
 impl From<Dashboard> for DashboardDto {
@@ -214,14 +218,16 @@ impl From<Dashboard> for DashboardDto {
             recent: d.recent.into_iter().map(Into::into).collect(),
             completed_count: d.completed_count,
             overdue_count: d.overdue_count,
+            paths: d.paths.into_iter().map(Into::into).collect(),
         }
     }
 }
 
 /// Get your dashboard.
 ///
-/// Your assigned modules with progress and due dates (overdue first), the modules you opened
-/// most recently, and your completed and overdue counts.
+/// Your assigned modules with progress and due dates (overdue first), your learning paths with
+/// progress, due dates and overdue state, the modules you opened most recently, and your
+/// completed and overdue counts.
 #[utoipa::path(
     tag = "progress",
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)

@@ -3,7 +3,7 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::routes::segment;
-use crate::routes::{auth, progress};
+use crate::routes::{auth, paths, progress};
 
 pub mod email_preferences;
 pub mod jobs;
@@ -29,6 +29,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(email_preferences::update_email_preferences)
             .service(progress::get_my_dashboard)
             .service(progress::list_my_certificates)
+            .service(paths::get_my_learning)
             .service(xp::get_my_xp)
             .service(xp::list_my_xp_transactions)
             .service(leaderboard::set_leaderboard_visibility)
