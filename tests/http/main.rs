@@ -29,3 +29,4 @@ mod resilience;
 mod security;
 mod shutdown;
 mod suggestions;
+mod webhooks;

@@ -21,6 +21,7 @@
 //! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
 //!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
 //!   and COMMENT_REPLY for replies.
+//! - [`webhooks`]: attempts of webhook deliveries, signed and sent through the SSRF guard.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -40,6 +41,7 @@ pub mod media;
 pub mod notifications;
 pub mod social;
 pub mod suggestions;
+pub mod webhooks;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {

@@ -1,0 +1,394 @@
+//! Webhooks over HTTP: endpoints managed by MANAGE_WEBHOOKS holders only (an API key only with
+//! that permission, another tenant's endpoint 404), the secret shown once, URLs checked by the
+//! SSRF guard, test pings signed so that the `standardwebhooks` package from PyPI verifies them
+//! (both secrets during a rotation's overlap, only the new one after), and the delivery log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use guild_integrations::fetch::FetchPolicy;
+use guild_kernel::{Clock, ManualClock};
+use guild_tests::webhooks::{WebhookReceiver, verify};
+use guild_tests::{TestApp, assert_problem, id};
+use serde_json::{Value, json};
+
+/// An app whose webhook sender may reach loopback (the receiver), with a manual clock at the
+/// real time (the `standardwebhooks` library compares the timestamp with its own clock).
+async fn app_with_loopback(clock: Option<Arc<ManualClock>>) -> TestApp {
+    TestApp::with(|state| {
+        state.webhooks = Arc::new(guild_api::state::webhook_sender(
+            FetchPolicy::default()
+                .allowing_loopback_for_tests()
+                .with_host("internal.example", vec![IpAddr::from([10, 0, 0, 5])]),
+        ));
+        if let Some(clock) = clock {
+            state.clock = clock;
+        }
+    })
+    .await
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+async fn create(app: &TestApp, token: &str, url: &str) -> (Value, String) {
+    let reply = app
+        .post(
+            "/v1/webhooks/endpoints",
+            token,
+            json!({ "url": url, "description": "CRM", "event_types": ["module.completed"] }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    (reply.json["endpoint"].clone(), s(&reply.json["secret"]))
+}
+
+#[actix_web::test]
+async fn an_admin_manages_endpoints_and_sees_each_secret_once() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let admin = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    let hr = app.member(&owner, "hal@acme.example.com", "HR").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+
+    let created = app
+        .post(
+            "/v1/webhooks/endpoints",
+            &admin,
+            json!({ "url": "https://hooks.example.com/guild", "event_types": ["module.completed", "certificate.issued"] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let secret = s(&created.json["secret"]);
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 40,
+        "{secret}"
+    );
+    let endpoint = id(&created.json["endpoint"]);
+    let uri = format!("/v1/webhooks/endpoints/{endpoint}");
+
+    let got = app.get(&uri, &admin).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert!(!got.text.contains(&secret[6..]), "never shown again");
+    assert_eq!(got.json["enabled"], true);
+    let listed = app.get("/v1/webhooks/endpoints", &owner).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
+    assert!(!listed.text.contains(&secret[6..]));
+
+    // Changes name the revision they saw.
+    let body = json!({ "enabled": false });
+    assert_problem(
+        &app.patch(&uri, &admin, body.clone()).await,
+        428,
+        "precondition_required",
+    );
+    assert_problem(
+        &app.patch(&uri, &admin, body.clone())
+            .if_match("\"7\"")
+            .await,
+        412,
+        "precondition_failed",
+    );
+    let disabled = app.patch(&uri, &admin, body).if_match("\"1\"").await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(disabled.json["disabled_reason"], "MANUAL");
+    assert_problem(
+        &app.post(&format!("{uri}/ping"), &admin, json!({})).await,
+        409,
+        "webhook_endpoint_disabled",
+    );
+    assert_problem(
+        &app.patch(&uri, &admin, json!({ "event_types": ["no.such"] }))
+            .if_match("\"2\"")
+            .await,
+        422,
+        "validation_failed",
+    );
+
+    // HR and employees lack MANAGE_WEBHOOKS; another tenant's owner finds nothing.
+    for token in [&hr, &ann] {
+        assert_problem(&app.get(&uri, token).await, 403, "forbidden");
+        assert_problem(
+            &app.get("/v1/webhooks/endpoints", token).await,
+            403,
+            "forbidden",
+        );
+    }
+    let stranger = app.owner("globex").await;
+    assert_problem(
+        &app.get(&uri, &stranger).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    assert_problem(
+        &app.delete(&uri, &stranger).if_match("\"2\"").await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    assert_problem(
+        &app.get(&format!("{uri}/deliveries"), &stranger).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    // Every member reads the catalog.
+    let catalog = app.get("/v1/webhooks/event-types", &ann).await;
+    assert_eq!(catalog.status, 200, "{}", catalog.text);
+    assert!(catalog.text.contains("\"module.completed\""));
+
+    let deleted = app.delete(&uri, &admin).if_match("\"2\"").await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_problem(
+        &app.get(&uri, &admin).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+
+    // At most 20 per tenant.
+    for i in 0..20 {
+        create(&app, &owner, &format!("https://hooks.example.com/{i}")).await;
+    }
+    assert_problem(
+        &app.post(
+            "/v1/webhooks/endpoints",
+            &owner,
+            json!({ "url": "https://hooks.example.com/21", "event_types": ["quiz.passed"] }),
+        )
+        .await,
+        409,
+        "webhook_endpoint_limit_reached",
+    );
+}
+
+#[actix_web::test]
+async fn an_api_key_manages_endpoints_only_with_manage_webhooks() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (_, with) = app
+        .api_key(
+            &owner,
+            json!({ "name": "Integrations", "permissions": ["MANAGE_WEBHOOKS"] }),
+        )
+        .await;
+    let (_, without) = app
+        .api_key(
+            &owner,
+            json!({ "name": "BI", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    create(&app, &with, "https://hooks.example.com/guild").await;
+    assert_eq!(app.get("/v1/webhooks/endpoints", &with).await.status, 200);
+    assert_problem(
+        &app.get("/v1/webhooks/endpoints", &without).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &app.post(
+            "/v1/webhooks/endpoints",
+            &without,
+            json!({ "url": "https://hooks.example.com/x", "event_types": ["quiz.passed"] }),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+}
+
+#[actix_web::test]
+async fn private_addresses_are_refused_when_created_and_when_a_name_resolves_to_one() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://192.168.0.10/hook",
+        "http://hooks.example.com/hook",
+        "https://hooks.example.com:8443/hook",
+        "https://user:pass@hooks.example.com/hook",
+    ] {
+        let reply = app
+            .post(
+                "/v1/webhooks/endpoints",
+                &owner,
+                json!({ "url": url, "event_types": ["module.completed"] }),
+            )
+            .await;
+        assert_problem(&reply, 422, "validation_failed");
+    }
+
+    // A name is checked on the addresses it resolves to, when the message is sent.
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let (endpoint, _) = create(&app, &owner, "https://internal.example/hook").await;
+    let ping = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{}/ping", s(&endpoint["id"])),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ping.status, 200, "{}", ping.text);
+    let attempt = &ping.json["attempts"][0];
+    assert_eq!(attempt["succeeded"], false);
+    assert!(attempt["status_code"].is_null());
+    assert!(
+        s(&attempt["error"]).contains("refused"),
+        "{}",
+        attempt["error"]
+    );
+    assert_eq!(ping.json["status"], "PENDING", "retried later");
+}
+
+#[actix_web::test]
+async fn a_test_ping_is_signed_so_that_the_standardwebhooks_library_verifies_it() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+
+    let ping = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/ping"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ping.status, 200, "{}", ping.text);
+    assert_eq!(ping.json["status"], "SUCCEEDED", "{}", ping.text);
+    assert_eq!(ping.json["attempts"][0]["status_code"], 200);
+    assert!(s(&ping.json["attempts"][0]["response_excerpt"]).contains("received"));
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    let request = &got[0];
+    assert_eq!(request.path, "/guild");
+    assert_eq!(
+        request.header("webhook-id"),
+        Some(s(&ping.json["id"]).as_str())
+    );
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let payload = verify(&secret, request, None).expect("standardwebhooks verifies the ping");
+    assert_eq!(payload["type"], "webhook.ping");
+    assert_eq!(payload["data"]["endpoint_id"], endpoint.as_str());
+    assert!(payload["timestamp"].is_string());
+    // Honest: another secret, or a changed body, does not verify.
+    let (_, other) = create(&app, &owner, &receiver.url("/other")).await;
+    assert!(verify(&other, request, None).is_err());
+    let mut changed = request.clone();
+    changed.body.push(b' ');
+    assert!(verify(&secret, &changed, None).is_err());
+
+    // A failing receiver: the attempt is logged and the delivery waits for its retry.
+    receiver.answer(503);
+    let failed = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/ping"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(failed.json["status"], "PENDING", "{}", failed.text);
+    assert_eq!(failed.json["attempts"][0]["status_code"], 503);
+    assert!(failed.json["next_attempt_at"].is_string());
+    let pending = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries?status=PENDING"),
+            &owner,
+        )
+        .await;
+    assert_eq!(pending.status, 200, "{}", pending.text);
+    let ids: Vec<String> = pending.json["data"]
+        .as_array()
+        .map(|d| d.iter().map(|x| s(&x["id"])).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [s(&failed.json["id"])]);
+    let all = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries"),
+            &owner,
+        )
+        .await;
+    assert_eq!(all.json["data"].as_array().map(Vec::len), Some(2));
+    let one = app
+        .get(
+            &format!(
+                "/v1/webhooks/endpoints/{endpoint}/deliveries/{}",
+                s(&ping.json["id"])
+            ),
+            &owner,
+        )
+        .await;
+    assert_eq!(one.json["attempts"].as_array().map(Vec::len), Some(1));
+}
+
+#[actix_web::test]
+async fn during_a_rotation_s_overlap_both_secrets_verify_and_after_it_only_the_new_one() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.timestamp_opt(Utc::now().timestamp(), 0)
+            .single()
+            .expect("now"),
+    ));
+    let app = app_with_loopback(Some(clock.clone())).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, old) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+
+    let rotated = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/rotate-secret"),
+            &owner,
+            json!({ "overlap_seconds": 60 }),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new = s(&rotated.json["secret"]);
+    assert!(new.starts_with("whsec_") && new != old);
+    assert!(rotated.json["endpoint"]["previous_secret_until"].is_string());
+
+    let ping_uri = format!("/v1/webhooks/endpoints/{endpoint}/ping");
+    let first = app.post(&ping_uri, &owner, json!({})).await;
+    assert_eq!(first.json["status"], "SUCCEEDED", "{}", first.text);
+    let now = clock.now().timestamp();
+    let during = &receiver.received()[0];
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .map(|s| s.split(' ').count()),
+        Some(2)
+    );
+    verify(&new, during, Some(now)).expect("the new secret verifies");
+    verify(&old, during, Some(now)).expect("the old secret verifies during the overlap");
+
+    clock.advance(Duration::seconds(61));
+    let second = app.post(&ping_uri, &owner, json!({})).await;
+    assert_eq!(second.json["status"], "SUCCEEDED", "{}", second.text);
+    let now = clock.now().timestamp();
+    let after = &receiver.received()[1];
+    assert_eq!(
+        after
+            .header("webhook-signature")
+            .map(|s| s.split(' ').count()),
+        Some(1)
+    );
+    verify(&new, after, Some(now)).expect("the new secret verifies");
+    let refused = verify(&old, after, Some(now)).expect_err("the old secret no longer signs");
+    assert!(refused.contains("No matching signature"), "{refused}");
+
+    assert_problem(
+        &app.post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/rotate-secret"),
+            &owner,
+            json!({ "overlap_seconds": 604_801 }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
