@@ -392,3 +392,137 @@ async fn during_a_rotation_s_overlap_both_secrets_verify_and_after_it_only_the_n
         "validation_failed",
     );
 }
+
+#[actix_web::test]
+async fn a_receiver_that_fails_then_recovers_gets_each_event_once_on_the_backoff_schedule() {
+    let start = Utc
+        .timestamp_opt(Utc::now().timestamp(), 0)
+        .single()
+        .expect("now");
+    let clock = Arc::new(ManualClock::new(start));
+    let app = app_with_loopback(Some(clock.clone())).await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let (module, _) = app.published_module(&owner, "Safety").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    // Another endpoint wants other events only; a third is disabled.
+    let reply = app
+        .post(
+            "/v1/webhooks/endpoints",
+            &owner,
+            json!({ "url": receiver.url("/quizzes"), "event_types": ["quiz.passed"] }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let (disabled, _) = create(&app, &owner, &receiver.url("/off")).await;
+    let off = app
+        .patch(
+            &format!("/v1/webhooks/endpoints/{}", s(&disabled["id"])),
+            &owner,
+            json!({ "enabled": false }),
+        )
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let endpoint = s(&endpoint["id"]);
+
+    receiver.answer(503);
+    app.complete_for(&owner, &ann_id, &module).await;
+    app.run_worker().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "one endpoint wants module.completed");
+    let log = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries"),
+            &owner,
+        )
+        .await;
+    let delivery = log.json["data"][0].clone();
+    assert_eq!(delivery["event_type"], "module.completed");
+    assert_eq!(delivery["status"], "PENDING");
+    assert_eq!(delivery["attempt_count"], 1);
+    let data = &delivery["payload"]["data"];
+    assert_eq!(data["user_id"], ann_id.as_str());
+    assert_eq!(data["module_id"], module.as_str());
+    assert!(data.get("tenant_id").is_none(), "no internal field: {data}");
+
+    // Each retry comes when the schedule says, not before: 5 s, 5 min, 30 min after the last.
+    let (a, r) = (&app, &receiver);
+    let retry = move |at: chrono::Duration| {
+        clock.advance(at);
+        async move {
+            a.queue_job("webhooks.deliver_due").await;
+            a.run_worker().await;
+            r.received().len()
+        }
+    };
+    assert_eq!(retry(Duration::seconds(4)).await, 1, "not yet");
+    assert_eq!(retry(Duration::seconds(1)).await, 2, "5 s after the first");
+    assert_eq!(retry(Duration::seconds(299)).await, 2, "not yet");
+    assert_eq!(
+        retry(Duration::seconds(1)).await,
+        3,
+        "5 min after the second"
+    );
+    receiver.answer(204);
+    assert_eq!(retry(Duration::minutes(29)).await, 3, "not yet");
+    assert_eq!(
+        retry(Duration::minutes(1)).await,
+        4,
+        "30 min after the third: delivered"
+    );
+    assert_eq!(
+        retry(Duration::hours(3)).await,
+        4,
+        "nothing more once delivered"
+    );
+
+    // Every attempt is the same message, each signed at its own time.
+    let got = receiver.received();
+    let ids: std::collections::BTreeSet<_> =
+        got.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "one webhook-id for every attempt");
+    for request in &got {
+        let at: i64 = request
+            .header("webhook-timestamp")
+            .and_then(|t| t.parse().ok())
+            .expect("a timestamp");
+        let payload = verify(&secret, request, Some(at)).expect("standardwebhooks verifies it");
+        assert_eq!(payload["type"], "module.completed");
+    }
+    let stamps: Vec<i64> = got
+        .iter()
+        .filter_map(|r| r.header("webhook-timestamp").and_then(|t| t.parse().ok()))
+        .collect();
+    assert_eq!(
+        stamps
+            .iter()
+            .map(|t| t - start.timestamp())
+            .collect::<Vec<_>>(),
+        [0, 5, 305, 2105]
+    );
+
+    // A redelivered outbox event adds no delivery.
+    guild_tests::execute(
+        &app,
+        "UPDATE outbox_events SET status = 'PENDING', available_at = now() \
+         WHERE kind = 'learning.module_completed'",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        guild_tests::count(&app, "SELECT count(*) AS n FROM webhook_deliveries").await,
+        1
+    );
+    assert_eq!(
+        guild_tests::count(
+            &app,
+            "SELECT count(*) AS n FROM webhook_attempts WHERE succeeded"
+        )
+        .await,
+        1
+    );
+    assert_eq!(receiver.received().len(), 4);
+}

@@ -37,6 +37,10 @@ pub const RETRY_DELAYS: &[Duration] = &[
     Duration::hours(14),
 ];
 
+/// How long a claimed delivery is left alone before another worker may attempt it (a worker
+/// that died mid-attempt leaves it due again after this).
+pub const LEASE: Duration = Duration::minutes(2);
+
 guild_kernel::string_enum!(
     /// Where a delivery is.
     DeliveryStatus {
@@ -132,6 +136,14 @@ pub struct Attempt {
     pub succeeded: bool,
 }
 
+/// The job that attempts every due delivery of every tenant (scheduled each minute).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeliverDue {}
+
+impl guild_db::jobs::Job for DeliverDue {
+    const KIND: &'static str = "webhooks.deliver_due";
+}
+
 /// What an attempt got.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -193,13 +205,92 @@ pub async fn create_ping(
             d::endpoint_id.eq(endpoint_id),
             d::event_type.eq(catalog::PING),
             d::payload.eq(serde_json::json!({ "endpoint_id": endpoint_id })),
-            d::next_attempt_at.eq(Some(now)),
+            // The request attempts it at once; the retry job leaves it alone meanwhile.
+            d::next_attempt_at.eq(Some(now + LEASE)),
             d::created_at.eq(now),
         ))
         .returning(DeliveryRow::as_returning())
         .get_result(conn)
         .await?;
     Ok(row.into())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// Queues `data` as an `event_type` message to every enabled endpoint of `tenant` subscribed
+/// to it, once per endpoint and source event (a redelivered event adds nothing); answers the new
+/// deliveries, leased to the caller, which attempts them at once.
+pub async fn fan_out(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    event_type: &str,
+    source_event_id: Uuid,
+    data: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, WebhookError> {
+    let endpoints: Vec<Uuid> = e::table
+        .filter(e::tenant_id.eq(tenant.into_uuid()))
+        .filter(e::enabled)
+        .filter(e::event_types.contains(vec![event_type.to_owned()]))
+        .select(e::id)
+        .order(e::id)
+        .load(conn)
+        .await?;
+    if endpoints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let new_ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
+    let ids: Vec<Id> = guild_db::sql(
+        "INSERT INTO webhook_deliveries \
+             (tenant_id, id, endpoint_id, event_type, source_event_id, payload, next_attempt_at, created_at) \
+         SELECT $1, x.id, x.endpoint_id, $2, $3, $4, $5, $6 \
+           FROM unnest($7::uuid[], $8::uuid[]) AS x (id, endpoint_id) \
+         ON CONFLICT (tenant_id, endpoint_id, source_event_id) WHERE source_event_id IS NOT NULL \
+         DO NOTHING RETURNING id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .bind::<diesel::sql_types::Text, _>(event_type)
+    .bind::<diesel::sql_types::Uuid, _>(source_event_id)
+    .bind::<diesel::sql_types::Jsonb, _>(data)
+    .bind::<diesel::sql_types::Timestamptz, _>(now + LEASE)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&new_ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&endpoints)
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
+}
+
+/// Claims up to `limit` of the tenant's deliveries due at `now` to enabled endpoints, oldest due
+/// first, leasing them for [`LEASE`] (rows another worker holds are skipped).
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Uuid>, WebhookError> {
+    let ids: Vec<Id> = guild_db::sql(
+        "UPDATE webhook_deliveries SET next_attempt_at = $3 \
+          WHERE tenant_id = $1 AND id IN ( \
+                SELECT d.id FROM webhook_deliveries d \
+                  JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id \
+                 WHERE d.tenant_id = $1 AND d.status = 'PENDING' AND d.next_attempt_at <= $2 \
+                   AND e.enabled \
+                 ORDER BY d.next_attempt_at LIMIT $4 \
+                   FOR UPDATE OF d SKIP LOCKED) \
+          RETURNING id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Timestamptz, _>(now + LEASE)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
 }
 
 async fn find(

@@ -21,7 +21,9 @@
 //! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
 //!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
 //!   and COMMENT_REPLY for replies.
-//! - [`webhooks`]: attempts of webhook deliveries, signed and sent through the SSRF guard.
+//! - [`webhooks`]: the catalog's events fanned out to subscribed webhook endpoints, their
+//!   attempts signed and sent through the SSRF guard, and the job that retries due deliveries
+//!   each minute.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -54,5 +56,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     social::register(registry, state);
     suggestions::register(registry, state);
     feed::register(registry, state);
+    webhooks::register(registry, state);
     jobs::register(registry, state);
 }

@@ -1,4 +1,12 @@
-//! Webhook deliveries: sending one attempt of a delivery (the test ping sends its first at once).
+//! Webhook deliveries: the catalog's domain events fanned out to the endpoints subscribed to
+//! them, and the attempts that send them.
+//!
+//! - Each domain event of the catalog (`guild_webhooks::catalog`) becomes one delivery per
+//!   enabled endpoint subscribed to its type, in one transaction, unique per endpoint and outbox
+//!   event (a redelivered event adds nothing); the new deliveries are attempted at once.
+//! - `webhooks.deliver_due`, every minute, attempts every delivery whose retry is due by the
+//!   app clock, in each active tenant (claimed with a lease, so instances running it together
+//!   do not send one twice).
 //!
 //! An attempt reads the delivery and signs its message with every secret that signs at the
 //! clock's `now` (in a tenant transaction), POSTs it through [`AppState::webhooks`] (the SSRF
@@ -6,12 +14,118 @@
 //! transaction open, then records what came back in another, which moves the delivery on
 //! (`guild_webhooks::deliveries::record_attempt`: succeeded, retried later, or failed).
 
-use guild_kernel::TenantId;
-use guild_webhooks::WebhookError;
-use guild_webhooks::deliveries::{self, Outcome};
+use std::time::Duration;
+
+use guild_db::jobs::Schedule;
+use guild_db::outbox::Event;
+use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::{DomainEvent, TenantId};
+use guild_webhooks::deliveries::{self, DeliverDue, Outcome};
+use guild_webhooks::{WebhookError, catalog};
 use uuid::Uuid;
 
 use crate::state::AppState;
+
+/// Deliveries claimed per batch by the retry job.
+const BATCH: i64 = 50;
+
+/// Registers the fan-out of every catalog event, the retry job and its schedule.
+pub fn register(registry: &mut Registry, state: &AppState) {
+    on::<guild_progress::completion::ModuleCompleted>(registry, state, "webhooks_module_completed");
+    on::<guild_progress::certificates::CertificateIssued>(
+        registry,
+        state,
+        "webhooks_certificate_issued",
+    );
+    on::<guild_assessment::events::QuizPassed>(registry, state, "webhooks_quiz_passed");
+    on::<guild_gamification::events::RedemptionApproved>(
+        registry,
+        state,
+        "webhooks_redemption_approved",
+    );
+    on::<guild_gamification::events::RedemptionRejected>(
+        registry,
+        state,
+        "webhooks_redemption_rejected",
+    );
+    on::<guild_social::suggestions::SuggestionStatusChanged>(
+        registry,
+        state,
+        "webhooks_suggestion_status_changed",
+    );
+    let s = state.clone();
+    registry.on_job(move |_, _: DeliverDue| {
+        let state = s.clone();
+        async move {
+            let mut conn = guild_db::connect(&state.db).await?;
+            let tenants = guild_progress::compliance::active_tenants(&mut conn).await?;
+            drop(conn);
+            let mut attempted = 0;
+            for tenant in tenants {
+                attempted += deliver_due(&state, tenant).await?;
+            }
+            Ok(Some(serde_json::json!({ "attempted": attempted })))
+        }
+    });
+    registry.schedule(Schedule::every(
+        "webhooks_deliver_due",
+        Duration::from_secs(60),
+        &DeliverDue::default(),
+    ));
+}
+
+/// Fans the events of `E` out to the endpoints subscribed to their catalog types.
+fn on<E: DomainEvent>(registry: &mut Registry, state: &AppState, name: &'static str) {
+    let s = state.clone();
+    registry.on_event(name, move |event: Event, _: E| {
+        let state = s.clone();
+        async move { fan_out(&state, &event).await }
+    });
+}
+
+async fn fan_out(state: &AppState, event: &Event) -> Result<(), HandlerError> {
+    let Some(tenant) = event.tenant_id else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let source = event.id.into_uuid();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let created = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        let mut created = Vec::new();
+        for kind in catalog::from_source(&event.kind) {
+            let data = catalog::data_of(kind, &event.payload);
+            created.extend(deliveries::fan_out(conn, tenant, kind.name, source, &data, now).await?);
+        }
+        Ok::<_, WebhookError>(created)
+    })
+    .await?;
+    drop(conn);
+    for delivery in created {
+        attempt(state, tenant, delivery).await?;
+    }
+    Ok(())
+}
+
+/// Attempts every delivery of `tenant` due at the clock's `now`; answers how many.
+async fn deliver_due(state: &AppState, tenant: TenantId) -> Result<usize, WebhookError> {
+    let mut attempted = 0;
+    loop {
+        let now = state.clock.now();
+        let mut conn = guild_db::connect(&state.db).await?;
+        let due = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+            deliveries::claim_due(conn, tenant, now, BATCH).await
+        })
+        .await?;
+        drop(conn);
+        for delivery in &due {
+            attempt(state, tenant, *delivery).await?;
+        }
+        attempted += due.len();
+        if (due.len() as i64) < BATCH {
+            return Ok(attempted);
+        }
+    }
+}
 
 /// Makes one attempt of a `PENDING` delivery to an enabled endpoint; nothing otherwise.
 pub(crate) async fn attempt(
