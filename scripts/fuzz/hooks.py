@@ -69,6 +69,8 @@ STATE_RULES = {
         "validation_failed:url_not_allowed",
         "validation_failed:unknown_event_type",
     },
+    # A replay window ends after it starts, at most 7 days later.
+    "POST /v1/webhooks/endpoints/{endpoint_id}/replay-failed": {"validation_failed:invalid_window"},
     # Mentions name active members of the tenant.
     "POST /v1/discussions": {"validation_failed:member_not_found"},
     "POST /v1/discussions/{discussion_id}/posts": {"validation_failed:member_not_found"},

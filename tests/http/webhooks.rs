@@ -526,3 +526,101 @@ async fn a_receiver_that_fails_then_recovers_gets_each_event_once_on_the_backoff
     );
     assert_eq!(receiver.received().len(), 4);
 }
+
+#[actix_web::test]
+async fn replay_sends_a_delivery_again_and_replay_failed_sends_a_window_s_failed_ones() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+    let base = format!("/v1/webhooks/endpoints/{endpoint}");
+
+    receiver.answer(500);
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        let ping = app.post(&format!("{base}/ping"), &owner, json!({})).await;
+        assert_eq!(ping.json["status"], "PENDING", "{}", ping.text);
+        failed.push(s(&ping.json["id"]));
+    }
+    // As if every attempt of the schedule had failed.
+    guild_tests::execute(
+        &app,
+        "UPDATE webhook_deliveries SET status = 'FAILED', next_attempt_at = NULL, attempt_count = 11",
+    )
+    .await;
+    receiver.answer(200);
+
+    let replayed = app
+        .post(
+            &format!("{base}/deliveries/{}/replay", failed[0]),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text);
+    assert_eq!(replayed.json["status"], "SUCCEEDED");
+    assert_eq!(replayed.json["attempts"].as_array().map(Vec::len), Some(2));
+    let got = receiver.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(
+        got[3].header("webhook-id"),
+        Some(failed[0].as_str()),
+        "the same message"
+    );
+    verify(&secret, &got[3], None).expect("standardwebhooks verifies the replay");
+
+    // A window that holds none of them replays nothing; the one that does, the other two.
+    let window = |since: chrono::DateTime<Utc>, until: chrono::DateTime<Utc>| json!({ "since": since.to_rfc3339(), "until": until.to_rfc3339() });
+    let now = Utc::now();
+    let none = app
+        .post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::days(3), now - Duration::days(2)),
+        )
+        .await;
+    assert_eq!(none.json["replayed"], 0, "{}", none.text);
+    let some = app
+        .post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::hours(1), now + Duration::hours(1)),
+        )
+        .await;
+    assert_eq!(some.json["replayed"], 2, "{}", some.text);
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 6);
+    let resent: std::collections::BTreeSet<_> = got[4..]
+        .iter()
+        .filter_map(|r| r.header("webhook-id"))
+        .collect();
+    assert_eq!(
+        resent,
+        failed[1..].iter().map(String::as_str).collect(),
+        "the two failed ones"
+    );
+    assert_problem(
+        &app.post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::days(8), now),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    let stranger = app.owner("globex").await;
+    assert_problem(
+        &app.post(
+            &format!("{base}/deliveries/{}/replay", failed[0]),
+            &stranger,
+            json!({}),
+        )
+        .await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+}

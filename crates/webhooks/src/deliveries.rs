@@ -486,3 +486,102 @@ pub async fn get(
         .await?;
     Ok((delivery, attempts))
 }
+
+/// The longest window of [`replay_failed`].
+pub const MAX_REPLAY_WINDOW: Duration = Duration::days(7);
+
+/// The most deliveries one [`replay_failed`] sends again.
+pub const MAX_REPLAYED: i64 = 1000;
+
+/// Makes a delivery of an enabled endpoint `PENDING` again with a fresh schedule (its attempts
+/// stay in the log, its `webhook-id` stays), leased to the caller, which attempts it at once.
+pub async fn replay(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    endpoint_id: Uuid,
+    delivery_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Delivery, WebhookError> {
+    require(actor)?;
+    let endpoint = endpoints::find(conn, actor.tenant_id, endpoint_id, false).await?;
+    let delivery = find(conn, actor.tenant_id, delivery_id, true).await?;
+    if delivery.endpoint_id != endpoint_id {
+        return Err(WebhookError::NotFound("webhook_delivery_not_found"));
+    }
+    if !endpoint.enabled {
+        return Err(WebhookError::EndpointDisabled);
+    }
+    let row = diesel::update(d::table)
+        .filter(d::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(d::id.eq(delivery_id))
+        .set((
+            d::status.eq(DeliveryStatus::Pending.as_str()),
+            d::attempt_count.eq(0),
+            d::next_attempt_at.eq(Some(now + LEASE)),
+        ))
+        .returning(DeliveryRow::as_returning())
+        .get_result(conn)
+        .await?;
+    guild_db::audit::record(
+        conn,
+        actor,
+        "WEBHOOK_DELIVERY_REPLAYED",
+        "webhook_delivery",
+        Some(delivery_id.to_string()),
+        serde_json::json!({ "endpoint_id": endpoint_id }),
+    )
+    .await?;
+    Ok(row.into())
+}
+
+/// Makes the endpoint's `FAILED` deliveries created in `[since, until)` (a window of at most
+/// [`MAX_REPLAY_WINDOW`]) `PENDING` again with a fresh schedule, due at once, oldest first and
+/// at most [`MAX_REPLAYED`]; answers how many. The retry job sends them.
+pub async fn replay_failed(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    endpoint_id: Uuid,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<usize, WebhookError> {
+    require(actor)?;
+    if until <= since || until - since > MAX_REPLAY_WINDOW {
+        return Err(WebhookError::invalid(
+            "until",
+            "invalid_window",
+            "after `since`, at most 7 days later",
+        ));
+    }
+    let endpoint = endpoints::find(conn, actor.tenant_id, endpoint_id, false).await?;
+    if !endpoint.enabled {
+        return Err(WebhookError::EndpointDisabled);
+    }
+    let ids: Vec<Id> = guild_db::sql(
+        "UPDATE webhook_deliveries SET status = 'PENDING', attempt_count = 0, next_attempt_at = $5 \
+          WHERE tenant_id = $1 AND id IN ( \
+                SELECT id FROM webhook_deliveries \
+                 WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'FAILED' \
+                   AND created_at >= $3 AND created_at < $4 \
+                 ORDER BY created_at, id LIMIT $6 FOR UPDATE) \
+          RETURNING id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(actor.tenant_id.into_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(endpoint_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .bind::<diesel::sql_types::Timestamptz, _>(until)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<diesel::sql_types::BigInt, _>(MAX_REPLAYED)
+    .load(conn)
+    .await?;
+    guild_db::audit::record(
+        conn,
+        actor,
+        "WEBHOOK_DELIVERIES_REPLAYED",
+        "webhook_endpoint",
+        Some(endpoint_id.to_string()),
+        serde_json::json!({ "since": since, "until": until, "replayed": ids.len() }),
+    )
+    .await?;
+    Ok(ids.len())
+}

@@ -37,7 +37,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(rotate_webhook_secret)
             .service(send_webhook_ping)
             .service(list_webhook_deliveries)
-            .service(get_webhook_delivery),
+            .service(get_webhook_delivery)
+            .service(replay_webhook_delivery)
+            .service(replay_failed_webhook_deliveries),
     );
 }
 
@@ -240,6 +242,24 @@ impl WebhookDeliveryDto {
             attempts: attempts.map(|a| a.into_iter().map(WebhookAttemptDto::from).collect()),
         }
     }
+}
+
+/// A window of failed deliveries to send again.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "since": "2026-12-10T00:00:00Z", "until": "2026-12-11T00:00:00Z" }))]
+pub(crate) struct ReplayFailed {
+    /// Deliveries created at or after this time…
+    since: DateTime<Utc>,
+    /// …and before this one, at most 7 days later.
+    until: DateTime<Utc>,
+}
+
+/// How many deliveries were queued again.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReplayedDto {
+    /// `FAILED` deliveries made `PENDING` again (at most 1000), sent within a minute.
+    replayed: usize,
 }
 
 /// Which deliveries, a page at a time.
@@ -519,4 +539,54 @@ pub(crate) async fn get_webhook_delivery(
         .write(async |conn| deliveries::get(conn, &ctx.actor, endpoint, delivery).await)
         .await?;
     Ok(web::Json(WebhookDeliveryDto::of(found, Some(attempts))))
+}
+
+/// Replay a webhook delivery.
+///
+/// MANAGE_WEBHOOKS holders: the delivery (whatever its status) is sent again at once with the
+/// same `webhook-id` and a fresh retry schedule; its earlier attempts stay in the log. 409
+/// `webhook_endpoint_disabled` for a disabled endpoint.
+#[utoipa::path(tag = "webhooks",
+    params(("endpoint_id" = Uuid, Path, description = "The endpoint"),
+        ("delivery_id" = Uuid, Path, description = "The delivery")),
+    responses((status = 200, body = WebhookDeliveryDto, description = "The delivery with its new attempt"), AuthErrors, NotFound, Conflict))]
+#[post("/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/replay")]
+pub(crate) async fn replay_webhook_delivery(
+    ctx: Ctx<Permitted>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<WebhookDeliveryDto>, ApiError> {
+    let (endpoint, delivery) = path.into_inner();
+    ctx.write(async |conn| deliveries::replay(conn, &ctx.actor, endpoint, delivery, ctx.now).await)
+        .await?;
+    crate::reactions::webhooks::attempt(&ctx.state, ctx.actor.tenant_id, delivery).await?;
+    let (found, attempts) = ctx
+        .write(async |conn| deliveries::get(conn, &ctx.actor, endpoint, delivery).await)
+        .await?;
+    Ok(web::Json(WebhookDeliveryDto::of(found, Some(attempts))))
+}
+
+/// Replay a webhook endpoint's failed deliveries of a time window.
+///
+/// MANAGE_WEBHOOKS holders: every `FAILED` delivery created in `[since, until)` (a window of at
+/// most 7 days: 422 `validation_failed` with `invalid_window` otherwise), oldest first and at
+/// most 1000, becomes `PENDING` again with a fresh schedule; the worker sends them within a
+/// minute. 409 `webhook_endpoint_disabled` for a disabled endpoint.
+#[utoipa::path(tag = "webhooks",
+    params(("endpoint_id" = Uuid, Path, description = "The endpoint")),
+    request_body = ReplayFailed,
+    responses((status = 200, body = ReplayedDto, description = "Queued again"), AuthErrors, InputErrors, NotFound, Conflict))]
+#[post("/webhooks/endpoints/{endpoint_id}/replay-failed")]
+pub(crate) async fn replay_failed_webhook_deliveries(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+    body: ValidJson<ReplayFailed>,
+) -> Result<web::Json<ReplayedDto>, ApiError> {
+    let endpoint = path.into_inner();
+    let b = body.into_inner();
+    let replayed = ctx
+        .write(async |conn| {
+            deliveries::replay_failed(conn, &ctx.actor, endpoint, b.since, b.until, ctx.now).await
+        })
+        .await?;
+    Ok(web::Json(ReplayedDto { replayed }))
 }
