@@ -624,3 +624,76 @@ async fn replay_sends_a_delivery_again_and_replay_failed_sends_a_window_s_failed
         "webhook_endpoint_not_found",
     );
 }
+
+#[actix_web::test]
+async fn an_endpoint_whose_deliveries_keep_failing_is_disabled_and_its_admins_are_emailed() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let ada = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, _) = create(&app, &ada, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+    let base = format!("/v1/webhooks/endpoints/{endpoint}");
+    receiver.answer(500);
+    for _ in 0..5 {
+        let ping = app.post(&format!("{base}/ping"), &owner, json!({})).await;
+        assert_eq!(ping.json["status"], "PENDING", "{}", ping.text);
+    }
+    // Each has one attempt left, due now: four fail for good, and the endpoint stays enabled.
+    let last_attempt = |n: usize| {
+        format!(
+            "UPDATE webhook_deliveries SET attempt_count = 10, next_attempt_at = now() - interval '1 second' \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'PENDING' \
+                          AND attempt_count < 10 ORDER BY id LIMIT {n})"
+        )
+    };
+    guild_tests::execute(&app, &last_attempt(4)).await;
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = app.get(&base, &ada).await;
+    assert_eq!(got.json["enabled"], true, "{}", got.text);
+    assert_eq!(got.json["consecutive_failures"], 4);
+    // The fifth in a row disables it.
+    guild_tests::execute(&app, &last_attempt(1)).await;
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = app.get(&base, &ada).await;
+    assert_eq!(got.json["enabled"], false, "{}", got.text);
+    assert_eq!(got.json["disabled_reason"], "FAILING");
+    assert_eq!(
+        guild_tests::count(
+            &app,
+            "SELECT count(*) AS n FROM notifications WHERE kind = 'WEBHOOK_DISABLED'"
+        )
+        .await,
+        2,
+        "the owner and the admin, not the employee"
+    );
+    for to in ["owner@acme.example.com", "ada@acme.example.com"] {
+        let mail = app
+            .mail
+            .last_to(to)
+            .unwrap_or_else(|| panic!("an email to {to}"));
+        assert!(mail.text.contains(&receiver.url("/guild")), "{}", mail.text);
+    }
+    assert!(
+        app.mail
+            .last_to("ann@acme.example.com")
+            .is_none_or(|m| !m.text.contains("webhook"))
+    );
+    assert_problem(
+        &app.post(&format!("{base}/ping"), &ada, json!({})).await,
+        409,
+        "webhook_endpoint_disabled",
+    );
+    // Enabled again, it forgets its failures.
+    let etag = got.header("etag").unwrap_or_default().to_owned();
+    let on = app
+        .patch(&base, &ada, json!({ "enabled": true }))
+        .if_match(&etag)
+        .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    assert_eq!(on.json["consecutive_failures"], 0);
+    assert!(on.json["disabled_reason"].is_null());
+}

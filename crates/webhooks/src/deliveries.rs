@@ -136,6 +136,27 @@ pub struct Attempt {
     pub succeeded: bool,
 }
 
+/// Deliveries in a row that ran out of attempts (each about three days of failures) after which
+/// the worker disables their endpoint.
+pub const DISABLE_AFTER_FAILED: i32 = 5;
+
+/// An endpoint was disabled for failing: its tenant's admins are told (WEBHOOK_DISABLED).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointDisabled {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The endpoint.
+    pub endpoint_id: Uuid,
+    /// Its URL.
+    pub url: String,
+    /// Failed deliveries in a row.
+    pub failed_deliveries: i32,
+}
+
+impl guild_kernel::DomainEvent for EndpointDisabled {
+    const KIND: &'static str = "webhooks.endpoint_disabled";
+}
+
 /// The job that attempts every due delivery of every tenant (scheduled each minute).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeliverDue {}
@@ -343,7 +364,8 @@ pub async fn prepare(
 
 /// Records an attempt of a `PENDING` delivery and moves it on: `SUCCEEDED` on a 2xx (the
 /// endpoint's failure count back to 0), else its next attempt by [`RETRY_DELAYS`], or `FAILED`
-/// after the last (the endpoint's failure count up by one). `None` when the delivery is no longer
+/// after the last (the endpoint's failure count up by one; at [`DISABLE_AFTER_FAILED`] the
+/// endpoint is disabled as `FAILING` and [`EndpointDisabled`] published, in this transaction). `None` when the delivery is no longer
 /// pending (another worker recorded it first).
 pub async fn record_attempt(
     conn: &mut AsyncPgConnection,
@@ -409,12 +431,38 @@ pub async fn record_attempt(
                 .await?;
         }
         DeliveryStatus::Failed => {
-            diesel::update(e::table)
+            let (dead, enabled, url, revision): (i32, bool, String, i32) = diesel::update(e::table)
                 .filter(e::tenant_id.eq(t))
                 .filter(e::id.eq(delivery.endpoint_id))
                 .set(e::consecutive_dead.eq(e::consecutive_dead + 1))
-                .execute(conn)
+                .returning((e::consecutive_dead, e::enabled, e::url, e::revision))
+                .get_result(conn)
                 .await?;
+            if enabled && dead >= DISABLE_AFTER_FAILED {
+                diesel::update(e::table)
+                    .filter(e::tenant_id.eq(t))
+                    .filter(e::id.eq(delivery.endpoint_id))
+                    .set((
+                        e::enabled.eq(false),
+                        e::disabled_reason.eq(Some("FAILING")),
+                        e::disabled_at.eq(Some(now)),
+                        e::revision.eq(revision + 1),
+                        e::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                guild_db::outbox::publish(
+                    conn,
+                    Some(tenant),
+                    &EndpointDisabled {
+                        tenant_id: t,
+                        endpoint_id: delivery.endpoint_id,
+                        url,
+                        failed_deliveries: dead,
+                    },
+                )
+                .await?;
+            }
         }
         DeliveryStatus::Pending => {}
     }
@@ -584,4 +632,25 @@ pub async fn replay_failed(
     )
     .await?;
     Ok(ids.len())
+}
+
+/// The active members who hear that an endpoint was disabled: ADMIN and above, and holders of an
+/// unscoped MANAGE_WEBHOOKS grant.
+pub async fn admins(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+) -> Result<Vec<Uuid>, WebhookError> {
+    let ids: Vec<Id> = guild_db::sql(
+        "SELECT m.user_id AS id FROM memberships m \
+          WHERE m.tenant_id = $1 AND m.status = 'ACTIVE' \
+            AND (m.role IN ('OWNER', 'SUPER_ADMIN', 'ADMIN') \
+                 OR EXISTS (SELECT 1 FROM user_permissions p \
+                             WHERE p.tenant_id = m.tenant_id AND p.user_id = m.user_id \
+                               AND p.permission = 'MANAGE_WEBHOOKS' AND p.scope = '{}'::jsonb)) \
+          ORDER BY m.user_id LIMIT 1000",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
 }

@@ -7,6 +7,9 @@
 //! - `webhooks.deliver_due`, every minute, attempts every delivery whose retry is due by the
 //!   app clock, in each active tenant (claimed with a lease, so instances running it together
 //!   do not send one twice).
+//! - `webhooks.endpoint_disabled` (an endpoint whose deliveries kept failing was disabled):
+//!   WEBHOOK_DISABLED to the tenant's admins (ADMIN and above, MANAGE_WEBHOOKS holders), once per
+//!   disabling, emailed through the notification email path.
 //!
 //! An attempt reads the delivery and signs its message with every secret that signs at the
 //! clock's `now` (in a tenant transaction), POSTs it through [`AppState::webhooks`] (the SSRF
@@ -19,8 +22,11 @@ use std::time::Duration;
 use guild_db::jobs::Schedule;
 use guild_db::outbox::Event;
 use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::UserId;
 use guild_kernel::{DomainEvent, TenantId};
-use guild_webhooks::deliveries::{self, DeliverDue, Outcome};
+use guild_notifications::inbox::Broadcast;
+use guild_notifications::{EntityKind, NotificationType};
+use guild_webhooks::deliveries::{self, DeliverDue, EndpointDisabled, Outcome};
 use guild_webhooks::{WebhookError, catalog};
 use uuid::Uuid;
 
@@ -52,6 +58,14 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         registry,
         state,
         "webhooks_suggestion_status_changed",
+    );
+    let s = state.clone();
+    registry.on_event(
+        "notify_webhook_disabled",
+        move |event: Event, e: EndpointDisabled| {
+            let state = s.clone();
+            async move { disabled(&state, &event, e).await }
+        },
     );
     let s = state.clone();
     registry.on_job(move |_, _: DeliverDue| {
@@ -102,6 +116,55 @@ async fn fan_out(state: &AppState, event: &Event) -> Result<(), HandlerError> {
     drop(conn);
     for delivery in created {
         attempt(state, tenant, delivery).await?;
+    }
+    Ok(())
+}
+
+/// What telling the admins may fail with.
+#[derive(Debug, thiserror::Error)]
+enum DisabledError {
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    #[error(transparent)]
+    Notify(#[from] super::notifications::NotifyError),
+    #[error(transparent)]
+    Db(#[from] guild_db::DbError),
+}
+
+/// Tells the tenant's admins that an endpoint was disabled for failing.
+async fn disabled(
+    state: &AppState,
+    event: &Event,
+    e: EndpointDisabled,
+) -> Result<(), HandlerError> {
+    let tenant = TenantId(e.tenant_id);
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let events = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        let admins: Vec<UserId> = deliveries::admins(conn, tenant)
+            .await?
+            .into_iter()
+            .map(UserId)
+            .collect();
+        let note = Broadcast {
+            kind: NotificationType::WebhookDisabled,
+            title: "A webhook endpoint was disabled".to_owned(),
+            body: format!(
+                "{} failed {} deliveries in a row (each retried for about three days) and was disabled. Fix the receiver, then enable it again and replay its failed deliveries.",
+                e.url, e.failed_deliveries
+            ),
+            entity: Some((EntityKind::WebhookEndpoint, e.endpoint_id)),
+            dedup_key: format!("webhook_disabled:{}", event.id.into_uuid()),
+            data: serde_json::Value::Null,
+        };
+        Ok::<_, DisabledError>(
+            super::notifications::write_many(conn, tenant, &admins, &note, now).await?,
+        )
+    })
+    .await?;
+    drop(conn);
+    for (user, stream_event) in &events {
+        crate::routes::stream::publish(state, tenant, *user, stream_event).await;
     }
     Ok(())
 }
