@@ -57,6 +57,20 @@ def _negative_query(case):
 # problem code, or `validation_failed:<field error code>` when every field error of a
 # `validation_failed` has one of the listed codes.
 STATE_RULES = {
+    # A webhook URL must pass the SSRF guard (https on the default port, no private IP literal,
+    # no credentials); event types name the catalog's.
+    "POST /v1/webhooks/endpoints": {
+        "validation_failed:invalid_url",
+        "validation_failed:url_not_allowed",
+        "validation_failed:unknown_event_type",
+    },
+    "PATCH /v1/webhooks/endpoints/{endpoint_id}": {
+        "validation_failed:invalid_url",
+        "validation_failed:url_not_allowed",
+        "validation_failed:unknown_event_type",
+    },
+    # A replay window ends after it starts, at most 7 days later.
+    "POST /v1/webhooks/endpoints/{endpoint_id}/replay-failed": {"validation_failed:invalid_window"},
     # Mentions name active members of the tenant.
     "POST /v1/discussions": {"validation_failed:member_not_found"},
     "POST /v1/discussions/{discussion_id}/posts": {"validation_failed:member_not_found"},

@@ -30,3 +30,4 @@ mod resilience;
 mod security;
 mod shutdown;
 mod suggestions;
+mod webhooks;

@@ -342,6 +342,8 @@ const OPERATION_VERBS: &[&str] = &[
     "change",
     "set",
     "add",
+    "rotate",
+    "replay",
     "remove",
     "deactivate",
     "reactivate",

@@ -17,6 +17,7 @@ use guild_testkit::TestDb;
 mod app;
 mod fixtures;
 pub mod sse;
+pub mod webhooks;
 
 pub use app::{IntoRequest, Request, TestApp};
 pub use fixtures::{fields, id};

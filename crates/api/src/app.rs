@@ -26,7 +26,7 @@ use crate::routes::{
     V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
     discussions, email, feed, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, paths, presence, progress, quizzes,
-    redemptions, rewards, stream, suggestions, tenants, xp,
+    redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -81,7 +81,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(discussions::configure)
         .configure(announcements::configure)
         .configure(suggestions::configure)
-        .configure(feed::configure);
+        .configure(feed::configure)
+        .configure(webhooks::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

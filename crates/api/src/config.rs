@@ -75,6 +75,11 @@ pub struct Config {
     /// required in production (32+ bytes). Without it a random key is made at start, so links
     /// in emails sent before a restart stop working.
     pub unsubscribe_secret: Option<String>,
+    /// `GUILD_ENCRYPTION_KEYS`: the keys that seal secrets at rest (webhook signing secrets),
+    /// `kid1:base64key,kid2:base64key` (32 bytes each); the first seals, all open, so a new key
+    /// goes first and the old ones stay until nothing sealed with them is left. Without it a
+    /// fixed development key is used, which protects nothing (a loud warning in production).
+    pub encryption_keys: Option<guild_kernel::sealed::Keyring>,
     /// `GUILD_API_URL`: the API's public base URL (default `http://localhost:<port>`), for links
     /// the API hands out (certificate verification, local-storage URLs).
     pub api_url: String,
@@ -386,6 +391,18 @@ impl Config {
             ),
             _ => {}
         }
+        let encryption_keys = match r.raw("GUILD_ENCRYPTION_KEYS") {
+            Some(spec) => match guild_kernel::sealed::Keyring::parse(spec) {
+                Ok(keys) => Some(keys),
+                Err(e) => {
+                    r.errors.push(format!(
+                        "GUILD_ENCRYPTION_KEYS: {e} (expected kid1:base64key,kid2:base64key with 32-byte keys, e.g. `k1:$(openssl rand -base64 32)`)"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         let access_ttl =
             Duration::from_secs(r.number("GUILD_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400));
         let actor_cache = Duration::from_secs(r.number("GUILD_ACTOR_CACHE_SECS", 30, 0, 30));
@@ -469,6 +486,7 @@ impl Config {
             mail_from,
             public_url,
             unsubscribe_secret,
+            encryption_keys,
             api_url,
             blobs,
             invite_caps,

@@ -80,6 +80,7 @@ cursor-paginated with `limit` and `cursor`, returning `{data, next_cursor}`.",
         (name = "announcements", description = "Announcements to the tenant, to groups or to a module's learners: notified in-app and by email, pinned until a date, read receipts, emoji reactions."),
         (name = "suggestions", description = "Knowledge suggestions: ideas members propose (optionally anonymous, the author then named by no response), vote for once each and discuss in threaded comments; sorted by top, new or trending; approved, rejected or converted into a DRAFT module by MANAGE_SUGGESTIONS holders; emoji reactions; the popularity threshold."),
         (name = "api-keys", description = "Keys for integrators."),
+        (name = "webhooks", description = "Signed webhooks (Standard Webhooks): endpoints for the catalog's event types, their `whsec_` secrets (shown once, rotated with an overlap in which both sign), the delivery log with every attempt, replays and test pings. Messages are POSTed through the SSRF guard; each event type's payload is described in this document's `webhooks` section."),
         (name = "audit", description = "The audit log."),
         (name = "ops", description = "Liveness, readiness and metrics, for orchestrators and monitoring.")
     ),
@@ -288,6 +289,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "upload_quota_exceeded",
     "uri_too_long",
     "validation_failed",
+    "webhook_delivery_not_found",
+    "webhook_endpoint_disabled",
+    "webhook_endpoint_limit_reached",
+    "webhook_endpoint_not_found",
 ];
 
 /// The media type of problem bodies, as the spec names it.

@@ -72,6 +72,11 @@ pub struct AppState {
     /// Fetches link previews of feed posts through the SSRF guard; `None` when previews are
     /// off (`GUILD_LINK_PREVIEWS=false`, and in tests unless one sets it): posts then have none.
     pub previewer: Option<Arc<dyn guild_kernel::ports::LinkPreviewer>>,
+    /// Posts webhook messages through the SSRF guard and checks endpoint URLs with it (tests
+    /// set one `allowing_loopback_for_tests`).
+    pub webhooks: Arc<dyn guild_kernel::ports::WebhookSender>,
+    /// Seals and opens secrets at rest (`GUILD_ENCRYPTION_KEYS`; the development key without it).
+    pub keyring: Arc<guild_kernel::sealed::Keyring>,
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
     /// they do not hold the server until its shutdown timeout.
     pub stopping: CancellationToken,
@@ -196,6 +201,10 @@ impl AppState {
             streams_per_member: 5,
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
             previewer: None,
+            webhooks: Arc::new(webhook_sender(
+                guild_integrations::fetch::FetchPolicy::default(),
+            )),
+            keyring: Arc::new(guild_kernel::sealed::Keyring::development()),
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
         }
@@ -216,6 +225,16 @@ impl AppState {
         self.local_blobs = Some(store);
         self
     }
+}
+
+/// The SSRF-guarded sender of webhook messages: [`FetchPolicy`](guild_integrations::fetch::FetchPolicy)
+/// `policy` with a 10 s limit per request.
+pub fn webhook_sender(
+    mut policy: guild_integrations::fetch::FetchPolicy,
+) -> guild_integrations::fetch::SafeFetcher {
+    policy.timeout = Duration::from_secs(10);
+    // Building a client fails only when TLS cannot start at all: then nothing can be sent.
+    guild_integrations::fetch::SafeFetcher::new(policy).expect("an HTTP client")
 }
 
 impl std::fmt::Debug for AppState {

@@ -1146,6 +1146,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_attempts (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        response_excerpt -> Text,
+        error -> Nullable<Text>,
+        succeeded -> Bool,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_type -> Text,
+        source_event_id -> Nullable<Uuid>,
+        payload -> Jsonb,
+        status -> Text,
+        attempt_count -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamptz>,
+        secret_sealed -> Text,
+        previous_secret_sealed -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        consecutive_dead -> Int4,
+        revision -> Int4,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     xp_period_totals (tenant_id, period, period_start, user_id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
@@ -1257,6 +1309,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_pinned_modules,
     user_xp_balances,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
     xp_period_totals,
     xp_transactions,
 );

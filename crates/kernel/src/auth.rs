@@ -94,6 +94,8 @@ crate::string_enum!(
         ViewManagerDashboard => "VIEW_MANAGER_DASHBOARD",
         /// Review knowledge suggestions.
         ManageSuggestions => "MANAGE_SUGGESTIONS",
+        /// Manage the tenant's webhook endpoints, their secrets and deliveries.
+        ManageWebhooks => "MANAGE_WEBHOOKS",
     }
 );
 
@@ -123,6 +125,7 @@ impl TenantRole {
                 ManageRewards,
                 ViewManagerDashboard,
                 ManageSuggestions,
+                ManageWebhooks,
             ],
             Self::Hr => &[
                 ViewAllProgress,
@@ -518,7 +521,7 @@ mod tests {
                 Some(serde_json::json!(p.as_str()))
             );
         }
-        assert_eq!(Permission::ALL.len(), 14);
+        assert_eq!(Permission::ALL.len(), 15);
         assert_eq!(
             "SUPER_ADMIN".parse::<TenantRole>(),
             Ok(TenantRole::SuperAdmin)

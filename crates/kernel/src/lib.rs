@@ -1,7 +1,8 @@
 //! Guild's shared vocabulary, depended on by every other crate.
 //!
 //! It stays tiny and rarely edited: typed ids, the [`ErrorCode`] trait that lets the API render any
-//! domain error, the [`Clock`], cursor pagination and the [`DomainEvent`] trait for the outbox.
+//! domain error, the [`Clock`], cursor pagination, the [`DomainEvent`] trait for the outbox and the keyring that seals secrets
+//! at rest ([`sealed`]).
 //! Nothing here knows about HTTP, SQL or any external service.
 
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod ids;
 pub mod links;
 pub mod page;
 pub mod ports;
+pub mod sealed;
 
 pub use auth::{
     Actor, Denied, GlobalRole, Grant, GrantScope, MembershipStatus, Permission, Target, TenantRole,

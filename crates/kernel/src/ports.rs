@@ -525,3 +525,30 @@ pub trait LinkPreviewer: Send + Sync + std::fmt::Debug {
     /// The preview of `url` (an absolute `https` URL).
     fn preview<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<LinkPreview, FetchError>>;
 }
+
+/// What a webhook endpoint answered: its status and the start of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// At most the first kilobyte of the body (lossy UTF-8).
+    pub excerpt: String,
+}
+
+/// Posts signed webhook messages through the same guard against server-side request forgery as
+/// [`LinkPreviewer`]: `https` only, every resolved address public (the address connected to),
+/// no redirects followed (a redirect is an answer like any other), within a time limit and a
+/// cap on the body read.
+pub trait WebhookSender: Send + Sync + std::fmt::Debug {
+    /// Whether `url` may be an endpoint, without connecting: `https` on its default port, no
+    /// credentials, an IP literal only if public. (Names are checked when they resolve.)
+    fn check_url(&self, url: &str) -> Result<(), FetchError>;
+
+    /// POSTs `body` (JSON) to `url` with `headers`; any answer is `Ok`, whatever its status.
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: &'a [(String, String)],
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<WebhookResponse, FetchError>>;
+}

@@ -23,6 +23,9 @@
 //!   and COMMENT_REPLY for replies.
 //! - [`paths`]: learning paths assigned (PATH_ASSIGNED to the groups' members) and completed
 //!   (PATH_COMPLETED to the member, PATH_COMPLETED XP).
+//! - [`webhooks`]: the catalog's events fanned out to subscribed webhook endpoints, their
+//!   attempts signed and sent through the SSRF guard, and the job that retries due deliveries
+//!   each minute.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -43,6 +46,7 @@ pub mod notifications;
 pub mod paths;
 pub mod social;
 pub mod suggestions;
+pub mod webhooks;
 
 /// Registers every event handler, job and schedule this binary runs.
 pub fn register_all(registry: &mut Registry, state: &AppState) {
@@ -56,5 +60,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     suggestions::register(registry, state);
     paths::register(registry, state);
     feed::register(registry, state);
+    webhooks::register(registry, state);
     jobs::register(registry, state);
 }

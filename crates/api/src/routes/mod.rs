@@ -42,6 +42,7 @@ pub mod stream;
 pub mod suggestions;
 pub mod tenants;
 pub mod versions;
+pub mod webhooks;
 pub mod xp;
 
 /// The versioned API's prefix.

@@ -9,6 +9,10 @@
 //! each request has a time limit and each body a size limit. The page's image is downloaded the
 //! same way and must sniff as PNG, JPEG, GIF or WebP.
 //!
+//! It also implements the kernel's [`WebhookSender`]: a webhook is POSTed with the same checks
+//! (URL, then every resolved address), never following a redirect, and only the first
+//! [`WEBHOOK_EXCERPT_BYTES`] of the answer are read.
+//!
 //! The test switch ([`FetchPolicy::allowing_loopback_for_tests`]) lets plain `http` reach
 //! loopback addresses (an `https` URL to one is fetched over plain http), so tests serve pages
 //! from a local listener; every other private address stays refused with it on.
@@ -21,8 +25,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use guild_kernel::ports::{BoxFuture, FetchError, FetchedImage, LinkPreview, LinkPreviewer};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use guild_kernel::ports::{
+    BoxFuture, FetchError, FetchedImage, LinkPreview, LinkPreviewer, WebhookResponse, WebhookSender,
+};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, USER_AGENT};
 use reqwest::{Url, redirect};
 
 use crate::IntegrationError;
@@ -272,6 +278,68 @@ impl SafeFetcher {
 impl LinkPreviewer for SafeFetcher {
     fn preview<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<LinkPreview, FetchError>> {
         Box::pin(self.fetch_preview(url))
+    }
+}
+
+/// How much of a webhook endpoint's answer is read and kept.
+pub const WEBHOOK_EXCERPT_BYTES: usize = 1024;
+
+impl SafeFetcher {
+    async fn post_webhook(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<WebhookResponse, FetchError> {
+        let url = Url::parse(url).map_err(|_| FetchError::Refused("not a URL".to_owned()))?;
+        let target = self.check(&url)?;
+        let mut request = self
+            .client
+            .post(target)
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                USER_AGENT,
+                concat!("GuildWebhooks/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let mut response = request.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let mut excerpt = Vec::new();
+        while excerpt.len() < WEBHOOK_EXCERPT_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = WEBHOOK_EXCERPT_BYTES - excerpt.len();
+                    excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                // The status is the answer; a body cut short still leaves it.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let mut excerpt = String::from_utf8_lossy(&excerpt).into_owned();
+        // Lossy decoding may grow a cut character; keep within the limit on a boundary.
+        while excerpt.len() > WEBHOOK_EXCERPT_BYTES {
+            excerpt.pop();
+        }
+        Ok(WebhookResponse { status, excerpt })
+    }
+}
+
+impl WebhookSender for SafeFetcher {
+    fn check_url(&self, url: &str) -> Result<(), FetchError> {
+        let parsed = Url::parse(url).map_err(|_| FetchError::Refused("not a URL".to_owned()))?;
+        self.check(&parsed).map(|_| ())
+    }
+
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: &'a [(String, String)],
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<WebhookResponse, FetchError>> {
+        Box::pin(self.post_webhook(url, headers, body))
     }
 }
 

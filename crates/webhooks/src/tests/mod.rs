@@ -1,0 +1,3 @@
+//! Domain tests of webhooks on a real database.
+
+mod endpoints;

@@ -1,0 +1,699 @@
+//! Webhooks over HTTP: endpoints managed by MANAGE_WEBHOOKS holders only (an API key only with
+//! that permission, another tenant's endpoint 404), the secret shown once, URLs checked by the
+//! SSRF guard, test pings signed so that the `standardwebhooks` package from PyPI verifies them
+//! (both secrets during a rotation's overlap, only the new one after), and the delivery log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use guild_integrations::fetch::FetchPolicy;
+use guild_kernel::{Clock, ManualClock};
+use guild_tests::webhooks::{WebhookReceiver, verify};
+use guild_tests::{TestApp, assert_problem, id};
+use serde_json::{Value, json};
+
+/// An app whose webhook sender may reach loopback (the receiver), with a manual clock at the
+/// real time (the `standardwebhooks` library compares the timestamp with its own clock).
+async fn app_with_loopback(clock: Option<Arc<ManualClock>>) -> TestApp {
+    TestApp::with(|state| {
+        state.webhooks = Arc::new(guild_api::state::webhook_sender(
+            FetchPolicy::default()
+                .allowing_loopback_for_tests()
+                .with_host("internal.example", vec![IpAddr::from([10, 0, 0, 5])]),
+        ));
+        if let Some(clock) = clock {
+            state.clock = clock;
+        }
+    })
+    .await
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+async fn create(app: &TestApp, token: &str, url: &str) -> (Value, String) {
+    let reply = app
+        .post(
+            "/v1/webhooks/endpoints",
+            token,
+            json!({ "url": url, "description": "CRM", "event_types": ["module.completed"] }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    (reply.json["endpoint"].clone(), s(&reply.json["secret"]))
+}
+
+#[actix_web::test]
+async fn an_admin_manages_endpoints_and_sees_each_secret_once() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let admin = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    let hr = app.member(&owner, "hal@acme.example.com", "HR").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+
+    let created = app
+        .post(
+            "/v1/webhooks/endpoints",
+            &admin,
+            json!({ "url": "https://hooks.example.com/guild", "event_types": ["module.completed", "certificate.issued"] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let secret = s(&created.json["secret"]);
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 40,
+        "{secret}"
+    );
+    let endpoint = id(&created.json["endpoint"]);
+    let uri = format!("/v1/webhooks/endpoints/{endpoint}");
+
+    let got = app.get(&uri, &admin).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert!(!got.text.contains(&secret[6..]), "never shown again");
+    assert_eq!(got.json["enabled"], true);
+    let listed = app.get("/v1/webhooks/endpoints", &owner).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
+    assert!(!listed.text.contains(&secret[6..]));
+
+    // Changes name the revision they saw.
+    let body = json!({ "enabled": false });
+    assert_problem(
+        &app.patch(&uri, &admin, body.clone()).await,
+        428,
+        "precondition_required",
+    );
+    assert_problem(
+        &app.patch(&uri, &admin, body.clone())
+            .if_match("\"7\"")
+            .await,
+        412,
+        "precondition_failed",
+    );
+    let disabled = app.patch(&uri, &admin, body).if_match("\"1\"").await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(disabled.json["disabled_reason"], "MANUAL");
+    assert_problem(
+        &app.post(&format!("{uri}/ping"), &admin, json!({})).await,
+        409,
+        "webhook_endpoint_disabled",
+    );
+    assert_problem(
+        &app.patch(&uri, &admin, json!({ "event_types": ["no.such"] }))
+            .if_match("\"2\"")
+            .await,
+        422,
+        "validation_failed",
+    );
+
+    // HR and employees lack MANAGE_WEBHOOKS; another tenant's owner finds nothing.
+    for token in [&hr, &ann] {
+        assert_problem(&app.get(&uri, token).await, 403, "forbidden");
+        assert_problem(
+            &app.get("/v1/webhooks/endpoints", token).await,
+            403,
+            "forbidden",
+        );
+    }
+    let stranger = app.owner("globex").await;
+    assert_problem(
+        &app.get(&uri, &stranger).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    assert_problem(
+        &app.delete(&uri, &stranger).if_match("\"2\"").await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    assert_problem(
+        &app.get(&format!("{uri}/deliveries"), &stranger).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+    // Every member reads the catalog.
+    let catalog = app.get("/v1/webhooks/event-types", &ann).await;
+    assert_eq!(catalog.status, 200, "{}", catalog.text);
+    assert!(catalog.text.contains("\"module.completed\""));
+
+    let deleted = app.delete(&uri, &admin).if_match("\"2\"").await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_problem(
+        &app.get(&uri, &admin).await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+
+    // At most 20 per tenant.
+    for i in 0..20 {
+        create(&app, &owner, &format!("https://hooks.example.com/{i}")).await;
+    }
+    assert_problem(
+        &app.post(
+            "/v1/webhooks/endpoints",
+            &owner,
+            json!({ "url": "https://hooks.example.com/21", "event_types": ["quiz.passed"] }),
+        )
+        .await,
+        409,
+        "webhook_endpoint_limit_reached",
+    );
+}
+
+#[actix_web::test]
+async fn an_api_key_manages_endpoints_only_with_manage_webhooks() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (_, with) = app
+        .api_key(
+            &owner,
+            json!({ "name": "Integrations", "permissions": ["MANAGE_WEBHOOKS"] }),
+        )
+        .await;
+    let (_, without) = app
+        .api_key(
+            &owner,
+            json!({ "name": "BI", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    create(&app, &with, "https://hooks.example.com/guild").await;
+    assert_eq!(app.get("/v1/webhooks/endpoints", &with).await.status, 200);
+    assert_problem(
+        &app.get("/v1/webhooks/endpoints", &without).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &app.post(
+            "/v1/webhooks/endpoints",
+            &without,
+            json!({ "url": "https://hooks.example.com/x", "event_types": ["quiz.passed"] }),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+}
+
+#[actix_web::test]
+async fn private_addresses_are_refused_when_created_and_when_a_name_resolves_to_one() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://192.168.0.10/hook",
+        "http://hooks.example.com/hook",
+        "https://hooks.example.com:8443/hook",
+        "https://user:pass@hooks.example.com/hook",
+    ] {
+        let reply = app
+            .post(
+                "/v1/webhooks/endpoints",
+                &owner,
+                json!({ "url": url, "event_types": ["module.completed"] }),
+            )
+            .await;
+        assert_problem(&reply, 422, "validation_failed");
+    }
+
+    // A name is checked on the addresses it resolves to, when the message is sent.
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let (endpoint, _) = create(&app, &owner, "https://internal.example/hook").await;
+    let ping = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{}/ping", s(&endpoint["id"])),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ping.status, 200, "{}", ping.text);
+    let attempt = &ping.json["attempts"][0];
+    assert_eq!(attempt["succeeded"], false);
+    assert!(attempt["status_code"].is_null());
+    assert!(
+        s(&attempt["error"]).contains("refused"),
+        "{}",
+        attempt["error"]
+    );
+    assert_eq!(ping.json["status"], "PENDING", "retried later");
+}
+
+#[actix_web::test]
+async fn a_test_ping_is_signed_so_that_the_standardwebhooks_library_verifies_it() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+
+    let ping = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/ping"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ping.status, 200, "{}", ping.text);
+    assert_eq!(ping.json["status"], "SUCCEEDED", "{}", ping.text);
+    assert_eq!(ping.json["attempts"][0]["status_code"], 200);
+    assert!(s(&ping.json["attempts"][0]["response_excerpt"]).contains("received"));
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    let request = &got[0];
+    assert_eq!(request.path, "/guild");
+    assert_eq!(
+        request.header("webhook-id"),
+        Some(s(&ping.json["id"]).as_str())
+    );
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let payload = verify(&secret, request, None).expect("standardwebhooks verifies the ping");
+    assert_eq!(payload["type"], "webhook.ping");
+    assert_eq!(payload["data"]["endpoint_id"], endpoint.as_str());
+    assert!(payload["timestamp"].is_string());
+    // Honest: another secret, or a changed body, does not verify.
+    let (_, other) = create(&app, &owner, &receiver.url("/other")).await;
+    assert!(verify(&other, request, None).is_err());
+    let mut changed = request.clone();
+    changed.body.push(b' ');
+    assert!(verify(&secret, &changed, None).is_err());
+
+    // A failing receiver: the attempt is logged and the delivery waits for its retry.
+    receiver.answer(503);
+    let failed = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/ping"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(failed.json["status"], "PENDING", "{}", failed.text);
+    assert_eq!(failed.json["attempts"][0]["status_code"], 503);
+    assert!(failed.json["next_attempt_at"].is_string());
+    let pending = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries?status=PENDING"),
+            &owner,
+        )
+        .await;
+    assert_eq!(pending.status, 200, "{}", pending.text);
+    let ids: Vec<String> = pending.json["data"]
+        .as_array()
+        .map(|d| d.iter().map(|x| s(&x["id"])).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [s(&failed.json["id"])]);
+    let all = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries"),
+            &owner,
+        )
+        .await;
+    assert_eq!(all.json["data"].as_array().map(Vec::len), Some(2));
+    let one = app
+        .get(
+            &format!(
+                "/v1/webhooks/endpoints/{endpoint}/deliveries/{}",
+                s(&ping.json["id"])
+            ),
+            &owner,
+        )
+        .await;
+    assert_eq!(one.json["attempts"].as_array().map(Vec::len), Some(1));
+}
+
+#[actix_web::test]
+async fn during_a_rotation_s_overlap_both_secrets_verify_and_after_it_only_the_new_one() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.timestamp_opt(Utc::now().timestamp(), 0)
+            .single()
+            .expect("now"),
+    ));
+    let app = app_with_loopback(Some(clock.clone())).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, old) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+
+    let rotated = app
+        .post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/rotate-secret"),
+            &owner,
+            json!({ "overlap_seconds": 60 }),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new = s(&rotated.json["secret"]);
+    assert!(new.starts_with("whsec_") && new != old);
+    assert!(rotated.json["endpoint"]["previous_secret_until"].is_string());
+
+    let ping_uri = format!("/v1/webhooks/endpoints/{endpoint}/ping");
+    let first = app.post(&ping_uri, &owner, json!({})).await;
+    assert_eq!(first.json["status"], "SUCCEEDED", "{}", first.text);
+    let now = clock.now().timestamp();
+    let during = &receiver.received()[0];
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .map(|s| s.split(' ').count()),
+        Some(2)
+    );
+    verify(&new, during, Some(now)).expect("the new secret verifies");
+    verify(&old, during, Some(now)).expect("the old secret verifies during the overlap");
+
+    clock.advance(Duration::seconds(61));
+    let second = app.post(&ping_uri, &owner, json!({})).await;
+    assert_eq!(second.json["status"], "SUCCEEDED", "{}", second.text);
+    let now = clock.now().timestamp();
+    let after = &receiver.received()[1];
+    assert_eq!(
+        after
+            .header("webhook-signature")
+            .map(|s| s.split(' ').count()),
+        Some(1)
+    );
+    verify(&new, after, Some(now)).expect("the new secret verifies");
+    let refused = verify(&old, after, Some(now)).expect_err("the old secret no longer signs");
+    assert!(refused.contains("No matching signature"), "{refused}");
+
+    assert_problem(
+        &app.post(
+            &format!("/v1/webhooks/endpoints/{endpoint}/rotate-secret"),
+            &owner,
+            json!({ "overlap_seconds": 604_801 }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+#[actix_web::test]
+async fn a_receiver_that_fails_then_recovers_gets_each_event_once_on_the_backoff_schedule() {
+    let start = Utc
+        .timestamp_opt(Utc::now().timestamp(), 0)
+        .single()
+        .expect("now");
+    let clock = Arc::new(ManualClock::new(start));
+    let app = app_with_loopback(Some(clock.clone())).await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let (module, _) = app.published_module(&owner, "Safety").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    // Another endpoint wants other events only; a third is disabled.
+    let reply = app
+        .post(
+            "/v1/webhooks/endpoints",
+            &owner,
+            json!({ "url": receiver.url("/quizzes"), "event_types": ["quiz.passed"] }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let (disabled, _) = create(&app, &owner, &receiver.url("/off")).await;
+    let off = app
+        .patch(
+            &format!("/v1/webhooks/endpoints/{}", s(&disabled["id"])),
+            &owner,
+            json!({ "enabled": false }),
+        )
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let endpoint = s(&endpoint["id"]);
+
+    receiver.answer(503);
+    app.complete_for(&owner, &ann_id, &module).await;
+    app.run_worker().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "one endpoint wants module.completed");
+    let log = app
+        .get(
+            &format!("/v1/webhooks/endpoints/{endpoint}/deliveries"),
+            &owner,
+        )
+        .await;
+    let delivery = log.json["data"][0].clone();
+    assert_eq!(delivery["event_type"], "module.completed");
+    assert_eq!(delivery["status"], "PENDING");
+    assert_eq!(delivery["attempt_count"], 1);
+    let data = &delivery["payload"]["data"];
+    assert_eq!(data["user_id"], ann_id.as_str());
+    assert_eq!(data["module_id"], module.as_str());
+    assert!(data.get("tenant_id").is_none(), "no internal field: {data}");
+
+    // Each retry comes when the schedule says, not before: 5 s, 5 min, 30 min after the last.
+    let (a, r) = (&app, &receiver);
+    let retry = move |at: chrono::Duration| {
+        clock.advance(at);
+        async move {
+            a.queue_job("webhooks.deliver_due").await;
+            a.run_worker().await;
+            r.received().len()
+        }
+    };
+    assert_eq!(retry(Duration::seconds(4)).await, 1, "not yet");
+    assert_eq!(retry(Duration::seconds(1)).await, 2, "5 s after the first");
+    assert_eq!(retry(Duration::seconds(299)).await, 2, "not yet");
+    assert_eq!(
+        retry(Duration::seconds(1)).await,
+        3,
+        "5 min after the second"
+    );
+    receiver.answer(204);
+    assert_eq!(retry(Duration::minutes(29)).await, 3, "not yet");
+    assert_eq!(
+        retry(Duration::minutes(1)).await,
+        4,
+        "30 min after the third: delivered"
+    );
+    assert_eq!(
+        retry(Duration::hours(3)).await,
+        4,
+        "nothing more once delivered"
+    );
+
+    // Every attempt is the same message, each signed at its own time.
+    let got = receiver.received();
+    let ids: std::collections::BTreeSet<_> =
+        got.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "one webhook-id for every attempt");
+    for request in &got {
+        let at: i64 = request
+            .header("webhook-timestamp")
+            .and_then(|t| t.parse().ok())
+            .expect("a timestamp");
+        let payload = verify(&secret, request, Some(at)).expect("standardwebhooks verifies it");
+        assert_eq!(payload["type"], "module.completed");
+    }
+    let stamps: Vec<i64> = got
+        .iter()
+        .filter_map(|r| r.header("webhook-timestamp").and_then(|t| t.parse().ok()))
+        .collect();
+    assert_eq!(
+        stamps
+            .iter()
+            .map(|t| t - start.timestamp())
+            .collect::<Vec<_>>(),
+        [0, 5, 305, 2105]
+    );
+
+    // A redelivered outbox event adds no delivery.
+    guild_tests::execute(
+        &app,
+        "UPDATE outbox_events SET status = 'PENDING', available_at = now() \
+         WHERE kind = 'learning.module_completed'",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        guild_tests::count(&app, "SELECT count(*) AS n FROM webhook_deliveries").await,
+        1
+    );
+    assert_eq!(
+        guild_tests::count(
+            &app,
+            "SELECT count(*) AS n FROM webhook_attempts WHERE succeeded"
+        )
+        .await,
+        1
+    );
+    assert_eq!(receiver.received().len(), 4);
+}
+
+#[actix_web::test]
+async fn replay_sends_a_delivery_again_and_replay_failed_sends_a_window_s_failed_ones() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, secret) = create(&app, &owner, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+    let base = format!("/v1/webhooks/endpoints/{endpoint}");
+
+    receiver.answer(500);
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        let ping = app.post(&format!("{base}/ping"), &owner, json!({})).await;
+        assert_eq!(ping.json["status"], "PENDING", "{}", ping.text);
+        failed.push(s(&ping.json["id"]));
+    }
+    // As if every attempt of the schedule had failed.
+    guild_tests::execute(
+        &app,
+        "UPDATE webhook_deliveries SET status = 'FAILED', next_attempt_at = NULL, attempt_count = 11",
+    )
+    .await;
+    receiver.answer(200);
+
+    let replayed = app
+        .post(
+            &format!("{base}/deliveries/{}/replay", failed[0]),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text);
+    assert_eq!(replayed.json["status"], "SUCCEEDED");
+    assert_eq!(replayed.json["attempts"].as_array().map(Vec::len), Some(2));
+    let got = receiver.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(
+        got[3].header("webhook-id"),
+        Some(failed[0].as_str()),
+        "the same message"
+    );
+    verify(&secret, &got[3], None).expect("standardwebhooks verifies the replay");
+
+    // A window that holds none of them replays nothing; the one that does, the other two.
+    let window = |since: chrono::DateTime<Utc>, until: chrono::DateTime<Utc>| json!({ "since": since.to_rfc3339(), "until": until.to_rfc3339() });
+    let now = Utc::now();
+    let none = app
+        .post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::days(3), now - Duration::days(2)),
+        )
+        .await;
+    assert_eq!(none.json["replayed"], 0, "{}", none.text);
+    let some = app
+        .post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::hours(1), now + Duration::hours(1)),
+        )
+        .await;
+    assert_eq!(some.json["replayed"], 2, "{}", some.text);
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 6);
+    let resent: std::collections::BTreeSet<_> = got[4..]
+        .iter()
+        .filter_map(|r| r.header("webhook-id"))
+        .collect();
+    assert_eq!(
+        resent,
+        failed[1..].iter().map(String::as_str).collect(),
+        "the two failed ones"
+    );
+    assert_problem(
+        &app.post(
+            &format!("{base}/replay-failed"),
+            &owner,
+            window(now - Duration::days(8), now),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    let stranger = app.owner("globex").await;
+    assert_problem(
+        &app.post(
+            &format!("{base}/deliveries/{}/replay", failed[0]),
+            &stranger,
+            json!({}),
+        )
+        .await,
+        404,
+        "webhook_endpoint_not_found",
+    );
+}
+
+#[actix_web::test]
+async fn an_endpoint_whose_deliveries_keep_failing_is_disabled_and_its_admins_are_emailed() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let ada = app.member(&owner, "ada@acme.example.com", "ADMIN").await;
+    app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let receiver = WebhookReceiver::start().await;
+    let (endpoint, _) = create(&app, &ada, &receiver.url("/guild")).await;
+    let endpoint = s(&endpoint["id"]);
+    let base = format!("/v1/webhooks/endpoints/{endpoint}");
+    receiver.answer(500);
+    for _ in 0..5 {
+        let ping = app.post(&format!("{base}/ping"), &owner, json!({})).await;
+        assert_eq!(ping.json["status"], "PENDING", "{}", ping.text);
+    }
+    // Each has one attempt left, due now: four fail for good, and the endpoint stays enabled.
+    let last_attempt = |n: usize| {
+        format!(
+            "UPDATE webhook_deliveries SET attempt_count = 10, next_attempt_at = now() - interval '1 second' \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'PENDING' \
+                          AND attempt_count < 10 ORDER BY id LIMIT {n})"
+        )
+    };
+    guild_tests::execute(&app, &last_attempt(4)).await;
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = app.get(&base, &ada).await;
+    assert_eq!(got.json["enabled"], true, "{}", got.text);
+    assert_eq!(got.json["consecutive_failures"], 4);
+    // The fifth in a row disables it.
+    guild_tests::execute(&app, &last_attempt(1)).await;
+    app.queue_job("webhooks.deliver_due").await;
+    app.run_worker().await;
+    let got = app.get(&base, &ada).await;
+    assert_eq!(got.json["enabled"], false, "{}", got.text);
+    assert_eq!(got.json["disabled_reason"], "FAILING");
+    assert_eq!(
+        guild_tests::count(
+            &app,
+            "SELECT count(*) AS n FROM notifications WHERE kind = 'WEBHOOK_DISABLED'"
+        )
+        .await,
+        2,
+        "the owner and the admin, not the employee"
+    );
+    for to in ["owner@acme.example.com", "ada@acme.example.com"] {
+        let mail = app
+            .mail
+            .last_to(to)
+            .unwrap_or_else(|| panic!("an email to {to}"));
+        assert!(mail.text.contains(&receiver.url("/guild")), "{}", mail.text);
+    }
+    assert!(
+        app.mail
+            .last_to("ann@acme.example.com")
+            .is_none_or(|m| !m.text.contains("webhook"))
+    );
+    assert_problem(
+        &app.post(&format!("{base}/ping"), &ada, json!({})).await,
+        409,
+        "webhook_endpoint_disabled",
+    );
+    // Enabled again, it forgets its failures.
+    let etag = got.header("etag").unwrap_or_default().to_owned();
+    let on = app
+        .patch(&base, &ada, json!({ "enabled": true }))
+        .if_match(&etag)
+        .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    assert_eq!(on.json["consecutive_failures"], 0);
+    assert!(on.json["disabled_reason"].is_null());
+}
