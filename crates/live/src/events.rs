@@ -1037,3 +1037,87 @@ async fn set_status(
     .await?;
     Ok(())
 }
+
+/// What a notification about an event says: its title, time and place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// One line.
+    pub title: String,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// The organiser's IANA time zone.
+    pub time_zone: String,
+    /// Where.
+    pub location_type: LocationType,
+    /// The meeting URL.
+    pub meeting_url: Option<String>,
+    /// The address.
+    pub address: Option<String>,
+    /// Its status.
+    pub status: EventStatus,
+}
+
+impl Notice {
+    /// The start in the organiser's zone, and where: the join link for ONLINE, the address for
+    /// PHYSICAL, both for HYBRID.
+    pub fn when_and_where(&self) -> String {
+        let when = match self.time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => self
+                .starts_at
+                .with_timezone(&tz)
+                .format("%a %d %b %Y, %H:%M (%Z)")
+                .to_string(),
+            Err(_) => self.starts_at.format("%a %d %b %Y, %H:%M UTC").to_string(),
+        };
+        let place = match self.location_type {
+            LocationType::Online => format!("Join: {}", self.meeting_url.as_deref().unwrap_or("")),
+            LocationType::Physical => format!("At: {}", self.address.as_deref().unwrap_or("")),
+            LocationType::Hybrid => format!(
+                "At: {}, or join: {}",
+                self.address.as_deref().unwrap_or(""),
+                self.meeting_url.as_deref().unwrap_or("")
+            ),
+        };
+        format!("{when}. {place}")
+    }
+}
+
+/// What notifications of `event` say (`None` when it was deleted).
+pub async fn notice(
+    conn: &mut AsyncPgConnection,
+    tenant: guild_kernel::TenantId,
+    event: Uuid,
+) -> Result<Option<Notice>, LiveError> {
+    let row: Option<EventRow> = e::table
+        .find((tenant.into_uuid(), event))
+        .select(EventRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|r| Notice {
+        title: r.title,
+        starts_at: r.starts_at,
+        time_zone: r.time_zone,
+        location_type: r.location_type,
+        meeting_url: r.meeting_url,
+        address: r.address,
+        status: r.status,
+    }))
+}
+
+/// The members registered or waiting for `event`, in user order: who hears of its changes.
+pub async fn attendees(
+    conn: &mut AsyncPgConnection,
+    tenant: guild_kernel::TenantId,
+    event: Uuid,
+) -> Result<Vec<Uuid>, LiveError> {
+    use guild_db::schema::live_event_registrations as r;
+    Ok(r::table
+        .filter(r::tenant_id.eq(tenant.into_uuid()))
+        .filter(r::event_id.eq(event))
+        .filter(r::status.ne(RegistrationStatus::Cancelled.as_str()))
+        .order(r::user_id)
+        .select(r::user_id)
+        .load(conn)
+        .await?)
+}

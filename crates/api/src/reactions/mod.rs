@@ -21,6 +21,9 @@
 //! - [`feed`]: a feed post's link preview (fetched through the SSRF guard, its image stored in
 //!   the media library), its moderators' queue, RADAR_APPROVED / RADAR_REJECTED to its author,
 //!   and COMMENT_REPLY for replies.
+//! - [`events`]: live events' registrations (EVENT_REGISTERED, also when waitlisted),
+//!   promotions from the waitlist (EVENT_PROMOTED), changes of time or place (EVENT_CHANGED) and
+//!   cancellations (EVENT_CANCELLED) to their registrants and waitlist.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -33,6 +36,7 @@ use crate::state::AppState;
 pub mod changelog;
 pub mod compliance;
 pub mod emails;
+pub mod events;
 pub mod feed;
 pub mod gamification;
 pub mod jobs;
@@ -52,5 +56,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     social::register(registry, state);
     suggestions::register(registry, state);
     feed::register(registry, state);
+    events::register(registry, state);
     jobs::register(registry, state);
 }

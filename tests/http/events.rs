@@ -1,0 +1,239 @@
+//! Live events over HTTP: created by admins (and not by employees), seen by the members of their
+//! groups only (404 to others and to other tenants), edited with `If-Match`; registration, the
+//! waitlist and its promotion with their notifications; changes of time or place and a
+//! cancellation told to the registrants; API keys and VIEWERs limited.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use guild_tests::{TestApp, assert_problem};
+use serde_json::{Value, json};
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn at(days: i64, hours: i64) -> String {
+    (Utc::now() + Duration::days(days) + Duration::hours(hours))
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn body(groups: &[&str], capacity: i32) -> Value {
+    json!({
+        "title": "Fire safety walkthrough",
+        "description": "We walk the evacuation routes together.",
+        "starts_at": at(3, 0),
+        "ends_at": at(3, 1),
+        "time_zone": "Europe/Paris",
+        "location_type": "ONLINE",
+        "meeting_url": "https://meet.example.com/fire",
+        "capacity": capacity,
+        "group_ids": groups,
+    })
+}
+
+/// The kinds, titles and bodies of `token`'s notifications.
+async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String, String)> {
+    let got = app.get("/v1/me/notifications", token).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    got.json["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| (s(&n["kind"]), s(&n["title"]), s(&n["body"])))
+        .collect()
+}
+
+fn of_kind(notes: &[(String, String, String)], kind: &str) -> Vec<(String, String, String)> {
+    notes.iter().filter(|n| n.0 == kind).cloned().collect()
+}
+
+#[actix_web::test]
+async fn an_event_for_a_group_is_seen_by_its_members_only_and_edited_with_if_match() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let inside = app.member(&owner, "in@acme.example.com", "EMPLOYEE").await;
+    let outside = app.member(&owner, "out@acme.example.com", "EMPLOYEE").await;
+    let inside_id = app.me_id(&inside).await;
+    let group = app.group(&owner, "Floor 2", &[&inside_id]).await;
+
+    let refused = app.post("/v1/events", &inside, body(&[], 10)).await;
+    assert_problem(&refused, 403, "forbidden");
+    let mut bad = body(&[&group], 0);
+    bad["time_zone"] = json!("Nowhere/Land");
+    bad["meeting_url"] = json!("http://meet.example.com/fire");
+    let refused = app.post("/v1/events", &owner, bad).await;
+    assert_problem(&refused, 422, "validation_failed");
+
+    let created = app.post("/v1/events", &owner, body(&[&group], 10)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let id = s(&created.json["id"]);
+    let uri = format!("/v1/events/{id}");
+
+    assert_eq!(app.get(&uri, &inside).await.status, 200);
+    assert_problem(&app.get(&uri, &outside).await, 404, "event_not_found");
+    let stranger = app.owner("globex").await;
+    assert_problem(&app.get(&uri, &stranger).await, 404, "event_not_found");
+    let listed = app.get("/v1/events", &inside).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(1));
+    let listed = app.get("/v1/events", &outside).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(0));
+    let taken = app
+        .put(&format!("{uri}/registration"), &outside, json!({}))
+        .await;
+    assert_problem(&taken, 404, "event_not_found");
+
+    let registered = app
+        .put(&format!("{uri}/registration"), &inside, json!({}))
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    assert_eq!(registered.json["status"], "REGISTERED");
+
+    let moved = json!({ "starts_at": at(4, 0), "ends_at": at(4, 2) });
+    assert_problem(&app.patch(&uri, &owner, moved.clone()).await, 428, "precondition_required");
+    let stale = app.patch(&uri, &owner, moved.clone()).if_match("\"7\"").await;
+    assert_problem(&stale, 412, "precondition_failed");
+    let updated = app.patch(&uri, &owner, moved).if_match("\"1\"").await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.header("etag"), Some("\"2\""));
+    let denied = app
+        .patch(&uri, &inside, json!({ "title": "Mine now" }))
+        .if_match("\"2\"")
+        .await;
+    assert_problem(&denied, 403, "forbidden");
+
+    let cancelled = app
+        .post(&format!("{uri}/cancel"), &owner, json!({}))
+        .if_match("\"2\"")
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.json["status"], "CANCELLED");
+    let again = app
+        .post(&format!("{uri}/cancel"), &owner, json!({}))
+        .if_match("\"3\"")
+        .await;
+    assert_problem(&again, 409, "event_not_scheduled");
+
+    app.run_worker().await;
+    app.run_worker().await;
+    let notes = inbox(&app, &inside).await;
+    assert_eq!(of_kind(&notes, "EVENT_REGISTERED").len(), 1, "{notes:?}");
+    let changed = of_kind(&notes, "EVENT_CHANGED");
+    assert_eq!(changed.len(), 1, "{notes:?}");
+    assert!(
+        changed[0].2.contains("Join: https://meet.example.com/fire"),
+        "an ONLINE event's change carries its link: {:?}",
+        changed[0]
+    );
+    assert_eq!(of_kind(&notes, "EVENT_CANCELLED").len(), 1, "{notes:?}");
+    assert!(inbox(&app, &outside).await.is_empty());
+    app.run_worker().await;
+    assert_eq!(inbox(&app, &inside).await.len(), 3, "delivered once each");
+}
+
+#[actix_web::test]
+async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_is_told() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let first = app.member(&owner, "first@acme.example.com", "EMPLOYEE").await;
+    let second = app.member(&owner, "second@acme.example.com", "EMPLOYEE").await;
+    let third = app.member(&owner, "third@acme.example.com", "EMPLOYEE").await;
+    let viewer = app.member(&owner, "viewer@acme.example.com", "VIEWER").await;
+    let mut physical = body(&[], 1);
+    physical["location_type"] = json!("PHYSICAL");
+    physical["meeting_url"] = Value::Null;
+    physical["address"] = json!("Building B, room 2");
+    let created = app.post("/v1/events", &owner, physical).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let uri = format!("/v1/events/{}", s(&created.json["id"]));
+    let reg = format!("{uri}/registration");
+
+    assert_problem(&app.put(&reg, &viewer, json!({})).await, 403, "forbidden");
+    let a = app.put(&reg, &first, json!({})).await;
+    assert_eq!(a.json["status"], "REGISTERED", "{}", a.text);
+    let b = app.put(&reg, &second, json!({})).await;
+    assert_eq!(b.json["status"], "WAITLISTED", "{}", b.text);
+    assert_eq!(b.json["waitlist_place"], 1);
+    let c = app.put(&reg, &third, json!({})).await;
+    assert_eq!(c.json["waitlist_place"], 2);
+    let seen = app.get(&uri, &second).await;
+    assert_eq!(seen.json["my_registration"]["status"], "WAITLISTED");
+    assert_eq!(
+        (seen.json["registered_count"].clone(), seen.json["waitlist_count"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_problem(
+        &app.get(&format!("{uri}/registrations"), &first).await,
+        403,
+        "forbidden",
+    );
+
+    let left = app.delete(&reg, &first).await;
+    assert_eq!(left.status, 204, "{}", left.text);
+    assert_problem(&app.delete(&reg, &first).await, 404, "registration_not_found");
+    let listed = app.get(&format!("{uri}/registrations"), &owner).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let rows: Vec<(String, String)> = listed.json["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (s(&r["name"]), s(&r["status"])))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("second@acme.example.com".to_owned(), "REGISTERED".to_owned()),
+            ("third@acme.example.com".to_owned(), "WAITLISTED".to_owned()),
+        ]
+    );
+
+    app.run_worker().await;
+    app.run_worker().await;
+    let promoted = of_kind(&inbox(&app, &second).await, "EVENT_PROMOTED");
+    assert_eq!(promoted.len(), 1);
+    assert!(promoted[0].2.contains("At: Building B, room 2"), "{promoted:?}");
+    assert!(of_kind(&inbox(&app, &third).await, "EVENT_PROMOTED").is_empty());
+
+    // The owner adds members in bulk: no seat is left, so they wait, in the order given.
+    let fourth = app.member(&owner, "fourth@acme.example.com", "EMPLOYEE").await;
+    let fourth_id = app.me_id(&fourth).await;
+    let first_id = app.me_id(&first).await;
+    let added = app
+        .post(
+            &format!("{uri}/registrations"),
+            &owner,
+            json!({ "user_ids": [fourth_id, first_id] }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.json["waitlisted"], json!([fourth_id, first_id]));
+}
+
+#[actix_web::test]
+async fn an_api_key_creates_events_with_its_permission_but_registers_only_as_a_member() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (_, manager) = app
+        .api_key(
+            &owner,
+            json!({ "name": "scheduler", "permissions": ["MANAGE_ALL_MODULES"] }),
+        )
+        .await;
+    let (_, reader) = app
+        .api_key(
+            &owner,
+            json!({ "name": "reader", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    assert_problem(
+        &app.post("/v1/events", &reader, body(&[], 5)).await,
+        403,
+        "forbidden",
+    );
+    let created = app.post("/v1/events", &manager, body(&[], 5)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let reg = format!("/v1/events/{}/registration", s(&created.json["id"]));
+    let refused = app.put(&reg, &manager, json!({})).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+}
