@@ -1,10 +1,14 @@
 //! Live events over HTTP: created by admins (and not by employees), seen by the members of their
 //! groups only (404 to others and to other tenants), edited with `If-Match`; registration, the
 //! waitlist and its promotion with their notifications; changes of time or place and a
-//! cancellation told to the registrants; API keys and VIEWERs limited.
+//! cancellation told to the registrants; API keys and VIEWERs limited; attendance links (tampered,
+//! expired, reused refused; a valid one confirms once) and bulk confirmation, XP once.
+
+use std::sync::Arc;
 
 use chrono::{Duration, SecondsFormat, Utc};
-use guild_tests::{TestApp, assert_problem};
+use guild_kernel::{Clock, ManualClock};
+use guild_tests::{TestApp, assert_problem, count};
 use serde_json::{Value, json};
 
 fn s(v: &Value) -> String {
@@ -41,6 +45,24 @@ async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String, String)> {
         .iter()
         .map(|n| (s(&n["kind"]), s(&n["title"]), s(&n["body"])))
         .collect()
+}
+
+/// The token of the last attendance link emailed to `to` (notification emails carry other links).
+fn attendance_token(app: &TestApp, to: &str) -> String {
+    let email = app
+        .mail
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|e| e.to == to && e.text.contains("/events/confirm-attendance?token="))
+        .unwrap_or_else(|| panic!("no attendance link mailed to {to}"));
+    email
+        .text
+        .split("confirm-attendance?token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn of_kind(notes: &[(String, String, String)], kind: &str) -> Vec<(String, String, String)> {
@@ -90,8 +112,15 @@ async fn an_event_for_a_group_is_seen_by_its_members_only_and_edited_with_if_mat
     assert_eq!(registered.json["status"], "REGISTERED");
 
     let moved = json!({ "starts_at": at(4, 0), "ends_at": at(4, 2) });
-    assert_problem(&app.patch(&uri, &owner, moved.clone()).await, 428, "precondition_required");
-    let stale = app.patch(&uri, &owner, moved.clone()).if_match("\"7\"").await;
+    assert_problem(
+        &app.patch(&uri, &owner, moved.clone()).await,
+        428,
+        "precondition_required",
+    );
+    let stale = app
+        .patch(&uri, &owner, moved.clone())
+        .if_match("\"7\"")
+        .await;
     assert_problem(&stale, 412, "precondition_failed");
     let updated = app.patch(&uri, &owner, moved).if_match("\"1\"").await;
     assert_eq!(updated.status, 200, "{}", updated.text);
@@ -135,10 +164,18 @@ async fn an_event_for_a_group_is_seen_by_its_members_only_and_edited_with_if_mat
 async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_is_told() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    let first = app.member(&owner, "first@acme.example.com", "EMPLOYEE").await;
-    let second = app.member(&owner, "second@acme.example.com", "EMPLOYEE").await;
-    let third = app.member(&owner, "third@acme.example.com", "EMPLOYEE").await;
-    let viewer = app.member(&owner, "viewer@acme.example.com", "VIEWER").await;
+    let first = app
+        .member(&owner, "first@acme.example.com", "EMPLOYEE")
+        .await;
+    let second = app
+        .member(&owner, "second@acme.example.com", "EMPLOYEE")
+        .await;
+    let third = app
+        .member(&owner, "third@acme.example.com", "EMPLOYEE")
+        .await;
+    let viewer = app
+        .member(&owner, "viewer@acme.example.com", "VIEWER")
+        .await;
     let mut physical = body(&[], 1);
     physical["location_type"] = json!("PHYSICAL");
     physical["meeting_url"] = Value::Null;
@@ -159,7 +196,10 @@ async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_i
     let seen = app.get(&uri, &second).await;
     assert_eq!(seen.json["my_registration"]["status"], "WAITLISTED");
     assert_eq!(
-        (seen.json["registered_count"].clone(), seen.json["waitlist_count"].clone()),
+        (
+            seen.json["registered_count"].clone(),
+            seen.json["waitlist_count"].clone()
+        ),
         (json!(1), json!(2))
     );
     assert_problem(
@@ -170,7 +210,11 @@ async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_i
 
     let left = app.delete(&reg, &first).await;
     assert_eq!(left.status, 204, "{}", left.text);
-    assert_problem(&app.delete(&reg, &first).await, 404, "registration_not_found");
+    assert_problem(
+        &app.delete(&reg, &first).await,
+        404,
+        "registration_not_found",
+    );
     let listed = app.get(&format!("{uri}/registrations"), &owner).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
     let rows: Vec<(String, String)> = listed.json["data"]
@@ -183,7 +227,10 @@ async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_i
     assert_eq!(
         rows,
         [
-            ("second@acme.example.com".to_owned(), "REGISTERED".to_owned()),
+            (
+                "second@acme.example.com".to_owned(),
+                "REGISTERED".to_owned()
+            ),
             ("third@acme.example.com".to_owned(), "WAITLISTED".to_owned()),
         ]
     );
@@ -192,11 +239,16 @@ async fn a_full_event_waitlists_and_a_freed_seat_goes_to_the_first_waiting_who_i
     app.run_worker().await;
     let promoted = of_kind(&inbox(&app, &second).await, "EVENT_PROMOTED");
     assert_eq!(promoted.len(), 1);
-    assert!(promoted[0].2.contains("At: Building B, room 2"), "{promoted:?}");
+    assert!(
+        promoted[0].2.contains("At: Building B, room 2"),
+        "{promoted:?}"
+    );
     assert!(of_kind(&inbox(&app, &third).await, "EVENT_PROMOTED").is_empty());
 
     // The owner adds members in bulk: no seat is left, so they wait, in the order given.
-    let fourth = app.member(&owner, "fourth@acme.example.com", "EMPLOYEE").await;
+    let fourth = app
+        .member(&owner, "fourth@acme.example.com", "EMPLOYEE")
+        .await;
     let fourth_id = app.me_id(&fourth).await;
     let first_id = app.me_id(&first).await;
     let added = app
@@ -236,4 +288,123 @@ async fn an_api_key_creates_events_with_its_permission_but_registers_only_as_a_m
     let reg = format!("/v1/events/{}/registration", s(&created.json["id"]));
     let refused = app.put(&reg, &manager, json!({})).await;
     assert_eq!(refused.status, 403, "{}", refused.text);
+}
+
+#[actix_web::test]
+async fn attendance_links_confirm_once_and_hosts_confirm_others_with_xp_awarded_once() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let owner = app.owner("acme").await;
+    let mut members = Vec::new();
+    for name in ["ann", "bob", "cyd"] {
+        let email = format!("{name}@acme.example.com");
+        let token = app.member(&owner, &email, "EMPLOYEE").await;
+        let id = app.me_id(&token).await;
+        members.push((email, token, id));
+    }
+    let owner_id = app.me_id(&owner).await;
+    let start = clock.now() + Duration::days(1);
+    let mut b = body(&[], 10);
+    b["starts_at"] = json!(start.to_rfc3339_opts(SecondsFormat::Secs, true));
+    b["ends_at"] = json!((start + Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true));
+    let created = app.post("/v1/events", &owner, b).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let event = s(&created.json["id"]);
+    let uri = format!("/v1/events/{event}");
+    for (_, token, _) in &members {
+        let r = app
+            .put(&format!("{uri}/registration"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let early = app
+        .post(&format!("{uri}/complete"), &owner, json!({}))
+        .if_match("\"1\"")
+        .await;
+    assert_problem(&early, 409, "event_not_started");
+
+    clock.advance(Duration::days(1) + Duration::hours(2));
+    let done = app
+        .post(&format!("{uri}/complete"), &owner, json!({}))
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    app.run_worker().await;
+    let confirm = |token: String| {
+        let app = &app;
+        async move {
+            app.post_anonymous("/v1/events/attendance", json!({ "token": token }))
+                .await
+        }
+    };
+
+    // Ann: a tampered link is refused, hers confirms once.
+    let ann = attendance_token(&app, &members[0].0);
+    let mut tampered = ann.clone();
+    let last = tampered.pop().unwrap_or('A');
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_problem(&confirm(tampered).await, 401, "invalid_token");
+    let mut other_event = ann.clone();
+    other_event.replace_range(0..2, if ann.starts_with("AA") { "AB" } else { "AA" });
+    assert_problem(&confirm(other_event).await, 401, "invalid_token");
+    let ok = confirm(ann.clone()).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["event_id"], json!(event));
+    assert_problem(&confirm(ann).await, 409, "attendance_link_used");
+
+    // The host confirms others, never themselves; Ann (already confirmed) is skipped.
+    let own = app
+        .post(
+            &format!("{uri}/attendance"),
+            &owner,
+            json!({ "user_ids": [members[1].2, owner_id] }),
+        )
+        .await;
+    assert_problem(&own, 403, "cannot_confirm_own_attendance");
+    let by_member = app
+        .post(
+            &format!("{uri}/attendance"),
+            &members[2].1,
+            json!({ "user_ids": [members[1].2] }),
+        )
+        .await;
+    assert_problem(&by_member, 403, "forbidden");
+    let bulk = app
+        .post(
+            &format!("{uri}/attendance"),
+            &owner,
+            json!({ "user_ids": [members[0].2, members[1].2] }),
+        )
+        .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.text);
+    assert_eq!(bulk.json["confirmed"], json!([members[1].2]));
+    assert_eq!(bulk.json["skipped"], json!([members[0].2]));
+    // Bob's own link still works once, and earns nothing more.
+    let bob = attendance_token(&app, &members[1].0);
+    assert_eq!(confirm(bob).await.status, 200);
+
+    app.run_worker().await;
+    app.run_worker().await;
+    let xp = |user: &str| {
+        format!(
+            "SELECT count(*) AS n FROM xp_transactions WHERE source = 'EVENT_ATTENDED' \
+             AND source_entity_id = '{event}' AND user_id = '{user}'"
+        )
+    };
+    assert_eq!(count(&app, &xp(&members[0].2)).await, 1);
+    assert_eq!(count(&app, &xp(&members[1].2)).await, 1);
+    assert_eq!(count(&app, &xp(&members[2].2)).await, 0);
+    let attended = app.get("/v1/events?scope=attended", &members[0].1).await;
+    assert_eq!(
+        attended.json["data"][0]["id"],
+        json!(event),
+        "{}",
+        attended.text
+    );
+
+    // Cyd waited too long: 14 days after the event the link has expired.
+    clock.advance(Duration::days(15));
+    let cyd = attendance_token(&app, &members[2].0);
+    assert_problem(&confirm(cyd).await, 410, "attendance_link_expired");
 }

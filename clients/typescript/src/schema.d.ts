@@ -1345,6 +1345,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm your attendance with the emailed link.
+         * @description No sign-in: the token of the link emailed to each registrant when the event is completed
+         *     names the tenant, the event and the member, signed by Guild. 401 `invalid_token` when Guild
+         *     did not sign it or it was altered; 410 `attendance_link_expired` 14 days after the event; 409
+         *     `attendance_link_used` the second time. Earns EVENT_ATTENDED XP once.
+         */
+        post: operations["confirm_event_attendance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{event_id}": {
         parameters: {
             query?: never;
@@ -1371,6 +1394,28 @@ export interface paths {
          *     `ETag` is stale.
          */
         patch: operations["update_event"];
+        trace?: never;
+    };
+    "/v1/events/{event_id}/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm attendees of a live event.
+         * @description Its hosts and managers, once it started and unless it was cancelled (409), for registered
+         *     members — never yourself (403 `cannot_confirm_own_attendance`: another host or an admin
+         *     does).
+         */
+        post: operations["confirm_event_attendees"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/events/{event_id}/cancel": {
@@ -4673,6 +4718,16 @@ export interface components {
             /** @description The final verdict; `null` until the score is final. */
             passed?: boolean | null;
         };
+        /** @description A confirmed attendance. */
+        AttendanceDto: {
+            /** Format: uuid */
+            event_id: string;
+            /**
+             * Format: date-time
+             * @description When it was confirmed.
+             */
+            attended_at: string;
+        };
         /** @description Who a new announcement is for. */
         AudienceBody: {
             /** @description `TENANT`, `GROUPS` (with `group_ids`) or `MODULE` (with `module_id`). */
@@ -5013,6 +5068,35 @@ export interface components {
         };
         /** @enum {string} */
         ComplianceStatus: "COMPLIANT" | "EXPIRING" | "EXPIRED" | "OVERDUE" | "IN_PROGRESS" | "NOT_STARTED";
+        /**
+         * @description An attendance link's token.
+         * @example {
+         *       "token": "AZPyp3wecACAAAAAAAAAAQ.k8vN3..."
+         *     }
+         */
+        ConfirmAttendanceBody: {
+            /** @description The `token` of the link in the email. */
+            token: string;
+        };
+        /**
+         * @description Members whose attendance to confirm.
+         * @example {
+         *       "user_ids": [
+         *         "0193f2a4-7c1e-7000-8000-000000000001"
+         *       ]
+         *     }
+         */
+        ConfirmAttendeesBody: {
+            /** @description 1 to 500 registered members (never yourself). */
+            user_ids: string[];
+        };
+        /** @description What a bulk confirmation did. */
+        ConfirmAttendeesDto: {
+            /** @description Confirmed now (each earns EVENT_ATTENDED XP once). */
+            confirmed: string[];
+            /** @description Confirmed before, or not registered. */
+            skipped: string[];
+        };
         /**
          * @description A new announcement.
          * @example {
@@ -7205,7 +7289,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
+            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -14486,6 +14570,110 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    confirm_event_attendance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmAttendanceBody"];
+            };
+        };
+        responses: {
+            /** @description Confirmed */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttendanceDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_token` */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `attendance_link_expired` */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_event: {
         parameters: {
             query?: never;
@@ -14656,6 +14844,103 @@ export interface operations {
             };
             /** @description `precondition_required` */
             428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirm_event_attendees: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmAttendeesBody"];
+            };
+        };
+        responses: {
+            /** @description Confirmed */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmAttendeesDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

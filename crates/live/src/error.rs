@@ -39,6 +39,18 @@ pub enum LiveError {
     /// The member holds as many upcoming registrations as they may.
     #[error("you are registered for as many upcoming events as you may")]
     RegistrationLimitReached,
+    /// Not an attendance link this server signed, or altered.
+    #[error("the attendance link is not valid")]
+    InvalidLink,
+    /// The attendance link expired.
+    #[error("the attendance link expired")]
+    LinkExpired,
+    /// The attendance link was used already.
+    #[error("the attendance link was used already")]
+    LinkUsed,
+    /// Nobody confirms their own attendance for others: another host or an admin does.
+    #[error("another host or an admin confirms your attendance")]
+    CannotConfirmOwnAttendance,
     /// A rule of learning (a module's visibility) refused.
     #[error(transparent)]
     Learning(#[from] guild_learning::LearningError),
@@ -75,6 +87,10 @@ impl ErrorCode for LiveError {
             Self::CapacityBelowRegistered => "capacity_below_registered",
             Self::EventLimitReached => "event_limit_reached",
             Self::RegistrationLimitReached => "registration_limit_reached",
+            Self::InvalidLink => "invalid_token",
+            Self::LinkExpired => "attendance_link_expired",
+            Self::LinkUsed => "attendance_link_used",
+            Self::CannotConfirmOwnAttendance => "cannot_confirm_own_attendance",
             Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -84,7 +100,10 @@ impl ErrorCode for LiveError {
     fn status(&self) -> u16 {
         match self {
             Self::NotFound(_) => 404,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::CannotConfirmOwnAttendance => 403,
+            Self::InvalidLink => 401,
+            Self::LinkExpired => 410,
+            Self::LinkUsed => 409,
             Self::StaleRevision { .. } => 412,
             Self::NotScheduled
             | Self::RegistrationClosed

@@ -282,6 +282,19 @@ impl DomainEvent for EventCancelled {
     const KIND: &'static str = "live.cancelled";
 }
 
+/// An event was marked COMPLETED: the api layer emails each registrant their attendance link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCompleted {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// The event.
+    pub event_id: Uuid,
+}
+
+impl DomainEvent for EventCompleted {
+    const KIND: &'static str = "live.completed";
+}
+
 pub(crate) fn not_found() -> LiveError {
     LiveError::NotFound("event_not_found")
 }
@@ -341,11 +354,7 @@ pub async fn visible(
     .bind::<SqlUuid, _>(id)
     .get_result(conn)
     .await?;
-    if seen.seen {
-        Ok(row)
-    } else {
-        Err(not_found())
-    }
+    if seen.seen { Ok(row) } else { Err(not_found()) }
 }
 
 /// Whether the actor manages the event: MANAGE_ALL_MODULES (tenant-wide, or on the linked
@@ -663,15 +672,29 @@ async fn write_people(
     hosts: &[Uuid],
     groups: &[Uuid],
 ) -> Result<(), LiveError> {
-    diesel::delete(h::table.filter(h::tenant_id.eq(tenant)).filter(h::event_id.eq(event)))
-        .execute(conn)
-        .await?;
-    diesel::delete(g::table.filter(g::tenant_id.eq(tenant)).filter(g::event_id.eq(event)))
-        .execute(conn)
-        .await?;
+    diesel::delete(
+        h::table
+            .filter(h::tenant_id.eq(tenant))
+            .filter(h::event_id.eq(event)),
+    )
+    .execute(conn)
+    .await?;
+    diesel::delete(
+        g::table
+            .filter(g::tenant_id.eq(tenant))
+            .filter(g::event_id.eq(event)),
+    )
+    .execute(conn)
+    .await?;
     let host_rows: Vec<_> = hosts
         .iter()
-        .map(|u| (h::tenant_id.eq(tenant), h::event_id.eq(event), h::user_id.eq(*u)))
+        .map(|u| {
+            (
+                h::tenant_id.eq(tenant),
+                h::event_id.eq(event),
+                h::user_id.eq(*u),
+            )
+        })
         .collect();
     diesel::insert_into(h::table)
         .values(&host_rows)
@@ -989,7 +1012,7 @@ pub async fn cancel(
 }
 
 /// Marks a SCHEDULED event that has started COMPLETED (its managers; 409 `event_not_started`
-/// before its start). Audited.
+/// before its start) and publishes [`EventCompleted`]. Audited.
 pub async fn complete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -998,6 +1021,15 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<Event, LiveError> {
     set_status(conn, actor, id, expected, EventStatus::Completed, now).await?;
+    guild_db::outbox::publish(
+        conn,
+        Some(actor.tenant_id),
+        &EventCompleted {
+            tenant_id: actor.tenant_id.into_uuid(),
+            event_id: id,
+        },
+    )
+    .await?;
     get(conn, actor, id, now).await
 }
 
@@ -1045,6 +1077,8 @@ pub struct Notice {
     pub title: String,
     /// When it starts.
     pub starts_at: DateTime<Utc>,
+    /// When it ends.
+    pub ends_at: DateTime<Utc>,
     /// The organiser's IANA time zone.
     pub time_zone: String,
     /// Where.
@@ -1097,6 +1131,7 @@ pub async fn notice(
     Ok(row.map(|r| Notice {
         title: r.title,
         starts_at: r.starts_at,
+        ends_at: r.ends_at,
         time_zone: r.time_zone,
         location_type: r.location_type,
         meeting_url: r.meeting_url,

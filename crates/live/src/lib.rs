@@ -12,6 +12,10 @@
 //!   (`SELECT … FOR UPDATE`, `registered_count` never above `capacity`, backed by a CHECK), the
 //!   waitlist in arrival order, the promotion of its head when a seat frees, bulk additions by
 //!   managers.
+//! - [`attendance`] confirms attendance (the `attended_at`, `confirmed_by` and `link_used_at`
+//!   columns of `live_event_registrations`): by the member's signed, expiring, single-use link
+//!   ([`attendance::AttendanceKey`], HMAC-SHA-256 compared in constant time) or in bulk by the
+//!   event's hosts and managers, never for themselves; `live.attended` once per member and event.
 //!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a linked module's visibility, mentors and group assignments:
@@ -19,6 +23,7 @@
 //! `user_groups`) in SQL. What members hear about (notifications, emails) is done by the api
 //! layer's reactions to this crate's events.
 
+pub mod attendance;
 pub mod error;
 pub mod events;
 mod input;

@@ -460,10 +460,7 @@ impl From<RegRow> for Registration {
             event_id: x.event_id,
             user_id: x.user_id,
             name: x.name,
-            status: x
-                .status
-                .parse()
-                .unwrap_or(RegistrationStatus::Cancelled),
+            status: x.status.parse().unwrap_or(RegistrationStatus::Cancelled),
             position: x.position,
             waitlist_place: x.waitlist_place,
             added_by: x.added_by,

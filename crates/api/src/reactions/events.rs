@@ -8,10 +8,18 @@
 //!   with the new time and place, once per revision.
 //! - `live.cancelled`: the registered and waiting members (not who cancelled it) get
 //!   EVENT_CANCELLED, once per event.
+//! - `live.completed`: each registrant whose attendance is not confirmed yet gets a
+//!   transactional email with their signed attendance link (not an inbox notification: the
+//!   token must not sit in the inbox). A redelivered event sends the same links again (they are
+//!   derived from the event and the member) to those who have not used theirs.
+//! - `live.attended`: EVENT_ATTENDED XP for the member, once per event (the ledger is unique per
+//!   member, source and event).
 
 use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::ports::Email;
 use guild_kernel::{TenantId, UserId};
-use guild_live::events::{self, EventCancelled, EventChanged, Notice};
+use guild_live::attendance::{self, Attended};
+use guild_live::events::{self, EventCancelled, EventChanged, EventCompleted, Notice};
 use guild_live::registrations::{Promoted, Registered, RegistrationStatus};
 use guild_notifications::inbox::Broadcast;
 use guild_notifications::stream::StreamEvent;
@@ -45,7 +53,16 @@ pub fn register(registry: &mut Registry, state: &AppState) {
                 _ => (NotificationType::EventRegistered, "You are registered for"),
             };
             let key = format!("event_registered:{}:{}", e.event_id, e.position);
-            tell(&state, e.tenant_id, e.event_id, &[e.user_id], kind, what, key).await
+            tell(
+                &state,
+                e.tenant_id,
+                e.event_id,
+                &[e.user_id],
+                kind,
+                what,
+                key,
+            )
+            .await
         }
     });
     let s = state.clone();
@@ -83,6 +100,22 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         }
     });
     let s = state.clone();
+    registry.on_event(
+        "send_event_attendance_links",
+        move |_, e: EventCompleted| {
+            let state = s.clone();
+            async move { send_links(&state, e).await }
+        },
+    );
+    let s = state.clone();
+    registry.on_event("award_event_attended", move |_, e: Attended| {
+        let state = s.clone();
+        async move {
+            super::gamification::award(&state, e.tenant_id, e.user_id, "EVENT_ATTENDED", e.event_id)
+                .await
+        }
+    });
+    let s = state.clone();
     registry.on_event("notify_event_cancelled", move |_, e: EventCancelled| {
         let state = s.clone();
         async move {
@@ -99,6 +132,46 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             .await
         }
     });
+}
+
+/// Emails each registrant still unconfirmed their attendance link.
+async fn send_links(state: &AppState, e: EventCompleted) -> Result<(), HandlerError> {
+    let tenant = TenantId(e.tenant_id);
+    let mut conn = guild_db::connect(&state.db).await?;
+    let found = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        let Some(notice) = events::notice(conn, tenant, e.event_id).await? else {
+            return Ok::<_, EventReactionError>(None);
+        };
+        let invitees = attendance::invitees(conn, tenant, e.event_id).await?;
+        Ok(Some((notice, invitees)))
+    })
+    .await?;
+    let Some((notice, invitees)) = found else {
+        return Ok(());
+    };
+    drop(conn);
+    for who in invitees {
+        let link = attendance::link_for(tenant, e.event_id, who.user_id, notice.ends_at);
+        let token = state.event_link_key.sign(&link);
+        let email = Email {
+            to: who.email,
+            subject: format!("Did you attend \u{201c}{}\u{201d}?", notice.title),
+            text: format!(
+                "Hello {},\n\nConfirm that you attended \u{201c}{}\u{201d} ({}):\n\n\
+                 {}/events/confirm-attendance?token={token}\n\nThe link works once, until {}.\n",
+                who.name,
+                notice.title,
+                notice.when_and_where(),
+                state.public_url,
+                link.expires_at.format("%Y-%m-%d"),
+            ),
+            html: None,
+            headers: Vec::new(),
+            attachments: Vec::new(),
+        };
+        super::emails::deliver(state, email).await?;
+    }
+    Ok(())
 }
 
 fn note(kind: NotificationType, what: &str, event: Uuid, n: &Notice, key: String) -> Broadcast {

@@ -104,6 +104,7 @@ pub(crate) async fn award(
                 "Your suggestion became popular.",
                 Some(EntityKind::Suggestion),
             ),
+            "EVENT_ATTENDED" => ("For attending a live event.", Some(EntityKind::LiveEvent)),
             _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
         };
         let note = NewNotification {

@@ -10,9 +10,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::ports::RateRule;
-use guild_live::events::{
-    self, Event, EventChanges, EventInput, EventStatus, LocationType, Scope,
-};
+use guild_live::events::{self, Event, EventChanges, EventInput, EventStatus, LocationType, Scope};
 use guild_live::registrations::{self, BulkResult, Registration, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::ctx::{Ctx, Permitted};
+use crate::ctx::{Ctx, Permitted, Public};
 use crate::error::ApiError;
 use crate::etag::{IfMatch, Revised, Tagged, with_etag};
 use crate::extract::ValidJson;
@@ -40,6 +38,7 @@ pub const REGISTRATIONS_PER_MINUTE: RateRule = RateRule {
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/events")
+            .service(confirm_event_attendance)
             .service(list_events)
             .service(create_event)
             .service(get_event)
@@ -49,7 +48,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(create_event_registration)
             .service(delete_event_registration)
             .service(list_event_registrations)
-            .service(add_event_registrations),
+            .service(add_event_registrations)
+            .service(confirm_event_attendees),
     );
 }
 
@@ -418,9 +418,7 @@ pub(crate) async fn update_event(
     };
     let now = ctx.now;
     let updated = ctx
-        .write(async |conn| {
-            events::update(conn, &ctx.actor, id, if_match.0, &changes, now).await
-        })
+        .write(async |conn| events::update(conn, &ctx.actor, id, if_match.0, &changes, now).await)
         .await?;
     Ok(Tagged(EventDto::from(updated)).into())
 }
@@ -521,7 +519,10 @@ pub(crate) async fn create_event_registration(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<RegistrationDto>, ApiError> {
     let id = path.into_inner();
-    let key = format!("event_registrations:{}:{}", ctx.actor.tenant_id, ctx.actor.user_id);
+    let key = format!(
+        "event_registrations:{}:{}",
+        ctx.actor.tenant_id, ctx.actor.user_id
+    );
     crate::routes::auth::rate_limit(&ctx.state, &key, REGISTRATIONS_PER_MINUTE).await?;
     let now = ctx.now;
     let reg = ctx
@@ -544,7 +545,10 @@ pub(crate) async fn delete_event_registration(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let key = format!("event_registrations:{}:{}", ctx.actor.tenant_id, ctx.actor.user_id);
+    let key = format!(
+        "event_registrations:{}:{}",
+        ctx.actor.tenant_id, ctx.actor.user_id
+    );
     crate::routes::auth::rate_limit(&ctx.state, &key, REGISTRATIONS_PER_MINUTE).await?;
     let now = ctx.now;
     ctx.write(async |conn| registrations::unregister(conn, &ctx.actor, id, now).await)
@@ -626,4 +630,104 @@ pub(crate) async fn add_event_registrations(
         .write(async |conn| registrations::add_members(conn, &ctx.actor, id, &users, now).await)
         .await?;
     Ok(web::Json(done.into()))
+}
+
+/// An attendance link's token.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "token": "AZPyp3wecACAAAAAAAAAAQ.k8vN3..." }))]
+pub(crate) struct ConfirmAttendanceBody {
+    /// The `token` of the link in the email.
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
+    token: String,
+}
+
+/// A confirmed attendance.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttendanceDto {
+    event_id: Uuid,
+    /// When it was confirmed.
+    attended_at: DateTime<Utc>,
+}
+
+/// Confirm your attendance with the emailed link.
+///
+/// No sign-in: the token of the link emailed to each registrant when the event is completed
+/// names the tenant, the event and the member, signed by Guild. 401 `invalid_token` when Guild
+/// did not sign it or it was altered; 410 `attendance_link_expired` 14 days after the event; 409
+/// `attendance_link_used` the second time. Earns EVENT_ATTENDED XP once.
+#[utoipa::path(tag = "events", security(()), request_body = ConfirmAttendanceBody,
+    responses((status = 200, body = AttendanceDto, description = "Confirmed"),
+        (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`attendance_link_expired`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json"),
+        InputErrors, NotFound, Conflict))]
+#[post("/events/attendance")]
+pub(crate) async fn confirm_event_attendance(
+    cx: Public,
+    body: ValidJson<ConfirmAttendanceBody>,
+) -> Result<web::Json<AttendanceDto>, ApiError> {
+    cx.limit_client("token:attendance", cx.state.limits.token_ip)
+        .await?;
+    let link = cx.state.event_link_key.verify(&body.into_inner().token)?;
+    let now = cx.now;
+    let mut conn = cx.conn().await?;
+    let attended_at = guild_db::tenant_transaction(&mut conn, link.tenant, async |conn| {
+        guild_live::attendance::confirm_by_link(conn, &link, now).await
+    })
+    .await?;
+    Ok(web::Json(AttendanceDto {
+        event_id: link.event,
+        attended_at,
+    }))
+}
+
+/// Members whose attendance to confirm.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "user_ids": ["0193f2a4-7c1e-7000-8000-000000000001"] }))]
+pub(crate) struct ConfirmAttendeesBody {
+    /// 1 to 500 registered members (never yourself).
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_items = 1, max_items = 500)]
+    user_ids: Vec<Uuid>,
+}
+
+/// What a bulk confirmation did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConfirmAttendeesDto {
+    /// Confirmed now (each earns EVENT_ATTENDED XP once).
+    confirmed: Vec<Uuid>,
+    /// Confirmed before, or not registered.
+    skipped: Vec<Uuid>,
+}
+
+/// Confirm attendees of a live event.
+///
+/// Its hosts and managers, once it started and unless it was cancelled (409), for registered
+/// members — never yourself (403 `cannot_confirm_own_attendance`: another host or an admin
+/// does).
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    request_body = ConfirmAttendeesBody,
+    responses((status = 200, body = ConfirmAttendeesDto, description = "Confirmed"), AuthErrors, InputErrors, NotFound, Conflict))]
+#[post("/events/{event_id}/attendance")]
+pub(crate) async fn confirm_event_attendees(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+    body: ValidJson<ConfirmAttendeesBody>,
+) -> Result<web::Json<ConfirmAttendeesDto>, ApiError> {
+    let id = path.into_inner();
+    let users = body.into_inner().user_ids;
+    let now = ctx.now;
+    let done = ctx
+        .write(async |conn| {
+            guild_live::attendance::confirm_bulk(conn, &ctx.actor, id, &users, now).await
+        })
+        .await?;
+    Ok(web::Json(ConfirmAttendeesDto {
+        confirmed: done.confirmed,
+        skipped: done.skipped,
+    }))
 }

@@ -39,7 +39,10 @@ impl World {
         let tenant = Uuid::now_v7();
         exec(
             &mut conn,
-            &format!("INSERT INTO tenants (id, name, slug) VALUES ('{tenant}', 'T', 't{}')", tenant.simple()),
+            &format!(
+                "INSERT INTO tenants (id, name, slug) VALUES ('{tenant}', 'T', 't{}')",
+                tenant.simple()
+            ),
         )
         .await;
         let mut person = async |role: &str, i: usize| {
@@ -68,10 +71,18 @@ impl World {
         }
         let (module, group_a, group_b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let mut sql = vec![
-            format!("INSERT INTO groups (tenant_id, id, name) VALUES ('{tenant}', '{group_a}', 'A'), ('{tenant}', '{group_b}', 'B')"),
-            format!("INSERT INTO modules (tenant_id, id, title, status, created_by) VALUES ('{tenant}', '{module}', 'Safety', 'PUBLISHED', '{owner}')"),
-            format!("INSERT INTO module_mentors (tenant_id, module_id, user_id) VALUES ('{tenant}', '{module}', '{mentor}')"),
-            format!("INSERT INTO module_groups (tenant_id, module_id, group_id) VALUES ('{tenant}', '{module}', '{group_a}')"),
+            format!(
+                "INSERT INTO groups (tenant_id, id, name) VALUES ('{tenant}', '{group_a}', 'A'), ('{tenant}', '{group_b}', 'B')"
+            ),
+            format!(
+                "INSERT INTO modules (tenant_id, id, title, status, created_by) VALUES ('{tenant}', '{module}', 'Safety', 'PUBLISHED', '{owner}')"
+            ),
+            format!(
+                "INSERT INTO module_mentors (tenant_id, module_id, user_id) VALUES ('{tenant}', '{module}', '{mentor}')"
+            ),
+            format!(
+                "INSERT INTO module_groups (tenant_id, module_id, group_id) VALUES ('{tenant}', '{module}', '{group_a}')"
+            ),
         ];
         for m in list.iter().take(members / 2) {
             sql.push(format!(
@@ -137,63 +148,125 @@ async fn an_event_is_validated_as_a_whole_and_scoped_to_its_mentors_module_audie
     bad.meeting_url = Some("http://meet.example.com".into());
     bad.capacity = 0;
     bad.required = true;
-    let err = events::create(&mut conn, &owner, &bad, now()).await.unwrap_err();
+    let err = events::create(&mut conn, &owner, &bad, now())
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), 422);
     let mut f = fields(&err);
     f.sort();
-    assert_eq!(f, ["capacity", "ends_at", "meeting_url", "required", "time_zone"]);
+    assert_eq!(
+        f,
+        [
+            "capacity",
+            "ends_at",
+            "meeting_url",
+            "required",
+            "time_zone"
+        ]
+    );
 
     let mut physical = w.input();
     physical.location_type = LocationType::Physical;
-    let err = events::create(&mut conn, &owner, &physical, now()).await.unwrap_err();
+    let err = events::create(&mut conn, &owner, &physical, now())
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["meeting_url"], "a PHYSICAL event has no URL");
     let mut past = w.input();
     past.starts_at = now() - Duration::hours(1);
-    let err = events::create(&mut conn, &owner, &past, now()).await.unwrap_err();
+    let err = events::create(&mut conn, &owner, &past, now())
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["starts_at"]);
 
     // An employee may not create an event of the tenant; the module's mentor may, for the
     // module's groups only.
     let mentor = w.actor(w.mentor);
-    let err = events::create(&mut conn, &mentor, &w.input(), now()).await.unwrap_err();
+    let err = events::create(&mut conn, &mentor, &w.input(), now())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "forbidden");
     let mut theirs = w.input();
     theirs.module_id = Some(w.module);
-    let err = events::create(&mut conn, &mentor, &theirs, now()).await.unwrap_err();
-    assert_eq!(fields(&err), ["group_ids"], "a mentor names the module's groups");
+    let err = events::create(&mut conn, &mentor, &theirs, now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&err),
+        ["group_ids"],
+        "a mentor names the module's groups"
+    );
     theirs.group_ids = vec![w.group_b];
-    let err = events::create(&mut conn, &mentor, &theirs, now()).await.unwrap_err();
-    assert_eq!(fields(&err), ["group_ids"], "group B is not assigned the module");
+    let err = events::create(&mut conn, &mentor, &theirs, now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&err),
+        ["group_ids"],
+        "group B is not assigned the module"
+    );
     theirs.group_ids = vec![w.group_a];
     theirs.required = true;
-    let created = events::create(&mut conn, &mentor, &theirs, now()).await.unwrap();
+    let created = events::create(&mut conn, &mentor, &theirs, now())
+        .await
+        .unwrap();
     assert_eq!(created.host_ids, [w.mentor], "the creator hosts by default");
     assert_eq!(created.revision, 1);
     assert!(created.manageable);
     let other_member = w.actor(w.members[0]);
-    let err = events::create(&mut conn, &other_member, &theirs, now()).await.unwrap_err();
-    assert_eq!(err.code(), "forbidden", "a learner of the module is no mentor");
+    let err = events::create(&mut conn, &other_member, &theirs, now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "forbidden",
+        "a learner of the module is no mentor"
+    );
 
     // Targeting: group A's members see it, group B's (the second half) do not.
     let in_a = w.actor(w.members[0]);
     let outside = w.actor(w.members[3]);
-    assert!(events::get(&mut conn, &in_a, created.id, now()).await.is_ok());
-    let err = events::get(&mut conn, &outside, created.id, now()).await.unwrap_err();
+    assert!(
+        events::get(&mut conn, &in_a, created.id, now())
+            .await
+            .is_ok()
+    );
+    let err = events::get(&mut conn, &outside, created.id, now())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "event_not_found");
-    let upcoming = events::list(&mut conn, &outside, Scope::Upcoming, &PageRequest::default(), now())
-        .await
-        .unwrap();
+    let upcoming = events::list(
+        &mut conn,
+        &outside,
+        Scope::Upcoming,
+        &PageRequest::default(),
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(upcoming.data.is_empty());
-    let upcoming = events::list(&mut conn, &in_a, Scope::Upcoming, &PageRequest::default(), now())
-        .await
-        .unwrap();
+    let upcoming = events::list(
+        &mut conn,
+        &in_a,
+        Scope::Upcoming,
+        &PageRequest::default(),
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(upcoming.data.len(), 1);
     assert!(!upcoming.data[0].manageable);
 
     // A member of the module's audience does not manage it.
-    let err = events::update(&mut conn, &in_a, created.id, 1, &EventChanges::default(), now())
-        .await
-        .unwrap_err();
+    let err = events::update(
+        &mut conn,
+        &in_a,
+        created.id,
+        1,
+        &EventChanges::default(),
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "forbidden");
 }
 
@@ -203,7 +276,9 @@ async fn edits_need_the_current_revision_and_end_with_cancelled_or_completed() {
     let w = World::new(&db, 2).await;
     let owner = w.actor(w.owner);
     let mut conn = db.conn().await;
-    let created = events::create(&mut conn, &owner, &w.input(), now()).await.unwrap();
+    let created = events::create(&mut conn, &owner, &w.input(), now())
+        .await
+        .unwrap();
 
     let later = EventChanges {
         starts_at: Some(now() + Duration::days(3)),
@@ -238,19 +313,30 @@ async fn edits_need_the_current_revision_and_end_with_cancelled_or_completed() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let changed: N = diesel::sql_query(
-        "SELECT count(*) AS n FROM outbox_events WHERE kind = 'live.changed'",
-    )
-    .get_result(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(changed.n, 1, "only the change of time tells the registrants");
+    let changed: N =
+        diesel::sql_query("SELECT count(*) AS n FROM outbox_events WHERE kind = 'live.changed'")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        changed.n, 1,
+        "only the change of time tells the registrants"
+    );
 
-    let err = events::complete(&mut conn, &owner, created.id, 3, now()).await.unwrap_err();
+    let err = events::complete(&mut conn, &owner, created.id, 3, now())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "event_not_started");
-    let cancelled = events::cancel(&mut conn, &owner, created.id, 3, now()).await.unwrap();
-    assert_eq!((cancelled.status, cancelled.revision), (EventStatus::Cancelled, 4));
-    let err = events::cancel(&mut conn, &owner, created.id, 4, now()).await.unwrap_err();
+    let cancelled = events::cancel(&mut conn, &owner, created.id, 3, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.revision),
+        (EventStatus::Cancelled, 4)
+    );
+    let err = events::cancel(&mut conn, &owner, created.id, 4, now())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "event_not_scheduled");
     let member = w.actor(w.members[0]);
     let err = registrations::register(&mut conn, &member, created.id, now())
@@ -266,7 +352,10 @@ async fn two_hundred_members_racing_for_twenty_seats_fill_them_exactly_and_wait_
     let owner = w.actor(w.owner);
     let event = {
         let mut conn = db.conn().await;
-        events::create(&mut conn, &owner, &w.input(), now()).await.unwrap().id
+        events::create(&mut conn, &owner, &w.input(), now())
+            .await
+            .unwrap()
+            .id
     };
     let tasks: Vec<_> = w
         .members
@@ -303,7 +392,9 @@ async fn two_hundred_members_racing_for_twenty_seats_fill_them_exactly_and_wait_
         cursor: None,
     };
     loop {
-        let got = registrations::list(&mut conn, &owner, event, &page).await.unwrap();
+        let got = registrations::list(&mut conn, &owner, event, &page)
+            .await
+            .unwrap();
         all.extend(got.data);
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
@@ -315,7 +406,11 @@ async fn two_hundred_members_racing_for_twenty_seats_fill_them_exactly_and_wait_
     // with places 1..=180 in that order.
     let positions: Vec<i64> = all.iter().map(|r| r.position).collect();
     assert_eq!(positions, (1..=200).collect::<Vec<_>>());
-    assert!(all[..20].iter().all(|r| r.status == RegistrationStatus::Registered));
+    assert!(
+        all[..20]
+            .iter()
+            .all(|r| r.status == RegistrationStatus::Registered)
+    );
     let places: Vec<Option<i64>> = all[20..].iter().map(|r| r.waitlist_place).collect();
     assert_eq!(places, (1..=180).map(Some).collect::<Vec<_>>());
     let got = events::get(&mut conn, &owner, event, now()).await.unwrap();
@@ -365,12 +460,21 @@ async fn more_seats_promote_the_waitlist_and_fewer_than_registered_are_refused()
     let mut conn = db.conn().await;
     let mut input = w.input();
     input.capacity = 2;
-    let event = events::create(&mut conn, &owner, &input, now()).await.unwrap().id;
+    let event = events::create(&mut conn, &owner, &input, now())
+        .await
+        .unwrap()
+        .id;
     let added = registrations::add_members(
         &mut conn,
         &owner,
         event,
-        &[w.members[0], w.members[1], w.members[2], w.members[0], Uuid::now_v7()],
+        &[
+            w.members[0],
+            w.members[1],
+            w.members[2],
+            w.members[0],
+            Uuid::now_v7(),
+        ],
         now(),
     )
     .await
@@ -379,10 +483,20 @@ async fn more_seats_promote_the_waitlist_and_fewer_than_registered_are_refused()
     assert_eq!(added.waitlisted, [w.members[2]]);
     assert_eq!(added.skipped.len(), 1, "a stranger is skipped");
     let member = w.actor(w.members[3]);
-    let mine = registrations::register(&mut conn, &member, event, now()).await.unwrap();
-    assert_eq!((mine.status, mine.waitlist_place), (RegistrationStatus::Waitlisted, Some(2)));
-    let again = registrations::register(&mut conn, &member, event, now()).await.unwrap();
-    assert_eq!(again.position, mine.position, "registering twice changes nothing");
+    let mine = registrations::register(&mut conn, &member, event, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (mine.status, mine.waitlist_place),
+        (RegistrationStatus::Waitlisted, Some(2))
+    );
+    let again = registrations::register(&mut conn, &member, event, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.position, mine.position,
+        "registering twice changes nothing"
+    );
 
     let err = events::update(
         &mut conn,
