@@ -266,9 +266,7 @@ pub async fn confirm_bulk(
         ));
     }
     let row = events::visible(conn, actor, event, false).await?;
-    if !events::may_manage(conn, actor, &row).await?
-        && !(actor.acts_as_member() && events::is_host(conn, actor, event).await?)
-    {
+    if !events::may_host(conn, actor, &row).await? {
         return Err(LiveError::Forbidden);
     }
     if users.contains(&actor.user_id.into_uuid()) {

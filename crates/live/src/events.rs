@@ -391,6 +391,19 @@ pub async fn managed(
     }
 }
 
+/// Whether the actor manages or hosts the event: hosts list its registrants and confirm
+/// attendance.
+pub async fn may_host(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &EventRow,
+) -> Result<bool, LiveError> {
+    if may_manage(conn, actor, row).await? {
+        return Ok(true);
+    }
+    Ok(actor.acts_as_member() && is_host(conn, actor, row.id).await?)
+}
+
 /// Whether the actor hosts the event.
 pub async fn is_host(
     conn: &mut AsyncPgConnection,
@@ -604,10 +617,9 @@ pub async fn create(
     match input.module_id {
         Some(module) => {
             guild_learning::access::visible(conn, actor, module).await?;
-            if !manages_all_for(actor, Some(module))
-                && !(actor.acts_as_member()
-                    && guild_learning::access::is_mentor(conn, actor, module).await?)
-            {
+            let mentor = actor.acts_as_member()
+                && guild_learning::access::is_mentor(conn, actor, module).await?;
+            if !(mentor || manages_all_for(actor, Some(module))) {
                 return Err(LiveError::Forbidden);
             }
         }

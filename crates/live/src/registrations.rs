@@ -505,9 +505,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Registration>, LiveError> {
     let row = events::visible(conn, actor, event, false).await?;
-    if !events::may_manage(conn, actor, &row).await?
-        && !(actor.acts_as_member() && events::is_host(conn, actor, event).await?)
-    {
+    if !events::may_host(conn, actor, &row).await? {
         return Err(LiveError::Forbidden);
     }
     let after = after_position(page)?;
