@@ -408,3 +408,110 @@ async fn attendance_links_confirm_once_and_hosts_confirm_others_with_xp_awarded_
     let cyd = attendance_token(&app, &members[2].0);
     assert_problem(&confirm(cyd).await, 410, "attendance_link_expired");
 }
+
+/// What Python's `icalendar` (an independent parser) reads in `ics`: each VEVENT's UID,
+/// SEQUENCE, DTSTART's TZID and local time, and STATUS; and the calendar's METHOD.
+fn parse_ics(ics: &str) -> Value {
+    use std::io::Write;
+    let script = r#"
+import json, sys
+from icalendar import Calendar
+cal = Calendar.from_ical(sys.stdin.read())
+events = []
+for e in cal.walk("VEVENT"):
+    start = e.get("DTSTART")
+    events.append({
+        "uid": str(e.get("UID")),
+        "sequence": int(e.get("SEQUENCE")),
+        "tzid": start.params.get("TZID"),
+        "start": start.dt.isoformat(),
+        "status": str(e.get("STATUS")),
+        "location": str(e.get("LOCATION")),
+    })
+print(json.dumps({"method": str(cal.get("METHOD")), "events": events}))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ics.as_bytes())
+        .expect("write the file");
+    let out = child.wait_with_output().expect("python3 ends");
+    assert!(out.status.success(), "the parser refused:\n{ics}");
+    serde_json::from_slice(&out.stdout).expect("the parser's JSON")
+}
+
+#[actix_web::test]
+async fn the_ics_file_keeps_its_uid_bumps_its_sequence_and_says_cancelled_for_a_real_parser() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let mut b = body(&[], 5);
+    b["starts_at"] = json!("2031-03-04T08:30:00Z");
+    b["ends_at"] = json!("2031-03-04T09:30:00Z");
+    let created = app.post("/v1/events", &owner, b).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = s(&created.json["id"]);
+    let uri = format!("/v1/events/{id}");
+    let first = {
+        let got = app.get(&format!("{uri}/ics"), &owner).await;
+        assert_eq!(got.status, 200, "{}", got.text);
+        assert_eq!(
+            got.header("content-type"),
+            Some("text/calendar; charset=utf-8")
+        );
+        parse_ics(&got.text)
+    };
+    assert_eq!(first["method"], "PUBLISH");
+    let e = &first["events"][0];
+    assert_eq!(e["uid"], json!(format!("{id}@localhost")));
+    assert_eq!(e["sequence"], 0);
+    assert_eq!(e["tzid"], "Europe/Paris");
+    assert_eq!(
+        e["start"], "2031-03-04T09:30:00+01:00",
+        "08:30 UTC is 09:30 in Paris in March"
+    );
+    assert_eq!(e["status"], "CONFIRMED");
+    assert_eq!(e["location"], "https://meet.example.com/fire");
+
+    let moved = app
+        .patch(
+            &uri,
+            &owner,
+            json!({ "starts_at": "2031-07-01T07:00:00Z", "ends_at": "2031-07-01T08:00:00Z" }),
+        )
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let second = {
+        let got = app.get(&format!("{uri}/ics"), &owner).await;
+        parse_ics(&got.text)
+    };
+    let e = &second["events"][0];
+    assert_eq!(e["uid"], json!(format!("{id}@localhost")), "the same entry");
+    assert_eq!(e["sequence"], 1);
+    assert_eq!(
+        e["start"], "2031-07-01T09:00:00+02:00",
+        "summer time in Paris"
+    );
+
+    let cancelled = app
+        .post(&format!("{uri}/cancel"), &owner, json!({}))
+        .if_match("\"2\"")
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    let third = {
+        let got = app.get(&format!("{uri}/ics"), &owner).await;
+        parse_ics(&got.text)
+    };
+    let e = &third["events"][0];
+    assert_eq!(e["uid"], json!(format!("{id}@localhost")));
+    assert_eq!(e["sequence"], 2);
+    assert_eq!(e["status"], "CANCELLED");
+}

@@ -17,6 +17,9 @@
 //!   ([`attendance::AttendanceKey`], HMAC-SHA-256 compared in constant time) or in bulk by the
 //!   event's hosts and managers, never for themselves; `live.attended` once per member and event.
 //!
+//! - [`calendar`] writes an event's iCalendar file (stable UID, SEQUENCE from its revision, the
+//!   organiser's TZID, STATUS:CANCELLED).
+//!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a linked module's visibility, mentors and group assignments:
 //! `guild_learning::access`); it reads tenancy's identity tables (`memberships`, `groups`,
@@ -24,6 +27,7 @@
 //! layer's reactions to this crate's events.
 
 pub mod attendance;
+pub mod calendar;
 pub mod error;
 pub mod events;
 mod input;

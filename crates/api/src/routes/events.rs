@@ -42,6 +42,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(list_events)
             .service(create_event)
             .service(get_event)
+            .service(get_event_ics)
             .service(update_event)
             .service(cancel_event)
             .service(complete_event)
@@ -330,6 +331,48 @@ pub(crate) async fn get_event(
         .write(async |conn| events::get(conn, &ctx.actor, id, now).await)
         .await?;
     Ok(Tagged(EventDto::from(found)).into())
+}
+
+/// The host named in calendar UIDs: the API's public host.
+fn uid_host(api_url: &str) -> &str {
+    let rest = api_url.split_once("://").map_or(api_url, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+}
+
+/// Get a live event as an iCalendar file.
+///
+/// An event you may see, as RFC 5545 (`METHOD:PUBLISH`): its UID stays the same for life
+/// (`<id>@<host>`), `SEQUENCE` grows with every change, start and end carry the organiser's
+/// time zone (`TZID`), and a cancelled event says `STATUS:CANCELLED`.
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses((status = 200, content_type = "text/calendar", body = String, description = "The iCalendar file"), AuthErrors, NotFound))]
+#[get("/events/{event_id}/ics")]
+pub(crate) async fn get_event_ics(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let now = ctx.now;
+    let found = ctx
+        .write(async |conn| events::get(conn, &ctx.actor, id, now).await)
+        .await?;
+    let file = guild_live::calendar::event_file(
+        &found,
+        uid_host(&ctx.state.api_url),
+        guild_live::calendar::Method::Publish,
+        now,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"event-{id}.ics\""),
+        ))
+        .body(file))
 }
 
 /// A change to a live event: the fields sent replace the event's.
