@@ -228,6 +228,29 @@ STATE_RULES = {
     },
     # The marker moves to a message of the room.
     "PUT /v1/chat/rooms/{room_id}/read": {"validation_failed:not_in_room"},
+    # An event is checked as a whole: it starts in the future (by the server's clock) and ends
+    # after it starts, within 7 days; its time zone is an IANA name; its location type decides
+    # whether a meeting URL and an address are needed or refused; only an event linked to a
+    # module is required; hosts are active members and groups the tenant's (a mentor's, the
+    # module's).
+    "POST /v1/events": {
+        "validation_failed:range",
+        "validation_failed:order",
+        "validation_failed:time_zone",
+        "validation_failed:required",
+        "validation_failed:not_allowed",
+        "validation_failed:unknown",
+        "validation_failed:url",
+    },
+    "PATCH /v1/events/{event_id}": {
+        "validation_failed:range",
+        "validation_failed:order",
+        "validation_failed:time_zone",
+        "validation_failed:required",
+        "validation_failed:not_allowed",
+        "validation_failed:unknown",
+        "validation_failed:url",
+    },
 }
 
 

@@ -11,6 +11,7 @@ mod cors;
 mod discussions;
 mod duties;
 mod emails;
+mod events;
 mod feed;
 mod gamification;
 mod identity;

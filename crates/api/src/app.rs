@@ -24,7 +24,7 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
-    discussions, email, feed, gamification, groups, jobs, leaderboard, me, media, members,
+    discussions, email, events, feed, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, paths, presence, progress, quizzes,
     redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
 };
@@ -81,6 +81,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(discussions::configure)
         .configure(announcements::configure)
         .configure(suggestions::configure)
+        .configure(events::configure)
         .configure(feed::configure)
         .configure(webhooks::configure);
 }

@@ -80,6 +80,10 @@ pub struct Config {
     /// goes first and the old ones stay until nothing sealed with them is left. Without it a
     /// fixed development key is used, which protects nothing (a loud warning in production).
     pub encryption_keys: Option<guild_kernel::sealed::Keyring>,
+    /// `GUILD_EVENT_LINK_SECRET`: signs the attendance links of live events emailed to their
+    /// registrants; required in production (32+ bytes). Without it a random key is made at
+    /// start, so links sent before a restart stop working.
+    pub event_link_secret: Option<String>,
     /// `GUILD_API_URL`: the API's public base URL (default `http://localhost:<port>`), for links
     /// the API hands out (certificate verification, local-storage URLs).
     pub api_url: String,
@@ -403,6 +407,17 @@ impl Config {
             },
             None => None,
         };
+        let event_link_secret = r.raw("GUILD_EVENT_LINK_SECRET").map(str::to_owned);
+        match &event_link_secret {
+            Some(secret) if secret.len() < 32 => r.errors.push(
+                "GUILD_EVENT_LINK_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ),
+            None if env == Environment::Production => r
+                .errors
+                .push("GUILD_EVENT_LINK_SECRET: required in production (at least 32 bytes)".into()),
+            _ => {}
+        }
         let access_ttl =
             Duration::from_secs(r.number("GUILD_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400));
         let actor_cache = Duration::from_secs(r.number("GUILD_ACTOR_CACHE_SECS", 30, 0, 30));
@@ -487,6 +502,7 @@ impl Config {
             public_url,
             unsubscribe_secret,
             encryption_keys,
+            event_link_secret,
             api_url,
             blobs,
             invite_caps,
@@ -543,11 +559,16 @@ mod tests {
             "GUILD_UNSUBSCRIBE_SECRET",
             "00112233445566778899aabbccddeeff",
         );
+        let event_links = (
+            "GUILD_EVENT_LINK_SECRET",
+            "ffeeddccbbaa99887766554433221100",
+        );
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             secret,
             blob_key,
             unsubscribe,
+            event_links,
         ]))
         .unwrap();
         assert!(!config.migrate_on_start);
@@ -557,13 +578,15 @@ mod tests {
             secret,
             blob_key,
             unsubscribe,
+            event_links,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
         let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
         assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
         assert!(err.0[1].starts_with("GUILD_UNSUBSCRIBE_SECRET: required in production"));
-        assert!(err.0[2].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        assert!(err.0[2].starts_with("GUILD_EVENT_LINK_SECRET: required in production"));
+        assert!(err.0[3].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
         let short = Config::from_vars(&vars(&[("GUILD_UNSUBSCRIBE_SECRET", "short")])).unwrap_err();
         assert_eq!(
             short.0,
@@ -573,6 +596,7 @@ mod tests {
             ("GUILD_ENV", "production"),
             secret,
             unsubscribe,
+            event_links,
             ("GUILD_S3_BUCKET", "guild-media"),
         ]))
         .unwrap_err();

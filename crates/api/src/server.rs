@@ -187,6 +187,14 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
             "GUILD_UNSUBSCRIBE_SECRET is not set: using a random key; unsubscribe links in emails stop working when the process stops"
         ),
     }
+    match &config.event_link_secret {
+        Some(secret) => {
+            state.event_link_key = guild_live::attendance::AttendanceKey::new(secret.as_bytes());
+        }
+        None => tracing::warn!(
+            "GUILD_EVENT_LINK_SECRET is not set: using a random key; attendance links in emails stop working when the process stops"
+        ),
+    }
     match &config.blobs {
         BlobConfig::Local {
             dir,

@@ -69,6 +69,8 @@ pub struct AppState {
     pub streams_per_member: u32,
     /// Signs the one-click unsubscribe links of notification emails.
     pub unsubscribe_key: UnsubscribeKey,
+    /// Signs the attendance links of live events.
+    pub event_link_key: guild_live::attendance::AttendanceKey,
     /// Fetches link previews of feed posts through the SSRF guard; `None` when previews are
     /// off (`GUILD_LINK_PREVIEWS=false`, and in tests unless one sets it): posts then have none.
     pub previewer: Option<Arc<dyn guild_kernel::ports::LinkPreviewer>>,
@@ -156,7 +158,7 @@ impl Default for HttpSettings {
 
 impl AppState {
     /// State over a pool with the in-process defaults: no Redis, random signing keys (access
-    /// tokens, unsubscribe links), the in-memory rate limiter and the recording mailer.
+    /// tokens, unsubscribe and attendance links), the in-memory rate limiter and the recording mailer.
     ///
     /// Media goes to a fresh directory under the system's temporary directory, with a random
     /// signing key and `http://localhost:8080` as the base of its URLs.
@@ -167,6 +169,8 @@ impl AppState {
         getrandom::fill(&mut blob_key).unwrap_or_default();
         let mut unsubscribe_secret = [0u8; 32];
         getrandom::fill(&mut unsubscribe_secret).unwrap_or_default();
+        let mut event_link_secret = [0u8; 32];
+        getrandom::fill(&mut event_link_secret).unwrap_or_default();
         let local = LocalBlobStore::new(
             std::env::temp_dir().join(format!("guild-blobs-{}", uuid::Uuid::now_v7())),
             "http://localhost:8080".to_owned(),
@@ -200,6 +204,7 @@ impl AppState {
             presence_ttl: guild_integrations::presence::DEFAULT_TTL,
             streams_per_member: 5,
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
+            event_link_key: guild_live::attendance::AttendanceKey::new(&event_link_secret),
             previewer: None,
             webhooks: Arc::new(webhook_sender(
                 guild_integrations::fetch::FetchPolicy::default(),

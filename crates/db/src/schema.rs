@@ -508,6 +508,65 @@ diesel::table! {
 }
 
 diesel::table! {
+    live_event_groups (tenant_id, event_id, group_id) {
+        tenant_id -> Uuid,
+        event_id -> Uuid,
+        group_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    live_event_hosts (tenant_id, event_id, user_id) {
+        tenant_id -> Uuid,
+        event_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    live_event_registrations (tenant_id, event_id, user_id) {
+        tenant_id -> Uuid,
+        event_id -> Uuid,
+        user_id -> Uuid,
+        status -> Text,
+        position -> Int8,
+        added_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        promoted_at -> Nullable<Timestamptz>,
+        attended_at -> Nullable<Timestamptz>,
+        confirmed_by -> Nullable<Uuid>,
+        link_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    live_events (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        title -> Text,
+        description -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        time_zone -> Text,
+        location_type -> Text,
+        meeting_url -> Nullable<Text>,
+        address -> Nullable<Text>,
+        capacity -> Int4,
+        module_id -> Nullable<Uuid>,
+        required -> Bool,
+        status -> Text,
+        status_changed_at -> Nullable<Timestamptz>,
+        revision -> Int4,
+        registered_count -> Int4,
+        next_position -> Int8,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media_assets (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1261,6 +1320,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     learning_path_groups,
     learning_path_modules,
     learning_paths,
+    live_event_groups,
+    live_event_hosts,
+    live_event_registrations,
+    live_events,
     media_assets,
     member_jobs,
     member_stream_events,

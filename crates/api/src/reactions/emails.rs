@@ -319,7 +319,7 @@ fn reset_email(state: &AppState, minted: &Minted) -> Email {
 /// Sends, recording a copy in `dev_mailbox` only in development without an SMTP server (the body
 /// carries single-use links, so production never stores one). A rejected address is given up on
 /// (retrying cannot help); an unavailable server is retried with backoff.
-async fn deliver(state: &AppState, email: Email) -> Result<(), HandlerError> {
+pub(crate) async fn deliver(state: &AppState, email: Email) -> Result<(), HandlerError> {
     if state.dev_mailbox {
         let mut conn = guild_db::connect(&state.db).await?;
         guild_tenancy::dev_mailbox::record(&mut conn, &email.to, &email.subject, &email.text)

@@ -108,6 +108,7 @@ pub(crate) async fn award(
                 "For completing a learning path.",
                 Some(EntityKind::LearningPath),
             ),
+            "EVENT_ATTENDED" => ("For attending a live event.", Some(EntityKind::LiveEvent)),
             _ => ("For renewing a certificate.", Some(EntityKind::Certificate)),
         };
         let note = NewNotification {

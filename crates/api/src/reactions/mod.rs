@@ -26,6 +26,9 @@
 //! - [`webhooks`]: the catalog's events fanned out to subscribed webhook endpoints, their
 //!   attempts signed and sent through the SSRF guard, and the job that retries due deliveries
 //!   each minute.
+//! - [`events`]: live events' registrations (EVENT_REGISTERED, also when waitlisted),
+//!   promotions from the waitlist (EVENT_PROMOTED), changes of time or place (EVENT_CHANGED) and
+//!   cancellations (EVENT_CANCELLED) to their registrants and waitlist.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -38,6 +41,7 @@ use crate::state::AppState;
 pub mod changelog;
 pub mod compliance;
 pub mod emails;
+pub mod events;
 pub mod feed;
 pub mod gamification;
 pub mod jobs;
@@ -61,5 +65,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     paths::register(registry, state);
     feed::register(registry, state);
     webhooks::register(registry, state);
+    events::register(registry, state);
     jobs::register(registry, state);
 }

@@ -20,6 +20,7 @@ pub mod compliance;
 mod constraints;
 pub mod discussions;
 pub mod email;
+pub mod events;
 pub mod feed;
 pub mod gamification;
 pub mod groups;

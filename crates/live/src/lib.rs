@@ -1,0 +1,39 @@
+//! Live events: sessions members attend at a time and place — online (an `https` meeting URL),
+//! physical (an address) or both — hosted by members, targeted at groups or the whole tenant,
+//! optionally linked to a module.
+//!
+//! - [`events`] owns `live_events`, `live_event_hosts` and `live_event_groups`: creation and
+//!   edits (with the revision as ETag, which is also the iCalendar SEQUENCE), the status flow
+//!   SCHEDULED → CANCELLED | COMPLETED, who sees an event (targeting) and who manages it (ADMIN
+//!   and above through MANAGE_ALL_MODULES, and the mentors of the linked module for the groups
+//!   it is assigned to), the member's lists (upcoming events they are targeted by, past ones
+//!   they attended).
+//! - [`registrations`] owns `live_event_registrations`: seats taken under the event row's lock
+//!   (`SELECT … FOR UPDATE`, `registered_count` never above `capacity`, backed by a CHECK), the
+//!   waitlist in arrival order, the promotion of its head when a seat frees, bulk additions by
+//!   managers.
+//! - [`attendance`] confirms attendance (the `attended_at`, `confirmed_by` and `link_used_at`
+//!   columns of `live_event_registrations`): by the member's signed, expiring, single-use link
+//!   ([`attendance::AttendanceKey`], HMAC-SHA-256 compared in constant time) or in bulk by the
+//!   event's hosts and managers, never for themselves; `live.attended` once per member and event.
+//!
+//! - [`calendar`] writes an event's iCalendar file (stable UID, SEQUENCE from its revision, the
+//!   organiser's TZID, STATUS:CANCELLED).
+//!
+//! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
+//! `kernel`, `db` and `learning` (a linked module's visibility, mentors and group assignments:
+//! `guild_learning::access`); it reads tenancy's identity tables (`memberships`, `groups`,
+//! `user_groups`) in SQL. What members hear about (notifications, emails) is done by the api
+//! layer's reactions to this crate's events.
+
+pub mod attendance;
+pub mod calendar;
+pub mod error;
+pub mod events;
+mod input;
+pub mod registrations;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::LiveError;

@@ -1,0 +1,3 @@
+//! Domain tests of live events on a real database.
+
+mod events;
