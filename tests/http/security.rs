@@ -368,12 +368,25 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
         "GUILD_UNSUBSCRIBE_SECRET",
         "0123456789abcdef0123456789abcdef",
     );
+    let event_links = (
+        "GUILD_EVENT_LINK_SECRET",
+        "0123456789abcdef0123456789abcdef",
+    );
     let config = |pairs: &[(&str, &str)]| {
         guild_api::config::Config::from_vars(&vars(pairs)).expect("a valid configuration")
     };
     assert!(config(&[]).records_mail());
     assert!(!config(&[("GUILD_SMTP_URL", "smtp://127.0.0.1:2525")]).records_mail());
-    assert!(!config(&[("GUILD_ENV", "production"), secret, key, unsubscribe]).records_mail());
+    assert!(
+        !config(&[
+            ("GUILD_ENV", "production"),
+            secret,
+            key,
+            unsubscribe,
+            event_links
+        ])
+        .records_mail()
+    );
 
     let app = TestApp::new().await;
     app.sign_up("acme").await;

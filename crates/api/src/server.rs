@@ -523,6 +523,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_progress::paths::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // Live events: an online session next week, a two-seat workshop with one member waiting.
+    guild_live::demo::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );

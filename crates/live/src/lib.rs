@@ -19,6 +19,7 @@
 //!
 //! - [`calendar`] writes an event's iCalendar file (stable UID, SEQUENCE from its revision, the
 //!   organiser's TZID, STATUS:CANCELLED).
+//! - [`demo`]: the demo tenant's events (an online session, a full workshop with a waitlist).
 //!
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a linked module's visibility, mentors and group assignments:
@@ -28,6 +29,7 @@
 
 pub mod attendance;
 pub mod calendar;
+pub mod demo;
 pub mod error;
 pub mod events;
 mod input;

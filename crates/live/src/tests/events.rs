@@ -531,3 +531,60 @@ async fn more_seats_promote_the_waitlist_and_fewer_than_registered_are_refused()
         .unwrap_err();
     assert_eq!(err.code(), "registration_closed");
 }
+
+#[tokio::test]
+async fn the_demo_tenant_gets_an_online_session_and_a_full_workshop_with_a_waitlist_once() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let tenant = Uuid::now_v7();
+    exec(
+        &mut conn,
+        &format!("INSERT INTO tenants (id, name, slug) VALUES ('{tenant}', 'Demo', 'demo')"),
+    )
+    .await;
+    for (i, role) in ["ADMIN", "HR", "EMPLOYEE", "VIEWER"].iter().enumerate() {
+        let user = Uuid::now_v7();
+        exec(
+            &mut conn,
+            &format!("INSERT INTO users (id, email, name) VALUES ('{user}', 'demo{i}@x.example.com', 'Demo {i}')"),
+        )
+        .await;
+        exec(
+            &mut conn,
+            &format!(
+                "INSERT INTO memberships (tenant_id, user_id, role, status) VALUES ('{tenant}', '{user}', '{role}', 'ACTIVE')"
+            ),
+        )
+        .await;
+    }
+    assert!(crate::demo::seed_demo(&mut conn, now()).await.unwrap());
+    assert!(
+        !crate::demo::seed_demo(&mut conn, now()).await.unwrap(),
+        "once"
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Seats {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        title: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        registered_count: i32,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    let seats: Vec<Seats> = diesel::sql_query(format!(
+        "SELECT e.title, e.registered_count, (SELECT count(*) FROM live_event_registrations r \
+           WHERE r.tenant_id = e.tenant_id AND r.event_id = e.id AND r.status = 'WAITLISTED') AS waiting \
+         FROM live_events e WHERE e.tenant_id = '{tenant}' ORDER BY e.starts_at"
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let seen: Vec<(&str, i32, i64)> = seats
+        .iter()
+        .map(|s| (s.title.as_str(), s.registered_count, s.waiting))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("Ask the safety team", 0, 0), ("First aid workshop", 1, 1)]
+    );
+}
