@@ -334,7 +334,7 @@ async fn attendance_links_confirm_once_and_hosts_confirm_others_with_xp_awarded_
     let confirm = |token: String| {
         let app = &app;
         async move {
-            app.post_anonymous("/v1/events/attendance", json!({ "token": token }))
+            app.post_anonymous("/v1/event-attendance", json!({ "token": token }))
                 .await
         }
     };

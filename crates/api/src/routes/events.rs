@@ -36,9 +36,11 @@ pub const REGISTRATIONS_PER_MINUTE: RateRule = RateRule {
 
 /// Registers `/v1/events`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
+    // Its own segment: under `/events` it would sit beside `/events/{event_id}`, whose other
+    // methods would answer for it.
+    cfg.service(segment("/event-attendance").service(confirm_event_attendance));
     cfg.service(
         segment("/events")
-            .service(confirm_event_attendance)
             .service(list_events)
             .service(create_event)
             .service(get_event)
@@ -706,7 +708,7 @@ pub(crate) struct AttendanceDto {
         (status = 410, description = "`attendance_link_expired`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json"),
         InputErrors, NotFound, Conflict))]
-#[post("/events/attendance")]
+#[post("/event-attendance")]
 pub(crate) async fn confirm_event_attendance(
     cx: Public,
     body: ValidJson<ConfirmAttendanceBody>,
