@@ -128,7 +128,7 @@ async fn a_discussion_is_visible_exactly_when_its_module_is() {
     let listed = app
         .walk(
             &s1.cy,
-            &format!("/v1/discussions?module_id={}", s1.module),
+            &format!("/v1/modules/{}/discussions", s1.module),
             10,
             "id",
         )
@@ -145,7 +145,7 @@ async fn a_discussion_is_visible_exactly_when_its_module_is() {
     let got = app.get(&format!("/v1/discussions/{id}"), &s1.bob).await;
     assert_problem(&got, 404, "discussion_not_found");
     let listed = app
-        .get(&format!("/v1/discussions?module_id={}", s1.module), &s1.bob)
+        .get(&format!("/v1/modules/{}/discussions", s1.module), &s1.bob)
         .await;
     assert_problem(&listed, 404, "module_not_found");
     let replied = app
@@ -182,7 +182,7 @@ async fn a_discussion_is_visible_exactly_when_its_module_is() {
         assert_problem(&app.get(&uri, &other).await, 404, "discussion_not_found");
     }
     let listed = app
-        .get(&format!("/v1/discussions?module_id={}", s1.module), &other)
+        .get(&format!("/v1/modules/{}/discussions", s1.module), &other)
         .await;
     assert_problem(&listed, 404, "module_not_found");
 }
@@ -283,7 +283,7 @@ async fn hidden_posts_vanish_for_members_and_stay_for_moderators() {
         404,
         "discussion_not_found",
     );
-    let list = format!("/v1/discussions?module_id={}", s1.module);
+    let list = format!("/v1/modules/{}/discussions", s1.module);
     assert!(app.walk(&s1.cy, &list, 10, "id").await.is_empty());
     assert_eq!(
         app.walk(&s1.mentor, &list, 10, "id").await,
@@ -342,7 +342,7 @@ async fn only_the_author_or_a_mentor_resolves_and_only_moderators_pin_and_lock()
 
     // Pinned first, whatever was posted since.
     let later = s(&start(&app, &s1.cy, &s1.module, "Later").await["id"]);
-    let list = format!("/v1/discussions?module_id={}", s1.module);
+    let list = format!("/v1/modules/{}/discussions", s1.module);
     assert_eq!(
         app.walk(&s1.ann, &list, 1, "id").await,
         vec![json!(thread), json!(later)]
@@ -617,7 +617,7 @@ async fn an_api_key_that_does_not_act_as_a_member_cannot_discuss() {
         )
         .await;
     for reply in [
-        app.get(&format!("/v1/discussions?module_id={}", s1.module), &key)
+        app.get(&format!("/v1/modules/{}/discussions", s1.module), &key)
             .await,
         app.get(&format!("/v1/discussions/{thread}"), &key).await,
         app.post(

@@ -1,4 +1,5 @@
-//! Discussions of modules: `/v1/discussions`. Threads of a module (or one of its sections),
+//! Discussions of modules: `/v1/discussions`, and a module's list at
+//! `/v1/modules/{module_id}/discussions` (registered by the `/modules` scope). Threads of a module (or one of its sections),
 //! visible exactly when the module is; replies nested by parent; resolve, pin, lock and hide
 //! for moderation; following; and reactions on every post. Replies and mentions notify through
 //! the worker ([`crate::reactions::social`]).
@@ -34,7 +35,6 @@ pub const POSTS_PER_MINUTE: RateRule = RateRule {
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/discussions")
-            .service(list_discussions)
             .service(create_discussion)
             .service(get_discussion)
             .service(update_discussion)
@@ -247,8 +247,6 @@ impl From<Post> for DiscussionPostDto {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DiscussionQuery {
-    /// The module (required).
-    module_id: Uuid,
     /// Only the discussions of this section.
     section_id: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
@@ -265,16 +263,17 @@ pub(crate) struct DiscussionQuery {
 /// Any member who may see the module (404 `module_not_found` otherwise, another tenant's
 /// included): pinned first, then by latest post. Hidden discussions are listed for the module's
 /// moderators only (its mentors, ADMIN and above).
-#[utoipa::path(tag = "discussions", params(DiscussionQuery),
+#[utoipa::path(tag = "discussions", params(("module_id" = Uuid, Path, description = "The module"), DiscussionQuery),
     responses((status = 200, body = PageOf<DiscussionDto>, description = "The discussions"), AuthErrors, InputErrors, NotFound))]
-#[get("/discussions")]
+#[get("/modules/{module_id}/discussions")]
 pub(crate) async fn list_discussions(
     ctx: Ctx,
+    module_id: web::Path<Uuid>,
     query: web::Query<DiscussionQuery>,
 ) -> Result<web::Json<PageOf<DiscussionDto>>, ApiError> {
     let q = query.into_inner();
     let filter = ThreadFilter {
-        module_id: q.module_id,
+        module_id: module_id.into_inner(),
         section_id: q.section_id,
     };
     let page = guild_kernel::PageRequest {

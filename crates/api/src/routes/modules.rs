@@ -25,7 +25,9 @@ use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::routes::segment;
-use crate::routes::{assignments, compliance, media, paths, progress, quizzes, versions};
+use crate::routes::{
+    assignments, compliance, discussions, media, paths, progress, quizzes, versions,
+};
 
 /// Registers `/v1/modules`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -45,6 +47,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(progress::get_module_progress)
             .service(paths::create_module_enrolment)
             .service(paths::delete_module_enrolment)
+            .service(discussions::list_discussions)
             .service(progress::update_self_assessment)
             .service(progress::get_self_assessment)
             .service(media::list_attachments)
