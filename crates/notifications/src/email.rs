@@ -278,6 +278,10 @@ impl Pending {
                     EntityKind::LiveEvent => "events",
                     EntityKind::LearningPath => "paths",
                     EntityKind::WebhookEndpoint => "settings/webhooks",
+                    EntityKind::CoachingSession => "coaching/sessions",
+                    EntityKind::ActionItem => "coaching/action-items",
+                    EntityKind::Question => "questions",
+                    EntityKind::Job => "jobs",
                 };
                 links.app(&format!("/{path}/{id}"))
             }

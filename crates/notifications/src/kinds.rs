@@ -66,6 +66,26 @@ guild_kernel::string_enum!(
         PathCompleted => "PATH_COMPLETED",
         /// One of the tenant's webhook endpoints was disabled after failing for too long.
         WebhookDisabled => "WEBHOOK_DISABLED",
+        /// A coach scheduled a coaching session with the member (with its calendar invitation).
+        CoachingSessionScheduled => "COACHING_SESSION_SCHEDULED",
+        /// The time of a coaching session of the member changed.
+        CoachingSessionChanged => "COACHING_SESSION_CHANGED",
+        /// A coaching session of the member was cancelled.
+        CoachingSessionCancelled => "COACHING_SESSION_CANCELLED",
+        /// A coaching session of the member starts soon.
+        CoachingSessionReminder => "COACHING_SESSION_REMINDER",
+        /// An item of an action plan was given to the member.
+        ActionItemAssigned => "ACTION_ITEM_ASSIGNED",
+        /// An item of an action plan the member owns is past its due date.
+        ActionItemOverdue => "ACTION_ITEM_OVERDUE",
+        /// A member's question was escalated to the member, a mentor of its module.
+        QuestionAssigned => "QUESTION_ASSIGNED",
+        /// A mentor answered the member's question.
+        QuestionAnswered => "QUESTION_ANSWERED",
+        /// The asker accepted the member's answer, which became a confirmed answer.
+        QuestionAccepted => "QUESTION_ACCEPTED",
+        /// A report or export the member started is ready to download.
+        ReportReady => "REPORT_READY",
     }
 );
 
@@ -102,6 +122,14 @@ guild_kernel::string_enum!(
         LearningPath => "LEARNING_PATH",
         /// A webhook endpoint (`/v1/webhooks/endpoints/{id}`).
         WebhookEndpoint => "WEBHOOK_ENDPOINT",
+        /// A coaching session (`/v1/coaching/sessions/{id}`).
+        CoachingSession => "COACHING_SESSION",
+        /// An item of an action plan (`/v1/coaching/action-items/{id}`).
+        ActionItem => "ACTION_ITEM",
+        /// A question to mentors (`/v1/questions/{id}`).
+        Question => "QUESTION",
+        /// A background job (`/v1/jobs/{id}`).
+        Job => "JOB",
     }
 );
 
@@ -126,8 +154,9 @@ guild_kernel::string_enum!(
 
 impl NotificationType {
     /// The preference switch that covers this type's emails; `None` for platform messages
-    /// (`SYSTEM`), the tenant's announcements (`ANNOUNCEMENT`) and failing webhooks
-    /// (`WEBHOOK_DISABLED`), which only their own per-type switch turns off.
+    /// (`SYSTEM`), the tenant's announcements (`ANNOUNCEMENT`), failing webhooks
+    /// (`WEBHOOK_DISABLED`) and reports one asked for (`REPORT_READY`), which only their own
+    /// per-type switch turns off.
     pub fn email_category(self) -> Option<EmailCategory> {
         use EmailCategory as C;
         Some(match self {
@@ -140,14 +169,23 @@ impl NotificationType {
             | Self::EventPromoted
             | Self::EventReminder
             | Self::EventChanged
-            | Self::EventCancelled => C::DeadlineReminders,
+            | Self::EventCancelled
+            | Self::CoachingSessionScheduled
+            | Self::CoachingSessionChanged
+            | Self::CoachingSessionCancelled
+            | Self::CoachingSessionReminder
+            | Self::ActionItemAssigned
+            | Self::ActionItemOverdue => C::DeadlineReminders,
             Self::QuizResult | Self::AssignmentGraded | Self::SubmissionReceived => C::QuizResults,
             Self::CommentReply
             | Self::ChatMention
             | Self::RadarApproved
             | Self::RadarRejected
             | Self::SuggestionPopular
-            | Self::SuggestionStatusChanged => C::CommentReplies,
+            | Self::SuggestionStatusChanged
+            | Self::QuestionAssigned
+            | Self::QuestionAnswered
+            | Self::QuestionAccepted => C::CommentReplies,
             Self::CertificateIssued
             | Self::ModuleExpiring
             | Self::ModuleExpired
@@ -156,7 +194,9 @@ impl NotificationType {
             Self::XpEarned | Self::RewardApproved | Self::RewardRejected | Self::RankUp => {
                 C::Rewards
             }
-            Self::System | Self::Announcement | Self::WebhookDisabled => return None,
+            Self::System | Self::Announcement | Self::WebhookDisabled | Self::ReportReady => {
+                return None;
+            }
         })
     }
 }
