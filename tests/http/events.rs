@@ -410,7 +410,8 @@ async fn attendance_links_confirm_once_and_hosts_confirm_others_with_xp_awarded_
 }
 
 /// What Python's `icalendar` (an independent parser) reads in `ics`: each VEVENT's UID,
-/// SEQUENCE, DTSTART's TZID and local time, and STATUS; and the calendar's METHOD.
+/// SEQUENCE, DTSTART's TZID and local time, STATUS, LOCATION, ORGANIZER and ATTENDEE; and the
+/// calendar's METHOD.
 fn parse_ics(ics: &str) -> Value {
     use std::io::Write;
     let script = r#"
@@ -427,6 +428,8 @@ for e in cal.walk("VEVENT"):
         "start": start.dt.isoformat(),
         "status": str(e.get("STATUS")),
         "location": str(e.get("LOCATION")),
+        "organizer": str(e.get("ORGANIZER")),
+        "attendee": str(e.get("ATTENDEE")),
     })
 print(json.dumps({"method": str(cal.get("METHOD")), "events": events}))
 "#;
@@ -514,4 +517,408 @@ async fn the_ics_file_keeps_its_uid_bumps_its_sequence_and_says_cancelled_for_a_
     assert_eq!(e["uid"], json!(format!("{id}@localhost")));
     assert_eq!(e["sequence"], 2);
     assert_eq!(e["status"], "CANCELLED");
+}
+
+#[actix_web::test]
+async fn reminders_go_out_once_a_day_and_an_hour_before_with_where_to_go_and_again_after_a_move() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let owner = app.owner("acme").await;
+    let seated = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let waiting = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let start = clock.now() + Duration::hours(30);
+    let mut b = body(&[], 1);
+    b["location_type"] = json!("HYBRID");
+    b["address"] = json!("12 Rue de la Paix, Paris");
+    b["starts_at"] = json!(start.to_rfc3339_opts(SecondsFormat::Secs, true));
+    b["ends_at"] = json!((start + Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true));
+    let created = app.post("/v1/events", &owner, b).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let uri = format!("/v1/events/{}", s(&created.json["id"]));
+    for token in [&seated, &waiting] {
+        let r = app
+            .put(&format!("{uri}/registration"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let scan = || async {
+        app.queue_job("live.event_reminders").await;
+        app.run_worker().await;
+    };
+    let reminders = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { of_kind(&inbox(app, &token).await, "EVENT_REMINDER") }
+    };
+
+    // 30 hours before: nothing is due.
+    scan().await;
+    assert!(reminders(&seated).await.is_empty());
+
+    // 23 hours before: the day reminder, to the member with a seat only, twice scanned, once sent.
+    clock.advance(Duration::hours(7));
+    scan().await;
+    scan().await;
+    let got = reminders(&seated).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.starts_with("Tomorrow:"), "{got:?}");
+    assert!(
+        got[0].2.contains("12 Rue de la Paix, Paris")
+            && got[0].2.contains("https://meet.example.com/fire"),
+        "a hybrid event's reminder gives the address and the join link: {got:?}"
+    );
+    assert!(
+        reminders(&waiting).await.is_empty(),
+        "the waitlist is not reminded"
+    );
+    let mailed = app
+        .mail
+        .sent()
+        .into_iter()
+        .filter(|e| e.to == "ann@acme.example.com" && e.text.contains("12 Rue de la Paix"))
+        .count();
+    assert!(mailed >= 1, "the reminder is emailed too");
+
+    // 30 minutes before: the hour reminder, once.
+    clock.advance(Duration::hours(22) + Duration::minutes(30));
+    scan().await;
+    scan().await;
+    let got = reminders(&seated).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got.iter()
+            .filter(|n| n.1.starts_with("In an hour:"))
+            .count(),
+        1,
+        "{got:?}"
+    );
+
+    // Moved to the next day: both reminders are due again for the new time.
+    let later = clock.now() + Duration::hours(20);
+    let moved = app
+        .patch(
+            &uri,
+            &owner,
+            json!({
+                "starts_at": later.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "ends_at": (later + Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true),
+            }),
+        )
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    scan().await;
+    let got = reminders(&seated).await;
+    assert_eq!(
+        got.iter().filter(|n| n.1.starts_with("Tomorrow:")).count(),
+        2,
+        "{got:?}"
+    );
+}
+
+/// The calendar invitations emailed to `to`, oldest first: (content type, the parsed file).
+fn invitations_to(app: &TestApp, to: &str) -> Vec<(String, Value)> {
+    app.mail
+        .sent()
+        .into_iter()
+        .filter(|e| e.to == to)
+        .flat_map(|e| e.attachments)
+        .filter(|a| a.filename == "invite.ics")
+        .map(|a| {
+            let text = String::from_utf8(a.content).expect("UTF-8");
+            (a.content_type, parse_ics(&text))
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn registration_change_and_cancellation_emails_carry_calendar_invitations_for_seat_holders() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let mut b = body(&[], 1);
+    b["starts_at"] = json!("2031-03-04T08:30:00Z");
+    b["ends_at"] = json!("2031-03-04T09:30:00Z");
+    let created = app.post("/v1/events", &owner, b).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = s(&created.json["id"]);
+    let uri = format!("/v1/events/{id}");
+    for token in [&ann, &bob] {
+        let r = app
+            .put(&format!("{uri}/registration"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    app.run_worker().await;
+
+    let got = invitations_to(&app, "ann@acme.example.com");
+    assert_eq!(got.len(), 1, "one invitation for the seat: {got:?}");
+    let (content_type, ics) = &got[0];
+    assert_eq!(content_type, "text/calendar; method=REQUEST; charset=UTF-8");
+    assert_eq!(ics["method"], "REQUEST");
+    let e = &ics["events"][0];
+    assert_eq!(e["uid"], json!(format!("{id}@localhost")));
+    assert_eq!(e["sequence"], 0);
+    assert_eq!(e["tzid"], "Europe/Paris");
+    assert_eq!(e["attendee"], "mailto:ann@acme.example.com");
+    assert!(
+        e["organizer"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("mailto:owner")),
+        "the creator organises it: {e}"
+    );
+    assert!(
+        invitations_to(&app, "bob@acme.example.com").is_empty(),
+        "the waitlist has nothing to put in a calendar"
+    );
+
+    let moved = app
+        .patch(
+            &uri,
+            &owner,
+            json!({ "starts_at": "2031-07-01T07:00:00Z", "ends_at": "2031-07-01T08:00:00Z" }),
+        )
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    app.run_worker().await;
+    let got = invitations_to(&app, "ann@acme.example.com");
+    assert_eq!(got.len(), 2, "{got:?}");
+    let e = &got[1].1["events"][0];
+    assert_eq!(got[1].1["method"], "REQUEST");
+    assert_eq!(
+        e["uid"],
+        json!(format!("{id}@localhost")),
+        "the same entry, updated"
+    );
+    assert_eq!(e["sequence"], 1);
+    assert_eq!(e["start"], "2031-07-01T09:00:00+02:00");
+
+    let cancelled = app
+        .post(&format!("{uri}/cancel"), &owner, json!({}))
+        .if_match("\"2\"")
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    app.run_worker().await;
+    let got = invitations_to(&app, "ann@acme.example.com");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2].0, "text/calendar; method=CANCEL; charset=UTF-8");
+    assert_eq!(got[2].1["method"], "CANCEL");
+    let e = &got[2].1["events"][0];
+    assert_eq!(e["uid"], json!(format!("{id}@localhost")));
+    assert_eq!(e["sequence"], 2);
+    assert_eq!(e["status"], "CANCELLED");
+    assert!(invitations_to(&app, "bob@acme.example.com").is_empty());
+}
+
+#[actix_web::test]
+async fn a_calendar_feed_lists_my_seats_and_due_dates_until_revoked_and_nobody_elses() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let group = app.group(&owner, "Floor 2", &[&ann_id]).await;
+    let (module, _) = app.published_module(&owner, "Fire safety").await;
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{group}"),
+            &owner,
+            json!({ "is_mandatory": true, "deadline_days": 30 }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+
+    let mut b = body(&[], 1);
+    b["starts_at"] = json!("2031-03-04T08:30:00Z");
+    b["ends_at"] = json!("2031-03-04T09:30:00Z");
+    let created = app.post("/v1/events", &owner, b).await;
+    let event = s(&created.json["id"]);
+    let uri = format!("/v1/events/{event}");
+    for token in [&ann, &bob] {
+        let r = app
+            .put(&format!("{uri}/registration"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    assert_problem(
+        &app.get("/v1/me/calendar-feed", &ann).await,
+        404,
+        "calendar_feed_not_found",
+    );
+    let issued = app.put("/v1/me/calendar-feed", &ann, json!({})).await;
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let url = s(&issued.json["url"]);
+    assert!(url.ends_with(".ics"), "{url}");
+    assert!(s(&issued.json["webcal_url"]).starts_with("webcal://"));
+    let path = &url[url.find("/v1/").expect("an API path")..];
+
+    let read = app.request(actix_web::http::Method::GET, path).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(
+        read.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    let feed = parse_ics(&read.text);
+    assert_eq!(feed["method"], "PUBLISH");
+    let entries = feed["events"].as_array().cloned().unwrap_or_default();
+    let uids: Vec<String> = entries.iter().map(|e| s(&e["uid"])).collect();
+    assert!(uids.contains(&format!("{event}@localhost")), "{feed}");
+    let ann_uid = format!("due-{module}-{ann_id}@localhost");
+    assert!(
+        uids.contains(&ann_uid),
+        "the assigned module's due date: {feed}"
+    );
+    assert_eq!(entries.len(), 2, "{feed}");
+    let seen = app.get("/v1/me/calendar-feed", &ann).await;
+    assert_eq!(seen.status, 200, "{}", seen.text);
+    assert!(seen.json["last_read_at"].is_string(), "{}", seen.text);
+    assert!(seen.json.get("url").is_none(), "the URL is shown once");
+
+    // Bob is waitlisted and has no assignment: his own feed is empty of Ann's things.
+    let bobs = app.put("/v1/me/calendar-feed", &bob, json!({})).await;
+    let bob_url = s(&bobs.json["url"]);
+    let bob_feed = app
+        .request(
+            actix_web::http::Method::GET,
+            &bob_url[bob_url.find("/v1/").unwrap()..],
+        )
+        .await;
+    assert_eq!(bob_feed.status, 200, "{}", bob_feed.text);
+    assert_eq!(parse_ics(&bob_feed.text)["events"], json!([]));
+
+    // Tampered, another tenant's id, or revoked: 404.
+    let token = path
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".ics")
+        .to_owned();
+    let (tenant, secret) = token.split_once('.').unwrap();
+    let mut flipped: Vec<char> = secret.chars().collect();
+    flipped[0] = if flipped[0] == 'A' { 'B' } else { 'A' };
+    let flipped: String = flipped.into_iter().collect();
+    for bad in [
+        format!("/v1/calendar-feeds/{tenant}.{flipped}"),
+        format!("/v1/calendar-feeds/00000000-0000-0000-0000-000000000000.{secret}"),
+        "/v1/calendar-feeds/not-a-token".to_owned(),
+    ] {
+        let got = app.request(actix_web::http::Method::GET, &bad).await;
+        assert_problem(&got, 404, "calendar_feed_not_found");
+    }
+    let reissued = app.put("/v1/me/calendar-feed", &ann, json!({})).await;
+    assert_eq!(reissued.status, 200);
+    let old = app.request(actix_web::http::Method::GET, path).await;
+    assert_problem(&old, 404, "calendar_feed_not_found");
+    let revoked = app.delete("/v1/me/calendar-feed", &ann).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    let new_url = s(&reissued.json["url"]);
+    let gone = app
+        .request(
+            actix_web::http::Method::GET,
+            &new_url[new_url.find("/v1/").unwrap()..],
+        )
+        .await;
+    assert_problem(&gone, 404, "calendar_feed_not_found");
+    assert_problem(
+        &app.delete("/v1/me/calendar-feed", &ann).await,
+        404,
+        "calendar_feed_not_found",
+    );
+
+    // An API key without act_as_member has no calendar of its own.
+    let (_, key) = app
+        .api_key(
+            &owner,
+            json!({ "name": "sync", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    let refused = app.put("/v1/me/calendar-feed", &key, json!({})).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+}
+
+#[actix_web::test]
+async fn a_required_event_completes_its_module_once_attendance_is_confirmed() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let (module, section) = app.published_module(&owner, "Forklift licence").await;
+    let start = clock.now() + Duration::days(1);
+    let mut b = body(&[], 10);
+    b["module_id"] = json!(module);
+    b["required"] = json!(true);
+    b["starts_at"] = json!(start.to_rfc3339_opts(SecondsFormat::Secs, true));
+    b["ends_at"] = json!((start + Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true));
+    let created = app.post("/v1/events", &owner, b).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let uri = format!("/v1/events/{}", s(&created.json["id"]));
+    let r = app
+        .put(&format!("{uri}/registration"), &ann, json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Every section done is not enough: the practical session is part of the module.
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &ann,
+            json!({}),
+        )
+        .await;
+    assert!(done.status < 300, "{}", done.text);
+    app.run_worker().await;
+    let progress = app
+        .get(&format!("/v1/modules/{module}/progress"), &ann)
+        .await;
+    assert_eq!(progress.status, 200, "{}", progress.text);
+    assert_eq!(progress.json["attendance_required"], true);
+    assert_eq!(progress.json["attended"], false);
+    assert_eq!(progress.json["percent"], 50);
+    assert!(progress.json["completed_at"].is_null(), "{}", progress.text);
+
+    clock.advance(Duration::days(1) + Duration::hours(2));
+    let completed = app
+        .post(&format!("{uri}/complete"), &owner, json!({}))
+        .if_match("\"1\"")
+        .await;
+    assert_eq!(completed.status, 200, "{}", completed.text);
+    let confirmed = app
+        .post(
+            &format!("{uri}/attendance"),
+            &owner,
+            json!({ "user_ids": [ann_id] }),
+        )
+        .await;
+    assert!(confirmed.status < 300, "{}", confirmed.text);
+    app.run_worker().await;
+    let progress = app
+        .get(&format!("/v1/modules/{module}/progress"), &ann)
+        .await;
+    assert_eq!(progress.json["attended"], true, "{}", progress.text);
+    assert_eq!(progress.json["percent"], 100);
+    assert!(
+        progress.json["completed_at"].is_string(),
+        "{}",
+        progress.text
+    );
+    assert!(
+        progress.json["certificate_id"].is_string(),
+        "{}",
+        progress.text
+    );
+    let completions = count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM module_completions WHERE user_id = '{ann_id}' \
+             AND module_id = '{module}'"
+        ),
+    )
+    .await;
+    assert_eq!(completions, 1);
 }

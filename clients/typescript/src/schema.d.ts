@@ -638,6 +638,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/calendar-feeds/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a calendar feed.
+         * @description No sign-in: the token is the last segment of the URL issued at `PUT /v1/me/calendar-feed`
+         *     (`.ics` optional). An iCalendar file (`METHOD:PUBLISH`) with the member's live events (the
+         *     same UID and SEQUENCE as each event's own file) and the due dates of their assigned modules.
+         *     404 `calendar_feed_not_found` for a token that is unknown, revoked, malformed, or whose
+         *     member is no longer active; 429 `rate_limited` for too many reads from one address.
+         */
+        get: operations["get_calendar_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/certificates/verify/{code}": {
         parameters: {
             query?: never;
@@ -2082,6 +2106,39 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/calendar-feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get your calendar feed.
+         * @description Whether you have a calendar URL, when it was issued and last read. 404
+         *     `calendar_feed_not_found` when you have none.
+         */
+        get: operations["get_my_calendar_feed"];
+        /**
+         * Issue your calendar feed URL.
+         * @description Any member (an API key only with `act_as_member`): a new secret URL listing the live events
+         *     you hold a seat for (from 90 days ago on; cancelled ones marked so) and an all-day entry on
+         *     the due date of each assigned module you have not completed. Shown once; calling again
+         *     issues a new URL and revokes the previous one.
+         */
+        put: operations["create_my_calendar_feed"];
+        post?: never;
+        /**
+         * Revoke your calendar feed URL.
+         * @description Calendar applications subscribed to it get 404 from then on. 404 `calendar_feed_not_found`
+         *     when you have none.
+         */
+        delete: operations["revoke_my_calendar_feed"];
         options?: never;
         head?: never;
         patch?: never;
@@ -5312,6 +5369,19 @@ export interface components {
              */
             force: boolean;
         };
+        /** @description Your calendar feed (its URL is shown only when issued). */
+        CalendarFeedDto: {
+            /**
+             * Format: date-time
+             * @description When the current URL was issued.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a calendar application last read it.
+             */
+            last_read_at?: string | null;
+        };
         /** @description A category. */
         CategoryDto: {
             /** Format: uuid */
@@ -6830,6 +6900,22 @@ export interface components {
             /** @description Groups to add them to (at most 100). */
             group_ids?: string[];
         };
+        /** @description A newly issued calendar feed URL, shown this once. */
+        IssuedCalendarFeedDto: {
+            /**
+             * @description The `https` URL to subscribe to. Anyone holding it reads your calendar: keep it private;
+             *     issuing a new one or deleting it revokes it.
+             * @example https://api.guild.example.com/v1/calendar-feeds/0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e.Xq2…
+             */
+            url: string;
+            /** @description The same address with the `webcal` scheme, which calendar applications open directly. */
+            webcal_url: string;
+            /**
+             * Format: date-time
+             * @description When it was issued.
+             */
+            created_at: string;
+        };
         /**
          * @description A job you started (or, for admins, anyone's in the tenant).
          * @example {
@@ -7252,9 +7338,14 @@ export interface components {
              * @description Required assignments of the module.
              */
             assignments_total: number;
+            /** @description The module has a required live event: attending one of them is part of completing it. */
+            attendance_required: boolean;
+            /** @description Your attendance at one of its required live events is confirmed (this cycle). */
+            attended: boolean;
             /**
              * Format: int32
-             * @description 0–100 over sections, quizzes and required assignments; 100 once completed.
+             * @description 0–100 over sections, quizzes, required assignments and a required attendance; 100 once
+             *     completed.
              */
             percent: number;
             sections: components["schemas"]["SectionStateDto"][];
@@ -8148,7 +8239,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "cannot_award_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_award_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -12441,6 +12532,56 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_calendar_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed's secret token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calendar */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description `calendar_feed_not_found` */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -18954,6 +19095,168 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_my_calendar_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your feed */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarFeedDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_my_calendar_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new URL */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedCalendarFeedDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revoke_my_calendar_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

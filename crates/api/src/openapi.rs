@@ -147,6 +147,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "attendance_link_used",
     "bad_request",
     "blob_not_found",
+    "calendar_feed_not_found",
     "cannot_award_self",
     "cannot_confirm_own_attendance",
     "cannot_grade_own_attempt",

@@ -121,6 +121,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_feeds (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     certificates (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -537,6 +547,8 @@ diesel::table! {
         attended_at -> Nullable<Timestamptz>,
         confirmed_by -> Nullable<Uuid>,
         link_used_at -> Nullable<Timestamptz>,
+        reminded_day_for -> Nullable<Timestamptz>,
+        reminded_hour_for -> Nullable<Timestamptz>,
     }
 }
 
@@ -1290,6 +1302,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignment_submissions,
     assignments,
     audit_log,
+    calendar_feeds,
     certificates,
     changelog_entries,
     changelog_reads,

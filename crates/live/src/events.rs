@@ -782,13 +782,30 @@ async fn complete_rows(
     let manage_all = manages_all(actor);
     Ok(rows
         .into_iter()
-        .map(|r| Event {
+        .map(|r| {
+            let id = r.id;
+            Event {
+                host_ids: hosts_of.remove(&id).unwrap_or_default(),
+                group_ids: groups_of.remove(&id).unwrap_or_default(),
+                waitlist_count: waiting.get(&id).copied().unwrap_or(0),
+                mine: mine.get(&id).cloned(),
+                manageable: manage_all,
+                ..Event::from(r)
+            }
+        })
+        .collect())
+}
+
+impl From<EventRow> for Event {
+    /// The event's own columns; no hosts, groups, waitlist or registration of anyone.
+    fn from(r: EventRow) -> Self {
+        Self {
             id: r.id,
-            host_ids: hosts_of.remove(&r.id).unwrap_or_default(),
-            group_ids: groups_of.remove(&r.id).unwrap_or_default(),
-            waitlist_count: waiting.get(&r.id).copied().unwrap_or(0),
-            mine: mine.get(&r.id).cloned(),
-            manageable: manage_all,
+            host_ids: Vec::new(),
+            group_ids: Vec::new(),
+            waitlist_count: 0,
+            mine: None,
+            manageable: false,
             title: r.title,
             description: r.description,
             starts_at: r.starts_at,
@@ -806,8 +823,8 @@ async fn complete_rows(
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
-        .collect())
+        }
+    }
 }
 
 /// Which events a list shows.
@@ -1167,4 +1184,20 @@ pub async fn attendees(
         .select(r::user_id)
         .load(conn)
         .await?)
+}
+
+/// The module `event` counts toward (`None`: it is not required for a module, or is gone).
+pub async fn required_for(
+    conn: &mut AsyncPgConnection,
+    tenant: guild_kernel::TenantId,
+    event: Uuid,
+) -> Result<Option<Uuid>, LiveError> {
+    Ok(e::table
+        .find((tenant.into_uuid(), event))
+        .filter(e::required.eq(true))
+        .select(e::module_id)
+        .first::<Option<Uuid>>(conn)
+        .await
+        .optional()?
+        .flatten())
 }

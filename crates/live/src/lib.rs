@@ -17,6 +17,10 @@
 //!   ([`attendance::AttendanceKey`], HMAC-SHA-256 compared in constant time) or in bulk by the
 //!   event's hosts and managers, never for themselves; `live.attended` once per member and event.
 //!
+//! - [`reminders`]: a day and an hour before an event, each registrant is reminded once per
+//!   start time (`reminded_day_for`, `reminded_hour_for`), by a scan every five minutes.
+//! - [`feeds`] owns `calendar_feeds`: a member's secret calendar URL (events they hold a seat
+//!   for, due dates of their assigned modules), issued, revoked, read by calendar applications.
 //! - [`calendar`] writes an event's iCalendar file (stable UID, SEQUENCE from its revision, the
 //!   organiser's TZID, STATUS:CANCELLED).
 //! - [`demo`]: the demo tenant's events (an online session, a full workshop with a waitlist).
@@ -24,16 +28,19 @@
 //! Time that decides a rule comes in as `now` from the caller's clock. This crate depends on
 //! `kernel`, `db` and `learning` (a linked module's visibility, mentors and group assignments:
 //! `guild_learning::access`); it reads tenancy's identity tables (`memberships`, `groups`,
-//! `user_groups`) in SQL. What members hear about (notifications, emails) is done by the api
-//! layer's reactions to this crate's events.
+//! `user_groups`, `users` for an invitation's names) in SQL, and for the calendar feed learning's
+//! assignments and progress's `module_completions`. What members hear about (notifications,
+//! emails) is done by the api layer's reactions to this crate's events.
 
 pub mod attendance;
 pub mod calendar;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod feeds;
 mod input;
 pub mod registrations;
+pub mod reminders;
 
 #[cfg(test)]
 mod tests;

@@ -237,6 +237,20 @@ pub struct Outgoing {
     pub email: Email,
     /// The notifications it carries.
     pub notifications: Vec<Uuid>,
+    /// What the email of one notification is about, so the caller can attach a file that
+    /// belongs with it (an event's calendar invitation); `None` for a digest.
+    pub about: Option<About>,
+}
+
+/// What one notification's email is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// Its recipient.
+    pub user_id: UserId,
+    /// Its type.
+    pub kind: NotificationType,
+    /// What it links to.
+    pub entity: Option<(EntityKind, Uuid)>,
 }
 
 /// A notification waiting for its email.
@@ -427,9 +441,19 @@ pub async fn prepare_immediate(
         return Ok(None);
     }
     let email = single(conn, tenant, &settings, &row, links).await?;
+    let entity = row
+        .entity_kind
+        .as_deref()
+        .and_then(|k| k.parse::<EntityKind>().ok())
+        .zip(row.entity_id);
     Ok(Some(Outgoing {
         email,
         notifications: vec![row.id],
+        about: Some(About {
+            user_id: UserId(row.user_id),
+            kind: row.kind,
+            entity,
+        }),
     }))
 }
 
@@ -543,6 +567,7 @@ pub async fn prepare_digest(
     Ok(Some(Outgoing {
         email,
         notifications: wanted.iter().map(|r| r.id).collect(),
+        about: None,
     }))
 }
 

@@ -95,7 +95,14 @@ pub struct ModuleProgress {
     pub assignments_done: i64,
     /// Required assignments in the module.
     pub assignments_total: i64,
-    /// 0–100: sections, quizzes and required assignments done over all of them.
+    /// The module has a required live event (one not cancelled): the member must attend one
+    /// of its required events to complete it.
+    pub attendance_required: bool,
+    /// The member's attendance at one of the module's required live events is confirmed,
+    /// since their previous cycle of the module ended.
+    pub attended: bool,
+    /// 0–100: sections, quizzes, required assignments and a required attendance done over all
+    /// of them.
     pub percent: i32,
     /// Each section, in order.
     pub sections: Vec<SectionState>,
@@ -125,6 +132,10 @@ struct Summary {
     assignments_total: i64,
     #[diesel(sql_type = BigInt)]
     assignments_done: i64,
+    #[diesel(sql_type = Bool)]
+    attendance_required: bool,
+    #[diesel(sql_type = Bool)]
+    attended: bool,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     completed_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -138,8 +149,13 @@ static SUMMARY_LOCKED: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| locked_predicate("$3"));
 
 /// Everything about the member's state on a module but its sections, in one statement: quizzes
-/// and required assignments (total and done), the active completion with its certificate, and
-/// whether a prerequisite is missing.
+/// and required assignments (total and done), a required live event and the member's confirmed
+/// attendance at one, the active completion with its certificate, and whether a prerequisite is
+/// missing.
+///
+/// Live events are live's tables (`live_events`, `live_event_registrations`), read here like
+/// assessment's: an attendance counts when it was confirmed after the member's previous cycle
+/// of the module was archived, so it expires with the module's compliance cycle.
 async fn summary(
     mut conn: &AsyncPgConnection,
     tenant: TenantId,
@@ -160,6 +176,15 @@ async fn summary(
                   WHERE s.tenant_id = a.tenant_id AND s.assignment_id = a.id AND s.user_id = $2 \
                     AND s.status = 'GRADED' AND NOT s.superseded \
                     AND s.archived_at IS NULL)) AS assignments_done, \
+           EXISTS (SELECT 1 FROM live_events e WHERE e.tenant_id = $1 AND e.module_id = $3 \
+              AND e.required AND e.status <> 'CANCELLED') AS attendance_required, \
+           EXISTS (SELECT 1 FROM live_events e JOIN live_event_registrations r \
+                     ON r.tenant_id = e.tenant_id AND r.event_id = e.id \
+                   WHERE e.tenant_id = $1 AND e.module_id = $3 AND e.required \
+                     AND r.user_id = $2 AND r.attended_at IS NOT NULL \
+                     AND r.attended_at > coalesce((SELECT max(p.archived_at) \
+                           FROM module_completions p WHERE p.tenant_id = $1 AND p.user_id = $2 \
+                            AND p.module_id = $3), '-infinity')) AS attended, \
            c.completed_at, \
            (SELECT ce.id FROM certificates ce WHERE ce.tenant_id = $1 \
               AND ce.completion_id = c.id LIMIT 1) AS certificate_id, \
@@ -235,10 +260,14 @@ pub(crate) async fn load(
         quizzes_passed,
         assignments_total,
         assignments_done,
+        attendance_required,
+        attended,
         completed_at,
         certificate_id,
         locked,
     } = summary;
+    let attendance_total = i64::from(attendance_required);
+    let attendance_done = i64::from(attendance_required && attended);
     let sections_total = rows.len() as i64;
     let sections_done = rows.iter().filter(|(_, done)| done.is_some()).count() as i64;
     Ok(ModuleProgress {
@@ -249,12 +278,14 @@ pub(crate) async fn load(
         quizzes_total,
         assignments_done,
         assignments_total,
+        attendance_required,
+        attended,
         percent: if completed_at.is_some() {
             100
         } else {
             percent(
-                sections_done + quizzes_passed + assignments_done,
-                sections_total + quizzes_total + assignments_total,
+                sections_done + quizzes_passed + assignments_done + attendance_done,
+                sections_total + quizzes_total + assignments_total + attendance_total,
             )
         },
         sections: rows
@@ -379,7 +410,8 @@ async fn evaluate(
         && progress.sections_total > 0
         && progress.sections_done == progress.sections_total
         && progress.quizzes_passed >= progress.quizzes_total
-        && progress.assignments_done >= progress.assignments_total;
+        && progress.assignments_done >= progress.assignments_total
+        && (!progress.attendance_required || progress.attended);
     if !finished {
         return Ok((None, progress));
     }

@@ -148,6 +148,8 @@ enum SendError {
     Tenancy(#[from] guild_tenancy::TenancyError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    Live(#[from] guild_live::LiveError),
 }
 
 /// Sends `outgoing` and records it as sent, in the caller's transaction (which holds its
@@ -193,7 +195,10 @@ async fn email_one(state: &AppState, tenant: TenantId, id: uuid::Uuid) -> Result
         &mut conn,
         tenant,
         async |conn| match email::prepare_immediate(conn, tenant, id, &links).await? {
-            Some(outgoing) => send_and_record(state, conn, tenant, outgoing, now).await,
+            Some(mut outgoing) => {
+                super::events::attach_invitation(state, conn, tenant, &mut outgoing).await?;
+                send_and_record(state, conn, tenant, outgoing, now).await
+            }
             None => Ok(()),
         },
     )

@@ -12,15 +12,23 @@
 //!   transactional email with their signed attendance link (not an inbox notification: the
 //!   token must not sit in the inbox). A redelivered event sends the same links again (they are
 //!   derived from the event and the member) to those who have not used theirs.
+//! - `live.reminders_due` (from the `live.event_reminders` scan, every five minutes): each
+//!   registrant gets EVENT_REMINDER a day and an hour before the start, with the join link, the
+//!   address or both; once per reminder and start time.
 //! - `live.attended`: EVENT_ATTENDED XP for the member, once per event (the ledger is unique per
-//!   member, source and event).
+//!   member, source and event); and, for an event required for its module, the module's
+//!   completion check (the attendance may be what the member still lacked).
 
+use std::time::Duration;
+
+use guild_db::jobs::Schedule;
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::Email;
 use guild_kernel::{TenantId, UserId};
 use guild_live::attendance::{self, Attended};
 use guild_live::events::{self, EventCancelled, EventChanged, EventCompleted, Notice};
 use guild_live::registrations::{Promoted, Registered, RegistrationStatus};
+use guild_live::reminders::{self, ReminderKind, ReminderScan, RemindersDue};
 use guild_notifications::inbox::Broadcast;
 use guild_notifications::stream::StreamEvent;
 use guild_notifications::{EntityKind, NotificationType};
@@ -37,6 +45,8 @@ enum EventReactionError {
     Live(#[from] guild_live::LiveError),
     #[error(transparent)]
     Notify(#[from] super::notifications::NotifyError),
+    #[error(transparent)]
+    Learning(#[from] guild_learning::LearningError),
 }
 
 /// Registers the reactions to live events.
@@ -116,6 +126,58 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         }
     });
     let s = state.clone();
+    registry.on_event("complete_module_on_attendance", move |_, e: Attended| {
+        let state = s.clone();
+        async move { complete_required(&state, e).await }
+    });
+    let s = state.clone();
+    registry.on_job(move |_, _: ReminderScan| {
+        let state = s.clone();
+        async move {
+            let now = state.clock.now();
+            let mut conn = guild_db::connect(&state.db).await?;
+            let mut reminded = 0;
+            for tenant in reminders::active_tenants(&mut conn).await? {
+                reminded += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                    reminders::send_due(c, tenant, now).await
+                })
+                .await?;
+            }
+            Ok(Some(serde_json::json!({ "reminded": reminded })))
+        }
+    });
+    registry.schedule(Schedule::every(
+        "event_reminders",
+        Duration::from_secs(300),
+        &ReminderScan::default(),
+    ));
+    let s = state.clone();
+    registry.on_event("notify_event_reminder", move |_, e: RemindersDue| {
+        let state = s.clone();
+        async move {
+            let what = match e.kind {
+                ReminderKind::DayBefore => "Tomorrow:",
+                ReminderKind::HourBefore => "In an hour:",
+            };
+            let key = format!(
+                "event_reminder:{}:{}:{}",
+                e.event_id,
+                e.kind,
+                e.starts_at.timestamp()
+            );
+            tell(
+                &state,
+                e.tenant_id,
+                e.event_id,
+                &e.user_ids,
+                NotificationType::EventReminder,
+                what,
+                key,
+            )
+            .await
+        }
+    });
+    let s = state.clone();
     registry.on_event("notify_event_cancelled", move |_, e: EventCancelled| {
         let state = s.clone();
         async move {
@@ -132,6 +194,30 @@ pub fn register(registry: &mut Registry, state: &AppState) {
             .await
         }
     });
+}
+
+/// A confirmed attendance at an event required for a module may be what the member still
+/// lacked to complete it: the completion rule decides (once, under its lock).
+async fn complete_required(state: &AppState, e: Attended) -> Result<(), HandlerError> {
+    let tenant = TenantId(e.tenant_id);
+    let now = state.clock.now();
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        let Some(module) = events::required_for(conn, tenant, e.event_id).await? else {
+            return Ok::<_, EventReactionError>(());
+        };
+        guild_progress::completion::evaluate_completion(
+            conn,
+            tenant,
+            UserId(e.user_id),
+            module,
+            now,
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
 }
 
 /// Emails each registrant still unconfirmed their attendance link.
@@ -171,6 +257,62 @@ async fn send_links(state: &AppState, e: EventCompleted) -> Result<(), HandlerEr
         };
         super::emails::deliver(state, email).await?;
     }
+    Ok(())
+}
+
+/// Attaches the calendar invitation to the email of a live event's notification, for a member
+/// holding a seat: REQUEST when they got it (registered, promoted) and on every change, CANCEL on
+/// a cancellation. A waitlisted member, or one who gave their seat back, gets none: there is
+/// nothing of theirs to put in a calendar.
+pub(super) async fn attach_invitation(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    outgoing: &mut guild_notifications::email::Outgoing,
+) -> Result<(), guild_live::LiveError> {
+    use guild_live::calendar::{self, Method};
+    let Some(about) = outgoing.about else {
+        return Ok(());
+    };
+    let Some((EntityKind::LiveEvent, event)) = about.entity else {
+        return Ok(());
+    };
+    let method = match about.kind {
+        NotificationType::EventRegistered
+        | NotificationType::EventPromoted
+        | NotificationType::EventChanged => Method::Request,
+        NotificationType::EventCancelled => Method::Cancel,
+        _ => return Ok(()),
+    };
+    let Some(invitation) =
+        calendar::invitation(conn, tenant, event, about.user_id.into_uuid()).await?
+    else {
+        return Ok(());
+    };
+    if invitation.status != Some(RegistrationStatus::Registered) {
+        return Ok(());
+    }
+    let file = calendar::invitation_file(
+        &invitation.event,
+        crate::routes::events::uid_host(&state.api_url),
+        method,
+        &invitation.organizer,
+        &invitation.attendee,
+        state.clock.now(),
+    );
+    let method = if method == Method::Cancel {
+        "CANCEL"
+    } else {
+        "REQUEST"
+    };
+    outgoing
+        .email
+        .attachments
+        .push(guild_kernel::ports::Attachment {
+            filename: "invite.ics".to_owned(),
+            content_type: format!("text/calendar; method={method}; charset=UTF-8"),
+            content: file.into_bytes(),
+        });
     Ok(())
 }
 

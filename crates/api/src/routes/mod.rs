@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod calendar_feeds;
 pub mod changelog;
 pub mod chat;
 pub(crate) mod common;

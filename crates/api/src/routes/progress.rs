@@ -58,7 +58,12 @@ pub(crate) struct ModuleProgressDto {
     assignments_done: i64,
     /// Required assignments of the module.
     assignments_total: i64,
-    /// 0–100 over sections, quizzes and required assignments; 100 once completed.
+    /// The module has a required live event: attending one of them is part of completing it.
+    attendance_required: bool,
+    /// Your attendance at one of its required live events is confirmed (this cycle).
+    attended: bool,
+    /// 0–100 over sections, quizzes, required assignments and a required attendance; 100 once
+    /// completed.
     percent: i32,
     sections: Vec<SectionStateDto>,
     /// When the module was completed (this cycle).
@@ -79,6 +84,8 @@ impl From<ModuleProgress> for ModuleProgressDto {
             quizzes_total: p.quizzes_total,
             assignments_done: p.assignments_done,
             assignments_total: p.assignments_total,
+            attendance_required: p.attendance_required,
+            attended: p.attended,
             percent: p.percent,
             sections: p
                 .sections

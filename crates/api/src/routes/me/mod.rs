@@ -5,6 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::routes::segment;
 use crate::routes::{auth, paths, progress};
 
+pub mod calendar_feed;
 pub mod email_preferences;
 pub mod jobs;
 pub mod leaderboard;
@@ -43,6 +44,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(saved::list_my_saved_feed_posts)
             .service(presence::get_presence_visibility)
             .service(presence::set_presence_visibility)
-            .service(sessions::list_my_sessions),
+            .service(sessions::list_my_sessions)
+            .service(calendar_feed::get_my_calendar_feed)
+            .service(calendar_feed::create_my_calendar_feed)
+            .service(calendar_feed::revoke_my_calendar_feed),
     );
 }
