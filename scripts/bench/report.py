@@ -446,7 +446,8 @@ def flatten(meta, prefix: str = "") -> list[tuple[str, object]]:
     return items
 
 
-def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None, chat=None) -> str:
+def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None, chat=None,
+             worker=None) -> str:
     parts = ["# Benchmark report", ""]
     if meta:
         parts += ["## Run", "",
@@ -526,7 +527,7 @@ def markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push=None,
               "", summary[0].upper() + summary[1:] + ".", ""]
 
     if push:
-        parts += push_markdown(push)
+        parts += push_markdown(push, worker)
     if chat:
         parts += chat_markdown(chat)
     if notes:
@@ -567,7 +568,7 @@ def push_targets(push: dict) -> list[dict]:
     return out
 
 
-def push_markdown(push: dict) -> list[str]:
+def push_markdown(push: dict, worker: dict | None = None) -> list[str]:
     lat = push.get("latency") or {}
     rss = push.get("rss_mib") or {}
     fan = push.get("fanout") or {}
@@ -591,6 +592,11 @@ def push_markdown(push: dict) -> list[str]:
          " / ".join(num(fan.get(k), 2) for k in ("seconds_to_half", "seconds_to_p99",
                                                   "seconds_to_all"))],
     ]
+    if worker:
+        rows.insert(0, ["Outbox events left by the write runs / seconds the worker took to work "
+                        "them off before this run",
+                        f"{num(worker.get('backlog'))} / {num(worker.get('drain_seconds'), 1)}"
+                        + ("" if worker.get("drained") else " (not drained)")])
     return ["## Push (event streams)", "",
             "A notification's way from a write to the member's open `GET /v1/stream`: the write "
             "commits its outbox event, the worker (woken by LISTEN/NOTIFY) writes the "
@@ -665,6 +671,8 @@ def report(results_dir: str, out=sys.stdout) -> dict:
     push = load_json(push_path) if os.path.exists(push_path) else None
     chat_path = os.path.join(results_dir, "chat.json")
     chat = load_json(chat_path) if os.path.exists(chat_path) else None
+    worker_path = os.path.join(results_dir, "worker.json")
+    worker = load_json(worker_path) if os.path.exists(worker_path) else None
     rows = build_rows(runs, pgbench)
     user_rows = build_user_rows(users, runs, pgbench)
     quick = bool(meta.get("quick"))
@@ -674,12 +682,14 @@ def report(results_dir: str, out=sys.stdout) -> dict:
     notes = notes_for(runs, users)
     summary = ("quick run, indicative: " if quick else "") + summarise(targets)
     result = {"meta": meta, "idle": idle, "results": rows, "users": user_rows, "pgbench": pgbench,
-              "push": push, "chat": chat, "targets": targets, "notes": notes, "summary": summary}
+              "push": push, "chat": chat, "worker": worker, "targets": targets, "notes": notes,
+              "summary": summary}
     with open(os.path.join(results_dir, "report.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(results_dir, "report.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push, chat))
+        f.write(markdown(rows, user_rows, pgbench, meta, targets, notes, summary, push, chat,
+                         worker))
     for t in targets:
         where = f" at c{t['connections']}" if t["connections"] is not None else ""
         where += f", {t['run']}" if t["run"] else ""

@@ -328,6 +328,23 @@ if [[ "$quick" == false ]]; then
     --connections "${BENCH_IDLE_CONNECTIONS:-1000}" --out "$out/idle.json" ||
     warn "the idle scenario failed"
 fi
+# The write runs leave outbox events behind (XP, notifications, their emails, webhook fan-out);
+# the worker of this server works them off before it stops, so the push run that follows times
+# a write's way to its client, not the queue the earlier scenarios left. How many there were and
+# how long they took is reported (worker.json).
+backlog="$(sql guild_bench "SELECT count(*) FROM outbox_events WHERE status IN ('PENDING', 'RUNNING')")"
+drain_started=$(date +%s.%N)
+drained=false
+for _ in $(seq 1 600); do
+  if [[ "$(sql guild_bench "SELECT count(*) FROM outbox_events WHERE status IN ('PENDING', 'RUNNING')")" == 0 ]]; then
+    drained=true
+    break
+  fi
+  sleep 1
+done
+drain_seconds="$(python3 -c "print(round($(date +%s.%N) - $drain_started, 1))")"
+printf '{"backlog": %s, "drain_seconds": %s, "drained": %s}\n' "$backlog" "$drain_seconds" "$drained" >"$out/worker.json"
+info "outbox after the write runs: $backlog events waiting, worked off in ${drain_seconds} s (drained: $drained)"
 stop_server
 
 # --- push: event streams, on a freshly started server --------------------------------------

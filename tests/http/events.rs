@@ -431,7 +431,8 @@ for e in cal.walk("VEVENT"):
         "organizer": str(e.get("ORGANIZER")),
         "attendee": str(e.get("ATTENDEE")),
     })
-print(json.dumps({"method": str(cal.get("METHOD")), "events": events}))
+zones = [str(z.get("TZID")) for z in cal.walk("VTIMEZONE")]
+print(json.dumps({"method": str(cal.get("METHOD")), "events": events, "zones": zones}))
 "#;
     let mut child = std::process::Command::new("python3")
         .arg("-c")
@@ -472,6 +473,11 @@ async fn the_ics_file_keeps_its_uid_bumps_its_sequence_and_says_cancelled_for_a_
         parse_ics(&got.text)
     };
     assert_eq!(first["method"], "PUBLISH");
+    assert_eq!(
+        first["zones"],
+        json!(["Europe/Paris"]),
+        "the zone is defined in the file"
+    );
     let e = &first["events"][0];
     assert_eq!(e["uid"], json!(format!("{id}@localhost")));
     assert_eq!(e["sequence"], 0);
@@ -658,6 +664,7 @@ async fn registration_change_and_cancellation_emails_carry_calendar_invitations_
     let (content_type, ics) = &got[0];
     assert_eq!(content_type, "text/calendar; method=REQUEST; charset=UTF-8");
     assert_eq!(ics["method"], "REQUEST");
+    assert_eq!(ics["zones"], json!(["Europe/Paris"]));
     let e = &ics["events"][0];
     assert_eq!(e["uid"], json!(format!("{id}@localhost")));
     assert_eq!(e["sequence"], 0);
@@ -764,6 +771,7 @@ async fn a_calendar_feed_lists_my_seats_and_due_dates_until_revoked_and_nobody_e
     );
     let feed = parse_ics(&read.text);
     assert_eq!(feed["method"], "PUBLISH");
+    assert_eq!(feed["zones"], json!(["Europe/Paris"]));
     let entries = feed["events"].as_array().cloned().unwrap_or_default();
     let uids: Vec<String> = entries.iter().map(|e| s(&e["uid"])).collect();
     assert!(uids.contains(&format!("{event}@localhost")), "{feed}");

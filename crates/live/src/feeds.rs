@@ -217,8 +217,9 @@ pub async fn calendar(
                 .add_parameter("VALUE", "DURATION")
                 .done(),
         );
-    for row in rows {
-        ics.push(calendar::vevent(&Event::from(row), host, now));
+    let events: Vec<Event> = rows.into_iter().map(Event::from).collect();
+    for event in &events {
+        ics.push(calendar::vevent(event, host, now));
     }
     for d in due {
         let mut entry = icalendar::Event::new();
@@ -230,5 +231,8 @@ pub async fn calendar(
             .all_day(d.due_on);
         ics.push(entry.done());
     }
-    Ok(Some(ics.done().to_string()))
+    Ok(Some(calendar::with_zones(
+        ics.done().to_string(),
+        &calendar::zones_for(&events),
+    )))
 }
