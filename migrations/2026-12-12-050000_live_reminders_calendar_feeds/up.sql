@@ -26,3 +26,22 @@ ALTER TABLE calendar_feeds FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON calendar_feeds
     USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 GRANT SELECT, INSERT, UPDATE, DELETE ON calendar_feeds TO guild_app;
+
+-- An event's materials: files of the media library its registrants, hosts and managers download
+-- through short-lived signed links. Deleting the file removes it from the event.
+CREATE TABLE live_event_materials (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    event_id uuid NOT NULL,
+    asset_id uuid NOT NULL,
+    added_by uuid NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, event_id, asset_id),
+    FOREIGN KEY (tenant_id, event_id) REFERENCES live_events (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, asset_id) REFERENCES media_assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX live_event_materials_asset_idx ON live_event_materials (tenant_id, asset_id);
+ALTER TABLE live_event_materials ENABLE ROW LEVEL SECURITY;
+ALTER TABLE live_event_materials FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON live_event_materials
+    USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+GRANT SELECT, INSERT, UPDATE, DELETE ON live_event_materials TO guild_app;

@@ -930,3 +930,86 @@ async fn a_required_event_completes_its_module_once_attendance_is_confirmed() {
     .await;
     assert_eq!(completions, 1);
 }
+
+#[actix_web::test]
+async fn materials_are_added_by_managers_and_downloaded_by_seat_holders_only() {
+    const PDF: &[u8] =
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let bob = app.member(&owner, "bob@acme.example.com", "EMPLOYEE").await;
+    let uploaded = app
+        .upload("/v1/media", &owner, "slides.pdf", PDF, Some("Slides"))
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text);
+    let asset = s(&uploaded.json["id"]);
+    let created = app.post("/v1/events", &owner, body(&[], 1)).await;
+    let uri = format!("/v1/events/{}", s(&created.json["id"]));
+    let material = format!("{uri}/materials/{asset}");
+
+    // A member does not add materials; a manager does, once.
+    assert_problem(&app.put(&material, &ann, json!({})).await, 403, "forbidden");
+    let added = app.put(&material, &owner, json!({})).await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    let again = app.put(&material, &owner, json!({})).await;
+    assert_eq!(again.json["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(again.json["data"][0]["title"], "Slides");
+    let unknown = format!("{uri}/materials/00000000-0000-0000-0000-000000000000");
+    assert_problem(
+        &app.put(&unknown, &owner, json!({})).await,
+        404,
+        "asset_not_found",
+    );
+
+    // Ann holds the seat, Bob waits: Ann lists and downloads, Bob does neither.
+    for token in [&ann, &bob] {
+        let r = app
+            .put(&format!("{uri}/registration"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let listed = app.get(&format!("{uri}/materials"), &ann).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json["data"][0]["asset_id"], json!(asset));
+    let link = app.get(&format!("{material}/download"), &ann).await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    assert_eq!(link.json["file_name"], "slides.pdf");
+    let url = s(&link.json["url"]);
+    let path = url.strip_prefix("http://localhost:8080").unwrap_or(&url);
+    let bytes = app.request(actix_web::http::Method::GET, path).await;
+    assert_eq!(bytes.status, 200, "the signed link serves the file");
+    assert_problem(
+        &app.get(&format!("{uri}/materials"), &bob).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &app.get(&format!("{material}/download"), &bob).await,
+        403,
+        "forbidden",
+    );
+
+    // Another tenant sees no event; a file that is not a material is not downloaded through it.
+    let stranger = app.owner("globex").await;
+    assert_problem(
+        &app.get(&format!("{uri}/materials"), &stranger).await,
+        404,
+        "event_not_found",
+    );
+    assert_problem(
+        &app.get(&format!("{unknown}/download"), &ann).await,
+        404,
+        "material_not_found",
+    );
+
+    let removed = app.delete(&material, &owner).await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_problem(
+        &app.delete(&material, &owner).await,
+        404,
+        "material_not_found",
+    );
+    let listed = app.get(&format!("{uri}/materials"), &ann).await;
+    assert_eq!(listed.json["data"], json!([]));
+}

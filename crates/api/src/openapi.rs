@@ -219,6 +219,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "malformed_json",
     "malformed_multipart",
     "manager_cycle",
+    "material_limit_reached",
+    "material_not_found",
     "member_not_found",
     "member_not_removed",
     "member_of_another_tenant",

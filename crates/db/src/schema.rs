@@ -534,6 +534,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    live_event_materials (tenant_id, event_id, asset_id) {
+        tenant_id -> Uuid,
+        event_id -> Uuid,
+        asset_id -> Uuid,
+        added_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     live_event_registrations (tenant_id, event_id, user_id) {
         tenant_id -> Uuid,
         event_id -> Uuid,
@@ -1335,6 +1345,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     learning_paths,
     live_event_groups,
     live_event_hosts,
+    live_event_materials,
     live_event_registrations,
     live_events,
     media_assets,

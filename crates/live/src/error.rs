@@ -48,6 +48,9 @@ pub enum LiveError {
     /// The attendance link was used already.
     #[error("the attendance link was used already")]
     LinkUsed,
+    /// The event holds as many materials as it may.
+    #[error("the event has as many materials as it may")]
+    MaterialLimitReached,
     /// Nobody confirms their own attendance for others: another host or an admin does.
     #[error("another host or an admin confirms your attendance")]
     CannotConfirmOwnAttendance,
@@ -87,6 +90,7 @@ impl ErrorCode for LiveError {
             Self::CapacityBelowRegistered => "capacity_below_registered",
             Self::EventLimitReached => "event_limit_reached",
             Self::RegistrationLimitReached => "registration_limit_reached",
+            Self::MaterialLimitReached => "material_limit_reached",
             Self::InvalidLink => "invalid_token",
             Self::LinkExpired => "attendance_link_expired",
             Self::LinkUsed => "attendance_link_used",
@@ -110,7 +114,8 @@ impl ErrorCode for LiveError {
             | Self::NotStarted
             | Self::CapacityBelowRegistered
             | Self::EventLimitReached
-            | Self::RegistrationLimitReached => 409,
+            | Self::RegistrationLimitReached
+            | Self::MaterialLimitReached => 409,
             Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),

@@ -21,6 +21,8 @@
 //!   start time (`reminded_day_for`, `reminded_hour_for`), by a scan every five minutes.
 //! - [`feeds`] owns `calendar_feeds`: a member's secret calendar URL (events they hold a seat
 //!   for, due dates of their assigned modules), issued, revoked, read by calendar applications.
+//! - [`materials`] owns `live_event_materials`: media library files attached to an event, for
+//!   its registrants, hosts and managers to download.
 //! - [`calendar`] writes an event's iCalendar file (stable UID, SEQUENCE from its revision, the
 //!   organiser's TZID, STATUS:CANCELLED).
 //! - [`demo`]: the demo tenant's events (an online session, a full workshop with a waitlist).
@@ -39,6 +41,7 @@ pub mod error;
 pub mod events;
 pub mod feeds;
 mod input;
+pub mod materials;
 pub mod registrations;
 pub mod reminders;
 

@@ -45,6 +45,10 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(create_event)
             .service(get_event)
             .service(get_event_ics)
+            .service(list_event_materials)
+            .service(add_event_material)
+            .service(remove_event_material)
+            .service(download_event_material)
             .service(update_event)
             .service(cancel_event)
             .service(complete_event)
@@ -775,4 +779,136 @@ pub(crate) async fn confirm_event_attendees(
         confirmed: done.confirmed,
         skipped: done.skipped,
     }))
+}
+
+/// One of a live event's materials (download it with `GET …/materials/{asset_id}/download`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MaterialDto {
+    /// The media library's asset.
+    asset_id: Uuid,
+    /// Its title.
+    title: String,
+    /// Its file name.
+    file_name: String,
+    /// Its content type.
+    content_type: String,
+    /// Its size in bytes.
+    size_bytes: i64,
+    /// When it was added to the event.
+    added_at: DateTime<Utc>,
+}
+
+/// An event's materials, in the order they were added.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MaterialList {
+    data: Vec<MaterialDto>,
+}
+
+impl From<Vec<guild_live::materials::Material>> for MaterialList {
+    fn from(items: Vec<guild_live::materials::Material>) -> Self {
+        Self {
+            data: items
+                .into_iter()
+                .map(|m| MaterialDto {
+                    asset_id: m.asset_id,
+                    title: m.title,
+                    file_name: m.file_name,
+                    content_type: m.content_type,
+                    size_bytes: m.size_bytes,
+                    added_at: m.added_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// List a live event's materials.
+///
+/// For the event's managers and hosts and the members holding a seat (403 `forbidden` for
+/// others who see the event; 404 `event_not_found` for those who do not).
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses((status = 200, body = MaterialList, description = "The materials"), AuthErrors, NotFound))]
+#[get("/events/{event_id}/materials")]
+pub(crate) async fn list_event_materials(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MaterialList>, ApiError> {
+    let id = path.into_inner();
+    let items = ctx
+        .write(async |conn| guild_live::materials::list(conn, &ctx.actor, id).await)
+        .await?;
+    Ok(web::Json(items.into()))
+}
+
+/// Add a file of the media library to a live event's materials.
+///
+/// The event's managers, with a file they may use (404 `asset_not_found`; 409 `asset_not_ready`
+/// while it is processing). Idempotent; up to 20 per event (409 `material_limit_reached`).
+/// Answers the materials.
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event"), ("asset_id" = Uuid, Path, description = "The media library's asset")),
+    responses((status = 200, body = MaterialList, description = "The materials"), AuthErrors, NotFound, Conflict))]
+#[put("/events/{event_id}/materials/{asset_id}")]
+pub(crate) async fn add_event_material(
+    ctx: Ctx<Permitted>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<MaterialList>, ApiError> {
+    let (id, asset) = path.into_inner();
+    let now = ctx.now;
+    let items = ctx
+        .write(async |conn| guild_live::materials::add(conn, &ctx.actor, id, asset, now).await)
+        .await?;
+    Ok(web::Json(items.into()))
+}
+
+/// Remove a file from a live event's materials.
+///
+/// The event's managers; the file stays in the media library. 404 `material_not_found` when it
+/// is not one of the event's materials.
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event"), ("asset_id" = Uuid, Path, description = "The media library's asset")),
+    responses((status = 204, description = "Removed"), AuthErrors, NotFound))]
+#[delete("/events/{event_id}/materials/{asset_id}")]
+pub(crate) async fn remove_event_material(
+    ctx: Ctx<Permitted>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, asset) = path.into_inner();
+    ctx.write(async |conn| guild_live::materials::remove(conn, &ctx.actor, id, asset).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Download one of a live event's materials: get a signed download URL.
+///
+/// For those who list the materials. The URL is valid five minutes and needs no credentials.
+/// 404 `material_not_found` when the asset is not one of the event's materials.
+#[utoipa::path(tag = "events",
+    params(("event_id" = Uuid, Path, description = "The event"), ("asset_id" = Uuid, Path, description = "The media library's asset")),
+    responses((status = 200, body = crate::routes::media::DownloadDto, description = "The link"), AuthErrors, NotFound))]
+#[get("/events/{event_id}/materials/{asset_id}/download")]
+pub(crate) async fn download_event_material(
+    ctx: Ctx<Permitted>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, asset) = path.into_inner();
+    let found = ctx
+        .write(async |conn| guild_live::materials::download(conn, &ctx.actor, id, asset).await)
+        .await?;
+    let ttl = guild_learning::media::DOWNLOAD_URL_TTL;
+    let url = ctx
+        .state
+        .blobs
+        .signed_get_url(&found.blob_key, ttl)
+        .await
+        .map_err(crate::routes::media::blob_error)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(crate::routes::media::DownloadDto {
+            url,
+            expires_at: Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default(),
+            file_name: found.file_name,
+            content_type: found.content_type,
+        }))
 }
