@@ -5,6 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::routes::segment;
 use crate::routes::{auth, paths, progress};
 
+pub mod away;
 pub mod email_preferences;
 pub mod jobs;
 pub mod leaderboard;
@@ -43,6 +44,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(saved::list_my_saved_feed_posts)
             .service(presence::get_presence_visibility)
             .service(presence::set_presence_visibility)
-            .service(sessions::list_my_sessions),
+            .service(sessions::list_my_sessions)
+            .service(away::get_my_away)
+            .service(away::set_my_away)
+            .service(away::delete_my_away),
     );
 }
