@@ -260,7 +260,7 @@ async fn usage_is_recorded_per_call_and_the_budget_stops_calls_at_its_limit() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM ai_usage WHERE feature = 'QUESTION_ANSWER' AND outcome = 'OK' \
+            "SELECT count(*) AS n FROM ai_usage WHERE feature = 'QUESTION_ANSWER' AND outcome = 'OK' \
              AND model = 'fake-chat' AND input_tokens = 100 AND output_tokens = 20 \
              AND user_id IS NOT NULL AND latency_ms >= 0"
         )
@@ -331,7 +331,7 @@ async fn usage_is_recorded_per_call_and_the_budget_stops_calls_at_its_limit() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM ai_usage WHERE outcome = 'UNAVAILABLE'"
+            "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'UNAVAILABLE'"
         )
         .await,
         1
@@ -344,7 +344,7 @@ async fn usage_is_recorded_per_call_and_the_budget_stops_calls_at_its_limit() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM ai_usage WHERE feature = 'ANSWER_DRAFT'"
+            "SELECT count(*) AS n FROM ai_usage WHERE feature = 'ANSWER_DRAFT'"
         )
         .await,
         1

@@ -132,7 +132,7 @@ async fn round_robin_spreads_ten_escalations_over_three_mentors_and_skips_one_aw
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM notifications WHERE kind = 'QUESTION_ASSIGNED'"
+            "SELECT count(*) AS n FROM notifications WHERE kind = 'QUESTION_ASSIGNED'"
         )
         .await,
         10
@@ -320,7 +320,7 @@ async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM questions WHERE status <> 'ANSWERED'"
+            "SELECT count(*) AS n FROM questions WHERE status <> 'ANSWERED'"
         )
         .await,
         0
@@ -328,16 +328,16 @@ async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM outbox_events WHERE kind LIKE 'ai.%'"
+            "SELECT count(*) AS n FROM outbox_events WHERE kind LIKE 'ai.%'"
         )
         .await,
         0
     );
-    assert_eq!(count(&app, "SELECT count(*) FROM xp_transactions").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM xp_transactions").await, 0);
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM notifications WHERE kind LIKE 'QUESTION_%'"
+            "SELECT count(*) AS n FROM notifications WHERE kind LIKE 'QUESTION_%'"
         )
         .await,
         0
@@ -345,13 +345,13 @@ async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM ai_usage WHERE outcome = 'INVALID_OUTPUT'"
+            "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'INVALID_OUTPUT'"
         )
         .await,
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM ai_usage WHERE outcome = 'OK'").await,
+        count(&app, "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'OK'").await,
         1
     );
 }
@@ -440,7 +440,7 @@ async fn an_accepted_answer_earns_its_mentor_xp_once_and_answers_later_questions
             .contains(&"QUESTION_ACCEPTED".to_owned())
     );
     let xp = format!(
-        "SELECT count(*) FROM xp_transactions WHERE user_id = '{mentor_id}' \
+        "SELECT count(*) AS n FROM xp_transactions WHERE user_id = '{mentor_id}' \
          AND source = 'MENTOR_CONFIRMATION' AND source_entity_id = '{}'",
         s(&question["id"])
     );
@@ -599,7 +599,7 @@ async fn who_sees_a_question_limits_and_reassignment_when_not_picked_up() {
         count(
             &app,
             &format!(
-                "SELECT count(*) FROM notifications WHERE kind = 'QUESTION_ASSIGNED' \
+                "SELECT count(*) AS n FROM notifications WHERE kind = 'QUESTION_ASSIGNED' \
                  AND user_id IN ('{}', '{}')",
                 ids[0], ids[1]
             )
