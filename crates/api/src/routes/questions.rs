@@ -28,15 +28,15 @@ use crate::routes::segment;
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/questions")
-            .service(list_questions)
-            .service(create_question)
-            .service(get_question)
-            .service(mark_question_helpful)
-            .service(escalate_question)
-            .service(claim_question)
-            .service(answer_question)
-            .service(accept_question_answer)
-            .service(draft_question_answer),
+            .service(list_knowledge_questions)
+            .service(create_knowledge_question)
+            .service(get_knowledge_question)
+            .service(mark_knowledge_question_helpful)
+            .service(escalate_knowledge_question)
+            .service(claim_knowledge_question)
+            .service(answer_knowledge_question)
+            .service(accept_knowledge_question_answer)
+            .service(draft_knowledge_question_answer),
     );
 }
 
@@ -167,7 +167,7 @@ pub(crate) struct QuestionQuery {
 #[utoipa::path(tag = "questions", params(QuestionQuery),
     responses((status = 200, body = PageOf<QuestionDto>, description = "The questions"), AuthErrors, InputErrors))]
 #[get("/questions")]
-pub(crate) async fn list_questions(
+pub(crate) async fn list_knowledge_questions(
     ctx: Ctx,
     query: web::Query<QuestionQuery>,
 ) -> Result<web::Json<PageOf<QuestionDto>>, ApiError> {
@@ -217,7 +217,7 @@ pub(crate) struct CreateQuestionBody {
 #[utoipa::path(tag = "questions", request_body = CreateQuestionBody,
     responses((status = 201, body = QuestionDto, description = "Asked and answered"), AuthErrors, InputErrors, NotFound))]
 #[post("/questions")]
-pub(crate) async fn create_question(
+pub(crate) async fn create_knowledge_question(
     ctx: Ctx,
     body: ValidJson<CreateQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -256,7 +256,7 @@ pub(crate) async fn create_question(
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "The question"), AuthErrors, NotFound))]
 #[get("/questions/{question_id}")]
-pub(crate) async fn get_question(
+pub(crate) async fn get_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<QuestionDto>, ApiError> {
@@ -274,7 +274,7 @@ pub(crate) async fn get_question(
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "Resolved"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/helpful")]
-pub(crate) async fn mark_question_helpful(
+pub(crate) async fn mark_knowledge_question_helpful(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<QuestionDto>, ApiError> {
@@ -308,7 +308,7 @@ pub(crate) struct EscalateQuestionBody {
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "Escalated"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/escalate")]
-pub(crate) async fn escalate_question(
+pub(crate) async fn escalate_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<EscalateQuestionBody>,
@@ -328,7 +328,7 @@ pub(crate) async fn escalate_question(
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "Picked up"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/claim")]
-pub(crate) async fn claim_question(
+pub(crate) async fn claim_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<QuestionDto>, ApiError> {
@@ -361,7 +361,7 @@ pub(crate) struct AnswerQuestionBody {
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "Answered"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/answer")]
-pub(crate) async fn answer_question(
+pub(crate) async fn answer_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<AnswerQuestionBody>,
@@ -383,7 +383,7 @@ pub(crate) async fn answer_question(
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = QuestionDto, description = "Accepted"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/accept")]
-pub(crate) async fn accept_question_answer(
+pub(crate) async fn accept_knowledge_question_answer(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<QuestionDto>, ApiError> {
@@ -414,7 +414,7 @@ pub(crate) struct AnswerDraftDto {
     params(("question_id" = Uuid, Path, description = "The question")),
     responses((status = 200, body = AnswerDraftDto, description = "The draft"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/draft")]
-pub(crate) async fn draft_question_answer(
+pub(crate) async fn draft_knowledge_question_answer(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<AnswerDraftDto>, ApiError> {
