@@ -5378,6 +5378,21 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description A question to ask.
+         * @example {
+         *       "body": "How often do I renew my first aid certificate?"
+         *     }
+         */
+        AskQuestionBody: {
+            /** @description 3 to 2000 characters, not only spaces (trimmed). */
+            body: string;
+            /**
+             * Format: uuid
+             * @description The module it is about (one you may see); left out: a general question.
+             */
+            module_id?: string | null;
+        };
         /** @description An asset and where it is used. */
         AssetDetailDto: components["schemas"]["AssetDto"] & {
             where_used: components["schemas"]["UsageDto"][];
@@ -6367,19 +6382,46 @@ export interface components {
             module_ids?: string[];
         };
         /**
-         * @description A question to ask.
+         * @description A new question.
+         *
+         *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
+         *     MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: 1 to 50
+         *     accepted answers (each 1 to 500 characters, not only spaces), no options. ESSAY: neither
+         *     (graded by hand). A question that breaks these is 422 `validation_failed`.
          * @example {
-         *       "body": "How often do I renew my first aid certificate?"
+         *       "explanation": "The load plate on the mast says 2.5 tonnes.",
+         *       "kind": "SINGLE_CHOICE",
+         *       "options": [
+         *         {
+         *           "correct": false,
+         *           "id": "a",
+         *           "text": "1 tonne"
+         *         },
+         *         {
+         *           "correct": true,
+         *           "id": "b",
+         *           "text": "2.5 tonnes"
+         *         }
+         *       ],
+         *       "points": 2,
+         *       "prompt": "What is the largest load of the warehouse forklift?"
          *     }
          */
         CreateQuestionBody: {
-            /** @description 3 to 2000 characters, not only spaces (trimmed). */
-            body: string;
+            kind: components["schemas"]["QuestionKind"];
+            /** @description 1 to 5000 characters, not only spaces. */
+            prompt: string;
+            /** @description The options of a choice question (2 to 20; exactly 2 for TRUE_FALSE); none otherwise. */
+            options?: components["schemas"]["OptionDto"][] | null;
+            /** @description The accepted answers of a FILL_IN_BLANK question (1 to 50); none otherwise. */
+            accepted_answers?: components["schemas"]["AcceptedAnswer"][] | null;
             /**
-             * Format: uuid
-             * @description The module it is about (one you may see); left out: a general question.
+             * Format: int32
+             * @description 1 to 1000 (default 1).
              */
-            module_id?: string | null;
+            points?: number | null;
+            /** @description Shown to takers with the answers; up to 5000 characters. */
+            explanation?: string | null;
         };
         /**
          * @description A new quiz's settings; every field but `title` has a default.
@@ -7289,6 +7331,56 @@ export interface components {
         };
         /** @enum {string} */
         JobState: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
+        /** @description A question and its answers. */
+        KnowledgeQuestionDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            asker_id: string;
+            /**
+             * Format: uuid
+             * @description The module it is about (set when a general question is escalated).
+             */
+            module_id?: string | null;
+            /** @description The question. */
+            body: string;
+            /** @description `ANSWERED` → `RESOLVED` (helpful) or `ESCALATED` → `MENTOR_ANSWERED` → `ACCEPTED`. */
+            status: components["schemas"]["QuestionStatus"];
+            /**
+             * @description The first answer, sanitized HTML: the model's, from the cited passages (`AI`), or the
+             *     best passages themselves (`RETRIEVAL`).
+             */
+            answer_html: string;
+            answer_source: components["schemas"]["AnswerSource"];
+            /** @description The passages the first answer cites. */
+            citations: components["schemas"]["CitationDto"][];
+            /**
+             * Format: uuid
+             * @description The mentor it is assigned to (escalated).
+             */
+            assignee_id?: string | null;
+            /** Format: date-time */
+            assigned_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the assigned mentor picked it up (it then stays theirs).
+             */
+            claimed_at?: string | null;
+            /** Format: date-time */
+            escalated_at?: string | null;
+            /** @description The mentor's answer (plain text). */
+            mentor_answer?: string | null;
+            /** Format: uuid */
+            answered_by?: string | null;
+            /** Format: date-time */
+            answered_at?: string | null;
+            /** Format: date-time */
+            accepted_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description A page of the leaderboard, with your own place even when it is not on the page. */
         LeaderboardDto: {
             data: components["schemas"]["LeaderboardEntryDto"][];
@@ -8027,6 +8119,13 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_KnowledgeQuestionDto: {
+            /** @description The rows. */
+            data: components["schemas"]["KnowledgeQuestionDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_LedgerItemDto: {
             /** @description The rows. */
             data: components["schemas"]["LedgerItemDto"][];
@@ -8086,13 +8185,6 @@ export interface components {
         PageOf_PlatformChangelogListEntryDto: {
             /** @description The rows. */
             data: components["schemas"]["PlatformChangelogListEntryDto"][];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description A page of results. */
-        PageOf_QuestionDto: {
-            /** @description The rows. */
-            data: components["schemas"]["QuestionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -8591,51 +8683,26 @@ export interface components {
              */
             date?: string | null;
         };
-        /** @description A question and its answers. */
+        /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
-            asker_id: string;
-            /**
-             * Format: uuid
-             * @description The module it is about (set when a general question is escalated).
-             */
-            module_id?: string | null;
-            /** @description The question. */
-            body: string;
-            /** @description `ANSWERED` → `RESOLVED` (helpful) or `ESCALATED` → `MENTOR_ANSWERED` → `ACCEPTED`. */
-            status: components["schemas"]["QuestionStatus"];
-            /**
-             * @description The first answer, sanitized HTML: the model's, from the cited passages (`AI`), or the
-             *     best passages themselves (`RETRIEVAL`).
-             */
-            answer_html: string;
-            answer_source: components["schemas"]["AnswerSource"];
-            /** @description The passages the first answer cites. */
-            citations: components["schemas"]["CitationDto"][];
-            /**
-             * Format: uuid
-             * @description The mentor it is assigned to (escalated).
-             */
-            assignee_id?: string | null;
-            /** Format: date-time */
-            assigned_at?: string | null;
-            /**
-             * Format: date-time
-             * @description When the assigned mentor picked it up (it then stays theirs).
-             */
-            claimed_at?: string | null;
-            /** Format: date-time */
-            escalated_at?: string | null;
-            /** @description The mentor's answer (plain text). */
-            mentor_answer?: string | null;
-            /** Format: uuid */
-            answered_by?: string | null;
-            /** Format: date-time */
-            answered_at?: string | null;
-            /** Format: date-time */
-            accepted_at?: string | null;
+            quiz_id: string;
+            kind: components["schemas"]["QuestionKind"];
+            prompt: string;
+            /** @description The options (choice kinds). */
+            options: components["schemas"]["OptionDto"][];
+            /** @description Accepted answers (FILL_IN_BLANK), compared case-insensitively with whitespace collapsed. */
+            accepted_answers: string[];
+            /** Format: int32 */
+            points: number;
+            /** @description Shown to takers with the answers. */
+            explanation?: string | null;
+            /** Format: int32 */
+            sort_order: number;
+            /** Format: int32 */
+            revision: number;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -28643,7 +28710,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PageOf_QuestionDto"];
+                    "application/json": components["schemas"]["PageOf_KnowledgeQuestionDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -28701,7 +28768,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateQuestionBody"];
+                "application/json": components["schemas"]["AskQuestionBody"];
             };
         };
         responses: {
@@ -28715,7 +28782,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -28798,7 +28865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -28859,7 +28926,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -28934,7 +29001,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -29027,7 +29094,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
@@ -29173,7 +29240,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description `malformed_json` */
@@ -29266,7 +29333,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuestionDto"];
+                    "application/json": components["schemas"]["KnowledgeQuestionDto"];
                 };
             };
             /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */

@@ -71,7 +71,7 @@ impl From<Citation> for CitationDto {
 
 /// A question and its answers.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct QuestionDto {
+pub(crate) struct KnowledgeQuestionDto {
     id: Uuid,
     asker_id: Uuid,
     /// The module it is about (set when a general question is escalated).
@@ -101,7 +101,7 @@ pub(crate) struct QuestionDto {
     updated_at: DateTime<Utc>,
 }
 
-impl From<QuestionRow> for QuestionDto {
+impl From<QuestionRow> for KnowledgeQuestionDto {
     fn from(q: QuestionRow) -> Self {
         let citations = q.citations().into_iter().map(CitationDto::from).collect();
         Self {
@@ -130,7 +130,7 @@ impl From<QuestionRow> for QuestionDto {
 /// Which questions a list shows.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum ScopeParam {
+pub(crate) enum QuestionScopeParam {
     /// Yours.
     #[default]
     Mine,
@@ -148,7 +148,7 @@ pub(crate) struct QuestionQuery {
     /// `mine` (default), `assigned` or `team`.
     #[serde(default)]
     #[param(inline)]
-    scope: ScopeParam,
+    scope: QuestionScopeParam,
     /// Only this status.
     status: Option<QuestionStatus>,
     /// Page size, 1 to 200 (default 50).
@@ -165,17 +165,17 @@ pub(crate) struct QuestionQuery {
 /// `scope=mine` (default): the questions you asked; `assigned`: those assigned to you or that you
 /// answered; `team`: those of the members below you in the manager tree. Newest first.
 #[utoipa::path(tag = "questions", params(QuestionQuery),
-    responses((status = 200, body = PageOf<QuestionDto>, description = "The questions"), AuthErrors, InputErrors))]
+    responses((status = 200, body = PageOf<KnowledgeQuestionDto>, description = "The questions"), AuthErrors, InputErrors))]
 #[get("/questions")]
 pub(crate) async fn list_knowledge_questions(
     ctx: Ctx,
     query: web::Query<QuestionQuery>,
-) -> Result<web::Json<PageOf<QuestionDto>>, ApiError> {
+) -> Result<web::Json<PageOf<KnowledgeQuestionDto>>, ApiError> {
     let q = query.into_inner();
     let scope = match q.scope {
-        ScopeParam::Mine => Scope::Mine,
-        ScopeParam::Assigned => Scope::Assigned,
-        ScopeParam::Team => Scope::Team,
+        QuestionScopeParam::Mine => Scope::Mine,
+        QuestionScopeParam::Assigned => Scope::Assigned,
+        QuestionScopeParam::Team => Scope::Team,
     };
     let page = guild_kernel::PageRequest {
         limit: q.limit,
@@ -185,14 +185,14 @@ pub(crate) async fn list_knowledge_questions(
     let found = ctx
         .write(async |conn| questions::list(conn, &ctx.actor, scope, status, &page).await)
         .await?;
-    Ok(web::Json(PageOf::map(found, QuestionDto::from)))
+    Ok(web::Json(PageOf::map(found, KnowledgeQuestionDto::from)))
 }
 
 /// A question to ask.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "body": "How often do I renew my first aid certificate?" }))]
-pub(crate) struct CreateQuestionBody {
+pub(crate) struct AskQuestionBody {
     /// 3 to 2000 characters, not only spaces (trimmed).
     #[validate(
         length(min = 3, max = 2000),
@@ -214,12 +214,12 @@ pub(crate) struct CreateQuestionBody {
 /// model: nothing it says is applied, its answer is only shown. At most the tenant's
 /// `questions_per_day` (20 by default) in 24 hours: 429 `question_limit_reached`. A module you
 /// may not see is 404 `module_not_found`.
-#[utoipa::path(tag = "questions", request_body = CreateQuestionBody,
-    responses((status = 201, body = QuestionDto, description = "Asked and answered"), AuthErrors, InputErrors, NotFound))]
+#[utoipa::path(tag = "questions", request_body = AskQuestionBody,
+    responses((status = 201, body = KnowledgeQuestionDto, description = "Asked and answered"), AuthErrors, InputErrors, NotFound))]
 #[post("/questions")]
 pub(crate) async fn create_knowledge_question(
     ctx: Ctx,
-    body: ValidJson<CreateQuestionBody>,
+    body: ValidJson<AskQuestionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let now = ctx.now;
@@ -245,7 +245,7 @@ pub(crate) async fn create_knowledge_question(
             Err(e) => tracing::info!(code = e.code(), "question answered by retrieval only"),
         }
     }
-    Ok(HttpResponse::Created().json(QuestionDto::from(question)))
+    Ok(HttpResponse::Created().json(KnowledgeQuestionDto::from(question)))
 }
 
 /// Get a question.
@@ -254,12 +254,12 @@ pub(crate) async fn create_knowledge_question(
 /// in the manager tree; anyone else gets 404 `question_not_found` (another tenant's included).
 #[utoipa::path(tag = "questions",
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "The question"), AuthErrors, NotFound))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "The question"), AuthErrors, NotFound))]
 #[get("/questions/{question_id}")]
 pub(crate) async fn get_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let id = path.into_inner();
     let found = ctx
         .write(async |conn| questions::visible(conn, &ctx.actor, id, false).await)
@@ -272,12 +272,12 @@ pub(crate) async fn get_knowledge_question(
 /// Its asker: `ANSWERED` → `RESOLVED` (409 `invalid_status_transition` from any other status).
 #[utoipa::path(tag = "questions",
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "Resolved"), AuthErrors, NotFound, Conflict))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "Resolved"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/helpful")]
 pub(crate) async fn mark_knowledge_question_helpful(
     ctx: Ctx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now);
     let done = ctx
         .write(async |conn| questions::resolve(conn, &ctx.actor, id, now).await)
@@ -306,13 +306,13 @@ pub(crate) struct EscalateQuestionBody {
 /// `required` for a general question without a module.
 #[utoipa::path(tag = "questions", request_body = EscalateQuestionBody,
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "Escalated"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "Escalated"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/escalate")]
 pub(crate) async fn escalate_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<EscalateQuestionBody>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let (id, now, module) = (path.into_inner(), ctx.now, body.into_inner().module_id);
     let done = ctx
         .write(async |conn| questions::escalate(conn, &ctx.actor, id, module, now).await)
@@ -326,12 +326,12 @@ pub(crate) async fn escalate_knowledge_question(
 /// mentor after the pick-up time). Idempotent.
 #[utoipa::path(tag = "questions",
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "Picked up"), AuthErrors, NotFound, Conflict))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "Picked up"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/claim")]
 pub(crate) async fn claim_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now);
     let done = ctx
         .write(async |conn| questions::claim(conn, &ctx.actor, id, now).await)
@@ -359,13 +359,13 @@ pub(crate) struct AnswerQuestionBody {
 /// (QUESTION_ANSWERED).
 #[utoipa::path(tag = "questions", request_body = AnswerQuestionBody,
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "Answered"), AuthErrors, InputErrors, NotFound, Conflict))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "Answered"), AuthErrors, InputErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/answer")]
 pub(crate) async fn answer_knowledge_question(
     ctx: Ctx,
     path: web::Path<Uuid>,
     body: ValidJson<AnswerQuestionBody>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let (id, now, text) = (path.into_inner(), ctx.now, body.into_inner().body);
     let done = ctx
         .write(async |conn| questions::answer(conn, &ctx.actor, id, &text, now).await)
@@ -381,12 +381,12 @@ pub(crate) async fn answer_knowledge_question(
 /// `cannot_accept_own_answer`).
 #[utoipa::path(tag = "questions",
     params(("question_id" = Uuid, Path, description = "The question")),
-    responses((status = 200, body = QuestionDto, description = "Accepted"), AuthErrors, NotFound, Conflict))]
+    responses((status = 200, body = KnowledgeQuestionDto, description = "Accepted"), AuthErrors, NotFound, Conflict))]
 #[post("/questions/{question_id}/accept")]
 pub(crate) async fn accept_knowledge_question_answer(
     ctx: Ctx,
     path: web::Path<Uuid>,
-) -> Result<web::Json<QuestionDto>, ApiError> {
+) -> Result<web::Json<KnowledgeQuestionDto>, ApiError> {
     let (id, now) = (path.into_inner(), ctx.now);
     let done = ctx
         .write(async |conn| questions::accept(conn, &ctx.actor, id, now).await)
