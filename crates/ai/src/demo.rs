@@ -23,7 +23,7 @@ pub async fn seed_demo(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Resu
         .select((tenants::id, memberships::user_id, memberships::role))
         .load(conn)
         .await?;
-    let Some(first) = members.iter().next() else {
+    let Some(first) = <[_]>::first(&members) else {
         return Ok(false);
     };
     let tenant = TenantId(first.0);
