@@ -228,7 +228,7 @@ async fn answers_come_only_from_what_the_asker_may_see() {
         .iter()
         .map(|c| s(&c["module_id"]))
         .collect();
-    assert_eq!(cited, [assigned.clone()], "{}", asked);
+    assert_eq!(cited, std::slice::from_ref(&assigned), "{}", asked);
     let html = s(&asked["answer_html"]);
     for unseen in ["weekly", "secret", "other tenant"] {
         assert!(!html.contains(unseen), "{unseen}: {html}");
@@ -333,7 +333,10 @@ async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
         .await,
         0
     );
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM xp_transactions").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM xp_transactions").await,
+        0
+    );
     assert_eq!(
         count(
             &app,
@@ -351,7 +354,11 @@ async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'OK'").await,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'OK'"
+        )
+        .await,
         1
     );
 }
