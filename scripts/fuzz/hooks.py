@@ -57,6 +57,14 @@ def _negative_query(case):
 # problem code, or `validation_failed:<field error code>` when every field error of a
 # `validation_failed` has one of the listed codes.
 STATE_RULES = {
+    # A general question names the module whose mentors answer it; a question about a module goes
+    # to that module's mentors only.
+    "POST /v1/questions/{question_id}/escalate": {
+        "validation_failed:required",
+        "validation_failed:module_mismatch",
+    },
+    # An away period ends after it starts, in the future, at most 366 days later.
+    "PUT /v1/me/away": {"validation_failed:range"},
     # A webhook URL must pass the SSRF guard (https on the default port, no private IP literal,
     # no credentials); event types name the catalog's.
     "POST /v1/webhooks/endpoints": {

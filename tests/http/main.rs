@@ -1,5 +1,6 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
+mod ai;
 mod announcements;
 mod api_keys;
 mod assignments;
@@ -25,6 +26,7 @@ mod ops;
 mod paths;
 mod problems;
 mod progress;
+mod questions;
 mod quizzes;
 mod realtime;
 mod resilience;

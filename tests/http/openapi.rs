@@ -385,6 +385,10 @@ const OPERATION_VERBS: &[&str] = &[
     "unsubscribe",
     "send",
     "search",
+    "escalate",
+    "claim",
+    "answer",
+    "draft",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

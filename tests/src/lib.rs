@@ -5,7 +5,7 @@
 //! (`.if_match`, `.idempotency_key`, `.header`) refine before it is awaited into a [`Reply`]. The
 //! fixtures on [`TestApp`] (`owner`, `member`, `published_module`, `quiz`, `group`, …) make what
 //! tests need before they test something; [`assert_problem`] checks an error reply; [`sse`] reads
-//! an event stream frame by frame.
+//! an event stream frame by frame; [`openai::FakeOpenAi`] is an HTTP fake of the OpenAI API.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -16,6 +16,7 @@ use guild_testkit::TestDb;
 
 mod app;
 mod fixtures;
+pub mod openai;
 pub mod sse;
 pub mod webhooks;
 

@@ -23,10 +23,10 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, announcements, api_keys, assignments, audit, auth, calendar_feeds, changelog, chat,
+    V1, ai, announcements, api_keys, assignments, audit, auth, calendar_feeds, changelog, chat,
     compliance, discussions, email, events, feed, gamification, groups, jobs, leaderboard, me,
     media, members, module_categories, modules, notification_templates, ops, paths, presence,
-    progress, quizzes, redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
+    progress, questions, quizzes, redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -84,7 +84,9 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(events::configure)
         .configure(calendar_feeds::configure)
         .configure(feed::configure)
-        .configure(webhooks::configure);
+        .configure(webhooks::configure)
+        .configure(ai::configure)
+        .configure(questions::configure);
 }
 
 /// Registers the routes on `app`, returning it with the spec they produce.

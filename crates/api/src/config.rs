@@ -121,6 +121,32 @@ pub struct Config {
     pub tenant_requests_per_min: u32,
     /// `GUILD_API_KEY_REQUESTS_PER_MIN`: requests per API key and minute (0: no limit).
     pub api_key_requests_per_min: u32,
+    /// The AI provider: `GUILD_AI_BASE_URL` (default `https://api.openai.com/v1`),
+    /// `GUILD_AI_API_KEY`, and one model per capability (`GUILD_AI_CHAT_MODEL`,
+    /// `GUILD_AI_EMBEDDING_MODEL`, `GUILD_AI_TRANSCRIPTION_MODEL`, `GUILD_AI_IMAGE_MODEL`);
+    /// `GUILD_AI_TIMEOUT_SECS` per attempt (60). `None` when no model is set: AI features answer
+    /// 503 `ai_not_configured`, and what works without a model (answers by retrieval) still does.
+    pub ai: Option<guild_integrations::ai::AiConfig>,
+}
+
+/// Reads the `GUILD_AI_*` variables: `None` without any model.
+fn ai_config(r: &mut Reader<'_>) -> Option<guild_integrations::ai::AiConfig> {
+    let base_url = r
+        .url("GUILD_AI_BASE_URL", &["http", "https"])
+        .unwrap_or_else(|| "https://api.openai.com/v1".to_owned());
+    let timeout = Duration::from_secs(r.number("GUILD_AI_TIMEOUT_SECS", 60, 1, 600));
+    let mut config = guild_integrations::ai::AiConfig::new(base_url);
+    config.api_key = r.raw("GUILD_AI_API_KEY").map(str::to_owned);
+    config.chat_model = r.raw("GUILD_AI_CHAT_MODEL").map(str::to_owned);
+    config.embedding_model = r.raw("GUILD_AI_EMBEDDING_MODEL").map(str::to_owned);
+    config.transcription_model = r.raw("GUILD_AI_TRANSCRIPTION_MODEL").map(str::to_owned);
+    config.image_model = r.raw("GUILD_AI_IMAGE_MODEL").map(str::to_owned);
+    config.timeout = timeout;
+    let any = config.chat_model.is_some()
+        || config.embedding_model.is_some()
+        || config.transcription_model.is_some()
+        || config.image_model.is_some();
+    any.then_some(config)
 }
 
 /// The default of `GUILD_ASSIGNMENT_FILE_QUOTA_BYTES`: 500 MiB per member and tenant.
@@ -471,6 +497,7 @@ impl Config {
             "PLAN=COUNT pairs such as FREE=20,STARTER=500,PRO=5000",
             invite_caps,
         );
+        let ai = ai_config(&mut r);
 
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
@@ -517,6 +544,7 @@ impl Config {
             trusted_proxies,
             tenant_requests_per_min,
             api_key_requests_per_min,
+            ai,
         })
     }
 
@@ -549,6 +577,25 @@ mod tests {
         assert!(config.migrate_on_start && config.run_worker);
         assert!(config.database_url.is_none() && config.redis_url.is_none());
         assert!(config.require_database_url().is_err());
+        assert!(config.ai.is_none());
+    }
+
+    #[test]
+    fn an_ai_model_configures_the_provider() {
+        let config = Config::from_vars(&vars(&[
+            ("GUILD_AI_BASE_URL", "http://localhost:11434/v1/"),
+            ("GUILD_AI_CHAT_MODEL", "llama3.1"),
+        ]))
+        .unwrap();
+        let ai = config.ai.expect("a provider");
+        assert_eq!(ai.base_url, "http://localhost:11434/v1");
+        assert_eq!(ai.chat_model.as_deref(), Some("llama3.1"));
+        assert!(ai.api_key.is_none() && ai.embedding_model.is_none());
+        let bad = Config::from_vars(&vars(&[("GUILD_AI_BASE_URL", "ftp://x")])).unwrap_err();
+        assert!(
+            bad.0.iter().any(|e| e.starts_with("GUILD_AI_BASE_URL")),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -138,6 +138,9 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
         )?;
         state.previewer = Some(Arc::new(fetcher));
     }
+    if let Some(ai) = &config.ai {
+        state.ai = Arc::new(guild_integrations::ai::OpenAiCompatible::new(ai.clone())?);
+    }
     match &config.encryption_keys {
         Some(keys) => state.keyring = Arc::new(keys.clone()),
         None if config.env == crate::config::Environment::Production => tracing::error!(
@@ -525,6 +528,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // Live events: an online session next week, a two-seat workshop with one member waiting.
     guild_live::demo::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // Questions answered from the knowledge base, one escalated to a mentor.
+    guild_ai::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(

@@ -77,6 +77,9 @@ pub struct AppState {
     /// Posts webhook messages through the SSRF guard and checks endpoint URLs with it (tests
     /// set one `allowing_loopback_for_tests`).
     pub webhooks: Arc<dyn guild_kernel::ports::WebhookSender>,
+    /// The AI model (`GUILD_AI_*`); [`NoModel`](guild_kernel::ports::ai::NoModel) without one:
+    /// generation answers 503 `ai_not_configured`.
+    pub ai: Arc<dyn guild_kernel::ports::AiModel>,
     /// Seals and opens secrets at rest (`GUILD_ENCRYPTION_KEYS`; the development key without it).
     pub keyring: Arc<guild_kernel::sealed::Keyring>,
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
@@ -209,6 +212,7 @@ impl AppState {
             webhooks: Arc::new(webhook_sender(
                 guild_integrations::fetch::FetchPolicy::default(),
             )),
+            ai: Arc::new(guild_kernel::ports::ai::NoModel),
             keyring: Arc::new(guild_kernel::sealed::Keyring::development()),
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),

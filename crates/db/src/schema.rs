@@ -1,5 +1,37 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
+diesel::table! {
+    ai_settings (tenant_id) {
+        tenant_id -> Uuid,
+        monthly_token_budget -> Nullable<Int8>,
+        questions_per_day -> Int4,
+        mentor_open_limit -> Int4,
+        reassign_after_minutes -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ai_usage (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        feature -> Text,
+        user_id -> Nullable<Uuid>,
+        model -> Text,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+        latency_ms -> Int4,
+        outcome -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     announcement_recipients (tenant_id, announcement_id, user_id) {
         tenant_id -> Uuid,
@@ -662,6 +694,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    mentor_away (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        away_from -> Timestamptz,
+        away_until -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     module_categories (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -891,6 +933,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    question_turns (tenant_id, module_id, user_id) {
+        tenant_id -> Uuid,
+        module_id -> Uuid,
+        user_id -> Uuid,
+        last_turn -> Int8,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    questions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        asker_id -> Uuid,
+        module_id -> Nullable<Uuid>,
+        body -> Text,
+        status -> Text,
+        answer_html -> Text,
+        answer_source -> Text,
+        citations -> Jsonb,
+        assignee_id -> Nullable<Uuid>,
+        assigned_at -> Nullable<Timestamptz>,
+        claimed_at -> Nullable<Timestamptz>,
+        escalated_at -> Nullable<Timestamptz>,
+        mentor_answer -> Nullable<Text>,
+        answered_by -> Nullable<Uuid>,
+        answered_at -> Nullable<Timestamptz>,
+        accepted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search -> Nullable<Tsvector>,
+    }
+}
+
+diesel::table! {
     quiz_attempts (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1044,6 +1123,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     sections (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1058,6 +1140,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         video_asset_id -> Nullable<Uuid>,
+        search -> Nullable<Tsvector>,
     }
 }
 
@@ -1304,6 +1387,8 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    ai_settings,
+    ai_usage,
     announcement_recipients,
     announcements,
     api_keys,
@@ -1353,6 +1438,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_stream_events,
     member_stream_heads,
     memberships,
+    mentor_away,
     module_categories,
     module_changelog,
     module_completions,
@@ -1371,6 +1457,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     presence_preferences,
     presence_settings,
     progress_overrides,
+    question_turns,
+    questions,
     quiz_attempts,
     quiz_questions,
     quizzes,

@@ -5,12 +5,12 @@
 //! Today: Redis (readiness, and the health that lets its adapters fall back to in-process state
 //! while it does not answer), email (SMTP and the development recorder), rate limiters, pub/sub and
 //! presence (Redis and in-memory) and blob storage (local directory and
-//! S3-compatible). AI
-//! adapters join here with the features that need them.
+//! S3-compatible), and AI models (`ai`: any OpenAI-compatible API).
 //!
 //! One file per adapter (`storage/local.rs`, `storage/s3.rs`, …); what the adapters of one port
 //! share stays in the port's `mod.rs`, which re-exports them.
 
+pub mod ai;
 pub mod fetch;
 pub mod mail;
 pub mod presence;

@@ -1,10 +1,14 @@
 //! The traits behind which optional external services sit (mail, rate limits, blob storage,
-//! pub/sub, presence). Implementations live in `guild-integrations` (SMTP, Redis, S3) with
+//! pub/sub, presence, AI models: [`ai`]). Implementations live in `guild-integrations` (SMTP, Redis, S3) with
 //! in-process defaults, so domain crates and tests never depend on a client library.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
+
+pub mod ai;
+
+pub use ai::{AiCapability, AiError, AiModel};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -250,3 +250,52 @@ pub async fn is_locked(
         .await?
         .contains(&module))
 }
+
+#[derive(QueryableByName)]
+struct VisibleModule {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The PUBLISHED modules the actor may see ([`visible`]'s rule, for many modules at once, as the
+/// catalog's list applies it): every one with MANAGE_ALL_MODULES tenant-wide; else those a grant
+/// scopes it to, those they created or mentor, and — the catalog open — all, or else those
+/// assigned to one of their groups. `only` keeps one module (when visible). What questions are
+/// answered from (`guild_ai::retrieval`) is limited to these.
+pub async fn visible_published(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    only: Option<Uuid>,
+) -> Result<Vec<Uuid>, LearningError> {
+    let all = may_manage_all(actor, None);
+    // Modules a scoped MANAGE_ALL_MODULES grant names (role defaults are tenant-wide).
+    let granted: Vec<Uuid> = actor
+        .grants
+        .iter()
+        .filter(|g| g.permission == Permission::ManageAllModules)
+        .filter_map(|g| g.scope.module_ids.clone())
+        .flatten()
+        .filter(|id| may_manage_all(actor, Some(*id)))
+        .collect();
+    let rows: Vec<VisibleModule> = guild_db::sql(
+        "SELECT md.id FROM modules md \
+         WHERE md.tenant_id = $1 AND md.status = 'PUBLISHED' \
+           AND ($3::uuid IS NULL OR md.id = $3) \
+           AND ( $4 OR md.id = ANY($5) OR md.created_by = $2 \
+              OR EXISTS (SELECT 1 FROM module_mentors mm WHERE mm.tenant_id = $1 \
+                           AND mm.module_id = md.id AND mm.user_id = $2) \
+              OR (SELECT t.catalog_open FROM tenants t WHERE t.id = $1) \
+              OR EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
+                           ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+                         WHERE mg.tenant_id = $1 AND mg.module_id = md.id AND ug.user_id = $2) ) \
+         ORDER BY md.id",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only)
+    .bind::<Bool, _>(all)
+    .bind::<Array<SqlUuid>, _>(&granted[..])
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

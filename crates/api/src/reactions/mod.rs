@@ -29,6 +29,9 @@
 //! - [`events`]: live events' registrations (EVENT_REGISTERED, also when waitlisted),
 //!   promotions from the waitlist (EVENT_PROMOTED), changes of time or place (EVENT_CHANGED) and
 //!   cancellations (EVENT_CANCELLED) to their registrants and waitlist.
+//! - [`questions`]: questions assigned to a mentor (QUESTION_ASSIGNED), answered
+//!   (QUESTION_ANSWERED to the asker) and accepted (QUESTION_ACCEPTED and MENTOR_CONFIRMATION XP
+//!   to the mentor), and the job that assigns waiting questions each minute.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -48,6 +51,7 @@ pub mod jobs;
 pub mod media;
 pub mod notifications;
 pub mod paths;
+pub mod questions;
 pub mod social;
 pub mod suggestions;
 pub mod webhooks;
@@ -66,5 +70,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     feed::register(registry, state);
     webhooks::register(registry, state);
     events::register(registry, state);
+    questions::register(registry, state);
     jobs::register(registry, state);
 }

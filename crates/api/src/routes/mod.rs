@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse, Url};
 use actix_web::guard::{Guard, GuardContext};
 use utoipa_actix_web::scope::{Scope, scope};
 
+pub mod ai;
 pub mod announcements;
 pub mod api_keys;
 pub mod assignments;
@@ -37,6 +38,7 @@ pub mod ops;
 pub mod paths;
 pub mod presence;
 pub mod progress;
+pub mod questions;
 pub mod quizzes;
 pub mod redemptions;
 pub mod rewards;

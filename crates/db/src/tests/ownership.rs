@@ -53,7 +53,13 @@ fn tables() -> BTreeSet<String> {
         .split("diesel::table! {")
         .skip(1)
         .map(|t| {
-            let name = t.trim_start().split([' ', '(']).next().unwrap();
+            // A table with a custom SQL type starts with its `use` lines.
+            let body = t
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("use "))
+                .unwrap();
+            let name = body.split([' ', '(']).next().unwrap();
             name.to_owned()
         })
         .collect()

@@ -5,6 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::routes::segment;
 use crate::routes::{auth, paths, progress};
 
+pub mod away;
 pub mod calendar_feed;
 pub mod email_preferences;
 pub mod jobs;
@@ -47,6 +48,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(sessions::list_my_sessions)
             .service(calendar_feed::get_my_calendar_feed)
             .service(calendar_feed::create_my_calendar_feed)
-            .service(calendar_feed::revoke_my_calendar_feed),
+            .service(calendar_feed::revoke_my_calendar_feed)
+            .service(away::get_my_away)
+            .service(away::set_my_away)
+            .service(away::delete_my_away),
     );
 }

@@ -1,0 +1,43 @@
+//! AI: what a tenant spends on models, and questions members ask — answered first from the
+//! knowledge base, then by a module's mentor.
+//!
+//! - [`settings`] owns `ai_settings`: the monthly token budget (the plan's default unless an
+//!   admin sets one), the questions a member may ask a day, the open questions a mentor holds
+//!   at most, and how long an assigned question may wait to be picked up before it moves on.
+//! - [`usage`] owns `ai_usage`: one row per model call (feature, member, model, tokens in and
+//!   out, latency, outcome), the month's totals, and the budget check every call passes first
+//!   (429 `ai_budget_exhausted` once the month's tokens reach the budget).
+//! - [`retrieval`] ranks passages with PostgreSQL full-text search (`websearch_to_tsquery`, its
+//!   terms OR-ed and ranked by `ts_rank_cd`) over what the asker may see: sections of PUBLISHED
+//!   modules visible to them (`guild_learning::access::visible_published`, the one visibility
+//!   rule), answers a mentor confirmed in those modules' chat rooms, and earlier accepted
+//!   question answers. Sections and accepted questions carry a generated `tsvector` column with a
+//!   GIN index.
+//! - [`prompts`] turns a question and its passages into a generation request whose passages are
+//!   fenced as data, and reads the model's answer back: text (sanitized HTML) and citations of
+//!   the passages given, nothing else.
+//! - [`questions`] owns `questions`, `question_turns` and `mentor_away`: asking (a daily limit
+//!   under a per-member lock), marking an answer helpful, escalating to the module's mentors by
+//!   round robin (skipping the asker, mentors away now, and mentors at their open-question
+//!   limit), picking up, answering, accepting (never one's own answer), re-assigning questions
+//!   not picked up in time, and who sees a question (its asker, its assigned or answering
+//!   mentor, managers of the asker; anyone else gets 404).
+//! - [`demo`]: the demo tenant's questions.
+//!
+//! Nothing here calls a model: the api layer does (through the kernel's `AiModel` port), between
+//! transactions, and records each call here. This crate depends on `kernel`, `db` and `learning`
+//! (module visibility, mentors, the HTML sanitizer); it reads social's confirmed chat answers
+//! (`chat_confirmed_answers`, `chat_messages`) and tenancy's identity tables in SQL.
+
+pub mod demo;
+pub mod error;
+pub mod prompts;
+pub mod questions;
+pub mod retrieval;
+pub mod settings;
+pub mod usage;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::AiError;
