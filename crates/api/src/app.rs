@@ -23,7 +23,7 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
+    V1, announcements, api_keys, assignments, audit, auth, changelog, chat, coaching, compliance,
     discussions, email, events, feed, gamification, groups, jobs, leaderboard, me, media, members,
     module_categories, modules, notification_templates, ops, paths, presence, progress, quizzes,
     redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
@@ -82,6 +82,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(announcements::configure)
         .configure(suggestions::configure)
         .configure(events::configure)
+        .configure(coaching::configure)
         .configure(feed::configure)
         .configure(webhooks::configure);
 }

@@ -237,6 +237,10 @@ pub struct Outgoing {
     pub email: Email,
     /// The notifications it carries.
     pub notifications: Vec<Uuid>,
+    /// For the email of one notification: its type and what it links to (the entity kind and
+    /// id), so the sender may attach a file about it (a calendar invitation). `None` for a
+    /// digest.
+    pub about: Option<(NotificationType, Option<(String, Uuid)>)>,
 }
 
 /// A notification waiting for its email.
@@ -427,9 +431,11 @@ pub async fn prepare_immediate(
         return Ok(None);
     }
     let email = single(conn, tenant, &settings, &row, links).await?;
+    let entity = row.entity_kind.clone().zip(row.entity_id);
     Ok(Some(Outgoing {
         email,
         notifications: vec![row.id],
+        about: Some((row.kind, entity)),
     }))
 }
 
@@ -543,6 +549,7 @@ pub async fn prepare_digest(
     Ok(Some(Outgoing {
         email,
         notifications: wanted.iter().map(|r| r.id).collect(),
+        about: None,
     }))
 }
 

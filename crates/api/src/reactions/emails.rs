@@ -148,6 +148,8 @@ enum SendError {
     Tenancy(#[from] guild_tenancy::TenancyError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    Coaching(#[from] guild_coaching::CoachingError),
 }
 
 /// Sends `outgoing` and records it as sent, in the caller's transaction (which holds its
@@ -193,7 +195,16 @@ async fn email_one(state: &AppState, tenant: TenantId, id: uuid::Uuid) -> Result
         &mut conn,
         tenant,
         async |conn| match email::prepare_immediate(conn, tenant, id, &links).await? {
-            Some(outgoing) => send_and_record(state, conn, tenant, outgoing, now).await,
+            Some(mut outgoing) => {
+                // A coaching session's notification carries its calendar invitation.
+                if let Some(file) =
+                    super::coaching::invitation(state, conn, tenant, outgoing.about.as_ref(), now)
+                        .await?
+                {
+                    outgoing.email.attachments.push(file);
+                }
+                send_and_record(state, conn, tenant, outgoing, now).await
+            }
             None => Ok(()),
         },
     )

@@ -29,6 +29,9 @@
 //! - [`events`]: live events' registrations (EVENT_REGISTERED, also when waitlisted),
 //!   promotions from the waitlist (EVENT_PROMOTED), changes of time or place (EVENT_CHANGED) and
 //!   cancellations (EVENT_CANCELLED) to their registrants and waitlist.
+//! - [`coaching`]: coaching sessions scheduled, moved and cancelled (COACHING_SESSION_* to the
+//!   coachee, the email carrying the calendar invitation), their reminders, action items
+//!   assigned and overdue, and action items closed by the completion of their module or path.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -39,6 +42,7 @@ use guild_db::worker::Registry;
 use crate::state::AppState;
 
 pub mod changelog;
+pub mod coaching;
 pub mod compliance;
 pub mod emails;
 pub mod events;
@@ -66,5 +70,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     feed::register(registry, state);
     webhooks::register(registry, state);
     events::register(registry, state);
+    coaching::register(registry, state);
     jobs::register(registry, state);
 }

@@ -336,7 +336,7 @@ pub(crate) async fn get_event(
 }
 
 /// The host named in calendar UIDs: the API's public host.
-fn uid_host(api_url: &str) -> &str {
+pub(crate) fn uid_host(api_url: &str) -> &str {
     let rest = api_url.split_once("://").map_or(api_url, |(_, rest)| rest);
     let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     host.rsplit_once(':')

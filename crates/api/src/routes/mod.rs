@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 pub mod changelog;
 pub mod chat;
+pub mod coaching;
 pub(crate) mod common;
 pub mod compliance;
 mod constraints;
