@@ -615,7 +615,7 @@ async fn an_action_item_tied_to_a_module_enrols_the_coachee_and_closes_itself_wh
     assert_eq!(closed.json["closed_by_completion"], true);
     assert_problem(
         &app.patch(&uri, &o.lead, json!({ "status": "CANCELLED" }))
-            .if_match(&closed.header("etag").unwrap_or_default().to_owned())
+            .if_match(closed.header("etag").unwrap_or_default())
             .await,
         409,
         "action_item_closed",

@@ -60,11 +60,11 @@ pub fn session_file(session: &Notice, host: &str, method: Method, now: DateTime<
         });
     e.append_property(Property::new(
         "ORGANIZER",
-        &format!("mailto:{}", session.coach_email),
+        format!("mailto:{}", session.coach_email),
     ));
     e.append_property(Property::new(
         "ATTENDEE",
-        &format!("mailto:{}", session.coachee_email),
+        format!("mailto:{}", session.coachee_email),
     ));
     if !session.agenda.is_empty() {
         e.description(&session.agenda);

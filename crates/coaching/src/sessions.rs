@@ -285,7 +285,7 @@ fn check_duration(minutes: i32, errors: &mut Vec<FieldError>) {
         errors.push(FieldError::new(
             "duration_minutes",
             "range",
-            &format!("must be {MIN_DURATION} to {MAX_DURATION} minutes"),
+            format!("must be {MIN_DURATION} to {MAX_DURATION} minutes"),
         ));
     }
 }
@@ -315,7 +315,7 @@ fn check_focus(
         errors.push(FieldError::new(
             "focus_areas",
             "length",
-            &format!("at most {MAX_FOCUS_AREAS} focus areas"),
+            format!("at most {MAX_FOCUS_AREAS} focus areas"),
         ));
         return Ok(());
     }

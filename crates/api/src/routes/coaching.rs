@@ -66,11 +66,11 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
 pub(crate) struct CoachingSettingsDto {
     /// The lowest score, 0 to 100, at most two decimals.
     #[validate(range(min = 0.0, max = 100.0))]
-    #[schema(minimum = 0, maximum = 100)]
+    #[schema(minimum = 0.0, maximum = 100.0)]
     scale_min: f64,
     /// The highest score, above `scale_min`, at most 100.
     #[validate(range(min = 0.0, max = 100.0))]
-    #[schema(minimum = 0, maximum = 100)]
+    #[schema(minimum = 0.0, maximum = 100.0)]
     scale_max: f64,
 }
 
