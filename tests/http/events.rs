@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, SecondsFormat, Utc};
 use guild_kernel::{Clock, ManualClock};
-use guild_tests::{TestApp, assert_problem, count};
+use guild_tests::{TestApp, assert_problem, count, parse_ics};
 use serde_json::{Value, json};
 
 fn s(v: &Value) -> String {
@@ -407,49 +407,6 @@ async fn attendance_links_confirm_once_and_hosts_confirm_others_with_xp_awarded_
     clock.advance(Duration::days(15));
     let cyd = attendance_token(&app, &members[2].0);
     assert_problem(&confirm(cyd).await, 410, "attendance_link_expired");
-}
-
-/// What Python's `icalendar` (an independent parser) reads in `ics`: each VEVENT's UID,
-/// SEQUENCE, DTSTART's TZID and local time, STATUS, LOCATION, ORGANIZER and ATTENDEE; and the
-/// calendar's METHOD.
-fn parse_ics(ics: &str) -> Value {
-    use std::io::Write;
-    let script = r#"
-import json, sys
-from icalendar import Calendar
-cal = Calendar.from_ical(sys.stdin.read())
-events = []
-for e in cal.walk("VEVENT"):
-    start = e.get("DTSTART")
-    events.append({
-        "uid": str(e.get("UID")),
-        "sequence": int(e.get("SEQUENCE")),
-        "tzid": start.params.get("TZID"),
-        "start": start.dt.isoformat(),
-        "status": str(e.get("STATUS")),
-        "location": str(e.get("LOCATION")),
-        "organizer": str(e.get("ORGANIZER")),
-        "attendee": str(e.get("ATTENDEE")),
-    })
-zones = [str(z.get("TZID")) for z in cal.walk("VTIMEZONE")]
-print(json.dumps({"method": str(cal.get("METHOD")), "events": events, "zones": zones}))
-"#;
-    let mut child = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(ics.as_bytes())
-        .expect("write the file");
-    let out = child.wait_with_output().expect("python3 ends");
-    assert!(out.status.success(), "the parser refused:\n{ics}");
-    serde_json::from_slice(&out.stdout).expect("the parser's JSON")
 }
 
 #[actix_web::test]

@@ -7,6 +7,7 @@ mod assignments;
 mod bench;
 mod changelog;
 mod chat;
+mod coaching;
 mod compliance;
 mod cors;
 mod discussions;

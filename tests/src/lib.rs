@@ -583,3 +583,46 @@ impl Drop for SmtpSink {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// What Python's `icalendar` (an independent parser) reads in `ics`: each VEVENT's UID,
+/// SEQUENCE, DTSTART's TZID and local time, STATUS, LOCATION, ORGANIZER and ATTENDEE; the
+/// calendar's METHOD; and the TZID of each VTIMEZONE.
+pub fn parse_ics(ics: &str) -> serde_json::Value {
+    use std::io::Write;
+    let script = r#"
+import json, sys
+from icalendar import Calendar
+cal = Calendar.from_ical(sys.stdin.read())
+events = []
+for e in cal.walk("VEVENT"):
+    start = e.get("DTSTART")
+    events.append({
+        "uid": str(e.get("UID")),
+        "sequence": int(e.get("SEQUENCE")),
+        "tzid": start.params.get("TZID"),
+        "start": start.dt.isoformat(),
+        "status": str(e.get("STATUS")),
+        "location": str(e.get("LOCATION")),
+        "organizer": str(e.get("ORGANIZER")),
+        "attendee": str(e.get("ATTENDEE")),
+    })
+zones = [str(z.get("TZID")) for z in cal.walk("VTIMEZONE")]
+print(json.dumps({"method": str(cal.get("METHOD")), "events": events, "zones": zones}))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ics.as_bytes())
+        .expect("write the file");
+    let out = child.wait_with_output().expect("python3 ends");
+    assert!(out.status.success(), "the parser refused:\n{ics}");
+    serde_json::from_slice(&out.stdout).expect("the parser's JSON")
+}

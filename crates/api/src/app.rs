@@ -24,9 +24,10 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, ai, announcements, api_keys, assignments, audit, auth, calendar_feeds, changelog, chat,
-    compliance, discussions, email, events, feed, gamification, groups, jobs, leaderboard, me,
-    media, members, module_categories, modules, notification_templates, ops, paths, presence,
-    progress, questions, quizzes, redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
+    coaching, compliance, discussions, email, events, feed, gamification, groups, jobs,
+    leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
+    paths, presence, progress, questions, quizzes, redemptions, rewards, stream, suggestions,
+    tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -83,6 +84,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(suggestions::configure)
         .configure(events::configure)
         .configure(calendar_feeds::configure)
+        .configure(coaching::configure)
         .configure(feed::configure)
         .configure(webhooks::configure)
         .configure(ai::configure)

@@ -28,6 +28,8 @@ commands:
   bench-tokens
             print `user_id<TAB>access token` for bench members user<FROM>…:
               guild bench-tokens FROM COUNT   (needs the server's GUILD_JWT_SECRET)
+  rekey     re-seal every secret kept at rest (coaching notes, webhook secrets) under the
+            first key of GUILD_ENCRYPTION_KEYS; run it after putting a new key first
   openapi   print the OpenAPI document to stdout
   help      show this message
 
@@ -47,7 +49,7 @@ async fn main() -> ExitCode {
         "openapi" => return say(&mut std::io::stdout(), openapi::spec_json().trim_end()),
         "help" | "--help" | "-h" => return say(&mut std::io::stdout(), USAGE),
         "serve" | "worker" | "migrate" | "bootstrap" | "seed-demo" | "seed-bench"
-        | "bench-tokens" => {}
+        | "bench-tokens" | "rekey" => {}
         other => {
             let problem = if other.is_empty() {
                 "a command is required".to_owned()
@@ -99,6 +101,9 @@ async fn main() -> ExitCode {
                     Err(err) => Err(err),
                 }
             }
+            "rekey" => server::rekey(&config).await.map(|text| {
+                let _ = say(&mut std::io::stdout(), &text);
+            }),
             "bench-tokens" => {
                 let number = |n: usize| std::env::args().nth(n).and_then(|v| v.parse::<u32>().ok());
                 match (number(2), number(3)) {

@@ -534,6 +534,15 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_ai::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // Coaching: the owner coaches Eve (a past session with scores and private notes, the next
+    // one, an action plan, a quick note), sealed with this configuration's keys.
+    let keys = config
+        .encryption_keys
+        .clone()
+        .unwrap_or_else(guild_kernel::sealed::Keyring::development);
+    guild_coaching::demo::seed_demo(&mut conn, &keys, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );
@@ -545,6 +554,43 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         guild_tenancy::demo::DEMO_PASSWORD
     ));
     Ok(Some(text))
+}
+
+/// `guild rekey`: re-seals every secret kept at rest (coaching's private notes and quick notes,
+/// webhook signing secrets) under the first key of `GUILD_ENCRYPTION_KEYS`, so the keys after it
+/// can be dropped once it has run; returns what it moved.
+pub async fn rekey(config: &Config) -> Result<String, ServerError> {
+    let keys = config.encryption_keys.clone().ok_or_else(|| {
+        ServerError::Config(ConfigError(vec![
+            "rekey: GUILD_ENCRYPTION_KEYS must be set (the new key first, the old ones after it)"
+                .into(),
+        ]))
+    })?;
+    let pool = pool(config)?;
+    let mut conn = guild_db::connect(&pool).await?;
+    rekey_with(&mut conn, &keys).await
+}
+
+/// [`rekey`] on a connection (outside any tenant: the connecting role, which owns the tables).
+pub async fn rekey_with(
+    conn: &mut diesel_async::AsyncPgConnection,
+    keys: &guild_kernel::sealed::Keyring,
+) -> Result<String, ServerError> {
+    let failed =
+        |e: &dyn std::fmt::Display| ServerError::Config(ConfigError(vec![format!("rekey: {e}")]));
+    let coaching = guild_coaching::rekey::rekey(conn, keys)
+        .await
+        .map_err(|e| failed(&e))?;
+    let webhooks = guild_webhooks::endpoints::rekey(conn, keys)
+        .await
+        .map_err(|e| failed(&e))?;
+    Ok(format!(
+        "re-sealed under key {}: {} private session notes, {} quick notes, {} webhook secrets",
+        keys.sealing_key_id(),
+        coaching.private_notes,
+        coaching.quick_notes,
+        webhooks
+    ))
 }
 
 /// What `guild seed-bench` loads.

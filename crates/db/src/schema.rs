@@ -271,6 +271,91 @@ diesel::table! {
 }
 
 diesel::table! {
+    coaching_action_items (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        coachee_id -> Uuid,
+        owner_id -> Uuid,
+        created_by -> Uuid,
+        session_id -> Nullable<Uuid>,
+        title -> Text,
+        description -> Text,
+        due_date -> Nullable<Date>,
+        status -> Text,
+        module_id -> Nullable<Uuid>,
+        path_id -> Nullable<Uuid>,
+        closed_at -> Nullable<Timestamptz>,
+        closed_by_completion -> Bool,
+        overdue_notified_for -> Nullable<Date>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coaching_quick_notes (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        coach_id -> Uuid,
+        coachee_id -> Uuid,
+        body_sealed -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coaching_relationships (tenant_id, coachee_id, coach_id) {
+        tenant_id -> Uuid,
+        coachee_id -> Uuid,
+        coach_id -> Uuid,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coaching_session_scores (tenant_id, session_id, focus_area) {
+        tenant_id -> Uuid,
+        session_id -> Uuid,
+        focus_area -> Text,
+        position -> Int4,
+        score_before -> Nullable<Numeric>,
+        score_after -> Nullable<Numeric>,
+    }
+}
+
+diesel::table! {
+    coaching_sessions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        coach_id -> Uuid,
+        coachee_id -> Uuid,
+        scheduled_at -> Timestamptz,
+        duration_minutes -> Int4,
+        status -> Text,
+        agenda -> Text,
+        shared_notes -> Text,
+        private_notes_sealed -> Nullable<Text>,
+        revision -> Int4,
+        reminder_sent_for -> Nullable<Timestamptz>,
+        status_changed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coaching_settings (tenant_id) {
+        tenant_id -> Uuid,
+        scale_min -> Numeric,
+        scale_max -> Numeric,
+        updated_by -> Uuid,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     company_pinned_modules (tenant_id, module_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -1406,6 +1491,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_messages,
     chat_read_markers,
     chat_rooms,
+    coaching_action_items,
+    coaching_quick_notes,
+    coaching_relationships,
+    coaching_session_scores,
+    coaching_sessions,
+    coaching_settings,
     company_pinned_modules,
     compliance_notices,
     deadline_reminders,

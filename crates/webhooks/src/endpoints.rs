@@ -470,3 +470,65 @@ pub(crate) async fn signing_secrets(
     }
     Ok(out)
 }
+
+/// Re-seals every endpoint secret (current and previous) not sealed under `keys`' current key,
+/// for `guild rekey`: outside any tenant (the connecting role), 500 endpoints per transaction,
+/// each secret opened for its own endpoint and sealed again for it. Returns how many secrets
+/// moved; a second run moves none.
+pub async fn rekey(conn: &mut AsyncPgConnection, keys: &Keyring) -> Result<u64, WebhookError> {
+    use diesel_async::AsyncConnection;
+    // `_` is a LIKE wildcard, and may be part of a key id.
+    let current = format!("{}.%", keys.sealing_key_id().replace('_', "\\_"));
+    let mut moved = 0_u64;
+    loop {
+        let batch = conn
+            .transaction::<_, WebhookError, _>(async |conn| {
+                let rows: Vec<(Uuid, Uuid, String, Option<String>)> = e::table
+                    .filter(
+                        e::secret_sealed
+                            .not_like(&current)
+                            .or(e::previous_secret_sealed
+                                .is_not_null()
+                                .and(e::previous_secret_sealed.not_like(&current))),
+                    )
+                    .order((e::tenant_id, e::id))
+                    .limit(500)
+                    .select((
+                        e::tenant_id,
+                        e::id,
+                        e::secret_sealed,
+                        e::previous_secret_sealed,
+                    ))
+                    .for_update()
+                    .load(conn)
+                    .await?;
+                let mut secrets = 0_u64;
+                for (tenant, id, secret, previous) in &rows {
+                    let ctx = context(TenantId(*tenant), *id);
+                    let mut again = |sealed: &str| -> Result<String, WebhookError> {
+                        if sealed.starts_with(&format!("{}.", keys.sealing_key_id())) {
+                            return Ok(sealed.to_owned());
+                        }
+                        secrets += 1;
+                        Ok(keys.seal(&ctx, &keys.open(&ctx, sealed)?)?)
+                    };
+                    let secret = again(secret)?;
+                    let previous = previous.as_deref().map(&mut again).transpose()?;
+                    diesel::update(e::table.find((*tenant, *id)))
+                        .set((
+                            e::secret_sealed.eq(secret),
+                            e::previous_secret_sealed.eq(previous),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok((rows.len(), secrets))
+            })
+            .await?;
+        moved += batch.1;
+        if batch.0 < 500 {
+            break;
+        }
+    }
+    Ok(moved)
+}

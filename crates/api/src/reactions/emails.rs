@@ -150,6 +150,8 @@ enum SendError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Live(#[from] guild_live::LiveError),
+    #[error(transparent)]
+    Coaching(#[from] guild_coaching::CoachingError),
 }
 
 /// Sends `outgoing` and records it as sent, in the caller's transaction (which holds its
@@ -197,6 +199,13 @@ async fn email_one(state: &AppState, tenant: TenantId, id: uuid::Uuid) -> Result
         async |conn| match email::prepare_immediate(conn, tenant, id, &links).await? {
             Some(mut outgoing) => {
                 super::events::attach_invitation(state, conn, tenant, &mut outgoing).await?;
+                // A coaching session's notification carries its calendar invitation.
+                if let Some(file) =
+                    super::coaching::invitation(state, conn, tenant, outgoing.about.as_ref(), now)
+                        .await?
+                {
+                    outgoing.email.attachments.push(file);
+                }
                 send_and_record(state, conn, tenant, outgoing, now).await
             }
             None => Ok(()),

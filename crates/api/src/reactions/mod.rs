@@ -32,6 +32,9 @@
 //! - [`questions`]: questions assigned to a mentor (QUESTION_ASSIGNED), answered
 //!   (QUESTION_ANSWERED to the asker) and accepted (QUESTION_ACCEPTED and MENTOR_CONFIRMATION XP
 //!   to the mentor), and the job that assigns waiting questions each minute.
+//! - [`coaching`]: coaching sessions scheduled, moved and cancelled (COACHING_SESSION_* to the
+//!   coachee, the email carrying the calendar invitation), their reminders, action items
+//!   assigned and overdue, and action items closed by the completion of their module or path.
 //! - [`jobs`]: the daily prune of the jobs members waited on, and their files. (Each such job is
 //!   registered by its domain's file, e.g. the compliance export by [`compliance`].)
 //!
@@ -42,6 +45,7 @@ use guild_db::worker::Registry;
 use crate::state::AppState;
 
 pub mod changelog;
+pub mod coaching;
 pub mod compliance;
 pub mod emails;
 pub mod events;
@@ -71,5 +75,6 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     webhooks::register(registry, state);
     events::register(registry, state);
     questions::register(registry, state);
+    coaching::register(registry, state);
     jobs::register(registry, state);
 }

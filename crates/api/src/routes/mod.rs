@@ -17,6 +17,7 @@ pub mod auth;
 pub mod calendar_feeds;
 pub mod changelog;
 pub mod chat;
+pub mod coaching;
 pub(crate) mod common;
 pub mod compliance;
 mod constraints;

@@ -61,6 +61,7 @@ async fn columns(db: &TestDb) -> BTreeMap<String, Vec<(String, String)>> {
             "_uuid" => "Array<Uuid>",
             "float8" => "Float8",
             "tsvector" => "Tsvector",
+            "numeric" => "Numeric",
             other => panic!("add a mapping for {other} to this test"),
         };
         let ty = if row.is_nullable == "YES" {

@@ -427,3 +427,47 @@ async fn a_failing_delivery_is_retried_by_the_schedule_then_fails_and_counts_aga
     .unwrap();
     assert_eq!(log.data.len(), 1);
 }
+
+#[tokio::test]
+async fn rekey_moves_both_secrets_to_the_first_key_and_they_still_sign() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let admin = tenant_with(&mut conn, &[TenantRole::Admin]).await.remove(0);
+    let (endpoint, first) = endpoints::create(
+        &mut conn,
+        &admin,
+        &keys(),
+        &Guard,
+        &input("https://hooks.example.com/in"),
+        now(),
+    )
+    .await
+    .unwrap();
+    let (_, second) = endpoints::rotate_secret(
+        &mut conn,
+        &admin,
+        &keys(),
+        endpoint.id,
+        Duration::hours(1),
+        now(),
+    )
+    .await
+    .unwrap();
+    let rotated = Keyring::new(vec![
+        ("k2".to_owned(), [4u8; 32]),
+        ("k1".to_owned(), [3u8; 32]),
+    ])
+    .unwrap();
+    assert_eq!(endpoints::rekey(&mut conn, &rotated).await.unwrap(), 2);
+    assert_eq!(
+        endpoints::rekey(&mut conn, &rotated).await.unwrap(),
+        0,
+        "nothing left under the old key"
+    );
+    let only_new = Keyring::new(vec![("k2".to_owned(), [4u8; 32])]).unwrap();
+    let secrets =
+        endpoints::signing_secrets(&mut conn, &only_new, admin.tenant_id, endpoint.id, now())
+            .await
+            .unwrap();
+    assert_eq!(secrets, vec![second, first]);
+}

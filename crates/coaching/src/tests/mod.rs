@@ -1,0 +1,3 @@
+//! Domain tests of coaching on a real database.
+
+mod coaching;
