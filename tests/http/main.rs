@@ -1,5 +1,6 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
+mod analytics;
 mod announcements;
 mod api_keys;
 mod assignments;

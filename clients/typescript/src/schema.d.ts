@@ -2709,9 +2709,11 @@ export interface paths {
         };
         /**
          * List and search members.
-         * @description For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
-         *     text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
-         *     list with this sort.
+         * @description The members your MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS or
+         *     VIEW_MANAGER_DASHBOARD grants reach: everyone for a tenant-wide one, the members of the granted
+         *     groups, the members below you in the manager tree (the union when several apply; 403 with
+         *     none), filtered by role, status, group and a search text, sorted by `sort`, a page at a time.
+         *     422 `invalid_cursor` for a cursor not made by this list with this sort.
          */
         get: operations["list_members"];
         put?: never;
@@ -2762,8 +2764,9 @@ export interface paths {
         };
         /**
          * Get a member.
-         * @description Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
-         *     404 `member_not_found` otherwise.
+         * @description Any member may read themselves; whoever lists members reads the members the list shows them
+         *     (MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS, VIEW_MANAGER_DASHBOARD, as far as their
+         *     scope reaches). 404 `member_not_found` for anyone else, 403 `forbidden` with none of these.
          */
         get: operations["get_member"];
         put?: never;
@@ -2888,6 +2891,30 @@ export interface paths {
          *     permission appears twice.
          */
         put: operations["set_member_permissions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{user_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a member's progress.
+         * @description Their assigned modules and learning paths with status and due dates, their quiz attempts,
+         *     certificates and XP. The member reads their own; VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS and
+         *     VIEW_MANAGER_DASHBOARD holders read the members their grants reach (tenant-wide, the granted
+         *     groups, the manager subtree); anyone else in the tenant is 404 `member_not_found` to them, and
+         *     a member holding none of these is 403 `forbidden`.
+         */
+        get: operations["get_member_progress"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -5083,6 +5110,34 @@ export interface components {
         };
         /** @enum {string} */
         AssetStatus: "PROCESSING" | "READY" | "FAILED" | "DELETE_PENDING" | "DELETE_FAILED";
+        /** @description A module assigned to a member, with where they are on it. */
+        AssignedModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            mandatory: boolean;
+            /** @description OVERDUE: past its due date and not completed. */
+            status: components["schemas"]["LearnerModuleStatus"];
+            /**
+             * Format: date-time
+             * @description The earliest due date of its assignments to the member's groups.
+             */
+            due_at?: string | null;
+            /**
+             * Format: int32
+             * @description 0 to 100.
+             */
+            percent: number;
+            /** Format: int64 */
+            sections_done: number;
+            /** Format: int64 */
+            sections_total: number;
+            /**
+             * Format: date-time
+             * @description When completed (this cycle).
+             */
+            completed_at?: string | null;
+        };
         /** @description An assignment. The `ETag` header carries `revision`. */
         AssignmentDto: {
             /** Format: uuid */
@@ -5371,7 +5426,28 @@ export interface components {
             verify_url: string;
         };
         /** @enum {string} */
+        CertificateState: "VALID" | "EXPIRING" | "EXPIRED" | "REVOKED";
+        /** @enum {string} */
         CertificateStatus: "VALID" | "EXPIRED" | "REVOKED";
+        /** @description One of a member's certificates. */
+        CertificateSummaryDto: {
+            /** Format: uuid */
+            certificate_id: string;
+            /** @description The public verification code. */
+            code: string;
+            /**
+             * Format: uuid
+             * @description None once the module was deleted.
+             */
+            module_id?: string | null;
+            module_title: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** @description EXPIRING: within 30 days. */
+            state: components["schemas"]["CertificateState"];
+        };
         /** @enum {string} */
         ChangeKind: "MINOR" | "MATERIAL";
         /**
@@ -6925,6 +7001,8 @@ export interface components {
             /** Format: int32 */
             xp: number;
         };
+        /** @enum {string} */
+        LearnerModuleStatus: "NOT_STARTED" | "IN_PROGRESS" | "COMPLETED" | "OVERDUE";
         /** @description A module you are assigned or enrolled in, with your progress. */
         LearningModuleDto: {
             /** Format: uuid */
@@ -7153,6 +7231,31 @@ export interface components {
             group_ids: string[];
             /** Format: date-time */
             created_at: string;
+        };
+        /** @description A member's progress. */
+        MemberProgressDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /** @description Published modules assigned to them: overdue first, then by due date. */
+            modules: components["schemas"]["AssignedModuleDto"][];
+            /** @description Their published learning paths (assigned or enrolled). */
+            paths: components["schemas"]["PathSummaryDto"][];
+            /**
+             * Format: int64
+             * @description Modules completed (this cycle).
+             */
+            completed_count: number;
+            /**
+             * Format: int64
+             * @description Assigned modules overdue.
+             */
+            overdue_count: number;
+            /** @description Quiz attempts by quiz, latest first. */
+            attempts: components["schemas"]["QuizAttemptsDto"][];
+            /** @description Certificates, newest first (at most 200). */
+            certificates: components["schemas"]["CertificateSummaryDto"][];
+            xp: components["schemas"]["XpSummaryDto"];
         };
         /** @description A tenant the user belongs to. */
         MembershipDto: {
@@ -8212,6 +8315,33 @@ export interface components {
         };
         /** @enum {string} */
         QuestionKind: "SINGLE_CHOICE" | "MULTIPLE_CHOICE" | "TRUE_FALSE" | "FILL_IN_BLANK" | "ESSAY";
+        /** @description A member's attempts at one quiz (this cycle). */
+        QuizAttemptsDto: {
+            /** Format: uuid */
+            quiz_id: string;
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            /**
+             * Format: int64
+             * @description Attempts started.
+             */
+            attempts: number;
+            /**
+             * Format: int64
+             * @description Attempts submitted and failed.
+             */
+            failed: number;
+            /** @description An attempt passed. */
+            passed: boolean;
+            /**
+             * Format: double
+             * @description The best score of a scored attempt, 0 to 100.
+             */
+            best_score_percent?: number | null;
+            /** Format: date-time */
+            last_attempt_at: string;
+        };
         /** @description A quiz. The `ETag` header carries `revision`. */
         QuizDto: {
             /** Format: uuid */
@@ -9863,6 +9993,26 @@ export interface components {
         };
         /** @enum {string} */
         XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
+        /** @description A member's XP. */
+        XpSummaryDto: {
+            /**
+             * Format: int32
+             * @description Earned in all; decides the rank.
+             */
+            lifetime_xp: number;
+            /**
+             * Format: int32
+             * @description Spendable.
+             */
+            total_xp: number;
+            /**
+             * Format: int32
+             * @description Held by redemptions waiting for approval.
+             */
+            held_xp: number;
+            /** @description None before the first XP. */
+            rank?: string | null;
+        };
     };
     responses: {
         /** @description The request cannot be read: `bad_request`, `malformed_json` (the body is not JSON), `invalid_idempotency_key`, `idempotency_key_required` (on the operations that spend). */
@@ -22112,6 +22262,67 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_member_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's progress */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberProgressDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
