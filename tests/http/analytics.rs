@@ -1,8 +1,9 @@
-//! Manager views over HTTP: the member list, a member's detail and progress, each scoped by the
-//! one member-scope mechanism (tenant-wide, groups, manager subtree), with tenant isolation.
+//! Manager views over HTTP: the member list, a member's detail and progress, and the manager
+//! dashboard, each scoped by the one member-scope mechanism (tenant-wide, groups, manager
+//! subtree), with tenant isolation and API keys.
 
 use guild_tests::{Reply, TestApp, assert_problem};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A tenant: `boss` manages `ann` and `bob`, `ann` manages `carl`; `pete` manages `dave`; both
 /// managers hold VIEW_MANAGER_DASHBOARD over their subtree. `lead` holds VIEW_GROUP_PROGRESS over
@@ -168,4 +169,108 @@ async fn a_manager_lists_reads_and_follows_exactly_their_subtree_and_a_group_gra
     // The compliance matrix reads the same scope: nothing mandatory here, so nobody, but allowed.
     let matrix = app.get("/v1/compliance/matrix", boss).await;
     assert_eq!(matrix.status, 200, "{}", matrix.text);
+}
+
+#[actix_web::test]
+async fn the_manager_dashboard_covers_the_callers_scope_and_keys_only_with_the_permission() {
+    let app = TestApp::new().await;
+    let t = Team::new(&app, "acme").await;
+    let boss = &t.tokens["boss"];
+
+    let board = app.get("/v1/manager-dashboard", boss).await;
+    assert_eq!(board.status, 200, "{}", board.text);
+    assert_eq!(board.json["member_count"], 3);
+    assert_eq!(
+        t.names(&board, "engagement", "user_id"),
+        ["ann", "bob", "carl"]
+    );
+    let lead = app.get("/v1/manager-dashboard", &t.tokens["lead"]).await;
+    assert_eq!(t.names(&lead, "engagement", "user_id"), ["carl"]);
+    let narrowed = app
+        .get(
+            &format!("/v1/manager-dashboard?group_id={}", t.support),
+            boss,
+        )
+        .await;
+    assert_eq!(t.names(&narrowed, "engagement", "user_id"), ["carl"]);
+    let owner = app.get("/v1/manager-dashboard?limit=1000", &t.owner).await;
+    assert_eq!(owner.json["member_count"], 8);
+
+    assert_problem(
+        &app.get("/v1/manager-dashboard", &t.tokens["bob"]).await,
+        403,
+        "forbidden",
+    );
+    let backwards = app
+        .get(
+            "/v1/manager-dashboard?from=2026-12-10T00:00:00Z&to=2026-12-01T00:00:00Z",
+            boss,
+        )
+        .await;
+    assert_problem(&backwards, 422, "validation_failed");
+    let other = app.owner("globex").await;
+    let foreign = app.group(&other, "Theirs", &[]).await;
+    assert_problem(
+        &app.get(&format!("/v1/manager-dashboard?group_id={foreign}"), boss)
+            .await,
+        404,
+        "group_not_found",
+    );
+
+    // Keys: only with the permission.
+    let (_, with) = app
+        .api_key(
+            &t.owner,
+            json!({ "name": "BI", "permissions": ["VIEW_MANAGER_DASHBOARD"] }),
+        )
+        .await;
+    let (_, without) = app
+        .api_key(
+            &t.owner,
+            json!({ "name": "Audit", "permissions": ["VIEW_AUDIT_LOG"] }),
+        )
+        .await;
+    let by_key = app.get("/v1/manager-dashboard", &with).await;
+    assert_eq!(by_key.status, 200, "{}", by_key.text);
+    assert_problem(
+        &app.get("/v1/manager-dashboard", &without).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &app.get(&format!("/v1/members/{}/progress", t.ids["ann"]), &without)
+            .await,
+        403,
+        "forbidden",
+    );
+
+    // The thresholds: read by the dashboard's holders, set tenant-wide only.
+    let settings = app.get("/v1/manager-dashboard/settings", boss).await;
+    assert_eq!(
+        settings.json,
+        json!({ "inactive_days": 14, "failed_attempts": 3 })
+    );
+    let strict = json!({ "inactive_days": 7, "failed_attempts": 2 });
+    assert_problem(
+        &app.put("/v1/manager-dashboard/settings", boss, strict.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &app.put(
+            "/v1/manager-dashboard/settings",
+            &t.owner,
+            json!({ "inactive_days": 0, "failed_attempts": 2 }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    let set = app
+        .put("/v1/manager-dashboard/settings", &t.owner, strict.clone())
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let board: Value = app.get("/v1/manager-dashboard", boss).await.json;
+    assert_eq!(board["settings"], strict);
 }

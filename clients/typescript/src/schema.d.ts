@@ -2066,6 +2066,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/manager-dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the manager dashboard.
+         * @description For VIEW_MANAGER_DASHBOARD holders, over the active members their grant reaches (tenant-wide,
+         *     the granted groups' members, the members below them in the manager tree), optionally one
+         *     group, over a period (the last 30 days by default, at most 366): members at risk with every
+         *     reason (a mandatory module overdue; a certificate of an assigned module expiring within 30
+         *     days or expired; the tenant's number of failed attempts at a quiz not passed; no activity for
+         *     the tenant's number of days), engagement per member
+         *     (`floor(xp / 10) + 5 × active_days + 10 × completions` in the period), the completion heatmap
+         *     of groups × modules, the top performers by XP earned in the period and the completions per
+         *     week. 422 `validation_failed` for a period that does not start before it ends or is longer.
+         */
+        get: operations["get_manager_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/manager-dashboard/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the manager dashboard's thresholds.
+         * @description For VIEW_MANAGER_DASHBOARD holders (any scope); the defaults until they are changed.
+         */
+        get: operations["get_manager_dashboard_settings"];
+        /**
+         * Change the manager dashboard's thresholds.
+         * @description For VIEW_MANAGER_DASHBOARD holders tenant-wide (a grant scoped to groups or a manager subtree
+         *     does not set the tenant's rules: 403 `forbidden`). Audited.
+         */
+        put: operations["update_manager_dashboard_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -5191,6 +5244,13 @@ export interface components {
             submission: components["schemas"]["SubmissionDto"];
             assignment_title: string;
         };
+        /** @description A member at risk, with every reason that applies now. */
+        AtRiskMemberDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            reasons: components["schemas"]["RiskReasonDto"][];
+        };
         /**
          * @description An asset to attach.
          * @example {
@@ -6342,6 +6402,26 @@ export interface components {
             pinned: boolean;
             locked: boolean;
         };
+        /**
+         * @description The dashboard's thresholds.
+         * @example {
+         *       "failed_attempts": 3,
+         *       "inactive_days": 14
+         *     }
+         */
+        DashboardSettingsDto: {
+            /**
+             * Format: int32
+             * @description A member with no activity for this many days is at risk: 1 to 365 (14 by default).
+             */
+            inactive_days: number;
+            /**
+             * Format: int32
+             * @description A member with this many failed attempts at a quiz they have not passed is at risk: 1 to
+             *     100 (3 by default).
+             */
+            failed_attempts: number;
+        };
         /** @enum {string} */
         DeliveryStatus: "PENDING" | "SUCCEEDED" | "FAILED";
         /** @enum {string} */
@@ -6496,6 +6576,37 @@ export interface components {
         };
         /** @enum {string} */
         Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
+        /** @description A member's engagement in the period. */
+        EngagementDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description XP earned in the period (awards and positive manual grants).
+             */
+            xp: number;
+            /**
+             * Format: int64
+             * @description UTC days with a usage session, a section completed or a quiz attempt started.
+             */
+            active_days: number;
+            /**
+             * Format: int64
+             * @description Modules completed in the period.
+             */
+            completions: number;
+            /**
+             * Format: int64
+             * @description `floor(xp / 10) + 5 × active_days + 10 × completions`.
+             */
+            score: number;
+            /**
+             * Format: date-time
+             * @description The latest activity ever (usage ping, module view, section completion, quiz attempt).
+             */
+            last_active_at?: string | null;
+        };
         /** @description An enrolment. */
         EnrolmentDto: {
             /** Format: uuid */
@@ -6790,6 +6901,43 @@ export interface components {
         GroupMembers: {
             /** @description 1 to 1000 members of the tenant. */
             user_ids: string[];
+        };
+        /**
+         * @description A module assigned to a group: its members in scope, how many completed it this cycle, how
+         *     many are past the group's deadline without completing it.
+         */
+        HeatmapCellDto: {
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            module_id: string;
+            /** Format: int64 */
+            assigned: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            overdue: number;
+        };
+        /** @description The completion heatmap: groups × modules. */
+        HeatmapDto: {
+            /** @description Groups with a cell, by name. */
+            groups: components["schemas"]["HeatmapGroupDto"][];
+            /** @description Modules with a cell, by title. */
+            modules: components["schemas"]["HeatmapModuleDto"][];
+            /** @description The cells, by group then module. */
+            cells: components["schemas"]["HeatmapCellDto"][];
+        };
+        /** @description A group of the heatmap. */
+        HeatmapGroupDto: {
+            /** Format: uuid */
+            group_id: string;
+            name: string;
+        };
+        /** @description A module of the heatmap. */
+        HeatmapModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
         };
         /** @description Why a post is hidden (moderators only see hidden posts). */
         HiddenDto: {
@@ -7113,6 +7261,34 @@ export interface components {
         LogoutRequest: {
             /** @description The session's refresh token. */
             refresh_token: string;
+        };
+        /** @description The manager dashboard. */
+        ManagerDashboardDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description The thresholds applied. */
+            settings: components["schemas"]["DashboardSettingsDto"];
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /** @description Members at risk, most reasons first (at most 200). */
+            at_risk: components["schemas"]["AtRiskMemberDto"][];
+            /**
+             * Format: int64
+             * @description How many members are at risk.
+             */
+            at_risk_count: number;
+            /** @description Engagement in the period, least engaged first (at most `limit`). */
+            engagement: components["schemas"]["EngagementDto"][];
+            heatmap: components["schemas"]["HeatmapDto"];
+            /** @description The ten who earned the most XP in the period. */
+            top_performers: components["schemas"]["PerformerDto"][];
+            /** @description Modules completed per week of the period, empty weeks included. */
+            completions_per_week: components["schemas"]["WeekCompletionsDto"][];
         };
         /**
          * @description A manager, or null for none.
@@ -8104,6 +8280,17 @@ export interface components {
          * @description A PDF file.
          */
         PdfFile: string;
+        /** @description A top performer of the period. */
+        PerformerDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description XP earned in the period.
+             */
+            xp: number;
+        };
         /** @enum {string} */
         Permission: "MANAGE_ALL_MODULES" | "MANAGE_OWN_MODULES" | "VIEW_ALL_PROGRESS" | "VIEW_GROUP_PROGRESS" | "MANAGE_USERS" | "MANAGE_GROUPS" | "MANAGE_QUIZZES" | "OVERRIDE_PROGRESS" | "VIEW_ANALYTICS" | "VIEW_AUDIT_LOG" | "EXPORT_REPORTS" | "MANAGE_REWARDS" | "VIEW_MANAGER_DASHBOARD" | "MANAGE_SUGGESTIONS" | "MANAGE_WEBHOOKS";
         /**
@@ -8676,6 +8863,35 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @enum {string} */
+        RiskKind: "OVERDUE_MANDATORY" | "CERTIFICATE_EXPIRING" | "CERTIFICATE_EXPIRED" | "REPEATED_FAILED_ATTEMPTS" | "INACTIVE";
+        /** @description One reason a member is at risk. */
+        RiskReasonDto: {
+            kind: components["schemas"]["RiskKind"];
+            /**
+             * Format: uuid
+             * @description The module (overdue, certificates) or the failed quiz's module.
+             */
+            module_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The failed quiz.
+             */
+            quiz_id?: string | null;
+            /** @description The module's or quiz's title. */
+            title?: string | null;
+            /**
+             * Format: date-time
+             * @description The due date (overdue), the expiry (certificates), the last activity (inactive; null
+             *     for a member never active).
+             */
+            at?: string | null;
+            /**
+             * Format: int64
+             * @description Failed attempts (REPEATED_FAILED_ATTEMPTS); whole days without activity (INACTIVE).
+             */
+            count?: number | null;
         };
         /**
          * @description A new role.
@@ -9990,6 +10206,16 @@ export interface components {
              *     signatures (Standard Webhooks). Shown only now; it cannot be read again.
              */
             secret: string;
+        };
+        /** @description Completions in one week. */
+        WeekCompletionsDto: {
+            /**
+             * Format: date-time
+             * @description Monday 00:00 UTC.
+             */
+            week_start: string;
+            /** Format: int64 */
+            completions: number;
         };
         /** @enum {string} */
         XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
@@ -19054,6 +19280,215 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_manager_dashboard: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+                /** @description How many members' engagement to list, least engaged first: 1 to 1000, 200 when left out. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagerDashboardDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_manager_dashboard_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSettingsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_manager_dashboard_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DashboardSettingsDto"];
+            };
+        };
+        responses: {
+            /** @description The new thresholds */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSettingsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
                 headers: {

@@ -24,9 +24,9 @@ use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, announcements, api_keys, assignments, audit, auth, changelog, chat, compliance,
-    discussions, email, events, feed, gamification, groups, jobs, leaderboard, me, media, members,
-    module_categories, modules, notification_templates, ops, paths, presence, progress, quizzes,
-    redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
+    discussions, email, events, feed, gamification, groups, jobs, leaderboard, manager_dashboard,
+    me, media, members, module_categories, modules, notification_templates, ops, paths, presence,
+    progress, quizzes, redemptions, rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -67,6 +67,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(api_keys::configure)
         .configure(modules::configure)
         .configure(compliance::configure)
+        .configure(manager_dashboard::configure)
         .configure(paths::configure)
         .configure(progress::configure)
         .configure(media::configure)

@@ -1,6 +1,7 @@
 //! Domain tests of the read-side views on a real database, on a fixture whose expected figures
 //! are worked out by hand (see [`World`]).
 
+mod dashboard;
 mod members;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -59,6 +60,8 @@ pub(crate) struct World {
     pub(crate) bob: Uuid,
     pub(crate) carl: Uuid,
     pub(crate) dave: Uuid,
+    pub(crate) sales: Uuid,
+    pub(crate) support: Uuid,
     pub(crate) safety: Uuid,
     pub(crate) privacy: Uuid,
     pub(crate) quiz: Uuid,
@@ -238,6 +241,8 @@ impl World {
             bob,
             carl,
             dave,
+            sales,
+            support,
             safety,
             privacy,
             quiz,
