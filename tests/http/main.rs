@@ -1,6 +1,7 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
 mod ai;
+mod analytics;
 mod announcements;
 mod api_keys;
 mod assignments;

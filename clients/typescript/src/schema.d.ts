@@ -2530,6 +2530,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/manager-dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the manager dashboard.
+         * @description For VIEW_MANAGER_DASHBOARD holders, over the active members their grant reaches (tenant-wide,
+         *     the granted groups' members, the members below them in the manager tree), optionally one
+         *     group, over a period (the last 30 days by default, at most 366): members at risk with every
+         *     reason (a mandatory module overdue; a certificate of an assigned module expiring within 30
+         *     days or expired; the tenant's number of failed attempts at a quiz not passed; no activity for
+         *     the tenant's number of days), engagement per member
+         *     (`floor(xp / 10) + 5 × active_days + 10 × completions` in the period), the completion heatmap
+         *     of groups × modules, the top performers by XP earned in the period and the completions per
+         *     week. 422 `validation_failed` for a period that does not start before it ends or is longer.
+         */
+        get: operations["get_manager_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/manager-dashboard/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the manager dashboard's thresholds.
+         * @description For VIEW_MANAGER_DASHBOARD holders (any scope); the defaults until they are changed.
+         */
+        get: operations["get_manager_dashboard_settings"];
+        /**
+         * Change the manager dashboard's thresholds.
+         * @description For VIEW_MANAGER_DASHBOARD holders tenant-wide (a grant scoped to groups or a manager subtree
+         *     does not set the tenant's rules: 403 `forbidden`). Audited.
+         */
+        put: operations["update_manager_dashboard_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -3236,9 +3289,11 @@ export interface paths {
         };
         /**
          * List and search members.
-         * @description For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
-         *     text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
-         *     list with this sort.
+         * @description The members your MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS or
+         *     VIEW_MANAGER_DASHBOARD grants reach: everyone for a tenant-wide one, the members of the granted
+         *     groups, the members below you in the manager tree (the union when several apply; 403 with
+         *     none), filtered by role, status, group and a search text, sorted by `sort`, a page at a time.
+         *     422 `invalid_cursor` for a cursor not made by this list with this sort.
          */
         get: operations["list_members"];
         put?: never;
@@ -3289,8 +3344,9 @@ export interface paths {
         };
         /**
          * Get a member.
-         * @description Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
-         *     404 `member_not_found` otherwise.
+         * @description Any member may read themselves; whoever lists members reads the members the list shows them
+         *     (MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS, VIEW_MANAGER_DASHBOARD, as far as their
+         *     scope reaches). 404 `member_not_found` for anyone else, 403 `forbidden` with none of these.
          */
         get: operations["get_member"];
         put?: never;
@@ -3415,6 +3471,30 @@ export interface paths {
          *     permission appears twice.
          */
         put: operations["set_member_permissions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{user_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a member's progress.
+         * @description Their assigned modules and learning paths with status and due dates, their quiz attempts,
+         *     certificates and XP. The member reads their own; VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS and
+         *     VIEW_MANAGER_DASHBOARD holders read the members their grants reach (tenant-wide, the granted
+         *     groups, the manager subtree); anyone else in the tenant is 404 `member_not_found` to them, and
+         *     a member holding none of these is 403 `forbidden`.
+         */
+        get: operations["get_member_progress"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -5920,6 +6000,34 @@ export interface components {
         };
         /** @enum {string} */
         AssetStatus: "PROCESSING" | "READY" | "FAILED" | "DELETE_PENDING" | "DELETE_FAILED";
+        /** @description A module assigned to a member, with where they are on it. */
+        AssignedModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            mandatory: boolean;
+            /** @description OVERDUE: past its due date and not completed. */
+            status: components["schemas"]["LearnerModuleStatus"];
+            /**
+             * Format: date-time
+             * @description The earliest due date of its assignments to the member's groups.
+             */
+            due_at?: string | null;
+            /**
+             * Format: int32
+             * @description 0 to 100.
+             */
+            percent: number;
+            /** Format: int64 */
+            sections_done: number;
+            /** Format: int64 */
+            sections_total: number;
+            /**
+             * Format: date-time
+             * @description When completed (this cycle).
+             */
+            completed_at?: string | null;
+        };
         /** @description An assignment. The `ETag` header carries `revision`. */
         AssignmentDto: {
             /** Format: uuid */
@@ -5972,6 +6080,13 @@ export interface components {
         AssignmentReviewDto: {
             submission: components["schemas"]["SubmissionDto"];
             assignment_title: string;
+        };
+        /** @description A member at risk, with every reason that applies now. */
+        AtRiskMemberDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            reasons: components["schemas"]["RiskReasonDto"][];
         };
         /**
          * @description An asset to attach.
@@ -6265,7 +6380,28 @@ export interface components {
             verify_url: string;
         };
         /** @enum {string} */
+        CertificateState: "VALID" | "EXPIRING" | "EXPIRED" | "REVOKED";
+        /** @enum {string} */
         CertificateStatus: "VALID" | "EXPIRED" | "REVOKED";
+        /** @description One of a member's certificates. */
+        CertificateSummaryDto: {
+            /** Format: uuid */
+            certificate_id: string;
+            /** @description The public verification code. */
+            code: string;
+            /**
+             * Format: uuid
+             * @description None once the module was deleted.
+             */
+            module_id?: string | null;
+            module_title: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** @description EXPIRING: within 30 days. */
+            state: components["schemas"]["CertificateState"];
+        };
         /** @enum {string} */
         ChangeKind: "MINOR" | "MATERIAL";
         /**
@@ -7312,6 +7448,26 @@ export interface components {
             pinned: boolean;
             locked: boolean;
         };
+        /**
+         * @description The dashboard's thresholds.
+         * @example {
+         *       "failed_attempts": 3,
+         *       "inactive_days": 14
+         *     }
+         */
+        DashboardSettingsDto: {
+            /**
+             * Format: int32
+             * @description A member with no activity for this many days is at risk: 1 to 365 (14 by default).
+             */
+            inactive_days: number;
+            /**
+             * Format: int32
+             * @description A member with this many failed attempts at a quiz they have not passed is at risk: 1 to
+             *     100 (3 by default).
+             */
+            failed_attempts: number;
+        };
         /** @enum {string} */
         DeliveryStatus: "PENDING" | "SUCCEEDED" | "FAILED";
         /** @enum {string} */
@@ -7466,6 +7622,37 @@ export interface components {
         };
         /** @enum {string} */
         Emoji: "thumbs_up" | "heart" | "tada" | "laugh" | "surprised" | "sad" | "thinking" | "eyes" | "rocket" | "check" | "clap" | "pray";
+        /** @description A member's engagement in the period. */
+        EngagementDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description XP earned in the period (awards and positive manual grants).
+             */
+            xp: number;
+            /**
+             * Format: int64
+             * @description UTC days with a usage session, a section completed or a quiz attempt started.
+             */
+            active_days: number;
+            /**
+             * Format: int64
+             * @description Modules completed in the period.
+             */
+            completions: number;
+            /**
+             * Format: int64
+             * @description `floor(xp / 10) + 5 × active_days + 10 × completions`.
+             */
+            score: number;
+            /**
+             * Format: date-time
+             * @description The latest activity ever (usage ping, module view, section completion, quiz attempt).
+             */
+            last_active_at?: string | null;
+        };
         /** @description An enrolment. */
         EnrolmentDto: {
             /** Format: uuid */
@@ -7807,6 +7994,43 @@ export interface components {
             /** @description 1 to 1000 members of the tenant. */
             user_ids: string[];
         };
+        /**
+         * @description A module assigned to a group: its members in scope, how many completed it this cycle, how
+         *     many are past the group's deadline without completing it.
+         */
+        HeatmapCellDto: {
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            module_id: string;
+            /** Format: int64 */
+            assigned: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            overdue: number;
+        };
+        /** @description The completion heatmap: groups × modules. */
+        HeatmapDto: {
+            /** @description Groups with a cell, by name. */
+            groups: components["schemas"]["HeatmapGroupDto"][];
+            /** @description Modules with a cell, by title. */
+            modules: components["schemas"]["HeatmapModuleDto"][];
+            /** @description The cells, by group then module. */
+            cells: components["schemas"]["HeatmapCellDto"][];
+        };
+        /** @description A group of the heatmap. */
+        HeatmapGroupDto: {
+            /** Format: uuid */
+            group_id: string;
+            name: string;
+        };
+        /** @description A module of the heatmap. */
+        HeatmapModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+        };
         /** @description Why a post is hidden (moderators only see hidden posts). */
         HiddenDto: {
             /** Format: date-time */
@@ -8085,6 +8309,8 @@ export interface components {
             /** Format: int32 */
             xp: number;
         };
+        /** @enum {string} */
+        LearnerModuleStatus: "NOT_STARTED" | "IN_PROGRESS" | "COMPLETED" | "OVERDUE";
         /** @description A module you are assigned or enrolled in, with your progress. */
         LearningModuleDto: {
             /** Format: uuid */
@@ -8195,6 +8421,34 @@ export interface components {
         LogoutRequest: {
             /** @description The session's refresh token. */
             refresh_token: string;
+        };
+        /** @description The manager dashboard. */
+        ManagerDashboardDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description The thresholds applied. */
+            settings: components["schemas"]["DashboardSettingsDto"];
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /** @description Members at risk, most reasons first (at most 200). */
+            at_risk: components["schemas"]["AtRiskMemberDto"][];
+            /**
+             * Format: int64
+             * @description How many members are at risk.
+             */
+            at_risk_count: number;
+            /** @description Engagement in the period, least engaged first (at most `limit`). */
+            engagement: components["schemas"]["EngagementDto"][];
+            heatmap: components["schemas"]["HeatmapDto"];
+            /** @description The ten who earned the most XP in the period. */
+            top_performers: components["schemas"]["PerformerDto"][];
+            /** @description Modules completed per week of the period, empty weeks included. */
+            completions_per_week: components["schemas"]["WeekCompletionsDto"][];
         };
         /**
          * @description A manager, or null for none.
@@ -8341,6 +8595,31 @@ export interface components {
             group_ids: string[];
             /** Format: date-time */
             created_at: string;
+        };
+        /** @description A member's progress. */
+        MemberProgressDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /** @description Published modules assigned to them: overdue first, then by due date. */
+            modules: components["schemas"]["AssignedModuleDto"][];
+            /** @description Their published learning paths (assigned or enrolled). */
+            paths: components["schemas"]["PathSummaryDto"][];
+            /**
+             * Format: int64
+             * @description Modules completed (this cycle).
+             */
+            completed_count: number;
+            /**
+             * Format: int64
+             * @description Assigned modules overdue.
+             */
+            overdue_count: number;
+            /** @description Quiz attempts by quiz, latest first. */
+            attempts: components["schemas"]["QuizAttemptsDto"][];
+            /** @description Certificates, newest first (at most 200). */
+            certificates: components["schemas"]["CertificateSummaryDto"][];
+            xp: components["schemas"]["XpSummaryDto"];
         };
         /** @description A tenant the user belongs to. */
         MembershipDto: {
@@ -9244,6 +9523,17 @@ export interface components {
         PeopleDto: {
             data: components["schemas"]["PersonDto"][];
         };
+        /** @description A top performer of the period. */
+        PerformerDto: {
+            /** Format: uuid */
+            user_id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description XP earned in the period.
+             */
+            xp: number;
+        };
         /** @enum {string} */
         Permission: "MANAGE_ALL_MODULES" | "MANAGE_OWN_MODULES" | "VIEW_ALL_PROGRESS" | "VIEW_GROUP_PROGRESS" | "MANAGE_USERS" | "MANAGE_GROUPS" | "MANAGE_QUIZZES" | "OVERRIDE_PROGRESS" | "VIEW_ANALYTICS" | "VIEW_AUDIT_LOG" | "EXPORT_REPORTS" | "MANAGE_REWARDS" | "VIEW_MANAGER_DASHBOARD" | "MANAGE_SUGGESTIONS" | "MANAGE_WEBHOOKS";
         /** @description A coach or a coachee. */
@@ -9503,6 +9793,33 @@ export interface components {
             body: string;
             /** Format: date-time */
             created_at: string;
+        };
+        /** @description A member's attempts at one quiz (this cycle). */
+        QuizAttemptsDto: {
+            /** Format: uuid */
+            quiz_id: string;
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            /**
+             * Format: int64
+             * @description Attempts started.
+             */
+            attempts: number;
+            /**
+             * Format: int64
+             * @description Attempts submitted and failed.
+             */
+            failed: number;
+            /** @description An attempt passed. */
+            passed: boolean;
+            /**
+             * Format: double
+             * @description The best score of a scored attempt, 0 to 100.
+             */
+            best_score_percent?: number | null;
+            /** Format: date-time */
+            last_attempt_at: string;
         };
         /** @description A quiz. The `ETag` header carries `revision`. */
         QuizDto: {
@@ -9853,6 +10170,35 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @enum {string} */
+        RiskKind: "OVERDUE_MANDATORY" | "CERTIFICATE_EXPIRING" | "CERTIFICATE_EXPIRED" | "REPEATED_FAILED_ATTEMPTS" | "INACTIVE";
+        /** @description One reason a member is at risk. */
+        RiskReasonDto: {
+            kind: components["schemas"]["RiskKind"];
+            /**
+             * Format: uuid
+             * @description The module (overdue, certificates) or the failed quiz's module.
+             */
+            module_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The failed quiz.
+             */
+            quiz_id?: string | null;
+            /** @description The module's or quiz's title. */
+            title?: string | null;
+            /**
+             * Format: date-time
+             * @description The due date (overdue), the expiry (certificates), the last activity (inactive; null
+             *     for a member never active).
+             */
+            at?: string | null;
+            /**
+             * Format: int64
+             * @description Failed attempts (REPEATED_FAILED_ATTEMPTS); whole days without activity (INACTIVE).
+             */
+            count?: number | null;
         };
         /**
          * @description A new role.
@@ -11306,8 +11652,38 @@ export interface components {
              */
             secret: string;
         };
+        /** @description Completions in one week. */
+        WeekCompletionsDto: {
+            /**
+             * Format: date-time
+             * @description Monday 00:00 UTC.
+             */
+            week_start: string;
+            /** Format: int64 */
+            completions: number;
+        };
         /** @enum {string} */
         XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
+        /** @description A member's XP. */
+        XpSummaryDto: {
+            /**
+             * Format: int32
+             * @description Earned in all; decides the rank.
+             */
+            lifetime_xp: number;
+            /**
+             * Format: int32
+             * @description Spendable.
+             */
+            total_xp: number;
+            /**
+             * Format: int32
+             * @description Held by redemptions waiting for approval.
+             */
+            held_xp: number;
+            /** @description None before the first XP. */
+            rank?: string | null;
+        };
         /** @description A week's XP. */
         XpWeekDto: {
             /**
@@ -22560,6 +22936,215 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    get_manager_dashboard: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+                /** @description How many members' engagement to list, least engaged first: 1 to 1000, 200 when left out. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagerDashboardDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_manager_dashboard_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSettingsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_manager_dashboard_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DashboardSettingsDto"];
+            };
+        };
+        responses: {
+            /** @description The new thresholds */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSettingsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -26094,6 +26679,67 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_member_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's progress */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberProgressDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -25,9 +25,9 @@ use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, ai, announcements, api_keys, assignments, audit, auth, calendar_feeds, changelog, chat,
     coaching, compliance, discussions, email, events, feed, gamification, groups, jobs,
-    leaderboard, me, media, members, module_categories, modules, notification_templates, ops,
-    paths, presence, progress, questions, quizzes, redemptions, rewards, stream, suggestions,
-    tenants, webhooks, xp,
+    leaderboard, manager_dashboard, me, media, members, module_categories, modules,
+    notification_templates, ops, paths, presence, progress, questions, quizzes, redemptions,
+    rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -68,6 +68,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(api_keys::configure)
         .configure(modules::configure)
         .configure(compliance::configure)
+        .configure(manager_dashboard::configure)
         .configure(paths::configure)
         .configure(progress::configure)
         .configure(media::configure)

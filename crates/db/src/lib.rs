@@ -8,6 +8,7 @@
 //! - [`idempotency`]: stored responses for POSTs sent with an `Idempotency-Key`.
 //! - [`outbox`], [`jobs`], [`worker`]: events written with domain writes, durable jobs, schedules,
 //!   and the worker that delivers and runs them.
+//! - [`scope`]: the SQL predicate of a member scope (whose members an actor reaches).
 //! - [`member_jobs`]: the jobs members start and wait on (`/v1/jobs`), each tied to a job of the
 //!   queue.
 
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod pool;
 mod queue;
 pub mod schema;
+pub mod scope;
 pub mod sql;
 pub mod tx;
 pub mod worker;

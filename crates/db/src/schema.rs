@@ -706,6 +706,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    manager_dashboard_settings (tenant_id) {
+        tenant_id -> Uuid,
+        inactive_days -> Int4,
+        failed_attempts -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media_assets (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1524,6 +1533,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     live_event_materials,
     live_event_registrations,
     live_events,
+    manager_dashboard_settings,
     media_assets,
     member_jobs,
     member_stream_events,

@@ -308,6 +308,129 @@ fn scope_covers(actor: &Actor, scope: &GrantScope, target: Target<'_>) -> bool {
     }
 }
 
+/// The permissions that show others' progress, each as far as its scope reaches: the compliance
+/// matrix, a member's progress.
+pub const PROGRESS_VIEWERS: &[Permission] = &[
+    Permission::ViewAllProgress,
+    Permission::ViewGroupProgress,
+    Permission::ViewManagerDashboard,
+];
+
+/// The permissions that show other members (the member list and a member's detail): managing
+/// them, or seeing their progress.
+pub const MEMBER_VIEWERS: &[Permission] = &[
+    Permission::ManageUsers,
+    Permission::ViewAllProgress,
+    Permission::ViewGroupProgress,
+    Permission::ViewManagerDashboard,
+];
+
+/// Whose members an actor reaches through a set of permissions: the union of the scopes of every
+/// grant of them they hold (role defaults are tenant-wide). The list and report counterpart of
+/// [`authorize`] on a [`Target::User`]: a member is in the scope exactly when `authorize` would
+/// admit one of the permissions on them, so a list never shows a member whose detail is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberScope {
+    /// Every member of the tenant.
+    All,
+    /// Members of these groups, and these members (the actor's manager subtree).
+    Some {
+        /// Groups whose members are in scope.
+        group_ids: Vec<Uuid>,
+        /// Members in scope by id (below the actor in the manager tree).
+        user_ids: Vec<Uuid>,
+    },
+}
+
+impl MemberScope {
+    /// Whether the member `user`, belonging to `groups`, is in the scope.
+    pub fn covers(&self, user: UserId, groups: &[Uuid]) -> bool {
+        match self {
+            Self::All => true,
+            Self::Some {
+                group_ids,
+                user_ids,
+            } => {
+                user_ids.contains(&user.into_uuid()) || groups.iter().any(|g| group_ids.contains(g))
+            }
+        }
+    }
+
+    /// The scope as SQL binds: (limited, group ids, user ids). `limited` false means everyone;
+    /// see `guild_db::scope` for the predicate these bind into.
+    pub fn binds(&self) -> (bool, Vec<Uuid>, Vec<Uuid>) {
+        match self {
+            Self::All => (false, Vec::new(), Vec::new()),
+            Self::Some {
+                group_ids,
+                user_ids,
+            } => (true, group_ids.clone(), user_ids.clone()),
+        }
+    }
+}
+
+/// The members `actor` reaches through any of `permissions` (see [`MemberScope`]): OWNER and
+/// SUPER_ADMIN, a role default or an unscoped grant reach everyone; a grant scoped to groups
+/// reaches their members; one scoped to the manager subtree, the members below the actor. A grant
+/// scoped to modules only reaches no member. An API key counts only the permissions it holds.
+/// [`Denied`] (for the first permission) when none of them reaches anyone.
+pub fn member_scope(actor: &Actor, permissions: &[Permission]) -> Result<MemberScope, Denied> {
+    let held = |p: &Permission| {
+        actor
+            .api_key
+            .as_ref()
+            .is_none_or(|key| key.permissions.contains(p))
+    };
+    let denied = Denied(
+        permissions
+            .first()
+            .copied()
+            .unwrap_or(Permission::ViewAllProgress),
+    );
+    let permissions: Vec<Permission> = permissions.iter().copied().filter(held).collect();
+    if permissions.is_empty() {
+        return Err(denied);
+    }
+    if actor.role.bypasses_checks()
+        || permissions
+            .iter()
+            .any(|p| actor.role.default_permissions().contains(p))
+    {
+        return Ok(MemberScope::All);
+    }
+    let mut group_ids = Vec::new();
+    let mut user_ids = Vec::new();
+    let mut reaches = false;
+    for grant in actor
+        .grants
+        .iter()
+        .filter(|g| permissions.contains(&g.permission))
+    {
+        if grant.scope.is_unrestricted() {
+            return Ok(MemberScope::All);
+        }
+        if let Some(groups) = &grant.scope.group_ids {
+            group_ids.extend(groups.iter().copied());
+            reaches = true;
+        }
+        if grant.scope.manager_subtree {
+            user_ids.extend(actor.subtree.iter().map(|u| u.into_uuid()));
+            reaches = true;
+        }
+    }
+    if !reaches {
+        return Err(denied);
+    }
+    group_ids.sort();
+    group_ids.dedup();
+    user_ids.sort();
+    user_ids.dedup();
+    Ok(MemberScope::Some {
+        group_ids,
+        user_ids,
+    })
+}
+
 /// Every permission the actor holds, with the scopes it holds it in (unscoped first).
 pub fn effective_grants(actor: &Actor) -> Vec<Grant> {
     let mut out: Vec<Grant> = actor
@@ -478,6 +601,93 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_member_scope_is_the_union_of_the_grants_and_agrees_with_authorize() {
+        let (group, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let (report, stranger) = (UserId::new(), UserId::new());
+        let mut lead = actor(
+            TenantRole::Employee,
+            vec![
+                scoped(
+                    Permission::ViewGroupProgress,
+                    GrantScope {
+                        group_ids: Some(vec![group]),
+                        ..GrantScope::default()
+                    },
+                ),
+                scoped(
+                    Permission::ViewManagerDashboard,
+                    GrantScope {
+                        manager_subtree: true,
+                        ..GrantScope::default()
+                    },
+                ),
+                scoped(
+                    Permission::ManageQuizzes,
+                    GrantScope {
+                        module_ids: Some(vec![other]),
+                        ..GrantScope::default()
+                    },
+                ),
+            ],
+        );
+        lead.subtree = vec![report];
+        let people = [
+            Permission::ViewGroupProgress,
+            Permission::ViewManagerDashboard,
+        ];
+        let scope = member_scope(&lead, &people);
+        assert_eq!(
+            scope,
+            Ok(MemberScope::Some {
+                group_ids: vec![group],
+                user_ids: vec![report.into_uuid()],
+            })
+        );
+        let scope = scope.unwrap_or(MemberScope::All);
+        for (user, groups) in [
+            (report, vec![]),
+            (stranger, vec![group]),
+            (stranger, vec![other]),
+            (stranger, vec![]),
+        ] {
+            let by_authorize = people.iter().any(|p| {
+                authorize(
+                    &lead,
+                    *p,
+                    Target::User {
+                        id: user,
+                        groups: &groups,
+                    },
+                )
+                .is_ok()
+            });
+            assert_eq!(scope.covers(user, &groups), by_authorize, "{groups:?}");
+        }
+        // Only the dashboard's subtree grant counts for the dashboard alone.
+        assert_eq!(
+            member_scope(&lead, &[Permission::ViewManagerDashboard]),
+            Ok(MemberScope::Some {
+                group_ids: vec![],
+                user_ids: vec![report.into_uuid()],
+            })
+        );
+        // A module-scoped grant reaches no member.
+        assert!(member_scope(&lead, &[Permission::ManageQuizzes]).is_err());
+        assert!(member_scope(&lead, &[Permission::ManageUsers]).is_err());
+        assert_eq!(
+            member_scope(&actor(TenantRole::Hr, vec![]), &people),
+            Ok(MemberScope::All)
+        );
+        let mut key = actor(TenantRole::Owner, vec![]);
+        key.api_key = Some(ApiKeyLimits {
+            key_id: Uuid::now_v7(),
+            permissions: [Permission::ViewAuditLog].into_iter().collect(),
+            act_as_member: false,
+        });
+        assert!(member_scope(&key, &people).is_err());
     }
 
     #[test]

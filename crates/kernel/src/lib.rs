@@ -17,8 +17,8 @@ pub mod ports;
 pub mod sealed;
 
 pub use auth::{
-    Actor, Denied, GlobalRole, Grant, GrantScope, MembershipStatus, Permission, Target, TenantRole,
-    authorize,
+    Actor, Denied, GlobalRole, Grant, GrantScope, MemberScope, MembershipStatus, Permission,
+    Target, TenantRole, authorize, member_scope,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use enums::UnknownValue;

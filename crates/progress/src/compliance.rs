@@ -33,14 +33,14 @@
 //! whole period.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_kernel::auth::effective_grants;
 use guild_kernel::{
-    Actor, DomainEvent, Page, PageRequest, Permission, Target, TenantId, UserId, authorize,
+    Actor, DomainEvent, MemberScope, Page, PageRequest, TenantId, UserId, member_scope,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -547,58 +547,12 @@ pub(crate) async fn first_renewal_of_period(
 
 // --- Matrix ----------------------------------------------------------------------------------
 
-/// Whose progress the actor may see in the matrix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Everyone in the tenant.
-    Tenant,
-    /// Members of these groups, and these members.
-    Limited {
-        /// Groups.
-        groups: Vec<Uuid>,
-        /// Members (a manager's subtree).
-        users: Vec<Uuid>,
-    },
-}
-
-/// The actor's matrix scope: VIEW_ALL_PROGRESS → the tenant; VIEW_GROUP_PROGRESS (or a scoped
-/// VIEW_ALL_PROGRESS) → the granted groups; any progress or manager-dashboard grant scoped to
-/// the manager subtree → that subtree. Nothing → 403.
-pub fn scope(actor: &Actor) -> Result<Scope, LearningError> {
-    if authorize(actor, Permission::ViewAllProgress, Target::Tenant).is_ok()
-        || authorize(actor, Permission::ViewGroupProgress, Target::Tenant).is_ok()
-    {
-        return Ok(Scope::Tenant);
-    }
-    let mut groups = Vec::new();
-    let mut users = Vec::new();
-    for grant in effective_grants(actor) {
-        let relevant = matches!(
-            grant.permission,
-            Permission::ViewAllProgress
-                | Permission::ViewGroupProgress
-                | Permission::ViewManagerDashboard
-        );
-        if !relevant {
-            continue;
-        }
-        if let Some(ids) = &grant.scope.group_ids
-            && grant.permission != Permission::ViewManagerDashboard
-        {
-            groups.extend(ids.iter().copied());
-        }
-        if grant.scope.manager_subtree {
-            users.extend(actor.subtree.iter().map(|u| u.into_uuid()));
-        }
-    }
-    if groups.is_empty() && users.is_empty() {
-        authorize(actor, Permission::ViewGroupProgress, Target::Tenant)?;
-    }
-    groups.sort();
-    groups.dedup();
-    users.sort();
-    users.dedup();
-    Ok(Scope::Limited { groups, users })
+/// The members whose row the actor may see in the matrix: the union of what their
+/// VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS and VIEW_MANAGER_DASHBOARD grants reach (tenant-wide,
+/// the granted groups, the manager subtree), through the one shared mechanism
+/// ([`guild_kernel::member_scope`], [`guild_db::scope`]). Nothing → 403.
+pub fn scope(actor: &Actor) -> Result<MemberScope, LearningError> {
+    Ok(member_scope(actor, guild_kernel::auth::PROGRESS_VIEWERS)?)
 }
 
 /// Matrix filters.
@@ -743,17 +697,16 @@ fn cell(row: &CellRow, now: DateTime<Utc>) -> Cell {
     }
 }
 
-/// The members a matrix lists, after `$2` (a user id, or null), in the scope `$3`–`$5` (limited,
-/// groups, users), filtered by group `$6` and module `$7`: [`matrix`]'s pages and
-/// [`matrix_size`]'s count share it.
-macro_rules! matrix_members {
-    () => {
+/// The members a matrix lists, after `$2` (a user id, or null), in the scope `$3`–`$5` (see
+/// [`guild_db::scope`]), filtered by group `$6` and module `$7`: [`matrix`]'s pages and
+/// [`matrix_size`]'s count share it. Built once: the text is fixed.
+static MATRIX_MEMBERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "FROM memberships ms \
          JOIN users u ON u.id = ms.user_id \
          WHERE ms.tenant_id = $1 AND ms.status = 'ACTIVE' \
            AND ($2::uuid IS NULL OR ms.user_id > $2) \
-           AND (NOT $3 OR ms.user_id = ANY($5) OR EXISTS (SELECT 1 FROM user_groups g \
-                WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = ANY($4))) \
+           AND {in_scope} \
            AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM user_groups g \
                 WHERE g.tenant_id = ms.tenant_id AND g.user_id = ms.user_id AND g.group_id = $6)) \
            AND (EXISTS (SELECT 1 FROM module_groups mg JOIN user_groups ug \
@@ -765,9 +718,20 @@ macro_rules! matrix_members {
                 JOIN user_groups ug ON ug.tenant_id = pg.tenant_id AND ug.group_id = pg.group_id \
                 JOIN learning_paths lp ON lp.tenant_id = pg.tenant_id AND lp.id = pg.path_id \
                 WHERE pg.tenant_id = ms.tenant_id AND ug.user_id = ms.user_id AND pg.is_mandatory \
-                  AND lp.status = 'PUBLISHED')))"
-    };
-}
+                  AND lp.status = 'PUBLISHED')))",
+        in_scope = guild_db::scope::predicate("ms.user_id", "ms.tenant_id", 3)
+    )
+});
+
+static MATRIX_COUNT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT count(*) AS n {}", MATRIX_MEMBERS.as_str()));
+
+static MATRIX_PAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT ms.user_id, u.name, u.email {} ORDER BY ms.user_id LIMIT $8",
+        MATRIX_MEMBERS.as_str()
+    )
+});
 
 #[derive(QueryableByName)]
 struct MemberCount {
@@ -781,11 +745,8 @@ pub async fn matrix_size(
     actor: &Actor,
     filter: &MatrixFilter,
 ) -> Result<i64, LearningError> {
-    let (limited, groups, users) = match scope(actor)? {
-        Scope::Tenant => (false, Vec::new(), Vec::new()),
-        Scope::Limited { groups, users } => (true, groups, users),
-    };
-    let count: MemberCount = guild_db::sql(concat!("SELECT count(*) AS n ", matrix_members!()))
+    let (limited, groups, users) = scope(actor)?.binds();
+    let count: MemberCount = guild_db::sql(MATRIX_COUNT.as_str())
         .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
         .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
         .bind::<Bool, _>(limited)
@@ -808,31 +769,23 @@ pub async fn matrix(
     page: &PageRequest,
     now: DateTime<Utc>,
 ) -> Result<Matrix, LearningError> {
-    let scope = scope(actor)?;
-    let (limited, groups, users) = match &scope {
-        Scope::Tenant => (false, Vec::new(), Vec::new()),
-        Scope::Limited { groups, users } => (true, groups.clone(), users.clone()),
-    };
+    let (limited, groups, users) = scope(actor)?.binds();
     let after: Option<Uuid> = match page.cursor().map_err(|_| LearningError::bad_cursor())? {
         Some(c) => Some(c.0.parse().map_err(|_| LearningError::bad_cursor())?),
         None => None,
     };
     let limit = page.limit();
-    let members: Vec<MemberRow> = guild_db::sql(concat!(
-        "SELECT ms.user_id, u.name, u.email ",
-        matrix_members!(),
-        " ORDER BY ms.user_id LIMIT $8"
-    ))
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<Nullable<SqlUuid>, _>(after)
-    .bind::<Bool, _>(limited)
-    .bind::<Array<SqlUuid>, _>(&groups)
-    .bind::<Array<SqlUuid>, _>(&users)
-    .bind::<Nullable<SqlUuid>, _>(filter.group_id)
-    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
-    .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
-    .load(conn)
-    .await?;
+    let members: Vec<MemberRow> = guild_db::sql(MATRIX_PAGE.as_str())
+        .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+        .bind::<Nullable<SqlUuid>, _>(after)
+        .bind::<Bool, _>(limited)
+        .bind::<Array<SqlUuid>, _>(&groups)
+        .bind::<Array<SqlUuid>, _>(&users)
+        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+        .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
+        .load(conn)
+        .await?;
     let page_users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
     let cells: Vec<CellRow> = guild_db::sql(concat!(
         "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \

@@ -12,7 +12,7 @@ use diesel_async::RunQueryDsl;
 use futures_util::TryFutureExt;
 use futures_util::future::try_join5;
 use guild_db::schema::module_completions;
-use guild_kernel::Actor;
+use guild_kernel::{Actor, TenantId, UserId};
 use guild_learning::LearningError;
 use guild_learning::access::locked_predicate;
 use serde::Serialize;
@@ -140,8 +140,18 @@ pub async fn dashboard(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Dashboard, LearningError> {
-    let tenant = actor.tenant_id;
-    let user = actor.user_id;
+    dashboard_of(conn, actor.tenant_id, actor.user_id, now).await
+}
+
+/// The dashboard of `user`, whoever asks: the caller decides who may read it (the member
+/// themselves through [`dashboard`]; a manager through `guild_analytics::members::progress`).
+/// Issues its six statements before its first await, so it joins a caller's pipelined read.
+pub async fn dashboard_of(
+    conn: &AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, LearningError> {
     // Six independent reads, pipelined: sent together, answered in one round trip.
     let mut shared = conn;
     let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())

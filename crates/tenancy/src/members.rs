@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{memberships, user_groups, user_permissions, users};
+use guild_kernel::auth::MEMBER_VIEWERS;
 use guild_kernel::{
-    Actor, DomainEvent, Grant, GrantScope, Keyset, MembershipStatus, Page, PageRequest, Permission,
-    Target, TenantId, TenantRole, UserId, authorize,
+    Actor, DomainEvent, Grant, GrantScope, Keyset, MemberScope, MembershipStatus, Page,
+    PageRequest, Permission, Target, TenantId, TenantRole, UserId, authorize, member_scope,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -193,8 +194,11 @@ fn member_columns() -> (
     )
 }
 
-/// Lists members (MANAGE_USERS), in a fixed number of queries whatever the page size: by user id
-/// without a `sort`, else by the sort's key and then user id (keyset: the cursor carries both).
+/// Lists the members the actor reaches (MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS or
+/// VIEW_MANAGER_DASHBOARD, each as far as its scope reaches: tenant-wide, the granted groups' members,
+/// the manager subtree; see [`guild_kernel::member_scope`]), in a fixed number of queries whatever
+/// the page size: by user id without a `sort`, else by the sort's key and then user id (keyset:
+/// the cursor carries both).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -204,7 +208,7 @@ pub async fn list(
 ) -> Result<Page<Member>, TenancyError> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
-    authorize(actor, Permission::ManageUsers, Target::Tenant)?;
+    let scope = member_scope(actor, MEMBER_VIEWERS)?;
     let limit = page.limit();
     let mut query = memberships::table
         .inner_join(users::table.on(users::id.eq(memberships::user_id)))
@@ -236,6 +240,13 @@ pub async fn list(
                 );
             }
         }
+    }
+    if scope != MemberScope::All {
+        query = query.filter(guild_db::scope::filter(
+            &scope,
+            "memberships.user_id",
+            "memberships.tenant_id",
+        ));
     }
     if let Some(role) = filter.role {
         query = query.filter(memberships::role.eq(role.as_str()));
@@ -288,22 +299,18 @@ pub async fn list(
     ))
 }
 
-/// One member; members may read themselves, MANAGE_USERS holders anyone in scope.
+/// One member; members may read themselves, and whoever lists members reads those their list
+/// shows (the same [`member_scope`]): a member outside it is 404, as one of another tenant.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,
 ) -> Result<Member, TenancyError> {
     let member = load(conn, actor.tenant_id, user).await?;
-    if user != actor.user_id {
-        authorize(
-            actor,
-            Permission::ManageUsers,
-            Target::User {
-                id: user,
-                groups: &member.group_ids,
-            },
-        )?;
+    if user != actor.user_id
+        && !member_scope(actor, MEMBER_VIEWERS)?.covers(user, &member.group_ids)
+    {
+        return Err(TenancyError::MemberNotFound);
     }
     Ok(member)
 }

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
+use guild_analytics::members::{CertificateState, LearnerModuleStatus, MemberProgress};
 use guild_kernel::{Grant, MembershipStatus, PageRequest, TenantRole, UserId};
 use guild_tenancy::members::{self, Invite, Member, MemberFilter, MemberSort};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(erase_member)
             .service(list_member_permissions)
             .service(set_member_permissions)
+            .service(get_member_progress)
             .service(progress::list_member_certificates)
             .service(progress::create_progress_override)
             .service(progress::list_progress_overrides),
@@ -100,9 +102,11 @@ pub(crate) struct MemberQuery {
 
 /// List and search members.
 ///
-/// For MANAGE_USERS holders: the tenant's members, filtered by role, status, group and a search
-/// text, sorted by `sort`, a page at a time. 422 `invalid_cursor` for a cursor not made by this
-/// list with this sort.
+/// The members your MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS or
+/// VIEW_MANAGER_DASHBOARD grants reach: everyone for a tenant-wide one, the members of the granted
+/// groups, the members below you in the manager tree (the union when several apply; 403 with
+/// none), filtered by role, status, group and a search text, sorted by `sort`, a page at a time.
+/// 422 `invalid_cursor` for a cursor not made by this list with this sort.
 #[utoipa::path(
     tag = "members",
     params(MemberQuery),
@@ -210,8 +214,9 @@ pub(crate) async fn invite_member(
 
 /// Get a member.
 ///
-/// Any member may read themselves; MANAGE_USERS holders read the members their grant covers.
-/// 404 `member_not_found` otherwise.
+/// Any member may read themselves; whoever lists members reads the members the list shows them
+/// (MANAGE_USERS, VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS, VIEW_MANAGER_DASHBOARD, as far as their
+/// scope reaches). 404 `member_not_found` for anyone else, 403 `forbidden` with none of these.
 #[utoipa::path(
     tag = "members",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
@@ -227,6 +232,173 @@ pub(crate) async fn get_member(
         .write(async |conn| members::get(conn, &ctx.actor, user).await)
         .await?;
     Ok(web::Json(member.into()))
+}
+
+/// A module assigned to a member, with where they are on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AssignedModuleDto {
+    module_id: Uuid,
+    title: String,
+    mandatory: bool,
+    /// OVERDUE: past its due date and not completed.
+    status: LearnerModuleStatus,
+    /// The earliest due date of its assignments to the member's groups.
+    due_at: Option<DateTime<Utc>>,
+    /// 0 to 100.
+    percent: i32,
+    sections_done: i64,
+    sections_total: i64,
+    /// When completed (this cycle).
+    completed_at: Option<DateTime<Utc>>,
+}
+
+/// A member's attempts at one quiz (this cycle).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QuizAttemptsDto {
+    quiz_id: Uuid,
+    module_id: Uuid,
+    title: String,
+    /// Attempts started.
+    attempts: i64,
+    /// Attempts submitted and failed.
+    failed: i64,
+    /// An attempt passed.
+    passed: bool,
+    /// The best score of a scored attempt, 0 to 100.
+    best_score_percent: Option<f64>,
+    last_attempt_at: DateTime<Utc>,
+}
+
+/// One of a member's certificates.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CertificateSummaryDto {
+    certificate_id: Uuid,
+    /// The public verification code.
+    code: String,
+    /// None once the module was deleted.
+    module_id: Option<Uuid>,
+    module_title: String,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    /// EXPIRING: within 30 days.
+    state: CertificateState,
+}
+
+/// A member's XP.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct XpSummaryDto {
+    /// Earned in all; decides the rank.
+    lifetime_xp: i32,
+    /// Spendable.
+    total_xp: i32,
+    /// Held by redemptions waiting for approval.
+    held_xp: i32,
+    /// None before the first XP.
+    rank: Option<String>,
+}
+
+/// A member's progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MemberProgressDto {
+    user_id: Uuid,
+    name: String,
+    /// Published modules assigned to them: overdue first, then by due date.
+    modules: Vec<AssignedModuleDto>,
+    /// Their published learning paths (assigned or enrolled).
+    paths: Vec<crate::routes::paths::PathSummaryDto>,
+    /// Modules completed (this cycle).
+    completed_count: i64,
+    /// Assigned modules overdue.
+    overdue_count: i64,
+    /// Quiz attempts by quiz, latest first.
+    attempts: Vec<QuizAttemptsDto>,
+    /// Certificates, newest first (at most 200).
+    certificates: Vec<CertificateSummaryDto>,
+    xp: XpSummaryDto,
+}
+
+impl From<MemberProgress> for MemberProgressDto {
+    fn from(p: MemberProgress) -> Self {
+        Self {
+            user_id: p.user_id,
+            name: p.name,
+            modules: p
+                .modules
+                .into_iter()
+                .map(|m| AssignedModuleDto {
+                    module_id: m.module_id,
+                    title: m.title,
+                    mandatory: m.mandatory,
+                    status: m.status,
+                    due_at: m.due_at,
+                    percent: m.percent,
+                    sections_done: m.sections_done,
+                    sections_total: m.sections_total,
+                    completed_at: m.completed_at,
+                })
+                .collect(),
+            paths: p.paths.into_iter().map(Into::into).collect(),
+            completed_count: p.completed_count,
+            overdue_count: p.overdue_count,
+            attempts: p
+                .attempts
+                .into_iter()
+                .map(|a| QuizAttemptsDto {
+                    quiz_id: a.quiz_id,
+                    module_id: a.module_id,
+                    title: a.title,
+                    attempts: a.attempts,
+                    failed: a.failed,
+                    passed: a.passed,
+                    best_score_percent: a.best_score_percent,
+                    last_attempt_at: a.last_attempt_at,
+                })
+                .collect(),
+            certificates: p
+                .certificates
+                .into_iter()
+                .map(|c| CertificateSummaryDto {
+                    certificate_id: c.certificate_id,
+                    code: c.code,
+                    module_id: c.module_id,
+                    module_title: c.module_title,
+                    issued_at: c.issued_at,
+                    expires_at: c.expires_at,
+                    state: c.state,
+                })
+                .collect(),
+            xp: XpSummaryDto {
+                lifetime_xp: p.xp.lifetime_xp,
+                total_xp: p.xp.total_xp,
+                held_xp: p.xp.held_xp,
+                rank: p.xp.rank,
+            },
+        }
+    }
+}
+
+/// Get a member's progress.
+///
+/// Their assigned modules and learning paths with status and due dates, their quiz attempts,
+/// certificates and XP. The member reads their own; VIEW_ALL_PROGRESS, VIEW_GROUP_PROGRESS and
+/// VIEW_MANAGER_DASHBOARD holders read the members their grants reach (tenant-wide, the granted
+/// groups, the manager subtree); anyone else in the tenant is 404 `member_not_found` to them, and
+/// a member holding none of these is 403 `forbidden`.
+#[utoipa::path(
+    tag = "members",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = MemberProgressDto, description = "The member's progress"), AuthErrors, NotFound)
+)]
+#[get("/members/{user_id}/progress")]
+pub(crate) async fn get_member_progress(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+) -> Result<web::Json<MemberProgressDto>, ApiError> {
+    let (user, now) = (UserId(path.into_inner()), ctx.now);
+    let progress = ctx
+        .read(async |conn| guild_analytics::members::progress(conn, &ctx.actor, user, now).await)
+        .await?;
+    Ok(web::Json(progress.into()))
 }
 
 /// A new role.

@@ -29,6 +29,7 @@ pub mod gamification;
 pub mod groups;
 pub mod jobs;
 pub mod leaderboard;
+pub mod manager_dashboard;
 pub mod me;
 pub mod media;
 pub mod members;

@@ -1,0 +1,4 @@
+DROP INDEX quiz_attempts_member_time_idx;
+DROP INDEX section_completions_member_time_idx;
+DROP INDEX module_completions_member_time_idx;
+DROP TABLE manager_dashboard_settings;
