@@ -259,6 +259,62 @@ STATE_RULES = {
         "validation_failed:unknown",
         "validation_failed:url",
     },
+    # Coaching: a session starts in the future, its focus areas are named once and scored on the
+    # tenant's scale; texts are not only spaces; the coachee, owner, coach or session named must
+    # exist; an action item names a module or a path (published), not both, and moves by its
+    # status flow; the scale's top is above its bottom.
+    "POST /v1/coaching/sessions": {
+        "validation_failed:range",
+        "validation_failed:duplicate",
+        "validation_failed:required",
+        "validation_failed:length",
+        "validation_failed:unknown",
+    },
+    "PATCH /v1/coaching/sessions/{session_id}": {
+        "validation_failed:range",
+        "validation_failed:duplicate",
+        "validation_failed:required",
+        "validation_failed:length",
+        "validation_failed:unknown",
+    },
+    "PUT /v1/coaching/sessions/{session_id}/private-notes": {
+        "validation_failed:required",
+        "validation_failed:length",
+    },
+    "POST /v1/coaching/coachees/{user_id}/notes": {
+        "validation_failed:required",
+        "validation_failed:length",
+    },
+    "PUT /v1/coaching/coachees/{user_id}/coaches/{coach_id}": {
+        "validation_failed:unknown",
+    },
+    "POST /v1/coaching/coachees/{user_id}/action-items": {
+        "validation_failed:not_allowed",
+        "validation_failed:unknown",
+        "validation_failed:not_published",
+        "validation_failed:required",
+        "validation_failed:length",
+    },
+    "PATCH /v1/coaching/action-items/{item_id}": {
+        "validation_failed:not_allowed",
+        "validation_failed:unknown",
+        "validation_failed:not_published",
+        "validation_failed:required",
+        "validation_failed:length",
+        "validation_failed:transition",
+    },
+    "PUT /v1/coaching/settings": {
+        "validation_failed:range",
+        "validation_failed:order",
+    },
+    # The dashboard's period starts before it ends and spans at most 366 days.
+    "GET /v1/manager-dashboard": {
+        "validation_failed:range",
+    },
+    # A manual XP adjustment is not zero (the schema states the bounds, not the hole at 0).
+    "POST /v1/xp/adjustments": {
+        "validation_failed:range",
+    },
 }
 
 
