@@ -970,3 +970,63 @@ async fn materials_are_added_by_managers_and_downloaded_by_seat_holders_only() {
     let listed = app.get(&format!("{uri}/materials"), &ann).await;
     assert_eq!(listed.json["data"], json!([]));
 }
+
+#[actix_web::test]
+async fn materials_stop_at_twenty_and_an_api_key_adds_them_only_with_its_permission() {
+    const PDF: &[u8] =
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let created = app.post("/v1/events", &owner, body(&[], 5)).await;
+    let uri = format!("/v1/events/{}", s(&created.json["id"]));
+    let mut assets = Vec::new();
+    for i in 0..21 {
+        let up = app
+            .upload("/v1/media", &owner, &format!("handout-{i}.pdf"), PDF, None)
+            .await;
+        assert_eq!(up.status, 201, "{}", up.text);
+        assets.push(s(&up.json["id"]));
+    }
+    let (_, reader) = app
+        .api_key(
+            &owner,
+            json!({ "name": "sync", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    let refused = app
+        .put(
+            &format!("{uri}/materials/{}", assets[0]),
+            &reader,
+            json!({}),
+        )
+        .await;
+    assert_problem(&refused, 403, "forbidden");
+    let (_, editor) = app
+        .api_key(
+            &owner,
+            json!({ "name": "lms", "permissions": ["MANAGE_ALL_MODULES"] }),
+        )
+        .await;
+    for asset in &assets[..20] {
+        let added = app
+            .put(&format!("{uri}/materials/{asset}"), &editor, json!({}))
+            .await;
+        assert_eq!(added.status, 200, "{}", added.text);
+    }
+    let over = app
+        .put(
+            &format!("{uri}/materials/{}", assets[20]),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_problem(&over, 409, "material_limit_reached");
+    let again = app
+        .put(&format!("{uri}/materials/{}", assets[0]), &owner, json!({}))
+        .await;
+    assert_eq!(
+        again.status, 200,
+        "adding one it holds is not one more: {}",
+        again.text
+    );
+}
