@@ -697,3 +697,194 @@ async fn an_endpoint_whose_deliveries_keep_failing_is_disabled_and_its_admins_ar
     assert_eq!(on.json["consecutive_failures"], 0);
     assert!(on.json["disabled_reason"].is_null());
 }
+
+/// Checks `data` against the payload schema the spec's `webhooks` section publishes for
+/// `event_type`: the same fields, each of the documented type, format and values.
+fn matches_published_schema(spec: &Value, event_type: &str, data: &Value) {
+    let schema = &spec["webhooks"][event_type]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["properties"]["data"];
+    let required: std::collections::BTreeSet<&str> = schema["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{event_type} is documented"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let sent: std::collections::BTreeSet<&str> = data
+        .as_object()
+        .expect("data is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(sent, required, "{event_type}: the documented fields");
+    for (name, value) in data.as_object().into_iter().flatten() {
+        let field = &schema["properties"][name];
+        let types: Vec<&str> = match &field["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            other => panic!("{event_type}.{name}: no type ({other})"),
+        };
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        assert!(
+            types.contains(&kind) || (kind == "integer" && types.contains(&"number")),
+            "{event_type}.{name}: {value} is not {types:?}"
+        );
+        if let (Some(s), Some("uuid")) = (value.as_str(), field["format"].as_str()) {
+            assert!(uuid::Uuid::parse_str(s).is_ok(), "{event_type}.{name}: {s}");
+        }
+        if let (Some(s), Some(values)) = (value.as_str(), field["enum"].as_array()) {
+            assert!(values.iter().any(|v| v == s), "{event_type}.{name}: {s} not in {values:?}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn member_and_group_changes_reach_subscribers_as_the_spec_documents_them() {
+    let app = app_with_loopback(None).await;
+    let owner = app.owner("acme").await;
+    let receiver = WebhookReceiver::start().await;
+    let types = [
+        "member.invited",
+        "member.joined",
+        "member.role_changed",
+        "member.deactivated",
+        "member.removed",
+        "group.created",
+        "group.updated",
+        "group.members_added",
+        "group.members_removed",
+        "group.deleted",
+    ];
+    let reply = app
+        .post(
+            "/v1/webhooks/endpoints",
+            &owner,
+            json!({ "url": receiver.url("/hr"), "event_types": types }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let secret = s(&reply.json["secret"]);
+
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let role = app
+        .put(
+            &format!("/v1/members/{ann_id}/role"),
+            &owner,
+            json!({ "role": "HR" }),
+        )
+        .await;
+    assert_eq!(role.status, 200, "{}", role.text);
+    let group = app
+        .post("/v1/groups", &owner, json!({ "name": "Sales" }))
+        .await;
+    assert_eq!(group.status, 201, "{}", group.text);
+    let group_id = s(&group.json["id"]);
+    let renamed = app
+        .patch(
+            &format!("/v1/groups/{group_id}"),
+            &owner,
+            json!({ "name": "Sales EMEA" }),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    for _ in 0..2 {
+        // The second add changes nothing: no message.
+        let added = app
+            .post(
+                &format!("/v1/groups/{group_id}/members"),
+                &owner,
+                json!({ "user_ids": [ann_id, ann_id] }),
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.text);
+    }
+    let removed = app
+        .post(
+            &format!("/v1/groups/{group_id}/members/remove"),
+            &owner,
+            json!({ "user_ids": [ann_id] }),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    let off = app
+        .post(
+            &format!("/v1/members/{ann_id}/deactivate"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let gone = app
+        .delete(&format!("/v1/groups/{group_id}"), &owner)
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    let out = app.delete(&format!("/v1/members/{ann_id}"), &owner).await;
+    assert_eq!(out.status, 204, "{}", out.text);
+    app.run_worker().await;
+
+    let spec = app.request(actix_web::http::Method::GET, "/v1/openapi.json").await.json;
+    let mut got: Vec<(String, Value)> = receiver
+        .received()
+        .iter()
+        .map(|request| {
+            let payload = verify(&secret, request, None).expect("standardwebhooks verifies it");
+            (s(&payload["type"]), payload["data"].clone())
+        })
+        .collect();
+    for (event_type, data) in &got {
+        matches_published_schema(&spec, event_type, data);
+    }
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+    let mut expected = types.to_vec();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "each change once, none for the add that changed nothing");
+    let data = |t: &str| got.iter().find(|(n, _)| n == t).map(|(_, d)| d.clone()).unwrap();
+    assert_eq!(data("member.invited")["status"], "INVITED");
+    assert_eq!(data("member.joined")["status"], "ACTIVE");
+    assert_eq!(data("member.joined")["email"], "ann@acme.example.com");
+    assert_eq!(data("member.role_changed")["role"], "HR");
+    assert_eq!(data("member.deactivated")["status"], "DEACTIVATED");
+    assert_eq!(data("member.removed")["status"], "REMOVED");
+    assert_eq!(data("group.updated")["name"], "Sales EMEA");
+    assert_eq!(data("group.members_added")["user_ids"], json!([ann_id]));
+    assert_eq!(data("group.members_removed")["user_ids"], json!([ann_id]));
+    assert_eq!(data("group.deleted")["group_id"], group_id.as_str());
+}
+
+#[actix_web::test]
+async fn every_catalog_type_is_documented_in_the_spec_s_webhooks_section() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let spec = app.request(actix_web::http::Method::GET, "/v1/openapi.json").await.json;
+    let listed = app.get("/v1/webhooks/event-types", &owner).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let names: Vec<String> = listed
+        .json
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| s(&t["name"]))
+        .collect();
+    assert!(names.len() >= 30, "{names:?}");
+    let documented: Vec<&String> = spec["webhooks"]
+        .as_object()
+        .expect("a webhooks section")
+        .keys()
+        .collect();
+    assert_eq!(documented.len(), names.len());
+    for name in &names {
+        let body = &spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(body["properties"]["type"]["enum"], json!([name]), "{name}");
+        assert!(body["properties"]["data"]["required"].is_array(), "{name}");
+    }
+}

@@ -5730,7 +5730,668 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "assignment.graded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * assignment.graded
+         * @description A member's submission was graded. Sent to the endpoints subscribed to `assignment.graded`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_assignment_graded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "assignment.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * assignment.submitted
+         * @description A member submitted (or resubmitted) work for an assignment. Sent to the endpoints subscribed to `assignment.submitted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_assignment_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "certificate.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * certificate.issued
+         * @description A member earned a certificate. Sent to the endpoints subscribed to `certificate.issued`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_certificate_issued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.attended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.attended
+         * @description A member's attendance at a live event was confirmed. Sent to the endpoints subscribed to `event.attended`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_attended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.cancelled
+         * @description A live event was cancelled. Sent to the endpoints subscribed to `event.cancelled`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.changed
+         * @description A live event's time, place or details changed. Sent to the endpoints subscribed to `event.changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.completed
+         * @description A live event was marked completed. Sent to the endpoints subscribed to `event.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.promoted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.promoted
+         * @description A member on a live event's waiting list got a freed seat. Sent to the endpoints subscribed to `event.promoted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_promoted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.registered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.registered
+         * @description A member registered for a live event, or joined its waiting list. Sent to the endpoints subscribed to `event.registered`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_registered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.created
+         * @description A group was created. Sent to the endpoints subscribed to `group.created`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.deleted
+         * @description A group was deleted. Sent to the endpoints subscribed to `group.deleted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.members_added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.members_added
+         * @description Members were added to a group. Sent to the endpoints subscribed to `group.members_added`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_members_added"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.members_removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.members_removed
+         * @description Members were taken out of a group. Sent to the endpoints subscribed to `group.members_removed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_members_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.updated
+         * @description A group was renamed or its description changed. Sent to the endpoints subscribed to `group.updated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.deactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.deactivated
+         * @description A member was deactivated: they cannot sign in to the tenant. Sent to the endpoints subscribed to `member.deactivated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_deactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.invited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.invited
+         * @description Someone was invited to the tenant (by an admin or a CSV import); they join on accepting. Sent to the endpoints subscribed to `member.invited`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_invited"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.joined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.joined
+         * @description An invited member accepted and is now active. Sent to the endpoints subscribed to `member.joined`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_joined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.manager_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.manager_changed
+         * @description A member's manager was set, changed or cleared. Sent to the endpoints subscribed to `member.manager_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_manager_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.reactivated
+         * @description A deactivated member was reactivated. Sent to the endpoints subscribed to `member.reactivated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.removed
+         * @description A member was removed from the tenant (their history stays), or an invitation withdrawn. Sent to the endpoints subscribed to `member.removed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.role_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.role_changed
+         * @description A member's role changed. Sent to the endpoints subscribed to `member.role_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_role_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.available
+         * @description A published module became available to members: it was published while assigned to groups (or in an open catalog), or assigned to a group while published. Sent to the endpoints subscribed to `module.available`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_available"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.completed
+         * @description A member completed a module (once per member, module and cycle). Sent to the endpoints subscribed to `module.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.updated
+         * @description A published module got a material new version. Sent to the endpoints subscribed to `module.updated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "path.assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * path.assigned
+         * @description A learning path was assigned to a group, or a path assigned to groups was published. Sent to the endpoints subscribed to `path.assigned`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_path_assigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "path.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * path.completed
+         * @description A member completed every module of a learning path. Sent to the endpoints subscribed to `path.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_path_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "quiz.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * quiz.failed
+         * @description A member's attempt was scored below the quiz's passing score. Sent to the endpoints subscribed to `quiz.failed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_quiz_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "quiz.passed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * quiz.passed
+         * @description A member's attempt was scored at or above the quiz's passing score. Sent to the endpoints subscribed to `quiz.passed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_quiz_passed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "rank.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * rank.changed
+         * @description A member reached a new rank. Sent to the endpoints subscribed to `rank.changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_rank_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * redemption.approved
+         * @description A member's reward redemption was approved. Sent to the endpoints subscribed to `redemption.approved`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_redemption_approved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * redemption.rejected
+         * @description A member's reward redemption was rejected. Sent to the endpoints subscribed to `redemption.rejected`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_redemption_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "suggestion.status_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * suggestion.status_changed
+         * @description A knowledge suggestion was approved, rejected or converted into a module. Sent to the endpoints subscribed to `suggestion.status_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_suggestion_status_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.ping
+         * @description A test message sent on request (`POST /v1/webhooks/endpoints/{id}/ping`). Sent to the endpoints subscribed to `webhook.ping`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_webhook_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -37524,6 +38185,2186 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhook_assignment_graded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "assignment.graded";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The assignment.
+                         */
+                        assignment_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The submission.
+                         */
+                        submission_id: string;
+                        /** @description The score, 0 to `max_score`. */
+                        score: number;
+                        /** @description The assignment's maximum score. */
+                        max_score: number;
+                        /**
+                         * Format: uuid
+                         * @description Who graded it.
+                         */
+                        graded_by: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_assignment_submitted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "assignment.submitted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The assignment.
+                         */
+                        assignment_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The submission.
+                         */
+                        submission_id: string;
+                        /** @description 1 for the first submission, 2 for the first resubmission… */
+                        number: number;
+                        /** @description Submitted after the due date. */
+                        late: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_certificate_issued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "certificate.issued";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The certificate.
+                         */
+                        certificate_id: string;
+                        /**
+                         * Format: date-time
+                         * @description When it expires; `null` when it does not.
+                         */
+                        expires_at: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_attended: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.attended";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.cancelled";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /** @description Its revision after the change (one message per revision). */
+                        revision: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_promoted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.promoted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their position. */
+                        position: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_registered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.registered";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * @description A seat, or a place on the waiting list.
+                         * @enum {string}
+                         */
+                        status: "REGISTERED" | "WAITLISTED";
+                        /** @description Their position. */
+                        position: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.created";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.deleted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_members_added: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.members_added";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description The members added or removed (only those whose membership changed). */
+                        user_ids: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_members_removed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.members_removed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description The members added or removed (only those whose membership changed). */
+                        user_ids: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.updated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_deactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.deactivated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_invited: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.invited";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_joined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.joined";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_manager_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.manager_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_reactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.reactivated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_removed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.removed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_role_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.role_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_available: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.available";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The group it was just assigned to; `null` when it became available by being published.
+                         */
+                        group_id: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The completion.
+                         */
+                        completion_id: string;
+                        /**
+                         * @description How: by progress, or set by an admin.
+                         * @enum {string}
+                         */
+                        source: "PROGRESS" | "OVERRIDE";
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        completed_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.updated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /** @description The new version. */
+                        version: number;
+                        /** @description What changed. */
+                        summary: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_path_assigned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "path.assigned";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The learning path.
+                         */
+                        path_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The group it was assigned to; `null` when a path assigned to groups was published.
+                         */
+                        group_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_path_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "path.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The learning path.
+                         */
+                        path_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The path completion.
+                         */
+                        completion_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The path certificate, when one was issued.
+                         */
+                        certificate_id: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        completed_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_quiz_failed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "quiz.failed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The quiz.
+                         */
+                        quiz_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The attempt (one message per attempt).
+                         */
+                        attempt_id: string;
+                        /** @description Points scored. */
+                        score_points: number;
+                        /** @description Points possible. */
+                        max_points: number;
+                        /** @description The score in percent, 0 to 100, two decimals. */
+                        score_percent: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_quiz_passed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "quiz.passed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The quiz.
+                         */
+                        quiz_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The attempt (one message per attempt).
+                         */
+                        attempt_id: string;
+                        /** @description Points scored. */
+                        score_points: number;
+                        /** @description Points possible. */
+                        max_points: number;
+                        /** @description The score in percent, 0 to 100, two decimals. */
+                        score_percent: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_rank_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "rank.changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description The rank before. */
+                        from: string;
+                        /** @description The rank now. */
+                        to: string;
+                        /** @description The member's lifetime XP now. */
+                        lifetime_xp: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_redemption_approved: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "redemption.approved";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The redemption.
+                         */
+                        redemption_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The reward.
+                         */
+                        reward_id: string;
+                        /** @description What it costs, in XP. */
+                        cost_xp: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_redemption_rejected: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "redemption.rejected";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The redemption.
+                         */
+                        redemption_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The reward.
+                         */
+                        reward_id: string;
+                        /** @description What it costs, in XP. */
+                        cost_xp: number;
+                        /** @description Why. */
+                        reason: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_suggestion_status_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "suggestion.status_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The suggestion.
+                         */
+                        suggestion_id: string;
+                        /**
+                         * @description Its status now.
+                         * @enum {string}
+                         */
+                        status: "APPROVED" | "REJECTED" | "CONVERTED";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_ping: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "webhook.ping";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The endpoint pinged.
+                         */
+                        endpoint_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -34,6 +34,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField};
 
+mod webhooks;
+
 /// Static parts of the spec.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -417,6 +419,7 @@ its origin.",
             }
         }
     }
+    webhooks::document(spec);
     // Keep only the shared responses some operation uses.
     if let Some(components) = spec.components.as_mut() {
         components

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AssessmentError;
-use crate::events::{HIGH_SCORE_PERCENT, QuizHighScore, QuizPassed, QuizScore};
+use crate::events::{HIGH_SCORE_PERCENT, QuizHighScore, QuizFailed, QuizPassed, QuizScore};
 use crate::questions::{self, Question, QuestionKind};
 use crate::quizzes::{Quiz, ShowAnswers, graded_modules, may_grade, visible_quiz};
 use crate::scoring::{self, Answer, QuestionResult, round2};
@@ -663,6 +663,8 @@ async fn publish_final(
         // Passing may finish the module: the caller decides that in this transaction
         // (`guild_progress::attempts`), told by the attempt's `passed`.
         outbox::publish(conn, Some(tenant), &QuizPassed(score.clone())).await?;
+    } else if row.passed == Some(false) {
+        outbox::publish(conn, Some(tenant), &QuizFailed(score.clone())).await?;
     }
     if score_percent >= HIGH_SCORE_PERCENT {
         outbox::publish(conn, Some(tenant), &QuizHighScore(score)).await?;

@@ -6,7 +6,7 @@ use guild_kernel::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// What both events carry.
+/// What the score events carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuizScore {
     /// The tenant.
@@ -43,6 +43,14 @@ pub struct QuizPassed(pub QuizScore);
 
 impl DomainEvent for QuizPassed {
     const KIND: &'static str = "assessment.quiz_passed";
+}
+
+/// A member's attempt was scored below the quiz's passing score (webhooks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizFailed(pub QuizScore);
+
+impl DomainEvent for QuizFailed {
+    const KIND: &'static str = "assessment.quiz_failed";
 }
 
 /// A member scored at least [`HIGH_SCORE_PERCENT`] on a quiz (XP is awarded for it).

@@ -496,6 +496,11 @@ async fn a_score_below_the_pass_mark_fails_and_all_or_nothing_gives_no_partial_c
         scored(crate::scoring::ScoringMode::AllOrNothing).await,
         (Some(0.0), Some(false))
     );
+    // Each verdict is told once: the pass, then the failure (webhooks send both).
+    assert_eq!(
+        outbox_kinds(&db).await,
+        ["assessment.quiz_passed", "assessment.quiz_failed"]
+    );
 }
 
 #[tokio::test]

@@ -178,6 +178,7 @@ pub async fn create(
         serde_json::json!({ "name": name }),
     )
     .await?;
+    crate::events::group(conn, actor.tenant_id, "CREATED", id, name.trim()).await?;
     get(conn, actor, GroupId(id)).await
 }
 
@@ -211,7 +212,9 @@ pub async fn update(
         serde_json::json!({ "name": name, "color": color }),
     )
     .await?;
-    get(conn, actor, GroupId(id)).await
+    let group = get(conn, actor, GroupId(id)).await?;
+    crate::events::group(conn, actor.tenant_id, "UPDATED", id, &group.name).await?;
+    Ok(group)
 }
 
 /// Deletes a group (its memberships go with it; the members stay).
@@ -235,6 +238,7 @@ pub async fn delete(
         serde_json::json!({ "name": group.name }),
     )
     .await?;
+    crate::events::group(conn, actor.tenant_id, "DELETED", id, &group.name).await?;
     Ok(())
 }
 
@@ -305,9 +309,23 @@ pub async fn add_members(
         return Err(TenancyError::MemberNotFound);
     }
     may_pull_in(conn, actor, &roles).await?;
-    for user in users {
-        crate::members::add_to_groups(conn, actor.tenant_id, *user, &[id]).await?;
-    }
+    let rows: Vec<_> = unique
+        .iter()
+        .map(|u| {
+            (
+                user_groups::tenant_id.eq(actor.tenant_id.into_uuid()),
+                user_groups::group_id.eq(id),
+                user_groups::user_id.eq(*u),
+            )
+        })
+        .collect();
+    let added: Vec<Uuid> = diesel::insert_into(user_groups::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(user_groups::user_id)
+        .get_results(conn)
+        .await?;
+    crate::events::group_members(conn, actor.tenant_id, "ADDED", id, added).await?;
     audit::record(
         conn,
         actor,
@@ -331,14 +349,16 @@ pub async fn remove_members(
     let id = id.into_uuid();
     authorize(actor, Permission::ManageGroups, Target::Groups(&[id]))?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
-    diesel::delete(
+    let removed: Vec<Uuid> = diesel::delete(
         user_groups::table
             .filter(user_groups::tenant_id.eq(actor.tenant_id.into_uuid()))
             .filter(user_groups::group_id.eq(id))
             .filter(user_groups::user_id.eq_any(&ids)),
     )
-    .execute(conn)
+    .returning(user_groups::user_id)
+    .get_results(conn)
     .await?;
+    crate::events::group_members(conn, actor.tenant_id, "REMOVED", id, removed).await?;
     audit::record(
         conn,
         actor,

@@ -140,6 +140,8 @@ pub async fn accept(
             .execute(conn)
             .await?;
         record(conn, user, tenant, "INVITE_ACCEPTED").await?;
+        let member = crate::members::load(conn, tenant, user).await?;
+        crate::events::member(conn, tenant, "JOINED", &member).await?;
         Ok(MembershipSummary {
             tenant_id: tenant.into_uuid(),
             tenant_name,

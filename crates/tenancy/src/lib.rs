@@ -13,6 +13,7 @@ pub mod audit;
 pub mod demo;
 pub mod dev_mailbox;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod import;
 pub mod invitations;

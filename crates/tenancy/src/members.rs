@@ -315,7 +315,7 @@ pub async fn get(
     Ok(member)
 }
 
-async fn load(
+pub(crate) async fn load(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
@@ -526,7 +526,9 @@ pub async fn invite(
         serde_json::json!({ "email": invite.email, "role": invite.role, "status": status }),
     )
     .await?;
-    load(conn, actor.tenant_id, user).await
+    let member = load(conn, actor.tenant_id, user).await?;
+    crate::events::member(conn, actor.tenant_id, "INVITED", &member).await?;
+    Ok(member)
 }
 
 /// The invited name is the one text an inviter puts in the email: one line, no control
@@ -563,15 +565,19 @@ pub(crate) async fn add_to_groups(
             )
         })
         .collect();
-    diesel::insert_into(user_groups::table)
+    let added: Vec<Uuid> = diesel::insert_into(user_groups::table)
         .values(rows)
         .on_conflict_do_nothing()
-        .execute(conn)
+        .returning(user_groups::group_id)
+        .get_results(conn)
         .await
         .map_err(|e| match guild_db::DbError::from(e) {
             guild_db::DbError::ForeignKeyViolation { .. } => TenancyError::GroupNotFound,
             other => TenancyError::Db(other),
         })?;
+    for group in added {
+        crate::events::group_members(conn, tenant, "ADDED", group, vec![user.into_uuid()]).await?;
+    }
     Ok(())
 }
 
@@ -607,7 +613,11 @@ pub async fn change_role(
         serde_json::json!({ "from": before, "to": role }),
     )
     .await?;
-    load(conn, actor.tenant_id, user).await
+    let member = load(conn, actor.tenant_id, user).await?;
+    if before != role {
+        crate::events::member(conn, actor.tenant_id, "ROLE_CHANGED", &member).await?;
+    }
+    Ok(member)
 }
 
 /// Sets (or clears) a member's manager, refusing cycles.
@@ -645,7 +655,11 @@ pub async fn set_manager(
         serde_json::json!({ "from": member.manager_id, "to": manager }),
     )
     .await?;
-    load(conn, actor.tenant_id, user).await
+    let after = load(conn, actor.tenant_id, user).await?;
+    if after.manager_id != member.manager_id {
+        crate::events::member(conn, actor.tenant_id, "MANAGER_CHANGED", &after).await?;
+    }
+    Ok(after)
 }
 
 /// Deactivates (`active = false`) or reactivates a member. An invitation not yet accepted can be
@@ -692,7 +706,12 @@ pub async fn set_active(
         serde_json::json!({}),
     )
     .await?;
-    load(conn, actor.tenant_id, user).await
+    let after = load(conn, actor.tenant_id, user).await?;
+    if after.status != member.status {
+        let change = if active { "REACTIVATED" } else { "DEACTIVATED" };
+        crate::events::member(conn, actor.tenant_id, change, &after).await?;
+    }
+    Ok(after)
 }
 
 /// Removes a member from the tenant (their account stays).
@@ -754,6 +773,13 @@ pub async fn remove(
         serde_json::json!({ "email": member.email, "role": member.role }),
     )
     .await?;
+    let removed = Member {
+        status: MembershipStatus::Removed,
+        manager_id: None,
+        group_ids: Vec::new(),
+        ..member
+    };
+    crate::events::member(conn, actor.tenant_id, "REMOVED", &removed).await?;
     Ok(())
 }
 

@@ -37,13 +37,42 @@ const BATCH: i64 = 50;
 
 /// Registers the fan-out of every catalog event, the retry job and its schedule.
 pub fn register(registry: &mut Registry, state: &AppState) {
+    on::<guild_tenancy::events::MemberChanged>(registry, state, "webhooks_member_changed");
+    on::<guild_tenancy::events::GroupChanged>(registry, state, "webhooks_group_changed");
+    on::<guild_tenancy::events::GroupMembersChanged>(
+        registry,
+        state,
+        "webhooks_group_members_changed",
+    );
+    on::<guild_learning::audience::ModuleAvailable>(registry, state, "webhooks_module_available");
+    on::<guild_learning::versions::ModuleUpdated>(registry, state, "webhooks_module_updated");
     on::<guild_progress::completion::ModuleCompleted>(registry, state, "webhooks_module_completed");
     on::<guild_progress::certificates::CertificateIssued>(
         registry,
         state,
         "webhooks_certificate_issued",
     );
+    on::<guild_progress::paths::PathAssigned>(registry, state, "webhooks_path_assigned");
+    on::<guild_progress::paths::PathCompleted>(registry, state, "webhooks_path_completed");
     on::<guild_assessment::events::QuizPassed>(registry, state, "webhooks_quiz_passed");
+    on::<guild_assessment::events::QuizFailed>(registry, state, "webhooks_quiz_failed");
+    on::<guild_assessment::events::AssignmentSubmitted>(
+        registry,
+        state,
+        "webhooks_assignment_submitted",
+    );
+    on::<guild_assessment::events::AssignmentGraded>(
+        registry,
+        state,
+        "webhooks_assignment_graded",
+    );
+    on::<guild_live::events::EventChanged>(registry, state, "webhooks_event_changed");
+    on::<guild_live::events::EventCancelled>(registry, state, "webhooks_event_cancelled");
+    on::<guild_live::events::EventCompleted>(registry, state, "webhooks_event_completed");
+    on::<guild_live::registrations::Registered>(registry, state, "webhooks_event_registered");
+    on::<guild_live::registrations::Promoted>(registry, state, "webhooks_event_promoted");
+    on::<guild_live::attendance::Attended>(registry, state, "webhooks_event_attended");
+    on::<guild_gamification::events::RankChanged>(registry, state, "webhooks_rank_changed");
     on::<guild_gamification::events::RedemptionApproved>(
         registry,
         state,
@@ -106,7 +135,7 @@ async fn fan_out(state: &AppState, event: &Event) -> Result<(), HandlerError> {
     let mut conn = guild_db::connect(&state.db).await?;
     let created = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         let mut created = Vec::new();
-        for kind in catalog::from_source(&event.kind) {
+        for kind in catalog::from_source(&event.kind, &event.payload) {
             let data = catalog::data_of(kind, &event.payload);
             created.extend(deliveries::fan_out(conn, tenant, kind.name, source, &data, now).await?);
         }
