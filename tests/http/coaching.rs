@@ -821,3 +821,108 @@ async fn a_coachee_is_reminded_of_a_session_once_per_start_time() {
         2
     );
 }
+
+#[actix_web::test]
+async fn settings_coachee_lists_and_overviews_stay_in_their_tenant_and_keys_need_a_member() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let other_owner = app.owner("globex").await;
+    let bob = app
+        .member(&other_owner, "bob@globex.example.com", "EMPLOYEE")
+        .await;
+    let bob_id = app.me_id(&bob).await;
+    manage(&app, &other_owner, &bob_id, &app.me_id(&other_owner).await).await;
+
+    // Each tenant has its own scale.
+    let set = app
+        .put(
+            "/v1/coaching/settings",
+            &o.owner,
+            json!({ "scale_min": 0, "scale_max": 10 }),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let theirs = app.get("/v1/coaching/settings", &bob).await;
+    assert_eq!(theirs.json, json!({ "scale_min": 1.0, "scale_max": 5.0 }));
+
+    // Another tenant's owner lists only their own coachees and finds nothing of acme's.
+    let listed = app.get("/v1/coaching/coachees", &other_owner).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let ids: Vec<&str> = listed.json["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["user_id"].as_str())
+        .collect();
+    assert_eq!(ids, [bob_id.as_str()]);
+    for tail in ["overview", "coaches", "notes", "action-items"] {
+        assert_problem(
+            &app.get(
+                &format!("/v1/coaching/coachees/{}/{tail}", o.agent_id),
+                &other_owner,
+            )
+            .await,
+            404,
+            "coachee_not_found",
+        );
+    }
+    // Within the tenant the lead reads their coachee's overview; a peer manager does not.
+    let lead_list = app.get("/v1/coaching/coachees", &o.lead).await;
+    assert!(lead_list.text.contains(&o.agent_id), "{}", lead_list.text);
+    let overview = format!("/v1/coaching/coachees/{}/overview", o.agent_id);
+    assert_problem(&app.get(&overview, &o.peer).await, 404, "coachee_not_found");
+
+    // The overview's compliance is the matrix's: not started, then compliant once completed.
+    let group = app.group(&o.owner, "Floor", &[&o.agent_id]).await;
+    let (module, section) = app
+        .module_with_section(
+            &o.owner,
+            json!({ "title": "Fire safety", "validity_months": 12 }),
+            json!({ "title": "Exits" }),
+        )
+        .await;
+    app.publish(&o.owner, &module).await;
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{group}"),
+            &o.owner,
+            json!({ "deadline_days": 14, "is_mandatory": true }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    let state = async || {
+        let read = app.get(&overview, &o.lead).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+        let item = read.json["compliance"][0].clone();
+        assert_eq!(item["kind"], "MODULE", "{item}");
+        assert_eq!(item["module_id"], module.as_str(), "{item}");
+        assert!(item["due_at"].is_string(), "{item}");
+        item
+    };
+    assert_eq!(state().await["status"], "NOT_STARTED");
+    let done = app
+        .post(
+            &format!("/v1/modules/{module}/sections/{section}/complete"),
+            &o.agent,
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let item = state().await;
+    assert_eq!(item["status"], "COMPLIANT");
+    assert!(
+        item["expires_at"].is_string(),
+        "a 12-month certificate: {item}"
+    );
+
+    // Coachee lists and overviews are personal: an API key, even an all-powerful one, is refused.
+    let (_, key) = app
+        .api_key(
+            &o.owner,
+            json!({ "name": "hr sync", "permissions": ["MANAGE_USERS", "VIEW_ANALYTICS"] }),
+        )
+        .await;
+    for uri in ["/v1/coaching/coachees", overview.as_str()] {
+        assert_problem(&app.get(uri, &key).await, 403, "api_key_not_permitted");
+    }
+}

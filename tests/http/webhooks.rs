@@ -701,8 +701,8 @@ async fn an_endpoint_whose_deliveries_keep_failing_is_disabled_and_its_admins_ar
 /// Checks `data` against the payload schema the spec's `webhooks` section publishes for
 /// `event_type`: the same fields, each of the documented type, format and values.
 fn matches_published_schema(spec: &Value, event_type: &str, data: &Value) {
-    let schema = &spec["webhooks"][event_type]["post"]["requestBody"]["content"]
-        ["application/json"]["schema"]["properties"]["data"];
+    let schema = &spec["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"]["data"];
     let required: std::collections::BTreeSet<&str> = schema["required"]
         .as_array()
         .unwrap_or_else(|| panic!("{event_type} is documented"))
@@ -740,7 +740,10 @@ fn matches_published_schema(spec: &Value, event_type: &str, data: &Value) {
             assert!(uuid::Uuid::parse_str(s).is_ok(), "{event_type}.{name}: {s}");
         }
         if let (Some(s), Some(values)) = (value.as_str(), field["enum"].as_array()) {
-            assert!(values.iter().any(|v| v == s), "{event_type}.{name}: {s} not in {values:?}");
+            assert!(
+                values.iter().any(|v| v == s),
+                "{event_type}.{name}: {s} not in {values:?}"
+            );
         }
     }
 }
@@ -822,15 +825,16 @@ async fn member_and_group_changes_reach_subscribers_as_the_spec_documents_them()
         )
         .await;
     assert_eq!(off.status, 200, "{}", off.text);
-    let gone = app
-        .delete(&format!("/v1/groups/{group_id}"), &owner)
-        .await;
+    let gone = app.delete(&format!("/v1/groups/{group_id}"), &owner).await;
     assert_eq!(gone.status, 204, "{}", gone.text);
     let out = app.delete(&format!("/v1/members/{ann_id}"), &owner).await;
     assert_eq!(out.status, 204, "{}", out.text);
     app.run_worker().await;
 
-    let spec = app.request(actix_web::http::Method::GET, "/v1/openapi.json").await.json;
+    let spec = app
+        .request(actix_web::http::Method::GET, "/v1/openapi.json")
+        .await
+        .json;
     let mut got: Vec<(String, Value)> = receiver
         .received()
         .iter()
@@ -846,8 +850,16 @@ async fn member_and_group_changes_reach_subscribers_as_the_spec_documents_them()
     let names: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
     let mut expected = types.to_vec();
     expected.sort_unstable();
-    assert_eq!(names, expected, "each change once, none for the add that changed nothing");
-    let data = |t: &str| got.iter().find(|(n, _)| n == t).map(|(_, d)| d.clone()).unwrap();
+    assert_eq!(
+        names, expected,
+        "each change once, none for the add that changed nothing"
+    );
+    let data = |t: &str| {
+        got.iter()
+            .find(|(n, _)| n == t)
+            .map(|(_, d)| d.clone())
+            .unwrap()
+    };
     assert_eq!(data("member.invited")["status"], "INVITED");
     assert_eq!(data("member.joined")["status"], "ACTIVE");
     assert_eq!(data("member.joined")["email"], "ann@acme.example.com");
@@ -864,7 +876,10 @@ async fn member_and_group_changes_reach_subscribers_as_the_spec_documents_them()
 async fn every_catalog_type_is_documented_in_the_spec_s_webhooks_section() {
     let app = TestApp::new().await;
     let owner = app.owner("acme").await;
-    let spec = app.request(actix_web::http::Method::GET, "/v1/openapi.json").await.json;
+    let spec = app
+        .request(actix_web::http::Method::GET, "/v1/openapi.json")
+        .await
+        .json;
     let listed = app.get("/v1/webhooks/event-types", &owner).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
     let names: Vec<String> = listed
@@ -882,8 +897,8 @@ async fn every_catalog_type_is_documented_in_the_spec_s_webhooks_section() {
         .collect();
     assert_eq!(documented.len(), names.len());
     for name in &names {
-        let body = &spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
-            ["schema"];
+        let body =
+            &spec["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"];
         assert_eq!(body["properties"]["type"]["enum"], json!([name]), "{name}");
         assert!(body["properties"]["data"]["required"].is_array(), "{name}");
     }

@@ -7308,15 +7308,27 @@ export interface components {
              */
             scale_max: number;
         };
-        /** @description A mandatory module's state. */
+        /** @description A mandatory module's or learning path's state, by the compliance matrix's rule. */
         ComplianceItemDto: {
-            /** Format: uuid */
+            /**
+             * @description `MODULE` or `PATH`.
+             * @example MODULE
+             */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The module, or the path for a path's item.
+             */
             module_id: string;
             title: string;
-            /** @description `COMPLETED`, `EXPIRED`, `OVERDUE` or `DUE`. */
-            status: string;
+            status: components["schemas"]["ComplianceStatus"];
             /** Format: date-time */
             due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The certificate's expiry, when there is one.
+             */
+            expires_at?: string | null;
         };
         /** @enum {string} */
         ComplianceStatus: "COMPLIANT" | "EXPIRING" | "EXPIRED" | "OVERDUE" | "IN_PROGRESS" | "NOT_STARTED";
@@ -9634,7 +9646,10 @@ export interface components {
             quiz_averages: components["schemas"]["QuizMonthDto"][];
             /** @description XP earned per week, the last 12 weeks (weeks without XP left out). */
             xp_weeks: components["schemas"]["XpWeekDto"][];
-            /** @description The mandatory modules of the coachee's groups. */
+            /**
+             * @description The mandatory modules and learning paths of the coachee's groups (up to 100), as the
+             *     compliance matrix shows them.
+             */
             compliance: components["schemas"]["ComplianceItemDto"][];
             action_items: components["schemas"]["PlanCountsDto"];
         };

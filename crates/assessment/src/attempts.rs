@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AssessmentError;
-use crate::events::{HIGH_SCORE_PERCENT, QuizHighScore, QuizFailed, QuizPassed, QuizScore};
+use crate::events::{HIGH_SCORE_PERCENT, QuizFailed, QuizHighScore, QuizPassed, QuizScore};
 use crate::questions::{self, Question, QuestionKind};
 use crate::quizzes::{Quiz, ShowAnswers, graded_modules, may_grade, visible_quiz};
 use crate::scoring::{self, Answer, QuestionResult, round2};

@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::coaching_action_items as a;
-use guild_kernel::{Actor, DomainEvent, FieldError, Page, PageRequest, TenantId, TenantRole};
+use guild_kernel::{Actor, DomainEvent, FieldError, Page, PageRequest, TenantId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -277,9 +277,10 @@ pub async fn create(
     Ok(item)
 }
 
-/// Enrols the coachee in `learning` as they would enrol themselves (the coachee's role, no
-/// grants: what they may see as a member decides). A module or path they cannot see is 422; a
-/// closed catalog is no obstacle when they see it (it is assigned to them).
+/// Enrols the coachee in `learning` as they would enrol themselves: as the actor their own
+/// requests get (role, grants and subtree, `guild_tenancy::actor::load_actor`), so what they may
+/// see decides. A module or path they cannot see is 422, and so is a coachee who is not active;
+/// a closed catalog is no obstacle when they see it (it is assigned to them).
 async fn enrol(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -288,22 +289,12 @@ async fn enrol(
     now: DateTime<Utc>,
 ) -> Result<(), CoachingError> {
     use guild_progress::enrolment::{self, Target};
-    let role: String = guild_db::schema::memberships::table
-        .find((tenant.into_uuid(), coachee))
-        .select(guild_db::schema::memberships::role)
-        .first(conn)
-        .await?;
-    let member = Actor {
-        user_id: guild_kernel::UserId(coachee),
-        tenant_id: tenant,
-        role: role.parse().unwrap_or(TenantRole::Employee),
-        global_role: guild_kernel::GlobalRole::Employee,
-        grants: Vec::new(),
-        subtree: Vec::new(),
-        impersonating: false,
-        api_key: None,
-        request_id: None,
-    };
+    let member = guild_tenancy::actor::load_actor(conn, guild_kernel::UserId(coachee), tenant)
+        .await
+        .map_err(|e| match e {
+            guild_tenancy::TenancyError::Db(db) => CoachingError::from(db),
+            _ => CoachingError::invalid("coachee_id", "inactive", "the coachee is not active"),
+        })?;
     let (target, field) = match learning {
         Learning::Module(m) => (Target::Module(m), "module_id"),
         Learning::Path(p) => (Target::Path(p), "path_id"),

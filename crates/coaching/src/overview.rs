@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use guild_kernel::Actor;
+use guild_kernel::{Actor, TenantId};
 use uuid::Uuid;
 
 use crate::CoachingError;
@@ -93,21 +93,30 @@ pub struct XpWeek {
     pub earned: i64,
 }
 
-/// A mandatory module's compliance state.
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
+/// What a compliance item is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplianceKind {
+    /// A mandatory module.
+    Module,
+    /// A mandatory learning path.
+    Path,
+}
+
+/// A mandatory module's or path's compliance state, as the compliance matrix computes it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComplianceItem {
-    /// The module.
-    #[diesel(sql_type = SqlUuid)]
+    /// A module or a path.
+    pub kind: ComplianceKind,
+    /// The module (or the path).
     pub module_id: Uuid,
     /// Its title.
-    #[diesel(sql_type = Text)]
     pub title: String,
-    /// `COMPLETED`, `EXPIRED` (its certificate lapsed), `OVERDUE` (past its deadline) or `DUE`.
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    /// The deadline, when the assignment has one.
-    #[diesel(sql_type = Nullable<Timestamptz>)]
+    /// COMPLIANT, EXPIRING, EXPIRED, OVERDUE, IN_PROGRESS or NOT_STARTED.
+    pub status: guild_progress::compliance::ComplianceStatus,
+    /// The due date, when the assignment has one.
     pub due_at: Option<DateTime<Utc>>,
+    /// The certificate's expiry, when there is one.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The action plan's items by status.
@@ -263,35 +272,25 @@ pub async fn of(
     .bind::<Timestamptz, _>(now - Duration::weeks(12))
     .load(conn)
     .await?;
-    let compliance: Vec<ComplianceItem> = guild_db::sql(
-        "WITH mandatory AS ( \
-             SELECT mg.module_id, \
-                    min(mg.assigned_at + make_interval(days => mg.deadline_days)) AS due_at \
-               FROM module_groups mg JOIN user_groups ug \
-                 ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
-              WHERE mg.tenant_id = $1 AND ug.user_id = $2 AND mg.is_mandatory \
-              GROUP BY mg.module_id) \
-         SELECT m.id AS module_id, m.title, \
-                CASE WHEN c.completed_at IS NULL THEN \
-                       CASE WHEN mandatory.due_at < $3 THEN 'OVERDUE' ELSE 'DUE' END \
-                     WHEN cert.expires_at IS NOT NULL AND cert.expires_at <= $3 THEN 'EXPIRED' \
-                     ELSE 'COMPLETED' END AS status, \
-                mandatory.due_at \
-           FROM mandatory JOIN modules m ON m.tenant_id = $1 AND m.id = mandatory.module_id \
-           LEFT JOIN LATERAL (SELECT max(completed_at) AS completed_at FROM module_completions \
-                  WHERE tenant_id = $1 AND user_id = $2 AND module_id = m.id \
-                    AND archived_at IS NULL) c ON true \
-           LEFT JOIN LATERAL (SELECT expires_at FROM certificates \
-                  WHERE tenant_id = $1 AND user_id = $2 AND module_id = m.id \
-                    AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1) cert ON true \
-          ORDER BY m.title, m.id LIMIT $4",
-    )
-    .bind::<SqlUuid, _>(tenant)
-    .bind::<SqlUuid, _>(coachee)
-    .bind::<Timestamptz, _>(now)
-    .bind::<BigInt, _>(MODULES)
-    .load(conn)
-    .await?;
+    // The compliance matrix's own rule, for this one member.
+    let (module_cells, path_cells) =
+        guild_progress::compliance::cells_of(conn, TenantId(tenant), &[coachee], None, now)
+            .await
+            .map_err(|e| CoachingError::Learning(Box::new(e.into())))?;
+    let compliance: Vec<ComplianceItem> = module_cells
+        .into_iter()
+        .map(|c| (c, ComplianceKind::Module))
+        .chain(path_cells.into_iter().map(|c| (c, ComplianceKind::Path)))
+        .take(MODULES as usize)
+        .map(|(c, kind)| ComplianceItem {
+            kind,
+            module_id: c.cell.module_id,
+            title: c.title,
+            status: c.cell.status,
+            due_at: c.cell.due_at,
+            expires_at: c.cell.expires_at,
+        })
+        .collect();
     let counts: Vec<StatusCount> = guild_db::sql(
         "SELECT status, count(*) AS n, \
                 count(*) FILTER (WHERE status IN ('OPEN', 'IN_PROGRESS') AND due_date < $3) \

@@ -739,6 +739,92 @@ struct MemberCount {
     n: i64,
 }
 
+/// A member's cell on a mandatory module or path, with its title.
+#[derive(Debug, Clone)]
+pub struct TitledCell {
+    /// The member.
+    pub user_id: Uuid,
+    /// The module's or path's title.
+    pub title: String,
+    /// The state (`module_id` names the path for a path's cell).
+    pub cell: Cell,
+}
+
+/// The compliance cells of `users` in `tenant`, by member then title: one per mandatory
+/// published module they are assigned (only `module` when given), and one per mandatory
+/// published learning path (none when a module is asked for). The matrix's rule, for any caller;
+/// no permission is checked here: the caller decides who may read them.
+pub async fn cells_of(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    users: &[Uuid],
+    module: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<TitledCell>, Vec<TitledCell>), LearningError> {
+    let cells: Vec<CellRow> = guild_db::sql(concat!(
+        "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \
+                mc.completed_at, cert.expires_at, cert.issued_at, \
+                (cert.issued_at IS NOT NULL) AS has_certificate, \
+                (SELECT min(sc.completed_at) FROM section_completions sc WHERE sc.tenant_id = a.tenant_id \
+                   AND sc.user_id = a.user_id AND sc.module_id = a.module_id AND sc.archived_at IS NULL) AS started_at \
+         FROM (",
+        guild_learning::assignments_sql!(),
+        ") a \
+         JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
+         LEFT JOIN module_completions mc ON mc.tenant_id = a.tenant_id AND mc.user_id = a.user_id \
+              AND mc.module_id = a.module_id AND mc.archived_at IS NULL \
+         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM certificates c \
+              WHERE c.tenant_id = a.tenant_id AND c.user_id = a.user_id AND c.module_id = a.module_id \
+                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
+         WHERE a.user_id = ANY($2) AND ($3::uuid IS NULL OR a.module_id = $3) \
+           AND a.mandatory AND m.status = 'PUBLISHED' \
+         ORDER BY a.user_id, m.title"
+    ))
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Nullable<SqlUuid>, _>(module)
+    .load(conn)
+    .await?;
+    // The mandatory learning paths of the page's members (none when one module is asked for).
+    let path_cells: Vec<CellRow> = guild_db::sql(
+        "SELECT ug.user_id, p.id AS module_id, p.title, \
+                max(greatest(ug.created_at, pg.assigned_at)) AS assigned_at, \
+                min(greatest(ug.created_at, pg.assigned_at) + make_interval(days => pg.deadline_days)) AS due_at, \
+                (SELECT pc.completed_at FROM path_completions pc WHERE pc.tenant_id = p.tenant_id \
+                   AND pc.user_id = ug.user_id AND pc.path_id = p.id AND pc.archived_at IS NULL) AS completed_at, \
+                cert.expires_at, cert.issued_at, (cert.issued_at IS NOT NULL) AS has_certificate, \
+                (SELECT min(mc.completed_at) FROM learning_path_modules lm JOIN module_completions mc \
+                   ON mc.tenant_id = lm.tenant_id AND mc.module_id = lm.module_id \
+                  WHERE lm.tenant_id = p.tenant_id AND lm.path_id = p.id AND mc.user_id = ug.user_id \
+                    AND mc.archived_at IS NULL) AS started_at \
+         FROM learning_path_groups pg \
+         JOIN user_groups ug ON ug.tenant_id = pg.tenant_id AND ug.group_id = pg.group_id \
+         JOIN learning_paths p ON p.tenant_id = pg.tenant_id AND p.id = pg.path_id \
+         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM path_certificates c \
+              WHERE c.tenant_id = pg.tenant_id AND c.user_id = ug.user_id AND c.path_id = pg.path_id \
+                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
+         WHERE pg.tenant_id = $1 AND ug.user_id = ANY($2) AND $3::uuid IS NULL \
+           AND pg.is_mandatory AND p.status = 'PUBLISHED' \
+         GROUP BY ug.user_id, p.tenant_id, p.id, p.title, cert.expires_at, cert.issued_at \
+         ORDER BY ug.user_id, p.title",
+    )
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Nullable<SqlUuid>, _>(module)
+    .load(conn)
+    .await?;
+    let titled = |rows: Vec<CellRow>| {
+        rows.into_iter()
+            .map(|row| TitledCell {
+                user_id: row.user_id,
+                cell: cell(&row, now),
+                title: row.title,
+            })
+            .collect()
+    };
+    Ok((titled(cells), titled(path_cells)))
+}
+
 /// How many members the actor's matrix (with `filter`) lists: what an export pages through.
 pub async fn matrix_size(
     conn: &mut AsyncPgConnection,
@@ -787,72 +873,19 @@ pub async fn matrix(
         .load(conn)
         .await?;
     let page_users: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-    let cells: Vec<CellRow> = guild_db::sql(concat!(
-        "SELECT a.user_id, a.module_id, m.title, a.assigned_at, a.due_at, \
-                mc.completed_at, cert.expires_at, cert.issued_at, \
-                (cert.issued_at IS NOT NULL) AS has_certificate, \
-                (SELECT min(sc.completed_at) FROM section_completions sc WHERE sc.tenant_id = a.tenant_id \
-                   AND sc.user_id = a.user_id AND sc.module_id = a.module_id AND sc.archived_at IS NULL) AS started_at \
-         FROM (",
-        guild_learning::assignments_sql!(),
-        ") a \
-         JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
-         LEFT JOIN module_completions mc ON mc.tenant_id = a.tenant_id AND mc.user_id = a.user_id \
-              AND mc.module_id = a.module_id AND mc.archived_at IS NULL \
-         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM certificates c \
-              WHERE c.tenant_id = a.tenant_id AND c.user_id = a.user_id AND c.module_id = a.module_id \
-                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
-         WHERE a.user_id = ANY($2) AND ($3::uuid IS NULL OR a.module_id = $3) \
-           AND a.mandatory AND m.status = 'PUBLISHED' \
-         ORDER BY a.user_id, m.title"
-    ))
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<Array<SqlUuid>, _>(&page_users)
-    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
-    .load(conn)
-    .await?;
-    // The mandatory learning paths of the page's members (none when one module is asked for).
-    let path_cells: Vec<CellRow> = guild_db::sql(
-        "SELECT ug.user_id, p.id AS module_id, p.title, \
-                max(greatest(ug.created_at, pg.assigned_at)) AS assigned_at, \
-                min(greatest(ug.created_at, pg.assigned_at) + make_interval(days => pg.deadline_days)) AS due_at, \
-                (SELECT pc.completed_at FROM path_completions pc WHERE pc.tenant_id = p.tenant_id \
-                   AND pc.user_id = ug.user_id AND pc.path_id = p.id AND pc.archived_at IS NULL) AS completed_at, \
-                cert.expires_at, cert.issued_at, (cert.issued_at IS NOT NULL) AS has_certificate, \
-                (SELECT min(mc.completed_at) FROM learning_path_modules lm JOIN module_completions mc \
-                   ON mc.tenant_id = lm.tenant_id AND mc.module_id = lm.module_id \
-                  WHERE lm.tenant_id = p.tenant_id AND lm.path_id = p.id AND mc.user_id = ug.user_id \
-                    AND mc.archived_at IS NULL) AS started_at \
-         FROM learning_path_groups pg \
-         JOIN user_groups ug ON ug.tenant_id = pg.tenant_id AND ug.group_id = pg.group_id \
-         JOIN learning_paths p ON p.tenant_id = pg.tenant_id AND p.id = pg.path_id \
-         LEFT JOIN LATERAL (SELECT c.expires_at, c.issued_at FROM path_certificates c \
-              WHERE c.tenant_id = pg.tenant_id AND c.user_id = ug.user_id AND c.path_id = pg.path_id \
-                AND c.revoked_at IS NULL ORDER BY c.issued_at DESC LIMIT 1) cert ON true \
-         WHERE pg.tenant_id = $1 AND ug.user_id = ANY($2) AND $3::uuid IS NULL \
-           AND pg.is_mandatory AND p.status = 'PUBLISHED' \
-         GROUP BY ug.user_id, p.tenant_id, p.id, p.title, cert.expires_at, cert.issued_at \
-         ORDER BY ug.user_id, p.title",
-    )
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<Array<SqlUuid>, _>(&page_users)
-    .bind::<Nullable<SqlUuid>, _>(filter.module_id)
-    .load(conn)
-    .await?;
+    let (cells, path_cells) =
+        cells_of(conn, actor.tenant_id, &page_users, filter.module_id, now).await?;
     let mut paths = BTreeMap::new();
     let mut paths_by_user: HashMap<Uuid, Vec<Cell>> = HashMap::new();
-    for row in &path_cells {
-        paths.insert(row.module_id, row.title.clone());
-        paths_by_user
-            .entry(row.user_id)
-            .or_default()
-            .push(cell(row, now));
+    for row in path_cells {
+        paths.insert(row.cell.module_id, row.title);
+        paths_by_user.entry(row.user_id).or_default().push(row.cell);
     }
     let mut modules = BTreeMap::new();
     let mut by_user: HashMap<Uuid, Vec<Cell>> = HashMap::new();
-    for row in &cells {
-        modules.insert(row.module_id, row.title.clone());
-        by_user.entry(row.user_id).or_default().push(cell(row, now));
+    for row in cells {
+        modules.insert(row.cell.module_id, row.title);
+        by_user.entry(row.user_id).or_default().push(row.cell);
     }
     let rows: Vec<MatrixRow> = members
         .into_iter()

@@ -416,16 +416,15 @@ pub async fn accept_invite(
             let tenant = tenant.ok_or(TenancyError::InvalidToken)?;
             set_password(conn, user, hash, now).await?;
             mark_verified(conn, user, now).await?;
-            let joined = diesel::update(
-                memberships::table.find((tenant.into_uuid(), user.into_uuid())),
-            )
-            .filter(memberships::status.eq("INVITED"))
-            .set((
-                memberships::status.eq("ACTIVE"),
-                memberships::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
+            let joined =
+                diesel::update(memberships::table.find((tenant.into_uuid(), user.into_uuid())))
+                    .filter(memberships::status.eq("INVITED"))
+                    .set((
+                        memberships::status.eq("ACTIVE"),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
             crate::audit::record_for_user(conn, user, "INVITE_ACCEPTED").await?;
             if joined == 1 {
                 guild_db::tx::set_tenant(conn, tenant).await?;

@@ -282,7 +282,11 @@ groups (or in an open catalog), or assigned to a group while published.",
             MODULE,
             id("completion_id", "The completion."),
             one_of(
-                field("source", Kind::Text, "How: by progress, or set by an admin."),
+                field(
+                    "source",
+                    Kind::Text,
+                    "How: by progress, or set by an admin.",
+                ),
                 &["PROGRESS", "OVERRIDE"],
             ),
             field("completed_at", Kind::Time, "When."),
@@ -369,7 +373,11 @@ groups (or in an open catalog), or assigned to a group while published.",
             MODULE,
             id("submission_id", "The submission."),
             field("score", Kind::Number, "The score, 0 to `max_score`."),
-            field("max_score", Kind::Integer, "The assignment's maximum score."),
+            field(
+                "max_score",
+                Kind::Integer,
+                "The assignment's maximum score.",
+            ),
             id("graded_by", "Who graded it."),
         ],
         "A member's submission was graded.",
@@ -406,7 +414,11 @@ groups (or in an open catalog), or assigned to a group while published.",
             EVENT,
             USER,
             one_of(
-                field("status", Kind::Text, "A seat, or a place on the waiting list."),
+                field(
+                    "status",
+                    Kind::Text,
+                    "A seat, or a place on the waiting list.",
+                ),
                 &["REGISTERED", "WAITLISTED"],
             ),
             field("position", Kind::Integer, "Their position."),
@@ -416,7 +428,11 @@ groups (or in an open catalog), or assigned to a group while published.",
     plain(
         "event.promoted",
         "live.promoted",
-        &[EVENT, USER, field("position", Kind::Integer, "Their position.")],
+        &[
+            EVENT,
+            USER,
+            field("position", Kind::Integer, "Their position."),
+        ],
         "A member on a live event's waiting list got a freed seat.",
     ),
     plain(
@@ -432,7 +448,11 @@ groups (or in an open catalog), or assigned to a group while published.",
             USER,
             field("from", Kind::Text, "The rank before."),
             field("to", Kind::Text, "The rank now."),
-            field("lifetime_xp", Kind::Integer, "The member's lifetime XP now."),
+            field(
+                "lifetime_xp",
+                Kind::Integer,
+                "The member's lifetime XP now.",
+            ),
         ],
         "A member reached a new rank.",
     ),
@@ -541,7 +561,10 @@ mod tests {
 
     #[test]
     fn the_listed_roles_and_statuses_are_the_kernels() {
-        let roles: Vec<_> = guild_kernel::TenantRole::ALL.iter().map(|r| r.as_str()).collect();
+        let roles: Vec<_> = guild_kernel::TenantRole::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
         assert_eq!(roles, ROLES);
         let statuses: Vec<_> = guild_kernel::MembershipStatus::ALL
             .iter()

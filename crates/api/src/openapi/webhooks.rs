@@ -18,7 +18,10 @@ use utoipa::openapi::{ObjectBuilder, PathsBuilder, Required, Schema, Type};
 pub(super) fn document(spec: &mut Spec) {
     let mut paths = PathsBuilder::new();
     for event_type in catalog::CATALOG {
-        paths = paths.path(event_type.name, PathItem::new(HttpMethod::Post, operation(event_type)));
+        paths = paths.path(
+            event_type.name,
+            PathItem::new(HttpMethod::Post, operation(event_type)),
+        );
     }
     spec.webhooks = Some(paths.build());
 }
@@ -34,7 +37,10 @@ fn operation(event_type: &EventType) -> OperationBuilder {
             .build()
     };
     OperationBuilder::new()
-        .operation_id(Some(format!("webhook_{}", event_type.name.replace('.', "_"))))
+        .operation_id(Some(format!(
+            "webhook_{}",
+            event_type.name.replace('.', "_")
+        )))
         .summary(Some(event_type.name))
         .description(Some(format!(
             "{} Sent to the endpoints subscribed to `{}`, signed per Standard Webhooks.",

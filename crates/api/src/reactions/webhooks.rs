@@ -61,11 +61,7 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         state,
         "webhooks_assignment_submitted",
     );
-    on::<guild_assessment::events::AssignmentGraded>(
-        registry,
-        state,
-        "webhooks_assignment_graded",
-    );
+    on::<guild_assessment::events::AssignmentGraded>(registry, state, "webhooks_assignment_graded");
     on::<guild_live::events::EventChanged>(registry, state, "webhooks_event_changed");
     on::<guild_live::events::EventCancelled>(registry, state, "webhooks_event_cancelled");
     on::<guild_live::events::EventCompleted>(registry, state, "webhooks_event_completed");

@@ -976,14 +976,19 @@ pub(crate) struct XpWeekDto {
     earned: i64,
 }
 
-/// A mandatory module's state.
+/// A mandatory module's or learning path's state, by the compliance matrix's rule.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ComplianceItemDto {
+    /// `MODULE` or `PATH`.
+    #[schema(value_type = String, example = "MODULE")]
+    kind: &'static str,
+    /// The module, or the path for a path's item.
     module_id: Uuid,
     title: String,
-    /// `COMPLETED`, `EXPIRED`, `OVERDUE` or `DUE`.
-    status: String,
+    status: guild_progress::compliance::ComplianceStatus,
     due_at: Option<DateTime<Utc>>,
+    /// The certificate's expiry, when there is one.
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// The action plan by status.
@@ -1009,7 +1014,8 @@ pub(crate) struct OverviewDto {
     quiz_averages: Vec<QuizMonthDto>,
     /// XP earned per week, the last 12 weeks (weeks without XP left out).
     xp_weeks: Vec<XpWeekDto>,
-    /// The mandatory modules of the coachee's groups.
+    /// The mandatory modules and learning paths of the coachee's groups (up to 100), as the
+    /// compliance matrix shows them.
     compliance: Vec<ComplianceItemDto>,
     action_items: PlanCountsDto,
 }
@@ -1074,10 +1080,15 @@ impl From<Overview> for OverviewDto {
                 .compliance
                 .into_iter()
                 .map(|c| ComplianceItemDto {
+                    kind: match c.kind {
+                        guild_coaching::overview::ComplianceKind::Module => "MODULE",
+                        guild_coaching::overview::ComplianceKind::Path => "PATH",
+                    },
                     module_id: c.module_id,
                     title: c.title,
                     status: c.status,
                     due_at: c.due_at,
+                    expires_at: c.expires_at,
                 })
                 .collect(),
             action_items: PlanCountsDto {
