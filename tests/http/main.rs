@@ -26,6 +26,7 @@ mod notifications;
 mod openapi;
 mod ops;
 mod paths;
+mod privacy;
 mod problems;
 mod progress;
 mod questions;

@@ -55,6 +55,7 @@ pub mod jobs;
 pub mod media;
 pub mod notifications;
 pub mod paths;
+pub mod privacy;
 pub mod questions;
 pub mod social;
 pub mod suggestions;
@@ -65,6 +66,7 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     emails::register(registry, state);
     media::register(registry, state);
     compliance::register(registry, state);
+    privacy::register(registry, state);
     gamification::register(registry, state);
     notifications::register(registry, state);
     changelog::register(registry, state);

@@ -7,6 +7,7 @@ use crate::routes::{auth, paths, progress};
 
 pub mod away;
 pub mod calendar_feed;
+pub mod data_export;
 pub mod email_preferences;
 pub mod jobs;
 pub mod leaderboard;
@@ -51,6 +52,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(calendar_feed::revoke_my_calendar_feed)
             .service(away::get_my_away)
             .service(away::set_my_away)
-            .service(away::delete_my_away),
+            .service(away::delete_my_away)
+            .service(data_export::export_my_data),
     );
 }
