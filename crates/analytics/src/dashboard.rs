@@ -230,19 +230,19 @@ pub struct ManagerDashboard {
 }
 
 #[derive(QueryableByName)]
-struct ScopedMember {
+pub(crate) struct ScopedMember {
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    pub(crate) user_id: Uuid,
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(crate) name: String,
     #[diesel(sql_type = Timestamptz)]
-    joined_at: DateTime<Utc>,
+    pub(crate) joined_at: DateTime<Utc>,
 }
 
 #[derive(QueryableByName)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 #[derive(QueryableByName)]
@@ -316,7 +316,7 @@ struct HeatmapRow {
 }
 
 /// The active members in scope (`$1` tenant, `$2`–`$4` the scope, `$5` a group or null).
-static SCOPED_MEMBERS: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static SCOPED_MEMBERS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT ms.user_id, u.name, ms.created_at AS joined_at \
          FROM memberships ms JOIN users u ON u.id = ms.user_id \
@@ -428,10 +428,18 @@ pub fn period(
     filter: &DashboardFilter,
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), AnalyticsError> {
-    let to = filter.to.unwrap_or(now);
-    let from = filter
-        .from
-        .unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS));
+    period_between(filter.from, filter.to, now)
+}
+
+/// [`period`] for any view: `to` (now by default) and `from` (30 days before `to` by default),
+/// `from` before `to` and at most 366 days apart.
+pub fn period_between(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), AnalyticsError> {
+    let to = to.unwrap_or(now);
+    let from = from.unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS));
     if from >= to {
         return Err(AnalyticsError::invalid(
             "from",
