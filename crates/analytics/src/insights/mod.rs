@@ -23,15 +23,12 @@ pub mod quiz_items;
 pub mod xp;
 
 use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
-use diesel::sql_types::{Array, Bool, Nullable, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::TryFutureExt;
-use futures_util::future::try_join;
+use diesel_async::AsyncPgConnection;
 use guild_kernel::{Actor, Permission, member_scope};
 use uuid::Uuid;
 
 use crate::AnalyticsError;
-use crate::dashboard::{Count, SCOPED_MEMBERS, ScopedMember, period_between};
+use crate::dashboard::{period_between, scoped_members};
 
 /// What an analytics view covers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,28 +111,7 @@ pub async fn cohort(
 ) -> Result<Cohort, AnalyticsError> {
     let scope = member_scope(actor, &[permission])?;
     let (from, to) = period_between(filter.from, filter.to, now)?;
-    let tenant = actor.tenant_id.into_uuid();
-    let (limited, groups, users) = scope.binds();
-    let mut c = conn;
-    let members = guild_db::sql(SCOPED_MEMBERS.as_str())
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<Bool, _>(limited)
-        .bind::<Array<SqlUuid>, _>(groups)
-        .bind::<Array<SqlUuid>, _>(users)
-        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
-        .load::<ScopedMember>(&mut c);
-    let group = guild_db::sql("SELECT count(*) AS n FROM groups WHERE tenant_id = $1 AND id = $2")
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<SqlUuid, _>(filter.group_id.unwrap_or_else(Uuid::nil))
-        .get_result::<Count>(&mut c);
-    let (members, group) = try_join(
-        members.err_into::<AnalyticsError>(),
-        group.err_into::<AnalyticsError>(),
-    )
-    .await?;
-    if filter.group_id.is_some() && group.n == 0 {
-        return Err(AnalyticsError::NotFound("group_not_found"));
-    }
+    let members = scoped_members(conn, actor, &scope, filter.group_id).await?;
     Ok(Cohort {
         ids: members.into_iter().map(|m| m.user_id).collect(),
         from,
