@@ -315,6 +315,29 @@ STATE_RULES = {
     "POST /v1/xp/adjustments": {
         "validation_failed:range",
     },
+    # Analytics' periods start before they end and span at most 366 days.
+    "GET /v1/analytics/activity": {
+        "validation_failed:range",
+    },
+    "GET /v1/analytics/completions": {
+        "validation_failed:range",
+    },
+    "GET /v1/analytics/modules/{module_id}/funnel": {
+        "validation_failed:range",
+    },
+    "GET /v1/analytics/quizzes/{quiz_id}/items": {
+        "validation_failed:range",
+    },
+    "GET /v1/analytics/events": {
+        "validation_failed:range",
+    },
+    "GET /v1/analytics/xp": {
+        "validation_failed:range",
+    },
+    # A report's period too.
+    "POST /v1/reports": {
+        "validation_failed:range",
+    },
 }
 
 

@@ -2,6 +2,7 @@
 //! dashboard, each scoped by the one member-scope mechanism (tenant-wide, groups, manager
 //! subtree), with tenant isolation and API keys.
 
+use actix_web::http::Method;
 use guild_tests::{Reply, TestApp, assert_problem};
 use serde_json::{Value, json};
 
@@ -273,4 +274,208 @@ async fn the_manager_dashboard_covers_the_callers_scope_and_keys_only_with_the_p
     assert_eq!(set.status, 200, "{}", set.text);
     let board: Value = app.get("/v1/manager-dashboard", boss).await.json;
     assert_eq!(board["settings"], strict);
+}
+
+/// Ann and dave (pete's) complete the published module "Safety" (by an override) and answer its
+/// quiz's one question: ann right (`a`), dave wrong (`b`). The boss holds VIEW_ANALYTICS over
+/// their subtree. Answers the module and the quiz.
+async fn safety(app: &TestApp, t: &Team) -> (String, String) {
+    let (module, _) = app.published_module(&t.owner, "Safety").await;
+    let (quiz, questions) = app
+        .quiz(
+            &t.owner,
+            &module,
+            json!({ "title": "Safety quiz" }),
+            &[json!({
+                "kind": "SINGLE_CHOICE", "prompt": "Which exit?", "points": 1,
+                "options": [
+                    { "id": "a", "text": "Nearest", "correct": true },
+                    { "id": "b", "text": "Main", "correct": false }
+                ]
+            })],
+        )
+        .await;
+    let question = questions[0]["id"].as_str().unwrap_or_default().to_owned();
+    for (member, choice) in [("ann", "a"), ("dave", "b")] {
+        let token = &t.tokens[member];
+        let started = app
+            .call(
+                Method::POST,
+                &format!("/v1/quizzes/{quiz}/attempts"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(started.status, 201, "{}", started.text);
+        let attempt = started.json["id"].as_str().unwrap_or_default().to_owned();
+        let submitted = app
+            .submit_attempt(
+                token,
+                &attempt,
+                &format!("{member}-1"),
+                json!([{ "question_id": question, "option_ids": [choice] }]),
+            )
+            .await;
+        assert_eq!(submitted.status, 200, "{}", submitted.text);
+        app.complete_for(&t.owner, &t.ids[member], &module).await;
+    }
+    app.grant(
+        &t.owner,
+        &t.ids["boss"],
+        json!([
+            { "permission": "VIEW_MANAGER_DASHBOARD", "scope": { "manager_subtree": true } },
+            { "permission": "VIEW_ANALYTICS", "scope": { "manager_subtree": true } }
+        ]),
+    )
+    .await;
+    (module, quiz)
+}
+
+#[actix_web::test]
+async fn analytics_count_only_the_callers_scope_and_hide_other_tenants_modules_and_quizzes() {
+    let app = TestApp::new().await;
+    let t = Team::new(&app, "acme").await;
+    let (module, quiz) = safety(&app, &t).await;
+    let boss = &t.tokens["boss"];
+
+    // The boss's subtree (ann, bob, carl): ann's completion and answer only.
+    let done = app.get("/v1/analytics/completions", boss).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(
+        (&done.json["member_count"], &done.json["completions"]),
+        (&json!(3), &json!(1))
+    );
+    assert_eq!(done.json["granularity"], "WEEK");
+    let funnel = app
+        .get(&format!("/v1/analytics/modules/{module}/funnel"), boss)
+        .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.text);
+    assert_eq!(
+        (&funnel.json["started"], &funnel.json["completed"]),
+        (&json!(1), &json!(1)),
+        "ann's attempt and completion"
+    );
+    let items = app
+        .get(&format!("/v1/analytics/quizzes/{quiz}/items"), boss)
+        .await;
+    assert_eq!(items.status, 200, "{}", items.text);
+    assert_eq!(items.json["attempts"], 1);
+    assert_eq!(items.json["items"][0]["share_correct"], 1.0);
+    assert_eq!(items.json["items"][0]["options"][1]["chosen"], 0);
+
+    // The owner: everyone, dave's wrong answer too.
+    let items = app
+        .get(&format!("/v1/analytics/quizzes/{quiz}/items"), &t.owner)
+        .await;
+    assert_eq!(items.json["attempts"], 2);
+    assert_eq!(items.json["items"][0]["share_correct"], 0.5);
+    let options: Vec<(&str, i64)> = items.json["items"][0]["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["option_id"].as_str().unwrap_or_default(),
+                o["chosen"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(options, [("a", 1), ("b", 1)]);
+    let funnel = app
+        .get(&format!("/v1/analytics/modules/{module}/funnel"), &t.owner)
+        .await;
+    assert_eq!(funnel.json["completed"], 2);
+
+    for uri in [
+        "/v1/analytics/activity?granularity=MONTH",
+        "/v1/analytics/xp",
+    ] {
+        let mine = app.get(uri, boss).await;
+        assert_eq!(mine.status, 200, "{uri}: {}", mine.text);
+        assert_eq!(mine.json["member_count"], 3, "{uri}");
+    }
+    let events = app.get("/v1/analytics/events", boss).await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    assert_eq!(events.json["event_count"], 0);
+    let narrowed = app
+        .get(&format!("/v1/analytics/xp?group_id={}", t.support), boss)
+        .await;
+    assert_eq!(narrowed.json["member_count"], 1, "carl");
+
+    // Another tenant's module, quiz and group are not found.
+    let other = Team::new(&app, "globex").await;
+    let (their_module, their_quiz) = safety(&app, &other).await;
+    assert_problem(
+        &app.get(
+            &format!("/v1/analytics/modules/{their_module}/funnel"),
+            &t.owner,
+        )
+        .await,
+        404,
+        "module_not_found",
+    );
+    assert_problem(
+        &app.get(
+            &format!("/v1/analytics/quizzes/{their_quiz}/items"),
+            &t.owner,
+        )
+        .await,
+        404,
+        "quiz_not_found",
+    );
+    assert_problem(
+        &app.get(
+            &format!("/v1/analytics/events?group_id={}", other.support),
+            &t.owner,
+        )
+        .await,
+        404,
+        "group_not_found",
+    );
+    assert_problem(
+        &app.get(
+            "/v1/analytics/activity?from=2025-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+            &t.owner,
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+#[actix_web::test]
+async fn analytics_need_view_analytics_and_an_api_key_only_with_it() {
+    let app = TestApp::new().await;
+    let t = Team::new(&app, "acme").await;
+    let (module, quiz) = safety(&app, &t).await;
+    let uris = [
+        "/v1/analytics/activity".to_owned(),
+        "/v1/analytics/completions".to_owned(),
+        format!("/v1/analytics/modules/{module}/funnel"),
+        format!("/v1/analytics/quizzes/{quiz}/items"),
+        "/v1/analytics/events".to_owned(),
+        "/v1/analytics/xp".to_owned(),
+    ];
+    let (_, with) = app
+        .api_key(
+            &t.owner,
+            json!({ "name": "BI", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    let (_, without) = app
+        .api_key(
+            &t.owner,
+            json!({ "name": "Board", "permissions": ["VIEW_MANAGER_DASHBOARD"] }),
+        )
+        .await;
+    for uri in &uris {
+        // Bob holds nothing; pete's dashboard grant is not an analytics grant.
+        assert_problem(&app.get(uri, &t.tokens["bob"]).await, 403, "forbidden");
+        assert_problem(&app.get(uri, &t.tokens["pete"]).await, 403, "forbidden");
+        assert_problem(&app.get(uri, &without).await, 403, "forbidden");
+        let by_key = app.get(uri, &with).await;
+        assert_eq!(by_key.status, 200, "{uri}: {}", by_key.text);
+        let boss = app.get(uri, &t.tokens["boss"]).await;
+        assert_eq!(boss.status, 200, "{uri}: {}", boss.text);
+    }
 }

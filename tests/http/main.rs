@@ -32,6 +32,7 @@ mod progress;
 mod questions;
 mod quizzes;
 mod realtime;
+mod reports;
 mod resilience;
 mod security;
 mod shutdown;

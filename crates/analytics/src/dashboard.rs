@@ -36,7 +36,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join, try_join3, try_join4};
+use futures_util::future::{try_join, try_join4};
 use guild_kernel::{Actor, MemberScope, Permission, member_scope};
 use serde::Serialize;
 use uuid::Uuid;
@@ -230,19 +230,19 @@ pub struct ManagerDashboard {
 }
 
 #[derive(QueryableByName)]
-struct ScopedMember {
+pub(crate) struct ScopedMember {
     #[diesel(sql_type = SqlUuid)]
-    user_id: Uuid,
+    pub(crate) user_id: Uuid,
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(crate) name: String,
     #[diesel(sql_type = Timestamptz)]
-    joined_at: DateTime<Utc>,
+    pub(crate) joined_at: DateTime<Utc>,
 }
 
 #[derive(QueryableByName)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 #[derive(QueryableByName)]
@@ -428,10 +428,18 @@ pub fn period(
     filter: &DashboardFilter,
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), AnalyticsError> {
-    let to = filter.to.unwrap_or(now);
-    let from = filter
-        .from
-        .unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS));
+    period_between(filter.from, filter.to, now)
+}
+
+/// [`period`] for any view: `to` (now by default) and `from` (30 days before `to` by default),
+/// `from` before `to` and at most 366 days apart.
+pub fn period_between(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), AnalyticsError> {
+    let to = to.unwrap_or(now);
+    let from = from.unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS));
     if from >= to {
         return Err(AnalyticsError::invalid(
             "from",
@@ -447,6 +455,39 @@ pub fn period(
         ));
     }
     Ok((from, to))
+}
+
+/// The active members in `scope` (of `group`, when given; 404 `group_not_found` for a group not
+/// in the tenant), by id: two statements sent together, for the caller's first round trip.
+pub(crate) async fn scoped_members(
+    conn: &AsyncPgConnection,
+    actor: &Actor,
+    scope: &MemberScope,
+    group: Option<Uuid>,
+) -> Result<Vec<ScopedMember>, AnalyticsError> {
+    let tenant = actor.tenant_id.into_uuid();
+    let (limited, groups, users) = scope.binds();
+    let mut c = conn;
+    let members = guild_db::sql(SCOPED_MEMBERS.as_str())
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<Bool, _>(limited)
+        .bind::<Array<SqlUuid>, _>(groups)
+        .bind::<Array<SqlUuid>, _>(users)
+        .bind::<Nullable<SqlUuid>, _>(group)
+        .load::<ScopedMember>(&mut c);
+    let found = guild_db::sql("SELECT count(*) AS n FROM groups WHERE tenant_id = $1 AND id = $2")
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<SqlUuid, _>(group.unwrap_or_else(Uuid::nil))
+        .get_result::<Count>(&mut c);
+    let (members, found) = try_join(
+        members.err_into::<AnalyticsError>(),
+        found.err_into::<AnalyticsError>(),
+    )
+    .await?;
+    if group.is_some() && found.n == 0 {
+        return Err(AnalyticsError::NotFound("group_not_found"));
+    }
+    Ok(members)
 }
 
 /// Monday 00:00 UTC of the week holding `at`.
@@ -476,31 +517,14 @@ pub async fn manager_dashboard(
         }
     };
     let tenant = actor.tenant_id.into_uuid();
-    let (limited, groups, users) = scope.binds();
     let shared: &AsyncPgConnection = conn;
 
     // First round trip: who is in scope, the thresholds, and whether the group exists.
-    let mut c = shared;
-    let members = guild_db::sql(SCOPED_MEMBERS.as_str())
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<Bool, _>(limited)
-        .bind::<Array<SqlUuid>, _>(groups)
-        .bind::<Array<SqlUuid>, _>(users)
-        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
-        .load::<ScopedMember>(&mut c);
-    let group = guild_db::sql("SELECT count(*) AS n FROM groups WHERE tenant_id = $1 AND id = $2")
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<SqlUuid, _>(filter.group_id.unwrap_or_else(Uuid::nil))
-        .get_result::<Count>(&mut c);
-    let (members, group, settings) = try_join3(
-        members.err_into::<AnalyticsError>(),
-        group.err_into(),
+    let (members, settings) = try_join(
+        scoped_members(shared, actor, &scope, filter.group_id),
         settings::of_tenant(shared, actor.tenant_id),
     )
     .await?;
-    if filter.group_id.is_some() && group.n == 0 {
-        return Err(AnalyticsError::NotFound("group_not_found"));
-    }
     let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
 
     // Second round trip: every figure for those members, pipelined.

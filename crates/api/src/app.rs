@@ -23,11 +23,11 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, ai, announcements, api_keys, assignments, audit, auth, calendar_feeds, changelog, chat,
-    coaching, compliance, discussions, email, events, feed, gamification, groups, jobs,
-    leaderboard, manager_dashboard, me, media, members, module_categories, modules,
+    V1, ai, analytics, announcements, api_keys, assignments, audit, auth, calendar_feeds,
+    changelog, chat, coaching, compliance, discussions, email, events, feed, gamification, groups,
+    jobs, leaderboard, manager_dashboard, me, media, members, module_categories, modules,
     notification_templates, ops, paths, presence, progress, questions, quizzes, redemptions,
-    rewards, stream, suggestions, tenants, webhooks, xp,
+    reports, rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -69,6 +69,8 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(modules::configure)
         .configure(compliance::configure)
         .configure(manager_dashboard::configure)
+        .configure(analytics::configure)
+        .configure(reports::configure)
         .configure(paths::configure)
         .configure(progress::configure)
         .configure(media::configure)

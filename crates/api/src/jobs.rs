@@ -56,6 +56,9 @@ pub trait TrackedJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Runs tried while it fails on something that may pass (the database or the storage being
     /// down); a refusal (4xx) fails it at once.
     const MAX_ATTEMPTS: i32 = 3;
+    /// When set, its owner gets this in-app notification (`REPORT_READY`, linking to the job)
+    /// once the job SUCCEEDED: a title for the inbox.
+    const READY_NOTICE: Option<&'static str> = None;
 
     /// Does the work as [`Run::actor`], reporting between steps with [`Run::progress`] (and
     /// returning its [`Stop::Cancelled`] with `?`); answers what it produced.
@@ -390,7 +393,13 @@ async fn execute<J: TrackedJob>(
         .unwrap_or_else(|_| Err(Stop::Failed(ApiError::internal("the job panicked"))));
     match outcome {
         Ok(output) => match finish(&state, tenant, id, output).await {
-            Ok(()) => Ok(None),
+            Ok(Some(job)) => {
+                if let Some(title) = J::READY_NOTICE {
+                    notify_ready(&state, &job, title).await;
+                }
+                Ok(None)
+            }
+            Ok(None) => Ok(None),
             Err(err) => settle_failure(&state, tenant, id, err, last_attempt).await,
         },
         Err(Stop::Cancelled) => Ok(None),
@@ -442,14 +451,58 @@ async fn settle_failure(
     Ok(None)
 }
 
+/// Tells the owner of a job that SUCCEEDED that it is ready (`REPORT_READY`), once per job. A
+/// failure to tell is logged: the job stays done and its file downloadable.
+async fn notify_ready(state: &AppState, job: &MemberJob, title: &str) {
+    use guild_notifications::inbox::Broadcast;
+    use guild_notifications::{EntityKind, NotificationType};
+
+    let (tenant, user, now) = (
+        TenantId(job.tenant_id),
+        UserId(job.user_id),
+        state.clock.now(),
+    );
+    let note = Broadcast {
+        kind: NotificationType::ReportReady,
+        title: title.to_owned(),
+        body: "Download it from the job before it is removed, seven days after it ended."
+            .to_owned(),
+        entity: Some((EntityKind::Job, job.id)),
+        dedup_key: format!("report_ready:{}", job.id),
+        data: serde_json::Value::Null,
+    };
+    let written = async {
+        let mut conn = guild_db::connect(&state.db)
+            .await
+            .map_err(|e| e.to_string())?;
+        guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+            crate::reactions::notifications::write_many(conn, tenant, &[user], &note, now).await
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+    .await;
+    match written {
+        Ok(events) => {
+            for (user, event) in &events {
+                crate::routes::stream::publish(state, tenant, *user, event).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %e, "could not tell that a report is ready")
+        }
+    }
+}
+
 /// Records what the job produced: its file stored first, then SUCCEEDED (a file of a job
-/// cancelled meanwhile is deleted again).
+/// cancelled meanwhile is deleted again). Answers the job, SUCCEEDED, or `None` when it was
+/// cancelled meanwhile.
 async fn finish(
     state: &AppState,
     tenant: TenantId,
     id: JobId,
     output: Output,
-) -> Result<(), ApiError> {
+) -> Result<Option<MemberJob>, ApiError> {
     let (result, blob) = match output {
         Output::Json(value) => (value, None),
         Output::File {
@@ -500,7 +553,7 @@ async fn finish(
     {
         tracing::warn!(job = %id, error = %e, "could not delete a cancelled job's file");
     }
-    Ok(())
+    Ok(done)
 }
 
 fn boxed(err: impl std::fmt::Display) -> HandlerError {

@@ -2,6 +2,7 @@
 //! are worked out by hand (see [`World`]).
 
 mod dashboard;
+mod insights;
 mod members;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -34,9 +35,10 @@ pub(crate) async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
 
 /// One tenant:
 ///
-/// - `boss` (EMPLOYEE, VIEW_MANAGER_DASHBOARD and VIEW_GROUP_PROGRESS over the manager subtree)
+/// - `boss` (EMPLOYEE, VIEW_MANAGER_DASHBOARD, VIEW_GROUP_PROGRESS and VIEW_ANALYTICS over the
+///   manager subtree)
 ///   manages `ann` and `bob`; `ann` manages `carl`. `pete` (same grants) manages `dave`.
-///   `lead` holds VIEW_GROUP_PROGRESS and VIEW_MANAGER_DASHBOARD scoped to the group Support.
+///   `lead` holds the same three scoped to the group Support.
 /// - Groups: Sales (`ann`, `bob`, `dave`, joined 1 Nov), Support (`carl`, joined 1 Nov).
 /// - Modules (published unless said): Safety (quiz "Safety quiz"), assigned to Sales as
 ///   mandatory with a 10-day deadline on 1 Nov (due 11 Nov); Privacy, assigned to Sales
@@ -155,7 +157,8 @@ impl World {
             sql.push(format!(
                 "INSERT INTO user_permissions (tenant_id, user_id, permission, scope) VALUES \
                  ('{t}', '{user}', 'VIEW_MANAGER_DASHBOARD', '{scope}'), \
-                 ('{t}', '{user}', 'VIEW_GROUP_PROGRESS', '{scope}')"
+                 ('{t}', '{user}', 'VIEW_GROUP_PROGRESS', '{scope}'), \
+                 ('{t}', '{user}', 'VIEW_ANALYTICS', '{scope}')"
             ));
         }
         // Ann.

@@ -6,6 +6,7 @@
 //!   daily prune of the development mailbox.
 //! - [`media`]: removing deleted assets' blobs, and the hourly upload sweep.
 //! - [`compliance`]: the hourly deadline-reminder scan and the daily expiry scan.
+//! - [`reports`]: report exports (`POST /v1/reports`) as background jobs.
 //! - [`gamification`]: XP awards from completions, quiz high scores and compliance renewals.
 //! - [`notifications`]: in-app notifications (and their stream events) from the events a member
 //!   should hear about.
@@ -57,6 +58,7 @@ pub mod notifications;
 pub mod paths;
 pub mod privacy;
 pub mod questions;
+pub mod reports;
 pub mod social;
 pub mod suggestions;
 pub mod webhooks;
@@ -79,4 +81,5 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     questions::register(registry, state);
     coaching::register(registry, state);
     jobs::register(registry, state);
+    reports::register(registry, state);
 }

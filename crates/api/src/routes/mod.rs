@@ -9,6 +9,7 @@ use actix_web::guard::{Guard, GuardContext};
 use utoipa_actix_web::scope::{Scope, scope};
 
 pub mod ai;
+pub mod analytics;
 pub mod announcements;
 pub mod api_keys;
 pub mod assignments;
@@ -43,6 +44,7 @@ pub mod progress;
 pub mod questions;
 pub mod quizzes;
 pub mod redemptions;
+pub mod reports;
 pub mod rewards;
 pub mod stream;
 pub mod suggestions;
