@@ -34,5 +34,6 @@ mod realtime;
 mod resilience;
 mod security;
 mod shutdown;
+mod sso;
 mod suggestions;
 mod webhooks;
