@@ -33,7 +33,13 @@ fn token(kid: &str, alg: jsonwebtoken::Algorithm, claims: &Value) -> String {
     header.kid = Some(kid.to_owned());
     let key = match alg {
         jsonwebtoken::Algorithm::HS256 => EncodingKey::from_secret(b"a shared secret"),
-        _ => EncodingKey::from_rsa_pem(TEST_KEY_PEM.as_bytes()).expect("the test key"),
+        _ => {
+            let body: String = TEST_KEY_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .expect("the test key's DER");
+            EncodingKey::from_rsa_der(&der)
+        }
     };
     jsonwebtoken::encode(&header, claims, &key).expect("a signed token")
 }
@@ -163,27 +169,22 @@ async fn a_started_sign_in_is_taken_once_within_ten_minutes_and_its_secrets_are_
     let mut conn = db.conn().await;
     let provider = provider_for_slug(&mut conn, "acme").await.expect("enabled");
     assert_eq!(provider.tenant_id, t.id);
+    let (db, tid, keyring) = (&db, t.id, &keyring);
 
-    let begin_at = |at: DateTime<Utc>| {
-        let keyring = keyring.clone();
-        async move {
-            let mut conn = db.conn().await;
-            guild_db::tenant_transaction(&mut conn, t.id, async |conn| {
-                begin(conn, t.id, &keyring, "https://api.example.com/v1/auth/sso/callback", at).await
-            })
-            .await
-            .expect("begun")
-        }
+    let begin_at = |at: DateTime<Utc>| async move {
+        let mut conn = db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tid, async |conn| {
+            begin(conn, tid, keyring, "https://api.example.com/v1/auth/sso/callback", at).await
+        })
+        .await
+        .expect("begun")
     };
-    let take_at = |state: String, at: DateTime<Utc>| {
-        let keyring = keyring.clone();
-        async move {
-            let mut conn = db.conn().await;
-            guild_db::tenant_transaction(&mut conn, t.id, async |conn| {
-                take(conn, t.id, &state, &keyring, at).await
-            })
-            .await
-        }
+    let take_at = |state: String, at: DateTime<Utc>| async move {
+        let mut conn = db.conn().await;
+        guild_db::tenant_transaction(&mut conn, tid, async |conn| {
+            take(conn, tid, &state, keyring, at).await
+        })
+        .await
     };
 
     let begun = begin_at(now()).await;
@@ -228,9 +229,11 @@ async fn a_verified_email_links_or_joins_just_in_time_and_a_removed_member_stays
         .execute(&mut conn)
         .await
         .expect("a group");
+    let (db, tid) = (&db, t.id);
     let sign = |c: Value| async move {
         let mut conn = db.conn().await;
-        guild_db::tenant_transaction(&mut conn, t.id, async |conn| sign_in(conn, t.id, &c, now()).await).await
+        guild_db::tenant_transaction(&mut conn, tid, async |conn| sign_in(conn, tid, &c, now()).await)
+            .await
     };
 
     let first = sign(claims(json!({ "roles": "Sales" }))).await.expect("joined");
@@ -292,12 +295,13 @@ async fn password_sign_in_to_an_sso_only_tenant_is_refused_except_to_its_owners(
     let db = TestDb::new().await;
     let acme = tenant(&db, "acme").await;
     let mut conn = db.conn().await;
+    let db = &db;
     let login = |email: &'static str, tenant: Option<TenantId>| async move {
         let mut conn = db.conn().await;
         sessions::login(&mut conn, email, "correct horse battery", tenant, now()).await
     };
     // A second tenant's owner who is also an EMPLOYEE of acme.
-    let beta = tenant(&db, "beta").await;
+    let beta = tenant(db, "beta").await;
     let beta_owner: UserId = beta.owner.user_id;
     diesel::insert_into(memberships::table)
         .values((
@@ -310,7 +314,7 @@ async fn password_sign_in_to_an_sso_only_tenant_is_refused_except_to_its_owners(
         .await
         .expect("a membership");
 
-    configure(&db, &acme, true).await;
+    configure(db, &acme, true).await;
     let refused = login("owner@beta.example.com", Some(acme.id)).await;
     assert!(matches!(refused, Err(TenancyError::SsoRequired)), "{refused:?}");
     // Without a tenant, a password lands where it is allowed.
