@@ -86,6 +86,12 @@ impl From<guild_db::DbError> for SsoError {
     }
 }
 
+impl From<guild_kernel::sealed::SealError> for SsoError {
+    fn from(e: guild_kernel::sealed::SealError) -> Self {
+        Self::Sealed(e.to_string())
+    }
+}
+
 impl From<diesel::result::Error> for SsoError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Tenancy(TenancyError::from(e))
@@ -351,8 +357,7 @@ pub async fn put(
     let (sealed, key_id) = match (&input.client_secret, &existing) {
         (Some(secret), _) => (
             keyring
-                .seal(&secret_context(tenant), secret.as_bytes())
-                .map_err(|e| SsoError::Sealed(e.to_string()))?,
+                .seal(&secret_context(tenant), secret.as_bytes())?,
             keyring.sealing_key_id().to_owned(),
         ),
         (None, Some(sealed)) => {
@@ -534,8 +539,7 @@ pub async fn begin(
     let verifier = random_b64(32)?;
     let code_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let sealed = keyring
-        .seal(&login_context(tenant, id), verifier.as_bytes())
-        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+        .seal(&login_context(tenant, id), verifier.as_bytes())?;
     diesel::insert_into(sso_logins::table)
         .values((
             sso_logins::tenant_id.eq(tenant.into_uuid()),
@@ -644,8 +648,7 @@ pub async fn take(
         return Err(SsoError::StateInvalid);
     }
     let verifier = keyring
-        .open(&login_context(tenant, id), &sealed_verifier)
-        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+        .open(&login_context(tenant, id), &sealed_verifier)?;
     let settings: Option<(String, String, String)> = sso_settings::table
         .find(tenant.into_uuid())
         .filter(sso_settings::enabled)
@@ -659,8 +662,7 @@ pub async fn take(
         .optional()?;
     let (issuer, client_id, sealed_secret) = settings.ok_or(SsoError::NotConfigured)?;
     let secret = keyring
-        .open(&secret_context(tenant), &sealed_secret)
-        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+        .open(&secret_context(tenant), &sealed_secret)?;
     Ok(Pending {
         tenant_id: tenant,
         nonce,
@@ -956,11 +958,9 @@ pub async fn rekey(conn: &mut AsyncPgConnection, keys: &Keyring) -> Result<u64, 
                 for (tenant, sealed) in &rows {
                     let context = secret_context(TenantId(*tenant));
                     let plain = keys
-                        .open(&context, sealed)
-                        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+                        .open(&context, sealed)?;
                     let again = keys
-                        .seal(&context, &plain)
-                        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+                        .seal(&context, &plain)?;
                     diesel::update(sso_settings::table.find(*tenant))
                         .set((
                             sso_settings::client_secret_sealed.eq(again),
@@ -996,8 +996,7 @@ pub async fn seed_demo(
         return Ok(());
     };
     let sealed = keyring
-        .seal(&secret_context(tenant), b"replace with the provider's client secret")
-        .map_err(|e| SsoError::Sealed(e.to_string()))?;
+        .seal(&secret_context(tenant), b"replace with the provider's client secret")?;
     guild_db::tenant_transaction(conn, tenant, async |conn| {
         diesel::insert_into(sso_settings::table)
             .values((

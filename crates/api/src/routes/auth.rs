@@ -36,7 +36,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(confirm_password_reset)
             // Single sign-on lives in its own file, under this segment.
             .service(crate::routes::sso::start_sso)
-            .service(crate::routes::sso::finish_sso),
+            .service(crate::routes::sso::complete_sso),
     );
 }
 

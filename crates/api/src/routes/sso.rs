@@ -173,7 +173,7 @@ impl std::fmt::Debug for PutSsoSettings {
     responses((status = 200, body = SsoSettingsDto, description = "The settings"), AuthErrors, InputErrors)
 )]
 #[put("/tenant/sso")]
-pub(crate) async fn put_tenant_sso(
+pub(crate) async fn set_tenant_sso(
     ctx: Ctx<Permitted>,
     body: ValidJson<PutSsoSettings>,
 ) -> Result<Tagged<SsoSettingsDto>, ApiError> {
@@ -310,7 +310,7 @@ pub(crate) struct CallbackQuery {
     )
 )]
 #[get("/auth/sso/callback")]
-pub(crate) async fn finish_sso(
+pub(crate) async fn complete_sso(
     cx: Public,
     query: web::Query<CallbackQuery>,
 ) -> Result<web::Json<TokenPair>, ApiError> {

@@ -26,7 +26,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(archive_tenant)
             // Single sign-on settings live in their own file, under this segment.
             .service(crate::routes::sso::get_tenant_sso)
-            .service(crate::routes::sso::put_tenant_sso),
+            .service(crate::routes::sso::set_tenant_sso),
     );
     cfg.service(segment("/tenants").service(create_tenant));
 }
