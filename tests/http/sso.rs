@@ -6,6 +6,7 @@
 //! nonce, signed by an unknown key, or a state used twice are refused; the settings are an
 //! admin's, their secret write-only and sealed.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use diesel::prelude::*;
@@ -273,8 +274,8 @@ async fn tokens_for_another_audience_or_nonce_unknown_keys_and_replayed_states_a
     let rotated = sso_sign_in(&app, &provider, "acme", &ann).await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
 
-    // Signed by a key the provider never published: refused (the keys just fetched lack it, and
-    // are not fetched again within seconds).
+    // Signed by a key the provider never published: refused (the keys fetched again just now lack
+    // it too, and are not fetched again within seconds).
     provider.tamper_next_token("kid=unknown").await;
     let unknown_key = sso_sign_in(&app, &provider, "acme", &ann).await;
     assert_problem(&unknown_key, 401, "sso_token_invalid");
@@ -428,4 +429,32 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
         .await;
     assert_problem(&refused_start, 404, "sso_not_configured");
     let _ = id;
+}
+
+#[actix_web::test]
+async fn a_provider_whose_name_resolves_to_a_private_address_is_never_fetched() {
+    let app = TestApp::with(|state| {
+        state.oidc = Arc::new(guild_api::state::oidc_client(
+            FetchPolicy::default().with_host("idp.acme.example.com", vec![IpAddr::from([10, 0, 0, 5])]),
+        ));
+    })
+    .await;
+    let owner = app.owner("acme").await;
+    // The name is checked when it resolves, on the address connected to: the settings are taken…
+    let body = json!({
+        "issuer": "https://idp.acme.example.com",
+        "client_id": "guild",
+        "client_secret": "guild client secret",
+        "allowed_domains": ["acme.example.com"],
+        "default_role": "EMPLOYEE",
+        "sso_only": false,
+        "enabled": true
+    });
+    let put = app.put("/v1/tenant/sso", &owner, body).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    // …but no sign-in ever reaches the private address.
+    let started = app
+        .request(actix_web::http::Method::GET, "/v1/auth/sso/acme/start")
+        .await;
+    assert_problem(&started, 503, "sso_provider_unavailable");
 }

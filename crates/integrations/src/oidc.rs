@@ -31,6 +31,8 @@ pub const MAX_BYTES: usize = 256 * 1024;
 pub struct OidcHttp {
     fetcher: SafeFetcher,
     cache: Mutex<HashMap<String, (Instant, Value)>>,
+    /// When each key set was last fetched on request (a token named an unknown key).
+    forced: Mutex<HashMap<String, Instant>>,
 }
 
 impl OidcHttp {
@@ -39,6 +41,7 @@ impl OidcHttp {
         Self {
             fetcher,
             cache: Mutex::new(HashMap::new()),
+            forced: Mutex::new(HashMap::new()),
         }
     }
 
@@ -123,9 +126,22 @@ impl OidcHttp {
         self.fetcher.check(&parsed).map(|_| ())
     }
 
+    /// Whether a fetch on request may go out now (none in the last [`MIN_REFRESH`]); notes it.
+    fn may_force(&self, url: &str) -> bool {
+        let mut forced = self.forced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if forced.get(url).is_some_and(|at| at.elapsed() < MIN_REFRESH) {
+            return false;
+        }
+        if forced.len() >= 1000 {
+            forced.retain(|_, at| at.elapsed() < MIN_REFRESH);
+        }
+        forced.insert(url.to_owned(), Instant::now());
+        true
+    }
+
     async fn fetch_keys(&self, jwks_uri: &str, refresh: bool) -> Result<Value, FetchError> {
-        let max_age = if refresh { MIN_REFRESH } else { CACHE_TTL };
-        if let Some(keys) = self.cached(jwks_uri, max_age) {
+        let fetch_now = refresh && self.may_force(jwks_uri);
+        if !fetch_now && let Some(keys) = self.cached(jwks_uri, CACHE_TTL) {
             return Ok(keys);
         }
         let keys = self.get_json(jwks_uri).await?;
