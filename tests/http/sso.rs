@@ -68,7 +68,10 @@ async fn sso_sign_in(
     claims: &Value,
 ) -> guild_tests::Reply {
     let started = app
-        .request(actix_web::http::Method::GET, &format!("/v1/auth/sso/{slug}/start"))
+        .request(
+            actix_web::http::Method::GET,
+            &format!("/v1/auth/sso/{slug}/start"),
+        )
         .await;
     assert_eq!(started.status, 302, "{}", started.text);
     let location = started.header("location").unwrap_or_default().to_owned();
@@ -84,7 +87,9 @@ async fn members_sign_in_through_the_provider_join_just_in_time_and_land_in_thei
     let (app, provider) = app_and_provider().await;
     let owner = app.owner("acme").await;
     let sales = app.group(&owner, "Sales", &[]).await;
-    let put = app.put("/v1/tenant/sso", &owner, settings(&provider, json!({}))).await;
+    let put = app
+        .put("/v1/tenant/sso", &owner, settings(&provider, json!({})))
+        .await;
     assert_eq!(put.status, 200, "{}", put.text);
 
     // A first sign-in: a new account and an ACTIVE EMPLOYEE membership, in the group named.
@@ -92,13 +97,24 @@ async fn members_sign_in_through_the_provider_join_just_in_time_and_land_in_thei
         &app,
         &provider,
         "acme",
-        &account("idp-ann", "Ann@acme.example.com", &["Sales", "No such group"]),
+        &account(
+            "idp-ann",
+            "Ann@acme.example.com",
+            &["Sales", "No such group"],
+        ),
     )
     .await;
     assert_eq!(signed.status, 200, "{}", signed.text);
     assert_eq!(signed.json["token_type"], "Bearer");
-    assert!(signed.json["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
-    let ann = signed.json["access_token"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        signed.json["refresh_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let ann = signed.json["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let me = app.get("/v1/me", &ann).await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["user"]["email"], "Ann@acme.example.com");
@@ -165,8 +181,16 @@ async fn members_sign_in_through_the_provider_join_just_in_time_and_land_in_thei
 
     // The audit log tells who joined through the provider.
     let audit = app.get("/v1/audit-log?limit=200", &owner).await;
-    assert!(audit.text.contains("MEMBER_JOINED_BY_SSO"), "{}", audit.text);
-    assert!(audit.text.contains("SSO_SETTINGS_UPDATED"), "{}", audit.text);
+    assert!(
+        audit.text.contains("MEMBER_JOINED_BY_SSO"),
+        "{}",
+        audit.text
+    );
+    assert!(
+        audit.text.contains("SSO_SETTINGS_UPDATED"),
+        "{}",
+        audit.text
+    );
 }
 
 #[actix_web::test]
@@ -177,7 +201,10 @@ async fn an_sso_only_tenant_refuses_its_members_passwords_but_not_its_owners() {
     let password = |email: &str, pw: &str| json!({ "email": email, "password": pw });
 
     let before = app
-        .post_anonymous("/v1/auth/login", password("dan@acme.example.com", "member password 1"))
+        .post_anonymous(
+            "/v1/auth/login",
+            password("dan@acme.example.com", "member password 1"),
+        )
         .await;
     assert_eq!(before.status, 200, "{}", before.text);
 
@@ -192,17 +219,26 @@ async fn an_sso_only_tenant_refuses_its_members_passwords_but_not_its_owners() {
     assert_eq!(put.json["sso_only"], true);
 
     let refused = app
-        .post_anonymous("/v1/auth/login", password("dan@acme.example.com", "member password 1"))
+        .post_anonymous(
+            "/v1/auth/login",
+            password("dan@acme.example.com", "member password 1"),
+        )
         .await;
     assert_problem(&refused, 403, "sso_required");
     // A wrong password is still only a wrong password: nothing is told before it matches.
     let wrong = app
-        .post_anonymous("/v1/auth/login", password("dan@acme.example.com", "not the password"))
+        .post_anonymous(
+            "/v1/auth/login",
+            password("dan@acme.example.com", "not the password"),
+        )
         .await;
     assert_problem(&wrong, 401, "invalid_credentials");
     // The owner's break-glass password still works.
     let owner_login = app
-        .post_anonymous("/v1/auth/login", password("owner@acme.example.com", "correct horse battery"))
+        .post_anonymous(
+            "/v1/auth/login",
+            password("owner@acme.example.com", "correct horse battery"),
+        )
         .await;
     assert_eq!(owner_login.status, 200, "{}", owner_login.text);
 
@@ -213,7 +249,11 @@ async fn an_sso_only_tenant_refuses_its_members_passwords_but_not_its_owners() {
             json!({ "refresh_token": before.json["refresh_token"], "tenant_id": before.json["tenant_id"] }),
         )
         .await;
-    assert_eq!(switched.status, 200, "staying in the session's tenant is no switch: {}", switched.text);
+    assert_eq!(
+        switched.status, 200,
+        "staying in the session's tenant is no switch: {}",
+        switched.text
+    );
 
     // Through the provider the member signs in.
     let signed = sso_sign_in(
@@ -235,7 +275,10 @@ async fn an_sso_only_tenant_refuses_its_members_passwords_but_not_its_owners() {
         .await;
     assert_eq!(off.status, 200, "{}", off.text);
     let after = app
-        .post_anonymous("/v1/auth/login", password("dan@acme.example.com", "member password 1"))
+        .post_anonymous(
+            "/v1/auth/login",
+            password("dan@acme.example.com", "member password 1"),
+        )
         .await;
     assert_eq!(after.status, 200, "{}", after.text);
 }
@@ -244,21 +287,29 @@ async fn an_sso_only_tenant_refuses_its_members_passwords_but_not_its_owners() {
 async fn tokens_for_another_audience_or_nonce_unknown_keys_and_replayed_states_are_refused() {
     let (app, provider) = app_and_provider().await;
     let owner = app.owner("acme").await;
-    let put = app.put("/v1/tenant/sso", &owner, settings(&provider, json!({}))).await;
+    let put = app
+        .put("/v1/tenant/sso", &owner, settings(&provider, json!({})))
+        .await;
     assert_eq!(put.status, 200, "{}", put.text);
     let ann = account("idp-ann", "ann@acme.example.com", &[]);
 
     provider.tamper_next_token("aud=another-client").await;
     let wrong_audience = sso_sign_in(&app, &provider, "acme", &ann).await;
     assert_problem(&wrong_audience, 401, "sso_token_invalid");
-    assert!(wrong_audience.text.contains("audience"), "{}", wrong_audience.text);
+    assert!(
+        wrong_audience.text.contains("audience"),
+        "{}",
+        wrong_audience.text
+    );
 
     provider.tamper_next_token("nonce=replayed-nonce").await;
     let wrong_nonce = sso_sign_in(&app, &provider, "acme", &ann).await;
     assert_problem(&wrong_nonce, 401, "sso_token_invalid");
     assert!(wrong_nonce.text.contains("nonce"), "{}", wrong_nonce.text);
 
-    provider.tamper_next_token("iss=https%3A%2F%2Fevil.example.com").await;
+    provider
+        .tamper_next_token("iss=https%3A%2F%2Fevil.example.com")
+        .await;
     let wrong_issuer = sso_sign_in(&app, &provider, "acme", &ann).await;
     assert_problem(&wrong_issuer, 401, "sso_token_invalid");
 
@@ -334,21 +385,34 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
     let hr = app.member(&owner, "hal@acme.example.com", "HR").await;
     let other = app.owner("globex").await;
 
-    assert_problem(&app.get("/v1/tenant/sso", &admin).await, 404, "sso_not_configured");
+    assert_problem(
+        &app.get("/v1/tenant/sso", &admin).await,
+        404,
+        "sso_not_configured",
+    );
     let not_configured = app
         .request(actix_web::http::Method::GET, "/v1/auth/sso/acme/start")
         .await;
     assert_problem(&not_configured, 404, "sso_not_configured");
 
     // HR and API keys may not; an ADMIN may, but not make newcomers ADMINs.
-    let by_hr = app.put("/v1/tenant/sso", &hr, settings(&provider, json!({}))).await;
+    let by_hr = app
+        .put("/v1/tenant/sso", &hr, settings(&provider, json!({})))
+        .await;
     assert_problem(&by_hr, 403, "role_not_assignable");
     let as_admin = app
-        .put("/v1/tenant/sso", &admin, settings(&provider, json!({ "default_role": "ADMIN" })))
+        .put(
+            "/v1/tenant/sso",
+            &admin,
+            settings(&provider, json!({ "default_role": "ADMIN" })),
+        )
         .await;
     assert_problem(&as_admin, 403, "role_not_assignable");
     let (_, key) = app
-        .api_key(&owner, json!({ "name": "sync", "permissions": ["MANAGE_USERS"] }))
+        .api_key(
+            &owner,
+            json!({ "name": "sync", "permissions": ["MANAGE_USERS"] }),
+        )
         .await;
     assert_eq!(app.get("/v1/tenant/sso", &key).await.status, 403);
 
@@ -365,10 +429,18 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
         "https://login.example.com/?tenant=x",
     ] {
         let insecure = app
-            .put("/v1/tenant/sso", &admin, settings(&provider, json!({ "issuer": issuer })))
+            .put(
+                "/v1/tenant/sso",
+                &admin,
+                settings(&provider, json!({ "issuer": issuer })),
+            )
             .await;
         assert_problem(&insecure, 422, "validation_failed");
-        assert!(insecure.text.contains("issuer_not_allowed"), "{issuer}: {}", insecure.text);
+        assert!(
+            insecure.text.contains("issuer_not_allowed"),
+            "{issuer}: {}",
+            insecure.text
+        );
     }
     let bad_domain = app
         .put(
@@ -377,9 +449,15 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
             settings(&provider, json!({ "allowed_domains": ["not a domain"] })),
         )
         .await;
-    assert!(bad_domain.text.contains("invalid_domain"), "{}", bad_domain.text);
+    assert!(
+        bad_domain.text.contains("invalid_domain"),
+        "{}",
+        bad_domain.text
+    );
 
-    let put = app.put("/v1/tenant/sso", &admin, settings(&provider, json!({}))).await;
+    let put = app
+        .put("/v1/tenant/sso", &admin, settings(&provider, json!({})))
+        .await;
     assert_eq!(put.status, 200, "{}", put.text);
     assert_eq!(put.header("etag"), Some("\"1\""));
     assert!(!put.text.contains("guild client secret"), "{}", put.text);
@@ -402,7 +480,10 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
         .await
         .expect("the settings row");
     assert!(!sealed.contains("guild client secret"), "{sealed}");
-    assert!(sealed.starts_with("dev."), "sealed under the development key: {sealed}");
+    assert!(
+        sealed.starts_with("dev."),
+        "sealed under the development key: {sealed}"
+    );
     let signed = sso_sign_in(
         &app,
         &provider,
@@ -413,7 +494,11 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
     assert_eq!(signed.status, 200, "{}", signed.text);
 
     // Another tenant sees none of it, and its slug has no sign-on.
-    assert_problem(&app.get("/v1/tenant/sso", &other).await, 404, "sso_not_configured");
+    assert_problem(
+        &app.get("/v1/tenant/sso", &other).await,
+        404,
+        "sso_not_configured",
+    );
     let globex = app
         .request(actix_web::http::Method::GET, "/v1/auth/sso/globex/start")
         .await;
@@ -421,7 +506,11 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
 
     // Disabled, the start is refused.
     let disabled = app
-        .put("/v1/tenant/sso", &admin, settings(&provider, json!({ "enabled": false })))
+        .put(
+            "/v1/tenant/sso",
+            &admin,
+            settings(&provider, json!({ "enabled": false })),
+        )
         .await;
     assert_eq!(disabled.status, 200, "{}", disabled.text);
     let refused_start = app
@@ -435,7 +524,8 @@ async fn sso_settings_are_an_admins_with_a_sealed_write_only_secret_and_an_https
 async fn a_provider_whose_name_resolves_to_a_private_address_is_never_fetched() {
     let app = TestApp::with(|state| {
         state.oidc = Arc::new(guild_api::state::oidc_client(
-            FetchPolicy::default().with_host("idp.acme.example.com", vec![IpAddr::from([10, 0, 0, 5])]),
+            FetchPolicy::default()
+                .with_host("idp.acme.example.com", vec![IpAddr::from([10, 0, 0, 5])]),
         ));
     })
     .await;

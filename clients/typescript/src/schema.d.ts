@@ -665,6 +665,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/sso/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish signing in through the identity provider: the provider's redirect target.
+         * @description Anyone; rate limited per client address. Takes the sign-in `state` names (once; 401
+         *     `sso_state_invalid` when unknown, used or older than 10 minutes), exchanges the code (401
+         *     `sso_code_rejected` when the provider refuses it or reported an error), verifies the ID token
+         *     (issuer, audience, expiry, nonce, a signature by the provider's keys: 401 `sso_token_invalid`),
+         *     then admits the member: the provider must have verified the email (403
+         *     `sso_email_unverified`) and its domain be allowed (403 `sso_domain_not_allowed`); it links
+         *     to the account with that email, adds a member with the default role on a first sign-in, and
+         *     puts them in the groups the groups claim names. A deactivated or removed member is refused
+         *     (403 `membership_inactive`, `not_a_member`). Answers the same token pair as password sign-in.
+         */
+        get: operations["complete_sso"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/{tenant_slug}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in to a tenant through its identity provider.
+         * @description Anyone; rate limited per client address. Answers `302 Found` to the provider's authorization
+         *     endpoint (authorization code flow with PKCE S256, a state and a nonce; the sign-in must be
+         *     finished within 10 minutes), the URL also in the body. 404 `sso_not_configured` when the
+         *     tenant has no enabled single sign-on (or does not exist); 503 `sso_provider_unavailable` when
+         *     its discovery document cannot be read.
+         */
+        get: operations["start_sso"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/verify-email": {
         parameters: {
             query?: never;
@@ -5475,6 +5527,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenant/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the tenant's single sign-on settings.
+         * @description For ADMIN and above (403 `role_not_assignable` below; never an API key). 404
+         *     `sso_not_configured` before they are first set. The client secret is never answered.
+         */
+        get: operations["get_tenant_sso"];
+        /**
+         * Set the tenant's single sign-on settings.
+         * @description For ADMIN and above (403 `role_not_assignable` below; never an API key). The issuer is
+         *     checked by the SSRF guard's rules (`https`, a public address) but not fetched here: the first
+         *     sign-in reads its discovery document. Audited, without the secret.
+         */
+        put: operations["set_tenant_sso"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -9718,7 +9797,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -9754,6 +9833,52 @@ export interface components {
              * @description The release's date; today (UTC) when left out.
              */
             date?: string | null;
+        };
+        /**
+         * @description Single sign-on settings to set (all of them; the secret may be left out once stored).
+         * @example {
+         *       "allowed_domains": [
+         *         "example.com"
+         *       ],
+         *       "client_id": "guild",
+         *       "client_secret": "s3cr3t-from-the-provider",
+         *       "default_role": "EMPLOYEE",
+         *       "enabled": true,
+         *       "groups_claim": "groups",
+         *       "issuer": "https://login.example.com",
+         *       "sso_only": false
+         *     }
+         */
+        PutSsoSettings: {
+            /**
+             * @description The provider's issuer URL: `https` on the default port, no query (422
+             *     `validation_failed` with `issuer_not_allowed` otherwise). Discovery reads
+             *     `<issuer>/.well-known/openid-configuration`.
+             */
+            issuer: string;
+            /** @description Guild's client id at the provider. */
+            client_id: string;
+            /**
+             * @description The client secret: write-only, stored sealed. Required the first time
+             *     (`validation_failed` with `required`), kept when left out afterwards.
+             */
+            client_secret?: string | null;
+            /**
+             * @description Email domains (`example.com`) whose provider-verified addresses may sign in: 1 to 50
+             *     (`invalid_domain` for one that is not a host name).
+             */
+            allowed_domains: string[];
+            /**
+             * @description The role of members added on their first sign-in: ADMIN, HR, EMPLOYEE or VIEWER, and one
+             *     below your own unless you are an OWNER (403 `role_not_assignable`).
+             */
+            default_role: components["schemas"]["TenantRole"];
+            /** @description The ID token claim listing group names (a list of strings, or one string). */
+            groups_claim?: string | null;
+            /** @description Refuse password sign-in to members other than OWNERs. */
+            sso_only: boolean;
+            /** @description Turn sign-in through the provider on. */
+            enabled: boolean;
         };
         /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
@@ -10562,6 +10687,42 @@ export interface components {
             };
             /** Format: date-time */
             expires_at: string;
+        };
+        /** @description A tenant's single sign-on settings. The client secret is write-only: never answered. */
+        SsoSettingsDto: {
+            /** @description The provider's issuer URL (`https`). */
+            issuer: string;
+            /** @description Guild's client id at the provider. */
+            client_id: string;
+            /** @description A client secret is stored (sealed); it is never shown. */
+            client_secret_set: boolean;
+            /** @description Email domains whose verified addresses may sign in. */
+            allowed_domains: string[];
+            /** @description The role of members added on their first sign-in. */
+            default_role: components["schemas"]["TenantRole"];
+            /**
+             * @description The ID token claim listing group names; the member is added to the tenant's groups of
+             *     those names at each sign-in.
+             */
+            groups_claim?: string | null;
+            /** @description Members other than OWNERs cannot sign in with a password (403 `sso_required`). */
+            sso_only: boolean;
+            /** @description Sign-in through the provider is on. */
+            enabled: boolean;
+            /** @description The redirect URI to register at the provider. */
+            redirect_uri: string;
+            /**
+             * Format: int32
+             * @description The `ETag`.
+             */
+            revision: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description Where to send the browser to sign in. */
+        SsoStartDto: {
+            /** @description The provider's authorization URL (also the `Location` of the 302). */
+            authorization_url: string;
         };
         /**
          * @description A status to move to.
@@ -14019,7 +14180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant */
+            /** @description `tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant; `sso_required` when it (or, without one, every tenant of the account) signs its members in through single sign-on only and you are not its OWNER */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -14283,7 +14444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed in the requested tenant */
+            /** @description Not allowed in the requested tenant (`sso_required`: it signs its members in through single sign-on only) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -14394,6 +14555,152 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    complete_sso: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string;
+                /** @description The state `start` made. */
+                state?: string;
+                /** @description The provider's error code when the sign-in did not happen (`access_denied`, …). */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `sso_state_invalid`, `sso_code_rejected`, `sso_token_invalid` */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sso_email_unverified`, `sso_domain_not_allowed`, `membership_inactive`, `not_a_member` */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sso_not_configured` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `sso_provider_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's slug */
+                tenant_slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider */
+            302: {
+                headers: {
+                    /** @description The provider's authorization URL */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoStartDto"];
+                };
+            };
+            /** @description `sso_not_configured` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `sso_provider_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     verify_email: {
@@ -36382,6 +36689,138 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_tenant_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    set_tenant_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutSsoSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -216,7 +216,9 @@ impl AppState {
                 guild_integrations::fetch::FetchPolicy::default(),
             )),
             ai: Arc::new(guild_kernel::ports::ai::NoModel),
-            oidc: Arc::new(oidc_client(guild_integrations::fetch::FetchPolicy::default())),
+            oidc: Arc::new(oidc_client(
+                guild_integrations::fetch::FetchPolicy::default(),
+            )),
             keyring: Arc::new(guild_kernel::sealed::Keyring::development()),
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
@@ -252,7 +254,9 @@ pub fn webhook_sender(
 
 /// The SSRF-guarded client of OpenID providers: [`FetchPolicy`](guild_integrations::fetch::FetchPolicy)
 /// `policy` with a 10 s limit per request.
-pub fn oidc_client(policy: guild_integrations::fetch::FetchPolicy) -> guild_integrations::oidc::OidcHttp {
+pub fn oidc_client(
+    policy: guild_integrations::fetch::FetchPolicy,
+) -> guild_integrations::oidc::OidcHttp {
     guild_integrations::oidc::OidcHttp::new(webhook_sender(policy))
 }
 

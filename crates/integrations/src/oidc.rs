@@ -46,7 +46,10 @@ impl OidcHttp {
     }
 
     fn cached(&self, url: &str, max_age: Duration) -> Option<Value> {
-        let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .get(url)
             .filter(|(at, _)| at.elapsed() < max_age)
@@ -54,7 +57,10 @@ impl OidcHttp {
     }
 
     fn remember(&self, url: &str, value: &Value) {
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Bounded: a cache of other tenants' providers never grows without limit.
         if cache.len() >= 1000 {
             cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
@@ -70,7 +76,8 @@ impl OidcHttp {
             .fetcher
             .get(url, "application/json", MAX_BYTES, true)
             .await?;
-        let body = body.ok_or_else(|| FetchError::Unusable("the answer is too large".to_owned()))?;
+        let body =
+            body.ok_or_else(|| FetchError::Unusable("the answer is too large".to_owned()))?;
         if !content_type.is_empty() && !content_type.contains("json") {
             return Err(FetchError::Unusable(format!("not JSON ({content_type})")));
         }
@@ -95,7 +102,9 @@ impl OidcHttp {
             doc.get(name)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| FetchError::Unusable(format!("the discovery document has no {name}")))
+                .ok_or_else(|| {
+                    FetchError::Unusable(format!("the discovery document has no {name}"))
+                })
         };
         let metadata = ProviderMetadata {
             issuer: field("issuer")?,
@@ -128,7 +137,10 @@ impl OidcHttp {
 
     /// Whether a fetch on request may go out now (none in the last [`MIN_REFRESH`]); notes it.
     fn may_force(&self, url: &str) -> bool {
-        let mut forced = self.forced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut forced = self
+            .forced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if forced.get(url).is_some_and(|at| at.elapsed() < MIN_REFRESH) {
             return false;
         }
@@ -161,7 +173,8 @@ impl OidcHttp {
         code_verifier: &str,
     ) -> Result<Value, FetchError> {
         // RFC 6749, section 2.3.1: the id and secret are form-encoded before Basic encoding.
-        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let (id, secret) = (encode(&client.client_id), encode(&client.client_secret));
         let (status, body) = self
             .fetcher
@@ -177,7 +190,8 @@ impl OidcHttp {
                 MAX_BYTES,
             )
             .await?;
-        let body = body.ok_or_else(|| FetchError::Unusable("the answer is too large".to_owned()))?;
+        let body =
+            body.ok_or_else(|| FetchError::Unusable("the answer is too large".to_owned()))?;
         let json: Value = serde_json::from_slice(&body)
             .map_err(|_| FetchError::Unusable(format!("answered {status} without JSON")))?;
         if !(200..300).contains(&status) {
@@ -194,7 +208,9 @@ impl OpenIdClient for OidcHttp {
     fn check_issuer(&self, issuer: &str) -> Result<(), FetchError> {
         let parsed = Url::parse(issuer).map_err(|_| FetchError::Refused("not a URL".to_owned()))?;
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(FetchError::Refused("an issuer with a query or fragment".to_owned()));
+            return Err(FetchError::Refused(
+                "an issuer with a query or fragment".to_owned(),
+            ));
         }
         self.fetcher.check(&parsed).map(|_| ())
     }

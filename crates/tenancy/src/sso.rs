@@ -28,7 +28,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{groups, memberships, sso_logins, sso_settings, tenants, users};
 use guild_kernel::ports::ClientCredentials;
 use guild_kernel::sealed::Keyring;
-use guild_kernel::{Actor, ErrorCode, FieldError, GlobalRole, MembershipStatus, TenantId, TenantRole, UserId};
+use guild_kernel::{
+    Actor, ErrorCode, FieldError, GlobalRole, MembershipStatus, TenantId, TenantRole, UserId,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -295,7 +297,8 @@ fn normalize_domain(domain: &str) -> Option<String> {
         && labels.len() >= 2
         && labels.iter().all(|l| {
             (1..=63).contains(&l.len())
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         });
@@ -312,8 +315,10 @@ pub async fn put(
     now: DateTime<Utc>,
 ) -> Result<Settings, SsoError> {
     check_admin(actor)?;
-    if matches!(input.default_role, TenantRole::Owner | TenantRole::SuperAdmin)
-        || !(actor.role == TenantRole::Owner || actor.role.rank() < input.default_role.rank())
+    if matches!(
+        input.default_role,
+        TenantRole::Owner | TenantRole::SuperAdmin
+    ) || !(actor.role == TenantRole::Owner || actor.role.rank() < input.default_role.rank())
     {
         return Err(TenancyError::RoleNotAssignable.into());
     }
@@ -356,8 +361,7 @@ pub async fn put(
         .optional()?;
     let (sealed, key_id) = match (&input.client_secret, &existing) {
         (Some(secret), _) => (
-            keyring
-                .seal(&secret_context(tenant), secret.as_bytes())?,
+            keyring.seal(&secret_context(tenant), secret.as_bytes())?,
             keyring.sealing_key_id().to_owned(),
         ),
         (None, Some(sealed)) => {
@@ -538,8 +542,7 @@ pub async fn begin(
     let nonce = random_b64(32)?;
     let verifier = random_b64(32)?;
     let code_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let sealed = keyring
-        .seal(&login_context(tenant, id), verifier.as_bytes())?;
+    let sealed = keyring.seal(&login_context(tenant, id), verifier.as_bytes())?;
     diesel::insert_into(sso_logins::table)
         .values((
             sso_logins::tenant_id.eq(tenant.into_uuid()),
@@ -647,8 +650,7 @@ pub async fn take(
     if expires_at <= now {
         return Err(SsoError::StateInvalid);
     }
-    let verifier = keyring
-        .open(&login_context(tenant, id), &sealed_verifier)?;
+    let verifier = keyring.open(&login_context(tenant, id), &sealed_verifier)?;
     let settings: Option<(String, String, String)> = sso_settings::table
         .find(tenant.into_uuid())
         .filter(sso_settings::enabled)
@@ -661,8 +663,7 @@ pub async fn take(
         .await
         .optional()?;
     let (issuer, client_id, sealed_secret) = settings.ok_or(SsoError::NotConfigured)?;
-    let secret = keyring
-        .open(&secret_context(tenant), &sealed_secret)?;
+    let secret = keyring.open(&secret_context(tenant), &sealed_secret)?;
     Ok(Pending {
         tenant_id: tenant,
         nonce,
@@ -732,7 +733,10 @@ pub fn verify_id_token(
         }
     })?;
     let claims = data.claims;
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid("no exp"))?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid("no exp"))?;
     if exp + LEEWAY_SECS <= now.timestamp() {
         return Err(invalid("expired"));
     }
@@ -852,7 +856,9 @@ pub async fn sign_in(
                 .get("name")
                 .and_then(Value::as_str)
                 .map(str::trim)
-                .filter(|n| !n.is_empty() && n.chars().count() <= 200 && !n.chars().any(char::is_control))
+                .filter(|n| {
+                    !n.is_empty() && n.chars().count() <= 200 && !n.chars().any(char::is_control)
+                })
                 .unwrap_or_else(|| email.split('@').next().unwrap_or(email));
             crate::tenants::insert_user(
                 conn,
@@ -923,7 +929,11 @@ pub async fn sign_in(
     crate::audit::record(
         conn,
         &actor,
-        if joined { "MEMBER_JOINED_BY_SSO" } else { "SSO_SIGNED_IN" },
+        if joined {
+            "MEMBER_JOINED_BY_SSO"
+        } else {
+            "SSO_SIGNED_IN"
+        },
         "member",
         Some(user.to_string()),
         serde_json::json!({
@@ -957,10 +967,8 @@ pub async fn rekey(conn: &mut AsyncPgConnection, keys: &Keyring) -> Result<u64, 
                     .await?;
                 for (tenant, sealed) in &rows {
                     let context = secret_context(TenantId(*tenant));
-                    let plain = keys
-                        .open(&context, sealed)?;
-                    let again = keys
-                        .seal(&context, &plain)?;
+                    let plain = keys.open(&context, sealed)?;
+                    let again = keys.seal(&context, &plain)?;
                     diesel::update(sso_settings::table.find(*tenant))
                         .set((
                             sso_settings::client_secret_sealed.eq(again),
@@ -995,8 +1003,10 @@ pub async fn seed_demo(
     let Some(tenant) = tenant.map(TenantId) else {
         return Ok(());
     };
-    let sealed = keyring
-        .seal(&secret_context(tenant), b"replace with the provider's client secret")?;
+    let sealed = keyring.seal(
+        &secret_context(tenant),
+        b"replace with the provider's client secret",
+    )?;
     guild_db::tenant_transaction(conn, tenant, async |conn| {
         diesel::insert_into(sso_settings::table)
             .values((

@@ -25,7 +25,9 @@ fn keys(kid: &str) -> Value {
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 20, 9, 0, 0).single().expect("a time")
+    Utc.with_ymd_and_hms(2026, 12, 20, 9, 0, 0)
+        .single()
+        .expect("a time")
 }
 
 fn token(kid: &str, alg: jsonwebtoken::Algorithm, claims: &Value) -> String {
@@ -34,7 +36,10 @@ fn token(kid: &str, alg: jsonwebtoken::Algorithm, claims: &Value) -> String {
     let key = match alg {
         jsonwebtoken::Algorithm::HS256 => EncodingKey::from_secret(b"a shared secret"),
         _ => {
-            let body: String = TEST_KEY_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+            let body: String = TEST_KEY_PEM
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
             let der = base64::engine::general_purpose::STANDARD
                 .decode(body)
                 .expect("the test key's DER");
@@ -76,22 +81,62 @@ fn an_id_token_counts_only_from_its_issuer_for_this_client_with_its_nonce_key_an
     let verified = verify(&good, now()).expect("a good token verifies");
     assert_eq!(verified["email"], "ann@acme.example.com");
 
-    assert_eq!(reason(verify(&token("k1", rs, &claims(json!({ "aud": "another" }))), now())), "another audience");
-    assert_eq!(reason(verify(&token("k1", rs, &claims(json!({ "iss": "https://evil.example.com" }))), now())), "another issuer");
-    assert_eq!(reason(verify(&token("k1", rs, &claims(json!({ "nonce": "n-2" }))), now())), "another nonce");
-    assert_eq!(reason(verify(&token("k1", rs, &claims(json!({ "nonce": null }))), now())), "another nonce");
+    assert_eq!(
+        reason(verify(
+            &token("k1", rs, &claims(json!({ "aud": "another" }))),
+            now()
+        )),
+        "another audience"
+    );
+    assert_eq!(
+        reason(verify(
+            &token(
+                "k1",
+                rs,
+                &claims(json!({ "iss": "https://evil.example.com" }))
+            ),
+            now()
+        )),
+        "another issuer"
+    );
+    assert_eq!(
+        reason(verify(
+            &token("k1", rs, &claims(json!({ "nonce": "n-2" }))),
+            now()
+        )),
+        "another nonce"
+    );
+    assert_eq!(
+        reason(verify(
+            &token("k1", rs, &claims(json!({ "nonce": null }))),
+            now()
+        )),
+        "another nonce"
+    );
     // Several audiences need this client as the authorized party.
     let many = claims(json!({ "aud": ["guild", "other"] }));
-    assert_eq!(reason(verify(&token("k1", rs, &many), now())), "another authorized party");
+    assert_eq!(
+        reason(verify(&token("k1", rs, &many), now())),
+        "another authorized party"
+    );
     let mut authorized = many.clone();
     authorized["azp"] = json!("guild");
     verify(&token("k1", rs, &authorized), now()).expect("azp names this client");
     // Expiry by the caller's clock, with a minute's leeway.
     assert!(verify(&good, now() + Duration::minutes(5) + Duration::seconds(30)).is_ok());
-    assert_eq!(reason(verify(&good, now() + Duration::minutes(7))), "expired");
-    assert_eq!(reason(verify(&good, now() - Duration::minutes(5))), "issued in the future");
+    assert_eq!(
+        reason(verify(&good, now() + Duration::minutes(7))),
+        "expired"
+    );
+    assert_eq!(
+        reason(verify(&good, now() - Duration::minutes(5))),
+        "issued in the future"
+    );
     // An unknown key id asks for the keys again; a shared-secret or unsigned token never counts.
-    assert!(matches!(verify(&token("k2", rs, &claims(json!({}))), now()), Err(SsoError::UnknownKey)));
+    assert!(matches!(
+        verify(&token("k2", rs, &claims(json!({}))), now()),
+        Err(SsoError::UnknownKey)
+    ));
     let hs = token("k1", jsonwebtoken::Algorithm::HS256, &claims(json!({})));
     assert!(reason(verify(&hs, now())).contains("asymmetric"));
     let (head, rest) = good.split_once('.').expect("a JWT");
@@ -99,9 +144,16 @@ fn an_id_token_counts_only_from_its_issuer_for_this_client_with_its_nonce_key_an
     let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"k1"}"#);
     assert!(verify(&format!("{none_header}.{payload}."), now()).is_err());
     // A changed payload does not verify under the signature.
-    let forged_payload = URL_SAFE_NO_PAD.encode(claims(json!({ "email": "boss@acme.example.com" })).to_string());
+    let forged_payload =
+        URL_SAFE_NO_PAD.encode(claims(json!({ "email": "boss@acme.example.com" })).to_string());
     let signature = good.rsplit('.').next().expect("a signature");
-    assert_eq!(reason(verify(&format!("{head}.{forged_payload}.{signature}"), now())), "the signature does not verify");
+    assert_eq!(
+        reason(verify(
+            &format!("{head}.{forged_payload}.{signature}"),
+            now()
+        )),
+        "the signature does not verify"
+    );
 }
 
 struct Tenant {
@@ -118,7 +170,9 @@ async fn tenant(db: &TestDb, slug: &str) -> Tenant {
         email: format!("owner@{slug}.example.com"),
         password: "correct horse battery".into(),
     };
-    let (tenant, user) = sign_up(&mut conn, &input, None, now()).await.expect("signed up");
+    let (tenant, user) = sign_up(&mut conn, &input, None, now())
+        .await
+        .expect("signed up");
     let id = TenantId(tenant.id);
     Tenant {
         id,
@@ -174,7 +228,14 @@ async fn a_started_sign_in_is_taken_once_within_ten_minutes_and_its_secrets_are_
     let begin_at = |at: DateTime<Utc>| async move {
         let mut conn = db.conn().await;
         guild_db::tenant_transaction(&mut conn, tid, async |conn| {
-            begin(conn, tid, keyring, "https://api.example.com/v1/auth/sso/callback", at).await
+            begin(
+                conn,
+                tid,
+                keyring,
+                "https://api.example.com/v1/auth/sso/callback",
+                at,
+            )
+            .await
         })
         .await
         .expect("begun")
@@ -189,9 +250,17 @@ async fn a_started_sign_in_is_taken_once_within_ten_minutes_and_its_secrets_are_
 
     let begun = begin_at(now()).await;
     assert_eq!(tenant_of_state(&begun.state).expect("a tenant"), t.id);
-    let url = authorization_url("https://login.example.com/auth", "guild", "https://api.example.com/cb", &begun)
-        .expect("a URL");
-    assert!(url.contains("code_challenge_method=S256") && url.contains(&begun.code_challenge), "{url}");
+    let url = authorization_url(
+        "https://login.example.com/auth",
+        "guild",
+        "https://api.example.com/cb",
+        &begun,
+    )
+    .expect("a URL");
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains(&begun.code_challenge),
+        "{url}"
+    );
     // Nothing secret is stored in the clear: the state as its hash, the verifier sealed.
     let (hash, sealed): (String, String) = sso_logins::table
         .select((sso_logins::state_hash, sso_logins::pkce_verifier_sealed))
@@ -200,14 +269,22 @@ async fn a_started_sign_in_is_taken_once_within_ten_minutes_and_its_secrets_are_
         .expect("a row");
     assert!(!begun.state.contains(&hash) && sealed.starts_with("dev."));
 
-    let pending = take_at(begun.state.clone(), now() + Duration::minutes(9)).await.expect("taken");
+    let pending = take_at(begun.state.clone(), now() + Duration::minutes(9))
+        .await
+        .expect("taken");
     assert_eq!(pending.nonce, begun.nonce);
     assert_eq!(pending.client.client_secret, "the client secret");
     assert_eq!(
         URL_SAFE_NO_PAD.encode(Sha256::digest(pending.code_verifier.as_bytes())),
         begun.code_challenge
     );
-    assert!(matches!(take_at(begun.state, now()).await, Err(SsoError::StateInvalid)), "once");
+    assert!(
+        matches!(
+            take_at(begun.state, now()).await,
+            Err(SsoError::StateInvalid)
+        ),
+        "once"
+    );
 
     let late = begin_at(now()).await;
     assert!(matches!(
@@ -225,18 +302,26 @@ async fn a_verified_email_links_or_joins_just_in_time_and_a_removed_member_stays
     let mut conn = db.conn().await;
     let group = uuid::Uuid::now_v7();
     diesel::insert_into(groups::table)
-        .values((groups::tenant_id.eq(t.id.into_uuid()), groups::id.eq(group), groups::name.eq("Sales")))
+        .values((
+            groups::tenant_id.eq(t.id.into_uuid()),
+            groups::id.eq(group),
+            groups::name.eq("Sales"),
+        ))
         .execute(&mut conn)
         .await
         .expect("a group");
     let (db, tid) = (&db, t.id);
     let sign = |c: Value| async move {
         let mut conn = db.conn().await;
-        guild_db::tenant_transaction(&mut conn, tid, async |conn| sign_in(conn, tid, &c, now()).await)
-            .await
+        guild_db::tenant_transaction(&mut conn, tid, async |conn| {
+            sign_in(conn, tid, &c, now()).await
+        })
+        .await
     };
 
-    let first = sign(claims(json!({ "roles": "Sales" }))).await.expect("joined");
+    let first = sign(claims(json!({ "roles": "Sales" })))
+        .await
+        .expect("joined");
     assert!(first.joined);
     let (role, status): (String, String) = memberships::table
         .find((t.id.into_uuid(), first.user_id.into_uuid()))
@@ -260,13 +345,30 @@ async fn a_verified_email_links_or_joins_just_in_time_and_a_removed_member_stays
         .expect("a user");
     assert!(verified_at.is_some());
 
-    let again = sign(claims(json!({ "email": "ANN@acme.example.com" }))).await.expect("linked");
-    assert_eq!(again, SignedIn { user_id: first.user_id, joined: false });
+    let again = sign(claims(json!({ "email": "ANN@acme.example.com" })))
+        .await
+        .expect("linked");
+    assert_eq!(
+        again,
+        SignedIn {
+            user_id: first.user_id,
+            joined: false
+        }
+    );
 
-    assert!(matches!(sign(claims(json!({ "email_verified": false }))).await, Err(SsoError::EmailUnverified)));
-    assert!(matches!(sign(claims(json!({ "email_verified": "false" }))).await, Err(SsoError::EmailUnverified)));
     assert!(matches!(
-        sign(claims(json!({ "email": "ann@acme.example.com.evil.example" }))).await,
+        sign(claims(json!({ "email_verified": false }))).await,
+        Err(SsoError::EmailUnverified)
+    ));
+    assert!(matches!(
+        sign(claims(json!({ "email_verified": "false" }))).await,
+        Err(SsoError::EmailUnverified)
+    ));
+    assert!(matches!(
+        sign(claims(
+            json!({ "email": "ann@acme.example.com.evil.example" })
+        ))
+        .await,
         Err(SsoError::DomainNotAllowed)
     ));
 
@@ -316,14 +418,24 @@ async fn password_sign_in_to_an_sso_only_tenant_is_refused_except_to_its_owners(
 
     configure(db, &acme, true).await;
     let refused = login("owner@beta.example.com", Some(acme.id)).await;
-    assert!(matches!(refused, Err(TenancyError::SsoRequired)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(TenancyError::SsoRequired)),
+        "{refused:?}"
+    );
     // Without a tenant, a password lands where it is allowed.
-    let landed = login("owner@beta.example.com", None).await.expect("signed in");
+    let landed = login("owner@beta.example.com", None)
+        .await
+        .expect("signed in");
     assert_eq!(landed.tenant_id, Some(beta.id));
     // The tenant's owner keeps the break-glass password.
-    let owner = login("owner@acme.example.com", Some(acme.id)).await.expect("the owner signs in");
+    let owner = login("owner@acme.example.com", Some(acme.id))
+        .await
+        .expect("the owner signs in");
     assert_eq!(owner.tenant_id, Some(acme.id));
     // Switching into it with a refresh token is refused too.
     let switch = sessions::refresh(&mut conn, &landed.refresh_token, Some(acme.id), now()).await;
-    assert!(matches!(switch, Err(TenancyError::SsoRequired)), "{switch:?}");
+    assert!(
+        matches!(switch, Err(TenancyError::SsoRequired)),
+        "{switch:?}"
+    );
 }

@@ -57,7 +57,10 @@ pub(crate) struct TokenPair {
     tenant_id: Option<Uuid>,
 }
 
-pub(crate) fn token_pair(state: &AppState, session: sessions::Session) -> Result<TokenPair, ApiError> {
+pub(crate) fn token_pair(
+    state: &AppState,
+    session: sessions::Session,
+) -> Result<TokenPair, ApiError> {
     Ok(TokenPair {
         access_token: state
             .tokens

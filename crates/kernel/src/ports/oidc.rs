@@ -48,8 +48,10 @@ pub trait OpenIdClient: Send + Sync + std::fmt::Debug {
 
     /// The issuer's discovery document (`<issuer>/.well-known/openid-configuration`), cached.
     /// A document naming another issuer is refused.
-    fn discover<'a>(&'a self, issuer: &'a str)
-    -> BoxFuture<'a, Result<ProviderMetadata, FetchError>>;
+    fn discover<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderMetadata, FetchError>>;
 
     /// The JWK set at `jwks_uri`, cached; `refresh` fetches it again (a token named a key id the
     /// cached set lacks).
