@@ -48,10 +48,8 @@ fn settings(provider: &OidcProvider, extra: Value) -> Value {
         "sso_only": false,
         "enabled": true
     });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            body.insert(k.clone(), v.clone());
-        }
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
     }
     body
 }

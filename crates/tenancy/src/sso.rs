@@ -339,7 +339,7 @@ pub async fn put(
         errors.push(FieldError::new(
             "allowed_domains",
             "length",
-            &format!("list 1 to {MAX_DOMAINS} domains"),
+            format!("list 1 to {MAX_DOMAINS} domains"),
         ));
     }
     if let Some(claim) = &input.groups_claim
@@ -840,7 +840,7 @@ pub async fn sign_in(
         .rsplit_once('@')
         .map(|(_, d)| d.to_ascii_lowercase())
         .ok_or(SsoError::DomainNotAllowed)?;
-    if !domains.iter().any(|d| *d == domain) {
+    if !domains.contains(&domain) {
         return Err(SsoError::DomainNotAllowed);
     }
     let existing: Option<Uuid> = users::table

@@ -55,10 +55,8 @@ fn claims(extra: Value) -> Value {
         "iat": now().timestamp(), "exp": (now() + Duration::minutes(5)).timestamp(),
         "email": "ann@acme.example.com", "email_verified": true,
     });
-    if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            c.insert(k.clone(), v.clone());
-        }
+    if let (Some(c), Value::Object(extra)) = (c.as_object_mut(), extra) {
+        c.extend(extra);
     }
     c
 }
@@ -119,7 +117,7 @@ fn an_id_token_counts_only_from_its_issuer_for_this_client_with_its_nonce_key_an
         reason(verify(&token("k1", rs, &many), now())),
         "another authorized party"
     );
-    let mut authorized = many.clone();
+    let mut authorized = many;
     authorized["azp"] = json!("guild");
     verify(&token("k1", rs, &authorized), now()).expect("azp names this client");
     // Expiry by the caller's clock, with a minute's leeway.
