@@ -150,6 +150,25 @@ ensure_test_peers() {
   warn "python3 cannot import icalendar and standardwebhooks; the calendar and webhook tests will fail (python3 -m pip install ${TEST_PEER_PACKAGES[*]})"
 }
 
+# The OpenID provider the single sign-on tests start (`oidc-provider` from npm, pinned by
+# scripts/oidc/package-lock.json, run by scripts/oidc/provider.mjs with node).
+oidc_provider_installed() {
+  have node && [[ -f "$GUILD_ROOT/scripts/oidc/node_modules/oidc-provider/package.json" ]]
+}
+
+# ensure_oidc_provider — install node and npm when missing, then `npm ci` the provider into
+# scripts/oidc/node_modules. Warns instead of failing: without it only the SSO tests fail.
+ensure_oidc_provider() {
+  oidc_provider_installed && return 0
+  { have node && have npm; } || (apt_install nodejs npm) || true
+  if have npm; then
+    log "Installing the OpenID provider of the SSO tests (npm ci in scripts/oidc)"
+    (cd "$GUILD_ROOT/scripts/oidc" && npm ci --no-audit --no-fund >&2) || true
+  fi
+  oidc_provider_installed && return 0
+  warn "the OpenID provider is not installed; the sso tests will fail (cd scripts/oidc && npm ci)"
+}
+
 # The s3s-fs version the storage tests run: an S3 server that, unlike moto, checks signatures.
 S3S_FS_VERSION="0.14.1"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Find (or start) PostgreSQL and Redis, make sure python3 can import aiosmtpd
-# (and the test peers icalendar and standardwebhooks)
+# (and the test peers icalendar and standardwebhooks, and the OpenID provider the SSO tests
+# start: `npm ci` in scripts/oidc)
 # (the SMTP server the email tests start) and moto (an S3 server the storage
 # tests start) and that s3s-fs (the other one) is installed, then run the test
 # suite with cargo-nextest. Extra arguments go to `cargo nextest run`.
@@ -103,7 +104,15 @@ else
   info "Peers       icalendar and/or standardwebhooks are not installed yet"
 fi
 
+if oidc_provider_installed; then
+  info "OpenID      node scripts/oidc/provider.mjs (oidc-provider), started by each SSO test"
+else
+  info "OpenID      oidc-provider is not installed yet (scripts/oidc)"
+fi
+
 if [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
+  oidc_provider_installed ||
+    info "GUILD_TEST_DRY_RUN=1: would install oidc-provider (npm ci in scripts/oidc)"
   test_peers_importable ||
     info "GUILD_TEST_DRY_RUN=1: would install ${TEST_PEER_PACKAGES[*]} (python3 -m pip install)"
   aiosmtpd_importable ||
@@ -119,6 +128,7 @@ fi
 ensure_aiosmtpd
 ensure_moto
 ensure_test_peers
+ensure_oidc_provider
 ensure_s3s_fs
 ensure_nextest
 exec cargo nextest run --workspace --no-fail-fast "$@"

@@ -77,6 +77,15 @@ STATE_RULES = {
         "validation_failed:url_not_allowed",
         "validation_failed:unknown_event_type",
     },
+    # A single sign-on issuer passes the SSRF guard (https on the default port, a public host, no
+    # query); allowed domains are host names (and some remain once duplicates are dropped); the
+    # first configuration carries the client secret; a groups claim is not blank.
+    "PUT /v1/tenant/sso": {
+        "validation_failed:issuer_not_allowed",
+        "validation_failed:invalid_domain",
+        "validation_failed:length",
+        "validation_failed:required",
+    },
     # A replay window ends after it starts, at most 7 days later.
     "POST /v1/webhooks/endpoints/{endpoint_id}/replay-failed": {"validation_failed:invalid_window"},
     # Mentions name active members of the tenant.

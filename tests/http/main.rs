@@ -36,5 +36,6 @@ mod reports;
 mod resilience;
 mod security;
 mod shutdown;
+mod sso;
 mod suggestions;
 mod webhooks;

@@ -16,6 +16,7 @@ use guild_testkit::TestDb;
 
 mod app;
 mod fixtures;
+pub mod oidc;
 pub mod openai;
 pub mod sse;
 pub mod webhooks;
@@ -338,7 +339,7 @@ pub async fn http_call(
 }
 
 /// A loopback port nothing listens on, for a server a test starts.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

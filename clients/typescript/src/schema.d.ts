@@ -119,141 +119,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/analytics/activity": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get active members over time.
-         * @description For VIEW_ANALYTICS holders, over the active members their grant reaches (tenant-wide, the
-         *     granted groups' members, the members below them in the manager tree), optionally one group:
-         *     per bucket of the period (the last 30 days by default, at most 366), the members with a
-         *     usage session in it. 422 `validation_failed` for a period that does not start before it ends
-         *     or is longer.
-         */
-        get: operations["get_activity_analytics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/completions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get module completions over time.
-         * @description For VIEW_ANALYTICS holders, over the members their grant reaches, optionally one group: per
-         *     bucket of the period (ISO weeks by default), the modules completed and by how many members.
-         */
-        get: operations["get_completion_analytics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get live events' attendance.
-         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: for each event starting in
-         *     the period and not cancelled, the members it invited, registered, waitlisted and attended,
-         *     with the rates; the totals add up the events that started.
-         */
-        get: operations["get_event_attendance_analytics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/modules/{module_id}/funnel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a module's funnel.
-         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: how many opened the module
-         *     in the period, started it (a section completed or a quiz attempt started) and completed it,
-         *     each step counting those who reached it or a later one, and the median time from the first
-         *     step to the completion. 404 `module_not_found` for a module not in the tenant.
-         */
-        get: operations["get_module_funnel"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/quizzes/{quiz_id}/items": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a quiz's item analysis.
-         * @description For VIEW_ANALYTICS holders, over the scored attempts submitted in the period by the members
-         *     their grant reaches: per question the share answered correctly and, for choice questions, how
-         *     often each option was chosen (distractor analysis). 404 `quiz_not_found` for a quiz not in
-         *     the tenant.
-         */
-        get: operations["get_quiz_item_analysis"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/xp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get the XP economy.
-         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: XP earned (by source),
-         *     deducted, spent on approved redemptions, held and released in the period, and the balances
-         *     and holds now.
-         */
-        get: operations["get_xp_economy"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/announcements": {
         parameters: {
             query?: never;
@@ -794,6 +659,58 @@ export interface paths {
          *     tenant it created, but no other tenant can add it: invitations to it wait until it is verified.
          */
         post: operations["sign_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish signing in through the identity provider: the provider's redirect target.
+         * @description Anyone; rate limited per client address. Takes the sign-in `state` names (once; 401
+         *     `sso_state_invalid` when unknown, used or older than 10 minutes), exchanges the code (401
+         *     `sso_code_rejected` when the provider refuses it or reported an error), verifies the ID token
+         *     (issuer, audience, expiry, nonce, a signature by the provider's keys: 401 `sso_token_invalid`),
+         *     then admits the member: the provider must have verified the email (403
+         *     `sso_email_unverified`) and its domain be allowed (403 `sso_domain_not_allowed`); it links
+         *     to the account with that email, adds a member with the default role on a first sign-in, and
+         *     puts them in the groups the groups claim names. A deactivated or removed member is refused
+         *     (403 `membership_inactive`, `not_a_member`). Answers the same token pair as password sign-in.
+         */
+        get: operations["complete_sso"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/{tenant_slug}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in to a tenant through its identity provider.
+         * @description Anyone; rate limited per client address. Answers `302 Found` to the provider's authorization
+         *     endpoint (authorization code flow with PKCE S256, a state and a nonce; the sign-in must be
+         *     finished within 10 minutes), the URL also in the body. 404 `sso_not_configured` when the
+         *     tenant has no enabled single sign-on (or does not exist); 503 `sso_provider_unavailable` when
+         *     its discovery document cannot be read.
+         */
+        get: operations["start_sso"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5132,58 +5049,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/reports": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Make a report.
-         * @description For EXPORT_REPORTS holders (HR, ADMIN and above by default; a grant scoped to groups or a
-         *     manager subtree limits the report to those members): `kind` is `compliance` (each member's
-         *     state on each mandatory module; needs a progress permission too), `completions`,
-         *     `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`.
-         *     Answers `202 Accepted` with the job (`Location: /v1/jobs/{id}`); `GET /v1/reports/{id}`
-         *     gives a signed link to the file once it is made, and you are notified (`REPORT_READY`).
-         *     Refused before anything is queued: 403 without the permission, 422 `validation_failed` for a
-         *     period that does not start before it ends or is longer than 366 days, 404 `group_not_found`.
-         *     409 `job_limit_reached` while you have 5 jobs waiting or running. At most 100,000 rows.
-         */
-        post: operations["create_report"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reports/{report_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a report.
-         * @description Its job (state, progress, result or problem) and, once it SUCCEEDED, a signed `https` link to
-         *     its file valid five minutes (ask again for a fresh one; files are kept seven days). Read by
-         *     whoever may read the job (its owner, the tenant's ADMINs and above, the API key that made
-         *     it); 404 `report_not_found` for anyone else, another tenant's report or a job that is not a
-         *     report.
-         */
-        get: operations["get_report"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/rewards": {
         parameters: {
             query?: never;
@@ -5662,6 +5527,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenant/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the tenant's single sign-on settings.
+         * @description For ADMIN and above (403 `role_not_assignable` below; never an API key). 404
+         *     `sso_not_configured` before they are first set. The client secret is never answered.
+         */
+        get: operations["get_tenant_sso"];
+        /**
+         * Set the tenant's single sign-on settings.
+         * @description For ADMIN and above (403 `role_not_assignable` below; never an API key). The issuer is
+         *     checked by the SSRF guard's rules (`https`, a public address) but not fetched here: the first
+         *     sign-in reads its discovery document. Audited, without the secret.
+         */
+        put: operations["set_tenant_sso"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -5981,39 +5873,6 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-        };
-        /** @description Active members in one bucket. */
-        ActiveBucketDto: {
-            /**
-             * Format: date-time
-             * @description The bucket's start (UTC).
-             */
-            start: string;
-            /**
-             * Format: int64
-             * @description Members with a usage session in it.
-             */
-            active_members: number;
-        };
-        /** @description Active members over time. */
-        ActivityDto: {
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            granularity: components["schemas"]["Granularity"];
-            /**
-             * Format: int64
-             * @description Active members in scope (of the group, when asked for).
-             */
-            member_count: number;
-            /**
-             * Format: int64
-             * @description Members active at least once in the period.
-             */
-            active_members: number;
-            /** @description Every bucket of the period, oldest first, empty ones included. */
-            buckets: components["schemas"]["ActiveBucketDto"][];
         };
         /**
          * @description Members to add to an event.
@@ -6866,49 +6725,6 @@ export interface components {
              * @description The highest score, above `scale_min`, at most 100.
              */
             scale_max: number;
-        };
-        /** @description Completions in one bucket. */
-        CompletionBucketDto: {
-            /**
-             * Format: date-time
-             * @description The bucket's start (UTC).
-             */
-            start: string;
-            /**
-             * Format: int64
-             * @description Module completions in it.
-             */
-            completions: number;
-            /**
-             * Format: int64
-             * @description Distinct members who completed a module in it.
-             */
-            members: number;
-        };
-        /** @description Completions over time. */
-        CompletionsDto: {
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            granularity: components["schemas"]["Granularity"];
-            /**
-             * Format: int64
-             * @description Active members in scope (of the group, when asked for).
-             */
-            member_count: number;
-            /**
-             * Format: int64
-             * @description Module completions in the period.
-             */
-            completions: number;
-            /**
-             * Format: int64
-             * @description Distinct members who completed a module in the period.
-             */
-            members: number;
-            /** @description Every bucket of the period, oldest first, empty ones included. */
-            buckets: components["schemas"]["CompletionBucketDto"][];
         };
         /** @description A mandatory module's state. */
         ComplianceItemDto: {
@@ -7947,48 +7763,6 @@ export interface components {
              */
             module_id?: string | null;
         };
-        /** @description One event's attendance. */
-        EventAttendanceDto: {
-            /** Format: uuid */
-            event_id: string;
-            title: string;
-            /** Format: date-time */
-            starts_at: string;
-            /** @description `SCHEDULED` or `COMPLETED`. */
-            status: string;
-            /** Format: int32 */
-            capacity: number;
-            /**
-             * Format: int64
-             * @description Members in scope it is for (its groups' members; everyone for an event without groups).
-             */
-            invited: number;
-            /**
-             * Format: int64
-             * @description Members in scope holding a seat.
-             */
-            registered: number;
-            /**
-             * Format: int64
-             * @description Members in scope waiting for one.
-             */
-            waitlisted: number;
-            /**
-             * Format: int64
-             * @description Registered members in scope confirmed as attended.
-             */
-            attended: number;
-            /**
-             * Format: double
-             * @description `registered / invited` (4 decimals).
-             */
-            registration_rate?: number | null;
-            /**
-             * Format: double
-             * @description `attended / registered` (4 decimals).
-             */
-            attendance_rate?: number | null;
-        };
         /** @description A live event. The `ETag` header carries `revision`. */
         EventDto: {
             /** Format: uuid */
@@ -8058,39 +7832,6 @@ export interface components {
             description: string;
             /** @description An endpoint may subscribe to it (`webhook.ping` is sent on request only). */
             subscribable: boolean;
-        };
-        /** @description Live events' attendance in the period. */
-        EventsReportDto: {
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            /**
-             * Format: int64
-             * @description Events starting in the period, not cancelled.
-             */
-            event_count: number;
-            /**
-             * Format: int64
-             * @description Invited, over the events that started.
-             */
-            invited: number;
-            /**
-             * Format: int64
-             * @description Registered, over the events that started.
-             */
-            registered: number;
-            /**
-             * Format: int64
-             * @description Attended, over the events that started.
-             */
-            attended: number;
-            /** Format: double */
-            registration_rate?: number | null;
-            /** Format: double */
-            attendance_rate?: number | null;
-            /** @description The events, earliest first (at most 500). */
-            events: components["schemas"]["EventAttendanceDto"][];
         };
         /**
          * @description What to export in the background.
@@ -8199,51 +7940,6 @@ export interface components {
              */
             score_after?: number | null;
         };
-        /** @description A module's funnel in the period. */
-        FunnelDto: {
-            /** Format: uuid */
-            module_id: string;
-            title: string;
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            /**
-             * Format: int64
-             * @description Active members in scope (of the group, when asked for).
-             */
-            member_count: number;
-            /**
-             * Format: int64
-             * @description Viewed it, or started it.
-             */
-            opened: number;
-            /**
-             * Format: int64
-             * @description Completed a section or started a quiz attempt of it, or completed it.
-             */
-            started: number;
-            /**
-             * Format: int64
-             * @description Completed it.
-             */
-            completed: number;
-            /**
-             * Format: double
-             * @description `started / opened` (4 decimals; null without anyone opening).
-             */
-            start_rate?: number | null;
-            /**
-             * Format: double
-             * @description `completed / started` (4 decimals; null without anyone starting).
-             */
-            completion_rate?: number | null;
-            /**
-             * Format: int64
-             * @description The median time from a member's first step in the cycle to the completion, in seconds.
-             */
-            median_seconds_to_complete?: number | null;
-        };
         /** @enum {string} */
         GlobalRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "EMPLOYEE";
         /**
@@ -8332,8 +8028,6 @@ export interface components {
             /** @description Each permission at most once. */
             grants: components["schemas"]["GrantDto"][];
         };
-        /** @enum {string} */
-        Granularity: "day" | "week" | "month";
         /**
          * @description An assignment's terms.
          * @example {
@@ -8546,38 +8240,6 @@ export interface components {
              * @description When it was issued.
              */
             created_at: string;
-        };
-        /** @description One question's figures. */
-        ItemStatsDto: {
-            /** Format: uuid */
-            question_id: string;
-            /** @description `SINGLE_CHOICE`, `MULTIPLE_CHOICE`, `TRUE_FALSE`, `FILL_IN_BLANK` or `ESSAY`. */
-            kind: string;
-            prompt: string;
-            /** @description Deleted from the quiz since; its text is the latest attempt's copy. */
-            removed: boolean;
-            /**
-             * Format: int64
-             * @description Scored attempts that held it.
-             */
-            answered: number;
-            /**
-             * Format: int64
-             * @description Of them, with a verdict (essays have none).
-             */
-            scored: number;
-            /**
-             * Format: int64
-             * @description Of them, right.
-             */
-            correct: number;
-            /**
-             * Format: double
-             * @description `correct / scored` (4 decimals).
-             */
-            share_correct?: number | null;
-            /** @description Choice questions: each option and how often it was chosen. */
-            options: components["schemas"]["OptionStatsDto"][];
         };
         /** @enum {string} */
         ItemStatus: "OPEN" | "IN_PROGRESS" | "DONE" | "CANCELLED";
@@ -9315,23 +8977,6 @@ export interface components {
             text: string;
             /** @description Part of the right answer. */
             correct?: boolean;
-        };
-        /** @description How often an option was chosen. */
-        OptionStatsDto: {
-            option_id: string;
-            text: string;
-            /** @description Part of the right answer. */
-            correct: boolean;
-            /**
-             * Format: int64
-             * @description Attempts that chose it.
-             */
-            chosen: number;
-            /**
-             * Format: double
-             * @description `chosen / answered` (4 decimals).
-             */
-            share?: number | null;
         };
         /**
          * @description Every question id of the quiz, once, in the new order.
@@ -10152,7 +9797,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -10188,6 +9833,52 @@ export interface components {
              * @description The release's date; today (UTC) when left out.
              */
             date?: string | null;
+        };
+        /**
+         * @description Single sign-on settings to set (all of them; the secret may be left out once stored).
+         * @example {
+         *       "allowed_domains": [
+         *         "example.com"
+         *       ],
+         *       "client_id": "guild",
+         *       "client_secret": "s3cr3t-from-the-provider",
+         *       "default_role": "EMPLOYEE",
+         *       "enabled": true,
+         *       "groups_claim": "groups",
+         *       "issuer": "https://login.example.com",
+         *       "sso_only": false
+         *     }
+         */
+        PutSsoSettings: {
+            /**
+             * @description The provider's issuer URL: `https` on the default port, no query (422
+             *     `validation_failed` with `issuer_not_allowed` otherwise). Discovery reads
+             *     `<issuer>/.well-known/openid-configuration`.
+             */
+            issuer: string;
+            /** @description Guild's client id at the provider. */
+            client_id: string;
+            /**
+             * @description The client secret: write-only, stored sealed. Required the first time
+             *     (`validation_failed` with `required`), kept when left out afterwards.
+             */
+            client_secret?: string | null;
+            /**
+             * @description Email domains (`example.com`) whose provider-verified addresses may sign in: 1 to 50
+             *     (`invalid_domain` for one that is not a host name).
+             */
+            allowed_domains: string[];
+            /**
+             * @description The role of members added on their first sign-in: ADMIN, HR, EMPLOYEE or VIEWER, and one
+             *     below your own unless you are an OWNER (403 `role_not_assignable`).
+             */
+            default_role: components["schemas"]["TenantRole"];
+            /** @description The ID token claim listing group names (a list of strings, or one string). */
+            groups_claim?: string | null;
+            /** @description Refuse password sign-in to members other than OWNERs. */
+            sso_only: boolean;
+            /** @description Turn sign-in through the provider on. */
+            enabled: boolean;
         };
         /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
@@ -10299,23 +9990,6 @@ export interface components {
             total_points: number;
             /** @description The questions with their answer keys: present only for those who may author the quiz. */
             questions?: components["schemas"]["QuestionDto"][] | null;
-        };
-        /** @description A quiz's item analysis. */
-        QuizItemsDto: {
-            /** Format: uuid */
-            quiz_id: string;
-            title: string;
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            /**
-             * Format: int64
-             * @description Scored attempts submitted in the period.
-             */
-            attempts: number;
-            /** @description The current questions in order, then deleted ones the attempts hold. */
-            items: components["schemas"]["ItemStatsDto"][];
         };
         /** @description A month's quiz results. */
         QuizMonthDto: {
@@ -10526,62 +10200,6 @@ export interface components {
         ReplayedDto: {
             /** @description `FAILED` deliveries made `PENDING` again (at most 1000), sent within a minute. */
             replayed: number;
-        };
-        /** @description A report: its job, and once it SUCCEEDED a signed link to its file. */
-        ReportDto: {
-            /**
-             * @description The job that makes it (`result` holds `report`, `format`, `rows`, `truncated`, `from`,
-             *     `to` and the file's name, type and size once it SUCCEEDED).
-             */
-            job: components["schemas"]["JobDto"];
-            download?: components["schemas"]["DownloadDto"] | null;
-        };
-        /** @description What a report covers. */
-        ReportFiltersDto: {
-            /**
-             * Format: uuid
-             * @description Only members of this group (404 `group_not_found` for a group not in the tenant).
-             */
-            group_id?: string | null;
-            /**
-             * Format: date-time
-             * @description The period's start, inclusive; 30 days before `to` when left out.
-             */
-            from?: string | null;
-            /**
-             * Format: date-time
-             * @description The period's end, exclusive; now when left out. At most 366 days after `from`.
-             */
-            to?: string | null;
-            /**
-             * Format: uuid
-             * @description Only this module (`completions`, `compliance`).
-             */
-            module_id?: string | null;
-            /**
-             * Format: uuid
-             * @description Only this quiz (`quiz_results`).
-             */
-            quiz_id?: string | null;
-        };
-        /** @enum {string} */
-        ReportFormat: "csv" | "xlsx";
-        /** @enum {string} */
-        ReportKind: "compliance" | "completions" | "quiz_results" | "xp_ledger" | "event_attendance" | "members";
-        /**
-         * @description A report to make.
-         * @example {
-         *       "filters": {
-         *         "from": "2026-11-01T00:00:00Z"
-         *       },
-         *       "format": "xlsx",
-         *       "kind": "completions"
-         *     }
-         */
-        ReportRequest: {
-            kind: components["schemas"]["ReportKind"];
-            format: components["schemas"]["ReportFormat"];
-            filters?: components["schemas"]["ReportFiltersDto"];
         };
         /**
          * @description A reset token and the new password.
@@ -11070,12 +10688,41 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
-        /** @description XP earned from one source. */
-        SourceXpDto: {
-            /** @description `MODULE_COMPLETED`, `QUIZ_HIGH_SCORE`, `MANUAL`, … */
-            source: string;
-            /** Format: int64 */
-            xp: number;
+        /** @description A tenant's single sign-on settings. The client secret is write-only: never answered. */
+        SsoSettingsDto: {
+            /** @description The provider's issuer URL (`https`). */
+            issuer: string;
+            /** @description Guild's client id at the provider. */
+            client_id: string;
+            /** @description A client secret is stored (sealed); it is never shown. */
+            client_secret_set: boolean;
+            /** @description Email domains whose verified addresses may sign in. */
+            allowed_domains: string[];
+            /** @description The role of members added on their first sign-in. */
+            default_role: components["schemas"]["TenantRole"];
+            /**
+             * @description The ID token claim listing group names; the member is added to the tenant's groups of
+             *     those names at each sign-in.
+             */
+            groups_claim?: string | null;
+            /** @description Members other than OWNERs cannot sign in with a password (403 `sso_required`). */
+            sso_only: boolean;
+            /** @description Sign-in through the provider is on. */
+            enabled: boolean;
+            /** @description The redirect URI to register at the provider. */
+            redirect_uri: string;
+            /**
+             * Format: int32
+             * @description The `ETag`.
+             */
+            revision: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description Where to send the browser to sign in. */
+        SsoStartDto: {
+            /** @description The provider's authorization URL (also the `Location` of the 302). */
+            authorization_url: string;
         };
         /**
          * @description A status to move to.
@@ -12176,55 +11823,6 @@ export interface components {
             /** Format: int64 */
             completions: number;
         };
-        /** @description The XP economy of the period. */
-        XpEconomyDto: {
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            /**
-             * Format: int64
-             * @description Active members in scope (of the group, when asked for).
-             */
-            member_count: number;
-            /**
-             * Format: int64
-             * @description Awards and positive manual grants.
-             */
-            earned: number;
-            /**
-             * Format: int64
-             * @description Negative manual adjustments.
-             */
-            deducted: number;
-            /**
-             * Format: int64
-             * @description The cost of redemptions approved in the period.
-             */
-            spent: number;
-            /**
-             * Format: int64
-             * @description Put on hold by redemptions waiting for approval.
-             */
-            held: number;
-            /**
-             * Format: int64
-             * @description Given back from holds (rejected or cancelled redemptions).
-             */
-            released: number;
-            /**
-             * Format: int64
-             * @description Spendable now.
-             */
-            balance_now: number;
-            /**
-             * Format: int64
-             * @description On hold now.
-             */
-            held_now: number;
-            /** @description Earned by source, most first. */
-            earned_by_source: components["schemas"]["SourceXpDto"][];
-        };
         /** @enum {string} */
         XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
         /** @description A member's XP. */
@@ -12631,532 +12229,6 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_activity_analytics: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-                /**
-                 * @description The buckets: UTC days, ISO weeks (from Monday) or calendar months; `day` for activity and
-                 *     `week` for completions when left out.
-                 */
-                granularity?: components["schemas"]["Granularity"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Active members per bucket */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ActivityDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_completion_analytics: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-                /**
-                 * @description The buckets: UTC days, ISO weeks (from Monday) or calendar months; `day` for activity and
-                 *     `week` for completions when left out.
-                 */
-                granularity?: components["schemas"]["Granularity"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Completions per bucket */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CompletionsDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_event_attendance_analytics: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Attendance */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventsReportDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_module_funnel: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-            };
-            header?: never;
-            path: {
-                /** @description The module */
-                module_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The funnel */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["FunnelDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_quiz_item_analysis: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-            };
-            header?: never;
-            path: {
-                /** @description The quiz */
-                quiz_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The items */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuizItemsDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_xp_economy: {
-        parameters: {
-            query?: {
-                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
-                group_id?: string;
-                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
-                from?: string;
-                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The XP economy */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["XpEconomyDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed` */
-            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -15108,7 +14180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant */
+            /** @description `tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant; `sso_required` when it (or, without one, every tenant of the account) signs its members in through single sign-on only and you are not its OWNER */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15372,7 +14444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed in the requested tenant */
+            /** @description Not allowed in the requested tenant (`sso_required`: it signs its members in through single sign-on only) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -15483,6 +14555,152 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    complete_sso: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string;
+                /** @description The state `start` made. */
+                state?: string;
+                /** @description The provider's error code when the sign-in did not happen (`access_denied`, …). */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `sso_state_invalid`, `sso_code_rejected`, `sso_token_invalid` */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sso_email_unverified`, `sso_domain_not_allowed`, `membership_inactive`, `not_a_member` */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sso_not_configured` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `sso_provider_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's slug */
+                tenant_slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider */
+            302: {
+                headers: {
+                    /** @description The provider's authorization URL */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoStartDto"];
+                };
+            };
+            /** @description `sso_not_configured` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `sso_provider_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     verify_email: {
@@ -35365,191 +34583,6 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    create_report: {
-        parameters: {
-            query?: never;
-            header?: {
-                /**
-                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
-                 *     to retry this same request: the retry gets the first response again, with
-                 *     `Idempotent-Replayed: true`; the same key with another request is 422
-                 *     `idempotency_key_reused`.
-                 */
-                "Idempotency-Key"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReportRequest"];
-            };
-        };
-        responses: {
-            /** @description Queued: follow the job */
-            202: {
-                headers: {
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
-                    /** @description The job: `/v1/jobs/{id}` */
-                    Location?: string;
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["JobDto"];
-                };
-            };
-            /** @description `malformed_json` */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            /** @description `validation_failed` */
-            422: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    get_report: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The report (its job's id) */
-                report_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The report */
-            200: {
-                headers: {
-                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
-                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
-                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReportDto"];
-                };
-            };
-            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found in your tenant */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `file_too_large` */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: components["responses"]["RateLimited"];
-            500: components["responses"]["InternalError"];
-            /** @description `storage_unavailable` */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     list_rewards: {
         parameters: {
             query?: {
@@ -37656,6 +36689,138 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_tenant_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    set_tenant_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutSsoSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -28,7 +28,7 @@ commands:
   bench-tokens
             print `user_id<TAB>access token` for bench members user<FROM>…:
               guild bench-tokens FROM COUNT   (needs the server's GUILD_JWT_SECRET)
-  rekey     re-seal every secret kept at rest (coaching notes, webhook secrets) under the
+  rekey     re-seal every secret kept at rest (coaching notes, webhook and SSO secrets) under the
             first key of GUILD_ENCRYPTION_KEYS; run it after putting a new key first
   openapi   print the OpenAPI document to stdout
   help      show this message

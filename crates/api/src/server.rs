@@ -543,6 +543,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_coaching::demo::seed_demo(&mut conn, &keys, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // Single sign-on set up but off (an admin points it at a real provider and turns it on).
+    guild_tenancy::sso::seed_demo(&mut conn, &keys, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );
@@ -557,7 +561,7 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
 }
 
 /// `guild rekey`: re-seals every secret kept at rest (coaching's private notes and quick notes,
-/// webhook signing secrets) under the first key of `GUILD_ENCRYPTION_KEYS`, so the keys after it
+/// webhook signing secrets, single sign-on client secrets) under the first key of `GUILD_ENCRYPTION_KEYS`, so the keys after it
 /// can be dropped once it has run; returns what it moved.
 pub async fn rekey(config: &Config) -> Result<String, ServerError> {
     let keys = config.encryption_keys.clone().ok_or_else(|| {
@@ -584,12 +588,16 @@ pub async fn rekey_with(
     let webhooks = guild_webhooks::endpoints::rekey(conn, keys)
         .await
         .map_err(|e| failed(&e))?;
+    let sso = guild_tenancy::sso::rekey(conn, keys)
+        .await
+        .map_err(|e| failed(&e))?;
     Ok(format!(
-        "re-sealed under key {}: {} private session notes, {} quick notes, {} webhook secrets",
+        "re-sealed under key {}: {} private session notes, {} quick notes, {} webhook secrets, {} single sign-on client secrets",
         keys.sealing_key_id(),
         coaching.private_notes,
         coaching.quick_notes,
-        webhooks
+        webhooks,
+        sso
     ))
 }
 

@@ -80,6 +80,9 @@ pub struct AppState {
     /// The AI model (`GUILD_AI_*`); [`NoModel`](guild_kernel::ports::ai::NoModel) without one:
     /// generation answers 503 `ai_not_configured`.
     pub ai: Arc<dyn guild_kernel::ports::AiModel>,
+    /// Talks to tenants' OpenID providers for single sign-on, through the SSRF guard (tests set
+    /// one whose fetcher may reach loopback, where they start a provider).
+    pub oidc: Arc<dyn guild_kernel::ports::OpenIdClient>,
     /// Seals and opens secrets at rest (`GUILD_ENCRYPTION_KEYS`; the development key without it).
     pub keyring: Arc<guild_kernel::sealed::Keyring>,
     /// Cancelled when the instance starts shutting down: open event streams end at once, so
@@ -213,6 +216,9 @@ impl AppState {
                 guild_integrations::fetch::FetchPolicy::default(),
             )),
             ai: Arc::new(guild_kernel::ports::ai::NoModel),
+            oidc: Arc::new(oidc_client(
+                guild_integrations::fetch::FetchPolicy::default(),
+            )),
             keyring: Arc::new(guild_kernel::sealed::Keyring::development()),
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
@@ -244,6 +250,14 @@ pub fn webhook_sender(
     policy.timeout = Duration::from_secs(10);
     // Building a client fails only when TLS cannot start at all: then nothing can be sent.
     guild_integrations::fetch::SafeFetcher::new(policy).expect("an HTTP client")
+}
+
+/// The SSRF-guarded client of OpenID providers: [`FetchPolicy`](guild_integrations::fetch::FetchPolicy)
+/// `policy` with a 10 s limit per request.
+pub fn oidc_client(
+    policy: guild_integrations::fetch::FetchPolicy,
+) -> guild_integrations::oidc::OidcHttp {
+    guild_integrations::oidc::OidcHttp::new(webhook_sender(policy))
 }
 
 impl std::fmt::Debug for AppState {

@@ -1239,6 +1239,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    sso_logins (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier_sealed -> Text,
+        redirect_uri -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sso_settings (tenant_id) {
+        tenant_id -> Uuid,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Text,
+        client_secret_key_id -> Text,
+        allowed_domains -> Array<Text>,
+        default_role -> Text,
+        groups_claim -> Nullable<Text>,
+        sso_only -> Bool,
+        enabled -> Bool,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stream_tickets (tenant_id, token_hash) {
         tenant_id -> Uuid,
         token_hash -> Bytea,
@@ -1571,6 +1602,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_attachments,
     section_completions,
     sections,
+    sso_logins,
+    sso_settings,
     stream_tickets,
     suggestion_comments,
     suggestion_settings,

@@ -5,7 +5,8 @@
 //! Today: Redis (readiness, and the health that lets its adapters fall back to in-process state
 //! while it does not answer), email (SMTP and the development recorder), rate limiters, pub/sub and
 //! presence (Redis and in-memory) and blob storage (local directory and
-//! S3-compatible), and AI models (`ai`: any OpenAI-compatible API).
+//! S3-compatible), AI models (`ai`: any OpenAI-compatible API), and OpenID providers for single sign-on (`oidc`,
+//! through the SSRF guard of `fetch`).
 //!
 //! One file per adapter (`storage/local.rs`, `storage/s3.rs`, …); what the adapters of one port
 //! share stays in the port's `mod.rs`, which re-exports them.
@@ -13,6 +14,7 @@
 pub mod ai;
 pub mod fetch;
 pub mod mail;
+pub mod oidc;
 pub mod presence;
 pub mod pubsub;
 pub mod ratelimit;

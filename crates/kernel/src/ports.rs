@@ -1,5 +1,5 @@
 //! The traits behind which optional external services sit (mail, rate limits, blob storage,
-//! pub/sub, presence, AI models: [`ai`]). Implementations live in `guild-integrations` (SMTP, Redis, S3) with
+//! pub/sub, presence, AI models: [`ai`], OpenID providers: [`oidc`]). Implementations live in `guild-integrations` (SMTP, Redis, S3) with
 //! in-process defaults, so domain crates and tests never depend on a client library.
 
 use std::future::Future;
@@ -7,8 +7,10 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub mod ai;
+pub mod oidc;
 
 pub use ai::{AiCapability, AiError, AiModel};
+pub use oidc::{ClientCredentials, OpenIdClient, ProviderMetadata};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

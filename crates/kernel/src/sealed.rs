@@ -8,8 +8,8 @@
 //! `webhook_endpoint:<tenant>:<id>`), bound as associated data: a sealed value copied into
 //! another row does not open there.
 //!
-//! Nothing here knows where values are stored; webhook secrets are the first user, OIDC client
-//! secrets and private notes can use the same keyring.
+//! Nothing here knows where values are stored; webhook secrets, coaching's private notes and the
+//! single sign-on client secrets (and PKCE verifiers) use it.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};

@@ -24,6 +24,9 @@ pub enum TenancyError {
     /// The membership is deactivated or not yet accepted.
     #[error("your membership of this tenant is not active")]
     MembershipInactive,
+    /// The tenant signs its members in through its identity provider only (OWNERs aside).
+    #[error("this tenant signs its members in through single sign-on only")]
+    SsoRequired,
     /// The actor lacks a permission.
     #[error(transparent)]
     Forbidden(#[from] Denied),
@@ -122,6 +125,7 @@ impl ErrorCode for TenancyError {
             Self::TenantArchived => "tenant_archived",
             Self::NotAMember => "not_a_member",
             Self::MembershipInactive => "membership_inactive",
+            Self::SsoRequired => "sso_required",
             Self::Forbidden(e) => e.code(),
             Self::RoleNotAssignable => "role_not_assignable",
             Self::LastOwner => "last_owner",
@@ -154,6 +158,7 @@ impl ErrorCode for TenancyError {
             Self::TenantArchived
             | Self::NotAMember
             | Self::MembershipInactive
+            | Self::SsoRequired
             | Self::Forbidden(_)
             | Self::RoleNotAssignable
             | Self::EmailNotVerified

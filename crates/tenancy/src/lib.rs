@@ -1,6 +1,7 @@
 //! Tenancy, identity and access: tenants, global users and their memberships (role, manager),
 //! scoped permission grants, groups, sign-in sessions, API keys, email preferences (and who gets a
-//! deadline reminder), the development mailbox and the audit log.
+//! deadline reminder), the development mailbox, the audit log, and single sign-on through each
+//! tenant's OpenID provider (`sso`).
 //!
 //! Every tenant-scoped function takes an [`Actor`](guild_kernel::Actor) and starts with
 //! [`authorize`](guild_kernel::authorize); every mutation writes its audit row in the same
@@ -23,6 +24,7 @@ pub mod quota;
 pub mod recovery;
 pub mod secrets;
 pub mod sessions;
+pub mod sso;
 pub mod tenants;
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! Sign-in sessions: password login, refresh-token rotation with reuse detection, logout.
+//! Sign-in sessions: password login, sessions started by single sign-on, refresh-token rotation
+//! with reuse detection, logout.
+//!
+//! A tenant whose members sign in through its identity provider only (`sso_only`) is not entered
+//! with a password, nor switched into with a refresh token, by a member other than its OWNERs
+//! (403 `sso_required`); a session single sign-on started stays in its tenant through refreshes.
 //!
 //! A refresh token is single-use: each refresh marks it used and issues the next one in the same
 //! *family*. Presenting a used token means it was stolen or replayed, so the whole family is
@@ -83,30 +88,6 @@ pub async fn check_tenant_access(
     }
 }
 
-/// The tenant to start a session in: the requested one if allowed, else the oldest usable
-/// membership, else none.
-async fn pick_tenant(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    requested: Option<TenantId>,
-) -> Result<Option<TenantId>, TenancyError> {
-    if let Some(tenant) = requested {
-        check_tenant_access(conn, user, tenant).await?;
-        return Ok(Some(tenant));
-    }
-    let first: Option<Uuid> = memberships::table
-        .inner_join(tenants::table.on(tenants::id.eq(memberships::tenant_id)))
-        .filter(memberships::user_id.eq(user.into_uuid()))
-        .filter(memberships::status.eq("ACTIVE"))
-        .filter(tenants::archived_at.is_null())
-        .order(memberships::created_at.asc())
-        .select(memberships::tenant_id)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(first.map(TenantId))
-}
-
 async fn issue(
     conn: &mut AsyncPgConnection,
     user: UserId,
@@ -160,8 +141,57 @@ pub async fn login(
         return Err(TenancyError::InvalidCredentials);
     };
     let user = UserId(user_id);
-    let tenant = pick_tenant(conn, user, tenant).await?;
+    let tenant = match tenant {
+        Some(requested) => {
+            check_tenant_access(conn, user, requested).await?;
+            crate::sso::password_allowed(conn, user, requested).await?;
+            Some(requested)
+        }
+        None => pick_password_tenant(conn, user).await?,
+    };
     issue(conn, user, tenant, Uuid::now_v7(), now).await
+}
+
+/// The oldest usable membership a password may enter: tenants whose members sign in through
+/// single sign-on only are skipped (unless the member is their OWNER); when those are all the
+/// account has, 403 `sso_required`.
+async fn pick_password_tenant(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<Option<TenantId>, TenancyError> {
+    let usable: Vec<Uuid> = memberships::table
+        .inner_join(tenants::table.on(tenants::id.eq(memberships::tenant_id)))
+        .filter(memberships::user_id.eq(user.into_uuid()))
+        .filter(memberships::status.eq("ACTIVE"))
+        .filter(tenants::archived_at.is_null())
+        .order(memberships::created_at.asc())
+        .select(memberships::tenant_id)
+        .load(conn)
+        .await?;
+    for tenant in &usable {
+        match crate::sso::password_allowed(conn, user, TenantId(*tenant)).await {
+            Ok(()) => return Ok(Some(TenantId(*tenant))),
+            Err(TenancyError::SsoRequired) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if usable.is_empty() {
+        Ok(None)
+    } else {
+        Err(TenancyError::SsoRequired)
+    }
+}
+
+/// Starts a session of `user` in `tenant` after a single sign-on (the membership was checked
+/// by [`crate::sso::sign_in`] in the tenant's transaction): a new refresh-token family.
+pub async fn start_after_sso(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<Session, TenancyError> {
+    check_tenant_access(conn, user, tenant).await?;
+    issue(conn, user, Some(tenant), Uuid::now_v7(), now).await
 }
 
 enum Rotation {
@@ -226,14 +256,25 @@ pub async fn refresh(
                 .await?;
             let user = UserId(user);
             let tenant = match switch_to {
+                // Staying in the session's tenant is no switch.
+                Some(tenant) if Some(tenant.into_uuid()) == active => {
+                    check_tenant_access(conn, user, tenant).await?;
+                    Some(tenant)
+                }
+                // Entering another tenant with a refresh token is like signing in with the
+                // password: a tenant that takes single sign-on only refuses it.
                 Some(tenant) => {
                     check_tenant_access(conn, user, tenant).await?;
+                    crate::sso::password_allowed(conn, user, tenant).await?;
                     Some(tenant)
                 }
                 // A session whose tenant became unusable falls back to another membership.
                 None => match active.map(TenantId) {
                     Some(t) if check_tenant_access(conn, user, t).await.is_ok() => Some(t),
-                    _ => pick_tenant(conn, user, None).await?,
+                    _ => match pick_password_tenant(conn, user).await {
+                        Err(TenancyError::SsoRequired) => None,
+                        other => other?,
+                    },
                 },
             };
             Ok(Rotation::Rotated(

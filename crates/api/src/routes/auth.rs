@@ -33,7 +33,10 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(accept_invite)
             .service(verify_email)
             .service(request_password_reset)
-            .service(confirm_password_reset),
+            .service(confirm_password_reset)
+            // Single sign-on lives in its own file, under this segment.
+            .service(crate::routes::sso::start_sso)
+            .service(crate::routes::sso::complete_sso),
     );
 }
 
@@ -54,7 +57,10 @@ pub(crate) struct TokenPair {
     tenant_id: Option<Uuid>,
 }
 
-fn token_pair(state: &AppState, session: sessions::Session) -> Result<TokenPair, ApiError> {
+pub(crate) fn token_pair(
+    state: &AppState,
+    session: sessions::Session,
+) -> Result<TokenPair, ApiError> {
     Ok(TokenPair {
         access_token: state
             .tokens
@@ -214,7 +220,7 @@ pub(crate) struct LoginRequest {
         (status = 200, description = "Signed in", body = TokenPair),
         InputErrors,
         (status = 401, description = "`invalid_credentials`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`tenant_archived`, `not_a_member`, `membership_inactive` for the requested tenant; `sso_required` when it (or, without one, every tenant of the account) signs its members in through single sign-on only and you are not its OWNER", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
@@ -285,7 +291,7 @@ pub(crate) struct RefreshRequest {
         (status = 200, description = "The next token pair", body = TokenPair),
         InputErrors,
         (status = 401, description = "`invalid_token`, `refresh_token_reused`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed in the requested tenant", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed in the requested tenant (`sso_required`: it signs its members in through single sign-on only)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]

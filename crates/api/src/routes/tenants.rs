@@ -23,7 +23,10 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
         segment("/tenant")
             .service(get_tenant)
             .service(update_tenant)
-            .service(archive_tenant),
+            .service(archive_tenant)
+            // Single sign-on settings live in their own file, under this segment.
+            .service(crate::routes::sso::get_tenant_sso)
+            .service(crate::routes::sso::set_tenant_sso),
     );
     cfg.service(segment("/tenants").service(create_tenant));
 }

@@ -116,7 +116,7 @@ impl SafeFetcher {
 
     /// Refuses a URL the guard does not let through before any connection is made; answers
     /// the URL to connect to (the test switch fetches loopback over plain http).
-    fn check(&self, url: &Url) -> Result<Url, FetchError> {
+    pub(crate) fn check(&self, url: &Url) -> Result<Url, FetchError> {
         let refuse = |why: &str| Err(FetchError::Refused(why.to_owned()));
         if !url.username().is_empty() || url.password().is_some() {
             return refuse("a URL with credentials");
@@ -156,7 +156,7 @@ impl SafeFetcher {
     /// GETs `url`, following redirects through the guard; answers the final URL, the content
     /// type and at most `max` bytes of the body (`None` for the body when it was longer and
     /// `whole` was asked).
-    async fn get(
+    pub(crate) async fn get(
         &self,
         url: &str,
         accept: &str,
@@ -324,6 +324,43 @@ impl SafeFetcher {
             excerpt.pop();
         }
         Ok(WebhookResponse { status, excerpt })
+    }
+}
+
+impl SafeFetcher {
+    /// POSTs a form to `url` through the guard, no redirect followed, with optional HTTP Basic
+    /// credentials; answers the status and at most `max` bytes of the body (`None` when longer).
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+        max: usize,
+    ) -> Result<(u16, Option<Vec<u8>>), FetchError> {
+        let url = Url::parse(url).map_err(|_| FetchError::Refused("not a URL".to_owned()))?;
+        let target = self.check(&url)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request = self
+            .client
+            .post(target)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(body);
+        if let Some((user, password)) = basic {
+            request = request.basic_auth(user, Some(password));
+        }
+        let mut response = request.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if bytes.len() + chunk.len() > max {
+                return Ok((status, None));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((status, Some(bytes)))
     }
 }
 
