@@ -32,6 +32,7 @@ mod questions;
 mod quizzes;
 mod realtime;
 mod resilience;
+mod scim;
 mod security;
 mod shutdown;
 mod suggestions;

@@ -90,6 +90,12 @@ impl ScimError {
     }
 }
 
+impl From<guild_db::DbError> for ScimError {
+    fn from(e: guild_db::DbError) -> Self {
+        TenancyError::Db(e).into()
+    }
+}
+
 impl From<TenancyError> for ScimError {
     fn from(e: TenancyError) -> Self {
         let detail = e.to_string();

@@ -44,6 +44,7 @@ pub mod questions;
 pub mod quizzes;
 pub mod redemptions;
 pub mod rewards;
+pub mod scim;
 pub mod stream;
 pub mod suggestions;
 pub mod tenants;
