@@ -124,7 +124,8 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     assert_eq!(member.json["status"], "INVITED");
     assert_eq!(member.json["manager_id"], boss.as_str());
     let boss_token = accept(&app, "boss@acme.example.com").await;
-    accept(&app, "ann@acme.example.com").await;
+    let ann_token = accept(&app, "ann@acme.example.com").await;
+    assert_eq!(app.get("/v1/groups", &ann_token).await.status, 200);
     accept(&app, "cy@acme.example.com").await;
 
     // Change: group membership, a new manager, a renamed group, a deactivation.
@@ -165,10 +166,15 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     assert_eq!(team, vec![cy.clone()], "the active members below the manager");
     let deactivated_team = app.get("/v1/members?status=DEACTIVATED", &boss_token).await;
     assert_eq!(deactivated_team.json["data"][0]["user_id"], ann.as_str());
+    // Deactivated: their session is refused, and signing in again enters no tenant.
+    assert_problem(
+        &app.get("/v1/groups", &ann_token).await,
+        403,
+        "membership_inactive",
+    );
     let login = json!({ "email": "ann@acme.example.com", "password": "member password 1" });
-    let refused = app.post_anonymous("/v1/auth/login", login).await;
-    assert_ne!(refused.status, 200, "{}", refused.text);
-    assert!(refused.text.contains("membership_inactive") || refused.text.contains("not_a_member") || refused.status == 401, "{}", refused.text);
+    let signed_in = app.post_anonymous("/v1/auth/login", login).await;
+    assert_eq!(signed_in.json["tenant_id"], Value::Null, "{}", signed_in.text);
 
     // Leave: out of the group by a value path, the group and the newcomer deleted.
     let left = peer(&base, &key, &["leave", &group, &cy]).await;
@@ -379,14 +385,14 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
         .await;
     assert_eq!(invite.status, 403, "{}", invite.text);
 
-    // It provisions below its creator's role only: the owner is not its to change.
+    // The members' rules hold: the tenant's one owner stays active.
     let owner_id = app.me_id(&owner).await;
     let patch = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{ "op": "replace", "path": "active", "value": false }],
     });
     let on_owner = app.patch(&format!("/scim/v2/Users/{owner_id}"), &key, patch.clone()).await;
-    assert_eq!(on_owner.status, 403, "{}", on_owner.text);
+    assert_eq!(on_owner.status, 409, "{}", on_owner.text);
     assert_eq!(on_owner.json["schemas"], json!([ERROR]));
 
     // Another tenant's members and groups are not found, and its filters see none of ours.

@@ -19,9 +19,8 @@ import json
 import sys
 
 from httpx2 import Client
-from scim2_client import SCIMResponseException
 from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_models import PatchOp, PatchOperation
+from scim2_models import PatchOp, PatchOperation, SCIMException
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -40,7 +39,7 @@ def dump(resource):
 def hire(scim, suffix=""):
     User = scim.get_resource_model("User")
     Group = scim.get_resource_model("Group")
-    config = scim.service_provider_config
+    config = scim.provider.config
     boss = scim.create(
         User.model_validate(
             {
@@ -54,7 +53,7 @@ def hire(scim, suffix=""):
     ann = scim.create(
         User.model_validate(
             {
-                "schemas": [User.model_fields["schemas"].default[0], ENTERPRISE],
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
                 "userName": f"ann{suffix}@acme.example.com",
                 "name": {"givenName": "Ann", "familyName": "Lee"},
                 "externalId": f"hr-ann{suffix}",
@@ -75,8 +74,8 @@ def hire(scim, suffix=""):
     try:
         scim.create(User.model_validate({"userName": f"ann{suffix}@acme.example.com"}))
         duplicate = None
-    except SCIMResponseException as exc:
-        duplicate = {"status": exc.status, "scim_type": exc.scim_type, "detail": str(exc)}
+    except SCIMException as exc:
+        duplicate = {"status": exc.status, "scim_type": exc.scim_type, "detail": exc.detail}
     return {
         "bulk_supported": config.bulk.supported,
         "filter_max_results": config.filter.max_results,
@@ -145,8 +144,8 @@ def leave(scim, group, newcomer):
         try:
             scim.query(model, id)
             errors[name] = None
-        except SCIMResponseException as exc:
-            errors[name] = {"status": exc.status, "detail": str(exc)}
+        except SCIMException as exc:
+            errors[name] = {"status": exc.status, "detail": exc.detail}
     return {"members_after_removal": [m.value for m in after_removal.members or []], "errors": errors}
 
 
