@@ -136,11 +136,17 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
         .iter()
         .map(|m| s(&m["value"]))
         .collect();
-    assert!(members.contains(&ann) && members.contains(&boss), "{members:?}");
+    assert!(
+        members.contains(&ann) && members.contains(&boss),
+        "{members:?}"
+    );
     assert_eq!(changed["renamed"]["displayName"], "Platform Engineering");
     assert_eq!(changed["ann"]["active"], false);
     assert_eq!(changed["ann"]["groups"][0]["value"], group.as_str());
-    assert_eq!(changed["newcomer"][ENTERPRISE]["manager"]["value"], boss.as_str());
+    assert_eq!(
+        changed["newcomer"][ENTERPRISE]["manager"]["value"],
+        boss.as_str()
+    );
 
     // The API agrees: the group, the manager's subtree, the deactivated member's sign-in.
     let in_group = app.get(&format!("/v1/members/{ann}"), &owner).await;
@@ -163,7 +169,11 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
         .iter()
         .map(|m| s(&m["user_id"]))
         .collect();
-    assert_eq!(team, vec![cy.clone()], "the active members below the manager");
+    assert_eq!(
+        team,
+        vec![cy.clone()],
+        "the active members below the manager"
+    );
     let deactivated_team = app.get("/v1/members?status=DEACTIVATED", &boss_token).await;
     assert_eq!(deactivated_team.json["data"][0]["user_id"], ann.as_str());
     // Deactivated: their session is refused, and signing in again enters no tenant.
@@ -174,7 +184,12 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     );
     let login = json!({ "email": "ann@acme.example.com", "password": "member password 1" });
     let signed_in = app.post_anonymous("/v1/auth/login", login).await;
-    assert_eq!(signed_in.json["tenant_id"], Value::Null, "{}", signed_in.text);
+    assert_eq!(
+        signed_in.json["tenant_id"],
+        Value::Null,
+        "{}",
+        signed_in.text
+    );
 
     // Leave: out of the group by a value path, the group and the newcomer deleted.
     let left = peer(&base, &key, &["leave", &group, &cy]).await;
@@ -183,7 +198,10 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     assert_eq!(left["errors"]["user"]["status"], 404);
     let removed = app.get(&format!("/v1/members/{cy}"), &owner).await;
     assert_eq!(removed.json["status"], "REMOVED");
-    assert_eq!(app.get(&format!("/v1/groups/{group}"), &owner).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/v1/groups/{group}"), &owner).await.status,
+        404
+    );
 
     // Every change is in the audit log, as the key's creator's.
     let audit = app.get("/v1/audit-log?limit=100", &owner).await;
@@ -203,7 +221,10 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
         "GROUP_MEMBERS_ADDED",
         "GROUP_DELETED",
     ] {
-        assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
     }
     server.stop(false).await;
 }
@@ -248,21 +269,50 @@ async fn filters_and_pages_find_users_and_groups() {
         });
         let created = scim_post(&app, &key, "/Users", body).await;
         assert_eq!(created.status, 201, "{}", created.text);
-        assert_eq!(created.header("content-type"), Some("application/scim+json"));
+        assert_eq!(
+            created.header("content-type"),
+            Some("application/scim+json")
+        );
         ids.push(s(&created.json["id"]));
     }
-    assert_eq!(find(&app, &key, r#"userName eq "ANN@acme.example.com""#).await, ["Ann Lee"]);
-    assert_eq!(find(&app, &key, r#"displayName sw "ann""#).await, ["Ann Lee", "Annie Ray"]);
-    assert_eq!(find(&app, &key, r#"emails co "b""#).await, ["Bea Boss", "Bob Stone"]);
-    assert_eq!(find(&app, &key, "externalId pr").await, ["Ann Lee", "Bob Stone", "Cy Young"]);
     assert_eq!(
-        find(&app, &key, r#"externalId pr and (displayName co "o" or userName sw "ann")"#).await,
+        find(&app, &key, r#"userName eq "ANN@acme.example.com""#).await,
+        ["Ann Lee"]
+    );
+    assert_eq!(
+        find(&app, &key, r#"displayName sw "ann""#).await,
+        ["Ann Lee", "Annie Ray"]
+    );
+    assert_eq!(
+        find(&app, &key, r#"emails co "b""#).await,
+        ["Bea Boss", "Bob Stone"]
+    );
+    assert_eq!(
+        find(&app, &key, "externalId pr").await,
         ["Ann Lee", "Bob Stone", "Cy Young"]
     );
-    assert_eq!(find(&app, &key, r#"externalId eq "HR-0""#).await, Vec::<String>::new());
-    assert_eq!(find(&app, &key, r#"displayName sw "b" and displayName co "ss""#).await, ["Bea Boss"]);
+    assert_eq!(
+        find(
+            &app,
+            &key,
+            r#"externalId pr and (displayName co "o" or userName sw "ann")"#
+        )
+        .await,
+        ["Ann Lee", "Bob Stone", "Cy Young"]
+    );
+    assert_eq!(
+        find(&app, &key, r#"externalId eq "HR-0""#).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        find(&app, &key, r#"displayName sw "b" and displayName co "ss""#).await,
+        ["Bea Boss"]
+    );
     // A pattern's wildcards are matched as text.
-    assert_eq!(find(&app, &key, r#"displayName co "%""#).await, Vec::<String>::new());
+    assert_eq!(
+        find(&app, &key, r#"displayName co "%""#).await,
+        Vec::<String>::new()
+    );
 
     // Pages: startIndex is 1-based, count is capped at 200, totalResults counts them all.
     let owner_and_five = 6;
@@ -283,7 +333,9 @@ async fn filters_and_pages_find_users_and_groups() {
     for id in &ids {
         assert!(seen.contains(id));
     }
-    let capped = app.get("/scim/v2/Users?count=100000&startIndex=0", &key).await;
+    let capped = app
+        .get("/scim/v2/Users?count=100000&startIndex=0", &key)
+        .await;
     assert_eq!(capped.json["itemsPerPage"], 6);
     assert_eq!(capped.json["startIndex"], 1);
     let none = app.get("/scim/v2/Users?count=0", &key).await;
@@ -291,14 +343,23 @@ async fn filters_and_pages_find_users_and_groups() {
     assert_eq!(none.json["Resources"], json!([]));
 
     // Groups by name and externalId.
-    let group = scim_post(&app, &key, "/Groups", json!({ "displayName": "Ops", "externalId": "g-ops", "members": [{ "value": ids[0] }] })).await;
+    let group = scim_post(
+        &app,
+        &key,
+        "/Groups",
+        json!({ "displayName": "Ops", "externalId": "g-ops", "members": [{ "value": ids[0] }] }),
+    )
+    .await;
     assert_eq!(group.status, 201, "{}", group.text);
     scim_post(&app, &key, "/Groups", json!({ "displayName": "Sales" })).await;
     let ops = app
         .get("/scim/v2/Groups?filter=displayName%20eq%20%22ops%22%20or%20externalId%20eq%20%22g-ops%22", &key)
         .await;
     assert_eq!(ops.json["totalResults"], 1);
-    assert_eq!(ops.json["Resources"][0]["members"][0]["value"], ids[0].as_str());
+    assert_eq!(
+        ops.json["Resources"][0]["members"][0]["value"],
+        ids[0].as_str()
+    );
 
     // What the service does not answer is an invalidFilter, in SCIM's format.
     for bad in [
@@ -314,7 +375,9 @@ async fn filters_and_pages_find_users_and_groups() {
         assert_eq!(reply.json["scimType"], "invalidFilter");
     }
     let long = format!("userName%20eq%20%22{}%22", "a".repeat(1001));
-    let reply = app.get(&format!("/scim/v2/Users?filter={long}"), &key).await;
+    let reply = app
+        .get(&format!("/scim/v2/Users?filter={long}"), &key)
+        .await;
     assert_eq!(reply.json["scimType"], "invalidFilter");
 }
 
@@ -333,7 +396,10 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
         )
         .await;
     assert_problem(&mixed, 422, "validation_failed");
-    assert_eq!(guild_tests::fields(&mixed), [("permissions".to_owned(), "scim_key_exclusive".to_owned())]);
+    assert_eq!(
+        guild_tests::fields(&mixed),
+        [("permissions".to_owned(), "scim_key_exclusive".to_owned())]
+    );
     let member_key = app
         .post(
             "/v1/api-keys",
@@ -345,16 +411,27 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
     // An HR member (no PROVISION_SCIM) cannot make one.
     let hr = app.member(&owner, "hr@acme.example.com", "HR").await;
     let by_hr = app
-        .post("/v1/api-keys", &hr, json!({ "name": "x", "permissions": ["PROVISION_SCIM"] }))
+        .post(
+            "/v1/api-keys",
+            &hr,
+            json!({ "name": "x", "permissions": ["PROVISION_SCIM"] }),
+        )
         .await;
     assert_eq!(by_hr.status, 403, "{}", by_hr.text);
 
     // SCIM takes the SCIM key only: not a session, not another key, not nothing.
     let users_key = app
-        .api_key(&owner, json!({ "name": "users", "permissions": ["MANAGE_USERS"] }))
+        .api_key(
+            &owner,
+            json!({ "name": "users", "permissions": ["MANAGE_USERS"] }),
+        )
         .await
         .1;
-    for (token, status) in [(owner.as_str(), 401), (users_key.as_str(), 403), ("gk_nope", 401)] {
+    for (token, status) in [
+        (owner.as_str(), 401),
+        (users_key.as_str(), 403),
+        ("gk_nope", 401),
+    ] {
         let reply = app.get("/scim/v2/Users", token).await;
         assert_eq!(reply.status, status, "{}", reply.text);
         assert_eq!(reply.header("content-type"), Some("application/scim+json"));
@@ -367,7 +444,13 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
     assert_eq!(anonymous.json["schemas"], json!([ERROR]));
 
     // The SCIM key reaches nothing under /v1.
-    for uri in ["/v1/members", "/v1/groups", "/v1/me", "/v1/audit-log", "/v1/api-keys"] {
+    for uri in [
+        "/v1/members",
+        "/v1/groups",
+        "/v1/me",
+        "/v1/audit-log",
+        "/v1/api-keys",
+    ] {
         let reply = app.get(uri, &key).await;
         assert!(
             reply.status == 403 || reply.status == 401,
@@ -391,38 +474,62 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{ "op": "replace", "path": "active", "value": false }],
     });
-    let on_owner = app.patch(&format!("/scim/v2/Users/{owner_id}"), &key, patch.clone()).await;
+    let on_owner = app
+        .patch(&format!("/scim/v2/Users/{owner_id}"), &key, patch.clone())
+        .await;
     assert_eq!(on_owner.status, 409, "{}", on_owner.text);
     assert_eq!(on_owner.json["schemas"], json!([ERROR]));
 
     // Another tenant's members and groups are not found, and its filters see none of ours.
     let other = app.owner("globex").await;
     let other_key = scim_key(&app, &other).await;
-    let mine = scim_post(&app, &key, "/Users", json!({ "userName": "ann@acme.example.com" })).await;
+    let mine = scim_post(
+        &app,
+        &key,
+        "/Users",
+        json!({ "userName": "ann@acme.example.com" }),
+    )
+    .await;
     assert_eq!(mine.status, 201, "{}", mine.text);
     let ann = id(&mine.json);
     let group = scim_post(&app, &key, "/Groups", json!({ "displayName": "Ops" })).await;
     let group = id(&group.json);
-    for uri in [format!("/scim/v2/Users/{ann}"), format!("/scim/v2/Groups/{group}")] {
+    for uri in [
+        format!("/scim/v2/Users/{ann}"),
+        format!("/scim/v2/Groups/{group}"),
+    ] {
         let reply = app.get(&uri, &other_key).await;
         assert_eq!(reply.status, 404, "{}", reply.text);
         assert_eq!(reply.json["status"], "404");
         let deleted = app.delete(&uri, &other_key).await;
         assert_eq!(deleted.status, 404);
     }
-    let patched = app.patch(&format!("/scim/v2/Users/{ann}"), &other_key, patch).await;
+    let patched = app
+        .patch(&format!("/scim/v2/Users/{ann}"), &other_key, patch)
+        .await;
     assert_eq!(patched.status, 404);
     let found = app
-        .get("/scim/v2/Users?filter=userName%20eq%20%22ann@acme.example.com%22", &other_key)
+        .get(
+            "/scim/v2/Users?filter=userName%20eq%20%22ann@acme.example.com%22",
+            &other_key,
+        )
         .await;
     assert_eq!(found.json["totalResults"], 0);
     // Our group cannot take their member, nor theirs ours.
-    let theirs = scim_post(&app, &other_key, "/Users", json!({ "userName": "zed@globex.example.com" })).await;
+    let theirs = scim_post(
+        &app,
+        &other_key,
+        "/Users",
+        json!({ "userName": "zed@globex.example.com" }),
+    )
+    .await;
     let add = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{ "op": "add", "path": "members", "value": [{ "value": id(&theirs.json) }] }],
     });
-    let crossed = app.patch(&format!("/scim/v2/Groups/{group}"), &key, add).await;
+    let crossed = app
+        .patch(&format!("/scim/v2/Groups/{group}"), &key, add)
+        .await;
     assert_eq!(crossed.status, 400, "{}", crossed.text);
     assert_eq!(crossed.json["scimType"], "invalidValue");
 
@@ -431,7 +538,9 @@ async fn only_a_scim_key_reaches_scim_it_reaches_nothing_else_and_another_tenant
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{ "op": "replace", "path": "userName", "value": "other@acme.example.com" }],
     });
-    let reply = app.patch(&format!("/scim/v2/Users/{ann}"), &key, rename).await;
+    let reply = app
+        .patch(&format!("/scim/v2/Users/{ann}"), &key, rename)
+        .await;
     assert_eq!(reply.json["scimType"], "mutability", "{}", reply.text);
     let reply = app
         .post("/scim/v2/Users", &key, json!(null))

@@ -518,8 +518,10 @@ pub(crate) async fn scim_actor(state: &AppState, req: &HttpRequest) -> Result<Ac
         return Err(ApiError::internal("an API key actor without its key"));
     };
     if !key.permissions.contains(&Permission::ProvisionScim) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
-            .detail("SCIM takes an API key holding PROVISION_SCIM"));
+        return Err(
+            ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
+                .detail("SCIM takes an API key holding PROVISION_SCIM"),
+        );
     }
     key.permissions = [Permission::ManageUsers, Permission::ManageGroups]
         .into_iter()

@@ -100,9 +100,7 @@ impl From<TenancyError> for ScimError {
     fn from(e: TenancyError) -> Self {
         let detail = e.to_string();
         match &e {
-            TenancyError::MemberNotFound | TenancyError::MemberRemoved => {
-                Self::not_found("User")
-            }
+            TenancyError::MemberNotFound | TenancyError::MemberRemoved => Self::not_found("User"),
             TenancyError::GroupNotFound => Self::not_found("Group"),
             TenancyError::AlreadyMember | TenancyError::GroupNameTaken => Self {
                 status: 409,

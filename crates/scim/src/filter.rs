@@ -205,7 +205,11 @@ impl Parser {
                         _ if w.parse::<f64>().is_ok() => Literal::Number(w),
                         _ => return Err(ScimError::filter(format!("{w} is not a value"))),
                     },
-                    _ => return Err(ScimError::filter(format!("a value must follow the operator after {attr}"))),
+                    _ => {
+                        return Err(ScimError::filter(format!(
+                            "a value must follow the operator after {attr}"
+                        )));
+                    }
                 };
                 Ok(Filter::Cmp(attr, op, value))
             }
@@ -259,50 +263,50 @@ fn resolve<A: Copy>(
 ) -> Result<Match<A>, ScimError> {
     Ok(match filter {
         Filter::Cmp(path, op, value) => {
-            let attr = lookup(path)
-                .ok_or_else(|| ScimError::filter(format!("filtering on {path} is not supported")))?;
+            let attr = lookup(path).ok_or_else(|| {
+                ScimError::filter(format!("filtering on {path} is not supported"))
+            })?;
             match value {
                 Literal::Str(s) => Match::Cmp(attr, cmp(*op), s.clone()),
                 // These attributes are strings: nothing equals a non-string.
                 Literal::Bool(_) | Literal::Number(_) | Literal::Null => Match::Nothing,
             }
         }
-        Filter::Present(path) => Match::Present(
-            lookup(path)
-                .ok_or_else(|| ScimError::filter(format!("filtering on {path} is not supported")))?,
-        ),
-        Filter::And(a, b) => Match::And(
-            Box::new(resolve(a, lookup)?),
-            Box::new(resolve(b, lookup)?),
-        ),
-        Filter::Or(a, b) => Match::Or(
-            Box::new(resolve(a, lookup)?),
-            Box::new(resolve(b, lookup)?),
-        ),
+        Filter::Present(path) => {
+            Match::Present(lookup(path).ok_or_else(|| {
+                ScimError::filter(format!("filtering on {path} is not supported"))
+            })?)
+        }
+        Filter::And(a, b) => {
+            Match::And(Box::new(resolve(a, lookup)?), Box::new(resolve(b, lookup)?))
+        }
+        Filter::Or(a, b) => Match::Or(Box::new(resolve(a, lookup)?), Box::new(resolve(b, lookup)?)),
     })
 }
 
 /// The filter over Users.
 pub fn users(filter: &Filter) -> Result<Match<MemberAttr>, ScimError> {
-    resolve(filter, &|path| {
-        match attr_name(path, crate::resource::USER_SCHEMA).as_str() {
+    resolve(
+        filter,
+        &|path| match attr_name(path, crate::resource::USER_SCHEMA).as_str() {
             "username" | "emails" | "emails.value" => Some(MemberAttr::Email),
             "displayname" | "name.formatted" => Some(MemberAttr::Name),
             "externalid" => Some(MemberAttr::ExternalId),
             _ => None,
-        }
-    })
+        },
+    )
 }
 
 /// The filter over Groups.
 pub fn groups(filter: &Filter) -> Result<Match<GroupAttr>, ScimError> {
-    resolve(filter, &|path| {
-        match attr_name(path, crate::resource::GROUP_SCHEMA).as_str() {
+    resolve(
+        filter,
+        &|path| match attr_name(path, crate::resource::GROUP_SCHEMA).as_str() {
             "displayname" => Some(GroupAttr::Name),
             "externalid" => Some(GroupAttr::ExternalId),
             _ => None,
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -70,7 +70,9 @@ fn operations(body: &Value) -> Result<Vec<Operation<'_>>, ScimError> {
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(PATCH_SCHEMA)));
     if !schemas_ok {
-        return Err(ScimError::syntax(format!("schemas must list {PATCH_SCHEMA}")));
+        return Err(ScimError::syntax(format!(
+            "schemas must list {PATCH_SCHEMA}"
+        )));
     }
     let ops = get(obj, "Operations")
         .and_then(Value::as_array)
@@ -85,7 +87,10 @@ fn operations(body: &Value) -> Result<Vec<Operation<'_>>, ScimError> {
             let op = op
                 .as_object()
                 .ok_or_else(|| ScimError::syntax("an operation must be an object"))?;
-            let kind = match get(op, "op").and_then(Value::as_str).map(str::to_ascii_lowercase) {
+            let kind = match get(op, "op")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+            {
                 Some(k) if k == "add" => Kind::Add,
                 Some(k) if k == "replace" => Kind::Replace,
                 Some(k) if k == "remove" => Kind::Remove,
@@ -101,7 +106,9 @@ fn operations(body: &Value) -> Result<Vec<Operation<'_>>, ScimError> {
                 return Err(ScimError::value("add and replace need a value"));
             }
             if kind != Kind::Remove && path.is_none() && !value.is_some_and(Value::is_object) {
-                return Err(ScimError::value("an operation without a path needs an object value"));
+                return Err(ScimError::value(
+                    "an operation without a path needs an object value",
+                ));
             }
             if kind == Kind::Remove && path.is_none() {
                 return Err(ScimError::bad("noTarget", "remove needs a path"));
@@ -124,7 +131,9 @@ fn core_path(path: &str, schema: &str) -> String {
 fn text(value: Option<&Value>, what: &str) -> Result<String, ScimError> {
     match value {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-        _ => Err(ScimError::value(format!("{what} must be a non-empty string"))),
+        _ => Err(ScimError::value(format!(
+            "{what} must be a non-empty string"
+        ))),
     }
 }
 
@@ -166,11 +175,15 @@ fn user_path(
                 let v = value.ok_or_else(|| ScimError::value("manager needs a value"))?;
                 // An empty value clears the manager, as some providers send it.
                 if v.as_str().is_some_and(|s| s.trim().is_empty())
-                    || v.get("value").and_then(Value::as_str).is_some_and(|s| s.trim().is_empty())
+                    || v.get("value")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.trim().is_empty())
                 {
                     out.push(UserChange::Manager(None));
                 } else {
-                    out.push(UserChange::Manager(Some(crate::resource::reference(v, "manager")?)));
+                    out.push(UserChange::Manager(Some(crate::resource::reference(
+                        v, "manager",
+                    )?)));
                 }
                 Ok(())
             }
@@ -181,11 +194,15 @@ fn user_path(
             (_, "") => {
                 let v = value.ok_or_else(|| ScimError::value("the extension needs a value"))?;
                 match v.as_object().and_then(|o| get(o, "manager")) {
-                    Some(m) => user_path(kind, &format!("{ENTERPRISE_SCHEMA}:manager"), Some(m), out),
+                    Some(m) => {
+                        user_path(kind, &format!("{ENTERPRISE_SCHEMA}:manager"), Some(m), out)
+                    }
                     None => Ok(()),
                 }
             }
-            _ => Err(ScimError::path(format!("{path} is not an attribute Guild keeps"))),
+            _ => Err(ScimError::path(format!(
+                "{path} is not an attribute Guild keeps"
+            ))),
         };
     }
     match (kind, core_path(path, USER_SCHEMA).as_str()) {
@@ -200,7 +217,10 @@ fn user_path(
         )?)),
         (_, "displayname" | "name.formatted") => out.push(UserChange::Name(text(value, path)?)),
         (_, "name") => {
-            if let Some(formatted) = value.and_then(Value::as_object).and_then(|n| get(n, "formatted")) {
+            if let Some(formatted) = value
+                .and_then(Value::as_object)
+                .and_then(|n| get(n, "formatted"))
+            {
                 out.push(UserChange::Name(text(Some(formatted), "name.formatted")?));
             }
         }
@@ -210,7 +230,11 @@ fn user_path(
         (_, p) if p == "emails" || p.starts_with("emails[") || p.starts_with("emails.") => {
             out.push(UserChange::Email(email_of(value)?));
         }
-        _ => return Err(ScimError::path(format!("{path} is not an attribute Guild keeps"))),
+        _ => {
+            return Err(ScimError::path(format!(
+                "{path} is not an attribute Guild keeps"
+            )));
+        }
     }
     Ok(())
 }
@@ -229,7 +253,11 @@ pub fn user_changes(body: &Value) -> Result<Vec<UserChange>, ScimError> {
                     user_path(op.kind, key, Some(value), &mut out)?;
                 }
             }
-            _ => return Err(ScimError::value("an operation without a path needs an object")),
+            _ => {
+                return Err(ScimError::value(
+                    "an operation without a path needs an object",
+                ));
+            }
         }
     }
     Ok(out)
@@ -247,7 +275,8 @@ fn member_selector(path: &str) -> Result<Option<Vec<Uuid>>, ScimError> {
         match f {
             Filter::Cmp(attr, Op::Eq, Literal::Str(v)) if attr.eq_ignore_ascii_case("value") => {
                 out.push(
-                    Uuid::parse_str(v).map_err(|_| ScimError::value(format!("{v} is not an id")))?,
+                    Uuid::parse_str(v)
+                        .map_err(|_| ScimError::value(format!("{v} is not an id")))?,
                 );
                 Ok(())
             }
@@ -286,7 +315,9 @@ fn group_path(
             None => out.push(GroupChange::Replace(Vec::new())),
         },
         (Kind::Remove, "externalid") => out.push(GroupChange::ExternalId(None)),
-        (Kind::Remove, _) => return Err(ScimError::mutability(format!("{path} cannot be removed"))),
+        (Kind::Remove, _) => {
+            return Err(ScimError::mutability(format!("{path} cannot be removed")));
+        }
         (Kind::Add, "members") => out.push(GroupChange::Add(crate::resource::member_ids(
             value.unwrap_or(&Value::Null),
         )?)),
@@ -295,7 +326,11 @@ fn group_path(
         )?)),
         (_, "displayname") => out.push(GroupChange::Name(text(value, path)?)),
         (_, "externalid") => out.push(GroupChange::ExternalId(Some(text(value, path)?))),
-        _ => return Err(ScimError::path(format!("{path} is not an attribute Guild keeps"))),
+        _ => {
+            return Err(ScimError::path(format!(
+                "{path} is not an attribute Guild keeps"
+            )));
+        }
     }
     Ok(())
 }
@@ -315,7 +350,11 @@ pub fn group_changes(body: &Value) -> Result<Vec<GroupChange>, ScimError> {
                     group_path(op.kind, key, Some(value), &mut out)?;
                 }
             }
-            _ => return Err(ScimError::value("an operation without a path needs an object")),
+            _ => {
+                return Err(ScimError::value(
+                    "an operation without a path needs an object",
+                ));
+            }
         }
     }
     Ok(out)
@@ -327,7 +366,9 @@ mod tests {
     use serde_json::json;
 
     fn patch(ops: Value) -> Value {
-        json!({ "schemas": [PATCH_SCHEMA], "Operations": ops })
+        let mut body = json!({ "schemas": [PATCH_SCHEMA] });
+        body["Operations"] = ops;
+        body
     }
 
     #[test]
@@ -364,15 +405,34 @@ mod tests {
         let cases = [
             (json!({ "Operations": [] }), "invalidSyntax"),
             (patch(json!([])), "invalidSyntax"),
-            (patch(json!([{ "op": "move", "path": "active" }])), "invalidSyntax"),
+            (
+                patch(json!([{ "op": "move", "path": "active" }])),
+                "invalidSyntax",
+            ),
             (patch(json!([{ "op": "remove" }])), "noTarget"),
-            (patch(json!([{ "op": "remove", "path": "active" }])), "mutability"),
-            (patch(json!([{ "op": "replace", "path": "title", "value": "x" }])), "invalidPath"),
-            (patch(json!([{ "op": "replace", "path": "active", "value": 3 }])), "invalidValue"),
-            (patch(json!([{ "op": "replace", "value": "x" }])), "invalidValue"),
+            (
+                patch(json!([{ "op": "remove", "path": "active" }])),
+                "mutability",
+            ),
+            (
+                patch(json!([{ "op": "replace", "path": "title", "value": "x" }])),
+                "invalidPath",
+            ),
+            (
+                patch(json!([{ "op": "replace", "path": "active", "value": 3 }])),
+                "invalidValue",
+            ),
+            (
+                patch(json!([{ "op": "replace", "value": "x" }])),
+                "invalidValue",
+            ),
         ];
         for (body, scim_type) in cases {
-            assert_eq!(user_changes(&body).unwrap_err().scim_type, Some(scim_type), "{body}");
+            assert_eq!(
+                user_changes(&body).unwrap_err().scim_type,
+                Some(scim_type),
+                "{body}"
+            );
         }
         let many: Vec<Value> = (0..=MAX_OPERATIONS)
             .map(|_| json!({ "op": "replace", "path": "active", "value": true }))
@@ -407,8 +467,15 @@ mod tests {
             ]
         );
         let bad = patch(json!([{ "op": "remove", "path": "members[display eq \"x\"]" }]));
-        assert_eq!(group_changes(&bad).unwrap_err().scim_type, Some("invalidPath"));
-        let not_id = patch(json!([{ "op": "add", "path": "members", "value": [{ "value": "bob" }] }]));
-        assert_eq!(group_changes(&not_id).unwrap_err().scim_type, Some("invalidValue"));
+        assert_eq!(
+            group_changes(&bad).unwrap_err().scim_type,
+            Some("invalidPath")
+        );
+        let not_id =
+            patch(json!([{ "op": "add", "path": "members", "value": [{ "value": "bob" }] }]));
+        assert_eq!(
+            group_changes(&not_id).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
     }
 }

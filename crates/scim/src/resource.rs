@@ -29,7 +29,7 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn meta(kind: &str, location: String, created: DateTime<Utc>, updated: DateTime<Utc>) -> Value {
+fn meta(kind: &str, location: &str, created: DateTime<Utc>, updated: DateTime<Utc>) -> Value {
     json!({
         "resourceType": kind,
         "created": stamp(created),
@@ -51,7 +51,7 @@ pub fn user(member: &Provisioned, base: &str) -> Value {
         "active": member.status != MembershipStatus::Deactivated,
         "meta": meta(
             "User",
-            format!("{base}/Users/{}", member.user_id),
+            &format!("{base}/Users/{}", member.user_id),
             member.created_at,
             member.updated_at,
         ),
@@ -90,7 +90,7 @@ pub fn group(group: &ProvisionedGroup, base: &str) -> Value {
             "type": "User",
             "$ref": format!("{base}/Users/{id}"),
         })).collect::<Vec<_>>(),
-        "meta": meta("Group", format!("{base}/Groups/{}", group.id), group.created_at, group.updated_at),
+        "meta": meta("Group", &format!("{base}/Groups/{}", group.id), group.created_at, group.updated_at),
     });
     if let Some(external) = &group.external_id {
         body["externalId"] = json!(external);
@@ -99,7 +99,7 @@ pub fn group(group: &ProvisionedGroup, base: &str) -> Value {
 }
 
 /// A page of resources (RFC 7644 §3.4.2).
-pub fn list(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+pub fn list(total: i64, start_index: i64, resources: &[Value]) -> Value {
     json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": total,
@@ -171,7 +171,9 @@ pub(crate) fn reference(value: &Value, what: &str) -> Result<Uuid, ScimError> {
 /// The manager in an enterprise extension object, if any.
 pub(crate) fn manager_of(extension: &Value) -> Result<Option<Uuid>, ScimError> {
     let Some(ext) = extension.as_object() else {
-        return Err(ScimError::value("the enterprise extension must be an object"));
+        return Err(ScimError::value(
+            "the enterprise extension must be an object",
+        ));
     };
     match get(ext, "manager") {
         None => Ok(None),
@@ -189,7 +191,9 @@ pub(crate) fn check_email(email: &str) -> Result<(), ScimError> {
     if ok {
         Ok(())
     } else {
-        Err(ScimError::value("userName must be the member's email address"))
+        Err(ScimError::value(
+            "userName must be the member's email address",
+        ))
     }
 }
 
@@ -317,7 +321,10 @@ mod tests {
         assert!(user_input(&json!({ "userName": "not an email" })).is_err());
         assert!(user_input(&json!({ "displayName": "No address" })).is_err());
         let bad_manager = json!({ "userName": "a@b.co", ENTERPRISE_SCHEMA: { "manager": "boss" } });
-        assert_eq!(user_input(&bad_manager).unwrap_err().scim_type, Some("invalidValue"));
+        assert_eq!(
+            user_input(&bad_manager).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
     }
 
     #[test]
@@ -330,6 +337,8 @@ mod tests {
         .unwrap();
         assert_eq!(input.members, vec![a]);
         assert!(group_input(&json!({ "members": [] })).is_err());
-        assert!(group_input(&json!({ "displayName": "x", "members": [{ "value": "nope" }] })).is_err());
+        assert!(
+            group_input(&json!({ "displayName": "x", "members": [{ "value": "nope" }] })).is_err()
+        );
     }
 }

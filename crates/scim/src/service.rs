@@ -68,7 +68,9 @@ pub async fn get_user(
 
 fn manager_error(e: TenancyError) -> ScimError {
     match e {
-        TenancyError::MemberNotFound => ScimError::value("the manager is not a User of this tenant"),
+        TenancyError::MemberNotFound => {
+            ScimError::value("the manager is not a User of this tenant")
+        }
         other => other.into(),
     }
 }
@@ -210,7 +212,9 @@ pub async fn get_group(
 
 fn members_error(e: TenancyError) -> ScimError {
     match e {
-        TenancyError::MemberNotFound => ScimError::value("every member must be a User of this tenant"),
+        TenancyError::MemberNotFound => {
+            ScimError::value("every member must be a User of this tenant")
+        }
         other => other.into(),
     }
 }

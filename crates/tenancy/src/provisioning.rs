@@ -135,11 +135,7 @@ impl<A: Column> Match<A> {
                 a.render(binds, first),
                 b.render(binds, first)
             ),
-            Self::Or(a, b) => format!(
-                "({} OR {})",
-                a.render(binds, first),
-                b.render(binds, first)
-            ),
+            Self::Or(a, b) => format!("({} OR {})", a.render(binds, first), b.render(binds, first)),
             Self::Nothing => "FALSE".to_owned(),
         }
     }
@@ -381,7 +377,10 @@ pub async fn set_member_external_id(
         ))
         .execute(conn)
         .await
-        .map_err(on_unique("memberships_external_id_key", external_id_taken()))?;
+        .map_err(on_unique(
+            "memberships_external_id_key",
+            external_id_taken(),
+        ))?;
     audit::record(
         conn,
         actor,
@@ -481,8 +480,8 @@ pub async fn find_groups(
         .map(|f| format!(" AND {}", f.render(&mut binds, 2)))
         .unwrap_or_default();
     let tenant = actor.tenant_id.into_uuid();
-    let mut count =
-        guild_db::sql(format!("SELECT count(*) AS n {GROUP_FROM}{clause}")).bind::<SqlUuid, _>(tenant);
+    let mut count = guild_db::sql(format!("SELECT count(*) AS n {GROUP_FROM}{clause}"))
+        .bind::<SqlUuid, _>(tenant);
     for b in &binds {
         count = count.bind::<Text, _>(b.clone());
     }
@@ -592,7 +591,10 @@ pub async fn set_group_external_id(
         return Ok(());
     }
     diesel::update(groups::table.find((actor.tenant_id.into_uuid(), id)))
-        .set((groups::external_id.eq(external_id), groups::updated_at.eq(now)))
+        .set((
+            groups::external_id.eq(external_id),
+            groups::updated_at.eq(now),
+        ))
         .execute(conn)
         .await
         .map_err(on_unique("groups_external_id_key", external_id_taken()))?;
@@ -622,8 +624,14 @@ mod tests {
         );
         let mut binds = Vec::new();
         let sql = filter.render(&mut binds, 2);
-        assert!(sql.starts_with("(lower(u.email) = $2 OR (lower((CASE"), "{sql}");
-        assert!(sql.contains("LIKE $3 AND (m.external_id IS NOT NULL)))"), "{sql}");
+        assert!(
+            sql.starts_with("(lower(u.email) = $2 OR (lower((CASE"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("LIKE $3 AND (m.external_id IS NOT NULL)))"),
+            "{sql}"
+        );
         assert_eq!(binds, vec!["a@x.com".to_owned(), "50\\%\\_%".to_owned()]);
     }
 }

@@ -87,7 +87,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
             .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route("/ServiceProviderConfig", web::get().to(get_service_provider_config))
+            .route(
+                "/ServiceProviderConfig",
+                web::get().to(get_service_provider_config),
+            )
             .route("/ResourceTypes", web::get().to(list_resource_types))
             .route("/ResourceTypes/{id}", web::get().to(get_resource_type))
             .route("/Schemas", web::get().to(list_schemas))
@@ -167,7 +170,10 @@ fn paging(query: &HashMap<String, String>) -> Result<service::Paging, Failure> {
             })
             .transpose()
     };
-    Ok(service::Paging::new(number("startIndex")?, number("count")?))
+    Ok(service::Paging::new(
+        number("startIndex")?,
+        number("count")?,
+    ))
 }
 
 fn query(req: &HttpRequest) -> Result<HashMap<String, String>, Failure> {
@@ -197,7 +203,7 @@ async fn list_resource_types(req: HttpRequest) -> Reply {
     let all = discovery::resource_types(&scim.base);
     Ok(json(
         StatusCode::OK,
-        &resource::list(all.len() as i64, 1, all),
+        &resource::list(all.len() as i64, 1, &all),
     ))
 }
 
@@ -215,7 +221,7 @@ async fn list_schemas(req: HttpRequest) -> Reply {
     let all = discovery::schemas(&scim.base);
     Ok(json(
         StatusCode::OK,
-        &resource::list(all.len() as i64, 1, all),
+        &resource::list(all.len() as i64, 1, &all),
     ))
 }
 
@@ -236,14 +242,14 @@ async fn list_users(req: HttpRequest) -> Reply {
     let found = scim
         .tx(async |conn| service::list_users(conn, &scim.actor, filter.as_deref(), paging).await)
         .await?;
-    let users = found
+    let users: Vec<Value> = found
         .items
         .iter()
         .map(|u| resource::user(u, &scim.base))
         .collect();
     Ok(json(
         StatusCode::OK,
-        &resource::list(found.total, paging.start_index, users),
+        &resource::list(found.total, paging.start_index, &users),
     ))
 }
 
@@ -311,14 +317,14 @@ async fn list_groups(req: HttpRequest) -> Reply {
     let found = scim
         .tx(async |conn| service::list_groups(conn, &scim.actor, filter.as_deref(), paging).await)
         .await?;
-    let groups = found
+    let groups: Vec<Value> = found
         .items
         .iter()
         .map(|g| resource::group(g, &scim.base))
         .collect();
     Ok(json(
         StatusCode::OK,
-        &resource::list(found.total, paging.start_index, groups),
+        &resource::list(found.total, paging.start_index, &groups),
     ))
 }
 
