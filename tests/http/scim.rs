@@ -132,7 +132,7 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     let changed = peer(&base, &key, &["change", &ann, &boss, &group, &cy]).await;
     let members: Vec<String> = changed["group"]["members"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .map(|m| s(&m["value"]))
         .collect();
@@ -165,7 +165,7 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     assert_eq!(team.status, 200, "{}", team.text);
     let team: Vec<String> = team.json["data"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .map(|m| s(&m["user_id"]))
         .collect();
@@ -193,7 +193,13 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
 
     // Leave: out of the group by a value path, the group and the newcomer deleted.
     let left = peer(&base, &key, &["leave", &group, &cy]).await;
-    assert_eq!(left["members_after_removal"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        left["members_after_removal"]
+            .as_array()
+            .expect("present")
+            .len(),
+        2
+    );
     assert_eq!(left["errors"]["group"]["status"], 404);
     assert_eq!(left["errors"]["user"]["status"], 404);
     let removed = app.get(&format!("/v1/members/{cy}"), &owner).await;
@@ -207,7 +213,7 @@ async fn an_hr_system_provisions_members_managers_groups_and_leavers_with_a_scim
     let audit = app.get("/v1/audit-log?limit=100", &owner).await;
     let actions: Vec<String> = audit.json["data"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .map(|e| s(&e["action"]))
         .collect();
@@ -242,7 +248,7 @@ async fn find(app: &TestApp, key: &str, filter: &str) -> Vec<String> {
     assert_eq!(reply.status, 200, "{filter}: {}", reply.text);
     let mut names: Vec<String> = reply.json["Resources"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .map(|u| s(&u["displayName"]))
         .collect();
@@ -260,7 +266,7 @@ async fn filters_and_pages_find_users_and_groups() {
         .iter()
         .enumerate()
     {
-        let local = name.split(' ').next().unwrap().to_lowercase();
+        let local = name.split(' ').next().expect("present").to_lowercase();
         let body = json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": format!("{local}@acme.example.com"),
@@ -324,7 +330,7 @@ async fn filters_and_pages_find_users_and_groups() {
         assert_eq!(page.json["totalResults"], owner_and_five);
         assert_eq!(page.json["startIndex"], start);
         assert_eq!(page.json["itemsPerPage"], 2);
-        for u in page.json["Resources"].as_array().unwrap() {
+        for u in page.json["Resources"].as_array().expect("present") {
             seen.push(s(&u["id"]));
         }
     }
