@@ -129,11 +129,11 @@ ensure_moto() {
 # The Python packages tests use as independent peers, each pinned: an iCalendar parser for the
 # calendar files Guild writes, and the Standard Webhooks reference library that verifies its
 # webhook signatures.
-TEST_PEER_PACKAGES=("icalendar==7.3.2" "standardwebhooks==1.3.0")
+TEST_PEER_PACKAGES=("icalendar==7.3.2" "standardwebhooks==1.3.0" "scim2-client==0.13.2" "scim2-models==0.12.3" "httpx2==2.17.0")
 
 # Can python3 import every test peer package?
 test_peers_importable() {
-  have python3 && python3 -c 'import icalendar, standardwebhooks' >/dev/null 2>&1
+  have python3 && python3 -c 'import icalendar, standardwebhooks, scim2_client, httpx2' >/dev/null 2>&1
 }
 
 # ensure_test_peers — pip-install the test peer packages (with --break-system-packages when the
@@ -147,7 +147,7 @@ ensure_test_peers() {
   python3 -m pip install --quiet "${TEST_PEER_PACKAGES[@]}" >&2 ||
     python3 -m pip install --quiet --break-system-packages "${TEST_PEER_PACKAGES[@]}" >&2 || true
   test_peers_importable && return 0
-  warn "python3 cannot import icalendar and standardwebhooks; the calendar and webhook tests will fail (python3 -m pip install ${TEST_PEER_PACKAGES[*]})"
+  warn "python3 cannot import icalendar, standardwebhooks and scim2_client; the calendar, webhook and SCIM tests will fail (python3 -m pip install ${TEST_PEER_PACKAGES[*]})"
 }
 
 # The OpenID provider the single sign-on tests start (`oidc-provider` from npm, pinned by

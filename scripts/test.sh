@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Find (or start) PostgreSQL and Redis, make sure python3 can import aiosmtpd
-# (and the test peers icalendar and standardwebhooks, and the OpenID provider the SSO tests
-# start: `npm ci` in scripts/oidc)
+# (and the test peers icalendar, standardwebhooks and scim2-client, and the OpenID provider the
+# SSO tests start: `npm ci` in scripts/oidc)
 # (the SMTP server the email tests start) and moto (an S3 server the storage
 # tests start) and that s3s-fs (the other one) is installed, then run the test
 # suite with cargo-nextest. Extra arguments go to `cargo nextest run`.
@@ -99,9 +99,9 @@ else
 fi
 
 if test_peers_importable; then
-  info "Peers       python3 icalendar and standardwebhooks"
+  info "Peers       python3 icalendar, standardwebhooks and scim2-client"
 else
-  info "Peers       icalendar and/or standardwebhooks are not installed yet"
+  info "Peers       icalendar, standardwebhooks and/or scim2-client are not installed yet"
 fi
 
 if oidc_provider_installed; then

@@ -57,6 +57,8 @@ def _negative_query(case):
 # problem code, or `validation_failed:<field error code>` when every field error of a
 # `validation_failed` has one of the listed codes.
 STATE_RULES = {
+    # A SCIM token (PROVISION_SCIM) holds that permission alone and does not act as a member.
+    "POST /v1/api-keys": {"validation_failed:scim_key_exclusive"},
     # A general question names the module whose mentors answer it; a question about a module goes
     # to that module's mentors only.
     "POST /v1/questions/{question_id}/escalate": {

@@ -34,6 +34,7 @@ mod quizzes;
 mod realtime;
 mod reports;
 mod resilience;
+mod scim;
 mod security;
 mod shutdown;
 mod sso;

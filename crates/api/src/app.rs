@@ -224,6 +224,7 @@ pub fn build_app_with(
         .app_data(web::Data::new(spec_json))
         .configure(|cfg| configure_extractors(cfg, json_limit))
         .configure(extra)
+        .configure(crate::routes::scim::configure)
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([SPEC_PATH])))
         .default_service(web::to(fallback))

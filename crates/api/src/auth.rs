@@ -497,6 +497,39 @@ pub(crate) async fn ticket_actor(
     finish(state, req, actor).await.map(|Auth(actor)| actor)
 }
 
+/// The actor of a SCIM request (`/scim/v2`): only an API key holding PROVISION_SCIM (which it
+/// holds alone, see `guild_tenancy::api_keys`) is accepted; a person's access token or any other
+/// key is 401 or 403. The request counts against the key's rate limits as any other, and the key
+/// then acts as its creator limited to MANAGE_USERS and MANAGE_GROUPS: what provisioning needs,
+/// and only while its creator still holds them (`authorize` checks the creator's own role and
+/// grants as well).
+pub(crate) async fn scim_actor(state: &AppState, req: &HttpRequest) -> Result<Actor, ApiError> {
+    use guild_kernel::Permission;
+    let token = bearer(req)?;
+    if !token.starts_with(guild_tenancy::api_keys::KEY_PREFIX) {
+        return Err(unauthenticated(
+            "invalid_token",
+            "SCIM takes an API key holding PROVISION_SCIM",
+        ));
+    }
+    let actor = api_key_actor(state, token).await?;
+    let Auth(mut actor) = finish(state, req, actor).await?;
+    let Some(key) = actor.api_key.as_mut() else {
+        return Err(ApiError::internal("an API key actor without its key"));
+    };
+    if !key.permissions.contains(&Permission::ProvisionScim) {
+        return Err(
+            ApiError::new(StatusCode::FORBIDDEN, "api_key_not_permitted")
+                .detail("SCIM takes an API key holding PROVISION_SCIM"),
+        );
+    }
+    key.permissions = [Permission::ManageUsers, Permission::ManageGroups]
+        .into_iter()
+        .collect();
+    key.act_as_member = false;
+    Ok(actor)
+}
+
 /// The actor a presented API key acts as; 401 when it is unknown or revoked.
 async fn api_key_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
     let mut conn = guild_db::connect(&state.db).await?;

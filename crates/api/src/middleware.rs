@@ -83,6 +83,15 @@ fn route_of(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unmatched".to_owned())
 }
 
+/// A SCIM response (`/scim/v2`) states its errors as SCIM `Error` resources (RFC 7644 §3.12),
+/// which its clients read; it is left as it is.
+fn is_scim(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(crate::routes::scim::SCIM_JSON))
+}
+
 /// Renders every error response (status >= 400) as a problem with the request id, whatever
 /// produced it: an [`ApiError`], a framework error, or a bare status.
 pub async fn problems(
@@ -93,7 +102,7 @@ pub async fn problems(
     // come from an inner middleware, and is rendered by its own `error_response` (a problem too).
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
-    if status.as_u16() < 400 {
+    if status.as_u16() < 400 || is_scim(res.response().headers()) {
         return Ok(res);
     }
 

@@ -554,6 +554,7 @@ diesel::table! {
         color -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -784,6 +785,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         invited_name -> Nullable<Text>,
         removed_at -> Nullable<Timestamptz>,
+        external_id -> Nullable<Text>,
     }
 }
 

@@ -96,6 +96,9 @@ crate::string_enum!(
         ManageSuggestions => "MANAGE_SUGGESTIONS",
         /// Manage the tenant's webhook endpoints, their secrets and deliveries.
         ManageWebhooks => "MANAGE_WEBHOOKS",
+        /// Provision members and groups over SCIM 2.0 (`/scim/v2`). Only an API key holding it
+        /// alone is accepted there, and no `/v1` route checks it: it grants nothing else.
+        ProvisionScim => "PROVISION_SCIM",
     }
 );
 
@@ -126,6 +129,7 @@ impl TenantRole {
                 ViewManagerDashboard,
                 ManageSuggestions,
                 ManageWebhooks,
+                ProvisionScim,
             ],
             Self::Hr => &[
                 ViewAllProgress,
@@ -731,7 +735,7 @@ mod tests {
                 Some(serde_json::json!(p.as_str()))
             );
         }
-        assert_eq!(Permission::ALL.len(), 15);
+        assert_eq!(Permission::ALL.len(), 16);
         assert_eq!(
             "SUPER_ADMIN".parse::<TenantRole>(),
             Ok(TenantRole::SuperAdmin)

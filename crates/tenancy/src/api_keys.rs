@@ -7,6 +7,9 @@
 //! VIEW_AUDIT_LOG must not gain them by acting as its creator. The API's `Auth` extractor refuses
 //! other keys on every route that such a member path could reach.
 //!
+//! A key with PROVISION_SCIM is a SCIM token: it holds that permission alone, never acts as a
+//! member, and is accepted only at `/scim/v2` (no `/v1` route checks the permission).
+//!
 //! A key reads `gk_<tenant id>_<secret>`: the tenant part lets the lookup run inside that tenant's
 //! transaction, under row-level security, with a hash unique per tenant.
 
@@ -80,6 +83,19 @@ pub async fn create(
     require_admin(actor)?;
     for permission in permissions {
         authorize(actor, *permission, Target::Tenant)?;
+    }
+    if permissions.contains(&Permission::ProvisionScim) {
+        // A SCIM token provisions and nothing else: it is accepted at /scim/v2 only, where it
+        // acts with its creator's MANAGE_USERS and MANAGE_GROUPS, so its creator must hold them.
+        if permissions.len() != 1 || act_as_member {
+            return Err(TenancyError::invalid(
+                "permissions",
+                "scim_key_exclusive",
+                "a PROVISION_SCIM key holds that permission alone and does not act as a member",
+            ));
+        }
+        authorize(actor, Permission::ManageUsers, Target::Tenant)?;
+        authorize(actor, Permission::ManageGroups, Target::Tenant)?;
     }
     let secret = format!(
         "{KEY_PREFIX}{}_{}",

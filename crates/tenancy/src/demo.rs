@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use guild_db::schema::{groups, tenants, user_groups};
+use guild_db::schema::{groups, memberships, tenants, user_groups};
 use guild_db::tx::set_tenant;
 use guild_kernel::{GlobalRole, TenantId, TenantRole};
 use uuid::Uuid;
@@ -79,6 +79,14 @@ pub async fn seed(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<bo
             )
             .await?;
         }
+        // As an HR system provisioning over SCIM would leave them: each member and group carries
+        // the system's own id (`externalId` at /scim/v2).
+        for (i, (user, _)) in users.iter().enumerate() {
+            diesel::update(memberships::table.find((tenant.into_uuid(), user.into_uuid())))
+                .set(memberships::external_id.eq(Some(format!("hr-{:04}", i + 1))))
+                .execute(conn)
+                .await?;
+        }
         for (i, (name, color)) in [
             ("Engineering", "#2563EB"),
             ("Sales", "#16A34A"),
@@ -94,6 +102,7 @@ pub async fn seed(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<bo
                     groups::id.eq(group),
                     groups::name.eq(name),
                     groups::color.eq(color),
+                    groups::external_id.eq(Some(format!("hr-group-{}", i + 1))),
                 ))
                 .execute(conn)
                 .await?;

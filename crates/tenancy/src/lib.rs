@@ -20,6 +20,7 @@ pub mod import;
 pub mod invitations;
 pub mod members;
 pub mod preferences;
+pub mod provisioning;
 pub mod quota;
 pub mod recovery;
 pub mod secrets;

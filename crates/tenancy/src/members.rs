@@ -370,7 +370,7 @@ async fn managed_target(
 
 /// [`managed_target`], refusing a member who was removed (their history stays, nothing about
 /// them changes but an erasure).
-async fn current_target(
+pub(crate) async fn current_target(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     user: UserId,

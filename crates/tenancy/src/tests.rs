@@ -77,3 +77,37 @@ async fn a_query_without_a_tenant_filter_sees_only_its_own_tenant() {
     let all: i64 = groups::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(all, 2);
 }
+
+#[tokio::test]
+async fn the_demo_tenant_carries_an_hr_systems_ids_as_scim_would_leave_them() {
+    use guild_db::schema::tenants;
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    assert!(
+        crate::demo::seed(&mut conn, chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    let tenant: uuid::Uuid = tenants::table
+        .filter(tenants::slug.eq("demo"))
+        .select(tenants::id)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let counts = guild_db::tenant_transaction(&mut conn, TenantId(tenant), async |c| {
+        let members: i64 = memberships::table
+            .filter(memberships::external_id.is_not_null())
+            .count()
+            .get_result(c)
+            .await?;
+        let groups: i64 = groups::table
+            .filter(groups::external_id.is_not_null())
+            .count()
+            .get_result(c)
+            .await?;
+        Ok::<_, TenancyError>((members, groups))
+    })
+    .await
+    .unwrap();
+    assert_eq!(counts, (5, 3));
+}

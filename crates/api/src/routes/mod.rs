@@ -46,6 +46,7 @@ pub mod quizzes;
 pub mod redemptions;
 pub mod reports;
 pub mod rewards;
+pub mod scim;
 pub mod sso;
 pub mod stream;
 pub mod suggestions;
