@@ -28,6 +28,7 @@ mod ops;
 mod paths;
 mod problems;
 mod progress;
+mod question_banks;
 mod questions;
 mod quizzes;
 mod realtime;

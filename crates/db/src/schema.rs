@@ -1027,6 +1027,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    question_bank_questions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        bank_id -> Uuid,
+        kind -> Text,
+        prompt -> Text,
+        options -> Jsonb,
+        accepted_answers -> Array<Text>,
+        points -> Int4,
+        explanation -> Nullable<Text>,
+        tags -> Array<Text>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    question_banks (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_by -> Uuid,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     question_turns (tenant_id, module_id, user_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -1083,6 +1114,17 @@ diesel::table! {
         results -> Nullable<Jsonb>,
         archived_at -> Nullable<Timestamptz>,
         questions -> Jsonb,
+    }
+}
+
+diesel::table! {
+    quiz_bank_draws (tenant_id, quiz_id, position) {
+        tenant_id -> Uuid,
+        quiz_id -> Uuid,
+        position -> Int4,
+        bank_id -> Uuid,
+        question_count -> Int4,
+        tags -> Array<Text>,
     }
 }
 
@@ -1558,9 +1600,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     presence_preferences,
     presence_settings,
     progress_overrides,
+    question_bank_questions,
+    question_banks,
     question_turns,
     questions,
     quiz_attempts,
+    quiz_bank_draws,
     quiz_questions,
     quizzes,
     reaction_counts,
