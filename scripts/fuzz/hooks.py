@@ -164,6 +164,12 @@ STATE_RULES = {
         "validation_failed:min_correct",
         "validation_failed:unique",
     },
+    # A played interval and the position lie within the video's duration; only VIDEO sections
+    # record video progress.
+    "POST /v1/sections/{section_id}/video-progress": {
+        "validation_failed:range",
+        "validation_failed:not_a_video",
+    },
     "PATCH /v1/question-banks/{bank_id}/questions/{question_id}": {
         "validation_failed:not_allowed",
         "validation_failed:required",

@@ -36,4 +36,5 @@ mod resilience;
 mod security;
 mod shutdown;
 mod suggestions;
+mod video;
 mod webhooks;

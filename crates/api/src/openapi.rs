@@ -330,6 +330,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "upload_quota_exceeded",
     "uri_too_long",
     "validation_failed",
+    "video_not_watched",
     "webhook_delivery_not_found",
     "webhook_endpoint_disabled",
     "webhook_endpoint_limit_reached",

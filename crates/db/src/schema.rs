@@ -1363,6 +1363,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         catalog_open -> Bool,
+        video_completion_percent -> Int4,
     }
 }
 
@@ -1442,6 +1443,20 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamptz>,
         session_generation -> Int4,
         erased_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    video_progress (tenant_id, user_id, section_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        section_id -> Uuid,
+        module_id -> Uuid,
+        duration_seconds -> Float8,
+        watched -> Jsonb,
+        watched_seconds -> Float8,
+        position_seconds -> Float8,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -1630,6 +1645,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_pinned_modules,
     user_xp_balances,
     users,
+    video_progress,
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,
