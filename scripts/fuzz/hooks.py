@@ -166,6 +166,29 @@ STATE_RULES = {
         "validation_failed:min_correct",
         "validation_failed:unique",
     },
+    # A bank question follows the quiz question rules.
+    "POST /v1/question-banks/{bank_id}/questions": {
+        "validation_failed:not_allowed",
+        "validation_failed:required",
+        "validation_failed:count",
+        "validation_failed:one_correct",
+        "validation_failed:min_correct",
+        "validation_failed:unique",
+    },
+    # A played interval and the position lie within the video's duration; only VIDEO sections
+    # record video progress.
+    "POST /v1/sections/{section_id}/video-progress": {
+        "validation_failed:range",
+        "validation_failed:not_a_video",
+    },
+    "PATCH /v1/question-banks/{bank_id}/questions/{question_id}": {
+        "validation_failed:not_allowed",
+        "validation_failed:required",
+        "validation_failed:count",
+        "validation_failed:one_correct",
+        "validation_failed:min_correct",
+        "validation_failed:unique",
+    },
     # A learning path's cover is a ready image of the library, and names each module once; a
     # published path keeps at least one module, all published.
     "POST /v1/paths": {"validation_failed:not_an_image", "validation_failed:duplicate"},

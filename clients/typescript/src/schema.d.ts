@@ -119,6 +119,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get active members over time.
+         * @description For VIEW_ANALYTICS holders, over the active members their grant reaches (tenant-wide, the
+         *     granted groups' members, the members below them in the manager tree), optionally one group:
+         *     per bucket of the period (the last 30 days by default, at most 366), the members with a
+         *     usage session in it. 422 `validation_failed` for a period that does not start before it ends
+         *     or is longer.
+         */
+        get: operations["get_activity_analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get module completions over time.
+         * @description For VIEW_ANALYTICS holders, over the members their grant reaches, optionally one group: per
+         *     bucket of the period (ISO weeks by default), the modules completed and by how many members.
+         */
+        get: operations["get_completion_analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get live events' attendance.
+         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: for each event starting in
+         *     the period and not cancelled, the members it invited, registered, waitlisted and attended,
+         *     with the rates; the totals add up the events that started.
+         */
+        get: operations["get_event_attendance_analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/modules/{module_id}/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a module's funnel.
+         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: how many opened the module
+         *     in the period, started it (a section completed or a quiz attempt started) and completed it,
+         *     each step counting those who reached it or a later one, and the median time from the first
+         *     step to the completion. 404 `module_not_found` for a module not in the tenant.
+         */
+        get: operations["get_module_funnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/quizzes/{quiz_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a quiz's item analysis.
+         * @description For VIEW_ANALYTICS holders, over the scored attempts submitted in the period by the members
+         *     their grant reaches: per question the share answered correctly and, for choice questions, how
+         *     often each option was chosen (distractor analysis). 404 `quiz_not_found` for a quiz not in
+         *     the tenant.
+         */
+        get: operations["get_quiz_item_analysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/xp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the XP economy.
+         * @description For VIEW_ANALYTICS holders, over the members their grant reaches: XP earned (by source),
+         *     deducted, spent on approved redemptions, held and released in the period, and the balances
+         *     and holds now.
+         */
+        get: operations["get_xp_economy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/announcements": {
         parameters: {
             query?: never;
@@ -2761,6 +2896,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/data-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export your personal data.
+         * @description Any member, for themselves (an API key only with `act_as_member`; never an owner looking
+         *     into a tenant): everything Guild holds about you in this tenant as one JSON file
+         *     (`personal-data.json`, format `guild.personal-data/1`): your account without its password,
+         *     then a section per kind of record — memberships and groups, progress, attempts and
+         *     submissions, certificates, XP and redemptions, notifications and preferences, what you wrote
+         *     (chat, discussions, feed, suggestions, questions), live events, your coaching sessions and
+         *     action items, sessions, uploads, jobs and the audit entries of your own actions. Secrets
+         *     (token hashes, sealed values) and your coaches' private notes are left out. Answers `202
+         *     Accepted` with the job (`Location: /v1/jobs/{id}`); once SUCCEEDED its `result_url` gives the
+         *     file. 409 `job_limit_reached` while you have 5 jobs waiting or running.
+         */
+        post: operations["export_my_data"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/email-preferences": {
         parameters: {
             query?: never;
@@ -4619,6 +4783,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/question-banks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List question banks.
+         * @description The tenant's question banks, oldest first, a page at a time, with their sizes: for
+         *     MANAGE_QUIZZES or MANAGE_ALL_MODULES holders tenant-wide (else 403 `forbidden`).
+         */
+        get: operations["list_question_banks"];
+        put?: never;
+        /**
+         * Create a question bank.
+         * @description For MANAGE_QUIZZES or MANAGE_ALL_MODULES holders tenant-wide; a tenant holds up to 100 banks
+         *     (409 `question_bank_limit_reached`). Takes an optional `Idempotency-Key`: a retry with it gets
+         *     the first bank back instead of a second one.
+         */
+        post: operations["create_question_bank"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/question-banks/{bank_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a question bank.
+         * @description One bank with its size; `ETag` carries its revision. 404 `question_bank_not_found`.
+         */
+        get: operations["get_question_bank"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a question bank.
+         * @description Deletes a bank with its questions; attempts that drew them keep them. Refused while a quiz
+         *     draws from it (409 `question_bank_in_use`: change the quiz's `draws` first). Requires
+         *     `If-Match` with its `ETag`. 404 `question_bank_not_found`.
+         */
+        delete: operations["delete_question_bank"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a question bank.
+         * @description Renames or redescribes a bank. Requires `If-Match` with its `ETag`; fields left out are kept.
+         *     404 `question_bank_not_found`.
+         */
+        patch: operations["update_question_bank"];
+        trace?: never;
+    };
+    "/v1/question-banks/{bank_id}/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a bank's questions.
+         * @description A bank's questions with their answer keys, in creation order, a page at a time; `tag` keeps
+         *     those carrying it. 404 `question_bank_not_found`.
+         */
+        get: operations["list_bank_questions"];
+        put?: never;
+        /**
+         * Create a bank question.
+         * @description Adds a question to a bank, by the rules of a quiz question, with up to 10 tags; a bank holds
+         *     up to 500 questions (409 `bank_question_limit_reached`). Takes an optional `Idempotency-Key`.
+         *     404 `question_bank_not_found`.
+         */
+        post: operations["create_bank_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/question-banks/{bank_id}/questions/{question_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a bank question.
+         * @description One question with its answer key; `ETag` carries its revision. 404 `question_bank_not_found`,
+         *     `question_not_found`.
+         */
+        get: operations["get_bank_question"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a bank question.
+         * @description Requires `If-Match` with the question's `ETag`. Attempts that drew it keep it.
+         *     404 `question_bank_not_found`, `question_not_found`.
+         */
+        delete: operations["delete_bank_question"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a bank question.
+         * @description Requires `If-Match` with the question's `ETag`; fields left out are kept and the result is
+         *     checked as a whole. Attempts that drew it keep it as it was. 404 `question_bank_not_found`,
+         *     `question_not_found`.
+         */
+        patch: operations["update_bank_question"];
+        trace?: never;
+    };
     "/v1/questions": {
         parameters: {
             query?: never;
@@ -5049,6 +5330,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a report.
+         * @description For EXPORT_REPORTS holders (HR, ADMIN and above by default; a grant scoped to groups or a
+         *     manager subtree limits the report to those members): `kind` is `compliance` (each member's
+         *     state on each mandatory module; needs a progress permission too), `completions`,
+         *     `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`.
+         *     Answers `202 Accepted` with the job (`Location: /v1/jobs/{id}`); `GET /v1/reports/{id}`
+         *     gives a signed link to the file once it is made, and you are notified (`REPORT_READY`).
+         *     Refused before anything is queued: 403 without the permission, 422 `validation_failed` for a
+         *     period that does not start before it ends or is longer than 366 days, 404 `group_not_found`.
+         *     409 `job_limit_reached` while you have 5 jobs waiting or running. At most 100,000 rows.
+         */
+        post: operations["create_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a report.
+         * @description Its job (state, progress, result or problem) and, once it SUCCEEDED, a signed `https` link to
+         *     its file valid five minutes (ask again for a fresh one; files are kept seven days). Read by
+         *     whoever may read the job (its owner, the tenant's ADMINs and above, the API key that made
+         *     it); 404 `report_not_found` for anyone else, another tenant's report or a job that is not a
+         *     report.
+         */
+        get: operations["get_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rewards": {
         parameters: {
             query?: never;
@@ -5121,6 +5454,36 @@ export interface paths {
          *     `reward_monthly_limit_reached` or `reward_changed`; 404 `reward_not_found`.
          */
         post: operations["redeem_reward"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sections/{section_id}/video-progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get your video progress.
+         * @description What you watched of a VIDEO section and where to resume; `null` before your first report.
+         *     404 `section_not_found`.
+         */
+        get: operations["get_video_progress"];
+        put?: never;
+        /**
+         * Report video progress.
+         * @description Your player reports what it played of a VIDEO section of a module you can see: the watched
+         *     share is the union of every interval reported (overlaps count once, seeking ahead adds
+         *     nothing); the position is where you resume. The tenant's `video_completion_percent` (default
+         *     90) must be watched before completing the section (409 `video_not_watched`). 404
+         *     `section_not_found`; 422 `validation_failed` for an interval outside the video, a position
+         *     past it, or a section that is not a video (`not_a_video`).
+         */
+        post: operations["submit_video_progress"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5809,7 +6172,668 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "assignment.graded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * assignment.graded
+         * @description A member's submission was graded. Sent to the endpoints subscribed to `assignment.graded`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_assignment_graded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "assignment.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * assignment.submitted
+         * @description A member submitted (or resubmitted) work for an assignment. Sent to the endpoints subscribed to `assignment.submitted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_assignment_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "certificate.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * certificate.issued
+         * @description A member earned a certificate. Sent to the endpoints subscribed to `certificate.issued`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_certificate_issued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.attended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.attended
+         * @description A member's attendance at a live event was confirmed. Sent to the endpoints subscribed to `event.attended`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_attended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.cancelled
+         * @description A live event was cancelled. Sent to the endpoints subscribed to `event.cancelled`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.changed
+         * @description A live event's time, place or details changed. Sent to the endpoints subscribed to `event.changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.completed
+         * @description A live event was marked completed. Sent to the endpoints subscribed to `event.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.promoted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.promoted
+         * @description A member on a live event's waiting list got a freed seat. Sent to the endpoints subscribed to `event.promoted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_promoted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "event.registered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * event.registered
+         * @description A member registered for a live event, or joined its waiting list. Sent to the endpoints subscribed to `event.registered`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_event_registered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.created
+         * @description A group was created. Sent to the endpoints subscribed to `group.created`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.deleted
+         * @description A group was deleted. Sent to the endpoints subscribed to `group.deleted`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.members_added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.members_added
+         * @description Members were added to a group. Sent to the endpoints subscribed to `group.members_added`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_members_added"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.members_removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.members_removed
+         * @description Members were taken out of a group. Sent to the endpoints subscribed to `group.members_removed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_members_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "group.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * group.updated
+         * @description A group was renamed or its description changed. Sent to the endpoints subscribed to `group.updated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_group_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.deactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.deactivated
+         * @description A member was deactivated: they cannot sign in to the tenant. Sent to the endpoints subscribed to `member.deactivated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_deactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.invited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.invited
+         * @description Someone was invited to the tenant (by an admin or a CSV import); they join on accepting. Sent to the endpoints subscribed to `member.invited`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_invited"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.joined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.joined
+         * @description An invited member accepted and is now active. Sent to the endpoints subscribed to `member.joined`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_joined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.manager_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.manager_changed
+         * @description A member's manager was set, changed or cleared. Sent to the endpoints subscribed to `member.manager_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_manager_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.reactivated
+         * @description A deactivated member was reactivated. Sent to the endpoints subscribed to `member.reactivated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.removed
+         * @description A member was removed from the tenant (their history stays), or an invitation withdrawn. Sent to the endpoints subscribed to `member.removed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.role_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.role_changed
+         * @description A member's role changed. Sent to the endpoints subscribed to `member.role_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_member_role_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.available
+         * @description A published module became available to members: it was published while assigned to groups (or in an open catalog), or assigned to a group while published. Sent to the endpoints subscribed to `module.available`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_available"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.completed
+         * @description A member completed a module (once per member, module and cycle). Sent to the endpoints subscribed to `module.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.updated
+         * @description A published module got a material new version. Sent to the endpoints subscribed to `module.updated`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_module_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "path.assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * path.assigned
+         * @description A learning path was assigned to a group, or a path assigned to groups was published. Sent to the endpoints subscribed to `path.assigned`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_path_assigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "path.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * path.completed
+         * @description A member completed every module of a learning path. Sent to the endpoints subscribed to `path.completed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_path_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "quiz.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * quiz.failed
+         * @description A member's attempt was scored below the quiz's passing score. Sent to the endpoints subscribed to `quiz.failed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_quiz_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "quiz.passed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * quiz.passed
+         * @description A member's attempt was scored at or above the quiz's passing score. Sent to the endpoints subscribed to `quiz.passed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_quiz_passed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "rank.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * rank.changed
+         * @description A member reached a new rank. Sent to the endpoints subscribed to `rank.changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_rank_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * redemption.approved
+         * @description A member's reward redemption was approved. Sent to the endpoints subscribed to `redemption.approved`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_redemption_approved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * redemption.rejected
+         * @description A member's reward redemption was rejected. Sent to the endpoints subscribed to `redemption.rejected`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_redemption_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "suggestion.status_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * suggestion.status_changed
+         * @description A knowledge suggestion was approved, rejected or converted into a module. Sent to the endpoints subscribed to `suggestion.status_changed`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_suggestion_status_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.ping
+         * @description A test message sent on request (`POST /v1/webhooks/endpoints/{id}/ping`). Sent to the endpoints subscribed to `webhook.ping`, signed per Standard Webhooks.
+         */
+        post: operations["webhook_webhook_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -5873,6 +6897,39 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description Active members in one bucket. */
+        ActiveBucketDto: {
+            /**
+             * Format: date-time
+             * @description The bucket's start (UTC).
+             */
+            start: string;
+            /**
+             * Format: int64
+             * @description Members with a usage session in it.
+             */
+            active_members: number;
+        };
+        /** @description Active members over time. */
+        ActivityDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            granularity: components["schemas"]["Granularity"];
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /**
+             * Format: int64
+             * @description Members active at least once in the period.
+             */
+            active_members: number;
+            /** @description Every bucket of the period, oldest first, empty ones included. */
+            buckets: components["schemas"]["ActiveBucketDto"][];
         };
         /**
          * @description Members to add to an event.
@@ -6344,6 +7401,36 @@ export interface components {
             /** @description Hidden from the leaderboard. */
             leaderboard_hidden: boolean;
         };
+        /** @description A bank question with its answer key. The `ETag` header carries `revision`. */
+        BankQuestionDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            bank_id: string;
+            kind: components["schemas"]["QuestionKind"];
+            prompt: string;
+            /** @description The options (choice kinds). */
+            options: components["schemas"]["OptionDto"][];
+            /** @description Accepted answers (FILL_IN_BLANK), compared case-insensitively with whitespace collapsed. */
+            accepted_answers: string[];
+            /** Format: int32 */
+            points: number;
+            /** @description Shown to takers with the answers. */
+            explanation?: string | null;
+            /** @description Lower-case labels that draws select by. */
+            tags: string[];
+            /** Format: int32 */
+            revision: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description 1 to 50 characters, not only spaces; stored trimmed and lower-cased.
+         * @example forklift
+         */
+        BankTag: string;
         /** @description The month's budget. */
         BudgetDto: {
             /**
@@ -6726,15 +7813,70 @@ export interface components {
              */
             scale_max: number;
         };
-        /** @description A mandatory module's state. */
+        /** @description Completions in one bucket. */
+        CompletionBucketDto: {
+            /**
+             * Format: date-time
+             * @description The bucket's start (UTC).
+             */
+            start: string;
+            /**
+             * Format: int64
+             * @description Module completions in it.
+             */
+            completions: number;
+            /**
+             * Format: int64
+             * @description Distinct members who completed a module in it.
+             */
+            members: number;
+        };
+        /** @description Completions over time. */
+        CompletionsDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            granularity: components["schemas"]["Granularity"];
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /**
+             * Format: int64
+             * @description Module completions in the period.
+             */
+            completions: number;
+            /**
+             * Format: int64
+             * @description Distinct members who completed a module in the period.
+             */
+            members: number;
+            /** @description Every bucket of the period, oldest first, empty ones included. */
+            buckets: components["schemas"]["CompletionBucketDto"][];
+        };
+        /** @description A mandatory module's or learning path's state, by the compliance matrix's rule. */
         ComplianceItemDto: {
-            /** Format: uuid */
+            /**
+             * @description `MODULE` or `PATH`.
+             * @example MODULE
+             */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The module, or the path for a path's item.
+             */
             module_id: string;
             title: string;
-            /** @description `COMPLETED`, `EXPIRED`, `OVERDUE` or `DUE`. */
-            status: string;
+            status: components["schemas"]["ComplianceStatus"];
             /** Format: date-time */
             due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The certificate's expiry, when there is one.
+             */
+            expires_at?: string | null;
         };
         /** @enum {string} */
         ComplianceStatus: "COMPLIANT" | "EXPIRING" | "EXPIRED" | "OVERDUE" | "IN_PROGRESS" | "NOT_STARTED";
@@ -6948,6 +8090,52 @@ export interface components {
             required?: boolean | null;
             /** @description 1 to 20 criteria; none by default (graders then give a plain score). */
             rubric?: components["schemas"]["CriterionDto"][] | null;
+        };
+        /**
+         * @description A new bank question, by the rules of a quiz question.
+         *
+         *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
+         *     MULTIPLE_CHOICE: at least one; 2 to 20 options with unique ids. FILL_IN_BLANK: 1 to 50
+         *     accepted answers, no options. ESSAY: neither. A question that breaks these is 422
+         *     `validation_failed`.
+         * @example {
+         *       "kind": "TRUE_FALSE",
+         *       "options": [
+         *         {
+         *           "correct": false,
+         *           "id": "t",
+         *           "text": "True"
+         *         },
+         *         {
+         *           "correct": true,
+         *           "id": "f",
+         *           "text": "False"
+         *         }
+         *       ],
+         *       "points": 1,
+         *       "prompt": "A forklift may carry a passenger on its forks.",
+         *       "tags": [
+         *         "forklift"
+         *       ]
+         *     }
+         */
+        CreateBankQuestionBody: {
+            kind: components["schemas"]["QuestionKind"];
+            /** @description 1 to 5000 characters, not only spaces. */
+            prompt: string;
+            /** @description The options of a choice question (2 to 20; exactly 2 for TRUE_FALSE); none otherwise. */
+            options?: components["schemas"]["OptionDto"][] | null;
+            /** @description The accepted answers of a FILL_IN_BLANK question (1 to 50); none otherwise. */
+            accepted_answers?: components["schemas"]["AcceptedAnswer"][] | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000 (default 1).
+             */
+            points?: number | null;
+            /** @description Shown to takers with the answers; up to 5000 characters. */
+            explanation?: string | null;
+            /** @description Up to 10 tags (default none). */
+            tags?: components["schemas"]["BankTag"][] | null;
         };
         /**
          * @description A new category.
@@ -7189,6 +8377,19 @@ export interface components {
             module_ids?: string[];
         };
         /**
+         * @description A new question bank.
+         * @example {
+         *       "description": "Forklifts, racking and loading bays.",
+         *       "name": "Warehouse safety"
+         *     }
+         */
+        CreateQuestionBankBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            name: string;
+            /** @description Up to 5000 characters (default empty). */
+            description?: string | null;
+        };
+        /**
          * @description A new question.
          *
          *     SINGLE_CHOICE and TRUE_FALSE: exactly one correct option (TRUE_FALSE: exactly two options);
@@ -7280,6 +8481,11 @@ export interface components {
             shuffle_options?: boolean | null;
             show_answers?: components["schemas"]["ShowAnswers"] | null;
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
+            /**
+             * @description Up to 10 draws from question banks for each attempt (default none); setting them needs
+             *     MANAGE_QUIZZES or MANAGE_ALL_MODULES tenant-wide.
+             */
+            draws?: components["schemas"]["DrawDto"][] | null;
         };
         /**
          * @description A new reward.
@@ -7660,6 +8866,31 @@ export interface components {
             file_name: string;
             content_type: string;
         };
+        /**
+         * @description What each attempt draws from a question bank: `count` questions chosen at random (seeded by
+         *     the attempt), among those carrying any of `tags` when given; fewer when the bank has fewer.
+         * @example {
+         *       "bank_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1",
+         *       "count": 5,
+         *       "tags": [
+         *         "forklift"
+         *       ]
+         *     }
+         */
+        DrawDto: {
+            /**
+             * Format: uuid
+             * @description A bank of your tenant (else 404 `question_bank_not_found`).
+             */
+            bank_id: string;
+            /**
+             * Format: int32
+             * @description 1 to 100.
+             */
+            count: number;
+            /** @description Up to 10 tags, each 1 to 50 characters (compared lower-cased); none for the whole bank. */
+            tags?: components["schemas"]["BankTag"][];
+        };
         /** @enum {string} */
         EmailCategory: "NEW_MODULES" | "DEADLINE_REMINDERS" | "QUIZ_RESULTS" | "COMMENT_REPLIES" | "CERTIFICATES" | "REWARDS";
         /** @description Which emails you get, and how often. */
@@ -7763,6 +8994,48 @@ export interface components {
              */
             module_id?: string | null;
         };
+        /** @description One event's attendance. */
+        EventAttendanceDto: {
+            /** Format: uuid */
+            event_id: string;
+            title: string;
+            /** Format: date-time */
+            starts_at: string;
+            /** @description `SCHEDULED` or `COMPLETED`. */
+            status: string;
+            /** Format: int32 */
+            capacity: number;
+            /**
+             * Format: int64
+             * @description Members in scope it is for (its groups' members; everyone for an event without groups).
+             */
+            invited: number;
+            /**
+             * Format: int64
+             * @description Members in scope holding a seat.
+             */
+            registered: number;
+            /**
+             * Format: int64
+             * @description Members in scope waiting for one.
+             */
+            waitlisted: number;
+            /**
+             * Format: int64
+             * @description Registered members in scope confirmed as attended.
+             */
+            attended: number;
+            /**
+             * Format: double
+             * @description `registered / invited` (4 decimals).
+             */
+            registration_rate?: number | null;
+            /**
+             * Format: double
+             * @description `attended / registered` (4 decimals).
+             */
+            attendance_rate?: number | null;
+        };
         /** @description A live event. The `ETag` header carries `revision`. */
         EventDto: {
             /** Format: uuid */
@@ -7832,6 +9105,39 @@ export interface components {
             description: string;
             /** @description An endpoint may subscribe to it (`webhook.ping` is sent on request only). */
             subscribable: boolean;
+        };
+        /** @description Live events' attendance in the period. */
+        EventsReportDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: int64
+             * @description Events starting in the period, not cancelled.
+             */
+            event_count: number;
+            /**
+             * Format: int64
+             * @description Invited, over the events that started.
+             */
+            invited: number;
+            /**
+             * Format: int64
+             * @description Registered, over the events that started.
+             */
+            registered: number;
+            /**
+             * Format: int64
+             * @description Attended, over the events that started.
+             */
+            attended: number;
+            /** Format: double */
+            registration_rate?: number | null;
+            /** Format: double */
+            attendance_rate?: number | null;
+            /** @description The events, earliest first (at most 500). */
+            events: components["schemas"]["EventAttendanceDto"][];
         };
         /**
          * @description What to export in the background.
@@ -7940,6 +9246,51 @@ export interface components {
              */
             score_after?: number | null;
         };
+        /** @description A module's funnel in the period. */
+        FunnelDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /**
+             * Format: int64
+             * @description Viewed it, or started it.
+             */
+            opened: number;
+            /**
+             * Format: int64
+             * @description Completed a section or started a quiz attempt of it, or completed it.
+             */
+            started: number;
+            /**
+             * Format: int64
+             * @description Completed it.
+             */
+            completed: number;
+            /**
+             * Format: double
+             * @description `started / opened` (4 decimals; null without anyone opening).
+             */
+            start_rate?: number | null;
+            /**
+             * Format: double
+             * @description `completed / started` (4 decimals; null without anyone starting).
+             */
+            completion_rate?: number | null;
+            /**
+             * Format: int64
+             * @description The median time from a member's first step in the cycle to the completion, in seconds.
+             */
+            median_seconds_to_complete?: number | null;
+        };
         /** @enum {string} */
         GlobalRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "EMPLOYEE";
         /**
@@ -8028,6 +9379,8 @@ export interface components {
             /** @description Each permission at most once. */
             grants: components["schemas"]["GrantDto"][];
         };
+        /** @enum {string} */
+        Granularity: "DAY" | "WEEK" | "MONTH";
         /**
          * @description An assignment's terms.
          * @example {
@@ -8179,6 +9532,14 @@ export interface components {
             /** @description Check only; import nothing. */
             dry_run?: boolean;
         };
+        /**
+         * @description `[from, to]` in seconds, `0 <= from < to <= duration`.
+         * @example [
+         *       0,
+         *       42.5
+         *     ]
+         */
+        Interval: number[];
         /** @description An invitation waiting for your answer. */
         InvitationDto: {
             /**
@@ -8240,6 +9601,38 @@ export interface components {
              * @description When it was issued.
              */
             created_at: string;
+        };
+        /** @description One question's figures. */
+        ItemStatsDto: {
+            /** Format: uuid */
+            question_id: string;
+            /** @description `SINGLE_CHOICE`, `MULTIPLE_CHOICE`, `TRUE_FALSE`, `FILL_IN_BLANK` or `ESSAY`. */
+            kind: string;
+            prompt: string;
+            /** @description Deleted from the quiz since; its text is the latest attempt's copy. */
+            removed: boolean;
+            /**
+             * Format: int64
+             * @description Scored attempts that held it.
+             */
+            answered: number;
+            /**
+             * Format: int64
+             * @description Of them, with a verdict (essays have none).
+             */
+            scored: number;
+            /**
+             * Format: int64
+             * @description Of them, right.
+             */
+            correct: number;
+            /**
+             * Format: double
+             * @description `correct / scored` (4 decimals).
+             */
+            share_correct?: number | null;
+            /** @description Choice questions: each option and how often it was chosen. */
+            options: components["schemas"]["OptionStatsDto"][];
         };
         /** @enum {string} */
         ItemStatus: "OPEN" | "IN_PROGRESS" | "DONE" | "CANCELLED";
@@ -8978,6 +10371,23 @@ export interface components {
             /** @description Part of the right answer. */
             correct?: boolean;
         };
+        /** @description How often an option was chosen. */
+        OptionStatsDto: {
+            option_id: string;
+            text: string;
+            /** @description Part of the right answer. */
+            correct: boolean;
+            /**
+             * Format: int64
+             * @description Attempts that chose it.
+             */
+            chosen: number;
+            /**
+             * Format: double
+             * @description `chosen / answered` (4 decimals).
+             */
+            share?: number | null;
+        };
         /**
          * @description Every question id of the quiz, once, in the new order.
          * @example {
@@ -9052,7 +10462,10 @@ export interface components {
             quiz_averages: components["schemas"]["QuizMonthDto"][];
             /** @description XP earned per week, the last 12 weeks (weeks without XP left out). */
             xp_weeks: components["schemas"]["XpWeekDto"][];
-            /** @description The mandatory modules of the coachee's groups. */
+            /**
+             * @description The mandatory modules and learning paths of the coachee's groups (up to 100), as the
+             *     compliance matrix shows them.
+             */
             compliance: components["schemas"]["ComplianceItemDto"][];
             action_items: components["schemas"]["PlanCountsDto"];
         };
@@ -9116,6 +10529,13 @@ export interface components {
         PageOf_AuditEntryDto: {
             /** @description The rows. */
             data: components["schemas"]["AuditEntryDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_BankQuestionDto: {
+            /** @description The rows. */
+            data: components["schemas"]["BankQuestionDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -9270,6 +10690,13 @@ export interface components {
         PageOf_PlatformChangelogListEntryDto: {
             /** @description The rows. */
             data: components["schemas"]["PlatformChangelogListEntryDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_QuestionBankDto: {
+            /** @description The rows. */
+            data: components["schemas"]["QuestionBankDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -9797,7 +11224,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "bank_question_limit_reached" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_bank_in_use" | "question_bank_limit_reached" | "question_bank_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "video_not_watched" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -9879,6 +11306,29 @@ export interface components {
             sso_only: boolean;
             /** @description Turn sign-in through the provider on. */
             enabled: boolean;
+        };
+        /** @description A question bank. The `ETag` header carries `revision`. */
+        QuestionBankDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string;
+            /** Format: uuid */
+            created_by: string;
+            /**
+             * Format: int32
+             * @description Bumped by every change; send it back as `If-Match`.
+             */
+            revision: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: int64
+             * @description How many questions it holds (at most 500).
+             */
+            question_count: number;
         };
         /** @description A question with its answer key (authors only). The `ETag` header carries `revision`. */
         QuestionDto: {
@@ -9990,6 +11440,25 @@ export interface components {
             total_points: number;
             /** @description The questions with their answer keys: present only for those who may author the quiz. */
             questions?: components["schemas"]["QuestionDto"][] | null;
+            /** @description What each attempt draws from question banks besides the quiz's own questions, in order. */
+            draws: components["schemas"]["DrawDto"][];
+        };
+        /** @description A quiz's item analysis. */
+        QuizItemsDto: {
+            /** Format: uuid */
+            quiz_id: string;
+            title: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: int64
+             * @description Scored attempts submitted in the period.
+             */
+            attempts: number;
+            /** @description The current questions in order, then deleted ones the attempts hold. */
+            items: components["schemas"]["ItemStatsDto"][];
         };
         /** @description A month's quiz results. */
         QuizMonthDto: {
@@ -10200,6 +11669,62 @@ export interface components {
         ReplayedDto: {
             /** @description `FAILED` deliveries made `PENDING` again (at most 1000), sent within a minute. */
             replayed: number;
+        };
+        /** @description A report: its job, and once it SUCCEEDED a signed link to its file. */
+        ReportDto: {
+            /**
+             * @description The job that makes it (`result` holds `report`, `format`, `rows`, `truncated`, `from`,
+             *     `to` and the file's name, type and size once it SUCCEEDED).
+             */
+            job: components["schemas"]["JobDto"];
+            download?: components["schemas"]["DownloadDto"] | null;
+        };
+        /** @description What a report covers. */
+        ReportFiltersDto: {
+            /**
+             * Format: uuid
+             * @description Only members of this group (404 `group_not_found` for a group not in the tenant).
+             */
+            group_id?: string | null;
+            /**
+             * Format: date-time
+             * @description The period's start, inclusive; 30 days before `to` when left out.
+             */
+            from?: string | null;
+            /**
+             * Format: date-time
+             * @description The period's end, exclusive; now when left out. At most 366 days after `from`.
+             */
+            to?: string | null;
+            /**
+             * Format: uuid
+             * @description Only this module (`completions`, `compliance`).
+             */
+            module_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Only this quiz (`quiz_results`).
+             */
+            quiz_id?: string | null;
+        };
+        /** @enum {string} */
+        ReportFormat: "CSV" | "XLSX";
+        /** @enum {string} */
+        ReportKind: "COMPLIANCE" | "COMPLETIONS" | "QUIZ_RESULTS" | "XP_LEDGER" | "EVENT_ATTENDANCE" | "MEMBERS";
+        /**
+         * @description A report to make.
+         * @example {
+         *       "filters": {
+         *         "from": "2026-11-01T00:00:00Z"
+         *       },
+         *       "format": "XLSX",
+         *       "kind": "COMPLETIONS"
+         *     }
+         */
+        ReportRequest: {
+            kind: components["schemas"]["ReportKind"];
+            format: components["schemas"]["ReportFormat"];
+            filters?: components["schemas"]["ReportFiltersDto"];
         };
         /**
          * @description A reset token and the new password.
@@ -10688,6 +12213,13 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
+        /** @description XP earned from one source. */
+        SourceXpDto: {
+            /** @description `MODULE_COMPLETED`, `QUIZ_HIGH_SCORE`, `MANUAL`, … */
+            source: string;
+            /** Format: int64 */
+            xp: number;
+        };
         /** @description A tenant's single sign-on settings. The client secret is write-only: never answered. */
         SsoSettingsDto: {
             /** @description The provider's issuer URL (`https`). */
@@ -11033,6 +12565,12 @@ export interface components {
             archived_at?: string | null;
             /** @description Published modules not assigned to a member's groups are open to them. */
             catalog_open: boolean;
+            /**
+             * Format: int32
+             * @description The share of a VIDEO section, in percent, a member must have watched (as their player
+             *     reported it) before completing it; 0 turns the rule off.
+             */
+            video_completion_percent: number;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -11177,6 +12715,35 @@ export interface components {
             required?: boolean | null;
             /** @description 1 to 20 criteria; `null` removes the rubric. */
             rubric?: components["schemas"]["CriterionDto"][] | null;
+        };
+        /**
+         * @description Changes to a bank question: fields left out are kept, and the result is checked as a whole
+         *     by the rules of a new question. Attempts that drew it keep it as it was.
+         * @example {
+         *       "points": 2,
+         *       "tags": [
+         *         "forklift",
+         *         "loading"
+         *       ]
+         *     }
+         */
+        UpdateBankQuestionBody: {
+            kind?: components["schemas"]["QuestionKind"] | null;
+            /** @description 1 to 5000 characters, not only spaces. */
+            prompt?: string | null;
+            /** @description Replaces the options. */
+            options?: components["schemas"]["OptionDto"][] | null;
+            /** @description Replaces the accepted answers. */
+            accepted_answers?: components["schemas"]["AcceptedAnswer"][] | null;
+            /**
+             * Format: int32
+             * @description 1 to 1000.
+             */
+            points?: number | null;
+            /** @description Up to 5000 characters; `null` removes it. */
+            explanation?: string | null;
+            /** @description Replaces the tags (up to 10). */
+            tags?: components["schemas"]["BankTag"][] | null;
         };
         /**
          * @description Changes to a category: fields left out are kept.
@@ -11380,6 +12947,18 @@ export interface components {
             } | null;
         };
         /**
+         * @description Changes to a question bank: fields left out are kept.
+         * @example {
+         *       "name": "Warehouse safety (2027)"
+         *     }
+         */
+        UpdateQuestionBankBody: {
+            /** @description 1 to 200 characters, not only spaces (trimmed). */
+            name?: string | null;
+            /** @description Up to 5000 characters. */
+            description?: string | null;
+        };
+        /**
          * @description Changes to a question: fields left out are kept, and the result is checked as a whole by the
          *     rules of a new question (changing the kind may need new options or accepted answers in the
          *     same request).
@@ -11436,6 +13015,12 @@ export interface components {
             shuffle_options?: boolean | null;
             show_answers?: components["schemas"]["ShowAnswers"] | null;
             multiple_choice_scoring?: components["schemas"]["ScoringMode"] | null;
+            /**
+             * @description Replaces the draws from question banks (up to 10; `[]` removes them); needs
+             *     MANAGE_QUIZZES or MANAGE_ALL_MODULES tenant-wide. Attempts already started keep what they
+             *     drew.
+             */
+            draws?: components["schemas"]["DrawDto"][] | null;
         };
         /**
          * @description Changes to a reward: every field left out is kept; send `null` to clear `image_url`, or to
@@ -11571,6 +13156,12 @@ export interface components {
             theme?: components["schemas"]["Theme"] | null;
             /** @description Open the catalog of published modules to every member. */
             catalog_open?: boolean | null;
+            /**
+             * Format: int32
+             * @description The share of a VIDEO section, in percent, to watch before completing it (0 to 100;
+             *     default 90; 0 turns the rule off).
+             */
+            video_completion_percent?: number | null;
         };
         /**
          * @description Changes to an endpoint; absent fields stay.
@@ -11702,6 +13293,76 @@ export interface components {
              */
             reference: string;
         };
+        /**
+         * @description What your player played since its last report.
+         * @example {
+         *       "duration": 300,
+         *       "intervals": [
+         *         [
+         *           0,
+         *           42.5
+         *         ],
+         *         [
+         *           60,
+         *           75
+         *         ]
+         *       ],
+         *       "position": 75
+         *     }
+         */
+        VideoProgressBody: {
+            /**
+             * @description The intervals actually played, `[from, to]` in seconds with `0 <= from < to <= duration`
+             *     (up to 200); a jump ahead is not played, so it is not reported.
+             */
+            intervals: components["schemas"]["Interval"][];
+            /**
+             * Format: double
+             * @description Where the player is now, in seconds (0 to `duration`): where you resume.
+             */
+            position: number;
+            /**
+             * Format: double
+             * @description The video's duration in seconds (above 0, at most a day).
+             */
+            duration: number;
+        };
+        /** @description Your progress on a VIDEO section. */
+        VideoProgressDto: {
+            /** Format: uuid */
+            section_id: string;
+            /** Format: uuid */
+            module_id: string;
+            /**
+             * Format: double
+             * @description The longest duration your player reported, in seconds.
+             */
+            duration_seconds: number;
+            /** @description What you played, merged: sorted, disjoint `[from, to]` intervals in seconds. */
+            watched: components["schemas"]["Interval"][];
+            /**
+             * Format: double
+             * @description Seconds of `watched`.
+             */
+            watched_seconds: number;
+            /**
+             * Format: int32
+             * @description `watched_seconds` over the duration, 0 to 100, rounded down.
+             */
+            watched_percent: number;
+            /**
+             * Format: double
+             * @description Where to resume, in seconds.
+             */
+            position_seconds: number;
+            /**
+             * Format: int32
+             * @description The share the tenant requires before the section can be completed (0: none).
+             */
+            required_percent: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @enum {string} */
         VideoSource: "YOUTUBE_VIMEO_URL" | "UPLOAD" | "CLOUDFLARE_STREAM" | "TARGETVIDEO";
         /**
@@ -11822,6 +13483,55 @@ export interface components {
             week_start: string;
             /** Format: int64 */
             completions: number;
+        };
+        /** @description The XP economy of the period. */
+        XpEconomyDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: int64
+             * @description Active members in scope (of the group, when asked for).
+             */
+            member_count: number;
+            /**
+             * Format: int64
+             * @description Awards and positive manual grants.
+             */
+            earned: number;
+            /**
+             * Format: int64
+             * @description Negative manual adjustments.
+             */
+            deducted: number;
+            /**
+             * Format: int64
+             * @description The cost of redemptions approved in the period.
+             */
+            spent: number;
+            /**
+             * Format: int64
+             * @description Put on hold by redemptions waiting for approval.
+             */
+            held: number;
+            /**
+             * Format: int64
+             * @description Given back from holds (rejected or cancelled redemptions).
+             */
+            released: number;
+            /**
+             * Format: int64
+             * @description Spendable now.
+             */
+            balance_now: number;
+            /**
+             * Format: int64
+             * @description On hold now.
+             */
+            held_now: number;
+            /** @description Earned by source, most first. */
+            earned_by_source: components["schemas"]["SourceXpDto"][];
         };
         /** @enum {string} */
         XpSource: "MODULE_COMPLETED" | "QUIZ_HIGH_SCORE" | "MENTOR_CONFIRMATION" | "TOP_SUGGESTION" | "COMPLIANCE_RENEWAL" | "EVENT_ATTENDED" | "PATH_COMPLETED" | "MANUAL" | "REDEMPTION";
@@ -12229,6 +13939,532 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_activity_analytics: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+                /**
+                 * @description The buckets: UTC days, ISO weeks (from Monday) or calendar months; `day` for activity and
+                 *     `week` for completions when left out.
+                 */
+                granularity?: components["schemas"]["Granularity"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active members per bucket */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_completion_analytics: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+                /**
+                 * @description The buckets: UTC days, ISO weeks (from Monday) or calendar months; `day` for activity and
+                 *     `week` for completions when left out.
+                 */
+                granularity?: components["schemas"]["Granularity"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Completions per bucket */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompletionsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_event_attendance_analytics: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attendance */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsReportDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_module_funnel: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The funnel */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_quiz_item_analysis: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The quiz */
+                quiz_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The items */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuizItemsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_xp_economy: {
+        parameters: {
+            query?: {
+                /** @description Only members of this group (404 `group_not_found` for a group not in the tenant). */
+                group_id?: string;
+                /** @description The period's start, inclusive (RFC 3339); 30 days before `to` when left out. */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339); now when left out. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The XP economy */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["XpEconomyDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -23965,6 +26201,77 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    export_my_data: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued: follow the job */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description The job: `/v1/jobs/{id}` */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_email_preferences: {
         parameters: {
             query?: never;
@@ -32739,6 +35046,809 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    list_question_banks: {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 200, 50 when left out; any other value is 422 `invalid_query`. */
+                limit?: number;
+                /**
+                 * @description The `next_cursor` of the previous page, as it was given (a cursor Guild did not make is
+                 *     422 `invalid_cursor`).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of banks, oldest first */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_QuestionBankDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_question_bank: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateQuestionBankBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    /** @description The revision, to send back as `If-Match` */
+                    ETag?: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionBankDto"];
+                };
+            };
+            /** @description `malformed_json`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed`, `idempotency_key_reused` (the same key with another request) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_question_bank: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bank */
+                bank_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bank; `ETag` is its revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionBankDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_question_bank: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` you read, e.g. `"3"` */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The bank */
+                bank_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_question_bank: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` you read, e.g. `"3"` */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The bank */
+                bank_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateQuestionBankBody"];
+            };
+        };
+        responses: {
+            /** @description Updated; `ETag` is its new revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionBankDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_bank_questions: {
+        parameters: {
+            query?: {
+                /** @description Only questions carrying this tag (compared lower-cased). */
+                tag?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor` (for the same filter). */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The bank */
+                bank_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of questions */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_BankQuestionDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_bank_question: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The bank */
+                bank_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBankQuestionBody"];
+            };
+        };
+        responses: {
+            /** @description Created; `ETag` is its revision */
+            201: {
+                headers: {
+                    /** @description The revision, to send back as `If-Match` */
+                    ETag?: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankQuestionDto"];
+                };
+            };
+            /** @description `malformed_json`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed`, `idempotency_key_reused` (the same key with another request) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_bank_question: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bank */
+                bank_id: string;
+                /** @description The question */
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The question; `ETag` is its revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankQuestionDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_bank_question: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` you read, e.g. `"3"` */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The bank */
+                bank_id: string;
+                /** @description The question */
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_bank_question: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` you read, e.g. `"3"` */
+                "If-Match": string;
+            };
+            path: {
+                /** @description The bank */
+                bank_id: string;
+                /** @description The question */
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateBankQuestionBody"];
+            };
+        };
+        responses: {
+            /** @description Updated; `ETag` is its new revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankQuestionDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     list_knowledge_questions: {
         parameters: {
             query?: {
@@ -34583,6 +37693,191 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    create_report: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued: follow the job */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description The job: `/v1/jobs/{id}` */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The report (its job's id) */
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `file_too_large` */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            /** @description `storage_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_rewards: {
         parameters: {
             query?: {
@@ -34976,6 +38271,154 @@ export interface operations {
                 };
             };
             /** @description `idempotency_key_reused` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_video_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The VIDEO section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your progress on the video, or null */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoProgressDto"] | null;
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submit_video_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The VIDEO section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VideoProgressBody"];
+            };
+        };
+        responses: {
+            /** @description Your progress on the video */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoProgressDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -37963,6 +41406,2186 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhook_assignment_graded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "assignment.graded";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The assignment.
+                         */
+                        assignment_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The submission.
+                         */
+                        submission_id: string;
+                        /** @description The score, 0 to `max_score`. */
+                        score: number;
+                        /** @description The assignment's maximum score. */
+                        max_score: number;
+                        /**
+                         * Format: uuid
+                         * @description Who graded it.
+                         */
+                        graded_by: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_assignment_submitted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "assignment.submitted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The assignment.
+                         */
+                        assignment_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The submission.
+                         */
+                        submission_id: string;
+                        /** @description 1 for the first submission, 2 for the first resubmission… */
+                        number: number;
+                        /** @description Submitted after the due date. */
+                        late: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_certificate_issued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "certificate.issued";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The certificate.
+                         */
+                        certificate_id: string;
+                        /**
+                         * Format: date-time
+                         * @description When it expires; `null` when it does not.
+                         */
+                        expires_at: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_attended: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.attended";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.cancelled";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /** @description Its revision after the change (one message per revision). */
+                        revision: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_promoted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.promoted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their position. */
+                        position: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_event_registered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "event.registered";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The live event.
+                         */
+                        event_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * @description A seat, or a place on the waiting list.
+                         * @enum {string}
+                         */
+                        status: "REGISTERED" | "WAITLISTED";
+                        /** @description Their position. */
+                        position: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.created";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.deleted";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_members_added: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.members_added";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description The members added or removed (only those whose membership changed). */
+                        user_ids: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_members_removed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.members_removed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description The members added or removed (only those whose membership changed). */
+                        user_ids: string[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_group_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "group.updated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The group.
+                         */
+                        group_id: string;
+                        /** @description Its name. */
+                        name: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_deactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.deactivated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_invited: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.invited";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_joined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.joined";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_manager_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.manager_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_reactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.reactivated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_removed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.removed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_role_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "member.role_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description Their email address. */
+                        email: string;
+                        /** @description Their name. */
+                        name: string;
+                        /**
+                         * @description Their role in the tenant now.
+                         * @enum {string}
+                         */
+                        role: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
+                        /**
+                         * @description Their membership now.
+                         * @enum {string}
+                         */
+                        status: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
+                        /**
+                         * Format: uuid
+                         * @description Their manager now.
+                         */
+                        manager_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_available: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.available";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The group it was just assigned to; `null` when it became available by being published.
+                         */
+                        group_id: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The completion.
+                         */
+                        completion_id: string;
+                        /**
+                         * @description How: by progress, or set by an admin.
+                         * @enum {string}
+                         */
+                        source: "PROGRESS" | "OVERRIDE";
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        completed_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_module_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "module.updated";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /** @description The new version. */
+                        version: number;
+                        /** @description What changed. */
+                        summary: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_path_assigned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "path.assigned";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The learning path.
+                         */
+                        path_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The group it was assigned to; `null` when a path assigned to groups was published.
+                         */
+                        group_id: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_path_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "path.completed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The learning path.
+                         */
+                        path_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The path completion.
+                         */
+                        completion_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The path certificate, when one was issued.
+                         */
+                        certificate_id: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When.
+                         */
+                        completed_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_quiz_failed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "quiz.failed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The quiz.
+                         */
+                        quiz_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The attempt (one message per attempt).
+                         */
+                        attempt_id: string;
+                        /** @description Points scored. */
+                        score_points: number;
+                        /** @description Points possible. */
+                        max_points: number;
+                        /** @description The score in percent, 0 to 100, two decimals. */
+                        score_percent: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_quiz_passed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "quiz.passed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The quiz.
+                         */
+                        quiz_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The module.
+                         */
+                        module_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The attempt (one message per attempt).
+                         */
+                        attempt_id: string;
+                        /** @description Points scored. */
+                        score_points: number;
+                        /** @description Points possible. */
+                        max_points: number;
+                        /** @description The score in percent, 0 to 100, two decimals. */
+                        score_percent: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_rank_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "rank.changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /** @description The rank before. */
+                        from: string;
+                        /** @description The rank now. */
+                        to: string;
+                        /** @description The member's lifetime XP now. */
+                        lifetime_xp: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_redemption_approved: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "redemption.approved";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The redemption.
+                         */
+                        redemption_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The reward.
+                         */
+                        reward_id: string;
+                        /** @description What it costs, in XP. */
+                        cost_xp: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_redemption_rejected: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "redemption.rejected";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The member.
+                         */
+                        user_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The redemption.
+                         */
+                        redemption_id: string;
+                        /**
+                         * Format: uuid
+                         * @description The reward.
+                         */
+                        reward_id: string;
+                        /** @description What it costs, in XP. */
+                        cost_xp: number;
+                        /** @description Why. */
+                        reason: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_suggestion_status_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "suggestion.status_changed";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The suggestion.
+                         */
+                        suggestion_id: string;
+                        /**
+                         * @description Its status now.
+                         * @enum {string}
+                         */
+                        status: "APPROVED" | "REJECTED" | "CONVERTED";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_ping: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every attempt and replay, so receivers drop duplicates by it. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in Unix seconds; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per signing secret (two during a rotation's overlap). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The event type.
+                     * @enum {string}
+                     */
+                    type: "webhook.ping";
+                    /**
+                     * Format: date-time
+                     * @description When the message was made (RFC 3339).
+                     */
+                    timestamp: string;
+                    /** @description The event's fields (more may be added later: ignore the ones you do not know). */
+                    data: {
+                        /**
+                         * Format: uuid
+                         * @description The endpoint pinged.
+                         */
+                        endpoint_id: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx answer ends the delivery. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a timeout (10 s) or a failed connection is retried with backoff over about three days; five failed deliveries in a row disable the endpoint. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

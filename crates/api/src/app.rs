@@ -26,8 +26,8 @@ use crate::routes::{
     V1, ai, analytics, announcements, api_keys, assignments, audit, auth, calendar_feeds,
     changelog, chat, coaching, compliance, discussions, email, events, feed, gamification, groups,
     jobs, leaderboard, manager_dashboard, me, media, members, module_categories, modules,
-    notification_templates, ops, paths, presence, progress, questions, quizzes, redemptions,
-    reports, rewards, stream, suggestions, tenants, webhooks, xp,
+    notification_templates, ops, paths, presence, progress, question_banks, questions, quizzes,
+    redemptions, reports, rewards, stream, suggestions, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -76,6 +76,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(media::configure)
         .configure(module_categories::configure)
         .configure(quizzes::configure)
+        .configure(question_banks::configure)
         .configure(assignments::configure)
         .configure(xp::configure)
         .configure(leaderboard::configure)

@@ -526,6 +526,10 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_progress::paths::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // A question bank of safety questions, and a quiz on the first module drawing from it.
+    guild_assessment::demo::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // Live events: an online session next week, a two-seat workshop with one member waiting.
     guild_live::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await

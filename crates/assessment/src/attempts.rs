@@ -32,7 +32,8 @@
 //! of a module a member has passed.
 //!
 //! An attempt keeps its questions as they were when it started, answer keys and explanations
-//! included (`quiz_attempts.questions`): what it shows, how it is scored and graded and what its
+//! included (`quiz_attempts.questions`), the quiz's own and those it drew from question banks
+//! (see [`crate::banks`]: seeded by the attempt's id): what it shows, how it is scored and graded and what its
 //! review reveals come from that copy, so an editor changing or deleting a question afterwards
 //! changes nothing of an attempt already started.
 
@@ -493,19 +494,25 @@ pub async fn start(
     {
         return Err(AssessmentError::MaxAttemptsReached);
     }
+    // The attempt's id seeds its draw from the quiz's banks and its shuffles: reproducible for
+    // the attempt, independent between attempts.
+    let id = Uuid::now_v7();
+    let mut rng = fastrand::Rng::with_seed(crate::banks::seed(id));
     let mut all = questions::load(conn, actor, quiz.id).await?;
+    let first = i32::try_from(all.len()).unwrap_or(i32::MAX);
+    all.extend(crate::banks::draw(conn, actor, quiz.id, &mut rng, first).await?);
     if all.is_empty() {
         return Err(AssessmentError::QuizEmpty);
     }
     if quiz.shuffle_questions {
-        fastrand::shuffle(&mut all);
+        rng.shuffle(&mut all);
     }
     let slots: Vec<Slot> = all
         .iter()
         .map(|q| {
             let mut option_ids: Vec<String> = q.options.iter().map(|o| o.id.clone()).collect();
             if quiz.shuffle_options {
-                fastrand::shuffle(&mut option_ids);
+                rng.shuffle(&mut option_ids);
             }
             Slot {
                 question_id: q.id,
@@ -514,7 +521,6 @@ pub async fn start(
         })
         .collect();
     let number = mine.iter().map(|a| a.number).max().unwrap_or(0) + 1;
-    let id = Uuid::now_v7();
     let row: Row = diesel::insert_into(quiz_attempts::table)
         .values((
             quiz_attempts::tenant_id.eq(tenant),

@@ -108,6 +108,18 @@ pub enum AssessmentError {
         /// Bytes the member's files take already.
         used: u64,
     },
+    /// No such question bank in the actor's tenant.
+    #[error("question bank not found")]
+    QuestionBankNotFound,
+    /// The tenant holds as many question banks as it may.
+    #[error("the tenant has as many question banks as it may")]
+    QuestionBankLimitReached,
+    /// The bank holds as many questions as it may.
+    #[error("the question bank has as many questions as it may")]
+    BankQuestionLimitReached,
+    /// Deleting a bank a quiz draws from.
+    #[error("a quiz draws questions from this bank; change its draws first")]
+    QuestionBankInUse,
     /// Input that breaks a rule.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -174,6 +186,10 @@ impl ErrorCode for AssessmentError {
             Self::FileTypeMismatch { .. } => "file_type_mismatch",
             Self::FileTooLarge { .. } => "file_too_large",
             Self::UploadQuotaExceeded { .. } => "upload_quota_exceeded",
+            Self::QuestionBankNotFound => "question_bank_not_found",
+            Self::QuestionBankLimitReached => "question_bank_limit_reached",
+            Self::BankQuestionLimitReached => "bank_question_limit_reached",
+            Self::QuestionBankInUse => "question_bank_in_use",
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
         }
@@ -186,7 +202,8 @@ impl ErrorCode for AssessmentError {
             | Self::QuestionNotFound
             | Self::AttemptNotFound
             | Self::AssignmentNotFound
-            | Self::SubmissionNotFound => 404,
+            | Self::SubmissionNotFound
+            | Self::QuestionBankNotFound => 404,
             Self::Forbidden(_) | Self::CannotGradeOwnSubmission | Self::CannotGradeOwnAttempt => {
                 403
             }
@@ -199,7 +216,10 @@ impl ErrorCode for AssessmentError {
             | Self::AssignmentClosed
             | Self::AssignmentAlreadyGraded
             | Self::SubmissionAlreadyGraded
-            | Self::SubmissionSuperseded => 409,
+            | Self::SubmissionSuperseded
+            | Self::QuestionBankLimitReached
+            | Self::BankQuestionLimitReached
+            | Self::QuestionBankInUse => 409,
             Self::FileTooLarge { .. } | Self::UploadQuotaExceeded { .. } => 413,
             Self::FileTypeNotAllowed { .. }
             | Self::UnsupportedFileType

@@ -5,6 +5,8 @@
 //! - [`questions`]: questions of five kinds, validated on write, atomically reordered.
 //! - [`attempts`]: start (resume, max attempts under a lock), submit (scored, late submissions
 //!   refused), manual grading, the graders' queue, and [`attempts::passed_quiz_ids`].
+//! - [`banks`]: question banks of the tenant (tagged questions of the same kinds and rules) and
+//!   the draws a quiz makes from them for each attempt, seeded by the attempt.
 //! - [`scoring`]: the pure scoring rules.
 //! - [`assignments`]: assignments of modules (brief, due date, format, accepted files, rubric)
 //!   and the files members upload for them.
@@ -27,7 +29,8 @@
 //! and `assessment.assignment_graded` in the transaction that records them. Assignments are
 //! authored and graded under the same rules as quizzes.
 //!
-//! Owns the tables `quizzes`, `quiz_questions`, `quiz_attempts`, `assignments`,
+//! Owns the tables `quizzes`, `quiz_questions`, `quiz_bank_draws`, `question_banks`,
+//! `question_bank_questions`, `quiz_attempts`, `assignments`,
 //! `assignment_files` and `assignment_submissions` (the ownership map is in
 //! `docs/ARCHITECTURE.md`).
 //!
@@ -48,6 +51,8 @@
 
 pub mod assignments;
 pub mod attempts;
+pub mod banks;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod questions;

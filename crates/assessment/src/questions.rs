@@ -140,17 +140,19 @@ pub struct QuestionInput {
     pub explanation: Option<Option<String>>,
 }
 
-/// What a question would be after a write, checked as a whole.
-struct Draft<'a> {
-    kind: QuestionKind,
-    prompt: &'a str,
-    options: &'a [ChoiceOption],
-    accepted_answers: &'a [String],
-    points: i32,
-    explanation: Option<&'a str>,
+/// What a question would be after a write, checked as a whole (a quiz's question or a bank's:
+/// both follow the same rules).
+pub(crate) struct Draft<'a> {
+    pub(crate) kind: QuestionKind,
+    pub(crate) prompt: &'a str,
+    pub(crate) options: &'a [ChoiceOption],
+    pub(crate) accepted_answers: &'a [String],
+    pub(crate) points: i32,
+    pub(crate) explanation: Option<&'a str>,
 }
 
-fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
+/// The rules of the module doc, on a question as a whole.
+pub(crate) fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
     let mut errors = Vec::new();
     let mut err = |field: String, code: &str, message: &str| {
         errors.push(FieldError::new(field, code, message));
@@ -275,7 +277,7 @@ fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
     }
 }
 
-fn options_json(options: &[ChoiceOption]) -> serde_json::Value {
+pub(crate) fn options_json(options: &[ChoiceOption]) -> serde_json::Value {
     serde_json::to_value(options).unwrap_or_else(|_| serde_json::json!([]))
 }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AssessmentError;
+use crate::banks::{self, Draw};
 use crate::questions::{self, Question};
 use crate::scoring::ScoringMode;
 
@@ -83,6 +84,8 @@ pub struct QuizDetail {
     pub total_points: i64,
     /// The questions with their answer keys (authors only).
     pub questions: Option<Vec<Question>>,
+    /// What each attempt draws from question banks, in order, besides the quiz's own questions.
+    pub draws: Vec<Draw>,
 }
 
 /// Editable fields; `None` keeps the value (on create: the default).
@@ -106,6 +109,8 @@ pub struct QuizInput {
     pub show_answers: Option<ShowAnswers>,
     /// How MULTIPLE_CHOICE questions are scored (default ALL_OR_NOTHING).
     pub multiple_choice_scoring: Option<ScoringMode>,
+    /// Replaces what each attempt draws from question banks (default none).
+    pub draws: Option<Vec<Draw>>,
 }
 
 #[derive(AsChangeset, Default)]
@@ -306,11 +311,16 @@ async fn detail(
     } else {
         None
     };
+    let draws = banks::draws_of(conn, actor, &[quiz.id])
+        .await?
+        .remove(&quiz.id)
+        .unwrap_or_default();
     Ok(QuizDetail {
         quiz,
         question_count,
         total_points,
         questions,
+        draws,
     })
 }
 
@@ -337,6 +347,7 @@ pub async fn list(
     let page = Page::from_overfetch(rows, limit, |q| q.id.to_string());
     let ids: Vec<Uuid> = page.data.iter().map(|q| q.id).collect();
     let sizes = sizes(conn, actor, &ids).await?;
+    let mut draws = banks::draws_of(conn, actor, &ids).await?;
     Ok(Page {
         data: page
             .data
@@ -344,6 +355,7 @@ pub async fn list(
             .map(|quiz| {
                 let (question_count, total_points) = sizes.get(&quiz.id).copied().unwrap_or((0, 0));
                 QuizDetail {
+                    draws: draws.remove(&quiz.id).unwrap_or_default(),
                     quiz,
                     question_count,
                     total_points,
@@ -405,6 +417,9 @@ pub async fn create(
         .returning(Quiz::as_returning())
         .get_result(conn)
         .await?;
+    if let Some(draws) = &input.draws {
+        banks::set_draws(conn, actor, id, draws).await?;
+    }
     crate::audit(
         conn,
         actor,
@@ -461,6 +476,9 @@ pub async fn update(
             expected,
             current: expected + 1,
         })?;
+    if let Some(draws) = &input.draws {
+        banks::set_draws(conn, actor, id, draws).await?;
+    }
     crate::audit(
         conn,
         actor,

@@ -19,6 +19,8 @@ use crate::scoring::Answer;
 
 use guild_testkit::actor;
 
+mod banks;
+
 /// A tenant with an open catalog, its owner and one employee.
 async fn people(db: &TestDb) -> (Actor, Actor) {
     let (tenant, owner, member) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());

@@ -1029,6 +1029,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    question_bank_questions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        bank_id -> Uuid,
+        kind -> Text,
+        prompt -> Text,
+        options -> Jsonb,
+        accepted_answers -> Array<Text>,
+        points -> Int4,
+        explanation -> Nullable<Text>,
+        tags -> Array<Text>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    question_banks (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_by -> Uuid,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     question_turns (tenant_id, module_id, user_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -1085,6 +1116,17 @@ diesel::table! {
         results -> Nullable<Jsonb>,
         archived_at -> Nullable<Timestamptz>,
         questions -> Jsonb,
+    }
+}
+
+diesel::table! {
+    quiz_bank_draws (tenant_id, quiz_id, position) {
+        tenant_id -> Uuid,
+        quiz_id -> Uuid,
+        position -> Int4,
+        bank_id -> Uuid,
+        question_count -> Int4,
+        tags -> Array<Text>,
     }
 }
 
@@ -1354,6 +1396,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         catalog_open -> Bool,
+        video_completion_percent -> Int4,
     }
 }
 
@@ -1433,6 +1476,20 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamptz>,
         session_generation -> Int4,
         erased_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    video_progress (tenant_id, user_id, section_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        section_id -> Uuid,
+        module_id -> Uuid,
+        duration_seconds -> Float8,
+        watched -> Jsonb,
+        watched_seconds -> Float8,
+        position_seconds -> Float8,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -1591,9 +1648,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     presence_preferences,
     presence_settings,
     progress_overrides,
+    question_bank_questions,
+    question_banks,
     question_turns,
     questions,
     quiz_attempts,
+    quiz_bank_draws,
     quiz_questions,
     quizzes,
     reaction_counts,
@@ -1620,6 +1680,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_pinned_modules,
     user_xp_balances,
     users,
+    video_progress,
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,

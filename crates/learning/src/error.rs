@@ -100,6 +100,14 @@ pub enum LearningError {
     /// The module's prerequisites are not all completed.
     #[error("complete this module's prerequisites first")]
     ModuleLocked,
+    /// Completing a VIDEO section before watching the share of it the tenant requires.
+    #[error("watch at least {required} % of the video first (watched: {watched} %)")]
+    VideoNotWatched {
+        /// The tenant's required share, in percent.
+        required: i32,
+        /// The share watched, in percent (rounded down).
+        watched: i32,
+    },
     /// No such certificate (or not one the actor may see).
     #[error("certificate not found")]
     CertificateNotFound,
@@ -165,6 +173,7 @@ impl ErrorCode for LearningError {
             Self::CategoryNameTaken => "category_name_taken",
             Self::NoChanges => "no_changes",
             Self::ModuleLocked => "module_locked",
+            Self::VideoNotWatched { .. } => "video_not_watched",
             Self::CertificateNotFound => "certificate_not_found",
             Self::AlreadyRevoked => "already_revoked",
             Self::MemberNotFound => "member_not_found",
@@ -199,6 +208,7 @@ impl ErrorCode for LearningError {
             | Self::MemberNotFound
             | Self::OverrideNotFound => 404,
             Self::ModuleLocked
+            | Self::VideoNotWatched { .. }
             | Self::ModuleHasCompletions { .. }
             | Self::AlreadyRevoked
             | Self::AlreadyCompleted

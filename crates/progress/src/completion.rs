@@ -322,7 +322,8 @@ pub async fn progress(
 
 /// Marks a section complete for the actor (idempotent) and completes the module when that was
 /// the last thing missing. Refused for modules whose prerequisites the actor has not completed
-/// (`module_locked`) and for modules not published (`module_not_published`).
+/// (`module_locked`), for modules not published (`module_not_published`), and for a VIDEO
+/// section watched less than the tenant requires (`video_not_watched`, see [`crate::video`]).
 pub async fn complete_section(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -360,6 +361,8 @@ pub async fn complete_section(
     if locked.contains(&module) {
         return Err(LearningError::ModuleLocked);
     }
+    crate::video::check_watched(conn, actor, section).await?;
+    let mut shared: &AsyncPgConnection = conn;
     let completed = guild_db::sql(
         "INSERT INTO section_completions (tenant_id, id, user_id, module_id, section_id, completed_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \

@@ -14,11 +14,13 @@
 //! - [`modules`]: deleting a module, which revokes its certificates.
 //! - [`paths`]: learning paths (ordered modules, strict order, group assignments, completion
 //!   exactly once, path certificates) and self-enrolment.
+//! - [`video`]: what members played of VIDEO sections (the union of reported intervals), where
+//!   they resume, and the tenant's watched share required to complete such a section.
 //! - [`titles`]: the titles of modules, quizzes and certificates, for gamification's ledger.
 //!
 //! Owns the tables `section_completions`, `module_completions`, `certificates`,
 //! `progress_overrides`, `module_self_assessments`, `compliance_notices`,
-//! `deadline_reminders`, and the learning paths' `learning_paths`, `learning_path_modules`,
+//! `deadline_reminders`, `video_progress`, and the learning paths' `learning_paths`, `learning_path_modules`,
 //! `learning_path_groups`, `path_completions`, `path_certificates` and `enrolments` (the ownership map is in `docs/ARCHITECTURE.md`). It sits above
 //! `guild-learning` and `guild-assessment` and reads their tables; what they own it changes only
 //! through their functions (archiving a member's attempts and submissions, a new assignment
@@ -35,6 +37,7 @@ pub mod modules;
 pub mod overrides;
 pub mod paths;
 pub mod titles;
+pub mod video;
 
 #[cfg(test)]
 mod tests;

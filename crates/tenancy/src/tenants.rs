@@ -60,6 +60,9 @@ pub struct Tenant {
     pub archived_at: Option<DateTime<Utc>>,
     /// Whether published modules not assigned to a member's groups are open to them.
     pub catalog_open: bool,
+    /// The share of a VIDEO section, in percent, a member must have watched before completing
+    /// it (0: no rule).
+    pub video_completion_percent: i32,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -370,6 +373,8 @@ pub struct TenantChanges {
     pub theme: Option<Theme>,
     /// Open the catalog of published modules to every member.
     pub catalog_open: Option<bool>,
+    /// The share of a video to watch before completing its section, 0 to 100.
+    pub video_completion_percent: Option<i32>,
 }
 
 /// Updates settings: ADMIN and above; the plan only by the platform owner.
@@ -411,7 +416,8 @@ pub async fn update(
         "tenant",
         Some(row.id.to_string()),
         serde_json::json!({ "name": changes.name, "slug": changes.slug, "plan": changes.plan,
-            "locale": changes.locale, "theme": changes.theme, "catalog_open": changes.catalog_open }),
+            "locale": changes.locale, "theme": changes.theme, "catalog_open": changes.catalog_open,
+            "video_completion_percent": changes.video_completion_percent }),
     )
     .await?;
     Ok(row)

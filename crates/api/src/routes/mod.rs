@@ -41,6 +41,7 @@ pub mod ops;
 pub mod paths;
 pub mod presence;
 pub mod progress;
+pub mod question_banks;
 pub mod questions;
 pub mod quizzes;
 pub mod redemptions;

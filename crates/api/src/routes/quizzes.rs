@@ -11,6 +11,7 @@ use guild_assessment::attempts::{
     self, AttemptStatus, AttemptSummary, AttemptView, EssayGrade, RevealedResult, ReviewItem,
     Started, TakerQuestion,
 };
+use guild_assessment::banks::Draw;
 use guild_assessment::questions::{self, ChoiceOption, Question, QuestionInput, QuestionKind};
 use guild_assessment::quizzes::{self, QuizDetail, QuizInput, ShowAnswers};
 use guild_assessment::scoring::{Answer, ScoringMode};
@@ -190,6 +191,66 @@ impl From<Question> for QuestionDto {
     }
 }
 
+/// What each attempt draws from a question bank: `count` questions chosen at random (seeded by
+/// the attempt), among those carrying any of `tags` when given; fewer when the bank has fewer.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "bank_id": "0193a1b2-7e55-7c3e-9d6b-52f1e1b8c7a1", "count": 5, "tags": ["forklift"] }))]
+pub(crate) struct DrawDto {
+    /// A bank of your tenant (else 404 `question_bank_not_found`).
+    bank_id: Uuid,
+    /// 1 to 100.
+    #[validate(range(min = 1, max = 100))]
+    #[schema(minimum = 1, maximum = 100)]
+    count: i32,
+    /// Up to 10 tags, each 1 to 50 characters (compared lower-cased); none for the whole bank.
+    #[serde(default)]
+    #[validate(length(max = 10))]
+    #[schema(value_type = Vec<BankTag>, max_items = 10)]
+    tags: Vec<String>,
+}
+
+/// A tag of a bank question (the schema of its items).
+pub(crate) struct BankTag;
+
+impl utoipa::PartialSchema for BankTag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(
+                "1 to 50 characters, not only spaces; stored trimmed and lower-cased.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(50))
+            .pattern(Some("\\S"))
+            .examples([serde_json::json!("forklift")])
+            .into()
+    }
+}
+
+impl ToSchema for BankTag {}
+
+impl From<Draw> for DrawDto {
+    fn from(d: Draw) -> Self {
+        Self {
+            bank_id: d.bank_id,
+            count: d.count,
+            tags: d.tags,
+        }
+    }
+}
+
+impl From<DrawDto> for Draw {
+    fn from(d: DrawDto) -> Self {
+        Self {
+            bank_id: d.bank_id,
+            count: d.count,
+            tags: d.tags,
+        }
+    }
+}
+
 /// A quiz. The `ETag` header carries `revision`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct QuizDto {
@@ -217,6 +278,8 @@ pub(crate) struct QuizDto {
     /// The questions with their answer keys: present only for those who may author the quiz.
     #[serde(skip_serializing_if = "Option::is_none")]
     questions: Option<Vec<QuestionDto>>,
+    /// What each attempt draws from question banks besides the quiz's own questions, in order.
+    draws: Vec<DrawDto>,
 }
 
 impl From<QuizDetail> for QuizDto {
@@ -243,6 +306,7 @@ impl From<QuizDetail> for QuizDto {
             questions: d
                 .questions
                 .map(|qs| qs.into_iter().map(QuestionDto::from).collect()),
+            draws: d.draws.into_iter().map(DrawDto::from).collect(),
         }
     }
 }
@@ -290,6 +354,11 @@ pub(crate) struct CreateQuizBody {
     show_answers: Option<ShowAnswers>,
     /// Default ALL_OR_NOTHING.
     multiple_choice_scoring: Option<ScoringMode>,
+    /// Up to 10 draws from question banks for each attempt (default none); setting them needs
+    /// MANAGE_QUIZZES or MANAGE_ALL_MODULES tenant-wide.
+    #[validate(length(max = 10), nested)]
+    #[schema(max_items = 10)]
+    draws: Option<Vec<DrawDto>>,
 }
 
 impl From<CreateQuizBody> for QuizInput {
@@ -304,6 +373,7 @@ impl From<CreateQuizBody> for QuizInput {
             shuffle_options: b.shuffle_options,
             show_answers: b.show_answers,
             multiple_choice_scoring: b.multiple_choice_scoring,
+            draws: b.draws.map(|ds| ds.into_iter().map(Draw::from).collect()),
         }
     }
 }
@@ -340,6 +410,12 @@ pub(crate) struct UpdateQuizBody {
     shuffle_options: Option<bool>,
     show_answers: Option<ShowAnswers>,
     multiple_choice_scoring: Option<ScoringMode>,
+    /// Replaces the draws from question banks (up to 10; `[]` removes them); needs
+    /// MANAGE_QUIZZES or MANAGE_ALL_MODULES tenant-wide. Attempts already started keep what they
+    /// drew.
+    #[validate(length(max = 10), nested)]
+    #[schema(max_items = 10)]
+    draws: Option<Vec<DrawDto>>,
 }
 
 impl From<UpdateQuizBody> for QuizInput {
@@ -354,6 +430,7 @@ impl From<UpdateQuizBody> for QuizInput {
             shuffle_options: b.shuffle_options,
             show_answers: b.show_answers,
             multiple_choice_scoring: b.multiple_choice_scoring,
+            draws: b.draws.map(|ds| ds.into_iter().map(Draw::from).collect()),
         }
     }
 }

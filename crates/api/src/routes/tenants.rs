@@ -44,6 +44,9 @@ pub(crate) struct TenantDto {
     archived_at: Option<DateTime<Utc>>,
     /// Published modules not assigned to a member's groups are open to them.
     catalog_open: bool,
+    /// The share of a VIDEO section, in percent, a member must have watched (as their player
+    /// reported it) before completing it; 0 turns the rule off.
+    video_completion_percent: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -59,6 +62,7 @@ impl From<Tenant> for TenantDto {
             theme: t.theme,
             archived_at: t.archived_at,
             catalog_open: t.catalog_open,
+            video_completion_percent: t.video_completion_percent,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -108,6 +112,11 @@ pub(crate) struct UpdateTenant {
     theme: Option<Theme>,
     /// Open the catalog of published modules to every member.
     catalog_open: Option<bool>,
+    /// The share of a VIDEO section, in percent, to watch before completing it (0 to 100;
+    /// default 90; 0 turns the rule off).
+    #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
+    video_completion_percent: Option<i32>,
 }
 
 /// Update the current tenant.
@@ -132,6 +141,7 @@ pub(crate) async fn update_tenant(
         locale: b.locale,
         theme: b.theme,
         catalog_open: b.catalog_open,
+        video_completion_percent: b.video_completion_percent,
     };
     let tenant = ctx
         .write(async |conn| tenants::update(conn, &ctx.actor, &changes, ctx.now).await)

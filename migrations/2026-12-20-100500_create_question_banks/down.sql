@@ -1,0 +1,3 @@
+DROP TABLE quiz_bank_draws;
+DROP TABLE question_bank_questions;
+DROP TABLE question_banks;
