@@ -61,6 +61,7 @@ pub const SECTIONS: &[Section] = &[
     section("module_access", "user_module_access", "user_id"),
     section("pinned_modules", "user_pinned_modules", "user_id"),
     section("section_completions", "section_completions", "user_id"),
+    section("video_progress", "video_progress", "user_id"),
     section("module_completions", "module_completions", "user_id"),
     section("self_assessments", "module_self_assessments", "user_id"),
     section("path_completions", "path_completions", "user_id"),
