@@ -14,7 +14,7 @@ async fn a_new_owner_signs_in_and_sees_every_permission() {
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["role"], "OWNER");
     assert_eq!(me.json["active_tenant"]["slug"], "acme");
-    assert_eq!(me.json["permissions"].as_array().map(Vec::len), Some(15));
+    assert_eq!(me.json["permissions"].as_array().map(Vec::len), Some(16));
 
     let login = json!({ "email": "OWNER@acme.example.com", "password": "correct horse battery" });
     let ok = app.post_anonymous("/v1/auth/login", login).await;

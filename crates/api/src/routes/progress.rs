@@ -112,11 +112,11 @@ pub(crate) struct VideoProgressBody {
     intervals: Vec<(f64, f64)>,
     /// Where the player is now, in seconds (0 to `duration`): where you resume.
     #[validate(range(min = 0.0, max = 86_400.0))]
-    #[schema(minimum = 0, maximum = 86400)]
+    #[schema(minimum = 0.0, maximum = 86_400.0)]
     position: f64,
     /// The video's duration in seconds (above 0, at most a day).
     #[validate(range(exclusive_min = 0.0, max = 86_400.0))]
-    #[schema(exclusive_minimum = 0, maximum = 86400)]
+    #[schema(exclusive_minimum = 0, maximum = 86_400.0)]
     duration: f64,
 }
 
