@@ -5470,7 +5470,7 @@ export interface paths {
         /**
          * Get your video progress.
          * @description What you watched of a VIDEO section and where to resume; `null` before your first report.
-         *     404 `section_not_found`.
+         *     404 `section_not_found` (also for a section that is not a video).
          */
         get: operations["get_video_progress"];
         put?: never;

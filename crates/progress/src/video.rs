@@ -287,13 +287,18 @@ pub async fn report(
     Ok(row.view(required))
 }
 
-/// The actor's progress on a VIDEO section (nothing watched yet: `None`).
+/// The actor's progress on a VIDEO section (nothing watched yet: `None`). A section that is not
+/// a video has no video progress to read: `SectionNotFound`, as one the actor cannot see.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     section: Uuid,
 ) -> Result<Option<VideoProgress>, LearningError> {
-    video_section(conn, actor, section).await?;
+    match video_section(conn, actor, section).await {
+        Ok(_) => {}
+        Err(LearningError::Invalid(_)) => return Err(LearningError::SectionNotFound),
+        Err(e) => return Err(e),
+    }
     let required = required_percent(conn, actor).await?;
     let row: Option<Row> = video_progress::table
         .find((

@@ -158,7 +158,7 @@ pub(crate) async fn submit_video_progress(
 /// Get your video progress.
 ///
 /// What you watched of a VIDEO section and where to resume; `null` before your first report.
-/// 404 `section_not_found`.
+/// 404 `section_not_found` (also for a section that is not a video).
 #[utoipa::path(
     tag = "progress",
     params(("section_id" = Uuid, Path, description = "The VIDEO section")),

@@ -426,6 +426,16 @@ pub(crate) async fn list_bank_questions(
         cursor: q.cursor,
     };
     let tag = q.tag;
+    if tag
+        .as_deref()
+        .is_some_and(|t| t.is_empty() || t.chars().count() > 50)
+    {
+        return Err(ApiError::validation(vec![crate::error::ProblemField {
+            field: "tag".to_owned(),
+            code: "length".to_owned(),
+            message: "1 to 50 characters".to_owned(),
+        }]));
+    }
     let found = ctx
         .write(async |conn| {
             banks::list_questions(conn, &ctx.actor, bank, tag.as_deref(), &page).await
