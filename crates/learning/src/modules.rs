@@ -213,6 +213,14 @@ struct Facts {
     locked: HashSet<Uuid>,
 }
 
+#[derive(QueryableByName)]
+struct SectionCount {
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
 /// The catalog facts of `ids` for the actor: nine queries whatever their number, sent together
 /// on the connection (pipelined: one round trip), since none depends on another's answer.
 async fn facts(
@@ -258,15 +266,21 @@ async fn facts(
             .await
             .map_err(LearningError::from)
     };
+    // One index probe per module. `module_id = ANY($2)` beside `tenant_id = $1` lets
+    // PostgreSQL's generic plan (chosen after a prepared statement's fifth run) scan all the
+    // tenant's sections and filter them, about 5x slower on the benchmark data set.
     let counts = async move {
-        sections::table
-            .filter(sections::tenant_id.eq(tenant))
-            .filter(sections::module_id.eq_any(ids))
-            .group_by(sections::module_id)
-            .select((sections::module_id, diesel::dsl::count_star()))
-            .load::<(Uuid, i64)>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
+        guild_db::sql(
+            "SELECT u.m AS module_id, \
+                    (SELECT count(*) FROM sections s WHERE s.tenant_id = $1 AND s.module_id = u.m) AS count \
+               FROM unnest($2::uuid[]) AS u (m)",
+        )
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load::<SectionCount>(&mut { conn })
+        .await
+        .map(|rows| rows.into_iter().map(|r| (r.module_id, r.count)).collect::<Vec<_>>())
+        .map_err(LearningError::from)
     };
     let pinned = async move {
         user_pinned_modules::table
