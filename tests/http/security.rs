@@ -383,7 +383,11 @@ async fn mail_bodies_are_kept_only_in_development_without_smtp_and_pruned() {
             secret,
             key,
             unsubscribe,
-            event_links
+            event_links,
+            (
+                "GUILD_ENCRYPTION_KEYS",
+                "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+            )
         ])
         .records_mail()
     );

@@ -77,8 +77,8 @@ pub struct Config {
     pub unsubscribe_secret: Option<String>,
     /// `GUILD_ENCRYPTION_KEYS`: the keys that seal secrets at rest (webhook signing secrets),
     /// `kid1:base64key,kid2:base64key` (32 bytes each); the first seals, all open, so a new key
-    /// goes first and the old ones stay until nothing sealed with them is left. Without it a
-    /// fixed development key is used, which protects nothing (a loud warning in production).
+    /// goes first and the old ones stay until nothing sealed with them is left. Required in
+    /// production; elsewhere a fixed development key is used without it, which protects nothing.
     pub encryption_keys: Option<guild_kernel::sealed::Keyring>,
     /// `GUILD_EVENT_LINK_SECRET`: signs the attendance links of live events emailed to their
     /// registrants; required in production (32+ bytes). Without it a random key is made at
@@ -431,6 +431,15 @@ impl Config {
                     None
                 }
             },
+            // Sealed secrets (coaches' notes, single sign-on client secrets, webhook secrets)
+            // under the public development key would protect nothing.
+            None if env == Environment::Production => {
+                r.errors.push(
+                    "GUILD_ENCRYPTION_KEYS: required in production (e.g. `k1:$(openssl rand -base64 32)`)"
+                        .into(),
+                );
+                None
+            }
             None => None,
         };
         let event_link_secret = r.raw("GUILD_EVENT_LINK_SECRET").map(str::to_owned);
@@ -610,12 +619,17 @@ mod tests {
             "GUILD_EVENT_LINK_SECRET",
             "ffeeddccbbaa99887766554433221100",
         );
+        let keys = (
+            "GUILD_ENCRYPTION_KEYS",
+            "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        );
         let config = Config::from_vars(&vars(&[
             ("GUILD_ENV", "production"),
             secret,
             blob_key,
             unsubscribe,
             event_links,
+            keys,
         ]))
         .unwrap();
         assert!(!config.migrate_on_start);
@@ -626,14 +640,16 @@ mod tests {
             blob_key,
             unsubscribe,
             event_links,
+            keys,
         ]))
         .unwrap();
         assert!(config.migrate_on_start);
         let err = Config::from_vars(&vars(&[("GUILD_ENV", "production")])).unwrap_err();
         assert!(err.0[0].starts_with("GUILD_JWT_SECRET: required in production"));
         assert!(err.0[1].starts_with("GUILD_UNSUBSCRIBE_SECRET: required in production"));
-        assert!(err.0[2].starts_with("GUILD_EVENT_LINK_SECRET: required in production"));
-        assert!(err.0[3].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
+        assert!(err.0[2].starts_with("GUILD_ENCRYPTION_KEYS: required in production"));
+        assert!(err.0[3].starts_with("GUILD_EVENT_LINK_SECRET: required in production"));
+        assert!(err.0[4].starts_with("GUILD_BLOB_SIGNING_KEY: required in production"));
         let short = Config::from_vars(&vars(&[("GUILD_UNSUBSCRIBE_SECRET", "short")])).unwrap_err();
         assert_eq!(
             short.0,
@@ -644,6 +660,7 @@ mod tests {
             secret,
             unsubscribe,
             event_links,
+            keys,
             ("GUILD_S3_BUCKET", "guild-media"),
         ]))
         .unwrap_err();
