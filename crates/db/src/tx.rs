@@ -111,9 +111,12 @@ pub async fn set_tenant(
 /// `&AsyncPgConnection` it is given and join them (`try_join*`), without awaiting one result
 /// before sending another statement. `COMMIT` is queued right after `f` first yields, so a
 /// statement sent later would run after the transaction ended, without the tenant's settings.
-/// That is caught, never served: a connection-level guard sees any statement that starts after
-/// `COMMIT` was queued or finishes after `COMMIT` finished, and the call fails with
-/// [`DbError::Other`], a 500 (a test covers it). Statements keep their order on the wire because
+/// A statement *built* after `COMMIT` was queued is caught, never served: a connection-level
+/// guard sees it start, and the call fails with [`DbError::Other`], a 500 (a test covers it). A
+/// statement built earlier but first awaited after another one's answer is caught only when its
+/// own answer is read after `COMMIT`'s was (the guard also flags statements that finish after
+/// `COMMIT` finished); which of the two answers is polled first is not fixed, so that mistake
+/// is not reliably caught — join the statements. Statements keep their order on the wire because
 /// cached and new prepared statements alike wait for the connection's statement cache in the
 /// order they were first polled, and `COMMIT` is one of them (no statement here binds a custom
 /// SQL type, whose first lookup would take another path).

@@ -280,20 +280,9 @@ async fn a_statement_sent_after_the_pipelined_commit_fails_the_read() {
     }
     assert_eq!(current_tenant(&mut conn).await, "");
 
-    // Created early but polled only after another statement's answer: caught as well.
-    let outcome = tenant_read(&mut conn, tenant, async |conn| {
-        let mut c1 = conn;
-        let mut c2 = conn;
-        let first = crate::sql(READ_STATE).get_result::<ReadState>(&mut c1);
-        let second = crate::sql(READ_STATE).get_result::<ReadState>(&mut c2);
-        let first = first.await?;
-        let second = second.await?;
-        Ok::<_, DbError>((first, second))
-    })
-    .await;
-    assert!(
-        matches!(outcome, Err(DbError::Other(_))),
-        "served a late statement: {:?}",
-        outcome.map(|(_, s)| s.tenant)
-    );
+    // A statement built before COMMIT but first polled after another statement's answer (two
+    // futures made, then awaited one after the other) is sent after COMMIT too. The guard sees
+    // it only when its answer is read after COMMIT's completion was observed, which depends on
+    // the order the two answers are polled in: it is not asserted here, and `f` must join its
+    // statements (the doc of `tenant_read`).
 }
