@@ -159,3 +159,44 @@ async fn recommendations_follow_co_completions_weighted_by_shared_tags() {
     let hidden = app.get("/v1/me/recommendations", &ann).await;
     assert_eq!(hidden.json["data"], json!([]), "{}", hidden.text);
 }
+
+#[actix_web::test]
+async fn the_demo_recommends_two_safety_modules_before_a_third_to_its_employee() {
+    let app = TestApp::new().await;
+    let mut conn = app.db.conn().await;
+    let now = chrono::Utc::now();
+    assert!(guild_tenancy::demo::seed(&mut conn, now).await.unwrap());
+    assert!(
+        guild_progress::recommendations::seed_demo(&mut conn, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !guild_progress::recommendations::seed_demo(&mut conn, now)
+            .await
+            .unwrap(),
+        "seeded once"
+    );
+    let login = app
+        .post_anonymous(
+            "/v1/auth/login",
+            json!({ "email": "employee@demo.guild.local", "password": guild_tenancy::demo::DEMO_PASSWORD }),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let eve = guild_tests::access(&login.json);
+    let got = app.get("/v1/me/recommendations", &eve).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(
+        titles(&got.json),
+        [
+            "First aid at work",
+            "Working at height",
+            "Ergonomics at the desk"
+        ]
+    );
+    assert_eq!(
+        got.json["data"][0]["reason"],
+        "Completed by 2 members who also completed Fire safety basics; shared tags: safety"
+    );
+}
