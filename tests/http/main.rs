@@ -1,6 +1,7 @@
 //! Guild's end-to-end HTTP tests: one binary, the real app in process, real PostgreSQL and Redis.
 
 mod ai;
+mod ai_assist;
 mod analytics;
 mod announcements;
 mod api_keys;
@@ -33,6 +34,7 @@ mod question_banks;
 mod questions;
 mod quizzes;
 mod realtime;
+mod recommendations;
 mod reports;
 mod resilience;
 mod scim;

@@ -71,6 +71,157 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ai-assist/attempts/{attempt_id}/essays/{question_id}/grade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest a grade for an essay.
+         * @description A grader of the attempt's module (a mentor, or MANAGE_QUIZZES on it), while the attempt waits
+         *     for review: points within the essay's maximum and a rationale. Nothing is graded: grade with
+         *     `POST /v1/attempts/{attempt_id}/grades`. Never for your own attempt (403
+         *     `cannot_grade_own_attempt`); 409 `attempt_not_pending_review`; 404 `attempt_not_found`, or
+         *     `question_not_found` for a question that is not an essay of the attempt. 503
+         *     `ai_not_configured`, 429 `ai_budget_exhausted`, 503 `dependency_unavailable` (also when the
+         *     model's score is out of range: it is never passed on).
+         */
+        post: operations["draft_essay_grade"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-assist/modules/{module_id}/cover-images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a cover image for a module.
+         * @description Those who may edit the module (403 when visible but not editable, 404 `module_not_found`)
+         *     and use the media library: an image generated from the module's title (and your `style`),
+         *     stored in the media library as your asset (201). The module is not changed: set its cover
+         *     yourself. 503 `ai_not_configured` without an image model, 429 `ai_budget_exhausted`, 503
+         *     `dependency_unavailable` when the provider fails; an image that is not PNG, JPEG, GIF or
+         *     WebP is 422 `unsupported_file_type` and nothing is stored.
+         */
+        post: operations["create_module_cover_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-assist/modules/{module_id}/sections/{section_id}/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest quiz questions from a section.
+         * @description Those who may edit the module (403 when visible but not editable, 404 `module_not_found`;
+         *     a section of another module is 404 `section_not_found`): up to `count` questions written
+         *     from the section's content, each checked by the rules of a quiz question (those that break
+         *     them are left out and counted in `rejected`). Nothing is added: add one with
+         *     `POST /v1/quizzes/{quiz_id}/questions`. 503 `ai_not_configured`, 429 `ai_budget_exhausted`,
+         *     503 `dependency_unavailable` as for titles.
+         */
+        post: operations["draft_quiz_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-assist/modules/{module_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest tags for a module.
+         * @description Those who may edit the module (403 when visible but not editable, 404 `module_not_found`
+         *     otherwise): up to ten tags from its content, preferring the tenant's existing tags and never
+         *     one the module has. Nothing changes: apply them with `PATCH /v1/modules/{module_id}`. 503
+         *     `ai_not_configured`, 429 `ai_budget_exhausted`, 503 `dependency_unavailable` as for titles.
+         */
+        post: operations["draft_module_tags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-assist/modules/{module_id}/titles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest titles and descriptions for a module.
+         * @description Those who may edit the module (MANAGE_ALL_MODULES, or MANAGE_OWN_MODULES as its creator or a
+         *     mentor; visible but not editable is 403, invisible 404 `module_not_found`): up to three titles
+         *     with descriptions, from its current title, description and sections. Nothing changes: apply
+         *     one with `PATCH /v1/modules/{module_id}`. 503 `ai_not_configured` without a model, 429
+         *     `ai_budget_exhausted` once the month's tokens are spent, 503 `dependency_unavailable` when
+         *     the provider keeps failing or answers something unusable.
+         */
+        post: operations["draft_module_titles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-assist/submissions/{submission_id}/grade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest a grade for a submission.
+         * @description A grader of the assignment's module (a mentor, or MANAGE_QUIZZES on it), for the current
+         *     ungraded submission: one level per criterion of the rubric (or a plain score within
+         *     `max_score`) and a rationale, judged on the submission's text (files are not read). Nothing
+         *     is graded: grade with `POST /v1/submissions/{submission_id}/grade`. Never for your own
+         *     submission (403 `cannot_grade_own_submission`); 409 `submission_already_graded`,
+         *     `submission_superseded`; 404 `submission_not_found`. 503 `ai_not_configured`, 429
+         *     `ai_budget_exhausted`, 503 `dependency_unavailable` (also when the model names a level the
+         *     rubric lacks or a score out of range: it is never passed on).
+         */
+        post: operations["draft_submission_grade"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ai/settings": {
         parameters: {
             query?: never;
@@ -3244,6 +3395,29 @@ export interface paths {
          *     platform owner acting in a tenant they do not belong to.
          */
         put: operations["set_presence_visibility"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get modules recommended to you.
+         * @description Any member: published modules you may see that members who completed the same modules as you
+         *     went on to complete, weighted by the tags they share with what you completed; never one you
+         *     completed, are enrolled in or have been assigned. Each says why. Nothing when you have
+         *     completed nothing yet. Works without an AI model.
+         */
+        get: operations["list_my_recommendations"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -7431,6 +7605,20 @@ export interface components {
          * @example forklift
          */
         BankTag: string;
+        /** @description The module of yours a recommendation follows from. */
+        BecauseDto: {
+            /**
+             * Format: uuid
+             * @description A module you completed.
+             */
+            module_id: string;
+            title: string;
+            /**
+             * Format: int64
+             * @description Members who completed both it and the recommended module.
+             */
+            members: number;
+        };
         /** @description The month's budget. */
         BudgetDto: {
             /**
@@ -7908,6 +8096,16 @@ export interface components {
             confirmed: string[];
             /** @description Confirmed before, or not registered. */
             skipped: string[];
+        };
+        /**
+         * @description How the cover should look.
+         * @example {
+         *       "style": "flat illustration, warm colours"
+         *     }
+         */
+        CoverImageBody: {
+            /** @description A few words on the style, at most 200 characters. */
+            style?: string | null;
         };
         /**
          * @description A new action item.
@@ -8994,6 +9192,26 @@ export interface components {
              */
             module_id?: string | null;
         };
+        /** @description A suggested essay grade. */
+        EssayGradeSuggestionDto: {
+            /**
+             * Format: uuid
+             * @description The essay question.
+             */
+            question_id: string;
+            /**
+             * Format: double
+             * @description 0 to `max_points`, to two decimals.
+             */
+            points: number;
+            /**
+             * Format: int32
+             * @description The essay's points.
+             */
+            max_points: number;
+            /** @description Why, in plain text: check it against the answer. */
+            rationale: string;
+        };
         /** @description One event's attendance. */
         EventAttendanceDto: {
             /** Format: uuid */
@@ -9159,7 +9377,11 @@ export interface components {
         };
         /** @description One feature's calls this month. */
         FeatureUsageDto: {
-            /** @description `QUESTION_ANSWER` (composing answers to questions) or `ANSWER_DRAFT` (mentors' drafts). */
+            /**
+             * @description `QUESTION_ANSWER` (composing answers to questions), `ANSWER_DRAFT` (mentors' drafts),
+             *     `TITLE_SUGGESTIONS`, `TAG_SUGGESTIONS`, `QUESTION_SUGGESTIONS`, `COVER_IMAGE` (editors'
+             *     assistants) or `GRADING_SUGGESTION` (graders').
+             */
             feature: string;
             /**
              * Format: int64
@@ -11359,6 +11581,19 @@ export interface components {
         QuestionKind: "SINGLE_CHOICE" | "MULTIPLE_CHOICE" | "TRUE_FALSE" | "FILL_IN_BLANK" | "ESSAY";
         /** @enum {string} */
         QuestionStatus: "ANSWERED" | "RESOLVED" | "ESCALATED" | "MENTOR_ANSWERED" | "ACCEPTED";
+        /** @description Questions to choose from. */
+        QuestionSuggestionsDto: {
+            /**
+             * @description Questions that pass the rules of a quiz question; add one with
+             *     `POST /v1/quizzes/{quiz_id}/questions`.
+             */
+            questions: components["schemas"]["SuggestedQuestionDto"][];
+            /**
+             * Format: int32
+             * @description Questions the model proposed that broke those rules, left out.
+             */
+            rejected: number;
+        };
         /** @description A quick note. */
         QuickNoteDto: {
             /** Format: uuid */
@@ -11549,6 +11784,38 @@ export interface components {
             title: string;
             /** Format: date-time */
             last_accessed_at: string;
+        };
+        /** @description A recommended module, with why. */
+        RecommendationDto: {
+            /** Format: uuid */
+            module_id: string;
+            title: string;
+            description: string;
+            /**
+             * Format: int64
+             * @description `co_completers × (1 + number of shared_tags)`: the order, highest first (then
+             *     `co_completers`, title, id).
+             */
+            score: number;
+            /**
+             * Format: int64
+             * @description Other members who completed it and one of the modules you completed.
+             */
+            co_completers: number;
+            /** @description The module you completed it is most often completed with. */
+            because: components["schemas"]["BecauseDto"];
+            /** @description Its tags that one of the modules you completed carries, by name. */
+            shared_tags: string[];
+            /**
+             * @description The reason in words ("Completed by 3 members who also completed Fire safety basics;
+             *     shared tags: safety").
+             */
+            reason: string;
+        };
+        /** @description Your recommendations: never paginated, at most `limit`. */
+        RecommendationsDto: {
+            /** @description Best first. */
+            data: components["schemas"]["RecommendationDto"][];
         };
         /** @description A redemption. */
         RedemptionDto: {
@@ -12368,6 +12635,27 @@ export interface components {
         };
         /** @enum {string} */
         SubmissionFormat: "TEXT" | "FILE" | "BOTH";
+        /** @description A suggested submission grade. */
+        SubmissionGradeSuggestionDto: {
+            /**
+             * Format: double
+             * @description 0 to `max_score`: the chosen levels' points (capped at `max_score`, as grading caps them),
+             *     or a plain score.
+             */
+            score: number;
+            /**
+             * Format: int32
+             * @description The assignment's best score.
+             */
+            max_score: number;
+            /**
+             * @description One level per criterion, in the rubric's order (assignments with a rubric); `null`
+             *     otherwise. Send it as the grade's `rubric_selection`.
+             */
+            rubric_selection?: components["schemas"]["SuggestedLevelDto"][] | null;
+            /** @description Why, in plain text. */
+            rationale: string;
+        };
         /** @enum {string} */
         SubmissionSort: "submitted_at" | "-submitted_at";
         /** @enum {string} */
@@ -12409,6 +12697,49 @@ export interface components {
         SubmitAttemptBody: {
             /** @description At most one per question of the attempt. */
             answers: components["schemas"]["AnswerDto"][];
+        };
+        /**
+         * @description What questions to suggest.
+         * @example {
+         *       "count": 3,
+         *       "kinds": [
+         *         "SINGLE_CHOICE",
+         *         "TRUE_FALSE"
+         *       ]
+         *     }
+         */
+        SuggestQuestionsBody: {
+            /**
+             * Format: int32
+             * @description How many, 1 to 10 (default 3).
+             */
+            count?: number | null;
+            /** @description Only these kinds (default: any), at most 5. */
+            kinds?: components["schemas"]["QuestionKind"][] | null;
+        };
+        /** @description A level suggested for a criterion. */
+        SuggestedLevelDto: {
+            criterion_id: string;
+            level_id: string;
+            /**
+             * Format: int32
+             * @description The level's points.
+             */
+            points: number;
+        };
+        /** @description A suggested question, in the shape `POST /v1/quizzes/{quiz_id}/questions` takes. */
+        SuggestedQuestionDto: {
+            kind: components["schemas"]["QuestionKind"];
+            /** @description Plain text. */
+            prompt: string;
+            /** @description The options (choice kinds), with their answer key. */
+            options: components["schemas"]["OptionDto"][];
+            /** @description Accepted answers (FILL_IN_BLANK). */
+            accepted_answers: string[];
+            /** Format: int32 */
+            points: number;
+            /** @description Shown to takers with the answers. */
+            explanation?: string | null;
         };
         /** @description A comment on a suggestion. */
         SuggestionCommentDto: {
@@ -12517,6 +12848,21 @@ export interface components {
          *     ignored).
          */
         TagName: string;
+        /** @description A suggested tag. */
+        TagSuggestionDto: {
+            /** @description 1 to 50 characters; the tenant's own spelling of a tag it has. */
+            name: string;
+            /** @description The tenant already has this tag. */
+            existing: boolean;
+        };
+        /** @description Tags to choose from. */
+        TagSuggestionsDto: {
+            /**
+             * @description Up to ten, none of the module's current tags; apply with `PATCH /v1/modules/{module_id}`
+             *     (`tags` replaces the set).
+             */
+            tags: components["schemas"]["TagSuggestionDto"][];
+        };
         /** @description An option as a taker sees it. */
         TakerOptionDto: {
             id: string;
@@ -12580,6 +12926,18 @@ export interface components {
         TenantRole: "OWNER" | "SUPER_ADMIN" | "ADMIN" | "HR" | "EMPLOYEE" | "VIEWER";
         /** @enum {string} */
         Theme: "DEFAULT" | "OCEAN" | "SUNSET";
+        /** @description A suggested title with its description. */
+        TitleSuggestionDto: {
+            /** @description 1 to 200 characters, plain text. */
+            title: string;
+            /** @description At most 2000 characters, plain text. */
+            description: string;
+        };
+        /** @description Titles and descriptions to choose from. */
+        TitleSuggestionsDto: {
+            /** @description Up to three; apply one with `PATCH /v1/modules/{module_id}`. */
+            suggestions: components["schemas"]["TitleSuggestionDto"][];
+        };
         /** @description Tokens for a session. */
         TokenPair: {
             /** @description Send as `Authorization: Bearer …`. */
@@ -13780,6 +14138,448 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    draft_essay_grade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The attempt */
+                attempt_id: string;
+                /** @description An essay question of it */
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestion */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EssayGradeSuggestionDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_module_cover_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CoverImageBody"];
+            };
+        };
+        responses: {
+            /** @description The image, in the media library */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    draft_quiz_questions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+                /** @description One of its sections */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestQuestionsBody"];
+            };
+        };
+        responses: {
+            /** @description The suggestions */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionSuggestionsDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    draft_module_tags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagSuggestionsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    draft_module_titles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The module */
+                module_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TitleSuggestionsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    draft_submission_grade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The submission */
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestion */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionGradeSuggestionDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     get_ai_settings: {
@@ -27355,6 +28155,67 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_my_recommendations: {
+        parameters: {
+            query?: {
+                /** @description How many, 1 to 50 (default 10); any other value is 422 `invalid_query`. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your recommendations */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationsDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (`invalid_query`, e.g. a `limit` outside 1 to 200; `invalid_cursor` on `cursor`) */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -22,6 +22,11 @@
 //!   limit), picking up, answering, accepting (never one's own answer), re-assigning questions
 //!   not picked up in time, and who sees a question (its asker, its assigned or answering
 //!   mentor, managers of the asker; anyone else gets 404).
+//! - [`assist`]: the editor assistants (titles and descriptions, tags, quiz questions from a
+//!   section, a cover image's prompt) and grading suggestions (an essay's points, a submission's
+//!   rubric levels or score): the material they are shown, read under the rules of what it is
+//!   about, fenced as data, and the model's suggestions read back as plain text within the
+//!   bounds of what they suggest. Suggestions only: nothing here writes.
 //! - [`demo`]: the demo tenant's questions.
 //!
 //! Nothing here calls a model: the api layer does (through the kernel's `AiModel` port), between
@@ -29,6 +34,7 @@
 //! (module visibility, mentors, the HTML sanitizer); it reads social's confirmed chat answers
 //! (`chat_confirmed_answers`, `chat_messages`) and tenancy's identity tables in SQL.
 
+pub mod assist;
 pub mod demo;
 pub mod error;
 pub mod prompts;

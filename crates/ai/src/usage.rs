@@ -24,6 +24,16 @@ guild_kernel::string_enum!(
         QuestionAnswer => "QUESTION_ANSWER",
         /// A draft answer for the mentor a question is assigned to.
         AnswerDraft => "ANSWER_DRAFT",
+        /// Titles and descriptions suggested for a module.
+        TitleSuggestions => "TITLE_SUGGESTIONS",
+        /// Tags suggested for a module.
+        TagSuggestions => "TAG_SUGGESTIONS",
+        /// Quiz questions suggested from a section.
+        QuestionSuggestions => "QUESTION_SUGGESTIONS",
+        /// A cover image generated for a module.
+        CoverImage => "COVER_IMAGE",
+        /// A score and rationale suggested to a grader.
+        GradingSuggestion => "GRADING_SUGGESTION",
     }
 );
 

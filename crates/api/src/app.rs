@@ -23,11 +23,12 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, ai, analytics, announcements, api_keys, assignments, audit, auth, calendar_feeds,
-    changelog, chat, coaching, compliance, discussions, email, events, feed, gamification, groups,
-    jobs, leaderboard, manager_dashboard, me, media, members, module_categories, modules,
-    notification_templates, ops, paths, presence, progress, question_banks, questions, quizzes,
-    redemptions, reports, rewards, stream, suggestions, tenants, webhooks, xp,
+    V1, ai, ai_assist, analytics, announcements, api_keys, assignments, audit, auth,
+    calendar_feeds, changelog, chat, coaching, compliance, discussions, email, events, feed,
+    gamification, groups, jobs, leaderboard, manager_dashboard, me, media, members,
+    module_categories, modules, notification_templates, ops, paths, presence, progress,
+    question_banks, questions, quizzes, redemptions, reports, rewards, stream, suggestions,
+    tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -92,6 +93,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(feed::configure)
         .configure(webhooks::configure)
         .configure(ai::configure)
+        .configure(ai_assist::configure)
         .configure(questions::configure);
 }
 

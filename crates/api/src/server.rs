@@ -536,6 +536,11 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_ai::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // Published safety and health modules completed by the owner, the admin and HR, so the
+    // employee's "next for you" (`GET /v1/me/recommendations`) has something to say.
+    guild_progress::recommendations::seed_demo(&mut conn, chrono::Utc::now())
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // Coaching: the owner coaches Eve (a past session with scores and private notes, the next
     // one, an action plan, a quick note), sealed with this configuration's keys.
     let keys = config

@@ -1074,3 +1074,75 @@ pub async fn archive_member_module(
     .await?;
     Ok(())
 }
+
+/// What a grader needs to judge one essay of an attempt: the question as the attempt keeps it
+/// and the taker's answer.
+#[derive(Debug, Clone)]
+pub struct EssayToGrade {
+    /// The attempt's quiz's module.
+    pub module_id: Uuid,
+    /// The essay question, as the attempt keeps it (its explanation is the author's guidance).
+    pub question: Question,
+    /// The taker's text (empty when they left it blank).
+    pub answer: String,
+    /// The most points the essay gives.
+    pub max_points: i32,
+}
+
+/// The essay `question` of attempt `id`, read under [`grade`]'s rules, for a grading
+/// suggestion: a grader of the module (others: `attempt_not_found`, or 403 for the taker), never
+/// of their own attempt (`cannot_grade_own_attempt`), while the attempt waits for review
+/// (`attempt_not_pending_review`); a question that is not an essay of it is
+/// `question_not_found`. Reads only.
+pub async fn essay_to_grade(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: AttemptId,
+    question: Uuid,
+) -> Result<EssayToGrade, AssessmentError> {
+    let row: Row = quiz_attempts::table
+        .find((actor.tenant_id.into_uuid(), id.into_uuid()))
+        .select(Row::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(AssessmentError::AttemptNotFound)?;
+    let quiz = match visible_quiz(conn, actor, row.quiz_id).await {
+        Err(AssessmentError::QuizNotFound) => return Err(AssessmentError::AttemptNotFound),
+        other => other?,
+    };
+    if !may_grade(conn, actor, quiz.module_id).await? {
+        return Err(if row.user_id == actor.user_id.into_uuid() {
+            AssessmentError::Forbidden(guild_kernel::Denied(Permission::ManageQuizzes))
+        } else {
+            AssessmentError::AttemptNotFound
+        });
+    }
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(AssessmentError::CannotGradeOwnAttempt);
+    }
+    if row.status != AttemptStatus::PendingReview {
+        return Err(AssessmentError::AttemptNotPendingReview);
+    }
+    let result = row
+        .results()
+        .into_iter()
+        .find(|r| r.question_id == question && r.kind == QuestionKind::Essay)
+        .ok_or(AssessmentError::QuestionNotFound)?;
+    let question = row
+        .questions()
+        .remove(&question)
+        .ok_or(AssessmentError::QuestionNotFound)?;
+    let answer = row
+        .answers()
+        .into_iter()
+        .find(|a| a.question_id == question.id)
+        .and_then(|a| a.text)
+        .unwrap_or_default();
+    Ok(EssayToGrade {
+        module_id: quiz.module_id,
+        question,
+        answer,
+        max_points: result.max_points,
+    })
+}

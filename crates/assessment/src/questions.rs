@@ -277,6 +277,27 @@ pub(crate) fn check(d: &Draft<'_>) -> Result<(), AssessmentError> {
     }
 }
 
+/// Checks a whole question against the rules of the module doc, as creating it in a quiz
+/// would (`validation_failed` with the same field codes), without writing anything: for
+/// questions proposed elsewhere (a suggestion) before they are shown as ready to add.
+pub fn validate(
+    kind: QuestionKind,
+    prompt: &str,
+    options: &[ChoiceOption],
+    accepted_answers: &[String],
+    points: i32,
+    explanation: Option<&str>,
+) -> Result<(), AssessmentError> {
+    check(&Draft {
+        kind,
+        prompt,
+        options,
+        accepted_answers,
+        points,
+        explanation,
+    })
+}
+
 pub(crate) fn options_json(options: &[ChoiceOption]) -> serde_json::Value {
     serde_json::to_value(options).unwrap_or_else(|_| serde_json::json!([]))
 }

@@ -975,3 +975,46 @@ mod tests {
         assert!(score_of(&a, &GradeInput::default()).is_err());
     }
 }
+
+/// What a grader needs to judge a submission: its assignment (brief, `max_score`, rubric) and
+/// the member's text.
+#[derive(Debug, Clone)]
+pub struct SubmissionToGrade {
+    /// The assignment.
+    pub assignment: Assignment,
+    /// The text answer (empty when the submission is files only).
+    pub text: String,
+    /// How many files it has (their content is not read).
+    pub files: usize,
+}
+
+/// Submission `id`, read under [`grade`]'s rules, for a grading suggestion: a grader of the
+/// module (the member themselves: 403; anyone else: `submission_not_found`), never their own
+/// (`cannot_grade_own_submission`), only the current ungraded one (`submission_superseded`,
+/// `submission_already_graded`). Reads only.
+pub async fn to_grade(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<SubmissionToGrade, AssessmentError> {
+    let (row, assignment, grader) = accessible(conn, actor, id, false).await?;
+    if !grader {
+        return Err(AssessmentError::Forbidden(Denied(
+            Permission::ManageQuizzes,
+        )));
+    }
+    if row.user_id == actor.user_id.into_uuid() {
+        return Err(AssessmentError::CannotGradeOwnSubmission);
+    }
+    if row.superseded || row.archived_at.is_some() {
+        return Err(AssessmentError::SubmissionSuperseded);
+    }
+    if row.status == SubmissionStatus::Graded {
+        return Err(AssessmentError::SubmissionAlreadyGraded);
+    }
+    Ok(SubmissionToGrade {
+        assignment,
+        text: row.text_answer.unwrap_or_default(),
+        files: row.asset_ids.len(),
+    })
+}

@@ -14,6 +14,9 @@
 //! - [`modules`]: deleting a module, which revokes its certificates.
 //! - [`paths`]: learning paths (ordered modules, strict order, group assignments, completion
 //!   exactly once, path certificates) and self-enrolment.
+//! - [`recommendations`]: "next for you" — modules that members who completed the same modules
+//!   went on to complete, weighted by shared tags, among those the member may see and has not
+//!   done or been given; each with its reason.
 //! - [`video`]: what members played of VIDEO sections (the union of reported intervals), where
 //!   they resume, and the tenant's watched share required to complete such a section.
 //! - [`titles`]: the titles of modules, quizzes and certificates, for gamification's ledger.
@@ -36,6 +39,7 @@ pub mod enrolment;
 pub mod modules;
 pub mod overrides;
 pub mod paths;
+pub mod recommendations;
 pub mod titles;
 pub mod video;
 

@@ -48,6 +48,8 @@ pub async fn seed(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<bo
                 tenants::name.eq("Demo Company"),
                 tenants::slug.eq("demo"),
                 tenants::plan.eq("PRO"),
+                // Open, so members see (and are recommended) every published module.
+                tenants::catalog_open.eq(true),
             ))
             .execute(conn)
             .await?;

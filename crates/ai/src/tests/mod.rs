@@ -1,1 +1,2 @@
+mod assist;
 mod questions;

@@ -101,7 +101,9 @@ pub(crate) struct BudgetDto {
 /// One feature's calls this month.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FeatureUsageDto {
-    /// `QUESTION_ANSWER` (composing answers to questions) or `ANSWER_DRAFT` (mentors' drafts).
+    /// `QUESTION_ANSWER` (composing answers to questions), `ANSWER_DRAFT` (mentors' drafts),
+    /// `TITLE_SUGGESTIONS`, `TAG_SUGGESTIONS`, `QUESTION_SUGGESTIONS`, `COVER_IMAGE` (editors'
+    /// assistants) or `GRADING_SUGGESTION` (graders').
     feature: String,
     /// Calls made.
     calls: i64,

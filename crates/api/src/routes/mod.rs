@@ -9,6 +9,7 @@ use actix_web::guard::{Guard, GuardContext};
 use utoipa_actix_web::scope::{Scope, scope};
 
 pub mod ai;
+pub mod ai_assist;
 pub mod analytics;
 pub mod announcements;
 pub mod api_keys;

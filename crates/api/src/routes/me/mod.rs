@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod leaderboard;
 pub mod notifications;
 pub mod presence;
+pub mod recommendations;
 pub mod redemptions;
 pub mod saved;
 pub mod sessions;
@@ -53,6 +54,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(away::get_my_away)
             .service(away::set_my_away)
             .service(away::delete_my_away)
-            .service(data_export::export_my_data),
+            .service(data_export::export_my_data)
+            .service(recommendations::list_my_recommendations),
     );
 }
