@@ -22,6 +22,7 @@ mod jobs;
 mod links;
 mod media;
 mod modules;
+mod notes;
 mod notifications;
 mod openapi;
 mod ops;
