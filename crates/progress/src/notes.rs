@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::TryFutureExt;
 use guild_db::DbError;
 use guild_db::schema::{section_bookmarks, section_notes, sections};
 use guild_kernel::{Actor, ErrorCode, FieldError, Page, PageRequest, TenantId, UserId};
@@ -319,13 +320,8 @@ pub async fn delete(
     Ok(())
 }
 
-/// Checks a list's module (visible to the actor) and search text.
-async fn check_filter(
-    conn: &AsyncPgConnection,
-    actor: &Actor,
-    module: Option<Uuid>,
-    q: Option<&str>,
-) -> Result<(), NoteError> {
+/// Refuses a search text longer than [`MAX_QUERY_CHARS`].
+fn check_query(q: Option<&str>) -> Result<(), NoteError> {
     if let Some(q) = q
         && q.chars().count() > MAX_QUERY_CHARS
     {
@@ -335,6 +331,17 @@ async fn check_filter(
             format!("at most {MAX_QUERY_CHARS} characters"),
         )]));
     }
+    Ok(())
+}
+
+/// Whether the actor may see `module` (when a list is filtered by one): `ModuleNotFound` if not.
+/// Its statements are sent at its first poll, so a list joins it with its own query and stays
+/// one pipelined batch (`guild_db::tenant_read` sends nothing after the first answer).
+async fn module_visible(
+    conn: &AsyncPgConnection,
+    actor: &Actor,
+    module: Option<Uuid>,
+) -> Result<(), NoteError> {
     if let Some(module) = module {
         visible_on(conn, actor, module).await?;
     }
@@ -360,10 +367,10 @@ pub async fn list(
     // A NUL cannot reach PostgreSQL's text, and separates nothing a search could match.
     let q = filter.q.as_deref().map(|q| q.replace('\0', " "));
     let q = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    check_filter(conn, actor, filter.module, q).await?;
+    check_query(q)?;
     let (at, id) = after(page)?;
     let limit = page.limit();
-    let rows: Vec<Note> = guild_db::sql(format!(
+    let rows = guild_db::sql(format!(
         "SELECT {NOTE_COLUMNS} \
          WHERE n.tenant_id = $1 AND n.user_id = $2 \
            AND ($3::uuid IS NULL OR n.module_id = $3) \
@@ -380,7 +387,11 @@ pub async fn list(
     .bind::<Nullable<Timestamptz>, _>(at)
     .bind::<Nullable<SqlUuid>, _>(id)
     .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
-    .load(&mut conn)
+    .load::<Note>(&mut conn);
+    let ((), rows) = futures_util::future::try_join(
+        module_visible(conn, actor, filter.module),
+        rows.err_into(),
+    )
     .await?;
     Ok(Page::from_overfetch(rows, limit, |n: &Note| {
         guild_learning::keyset_key(guild_learning::time_key(n.created_at), n.id)
@@ -472,10 +483,9 @@ pub async fn bookmarks(
     module: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Page<Bookmark>, NoteError> {
-    check_filter(conn, actor, module, None).await?;
     let (at, id) = after(page)?;
     let limit = page.limit();
-    let rows: Vec<Bookmark> = guild_db::sql(format!(
+    let rows = guild_db::sql(format!(
         "SELECT {BOOKMARK_COLUMNS} \
          WHERE b.tenant_id = $1 AND b.user_id = $2 \
            AND ($3::uuid IS NULL OR b.module_id = $3) \
@@ -488,8 +498,10 @@ pub async fn bookmarks(
     .bind::<Nullable<Timestamptz>, _>(at)
     .bind::<Nullable<SqlUuid>, _>(id)
     .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
-    .load(&mut conn)
-    .await?;
+    .load::<Bookmark>(&mut conn);
+    let ((), rows) =
+        futures_util::future::try_join(module_visible(conn, actor, module), rows.err_into())
+            .await?;
     Ok(Page::from_overfetch(rows, limit, |b: &Bookmark| {
         guild_learning::keyset_key(guild_learning::time_key(b.created_at), b.section_id)
     }))
