@@ -1664,8 +1664,9 @@ export interface paths {
         };
         /**
          * Export the whole compliance matrix as CSV.
-         * @description One line per member and module (`user_id, name, email, module_id, module, status, since,
-         *     due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
+         * @description One line per member and mandatory module, then per member and mandatory learning path
+         *     (`user_id, name, email, module_id, module, status, since, due_at, expires_at, kind`: `kind` is
+         *     MODULE or PATH, a path's line holding the path's id and title), with the matrix's permissions, scope and filters; sent as an
          *     attachment named `compliance.csv`, in this response. A large tenant's export takes a while:
          *     `POST /v1/compliance/matrix/exports` makes the same file in the background instead.
          */
@@ -2821,6 +2822,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/bookmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your bookmarks.
+         * @description Newest first, all of them or a module's; a page at a time.
+         */
+        get: operations["list_my_bookmarks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/bookmarks/{section_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Bookmark a section (idempotent).
+         * @description A section of a module you may see (404 `section_not_found` otherwise); bookmarking it again
+         *     answers the first bookmark. Private, like your notes. At most 1,000 bookmarks (422
+         *     `bookmark_limit_reached`).
+         */
+        put: operations["bookmark_section"];
+        post?: never;
+        /**
+         * Remove a bookmark (idempotent).
+         * @description Nothing happens when the section is not bookmarked.
+         */
+        delete: operations["unbookmark_section"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/calendar-feed": {
         parameters: {
             query?: never;
@@ -2884,8 +2931,9 @@ export interface paths {
         /**
          * Get your dashboard.
          * @description Your assigned modules with progress and due dates (overdue first), your learning paths with
-         *     progress, due dates and overdue state, the modules you opened most recently, and your
-         *     completed and overdue counts.
+         *     progress, due dates and overdue state, the modules you opened most recently, where to
+         *     continue (the last section you opened in each module in progress, with a video's resume
+         *     position), and your completed and overdue counts.
          */
         get: operations["get_my_dashboard"];
         put?: never;
@@ -3099,6 +3147,63 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your notes.
+         * @description Newest first: all of them, a module's, a section's, or those matching a full-text search
+         *     (`q`). A page at a time.
+         */
+        get: operations["list_my_notes"];
+        put?: never;
+        /**
+         * Write a note on a section.
+         * @description A private note of yours on a section of a module you may see (404 `section_not_found`
+         *     otherwise). Nobody else reads it, administrators and your manager included. At most 2,000
+         *     notes (422 `section_note_limit_reached`). With an `Idempotency-Key`, a retry creates nothing more
+         *     and answers the first response again.
+         */
+        post: operations["create_my_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of your notes.
+         * @description 404 `note_not_found` for a note that is not yours.
+         */
+        get: operations["get_my_note"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your notes.
+         * @description 404 `note_not_found` for a note that is not yours.
+         */
+        delete: operations["delete_my_note"];
+        options?: never;
+        head?: never;
+        /**
+         * Update one of your notes.
+         * @description Replaces its text while its section is still one you may see (404 `section_not_found`
+         *     otherwise); 404 `note_not_found` for a note that is not yours.
+         */
+        patch: operations["update_my_note"];
         trace?: never;
     };
     "/v1/me/notifications": {
@@ -4128,8 +4233,9 @@ export interface paths {
         };
         /**
          * Get your progress on a module.
-         * @description Anyone who may see the module (404 `module_not_found` otherwise): sections, quizzes and
-         *     required assignments done, the percentage, and the completion and certificate once complete.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise): sections (a video's with
+         *     your resume position and watched share), quizzes and required assignments done, the
+         *     percentage, and the completion and certificate once complete.
          */
         get: operations["get_module_progress"];
         put?: never;
@@ -4245,8 +4351,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a section.
-         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise).
+         * Get (open) a section.
+         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise);
+         *     records it as the last section you opened in the module (your dashboard's
+         *     `continue_learning`).
          */
         get: operations["get_section"];
         put?: never;
@@ -4529,6 +4637,27 @@ export interface paths {
         get: operations["get_path_certificate_pdf"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/path-certificates/{certificate_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a learning path's certificate.
+         * @description Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
+         *     for a certificate revoked before.
+         */
+        post: operations["revoke_path_certificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7431,6 +7560,17 @@ export interface components {
          * @example forklift
          */
         BankTag: string;
+        /** @description One of your bookmarks. */
+        BookmarkDto: {
+            /** Format: uuid */
+            section_id: string;
+            section_title: string;
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /** Format: date-time */
+            created_at: string;
+        };
         /** @description The month's budget. */
         BudgetDto: {
             /**
@@ -7909,6 +8049,32 @@ export interface components {
             /** @description Confirmed before, or not registered. */
             skipped: string[];
         };
+        /** @description A module you are in the middle of, with the section you opened last. */
+        ContinueModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /**
+             * Format: uuid
+             * @description The section you opened, completed or played last in the module.
+             */
+            section_id: string;
+            section_title: string;
+            /** @description TEXT, VIDEO… */
+            section_kind: string;
+            /** Format: date-time */
+            opened_at: string;
+            /**
+             * Format: double
+             * @description On a video you played (this cycle): where to resume, in seconds; null otherwise.
+             */
+            video_position_seconds?: number | null;
+            /**
+             * Format: int32
+             * @description On a video you played (this cycle): the share watched, 0 to 100; null otherwise.
+             */
+            video_watched_percent?: number | null;
+        };
         /**
          * @description A new action item.
          * @example {
@@ -8347,6 +8513,22 @@ export interface components {
             tags?: components["schemas"]["TagName"][] | null;
         };
         /**
+         * @description A new note.
+         * @example {
+         *       "body": "Check the ladder's angle: 1 out for every 4 up.",
+         *       "section_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *     }
+         */
+        CreateNoteBody: {
+            /**
+             * Format: uuid
+             * @description The section, of a module you may see.
+             */
+            section_id: string;
+            /** @description 1 to 10,000 characters, not blank. */
+            body: string;
+        };
+        /**
          * @description A new learning path.
          * @example {
          *       "description": "Everything a new colleague on the floor needs, in order.",
@@ -8711,6 +8893,12 @@ export interface components {
              *     progress, due date and overdue state: overdue first, then by due date.
              */
             paths: components["schemas"]["PathSummaryDto"][];
+            /**
+             * @description Continue where you left off: the published modules you opened a section of most
+             *     recently (up to 10) and have not completed, each with that section and, for a video,
+             *     where you resume.
+             */
+            continue_learning: components["schemas"]["ContinueModuleDto"][];
         };
         /** @description An assigned module on the dashboard. */
         DashboardModuleDto: {
@@ -10250,6 +10438,23 @@ export interface components {
              */
             next_rank_xp?: number | null;
         };
+        /** @description One of your notes. */
+        NoteDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            section_id: string;
+            section_title: string;
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /** @description Your text. */
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description A notification. */
         NotificationDto: {
             /** Format: uuid */
@@ -10540,6 +10745,13 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_BookmarkDto: {
+            /** @description The rows. */
+            data: components["schemas"]["BookmarkDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_CategoryDto: {
             /** @description The rows. */
             data: components["schemas"]["CategoryDto"][];
@@ -10648,6 +10860,13 @@ export interface components {
         PageOf_ModuleDto: {
             /** @description The rows. */
             data: components["schemas"]["ModuleDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_NoteDto: {
+            /** @description The rows. */
+            data: components["schemas"]["NoteDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -11968,6 +12187,20 @@ export interface components {
              * @description When you completed it; absent if not yet.
              */
             completed_at?: string | null;
+            video?: components["schemas"]["SectionVideoDto"] | null;
+        };
+        /** @description Where you are in a section's video. */
+        SectionVideoDto: {
+            /**
+             * Format: double
+             * @description Where to resume, in seconds.
+             */
+            position_seconds: number;
+            /**
+             * Format: int32
+             * @description The share you watched, 0 to 100, rounded down.
+             */
+            watched_percent: number;
         };
         /**
          * @description A self-assessment.
@@ -12870,6 +13103,16 @@ export interface components {
             validity_months?: number | null;
             /** @description Tag names (at most 30), created on the fly; replaces the set. */
             tags?: components["schemas"]["TagName"][] | null;
+        };
+        /**
+         * @description A note's new text.
+         * @example {
+         *       "body": "Check the ladder's angle (1:4) and its feet."
+         *     }
+         */
+        UpdateNoteBody: {
+            /** @description 1 to 10,000 characters, not blank. */
+            body: string;
         };
         /**
          * @description Changes to a learning path; left-out fields are kept.
@@ -25915,6 +26158,222 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    list_my_bookmarks: {
+        parameters: {
+            query?: {
+                /** @description Only this module's (404 `module_not_found` for one you may not see). */
+                module_id?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your bookmarks */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_BookmarkDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    bookmark_section: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bookmarked */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookmarkDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unbookmark_section: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_my_calendar_feed: {
         parameters: {
             query?: never;
@@ -26854,6 +27313,398 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_my_notes: {
+        parameters: {
+            query?: {
+                /** @description Only this module's (404 `module_not_found` for one you may not see). */
+                module_id?: string;
+                /** @description Only this section's. */
+                section_id?: string;
+                /**
+                 * @description Full-text search in your notes (English stemming; quoted phrases, `or`, `-word`), at most
+                 *     200 characters.
+                 */
+                q?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your notes */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_my_note: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateNoteBody"];
+            };
+        };
+        responses: {
+            /** @description Written */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your note */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateNoteBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -33807,6 +34658,103 @@ export interface operations {
             };
             /** @description Not found in your tenant */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revoke_path_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The certificate */
+                certificate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeBody"];
+            };
+        };
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathCertificateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
