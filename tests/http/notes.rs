@@ -113,7 +113,7 @@ async fn notes_are_invisible_to_everyone_else_admins_and_managers_included() {
         1
     );
     let listed = app.get("/v1/me/notes?q=ladder", &ann).await;
-    assert_eq!(ids(&listed.json), [note.clone()]);
+    assert_eq!(ids(&listed.json), [note]);
 }
 
 #[actix_web::test]
@@ -147,7 +147,7 @@ async fn notes_are_searched_listed_by_module_edited_and_deleted() {
     let other_module = app
         .get(&format!("/v1/me/notes?module_id={fire}"), &ann)
         .await;
-    assert_eq!(ids(&other_module.json), [c.clone()]);
+    assert_eq!(ids(&other_module.json), [c.as_str()]);
     // Full text, with English stemming: "ladder" finds "Ladders", "climb" finds "climbing".
     for (q, expected) in [
         ("ladder", vec![a.clone()]),

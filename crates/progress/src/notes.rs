@@ -388,11 +388,9 @@ pub async fn list(
     .bind::<Nullable<SqlUuid>, _>(id)
     .bind::<diesel::sql_types::BigInt, _>(i64::from(limit) + 1)
     .load::<Note>(&mut conn);
-    let ((), rows) = futures_util::future::try_join(
-        module_visible(conn, actor, filter.module),
-        rows.err_into(),
-    )
-    .await?;
+    let ((), rows) =
+        futures_util::future::try_join(module_visible(conn, actor, filter.module), rows.err_into())
+            .await?;
     Ok(Page::from_overfetch(rows, limit, |n: &Note| {
         guild_learning::keyset_key(guild_learning::time_key(n.created_at), n.id)
     }))
