@@ -264,7 +264,7 @@ pub(crate) struct BookmarkQuery {
     responses((status = 200, body = BookmarkDto, description = "Bookmarked"), AuthErrors, InputErrors, NotFound)
 )]
 #[put("/me/bookmarks/{section_id}")]
-pub(crate) async fn bookmark_section(
+pub(crate) async fn add_my_bookmark(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<web::Json<BookmarkDto>, ApiError> {
@@ -284,7 +284,7 @@ pub(crate) async fn bookmark_section(
     responses((status = 204, description = "Removed"), AuthErrors)
 )]
 #[delete("/me/bookmarks/{section_id}")]
-pub(crate) async fn unbookmark_section(
+pub(crate) async fn remove_my_bookmark(
     ctx: Ctx,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
