@@ -458,7 +458,7 @@ async fn the_matrix_is_scoped_by_permission_and_exported_as_csv() {
     let lines: Vec<&str> = csv.text.lines().collect();
     assert_eq!(
         lines[0],
-        "user_id,name,email,module_id,module,status,since,due_at,expires_at"
+        "user_id,name,email,module_id,module,status,since,due_at,expires_at,kind"
     );
     assert_eq!(lines.len(), 3, "{}", csv.text);
     assert!(csv.text.contains("\"ann@acme.example.com\""));
@@ -538,4 +538,87 @@ async fn an_expiry_archives_graded_assignment_submissions_so_the_member_submits_
         "{}",
         history.text
     );
+}
+
+#[actix_web::test]
+async fn an_expiry_archives_video_progress_so_the_member_watches_again() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let c = clock.clone();
+    let app = TestApp::with(move |state| state.clock = c).await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let group = app.group(&owner, "Floor", &[&ann_id]).await;
+    let (module, video) = app
+        .module_with_section(
+            &owner,
+            json!({ "title": "Forklifts", "validity_months": 12 }),
+            json!({ "title": "Clip", "kind": "VIDEO", "video": {
+                "source": "YOUTUBE_VIMEO_URL", "reference": "https://www.youtube.com/watch?v=dQw4w9WgXcQ" } }),
+        )
+        .await;
+    app.publish(&owner, &module).await;
+    let assigned = app
+        .put(
+            &format!("/v1/modules/{module}/groups/{group}"),
+            &owner,
+            json!({ "deadline_days": 14, "is_mandatory": true }),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    let progress_uri = format!("/v1/sections/{video}/video-progress");
+    let complete = format!("/v1/modules/{module}/sections/{video}/complete");
+    let watched = app
+        .post(
+            &progress_uri,
+            &ann,
+            json!({ "intervals": [[0.0, 100.0]], "position": 100.0, "duration": 100.0 }),
+        )
+        .await;
+    assert_eq!(watched.status, 200, "{}", watched.text);
+    let done = app.post(&complete, &ann, json!({})).await;
+    assert!(done.json["completed_at"].is_string(), "{}", done.text);
+
+    let expires: DateTime<Utc> = serde_json::from_value(
+        app.get("/v1/me/certificates", &ann).await.json["data"][0]["expires_at"].clone(),
+    )
+    .unwrap_or_default();
+    move_to(&clock, expires + Duration::hours(1));
+    scan(&app).await;
+
+    // The new cycle starts unwatched: the old progress is archived, kept as history.
+    let read = app.get(&progress_uri, &ann).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json, Value::Null);
+    let progress = app
+        .get(&format!("/v1/modules/{module}/progress"), &ann)
+        .await;
+    assert_eq!(
+        progress.json["sections"][0]["video"],
+        Value::Null,
+        "{}",
+        progress.text
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM video_progress WHERE archived_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_problem(
+        &app.post(&complete, &ann, json!({})).await,
+        409,
+        "video_not_watched",
+    );
+    let again = app
+        .post(
+            &progress_uri,
+            &ann,
+            json!({ "intervals": [[0.0, 40.0]], "position": 40.0, "duration": 100.0 }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["watched_percent"], 40);
 }

@@ -23,6 +23,7 @@ mod jobs;
 mod links;
 mod media;
 mod modules;
+mod notes;
 mod notifications;
 mod openapi;
 mod ops;

@@ -538,3 +538,169 @@ async fn api_keys_manage_paths_only_with_the_permission_and_enrol_only_acting_as
     let learning = app.get("/v1/me/learning", &editor).await;
     assert_problem(&learning, 403, "api_key_not_permitted");
 }
+
+/// A tenant where Ann completed the published path of one module; returns the owner, Ann, her
+/// id, the module, the path and her path certificate.
+async fn completed_path(app: &TestApp) -> (String, String, String, String, String, String) {
+    let owner = app.owner("acme").await;
+    app.open_catalog(&owner).await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let (module, section) = module(app, &owner, "Ladders").await;
+    let path = published_path(app, &owner, &[&module], false).await;
+    assert_eq!(complete(app, &ann, &module, &section).await, 200);
+    let progress = app.get(&format!("/v1/paths/{path}/progress"), &ann).await;
+    let certificate = progress.json["certificate_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!certificate.is_empty(), "{}", progress.text);
+    (owner, ann, ann_id, module, path, certificate)
+}
+
+#[actix_web::test]
+async fn revoking_a_path_certificate_needs_the_permission_is_audited_and_verifies_as_revoked() {
+    let app = TestApp::new().await;
+    let (owner, ann, _, _, _, certificate) = completed_path(&app).await;
+    let uri = format!("/v1/path-certificates/{certificate}/revoke");
+    let reason = json!({ "reason": "Issued by mistake" });
+
+    assert_problem(
+        &app.post(&uri, &ann, reason.clone()).await,
+        403,
+        "forbidden",
+    );
+    let other = app.owner("globex").await;
+    assert_problem(
+        &app.post(&uri, &other, reason.clone()).await,
+        404,
+        "certificate_not_found",
+    );
+    assert_problem(
+        &app.post(&uri, &owner, json!({ "reason": "" })).await,
+        422,
+        "validation_failed",
+    );
+
+    let revoked = app.post(&uri, &owner, reason.clone()).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(revoked.json["status"], "REVOKED");
+    assert_problem(
+        &app.post(&uri, &owner, reason).await,
+        409,
+        "already_revoked",
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM audit_log WHERE action = 'PATH_CERTIFICATE_REVOKED' \
+                 AND entity_id = '{certificate}' AND metadata->>'reason' = 'Issued by mistake'"
+            )
+        )
+        .await,
+        1
+    );
+    let code = revoked.json["code"].as_str().unwrap_or_default().to_owned();
+    let public = app
+        .request(Method::GET, &format!("/v1/certificates/verify/{code}"))
+        .await;
+    assert_eq!(public.status, 200, "{}", public.text);
+    assert_eq!(public.json["status"], "REVOKED");
+    let mine = app
+        .get(&format!("/v1/path-certificates/{certificate}"), &ann)
+        .await;
+    assert_eq!(mine.json["status"], "REVOKED");
+
+    // An API key revokes only with OVERRIDE_PROGRESS.
+    let (_, reader) = app
+        .api_key(
+            &owner,
+            json!({ "name": "BI", "permissions": ["VIEW_ALL_PROGRESS"] }),
+        )
+        .await;
+    assert_problem(
+        &app.post(&uri, &reader, json!({ "reason": "Again" })).await,
+        403,
+        "forbidden",
+    );
+}
+
+#[actix_web::test]
+async fn an_override_reset_archives_the_completions_of_the_paths_holding_the_module() {
+    let app = TestApp::new().await;
+    let (owner, ann, ann_id, module, path, _) = completed_path(&app).await;
+    let active = "SELECT count(*) AS n FROM path_completions WHERE archived_at IS NULL";
+    assert_eq!(count(&app, active).await, 1);
+
+    let reset = app
+        .post(
+            &format!("/v1/members/{ann_id}/progress-overrides"),
+            &owner,
+            json!({ "module_id": module, "action": "RESET", "reason": "Retake after the incident" }),
+        )
+        .await;
+    assert_eq!(reset.status, 201, "{}", reset.text);
+    assert_eq!(count(&app, active).await, 0);
+    let progress = app.get(&format!("/v1/paths/{path}/progress"), &ann).await;
+    assert_eq!(
+        progress.json["completed_at"],
+        Value::Null,
+        "{}",
+        progress.text
+    );
+
+    // Reverting the reset brings the path's completion back with the module's.
+    let reverted = app
+        .post(
+            &format!("/v1/progress-overrides/{}/revert", id(&reset.json)),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reverted.status, 200, "{}", reverted.text);
+    assert_eq!(count(&app, active).await, 1);
+    let progress = app.get(&format!("/v1/paths/{path}/progress"), &ann).await;
+    assert!(
+        progress.json["completed_at"].is_string(),
+        "{}",
+        progress.text
+    );
+}
+
+#[actix_web::test]
+async fn the_compliance_csv_export_has_a_line_per_mandatory_path() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let ann_id = app.me_id(&ann).await;
+    let group = app.group(&owner, "Floor", &[&ann_id]).await;
+    let (module, _) = module(&app, &owner, "Ladders").await;
+    let path = published_path(&app, &owner, &[&module], false).await;
+    assign(
+        &app,
+        &owner,
+        &path,
+        &group,
+        json!({ "deadline_days": 30, "is_mandatory": true }),
+    )
+    .await;
+    let csv = app.get("/v1/compliance/matrix/export", &owner).await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert!(lines[0].ends_with(",kind"), "{}", csv.text);
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(ann_id.as_str()) && l.contains(path.as_str()))
+        .unwrap_or_else(|| panic!("a line for Ann's path: {}", csv.text));
+    assert!(line.contains(",\"Safety basics\",NOT_STARTED,"), "{line}");
+    assert!(line.ends_with(",PATH"), "{line}");
+    // Every line names its kind.
+    assert!(
+        lines
+            .iter()
+            .all(|l| *l == lines[0] || l.ends_with(",MODULE") || l.ends_with(",PATH")),
+        "{}",
+        csv.text
+    );
+}

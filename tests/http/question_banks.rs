@@ -4,6 +4,7 @@
 use actix_web::http::Method;
 use guild_tests::{TestApp, assert_problem, count, execute, id};
 use serde_json::{Value, json};
+use std::future::IntoFuture;
 
 /// A TRUE_FALSE question whose right answer is `t`.
 fn truth(prompt: &str, tags: &[&str]) -> Value {
@@ -270,6 +271,56 @@ async fn a_tenant_holds_at_most_100_banks_and_a_bank_500_questions() {
         )
         .await;
     assert_problem(&refused, 422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn two_creations_racing_for_the_last_place_make_exactly_one() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let (bank, _) = bank(&app, &owner, "First", 0).await;
+    // 99 banks and 499 questions: one place left of each.
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO question_banks (tenant_id, id, name, created_by, created_at, updated_at) \
+             SELECT tenant_id, gen_random_uuid(), 'Bank ' || i, created_by, now(), now() \
+             FROM question_banks, generate_series(2, 99) AS i WHERE id = '{bank}'; \
+             INSERT INTO question_bank_questions (tenant_id, id, bank_id, kind, prompt, created_at, updated_at) \
+             SELECT tenant_id, gen_random_uuid(), id, 'ESSAY', 'Why ' || i, now(), now() \
+             FROM question_banks, generate_series(1, 499) AS i WHERE id = '{bank}';"
+        ),
+    )
+    .await;
+    let first = app.post("/v1/question-banks", &owner, json!({ "name": "Racer A" }));
+    let second = app.post("/v1/question-banks", &owner, json!({ "name": "Racer B" }));
+    let (a, b) = futures_util::future::join(first.into_future(), second.into_future()).await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} {}", a.text, b.text);
+    let loser = if a.status == 409 { &a } else { &b };
+    assert_problem(loser, 409, "question_bank_limit_reached");
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM question_banks").await,
+        100
+    );
+
+    let uri = format!("/v1/question-banks/{bank}/questions");
+    let first = app.post(&uri, &owner, truth("Racer A", &[]));
+    let second = app.post(&uri, &owner, truth("Racer B", &[]));
+    let (a, b) = futures_util::future::join(first.into_future(), second.into_future()).await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} {}", a.text, b.text);
+    let loser = if a.status == 409 { &a } else { &b };
+    assert_problem(loser, 409, "bank_question_limit_reached");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM question_bank_questions WHERE bank_id = '{bank}'")
+        )
+        .await,
+        500
+    );
 }
 
 #[actix_web::test]

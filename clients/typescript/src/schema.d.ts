@@ -1815,8 +1815,9 @@ export interface paths {
         };
         /**
          * Export the whole compliance matrix as CSV.
-         * @description One line per member and module (`user_id, name, email, module_id, module, status, since,
-         *     due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
+         * @description One line per member and mandatory module, then per member and mandatory learning path
+         *     (`user_id, name, email, module_id, module, status, since, due_at, expires_at, kind`: `kind` is
+         *     MODULE or PATH, a path's line holding the path's id and title), with the matrix's permissions, scope and filters; sent as an
          *     attachment named `compliance.csv`, in this response. A large tenant's export takes a while:
          *     `POST /v1/compliance/matrix/exports` makes the same file in the background instead.
          */
@@ -2972,6 +2973,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/bookmarks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your bookmarks.
+         * @description Newest first, all of them or a module's; a page at a time.
+         */
+        get: operations["list_my_bookmarks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/bookmarks/{section_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Bookmark a section (idempotent).
+         * @description A section of a module you may see (404 `section_not_found` otherwise); bookmarking it again
+         *     answers the first bookmark. Private, like your notes. At most 1,000 bookmarks (422
+         *     `bookmark_limit_reached`).
+         */
+        put: operations["add_my_bookmark"];
+        post?: never;
+        /**
+         * Remove a bookmark (idempotent).
+         * @description Nothing happens when the section is not bookmarked.
+         */
+        delete: operations["remove_my_bookmark"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/calendar-feed": {
         parameters: {
             query?: never;
@@ -3035,8 +3082,9 @@ export interface paths {
         /**
          * Get your dashboard.
          * @description Your assigned modules with progress and due dates (overdue first), your learning paths with
-         *     progress, due dates and overdue state, the modules you opened most recently, and your
-         *     completed and overdue counts.
+         *     progress, due dates and overdue state, the modules you opened most recently, where to
+         *     continue (the last section you opened in each module in progress, with a video's resume
+         *     position), and your completed and overdue counts.
          */
         get: operations["get_my_dashboard"];
         put?: never;
@@ -3250,6 +3298,63 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your notes.
+         * @description Newest first: all of them, a module's, a section's, or those matching a full-text search
+         *     (`q`). A page at a time.
+         */
+        get: operations["list_my_notes"];
+        put?: never;
+        /**
+         * Write a note on a section.
+         * @description A private note of yours on a section of a module you may see (404 `section_not_found`
+         *     otherwise). Nobody else reads it, administrators and your manager included. At most 2,000
+         *     notes (422 `section_note_limit_reached`). With an `Idempotency-Key`, a retry creates nothing more
+         *     and answers the first response again.
+         */
+        post: operations["create_my_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of your notes.
+         * @description 404 `note_not_found` for a note that is not yours.
+         */
+        get: operations["get_my_note"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your notes.
+         * @description 404 `note_not_found` for a note that is not yours.
+         */
+        delete: operations["delete_my_note"];
+        options?: never;
+        head?: never;
+        /**
+         * Update one of your notes.
+         * @description Replaces its text while its section is still one you may see (404 `section_not_found`
+         *     otherwise); 404 `note_not_found` for a note that is not yours.
+         */
+        patch: operations["update_my_note"];
         trace?: never;
     };
     "/v1/me/notifications": {
@@ -4302,8 +4407,9 @@ export interface paths {
         };
         /**
          * Get your progress on a module.
-         * @description Anyone who may see the module (404 `module_not_found` otherwise): sections, quizzes and
-         *     required assignments done, the percentage, and the completion and certificate once complete.
+         * @description Anyone who may see the module (404 `module_not_found` otherwise): sections (a video's with
+         *     your resume position and watched share), quizzes and required assignments done, the
+         *     percentage, and the completion and certificate once complete.
          */
         get: operations["get_module_progress"];
         put?: never;
@@ -4419,8 +4525,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a section.
-         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise).
+         * Get (open) a section.
+         * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise);
+         *     records it as the last section you opened in the module (your dashboard's
+         *     `continue_learning`).
          */
         get: operations["get_section"];
         put?: never;
@@ -4703,6 +4811,27 @@ export interface paths {
         get: operations["get_path_certificate_pdf"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/path-certificates/{certificate_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a learning path's certificate.
+         * @description Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
+         *     for a certificate revoked before.
+         */
+        post: operations["revoke_path_certificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7619,6 +7748,17 @@ export interface components {
              */
             members: number;
         };
+        /** @description One of your bookmarks. */
+        BookmarkDto: {
+            /** Format: uuid */
+            section_id: string;
+            section_title: string;
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /** Format: date-time */
+            created_at: string;
+        };
         /** @description The month's budget. */
         BudgetDto: {
             /**
@@ -8097,6 +8237,32 @@ export interface components {
             /** @description Confirmed before, or not registered. */
             skipped: string[];
         };
+        /** @description A module you are in the middle of, with the section you opened last. */
+        ContinueModuleDto: {
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /**
+             * Format: uuid
+             * @description The section you opened, completed or played last in the module.
+             */
+            section_id: string;
+            section_title: string;
+            /** @description TEXT, VIDEO… */
+            section_kind: string;
+            /** Format: date-time */
+            opened_at: string;
+            /**
+             * Format: double
+             * @description On a video you played (this cycle): where to resume, in seconds; null otherwise.
+             */
+            video_position_seconds?: number | null;
+            /**
+             * Format: int32
+             * @description On a video you played (this cycle): the share watched, 0 to 100; null otherwise.
+             */
+            video_watched_percent?: number | null;
+        };
         /**
          * @description How the cover should look.
          * @example {
@@ -8545,6 +8711,22 @@ export interface components {
             tags?: components["schemas"]["TagName"][] | null;
         };
         /**
+         * @description A new note.
+         * @example {
+         *       "body": "Check the ladder's angle: 1 out for every 4 up.",
+         *       "section_id": "0190a0b2-7e55-7c3e-9d6b-52f1e1b8c7a0"
+         *     }
+         */
+        CreateNoteBody: {
+            /**
+             * Format: uuid
+             * @description The section, of a module you may see.
+             */
+            section_id: string;
+            /** @description 1 to 10,000 characters, not blank. */
+            body: string;
+        };
+        /**
          * @description A new learning path.
          * @example {
          *       "description": "Everything a new colleague on the floor needs, in order.",
@@ -8909,6 +9091,12 @@ export interface components {
              *     progress, due date and overdue state: overdue first, then by due date.
              */
             paths: components["schemas"]["PathSummaryDto"][];
+            /**
+             * @description Continue where you left off: the published modules you opened a section of most
+             *     recently (up to 10) and have not completed, each with that section and, for a video,
+             *     where you resume.
+             */
+            continue_learning: components["schemas"]["ContinueModuleDto"][];
         };
         /** @description An assigned module on the dashboard. */
         DashboardModuleDto: {
@@ -10472,6 +10660,23 @@ export interface components {
              */
             next_rank_xp?: number | null;
         };
+        /** @description One of your notes. */
+        NoteDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            section_id: string;
+            section_title: string;
+            /** Format: uuid */
+            module_id: string;
+            module_title: string;
+            /** @description Your text. */
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description A notification. */
         NotificationDto: {
             /** Format: uuid */
@@ -10762,6 +10967,13 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of results. */
+        PageOf_BookmarkDto: {
+            /** @description The rows. */
+            data: components["schemas"]["BookmarkDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
         PageOf_CategoryDto: {
             /** @description The rows. */
             data: components["schemas"]["CategoryDto"][];
@@ -10870,6 +11082,13 @@ export interface components {
         PageOf_ModuleDto: {
             /** @description The rows. */
             data: components["schemas"]["ModuleDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of results. */
+        PageOf_NoteDto: {
+            /** @description The rows. */
+            data: components["schemas"]["NoteDto"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
@@ -11446,7 +11665,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "bank_question_limit_reached" | "blob_not_found" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_bank_in_use" | "question_bank_limit_reached" | "question_bank_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "video_not_watched" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "bank_question_limit_reached" | "blob_not_found" | "bookmark_limit_reached" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "note_not_found" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_bank_in_use" | "question_bank_limit_reached" | "question_bank_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "section_note_limit_reached" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "video_not_watched" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -12235,6 +12454,20 @@ export interface components {
              * @description When you completed it; absent if not yet.
              */
             completed_at?: string | null;
+            video?: components["schemas"]["SectionVideoDto"] | null;
+        };
+        /** @description Where you are in a section's video. */
+        SectionVideoDto: {
+            /**
+             * Format: double
+             * @description Where to resume, in seconds.
+             */
+            position_seconds: number;
+            /**
+             * Format: int32
+             * @description The share you watched, 0 to 100, rounded down.
+             */
+            watched_percent: number;
         };
         /**
          * @description A self-assessment.
@@ -13228,6 +13461,16 @@ export interface components {
             validity_months?: number | null;
             /** @description Tag names (at most 30), created on the fly; replaces the set. */
             tags?: components["schemas"]["TagName"][] | null;
+        };
+        /**
+         * @description A note's new text.
+         * @example {
+         *       "body": "Check the ladder's angle (1:4) and its feet."
+         *     }
+         */
+        UpdateNoteBody: {
+            /** @description 1 to 10,000 characters, not blank. */
+            body: string;
         };
         /**
          * @description Changes to a learning path; left-out fields are kept.
@@ -26715,6 +26958,222 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    list_my_bookmarks: {
+        parameters: {
+            query?: {
+                /** @description Only this module's (404 `module_not_found` for one you may not see). */
+                module_id?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your bookmarks */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_BookmarkDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    add_my_bookmark: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bookmarked */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookmarkDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    remove_my_bookmark: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The section */
+                section_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     get_my_calendar_feed: {
         parameters: {
             query?: never;
@@ -27654,6 +28113,398 @@ export interface operations {
             };
             /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    list_my_notes: {
+        parameters: {
+            query?: {
+                /** @description Only this module's (404 `module_not_found` for one you may not see). */
+                module_id?: string;
+                /** @description Only this section's. */
+                section_id?: string;
+                /**
+                 * @description Full-text search in your notes (English stemming; quoted phrases, `or`, `-word`), at most
+                 *     200 characters.
+                 */
+                q?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your notes */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOf_NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    create_my_note: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateNoteBody"];
+            };
+        };
+        responses: {
+            /** @description Written */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    get_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your note */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    delete_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    update_my_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The note */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateNoteBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -34668,6 +35519,103 @@ export interface operations {
             };
             /** @description Not found in your tenant */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revoke_path_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The certificate */
+                certificate_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeBody"];
+            };
+        };
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PathCertificateDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

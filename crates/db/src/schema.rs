@@ -597,6 +597,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    last_sections (tenant_id, user_id, module_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Uuid,
+        opened_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     learning_path_groups (tenant_id, path_id, group_id) {
         tenant_id -> Uuid,
         path_id -> Uuid,
@@ -978,6 +988,7 @@ diesel::table! {
         renews_certificate_id -> Nullable<Uuid>,
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
+        revoked_by -> Nullable<Uuid>,
     }
 }
 
@@ -1249,6 +1260,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    section_bookmarks (tenant_id, user_id, section_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        section_id -> Uuid,
+        module_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     section_completions (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1257,6 +1278,23 @@ diesel::table! {
         section_id -> Uuid,
         completed_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    section_notes (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Uuid,
+        body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search -> Nullable<Tsvector>,
     }
 }
 
@@ -1480,7 +1518,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    video_progress (tenant_id, user_id, section_id) {
+    video_progress (tenant_id, id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
         section_id -> Uuid,
@@ -1490,6 +1528,8 @@ diesel::table! {
         watched_seconds -> Float8,
         position_seconds -> Float8,
         updated_at -> Timestamptz,
+        id -> Uuid,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -1615,6 +1655,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     invitation_quota,
     jobs,
+    last_sections,
     learning_path_groups,
     learning_path_modules,
     learning_paths,
@@ -1662,7 +1703,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     reward_redemptions,
     rewards,
     section_attachments,
+    section_bookmarks,
     section_completions,
+    section_notes,
     sections,
     sso_logins,
     sso_settings,

@@ -62,6 +62,12 @@ pub const SECTIONS: &[Section] = &[
     section("pinned_modules", "user_pinned_modules", "user_id"),
     section("section_completions", "section_completions", "user_id"),
     section("video_progress", "video_progress", "user_id"),
+    section("last_sections", "last_sections", "user_id"),
+    without(
+        section("section_notes", "section_notes", "user_id"),
+        &["search"],
+    ),
+    section("section_bookmarks", "section_bookmarks", "user_id"),
     section("module_completions", "module_completions", "user_id"),
     section("self_assessments", "module_self_assessments", "user_id"),
     section("path_completions", "path_completions", "user_id"),

@@ -30,7 +30,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use guild_db::schema::{module_completions, section_completions, sections};
+use guild_db::schema::{module_completions, section_completions, sections, video_progress};
 use guild_kernel::{Actor, DomainEvent, SectionId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -76,6 +76,18 @@ pub struct SectionState {
     pub section_id: Uuid,
     /// When the member completed it.
     pub completed_at: Option<DateTime<Utc>>,
+    /// On a VIDEO section the member reported progress on (this cycle): where they resume and
+    /// how much they watched.
+    pub video: Option<SectionVideo>,
+}
+
+/// Where a member is in a section's video.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SectionVideo {
+    /// Where to resume, in seconds.
+    pub position_seconds: f64,
+    /// The watched share, 0 to 100, rounded down.
+    pub watched_percent: i32,
 }
 
 /// A member's progress on a module.
@@ -218,7 +230,8 @@ async fn active_completion(
         .optional()?)
 }
 
-/// A member's progress on a module, without checking who asks: three reads, pipelined.
+/// A member's progress on a module, without checking who asks: four reads (the sections, the member's
+/// completions and video progress in the module, the summary), pipelined.
 pub(crate) async fn load(
     mut conn: &AsyncPgConnection,
     tenant: TenantId,
@@ -244,13 +257,36 @@ pub(crate) async fn load(
         .order(sections::sort_order)
         .select(sections::id)
         .load::<Uuid>(&mut conn);
-    let (done, ids, summary) = futures_util::future::try_join3(
+    let videos = video_progress::table
+        .filter(video_progress::tenant_id.eq(tenant.into_uuid()))
+        .filter(video_progress::user_id.eq(user.into_uuid()))
+        .filter(video_progress::module_id.eq(module))
+        .filter(video_progress::archived_at.is_null())
+        .select((
+            video_progress::section_id,
+            video_progress::position_seconds,
+            video_progress::watched_seconds,
+            video_progress::duration_seconds,
+        ))
+        .load::<(Uuid, f64, f64, f64)>(&mut conn);
+    let (done, ids, videos, summary) = futures_util::future::try_join4(
         done.err_into(),
         ids.err_into(),
+        videos.err_into(),
         summary(conn, tenant, user, module),
     )
     .await?;
     let done: HashMap<Uuid, DateTime<Utc>> = done.into_iter().collect();
+    let videos: HashMap<Uuid, SectionVideo> = videos
+        .into_iter()
+        .map(|(section, position, watched, duration)| {
+            let video = SectionVideo {
+                position_seconds: position,
+                watched_percent: crate::video::share(watched, duration),
+            };
+            (section, video)
+        })
+        .collect();
     let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = ids
         .into_iter()
         .map(|id| (id, done.get(&id).copied()))
@@ -293,6 +329,7 @@ pub(crate) async fn load(
             .map(|(section_id, completed_at)| SectionState {
                 section_id,
                 completed_at,
+                video: videos.get(&section_id).copied(),
             })
             .collect(),
         completed_at,
@@ -375,10 +412,11 @@ pub async fn complete_section(
     .bind::<SqlUuid, _>(section)
     .bind::<Timestamptz, _>(now)
     .execute(&mut shared);
-    // Two independent writes, pipelined.
-    futures_util::future::try_join(
+    // Three independent writes, pipelined.
+    futures_util::future::try_join3(
         completed.err_into(),
         guild_learning::versions::record_access(shared, actor, &row, now),
+        crate::resume::record(shared, tenant, user, module, section, now),
     )
     .await?;
     Ok(evaluate(conn, tenant, user, module, now).await?.1)

@@ -325,8 +325,8 @@ async fn claim_notice(
 }
 
 /// Archives a member's active progress on a module at `now`: section completions, the module
-/// completion, the completions of the learning paths holding the module, quiz attempts (an attempt still in progress is closed as TIMED_OUT) and assignment
-/// submissions.
+/// completion, the completions of the learning paths holding the module, video progress, quiz
+/// attempts (an attempt still in progress is closed as TIMED_OUT) and assignment submissions.
 pub(crate) async fn archive_cycle(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
@@ -353,6 +353,8 @@ pub(crate) async fn archive_cycle(
             .execute(conn)
             .await?;
     }
+    crate::video::archive_member_module(conn, tenant.into_uuid(), user.into_uuid(), module, now)
+        .await?;
     // What assessment owns, archived by assessment.
     guild_assessment::attempts::archive_member_module(conn, tenant, user, module, now).await?;
     guild_assessment::submissions::archive_member_module(conn, tenant, user, module, now).await?;

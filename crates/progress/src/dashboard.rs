@@ -1,12 +1,16 @@
 //! The member's dashboard: their assigned, published modules (overdue first), their learning
-//! paths with progress and due dates, what they opened recently and how much they completed.
+//! paths with progress and due dates, what they opened recently, where to continue (the last
+//! section opened in each module in progress, with the video's resume position) and how much
+//! they completed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use futures_util::TryFutureExt;
@@ -64,6 +68,36 @@ pub struct RecentModule {
     pub last_accessed_at: DateTime<Utc>,
 }
 
+/// A module in progress with the last section the member opened in it ("continue where you
+/// left off").
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct ContinueModule {
+    /// The module.
+    #[diesel(sql_type = SqlUuid)]
+    pub module_id: Uuid,
+    /// Its title.
+    #[diesel(sql_type = Text)]
+    pub module_title: String,
+    /// The section opened last.
+    #[diesel(sql_type = SqlUuid)]
+    pub section_id: Uuid,
+    /// Its title.
+    #[diesel(sql_type = Text)]
+    pub section_title: String,
+    /// Its kind (TEXT, VIDEO…).
+    #[diesel(sql_type = Text)]
+    pub section_kind: String,
+    /// When the member opened it.
+    #[diesel(sql_type = Timestamptz)]
+    pub opened_at: DateTime<Utc>,
+    /// On a video the member played (this cycle): where to resume, in seconds.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub video_position_seconds: Option<f64>,
+    /// On a video the member played (this cycle): the share watched, 0 to 100.
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub video_watched_percent: Option<i32>,
+}
+
 /// A member's dashboard.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
@@ -78,6 +112,9 @@ pub struct Dashboard {
     /// Published learning paths assigned to the member or that they enrolled in, with their
     /// progress: overdue first, then by due date.
     pub paths: Vec<crate::paths::PathSummary>,
+    /// The ten published modules the member opened a section of most recently and has not
+    /// completed (this cycle), each with that section.
+    pub continue_learning: Vec<ContinueModule>,
 }
 
 #[derive(QueryableByName)]
@@ -133,7 +170,7 @@ struct RecentRow {
 /// enough that PostgreSQL plans it in microseconds and its cached generic plan stays good (one
 /// query joining everything cost milliseconds to plan, and its generic plan aggregated the
 /// member's completions once per module). A sixth reads the member's learning paths
-/// (`paths::summaries`). The six are independent and sent together, so the dashboard is one
+/// (`paths::summaries`), a seventh the modules to continue (`last_sections`). The seven are independent and sent together, so the dashboard is one
 /// batch: it runs as a pipelined read (`guild_db::tenant_read`).
 pub async fn dashboard(
     conn: &AsyncPgConnection,
@@ -145,14 +182,14 @@ pub async fn dashboard(
 
 /// The dashboard of `user`, whoever asks: the caller decides who may read it (the member
 /// themselves through [`dashboard`]; a manager through `guild_analytics::members::progress`).
-/// Issues its six statements before its first await, so it joins a caller's pipelined read.
+/// Issues its seven statements before its first await, so it joins a caller's pipelined read.
 pub async fn dashboard_of(
     conn: &AsyncPgConnection,
     tenant: TenantId,
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<Dashboard, LearningError> {
-    // Six independent reads, pipelined: sent together, answered in one round trip.
+    // Seven independent reads, pipelined: sent together, answered in one round trip.
     let mut shared = conn;
     let assigned = guild_db::sql(DASHBOARD_ASSIGNED.as_str())
         .bind::<SqlUuid, _>(tenant.into_uuid())
@@ -190,11 +227,36 @@ pub async fn dashboard_of(
     .bind::<SqlUuid, _>(tenant.into_uuid())
     .bind::<SqlUuid, _>(user.into_uuid())
     .load::<RecentRow>(&mut shared);
-    let ((rows, done, completed, pinned, recent), paths) = futures_util::future::try_join(
-        try_join5(assigned, done, completed, pinned, recent).err_into(),
-        crate::paths::summaries(conn, tenant, user, now),
+    // The video's share is computed as `video::share` does: rounded down, within 0..=100.
+    let resume = guild_db::sql(
+        "SELECT ls.module_id, m.title AS module_title, ls.section_id, s.title AS section_title, \
+                s.kind AS section_kind, ls.opened_at, \
+                vp.position_seconds AS video_position_seconds, \
+                CASE WHEN vp.duration_seconds > 0 THEN least(100, greatest(0, \
+                     floor(vp.watched_seconds / vp.duration_seconds * 100)))::integer \
+                END AS video_watched_percent \
+         FROM last_sections ls \
+         JOIN modules m ON m.tenant_id = ls.tenant_id AND m.id = ls.module_id \
+         JOIN sections s ON s.tenant_id = ls.tenant_id AND s.id = ls.section_id \
+         LEFT JOIN video_progress vp ON vp.tenant_id = ls.tenant_id AND vp.user_id = ls.user_id \
+              AND vp.section_id = ls.section_id AND vp.archived_at IS NULL \
+         WHERE ls.tenant_id = $1 AND ls.user_id = $2 AND m.status = 'PUBLISHED' \
+           AND NOT EXISTS (SELECT 1 FROM module_completions c WHERE c.tenant_id = ls.tenant_id \
+                 AND c.user_id = ls.user_id AND c.module_id = ls.module_id AND c.archived_at IS NULL) \
+         ORDER BY ls.opened_at DESC LIMIT 10",
     )
-    .await?;
+    .bind::<SqlUuid, _>(tenant.into_uuid())
+    .bind::<SqlUuid, _>(user.into_uuid())
+    .load::<ContinueModule>(&mut shared);
+    let ((rows, done, completed, pinned, recent), (continue_learning, paths)) =
+        futures_util::future::try_join(
+            try_join5(assigned, done, completed, pinned, recent).err_into(),
+            futures_util::future::try_join(
+                resume.err_into(),
+                crate::paths::summaries(conn, tenant, user, now),
+            ),
+        )
+        .await?;
     let done: HashMap<Uuid, i64> = done.into_iter().map(|r| (r.module_id, r.n)).collect();
     let completed: HashMap<Uuid, DateTime<Utc>> = completed.into_iter().collect();
     let pinned: HashSet<Uuid> = pinned.into_iter().map(|r| r.module_id).collect();
@@ -249,5 +311,6 @@ pub async fn dashboard_of(
         completed_count,
         overdue_count,
         paths,
+        continue_learning,
     })
 }

@@ -12,6 +12,9 @@
 //! - [`dashboard`]: the member's dashboard (assigned modules and paths).
 //! - [`enrolment`]: self-enrolment in modules and paths in an open catalog, and "my learning".
 //! - [`modules`]: deleting a module, which revokes its certificates.
+//! - [`notes`]: members' private notes on sections (searchable) and bookmarks of sections.
+//! - [`resume`]: the last section a member opened in each module ("continue where you left
+//!   off").
 //! - [`paths`]: learning paths (ordered modules, strict order, group assignments, completion
 //!   exactly once, path certificates) and self-enrolment.
 //! - [`recommendations`]: "next for you" — modules that members who completed the same modules
@@ -23,7 +26,7 @@
 //!
 //! Owns the tables `section_completions`, `module_completions`, `certificates`,
 //! `progress_overrides`, `module_self_assessments`, `compliance_notices`,
-//! `deadline_reminders`, `video_progress`, and the learning paths' `learning_paths`, `learning_path_modules`,
+//! `deadline_reminders`, `video_progress`, `section_notes`, `section_bookmarks`, `last_sections`, and the learning paths' `learning_paths`, `learning_path_modules`,
 //! `learning_path_groups`, `path_completions`, `path_certificates` and `enrolments` (the ownership map is in `docs/ARCHITECTURE.md`). It sits above
 //! `guild-learning` and `guild-assessment` and reads their tables; what they own it changes only
 //! through their functions (archiving a member's attempts and submissions, a new assignment
@@ -37,9 +40,11 @@ pub mod compliance;
 pub mod dashboard;
 pub mod enrolment;
 pub mod modules;
+pub mod notes;
 pub mod overrides;
 pub mod paths;
 pub mod recommendations;
+pub mod resume;
 pub mod titles;
 pub mod video;
 

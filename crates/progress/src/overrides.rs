@@ -2,7 +2,8 @@
 //!
 //! COMPLETE records a completion for a member (with a certificate when `allow_certificate`);
 //! RESET archives the member's active section completions and module completion on the module
-//! (revoking that completion's certificate). Every override keeps what it changed, so reverting
+//! (revoking that completion's certificate), and the completions of the learning paths holding
+//! it, which the member completes again with the module. Every override keeps what it changed, so reverting
 //! it restores exactly that: a reverted COMPLETE archives its completion and revokes its
 //! certificate; a reverted RESET brings the archived rows back (unless the member completed
 //! again since) and lifts the revocation it made. All of it is audited.
@@ -221,7 +222,15 @@ pub async fn apply(
     Ok(row)
 }
 
-/// Archives the member's active progress on the module at `now`; revokes the certificate of the
+/// Archives the active completions of the learning paths holding module `$3` of member `$2` at
+/// `$4`.
+const PATH_COMPLETIONS_OF_MODULE: &str = "UPDATE path_completions pc SET archived_at = $4 \
+     WHERE pc.tenant_id = $1 AND pc.user_id = $2 AND pc.archived_at IS NULL \
+       AND EXISTS (SELECT 1 FROM learning_path_modules lm WHERE lm.tenant_id = pc.tenant_id \
+                   AND lm.path_id = pc.path_id AND lm.module_id = $3)";
+
+/// Archives the member's active progress on the module at `now` (its section completions, its
+/// completion and the completions of the paths holding it); revokes the certificate of the
 /// archived completion and returns its id.
 async fn archive_progress(
     conn: &mut AsyncPgConnection,
@@ -241,6 +250,14 @@ async fn archive_progress(
     .set(section_completions::archived_at.eq(now))
     .execute(conn)
     .await?;
+    // A reset module is to be taken again, so every path holding it is too (as a new cycle).
+    guild_db::sql(PATH_COMPLETIONS_OF_MODULE)
+        .bind::<diesel::sql_types::Uuid, _>(tenant)
+        .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+        .bind::<diesel::sql_types::Uuid, _>(module)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
     let archived: Option<Uuid> = diesel::update(
         module_completions::table
             .filter(module_completions::tenant_id.eq(tenant))
@@ -351,6 +368,21 @@ pub async fn revert(
                 .filter(module_completions::archived_at.eq(archived_at)),
         )
         .set(module_completions::archived_at.eq(None::<DateTime<Utc>>))
+        .execute(conn)
+        .await?;
+        // The paths' completions the reset archived, unless the member completed one again.
+        guild_db::sql(
+            "UPDATE path_completions pc SET archived_at = NULL \
+             WHERE pc.tenant_id = $1 AND pc.user_id = $2 AND pc.archived_at = $4 \
+               AND EXISTS (SELECT 1 FROM learning_path_modules lm WHERE lm.tenant_id = pc.tenant_id \
+                           AND lm.path_id = pc.path_id AND lm.module_id = $3) \
+               AND NOT EXISTS (SELECT 1 FROM path_completions a WHERE a.tenant_id = pc.tenant_id \
+                   AND a.user_id = pc.user_id AND a.path_id = pc.path_id AND a.archived_at IS NULL)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(tenant)
+        .bind::<diesel::sql_types::Uuid, _>(row.user_id)
+        .bind::<diesel::sql_types::Uuid, _>(row.module_id)
+        .bind::<diesel::sql_types::Timestamptz, _>(archived_at)
         .execute(conn)
         .await?;
         if let Some(certificate) = row.certificate_id {

@@ -1502,6 +1502,49 @@ pub async fn certificate(
     }
 }
 
+/// Revokes a path certificate (OVERRIDE_PROGRESS; once: 409 `already_revoked`), with the reason
+/// and who revoked it; audited. Its public verification then shows it REVOKED.
+pub async fn revoke_certificate(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<PathCertificate, LearningError> {
+    authorize(actor, Permission::OverrideProgress, Target::Tenant)?;
+    let current: PathCertificate = path_certificates::table
+        .find((actor.tenant_id.into_uuid(), id))
+        .select(PathCertificate::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(LearningError::CertificateNotFound)?;
+    if current.revoked_at.is_some() {
+        return Err(LearningError::AlreadyRevoked);
+    }
+    let revoked: PathCertificate =
+        diesel::update(path_certificates::table.find((actor.tenant_id.into_uuid(), id)))
+            .set((
+                path_certificates::revoked_at.eq(now),
+                path_certificates::revoked_reason.eq(reason),
+                path_certificates::revoked_by.eq(actor.user_id.into_uuid()),
+            ))
+            .returning(PathCertificate::as_returning())
+            .get_result(conn)
+            .await?;
+    guild_learning::audit(
+        conn,
+        actor,
+        "PATH_CERTIFICATE_REVOKED",
+        "path_certificate",
+        id,
+        serde_json::json!({ "reason": reason, "user_id": current.user_id, "path_id": current.path_id }),
+    )
+    .await?;
+    Ok(revoked)
+}
+
 /// Looks a path certificate's code up across tenants (outside any tenant transaction), for
 /// public verification.
 pub(crate) async fn verify(

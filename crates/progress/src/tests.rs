@@ -741,3 +741,69 @@ async fn a_module_expiring_resets_the_path_and_completing_it_again_certifies_the
         1
     );
 }
+
+#[tokio::test]
+async fn the_last_section_opened_never_moves_back_to_an_older_opening() {
+    let db = TestDb::new().await;
+    let (owner, ann) = people(&db).await;
+    let (module, ids) = published(&db, &owner, "Ladders", None, 2).await;
+    let at = day(2027, 3, 1);
+    let record = async |section: Uuid, when: DateTime<Utc>| {
+        let mut conn = db.conn().await;
+        tenant_transaction(&mut conn, ann.tenant_id, async |c| {
+            crate::resume::record(c, ann.tenant_id, ann.user_id, module, section, when).await
+        })
+        .await
+        .unwrap();
+    };
+    record(ids[1], at).await;
+    // An opening of the first section that happened earlier, recorded late, changes nothing.
+    record(ids[0], at - Duration::minutes(5)).await;
+    let last = format!(
+        "SELECT count(*) AS n FROM last_sections WHERE module_id = '{module}' AND section_id = '{}'",
+        ids[1]
+    );
+    assert_eq!(count(&db, &last).await, 1);
+    record(ids[0], at + Duration::minutes(5)).await;
+    assert_eq!(count(&db, &last).await, 0);
+}
+
+#[tokio::test]
+async fn a_members_notes_are_found_by_nobody_else_whatever_their_role() {
+    let db = TestDb::new().await;
+    let (owner, ann) = people(&db).await;
+    let (module, ids) = published(&db, &owner, "Ladders", None, 1).await;
+    let mut conn = db.conn().await;
+    let note = tenant_transaction(&mut conn, ann.tenant_id, async |c| {
+        crate::notes::create(c, &ann, ids[0], "Ladders at 75 degrees", day(2027, 3, 1)).await
+    })
+    .await
+    .unwrap();
+    let owner_sees = tenant_transaction(&mut conn, owner.tenant_id, async |c| {
+        let one = crate::notes::get(c, &owner, note.id).await;
+        let filter = crate::notes::NoteFilter {
+            module: Some(module),
+            q: Some("ladder".into()),
+            ..Default::default()
+        };
+        let list = crate::notes::list(c, &owner, &filter, &Default::default()).await?;
+        Ok::<_, crate::notes::NoteError>((one, list))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        owner_sees.0,
+        Err(crate::notes::NoteError::NoteNotFound)
+    ));
+    assert!(owner_sees.1.data.is_empty());
+    let ann_sees = tenant_transaction(&mut conn, ann.tenant_id, async |c| {
+        let filter = crate::notes::NoteFilter {
+            q: Some("ladder".into()),
+            ..Default::default()
+        };
+        crate::notes::list(c, &ann, &filter, &Default::default()).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(ann_sees.data, [note]);
+}

@@ -6,6 +6,9 @@
 //! intervals are reported. The stored duration is the longest one reported, so a client cannot
 //! shorten a video to finish it sooner. The position is where the member resumes.
 //!
+//! A new compliance cycle of the module (expiry, renewal: `crate::compliance`) archives the
+//! member's progress on its videos ([`archive_member_module`]); only the active row counts.
+//!
 //! The tenant's `video_completion_percent` (default 90, 0 turns it off) is the share a member
 //! must have watched before completing a VIDEO section: completing earlier is refused with 409
 //! `video_not_watched` ([`check_watched`], called by [`crate::completion::complete_section`]).
@@ -18,6 +21,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::upsert::DecoratableTarget;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{sections, tenants, video_progress};
 use guild_kernel::{Actor, FieldError};
@@ -183,6 +187,41 @@ impl Row {
     }
 }
 
+/// The member's active (not archived) progress row on a section.
+fn active(
+    tenant: Uuid,
+    user: Uuid,
+    section: Uuid,
+) -> video_progress::BoxedQuery<'static, diesel::pg::Pg> {
+    video_progress::table
+        .filter(video_progress::tenant_id.eq(tenant))
+        .filter(video_progress::user_id.eq(user))
+        .filter(video_progress::section_id.eq(section))
+        .filter(video_progress::archived_at.is_null())
+        .into_boxed()
+}
+
+/// Archives a member's video progress on a module at `now`, for a new compliance cycle (their
+/// next cycle starts unwatched; the archived rows stay as history).
+pub(crate) async fn archive_member_module(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    user: Uuid,
+    module: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, LearningError> {
+    Ok(diesel::update(
+        video_progress::table
+            .filter(video_progress::tenant_id.eq(tenant))
+            .filter(video_progress::user_id.eq(user))
+            .filter(video_progress::module_id.eq(module))
+            .filter(video_progress::archived_at.is_null()),
+    )
+    .set(video_progress::archived_at.eq(now))
+    .execute(conn)
+    .await?)
+}
+
 async fn required_percent(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -238,7 +277,10 @@ pub async fn report(
     let tenant = actor.tenant_id.into_uuid();
     let user = actor.user_id.into_uuid();
     let current: Option<Row> = video_progress::table
-        .find((tenant, user, section))
+        .filter(video_progress::tenant_id.eq(tenant))
+        .filter(video_progress::user_id.eq(user))
+        .filter(video_progress::section_id.eq(section))
+        .filter(video_progress::archived_at.is_null())
         .select(Row::as_select())
         .for_update()
         .first(conn)
@@ -266,12 +308,14 @@ pub async fn report(
             video_progress::watched_seconds.eq(watched_seconds),
             video_progress::position_seconds.eq(report.position),
             video_progress::updated_at.eq(now),
+            video_progress::id.eq(Uuid::now_v7()),
         ))
         .on_conflict((
             video_progress::tenant_id,
             video_progress::user_id,
             video_progress::section_id,
         ))
+        .filter_target(video_progress::archived_at.is_null())
         .do_update()
         .set((
             video_progress::duration_seconds.eq(duration),
@@ -283,6 +327,7 @@ pub async fn report(
         .returning(Row::as_returning())
         .get_result(conn)
         .await?;
+    crate::resume::record(conn, actor.tenant_id, actor.user_id, module, section, now).await?;
     let required = required_percent(conn, actor).await?;
     Ok(row.view(required))
 }
@@ -300,16 +345,15 @@ pub async fn get(
         Err(e) => return Err(e),
     }
     let required = required_percent(conn, actor).await?;
-    let row: Option<Row> = video_progress::table
-        .find((
-            actor.tenant_id.into_uuid(),
-            actor.user_id.into_uuid(),
-            section,
-        ))
-        .select(Row::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let row: Option<Row> = active(
+        actor.tenant_id.into_uuid(),
+        actor.user_id.into_uuid(),
+        section,
+    )
+    .select(Row::as_select())
+    .first(conn)
+    .await
+    .optional()?;
     Ok(row.map(|r| r.view(required)))
 }
 
@@ -333,8 +377,7 @@ pub async fn check_watched(
     if required == 0 {
         return Ok(());
     }
-    let row: Option<(f64, f64)> = video_progress::table
-        .find((tenant, actor.user_id.into_uuid(), section))
+    let row: Option<(f64, f64)> = active(tenant, actor.user_id.into_uuid(), section)
         .select((
             video_progress::watched_seconds,
             video_progress::duration_seconds,

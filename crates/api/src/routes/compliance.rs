@@ -209,19 +209,22 @@ pub(crate) struct CsvFile(Vec<u8>);
 
 /// The first line of the CSV export.
 pub(crate) const CSV_HEADER: &str =
-    "user_id,name,email,module_id,module,status,since,due_at,expires_at\n";
+    "user_id,name,email,module_id,module,status,since,due_at,expires_at,kind\n";
 
-/// Appends the lines of one matrix page to a CSV export: one per member and module.
+/// Appends the lines of one matrix page to a CSV export: one per member and mandatory module
+/// (`kind` MODULE), then one per member and mandatory learning path (`kind` PATH, with the
+/// path's id and title in the module columns).
 pub(crate) fn csv_lines(matrix: &Matrix, out: &mut String) {
     for row in &matrix.rows.data {
-        for cell in &row.cells {
-            let title = matrix
-                .modules
+        let modules = row.cells.iter().map(|c| (c, &matrix.modules, "MODULE"));
+        let paths = row.paths.iter().map(|c| (c, &matrix.paths, "PATH"));
+        for (cell, titles, kind) in modules.chain(paths) {
+            let title = titles
                 .get(&cell.module_id)
                 .map(String::as_str)
                 .unwrap_or_default();
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{kind}\n",
                 row.user_id,
                 csv_field(&row.name),
                 csv_field(&row.email),
@@ -238,8 +241,9 @@ pub(crate) fn csv_lines(matrix: &Matrix, out: &mut String) {
 
 /// Export the whole compliance matrix as CSV.
 ///
-/// One line per member and module (`user_id, name, email, module_id, module, status, since,
-/// due_at, expires_at`), with the matrix's permissions, scope and filters; sent as an
+/// One line per member and mandatory module, then per member and mandatory learning path
+/// (`user_id, name, email, module_id, module, status, since, due_at, expires_at, kind`: `kind` is
+/// MODULE or PATH, a path's line holding the path's id and title), with the matrix's permissions, scope and filters; sent as an
 /// attachment named `compliance.csv`, in this response. A large tenant's export takes a while:
 /// `POST /v1/compliance/matrix/exports` makes the same file in the background instead.
 #[utoipa::path(

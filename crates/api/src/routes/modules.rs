@@ -880,9 +880,11 @@ pub(crate) async fn create_section(
     Ok(tag_by_body(response).await)
 }
 
-/// Get a section.
+/// Get (open) a section.
 ///
-/// Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise).
+/// Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise);
+/// records it as the last section you opened in the module (your dashboard's
+/// `continue_learning`).
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
@@ -895,7 +897,10 @@ pub(crate) async fn get_section(
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
     let section = ctx
-        .write(async |conn| sections::get(conn, &ctx.actor, module, SectionId(id)).await)
+        .write(async |conn| {
+            guild_progress::resume::open_section(conn, &ctx.actor, module, SectionId(id), ctx.now)
+                .await
+        })
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
 }

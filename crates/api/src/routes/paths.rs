@@ -52,7 +52,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/path-certificates")
             .service(get_path_certificate)
-            .service(get_path_certificate_pdf),
+            .service(get_path_certificate_pdf)
+            .service(revoke_path_certificate),
     );
 }
 
@@ -787,6 +788,28 @@ pub(crate) async fn get_path_certificate(
     let id = path.into_inner();
     let c = ctx
         .write(async |conn| paths::certificate(conn, &ctx.actor, id).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(path_certificate_dto(&ctx.state, c)))
+}
+
+/// Revoke a learning path's certificate.
+///
+/// Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
+/// for a certificate revoked before.
+#[utoipa::path(tag = "paths",
+    params(("certificate_id" = Uuid, Path, description = "The certificate")),
+    request_body = crate::routes::progress::RevokeBody,
+    responses((status = 200, body = PathCertificateDto, description = "Revoked"), AuthErrors, InputErrors, NotFound, Conflict))]
+#[post("/path-certificates/{certificate_id}/revoke")]
+pub(crate) async fn revoke_path_certificate(
+    ctx: Ctx<Permitted>,
+    path: web::Path<Uuid>,
+    body: ValidJson<crate::routes::progress::RevokeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let reason = body.into_inner().reason;
+    let c = ctx
+        .write(async |conn| paths::revoke_certificate(conn, &ctx.actor, id, &reason, ctx.now).await)
         .await?;
     Ok(HttpResponse::Ok().json(path_certificate_dto(&ctx.state, c)))
 }

@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::{PageRequest, SectionId, UserId};
 use guild_progress::certificates::{self, Certificate, CertificateStatus, Verification};
-use guild_progress::completion::{self as progress, ModuleProgress};
-use guild_progress::dashboard::{self, Dashboard, DashboardModule, RecentModule};
+use guild_progress::completion::{self as progress, ModuleProgress, SectionVideo};
+use guild_progress::dashboard::{self, ContinueModule, Dashboard, DashboardModule, RecentModule};
 use guild_progress::overrides::{self, Override, OverrideAction, OverrideRequest, SelfAssessment};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -182,6 +182,27 @@ pub(crate) struct SectionStateDto {
     section_id: Uuid,
     /// When you completed it; absent if not yet.
     completed_at: Option<DateTime<Utc>>,
+    /// On a VIDEO section you played (this cycle): where you resume and how much you watched;
+    /// null otherwise.
+    video: Option<SectionVideoDto>,
+}
+
+/// Where you are in a section's video.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SectionVideoDto {
+    /// Where to resume, in seconds.
+    position_seconds: f64,
+    /// The share you watched, 0 to 100, rounded down.
+    watched_percent: i32,
+}
+
+impl From<SectionVideo> for SectionVideoDto {
+    fn from(v: SectionVideo) -> Self {
+        Self {
+            position_seconds: v.position_seconds,
+            watched_percent: v.watched_percent,
+        }
+    }
 }
 
 /// Progress on a module.
@@ -231,6 +252,7 @@ impl From<ModuleProgress> for ModuleProgressDto {
                 .map(|s| SectionStateDto {
                     section_id: s.section_id,
                     completed_at: s.completed_at,
+                    video: s.video.map(SectionVideoDto::from),
                 })
                 .collect(),
             completed_at: p.completed_at,
@@ -269,8 +291,9 @@ pub(crate) async fn complete_section(
 
 /// Get your progress on a module.
 ///
-/// Anyone who may see the module (404 `module_not_found` otherwise): sections, quizzes and
-/// required assignments done, the percentage, and the completion and certificate once complete.
+/// Anyone who may see the module (404 `module_not_found` otherwise): sections (a video's with
+/// your resume position and watched share), quizzes and required assignments done, the
+/// percentage, and the completion and certificate once complete.
 #[utoipa::path(
     tag = "progress",
     params(("module_id" = Uuid, Path, description = "The module")),
@@ -341,6 +364,38 @@ impl From<RecentModule> for RecentModuleDto {
     }
 }
 
+/// A module you are in the middle of, with the section you opened last.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ContinueModuleDto {
+    module_id: Uuid,
+    module_title: String,
+    /// The section you opened, completed or played last in the module.
+    section_id: Uuid,
+    section_title: String,
+    /// TEXT, VIDEO…
+    section_kind: String,
+    opened_at: DateTime<Utc>,
+    /// On a video you played (this cycle): where to resume, in seconds; null otherwise.
+    video_position_seconds: Option<f64>,
+    /// On a video you played (this cycle): the share watched, 0 to 100; null otherwise.
+    video_watched_percent: Option<i32>,
+}
+
+impl From<ContinueModule> for ContinueModuleDto {
+    fn from(c: ContinueModule) -> Self {
+        Self {
+            module_id: c.module_id,
+            module_title: c.module_title,
+            section_id: c.section_id,
+            section_title: c.section_title,
+            section_kind: c.section_kind,
+            opened_at: c.opened_at,
+            video_position_seconds: c.video_position_seconds,
+            video_watched_percent: c.video_watched_percent,
+        }
+    }
+}
+
 /// Your learning at a glance.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DashboardDto {
@@ -354,6 +409,10 @@ pub(crate) struct DashboardDto {
     /// Published learning paths assigned to your groups or that you enrolled in, with your
     /// progress, due date and overdue state: overdue first, then by due date.
     paths: Vec<crate::routes::paths::PathSummaryDto>,
+    /// Continue where you left off: the published modules you opened a section of most
+    /// recently (up to 10) and have not completed, each with that section and, for a video,
+    /// where you resume.
+    continue_learning: Vec<ContinueModuleDto>,
 }
 
 impl From<Dashboard> for DashboardDto {
@@ -364,6 +423,7 @@ impl From<Dashboard> for DashboardDto {
             completed_count: d.completed_count,
             overdue_count: d.overdue_count,
             paths: d.paths.into_iter().map(Into::into).collect(),
+            continue_learning: d.continue_learning.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -371,8 +431,9 @@ impl From<Dashboard> for DashboardDto {
 /// Get your dashboard.
 ///
 /// Your assigned modules with progress and due dates (overdue first), your learning paths with
-/// progress, due dates and overdue state, the modules you opened most recently, and your
-/// completed and overdue counts.
+/// progress, due dates and overdue state, the modules you opened most recently, where to
+/// continue (the last section you opened in each module in progress, with a video's resume
+/// position), and your completed and overdue counts.
 #[utoipa::path(
     tag = "progress",
     responses((status = 200, body = DashboardDto, description = "Your dashboard"), AuthErrors)
@@ -557,7 +618,7 @@ pub(crate) struct RevokeBody {
     /// Why, 1 to 1000 characters (shown to administrators; verification only shows REVOKED).
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
-    reason: String,
+    pub(crate) reason: String,
 }
 
 /// Revoke a certificate.

@@ -11,6 +11,7 @@ pub mod data_export;
 pub mod email_preferences;
 pub mod jobs;
 pub mod leaderboard;
+pub mod notes;
 pub mod notifications;
 pub mod presence;
 pub mod recommendations;
@@ -45,6 +46,14 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(notifications::archive_notification)
             .service(jobs::list_my_jobs)
             .service(saved::list_my_saved_feed_posts)
+            .service(notes::create_my_note)
+            .service(notes::list_my_notes)
+            .service(notes::get_my_note)
+            .service(notes::update_my_note)
+            .service(notes::delete_my_note)
+            .service(notes::list_my_bookmarks)
+            .service(notes::add_my_bookmark)
+            .service(notes::remove_my_bookmark)
             .service(presence::get_presence_visibility)
             .service(presence::set_presence_visibility)
             .service(sessions::list_my_sessions)

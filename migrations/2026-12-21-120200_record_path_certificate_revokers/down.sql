@@ -1,0 +1,1 @@
+ALTER TABLE path_certificates DROP COLUMN revoked_by;
