@@ -11,6 +11,7 @@ mod chat;
 mod coaching;
 mod compliance;
 mod cors;
+mod demo;
 mod discussions;
 mod duties;
 mod emails;
