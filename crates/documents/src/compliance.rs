@@ -412,7 +412,12 @@ mod tests {
             member: format!("Member {n:03}"),
             email: format!("m{n}@example.com"),
             module: "Forklift safety".into(),
-            status: if n % 3 == 0 { "OVERDUE" } else { "COMPLIANT" }.into(),
+            status: if n.is_multiple_of(3) {
+                "OVERDUE"
+            } else {
+                "COMPLIANT"
+            }
+            .into(),
             since: "2026-11-02".into(),
             due: "2026-12-01".into(),
             expires: String::new(),
