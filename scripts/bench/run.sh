@@ -10,7 +10,9 @@
 #  4. starts the server (worker included) and runs wrk against every scenario at each number of
 #     connections, sampling the server's CPU and memory: the bare handler (H), /livez, the
 #     dashboard, a module's progress, the leaderboard, the member's catalog (`GET /v1/modules`,
-#     20 a page), the module page (`GET /v1/modules/{id}`), completing sections, submitting
+#     20 a page), the module page (`GET /v1/modules/{id}`), the manager dashboard
+#     (`GET /v1/manager-dashboard` as `user6`, whose subtree holds about 1,000 members in 100
+#     groups assigned every published module), completing sections, submitting
 #     quizzes, redeeming one contended reward; before a read's runs, pgbench runs its captured
 #     SQL with as many clients as the server's pool: D, what the database alone sustains for it;
 #     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
@@ -35,9 +37,9 @@
 # BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000), BENCH_IDLE_CONNECTIONS (1000).
 #
 # BENCH_QUICK=1, for use while developing: the reads only (bare, dashboard, module, leaderboard,
-# catalog, module_page) at 16 connections, 5 s runs, 3 captures per read, no think-time runs, no
-# idle, push or chat scenarios; the report marks itself as a quick run. With the release build
-# and the data set's template already there, it takes about two minutes.
+# catalog, module_page, manager_dashboard) at 16 connections, 5 s runs, 3 captures per read, no
+# think-time runs, no idle, push or chat scenarios; the report marks itself as a quick run. With
+# the release build and the data set's template already there, it takes about two minutes.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -49,15 +51,15 @@ quick="$([[ "${BENCH_QUICK:-}" == 1 ]] && echo true || echo false)"
 if [[ "$quick" == true ]]; then
   duration="${BENCH_DURATION:-5}"
   connections="${BENCH_CONNECTIONS:-16}"
-  scenarios="${BENCH_SCENARIOS:-bare dashboard module leaderboard catalog module_page}"
+  scenarios="${BENCH_SCENARIOS:-bare dashboard module leaderboard catalog module_page manager_dashboard}"
   captures="${BENCH_CAPTURES:-3}"
 else
   duration="${BENCH_DURATION:-10}"
   connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
-  scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard catalog module_page section_complete quiz_submit redeem push chat}"
+  scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard catalog module_page manager_dashboard section_complete quiz_submit redeem push chat}"
   captures="${BENCH_CAPTURES:-10}"
 fi
-reads="dashboard module leaderboard catalog module_page"
+reads="dashboard module leaderboard catalog module_page manager_dashboard"
 seed="${BENCH_SEED:-1}"
 scale="${BENCH_SCALE:-1}"
 pool="${GUILD_DB_POOL_SIZE:-16}"
@@ -142,6 +144,9 @@ dump livez.tsv "SELECT 'GET', '/livez', $q_user, '-', 0 $from_members ORDER BY 3
 dump dashboard.tsv "SELECT 'GET', '/v1/me/dashboard', $q_user, '-', 0 $from_members ORDER BY 3"
 dump leaderboard.tsv "SELECT 'GET', '/v1/leaderboard?period=all', $q_user, '-', 0 $from_members ORDER BY 3"
 dump catalog.tsv "SELECT 'GET', '/v1/modules?limit=20', $q_user, '-', 0 $from_members ORDER BY 3"
+# One manager (user6, VIEW_MANAGER_DASHBOARD over their subtree), over and over.
+dump manager_dashboard.tsv "SELECT 'GET', '/v1/manager-dashboard', $q_user, '-', 0
+    FROM users u, generate_series(1, 1000) WHERE u.email = 'user6@bench.example.com'"
 # Two assigned modules per member: their progress, and the module itself.
 assigned_modules() { # assigned_modules PATH_SUFFIX
   echo "SELECT 'GET', '/v1/modules/' || module_id || '$1', tok, '-', 0 FROM (

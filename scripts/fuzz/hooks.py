@@ -368,9 +368,10 @@ STATE_RULES = {
     "GET /v1/analytics/xp": {
         "validation_failed:range",
     },
-    # A report's period too.
+    # A report's period too; and a PDF is made of the compliance report only.
     "POST /v1/reports": {
         "validation_failed:range",
+        "validation_failed:pdf_compliance_only",
     },
 }
 

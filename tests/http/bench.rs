@@ -220,3 +220,88 @@ async fn the_bench_data_set_loads_consistently_and_serves_every_scenario() {
     assert_eq!(redeemed.status, 201, "{}", redeemed.text);
     assert_eq!(redeemed.json["status"], "APPROVED");
 }
+
+/// A token for the large tenant's member with `email`.
+async fn token_of(app: &TestApp, email: &str) -> String {
+    let member = ids(
+        app,
+        &format!(
+            "SELECT m.user_id::text || ' ' || m.tenant_id::text AS id FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"
+        ),
+    )
+    .await;
+    let (user, tenant) = member[0].split_once(' ').expect("user and tenant");
+    let keys =
+        guild_api::auth::TokenKeys::new(TEST_SECRET, "guild", std::time::Duration::from_secs(900));
+    keys.issue(
+        UserId(user.parse().expect("uuid")),
+        Some(TenantId(tenant.parse().expect("uuid"))),
+        0,
+    )
+    .expect("a token")
+}
+
+#[actix_web::test]
+async fn the_manager_dashboard_scenario_covers_user6s_subtree_in_its_teams_and_cohorts() {
+    let app = TestApp::new().await;
+    // 800 members: eight managers, so user7 reports to user6 (one subtree manager).
+    let plan = Plan::scaled(7, 0.08);
+    let mut conn = app.db.conn().await;
+    assert!(matches!(
+        guild_bench::load(&mut conn, &plan, "not-a-real-hash").await,
+        Ok(Outcome::Loaded(_))
+    ));
+    drop(conn);
+    let below = "WITH RECURSIVE below AS ( \
+           SELECT m.tenant_id, m.user_id FROM memberships m JOIN users u ON u.id = m.manager_id \
+           WHERE u.email = 'user6@bench.example.com' \
+           UNION SELECT m.tenant_id, m.user_id FROM memberships m \
+           JOIN below b ON m.tenant_id = b.tenant_id AND m.manager_id = b.user_id)";
+    let subtree = count(&app, &format!("{below} SELECT count(*) AS n FROM below")).await;
+    assert!(subtree > 150, "user7 and both their reports: {subtree}");
+    // Their teams and cohorts (each with assigned modules).
+    let group_count = |like: &'static str| {
+        let sql = format!(
+            "{below} SELECT count(DISTINCT ug.group_id) AS n FROM below b \
+             JOIN user_groups ug ON ug.tenant_id = b.tenant_id AND ug.user_id = b.user_id \
+             JOIN groups g ON g.tenant_id = ug.tenant_id AND g.id = ug.group_id \
+             WHERE g.name LIKE '{like}'"
+        );
+        let app = &app;
+        async move { count(app, &sql).await }
+    };
+    let teams = group_count("Team %").await;
+    let cohorts = group_count("Cohort %").await;
+    assert!(
+        cohorts >= 8,
+        "the subtree spread over the cohorts: {cohorts}"
+    );
+    let published = count(
+        &app,
+        "SELECT count(*) AS n FROM modules m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE t.slug = 'bench' AND m.status = 'PUBLISHED'",
+    )
+    .await;
+
+    let token = token_of(&app, "user6@bench.example.com").await;
+    let dashboard = app.get("/v1/manager-dashboard", &token).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.text);
+    let d = &dashboard.json;
+    assert_eq!(d["member_count"].as_i64(), Some(subtree));
+    let groups = d["heatmap"]["groups"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        i64::try_from(groups).ok(),
+        Some(teams + cohorts),
+        "the members' teams and cohorts"
+    );
+    let modules = d["heatmap"]["modules"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        i64::try_from(modules).ok(),
+        Some(published),
+        "every published module"
+    );
+    // Another member has no such view.
+    let other = token_of(&app, "user20@bench.example.com").await;
+    assert_eq!(app.get("/v1/manager-dashboard", &other).await.status, 403);
+}

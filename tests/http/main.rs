@@ -12,6 +12,7 @@ mod chat;
 mod coaching;
 mod compliance;
 mod cors;
+mod demo;
 mod discussions;
 mod duties;
 mod emails;

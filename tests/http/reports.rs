@@ -1,9 +1,9 @@
 //! Report exports over HTTP: made by a background job, read back with independent readers (the
-//! csv crate, calamine for XLSX), scoped to the caller's EXPORT_REPORTS grants, limited per member,
+//! csv crate, calamine for XLSX, lopdf for the compliance PDF), scoped to the caller's EXPORT_REPORTS grants, limited per member,
 //! downloaded through a signed link, and nobody else's.
 
 use actix_web::http::Method;
-use guild_tests::{TestApp, assert_problem, execute, id};
+use guild_tests::{TestApp, assert_problem, execute, fields, id, pdf_text};
 use serde_json::{Value, json};
 
 /// The path and query of a URL the default local store signed.
@@ -263,6 +263,19 @@ async fn reports_need_export_reports_a_valid_period_and_are_limited_and_private(
         )
         .await;
     assert!(matches!(pdf.status, 400 | 422), "{}", pdf.text);
+    // A PDF is made of the compliance report only.
+    let pdf = app
+        .post(
+            "/v1/reports",
+            &owner,
+            json!({ "kind": "MEMBERS", "format": "PDF" }),
+        )
+        .await;
+    assert_problem(&pdf, 422, "validation_failed");
+    assert_eq!(
+        fields(&pdf),
+        [("format".to_owned(), "pdf_compliance_only".to_owned())]
+    );
     let other = app.owner("globex").await;
     let foreign = app.group(&other, "Theirs", &[]).await;
     assert_problem(
@@ -314,6 +327,131 @@ async fn reports_need_export_reports_a_valid_period_and_are_limited_and_private(
     // The key reads the report it made.
     let read = app.get(&format!("/v1/reports/{by_key}"), &with).await;
     assert_eq!(read.status, 200, "{}", read.text);
+}
+
+#[actix_web::test]
+async fn the_compliance_pdf_shows_each_groups_chart_and_the_members_in_scope_with_their_statuses() {
+    let app = TestApp::new().await;
+    let (owner, boss, _, ann, bob) = tenant(&app, "acme").await;
+    let boss_id = app.me_id(&boss).await;
+    // The compliance report also needs a progress permission: the boss's covers their subtree.
+    app.grant(
+        &owner,
+        &boss_id,
+        json!([
+            { "permission": "EXPORT_REPORTS", "scope": { "manager_subtree": true } },
+            { "permission": "VIEW_MANAGER_DASHBOARD", "scope": { "manager_subtree": true } }
+        ]),
+    )
+    .await;
+    execute(
+        &app,
+        &format!(
+            "UPDATE users SET name = CASE id WHEN '{ann}' THEN 'Ana Šolar' ELSE 'Bob Outsider' END \
+             WHERE id IN ('{ann}', '{bob}')"
+        ),
+    )
+    .await;
+    // Both must complete Safety (done) and Ladders, whose deadline passed.
+    let group = app.group(&owner, "Warehouse", &[&ann, &bob]).await;
+    let modules = app.get("/v1/modules?limit=10", &owner).await.json;
+    let safety = modules["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["title"] == "Safety"))
+        .map(id)
+        .expect("Safety");
+    let (ladders, _) = app.published_module(&owner, "Ladders").await;
+    for module in [&safety, &ladders] {
+        let assigned = app
+            .put(
+                &format!("/v1/modules/{module}/groups/{group}"),
+                &owner,
+                json!({ "deadline_days": 14, "is_mandatory": true }),
+            )
+            .await;
+        assert_eq!(assigned.status, 200, "{}", assigned.text);
+    }
+    execute(
+        &app,
+        "UPDATE module_groups SET assigned_at = now() - interval '30 days'; \
+         UPDATE user_groups SET created_at = now() - interval '30 days'",
+    )
+    .await;
+
+    let report = start(
+        &app,
+        &owner,
+        json!({ "kind": "COMPLIANCE", "format": "PDF" }),
+    )
+    .await;
+    app.run_worker().await;
+    let (done, bytes) = file(&app, &owner, &report).await;
+    assert_eq!(done["download"]["content_type"], "application/pdf");
+    assert!(
+        done["download"]["file_name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("compliance-") && n.ends_with(".pdf")),
+        "{done}"
+    );
+    assert_eq!(done.json_rows(), 4, "two members × two modules");
+    let pages = pdf_text(&bytes);
+    assert_eq!(pages.len(), 3, "the title, Warehouse's chart, the table");
+    let title = &pages[0];
+    for text in ["acme", "Compliance report", "Period", "Generated", "By"] {
+        assert!(title.contains(text), "{text} on the title page: {title}");
+    }
+    let chart = &pages[1];
+    assert!(chart.contains("Group: Warehouse"), "{chart}");
+    assert!(chart.contains("completion rate 50 % (2 of 4)"), "{chart}");
+    let lines: Vec<&str> = chart.lines().collect();
+    for (module, done, overdue) in [
+        ("Ladders", "0 completed", "2 overdue"),
+        ("Safety", "2 completed", "0 overdue"),
+    ] {
+        let at = lines.iter().position(|l| *l == module).expect(module);
+        assert_eq!(
+            &lines[at + 1..at + 4],
+            ["2 assigned", done, overdue],
+            "{chart}"
+        );
+    }
+    // The table, by name: each member's module, status and dates.
+    let table: Vec<&str> = pages[2].lines().collect();
+    let row = |name: &str, module: &str| -> Vec<String> {
+        let at = table
+            .windows(3)
+            .position(|w| w[0] == name && w[2] == module)
+            .unwrap_or_else(|| panic!("{name} on {module}: {table:?}"));
+        table[at..at + 7].iter().map(|s| (*s).to_owned()).collect()
+    };
+    let ann_ladders = row("Ana Šolar", "Ladders");
+    assert_eq!(ann_ladders[3], "OVERDUE");
+    let today = chrono::Utc::now();
+    let due = (today - chrono::Duration::days(16))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(ann_ladders[5], due, "the due date");
+    assert_eq!(row("Ana Šolar", "Safety")[3], "COMPLIANT");
+    assert_eq!(row("Bob Outsider", "Ladders")[3], "OVERDUE");
+    assert_eq!(row("Bob Outsider", "Safety")[3], "COMPLIANT");
+
+    // The boss's: ann only, in the chart's counts too.
+    let report = start(
+        &app,
+        &boss,
+        json!({ "kind": "COMPLIANCE", "format": "PDF", "filters": { "group_id": group } }),
+    )
+    .await;
+    app.run_worker().await;
+    let (_, bytes) = file(&app, &boss, &report).await;
+    let text = pdf_text(&bytes).concat();
+    assert!(text.contains("Ana Šolar"), "{text}");
+    assert!(text.contains("completion rate 50 % (1 of 2)"), "{text}");
+    assert!(
+        !text.contains("Bob Outsider"),
+        "bob is outside the boss's subtree: {text}"
+    );
+    assert!(!text.contains("2 assigned"), "{text}");
 }
 
 trait Rows {

@@ -627,3 +627,104 @@ print(json.dumps({"method": str(cal.get("METHOD")), "events": events, "zones": z
     assert!(out.status.success(), "the parser refused:\n{ics}");
     serde_json::from_slice(&out.stdout).expect("the parser's JSON")
 }
+
+/// The text of each page of `pdf` as lopdf (a reader independent of the writer) parses it: every
+/// `Tj` string decoded through its font's `ToUnicode` map, one line per string.
+pub fn pdf_text(pdf: &[u8]) -> Vec<String> {
+    use lopdf::{Document, Object, content::Content};
+    use std::collections::HashMap;
+
+    /// Glyph id → character, from a font's `ToUnicode` CMap (`<gid> <unicode>` pairs).
+    fn to_unicode(doc: &Document, font: &lopdf::Dictionary) -> HashMap<u16, char> {
+        let Some(stream) = font
+            .get(b"ToUnicode")
+            .and_then(Object::as_reference)
+            .and_then(|id| doc.get_object(id))
+            .and_then(Object::as_stream)
+            .ok()
+        else {
+            return HashMap::new();
+        };
+        let bytes = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        let text = String::from_utf8_lossy(&bytes);
+        let mut map = HashMap::new();
+        let mut inside = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.ends_with("beginbfchar") {
+                inside = true;
+            } else if line == "endbfchar" {
+                inside = false;
+            } else if inside {
+                let hex: Vec<&str> = line
+                    .split(['<', '>', ' '])
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if let [gid, code] = hex[..] {
+                    let gid = u16::from_str_radix(gid, 16).expect("a glyph id");
+                    let code = u32::from_str_radix(code, 16).expect("a code point");
+                    map.insert(gid, char::from_u32(code).unwrap_or('\u{fffd}'));
+                }
+            }
+        }
+        map
+    }
+
+    let doc = Document::load_mem(pdf).expect("a PDF lopdf reads");
+    doc.get_pages()
+        .values()
+        .map(|&page| {
+            // The page's /Resources and its /Font may each be a reference (printpdf writes
+            // both so), which lopdf's own font lookup does not follow.
+            let dict = |object: &Object| -> Option<lopdf::Dictionary> {
+                doc.dereference(object).ok()?.1.as_dict().ok().cloned()
+            };
+            let fonts: HashMap<Vec<u8>, HashMap<u16, char>> = doc
+                .get_dictionary(page)
+                .ok()
+                .and_then(|p| dict(p.get(b"Resources").ok()?))
+                .and_then(|r| dict(r.get(b"Font").ok()?))
+                .map(|fonts| {
+                    fonts
+                        .iter()
+                        .filter_map(|(name, font)| {
+                            Some((name.clone(), to_unicode(&doc, &dict(font)?)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let content = Content::decode(&doc.get_page_content(page).expect("the page's content"))
+                .expect("a content stream lopdf reads");
+            let mut font: Option<&HashMap<u16, char>> = None;
+            let mut out = String::new();
+            for op in content.operations {
+                match op.operator.as_str() {
+                    "Tf" => {
+                        font = op
+                            .operands
+                            .first()
+                            .and_then(|n| n.as_name().ok())
+                            .and_then(|n| fonts.get(n));
+                    }
+                    "Tj" => {
+                        let bytes = op
+                            .operands
+                            .first()
+                            .and_then(|s| s.as_str().ok())
+                            .unwrap_or_default();
+                        let map = font.expect("a font is set before text");
+                        out.extend(bytes.chunks(2).map(|pair| {
+                            let gid = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+                            map.get(&gid).copied().unwrap_or('\u{fffd}')
+                        }));
+                        out.push('\n');
+                    }
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect()
+}

@@ -5647,11 +5647,15 @@ export interface paths {
          * @description For EXPORT_REPORTS holders (HR, ADMIN and above by default; a grant scoped to groups or a
          *     manager subtree limits the report to those members): `kind` is `compliance` (each member's
          *     state on each mandatory module; needs a progress permission too), `completions`,
-         *     `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`.
+         *     `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`,
+         *     or `pdf` for `compliance`: a document for auditors with a title page (tenant, period, when
+         *     and by whom), a completion chart per group and the table of members × mandatory modules.
          *     Answers `202 Accepted` with the job (`Location: /v1/jobs/{id}`); `GET /v1/reports/{id}`
          *     gives a signed link to the file once it is made, and you are notified (`REPORT_READY`).
          *     Refused before anything is queued: 403 without the permission, 422 `validation_failed` for a
-         *     period that does not start before it ends or is longer than 366 days, 404 `group_not_found`.
+         *     period that does not start before it ends or is longer than 366 days (field `from`) or a PDF
+         *     of another report than `compliance` (field `format`, `pdf_compliance_only`), 404
+         *     `group_not_found`.
          *     409 `job_limit_reached` while you have 5 jobs waiting or running. At most 100,000 rows.
          */
         post: operations["create_report"];
@@ -12194,7 +12198,7 @@ export interface components {
             quiz_id?: string | null;
         };
         /** @enum {string} */
-        ReportFormat: "CSV" | "XLSX";
+        ReportFormat: "CSV" | "XLSX" | "PDF";
         /** @enum {string} */
         ReportKind: "COMPLIANCE" | "COMPLETIONS" | "QUIZ_RESULTS" | "XP_LEDGER" | "EVENT_ATTENDANCE" | "MEMBERS";
         /**

@@ -7,6 +7,9 @@
 //! 366 days). [`check`] refuses at once what [`rows`] would refuse when the job runs (403, 422,
 //! 404 `group_not_found`), so a request that cannot succeed is not queued.
 //!
+//! The `COMPLIANCE` report is also made as a PDF for auditors ([`compliance_document`]): the
+//! same lines, and per group the counts its chart draws.
+//!
 //! | kind | one row per | period applies to |
 //! |---|---|---|
 //! | `compliance` | member and mandatory module (the compliance matrix; needs a progress permission too) | — (now) |
@@ -25,7 +28,7 @@ use diesel::sql_types::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_kernel::{Actor, PageRequest, Permission};
-use guild_progress::compliance::{self, MatrixFilter};
+use guild_progress::compliance::{self, ComplianceStatus, MatrixFilter};
 use uuid::Uuid;
 
 use crate::AnalyticsError;
@@ -59,6 +62,9 @@ guild_kernel::string_enum!(
         Csv => "CSV",
         /// An Excel workbook.
         Xlsx => "XLSX",
+        /// A printable document for auditors (the `COMPLIANCE` report only): a title page, a
+        /// chart per group, the table of members × mandatory modules.
+        Pdf => "PDF",
     }
 );
 
@@ -68,6 +74,7 @@ impl ReportFormat {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Pdf => "application/pdf",
         }
     }
 }
@@ -159,14 +166,23 @@ pub struct Report {
     pub truncated: bool,
 }
 
-/// Refuses what [`rows`] would refuse, before anything is queued.
+/// Refuses what [`rows`] (or [`compliance_document`]) would refuse, before anything is queued;
+/// and a PDF of any report but `COMPLIANCE` (422, field `format`, `pdf_compliance_only`).
 pub async fn check(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     kind: ReportKind,
+    format: ReportFormat,
     filter: &ReportFilter,
     now: DateTime<Utc>,
 ) -> Result<(), AnalyticsError> {
+    if format == ReportFormat::Pdf && kind != ReportKind::Compliance {
+        return Err(AnalyticsError::invalid(
+            "format",
+            "pdf_compliance_only",
+            "a PDF is made of the COMPLIANCE report only",
+        ));
+    }
     if kind == ReportKind::Compliance {
         compliance::scope(actor)?;
     }
@@ -544,8 +560,30 @@ pub async fn rows(
     Ok(report)
 }
 
-/// The compliance matrix, a page at a time, one row per member and module, kept to the cohort
-/// (the matrix's own scope is the progress permissions'; the report's is EXPORT_REPORTS').
+/// A member's state on a mandatory module, as the compliance report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplianceLine {
+    /// The member.
+    pub user_id: Uuid,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub module: String,
+    /// The state.
+    pub status: ComplianceStatus,
+    /// Since when.
+    pub since: Option<DateTime<Utc>>,
+    /// The due date.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The certificate's expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The compliance report's rows.
 async fn compliance_rows(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -554,11 +592,43 @@ async fn compliance_rows(
     cohort: &[Uuid],
     report: &mut Report,
 ) -> Result<(), AnalyticsError> {
+    let (lines, truncated) = compliance_lines(conn, actor, filter, now, cohort).await?;
+    report.truncated = truncated;
+    report.rows = lines
+        .into_iter()
+        .map(|l| {
+            vec![
+                l.user_id.into(),
+                l.name.into(),
+                l.email.into(),
+                l.module_id.into(),
+                l.module.into(),
+                l.status.as_str().to_owned().into(),
+                l.since.into(),
+                l.due_at.into(),
+                l.expires_at.into(),
+            ]
+        })
+        .collect();
+    Ok(())
+}
+
+/// The compliance matrix, a page at a time, one line per member and mandatory module, kept to
+/// the cohort (the matrix's own scope is the progress permissions'; the report's is
+/// EXPORT_REPORTS'); at most [`MAX_ROWS`], and whether more matched.
+async fn compliance_lines(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &ReportFilter,
+    now: DateTime<Utc>,
+    cohort: &[Uuid],
+) -> Result<(Vec<ComplianceLine>, bool), AnalyticsError> {
     let cohort: std::collections::HashSet<Uuid> = cohort.iter().copied().collect();
     let matrix_filter = MatrixFilter {
         group_id: filter.group_id,
         module_id: filter.module_id,
     };
+    let mut lines = Vec::new();
     let mut cursor = None;
     loop {
         let page = PageRequest {
@@ -573,27 +643,211 @@ async fn compliance_rows(
             .filter(|r| cohort.contains(&r.user_id))
         {
             for cell in &row.cells {
-                if report.rows.len() == MAX_ROWS {
-                    report.truncated = true;
-                    return Ok(());
+                if lines.len() == MAX_ROWS {
+                    return Ok((lines, true));
                 }
-                let title = matrix.modules.get(&cell.module_id).cloned();
-                report.rows.push(vec![
-                    row.user_id.into(),
-                    row.name.clone().into(),
-                    row.email.clone().into(),
-                    cell.module_id.into(),
-                    title.into(),
-                    cell.status.as_str().to_owned().into(),
-                    cell.since.into(),
-                    cell.due_at.into(),
-                    cell.expires_at.into(),
-                ]);
+                lines.push(ComplianceLine {
+                    user_id: row.user_id,
+                    name: row.name.clone(),
+                    email: row.email.clone(),
+                    module_id: cell.module_id,
+                    module: matrix
+                        .modules
+                        .get(&cell.module_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    status: cell.status,
+                    since: cell.since,
+                    due_at: cell.due_at,
+                    expires_at: cell.expires_at,
+                });
             }
         }
         match matrix.rows.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return Ok(()),
+            None => return Ok((lines, false)),
         }
     }
+}
+
+/// A group's mandatory module in the compliance report's chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleBar {
+    /// The module.
+    pub module_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// The group's members in the report who must complete it.
+    pub assigned: u64,
+    /// Of those, COMPLIANT or EXPIRING (completed, the certificate still valid).
+    pub completed: u64,
+    /// Of those, OVERDUE.
+    pub overdue: u64,
+}
+
+/// A group's chart in the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBars {
+    /// The group.
+    pub group_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its mandatory published modules, by title.
+    pub modules: Vec<ModuleBar>,
+}
+
+/// The compliance report as a document for auditors (`PDF`): who made it and when, the
+/// period asked for, a chart per group of the report's members, and the lines by member name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComplianceDocument {
+    /// The tenant's name.
+    pub tenant_name: String,
+    /// The name of the member who asked.
+    pub generated_by: String,
+    /// When it was made.
+    pub generated_at: DateTime<Utc>,
+    /// The period's start.
+    pub from: DateTime<Utc>,
+    /// The period's end.
+    pub to: DateTime<Utc>,
+    /// Groups with a member in the report and a mandatory module, by name.
+    pub groups: Vec<GroupBars>,
+    /// The lines, by member name, email, then module title.
+    pub lines: Vec<ComplianceLine>,
+    /// More lines matched than [`MAX_ROWS`].
+    pub truncated: bool,
+}
+
+#[derive(QueryableByName)]
+struct Heading {
+    #[diesel(sql_type = Text)]
+    tenant_name: String,
+    #[diesel(sql_type = Text)]
+    author: String,
+}
+
+#[derive(QueryableByName)]
+struct GroupModule {
+    #[diesel(sql_type = SqlUuid)]
+    group_id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = SqlUuid)]
+    module_id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    members: Vec<Uuid>,
+}
+
+/// Each group's mandatory published modules with its members in the cohort (`$2`), of group
+/// `$3` and module `$4` when given.
+const GROUP_MODULES: &str = "SELECT g.id AS group_id, g.name, mg.module_id, m.title, \
+       array_agg(ug.user_id ORDER BY ug.user_id) AS members \
+     FROM module_groups mg \
+     JOIN groups g ON g.tenant_id = mg.tenant_id AND g.id = mg.group_id \
+     JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id \
+     JOIN user_groups ug ON ug.tenant_id = mg.tenant_id AND ug.group_id = mg.group_id \
+     WHERE mg.tenant_id = $1 AND mg.is_mandatory AND m.status = 'PUBLISHED' \
+       AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR mg.group_id = $3) \
+       AND ($4::uuid IS NULL OR mg.module_id = $4) \
+     GROUP BY g.id, g.name, mg.module_id, m.title \
+     ORDER BY g.name, g.id, m.title, mg.module_id";
+
+/// The compliance report for `actor` as a document: the lines of [`rows`]'s `COMPLIANCE` report
+/// (the same scope: EXPORT_REPORTS and a progress permission), and per group the counts of its
+/// members in those lines on each of its mandatory modules.
+pub async fn compliance_document(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    filter: &ReportFilter,
+    now: DateTime<Utc>,
+) -> Result<ComplianceDocument, AnalyticsError> {
+    compliance::scope(actor)?;
+    let c = cohort(
+        conn,
+        actor,
+        Permission::ExportReports,
+        &filter.period(),
+        now,
+    )
+    .await?;
+    let (mut lines, truncated) = compliance_lines(conn, actor, filter, now, &c.ids).await?;
+    let tenant = actor.tenant_id.into_uuid();
+    let mut shared: &AsyncPgConnection = conn;
+    let heading: Heading = guild_db::sql(
+        "SELECT t.name AS tenant_name, coalesce((SELECT u.name FROM users u WHERE u.id = $2), '') \
+           AS author FROM tenants t WHERE t.id = $1",
+    )
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .get_result(&mut shared)
+    .await?;
+    let assignments: Vec<GroupModule> = guild_db::sql(GROUP_MODULES)
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<Array<SqlUuid>, _>(&c.ids)
+        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.module_id)
+        .load(&mut shared)
+        .await?;
+    let status: std::collections::HashMap<(Uuid, Uuid), ComplianceStatus> = lines
+        .iter()
+        .map(|l| ((l.user_id, l.module_id), l.status))
+        .collect();
+    let mut groups: Vec<GroupBars> = Vec::new();
+    for a in assignments {
+        let mut bar = ModuleBar {
+            module_id: a.module_id,
+            title: a.title,
+            assigned: 0,
+            completed: 0,
+            overdue: 0,
+        };
+        for user in &a.members {
+            let Some(state) = status.get(&(*user, a.module_id)) else {
+                continue;
+            };
+            bar.assigned += 1;
+            match state {
+                ComplianceStatus::Compliant | ComplianceStatus::Expiring => bar.completed += 1,
+                ComplianceStatus::Overdue => bar.overdue += 1,
+                _ => {}
+            }
+        }
+        if bar.assigned == 0 {
+            continue;
+        }
+        match groups.last_mut() {
+            Some(g) if g.group_id == a.group_id => g.modules.push(bar),
+            _ => groups.push(GroupBars {
+                group_id: a.group_id,
+                name: a.name,
+                modules: vec![bar],
+            }),
+        }
+    }
+    lines.sort_by(|a, b| {
+        (
+            a.name.as_str(),
+            a.email.as_str(),
+            a.module.as_str(),
+            a.module_id,
+        )
+            .cmp(&(
+                b.name.as_str(),
+                b.email.as_str(),
+                b.module.as_str(),
+                b.module_id,
+            ))
+    });
+    Ok(ComplianceDocument {
+        tenant_name: heading.tenant_name,
+        generated_by: heading.author,
+        generated_at: now,
+        from: c.from,
+        to: c.to,
+        groups,
+        lines,
+        truncated,
+    })
 }

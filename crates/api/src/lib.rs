@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 mod ctx;
+pub mod demo;
 pub mod error;
 pub mod etag;
 pub mod extract;

@@ -484,7 +484,8 @@ pub async fn bootstrap(config: &Config, args: &BootstrapArgs) -> Result<(), Serv
 }
 
 /// `guild seed-demo`: the demo tenant, the demo changelog, a welcome announcement, a few
-/// knowledge suggestions and the first feed posts, on an empty database; returns how to sign in.
+/// knowledge suggestions and the first feed posts, published modules with five weeks of
+/// learning history, on an empty database; returns how to sign in.
 pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     if config.env != crate::config::Environment::Development {
         return Err(ServerError::Config(ConfigError(vec![
@@ -494,66 +495,87 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     run_migrations(config).await?;
     let pool = pool(config)?;
     let mut conn = guild_db::connect(&pool).await?;
-    let created = guild_tenancy::demo::seed(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    if !created {
-        return Ok(None);
-    }
-    // What's new, for a newcomer to find (the worker notifies the demo members of each entry).
-    guild_notifications::changelog::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // A pinned welcome announcement to every demo member (the worker notifies them).
-    guild_social::announcements::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // Knowledge suggestions: a popular one, an anonymous one, one converted into a module.
-    guild_social::suggestions::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // The knowledge feed: three approved posts (one pinned) and one waiting for a moderator.
-    guild_social::feed::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // The team room, with a short conversation.
-    guild_social::chat::demo::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // A draft learning path of the demo's modules.
-    guild_progress::paths::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // A question bank of safety questions, and a quiz on the first module drawing from it.
-    guild_assessment::demo::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // Live events: an online session next week, a two-seat workshop with one member waiting.
-    guild_live::demo::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // Questions answered from the knowledge base, one escalated to a mentor.
-    guild_ai::demo::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // Published safety and health modules completed by the owner, the admin and HR, so the
-    // employee's "next for you" (`GET /v1/me/recommendations`) has something to say.
-    guild_progress::recommendations::seed_demo(&mut conn, chrono::Utc::now())
-        .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
-    // Coaching: the owner coaches Eve (a past session with scores and private notes, the next
-    // one, an action plan, a quick note), sealed with this configuration's keys.
     let keys = config
         .encryption_keys
         .clone()
         .unwrap_or_else(guild_kernel::sealed::Keyring::development);
-    guild_coaching::demo::seed_demo(&mut conn, &keys, chrono::Utc::now())
+    seed_demo_with(&mut conn, &keys, chrono::Utc::now()).await
+}
+
+/// [`seed_demo`] on a connection (outside any tenant: the connecting role), at `now`.
+pub async fn seed_demo_with(
+    conn: &mut diesel_async::AsyncPgConnection,
+    keys: &guild_kernel::sealed::Keyring,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, ServerError> {
+    let failed = |e: &dyn std::fmt::Display| {
+        ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")]))
+    };
+    let created = guild_tenancy::demo::seed(conn, now)
         .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+        .map_err(|e| failed(&e))?;
+    if !created {
+        return Ok(None);
+    }
+    // Published modules with sections, assigned to the groups five weeks ago.
+    crate::demo::seed_modules(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // What's new, for a newcomer to find (the worker notifies the demo members of each entry).
+    guild_notifications::changelog::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // A pinned welcome announcement to every demo member (the worker notifies them).
+    guild_social::announcements::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // Knowledge suggestions: a popular one, an anonymous one, one converted into a module.
+    guild_social::suggestions::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // The knowledge feed: three approved posts (one pinned) and one waiting for a moderator.
+    guild_social::feed::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // The team room, with a short conversation.
+    guild_social::chat::demo::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // A draft learning path of the demo's modules.
+    guild_progress::paths::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // A question bank of safety questions, and a quiz on the first module drawing from it.
+    guild_assessment::demo::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // Live events: an online session next week, a two-seat workshop with one member waiting, a
+    // briefing held ten days ago.
+    guild_live::demo::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // Questions answered from the knowledge base, one escalated to a mentor.
+    guild_ai::demo::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // Published safety and health modules completed by the owner, the admin and HR, so the
+    // employee's "next for you" (`GET /v1/me/recommendations`) has something to say.
+    guild_progress::recommendations::seed_demo(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
+    // Coaching: the owner coaches Eve (a past session with scores and private notes, the next
+    // one, an action plan, a quick note), sealed with this configuration's keys.
+    guild_coaching::demo::seed_demo(conn, keys, now)
+        .await
+        .map_err(|e| failed(&e))?;
     // Single sign-on set up but off (an admin points it at a real provider and turns it on).
-    guild_tenancy::sso::seed_demo(&mut conn, &keys, chrono::Utc::now())
+    guild_tenancy::sso::seed_demo(conn, keys, now)
         .await
-        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+        .map_err(|e| failed(&e))?;
+    // Five weeks of use: sessions, sections, quiz attempts, completions, certificates, XP.
+    crate::demo::seed_history(conn, now)
+        .await
+        .map_err(|e| failed(&e))?;
     let mut text = String::from(
         "Created the demo tenant \"demo\". Sign in at POST /v1/auth/login (try it from /docs) with:\n",
     );

@@ -156,3 +156,54 @@ pub async fn seed_demo(
     })
     .await
 }
+
+/// Answers for the demo's history to submit to an attempt: the first `right` of its questions
+/// (in the attempt's order) answered correctly, the others with their first wrong option (so
+/// the item analysis has distractors to show). Read from the questions as the attempt keeps
+/// them, answer key included; empty for an attempt not found.
+pub async fn answers(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    attempt: Uuid,
+    right: usize,
+) -> Result<Vec<crate::scoring::Answer>, AssessmentError> {
+    use guild_db::schema::quiz_attempts as a;
+    let found: Option<(serde_json::Value, serde_json::Value)> = a::table
+        .filter(a::tenant_id.eq(tenant.into_uuid()))
+        .filter(a::id.eq(attempt))
+        .select((a::questions, a::question_order))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((questions, order)) = found else {
+        return Ok(Vec::new());
+    };
+    let questions: Vec<crate::questions::Question> =
+        serde_json::from_value(questions).unwrap_or_default();
+    let order: Vec<crate::attempts::Slot> = serde_json::from_value(order).unwrap_or_default();
+    Ok(order
+        .iter()
+        .enumerate()
+        .filter_map(|(i, slot)| {
+            let q = questions.iter().find(|q| q.id == slot.question_id)?;
+            let option_ids: Vec<String> = if i < right {
+                q.options
+                    .iter()
+                    .filter(|o| o.correct)
+                    .map(|o| o.id.clone())
+                    .collect()
+            } else {
+                q.options
+                    .iter()
+                    .find(|o| !o.correct)
+                    .map(|o| vec![o.id.clone()])
+                    .unwrap_or_default()
+            };
+            Some(crate::scoring::Answer {
+                question_id: q.id,
+                option_ids,
+                text: None,
+            })
+        })
+        .collect())
+}

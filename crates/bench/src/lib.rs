@@ -20,6 +20,13 @@
 //! - modules `completed ≤ k < completed + started`: half of the sections and a failed attempt;
 //! - later assigned modules: a failed attempt and an open one (`IN_PROGRESS`), which the quiz
 //!   submission benchmark submits.
+//!
+//! The manager dashboard's scenario: in the large tenant, `user6` (an employee) manages
+//! [`TenantPlan::subtree_managers`] managers (users 7 onwards), so about 1,000 members are in
+//! their subtree, and holds VIEW_MANAGER_DASHBOARD over it; those members are also in
+//! [`TenantPlan::cohorts`] cohort groups, each assigned every published module (half mandatory,
+//! due in two months), so the dashboard's heatmap is 100 groups (the members' teams and
+//! cohorts) by every published module. The cohort assignments add no activity.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -82,6 +89,12 @@ pub struct TenantPlan {
     pub xp_rows: u32,
     /// Rewards; reward 1 is cheap, unlimited and without approval (the contended one).
     pub rewards: u32,
+    /// Managers (users 7 onwards) reporting to `user6`, each with their own reports: `user6`'s
+    /// subtree; 0 for none. At most the tenant's managers (one per 100 members) after `user7`.
+    pub subtree_managers: u32,
+    /// Cohort groups holding `user6`'s subtree (member `i` in cohort `(i / 100) mod cohorts`),
+    /// each assigned every published module; 0 for none.
+    pub cohorts: u32,
 }
 
 /// Everything to load.
@@ -122,6 +135,8 @@ impl Plan {
                 started: 2,
                 xp_rows: 100,
                 rewards: 100,
+                subtree_managers: 9,
+                cohorts: 50,
             },
             small_tenants: n(100, 1),
             small: TenantPlan {
@@ -137,6 +152,8 @@ impl Plan {
                 started: 1,
                 xp_rows: 20,
                 rewards: 5,
+                subtree_managers: 0,
+                cohorts: 0,
             },
         }
     }
@@ -342,6 +359,12 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
     let offset = format!("(g * {pubm} / {g})");
     let offset_i = format!("((i % {g}) * {pubm} / {g})");
     let managers = (n / 100).max(1);
+    // user6 manages users 7..=6 + sub, as many of them as are managers.
+    let sub = p.subtree_managers.min(managers.saturating_sub(7));
+    let last_sub = 6 + sub;
+    let in_subtree = format!(
+        "((i > 6 AND i <= {last_sub}) OR (i > {managers} AND 1 + i % {managers} BETWEEN 6 AND {last_sub}))"
+    );
     let categories = (m_all / 20).max(1);
     let slug = &p.slug;
     let domain = &p.domain;
@@ -376,11 +399,13 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
              INSERT INTO memberships (tenant_id, user_id, role, manager_id, created_at, updated_at) \
              SELECT {tid}, {u}, \
                     CASE WHEN i = 1 THEN 'OWNER' WHEN i <= 3 THEN 'ADMIN' WHEN i <= 5 THEN 'HR' ELSE 'EMPLOYEE' END, \
-                    CASE WHEN i > {managers} THEN {mgr} WHEN i > 1 THEN {admin} END, \
+                    CASE WHEN i > {managers} THEN {mgr} WHEN i > 6 AND i <= {last_sub} THEN {director} \
+                         WHEN i > 1 THEN {admin} END, \
                     now() - interval '300 days', now() - interval '300 days' \
              FROM generate_series(1, {n}) i;",
             u = uid("i"),
             mgr = uid(&format!("(1 + i % {managers})")),
+            director = uid("6"),
         ),
     );
     push(
@@ -496,6 +521,32 @@ fn tenant_sql(seed: u64, t: u32, p: &TenantPlan, password_hash: &str) -> Vec<(St
             half = k_all / 2,
         ),
     );
+    if sub > 0 && p.cohorts > 0 {
+        push(
+            "the manager dashboard's subtree and cohorts",
+            format!(
+                "INSERT INTO user_permissions (tenant_id, user_id, permission, scope, created_at) \
+                 VALUES ({tid}, {director}, 'VIEW_MANAGER_DASHBOARD', '{{\"manager_subtree\": true}}', \
+                         now() - interval '300 days');\n\
+                 INSERT INTO groups (tenant_id, id, name, created_at, updated_at) \
+                 SELECT {tid}, {cc}, 'Cohort ' || c, now() - interval '350 days', now() - interval '350 days' \
+                 FROM generate_series(0, {c1}) c;\n\
+                 INSERT INTO user_groups (tenant_id, group_id, user_id, created_at) \
+                 SELECT {tid}, {ci}, {u}, now() - interval '300 days' \
+                 FROM generate_series(1, {n}) i WHERE {in_subtree};\n\
+                 INSERT INTO module_groups (tenant_id, module_id, group_id, deadline_days, is_mandatory, assigned_at) \
+                 SELECT {tid}, {mm}, {cc}, CASE WHEN m % 2 = 0 THEN 60 END, m % 2 = 0, now() - interval '5 days' \
+                 FROM generate_series(0, {c1}) c, generate_series(1, {pubm}) m;",
+                director = uid("6"),
+                cc = id(seed, t, "cohort", "c"),
+                // By hundreds: the subtree's members are alike modulo 100 (their managers).
+                ci = id(seed, t, "cohort", &format!("((i / 100) % {})", p.cohorts)),
+                c1 = p.cohorts - 1,
+                u = uid("i"),
+                mm = mid("m"),
+            ),
+        );
+    }
     let day = "make_interval(days => 6 + (w.i * 7 + w.k * 13) % 150)";
     push(
         "section completions",

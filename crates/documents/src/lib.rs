@@ -1,8 +1,10 @@
 //! Printable documents. Today: the certificate of a completed module, an A4 landscape PDF with
 //! its fonts embedded (DejaVu Serif, Bitstream Vera licence, see `fonts/LICENSE`) and a QR code
-//! of its public verification URL; and report tables as CSV and XLSX files ([`tabular`]).
+//! of its public verification URL; the compliance report for auditors as a PDF with a chart per
+//! group ([`compliance`]); and report tables as CSV and XLSX files ([`tabular`]).
 //! Rendering needs no network and no files at run time.
 
+pub mod compliance;
 pub mod tabular;
 
 use printpdf::{Color, IndirectFontRef, Mm, PdfDocument, PdfLayerReference, Rect, Rgb};

@@ -40,6 +40,7 @@ macro_rules! text_column {
 }
 pub(crate) use text_column;
 
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod leaderboard;

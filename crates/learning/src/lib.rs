@@ -19,6 +19,7 @@ pub mod access;
 pub mod assigned;
 pub mod audience;
 pub mod categories;
+pub mod demo;
 pub mod error;
 pub mod html;
 pub mod media;

@@ -1,5 +1,5 @@
 //! Report exports (`/v1/reports`): a report of the members the caller's EXPORT_REPORTS grants
-//! reach, made as a CSV or XLSX file by a background job (`202 Accepted`, see [`crate::jobs`]),
+//! reach, made as a CSV, XLSX or (the compliance report) PDF file by a background job (`202 Accepted`, see [`crate::jobs`]),
 //! then downloaded through a signed, expiring link.
 
 use actix_web::http::{StatusCode, header};
@@ -75,11 +75,15 @@ pub(crate) struct ReportDto {
 /// For EXPORT_REPORTS holders (HR, ADMIN and above by default; a grant scoped to groups or a
 /// manager subtree limits the report to those members): `kind` is `compliance` (each member's
 /// state on each mandatory module; needs a progress permission too), `completions`,
-/// `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`.
+/// `quiz_results`, `xp_ledger`, `event_attendance` or `members`; `format` is `csv` or `xlsx`,
+/// or `pdf` for `compliance`: a document for auditors with a title page (tenant, period, when
+/// and by whom), a completion chart per group and the table of members × mandatory modules.
 /// Answers `202 Accepted` with the job (`Location: /v1/jobs/{id}`); `GET /v1/reports/{id}`
 /// gives a signed link to the file once it is made, and you are notified (`REPORT_READY`).
 /// Refused before anything is queued: 403 without the permission, 422 `validation_failed` for a
-/// period that does not start before it ends or is longer than 366 days, 404 `group_not_found`.
+/// period that does not start before it ends or is longer than 366 days (field `from`) or a PDF
+/// of another report than `compliance` (field `format`, `pdf_compliance_only`), 404
+/// `group_not_found`.
 /// 409 `job_limit_reached` while you have 5 jobs waiting or running. At most 100,000 rows.
 #[utoipa::path(
     tag = "reports",
@@ -105,7 +109,7 @@ pub(crate) async fn create_report(
         quiz_id: b.filters.quiz_id,
     };
     let now = ctx.now;
-    ctx.write(async |conn| reports::check(conn, &ctx.actor, b.kind, &filters, now).await)
+    ctx.write(async |conn| reports::check(conn, &ctx.actor, b.kind, b.format, &filters, now).await)
         .await?;
     crate::jobs::accept(
         &ctx,
