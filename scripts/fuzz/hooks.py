@@ -369,6 +369,12 @@ STATE_RULES = {
         "validation_failed:range",
     },
     # A report's period too.
+    # A module is built from a PDF, DOCX or video of at most 25 MiB: the asset's stored type and
+    # size decide, not the request.
+    "POST /v1/ai/module-builds": {
+        "validation_failed:unsupported_source",
+        "validation_failed:too_large",
+    },
     "POST /v1/reports": {
         "validation_failed:range",
     },

@@ -21,6 +21,7 @@ mod identity;
 mod jobs;
 mod links;
 mod media;
+mod module_builds;
 mod modules;
 mod notifications;
 mod openapi;

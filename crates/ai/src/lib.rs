@@ -22,6 +22,11 @@
 //!   limit), picking up, answering, accepting (never one's own answer), re-assigning questions
 //!   not picked up in time, and who sees a question (its asker, its assigned or answering
 //!   mentor, managers of the asker; anyone else gets 404).
+//! - [`builds`] owns `module_builds` and `module_build_citations`: the module builder's builds
+//!   (who may start one, on which file, how many at once, retry of a failed one with the text it
+//!   kept) and where each built section and question came from; [`builder`] makes the draft — from
+//!   the document's headings without a model, or a fenced prompt, a JSON schema and the reading of
+//!   the answer with one.
 //! - [`demo`]: the demo tenant's questions.
 //!
 //! Nothing here calls a model: the api layer does (through the kernel's `AiModel` port), between
@@ -29,6 +34,8 @@
 //! (module visibility, mentors, the HTML sanitizer); it reads social's confirmed chat answers
 //! (`chat_confirmed_answers`, `chat_messages`) and tenancy's identity tables in SQL.
 
+pub mod builder;
+pub mod builds;
 pub mod demo;
 pub mod error;
 pub mod prompts;

@@ -24,6 +24,8 @@ guild_kernel::string_enum!(
         QuestionAnswer => "QUESTION_ANSWER",
         /// A draft answer for the mentor a question is assigned to.
         AnswerDraft => "ANSWER_DRAFT",
+        /// The module builder: transcribing a video, writing a module from a file's text.
+        ModuleBuilder => "MODULE_BUILDER",
     }
 );
 

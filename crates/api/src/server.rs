@@ -538,6 +538,14 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
     guild_ai::demo::seed_demo(&mut conn, chrono::Utc::now())
         .await
         .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    // A sample handbook in the media library, for the module builder to build from.
+    let blobs = state(config).await?.blobs;
+    let handbook =
+        guild_documents::samples::pdf("Safety handbook", &guild_documents::samples::handbook(5), 1)
+            .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    guild_ai::demo::seed_handbook(&mut conn, blobs.as_ref(), handbook)
+        .await
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
     // Coaching: the owner coaches Eve (a past session with scores and private notes, the next
     // one, an action plan, a quick note), sealed with this configuration's keys.
     let keys = config
