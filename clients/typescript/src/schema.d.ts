@@ -71,6 +71,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ai/module-builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a module from a file.
+         * @description For those who may create modules (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES): `asset_id` is a
+         *     READY media-library PDF, DOCX or video of at most 25 MiB in your tenant. Answers `202
+         *     Accepted` with the build (`Location: /v1/ai/module-builds/{id}`); its `job` reports progress,
+         *     and once SUCCEEDED `module_id` is a DRAFT module — never published or assigned, whatever the
+         *     file says — whose sections (and, with a generation model, quiz questions with explanations)
+         *     each cite the page, paragraph or time of the file they came from. Without a generation model
+         *     the draft follows the document's headings and paragraphs, without a quiz. Video needs a
+         *     transcription model (503 `ai_not_configured`); a model call needs budget (429
+         *     `ai_budget_exhausted`). 404 `asset_not_found` (another tenant's too), 409 `asset_not_ready`,
+         *     422 `validation_failed` (`asset_id`: `unsupported_source` or `too_large`), 409
+         *     `module_build_limit_reached` (2 builds under way per member, 10 per tenant) or
+         *     `job_limit_reached`.
+         */
+        post: operations["create_module_build"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai/module-builds/{build_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a module build.
+         * @description Its status, its job's progress, the summary of the text it extracted, the DRAFT module it
+         *     created and where each section and question came from; the problem once FAILED. Read by the
+         *     member who started it and MANAGE_ALL_MODULES holders; 404 `module_build_not_found` for anyone
+         *     else and for another tenant's.
+         */
+        get: operations["get_module_build"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai/module-builds/{build_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed module build.
+         * @description The member who started it may run a FAILED or CANCELLED build again: the text it extracted
+         *     before is reused (the file is not read again). Answers `202 Accepted` with the build. 409
+         *     `invalid_status_transition` for a build that did not fail, 409 `module_build_limit_reached`,
+         *     403 for someone else's build they may read, 404 `module_build_not_found`; 429 and 503 as for
+         *     a new build.
+         */
+        post: operations["retry_module_build"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ai/settings": {
         parameters: {
             query?: never;
@@ -7456,6 +7534,10 @@ export interface components {
              */
             month_start: string;
         };
+        /** @enum {string} */
+        BuildMethod: "MODEL" | "STRUCTURE";
+        /** @enum {string} */
+        BuildStatus: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
         /**
          * @description Assets to delete at once.
          * @example {
@@ -8347,6 +8429,29 @@ export interface components {
             tags?: components["schemas"]["TagName"][] | null;
         };
         /**
+         * @description A module to build.
+         * @example {
+         *       "asset_id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e",
+         *       "hints": "For new warehouse staff; keep it short.",
+         *       "language": "en"
+         *     }
+         */
+        CreateModuleBuildBody: {
+            /**
+             * Format: uuid
+             * @description A READY media-library asset: a PDF, a DOCX, or a video (its speech is transcribed, which
+             *     needs a transcription model) of at most 25 MiB.
+             */
+            asset_id: string;
+            /** @description The module's language, a BCP 47 tag (`en`, `de-CH`), for a model to write in. */
+            language?: string | null;
+            /**
+             * @description What the module should be like, for a model (quoted to it as data, never obeyed as
+             *     instructions about anything but the draft).
+             */
+            hints?: string | null;
+        };
+        /**
          * @description A new learning path.
          * @example {
          *       "description": "Everything a new colleague on the floor needs, in order.",
@@ -9159,7 +9264,10 @@ export interface components {
         };
         /** @description One feature's calls this month. */
         FeatureUsageDto: {
-            /** @description `QUESTION_ANSWER` (composing answers to questions) or `ANSWER_DRAFT` (mentors' drafts). */
+            /**
+             * @description `QUESTION_ANSWER` (composing answers to questions), `ANSWER_DRAFT` (mentors' drafts) or
+             *     `MODULE_BUILDER` (the module builder's transcriptions and drafts).
+             */
             feature: string;
             /**
              * Format: int64
@@ -10107,6 +10215,49 @@ export interface components {
         MembershipStatus: "INVITED" | "ACTIVE" | "DEACTIVATED" | "REMOVED";
         /** @enum {string} */
         MessageKind: "MESSAGE" | "JOIN" | "SYSTEM" | "ACTION";
+        /** @description A module build. */
+        ModuleBuildDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description QUEUED → RUNNING → SUCCEEDED, FAILED or CANCELLED (FAILED and CANCELLED can be retried). */
+            status: components["schemas"]["BuildStatus"];
+            /**
+             * Format: uuid
+             * @description The file (`null` once the asset was deleted).
+             */
+            asset_id?: string | null;
+            source_kind?: components["schemas"]["SourceKind"] | null;
+            language?: string | null;
+            hints?: string | null;
+            /** @description How much text the file gave and how it begins (once read; kept for a retry). */
+            summary?: string | null;
+            /**
+             * Format: int32
+             * @description Characters of text extracted.
+             */
+            extracted_chars: number;
+            method?: components["schemas"]["BuildMethod"] | null;
+            /**
+             * Format: uuid
+             * @description The DRAFT module created, once SUCCEEDED.
+             */
+            module_id?: string | null;
+            problem?: components["schemas"]["Problem"] | null;
+            /**
+             * Format: int32
+             * @description Runs begun.
+             */
+            attempts: number;
+            /** @description Where each section and quiz question came from, in module order. */
+            citations: components["schemas"]["CitationDto"][];
+            job?: components["schemas"]["JobDto"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
         /** @description A module with its catalog facts. The `ETag` header carries `revision`. */
         ModuleDto: {
             /** Format: uuid */
@@ -12213,6 +12364,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
+        /** @enum {string} */
+        SourceKind: "PDF" | "DOCX" | "VIDEO";
         /** @description XP earned from one source. */
         SourceXpDto: {
             /** @description `MODULE_COMPLETED`, `QUIZ_HIGH_SCORE`, `MANUAL`, … */
@@ -13771,6 +13924,300 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             /** @description The database is down */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_module_build: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateModuleBuildBody"];
+            };
+        };
+        responses: {
+            /** @description Queued: follow the build */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description The build: `/v1/ai/module-builds/{id}` */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModuleBuildDto"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ai_budget_exhausted` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `ai_not_configured` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_module_build: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build */
+                build_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The build */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModuleBuildDto"];
+                };
+            };
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retry_module_build: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key you make (a UUID is a good choice), 1 to 255 visible ASCII characters, reused only
+                 *     to retry this same request: the retry gets the first response again, with
+                 *     `Idempotent-Replayed: true`; the same key with another request is 422
+                 *     `idempotency_key_reused`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The build */
+                build_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again: follow the build */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description The build: `/v1/ai/module-builds/{id}` */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModuleBuildDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Not signed in: `unauthenticated`, `invalid_token`, `session_ended` (a token minted before the account's password changed) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed: `forbidden`, `role_not_assignable`, `not_a_member`, `membership_inactive`, `tenant_archived`, `no_active_tenant`, `api_key_not_permitted` (an API key without `act_as_member` on an operation no permission decides) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in your tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            /** @description `ai_budget_exhausted` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `ai_not_configured` */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
