@@ -66,7 +66,7 @@ fn language_tag(value: &str) -> Result<(), validator::ValidationError> {
 
 /// Where a section or question of the built module came from.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CitationDto {
+pub(crate) struct BuildCitationDto {
     /// The section, for a section's citation.
     section_id: Option<Uuid>,
     /// The quiz question, for a question's.
@@ -82,7 +82,7 @@ pub(crate) struct CitationDto {
     excerpt: String,
 }
 
-impl From<Citation> for CitationDto {
+impl From<Citation> for BuildCitationDto {
     fn from(c: Citation) -> Self {
         Self {
             section_id: c.section_id,
@@ -122,7 +122,7 @@ pub(crate) struct ModuleBuildDto {
     /// Runs begun.
     attempts: i32,
     /// Where each section and quiz question came from, in module order.
-    citations: Vec<CitationDto>,
+    citations: Vec<BuildCitationDto>,
     /// The job of its current run: progress (0–100) and what it is doing (`null` once the job
     /// was pruned, seven days after it ended).
     job: Option<JobDto>,
@@ -147,7 +147,7 @@ impl ModuleBuildDto {
             module_id: build.module_id,
             problem: build.problem,
             attempts: build.attempts,
-            citations: citations.into_iter().map(CitationDto::from).collect(),
+            citations: citations.into_iter().map(BuildCitationDto::from).collect(),
             job: job.map(JobDto::from),
             created_at: build.created_at,
             updated_at: build.updated_at,
