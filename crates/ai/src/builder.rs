@@ -431,7 +431,7 @@ pub fn module_schema() -> Value {
                     "properties": {
                         "title": { "type": "string", "maxLength": 200 },
                         "content_html": { "type": "string", "maxLength": 20000 },
-                        "sources": sources.clone()
+                        "sources": sources
                     }
                 }
             },

@@ -289,9 +289,9 @@ pub async fn find(
 ) -> Result<(Build, Vec<Citation>), AiError> {
     let build = row(conn, actor.tenant_id, id).await?;
     let owner = build.user_id == actor.user_id.into_uuid();
-    if !(owner && check_builder(actor).is_ok())
-        && !guild_learning::access::may_manage_all(actor, None)
-    {
+    let reader = guild_learning::access::may_manage_all(actor, None)
+        || (owner && check_builder(actor).is_ok());
+    if !reader {
         return Err(AiError::NotFound("module_build_not_found"));
     }
     let citations = c::table
