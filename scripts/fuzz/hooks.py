@@ -368,6 +368,12 @@ STATE_RULES = {
     "GET /v1/analytics/xp": {
         "validation_failed:range",
     },
+    # A module is built from a PDF, DOCX or video of at most 25 MiB: the asset's stored type and
+    # size decide, not the request.
+    "POST /v1/ai/module-builds": {
+        "validation_failed:unsupported_source",
+        "validation_failed:too_large",
+    },
     # A report's period too; and a PDF is made of the compliance report only.
     "POST /v1/reports": {
         "validation_failed:range",

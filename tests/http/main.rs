@@ -23,6 +23,7 @@ mod identity;
 mod jobs;
 mod links;
 mod media;
+mod module_builds;
 mod modules;
 mod notes;
 mod notifications;

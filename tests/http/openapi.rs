@@ -389,6 +389,7 @@ const OPERATION_VERBS: &[&str] = &[
     "claim",
     "answer",
     "draft",
+    "retry",
 ];
 
 /// Every operationId starts with a verb (`list_modules`, `get_me`, `submit_attempt`), so a

@@ -154,7 +154,14 @@ async fn transcriptions(script: Shared, req: HttpRequest, body: web::Bytes) -> H
     if !has_file {
         return HttpResponse::BadRequest().json(json!({ "error": { "message": "no file" } }));
     }
-    HttpResponse::Ok().json(json!({ "text": format!("transcribed {} bytes", body.len()) }))
+    let said = format!("transcribed {} bytes", body.len());
+    HttpResponse::Ok().json(json!({
+        "text": format!("{said}. Wear a helmet on site."),
+        "segments": [
+            { "id": 0, "start": 0.0, "end": 4.5, "text": format!(" {said}.") },
+            { "id": 1, "start": 4.5, "end": 9.25, "text": " Wear a helmet on site." },
+        ],
+    }))
 }
 
 async fn images(script: Shared, req: HttpRequest, body: web::Bytes) -> HttpResponse {

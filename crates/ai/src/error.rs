@@ -33,6 +33,18 @@ pub enum AiError {
     /// Nobody accepts their own answer.
     #[error("you cannot accept your own answer")]
     CannotAcceptOwnAnswer,
+    /// The member or the tenant has as many module builds queued or running as allowed.
+    #[error("too many module builds are under way")]
+    BuildLimitReached,
+    /// The file of a build cannot be read (damaged, encrypted, not what it says it is).
+    #[error("the file cannot be read: {0}")]
+    SourceUnreadable(String),
+    /// The file of a build is above a limit (pages, characters).
+    #[error("the file is too large to build from: {0}")]
+    SourceTooLarge(&'static str),
+    /// The file of a build has no text (a scan, a silent video).
+    #[error("the file has no text to build from")]
+    SourceHasNoText,
     /// A rule of learning (a module's visibility) refused.
     #[error(transparent)]
     Learning(#[from] guild_learning::LearningError),
@@ -78,6 +90,10 @@ impl ErrorCode for AiError {
             Self::InvalidStatus => "invalid_status_transition",
             Self::NoMentor => "module_has_no_mentor",
             Self::CannotAcceptOwnAnswer => "cannot_accept_own_answer",
+            Self::BuildLimitReached => "module_build_limit_reached",
+            Self::SourceUnreadable(_) => "source_unreadable",
+            Self::SourceTooLarge(_) => "source_too_large",
+            Self::SourceHasNoText => "source_has_no_text",
             Self::Learning(e) => e.code(),
             Self::Invalid(_) => "validation_failed",
             Self::Db(e) => e.code(),
@@ -90,7 +106,8 @@ impl ErrorCode for AiError {
             Self::Forbidden | Self::CannotAcceptOwnAnswer => 403,
             Self::NotConfigured | Self::Unavailable => 503,
             Self::BudgetExhausted | Self::QuestionLimitReached => 429,
-            Self::InvalidStatus | Self::NoMentor => 409,
+            Self::InvalidStatus | Self::NoMentor | Self::BuildLimitReached => 409,
+            Self::SourceUnreadable(_) | Self::SourceTooLarge(_) | Self::SourceHasNoText => 422,
             Self::Learning(e) => e.status(),
             Self::Invalid(_) => 422,
             Self::Db(e) => e.status(),

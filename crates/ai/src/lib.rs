@@ -27,6 +27,11 @@
 //!   rubric levels or score): the material they are shown, read under the rules of what it is
 //!   about, fenced as data, and the model's suggestions read back as plain text within the
 //!   bounds of what they suggest. Suggestions only: nothing here writes.
+//! - [`builds`] owns `module_builds` and `module_build_citations`: the module builder's builds
+//!   (who may start one, on which file, how many at once, retry of a failed one with the text it
+//!   kept) and where each built section and question came from; [`builder`] makes the draft — from
+//!   the document's headings without a model, or a fenced prompt, a JSON schema and the reading of
+//!   the answer with one.
 //! - [`demo`]: the demo tenant's questions.
 //!
 //! Nothing here calls a model: the api layer does (through the kernel's `AiModel` port), between
@@ -35,6 +40,8 @@
 //! (`chat_confirmed_answers`, `chat_messages`) and tenancy's identity tables in SQL.
 
 pub mod assist;
+pub mod builder;
+pub mod builds;
 pub mod demo;
 pub mod error;
 pub mod prompts;

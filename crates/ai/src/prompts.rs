@@ -54,7 +54,7 @@ pub fn answer_schema() -> Value {
 }
 
 /// `text` with every marker-like sequence broken, so quoted text cannot close its fence.
-fn defang(text: &str) -> String {
+pub(crate) fn defang(text: &str) -> String {
     text.replace("<<<", "< < <").replace(">>>", "> > >")
 }
 

@@ -34,6 +34,8 @@ guild_kernel::string_enum!(
         CoverImage => "COVER_IMAGE",
         /// A score and rationale suggested to a grader.
         GradingSuggestion => "GRADING_SUGGESTION",
+        /// The module builder: transcribing a video, writing a module from a file's text.
+        ModuleBuilder => "MODULE_BUILDER",
     }
 );
 

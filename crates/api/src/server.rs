@@ -499,7 +499,22 @@ pub async fn seed_demo(config: &Config) -> Result<Option<String>, ServerError> {
         .encryption_keys
         .clone()
         .unwrap_or_else(guild_kernel::sealed::Keyring::development);
-    seed_demo_with(&mut conn, &keys, chrono::Utc::now()).await
+    let created = seed_demo_with(&mut conn, &keys, chrono::Utc::now()).await?;
+    if created.is_some() {
+        // A sample handbook in the media library, for the module builder to build from (stored
+        // through this configuration's blob store).
+        let blobs = state(config).await?.blobs;
+        let handbook = guild_documents::samples::pdf(
+            "Safety handbook",
+            &guild_documents::samples::handbook(5),
+            1,
+        )
+        .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+        guild_ai::demo::seed_handbook(&mut conn, blobs.as_ref(), handbook)
+            .await
+            .map_err(|e| ServerError::Config(ConfigError(vec![format!("seed-demo: {e}")])))?;
+    }
+    Ok(created)
 }
 
 /// [`seed_demo`] on a connection (outside any tenant: the connecting role), at `now`.

@@ -810,6 +810,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    module_build_citations (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        build_id -> Uuid,
+        module_id -> Uuid,
+        section_id -> Nullable<Uuid>,
+        question_id -> Nullable<Uuid>,
+        kind -> Text,
+        span_start -> Int4,
+        span_end -> Int4,
+        excerpt -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    module_builds (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        asset_id -> Nullable<Uuid>,
+        job_id -> Uuid,
+        language -> Nullable<Text>,
+        hints -> Nullable<Text>,
+        status -> Text,
+        source_kind -> Nullable<Text>,
+        extracted -> Nullable<Jsonb>,
+        extracted_chars -> Int4,
+        summary -> Nullable<Text>,
+        method -> Nullable<Text>,
+        module_id -> Nullable<Uuid>,
+        problem -> Nullable<Jsonb>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     module_categories (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1671,6 +1711,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_stream_heads,
     memberships,
     mentor_away,
+    module_build_citations,
+    module_builds,
     module_categories,
     module_changelog,
     module_completions,

@@ -1,10 +1,13 @@
 //! Printable documents. Today: the certificate of a completed module, an A4 landscape PDF with
 //! its fonts embedded (DejaVu Serif, Bitstream Vera licence, see `fonts/LICENSE`) and a QR code
 //! of its public verification URL; the compliance report for auditors as a PDF with a chart per
-//! group ([`compliance`]); and report tables as CSV and XLSX files ([`tabular`]).
-//! Rendering needs no network and no files at run time.
+//! group ([`compliance`]); report tables as CSV and XLSX files ([`tabular`]); the text of PDF and
+//! DOCX files with their pages and paragraphs ([`extract`]); and small sample PDF and DOCX files
+//! made in code ([`samples`]). Rendering needs no network and no files at run time.
 
 pub mod compliance;
+pub mod extract;
+pub mod samples;
 pub mod tabular;
 
 use printpdf::{Color, IndirectFontRef, Mm, PdfDocument, PdfLayerReference, Rect, Rgb};
@@ -23,6 +26,9 @@ pub enum DocumentError {
     /// The PDF library failed.
     #[error("pdf rendering failed: {0}")]
     Pdf(String),
+    /// The DOCX package could not be written.
+    #[error("docx writing failed: {0}")]
+    Docx(String),
     /// The text to encode does not fit a QR code.
     #[error("qr code: {0}")]
     Qr(String),

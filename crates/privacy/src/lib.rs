@@ -114,6 +114,11 @@ pub const SECTIONS: &[Section] = &[
     section("question_turns", "question_turns", "user_id"),
     section("ai_usage", "ai_usage", "user_id"),
     section("mentor_away", "mentor_away", "user_id"),
+    // The text extracted from the file is the document's, not the member's.
+    without(
+        section("module_builds", "module_builds", "user_id"),
+        &["extracted"],
+    ),
     section("mentored_modules", "module_mentors", "user_id"),
     section(
         "live_event_registrations",

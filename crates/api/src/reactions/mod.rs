@@ -7,6 +7,8 @@
 //! - [`media`]: removing deleted assets' blobs, and the hourly upload sweep.
 //! - [`compliance`]: the hourly deadline-reminder scan and the daily expiry scan.
 //! - [`reports`]: report exports (`POST /v1/reports`) as background jobs.
+//! - [`module_builds`]: the module builder (`POST /v1/ai/module-builds`): a file's text made into
+//!   a DRAFT module with citations, as a background job.
 //! - [`gamification`]: XP awards from completions, quiz high scores and compliance renewals.
 //! - [`notifications`]: in-app notifications (and their stream events) from the events a member
 //!   should hear about.
@@ -54,6 +56,7 @@ pub mod feed;
 pub mod gamification;
 pub mod jobs;
 pub mod media;
+pub mod module_builds;
 pub mod notifications;
 pub mod paths;
 pub mod privacy;
@@ -82,4 +85,5 @@ pub fn register_all(registry: &mut Registry, state: &AppState) {
     coaching::register(registry, state);
     jobs::register(registry, state);
     reports::register(registry, state);
+    module_builds::register(registry, state);
 }

@@ -2,7 +2,8 @@
 //! (`/v1/ai/settings`: the monthly token budget, the questions a member may ask a day, the open
 //! questions a mentor holds, how long an assigned question waits to be picked up). Also
 //! [`generate`], the one way a handler calls the model: the budget checked first, the call
-//! timed, and its usage recorded whatever its outcome.
+//! timed, and its usage recorded whatever its outcome; and the module builder
+//! (`/v1/ai/module-builds`, [`module_builds`]).
 
 use std::time::Instant;
 
@@ -10,7 +11,10 @@ use actix_web::{get, patch, web};
 use chrono::{DateTime, Utc};
 use guild_ai::settings::{self, Settings, SettingsChanges};
 use guild_ai::usage::{self, Feature};
-use guild_kernel::ports::ai::{AiCapability, GenerateRequest, Generated};
+use guild_kernel::Actor;
+use guild_kernel::ports::ai::{
+    AiCapability, AiError as AiPortError, Audio, GenerateRequest, Generated, Transcript,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -21,6 +25,9 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, double_option};
 use crate::routes::segment;
+use crate::state::AppState;
+
+pub(crate) mod module_builds;
 
 /// Registers `/v1/ai`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -28,7 +35,10 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
         segment("/ai")
             .service(get_ai_usage)
             .service(get_ai_settings)
-            .service(update_ai_settings),
+            .service(update_ai_settings)
+            .service(module_builds::create_module_build)
+            .service(module_builds::get_module_build)
+            .service(module_builds::retry_module_build),
     );
 }
 
@@ -41,31 +51,92 @@ pub(crate) async fn generate<A>(
     feature: Feature,
     request: &GenerateRequest,
 ) -> Result<Generated, ApiError> {
-    let ai = ctx.state.ai.clone();
-    if !ai.configured(AiCapability::Generation) {
+    generate_as(&ctx.state, &ctx.actor, feature, request).await
+}
+
+/// [`generate`] for `actor` outside a request (a job).
+pub(crate) async fn generate_as(
+    state: &AppState,
+    actor: &Actor,
+    feature: Feature,
+    request: &GenerateRequest,
+) -> Result<Generated, ApiError> {
+    let capability = AiCapability::Generation;
+    admit(state, actor, capability).await?;
+    let started = Instant::now();
+    let result = state.ai.generate(request).await;
+    let outcome = result
+        .as_ref()
+        .map(|g| (g.model.clone(), g.usage.input, g.usage.output));
+    record(state, actor, feature, capability, started, outcome).await?;
+    result.map_err(|e| failed(feature, e))
+}
+
+/// The words spoken in `audio`, for `actor`, under the same rules as [`generate`] (503
+/// `ai_not_configured` without a transcription model, the budget checked first, the call
+/// recorded).
+pub(crate) async fn transcribe_as(
+    state: &AppState,
+    actor: &Actor,
+    feature: Feature,
+    audio: &Audio,
+) -> Result<Transcript, ApiError> {
+    let capability = AiCapability::Transcription;
+    admit(state, actor, capability).await?;
+    let started = Instant::now();
+    let result = state.ai.transcribe(audio).await;
+    let outcome = result.as_ref().map(|t| (t.model.clone(), 0, 0));
+    record(state, actor, feature, capability, started, outcome).await?;
+    result.map_err(|e| failed(feature, e))
+}
+
+fn failed(feature: Feature, e: AiPortError) -> ApiError {
+    tracing::warn!(error = %e, feature = feature.as_str(), "AI call failed");
+    ApiError::from(guild_ai::AiError::from(e))
+}
+
+/// Refuses a call without a model for `capability` (503 `ai_not_configured`) or once the
+/// month's budget is spent (429 `ai_budget_exhausted`).
+async fn admit(state: &AppState, actor: &Actor, capability: AiCapability) -> Result<(), ApiError> {
+    if !state.ai.configured(capability) {
         return Err(guild_ai::AiError::NotConfigured.into());
     }
-    let (tenant, now) = (ctx.actor.tenant_id, ctx.now);
-    ctx.write(async |conn| usage::check_budget(conn, tenant, now).await)
-        .await?;
-    let started = Instant::now();
-    let result = ai.generate(request).await;
+    let (tenant, now) = (actor.tenant_id, state.clock.now());
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        usage::check_budget(conn, tenant, now).await
+    })
+    .await?;
+    Ok(())
+}
+
+/// Records a call (its model, tokens in and out, latency and outcome) in a transaction of its
+/// own.
+async fn record(
+    state: &AppState,
+    actor: &Actor,
+    feature: Feature,
+    capability: AiCapability,
+    started: Instant,
+    outcome: Result<(String, i64, i64), &AiPortError>,
+) -> Result<(), ApiError> {
     let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-    let call = match &result {
-        Ok(g) => usage::Call {
+    let call = match outcome {
+        Ok((model, input, output)) => usage::Call {
             feature,
-            user: Some(ctx.actor.user_id),
-            model: g.model.clone(),
-            input_tokens: g.usage.input,
-            output_tokens: g.usage.output,
+            user: Some(actor.user_id),
+            model,
+            input_tokens: input,
+            output_tokens: output,
             latency_ms,
             outcome: "OK".to_owned(),
         },
         Err(e) => usage::Call {
             feature,
-            user: Some(ctx.actor.user_id),
-            model: ai
-                .model_name(AiCapability::Generation)
+            user: Some(actor.user_id),
+            model: state
+                .ai
+                .model_name(capability)
                 .unwrap_or_default()
                 .to_owned(),
             input_tokens: 0,
@@ -74,13 +145,13 @@ pub(crate) async fn generate<A>(
             outcome: e.outcome().to_owned(),
         },
     };
-    let now = ctx.state.clock.now();
-    ctx.write(async |conn| usage::record(conn, tenant, &call, now).await)
-        .await?;
-    result.map_err(|e| {
-        tracing::warn!(error = %e, feature = feature.as_str(), "AI call failed");
-        ApiError::from(guild_ai::AiError::from(e))
+    let (tenant, now) = (actor.tenant_id, state.clock.now());
+    let mut conn = guild_db::connect(&state.db).await?;
+    guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        usage::record(conn, tenant, &call, now).await
     })
+    .await?;
+    Ok(())
 }
 
 /// The month's budget.
@@ -103,7 +174,8 @@ pub(crate) struct BudgetDto {
 pub(crate) struct FeatureUsageDto {
     /// `QUESTION_ANSWER` (composing answers to questions), `ANSWER_DRAFT` (mentors' drafts),
     /// `TITLE_SUGGESTIONS`, `TAG_SUGGESTIONS`, `QUESTION_SUGGESTIONS`, `COVER_IMAGE` (editors'
-    /// assistants) or `GRADING_SUGGESTION` (graders').
+    /// assistants), `GRADING_SUGGESTION` (graders') or `MODULE_BUILDER` (the module builder's
+    /// transcriptions and drafts).
     feature: String,
     /// Calls made.
     calls: i64,

@@ -6,7 +6,7 @@ use base64::Engine;
 use guild_kernel::ports::BoxFuture;
 use guild_kernel::ports::ai::{
     AiCapability, AiError, AiModel, Audio, Embeddings, GenerateRequest, Generated, GeneratedImage,
-    TokenUsage, Transcript,
+    TokenUsage, Transcript, TranscriptSegment,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
@@ -335,17 +335,43 @@ impl AiModel for OpenAiCompatible {
     fn transcribe<'a>(&'a self, audio: &'a Audio) -> BoxFuture<'a, Result<Transcript, AiError>> {
         Box::pin(async move {
             let model = self.model(AiCapability::Transcription)?;
-            let (boundary, bytes) =
-                multipart(&[("model", model), ("response_format", "json")], audio);
+            let (boundary, bytes) = multipart(
+                &[
+                    ("model", model),
+                    ("response_format", "verbose_json"),
+                    ("timestamp_granularities[]", "segment"),
+                ],
+                audio,
+            );
             let answer = self
                 .post("/audio/transcriptions", Body::Multipart { boundary, bytes })
                 .await?;
             let text = answer["text"]
                 .as_str()
                 .ok_or_else(|| AiError::InvalidOutput("no text in the transcript".into()))?;
+            // Seconds as decimals; a provider without segments (`json` only) gives none.
+            let ms = |v: &serde_json::Value| {
+                v.as_f64()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map_or(0, |s| (s * 1000.0).round() as i64)
+            };
+            let segments = answer["segments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|seg| {
+                    let text = seg["text"].as_str()?.trim();
+                    (!text.is_empty()).then(|| TranscriptSegment {
+                        start_ms: ms(&seg["start"]),
+                        end_ms: ms(&seg["end"]).max(ms(&seg["start"])),
+                        text: text.to_owned(),
+                    })
+                })
+                .collect();
             Ok(Transcript {
                 text: text.to_owned(),
                 model: model_of(&answer, model),
+                segments,
             })
         })
     }

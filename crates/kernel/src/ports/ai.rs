@@ -108,6 +108,19 @@ pub struct Transcript {
     pub text: String,
     /// The model.
     pub model: String,
+    /// The text in timed pieces, in order, when the provider gives them (empty otherwise).
+    pub segments: Vec<TranscriptSegment>,
+}
+
+/// A timed piece of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptSegment {
+    /// Where it starts, in milliseconds.
+    pub start_ms: i64,
+    /// Where it ends, in milliseconds.
+    pub end_ms: i64,
+    /// What is said.
+    pub text: String,
 }
 
 /// A generated image.

@@ -1,0 +1,2 @@
+DROP TABLE module_build_citations;
+DROP TABLE module_builds;
