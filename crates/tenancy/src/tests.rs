@@ -109,5 +109,6 @@ async fn the_demo_tenant_carries_an_hr_systems_ids_as_scim_would_leave_them() {
     })
     .await
     .unwrap();
-    assert_eq!(counts, (5, 3));
+    // The five accounts and the six learners who report to the admin; three groups.
+    assert_eq!(counts, (11, 3));
 }

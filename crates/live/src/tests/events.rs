@@ -585,6 +585,10 @@ async fn the_demo_tenant_gets_an_online_session_and_a_full_workshop_with_a_waitl
         .collect();
     assert_eq!(
         seen,
-        vec![("Ask the safety team", 0, 0), ("First aid workshop", 1, 1)]
+        vec![
+            ("Fire drill briefing", 2, 0),
+            ("Ask the safety team", 0, 0),
+            ("First aid workshop", 1, 1)
+        ]
     );
 }
