@@ -431,3 +431,28 @@ def refusals_name_a_state_rule(ctx, response, case):
     raise AssertionError(
         f"schema-valid request refused with `{code}`; this operation's state rules are {sorted(rules)}"
     )
+
+
+# Operations whose 503 is allowed only as "no model is configured" (scripts/fuzz/schemathesis.toml).
+NEEDS_A_MODEL = {
+    "POST /v1/ai-assist/modules/{module_id}/titles",
+    "POST /v1/ai-assist/modules/{module_id}/tags",
+    "POST /v1/ai-assist/modules/{module_id}/sections/{section_id}/questions",
+    "POST /v1/ai-assist/modules/{module_id}/cover-images",
+    "POST /v1/ai-assist/attempts/{attempt_id}/essays/{question_id}/grade",
+    "POST /v1/ai-assist/submissions/{submission_id}/grade",
+}
+
+
+@schemathesis.check
+def unavailable_only_without_a_model(ctx, response, case):
+    """A 503 of an operation that needs a model says that no model is configured."""
+    if case.operation.label not in NEEDS_A_MODEL or response.status_code != 503:
+        return None
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        raise AssertionError("503 without a problem body")
+    if code != "ai_not_configured":
+        raise AssertionError(f"503 `{code}`; only `ai_not_configured` is expected without a model")
+    return None
