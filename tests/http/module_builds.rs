@@ -621,3 +621,27 @@ async fn a_twenty_page_pdf_becomes_a_draft_of_twenty_sections_without_a_model() 
         );
     }
 }
+
+/// Four builds started at once by one member: the per-member limit lets exactly two through.
+#[actix_web::test]
+async fn builds_racing_for_the_members_last_places_make_exactly_two() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let asset = upload(&app, &owner, "handbook.pdf", &pdf()).await;
+    let body = json!({ "asset_id": asset });
+    let (a, b, c, d) = futures_util::future::join4(
+        start(&app, &owner, body.clone()),
+        start(&app, &owner, body.clone()),
+        start(&app, &owner, body.clone()),
+        start(&app, &owner, body.clone()),
+    )
+    .await;
+    let mut statuses = [a.status, b.status, c.status, d.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 202, 409, 409]);
+    for reply in [&a, &b, &c, &d] {
+        if reply.status == 409 {
+            assert_problem(reply, 409, "module_build_limit_reached");
+        }
+    }
+}
