@@ -276,6 +276,72 @@ async fn the_manager_dashboard_covers_the_callers_scope_and_keys_only_with_the_p
     assert_eq!(board["settings"], strict);
 }
 
+/// With dashboards kept (as `guild serve` keeps them), a kept view is shared only by callers
+/// reaching the same members with the same filter, the permission is still checked on every
+/// request, and a change of thresholds drops the tenant's kept views.
+#[actix_web::test]
+async fn a_kept_dashboard_is_shared_only_by_the_same_reach_and_new_thresholds_drop_it() {
+    let app = TestApp::with(|state| {
+        state.dashboards = std::sync::Arc::new(guild_api::shared_views::SharedViews::new(
+            std::time::Duration::from_secs(300),
+        ));
+    })
+    .await;
+    let t = Team::new(&app, "acme").await;
+    let boss = &t.tokens["boss"];
+
+    let first = app.get("/v1/manager-dashboard", boss).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(
+        first
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    assert_eq!(
+        t.names(&first, "engagement", "user_id"),
+        ["ann", "bob", "carl"]
+    );
+    let again = app.get("/v1/manager-dashboard", boss).await;
+    assert_eq!(
+        again.json["generated_at"], first.json["generated_at"],
+        "the same caller and filter get the kept view"
+    );
+
+    // Another reach, another filter: their own views, never the boss's.
+    let lead = app.get("/v1/manager-dashboard", &t.tokens["lead"]).await;
+    assert_eq!(t.names(&lead, "engagement", "user_id"), ["carl"]);
+    let pete = app.get("/v1/manager-dashboard", &t.tokens["pete"]).await;
+    assert_eq!(t.names(&pete, "engagement", "user_id"), ["dave"]);
+    let narrowed = app
+        .get(
+            &format!("/v1/manager-dashboard?group_id={}", t.support),
+            boss,
+        )
+        .await;
+    assert_eq!(t.names(&narrowed, "engagement", "user_id"), ["carl"]);
+    let other = app.owner("globex").await;
+    let theirs = app.get("/v1/manager-dashboard", &other).await;
+    assert_eq!(theirs.json["member_count"], 1, "{}", theirs.text);
+
+    // No permission, no view, kept or not.
+    assert_problem(
+        &app.get("/v1/manager-dashboard", &t.tokens["bob"]).await,
+        403,
+        "forbidden",
+    );
+
+    let strict = json!({ "inactive_days": 7, "failed_attempts": 2 });
+    let set = app
+        .put("/v1/manager-dashboard/settings", &t.owner, strict.clone())
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let after = app.get("/v1/manager-dashboard", boss).await;
+    assert_eq!(after.json["settings"], strict);
+    assert_ne!(after.json["generated_at"], first.json["generated_at"]);
+}
+
 /// Ann and dave (pete's) complete the published module "Safety" (by an override) and answer its
 /// quiz's one question: ann right (`a`), dave wrong (`b`). The boss holds VIEW_ANALYTICS over
 /// their subtree. Answers the module and the quiz.

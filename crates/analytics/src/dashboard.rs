@@ -25,10 +25,12 @@
 //!   included.
 //!
 //! Two round trips after the transaction begins: the members in scope with the settings (and
-//! the group asked for), then every figure for those members in one pipeline of seven short
+//! the group asked for), then every figure for those members in one pipeline of twelve short
 //! statements, each filtering on `user_id = ANY($2)` so PostgreSQL reads only their index ranges.
+//! The overdue modules and the heatmap are computed in this process from the rows they are
+//! made of ([`crate::assigned`]), not joined in SQL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -36,12 +38,13 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::TryFutureExt;
-use futures_util::future::{try_join, try_join4};
+use futures_util::future::{try_join, try_join3, try_join4};
 use guild_kernel::{Actor, MemberScope, Permission, member_scope};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AnalyticsError;
+use crate::assigned;
 use crate::members::EXPIRING_DAYS;
 use crate::settings::{self, Settings};
 
@@ -165,22 +168,17 @@ pub struct HeatmapModule {
 }
 
 /// One cell: a module assigned to a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeatmapCell {
     /// The group.
-    #[diesel(sql_type = SqlUuid)]
     pub group_id: Uuid,
     /// The module.
-    #[diesel(sql_type = SqlUuid)]
     pub module_id: Uuid,
     /// Members of the group in scope.
-    #[diesel(sql_type = BigInt)]
     pub assigned: i64,
     /// Of them, completed this cycle.
-    #[diesel(sql_type = BigInt)]
     pub completed: i64,
     /// Of them, past the group's deadline without completing.
-    #[diesel(sql_type = BigInt)]
     pub overdue: i64,
 }
 
@@ -207,6 +205,8 @@ pub struct WeekCompletions {
 /// The dashboard.
 #[derive(Debug, Clone, Serialize)]
 pub struct ManagerDashboard {
+    /// When it was computed.
+    pub generated_at: DateTime<Utc>,
     /// The period's start.
     pub from: DateTime<Utc>,
     /// The period's end.
@@ -297,23 +297,6 @@ struct FailedRow {
     failed: i64,
 }
 
-#[derive(QueryableByName)]
-struct HeatmapRow {
-    #[diesel(sql_type = SqlUuid)]
-    group_id: Uuid,
-    #[diesel(sql_type = Text)]
-    group_name: String,
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = BigInt)]
-    assigned: i64,
-    #[diesel(sql_type = BigInt)]
-    completed: i64,
-    #[diesel(sql_type = BigInt)]
-    overdue: i64,
-}
 
 /// The active members in scope (`$1` tenant, `$2`–`$4` the scope, `$5` a group or null).
 static SCOPED_MEMBERS: LazyLock<String> = LazyLock::new(|| {
@@ -369,18 +352,36 @@ const LAST_ACTIVE: &str = "SELECT u.id AS user_id, greatest( \
          WHERE qa.tenant_id = $1 AND qa.user_id = u.id)) AS last_active_at \
      FROM unnest($2::uuid[]) AS u(id)";
 
-/// Mandatory published modules past their due date (`$3`, now) and not completed this cycle.
-static OVERDUE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT a.user_id, a.module_id, m.title, a.due_at AS at FROM ({}) a \
-         JOIN modules m ON m.tenant_id = a.tenant_id AND m.id = a.module_id \
-         WHERE a.user_id = ANY($2) AND a.mandatory AND m.status = 'PUBLISHED' AND a.due_at < $3 \
-           AND NOT EXISTS (SELECT 1 FROM module_completions mc WHERE mc.tenant_id = a.tenant_id \
-               AND mc.user_id = a.user_id AND mc.module_id = a.module_id AND mc.archived_at IS NULL) \
-         ORDER BY a.user_id, a.due_at, m.title",
-        guild_learning::assignments_sql!()
-    )
-});
+/// The groups of the members `$2`, with when each joined them (their due dates count from it).
+const MEMBER_GROUPS: &str = "SELECT ug.user_id, ug.group_id, ug.created_at AS joined_at \
+     FROM user_groups ug WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2)";
+
+/// The groups of the members `$2`, by id, with their names.
+const GROUPS_OF_MEMBERS: &str = "SELECT g.id, g.name AS label FROM groups g \
+     WHERE g.tenant_id = $1 AND g.id IN (SELECT ug.group_id FROM user_groups ug \
+           WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2))";
+
+/// The published modules assigned to a group of the members `$2`: one row per assignment.
+const GROUP_MODULES: &str = "SELECT mg.group_id, mg.module_id, mg.is_mandatory, mg.assigned_at, \
+       mg.deadline_days \
+     FROM module_groups mg \
+     JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id AND m.status = 'PUBLISHED' \
+     WHERE mg.tenant_id = $1 AND mg.group_id IN (SELECT ug.group_id FROM user_groups ug \
+           WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2))";
+
+/// The titles of the published modules assigned to a group of the members `$2`.
+const MODULES_OF_GROUPS: &str = "SELECT m.id, m.title AS label FROM modules m \
+     WHERE m.tenant_id = $1 AND m.status = 'PUBLISHED' AND m.id IN (SELECT mg.module_id \
+           FROM module_groups mg WHERE mg.tenant_id = $1 AND mg.group_id IN ( \
+             SELECT ug.group_id FROM user_groups ug WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2)))";
+
+/// The modules the members `$2` completed in their current cycle.
+const COMPLETED: &str = "SELECT user_id, module_id FROM module_completions \
+     WHERE tenant_id = $1 AND user_id = ANY($2) AND archived_at IS NULL";
+
+/// When the members `$2` started a new cycle of a module (a renewal): their due date counts from it.
+const CYCLES: &str = "SELECT user_id, module_id, started_at FROM assignment_cycles \
+     WHERE tenant_id = $1 AND user_id = ANY($2)";
 
 /// The latest certificate of each module still assigned to the member, when it expires by `$3`.
 const CERTIFICATES_DUE: &str = "SELECT c.user_id, c.module_id, c.module_title AS title, c.expires_at AS at FROM ( \
@@ -403,24 +404,6 @@ const FAILED_ATTEMPTS: &str = "SELECT a.user_id, a.quiz_id, q.module_id, q.title
      HAVING NOT coalesce(bool_or(a.passed), false) \
         AND count(*) FILTER (WHERE a.passed = false) >= $3 \
      ORDER BY a.user_id, q.title";
-
-/// The heatmap's cells for the members `$2`, of group `$3` or all their groups, at `$4` (now).
-const HEATMAP: &str = "SELECT mg.group_id, g.name AS group_name, mg.module_id, m.title, \
-       count(*) AS assigned, count(mc.id) AS completed, \
-       count(*) FILTER (WHERE mc.id IS NULL \
-         AND greatest(ug.created_at, mg.assigned_at, c.started_at) \
-             + make_interval(days => mg.deadline_days) < $4) AS overdue \
-     FROM user_groups ug \
-     JOIN module_groups mg ON mg.tenant_id = ug.tenant_id AND mg.group_id = ug.group_id \
-     JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id AND m.status = 'PUBLISHED' \
-     JOIN groups g ON g.tenant_id = ug.tenant_id AND g.id = ug.group_id \
-     LEFT JOIN module_completions mc ON mc.tenant_id = ug.tenant_id AND mc.user_id = ug.user_id \
-          AND mc.module_id = mg.module_id AND mc.archived_at IS NULL \
-     LEFT JOIN assignment_cycles c ON c.tenant_id = ug.tenant_id AND c.user_id = ug.user_id \
-          AND c.module_id = mg.module_id \
-     WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2) AND ($3::uuid IS NULL OR ug.group_id = $3) \
-     GROUP BY mg.group_id, g.name, mg.module_id, m.title \
-     ORDER BY g.name, mg.group_id, m.title, mg.module_id";
 
 /// The period asked for: `to` (now by default) and `from` (30 days before `to` by default),
 /// `from` before `to` and at most 366 days apart.
@@ -498,7 +481,7 @@ fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The dashboard for `actor` (see the module's rules).
 pub async fn manager_dashboard(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     filter: &DashboardFilter,
     now: DateTime<Utc>,
@@ -543,11 +526,6 @@ pub async fn manager_dashboard(
         .bind::<SqlUuid, _>(tenant)
         .bind::<Array<SqlUuid>, _>(ids.clone())
         .load::<LastActive>(&mut c);
-    let overdue = guild_db::sql(OVERDUE.as_str())
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<Array<SqlUuid>, _>(ids.clone())
-        .bind::<Timestamptz, _>(now)
-        .load::<DueRow>(&mut c);
     let certificates = guild_db::sql(CERTIFICATES_DUE)
         .bind::<SqlUuid, _>(tenant)
         .bind::<Array<SqlUuid>, _>(ids.clone())
@@ -558,17 +536,38 @@ pub async fn manager_dashboard(
         .bind::<Array<SqlUuid>, _>(ids.clone())
         .bind::<BigInt, _>(i64::from(settings.failed_attempts))
         .load::<FailedRow>(&mut c);
-    let heatmap = guild_db::sql(HEATMAP)
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<Array<SqlUuid>, _>(ids.clone())
-        .bind::<Nullable<SqlUuid>, _>(filter.group_id)
-        .bind::<Timestamptz, _>(now)
-        .load::<HeatmapRow>(&mut c);
-    let ((xp, active, weeks, last), (overdue, certificates, failed, heatmap)) = try_join(
-        try_join4(xp, active, weeks, last),
-        try_join4(overdue, certificates, failed, heatmap),
-    )
-    .await?;
+    let of_members = |sql: &'static str| {
+        guild_db::sql(sql)
+            .bind::<SqlUuid, _>(tenant)
+            .bind::<Array<SqlUuid>, _>(ids.clone())
+    };
+    let member_groups = of_members(MEMBER_GROUPS).load::<assigned::MemberGroup>(&mut c);
+    let groups = of_members(GROUPS_OF_MEMBERS).load::<assigned::Labeled>(&mut c);
+    let group_modules = of_members(GROUP_MODULES).load::<assigned::GroupModule>(&mut c);
+    let modules = of_members(MODULES_OF_GROUPS).load::<assigned::Labeled>(&mut c);
+    let completed = of_members(COMPLETED).load::<assigned::Completed>(&mut c);
+    let cycles = of_members(CYCLES).load::<assigned::Cycle>(&mut c);
+    let ((xp, active, weeks, last), (certificates, failed, member_groups, groups), rest) =
+        try_join3(
+            try_join4(xp, active, weeks, last),
+            try_join4(certificates, failed, member_groups, groups),
+            try_join4(group_modules, modules, completed, cycles),
+        )
+        .await?;
+    let (group_modules, modules, completed, cycles) = rest;
+    let assignments = assigned::compute(
+        &ids,
+        assigned::Rows {
+            member_groups,
+            groups,
+            group_modules,
+            modules,
+            completed,
+            cycles,
+        },
+        filter.group_id,
+        now,
+    );
 
     let xp: HashMap<Uuid, i64> = xp.into_iter().map(|r| (r.user_id, r.n)).collect();
     let active: HashMap<Uuid, i64> = active.into_iter().map(|r| (r.user_id, r.n)).collect();
@@ -585,13 +584,13 @@ pub async fn manager_dashboard(
 
     // Reasons, by member, in the order of the kinds.
     let mut reasons: HashMap<Uuid, Vec<RiskReason>> = HashMap::new();
-    for row in overdue {
+    for row in assignments.overdue {
         reasons.entry(row.user_id).or_default().push(RiskReason {
             kind: RiskKind::OverdueMandatory,
             module_id: Some(row.module_id),
             quiz_id: None,
             title: Some(row.title),
-            at: row.at,
+            at: Some(row.due_at),
             count: None,
         });
     }
@@ -706,33 +705,8 @@ pub async fn manager_dashboard(
         week += Duration::days(7);
     }
 
-    let mut map = Heatmap::default();
-    let (mut seen_groups, mut seen_modules) = (HashSet::new(), HashSet::new());
-    for row in heatmap {
-        if seen_groups.insert(row.group_id) {
-            map.groups.push(HeatmapGroup {
-                group_id: row.group_id,
-                name: row.group_name,
-            });
-        }
-        if seen_modules.insert(row.module_id) {
-            map.modules.push(HeatmapModule {
-                module_id: row.module_id,
-                title: row.title,
-            });
-        }
-        map.cells.push(HeatmapCell {
-            group_id: row.group_id,
-            module_id: row.module_id,
-            assigned: row.assigned,
-            completed: row.completed,
-            overdue: row.overdue,
-        });
-    }
-    map.modules
-        .sort_by(|a, b| a.title.cmp(&b.title).then(a.module_id.cmp(&b.module_id)));
-
     Ok(ManagerDashboard {
+        generated_at: now,
         from,
         to,
         settings,
@@ -740,7 +714,7 @@ pub async fn manager_dashboard(
         at_risk,
         at_risk_count,
         engagement,
-        heatmap: map,
+        heatmap: assignments.heatmap,
         top_performers: top,
         completions_per_week,
     })

@@ -22,6 +22,7 @@
 //! (the assignment rows and their due-date rule, `assignments_sql!`) and `progress` (a member's
 //! dashboard, `dashboard::dashboard_of`) so that a manager sees what the member sees.
 
+mod assigned;
 pub mod dashboard;
 pub mod error;
 pub mod insights;

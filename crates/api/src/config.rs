@@ -31,6 +31,10 @@ pub struct Config {
     /// `GUILD_ACCESS_FLUSH_MS`: how often members' module views are written, in one batch per
     /// tenant (1000; 0 writes each view in its request). See `crate::access_log`.
     pub access_flush: Duration,
+    /// `GUILD_DASHBOARD_FRESH_SECS`: how long a computed manager dashboard is shared by the
+    /// requests asking for the same members and filter (30; 0 computes each request). See
+    /// `crate::shared_views`.
+    pub dashboard_fresh: Duration,
     /// `GUILD_BENCH_BARE_ADDR`: where `serve` also answers every request with a fixed body from
     /// a bare handler (no middleware, no database), the benchmark's baseline. Unset: not served.
     pub bench_bare_addr: Option<SocketAddr>,
@@ -355,6 +359,8 @@ impl Config {
             Duration::from_secs(r.number("GUILD_HTTP_KEEP_ALIVE_SECS", 75, 1, 3600));
         let access_flush =
             Duration::from_millis(r.number("GUILD_ACCESS_FLUSH_MS", 1000, 0, 60_000));
+        let dashboard_fresh =
+            Duration::from_secs(r.number("GUILD_DASHBOARD_FRESH_SECS", 30, 0, 3600));
         let bench_bare_addr = r.parse(
             "GUILD_BENCH_BARE_ADDR",
             None,
@@ -517,6 +523,7 @@ impl Config {
             http_workers,
             http_keep_alive,
             access_flush,
+            dashboard_fresh,
             bench_bare_addr,
             database_url,
             db_pool_size,

@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod reactions;
 pub mod routes;
 pub mod server;
+pub mod shared_views;
 pub mod state;
 pub mod telemetry;
 

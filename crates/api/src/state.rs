@@ -91,6 +91,11 @@ pub struct AppState {
     /// Where members' module views are recorded: in the request (the default here), or noted
     /// and written in batches (`guild serve` with `GUILD_ACCESS_FLUSH_MS` > 0).
     pub access_log: Arc<crate::access_log::AccessLog>,
+    /// Manager dashboards kept and shared for `GUILD_DASHBOARD_FRESH_SECS` (none here: each
+    /// request computes its own; see `crate::shared_views`).
+    pub dashboards: Arc<
+        crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>,
+    >,
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -222,6 +227,7 @@ impl AppState {
             keyring: Arc::new(guild_kernel::sealed::Keyring::development()),
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
+            dashboards: Arc::new(crate::shared_views::SharedViews::new(Duration::ZERO)),
         }
     }
 

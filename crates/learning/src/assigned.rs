@@ -41,6 +41,29 @@ macro_rules! assignments_sql {
     };
 }
 
+/// One group's due date for a member, the rule [`assignments_sql!`](crate::assignments_sql)
+/// applies in SQL, for callers that compute over loaded rows: `start + deadline_days`, where
+/// `start` is the latest of `joined` (the member joined the group), `assigned` (the module was
+/// assigned to it) and `cycle` (the member's current cycle started); none without a deadline.
+/// A member's due date for a module is the earliest of their groups' ([`earliest`]).
+pub fn group_due_at(
+    joined: DateTime<Utc>,
+    assigned: DateTime<Utc>,
+    cycle: Option<DateTime<Utc>>,
+    deadline_days: Option<i32>,
+) -> Option<DateTime<Utc>> {
+    let start = joined.max(assigned).max(cycle.unwrap_or(assigned));
+    deadline_days.map(|days| start + chrono::Duration::days(i64::from(days)))
+}
+
+/// The earlier of two due dates, ignoring a missing one (SQL's `min`).
+pub fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Starts a new cycle of the member on the module at `at`: their due date counts from it.
 pub async fn restart_cycle(
     conn: &mut AsyncPgConnection,
@@ -61,4 +84,31 @@ pub async fn restart_cycle(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::{earliest, group_due_at};
+
+    #[test]
+    fn the_due_date_counts_from_the_latest_start_and_the_earliest_group_wins() {
+        let t = |d: u32| Utc.with_ymd_and_hms(2026, 1, d, 9, 0, 0).unwrap();
+        // Joined after the assignment: counts from joining.
+        assert_eq!(group_due_at(t(5), t(2), None, Some(7)), Some(t(12)));
+        // Assigned after joining: counts from the assignment.
+        assert_eq!(group_due_at(t(2), t(5), None, Some(7)), Some(t(12)));
+        // A renewal's cycle, later than both, moves it.
+        assert_eq!(group_due_at(t(2), t(5), Some(t(10)), Some(1)), Some(t(11)));
+        // An older cycle does not move it back.
+        assert_eq!(group_due_at(t(2), t(5), Some(t(1)), Some(1)), Some(t(6)));
+        // No deadline, no due date.
+        assert_eq!(group_due_at(t(2), t(5), None, None), None);
+        assert_eq!(earliest(Some(t(3)), Some(t(2))), Some(t(2)));
+        assert_eq!(earliest(None, Some(t(2))), Some(t(2)));
+        assert_eq!(earliest(Some(t(4)), None), Some(t(4)));
+        assert_eq!(earliest(None, None), None);
+        assert_eq!(t(2) + Duration::days(1), t(3));
+    }
 }

@@ -22,8 +22,8 @@ fn period() -> DashboardFilter {
 
 async fn board(db: &TestDb, w: &World, user: Uuid, filter: &DashboardFilter) -> ManagerDashboard {
     let actor = w.actor(db, user).await;
-    let mut conn = db.conn().await;
-    manager_dashboard(&mut conn, &actor, filter, now())
+    let conn = db.conn().await;
+    manager_dashboard(&conn, &actor, filter, now())
         .await
         .expect("the dashboard")
 }
@@ -272,9 +272,9 @@ async fn each_manager_sees_only_their_own_team_and_a_group_grant_its_group() {
 async fn without_the_permission_or_with_a_bad_period_or_group_the_dashboard_refuses() {
     let db = TestDb::new().await;
     let w = World::new(&db).await;
-    let mut conn = db.conn().await;
+    let conn = db.conn().await;
     let ann = w.actor(&db, w.ann).await;
-    let err = manager_dashboard(&mut conn, &ann, &period(), now())
+    let err = manager_dashboard(&conn, &ann, &period(), now())
         .await
         .unwrap_err();
     assert_eq!((err.status(), err.code()), (403, "forbidden"));
@@ -295,7 +295,7 @@ async fn without_the_permission_or_with_a_bad_period_or_group_the_dashboard_refu
         ..DashboardFilter::default()
     };
     for filter in [backwards, too_long, too_many] {
-        let err = manager_dashboard(&mut conn, &boss, &filter, now())
+        let err = manager_dashboard(&conn, &boss, &filter, now())
             .await
             .unwrap_err();
         assert_eq!(err.status(), 422, "{filter:?}");
@@ -304,13 +304,13 @@ async fn without_the_permission_or_with_a_bad_period_or_group_the_dashboard_refu
         group_id: Some(Uuid::now_v7()),
         ..DashboardFilter::default()
     };
-    let err = manager_dashboard(&mut conn, &boss, &elsewhere, now())
+    let err = manager_dashboard(&conn, &boss, &elsewhere, now())
         .await
         .unwrap_err();
     assert_eq!((err.status(), err.code()), (404, "group_not_found"));
 
     // The default period: the 30 days before now.
-    let d = manager_dashboard(&mut conn, &boss, &DashboardFilter::default(), now())
+    let d = manager_dashboard(&conn, &boss, &DashboardFilter::default(), now())
         .await
         .expect("the dashboard");
     assert_eq!(d.to, now());

@@ -2,10 +2,13 @@
 //! completion heatmap, top performers and completions per week, over the members the caller's
 //! VIEW_MANAGER_DASHBOARD grants reach; and the tenant's thresholds for it.
 
-use actix_web::{get, put, web};
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, put, web};
 use chrono::{DateTime, Utc};
 use guild_analytics::dashboard::{self, DashboardFilter, ManagerDashboard, RiskKind};
 use guild_analytics::settings::{self, Settings};
+use guild_kernel::{Permission, member_scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,6 +20,7 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, InputErrors, NotFound};
 use crate::routes::segment;
+use crate::shared_views::TenantKey;
 
 /// Registers `/v1/manager-dashboard`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -167,6 +171,10 @@ impl From<Settings> for DashboardSettingsDto {
 /// The manager dashboard.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ManagerDashboardDto {
+    /// When these figures were computed: a dashboard is kept and shared for up to
+    /// `GUILD_DASHBOARD_FRESH_SECS` (30 s by default) by the requests asking for the same
+    /// members and filter, and changes made since show at the next computation.
+    generated_at: DateTime<Utc>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     /// The thresholds applied.
@@ -189,6 +197,7 @@ pub(crate) struct ManagerDashboardDto {
 impl From<ManagerDashboard> for ManagerDashboardDto {
     fn from(d: ManagerDashboard) -> Self {
         Self {
+            generated_at: d.generated_at,
             from: d.from,
             to: d.to,
             settings: d.settings.into(),
@@ -300,7 +309,7 @@ impl From<ManagerDashboard> for ManagerDashboardDto {
 pub(crate) async fn get_manager_dashboard(
     ctx: Ctx<Permitted>,
     query: web::Query<DashboardQuery>,
-) -> Result<web::Json<ManagerDashboardDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let filter = DashboardFilter {
         group_id: q.group_id,
@@ -308,11 +317,57 @@ pub(crate) async fn get_manager_dashboard(
         to: q.to,
         limit: q.limit,
     };
+    // Who the caller reaches, decided on every request: the kept view is only shared by
+    // callers reaching the same members.
+    let reach = member_scope(&ctx.actor, &[Permission::ViewManagerDashboard])
+        .map_err(guild_analytics::AnalyticsError::from)?;
+    let key = DashboardKey {
+        tenant: ctx.actor.tenant_id.into_uuid(),
+        reach: reach.binds(),
+        group_id: filter.group_id,
+        from: filter.from,
+        to: filter.to,
+        limit: filter.limit,
+    };
     let now = ctx.now;
-    let board = ctx
-        .write(async |conn| dashboard::manager_dashboard(conn, &ctx.actor, &filter, now).await)
+    let body = ctx
+        .state
+        .dashboards
+        .get_or_compute(key, || async {
+            // Two round trips (the members, then their figures): a read-only pipeline takes
+            // one, so this runs in an ordinary transaction.
+            let board = ctx
+                .write(async |conn| {
+                    dashboard::manager_dashboard(conn, &ctx.actor, &filter, now).await
+                })
+                .await?;
+            let dto = ManagerDashboardDto::from(board);
+            serde_json::to_vec(&dto)
+                .map(Bytes::from)
+                .map_err(|e| ApiError::internal(e.to_string()))
+        })
         .await?;
-    Ok(web::Json(board.into()))
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body))
+}
+
+/// What a kept dashboard depends on: the tenant, the members the caller reaches (the scope's
+/// binds: tenant-wide, or these groups and these members), and the filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DashboardKey {
+    tenant: Uuid,
+    reach: (bool, Vec<Uuid>, Vec<Uuid>),
+    group_id: Option<Uuid>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+}
+
+impl TenantKey for DashboardKey {
+    fn tenant(&self) -> Uuid {
+        self.tenant
+    }
 }
 
 /// Get the manager dashboard's thresholds.
@@ -355,5 +410,9 @@ pub(crate) async fn update_manager_dashboard_settings(
     let saved = ctx
         .write(async |conn| settings::update(conn, &ctx.actor, wanted, now).await)
         .await?;
+    // The kept dashboards applied the old thresholds.
+    ctx.state
+        .dashboards
+        .forget_tenant(ctx.actor.tenant_id.into_uuid());
     Ok(web::Json(saved.into()))
 }
