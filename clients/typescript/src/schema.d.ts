@@ -10446,6 +10446,13 @@ export interface components {
         };
         /** @description The manager dashboard. */
         ManagerDashboardDto: {
+            /**
+             * Format: date-time
+             * @description When these figures were computed: a dashboard is kept and shared for up to
+             *     `GUILD_DASHBOARD_FRESH_SECS` (30 s by default) by the requests asking for the same
+             *     members and filter, and changes made since show at the next computation.
+             */
+            generated_at: string;
             /** Format: date-time */
             from: string;
             /** Format: date-time */
