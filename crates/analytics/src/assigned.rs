@@ -143,6 +143,7 @@ pub(crate) fn compute(
         modules.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
     let mut by_group: HashMap<Uuid, Vec<Assignment>> = HashMap::new();
     for gm in group_modules {
+        // A module not published has no row in `modules`: its assignments count nowhere.
         if let Some(&module) = module_ix.get(&gm.module_id) {
             by_group.entry(gm.group_id).or_default().push(Assignment {
                 module,
@@ -228,7 +229,9 @@ pub(crate) fn compute(
         let first = overdue.len();
         for &m in &touched {
             let slot = &slots[m];
-            if let Some(due_at) = slot.due.filter(|d| slot.mandatory && slot.done != step && *d < now)
+            if let Some(due_at) = slot
+                .due
+                .filter(|d| slot.mandatory && slot.done != step && *d < now)
             {
                 overdue.push(Overdue {
                     user_id: *user,
@@ -238,7 +241,8 @@ pub(crate) fn compute(
                 });
             }
         }
-        overdue[first..].sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.title.cmp(&b.title)));
+        overdue[first..]
+            .sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.title.cmp(&b.title)));
     }
 
     Assigned {
@@ -305,4 +309,130 @@ fn heatmap(
     map.modules
         .sort_by(|a, b| a.title.cmp(&b.title).then(a.module_id.cmp(&b.module_id)));
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// Groups 10 (Alpha: members 1, 2) and 20 (Beta: member 2); modules 100 (A, mandatory in
+    /// Alpha, 10 days), 200 (B, optional in Alpha with 5 days, mandatory in Beta with 30) and
+    /// 300 (not published, assigned to Alpha). Worked by hand at day 20 (all joined on day 1,
+    /// assigned on day 1): member 1 is past A's day 11 and B's day 6 in Alpha; member 2 completed
+    /// A, and B is due on day 6 through Alpha (the earliest) and mandatory through Beta, so it is
+    /// overdue for them; their renewed cycle of B (day 18) moves Alpha's B to day 23 and Beta's
+    /// to day 48, so B is not overdue for them after all.
+    fn rows(with_cycle: bool) -> Rows {
+        let day =
+            |d: i64| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(d - 1);
+        let member = |u, g| MemberGroup {
+            user_id: id(u),
+            group_id: id(g),
+            joined_at: day(1),
+        };
+        let assign = |g, m, mandatory, days| GroupModule {
+            group_id: id(g),
+            module_id: id(m),
+            is_mandatory: mandatory,
+            assigned_at: day(1),
+            deadline_days: Some(days),
+        };
+        let label = |i, l: &str| Labeled {
+            id: id(i),
+            label: l.to_owned(),
+        };
+        Rows {
+            member_groups: vec![member(1, 10), member(2, 10), member(2, 20)],
+            groups: vec![label(20, "Beta"), label(10, "Alpha")],
+            group_modules: vec![
+                assign(10, 100, true, 10),
+                assign(10, 200, false, 5),
+                assign(20, 200, true, 30),
+                assign(10, 300, true, 1),
+            ],
+            modules: vec![label(200, "B"), label(100, "A")],
+            completed: vec![Completed {
+                user_id: id(2),
+                module_id: id(100),
+            }],
+            cycles: if with_cycle {
+                vec![Cycle {
+                    user_id: id(2),
+                    module_id: id(200),
+                    started_at: day(18),
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn at_day(d: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(d - 1)
+    }
+
+    fn cells(a: &Assigned) -> Vec<(u128, u128, [i64; 3])> {
+        a.heatmap
+            .cells
+            .iter()
+            .map(|c| {
+                (
+                    c.group_id.as_u128(),
+                    c.module_id.as_u128(),
+                    [c.assigned, c.completed, c.overdue],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn overdue_modules_and_heatmap_cells_match_the_hand_worked_fixture() {
+        let a = compute(&[id(1), id(2)], rows(false), None, at_day(20));
+        let overdue: Vec<(u128, u128, &str)> = a
+            .overdue
+            .iter()
+            .map(|o| (o.user_id.as_u128(), o.module_id.as_u128(), o.title.as_str()))
+            .collect();
+        // Member 1: only A is mandatory for them (B is optional in Alpha); member 2: B, mandatory
+        // through Beta, due on Alpha's earlier day 6.
+        assert_eq!(overdue, [(1, 100, "A"), (2, 200, "B")]);
+        assert_eq!(a.overdue[1].due_at, at_day(6));
+        // Alpha first (by name), its modules by title; the unpublished module nowhere.
+        assert_eq!(
+            cells(&a),
+            [
+                (10, 100, [2, 1, 1]),
+                (10, 200, [2, 0, 2]),
+                (20, 200, [1, 0, 0]),
+            ]
+        );
+        let names: Vec<&str> = a.heatmap.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["Alpha", "Beta"]);
+        let titles: Vec<&str> = a.heatmap.modules.iter().map(|m| m.title.as_str()).collect();
+        assert_eq!(titles, ["A", "B"]);
+    }
+
+    #[test]
+    fn a_renewed_cycle_moves_the_due_dates_and_a_group_filter_keeps_its_cells_only() {
+        let a = compute(&[id(1), id(2)], rows(true), Some(id(10)), at_day(20));
+        let overdue: Vec<(u128, u128)> = a
+            .overdue
+            .iter()
+            .map(|o| (o.user_id.as_u128(), o.module_id.as_u128()))
+            .collect();
+        // The filter narrows the heatmap, not a member's overdue modules (all their groups).
+        assert_eq!(overdue, [(1, 100)]);
+        assert_eq!(
+            cells(&a),
+            [(10, 100, [2, 1, 1]), (10, 200, [2, 0, 1])],
+            "member 2's renewed B is due on day 23 in Alpha"
+        );
+        assert_eq!(a.heatmap.groups.len(), 1);
+    }
 }

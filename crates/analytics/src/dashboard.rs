@@ -297,7 +297,6 @@ struct FailedRow {
     failed: i64,
 }
 
-
 /// The active members in scope (`$1` tenant, `$2`–`$4` the scope, `$5` a group or null).
 static SCOPED_MEMBERS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -361,11 +360,11 @@ const GROUPS_OF_MEMBERS: &str = "SELECT g.id, g.name AS label FROM groups g \
      WHERE g.tenant_id = $1 AND g.id IN (SELECT ug.group_id FROM user_groups ug \
            WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2))";
 
-/// The published modules assigned to a group of the members `$2`: one row per assignment.
+/// The modules assigned to a group of the members `$2`: one row per assignment (those of
+/// modules not published are left out by [`MODULES_OF_GROUPS`], which lists the published ones).
 const GROUP_MODULES: &str = "SELECT mg.group_id, mg.module_id, mg.is_mandatory, mg.assigned_at, \
        mg.deadline_days \
      FROM module_groups mg \
-     JOIN modules m ON m.tenant_id = mg.tenant_id AND m.id = mg.module_id AND m.status = 'PUBLISHED' \
      WHERE mg.tenant_id = $1 AND mg.group_id IN (SELECT ug.group_id FROM user_groups ug \
            WHERE ug.tenant_id = $1 AND ug.user_id = ANY($2))";
 

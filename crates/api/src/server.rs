@@ -182,7 +182,9 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
     if !config.access_flush.is_zero() {
         state.access_log = Arc::new(crate::access_log::AccessLog::batched());
     }
-    state.dashboards = Arc::new(crate::shared_views::SharedViews::new(config.dashboard_fresh));
+    state.dashboards = Arc::new(crate::shared_views::SharedViews::new(
+        config.dashboard_fresh,
+    ));
     match &config.unsubscribe_secret {
         Some(secret) => state.unsubscribe_key = UnsubscribeKey::new(secret.as_bytes()),
         None => tracing::warn!(

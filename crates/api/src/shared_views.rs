@@ -48,10 +48,7 @@ struct Entry {
 
 impl Entry {
     fn current(&self) -> Option<(Instant, Bytes)> {
-        self.value
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.value.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -235,7 +232,10 @@ mod tests {
         let views = SharedViews::new(Duration::from_millis(100));
         let calls = AtomicUsize::new(0);
         let key = Key(Uuid::nil(), 1);
-        assert_eq!(count(&views, key.clone(), &calls, Duration::ZERO).await, "1");
+        assert_eq!(
+            count(&views, key.clone(), &calls, Duration::ZERO).await,
+            "1"
+        );
         tokio::time::sleep(Duration::from_millis(120)).await;
         let slow = count(&views, key.clone(), &calls, Duration::from_millis(60));
         let others = async {
@@ -244,7 +244,10 @@ mod tests {
         };
         let (recomputed, other) = futures_util::future::join(slow, others).await;
         assert_eq!(recomputed, "2");
-        assert_eq!(other, "1", "the other request answers with the previous view");
+        assert_eq!(
+            other, "1",
+            "the other request answers with the previous view"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -272,6 +275,10 @@ mod tests {
         put(2).await.unwrap();
         assert_eq!(views.len(), 1, "the stale first view was dropped");
         put(3).await.unwrap();
-        assert_eq!(views.len(), 1, "over the bound with fresh views: only the newest is kept");
+        assert_eq!(
+            views.len(),
+            1,
+            "over the bound with fresh views: only the newest is kept"
+        );
     }
 }

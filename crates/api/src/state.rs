@@ -93,9 +93,8 @@ pub struct AppState {
     pub access_log: Arc<crate::access_log::AccessLog>,
     /// Manager dashboards kept and shared for `GUILD_DASHBOARD_FRESH_SECS` (none here: each
     /// request computes its own; see `crate::shared_views`).
-    pub dashboards: Arc<
-        crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>,
-    >,
+    pub dashboards:
+        Arc<crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>>,
 }
 
 /// Rate limits of the unauthenticated endpoints.
