@@ -19,7 +19,8 @@
 //! `section_completions`, `certificates`, `quizzes`, `quiz_questions`, `quiz_attempts`,
 //! `xp_transactions`, `user_xp_balances`, `reward_redemptions`, `live_events`,
 //! `live_event_groups`, `live_event_registrations`, `usage_sessions`, `user_module_access`), in SQL, and depends on `learning`
-//! (the assignment rows and their due-date rule, `assignments_sql!`) and `progress` (a member's
+//! (the assignment rows and their due-date rule, `assignments_sql!` and its Rust form
+//! `assigned::group_due_at`) and `progress` (a member's
 //! dashboard, `dashboard::dashboard_of`) so that a manager sees what the member sees.
 
 mod assigned;
