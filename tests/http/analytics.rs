@@ -308,6 +308,24 @@ async fn a_kept_dashboard_is_shared_only_by_the_same_reach_and_new_thresholds_dr
         again.json["generated_at"], first.json["generated_at"],
         "the same caller and filter get the kept view"
     );
+    let zipped = app
+        .get("/v1/manager-dashboard", boss)
+        .header("accept-encoding", "gzip, deflate, br")
+        .await;
+    assert_eq!(
+        zipped
+            .headers
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+        &mut plain,
+    )
+    .expect("a gzip body");
+    assert_eq!(plain, first.body, "the same view, compressed");
 
     // Another reach, another filter: their own views, never the boss's.
     let lead = app.get("/v1/manager-dashboard", &t.tokens["lead"]).await;

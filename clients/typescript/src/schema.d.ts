@@ -2965,6 +2965,10 @@ export interface paths {
          *     (`floor(xp / 10) + 5 × active_days + 10 × completions` in the period), the completion heatmap
          *     of groups × modules, the top performers by XP earned in the period and the completions per
          *     week. 422 `validation_failed` for a period that does not start before it ends or is longer.
+         *
+         *     A computed dashboard is kept for `GUILD_DASHBOARD_FRESH_SECS` (30 s) and shared by the
+         *     requests asking for the same members and filter (`generated_at` says when it was computed);
+         *     it is sent gzip-compressed to clients that accept it.
          */
         get: operations["get_manager_dashboard"];
         put?: never;

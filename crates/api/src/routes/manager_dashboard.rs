@@ -2,9 +2,8 @@
 //! completion heatmap, top performers and completions per week, over the members the caller's
 //! VIEW_MANAGER_DASHBOARD grants reach; and the tenant's thresholds for it.
 
-use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::{DateTime, Utc};
 use guild_analytics::dashboard::{self, DashboardFilter, ManagerDashboard, RiskKind};
 use guild_analytics::settings::{self, Settings};
@@ -300,6 +299,10 @@ impl From<ManagerDashboard> for ManagerDashboardDto {
 /// (`floor(xp / 10) + 5 × active_days + 10 × completions` in the period), the completion heatmap
 /// of groups × modules, the top performers by XP earned in the period and the completions per
 /// week. 422 `validation_failed` for a period that does not start before it ends or is longer.
+///
+/// A computed dashboard is kept for `GUILD_DASHBOARD_FRESH_SECS` (30 s) and shared by the
+/// requests asking for the same members and filter (`generated_at` says when it was computed);
+/// it is sent gzip-compressed to clients that accept it.
 #[utoipa::path(
     tag = "analytics",
     params(DashboardQuery),
@@ -309,6 +312,7 @@ impl From<ManagerDashboard> for ManagerDashboardDto {
 pub(crate) async fn get_manager_dashboard(
     ctx: Ctx<Permitted>,
     query: web::Query<DashboardQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let filter = DashboardFilter {
@@ -330,7 +334,7 @@ pub(crate) async fn get_manager_dashboard(
         limit: filter.limit,
     };
     let now = ctx.now;
-    let body = ctx
+    let view = ctx
         .state
         .dashboards
         .get_or_compute(key, || async {
@@ -347,9 +351,7 @@ pub(crate) async fn get_manager_dashboard(
                 .map_err(|e| ApiError::internal(e.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(body))
+    Ok(view.respond(&req))
 }
 
 /// What a kept dashboard depends on: the tenant, the members the caller reaches (the scope's
