@@ -641,8 +641,8 @@ pub async fn repliers(
 /// What an answer by email did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailedAnswer {
-    /// The question was answered with it.
-    Answered(QuestionRow),
+    /// The question was answered with it, and is now this.
+    Answered(Box<QuestionRow>),
     /// The same message answered it before: nothing changed.
     AlreadyReceived,
 }
@@ -678,9 +678,9 @@ pub async fn answer_by_email(
         return Ok(EmailedAnswer::AlreadyReceived);
     }
     // A refusal rolls the transaction back, the message's row with it.
-    Ok(EmailedAnswer::Answered(
+    Ok(EmailedAnswer::Answered(Box::new(
         answer(conn, actor, id, body, now).await?,
-    ))
+    )))
 }
 
 /// The asker accepts the mentor's answer: MENTOR_ANSWERED → ACCEPTED. Nobody accepts their own
