@@ -142,7 +142,8 @@ pub fn strip_quoted(text: &str) -> String {
     for (i, raw) in lines.iter().enumerate() {
         let line = raw.trim_end();
         let trimmed = line.trim_start();
-        if line == "--" || *raw == "-- " {
+        // The signature separator is `-- `; many clients drop its trailing space.
+        if line == "--" {
             break;
         }
         if introduces_quote(trimmed, lines.get(i + 1).map(|l| l.trim())) {
