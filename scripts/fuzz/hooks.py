@@ -456,3 +456,29 @@ def unavailable_only_without_a_model(ctx, response, case):
     if code != "ai_not_configured":
         raise AssertionError(f"503 `{code}`; only `ai_not_configured` is expected without a model")
     return None
+
+
+# The inbound mail operation takes a raw email (`message/rfc822`, a binary string in the spec),
+# a media type schemathesis has no serializer for: its bytes go as they are, like
+# `application/octet-stream`.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+
+# Operations whose 503 is allowed only as "inbound mail is not configured"
+# (scripts/fuzz/schemathesis.toml).
+NEEDS_AN_INBOUND_SECRET = {"POST /v1/inbound/email"}
+
+
+@schemathesis.check
+def unavailable_only_without_an_inbound_secret(ctx, response, case):
+    """A 503 of the inbound mail operation says that no inbound secret is configured."""
+    if case.operation.label not in NEEDS_AN_INBOUND_SECRET or response.status_code != 503:
+        return None
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        raise AssertionError("503 without a problem body")
+    if code != "inbound_mail_not_configured":
+        raise AssertionError(
+            f"503 `{code}`; only `inbound_mail_not_configured` is expected without an inbound secret"
+        )
+    return None

@@ -20,6 +20,7 @@ mod events;
 mod feed;
 mod gamification;
 mod identity;
+mod inbound_email;
 mod jobs;
 mod links;
 mod media;

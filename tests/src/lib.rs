@@ -418,6 +418,14 @@ pub struct Received {
     pub list_unsubscribe: String,
     /// The `List-Unsubscribe-Post` header (empty without one).
     pub list_unsubscribe_post: String,
+    /// The `Reply-To` header (empty without one).
+    pub reply_to: String,
+    /// The `Message-ID` header (empty without one).
+    pub message_id: String,
+    /// The `References` header (empty without one).
+    pub references: String,
+    /// The message as it was received.
+    pub raw: Vec<u8>,
 }
 
 impl Received {
@@ -437,8 +445,8 @@ pub struct SmtpSink {
     dir: std::path::PathBuf,
 }
 
-/// Prints `To`, `Subject`, the plain and HTML bodies and the unsubscribe headers of one
-/// message, NUL-separated.
+/// Prints `To`, `Subject`, the plain and HTML bodies, the unsubscribe headers and the reply and
+/// threading headers of one message, NUL-separated.
 const PARSE_MESSAGE: &str = r#"
 import email, email.policy, sys
 with open(sys.argv[1], "rb") as f:
@@ -452,6 +460,9 @@ sys.stdout.write("\0".join([
     html.get_content() if html is not None else "",
     msg["List-Unsubscribe"] or "",
     msg["List-Unsubscribe-Post"] or "",
+    msg["Reply-To"] or "",
+    msg["Message-ID"] or "",
+    msg["References"] or "",
 ]))
 "#;
 
@@ -535,6 +546,10 @@ impl SmtpSink {
                     html: fields.next().unwrap_or_default(),
                     list_unsubscribe: fields.next().unwrap_or_default(),
                     list_unsubscribe_post: fields.next().unwrap_or_default(),
+                    reply_to: fields.next().unwrap_or_default(),
+                    message_id: fields.next().unwrap_or_default(),
+                    references: fields.next().unwrap_or_default(),
+                    raw: std::fs::read(path).unwrap_or_default(),
                 }
             })
             .collect()

@@ -2856,6 +2856,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbound/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a reply to a notification email.
+         * @description For the deployment's mail service, not for members: the raw message (`message/rfc822`, at
+         *     most 1 MiB) of an email sent to a reply address (`reply+…@GUILD_MAIL_REPLY_DOMAIN`, the
+         *     `Reply-To` of the email that gives a mentor a question). Authenticated by the deployment's
+         *     inbound secret (`GUILD_INBOUND_MAIL_SECRET`) as the password of HTTP Basic (any user name) or
+         *     as a bearer token; 503 `inbound_mail_not_configured` without one. The first reply address
+         *     among `To`, `Cc`, `Delivered-To` and `X-Original-To` decides: its signature names the
+         *     tenant, the question and the member (403 `reply_address_invalid` when forged, altered, older
+         *     than 30 days, or the question moved to another mentor). The text (`text/plain`, else the HTML
+         *     as text) without quoted lines, the `On … wrote:` header and the signature becomes the
+         *     member's answer under the rules of `POST /v1/questions/{question_id}/answer`, and the asker
+         *     is told. The same message delivered again (same Message-ID) answers nothing twice:
+         *     `ALREADY_RECEIVED`. The `From` header decides nothing (`sender_matches` reports it).
+         */
+        post: operations["submit_inbound_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{job_id}": {
         parameters: {
             query?: never;
@@ -10086,6 +10117,22 @@ export interface components {
             /** @description Check only; import nothing. */
             dry_run?: boolean;
         };
+        /** @description What a received reply did. */
+        InboundEmailDto: {
+            outcome: components["schemas"]["InboundOutcome"];
+            /**
+             * Format: uuid
+             * @description The question it answered.
+             */
+            question_id: string;
+            /**
+             * @description Whether the `From` address is the answering member's own. Only the signed reply address
+             *     decides who answers; another sender is reported here and logged.
+             */
+            sender_matches: boolean;
+        };
+        /** @enum {string} */
+        InboundOutcome: "ANSWERED" | "ALREADY_RECEIVED";
         /**
          * @description `[from, to]` in seconds, `0 <= from < to <= duration`.
          * @example [
@@ -11859,7 +11906,7 @@ export interface components {
              * @description The stable machine-readable code; clients branch on it. Never renamed once shipped.
              * @enum {string}
              */
-            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "bank_question_limit_reached" | "blob_not_found" | "bookmark_limit_reached" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_build_limit_reached" | "module_build_not_found" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "note_not_found" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_bank_in_use" | "question_bank_limit_reached" | "question_bank_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "section_note_limit_reached" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "source_has_no_text" | "source_too_large" | "source_unreadable" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "video_not_watched" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
+            code: "action_item_closed" | "action_item_limit_reached" | "action_item_not_found" | "ai_budget_exhausted" | "ai_not_configured" | "already_attached" | "already_completed" | "already_exists" | "already_member" | "already_reverted" | "already_revoked" | "announcement_not_found" | "api_key_not_found" | "api_key_not_permitted" | "asset_in_use" | "asset_not_found" | "asset_not_ready" | "assignment_already_graded" | "assignment_closed" | "assignment_not_found" | "attachment_not_found" | "attempt_not_found" | "attempt_not_in_progress" | "attempt_not_pending_review" | "attempt_timed_out" | "attendance_link_expired" | "attendance_link_used" | "bad_request" | "bank_question_limit_reached" | "blob_not_found" | "bookmark_limit_reached" | "calendar_feed_not_found" | "cannot_accept_own_answer" | "cannot_award_self" | "cannot_coach_self" | "cannot_confirm_own_attendance" | "cannot_grade_own_attempt" | "cannot_grade_own_submission" | "cannot_moderate_own_post" | "cannot_override_own_progress" | "cannot_review_own_redemption" | "cannot_review_own_suggestion" | "cannot_vote_own_suggestion" | "capacity_below_registered" | "catalog_closed" | "category_name_taken" | "category_not_found" | "certificate_not_found" | "changelog_entry_not_found" | "coach_limit_reached" | "coach_not_found" | "coachee_not_found" | "coaching_session_closed" | "coaching_session_not_found" | "coaching_session_not_started" | "comment_not_found" | "concurrent_update" | "conflict" | "constraint_violated" | "database_error" | "database_unavailable" | "dependency_unavailable" | "discussion_full" | "discussion_locked" | "discussion_not_found" | "email_already_verified" | "email_not_verified" | "email_taken" | "email_unreadable" | "enrolment_limit_reached" | "event_limit_reached" | "event_not_found" | "event_not_scheduled" | "event_not_started" | "feed_post_not_found" | "file_too_large" | "file_type_mismatch" | "file_type_not_allowed" | "forbidden" | "gateway_timeout" | "group_name_taken" | "group_not_found" | "headers_too_large" | "idempotency_key_required" | "idempotency_key_reused" | "import_invalid" | "inbound_mail_not_configured" | "insufficient_xp" | "integration_misconfigured" | "internal_error" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_order" | "invalid_path_parameter" | "invalid_signature" | "invalid_status_transition" | "invalid_stream_ticket" | "invalid_token" | "invitation_cap_reached" | "invitation_not_found" | "invitation_pending" | "job_already_finished" | "job_limit_reached" | "job_not_found" | "job_not_owned" | "job_result_unavailable" | "last_owner" | "leaderboard_group_forbidden" | "leaderboard_opt_out_not_allowed" | "length_required" | "malformed_json" | "malformed_multipart" | "manager_cycle" | "material_limit_reached" | "material_not_found" | "member_not_found" | "member_not_removed" | "member_of_another_tenant" | "member_removed" | "membership_inactive" | "message_not_found" | "method_not_allowed" | "module_build_limit_reached" | "module_build_not_found" | "module_empty" | "module_has_completions" | "module_has_no_mentor" | "module_locked" | "module_not_found" | "no_active_tenant" | "no_changes" | "not_a_member" | "not_acceptable" | "not_found" | "not_ready" | "note_limit_reached" | "note_not_found" | "notification_not_found" | "override_not_found" | "path_has_completions" | "path_limit_reached" | "path_not_found" | "path_not_publishable" | "payload_too_large" | "plan_change_forbidden" | "post_not_found" | "precondition_failed" | "precondition_required" | "prerequisite_cycle" | "presence_disabled" | "preview_image_not_found" | "question_bank_in_use" | "question_bank_limit_reached" | "question_bank_not_found" | "question_limit_reached" | "question_not_found" | "quiz_empty" | "quiz_max_attempts_reached" | "quiz_not_found" | "rate_limited" | "rate_limiter_unavailable" | "redemption_not_found" | "redemption_not_pending" | "reference_conflict" | "refresh_token_reused" | "registration_closed" | "registration_limit_reached" | "registration_not_found" | "reply_address_invalid" | "reply_address_missing" | "reply_limit_reached" | "report_not_found" | "request_timeout" | "reward_changed" | "reward_inactive" | "reward_monthly_limit_reached" | "reward_not_found" | "reward_out_of_stock" | "role_not_assignable" | "room_not_found" | "route_not_found" | "section_not_found" | "section_note_limit_reached" | "self_assessment_not_found" | "service_unavailable" | "session_ended" | "session_limit_reached" | "slug_taken" | "source_has_no_text" | "source_too_large" | "source_unreadable" | "sso_code_rejected" | "sso_domain_not_allowed" | "sso_email_unverified" | "sso_not_configured" | "sso_provider_unavailable" | "sso_required" | "sso_state_invalid" | "sso_token_invalid" | "storage_rejected" | "storage_unavailable" | "stream_limit_reached" | "submission_already_graded" | "submission_not_found" | "submission_superseded" | "suggestion_closed" | "suggestion_comments_full" | "suggestion_limit_reached" | "suggestion_not_found" | "template_limit_reached" | "template_not_found" | "template_render_error" | "template_syntax_error" | "tenant_archived" | "tenant_not_found" | "unauthenticated" | "unsupported_file_type" | "unsupported_media_type" | "upload_completed" | "upload_missing" | "upload_quota_exceeded" | "uri_too_long" | "validation_failed" | "video_not_watched" | "webhook_delivery_not_found" | "webhook_endpoint_disabled" | "webhook_endpoint_limit_reached" | "webhook_endpoint_not_found";
             /** @description The request's id, as in the `X-Request-Id` response header; quote it when reporting. */
             request_id?: string | null;
             /** @description Problems with individual fields (422). */
@@ -12125,6 +12172,11 @@ export interface components {
         };
         /** @enum {string} */
         Rank: "VAJENEC" | "POMOCNIK" | "MOJSTER" | "MENTOR";
+        /**
+         * Format: binary
+         * @description A raw email (RFC 5322 / MIME).
+         */
+        RawEmail: string;
         /** @description One emoji's count on a post or announcement. */
         ReactionCountDto: {
             /** @description The emoji's name (`thumbs_up`, `heart`, …). */
@@ -26695,6 +26747,101 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submit_inbound_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The raw email, as received */
+        requestBody: {
+            content: {
+                "message/rfc822": components["schemas"]["RawEmail"];
+            };
+        };
+        responses: {
+            /** @description What the reply did */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundEmailDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description `invalid_token`: no inbound secret, or not this deployment's */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `reply_address_invalid`: the reply address is not one Guild made, was altered, is older than 30 days, or its question is no longer its member's to answer; `forbidden` or `membership_inactive` when the member may no longer answer */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `question_not_found` */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_status_transition`: the question is not waiting for its mentor's answer (answered already by another message or in the app) */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `email_unreadable` (not a MIME message), `reply_address_missing` (sent to no reply address), `validation_failed` (the reply, without what it quotes, is empty or longer than an answer may be) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            /** @description `inbound_mail_not_configured`: `GUILD_INBOUND_MAIL_SECRET` is not set */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_job: {

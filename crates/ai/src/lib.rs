@@ -16,10 +16,11 @@
 //! - [`prompts`] turns a question and its passages into a generation request whose passages are
 //!   fenced as data, and reads the model's answer back: text (sanitized HTML) and citations of
 //!   the passages given, nothing else.
-//! - [`questions`] owns `questions`, `question_turns` and `mentor_away`: asking (a daily limit
-//!   under a per-member lock), marking an answer helpful, escalating to the module's mentors by
-//!   round robin (skipping the asker, mentors away now, and mentors at their open-question
-//!   limit), picking up, answering, accepting (never one's own answer), re-assigning questions
+//! - [`questions`] owns `questions`, `question_turns`, `mentor_away` and
+//!   `question_email_replies`: asking (a daily limit under a per-member lock), marking an answer
+//!   helpful, escalating to the module's mentors by round robin (skipping the asker, mentors away
+//!   now, and mentors at their open-question limit), picking up, answering (by email too, once
+//!   per message), accepting (never one's own answer), re-assigning questions
 //!   not picked up in time, and who sees a question (its asker, its assigned or answering
 //!   mentor, managers of the asker; anyone else gets 404).
 //! - [`assist`]: the editor assistants (titles and descriptions, tags, quiz questions from a

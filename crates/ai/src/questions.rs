@@ -1,5 +1,6 @@
 //! Questions members ask (`questions`), the round robin that hands escalated ones to a module's
-//! mentors (`question_turns`), and mentors' away periods (`mentor_away`).
+//! mentors (`question_turns`), mentors' away periods (`mentor_away`), and the emails that answered
+//! questions (`question_email_replies`).
 //!
 //! - **Asking**: any member but a VIEWER, about a module they may see or in general, at most the
 //!   tenant's `questions_per_day` in 24 hours (counted under a per-member lock, 429
@@ -17,6 +18,9 @@
 //!   eligible mentor it waits unassigned, and [`reassign_stale`] (a worker job every minute)
 //!   assigns it when one is; it also moves a question its mentor did not pick up (claim or
 //!   answer) within `reassign_after_minutes` to the next mentor.
+//! - **Answering by email**: the mentor may reply to the email that gave them the question
+//!   ([`answer_by_email`]): the same rules as [`answer`], once per message (its Message-ID is
+//!   kept in `question_email_replies`).
 //! - **Who sees a question**: its asker, the mentor it is assigned to or who answered it, and
 //!   the managers above the asker in the manager tree; anyone else gets 404
 //!   `question_not_found`, as if it did not exist.
@@ -611,6 +615,72 @@ pub async fn answer(
     )
     .await?;
     Ok(updated)
+}
+
+/// The members a reply address of question `id` may stand for: the mentor it is assigned to and
+/// the one who answered it (a reply address binds its member without naming them; see
+/// `guild_notifications::reply`). `None` when `tenant` has no such question.
+pub async fn repliers(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Option<Vec<Uuid>>, AiError> {
+    let row: Option<(Option<Uuid>, Option<Uuid>)> = q::table
+        .find((tenant.into_uuid(), id))
+        .select((q::assignee_id, q::answered_by))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(assignee, answerer)| {
+        let mut ids: Vec<Uuid> = assignee.into_iter().chain(answerer).collect();
+        ids.dedup();
+        ids
+    }))
+}
+
+/// What an answer by email did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailedAnswer {
+    /// The question was answered with it, and is now this.
+    Answered(Box<QuestionRow>),
+    /// The same message answered it before: nothing changed.
+    AlreadyReceived,
+}
+
+/// The assigned mentor answers by replying to the email that gave them the question: the rules
+/// of [`answer`] exactly, once per message (`message_key`: the email's Message-ID, or a hash of
+/// it without one, at most 300 characters). A message that answered before changes nothing
+/// ([`EmailedAnswer::AlreadyReceived`]); one that was refused is refused again.
+pub async fn answer_by_email(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+    body: &str,
+    message_key: &str,
+    now: DateTime<Utc>,
+) -> Result<EmailedAnswer, AiError> {
+    use guild_db::schema::question_email_replies as r;
+    // Locks the question: the same message delivered twice at once is decided one after the
+    // other, and the second finds the first's row.
+    let row = visible(conn, actor, id, true).await?;
+    let claimed = diesel::insert_into(r::table)
+        .values((
+            r::tenant_id.eq(row.tenant_id),
+            r::message_key.eq(message_key),
+            r::question_id.eq(id),
+            r::user_id.eq(actor.user_id.into_uuid()),
+            r::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if claimed == 0 {
+        return Ok(EmailedAnswer::AlreadyReceived);
+    }
+    // A refusal rolls the transaction back, the message's row with it.
+    Ok(EmailedAnswer::Answered(Box::new(
+        answer(conn, actor, id, body, now).await?,
+    )))
 }
 
 /// The asker accepts the mentor's answer: MENTOR_ANSWERED → ACCEPTED. Nobody accepts their own

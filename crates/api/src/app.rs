@@ -25,7 +25,7 @@ use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
     V1, ai, ai_assist, analytics, announcements, api_keys, assignments, audit, auth,
     calendar_feeds, changelog, chat, coaching, compliance, discussions, email, events, feed,
-    gamification, groups, jobs, leaderboard, manager_dashboard, me, media, members,
+    gamification, groups, inbound, jobs, leaderboard, manager_dashboard, me, media, members,
     module_categories, modules, notification_templates, ops, paths, presence, progress,
     question_banks, questions, quizzes, redemptions, reports, rewards, stream, suggestions,
     tenants, webhooks, xp,
@@ -63,6 +63,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(chat::configure)
         .configure(notification_templates::configure)
         .configure(email::configure)
+        .configure(inbound::configure)
         .configure(members::configure)
         .configure(groups::configure)
         .configure(audit::configure)

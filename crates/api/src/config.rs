@@ -79,6 +79,14 @@ pub struct Config {
     /// required in production (32+ bytes). Without it a random key is made at start, so links
     /// in emails sent before a restart stop working.
     pub unsubscribe_secret: Option<String>,
+    /// `GUILD_INBOUND_MAIL_SECRET`: authenticates the mail service that posts replies to
+    /// `POST /v1/inbound/email` (32+ bytes). Without it that operation answers 503
+    /// `inbound_mail_not_configured` and no email carries a reply address.
+    pub inbound_mail_secret: Option<String>,
+    /// `GUILD_MAIL_REPLY_DOMAIN`: the domain of reply addresses (`reply+…@<domain>`), whose mail
+    /// the mail service forwards to `POST /v1/inbound/email`; default the domain of
+    /// `GUILD_MAIL_FROM`.
+    pub mail_reply_domain: Option<String>,
     /// `GUILD_ENCRYPTION_KEYS`: the keys that seal secrets at rest (webhook signing secrets),
     /// `kid1:base64key,kid2:base64key` (32 bytes each); the first seals, all open, so a new key
     /// goes first and the old ones stay until nothing sealed with them is left. Required in
@@ -151,6 +159,31 @@ fn ai_config(r: &mut Reader<'_>) -> Option<guild_integrations::ai::AiConfig> {
         || config.transcription_model.is_some()
         || config.image_model.is_some();
     any.then_some(config)
+}
+
+/// Whether `value` is a domain name: dot-separated labels of ASCII letters, digits and `-`.
+fn is_domain(value: &str) -> bool {
+    value.len() <= 253
+        && value.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// The domain of a sender address (`Guild <no-reply@guild.example.com>` →
+/// `guild.example.com`); `guild.local` when it has none.
+pub fn mail_domain(from: &str) -> String {
+    from.trim()
+        .trim_end_matches('>')
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.trim().to_ascii_lowercase())
+        .filter(|d| is_domain(d))
+        .unwrap_or_else(|| "guild.local".to_owned())
 }
 
 /// The default of `GUILD_ASSIGNMENT_FILE_QUOTA_BYTES`: 500 MiB per member and tenant.
@@ -427,6 +460,20 @@ impl Config {
             ),
             _ => {}
         }
+        let inbound_mail_secret = r.raw("GUILD_INBOUND_MAIL_SECRET").map(str::to_owned);
+        if inbound_mail_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            r.errors.push(
+                "GUILD_INBOUND_MAIL_SECRET: expected at least 32 bytes (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            );
+        }
+        let mail_reply_domain = r.raw("GUILD_MAIL_REPLY_DOMAIN").map(str::to_owned);
+        if mail_reply_domain.as_deref().is_some_and(|d| !is_domain(d)) {
+            r.errors.push(
+                "GUILD_MAIL_REPLY_DOMAIN: expected a domain name such as reply.guild.example.com"
+                    .into(),
+            );
+        }
         let encryption_keys = match r.raw("GUILD_ENCRYPTION_KEYS") {
             Some(spec) => match guild_kernel::sealed::Keyring::parse(spec) {
                 Ok(keys) => Some(keys),
@@ -544,6 +591,8 @@ impl Config {
             mail_from,
             public_url,
             unsubscribe_secret,
+            inbound_mail_secret,
+            mail_reply_domain,
             encryption_keys,
             event_link_secret,
             api_url,
@@ -594,6 +643,32 @@ mod tests {
         assert!(config.database_url.is_none() && config.redis_url.is_none());
         assert!(config.require_database_url().is_err());
         assert!(config.ai.is_none());
+    }
+
+    #[test]
+    fn inbound_mail_takes_a_long_secret_and_a_reply_domain() {
+        let config = Config::from_vars(&vars(&[
+            ("GUILD_INBOUND_MAIL_SECRET", &"s".repeat(32)),
+            ("GUILD_MAIL_REPLY_DOMAIN", "reply.guild.example.com"),
+        ]))
+        .unwrap();
+        assert_eq!(config.inbound_mail_secret.map(|s| s.len()), Some(32));
+        assert_eq!(
+            config.mail_reply_domain.as_deref(),
+            Some("reply.guild.example.com")
+        );
+        let err = Config::from_vars(&vars(&[
+            ("GUILD_INBOUND_MAIL_SECRET", "short"),
+            ("GUILD_MAIL_REPLY_DOMAIN", "not a domain"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        assert_eq!(
+            mail_domain("Guild <no-reply@Guild.Example.com>"),
+            "guild.example.com"
+        );
+        assert_eq!(mail_domain("no-reply@acme.example.com"), "acme.example.com");
+        assert_eq!(mail_domain("Guild"), "guild.local");
     }
 
     #[test]

@@ -122,6 +122,30 @@ impl Modify for Security {
 stream only: browsers' `EventSource` cannot send an `Authorization` header.",
             ))),
         );
+        components.add_security_scheme(
+            "inbound_mail_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The deployment's inbound mail secret (`GUILD_INBOUND_MAIL_SECRET`) as the \
+password, any user name: for the mail service that forwards replies to notification emails.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "inbound_mail_bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The deployment's inbound mail secret (`GUILD_INBOUND_MAIL_SECRET`) as a \
+bearer token: for the mail service that forwards replies to notification emails.",
+                    ))
+                    .build(),
+            ),
+        );
         spec.security = Some(vec![SecurityRequirement::new(
             "bearer",
             Vec::<String>::new(),
@@ -201,6 +225,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "email_already_verified",
     "email_not_verified",
     "email_taken",
+    "email_unreadable",
     "enrolment_limit_reached",
     "event_limit_reached",
     "event_not_found",
@@ -218,6 +243,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "idempotency_key_required",
     "idempotency_key_reused",
     "import_invalid",
+    "inbound_mail_not_configured",
     "insufficient_xp",
     "integration_misconfigured",
     "internal_error",
@@ -299,6 +325,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "registration_closed",
     "registration_limit_reached",
     "registration_not_found",
+    "reply_address_invalid",
+    "reply_address_missing",
     "reply_limit_reached",
     "report_not_found",
     "request_timeout",

@@ -191,6 +191,18 @@ async fn state(config: &Config) -> Result<AppState, ServerError> {
             "GUILD_UNSUBSCRIBE_SECRET is not set: using a random key; unsubscribe links in emails stop working when the process stops"
         ),
     }
+    state.mail_domain = crate::config::mail_domain(&config.mail_from);
+    state.inbound_mail =
+        config
+            .inbound_mail_secret
+            .as_ref()
+            .map(|secret| crate::state::InboundMail {
+                secret: secret.as_bytes().to_vec(),
+                reply_domain: config
+                    .mail_reply_domain
+                    .clone()
+                    .unwrap_or_else(|| state.mail_domain.clone()),
+            });
     match &config.event_link_secret {
         Some(secret) => {
             state.event_link_key = guild_live::attendance::AttendanceKey::new(secret.as_bytes());

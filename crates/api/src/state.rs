@@ -69,6 +69,11 @@ pub struct AppState {
     pub streams_per_member: u32,
     /// Signs the one-click unsubscribe links of notification emails.
     pub unsubscribe_key: UnsubscribeKey,
+    /// The domain of the sender's address (`GUILD_MAIL_FROM`), for the `Message-ID`s of emails.
+    pub mail_domain: String,
+    /// Replies by email (`GUILD_INBOUND_MAIL_SECRET`): `None` until configured, and then
+    /// `POST /v1/inbound/email` answers 503 and no email carries a reply address.
+    pub inbound_mail: Option<InboundMail>,
     /// Signs the attendance links of live events.
     pub event_link_key: guild_live::attendance::AttendanceKey,
     /// Fetches link previews of feed posts through the SSRF guard; `None` when previews are
@@ -95,6 +100,24 @@ pub struct AppState {
     /// request computes its own; see `crate::shared_views`).
     pub dashboards:
         Arc<crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>>,
+}
+
+/// How replies to notification emails come back: the secret the mail service authenticates
+/// with, and the domain of reply addresses.
+#[derive(Clone)]
+pub struct InboundMail {
+    /// `GUILD_INBOUND_MAIL_SECRET`.
+    pub secret: Vec<u8>,
+    /// `GUILD_MAIL_REPLY_DOMAIN`, else the sender's domain.
+    pub reply_domain: String,
+}
+
+impl std::fmt::Debug for InboundMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundMail")
+            .field("reply_domain", &self.reply_domain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Rate limits of the unauthenticated endpoints.
@@ -215,6 +238,8 @@ impl AppState {
             streams_per_member: 5,
             unsubscribe_key: UnsubscribeKey::new(&unsubscribe_secret),
             event_link_key: guild_live::attendance::AttendanceKey::new(&event_link_secret),
+            mail_domain: "guild.local".to_owned(),
+            inbound_mail: None,
             previewer: None,
             webhooks: Arc::new(webhook_sender(
                 guild_integrations::fetch::FetchPolicy::default(),
@@ -236,6 +261,8 @@ impl AppState {
             app_url: self.public_url.clone(),
             api_url: self.api_url.clone(),
             key: self.unsubscribe_key.clone(),
+            mail_domain: self.mail_domain.clone(),
+            reply_domain: self.inbound_mail.as_ref().map(|i| i.reply_domain.clone()),
         }
     }
 

@@ -1111,6 +1111,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    question_email_replies (tenant_id, message_key) {
+        tenant_id -> Uuid,
+        message_key -> Text,
+        question_id -> Uuid,
+        user_id -> Uuid,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     question_turns (tenant_id, module_id, user_id) {
         tenant_id -> Uuid,
         module_id -> Uuid,
@@ -1733,6 +1743,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     progress_overrides,
     question_bank_questions,
     question_banks,
+    question_email_replies,
     question_turns,
     questions,
     quiz_attempts,

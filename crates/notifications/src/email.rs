@@ -45,8 +45,16 @@ pub struct MailLinks {
     pub app_url: String,
     /// The API's base URL (`GUILD_API_URL`): the `List-Unsubscribe` one-click URL.
     pub api_url: String,
-    /// Signs unsubscribe tokens.
+    /// Signs unsubscribe tokens and reply addresses.
     pub key: UnsubscribeKey,
+    /// The domain of the sender's address (`GUILD_MAIL_FROM`): the right-hand side of the
+    /// `Message-ID`s of question emails and of the question ids they refer to, so a mail client
+    /// threads every email about one question.
+    pub mail_domain: String,
+    /// Where replies go (`GUILD_MAIL_REPLY_DOMAIN`, else `mail_domain`) when inbound mail is
+    /// configured: the email that gives a mentor a question then carries a signed `Reply-To`
+    /// ([`crate::reply`]). `None`: no reply address.
+    pub reply_domain: Option<String>,
 }
 
 impl MailLinks {
@@ -189,6 +197,11 @@ pub fn wanted(
 }
 
 impl Settings {
+    /// The member's email address.
+    pub fn address(&self) -> &str {
+        &self.email
+    }
+
     /// Whether the member wants `kind`'s emails at all (see [`wanted`]).
     pub fn wants(&self, kind: NotificationType) -> bool {
         wanted(kind, self.overrides.get(&kind).copied(), |c| {
@@ -396,6 +409,8 @@ async fn single(
     let template = templates::resolve(conn, tenant, row.kind, &settings.locale).await?;
     let rendered =
         render_or_fall_back(row.kind, &template.template, &values, &row.title, &row.body);
+    let mut headers = headers;
+    headers.extend(question_headers(tenant, row, links));
     Ok(Email {
         to: settings.email.clone(),
         subject: rendered.subject,
@@ -404,6 +419,40 @@ async fn single(
         headers,
         attachments: Vec::new(),
     })
+}
+
+/// The header fields of an email about a question: a `Message-ID` of its own and the question
+/// as the thread it belongs to (`In-Reply-To`, `References`), and for the email that gives it
+/// to a mentor, a signed `Reply-To` their reply answers it through (when replies are received).
+fn question_headers(tenant: TenantId, row: &Pending, links: &MailLinks) -> Vec<(String, String)> {
+    let kind = row.entity_kind.as_deref().and_then(|k| k.parse().ok());
+    let (Some(EntityKind::Question), Some(question)) = (kind, row.entity_id) else {
+        return Vec::new();
+    };
+    let domain = &links.mail_domain;
+    let thread = format!("<question.{question}@{domain}>");
+    let mut headers = vec![
+        (
+            "Message-ID".to_owned(),
+            format!("<notification.{}@{domain}>", row.id),
+        ),
+        ("In-Reply-To".to_owned(), thread.clone()),
+        ("References".to_owned(), thread),
+    ];
+    if let (NotificationType::QuestionAssigned, Some(reply_domain)) =
+        (row.kind, &links.reply_domain)
+    {
+        let address = crate::reply::address(
+            &links.key,
+            tenant,
+            question,
+            UserId(row.user_id),
+            row.created_at,
+            reply_domain,
+        );
+        headers.push(("Reply-To".to_owned(), address));
+    }
+    headers
 }
 
 /// Decides the email of one notification that just reached an inbox: an [`Outgoing`] email when

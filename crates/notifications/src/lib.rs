@@ -19,6 +19,8 @@
 //!   and the online list; the sightings themselves are the kernel's `Presence` port's.
 //! - [`sessions`]: each member's usage sessions, pinged by heartbeats and open streams; a pause
 //!   longer than 30 minutes starts a new one.
+//! - [`reply`]: the signed `Reply-To` address of the email that gives a mentor a question, and
+//!   what is kept of an emailed reply (quoted text and signatures cut).
 //! - [`changelog`]: the platform's "what's new", which the platform owner publishes and every
 //!   member reads with an unread marker and hears about as a SYSTEM notification.
 //!
@@ -34,6 +36,7 @@ pub mod events;
 pub mod inbox;
 pub mod kinds;
 pub mod presence;
+pub mod reply;
 pub mod sessions;
 pub mod stream;
 pub mod templates;

@@ -73,9 +73,16 @@ impl UnsubscribeKey {
     }
 
     fn mac(&self) -> Hmac<Sha256> {
+        self.labelled(LABEL)
+    }
+
+    /// An HMAC under this secret that starts with `label`: other tokens signed with the same
+    /// secret (the reply addresses of [`crate::reply`]) use a label of their own, so a tag made
+    /// for one purpose never verifies for another.
+    pub(crate) fn labelled(&self, label: &[u8]) -> Hmac<Sha256> {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
-        mac.update(LABEL);
+        mac.update(label);
         mac
     }
 

@@ -112,6 +112,11 @@ pub const SECTIONS: &[Section] = &[
     section("reactions", "reactions", "user_id"),
     without(section("questions", "questions", "asker_id"), &["search"]),
     section("question_turns", "question_turns", "user_id"),
+    section(
+        "question_email_replies",
+        "question_email_replies",
+        "user_id",
+    ),
     section("ai_usage", "ai_usage", "user_id"),
     section("mentor_away", "mentor_away", "user_id"),
     // The text extracted from the file is the document's, not the member's.

@@ -29,6 +29,7 @@ pub mod events;
 pub mod feed;
 pub mod gamification;
 pub mod groups;
+pub mod inbound;
 pub mod jobs;
 pub mod leaderboard;
 pub mod manager_dashboard;

@@ -11,8 +11,11 @@
 //! Bodies carry single-use tokens (sign-in links, password resets), so nothing here logs them, nor
 //! the SMTP password.
 //!
+//! [`inbound`] reads the other direction: the raw MIME of a reply a mail service forwards.
+//!
 //! One file per mailer (`smtp.rs`, `recording.rs`).
 
+pub mod inbound;
 mod recording;
 mod smtp;
 
