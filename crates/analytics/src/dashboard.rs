@@ -440,7 +440,8 @@ pub fn period_between(
 }
 
 /// The active members in `scope` (of `group`, when given; 404 `group_not_found` for a group not
-/// in the tenant), by id: two statements sent together, for the caller's first round trip.
+/// in the tenant), by id: statements sent together, for the caller's first round trip, which
+/// also has the rest of the transaction plan each statement for its own binds.
 pub(crate) async fn scoped_members(
     conn: &AsyncPgConnection,
     actor: &Actor,
@@ -461,9 +462,18 @@ pub(crate) async fn scoped_members(
         .bind::<SqlUuid, _>(tenant)
         .bind::<SqlUuid, _>(group.unwrap_or_else(Uuid::nil))
         .get_result::<Count>(&mut c);
-    let (members, found) = try_join(
+    // The statements that follow bind the members as one array of up to thousands of ids.
+    // PostgreSQL's generic plan for `user_id = ANY($2)`, which it switches a prepared statement
+    // to after its fifth run on a connection, assumes a short array: on the benchmark's 999
+    // members it made the dashboard five times slower (100 ms to 500 ms; the current cycle's
+    // completions alone from 27 ms to 150 ms). Planning each statement for its array costs a
+    // millisecond or two.
+    let custom = guild_db::sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+        .execute(&mut c);
+    let (members, found, _) = try_join3(
         members.err_into::<AnalyticsError>(),
         found.err_into::<AnalyticsError>(),
+        custom.err_into::<AnalyticsError>(),
     )
     .await?;
     if group.is_some() && found.n == 0 {
