@@ -373,7 +373,7 @@ pub(crate) async fn list_modules(
         cursor: q.cursor,
     });
     let page = ctx
-        .write(async |conn| modules::list(conn, &ctx.actor, &filter, &page).await)
+        .read_staged(async |stages| modules::list(stages, &ctx.actor, &filter, &page).await)
         .await?;
     Ok(web::Json(PageOf::map(page, ModuleDto::from)))
 }
