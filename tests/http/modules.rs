@@ -1009,3 +1009,117 @@ async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_
         .await
         .expect("the flush loop ends when told to stop");
 }
+
+#[actix_web::test]
+async fn batched_section_openings_coalesce_to_the_later_one_and_a_failed_flush_keeps_them() {
+    let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 9, 9, 0, 0)
+            .single()
+            .expect("a time"),
+    ));
+    let app = TestApp::with(|state| {
+        state.clock = clock.clone();
+        state.access_log = std::sync::Arc::new(guild_api::access_log::AccessLog::batched());
+    })
+    .await;
+    let owner = app.owner("acme").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (module, first) = app.published_module(&owner, "Ladders").await;
+    let second = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Angles", "content_html": "<p>75 degrees</p>" }),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    let second = guild_tests::id(&second.json);
+    let log = app.state.access_log.clone();
+    log.flush(&app.state.db).await;
+    let last = |section: &str, time: &str| {
+        format!(
+            "SELECT count(*) AS n FROM last_sections WHERE module_id = '{module}' \
+             AND section_id = '{section}' AND opened_at = '2026-12-09T{time}Z'"
+        )
+    };
+    let rows = "SELECT count(*) AS n FROM last_sections";
+    let continued = async || {
+        app.get("/v1/me/dashboard", &ann).await.json["continue_learning"][0]["section_id"].clone()
+    };
+
+    // The module, its second section, then a minute later its first: one pending entry, nothing
+    // written, and each answered at once.
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}"), &ann).await.status,
+        200
+    );
+    let opened = app
+        .get(&format!("/v1/modules/{module}/sections/{second}"), &ann)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    assert_eq!(opened.json["title"], "Angles");
+    clock.advance(chrono::Duration::minutes(1));
+    let opened = app
+        .get(&format!("/v1/modules/{module}/sections/{first}"), &ann)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    assert_eq!(
+        count(&app, rows).await,
+        0,
+        "an opening is not a write of its own"
+    );
+    assert_eq!(log.pending(), 1, "ann's views of one module are one entry");
+    assert_eq!(continued().await, Value::Null);
+
+    // The database does not answer: kept, and merged with what is noted meanwhile (an older
+    // opening noted late does not win).
+    let broken = guild_db::build_pool(&guild_db::PoolConfig {
+        url: "postgres://nobody@127.0.0.1:1/none".to_owned(),
+        max_size: 1,
+        timeout: std::time::Duration::from_millis(500),
+    })
+    .expect("a pool");
+    assert_eq!(log.flush(&broken).await, 0);
+    assert_eq!(log.pending(), 1, "kept");
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}"), &ann).await.status,
+        200
+    );
+    assert_eq!(log.pending(), 1);
+
+    // Written: the module view and the later opening, two rows in one flush.
+    assert_eq!(log.flush(&app.state.db).await, 2);
+    assert_eq!(log.pending(), 0);
+    assert_eq!(count(&app, rows).await, 1);
+    assert_eq!(count(&app, &last(&first, "09:01:00")).await, 1);
+    assert_eq!(continued().await, first.as_str());
+
+    // Another instance recorded a later opening meanwhile: this one's older batch leaves it.
+    guild_tests::execute(
+        &app,
+        &format!(
+            "UPDATE last_sections SET section_id = '{second}', opened_at = '2026-12-09T09:30:00Z' \
+             WHERE module_id = '{module}'"
+        ),
+    )
+    .await;
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        app.get(&format!("/v1/modules/{module}/sections/{first}"), &ann)
+            .await
+            .status,
+        200
+    );
+    log.flush(&app.state.db).await;
+    assert_eq!(count(&app, &last(&second, "09:30:00")).await, 1);
+
+    // Nobody else's: a stranger's opening is refused and notes nothing.
+    let other = app.owner("globex").await;
+    assert_problem(
+        &app.get(&format!("/v1/modules/{module}/sections/{first}"), &other)
+            .await,
+        404,
+        "module_not_found",
+    );
+    assert_eq!(log.pending(), 0);
+}

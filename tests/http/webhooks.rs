@@ -903,3 +903,142 @@ async fn every_catalog_type_is_documented_in_the_spec_s_webhooks_section() {
         assert!(body["properties"]["data"]["required"].is_array(), "{name}");
     }
 }
+
+#[actix_web::test]
+async fn a_pass_of_events_over_two_tenants_reaches_each_tenants_endpoints_only_and_a_failed_event_alone_is_retried()
+ {
+    let app = app_with_loopback(None).await;
+    let receiver = WebhookReceiver::start().await;
+    let types = json!(["module.completed", "member.role_changed"]);
+    let mut tenants = Vec::new();
+    for slug in ["acme", "globex"] {
+        let owner = app.owner(slug).await;
+        let member = app
+            .member(&owner, &format!("ann@{slug}.example.com"), "EMPLOYEE")
+            .await;
+        let member_id = app.me_id(&member).await;
+        let (module, _) = app.published_module(&owner, "Safety").await;
+        let reply = app
+            .post(
+                "/v1/webhooks/endpoints",
+                &owner,
+                json!({ "url": receiver.url(&format!("/{slug}")), "event_types": types }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        tenants.push((slug, owner, member_id, module));
+    }
+    // Acme's role change cannot be fanned out (a fault injected for this one message).
+    let (_, _, acme_ann, _) = &tenants[0];
+    guild_tests::execute(
+        &app,
+        &format!(
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF NEW.event_type = 'member.role_changed' AND NEW.payload->>'user_id' = '{acme_ann}' \
+               THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_one BEFORE INSERT ON webhook_deliveries \
+               FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+        ),
+    )
+    .await;
+
+    // Each tenant: a completion, then a role change; the worker takes them in one pass.
+    for (_, owner, member_id, module) in &tenants {
+        app.complete_for(owner, member_id, module).await;
+        let role = app
+            .put(
+                &format!("/v1/members/{member_id}/role"),
+                owner,
+                json!({ "role": "HR" }),
+            )
+            .await;
+        assert_eq!(role.status, 200, "{}", role.text);
+    }
+    app.run_worker().await;
+    let received = |path: &str| -> Vec<(String, String)> {
+        receiver
+            .received()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).expect("json");
+                (s(&body["type"]), s(&body["data"]["user_id"]))
+            })
+            .collect()
+    };
+    let (_, _, globex_ann, _) = &tenants[1];
+    let mut globex = received("/globex");
+    globex.sort();
+    assert_eq!(
+        globex,
+        [
+            ("member.role_changed".to_owned(), globex_ann.clone()),
+            ("module.completed".to_owned(), globex_ann.clone()),
+        ],
+        "globex's two events, none of acme's"
+    );
+    assert_eq!(
+        received("/acme"),
+        [("module.completed".to_owned(), acme_ann.clone())],
+        "acme's completion went out though its role change failed"
+    );
+    let deliveries = async |sql: &str| guild_tests::count(&app, sql).await;
+    assert_eq!(
+        deliveries(
+            "SELECT count(*) AS n FROM webhook_deliveries d JOIN webhook_endpoints e \
+             ON e.id = d.endpoint_id WHERE e.tenant_id <> d.tenant_id"
+        )
+        .await,
+        0,
+        "every delivery is its endpoint's tenant's"
+    );
+    assert_eq!(
+        deliveries(
+            "SELECT count(*) AS n FROM outbox_events \
+             WHERE kind = 'tenancy.member_changed' AND status = 'PENDING' AND attempts = 1 \
+               AND last_error LIKE 'webhooks_fan_out:%injected%'"
+        )
+        .await,
+        1,
+        "only acme's role change waits for a retry"
+    );
+    // Made in the order of the events: the completion first.
+    assert_eq!(
+        deliveries(
+            "SELECT count(*) AS n FROM (SELECT event_type, \
+                    row_number() OVER (PARTITION BY tenant_id ORDER BY id) AS n FROM webhook_deliveries) d \
+             WHERE (d.n = 1) <> (d.event_type = 'module.completed')"
+        )
+        .await,
+        0
+    );
+
+    // The fault gone, the retry delivers it; every event redelivered adds nothing.
+    guild_tests::execute(
+        &app,
+        "DROP TRIGGER refuse_one ON webhook_deliveries; DROP FUNCTION refuse_one(); \
+         UPDATE outbox_events SET available_at = now() WHERE status = 'PENDING'",
+    )
+    .await;
+    app.run_worker().await;
+    let mut acme = received("/acme");
+    acme.sort();
+    assert_eq!(
+        acme,
+        [
+            ("member.role_changed".to_owned(), acme_ann.clone()),
+            ("module.completed".to_owned(), acme_ann.clone()),
+        ]
+    );
+    guild_tests::execute(
+        &app,
+        "UPDATE outbox_events SET status = 'PENDING', available_at = now()",
+    )
+    .await;
+    app.run_worker().await;
+    assert_eq!(
+        deliveries("SELECT count(*) AS n FROM webhook_deliveries").await,
+        4
+    );
+    assert_eq!(receiver.received().len(), 4);
+}

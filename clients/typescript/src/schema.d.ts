@@ -4641,7 +4641,8 @@ export interface paths {
          * Get (open) a section.
          * @description Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise);
          *     records it as the last section you opened in the module (your dashboard's
-         *     `continue_learning`).
+         *     `continue_learning`). Openings are written in batches with module views, once a second by
+         *     default: `continue_learning` follows within that time.
          */
         get: operations["get_section"];
         put?: never;

@@ -1,6 +1,7 @@
 //! [`Ctx`]: what a tenant-scoped handler works with — the actor, the app state and the request's
-//! `now` — and the two ways to reach the tenant's data: [`Ctx::read`] (a read-only transaction,
-//! pipelined) and [`Ctx::write`].
+//! `now` — and the ways to reach the tenant's data: [`Ctx::read`] (a read-only transaction,
+//! pipelined), [`Ctx::read_staged`] (the same in two stages, the second depending on the first's
+//! answer) and [`Ctx::write`].
 //!
 //! The actor follows the rules of [`Auth`] and [`Authorized`]: `Ctx` (`Ctx<Member>`) refuses an
 //! API key without `act_as_member`, `Ctx<Permitted>` admits every key for routes whose domain
@@ -95,6 +96,21 @@ impl<A> Ctx<A> {
     {
         let mut conn = guild_db::connect(&self.state.db).await?;
         Ok(guild_db::tenant_read(&mut conn, self.actor.tenant_id, f).await?)
+    }
+
+    /// Runs the read-only `f`, whose last stage depends on an earlier one's answer, in one
+    /// transaction scoped to the actor's tenant: `BEGIN` goes with its first statements and
+    /// `COMMIT` with its last stage's (see [`guild_db::tenant_read_staged`]).
+    pub(crate) async fn read_staged<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        for<'r> F: AsyncFnOnce(guild_db::ReadStages<'r>) -> Result<T, E>
+            + TxFn<guild_db::ReadStages<'r>, Result<T, E>, Fut: Send>
+            + Send,
+        E: From<guild_db::DbError> + ErrorCode + Send,
+        T: Send,
+    {
+        let mut conn = guild_db::connect(&self.state.db).await?;
+        Ok(guild_db::tenant_read_staged(&mut conn, self.actor.tenant_id, f).await?)
     }
 
     /// Runs `f` in one transaction scoped to the actor's tenant.

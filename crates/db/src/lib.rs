@@ -31,6 +31,6 @@ pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
 pub use pool::{PgPool, PoolConfig, PooledConn, build_pool, connect, ping};
 pub use sql::{lock_xact, sql};
-pub use tx::{tenant_read, tenant_transaction};
+pub use tx::{ReadStages, tenant_read, tenant_read_staged, tenant_transaction};
 #[cfg(test)]
 mod tests;

@@ -196,6 +196,137 @@ where
     outcome
 }
 
+/// A read whose second stage depends on its first one's answer (a page of ids, then the facts
+/// of those ids), in one read-only tenant transaction and two round trips: `BEGIN READ ONLY`
+/// with the settings goes out with the statements `f` issues first, and `COMMIT` with those
+/// its last stage issues, which `f` passes to [`ReadStages::last`]. [`tenant_read`] is the
+/// one-stage case; the same rule holds for the last stage (**every statement before it first
+/// waits**), and the same guard fails the read with [`DbError::Other`] when a statement starts
+/// after its `COMMIT` was queued. Stages before the last may await freely: the transaction is
+/// open until the last. An `f` that never calls [`ReadStages::last`] is committed after it
+/// returns, in one more round trip.
+pub async fn tenant_read_staged<T, E, F>(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    f: F,
+) -> Result<T, E>
+where
+    for<'r> F: AsyncFnOnce(ReadStages<'r>) -> Result<T, E>
+        + TxFn<ReadStages<'r>, Result<T, E>, Fut: Send>
+        + Send,
+    E: From<DbError> + Send,
+    T: Send,
+{
+    use std::pin::pin;
+    use std::task::Poll;
+
+    use futures_util::future::{join, maybe_done, poll_fn};
+
+    let db = |e: diesel::result::Error| E::from(DbError::from(e));
+    depth(conn, TransactionDepthChange::IncreaseDepth).map_err(db)?;
+    let guard = PipelineGuard::default();
+    conn.set_instrumentation(guard.clone());
+    let begin = begin_sql("BEGIN READ ONLY", tenant);
+    let (begun, value) = {
+        let shared: &AsyncPgConnection = conn;
+        let mut begin = pin!(maybe_done(async move {
+            (&mut { shared }).batch_execute(&begin).await
+        }));
+        let stages = ReadStages {
+            conn: shared,
+            guard: guard.clone(),
+        };
+        let mut body = pin!(maybe_done(f(stages)));
+        // One poll each, in order: BEGIN's batch is queued, then the first statements of `f`.
+        poll_fn(|cx| {
+            let _ = begin.as_mut().poll(cx);
+            let _ = body.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        join(begin.as_mut(), body.as_mut()).await;
+        (begin.as_mut().take_output(), body.as_mut().take_output())
+    };
+    let committed = match guard.take_committed() {
+        Some(committed) => Some(committed),
+        // `f` had no last stage: commit now, if there is anything to commit.
+        None if matches!((&begun, &value), (Some(Ok(())), Some(Ok(_)))) => {
+            let commit = crate::sql("COMMIT").execute(conn);
+            guard.set(COMMIT_QUEUED);
+            let done = commit.await;
+            guard.set(COMMIT_DONE);
+            Some(done)
+        }
+        None => None,
+    };
+    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+    let outcome = match (begun, value, committed) {
+        (Some(Ok(())), Some(Ok(value)), Some(Ok(_))) if !guard.violated() => Ok(value),
+        (_, _, _) if guard.violated() => Err(db(diesel::result::Error::QueryBuilderError(
+            "a statement of a pipelined read ran after its COMMIT: issue every statement of the \
+             last stage before its first await"
+                .into(),
+        ))),
+        (Some(Err(e)), _, _) => Err(db(e)),
+        (_, Some(Err(e)), _) => Err(e),
+        (_, _, Some(Err(e))) => Err(db(e)),
+        _ => Err(db(diesel::result::Error::BrokenTransactionManager)),
+    };
+    if outcome.is_err() {
+        conn.batch_execute("ROLLBACK").await.map_err(db)?;
+    }
+    depth(conn, TransactionDepthChange::DecreaseDepth).map_err(db)?;
+    outcome
+}
+
+/// The connection of a [`tenant_read_staged`] read, and where its last stage begins.
+pub struct ReadStages<'r> {
+    conn: &'r AsyncPgConnection,
+    guard: PipelineGuard,
+}
+
+impl std::fmt::Debug for ReadStages<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadStages").finish_non_exhaustive()
+    }
+}
+
+impl<'r> ReadStages<'r> {
+    /// The transaction's connection: build statements on it (`&mut { conn }`).
+    pub fn conn(&self) -> &'r AsyncPgConnection {
+        self.conn
+    }
+
+    /// Runs the last stage: `stage` is polled once (issuing its statements), `COMMIT` is queued
+    /// behind them, and both are answered in the same round trip.
+    pub async fn last<T>(self, stage: impl Future<Output = T>) -> T {
+        use std::pin::pin;
+        use std::task::Poll;
+
+        use futures_util::future::{join, maybe_done, poll_fn};
+
+        let mut body = pin!(maybe_done(stage));
+        poll_fn(|cx| {
+            let _ = body.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        let commit = crate::sql("COMMIT").execute(&mut { self.conn });
+        self.guard.set(COMMIT_QUEUED);
+        let guard = &self.guard;
+        let commit = async move {
+            let done = commit.await;
+            guard.set(COMMIT_DONE);
+            done
+        };
+        let ((), committed) = join(body.as_mut(), commit).await;
+        self.guard.put_committed(committed);
+        body.as_mut()
+            .take_output()
+            .unwrap_or_else(|| unreachable!("joined to completion"))
+    }
+}
+
 /// `begin` and the two settings as one simple-protocol batch (the tenant id is a UUID, so writing
 /// it into the text is safe, and `set_config` costs nothing to parse).
 fn begin_sql(begin: &str, tenant: TenantId) -> String {
@@ -223,6 +354,8 @@ struct PipelineGuard(Arc<GuardState>);
 struct GuardState {
     phase: AtomicU8,
     late: AtomicBool,
+    /// What the `COMMIT` of a staged read's last stage answered.
+    committed: std::sync::Mutex<Option<diesel::QueryResult<usize>>>,
 }
 
 impl PipelineGuard {
@@ -232,6 +365,18 @@ impl PipelineGuard {
 
     fn violated(&self) -> bool {
         AtomicBool::load(&self.0.late, Ordering::SeqCst)
+    }
+
+    fn put_committed(&self, committed: diesel::QueryResult<usize>) {
+        *self.0.committed.lock().unwrap_or_else(|e| e.into_inner()) = Some(committed);
+    }
+
+    fn take_committed(&self) -> Option<diesel::QueryResult<usize>> {
+        self.0
+            .committed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 }
 

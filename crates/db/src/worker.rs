@@ -4,6 +4,9 @@
 //! can run at once, because rows are claimed with `FOR UPDATE SKIP LOCKED` and leased (see
 //! [`queue`](crate::queue)). Delivery is at least once, so every handler must be idempotent.
 //! A handler that fails (or panics) is retried with exponential backoff until its row is `DEAD`.
+//! A batch handler ([`Registry::on_events`]) takes every event of its kinds a pass claimed at
+//! once, oldest first, and answers for each: a reaction that writes per tenant commits once per
+//! tenant and pass instead of once per event; an event it fails is retried alone like any other.
 //! Only kinds this process has handlers for are claimed, so an older instance in a rolling deploy
 //! leaves newer kinds to the instances that know them.
 
@@ -31,6 +34,8 @@ use crate::queue::{self, Claimed, Queue};
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 type EventFn = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync>;
+type BatchFn =
+    Arc<dyn Fn(Vec<Event>) -> BoxFuture<'static, Vec<Result<(), HandlerError>>> + Send + Sync>;
 type JobFn = Arc<
     dyn Fn(
             JobRun,
@@ -55,6 +60,7 @@ pub struct JobRun {
 #[derive(Default)]
 pub struct Registry {
     events: BTreeMap<&'static str, Vec<(&'static str, EventFn)>>,
+    batches: Vec<Batch>,
     jobs: HashMap<&'static str, JobFn>,
     schedules: Vec<Schedule>,
 }
@@ -63,6 +69,10 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
             .field("events", &self.events.keys().collect::<Vec<_>>())
+            .field(
+                "batches",
+                &self.batches.iter().map(|b| b.name).collect::<Vec<_>>(),
+            )
             .field("jobs", &self.jobs.keys().collect::<Vec<_>>())
             .field("schedules", &self.schedules)
             .finish()
@@ -96,6 +106,34 @@ impl Registry {
         self
     }
 
+    /// Runs `handler` once per pass over every claimed event of `kinds` (oldest first); it
+    /// answers one outcome per event, in the order given, and an event it fails is retried like
+    /// one whose handler failed. It runs before the events' own handlers ([`on_event`]
+    /// (Self::on_event)), and an event it failed runs none of them this time. It must be
+    /// idempotent per event, as every handler; `name` identifies it in errors and logs.
+    pub fn on_events<F, Fut>(
+        &mut self,
+        name: &'static str,
+        kinds: &[&'static str],
+        handler: F,
+    ) -> &mut Self
+    where
+        F: Fn(Vec<Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Result<(), HandlerError>>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let f: BatchFn = Arc::new(move |events: Vec<Event>| {
+            let handler = Arc::clone(&handler);
+            async move { handler(events).await }.boxed()
+        });
+        self.batches.push(Batch {
+            name,
+            kinds: kinds.to_vec(),
+            f,
+        });
+        self
+    }
+
     /// Runs `runner` for every job of type `J`; what it returns is stored as the job's `result`.
     pub fn on_job<J, F, Fut>(&mut self, runner: F) -> &mut Self
     where
@@ -124,12 +162,27 @@ impl Registry {
     }
 
     fn event_kinds(&self) -> Vec<String> {
-        self.events.keys().map(|k| (*k).to_owned()).collect()
+        let mut kinds: Vec<String> = self
+            .events
+            .keys()
+            .chain(self.batches.iter().flat_map(|b| b.kinds.iter()))
+            .map(|k| (*k).to_owned())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
     }
 
     fn job_kinds(&self) -> Vec<String> {
         self.jobs.keys().map(|k| (*k).to_owned()).collect()
     }
+}
+
+/// A handler over many events at once (see [`Registry::on_events`]).
+struct Batch {
+    name: &'static str,
+    kinds: Vec<&'static str>,
+    f: BatchFn,
 }
 
 /// A payload that does not decode into the handler's type: retrying cannot help.
@@ -348,8 +401,15 @@ impl Worker {
         let scheduled = self.tick_schedules(Utc::now()).await?;
         let events = self.claim(Queue::Outbox, &self.event_kinds).await?;
         let n_events = events.len();
+        let mut failed = self.run_batches(&events).await;
         stream::iter(events)
-            .for_each_concurrent(self.config.concurrency, |row| self.deliver(row))
+            .map(|row| {
+                let failure = failed.remove(&row.id);
+                (row, failure)
+            })
+            .for_each_concurrent(self.config.concurrency, |(row, failure)| {
+                self.deliver(row, failure)
+            })
             .await;
         let jobs = self.claim(Queue::Jobs, &self.job_kinds).await?;
         let n_jobs = jobs.len();
@@ -404,14 +464,53 @@ impl Worker {
         Ok(created)
     }
 
-    async fn deliver(&self, row: Claimed) {
-        let event = Event {
-            id: EventId(row.id),
-            tenant_id: row.tenant_id.map(TenantId),
-            kind: row.kind.clone(),
-            payload: row.payload.clone(),
-            attempt: row.attempts,
-        };
+    /// Runs the batch handlers over the claimed events of their kinds; answers the events one of
+    /// them failed, with the error (never permanent: a batch is retried).
+    async fn run_batches(&self, rows: &[Claimed]) -> HashMap<uuid::Uuid, (String, bool)> {
+        let mut failed = HashMap::new();
+        for batch in &self.registry.batches {
+            let mut mine: Vec<&Claimed> = rows
+                .iter()
+                .filter(|r| batch.kinds.contains(&r.kind.as_str()) && !failed.contains_key(&r.id))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            // Event ids are UUIDv7: their order is the order they were published in.
+            mine.sort_by_key(|r| r.id);
+            let events: Vec<Event> = mine.iter().map(|r| event_of(r)).collect();
+            let outcomes = match guarded((batch.f)(events).map(Ok::<_, HandlerError>).boxed()).await
+            {
+                Ok(outcomes) if outcomes.len() == mine.len() => outcomes,
+                Ok(outcomes) => {
+                    let message = format!(
+                        "answered {} outcomes for {} events",
+                        outcomes.len(),
+                        mine.len()
+                    );
+                    mine.iter().map(|_| Err(message.clone().into())).collect()
+                }
+                Err(panic) => {
+                    let message = panic.to_string();
+                    mine.iter().map(|_| Err(message.clone().into())).collect()
+                }
+            };
+            for (row, outcome) in mine.iter().zip(outcomes) {
+                if let Err(err) = outcome {
+                    failed.insert(row.id, (format!("{}: {err}", batch.name), false));
+                }
+            }
+        }
+        failed
+    }
+
+    /// Runs the event's handlers, unless a batch handler failed it already (`failure`).
+    async fn deliver(&self, row: Claimed, failure: Option<(String, bool)>) {
+        if failure.is_some() {
+            self.settle(Queue::Outbox, &row, failure, None).await;
+            return;
+        }
+        let event = event_of(&row);
         let handlers = self
             .registry
             .events
@@ -478,6 +577,16 @@ impl Worker {
         if let Err(err) = outcome {
             tracing::error!(queue = ?queue, id = %row.id, error = %err, "could not record outcome");
         }
+    }
+}
+
+fn event_of(row: &Claimed) -> Event {
+    Event {
+        id: EventId(row.id),
+        tenant_id: row.tenant_id.map(TenantId),
+        kind: row.kind.clone(),
+        payload: row.payload.clone(),
+        attempt: row.attempts,
     }
 }
 

@@ -786,10 +786,12 @@ pub struct ModuleFilter {
     pub sort: ModuleSort,
 }
 
-/// The catalog the actor may see, in `filter.sort`'s order, in a fixed number of queries. The
-/// cursor carries the sort (`{sort}|{key}|{id}`): a cursor of another order is refused.
+/// The catalog the actor may see, in `filter.sort`'s order, in a fixed number of queries and two
+/// round trips of a read-only transaction ([`guild_db::tenant_read_staged`]): the page's rows
+/// with `BEGIN`, then their facts, all sent together, with `COMMIT`. The cursor carries the sort
+/// (`{sort}|{key}|{id}`): a cursor of another order is refused.
 pub async fn list(
-    conn: &mut AsyncPgConnection,
+    stages: guild_db::ReadStages<'_>,
     actor: &Actor,
     filter: &ModuleFilter,
     page: &PageRequest,
@@ -811,11 +813,16 @@ pub async fn list(
     };
     if !may_manage_all(actor, None) {
         let me = actor.user_id.into_uuid();
-        let mine = modules::created_by.eq(me).or(diesel::dsl::exists(
+        // The modules the member mentors and those assigned to their groups are uncorrelated
+        // subqueries (`id IN (…)`, each run once and hashed), not `EXISTS` per module: under the
+        // generic plan a prepared statement gets from its sixth run, the correlated form probed
+        // the member's groups once per assignment of every module of the tenant (11 ms instead
+        // of 0.5 ms on the benchmark data set).
+        let mine = modules::created_by.eq(me).or(modules::id.eq_any(
             module_mentors::table
-                .filter(module_mentors::tenant_id.eq(modules::tenant_id))
-                .filter(module_mentors::module_id.eq(modules::id))
-                .filter(module_mentors::user_id.eq(me)),
+                .filter(module_mentors::tenant_id.eq(tenant))
+                .filter(module_mentors::user_id.eq(me))
+                .select(module_mentors::module_id),
         ));
         // The tenant's open-catalog switch, in the same statement (an uncorrelated subquery,
         // evaluated once) rather than a round trip of its own.
@@ -824,16 +831,16 @@ pub async fn list(
                 .filter(tenants::id.eq(tenant))
                 .filter(tenants::catalog_open),
         );
-        let assigned = diesel::dsl::exists(
+        let assigned = modules::id.eq_any(
             module_groups::table
                 .inner_join(
                     user_groups::table.on(user_groups::tenant_id
                         .eq(module_groups::tenant_id)
                         .and(user_groups::group_id.eq(module_groups::group_id))),
                 )
-                .filter(module_groups::tenant_id.eq(modules::tenant_id))
-                .filter(module_groups::module_id.eq(modules::id))
-                .filter(user_groups::user_id.eq(me)),
+                .filter(user_groups::tenant_id.eq(tenant))
+                .filter(user_groups::user_id.eq(me))
+                .select(module_groups::module_id),
         );
         let published = modules::status.eq("PUBLISHED");
         query = query.filter(published.and(open.or(assigned)).or(mine));
@@ -933,7 +940,8 @@ pub async fn list(
             ),
         };
     }
-    let rows = query.load(conn).await?;
+    let conn = stages.conn();
+    let rows = query.load(&mut { conn }).await?;
     let sort = filter.sort;
     let page = Page::from_overfetch(rows, limit, |r: &ModuleRow| {
         let key = match sort {
@@ -944,7 +952,7 @@ pub async fn list(
         crate::keyset_key(format!("{}|{key}", sort.as_str()), r.id)
     });
     Ok(Page {
-        data: enrich(conn, actor, page.data).await?,
+        data: stages.last(enrich(conn, actor, page.data)).await?,
         next_cursor: page.next_cursor,
     })
 }

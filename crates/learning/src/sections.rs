@@ -175,8 +175,27 @@ pub async fn get(
     find(conn, actor, module, id).await
 }
 
+/// A member opening a section: like [`get`], in one round trip for a read-only pipelined
+/// transaction (whether the actor may see the module and the section are asked together; the
+/// section is not returned unless the check passes). The caller records the opening
+/// (`guild_progress::resume`, at once or batched with others).
+pub async fn view(
+    conn: &AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+    id: SectionId,
+) -> Result<Section, LearningError> {
+    let (visible, found) = futures_util::future::join(
+        crate::access::visible_on(conn, actor, module),
+        find(conn, actor, module, id.into_uuid()),
+    )
+    .await;
+    visible?;
+    found
+}
+
 async fn find(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     actor: &Actor,
     module: Uuid,
     id: Uuid,
@@ -185,7 +204,7 @@ async fn find(
         .find((actor.tenant_id.into_uuid(), id))
         .filter(sections::module_id.eq(module))
         .select(Section::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?
         .ok_or(LearningError::SectionNotFound)

@@ -242,48 +242,87 @@ struct Id {
     id: Uuid,
 }
 
-/// Queues `data` as an `event_type` message to every enabled endpoint of `tenant` subscribed
-/// to it, once per endpoint and source event (a redelivered event adds nothing); answers the new
-/// deliveries, leased to the caller, which attempts them at once.
+/// One message to fan out: `data` as an `event_type` message, made from the domain event
+/// `source_event_id`.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// The catalog type.
+    pub event_type: &'a str,
+    /// The outbox event it comes from: a delivery is unique per endpoint and source event.
+    pub source_event_id: Uuid,
+    /// The message's `data`.
+    pub data: serde_json::Value,
+}
+
+/// Queues each of `messages` to every enabled endpoint of `tenant` subscribed to its type, once
+/// per endpoint and source event (a redelivered event adds nothing), in two statements whatever
+/// their number, in the messages' order; answers the new deliveries with the index of their
+/// message, leased to the caller, which attempts them at once.
 pub async fn fan_out(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
-    event_type: &str,
-    source_event_id: Uuid,
-    data: &serde_json::Value,
+    messages: &[Message<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, WebhookError> {
-    let endpoints: Vec<Uuid> = e::table
+) -> Result<Vec<(usize, Uuid)>, WebhookError> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let types: Vec<String> = messages.iter().map(|m| m.event_type.to_owned()).collect();
+    let endpoints: Vec<(Uuid, Vec<String>)> = e::table
         .filter(e::tenant_id.eq(tenant.into_uuid()))
         .filter(e::enabled)
-        .filter(e::event_types.contains(vec![event_type.to_owned()]))
-        .select(e::id)
+        .filter(e::event_types.overlaps_with(types))
+        .select((e::id, e::event_types))
         .order(e::id)
         .load(conn)
         .await?;
-    if endpoints.is_empty() {
+    let mut ids = Vec::new();
+    let mut endpoint_ids = Vec::new();
+    let mut indexes = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        for (endpoint, subscribed) in &endpoints {
+            if subscribed.iter().any(|t| t == message.event_type) {
+                ids.push(Uuid::now_v7());
+                endpoint_ids.push(*endpoint);
+                indexes.push(i32::try_from(index).unwrap_or(i32::MAX));
+            }
+        }
+    }
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let new_ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
-    let ids: Vec<Id> = guild_db::sql(
+    let types: Vec<&str> = messages.iter().map(|m| m.event_type).collect();
+    let sources: Vec<Uuid> = messages.iter().map(|m| m.source_event_id).collect();
+    let data: Vec<&serde_json::Value> = messages.iter().map(|m| &m.data).collect();
+    let created: Vec<Id> = guild_db::sql(
         "INSERT INTO webhook_deliveries \
              (tenant_id, id, endpoint_id, event_type, source_event_id, payload, next_attempt_at, created_at) \
-         SELECT $1, x.id, x.endpoint_id, $2, $3, $4, $5, $6 \
-           FROM unnest($7::uuid[], $8::uuid[]) AS x (id, endpoint_id) \
+         SELECT $1, x.id, x.endpoint_id, ($5::text[])[x.message + 1], ($6::uuid[])[x.message + 1], \
+                ($7::jsonb[])[x.message + 1], $8, $9 \
+           FROM unnest($2::uuid[], $3::uuid[], $4::integer[]) WITH ORDINALITY AS x (id, endpoint_id, message, n) \
+          ORDER BY x.n \
          ON CONFLICT (tenant_id, endpoint_id, source_event_id) WHERE source_event_id IS NOT NULL \
          DO NOTHING RETURNING id",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant.into_uuid())
-    .bind::<diesel::sql_types::Text, _>(event_type)
-    .bind::<diesel::sql_types::Uuid, _>(source_event_id)
-    .bind::<diesel::sql_types::Jsonb, _>(data)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&endpoint_ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(&indexes)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&types)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&sources)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Jsonb>, _>(&data)
     .bind::<diesel::sql_types::Timestamptz, _>(now + LEASE)
     .bind::<diesel::sql_types::Timestamptz, _>(now)
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&new_ids)
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&endpoints)
     .load(conn)
     .await?;
-    Ok(ids.into_iter().map(|r| r.id).collect())
+    let made: std::collections::HashSet<Uuid> = created.into_iter().map(|c| c.id).collect();
+    // In the messages' order, then the order the deliveries were made in.
+    Ok(ids
+        .into_iter()
+        .zip(indexes)
+        .filter(|(id, _)| made.contains(id))
+        .map(|(id, index)| (usize::try_from(index).unwrap_or(usize::MAX), id))
+        .collect())
 }
 
 /// Claims up to `limit` of the tenant's deliveries due at `now` to enabled endpoints, oldest due

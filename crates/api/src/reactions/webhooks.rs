@@ -2,8 +2,12 @@
 //! them, and the attempts that send them.
 //!
 //! - Each domain event of the catalog (`guild_webhooks::catalog`) becomes one delivery per
-//!   enabled endpoint subscribed to its type, in one transaction, unique per endpoint and outbox
-//!   event (a redelivered event adds nothing); the new deliveries are attempted at once.
+//!   enabled endpoint subscribed to its type, unique per endpoint and outbox event (a redelivered
+//!   event adds nothing); the new deliveries are attempted at once. The events a worker pass
+//!   claimed are fanned out together ([`Registry::on_events`]): one transaction per tenant, two
+//!   statements whatever their number, deliveries made in the events' order. Should a tenant's
+//!   batch fail, its events are fanned out again one by one, so only an event whose own fan-out
+//!   (or one of its attempts) fails is retried.
 //! - `webhooks.deliver_due`, every minute, attempts every delivery whose retry is due by the
 //!   app clock, in each active tenant (claimed with a lease, so instances running it together
 //!   do not send one twice).
@@ -35,55 +39,44 @@ use crate::state::AppState;
 /// Deliveries claimed per batch by the retry job.
 const BATCH: i64 = 50;
 
+/// The domain events the catalog is made from (`catalog::sources`, which a test compares), by
+/// their types' kinds.
+const SOURCES: [&str; 23] = [
+    guild_tenancy::events::MemberChanged::KIND,
+    guild_tenancy::events::GroupChanged::KIND,
+    guild_tenancy::events::GroupMembersChanged::KIND,
+    guild_learning::audience::ModuleAvailable::KIND,
+    guild_learning::versions::ModuleUpdated::KIND,
+    guild_progress::completion::ModuleCompleted::KIND,
+    guild_progress::certificates::CertificateIssued::KIND,
+    guild_progress::paths::PathAssigned::KIND,
+    guild_progress::paths::PathCompleted::KIND,
+    guild_assessment::events::QuizPassed::KIND,
+    guild_assessment::events::QuizFailed::KIND,
+    guild_assessment::events::AssignmentSubmitted::KIND,
+    guild_assessment::events::AssignmentGraded::KIND,
+    guild_live::events::EventChanged::KIND,
+    guild_live::events::EventCancelled::KIND,
+    guild_live::events::EventCompleted::KIND,
+    guild_live::registrations::Registered::KIND,
+    guild_live::registrations::Promoted::KIND,
+    guild_live::attendance::Attended::KIND,
+    guild_gamification::events::RankChanged::KIND,
+    guild_gamification::events::RedemptionApproved::KIND,
+    guild_gamification::events::RedemptionRejected::KIND,
+    guild_social::suggestions::SuggestionStatusChanged::KIND,
+];
+
+/// Attempts of new deliveries made at once.
+const ATTEMPTS_AT_ONCE: usize = 8;
+
 /// Registers the fan-out of every catalog event, the retry job and its schedule.
 pub fn register(registry: &mut Registry, state: &AppState) {
-    on::<guild_tenancy::events::MemberChanged>(registry, state, "webhooks_member_changed");
-    on::<guild_tenancy::events::GroupChanged>(registry, state, "webhooks_group_changed");
-    on::<guild_tenancy::events::GroupMembersChanged>(
-        registry,
-        state,
-        "webhooks_group_members_changed",
-    );
-    on::<guild_learning::audience::ModuleAvailable>(registry, state, "webhooks_module_available");
-    on::<guild_learning::versions::ModuleUpdated>(registry, state, "webhooks_module_updated");
-    on::<guild_progress::completion::ModuleCompleted>(registry, state, "webhooks_module_completed");
-    on::<guild_progress::certificates::CertificateIssued>(
-        registry,
-        state,
-        "webhooks_certificate_issued",
-    );
-    on::<guild_progress::paths::PathAssigned>(registry, state, "webhooks_path_assigned");
-    on::<guild_progress::paths::PathCompleted>(registry, state, "webhooks_path_completed");
-    on::<guild_assessment::events::QuizPassed>(registry, state, "webhooks_quiz_passed");
-    on::<guild_assessment::events::QuizFailed>(registry, state, "webhooks_quiz_failed");
-    on::<guild_assessment::events::AssignmentSubmitted>(
-        registry,
-        state,
-        "webhooks_assignment_submitted",
-    );
-    on::<guild_assessment::events::AssignmentGraded>(registry, state, "webhooks_assignment_graded");
-    on::<guild_live::events::EventChanged>(registry, state, "webhooks_event_changed");
-    on::<guild_live::events::EventCancelled>(registry, state, "webhooks_event_cancelled");
-    on::<guild_live::events::EventCompleted>(registry, state, "webhooks_event_completed");
-    on::<guild_live::registrations::Registered>(registry, state, "webhooks_event_registered");
-    on::<guild_live::registrations::Promoted>(registry, state, "webhooks_event_promoted");
-    on::<guild_live::attendance::Attended>(registry, state, "webhooks_event_attended");
-    on::<guild_gamification::events::RankChanged>(registry, state, "webhooks_rank_changed");
-    on::<guild_gamification::events::RedemptionApproved>(
-        registry,
-        state,
-        "webhooks_redemption_approved",
-    );
-    on::<guild_gamification::events::RedemptionRejected>(
-        registry,
-        state,
-        "webhooks_redemption_rejected",
-    );
-    on::<guild_social::suggestions::SuggestionStatusChanged>(
-        registry,
-        state,
-        "webhooks_suggestion_status_changed",
-    );
+    let s = state.clone();
+    registry.on_events("webhooks_fan_out", &SOURCES, move |events| {
+        let state = s.clone();
+        async move { fan_out(&state, &events).await }
+    });
     let s = state.clone();
     registry.on_event(
         "notify_webhook_disabled",
@@ -113,36 +106,88 @@ pub fn register(registry: &mut Registry, state: &AppState) {
     ));
 }
 
-/// Fans the events of `E` out to the endpoints subscribed to their catalog types.
-fn on<E: DomainEvent>(registry: &mut Registry, state: &AppState, name: &'static str) {
-    let s = state.clone();
-    registry.on_event(name, move |event: Event, _: E| {
-        let state = s.clone();
-        async move { fan_out(&state, &event).await }
-    });
+/// Fans `events` out to the endpoints subscribed to their catalog types, one transaction per
+/// tenant, and attempts the new deliveries; answers for each event.
+pub(crate) async fn fan_out(state: &AppState, events: &[Event]) -> Vec<Result<(), HandlerError>> {
+    use futures_util::stream::{self, StreamExt};
+
+    let mut outcomes: Vec<Result<(), HandlerError>> = events.iter().map(|_| Ok(())).collect();
+    let mut tenants: Vec<(TenantId, Vec<usize>)> = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let Some(tenant) = event.tenant_id else {
+            continue;
+        };
+        match tenants.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, of_tenant)) => of_tenant.push(index),
+            None => tenants.push((tenant, vec![index])),
+        }
+    }
+    let now = state.clock.now();
+    let mut created: Vec<(TenantId, usize, Uuid)> = Vec::new();
+    for (tenant, of_tenant) in tenants {
+        match fan_out_tenant(state, tenant, events, &of_tenant, now).await {
+            Ok(made) => created.extend(made.into_iter().map(|(i, d)| (tenant, i, d))),
+            Err(e) => {
+                tracing::info!(error = %e, %tenant, events = of_tenant.len(), "webhook fan-out batch failed; one event at a time");
+                for index in of_tenant {
+                    match fan_out_tenant(state, tenant, events, &[index], now).await {
+                        Ok(made) => created.extend(made.into_iter().map(|(i, d)| (tenant, i, d))),
+                        Err(e) => outcomes[index] = Err(Box::new(e)),
+                    }
+                }
+            }
+        }
+    }
+    let attempted: Vec<(usize, Result<(), WebhookError>)> =
+        stream::iter(created)
+            .map(|(tenant, index, delivery)| async move {
+                (index, attempt(state, tenant, delivery).await)
+            })
+            .buffered(ATTEMPTS_AT_ONCE)
+            .collect()
+            .await;
+    for (index, outcome) in attempted {
+        if let (Err(e), Ok(())) = (outcome, &outcomes[index]) {
+            outcomes[index] = Err(Box::new(e));
+        }
+    }
+    outcomes
 }
 
-async fn fan_out(state: &AppState, event: &Event) -> Result<(), HandlerError> {
-    let Some(tenant) = event.tenant_id else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    let source = event.id.into_uuid();
-    let mut conn = guild_db::connect(&state.db).await?;
-    let created = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
-        let mut created = Vec::new();
+/// Fans the events of `tenant` at `indexes` out in one transaction; answers the new deliveries
+/// with the index of their event.
+async fn fan_out_tenant(
+    state: &AppState,
+    tenant: TenantId,
+    events: &[Event],
+    indexes: &[usize],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(usize, Uuid)>, WebhookError> {
+    let mut messages = Vec::new();
+    let mut of_message = Vec::new();
+    for &index in indexes {
+        let event = &events[index];
         for kind in catalog::from_source(&event.kind, &event.payload) {
-            let data = catalog::data_of(kind, &event.payload);
-            created.extend(deliveries::fan_out(conn, tenant, kind.name, source, &data, now).await?);
+            messages.push(deliveries::Message {
+                event_type: kind.name,
+                source_event_id: event.id.into_uuid(),
+                data: catalog::data_of(kind, &event.payload),
+            });
+            of_message.push(index);
         }
-        Ok::<_, WebhookError>(created)
+    }
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = guild_db::connect(&state.db).await?;
+    let made = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
+        deliveries::fan_out(conn, tenant, &messages, now).await
     })
     .await?;
-    drop(conn);
-    for delivery in created {
-        attempt(state, tenant, delivery).await?;
-    }
-    Ok(())
+    Ok(made
+        .into_iter()
+        .map(|(message, delivery)| (of_message[message], delivery))
+        .collect())
 }
 
 /// What telling the admins may fail with.
@@ -259,4 +304,14 @@ pub(crate) async fn attempt(
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_source_of_the_catalog_is_fanned_out_and_nothing_else() {
+        let mut sources = super::SOURCES.to_vec();
+        sources.sort_unstable();
+        assert_eq!(sources, guild_webhooks::catalog::sources());
+    }
 }

@@ -373,7 +373,7 @@ pub(crate) async fn list_modules(
         cursor: q.cursor,
     });
     let page = ctx
-        .write(async |conn| modules::list(conn, &ctx.actor, &filter, &page).await)
+        .read_staged(async |stages| modules::list(stages, &ctx.actor, &filter, &page).await)
         .await?;
     Ok(web::Json(PageOf::map(page, ModuleDto::from)))
 }
@@ -884,7 +884,8 @@ pub(crate) async fn create_section(
 ///
 /// Anyone who may see the module (404 `module_not_found` / `section_not_found` otherwise);
 /// records it as the last section you opened in the module (your dashboard's
-/// `continue_learning`).
+/// `continue_learning`). Openings are written in batches with module views, once a second by
+/// default: `continue_learning` follows within that time.
 #[utoipa::path(
     tag = "modules",
     params(("module_id" = Uuid, Path, description = "The module"), ("section_id" = Uuid, Path, description = "The section")),
@@ -897,10 +898,11 @@ pub(crate) async fn get_section(
 ) -> Result<HttpResponse, ApiError> {
     let (module, id) = path.into_inner();
     let section = ctx
-        .write(async |conn| {
-            guild_progress::resume::open_section(conn, &ctx.actor, module, SectionId(id), ctx.now)
-                .await
-        })
+        .read(async |conn| sections::view(conn, &ctx.actor, module, SectionId(id)).await)
+        .await?;
+    let access_log = ctx.state.access_log.clone();
+    access_log
+        .record_section(&ctx, ModuleId(module), SectionId(id))
         .await?;
     Ok(Tagged(SectionDto::from(section)).into())
 }

@@ -257,3 +257,103 @@ async fn a_worker_that_does_not_listen_waits_for_its_poll() {
     shutdown.cancel();
     running.await.unwrap();
 }
+
+/// What each call of a batch handler got: the events' `n` and tenant.
+type Calls = Arc<Mutex<Vec<Vec<(u32, Option<TenantId>)>>>>;
+
+#[tokio::test]
+async fn a_batch_handler_gets_a_passs_events_oldest_first_and_only_the_events_it_fails_are_retried()
+{
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let (acme, globex) = (TenantId::new(), TenantId::new());
+    let mut published = Vec::new();
+    for (n, tenant) in [(1, acme), (2, globex), (3, acme), (4, globex)] {
+        published.push(
+            outbox::publish(&mut conn, Some(tenant), &Pinged { n })
+                .await
+                .unwrap(),
+        );
+    }
+    // The batch fails the third event the first time; the per-event handler records the rest.
+    let batches: Calls = Arc::default();
+    let failed_once = Arc::new(Mutex::new(false));
+    let (worker, seen) = {
+        let seen = Seen::default();
+        let mut registry = Registry::new();
+        let (record, calls, once) = (
+            Arc::clone(&seen),
+            Arc::clone(&batches),
+            Arc::clone(&failed_once),
+        );
+        registry.on_events("batch", &[Pinged::KIND], move |events| {
+            let (calls, once) = (Arc::clone(&calls), Arc::clone(&once));
+            async move {
+                let got: Vec<(u32, Option<TenantId>)> = events
+                    .iter()
+                    .map(|e| {
+                        let n = e.payload["n"].as_u64().unwrap_or_default() as u32;
+                        (n, e.tenant_id)
+                    })
+                    .collect();
+                calls.lock().unwrap().push(got.clone());
+                let mut once = once.lock().unwrap();
+                got.iter()
+                    .map(|(n, _)| {
+                        if *n == 3 && !*once {
+                            *once = true;
+                            Err("endpoint table locked".into())
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .collect()
+            }
+        });
+        registry.on_event("record", move |event, _: Pinged| {
+            let record = Arc::clone(&record);
+            async move {
+                *record.lock().unwrap().entry(event.id).or_default() += 1;
+                Ok(())
+            }
+        });
+        (Worker::new(db.pool(), registry, quick()), seen)
+    };
+
+    assert_eq!(worker.run_once().await.unwrap().events, 4);
+    assert_eq!(
+        *batches.lock().unwrap(),
+        [vec![
+            (1, Some(acme)),
+            (2, Some(globex)),
+            (3, Some(acme)),
+            (4, Some(globex))
+        ]],
+        "one call for the pass, in the order published"
+    );
+    let third = outbox::find(&mut conn, published[2]).await.unwrap();
+    assert_eq!(third.status, "PENDING");
+    assert_eq!(
+        third.last_error.as_deref(),
+        Some("batch: endpoint table locked")
+    );
+    assert!(
+        !seen.lock().unwrap().contains_key(&published[2]),
+        "a failed event runs none of its own handlers"
+    );
+    for id in [published[0], published[1], published[3]] {
+        assert_eq!(outbox::find(&mut conn, id).await.unwrap().status, "DONE");
+    }
+
+    // Retried alone once due.
+    diesel::sql_query("UPDATE outbox_events SET available_at = now()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(worker.run_once().await.unwrap().events, 1);
+    assert_eq!(batches.lock().unwrap()[1], [(3, Some(acme))]);
+    let third = outbox::find(&mut conn, published[2]).await.unwrap();
+    assert_eq!((third.status.as_str(), third.attempts), ("DONE", 2));
+    let seen = seen.lock().unwrap();
+    assert!(published.iter().all(|id| seen.get(id) == Some(&1)));
+}

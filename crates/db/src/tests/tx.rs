@@ -6,7 +6,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 use guild_kernel::TenantId;
 use guild_testkit::TestDb;
 
-use crate::{DbError, PoolConfig, build_pool, connect, tenant_read, tenant_transaction};
+use crate::{
+    DbError, PoolConfig, build_pool, connect, tenant_read, tenant_read_staged, tenant_transaction,
+};
 
 #[derive(QueryableByName)]
 struct Setting {
@@ -285,4 +287,113 @@ async fn a_statement_sent_after_the_pipelined_commit_fails_the_read() {
     // it only when its answer is read after COMMIT's completion was observed, which depends on
     // the order the two answers are polled in: it is not asserted here, and `f` must join its
     // statements (the doc of `tenant_read`).
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Stage {
+    #[diesel(sql_type = Text)]
+    tenant: String,
+    #[diesel(sql_type = Text)]
+    read_only: String,
+    /// The transaction's start: the same for every statement of one transaction.
+    #[diesel(sql_type = Text)]
+    began: String,
+}
+
+const STAGE: &str = "SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, \
+     current_setting('transaction_read_only') AS read_only, now()::text AS began";
+
+#[tokio::test]
+async fn a_staged_read_runs_its_second_stage_on_the_firsts_answer_in_the_same_read_only_transaction()
+ {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let tenant = TenantId::new();
+
+    let (first, last) = tenant_read_staged(&mut conn, tenant, async |stages| {
+        let conn = stages.conn();
+        let first = crate::sql(STAGE).get_result::<Stage>(&mut { conn }).await?;
+        // The second stage depends on the first's answer, and sends two statements at once.
+        let second = crate::sql(format!("{STAGE} WHERE $1 <> ''"))
+            .bind::<Text, _>(first.began.clone())
+            .get_result::<Stage>(&mut { conn });
+        let third = crate::sql(STAGE).get_result::<Stage>(&mut { conn });
+        let last = stages
+            .last(futures_util::future::try_join(second, third))
+            .await?;
+        Ok::<_, DbError>((first, last))
+    })
+    .await
+    .unwrap();
+    for seen in [&first, &last.0, &last.1] {
+        assert_eq!(seen.tenant, tenant.to_string());
+        assert_eq!(seen.read_only, "on");
+        assert_eq!(seen.began, first.began, "one transaction");
+    }
+    assert_eq!(
+        current_tenant(&mut conn).await,
+        "",
+        "the setting leaked out"
+    );
+    assert!(
+        !diesel_async::AnsiTransactionManager::is_broken_transaction_manager(&mut *conn),
+        "the pool would discard this connection"
+    );
+
+    // Without a last stage it is committed after `f`: the same answer, and nothing left open.
+    let only = tenant_read_staged(&mut conn, tenant, async |stages| {
+        crate::sql(STAGE)
+            .get_result::<Stage>(&mut { stages.conn() })
+            .await
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    assert_eq!(only.tenant, tenant.to_string());
+    assert_eq!(current_tenant(&mut conn).await, "");
+}
+
+#[tokio::test]
+async fn a_statement_after_a_staged_reads_last_stage_fails_the_read() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let tenant = TenantId::new();
+
+    // The last stage awaits one statement before sending the next: that one would run after
+    // COMMIT, without the tenant.
+    let outcome = tenant_read_staged(&mut conn, tenant, async |stages| {
+        let conn = stages.conn();
+        stages
+            .last(async move {
+                let first = crate::sql(STAGE).get_result::<Stage>(&mut { conn }).await?;
+                let second = crate::sql(STAGE).get_result::<Stage>(&mut { conn }).await?;
+                Ok::<_, DbError>((first, second))
+            })
+            .await
+    })
+    .await;
+    match outcome {
+        Err(DbError::Other(e)) => assert!(e.to_string().contains("after its COMMIT"), "{e}"),
+        Err(other) => panic!("wrong error: {other:?}"),
+        Ok((_, second)) => panic!("served a statement that ran after COMMIT: {second:?}"),
+    }
+    assert_eq!(current_tenant(&mut conn).await, "");
+    // A failing first stage rolls back and leaves the connection usable.
+    let failed: Result<Stage, DbError> = tenant_read_staged(&mut conn, tenant, async |stages| {
+        crate::sql("SELECT 1/0 AS tenant")
+            .get_result::<Stage>(&mut { stages.conn() })
+            .await
+            .map_err(DbError::from)
+    })
+    .await;
+    assert!(failed.is_err());
+    let seen = tenant_read(&mut conn, tenant, async |conn| {
+        crate::sql(STAGE)
+            .get_result::<Stage>(&mut { conn })
+            .await
+            .map_err(DbError::from)
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen.tenant, tenant.to_string());
 }
