@@ -220,7 +220,9 @@ curl_as() { # curl_as TOKEN_LINE METHOD PATH
 # --- the SQL of each read endpoint, for pgbench (D) --------------------------------------
 log "Capturing the SQL of the read endpoints"
 sql guild_bench "ALTER DATABASE guild_bench SET log_statement = 'all'" >/dev/null
-start_server "$out/server-capture.log" GUILD_RUN_WORKER=false
+# Kept views off: each captured request runs the statements a computation runs (the manager
+# dashboard is otherwise answered from the view its first request computed).
+start_server "$out/server-capture.log" GUILD_RUN_WORKER=false GUILD_DASHBOARD_FRESH_SECS=0
 for scenario in $reads; do
   [[ " $scenarios " == *" $scenario "* ]] || continue
   offset="$(stat -c %s "$LOCAL_PG_LOG")"
