@@ -304,8 +304,8 @@ def runs(name):
         conns = int(re.search(r"-c(\d+)\.json$", path)[1])
         found[conns] = json.load(open(path)).get("rps") or 0
     return found
-if scenario in reads:
-    bare = runs("bare")
+bare = runs("bare")
+if scenario in reads and bare:  # without the bare runs (a subset of scenarios): saturation
     h = bare[max(bare)]
     d = json.load(open(os.path.join(out, f"pgbench-{scenario}.json")))["tps"]
     basis, basis_rps, share = "ceiling", 1 / (1 / h + 1 / d), 0.55
