@@ -13,13 +13,12 @@
 //! MANAGE_ALL_MODULES holder may force its deletion, which revokes its certificates and keeps
 //! them (`guild_progress::modules::delete`, over [`lock_for_delete`] and [`delete_locked`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::future::{try_join, try_join4, try_join5};
 use guild_db::schema::{
     company_pinned_modules, module_groups, module_mentors, module_prerequisites, module_tags,
     modules, sections, tags, tenants, user_groups, user_pinned_modules,
@@ -157,36 +156,94 @@ struct Changes {
     validity_months: Option<Option<i32>>,
 }
 
+/// What [`facts`] reads about one module for the actor.
 #[derive(QueryableByName)]
-struct Assignment {
+struct Facts {
     #[diesel(sql_type = SqlUuid)]
     module_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    #[diesel(sql_type = Array<Text>)]
+    tags: Vec<String>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    mentor_ids: Vec<Uuid>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    prerequisite_ids: Vec<Uuid>,
+    #[diesel(sql_type = BigInt)]
+    section_count: i64,
+    #[diesel(sql_type = Bool)]
+    pinned: bool,
+    #[diesel(sql_type = Bool)]
+    company_pinned: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     due_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[diesel(sql_type = Bool)]
     mandatory: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_accessed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    updated_since_last_read: bool,
+    #[diesel(sql_type = Bool)]
+    locked: bool,
 }
 
-/// The actor's assignments among `modules`: module → (earliest due date, mandatory).
-async fn assigned_to_me(
+/// The catalog facts of the modules `$3` for the member `$2` of the tenant `$1`, a row per
+/// module: tags, mentors, prerequisites, the section count, pins, the member's assignment
+/// ([`crate::assignments_sql!`]'s rule: the earliest due date of their groups', mandatory in
+/// any), their reading state (last opened; a material version newer than the one they read) and
+/// whether it is locked ([`crate::access::locked_predicate`]).
+///
+/// One statement, each fact a subquery probing an index by module (`module_id = u.m`), rather
+/// than a statement per fact over `module_id = ANY($3)`: a statement costs the database more
+/// than these probes (parse, bind, snapshot, locks), and a prepared `= ANY` beside
+/// `tenant_id = $1` got a generic plan that scanned the tenant's rows.
+static FACTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT u.m AS module_id, \
+            ARRAY(SELECT t.name FROM module_tags mt \
+                    JOIN tags t ON t.tenant_id = mt.tenant_id AND t.id = mt.tag_id \
+                  WHERE mt.tenant_id = $1 AND mt.module_id = u.m ORDER BY t.name) AS tags, \
+            ARRAY(SELECT mm.user_id FROM module_mentors mm \
+                  WHERE mm.tenant_id = $1 AND mm.module_id = u.m) AS mentor_ids, \
+            ARRAY(SELECT mp.prerequisite_id FROM module_prerequisites mp \
+                  WHERE mp.tenant_id = $1 AND mp.module_id = u.m) AS prerequisite_ids, \
+            (SELECT count(*) FROM sections s \
+              WHERE s.tenant_id = $1 AND s.module_id = u.m) AS section_count, \
+            EXISTS (SELECT 1 FROM user_pinned_modules up \
+                    WHERE up.tenant_id = $1 AND up.user_id = $2 AND up.module_id = u.m) AS pinned, \
+            EXISTS (SELECT 1 FROM company_pinned_modules cp \
+                    WHERE cp.tenant_id = $1 AND cp.module_id = u.m) AS company_pinned, \
+            asg.due_at, coalesce(asg.mandatory, false) AS mandatory, \
+            rd.last_accessed_at, coalesce(rd.updated, false) AS updated_since_last_read, \
+            {locked} AS locked \
+         FROM unnest($3::uuid[]) AS u (m) \
+         LEFT JOIN LATERAL (SELECT a.due_at, a.mandatory FROM ({assignments}) a \
+                            WHERE a.user_id = $2 AND a.module_id = u.m) asg ON true \
+         LEFT JOIN LATERAL (SELECT ua.last_accessed_at, \
+                                   EXISTS (SELECT 1 FROM module_changelog ch \
+                                           WHERE ch.tenant_id = ua.tenant_id \
+                                             AND ch.module_id = ua.module_id \
+                                             AND ch.version > ua.seen_version \
+                                             AND ch.kind = 'MATERIAL') AS updated \
+                              FROM user_module_access ua \
+                             WHERE ua.tenant_id = $1 AND ua.user_id = $2 \
+                               AND ua.module_id = u.m) rd ON true",
+        locked = crate::access::locked_predicate("u.m"),
+        assignments = crate::assignments_sql!(),
+    )
+});
+
+/// The catalog facts of `ids` for the actor ([`FACTS`]): one statement whatever their number.
+async fn facts(
     mut conn: &AsyncPgConnection,
     actor: &Actor,
-    modules: &[Uuid],
-) -> Result<HashMap<Uuid, (Option<DateTime<Utc>>, bool)>, LearningError> {
-    let rows: Vec<Assignment> = guild_db::sql(concat!(
-        "SELECT a.module_id, a.due_at, a.mandatory FROM (",
-        crate::assignments_sql!(),
-        ") a WHERE a.user_id = $2 AND a.module_id = ANY($3)"
-    ))
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
-    .bind::<Array<SqlUuid>, _>(modules)
-    .load(&mut conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.module_id, (r.due_at, r.mandatory)))
-        .collect())
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Facts>, LearningError> {
+    let rows: Vec<Facts> = guild_db::sql(FACTS.as_str())
+        .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+        .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(&mut conn)
+        .await?;
+    Ok(rows.into_iter().map(|f| (f.module_id, f)).collect())
 }
 
 /// Attaches tags, mentors, prerequisites, section counts, the actor's assignment, reading
@@ -200,164 +257,39 @@ async fn enrich(
     Ok(assemble(rows, facts(conn, actor, &ids).await?))
 }
 
-/// What [`facts`] reads about a set of modules, by module.
-struct Facts {
-    tags: HashMap<Uuid, Vec<String>>,
-    mentors: HashMap<Uuid, Vec<Uuid>>,
-    prerequisites: HashMap<Uuid, Vec<Uuid>>,
-    counts: HashMap<Uuid, i64>,
-    pinned: HashSet<Uuid>,
-    company: HashSet<Uuid>,
-    assigned: HashMap<Uuid, (Option<DateTime<Utc>>, bool)>,
-    reading: HashMap<Uuid, crate::versions::ReaderState>,
-    locked: HashSet<Uuid>,
-}
-
-#[derive(QueryableByName)]
-struct SectionCount {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    count: i64,
-}
-
-/// The catalog facts of `ids` for the actor: nine queries whatever their number, sent together
-/// on the connection (pipelined: one round trip), since none depends on another's answer.
-async fn facts(
-    conn: &AsyncPgConnection,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> Result<Facts, LearningError> {
-    let tenant = actor.tenant_id.into_uuid();
-    let me = actor.user_id.into_uuid();
-    let tags = async move {
-        module_tags::table
-            .inner_join(
-                tags::table.on(tags::tenant_id
-                    .eq(module_tags::tenant_id)
-                    .and(tags::id.eq(module_tags::tag_id))),
-            )
-            .filter(module_tags::tenant_id.eq(tenant))
-            .filter(module_tags::module_id.eq_any(ids))
-            .select((module_tags::module_id, tags::name))
-            .order(tags::name)
-            .load::<(Uuid, String)>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
-    };
-    let mentors = async move {
-        module_mentors::table
-            .filter(module_mentors::tenant_id.eq(tenant))
-            .filter(module_mentors::module_id.eq_any(ids))
-            .select((module_mentors::module_id, module_mentors::user_id))
-            .load::<(Uuid, Uuid)>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
-    };
-    let prerequisites = async move {
-        module_prerequisites::table
-            .filter(module_prerequisites::tenant_id.eq(tenant))
-            .filter(module_prerequisites::module_id.eq_any(ids))
-            .select((
-                module_prerequisites::module_id,
-                module_prerequisites::prerequisite_id,
-            ))
-            .load::<(Uuid, Uuid)>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
-    };
-    // One index probe per module. `module_id = ANY($2)` beside `tenant_id = $1` lets
-    // PostgreSQL's generic plan (chosen after a prepared statement's fifth run) scan all the
-    // tenant's sections and filter them, about 5x slower on the benchmark data set.
-    let counts = async move {
-        guild_db::sql(
-            "SELECT u.m AS module_id, \
-                    (SELECT count(*) FROM sections s WHERE s.tenant_id = $1 AND s.module_id = u.m) AS count \
-               FROM unnest($2::uuid[]) AS u (m)",
-        )
-        .bind::<SqlUuid, _>(tenant)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .load::<SectionCount>(&mut { conn })
-        .await
-        .map(|rows| rows.into_iter().map(|r| (r.module_id, r.count)).collect::<Vec<_>>())
-        .map_err(LearningError::from)
-    };
-    let pinned = async move {
-        user_pinned_modules::table
-            .filter(user_pinned_modules::tenant_id.eq(tenant))
-            .filter(user_pinned_modules::user_id.eq(me))
-            .filter(user_pinned_modules::module_id.eq_any(ids))
-            .select(user_pinned_modules::module_id)
-            .load::<Uuid>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
-    };
-    let company = async move {
-        company_pinned_modules::table
-            .filter(company_pinned_modules::tenant_id.eq(tenant))
-            .filter(company_pinned_modules::module_id.eq_any(ids))
-            .select(company_pinned_modules::module_id)
-            .load::<Uuid>(&mut { conn })
-            .await
-            .map_err(LearningError::from)
-    };
-    let ((tags, mentors, prerequisites, counts, pinned), (company, assigned, reading, locked)) =
-        try_join(
-            try_join5(tags, mentors, prerequisites, counts, pinned),
-            try_join4(
-                company,
-                assigned_to_me(conn, actor, ids),
-                crate::versions::reader_states(conn, actor, ids),
-                crate::access::locked_modules(conn, actor.tenant_id, actor.user_id, ids),
-            ),
-        )
-        .await?;
-    let mut tag_map: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for (module, name) in tags {
-        tag_map.entry(module).or_default().push(name);
-    }
-    let mut mentor_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (module, user) in mentors {
-        mentor_map.entry(module).or_default().push(user);
-    }
-    let mut prereq_map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (module, prereq) in prerequisites {
-        prereq_map.entry(module).or_default().push(prereq);
-    }
-    Ok(Facts {
-        tags: tag_map,
-        mentors: mentor_map,
-        prerequisites: prereq_map,
-        counts: counts.into_iter().collect(),
-        pinned: pinned.into_iter().collect(),
-        company: company.into_iter().collect(),
-        assigned,
-        reading,
-        locked,
-    })
-}
-
 /// The modules of `rows` with their facts.
-fn assemble(rows: Vec<ModuleRow>, mut facts: Facts) -> Vec<Module> {
+fn assemble(rows: Vec<ModuleRow>, mut facts: HashMap<Uuid, Facts>) -> Vec<Module> {
     rows.into_iter()
-        .map(|row| {
-            let id = row.id;
-            let (due_at, mandatory) = facts.assigned.get(&id).copied().unwrap_or((None, false));
-            let read = facts.reading.get(&id).copied().unwrap_or_default();
-            Module {
-                last_accessed_at: read.last_accessed_at,
-                updated_since_last_read: read.updated_since_last_read,
-                locked: facts.locked.contains(&id),
-                tags: facts.tags.remove(&id).unwrap_or_default(),
-                mentor_ids: facts.mentors.remove(&id).unwrap_or_default(),
-                prerequisite_ids: facts.prerequisites.remove(&id).unwrap_or_default(),
-                section_count: facts.counts.get(&id).copied().unwrap_or(0),
-                due_at,
-                mandatory,
-                pinned: facts.pinned.contains(&id),
-                company_pinned: facts.company.contains(&id),
+        .map(|row| match facts.remove(&row.id) {
+            Some(f) => Module {
+                last_accessed_at: f.last_accessed_at,
+                updated_since_last_read: f.updated_since_last_read,
+                locked: f.locked,
+                tags: f.tags,
+                mentor_ids: f.mentor_ids,
+                prerequisite_ids: f.prerequisite_ids,
+                section_count: f.section_count,
+                due_at: f.due_at,
+                mandatory: f.mandatory,
+                pinned: f.pinned,
+                company_pinned: f.company_pinned,
                 row,
-            }
+            },
+            // `unnest` answers a row for every id: never reached.
+            None => Module {
+                last_accessed_at: None,
+                updated_since_last_read: false,
+                locked: false,
+                tags: Vec::new(),
+                mentor_ids: Vec::new(),
+                prerequisite_ids: Vec::new(),
+                section_count: 0,
+                due_at: None,
+                mandatory: false,
+                pinned: false,
+                company_pinned: false,
+                row,
+            },
         })
         .collect()
 }

@@ -12,11 +12,9 @@
 //! they saw. [`record_accesses`] writes many at once: the API coalesces members' module views
 //! and writes them in batches, so viewing a module is not a commit of its own. [`acknowledge`] moves that to the current version.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Integer, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use guild_db::schema::{module_changelog, modules, user_module_access};
 use guild_kernel::{Actor, DomainEvent, ModuleId, Page, PageRequest, TenantId, UserId};
@@ -81,15 +79,6 @@ pub struct ModuleUpdated {
 
 impl DomainEvent for ModuleUpdated {
     const KIND: &'static str = "learning.module_updated";
-}
-
-/// What a member has read of a module.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReaderState {
-    /// When they last opened it.
-    pub last_accessed_at: Option<DateTime<Utc>>,
-    /// A MATERIAL version newer than the one they saw exists.
-    pub updated_since_last_read: bool,
 }
 
 /// Marks a module's content as changed (its fields or a section), so the next publish records a
@@ -381,47 +370,4 @@ pub async fn acknowledge(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-#[derive(QueryableByName)]
-struct ReaderRow {
-    #[diesel(sql_type = SqlUuid)]
-    module_id: Uuid,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    last_accessed_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Bool)]
-    updated: bool,
-}
-
-/// The actor's reading state of `modules`, in one query.
-pub(crate) async fn reader_states(
-    mut conn: &AsyncPgConnection,
-    actor: &Actor,
-    modules: &[Uuid],
-) -> Result<HashMap<Uuid, ReaderState>, LearningError> {
-    let rows: Vec<ReaderRow> = guild_db::sql(
-        "SELECT a.module_id, a.last_accessed_at, \
-                EXISTS (SELECT 1 FROM module_changelog c \
-                        WHERE c.tenant_id = a.tenant_id AND c.module_id = a.module_id \
-                          AND c.version > a.seen_version AND c.kind = 'MATERIAL') AS updated \
-         FROM user_module_access a \
-         WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.module_id = ANY($3)",
-    )
-    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
-    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
-    .bind::<Array<SqlUuid>, _>(modules)
-    .load(&mut conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.module_id,
-                ReaderState {
-                    last_accessed_at: r.last_accessed_at,
-                    updated_since_last_read: r.updated,
-                },
-            )
-        })
-        .collect())
 }
