@@ -34,7 +34,9 @@
 # (target/bench), GUILD_DB_POOL_SIZE (16), GUILD_HTTP_WORKERS (CPUs), BENCH_CAPTURES (10),
 # BENCH_USERS (1000: connections of the think-time runs), BENCH_PUSH_STREAMS (1000),
 # BENCH_IDLE_STREAMS (10000), BENCH_PUSH_SAMPLES (500), BENCH_PUSH_RATE (20 writes/s),
-# BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000), BENCH_IDLE_CONNECTIONS (1000).
+# BENCH_CHAT_SUBSCRIBERS (500), BENCH_CHAT_HISTORY (100000), BENCH_IDLE_CONNECTIONS (1000),
+# BENCH_BIN (a `guild` binary to measure instead of building one, e.g. a copy of an earlier
+# build to compare against; its migrations must match the tree's, which seeds the data set).
 #
 # BENCH_QUICK=1, for use while developing: the reads only (bare, dashboard, module, leaderboard,
 # catalog, module_page, manager_dashboard) at 16 connections, 5 s runs, 3 captures per read, no
@@ -80,12 +82,18 @@ pgbench_bin="$(_pg_tool pgbench)" || { apt_install postgresql; pgbench_bin="$(_p
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [[ "$(ulimit -n)" -gt 2100 ]] || die "wrk needs more open files than ulimit -n allows ($(ulimit -n))"
 
-log "Building guild (release)"
-bin="$(
-  cargo build --release -p guild-api --bin guild --message-format=json-render-diagnostics |
-    sed -n 's/.*"executable":"\([^"]*\/guild\)".*/\1/p' | tail -n 1
-)"
-[[ -n "$bin" && -x "$bin" ]] || die "cargo build did not report the guild binary"
+if [[ -n "${BENCH_BIN:-}" ]]; then
+  bin="$(realpath "$BENCH_BIN")"
+  [[ -x "$bin" ]] || die "BENCH_BIN is not an executable: $BENCH_BIN"
+  log "Measuring $bin (BENCH_BIN; not built)"
+else
+  log "Building guild (release)"
+  bin="$(
+    cargo build --release -p guild-api --bin guild --message-format=json-render-diagnostics |
+      sed -n 's/.*"executable":"\([^"]*\/guild\)".*/\1/p' | tail -n 1
+  )"
+  [[ -n "$bin" && -x "$bin" ]] || die "cargo build did not report the guild binary"
+fi
 
 rm -rf "$out"
 mkdir -p "$out/data" "$out/sql"
