@@ -19,6 +19,7 @@ case "${1:-}" in
     ;;
   stop)
     stop_local_pg
+    stop_pgvector_pg
     stop_local_redis
     ;;
   psql)

@@ -8,6 +8,8 @@
 #                           (default: <repo>/.data, or /var/tmp/guild-pg-<hash>
 #                           when running as root and postgres cannot reach the repo)
 #   GUILD_LOCAL_REDIS_PORT  port of the project-local Redis (56379)
+#   GUILD_LOCAL_PGVECTOR_PORT  port of the PostgreSQL with pgvector the vector search tests
+#                           use (55433; see start_pgvector_pg)
 
 if [[ -n "${GUILD_LIB_SOURCED:-}" ]]; then
   return 0
@@ -17,6 +19,10 @@ GUILD_LIB_SOURCED=1
 GUILD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 GUILD_LOCAL_PG_PORT="${GUILD_LOCAL_PG_PORT:-55432}"
 GUILD_LOCAL_REDIS_PORT="${GUILD_LOCAL_REDIS_PORT:-56379}"
+GUILD_LOCAL_PGVECTOR_PORT="${GUILD_LOCAL_PGVECTOR_PORT:-55433}"
+# The PyPI wheel whose PostgreSQL 16 and pgvector the vector search tests run on (Debian's
+# archive has no pgvector for the machine's PostgreSQL).
+PGSERVER_VERSION="0.1.4"
 
 # Set by the functions below.
 PG_BIN=""          # directory holding initdb, pg_ctl, psql, ...
@@ -26,6 +32,7 @@ LOCAL_PG_LOG=""
 LOCAL_PG_OS_USER=""
 LOCAL_PG_URL=""    # server URL without a database name
 LOCAL_REDIS_URL=""
+PGVECTOR_URL=""    # server URL (no database name) of the PostgreSQL with pgvector
 
 # ---------------------------------------------------------------------------
 # Logging
@@ -491,6 +498,80 @@ stop_local_pg() {
   done
   LOCAL_PG_DATA=""
   [[ -n "$stopped" ]] || info "local PostgreSQL is not running"
+}
+
+# start_pgvector_pg — start (creating it once) a PostgreSQL with the pgvector extension for the
+# vector search tests: PostgreSQL 16 and pgvector as the `pgserver` wheel from PyPI ships them
+# (installed with pip into <base>/pgvector-pkg), its cluster in <base>/pgvector (<base> as for the
+# local cluster), on 127.0.0.1:$GUILD_LOCAL_PGVECTOR_PORT, superuser postgres, trust auth.
+# Idempotent. Sets PGVECTOR_URL.
+start_pgvector_pg() {
+  local addr="127.0.0.1:$GUILD_LOCAL_PGVECTOR_PORT" pkg bin data logfile
+  PGVECTOR_URL="postgres://postgres@$addr"
+  if pg_answers "$addr"; then
+    info "PostgreSQL with pgvector already answers on $addr"
+    return 0
+  fi
+  _pg_locate
+  if is_root && ! id -u "$LOCAL_PG_OS_USER" >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash \
+      "$LOCAL_PG_OS_USER"
+  fi
+  _mkdir_traversable "$LOCAL_PG_BASE"
+  _pg_user_can_enter "$LOCAL_PG_BASE" ||
+    die "the '$LOCAL_PG_OS_USER' user cannot reach $LOCAL_PG_BASE; set GUILD_LOCAL_PG_DIR to a directory it can use"
+  pkg="$LOCAL_PG_BASE/pgvector-pkg"
+  bin="$pkg/pgserver/pginstall/bin"
+  data="$LOCAL_PG_BASE/pgvector"
+  logfile="$LOCAL_PG_BASE/pgvector.log"
+  if [[ ! -x "$bin/postgres" ]]; then
+    have python3 || apt_install python3
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    log "Installing PostgreSQL with pgvector (pgserver $PGSERVER_VERSION from PyPI) into $pkg"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+      --target "$pkg" "pgserver==$PGSERVER_VERSION" >&2 ||
+      die "could not install pgserver $PGSERVER_VERSION"
+    chmod -R a+rX "$pkg"
+  fi
+  touch "$logfile"
+  is_root && chown "$LOCAL_PG_OS_USER:" "$logfile"
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    log "Creating the PostgreSQL cluster with pgvector in $data"
+    mkdir -p -m 0700 "$data"
+    is_root && chown "$LOCAL_PG_OS_USER:" "$data"
+    if ! _as_pg_user "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 \
+      --locale=C >>"$logfile" 2>&1; then
+      tail -n 20 "$logfile" >&2
+      die "initdb (pgvector) failed (full log: $logfile)"
+    fi
+    {
+      printf '\n# Guild: the vector search tests\n'
+      printf "unix_socket_directories = ''\n"
+      printf 'max_connections = 100\n'
+      printf 'synchronous_commit = off\n'
+    } | _as_pg_user tee -a "$data/postgresql.conf" >/dev/null
+  fi
+  log "Starting PostgreSQL with pgvector on $addr"
+  if ! _as_pg_user "$bin/pg_ctl" start -D "$data" -l "$logfile" -w -t 60 \
+    -o "-h 127.0.0.1 -p $GUILD_LOCAL_PGVECTOR_PORT" >/dev/null; then
+    tail -n 20 "$logfile" >&2
+    die "PostgreSQL with pgvector did not start (full log: $logfile)"
+  fi
+  _wait_for 15 pg_answers "$addr" || die "PostgreSQL with pgvector does not answer on $addr"
+}
+
+# stop_pgvector_pg — stop it (see start_pgvector_pg) wherever it lives.
+stop_pgvector_pg() {
+  local base data
+  for base in ${GUILD_LOCAL_PG_DIR:+"$GUILD_LOCAL_PG_DIR"} "$GUILD_ROOT/.data" "$(_pg_fallback_base)"; do
+    data="$base/pgvector"
+    [[ -f "$data/PG_VERSION" && -x "$base/pgvector-pkg/pgserver/pginstall/bin/pg_ctl" ]] || continue
+    if is_root; then LOCAL_PG_OS_USER="$(stat -c %U "$data")"; else LOCAL_PG_OS_USER="$(id -un)"; fi
+    if _as_pg_user "$base/pgvector-pkg/pgserver/pginstall/bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
+      log "Stopping PostgreSQL with pgvector ($data)"
+      _as_pg_user "$base/pgvector-pkg/pgserver/pginstall/bin/pg_ctl" stop -D "$data" -m fast -w >/dev/null
+    fi
+  done
 }
 
 # ensure_local_database NAME — create NAME on the local cluster if it is missing.

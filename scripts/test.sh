@@ -8,7 +8,10 @@
 #
 #   scripts/test.sh [NEXTEST ARGS...]
 #
-# Honours GUILD_TEST_DATABASE_URL / DATABASE_URL, REDIS_URL, GUILD_LOCAL_PG_PORT,
+# Also starts a PostgreSQL with pgvector for the vector search tests (start_pgvector_pg in
+# scripts/lib.sh) unless GUILD_TEST_PGVECTOR_URL names one.
+#
+# Honours GUILD_TEST_DATABASE_URL / DATABASE_URL, REDIS_URL, GUILD_TEST_PGVECTOR_URL, GUILD_LOCAL_PG_PORT,
 # GUILD_LOCAL_PG_DIR, GUILD_LOCAL_REDIS_PORT; GUILD_TEST_DRY_RUN=1 prints the
 # services it would use and stops before cargo.
 set -euo pipefail
@@ -84,9 +87,23 @@ else
 fi
 export REDIS_URL
 
+# --- PostgreSQL with pgvector (the vector search tests) ------------------------
+if [[ -n "${GUILD_TEST_PGVECTOR_URL:-}" ]]; then
+  pgvector_source="GUILD_TEST_PGVECTOR_URL"
+elif [[ "${GUILD_TEST_DRY_RUN:-}" == 1 ]]; then
+  pgvector_source="would start one (pgserver $PGSERVER_VERSION, port $GUILD_LOCAL_PGVECTOR_PORT)"
+  GUILD_TEST_PGVECTOR_URL="postgres://postgres@127.0.0.1:$GUILD_LOCAL_PGVECTOR_PORT/postgres"
+else
+  start_pgvector_pg
+  pgvector_source="pgserver $PGSERVER_VERSION (PostgreSQL 16 + pgvector)"
+  GUILD_TEST_PGVECTOR_URL="$PGVECTOR_URL/postgres"
+fi
+export GUILD_TEST_PGVECTOR_URL
+
 log "Test services"
 info "PostgreSQL  $(redact_url "$pg_url")   [$pg_source]"
 info "Redis       $(redact_url "$REDIS_URL")   [$redis_source]"
+info "pgvector    $(redact_url "$GUILD_TEST_PGVECTOR_URL")   [$pgvector_source]"
 if aiosmtpd_importable; then
   info "SMTP        python3 -m aiosmtpd, started by each email test"
 else

@@ -615,3 +615,135 @@ async fn who_sees_a_question_limits_and_reassignment_when_not_picked_up() {
         2
     );
 }
+
+/// With pgvector and an embedding model: the worker embeds what is searchable (once per text,
+/// again when it changes, never another tenant's for this one), a question finds a passage that
+/// says the same in other words, and what leaves the catalog leaves the index.
+#[actix_web::test]
+async fn with_pgvector_a_question_finds_a_passage_in_other_words_and_never_another_tenants() {
+    let fake = FakeOpenAi::start().await;
+    fake.embed_by_concepts(&[
+        &["lockout", "tagout", "padlock", "isolate", "energy", "power"],
+        &[
+            "fire",
+            "extinguisher",
+            "extinguishers",
+            "blankets",
+            "flames",
+        ],
+    ]);
+    let mut config = fake.config();
+    // No chat model: the answer is the passages themselves, so the citations are what was found.
+    config.chat_model = None;
+    let model = guild_integrations::ai::OpenAiCompatible::new(config).expect("an adapter");
+    let app = TestApp::with_pgvector(move |state| state.ai = Arc::new(model)).await;
+    let owner = app.owner("vectors").await;
+    let asker = app
+        .member(&owner, "ann@vectors.example.com", "EMPLOYEE")
+        .await;
+    let machines = module(
+        &app,
+        &owner,
+        "Machines",
+        "<p>Lockout tagout: padlock the power supply before servicing.</p>",
+    )
+    .await;
+    let fire = module(
+        &app,
+        &owner,
+        "Fire",
+        "<p>Extinguishers hang by every exit.</p>",
+    )
+    .await;
+    let other = app.owner("elsewhere").await;
+    module(
+        &app,
+        &other,
+        "Their machines",
+        "<p>Isolate energy: lockout, tagout and a padlock on the power.</p>",
+    )
+    .await;
+
+    let question = "How should I isolate energy for repairs?";
+    let cited = |q: &Value| -> Vec<String> {
+        q["citations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| s(&c["module_id"]))
+            .collect()
+    };
+    // Nothing is embedded yet, and full-text search finds none of these words.
+    let before = ask(&app, &asker, question, None).await;
+    assert_eq!(cited(&before), Vec::<String>::new(), "{before}");
+
+    app.queue_job("ai.index_passages").await;
+    app.run_worker().await;
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM passage_embeddings").await,
+        3
+    );
+    let index_calls = "SELECT count(*) AS n FROM ai_usage \
+                       WHERE feature = 'SEARCH_INDEX' AND user_id IS NULL AND outcome = 'OK'";
+    // One call per tenant.
+    assert_eq!(count(&app, index_calls).await, 2);
+
+    let after = ask(&app, &asker, question, None).await;
+    assert_eq!(cited(&after), [machines.clone()], "{after}");
+    assert_eq!(after["answer_source"], "RETRIEVAL");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM ai_usage WHERE feature = 'QUESTION_SEARCH' \
+             AND user_id IS NOT NULL"
+        )
+        .await,
+        2
+    );
+    // Words of the other concept find the other module, not the nearest of everything.
+    let about_fire = ask(&app, &asker, "Where are the fire blankets?", None).await;
+    assert_eq!(cited(&about_fire), [fire.clone()], "{about_fire}");
+
+    // Nothing changed: nothing is embedded again. A changed section is, alone.
+    app.queue_job("ai.index_passages").await;
+    app.run_worker().await;
+    assert_eq!(count(&app, index_calls).await, 2);
+    guild_tests::execute(
+        &app,
+        &format!(
+            "UPDATE sections SET content_html = '<p>Fire blankets and extinguishers.</p>' \
+             WHERE module_id = '{fire}'"
+        ),
+    )
+    .await;
+    app.queue_job("ai.index_passages").await;
+    app.run_worker().await;
+    assert_eq!(count(&app, index_calls).await, 3);
+    let last = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/embeddings"))
+        .next_back()
+        .expect("an embeddings call");
+    assert_eq!(last.json()["input"].as_array().map(Vec::len), Some(1));
+
+    // A module out of the catalog leaves the index, and answers nothing.
+    guild_tests::execute(
+        &app,
+        &format!("UPDATE modules SET status = 'ARCHIVED' WHERE id = '{machines}'"),
+    )
+    .await;
+    app.queue_job("ai.index_passages").await;
+    app.run_worker().await;
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM passage_embeddings WHERE module_id = '{machines}'")
+        )
+        .await,
+        0
+    );
+    let archived = ask(&app, &asker, question, None).await;
+    assert_eq!(cited(&archived), Vec::<String>::new(), "{archived}");
+}

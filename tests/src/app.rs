@@ -67,6 +67,17 @@ impl TestApp {
         Self::with_routes(configure, |_| {}).await
     }
 
+    /// [`TestApp::with`] on a database of the PostgreSQL with pgvector
+    /// ([`guild_testkit::TestDb::with_pgvector`]): questions are searched by vectors too.
+    pub async fn with_pgvector(configure: impl FnOnce(&mut AppState)) -> Self {
+        let world = World::on(guild_testkit::TestDb::with_pgvector().await, configure);
+        let service = crate::serve(world.state.clone(), Box::new(|_| {})).await;
+        Self {
+            world,
+            service: Box::new(service),
+        }
+    }
+
     /// [`TestApp::with`] plus test-only routes mounted by `extra` behind the real middleware.
     pub async fn with_routes(
         configure: impl FnOnce(&mut AppState),

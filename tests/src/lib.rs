@@ -190,7 +190,11 @@ impl World {
     /// A fresh database and the state test apps run on: a known signing secret, a recording
     /// mailer and no actor cache, adjusted by `configure`.
     async fn new(configure: impl FnOnce(&mut AppState)) -> Self {
-        let db = TestDb::new().await;
+        Self::on(TestDb::new().await, configure)
+    }
+
+    /// [`World::new`] on `db`.
+    fn on(db: TestDb, configure: impl FnOnce(&mut AppState)) -> Self {
         let mut state = AppState::new(db.pool());
         let mail = guild_integrations::mail::RecordingMailer::new();
         state.mailer = std::sync::Arc::new(mail.clone());

@@ -38,6 +38,7 @@ struct Script {
     usage: (i64, i64),
     delay: Option<Duration>,
     got: Vec<Recorded>,
+    concepts: Vec<Vec<String>>,
 }
 
 /// The fake: `base_url()` is `http://127.0.0.1:<port>/v1`.
@@ -129,20 +130,47 @@ async fn embeddings(script: Shared, req: HttpRequest, body: web::Bytes) -> HttpR
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let inputs = request["input"].as_array().cloned().unwrap_or_default();
+    let concepts = lock(&script).concepts.clone();
     // Answered in reverse order, as the API may: the adapter orders them by `index`.
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
         .rev()
         .map(|(i, text)| {
-            let len = text.as_str().map_or(0, str::len) as f64;
-            json!({ "object": "embedding", "index": i, "embedding": [len, i as f64, 0.5] })
+            let text = text.as_str().unwrap_or_default();
+            let embedding = if concepts.is_empty() {
+                vec![text.len() as f64, i as f64, 0.5]
+            } else {
+                concept_vector(&concepts, text)
+            };
+            json!({ "object": "embedding", "index": i, "embedding": embedding })
         })
         .collect();
     HttpResponse::Ok().json(json!({
         "object": "list", "model": request["model"], "data": data,
         "usage": { "prompt_tokens": inputs.len() * 3, "total_tokens": inputs.len() * 3 },
     }))
+}
+
+/// One dimension per concept: how many of its words `text` has (lower case, whole words), and
+/// a last dimension of 0.05 so that no vector is zero.
+fn concept_vector(concepts: &[Vec<String>], text: &str) -> Vec<f64> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut vector: Vec<f64> = concepts
+        .iter()
+        .map(|concept| {
+            words
+                .iter()
+                .filter(|w| concept.iter().any(|c| c == *w))
+                .count() as f64
+        })
+        .collect();
+    vector.push(0.05);
+    vector
 }
 
 async fn transcriptions(script: Shared, req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -243,6 +271,15 @@ impl FakeOpenAi {
     /// The tokens each chat completion reports (prompt, completion).
     pub fn set_usage(&self, prompt: i64, completion: i64) {
         self.lock().usage = (prompt, completion);
+    }
+
+    /// From now on, embeddings say which of `concepts` (each a set of words) a text speaks of
+    /// (see `concept_vector`): texts about the same concept in different words are near.
+    pub fn embed_by_concepts(&self, concepts: &[&[&str]]) {
+        self.lock().concepts = concepts
+            .iter()
+            .map(|c| c.iter().map(|w| (*w).to_owned()).collect())
+            .collect();
     }
 
     /// Waits this long before answering every request.

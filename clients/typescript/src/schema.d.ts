@@ -5335,7 +5335,8 @@ export interface paths {
          * Ask a question.
          * @description Any member but a VIEWER (an API key only with `act_as_member`). The answer comes at once from
          *     what you may see — sections of published modules visible to you, answers mentors confirmed in
-         *     their modules' rooms, earlier accepted answers — ranked by full-text search: composed by the
+         *     their modules' rooms, earlier accepted answers — ranked by full-text search, fused with vector
+         *     similarity where the database has pgvector and an embedding model is configured: composed by the
          *     AI model from the cited passages when one is configured (and the tenant's monthly budget is
          *     not spent), the best passages themselves otherwise (`answer_source`). Passages are data to the
          *     model: nothing it says is applied, its answer is only shown. At most the tenant's

@@ -54,6 +54,7 @@ pub async fn seed_demo(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Resu
             &asker,
             "Where do I find the evacuation routes of my building?",
             None,
+            None,
             now,
         )
         .await?;
@@ -81,6 +82,7 @@ pub async fn seed_demo(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Resu
             &actor(second),
             "How often do I need to renew my safety certificate?",
             visible,
+            None,
             now,
         )
         .await?;

@@ -12,7 +12,11 @@
 //!   modules visible to them (`guild_learning::access::visible_published`, the one visibility
 //!   rule), answers a mentor confirmed in those modules' chat rooms, and earlier accepted
 //!   question answers. Sections and accepted questions carry a generated `tsvector` column with a
-//!   GIN index.
+//!   GIN index. With pgvector and an embedding model, vector search over the same passages is
+//!   fused with it.
+//! - [`embeddings`] owns `passage_embeddings` (only where the database has pgvector): which
+//!   passages are to be embedded (new, changed, or by another model), storing their vectors,
+//!   forgetting those no longer searchable.
 //! - [`prompts`] turns a question and its passages into a generation request whose passages are
 //!   fenced as data, and reads the model's answer back: text (sanitized HTML) and citations of
 //!   the passages given, nothing else.
@@ -44,6 +48,7 @@ pub mod assist;
 pub mod builder;
 pub mod builds;
 pub mod demo;
+pub mod embeddings;
 pub mod error;
 pub mod prompts;
 pub mod questions;

@@ -221,6 +221,7 @@ pub async fn ask(
     actor: &Actor,
     body: &str,
     module: Option<Uuid>,
+    query: Option<&retrieval::QueryVector>,
     now: DateTime<Utc>,
 ) -> Result<Asked, AiError> {
     if actor.role == TenantRole::Viewer {
@@ -233,21 +234,9 @@ pub async fn ask(
     }
     let tenant = actor.tenant_id;
     let me = actor.user_id.into_uuid();
-    let settings = settings::load(conn, tenant).await?;
     guild_db::lock_xact(conn, &format!("questions:{tenant}:{me}")).await?;
-    let asked: Count = guild_db::sql(
-        "SELECT count(*) AS n FROM questions \
-         WHERE tenant_id = $1 AND asker_id = $2 AND created_at > $3",
-    )
-    .bind::<SqlUuid, _>(tenant.into_uuid())
-    .bind::<SqlUuid, _>(me)
-    .bind::<Timestamptz, _>(now - Duration::hours(24))
-    .get_result(conn)
-    .await?;
-    if asked.n >= i64::from(settings.questions_per_day) {
-        return Err(AiError::QuestionLimitReached);
-    }
-    let passages = retrieval::retrieve(conn, actor, &body, module, PASSAGES).await?;
+    within_daily_limit(conn, actor, now).await?;
+    let passages = retrieval::retrieve(conn, actor, &body, module, PASSAGES, query).await?;
     let answer = prompts::retrieval_answer(&passages);
     let id = Uuid::now_v7();
     let row = diesel::insert_into(q::table)
@@ -271,6 +260,30 @@ pub async fn ask(
         question: row,
         passages,
     })
+}
+
+/// 429 `question_limit_reached` once the actor asked the tenant's `questions_per_day` in the
+/// last 24 hours. [`ask`] checks it under the member's lock; a caller may check it first, before
+/// spending anything on the question (embedding it).
+pub async fn within_daily_limit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), AiError> {
+    let settings = settings::load(conn, actor.tenant_id).await?;
+    let asked: Count = guild_db::sql(
+        "SELECT count(*) AS n FROM questions \
+         WHERE tenant_id = $1 AND asker_id = $2 AND created_at > $3",
+    )
+    .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+    .bind::<SqlUuid, _>(actor.user_id.into_uuid())
+    .bind::<Timestamptz, _>(now - Duration::hours(24))
+    .get_result(conn)
+    .await?;
+    if asked.n >= i64::from(settings.questions_per_day) {
+        return Err(AiError::QuestionLimitReached);
+    }
+    Ok(())
 }
 
 /// Replaces a question's retrieval answer with a model's (when it is still the first answer of
@@ -733,7 +746,8 @@ pub async fn draft_material(
     id: Uuid,
 ) -> Result<(QuestionRow, Vec<Passage>), AiError> {
     let row = assigned_to_me(conn, actor, id).await?;
-    let passages = retrieval::retrieve(conn, actor, &row.body, row.module_id, PASSAGES).await?;
+    let passages =
+        retrieval::retrieve(conn, actor, &row.body, row.module_id, PASSAGES, None).await?;
     Ok((row, passages))
 }
 

@@ -12,6 +12,13 @@
 //! - answers a module's mentor confirmed in its chat room (the question and the answer,
 //!   searched together; confirmations are few, so they are read without an index of their own);
 //! - earlier questions whose mentor's answer their asker accepted (`questions.search`).
+//!
+//! Where the database has pgvector and an embedding model is configured, the question's
+//! embedding ([`QueryVector`]) also finds the passages nearest to it by cosine distance among the
+//! same visible modules' embeddings ([`crate::embeddings`]), those at least [`MIN_SIMILARITY`]
+//! alike; the two rankings are fused by reciprocal rank (each passage scores `1 / (60 + its
+//! position)` in each list that has it), so a passage that says the same in other words is found,
+//! and one both find comes first.
 
 use diesel::sql_types::{Array, BigInt, Double, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -132,24 +139,158 @@ SELECT * FROM ( \
     WHERE x.tenant_id = $1 AND x.status = 'ACCEPTED' AND x.search @@ q.query \
 ) found ORDER BY rank DESC, id LIMIT $4";
 
+/// The passages nearest to an embedding among the visible modules' (`$2`), at most `$5`, with
+/// the cosine similarity as their rank, those at least `$6` alike.
+const NEAREST: &str = "\
+WITH vis AS (SELECT md.id, md.title FROM modules md WHERE md.tenant_id = $1 AND md.id = ANY($2)), \
+near AS ( \
+    SELECT e.kind, e.id, e.embedding <=> $3::vector AS distance \
+    FROM passage_embeddings e JOIN vis ON vis.id = e.module_id \
+    WHERE e.tenant_id = $1 AND e.model = $4 \
+      AND vector_dims(e.embedding) = vector_dims($3::vector) \
+    ORDER BY distance LIMIT $5) \
+SELECT * FROM ( \
+    SELECT 'SECTION' AS kind, s.id, s.module_id, vis.title AS module_title, s.title, \
+           left(btrim(regexp_replace(regexp_replace(s.content_html, '<[^>]*>', ' ', 'g'), \
+                '\\s+', ' ', 'g')), 2000) AS text, \
+           (1 - n.distance)::float8 AS rank \
+    FROM near n JOIN sections s ON s.tenant_id = $1 AND s.id = n.id \
+    JOIN vis ON vis.id = s.module_id \
+    WHERE n.kind = 'SECTION' \
+    UNION ALL \
+    SELECT 'CHAT_ANSWER', ca.id, ca.module_id, vis.title, left(qm.body, 200), \
+           left(am.body, 2000), (1 - n.distance)::float8 \
+    FROM near n JOIN chat_confirmed_answers ca ON ca.tenant_id = $1 AND ca.id = n.id \
+    JOIN vis ON vis.id = ca.module_id \
+    JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
+                         AND qm.deleted_at IS NULL \
+    JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
+                         AND am.deleted_at IS NULL \
+    WHERE n.kind = 'CHAT_ANSWER' \
+    UNION ALL \
+    SELECT 'QUESTION_ANSWER', x.id, x.module_id, vis.title, left(x.body, 200), \
+           left(coalesce(x.mentor_answer, ''), 2000), (1 - n.distance)::float8 \
+    FROM near n JOIN questions x ON x.tenant_id = $1 AND x.id = n.id AND x.status = 'ACCEPTED' \
+    JOIN vis ON vis.id = x.module_id \
+    WHERE n.kind = 'QUESTION_ANSWER' \
+) found WHERE rank >= $6 ORDER BY rank DESC, id";
+
+/// The least cosine similarity between a question's embedding and a passage's for the passage
+/// to count as found by vector search: nearest neighbours are always some passages, and most of
+/// them say nothing about the question.
+pub const MIN_SIMILARITY: f64 = 0.3;
+
+/// A question's embedding, by the model that embedded the passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryVector {
+    /// The embedding model's name (only passages it embedded are compared).
+    pub model: String,
+    /// The question's embedding.
+    pub vector: Vec<f32>,
+}
+
 /// The `limit` best passages for `text` among what the actor may see (within `module` when
-/// given), best first.
+/// given), best first: by full-text search, fused with vector search when `query` is given and
+/// the database has the embeddings ([`crate::embeddings::available`]).
 pub async fn retrieve(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     text: &str,
     module: Option<Uuid>,
     limit: i64,
+    query: Option<&QueryVector>,
 ) -> Result<Vec<Passage>, AiError> {
     let visible = guild_learning::access::visible_published(conn, actor, module).await?;
     if visible.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(guild_db::sql(SEARCH)
+    let found: Vec<Passage> = guild_db::sql(SEARCH)
         .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
         .bind::<Text, _>(text)
         .bind::<Array<SqlUuid>, _>(&visible[..])
         .bind::<BigInt, _>(limit)
         .load(conn)
-        .await?)
+        .await?;
+    let Some(query) = query.filter(|q| !q.vector.is_empty()) else {
+        return Ok(found);
+    };
+    if !crate::embeddings::available(conn).await? {
+        return Ok(found);
+    }
+    let near: Vec<Passage> = guild_db::sql(NEAREST)
+        .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
+        .bind::<Array<SqlUuid>, _>(&visible[..])
+        .bind::<Text, _>(crate::embeddings::vector_literal(&query.vector))
+        .bind::<Text, _>(&query.model)
+        .bind::<BigInt, _>(limit)
+        .bind::<Double, _>(MIN_SIMILARITY)
+        .load(conn)
+        .await?;
+    Ok(fuse(found, near, usize::try_from(limit).unwrap_or(0)))
+}
+
+/// Reciprocal rank fusion of two rankings, best first: a passage scores `1 / (60 + position)`
+/// (from 1) in each list that has it; ties by id. The score becomes its `rank`.
+pub fn fuse(text: Vec<Passage>, vector: Vec<Passage>, limit: usize) -> Vec<Passage> {
+    const K: f64 = 60.0;
+    let mut scored: Vec<Passage> = Vec::with_capacity(text.len() + vector.len());
+    for list in [text, vector] {
+        for (position, mut passage) in list.into_iter().enumerate() {
+            let score = 1.0 / (K + (position + 1) as f64);
+            match scored
+                .iter_mut()
+                .find(|p| p.kind == passage.kind && p.id == passage.id)
+            {
+                Some(seen) => seen.rank += score,
+                None => {
+                    passage.rank = score;
+                    scored.push(passage);
+                }
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(a.id.cmp(&b.id)));
+    scored.truncate(limit);
+    scored
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::{Passage, fuse};
+
+    fn passage(n: u128) -> Passage {
+        Passage {
+            kind: "SECTION".into(),
+            id: Uuid::from_u128(n),
+            module_id: Uuid::from_u128(99),
+            module_title: "M".into(),
+            title: format!("p{n}"),
+            text: String::new(),
+            rank: 0.5,
+        }
+    }
+
+    #[test]
+    fn a_passage_both_searches_find_comes_first_and_each_list_adds_what_the_other_missed() {
+        // Text search: 1, 2, 3. Vector search: 4, 2.
+        let fused = fuse(
+            vec![passage(1), passage(2), passage(3)],
+            vec![passage(4), passage(2)],
+            3,
+        );
+        let ids: Vec<u128> = fused.iter().map(|p| p.id.as_u128()).collect();
+        // 2: 1/62 + 1/62; 1 and 4: 1/61 each (tie by id); 3: 1/63 is cut by the limit.
+        assert_eq!(ids, [2, 1, 4]);
+        assert!((fused[0].rank - 2.0 / 62.0).abs() < 1e-12);
+        assert!((fused[1].rank - 1.0 / 61.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn without_vector_results_the_text_order_is_kept() {
+        let fused = fuse(vec![passage(3), passage(1)], Vec::new(), 5);
+        let ids: Vec<u128> = fused.iter().map(|p| p.id.as_u128()).collect();
+        assert_eq!(ids, [3, 1]);
+    }
 }

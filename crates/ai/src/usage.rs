@@ -36,6 +36,10 @@ guild_kernel::string_enum!(
         GradingSuggestion => "GRADING_SUGGESTION",
         /// The module builder: transcribing a video, writing a module from a file's text.
         ModuleBuilder => "MODULE_BUILDER",
+        /// Embedding a member's question, for vector search.
+        QuestionSearch => "QUESTION_SEARCH",
+        /// Embedding the knowledge base's passages, for vector search (a job; no member).
+        SearchIndex => "SEARCH_INDEX",
     }
 );
 

@@ -100,6 +100,9 @@ pub struct AppState {
     /// request computes its own; see `crate::shared_views`).
     pub dashboards:
         Arc<crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>>,
+    /// Whether the database has pgvector's `passage_embeddings` (asked once, see
+    /// [`AppState::vector_search`]).
+    pub vector_tables: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 /// How replies to notification emails come back: the secret the mail service authenticates
@@ -252,7 +255,28 @@ impl AppState {
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
             dashboards: Arc::new(crate::shared_views::SharedViews::new(Duration::ZERO)),
+            vector_tables: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// Whether questions are searched by vectors too: an embedding model is configured and the
+    /// database has `passage_embeddings` (pgvector; asked once per process, false while the
+    /// database cannot be asked, and asked again then).
+    pub async fn vector_search(&self) -> bool {
+        use guild_kernel::ports::ai::AiCapability;
+        if !self.ai.configured(AiCapability::Embeddings) {
+            return false;
+        }
+        let asked = self
+            .vector_tables
+            .get_or_try_init(|| async {
+                let mut conn = guild_db::connect(&self.db).await.map_err(|_| ())?;
+                guild_ai::embeddings::available(&mut conn)
+                    .await
+                    .map_err(|_| ())
+            })
+            .await;
+        asked.copied().unwrap_or(false)
     }
 
     /// Where notification emails link to, and their unsubscribe key.

@@ -10,6 +10,9 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`; only the databases this crate names are
 //! created or dropped there.
 //!
+//! [`TestDb::with_pgvector`] makes one on the server `GUILD_TEST_PGVECTOR_URL` names, a
+//! PostgreSQL with the pgvector extension (`scripts/test.sh` starts one), for the vector search.
+//!
 //! [`RedisServer`] is a Redis of a test's own, for tests that stop it mid-way.
 
 use std::path::Path;
@@ -31,6 +34,20 @@ pub fn server_url() -> String {
     std::env::var("GUILD_TEST_DATABASE_URL")
         .or_else(|_| std::env::var("DATABASE_URL"))
         .unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
+}
+
+/// The PostgreSQL server with pgvector the vector search tests run against:
+/// `GUILD_TEST_PGVECTOR_URL` (`scripts/test.sh` starts one and sets it).
+///
+/// # Panics
+/// When it is not set: these tests need the extension, which the machine's server may lack.
+pub fn pgvector_server_url() -> String {
+    std::env::var("GUILD_TEST_PGVECTOR_URL").unwrap_or_else(|_| {
+        panic!(
+            "GUILD_TEST_PGVECTOR_URL is not set: run the tests with scripts/test.sh (make test), \
+             which starts a PostgreSQL with pgvector, or point it at one"
+        )
+    })
 }
 
 /// The Redis tests run against: `REDIS_URL`, else the default local port.
@@ -81,6 +98,7 @@ pub fn template_name() -> String {
 
 /// A fresh, migrated database for one test; dropped with it.
 pub struct TestDb {
+    server: String,
     name: String,
     url: String,
     pool: PgPool,
@@ -92,8 +110,8 @@ impl std::fmt::Debug for TestDb {
     }
 }
 
-async fn admin() -> AsyncPgConnection {
-    let url = with_database(&server_url(), "postgres");
+async fn admin(server: &str) -> AsyncPgConnection {
+    let url = with_database(server, "postgres");
     AsyncPgConnection::establish(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL for tests at {url}: {e}"))
@@ -113,7 +131,7 @@ async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
         .unwrap_or_else(|e| panic!("cannot list databases: {e}"))
 }
 
-async fn ensure_template(conn: &mut AsyncPgConnection, template: &str) {
+async fn ensure_template(conn: &mut AsyncPgConnection, server: &str, template: &str) {
     if database_exists(conn, template).await {
         return;
     }
@@ -131,7 +149,7 @@ async fn ensure_template(conn: &mut AsyncPgConnection, template: &str) {
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
-        guild_db::migrate::run_pending(&with_database(&server_url(), &building))
+        guild_db::migrate::run_pending(&with_database(server, &building))
             .await
             .unwrap_or_else(|e| panic!("cannot migrate the test template: {e}"));
         // The migration connection may take a moment to go away; the rename needs none open.
@@ -151,9 +169,19 @@ async fn ensure_template(conn: &mut AsyncPgConnection, template: &str) {
 impl TestDb {
     /// Creates this test's database from the migrated template (building it if needed).
     pub async fn new() -> Self {
+        Self::on(server_url()).await
+    }
+
+    /// [`TestDb::new`] on the PostgreSQL with pgvector ([`pgvector_server_url`]), whose
+    /// migrations created `passage_embeddings`.
+    pub async fn with_pgvector() -> Self {
+        Self::on(pgvector_server_url()).await
+    }
+
+    async fn on(server: String) -> Self {
         let template = template_name();
-        let mut conn = admin().await;
-        ensure_template(&mut conn, &template).await;
+        let mut conn = admin(&server).await;
+        ensure_template(&mut conn, &server, &template).await;
         let name = format!("guild_test_{}", uuid::Uuid::now_v7().simple());
         let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
         let mut tries = 0;
@@ -163,14 +191,19 @@ impl TestDb {
             assert!(tries < 50, "{create}: {e}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let url = with_database(&server_url(), &name);
+        let url = with_database(&server, &name);
         let pool = build_pool(&PoolConfig {
             url: url.clone(),
             max_size: 8,
             timeout: Duration::from_secs(10),
         })
         .unwrap_or_else(|e| panic!("cannot build the test pool: {e}"));
-        Self { name, url, pool }
+        Self {
+            server,
+            name,
+            url,
+            pool,
+        }
     }
 
     /// The database's name.
@@ -204,13 +237,14 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         self.pool.close();
         let name = std::mem::take(&mut self.name);
+        let server = std::mem::take(&mut self.server);
         // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let mut conn = admin().await;
+                let mut conn = admin(&server).await;
                 conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                     .await
                     .map_err(std::io::Error::other)

@@ -9,14 +9,21 @@
 //!   answer of the asker's own.
 //! - `ai.reassign_questions` (every minute): in each active tenant, escalated questions waiting
 //!   without a mentor are assigned, and those not picked up in time go to the next mentor.
+//! - `ai.index_passages` (every minute, where vector search is on: pgvector and an embedding
+//!   model): in each active tenant, new and changed passages are embedded (at most
+//!   `BATCHES_PER_RUN` calls of `BATCH` passages, each under the tenant's budget and recorded as
+//!   `SEARCH_INDEX` usage), and embeddings of what is no longer searchable are deleted.
 
 use std::time::Duration;
 
+use guild_ai::embeddings::{self, IndexJob};
 use guild_ai::questions::{
     self, QuestionAccepted, QuestionAnswered, QuestionAssigned, ReassignJob,
 };
+use guild_ai::usage::Feature;
 use guild_db::jobs::Schedule;
 use guild_db::worker::{HandlerError, Registry};
+use guild_kernel::ports::ai::AiCapability;
 use guild_kernel::{TenantId, UserId};
 use guild_notifications::inbox::NewNotification;
 use guild_notifications::{EntityKind, NotificationType};
@@ -108,6 +115,74 @@ pub fn register(registry: &mut Registry, state: &AppState) {
         Duration::from_secs(60),
         &ReassignJob::default(),
     ));
+    let s = state.clone();
+    registry.on_job(move |_, _: IndexJob| {
+        let state = s.clone();
+        async move { index_passages(&state).await }
+    });
+    registry.schedule(Schedule::every(
+        "index_passages",
+        Duration::from_secs(60),
+        &IndexJob::default(),
+    ));
+}
+
+/// [`IndexJob`]'s run: embeds each tenant's pending passages and prunes the rest.
+async fn index_passages(state: &AppState) -> Result<Option<serde_json::Value>, HandlerError> {
+    if !state.vector_search().await {
+        return Ok(None);
+    }
+    // Passages and questions are compared by the configured name (what a provider answers in
+    // `model` may carry a version suffix).
+    let model = state
+        .ai
+        .model_name(AiCapability::Embeddings)
+        .unwrap_or_default()
+        .to_owned();
+    let mut conn = guild_db::connect(&state.db).await?;
+    let tenants = questions::active_tenants(&mut conn).await?;
+    let (mut embedded, mut pruned, mut stopped) = (0, 0, 0);
+    for tenant in tenants {
+        pruned += guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+            embeddings::prune(c, tenant).await
+        })
+        .await?;
+        for _ in 0..embeddings::BATCHES_PER_RUN {
+            let pending = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                embeddings::pending(c, tenant, &model, embeddings::BATCH).await
+            })
+            .await?;
+            if pending.is_empty() {
+                break;
+            }
+            let texts: Vec<String> = pending.iter().map(|p| p.text.clone()).collect();
+            // The model is called between transactions; a spent budget or a failing provider
+            // ends this tenant's run (the next run starts again where this one stopped).
+            let called =
+                crate::routes::ai::embed_for(state, tenant, None, Feature::SearchIndex, &texts)
+                    .await;
+            let Ok(answer) = called else {
+                stopped += 1;
+                break;
+            };
+            let now = state.clock.now();
+            let stored = guild_db::tenant_transaction(&mut conn, tenant, async |c| {
+                embeddings::store(c, tenant, &model, &pending, &answer.vectors, now).await
+            })
+            .await;
+            match stored {
+                Ok(n) => embedded += n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "embeddings not stored");
+                    stopped += 1;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Some(serde_json::json!({
+        "embedded": embedded, "pruned": pruned, "tenants_stopped": stopped
+    })))
 }
 
 /// Notifies `user` about question `question` once per `dedup_key`, and pushes it to their stream.

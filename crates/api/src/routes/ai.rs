@@ -11,10 +11,10 @@ use actix_web::{get, patch, web};
 use chrono::{DateTime, Utc};
 use guild_ai::settings::{self, Settings, SettingsChanges};
 use guild_ai::usage::{self, Feature};
-use guild_kernel::Actor;
 use guild_kernel::ports::ai::{
-    AiCapability, AiError as AiPortError, Audio, GenerateRequest, Generated, Transcript,
+    AiCapability, AiError as AiPortError, Audio, Embeddings, GenerateRequest, Generated, Transcript,
 };
+use guild_kernel::{Actor, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -62,13 +62,14 @@ pub(crate) async fn generate_as(
     request: &GenerateRequest,
 ) -> Result<Generated, ApiError> {
     let capability = AiCapability::Generation;
-    admit(state, actor, capability).await?;
+    let (tenant, user) = (actor.tenant_id, Some(actor.user_id));
+    admit(state, tenant, capability).await?;
     let started = Instant::now();
     let result = state.ai.generate(request).await;
     let outcome = result
         .as_ref()
         .map(|g| (g.model.clone(), g.usage.input, g.usage.output));
-    record(state, actor, feature, capability, started, outcome).await?;
+    record(state, tenant, user, feature, capability, started, outcome).await?;
     result.map_err(|e| failed(feature, e))
 }
 
@@ -82,11 +83,33 @@ pub(crate) async fn transcribe_as(
     audio: &Audio,
 ) -> Result<Transcript, ApiError> {
     let capability = AiCapability::Transcription;
-    admit(state, actor, capability).await?;
+    let (tenant, user) = (actor.tenant_id, Some(actor.user_id));
+    admit(state, tenant, capability).await?;
     let started = Instant::now();
     let result = state.ai.transcribe(audio).await;
     let outcome = result.as_ref().map(|t| (t.model.clone(), 0, 0));
-    record(state, actor, feature, capability, started, outcome).await?;
+    record(state, tenant, user, feature, capability, started, outcome).await?;
+    result.map_err(|e| failed(feature, e))
+}
+
+/// One vector per text for `tenant`, on behalf of `user` (none for a job), under the same rules
+/// as [`generate`] (503 `ai_not_configured` without an embedding model, the budget checked
+/// first, the call recorded).
+pub(crate) async fn embed_for(
+    state: &AppState,
+    tenant: TenantId,
+    user: Option<UserId>,
+    feature: Feature,
+    texts: &[String],
+) -> Result<Embeddings, ApiError> {
+    let capability = AiCapability::Embeddings;
+    admit(state, tenant, capability).await?;
+    let started = Instant::now();
+    let result = state.ai.embed(texts).await;
+    let outcome = result
+        .as_ref()
+        .map(|e| (e.model.clone(), e.usage.input, e.usage.output));
+    record(state, tenant, user, feature, capability, started, outcome).await?;
     result.map_err(|e| failed(feature, e))
 }
 
@@ -97,11 +120,15 @@ fn failed(feature: Feature, e: AiPortError) -> ApiError {
 
 /// Refuses a call without a model for `capability` (503 `ai_not_configured`) or once the
 /// month's budget is spent (429 `ai_budget_exhausted`).
-async fn admit(state: &AppState, actor: &Actor, capability: AiCapability) -> Result<(), ApiError> {
+async fn admit(
+    state: &AppState,
+    tenant: TenantId,
+    capability: AiCapability,
+) -> Result<(), ApiError> {
     if !state.ai.configured(capability) {
         return Err(guild_ai::AiError::NotConfigured.into());
     }
-    let (tenant, now) = (actor.tenant_id, state.clock.now());
+    let now = state.clock.now();
     let mut conn = guild_db::connect(&state.db).await?;
     guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         usage::check_budget(conn, tenant, now).await
@@ -114,7 +141,8 @@ async fn admit(state: &AppState, actor: &Actor, capability: AiCapability) -> Res
 /// own.
 async fn record(
     state: &AppState,
-    actor: &Actor,
+    tenant: TenantId,
+    user: Option<UserId>,
     feature: Feature,
     capability: AiCapability,
     started: Instant,
@@ -124,7 +152,7 @@ async fn record(
     let call = match outcome {
         Ok((model, input, output)) => usage::Call {
             feature,
-            user: Some(actor.user_id),
+            user,
             model,
             input_tokens: input,
             output_tokens: output,
@@ -133,7 +161,7 @@ async fn record(
         },
         Err(e) => usage::Call {
             feature,
-            user: Some(actor.user_id),
+            user,
             model: state
                 .ai
                 .model_name(capability)
@@ -145,7 +173,7 @@ async fn record(
             outcome: e.outcome().to_owned(),
         },
     };
-    let (tenant, now) = (actor.tenant_id, state.clock.now());
+    let now = state.clock.now();
     let mut conn = guild_db::connect(&state.db).await?;
     guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
         usage::record(conn, tenant, &call, now).await

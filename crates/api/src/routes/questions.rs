@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_ai::prompts;
 use guild_ai::questions::{self, AnswerSource, QuestionRow, QuestionStatus, Scope};
-use guild_ai::retrieval::{Citation, PassageKind};
+use guild_ai::retrieval::{self, Citation, PassageKind};
 use guild_ai::usage::Feature;
 use guild_kernel::ports::ai::AiCapability;
 use serde::{Deserialize, Serialize};
@@ -208,7 +208,8 @@ pub(crate) struct AskQuestionBody {
 ///
 /// Any member but a VIEWER (an API key only with `act_as_member`). The answer comes at once from
 /// what you may see — sections of published modules visible to you, answers mentors confirmed in
-/// their modules' rooms, earlier accepted answers — ranked by full-text search: composed by the
+/// their modules' rooms, earlier accepted answers — ranked by full-text search, fused with vector
+/// similarity where the database has pgvector and an embedding model is configured: composed by the
 /// AI model from the cited passages when one is configured (and the tenant's monthly budget is
 /// not spent), the best passages themselves otherwise (`answer_source`). Passages are data to the
 /// model: nothing it says is applied, its answer is only shown. At most the tenant's
@@ -223,8 +224,11 @@ pub(crate) async fn create_knowledge_question(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let now = ctx.now;
+    let query = question_vector(&ctx, &b.body).await?;
     let asked = ctx
-        .write(async |conn| questions::ask(conn, &ctx.actor, &b.body, b.module_id, now).await)
+        .write(async |conn| {
+            questions::ask(conn, &ctx.actor, &b.body, b.module_id, query.as_ref(), now).await
+        })
         .await?;
     let mut question = asked.question;
     let passages = asked.passages;
@@ -246,6 +250,42 @@ pub(crate) async fn create_knowledge_question(
         }
     }
     Ok(HttpResponse::Created().json(KnowledgeQuestionDto::from(question)))
+}
+
+/// The question's embedding, for vector search, when the database and the model allow it and
+/// the member may still ask today (nothing is spent on a question refused anyway). A failed or
+/// refused call (the budget spent, the provider down) leaves full-text search alone.
+async fn question_vector(
+    ctx: &Ctx,
+    body: &str,
+) -> Result<Option<retrieval::QueryVector>, ApiError> {
+    if !ctx.state.vector_search().await {
+        return Ok(None);
+    }
+    let now = ctx.now;
+    ctx.write(async |conn| questions::within_daily_limit(conn, &ctx.actor, now).await)
+        .await?;
+    let texts = [body.trim().to_owned()];
+    let (tenant, user) = (ctx.actor.tenant_id, Some(ctx.actor.user_id));
+    match crate::routes::ai::embed_for(&ctx.state, tenant, user, Feature::QuestionSearch, &texts)
+        .await
+    {
+        Ok(mut embedded) if embedded.vectors.len() == 1 => Ok(Some(retrieval::QueryVector {
+            // The name passages were embedded under (`ai.index_passages`).
+            model: ctx
+                .state
+                .ai
+                .model_name(AiCapability::Embeddings)
+                .unwrap_or_default()
+                .to_owned(),
+            vector: embedded.vectors.swap_remove(0),
+        })),
+        Ok(_) => Ok(None),
+        Err(e) => {
+            tracing::info!(code = e.code(), "question searched by full text only");
+            Ok(None)
+        }
+    }
 }
 
 /// Get a question.
