@@ -272,15 +272,8 @@ async fn usage_is_recorded_per_call_and_the_budget_stops_calls_at_its_limit() {
     let mentor = app
         .member(&owner, "mia@budget.example.com", "EMPLOYEE")
         .await;
+    app.make_mentor(&owner, &module, &mentor).await;
     let mentor_id = app.me_id(&mentor).await;
-    let set = app
-        .put(
-            &format!("/v1/modules/{module}/mentors"),
-            &owner,
-            json!({ "ids": [mentor_id] }),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{}", set.text);
     let asked = app
         .post(
             "/v1/questions",

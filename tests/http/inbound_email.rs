@@ -54,15 +54,8 @@ async fn escalated(app: &TestApp, slug: &str, questions: usize) -> (String, Stri
     let mentor = app
         .member(&owner, &format!("mentor@{slug}.example.com"), "EMPLOYEE")
         .await;
+    app.make_mentor(&owner, &module, &mentor).await;
     let mentor_id = app.me_id(&mentor).await;
-    let set = app
-        .put(
-            &format!("/v1/modules/{module}/mentors"),
-            &owner,
-            json!({ "ids": [mentor_id] }),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{}", set.text);
     let asker = app
         .member(&owner, &format!("asker@{slug}.example.com"), "EMPLOYEE")
         .await;

@@ -850,8 +850,14 @@ async fn sections_and_categories_come_a_page_at_a_time() {
     );
 }
 
-#[actix_web::test]
-async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_none_is_lost() {
+/// An app whose module views and section openings are written in batches, on a manual clock at
+/// 2026-12-09 09:00; its owner of "acme" and a member, ann.
+async fn batched_access_app() -> (
+    std::sync::Arc<guild_kernel::ManualClock>,
+    TestApp,
+    String,
+    String,
+) {
     let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(
         chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 9, 9, 0, 0)
             .single()
@@ -864,6 +870,12 @@ async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_
     .await;
     let owner = app.owner("acme").await;
     let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    (clock, app, owner, ann)
+}
+
+#[actix_web::test]
+async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_none_is_lost() {
+    let (clock, app, owner, ann) = batched_access_app().await;
     let (module, _) = app.published_module(&owner, "Fire drills").await;
     let (gone, _) = app.published_module(&owner, "Old drills").await;
     let at = |time: &str| {
@@ -1012,18 +1024,7 @@ async fn batched_module_views_are_written_once_per_flush_never_back_in_time_and_
 
 #[actix_web::test]
 async fn batched_section_openings_coalesce_to_the_later_one_and_a_failed_flush_keeps_them() {
-    let clock = std::sync::Arc::new(guild_kernel::ManualClock::new(
-        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 9, 9, 0, 0)
-            .single()
-            .expect("a time"),
-    ));
-    let app = TestApp::with(|state| {
-        state.clock = clock.clone();
-        state.access_log = std::sync::Arc::new(guild_api::access_log::AccessLog::batched());
-    })
-    .await;
-    let owner = app.owner("acme").await;
-    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let (clock, app, owner, ann) = batched_access_app().await;
     let (module, first) = app.published_module(&owner, "Ladders").await;
     let second = app
         .post(

@@ -190,8 +190,9 @@ pub struct QueryVector {
 }
 
 /// The `limit` best passages for `text` among what the actor may see (within `module` when
-/// given), best first: by full-text search, fused with vector search when `query` is given and
-/// the database has the embeddings ([`crate::embeddings::available`]).
+/// given), best first: by full-text search, fused with vector search when `query` is given — which
+/// the caller does only where the database has the embeddings ([`crate::embeddings::available`],
+/// asked once per process by the api layer).
 pub async fn retrieve(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -214,9 +215,6 @@ pub async fn retrieve(
     let Some(query) = query.filter(|q| !q.vector.is_empty()) else {
         return Ok(found);
     };
-    if !crate::embeddings::available(conn).await? {
-        return Ok(found);
-    }
     let near: Vec<Passage> = guild_db::sql(NEAREST)
         .bind::<SqlUuid, _>(actor.tenant_id.into_uuid())
         .bind::<Array<SqlUuid>, _>(&visible[..])

@@ -135,65 +135,13 @@ where
     E: From<DbError> + Send,
     T: Send,
 {
-    use std::pin::pin;
-    use std::task::Poll;
-
-    use futures_util::future::{join3, maybe_done, poll_fn};
-
-    let db = |e: diesel::result::Error| E::from(DbError::from(e));
-    // Until COMMIT succeeds the connection counts as in a transaction: a request dropped
-    // half-way leaves a connection the pool discards rather than hands out again.
-    depth(conn, TransactionDepthChange::IncreaseDepth).map_err(db)?;
-    let guard = PipelineGuard::default();
-    conn.set_instrumentation(guard.clone());
-    let begin = begin_sql("BEGIN READ ONLY", tenant);
-    let (begun, value, committed) = {
-        let shared: &AsyncPgConnection = conn;
-        let mut begin = pin!(maybe_done(async move {
-            (&mut { shared }).batch_execute(&begin).await
-        }));
-        let mut body = pin!(maybe_done(f(shared)));
-        // One poll each, in order: BEGIN's batch is queued, then every statement of `f`.
-        poll_fn(|cx| {
-            let _ = begin.as_mut().poll(cx);
-            let _ = body.as_mut().poll(cx);
-            Poll::Ready(())
-        })
-        .await;
-        let commit = crate::sql("COMMIT").execute(&mut { shared });
-        guard.set(COMMIT_QUEUED);
-        let mut commit = pin!(maybe_done(async {
-            let done = commit.await;
-            guard.set(COMMIT_DONE);
-            done
-        }));
-        join3(begin.as_mut(), body.as_mut(), commit.as_mut()).await;
-        (
-            begin.as_mut().take_output(),
-            body.as_mut().take_output(),
-            commit.as_mut().take_output(),
-        )
-    };
-    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
-    let outcome = match (begun, value, committed) {
-        (Some(Ok(())), Some(Ok(value)), Some(Ok(_))) if !guard.violated() => Ok(value),
-        (_, _, _) if guard.violated() => Err(db(diesel::result::Error::QueryBuilderError(
-            "a statement of a pipelined read ran after its COMMIT: issue every statement before \
-             the first await"
-                .into(),
-        ))),
-        (Some(Err(e)), _, _) => Err(db(e)),
-        (_, Some(Err(e)), _) => Err(e),
-        (_, _, Some(Err(e))) => Err(db(e)),
-        _ => Err(db(diesel::result::Error::BrokenTransactionManager)),
-    };
-    if outcome.is_err() {
-        // Ends the transaction whatever failed; after the COMMIT it is a no-op with a warning.
-        // Should ROLLBACK fail, the connection still counts as in a transaction and is discarded.
-        conn.batch_execute("ROLLBACK").await.map_err(db)?;
-    }
-    depth(conn, TransactionDepthChange::DecreaseDepth).map_err(db)?;
-    outcome
+    // The one-stage read is a staged read whose only stage is the last: `f`'s statements go out
+    // with BEGIN, and COMMIT right behind them.
+    tenant_read_staged(conn, tenant, async move |stages| {
+        let shared = stages.conn();
+        stages.last(f(shared)).await
+    })
+    .await
 }
 
 /// A read whose second stage depends on its first one's answer (a page of ids, then the facts

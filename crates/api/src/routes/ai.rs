@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use guild_ai::settings::{self, Settings, SettingsChanges};
 use guild_ai::usage::{self, Feature};
 use guild_kernel::ports::ai::{
-    AiCapability, AiError as AiPortError, Audio, Embeddings, GenerateRequest, Generated, Transcript,
+    AiCapability, AiError as AiPortError, Audio, Embeddings, GenerateRequest, Generated,
+    GeneratedImage, Transcript,
 };
 use guild_kernel::{Actor, TenantId, UserId};
 use serde::{Deserialize, Serialize};
@@ -61,16 +62,17 @@ pub(crate) async fn generate_as(
     feature: Feature,
     request: &GenerateRequest,
 ) -> Result<Generated, ApiError> {
-    let capability = AiCapability::Generation;
-    let (tenant, user) = (actor.tenant_id, Some(actor.user_id));
-    admit(state, tenant, capability).await?;
-    let started = Instant::now();
-    let result = state.ai.generate(request).await;
-    let outcome = result
-        .as_ref()
-        .map(|g| (g.model.clone(), g.usage.input, g.usage.output));
-    record(state, tenant, user, feature, capability, started, outcome).await?;
-    result.map_err(|e| failed(feature, e))
+    let call = state.ai.generate(request);
+    metered(
+        state,
+        actor.tenant_id,
+        Some(actor.user_id),
+        feature,
+        AiCapability::Generation,
+        call,
+        |g| (g.model.clone(), g.usage.input, g.usage.output),
+    )
+    .await
 }
 
 /// The words spoken in `audio`, for `actor`, under the same rules as [`generate`] (503
@@ -82,14 +84,39 @@ pub(crate) async fn transcribe_as(
     feature: Feature,
     audio: &Audio,
 ) -> Result<Transcript, ApiError> {
-    let capability = AiCapability::Transcription;
-    let (tenant, user) = (actor.tenant_id, Some(actor.user_id));
-    admit(state, tenant, capability).await?;
-    let started = Instant::now();
-    let result = state.ai.transcribe(audio).await;
-    let outcome = result.as_ref().map(|t| (t.model.clone(), 0, 0));
-    record(state, tenant, user, feature, capability, started, outcome).await?;
-    result.map_err(|e| failed(feature, e))
+    let call = state.ai.transcribe(audio);
+    metered(
+        state,
+        actor.tenant_id,
+        Some(actor.user_id),
+        feature,
+        AiCapability::Transcription,
+        call,
+        |t| (t.model.clone(), 0, 0),
+    )
+    .await
+}
+
+/// An image for `prompt` (1024×1024), for `actor`, under the same rules as [`generate`] (503
+/// `ai_not_configured` without an image model, the budget checked first, the call recorded;
+/// images count no tokens).
+pub(crate) async fn image_as(
+    state: &AppState,
+    actor: &Actor,
+    feature: Feature,
+    prompt: &str,
+) -> Result<GeneratedImage, ApiError> {
+    let call = state.ai.image(prompt, "1024x1024");
+    metered(
+        state,
+        actor.tenant_id,
+        Some(actor.user_id),
+        feature,
+        AiCapability::Images,
+        call,
+        |i| (i.model.clone(), 0, 0),
+    )
+    .await
 }
 
 /// One vector per text for `tenant`, on behalf of `user` (none for a job), under the same rules
@@ -102,13 +129,36 @@ pub(crate) async fn embed_for(
     feature: Feature,
     texts: &[String],
 ) -> Result<Embeddings, ApiError> {
-    let capability = AiCapability::Embeddings;
+    let call = state.ai.embed(texts);
+    metered(
+        state,
+        tenant,
+        user,
+        feature,
+        AiCapability::Embeddings,
+        call,
+        |e| (e.model.clone(), e.usage.input, e.usage.output),
+    )
+    .await
+}
+
+/// The one way a model is called: refused without a model for `capability` or once the
+/// tenant's budget is spent ([`admit`]), then `call` (a future, so nothing is sent before the
+/// check) timed, and its usage — `usage` of the answer: model, tokens in, tokens out — recorded
+/// whatever its outcome ([`record`]).
+async fn metered<T>(
+    state: &AppState,
+    tenant: TenantId,
+    user: Option<UserId>,
+    feature: Feature,
+    capability: AiCapability,
+    call: impl Future<Output = Result<T, AiPortError>>,
+    usage: impl FnOnce(&T) -> (String, i64, i64),
+) -> Result<T, ApiError> {
     admit(state, tenant, capability).await?;
     let started = Instant::now();
-    let result = state.ai.embed(texts).await;
-    let outcome = result
-        .as_ref()
-        .map(|e| (e.model.clone(), e.usage.input, e.usage.output));
+    let result = call.await;
+    let outcome = result.as_ref().map(usage);
     record(state, tenant, user, feature, capability, started, outcome).await?;
     result.map_err(|e| failed(feature, e))
 }

@@ -10,14 +10,11 @@
 //! of what it is about, so one who may not edit the module (or grade the work) learns nothing
 //! about the model's configuration.
 
-use std::time::Instant;
-
 use actix_web::{HttpResponse, post, web};
 use guild_ai::assist::{self, RubricCriterion, RubricLevel, SubmissionTask};
-use guild_ai::usage::{self, Feature};
+use guild_ai::usage::Feature;
 use guild_assessment::questions::{ChoiceOption, QuestionKind};
 use guild_kernel::AttemptId;
-use guild_kernel::ports::ai::AiCapability;
 use guild_learning::media::{self, NewUpload};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -283,43 +280,12 @@ pub(crate) struct CoverImageBody {
     style: Option<String>,
 }
 
-/// Calls the image model for `feature` as [`generate`] calls the chat model: 503
-/// `ai_not_configured` without an image model, 429 `ai_budget_exhausted` once spent, the call
-/// recorded whatever its outcome (images count no tokens).
+/// Calls the image model for `feature` as [`generate`] calls the chat model
+/// ([`crate::routes::ai::image_as`]; images count no tokens).
 async fn image<A>(ctx: &Ctx<A>, feature: Feature, prompt: &str) -> Result<Vec<u8>, ApiError> {
-    let ai = ctx.state.ai.clone();
-    if !ai.configured(AiCapability::Images) {
-        return Err(guild_ai::AiError::NotConfigured.into());
-    }
-    let (tenant, now) = (ctx.actor.tenant_id, ctx.now);
-    ctx.write(async |conn| usage::check_budget(conn, tenant, now).await)
-        .await?;
-    let started = Instant::now();
-    let result = ai.image(prompt, "1024x1024").await;
-    let call = usage::Call {
-        feature,
-        user: Some(ctx.actor.user_id),
-        model: match &result {
-            Ok(i) => i.model.clone(),
-            Err(_) => ai
-                .model_name(AiCapability::Images)
-                .unwrap_or_default()
-                .to_owned(),
-        },
-        input_tokens: 0,
-        output_tokens: 0,
-        latency_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
-        outcome: result
-            .as_ref()
-            .map_or_else(|e| e.outcome().to_owned(), |_| "OK".to_owned()),
-    };
-    let now = ctx.state.clock.now();
-    ctx.write(async |conn| usage::record(conn, tenant, &call, now).await)
-        .await?;
-    result.map(|i| i.bytes).map_err(|e| {
-        tracing::warn!(error = %e, feature = feature.as_str(), "AI image call failed");
-        ApiError::from(guild_ai::AiError::from(e))
-    })
+    crate::routes::ai::image_as(&ctx.state, &ctx.actor, feature, prompt)
+        .await
+        .map(|i| i.bytes)
 }
 
 /// Generate a cover image for a module.
