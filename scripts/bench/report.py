@@ -56,7 +56,7 @@ BARE = "bare"  # the bare handler: HTTP stack cost only
 READS = ("dashboard", "module", "leaderboard", "catalog", "module_page")
 # Reads judged on a closed-loop p99 goal of their own instead of the read targets.
 HEAVY_READS = ("manager_dashboard",)
-WRITES = ("section_complete", "quiz_submit", "redeem")
+WRITES = ("section_complete", "quiz_submit", "redeem", "question")
 SCENARIO_ORDER = (BARE, "livez", *READS, *HEAVY_READS, *WRITES)  # others follow, alphabetically
 
 READ_MIN_RATIO = 0.5          # think-time run: achieved / ceiling
@@ -821,7 +821,7 @@ def self_test() -> int:
                           "catalog": "PASS", "module_page": "MISSING",
                           "manager_dashboard": "PASS",
                           "section_complete": "FAIL", "quiz_submit": "PASS",
-                          "redeem": "FAIL", "server": "PASS"}, status
+                          "redeem": "FAIL", "question": "MISSING", "server": "PASS"}, status
         reasons = {t["scenario"]: t["reason"] for t in result["targets"]}
         assert "closed loop c64: ratio 0.24 < 0.8" in reasons["module"], reasons
         assert "stall at c16: p99.9 40.00 ms > 5 × p99 5.00 ms" in reasons["leaderboard"], reasons
@@ -845,7 +845,7 @@ def self_test() -> int:
         assert "| leaderboard | 16 | 7000 | 1.25 | 5.00 | 40.00 | **yes** | 0 |" in md, md
         assert "| machine | 2 vCPU \\| 4 GiB |" in md and "| dataset.users | 10000 |" in md, md
         with open(os.path.join(tmp, "report.json"), encoding="utf-8") as f:
-            assert json.load(f)["summary"].startswith("targets: 5/10 pass, 4 fail")
+            assert json.load(f)["summary"].startswith("targets: 5/11 pass, 4 fail")
         assert "PASS    dashboard (read at c64, closed loop)" in out.getvalue(), out.getvalue()
         assert "fixed share of capacity" not in md, md
 
@@ -883,7 +883,7 @@ def self_test() -> int:
                           "catalog": "FAIL", "module_page": "MISSING",
                           "manager_dashboard": "PASS",
                           "section_complete": "PASS", "quiz_submit": "PASS",
-                          "redeem": "FAIL", "server": "PASS"}, status
+                          "redeem": "FAIL", "question": "MISSING", "server": "PASS"}, status
         runs = {t["scenario"]: t["run"] for t in result["targets"]}
         assert runs["dashboard"] == "think time" and runs["quiz_submit"] == "closed loop", runs
         reasons = {t["scenario"]: t["reason"] for t in result["targets"]}
@@ -911,7 +911,7 @@ def self_test() -> int:
         assert "| catalog | 1000 |" in md and "| 19.00 | 120.00 | **yes** |" in md, md
         with open(os.path.join(tmp, "report.json"), encoding="utf-8") as f:
             saved = json.load(f)
-        assert saved["summary"].startswith("targets: 5/10 pass, 4 fail"), saved["summary"]
+        assert saved["summary"].startswith("targets: 5/11 pass, 4 fail"), saved["summary"]
         assert saved["idle"]["rss_mib_per_1000"] == 7.5, saved["idle"]
         assert "PASS    dashboard (read at c1000, think time)" in out.getvalue(), out.getvalue()
 

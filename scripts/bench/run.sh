@@ -13,7 +13,8 @@
 #     20 a page), the module page (`GET /v1/modules/{id}`), the manager dashboard
 #     (`GET /v1/manager-dashboard` as `user6`, whose subtree holds about 1,000 members in 100
 #     groups assigned every published module), completing sections, submitting
-#     quizzes, redeeming one contended reward; before a read's runs, pgbench runs its captured
+#     quizzes, redeeming one contended reward, asking questions (retrieval over what the member
+#     may see, full-text search on this data set); before a read's runs, pgbench runs its captured
 #     SQL with as many clients as the server's pool: D, what the database alone sustains for it;
 #     then, per scenario, 1000 connections that each pause a random think time, offered 55 % of
 #     the read ceiling (half a write's best throughput), for the latency at that many clients;
@@ -58,7 +59,7 @@ if [[ "$quick" == true ]]; then
 else
   duration="${BENCH_DURATION:-10}"
   connections="${BENCH_CONNECTIONS:-16 64 256 1000}"
-  scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard catalog module_page manager_dashboard section_complete quiz_submit redeem push chat}"
+  scenarios="${BENCH_SCENARIOS:-bare livez dashboard module leaderboard catalog module_page manager_dashboard section_complete quiz_submit redeem question push chat}"
   captures="${BENCH_CAPTURES:-10}"
 fi
 reads="dashboard module leaderboard catalog module_page manager_dashboard"
@@ -199,6 +200,17 @@ dump quiz_submit.tsv "SELECT 'POST', '/v1/attempts/' || a.id || '/submit', $q_us
     WHERE a.status = 'IN_PROGRESS' ORDER BY md5(a.id::text)"
 reward="$(sql guild_bench "SELECT r.id FROM rewards r JOIN tenants t ON t.id = r.tenant_id AND t.slug = 'bench' WHERE r.title = 'Coffee with the team'")"
 dump redeem.tsv "SELECT 'POST', '/v1/rewards/$reward/redemptions', $q_user, '*', 0 $from_members ORDER BY 3"
+# Questions members ask (POST /v1/questions: the daily limit, retrieval over the modules the
+# member may see, the question stored), in words the data set's sections share, so that ranking
+# has the most passages to order: five per member (the daily limit is 20), members interleaved.
+printf '%s\n' \
+  '{"body": "Which checklist should I follow for this procedure at work?"}' \
+  '{"body": "Is there an example of the first step of the procedure?"}' \
+  '{"body": "What does part 3 explain, and is there a short checklist?"}' \
+  '{"body": "How do I follow the procedure step by step at work?"}' \
+  '{"body": "Where is the example with the checklist for this step?"}' >"$out/data/question_bodies.tsv"
+dump question.tsv "SELECT 'POST', '/v1/questions', $q_user, '-', n $from_members
+    CROSS JOIN generate_series(1, 5) AS n ORDER BY n, 3"
 for f in "$out"/data/*.tsv; do info "$(basename "$f"): $(wc -l <"$f") lines"; done
 
 # --- server ------------------------------------------------------------------------------
@@ -279,7 +291,8 @@ run_wrk() { # run_wrk SCENARIO CONNECTIONS SECONDS OUTFILE [THINK_MS]
   local scenario="$1" conns="$2" seconds="$3" outfile="$4" think="${5:-}" port="$api_port" once=0 bodies=""
   [[ "$scenario" == bare ]] && port="$bare_port"
   [[ "$scenario" == quiz_submit ]] && bodies="$out/data/quiz_bodies.tsv"
-  [[ " section_complete quiz_submit " == *" $scenario "* ]] && once=1
+  [[ "$scenario" == question ]] && bodies="$out/data/question_bodies.tsv"
+  [[ " section_complete quiz_submit question " == *" $scenario "* ]] && once=1
   BENCH_DIR="$bench_dir" BENCH_TOKENS="$out/data/tokens.tsv" BENCH_REQUESTS="$out/data/$scenario.tsv" \
     BENCH_BODIES="$bodies" BENCH_THREADS="$threads" BENCH_RUN="$scenario-c$conns-$RANDOM" BENCH_ONCE="$once" BENCH_CONNECTIONS="$conns" \
     BENCH_WRK_OUT="$out/wrk-raw.json" BENCH_THINK_MS="$think" \

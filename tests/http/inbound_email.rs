@@ -4,6 +4,7 @@
 //! without what it quotes, once per Message-ID; forged, altered, expired and other tenants'
 //! addresses, wrong secrets and unset inbound mail are refused.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 
 use actix_web::http::Method;
@@ -350,5 +351,61 @@ async fn without_an_inbound_secret_replies_are_not_taken_and_emails_have_no_repl
         &submit(&app, &raw, Some(&basic())).await,
         503,
         "inbound_mail_not_configured",
+    );
+}
+
+#[actix_web::test]
+async fn the_same_reply_delivered_twice_at_once_answers_once() {
+    let smtp = SmtpSink::start();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = app_with(&smtp, clock).await;
+    let (asker, _, questions) = escalated(&app, "acme", 1).await;
+    app.run_worker().await;
+    let question = &questions[0];
+    let mail = assignment_mail(&smtp, "acme", question);
+    let raw = reply_to(
+        &mail,
+        &mail.reply_to,
+        "mentor@acme.example.com",
+        "twice@mail.acme.example.com",
+        ANSWER,
+    );
+    // The mail service retries while the first delivery is still being handled.
+    let auth = basic();
+    let first = app
+        .request(Method::POST, "/v1/inbound/email")
+        .header("content-type", "message/rfc822")
+        .header("authorization", &auth)
+        .payload(raw.clone());
+    let second = app
+        .request(Method::POST, "/v1/inbound/email")
+        .header("content-type", "message/rfc822")
+        .header("authorization", &auth)
+        .payload(raw);
+    let (a, b) = futures_util::future::join(first.into_future(), second.into_future()).await;
+    assert_eq!((a.status, b.status), (200, 200), "{} / {}", a.text, b.text);
+    let mut outcomes = [s(&a.json["outcome"]), s(&b.json["outcome"])];
+    outcomes.sort();
+    assert_eq!(outcomes, ["ALREADY_RECEIVED", "ANSWERED"]);
+    let id = s(&question["id"]);
+    let seen = app.get(&format!("/v1/questions/{id}"), &asker).await;
+    assert_eq!(seen.json["status"], "MENTOR_ANSWERED");
+    assert_eq!(seen.json["mentor_answer"], ANSWER);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM question_email_replies").await,
+        1
+    );
+    app.run_worker().await;
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM notifications WHERE kind = 'QUESTION_ANSWERED' \
+                 AND entity_id = '{id}'"
+            )
+        )
+        .await,
+        1,
+        "the asker is told once"
     );
 }
