@@ -340,6 +340,7 @@ async fn without_an_inbound_secret_replies_are_not_taken_and_emails_have_no_repl
         .find(|m| m.references == thread)
         .expect("the assignment's email");
     assert_eq!(mail.reply_to, "");
+    assert!(!mail.text.contains("replying"), "{}", mail.text);
     let raw = reply_to(
         &mail,
         "reply+x@guild.local",
@@ -363,6 +364,11 @@ async fn the_same_reply_delivered_twice_at_once_answers_once() {
     app.run_worker().await;
     let question = &questions[0];
     let mail = assignment_mail(&smtp, "acme", question);
+    assert!(
+        mail.text.contains("answer by replying to this email"),
+        "{}",
+        mail.text
+    );
     let raw = reply_to(
         &mail,
         &mail.reply_to,

@@ -398,6 +398,10 @@ async fn single(
         map.insert("title".into(), json!(row.title));
         map.insert("body".into(), json!(row.body));
         map.insert("url".into(), json!(row.url(links)));
+        if row.kind == NotificationType::QuestionAssigned {
+            // Its email carries a reply address only when replies are received.
+            map.insert("reply_by_email".into(), json!(links.reply_domain.is_some()));
+        }
         // The type's own values, never in place of the common ones.
         if let Some(data) = row.data.as_object() {
             for name in templates::variables(row.kind) {

@@ -160,6 +160,7 @@ pub fn variables(kind: NotificationType) -> &'static [&'static str] {
         N::SubmissionReceived => &["module", "late"],
         N::CommentReply => &["module", "author"],
         N::Announcement => &["author"],
+        N::QuestionAssigned => &["reply_by_email"],
         _ => &[],
     }
 }
@@ -193,6 +194,7 @@ pub fn sample(kind: NotificationType) -> Value {
         "xp": 100,
         "late": false,
         "author": "Mia Mentor",
+        "reply_by_email": true,
     });
     if let Some(map) = values.as_object_mut() {
         for name in variables(kind) {
@@ -233,6 +235,9 @@ const TEXT_LEAD: &str = "{{ title }}\n{% if body %}\n{{ body }}\n{% endif %}";
 const HTML_LEAD: &str =
     "<p><strong>{{ title }}</strong></p>\n{% if body %}\n<p>{{ body }}</p>\n{% endif %}";
 
+const QUESTION_TEXT_LEAD: &str = "{{ title }}\n{% if body %}\n{{ body }}\n{% endif %}{% if reply_by_email %}\nYou can also answer by replying to this email: your reply, without the text it quotes, becomes your answer.\n{% endif %}";
+const QUESTION_HTML_LEAD: &str = "<p><strong>{{ title }}</strong></p>\n{% if body %}\n<p>{{ body }}</p>\n{% endif %}{% if reply_by_email %}\n<p>You can also answer by replying to this email: your reply, without the text it quotes, becomes your answer.</p>\n{% endif %}";
+
 const DEADLINE_SUBJECT: &str = "{% if reminder == \"OVERDUE\" %}Overdue: {{ module }}{% elif reminder == \"DUE_IN_1_DAY\" %}Due tomorrow: {{ module }}{% else %}Due in a week: {{ module }}{% endif %}";
 const DEADLINE_TEXT_LEAD: &str = "{% if reminder == \"OVERDUE\" %}\n\"{{ module }}\" was due on {{ due_at }} and is not completed yet.\n{% else %}\n\"{{ module }}\" is due on {{ due_at }}.\n{% endif %}";
 const DEADLINE_HTML_LEAD: &str = "{% if reminder == \"OVERDUE\" %}\n<p><strong>{{ module }}</strong> was due on {{ due_at }} and is not completed yet.</p>\n{% else %}\n<p><strong>{{ module }}</strong> is due on {{ due_at }}.</p>\n{% endif %}";
@@ -261,6 +266,12 @@ fn built_in_parts(
         }
         N::CommentReply => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Open the discussion"),
         N::Announcement => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Read the announcement"),
+        N::QuestionAssigned => (
+            "{{ title }}",
+            QUESTION_TEXT_LEAD,
+            QUESTION_HTML_LEAD,
+            "Open the question",
+        ),
         _ => ("{{ title }}", TEXT_LEAD, HTML_LEAD, "Open it in Guild"),
     }
 }
