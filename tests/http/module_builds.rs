@@ -645,3 +645,52 @@ async fn builds_racing_for_the_members_last_places_make_exactly_two() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_built_modules_sources_are_for_those_who_may_edit_it() {
+    let app = TestApp::new().await;
+    let owner = app.owner("acme").await;
+    let other = app.owner("other").await;
+    let ann = app.member(&owner, "ann@acme.example.com", "EMPLOYEE").await;
+    let asset = upload(&app, &owner, "handbook.pdf", &pdf()).await;
+    let build = started(&app, &owner, &asset).await;
+    let done = finished(&app, &owner, &build).await;
+    let module = done["module_id"].as_str().unwrap().to_owned();
+    let uri = format!("/v1/modules/{module}/sources");
+
+    // Its editors see where each section came from: the build's citations.
+    let sources = app.get(&uri, &owner).await;
+    assert_eq!(sources.status, 200, "{}", sources.text);
+    assert_eq!(sources.json, done["citations"]);
+    assert_eq!(sources.json.as_array().map(Vec::len), Some(2));
+    let (_, writer) = app
+        .api_key(
+            &owner,
+            json!({ "name": "Content", "permissions": ["MANAGE_ALL_MODULES"] }),
+        )
+        .await;
+    assert_eq!(app.get(&uri, &writer).await.json, done["citations"]);
+
+    // Nobody else: another tenant, a member who cannot see the draft, a key that may see it
+    // without the right to edit, and, once it is published, a member who sees it but may not
+    // edit it.
+    assert_problem(&app.get(&uri, &other).await, 404, "module_not_found");
+    assert_problem(&app.get(&uri, &ann).await, 404, "module_not_found");
+    let (_, reader) = app
+        .api_key(
+            &owner,
+            json!({ "name": "BI", "permissions": ["VIEW_ANALYTICS"] }),
+        )
+        .await;
+    assert_problem(&app.get(&uri, &reader).await, 403, "forbidden");
+    app.publish(&owner, &module).await;
+    app.open_catalog(&owner).await;
+    assert_problem(&app.get(&uri, &ann).await, 403, "forbidden");
+
+    // A module written by hand has none.
+    let (manual, _) = app.published_module(&owner, "By hand").await;
+    let none = app
+        .get(&format!("/v1/modules/{manual}/sources"), &owner)
+        .await;
+    assert_eq!(none.json, json!([]), "{}", none.text);
+}

@@ -281,6 +281,25 @@ async fn row(conn: &mut AsyncPgConnection, tenant: TenantId, id: Uuid) -> Result
         .ok_or(AiError::NotFound("module_build_not_found"))
 }
 
+/// Where the sections and quiz questions of `module` came from, for those who may edit it
+/// ([`guild_learning::access::editable`]: 403 when they may see it but not edit it, 404 when they
+/// may not see it): the citations of every build that made it, the latest build's first, each in
+/// its order. Empty for a module no build made.
+pub async fn of_module(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    module: Uuid,
+) -> Result<Vec<Citation>, AiError> {
+    guild_learning::access::editable(conn, actor, module).await?;
+    Ok(c::table
+        .filter(c::tenant_id.eq(actor.tenant_id.into_uuid()))
+        .filter(c::module_id.eq(module))
+        .order((c::build_id.desc(), c::position))
+        .select(Citation::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// A build the actor may read, with its citations in order.
 pub async fn find(
     conn: &mut AsyncPgConnection,

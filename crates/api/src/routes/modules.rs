@@ -70,7 +70,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(quizzes::list_quizzes)
             .service(quizzes::create_quiz)
             .service(assignments::list_assignments)
-            .service(assignments::create_assignment),
+            .service(assignments::create_assignment)
+            .service(crate::routes::ai::module_builds::list_module_sources),
     );
 }
 
