@@ -209,8 +209,9 @@ printf '%s\n' \
   '{"body": "What does part 3 explain, and is there a short checklist?"}' \
   '{"body": "How do I follow the procedure step by step at work?"}' \
   '{"body": "Where is the example with the checklist for this step?"}' >"$out/data/question_bodies.tsv"
-dump question.tsv "SELECT 'POST', '/v1/questions', $q_user, '-', n $from_members
-    CROSS JOIN generate_series(1, 5) AS n ORDER BY n, 3"
+dump question.tsv "SELECT 'POST', '/v1/questions', tok, '-', n
+    FROM (SELECT $q_user AS tok $from_members) x CROSS JOIN generate_series(1, 5) AS n
+    ORDER BY n, tok"
 for f in "$out"/data/*.tsv; do info "$(basename "$f"): $(wc -l <"$f") lines"; done
 
 # --- server ------------------------------------------------------------------------------
