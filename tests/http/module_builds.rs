@@ -12,6 +12,10 @@ use guild_tests::{Reply, TestApp, assert_problem, count, id};
 use serde_json::{Value, json};
 
 const MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08free";
+/// An MP3 file's start (an ID3v2 tag), an M4A's (an MP4 container of brand `M4A `) and a WAV's.
+const MP3: &[u8] = b"ID3\x04\0\0\0\0\0\x0f\xff\xfb\x90\x64\0\0\0\0";
+const M4A: &[u8] = b"\0\0\0\x20ftypM4A \0\0\x02\0M4A isomiso2\0\0\0\x08free";
+const WAV: &[u8] = b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0";
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
@@ -693,4 +697,61 @@ async fn a_built_modules_sources_are_for_those_who_may_edit_it() {
         .get(&format!("/v1/modules/{manual}/sources"), &owner)
         .await;
     assert_eq!(none.json, json!([]), "{}", none.text);
+}
+
+#[actix_web::test]
+async fn audio_files_are_media_and_the_builder_transcribes_them_cited_by_time() {
+    let fake = FakeOpenAi::start().await;
+    let model = fake.model();
+    let app = TestApp::with(move |state| state.ai = Arc::new(model)).await;
+    let owner = app.owner("acme").await;
+
+    // MP3, M4A and WAV are audio assets, recognised by their content (an M4A is not taken for
+    // a video); a name that says otherwise is refused.
+    for (name, bytes, mime) in [
+        ("briefing.mp3", MP3, "audio/mpeg"),
+        ("briefing.m4a", M4A, "audio/mp4"),
+        ("briefing.wav", WAV, "audio/wav"),
+    ] {
+        let up = app.upload("/v1/media", &owner, name, bytes, None).await;
+        assert_eq!(up.status, 201, "{name}: {}", up.text);
+        assert_eq!(up.json["kind"], "AUDIO", "{name}");
+        assert_eq!(up.json["content_type"], mime, "{name}");
+    }
+    let wrong = app
+        .upload("/v1/media", &owner, "briefing.mp3", WAV, None)
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text);
+
+    let audio = upload(&app, &owner, "talk.mp3", MP3).await;
+    fake.reply_with(json!({
+        "title": "Helmets", "description": "Wear one.",
+        "sections": [{ "title": "On site", "content_html": "<p>Wear a helmet.</p>", "sources": [1] }],
+        "quiz": []
+    }));
+    let build = started(&app, &owner, &audio).await;
+    let done = finished(&app, &owner, &build).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["source_kind"], "AUDIO");
+    let sent = &fake.requests()[0];
+    assert_eq!(sent.path, "/v1/audio/transcriptions");
+    assert!(
+        String::from_utf8_lossy(&sent.body).contains("filename=\"talk.mp3\""),
+        "the file goes to the transcription model under its name"
+    );
+    let cite = &done["citations"][0];
+    assert_eq!(
+        (&cite["kind"], &cite["start"], &cite["end"]),
+        (&json!("TIME"), &json!(0), &json!(9250))
+    );
+
+    // Without a transcription model an audio file cannot be built.
+    let without = TestApp::new().await;
+    let owner = without.owner("acme").await;
+    let audio = upload(&without, &owner, "talk.mp3", MP3).await;
+    assert_problem(
+        &start(&without, &owner, json!({ "asset_id": audio })).await,
+        503,
+        "ai_not_configured",
+    );
 }

@@ -60,6 +60,8 @@ guild_kernel::string_enum!(
         Docx => "DOCX",
         /// A video: its speech transcribed, by time.
         Video => "VIDEO",
+        /// An audio file: its speech transcribed, by time.
+        Audio => "AUDIO",
     }
 );
 
@@ -71,9 +73,15 @@ impl SourceKind {
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
                 Some(Self::Docx)
             }
-            t if t.starts_with("video/") || t.starts_with("audio/") => Some(Self::Video),
+            t if t.starts_with("video/") => Some(Self::Video),
+            t if t.starts_with("audio/") => Some(Self::Audio),
             _ => None,
         }
+    }
+
+    /// Its text is speech, transcribed by the transcription model.
+    pub fn is_spoken(self) -> bool {
+        matches!(self, Self::Video | Self::Audio)
     }
 }
 

@@ -45,6 +45,8 @@ guild_kernel::string_enum!(
         Document => "DOCUMENT",
         /// MP4, QuickTime, WebM.
         Video => "VIDEO",
+        /// MP3, M4A, WAV, Ogg (the module builder transcribes them).
+        Audio => "AUDIO",
     }
 );
 
@@ -81,12 +83,13 @@ const MIB: u64 = 1024 * 1024;
 
 impl AssetKind {
     /// The largest file of this kind, in bytes: 10 MiB for images, 50 MiB for documents,
-    /// 2 GiB for videos.
+    /// 2 GiB for videos, 500 MiB for audio.
     pub const fn max_size(self) -> u64 {
         match self {
             Self::Image => 10 * MIB,
             Self::Document => 50 * MIB,
             Self::Video => 2048 * MIB,
+            Self::Audio => 500 * MIB,
         }
     }
 }
@@ -116,7 +119,7 @@ pub struct FileType {
 }
 
 /// Every accepted file type, recognised by its content.
-pub static FILE_TYPES: [FileType; 10] = [
+pub static FILE_TYPES: [FileType; 14] = [
     FileType {
         kind: Kind::Document,
         mime: "application/pdf",
@@ -158,6 +161,31 @@ pub static FILE_TYPES: [FileType; 10] = [
         mime: "image/webp",
         extensions: &["webp"],
         matches: infer::image::is_webp,
+    },
+    // Before the videos: an M4A file is an MP4 container too (its brand says audio).
+    FileType {
+        kind: Kind::Audio,
+        mime: "audio/mp4",
+        extensions: &["m4a"],
+        matches: infer::audio::is_m4a,
+    },
+    FileType {
+        kind: Kind::Audio,
+        mime: "audio/mpeg",
+        extensions: &["mp3"],
+        matches: infer::audio::is_mp3,
+    },
+    FileType {
+        kind: Kind::Audio,
+        mime: "audio/wav",
+        extensions: &["wav"],
+        matches: infer::audio::is_wav,
+    },
+    FileType {
+        kind: Kind::Audio,
+        mime: "audio/ogg",
+        extensions: &["ogg", "oga", "opus"],
+        matches: infer::audio::is_ogg,
     },
     FileType {
         kind: Kind::Video,

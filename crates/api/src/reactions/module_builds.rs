@@ -184,7 +184,7 @@ async fn read(
                 .map_err(extract_error)?;
             Ok(blocks.into_iter().map(segment).collect())
         }
-        SourceKind::Video => {
+        SourceKind::Video | SourceKind::Audio => {
             let audio = Audio {
                 filename: file_name.to_owned(),
                 content_type: content_type.to_owned(),

@@ -1,5 +1,5 @@
-//! The module builder (`/v1/ai/module-builds`): a media-library file (PDF, DOCX or video) made
-//! into a DRAFT module by a background job (`202 Accepted`, see [`crate::jobs`] and
+//! The module builder (`/v1/ai/module-builds`): a media-library file (PDF, DOCX, video or
+//! audio) made into a DRAFT module by a background job (`202 Accepted`, see [`crate::jobs`] and
 //! [`crate::reactions::module_builds`]), read back with its progress, its extracted text's
 //! summary, the module it created and where each section and question came from; and the retry
 //! of a failed build, which reuses the text it kept.
@@ -30,8 +30,8 @@ use crate::routes::jobs::JobDto;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "asset_id": "0193a1c4-6f1e-7a52-9e2b-5d3c1f0a9b7e", "language": "en", "hints": "For new warehouse staff; keep it short." }))]
 pub(crate) struct CreateModuleBuildBody {
-    /// A READY media-library asset: a PDF, a DOCX, or a video (its speech is transcribed, which
-    /// needs a transcription model) of at most 25 MiB.
+    /// A READY media-library asset: a PDF, a DOCX, or a video or audio file (its speech is
+    /// transcribed, which needs a transcription model) of at most 25 MiB.
     asset_id: Uuid,
     /// The module's language, a BCP 47 tag (`en`, `de-CH`), for a model to write in.
     #[validate(length(min = 2, max = 35), custom(function = "language_tag"))]
@@ -103,7 +103,7 @@ pub(crate) struct ModuleBuildDto {
     status: BuildStatus,
     /// The file (`null` once the asset was deleted).
     asset_id: Option<Uuid>,
-    /// `PDF`, `DOCX` or `VIDEO`.
+    /// `PDF`, `DOCX`, `VIDEO` or `AUDIO`.
     source_kind: Option<SourceKind>,
     language: Option<String>,
     hints: Option<String>,
@@ -192,15 +192,15 @@ impl ErrorCode for StartError {
     }
 }
 
-/// Refuses a build that needs a model it cannot have: 503 `ai_not_configured` for a video
-/// without a transcription model; 429 `ai_budget_exhausted` once the month's tokens are spent
+/// Refuses a build that needs a model it cannot have: 503 `ai_not_configured` for a video or an
+/// audio file without a transcription model; 429 `ai_budget_exhausted` once the month's tokens are spent
 /// when a model would be called (transcription, or a generation model writing the draft).
 async fn check_models(ctx: &Ctx<Permitted>, kind: SourceKind) -> Result<(), ApiError> {
     let ai = &ctx.state.ai;
-    if kind == SourceKind::Video && !ai.configured(AiCapability::Transcription) {
+    if kind.is_spoken() && !ai.configured(AiCapability::Transcription) {
         return Err(guild_ai::AiError::NotConfigured.into());
     }
-    if kind == SourceKind::Video || ai.configured(AiCapability::Generation) {
+    if kind.is_spoken() || ai.configured(AiCapability::Generation) {
         let (tenant, now) = (ctx.actor.tenant_id, ctx.now);
         ctx.write(async |conn| guild_ai::usage::check_budget(conn, tenant, now).await)
             .await?;
@@ -222,8 +222,8 @@ fn accepted(answered: idempotency::Answered) -> HttpResponse {
 /// Build a module from a file.
 ///
 /// For those who may create modules (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES): `asset_id` is a
-/// READY media-library PDF, DOCX or video of at most 25 MiB in your tenant. Answers `202
-/// Accepted` with the build (`Location: /v1/ai/module-builds/{id}`); its `job` reports progress,
+/// READY media-library PDF, DOCX, video or audio file of at most 25 MiB in your tenant. Answers
+/// `202 Accepted` with the build (`Location: /v1/ai/module-builds/{id}`); its `job` reports progress,
 /// and once SUCCEEDED `module_id` is a DRAFT module — never published or assigned, whatever the
 /// file says — whose sections (and, with a generation model, quiz questions with explanations)
 /// each cite the page, paragraph or time of the file they came from. Without a generation model
@@ -366,8 +366,8 @@ pub(crate) async fn retry_module_build(
         .write(async |conn| builds::check_retry(conn, actor, id).await)
         .await?;
     if let Some(kind) = build.kind() {
-        // A video whose transcript was kept needs no transcription again.
-        let kind = if kind == SourceKind::Video && build.extracted_chars > 0 {
+        // A recording whose transcript was kept needs no transcription again.
+        let kind = if kind.is_spoken() && build.extracted_chars > 0 {
             SourceKind::Pdf
         } else {
             kind
