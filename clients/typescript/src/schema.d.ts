@@ -234,8 +234,8 @@ export interface paths {
         /**
          * Build a module from a file.
          * @description For those who may create modules (MANAGE_ALL_MODULES or MANAGE_OWN_MODULES): `asset_id` is a
-         *     READY media-library PDF, DOCX or video of at most 25 MiB in your tenant. Answers `202
-         *     Accepted` with the build (`Location: /v1/ai/module-builds/{id}`); its `job` reports progress,
+         *     READY media-library PDF, DOCX, video or audio file of at most 25 MiB in your tenant. Answers
+         *     `202 Accepted` with the build (`Location: /v1/ai/module-builds/{id}`); its `job` reports progress,
          *     and once SUCCEEDED `module_id` is a DRAFT module — never published or assigned, whatever the
          *     file says — whose sections (and, with a generation model, quiz questions with explanations)
          *     each cite the page, paragraph or time of the file they came from. Without a generation model
@@ -7575,7 +7575,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        AssetKind: "IMAGE" | "DOCUMENT" | "VIDEO";
+        AssetKind: "IMAGE" | "DOCUMENT" | "VIDEO" | "AUDIO";
         /** @description The assets deleted. */
         AssetList: {
             data: components["schemas"]["AssetDto"][];
@@ -8898,8 +8898,8 @@ export interface components {
         CreateModuleBuildBody: {
             /**
              * Format: uuid
-             * @description A READY media-library asset: a PDF, a DOCX, or a video (its speech is transcribed, which
-             *     needs a transcription model) of at most 25 MiB.
+             * @description A READY media-library asset: a PDF, a DOCX, or a video or audio file (its speech is
+             *     transcribed, which needs a transcription model) of at most 25 MiB.
              */
             asset_id: string;
             /** @description The module's language, a BCP 47 tag (`en`, `de-CH`), for a model to write in. */
@@ -12986,7 +12986,7 @@ export interface components {
             expires_at: string;
         };
         /** @enum {string} */
-        SourceKind: "PDF" | "DOCX" | "VIDEO";
+        SourceKind: "PDF" | "DOCX" | "VIDEO" | "AUDIO";
         /** @description XP earned from one source. */
         SourceXpDto: {
             /** @description `MODULE_COMPLETED`, `QUIZ_HIGH_SCORE`, `MANUAL`, … */
