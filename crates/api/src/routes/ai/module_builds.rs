@@ -227,7 +227,7 @@ fn accepted(answered: idempotency::Answered) -> HttpResponse {
 /// and once SUCCEEDED `module_id` is a DRAFT module — never published or assigned, whatever the
 /// file says — whose sections (and, with a generation model, quiz questions with explanations)
 /// each cite the page, paragraph or time of the file they came from. Without a generation model
-/// the draft follows the document's headings and paragraphs, without a quiz. Video needs a
+/// the draft follows the document's headings and paragraphs, without a quiz. Recordings need a
 /// transcription model (503 `ai_not_configured`); a model call needs budget (429
 /// `ai_budget_exhausted`). 404 `asset_not_found` (another tenant's too), 409 `asset_not_ready`,
 /// 422 `validation_failed` (`asset_id`: `unsupported_source` or `too_large`), 409
