@@ -7657,7 +7657,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        AssignmentFileType: "pdf" | "docx" | "doc" | "png" | "jpg" | "jpeg" | "gif" | "webp" | "mp4" | "m4v" | "mov" | "webm";
+        AssignmentFileType: "pdf" | "docx" | "doc" | "png" | "jpg" | "jpeg" | "gif" | "webp" | "m4a" | "mp3" | "wav" | "ogg" | "oga" | "opus" | "mp4" | "m4v" | "mov" | "webm";
         /** @description A submission waiting for a grade. */
         AssignmentReviewDto: {
             submission: components["schemas"]["SubmissionDto"];

@@ -67,6 +67,18 @@ guild_kernel::string_enum!(
         Gif => "gif",
         /// WebP image.
         Webp => "webp",
+        /// M4A audio.
+        M4a => "m4a",
+        /// MP3 audio.
+        Mp3 => "mp3",
+        /// WAV audio.
+        Wav => "wav",
+        /// Ogg audio.
+        Ogg => "ogg",
+        /// Ogg audio.
+        Oga => "oga",
+        /// Opus audio (Ogg).
+        Opus => "opus",
         /// MP4 video.
         Mp4 => "mp4",
         /// MP4 video.
