@@ -257,6 +257,48 @@ async fn answers_come_only_from_what_the_asker_may_see() {
 }
 
 #[actix_web::test]
+async fn the_passage_with_all_the_words_wins_when_more_passages_match_than_are_ranked_twice() {
+    let app = TestApp::new().await;
+    let owner = app.owner("rank").await;
+    let (module, _) = app
+        .module_with_section(
+            &owner,
+            json!({ "title": "Workshop notes" }),
+            json!({ "title": "Note 0", "content_html": "<p>Lockout.</p>" }),
+        )
+        .await;
+    // More passages hold one of the question's words than are ranked a second time
+    // (`RERANKED`, 50), all written before the one that holds every word.
+    let many = usize::try_from(guild_ai::retrieval::RERANKED).unwrap_or(50) + 10;
+    for n in 1..many {
+        let added = app
+            .post(
+                &format!("/v1/modules/{module}/sections"),
+                &owner,
+                json!({ "title": format!("Note {n}"), "content_html": "<p>Lockout.</p>" }),
+            )
+            .await;
+        assert_eq!(added.status, 201, "{}", added.text);
+    }
+    let best = app
+        .post(
+            &format!("/v1/modules/{module}/sections"),
+            &owner,
+            json!({ "title": "Lockout and tagout",
+                    "content_html": "<p>Lockout and tagout: isolate the energy before repairs.</p>" }),
+        )
+        .await;
+    assert_eq!(best.status, 201, "{}", best.text);
+    app.publish(&owner, &module).await;
+    app.open_catalog(&owner).await;
+
+    let asked = ask(&app, &owner, "lockout tagout isolate energy repairs", None).await;
+    let cited = asked["citations"].as_array().cloned().unwrap_or_default();
+    assert_eq!(s(&cited[0]["id"]), s(&best.json["id"]), "{asked}");
+    assert!(cited.len() > 1, "{asked}");
+}
+
+#[actix_web::test]
 async fn a_prompt_injection_in_a_section_changes_nothing_but_the_answer_text() {
     let fake = FakeOpenAi::start().await;
     let model = fake.model();

@@ -8,12 +8,12 @@
 //!   out, latency, outcome), the month's totals, and the budget check every call passes first
 //!   (429 `ai_budget_exhausted` once the month's tokens reach the budget).
 //! - [`retrieval`] ranks passages with PostgreSQL full-text search (`websearch_to_tsquery`, its
-//!   terms OR-ed and ranked by `ts_rank_cd`) over what the asker may see: sections of PUBLISHED
-//!   modules visible to them (`guild_learning::access::visible_published`, the one visibility
-//!   rule), answers a mentor confirmed in those modules' chat rooms, and earlier accepted
-//!   question answers. Sections and accepted questions carry a generated `tsvector` column with a
-//!   GIN index. With pgvector and an embedding model, vector search over the same passages is
-//!   fused with it.
+//!   terms OR-ed, ranked by `ts_rank`, the best 50 again by `ts_rank_cd`) over what the asker
+//!   may see: sections of PUBLISHED modules visible to them
+//!   (`guild_learning::access::visible_published`, the one visibility rule), answers a mentor
+//!   confirmed in those modules' chat rooms, and earlier accepted question answers. Sections
+//!   and accepted questions carry a generated `tsvector` column with a GIN index. With
+//!   pgvector and an embedding model, vector search over the same passages is fused with it.
 //! - [`embeddings`] owns `passage_embeddings` (only where the database has pgvector): which
 //!   passages are to be embedded (new, changed, or by another model), storing their vectors,
 //!   forgetting those no longer searchable.

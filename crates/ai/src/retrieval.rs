@@ -3,8 +3,9 @@
 //!
 //! The question is read with `websearch_to_tsquery('english', …)` (so quoted phrases and
 //! stemming work) and its terms are OR-ed, since a question in plain words rarely has every one
-//! of its words in one passage; `ts_rank_cd` ranks passages that hold more of them, closer
-//! together, first. (A question that excludes words with `-` keeps the AND of its terms.)
+//! of its words in one passage. Passages that hold more of them come first (`ts_rank`), and the
+//! best [`RERANKED`] of those are ordered again by how close together the terms are
+//! (`ts_rank_cd`). (A question that excludes words with `-` keeps the AND of its terms.)
 //!
 //! Passages come from three places, each limited to the PUBLISHED modules the asker may see
 //! ([`guild_learning::access::visible_published`]):
@@ -142,34 +143,45 @@ macro_rules! passages_of_picked {
     };
 }
 
+/// How many of a question's matches, ordered by `ts_rank` (term frequency: cheap), are ranked
+/// again by `ts_rank_cd` (cover density: how close together the terms are, about 9 µs a
+/// passage) for the final order. Ranking every match by cover density cost 33 ms when a
+/// question's words were in 3,800 sections; the frequency order costs a sixth of that, and the
+/// best passages by cover density are among the best by frequency.
+pub const RERANKED: i64 = 50;
+
 /// Full-text search: the `$4` best matches of the question `$2` among the visible modules `$3`,
-/// ranked by `ts_rank_cd` before anything else is read of them.
+/// ranked before anything else is read of them — the `$5` ([`RERANKED`]) best by `ts_rank`, then
+/// those by `ts_rank_cd`.
 const SEARCH: &str = concat!(
     "WITH q AS ( \
         SELECT CASE WHEN strpos(w::text, '!') > 0 THEN w \
                     ELSE replace(w::text, ' & ', ' | ')::tsquery END AS query \
         FROM websearch_to_tsquery('english'::regconfig, $2) AS w), \
     vis AS (SELECT md.id, md.title FROM modules md WHERE md.tenant_id = $1 AND md.id = ANY($3)), \
-    picked AS (SELECT * FROM ( \
-        SELECT 'SECTION'::text AS kind, s.id, ts_rank_cd(s.search, q.query, 32)::float8 AS rank \
-        FROM sections s JOIN vis ON vis.id = s.module_id, q \
-        WHERE s.tenant_id = $1 AND s.search @@ q.query \
+    matched AS ( \
+        SELECT 'SECTION'::text AS kind, s.id, s.search AS doc \
+        FROM sections s, q \
+        WHERE s.tenant_id = $1 AND s.module_id = ANY($3) AND s.search @@ q.query \
         UNION ALL \
-        SELECT 'CHAT_ANSWER', ca.id, \
-               ts_rank_cd(to_tsvector('english'::regconfig, qm.body || ' ' || am.body), \
-                          q.query, 32)::float8 \
-        FROM chat_confirmed_answers ca JOIN vis ON vis.id = ca.module_id \
+        SELECT 'CHAT_ANSWER', ca.id, d.doc \
+        FROM chat_confirmed_answers ca \
         JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
                              AND qm.deleted_at IS NULL \
         JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
-                             AND am.deleted_at IS NULL, q \
-        WHERE ca.tenant_id = $1 \
-          AND to_tsvector('english'::regconfig, qm.body || ' ' || am.body) @@ q.query \
+                             AND am.deleted_at IS NULL \
+        CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, qm.body || ' ' || am.body) \
+                            AS doc) d, q \
+        WHERE ca.tenant_id = $1 AND ca.module_id = ANY($3) AND d.doc @@ q.query \
         UNION ALL \
-        SELECT 'QUESTION_ANSWER', x.id, ts_rank_cd(x.search, q.query, 32)::float8 \
-        FROM questions x JOIN vis ON vis.id = x.module_id, q \
-        WHERE x.tenant_id = $1 AND x.status = 'ACCEPTED' AND x.search @@ q.query \
-    ) ranked ORDER BY rank DESC, id LIMIT $4) ",
+        SELECT 'QUESTION_ANSWER', x.id, x.search \
+        FROM questions x, q \
+        WHERE x.tenant_id = $1 AND x.module_id = ANY($3) AND x.status = 'ACCEPTED' \
+          AND x.search @@ q.query), \
+    candidates AS (SELECT m.kind, m.id, m.doc FROM matched m, q \
+        ORDER BY ts_rank(m.doc, q.query) DESC, m.id LIMIT $5), \
+    picked AS (SELECT c.kind, c.id, ts_rank_cd(c.doc, q.query, 32)::float8 AS rank \
+        FROM candidates c, q ORDER BY rank DESC, c.id LIMIT $4) ",
     passages_of_picked!()
 );
 
@@ -222,6 +234,7 @@ pub async fn retrieve(
         .bind::<Text, _>(text)
         .bind::<Array<SqlUuid>, _>(&visible[..])
         .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(RERANKED.max(limit))
         .load(conn)
         .await?;
     let Some(query) = query.filter(|q| !q.vector.is_empty()) else {
