@@ -98,22 +98,25 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(questions::configure);
 }
 
-/// Registers the routes on `app`, returning it with the spec they produce.
+/// Registers the routes on `app`, returning it with the paths and schemas they declare (the
+/// spec before [`crate::openapi::complete`]).
 pub(crate) fn split<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    let (app, mut spec) = app
-        .into_utoipa_app()
+    app.into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
-        .split_for_parts();
-    crate::openapi::complete(&mut spec);
-    (app, spec)
+        .split_for_parts()
 }
 
 #[derive(Debug, Clone)]
 struct SpecJson(Arc<String>);
+
+/// The spec as served and the routes it lists, made once per process: every HTTP worker builds
+/// the same application, and each serializing its own copy of the document cost it memory the
+/// allocator kept.
+static PUBLISHED: std::sync::OnceLock<(SpecJson, Arc<KnownRoutes>)> = std::sync::OnceLock::new();
 
 async fn openapi_json(spec: web::Data<SpecJson>) -> HttpResponse {
     HttpResponse::Ok()
@@ -221,11 +224,15 @@ pub fn build_app_with(
     let json_limit = state.http.json_limit;
     let cors = cors(&state.http.cors_origins);
     let (app, spec) = split(App::new());
-    let known = KnownRoutes::new(&spec);
-    let spec_json = SpecJson(Arc::new(spec.to_json().unwrap_or_default()));
+    let (spec_json, known) = PUBLISHED.get_or_init(move || {
+        let mut spec = spec;
+        crate::openapi::complete(&mut spec);
+        let json = spec.to_json().unwrap_or_default();
+        (SpecJson(Arc::new(json)), Arc::new(KnownRoutes::new(&spec)))
+    });
     app.app_data(web::Data::new(state))
-        .app_data(web::Data::new(known))
-        .app_data(web::Data::new(spec_json))
+        .app_data(web::Data::from(Arc::clone(known)))
+        .app_data(web::Data::new(spec_json.clone()))
         .configure(|cfg| configure_extractors(cfg, json_limit))
         .configure(extra)
         .configure(crate::routes::scim::configure)

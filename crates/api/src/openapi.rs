@@ -829,7 +829,9 @@ fn add_header(response: &mut Response, name: &str) {
 
 /// The complete document, without building a server.
 pub fn spec() -> Spec {
-    crate::app::split(actix_web::App::new()).1
+    let mut spec = crate::app::split(actix_web::App::new()).1;
+    complete(&mut spec);
+    spec
 }
 
 /// The document as committed in `api-spec/openapi.json`.
