@@ -452,30 +452,46 @@ start_local_pg() {
 
   if [[ ! -f "$LOCAL_PG_DATA/PG_VERSION" ]]; then
     log "Creating a local PostgreSQL cluster in $LOCAL_PG_DATA"
-    if ! _as_pg_user "$PG_BIN/initdb" -D "$LOCAL_PG_DATA" -U postgres --auth=trust \
-      --encoding=UTF8 --locale=C >>"$LOCAL_PG_LOG" 2>&1; then
-      tail -n 20 "$LOCAL_PG_LOG" >&2
-      die "initdb failed (full log: $LOCAL_PG_LOG)"
-    fi
-    # Listen address and port are passed at start so GUILD_LOCAL_PG_PORT can change.
-    # No unix sockets: nothing here needs them, and deep paths overflow their limit.
-    {
-      printf '\n# Guild local development cluster\n'
-      printf "unix_socket_directories = ''\n"
-      printf 'max_connections = 200\n'
-      # Disposable dev data: trade durability of the last commits for speed.
-      printf 'synchronous_commit = off\n'
-    } | _as_pg_user tee -a "$LOCAL_PG_DATA/postgresql.conf" >/dev/null
+    _pg_create_cluster "$PG_BIN" "$LOCAL_PG_DATA" "$LOCAL_PG_LOG" \
+      'Guild local development cluster' 200
   fi
 
   log "Starting local PostgreSQL on $addr"
-  if ! _as_pg_user "$PG_BIN/pg_ctl" start -D "$LOCAL_PG_DATA" -l "$LOCAL_PG_LOG" -w -t 60 \
-    -o "-h 127.0.0.1 -p $GUILD_LOCAL_PG_PORT" >/dev/null; then
-    tail -n 20 "$LOCAL_PG_LOG" >&2
-    die "PostgreSQL did not start (full log: $LOCAL_PG_LOG)"
-  fi
-  _wait_for 15 pg_answers "$addr" || die "PostgreSQL started but does not answer on $addr"
+  _pg_start_cluster "$PG_BIN" "$LOCAL_PG_DATA" "$LOCAL_PG_LOG" "$GUILD_LOCAL_PG_PORT"
   info "data: $LOCAL_PG_DATA   log: $LOCAL_PG_LOG"
+}
+
+# _pg_create_cluster BIN DATA LOGFILE COMMENT MAX_CONNECTIONS — initdb DATA as the cluster's
+# user (superuser postgres, trust auth, UTF8, C locale) with settings for disposable data:
+# MAX_CONNECTIONS, no unix sockets (nothing here needs them, and deep paths overflow their
+# limit), commits that do not wait for the WAL flush. Listen address and port are given at
+# start, so they can change.
+_pg_create_cluster() {
+  local bin="$1" data="$2" logfile="$3" comment="$4" max="$5"
+  if ! _as_pg_user "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 \
+    --locale=C >>"$logfile" 2>&1; then
+    tail -n 20 "$logfile" >&2
+    die "initdb failed for $data (full log: $logfile)"
+  fi
+  {
+    printf '\n# %s\n' "$comment"
+    printf "unix_socket_directories = ''\n"
+    printf 'max_connections = %s\n' "$max"
+    printf 'synchronous_commit = off\n'
+  } | _as_pg_user tee -a "$data/postgresql.conf" >/dev/null
+}
+
+# _pg_start_cluster BIN DATA LOGFILE PORT — start the cluster in DATA on 127.0.0.1:PORT and wait
+# until it answers.
+_pg_start_cluster() {
+  local bin="$1" data="$2" logfile="$3" port="$4"
+  if ! _as_pg_user "$bin/pg_ctl" start -D "$data" -l "$logfile" -w -t 60 \
+    -o "-h 127.0.0.1 -p $port" >/dev/null; then
+    tail -n 20 "$logfile" >&2
+    die "PostgreSQL in $data did not start (full log: $logfile)"
+  fi
+  _wait_for 15 pg_answers "127.0.0.1:$port" ||
+    die "PostgreSQL in $data started but does not answer on 127.0.0.1:$port"
 }
 
 # stop_local_pg — stop the project-local cluster wherever it lives.
@@ -539,25 +555,10 @@ start_pgvector_pg() {
     log "Creating the PostgreSQL cluster with pgvector in $data"
     mkdir -p -m 0700 "$data"
     is_root && chown "$LOCAL_PG_OS_USER:" "$data"
-    if ! _as_pg_user "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 \
-      --locale=C >>"$logfile" 2>&1; then
-      tail -n 20 "$logfile" >&2
-      die "initdb (pgvector) failed (full log: $logfile)"
-    fi
-    {
-      printf '\n# Guild: the vector search tests\n'
-      printf "unix_socket_directories = ''\n"
-      printf 'max_connections = 100\n'
-      printf 'synchronous_commit = off\n'
-    } | _as_pg_user tee -a "$data/postgresql.conf" >/dev/null
+    _pg_create_cluster "$bin" "$data" "$logfile" 'Guild: the vector search tests' 100
   fi
   log "Starting PostgreSQL with pgvector on $addr"
-  if ! _as_pg_user "$bin/pg_ctl" start -D "$data" -l "$logfile" -w -t 60 \
-    -o "-h 127.0.0.1 -p $GUILD_LOCAL_PGVECTOR_PORT" >/dev/null; then
-    tail -n 20 "$logfile" >&2
-    die "PostgreSQL with pgvector did not start (full log: $logfile)"
-  fi
-  _wait_for 15 pg_answers "$addr" || die "PostgreSQL with pgvector does not answer on $addr"
+  _pg_start_cluster "$bin" "$data" "$logfile" "$GUILD_LOCAL_PGVECTOR_PORT"
 }
 
 # stop_pgvector_pg — stop it (see start_pgvector_pg) wherever it lives.
