@@ -1,6 +1,6 @@
 //! Chat over HTTP and the stream: who reads which room (module rooms follow module visibility,
 //! other tenants get 404), delivery on the stream (resume exactly once, one order for every
-//! subscriber under 200 concurrent sends), confirmed answers and their XP, edit history and
+//! subscriber under 200 concurrent sends), confirmed answers, their XP and the later questions they answer, edit history and
 //! moderation, read markers and unread counts, history pages and search, mentions, direct
 //! conversations, the send rate limit and API keys.
 
@@ -529,6 +529,56 @@ async fn a_confirmed_answer_earns_its_author_xp_once_and_nobody_confirms_their_o
     let loose = say(&app, &bob, &room, json!({ "body": "hello" })).await;
     assert_problem(&confirm(&mia, &id(&loose)).await, 422, "validation_failed");
     assert_eq!(count(&app, events).await, 2, "the copy only");
+}
+
+#[actix_web::test]
+async fn a_confirmed_answer_answers_later_questions_until_one_of_its_messages_is_deleted() {
+    let Qa {
+        app,
+        ann,
+        mia,
+        room,
+        answer,
+        ..
+    } = question_and_answer().await;
+    // The chat answers among a question's citations, as (title, excerpt).
+    let chat_citations = async |body: &str| -> Vec<(String, String)> {
+        let asked = app
+            .post("/v1/questions", &ann, json!({ "body": body }))
+            .await;
+        assert_eq!(asked.status, 201, "{}", asked.text);
+        asked.json["citations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| c["kind"] == "CHAT_ANSWER")
+            .map(|c| {
+                let text = |key: &str| c[key].as_str().unwrap_or_default().to_owned();
+                (text("title"), text("excerpt"))
+            })
+            .collect()
+    };
+    let question = "What is the max load of the lift?";
+    assert_eq!(chat_citations(question).await, []);
+    let confirmed = app
+        .post(
+            &format!("/v1/chat/rooms/{room}/messages/{answer}/confirm"),
+            &mia,
+            json!({}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    assert_eq!(
+        chat_citations(question).await,
+        [("Max load on the lift?".to_owned(), "1500 kg".to_owned())]
+    );
+    // A deleted answer answers nothing any more.
+    let deleted = app
+        .delete(&format!("/v1/chat/rooms/{room}/messages/{answer}"), &mia)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(chat_citations(question).await, []);
 }
 
 #[actix_web::test]

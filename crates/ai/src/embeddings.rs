@@ -28,27 +28,27 @@ pub const MAX_TEXT: i32 = 8000;
 /// module — what [`crate::retrieval`] searches, before the asker's visibility is applied.
 macro_rules! searchable_sql {
     () => {
-        "WITH src AS ( \
+        concat!(
+            "WITH src AS ( \
             SELECT 'SECTION'::text AS kind, s.id, s.module_id, \
-                   left(s.title || E'\\n' || btrim(regexp_replace(regexp_replace(s.content_html, \
-                        '<[^>]*>', ' ', 'g'), '\\s+', ' ', 'g')), $2) AS text \
+                   left(s.title || E'\\n' || ",
+            section_text_sql!(),
+            ", $2) AS text \
             FROM sections s \
             JOIN modules m ON m.tenant_id = s.tenant_id AND m.id = s.module_id \
                           AND m.status = 'PUBLISHED' \
             WHERE s.tenant_id = $1 \
             UNION ALL \
             SELECT 'CHAT_ANSWER', ca.id, ca.module_id, left(qm.body || E'\\n' || am.body, $2) \
-            FROM chat_confirmed_answers ca \
-            JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
-                                 AND qm.deleted_at IS NULL \
-            JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
-                                 AND am.deleted_at IS NULL \
-            WHERE ca.tenant_id = $1 AND ca.module_id IS NOT NULL \
+            FROM chat_confirmed_answers ca ",
+            confirmed_answer_messages_sql!(),
+            "WHERE ca.tenant_id = $1 AND ca.module_id IS NOT NULL \
             UNION ALL \
             SELECT 'QUESTION_ANSWER', x.id, x.module_id, \
                    left(x.body || E'\\n' || coalesce(x.mentor_answer, ''), $2) \
             FROM questions x \
             WHERE x.tenant_id = $1 AND x.status = 'ACCEPTED' AND x.module_id IS NOT NULL) "
+        )
     };
 }
 

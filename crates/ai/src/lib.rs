@@ -44,6 +44,26 @@
 //! (module visibility, mentors, the HTML sanitizer); it reads social's confirmed chat answers
 //! (`chat_confirmed_answers`, `chat_messages`) and tenancy's identity tables in SQL.
 
+/// SQL: the text of section `s` without its tags, its whitespace collapsed — what a section
+/// passage shows and is embedded as.
+macro_rules! section_text_sql {
+    () => {
+        "btrim(regexp_replace(regexp_replace(s.content_html, '<[^>]*>', ' ', 'g'), \
+              '\\s+', ' ', 'g'))"
+    };
+}
+
+/// SQL: the question (`qm`) and answer (`am`) messages of the confirmed chat answer `ca`. A
+/// confirmation counts as a passage only while neither message is deleted.
+macro_rules! confirmed_answer_messages_sql {
+    () => {
+        "JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
+                             AND qm.deleted_at IS NULL \
+         JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
+                             AND am.deleted_at IS NULL "
+    };
+}
+
 pub mod assist;
 pub mod builder;
 pub mod builds;

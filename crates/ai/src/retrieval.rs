@@ -115,10 +115,12 @@ pub fn excerpt(text: &str, max: usize) -> String {
 /// cost 0.4 s when a question's words were in 3,800 sections.
 macro_rules! passages_of_picked {
     () => {
-        "SELECT * FROM ( \
+        concat!(
+            "SELECT * FROM ( \
             SELECT 'SECTION' AS kind, s.id, s.module_id, vis.title AS module_title, s.title, \
-                   left(btrim(regexp_replace(regexp_replace(s.content_html, '<[^>]*>', ' ', 'g'), \
-                        '\\s+', ' ', 'g')), 2000) AS text, p.rank \
+                   left(",
+            section_text_sql!(),
+            ", 2000) AS text, p.rank \
             FROM picked p JOIN sections s ON s.tenant_id = $1 AND s.id = p.id \
             JOIN vis ON vis.id = s.module_id \
             WHERE p.kind = 'SECTION' \
@@ -126,12 +128,9 @@ macro_rules! passages_of_picked {
             SELECT 'CHAT_ANSWER', ca.id, ca.module_id, vis.title, left(qm.body, 200), \
                    left(am.body, 2000), p.rank \
             FROM picked p JOIN chat_confirmed_answers ca ON ca.tenant_id = $1 AND ca.id = p.id \
-            JOIN vis ON vis.id = ca.module_id \
-            JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
-                                 AND qm.deleted_at IS NULL \
-            JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
-                                 AND am.deleted_at IS NULL \
-            WHERE p.kind = 'CHAT_ANSWER' \
+            JOIN vis ON vis.id = ca.module_id ",
+            confirmed_answer_messages_sql!(),
+            "WHERE p.kind = 'CHAT_ANSWER' \
             UNION ALL \
             SELECT 'QUESTION_ANSWER', x.id, x.module_id, vis.title, left(x.body, 200), \
                    left(coalesce(x.mentor_answer, ''), 2000), p.rank \
@@ -140,6 +139,7 @@ macro_rules! passages_of_picked {
             JOIN vis ON vis.id = x.module_id \
             WHERE p.kind = 'QUESTION_ANSWER' \
         ) passages ORDER BY rank DESC, id"
+        )
     };
 }
 
@@ -165,12 +165,9 @@ const SEARCH: &str = concat!(
         WHERE s.tenant_id = $1 AND s.module_id = ANY($3) AND s.search @@ q.query \
         UNION ALL \
         SELECT 'CHAT_ANSWER', ca.id, d.doc \
-        FROM chat_confirmed_answers ca \
-        JOIN chat_messages qm ON qm.tenant_id = ca.tenant_id AND qm.id = ca.question_id \
-                             AND qm.deleted_at IS NULL \
-        JOIN chat_messages am ON am.tenant_id = ca.tenant_id AND am.id = ca.answer_id \
-                             AND am.deleted_at IS NULL \
-        CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, qm.body || ' ' || am.body) \
+        FROM chat_confirmed_answers ca ",
+    confirmed_answer_messages_sql!(),
+    "CROSS JOIN LATERAL (SELECT to_tsvector('english'::regconfig, qm.body || ' ' || am.body) \
                             AS doc) d, q \
         WHERE ca.tenant_id = $1 AND ca.module_id = ANY($3) AND d.doc @@ q.query \
         UNION ALL \
