@@ -1,8 +1,8 @@
 //! Chat over HTTP and the stream: who reads which room (module rooms follow module visibility,
 //! other tenants get 404), delivery on the stream (resume exactly once, one order for every
-//! subscriber under 200 concurrent sends), confirmed answers, their XP and the later questions they answer, edit history and
-//! moderation, read markers and unread counts, history pages and search, mentions, direct
-//! conversations, the send rate limit and API keys.
+//! subscriber under 200 concurrent sends), confirmed answers, their XP and the later questions
+//! they answer, edit history and moderation, read markers and unread counts, history pages and
+//! search, mentions, direct conversations, the send rate limit and API keys.
 
 use std::time::Duration;
 
