@@ -359,37 +359,56 @@ async fn a_build_that_would_call_a_model_is_refused_once_the_budget_is_spent() {
     );
 }
 
-#[actix_web::test]
-async fn a_video_is_transcribed_and_cited_by_time_and_needs_a_transcription_model() {
+/// Without a transcription model a recording (`name`, `bytes`) cannot be built: 503.
+async fn a_recording_needs_a_transcription_model(name: &str, bytes: &[u8]) {
     let without = TestApp::new().await;
     let owner = without.owner("acme").await;
-    let video = upload(&without, &owner, "talk.mp4", MP4).await;
+    let recording = upload(&without, &owner, name, bytes).await;
     assert_problem(
-        &start(&without, &owner, json!({ "asset_id": video })).await,
+        &start(&without, &owner, json!({ "asset_id": recording })).await,
         503,
         "ai_not_configured",
     );
+}
 
-    let fake = FakeOpenAi::start().await;
-    let model = fake.model();
-    let app = TestApp::with(move |state| state.ai = Arc::new(model)).await;
-    let owner = app.owner("acme").await;
-    let video = upload(&app, &owner, "talk.mp4", MP4).await;
+/// Builds the recording `name` as `owner` with the model of `fake` answering one section: the
+/// finished build, after checking that it succeeded, that the transcription endpoint was asked
+/// first and that its section cites the transcript's first 9.25 seconds.
+async fn built_from_recording(
+    app: &TestApp,
+    fake: &FakeOpenAi,
+    owner: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Value {
+    let recording = upload(app, owner, name, bytes).await;
     fake.reply_with(json!({
         "title": "Helmets", "description": "Wear one.",
         "sections": [{ "title": "On site", "content_html": "<p>Wear a helmet.</p>", "sources": [1] }],
         "quiz": []
     }));
-    let build = started(&app, &owner, &video).await;
-    let done = finished(&app, &owner, &build).await;
+    let build = started(app, owner, &recording).await;
+    let done = finished(app, owner, &build).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    assert_eq!(done["source_kind"], "VIDEO");
     assert_eq!(fake.requests()[0].path, "/v1/audio/transcriptions");
     let cite = &done["citations"][0];
     assert_eq!(
         (&cite["kind"], &cite["start"], &cite["end"]),
         (&json!("TIME"), &json!(0), &json!(9250))
     );
+    done
+}
+
+#[actix_web::test]
+async fn a_video_is_transcribed_and_cited_by_time_and_needs_a_transcription_model() {
+    a_recording_needs_a_transcription_model("talk.mp4", MP4).await;
+
+    let fake = FakeOpenAi::start().await;
+    let model = fake.model();
+    let app = TestApp::with(move |state| state.ai = Arc::new(model)).await;
+    let owner = app.owner("acme").await;
+    let done = built_from_recording(&app, &fake, &owner, "talk.mp4", MP4).await;
+    assert_eq!(done["source_kind"], "VIDEO");
     let usage = app.get("/v1/ai/usage", &owner).await;
     assert_eq!(
         usage.json["by_feature"][0]["calls"], 2,
@@ -723,35 +742,12 @@ async fn audio_files_are_media_and_the_builder_transcribes_them_cited_by_time() 
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.text);
 
-    let audio = upload(&app, &owner, "talk.mp3", MP3).await;
-    fake.reply_with(json!({
-        "title": "Helmets", "description": "Wear one.",
-        "sections": [{ "title": "On site", "content_html": "<p>Wear a helmet.</p>", "sources": [1] }],
-        "quiz": []
-    }));
-    let build = started(&app, &owner, &audio).await;
-    let done = finished(&app, &owner, &build).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let done = built_from_recording(&app, &fake, &owner, "talk.mp3", MP3).await;
     assert_eq!(done["source_kind"], "AUDIO");
-    let sent = &fake.requests()[0];
-    assert_eq!(sent.path, "/v1/audio/transcriptions");
     assert!(
-        String::from_utf8_lossy(&sent.body).contains("filename=\"talk.mp3\""),
+        String::from_utf8_lossy(&fake.requests()[0].body).contains("filename=\"talk.mp3\""),
         "the file goes to the transcription model under its name"
     );
-    let cite = &done["citations"][0];
-    assert_eq!(
-        (&cite["kind"], &cite["start"], &cite["end"]),
-        (&json!("TIME"), &json!(0), &json!(9250))
-    );
 
-    // Without a transcription model an audio file cannot be built.
-    let without = TestApp::new().await;
-    let owner = without.owner("acme").await;
-    let audio = upload(&without, &owner, "talk.mp3", MP3).await;
-    assert_problem(
-        &start(&without, &owner, json!({ "asset_id": audio })).await,
-        503,
-        "ai_not_configured",
-    );
+    a_recording_needs_a_transcription_model("talk.mp3", MP3).await;
 }
