@@ -196,7 +196,20 @@ impl SmtpSink {
         let mut paths: Vec<PathBuf> = entries
             .map(|e| e.expect("read the maildir").path())
             .collect();
-        paths.sort();
+        // Maildir names are `<seconds>.M<microseconds>P<pid>Q<count>.<host>`, the microseconds
+        // not zero-padded: ordered as numbers, in the order the sink stored them.
+        paths.sort_by_cached_key(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            name.split(|c: char| !c.is_ascii_digit())
+                .filter(|part| !part.is_empty())
+                .take(4)
+                .map(|part| part.parse::<u128>().unwrap_or(u128::MAX))
+                .collect::<Vec<_>>()
+        });
         paths.iter().map(|p| Delivered::parse(p)).collect()
     }
 }
