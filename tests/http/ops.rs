@@ -1,4 +1,4 @@
-//! Liveness, readiness and metrics.
+//! Liveness, readiness and metrics, and the database pools a server opens at start.
 
 use std::time::Duration;
 
@@ -128,4 +128,19 @@ async fn metrics_count_requests_by_route_pattern() {
         "raw paths must not become labels"
     );
     assert!(reply.text.contains("guild_db_pool_connections"));
+}
+
+#[actix_web::test]
+async fn a_workers_pool_is_opened_whole_at_start() {
+    let app = TestApp::new().await;
+    let pool = build_pool(&PoolConfig {
+        url: app.db.url().to_owned(),
+        max_size: 4,
+        timeout: Duration::from_secs(5),
+    })
+    .expect("a pool");
+    assert_eq!(pool.status().size, 0, "a pool opens nothing until asked");
+    guild_api::server::open_every_connection(pool.clone()).await;
+    let status = pool.status();
+    assert_eq!((status.size, status.available), (4, 4));
 }

@@ -63,6 +63,22 @@ fn worker_pools(config: &Config) -> Result<Vec<PgPool>, ServerError> {
     (0..workers).map(|_| pool_of_size(config, size)).collect()
 }
 
+/// Opens every connection of an HTTP worker's pool, on the worker's own thread (where their I/O
+/// runs, see [`worker_pools`]), so that the first requests after a start do not each wait for a
+/// new connection. A connection that cannot be opened now is opened by the request that needs it.
+pub async fn open_every_connection(pool: PgPool) {
+    let size = pool.status().max_size;
+    let opened = futures_util::future::join_all((0..size).map(|_| guild_db::connect(&pool))).await;
+    let failed = opened.iter().filter(|c| c.is_err()).count();
+    if failed > 0 {
+        tracing::warn!(
+            failed,
+            size,
+            "could not open every database connection at start"
+        );
+    }
+}
+
 /// Applies pending migrations.
 pub async fn run_migrations(config: &Config) -> Result<(), ServerError> {
     let applied = migrate::run_pending(config.require_database_url()?).await?;
@@ -281,6 +297,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let server = HttpServer::new(move || {
         let mut state = app_state.clone();
         if let Some(pool) = pools.lock().ok().and_then(|mut p| p.pop()) {
+            actix_web::rt::spawn(open_every_connection(pool.clone()));
             state.db = pool;
         }
         build_app(state)
