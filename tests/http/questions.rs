@@ -720,14 +720,30 @@ async fn with_pgvector_a_question_finds_a_passage_in_other_words_and_never_anoth
     let before = ask(&app, &asker, question, None).await;
     assert_eq!(cited(&before), Vec::<String>::new(), "{before}");
 
+    let index_calls = "SELECT count(*) AS n FROM ai_usage \
+                       WHERE feature = 'SEARCH_INDEX' AND user_id IS NULL AND outcome = 'OK'";
+    // While another run indexes (here: holds its lock), a run ends without calling the model.
+    let mut other_run = guild_db::exclusive(&app.db.pool(), "ai.index_passages")
+        .await
+        .expect("a connection")
+        .expect("the lock is free");
+    app.queue_job("ai.index_passages").await;
+    app.run_worker().await;
+    assert_eq!(count(&app, index_calls).await, 0);
+    // Released at once (dropping the connection releases it too, as the server notices).
+    diesel_async::RunQueryDsl::execute(
+        guild_db::sql("SELECT pg_advisory_unlock_all()"),
+        &mut other_run,
+    )
+    .await
+    .expect("unlock");
+
     app.queue_job("ai.index_passages").await;
     app.run_worker().await;
     assert_eq!(
         count(&app, "SELECT count(*) AS n FROM passage_embeddings").await,
         3
     );
-    let index_calls = "SELECT count(*) AS n FROM ai_usage \
-                       WHERE feature = 'SEARCH_INDEX' AND user_id IS NULL AND outcome = 'OK'";
     // One call per tenant.
     assert_eq!(count(&app, index_calls).await, 2);
 

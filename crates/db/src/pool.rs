@@ -59,6 +59,32 @@ pub async fn connect(pool: &PgPool) -> Result<PooledConn, DbError> {
     pool.get().await.map_err(DbError::from)
 }
 
+/// A connection of its own, taken out of `pool`, that holds the session advisory lock named
+/// `name`; `None` while another connection holds it.
+///
+/// For work that must not run twice at once across processes and that spans several
+/// transactions with slow calls between them (a model call between reading what is pending and
+/// storing the result), where a transaction-scoped lock cannot cover the whole run. The lock lasts
+/// exactly as long as the connection: it never returns to the pool, and dropping it closes it and
+/// releases the lock, however its holder ends (an error, a panic, a cancelled future).
+pub async fn exclusive(pool: &PgPool, name: &str) -> Result<Option<AsyncPgConnection>, DbError> {
+    use diesel::sql_types::{Bool, Text};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+
+    let mut conn = PooledConn::take(connect(pool).await?);
+    let got = diesel::sql_query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked")
+        .bind::<Text, _>(name)
+        .get_result::<Locked>(&mut conn)
+        .await?;
+    Ok(got.locked.then_some(conn))
+}
+
 /// Whether the database answers: a connection from `pool` runs `SELECT 1`. For readiness probes.
 pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
     use diesel_async::RunQueryDsl;

@@ -12,7 +12,9 @@
 //! - `ai.index_passages` (every minute, where vector search is on: pgvector and an embedding
 //!   model): in each active tenant, new and changed passages are embedded (at most
 //!   `BATCHES_PER_RUN` calls of `BATCH` passages, each under the tenant's budget and recorded as
-//!   `SEARCH_INDEX` usage), and embeddings of what is no longer searchable are deleted.
+//!   `SEARCH_INDEX` usage), and embeddings of what is no longer searchable are deleted. One run
+//!   at a time across processes ([`guild_db::exclusive`]); a run that finds another under way
+//!   ends at once.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use guild_ai::questions::{
     self, QuestionAccepted, QuestionAnswered, QuestionAssigned, ReassignJob,
 };
 use guild_ai::usage::Feature;
-use guild_db::jobs::Schedule;
+use guild_db::jobs::{Job, Schedule};
 use guild_db::worker::{HandlerError, Registry};
 use guild_kernel::ports::ai::AiCapability;
 use guild_kernel::{TenantId, UserId};
@@ -139,7 +141,13 @@ async fn index_passages(state: &AppState) -> Result<Option<serde_json::Value>, H
         .model_name(AiCapability::Embeddings)
         .unwrap_or_default()
         .to_owned();
-    let mut conn = guild_db::connect(&state.db).await?;
+    // One run at a time, across processes: two would read the same pending passages and pay the
+    // model twice for them (a run that outlasts its minute meets the next tick's job).
+    let Some(mut conn) = guild_db::exclusive(&state.db, IndexJob::KIND).await? else {
+        return Ok(Some(
+            serde_json::json!({ "skipped": "another run is indexing" }),
+        ));
+    };
     let tenants = questions::active_tenants(&mut conn).await?;
     let (mut embedded, mut pruned, mut stopped) = (0, 0, 0);
     for tenant in tenants {

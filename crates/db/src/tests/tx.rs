@@ -397,3 +397,41 @@ async fn a_statement_after_a_staged_reads_last_stage_fails_the_read() {
     .unwrap();
     assert_eq!(seen.tenant, tenant.to_string());
 }
+
+#[tokio::test]
+async fn an_exclusive_connection_holds_its_lock_until_it_is_dropped_and_never_returns_to_the_pool()
+{
+    let db = TestDb::new().await;
+    let pool = build_pool(&PoolConfig {
+        url: db.url().to_owned(),
+        max_size: 2,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+
+    let held = crate::exclusive(&pool, "index").await.unwrap();
+    assert!(held.is_some(), "the first taker gets the lock");
+    assert!(
+        crate::exclusive(&pool, "index").await.unwrap().is_none(),
+        "a second taker does not, from another connection"
+    );
+    assert!(
+        crate::exclusive(&pool, "another").await.unwrap().is_some(),
+        "a lock of another name is free"
+    );
+    // Taken out of the pool: the pool of two still has both its places.
+    let (a, b) = (connect(&pool).await.unwrap(), connect(&pool).await.unwrap());
+    drop((a, b));
+
+    drop(held);
+    // Closing the connection releases the lock (the server notices the close a moment later).
+    let mut again = None;
+    for _ in 0..50 {
+        again = crate::exclusive(&pool, "index").await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "dropping the holder releases the lock");
+}
