@@ -23,12 +23,13 @@ use crate::extract::configure_extractors;
 use crate::middleware::{observe, problems};
 use crate::openapi::{ApiDoc, KnownRoutes};
 use crate::routes::{
-    V1, ai, ai_assist, analytics, announcements, api_keys, assignments, audit, auth,
-    calendar_feeds, changelog, chat, coaching, compliance, discussions, email, events, feed,
-    gamification, groups, inbound, jobs, leaderboard, manager_dashboard, me, media, members,
-    module_categories, modules, notification_templates, ops, paths, presence, progress,
-    question_banks, questions, quizzes, redemptions, reports, rewards, stream, suggestions,
-    tenants, webhooks, xp,
+    V1, ai, ai_assist, analytics, announcements, api_keys, assignment_reviews, assignments,
+    attempts, audit, auth, calendar_feeds, certificates, changelog, chat, coaching, compliance,
+    discussions, email, event_attendance, events, feed, gamification, groups, inbound, jobs,
+    leaderboard, manager_dashboard, me, media, members, module_categories, modules,
+    notification_templates, ops, path_certificates, paths, presence, progress_overrides,
+    question_banks, questions, quiz_reviews, quizzes, redemptions, reports, rewards, sections,
+    stream, submissions, suggestions, tenant, tenants, webhooks, xp,
 };
 use crate::state::AppState;
 
@@ -55,6 +56,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
     cfg.route("/openapi.json", web::get().to(openapi_json))
         .configure(auth::configure)
         .configure(me::configure)
+        .configure(tenant::configure)
         .configure(tenants::configure)
         .configure(stream::configure)
         .configure(jobs::configure)
@@ -74,12 +76,19 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(analytics::configure)
         .configure(reports::configure)
         .configure(paths::configure)
-        .configure(progress::configure)
+        .configure(path_certificates::configure)
+        .configure(certificates::configure)
+        .configure(progress_overrides::configure)
+        .configure(sections::configure)
         .configure(media::configure)
         .configure(module_categories::configure)
         .configure(quizzes::configure)
+        .configure(attempts::configure)
+        .configure(quiz_reviews::configure)
         .configure(question_banks::configure)
         .configure(assignments::configure)
+        .configure(submissions::configure)
+        .configure(assignment_reviews::configure)
         .configure(xp::configure)
         .configure(leaderboard::configure)
         .configure(gamification::configure)
@@ -88,6 +97,7 @@ fn v1(cfg: &mut ServiceConfig<'_>) {
         .configure(discussions::configure)
         .configure(announcements::configure)
         .configure(suggestions::configure)
+        .configure(event_attendance::configure)
         .configure(events::configure)
         .configure(calendar_feeds::configure)
         .configure(coaching::configure)

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageOf, PageParams};
 use crate::routes::segment;
-use crate::routes::tenants::TenantDto;
+use crate::routes::tenant::TenantDto;
 use crate::state::AppState;
 
 /// Registers `/v1/auth`.

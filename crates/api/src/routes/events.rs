@@ -3,7 +3,8 @@
 //! mentors of a linked module (for its groups), with `ETag`/`If-Match`; members register while
 //! seats remain, then wait on a waitlist promoted in order. Registrations, promotions, changes
 //! of time or place and cancellations notify through the worker
-//! ([`crate::reactions::events`]).
+//! ([`crate::reactions::events`]). Attendance confirmed from the emailed link is
+//! [`super::event_attendance`].
 
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::ctx::{Ctx, Permitted, Public};
+use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::etag::{IfMatch, Revised, Tagged, with_etag};
 use crate::extract::ValidJson;
@@ -36,9 +37,6 @@ pub const REGISTRATIONS_PER_MINUTE: RateRule = RateRule {
 
 /// Registers `/v1/events`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
-    // Its own segment: under `/events` it would sit beside `/events/{event_id}`, whose other
-    // methods would answer for it.
-    cfg.service(segment("/event-attendance").service(confirm_event_attendance));
     cfg.service(
         segment("/events")
             .service(list_events)
@@ -679,57 +677,6 @@ pub(crate) async fn add_event_registrations(
         .write(async |conn| registrations::add_members(conn, &ctx.actor, id, &users, now).await)
         .await?;
     Ok(web::Json(done.into()))
-}
-
-/// An attendance link's token.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "token": "AZPyp3wecACAAAAAAAAAAQ.k8vN3..." }))]
-pub(crate) struct ConfirmAttendanceBody {
-    /// The `token` of the link in the email.
-    #[validate(length(min = 1, max = 256))]
-    #[schema(min_length = 1, max_length = 256)]
-    token: String,
-}
-
-/// A confirmed attendance.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AttendanceDto {
-    event_id: Uuid,
-    /// When it was confirmed.
-    attended_at: DateTime<Utc>,
-}
-
-/// Confirm your attendance with the emailed link.
-///
-/// No sign-in: the token of the link emailed to each registrant when the event is completed
-/// names the tenant, the event and the member, signed by Guild. 401 `invalid_token` when Guild
-/// did not sign it or it was altered; 410 `attendance_link_expired` 14 days after the event; 409
-/// `attendance_link_used` the second time. Earns EVENT_ATTENDED XP once.
-#[utoipa::path(tag = "events", security(()), request_body = ConfirmAttendanceBody,
-    responses((status = 200, body = AttendanceDto, description = "Confirmed"),
-        (status = 401, description = "`invalid_token`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`attendance_link_expired`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json"),
-        InputErrors, NotFound, Conflict))]
-#[post("/event-attendance")]
-pub(crate) async fn confirm_event_attendance(
-    cx: Public,
-    body: ValidJson<ConfirmAttendanceBody>,
-) -> Result<web::Json<AttendanceDto>, ApiError> {
-    cx.limit_client("token:attendance", cx.state.limits.token_ip)
-        .await?;
-    let link = cx.state.event_link_key.verify(&body.into_inner().token)?;
-    let now = cx.now;
-    let mut conn = cx.conn().await?;
-    let attended_at = guild_db::tenant_transaction(&mut conn, link.tenant, async |conn| {
-        guild_live::attendance::confirm_by_link(conn, &link, now).await
-    })
-    .await?;
-    Ok(web::Json(AttendanceDto {
-        event_id: link.event,
-        attended_at,
-    }))
 }
 
 /// Members whose attendance to confirm.

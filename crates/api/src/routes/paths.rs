@@ -1,20 +1,17 @@
 //! Learning paths: `/v1/paths` (ordered modules with an optional strict order, assigned to
-//! groups, a member's progress, enrolment) and `/v1/path-certificates` (a completed path's
-//! certificate and its PDF; verification is `GET /v1/certificates/verify/{code}` like module
-//! certificates). "My learning" (`GET /v1/me/learning`) and enrolling in modules
+//! groups, a member's progress, enrolment); their certificates are
+//! [`super::path_certificates`]. "My learning" (`GET /v1/me/learning`) and enrolling in modules
 //! (`/v1/modules/{module_id}/enrolment`) are registered by the `/me` and `/modules` scopes.
 //! Assignments and completions notify through the worker ([`crate::reactions::paths`]).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::{GroupId, PageRequest};
-use guild_progress::certificates::CertificateStatus;
 use guild_progress::enrolment::{self, Enrolment, LearningModule, MyLearning, Target};
 use guild_progress::paths::{
-    self, Path, PathCertificate, PathGroup, PathInput, PathModule, PathModuleProgress,
-    PathProgress, PathStatus, PathSummary,
+    self, Path, PathGroup, PathInput, PathModule, PathModuleProgress, PathProgress, PathStatus,
+    PathSummary,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,10 +27,9 @@ use crate::idempotency::{Idempotency, IdempotencyHeader, once};
 use crate::routes::common::double_option;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
 use crate::routes::modules::PreconditionErrors;
-use crate::routes::progress::PdfFile;
 use crate::routes::segment;
 
-/// Registers `/v1/paths` and `/v1/path-certificates`.
+/// Registers `/v1/paths`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/paths")
@@ -48,12 +44,6 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(get_path_progress)
             .service(create_path_enrolment)
             .service(delete_path_enrolment),
-    );
-    cfg.service(
-        segment("/path-certificates")
-            .service(get_path_certificate)
-            .service(get_path_certificate_pdf)
-            .service(revoke_path_certificate),
     );
 }
 
@@ -737,127 +727,4 @@ pub(crate) async fn get_my_learning(ctx: Ctx) -> Result<HttpResponse, ApiError> 
         .read(async |conn| enrolment::my_learning(conn, &ctx.actor, now).await)
         .await?;
     Ok(HttpResponse::Ok().json(MyLearningDto::from(learning)))
-}
-
-/// A learning path's certificate.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct PathCertificateDto {
-    id: Uuid,
-    /// The public verification code (`GP-…`).
-    code: String,
-    user_id: Uuid,
-    path_id: Uuid,
-    holder_name: String,
-    path_title: String,
-    issued_at: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-    /// The holder's earlier certificate of the path it follows.
-    renews_certificate_id: Option<Uuid>,
-    status: CertificateStatus,
-    /// Where anyone can verify it.
-    verify_url: String,
-}
-
-fn path_certificate_dto(state: &crate::state::AppState, c: PathCertificate) -> PathCertificateDto {
-    PathCertificateDto {
-        status: c.status(state.clock.now()),
-        verify_url: format!("{}/v1/certificates/verify/{}", state.api_url, c.code),
-        id: c.id,
-        code: c.code,
-        user_id: c.user_id,
-        path_id: c.path_id,
-        holder_name: c.holder_name,
-        path_title: c.path_title,
-        issued_at: c.issued_at,
-        expires_at: c.expires_at,
-        renews_certificate_id: c.renews_certificate_id,
-    }
-}
-
-/// Get a learning path's certificate.
-///
-/// Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
-#[utoipa::path(tag = "paths",
-    params(("certificate_id" = Uuid, Path, description = "The certificate")),
-    responses((status = 200, body = PathCertificateDto, description = "The certificate"), AuthErrors, NotFound))]
-#[get("/path-certificates/{certificate_id}")]
-pub(crate) async fn get_path_certificate(
-    ctx: Ctx<Permitted>,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let c = ctx
-        .write(async |conn| paths::certificate(conn, &ctx.actor, id).await)
-        .await?;
-    Ok(HttpResponse::Ok().json(path_certificate_dto(&ctx.state, c)))
-}
-
-/// Revoke a learning path's certificate.
-///
-/// Needs OVERRIDE_PROGRESS; audited. Verification then shows it REVOKED. 409 `already_revoked`
-/// for a certificate revoked before.
-#[utoipa::path(tag = "paths",
-    params(("certificate_id" = Uuid, Path, description = "The certificate")),
-    request_body = crate::routes::progress::RevokeBody,
-    responses((status = 200, body = PathCertificateDto, description = "Revoked"), AuthErrors, InputErrors, NotFound, Conflict))]
-#[post("/path-certificates/{certificate_id}/revoke")]
-pub(crate) async fn revoke_path_certificate(
-    ctx: Ctx<Permitted>,
-    path: web::Path<Uuid>,
-    body: ValidJson<crate::routes::progress::RevokeBody>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let reason = body.into_inner().reason;
-    let c = ctx
-        .write(async |conn| paths::revoke_certificate(conn, &ctx.actor, id, &reason, ctx.now).await)
-        .await?;
-    Ok(HttpResponse::Ok().json(path_certificate_dto(&ctx.state, c)))
-}
-
-/// Get a learning path's certificate as a printable PDF.
-///
-/// A4 landscape, with the holder, the path, the dates and a QR code of its verification URL.
-/// Its holder, or VIEW_ALL_PROGRESS; anyone else gets 404 `certificate_not_found`.
-#[utoipa::path(tag = "paths",
-    params(("certificate_id" = Uuid, Path, description = "The certificate")),
-    responses((status = 200, content_type = "application/pdf", body = PdfFile, description = "The PDF (shown inline)"), AuthErrors, NotFound))]
-#[get("/path-certificates/{certificate_id}/pdf")]
-pub(crate) async fn get_path_certificate_pdf(
-    ctx: Ctx<Permitted>,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let (c, tenant_name) = ctx
-        .write(async |conn| {
-            let c = paths::certificate(conn, &ctx.actor, id).await?;
-            let name = paths::tenant_name(conn, &ctx.actor).await?;
-            Ok::<_, guild_learning::LearningError>((c, name))
-        })
-        .await?;
-    let url = format!("{}/v1/certificates/verify/{}", ctx.state.api_url, c.code);
-    let issued = c.issued_at.format("%Y-%m-%d").to_string();
-    let expires = c.expires_at.map(|e| e.format("%Y-%m-%d").to_string());
-    let code = c.code.clone();
-    let bytes = web::block(move || {
-        guild_documents::certificate_pdf(&guild_documents::Certificate {
-            tenant_name: &tenant_name,
-            holder_name: &c.holder_name,
-            module_title: &c.path_title,
-            issued_on: &issued,
-            expires_on: expires.as_deref(),
-            code: &c.code,
-            verify_url: &url,
-        })
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"certificate-{code}.pdf\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes))
 }
