@@ -1,7 +1,7 @@
 //! Module certificates: `/v1/certificates` (a certificate, its printable PDF, revoking it, and
-//! public verification by code, for module and learning-path certificates alike). A member's
-//! list is under `/me` and `/members` ([`super::progress`]); path certificates are
-//! [`super::path_certificates`].
+//! public verification by code, for module and learning-path certificates alike). Your list is
+//! [`super::me::certificates`], a member's [`super::members::certificates`]; path certificates
+//! are [`super::path_certificates`].
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};

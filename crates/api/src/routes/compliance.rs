@@ -2,13 +2,14 @@
 //! or as a background job) and renewal. The scheduled scans and the export job are in
 //! [`crate::reactions::compliance`].
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::PageRequest;
 use guild_progress::compliance::{self, ComplianceStatus, Matrix, MatrixFilter, MatrixRow};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader};
 use crate::reactions::compliance::ComplianceExport;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageParams};
+use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageParams};
 use crate::routes::jobs::JobDto;
 use crate::routes::segment;
 
@@ -333,27 +334,4 @@ pub(crate) async fn start_compliance_export(
         },
     )
     .await
-}
-
-/// Start renewing a module.
-///
-/// Allowed within 30 days before your certificate of the module expires (409
-/// `invalid_status_transition` otherwise): your
-/// progress starts over while the certificate stays valid. Completing it again before expiry is
-/// a renewal.
-#[utoipa::path(
-    tag = "compliance",
-    params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 204, description = "Progress archived; take the module again"), AuthErrors, NotFound, Conflict)
-)]
-#[post("/modules/{module_id}/renewal")]
-pub(crate) async fn start_renewal(
-    ctx: Ctx,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let module = path.into_inner();
-    let now = ctx.now;
-    ctx.write(async |conn| compliance::start_renewal(conn, &ctx.actor, module, now).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }

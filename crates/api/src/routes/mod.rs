@@ -47,7 +47,6 @@ pub mod ops;
 pub mod path_certificates;
 pub mod paths;
 pub mod presence;
-pub mod progress;
 pub mod progress_overrides;
 pub mod question_banks;
 pub mod questions;
@@ -58,13 +57,11 @@ pub mod reports;
 pub mod rewards;
 pub mod scim;
 pub mod sections;
-pub mod sso;
 pub mod stream;
 pub mod submissions;
 pub mod suggestions;
 pub mod tenant;
 pub mod tenants;
-pub mod versions;
 pub mod webhooks;
 pub mod xp;
 
@@ -128,5 +125,98 @@ mod tests {
         assert!(!rewards.admits("/v1/redemptions"));
         assert!(!rewards.admits("/rewards"));
         assert!(!rewards.admits("/v1"));
+    }
+
+    /// Route files follow URLs: a file (or a folder with its `mod.rs`, or `x.rs` beside `x/`)
+    /// declares one segment, every handler in it names a path under that segment, and no scope
+    /// registers a handler of another file.
+    #[test]
+    fn every_route_file_holds_the_handlers_of_its_own_scope_only() {
+        use std::collections::BTreeMap;
+        use std::path::{Path, PathBuf};
+
+        /// Outside `/v1`: the probes and metrics (`ops.rs`, routed by `app.rs`) and SCIM (its
+        /// own `/scim/v2` scope).
+        const OUTSIDE: [&str; 2] = ["ops", "scim"];
+
+        fn code_lines(text: &str) -> impl Iterator<Item = &str> {
+            text.lines().filter(|l| !l.trim_start().starts_with("//"))
+        }
+        fn quoted_after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+            let rest = &line[line.find(marker)? + marker.len()..];
+            Some(&rest[..rest.find('"')?])
+        }
+        fn first_segment(path: &str) -> &str {
+            let rest = path.strip_prefix('/').unwrap_or(path);
+            &path[..rest.find('/').map_or(path.len(), |i| i + 1)]
+        }
+        fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        // The scope a file belongs to: its first path component below routes/, without `.rs`.
+        let scope_of = |file: &Path| -> String {
+            let rel = file.strip_prefix(&root).unwrap();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
+            first.trim_end_matches(".rs").to_owned()
+        };
+        let mut declared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut handlers: Vec<(PathBuf, String)> = Vec::new();
+        for file in files.iter().filter(|f| **f != root.join("mod.rs")) {
+            let text = std::fs::read_to_string(file).unwrap();
+            let scope = scope_of(file);
+            for line in code_lines(&text) {
+                if let Some(segment) = quoted_after(line, "segment(\"") {
+                    declared
+                        .entry(scope.clone())
+                        .or_default()
+                        .push(segment.to_owned());
+                }
+                for method in ["get", "post", "put", "patch", "delete"] {
+                    if let Some(path) = quoted_after(line, &format!("#[{method}(\"")) {
+                        handlers.push((file.clone(), path.to_owned()));
+                    }
+                }
+                assert!(
+                    !(line.contains(".service(") && line.contains("crate::routes::")),
+                    "{}: registers another scope's handler: {line}",
+                    file.display()
+                );
+            }
+        }
+        assert!(handlers.len() > 100, "the handlers were found");
+        for (file, path) in &handlers {
+            let scope = scope_of(file);
+            if OUTSIDE.contains(&scope.as_str()) {
+                continue;
+            }
+            let segments = declared.get(&scope).cloned().unwrap_or_default();
+            assert_eq!(
+                segments.len(),
+                1,
+                "scope `{scope}` declares exactly one segment, not {segments:?}"
+            );
+            assert_eq!(
+                first_segment(path),
+                segments[0],
+                "{}: `{path}` is not under the file's segment",
+                file.display()
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use guild_kernel::{GroupId, PageRequest};
-use guild_progress::enrolment::{self, Enrolment, LearningModule, MyLearning, Target};
+use guild_progress::enrolment::{self, Enrolment, Target};
 use guild_progress::paths::{
     self, Path, PathGroup, PathInput, PathModule, PathModuleProgress, PathProgress, PathStatus,
     PathSummary,
@@ -24,8 +24,9 @@ use crate::error::ApiError;
 use crate::etag::{IfMatch, Revised, Tagged, tag_by_body};
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
-use crate::routes::common::double_option;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
+use crate::routes::common::{
+    AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, double_option,
+};
 use crate::routes::modules::PreconditionErrors;
 use crate::routes::segment;
 
@@ -587,43 +588,6 @@ pub(crate) async fn delete_path_enrolment(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Enrol in a module.
-///
-/// Members (API keys with `act_as_member`), in an organization whose catalog is open (403
-/// `catalog_closed` otherwise), in a PUBLISHED module you may see (404 `module_not_found`, 409
-/// `invalid_status_transition`). Enrolling again answers the same enrolment. At most 200
-/// enrolments per member (409 `enrolment_limit_reached`).
-#[utoipa::path(tag = "paths", params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 200, body = EnrolmentDto, description = "Enrolled"), AuthErrors, NotFound, Conflict))]
-#[put("/modules/{module_id}/enrolment")]
-pub(crate) async fn create_module_enrolment(
-    ctx: Ctx,
-    path: web::Path<Uuid>,
-) -> Result<web::Json<EnrolmentDto>, ApiError> {
-    let target = Target::Module(path.into_inner());
-    let now = ctx.now;
-    let item = ctx
-        .write(async |conn| enrolment::enrol(conn, &ctx.actor, target, now).await)
-        .await?;
-    Ok(web::Json(item.into()))
-}
-
-/// Leave a module you enrolled in.
-///
-/// What you completed stays; leaving a module you are not enrolled in changes nothing.
-#[utoipa::path(tag = "paths", params(("module_id" = Uuid, Path, description = "The module")),
-    responses((status = 204, description = "Left"), AuthErrors))]
-#[delete("/modules/{module_id}/enrolment")]
-pub(crate) async fn delete_module_enrolment(
-    ctx: Ctx,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let target = Target::Module(path.into_inner());
-    ctx.write(async |conn| enrolment::leave(conn, &ctx.actor, target).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// A path you have, with your progress (dashboard, my learning).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PathSummaryDto {
@@ -661,70 +625,4 @@ impl From<PathSummary> for PathSummaryDto {
             completed_at: p.completed_at,
         }
     }
-}
-
-/// A module you are assigned or enrolled in, with your progress.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LearningModuleDto {
-    module_id: Uuid,
-    title: String,
-    assigned: bool,
-    enrolled: bool,
-    mandatory: bool,
-    due_at: Option<DateTime<Utc>>,
-    sections_done: i64,
-    sections_total: i64,
-    /// 0 to 100 (sections; 100 once completed).
-    percent: i32,
-    completed_at: Option<DateTime<Utc>>,
-}
-
-impl From<LearningModule> for LearningModuleDto {
-    fn from(m: LearningModule) -> Self {
-        Self {
-            module_id: m.module_id,
-            title: m.title,
-            assigned: m.assigned,
-            enrolled: m.enrolled,
-            mandatory: m.mandatory,
-            due_at: m.due_at,
-            sections_done: m.sections_done,
-            sections_total: m.sections_total,
-            percent: m.percent,
-            completed_at: m.completed_at,
-        }
-    }
-}
-
-/// What you are learning.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct MyLearningDto {
-    /// Published modules assigned to you or that you enrolled in, by title.
-    modules: Vec<LearningModuleDto>,
-    /// Published paths assigned to you or that you enrolled in: overdue first, then by due date.
-    paths: Vec<PathSummaryDto>,
-}
-
-impl From<MyLearning> for MyLearningDto {
-    fn from(m: MyLearning) -> Self {
-        Self {
-            modules: m.modules.into_iter().map(LearningModuleDto::from).collect(),
-            paths: m.paths.into_iter().map(PathSummaryDto::from).collect(),
-        }
-    }
-}
-
-/// Get what you are learning.
-///
-/// The published modules and learning paths assigned to your groups or that you enrolled in,
-/// with your progress on each.
-#[utoipa::path(tag = "paths",
-    responses((status = 200, body = MyLearningDto, description = "Your modules and paths"), AuthErrors))]
-#[get("/me/learning")]
-pub(crate) async fn get_my_learning(ctx: Ctx) -> Result<HttpResponse, ApiError> {
-    let now = ctx.now;
-    let learning = ctx
-        .read(async |conn| enrolment::my_learning(conn, &ctx.actor, now).await)
-        .await?;
-    Ok(HttpResponse::Ok().json(MyLearningDto::from(learning)))
 }

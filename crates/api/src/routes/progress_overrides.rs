@@ -1,5 +1,5 @@
 //! Administrators' progress overrides: `/v1/progress-overrides` (reverting one). Applying and
-//! listing a member's overrides are under `/members` ([`super::progress`]).
+//! listing a member's overrides are [`super::members::progress_overrides`].
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! A member's progress on a VIDEO section: `/v1/sections/{section_id}/video-progress` (what the
 //! player played, merged, and where to resume). Completing a section is under `/modules`
-//! ([`super::progress`]).
+//! ([`super::modules::progress`]).
 
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};

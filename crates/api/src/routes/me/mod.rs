@@ -3,14 +3,18 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::routes::segment;
-use crate::routes::{auth, paths, progress};
 
+pub mod account;
 pub mod away;
 pub mod calendar_feed;
+pub mod certificates;
+pub mod dashboard;
 pub mod data_export;
 pub mod email_preferences;
+pub mod invitations;
 pub mod jobs;
 pub mod leaderboard;
+pub mod learning;
 pub mod notes;
 pub mod notifications;
 pub mod presence;
@@ -24,17 +28,17 @@ pub mod xp;
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         segment("/me")
-            .service(auth::get_me)
-            .service(auth::change_password)
-            .service(auth::request_email_verification)
-            .service(auth::list_my_invitations)
-            .service(auth::accept_my_invitation)
-            .service(auth::decline_my_invitation)
+            .service(account::get_me)
+            .service(account::change_password)
+            .service(account::request_email_verification)
+            .service(invitations::list_my_invitations)
+            .service(invitations::accept_my_invitation)
+            .service(invitations::decline_my_invitation)
             .service(email_preferences::get_email_preferences)
             .service(email_preferences::update_email_preferences)
-            .service(progress::get_my_dashboard)
-            .service(progress::list_my_certificates)
-            .service(paths::get_my_learning)
+            .service(dashboard::get_my_dashboard)
+            .service(certificates::list_my_certificates)
+            .service(learning::get_my_learning)
             .service(xp::get_my_xp)
             .service(xp::list_my_xp_transactions)
             .service(leaderboard::set_leaderboard_visibility)

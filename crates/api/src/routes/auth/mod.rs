@@ -1,11 +1,13 @@
-//! Sign-up (and verifying the address), sign-in, token refresh (and tenant switching), sign-out,
-//! emailed-token flows, and `/v1/me` with the user's pending invitations.
+//! `/v1/auth`: sign-up (and verifying the address), sign-in, token refresh (and tenant
+//! switching), sign-out, emailed-token flows, and single sign-on ([`sso`]). The signed-in
+//! person's own things are under `/v1/me` ([`crate::routes::me`]).
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+pub mod sso;
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use guild_kernel::auth::effective_grants;
+use guild_kernel::TenantId;
 use guild_kernel::ports::RateRule;
-use guild_kernel::{GlobalRole, GrantScope, MembershipStatus, PageRequest, TenantId, TenantRole};
 use guild_tenancy::{sessions, tenants};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,11 +15,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::CurrentUser;
 use crate::ctx::Public;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::common::{AuthErrors, Conflict, InputErrors, PageOf, PageParams};
+use crate::routes::common::{Conflict, InputErrors};
 use crate::routes::segment;
 use crate::routes::tenant::TenantDto;
 use crate::state::AppState;
@@ -35,8 +36,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(request_password_reset)
             .service(confirm_password_reset)
             // Single sign-on lives in its own file, under this segment.
-            .service(crate::routes::sso::start_sso)
-            .service(crate::routes::sso::complete_sso),
+            .service(sso::start_sso)
+            .service(sso::complete_sso),
     );
 }
 
@@ -343,135 +344,6 @@ pub(crate) async fn sign_out(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The signed-in user.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UserDto {
-    id: Uuid,
-    email: String,
-    name: String,
-    /// Platform-wide.
-    global_role: GlobalRole,
-    /// Whether the address is verified; until it is, no other tenant can add the account.
-    email_verified: bool,
-}
-
-/// A tenant the user belongs to.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct MembershipDto {
-    tenant_id: Uuid,
-    tenant_name: String,
-    tenant_slug: String,
-    role: TenantRole,
-    /// A REMOVED membership is not listed.
-    status: MembershipStatus,
-}
-
-impl From<tenants::MembershipSummary> for MembershipDto {
-    fn from(m: tenants::MembershipSummary) -> Self {
-        Self {
-            tenant_id: m.tenant_id,
-            tenant_name: m.tenant_name,
-            tenant_slug: m.tenant_slug,
-            role: m.role,
-            status: m.status,
-        }
-    }
-}
-
-/// A permission and where it applies.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GrantDto {
-    /// The permission.
-    pub(crate) permission: guild_kernel::Permission,
-    /// Where it applies; empty means tenant-wide.
-    #[serde(default)]
-    #[schema(value_type = ScopeDto)]
-    pub(crate) scope: GrantScope,
-}
-
-/// Limits of a grant; every part left out does not restrict.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ScopeDto {
-    /// Only resources of these groups.
-    group_ids: Option<Vec<Uuid>>,
-    /// Only these modules.
-    module_ids: Option<Vec<Uuid>>,
-    /// Only members below you in the manager tree (`false` when left out; not `null`).
-    #[serde(default)]
-    manager_subtree: bool,
-}
-
-impl From<guild_kernel::Grant> for GrantDto {
-    fn from(g: guild_kernel::Grant) -> Self {
-        Self {
-            permission: g.permission,
-            scope: g.scope,
-        }
-    }
-}
-
-/// Everything a client needs to decide what to show.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Me {
-    user: UserDto,
-    memberships: Vec<MembershipDto>,
-    /// The session's tenant.
-    active_tenant: Option<TenantDto>,
-    /// Your role there.
-    role: Option<TenantRole>,
-    /// Effective permissions there (role defaults and grants), with scopes.
-    permissions: Vec<GrantDto>,
-    /// True when the platform owner acts in a tenant they are not a member of.
-    impersonating: bool,
-}
-
-/// Get who you are.
-///
-/// Any signed-in user: the account, its memberships, the session's tenant, your role and
-/// effective permissions there (role defaults and grants, with scopes).
-#[utoipa::path(tag = "auth", responses((status = 200, description = "You", body = Me), AuthErrors))]
-#[get("/me")]
-pub(crate) async fn get_me(cx: Public, user: CurrentUser) -> Result<web::Json<Me>, ApiError> {
-    let mut conn = cx.conn().await?;
-    let account = tenants::user(&mut conn, user.user_id).await?;
-    let memberships = tenants::memberships_of(&mut conn, user.user_id).await?;
-    let (active_tenant, role, permissions, impersonating) = match user.tenant_id {
-        None => (None, None, Vec::new(), false),
-        Some(tenant) => {
-            let actor = guild_tenancy::actor::load_actor(&mut conn, user.user_id, tenant).await?;
-            let row = guild_db::tenant_transaction(&mut conn, tenant, async |conn| {
-                tenants::get(conn, &actor).await
-            })
-            .await?;
-            let permissions = effective_grants(&actor)
-                .into_iter()
-                .map(GrantDto::from)
-                .collect();
-            (
-                Some(row.into()),
-                Some(actor.role),
-                permissions,
-                actor.impersonating,
-            )
-        }
-    };
-    Ok(web::Json(Me {
-        user: UserDto {
-            id: account.id,
-            email: account.email,
-            name: account.name,
-            global_role: account.global_role,
-            email_verified: account.email_verified_at.is_some(),
-        },
-        memberships: memberships.into_iter().map(MembershipDto::from).collect(),
-        active_tenant,
-        role,
-        permissions,
-        impersonating,
-    }))
-}
-
 /// An invitation token and the password to set.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -562,123 +434,6 @@ pub(crate) async fn verify_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Send the verification email again.
-///
-/// Any signed-in user whose address is not verified (409 `email_already_verified`); rate
-/// limited per account.
-#[utoipa::path(
-    tag = "auth",
-    responses(
-        (status = 202, description = "An email with a new link is on its way (earlier links stop working)"),
-        AuthErrors,
-        (status = 409, description = "`email_already_verified`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/me/email-verification")]
-pub(crate) async fn request_email_verification(
-    cx: Public,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
-    rate_limit(
-        &cx.state,
-        &format!("verify:account:{}", user.user_id),
-        cx.state.limits.verification,
-    )
-    .await?;
-    let mut conn = cx.conn().await?;
-    guild_tenancy::recovery::request_verification(&mut conn, user.user_id).await?;
-    Ok(HttpResponse::Accepted().finish())
-}
-
-/// An invitation waiting for your answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct InvitationDto {
-    /// The tenant that invited you; the invitation's id.
-    tenant_id: Uuid,
-    tenant_name: String,
-    tenant_slug: String,
-    /// The role offered.
-    role: TenantRole,
-    /// When you were invited.
-    invited_at: DateTime<Utc>,
-}
-
-/// List your pending invitations.
-///
-/// Any signed-in user: invitations of live tenants waiting for your answer, oldest first, a
-/// page at a time.
-#[utoipa::path(
-    tag = "auth",
-    params(PageParams),
-    responses((status = 200, description = "Your invitations", body = PageOf<InvitationDto>), AuthErrors, InputErrors)
-)]
-#[get("/me/invitations")]
-pub(crate) async fn list_my_invitations(
-    cx: Public,
-    user: CurrentUser,
-    query: web::Query<PageParams>,
-) -> Result<web::Json<PageOf<InvitationDto>>, ApiError> {
-    let page = PageRequest::from(&query.into_inner());
-    let mut conn = cx.conn().await?;
-    let page = guild_tenancy::invitations::pending(&mut conn, user.user_id, &page).await?;
-    Ok(web::Json(PageOf::map(page, |i| InvitationDto {
-        tenant_id: i.tenant_id,
-        tenant_name: i.tenant_name,
-        tenant_slug: i.tenant_slug,
-        role: i.role,
-        invited_at: i.invited_at,
-    })))
-}
-
-/// Accept an invitation.
-///
-/// Any signed-in user invited to the tenant; your address must be verified (403
-/// `email_not_verified`). Switch to the tenant with `POST /v1/auth/refresh` and its `tenant_id`.
-#[utoipa::path(
-    tag = "auth",
-    params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
-    responses(
-        (status = 200, description = "You are an active member", body = MembershipDto),
-        AuthErrors,
-        (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/me/invitations/{tenant_id}/accept")]
-pub(crate) async fn accept_my_invitation(
-    cx: Public,
-    user: CurrentUser,
-    path: web::Path<Uuid>,
-) -> Result<web::Json<MembershipDto>, ApiError> {
-    let mut conn = cx.conn().await?;
-    let m = guild_tenancy::invitations::accept(&mut conn, user.user_id, TenantId(*path), cx.now)
-        .await?;
-    Ok(web::Json(MembershipDto::from(m)))
-}
-
-/// Decline an invitation.
-///
-/// Any signed-in user invited to the tenant: the invitation is withdrawn.
-#[utoipa::path(
-    tag = "auth",
-    params(("tenant_id" = Uuid, Path, description = "The inviting tenant")),
-    responses(
-        (status = 204, description = "Declined"),
-        AuthErrors,
-        (status = 404, description = "`invitation_not_found`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/me/invitations/{tenant_id}/decline")]
-pub(crate) async fn decline_my_invitation(
-    cx: Public,
-    user: CurrentUser,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let mut conn = cx.conn().await?;
-    guild_tenancy::invitations::decline(&mut conn, user.user_id, TenantId(*path)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// The account to reset.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -764,62 +519,5 @@ pub(crate) async fn confirm_password_reset(
         guild_tenancy::recovery::reset_password(&mut conn, &body.token, &body.password, cx.now)
             .await?;
     cx.state.actors.forget_user(user);
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// The current and the new password.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"current_password": "correct horse battery", "new_password": "battery staple horse"}))]
-pub(crate) struct ChangePassword {
-    /// Your password now.
-    #[validate(length(min = 1, max = 1024))]
-    #[schema(min_length = 1, max_length = 1024)]
-    current_password: String,
-    /// 10 characters to 1024 bytes (UTF-8).
-    #[validate(length(min = 10, max = 1024))]
-    #[schema(min_length = 10, max_length = 1024)]
-    new_password: String,
-}
-
-/// Change your password.
-///
-/// Any signed-in user; every session ends (sign in again). 401 `invalid_credentials` for a
-/// wrong current password; 422 `weak_password`. Rate limited per account like failed sign-ins (every attempt counts).
-#[utoipa::path(
-    tag = "auth",
-    request_body = ChangePassword,
-    responses(
-        (status = 204, description = "Password changed"),
-        AuthErrors,
-        InputErrors,
-        (status = 429, description = "`rate_limited`", body = crate::error::Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/me/password")]
-pub(crate) async fn change_password(
-    cx: Public,
-    user: CurrentUser,
-    body: ValidJson<ChangePassword>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    // Checking the current password hashes it: a stolen access token must not buy unlimited
-    // guesses (nor unlimited hashing).
-    rate_limit(
-        &cx.state,
-        &format!("password:account:{}", user.user_id),
-        cx.state.limits.login_account,
-    )
-    .await?;
-    let mut conn = cx.conn().await?;
-    guild_tenancy::recovery::change_password(
-        &mut conn,
-        user.user_id,
-        &body.current_password,
-        &body.new_password,
-        cx.now,
-    )
-    .await?;
-    cx.state.actors.forget_user(user.user_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,7 @@
-//! The current tenant: `/v1/tenant` (its settings, archiving, and its single sign-on settings,
-//! whose handlers are in [`super::sso`]). Creating a tenant is [`super::tenants`].
+//! The current tenant: `/v1/tenant` (its settings, archiving, and its single sign-on settings in
+//! [`sso`]). Creating a tenant is [`crate::routes::tenants`].
+
+pub mod sso;
 
 use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -23,9 +25,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(get_tenant)
             .service(update_tenant)
             .service(archive_tenant)
-            // Single sign-on settings live in their own file, under this segment.
-            .service(crate::routes::sso::get_tenant_sso)
-            .service(crate::routes::sso::set_tenant_sso),
+            .service(sso::get_tenant_sso)
+            .service(sso::set_tenant_sso),
     );
 }
 

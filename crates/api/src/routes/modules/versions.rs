@@ -1,5 +1,5 @@
-//! Module versions: the changelog, publishing a new version of a published module, and
-//! acknowledging an update.
+//! Module versions: `/v1/modules/{module_id}/versions` (the changelog, publishing a new version
+//! of a published module) and acknowledging an update (`/v1/modules/{module_id}/acknowledge`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};

@@ -1,5 +1,9 @@
 //! Members of the current tenant: list and search, invite, role, manager, (de)activation,
-//! removal, permission grants.
+//! removal, permission grants, a member's progress; a member's certificates and progress
+//! overrides are the sub-modules.
+
+pub mod certificates;
+pub mod progress_overrides;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, put, web};
@@ -17,9 +21,8 @@ use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::idempotency::{Idempotency, IdempotencyHeader, once};
-use crate::routes::auth::GrantDto;
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams};
-use crate::routes::progress;
+use crate::routes::me::account::GrantDto;
 use crate::routes::segment;
 
 /// Registers `/v1/members`.
@@ -39,9 +42,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(list_member_permissions)
             .service(set_member_permissions)
             .service(get_member_progress)
-            .service(progress::list_member_certificates)
-            .service(progress::create_progress_override)
-            .service(progress::list_progress_overrides),
+            .service(certificates::list_member_certificates)
+            .service(progress_overrides::create_progress_override)
+            .service(progress_overrides::list_progress_overrides),
     );
 }
 

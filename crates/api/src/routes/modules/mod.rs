@@ -1,4 +1,16 @@
-//! Modules, their sections, categories, prerequisites, mentors and group assignments.
+//! Modules: `/v1/modules` (modules, their sections, prerequisites, mentors, group assignments
+//! and pins here; one sub-module per other sub-resource).
+
+pub mod assignments;
+pub mod attachments;
+pub mod discussions;
+pub mod enrolment;
+pub mod progress;
+pub mod quizzes;
+pub mod renewal;
+pub mod self_assessment;
+pub mod sources;
+pub mod versions;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -25,9 +37,6 @@ use crate::routes::common::{
     AuthErrors, Conflict, InputErrors, NotFound, PageOf, PageParams, forbidden_codes,
 };
 use crate::routes::segment;
-use crate::routes::{
-    assignments, compliance, discussions, media, paths, progress, quizzes, versions,
-};
 
 /// Registers `/v1/modules`.
 pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -42,17 +51,17 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(versions::list_module_versions)
             .service(versions::publish_module_version)
             .service(versions::acknowledge_module)
-            .service(compliance::start_renewal)
+            .service(renewal::start_renewal)
             .service(progress::complete_section)
             .service(progress::get_module_progress)
-            .service(paths::create_module_enrolment)
-            .service(paths::delete_module_enrolment)
+            .service(enrolment::create_module_enrolment)
+            .service(enrolment::delete_module_enrolment)
             .service(discussions::list_discussions)
-            .service(progress::update_self_assessment)
-            .service(progress::get_self_assessment)
-            .service(media::list_attachments)
-            .service(media::attach_asset)
-            .service(media::detach_asset)
+            .service(self_assessment::update_self_assessment)
+            .service(self_assessment::get_self_assessment)
+            .service(attachments::list_attachments)
+            .service(attachments::attach_asset)
+            .service(attachments::detach_asset)
             .service(set_module_prerequisites)
             .service(set_module_mentors)
             .service(assign_module)
@@ -71,7 +80,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(quizzes::create_quiz)
             .service(assignments::list_assignments)
             .service(assignments::create_assignment)
-            .service(crate::routes::ai::module_builds::list_module_sources),
+            .service(sources::list_module_sources),
     );
 }
 
