@@ -51,7 +51,8 @@ pub(crate) struct CertificateDto {
     verify_url: String,
 }
 
-fn verify_url(state: &AppState, code: &str) -> String {
+/// Where anyone verifies the certificate of `code` (module and path certificates alike).
+pub(crate) fn verify_url(state: &AppState, code: &str) -> String {
     format!("{}/v1/certificates/verify/{code}", state.api_url)
 }
 
@@ -114,20 +115,49 @@ pub(crate) async fn get_certificate_pdf(
             Ok::<_, guild_learning::LearningError>((certificate, name))
         })
         .await?;
-    let url = verify_url(&ctx.state, &certificate.code);
-    let issued = certificate.issued_at.format("%Y-%m-%d").to_string();
-    let expires = certificate
-        .expires_at
-        .map(|e| e.format("%Y-%m-%d").to_string());
-    let code = certificate.code.clone();
+    pdf_response(
+        &ctx.state,
+        PdfFacts {
+            tenant_name,
+            holder_name: certificate.holder_name,
+            title: certificate.module_title,
+            issued_at: certificate.issued_at,
+            expires_at: certificate.expires_at,
+            code: certificate.code,
+        },
+    )
+    .await
+}
+
+/// What a certificate's PDF shows (a module's or a learning path's).
+pub(crate) struct PdfFacts {
+    pub(crate) tenant_name: String,
+    pub(crate) holder_name: String,
+    /// The module's or the path's title.
+    pub(crate) title: String,
+    pub(crate) issued_at: DateTime<Utc>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) code: String,
+}
+
+/// A certificate's printable PDF (A4 landscape, with a QR code of its verification URL), drawn
+/// on a blocking thread, shown inline and never cached.
+pub(crate) async fn pdf_response(
+    state: &AppState,
+    facts: PdfFacts,
+) -> Result<HttpResponse, ApiError> {
+    let url = verify_url(state, &facts.code);
+    let issued = facts.issued_at.format("%Y-%m-%d").to_string();
+    let expires = facts.expires_at.map(|e| e.format("%Y-%m-%d").to_string());
+    let code = facts.code.clone();
     let bytes = web::block(move || {
         guild_documents::certificate_pdf(&guild_documents::Certificate {
-            tenant_name: &tenant_name,
-            holder_name: &certificate.holder_name,
-            module_title: &certificate.module_title,
+            tenant_name: &facts.tenant_name,
+            holder_name: &facts.holder_name,
+            module_title: &facts.title,
             issued_on: &issued,
             expires_on: expires.as_deref(),
-            code: &certificate.code,
+            code: &facts.code,
             verify_url: &url,
         })
     })

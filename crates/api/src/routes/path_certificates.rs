@@ -2,7 +2,6 @@
 //! PDF, revoking it). Verification is `GET /v1/certificates/verify/{code}`, as for module
 //! certificates; the paths themselves are [`super::paths`].
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use guild_progress::certificates::CertificateStatus;
@@ -15,7 +14,7 @@ use uuid::Uuid;
 use crate::ctx::{Ctx, Permitted};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::routes::certificates::PdfFile;
+use crate::routes::certificates::{PdfFacts, PdfFile, pdf_response, verify_url};
 use crate::routes::common::{AuthErrors, Conflict, InputErrors, NotFound};
 use crate::routes::segment;
 
@@ -51,7 +50,7 @@ pub(crate) struct PathCertificateDto {
 fn path_certificate_dto(state: &crate::state::AppState, c: PathCertificate) -> PathCertificateDto {
     PathCertificateDto {
         status: c.status(state.clock.now()),
-        verify_url: format!("{}/v1/certificates/verify/{}", state.api_url, c.code),
+        verify_url: verify_url(state, &c.code),
         id: c.id,
         code: c.code,
         user_id: c.user_id,
@@ -124,30 +123,16 @@ pub(crate) async fn get_path_certificate_pdf(
             Ok::<_, guild_learning::LearningError>((c, name))
         })
         .await?;
-    let url = format!("{}/v1/certificates/verify/{}", ctx.state.api_url, c.code);
-    let issued = c.issued_at.format("%Y-%m-%d").to_string();
-    let expires = c.expires_at.map(|e| e.format("%Y-%m-%d").to_string());
-    let code = c.code.clone();
-    let bytes = web::block(move || {
-        guild_documents::certificate_pdf(&guild_documents::Certificate {
-            tenant_name: &tenant_name,
-            holder_name: &c.holder_name,
-            module_title: &c.path_title,
-            issued_on: &issued,
-            expires_on: expires.as_deref(),
-            code: &c.code,
-            verify_url: &url,
-        })
-    })
+    pdf_response(
+        &ctx.state,
+        PdfFacts {
+            tenant_name,
+            holder_name: c.holder_name,
+            title: c.path_title,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+            code: c.code,
+        },
+    )
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"certificate-{code}.pdf\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes))
 }
