@@ -1,5 +1,5 @@
-//! Your dashboard: `GET /v1/me/dashboard` (modules assigned and in progress, recently
-//! completed, where to continue, totals).
+//! Your dashboard: `GET /v1/me/dashboard` (your assigned modules, recent ones, where to
+//! continue, your learning paths, and how many you completed and have overdue).
 
 use actix_web::{HttpResponse, get};
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! A member's progress overrides: `/v1/members/{user_id}/progress-overrides` (an administrator
-//! marks a module or section complete or not, audited; the member's list). Reverting one is
-//! [`crate::routes::progress_overrides`].
+//! completes a module for the member or resets their progress on it, audited; the member's
+//! list). Reverting one is [`crate::routes::progress_overrides`].
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};

@@ -1,5 +1,5 @@
 //! Your self-assessment of a module: `/v1/modules/{module_id}/self-assessment` (a 1–5 rating
-//! and a note, for modules whose completion asks for one).
+//! and a note).
 
 use actix_web::{HttpResponse, get, put, web};
 use chrono::{DateTime, Utc};
