@@ -31,6 +31,8 @@ pub mod reactions;
 pub mod routes;
 pub mod server;
 pub mod shared_views;
+#[cfg(test)]
+mod sources;
 pub mod state;
 pub mod telemetry;
 

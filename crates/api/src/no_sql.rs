@@ -10,7 +10,7 @@
 #[cfg(test)]
 mod tests {
     use std::fs;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     /// What gives a query away: diesel paths and traits, the schema, raw SQL helpers, the calls
     /// that run a statement, and SQL statements in string literals.
@@ -54,26 +54,10 @@ mod tests {
             .collect()
     }
 
-    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = fs::read_dir(dir)
-            .expect("read a source directory")
-            .map(|e| e.expect("a directory entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                sources(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-
     #[test]
     fn no_file_of_the_api_crate_holds_sql() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&root, &mut files);
+        let files = crate::sources::rust_files(&root);
         assert!(files.len() > 20, "the scan found the sources");
         let mut found = Vec::new();
         for path in files {

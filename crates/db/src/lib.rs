@@ -30,7 +30,9 @@ pub mod worker;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::DbError;
-pub use pool::{PgPool, PoolConfig, PooledConn, build_pool, connect, exclusive, ping};
+pub use pool::{
+    PgPool, PoolConfig, PooledConn, build_pool, connect, connect_alone, exclusive, ping,
+};
 pub use sql::{lock_xact, sql};
 pub use tx::{ReadStages, tenant_read, tenant_read_staged, tenant_transaction};
 #[cfg(test)]

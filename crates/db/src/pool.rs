@@ -59,6 +59,13 @@ pub async fn connect(pool: &PgPool) -> Result<PooledConn, DbError> {
     pool.get().await.map_err(DbError::from)
 }
 
+/// A connection taken out of `pool` for good: it counts no longer against the pool's size and
+/// closes when dropped, never reaching another checkout. For a connection that holds session
+/// state a request must not inherit (a `LISTEN`, a session lock).
+pub async fn connect_alone(pool: &PgPool) -> Result<AsyncPgConnection, DbError> {
+    Ok(PooledConn::take(connect(pool).await?))
+}
+
 /// A connection of its own, taken out of `pool`, that holds the session advisory lock named
 /// `name`; `None` while another connection holds it.
 ///
@@ -77,7 +84,7 @@ pub async fn exclusive(pool: &PgPool, name: &str) -> Result<Option<AsyncPgConnec
         locked: bool,
     }
 
-    let mut conn = PooledConn::take(connect(pool).await?);
+    let mut conn = connect_alone(pool).await?;
     let got = diesel::sql_query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked")
         .bind::<Text, _>(name)
         .get_result::<Locked>(&mut conn)

@@ -268,7 +268,7 @@ async fn listen(pool: PgPool, wake: Arc<tokio::sync::Notify>, shutdown: Cancella
     let mut delay = Duration::from_millis(500);
     loop {
         let listened: Result<(), DbError> = async {
-            let mut conn = deadpool::managed::Object::take(connect(&pool).await?);
+            let mut conn = crate::pool::connect_alone(&pool).await?;
             diesel::sql_query(format!("LISTEN {WAKE_CHANNEL}"))
                 .execute(&mut conn)
                 .await?;

@@ -150,20 +150,8 @@ mod tests {
             let rest = path.strip_prefix('/').unwrap_or(path);
             &path[..rest.find('/').map_or(path.len(), |i| i + 1)]
         }
-        fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    rust_files(&path, out);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    out.push(path);
-                }
-            }
-        }
-
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
-        let mut files = Vec::new();
-        rust_files(&root, &mut files);
+        let files = crate::sources::rust_files(&root);
         // The scope a file belongs to: its first path component below routes/, without `.rs`.
         let scope_of = |file: &Path| -> String {
             let rel = file.strip_prefix(&root).unwrap();
