@@ -100,6 +100,9 @@ pub struct AppState {
     /// request computes its own; see `crate::shared_views`).
     pub dashboards:
         Arc<crate::shared_views::SharedViews<crate::routes::manager_dashboard::DashboardKey>>,
+    /// The shared part of tenants' catalogs, each with the catalog stamp it is as of
+    /// (`guild_progress::catalog`): used only while the database's stamp is the same.
+    pub catalog: Arc<guild_progress::catalog::CatalogCache>,
     /// Whether the database has pgvector's `passage_embeddings` (asked once, see
     /// [`AppState::vector_search`]).
     pub vector_tables: Arc<tokio::sync::OnceCell<bool>>,
@@ -255,6 +258,7 @@ impl AppState {
             stopping: CancellationToken::new(),
             access_log: Arc::new(crate::access_log::AccessLog::immediate()),
             dashboards: Arc::new(crate::shared_views::SharedViews::new(Duration::ZERO)),
+            catalog: Arc::new(guild_progress::catalog::CatalogCache::default()),
             vector_tables: Arc::new(tokio::sync::OnceCell::new()),
         }
     }

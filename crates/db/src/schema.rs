@@ -163,6 +163,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_stamps (tenant_id) {
+        tenant_id -> Uuid,
+        stamp -> Int8,
+    }
+}
+
+diesel::table! {
     certificates (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -1672,6 +1679,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     audit_log,
     calendar_feeds,
+    catalog_stamps,
     certificates,
     changelog_entries,
     changelog_reads,

@@ -422,27 +422,6 @@ pub async fn create(
     get(conn, actor, id).await
 }
 
-/// A member opening a module: like [`get`], in one round trip for a read-only pipelined
-/// transaction (whether the actor may see it and every fact are asked together; nothing read is
-/// returned unless the check passes), with `now` as its last access. The caller records the
-/// access ([`crate::versions::record_accesses`], at once or batched with others).
-pub async fn view(
-    conn: &AsyncPgConnection,
-    actor: &Actor,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Module, LearningError> {
-    let ids = [id];
-    let (row, facts) = futures_util::future::join(
-        crate::access::visible_on(conn, actor, id),
-        facts(conn, actor, &ids),
-    )
-    .await;
-    let mut module = assemble(vec![row?], facts?).remove(0);
-    module.last_accessed_at = Some(now);
-    Ok(module)
-}
-
 /// One module, with its catalog facts.
 pub async fn get(
     conn: &mut AsyncPgConnection,

@@ -9,6 +9,8 @@
 //! - [`overrides`]: administrators' progress overrides and members' self-assessments.
 //! - [`compliance`]: deadline reminders, certificate expiry and renewal (archiving a member's
 //!   cycle), the compliance matrix.
+//! - [`catalog`]: the member's catalog, its shared part kept in memory with the tenant's
+//!   catalog stamp.
 //! - [`dashboard`]: the member's dashboard (assigned modules and paths).
 //! - [`enrolment`]: self-enrolment in modules and paths in an open catalog, and "my learning".
 //! - [`modules`]: deleting a module, which revokes its certificates.
@@ -34,6 +36,7 @@
 //! `certificate_not_found`), kept as they were when this code lived in learning.
 
 pub mod attempts;
+pub mod catalog;
 pub mod certificates;
 pub mod completion;
 pub mod compliance;

@@ -21,6 +21,7 @@ use guild_learning::modules::{
 };
 use guild_learning::sections::{self, Section, SectionInput, SectionKind, VideoSource};
 use guild_learning::versions::{ChangeKind, ChangeNote};
+use guild_progress::catalog;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -382,10 +383,39 @@ pub(crate) async fn list_modules(
         limit: q.limit,
         cursor: q.cursor,
     });
-    let page = ctx
-        .read_staged(async |stages| modules::list(stages, &ctx.actor, &filter, &page).await)
-        .await?;
+    let shown = if catalog::answers(&filter) {
+        let (member, shared) = catalog_of(&ctx).await?;
+        catalog::page(&shared, &member, &ctx.actor, &filter, &page)?
+    } else {
+        None
+    };
+    let page = match shown {
+        Some(page) => page,
+        None => {
+            ctx.read_staged(async |stages| modules::list(stages, &ctx.actor, &filter, &page).await)
+                .await?
+        }
+    };
     Ok(web::Json(PageOf::map(page, ModuleDto::from)))
+}
+
+/// The actor's own catalog facts (one statement) and the tenant's shared catalog: the kept copy
+/// when its stamp is the one just read, otherwise read again (one more statement) and kept.
+async fn catalog_of(
+    ctx: &Ctx,
+) -> Result<(catalog::Member, std::sync::Arc<catalog::Shared>), ApiError> {
+    let member = ctx
+        .read(async |conn| catalog::member(conn, &ctx.actor).await)
+        .await?;
+    let tenant = ctx.actor.tenant_id;
+    if let Some(shared) = ctx.state.catalog.get(tenant, member.stamp) {
+        return Ok((member, shared));
+    }
+    let shared = ctx
+        .read(async |conn| catalog::load(conn, tenant).await)
+        .await?;
+    ctx.state.catalog.put(tenant, shared.clone());
+    Ok((member, shared))
 }
 
 /// Create a DRAFT module.
@@ -430,9 +460,8 @@ pub(crate) async fn create_module(
 #[get("/modules/{module_id}")]
 pub(crate) async fn get_module(ctx: Ctx, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let module = ctx
-        .read(async |conn| modules::view(conn, &ctx.actor, id, ctx.now).await)
-        .await?;
+    let (member, shared) = catalog_of(&ctx).await?;
+    let module = catalog::module(&shared, &member, &ctx.actor, id, ctx.now)?;
     let access_log = ctx.state.access_log.clone();
     access_log
         .record(&ctx, ModuleId(id), module.row.version)

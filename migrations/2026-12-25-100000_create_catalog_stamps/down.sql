@@ -1,0 +1,13 @@
+DROP TRIGGER learning_path_groups_catalog_stamp ON learning_path_groups;
+DROP TRIGGER learning_path_modules_catalog_stamp ON learning_path_modules;
+DROP TRIGGER learning_paths_catalog_stamp ON learning_paths;
+DROP TRIGGER module_changelog_catalog_stamp ON module_changelog;
+DROP TRIGGER company_pinned_modules_catalog_stamp ON company_pinned_modules;
+DROP TRIGGER module_prerequisites_catalog_stamp ON module_prerequisites;
+DROP TRIGGER module_mentors_catalog_stamp ON module_mentors;
+DROP TRIGGER module_tags_catalog_stamp ON module_tags;
+DROP TRIGGER tags_catalog_stamp ON tags;
+DROP TRIGGER sections_catalog_stamp ON sections;
+DROP TRIGGER modules_catalog_stamp ON modules;
+DROP FUNCTION guild_bump_catalog_stamp();
+DROP TABLE catalog_stamps;
