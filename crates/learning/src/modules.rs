@@ -1,6 +1,8 @@
 //! Modules: CRUD with optimistic concurrency (`revision`, exposed as the ETag), the status flow
 //! DRAFT → PUBLISHED → ARCHIVED, tags, mentors, prerequisites (acyclic) and group assignments,
-//! and the catalog a member sees.
+//! and the catalog a member sees in SQL ([`list`]): the API answers full-text searches with it;
+//! other catalog pages and the module page come from `guild_progress::catalog`, whose tests
+//! compare the two.
 //!
 //! Who sees what is [`crate::access`]'s rule ([`visible`]).
 //!
@@ -697,7 +699,7 @@ pub struct ModuleFilter {
     pub sort: ModuleSort,
 }
 
-/// The catalog the actor may see, in `filter.sort`'s order, in a fixed number of queries and two
+/// The catalog the actor may see (the SQL form), in `filter.sort`'s order, in a fixed number of queries and two
 /// round trips of a read-only transaction ([`guild_db::tenant_read_staged`]): the page's rows
 /// with `BEGIN`, then their facts, all sent together, with `COMMIT`. The cursor carries the sort
 /// (`{sort}|{key}|{id}`): a cursor of another order is refused.
